@@ -1,0 +1,78 @@
+"""The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import psycopg
+
+from . import migrate as installer
+from .errors import MigrationError
+
+
+def _dsn(args: argparse.Namespace) -> str:
+    dsn = args.dsn or os.environ.get("CONCORD_DSN")
+    if not dsn:
+        raise SystemExit("concord: no database given: pass --dsn or set CONCORD_DSN")
+    return dsn
+
+
+def _dirs(args: argparse.Namespace) -> tuple[Path, Path]:
+    if args.migrations_dir and args.sql_dir:
+        return args.migrations_dir, args.sql_dir
+    root = installer.project_root()
+    return args.migrations_dir or root / "migrations", args.sql_dir or root / "sql"
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    dsn = _dsn(args)
+    migrations_dir, sql_dir = _dirs(args)
+    if args.status:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET client_min_messages = warning")
+            state = installer.status(conn, migrations_dir)
+        for row in state.applied:
+            print(f"applied  {row.version:04d}_{row.name}  {row.checksum[:12]}")
+        for m in state.pending:
+            print(f"pending  {m.version:04d}_{m.name}")
+        print(f"{len(state.applied)} applied, {len(state.pending)} pending")
+        return 0
+    installer.migrate(
+        dsn,
+        migrations_dir,
+        sql_dir,
+        target=args.target,
+        apply_sql=not args.no_sql,
+        log=lambda msg: print(msg, flush=True),
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="concord", description="Concord command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    mig = sub.add_parser(
+        "migrate",
+        help="install or upgrade the Concord schema",
+        description="Apply pending migrations, then re-apply every sql/ file.",
+    )
+    mig.add_argument("--dsn", help="database to migrate (default: $CONCORD_DSN)")
+    mig.add_argument("--status", action="store_true", help="list applied and pending versions")
+    mig.add_argument("--migrations-dir", type=Path, help="folder of NNNN_*.sql migrations")
+    mig.add_argument("--sql-dir", type=Path, help="folder of repeatable sql/ files")
+    mig.add_argument("--target", type=int, help="stop after this migration version")
+    mig.add_argument("--no-sql", action="store_true", help="do not re-apply the sql/ files")
+    mig.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (MigrationError, psycopg.Error) as exc:
+        print(f"concord: {exc}", file=sys.stderr)
+        return 1

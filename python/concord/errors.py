@@ -1,0 +1,130 @@
+"""Concord's error codes (SQLSTATE class ``CN``) as Python exceptions.
+
+The SQL API raises these codes; :func:`from_psycopg` turns a psycopg error carrying one
+into the matching exception class. The table is the single source: the README lists the
+same codes.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+
+class ConcordError(Exception):
+    """Base class. ``sqlstate``, ``detail`` and ``hint`` come from the server."""
+
+    sqlstate: str | None = None
+
+    def __init__(self, message: str, *, detail: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.detail:
+            parts.append(f"DETAIL: {self.detail}")
+        if self.hint:
+            parts.append(f"HINT: {self.hint}")
+        return "\n".join(parts)
+
+
+class IllegalTransition(ConcordError):
+    """CN001: the state machine does not allow this transition now."""
+
+    sqlstate = "CN001"
+
+
+class IdempotencyConflict(ConcordError):
+    """CN002: the idempotency key is taken by a different request."""
+
+    sqlstate = "CN002"
+
+
+class DependencyCycle(ConcordError):
+    """CN003: the dependency would make a command wait on itself."""
+
+    sqlstate = "CN003"
+
+
+class ScopeViolation(ConcordError):
+    """CN004: an agent asked for more than its parent holds."""
+
+    sqlstate = "CN004"
+
+
+class InvalidPayload(ConcordError):
+    """CN005: an invalid payload or specification (every problem is in ``detail``)."""
+
+    sqlstate = "CN005"
+
+
+InvalidSpec = InvalidPayload
+
+
+class NotFound(ConcordError):
+    """CN006: no such command, effect or other object."""
+
+    sqlstate = "CN006"
+
+
+class AppendOnlyViolation(ConcordError):
+    """CN007: the row is append-only or the column immutable."""
+
+    sqlstate = "CN007"
+
+
+class InvalidArgument(ConcordError):
+    """CN008: an argument is missing, blank or not one of the allowed values."""
+
+    sqlstate = "CN008"
+
+
+class UnknownCommandType(ConcordError):
+    """CN009: no command type of that name is registered."""
+
+    sqlstate = "CN009"
+
+
+class LimitExceeded(ConcordError):
+    """CN010: a configured limit would be exceeded."""
+
+    sqlstate = "CN010"
+
+
+class StateConflict(ConcordError):
+    """CN011: the request does not fit the object's current state."""
+
+    sqlstate = "CN011"
+
+
+class MigrationError(ConcordError):
+    """The installer refused to run (edited migration, missing files, failed SQL)."""
+
+
+ERRORS_BY_SQLSTATE: dict[str, type[ConcordError]] = {
+    cls.sqlstate: cls
+    for cls in (
+        IllegalTransition,
+        IdempotencyConflict,
+        DependencyCycle,
+        ScopeViolation,
+        InvalidPayload,
+        NotFound,
+        AppendOnlyViolation,
+        InvalidArgument,
+        UnknownCommandType,
+        LimitExceeded,
+        StateConflict,
+    )
+}
+
+
+def from_psycopg(exc: psycopg.Error) -> Exception:
+    """The Concord exception for ``exc``, or ``exc`` itself when it is not a CN code."""
+    cls = ERRORS_BY_SQLSTATE.get(exc.sqlstate or "")
+    if cls is None:
+        return exc
+    diag = exc.diag
+    return cls(diag.message_primary or str(exc), detail=diag.message_detail, hint=diag.message_hint)

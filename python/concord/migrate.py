@@ -1,0 +1,218 @@
+"""Installer and upgrader: ``concord migrate``.
+
+Applies ``migrations/NNNN_*.sql`` in order, each in its own transaction, records
+version, name and checksum in ``concord.schema_migrations``, refuses to run when an
+applied file changed, then re-applies every ``sql/*.sql`` file (functions, triggers,
+views, grants) in one transaction. A session-level advisory lock keeps two concurrent
+runners from interleaving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from .errors import MigrationError
+
+# pg_advisory_lock key: the bytes "concord" read as an integer.
+ADVISORY_LOCK_KEY = 0x636F6E636F7264
+MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+BOOTSTRAP_SQL = """
+CREATE SCHEMA IF NOT EXISTS concord;
+CREATE TABLE IF NOT EXISTS concord.schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    applied_by text NOT NULL DEFAULT current_user
+);
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def checksum(self) -> str:
+        return file_checksum(self.path)
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: int
+    name: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    applied: list[AppliedMigration]
+    pending: list[Migration]
+
+
+def project_root() -> Path:
+    """The checkout holding ``migrations/`` and ``sql/`` (the package is installed
+    editable from it)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "migrations").is_dir() and (parent / "sql").is_dir():
+            return parent
+    raise MigrationError(
+        "cannot find the migrations/ and sql/ folders; pass --migrations-dir and --sql-dir"
+    )
+
+
+def file_checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def discover_migrations(migrations_dir: Path) -> list[Migration]:
+    """Every ``NNNN_name.sql`` file, in version order. Any other ``.sql`` file, or two
+    files with one version, is an error: a misnamed migration must not be skipped."""
+    found: dict[int, Migration] = {}
+    for path in sorted(migrations_dir.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise MigrationError(
+                f"{path.name}: migration files are named NNNN_short_name.sql "
+                "(four digits, lowercase words)"
+            )
+        version = int(match.group(1))
+        if version in found:
+            raise MigrationError(
+                f"{path.name} and {found[version].path.name} share version {version}"
+            )
+        found[version] = Migration(version, match.group(2), path)
+    if not found:
+        raise MigrationError(f"no migrations found in {migrations_dir}")
+    return [found[v] for v in sorted(found)]
+
+
+def discover_sql_files(sql_dir: Path) -> list[Path]:
+    files = sorted(sql_dir.glob("*.sql"))
+    if not files:
+        raise MigrationError(f"no .sql files found in {sql_dir}")
+    return files
+
+
+def ensure_bootstrap(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        conn.execute(BOOTSTRAP_SQL)
+
+
+def applied_migrations(conn: psycopg.Connection) -> list[AppliedMigration]:
+    rows = conn.execute(
+        "SELECT version, name, checksum FROM concord.schema_migrations ORDER BY version"
+    ).fetchall()
+    return [AppliedMigration(*row) for row in rows]
+
+
+def check_applied(applied: list[AppliedMigration], available: list[Migration]) -> None:
+    """Refuse to go on when history and files disagree: an applied file was edited,
+    or the database knows a migration this checkout lacks."""
+    by_version = {m.version: m for m in available}
+    problems = []
+    for row in applied:
+        migration = by_version.get(row.version)
+        if migration is None:
+            problems.append(
+                f"version {row.version} ({row.name}) is applied but has no file here: "
+                "this checkout is older than the database"
+            )
+        elif migration.checksum != row.checksum:
+            problems.append(
+                f"{migration.path.name} was edited after it was applied "
+                f"(recorded checksum {row.checksum[:12]}…, file {migration.checksum[:12]}…); "
+                "released migrations are never edited: add a new migration instead"
+            )
+    if problems:
+        raise MigrationError("refusing to migrate:\n  " + "\n  ".join(problems))
+
+
+def apply_migration(conn: psycopg.Connection, migration: Migration) -> None:
+    """One migration, one transaction: the file and its history row commit together."""
+    sql = migration.path.read_text()
+    with conn.transaction():
+        conn.execute(sql)
+        conn.execute(
+            "INSERT INTO concord.schema_migrations (version, name, checksum) "
+            "VALUES (%s, %s, %s)",
+            (migration.version, migration.name, migration.checksum),
+        )
+
+
+def apply_sql_files(conn: psycopg.Connection, files: list[Path]) -> None:
+    """Repeatable objects, all or nothing."""
+    with conn.transaction():
+        for path in files:
+            try:
+                conn.execute(path.read_text())
+            except psycopg.Error as exc:
+                raise MigrationError(f"{path.name}: {exc}") from exc
+
+
+def status(conn: psycopg.Connection, migrations_dir: Path) -> MigrationStatus:
+    available = discover_migrations(migrations_dir)
+    ensure_bootstrap(conn)
+    applied = applied_migrations(conn)
+    done = {row.version for row in applied}
+    return MigrationStatus(applied, [m for m in available if m.version not in done])
+
+
+def migrate(
+    dsn: str,
+    migrations_dir: Path | None = None,
+    sql_dir: Path | None = None,
+    *,
+    target: int | None = None,
+    apply_sql: bool = True,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> list[Migration]:
+    """Bring the database at ``dsn`` up to date; return the migrations applied.
+
+    ``target`` stops after that version (the upgrade harness installs old versions
+    with it); ``apply_sql=False`` skips the repeatable ``sql/`` files.
+    """
+    root = None if migrations_dir and sql_dir else project_root()
+    migrations_dir = migrations_dir or root / "migrations"
+    sql_dir = sql_dir or root / "sql"
+    available = discover_migrations(migrations_dir)
+    sql_files = discover_sql_files(sql_dir) if apply_sql else []
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        # Session-level lock: held across the per-migration transactions.
+        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        try:
+            ensure_bootstrap(conn)
+            applied = applied_migrations(conn)
+            check_applied(applied, available)
+            done = {row.version for row in applied}
+            pending = [
+                m
+                for m in available
+                if m.version not in done and (target is None or m.version <= target)
+            ]
+            for migration in pending:
+                log(f"applying {migration.path.name}")
+                try:
+                    apply_migration(conn, migration)
+                except psycopg.Error as exc:
+                    raise MigrationError(f"{migration.path.name}: {exc}") from exc
+            if not pending:
+                log("migrations: nothing to apply")
+            if sql_files:
+                apply_sql_files(conn, sql_files)
+                log(f"sql: re-applied {len(sql_files)} files")
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+    return pending

@@ -1,0 +1,112 @@
+-- Support: who is acting, trace ids, and the one way audit rows are written.
+-- Private helpers start with an underscore and are not granted to any role.
+
+-- The actor of the current change: set by the API functions for the span of
+-- one change (concord.actor), else the login role — so a direct UPDATE by
+-- the table owner is still attributed.
+CREATE OR REPLACE FUNCTION concord._actor(fallback text DEFAULT NULL)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT coalesce(
+        nullif(current_setting('concord.actor', true), ''),
+        nullif(fallback, ''),
+        session_user::text
+    )
+$$;
+
+CREATE OR REPLACE FUNCTION concord._reason()
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT nullif(current_setting('concord.reason', true), '')
+$$;
+
+CREATE OR REPLACE FUNCTION concord._new_trace_id()
+RETURNS text
+LANGUAGE sql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT 'trace_' || replace(gen_random_uuid()::text, '-', '')
+$$;
+
+-- Sets actor and reason for the changes that follow and returns the previous
+-- pair, so a nested change (a dependency cascade) can restore it.
+CREATE OR REPLACE FUNCTION concord._push_actor(actor text, reason text)
+RETURNS text []
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    previous text[] := ARRAY[
+        coalesce(current_setting('concord.actor', true), ''),
+        coalesce(current_setting('concord.reason', true), '')
+    ];
+BEGIN
+    PERFORM set_config('concord.actor', coalesce(actor, ''), true);
+    PERFORM set_config('concord.reason', coalesce(reason, ''), true);
+    RETURN previous;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._pop_actor(previous text [])
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM set_config('concord.actor', coalesce(previous[1], ''), true);
+    PERFORM set_config('concord.reason', coalesce(previous[2], ''), true);
+END
+$$;
+
+-- Refuses a blank required argument with CN008.
+CREATE OR REPLACE FUNCTION concord._require(argument_name text, argument_value text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF argument_value IS NULL OR btrim(argument_value) = '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('%s is required and must not be blank', argument_name);
+    END IF;
+    RETURN argument_value;
+END
+$$;
+
+-- The single writer of domain_events rows for state changes.
+CREATE OR REPLACE FUNCTION concord._audit(
+    event_type text,
+    command_id uuid,
+    trace_id text,
+    target_type text,
+    target_id text,
+    from_status text,
+    to_status text,
+    payload jsonb DEFAULT '{}',
+    actor text DEFAULT NULL
+)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+    INSERT INTO concord.domain_events (
+        command_id, purpose, event_type, target_type, target_id,
+        from_status, to_status, reason, payload, actor, trace_id
+    ) VALUES (
+        command_id, 'audit', event_type, target_type, target_id,
+        from_status, to_status, concord._reason(), coalesce(payload, '{}'),
+        concord._actor(actor), coalesce(trace_id, concord._new_trace_id())
+    )
+$$;

@@ -1,0 +1,130 @@
+-- The command state machine: pure decisions over the transitions table
+-- (spec 12, 30) and the guard that keeps that table as migrations left it.
+
+-- Is from_status -> to_status a legal transition?
+CREATE OR REPLACE FUNCTION concord.can_transition(from_status text, to_status text)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1
+        FROM concord.command_transitions AS t
+        WHERE t.from_status = can_transition.from_status
+          AND t.to_status = can_transition.to_status
+    )
+$$;
+
+COMMENT ON FUNCTION concord.can_transition(text, text) IS
+'True when the command state machine allows from_status -> to_status.';
+
+-- Can a command now in from_status still reach target, not counting retries
+-- (edges that reopen a failed command)? Used to settle dependents.
+CREATE OR REPLACE FUNCTION concord._status_can_reach(from_status text, target text)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+    WITH RECURSIVE reachable (status) AS (
+        SELECT _status_can_reach.from_status
+        UNION
+        SELECT t.to_status
+        FROM concord.command_transitions AS t
+        INNER JOIN reachable AS r ON t.from_status = r.status
+        WHERE NOT t.reopens
+    )
+    SELECT EXISTS (SELECT 1 FROM reachable WHERE status = _status_can_reach.target)
+$$;
+
+-- Statuses reachable in one step from status, as a readable list.
+CREATE OR REPLACE FUNCTION concord._next_statuses(status text)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT coalesce(string_agg(t.to_status, ', ' ORDER BY t.to_status), 'none: it is terminal')
+    FROM concord.command_transitions AS t
+    WHERE t.from_status = _next_statuses.status
+$$;
+
+CREATE OR REPLACE FUNCTION concord._is_terminal(status text)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT s.terminal FROM concord.command_statuses AS s WHERE s.status = _is_terminal.status),
+        false
+    )
+$$;
+
+-- Refuses an unknown command status name with CN008.
+CREATE OR REPLACE FUNCTION concord._known_status(argument_name text, status text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._require(argument_name, status);
+    IF NOT EXISTS (SELECT 1 FROM concord.command_statuses AS s WHERE s.status = _known_status.status) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('%s: unknown command status %L', argument_name, status),
+            HINT = 'The statuses are listed in concord.command_statuses.';
+    END IF;
+    RETURN status;
+END
+$$;
+
+-- The state machine is data that only migrations change. A migration that
+-- must change it disables this trigger for the duration of its change.
+CREATE OR REPLACE FUNCTION concord._state_machine_is_read_only()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN007',
+        MESSAGE = format('%s is part of the state machine and changes only through a migration', TG_TABLE_NAME),
+        HINT = 'Write a migration that disables this table''s guard trigger around its change.';
+END
+$$;
+
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.command_statuses
+FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
+
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.command_transitions
+FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
+
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.effect_statuses
+FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
+
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.effect_transitions
+FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.command_statuses
+FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.command_transitions
+FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.effect_statuses
+FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.effect_transitions
+FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();

@@ -1,0 +1,605 @@
+-- Commands: the guards that hold whoever writes (spec 12, 30), the audit
+-- trail of every state change (spec 25, 35), and the command API.
+
+-- ---------------------------------------------------------------------------
+-- Guards
+-- ---------------------------------------------------------------------------
+
+-- A command is born 'created', with no outcome and no history to forge.
+CREATE OR REPLACE FUNCTION concord._commands_before_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF NEW.status IS DISTINCT FROM 'created' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            MESSAGE = format('illegal transition: a new command starts in created, not %s', NEW.status),
+            HINT = 'Insert it as created and move it on with concord.transition_command.';
+    END IF;
+    NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
+    NEW.created_at := now();
+    NEW.updated_at := NEW.created_at;
+    NEW.completed_at := NULL;
+    NEW.result := NULL;
+    NEW.error := NULL;
+    NEW.error_class := NULL;
+    NEW.error_detail := NULL;
+    NEW.cancellation_requested_at := NULL;
+    NEW.cancellation_requested_by := NULL;
+    RETURN NEW;
+END
+$$;
+
+-- Every change of status must be an edge of command_transitions plus its
+-- guard; identity columns never change; a terminal command never changes.
+CREATE OR REPLACE FUNCTION concord._commands_before_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    unmet text;
+BEGIN
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NOT EXISTS (
+            SELECT 1 FROM concord.command_transitions AS t
+            WHERE t.from_status = OLD.status AND t.to_status = NEW.status
+        ) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: command %s cannot go from %s to %s',
+                                 OLD.command_id, OLD.status, coalesce(NEW.status, 'NULL')),
+                DETAIL = format('From %s the allowed next statuses are: %s.',
+                                OLD.status, concord._next_statuses(OLD.status));
+        END IF;
+    END IF;
+
+    IF concord._is_terminal(OLD.status) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('command %s is %s, which is terminal: it can no longer change',
+                             OLD.command_id, OLD.status);
+    END IF;
+
+    IF (NEW.command_id, NEW.command_type, NEW.requested_by, NEW.ingress, NEW.idempotency_key,
+        NEW.trace_id, NEW.created_at)
+       IS DISTINCT FROM
+       (OLD.command_id, OLD.command_type, OLD.requested_by, OLD.ingress, OLD.idempotency_key,
+        OLD.trace_id, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('command %s: command_id, command_type, requested_by, ingress, '
+                             'idempotency_key, trace_id and created_at are immutable', OLD.command_id);
+    END IF;
+
+    IF OLD.dbos_workflow_id IS NOT NULL AND NEW.dbos_workflow_id IS DISTINCT FROM OLD.dbos_workflow_id THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('command %s is already bound to workflow %s', OLD.command_id, OLD.dbos_workflow_id);
+    END IF;
+
+    IF OLD.cancellation_requested_at IS NOT NULL
+       AND (NEW.cancellation_requested_at, NEW.cancellation_requested_by, NEW.cancellation_mode)
+           IS DISTINCT FROM
+           (OLD.cancellation_requested_at, OLD.cancellation_requested_by, OLD.cancellation_mode) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('command %s: a cancellation request and its mode cannot change once made',
+                             OLD.command_id);
+    END IF;
+
+    IF (NEW.payload, NEW.context) IS DISTINCT FROM (OLD.payload, OLD.context)
+       AND OLD.status NOT IN ('created', 'waiting_for_input') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('command %s is %s: its payload and context can change only while it is '
+                             'created or waiting_for_input', OLD.command_id, OLD.status);
+    END IF;
+
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        -- Entering the cancellation path records who asked and when.
+        IF NEW.status IN ('cancelling', 'cancelled') AND NEW.cancellation_requested_at IS NULL THEN
+            NEW.cancellation_requested_at := now();
+            NEW.cancellation_requested_by := concord._actor();
+        END IF;
+        -- Spec 30: graceful stops; compensate_then_stop compensates first.
+        IF OLD.status = 'cancelling' AND NEW.status = 'compensating'
+           AND NEW.cancellation_mode <> 'compensate_then_stop' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: command %s is cancelling gracefully; '
+                                 'only compensate_then_stop cancellation compensates', OLD.command_id);
+        END IF;
+        IF OLD.status = 'cancelling' AND NEW.status = 'cancelled'
+           AND NEW.cancellation_mode = 'compensate_then_stop' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: command %s is cancelling with compensate_then_stop; '
+                                 'it must pass through compensating and compensated', OLD.command_id);
+        END IF;
+        IF OLD.status = 'compensated' AND NEW.status = 'cancelled' AND OLD.cancellation_requested_at IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: command %s was compensated after a failure, not a '
+                                 'cancellation; compensated is final for it', OLD.command_id);
+        END IF;
+        -- A child waits for its parents (spec 13.4).
+        IF NEW.status = 'running' THEN
+            unmet := concord._unmet_dependencies(NEW.command_id);
+            IF unmet IS NOT NULL THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN001',
+                    MESSAGE = format('illegal transition: command %s cannot run before its dependencies are met',
+                                     OLD.command_id),
+                    DETAIL = 'Unmet: ' || unmet || '.';
+            END IF;
+        END IF;
+        IF EXISTS (SELECT 1 FROM concord.command_transitions AS t
+                   WHERE t.from_status = OLD.status AND t.to_status = NEW.status AND t.reopens) THEN
+            -- A retry starts clean; the audit trail keeps the old error.
+            NEW.error := NULL;
+            NEW.error_class := NULL;
+            NEW.error_detail := NULL;
+        END IF;
+        NEW.completed_at := CASE
+            WHEN (SELECT s.completes FROM concord.command_statuses AS s WHERE s.status = NEW.status) THEN now()
+        END;
+    END IF;
+
+    NEW.updated_at := greatest(now(), OLD.updated_at);
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._commands_after_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._audit(
+        'command_created', NEW.command_id, NEW.trace_id, 'command', NEW.command_id::text,
+        NULL, NEW.status,
+        jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
+                           'idempotency_key', NEW.idempotency_key),
+        NEW.requested_by);
+    RETURN NULL;
+END
+$$;
+
+-- Audit every status change and cancellation request; settle dependents.
+CREATE OR REPLACE FUNCTION concord._commands_after_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._audit(
+            'command_status_changed', NEW.command_id, NEW.trace_id, 'command', NEW.command_id::text,
+            OLD.status, NEW.status,
+            jsonb_strip_nulls(jsonb_build_object(
+                'error', NEW.error, 'error_class', NEW.error_class, 'error_detail', NEW.error_detail,
+                'result', NEW.result,
+                'cancellation_mode', CASE WHEN NEW.status IN ('cancelling', 'cancelled')
+                                          THEN NEW.cancellation_mode END)));
+        PERFORM concord._settle_dependents(NEW.command_id, NEW.status);
+    ELSE
+        PERFORM concord._audit(
+            'command_cancellation_requested', NEW.command_id, NEW.trace_id, 'command',
+            NEW.command_id::text, OLD.status, NEW.status,
+            jsonb_build_object('cancellation_mode', NEW.cancellation_mode),
+            NEW.cancellation_requested_by);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Rows that are history are never deleted or truncated.
+CREATE OR REPLACE FUNCTION concord._refuse_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN007',
+        MESSAGE = format('%s is durable history: %s is refused', TG_TABLE_NAME, TG_OP);
+END
+$$;
+
+CREATE OR REPLACE TRIGGER commands_before_insert
+BEFORE INSERT ON concord.commands
+FOR EACH ROW EXECUTE FUNCTION concord._commands_before_insert();
+
+CREATE OR REPLACE TRIGGER commands_before_update
+BEFORE UPDATE ON concord.commands
+FOR EACH ROW EXECUTE FUNCTION concord._commands_before_update();
+
+CREATE OR REPLACE TRIGGER commands_after_insert
+AFTER INSERT ON concord.commands
+FOR EACH ROW EXECUTE FUNCTION concord._commands_after_insert();
+
+CREATE OR REPLACE TRIGGER commands_after_update
+AFTER UPDATE ON concord.commands
+FOR EACH ROW
+WHEN (
+    old.status IS DISTINCT FROM new.status
+    OR old.cancellation_requested_at IS DISTINCT FROM new.cancellation_requested_at
+)
+EXECUTE FUNCTION concord._commands_after_update();
+
+CREATE OR REPLACE TRIGGER commands_are_not_deleted
+BEFORE DELETE ON concord.commands
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_delete();
+
+CREATE OR REPLACE TRIGGER commands_are_not_truncated
+BEFORE TRUNCATE ON concord.commands
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_delete();
+
+-- ---------------------------------------------------------------------------
+-- Internal moves, shared by the API and the dependency cascade
+-- ---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION concord._lock_command(command_id uuid)
+RETURNS concord.commands
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('command_id', command_id::text);
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = _lock_command.command_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            MESSAGE = format('command %s not found', command_id);
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- Move a command to to_status as actor, with reason, recording result or
+-- error when given. Returns the new status.
+CREATE OR REPLACE FUNCTION concord._set_status(
+    command_id uuid,
+    to_status text,
+    actor text,
+    reason text,
+    result jsonb DEFAULT NULL,
+    error text DEFAULT NULL,
+    error_class text DEFAULT NULL,
+    error_detail jsonb DEFAULT NULL
+)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    saved text[] := concord._push_actor(actor, reason);
+    new_status text;
+BEGIN
+    UPDATE concord.commands AS c SET
+        status = _set_status.to_status,
+        result = coalesce(_set_status.result, c.result),
+        error = coalesce(_set_status.error, c.error),
+        error_class = coalesce(_set_status.error_class, c.error_class),
+        error_detail = coalesce(_set_status.error_detail, c.error_detail)
+    WHERE c.command_id = _set_status.command_id
+    RETURNING c.status INTO new_status;
+    PERFORM concord._pop_actor(saved);
+    RETURN new_status;
+END
+$$;
+
+-- Spec 30. A command that has not started is cancelled at once; a running
+-- one moves to cancelling with the request recorded; a terminal or already
+-- cancelling one is left as it is (cancellation is idempotent). Returns the
+-- resulting status.
+CREATE OR REPLACE FUNCTION concord._cancel(
+    command_id uuid,
+    actor text,
+    reason text,
+    mode text,
+    error_class text DEFAULT NULL
+)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE := concord._lock_command(command_id);
+    saved text[];
+    new_status text;
+BEGIN
+    IF mode IS NOT NULL AND mode NOT IN ('graceful', 'compensate_then_stop') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
+    END IF;
+    IF concord._is_terminal(c.status) OR c.status IN ('cancelling', 'compensated')
+       OR (c.status = 'compensating' AND c.cancellation_requested_at IS NOT NULL) THEN
+        RETURN c.status;
+    END IF;
+
+    saved := concord._push_actor(actor, reason);
+    UPDATE concord.commands AS x SET
+        status = CASE
+            WHEN c.status = 'running' THEN 'cancelling'
+            WHEN c.status = 'compensating' THEN c.status
+            ELSE 'cancelled'
+        END,
+        cancellation_mode = coalesce(mode, x.cancellation_mode),
+        cancellation_requested_at = now(),
+        cancellation_requested_by = actor,
+        error_class = coalesce(_cancel.error_class, x.error_class),
+        error = CASE WHEN _cancel.error_class IS NOT NULL THEN coalesce(reason, x.error) ELSE x.error END
+    WHERE x.command_id = c.command_id
+    RETURNING x.status INTO new_status;
+    PERFORM concord._pop_actor(saved);
+    RETURN new_status;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- API
+-- ---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION concord.submit_command(
+    command_type text,
+    payload jsonb,
+    requested_by text,
+    ingress text DEFAULT 'api',
+    context jsonb DEFAULT '{}',
+    idempotency_key text DEFAULT NULL,
+    cancellation_mode text DEFAULT NULL
+)
+RETURNS TABLE (command_id uuid, status text, trace_id text, created boolean, errors jsonb)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    t concord.command_types%ROWTYPE;
+    c concord.commands%ROWTYPE;
+    new_id uuid;
+    problems jsonb;
+    mode text;
+    trace text;
+BEGIN
+    PERFORM concord._require('command_type', command_type);
+    SELECT * INTO t FROM concord.command_types AS ct WHERE ct.command_type = submit_command.command_type;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN009',
+            MESSAGE = format('unknown command type %L', command_type),
+            HINT = 'Register it first with concord.register_command_type(spec).';
+    END IF;
+    IF payload IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            MESSAGE = 'payload must not be NULL',
+            HINT = 'Pass ''{}'' for a command without input.';
+    END IF;
+    PERFORM concord._require('requested_by', requested_by);
+    PERFORM concord._require('ingress', ingress);
+    context := coalesce(context, '{}');
+    IF jsonb_typeof(context) <> 'object' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('context must be a JSON object, not %s', jsonb_typeof(context));
+    END IF;
+    IF idempotency_key IS NOT NULL THEN
+        PERFORM concord._require('idempotency_key', idempotency_key);
+    END IF;
+    mode := coalesce(cancellation_mode, t.default_cancellation_mode);
+    IF mode NOT IN ('graceful', 'compensate_then_stop') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
+    END IF;
+    trace := coalesce(nullif(context ->> 'trace_id', ''), concord._new_trace_id());
+
+    -- Spec 11: the unique key decides; under concurrency the losers wait for
+    -- the winner's commit and then read its row.
+    INSERT INTO concord.commands AS x (
+        command_type, requested_by, ingress, payload, context, status,
+        cancellation_mode, idempotency_key, trace_id
+    ) VALUES (
+        t.command_type, requested_by, ingress, payload, context, 'created',
+        mode, idempotency_key, trace
+    )
+    ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
+    RETURNING x.command_id INTO new_id;
+
+    IF new_id IS NULL THEN
+        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
+        IF NOT FOUND THEN
+            -- Only under REPEATABLE READ or SERIALIZABLE: the winner is invisible.
+            RAISE EXCEPTION USING
+                ERRCODE = '40001',
+                MESSAGE = format('idempotency key %L was taken by a concurrent transaction', idempotency_key),
+                HINT = 'Retry the transaction.';
+        END IF;
+        IF c.command_type <> t.command_type OR c.payload <> payload THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN002',
+                MESSAGE = format('idempotency key %L is already used by command %s with a different %s',
+                                 idempotency_key, c.command_id,
+                                 CASE WHEN c.command_type <> t.command_type
+                                      THEN format('command type (%s)', c.command_type)
+                                      ELSE 'payload' END),
+                DETAIL = format('A key identifies one request: same key, same command type and payload.'),
+                HINT = 'Use a new idempotency key for a different request.';
+        END IF;
+        RETURN QUERY SELECT c.command_id, c.status, c.trace_id, false,
+            CASE WHEN c.error_class = 'validation_error'
+                 THEN coalesce(c.error_detail -> 'errors', '[]') ELSE '[]'::jsonb END;
+        RETURN;
+    END IF;
+
+    problems := concord._payload_problems(t.command_type, payload);
+    IF jsonb_array_length(problems) > 0 THEN
+        -- Spec 4.1: a rejected request is still recorded, with its reasons.
+        PERFORM concord._set_status(
+            new_id, 'failed', requested_by, 'payload failed validation', NULL,
+            format('invalid payload: %s', (SELECT string_agg(p ->> 'path' || ': ' || (p ->> 'message'), '; ')
+                                            FROM jsonb_array_elements(problems) AS e (p))),
+            'validation_error', jsonb_build_object('errors', problems));
+        RETURN QUERY SELECT new_id, 'failed'::text, trace, true, problems;
+        RETURN;
+    END IF;
+
+    PERFORM concord._set_status(new_id, 'validated', requested_by, 'payload is valid');
+    IF concord._is_async(t) THEN
+        PERFORM concord._set_status(new_id, 'queued', requested_by, 'asynchronous command type');
+        RETURN QUERY SELECT new_id, 'queued'::text, trace, true, '[]'::jsonb;
+    ELSE
+        RETURN QUERY SELECT new_id, 'validated'::text, trace, true, '[]'::jsonb;
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION concord.submit_command(text, jsonb, text, text, jsonb, text, text) IS
+'Record a command, validate its payload and queue it when asynchronous; idempotent by key (spec 11).';
+
+CREATE OR REPLACE FUNCTION concord.transition_command(
+    command_id uuid,
+    to_status text,
+    actor text,
+    reason text DEFAULT NULL,
+    result jsonb DEFAULT NULL,
+    error text DEFAULT NULL,
+    error_class text DEFAULT NULL
+)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._known_status('to_status', to_status);
+    PERFORM concord._require('actor', actor);
+    PERFORM concord._lock_command(command_id);
+    RETURN concord._set_status(command_id, to_status, actor, reason, result, error, error_class);
+END
+$$;
+
+COMMENT ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, text, text) IS
+'Move a command to to_status if the state machine allows it (CN001 otherwise); returns the new status.';
+
+CREATE OR REPLACE FUNCTION concord.cancel_command(
+    command_id uuid,
+    actor text,
+    reason text DEFAULT NULL,
+    mode text DEFAULT NULL
+)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._require('actor', actor);
+    RETURN concord._cancel(command_id, actor, reason, mode);
+END
+$$;
+
+COMMENT ON FUNCTION concord.cancel_command(uuid, text, text, text) IS
+'Cancel a command (spec 30): at once if not started, via cancelling if running; returns the resulting status.';
+
+CREATE OR REPLACE FUNCTION concord.get_command(command_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    doc jsonb;
+BEGIN
+    SELECT to_jsonb(c) || jsonb_build_object(
+        'dependencies_satisfied', concord._unmet_dependencies(c.command_id) IS NULL,
+        'allowed_next_statuses', coalesce((
+            SELECT jsonb_agg(t.to_status ORDER BY t.to_status)
+            FROM concord.command_transitions AS t WHERE t.from_status = c.status), '[]'),
+        'dependencies', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                'parent_command_id', d.parent_command_id,
+                'required_status', d.required_status,
+                'propagate_cancellation', d.propagate_cancellation,
+                'parent_status', p.status,
+                'satisfied', p.status = d.required_status) ORDER BY d.created_at, d.parent_command_id)
+            FROM concord.command_dependencies AS d
+            INNER JOIN concord.commands AS p ON p.command_id = d.parent_command_id
+            WHERE d.child_command_id = c.command_id), '[]'),
+        'dependents', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                'child_command_id', d.child_command_id,
+                'required_status', d.required_status,
+                'child_status', ch.status) ORDER BY d.created_at, d.child_command_id)
+            FROM concord.command_dependencies AS d
+            INNER JOIN concord.commands AS ch ON ch.command_id = d.child_command_id
+            WHERE d.parent_command_id = c.command_id), '[]'),
+        'effects', coalesce((
+            SELECT jsonb_agg(to_jsonb(e) ORDER BY e.created_at, e.domain_effect_id)
+            FROM concord.domain_effects AS e WHERE e.command_id = c.command_id), '[]'))
+    INTO doc
+    FROM concord.commands AS c
+    WHERE c.command_id = get_command.command_id;
+    IF doc IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            MESSAGE = format('command %s not found', command_id);
+    END IF;
+    RETURN doc;
+END
+$$;
+
+COMMENT ON FUNCTION concord.get_command(uuid) IS
+'The command as JSON, with its dependencies, dependents, effects and allowed next statuses.';
+
+CREATE OR REPLACE FUNCTION concord.command_timeline(command_id uuid)
+RETURNS TABLE (
+    event_seq bigint,
+    created_at timestamptz,
+    purpose text,
+    event_type text,
+    actor text,
+    from_status text,
+    to_status text,
+    reason text,
+    target_type text,
+    target_id text,
+    payload jsonb
+)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = command_timeline.command_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            MESSAGE = format('command %s not found', command_id);
+    END IF;
+    RETURN QUERY
+    SELECT e.event_seq, e.created_at, e.purpose, e.event_type, e.actor, e.from_status,
+           e.to_status, e.reason, e.target_type, e.target_id, e.payload
+    FROM concord.domain_events AS e
+    WHERE e.command_id = command_timeline.command_id
+    ORDER BY e.event_seq;
+END
+$$;
+
+COMMENT ON FUNCTION concord.command_timeline(uuid) IS
+'Every event of a command, in the order it happened.';

@@ -4,6 +4,15 @@ The rules live in PostgreSQL (schema ``concord``); this package is a thin caller
 :class:`Client` wraps the SQL API, ``concord migrate`` installs and upgrades it.
 """
 
+from .client import (
+    Client,
+    Command,
+    Dependency,
+    Dependent,
+    Effect,
+    SubmitResult,
+    TimelineEvent,
+)
 from .errors import (
     AppendOnlyViolation,
     ConcordError,
@@ -22,6 +31,13 @@ from .errors import (
 )
 
 __all__ = [
+    "Client",
+    "Command",
+    "Dependency",
+    "Dependent",
+    "Effect",
+    "SubmitResult",
+    "TimelineEvent",
     "AppendOnlyViolation",
     "ConcordError",
     "DependencyCycle",

@@ -1,0 +1,396 @@
+"""The thin Python client: one method per SQL API function, typed results, mapped errors.
+
+All meaning lives in PostgreSQL; each method is a single call of a ``concord.*`` function
+in its own transaction, taken from a psycopg connection pool.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from .errors import from_psycopg
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What ``submit_command`` answered. ``created`` is false for an idempotent replay;
+    ``errors`` lists every validation problem of a rejected payload."""
+
+    command_id: UUID
+    status: str
+    trace_id: str
+    created: bool
+    errors: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Dependency:
+    parent_command_id: UUID
+    required_status: str
+    propagate_cancellation: bool
+    parent_status: str
+    satisfied: bool
+
+
+@dataclass(frozen=True)
+class Dependent:
+    child_command_id: UUID
+    required_status: str
+    child_status: str
+
+
+@dataclass(frozen=True)
+class Effect:
+    domain_effect_id: UUID
+    command_id: UUID
+    effect_type: str
+    effect_payload: Any
+    idempotency_key: str | None
+    status: str
+    executed_by_dbos_workflow_id: str | None
+    result: Any
+    error: str | None
+    error_class: str | None
+    compensates_effect_id: UUID | None
+    declared_compensation: str | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command as ``get_command`` returns it."""
+
+    command_id: UUID
+    command_type: str
+    requested_by: str
+    ingress: str
+    payload: Any
+    context: dict[str, Any]
+    status: str
+    cancellation_mode: str
+    idempotency_key: str | None
+    dbos_workflow_id: str | None
+    trace_id: str
+    result: Any
+    error: str | None
+    error_class: str | None
+    error_detail: Any
+    cancellation_requested_at: datetime | None
+    cancellation_requested_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    dependencies_satisfied: bool
+    allowed_next_statuses: list[str]
+    dependencies: list[Dependency]
+    dependents: list[Dependent]
+    effects: list[Effect]
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    event_seq: int
+    created_at: datetime
+    purpose: str
+    event_type: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    target_type: str | None
+    target_id: str | None
+    payload: dict[str, Any]
+
+
+def _uuid(value: Any) -> UUID | None:
+    return None if value is None else UUID(str(value))
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _effect(doc: dict[str, Any]) -> Effect:
+    return Effect(
+        domain_effect_id=_uuid(doc["domain_effect_id"]),
+        command_id=_uuid(doc["command_id"]),
+        effect_type=doc["effect_type"],
+        effect_payload=doc["effect_payload"],
+        idempotency_key=doc["idempotency_key"],
+        status=doc["status"],
+        executed_by_dbos_workflow_id=doc["executed_by_dbos_workflow_id"],
+        result=doc["result"],
+        error=doc["error"],
+        error_class=doc["error_class"],
+        compensates_effect_id=_uuid(doc["compensates_effect_id"]),
+        declared_compensation=doc["declared_compensation"],
+        created_at=_time(doc["created_at"]),
+        started_at=_time(doc["started_at"]),
+        completed_at=_time(doc["completed_at"]),
+    )
+
+
+def _command(doc: dict[str, Any]) -> Command:
+    return Command(
+        command_id=_uuid(doc["command_id"]),
+        command_type=doc["command_type"],
+        requested_by=doc["requested_by"],
+        ingress=doc["ingress"],
+        payload=doc["payload"],
+        context=doc["context"],
+        status=doc["status"],
+        cancellation_mode=doc["cancellation_mode"],
+        idempotency_key=doc["idempotency_key"],
+        dbos_workflow_id=doc["dbos_workflow_id"],
+        trace_id=doc["trace_id"],
+        result=doc["result"],
+        error=doc["error"],
+        error_class=doc["error_class"],
+        error_detail=doc["error_detail"],
+        cancellation_requested_at=_time(doc["cancellation_requested_at"]),
+        cancellation_requested_by=doc["cancellation_requested_by"],
+        created_at=_time(doc["created_at"]),
+        updated_at=_time(doc["updated_at"]),
+        completed_at=_time(doc["completed_at"]),
+        dependencies_satisfied=doc["dependencies_satisfied"],
+        allowed_next_statuses=list(doc["allowed_next_statuses"]),
+        dependencies=[
+            Dependency(
+                parent_command_id=_uuid(d["parent_command_id"]),
+                required_status=d["required_status"],
+                propagate_cancellation=d["propagate_cancellation"],
+                parent_status=d["parent_status"],
+                satisfied=d["satisfied"],
+            )
+            for d in doc["dependencies"]
+        ],
+        dependents=[
+            Dependent(
+                child_command_id=_uuid(d["child_command_id"]),
+                required_status=d["required_status"],
+                child_status=d["child_status"],
+            )
+            for d in doc["dependents"]
+        ],
+        effects=[_effect(e) for e in doc["effects"]],
+    )
+
+
+class Client:
+    """Concord's SQL API over a psycopg connection pool.
+
+    ``dsn`` defaults to ``$CONCORD_DSN``. Every method runs one SQL function in its own
+    transaction and raises the :mod:`concord.errors` class of a ``CN`` error code.
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, dsn: str | None = None, *, min_size: int = 1, max_size: int = 4):
+        dsn = dsn or os.environ.get("CONCORD_DSN")
+        if not dsn:
+            raise ValueError("no database given: pass dsn or set CONCORD_DSN")
+        self._pool = ConnectionPool(
+            dsn, min_size=min_size, max_size=max_size, open=True, kwargs={"row_factory": dict_row}
+        )
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._pool.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[psycopg.Cursor]:
+        try:
+            with self._pool.connection() as conn, conn.cursor() as cur:
+                yield cur
+        except psycopg.Error as exc:
+            mapped = from_psycopg(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any]:
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()
+
+    def _value(self, sql: str, params: tuple[Any, ...]) -> Any:
+        return next(iter(self._one(sql, params).values()))
+
+    # -- command types -------------------------------------------------------------
+
+    def register_command_type(self, spec: dict[str, Any]) -> str:
+        """Insert or replace a command type (spec 13.2 fields plus ``payload_schema``);
+        returns its ``command_type``. Raises :class:`~concord.errors.InvalidSpec`
+        listing every problem."""
+        return self._value("SELECT concord.register_command_type(%s)", (Jsonb(spec),))
+
+    def map_task_to_primitives(self, command_type: str) -> list[str]:
+        """The primitives of spec 14 for a registered command type."""
+        return list(self._value("SELECT concord.map_task_to_primitives(%s)", (command_type,)))
+
+    # -- commands ------------------------------------------------------------------
+
+    def submit_command(
+        self,
+        command_type: str,
+        payload: Any,
+        requested_by: str,
+        *,
+        ingress: str = "api",
+        context: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        cancellation_mode: str | None = None,
+    ) -> SubmitResult:
+        """Record and validate a command; an invalid payload comes back ``failed`` with
+        ``errors``. Replaying an idempotency key returns the original with
+        ``created=False``."""
+        row = self._one(
+            "SELECT * FROM concord.submit_command(%s, %s, %s, %s, %s, %s, %s)",
+            (
+                command_type,
+                None if payload is None else Jsonb(payload),
+                requested_by,
+                ingress,
+                Jsonb(context if context is not None else {}),
+                idempotency_key,
+                cancellation_mode,
+            ),
+        )
+        return SubmitResult(
+            command_id=row["command_id"],
+            status=row["status"],
+            trace_id=row["trace_id"],
+            created=row["created"],
+            errors=list(row["errors"]),
+        )
+
+    def transition_command(
+        self,
+        command_id: UUID | str,
+        to_status: str,
+        actor: str,
+        *,
+        reason: str | None = None,
+        result: Any = None,
+        error: str | None = None,
+        error_class: str | None = None,
+    ) -> str:
+        """Move a command along the state machine; returns the new status."""
+        return self._value(
+            "SELECT concord.transition_command(%s, %s, %s, %s, %s, %s, %s)",
+            (
+                command_id,
+                to_status,
+                actor,
+                reason,
+                None if result is None else Jsonb(result),
+                error,
+                error_class,
+            ),
+        )
+
+    def cancel_command(
+        self,
+        command_id: UUID | str,
+        actor: str,
+        *,
+        reason: str | None = None,
+        mode: str | None = None,
+    ) -> str:
+        """Cancel a command (spec 30); returns the resulting status."""
+        return self._value(
+            "SELECT concord.cancel_command(%s, %s, %s, %s)", (command_id, actor, reason, mode)
+        )
+
+    def get_command(self, command_id: UUID | str) -> Command:
+        """The command with its dependencies, dependents and effects."""
+        return _command(self._value("SELECT concord.get_command(%s)", (command_id,)))
+
+    def command_timeline(self, command_id: UUID | str) -> list[TimelineEvent]:
+        """Every event of the command, in order."""
+        with self._cursor() as cur:
+            cur.execute("SELECT * FROM concord.command_timeline(%s)", (command_id,))
+            return [TimelineEvent(**row) for row in cur.fetchall()]
+
+    def can_transition(self, from_status: str, to_status: str) -> bool:
+        """Whether the state machine allows ``from_status -> to_status``."""
+        return self._value("SELECT concord.can_transition(%s, %s)", (from_status, to_status))
+
+    # -- dependencies --------------------------------------------------------------
+
+    def add_dependency(
+        self,
+        child: UUID | str,
+        parent: UUID | str,
+        *,
+        required_status: str = "succeeded",
+        propagate_cancellation: bool = True,
+    ) -> None:
+        """Make ``child`` wait for ``parent``; raises
+        :class:`~concord.errors.DependencyCycle` on a self-edge or cycle."""
+        with self._cursor() as cur:
+            cur.execute(
+                "SELECT concord.add_dependency(%s, %s, %s, %s)",
+                (child, parent, required_status, propagate_cancellation),
+            )
+
+    def dependencies_satisfied(self, command_id: UUID | str) -> bool:
+        """True when every parent is in its required status."""
+        return self._value("SELECT concord.dependencies_satisfied(%s)", (command_id,))
+
+    # -- effects -------------------------------------------------------------------
+
+    def plan_effect(
+        self,
+        command_id: UUID | str,
+        effect_type: str,
+        payload: Any,
+        *,
+        idempotency_key: str | None = None,
+        declared_compensation: str | None = None,
+        compensates_effect_id: UUID | str | None = None,
+    ) -> UUID:
+        """Record a planned side effect; returns its id (the same id on replay)."""
+        return self._value(
+            "SELECT concord.plan_effect(%s, %s, %s, %s, %s, %s)",
+            (
+                command_id,
+                effect_type,
+                Jsonb(payload),
+                idempotency_key,
+                declared_compensation,
+                compensates_effect_id,
+            ),
+        )
+
+    def start_effect(self, effect_id: UUID | str, workflow_id: str) -> str:
+        """planned -> executing for ``workflow_id``; returns the effect's status."""
+        return self._value("SELECT concord.start_effect(%s, %s)", (effect_id, workflow_id))
+
+    def complete_effect(self, effect_id: UUID | str, result: Any) -> str:
+        """executing -> succeeded with ``result``; returns the effect's status."""
+        return self._value("SELECT concord.complete_effect(%s, %s)", (effect_id, Jsonb(result)))
+
+    def fail_effect(self, effect_id: UUID | str, error: str, error_class: str) -> str:
+        """executing -> failed with ``error`` and ``error_class``; returns the status."""
+        return self._value(
+            "SELECT concord.fail_effect(%s, %s, %s)", (effect_id, error, error_class)
+        )

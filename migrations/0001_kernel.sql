@@ -116,8 +116,8 @@ CREATE TABLE concord.command_types (
     name text NOT NULL CONSTRAINT name_is_not_blank CHECK (btrim(name) <> ''),
     description text NOT NULL DEFAULT '',
     function_name text NULL,
-    ingress_types text [] NOT NULL DEFAULT '{}',
-    required_inputs text [] NOT NULL DEFAULT '{}',
+    ingress_types text[] NOT NULL DEFAULT '{}',
+    required_inputs text[] NOT NULL DEFAULT '{}',
     payload_schema jsonb NOT NULL DEFAULT '{}',
     sync_allowed boolean NOT NULL DEFAULT false,
     async_required boolean NOT NULL DEFAULT false,
@@ -125,8 +125,8 @@ CREATE TABLE concord.command_types (
     memory_write_possible boolean NOT NULL DEFAULT false,
     artifact_output_possible boolean NOT NULL DEFAULT false,
     notification_required boolean NOT NULL DEFAULT false,
-    policy_checks text [] NOT NULL DEFAULT '{}',
-    connector_requirements text [] NOT NULL DEFAULT '{}',
+    policy_checks text[] NOT NULL DEFAULT '{}',
+    connector_requirements text[] NOT NULL DEFAULT '{}',
     risk_level text NOT NULL DEFAULT 'low'
     CONSTRAINT risk_level_is_known
     CHECK (risk_level IN ('low', 'medium', 'high', 'critical')),
@@ -143,10 +143,10 @@ CREATE TABLE concord.command_types (
     CONSTRAINT payload_schema_is_an_object_or_boolean
     CHECK (jsonb_typeof(payload_schema) IN ('object', 'boolean')),
     CONSTRAINT lists_hold_no_nulls CHECK (
-        array_position(ingress_types, NULL) IS NULL
-        AND array_position(required_inputs, NULL) IS NULL
-        AND array_position(policy_checks, NULL) IS NULL
-        AND array_position(connector_requirements, NULL) IS NULL
+        array_position(ingress_types, null) IS null
+        AND array_position(required_inputs, null) IS null
+        AND array_position(policy_checks, null) IS null
+        AND array_position(connector_requirements, null) IS null
     )
 );
 
@@ -182,7 +182,7 @@ CREATE TABLE concord.commands (
     updated_at timestamptz NOT NULL DEFAULT now(),
     completed_at timestamptz NULL,
     CONSTRAINT cancellation_request_names_who_and_when
-    CHECK ((cancellation_requested_at IS NULL) = (cancellation_requested_by IS NULL)),
+    CHECK ((cancellation_requested_at IS null) = (cancellation_requested_by IS null)),
     CONSTRAINT updated_at_is_not_before_created_at CHECK (updated_at >= created_at)
 );
 
@@ -267,15 +267,15 @@ CREATE TABLE concord.domain_effects (
     CONSTRAINT an_effect_does_not_compensate_itself
     CHECK (compensates_effect_id <> domain_effect_id),
     CONSTRAINT executing_effects_name_their_workflow
-    CHECK (status = 'planned' OR executed_by_dbos_workflow_id IS NOT NULL),
+    CHECK (status = 'planned' OR executed_by_dbos_workflow_id IS NOT null),
     CONSTRAINT failed_effects_are_classified
-    CHECK (status <> 'failed' OR error_class IS NOT NULL)
+    CHECK (status <> 'failed' OR error_class IS NOT null)
 );
 
 CREATE INDEX domain_effects_command_idx ON concord.domain_effects (command_id);
 CREATE INDEX domain_effects_status_idx ON concord.domain_effects (status);
 CREATE INDEX domain_effects_compensates_idx ON concord.domain_effects (compensates_effect_id)
-WHERE compensates_effect_id IS NOT NULL;
+WHERE compensates_effect_id IS NOT null;
 
 -- ---------------------------------------------------------------------------
 -- One append-only event table (spec 25): purpose 'event' | 'audit' |
@@ -312,6 +312,6 @@ CREATE TABLE concord.domain_events (
 CREATE INDEX domain_events_command_idx ON concord.domain_events (command_id, event_seq);
 CREATE INDEX domain_events_purpose_idx ON concord.domain_events (purpose);
 CREATE INDEX domain_events_agent_idx ON concord.domain_events (agent_run_id)
-WHERE agent_run_id IS NOT NULL;
+WHERE agent_run_id IS NOT null;
 CREATE INDEX domain_events_audit_idx ON concord.domain_events (command_id, created_at)
 WHERE purpose = 'audit';

@@ -38,7 +38,7 @@ $$;
 -- Sets actor and reason for the changes that follow and returns the previous
 -- pair, so a nested change (a dependency cascade) can restore it.
 CREATE OR REPLACE FUNCTION concord._push_actor(actor text, reason text)
-RETURNS text []
+RETURNS text[]
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = concord, pg_temp
@@ -55,7 +55,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION concord._pop_actor(previous text [])
+CREATE OR REPLACE FUNCTION concord._pop_actor(previous text[])
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE

@@ -115,7 +115,7 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     t concord.command_types%ROWTYPE;
-    problems jsonb := '[]';
+    problems jsonb := '[]'::jsonb;
     input text;
 BEGIN
     SELECT * INTO STRICT t FROM concord.command_types AS ct WHERE ct.command_type = _payload_problems.command_type;
@@ -143,13 +143,13 @@ $$;
 
 -- Problems with a register_command_type spec, as text[] (empty when valid).
 CREATE OR REPLACE FUNCTION concord._command_type_spec_problems(spec jsonb)
-RETURNS text []
+RETURNS text[]
 LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    problems text[] := '{}';
+    problems text[] := '{}'::text[];
     field text;
     value jsonb;
     kind text;
@@ -227,7 +227,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION concord._text_array(value jsonb)
-RETURNS text []
+RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
 SET search_path = concord, pg_temp
@@ -349,7 +349,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.register_command_type(jsonb) IS
-'Insert or replace a command type from a spec 13.2 document; returns its command_type. CN005 lists every problem.';
+'Insert or replace a command type from a spec 13.2 document; returns its command_type. '
+'CN005 lists every problem.';
 
 -- Spec 14, as a pure function of the type's flags.
 CREATE OR REPLACE FUNCTION concord._primitives_for(
@@ -361,7 +362,7 @@ CREATE OR REPLACE FUNCTION concord._primitives_for(
     memory_write_possible boolean,
     notification_required boolean
 )
-RETURNS text []
+RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
 SET search_path = concord, pg_temp
@@ -381,7 +382,7 @@ AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION concord.map_task_to_primitives(command_type text)
-RETURNS text []
+RETURNS text[]
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

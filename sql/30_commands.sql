@@ -466,7 +466,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.submit_command(text, jsonb, text, text, jsonb, text, text) IS
-'Record a command, validate its payload and queue it when asynchronous; idempotent by key (spec 11).';
+'Record a command, validate its payload and queue it when asynchronous; '
+'idempotent by key (spec 11).';
 
 CREATE OR REPLACE FUNCTION concord.transition_command(
     command_id uuid,
@@ -492,7 +493,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, text, text) IS
-'Move a command to to_status if the state machine allows it (CN001 otherwise); returns the new status.';
+'Move a command to to_status if the state machine allows it (CN001 otherwise); '
+'returns the new status.';
 
 CREATE OR REPLACE FUNCTION concord.cancel_command(
     command_id uuid,
@@ -513,7 +515,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.cancel_command(uuid, text, text, text) IS
-'Cancel a command (spec 30): at once if not started, via cancelling if running; returns the resulting status.';
+'Cancel a command (spec 30): at once if not started, via cancelling if running; '
+'returns the resulting status.';
 
 CREATE OR REPLACE FUNCTION concord.get_command(command_id uuid)
 RETURNS jsonb

@@ -38,7 +38,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.dependencies_satisfied(uuid) IS
-'True when every parent of the command is in the status the dependency requires (true with no parents).';
+'True when every parent of the command is in the status the dependency requires '
+'(true with no parents).';
 
 -- The rules of a new edge, for any writer.
 CREATE OR REPLACE FUNCTION concord._dependencies_before_insert()
@@ -242,4 +243,5 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.add_dependency(uuid, uuid, text, boolean) IS
-'Make child wait for parent to reach required_status; CN003 on a self-edge or cycle. Adding the same edge again is a no-op.';
+'Make child wait for parent to reach required_status; CN003 on a self-edge or cycle. '
+'Adding the same edge again is a no-op.';

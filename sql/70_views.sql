@@ -28,7 +28,7 @@ SELECT
     c.trace_id
 FROM concord.commands AS c
 WHERE c.status = 'failed'
-ORDER BY c.completed_at DESC, c.command_id;
+ORDER BY c.completed_at DESC, c.command_id ASC;
 
 COMMENT ON VIEW concord.recent_failures IS
 'Commands now failed, newest first, with error_class, error and its details.';

@@ -1,0 +1,83 @@
+# Concord: build, lint and test.  A newcomer needs two commands: `make demo`, `make test`.
+#
+# Database steps run inside tests/harness/cluster.sh run --, which uses CONCORD_DSN when it
+# is set (your own superuser connection: databases are then created on that server) and
+# otherwise starts a throwaway cluster in /tmp for the duration of the step.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# Steps run in the order written, and `make test` stops at the first failure.
+.NOTPARALLEL:
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+HARNESS := tests/harness
+CLUSTER := $(HARNESS)/cluster.sh
+RUN_DB  := $(CLUSTER) run --
+
+SQL_DIRS := $(wildcard sql migrations)
+PY_DIRS  := $(wildcard python tests bench)
+
+.PHONY: help deps db db-stop test test-db-steps lint-sql lint-py lint-plpgsql pgtap \
+        upgrade-test pytest demo bench clean
+
+help:
+	@echo "make demo     install Concord in a throwaway PostgreSQL and run demo/*.sql"
+	@echo "make test     lint (sqlfluff, ruff, plpgsql_check), pgTAP, upgrade test, pytest"
+	@echo "make deps     install missing Debian packages (PostgreSQL, pgTAP, ...)"
+	@echo "make db       start the throwaway cluster and print its DSN;  make db-stop"
+	@echo "make bench    run the benchmarks;  make clean  remove cluster and .venv"
+
+deps:
+	@$(HARNESS)/deps.sh
+
+$(VENV): pyproject.toml
+	@echo "creating $(VENV) and installing concord[dev]"
+	@python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[dev]' \
+		|| { rm -rf $(VENV); exit 1; }
+	@touch $(VENV)
+
+db: deps
+	@$(CLUSTER) start
+	@echo "export CONCORD_DSN='$$($(CLUSTER) dsn)'"
+
+db-stop:
+	@$(CLUSTER) stop
+
+test: deps $(VENV) lint-sql lint-py
+	@$(RUN_DB) $(MAKE) --no-print-directory test-db-steps
+
+# Everything that needs a server; `make test` runs it under one cluster start.
+test-db-steps: lint-plpgsql pgtap upgrade-test pytest
+
+lint-sql: $(VENV)
+	@files=$$(find $(SQL_DIRS) -name '*.sql' 2>/dev/null | sort); \
+	if [[ -z $$files ]]; then echo "lint-sql: no .sql files under sql/ or migrations/" >&2; exit 1; fi; \
+	echo "lint-sql: sqlfluff over $$(wc -w <<<"$$files") files"; \
+	$(VENV)/bin/sqlfluff lint --processes 0 $$files
+
+lint-py: $(VENV)
+	$(VENV)/bin/ruff check $(PY_DIRS)
+
+lint-plpgsql: $(VENV)
+	@$(RUN_DB) $(HARNESS)/plpgsql_check.sh
+
+pgtap: $(VENV)
+	@$(RUN_DB) $(HARNESS)/pgtap.sh
+
+upgrade-test: $(VENV)
+	@$(RUN_DB) $(PY) $(HARNESS)/upgrade_harness.py
+
+pytest: $(VENV)
+	@$(RUN_DB) $(VENV)/bin/pytest -q tests
+
+demo: deps $(VENV)
+	@$(RUN_DB) $(HARNESS)/demo.sh
+
+bench: deps $(VENV)
+	@$(RUN_DB) $(PY) bench/run_bench.py
+
+clean:
+	@$(CLUSTER) destroy
+	rm -rf $(VENV)

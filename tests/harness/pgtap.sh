@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the pgTAP suite (pgtap_tests/*.sql, top level only: pgtap_tests/upgrade/ belongs to
+# the upgrade harness) with pg_prove in a fresh database (default concord_pgtap) where
+# Concord was installed by `concord migrate`.
+#
+#   CONCORD_DSN=... tests/harness/pgtap.sh [DBNAME]
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd "$HERE/../.." && pwd -P)
+db=${1:-concord_pgtap}
+
+cd "$ROOT"
+shopt -s nullglob
+files=(pgtap_tests/*.sql)
+((${#files[@]})) || { echo "pgtap: no .sql files in pgtap_tests/" >&2; exit 1; }
+
+dsn=$("$HERE/fresh_db.sh" "$db")
+psql "$dsn" -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pgtap'
+# pg_prove takes no connection string: hand it the settings as PGHOST, PGPORT, ...
+"${CONCORD_PYTHON:-$ROOT/.venv/bin/python}" "$HERE/dsn_for.py" "$db" -- \
+    pg_prove --ext .sql "${files[@]}"

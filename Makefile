@@ -55,7 +55,7 @@ lint-sql: $(VENV)
 	@files=$$(find $(SQL_DIRS) -name '*.sql' 2>/dev/null | sort); \
 	if [[ -z $$files ]]; then echo "lint-sql: no .sql files under sql/ or migrations/" >&2; exit 1; fi; \
 	echo "lint-sql: sqlfluff over $$(wc -w <<<"$$files") files"; \
-	$(VENV)/bin/sqlfluff lint --processes 0 $$files
+	$(VENV)/bin/sqlfluff lint $$files
 
 lint-py: $(VENV)
 	$(VENV)/bin/ruff check $(PY_DIRS)

@@ -310,8 +310,8 @@ CREATE TABLE concord.domain_events (
 );
 
 CREATE INDEX domain_events_command_idx ON concord.domain_events (command_id, event_seq);
-CREATE INDEX domain_events_purpose_idx ON concord.domain_events (purpose);
 CREATE INDEX domain_events_agent_idx ON concord.domain_events (agent_run_id)
 WHERE agent_run_id IS NOT null;
-CREATE INDEX domain_events_audit_idx ON concord.domain_events (command_id, created_at)
-WHERE purpose = 'audit';
+-- No index on purpose alone (three values, most rows 'audit') nor a second
+-- (command_id, created_at) one: domain_events_command_idx serves timelines and
+-- per-command audit queries, and every index is paid on each audited change.

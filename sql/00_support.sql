@@ -4,35 +4,43 @@
 -- The actor of the current change: set by the API functions for the span of
 -- one change (concord.actor), else the login role — so a direct UPDATE by
 -- the table owner is still attributed.
-CREATE OR REPLACE FUNCTION concord._actor(fallback text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION concord._actor(fallback text DEFAULT null)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT coalesce(
+BEGIN
+    RETURN coalesce(
         nullif(current_setting('concord.actor', true), ''),
         nullif(fallback, ''),
         session_user::text
-    )
+    );
+END
 $$;
 
+-- Helpers called on every change are PL/pgSQL, not SQL: a SQL function that
+-- is not inlined is planned again on every call.
 CREATE OR REPLACE FUNCTION concord._reason()
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT nullif(current_setting('concord.reason', true), '')
+BEGIN
+    RETURN nullif(current_setting('concord.reason', true), '');
+END
 $$;
 
 CREATE OR REPLACE FUNCTION concord._new_trace_id()
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT 'trace_' || replace(gen_random_uuid()::text, '-', '')
+BEGIN
+    RETURN 'trace_' || replace(gen_random_uuid()::text, '-', '');
+END
 $$;
 
 -- Sets actor and reason for the changes that follow and returns the previous
@@ -94,19 +102,24 @@ CREATE OR REPLACE FUNCTION concord._audit(
     from_status text,
     to_status text,
     payload jsonb DEFAULT '{}',
-    actor text DEFAULT NULL
+    actor text DEFAULT null
 )
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SET search_path = concord, pg_temp
 AS $$
+BEGIN
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,
         from_status, to_status, reason, payload, actor, trace_id
     ) VALUES (
-        command_id, 'audit', event_type, target_type, target_id,
-        from_status, to_status, concord._reason(), coalesce(payload, '{}'),
-        concord._actor(actor), coalesce(trace_id, concord._new_trace_id())
-    )
+        _audit.command_id, 'audit', _audit.event_type, _audit.target_type, _audit.target_id,
+        _audit.from_status, _audit.to_status, nullif(current_setting('concord.reason', true), ''),
+        coalesce(_audit.payload, '{}'),
+        coalesce(nullif(current_setting('concord.actor', true), ''), nullif(_audit.actor, ''),
+                 session_user::text),
+        coalesce(_audit.trace_id, concord._new_trace_id())
+    );
+END
 $$;

@@ -24,19 +24,23 @@ COMMENT ON FUNCTION concord.can_transition(text, text) IS
 -- (edges that reopen a failed command)? Used to settle dependents.
 CREATE OR REPLACE FUNCTION concord._status_can_reach(from_status text, target text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
 AS $$
-    WITH RECURSIVE reachable (status) AS (
-        SELECT _status_can_reach.from_status
-        UNION
-        SELECT t.to_status
-        FROM concord.command_transitions AS t
-        INNER JOIN reachable AS r ON t.from_status = r.status
-        WHERE NOT t.reopens
-    )
-    SELECT EXISTS (SELECT 1 FROM reachable WHERE status = _status_can_reach.target)
+BEGIN
+    RETURN EXISTS (
+        WITH RECURSIVE reachable (status) AS (
+            SELECT _status_can_reach.from_status
+            UNION
+            SELECT t.to_status
+            FROM concord.command_transitions AS t
+            INNER JOIN reachable AS r ON t.from_status = r.status
+            WHERE NOT t.reopens
+        )
+        SELECT 1 FROM reachable AS r WHERE r.status = _status_can_reach.target
+    );
+END
 $$;
 
 -- Statuses reachable in one step from status, as a readable list.
@@ -53,14 +57,16 @@ $$;
 
 CREATE OR REPLACE FUNCTION concord._is_terminal(status text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT coalesce(
+BEGIN
+    RETURN coalesce(
         (SELECT s.terminal FROM concord.command_statuses AS s WHERE s.status = _is_terminal.status),
         false
-    )
+    );
+END
 $$;
 
 -- Refuses an unknown command status name with CN008.

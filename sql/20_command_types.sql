@@ -412,9 +412,11 @@ COMMENT ON FUNCTION concord.map_task_to_primitives(text) IS
 -- (spec 14: async when required, or when sync is not allowed).
 CREATE OR REPLACE FUNCTION concord._is_async(t concord.command_types)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT t.async_required OR NOT t.sync_allowed
+BEGIN
+    RETURN t.async_required OR NOT t.sync_allowed;
+END
 $$;

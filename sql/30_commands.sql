@@ -6,28 +6,54 @@
 -- ---------------------------------------------------------------------------
 
 -- A command is born 'created', with no outcome and no history to forge.
+-- submit_command may insert it further along a path of legal transitions
+-- (created -> validated -> queued, or created -> failed) in one row write: it
+-- names the path in the transaction-local setting concord.insert_path, every
+-- edge is checked against command_transitions here and audited after insert.
 CREATE OR REPLACE FUNCTION concord._commands_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
+DECLARE
+    path jsonb := nullif(current_setting('concord.insert_path', true), '')::jsonb;
+    previous_status text := 'created';
+    step jsonb;
 BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN001',
-            MESSAGE = format('illegal transition: a new command starts in created, not %s', NEW.status),
-            HINT = 'Insert it as created and move it on with concord.transition_command.';
+        IF path IS NULL OR path -> -1 ->> 0 IS DISTINCT FROM NEW.status THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: a new command starts in created, not %s',
+                                 coalesce(NEW.status, 'NULL')),
+                HINT = 'Insert it as created and move it on with concord.transition_command.';
+        END IF;
+        FOR step IN SELECT p.value FROM jsonb_array_elements(path) AS p LOOP
+            IF NOT EXISTS (
+                SELECT 1 FROM concord.command_transitions AS t
+                WHERE t.from_status = previous_status AND t.to_status = step ->> 0
+            ) THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN001',
+                    MESSAGE = format('illegal transition: a new command cannot go from %s to %s',
+                                     previous_status, step ->> 0);
+            END IF;
+            previous_status := step ->> 0;
+        END LOOP;
+    ELSE
+        NEW.error := null;
+        NEW.error_class := null;
+        NEW.error_detail := null;
     END IF;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
     NEW.created_at := now();
     NEW.updated_at := NEW.created_at;
-    NEW.completed_at := NULL;
-    NEW.result := NULL;
-    NEW.error := NULL;
-    NEW.error_class := NULL;
-    NEW.error_detail := NULL;
-    NEW.cancellation_requested_at := NULL;
-    NEW.cancellation_requested_by := NULL;
+    NEW.completed_at := CASE
+        WHEN (SELECT s.completes FROM concord.command_statuses AS s WHERE s.status = NEW.status) THEN now()
+    END;
+    NEW.result := null;
+    NEW.cancellation_requested_at := null;
+    NEW.cancellation_requested_by := null;
     RETURN NEW;
 END
 $$;
@@ -153,19 +179,42 @@ BEGIN
 END
 $$;
 
+-- The creation event and, for a row inserted along a path, one status
+-- change event per edge, written in one statement.
 CREATE OR REPLACE FUNCTION concord._commands_after_insert()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
+DECLARE
+    actor text := coalesce(nullif(current_setting('concord.actor', true), ''), NEW.requested_by);
+    path jsonb := CASE WHEN NEW.status <> 'created'
+                       THEN nullif(current_setting('concord.insert_path', true), '')::jsonb END;
 BEGIN
-    PERFORM concord._audit(
-        'command_created', NEW.command_id, NEW.trace_id, 'command', NEW.command_id::text,
-        NULL, NEW.status,
-        jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
-                           'idempotency_key', NEW.idempotency_key),
-        NEW.requested_by);
-    RETURN NULL;
+    INSERT INTO concord.domain_events (
+        command_id, purpose, event_type, target_type, target_id,
+        from_status, to_status, reason, payload, actor, trace_id
+    )
+    SELECT NEW.command_id, 'audit', e.event_type, 'command', NEW.command_id::text,
+           e.from_status, e.to_status, e.reason, e.payload, actor, NEW.trace_id
+    FROM (
+        SELECT 0 AS n, 'command_created' AS event_type, null AS from_status,
+               'created' AS to_status, null AS reason,
+               jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
+                                  'idempotency_key', NEW.idempotency_key) AS payload
+        UNION ALL
+        SELECT p.n, 'command_status_changed',
+               coalesce(lag(p.step ->> 0) OVER (ORDER BY p.n), 'created'),
+               p.step ->> 0, p.step ->> 1,
+               CASE WHEN p.step ->> 0 = NEW.status THEN
+                   jsonb_strip_nulls(jsonb_build_object(
+                       'error', NEW.error, 'error_class', NEW.error_class,
+                       'error_detail', NEW.error_detail))
+               ELSE '{}'::jsonb END
+        FROM jsonb_array_elements(coalesce(path, '[]'::jsonb)) WITH ORDINALITY AS p (step, n)
+    ) AS e
+    ORDER BY e.n;
+    RETURN null;
 END
 $$;
 
@@ -348,6 +397,34 @@ $$;
 -- API
 -- ---------------------------------------------------------------------------
 
+-- The answer to a replayed idempotency key: the original row when the
+-- request is the same (same type and payload), CN002 otherwise.
+CREATE OR REPLACE FUNCTION concord._replay(
+    original concord.commands, command_type text, payload jsonb
+)
+RETURNS TABLE (command_id uuid, status text, trace_id text, created boolean, errors jsonb)
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF original.command_type <> _replay.command_type OR original.payload <> _replay.payload THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN002',
+            MESSAGE = format('idempotency key %L is already used by command %s with a different %s',
+                             original.idempotency_key, original.command_id,
+                             CASE WHEN original.command_type <> _replay.command_type
+                                  THEN format('command type (%s)', original.command_type)
+                                  ELSE 'payload' END),
+            DETAIL = 'A key identifies one request: same key, same command type and payload.',
+            HINT = 'Use a new idempotency key for a different request.';
+    END IF;
+    RETURN QUERY SELECT original.command_id, original.status, original.trace_id, false,
+        CASE WHEN original.error_class = 'validation_error'
+             THEN coalesce(original.error_detail -> 'errors', '[]'::jsonb) ELSE '[]'::jsonb END;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord.submit_command(
     command_type text,
     payload jsonb,
@@ -371,6 +448,9 @@ DECLARE
     problems jsonb;
     mode text;
     trace text;
+    path jsonb;
+    final_status text;
+    saved text[];
 BEGIN
     PERFORM concord._require('command_type', command_type);
     SELECT * INTO t FROM concord.command_types AS ct WHERE ct.command_type = submit_command.command_type;
@@ -405,17 +485,51 @@ BEGIN
     END IF;
     trace := coalesce(nullif(context ->> 'trace_id', ''), concord._new_trace_id());
 
-    -- Spec 11: the unique key decides; under concurrency the losers wait for
-    -- the winner's commit and then read its row.
+    -- Spec 11: a replayed key returns the original and writes nothing.
+    IF idempotency_key IS NOT NULL THEN
+        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT * FROM concord._replay(c, t.command_type, payload);
+            RETURN;
+        END IF;
+    END IF;
+
+    problems := concord._payload_problems(t.command_type, payload);
+    IF jsonb_array_length(problems) > 0 THEN
+        -- Spec 4.1: a rejected request is still recorded, with its reasons.
+        path := jsonb_build_array(jsonb_build_array('failed', 'payload failed validation'));
+        final_status := 'failed';
+    ELSIF concord._is_async(t) THEN
+        path := jsonb_build_array(jsonb_build_array('validated', 'payload is valid'),
+                                  jsonb_build_array('queued', 'asynchronous command type'));
+        final_status := 'queued';
+    ELSE
+        path := jsonb_build_array(jsonb_build_array('validated', 'payload is valid'));
+        final_status := 'validated';
+    END IF;
+
+    saved := concord._push_actor(requested_by, null);
+    PERFORM set_config('concord.insert_path', path::text, true);
+    -- Under concurrency the unique key decides: losers wait for the winner's
+    -- commit, insert nothing, then read its row.
     INSERT INTO concord.commands AS x (
         command_type, requested_by, ingress, payload, context, status,
-        cancellation_mode, idempotency_key, trace_id
+        cancellation_mode, idempotency_key, trace_id, error, error_class, error_detail
     ) VALUES (
-        t.command_type, requested_by, ingress, payload, context, 'created',
-        mode, idempotency_key, trace
+        t.command_type, requested_by, ingress, payload, context, final_status,
+        mode, idempotency_key, trace,
+        CASE WHEN final_status = 'failed' THEN
+            format('invalid payload: %s', (
+                SELECT string_agg((p.problem ->> 'path') || ': ' || (p.problem ->> 'message'), '; ')
+                FROM jsonb_array_elements(problems) AS p (problem)))
+        END,
+        CASE WHEN final_status = 'failed' THEN 'validation_error' END,
+        CASE WHEN final_status = 'failed' THEN jsonb_build_object('errors', problems) END
     )
     ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
     RETURNING x.command_id INTO new_id;
+    PERFORM set_config('concord.insert_path', '', true);
+    PERFORM concord._pop_actor(saved);
 
     IF new_id IS NULL THEN
         SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
@@ -426,42 +540,10 @@ BEGIN
                 MESSAGE = format('idempotency key %L was taken by a concurrent transaction', idempotency_key),
                 HINT = 'Retry the transaction.';
         END IF;
-        IF c.command_type <> t.command_type OR c.payload <> payload THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN002',
-                MESSAGE = format('idempotency key %L is already used by command %s with a different %s',
-                                 idempotency_key, c.command_id,
-                                 CASE WHEN c.command_type <> t.command_type
-                                      THEN format('command type (%s)', c.command_type)
-                                      ELSE 'payload' END),
-                DETAIL = format('A key identifies one request: same key, same command type and payload.'),
-                HINT = 'Use a new idempotency key for a different request.';
-        END IF;
-        RETURN QUERY SELECT c.command_id, c.status, c.trace_id, false,
-            CASE WHEN c.error_class = 'validation_error'
-                 THEN coalesce(c.error_detail -> 'errors', '[]') ELSE '[]'::jsonb END;
+        RETURN QUERY SELECT * FROM concord._replay(c, t.command_type, payload);
         RETURN;
     END IF;
-
-    problems := concord._payload_problems(t.command_type, payload);
-    IF jsonb_array_length(problems) > 0 THEN
-        -- Spec 4.1: a rejected request is still recorded, with its reasons.
-        PERFORM concord._set_status(
-            new_id, 'failed', requested_by, 'payload failed validation', NULL,
-            format('invalid payload: %s', (SELECT string_agg(p ->> 'path' || ': ' || (p ->> 'message'), '; ')
-                                            FROM jsonb_array_elements(problems) AS e (p))),
-            'validation_error', jsonb_build_object('errors', problems));
-        RETURN QUERY SELECT new_id, 'failed'::text, trace, true, problems;
-        RETURN;
-    END IF;
-
-    PERFORM concord._set_status(new_id, 'validated', requested_by, 'payload is valid');
-    IF concord._is_async(t) THEN
-        PERFORM concord._set_status(new_id, 'queued', requested_by, 'asynchronous command type');
-        RETURN QUERY SELECT new_id, 'queued'::text, trace, true, '[]'::jsonb;
-    ELSE
-        RETURN QUERY SELECT new_id, 'validated'::text, trace, true, '[]'::jsonb;
-    END IF;
+    RETURN QUERY SELECT new_id, final_status, trace, true, problems;
 END
 $$;
 

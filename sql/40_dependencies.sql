@@ -6,17 +6,21 @@
 -- readable list of the unmet ones.
 CREATE OR REPLACE FUNCTION concord._unmet_dependencies(command_id uuid)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT string_agg(
-        format('%s is %s, needs %s', d.parent_command_id, p.status, d.required_status),
-        '; ' ORDER BY d.parent_command_id)
-    FROM concord.command_dependencies AS d
-    INNER JOIN concord.commands AS p ON p.command_id = d.parent_command_id
-    WHERE d.child_command_id = _unmet_dependencies.command_id
-      AND p.status <> d.required_status
+BEGIN
+    RETURN (
+        SELECT string_agg(
+            format('%s is %s, needs %s', d.parent_command_id, p.status, d.required_status),
+            '; ' ORDER BY d.parent_command_id)
+        FROM concord.command_dependencies AS d
+        INNER JOIN concord.commands AS p ON d.parent_command_id = p.command_id
+        WHERE d.child_command_id = _unmet_dependencies.command_id
+          AND p.status <> d.required_status
+    );
+END
 $$;
 
 CREATE OR REPLACE FUNCTION concord.dependencies_satisfied(command_id uuid)

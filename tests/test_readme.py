@@ -1,0 +1,102 @@
+"""The README stays true: its psql tour and Python example run against a fresh install,
+and its reference tables name every public SQL function and every error code the SQL
+raises."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from concord.migrate import migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+@pytest.fixture
+def installed_dsn() -> Iterator[str]:
+    server = os.environ.get("CONCORD_DSN")
+    if not server:
+        pytest.fail("CONCORD_DSN is not set: run through `make test` or export a superuser DSN")
+    name = f"readme_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = make_conninfo("", **{**conninfo_to_dict(server), "dbname": name})
+    try:
+        migrate(dsn)
+        yield dsn
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_psql_tour_runs_and_fails_only_where_it_says(installed_dsn: str) -> None:
+    (tour,) = _blocks("sql")
+    expected = re.findall(r"-- expect (CN\d{3})", tour)
+    assert expected, "the tour marks its deliberate failures with '-- expect CNxxx'"
+    psql = shutil.which("psql")
+    assert psql, "psql is required (postgresql-client)"
+    run = subprocess.run(
+        [psql, "-X", "-v", "VERBOSITY=verbose", "-d", installed_dsn],
+        input=tour,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    raised = re.findall(r"ERROR:\s+([0-9A-Z]{5}):", run.stderr)
+    assert raised == expected, run.stderr
+    # The second submit of the same key answers the same command, not a new one.
+    assert re.search(r"same_command \| created\s*\n-+\+-+\n\s*t\s+\| f", run.stdout), run.stdout
+    assert "succeeded" in run.stdout and "cancelled" in run.stdout
+
+
+def test_the_python_example_runs(installed_dsn: str) -> None:
+    (example,) = _blocks("python")
+    run = subprocess.run(
+        [sys.executable, "-c", example],
+        env={**os.environ, "CONCORD_DSN": installed_dsn},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0].startswith("refused: dependency cycle"), run.stdout
+    assert run.stdout.splitlines()[-1] == "False", run.stdout
+
+
+def test_the_api_reference_names_every_public_function(installed_dsn: str) -> None:
+    with psycopg.connect(installed_dsn) as conn:
+        public = {
+            name
+            for (name,) in conn.execute(
+                "SELECT p.proname FROM pg_proc AS p JOIN pg_namespace AS n "
+                "ON n.oid = p.pronamespace WHERE n.nspname = 'concord' "
+                "AND p.proname NOT LIKE '\\_%'"
+            )
+        }
+    assert public, "no public functions found"
+    missing = sorted(f for f in public if f"`{f}(" not in README)
+    assert not missing, f"README's SQL API table lacks: {missing}"
+
+
+def test_the_error_table_lists_every_code_the_sql_raises() -> None:
+    raised = set()
+    for path in (ROOT / "sql").glob("*.sql"):
+        raised |= set(re.findall(r"ERRCODE = '(CN\d{3})'", path.read_text()))
+    documented = set(re.findall(r"^\| (CN\d{3}) \|", README, re.M))
+    assert raised, "no CN codes found in sql/"
+    assert raised <= documented, f"undocumented codes: {sorted(raised - documented)}"

@@ -66,8 +66,13 @@ BEGIN
     -- REPEATABLE READ a concurrent edge makes this UPDATE fail with 40001.
     UPDATE concord.dependency_graph_lock SET edges_added = edges_added + 1 WHERE singleton;
 
-    SELECT c.status INTO child_status FROM concord.commands AS c WHERE c.command_id = NEW.child_command_id;
-    SELECT c.status INTO parent_status FROM concord.commands AS c WHERE c.command_id = NEW.parent_command_id;
+    -- Share locks: a concurrent status change of either command waits for
+    -- this edge to commit, so the child's start guard and the parent's
+    -- settling of dependents both see it.
+    SELECT c.status INTO child_status FROM concord.commands AS c
+    WHERE c.command_id = NEW.child_command_id FOR SHARE;
+    SELECT c.status INTO parent_status FROM concord.commands AS c
+    WHERE c.command_id = NEW.parent_command_id FOR SHARE;
     IF child_status IS NULL OR parent_status IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
@@ -171,30 +176,32 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     edge record;
+    child concord.commands%ROWTYPE;
     why text;
 BEGIN
     FOR edge IN
-        SELECT d.child_command_id, d.required_status, d.propagate_cancellation, c.status AS child_status
+        SELECT d.child_command_id, d.required_status, d.propagate_cancellation
         FROM concord.command_dependencies AS d
-        INNER JOIN concord.commands AS c ON c.command_id = d.child_command_id
         WHERE d.parent_command_id = parent_id
         ORDER BY d.child_command_id
     LOOP
-        CONTINUE WHEN concord._is_terminal(edge.child_status)
-            OR edge.child_status IN ('cancelling', 'compensating', 'compensated')
-            OR parent_status = edge.required_status
+        CONTINUE WHEN parent_status = edge.required_status
             OR concord._status_can_reach(parent_status, edge.required_status);
+        -- Lock, then read: a concurrent change of the child is seen, not overwritten.
+        child := concord._lock_command(edge.child_command_id);
+        CONTINUE WHEN concord._is_terminal(child.status)
+            OR child.status IN ('cancelling', 'compensating', 'compensated');
         why := format('dependency %s is %s; required status %s can no longer be reached',
                       parent_id, parent_status, edge.required_status);
         IF edge.propagate_cancellation THEN
-            PERFORM concord._cancel(edge.child_command_id, concord._actor(), why, NULL);
-        ELSIF concord.can_transition(edge.child_status, 'failed') THEN
+            PERFORM concord._cancel(child.command_id, concord._actor(), why, null);
+        ELSIF concord.can_transition(child.status, 'failed') THEN
             PERFORM concord._set_status(
-                edge.child_command_id, 'failed', concord._actor(), why, NULL, why, 'dependency_failed',
+                child.command_id, 'failed', concord._actor(), why, null, why, 'dependency_failed',
                 jsonb_build_object('parent_command_id', parent_id, 'parent_status', parent_status,
                                    'required_status', edge.required_status));
         ELSE
-            PERFORM concord._cancel(edge.child_command_id, concord._actor(), why, NULL, 'dependency_failed');
+            PERFORM concord._cancel(child.command_id, concord._actor(), why, null, 'dependency_failed');
         END IF;
     END LOOP;
 END

@@ -52,7 +52,7 @@ test: deps $(VENV) lint-sql lint-py
 test-db-steps: lint-plpgsql pgtap upgrade-test pytest
 
 lint-sql: $(VENV)
-	@files=$$(find $(SQL_DIRS) -name '*.sql' 2>/dev/null | sort); \
+	@files=$$($(if $(SQL_DIRS),find $(SQL_DIRS) -name '*.sql' | sort,true)); \
 	if [[ -z $$files ]]; then echo "lint-sql: no .sql files under sql/ or migrations/" >&2; exit 1; fi; \
 	echo "lint-sql: sqlfluff over $$(wc -w <<<"$$files") files"; \
 	$(VENV)/bin/sqlfluff lint $$files

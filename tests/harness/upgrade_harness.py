@@ -29,6 +29,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 import psycopg
@@ -103,23 +104,28 @@ class Server:
                 )
         self.created.clear()
 
-    def pg_dump(self) -> str:
-        """The pg_dump of the server's major version, else the newest one installed
-        (pg_dump refuses servers newer than itself)."""
+    @cached_property
+    def pg_dump(self) -> list[str]:
+        """pg_dump of the server's major version (else the closest newer one: pg_dump
+        refuses servers newer than itself), with a fixed \\restrict key where it has one."""
         exact = Path(f"/usr/lib/postgresql/{self.major}/bin/pg_dump")
-        if exact.exists():
-            return str(exact)
         newer = sorted(
             (int(p.parts[-3]), p)
             for p in Path("/usr/lib/postgresql").glob("*/bin/pg_dump")
             if p.parts[-3].isdigit() and int(p.parts[-3]) >= self.major
         )
-        if newer:
-            return str(newer[0][1])
-        found = shutil.which("pg_dump")
-        if not found:
+        if exact.exists():
+            binary = str(exact)
+        elif newer:
+            binary = str(newer[0][1])
+        elif found := shutil.which("pg_dump"):
+            binary = found
+        else:
             raise StepFailed("no pg_dump found")
-        return found
+        help_text = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+        if "--restrict-key" in help_text:
+            return [binary, f"--restrict-key={RESTRICT_KEY}"]
+        return [binary]
 
 
 @contextmanager
@@ -134,13 +140,7 @@ def databases(admin_dsn: str) -> Iterator[Server]:
 def schema_dump(server: Server, dsn: str) -> list[str]:
     """The concord schema's DDL, owners and privileges, without comments, blank lines or
     \\restrict lines (whose key is random unless fixed)."""
-    pg_dump = server.pg_dump()
-    cmd = [pg_dump, "--schema-only", "--schema=concord"]
-    help_text = subprocess.run([pg_dump, "--help"], capture_output=True, text=True).stdout
-    if "--restrict-key" in help_text:
-        cmd.append(f"--restrict-key={RESTRICT_KEY}")
-    cmd.append(f"--dbname={dsn}")
-    dump = run(cmd, "pg_dump")
+    dump = run([*server.pg_dump, "--schema-only", "--schema=concord", f"--dbname={dsn}"], "pg_dump")
     return [
         line
         for line in dump.splitlines()

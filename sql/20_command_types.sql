@@ -107,18 +107,16 @@ $$;
 
 -- Every problem with a payload for a command type: not an object, a missing
 -- required input (absent, null or blank), or a JSON Schema violation.
-CREATE OR REPLACE FUNCTION concord._payload_problems(command_type text, payload jsonb)
+CREATE OR REPLACE FUNCTION concord._payload_problems(t concord.command_types, payload jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
-STABLE
+IMMUTABLE
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    t concord.command_types%ROWTYPE;
     problems jsonb := '[]'::jsonb;
     input text;
 BEGIN
-    SELECT * INTO STRICT t FROM concord.command_types AS ct WHERE ct.command_type = _payload_problems.command_type;
     IF jsonb_typeof(payload) <> 'object' THEN
         RETURN jsonb_build_array(jsonb_build_object(
             'path', '$', 'message', format('payload must be a JSON object, not %s', jsonb_typeof(payload)),

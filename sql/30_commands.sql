@@ -17,8 +17,8 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     path jsonb := nullif(current_setting('concord.insert_path', true), '')::jsonb;
-    previous_status text := 'created';
-    step jsonb;
+    bad_from text;
+    bad_to text;
 BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
         IF path IS NULL OR path -> -1 ->> 0 IS DISTINCT FROM NEW.status THEN
@@ -28,18 +28,24 @@ BEGIN
                                  coalesce(NEW.status, 'NULL')),
                 HINT = 'Insert it as created and move it on with concord.transition_command.';
         END IF;
-        FOR step IN SELECT p.value FROM jsonb_array_elements(path) AS p LOOP
-            IF NOT EXISTS (
-                SELECT 1 FROM concord.command_transitions AS t
-                WHERE t.from_status = previous_status AND t.to_status = step ->> 0
-            ) THEN
-                RAISE EXCEPTION USING
-                    ERRCODE = 'CN001',
-                    MESSAGE = format('illegal transition: a new command cannot go from %s to %s',
-                                     previous_status, step ->> 0);
-            END IF;
-            previous_status := step ->> 0;
-        END LOOP;
+        -- One query for the whole path: the first edge that is not a transition.
+        SELECT e.from_status, e.to_status INTO bad_from, bad_to
+        FROM (
+            SELECT coalesce(lag(p.step ->> 0) OVER (ORDER BY p.n), 'created') AS from_status,
+                   p.step ->> 0 AS to_status
+            FROM jsonb_array_elements(path) WITH ORDINALITY AS p (step, n)
+        ) AS e
+        WHERE NOT EXISTS (
+            SELECT 1 FROM concord.command_transitions AS t
+            WHERE t.from_status = e.from_status AND t.to_status = e.to_status
+        )
+        LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: a new command cannot go from %s to %s',
+                                 bad_from, coalesce(bad_to, 'NULL'));
+        END IF;
     ELSE
         NEW.error := null;
         NEW.error_class := null;
@@ -494,7 +500,7 @@ BEGIN
         END IF;
     END IF;
 
-    problems := concord._payload_problems(t.command_type, payload);
+    problems := concord._payload_problems(t, payload);
     IF jsonb_array_length(problems) > 0 THEN
         -- Spec 4.1: a rejected request is still recorded, with its reasons.
         path := jsonb_build_array(jsonb_build_array('failed', 'payload failed validation'));

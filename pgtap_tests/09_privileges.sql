@@ -1,0 +1,253 @@
+-- Roles and privileges (DESIGN "Shape of the SQL"): tables are written only
+-- through the API. concord_app executes the API functions and reads the views
+-- but writes no table; concord_reader reads the views only. Every API function
+-- is SECURITY DEFINER with search_path pinned; private helpers (_name) are
+-- executable by nobody but the owner.
+BEGIN;
+SELECT plan(40);
+
+CREATE TEMP TABLE api (signature regprocedure PRIMARY KEY);
+INSERT INTO api VALUES
+('concord.register_command_type(jsonb)'),
+('concord.submit_command(text, jsonb, text, text, jsonb, text, text)'),
+('concord.transition_command(uuid, text, text, text, jsonb, text, text)'),
+('concord.cancel_command(uuid, text, text, text)'),
+('concord.add_dependency(uuid, uuid, text, boolean)'),
+('concord.dependencies_satisfied(uuid)'),
+('concord.plan_effect(uuid, text, jsonb, text, text, uuid)'),
+('concord.start_effect(uuid, text)'),
+('concord.complete_effect(uuid, jsonb)'),
+('concord.fail_effect(uuid, text, text)'),
+('concord.get_command(uuid)'),
+('concord.command_timeline(uuid)'),
+('concord.can_transition(text, text)'),
+('concord.map_task_to_primitives(text)');
+
+CREATE TEMP VIEW public_functions AS
+SELECT p.oid, p.oid::regprocedure AS signature, p.prosecdef, p.proconfig
+FROM pg_catalog.pg_proc AS p
+WHERE p.pronamespace = 'concord'::regnamespace AND p.proname !~ '^_';
+
+CREATE TEMP VIEW private_functions AS
+SELECT p.oid, p.oid::regprocedure AS signature
+FROM pg_catalog.pg_proc AS p
+WHERE p.pronamespace = 'concord'::regnamespace AND p.proname ~ '^_';
+
+CREATE TEMP VIEW concord_tables AS
+SELECT c.oid, c.relname
+FROM pg_catalog.pg_class AS c
+WHERE c.relnamespace = 'concord'::regnamespace AND c.relkind IN ('r', 'p');
+
+-- ---------------------------------------------------------------------------
+-- Catalog checks
+-- ---------------------------------------------------------------------------
+SELECT has_role('concord_app', 'the role concord_app exists');
+SELECT has_role('concord_reader', 'the role concord_reader exists');
+
+SELECT is_empty(
+    'SELECT signature FROM api EXCEPT SELECT signature FROM public_functions',
+    'every documented API function is a public function of schema concord'
+);
+
+SELECT is_empty(
+    'SELECT signature FROM public_functions WHERE NOT prosecdef',
+    'every public concord function is SECURITY DEFINER'
+);
+
+SELECT is_empty(
+    $$SELECT signature FROM public_functions
+      WHERE NOT coalesce('search_path=concord, pg_temp' = ANY (proconfig), false)$$,
+    'every public concord function pins search_path = concord, pg_temp'
+);
+
+SELECT is_empty(
+    $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_app', oid, 'EXECUTE')$$,
+    'concord_app may execute every public concord function'
+);
+
+SELECT is_empty(
+    $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_reader', oid, 'EXECUTE')$$,
+    'concord_reader may execute no public concord function'
+);
+
+SELECT is_empty(
+    $$SELECT signature FROM public_functions WHERE has_function_privilege('public', oid, 'EXECUTE')$$,
+    'PUBLIC may execute no public concord function'
+);
+
+SELECT is_empty(
+    $$SELECT signature FROM private_functions
+      WHERE has_function_privilege('concord_app', oid, 'EXECUTE')
+         OR has_function_privilege('concord_reader', oid, 'EXECUTE')
+         OR has_function_privilege('public', oid, 'EXECUTE')$$,
+    'no role but the owner may execute a private (_name) helper'
+);
+
+SELECT cmp_ok(
+    (SELECT count(*) FROM private_functions), '>', 0::bigint,
+    'fixture: private helpers exist, so the check above looked at something'
+);
+
+SELECT function_privs_are('concord', 'submit_command',
+    ARRAY['text', 'jsonb', 'text', 'text', 'jsonb', 'text', 'text'], 'concord_app', ARRAY['EXECUTE'],
+    'concord_app has EXECUTE on submit_command');
+SELECT function_privs_are('concord', 'submit_command',
+    ARRAY['text', 'jsonb', 'text', 'text', 'jsonb', 'text', 'text'], 'concord_reader', '{}'::text[],
+    'concord_reader has no privilege on submit_command');
+SELECT function_privs_are('concord', 'transition_command',
+    ARRAY['uuid', 'text', 'text', 'text', 'jsonb', 'text', 'text'], 'concord_app', ARRAY['EXECUTE'],
+    'concord_app has EXECUTE on transition_command');
+
+SELECT is_empty(
+    $$SELECT relname FROM concord_tables
+      WHERE has_table_privilege('concord_app', oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')$$,
+    'concord_app can INSERT, UPDATE, DELETE or TRUNCATE no concord table'
+);
+
+SELECT is_empty(
+    $$SELECT relname FROM concord_tables
+      WHERE has_table_privilege('concord_reader', oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')$$,
+    'concord_reader has no privilege on any concord table (not even SELECT)'
+);
+
+SELECT is_empty(
+    $$SELECT relname FROM concord_tables
+      WHERE has_table_privilege('public', oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')$$,
+    'PUBLIC has no privilege on any concord table'
+);
+
+SELECT table_privs_are('concord', 'commands_by_status', 'concord_app', ARRAY['SELECT'],
+                       'concord_app can only SELECT commands_by_status');
+SELECT table_privs_are('concord', 'recent_failures', 'concord_app', ARRAY['SELECT'],
+                       'concord_app can only SELECT recent_failures');
+SELECT table_privs_are('concord', 'effects_in_flight', 'concord_app', ARRAY['SELECT'],
+                       'concord_app can only SELECT effects_in_flight');
+SELECT table_privs_are('concord', 'command_audit', 'concord_app', ARRAY['SELECT'],
+                       'concord_app can only SELECT command_audit');
+SELECT table_privs_are('concord', 'commands_by_status', 'concord_reader', ARRAY['SELECT'],
+                       'concord_reader can only SELECT commands_by_status');
+SELECT table_privs_are('concord', 'recent_failures', 'concord_reader', ARRAY['SELECT'],
+                       'concord_reader can only SELECT recent_failures');
+SELECT table_privs_are('concord', 'effects_in_flight', 'concord_reader', ARRAY['SELECT'],
+                       'concord_reader can only SELECT effects_in_flight');
+SELECT table_privs_are('concord', 'command_audit', 'concord_reader', ARRAY['SELECT'],
+                       'concord_reader can only SELECT command_audit');
+
+-- ---------------------------------------------------------------------------
+-- concord_app in practice
+-- ---------------------------------------------------------------------------
+SET LOCAL ROLE concord_app;
+
+SELECT lives_ok(
+    $$SELECT concord.register_command_type('{"command_type": "t_priv", "sync_allowed": true}')$$,
+    'concord_app can register a command type through the API'
+);
+
+SELECT lives_ok(
+    $$SELECT concord.transition_command(s.command_id, 'running', 'app-worker')
+      FROM concord.submit_command('t_priv', '{}', 'app-user', idempotency_key => 'priv-1') AS s$$,
+    'concord_app can submit and transition a command through the API'
+);
+
+SELECT lives_ok(
+    $$SELECT count(*) FROM concord.commands_by_status
+      UNION ALL SELECT count(*) FROM concord.recent_failures
+      UNION ALL SELECT count(*) FROM concord.effects_in_flight
+      UNION ALL SELECT count(*) FROM concord.command_audit$$,
+    'concord_app can SELECT the four views'
+);
+
+SELECT throws_ok(
+    $$INSERT INTO concord.commands (command_type, requested_by, ingress) VALUES ('t_priv', 'app', 'sql')$$,
+    '42501', NULL,
+    '42501: concord_app cannot INSERT into commands'
+);
+
+SELECT throws_ok(
+    $$UPDATE concord.commands SET status = 'succeeded' WHERE idempotency_key = 'priv-1'$$,
+    '42501', NULL,
+    '42501: concord_app cannot UPDATE commands'
+);
+
+SELECT throws_ok(
+    $$DELETE FROM concord.commands WHERE idempotency_key = 'priv-1'$$,
+    '42501', NULL,
+    '42501: concord_app cannot DELETE from commands'
+);
+
+SELECT throws_ok(
+    $$INSERT INTO concord.domain_events (purpose, event_type, actor, trace_id)
+      VALUES ('audit', 'forged', 'app', 'trace_forged')$$,
+    '42501', NULL,
+    '42501: concord_app cannot INSERT into domain_events'
+);
+
+SELECT throws_ok(
+    $$UPDATE concord.domain_effects SET status = 'succeeded'$$,
+    '42501', NULL,
+    '42501: concord_app cannot UPDATE domain_effects'
+);
+
+SELECT throws_ok(
+    $$INSERT INTO concord.command_types (command_type, name) VALUES ('t_forged', 'forged')$$,
+    '42501', NULL,
+    '42501: concord_app cannot INSERT into command_types (only register_command_type)'
+);
+
+SELECT throws_ok(
+    $$SELECT concord._audit('forged', NULL, NULL, NULL, NULL, NULL, NULL)$$,
+    '42501', NULL,
+    '42501: concord_app cannot call a private helper (_audit)'
+);
+
+RESET ROLE;
+
+SELECT row_eq(
+    $$SELECT c.status, e.actor FROM concord.commands AS c
+      INNER JOIN concord.domain_events AS e ON e.command_id = c.command_id AND e.to_status = 'running'
+      WHERE c.idempotency_key = 'priv-1'$$,
+    ROW('running'::text, 'app-worker'::text),
+    'the change concord_app made through the API is stored and audited under the API actor'
+);
+
+-- ---------------------------------------------------------------------------
+-- concord_reader in practice
+-- ---------------------------------------------------------------------------
+SET LOCAL ROLE concord_reader;
+
+SELECT lives_ok(
+    $$SELECT count(*) FROM concord.commands_by_status
+      UNION ALL SELECT count(*) FROM concord.recent_failures
+      UNION ALL SELECT count(*) FROM concord.effects_in_flight
+      UNION ALL SELECT count(*) FROM concord.command_audit$$,
+    'concord_reader can SELECT the four views'
+);
+
+SELECT throws_ok(
+    $$SELECT * FROM concord.submit_command('t_priv', '{}', 'reader')$$,
+    '42501', NULL,
+    '42501: concord_reader cannot execute submit_command'
+);
+
+SELECT throws_ok(
+    $$SELECT concord.can_transition('created', 'validated')$$,
+    '42501', NULL,
+    '42501: concord_reader cannot execute even a read-only API function (can_transition)'
+);
+
+SELECT throws_ok(
+    $$SELECT count(*) FROM concord.commands$$,
+    '42501', NULL,
+    '42501: concord_reader cannot read the commands table'
+);
+
+SELECT throws_ok(
+    $$SELECT count(*) FROM concord.domain_events$$,
+    '42501', NULL,
+    '42501: concord_reader cannot read the domain_events table'
+);
+
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;

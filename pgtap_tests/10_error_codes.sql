@@ -1,0 +1,246 @@
+-- Every Concord SQLSTATE (class CN, README "Error codes") is raised where the
+-- table says, with a message a person understands. CN004 and CN010 are
+-- reserved for a later issue.
+BEGIN;
+SET LOCAL client_min_messages = warning;
+SELECT plan(32);
+
+DO $$ BEGIN
+    PERFORM concord.register_command_type('{"command_type": "t_codes", "sync_allowed": true,
+        "required_inputs": ["who"]}');
+END $$;
+
+CREATE TEMP TABLE fixture (label text PRIMARY KEY, id uuid);
+INSERT INTO fixture
+SELECT 'validated', s.command_id FROM concord.submit_command('t_codes', '{"who": "x"}', 'alice') AS s;
+INSERT INTO fixture
+SELECT 'parent', s.command_id FROM concord.submit_command('t_codes', '{"who": "x"}', 'alice') AS s;
+INSERT INTO fixture
+SELECT 'other', s.command_id FROM concord.submit_command('t_codes', '{"who": "x"}', 'alice',
+                                                         idempotency_key => 'codes-1') AS s;
+INSERT INTO fixture
+SELECT 'other_effect', concord.plan_effect(f.id, 'email.send', '{}') FROM fixture AS f WHERE f.label = 'other';
+
+CREATE FUNCTION pg_temp.id(label text)
+RETURNS uuid
+LANGUAGE sql
+AS $$ SELECT f.id FROM fixture AS f WHERE f.label = id.label $$;
+
+-- Every CN code any concord function raises is one the README documents.
+SELECT is_empty(
+    $$SELECT DISTINCT m[1] FROM pg_catalog.pg_proc AS p,
+             regexp_matches(p.prosrc, 'ERRCODE\s*=\s*''(CN[0-9A-Z]{3})''', 'g') AS m
+      WHERE p.pronamespace = 'concord'::regnamespace
+        AND m[1] NOT IN ('CN001', 'CN002', 'CN003', 'CN004', 'CN005', 'CN006', 'CN007', 'CN008',
+                         'CN009', 'CN010', 'CN011')$$,
+    'the functions raise no CN code outside the documented table'
+);
+
+SELECT set_eq(
+    $$SELECT DISTINCT m[1] FROM pg_catalog.pg_proc AS p,
+             regexp_matches(p.prosrc, 'ERRCODE\s*=\s*''(CN[0-9A-Z]{3})''', 'g') AS m
+      WHERE p.pronamespace = 'concord'::regnamespace$$,
+    ARRAY['CN001', 'CN002', 'CN003', 'CN005', 'CN006', 'CN007', 'CN008', 'CN009', 'CN011'],
+    'every code of this issue (all but the reserved CN004 and CN010) is raised somewhere'
+);
+
+-- CN001 illegal transition
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, pg_temp.id('validated')),
+    'CN001', NULL,
+    'CN001: transition_command validated -> succeeded'
+);
+
+SELECT throws_like(
+    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, pg_temp.id('validated')),
+    '%cannot go from validated to succeeded%',
+    'CN001 message names both statuses'
+);
+
+SELECT throws_ok(
+    format($$UPDATE concord.commands SET status = 'expired' WHERE command_id = %L$$, pg_temp.id('validated')),
+    'CN001', NULL,
+    'CN001: direct UPDATE validated -> expired by the owner'
+);
+
+SELECT throws_ok(
+    $$INSERT INTO concord.commands (command_type, requested_by, ingress, status)
+      VALUES ('t_codes', 'alice', 'sql', 'running')$$,
+    'CN001', NULL,
+    'CN001: direct INSERT of a running command'
+);
+
+-- CN002 idempotency conflict
+SELECT throws_ok(
+    $$SELECT * FROM concord.submit_command('t_codes', '{"who": "y"}', 'alice', idempotency_key => 'codes-1')$$,
+    'CN002', NULL,
+    'CN002: same idempotency key, different payload'
+);
+
+SELECT lives_ok(
+    $$SELECT concord.plan_effect(id, 'email.send', '{}', 'codes-effect') FROM fixture WHERE label = 'other'$$,
+    'fixture: an effect with key codes-effect'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.plan_effect(%L, 'email.send', '{}', 'codes-effect')$$, pg_temp.id('parent')),
+    'CN002', NULL,
+    'CN002: same effect key for an effect of another command'
+);
+
+-- CN003 dependency cycle / self-edge
+SELECT throws_ok(
+    format($$SELECT concord.add_dependency(%1$L, %1$L)$$, pg_temp.id('parent')),
+    'CN003', NULL,
+    'CN003: self-dependency'
+);
+
+SELECT lives_ok(
+    format($$SELECT concord.add_dependency(%L, %L)$$, pg_temp.id('validated'), pg_temp.id('parent')),
+    'fixture: validated depends on parent'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.add_dependency(%L, %L)$$, pg_temp.id('parent'), pg_temp.id('validated')),
+    'CN003', NULL,
+    'CN003: dependency cycle'
+);
+
+-- CN005 invalid payload or spec
+SELECT throws_ok(
+    $$SELECT * FROM concord.submit_command('t_codes', NULL, 'alice')$$,
+    'CN005', NULL,
+    'CN005: NULL payload'
+);
+
+SELECT throws_ok(
+    $$SELECT concord.register_command_type('{"command_type": "t_codes2", "risk_level": "extreme"}')$$,
+    'CN005', NULL,
+    'CN005: register_command_type with an unknown risk_level'
+);
+
+SELECT throws_ok(
+    $$SELECT concord.register_command_type(NULL)$$,
+    'CN005', NULL,
+    'CN005: register_command_type with a NULL spec'
+);
+
+-- CN006 not found
+SELECT throws_ok(
+    $$SELECT concord.get_command('00000000-0000-0000-0000-000000000000')$$,
+    'CN006', NULL,
+    'CN006: get_command of an unknown command'
+);
+
+SELECT throws_ok(
+    $$SELECT * FROM concord.command_timeline('00000000-0000-0000-0000-000000000000')$$,
+    'CN006', NULL,
+    'CN006: command_timeline of an unknown command'
+);
+
+SELECT throws_ok(
+    $$SELECT concord.transition_command('00000000-0000-0000-0000-000000000000', 'validated', 'alice')$$,
+    'CN006', NULL,
+    'CN006: transition_command of an unknown command'
+);
+
+SELECT throws_ok(
+    $$SELECT concord.complete_effect('00000000-0000-0000-0000-000000000000', '{}')$$,
+    'CN006', NULL,
+    'CN006: complete_effect of an unknown effect'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.plan_effect(%L, 'email.undo', '{}', compensates_effect_id => '00000000-0000-0000-0000-000000000000')$$,
+           pg_temp.id('parent')),
+    'CN006', NULL,
+    'CN006: plan_effect compensating an unknown effect'
+);
+
+-- CN007 append-only or immutable
+SELECT throws_ok(
+    'DELETE FROM concord.domain_events',
+    'CN007', NULL,
+    'CN007: DELETE from domain_events'
+);
+
+SELECT throws_ok(
+    format($$UPDATE concord.commands SET requested_by = 'mallory' WHERE command_id = %L$$, pg_temp.id('parent')),
+    'CN007', NULL,
+    'CN007: changing an identity column of a command'
+);
+
+-- CN008 invalid argument
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'queued', '   ')$$, pg_temp.id('parent')),
+    'CN008', NULL,
+    'CN008: transition_command with a blank actor'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'done', 'alice')$$, pg_temp.id('parent')),
+    'CN008', NULL,
+    'CN008: transition_command to an unknown status name'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.cancel_command(%L, 'alice', NULL, 'checkpoint_then_stop')$$, pg_temp.id('parent')),
+    'CN008', NULL,
+    'CN008: cancel_command with an unknown cancellation mode (checkpoint_then_stop is reserved)'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.plan_effect(%L, 'email.undo', '{}', compensates_effect_id => %L)$$,
+           pg_temp.id('parent'), pg_temp.id('other_effect')),
+    'CN008', NULL,
+    'CN008: plan_effect compensating an effect of another command'
+);
+
+-- CN009 unknown command type
+SELECT throws_ok(
+    $$SELECT * FROM concord.submit_command('t_nope', '{}', 'alice')$$,
+    'CN009', NULL,
+    'CN009: submit_command of an unknown type'
+);
+
+SELECT throws_like(
+    $$SELECT * FROM concord.submit_command('t_nope', '{}', 'alice')$$,
+    '%unknown command type%t_nope%',
+    'CN009 message names the unknown type'
+);
+
+-- CN011 state conflict
+SELECT throws_ok(
+    format($$SELECT concord.add_dependency(%L, %L, 'running')$$, pg_temp.id('validated'), pg_temp.id('parent')),
+    'CN011', NULL,
+    'CN011: redefining a dependency'
+);
+
+DO $$ BEGIN
+    PERFORM concord.transition_command((SELECT id FROM fixture WHERE label = 'other'), 'running', 'w');
+END $$;
+
+SELECT throws_ok(
+    format($$SELECT concord.add_dependency(%L, %L)$$, pg_temp.id('other'), pg_temp.id('parent')),
+    'CN011', NULL,
+    'CN011: a dependency on a started (running) child'
+);
+
+DO $$ BEGIN
+    PERFORM concord.transition_command((SELECT id FROM fixture WHERE label = 'other'), 'succeeded', 'w');
+END $$;
+
+SELECT throws_ok(
+    format($$SELECT concord.add_dependency(%L, %L, 'failed')$$, pg_temp.id('parent'), pg_temp.id('other')),
+    'CN011', NULL,
+    'CN011: a dependency on a parent that can never reach the required status'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, pg_temp.id('other')),
+    'CN011', NULL,
+    'CN011: planning an effect on a terminal command'
+);
+
+SELECT * FROM finish();
+ROLLBACK;

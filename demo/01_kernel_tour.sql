@@ -1,0 +1,283 @@
+-- A tour of the Concord kernel in psql.
+--
+--   make demo                                  (a fresh database, then this file)
+--   psql -X -v ON_ERROR_STOP=1 -d DB -f demo/01_kernel_tour.sql
+--                                              (by hand, on any database where
+--                                               `concord migrate` has run)
+--
+-- Every step prints what it does. Three steps are refused on purpose; each runs in a
+-- DO block that catches exactly the expected error and prints it, and fails the demo
+-- if the error does not come.
+
+\set ON_ERROR_STOP on
+\set QUIET on
+\pset footer off
+\pset null '(null)'
+\pset columns 110
+\x auto
+SET client_min_messages = notice;
+\set VERBOSITY terse
+
+\echo
+\echo '================================================================================'
+\echo ' 1. Register a command type: the spec''s "Generate Report" task (spec section 14)'
+\echo '================================================================================'
+\echo 'A command type is a contract: which inputs a request must carry, whether it runs'
+\echo 'asynchronously, what it may produce, and a JSON Schema its payload must satisfy.'
+\echo 'Registering the same spec again changes nothing.'
+\echo
+
+SELECT concord.register_command_type($spec$
+{
+  "command_type": "generate_report",
+  "name": "Generate Report",
+  "description": "Generate a report asynchronously.",
+  "function_name": "generate_report",
+  "ingress_types": ["user_request", "scheduled_trigger"],
+  "required_inputs": ["report_type", "date_range"],
+  "async_required": true,
+  "artifact_output_possible": true,
+  "notification_required": true,
+  "policy_checks": ["permission", "cost", "data_access"],
+  "risk_level": "medium",
+  "payload_schema": {
+    "type": "object",
+    "required": ["report_type", "date_range"],
+    "properties": {
+      "report_type": {"type": "string"},
+      "date_range": {
+        "type": "string",
+        "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$",
+        "description": "one month, like 2026-05"
+      }
+    }
+  }
+}
+$spec$) AS registered;
+
+SELECT command_type, name, function_name, ingress_types, required_inputs, async_required,
+       policy_checks, risk_level, version
+FROM concord.command_types
+WHERE command_type = 'generate_report';
+
+\echo
+\echo '================================================================================'
+\echo ' 2. Which primitives does it map to? (spec 14: map_task_to_primitives)'
+\echo '================================================================================'
+\echo 'A pure function of the type''s flags: async, so queue + async_task; it writes an'
+\echo 'artifact and notifies someone; every command ends with a state transition and audit.'
+\echo
+
+SELECT step, primitive
+FROM unnest(concord.map_task_to_primitives('generate_report')) WITH ORDINALITY AS p (primitive, step);
+
+\echo
+\echo '================================================================================'
+\echo ' 3. Submit a command with an idempotency key'
+\echo '================================================================================'
+\echo 'submit_command records the request as a command row, checks the payload (required'
+\echo 'inputs and JSON Schema, inside Postgres), and moves it created -> validated -> queued'
+\echo 'because the type is asynchronous: all in one transaction.'
+\echo
+
+-- The spec's key (section 36). Run again on the same database, the demo adds a suffix
+-- so that its first submit is a new command again.
+SELECT 'generate_report:monthly_revenue:2026-05'
+       || CASE WHEN count(*) > 0 THEN ':demo-run-' || (count(*) + 1) ELSE '' END AS report_key
+FROM concord.commands
+WHERE idempotency_key LIKE 'generate_report:monthly_revenue:2026-05%' \gset
+
+SELECT command_id AS report_id, status AS report_status, created AS report_created
+FROM concord.submit_command(
+    'generate_report',
+    '{"report_type": "monthly_revenue", "date_range": "2026-05"}',
+    'alice',
+    ingress => 'user_request',
+    idempotency_key => :'report_key'
+) \gset
+
+\echo 'idempotency key:' :report_key
+\echo 'command_id:     ' :report_id
+\echo 'status:         ' :report_status
+\echo 'created:        ' :report_created
+\echo
+
+\echo
+\echo '================================================================================'
+\echo ' 4. Replay the same request with the same key (spec 11)'
+\echo '================================================================================'
+\echo 'A retried request returns the original command and writes nothing: created is'
+\echo 'false and the id is the same. (The same key with a different payload is refused'
+\echo 'with CN002.)'
+\echo
+
+SELECT command_id = :'report_id'::uuid AS same_command_id, status, created
+FROM concord.submit_command(
+    'generate_report',
+    '{"report_type": "monthly_revenue", "date_range": "2026-05"}',
+    'alice',
+    ingress => 'user_request',
+    idempotency_key => :'report_key'
+);
+
+SELECT count(*) AS commands_with_this_key
+FROM concord.commands
+WHERE idempotency_key = :'report_key';
+
+\echo
+\echo '================================================================================'
+\echo ' 5. An invalid payload is recorded, as failed, with every problem listed'
+\echo '================================================================================'
+\echo 'A rejected request still leaves a trace (spec 4.1): the command is stored with'
+\echo 'status failed, error_class validation_error and one entry per problem.'
+\echo
+
+SELECT s.status, s.created, e.problem ->> 'path' AS path, e.problem ->> 'kind' AS kind,
+       e.problem ->> 'message' AS message
+FROM concord.submit_command(
+    'generate_report', '{"report_type": " ", "date_range": "May 2026"}', 'bob',
+    ingress => 'user_request'
+) AS s
+CROSS JOIN LATERAL jsonb_array_elements(s.errors) AS e (problem);
+
+SELECT command_type, requested_by, error_class, error
+FROM concord.recent_failures
+WHERE requested_by = 'bob'
+LIMIT 1;
+
+\echo
+\echo '================================================================================'
+\echo ' 6. Dependencies: two more commands, and a cycle that is refused (CN003)'
+\echo '================================================================================'
+\echo 'A digest that needs the report, and a publication that needs the digest:'
+\echo '    report  <-  digest  <-  publish'
+\echo
+
+SELECT command_id AS digest_id
+FROM concord.submit_command(
+    'generate_report', '{"report_type": "monthly_digest", "date_range": "2026-05"}', 'alice'
+) \gset
+SELECT command_id AS publish_id
+FROM concord.submit_command(
+    'generate_report', '{"report_type": "board_pack", "date_range": "2026-05"}', 'alice'
+) \gset
+
+\echo 'report: ' :report_id
+\echo 'digest: ' :digest_id
+\echo 'publish:' :publish_id
+\echo
+
+SELECT 'digest waits for report' AS added FROM concord.add_dependency(:'digest_id', :'report_id');
+SELECT 'publish waits for digest' AS added FROM concord.add_dependency(:'publish_id', :'digest_id');
+
+\echo 'Now make the report wait for the publication: report <- publish <- digest <- report'
+\echo 'would make all three wait for each other forever, so the kernel refuses the edge.'
+\echo
+
+-- psql does not substitute :variables inside $$ bodies: the ids travel as settings.
+SET demo.report_id = :'report_id';
+SET demo.digest_id = :'digest_id';
+SET demo.publish_id = :'publish_id';
+
+DO $$
+DECLARE
+    detail text;
+BEGIN
+    PERFORM concord.add_dependency(
+        current_setting('demo.report_id')::uuid, current_setting('demo.publish_id')::uuid);
+    RAISE EXCEPTION 'demo: expected CN003 (dependency cycle), but the edge was added';
+EXCEPTION WHEN SQLSTATE 'CN003' THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE E'refused as expected: % (%)\n        %', SQLERRM, SQLSTATE, detail;
+END
+$$;
+
+\echo
+\echo 'The digest''s dependencies, as get_command reports them:'
+SELECT d.parent_command_id, d.required_status, d.parent_status, d.satisfied
+FROM jsonb_to_recordset(concord.get_command(:'digest_id') -> 'dependencies')
+    AS d (parent_command_id uuid, required_status text, parent_status text, satisfied boolean);
+
+\echo
+\echo '================================================================================'
+\echo ' 7. Illegal transitions are refused (CN001)'
+\echo '================================================================================'
+\echo 'The state machine is data (concord.command_transitions) and a trigger enforces it,'
+\echo 'whoever writes. queued -> succeeded skips running:'
+\echo
+
+DO $$
+DECLARE
+    detail text;
+BEGIN
+    PERFORM concord.transition_command(
+        current_setting('demo.report_id')::uuid, 'succeeded', 'worker-1');
+    RAISE EXCEPTION 'demo: expected CN001 (illegal transition), but queued -> succeeded was accepted';
+EXCEPTION WHEN SQLSTATE 'CN001' THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE E'refused as expected: % (%)\n        %', SQLERRM, SQLSTATE, detail;
+END
+$$;
+
+\echo
+\echo 'queued -> running is an edge, but the digest may not run before the report succeeded:'
+\echo
+
+DO $$
+DECLARE
+    detail text;
+BEGIN
+    PERFORM concord.transition_command(
+        current_setting('demo.digest_id')::uuid, 'running', 'worker-2');
+    RAISE EXCEPTION 'demo: expected CN001 (unmet dependency), but the digest started running';
+EXCEPTION WHEN SQLSTATE 'CN001' THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE E'refused as expected: % (%)\n        %', SQLERRM, SQLSTATE, detail;
+END
+$$;
+
+\echo
+\echo '================================================================================'
+\echo ' 8. Run the report: queued -> running -> succeeded, with a result'
+\echo '================================================================================'
+\echo 'In production a DBOS worker makes these calls; here we play the worker.'
+\echo
+
+SELECT concord.transition_command(:'report_id', 'running', 'worker-1',
+                                  reason => 'picked up from the queue') AS status;
+SELECT concord.transition_command(:'report_id', 'succeeded', 'worker-1',
+                                  reason => 'report written',
+                                  result => '{"artifact": "reports/monthly_revenue-2026-05.pdf"}')
+       AS status;
+
+SELECT status, result, completed_at IS NOT NULL AS completed
+FROM concord.commands
+WHERE command_id = :'report_id';
+
+\echo
+\echo 'The digest''s dependency is now met, so it may run:'
+SELECT concord.dependencies_satisfied(:'digest_id') AS digest_may_run;
+
+\echo
+\echo '================================================================================'
+\echo ' 9. The report''s timeline: every change, in order, in the append-only event log'
+\echo '================================================================================'
+\echo
+
+SELECT event_seq, event_type, from_status, to_status, actor, reason
+FROM concord.command_timeline(:'report_id');
+
+\echo
+\echo '================================================================================'
+\echo '10. Commands by status (the view concord.commands_by_status; empty statuses hidden)'
+\echo '================================================================================'
+\echo
+
+SELECT status, terminal, commands
+FROM concord.commands_by_status
+WHERE commands > 0
+ORDER BY status;
+
+\echo
+\echo 'End of the tour. Explore further: concord.get_command(id), concord.command_audit,'
+\echo 'concord.recent_failures, concord.command_transitions.'

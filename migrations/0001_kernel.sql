@@ -96,12 +96,12 @@ INSERT INTO concord.command_transitions (from_status, to_status, reopens) VALUES
 ('blocked', 'running', false),
 ('blocked', 'failed', false),
 ('blocked', 'cancelled', false),
+('blocked', 'cancelling', false),
 ('failed', 'queued', true),
 ('failed', 'compensating', false),
 ('failed', 'cancelled', false),
 ('cancelling', 'cancelled', false),
 ('cancelling', 'compensating', false),
-('cancelling', 'failed', false),
 ('compensating', 'compensated', false),
 ('compensating', 'failed', false),
 ('compensated', 'cancelled', false);

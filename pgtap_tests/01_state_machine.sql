@@ -70,7 +70,9 @@ INSERT INTO expected_edges VALUES
 ('compensating', 'compensated'), ('compensating', 'failed'),
 -- spec 30: running -> cancelling -> cancelled | compensating -> compensated -> cancelled
 ('running', 'cancelling'), ('cancelling', 'cancelled'), ('cancelling', 'compensating'),
-('compensated', 'cancelled');
+('compensated', 'cancelled'),
+-- a blocked command has started too: its cancellation takes the same path
+('blocked', 'cancelling');
 
 -- ---------------------------------------------------------------------------
 -- The machine as data

@@ -6,57 +6,69 @@
 -- ---------------------------------------------------------------------------
 
 -- A command is born 'created', with no outcome and no history to forge.
--- submit_command may insert it further along a path of legal transitions
--- (created -> validated -> queued, or created -> failed) in one row write: it
--- names the path in the transaction-local setting concord.insert_path, every
--- edge is checked against command_transitions here and audited after insert.
+-- Submission (spec 4.1, 13.2): when the inserting transaction has set
+-- concord.submitting to 'on' (submit_command does), the trigger validates
+-- the payload itself and inserts the row along the legal path it earns —
+-- created -> validated (-> queued for asynchronous types), or created ->
+-- failed with every problem — in one row write. Whoever sets the flag gets
+-- the same validation, so no path can be forged.
 CREATE OR REPLACE FUNCTION concord._commands_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    path jsonb := nullif(current_setting('concord.insert_path', true), '')::jsonb;
-    bad_from text;
-    bad_to text;
+    t concord.command_types%ROWTYPE;
+    problems jsonb;
 BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
-        IF path IS NULL OR path -> -1 ->> 0 IS DISTINCT FROM NEW.status THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            MESSAGE = format('illegal transition: a new command starts in created, not %s',
+                             coalesce(NEW.status, 'NULL')),
+            HINT = 'Submit it with concord.submit_command, or insert it as created.';
+    END IF;
+    NEW.error := null;
+    NEW.error_class := null;
+    NEW.error_detail := null;
+    NEW.completed_at := null;
+    IF current_setting('concord.submitting', true) = 'on' THEN
+        SELECT * INTO t FROM concord.command_types AS ct WHERE ct.command_type = NEW.command_type;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN009',
+                MESSAGE = format('unknown command type %L', NEW.command_type);
+        END IF;
+        problems := concord._payload_problems(t, NEW.payload);
+        IF jsonb_array_length(problems) > 0 THEN
+            NEW.status := 'failed';
+            NEW.error_class := 'validation_error';
+            NEW.error_detail := jsonb_build_object('errors', problems);
+            NEW.error := format('invalid payload: %s', (
+                SELECT string_agg((p.problem ->> 'path') || ': ' || (p.problem ->> 'message'), '; ')
+                FROM jsonb_array_elements(problems) AS p (problem)));
+            NEW.completed_at := now();
+        ELSIF concord._is_async(t) THEN
+            NEW.status := 'queued';
+        ELSE
+            NEW.status := 'validated';
+        END IF;
+        -- The path is still the state machine's to allow.
+        IF (
+            SELECT count(*) FROM concord.command_transitions AS tr
+            WHERE (tr.from_status, tr.to_status) IN (
+                ('created', CASE NEW.status WHEN 'failed' THEN 'failed' ELSE 'validated' END),
+                ('validated', CASE NEW.status WHEN 'queued' THEN 'queued' END))
+        ) <> (CASE NEW.status WHEN 'queued' THEN 2 ELSE 1 END) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
-                MESSAGE = format('illegal transition: a new command starts in created, not %s',
-                                 coalesce(NEW.status, 'NULL')),
-                HINT = 'Insert it as created and move it on with concord.transition_command.';
+                MESSAGE = format('illegal transition: the state machine no longer lets a new command become %s',
+                                 NEW.status);
         END IF;
-        -- One query for the whole path: the first edge that is not a transition.
-        SELECT e.from_status, e.to_status INTO bad_from, bad_to
-        FROM (
-            SELECT coalesce(lag(p.step ->> 0) OVER (ORDER BY p.n), 'created') AS from_status,
-                   p.step ->> 0 AS to_status
-            FROM jsonb_array_elements(path) WITH ORDINALITY AS p (step, n)
-        ) AS e
-        WHERE NOT EXISTS (
-            SELECT 1 FROM concord.command_transitions AS t
-            WHERE t.from_status = e.from_status AND t.to_status = e.to_status
-        )
-        LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN001',
-                MESSAGE = format('illegal transition: a new command cannot go from %s to %s',
-                                 bad_from, coalesce(bad_to, 'NULL'));
-        END IF;
-    ELSE
-        NEW.error := null;
-        NEW.error_class := null;
-        NEW.error_detail := null;
     END IF;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
     NEW.created_at := now();
     NEW.updated_at := NEW.created_at;
-    NEW.completed_at := CASE
-        WHEN (SELECT s.completes FROM concord.command_statuses AS s WHERE s.status = NEW.status) THEN now()
-    END;
     NEW.result := null;
     NEW.cancellation_requested_at := null;
     NEW.cancellation_requested_by := null;
@@ -151,6 +163,13 @@ BEGIN
                 MESSAGE = format('illegal transition: command %s is cancelling with compensate_then_stop; '
                                  'it must pass through compensating and compensated', OLD.command_id);
         END IF;
+        IF OLD.status IN ('running', 'blocked') AND NEW.status = 'cancelled'
+           AND NEW.cancellation_mode = 'compensate_then_stop' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: command %s cancels with compensate_then_stop; '
+                                 'it must go through cancelling and compensating', OLD.command_id);
+        END IF;
         IF OLD.status = 'compensated' AND NEW.status = 'cancelled' AND OLD.cancellation_requested_at IS NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
@@ -185,8 +204,8 @@ BEGIN
 END
 $$;
 
--- The creation event and, for a row inserted along a path, one status
--- change event per edge, written in one statement.
+-- The creation event and, for a submitted row, one status change event per
+-- edge of the path it was inserted along, in one statement.
 CREATE OR REPLACE FUNCTION concord._commands_after_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -194,8 +213,6 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     actor text := coalesce(nullif(current_setting('concord.actor', true), ''), NEW.requested_by);
-    path jsonb := CASE WHEN NEW.status <> 'created'
-                       THEN nullif(current_setting('concord.insert_path', true), '')::jsonb END;
 BEGIN
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,
@@ -204,21 +221,20 @@ BEGIN
     SELECT NEW.command_id, 'audit', e.event_type, 'command', NEW.command_id::text,
            e.from_status, e.to_status, e.reason, e.payload, actor, NEW.trace_id
     FROM (
-        SELECT 0 AS n, 'command_created' AS event_type, null AS from_status,
-               'created' AS to_status, null AS reason,
-               jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
-                                  'idempotency_key', NEW.idempotency_key) AS payload
-        UNION ALL
-        SELECT p.n, 'command_status_changed',
-               coalesce(lag(p.step ->> 0) OVER (ORDER BY p.n), 'created'),
-               p.step ->> 0, p.step ->> 1,
-               CASE WHEN p.step ->> 0 = NEW.status THEN
-                   jsonb_strip_nulls(jsonb_build_object(
-                       'error', NEW.error, 'error_class', NEW.error_class,
-                       'error_detail', NEW.error_detail))
-               ELSE '{}'::jsonb END
-        FROM jsonb_array_elements(coalesce(path, '[]'::jsonb)) WITH ORDINALITY AS p (step, n)
-    ) AS e
+        VALUES
+        (0, 'command_created', null, 'created', null,
+         jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
+                            'idempotency_key', NEW.idempotency_key)),
+        (1, 'command_status_changed', 'created', 'failed', 'payload failed validation',
+         jsonb_build_object('error', NEW.error, 'error_class', NEW.error_class,
+                            'error_detail', NEW.error_detail)),
+        (1, 'command_status_changed', 'created', 'validated', 'payload is valid', '{}'::jsonb),
+        (2, 'command_status_changed', 'validated', 'queued', 'asynchronous command type', '{}'::jsonb)
+    ) AS e (n, event_type, from_status, to_status, reason, payload)
+    WHERE e.n = 0
+       OR (NEW.status = 'failed' AND e.to_status = 'failed')
+       OR (NEW.status IN ('validated', 'queued') AND e.to_status = 'validated')
+       OR (NEW.status = 'queued' AND e.to_status = 'queued')
     ORDER BY e.n;
     RETURN null;
 END
@@ -351,7 +367,7 @@ END
 $$;
 
 -- Spec 30. A command that has not started is cancelled at once; a running
--- one moves to cancelling with the request recorded; a terminal or already
+-- (or blocked) one moves to cancelling with the request recorded; a terminal or already
 -- cancelling one is left as it is (cancellation is idempotent). Returns the
 -- resulting status.
 CREATE OR REPLACE FUNCTION concord._cancel(
@@ -383,7 +399,7 @@ BEGIN
     saved := concord._push_actor(actor, reason);
     UPDATE concord.commands AS x SET
         status = CASE
-            WHEN c.status = 'running' THEN 'cancelling'
+            WHEN c.status IN ('running', 'blocked') THEN 'cancelling'
             WHEN c.status = 'compensating' THEN c.status
             ELSE 'cancelled'
         END,
@@ -454,7 +470,6 @@ DECLARE
     problems jsonb;
     mode text;
     trace text;
-    path jsonb;
     final_status text;
     saved text[];
 BEGIN
@@ -500,41 +515,21 @@ BEGIN
         END IF;
     END IF;
 
-    problems := concord._payload_problems(t, payload);
-    IF jsonb_array_length(problems) > 0 THEN
-        -- Spec 4.1: a rejected request is still recorded, with its reasons.
-        path := jsonb_build_array(jsonb_build_array('failed', 'payload failed validation'));
-        final_status := 'failed';
-    ELSIF concord._is_async(t) THEN
-        path := jsonb_build_array(jsonb_build_array('validated', 'payload is valid'),
-                                  jsonb_build_array('queued', 'asynchronous command type'));
-        final_status := 'queued';
-    ELSE
-        path := jsonb_build_array(jsonb_build_array('validated', 'payload is valid'));
-        final_status := 'validated';
-    END IF;
-
+    -- The insert trigger validates and routes the row (see
+    -- _commands_before_insert). Under concurrency the unique key decides:
+    -- losers wait for the winner's commit, insert nothing, then read its row.
     saved := concord._push_actor(requested_by, null);
-    PERFORM set_config('concord.insert_path', path::text, true);
-    -- Under concurrency the unique key decides: losers wait for the winner's
-    -- commit, insert nothing, then read its row.
+    PERFORM set_config('concord.submitting', 'on', true);
     INSERT INTO concord.commands AS x (
         command_type, requested_by, ingress, payload, context, status,
-        cancellation_mode, idempotency_key, trace_id, error, error_class, error_detail
+        cancellation_mode, idempotency_key, trace_id
     ) VALUES (
-        t.command_type, requested_by, ingress, payload, context, final_status,
-        mode, idempotency_key, trace,
-        CASE WHEN final_status = 'failed' THEN
-            format('invalid payload: %s', (
-                SELECT string_agg((p.problem ->> 'path') || ': ' || (p.problem ->> 'message'), '; ')
-                FROM jsonb_array_elements(problems) AS p (problem)))
-        END,
-        CASE WHEN final_status = 'failed' THEN 'validation_error' END,
-        CASE WHEN final_status = 'failed' THEN jsonb_build_object('errors', problems) END
+        t.command_type, requested_by, ingress, payload, context, 'created',
+        mode, idempotency_key, trace
     )
     ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
-    RETURNING x.command_id INTO new_id;
-    PERFORM set_config('concord.insert_path', '', true);
+    RETURNING x.command_id, x.status, x.error_detail -> 'errors' INTO new_id, final_status, problems;
+    PERFORM set_config('concord.submitting', 'off', true);
     PERFORM concord._pop_actor(saved);
 
     IF new_id IS NULL THEN
@@ -549,7 +544,7 @@ BEGIN
         RETURN QUERY SELECT * FROM concord._replay(c, t.command_type, payload);
         RETURN;
     END IF;
-    RETURN QUERY SELECT new_id, final_status, trace, true, problems;
+    RETURN QUERY SELECT new_id, final_status, trace, true, coalesce(problems, '[]'::jsonb);
 END
 $$;
 
@@ -572,17 +567,33 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
 AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
 BEGIN
     PERFORM concord._known_status('to_status', to_status);
     PERFORM concord._require('actor', actor);
-    PERFORM concord._lock_command(command_id);
+    c := concord._lock_command(command_id);
+    IF c.status = to_status THEN
+        -- A replay (a runtime step may run twice): the same outcome again is a
+        -- no-op, a different one is refused; nothing is rewritten unaudited.
+        IF (result IS NOT NULL AND result IS DISTINCT FROM c.result)
+           OR (error IS NOT NULL AND error IS DISTINCT FROM c.error)
+           OR (error_class IS NOT NULL AND error_class IS DISTINCT FROM c.error_class) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN002',
+                MESSAGE = format('command %s is already %s with a different outcome', command_id, c.status),
+                HINT = 'A status is reached once; its result and error are not rewritten.';
+        END IF;
+        RETURN c.status;
+    END IF;
     RETURN concord._set_status(command_id, to_status, actor, reason, result, error, error_class);
 END
 $$;
 
 COMMENT ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, text, text) IS
 'Move a command to to_status if the state machine allows it (CN001 otherwise); '
-'returns the new status.';
+'returns the new status. Repeating the call that reached the current status is a no-op.';
 
 CREATE OR REPLACE FUNCTION concord.cancel_command(
     command_id uuid,

@@ -155,11 +155,13 @@ LIMIT 1;
 
 SELECT command_id AS digest_id
 FROM concord.submit_command(
-    'generate_report', '{"report_type": "monthly_digest", "date_range": "2026-05"}', 'alice'
+    'generate_report', '{"report_type": "monthly_digest", "date_range": "2026-05"}',
+    'scheduler', ingress => 'scheduled_trigger'
 ) \gset
 SELECT command_id AS publish_id
 FROM concord.submit_command(
-    'generate_report', '{"report_type": "board_pack", "date_range": "2026-05"}', 'alice'
+    'generate_report', '{"report_type": "board_pack", "date_range": "2026-05"}',
+    'scheduler', ingress => 'scheduled_trigger'
 ) \gset
 
 \echo 'report: ' :report_id

@@ -1,0 +1,225 @@
+"""Every Concord error code the SQL raises, raised for real by the server and mapped by
+``concord.errors.from_psycopg`` to its exception class; non-Concord errors pass through
+unchanged; the code table in errors.py agrees with the README's.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+import concord
+from concord import errors
+from concord.errors import (
+    ERRORS_BY_SQLSTATE,
+    AppendOnlyViolation,
+    ConcordError,
+    DependencyCycle,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidArgument,
+    InvalidPayload,
+    LimitExceeded,
+    NotFound,
+    ScopeViolation,
+    StateConflict,
+    UnknownCommandType,
+    from_psycopg,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The table every layer must agree on.
+EXPECTED = {
+    "CN001": IllegalTransition,
+    "CN002": IdempotencyConflict,
+    "CN003": DependencyCycle,
+    "CN004": ScopeViolation,
+    "CN005": InvalidPayload,
+    "CN006": NotFound,
+    "CN007": AppendOnlyViolation,
+    "CN008": InvalidArgument,
+    "CN009": UnknownCommandType,
+    "CN010": LimitExceeded,
+    "CN011": StateConflict,
+}
+
+
+def codes_raised_by_the_sql() -> set[str]:
+    found: set[str] = set()
+    for folder in ("sql", "migrations"):
+        for path in (ROOT / folder).glob("*.sql"):
+            found |= set(re.findall(r"ERRCODE\s*=\s*'(CN\d{3})'", path.read_text()))
+    return found
+
+
+def submit(
+    conn: psycopg.Connection, command_type: str, payload: object = None, key: str | None = None
+) -> dict:
+    row = conn.execute(
+        "SELECT command_id, status FROM concord.submit_command(%s, %s, 'alice', "
+        "idempotency_key => %s)",
+        (command_type, Jsonb({} if payload is None else payload), key),
+    ).fetchone()
+    return {"command_id": row[0], "status": row[1]}
+
+
+# Each case provokes one code through the SQL API (or a direct write the triggers guard),
+# on an autocommit connection to the session database.
+def _cn001(conn: psycopg.Connection, types) -> None:
+    command = submit(conn, types.sync_type)
+    conn.execute(
+        "SELECT concord.transition_command(%s, 'succeeded', 'worker')", (command["command_id"],)
+    )
+
+
+def _cn002(conn: psycopg.Connection, types) -> None:
+    key = f"errors-{uuid.uuid4()}"
+    submit(conn, types.sync_type, {"n": 1}, key=key)
+    submit(conn, types.sync_type, {"n": 2}, key=key)
+
+
+def _cn003(conn: psycopg.Connection, types) -> None:
+    command = submit(conn, types.sync_type)["command_id"]
+    conn.execute("SELECT concord.add_dependency(%s, %s)", (command, command))
+
+
+def _cn005(conn: psycopg.Connection, types) -> None:
+    conn.execute(
+        "SELECT concord.register_command_type(%s)",
+        (Jsonb({"command_type": "x", "risk_level": "extreme", "sync_allowed": 1}),),
+    )
+
+
+def _cn006(conn: psycopg.Connection, types) -> None:
+    conn.execute("SELECT concord.get_command(%s)", (uuid.uuid4(),))
+
+
+def _cn007(conn: psycopg.Connection, types) -> None:
+    command = submit(conn, types.sync_type)["command_id"]
+    conn.execute(
+        "UPDATE concord.domain_events SET actor = 'mallory' WHERE command_id = %s", (command,)
+    )
+
+
+def _cn008(conn: psycopg.Connection, types) -> None:
+    conn.execute("SELECT concord.submit_command(%s, '{}', '   ')", (types.sync_type,))
+
+
+def _cn009(conn: psycopg.Connection, types) -> None:
+    conn.execute("SELECT concord.submit_command('test.never_registered', '{}', 'alice')")
+
+
+def _cn011(conn: psycopg.Connection, types) -> None:
+    child = submit(conn, types.sync_type)["command_id"]
+    parent = submit(conn, types.sync_type)["command_id"]
+    conn.execute("SELECT concord.transition_command(%s, 'running', 'worker')", (child,))
+    conn.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
+
+
+CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
+    "CN001": _cn001,
+    "CN002": _cn002,
+    "CN003": _cn003,
+    "CN005": _cn005,
+    "CN006": _cn006,
+    "CN007": _cn007,
+    "CN008": _cn008,
+    "CN009": _cn009,
+    "CN011": _cn011,
+}
+
+
+def test_every_code_the_sql_raises_has_a_case_here() -> None:
+    """Rule: every CN code the SQL raises is tested for real (add a case with a new
+    code), and none is raised that the client cannot map."""
+    raised = codes_raised_by_the_sql()
+    assert raised, "no ERRCODE = 'CN...' found under sql/ or migrations/"
+    assert raised == set(CASES), raised ^ set(CASES)
+    assert raised <= set(ERRORS_BY_SQLSTATE)
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_a_real_server_error_maps_to_its_class(code: str, concord_dsn: str, types) -> None:
+    """Rule: from_psycopg turns each CN code into its class, keeping the server's
+    message, detail and hint."""
+    with psycopg.connect(concord_dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as caught:
+            CASES[code](conn, types)
+    exc = caught.value
+    assert exc.sqlstate == code, exc
+    mapped = from_psycopg(exc)
+    assert type(mapped) is EXPECTED[code]
+    assert isinstance(mapped, ConcordError)
+    assert mapped.sqlstate == code
+    assert mapped.message == exc.diag.message_primary
+    assert mapped.message
+    assert mapped.detail == exc.diag.message_detail
+    assert mapped.hint == exc.diag.message_hint
+    assert str(mapped).startswith(mapped.message)
+
+
+def test_the_client_raises_the_mapped_class_from_the_server_error(client, types) -> None:
+    """Rule: the Client raises the Concord class, chained to the psycopg error."""
+    with pytest.raises(DependencyCycle) as caught:
+        command = client.submit_command(types.sync_type, {}, "alice").command_id
+        client.add_dependency(command, command)
+    assert isinstance(caught.value.__cause__, psycopg.Error)
+    assert caught.value.__cause__.sqlstate == "CN003"
+
+
+def test_non_concord_errors_pass_through_unchanged(concord_dsn: str, client) -> None:
+    """Rule: from_psycopg returns any other error itself, and the Client re-raises it
+    as it is."""
+    with psycopg.connect(concord_dsn, autocommit=True) as conn:
+        for statement, cls in (
+            ("SELECT 1 / 0", psycopg.errors.DivisionByZero),
+            ("SELECT concord.get_command('not-a-uuid')", psycopg.errors.InvalidTextRepresentation),
+            ("SELEC 1", psycopg.errors.SyntaxError),
+            ("SELECT concord.no_such_function()", psycopg.errors.UndefinedFunction),
+        ):
+            with pytest.raises(psycopg.Error) as caught:
+                conn.execute(statement)
+            assert type(caught.value) is cls
+            assert from_psycopg(caught.value) is caught.value
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        client.get_command("not-a-uuid")
+    custom = psycopg.errors.lookup("P0001")("raised by a user function")
+    assert from_psycopg(custom) is custom
+
+
+def test_the_code_table_is_the_agreed_one() -> None:
+    """Rule: each exception class carries its code, and the table maps every code to
+    exactly that class (InvalidSpec is InvalidPayload)."""
+    assert ERRORS_BY_SQLSTATE == EXPECTED
+    for code, cls in EXPECTED.items():
+        assert cls.sqlstate == code
+        assert issubclass(cls, ConcordError)
+        assert getattr(concord, cls.__name__) is cls
+    assert errors.InvalidSpec is InvalidPayload
+    assert ConcordError.sqlstate is None
+    assert errors.MigrationError.sqlstate is None
+
+
+def test_the_readme_error_table_matches_errors_py() -> None:
+    """Rule: the README's error table lists the same codes and classes as errors.py."""
+    readme = ROOT / "README.md"
+    if not readme.exists():
+        pytest.skip("no README.md")
+    rows = re.findall(r"^\|\s*(CN\d{3})\s*\|([^|]*)\|", readme.read_text(), re.M)
+    assert rows, "README.md has no error table rows (| CN0xx | ... |)"
+    table = {code: re.findall(r"`(\w+)`", names) for code, names in rows}
+    assert len(table) == len(rows), "a code is listed twice"
+    assert set(table) == set(ERRORS_BY_SQLSTATE)
+    for code, names in table.items():
+        assert names, code
+        assert names[0] == ERRORS_BY_SQLSTATE[code].__name__, (code, names)
+        for name in names:
+            cls = getattr(errors, name, None)
+            assert cls is not None and cls.sqlstate == code, (code, name)

@@ -10,15 +10,22 @@ CREATE EXTENSION IF NOT EXISTS plpython3u;
 
 CREATE SCHEMA IF NOT EXISTS concord;
 
--- Roles are cluster-wide; create them only when missing.
+-- Roles are cluster-wide; create them only when missing. Two installs into
+-- different databases of one cluster may race here (the installer's lock is
+-- per database): the loser finds the role made and moves on.
 DO $roles$
+DECLARE
+    role_name text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'concord_app') THEN
-        CREATE ROLE concord_app NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'concord_reader') THEN
-        CREATE ROLE concord_reader NOLOGIN;
-    END IF;
+    FOREACH role_name IN ARRAY ARRAY['concord_app', 'concord_reader'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role_name) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
+        END IF;
+    END LOOP;
 END
 $roles$;
 

@@ -570,13 +570,28 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     c concord.commands%ROWTYPE;
+    last_actor text;
 BEGIN
     PERFORM concord._known_status('to_status', to_status);
     PERFORM concord._require('actor', actor);
     c := concord._lock_command(command_id);
     IF c.status = to_status THEN
-        -- A replay (a runtime step may run twice): the same outcome again is a
-        -- no-op, a different one is refused; nothing is rewritten unaudited.
+        -- Only the actor who made this move may repeat it (a runtime step may
+        -- run twice): the same outcome again is a no-op, a different one is
+        -- refused, nothing is rewritten unaudited. Anyone else is too late.
+        SELECT e.actor INTO last_actor
+        FROM concord.domain_events AS e
+        WHERE e.command_id = c.command_id AND e.to_status = c.status
+          AND e.event_type IN ('command_status_changed', 'command_created')
+        ORDER BY e.event_seq DESC
+        LIMIT 1;
+        IF last_actor IS DISTINCT FROM actor THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: command %s is already %s', command_id, c.status),
+                DETAIL = format('%s moved it there; only that actor may repeat the move.',
+                                coalesce(last_actor, 'an unrecorded actor'));
+        END IF;
         IF (result IS NOT NULL AND result IS DISTINCT FROM c.result)
            OR (error IS NOT NULL AND error IS DISTINCT FROM c.error)
            OR (error_class IS NOT NULL AND error_class IS DISTINCT FROM c.error_class) THEN
@@ -593,7 +608,8 @@ $$;
 
 COMMENT ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, text, text) IS
 'Move a command to to_status if the state machine allows it (CN001 otherwise); '
-'returns the new status. Repeating the call that reached the current status is a no-op.';
+'returns the new status. The actor who reached the current status may repeat the call '
+'as a no-op; anyone else gets CN001.';
 
 CREATE OR REPLACE FUNCTION concord.cancel_command(
     command_id uuid,

@@ -462,19 +462,23 @@ def test_a_terminal_command_never_moves(client: Client, types) -> None:
 def test_repeating_a_transition_is_a_no_op_and_a_different_outcome_a_conflict(
     client: Client, types
 ) -> None:
-    """Rule: a runtime step may run twice — repeating transition_command to the status the
-    command is already in returns it and writes nothing; naming a different result or
-    error is CN002 (a status is reached once)."""
-    command_id = submit_running(client, types)
+    """Rule: a runtime step may run twice — the actor who moved a command to its status
+    may repeat the call: it returns the status and writes nothing; naming a different
+    result or error is CN002 (a status is reached once). Anyone else is refused (CN001)."""
+    command_id = submit_running(client, types)  # worker-1 started it
     events = len(client.command_timeline(command_id))
     assert client.transition_command(command_id, "running", "worker-1") == "running"
+    with pytest.raises(IllegalTransition) as late:
+        client.transition_command(command_id, "running", "worker-0")
+    assert "worker-1 moved it there" in late.value.detail
     done = client.transition_command(command_id, "succeeded", "worker-1", result={"n": 1})
     assert done == "succeeded"
     events += 1
     assert client.transition_command(command_id, "succeeded", "worker-1", result={"n": 1}) == (
         "succeeded"
     )
-    assert client.transition_command(command_id, "succeeded", "worker-2") == "succeeded"
+    with pytest.raises(IllegalTransition):
+        client.transition_command(command_id, "succeeded", "worker-2")
     with pytest.raises(IdempotencyConflict) as caught:
         client.transition_command(command_id, "succeeded", "worker-1", result={"n": 2})
     assert caught.value.message == (

@@ -374,7 +374,7 @@ class Client:
             (
                 command_id,
                 effect_type,
-                Jsonb(payload),
+                None if payload is None else Jsonb(payload),
                 idempotency_key,
                 declared_compensation,
                 compensates_effect_id,
@@ -387,7 +387,10 @@ class Client:
 
     def complete_effect(self, effect_id: UUID | str, result: Any) -> str:
         """executing -> succeeded with ``result``; returns the effect's status."""
-        return self._value("SELECT concord.complete_effect(%s, %s)", (effect_id, Jsonb(result)))
+        return self._value(
+            "SELECT concord.complete_effect(%s, %s)",
+            (effect_id, None if result is None else Jsonb(result)),
+        )
 
     def fail_effect(self, effect_id: UUID | str, error: str, error_class: str) -> str:
         """executing -> failed with ``error`` and ``error_class``; returns the status."""

@@ -161,9 +161,12 @@ def apply_sql_files(conn: psycopg.Connection, files: list[Path]) -> None:
 
 
 def status(conn: psycopg.Connection, migrations_dir: Path) -> MigrationStatus:
+    """Applied and pending migrations; reads only (an empty database has none applied)."""
     available = discover_migrations(migrations_dir)
-    ensure_bootstrap(conn)
-    applied = applied_migrations(conn)
+    installed = conn.execute(
+        "SELECT to_regclass('concord.schema_migrations') IS NOT NULL"
+    ).fetchone()[0]
+    applied = applied_migrations(conn) if installed else []
     done = {row.version for row in applied}
     return MigrationStatus(applied, [m for m in available if m.version not in done])
 

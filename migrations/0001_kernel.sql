@@ -177,7 +177,7 @@ CREATE TABLE concord.commands (
     idempotency_key text NULL
     CONSTRAINT idempotency_key_is_unique UNIQUE
     CONSTRAINT idempotency_key_is_not_blank CHECK (idempotency_key <> ''),
-    dbos_workflow_id text NULL CONSTRAINT dbos_workflow_id_is_unique UNIQUE,
+    dbos_workflow_id text NULL,
     trace_id text NOT NULL CONSTRAINT trace_id_is_not_blank CHECK (trace_id <> ''),
     result jsonb NULL,
     error text NULL,
@@ -194,7 +194,9 @@ CREATE TABLE concord.commands (
 );
 
 CREATE INDEX commands_status_updated_at_idx ON concord.commands (status, updated_at);
-CREATE INDEX commands_command_type_idx ON concord.commands (command_type);
+-- Partial: most commands are bound to a workflow only later, if ever.
+CREATE UNIQUE INDEX commands_dbos_workflow_id_key ON concord.commands (dbos_workflow_id)
+WHERE dbos_workflow_id IS NOT null;
 
 -- ---------------------------------------------------------------------------
 -- Fan-in dependencies (spec 13.4). A child waits for every parent to reach
@@ -290,8 +292,9 @@ WHERE compensates_effect_id IS NOT null;
 -- ---------------------------------------------------------------------------
 CREATE TABLE concord.domain_events (
     event_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    event_seq bigint GENERATED ALWAYS AS IDENTITY
-    CONSTRAINT event_seq_is_unique UNIQUE,
+    -- unique by construction (identity, always generated); ordered timelines
+    -- use domain_events_command_idx
+    event_seq bigint GENERATED ALWAYS AS IDENTITY,
     command_id uuid NULL REFERENCES concord.commands (command_id),
     -- foreign keys for agent_run_id / swarm_run_id arrive with the agent tables
     agent_run_id uuid NULL,

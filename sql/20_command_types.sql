@@ -107,7 +107,9 @@ $$;
 
 -- Every problem with a payload for a command type: not an object, a missing
 -- required input (absent, null or blank), or a JSON Schema violation.
-CREATE OR REPLACE FUNCTION concord._payload_problems(t concord.command_types, payload jsonb)
+CREATE OR REPLACE FUNCTION concord._payload_problems(
+    required_inputs text[], payload_schema jsonb, payload jsonb
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 IMMUTABLE
@@ -122,7 +124,7 @@ BEGIN
             'path', '$', 'message', format('payload must be a JSON object, not %s', jsonb_typeof(payload)),
             'kind', 'type'));
     END IF;
-    FOREACH input IN ARRAY t.required_inputs LOOP
+    FOREACH input IN ARRAY required_inputs LOOP
         IF payload -> input IS NULL
            OR jsonb_typeof(payload -> input) = 'null'
            OR (jsonb_typeof(payload -> input) = 'string' AND btrim(payload ->> input) = '') THEN
@@ -132,8 +134,8 @@ BEGIN
                 'kind', 'required_input');
         END IF;
     END LOOP;
-    IF t.payload_schema <> '{}'::jsonb AND t.payload_schema <> 'true'::jsonb THEN
-        problems := problems || concord._json_schema_errors(t.payload_schema, payload);
+    IF payload_schema <> '{}'::jsonb AND payload_schema <> 'true'::jsonb THEN
+        problems := problems || concord._json_schema_errors(payload_schema, payload);
     END IF;
     RETURN problems;
 END
@@ -405,16 +407,3 @@ $$;
 
 COMMENT ON FUNCTION concord.map_task_to_primitives(text) IS
 'The primitives a command type maps to (spec 14).';
-
--- Whether commands of this type are queued for asynchronous execution
--- (spec 14: async when required, or when sync is not allowed).
-CREATE OR REPLACE FUNCTION concord._is_async(t concord.command_types)
-RETURNS boolean
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = concord, pg_temp
-AS $$
-BEGIN
-    RETURN t.async_required OR NOT t.sync_allowed;
-END
-$$;

@@ -18,7 +18,13 @@ LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    t concord.command_types%ROWTYPE;
+    required_inputs text[];
+    payload_schema jsonb;
+    is_async boolean;
+    default_mode text;
+    may_validate boolean;
+    may_queue boolean;
+    may_fail boolean;
     problems jsonb;
 BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
@@ -33,13 +39,26 @@ BEGIN
     NEW.error_detail := null;
     NEW.completed_at := null;
     IF current_setting('concord.submitting', true) = 'on' THEN
-        SELECT * INTO t FROM concord.command_types AS ct WHERE ct.command_type = NEW.command_type;
+        -- One query for the type and the edges a submission may take.
+        SELECT ct.required_inputs, ct.payload_schema, ct.async_required OR NOT ct.sync_allowed,
+               ct.default_cancellation_mode,
+               bool_or(tr.from_status = 'created' AND tr.to_status = 'validated'),
+               bool_or(tr.from_status = 'validated' AND tr.to_status = 'queued'),
+               bool_or(tr.from_status = 'created' AND tr.to_status = 'failed')
+        INTO required_inputs, payload_schema, is_async, default_mode, may_validate, may_queue, may_fail
+        FROM concord.command_types AS ct
+        LEFT JOIN concord.command_transitions AS tr
+            ON tr.from_status IN ('created', 'validated') AND tr.to_status IN ('validated', 'queued', 'failed')
+        WHERE ct.command_type = NEW.command_type
+        GROUP BY ct.command_type;
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN009',
-                MESSAGE = format('unknown command type %L', NEW.command_type);
+                MESSAGE = format('unknown command type %L', NEW.command_type),
+                HINT = 'Register it first with concord.register_command_type(spec).';
         END IF;
-        problems := concord._payload_problems(t, NEW.payload);
+        NEW.cancellation_mode := coalesce(NEW.cancellation_mode, default_mode);
+        problems := concord._payload_problems(required_inputs, payload_schema, NEW.payload);
         IF jsonb_array_length(problems) > 0 THEN
             NEW.status := 'failed';
             NEW.error_class := 'validation_error';
@@ -48,21 +67,20 @@ BEGIN
                 SELECT string_agg((p.problem ->> 'path') || ': ' || (p.problem ->> 'message'), '; ')
                 FROM jsonb_array_elements(problems) AS p (problem)));
             NEW.completed_at := now();
-        ELSIF concord._is_async(t) THEN
+        ELSIF is_async THEN
             NEW.status := 'queued';
         ELSE
             NEW.status := 'validated';
         END IF;
         -- The path is still the state machine's to allow.
-        IF (
-            SELECT count(*) FROM concord.command_transitions AS tr
-            WHERE (tr.from_status, tr.to_status) IN (
-                ('created', CASE NEW.status WHEN 'failed' THEN 'failed' ELSE 'validated' END),
-                ('validated', CASE NEW.status WHEN 'queued' THEN 'queued' END))
-        ) <> (CASE NEW.status WHEN 'queued' THEN 2 ELSE 1 END) THEN
+        IF NOT (CASE NEW.status
+                    WHEN 'failed' THEN coalesce(may_fail, false)
+                    WHEN 'queued' THEN coalesce(may_validate AND may_queue, false)
+                    ELSE coalesce(may_validate, false)
+                END) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
-                MESSAGE = format('illegal transition: the state machine no longer lets a new command become %s',
+                MESSAGE = format('illegal transition: the state machine does not let a new command become %s',
                                  NEW.status);
         END IF;
     END IF;
@@ -464,23 +482,14 @@ SET search_path = concord, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-    t concord.command_types%ROWTYPE;
     c concord.commands%ROWTYPE;
     new_id uuid;
     problems jsonb;
-    mode text;
     trace text;
     final_status text;
     saved text[];
 BEGIN
     PERFORM concord._require('command_type', command_type);
-    SELECT * INTO t FROM concord.command_types AS ct WHERE ct.command_type = submit_command.command_type;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN009',
-            MESSAGE = format('unknown command type %L', command_type),
-            HINT = 'Register it first with concord.register_command_type(spec).';
-    END IF;
     IF payload IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
@@ -498,34 +507,27 @@ BEGIN
     IF idempotency_key IS NOT NULL THEN
         PERFORM concord._require('idempotency_key', idempotency_key);
     END IF;
-    mode := coalesce(cancellation_mode, t.default_cancellation_mode);
-    IF mode NOT IN ('graceful', 'compensate_then_stop') THEN
+    IF cancellation_mode NOT IN ('graceful', 'compensate_then_stop') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
-            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
+            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop',
+                             cancellation_mode);
     END IF;
     trace := coalesce(nullif(context ->> 'trace_id', ''), concord._new_trace_id());
 
-    -- Spec 11: a replayed key returns the original and writes nothing.
-    IF idempotency_key IS NOT NULL THEN
-        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
-        IF FOUND THEN
-            RETURN QUERY SELECT * FROM concord._replay(c, t.command_type, payload);
-            RETURN;
-        END IF;
-    END IF;
-
-    -- The insert trigger validates and routes the row (see
-    -- _commands_before_insert). Under concurrency the unique key decides:
-    -- losers wait for the winner's commit, insert nothing, then read its row.
+    -- The insert trigger checks the type (CN009), validates the payload and
+    -- routes the row (see _commands_before_insert); a NULL mode takes the
+    -- type's default there. Spec 11: the unique key decides — a replay, or a
+    -- loser of a race (who waits for the winner's commit), inserts nothing and
+    -- reads the original.
     saved := concord._push_actor(requested_by, null);
     PERFORM set_config('concord.submitting', 'on', true);
     INSERT INTO concord.commands AS x (
         command_type, requested_by, ingress, payload, context, status,
         cancellation_mode, idempotency_key, trace_id
     ) VALUES (
-        t.command_type, requested_by, ingress, payload, context, 'created',
-        mode, idempotency_key, trace
+        command_type, requested_by, ingress, payload, context, 'created',
+        cancellation_mode, idempotency_key, trace
     )
     ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
     RETURNING x.command_id, x.status, x.error_detail -> 'errors' INTO new_id, final_status, problems;
@@ -541,7 +543,7 @@ BEGIN
                 MESSAGE = format('idempotency key %L was taken by a concurrent transaction', idempotency_key),
                 HINT = 'Retry the transaction.';
         END IF;
-        RETURN QUERY SELECT * FROM concord._replay(c, t.command_type, payload);
+        RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
         RETURN;
     END IF;
     RETURN QUERY SELECT new_id, final_status, trace, true, coalesce(problems, '[]'::jsonb);

@@ -170,7 +170,11 @@ CREATE TABLE concord.commands (
     payload jsonb NOT NULL DEFAULT '{}',
     context jsonb NOT NULL DEFAULT '{}'
     CONSTRAINT context_is_an_object CHECK (jsonb_typeof(context) = 'object'),
-    status text NOT NULL DEFAULT 'created' REFERENCES concord.command_statuses (status),
+    -- No foreign key to command_statuses: the state-machine triggers admit
+    -- only 'created' on insert and only command_transitions edges (whose ends
+    -- are foreign keys) on update. A foreign key would share-lock the same
+    -- status row from every concurrent write (MultiXact churn).
+    status text NOT NULL DEFAULT 'created',
     cancellation_mode text NOT NULL DEFAULT 'graceful'
     CONSTRAINT cancellation_mode_is_known
     CHECK (cancellation_mode IN ('graceful', 'compensate_then_stop')),
@@ -263,7 +267,8 @@ CREATE TABLE concord.domain_effects (
     idempotency_key text NULL
     CONSTRAINT effect_idempotency_key_is_unique UNIQUE
     CONSTRAINT effect_idempotency_key_is_not_blank CHECK (idempotency_key <> ''),
-    status text NOT NULL DEFAULT 'planned' REFERENCES concord.effect_statuses (status),
+    -- checked by the effect triggers against effect_transitions (see commands.status)
+    status text NOT NULL DEFAULT 'planned',
     executed_by_dbos_workflow_id text NULL,
     result jsonb NULL,
     error text NULL,

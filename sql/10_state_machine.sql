@@ -4,17 +4,19 @@
 -- Is from_status -> to_status a legal transition?
 CREATE OR REPLACE FUNCTION concord.can_transition(from_status text, to_status text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
 AS $$
-    SELECT EXISTS (
+BEGIN
+    RETURN EXISTS (
         SELECT 1
         FROM concord.command_transitions AS t
         WHERE t.from_status = can_transition.from_status
           AND t.to_status = can_transition.to_status
-    )
+    );
+END
 $$;
 
 COMMENT ON FUNCTION concord.can_transition(text, text) IS

@@ -487,7 +487,6 @@ DECLARE
     problems jsonb;
     trace text;
     final_status text;
-    saved text[];
 BEGIN
     PERFORM concord._require('command_type', command_type);
     IF payload IS NULL THEN
@@ -513,14 +512,15 @@ BEGIN
             MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop',
                              cancellation_mode);
     END IF;
-    trace := coalesce(nullif(context ->> 'trace_id', ''), concord._new_trace_id());
+    trace := coalesce(
+        nullif(context ->> 'trace_id', ''), 'trace_' || replace(gen_random_uuid()::text, '-', '')
+    );
 
     -- The insert trigger checks the type (CN009), validates the payload and
     -- routes the row (see _commands_before_insert); a NULL mode takes the
     -- type's default there. Spec 11: the unique key decides — a replay, or a
     -- loser of a race (who waits for the winner's commit), inserts nothing and
-    -- reads the original.
-    saved := concord._push_actor(requested_by, null);
+    -- reads the original. The audit rows name requested_by as the actor.
     PERFORM set_config('concord.submitting', 'on', true);
     INSERT INTO concord.commands AS x (
         command_type, requested_by, ingress, payload, context, status,
@@ -532,7 +532,6 @@ BEGIN
     ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
     RETURNING x.command_id, x.status, x.error_detail -> 'errors' INTO new_id, final_status, problems;
     PERFORM set_config('concord.submitting', 'off', true);
-    PERFORM concord._pop_actor(saved);
 
     IF new_id IS NULL THEN
         SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;

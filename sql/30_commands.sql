@@ -448,6 +448,13 @@ STABLE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
+    IF original.command_type <> _replay.command_type
+       AND NOT EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE ct.command_type = _replay.command_type) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN009',
+            MESSAGE = format('unknown command type %L', _replay.command_type),
+            HINT = 'Register it first with concord.register_command_type(spec).';
+    END IF;
     IF original.command_type <> _replay.command_type OR original.payload <> _replay.payload THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN002',
@@ -516,11 +523,21 @@ BEGIN
         nullif(context ->> 'trace_id', ''), 'trace_' || replace(gen_random_uuid()::text, '-', '')
     );
 
+    -- Spec 11: a replayed key returns the original and writes nothing (the
+    -- fast path: no validation).
+    IF idempotency_key IS NOT NULL THEN
+        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
+            RETURN;
+        END IF;
+    END IF;
+
     -- The insert trigger checks the type (CN009), validates the payload and
     -- routes the row (see _commands_before_insert); a NULL mode takes the
-    -- type's default there. Spec 11: the unique key decides — a replay, or a
-    -- loser of a race (who waits for the winner's commit), inserts nothing and
-    -- reads the original. The audit rows name requested_by as the actor.
+    -- type's default there. Under concurrency the unique key decides: a loser
+    -- of the race waits for the winner's commit, inserts nothing and reads the
+    -- original. The audit rows name requested_by as the actor.
     PERFORM set_config('concord.submitting', 'on', true);
     INSERT INTO concord.commands AS x (
         command_type, requested_by, ingress, payload, context, status,

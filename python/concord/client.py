@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
-from typing import Any
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from uuid import UUID
 
 import psycopg
@@ -20,6 +21,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from .errors import from_psycopg
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -115,78 +118,27 @@ class TimelineEvent:
     payload: dict[str, Any]
 
 
-def _uuid(value: Any) -> UUID | None:
-    return None if value is None else UUID(str(value))
+def _convert(hint: Any, value: Any) -> Any:
+    """A JSON value from ``get_command`` as the Python type its field declares."""
+    if value is None:
+        return None
+    if get_origin(hint) in (Union, UnionType):
+        (hint,) = (arg for arg in get_args(hint) if arg is not type(None))
+    if get_origin(hint) is list:
+        (item,) = get_args(hint)
+        return [_convert(item, v) for v in value]
+    if is_dataclass(hint):
+        return _from_doc(hint, value)
+    if hint is UUID:
+        return UUID(str(value))
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    return value
 
 
-def _time(value: Any) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _effect(doc: dict[str, Any]) -> Effect:
-    return Effect(
-        domain_effect_id=_uuid(doc["domain_effect_id"]),
-        command_id=_uuid(doc["command_id"]),
-        effect_type=doc["effect_type"],
-        effect_payload=doc["effect_payload"],
-        idempotency_key=doc["idempotency_key"],
-        status=doc["status"],
-        executed_by_dbos_workflow_id=doc["executed_by_dbos_workflow_id"],
-        result=doc["result"],
-        error=doc["error"],
-        error_class=doc["error_class"],
-        compensates_effect_id=_uuid(doc["compensates_effect_id"]),
-        declared_compensation=doc["declared_compensation"],
-        created_at=_time(doc["created_at"]),
-        started_at=_time(doc["started_at"]),
-        completed_at=_time(doc["completed_at"]),
-    )
-
-
-def _command(doc: dict[str, Any]) -> Command:
-    return Command(
-        command_id=_uuid(doc["command_id"]),
-        command_type=doc["command_type"],
-        requested_by=doc["requested_by"],
-        ingress=doc["ingress"],
-        payload=doc["payload"],
-        context=doc["context"],
-        status=doc["status"],
-        cancellation_mode=doc["cancellation_mode"],
-        idempotency_key=doc["idempotency_key"],
-        dbos_workflow_id=doc["dbos_workflow_id"],
-        trace_id=doc["trace_id"],
-        result=doc["result"],
-        error=doc["error"],
-        error_class=doc["error_class"],
-        error_detail=doc["error_detail"],
-        cancellation_requested_at=_time(doc["cancellation_requested_at"]),
-        cancellation_requested_by=doc["cancellation_requested_by"],
-        created_at=_time(doc["created_at"]),
-        updated_at=_time(doc["updated_at"]),
-        completed_at=_time(doc["completed_at"]),
-        dependencies_satisfied=doc["dependencies_satisfied"],
-        allowed_next_statuses=list(doc["allowed_next_statuses"]),
-        dependencies=[
-            Dependency(
-                parent_command_id=_uuid(d["parent_command_id"]),
-                required_status=d["required_status"],
-                propagate_cancellation=d["propagate_cancellation"],
-                parent_status=d["parent_status"],
-                satisfied=d["satisfied"],
-            )
-            for d in doc["dependencies"]
-        ],
-        dependents=[
-            Dependent(
-                child_command_id=_uuid(d["child_command_id"]),
-                required_status=d["required_status"],
-                child_status=d["child_status"],
-            )
-            for d in doc["dependents"]
-        ],
-        effects=[_effect(e) for e in doc["effects"]],
-    )
+def _from_doc(cls: type[T], doc: dict[str, Any]) -> T:
+    hints = get_type_hints(cls)
+    return cls(**{f.name: _convert(hints[f.name], doc[f.name]) for f in fields(cls)})
 
 
 class Client:
@@ -322,7 +274,7 @@ class Client:
 
     def get_command(self, command_id: UUID | str) -> Command:
         """The command with its dependencies, dependents and effects."""
-        return _command(self._value("SELECT concord.get_command(%s)", (command_id,)))
+        return _from_doc(Command, self._value("SELECT concord.get_command(%s)", (command_id,)))
 
     def command_timeline(self, command_id: UUID | str) -> list[TimelineEvent]:
         """Every event of the command, in order."""

@@ -6,50 +6,6 @@ SELECT plan(21);
 
 DO $$ BEGIN PERFORM concord.register_command_type('{"command_type": "t_sm", "sync_allowed": true}'); END $$;
 
--- A command of type t_sm in status target, walked there with transition_command
--- from a direct 'created' insert. compensating/compensated are reached through a
--- cancellation when mode is compensate_then_stop, else through a failure.
-CREATE FUNCTION pg_temp.command_at(target text, mode text DEFAULT 'graceful')
-RETURNS uuid
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    id uuid;
-    step text;
-    path text[] := CASE target
-        WHEN 'created' THEN '{}'
-        WHEN 'validated' THEN '{validated}'
-        WHEN 'waiting_for_input' THEN '{validated,waiting_for_input}'
-        WHEN 'waiting_for_approval' THEN '{validated,waiting_for_approval}'
-        WHEN 'approved' THEN '{validated,waiting_for_approval,approved}'
-        WHEN 'queued' THEN '{validated,queued}'
-        WHEN 'running' THEN '{validated,running}'
-        WHEN 'blocked' THEN '{validated,running,blocked}'
-        WHEN 'succeeded' THEN '{validated,running,succeeded}'
-        WHEN 'failed' THEN '{failed}'
-        WHEN 'cancelling' THEN '{validated,running,cancelling}'
-        WHEN 'cancelled' THEN '{cancelled}'
-        WHEN 'expired' THEN '{validated,waiting_for_input,expired}'
-        WHEN 'compensating' THEN CASE WHEN mode = 'compensate_then_stop'
-            THEN '{validated,running,cancelling,compensating}' ELSE '{failed,compensating}' END
-        WHEN 'compensated' THEN CASE WHEN mode = 'compensate_then_stop'
-            THEN '{validated,running,cancelling,compensating,compensated}'
-            ELSE '{failed,compensating,compensated}' END
-    END;
-BEGIN
-    IF path IS NULL THEN
-        RAISE EXCEPTION 'fixture: no path to %', target;
-    END IF;
-    INSERT INTO concord.commands (command_type, requested_by, ingress, cancellation_mode)
-    VALUES ('t_sm', 'fixture', 'test', mode)
-    RETURNING command_id INTO id;
-    FOREACH step IN ARRAY path LOOP
-        PERFORM concord.transition_command(id, step, 'fixture');
-    END LOOP;
-    RETURN id;
-END
-$$;
-
 -- Spec 12's edges, then the cancellation path of spec 30 (and the issue).
 CREATE TEMP TABLE expected_edges (from_status text, to_status text);
 INSERT INTO expected_edges VALUES
@@ -146,7 +102,7 @@ SELECT ok(
 -- ---------------------------------------------------------------------------
 CREATE TEMP TABLE at_status (status text PRIMARY KEY, command_id uuid);
 INSERT INTO at_status
-SELECT s.status, pg_temp.command_at(s.status) FROM concord.command_statuses AS s;
+SELECT s.status, concord_test.command_at('t_sm', s.status) FROM concord.command_statuses AS s;
 
 SELECT is_empty(
     'SELECT status FROM at_status AS a
@@ -219,11 +175,11 @@ DECLARE
 BEGIN
     FOR e IN SELECT * FROM concord.command_transitions ORDER BY from_status, to_status LOOP
         BEGIN
-            id := pg_temp.command_at(
-                e.from_status,
-                CASE WHEN (e.from_status, e.to_status) IN (('cancelling', 'compensating'),
-                                                           ('compensated', 'cancelled'))
-                     THEN 'compensate_then_stop' ELSE 'graceful' END);
+            id := concord_test.command_at(
+                't_sm', e.from_status,
+                cancellation_mode => CASE WHEN (e.from_status, e.to_status) IN (('cancelling', 'compensating'),
+                                                                                ('compensated', 'cancelled'))
+                                          THEN 'compensate_then_stop' ELSE 'graceful' END);
             got := concord.transition_command(id, e.to_status, 'tester');
             IF got IS DISTINCT FROM e.to_status
                OR (SELECT c.status FROM concord.commands AS c WHERE c.command_id = id) <> e.to_status THEN

@@ -9,8 +9,6 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_audit", "sync_allowed": true}');
 END $$;
 
-CREATE TEMP TABLE fixture (label text PRIMARY KEY, id uuid);
-
 -- A validated command (sync type).
 CREATE FUNCTION pg_temp.new_command(label text)
 RETURNS uuid
@@ -20,20 +18,15 @@ DECLARE
     id uuid;
 BEGIN
     SELECT s.command_id INTO id FROM concord.submit_command('t_audit', '{}', 'submitter') AS s;
-    INSERT INTO fixture VALUES (label, id);
+    INSERT INTO concord_test.fixture VALUES (label, id);
     RETURN id;
 END
 $$;
 
-CREATE FUNCTION pg_temp.id(label text)
-RETURNS uuid
-LANGUAGE sql
-AS $$ SELECT f.id FROM fixture AS f WHERE f.label = id.label $$;
-
 CREATE FUNCTION pg_temp.events(label text)
 RETURNS bigint
 LANGUAGE sql
-AS $$ SELECT count(*) FROM concord.domain_events AS e WHERE e.command_id = pg_temp.id(events.label) $$;
+AS $$ SELECT count(*) FROM concord.domain_events AS e WHERE e.command_id = concord_test.id(events.label) $$;
 
 -- The latest event of a command.
 CREATE FUNCTION pg_temp.last_event(label text)
@@ -41,7 +34,7 @@ RETURNS concord.domain_events
 LANGUAGE sql
 AS $$
     SELECT e.* FROM concord.domain_events AS e
-    WHERE e.command_id = pg_temp.id(last_event.label)
+    WHERE e.command_id = concord_test.id(last_event.label)
     ORDER BY e.event_seq DESC LIMIT 1
 $$;
 
@@ -52,7 +45,7 @@ SELECT pg_temp.new_command('api') IS NOT NULL AS fixture \gset
 CREATE TEMP TABLE before AS SELECT pg_temp.events('api') AS n;
 
 SELECT is(
-    concord.transition_command(pg_temp.id('api'), 'running', 'alice', 'picked up by worker 7'),
+    concord.transition_command(concord_test.id('api'), 'running', 'alice', 'picked up by worker 7'),
     'running',
     'transition_command returns the new status'
 );
@@ -67,24 +60,24 @@ SELECT row_eq(
     $$SELECT purpose, event_type, actor, reason, from_status, to_status, target_type, target_id
       FROM pg_temp.last_event('api')$$,
     ROW('audit'::text, 'command_status_changed'::text, 'alice'::text, 'picked up by worker 7'::text,
-        'validated'::text, 'running'::text, 'command'::text, pg_temp.id('api')::text),
+        'validated'::text, 'running'::text, 'command'::text, concord_test.id('api')::text),
     'the audit row records purpose audit, actor, reason, from_status and to_status'
 );
 
 SELECT is(
     (SELECT trace_id FROM pg_temp.last_event('api')),
-    (SELECT trace_id FROM concord.commands WHERE command_id = pg_temp.id('api')),
+    (SELECT trace_id FROM concord.commands WHERE command_id = concord_test.id('api')),
     'the audit row carries the command''s trace_id'
 );
 
 SELECT ok(
     (SELECT e.xmin FROM concord.domain_events AS e WHERE e.event_id = (pg_temp.last_event('api')).event_id) = pg_current_xact_id()::xid
-    AND (SELECT xmin FROM concord.commands WHERE command_id = pg_temp.id('api')) = pg_current_xact_id()::xid,
+    AND (SELECT xmin FROM concord.commands WHERE command_id = concord_test.id('api')) = pg_current_xact_id()::xid,
     'the audit row is written by the same transaction as the state change'
 );
 
 SELECT is(
-    concord.transition_command(pg_temp.id('api'), 'succeeded', 'alice', result => '{"rows": 3}'),
+    concord.transition_command(concord_test.id('api'), 'succeeded', 'alice', result => '{"rows": 3}'),
     'succeeded',
     'fixture: running -> succeeded with a result'
 );
@@ -96,14 +89,14 @@ SELECT row_eq(
 );
 
 SELECT row_eq(
-    $$SELECT result, completed_at IS NOT NULL FROM concord.commands WHERE command_id = pg_temp.id('api')$$,
+    $$SELECT result, completed_at IS NOT NULL FROM concord.commands WHERE command_id = concord_test.id('api')$$,
     ROW('{"rows": 3}'::jsonb, true),
     'the succeeded command stores its result and completed_at'
 );
 
 SELECT pg_temp.new_command('failing') IS NOT NULL AS fixture \gset
 SELECT is(
-    concord.transition_command(pg_temp.id('failing'), 'failed', 'worker', 'gave up',
+    concord.transition_command(concord_test.id('failing'), 'failed', 'worker', 'gave up',
                                error => 'timeout talking to crm', error_class => 'connector_timeout'),
     'failed',
     'fixture: validated -> failed with an error'
@@ -125,7 +118,7 @@ TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('refused');
 
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, pg_temp.id('refused')),
+    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('refused')),
     'CN001', NULL,
     'CN001: validated -> succeeded is refused'
 );
@@ -137,13 +130,13 @@ SELECT is(
 );
 
 SAVEPOINT before_change;
-SELECT concord.transition_command(pg_temp.id('refused'), 'queued', 'alice') AS changed \gset
+SELECT concord.transition_command(concord_test.id('refused'), 'queued', 'alice') AS changed \gset
 ROLLBACK TO SAVEPOINT before_change;
 RELEASE SAVEPOINT before_change;
 
 SELECT row_eq(
     format($$SELECT c.status, (SELECT count(*) FROM concord.domain_events AS e WHERE e.command_id = %1$L)
-             FROM concord.commands AS c WHERE c.command_id = %1$L$$, pg_temp.id('refused')),
+             FROM concord.commands AS c WHERE c.command_id = %1$L$$, concord_test.id('refused')),
     ROW('validated'::text, (SELECT n FROM before)),
     'a rolled-back change takes its audit row with it (status and events as before)'
 );
@@ -155,7 +148,7 @@ SELECT pg_temp.new_command('direct') IS NOT NULL AS fixture \gset
 TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('direct');
 
-UPDATE concord.commands SET status = 'queued' WHERE command_id = pg_temp.id('direct');
+UPDATE concord.commands SET status = 'queued' WHERE command_id = concord_test.id('direct');
 
 SELECT is(
     pg_temp.events('direct'),
@@ -172,27 +165,27 @@ SELECT row_eq(
 
 SELECT ok(
     (SELECT trace_id FROM pg_temp.last_event('direct'))
-        = (SELECT trace_id FROM concord.commands WHERE command_id = pg_temp.id('direct'))
+        = (SELECT trace_id FROM concord.commands WHERE command_id = concord_test.id('direct'))
     AND (SELECT e.xmin FROM concord.domain_events AS e WHERE e.event_id = (pg_temp.last_event('direct')).event_id) = pg_current_xact_id()::xid,
     'a direct UPDATE''s audit row carries the trace_id and is written in the same transaction'
 );
 
-UPDATE concord.commands SET status = 'running' WHERE command_id = pg_temp.id('direct');
-UPDATE concord.commands SET status = 'blocked' WHERE command_id = pg_temp.id('direct');
-UPDATE concord.commands SET status = 'running' WHERE command_id = pg_temp.id('direct');
-UPDATE concord.commands SET status = 'succeeded' WHERE command_id = pg_temp.id('direct');
+UPDATE concord.commands SET status = 'running' WHERE command_id = concord_test.id('direct');
+UPDATE concord.commands SET status = 'blocked' WHERE command_id = concord_test.id('direct');
+UPDATE concord.commands SET status = 'running' WHERE command_id = concord_test.id('direct');
+UPDATE concord.commands SET status = 'succeeded' WHERE command_id = concord_test.id('direct');
 
 SELECT is(
     (SELECT array_agg(e.from_status || '>' || e.to_status ORDER BY e.event_seq)
      FROM concord.domain_events AS e
-     WHERE e.command_id = pg_temp.id('direct') AND e.event_type = 'command_status_changed'),
+     WHERE e.command_id = concord_test.id('direct') AND e.event_type = 'command_status_changed'),
     ARRAY['created>validated', 'validated>queued', 'queued>running', 'running>blocked',
           'blocked>running', 'running>succeeded'],
     'the status events of a command form an unbroken chain, one per change, in order'
 );
 
 SELECT is(
-    (SELECT count(*) FROM concord.command_audit WHERE command_id = pg_temp.id('direct')),
+    (SELECT count(*) FROM concord.command_audit WHERE command_id = concord_test.id('direct')),
     pg_temp.events('direct'),
     'command_audit shows every audit event of the command'
 );
@@ -221,14 +214,15 @@ END
 $$;
 
 SELECT pg_temp.new_command('replay') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(pg_temp.id('replay'), 'running', 'worker') AS fixture \gset
-SELECT concord.transition_command(pg_temp.id('replay'), 'succeeded', 'worker', result => '{"rows": 1}') AS fixture \gset
+SELECT concord.transition_command(concord_test.id('replay'), 'running', 'worker') AS fixture \gset
+SELECT concord.transition_command(concord_test.id('replay'), 'succeeded', 'worker',
+                                  result => '{"rows": 1}') AS fixture \gset
 TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('replay');
 
 SELECT is(
     pg_temp.outcome(format($$SELECT concord.transition_command(%L, 'succeeded', 'worker', result => '{"rows": 1}')$$,
-                           pg_temp.id('replay'))),
+                           concord_test.id('replay'))),
     'succeeded',
     'replaying the call that made a command succeeded returns succeeded (no CN007 on a replay)'
 );
@@ -240,16 +234,16 @@ SELECT is(
 );
 
 SELECT pg_temp.new_command('refail') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(pg_temp.id('refail'), 'failed', 'worker',
+SELECT concord.transition_command(concord_test.id('refail'), 'failed', 'worker',
                                   error => 'first error', error_class => 'first_class') AS fixture \gset
 TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('refail');
 SELECT pg_temp.outcome(format(
     $$SELECT concord.transition_command(%L, 'failed', 'someone', error => 'other error', error_class => 'other_class')$$,
-    pg_temp.id('refail'))) AS fixture \gset
+    concord_test.id('refail'))) AS fixture \gset
 
 SELECT ok(
-    (SELECT ARRAY[error, error_class] FROM concord.commands WHERE command_id = pg_temp.id('refail'))
+    (SELECT ARRAY[error, error_class] FROM concord.commands WHERE command_id = concord_test.id('refail'))
         = ARRAY['first error', 'first_class']
     OR pg_temp.events('refail') > (SELECT n FROM before),
     'transition_command to the status a command is already in does not rewrite its recorded error unaudited'
@@ -259,8 +253,8 @@ SELECT ok(
 -- Cancellation requests and dependencies are audited too
 -- ---------------------------------------------------------------------------
 SELECT pg_temp.new_command('cancel') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(pg_temp.id('cancel'), 'running', 'worker') AS fixture \gset
-SELECT concord.cancel_command(pg_temp.id('cancel'), 'operator', 'customer asked',
+SELECT concord.transition_command(concord_test.id('cancel'), 'running', 'worker') AS fixture \gset
+SELECT concord.cancel_command(concord_test.id('cancel'), 'operator', 'customer asked',
                               'compensate_then_stop') AS fixture \gset
 
 SELECT row_eq(
@@ -273,12 +267,12 @@ SELECT row_eq(
 
 SELECT pg_temp.new_command('child') IS NOT NULL AS fixture \gset
 SELECT pg_temp.new_command('parent') IS NOT NULL AS fixture \gset
-SELECT concord.add_dependency(pg_temp.id('child'), pg_temp.id('parent')) IS NULL AS fixture \gset
+SELECT concord.add_dependency(concord_test.id('child'), concord_test.id('parent')) IS NULL AS fixture \gset
 
 SELECT row_eq(
     $$SELECT purpose, event_type, target_id, payload ->> 'required_status'
       FROM pg_temp.last_event('child')$$,
-    ROW('audit'::text, 'dependency_added'::text, pg_temp.id('parent')::text, 'succeeded'::text),
+    ROW('audit'::text, 'dependency_added'::text, concord_test.id('parent')::text, 'succeeded'::text),
     'adding a dependency writes an audit event on the child'
 );
 
@@ -286,64 +280,65 @@ SELECT row_eq(
 -- Effect changes
 -- ---------------------------------------------------------------------------
 SELECT pg_temp.new_command('effects') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(pg_temp.id('effects'), 'running', 'worker') AS fixture \gset
-INSERT INTO fixture
-SELECT 'ok_effect', concord.plan_effect(pg_temp.id('effects'), 'email.send', '{"to": "a@b.c"}');
-INSERT INTO fixture
-SELECT 'bad_effect', concord.plan_effect(pg_temp.id('effects'), 'crm.update', '{}');
+SELECT concord.transition_command(concord_test.id('effects'), 'running', 'worker') AS fixture \gset
+INSERT INTO concord_test.fixture
+SELECT 'ok_effect', concord.plan_effect(concord_test.id('effects'), 'email.send', '{"to": "a@b.c"}');
+INSERT INTO concord_test.fixture
+SELECT 'bad_effect', concord.plan_effect(concord_test.id('effects'), 'crm.update', '{}');
 
 SELECT row_eq(
     $$SELECT purpose, event_type, target_type, target_id, from_status, to_status
-      FROM concord.domain_events WHERE command_id = pg_temp.id('effects') AND event_type = 'effect_planned'
+      FROM concord.domain_events WHERE command_id = concord_test.id('effects') AND event_type = 'effect_planned'
       ORDER BY event_seq LIMIT 1$$,
-    ROW('audit'::text, 'effect_planned'::text, 'effect'::text, pg_temp.id('ok_effect')::text,
+    ROW('audit'::text, 'effect_planned'::text, 'effect'::text, concord_test.id('ok_effect')::text,
         NULL::text, 'planned'::text),
     'planning an effect writes an audit event (to_status planned) on its command'
 );
 
-SELECT concord.start_effect(pg_temp.id('ok_effect'), 'wf-1') AS fixture \gset
-SELECT concord.complete_effect(pg_temp.id('ok_effect'), '{"message_id": "m-1"}') AS fixture \gset
-SELECT concord.start_effect(pg_temp.id('bad_effect'), 'wf-1') AS fixture \gset
-SELECT concord.fail_effect(pg_temp.id('bad_effect'), 'crm said 500', 'upstream_error') AS fixture \gset
+SELECT concord.start_effect(concord_test.id('ok_effect'), 'wf-1') AS fixture \gset
+SELECT concord.complete_effect(concord_test.id('ok_effect'), '{"message_id": "m-1"}') AS fixture \gset
+SELECT concord.start_effect(concord_test.id('bad_effect'), 'wf-1') AS fixture \gset
+SELECT concord.fail_effect(concord_test.id('bad_effect'), 'crm said 500', 'upstream_error') AS fixture \gset
 
 SELECT is(
     (SELECT array_agg(coalesce(e.from_status, '') || '>' || e.to_status ORDER BY e.event_seq)
      FROM concord.domain_events AS e
-     WHERE e.target_type = 'effect' AND e.target_id = pg_temp.id('ok_effect')::text),
+     WHERE e.target_type = 'effect' AND e.target_id = concord_test.id('ok_effect')::text),
     ARRAY['>planned', 'planned>executing', 'executing>succeeded'],
     'every change of an effect writes one audit event: planned, executing, succeeded'
 );
 
 SELECT is(
     (SELECT array_agg(DISTINCT e.purpose || '/' || e.trace_id) FROM concord.domain_events AS e
-     WHERE e.target_type = 'effect' AND e.command_id = pg_temp.id('effects')),
-    (SELECT ARRAY['audit/' || trace_id] FROM concord.commands WHERE command_id = pg_temp.id('effects')),
+     WHERE e.target_type = 'effect' AND e.command_id = concord_test.id('effects')),
+    (SELECT ARRAY['audit/' || trace_id] FROM concord.commands WHERE command_id = concord_test.id('effects')),
     'effect audit events have purpose audit and the command''s trace_id'
 );
 
 SELECT row_eq(
     $$SELECT actor, from_status, to_status, payload ->> 'error_class'
       FROM concord.domain_events
-      WHERE target_type = 'effect' AND target_id = pg_temp.id('bad_effect')::text
+      WHERE target_type = 'effect' AND target_id = concord_test.id('bad_effect')::text
       ORDER BY event_seq DESC LIMIT 1$$,
     ROW('workflow:wf-1'::text, 'executing'::text, 'failed'::text, 'upstream_error'::text),
     'a failed effect is audited with its workflow as actor and its error_class'
 );
 
-INSERT INTO fixture SELECT 'direct_effect', concord.plan_effect(pg_temp.id('effects'), 'sms.send', '{}');
+INSERT INTO concord_test.fixture
+SELECT 'direct_effect', concord.plan_effect(concord_test.id('effects'), 'sms.send', '{}');
 UPDATE concord.domain_effects SET status = 'executing', executed_by_dbos_workflow_id = 'wf-direct'
-WHERE domain_effect_id = pg_temp.id('direct_effect');
+WHERE domain_effect_id = concord_test.id('direct_effect');
 
 SELECT row_eq(
     $$SELECT purpose, from_status, to_status, actor FROM concord.domain_events
-      WHERE command_id = pg_temp.id('effects') ORDER BY event_seq DESC LIMIT 1$$,
+      WHERE command_id = concord_test.id('effects') ORDER BY event_seq DESC LIMIT 1$$,
     ROW('audit'::text, 'planned'::text, 'executing'::text, 'workflow:wf-direct'::text),
     'a direct UPDATE of an effect''s status is audited too'
 );
 
 SELECT ok(
     (SELECT bool_and(e.xmin = pg_current_xact_id()::xid) FROM concord.domain_events AS e
-     WHERE e.command_id = pg_temp.id('effects')),
+     WHERE e.command_id = concord_test.id('effects')),
     'effect audit rows are written by the transaction that changed the effect'
 );
 

@@ -12,53 +12,6 @@ DO $$ BEGIN
         '{"command_type": "t_cancel_ctc", "sync_allowed": true, "default_cancellation_mode": "compensate_then_stop"}');
 END $$;
 
-CREATE TEMP TABLE fixture (label text PRIMARY KEY, id uuid);
-
--- A command of type t_cancel walked to status target, remembered as label.
-CREATE FUNCTION pg_temp.command_at(label text, target text, command_type text DEFAULT 't_cancel')
-RETURNS uuid
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    id uuid;
-    step text;
-    path text[] := CASE target
-        WHEN 'created' THEN '{}'
-        WHEN 'validated' THEN '{validated}'
-        WHEN 'waiting_for_input' THEN '{validated,waiting_for_input}'
-        WHEN 'waiting_for_approval' THEN '{validated,waiting_for_approval}'
-        WHEN 'approved' THEN '{validated,waiting_for_approval,approved}'
-        WHEN 'queued' THEN '{validated,queued}'
-        WHEN 'running' THEN '{validated,running}'
-        WHEN 'blocked' THEN '{validated,running,blocked}'
-        WHEN 'succeeded' THEN '{validated,running,succeeded}'
-        WHEN 'failed' THEN '{validated,running,failed}'
-        WHEN 'expired' THEN '{validated,waiting_for_input,expired}'
-        WHEN 'compensated' THEN '{validated,running,failed,compensating,compensated}'
-    END;
-BEGIN
-    INSERT INTO concord.commands (command_type, requested_by, ingress, cancellation_mode)
-    SELECT t.command_type, 'fixture', 'test', t.default_cancellation_mode
-    FROM concord.command_types AS t WHERE t.command_type = command_at.command_type
-    RETURNING command_id INTO id;
-    FOREACH step IN ARRAY path LOOP
-        PERFORM concord.transition_command(id, step, 'fixture');
-    END LOOP;
-    INSERT INTO fixture VALUES (label, id);
-    RETURN id;
-END
-$$;
-
-CREATE FUNCTION pg_temp.id(label text)
-RETURNS uuid
-LANGUAGE sql
-AS $$ SELECT f.id FROM fixture AS f WHERE f.label = id.label $$;
-
-CREATE FUNCTION pg_temp.status(label text)
-RETURNS text
-LANGUAGE sql
-AS $$ SELECT c.status FROM concord.commands AS c WHERE c.command_id = pg_temp.id(status.label) $$;
-
 -- ---------------------------------------------------------------------------
 -- Not started: cancelled at once
 -- ---------------------------------------------------------------------------
@@ -72,10 +25,11 @@ DECLARE
 BEGIN
     FOREACH s IN ARRAY ARRAY['created', 'validated', 'waiting_for_input', 'waiting_for_approval',
                              'approved', 'queued'] LOOP
-        got := concord.cancel_command(pg_temp.command_at('not_started_' || s, s), 'operator', 'not needed');
-        IF got IS DISTINCT FROM 'cancelled' OR pg_temp.status('not_started_' || s) <> 'cancelled' THEN
+        got := concord.cancel_command(concord_test.command_at('t_cancel', s, 'not_started_' || s),
+                                      'operator', 'not needed');
+        IF got IS DISTINCT FROM 'cancelled' OR concord_test.status('not_started_' || s) <> 'cancelled' THEN
             RETURN NEXT format('%s: cancel_command returned %s, row is %s', s, got,
-                               pg_temp.status('not_started_' || s));
+                               concord_test.status('not_started_' || s));
         END IF;
     END LOOP;
 END
@@ -88,14 +42,14 @@ SELECT is_empty(
 
 SELECT row_eq(
     $$SELECT cancellation_requested_by, cancellation_requested_at IS NOT NULL, completed_at IS NOT NULL
-      FROM concord.commands WHERE command_id = pg_temp.id('not_started_queued')$$,
+      FROM concord.commands WHERE command_id = concord_test.id('not_started_queued')$$,
     ROW('operator'::text, true, true),
     'an immediate cancellation records who asked and when, and completes the command'
 );
 
 SELECT row_eq(
     $$SELECT from_status, to_status, actor, reason FROM concord.domain_events
-      WHERE command_id = pg_temp.id('not_started_queued') ORDER BY event_seq DESC LIMIT 1$$,
+      WHERE command_id = concord_test.id('not_started_queued') ORDER BY event_seq DESC LIMIT 1$$,
     ROW('queued'::text, 'cancelled'::text, 'operator'::text, 'not needed'::text),
     'the immediate cancellation is audited queued -> cancelled with actor and reason'
 );
@@ -103,10 +57,10 @@ SELECT row_eq(
 -- ---------------------------------------------------------------------------
 -- Running: cancelling, request recorded
 -- ---------------------------------------------------------------------------
-SELECT pg_temp.command_at('graceful', 'running') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'running', 'graceful') IS NOT NULL AS fixture \gset
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('graceful'), 'operator', 'stop please'),
+    concord.cancel_command(concord_test.id('graceful'), 'operator', 'stop please'),
     'cancelling',
     'cancel_command of a running command returns cancelling'
 );
@@ -114,46 +68,46 @@ SELECT is(
 SELECT row_eq(
     $$SELECT status, cancellation_mode, cancellation_requested_by, cancellation_requested_at IS NOT NULL,
              completed_at IS NULL
-      FROM concord.commands WHERE command_id = pg_temp.id('graceful')$$,
+      FROM concord.commands WHERE command_id = concord_test.id('graceful')$$,
     ROW('cancelling'::text, 'graceful'::text, 'operator'::text, true, true),
     'the running command is cancelling with cancellation_requested_at/by set, mode graceful, not completed'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'compensating', 'worker')$$, pg_temp.id('graceful')),
+    format($$SELECT concord.transition_command(%L, 'compensating', 'worker')$$, concord_test.id('graceful')),
     'CN001', NULL,
     'CN001: graceful cancellation cannot go cancelling -> compensating (transition_command)'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.commands SET status = 'compensating' WHERE command_id = %L$$,
-           pg_temp.id('graceful')),
+           concord_test.id('graceful')),
     'CN001', NULL,
     'CN001: graceful cancellation cannot go cancelling -> compensating (direct UPDATE)'
 );
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('graceful'), 'someone_else', 'again', 'compensate_then_stop'),
+    concord.cancel_command(concord_test.id('graceful'), 'someone_else', 'again', 'compensate_then_stop'),
     'cancelling',
     'cancelling a command that is already cancelling returns cancelling'
 );
 
 SELECT row_eq(
     $$SELECT cancellation_mode, cancellation_requested_by FROM concord.commands
-      WHERE command_id = pg_temp.id('graceful')$$,
+      WHERE command_id = concord_test.id('graceful')$$,
     ROW('graceful'::text, 'operator'::text),
     'a second cancel_command changes neither the mode nor who asked first'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.commands SET cancellation_mode = 'compensate_then_stop' WHERE command_id = %L$$,
-           pg_temp.id('graceful')),
+           concord_test.id('graceful')),
     'CN007', NULL,
     'CN007: a cancellation request and its mode cannot be rewritten once made'
 );
 
 SELECT is(
-    concord.transition_command(pg_temp.id('graceful'), 'cancelled', 'worker', 'step finished'),
+    concord.transition_command(concord_test.id('graceful'), 'cancelled', 'worker', 'step finished'),
     'cancelled',
     'graceful: cancelling -> cancelled'
 );
@@ -161,7 +115,7 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(e.from_status || '>' || e.to_status ORDER BY e.event_seq)
      FROM concord.domain_events AS e
-     WHERE e.command_id = pg_temp.id('graceful') AND e.event_type = 'command_status_changed'),
+     WHERE e.command_id = concord_test.id('graceful') AND e.event_type = 'command_status_changed'),
     ARRAY['created>validated', 'validated>running', 'running>cancelling', 'cancelling>cancelled'],
     'graceful cancellation path: running -> cancelling -> cancelled'
 );
@@ -169,58 +123,58 @@ SELECT is(
 -- ---------------------------------------------------------------------------
 -- compensate_then_stop
 -- ---------------------------------------------------------------------------
-SELECT pg_temp.command_at('ctc', 'running') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'running', 'ctc') IS NOT NULL AS fixture \gset
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('ctc'), 'operator', 'undo it all', 'compensate_then_stop'),
+    concord.cancel_command(concord_test.id('ctc'), 'operator', 'undo it all', 'compensate_then_stop'),
     'cancelling',
     'cancel_command with mode compensate_then_stop of a running command returns cancelling'
 );
 
 SELECT is(
-    (SELECT cancellation_mode FROM concord.commands WHERE command_id = pg_temp.id('ctc')),
+    (SELECT cancellation_mode FROM concord.commands WHERE command_id = concord_test.id('ctc')),
     'compensate_then_stop',
     'the requested mode is recorded on the command'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, pg_temp.id('ctc')),
+    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
     'CN001', NULL,
     'CN001: compensate_then_stop cannot go cancelling -> cancelled without compensating'
 );
 
 SELECT throws_ok(
-    format($$UPDATE concord.commands SET status = 'cancelled' WHERE command_id = %L$$, pg_temp.id('ctc')),
+    format($$UPDATE concord.commands SET status = 'cancelled' WHERE command_id = %L$$, concord_test.id('ctc')),
     'CN001', NULL,
     'CN001: compensate_then_stop cannot skip compensation with a direct UPDATE either'
 );
 
 SELECT is(
-    concord.transition_command(pg_temp.id('ctc'), 'compensating', 'worker'),
+    concord.transition_command(concord_test.id('ctc'), 'compensating', 'worker'),
     'compensating',
     'compensate_then_stop: cancelling -> compensating'
 );
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('ctc'), 'operator'),
+    concord.cancel_command(concord_test.id('ctc'), 'operator'),
     'compensating',
     'cancelling a command that is compensating for a cancellation is a no-op'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, pg_temp.id('ctc')),
+    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
     'CN001', NULL,
     'CN001: compensating -> cancelled skips compensated'
 );
 
 SELECT is(
-    concord.transition_command(pg_temp.id('ctc'), 'compensated', 'worker'),
+    concord.transition_command(concord_test.id('ctc'), 'compensated', 'worker'),
     'compensated',
     'compensate_then_stop: compensating -> compensated'
 );
 
 SELECT is(
-    concord.transition_command(pg_temp.id('ctc'), 'cancelled', 'worker'),
+    concord.transition_command(concord_test.id('ctc'), 'cancelled', 'worker'),
     'cancelled',
     'compensate_then_stop: compensated -> cancelled'
 );
@@ -228,28 +182,28 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(e.to_status ORDER BY e.event_seq)
      FROM concord.domain_events AS e
-     WHERE e.command_id = pg_temp.id('ctc') AND e.event_type = 'command_status_changed'
+     WHERE e.command_id = concord_test.id('ctc') AND e.event_type = 'command_status_changed'
        AND e.event_seq > (SELECT min(x.event_seq) FROM concord.domain_events AS x
-                          WHERE x.command_id = pg_temp.id('ctc') AND x.to_status = 'running')),
+                          WHERE x.command_id = concord_test.id('ctc') AND x.to_status = 'running')),
     ARRAY['cancelling', 'compensating', 'compensated', 'cancelled'],
     'compensate_then_stop path: running -> cancelling -> compensating -> compensated -> cancelled'
 );
 
-SELECT pg_temp.command_at('ctc_default', 'running', 't_cancel_ctc') IS NOT NULL AS fixture \gset
-SELECT concord.cancel_command(pg_temp.id('ctc_default'), 'operator') AS fixture \gset
+SELECT concord_test.command_at('t_cancel_ctc', 'running', 'ctc_default') IS NOT NULL AS fixture \gset
+SELECT concord.cancel_command(concord_test.id('ctc_default'), 'operator') AS fixture \gset
 
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, pg_temp.id('ctc_default')),
+    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc_default')),
     'CN001', NULL,
     'CN001: a type whose default mode is compensate_then_stop must compensate before cancelled'
 );
 
 -- A compensation after a failure is not a cancellation: compensated is final for it.
-SELECT pg_temp.command_at('failed_compensated', 'compensated') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'compensated', 'failed_compensated') IS NOT NULL AS fixture \gset
 
 SELECT throws_ok(
     format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$,
-           pg_temp.id('failed_compensated')),
+           concord_test.id('failed_compensated')),
     'CN001', NULL,
     'CN001: compensated -> cancelled is refused when no cancellation was requested'
 );
@@ -257,39 +211,39 @@ SELECT throws_ok(
 -- ---------------------------------------------------------------------------
 -- Ended commands: no-op
 -- ---------------------------------------------------------------------------
-SELECT pg_temp.command_at('done', 'succeeded') IS NOT NULL AS fixture \gset
-SELECT pg_temp.command_at('expired', 'expired') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'succeeded', 'done') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'expired', 'expired') IS NOT NULL AS fixture \gset
 CREATE TEMP TABLE before AS
 SELECT (SELECT count(*) FROM concord.domain_events) AS events,
-       (SELECT row(c.*)::text FROM concord.commands AS c WHERE c.command_id = pg_temp.id('done')) AS done_row;
+       (SELECT row(c.*)::text FROM concord.commands AS c WHERE c.command_id = concord_test.id('done')) AS done_row;
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('done'), 'operator', 'too late', 'compensate_then_stop'),
+    concord.cancel_command(concord_test.id('done'), 'operator', 'too late', 'compensate_then_stop'),
     'succeeded',
     'cancelling a succeeded command is a no-op returning succeeded'
 );
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('expired'), 'operator'),
+    concord.cancel_command(concord_test.id('expired'), 'operator'),
     'expired',
     'cancelling an expired command is a no-op returning expired'
 );
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('graceful'), 'operator'),
+    concord.cancel_command(concord_test.id('graceful'), 'operator'),
     'cancelled',
     'cancelling a cancelled command is a no-op returning cancelled'
 );
 
 SELECT row_eq(
     $$SELECT (SELECT count(*) FROM concord.domain_events),
-             (SELECT row(c.*)::text FROM concord.commands AS c WHERE c.command_id = pg_temp.id('done'))$$,
+             (SELECT row(c.*)::text FROM concord.commands AS c WHERE c.command_id = concord_test.id('done'))$$,
     (SELECT ROW(events, done_row) FROM before),
     'a no-op cancellation changes no row and writes no event'
 );
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('failed_compensated'), 'operator'),
+    concord.cancel_command(concord_test.id('failed_compensated'), 'operator'),
     'compensated',
     'cancelling a command compensated after a failure is a no-op'
 );
@@ -297,45 +251,47 @@ SELECT is(
 -- ---------------------------------------------------------------------------
 -- Propagation to dependents (spec 13.4, 30)
 -- ---------------------------------------------------------------------------
-SELECT pg_temp.command_at('parent', 'queued') IS NOT NULL AS fixture \gset
-SELECT pg_temp.command_at('child_propagate', 'queued') IS NOT NULL AS fixture \gset
-SELECT pg_temp.command_at('child_keep', 'queued') IS NOT NULL AS fixture \gset
-SELECT concord.add_dependency(pg_temp.id('child_propagate'), pg_temp.id('parent')) IS NULL AS fixture \gset
-SELECT concord.add_dependency(pg_temp.id('child_keep'), pg_temp.id('parent'),
+SELECT concord_test.command_at('t_cancel', 'queued', 'parent') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'queued', 'child_propagate') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'queued', 'child_keep') IS NOT NULL AS fixture \gset
+SELECT concord.add_dependency(concord_test.id('child_propagate'), concord_test.id('parent'))
+       IS NULL AS fixture \gset
+SELECT concord.add_dependency(concord_test.id('child_keep'), concord_test.id('parent'),
                               propagate_cancellation => false) IS NULL AS fixture \gset
 
 SELECT is(
-    concord.cancel_command(pg_temp.id('parent'), 'operator', 'plan changed'),
+    concord.cancel_command(concord_test.id('parent'), 'operator', 'plan changed'),
     'cancelled',
     'fixture: the queued parent is cancelled'
 );
 
 SELECT is(
-    pg_temp.status('child_propagate'),
+    concord_test.status('child_propagate'),
     'cancelled',
     'cancelling a parent cancels a dependent whose edge propagates cancellation'
 );
 
 SELECT row_eq(
-    $$SELECT status, error_class FROM concord.commands WHERE command_id = pg_temp.id('child_keep')$$,
+    $$SELECT status, error_class FROM concord.commands WHERE command_id = concord_test.id('child_keep')$$,
     ROW('failed'::text, 'dependency_failed'::text),
     'a dependent whose edge does not propagate cancellation fails with dependency_failed'
 );
 
 SELECT row_eq(
     $$SELECT actor, from_status, to_status FROM concord.domain_events
-      WHERE command_id = pg_temp.id('child_propagate') ORDER BY event_seq DESC LIMIT 1$$,
+      WHERE command_id = concord_test.id('child_propagate') ORDER BY event_seq DESC LIMIT 1$$,
     ROW('operator'::text, 'queued'::text, 'cancelled'::text),
     'the propagated cancellation is audited on the child, attributed to who cancelled the parent'
 );
 
-SELECT pg_temp.command_at('running_parent', 'running') IS NOT NULL AS fixture \gset
-SELECT pg_temp.command_at('waiting_child', 'queued') IS NOT NULL AS fixture \gset
-SELECT concord.add_dependency(pg_temp.id('waiting_child'), pg_temp.id('running_parent')) IS NULL AS fixture \gset
-SELECT concord.cancel_command(pg_temp.id('running_parent'), 'operator') AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'running', 'running_parent') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'queued', 'waiting_child') IS NOT NULL AS fixture \gset
+SELECT concord.add_dependency(concord_test.id('waiting_child'), concord_test.id('running_parent'))
+       IS NULL AS fixture \gset
+SELECT concord.cancel_command(concord_test.id('running_parent'), 'operator') AS fixture \gset
 
 SELECT is(
-    pg_temp.status('waiting_child'),
+    concord_test.status('waiting_child'),
     'cancelled',
     'a parent that starts cancelling can no longer succeed: its propagating dependent is cancelled'
 );
@@ -343,16 +299,16 @@ SELECT is(
 -- ---------------------------------------------------------------------------
 -- Arguments
 -- ---------------------------------------------------------------------------
-SELECT pg_temp.command_at('args', 'running') IS NOT NULL AS fixture \gset
+SELECT concord_test.command_at('t_cancel', 'running', 'args') IS NOT NULL AS fixture \gset
 
 SELECT throws_ok(
-    format($$SELECT concord.cancel_command(%L, 'operator', NULL, 'immediate')$$, pg_temp.id('args')),
+    format($$SELECT concord.cancel_command(%L, 'operator', NULL, 'immediate')$$, concord_test.id('args')),
     'CN008', NULL,
     'CN008: an unknown cancellation mode (immediate is reserved)'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.cancel_command(%L, '')$$, pg_temp.id('args')),
+    format($$SELECT concord.cancel_command(%L, '')$$, concord_test.id('args')),
     'CN008', NULL,
     'CN008: cancel_command with a blank actor'
 );
@@ -364,7 +320,7 @@ SELECT throws_ok(
 );
 
 SELECT is(
-    pg_temp.status('args'),
+    concord_test.status('args'),
     'running',
     'refused cancellations leave the command running'
 );

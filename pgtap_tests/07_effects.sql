@@ -9,47 +9,40 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_effect", "sync_allowed": true}');
 END $$;
 
-CREATE TEMP TABLE fixture (label text PRIMARY KEY, id uuid);
-
-CREATE FUNCTION pg_temp.id(label text)
-RETURNS uuid
-LANGUAGE sql
-AS $$ SELECT f.id FROM fixture AS f WHERE f.label = id.label $$;
-
 CREATE FUNCTION pg_temp.effect(label text)
 RETURNS concord.domain_effects
 LANGUAGE sql
-AS $$ SELECT e.* FROM concord.domain_effects AS e WHERE e.domain_effect_id = pg_temp.id(effect.label) $$;
+AS $$ SELECT e.* FROM concord.domain_effects AS e WHERE e.domain_effect_id = concord_test.id(effect.label) $$;
 
 CREATE FUNCTION pg_temp.events(label text)
 RETURNS bigint
 LANGUAGE sql
-AS $$ SELECT count(*) FROM concord.domain_events AS e WHERE e.target_id = pg_temp.id(events.label)::text $$;
+AS $$ SELECT count(*) FROM concord.domain_events AS e WHERE e.target_id = concord_test.id(events.label)::text $$;
 
-INSERT INTO fixture
+INSERT INTO concord_test.fixture
 SELECT 'cmd', s.command_id FROM concord.submit_command('t_effect', '{}', 'alice') AS s;
-SELECT concord.transition_command(pg_temp.id('cmd'), 'running', 'worker') AS fixture \gset
+SELECT concord.transition_command(concord_test.id('cmd'), 'running', 'worker') AS fixture \gset
 
 -- ---------------------------------------------------------------------------
 -- plan_effect
 -- ---------------------------------------------------------------------------
-INSERT INTO fixture
-SELECT 'e1', concord.plan_effect(pg_temp.id('cmd'), 'email.send', '{"to": "a@b.c"}', 'effect-key-1',
+INSERT INTO concord_test.fixture
+SELECT 'e1', concord.plan_effect(concord_test.id('cmd'), 'email.send', '{"to": "a@b.c"}', 'effect-key-1',
                                  'email.send_correction');
 
 SELECT row_eq(
     $$SELECT command_id, status, effect_type, effect_payload, declared_compensation,
              started_at IS NULL, completed_at IS NULL
       FROM pg_temp.effect('e1')$$,
-    ROW(pg_temp.id('cmd'), 'planned'::text, 'email.send'::text, '{"to": "a@b.c"}'::jsonb,
+    ROW(concord_test.id('cmd'), 'planned'::text, 'email.send'::text, '{"to": "a@b.c"}'::jsonb,
         'email.send_correction'::text, true, true),
     'plan_effect records a planned effect with its type, payload and declared compensation'
 );
 
 SELECT is(
-    concord.plan_effect(pg_temp.id('cmd'), 'email.send', '{"to": "a@b.c"}', 'effect-key-1',
+    concord.plan_effect(concord_test.id('cmd'), 'email.send', '{"to": "a@b.c"}', 'effect-key-1',
                         'email.send_correction'),
-    pg_temp.id('e1'),
+    concord_test.id('e1'),
     'plan_effect with the same key and the same effect returns the first effect''s id'
 );
 
@@ -67,21 +60,21 @@ SELECT is(
 
 SELECT throws_ok(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{"to": "x@y.z"}', 'effect-key-1',
-                                        'email.send_correction')$$, pg_temp.id('cmd')),
+                                        'email.send_correction')$$, concord_test.id('cmd')),
     'CN002', NULL,
     'CN002: the same effect key for a different payload'
 );
 
 SELECT throws_ok(
     format($$SELECT concord.plan_effect(%L, 'sms.send', '{"to": "a@b.c"}', 'effect-key-1',
-                                        'email.send_correction')$$, pg_temp.id('cmd')),
+                                        'email.send_correction')$$, concord_test.id('cmd')),
     'CN002', NULL,
     'CN002: the same effect key for a different effect type'
 );
 
 SELECT isnt(
-    concord.plan_effect(pg_temp.id('cmd'), 'email.send', '{"to": "a@b.c"}'),
-    concord.plan_effect(pg_temp.id('cmd'), 'email.send', '{"to": "a@b.c"}'),
+    concord.plan_effect(concord_test.id('cmd'), 'email.send', '{"to": "a@b.c"}'),
+    concord.plan_effect(concord_test.id('cmd'), 'email.send', '{"to": "a@b.c"}'),
     'without a key every plan_effect records a new effect'
 );
 
@@ -92,7 +85,7 @@ SELECT throws_ok(
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.plan_effect(%L, ' ', '{}')$$, pg_temp.id('cmd')),
+    format($$SELECT concord.plan_effect(%L, ' ', '{}')$$, concord_test.id('cmd')),
     'CN008', NULL,
     'CN008: plan_effect with a blank effect_type'
 );
@@ -101,26 +94,26 @@ SELECT throws_ok(
 -- start / complete, with replays
 -- ---------------------------------------------------------------------------
 SELECT throws_ok(
-    format($$SELECT concord.complete_effect(%L, '{}')$$, pg_temp.id('e1')),
+    format($$SELECT concord.complete_effect(%L, '{}')$$, concord_test.id('e1')),
     'CN001', NULL,
     'CN001: an effect cannot complete before it starts (planned -> succeeded)'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, 'never ran', 'aborted')$$, pg_temp.id('e1')),
+    format($$SELECT concord.fail_effect(%L, 'never ran', 'aborted')$$, concord_test.id('e1')),
     'CN001', NULL,
     'CN001: an effect cannot fail before it starts (planned -> failed)'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.domain_effects SET status = 'succeeded', executed_by_dbos_workflow_id = 'wf-x'
-             WHERE domain_effect_id = %L$$, pg_temp.id('e1')),
+             WHERE domain_effect_id = %L$$, concord_test.id('e1')),
     'CN001', NULL,
     'CN001: a direct UPDATE planned -> succeeded by the owner is refused'
 );
 
 SELECT is(
-    concord.start_effect(pg_temp.id('e1'), 'wf-1'),
+    concord.start_effect(concord_test.id('e1'), 'wf-1'),
     'executing',
     'start_effect moves a planned effect to executing'
 );
@@ -132,7 +125,7 @@ SELECT row_eq(
 );
 
 SELECT ok(
-    EXISTS (SELECT 1 FROM concord.effects_in_flight WHERE domain_effect_id = pg_temp.id('e1')
+    EXISTS (SELECT 1 FROM concord.effects_in_flight WHERE domain_effect_id = concord_test.id('e1')
             AND executed_by_dbos_workflow_id = 'wf-1'),
     'the executing effect shows in effects_in_flight'
 );
@@ -140,7 +133,7 @@ SELECT ok(
 CREATE TEMP TABLE before AS SELECT pg_temp.events('e1') AS n, (pg_temp.effect('e1')).started_at AS started_at;
 
 SELECT is(
-    concord.start_effect(pg_temp.id('e1'), 'wf-1'),
+    concord.start_effect(concord_test.id('e1'), 'wf-1'),
     'executing',
     'a replayed start_effect by the same workflow returns executing'
 );
@@ -152,19 +145,20 @@ SELECT row_eq(
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.start_effect(%L, 'wf-2')$$, pg_temp.id('e1')),
+    format($$SELECT concord.start_effect(%L, 'wf-2')$$, concord_test.id('e1')),
     'CN007', NULL,
     'CN007: an executing effect cannot be taken over by another workflow'
 );
 
 SELECT throws_ok(
-    format($$UPDATE concord.domain_effects SET status = 'planned' WHERE domain_effect_id = %L$$, pg_temp.id('e1')),
+    format($$UPDATE concord.domain_effects SET status = 'planned' WHERE domain_effect_id = %L$$,
+           concord_test.id('e1')),
     'CN001', NULL,
     'CN001: an effect cannot go back from executing to planned'
 );
 
 SELECT is(
-    concord.complete_effect(pg_temp.id('e1'), '{"message_id": "m-1"}'),
+    concord.complete_effect(concord_test.id('e1'), '{"message_id": "m-1"}'),
     'succeeded',
     'complete_effect moves an executing effect to succeeded'
 );
@@ -179,7 +173,7 @@ TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('e1'), (pg_temp.effect('e1')).completed_at;
 
 SELECT is(
-    concord.complete_effect(pg_temp.id('e1'), '{"message_id": "m-1"}'),
+    concord.complete_effect(concord_test.id('e1'), '{"message_id": "m-1"}'),
     'succeeded',
     'a replayed complete_effect with the same result returns succeeded'
 );
@@ -191,7 +185,7 @@ SELECT row_eq(
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.complete_effect(%L, '{"message_id": "m-2"}')$$, pg_temp.id('e1')),
+    format($$SELECT concord.complete_effect(%L, '{"message_id": "m-2"}')$$, concord_test.id('e1')),
     'CN002', NULL,
     'CN002: completing a succeeded effect again with a different result'
 );
@@ -200,27 +194,27 @@ SELECT throws_ok(
 -- Terminal effects are immutable
 -- ---------------------------------------------------------------------------
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, 'late', 'late')$$, pg_temp.id('e1')),
+    format($$SELECT concord.fail_effect(%L, 'late', 'late')$$, concord_test.id('e1')),
     'CN001', NULL,
     'CN001: a succeeded effect cannot fail'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.start_effect(%L, 'wf-1')$$, pg_temp.id('e1')),
+    format($$SELECT concord.start_effect(%L, 'wf-1')$$, concord_test.id('e1')),
     'CN001', NULL,
     'CN001: a succeeded effect cannot start again'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.domain_effects SET result = '{"forged": true}' WHERE domain_effect_id = %L$$,
-           pg_temp.id('e1')),
+           concord_test.id('e1')),
     'CN007', NULL,
     'CN007: a succeeded effect''s result cannot be rewritten'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.domain_effects SET status = 'succeeded' WHERE domain_effect_id = %L$$,
-           pg_temp.id('e1')),
+           concord_test.id('e1')),
     'CN007', NULL,
     'CN007: a succeeded effect cannot be touched even without a status change'
 );
@@ -228,17 +222,18 @@ SELECT throws_ok(
 -- ---------------------------------------------------------------------------
 -- fail, with replays
 -- ---------------------------------------------------------------------------
-INSERT INTO fixture SELECT 'e2', concord.plan_effect(pg_temp.id('cmd'), 'crm.update', '{"id": 7}');
-SELECT concord.start_effect(pg_temp.id('e2'), 'wf-1') AS fixture \gset
+INSERT INTO concord_test.fixture
+SELECT 'e2', concord.plan_effect(concord_test.id('cmd'), 'crm.update', '{"id": 7}');
+SELECT concord.start_effect(concord_test.id('e2'), 'wf-1') AS fixture \gset
 
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, 'crm said 500', ' ')$$, pg_temp.id('e2')),
+    format($$SELECT concord.fail_effect(%L, 'crm said 500', ' ')$$, concord_test.id('e2')),
     'CN008', NULL,
     'CN008: fail_effect needs an error_class'
 );
 
 SELECT is(
-    concord.fail_effect(pg_temp.id('e2'), 'crm said 500', 'upstream_error'),
+    concord.fail_effect(concord_test.id('e2'), 'crm said 500', 'upstream_error'),
     'failed',
     'fail_effect moves an executing effect to failed'
 );
@@ -253,7 +248,7 @@ TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('e2'), NULL;
 
 SELECT is(
-    concord.fail_effect(pg_temp.id('e2'), 'crm said 500', 'upstream_error'),
+    concord.fail_effect(concord_test.id('e2'), 'crm said 500', 'upstream_error'),
     'failed',
     'a replayed fail_effect with the same error returns failed'
 );
@@ -265,20 +260,20 @@ SELECT is(
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, 'crm said 503', 'upstream_error')$$, pg_temp.id('e2')),
+    format($$SELECT concord.fail_effect(%L, 'crm said 503', 'upstream_error')$$, concord_test.id('e2')),
     'CN002', NULL,
     'CN002: failing a failed effect again with a different error'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.complete_effect(%L, '{}')$$, pg_temp.id('e2')),
+    format($$SELECT concord.complete_effect(%L, '{}')$$, concord_test.id('e2')),
     'CN001', NULL,
     'CN001: a failed effect cannot succeed'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.domain_effects SET error_class = 'other' WHERE domain_effect_id = %L$$,
-           pg_temp.id('e2')),
+           concord_test.id('e2')),
     'CN007', NULL,
     'CN007: a failed effect''s error cannot be rewritten'
 );
@@ -288,29 +283,29 @@ SELECT throws_ok(
 -- ---------------------------------------------------------------------------
 SELECT throws_ok(
     format($$INSERT INTO concord.domain_effects (command_id, effect_type, status, executed_by_dbos_workflow_id)
-             VALUES (%L, 'email.send', 'executing', 'wf-1')$$, pg_temp.id('cmd')),
+             VALUES (%L, 'email.send', 'executing', 'wf-1')$$, concord_test.id('cmd')),
     'CN001', NULL,
     'CN001: a direct INSERT of an effect that is not planned'
 );
 
-INSERT INTO fixture SELECT 'e3', concord.plan_effect(pg_temp.id('cmd'), 'file.write', '{}');
-SELECT concord.transition_command(pg_temp.id('cmd'), 'succeeded', 'worker') AS fixture \gset
+INSERT INTO concord_test.fixture SELECT 'e3', concord.plan_effect(concord_test.id('cmd'), 'file.write', '{}');
+SELECT concord.transition_command(concord_test.id('cmd'), 'succeeded', 'worker') AS fixture \gset
 
 SELECT is(
-    concord.plan_effect(pg_temp.id('cmd'), 'email.send', '{"to": "a@b.c"}', 'effect-key-1',
+    concord.plan_effect(concord_test.id('cmd'), 'email.send', '{"to": "a@b.c"}', 'effect-key-1',
                         'email.send_correction'),
-    pg_temp.id('e1'),
+    concord_test.id('e1'),
     'a replayed plan_effect still returns its effect after the command ended'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, pg_temp.id('cmd')),
+    format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, concord_test.id('cmd')),
     'CN011', NULL,
     'CN011: no effect can be planned for a terminal (succeeded) command'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.start_effect(%L, 'wf-1')$$, pg_temp.id('e3')),
+    format($$SELECT concord.start_effect(%L, 'wf-1')$$, concord_test.id('e3')),
     'CN011', NULL,
     'CN011: a planned effect of a terminal command can no longer start'
 );

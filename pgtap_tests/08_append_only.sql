@@ -11,26 +11,19 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_history", "sync_allowed": true}');
 END $$;
 
-CREATE TEMP TABLE fixture (label text PRIMARY KEY, id uuid);
-INSERT INTO fixture
+INSERT INTO concord_test.fixture
 SELECT 'cmd', s.command_id FROM concord.submit_command('t_history', '{"a": 1}', 'alice',
                                                        idempotency_key => 'history-1') AS s;
-INSERT INTO fixture
+INSERT INTO concord_test.fixture
 SELECT 'parent', s.command_id FROM concord.submit_command('t_history', '{}', 'alice') AS s;
-INSERT INTO fixture
-SELECT 'effect', concord.plan_effect(f.id, 'email.send', '{}') FROM fixture AS f WHERE f.label = 'cmd';
+INSERT INTO concord_test.fixture
+SELECT 'effect', concord.plan_effect(concord_test.id('cmd'), 'email.send', '{}');
 DO $$ BEGIN
-    PERFORM concord.add_dependency((SELECT id FROM fixture WHERE label = 'cmd'),
-                                   (SELECT id FROM fixture WHERE label = 'parent'));
+    PERFORM concord.add_dependency(concord_test.id('cmd'), concord_test.id('parent'));
 END $$;
 
-CREATE FUNCTION pg_temp.id(label text)
-RETURNS uuid
-LANGUAGE sql
-AS $$ SELECT f.id FROM fixture AS f WHERE f.label = id.label $$;
-
 SELECT cmp_ok(
-    (SELECT count(*) FROM concord.domain_events WHERE command_id = pg_temp.id('cmd')),
+    (SELECT count(*) FROM concord.domain_events WHERE command_id = concord_test.id('cmd')),
     '>=', 3::bigint,
     'fixture: the command has audit events'
 );
@@ -39,13 +32,13 @@ SELECT cmp_ok(
 -- domain_events is append-only
 -- ---------------------------------------------------------------------------
 SELECT throws_ok(
-    format($$UPDATE concord.domain_events SET actor = 'mallory' WHERE command_id = %L$$, pg_temp.id('cmd')),
+    format($$UPDATE concord.domain_events SET actor = 'mallory' WHERE command_id = %L$$, concord_test.id('cmd')),
     'CN007', NULL,
     'CN007: UPDATE of domain_events is refused, even for the owner'
 );
 
 SELECT throws_ok(
-    format($$DELETE FROM concord.domain_events WHERE command_id = %L$$, pg_temp.id('cmd')),
+    format($$DELETE FROM concord.domain_events WHERE command_id = %L$$, concord_test.id('cmd')),
     'CN007', NULL,
     'CN007: DELETE from domain_events is refused, even for the owner'
 );
@@ -63,7 +56,7 @@ SELECT lives_ok(
 );
 
 SELECT cmp_ok(
-    (SELECT count(*) FROM concord.domain_events WHERE command_id = pg_temp.id('cmd')),
+    (SELECT count(*) FROM concord.domain_events WHERE command_id = concord_test.id('cmd')),
     '>=', 3::bigint,
     'the refused statements removed no event'
 );
@@ -72,7 +65,7 @@ SELECT cmp_ok(
 -- Commands, effects and dependencies are never deleted
 -- ---------------------------------------------------------------------------
 SELECT throws_ok(
-    format($$DELETE FROM concord.commands WHERE command_id = %L$$, pg_temp.id('parent')),
+    format($$DELETE FROM concord.commands WHERE command_id = %L$$, concord_test.id('parent')),
     'CN007', NULL,
     'CN007: DELETE of a command is refused'
 );
@@ -84,7 +77,7 @@ SELECT throws_ok(
 );
 
 SELECT throws_ok(
-    format($$DELETE FROM concord.domain_effects WHERE domain_effect_id = %L$$, pg_temp.id('effect')),
+    format($$DELETE FROM concord.domain_effects WHERE domain_effect_id = %L$$, concord_test.id('effect')),
     'CN007', NULL,
     'CN007: DELETE of an effect is refused'
 );
@@ -96,14 +89,14 @@ SELECT throws_ok(
 );
 
 SELECT throws_ok(
-    format($$DELETE FROM concord.command_dependencies WHERE child_command_id = %L$$, pg_temp.id('cmd')),
+    format($$DELETE FROM concord.command_dependencies WHERE child_command_id = %L$$, concord_test.id('cmd')),
     'CN007', NULL,
     'CN007: DELETE of a dependency is refused'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.command_dependencies SET required_status = 'running'
-             WHERE child_command_id = %L$$, pg_temp.id('cmd')),
+             WHERE child_command_id = %L$$, concord_test.id('cmd')),
     'CN007', NULL,
     'CN007: UPDATE of a dependency is refused'
 );
@@ -136,7 +129,7 @@ BEGIN
         'created_at = created_at - interval ''1 day'''
     ] LOOP
         BEGIN
-            EXECUTE format('UPDATE concord.commands SET %s WHERE command_id = %L', change, pg_temp.id('cmd'));
+            EXECUTE format('UPDATE concord.commands SET %s WHERE command_id = %L', change, concord_test.id('cmd'));
             RETURN NEXT format('SET %s was allowed', change);
         EXCEPTION
             WHEN OTHERS THEN
@@ -159,29 +152,30 @@ SELECT is_empty(
 );
 
 SELECT throws_ok(
-    format($$UPDATE concord.commands SET payload = '{"a": 2}' WHERE command_id = %L$$, pg_temp.id('cmd')),
+    format($$UPDATE concord.commands SET payload = '{"a": 2}' WHERE command_id = %L$$, concord_test.id('cmd')),
     'CN007', NULL,
     'CN007: the payload of a validated command cannot change'
 );
 
-UPDATE concord.commands SET dbos_workflow_id = 'wf-history' WHERE command_id = pg_temp.id('cmd');
+UPDATE concord.commands SET dbos_workflow_id = 'wf-history' WHERE command_id = concord_test.id('cmd');
 
 SELECT throws_ok(
-    format($$UPDATE concord.commands SET dbos_workflow_id = 'wf-other' WHERE command_id = %L$$, pg_temp.id('cmd')),
+    format($$UPDATE concord.commands SET dbos_workflow_id = 'wf-other' WHERE command_id = %L$$,
+           concord_test.id('cmd')),
     'CN007', NULL,
     'CN007: a command bound to a workflow cannot be rebound'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.domain_effects SET effect_payload = '{"to": "mallory"}' WHERE domain_effect_id = %L$$,
-           pg_temp.id('effect')),
+           concord_test.id('effect')),
     'CN007', NULL,
     'CN007: an effect''s payload never changes, even while planned'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.domain_effects SET command_id = %L WHERE domain_effect_id = %L$$,
-           pg_temp.id('parent'), pg_temp.id('effect')),
+           concord_test.id('parent'), concord_test.id('effect')),
     'CN007', NULL,
     'CN007: an effect cannot move to another command'
 );

@@ -10,21 +10,15 @@ DO $$ BEGIN
         "required_inputs": ["who"]}');
 END $$;
 
-CREATE TEMP TABLE fixture (label text PRIMARY KEY, id uuid);
-INSERT INTO fixture
+INSERT INTO concord_test.fixture
 SELECT 'validated', s.command_id FROM concord.submit_command('t_codes', '{"who": "x"}', 'alice') AS s;
-INSERT INTO fixture
+INSERT INTO concord_test.fixture
 SELECT 'parent', s.command_id FROM concord.submit_command('t_codes', '{"who": "x"}', 'alice') AS s;
-INSERT INTO fixture
+INSERT INTO concord_test.fixture
 SELECT 'other', s.command_id FROM concord.submit_command('t_codes', '{"who": "x"}', 'alice',
                                                          idempotency_key => 'codes-1') AS s;
-INSERT INTO fixture
-SELECT 'other_effect', concord.plan_effect(f.id, 'email.send', '{}') FROM fixture AS f WHERE f.label = 'other';
-
-CREATE FUNCTION pg_temp.id(label text)
-RETURNS uuid
-LANGUAGE sql
-AS $$ SELECT f.id FROM fixture AS f WHERE f.label = id.label $$;
+INSERT INTO concord_test.fixture
+SELECT 'other_effect', concord.plan_effect(concord_test.id('other'), 'email.send', '{}');
 
 -- Every CN code any concord function raises is one the README documents.
 SELECT is_empty(
@@ -46,19 +40,19 @@ SELECT set_eq(
 
 -- CN001 illegal transition
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, pg_temp.id('validated')),
+    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('validated')),
     'CN001', NULL,
     'CN001: transition_command validated -> succeeded'
 );
 
 SELECT throws_like(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, pg_temp.id('validated')),
+    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('validated')),
     '%cannot go from validated to succeeded%',
     'CN001 message names both statuses'
 );
 
 SELECT throws_ok(
-    format($$UPDATE concord.commands SET status = 'expired' WHERE command_id = %L$$, pg_temp.id('validated')),
+    format($$UPDATE concord.commands SET status = 'expired' WHERE command_id = %L$$, concord_test.id('validated')),
     'CN001', NULL,
     'CN001: direct UPDATE validated -> expired by the owner'
 );
@@ -78,30 +72,31 @@ SELECT throws_ok(
 );
 
 SELECT lives_ok(
-    $$SELECT concord.plan_effect(id, 'email.send', '{}', 'codes-effect') FROM fixture WHERE label = 'other'$$,
+    $$SELECT concord.plan_effect(id, 'email.send', '{}', 'codes-effect')
+      FROM concord_test.fixture WHERE label = 'other'$$,
     'fixture: an effect with key codes-effect'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.plan_effect(%L, 'email.send', '{}', 'codes-effect')$$, pg_temp.id('parent')),
+    format($$SELECT concord.plan_effect(%L, 'email.send', '{}', 'codes-effect')$$, concord_test.id('parent')),
     'CN002', NULL,
     'CN002: same effect key for an effect of another command'
 );
 
 -- CN003 dependency cycle / self-edge
 SELECT throws_ok(
-    format($$SELECT concord.add_dependency(%1$L, %1$L)$$, pg_temp.id('parent')),
+    format($$SELECT concord.add_dependency(%1$L, %1$L)$$, concord_test.id('parent')),
     'CN003', NULL,
     'CN003: self-dependency'
 );
 
 SELECT lives_ok(
-    format($$SELECT concord.add_dependency(%L, %L)$$, pg_temp.id('validated'), pg_temp.id('parent')),
+    format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('validated'), concord_test.id('parent')),
     'fixture: validated depends on parent'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.add_dependency(%L, %L)$$, pg_temp.id('parent'), pg_temp.id('validated')),
+    format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('parent'), concord_test.id('validated')),
     'CN003', NULL,
     'CN003: dependency cycle'
 );
@@ -152,7 +147,7 @@ SELECT throws_ok(
 
 SELECT throws_ok(
     format($$SELECT concord.plan_effect(%L, 'email.undo', '{}', compensates_effect_id => '00000000-0000-0000-0000-000000000000')$$,
-           pg_temp.id('parent')),
+           concord_test.id('parent')),
     'CN006', NULL,
     'CN006: plan_effect compensating an unknown effect'
 );
@@ -165,33 +160,35 @@ SELECT throws_ok(
 );
 
 SELECT throws_ok(
-    format($$UPDATE concord.commands SET requested_by = 'mallory' WHERE command_id = %L$$, pg_temp.id('parent')),
+    format($$UPDATE concord.commands SET requested_by = 'mallory' WHERE command_id = %L$$,
+           concord_test.id('parent')),
     'CN007', NULL,
     'CN007: changing an identity column of a command'
 );
 
 -- CN008 invalid argument
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'queued', '   ')$$, pg_temp.id('parent')),
+    format($$SELECT concord.transition_command(%L, 'queued', '   ')$$, concord_test.id('parent')),
     'CN008', NULL,
     'CN008: transition_command with a blank actor'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.transition_command(%L, 'done', 'alice')$$, pg_temp.id('parent')),
+    format($$SELECT concord.transition_command(%L, 'done', 'alice')$$, concord_test.id('parent')),
     'CN008', NULL,
     'CN008: transition_command to an unknown status name'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.cancel_command(%L, 'alice', NULL, 'checkpoint_then_stop')$$, pg_temp.id('parent')),
+    format($$SELECT concord.cancel_command(%L, 'alice', NULL, 'checkpoint_then_stop')$$,
+           concord_test.id('parent')),
     'CN008', NULL,
     'CN008: cancel_command with an unknown cancellation mode (checkpoint_then_stop is reserved)'
 );
 
 SELECT throws_ok(
     format($$SELECT concord.plan_effect(%L, 'email.undo', '{}', compensates_effect_id => %L)$$,
-           pg_temp.id('parent'), pg_temp.id('other_effect')),
+           concord_test.id('parent'), concord_test.id('other_effect')),
     'CN008', NULL,
     'CN008: plan_effect compensating an effect of another command'
 );
@@ -211,33 +208,35 @@ SELECT throws_like(
 
 -- CN011 state conflict
 SELECT throws_ok(
-    format($$SELECT concord.add_dependency(%L, %L, 'running')$$, pg_temp.id('validated'), pg_temp.id('parent')),
+    format($$SELECT concord.add_dependency(%L, %L, 'running')$$,
+           concord_test.id('validated'), concord_test.id('parent')),
     'CN011', NULL,
     'CN011: redefining a dependency'
 );
 
 DO $$ BEGIN
-    PERFORM concord.transition_command((SELECT id FROM fixture WHERE label = 'other'), 'running', 'w');
+    PERFORM concord.transition_command(concord_test.id('other'), 'running', 'w');
 END $$;
 
 SELECT throws_ok(
-    format($$SELECT concord.add_dependency(%L, %L)$$, pg_temp.id('other'), pg_temp.id('parent')),
+    format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('other'), concord_test.id('parent')),
     'CN011', NULL,
     'CN011: a dependency on a started (running) child'
 );
 
 DO $$ BEGIN
-    PERFORM concord.transition_command((SELECT id FROM fixture WHERE label = 'other'), 'succeeded', 'w');
+    PERFORM concord.transition_command(concord_test.id('other'), 'succeeded', 'w');
 END $$;
 
 SELECT throws_ok(
-    format($$SELECT concord.add_dependency(%L, %L, 'failed')$$, pg_temp.id('parent'), pg_temp.id('other')),
+    format($$SELECT concord.add_dependency(%L, %L, 'failed')$$,
+           concord_test.id('parent'), concord_test.id('other')),
     'CN011', NULL,
     'CN011: a dependency on a parent that can never reach the required status'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, pg_temp.id('other')),
+    format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, concord_test.id('other')),
     'CN011', NULL,
     'CN011: planning an effect on a terminal command'
 );

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the pgTAP suite (pgtap_tests/*.sql, top level only: pgtap_tests/upgrade/ belongs to
-# the upgrade harness) with pg_prove in a fresh database (default concord_pgtap) where
-# Concord was installed by `concord migrate`.
+# the upgrade harness, pgtap_tests/lib/ holds no tests) with pg_prove in a fresh database
+# (default concord_pgtap) where Concord was installed by `concord migrate`, and where
+# pgtap_tests/lib/helpers.sql (schema concord_test, the helpers the files share) was loaded.
 #
 #   CONCORD_DSN=... tests/harness/pgtap.sh [DBNAME]
 set -euo pipefail
@@ -17,6 +18,7 @@ files=(pgtap_tests/*.sql)
 
 dsn=$("$HERE/fresh_db.sh" "$db")
 psql "$dsn" -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pgtap'
+psql "$dsn" -X -q -v ON_ERROR_STOP=1 -f pgtap_tests/lib/helpers.sql
 # pg_prove takes no connection string: hand it the settings as PGHOST, PGPORT, ...
 "${CONCORD_PYTHON:-$ROOT/.venv/bin/python}" "$HERE/dsn_for.py" "$db" -- \
     pg_prove --ext .sql "${files[@]}"

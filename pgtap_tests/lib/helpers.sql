@@ -1,0 +1,100 @@
+-- Helpers shared by the pgTAP files (pgtap_tests/*.sql), in schema concord_test.
+-- tests/harness/pgtap.sh loads this file once into the test database, after
+-- CREATE EXTENSION pgtap and before pg_prove runs; it can be loaded again.
+--
+-- Every test file runs in one transaction that it rolls back, so what a file
+-- writes here, like everything else it writes, is gone when it ends.
+SET client_min_messages = warning;
+
+CREATE SCHEMA IF NOT EXISTS concord_test;
+
+-- Labelled fixtures: the ids a test file made, under the names it gave them.
+-- A label is unique per session (backend), so files run side by side do not
+-- wait on each other's labels.
+CREATE TABLE IF NOT EXISTS concord_test.fixture (
+    label text NOT NULL,
+    id uuid,
+    backend integer NOT NULL DEFAULT pg_backend_pid(),
+    PRIMARY KEY (backend, label)
+);
+
+-- The id remembered as label.
+CREATE OR REPLACE FUNCTION concord_test.id(label text)
+RETURNS uuid
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT f.id FROM concord_test.fixture AS f
+    WHERE f.label = id.label AND f.backend = pg_backend_pid()
+$$;
+
+-- The status of the command remembered as label.
+CREATE OR REPLACE FUNCTION concord_test.status(label text)
+RETURNS text
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT c.status FROM concord.commands AS c WHERE c.command_id = concord_test.id(status.label)
+$$;
+
+-- A command of command_type, inserted directly as created and walked to status
+-- target with transition_command (actor 'fixture'); remembered as label when
+-- one is given. cancellation_mode defaults to the type's default. compensating
+-- and compensated are reached through a cancellation when the command's mode
+-- is compensate_then_stop, else through a failure.
+CREATE OR REPLACE FUNCTION concord_test.command_at(
+    command_type text,
+    target text,
+    label text DEFAULT NULL,
+    cancellation_mode text DEFAULT NULL
+)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    id uuid;
+    mode text;
+    step text;
+    path text[];
+BEGIN
+    INSERT INTO concord.commands (command_type, requested_by, ingress, cancellation_mode)
+    SELECT t.command_type, 'fixture', 'test',
+           coalesce(command_at.cancellation_mode, t.default_cancellation_mode)
+    FROM concord.command_types AS t WHERE t.command_type = command_at.command_type
+    RETURNING commands.command_id, commands.cancellation_mode INTO id, mode;
+    IF id IS NULL THEN
+        RAISE EXCEPTION 'fixture: unknown command type %', command_at.command_type;
+    END IF;
+    path := CASE target
+        WHEN 'created' THEN '{}'
+        WHEN 'validated' THEN '{validated}'
+        WHEN 'waiting_for_input' THEN '{validated,waiting_for_input}'
+        WHEN 'waiting_for_approval' THEN '{validated,waiting_for_approval}'
+        WHEN 'approved' THEN '{validated,waiting_for_approval,approved}'
+        WHEN 'queued' THEN '{validated,queued}'
+        WHEN 'running' THEN '{validated,running}'
+        WHEN 'blocked' THEN '{validated,running,blocked}'
+        WHEN 'succeeded' THEN '{validated,running,succeeded}'
+        WHEN 'failed' THEN '{validated,running,failed}'
+        WHEN 'cancelling' THEN '{validated,running,cancelling}'
+        WHEN 'cancelled' THEN '{cancelled}'
+        WHEN 'expired' THEN '{validated,waiting_for_input,expired}'
+        WHEN 'compensating' THEN CASE WHEN mode = 'compensate_then_stop'
+            THEN '{validated,running,cancelling,compensating}'
+            ELSE '{validated,running,failed,compensating}' END
+        WHEN 'compensated' THEN CASE WHEN mode = 'compensate_then_stop'
+            THEN '{validated,running,cancelling,compensating,compensated}'
+            ELSE '{validated,running,failed,compensating,compensated}' END
+    END;
+    IF path IS NULL THEN
+        RAISE EXCEPTION 'fixture: no path to %', target;
+    END IF;
+    FOREACH step IN ARRAY path LOOP
+        PERFORM concord.transition_command(id, step, 'fixture');
+    END LOOP;
+    IF label IS NOT NULL THEN
+        INSERT INTO concord_test.fixture (label, id) VALUES (command_at.label, id);
+    END IF;
+    RETURN id;
+END
+$$;

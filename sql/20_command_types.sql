@@ -391,6 +391,7 @@ AS $$
 DECLARE
     t concord.command_types%ROWTYPE;
 BEGIN
+    PERFORM concord._require('command_type', command_type);
     SELECT * INTO t FROM concord.command_types AS ct WHERE ct.command_type = map_task_to_primitives.command_type;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING

@@ -661,6 +661,7 @@ AS $$
 DECLARE
     doc jsonb;
 BEGIN
+    PERFORM concord._require('command_id', command_id::text);
     SELECT to_jsonb(c) || jsonb_build_object(
         'dependencies_satisfied', concord._unmet_dependencies(c.command_id) IS NULL,
         'allowed_next_statuses', coalesce((
@@ -723,6 +724,7 @@ SET search_path = concord, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
+    PERFORM concord._require('command_id', command_id::text);
     IF NOT EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = command_timeline.command_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',

@@ -4,7 +4,7 @@
 -- compensating -> compensated -> cancelled; cancelling an ended command is a
 -- no-op; cancellation propagates to dependents (spec 13.4).
 BEGIN;
-SELECT plan(38);
+SELECT plan(39);
 
 DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_cancel", "sync_allowed": true}');
@@ -86,8 +86,15 @@ SELECT throws_ok(
     'CN001: graceful cancellation cannot go cancelling -> compensating (direct UPDATE)'
 );
 
+SELECT throws_ok(
+    format($$SELECT concord.cancel_command(%L, 'someone_else', 'again', 'compensate_then_stop')$$,
+           concord_test.id('graceful')),
+    'CN011', NULL,
+    'CN011: a second cancellation cannot switch the mode of the first'
+);
+
 SELECT is(
-    concord.cancel_command(concord_test.id('graceful'), 'someone_else', 'again', 'compensate_then_stop'),
+    concord.cancel_command(concord_test.id('graceful'), 'someone_else', 'again'),
     'cancelling',
     'cancelling a command that is already cancelling returns cancelling'
 );

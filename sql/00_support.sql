@@ -43,6 +43,13 @@ BEGIN
 END
 $$;
 
+-- Transaction-local settings carry context from the API to the triggers:
+-- concord.actor and concord.reason (who and why, for audit rows),
+-- concord.submitting (the insert trigger validates and routes a submission)
+-- and concord.settling (a dependency cascade is under way). Every SECURITY
+-- DEFINER API function resets all four on entry (SET clauses), so a caller
+-- cannot forge an actor or switch a rule off through its own session.
+
 -- Sets actor and reason for the changes that follow and returns the previous
 -- pair, so a nested change (a dependency cascade) can restore it.
 CREATE OR REPLACE FUNCTION concord._push_actor(actor text, reason text)

@@ -8,6 +8,11 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 BEGIN
     RETURN EXISTS (

@@ -2,62 +2,182 @@
 -- Postgres (plpython3u + Debian's python3-jsonschema), and the primitive
 -- mapping of spec 14.
 
--- Problems with a JSON Schema document, as a jsonb array of strings: not a
--- valid schema for its draft (2020-12 unless $schema names another), an
--- unknown $schema, or a $ref that is not local ("#..."), which jsonschema
--- would otherwise fetch from files or URLs.
+-- The JSON Schema machinery, set up once per session in GD and shared by
+-- the two functions below. Patterns (pattern, patternProperties, and the
+-- property matching of additionalProperties) are matched by PostgreSQL's own
+-- regex engine: it honours statement_timeout and query cancellation, where
+-- Python's re can backtrack for hours in C code nothing can interrupt. Every
+-- remote reference is refused: only "#..." references inside the schema.
+CREATE OR REPLACE FUNCTION concord._jsonschema_setup()
+RETURNS void
+LANGUAGE plpython3u
+VOLATILE
+AS $$
+import re
+import sys
+
+import jsonschema
+from jsonschema import exceptions, validators
+
+match_plan = plpy.prepare("SELECT $2 ~ $1 AS matched", ["text", "text"])
+compile_plan = plpy.prepare("SELECT '' ~ $1", ["text"])
+
+
+class PostgresRegex:
+    """Stands in for the re module inside jsonschema."""
+
+    def search(self, pattern, string, flags=0):
+        return plpy.execute(match_plan, [pattern, string])[0]["matched"] or None
+
+    def __getattr__(self, name):
+        return getattr(re, name)
+
+
+shim = PostgresRegex()
+for name, module in list(sys.modules.items()):
+    if (name == "jsonschema" or name.startswith("jsonschema.")) and getattr(module, "re", None) is re:
+        module.re = shim
+
+
+def refuse(uri):
+    raise exceptions.RefResolutionError(
+        "remote reference %r refused: only local references are allowed" % uri
+    )
+
+
+handlers = {scheme: refuse for scheme in ("", "file", "http", "https", "ftp", "data", "urn")}
+
+
+def validator_class(document):
+    return validators.validator_for(document, default=jsonschema.Draft202012Validator)
+
+
+def make_validator(document):
+    cls = validator_class(document)
+    resolver = jsonschema.RefResolver.from_schema(document, id_of=cls.ID_OF, handlers=handlers)
+    return cls(document, resolver=resolver)
+
+
+def pattern_problem(pattern):
+    try:
+        with plpy.subtransaction():
+            plpy.execute(compile_plan, [pattern])
+    except plpy.SPIError as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+def json_path(prefix, path):
+    return prefix + "".join("[%d]" % p if isinstance(p, int) else "." + str(p) for p in path)
+
+
+GD["concord.jsonschema"] = {
+    "exceptions": exceptions,
+    "validators": validators,
+    "validator_class": validator_class,
+    "make_validator": make_validator,
+    "pattern_problem": pattern_problem,
+    "json_path": json_path,
+}
+$$;
+
+-- Problems with a JSON Schema document, as a jsonb array of strings (empty
+-- when usable): not a valid schema for its draft (2020-12 unless $schema names
+-- another), an unknown $schema, a $ref that is not local or does not resolve,
+-- a pattern PostgreSQL cannot compile, nesting too deep, or a $ref loop.
 CREATE OR REPLACE FUNCTION concord._json_schema_problems(schema jsonb)
 RETURNS jsonb
 LANGUAGE plpython3u
 IMMUTABLE
 AS $$
 import json
-import jsonschema
 
-document = json.loads(schema)
+if "concord.jsonschema" not in GD:
+    plpy.execute("SELECT concord._jsonschema_setup()")
+js = GD["concord.jsonschema"]
+where = js["json_path"]
 problems = []
+
+
+def add(problem):
+    if problem not in problems:
+        problems.append(problem)
+
+
+try:
+    document = json.loads(schema)
+except RecursionError:
+    return json.dumps(["payload_schema is nested too deeply"])
 if not isinstance(document, (dict, bool)):
     return json.dumps(["payload_schema must be a JSON object or a boolean"])
 
-validator_class = jsonschema.validators.validator_for(
-    document, default=jsonschema.Draft202012Validator
-)
+validator_class = js["validator_class"](document)
 if isinstance(document, dict) and "$schema" in document:
-    if jsonschema.validators.validator_for(document, default=None) is None:
-        problems.append("payload_schema: unknown $schema %r" % document["$schema"])
+    if js["validators"].validator_for(document, default=None) is None:
+        add("payload_schema: unknown $schema %r" % document["$schema"])
 
-def where(path):
-    return "payload_schema" + "".join(
-        "[%d]" % p if isinstance(p, int) else "." + str(p) for p in path
-    )
+try:
+    meta = validator_class(validator_class.META_SCHEMA)
+    for error in sorted(meta.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
+        add("%s: %s" % (where("payload_schema", error.absolute_path), error.message))
+except RecursionError:
+    return json.dumps(["payload_schema is nested too deeply"])
 
-meta = validator_class(validator_class.META_SCHEMA)
-for error in sorted(meta.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
-    problems.append("%s: %s" % (where(error.absolute_path), error.message))
-
-def walk(node, path):
+# Walk without recursion: references, nested ids and patterns.
+references = []
+nested_ids = False
+stack = [(document, [])]
+while stack:
+    node, path = stack.pop()
     if isinstance(node, dict):
         for keyword in ("$ref", "$dynamicRef", "$recursiveRef"):
             target = node.get(keyword)
-            if isinstance(target, str) and not target.startswith("#"):
-                problems.append(
-                    "%s: %s %r is not local; only references inside the schema (\"#...\") are allowed"
-                    % (where(path + [keyword]), keyword, target)
-                )
-        for key, value in node.items():
-            walk(value, path + [key])
+            if isinstance(target, str):
+                if target.startswith("#"):
+                    references.append((where("payload_schema", path + [keyword]), target))
+                else:
+                    add("%s: %s %r is not local; only references inside the schema (\"#...\") are allowed"
+                        % (where("payload_schema", path + [keyword]), keyword, target))
+        if path and any(isinstance(node.get(k), str) for k in ("$id", "id")):
+            nested_ids = True
+        patterns = []
+        if isinstance(node.get("pattern"), str):
+            patterns.append((path + ["pattern"], node["pattern"]))
+        if isinstance(node.get("patternProperties"), dict):
+            patterns.extend((path + ["patternProperties", p], p) for p in node["patternProperties"])
+        for at, pattern in patterns:
+            problem = js["pattern_problem"](pattern)
+            if problem:
+                add("%s: %r is not a regular expression PostgreSQL can use (%s)"
+                    % (where("payload_schema", at), pattern, problem))
+        stack.extend((value, path + [key]) for key, value in node.items())
     elif isinstance(node, list):
-        for index, value in enumerate(node):
-            walk(value, path + [index])
+        stack.extend((value, path + [index]) for index, value in enumerate(node))
 
-walk(document, [])
+if not problems:
+    validator = js["make_validator"](document)
+    if not nested_ids:  # with nested ids, resolution depends on scope: the trial below decides
+        for at, target in references:
+            try:
+                validator.resolver.resolve(target)
+            except Exception as error:
+                add("%s: reference %r does not resolve (%s)" % (at, target, error))
+    for sample in ({}, [], "", 0, None, True):
+        if problems:
+            break
+        try:
+            for _error in validator.iter_errors(sample):
+                pass
+        except RecursionError:
+            add("payload_schema: its references loop without end")
+        except js["exceptions"].RefResolutionError as error:
+            add("payload_schema: %s" % error)
 return json.dumps(problems)
 $$;
 
 -- Every way instance breaks schema, as a jsonb array of
 -- {"path", "message", "kind": "schema", "keyword"} objects, ordered by path.
--- Validators are compiled once per session and schema (SD cache); remote
--- references are refused at run time as well as at registration.
+-- Validators are compiled once per session and schema (SD cache).
 CREATE OR REPLACE FUNCTION concord._json_schema_errors(schema jsonb, instance jsonb)
 RETURNS jsonb
 LANGUAGE plpython3u
@@ -65,44 +185,40 @@ IMMUTABLE
 AS $$
 import json
 
+if "concord.jsonschema" not in GD:
+    plpy.execute("SELECT concord._jsonschema_setup()")
+js = GD["concord.jsonschema"]
 cache = SD.setdefault("validators", {})
 validator = cache.get(schema)
 if validator is None:
-    import jsonschema
-
-    def refuse(uri):
-        raise jsonschema.exceptions.RefResolutionError(
-            "remote reference %r refused: only local references are allowed" % uri
-        )
-
-    document = json.loads(schema)
-    validator_class = jsonschema.validators.validator_for(
-        document, default=jsonschema.Draft202012Validator
-    )
-    resolver = jsonschema.RefResolver.from_schema(
-        document,
-        handlers={s: refuse for s in ("", "file", "http", "https", "ftp", "data", "urn")},
-    )
-    validator = validator_class(document, resolver=resolver)
+    validator = js["make_validator"](json.loads(schema))
     if len(cache) >= 256:
         cache.clear()
     cache[schema] = validator
 
-def where(path):
-    return "$" + "".join("[%d]" % p if isinstance(p, int) else "." + str(p) for p in path)
 
-errors = []
-for error in sorted(
-    validator.iter_errors(json.loads(instance)),
-    key=lambda e: ([str(p) for p in e.absolute_path], e.message),
-):
-    errors.append({
-        "path": where(error.absolute_path),
+def failure(message, keyword):
+    return json.dumps([{"path": "$", "message": message, "kind": "schema", "keyword": keyword}])
+
+
+try:
+    found = sorted(
+        validator.iter_errors(json.loads(instance)),
+        key=lambda e: ([str(p) for p in e.absolute_path], e.message),
+    )
+except RecursionError:
+    return failure("payload is nested too deeply to validate", "depth")
+except js["exceptions"].RefResolutionError as error:
+    return failure("payload_schema cannot be applied: %s" % error, "$ref")
+return json.dumps([
+    {
+        "path": js["json_path"]("$", error.absolute_path),
         "message": error.message,
         "kind": "schema",
         "keyword": error.validator,
-    })
-return json.dumps(errors)
+    }
+    for error in found
+])
 $$;
 
 -- Every problem with a payload for a command type: not an object, a missing
@@ -245,12 +361,16 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     problems text[] := concord._command_type_spec_problems(spec);
     wanted concord.command_types%ROWTYPE;
     existing concord.command_types%ROWTYPE;
-    saved text[];
 BEGIN
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
@@ -334,19 +454,70 @@ BEGIN
         risk_level = excluded.risk_level,
         max_attempts = excluded.max_attempts,
         default_cancellation_mode = excluded.default_cancellation_mode,
-        metadata = excluded.metadata,
-        version = ct.version + 1,
-        updated_at = now()
-    RETURNING ct.version INTO wanted.version;
+        metadata = excluded.metadata;
 
-    saved := concord._push_actor(concord._actor(), NULL);
-    PERFORM concord._audit(
-        'command_type_registered', NULL, NULL, 'command_type', wanted.command_type, NULL, NULL,
-        jsonb_build_object('version', wanted.version, 'spec', spec));
-    PERFORM concord._pop_actor(saved);
     RETURN wanted.command_type;
 END
 $$;
+
+-- Whoever writes the catalog (register_command_type or a direct INSERT or
+-- UPDATE), a payload_schema must be usable; every change bumps the version
+-- and is audited.
+CREATE OR REPLACE FUNCTION concord._command_types_before_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    problems text[];
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.payload_schema IS DISTINCT FROM OLD.payload_schema THEN
+        problems := ARRAY(SELECT jsonb_array_elements_text(concord._json_schema_problems(NEW.payload_schema)));
+        IF cardinality(problems) > 0 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN005',
+                MESSAGE = format('command type %s: invalid payload_schema: %s problem(s)',
+                                 NEW.command_type, cardinality(problems)),
+                DETAIL = '- ' || array_to_string(problems, E'\n- ');
+        END IF;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.command_type IS DISTINCT FROM OLD.command_type OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                MESSAGE = format('command type %s: command_type and created_at are immutable', OLD.command_type);
+        END IF;
+        NEW.version := OLD.version + 1;
+        NEW.updated_at := now();
+    ELSE
+        NEW.version := 1;
+        NEW.created_at := now();
+        NEW.updated_at := NEW.created_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._command_types_after_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._audit(
+        'command_type_registered', null, null, 'command_type', NEW.command_type, null, null,
+        jsonb_build_object('version', NEW.version, 'definition', to_jsonb(NEW)));
+    RETURN null;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER command_types_before_write
+BEFORE INSERT OR UPDATE ON concord.command_types
+FOR EACH ROW EXECUTE FUNCTION concord._command_types_before_write();
+
+CREATE OR REPLACE TRIGGER command_types_after_write
+AFTER INSERT OR UPDATE ON concord.command_types
+FOR EACH ROW EXECUTE FUNCTION concord._command_types_after_write();
 
 COMMENT ON FUNCTION concord.register_command_type(jsonb) IS
 'Insert or replace a command type from a spec 13.2 document; returns its command_type. '
@@ -387,6 +558,11 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     t concord.command_types%ROWTYPE;

@@ -103,6 +103,7 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     unmet text;
+    problems jsonb;
 BEGIN
     IF NEW.status IS DISTINCT FROM OLD.status THEN
         IF NOT EXISTS (
@@ -207,14 +208,46 @@ BEGIN
         END IF;
         IF EXISTS (SELECT 1 FROM concord.command_transitions AS t
                    WHERE t.from_status = OLD.status AND t.to_status = NEW.status AND t.reopens) THEN
+            -- A command someone asked to cancel is not retried.
+            IF OLD.cancellation_requested_at IS NOT NULL THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN001',
+                    MESSAGE = format('illegal transition: command %s cannot be retried: %s asked to cancel it',
+                                     OLD.command_id, OLD.cancellation_requested_by);
+            END IF;
             -- A retry starts clean; the audit trail keeps the old error.
             NEW.error := NULL;
             NEW.error_class := NULL;
             NEW.error_detail := NULL;
         END IF;
+        -- Only a valid payload is validated, whoever makes the move.
+        IF NEW.status = 'validated' THEN
+            problems := (
+                SELECT concord._payload_problems(ct.required_inputs, ct.payload_schema, NEW.payload)
+                FROM concord.command_types AS ct WHERE ct.command_type = NEW.command_type);
+            IF jsonb_array_length(problems) > 0 THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN005',
+                    MESSAGE = format('command %s cannot become validated: its payload has %s problem(s)',
+                                     OLD.command_id, jsonb_array_length(problems)),
+                    DETAIL = (SELECT string_agg('- ' || (p.problem ->> 'path') || ': ' || (p.problem ->> 'message'),
+                                                E'\n')
+                              FROM jsonb_array_elements(problems) AS p (problem));
+            END IF;
+        END IF;
         NEW.completed_at := CASE
             WHEN (SELECT s.completes FROM concord.command_statuses AS s WHERE s.status = NEW.status) THEN now()
         END;
+    END IF;
+
+    IF NEW.status IS NOT DISTINCT FROM OLD.status
+       AND (NEW.result, NEW.error, NEW.error_class, NEW.error_detail, NEW.completed_at)
+           IS DISTINCT FROM (OLD.result, OLD.error, OLD.error_class, OLD.error_detail, OLD.completed_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('command %s: result, error and completed_at change only with its status',
+                             OLD.command_id),
+            HINT = 'Record an outcome with concord.transition_command.';
     END IF;
 
     NEW.updated_at := greatest(now(), OLD.updated_at);
@@ -409,6 +442,12 @@ BEGIN
             ERRCODE = 'CN008',
             MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
     END IF;
+    IF c.cancellation_requested_at IS NOT NULL AND mode IS NOT NULL AND mode <> c.cancellation_mode THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('command %s is already being cancelled with mode %s; the mode cannot change',
+                             command_id, c.cancellation_mode);
+    END IF;
     IF concord._is_terminal(c.status) OR c.status IN ('cancelling', 'compensated')
        OR (c.status = 'compensating' AND c.cancellation_requested_at IS NOT NULL) THEN
         RETURN c.status;
@@ -424,8 +463,11 @@ BEGIN
         cancellation_mode = coalesce(mode, x.cancellation_mode),
         cancellation_requested_at = now(),
         cancellation_requested_by = actor,
-        error_class = coalesce(_cancel.error_class, x.error_class),
-        error = CASE WHEN _cancel.error_class IS NOT NULL THEN coalesce(reason, x.error) ELSE x.error END
+        -- an outcome changes only with the status (compensating stays)
+        error_class = CASE WHEN c.status <> 'compensating' THEN coalesce(_cancel.error_class, x.error_class)
+                           ELSE x.error_class END,
+        error = CASE WHEN c.status <> 'compensating' AND _cancel.error_class IS NOT NULL
+                     THEN coalesce(reason, x.error) ELSE x.error END
     WHERE x.command_id = c.command_id
     RETURNING x.status INTO new_status;
     PERFORM concord._pop_actor(saved);
@@ -486,6 +528,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -584,6 +631,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -640,6 +692,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 BEGIN
     PERFORM concord._require('actor', actor);
@@ -657,6 +714,11 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     doc jsonb;
@@ -721,6 +783,11 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 BEGIN

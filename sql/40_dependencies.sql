@@ -29,6 +29,11 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
@@ -148,6 +153,31 @@ BEGIN
 END
 $$;
 
+-- The lock row must stay, and only its counter may move: without it, two
+-- racing edges could close a cycle.
+CREATE OR REPLACE FUNCTION concord._dependency_graph_lock_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.singleton AND NEW.edges_added > OLD.edges_added THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN007',
+        MESSAGE = format('dependency_graph_lock serialises new dependencies: %s is refused', TG_OP);
+END
+$$;
+
+CREATE OR REPLACE TRIGGER dependency_graph_lock_guard
+BEFORE INSERT OR UPDATE OR DELETE ON concord.dependency_graph_lock
+FOR EACH ROW EXECUTE FUNCTION concord._dependency_graph_lock_guard();
+
+CREATE OR REPLACE TRIGGER dependency_graph_lock_is_not_truncated
+BEFORE TRUNCATE ON concord.dependency_graph_lock
+FOR EACH STATEMENT EXECUTE FUNCTION concord._dependency_graph_lock_guard();
+
 CREATE OR REPLACE TRIGGER dependencies_before_insert
 BEFORE INSERT ON concord.command_dependencies
 FOR EACH ROW EXECUTE FUNCTION concord._dependencies_before_insert();
@@ -168,42 +198,65 @@ FOR EACH STATEMENT EXECUTE FUNCTION concord._dependencies_are_immutable();
 -- status the parent can no longer reach (retries not counted) is cancelled
 -- when the edge propagates cancellation, else failed with dependency_failed
 -- (cancelled, still marked dependency_failed, where its status has no edge to
--- failed). Each child's own change settles its children in turn.
+-- failed). A child already failed stays as it is. The walk is a worklist, not
+-- a recursion through triggers: the child's own trigger sees
+-- concord.settling and leaves its dependents to this loop, so chains of any
+-- length settle in one transaction without growing the stack.
 CREATE OR REPLACE FUNCTION concord._settle_dependents(parent_id uuid, parent_status text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
+    parents uuid[];
+    statuses text[];
+    i integer := 1;
     edge record;
     child concord.commands%ROWTYPE;
     why text;
+    new_status text;
 BEGIN
-    FOR edge IN
-        SELECT d.child_command_id, d.required_status, d.propagate_cancellation
-        FROM concord.command_dependencies AS d
-        WHERE d.parent_command_id = parent_id
-        ORDER BY d.child_command_id
-    LOOP
-        CONTINUE WHEN parent_status = edge.required_status
-            OR concord._status_can_reach(parent_status, edge.required_status);
-        -- Lock, then read: a concurrent change of the child is seen, not overwritten.
-        child := concord._lock_command(edge.child_command_id);
-        CONTINUE WHEN concord._is_terminal(child.status)
-            OR child.status IN ('cancelling', 'compensating', 'compensated');
-        why := format('dependency %s is %s; required status %s can no longer be reached',
-                      parent_id, parent_status, edge.required_status);
-        IF edge.propagate_cancellation THEN
-            PERFORM concord._cancel(child.command_id, concord._actor(), why, null);
-        ELSIF concord.can_transition(child.status, 'failed') THEN
-            PERFORM concord._set_status(
-                child.command_id, 'failed', concord._actor(), why, null, why, 'dependency_failed',
-                jsonb_build_object('parent_command_id', parent_id, 'parent_status', parent_status,
-                                   'required_status', edge.required_status));
-        ELSE
-            PERFORM concord._cancel(child.command_id, concord._actor(), why, null, 'dependency_failed');
-        END IF;
+    IF current_setting('concord.settling', true) = 'on'
+       OR NOT EXISTS (SELECT 1 FROM concord.command_dependencies AS d WHERE d.parent_command_id = parent_id) THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('concord.settling', 'on', true);
+    parents := ARRAY[parent_id];
+    statuses := ARRAY[parent_status];
+    WHILE i <= cardinality(parents) LOOP
+        FOR edge IN
+            SELECT d.child_command_id, d.required_status, d.propagate_cancellation
+            FROM concord.command_dependencies AS d
+            WHERE d.parent_command_id = parents[i]
+            ORDER BY d.child_command_id
+        LOOP
+            CONTINUE WHEN statuses[i] = edge.required_status
+                OR concord._status_can_reach(statuses[i], edge.required_status);
+            -- Lock, then read: a concurrent change of the child is seen, not overwritten.
+            child := concord._lock_command(edge.child_command_id);
+            CONTINUE WHEN concord._is_terminal(child.status)
+                OR child.status IN ('failed', 'cancelling', 'compensating', 'compensated');
+            why := format('dependency %s is %s; required status %s can no longer be reached',
+                          parents[i], statuses[i], edge.required_status);
+            IF edge.propagate_cancellation THEN
+                new_status := concord._cancel(child.command_id, concord._actor(), why, null);
+            ELSIF concord.can_transition(child.status, 'failed') THEN
+                new_status := concord._set_status(
+                    child.command_id, 'failed', concord._actor(), why, null, why, 'dependency_failed',
+                    jsonb_build_object('parent_command_id', parents[i], 'parent_status', statuses[i],
+                                       'required_status', edge.required_status));
+            ELSE
+                new_status := concord._cancel(
+                    child.command_id, concord._actor(), why, null, 'dependency_failed');
+            END IF;
+            IF new_status IS DISTINCT FROM child.status THEN
+                parents := parents || child.command_id;
+                statuses := statuses || new_status;
+            END IF;
+        END LOOP;
+        i := i + 1;
     END LOOP;
+    PERFORM set_config('concord.settling', 'off', true);
 END
 $$;
 
@@ -218,6 +271,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     existing concord.command_dependencies%ROWTYPE;

@@ -9,11 +9,19 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     compensated_command uuid;
+    command_status text;
 BEGIN
     IF NEW.status IS DISTINCT FROM 'planned' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
             MESSAGE = format('illegal effect transition: a new effect starts in planned, not %s', NEW.status);
+    END IF;
+    SELECT c.status INTO command_status FROM concord.commands AS c WHERE c.command_id = NEW.command_id FOR SHARE;
+    IF concord._is_terminal(command_status) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('command %s is %s: no new effects can be planned for it',
+                             NEW.command_id, command_status);
     END IF;
     IF NEW.compensates_effect_id IS NOT NULL THEN
         SELECT e.command_id INTO compensated_command
@@ -84,6 +92,15 @@ BEGIN
         ELSE
             NEW.completed_at := now();
         END IF;
+    ELSIF (NEW.executed_by_dbos_workflow_id, NEW.result, NEW.error, NEW.error_class, NEW.started_at,
+           NEW.completed_at)
+          IS DISTINCT FROM
+          (OLD.executed_by_dbos_workflow_id, OLD.result, OLD.error, OLD.error_class, OLD.started_at,
+           OLD.completed_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('effect %s: its workflow, result, error and times change only with its status',
+                             OLD.domain_effect_id);
     END IF;
     RETURN NEW;
 END
@@ -160,6 +177,36 @@ BEGIN
 END
 $$;
 
+-- The answer to a replayed effect key: the first effect's id when the request
+-- is the same, CN002 otherwise.
+CREATE OR REPLACE FUNCTION concord._effect_replay(
+    first concord.domain_effects,
+    command_id uuid,
+    effect_type text,
+    payload jsonb,
+    declared_compensation text,
+    compensates_effect_id uuid
+)
+RETURNS uuid
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF (first.command_id, first.effect_type, first.effect_payload, first.declared_compensation,
+        first.compensates_effect_id)
+       IS DISTINCT FROM (command_id, effect_type, payload, declared_compensation, compensates_effect_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN002',
+            MESSAGE = format('effect idempotency key %L is already used by effect %s of command %s for a '
+                             'different effect', first.idempotency_key, first.domain_effect_id,
+                             first.command_id),
+            HINT = 'One key names one effect: use a new key for a different effect.';
+    END IF;
+    RETURN first.domain_effect_id;
+END
+$$;
+
 -- Record an intended side effect before it happens. With an idempotency key
 -- a replay returns the first effect's id; the same key for a different
 -- effect is CN002. Returns the effect id.
@@ -176,10 +223,14 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
-    c concord.commands%ROWTYPE;
     e concord.domain_effects%ROWTYPE;
     new_id uuid;
 BEGIN
@@ -189,11 +240,19 @@ BEGIN
         PERFORM concord._require('idempotency_key', idempotency_key);
     END IF;
     payload := coalesce(payload, '{}');
-    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id FOR SHARE;
+    PERFORM 1 FROM concord.commands AS x WHERE x.command_id = command_id FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
             MESSAGE = format('command %s not found', command_id);
+    END IF;
+    -- A replay returns the first effect, whatever became of the command since.
+    IF idempotency_key IS NOT NULL THEN
+        SELECT * INTO e FROM concord.domain_effects AS x WHERE x.idempotency_key = idempotency_key;
+        IF FOUND THEN
+            RETURN concord._effect_replay(e, command_id, effect_type, payload, declared_compensation,
+                                          compensates_effect_id);
+        END IF;
     END IF;
 
     INSERT INTO concord.domain_effects AS x (
@@ -203,11 +262,6 @@ BEGIN
     ON CONFLICT ON CONSTRAINT effect_idempotency_key_is_unique DO NOTHING
     RETURNING x.domain_effect_id INTO new_id;
     IF new_id IS NOT NULL THEN
-        IF concord._is_terminal(c.status) THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN011',
-                MESSAGE = format('command %s is %s: no new effects can be planned for it', command_id, c.status);
-        END IF;
         RETURN new_id;
     END IF;
 
@@ -218,15 +272,8 @@ BEGIN
             MESSAGE = format('effect idempotency key %L was taken by a concurrent transaction', idempotency_key),
             HINT = 'Retry the transaction.';
     END IF;
-    IF (e.command_id, e.effect_type, e.effect_payload, e.declared_compensation, e.compensates_effect_id)
-       IS DISTINCT FROM (command_id, effect_type, payload, declared_compensation, compensates_effect_id) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN002',
-            MESSAGE = format('effect idempotency key %L is already used by effect %s of command %s for a '
-                             'different effect', idempotency_key, e.domain_effect_id, e.command_id),
-            HINT = 'One key names one effect: use a new key for a different effect.';
-    END IF;
-    RETURN e.domain_effect_id;
+    RETURN concord._effect_replay(e, command_id, effect_type, payload, declared_compensation,
+                                  compensates_effect_id);
 END
 $$;
 
@@ -239,6 +286,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -270,6 +322,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -298,10 +355,16 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
 BEGIN
+    PERFORM concord._require('error', error);
     PERFORM concord._require('error_class', error_class);
     IF e.status = 'failed' THEN
         IF (e.error, e.error_class) IS DISTINCT FROM (error, error_class) THEN

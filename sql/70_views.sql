@@ -70,3 +70,33 @@ ORDER BY e.event_seq;
 
 COMMENT ON VIEW concord.command_audit IS
 'Every audit event (purpose = audit) in order: who changed what, from what, to what, and why.';
+
+-- The task catalog (spec 13.2), for operators and callers deciding what to submit.
+CREATE OR REPLACE VIEW concord.command_catalog AS
+SELECT
+    t.command_type,
+    t.name,
+    t.description,
+    t.function_name,
+    t.ingress_types,
+    t.required_inputs,
+    t.payload_schema,
+    t.sync_allowed,
+    t.async_required,
+    t.approval_required,
+    t.memory_write_possible,
+    t.artifact_output_possible,
+    t.notification_required,
+    t.policy_checks,
+    t.connector_requirements,
+    t.risk_level,
+    t.max_attempts,
+    t.default_cancellation_mode,
+    t.metadata,
+    t.version,
+    t.updated_at
+FROM concord.command_types AS t
+ORDER BY t.command_type;
+
+COMMENT ON VIEW concord.command_catalog IS
+'Every registered command type with its current definition and version.';

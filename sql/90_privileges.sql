@@ -31,5 +31,6 @@ GRANT SELECT ON
 concord.commands_by_status,
 concord.recent_failures,
 concord.effects_in_flight,
-concord.command_audit
+concord.command_audit,
+concord.command_catalog
 TO concord_app, concord_reader;

@@ -34,12 +34,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("SET client_min_messages = warning")
             state = installer.status(conn, migrations_dir)
+        files = {m.version: m for m in installer.discover_migrations(migrations_dir)}
+        troubles = 0
         for row in state.applied:
-            print(f"applied  {row.version:04d}_{row.name}  {row.checksum[:12]}")
+            migration = files.get(row.version)
+            note = ""
+            if migration is None:
+                note = "  (no file here: the database is newer than this checkout)"
+            elif migration.checksum != row.checksum:
+                note = "  (EDITED since it was applied: migrate will refuse)"
+            troubles += bool(note)
+            print(f"applied  {row.version:04d}_{row.name}  {row.checksum[:12]}{note}")
         for m in state.pending:
             print(f"pending  {m.version:04d}_{m.name}")
         print(f"{len(state.applied)} applied, {len(state.pending)} pending")
-        return 0
+        return 1 if troubles else 0
     installer.migrate(
         dsn,
         migrations_dir,

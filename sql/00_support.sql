@@ -130,3 +130,18 @@ BEGIN
     );
 END
 $$;
+
+-- The one refusal for writes a table never accepts (CN007). Its trigger
+-- names why: TG_ARGV[0] completes "<table> <why>", TG_ARGV[1] is the hint.
+CREATE OR REPLACE FUNCTION concord._refuse_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN007',
+        MESSAGE = format('%s %s: %s is refused', TG_TABLE_NAME, TG_ARGV[0], TG_OP),
+        HINT = coalesce(TG_ARGV[1], '');
+END
+$$;

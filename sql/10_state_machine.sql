@@ -96,48 +96,28 @@ END
 $$;
 
 -- The state machine is data that only migrations change. A migration that
--- must change it disables this trigger for the duration of its change.
-CREATE OR REPLACE FUNCTION concord._state_machine_is_read_only()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = concord, pg_temp
-AS $$
+-- must change it disables the table's guard triggers for its change.
+DO $guards$
+DECLARE
+    machine_table text;
 BEGIN
-    RAISE EXCEPTION USING
-        ERRCODE = 'CN007',
-        MESSAGE = format('%s is part of the state machine and changes only through a migration', TG_TABLE_NAME),
-        HINT = 'Write a migration that disables this table''s guard trigger around its change.';
+    FOREACH machine_table IN ARRAY ARRAY[
+        'command_statuses', 'command_transitions', 'effect_statuses', 'effect_transitions'
+    ] LOOP
+        EXECUTE format(
+            'CREATE OR REPLACE TRIGGER state_machine_is_read_only '
+            'BEFORE INSERT OR UPDATE OR DELETE ON concord.%I '
+            'FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(%L, %L)',
+            machine_table,
+            'is part of the state machine and changes only through a migration',
+            'Write a migration that disables this table''s guard triggers around its change.');
+        EXECUTE format(
+            'CREATE OR REPLACE TRIGGER state_machine_is_not_truncated '
+            'BEFORE TRUNCATE ON concord.%I '
+            'FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(%L, %L)',
+            machine_table,
+            'is part of the state machine and changes only through a migration',
+            'Write a migration that disables this table''s guard triggers around its change.');
+    END LOOP;
 END
-$$;
-
-CREATE OR REPLACE TRIGGER state_machine_is_read_only
-BEFORE INSERT OR UPDATE OR DELETE ON concord.command_statuses
-FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
-
-CREATE OR REPLACE TRIGGER state_machine_is_read_only
-BEFORE INSERT OR UPDATE OR DELETE ON concord.command_transitions
-FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
-
-CREATE OR REPLACE TRIGGER state_machine_is_read_only
-BEFORE INSERT OR UPDATE OR DELETE ON concord.effect_statuses
-FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
-
-CREATE OR REPLACE TRIGGER state_machine_is_read_only
-BEFORE INSERT OR UPDATE OR DELETE ON concord.effect_transitions
-FOR EACH ROW EXECUTE FUNCTION concord._state_machine_is_read_only();
-
-CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
-BEFORE TRUNCATE ON concord.command_statuses
-FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();
-
-CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
-BEFORE TRUNCATE ON concord.command_transitions
-FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();
-
-CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
-BEFORE TRUNCATE ON concord.effect_statuses
-FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();
-
-CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
-BEFORE TRUNCATE ON concord.effect_transitions
-FOR EACH STATEMENT EXECUTE FUNCTION concord._state_machine_is_read_only();
+$guards$;

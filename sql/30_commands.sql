@@ -319,19 +319,6 @@ BEGIN
 END
 $$;
 
--- Rows that are history are never deleted or truncated.
-CREATE OR REPLACE FUNCTION concord._refuse_delete()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = concord, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION USING
-        ERRCODE = 'CN007',
-        MESSAGE = format('%s is durable history: %s is refused', TG_TABLE_NAME, TG_OP);
-END
-$$;
-
 CREATE OR REPLACE TRIGGER commands_before_insert
 BEFORE INSERT ON concord.commands
 FOR EACH ROW EXECUTE FUNCTION concord._commands_before_insert();
@@ -355,11 +342,11 @@ EXECUTE FUNCTION concord._commands_after_update();
 
 CREATE OR REPLACE TRIGGER commands_are_not_deleted
 BEFORE DELETE ON concord.commands
-FOR EACH ROW EXECUTE FUNCTION concord._refuse_delete();
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are durable history');
 
 CREATE OR REPLACE TRIGGER commands_are_not_truncated
 BEFORE TRUNCATE ON concord.commands
-FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_delete();
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are durable history');
 
 -- ---------------------------------------------------------------------------
 -- Internal moves, shared by the API and the dependency cascade

@@ -141,18 +141,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION concord._dependencies_are_immutable()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = concord, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION USING
-        ERRCODE = 'CN007',
-        MESSAGE = format('command_dependencies rows are immutable: %s is refused', TG_OP);
-END
-$$;
-
 -- The lock row must stay, and only its counter may move: without it, two
 -- racing edges could close a cycle.
 CREATE OR REPLACE FUNCTION concord._dependency_graph_lock_guard()
@@ -188,11 +176,15 @@ FOR EACH ROW EXECUTE FUNCTION concord._dependencies_after_insert();
 
 CREATE OR REPLACE TRIGGER dependencies_are_immutable
 BEFORE UPDATE OR DELETE ON concord.command_dependencies
-FOR EACH ROW EXECUTE FUNCTION concord._dependencies_are_immutable();
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'rows are immutable', 'Dependencies are immutable once added.'
+);
 
 CREATE OR REPLACE TRIGGER dependencies_are_not_truncated
 BEFORE TRUNCATE ON concord.command_dependencies
-FOR EACH STATEMENT EXECUTE FUNCTION concord._dependencies_are_immutable();
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'rows are immutable', 'Dependencies are immutable once added.'
+);
 
 -- Called after parent_id entered parent_status. Each child whose required
 -- status the parent can no longer reach (retries not counted) is cancelled

@@ -152,11 +152,11 @@ EXECUTE FUNCTION concord._effects_after_change();
 
 CREATE OR REPLACE TRIGGER effects_are_not_deleted
 BEFORE DELETE ON concord.domain_effects
-FOR EACH ROW EXECUTE FUNCTION concord._refuse_delete();
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are durable history');
 
 CREATE OR REPLACE TRIGGER effects_are_not_truncated
 BEFORE TRUNCATE ON concord.domain_effects
-FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_delete();
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are durable history');
 
 CREATE OR REPLACE FUNCTION concord._lock_effect(effect_id uuid)
 RETURNS concord.domain_effects

@@ -21,17 +21,6 @@ $$;
 
 -- Helpers called on every change are PL/pgSQL, not SQL: a SQL function that
 -- is not inlined is planned again on every call.
-CREATE OR REPLACE FUNCTION concord._reason()
-RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = concord, pg_temp
-AS $$
-BEGIN
-    RETURN nullif(current_setting('concord.reason', true), '');
-END
-$$;
-
 CREATE OR REPLACE FUNCTION concord._new_trace_id()
 RETURNS text
 LANGUAGE plpgsql
@@ -123,9 +112,7 @@ BEGIN
     ) VALUES (
         _audit.command_id, 'audit', _audit.event_type, _audit.target_type, _audit.target_id,
         _audit.from_status, _audit.to_status, nullif(current_setting('concord.reason', true), ''),
-        coalesce(_audit.payload, '{}'),
-        coalesce(nullif(current_setting('concord.actor', true), ''), nullif(_audit.actor, ''),
-                 session_user::text),
+        coalesce(_audit.payload, '{}'), concord._actor(_audit.actor),
         coalesce(_audit.trace_id, concord._new_trace_id())
     );
 END

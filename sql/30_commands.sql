@@ -263,7 +263,7 @@ LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    actor text := coalesce(nullif(current_setting('concord.actor', true), ''), NEW.requested_by);
+    actor text := concord._actor(NEW.requested_by);
 BEGIN
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,

@@ -20,16 +20,9 @@ def _dsn(args: argparse.Namespace) -> str:
     return dsn
 
 
-def _dirs(args: argparse.Namespace) -> tuple[Path, Path]:
-    if args.migrations_dir and args.sql_dir:
-        return args.migrations_dir, args.sql_dir
-    root = installer.project_root()
-    return args.migrations_dir or root / "migrations", args.sql_dir or root / "sql"
-
-
 def cmd_migrate(args: argparse.Namespace) -> int:
     dsn = _dsn(args)
-    migrations_dir, sql_dir = _dirs(args)
+    migrations_dir, sql_dir = installer.resolve_dirs(args.migrations_dir, args.sql_dir)
     if args.status:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("SET client_min_messages = warning")

@@ -71,6 +71,14 @@ def project_root() -> Path:
     )
 
 
+def resolve_dirs(migrations_dir: Path | None, sql_dir: Path | None) -> tuple[Path, Path]:
+    """The given folders, or the checkout's ``migrations/`` and ``sql/`` for those not given."""
+    if migrations_dir and sql_dir:
+        return migrations_dir, sql_dir
+    root = project_root()
+    return migrations_dir or root / "migrations", sql_dir or root / "sql"
+
+
 def file_checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -185,9 +193,7 @@ def migrate(
     ``target`` stops after that version (the upgrade harness installs old versions
     with it); ``apply_sql=False`` skips the repeatable ``sql/`` files.
     """
-    root = None if migrations_dir and sql_dir else project_root()
-    migrations_dir = migrations_dir or root / "migrations"
-    sql_dir = sql_dir or root / "sql"
+    migrations_dir, sql_dir = resolve_dirs(migrations_dir, sql_dir)
     available = discover_migrations(migrations_dir)
     sql_files = discover_sql_files(sql_dir) if apply_sql else []
 

@@ -5,16 +5,22 @@ The rules live in PostgreSQL (schema ``concord``); this package is a thin caller
 """
 
 from .client import (
+    ApprovalResolution,
     Client,
     Command,
+    Decision,
     Dependency,
     Dependent,
     Effect,
+    PendingApproval,
+    PolicyEvaluation,
     SubmitResult,
     TimelineEvent,
 )
 from .errors import (
+    AlreadyResolved,
     AppendOnlyViolation,
+    ApprovalExpired,
     ConcordError,
     DependencyCycle,
     IdempotencyConflict,
@@ -25,20 +31,27 @@ from .errors import (
     LimitExceeded,
     MigrationError,
     NotFound,
+    NotPermitted,
     ScopeViolation,
     StateConflict,
     UnknownCommandType,
 )
 
 __all__ = [
+    "ApprovalResolution",
     "Client",
     "Command",
+    "Decision",
     "Dependency",
     "Dependent",
     "Effect",
+    "PendingApproval",
+    "PolicyEvaluation",
     "SubmitResult",
     "TimelineEvent",
+    "AlreadyResolved",
     "AppendOnlyViolation",
+    "ApprovalExpired",
     "ConcordError",
     "DependencyCycle",
     "IdempotencyConflict",
@@ -49,6 +62,7 @@ __all__ = [
     "LimitExceeded",
     "MigrationError",
     "NotFound",
+    "NotPermitted",
     "ScopeViolation",
     "StateConflict",
     "UnknownCommandType",

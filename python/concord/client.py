@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -118,8 +118,66 @@ class TimelineEvent:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class PolicyEvaluation:
+    """The combined decision of a command's policies, as ``evaluate_policies`` and
+    ``provide_input`` return it. ``evaluation_id`` is None when the type has no policies
+    (nothing is recorded); ``status`` is the command's status after routing."""
+
+    decision: str
+    status: str
+    evaluation_id: UUID | None = None
+    reasons: list[str] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)
+    approval_types: list[str] = field(default_factory=list)
+    policies: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApprovalResolution:
+    """What ``resolve_approval`` answered: the approval's and its command's new status."""
+
+    approval_id: UUID
+    command_id: UUID
+    status: str
+    command_status: str
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """A row of the ``pending_approvals`` view: one per approval and eligible approver."""
+
+    approver: str
+    approval_id: UUID
+    command_id: UUID
+    approval_type: str
+    requested_by: str
+    review_packet: dict[str, Any]
+    expires_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A row of the ``decision_history`` view: a policy decision or an approval decision."""
+
+    command_id: UUID
+    decided_at: datetime
+    kind: str
+    name: str
+    decision: str
+    reasons: Any
+    actor: str | None
+    evaluation_id: UUID | None
+
+
+def _columns(cls: type) -> str:
+    """The dataclass's fields as a select list (the view may have more columns)."""
+    return ", ".join(f.name for f in fields(cls))
+
+
 def _convert(hint: Any, value: Any) -> Any:
-    """A JSON value from ``get_command`` as the Python type its field declares."""
+    """A JSON value from the SQL API as the Python type its field declares."""
     if value is None:
         return None
     if get_origin(hint) in (Union, UnionType):
@@ -136,9 +194,21 @@ def _convert(hint: Any, value: Any) -> Any:
     return value
 
 
+def _has_default(f: Field[Any]) -> bool:
+    return f.default is not MISSING or f.default_factory is not MISSING
+
+
 def _from_doc(cls: type[T], doc: dict[str, Any]) -> T:
+    """``doc`` as ``cls``. A key that is missing or null takes the field's default when it
+    has one (a field without a default is required); keys ``cls`` lacks are ignored."""
     hints = get_type_hints(cls)
-    return cls(**{f.name: _convert(hints[f.name], doc[f.name]) for f in fields(cls)})
+    return cls(
+        **{
+            f.name: _convert(hints[f.name], doc[f.name])
+            for f in fields(cls)
+            if not _has_default(f) or doc.get(f.name) is not None
+        }
+    )
 
 
 class Client:
@@ -185,6 +255,11 @@ class Client:
 
     def _value(self, sql: str, params: tuple[Any, ...]) -> Any:
         return next(iter(self._one(sql, params).values()))
+
+    def _all(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
 
     # -- command types -------------------------------------------------------------
 
@@ -278,9 +353,8 @@ class Client:
 
     def command_timeline(self, command_id: UUID | str) -> list[TimelineEvent]:
         """Every event of the command, in order."""
-        with self._cursor() as cur:
-            cur.execute("SELECT * FROM concord.command_timeline(%s)", (command_id,))
-            return [TimelineEvent(**row) for row in cur.fetchall()]
+        rows = self._all("SELECT * FROM concord.command_timeline(%s)", (command_id,))
+        return [TimelineEvent(**row) for row in rows]
 
     def can_transition(self, from_status: str, to_status: str) -> bool:
         """Whether the state machine allows ``from_status -> to_status``."""
@@ -349,3 +423,117 @@ class Client:
         return self._value(
             "SELECT concord.fail_effect(%s, %s, %s)", (effect_id, error, error_class)
         )
+
+    # -- governance: policies, approval types, grants, teams (admin) ----------------
+
+    def register_policy(self, spec: dict[str, Any]) -> str:
+        """Insert or update a policy (declarative ``predicate``, executable ``function``, or
+        a built-in's ``config``); returns its name. An identical spec is a no-op, a changed
+        one a new version. Raises :class:`~concord.errors.InvalidSpec` listing every
+        problem."""
+        return self._value("SELECT concord.register_policy(%s)", (Jsonb(spec),))
+
+    def register_approval_type(self, spec: dict[str, Any]) -> str:
+        """Insert or update an approval type (spec 107.3); returns its name. Raises
+        :class:`~concord.errors.InvalidSpec` listing every problem."""
+        return self._value("SELECT concord.register_approval_type(%s)", (Jsonb(spec),))
+
+    def grant_command_type(self, command_type: str, principal: str) -> bool:
+        """Let ``principal`` (a user or a team) request ``command_type``; false when it
+        already could."""
+        return self._value("SELECT concord.grant_command_type(%s, %s)", (command_type, principal))
+
+    def revoke_command_type(self, command_type: str, principal: str) -> bool:
+        """Withdraw a grant of ``command_type`` from ``principal``; false when there was
+        none."""
+        return self._value("SELECT concord.revoke_command_type(%s, %s)", (command_type, principal))
+
+    def add_team_member(self, team: str, principal: str) -> bool:
+        """Make ``principal`` a member of ``team``; false when it already was."""
+        return self._value("SELECT concord.add_team_member(%s, %s)", (team, principal))
+
+    def remove_team_member(self, team: str, principal: str) -> bool:
+        """Remove ``principal`` from ``team``; false when it was not a member."""
+        return self._value("SELECT concord.remove_team_member(%s, %s)", (team, principal))
+
+    # -- governance: evaluation, input, approvals ------------------------------------
+
+    def evaluate_policies(self, command_id: UUID | str) -> PolicyEvaluation:
+        """Re-run the policies of a ``validated`` command and route it by the combined
+        decision (deny > require_input > require_approval > allow); raises
+        :class:`~concord.errors.StateConflict` in any other status."""
+        return _from_doc(
+            PolicyEvaluation,
+            self._value("SELECT concord.evaluate_policies(%s)", (command_id,)),
+        )
+
+    def provide_input(
+        self, command_id: UUID | str, payload_patch: dict[str, Any], actor: str
+    ) -> PolicyEvaluation:
+        """Merge ``payload_patch`` (RFC 7396: ``None`` deletes a key) into the payload of a
+        command ``waiting_for_input``, then validate and evaluate it again. Only the
+        requester may (:class:`~concord.errors.NotPermitted`)."""
+        return _from_doc(
+            PolicyEvaluation,
+            self._value(
+                "SELECT concord.provide_input(%s, %s, %s)",
+                (command_id, Jsonb(payload_patch), actor),
+            ),
+        )
+
+    def resolve_approval(
+        self,
+        approval_id: UUID | str,
+        decision: str,
+        actor: str,
+        reason: str | None = None,
+    ) -> ApprovalResolution:
+        """Decide a pending approval (``approved``, ``rejected`` or ``request_changes``) and
+        route its command. Raises :class:`~concord.errors.NotPermitted` for the requester
+        or an ineligible actor, :class:`~concord.errors.AlreadyResolved` for a decided
+        approval, :class:`~concord.errors.ApprovalExpired` past ``expires_at``."""
+        return _from_doc(
+            ApprovalResolution,
+            self._value(
+                "SELECT concord.resolve_approval(%s, %s, %s, %s)",
+                (approval_id, decision, actor, reason),
+            ),
+        )
+
+    def expire_approvals(self, at: datetime | None = None) -> int:
+        """Expire pending approvals whose ``expires_at`` is at or before ``at`` (default:
+        the server's ``now()``), and their waiting commands; returns how many."""
+        if at is None:
+            return self._value("SELECT concord.expire_approvals()", ())
+        return self._value("SELECT concord.expire_approvals(%s)", (at,))
+
+    def pending_approvals(self, approver: str | None = None) -> list[PendingApproval]:
+        """Pending approvals, one row per eligible approver (never the requester); only
+        ``approver``'s when given. Oldest first."""
+        where = "" if approver is None else " WHERE approver = %s"
+        rows = self._all(
+            f"SELECT {_columns(PendingApproval)} FROM concord.pending_approvals{where} "
+            "ORDER BY created_at, approval_id, approver",
+            () if approver is None else (approver,),
+        )
+        return [PendingApproval(**row) for row in rows]
+
+    def decision_history(self, command_id: UUID | str) -> list[Decision]:
+        """Every policy and approval decision on the command, in order."""
+        rows = self._all(
+            f"SELECT {_columns(Decision)} FROM concord.decision_history "
+            "WHERE command_id = %s ORDER BY decided_at, kind, name",
+            (command_id,),
+        )
+        return [Decision(**row) for row in rows]
+
+    # -- plans -----------------------------------------------------------------------
+
+    def plan_command(self, command_id: UUID | str) -> dict[str, Any]:
+        """The command's execution plan (spec 13.3: ``execution_mode``, ``primitives``,
+        ``steps``, ``queues``), stored on the command."""
+        return self._value("SELECT concord.plan_command(%s)", (command_id,))
+
+    def choose_queue(self, effect_type: str) -> str:
+        """The queue an effect type runs on (spec 10)."""
+        return self._value("SELECT concord.choose_queue(%s)", (effect_type,))

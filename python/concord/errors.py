@@ -99,6 +99,26 @@ class StateConflict(ConcordError):
     sqlstate = "CN011"
 
 
+class NotPermitted(ConcordError):
+    """CN012: the actor may not do this (an ineligible approver, self-approval, input
+    from someone other than the requester)."""
+
+    sqlstate = "CN012"
+
+
+class AlreadyResolved(ConcordError):
+    """CN013: the approval has already been resolved (or expired or cancelled)."""
+
+    sqlstate = "CN013"
+
+
+class ApprovalExpired(ConcordError):
+    """CN014: the approval's ``expires_at`` has passed, even if ``expire_approvals`` has
+    not run yet."""
+
+    sqlstate = "CN014"
+
+
 class MigrationError(ConcordError):
     """The installer refused to run (edited migration, missing files, failed SQL)."""
 
@@ -117,6 +137,9 @@ ERRORS_BY_SQLSTATE: dict[str, type[ConcordError]] = {
         UnknownCommandType,
         LimitExceeded,
         StateConflict,
+        NotPermitted,
+        AlreadyResolved,
+        ApprovalExpired,
     )
 }
 

@@ -274,7 +274,8 @@ DECLARE
         'required_inputs', 'payload_schema', 'sync_allowed', 'async_required',
         'approval_required', 'memory_write_possible', 'artifact_output_possible',
         'notification_required', 'policy_checks', 'connector_requirements',
-        'risk_level', 'max_attempts', 'default_cancellation_mode', 'metadata'];
+        'risk_level', 'max_attempts', 'default_cancellation_mode', 'metadata',
+        'approval_type', 'cost_budget', 'over_budget'];
     list_fields constant text[] := ARRAY[
         'ingress_types', 'required_inputs', 'policy_checks', 'connector_requirements'];
     flag_fields constant text[] := ARRAY[
@@ -336,8 +337,28 @@ BEGIN
         ELSIF field = 'payload_schema' THEN
             problems := problems || ARRAY(
                 SELECT jsonb_array_elements_text(concord._json_schema_problems(value)));
+        ELSIF field = 'approval_type' THEN
+            IF kind <> 'string' OR NOT EXISTS (SELECT 1 FROM concord.approval_types AS t WHERE t.name = value #>> '{}') THEN
+                problems := problems || format(
+                    'approval_type %s is not a registered approval type (register_approval_type first)', value);
+            END IF;
+        ELSIF field = 'cost_budget' THEN
+            IF kind <> 'number' OR (value #>> '{}')::numeric < 0 THEN
+                problems := problems || format('cost_budget must be a number >= 0, not %s', value);
+            END IF;
+        ELSIF field = 'over_budget' THEN
+            IF kind <> 'string' OR NOT value #>> '{}' IN ('require_approval', 'deny') THEN
+                problems := problems || format('over_budget must be require_approval or deny, not %s', value);
+            END IF;
         END IF;
     END LOOP;
+    IF jsonb_typeof(spec -> 'policy_checks') = 'array' THEN
+        problems := problems || ARRAY(
+            SELECT format('policy_checks names %s, which is not a registered policy (register_policy first)', x.name)
+            FROM jsonb_array_elements_text(spec -> 'policy_checks') AS x (name)
+            WHERE NOT EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = x.name)
+            ORDER BY x.name);
+    END IF;
     RETURN problems;
 END
 $$;
@@ -399,6 +420,9 @@ BEGIN
     wanted.max_attempts := coalesce((spec ->> 'max_attempts')::integer, 3);
     wanted.default_cancellation_mode := coalesce(spec ->> 'default_cancellation_mode', 'graceful');
     wanted.metadata := coalesce(spec -> 'metadata', '{}');
+    wanted.approval_type := spec ->> 'approval_type';
+    wanted.cost_budget := (spec ->> 'cost_budget')::numeric;
+    wanted.over_budget := coalesce(spec ->> 'over_budget', 'require_approval');
 
     SELECT * INTO existing FROM concord.command_types AS ct
     WHERE ct.command_type = wanted.command_type
@@ -410,14 +434,16 @@ BEGIN
         existing.async_required, existing.approval_required, existing.memory_write_possible,
         existing.artifact_output_possible, existing.notification_required, existing.policy_checks,
         existing.connector_requirements, existing.risk_level, existing.max_attempts,
-        existing.default_cancellation_mode, existing.metadata
+        existing.default_cancellation_mode, existing.metadata, existing.approval_type,
+        existing.cost_budget, existing.over_budget
     ) IS NOT DISTINCT FROM (
         wanted.name, wanted.description, wanted.function_name, wanted.ingress_types,
         wanted.required_inputs, wanted.payload_schema, wanted.sync_allowed,
         wanted.async_required, wanted.approval_required, wanted.memory_write_possible,
         wanted.artifact_output_possible, wanted.notification_required, wanted.policy_checks,
         wanted.connector_requirements, wanted.risk_level, wanted.max_attempts,
-        wanted.default_cancellation_mode, wanted.metadata
+        wanted.default_cancellation_mode, wanted.metadata, wanted.approval_type,
+        wanted.cost_budget, wanted.over_budget
     ) THEN
         RETURN existing.command_type;
     END IF;
@@ -427,14 +453,15 @@ BEGIN
         payload_schema, sync_allowed, async_required, approval_required,
         memory_write_possible, artifact_output_possible, notification_required,
         policy_checks, connector_requirements, risk_level, max_attempts,
-        default_cancellation_mode, metadata
+        default_cancellation_mode, metadata, approval_type, cost_budget, over_budget
     ) VALUES (
         wanted.command_type, wanted.name, wanted.description, wanted.function_name,
         wanted.ingress_types, wanted.required_inputs, wanted.payload_schema,
         wanted.sync_allowed, wanted.async_required, wanted.approval_required,
         wanted.memory_write_possible, wanted.artifact_output_possible,
         wanted.notification_required, wanted.policy_checks, wanted.connector_requirements,
-        wanted.risk_level, wanted.max_attempts, wanted.default_cancellation_mode, wanted.metadata
+        wanted.risk_level, wanted.max_attempts, wanted.default_cancellation_mode, wanted.metadata,
+        wanted.approval_type, wanted.cost_budget, wanted.over_budget
     )
     ON CONFLICT (command_type) DO UPDATE SET
         name = excluded.name,
@@ -454,7 +481,10 @@ BEGIN
         risk_level = excluded.risk_level,
         max_attempts = excluded.max_attempts,
         default_cancellation_mode = excluded.default_cancellation_mode,
-        metadata = excluded.metadata;
+        metadata = excluded.metadata,
+        approval_type = excluded.approval_type,
+        cost_budget = excluded.cost_budget,
+        over_budget = excluded.over_budget;
 
     RETURN wanted.command_type;
 END
@@ -479,6 +509,18 @@ BEGIN
                 MESSAGE = format('command type %s: invalid payload_schema: %s problem(s)',
                                  NEW.command_type, cardinality(problems)),
                 DETAIL = '- ' || array_to_string(problems, E'\n- ');
+        END IF;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.policy_checks IS DISTINCT FROM OLD.policy_checks THEN
+        problems := ARRAY(
+            SELECT x.name FROM unnest(NEW.policy_checks) AS x (name)
+            WHERE NOT EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = x.name));
+        IF cardinality(problems) > 0 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN005',
+                MESSAGE = format('command type %s: policy_checks names unregistered policies: %s',
+                                 NEW.command_type, array_to_string(problems, ', ')),
+                HINT = 'Register them first with concord.register_policy(spec).';
         END IF;
     END IF;
     IF TG_OP = 'UPDATE' THEN

@@ -18,14 +18,10 @@ LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    required_inputs text[];
-    payload_schema jsonb;
-    is_async boolean;
-    default_mode text;
-    may_validate boolean;
-    may_queue boolean;
-    may_fail boolean;
+    ct concord.command_types%ROWTYPE;
     problems jsonb;
+    evaluation jsonb;
+    path text[];
 BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
         RAISE EXCEPTION USING
@@ -38,27 +34,18 @@ BEGIN
     NEW.error_class := null;
     NEW.error_detail := null;
     NEW.completed_at := null;
+    NEW.policy_evaluation := null;
+    NEW.plan := null;
     IF current_setting('concord.submitting', true) = 'on' THEN
-        -- One query for the type and the edges a submission may take.
-        SELECT ct.required_inputs, ct.payload_schema, ct.async_required OR NOT ct.sync_allowed,
-               ct.default_cancellation_mode,
-               bool_or(tr.from_status = 'created' AND tr.to_status = 'validated'),
-               bool_or(tr.from_status = 'validated' AND tr.to_status = 'queued'),
-               bool_or(tr.from_status = 'created' AND tr.to_status = 'failed')
-        INTO required_inputs, payload_schema, is_async, default_mode, may_validate, may_queue, may_fail
-        FROM concord.command_types AS ct
-        LEFT JOIN concord.command_transitions AS tr
-            ON tr.from_status IN ('created', 'validated') AND tr.to_status IN ('validated', 'queued', 'failed')
-        WHERE ct.command_type = NEW.command_type
-        GROUP BY ct.command_type;
+        SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN009',
                 MESSAGE = format('unknown command type %L', NEW.command_type),
                 HINT = 'Register it first with concord.register_command_type(spec).';
         END IF;
-        NEW.cancellation_mode := coalesce(NEW.cancellation_mode, default_mode);
-        problems := concord._payload_problems(required_inputs, payload_schema, NEW.payload);
+        NEW.cancellation_mode := coalesce(NEW.cancellation_mode, ct.default_cancellation_mode);
+        problems := concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload);
         IF jsonb_array_length(problems) > 0 THEN
             NEW.status := 'failed';
             NEW.error_class := 'validation_error';
@@ -66,22 +53,30 @@ BEGIN
             NEW.error := format('invalid payload: %s', (
                 SELECT string_agg((p.problem ->> 'path') || ': ' || (p.problem ->> 'message'), '; ')
                 FROM jsonb_array_elements(problems) AS p (problem)));
-            NEW.completed_at := now();
-        ELSIF is_async THEN
-            NEW.status := 'queued';
+            path := ARRAY['created', 'failed'];
         ELSE
-            NEW.status := 'validated';
+            -- Spec 21: the type's policies decide right after validation.
+            evaluation := concord._evaluate(NEW, ct);
+            NEW.status := concord._route(coalesce(evaluation ->> 'decision', 'allow'), ct);
+            IF evaluation IS NOT NULL THEN
+                NEW.policy_evaluation := evaluation;
+                IF NEW.status = 'failed' THEN
+                    NEW.error_class := 'policy_denied';
+                    NEW.error := concord._denial(evaluation);
+                    NEW.error_detail := jsonb_build_object('policy_decisions', evaluation -> 'policies');
+                END IF;
+            END IF;
+            path := ARRAY['created', 'validated'] || CASE WHEN NEW.status <> 'validated' THEN ARRAY[NEW.status] END;
         END IF;
+        NEW.completed_at := CASE WHEN NEW.status = 'failed' THEN now() END;
         -- The path is still the state machine's to allow.
-        IF NOT (CASE NEW.status
-                    WHEN 'failed' THEN coalesce(may_fail, false)
-                    WHEN 'queued' THEN coalesce(may_validate AND may_queue, false)
-                    ELSE coalesce(may_validate, false)
-                END) THEN
+        IF (SELECT count(*) FROM unnest(path[1:cardinality(path) - 1], path[2:]) AS p (from_status, to_status)
+            INNER JOIN concord.command_transitions AS tr
+                ON tr.from_status = p.from_status AND tr.to_status = p.to_status) <> cardinality(path) - 1 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
-                MESSAGE = format('illegal transition: the state machine does not let a new command become %s',
-                                 NEW.status);
+                MESSAGE = format('illegal transition: the state machine does not let a new command go %s',
+                                 array_to_string(path, ' -> '));
         END IF;
     END IF;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
@@ -215,15 +210,29 @@ BEGIN
                     MESSAGE = format('illegal transition: command %s cannot be retried: %s asked to cancel it',
                                      OLD.command_id, OLD.cancellation_requested_by);
             END IF;
+            -- Spec 32: a logical failure is not retried (nor a policy undone).
+            IF EXISTS (SELECT 1 FROM concord.error_classes AS ec
+                       WHERE ec.error_class = OLD.error_class AND NOT ec.retryable) THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN001',
+                    MESSAGE = format('illegal transition: command %s failed with %s, which is not retryable',
+                                     OLD.command_id, OLD.error_class),
+                    HINT = 'Submit a new command once the cause is fixed.';
+            END IF;
             -- A retry starts clean; the audit trail keeps the old error.
             NEW.error := NULL;
             NEW.error_class := NULL;
             NEW.error_detail := NULL;
         END IF;
+        -- Nothing governed runs, and nothing is approved, unless policy and
+        -- approvers said so (spec 21, 22), whoever makes the move.
+        IF (OLD.status = 'validated' AND NEW.status IN ('queued', 'running')) OR NEW.status = 'approved' THEN
+            PERFORM concord._require_policy_consent(OLD, NEW.status);
+        END IF;
         -- Only a valid payload is validated, whoever makes the move.
         IF NEW.status = 'validated' THEN
             problems := (
-                SELECT concord._payload_problems(ct.required_inputs, ct.payload_schema, NEW.payload)
+                SELECT concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload)
                 FROM concord.command_types AS ct WHERE ct.command_type = NEW.command_type);
             IF jsonb_array_length(problems) > 0 THEN
                 RAISE EXCEPTION USING
@@ -264,29 +273,54 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     actor text := concord._actor(NEW.requested_by);
+    evaluation jsonb := NEW.policy_evaluation;
+    evaluated boolean := NEW.policy_evaluation IS NOT NULL;
+    ct concord.command_types%ROWTYPE;
 BEGIN
+    IF evaluated THEN
+        PERFORM concord._record_decisions(NEW.command_id, evaluation, actor);
+    END IF;
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,
         from_status, to_status, reason, payload, actor, trace_id
     )
-    SELECT NEW.command_id, 'audit', e.event_type, 'command', NEW.command_id::text,
+    SELECT NEW.command_id, 'audit', e.event_type, e.target_type, coalesce(e.target_id, NEW.command_id::text),
            e.from_status, e.to_status, e.reason, e.payload, actor, NEW.trace_id
     FROM (
         VALUES
-        (0, 'command_created', null, 'created', null,
+        (0, 'command_created', 'command', null, null, 'created', null,
          jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
                             'idempotency_key', NEW.idempotency_key)),
-        (1, 'command_status_changed', 'created', 'failed', 'payload failed validation',
+        (1, 'command_status_changed', 'command', null, 'created', 'failed', 'payload failed validation',
          jsonb_build_object('error', NEW.error, 'error_class', NEW.error_class,
                             'error_detail', NEW.error_detail)),
-        (1, 'command_status_changed', 'created', 'validated', 'payload is valid', '{}'::jsonb),
-        (2, 'command_status_changed', 'validated', 'queued', 'asynchronous command type', '{}'::jsonb)
-    ) AS e (n, event_type, from_status, to_status, reason, payload)
+        (1, 'command_status_changed', 'command', null, 'created', 'validated', 'payload is valid', '{}'::jsonb),
+        (2, 'policies_evaluated', 'policy_evaluation', evaluation ->> 'evaluation_id', null, null, null,
+         CASE WHEN evaluated THEN concord._evaluation_summary(evaluation) - 'evaluated_at' END),
+        (3, 'command_status_changed', 'command', null, 'validated', NEW.status,
+         CASE NEW.status
+             WHEN 'queued' THEN CASE WHEN evaluated THEN 'policies allow; asynchronous command type'
+                                     ELSE 'asynchronous command type' END
+             WHEN 'failed' THEN 'policy denied'
+             WHEN 'waiting_for_input' THEN 'policies require input'
+             WHEN 'waiting_for_approval' THEN 'policies require approval'
+         END,
+         CASE WHEN NEW.status = 'failed'
+              THEN jsonb_build_object('error', NEW.error, 'error_class', NEW.error_class)
+              ELSE '{}'::jsonb END)
+    ) AS e (n, event_type, target_type, target_id, from_status, to_status, reason, payload)
     WHERE e.n = 0
-       OR (NEW.status = 'failed' AND e.to_status = 'failed')
-       OR (NEW.status IN ('validated', 'queued') AND e.to_status = 'validated')
-       OR (NEW.status = 'queued' AND e.to_status = 'queued')
+       OR (e.n = 1 AND NEW.error_class = 'validation_error' AND e.to_status = 'failed')
+       OR (e.n = 1 AND NEW.status <> 'created' AND NEW.error_class IS DISTINCT FROM 'validation_error'
+           AND e.to_status = 'validated')
+       OR (e.n = 2 AND evaluated)
+       OR (e.n = 3 AND NEW.status NOT IN ('created', 'validated')
+           AND NEW.error_class IS DISTINCT FROM 'validation_error')
     ORDER BY e.n;
+    IF NEW.status = 'waiting_for_approval' THEN
+        SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
+        PERFORM concord._open_approvals(NEW, ct, evaluation, actor);
+    END IF;
     RETURN null;
 END
 $$;
@@ -308,6 +342,9 @@ BEGIN
                 'cancellation_mode', CASE WHEN NEW.status IN ('cancelling', 'cancelled')
                                           THEN NEW.cancellation_mode END)));
         PERFORM concord._settle_dependents(NEW.command_id, NEW.status);
+        IF OLD.status = 'waiting_for_approval' THEN
+            PERFORM concord._close_approvals(NEW.command_id, NEW.status);
+        END IF;
     ELSE
         PERFORM concord._audit(
             'command_cancellation_requested', NEW.command_id, NEW.trace_id, 'command',

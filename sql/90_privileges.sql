@@ -1,17 +1,20 @@
 -- Roles (spec: DESIGN "Shape of the SQL"). Tables are written only through
--- the SECURITY DEFINER API. concord_app executes the API and reads the
--- views; concord_reader reads the views. Re-applied on every install, so
--- new functions start closed and are opened here by name.
+-- the SECURITY DEFINER API. Re-applied on every install, so new functions
+-- start closed and are opened here by name.
+--   concord_app       the kernel and governance API a service calls; the views
+--   concord_reader    the operator views only
+--   concord_approver  decides approvals and reads what it has to decide
+--   concord_admin     everything concord_app may, plus the catalogs: command
+--                     types, policies, approval types, grants and teams
 
-REVOKE ALL ON ALL TABLES IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader;
+REVOKE ALL ON ALL TABLES IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
 REVOKE ALL ON SCHEMA concord FROM PUBLIC;
 
-GRANT USAGE ON SCHEMA concord TO concord_app, concord_reader;
+GRANT USAGE ON SCHEMA concord TO concord_app, concord_reader, concord_approver, concord_admin;
 
 GRANT EXECUTE ON FUNCTION
-concord.register_command_type(jsonb),
 concord.submit_command(text, jsonb, text, text, jsonb, text, text),
 concord.transition_command(uuid, text, text, text, jsonb, text, text),
 concord.cancel_command(uuid, text, text, text),
@@ -24,13 +27,38 @@ concord.fail_effect(uuid, text, text),
 concord.get_command(uuid),
 concord.command_timeline(uuid),
 concord.can_transition(text, text),
-concord.map_task_to_primitives(text)
-TO concord_app;
+concord.map_task_to_primitives(text),
+concord.evaluate_policies(uuid),
+concord.provide_input(uuid, jsonb, text),
+concord.expire_approvals(timestamptz),
+concord.plan_command(uuid),
+concord.choose_queue(text)
+TO concord_app, concord_admin;
+
+GRANT EXECUTE ON FUNCTION
+concord.register_command_type(jsonb),
+concord.register_policy(jsonb),
+concord.register_approval_type(jsonb),
+concord.grant_command_type(text, text),
+concord.revoke_command_type(text, text),
+concord.add_team_member(text, text),
+concord.remove_team_member(text, text)
+TO concord_admin;
+
+GRANT EXECUTE ON FUNCTION
+concord.resolve_approval(uuid, text, text, text)
+TO concord_approver, concord_admin;
 
 GRANT SELECT ON
 concord.commands_by_status,
 concord.recent_failures,
 concord.effects_in_flight,
 concord.command_audit,
-concord.command_catalog
-TO concord_app, concord_reader;
+concord.command_catalog,
+concord.decision_history
+TO concord_app, concord_reader, concord_admin;
+
+GRANT SELECT ON
+concord.pending_approvals,
+concord.decision_history
+TO concord_approver, concord_app, concord_admin;

@@ -1,0 +1,1132 @@
+-- Policies (spec 4.3, 7.3, 21): who may submit what (grants and teams), the
+-- policy catalog (built-in, declarative SQL/JSON path predicates, executable
+-- SQL functions), approval types (spec 107.3) and the evaluation of a
+-- command's policies. What an evaluation leads to is in 34_approvals.sql.
+
+-- ---------------------------------------------------------------------------
+-- Teams and grants
+-- ---------------------------------------------------------------------------
+
+-- The teams (or roles) principal belongs to, itself first.
+CREATE OR REPLACE FUNCTION concord._principals_of(principal text)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN ARRAY[principal] || ARRAY(
+        SELECT m.team FROM concord.team_members AS m WHERE m.principal = _principals_of.principal
+        ORDER BY m.team);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.add_team_member(team text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    added integer;
+BEGIN
+    PERFORM concord._require('team', team);
+    PERFORM concord._require('principal', principal);
+    IF team = principal THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('%s cannot be a member of itself', team);
+    END IF;
+    INSERT INTO concord.team_members AS m (team, principal, added_by)
+    VALUES (team, principal, concord._actor())
+    ON CONFLICT ON CONSTRAINT team_members_pkey DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    IF added > 0 THEN
+        PERFORM concord._audit('team_member_added', null, null, 'team', team, null, null,
+                               jsonb_build_object('principal', principal));
+    END IF;
+    RETURN added > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.add_team_member(text, text) IS
+'Make principal a member of team (a team or role name); true when added, false when it already was.';
+
+CREATE OR REPLACE FUNCTION concord.remove_team_member(team text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    removed integer;
+BEGIN
+    PERFORM concord._require('team', team);
+    PERFORM concord._require('principal', principal);
+    DELETE FROM concord.team_members AS m WHERE m.team = team AND m.principal = principal;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    IF removed > 0 THEN
+        PERFORM concord._audit('team_member_removed', null, null, 'team', team, null, null,
+                               jsonb_build_object('principal', principal));
+    END IF;
+    RETURN removed > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.remove_team_member(text, text) IS
+'Remove principal from team; true when removed, false when it was not a member.';
+
+CREATE OR REPLACE FUNCTION concord._require_command_type(command_type text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._require('command_type', command_type);
+    IF NOT EXISTS (SELECT 1 FROM concord.command_types AS ct
+                   WHERE ct.command_type = _require_command_type.command_type) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN009',
+            MESSAGE = format('unknown command type %L', command_type),
+            HINT = 'Register it first with concord.register_command_type(spec).';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.grant_command_type(command_type text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    added integer;
+BEGIN
+    PERFORM concord._require_command_type(command_type);
+    PERFORM concord._require('principal', principal);
+    INSERT INTO concord.command_type_grants AS g (command_type, principal, granted_by)
+    VALUES (command_type, principal, concord._actor())
+    ON CONFLICT ON CONSTRAINT command_type_grants_pkey DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    IF added > 0 THEN
+        PERFORM concord._audit('command_type_granted', null, null, 'command_type', command_type,
+                               null, null, jsonb_build_object('principal', principal));
+    END IF;
+    RETURN added > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.grant_command_type(text, text) IS
+'Let principal (a user, or a team or role whose members then may) submit command_type under '
+'the permission policy; true when granted, false when it already was.';
+
+CREATE OR REPLACE FUNCTION concord.revoke_command_type(command_type text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    removed integer;
+BEGIN
+    PERFORM concord._require_command_type(command_type);
+    PERFORM concord._require('principal', principal);
+    DELETE FROM concord.command_type_grants AS g
+    WHERE g.command_type = command_type AND g.principal = principal;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    IF removed > 0 THEN
+        PERFORM concord._audit('command_type_revoked', null, null, 'command_type', command_type,
+                               null, null, jsonb_build_object('principal', principal));
+    END IF;
+    RETURN removed > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.revoke_command_type(text, text) IS
+'Withdraw principal''s grant on command_type; true when revoked, false when there was none. '
+'Commands already submitted keep their decisions.';
+
+-- ---------------------------------------------------------------------------
+-- Approval types (spec 107.3)
+-- ---------------------------------------------------------------------------
+
+-- Problems with a register_approval_type spec (empty when valid).
+CREATE OR REPLACE FUNCTION concord._approval_type_spec_problems(spec jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    problems text[] := '{}'::text[];
+    field text;
+    value jsonb;
+    approver_ways text[];
+    allowed constant text[] := ARRAY[
+        'name', 'version', 'description', 'risk_level', 'required_fields', 'decision_values',
+        'expiration', 'approver', 'resume', 'ui', 'audit'];
+BEGIN
+    IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
+        RETURN ARRAY[format('the spec must be a JSON object, not %s', coalesce(jsonb_typeof(spec), 'NULL'))];
+    END IF;
+    IF NOT spec ? 'name' THEN
+        problems := problems || 'name is required'::text;
+    END IF;
+    IF NOT spec ? 'approver' THEN
+        problems := problems || 'approver is required: {"principals": [...]}, {"team": "..."}, '
+                                '{"role": "..."} or {"path": "$.context.owner"}'::text;
+    END IF;
+    FOR field, value IN SELECT e.key, e.value FROM jsonb_each(spec) AS e ORDER BY e.key LOOP
+        IF NOT field = ANY (allowed) THEN
+            problems := problems || format('unknown field %s (known fields: %s)', field, array_to_string(allowed, ', '));
+        ELSIF field = 'name' THEN
+            IF jsonb_typeof(value) <> 'string' OR NOT (value #>> '{}' ~ '^[a-z][a-z0-9_.:-]*$'
+                                                      AND length(value #>> '{}') <= 128) THEN
+                problems := problems || format(
+                    'name %s must be a string starting with a lowercase letter and holding only a-z, 0-9, _ . : - '
+                    '(at most 128 characters)', value);
+            END IF;
+        ELSIF field IN ('version', 'description') THEN
+            IF jsonb_typeof(value) <> 'string' THEN
+                problems := problems || format('%s must be a string, not %s', field, jsonb_typeof(value));
+            END IF;
+        ELSIF field = 'risk_level' THEN
+            IF jsonb_typeof(value) <> 'string' OR NOT value #>> '{}' IN ('low', 'medium', 'high', 'critical') THEN
+                problems := problems || format('risk_level must be one of low, medium, high, critical, not %s', value);
+            END IF;
+        ELSIF field = 'required_fields' THEN
+            IF NOT concord._is_string_list(value) THEN
+                problems := problems || 'required_fields must be an array of distinct non-blank strings'::text;
+            END IF;
+        ELSIF field = 'decision_values' THEN
+            IF NOT concord._is_string_list(value) THEN
+                problems := problems || 'decision_values must be an array of distinct strings'::text;
+            ELSIF NOT concord._text_array(value) <@ ARRAY['approved', 'rejected', 'request_changes']
+                  OR NOT concord._text_array(value) @> ARRAY['approved', 'rejected'] THEN
+                problems := problems || format(
+                    'decision_values %s must include approved and rejected and may add request_changes, nothing else',
+                    value);
+            END IF;
+        ELSIF field = 'expiration' THEN
+            IF jsonb_typeof(value) <> 'object' OR EXISTS (
+                   SELECT 1 FROM jsonb_object_keys(value) AS k (key) WHERE k.key <> 'default_minutes') THEN
+                problems := problems || 'expiration must be an object with only default_minutes'::text;
+            ELSIF value ? 'default_minutes' AND (
+                  jsonb_typeof(value -> 'default_minutes') <> 'number'
+                  OR (value ->> 'default_minutes')::numeric <> trunc((value ->> 'default_minutes')::numeric)
+                  OR (value ->> 'default_minutes')::numeric NOT BETWEEN 1 AND 5256000) THEN
+                problems := problems || format(
+                    'expiration.default_minutes must be a whole number of minutes from 1 to 5256000 (ten years), not %s',
+                    value -> 'default_minutes');
+            END IF;
+        ELSIF field = 'approver' THEN
+            IF jsonb_typeof(value) <> 'object' THEN
+                problems := problems || format('approver must be an object, not %s', jsonb_typeof(value));
+            ELSE
+                approver_ways := ARRAY(SELECT k.key FROM jsonb_object_keys(value) AS k (key) ORDER BY 1);
+                IF cardinality(approver_ways) <> 1 OR NOT approver_ways[1] IN ('principals', 'team', 'role', 'path') THEN
+                    problems := problems || format(
+                        'approver must have exactly one of principals, team, role or path, not %s', value);
+                ELSIF approver_ways[1] = 'principals' THEN
+                    IF NOT concord._is_string_list(value -> 'principals')
+                       OR jsonb_array_length(value -> 'principals') = 0 THEN
+                        problems := problems || 'approver.principals must be a non-empty array of distinct non-blank strings'::text;
+                    END IF;
+                ELSIF approver_ways[1] IN ('team', 'role') THEN
+                    IF jsonb_typeof(value -> approver_ways[1]) <> 'string' OR btrim(value ->> approver_ways[1]) = '' THEN
+                        problems := problems || format('approver.%s must be a non-blank string', approver_ways[1]);
+                    END IF;
+                ELSIF jsonb_typeof(value -> 'path') <> 'string' THEN
+                    problems := problems || 'approver.path must be a SQL/JSON path string such as $.context.owner'::text;
+                ELSIF concord._jsonpath_problem(value ->> 'path') IS NOT NULL THEN
+                    problems := problems || format('approver.path: %s', concord._jsonpath_problem(value ->> 'path'));
+                END IF;
+            END IF;
+        ELSIF field = 'resume' THEN
+            IF jsonb_typeof(value) <> 'object' THEN
+                problems := problems || format('resume must be an object, not %s', jsonb_typeof(value));
+            ELSE
+                IF EXISTS (SELECT 1 FROM jsonb_object_keys(value) AS k (key)
+                           WHERE k.key NOT IN ('on_approved', 'on_rejected', 'on_request_changes')) THEN
+                    problems := problems || 'resume may hold only on_approved, on_rejected and on_request_changes'::text;
+                END IF;
+                IF value ? 'on_approved' AND value -> 'on_approved' <> '"continue_workflow"' THEN
+                    problems := problems || format('resume.on_approved must be continue_workflow, not %s',
+                                                   value -> 'on_approved');
+                END IF;
+                IF value ? 'on_rejected'
+                   AND NOT value -> 'on_rejected' IN ('"fail"', '"fail_or_replan"', '"cancel"') THEN
+                    problems := problems || format('resume.on_rejected must be fail, fail_or_replan or cancel, not %s',
+                                                   value -> 'on_rejected');
+                END IF;
+                IF value ? 'on_request_changes' AND value -> 'on_request_changes' <> '"request_input"' THEN
+                    problems := problems || format('resume.on_request_changes must be request_input, not %s',
+                                                   value -> 'on_request_changes');
+                END IF;
+            END IF;
+        ELSIF field IN ('ui', 'audit') THEN
+            IF jsonb_typeof(value) <> 'object' THEN
+                problems := problems || format('%s must be an object, not %s', field, jsonb_typeof(value));
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN problems;
+END
+$$;
+
+-- True when value is a JSON array of distinct non-blank strings.
+CREATE OR REPLACE FUNCTION concord._is_string_list(value jsonb)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_typeof(value) = 'array'
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(value) AS x (item)
+                        WHERE jsonb_typeof(x.item) <> 'string' OR btrim(x.item #>> '{}') = '')
+        AND (SELECT count(*) = count(DISTINCT x.item) FROM jsonb_array_elements(value) AS x (item));
+END
+$$;
+
+-- NULL when path is a valid SQL/JSON path, else what is wrong with it.
+CREATE OR REPLACE FUNCTION concord._jsonpath_problem(path text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM path::jsonpath;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    RETURN format('%s is not a valid SQL/JSON path: %s', path, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.register_approval_type(spec jsonb)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    problems text[] := concord._approval_type_spec_problems(spec);
+    wanted concord.approval_types%ROWTYPE;
+    existing concord.approval_types%ROWTYPE;
+    approver jsonb;
+BEGIN
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            MESSAGE = format('invalid approval type spec: %s problem(s)', cardinality(problems)),
+            DETAIL = '- ' || array_to_string(problems, E'\n- '),
+            HINT = 'Fix every listed problem and register again.';
+    END IF;
+    approver := spec -> 'approver';
+    wanted.name := spec ->> 'name';
+    wanted.version := coalesce(spec ->> 'version', '1.0.0');
+    wanted.description := coalesce(spec ->> 'description', '');
+    wanted.risk_level := coalesce(spec ->> 'risk_level', 'medium');
+    wanted.required_fields := concord._text_array(spec -> 'required_fields');
+    wanted.decision_values := coalesce(
+        concord._text_array(spec -> 'decision_values'), '{approved,rejected,request_changes}');
+    IF NOT spec ? 'decision_values' THEN
+        wanted.decision_values := '{approved,rejected,request_changes}';
+    END IF;
+    wanted.default_expiry_minutes := coalesce((spec #>> '{expiration,default_minutes}')::integer, 1440);
+    wanted.approver_principals := CASE WHEN approver ? 'principals'
+                                       THEN concord._text_array(approver -> 'principals') END;
+    wanted.approver_team := coalesce(approver ->> 'team', approver ->> 'role');
+    wanted.approver_path := (approver ->> 'path')::jsonpath;
+    wanted.on_approved := coalesce(spec #>> '{resume,on_approved}', 'continue_workflow');
+    wanted.on_rejected := coalesce(spec #>> '{resume,on_rejected}', 'fail');
+    wanted.on_request_changes := coalesce(spec #>> '{resume,on_request_changes}', 'request_input');
+    wanted.ui := coalesce(spec -> 'ui', '{}');
+
+    SELECT * INTO existing FROM concord.approval_types AS t WHERE t.name = wanted.name FOR UPDATE;
+    IF FOUND AND existing.spec = spec THEN
+        RETURN existing.name;
+    END IF;
+    INSERT INTO concord.approval_types AS t (
+        name, version, description, risk_level, required_fields, decision_values,
+        default_expiry_minutes, approver_principals, approver_team, approver_path,
+        on_approved, on_rejected, on_request_changes, ui, spec
+    ) VALUES (
+        wanted.name, wanted.version, wanted.description, wanted.risk_level, wanted.required_fields,
+        wanted.decision_values, wanted.default_expiry_minutes, wanted.approver_principals,
+        wanted.approver_team, wanted.approver_path, wanted.on_approved, wanted.on_rejected,
+        wanted.on_request_changes, wanted.ui, spec
+    )
+    ON CONFLICT (name) DO UPDATE SET
+        version = excluded.version,
+        description = excluded.description,
+        risk_level = excluded.risk_level,
+        required_fields = excluded.required_fields,
+        decision_values = excluded.decision_values,
+        default_expiry_minutes = excluded.default_expiry_minutes,
+        approver_principals = excluded.approver_principals,
+        approver_team = excluded.approver_team,
+        approver_path = excluded.approver_path,
+        on_approved = excluded.on_approved,
+        on_rejected = excluded.on_rejected,
+        on_request_changes = excluded.on_request_changes,
+        ui = excluded.ui,
+        spec = excluded.spec,
+        revision = t.revision + 1,
+        updated_at = now();
+    PERFORM concord._audit('approval_type_registered', null, null, 'approval_type', wanted.name, null, null,
+                           jsonb_build_object('spec', spec));
+    RETURN wanted.name;
+END
+$$;
+
+COMMENT ON FUNCTION concord.register_approval_type(jsonb) IS
+'Insert or replace an approval type from a spec 107.3 document (name, required_fields, '
+'decision_values, expiration.default_minutes, approver, resume, risk_level); returns its name. '
+'Pending approvals keep the approvers they were given.';
+
+-- ---------------------------------------------------------------------------
+-- The policy catalog
+-- ---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION concord._policy_spec_problems(spec jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    problems text[] := '{}'::text[];
+    field text;
+    value jsonb;
+    builtin boolean;
+    kind text;
+    fn regprocedure;
+    allowed text[];
+    sample jsonb;
+BEGIN
+    IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
+        RETURN ARRAY[format('the spec must be a JSON object, not %s', coalesce(jsonb_typeof(spec), 'NULL'))];
+    END IF;
+    IF jsonb_typeof(spec -> 'name') IS DISTINCT FROM 'string'
+       OR NOT (spec ->> 'name' ~ '^[a-z][a-z0-9_.:-]*$' AND length(spec ->> 'name') <= 128) THEN
+        RETURN ARRAY[format('name is required: a string starting with a lowercase letter and holding '
+                            'only a-z, 0-9, _ . : - (at most 128 characters), not %s',
+                            coalesce((spec -> 'name')::text, 'nothing'))];
+    END IF;
+    builtin := EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = spec ->> 'name' AND p.kind = 'builtin');
+    IF builtin THEN
+        allowed := ARRAY['name', 'description', 'config'];
+        kind := 'builtin';
+    ELSIF spec ? 'function' THEN
+        allowed := ARRAY['name', 'description', 'function'];
+        kind := 'executable';
+    ELSE
+        allowed := ARRAY['name', 'description', 'predicate', 'vars', 'decision', 'reasons',
+                         'approval_type', 'missing_fields', 'on_unknown'];
+        kind := 'declarative';
+        IF NOT spec ? 'predicate' THEN
+            problems := problems || 'predicate is required (a SQL/JSON path predicate such as '
+                                    '$.payload.total_price > $limit), or function for an executable policy'::text;
+        END IF;
+        IF NOT spec ? 'decision' THEN
+            problems := problems || 'decision is required: deny, require_input or require_approval'::text;
+        END IF;
+    END IF;
+    FOR field, value IN SELECT e.key, e.value FROM jsonb_each(spec) AS e ORDER BY e.key LOOP
+        IF NOT field = ANY (allowed) THEN
+            problems := problems || format('unknown field %s for a %s policy (known fields: %s)',
+                                           field, kind, array_to_string(allowed, ', '));
+        ELSIF field = 'description' AND jsonb_typeof(value) <> 'string' THEN
+            problems := problems || format('description must be a string, not %s', jsonb_typeof(value));
+        ELSIF field = 'config' THEN
+            problems := problems || concord._builtin_config_problems(spec ->> 'name', value);
+        ELSIF field = 'function' THEN
+            IF jsonb_typeof(value) <> 'string' OR btrim(value #>> '{}') = '' THEN
+                problems := problems || 'function must name a SQL function, such as myschema.my_policy'::text;
+            ELSE
+                BEGIN
+                    fn := to_regprocedure((value #>> '{}') || '(jsonb, jsonb)');
+                EXCEPTION WHEN OTHERS THEN
+                    fn := NULL;
+                END;
+                IF fn IS NULL THEN
+                    problems := problems || format(
+                        'function %s(command jsonb, context jsonb) does not exist: an executable policy is a '
+                        'function of exactly two jsonb arguments', value #>> '{}');
+                ELSIF (SELECT p.prorettype <> 'jsonb'::regtype OR p.proretset
+                       FROM pg_catalog.pg_proc AS p WHERE p.oid = fn) THEN
+                    problems := problems || format('function %s must return a single jsonb value', fn);
+                ELSIF (SELECT p.prokind <> 'f' FROM pg_catalog.pg_proc AS p WHERE p.oid = fn) THEN
+                    problems := problems || format('%s is not a plain function', fn);
+                END IF;
+            END IF;
+        ELSIF field = 'predicate' THEN
+            IF jsonb_typeof(value) <> 'string' THEN
+                problems := problems || format('predicate must be a string, not %s', jsonb_typeof(value));
+            ELSIF concord._jsonpath_problem(value #>> '{}') IS NOT NULL THEN
+                problems := problems || format('predicate: %s', concord._jsonpath_problem(value #>> '{}'));
+            ELSIF jsonb_typeof(coalesce(spec -> 'vars', '{}')) = 'object' THEN
+                -- Every variable must be bound: try it on an empty command.
+                sample := jsonb_build_object(
+                    'command_id', gen_random_uuid(), 'command_type', '', 'payload', '{}'::jsonb,
+                    'requested_by', '', 'ingress', '', 'risk_level', 'low', 'context', '{}'::jsonb);
+                BEGIN
+                    PERFORM jsonb_path_match(sample, (value #>> '{}')::jsonpath, coalesce(spec -> 'vars', '{}'), true);
+                EXCEPTION WHEN OTHERS THEN
+                    problems := problems || format('predicate %s cannot be evaluated: %s', value #>> '{}', SQLERRM);
+                END;
+            END IF;
+        ELSIF field = 'vars' AND jsonb_typeof(value) <> 'object' THEN
+            problems := problems || format('vars must be an object of named variables, not %s', jsonb_typeof(value));
+        ELSIF field = 'decision' AND (jsonb_typeof(value) <> 'string'
+                                      OR NOT value #>> '{}' IN ('deny', 'require_input', 'require_approval')) THEN
+            problems := problems || format(
+                'decision must be deny, require_input or require_approval (what the policy yields when its '
+                'predicate holds), not %s', value);
+        ELSIF field = 'on_unknown' AND (jsonb_typeof(value) <> 'string'
+                                        OR NOT value #>> '{}' IN ('allow', 'deny', 'require_input', 'require_approval')) THEN
+            problems := problems || format('on_unknown must be allow, deny, require_input or require_approval, not %s',
+                                           value);
+        ELSIF field IN ('reasons', 'missing_fields') AND NOT concord._is_string_list(value) THEN
+            problems := problems || format('%s must be an array of distinct non-blank strings', field);
+        ELSIF field = 'approval_type' THEN
+            IF jsonb_typeof(value) <> 'string'
+               OR NOT EXISTS (SELECT 1 FROM concord.approval_types AS t WHERE t.name = value #>> '{}') THEN
+                problems := problems || format(
+                    'approval_type %s is not a registered approval type (register_approval_type first)', value);
+            END IF;
+        END IF;
+    END LOOP;
+    IF kind = 'declarative' THEN
+        IF spec ->> 'decision' = 'require_approval' AND NOT spec ? 'approval_type' THEN
+            problems := problems || 'a require_approval policy must name its approval_type'::text;
+        ELSIF spec ? 'approval_type' AND spec ->> 'decision' IS DISTINCT FROM 'require_approval' THEN
+            problems := problems || 'approval_type is only for a policy whose decision is require_approval'::text;
+        END IF;
+    END IF;
+    RETURN problems;
+END
+$$;
+
+-- Problems with the config of built-in policy name.
+CREATE OR REPLACE FUNCTION concord._builtin_config_problems(name text, config jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    problems text[] := '{}'::text[];
+    known text[];
+BEGIN
+    IF jsonb_typeof(config) <> 'object' THEN
+        RETURN ARRAY[format('config must be an object, not %s', jsonb_typeof(config))];
+    END IF;
+    known := CASE name
+        WHEN 'external_sharing' THEN ARRAY['fields', 'approval_type']
+        WHEN 'risk' THEN ARRAY['levels', 'approval_type']
+        ELSE '{}'::text[]
+    END;
+    IF EXISTS (SELECT 1 FROM jsonb_object_keys(config) AS k (key) WHERE NOT k.key = ANY (known)) THEN
+        problems := problems || format('config of built-in policy %s may hold only: %s', name,
+                                       coalesce(nullif(array_to_string(known, ', '), ''), 'nothing'));
+    END IF;
+    IF config ? 'fields' AND (NOT concord._is_string_list(config -> 'fields')
+                              OR jsonb_array_length(config -> 'fields') = 0) THEN
+        problems := problems || 'config.fields must be a non-empty array of payload field names'::text;
+    END IF;
+    IF config ? 'levels' AND (NOT concord._is_string_list(config -> 'levels')
+                              OR NOT concord._text_array(config -> 'levels') <@ ARRAY['low', 'medium', 'high', 'critical']) THEN
+        problems := problems || 'config.levels must be an array of risk levels (low, medium, high, critical)'::text;
+    END IF;
+    IF config ? 'approval_type' AND (
+           jsonb_typeof(config -> 'approval_type') <> 'string'
+           OR NOT EXISTS (SELECT 1 FROM concord.approval_types AS t WHERE t.name = config ->> 'approval_type')) THEN
+        problems := problems || format('config.approval_type %s is not a registered approval type',
+                                       config -> 'approval_type');
+    END IF;
+    RETURN problems;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.register_policy(spec jsonb)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    problems text[] := concord._policy_spec_problems(spec);
+    existing concord.policies%ROWTYPE;
+    policy_name text;
+    sum text;
+BEGIN
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            MESSAGE = format('invalid policy spec: %s problem(s)', cardinality(problems)),
+            DETAIL = '- ' || array_to_string(problems, E'\n- '),
+            HINT = 'Fix every listed problem and register again.';
+    END IF;
+    policy_name := spec ->> 'name';
+    sum := md5(spec::text);
+    SELECT * INTO existing FROM concord.policies AS p WHERE p.name = policy_name FOR UPDATE;
+    IF FOUND AND existing.checksum = sum THEN
+        RETURN policy_name;
+    END IF;
+    IF FOUND AND existing.kind = 'builtin' THEN
+        UPDATE concord.policies AS p SET
+            description = coalesce(spec ->> 'description', p.description),
+            config = coalesce(spec -> 'config', p.config),
+            spec = spec,
+            checksum = sum
+        WHERE p.name = policy_name;
+    ELSE
+        INSERT INTO concord.policies AS p (
+            name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
+            missing_fields, function_name, spec, checksum
+        ) VALUES (
+            policy_name,
+            CASE WHEN spec ? 'function' THEN 'executable' ELSE 'declarative' END,
+            coalesce(spec ->> 'description', ''),
+            (spec ->> 'predicate')::jsonpath,
+            coalesce(spec -> 'vars', '{}'),
+            spec ->> 'decision',
+            spec ->> 'on_unknown',
+            concord._text_array(spec -> 'reasons'),
+            spec ->> 'approval_type',
+            concord._text_array(spec -> 'missing_fields'),
+            to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text,
+            spec,
+            sum
+        )
+        ON CONFLICT (name) DO UPDATE SET
+            kind = excluded.kind,
+            description = excluded.description,
+            predicate = excluded.predicate,
+            vars = excluded.vars,
+            decision = excluded.decision,
+            on_unknown = excluded.on_unknown,
+            reasons = excluded.reasons,
+            approval_type = excluded.approval_type,
+            missing_fields = excluded.missing_fields,
+            function_name = excluded.function_name,
+            spec = excluded.spec,
+            checksum = excluded.checksum;
+    END IF;
+    RETURN policy_name;
+END
+$$;
+
+COMMENT ON FUNCTION concord.register_policy(jsonb) IS
+'Insert or replace a policy: declarative ({name, predicate, vars, decision, reasons, '
+'approval_type, missing_fields, on_unknown}) or executable ({name, function}); for a built-in '
+'policy only description and config. Returns the name; CN005 lists every problem of a bad spec.';
+
+-- Versioning, audit and the rules that hold for direct writes too.
+CREATE OR REPLACE FUNCTION concord._policies_before_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE OLD.name = ANY (ct.policy_checks)) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('policy %s is named by command types (%s); remove it from their policy_checks first',
+                                 OLD.name, (SELECT string_agg(ct.command_type, ', ' ORDER BY ct.command_type)
+                                            FROM concord.command_types AS ct WHERE OLD.name = ANY (ct.policy_checks)));
+        END IF;
+        IF OLD.kind = 'builtin' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                MESSAGE = format('policy %s is built in and cannot be deleted', OLD.name);
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.name IS DISTINCT FROM OLD.name OR NEW.created_at IS DISTINCT FROM OLD.created_at
+           OR (OLD.kind = 'builtin') IS DISTINCT FROM (NEW.kind = 'builtin') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                MESSAGE = format('policy %s: its name, creation time and built-in nature are immutable', OLD.name);
+        END IF;
+        NEW.version := OLD.version + 1;
+        NEW.updated_at := now();
+    ELSE
+        IF NEW.kind = 'builtin' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
+        END IF;
+        NEW.version := 1;
+        NEW.created_at := now();
+        NEW.updated_at := NEW.created_at;
+    END IF;
+    IF NEW.checksum = '' OR (TG_OP = 'UPDATE' AND NEW.checksum = OLD.checksum AND NEW.spec <> OLD.spec) THEN
+        NEW.checksum := md5(NEW.spec::text);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._policies_after_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._audit(
+        CASE TG_OP WHEN 'DELETE' THEN 'policy_deleted' ELSE 'policy_registered' END,
+        null, null, 'policy', coalesce(NEW.name, OLD.name), null, null,
+        CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD)
+             ELSE jsonb_build_object('version', NEW.version, 'checksum', NEW.checksum, 'spec', NEW.spec) END);
+    RETURN null;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER policies_before_write
+BEFORE INSERT OR UPDATE OR DELETE ON concord.policies
+FOR EACH ROW EXECUTE FUNCTION concord._policies_before_write();
+
+CREATE OR REPLACE TRIGGER policies_after_write
+AFTER INSERT OR UPDATE OR DELETE ON concord.policies
+FOR EACH ROW EXECUTE FUNCTION concord._policies_after_write();
+
+CREATE OR REPLACE TRIGGER policies_are_not_truncated
+BEFORE TRUNCATE ON concord.policies
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are referenced by decisions');
+
+-- ---------------------------------------------------------------------------
+-- Evaluation
+-- ---------------------------------------------------------------------------
+
+-- The fields of payload that are absent, null or blank strings.
+CREATE OR REPLACE FUNCTION concord._missing_fields(payload jsonb, fields text[])
+RETURNS text[]
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    missing text[] := '{}'::text[];
+    field text;
+BEGIN
+    FOREACH field IN ARRAY coalesce(fields, '{}'::text[]) LOOP
+        IF payload -> field IS NULL
+           OR jsonb_typeof(payload -> field) = 'null'
+           OR (jsonb_typeof(payload -> field) = 'string' AND btrim(payload ->> field) = '') THEN
+            missing := missing || field;
+        END IF;
+    END LOOP;
+    RETURN missing;
+END
+$$;
+
+-- The policies a command type is governed by, in order: its policy_checks,
+-- then approval_required when the type is flagged so and does not name it.
+CREATE OR REPLACE FUNCTION concord._effective_policies(ct concord.command_types)
+RETURNS text[]
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF ct.approval_required AND NOT 'approval_required' = ANY (ct.policy_checks) THEN
+        RETURN ct.policy_checks || 'approval_required'::text;
+    END IF;
+    RETURN ct.policy_checks;
+END
+$$;
+
+-- One policy's result: {decision, reasons, approval_type, missing_fields}.
+CREATE OR REPLACE FUNCTION concord._builtin_policy(
+    policy concord.policies, doc jsonb, ct concord.command_types
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    missing text[];
+    field text;
+    value jsonb;
+    estimate jsonb;
+BEGIN
+    CASE policy.name
+    WHEN 'required_inputs' THEN
+        missing := concord._missing_fields(doc -> 'payload', ct.required_inputs);
+        IF cardinality(missing) > 0 THEN
+            RETURN jsonb_build_object(
+                'decision', 'require_input',
+                'reasons', jsonb_build_array(format('required input missing: %s', array_to_string(missing, ', '))),
+                'missing_fields', to_jsonb(missing));
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'permission' THEN
+        IF EXISTS (SELECT 1 FROM concord.command_type_grants AS g
+                   WHERE g.command_type = ct.command_type
+                     AND g.principal = ANY (concord._principals_of(doc ->> 'requested_by'))) THEN
+            RETURN '{"decision": "allow"}'::jsonb;
+        END IF;
+        RETURN jsonb_build_object(
+            'decision', 'deny',
+            'reasons', jsonb_build_array(format('%s holds no grant for command type %s',
+                                                doc ->> 'requested_by', ct.command_type)));
+    WHEN 'external_sharing' THEN
+        FOREACH field IN ARRAY concord._text_array(coalesce(policy.config -> 'fields', '["destination"]')) LOOP
+            FOR value IN
+                SELECT v.item FROM jsonb_array_elements(
+                    CASE jsonb_typeof(doc #> ARRAY['payload', field])
+                        WHEN 'array' THEN doc #> ARRAY['payload', field]
+                        WHEN 'string' THEN jsonb_build_array(doc #> ARRAY['payload', field])
+                        ELSE '[]'::jsonb
+                    END) AS v (item)
+                WHERE jsonb_typeof(v.item) = 'string'
+            LOOP
+                IF strpos(value #>> '{}', '@') > 0 OR starts_with(value #>> '{}', 'external:') THEN
+                    RETURN jsonb_build_object(
+                        'decision', 'require_approval',
+                        'reasons', jsonb_build_array(format('External sharing requires approval: %s is %s.',
+                                                            field, value #>> '{}')),
+                        'approval_type', coalesce(policy.config ->> 'approval_type', 'data_owner'));
+                END IF;
+            END LOOP;
+        END LOOP;
+        RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'risk' THEN
+        IF ct.risk_level = ANY (concord._text_array(coalesce(policy.config -> 'levels', '["high", "critical"]'))) THEN
+            RETURN jsonb_build_object(
+                'decision', 'require_approval',
+                'reasons', jsonb_build_array(format('command type %s is %s risk', ct.command_type, ct.risk_level)),
+                'approval_type', coalesce(ct.approval_type, policy.config ->> 'approval_type', 'standard'));
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'cost' THEN
+        IF ct.cost_budget IS NULL THEN
+            RETURN '{"decision": "allow", "reasons": ["the command type has no cost budget"]}'::jsonb;
+        END IF;
+        estimate := coalesce(doc #> '{payload,estimated_cost}', doc #> '{context,estimated_cost}');
+        IF estimate IS NULL OR jsonb_typeof(estimate) = 'null' THEN
+            RETURN jsonb_build_object(
+                'decision', 'require_input',
+                'reasons', jsonb_build_array(format('command type %s has a budget of %s: an estimated_cost is needed',
+                                                    ct.command_type, ct.cost_budget)),
+                'missing_fields', '["estimated_cost"]'::jsonb);
+        END IF;
+        IF jsonb_typeof(estimate) <> 'number' THEN
+            RETURN jsonb_build_object(
+                'decision', 'deny',
+                'reasons', jsonb_build_array(format('estimated_cost must be a number, not %s', estimate)));
+        END IF;
+        IF (estimate #>> '{}')::numeric > ct.cost_budget THEN
+            RETURN jsonb_build_object(
+                'decision', ct.over_budget,
+                'reasons', jsonb_build_array(format('estimated cost %s is above the budget of %s for %s',
+                                                    estimate #>> '{}', ct.cost_budget, ct.command_type)),
+                'approval_type', CASE WHEN ct.over_budget = 'require_approval'
+                                      THEN coalesce(ct.approval_type, 'standard') END);
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'approval_required' THEN
+        IF ct.approval_required THEN
+            RETURN jsonb_build_object(
+                'decision', 'require_approval',
+                'reasons', jsonb_build_array(format('command type %s requires approval', ct.command_type)),
+                'approval_type', coalesce(ct.approval_type, 'standard'));
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
+    ELSE
+        RETURN jsonb_build_object(
+            'decision', 'deny', 'reasons', jsonb_build_array(format('unknown built-in policy %s', policy.name)));
+    END CASE;
+END
+$$;
+
+-- Runs one policy over the document; never raises for the policy's sake: a
+-- policy that fails or answers nonsense denies (fail closed).
+CREATE OR REPLACE FUNCTION concord._run_policy(
+    policy concord.policies, doc jsonb, ct concord.command_types
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    holds boolean;
+    answer jsonb;
+    decision text;
+BEGIN
+    IF policy.kind = 'builtin' THEN
+        RETURN concord._builtin_policy(policy, doc, ct);
+    ELSIF policy.kind = 'declarative' THEN
+        BEGIN
+            holds := jsonb_path_match(doc, policy.predicate, policy.vars, true);
+        EXCEPTION WHEN OTHERS THEN
+            holds := NULL;
+        END;
+        IF holds IS NULL THEN
+            decision := coalesce(policy.on_unknown, policy.decision);
+            RETURN jsonb_build_object(
+                'decision', decision,
+                'reasons', jsonb_build_array(format('predicate %s could not be decided for this command', policy.predicate)),
+                'approval_type', CASE WHEN decision = 'require_approval'
+                                      THEN coalesce(policy.approval_type, 'standard') END,
+                'missing_fields', CASE WHEN decision = 'require_input' THEN to_jsonb(policy.missing_fields) END);
+        ELSIF holds THEN
+            RETURN jsonb_build_object(
+                'decision', policy.decision,
+                'reasons', CASE WHEN cardinality(policy.reasons) > 0 THEN to_jsonb(policy.reasons)
+                                ELSE jsonb_build_array(format('%s holds', policy.predicate)) END,
+                'approval_type', policy.approval_type,
+                'missing_fields', to_jsonb(policy.missing_fields));
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
+    END IF;
+    -- executable
+    BEGIN
+        EXECUTE format('SELECT %s($1, $2)', policy.function_name::regprocedure::regproc)
+        INTO answer USING doc, doc -> 'context';
+    EXCEPTION WHEN OTHERS THEN
+        RETURN jsonb_build_object(
+            'decision', 'deny',
+            'reasons', jsonb_build_array(format('policy function %s failed: %s', policy.function_name, SQLERRM)));
+    END;
+    IF jsonb_typeof(answer) IS DISTINCT FROM 'object'
+       OR NOT answer ->> 'decision' IN ('allow', 'deny', 'require_input', 'require_approval')
+       OR (answer ? 'reasons' AND NOT concord._is_string_list(answer -> 'reasons') AND answer -> 'reasons' <> '[]')
+       OR (answer ? 'missing_fields' AND jsonb_typeof(answer -> 'missing_fields') <> 'array')
+       OR (answer ->> 'decision' = 'require_approval'
+           AND NOT EXISTS (SELECT 1 FROM concord.approval_types AS t
+                           WHERE t.name = coalesce(answer ->> 'approval_type', 'standard'))) THEN
+        RETURN jsonb_build_object(
+            'decision', 'deny',
+            'reasons', jsonb_build_array(format(
+                'policy function %s answered %s; expected {"decision": allow|deny|require_input|require_approval, '
+                '"reasons": [...], "approval_type": a registered type, "missing_fields": [...]}',
+                policy.function_name, left(coalesce(answer::text, 'NULL'), 200))));
+    END IF;
+    RETURN jsonb_build_object(
+        'decision', answer ->> 'decision',
+        'reasons', coalesce(answer -> 'reasons', '[]'),
+        'approval_type', CASE WHEN answer ->> 'decision' = 'require_approval'
+                              THEN coalesce(answer ->> 'approval_type', 'standard') END,
+        'missing_fields', coalesce(answer -> 'missing_fields', '[]'));
+END
+$$;
+
+-- The document every policy sees (spec 21): the command and its context.
+CREATE OR REPLACE FUNCTION concord._policy_document(c concord.commands, ct concord.command_types)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'command_id', c.command_id,
+        'command_type', c.command_type,
+        'payload', c.payload,
+        'requested_by', c.requested_by,
+        'ingress', c.ingress,
+        'risk_level', ct.risk_level,
+        'context', c.context);
+END
+$$;
+
+-- Who may decide an approval of type t for the command described by doc:
+-- {approvers: [...], team: ...}, or NULL when a path finds nobody.
+CREATE OR REPLACE FUNCTION concord._resolve_approvers(t concord.approval_types, doc jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    found jsonb;
+    people text[];
+BEGIN
+    IF t.approver_principals IS NOT NULL THEN
+        RETURN jsonb_build_object('approvers', to_jsonb(t.approver_principals), 'team', null);
+    ELSIF t.approver_team IS NOT NULL THEN
+        RETURN jsonb_build_object('approvers', '[]'::jsonb, 'team', t.approver_team);
+    END IF;
+    found := jsonb_path_query_first(doc, t.approver_path, '{}', true);
+    people := ARRAY(
+        SELECT DISTINCT btrim(v.item #>> '{}')
+        FROM jsonb_array_elements(CASE jsonb_typeof(found) WHEN 'array' THEN found
+                                                            ELSE jsonb_build_array(found) END) AS v (item)
+        WHERE jsonb_typeof(v.item) = 'string' AND btrim(v.item #>> '{}') <> ''
+        ORDER BY 1);
+    IF cardinality(people) = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object('approvers', to_jsonb(people), 'team', null);
+END
+$$;
+
+-- Evaluates every policy of command c (spec 21) and combines the decisions:
+-- deny > require_input > require_approval > allow. Reads, never writes.
+-- Returns NULL when the type has no policies, else
+-- {evaluation_id, decision, reasons, missing_fields, approval_types,
+--  approvers: {type: {approvers, team}}, policies: [...], inputs_digest}.
+CREATE OR REPLACE FUNCTION concord._evaluate(c concord.commands, ct concord.command_types)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    names text[] := concord._effective_policies(ct);
+    doc jsonb;
+    policy concord.policies%ROWTYPE;
+    outcome jsonb;
+    results jsonb := '[]'::jsonb;
+    best integer := 0;
+    rank integer;
+    decision text;
+    reasons jsonb := '[]'::jsonb;
+    missing jsonb := '[]'::jsonb;
+    approval_names text[] := '{}'::text[];
+    approvers jsonb := '{}'::jsonb;
+    t concord.approval_types%ROWTYPE;
+    who jsonb;
+    lacking text[];
+BEGIN
+    IF cardinality(names) = 0 THEN
+        RETURN NULL;
+    END IF;
+    doc := concord._policy_document(c, ct);
+    FOR policy IN
+        SELECT p.* FROM unnest(names) WITH ORDINALITY AS n (name, position)
+        INNER JOIN concord.policies AS p ON p.name = n.name
+        ORDER BY n.position
+    LOOP
+        outcome := concord._run_policy(policy, doc, ct);
+        results := results || jsonb_build_object(
+            'policy', policy.name, 'version', policy.version, 'checksum', policy.checksum,
+            'decision', outcome ->> 'decision', 'reasons', coalesce(outcome -> 'reasons', '[]'),
+            'approval_type', outcome ->> 'approval_type',
+            'missing_fields', coalesce(outcome -> 'missing_fields', '[]'));
+    END LOOP;
+    IF jsonb_array_length(results) < cardinality(names) THEN
+        -- A name with no policy row (only possible by writing command_types
+        -- with triggers off): fail closed.
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            MESSAGE = format('command type %s names policies that are not registered: %s', ct.command_type,
+                             (SELECT string_agg(n.name, ', ') FROM unnest(names) AS n (name)
+                              WHERE NOT EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = n.name)));
+    END IF;
+
+    SELECT max(CASE r.value ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
+                                          WHEN 'require_approval' THEN 1 ELSE 0 END)
+    INTO best FROM jsonb_array_elements(results) AS r (value);
+    decision := (ARRAY['allow', 'require_approval', 'require_input', 'deny'])[best + 1];
+    FOR outcome IN SELECT r.value FROM jsonb_array_elements(results) AS r (value) LOOP
+        rank := CASE outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
+                                           WHEN 'require_approval' THEN 1 ELSE 0 END;
+        IF rank = best AND best > 0 THEN
+            reasons := reasons || (outcome -> 'reasons');
+            missing := missing || (outcome -> 'missing_fields');
+            IF outcome ->> 'approval_type' IS NOT NULL
+               AND NOT outcome ->> 'approval_type' = ANY (approval_names) THEN
+                approval_names := approval_names || (outcome ->> 'approval_type');
+            END IF;
+        END IF;
+    END LOOP;
+
+    -- Spec 81.2: an approval is asked only with everything its type needs.
+    IF decision = 'require_approval' THEN
+        lacking := '{}'::text[];
+        FOR t IN SELECT x.* FROM concord.approval_types AS x WHERE x.name = ANY (approval_names) ORDER BY x.name LOOP
+            lacking := lacking || concord._missing_fields(c.payload, t.required_fields);
+            who := concord._resolve_approvers(t, doc);
+            IF who IS NULL THEN
+                lacking := lacking || btrim(regexp_replace(t.approver_path::text, '^.*\.', ''), '"');
+                reasons := reasons || to_jsonb(format('approval type %s finds its approver at %s, which is empty',
+                                                      t.name, t.approver_path));
+            ELSE
+                approvers := approvers || jsonb_build_object(t.name, who);
+            END IF;
+        END LOOP;
+        IF cardinality(lacking) > 0 THEN
+            lacking := ARRAY(SELECT DISTINCT l.f FROM unnest(lacking) AS l (f) ORDER BY 1);
+            decision := 'require_input';
+            reasons := reasons || to_jsonb(format('the approval needs: %s', array_to_string(lacking, ', ')));
+            missing := to_jsonb(lacking);
+            approvers := '{}'::jsonb;
+            approval_names := '{}'::text[];
+        END IF;
+    END IF;
+    IF decision <> 'require_approval' THEN
+        approval_names := '{}'::text[];
+    END IF;
+    IF decision <> 'require_input' THEN
+        missing := '[]'::jsonb;
+    ELSE
+        missing := coalesce((SELECT jsonb_agg(DISTINCT m.value) FROM jsonb_array_elements(missing) AS m (value)),
+                            '[]');
+    END IF;
+
+    RETURN jsonb_build_object(
+        'evaluation_id', gen_random_uuid(),
+        'decision', decision,
+        'reasons', reasons,
+        'missing_fields', missing,
+        'approval_types', to_jsonb(approval_names),
+        'approvers', approvers,
+        'policies', results,
+        'inputs_digest', md5(doc::text));
+END
+$$;

@@ -1,0 +1,189 @@
+-- Planning (spec 7.4, 10, 13.3, 14, 29): the ExecutionPlan of a command,
+-- built by pure functions from its type and stored on the command.
+
+-- Spec 10: the semantic queue an effect type runs on.
+CREATE OR REPLACE FUNCTION concord.choose_queue(effect_type text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._require('effect_type', effect_type);
+    RETURN CASE
+        WHEN starts_with(effect_type, 'connector.') THEN 'connector_calls'
+        WHEN starts_with(effect_type, 'agent.run') THEN 'agent_runs'
+        WHEN starts_with(effect_type, 'agent.spawn') THEN 'swarm_children'
+        WHEN starts_with(effect_type, 'notification.') THEN 'notifications'
+        ELSE 'concord_default'
+    END;
+END
+$$;
+
+COMMENT ON FUNCTION concord.choose_queue(text) IS
+'The semantic queue of an effect type (spec 10): connector.* connector_calls, agent.run* agent_runs, '
+'agent.spawn* swarm_children, notification.* notifications, anything else concord_default.';
+
+-- Spec 29: sync, async or approval_gated_async.
+CREATE OR REPLACE FUNCTION concord._execution_mode(ct concord.command_types, gated boolean)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN CASE
+        WHEN gated THEN 'approval_gated_async'
+        WHEN ct.async_required OR NOT ct.sync_allowed THEN 'async'
+        ELSE 'sync'
+    END;
+END
+$$;
+
+-- The spec 13.3 ExecutionPlan of command_id for type ct; approval_types
+-- (the approvals its policies asked for) or the type's approval_required
+-- flag insert the approval gate. Pure: the same inputs give the same plan,
+-- plan_id included.
+CREATE OR REPLACE FUNCTION concord._build_plan(
+    ct concord.command_types, command_id uuid, approval_types text[]
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    gated boolean := ct.approval_required OR cardinality(approval_types) > 0;
+    mode text := concord._execution_mode(ct, gated);
+    steps jsonb := '[]'::jsonb;
+    queues jsonb := '{}'::jsonb;
+    effect_steps text[] := '{}'::text[];
+    before_execute text;
+    connector text;
+    effect text;
+    step text;
+BEGIN
+    steps := steps || jsonb_build_object(
+        'step_id', 'validate', 'primitive', 'command', 'function_name', 'concord.submit_command',
+        'depends_on', '[]'::jsonb, 'metadata', jsonb_build_object('sync', true));
+    steps := steps || jsonb_build_object(
+        'step_id', 'policy', 'primitive', 'policy', 'function_name', 'concord.evaluate_policies',
+        'depends_on', '["validate"]'::jsonb,
+        'metadata', jsonb_build_object('sync', true, 'policies', to_jsonb(concord._effective_policies(ct))));
+    before_execute := 'policy';
+    IF gated THEN
+        steps := steps || jsonb_build_object(
+            'step_id', 'approval_gate', 'primitive', 'human_approval', 'function_name', 'concord.resolve_approval',
+            'depends_on', '["policy"]'::jsonb,
+            'metadata', jsonb_build_object('approval_types', to_jsonb(CASE
+                WHEN cardinality(approval_types) > 0 THEN approval_types
+                ELSE ARRAY[coalesce(ct.approval_type, 'standard')] END)));
+        before_execute := 'approval_gate';
+    END IF;
+    steps := steps || jsonb_build_object(
+        'step_id', 'execute',
+        'primitive', CASE WHEN mode = 'sync' THEN 'sync_function' ELSE 'async_task' END,
+        'function_name', coalesce(ct.function_name, ct.command_type),
+        'depends_on', jsonb_build_array(before_execute),
+        'metadata', jsonb_build_object('queue', CASE WHEN mode = 'sync' THEN null ELSE 'concord_default' END,
+                                       'max_attempts', ct.max_attempts));
+    FOREACH connector IN ARRAY ct.connector_requirements LOOP
+        effect := 'connector.' || connector;
+        step := 'connector:' || connector;
+        steps := steps || jsonb_build_object(
+            'step_id', step, 'primitive', 'connector_call', 'function_name', connector,
+            'depends_on', '["execute"]'::jsonb,
+            'metadata', jsonb_build_object('effect_type', effect, 'queue', concord.choose_queue(effect)));
+        queues := queues || jsonb_build_object(effect, concord.choose_queue(effect));
+        effect_steps := effect_steps || step;
+    END LOOP;
+    IF ct.artifact_output_possible THEN
+        steps := steps || jsonb_build_object(
+            'step_id', 'artifact_write', 'primitive', 'artifact_write', 'function_name', 'artifact.write',
+            'depends_on', to_jsonb(ARRAY['execute'] || effect_steps),
+            'metadata', jsonb_build_object('effect_type', 'artifact.write',
+                                           'queue', concord.choose_queue('artifact.write')));
+        queues := queues || jsonb_build_object('artifact.write', concord.choose_queue('artifact.write'));
+        effect_steps := effect_steps || 'artifact_write'::text;
+    END IF;
+    IF ct.memory_write_possible THEN
+        steps := steps || jsonb_build_object(
+            'step_id', 'memory_write', 'primitive', 'memory_write', 'function_name', 'memory.write',
+            'depends_on', '["execute"]'::jsonb,
+            'metadata', jsonb_build_object('effect_type', 'memory.write',
+                                           'queue', concord.choose_queue('memory.write')));
+        queues := queues || jsonb_build_object('memory.write', concord.choose_queue('memory.write'));
+        effect_steps := effect_steps || 'memory_write'::text;
+    END IF;
+    IF ct.notification_required THEN
+        steps := steps || jsonb_build_object(
+            'step_id', 'notify', 'primitive', 'notification', 'function_name', 'notification.send',
+            'depends_on', to_jsonb(ARRAY['execute'] || effect_steps),
+            'metadata', jsonb_build_object('effect_type', 'notification.send',
+                                           'queue', concord.choose_queue('notification.send')));
+        queues := queues || jsonb_build_object('notification.send', concord.choose_queue('notification.send'));
+        effect_steps := effect_steps || 'notify'::text;
+    END IF;
+    steps := steps || jsonb_build_object(
+        'step_id', 'finalize', 'primitive', 'state_transition', 'function_name', 'concord.transition_command',
+        'depends_on', to_jsonb(ARRAY['execute'] || effect_steps), 'metadata', jsonb_build_object('audit', true));
+    RETURN jsonb_build_object(
+        'plan_id', 'plan_' || md5(concat_ws(':', command_id, ct.command_type, ct.version, mode,
+                                 array_to_string(approval_types, ','))),
+        'command_id', command_id,
+        'command_type', ct.command_type,
+        'command_type_version', ct.version,
+        'execution_mode', mode,
+        'primitives', to_jsonb(concord._primitives_for(
+            gated, ct.async_required, ct.sync_allowed, cardinality(ct.connector_requirements) > 0,
+            ct.artifact_output_possible, ct.memory_write_possible, ct.notification_required)),
+        'steps', steps,
+        'queues', queues);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.plan_command(command_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE := concord._lock_command(command_id);
+    ct concord.command_types%ROWTYPE;
+    approval_types text[];
+    new_plan jsonb;
+BEGIN
+    IF c.status NOT IN ('validated', 'waiting_for_input', 'waiting_for_approval', 'approved', 'queued',
+                        'running', 'blocked') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('command %s is %s: only a command that is still to run is planned', command_id, c.status);
+    END IF;
+    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    -- The approval types its policies asked for, in any evaluation so far.
+    approval_types := ARRAY(
+        SELECT DISTINCT a.approval_type FROM concord.approvals AS a WHERE a.command_id = c.command_id
+        UNION
+        SELECT jsonb_array_elements_text(coalesce(c.policy_evaluation -> 'approval_types', '[]'))
+        ORDER BY 1);
+    new_plan := concord._build_plan(ct, c.command_id, approval_types);
+    IF new_plan IS DISTINCT FROM c.plan THEN
+        UPDATE concord.commands AS x SET plan = new_plan WHERE x.command_id = c.command_id;
+        PERFORM concord._audit('command_planned', c.command_id, c.trace_id, 'plan', new_plan ->> 'plan_id',
+                               null, null, new_plan);
+    END IF;
+    RETURN new_plan;
+END
+$$;
+
+COMMENT ON FUNCTION concord.plan_command(uuid) IS
+'The spec 13.3 ExecutionPlan of a command (execution mode, primitives, steps with depends_on, the '
+'approval gate where required, the spec 10 queue of each effect type), stored on the command and '
+'recorded as a command_planned event. Planning again without change records nothing.';

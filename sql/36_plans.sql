@@ -6,7 +6,13 @@ CREATE OR REPLACE FUNCTION concord.choose_queue(effect_type text)
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
+SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 BEGIN
     PERFORM concord._require('effect_type', effect_type);

@@ -28,7 +28,9 @@ INSERT INTO expected_edges VALUES
 ('running', 'cancelling'), ('cancelling', 'cancelled'), ('cancelling', 'compensating'),
 ('compensated', 'cancelled'),
 -- a blocked command has started too: its cancellation takes the same path
-('blocked', 'cancelling');
+('blocked', 'cancelling'),
+-- issue 3: a reviewer who requests changes sends the command back for input
+('waiting_for_approval', 'waiting_for_input');
 
 -- ---------------------------------------------------------------------------
 -- The machine as data
@@ -50,7 +52,7 @@ SELECT is_empty(
 SELECT is_empty(
     'SELECT from_status, to_status FROM concord.command_transitions
      EXCEPT SELECT from_status, to_status FROM expected_edges',
-    'command_transitions allows no transition beyond spec 12 and the spec 30 cancellation path'
+    'command_transitions allows no transition beyond spec 12, the spec 30 cancellation path and request_changes'
 );
 
 SELECT set_eq(

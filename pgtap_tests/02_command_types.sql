@@ -2,7 +2,7 @@
 -- version bump, ignores an identical spec, and refuses a bad spec with CN005
 -- listing every problem; map_task_to_primitives follows spec 14.
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 -- The DETAIL of the error sql raises (NULL when it raises nothing).
 CREATE FUNCTION pg_temp.error_detail(sql text)
@@ -20,6 +20,14 @@ EXCEPTION
         RETURN detail;
 END
 $$;
+
+-- The spec's example (section 14) names data_access, which is no built-in
+-- policy: register it (issue 3: policy_checks must name registered policies).
+DO $$ BEGIN
+    PERFORM concord.register_policy('{"name": "data_access",
+        "predicate": "$.payload.report_type == \"payroll\"", "decision": "deny",
+        "reasons": ["payroll reports are restricted"]}');
+END $$;
 
 -- The spec's example (section 14).
 CREATE TEMP TABLE generate_report_spec AS
@@ -160,6 +168,13 @@ SELECT throws_ok(
     $$SELECT concord.register_command_type('["generate_report"]')$$,
     'CN005', NULL,
     'CN005: a spec that is not a JSON object is refused'
+);
+
+SELECT throws_ok(
+    $$SELECT concord.register_command_type(
+        '{"command_type": "t_bad", "policy_checks": ["no_such_policy"]}')$$,
+    'CN005', NULL,
+    'CN005: policy_checks naming a policy that is not registered is refused'
 );
 
 SELECT ok(

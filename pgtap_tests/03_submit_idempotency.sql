@@ -3,9 +3,16 @@
 -- an invalid one is still recorded -- failed, with every problem -- and an
 -- idempotency key returns the original request or refuses a different one.
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 
+-- The spec 14 example type keeps its policy checks (issue 3): data_access is
+-- registered as a declarative policy, and alice -- the requester of every
+-- command here that passes validation -- holds a grant, so permission allows;
+-- the type has no cost_budget, so cost allows.
 DO $$ BEGIN
+    PERFORM concord.register_policy('{"name": "data_access",
+        "predicate": "$.payload.report_type == \"payroll\"", "decision": "deny",
+        "reasons": ["payroll reports are restricted"]}');
     PERFORM concord.register_command_type('{
         "command_type": "generate_report",
         "name": "Generate Report",
@@ -26,6 +33,7 @@ DO $$ BEGIN
     }');
     PERFORM concord.register_command_type(
         '{"command_type": "lookup_price", "sync_allowed": true, "async_required": false}');
+    PERFORM concord.grant_command_type('generate_report', 'alice');
 END $$;
 
 CREATE TEMP TABLE submitted (label text PRIMARY KEY, command_id uuid, status text, trace_id text,
@@ -35,7 +43,7 @@ CREATE FUNCTION pg_temp.timeline(label text)
 RETURNS text[]
 LANGUAGE sql
 AS $$
-    SELECT array_agg(t.event_type || ':' || coalesce(t.from_status, '') || '>' || t.to_status
+    SELECT array_agg(t.event_type || ':' || coalesce(t.from_status, '') || '>' || coalesce(t.to_status, '')
                      ORDER BY t.event_seq)
     FROM concord.command_timeline((SELECT s.command_id FROM submitted AS s WHERE s.label = timeline.label)) AS t
 $$;
@@ -64,8 +72,15 @@ SELECT is(
 SELECT is(
     pg_temp.timeline('async'),
     ARRAY['command_created:>created', 'command_status_changed:created>validated',
-          'command_status_changed:validated>queued'],
-    'the async command''s timeline shows created, then created -> validated -> queued'
+          'policies_evaluated:>', 'command_status_changed:validated>queued'],
+    'the async command''s timeline shows created, then created -> validated, its policies evaluated, -> queued'
+);
+
+SELECT is(
+    (SELECT c.policy_evaluation ->> 'decision' FROM concord.commands AS c
+     INNER JOIN submitted AS s USING (command_id) WHERE s.label = 'async'),
+    'allow',
+    'the async command was queued because its policies (permission, cost, data_access) allowed it'
 );
 
 SELECT is(

@@ -97,7 +97,7 @@ SELECT row_eq(
 SELECT pg_temp.new_command('failing') IS NOT NULL AS fixture \gset
 SELECT is(
     concord.transition_command(concord_test.id('failing'), 'failed', 'worker', 'gave up',
-                               error => 'timeout talking to crm', error_class => 'connector_timeout'),
+                               error => 'timeout talking to crm', error_class => 'timeout'),
     'failed',
     'fixture: validated -> failed with an error'
 );
@@ -106,7 +106,7 @@ SELECT row_eq(
     $$SELECT from_status, to_status, reason, payload ->> 'error', payload ->> 'error_class'
       FROM pg_temp.last_event('failing')$$,
     ROW('validated'::text, 'failed'::text, 'gave up'::text, 'timeout talking to crm'::text,
-        'connector_timeout'::text),
+        'timeout'::text),
     'the audit row of a failure carries error and error_class'
 );
 
@@ -235,16 +235,16 @@ SELECT is(
 
 SELECT pg_temp.new_command('refail') IS NOT NULL AS fixture \gset
 SELECT concord.transition_command(concord_test.id('refail'), 'failed', 'worker',
-                                  error => 'first error', error_class => 'first_class') AS fixture \gset
+                                  error => 'first error', error_class => 'timeout') AS fixture \gset
 TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('refail');
 SELECT pg_temp.outcome(format(
-    $$SELECT concord.transition_command(%L, 'failed', 'someone', error => 'other error', error_class => 'other_class')$$,
+    $$SELECT concord.transition_command(%L, 'failed', 'someone', error => 'other error', error_class => 'rate_limited')$$,
     concord_test.id('refail'))) AS fixture \gset
 
 SELECT ok(
     (SELECT ARRAY[error, error_class] FROM concord.commands WHERE command_id = concord_test.id('refail'))
-        = ARRAY['first error', 'first_class']
+        = ARRAY['first error', 'timeout']
     OR pg_temp.events('refail') > (SELECT n FROM before),
     'transition_command to the status a command is already in does not rewrite its recorded error unaudited'
 );
@@ -298,7 +298,7 @@ SELECT row_eq(
 SELECT concord.start_effect(concord_test.id('ok_effect'), 'wf-1') AS fixture \gset
 SELECT concord.complete_effect(concord_test.id('ok_effect'), '{"message_id": "m-1"}') AS fixture \gset
 SELECT concord.start_effect(concord_test.id('bad_effect'), 'wf-1') AS fixture \gset
-SELECT concord.fail_effect(concord_test.id('bad_effect'), 'crm said 500', 'upstream_error') AS fixture \gset
+SELECT concord.fail_effect(concord_test.id('bad_effect'), 'crm said 500', 'transient_connector_error') AS fixture \gset
 
 SELECT is(
     (SELECT array_agg(coalesce(e.from_status, '') || '>' || e.to_status ORDER BY e.event_seq)
@@ -320,7 +320,7 @@ SELECT row_eq(
       FROM concord.domain_events
       WHERE target_type = 'effect' AND target_id = concord_test.id('bad_effect')::text
       ORDER BY event_seq DESC LIMIT 1$$,
-    ROW('workflow:wf-1'::text, 'executing'::text, 'failed'::text, 'upstream_error'::text),
+    ROW('workflow:wf-1'::text, 'executing'::text, 'failed'::text, 'transient_connector_error'::text),
     'a failed effect is audited with its workflow as actor and its error_class'
 );
 

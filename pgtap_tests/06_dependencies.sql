@@ -276,7 +276,7 @@ SELECT pg_temp.depend('f_child_cancel', 'f_parent')
        AND pg_temp.depend('f_grandchild', 'f_child_fail') AS fixture \gset
 
 SELECT is(
-    concord.transition_command(concord_test.id('f_parent'), 'failed', 'worker', error_class => 'boom'),
+    concord.transition_command(concord_test.id('f_parent'), 'failed', 'worker', error_class => 'transient_connector_error'),
     'failed',
     'fixture: the parent fails'
 );

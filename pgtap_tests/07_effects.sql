@@ -233,14 +233,14 @@ SELECT throws_ok(
 );
 
 SELECT is(
-    concord.fail_effect(concord_test.id('e2'), 'crm said 500', 'upstream_error'),
+    concord.fail_effect(concord_test.id('e2'), 'crm said 500', 'transient_connector_error'),
     'failed',
     'fail_effect moves an executing effect to failed'
 );
 
 SELECT row_eq(
     $$SELECT status, error, error_class, completed_at IS NOT NULL FROM pg_temp.effect('e2')$$,
-    ROW('failed'::text, 'crm said 500'::text, 'upstream_error'::text, true),
+    ROW('failed'::text, 'crm said 500'::text, 'transient_connector_error'::text, true),
     'the failed effect keeps its error and error_class'
 );
 
@@ -248,7 +248,7 @@ TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('e2'), NULL;
 
 SELECT is(
-    concord.fail_effect(concord_test.id('e2'), 'crm said 500', 'upstream_error'),
+    concord.fail_effect(concord_test.id('e2'), 'crm said 500', 'transient_connector_error'),
     'failed',
     'a replayed fail_effect with the same error returns failed'
 );
@@ -260,7 +260,7 @@ SELECT is(
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, 'crm said 503', 'upstream_error')$$, concord_test.id('e2')),
+    format($$SELECT concord.fail_effect(%L, 'crm said 503', 'transient_connector_error')$$, concord_test.id('e2')),
     'CN002', NULL,
     'CN002: failing a failed effect again with a different error'
 );
@@ -272,7 +272,7 @@ SELECT throws_ok(
 );
 
 SELECT throws_ok(
-    format($$UPDATE concord.domain_effects SET error_class = 'other' WHERE domain_effect_id = %L$$,
+    format($$UPDATE concord.domain_effects SET error_class = 'rate_limited' WHERE domain_effect_id = %L$$,
            concord_test.id('e2')),
     'CN007', NULL,
     'CN007: a failed effect''s error cannot be rewritten'

@@ -265,8 +265,8 @@ SELECT throws_ok(
 
 SELECT is(
     (SELECT count(*) FROM concord.command_transitions),
-    40::bigint,
-    'command_transitions still holds its 40 edges'
+    41::bigint,
+    'command_transitions still holds its 41 edges'
 );
 
 SELECT set_eq(

@@ -1,10 +1,13 @@
 -- Roles and privileges (DESIGN "Shape of the SQL"): tables are written only
 -- through the API. concord_app executes the API functions and reads the views
--- but writes no table; concord_reader reads the views only. Every API function
--- is SECURITY DEFINER with search_path pinned; private helpers (_name) are
--- executable by nobody but the owner.
+-- but writes no table; concord_reader reads the views only; concord_admin
+-- (issue 3) has what concord_app has plus the catalog functions
+-- (register_command_type, policies, approval types, grants, teams), which
+-- concord_app no longer has; concord_approver resolves approvals. Every API
+-- function is SECURITY DEFINER with search_path pinned; private helpers (_name)
+-- are executable by nobody but the owner.
 BEGIN;
-SELECT plan(40);
+SELECT plan(47);
 
 CREATE TEMP TABLE api (signature regprocedure PRIMARY KEY);
 INSERT INTO api VALUES
@@ -21,7 +24,33 @@ INSERT INTO api VALUES
 ('concord.get_command(uuid)'),
 ('concord.command_timeline(uuid)'),
 ('concord.can_transition(text, text)'),
-('concord.map_task_to_primitives(text)');
+('concord.map_task_to_primitives(text)'),
+('concord.evaluate_policies(uuid)'),
+('concord.provide_input(uuid, jsonb, text)'),
+('concord.expire_approvals(timestamptz)'),
+('concord.plan_command(uuid)'),
+('concord.choose_queue(text)'),
+('concord.register_policy(jsonb)'),
+('concord.register_approval_type(jsonb)'),
+('concord.grant_command_type(text, text)'),
+('concord.revoke_command_type(text, text)'),
+('concord.add_team_member(text, text)'),
+('concord.remove_team_member(text, text)'),
+('concord.resolve_approval(uuid, text, text, text)');
+
+-- The catalog functions only concord_admin may execute, and the function of
+-- concord_approver (which concord_admin may execute too).
+CREATE TEMP TABLE admin_only (signature regprocedure PRIMARY KEY);
+INSERT INTO admin_only VALUES
+('concord.register_command_type(jsonb)'),
+('concord.register_policy(jsonb)'),
+('concord.register_approval_type(jsonb)'),
+('concord.grant_command_type(text, text)'),
+('concord.revoke_command_type(text, text)'),
+('concord.add_team_member(text, text)'),
+('concord.remove_team_member(text, text)');
+CREATE TEMP TABLE approver_only (signature regprocedure PRIMARY KEY);
+INSERT INTO approver_only VALUES ('concord.resolve_approval(uuid, text, text, text)');
 
 CREATE TEMP VIEW public_functions AS
 SELECT p.oid, p.oid::regprocedure AS signature, p.prosecdef, p.proconfig
@@ -43,6 +72,8 @@ WHERE c.relnamespace = 'concord'::regnamespace AND c.relkind IN ('r', 'p');
 -- ---------------------------------------------------------------------------
 SELECT has_role('concord_app', 'the role concord_app exists');
 SELECT has_role('concord_reader', 'the role concord_reader exists');
+SELECT has_role('concord_admin', 'the role concord_admin exists');
+SELECT has_role('concord_approver', 'the role concord_approver exists');
 
 SELECT is_empty(
     'SELECT signature FROM api EXCEPT SELECT signature FROM public_functions',
@@ -61,8 +92,27 @@ SELECT is_empty(
 );
 
 SELECT is_empty(
-    $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_app', oid, 'EXECUTE')$$,
-    'concord_app may execute every public concord function'
+    $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_app', oid, 'EXECUTE')
+      EXCEPT SELECT signature FROM admin_only EXCEPT SELECT signature FROM approver_only$$,
+    'concord_app may execute every public concord function but the admin and approver ones'
+);
+
+SELECT is_empty(
+    $$SELECT signature FROM admin_only WHERE has_function_privilege('concord_app', signature, 'EXECUTE')
+      UNION ALL
+      SELECT signature FROM approver_only WHERE has_function_privilege('concord_app', signature, 'EXECUTE')$$,
+    'concord_app may execute none of register_command_type, the other catalog functions, resolve_approval'
+);
+
+SELECT is_empty(
+    $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_admin', oid, 'EXECUTE')$$,
+    'concord_admin may execute every public concord function'
+);
+
+SELECT set_eq(
+    $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_approver', oid, 'EXECUTE')$$,
+    $$SELECT signature FROM approver_only$$,
+    'concord_approver may execute resolve_approval and no other public concord function'
 );
 
 SELECT is_empty(
@@ -79,6 +129,8 @@ SELECT is_empty(
     $$SELECT signature FROM private_functions
       WHERE has_function_privilege('concord_app', oid, 'EXECUTE')
          OR has_function_privilege('concord_reader', oid, 'EXECUTE')
+         OR has_function_privilege('concord_admin', oid, 'EXECUTE')
+         OR has_function_privilege('concord_approver', oid, 'EXECUTE')
          OR has_function_privilege('public', oid, 'EXECUTE')$$,
     'no role but the owner may execute a private (_name) helper'
 );
@@ -102,6 +154,13 @@ SELECT is_empty(
     $$SELECT relname FROM concord_tables
       WHERE has_table_privilege('concord_app', oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')$$,
     'concord_app can INSERT, UPDATE, DELETE or TRUNCATE no concord table'
+);
+
+SELECT is_empty(
+    $$SELECT relname FROM concord_tables
+      WHERE has_table_privilege('concord_admin', oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+         OR has_table_privilege('concord_approver', oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')$$,
+    'concord_admin and concord_approver can INSERT, UPDATE, DELETE or TRUNCATE no concord table either'
 );
 
 SELECT is_empty(
@@ -136,11 +195,19 @@ SELECT table_privs_are('concord', 'command_audit', 'concord_reader', ARRAY['SELE
 -- ---------------------------------------------------------------------------
 -- concord_app in practice
 -- ---------------------------------------------------------------------------
-SET LOCAL ROLE concord_app;
+SET LOCAL ROLE concord_admin;
 
 SELECT lives_ok(
     $$SELECT concord.register_command_type('{"command_type": "t_priv", "sync_allowed": true}')$$,
-    'concord_app can register a command type through the API'
+    'concord_admin can register a command type through the API'
+);
+
+SET LOCAL ROLE concord_app;
+
+SELECT throws_ok(
+    $$SELECT concord.register_command_type('{"command_type": "t_priv_app", "sync_allowed": true}')$$,
+    '42501', NULL,
+    '42501: concord_app cannot register a command type (issue 3: that is concord_admin''s)'
 );
 
 SELECT lives_ok(

@@ -1,13 +1,15 @@
 -- Every Concord SQLSTATE (class CN, README "Error codes") is raised where the
 -- table says, with a message a person understands. CN004 and CN010 are
--- reserved for a later issue.
+-- reserved for a later issue. CN012-CN014 come with issue 3 (approvals).
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(32);
+SELECT plan(35);
 
 DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_codes", "sync_allowed": true,
         "required_inputs": ["who"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_codes_gated", "approval_required": true}');
+    PERFORM concord.add_team_member('team:approvers', 'approver1');
 END $$;
 
 INSERT INTO concord_test.fixture
@@ -26,7 +28,7 @@ SELECT is_empty(
              regexp_matches(p.prosrc, 'ERRCODE\s*=\s*''(CN[0-9A-Z]{3})''', 'g') AS m
       WHERE p.pronamespace = 'concord'::regnamespace
         AND m[1] NOT IN ('CN001', 'CN002', 'CN003', 'CN004', 'CN005', 'CN006', 'CN007', 'CN008',
-                         'CN009', 'CN010', 'CN011')$$,
+                         'CN009', 'CN010', 'CN011', 'CN012', 'CN013', 'CN014')$$,
     'the functions raise no CN code outside the documented table'
 );
 
@@ -34,7 +36,8 @@ SELECT set_eq(
     $$SELECT DISTINCT m[1] FROM pg_catalog.pg_proc AS p,
              regexp_matches(p.prosrc, 'ERRCODE\s*=\s*''(CN[0-9A-Z]{3})''', 'g') AS m
       WHERE p.pronamespace = 'concord'::regnamespace$$,
-    ARRAY['CN001', 'CN002', 'CN003', 'CN005', 'CN006', 'CN007', 'CN008', 'CN009', 'CN011'],
+    ARRAY['CN001', 'CN002', 'CN003', 'CN005', 'CN006', 'CN007', 'CN008', 'CN009', 'CN011',
+          'CN012', 'CN013', 'CN014'],
     'every code of this issue (all but the reserved CN004 and CN010) is raised somewhere'
 );
 
@@ -239,6 +242,30 @@ SELECT throws_ok(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, concord_test.id('other')),
     'CN011', NULL,
     'CN011: planning an effect on a terminal command'
+);
+
+-- CN012 not permitted, CN013 approval already resolved
+INSERT INTO concord_test.fixture
+SELECT 'gated', s.command_id FROM concord.submit_command('t_codes_gated', '{}', 'alice') AS s;
+INSERT INTO concord_test.fixture
+SELECT 'gated_approval', a.approval_id FROM concord.approvals AS a
+WHERE a.command_id = concord_test.id('gated');
+
+SELECT throws_ok(
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'alice')$$, concord_test.id('gated_approval')),
+    'CN012', NULL,
+    'CN012: the requester approving her own command'
+);
+
+SELECT lives_ok(
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'approver1')$$, concord_test.id('gated_approval')),
+    'fixture: a member of team:approvers approves'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.resolve_approval(%L, 'rejected', 'approver1')$$, concord_test.id('gated_approval')),
+    'CN013', NULL,
+    'CN013: resolving an approval a second time'
 );
 
 SELECT * FROM finish();

@@ -673,7 +673,10 @@ SET concord.settling = 'on';
 SET concord.submitting = 'on';
 
 SELECT command_id AS forged_submit FROM concord.submit_command('t_hard', '{}', 'alice') \gset
+-- registering a type is concord_admin's (issue 3), with the same forged settings
+SET LOCAL ROLE concord_admin;
 SELECT concord.register_command_type('{"command_type": "t_hard_forged", "sync_allowed": true}') AS fixture \gset
+SET LOCAL ROLE concord_app;
 SELECT concord.plan_effect(:'forge_worker', 'email.send', '{}') AS forged_effect \gset
 SELECT concord.start_effect(:'forged_effect', 'wf-forge') AS fixture \gset
 SELECT concord.complete_effect(:'forged_effect', '{}') AS fixture \gset

@@ -26,6 +26,21 @@ SET client_min_messages = notice;
 \echo 'asynchronously, what it may produce, and a JSON Schema its payload must satisfy.'
 \echo 'Registering the same spec again changes nothing.'
 \echo
+\echo 'Its policy_checks must name registered policies: permission and cost are built in;'
+\echo 'data_access is ours, a declarative rule (demo/02 looks at policies closely). The'
+\echo 'permission policy lets a requester submit only a type it holds a grant for.'
+\echo
+
+SELECT concord.register_policy($policy$
+{
+  "name": "data_access",
+  "description": "Reports on restricted data sets are denied",
+  "predicate": "$.payload.report_type == $restricted[*]",
+  "vars": {"restricted": ["payroll", "salaries"]},
+  "decision": "deny",
+  "reasons": ["payroll and salary data are restricted: no reports on them"]
+}
+$policy$) AS policy;
 
 SELECT concord.register_command_type($spec$
 {
@@ -60,6 +75,10 @@ SELECT command_type, name, function_name, ingress_types, required_inputs, async_
 FROM concord.command_types
 WHERE command_type = 'generate_report';
 
+-- Who may submit it (true when granted now, false when the grant already existed).
+SELECT principal, concord.grant_command_type('generate_report', principal) AS granted
+FROM unnest(ARRAY['alice', 'scheduler']) AS p (principal);
+
 \echo
 \echo '================================================================================'
 \echo ' 2. Which primitives does it map to? (spec 14: map_task_to_primitives)'
@@ -76,8 +95,9 @@ FROM unnest(concord.map_task_to_primitives('generate_report')) WITH ORDINALITY A
 \echo ' 3. Submit a command with an idempotency key'
 \echo '================================================================================'
 \echo 'submit_command records the request as a command row, checks the payload (required'
-\echo 'inputs and JSON Schema, inside Postgres), and moves it created -> validated -> queued'
-\echo 'because the type is asynchronous: all in one transaction.'
+\echo 'inputs and JSON Schema, inside Postgres), evaluates its policies (all allow here),'
+\echo 'and moves it created -> validated -> queued because the type is asynchronous: all in'
+\echo 'one transaction.'
 \echo
 
 -- The spec's key (section 36). Run again on the same database, the demo adds a suffix

@@ -1,0 +1,205 @@
+-- Spec 38, the approval-gated flow: "Publish the May revenue report to finance@example.com."
+--
+--   created -> validated -> waiting_for_approval -> approved -> queued -> running -> succeeded
+--
+-- The built-in external_sharing policy sees an e-mail address as destination and asks
+-- for the approval of a data owner (approval type data_owner, approvers: the members of
+-- team:data_owners). The requester cannot approve their own command; a data owner can.
+--
+--   make demo                                  (a fresh database, then demo/*.sql in order)
+--   psql -X -v ON_ERROR_STOP=1 -d DB -f demo/03_approval_gated_publish.sql
+--                                              (by hand, on any database where
+--                                               `concord migrate` has run; run it twice
+--                                               and it submits a new command again)
+
+\set ON_ERROR_STOP on
+\set QUIET on
+\pset footer off
+\pset null '(null)'
+\pset columns 110
+\x off
+SET client_min_messages = notice;
+\set VERBOSITY terse
+
+\echo
+\echo '================================================================================'
+\echo ' 1. The command type: publish_report, governed by permission and external_sharing'
+\echo '================================================================================'
+\echo
+
+SELECT concord.register_command_type($spec$
+{
+  "command_type": "publish_report",
+  "name": "Publish Report",
+  "description": "Send a finished report to a destination.",
+  "function_name": "publish_report",
+  "ingress_types": ["user_request"],
+  "required_inputs": ["report", "destination"],
+  "async_required": true,
+  "notification_required": true,
+  "policy_checks": ["permission", "external_sharing"],
+  "risk_level": "medium",
+  "payload_schema": {
+    "type": "object",
+    "properties": {
+      "report": {"type": "string"},
+      "destination": {"type": "string"}
+    }
+  }
+}
+$spec$) AS registered;
+
+-- alice may publish reports (through her team; true when granted or added now).
+SELECT concord.grant_command_type('publish_report', 'team:analysts') AS granted_to_team,
+       concord.add_team_member('team:analysts', 'alice') AS alice_joined;
+
+\echo
+\echo 'external_sharing is built in. Its config names the payload fields it inspects and the'
+\echo 'approval type it asks for when one holds an e-mail address (an @) or starts with'
+\echo 'external:. data_owner is one of the two approval types Concord ships (the other is'
+\echo 'standard, approved by team:approvers):'
+\echo
+
+SELECT name, kind, config FROM concord.policies WHERE name = 'external_sharing';
+
+SELECT name, risk_level, approver_team, decision_values, default_expiry_minutes, on_rejected
+FROM concord.approval_types
+WHERE name = 'data_owner';
+
+\echo
+\echo 'Approvers are data: make dana a data owner.'
+SELECT concord.add_team_member('team:data_owners', 'dana') AS dana_joined;
+
+\echo
+\echo '================================================================================'
+\echo ' 2. alice asks to publish the May report to finance@example.com'
+\echo '================================================================================'
+\echo 'Every approval that is requested or decided is announced with pg_notify on the'
+\echo 'channel concord_approvals (JSON: approval_id, command_id, status, command_status, ...).'
+\echo 'This session listens, so psql prints each notification after the statement that sent'
+\echo 'it.'
+\echo
+
+LISTEN concord_approvals;
+
+SELECT command_id AS publish_id, status AS publish_status
+FROM concord.submit_command(
+    'publish_report',
+    '{"report": "reports/monthly_revenue-2026-05.pdf", "destination": "finance@example.com"}',
+    'alice',
+    ingress => 'user_request'
+) \gset
+
+\echo 'command_id:' :publish_id
+\echo 'status:    ' :publish_status
+\echo
+
+SELECT policy, decision, approval_type, reasons
+FROM concord.policy_decisions
+WHERE command_id = :'publish_id'
+ORDER BY decision_id;
+
+\echo
+\echo '================================================================================'
+\echo ' 3. What dana sees: concord.pending_approvals'
+\echo '================================================================================'
+\echo 'One row per approval and eligible approver (never the requester), with the review'
+\echo 'packet: what is asked, by whom, why, which data, what happens after, until when.'
+\echo
+
+SELECT approval_id AS approval_id
+FROM concord.approvals
+WHERE command_id = :'publish_id' AND status = 'pending' \gset
+
+SELECT approver, approval_type, requested_by, expires_at > now() AS open
+FROM concord.pending_approvals
+WHERE approval_id = :'approval_id';
+
+\x on
+SELECT jsonb_pretty(review_packet - 'expires_at') AS review_packet
+FROM concord.pending_approvals
+WHERE approval_id = :'approval_id' AND approver = 'dana';
+\x off
+
+\echo
+\echo '================================================================================'
+\echo ' 4. alice cannot approve her own request; mallory is no data owner (CN012)'
+\echo '================================================================================'
+\echo
+
+-- psql does not substitute :variables inside $$ bodies: the id travels as a setting.
+SET demo.approval_id = :'approval_id';
+
+DO $$
+BEGIN
+    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'approved', 'alice');
+    RAISE EXCEPTION 'demo: expected CN012 (self-approval), but alice approved her own command';
+EXCEPTION WHEN SQLSTATE 'CN012' THEN
+    RAISE NOTICE 'refused as expected: % (%)', SQLERRM, SQLSTATE;
+END
+$$;
+
+DO $$
+BEGIN
+    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'approved', 'mallory');
+    RAISE EXCEPTION 'demo: expected CN012 (not eligible), but mallory''s approval was accepted';
+EXCEPTION WHEN SQLSTATE 'CN012' THEN
+    RAISE NOTICE 'refused as expected: % (%)', SQLERRM, SQLSTATE;
+END
+$$;
+
+\echo
+\echo '================================================================================'
+\echo ' 5. dana approves: approved -> queued'
+\echo '================================================================================'
+\echo 'When every approval the evaluation asked for is approved, the command moves on:'
+\echo 'waiting_for_approval -> approved -> queued, in the same transaction.'
+\echo
+
+SELECT jsonb_pretty(concord.resolve_approval(:'approval_id', 'approved', 'dana',
+                                             reason => 'finance is the report''s audience'))
+       AS resolution;
+
+\echo
+\echo 'Deciding it again is refused (CN013):'
+
+DO $$
+BEGIN
+    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'rejected', 'dana');
+    RAISE EXCEPTION 'demo: expected CN013 (already resolved), but the second decision was accepted';
+EXCEPTION WHEN SQLSTATE 'CN013' THEN
+    RAISE NOTICE 'refused as expected: % (%)', SQLERRM, SQLSTATE;
+END
+$$;
+
+UNLISTEN concord_approvals;
+
+\echo
+\echo '================================================================================'
+\echo ' 6. The worker publishes it: queued -> running -> succeeded'
+\echo '================================================================================'
+\echo
+
+SELECT concord.transition_command(:'publish_id', 'running', 'worker-1',
+                                  reason => 'picked up from the queue') AS status;
+SELECT concord.transition_command(:'publish_id', 'succeeded', 'worker-1',
+                                  reason => 'sent to finance@example.com',
+                                  result => '{"delivered_to": "finance@example.com"}') AS status;
+
+\echo
+\echo '================================================================================'
+\echo ' 7. The story: the timeline and the decision history'
+\echo '================================================================================'
+\echo
+
+SELECT event_seq, event_type, from_status, to_status, actor, reason
+FROM concord.command_timeline(:'publish_id');
+
+\echo
+SELECT kind, name, decision, reasons, actor
+FROM concord.decision_history
+WHERE command_id = :'publish_id'
+ORDER BY decided_at, kind, name;
+
+\echo
+\echo 'End of the approval-gated flow. Next: demo/04, a hotel booking that needs input first.'

@@ -7,9 +7,10 @@ installs Concord into it, and runs pgbench three times with the same settings:
   (a) submit    concord.submit_command with a fresh idempotency key per transaction
   (b) baseline  one command row and one event row into plain tables (schema ``bench``)
   (c) replay    submit_command with a key that already exists (idempotent replay)
+  (d) governed  submit_command of a type with three policies that all allow
 
 Before the runs every table gets PRELOAD commands and statistics (see ``preload``).
-Prints TPS and p50/p99 latency per scenario and the ratios a/b and c/b. Asserts nothing:
+Prints TPS and p50/p99 latency per scenario and the ratios a/b, c/b and d/a. Asserts nothing:
 a benchmark is not a test. Environment: BENCH_SECONDS (default 15) per run.
 See bench/README.md for how to read the figures.
 """
@@ -39,6 +40,17 @@ REPLAY_KEY = "bench-replay"  # no colon: pgbench reads ":name" as a variable, ev
 CLIENTS = 2
 THREADS = 2
 TARGET_RATIO = 0.5
+GOVERNED_TARGET_RATIO = 0.7  # governed submit / plain submit (issue 3)
+GOVERNED_TYPE = "bench_governed"
+PRICE_POLICY = {
+    "name": "bench_price_limit",
+    "description": "Benchmark: a price above the limit needs approval (never in the bench).",
+    "predicate": "$.payload.n > $limit",
+    "vars": {"limit": 1000000},
+    "decision": "require_approval",
+    "reasons": ["n above the limit"],
+    "approval_type": "standard",
+}
 PRELOAD = 5000  # commands in every table before the first run (see preload)
 
 COMMAND_TYPE_SPEC = {
@@ -72,6 +84,7 @@ CREATE TABLE bench.events (
 
 SCENARIOS = [
     ("submit", "submit.sql", "concord.submit_command, fresh key"),
+    ("governed", "governed.sql", "submit_command, 3 policies allow"),
     ("baseline", "baseline.sql", "raw INSERT command + event"),
     ("replay", "replay.sql", "submit_command, existing key"),
 ]
@@ -186,6 +199,21 @@ def setup(admin_dsn: str, bench_dsn: str) -> None:
             "SELECT concord.register_command_type(%s::jsonb)",
             (Jsonb(COMMAND_TYPE_SPEC),),
         )
+        conn.execute("SELECT concord.register_policy(%s::jsonb)", (Jsonb(PRICE_POLICY),))
+        conn.execute(
+            "SELECT concord.register_command_type(%s::jsonb)",
+            (
+                Jsonb(
+                    COMMAND_TYPE_SPEC
+                    | {
+                        "command_type": GOVERNED_TYPE,
+                        "name": "Benchmark governed ping",
+                        "policy_checks": ["permission", "risk", PRICE_POLICY["name"]],
+                    }
+                ),
+            ),
+        )
+        conn.execute("SELECT concord.grant_command_type(%s, 'bench')", (GOVERNED_TYPE,))
         conn.execute(BASELINE_DDL)
         row = conn.execute(
             "SELECT status, created FROM concord.submit_command(%s, '{\"n\": 1}', 'bench', "
@@ -194,6 +222,12 @@ def setup(admin_dsn: str, bench_dsn: str) -> None:
         ).fetchone()
         if row is None or row[0] != "queued":
             raise SystemExit(f"bench: the replay command was not queued: {row}")
+        row = conn.execute(
+            "SELECT status FROM concord.submit_command(%s, '{\"n\": 1}', 'bench')",
+            (GOVERNED_TYPE,),
+        ).fetchone()
+        if row is None or row[0] != "queued":
+            raise SystemExit(f"bench: the governed command was not allowed and queued: {row}")
         preload(conn)
 
 
@@ -210,6 +244,12 @@ def preload(conn: psycopg.Connection) -> None:
         "concord.submit_command(%s, jsonb_build_object('n', g), 'bench', 'api', '{}', "
         "'preload-' || g)",
         (PRELOAD, COMMAND_TYPE),
+    )
+    conn.execute(
+        "SELECT count(*) FROM generate_series(1, %s) AS g, "
+        "concord.submit_command(%s, jsonb_build_object('n', g), 'bench', 'api', '{}', "
+        "'preload-governed-' || g)",
+        (PRELOAD, GOVERNED_TYPE),
     )
     conn.execute("INSERT INTO bench.commands SELECT * FROM concord.commands")
     columns = sql.SQL(", ").join(
@@ -276,6 +316,7 @@ def table_counts(dsn: str) -> dict[str, int]:
             for table in (
                 "concord.commands",
                 "concord.domain_events",
+                "concord.policy_decisions",
                 "bench.commands",
                 "bench.events",
             )
@@ -322,6 +363,13 @@ def print_report(
         f"({verdict} the target of {TARGET_RATIO:.2f})"
     )
     print(f"c/b  replay / baseline TPS = {replay_ratio:.2f}")
+    plain = results["submit"].tps
+    governed_ratio = results["governed"].tps / plain if plain else math.nan
+    verdict = "meets" if governed_ratio >= GOVERNED_TARGET_RATIO else "BELOW"
+    print(
+        f"d/a  governed / plain submit TPS = {governed_ratio:.2f}   "
+        f"({verdict} the target of {GOVERNED_TARGET_RATIO:.2f})"
+    )
     print()
     print("Rows written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
 

@@ -268,11 +268,14 @@ ADD COLUMN over_budget text NOT NULL DEFAULT 'require_approval'
 CONSTRAINT over_budget_is_known CHECK (over_budget IN ('require_approval', 'deny'));
 
 -- One row per policy per evaluation. Append-only.
+-- policy is not a foreign key: a key share lock on the same few policy rows
+-- from every concurrent submit would serialise them on MultiXacts. Policies
+-- are never deleted (a trigger refuses it), so the name always resolves.
 CREATE TABLE concord.policy_decisions (
-    decision_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    decision_id bigint GENERATED ALWAYS AS IDENTITY,
     evaluation_id uuid NOT NULL,
     command_id uuid NOT NULL REFERENCES concord.commands (command_id),
-    policy text NOT NULL REFERENCES concord.policies (name),
+    policy text NOT NULL,
     policy_version integer NOT NULL,
     policy_checksum text NOT NULL,
     decision text NOT NULL
@@ -283,10 +286,10 @@ CREATE TABLE concord.policy_decisions (
     missing_fields jsonb NOT NULL DEFAULT '[]',
     inputs_digest text NOT NULL,
     actor text NOT NULL,
-    decided_at timestamptz NOT NULL DEFAULT now()
+    decided_at timestamptz NOT NULL DEFAULT now(),
+    -- one index serves both identity and the per-command history
+    PRIMARY KEY (command_id, decision_id)
 );
-
-CREATE INDEX policy_decisions_command_idx ON concord.policy_decisions (command_id, decision_id);
 
 -- The latest combined evaluation and the plan live on the command.
 ALTER TABLE concord.commands

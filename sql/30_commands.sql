@@ -296,7 +296,7 @@ BEGIN
                             'error_detail', NEW.error_detail)),
         (1, 'command_status_changed', 'command', null, 'created', 'validated', 'payload is valid', '{}'::jsonb),
         (2, 'policies_evaluated', 'policy_evaluation', evaluation ->> 'evaluation_id', null, null, null,
-         CASE WHEN evaluated THEN concord._evaluation_summary(evaluation) - 'evaluated_at' END),
+         evaluation - 'approvers'),
         (3, 'command_status_changed', 'command', null, 'validated', NEW.status,
          CASE NEW.status
              WHEN 'queued' THEN CASE WHEN evaluated THEN 'policies allow; asynchronous command type'

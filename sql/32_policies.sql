@@ -678,19 +678,10 @@ SET search_path = concord, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        IF EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE OLD.name = ANY (ct.policy_checks)) THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN011',
-                MESSAGE = format('policy %s is named by command types (%s); remove it from their policy_checks first',
-                                 OLD.name, (SELECT string_agg(ct.command_type, ', ' ORDER BY ct.command_type)
-                                            FROM concord.command_types AS ct WHERE OLD.name = ANY (ct.policy_checks)));
-        END IF;
-        IF OLD.kind = 'builtin' THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN007',
-                MESSAGE = format('policy %s is built in and cannot be deleted', OLD.name);
-        END IF;
-        RETURN OLD;
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('policy %s cannot be deleted: decisions refer to policies by name', OLD.name),
+            HINT = 'Remove it from the policy_checks of its command types; it then no longer applies.';
     END IF;
     IF TG_OP = 'UPDATE' THEN
         IF NEW.name IS DISTINCT FROM OLD.name OR NEW.created_at IS DISTINCT FROM OLD.created_at
@@ -725,10 +716,8 @@ SET search_path = concord, pg_temp
 AS $$
 BEGIN
     PERFORM concord._audit(
-        CASE TG_OP WHEN 'DELETE' THEN 'policy_deleted' ELSE 'policy_registered' END,
-        null, null, 'policy', coalesce(NEW.name, OLD.name), null, null,
-        CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD)
-             ELSE jsonb_build_object('version', NEW.version, 'checksum', NEW.checksum, 'spec', NEW.spec) END);
+        'policy_registered', null, null, 'policy', NEW.name, null, null,
+        jsonb_build_object('version', NEW.version, 'checksum', NEW.checksum, 'spec', NEW.spec));
     RETURN null;
 END
 $$;
@@ -738,7 +727,7 @@ BEFORE INSERT OR UPDATE OR DELETE ON concord.policies
 FOR EACH ROW EXECUTE FUNCTION concord._policies_before_write();
 
 CREATE OR REPLACE TRIGGER policies_after_write
-AFTER INSERT OR UPDATE OR DELETE ON concord.policies
+AFTER INSERT OR UPDATE ON concord.policies
 FOR EACH ROW EXECUTE FUNCTION concord._policies_after_write();
 
 CREATE OR REPLACE TRIGGER policies_are_not_truncated
@@ -910,11 +899,9 @@ BEGIN
     IF policy.kind = 'builtin' THEN
         RETURN concord._builtin_policy(policy, doc, ct);
     ELSIF policy.kind = 'declarative' THEN
-        BEGIN
-            holds := jsonb_path_match(doc, policy.predicate, policy.vars, true);
-        EXCEPTION WHEN OTHERS THEN
-            holds := NULL;
-        END;
+        -- silent: missing fields and type mismatches give NULL, not errors;
+        -- registration proved every variable is bound.
+        holds := jsonb_path_match(doc, policy.predicate, policy.vars, true);
         IF holds IS NULL THEN
             decision := coalesce(policy.on_unknown, policy.decision);
             RETURN jsonb_build_object(
@@ -1020,6 +1007,7 @@ $$;
 -- Returns NULL when the type has no policies, else
 -- {evaluation_id, decision, reasons, missing_fields, approval_types,
 --  approvers: {type: {approvers, team}}, policies: [...], inputs_digest}.
+-- One pass over the policies: this runs inside every governed submit.
 CREATE OR REPLACE FUNCTION concord._evaluate(c concord.commands, ct concord.command_types)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -1031,7 +1019,7 @@ DECLARE
     doc jsonb;
     policy concord.policies%ROWTYPE;
     outcome jsonb;
-    results jsonb := '[]'::jsonb;
+    results jsonb[] := '{}'::jsonb[];
     best integer := 0;
     rank integer;
     decision text;
@@ -1058,8 +1046,25 @@ BEGIN
             'decision', outcome ->> 'decision', 'reasons', coalesce(outcome -> 'reasons', '[]'),
             'approval_type', outcome ->> 'approval_type',
             'missing_fields', coalesce(outcome -> 'missing_fields', '[]'));
+        rank := CASE outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
+                                           WHEN 'require_approval' THEN 1 ELSE 0 END;
+        IF rank > best THEN
+            -- a stronger decision: what the weaker ones said no longer leads
+            best := rank;
+            reasons := '[]'::jsonb;
+            missing := '[]'::jsonb;
+            approval_names := '{}'::text[];
+        END IF;
+        IF rank = best AND rank > 0 THEN
+            reasons := reasons || coalesce(outcome -> 'reasons', '[]');
+            missing := missing || coalesce(outcome -> 'missing_fields', '[]');
+            IF outcome ->> 'approval_type' IS NOT NULL
+               AND NOT outcome ->> 'approval_type' = ANY (approval_names) THEN
+                approval_names := approval_names || (outcome ->> 'approval_type');
+            END IF;
+        END IF;
     END LOOP;
-    IF jsonb_array_length(results) < cardinality(names) THEN
+    IF cardinality(results) < cardinality(names) THEN
         -- A name with no policy row (only possible by writing command_types
         -- with triggers off): fail closed.
         RAISE EXCEPTION USING
@@ -1068,23 +1073,7 @@ BEGIN
                              (SELECT string_agg(n.name, ', ') FROM unnest(names) AS n (name)
                               WHERE NOT EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = n.name)));
     END IF;
-
-    SELECT max(CASE r.value ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
-                                          WHEN 'require_approval' THEN 1 ELSE 0 END)
-    INTO best FROM jsonb_array_elements(results) AS r (value);
     decision := (ARRAY['allow', 'require_approval', 'require_input', 'deny'])[best + 1];
-    FOR outcome IN SELECT r.value FROM jsonb_array_elements(results) AS r (value) LOOP
-        rank := CASE outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
-                                           WHEN 'require_approval' THEN 1 ELSE 0 END;
-        IF rank = best AND best > 0 THEN
-            reasons := reasons || (outcome -> 'reasons');
-            missing := missing || (outcome -> 'missing_fields');
-            IF outcome ->> 'approval_type' IS NOT NULL
-               AND NOT outcome ->> 'approval_type' = ANY (approval_names) THEN
-                approval_names := approval_names || (outcome ->> 'approval_type');
-            END IF;
-        END IF;
-    END LOOP;
 
     -- Spec 81.2: an approval is asked only with everything its type needs.
     IF decision = 'require_approval' THEN
@@ -1101,22 +1090,16 @@ BEGIN
             END IF;
         END LOOP;
         IF cardinality(lacking) > 0 THEN
-            lacking := ARRAY(SELECT DISTINCT l.f FROM unnest(lacking) AS l (f) ORDER BY 1);
             decision := 'require_input';
-            reasons := reasons || to_jsonb(format('the approval needs: %s', array_to_string(lacking, ', ')));
+            reasons := reasons || to_jsonb(format('the approval needs: %s', array_to_string(
+                ARRAY(SELECT DISTINCT l.f FROM unnest(lacking) AS l (f) ORDER BY 1), ', ')));
             missing := to_jsonb(lacking);
             approvers := '{}'::jsonb;
             approval_names := '{}'::text[];
         END IF;
     END IF;
-    IF decision <> 'require_approval' THEN
-        approval_names := '{}'::text[];
-    END IF;
-    IF decision <> 'require_input' THEN
-        missing := '[]'::jsonb;
-    ELSE
-        missing := coalesce((SELECT jsonb_agg(DISTINCT m.value) FROM jsonb_array_elements(missing) AS m (value)),
-                            '[]');
+    IF decision = 'require_input' THEN
+        missing := to_jsonb(ARRAY(SELECT DISTINCT m.f FROM jsonb_array_elements_text(missing) AS m (f) ORDER BY 1));
     END IF;
 
     RETURN jsonb_build_object(
@@ -1126,7 +1109,7 @@ BEGIN
         'missing_fields', missing,
         'approval_types', to_jsonb(approval_names),
         'approvers', approvers,
-        'policies', results,
+        'policies', to_jsonb(results),
         'inputs_digest', md5(doc::text));
 END
 $$;

@@ -163,7 +163,7 @@ AS $$
 BEGIN
     PERFORM concord._audit('policies_evaluated', c.command_id, c.trace_id, 'policy_evaluation',
                            evaluation ->> 'evaluation_id', null, null,
-                           concord._evaluation_summary(evaluation) - 'evaluated_at', actor);
+                           evaluation - 'approvers', actor);
 END
 $$;
 

@@ -132,3 +132,26 @@ BEGIN
         HINT = coalesce(TG_ARGV[1], '');
 END
 $$;
+
+-- Refuses an error class outside the taxonomy (spec 32) with CN008; NULL
+-- passes (no class given). The foreign keys hold the same rule for direct
+-- writes; this gives API callers a message they can act on.
+CREATE OR REPLACE FUNCTION concord._known_error_class(error_class text)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF error_class IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM concord.error_classes AS ec WHERE ec.error_class = _known_error_class.error_class) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('unknown error class %L', error_class),
+            DETAIL = format('Known classes: %s.', (SELECT string_agg(ec.error_class, ', ' ORDER BY ec.error_class)
+                                                   FROM concord.error_classes AS ec)),
+            HINT = 'See concord.error_classes (spec 32); retryable classes may be retried, the others not.';
+    END IF;
+    RETURN error_class;
+END
+$$;

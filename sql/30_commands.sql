@@ -667,6 +667,7 @@ DECLARE
     last_actor text;
 BEGIN
     PERFORM concord._known_status('to_status', to_status);
+    PERFORM concord._known_error_class(error_class);
     PERFORM concord._require('actor', actor);
     c := concord._lock_command(command_id);
     IF c.status = to_status THEN

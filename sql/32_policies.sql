@@ -804,7 +804,9 @@ BEGIN
     WHEN 'permission' THEN
         IF EXISTS (SELECT 1 FROM concord.command_type_grants AS g
                    WHERE g.command_type = ct.command_type
-                     AND g.principal = ANY (concord._principals_of(doc ->> 'requested_by'))) THEN
+                     AND (g.principal = doc ->> 'requested_by'
+                          OR g.principal IN (SELECT m.team FROM concord.team_members AS m
+                                             WHERE m.principal = doc ->> 'requested_by'))) THEN
             RETURN '{"decision": "allow"}'::jsonb;
         END IF;
         RETURN jsonb_build_object(

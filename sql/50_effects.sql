@@ -366,6 +366,7 @@ DECLARE
 BEGIN
     PERFORM concord._require('error', error);
     PERFORM concord._require('error_class', error_class);
+    PERFORM concord._known_error_class(error_class);
     IF e.status = 'failed' THEN
         IF (e.error, e.error_class) IS DISTINCT FROM (error, error_class) THEN
             RAISE EXCEPTION USING

@@ -1032,6 +1032,7 @@ DECLARE
     t concord.approval_types%ROWTYPE;
     who jsonb;
     lacking text[];
+    unapprovable text[] := '{}'::text[];
 BEGIN
     IF cardinality(names) = 0 THEN
         RETURN NULL;
@@ -1087,10 +1088,25 @@ BEGIN
                 lacking := lacking || btrim(regexp_replace(t.approver_path::text, '^.*\.', ''), '"');
                 reasons := reasons || to_jsonb(format('approval type %s finds its approver at %s, which is empty',
                                                       t.name, t.approver_path));
+            ELSIF who ->> 'team' IS NULL AND NOT EXISTS (
+                      SELECT 1 FROM jsonb_array_elements_text(who -> 'approvers') AS a (p)
+                      WHERE a.p <> c.requested_by) THEN
+                -- Only the requester could decide, and nobody approves their
+                -- own command: it could never be approved.
+                unapprovable := unapprovable || t.name;
             ELSE
                 approvers := approvers || jsonb_build_object(t.name, who);
             END IF;
         END LOOP;
+        IF cardinality(unapprovable) > 0 THEN
+            decision := 'deny';
+            reasons := reasons || to_jsonb(format(
+                'nobody but the requester %s may approve it (approval type %s), and nobody approves their own command',
+                c.requested_by, array_to_string(unapprovable, ', ')));
+            lacking := '{}'::text[];
+            approvers := '{}'::jsonb;
+            approval_names := '{}'::text[];
+        END IF;
         IF cardinality(lacking) > 0 THEN
             decision := 'require_input';
             reasons := reasons || to_jsonb(format('the approval needs: %s', array_to_string(

@@ -112,7 +112,7 @@ class CommandTypes:
 
     async_type: str  # async_required, required_inputs + payload_schema: submit -> queued
     sync_type: str  # sync_allowed, no inputs: submit -> validated
-    approval_type: str  # approval_required + sync: validated, then waiting_for_approval
+    approval_type: str  # approval_required + sync: submit -> waiting_for_approval ('standard')
     valid_payload: dict[str, Any]
 
 

@@ -138,6 +138,15 @@ def test_register_command_type_without_a_name_is_refused(client: Client) -> None
 def test_generate_report_of_spec_14_maps_to_its_primitives(client: Client) -> None:
     """Rule: spec 14's worked example maps to exactly the expected primitives."""
     name = f"test.generate_report_{uuid.uuid4().hex[:12]}"
+    # data_access is no built-in policy: policy_checks must name registered ones (issue 3)
+    client.register_policy(
+        {
+            "name": "data_access",
+            "predicate": '$.payload.report_type == "payroll"',
+            "decision": "deny",
+            "reasons": ["payroll reports are restricted"],
+        }
+    )
     client.register_command_type(
         {
             "name": "Generate Report",
@@ -398,41 +407,63 @@ def test_transition_command_moves_along_the_state_machine(client: Client, types)
 
 
 def test_an_approval_command_waits_for_its_decision(client: Client, types) -> None:
-    """Rule: spec 12 — from waiting_for_approval a command is approved, cancelled,
-    expired or failed, never run directly."""
+    """Rule: spec 12 and issue 3 — a command of an approval_required type waits for
+    approval from submit, with a 'standard' approval opened for team:approvers; from
+    waiting_for_approval a command is approved, cancelled, expired, failed or sent back
+    for input, never run directly, and it is approved only through its approval (which
+    then queues it)."""
+    client.add_team_member("team:approvers", "approver1")
     result = client.submit_command(types.approval_type, {}, "alice")
-    assert result.status == "validated"
+    assert result.status == "waiting_for_approval"
     command_id = result.command_id
-    assert client.transition_command(command_id, "waiting_for_approval", "system") == (
-        "waiting_for_approval"
-    )
     assert client.get_command(command_id).allowed_next_statuses == [
         "approved",
         "cancelled",
         "expired",
         "failed",
+        "waiting_for_input",
     ]
     with pytest.raises(IllegalTransition):
         client.transition_command(command_id, "running", "worker-1")
-    assert client.transition_command(command_id, "approved", "carol") == "approved"
-    assert client.transition_command(command_id, "queued", "system") == "queued"
+    with pytest.raises(IllegalTransition):
+        client.transition_command(command_id, "approved", "carol")
+    assert client.get_command(command_id).status == "waiting_for_approval"
+    [approval] = [a for a in client.pending_approvals("approver1") if a.command_id == command_id]
+    assert (approval.approval_type, approval.requested_by) == ("standard", "alice")
+    resolution = client.resolve_approval(approval.approval_id, "approved", "approver1")
+    assert (resolution.status, resolution.command_status) == ("approved", "queued")
+    moves = [
+        (e.from_status, e.to_status)
+        for e in client.command_timeline(command_id)
+        if e.event_type == "command_status_changed"
+    ]
+    assert moves[-2:] == [("waiting_for_approval", "approved"), ("approved", "queued")]
+    assert client.get_command(command_id).status == "queued"
 
 
 def test_a_failure_records_its_error(client: Client, types) -> None:
     """Rule: running -> failed keeps error and error_class; failed -> queued (retry)
-    starts clean."""
+    starts clean, and only when the error_class is retryable (issue 3)."""
     command_id = submit_running(client, types)
     assert (
         client.transition_command(
-            command_id, "failed", "worker-1", error="boom", error_class="connector_error"
+            command_id, "failed", "worker-1", error="boom", error_class="transient_connector_error"
         )
         == "failed"
     )
     command = client.get_command(command_id)
-    assert (command.error, command.error_class) == ("boom", "connector_error")
+    assert (command.error, command.error_class) == ("boom", "transient_connector_error")
     assert client.transition_command(command_id, "queued", "worker-1", reason="retry") == "queued"
     command = client.get_command(command_id)
     assert (command.error, command.error_class, command.completed_at) == (None, None, None)
+
+    final = submit_running(client, types)
+    client.transition_command(
+        final, "failed", "worker-1", error="bad", error_class="validation_error"
+    )
+    with pytest.raises(IllegalTransition):
+        client.transition_command(final, "queued", "worker-1", reason="retry")
+    assert client.get_command(final).status == "failed"
 
 
 def test_an_illegal_transition_is_refused_with_the_allowed_ones(client: Client, types) -> None:
@@ -504,7 +535,7 @@ def test_no_command_change_escapes_the_audit_trail(client: Client, types) -> Non
             "mallory",
             result={"forged": True},
             error="forged",
-            error_class="forged",
+            error_class="timeout",
         )
     except ConcordError:
         pass
@@ -830,14 +861,14 @@ def test_a_failed_effect_keeps_its_error_and_compensations_are_linked(
     client.complete_effect(done, {"ok": True})
     undo = client.plan_effect(command_id, "refund", {"amount": 5}, compensates_effect_id=done)
     client.start_effect(undo, "wf-2")
-    assert client.fail_effect(undo, "gateway down", "connector_error") == "failed"
-    assert client.fail_effect(undo, "gateway down", "connector_error") == "failed"
+    assert client.fail_effect(undo, "gateway down", "transient_connector_error") == "failed"
+    assert client.fail_effect(undo, "gateway down", "transient_connector_error") == "failed"
     effects = {e.domain_effect_id: e for e in client.get_command(command_id).effects}
     assert effects[undo].compensates_effect_id == done
     assert (effects[undo].status, effects[undo].error, effects[undo].error_class) == (
         "failed",
         "gateway down",
-        "connector_error",
+        "transient_connector_error",
     )
 
 

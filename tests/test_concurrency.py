@@ -464,7 +464,7 @@ def test_workers_racing_to_finish_one_command_record_one_outcome(
             concord_dsn,
             [
                 finish(command_id, "succeeded", "worker-1", result={"ok": True}),
-                finish(command_id, "failed", "worker-2", error="boom", error_class="crash"),
+                finish(command_id, "failed", "worker-2", error="boom", error_class="timeout"),
             ],
         )
         assert succeeded.ok != failed.ok, (succeeded, failed)

@@ -18,7 +18,9 @@ import concord
 from concord import errors
 from concord.errors import (
     ERRORS_BY_SQLSTATE,
+    AlreadyResolved,
     AppendOnlyViolation,
+    ApprovalExpired,
     ConcordError,
     DependencyCycle,
     IdempotencyConflict,
@@ -27,6 +29,7 @@ from concord.errors import (
     InvalidPayload,
     LimitExceeded,
     NotFound,
+    NotPermitted,
     ScopeViolation,
     StateConflict,
     UnknownCommandType,
@@ -48,6 +51,9 @@ EXPECTED = {
     "CN009": UnknownCommandType,
     "CN010": LimitExceeded,
     "CN011": StateConflict,
+    "CN012": NotPermitted,
+    "CN013": AlreadyResolved,
+    "CN014": ApprovalExpired,
 }
 
 
@@ -123,6 +129,46 @@ def _cn011(conn: psycopg.Connection, types) -> None:
     conn.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
 
 
+def approval_of(conn: psycopg.Connection, command_id: object) -> object:
+    """The one approval the submit of an approval_required command opened."""
+    (approval_id,) = conn.execute(
+        "SELECT approval_id FROM concord.approvals WHERE command_id = %s", (command_id,)
+    ).fetchone()
+    return approval_id
+
+
+def _cn012(conn: psycopg.Connection, types) -> None:
+    command = submit(conn, types.approval_type)
+    assert command["status"] == "waiting_for_approval", command
+    conn.execute(
+        "SELECT concord.resolve_approval(%s, 'approved', 'alice')",
+        (approval_of(conn, command["command_id"]),),
+    )
+
+
+def _cn013(conn: psycopg.Connection, types) -> None:
+    conn.execute("SELECT concord.add_team_member('team:approvers', 'approver1')")
+    approval = approval_of(conn, submit(conn, types.approval_type)["command_id"])
+    for decision in ("approved", "rejected"):
+        conn.execute("SELECT concord.resolve_approval(%s, %s, 'approver1')", (approval, decision))
+
+
+def _cn014(conn: psycopg.Connection, types) -> None:
+    # No approval type expires in under a minute: the owner writes, directly, a second
+    # approval of the command that expired a minute ago, then decides it.
+    command = submit(conn, types.approval_type)["command_id"]
+    (approval,) = conn.execute(
+        "INSERT INTO concord.approvals (command_id, evaluation_id, approval_type, "
+        "requested_by, approver, eligible_approvers, request_payload, review_packet, "
+        "expires_at) "
+        "SELECT command_id, evaluation_id, 'data_owner', requested_by, 'approver1', "
+        "'{approver1}', request_payload, review_packet, now() - interval '1 minute' "
+        "FROM concord.approvals WHERE command_id = %s RETURNING approval_id",
+        (command,),
+    ).fetchone()
+    conn.execute("SELECT concord.resolve_approval(%s, 'approved', 'approver1')", (approval,))
+
+
 CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
     "CN001": _cn001,
     "CN002": _cn002,
@@ -133,6 +179,9 @@ CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
     "CN008": _cn008,
     "CN009": _cn009,
     "CN011": _cn011,
+    "CN012": _cn012,
+    "CN013": _cn013,
+    "CN014": _cn014,
 }
 
 

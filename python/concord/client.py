@@ -122,7 +122,8 @@ class TimelineEvent:
 class PolicyEvaluation:
     """The combined decision of a command's policies, as ``evaluate_policies`` and
     ``provide_input`` return it. ``evaluation_id`` is None when the type has no policies
-    (nothing is recorded); ``status`` is the command's status after routing."""
+    (nothing is recorded); ``status`` is the command's status after routing;
+    ``approval_ids`` are the approvals this evaluation opened."""
 
     decision: str
     status: str
@@ -131,6 +132,7 @@ class PolicyEvaluation:
     missing_fields: list[str] = field(default_factory=list)
     approval_types: list[str] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)
+    approval_ids: list[UUID] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,17 @@ PG_ENV = {
 
 EXTRA_MIGRATION = "CREATE TABLE concord.extra_probe (id integer PRIMARY KEY);\n"
 
+# The migrations this checkout ships, and the version a test's extra migration takes.
+SHIPPED = sorted(MIGRATIONS.glob("*.sql"))
+SHIPPED_VERSIONS = [int(p.name[:4]) for p in SHIPPED]
+NEXT = max(SHIPPED_VERSIONS) + 1
+
+
+def extra(name: str = "extra") -> str:
+    """The file name of a test migration that comes after every shipped one."""
+    return f"{NEXT:04d}_{name}.sql"
+
+
 CATALOG = """
 SELECT item FROM (
     SELECT concat_ws(' ', 'function', p.oid::regprocedure, md5(p.prosrc), p.provolatile,
@@ -219,23 +230,23 @@ def test_a_second_run_applies_nothing_and_changes_nothing(fresh_dsn: str) -> Non
 def test_status_lists_applied_and_pending_versions(fresh_dsn: str, tmp_path: Path) -> None:
     """Rule: --status reports what is applied (with its checksum) and what is pending,
     and applies nothing."""
-    folder = copy_migrations(tmp_path, **{"0002_extra.sql": EXTRA_MIGRATION})
+    folder = copy_migrations(tmp_path, **{extra(): EXTRA_MIGRATION})
     run = cli("--status", "--dsn", fresh_dsn, "--migrations-dir", str(folder))
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == [
-        "pending  0001_kernel",
-        "pending  0002_extra",
-        "0 applied, 2 pending",
+        *(f"pending  {p.stem}" for p in SHIPPED),
+        f"pending  {NEXT:04d}_extra",
+        f"0 applied, {len(SHIPPED) + 1} pending",
     ]
     assert cli("--dsn", fresh_dsn).returncode == 0
     run = cli("--status", "--dsn", fresh_dsn, "--migrations-dir", str(folder))
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == [
-        f"applied  0001_kernel  {sha256(MIGRATIONS / '0001_kernel.sql')[:12]}",
-        "pending  0002_extra",
-        "1 applied, 1 pending",
+        *(f"applied  {p.stem}  {sha256(p)[:12]}" for p in SHIPPED),
+        f"pending  {NEXT:04d}_extra",
+        f"{len(SHIPPED)} applied, 1 pending",
     ]
-    assert [r[0] for r in history(fresh_dsn)] == [1]
+    assert [r[0] for r in history(fresh_dsn)] == SHIPPED_VERSIONS
     assert not exists(fresh_dsn, "concord.extra_probe")
 
 
@@ -250,7 +261,7 @@ def test_an_edited_applied_migration_is_refused(fresh_dsn: str, tmp_path: Path) 
     at = data.index(b"kernel")
     data[at] = ord("K")
     applied.write_bytes(bytes(data))
-    (folder / "0002_extra.sql").write_text(EXTRA_MIGRATION)
+    (folder / extra()).write_text(EXTRA_MIGRATION)
     run = cli("--dsn", fresh_dsn, "--migrations-dir", str(folder))
     assert run.returncode != 0
     assert "refusing to migrate" in run.stderr
@@ -263,23 +274,23 @@ def test_an_edited_applied_migration_is_refused(fresh_dsn: str, tmp_path: Path) 
 
 def test_a_database_newer_than_the_checkout_is_refused(fresh_dsn: str, tmp_path: Path) -> None:
     """Rule: when the database knows a version this checkout lacks, migrate refuses."""
-    folder = copy_migrations(tmp_path, **{"0002_extra.sql": EXTRA_MIGRATION})
+    folder = copy_migrations(tmp_path, **{extra(): EXTRA_MIGRATION})
     assert cli("--dsn", fresh_dsn, "--migrations-dir", str(folder)).returncode == 0
-    assert [r[0] for r in history(fresh_dsn)] == [1, 2]
+    assert [r[0] for r in history(fresh_dsn)] == [*SHIPPED_VERSIONS, NEXT]
     before = fingerprint(fresh_dsn)
     run = cli("--dsn", fresh_dsn)
     assert run.returncode != 0
-    assert "version 2 (extra) is applied but has no file here" in run.stderr
+    assert f"version {NEXT} (extra) is applied but has no file here" in run.stderr
     assert fingerprint(fresh_dsn) == before
 
 
 def test_two_concurrent_runners_apply_each_migration_once(fresh_dsn: str, tmp_path: Path) -> None:
     """Rule: the advisory lock keeps two runners from interleaving — both succeed and
-    every migration is applied exactly once. A slow 0002 keeps the first runner inside
-    its migrations while the second starts."""
+    every migration is applied exactly once. A slow last migration keeps the first runner
+    inside its migrations while the second starts."""
     folder = copy_migrations(
         tmp_path,
-        **{"0002_slow.sql": "SELECT pg_sleep(1);\n" + EXTRA_MIGRATION},
+        **{extra("slow"): "SELECT pg_sleep(1);\n" + EXTRA_MIGRATION},
     )
     runners = [
         cli("--dsn", fresh_dsn, "--migrations-dir", str(folder), wait=False) for _ in range(2)
@@ -288,10 +299,14 @@ def test_two_concurrent_runners_apply_each_migration_once(fresh_dsn: str, tmp_pa
     for code, _out, err in results:
         assert code == 0, err
     outputs = "".join(out for _code, out, _err in results)
-    assert outputs.count("applying 0001_kernel.sql") == 1
-    assert outputs.count("applying 0002_slow.sql") == 1
+    for path in SHIPPED:
+        assert outputs.count(f"applying {path.name}") == 1
+    assert outputs.count(f"applying {extra('slow')}") == 1
     assert outputs.count("migrations: nothing to apply") == 1
-    assert [(v, n) for v, n, _c, _a in history(fresh_dsn)] == [(1, "kernel"), (2, "slow")]
+    assert [(v, n) for v, n, _c, _a in history(fresh_dsn)] == [
+        *((int(p.name[:4]), p.stem[5:]) for p in SHIPPED),
+        (NEXT, "slow"),
+    ]
 
 
 def test_a_failing_migration_rolls_back_entirely(fresh_dsn: str, tmp_path: Path) -> None:
@@ -301,7 +316,7 @@ def test_a_failing_migration_rolls_back_entirely(fresh_dsn: str, tmp_path: Path)
     folder = copy_migrations(tmp_path)
     assert cli("--dsn", fresh_dsn, "--migrations-dir", str(folder)).returncode == 0
     before, rows = fingerprint(fresh_dsn), history(fresh_dsn)
-    broken = folder / "0002_broken.sql"
+    broken = folder / extra("broken")
     broken.write_text(
         "CREATE TABLE concord.partial_probe (id integer);\n"
         "INSERT INTO concord.partial_probe VALUES (1);\n"
@@ -309,14 +324,14 @@ def test_a_failing_migration_rolls_back_entirely(fresh_dsn: str, tmp_path: Path)
     )
     run = cli("--dsn", fresh_dsn, "--migrations-dir", str(folder))
     assert run.returncode != 0
-    assert "0002_broken.sql" in run.stderr and "no_such_function" in run.stderr
+    assert extra("broken") in run.stderr and "no_such_function" in run.stderr
     assert not exists(fresh_dsn, "concord.partial_probe")
     assert history(fresh_dsn) == rows
     assert fingerprint(fresh_dsn) == before
     broken.write_text(EXTRA_MIGRATION)
     run = cli("--dsn", fresh_dsn, "--migrations-dir", str(folder))
     assert run.returncode == 0, run.stderr
-    assert [r[0] for r in history(fresh_dsn)] == [1, 2]
+    assert [r[0] for r in history(fresh_dsn)] == [*SHIPPED_VERSIONS, NEXT]
 
 
 def test_a_failing_sql_file_rolls_back_every_sql_file(fresh_dsn: str, tmp_path: Path) -> None:
@@ -349,7 +364,7 @@ def test_the_dsn_comes_from_concord_dsn_when_dsn_is_absent(fresh_dsn: str) -> No
     """Rule: without --dsn, migrate uses $CONCORD_DSN."""
     run = cli(dsn=fresh_dsn)
     assert run.returncode == 0, run.stderr
-    assert [r[:2] for r in history(fresh_dsn)] == [(1, "kernel")]
+    assert [r[:2] for r in history(fresh_dsn)] == [(int(p.name[:4]), p.stem[5:]) for p in SHIPPED]
 
 
 @pytest.mark.parametrize("runner", ["module", "console_script"])
@@ -366,7 +381,7 @@ def test_target_stops_after_a_version_and_no_sql_skips_the_sql_files(
 ) -> None:
     """Rule: --target N applies nothing after N; --no-sql leaves sql/ unapplied (the
     upgrade harness installs old versions this way)."""
-    folder = copy_migrations(tmp_path, **{"0002_extra.sql": EXTRA_MIGRATION})
+    folder = copy_migrations(tmp_path, **{extra(): EXTRA_MIGRATION})
     run = cli("--dsn", fresh_dsn, "--migrations-dir", str(folder), "--target", "1", "--no-sql")
     assert run.returncode == 0, run.stderr
     assert [r[0] for r in history(fresh_dsn)] == [1]
@@ -374,7 +389,7 @@ def test_target_stops_after_a_version_and_no_sql_skips_the_sql_files(
     assert not exists(fresh_dsn, "concord.commands_by_status")
     run = cli("--dsn", fresh_dsn, "--migrations-dir", str(folder))
     assert run.returncode == 0, run.stderr
-    assert [r[0] for r in history(fresh_dsn)] == [1, 2]
+    assert [r[0] for r in history(fresh_dsn)] == [*SHIPPED_VERSIONS, NEXT]
     assert exists(fresh_dsn, "concord.commands_by_status")
 
 

@@ -100,7 +100,7 @@ SELECT throws_ok(
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, 'never ran', 'aborted')$$, concord_test.id('e1')),
+    format($$SELECT concord.fail_effect(%L, 'never ran', 'cancelled')$$, concord_test.id('e1')),
     'CN001', NULL,
     'CN001: an effect cannot fail before it starts (planned -> failed)'
 );
@@ -194,7 +194,7 @@ SELECT throws_ok(
 -- Terminal effects are immutable
 -- ---------------------------------------------------------------------------
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, 'late', 'late')$$, concord_test.id('e1')),
+    format($$SELECT concord.fail_effect(%L, 'late', 'timeout')$$, concord_test.id('e1')),
     'CN001', NULL,
     'CN001: a succeeded effect cannot fail'
 );

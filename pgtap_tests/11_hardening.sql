@@ -597,13 +597,13 @@ VALUES ('executing_effect', concord.plan_effect(concord_test.id('outcome'), 'ema
 SELECT concord.start_effect(concord_test.id('executing_effect'), 'wf-hard') AS fixture \gset
 
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, NULL, 'connector_error')$$, concord_test.id('executing_effect')),
+    format($$SELECT concord.fail_effect(%L, NULL, 'transient_connector_error')$$, concord_test.id('executing_effect')),
     'CN008', NULL,
     'CN008: fail_effect with a NULL error'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.fail_effect(%L, ' ', 'connector_error')$$, concord_test.id('executing_effect')),
+    format($$SELECT concord.fail_effect(%L, ' ', 'transient_connector_error')$$, concord_test.id('executing_effect')),
     'CN008', NULL,
     'CN008: fail_effect with a blank error'
 );

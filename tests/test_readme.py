@@ -1,5 +1,6 @@
-"""The README stays true: its psql tour and Python example run against a fresh install,
-and its reference tables name every public SQL function and every error code the SQL
+"""The README stays true: its psql blocks (the tour, then the policies, approvals and
+plans examples, in one session) and its Python examples run against a fresh install, and
+its reference tables name every public SQL function and every error code the SQL
 raises."""
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ def installed_dsn() -> Iterator[str]:
 
 
 def test_the_psql_tour_runs_and_fails_only_where_it_says(installed_dsn: str) -> None:
-    (tour,) = _blocks("sql")
+    # Every sql block, in order, in one psql session: later blocks continue the earlier.
+    blocks = _blocks("sql")
+    assert len(blocks) >= 4, "the tour, policies, approvals and plans examples"
+    tour = "\n".join(blocks)
     expected = re.findall(r"-- expect (CN\d{3})", tour)
     assert expected, "the tour marks its deliberate failures with '-- expect CNxxx'"
     psql = shutil.which("psql")
@@ -62,10 +66,20 @@ def test_the_psql_tour_runs_and_fails_only_where_it_says(installed_dsn: str) -> 
     # The second submit of the same key answers the same command, not a new one.
     assert re.search(r"same_command \| created\s*\n-+\+-+\n\s*t\s+\| f", run.stdout), run.stdout
     assert "succeeded" in run.stdout and "cancelled" in run.stdout
+    # The governance examples: each route, and the plan of an approval-gated command.
+    for word in (
+        "waiting_for_approval",
+        "policy_denied",
+        "changes_requested",
+        "approval_expired",
+        "approval_gated_async",
+        "connector_calls",
+    ):
+        assert word in run.stdout, (word, run.stdout)
 
 
 def test_the_python_example_runs(installed_dsn: str) -> None:
-    (example,) = _blocks("python")
+    example, _governance = _blocks("python")
     run = subprocess.run(
         [sys.executable, "-c", example],
         env={**os.environ, "CONCORD_DSN": installed_dsn},
@@ -100,3 +114,21 @@ def test_the_error_table_lists_every_code_the_sql_raises() -> None:
     documented = set(re.findall(r"^\| (CN\d{3}) \|", README, re.M))
     assert raised, "no CN codes found in sql/"
     assert raised <= documented, f"undocumented codes: {sorted(raised - documented)}"
+
+
+def test_the_python_governance_example_runs(installed_dsn: str) -> None:
+    _kernel, example = _blocks("python")
+    run = subprocess.run(
+        [sys.executable, "-c", example],
+        env={**os.environ, "CONCORD_DSN": installed_dsn},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "waiting_for_approval", run.stdout
+    assert lines[2].startswith("refused: alice requested command"), run.stdout
+    assert lines[3] == "queued", run.stdout
+    assert "approval standard approved fiona" in lines, run.stdout
+    assert lines[-1] == "approval_gated_async", run.stdout

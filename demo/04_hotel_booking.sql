@@ -106,8 +106,8 @@ SELECT concord.register_command_type($spec$
     "properties": {
       "booking_draft_id": {"type": "string"},
       "hotel_name": {"type": "string"},
-      "check_in_date": {"type": "string", "format": "date"},
-      "check_out_date": {"type": "string", "format": "date"},
+      "check_in_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+      "check_out_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
       "guests": {"type": "integer", "minimum": 1},
       "total_price": {"type": "number", "minimum": 0},
       "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}

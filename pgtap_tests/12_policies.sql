@@ -4,7 +4,7 @@
 -- records and the policies_evaluated event, fail-closed evaluation,
 -- evaluate_policies, the database guards and the error taxonomy.
 BEGIN;
-SELECT plan(129);
+SELECT plan(131);
 
 -- The DETAIL of the error sql raises (NULL when it raises none).
 CREATE FUNCTION pg_temp.error_detail(sql text)
@@ -759,8 +759,15 @@ SELECT concord_test.command_at('t_plain', 'running', 'bad_class') IS NOT NULL AS
 SELECT throws_ok(
     format($$SELECT concord.transition_command(%L, 'failed', 'worker', 'x', NULL, 'x', 'no_such_class')$$,
            concord_test.id('bad_class')),
+    'CN008', NULL,
+    'CN008: an unknown error_class via transition_command is refused'
+);
+
+SELECT throws_ok(
+    format($$UPDATE concord.commands SET status = 'failed', error = 'x', error_class = 'no_such_class'
+             WHERE command_id = %L$$, concord_test.id('bad_class')),
     '23503', NULL,
-    'an unknown error_class via transition_command is refused (foreign_key_violation)'
+    'an unknown error_class written directly on a command is refused (foreign_key_violation)'
 );
 
 INSERT INTO concord_test.fixture
@@ -769,8 +776,15 @@ SELECT concord.start_effect(concord_test.id('effect'), 'wf-1') AS fixture \gset
 
 SELECT throws_ok(
     format($$SELECT concord.fail_effect(%L, 'x', 'no_such_class')$$, concord_test.id('effect')),
+    'CN008', NULL,
+    'CN008: an unknown error_class via fail_effect is refused'
+);
+
+SELECT throws_ok(
+    format($$UPDATE concord.domain_effects SET status = 'failed', error = 'x', error_class = 'no_such_class'
+             WHERE domain_effect_id = %L$$, concord_test.id('effect')),
     '23503', NULL,
-    'an unknown error_class via fail_effect is refused (foreign_key_violation)'
+    'an unknown error_class written directly on an effect is refused (foreign_key_violation)'
 );
 
 SELECT is(concord.fail_effect(concord_test.id('effect'), 'slow', 'timeout'), 'failed',

@@ -4,7 +4,7 @@
 -- for direct writes; input requests (provide_input with JSON merge patch);
 -- several approvals for one command; pending_approvals and decision_history.
 BEGIN;
-SELECT plan(95);
+SELECT plan(99);
 
 CREATE FUNCTION pg_temp.error_detail(sql text)
 RETURNS text
@@ -439,6 +439,28 @@ SELECT is(pg_temp.submit('path_empty', 't_path', '{}'), 'waiting_for_input',
           'a path approver that finds nobody sends the command to waiting_for_input');
 SELECT is((pg_temp.cmd('path_empty')).policy_evaluation -> 'missing_fields', '["manager"]'::jsonb,
           'the missing field is the last key of the path');
+
+-- an approval only the requester could decide can never be approved: deny
+DO $$ BEGIN
+    PERFORM concord.register_approval_type('{"name": "at_self", "approver": {"principals": ["req"]}}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_self", "predicate": "true", "decision": "require_approval", "approval_type": "at_self"}');
+    PERFORM concord.register_command_type('{"command_type": "t_self", "policy_checks": ["pa_self"]}');
+END $$;
+
+SELECT is(pg_temp.submit('self_only', 't_self', '{}'), 'failed',
+          'an approval whose only approver is the requester is denied, not left waiting');
+SELECT row_eq(
+    $$SELECT error_class, error LIKE '%nobody but the requester req%',
+             (SELECT count(*) FROM concord.approvals WHERE command_id = concord_test.id('self_only'))
+      FROM pg_temp.cmd('self_only')$$,
+    ROW('policy_denied'::text, true, 0::bigint),
+    'the denial is policy_denied, says why, and opens no approval'
+);
+SELECT is(pg_temp.submit('self_path', 't_path', '{}', 'req', '{"manager": "req"}'), 'failed',
+          'a path approver that resolves to the requester alone is denied too');
+SELECT is(pg_temp.submit('other_path', 't_path', '{}', 'req', '{"manager": ["req", "mia"]}'), 'waiting_for_approval',
+          'a path approver listing the requester and someone else opens the approval');
 
 -- ===========================================================================
 -- provide_input: errors and merge patch semantics

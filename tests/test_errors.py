@@ -138,6 +138,7 @@ def approval_of(conn: psycopg.Connection, command_id: object) -> object:
 
 
 def _cn012(conn: psycopg.Connection, types) -> None:
+    conn.execute("SELECT concord.add_team_member('team:approvers', 'approver1')")
     command = submit(conn, types.approval_type)
     assert command["status"] == "waiting_for_approval", command
     conn.execute(

@@ -48,10 +48,6 @@ BEGIN
     VALUES (team, principal, concord._actor())
     ON CONFLICT ON CONSTRAINT team_members_pkey DO NOTHING;
     GET DIAGNOSTICS added = ROW_COUNT;
-    IF added > 0 THEN
-        PERFORM concord._audit('team_member_added', null, null, 'team', team, null, null,
-                               jsonb_build_object('principal', principal));
-    END IF;
     RETURN added > 0;
 END
 $$;
@@ -79,16 +75,51 @@ BEGIN
     PERFORM concord._require('principal', principal);
     DELETE FROM concord.team_members AS m WHERE m.team = team AND m.principal = principal;
     GET DIAGNOSTICS removed = ROW_COUNT;
-    IF removed > 0 THEN
-        PERFORM concord._audit('team_member_removed', null, null, 'team', team, null, null,
-                               jsonb_build_object('principal', principal));
-    END IF;
     RETURN removed > 0;
 END
 $$;
 
 COMMENT ON FUNCTION concord.remove_team_member(text, text) IS
 'Remove principal from team; true when removed, false when it was not a member.';
+
+-- Grants and memberships are audited whoever writes them. The trigger's
+-- arguments: the event for an insert, the event for a delete, the target
+-- type and the column naming the target.
+CREATE OR REPLACE FUNCTION concord._access_after_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    changed jsonb := CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
+BEGIN
+    PERFORM concord._audit(
+        CASE TG_OP WHEN 'DELETE' THEN TG_ARGV[1] ELSE TG_ARGV[0] END,
+        null, null, TG_ARGV[2], changed ->> TG_ARGV[3], null, null,
+        jsonb_build_object('principal', changed ->> 'principal'));
+    RETURN null;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER team_members_after_write
+AFTER INSERT OR DELETE ON concord.team_members
+FOR EACH ROW EXECUTE FUNCTION concord._access_after_write(
+    'team_member_added', 'team_member_removed', 'team', 'team'
+);
+
+CREATE OR REPLACE TRIGGER command_type_grants_after_write
+AFTER INSERT OR DELETE ON concord.command_type_grants
+FOR EACH ROW EXECUTE FUNCTION concord._access_after_write(
+    'command_type_granted', 'command_type_revoked', 'command_type', 'command_type'
+);
+
+CREATE OR REPLACE TRIGGER team_members_are_not_updated
+BEFORE UPDATE ON concord.team_members
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('change by adding and removing members');
+
+CREATE OR REPLACE TRIGGER command_type_grants_are_not_updated
+BEFORE UPDATE ON concord.command_type_grants
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('change by granting and revoking');
 
 CREATE OR REPLACE FUNCTION concord._require_command_type(command_type text)
 RETURNS void
@@ -130,10 +161,6 @@ BEGIN
     VALUES (command_type, principal, concord._actor())
     ON CONFLICT ON CONSTRAINT command_type_grants_pkey DO NOTHING;
     GET DIAGNOSTICS added = ROW_COUNT;
-    IF added > 0 THEN
-        PERFORM concord._audit('command_type_granted', null, null, 'command_type', command_type,
-                               null, null, jsonb_build_object('principal', principal));
-    END IF;
     RETURN added > 0;
 END
 $$;
@@ -163,10 +190,6 @@ BEGIN
     DELETE FROM concord.command_type_grants AS g
     WHERE g.command_type = command_type AND g.principal = principal;
     GET DIAGNOSTICS removed = ROW_COUNT;
-    IF removed > 0 THEN
-        PERFORM concord._audit('command_type_revoked', null, null, 'command_type', command_type,
-                               null, null, jsonb_build_object('principal', principal));
-    END IF;
     RETURN removed > 0;
 END
 $$;
@@ -409,11 +432,7 @@ BEGIN
         on_rejected = excluded.on_rejected,
         on_request_changes = excluded.on_request_changes,
         ui = excluded.ui,
-        spec = excluded.spec,
-        revision = t.revision + 1,
-        updated_at = now();
-    PERFORM concord._audit('approval_type_registered', null, null, 'approval_type', wanted.name, null, null,
-                           jsonb_build_object('spec', spec));
+        spec = excluded.spec;
     RETURN wanted.name;
 END
 $$;
@@ -422,6 +441,61 @@ COMMENT ON FUNCTION concord.register_approval_type(jsonb) IS
 'Insert or replace an approval type from a spec 107.3 document (name, required_fields, '
 'decision_values, expiration.default_minutes, approver, resume, risk_level); returns its name. '
 'Pending approvals keep the approvers they were given.';
+
+-- Whoever writes approval_types: a revision per change, an audit row, and
+-- no deletion (approvals and policies refer to types by name).
+CREATE OR REPLACE FUNCTION concord._approval_types_before_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.name IS DISTINCT FROM OLD.name OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                MESSAGE = format('approval type %s: its name and creation time are immutable', OLD.name);
+        END IF;
+        NEW.revision := OLD.revision + 1;
+        NEW.updated_at := now();
+    ELSE
+        NEW.revision := 1;
+        NEW.created_at := now();
+        NEW.updated_at := NEW.created_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._approval_types_after_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._audit('approval_type_registered', null, null, 'approval_type', NEW.name, null, null,
+                           jsonb_build_object('revision', NEW.revision, 'definition', to_jsonb(NEW)));
+    RETURN null;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER approval_types_before_write
+BEFORE INSERT OR UPDATE ON concord.approval_types
+FOR EACH ROW EXECUTE FUNCTION concord._approval_types_before_write();
+
+CREATE OR REPLACE TRIGGER approval_types_after_write
+AFTER INSERT OR UPDATE ON concord.approval_types
+FOR EACH ROW EXECUTE FUNCTION concord._approval_types_after_write();
+
+CREATE OR REPLACE TRIGGER approval_types_are_not_deleted
+BEFORE DELETE ON concord.approval_types
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'are referred to by approvals and policies', 'Register a new definition instead.'
+);
+
+CREATE OR REPLACE TRIGGER approval_types_are_not_truncated
+BEFORE TRUNCATE ON concord.approval_types
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are referred to by approvals and policies');
 
 -- ---------------------------------------------------------------------------
 -- The policy catalog
@@ -498,6 +572,10 @@ BEGIN
                     problems := problems || format('function %s must return a single jsonb value', fn);
                 ELSIF (SELECT p.prokind <> 'f' FROM pg_catalog.pg_proc AS p WHERE p.oid = fn) THEN
                     problems := problems || format('%s is not a plain function', fn);
+                ELSIF NOT concord._policy_function_is_trusted(fn) THEN
+                    problems := problems || format(
+                        '%s would run with Concord''s rights: it must be owned by the owner of schema concord '
+                        '(or a superuser), or be SECURITY DEFINER so it runs with its own owner''s rights', fn);
                 END IF;
             END IF;
         ELSIF field = 'predicate' THEN
@@ -586,6 +664,27 @@ BEGIN
                                        config -> 'approval_type');
     END IF;
     RETURN problems;
+END
+$$;
+
+-- Policies run inside Concord's SECURITY DEFINER API, with its owner's
+-- rights. A function owned by someone else may run there only if it is
+-- SECURITY DEFINER itself (it then runs with its own owner's rights), so a
+-- catalog administrator cannot borrow Concord's.
+CREATE OR REPLACE FUNCTION concord._policy_function_is_trusted(fn regprocedure)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM pg_catalog.pg_proc AS p
+        INNER JOIN pg_catalog.pg_roles AS r ON r.oid = p.proowner
+        WHERE p.oid = fn
+          AND (p.prosecdef
+               OR r.rolsuper
+               OR p.proowner = (SELECT n.nspowner FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'concord')));
 END
 $$;
 
@@ -911,7 +1010,8 @@ BEGIN
                 'reasons', jsonb_build_array(format('predicate %s could not be decided for this command', policy.predicate)),
                 'approval_type', CASE WHEN decision = 'require_approval'
                                       THEN coalesce(policy.approval_type, 'standard') END,
-                'missing_fields', CASE WHEN decision = 'require_input' THEN to_jsonb(policy.missing_fields) END);
+                'missing_fields', CASE WHEN decision = 'require_input' THEN to_jsonb(policy.missing_fields)
+                                       ELSE '[]'::jsonb END);
         ELSIF holds THEN
             RETURN jsonb_build_object(
                 'decision', policy.decision,
@@ -922,7 +1022,14 @@ BEGIN
         END IF;
         RETURN '{"decision": "allow"}'::jsonb;
     END IF;
-    -- executable
+    -- executable (checked again: the function may have changed owner since)
+    IF to_regprocedure(policy.function_name) IS NULL
+       OR NOT concord._policy_function_is_trusted(to_regprocedure(policy.function_name)) THEN
+        RETURN jsonb_build_object(
+            'decision', 'deny',
+            'reasons', jsonb_build_array(format('policy function %s is missing or no longer trusted to run '
+                                                'with Concord''s rights', policy.function_name)));
+    END IF;
     BEGIN
         EXECUTE format('SELECT %s($1, $2)', policy.function_name::regprocedure::regproc)
         INTO answer USING doc, doc -> 'context';
@@ -1044,6 +1151,13 @@ BEGIN
         ORDER BY n.position
     LOOP
         outcome := concord._run_policy(policy, doc, ct);
+        -- a JSON null is no list
+        IF jsonb_typeof(outcome -> 'missing_fields') IS DISTINCT FROM 'array' THEN
+            outcome := outcome || '{"missing_fields": []}'::jsonb;
+        END IF;
+        IF jsonb_typeof(outcome -> 'reasons') IS DISTINCT FROM 'array' THEN
+            outcome := outcome || '{"reasons": []}'::jsonb;
+        END IF;
         results := results || jsonb_build_object(
             'policy', policy.name, 'version', policy.version, 'checksum', policy.checksum,
             'decision', outcome ->> 'decision', 'reasons', coalesce(outcome -> 'reasons', '[]'),

@@ -23,6 +23,7 @@ CREATE OR REPLACE FUNCTION concord._evaluation_summary(evaluation jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 IMMUTABLE
+STRICT
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
@@ -591,8 +592,8 @@ CREATE OR REPLACE TRIGGER policy_decisions_are_not_truncated
 BEFORE TRUNCATE ON concord.policy_decisions
 FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only');
 
--- Approvals still pending when their command stops waiting for them close:
--- expired with it, cancelled otherwise.
+-- Approvals still pending when their command stops waiting for them are
+-- cancelled (expire_approvals expires the due ones itself).
 CREATE OR REPLACE FUNCTION concord._close_approvals(command_id uuid, command_status text)
 RETURNS void
 LANGUAGE plpgsql
@@ -689,14 +690,18 @@ BEGIN
             MESSAGE = 'at is required: approvals pending past it expire';
     END IF;
     saved := concord._push_actor('concord:expire_approvals', format('pending past %s', at));
+    -- Per command, every due approval in one statement: the first one to
+    -- expire expires the command, whose other (not yet due) approvals are
+    -- then cancelled with it.
     FOR due IN
-        SELECT a.approval_id, a.command_id FROM concord.approvals AS a
+        SELECT a.command_id FROM concord.approvals AS a
         WHERE a.status = 'pending' AND a.expires_at <= at
-        ORDER BY a.expires_at, a.approval_id
+        GROUP BY a.command_id
+        ORDER BY min(a.expires_at), a.command_id
     LOOP
         PERFORM concord._lock_command(due.command_id);
         UPDATE concord.approvals AS a SET status = 'expired'
-        WHERE a.approval_id = due.approval_id AND a.status = 'pending';
+        WHERE a.command_id = due.command_id AND a.status = 'pending' AND a.expires_at <= at;
         GET DIAGNOSTICS changed = ROW_COUNT;
         expired := expired + changed;
     END LOOP;

@@ -589,11 +589,6 @@ def test_evaluate_policies_runs_again_on_a_validated_command(client: Client) -> 
         client.evaluate_policies(command_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQL discrepancy: _reevaluate's coalesce never falls back, because "
-    "_evaluation_summary(NULL) is an object of nulls, so decision comes back null",
-)
 def test_evaluate_policies_of_a_type_without_policies_allows_and_records_nothing(
     client: Client, db: psycopg.Connection
 ) -> None:

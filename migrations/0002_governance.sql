@@ -52,11 +52,16 @@ INSERT INTO concord.error_classes (error_class, retryable, description) VALUES
 -- Classes written before the taxonomy existed are kept (not retryable), so
 -- the foreign keys below hold without losing history.
 INSERT INTO concord.error_classes (error_class, retryable, description)
-SELECT DISTINCT x.error_class, false, 'recorded before the error taxonomy (migration 0002)'
+SELECT DISTINCT
+    x.error_class,
+    false AS retryable,
+    'recorded before the error taxonomy (migration 0002)' AS description
 FROM (
-    SELECT c.error_class FROM concord.commands AS c WHERE c.error_class IS NOT null
+    SELECT c.error_class FROM concord.commands AS c
+    WHERE c.error_class IS NOT null
     UNION
-    SELECT e.error_class FROM concord.domain_effects AS e WHERE e.error_class IS NOT null
+    SELECT e.error_class FROM concord.domain_effects AS e
+    WHERE e.error_class IS NOT null
 ) AS x
 WHERE btrim(x.error_class) <> ''
 ON CONFLICT (error_class) DO NOTHING;
@@ -172,10 +177,14 @@ CREATE TABLE concord.policies (
     -- whatever name a command type used before 0002
     name text PRIMARY KEY
     CONSTRAINT policy_name_is_not_blank CHECK (btrim(name) <> '' AND length(name) <= 128),
-    kind text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('builtin', 'declarative', 'executable')),
+    kind text NOT NULL CONSTRAINT kind_is_known CHECK (
+        kind IN ('builtin', 'declarative', 'executable')
+    ),
     description text NOT NULL DEFAULT '',
     predicate jsonpath NULL,
-    vars jsonb NOT NULL DEFAULT '{}' CONSTRAINT vars_is_an_object CHECK (jsonb_typeof(vars) = 'object'),
+    vars jsonb NOT NULL DEFAULT '{}' CONSTRAINT vars_is_an_object CHECK (
+        jsonb_typeof(vars) = 'object'
+    ),
     decision text NULL
     CONSTRAINT decision_is_not_allow
     CHECK (decision IN ('deny', 'require_input', 'require_approval')),
@@ -219,7 +228,8 @@ INSERT INTO concord.policies (name, kind, description, config, spec) VALUES
     'external_sharing', 'builtin',
     'A destination with @ or starting with external: needs the data owner''s approval (spec 21).',
     '{"fields": ["destination"], "approval_type": "data_owner"}',
-    '{"name": "external_sharing", "config": {"fields": ["destination"], "approval_type": "data_owner"}}'
+    '{"name": "external_sharing",
+      "config": {"fields": ["destination"], "approval_type": "data_owner"}}'
 ),
 (
     'risk', 'builtin', 'High-risk command types need approval.',
@@ -243,12 +253,16 @@ INSERT INTO concord.policies (name, kind, description, config, spec) VALUES
 INSERT INTO concord.policies (name, kind, description, predicate, decision, reasons, spec)
 SELECT
     legacy.name,
-    'declarative',
-    'placeholder created by migration 0002; register the real policy to replace it',
-    'true'::jsonpath,
-    'deny',
-    ARRAY[format('policy %s is not defined yet: register it with concord.register_policy', legacy.name)],
-    jsonb_build_object('name', legacy.name, 'placeholder', true)
+    'declarative' AS kind,
+    'placeholder created by migration 0002; register the real policy to replace it' AS description,
+    'true'::jsonpath AS predicate,
+    'deny' AS decision,
+    ARRAY[
+        format(
+            'policy %s is not defined yet: register it with concord.register_policy', legacy.name
+        )
+    ] AS reasons,
+    jsonb_build_object('name', legacy.name, 'placeholder', true) AS spec
 FROM (
     SELECT DISTINCT pc.name
     FROM concord.command_types AS ct

@@ -53,7 +53,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.add_team_member(text, text) IS
-'Make principal a member of team (a team or role name); true when added, false when it already was.';
+'Make principal a member of team (a team or role name); true when added, false when it '
+'already was.';
 
 CREATE OR REPLACE FUNCTION concord.remove_team_member(team text, principal text)
 RETURNS boolean
@@ -495,7 +496,9 @@ FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
 
 CREATE OR REPLACE TRIGGER approval_types_are_not_truncated
 BEFORE TRUNCATE ON concord.approval_types
-FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are referred to by approvals and policies');
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are referred to by approvals and policies'
+);
 
 -- ---------------------------------------------------------------------------
 -- The policy catalog

@@ -155,7 +155,9 @@ END
 $$;
 
 -- The audit row of an evaluation (between the status events of the command).
-CREATE OR REPLACE FUNCTION concord._evaluation_event(c concord.commands, evaluation jsonb, actor text)
+CREATE OR REPLACE FUNCTION concord._evaluation_event(
+    c concord.commands, evaluation jsonb, actor text
+)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -273,7 +275,8 @@ $$;
 
 COMMENT ON FUNCTION concord.evaluate_policies(uuid) IS
 'Evaluate the policies of a validated command again, record the decisions and route it '
-'(failed, waiting_for_input, waiting_for_approval, or on). Returns the evaluation with the new status.';
+'(failed, waiting_for_input, waiting_for_approval, or on). Returns the evaluation with the new '
+'status.';
 
 -- RFC 7396 JSON merge patch: objects merge recursively, null removes a key,
 -- anything else replaces.

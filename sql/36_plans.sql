@@ -27,7 +27,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.choose_queue(text) IS
-'The semantic queue of an effect type (spec 10): connector.* connector_calls, agent.run* agent_runs, '
+'The semantic queue of an effect type (spec 10): connector.* connector_calls, '
+'agent.run* agent_runs, '
 'agent.spawn* swarm_children, notification.* notifications, anything else concord_default.';
 
 -- Spec 29: sync, async or approval_gated_async.

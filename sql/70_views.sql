@@ -118,11 +118,13 @@ SELECT
     c.trace_id
 FROM concord.approvals AS a
 INNER JOIN concord.commands AS c ON a.command_id = c.command_id
-CROSS JOIN LATERAL (
-    SELECT p.principal AS approver FROM unnest(a.eligible_approvers) AS p (principal)
-    UNION
-    SELECT m.principal FROM concord.team_members AS m WHERE m.team = a.approver_team
-) AS who
+CROSS JOIN
+    LATERAL (
+        SELECT p.principal AS approver FROM unnest(a.eligible_approvers) AS p (principal)
+        UNION
+        SELECT m.principal FROM concord.team_members AS m
+        WHERE m.team = a.approver_team
+    ) AS who
 WHERE a.status = 'pending' AND who.approver <> a.requested_by;
 
 COMMENT ON VIEW concord.pending_approvals IS
@@ -148,15 +150,19 @@ SELECT
     'approval' AS kind,
     a.approval_type AS name,
     a.status AS decision,
-    CASE WHEN a.reason IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(a.reason) END AS reasons,
+    CASE WHEN a.reason IS null THEN '[]'::jsonb ELSE jsonb_build_array(a.reason) END AS reasons,
     coalesce(a.decided_by, e.actor) AS actor,
     a.evaluation_id,
     a.approval_id
 FROM concord.approvals AS a
 LEFT JOIN LATERAL (
-    SELECT x.created_at, x.actor FROM concord.domain_events AS x
-    WHERE x.command_id = a.command_id AND x.target_id = a.approval_id::text
-      AND x.event_type IN ('approval_expired', 'approval_cancelled')
+    SELECT
+        x.created_at,
+        x.actor
+    FROM concord.domain_events AS x
+    WHERE
+        x.command_id = a.command_id AND x.target_id = a.approval_id::text
+        AND x.event_type IN ('approval_expired', 'approval_cancelled')
     ORDER BY x.event_seq DESC LIMIT 1
 ) AS e ON true
 WHERE a.status <> 'pending';

@@ -7,9 +7,12 @@
 --   concord_admin     everything concord_app may, plus the catalogs: command
 --                     types, policies, approval types, grants and teams
 
-REVOKE ALL ON ALL TABLES IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA concord FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+REVOKE ALL ON ALL TABLES IN SCHEMA concord
+FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA concord
+FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA concord
+FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
 REVOKE ALL ON SCHEMA concord FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA concord TO concord_app, concord_reader, concord_approver, concord_admin;

@@ -19,6 +19,7 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     ct concord.command_types%ROWTYPE;
+    found_type record;
     problems jsonb;
     evaluation jsonb;
     path text[];
@@ -37,15 +38,24 @@ BEGIN
     NEW.policy_evaluation := null;
     NEW.plan := null;
     IF current_setting('concord.submitting', true) = 'on' THEN
-        SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
+        -- One query for the type and the edges a submission may take.
+        SELECT x AS command_type, ARRAY(
+                   SELECT tr.from_status || '>' || tr.to_status FROM concord.command_transitions AS tr
+                   WHERE tr.from_status IN ('created', 'validated')) AS edges
+        INTO found_type
+        FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN009',
                 MESSAGE = format('unknown command type %L', NEW.command_type),
                 HINT = 'Register it first with concord.register_command_type(spec).';
         END IF;
+        ct := found_type.command_type;
         NEW.cancellation_mode := coalesce(NEW.cancellation_mode, ct.default_cancellation_mode);
-        problems := concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload);
+        -- (as concord._validated_inputs, inline: this runs on every submit)
+        problems := concord._payload_problems(
+            CASE WHEN 'required_inputs' = ANY (ct.policy_checks) THEN '{}'::text[] ELSE ct.required_inputs END,
+            ct.payload_schema, NEW.payload);
         IF jsonb_array_length(problems) > 0 THEN
             NEW.status := 'failed';
             NEW.error_class := 'validation_error';
@@ -56,8 +66,14 @@ BEGIN
             path := ARRAY['created', 'failed'];
         ELSE
             -- Spec 21: the type's policies decide right after validation.
-            evaluation := concord._evaluate(NEW, ct);
-            NEW.status := concord._route(coalesce(evaluation ->> 'decision', 'allow'), ct);
+            IF cardinality(ct.policy_checks) > 0 OR ct.approval_required THEN
+                evaluation := concord._evaluate(NEW, ct);
+                NEW.status := concord._route(evaluation ->> 'decision', ct);
+            ELSIF ct.async_required OR NOT ct.sync_allowed THEN
+                NEW.status := 'queued';
+            ELSE
+                NEW.status := 'validated';
+            END IF;
             IF evaluation IS NOT NULL THEN
                 NEW.policy_evaluation := evaluation;
                 IF NEW.status = 'failed' THEN
@@ -70,14 +86,14 @@ BEGIN
         END IF;
         NEW.completed_at := CASE WHEN NEW.status = 'failed' THEN now() END;
         -- The path is still the state machine's to allow.
-        IF (SELECT count(*) FROM unnest(path[1:cardinality(path) - 1], path[2:]) AS p (from_status, to_status)
-            INNER JOIN concord.command_transitions AS tr
-                ON tr.from_status = p.from_status AND tr.to_status = p.to_status) <> cardinality(path) - 1 THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN001',
-                MESSAGE = format('illegal transition: the state machine does not let a new command go %s',
-                                 array_to_string(path, ' -> '));
-        END IF;
+        FOR step IN 1 .. cardinality(path) - 1 LOOP
+            IF NOT (path[step] || '>' || path[step + 1]) = ANY (found_type.edges) THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN001',
+                    MESSAGE = format('illegal transition: the state machine does not let a new command go %s',
+                                     array_to_string(path, ' -> '));
+            END IF;
+        END LOOP;
     END IF;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
     NEW.created_at := now();
@@ -296,7 +312,7 @@ BEGIN
                             'error_detail', NEW.error_detail)),
         (1, 'command_status_changed', 'command', null, 'created', 'validated', 'payload is valid', '{}'::jsonb),
         (2, 'policies_evaluated', 'policy_evaluation', evaluation ->> 'evaluation_id', null, null, null,
-         evaluation - 'approvers'),
+         concord._evaluation_record(evaluation)),
         (3, 'command_status_changed', 'command', null, 'validated', NEW.status,
          CASE NEW.status
              WHEN 'queued' THEN CASE WHEN evaluated THEN 'policies allow; asynchronous command type'

@@ -154,6 +154,25 @@ BEGIN
 END
 $$;
 
+-- What the audit row of an evaluation carries: the combined decision (the
+-- per-policy details are in policy_decisions, under the same evaluation_id).
+CREATE OR REPLACE FUNCTION concord._evaluation_record(evaluation jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+STRICT
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'decision', evaluation -> 'decision',
+        'reasons', evaluation -> 'reasons',
+        'missing_fields', evaluation -> 'missing_fields',
+        'approval_types', evaluation -> 'approval_types',
+        'inputs_digest', evaluation -> 'inputs_digest');
+END
+$$;
+
 -- The audit row of an evaluation (between the status events of the command).
 CREATE OR REPLACE FUNCTION concord._evaluation_event(
     c concord.commands, evaluation jsonb, actor text
@@ -166,7 +185,7 @@ AS $$
 BEGIN
     PERFORM concord._audit('policies_evaluated', c.command_id, c.trace_id, 'policy_evaluation',
                            evaluation ->> 'evaluation_id', null, null,
-                           evaluation - 'approvers', actor);
+                           concord._evaluation_record(evaluation), actor);
 END
 $$;
 

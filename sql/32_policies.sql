@@ -1153,19 +1153,19 @@ BEGIN
         INNER JOIN concord.policies AS p ON p.name = n.name
         ORDER BY n.position
     LOOP
-        outcome := concord._run_policy(policy, doc, ct);
-        -- a JSON null is no list
-        IF jsonb_typeof(outcome -> 'missing_fields') IS DISTINCT FROM 'array' THEN
-            outcome := outcome || '{"missing_fields": []}'::jsonb;
+        -- defaults first, the policy's own answer over them (a JSON null
+        -- is no list: those are put right below)
+        outcome := '{"reasons": [], "approval_type": null, "missing_fields": []}'::jsonb
+            || concord._run_policy(policy, doc, ct);
+        IF jsonb_typeof(outcome -> 'missing_fields') <> 'array' OR jsonb_typeof(outcome -> 'reasons') <> 'array' THEN
+            outcome := outcome || jsonb_build_object(
+                'missing_fields', CASE WHEN jsonb_typeof(outcome -> 'missing_fields') = 'array'
+                                       THEN outcome -> 'missing_fields' ELSE '[]'::jsonb END,
+                'reasons', CASE WHEN jsonb_typeof(outcome -> 'reasons') = 'array'
+                                THEN outcome -> 'reasons' ELSE '[]'::jsonb END);
         END IF;
-        IF jsonb_typeof(outcome -> 'reasons') IS DISTINCT FROM 'array' THEN
-            outcome := outcome || '{"reasons": []}'::jsonb;
-        END IF;
-        results := results || jsonb_build_object(
-            'policy', policy.name, 'version', policy.version, 'checksum', policy.checksum,
-            'decision', outcome ->> 'decision', 'reasons', coalesce(outcome -> 'reasons', '[]'),
-            'approval_type', outcome ->> 'approval_type',
-            'missing_fields', coalesce(outcome -> 'missing_fields', '[]'));
+        results := results || (jsonb_build_object(
+            'policy', policy.name, 'version', policy.version, 'checksum', policy.checksum) || outcome);
         rank := CASE outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
                                            WHEN 'require_approval' THEN 1 ELSE 0 END;
         IF rank > best THEN

@@ -155,3 +155,31 @@ BEGIN
     RETURN error_class;
 END
 $$;
+
+-- Catalog rows (command types, policies, approval types) keep their key
+-- (TG_ARGV[0]) and creation time; every write stamps the version column
+-- (TG_ARGV[1]: 1, then one more per change) and updated_at.
+CREATE OR REPLACE FUNCTION concord._catalog_stamp()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    old_row jsonb;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        old_row := to_jsonb(OLD);
+        IF to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM old_row -> TG_ARGV[0]
+           OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                MESSAGE = format('%s %s: %s and created_at are immutable',
+                                 TG_TABLE_NAME, old_row ->> TG_ARGV[0], TG_ARGV[0]);
+        END IF;
+        RETURN jsonb_populate_record(NEW, jsonb_build_object(
+            TG_ARGV[1], (old_row ->> TG_ARGV[1])::integer + 1, 'updated_at', now()));
+    END IF;
+    RETURN jsonb_populate_record(NEW, jsonb_build_object(
+        TG_ARGV[1], 1, 'created_at', now(), 'updated_at', now()));
+END
+$$;

@@ -523,19 +523,6 @@ BEGIN
                 HINT = 'Register them first with concord.register_policy(spec).';
         END IF;
     END IF;
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.command_type IS DISTINCT FROM OLD.command_type OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN007',
-                MESSAGE = format('command type %s: command_type and created_at are immutable', OLD.command_type);
-        END IF;
-        NEW.version := OLD.version + 1;
-        NEW.updated_at := now();
-    ELSE
-        NEW.version := 1;
-        NEW.created_at := now();
-        NEW.updated_at := NEW.created_at;
-    END IF;
     RETURN NEW;
 END
 $$;
@@ -556,6 +543,10 @@ $$;
 CREATE OR REPLACE TRIGGER command_types_before_write
 BEFORE INSERT OR UPDATE ON concord.command_types
 FOR EACH ROW EXECUTE FUNCTION concord._command_types_before_write();
+
+CREATE OR REPLACE TRIGGER command_types_versioned
+BEFORE INSERT OR UPDATE ON concord.command_types
+FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('command_type', 'version');
 
 CREATE OR REPLACE TRIGGER command_types_after_write
 AFTER INSERT OR UPDATE ON concord.command_types

@@ -445,29 +445,6 @@ COMMENT ON FUNCTION concord.register_approval_type(jsonb) IS
 
 -- Whoever writes approval_types: a revision per change, an audit row, and
 -- no deletion (approvals and policies refer to types by name).
-CREATE OR REPLACE FUNCTION concord._approval_types_before_write()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = concord, pg_temp
-AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.name IS DISTINCT FROM OLD.name OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN007',
-                MESSAGE = format('approval type %s: its name and creation time are immutable', OLD.name);
-        END IF;
-        NEW.revision := OLD.revision + 1;
-        NEW.updated_at := now();
-    ELSE
-        NEW.revision := 1;
-        NEW.created_at := now();
-        NEW.updated_at := NEW.created_at;
-    END IF;
-    RETURN NEW;
-END
-$$;
-
 CREATE OR REPLACE FUNCTION concord._approval_types_after_write()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -480,9 +457,9 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER approval_types_before_write
+CREATE OR REPLACE TRIGGER approval_types_versioned
 BEFORE INSERT OR UPDATE ON concord.approval_types
-FOR EACH ROW EXECUTE FUNCTION concord._approval_types_before_write();
+FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('name', 'revision');
 
 CREATE OR REPLACE TRIGGER approval_types_after_write
 AFTER INSERT OR UPDATE ON concord.approval_types
@@ -785,24 +762,15 @@ BEGIN
             MESSAGE = format('policy %s cannot be deleted: decisions refer to policies by name', OLD.name),
             HINT = 'Remove it from the policy_checks of its command types; it then no longer applies.';
     END IF;
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.name IS DISTINCT FROM OLD.name OR NEW.created_at IS DISTINCT FROM OLD.created_at
-           OR (OLD.kind = 'builtin') IS DISTINCT FROM (NEW.kind = 'builtin') THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN007',
-                MESSAGE = format('policy %s: its name, creation time and built-in nature are immutable', OLD.name);
-        END IF;
-        NEW.version := OLD.version + 1;
-        NEW.updated_at := now();
-    ELSE
-        IF NEW.kind = 'builtin' THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN007',
-                MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
-        END IF;
-        NEW.version := 1;
-        NEW.created_at := now();
-        NEW.updated_at := NEW.created_at;
+    IF TG_OP = 'UPDATE' AND (OLD.kind = 'builtin') IS DISTINCT FROM (NEW.kind = 'builtin') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('policy %s: whether it is built in cannot change', OLD.name);
+    END IF;
+    IF TG_OP = 'INSERT' AND NEW.kind = 'builtin' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
     END IF;
     IF NEW.checksum = '' OR (TG_OP = 'UPDATE' AND NEW.checksum = OLD.checksum AND NEW.spec <> OLD.spec) THEN
         NEW.checksum := md5(NEW.spec::text);
@@ -827,6 +795,10 @@ $$;
 CREATE OR REPLACE TRIGGER policies_before_write
 BEFORE INSERT OR UPDATE OR DELETE ON concord.policies
 FOR EACH ROW EXECUTE FUNCTION concord._policies_before_write();
+
+CREATE OR REPLACE TRIGGER policies_versioned
+BEFORE INSERT OR UPDATE ON concord.policies
+FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('name', 'version');
 
 CREATE OR REPLACE TRIGGER policies_after_write
 AFTER INSERT OR UPDATE ON concord.policies

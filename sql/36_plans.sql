@@ -47,6 +47,23 @@ BEGIN
 END
 $$;
 
+-- A plan step that performs an effect, on the queue of its effect type.
+CREATE OR REPLACE FUNCTION concord._effect_step(
+    step_id text, primitive text, function_name text, effect_type text, depends_on text[]
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'step_id', step_id, 'primitive', primitive, 'function_name', function_name,
+        'depends_on', to_jsonb(depends_on),
+        'metadata', jsonb_build_object('effect_type', effect_type, 'queue', concord.choose_queue(effect_type)));
+END
+$$;
+
 -- The spec 13.3 ExecutionPlan of command_id for type ct; approval_types
 -- (the approvals its policies asked for) or the type's approval_required
 -- flag insert the approval gate. Pure: the same inputs give the same plan,
@@ -67,8 +84,6 @@ DECLARE
     effect_steps text[] := '{}'::text[];
     before_execute text;
     connector text;
-    effect text;
-    step text;
 BEGIN
     steps := steps || jsonb_build_object(
         'step_id', 'validate', 'primitive', 'command', 'function_name', 'concord.submit_command',
@@ -95,42 +110,29 @@ BEGIN
         'metadata', jsonb_build_object('queue', CASE WHEN mode = 'sync' THEN null ELSE 'concord_default' END,
                                        'max_attempts', ct.max_attempts));
     FOREACH connector IN ARRAY ct.connector_requirements LOOP
-        effect := 'connector.' || connector;
-        step := 'connector:' || connector;
-        steps := steps || jsonb_build_object(
-            'step_id', step, 'primitive', 'connector_call', 'function_name', connector,
-            'depends_on', '["execute"]'::jsonb,
-            'metadata', jsonb_build_object('effect_type', effect, 'queue', concord.choose_queue(effect)));
-        queues := queues || jsonb_build_object(effect, concord.choose_queue(effect));
-        effect_steps := effect_steps || step;
+        steps := steps || concord._effect_step(
+            'connector:' || connector, 'connector_call', connector, 'connector.' || connector, ARRAY['execute']);
+        effect_steps := effect_steps || ('connector:' || connector);
     END LOOP;
     IF ct.artifact_output_possible THEN
-        steps := steps || jsonb_build_object(
-            'step_id', 'artifact_write', 'primitive', 'artifact_write', 'function_name', 'artifact.write',
-            'depends_on', to_jsonb(ARRAY['execute'] || effect_steps),
-            'metadata', jsonb_build_object('effect_type', 'artifact.write',
-                                           'queue', concord.choose_queue('artifact.write')));
-        queues := queues || jsonb_build_object('artifact.write', concord.choose_queue('artifact.write'));
+        steps := steps || concord._effect_step(
+            'artifact_write', 'artifact_write', 'artifact.write', 'artifact.write', ARRAY['execute'] || effect_steps);
         effect_steps := effect_steps || 'artifact_write'::text;
     END IF;
     IF ct.memory_write_possible THEN
-        steps := steps || jsonb_build_object(
-            'step_id', 'memory_write', 'primitive', 'memory_write', 'function_name', 'memory.write',
-            'depends_on', '["execute"]'::jsonb,
-            'metadata', jsonb_build_object('effect_type', 'memory.write',
-                                           'queue', concord.choose_queue('memory.write')));
-        queues := queues || jsonb_build_object('memory.write', concord.choose_queue('memory.write'));
+        steps := steps || concord._effect_step(
+            'memory_write', 'memory_write', 'memory.write', 'memory.write', ARRAY['execute']);
         effect_steps := effect_steps || 'memory_write'::text;
     END IF;
     IF ct.notification_required THEN
-        steps := steps || jsonb_build_object(
-            'step_id', 'notify', 'primitive', 'notification', 'function_name', 'notification.send',
-            'depends_on', to_jsonb(ARRAY['execute'] || effect_steps),
-            'metadata', jsonb_build_object('effect_type', 'notification.send',
-                                           'queue', concord.choose_queue('notification.send')));
-        queues := queues || jsonb_build_object('notification.send', concord.choose_queue('notification.send'));
+        steps := steps || concord._effect_step(
+            'notify', 'notification', 'notification.send', 'notification.send', ARRAY['execute'] || effect_steps);
         effect_steps := effect_steps || 'notify'::text;
     END IF;
+    queues := coalesce((
+        SELECT jsonb_object_agg(x.step #>> '{metadata,effect_type}', x.step #> '{metadata,queue}')
+        FROM jsonb_array_elements(steps) AS x (step)
+        WHERE x.step -> 'metadata' ? 'effect_type'), '{}'::jsonb);
     steps := steps || jsonb_build_object(
         'step_id', 'finalize', 'primitive', 'state_transition', 'function_name', 'concord.transition_command',
         'depends_on', to_jsonb(ARRAY['execute'] || effect_steps), 'metadata', jsonb_build_object('audit', true));

@@ -4,7 +4,7 @@
 -- for direct writes; input requests (provide_input with JSON merge patch);
 -- several approvals for one command; pending_approvals and decision_history.
 BEGIN;
-SELECT plan(99);
+SELECT plan(102);
 
 CREATE FUNCTION pg_temp.error_detail(sql text)
 RETURNS text
@@ -435,10 +435,21 @@ SELECT is((pg_temp.approval('fields')).review_packet -> 'fields', '{"hotel_name"
 SELECT is(pg_temp.submit('path', 't_path', '{}', 'req', '{"manager": "mia"}'), 'waiting_for_approval',
           'a path approver that resolves opens the approval');
 SELECT is((pg_temp.approval('path')).eligible_approvers, '{mia}'::text[], 'the approver is found at the path');
-SELECT is(pg_temp.submit('path_empty', 't_path', '{}'), 'waiting_for_input',
-          'a path approver that finds nobody sends the command to waiting_for_input');
-SELECT is((pg_temp.cmd('path_empty')).policy_evaluation -> 'missing_fields', '["manager"]'::jsonb,
-          'the missing field is the last key of the path');
+SELECT is(pg_temp.submit('path_empty', 't_path', '{}'), 'failed',
+          'a context path approver that finds nobody denies: the context cannot change any more');
+DO $$ BEGIN
+    PERFORM concord.register_approval_type(
+        '{"name": "at_ppath", "approver": {"path": "$.payload.approvers.manager"}}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_ppath", "predicate": "true", "decision": "require_approval", "approval_type": "at_ppath"}');
+    PERFORM concord.register_command_type('{"command_type": "t_ppath", "policy_checks": ["pa_ppath"]}');
+END $$;
+SELECT is(pg_temp.submit('ppath_empty', 't_ppath', '{}'), 'waiting_for_input',
+          'a payload path approver that finds nobody asks the requester for it');
+SELECT is((pg_temp.cmd('ppath_empty')).policy_evaluation -> 'missing_fields', '["approvers.manager"]'::jsonb,
+          'the missing field is the path inside the payload');
+SELECT is(concord.provide_input(concord_test.id('ppath_empty'), '{"approvers": {"manager": "mia"}}', 'req') ->> 'status',
+          'waiting_for_approval', 'once the requester names the approver, the approval opens');
 
 -- an approval only the requester could decide can never be approved: deny
 DO $$ BEGIN
@@ -674,6 +685,16 @@ SELECT is(
 -- ===========================================================================
 -- Expiry at resolution time (CN014): an approval whose expires_at is now
 -- ===========================================================================
+-- No approval can be opened already expired (the insert trigger refuses it):
+-- forge one with triggers off, as time passing would make it.
+SELECT throws_ok(
+    format($$INSERT INTO concord.approvals (command_id, evaluation_id, approval_type, requested_by, approver,
+                                            eligible_approvers, expires_at)
+             VALUES (%L, gen_random_uuid(), 'at_people', 'req', 'ann', '{ann}', now())$$, concord_test.id('two')),
+    'CN011', NULL,
+    'an approval not asked for by the latest evaluation (or already expired) cannot be inserted'
+);
+SET LOCAL session_replication_role = replica;
 WITH a AS (
     INSERT INTO concord.approvals (command_id, evaluation_id, approval_type, requested_by, approver,
                                    eligible_approvers, expires_at)
@@ -681,6 +702,7 @@ WITH a AS (
     RETURNING approval_id
 )
 INSERT INTO concord_test.fixture (label, id) SELECT 'stale', a.approval_id FROM a;
+SET LOCAL session_replication_role = origin;
 
 SELECT throws_ok(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, concord_test.id('stale')),

@@ -242,7 +242,7 @@ BEGIN
         END IF;
         -- Nothing governed runs, and nothing is approved, unless policy and
         -- approvers said so (spec 21, 22), whoever makes the move.
-        IF (OLD.status = 'validated' AND NEW.status IN ('queued', 'running')) OR NEW.status = 'approved' THEN
+        IF NEW.status IN ('queued', 'running', 'approved', 'waiting_for_approval') THEN
             PERFORM concord._require_policy_consent(OLD, NEW.status);
         END IF;
         -- Only a valid payload is validated, whoever makes the move.

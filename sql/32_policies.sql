@@ -7,20 +7,6 @@
 -- Teams and grants
 -- ---------------------------------------------------------------------------
 
--- The teams (or roles) principal belongs to, itself first.
-CREATE OR REPLACE FUNCTION concord._principals_of(principal text)
-RETURNS text[]
-LANGUAGE plpgsql
-STABLE
-SET search_path = concord, pg_temp
-AS $$
-BEGIN
-    RETURN ARRAY[principal] || ARRAY(
-        SELECT m.team FROM concord.team_members AS m WHERE m.principal = _principals_of.principal
-        ORDER BY m.team);
-END
-$$;
-
 CREATE OR REPLACE FUNCTION concord.add_team_member(team text, principal text)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -294,6 +280,12 @@ BEGIN
                     problems := problems || 'approver.path must be a SQL/JSON path string such as $.context.owner'::text;
                 ELSIF concord._jsonpath_problem(value ->> 'path') IS NOT NULL THEN
                     problems := problems || format('approver.path: %s', concord._jsonpath_problem(value ->> 'path'));
+                ELSIF strpos((value ->> 'path')::jsonpath::text, '$"') > 0 THEN
+                    problems := problems || format('approver.path %s may not use variables', value ->> 'path');
+                ELSIF NOT (value ->> 'path')::jsonpath::text ~ '^(strict |lax )?\$\."(payload|context)"' THEN
+                    problems := problems || format(
+                        'approver.path %s must read the command''s payload or context, e.g. $.payload.owner',
+                        value ->> 'path');
                 END IF;
             END IF;
         ELSIF field = 'resume' THEN
@@ -497,15 +489,16 @@ DECLARE
     fn regprocedure;
     allowed text[];
     sample jsonb;
+    unbound text[];
 BEGIN
     IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
         RETURN ARRAY[format('the spec must be a JSON object, not %s', coalesce(jsonb_typeof(spec), 'NULL'))];
     END IF;
     IF jsonb_typeof(spec -> 'name') IS DISTINCT FROM 'string'
        OR NOT (spec ->> 'name' ~ '^[a-z][a-z0-9_.:-]*$' AND length(spec ->> 'name') <= 128) THEN
-        RETURN ARRAY[format('name is required: a string starting with a lowercase letter and holding '
-                            'only a-z, 0-9, _ . : - (at most 128 characters), not %s',
-                            coalesce((spec -> 'name')::text, 'nothing'))];
+        problems := problems || format('name is required: a string starting with a lowercase letter and holding '
+                                       'only a-z, 0-9, _ . : - (at most 128 characters), not %s',
+                                       coalesce((spec -> 'name')::text, 'nothing'));
     END IF;
     builtin := EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = spec ->> 'name' AND p.kind = 'builtin');
     IF builtin THEN
@@ -564,15 +557,34 @@ BEGIN
             ELSIF concord._jsonpath_problem(value #>> '{}') IS NOT NULL THEN
                 problems := problems || format('predicate: %s', concord._jsonpath_problem(value #>> '{}'));
             ELSIF jsonb_typeof(coalesce(spec -> 'vars', '{}')) = 'object' THEN
-                -- Every variable must be bound: try it on an empty command.
-                sample := jsonb_build_object(
-                    'command_id', gen_random_uuid(), 'command_type', '', 'payload', '{}'::jsonb,
-                    'requested_by', '', 'ingress', '', 'risk_level', 'low', 'context', '{}'::jsonb);
-                BEGIN
-                    PERFORM jsonb_path_match(sample, (value #>> '{}')::jsonpath, coalesce(spec -> 'vars', '{}'), true);
-                EXCEPTION WHEN OTHERS THEN
-                    problems := problems || format('predicate %s cannot be evaluated: %s', value #>> '{}', SQLERRM);
-                END;
+                -- Every variable must be bound, in every branch: the
+                -- canonical text names each as $"name".
+                unbound := ARRAY(
+                    SELECT DISTINCT v.m[1]
+                    FROM regexp_matches((value #>> '{}')::jsonpath::text, '\$"((?:[^"\\]|\\.)*)"', 'g') AS v (m)
+                    WHERE NOT coalesce(spec -> 'vars', '{}') ? v.m[1]
+                    ORDER BY 1);
+                IF cardinality(unbound) > 0 THEN
+                    problems := problems || format('predicate %s uses variables that vars does not bind: %s',
+                                                   value #>> '{}', array_to_string(unbound, ', '));
+                ELSE
+                    -- A predicate answers true, false or unknown: one boolean (or
+                    -- null) item, whatever the command. Try it on an empty one.
+                    sample := jsonb_build_object(
+                        'command_id', gen_random_uuid(), 'command_type', '', 'payload', '{}'::jsonb,
+                        'requested_by', '', 'ingress', '', 'risk_level', 'low', 'context', '{}'::jsonb);
+                    BEGIN
+                        IF (SELECT count(*) <> 1 OR bool_or(jsonb_typeof(r.item) NOT IN ('boolean', 'null'))
+                            FROM jsonb_path_query(sample, (value #>> '{}')::jsonpath,
+                                                  coalesce(spec -> 'vars', '{}'), true) AS r (item)) THEN
+                            problems := problems || format(
+                                'predicate %s is a path, not a predicate: compare it (e.g. %s > 500) or test it '
+                                '(exists(%s))', value #>> '{}', value #>> '{}', value #>> '{}');
+                        END IF;
+                    EXCEPTION WHEN OTHERS THEN
+                        problems := problems || format('predicate %s cannot be evaluated: %s', value #>> '{}', SQLERRM);
+                    END;
+                END IF;
             END IF;
         ELSIF field = 'vars' AND jsonb_typeof(value) <> 'object' THEN
             problems := problems || format('vars must be an object of named variables, not %s', jsonb_typeof(value));
@@ -888,17 +900,15 @@ BEGIN
             'reasons', jsonb_build_array(format('%s holds no grant for command type %s',
                                                 doc ->> 'requested_by', ct.command_type)));
     WHEN 'external_sharing' THEN
+        -- Every string in the field, however deep (a list, an object of
+        -- addresses): a shape the policy cannot see through must not hide one.
         FOREACH field IN ARRAY concord._text_array(coalesce(policy.config -> 'fields', '["destination"]')) LOOP
             FOR value IN
-                SELECT v.item FROM jsonb_array_elements(
-                    CASE jsonb_typeof(doc #> ARRAY['payload', field])
-                        WHEN 'array' THEN doc #> ARRAY['payload', field]
-                        WHEN 'string' THEN jsonb_build_array(doc #> ARRAY['payload', field])
-                        ELSE '[]'::jsonb
-                    END) AS v (item)
-                WHERE jsonb_typeof(v.item) = 'string'
+                SELECT v.item
+                FROM jsonb_path_query(coalesce(doc #> ARRAY['payload', field], 'null'),
+                                      'strict $.** ? (@.type() == "string")') AS v (item)
             LOOP
-                IF strpos(value #>> '{}', '@') > 0 OR starts_with(value #>> '{}', 'external:') THEN
+                IF strpos(value #>> '{}', '@') > 0 OR starts_with(lower(btrim(value #>> '{}')), 'external:') THEN
                     RETURN jsonb_build_object(
                         'decision', 'require_approval',
                         'reasons', jsonb_build_array(format('External sharing requires approval: %s is %s.',
@@ -1016,7 +1026,8 @@ BEGIN
     IF jsonb_typeof(answer) IS DISTINCT FROM 'object'
        OR NOT answer ->> 'decision' IN ('allow', 'deny', 'require_input', 'require_approval')
        OR (answer ? 'reasons' AND NOT concord._is_string_list(answer -> 'reasons') AND answer -> 'reasons' <> '[]')
-       OR (answer ? 'missing_fields' AND jsonb_typeof(answer -> 'missing_fields') <> 'array')
+       OR (answer ? 'missing_fields' AND NOT concord._is_string_list(answer -> 'missing_fields')
+           AND answer -> 'missing_fields' <> '[]')
        OR (answer ->> 'decision' = 'require_approval'
            AND NOT EXISTS (SELECT 1 FROM concord.approval_types AS t
                            WHERE t.name = coalesce(answer ->> 'approval_type', 'standard'))) THEN
@@ -1028,6 +1039,10 @@ BEGIN
                 policy.function_name, left(coalesce(answer::text, 'NULL'), 200))));
     END IF;
     RETURN jsonb_build_object(
+        -- the decision names the code that made it, not only the spec
+        'checksum', (SELECT md5(policy.checksum || ':' || p.proowner::regrole::text || ':' || p.prosecdef::text
+                                || ':' || p.prosrc)
+                     FROM pg_catalog.pg_proc AS p WHERE p.oid = to_regprocedure(policy.function_name)),
         'decision', answer ->> 'decision',
         'reasons', coalesce(answer -> 'reasons', '[]'),
         'approval_type', CASE WHEN answer ->> 'decision' = 'require_approval'
@@ -1173,25 +1188,32 @@ BEGIN
         FOR t IN SELECT x.* FROM concord.approval_types AS x WHERE x.name = ANY (approval_names) ORDER BY x.name LOOP
             lacking := lacking || concord._missing_fields(c.payload, t.required_fields);
             who := concord._resolve_approvers(t, doc);
-            IF who IS NULL THEN
-                lacking := lacking || btrim(regexp_replace(t.approver_path::text, '^.*\.', ''), '"');
+            IF who IS NULL AND t.approver_path::text ~ '^(strict |lax )?\$\."payload"\.' THEN
+                -- the requester can name the approver: ask for that field
+                lacking := lacking || regexp_replace(
+                    regexp_replace(t.approver_path::text, '^(strict |lax )?\$\."payload"\.', ''), '"', '', 'g');
                 reasons := reasons || to_jsonb(format('approval type %s finds its approver at %s, which is empty',
                                                       t.name, t.approver_path));
+            ELSIF who IS NULL THEN
+                -- the context cannot change after submission: nobody ever could
+                unapprovable := unapprovable || format(
+                    'approval type %s finds its approver at %s, which is empty', t.name, t.approver_path);
             ELSIF who ->> 'team' IS NULL AND NOT EXISTS (
                       SELECT 1 FROM jsonb_array_elements_text(who -> 'approvers') AS a (p)
                       WHERE a.p <> c.requested_by) THEN
                 -- Only the requester could decide, and nobody approves their
-                -- own command: it could never be approved.
-                unapprovable := unapprovable || t.name;
+                -- own command.
+                unapprovable := unapprovable || format(
+                    'nobody but the requester %s may approve it (approval type %s), and nobody approves their '
+                    'own command', c.requested_by, t.name);
             ELSE
                 approvers := approvers || jsonb_build_object(t.name, who);
             END IF;
         END LOOP;
         IF cardinality(unapprovable) > 0 THEN
+            -- it could never be approved: say so now rather than wait forever
             decision := 'deny';
-            reasons := reasons || to_jsonb(format(
-                'nobody but the requester %s may approve it (approval type %s), and nobody approves their own command',
-                c.requested_by, array_to_string(unapprovable, ', ')));
+            reasons := reasons || to_jsonb(unapprovable);
             lacking := '{}'::text[];
             approvers := '{}'::jsonb;
             approval_names := '{}'::text[];

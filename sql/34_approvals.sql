@@ -420,7 +420,9 @@ SET search_path = concord, pg_temp
 AS $$
 BEGIN
     RETURN principal = ANY (a.eligible_approvers)
-        OR (a.approver_team IS NOT NULL AND a.approver_team = ANY (concord._principals_of(principal)));
+        OR (a.approver_team IS NOT NULL
+            AND EXISTS (SELECT 1 FROM concord.team_members AS m
+                        WHERE m.team = a.approver_team AND m.principal = _may_decide.principal));
 END
 $$;
 
@@ -432,6 +434,7 @@ AS $$
 DECLARE
     c concord.commands%ROWTYPE;
     t concord.approval_types%ROWTYPE;
+    latest jsonb;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = NEW.command_id;
@@ -445,6 +448,20 @@ BEGIN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
                 MESSAGE = 'an approval starts pending and undecided';
+        END IF;
+        -- It answers the command's latest evaluation, which asked for its type.
+        latest := concord._latest_evaluation(NEW.command_id);
+        IF latest ->> 'evaluation_id' IS DISTINCT FROM NEW.evaluation_id::text
+           OR NOT coalesce(latest -> 'approval_types', '[]') ? NEW.approval_type THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('an approval of type %s was not asked for by the latest policy evaluation of '
+                                 'command %s', NEW.approval_type, NEW.command_id);
+        END IF;
+        IF NEW.expires_at <= now() THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('an approval cannot be opened already expired (%s)', NEW.expires_at);
         END IF;
         NEW.requested_by := c.requested_by;
         NEW.created_at := now();
@@ -711,6 +728,18 @@ BEGIN
             ERRCODE = 'CN008',
             MESSAGE = 'at is required: approvals pending past it expire';
     END IF;
+    -- Expiring ahead of time (a test, a maintenance window) is the owner's
+    -- call, not an application's.
+    IF at > now() AND NOT EXISTS (
+           SELECT 1 FROM pg_catalog.pg_roles AS r
+           WHERE r.rolname = session_user
+             AND (r.rolsuper OR pg_has_role(r.oid, (SELECT n.nspowner FROM pg_catalog.pg_namespace AS n
+                                                    WHERE n.nspname = 'concord'), 'MEMBER'))) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            MESSAGE = format('%s may not expire approvals ahead of time (at %s is in the future)', session_user, at),
+            HINT = 'Call concord.expire_approvals() without at, or with a time that has passed.';
+    END IF;
     saved := concord._push_actor('concord:expire_approvals', format('pending past %s', at));
     -- Per command, every due approval in one statement: the first one to
     -- expire expires the command, whose other (not yet due) approvals are
@@ -736,10 +765,13 @@ COMMENT ON FUNCTION concord.expire_approvals(timestamptz) IS
 'Expire every approval still pending at the given time (default now) and expire the commands '
 'waiting for them; returns how many approvals expired. Idempotent; safe to run concurrently.';
 
--- The database's own check that a governed command may run or be approved
--- (spec 21, 22): raises CN001 unless its latest evaluation allowed it (for
--- queued or running) or every approval that evaluation asked for is approved
--- (for approved). Commands of types without policies move freely.
+-- The database's own check that a governed command may wait for approval,
+-- be approved, be queued or run (spec 21, 22), whatever path it takes there
+-- (a retry of a failed command included): raises CN001 unless its latest
+-- evaluation allowed it or every approval that evaluation asked for is
+-- approved (for queued, running and approved), or that evaluation asked for
+-- approval (for waiting_for_approval). Commands of types without policies
+-- move freely, except that approvals, once asked for, must be granted.
 CREATE OR REPLACE FUNCTION concord._require_policy_consent(c concord.commands, to_status text)
 RETURNS void
 LANGUAGE plpgsql
@@ -749,20 +781,32 @@ AS $$
 DECLARE
     governed boolean;
     latest jsonb;
+    granted boolean;
 BEGIN
     SELECT cardinality(concord._effective_policies(ct)) > 0 INTO governed
     FROM concord.command_types AS ct WHERE ct.command_type = c.command_type;
     latest := concord._latest_evaluation(c.command_id);
-    IF to_status = 'approved' THEN
-        IF latest IS NULL AND NOT governed THEN
-            RETURN;
+    IF latest IS NULL AND NOT governed THEN
+        RETURN;
+    END IF;
+    IF to_status = 'waiting_for_approval' THEN
+        IF latest ->> 'decision' IS DISTINCT FROM 'require_approval' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                MESSAGE = format('illegal transition: command %s waits for approval only when its policies ask for '
+                                 'one', c.command_id),
+                HINT = 'Run concord.evaluate_policies(command_id).';
         END IF;
-        IF latest IS NULL
-           OR NOT EXISTS (SELECT 1 FROM concord.approvals AS a
-                          WHERE a.command_id = c.command_id AND a.evaluation_id = (latest ->> 'evaluation_id')::uuid)
-           OR EXISTS (SELECT 1 FROM concord.approvals AS a
-                      WHERE a.command_id = c.command_id AND a.evaluation_id = (latest ->> 'evaluation_id')::uuid
-                        AND a.status <> 'approved') THEN
+        RETURN;
+    END IF;
+    granted := latest ->> 'decision' = 'require_approval'
+        AND EXISTS (SELECT 1 FROM concord.approvals AS a
+                    WHERE a.command_id = c.command_id AND a.evaluation_id = (latest ->> 'evaluation_id')::uuid)
+        AND NOT EXISTS (SELECT 1 FROM concord.approvals AS a
+                        WHERE a.command_id = c.command_id AND a.evaluation_id = (latest ->> 'evaluation_id')::uuid
+                          AND a.status <> 'approved');
+    IF to_status = 'approved' THEN
+        IF NOT coalesce(granted, false) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
                 MESSAGE = format('illegal transition: command %s is approved only when every approval its policies '
@@ -771,16 +815,18 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    IF NOT governed THEN
+    IF NOT governed AND latest ->> 'decision' <> 'require_approval' THEN
         RETURN;
     END IF;
-    IF latest IS NULL OR latest ->> 'decision' IS DISTINCT FROM 'allow' THEN
+    IF latest ->> 'decision' IS DISTINCT FROM 'allow' AND NOT coalesce(granted, false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
             MESSAGE = format('illegal transition: command %s cannot become %s: its policies have not allowed it',
                              c.command_id, to_status),
-            DETAIL = format('Latest policy decision: %s.', coalesce(latest ->> 'decision', 'none (never evaluated)')),
-            HINT = 'Run concord.evaluate_policies(command_id).';
+            DETAIL = format('Latest policy decision: %s%s.', coalesce(latest ->> 'decision', 'none (never evaluated)'),
+                            CASE WHEN latest ->> 'decision' = 'require_approval'
+                                 THEN ', and not every approval it asked for is approved' ELSE '' END),
+            HINT = 'Run concord.evaluate_policies(command_id) on a validated command, or decide its approvals.';
     END IF;
 END
 $$;

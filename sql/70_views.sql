@@ -125,7 +125,10 @@ CROSS JOIN
         SELECT m.principal FROM concord.team_members AS m
         WHERE m.team = a.approver_team
     ) AS who
-WHERE a.status = 'pending' AND who.approver <> a.requested_by;
+WHERE
+    a.status = 'pending'
+    AND a.expires_at > now()
+    AND who.approver <> a.requested_by;
 
 COMMENT ON VIEW concord.pending_approvals IS
 'Pending approvals, one row per eligible approver (never the requester), with the review packet.';

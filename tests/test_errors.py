@@ -155,18 +155,17 @@ def _cn013(conn: psycopg.Connection, types) -> None:
 
 
 def _cn014(conn: psycopg.Connection, types) -> None:
-    # No approval type expires in under a minute: the owner writes, directly, a second
-    # approval of the command that expired a minute ago, then decides it.
+    # No approval type expires in under a minute, and expires_at is immutable: the owner
+    # moves it into the past with triggers off (as time passing would), then decides.
     command = submit(conn, types.approval_type)["command_id"]
+    conn.execute("SET session_replication_role = replica")
     (approval,) = conn.execute(
-        "INSERT INTO concord.approvals (command_id, evaluation_id, approval_type, "
-        "requested_by, approver, eligible_approvers, request_payload, review_packet, "
-        "expires_at) "
-        "SELECT command_id, evaluation_id, 'data_owner', requested_by, 'approver1', "
-        "'{approver1}', request_payload, review_packet, now() - interval '1 minute' "
-        "FROM concord.approvals WHERE command_id = %s RETURNING approval_id",
+        "UPDATE concord.approvals SET expires_at = now() - interval '1 minute' "
+        "WHERE command_id = %s RETURNING approval_id",
         (command,),
     ).fetchone()
+    conn.execute("RESET session_replication_role")
+    conn.execute("SELECT concord.add_team_member('team:approvers', 'approver1')")
     conn.execute("SELECT concord.resolve_approval(%s, 'approved', 'approver1')", (approval,))
 
 

@@ -832,3 +832,31 @@ def test_two_approvers_racing_on_one_approval_exactly_one_wins(
     finally:
         for racer in racers:
             racer.close()
+
+
+def test_only_the_owner_expires_approvals_ahead_of_time(
+    client: Client, hotel: Hotel, concord_dsn: str
+) -> None:
+    """An application (a login role in concord_app) expires what is due, never what is
+    still open: a future `at` is CN012 and the approval stays pending."""
+    command_id = book(client, hotel, 900)
+    approval = the_approval(client, hotel, command_id)
+    role = f"app_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(concord_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE concord_app").format(sql.Identifier(role))
+        )
+        try:
+            conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
+            with pytest.raises(psycopg.Error) as caught:
+                conn.execute("SELECT concord.expire_approvals(now() + interval '1 day')")
+            assert caught.value.sqlstate == "CN012", caught.value
+            # what is due may be expired (other tests' approvals); ours is not due
+            conn.execute("SELECT concord.expire_approvals()")
+        finally:
+            conn.execute("RESET SESSION AUTHORIZATION")
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    assert status_of(client, command_id) == "waiting_for_approval"
+    assert [p.approval_id for p in pending_for(client, hotel.approvers[0], command_id)] == [
+        approval.approval_id
+    ]

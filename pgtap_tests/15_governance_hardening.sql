@@ -1,0 +1,231 @@
+-- Governance hardening: the defects a review found, pinned. No path around
+-- policy and approval (a retry included); predicates and approver paths that
+-- cannot work are refused at registration; external sharing sees through
+-- case, spaces and nesting; a team is not a person; approvals are opened only
+-- for the evaluation that asked for them; plans follow the latest evaluation;
+-- an executable policy's decisions name the code that made them.
+BEGIN;
+SELECT plan(35);
+
+CREATE FUNCTION pg_temp.submit(
+    label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
+    context jsonb DEFAULT '{}'
+)
+RETURNS text
+LANGUAGE sql
+AS $$
+    INSERT INTO concord_test.fixture (label, id)
+    SELECT submit.label, s.command_id
+    FROM concord.submit_command(submit.command_type, submit.payload, submit.requested_by, 'api', submit.context) AS s;
+    SELECT concord_test.status(submit.label);
+$$;
+
+CREATE FUNCTION pg_temp.approval_id(label text)
+RETURNS uuid
+LANGUAGE sql
+AS $$
+    SELECT a.approval_id FROM concord.approvals AS a
+    WHERE a.command_id = concord_test.id(approval_id.label)
+    ORDER BY a.created_at DESC LIMIT 1
+$$;
+
+CREATE FUNCTION pg_temp.problems(sql text)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE sql;
+    RETURN 0;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN cardinality(regexp_split_to_array(detail, E'\n'));
+END
+$$;
+
+DO $$ BEGIN
+    PERFORM concord.add_team_member('team:fin', 'ann');
+    PERFORM concord.add_team_member('team:fin', 'req');
+    PERFORM concord.register_approval_type('{"name": "h_team", "approver": {"team": "team:fin"}}');
+    PERFORM concord.register_policy(
+        '{"name": "h_big", "predicate": "$.payload.price > $limit", "vars": {"limit": 500},
+          "decision": "require_approval", "approval_type": "h_team"}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_book", "async_required": true, "policy_checks": ["h_big"],
+          "required_inputs": ["price"]}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_input", "async_required": true, "policy_checks": ["required_inputs"],
+          "required_inputs": ["price"]}');
+END $$;
+
+-- ===========================================================================
+-- No way around policy or approval through a failure and a retry
+-- ===========================================================================
+SELECT is(pg_temp.submit('gated', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture: gated');
+SELECT lives_ok(
+    format($$SELECT concord.transition_command(%L, 'failed', 'mallory', null, null, 'x', 'timeout')$$,
+           concord_test.id('gated')),
+    'a command waiting for approval can fail (retryable class)'
+);
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'queued', 'mallory')$$, concord_test.id('gated')),
+    'CN001', NULL,
+    'but its retry is refused: its approval was never granted'
+);
+SELECT is(pg_temp.submit('waits', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
+SELECT lives_ok(
+    format($$SELECT concord.transition_command(%L, 'validated', 'mallory');
+             SELECT concord.transition_command(%L, 'failed', 'mallory', null, null, 'x')$$,
+           concord_test.id('waits'), concord_test.id('waits')),
+    'a command waiting for input can be moved to validated and fail without a class'
+);
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'queued', 'mallory')$$, concord_test.id('waits')),
+    'CN001', NULL,
+    'and its retry is refused: its policies asked for input'
+);
+SELECT is(pg_temp.submit('allowed', 'h_book', '{"price": 10}'), 'queued', 'fixture: allowed');
+SELECT lives_ok(
+    format($$SELECT concord.transition_command(%L, 'running', 'w');
+             SELECT concord.transition_command(%L, 'failed', 'w', null, null, 'x', 'timeout');
+             SELECT concord.transition_command(%L, 'queued', 'w')$$,
+           concord_test.id('allowed'), concord_test.id('allowed'), concord_test.id('allowed')),
+    'an allowed command that failed with a retryable class is retried'
+);
+SELECT is(pg_temp.submit('approved', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture: to approve');
+SELECT is(
+    concord.resolve_approval(pg_temp.approval_id('approved'), 'approved', 'ann') ->> 'command_status', 'queued',
+    'an approved command is queued'
+);
+SELECT lives_ok(
+    format($$SELECT concord.transition_command(%L, 'running', 'w');
+             SELECT concord.transition_command(%L, 'failed', 'w', null, null, 'x', 'rate_limited');
+             SELECT concord.transition_command(%L, 'queued', 'w')$$,
+           concord_test.id('approved'), concord_test.id('approved'), concord_test.id('approved')),
+    'and retried after a retryable failure: its approvals stand'
+);
+SELECT is(pg_temp.submit('manual', 'h_input', '{"price": 3}', 'req'), 'queued', 'fixture: allowed, input type');
+SELECT is(pg_temp.submit('manual2', 'h_book', '{"price": 10}'), 'queued', 'fixture');
+UPDATE concord.command_types SET async_required = false, sync_allowed = true WHERE command_type = 'h_input';
+SELECT is(pg_temp.submit('sync', 'h_input', '{"price": 3}'), 'validated', 'fixture: a validated governed command');
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'waiting_for_approval', 'mallory')$$, concord_test.id('sync')),
+    'CN001', NULL,
+    'a governed command waits for approval only when its policies asked for one'
+);
+
+-- ===========================================================================
+-- A team is not a person
+-- ===========================================================================
+SELECT is(pg_temp.submit('team', 'h_book', '{"price": 900}', 'req'), 'waiting_for_approval', 'fixture');
+SELECT throws_ok(
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'team:fin')$$, pg_temp.approval_id('team')),
+    'CN012', NULL,
+    'the approving team''s own name may not decide: only its members'
+);
+SELECT throws_ok(
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, pg_temp.approval_id('team')),
+    'CN012', NULL,
+    'a member who requested the command may not decide either'
+);
+
+-- ===========================================================================
+-- Approvals answer the latest evaluation
+-- ===========================================================================
+SELECT throws_ok(
+    format($$INSERT INTO concord.approvals (command_id, evaluation_id, approval_type, requested_by, approver,
+                                            eligible_approvers, expires_at)
+             VALUES (%L, gen_random_uuid(), 'h_team', 'req', 'ann', '{ann}', now() + interval '1 day')$$,
+           concord_test.id('team')),
+    'CN011', NULL,
+    'an approval no evaluation asked for cannot be inserted, even by the owner'
+);
+
+-- ===========================================================================
+-- Registration refuses what could never work
+-- ===========================================================================
+SELECT throws_ok(
+    $$SELECT concord.register_policy('{"name": "h_short", "predicate": "$.payload.x > 5 && $.payload.y > $limit",
+                                       "decision": "deny"}')$$,
+    'CN005', NULL,
+    'a variable in a branch an empty command short-circuits must still be bound'
+);
+SELECT throws_ok(
+    $$SELECT concord.register_policy('{"name": "h_path", "predicate": "$.payload.total_price", "decision": "deny"}')$$,
+    'CN005', NULL,
+    'a path that is not a predicate is refused'
+);
+SELECT cmp_ok(
+    pg_temp.problems($$SELECT concord.register_policy('{"name": 5, "predicate": 7, "decision": "bogus", "extra": 1}')$$),
+    '>=', 4,
+    'a bad name does not hide the spec''s other problems'
+);
+SELECT throws_ok(
+    $$SELECT concord.register_approval_type('{"name": "h_var", "approver": {"path": "$.payload.x ? (@ > $v)"}}')$$,
+    'CN005', NULL,
+    'an approver path may not use variables'
+);
+SELECT throws_ok(
+    $$SELECT concord.register_approval_type('{"name": "h_where", "approver": {"path": "$.requested_by"}}')$$,
+    'CN005', NULL,
+    'an approver path reads the payload or the context'
+);
+
+-- ===========================================================================
+-- external_sharing sees through case, spaces and nesting
+-- ===========================================================================
+DO $$ BEGIN
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_share", "async_required": true, "policy_checks": ["external_sharing"]}');
+    PERFORM concord.add_team_member('team:data_owners', 'dora');
+END $$;
+SELECT is(pg_temp.submit('s1', 'h_share', '{"destination": "EXTERNAL:partner"}'), 'waiting_for_approval',
+          'external: in capitals is external');
+SELECT is(pg_temp.submit('s2', 'h_share', '{"destination": "  external:partner"}'), 'waiting_for_approval',
+          'external: after spaces is external');
+SELECT is(pg_temp.submit('s3', 'h_share', '{"destination": {"email": "x@y.com"}}'), 'waiting_for_approval',
+          'an address inside an object is found');
+SELECT is(pg_temp.submit('s4', 'h_share', '{"destination": [["x@y.com"]]}'), 'waiting_for_approval',
+          'an address in a nested list is found');
+SELECT is(pg_temp.submit('s5', 'h_share', '{"destination": ["internal", {"to": "reports"}]}'), 'queued',
+          'internal destinations, however nested, are allowed');
+
+-- ===========================================================================
+-- Executable policies: answers are checked, decisions name the code
+-- ===========================================================================
+CREATE FUNCTION concord_test.h_exec(command jsonb, context jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT '{"decision": "require_input", "missing_fields": [1, {"a": 2}]}'::jsonb $$;
+DO $$ BEGIN
+    PERFORM concord.register_policy('{"name": "h_exec", "function": "concord_test.h_exec"}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_exec_t", "async_required": true, "policy_checks": ["h_exec"]}');
+END $$;
+SELECT is(pg_temp.submit('e1', 'h_exec_t', '{}'), 'failed',
+          'missing_fields that are not field names make a malformed answer: deny');
+CREATE OR REPLACE FUNCTION concord_test.h_exec(command jsonb, context jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT '{"decision": "allow"}'::jsonb $$;
+SELECT is(pg_temp.submit('e2', 'h_exec_t', '{}'), 'queued', 'the replaced function allows');
+SELECT isnt(
+    (SELECT d.policy_checksum FROM concord.policy_decisions AS d WHERE d.command_id = concord_test.id('e1')),
+    (SELECT d.policy_checksum FROM concord.policy_decisions AS d WHERE d.command_id = concord_test.id('e2')),
+    'the decisions of two function bodies carry different checksums'
+);
+
+-- ===========================================================================
+-- Plans follow the latest evaluation; pending_approvals hides expired ones
+-- ===========================================================================
+SELECT is(pg_temp.submit('replan', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
+SELECT lives_ok(
+    format($$SELECT concord.resolve_approval(%L, 'request_changes', 'ann');
+             SELECT concord.provide_input(%L, '{"price": 100}', 'req')$$,
+           pg_temp.approval_id('replan'), concord_test.id('replan')),
+    'changes requested, a cheaper price provided'
+);
+SELECT is(
+    concord.plan_command(concord_test.id('replan')) ->> 'execution_mode', 'async',
+    'the plan has no approval gate once the latest evaluation needs none'
+);
+
+SELECT * FROM finish();
+ROLLBACK;

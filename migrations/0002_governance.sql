@@ -20,9 +20,13 @@ BEGIN
 END
 $roles$;
 
--- request_changes sends a command waiting for approval back for input.
+-- request_changes sends a command waiting for approval back for input. The
+-- state machine refuses writes outside migrations (sql/10_state_machine.sql):
+-- this one switches the guard off around its change.
+ALTER TABLE concord.command_transitions DISABLE TRIGGER USER;
 INSERT INTO concord.command_transitions (from_status, to_status, reopens)
 VALUES ('waiting_for_approval', 'waiting_for_input', false);
+ALTER TABLE concord.command_transitions ENABLE TRIGGER USER;
 
 -- ---------------------------------------------------------------------------
 -- Error taxonomy (spec 32): every error_class written on a command or an
@@ -63,23 +67,23 @@ FROM (
     SELECT e.error_class FROM concord.domain_effects AS e
     WHERE e.error_class IS NOT null
 ) AS x
-WHERE btrim(x.error_class) <> ''
+WHERE btrim(x.error_class) <> '' AND length(x.error_class) <= 200
 ON CONFLICT (error_class) DO NOTHING;
 
--- A blank class cannot be a key: a command keeps it in error_detail and
--- loses the class; an effect (whose failure must be classified) becomes
--- malformed_payload. The tables' own triggers forbid outcome changes without
+-- A blank (or absurdly long) class cannot be a key: a command keeps it in
+-- error_detail and loses the class; an effect (whose failure must be
+-- classified) becomes malformed_payload. The tables' own triggers forbid outcome changes without
 -- a status change, so user triggers are off for these two statements.
 ALTER TABLE concord.commands DISABLE TRIGGER USER;
 UPDATE concord.commands AS c SET
     error_detail = coalesce(c.error_detail, '{}'::jsonb)
     || jsonb_build_object('legacy_error_class', c.error_class),
     error_class = null
-WHERE btrim(c.error_class) = '';
+WHERE btrim(c.error_class) = '' OR length(c.error_class) > 200;
 ALTER TABLE concord.commands ENABLE TRIGGER USER;
 ALTER TABLE concord.domain_effects DISABLE TRIGGER USER;
 UPDATE concord.domain_effects AS e SET error_class = 'malformed_payload'
-WHERE btrim(e.error_class) = '';
+WHERE btrim(e.error_class) = '' OR length(e.error_class) > 200;
 ALTER TABLE concord.domain_effects ENABLE TRIGGER USER;
 
 ALTER TABLE concord.commands
@@ -94,8 +98,9 @@ FOREIGN KEY (error_class) REFERENCES concord.error_classes (error_class);
 -- Teams (or roles) and grants: who may submit which command type.
 -- ---------------------------------------------------------------------------
 CREATE TABLE concord.team_members (
-    team text NOT NULL CONSTRAINT team_is_not_blank CHECK (btrim(team) <> ''),
-    principal text NOT NULL CONSTRAINT principal_is_not_blank CHECK (btrim(principal) <> ''),
+    team text NOT NULL CONSTRAINT team_is_a_name CHECK (btrim(team) <> '' AND length(team) <= 256),
+    principal text NOT NULL
+    CONSTRAINT principal_is_a_name CHECK (btrim(principal) <> '' AND length(principal) <= 256),
     added_by text NOT NULL,
     added_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (team, principal),
@@ -106,7 +111,8 @@ CREATE INDEX team_members_principal_idx ON concord.team_members (principal);
 
 CREATE TABLE concord.command_type_grants (
     command_type text NOT NULL REFERENCES concord.command_types (command_type),
-    principal text NOT NULL CONSTRAINT principal_is_not_blank CHECK (btrim(principal) <> ''),
+    principal text NOT NULL
+    CONSTRAINT principal_is_a_name CHECK (btrim(principal) <> '' AND length(principal) <= 256),
     granted_by text NOT NULL,
     granted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (command_type, principal)
@@ -267,7 +273,7 @@ FROM (
     SELECT DISTINCT pc.name
     FROM concord.command_types AS ct
     CROSS JOIN LATERAL unnest(ct.policy_checks) AS pc (name)
-    WHERE length(pc.name) <= 128
+    WHERE btrim(pc.name) <> '' AND length(pc.name) <= 128
 ) AS legacy
 ON CONFLICT (name) DO NOTHING;
 

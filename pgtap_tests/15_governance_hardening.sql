@@ -5,7 +5,7 @@
 -- for the evaluation that asked for them; plans follow the latest evaluation;
 -- an executable policy's decisions name the code that made them.
 BEGIN;
-SELECT plan(35);
+SELECT plan(57);
 
 CREATE FUNCTION pg_temp.submit(
     label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
@@ -225,6 +225,101 @@ SELECT lives_ok(
 SELECT is(
     concord.plan_command(concord_test.id('replan')) ->> 'execution_mode', 'async',
     'the plan has no approval gate once the latest evaluation needs none'
+);
+
+-- ===========================================================================
+-- Second review: more hiding places, paths finding several, stale waits,
+-- policies taken away, nested teams, limits
+-- ===========================================================================
+SELECT is(pg_temp.submit('s6', 'h_share', jsonb_build_object('destination', E'\texternal:partner')),
+          'waiting_for_approval', 'external: after a tab is external');
+SELECT is(pg_temp.submit('s7', 'h_share', jsonb_build_object('destination', E'\u00a0external:partner')),
+          'waiting_for_approval', 'external: after a no-break space is external');
+SELECT is(pg_temp.submit('s8', 'h_share', jsonb_build_object('destination', E'bob\uff20evil.com')),
+          'waiting_for_approval', 'a fullwidth @ is an @');
+SELECT is(pg_temp.submit('s9', 'h_share', '{"destination": {"bob@evil.com": true}}'),
+          'waiting_for_approval', 'an address as an object key is found');
+
+DO $$ BEGIN
+    PERFORM concord.register_approval_type('{"name": "h_many", "approver": {"path": "$.payload.approvers[*]"}}');
+    PERFORM concord.register_policy(
+        '{"name": "h_many", "predicate": "true", "decision": "require_approval", "approval_type": "h_many"}');
+    PERFORM concord.register_command_type('{"command_type": "h_many_t", "policy_checks": ["h_many"]}');
+END $$;
+SELECT is(pg_temp.submit('m1', 'h_many_t', '{"approvers": ["req", "bob", "cy"]}'), 'waiting_for_approval',
+          'a path with [*] finds every approver, the requester among them');
+SELECT is(
+    (SELECT a.eligible_approvers FROM concord.approvals AS a WHERE a.command_id = concord_test.id('m1')),
+    '{bob,cy,req}'::text[], 'all of them are eligible (the requester still may not decide)'
+);
+SELECT is(pg_temp.submit('m2', 'h_many_t', '{}'), 'waiting_for_input', 'an empty path asks for input');
+SELECT is((SELECT c.policy_evaluation -> 'missing_fields' FROM concord.commands AS c
+           WHERE c.command_id = concord_test.id('m2')), '["approvers"]'::jsonb,
+          'the missing field is the payload field, without the array step');
+
+SELECT is(pg_temp.submit('stale', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
+SELECT lives_ok(
+    format($$SELECT concord.resolve_approval(%L, 'request_changes', 'ann');
+             SELECT concord.transition_command(%L, 'validated', 'mallory')$$,
+           pg_temp.approval_id('stale'), concord_test.id('stale')),
+    'changes requested; moved back to validated by hand'
+);
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'waiting_for_approval', 'mallory')$$, concord_test.id('stale')),
+    'CN001', NULL,
+    'a command cannot wait again on an evaluation whose approvals are all closed'
+);
+DO $$ BEGIN
+    PERFORM concord.register_command_type('{"command_type": "h_book", "async_required": true,
+                                            "required_inputs": ["price"]}');
+END $$;
+SELECT is(
+    concord.evaluate_policies(concord_test.id('stale')) ->> 'status', 'queued',
+    'once an administrator takes the type''s policies away, its validated commands go on'
+);
+
+SELECT lives_ok($$SELECT concord.add_team_member('team:fin', 'team:ops');
+                  SELECT concord.add_team_member('team:ops', 'olga')$$, 'a team nested in the approving team');
+DO $$ BEGIN
+    PERFORM concord.register_command_type('{"command_type": "h_book", "async_required": true,
+                                            "policy_checks": ["h_big"], "required_inputs": ["price"]}');
+END $$;
+SELECT is(pg_temp.submit('nested', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
+SELECT throws_ok(
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'team:ops')$$, pg_temp.approval_id('nested')),
+    'CN012', NULL,
+    'a team that is a member is still not a person'
+);
+SELECT is(
+    (SELECT count(*)::integer FROM concord.pending_approvals AS p
+     WHERE p.approval_id = pg_temp.approval_id('nested') AND p.approver = 'team:ops'),
+    0, 'pending_approvals does not list it'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.add_team_member('team:fin', %L)$$, repeat('x', 300)),
+    'CN008', NULL, 'a name longer than 256 characters is refused'
+);
+SELECT throws_ok(
+    format($$SELECT concord.submit_command('h_input', '{"price": 1}', 'req', idempotency_key => %L)$$,
+           repeat('k', 6000)),
+    'CN008', NULL, 'an idempotency key longer than 1000 characters is refused'
+);
+SELECT is(pg_temp.submit('deep', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
+SELECT throws_ok(
+    format($$SELECT concord.provide_input(%L, %L::jsonb, 'req')$$, concord_test.id('deep'),
+           repeat('{"a": ', 1000) || '1' || repeat('}', 1000)),
+    'CN008', NULL, 'a patch nested too deeply to merge is refused with CN008, nothing changed'
+);
+
+SET LOCAL session_replication_role = replica;
+UPDATE concord.command_types SET policy_checks = '{h_big,no_such_policy}' WHERE command_type = 'h_book';
+SET LOCAL session_replication_role = origin;
+SELECT is(pg_temp.submit('ghost', 'h_book', '{"price": 1}'), 'failed',
+          'a policy name with no policy (written with triggers off) denies, recorded');
+SELECT ok(
+    (SELECT c.error LIKE '%no_such_policy%' FROM concord.commands AS c WHERE c.command_id = concord_test.id('ghost')),
+    'and says which policy is missing'
 );
 
 SELECT * FROM finish();

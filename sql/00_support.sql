@@ -183,3 +183,23 @@ BEGIN
         TG_ARGV[1], 1, 'created_at', now(), 'updated_at', now()));
 END
 $$;
+
+-- A principal or team name: required, not blank, at most 256 characters
+-- (CN008).
+CREATE OR REPLACE FUNCTION concord._require_name(argument_name text, argument_value text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._require(argument_name, argument_value);
+    IF length(argument_value) > 256 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('%s is %s characters long; a name has at most 256', argument_name,
+                             length(argument_value));
+    END IF;
+    RETURN argument_value;
+END
+$$;

@@ -599,6 +599,12 @@ BEGIN
     END IF;
     IF idempotency_key IS NOT NULL THEN
         PERFORM concord._require('idempotency_key', idempotency_key);
+        IF length(idempotency_key) > 1000 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN008',
+                MESSAGE = format('idempotency_key is %s characters long; at most 1000', length(idempotency_key)),
+                HINT = 'Derive a key from the request (a hash of it, say), not the request itself.';
+        END IF;
     END IF;
     IF cancellation_mode NOT IN ('graceful', 'compensate_then_stop') THEN
         RAISE EXCEPTION USING

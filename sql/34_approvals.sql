@@ -365,7 +365,13 @@ BEGIN
                              actor, command_id, c.requested_by);
     END IF;
     SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
-    merged := concord._json_merge_patch(c.payload, payload_patch);
+    BEGIN
+        merged := concord._json_merge_patch(c.payload, payload_patch);
+    EXCEPTION WHEN statement_too_complex OR program_limit_exceeded THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = 'payload_patch is nested too deeply to merge';
+    END;
     problems := concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, merged);
     IF jsonb_array_length(problems) > 0 THEN
         RAISE EXCEPTION USING
@@ -419,6 +425,10 @@ STABLE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
+    IF EXISTS (SELECT 1 FROM concord.team_members AS m WHERE m.team = _may_decide.principal) THEN
+        -- a principal with members is a team, and a team is not a person
+        RETURN false;
+    END IF;
     RETURN principal = ANY (a.eligible_approvers)
         OR (a.approver_team IS NOT NULL
             AND EXISTS (SELECT 1 FROM concord.team_members AS m
@@ -540,12 +550,13 @@ BEGIN
             MESSAGE = format('%s is not an eligible approver of approval %s', NEW.decided_by, OLD.approval_id),
             DETAIL = format('Eligible: %s.', OLD.approver);
     END IF;
-    IF now() >= OLD.expires_at THEN
+    -- the clock, not the transaction's start: a decision made late is late
+    IF clock_timestamp() >= OLD.expires_at THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN014',
             MESSAGE = format('approval %s expired at %s; it can no longer be decided', OLD.approval_id, OLD.expires_at);
     END IF;
-    NEW.decided_at := now();
+    NEW.decided_at := clock_timestamp();
     RETURN NEW;
 END
 $$;
@@ -786,16 +797,26 @@ BEGIN
     SELECT cardinality(concord._effective_policies(ct)) > 0 INTO governed
     FROM concord.command_types AS ct WHERE ct.command_type = c.command_type;
     latest := concord._latest_evaluation(c.command_id);
-    IF latest IS NULL AND NOT governed THEN
+    IF latest IS NULL AND (NOT governed OR concord._predates_governance(c)) THEN
+        -- ungoverned, or recorded before governance existed (migration 0002):
+        -- it moves as it did then
         RETURN;
     END IF;
     IF to_status = 'waiting_for_approval' THEN
-        IF latest ->> 'decision' IS DISTINCT FROM 'require_approval' THEN
+        -- (an evaluation that has just asked opens its approvals right after
+        -- this move; one whose approvals are all closed asks no more)
+        IF latest ->> 'decision' IS DISTINCT FROM 'require_approval'
+           OR (EXISTS (SELECT 1 FROM concord.approvals AS a
+                       WHERE a.command_id = c.command_id AND a.evaluation_id = (latest ->> 'evaluation_id')::uuid)
+               AND NOT EXISTS (SELECT 1 FROM concord.approvals AS a
+                               WHERE a.command_id = c.command_id
+                                 AND a.evaluation_id = (latest ->> 'evaluation_id')::uuid
+                                 AND a.status = 'pending')) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
-                MESSAGE = format('illegal transition: command %s waits for approval only when its policies ask for '
-                                 'one', c.command_id),
-                HINT = 'Run concord.evaluate_policies(command_id).';
+                MESSAGE = format('illegal transition: command %s waits for approval only while an approval its '
+                                 'policies asked for is pending', c.command_id),
+                HINT = 'Run concord.evaluate_policies(command_id) on a validated command.';
         END IF;
         RETURN;
     END IF;
@@ -815,7 +836,8 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    IF NOT governed AND latest ->> 'decision' <> 'require_approval' THEN
+    IF NOT governed THEN
+        -- its type no longer has policies: an administrator's call
         RETURN;
     END IF;
     IF latest ->> 'decision' IS DISTINCT FROM 'allow' AND NOT coalesce(granted, false) THEN
@@ -828,5 +850,19 @@ BEGIN
                                  THEN ', and not every approval it asked for is approved' ELSE '' END),
             HINT = 'Run concord.evaluate_policies(command_id) on a validated command, or decide its approvals.';
     END IF;
+END
+$$;
+
+-- True for a command recorded before migration 0002 brought governance: it
+-- was never evaluated and is not judged afresh mid-flight. (created_at is
+-- set by the insert trigger, so it cannot be backdated.)
+CREATE OR REPLACE FUNCTION concord._predates_governance(c concord.commands)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN c.created_at < (SELECT m.applied_at FROM concord.schema_migrations AS m WHERE m.version = 2);
 END
 $$;

@@ -128,7 +128,12 @@ CROSS JOIN
 WHERE
     a.status = 'pending'
     AND a.expires_at > now()
-    AND who.approver <> a.requested_by;
+    AND who.approver <> a.requested_by
+    -- a member that is itself a team is not a person
+    AND NOT EXISTS (
+        SELECT 1 FROM concord.team_members AS t
+        WHERE t.team = who.approver
+    );
 
 COMMENT ON VIEW concord.pending_approvals IS
 'Pending approvals, one row per eligible approver (never the requester), with the review packet.';
@@ -144,7 +149,8 @@ SELECT
     d.reasons,
     d.actor,
     d.evaluation_id,
-    null::uuid AS approval_id
+    null::uuid AS approval_id,
+    d.decision_id
 FROM concord.policy_decisions AS d
 UNION ALL
 SELECT
@@ -156,7 +162,8 @@ SELECT
     CASE WHEN a.reason IS null THEN '[]'::jsonb ELSE jsonb_build_array(a.reason) END AS reasons,
     coalesce(a.decided_by, e.actor) AS actor,
     a.evaluation_id,
-    a.approval_id
+    a.approval_id,
+    null::bigint AS decision_id
 FROM concord.approvals AS a
 LEFT JOIN LATERAL (
     SELECT

@@ -695,7 +695,24 @@ def test_decision_history_lists_policy_then_approval_decisions(
     assert approval.actor == alice
     assert policy.decided_at <= approval.decided_at
     assert_aware(approval.decided_at)
+    assert approval.approval_id == approval_id and policy.approval_id is None
+    assert isinstance(policy.decision_id, int) and approval.decision_id is None
     assert client.decision_history(uuid.uuid4()) == []
+
+
+def test_pending_approvals_and_commands_carry_what_the_sql_returns(
+    client: Client, hotel: Hotel
+) -> None:
+    command_id = book(client, hotel, 900)
+    pending = the_approval(client, hotel, command_id)
+    command = client.get_command(command_id)
+    assert pending.command_type == command.command_type == hotel.command_type
+    assert pending.trace_id == command.trace_id
+    assert command.policy_evaluation is not None
+    assert command.policy_evaluation["decision"] == "require_approval"
+    assert command.plan is None
+    plan = client.plan_command(command_id)
+    assert client.get_command(command_id).plan == plan
 
 
 def test_a_resolution_is_announced_on_concord_approvals(

@@ -22,12 +22,12 @@ HARNESS = ROOT / "tests" / "harness" / "upgrade_harness.py"
 DSN = os.environ.get("CONCORD_DSN")
 
 
-
 @pytest.fixture(autouse=True)
 def _needs_a_server() -> None:
     # A missing server is a failure, never a skip: CI must not go green without it.
     if not DSN:
         pytest.fail("CONCORD_DSN is not set: run through `make test` or export a superuser DSN")
+
 
 # A well-behaved migration: adds a table and touches no data.
 GOOD_MIGRATION = "CREATE TABLE concord.upgrade_probe (id integer PRIMARY KEY);\n"

@@ -2,7 +2,7 @@
 -- data of 0002_fixture.sql: nothing lost, legacy error classes kept, policies a
 -- type named before they existed fail closed.
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT ok(
     EXISTS (SELECT FROM concord.schema_migrations WHERE version = 2),
@@ -73,6 +73,15 @@ SELECT lives_ok(
 SELECT is(
     (SELECT status FROM concord.submit_command('legacy_report', '{"n": 6}', 'ann')),
     'queued', 'with its policies defined, the legacy type runs again'
+);
+
+SELECT is(
+    concord.transition_command('00000000-0000-0000-0000-000000000001', 'running', 'worker'), 'running',
+    'a command in flight before governance (queued, governed type) goes on running'
+);
+SELECT is(
+    concord.transition_command('00000000-0000-0000-0000-000000000004', 'approved', 'boss'), 'approved',
+    'a command waiting for approval before governance is approved as it was then'
 );
 
 SELECT * FROM finish();

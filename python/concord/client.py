@@ -96,6 +96,8 @@ class Command:
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    policy_evaluation: dict[str, Any] | None
+    plan: dict[str, Any] | None
     dependencies_satisfied: bool
     allowed_next_statuses: list[str]
     dependencies: list[Dependency]
@@ -157,6 +159,8 @@ class PendingApproval:
     review_packet: dict[str, Any]
     expires_at: datetime | None
     created_at: datetime
+    command_type: str
+    trace_id: str
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,8 @@ class Decision:
     reasons: Any
     actor: str | None
     evaluation_id: UUID | None
+    approval_id: UUID | None
+    decision_id: int | None
 
 
 def _columns(cls: type) -> str:
@@ -521,10 +527,11 @@ class Client:
         return [PendingApproval(**row) for row in rows]
 
     def decision_history(self, command_id: UUID | str) -> list[Decision]:
-        """Every policy and approval decision on the command, in order."""
+        """Every policy and approval decision on the command, in the order they were
+        made (an evaluation's policies in the type's order, then approvals)."""
         rows = self._all(
             f"SELECT {_columns(Decision)} FROM concord.decision_history "
-            "WHERE command_id = %s ORDER BY decided_at, kind, name",
+            "WHERE command_id = %s ORDER BY decided_at, decision_id NULLS LAST, approval_id",
             (command_id,),
         )
         return [Decision(**row) for row in rows]

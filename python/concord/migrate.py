@@ -152,8 +152,7 @@ def apply_migration(conn: psycopg.Connection, migration: Migration) -> None:
     with conn.transaction():
         conn.execute(sql)
         conn.execute(
-            "INSERT INTO concord.schema_migrations (version, name, checksum) "
-            "VALUES (%s, %s, %s)",
+            "INSERT INTO concord.schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
             (migration.version, migration.name, migration.checksum),
         )
 

@@ -3,10 +3,14 @@ of it, and end at the same schema as a fresh install.
 
 For each migration ``migrations/NNNN_name.sql`` (k = 1..n):
 
-1. create a fresh database and apply migrations 1..k-1 only, the way the migrator does
-   (``concord.migrate.migrate(target=k-1, apply_sql=False)``; for k = 1 nothing: a
-   database without Concord);
-2. load ``pgtap_tests/upgrade/NNNN_fixture.sql``: data that exists before migration k;
+1. create a fresh database and install the release before migration k, as a user has it:
+   migrations 1..k-1 and the ``sql/`` files of that release, taken from git (the parent
+   of the commit that added migration k, or HEAD while migration k is not committed yet)
+   and installed by ``concord.migrate.migrate(target=k-1)``; for k = 1 nothing: a
+   database without Concord. Outside a git checkout only the migrations are installed
+   (``apply_sql=False``);
+2. load ``pgtap_tests/upgrade/NNNN_fixture.sql`` with triggers off
+   (``session_replication_role = replica``): raw data that exists before migration k;
 3. run the real ``concord migrate`` (applies k..n, then the sql/ files);
 4. run ``pg_prove pgtap_tests/upgrade/NNNN_check.sql``: the fixture data survived;
 5. compare the ``concord`` schema's dump (privileges included) with a fresh install's.
@@ -27,6 +31,8 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -176,6 +182,7 @@ class Harness:
         )
 
     def psql_file(self, dsn: str, path: Path) -> None:
+        """Load a fixture as raw rows: triggers (and foreign key checks) off."""
         run(
             [
                 "psql",
@@ -186,11 +193,53 @@ class Harness:
                 "--single-transaction",
                 "-d",
                 dsn,
+                "-c",
+                "SET session_replication_role = replica",
                 "-f",
                 str(path),
             ],
             f"psql -f {path.relative_to(self.root)}",
         )
+
+    def git(self, *args: str) -> str | None:
+        proc = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def previous_release(self, migration: Migration) -> str | None:
+        """The commit whose tree is the release before migration: the parent of the
+        commit that added it, or HEAD while it is not committed; None outside git."""
+        if self.git("rev-parse", "--is-inside-work-tree") != "true":
+            return None
+        relative = migration.path.resolve().relative_to(self.root)
+        added = self.git("log", "--diff-filter=A", "--format=%H", "--", str(relative))
+        if not added:
+            return self.git("rev-parse", "HEAD")
+        return self.git("rev-parse", added.splitlines()[-1] + "^")
+
+    def install_release(self, commit: str, dsn: str, target: int) -> None:
+        """migrations/ and sql/ as they were at commit, installed up to target."""
+        with tempfile.TemporaryDirectory(prefix="concord-release-") as tmp:
+            archive = Path(tmp) / "release.tar"
+            run(
+                [
+                    "git",
+                    "-C",
+                    str(self.root),
+                    "archive",
+                    "--format=tar",
+                    "-o",
+                    str(archive),
+                    commit,
+                    "migrations",
+                    "sql",
+                ],
+                f"git archive {commit[:12]}",
+            )
+            with tarfile.open(archive) as tar:
+                # our own git archive; the "data" filter where this Python has it
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tar.extractall(tmp, **safe)
+            migrate(dsn, Path(tmp) / "migrations", Path(tmp) / "sql", target=target)
 
     def pg_prove(self, dsn: str, path: Path) -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -263,14 +312,18 @@ class Harness:
 
     def before(self, migration: Migration, dsn: str, fixture: Path) -> None:
         if migration.version > 1:
-            # Recorded in concord.schema_migrations exactly as the migrator records it.
-            migrate(
-                dsn,
-                self.migrations_dir,
-                self.sql_dir,
-                target=migration.version - 1,
-                apply_sql=False,
-            )
+            release = self.previous_release(migration)
+            if release is not None:
+                self.install_release(release, dsn, migration.version - 1)
+            else:
+                # Recorded in concord.schema_migrations exactly as the migrator records it.
+                migrate(
+                    dsn,
+                    self.migrations_dir,
+                    self.sql_dir,
+                    target=migration.version - 1,
+                    apply_sql=False,
+                )
         self.psql_file(dsn, fixture)
 
     def same_schema(self, dsn: str, fresh_dump: list[str] | None) -> None:

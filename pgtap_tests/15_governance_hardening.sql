@@ -5,7 +5,7 @@
 -- for the evaluation that asked for them; plans follow the latest evaluation;
 -- an executable policy's decisions name the code that made them.
 BEGIN;
-SELECT plan(57);
+SELECT plan(64);
 
 CREATE FUNCTION pg_temp.submit(
     label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
@@ -321,6 +321,39 @@ SELECT ok(
     (SELECT c.error LIKE '%no_such_policy%' FROM concord.commands AS c WHERE c.command_id = concord_test.id('ghost')),
     'and says which policy is missing'
 );
+
+-- ===========================================================================
+-- submit_command's errors: missing inputs and denial reasons, replays too;
+-- an executable policy registered by its function's name; approvers shorthand
+-- ===========================================================================
+SELECT is(
+    (SELECT s.errors FROM concord.submit_command('h_input', '{}', 'req', idempotency_key => 'h-errors') AS s),
+    '[{"kind": "missing_input", "path": "$.price", "message": "input price is needed"}]'::jsonb,
+    'errors lists the inputs a command waiting for input needs'
+);
+SELECT is(
+    (SELECT s.errors FROM concord.submit_command('h_input', '{}', 'req', idempotency_key => 'h-errors') AS s),
+    '[{"kind": "missing_input", "path": "$.price", "message": "input price is needed"}]'::jsonb,
+    'and so does a replay'
+);
+DO $$ BEGIN
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_perm", "async_required": true, "policy_checks": ["permission"]}');
+END $$;
+SELECT is(
+    (SELECT s.errors -> 0 ->> 'kind' FROM concord.submit_command('h_perm', '{}', 'nobody') AS s),
+    'policy_denied', 'errors gives a denial''s reasons'
+);
+CREATE FUNCTION concord_test.h_named(command jsonb, context jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT '{"decision": "allow"}'::jsonb $$;
+SELECT is(concord.register_policy('{"name": "concord_test.h_named"}'), 'concord_test.h_named',
+          'an executable policy may be registered by its function''s name');
+SELECT is((SELECT kind FROM concord.policies WHERE name = 'concord_test.h_named'), 'executable',
+          'it is executable');
+SELECT is(concord.register_approval_type('{"name": "h_short_hand", "approvers": ["ann", "bob"]}'), 'h_short_hand',
+          '"approvers": [...] is short for approver principals');
+SELECT is((SELECT approver_principals FROM concord.approval_types WHERE name = 'h_short_hand'), '{ann,bob}'::text[],
+          'the principals are the approvers');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -519,6 +519,32 @@ $$;
 -- API
 -- ---------------------------------------------------------------------------
 
+-- What submit_command's errors column says of a command that did not go
+-- through: every validation problem, every input its policies still need,
+-- or every reason they denied it; [] otherwise.
+CREATE OR REPLACE FUNCTION concord._submit_errors(c concord.commands)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF c.error_class = 'validation_error' THEN
+        RETURN coalesce(c.error_detail -> 'errors', '[]'::jsonb);
+    ELSIF c.status = 'waiting_for_input' THEN
+        RETURN coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                'path', '$.' || f.field, 'message', format('input %s is needed', f.field), 'kind', 'missing_input'))
+            FROM jsonb_array_elements_text(c.policy_evaluation -> 'missing_fields') AS f (field)), '[]'::jsonb);
+    ELSIF c.error_class = 'policy_denied' THEN
+        RETURN coalesce((
+            SELECT jsonb_agg(jsonb_build_object('path', '$', 'message', r.reason, 'kind', 'policy_denied'))
+            FROM jsonb_array_elements_text(c.policy_evaluation -> 'reasons') AS r (reason)), '[]'::jsonb);
+    END IF;
+    RETURN '[]'::jsonb;
+END
+$$;
+
 -- The answer to a replayed idempotency key: the original row when the
 -- request is the same (same type and payload), CN002 otherwise.
 CREATE OR REPLACE FUNCTION concord._replay(
@@ -549,8 +575,7 @@ BEGIN
             HINT = 'Use a new idempotency key for a different request.';
     END IF;
     RETURN QUERY SELECT original.command_id, original.status, original.trace_id, false,
-        CASE WHEN original.error_class = 'validation_error'
-             THEN coalesce(original.error_detail -> 'errors', '[]'::jsonb) ELSE '[]'::jsonb END;
+        concord._submit_errors(original);
 END
 $$;
 
@@ -640,7 +665,9 @@ BEGIN
         cancellation_mode, idempotency_key, trace
     )
     ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
-    RETURNING x.command_id, x.status, x.error_detail -> 'errors' INTO new_id, final_status, problems;
+    RETURNING x.command_id, x.status,
+        CASE WHEN x.status IN ('queued', 'validated') THEN '[]'::jsonb ELSE concord._submit_errors(x) END
+    INTO new_id, final_status, problems;
     PERFORM set_config('concord.submitting', 'off', true);
 
     IF new_id IS NULL THEN

@@ -364,11 +364,16 @@ SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
-    problems text[] := concord._approval_type_spec_problems(spec);
+    problems text[];
     wanted concord.approval_types%ROWTYPE;
     existing concord.approval_types%ROWTYPE;
     approver jsonb;
 BEGIN
+    -- "approvers": [...] is short for "approver": {"principals": [...]}
+    IF jsonb_typeof(spec) = 'object' AND jsonb_typeof(spec -> 'approvers') = 'array' AND NOT spec ? 'approver' THEN
+        spec := (spec - 'approvers') || jsonb_build_object('approver', jsonb_build_object('principals', spec -> 'approvers'));
+    END IF;
+    problems := concord._approval_type_spec_problems(spec);
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
@@ -502,14 +507,14 @@ BEGIN
     END IF;
     builtin := EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = spec ->> 'name' AND p.kind = 'builtin');
     IF builtin THEN
-        allowed := ARRAY['name', 'description', 'config'];
+        allowed := ARRAY['name', 'description', 'config', 'kind'];
         kind := 'builtin';
     ELSIF spec ? 'function' THEN
-        allowed := ARRAY['name', 'description', 'function'];
+        allowed := ARRAY['name', 'description', 'function', 'kind'];
         kind := 'executable';
     ELSE
         allowed := ARRAY['name', 'description', 'predicate', 'vars', 'decision', 'reasons',
-                         'approval_type', 'missing_fields', 'on_unknown'];
+                         'approval_type', 'missing_fields', 'on_unknown', 'kind'];
         kind := 'declarative';
         IF NOT spec ? 'predicate' THEN
             problems := problems || 'predicate is required (a SQL/JSON path predicate such as '
@@ -525,6 +530,8 @@ BEGIN
                                            field, kind, array_to_string(allowed, ', '));
         ELSIF field = 'description' AND jsonb_typeof(value) <> 'string' THEN
             problems := problems || format('description must be a string, not %s', jsonb_typeof(value));
+        ELSIF field = 'kind' AND value IS DISTINCT FROM to_jsonb(kind) THEN
+            problems := problems || format('kind %s does not match the spec, which describes a %s policy', value, kind);
         ELSIF field = 'config' THEN
             problems := problems || concord._builtin_config_problems(spec ->> 'name', value);
         ELSIF field = 'function' THEN
@@ -618,6 +625,42 @@ BEGIN
 END
 $$;
 
+-- An executable policy may be registered by the function's own name
+-- ({"name": "myschema.my_policy"}, with "kind": "executable" or nothing
+-- else): the spec then names its function. "kind" is optional everywhere and
+-- dropped once checked against the spec's shape.
+CREATE OR REPLACE FUNCTION concord._policy_spec_normalized(spec jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    parts text[];
+    by_name boolean;
+BEGIN
+    IF jsonb_typeof(spec) IS DISTINCT FROM 'object' OR jsonb_typeof(spec -> 'name') IS DISTINCT FROM 'string'
+       OR spec ? 'function' OR spec ? 'predicate'
+       OR EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = spec ->> 'name' AND p.kind = 'builtin') THEN
+        RETURN spec;
+    END IF;
+    BEGIN
+        parts := parse_ident(spec ->> 'name');
+    EXCEPTION WHEN OTHERS THEN
+        parts := NULL;
+    END;
+    by_name := cardinality(parts) = 2 AND EXISTS (
+        SELECT 1 FROM pg_catalog.pg_proc AS p
+        INNER JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
+        WHERE n.nspname = parts[1] AND p.proname = parts[2]);
+    IF spec ->> 'kind' = 'executable' OR (by_name AND NOT spec ? 'decision') THEN
+        RETURN (spec - 'kind') || jsonb_build_object('function', spec ->> 'name');
+    END IF;
+    RETURN spec;
+END
+$$;
+
 -- Problems with the config of built-in policy name.
 CREATE OR REPLACE FUNCTION concord._builtin_config_problems(name text, config jsonb)
 RETURNS text[]
@@ -694,11 +737,13 @@ SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
-    problems text[] := concord._policy_spec_problems(spec);
+    problems text[];
     existing concord.policies%ROWTYPE;
     policy_name text;
     sum text;
 BEGIN
+    spec := concord._policy_spec_normalized(spec);
+    problems := concord._policy_spec_problems(spec);
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',

@@ -28,7 +28,9 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class SubmitResult:
     """What ``submit_command`` answered. ``created`` is false for an idempotent replay;
-    ``errors`` lists every validation problem of a rejected payload."""
+    ``errors`` lists every validation problem of a rejected payload, every input a
+    command waiting for input needs (``kind`` ``missing_input``) or every reason a
+    policy denied it (``kind`` ``policy_denied``); it is empty otherwise."""
 
     command_id: UUID
     status: str

@@ -1186,11 +1186,9 @@ AS $$
 DECLARE
     names text[] := concord._effective_policies(ct);
     doc jsonb;
-    policy concord.policies%ROWTYPE;
     outcome jsonb;
     results jsonb[] := '{}'::jsonb[];
     best integer := 0;
-    rank integer;
     decision text;
     reasons jsonb := '[]'::jsonb;
     missing jsonb := '[]'::jsonb;
@@ -1205,42 +1203,39 @@ BEGIN
         RETURN NULL;
     END IF;
     doc := concord._policy_document(c, ct);
-    FOR policy IN
-        SELECT p.* FROM unnest(names) WITH ORDINALITY AS n (name, position)
+    -- Every policy in one statement (the answers laid over defaults), the
+    -- strongest decision with them.
+    SELECT coalesce(array_agg(o.result ORDER BY o.position), '{}'::jsonb[]), coalesce(max(o.rank), 0)
+    INTO results, best
+    FROM (
+        SELECT
+            n.position,
+            jsonb_build_object('policy', p.name, 'version', p.version, 'checksum', p.checksum)
+            || x.outcome AS result,
+            CASE x.outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
+                                         WHEN 'require_approval' THEN 1 ELSE 0 END AS rank
+        FROM unnest(names) WITH ORDINALITY AS n (name, position)
         INNER JOIN concord.policies AS p ON p.name = n.name
-        ORDER BY n.position
-    LOOP
-        -- defaults first, the policy's own answer over them (a JSON null
-        -- is no list: those are put right below)
-        outcome := '{"reasons": [], "approval_type": null, "missing_fields": []}'::jsonb
-            || concord._run_policy(policy, doc, ct);
-        IF jsonb_typeof(outcome -> 'missing_fields') <> 'array' OR jsonb_typeof(outcome -> 'reasons') <> 'array' THEN
-            outcome := outcome || jsonb_build_object(
-                'missing_fields', CASE WHEN jsonb_typeof(outcome -> 'missing_fields') = 'array'
-                                       THEN outcome -> 'missing_fields' ELSE '[]'::jsonb END,
-                'reasons', CASE WHEN jsonb_typeof(outcome -> 'reasons') = 'array'
-                                THEN outcome -> 'reasons' ELSE '[]'::jsonb END);
-        END IF;
-        results := results || (jsonb_build_object(
-            'policy', policy.name, 'version', policy.version, 'checksum', policy.checksum) || outcome);
-        rank := CASE outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
-                                           WHEN 'require_approval' THEN 1 ELSE 0 END;
-        IF rank > best THEN
-            -- a stronger decision: what the weaker ones said no longer leads
-            best := rank;
-            reasons := '[]'::jsonb;
-            missing := '[]'::jsonb;
-            approval_names := '{}'::text[];
-        END IF;
-        IF rank = best AND rank > 0 THEN
-            reasons := reasons || coalesce(outcome -> 'reasons', '[]');
-            missing := missing || coalesce(outcome -> 'missing_fields', '[]');
-            IF outcome ->> 'approval_type' IS NOT NULL
-               AND NOT outcome ->> 'approval_type' = ANY (approval_names) THEN
-                approval_names := approval_names || (outcome ->> 'approval_type');
+        CROSS JOIN LATERAL (
+            SELECT '{"reasons": [], "approval_type": null, "missing_fields": []}'::jsonb
+                   || concord._run_policy(p, doc, ct) AS outcome
+        ) AS x
+    ) AS o;
+    -- What the policies with the strongest decision said (nothing to gather
+    -- when every policy allows).
+    IF best > 0 THEN
+        FOREACH outcome IN ARRAY results LOOP
+            IF (CASE outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
+                                           WHEN 'require_approval' THEN 1 ELSE 0 END) = best THEN
+                reasons := reasons || (outcome -> 'reasons');
+                missing := missing || (outcome -> 'missing_fields');
+                IF outcome ->> 'approval_type' IS NOT NULL
+                   AND NOT outcome ->> 'approval_type' = ANY (approval_names) THEN
+                    approval_names := approval_names || (outcome ->> 'approval_type');
+                END IF;
             END IF;
-        END IF;
-    END LOOP;
+        END LOOP;
+    END IF;
     decision := (ARRAY['allow', 'require_approval', 'require_input', 'deny'])[best + 1];
     IF cardinality(results) < cardinality(names) THEN
         -- A name with no policy row (a type written with triggers off, or

@@ -5,7 +5,7 @@
 -- for the evaluation that asked for them; plans follow the latest evaluation;
 -- an executable policy's decisions name the code that made them.
 BEGIN;
-SELECT plan(64);
+SELECT plan(73);
 
 CREATE FUNCTION pg_temp.submit(
     label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
@@ -354,6 +354,72 @@ SELECT is(concord.register_approval_type('{"name": "h_short_hand", "approvers": 
           '"approvers": [...] is short for approver principals');
 SELECT is((SELECT approver_principals FROM concord.approval_types WHERE name = 'h_short_hand'), '{ann,bob}'::text[],
           'the principals are the approvers');
+
+-- ===========================================================================
+-- Third review: kind always checked and never stored, cost's null estimate,
+-- executable answers that name nothing, per-approval reasons
+-- ===========================================================================
+SELECT throws_ok(
+    $$SELECT concord.register_policy('{"name": "concord_test.h_named", "kind": "declarative"}')$$,
+    'CN005', NULL, 'a kind that does not match is refused, by-name specs included'
+);
+SELECT is(
+    (SELECT version FROM concord.policies WHERE name = 'concord_test.h_named'), 1, 'fixture: version 1'
+);
+SELECT lives_ok(
+    $$SELECT concord.register_policy('{"name": "concord_test.h_named", "kind": "executable",
+                                       "function": "concord_test.h_named"}')$$,
+    'the same spec with a matching kind registers'
+);
+SELECT is(
+    (SELECT version FROM concord.policies WHERE name = 'concord_test.h_named'), 1,
+    'and changes nothing: kind is checked, not stored'
+);
+DO $$ BEGIN
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_cost", "async_required": true, "policy_checks": ["cost"], "cost_budget": 100}');
+END $$;
+SELECT is(
+    (SELECT s.status FROM concord.submit_command('h_cost', '{"estimated_cost": null}', 'req', 'api',
+                                                 '{"estimated_cost": 50}') AS s),
+    'queued', 'a null estimate in the payload leaves the context''s estimate in force'
+);
+CREATE FUNCTION concord_test.h_vague(command jsonb, context jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT '{"decision": "require_input"}'::jsonb $$;
+CREATE FUNCTION concord_test.h_curt(command jsonb, context jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT '{"decision": "deny"}'::jsonb $$;
+DO $$ BEGIN
+    PERFORM concord.register_policy('{"name": "concord_test.h_vague"}');
+    PERFORM concord.register_policy('{"name": "concord_test.h_curt"}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_vague_t", "async_required": true, "policy_checks": ["concord_test.h_vague"]}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "h_curt_t", "async_required": true, "policy_checks": ["concord_test.h_curt"]}');
+END $$;
+SELECT is(
+    (SELECT s.status FROM concord.submit_command('h_vague_t', '{}', 'req') AS s), 'failed',
+    'an executable policy asking for input without naming it is a malformed answer: deny'
+);
+SELECT is(
+    (SELECT s.errors -> 0 ->> 'message' FROM concord.submit_command('h_curt_t', '{}', 'req') AS s),
+    'policy concord_test.h_curt: deny', 'a denial without reasons still says which policy denied'
+);
+DO $$ BEGIN
+    PERFORM concord.register_approval_type('{"name": "h_pa", "approvers": ["ann"]}');
+    PERFORM concord.register_approval_type('{"name": "h_pb", "approvers": ["bob"]}');
+    PERFORM concord.register_policy('{"name": "h_pa", "predicate": "true", "decision": "require_approval",
+                                      "approval_type": "h_pa", "reasons": ["reason A"]}');
+    PERFORM concord.register_policy('{"name": "h_pb", "predicate": "true", "decision": "require_approval",
+                                      "approval_type": "h_pb", "reasons": ["reason B"]}');
+    PERFORM concord.register_command_type('{"command_type": "h_two", "policy_checks": ["h_pa", "h_pb"]}');
+END $$;
+SELECT is(pg_temp.submit('two', 'h_two', '{}'), 'waiting_for_approval', 'fixture: two approvals');
+SELECT is(
+    (SELECT jsonb_object_agg(a.approval_type, a.review_packet -> 'why') FROM concord.approvals AS a
+     WHERE a.command_id = concord_test.id('two')),
+    '{"h_pa": ["reason A"], "h_pb": ["reason B"]}'::jsonb,
+    'each review packet gives the reasons of the policies that asked for its approval'
+);
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -525,17 +525,25 @@ $$;
 CREATE OR REPLACE FUNCTION concord._submit_errors(c concord.commands)
 RETURNS jsonb
 LANGUAGE plpgsql
-IMMUTABLE
+STABLE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
     IF c.error_class = 'validation_error' THEN
         RETURN coalesce(c.error_detail -> 'errors', '[]'::jsonb);
     ELSIF c.status = 'waiting_for_input' THEN
-        RETURN coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                'path', '$.' || f.field, 'message', format('input %s is needed', f.field), 'kind', 'missing_input'))
-            FROM jsonb_array_elements_text(c.policy_evaluation -> 'missing_fields') AS f (field)), '[]'::jsonb);
+        RETURN coalesce(
+            (SELECT jsonb_agg(jsonb_build_object(
+                 'path', '$.' || f.field, 'message', format('input %s is needed', f.field), 'kind', 'missing_input'))
+             FROM jsonb_array_elements_text(c.policy_evaluation -> 'missing_fields') AS f (field)),
+            -- sent back by an approver
+            (SELECT jsonb_build_array(jsonb_build_object(
+                 'path', '$', 'kind', 'changes_requested',
+                 'message', format('%s requested changes%s', a.decided_by, coalesce(': ' || a.reason, ''))))
+             FROM concord.approvals AS a
+             WHERE a.command_id = c.command_id AND a.status = 'changes_requested'
+             ORDER BY a.decided_at DESC LIMIT 1),
+            '[]'::jsonb);
     ELSIF c.error_class = 'policy_denied' THEN
         RETURN coalesce((
             SELECT jsonb_agg(jsonb_build_object('path', '$', 'message', r.reason, 'kind', 'policy_denied'))

@@ -204,7 +204,7 @@ DECLARE
     approver_ways text[];
     allowed constant text[] := ARRAY[
         'name', 'version', 'description', 'risk_level', 'required_fields', 'decision_values',
-        'expiration', 'approver', 'resume', 'ui', 'audit'];
+        'expiration', 'approver', 'resume', 'ui', 'audit', 'approvers'];
 BEGIN
     IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
         RETURN ARRAY[format('the spec must be a JSON object, not %s', coalesce(jsonb_typeof(spec), 'NULL'))];
@@ -212,7 +212,7 @@ BEGIN
     IF NOT spec ? 'name' THEN
         problems := problems || 'name is required'::text;
     END IF;
-    IF NOT spec ? 'approver' THEN
+    IF NOT spec ? 'approver' AND NOT spec ? 'approvers' THEN
         problems := problems || 'approver is required: {"principals": [...]}, {"team": "..."}, '
                                 '{"role": "..."} or {"path": "$.context.owner"}'::text;
     END IF;
@@ -310,6 +310,13 @@ BEGIN
                                                    value -> 'on_request_changes');
                 END IF;
             END IF;
+        ELSIF field = 'approvers' THEN
+            -- (a list without approver was turned into approver.principals)
+            problems := problems || CASE
+                WHEN spec ? 'approver' THEN 'give approver or approvers (short for approver.principals), not both'
+                ELSE format('approvers is short for approver.principals and must be an array of principal names, '
+                            'not %s', jsonb_typeof(value))
+            END;
         ELSIF field IN ('ui', 'audit') THEN
             IF jsonb_typeof(value) <> 'object' THEN
                 problems := problems || format('%s must be an object, not %s', field, jsonb_typeof(value));
@@ -526,12 +533,14 @@ BEGIN
     END IF;
     FOR field, value IN SELECT e.key, e.value FROM jsonb_each(spec) AS e ORDER BY e.key LOOP
         IF NOT field = ANY (allowed) THEN
-            problems := problems || format('unknown field %s for a %s policy (known fields: %s)',
-                                           field, kind, array_to_string(allowed, ', '));
+            problems := problems || format('unknown field %s for %s %s policy (known fields: %s)',
+                                           field, CASE WHEN kind = 'executable' THEN 'an' ELSE 'a' END, kind,
+                                           array_to_string(allowed, ', '));
         ELSIF field = 'description' AND jsonb_typeof(value) <> 'string' THEN
             problems := problems || format('description must be a string, not %s', jsonb_typeof(value));
         ELSIF field = 'kind' AND value IS DISTINCT FROM to_jsonb(kind) THEN
-            problems := problems || format('kind %s does not match the spec, which describes a %s policy', value, kind);
+            problems := problems || format('kind %s does not match the spec, which describes %s %s policy', value,
+                                           CASE WHEN kind = 'executable' THEN 'an' ELSE 'a' END, kind);
         ELSIF field = 'config' THEN
             problems := problems || concord._builtin_config_problems(spec ->> 'name', value);
         ELSIF field = 'function' THEN
@@ -654,8 +663,8 @@ BEGIN
         SELECT 1 FROM pg_catalog.pg_proc AS p
         INNER JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
         WHERE n.nspname = parts[1] AND p.proname = parts[2]);
-    IF spec ->> 'kind' = 'executable' OR (by_name AND NOT spec ? 'decision') THEN
-        RETURN (spec - 'kind') || jsonb_build_object('function', spec ->> 'name');
+    IF spec ->> 'kind' = 'executable' OR (by_name AND NOT spec ? 'decision' AND NOT spec ? 'kind') THEN
+        RETURN spec || jsonb_build_object('function', spec ->> 'name');
     END IF;
     RETURN spec;
 END
@@ -751,6 +760,8 @@ BEGIN
             DETAIL = '- ' || array_to_string(problems, E'\n- '),
             HINT = 'Fix every listed problem and register again.';
     END IF;
+    -- kind was checked against the spec's shape: it adds nothing to keep
+    spec := spec - 'kind';
     policy_name := spec ->> 'name';
     sum := md5(spec::text);
     SELECT * INTO existing FROM concord.policies AS p WHERE p.name = policy_name FOR UPDATE;
@@ -999,7 +1010,8 @@ BEGIN
         IF ct.cost_budget IS NULL THEN
             RETURN '{"decision": "allow", "reasons": ["the command type has no cost budget"]}'::jsonb;
         END IF;
-        estimate := coalesce(doc #> '{payload,estimated_cost}', doc #> '{context,estimated_cost}');
+        estimate := coalesce(nullif(doc #> '{payload,estimated_cost}', 'null'::jsonb),
+                             doc #> '{context,estimated_cost}');
         IF estimate IS NULL OR jsonb_typeof(estimate) = 'null' THEN
             RETURN jsonb_build_object(
                 'decision', 'require_input',
@@ -1097,6 +1109,9 @@ BEGIN
        OR (answer ? 'reasons' AND NOT concord._is_string_list(answer -> 'reasons') AND answer -> 'reasons' <> '[]')
        OR (answer ? 'missing_fields' AND NOT concord._is_string_list(answer -> 'missing_fields')
            AND answer -> 'missing_fields' <> '[]')
+       OR (answer ->> 'decision' = 'require_input'
+           AND coalesce(jsonb_array_length(CASE jsonb_typeof(answer -> 'missing_fields')
+                                           WHEN 'array' THEN answer -> 'missing_fields' END), 0) = 0)
        OR (answer ->> 'decision' = 'require_approval'
            AND NOT EXISTS (SELECT 1 FROM concord.approval_types AS t
                            WHERE t.name = coalesce(answer ->> 'approval_type', 'standard'))) THEN
@@ -1113,7 +1128,10 @@ BEGIN
                                 || ':' || p.prosrc)
                      FROM pg_catalog.pg_proc AS p WHERE p.oid = to_regprocedure(policy.function_name)),
         'decision', answer ->> 'decision',
-        'reasons', coalesce(answer -> 'reasons', '[]'),
+        'reasons', CASE WHEN answer ->> 'decision' <> 'allow'
+                             AND coalesce(jsonb_array_length(answer -> 'reasons'), 0) = 0
+                        THEN jsonb_build_array(format('policy %s: %s', policy.name, answer ->> 'decision'))
+                        ELSE coalesce(answer -> 'reasons', '[]') END,
         'approval_type', CASE WHEN answer ->> 'decision' = 'require_approval'
                               THEN coalesce(answer ->> 'approval_type', 'standard') END,
         'missing_fields', coalesce(answer -> 'missing_fields', '[]'));

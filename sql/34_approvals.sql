@@ -78,7 +78,12 @@ BEGIN
         'description', ct.description,
         'command_type', c.command_type,
         'requested_by', c.requested_by,
-        'why', evaluation -> 'reasons',
+        'why', coalesce((SELECT jsonb_agg(r.reason)
+                         FROM jsonb_array_elements(evaluation -> 'policies') AS p (value)
+                         CROSS JOIN LATERAL jsonb_array_elements(p.value -> 'reasons') AS r (reason)
+                         WHERE p.value ->> 'approval_type' = t.name
+                           AND p.value ->> 'decision' = 'require_approval'),
+                        evaluation -> 'reasons'),
         'triggered_by', (SELECT coalesce(jsonb_agg(p.value ->> 'policy'), '[]')
                          FROM jsonb_array_elements(evaluation -> 'policies') AS p (value)
                          WHERE p.value ->> 'approval_type' = t.name
@@ -741,7 +746,7 @@ BEGIN
     END IF;
     -- Expiring ahead of time (a test, a maintenance window) is the owner's
     -- call, not an application's.
-    IF at > now() AND NOT EXISTS (
+    IF at > clock_timestamp() AND NOT EXISTS (
            SELECT 1 FROM pg_catalog.pg_roles AS r
            WHERE r.rolname = session_user
              AND (r.rolsuper OR pg_has_role(r.oid, (SELECT n.nspowner FROM pg_catalog.pg_namespace AS n

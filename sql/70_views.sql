@@ -127,7 +127,7 @@ CROSS JOIN
     ) AS who
 WHERE
     a.status = 'pending'
-    AND a.expires_at > now()
+    AND a.expires_at > clock_timestamp()
     AND who.approver <> a.requested_by
     -- a member that is itself a team is not a person
     AND NOT EXISTS (

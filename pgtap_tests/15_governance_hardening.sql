@@ -5,7 +5,7 @@
 -- for the evaluation that asked for them; plans follow the latest evaluation;
 -- an executable policy's decisions name the code that made them.
 BEGIN;
-SELECT plan(73);
+SELECT plan(75);
 
 CREATE FUNCTION pg_temp.submit(
     label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
@@ -419,6 +419,21 @@ SELECT is(
      WHERE a.command_id = concord_test.id('two')),
     '{"h_pa": ["reason A"], "h_pb": ["reason B"]}'::jsonb,
     'each review packet gives the reasons of the policies that asked for its approval'
+);
+
+DO $$ BEGIN
+    PERFORM concord.register_approval_type('{"name": "h_fields", "approvers": ["ann"], "required_fields": ["b"]}');
+    PERFORM concord.register_policy('{"name": "h_fields", "predicate": "true", "decision": "require_approval",
+                                      "approval_type": "h_fields"}');
+    PERFORM concord.register_command_type('{"command_type": "h_once", "required_inputs": ["a"],
+                                            "policy_checks": ["required_inputs", "h_fields"]}');
+END $$;
+SELECT is(pg_temp.submit('once', 'h_once', '{}'), 'waiting_for_input', 'fixture: input missing');
+SELECT is(
+    (SELECT c.policy_evaluation -> 'missing_fields' FROM concord.commands AS c
+     WHERE c.command_id = concord_test.id('once')),
+    '["a", "b"]'::jsonb,
+    'the input request names the fields the coming approval needs as well: one round, not two'
 );
 
 SELECT * FROM finish();

@@ -1316,6 +1316,16 @@ BEGIN
             approval_names := '{}'::text[];
         END IF;
     END IF;
+    IF decision = 'require_input' AND best = 2 THEN
+        -- Ask once for everything: the fields the approvals still to come
+        -- will need too (spec 81.2), not in a second round.
+        missing := missing || coalesce((
+            SELECT jsonb_agg(f.field)
+            FROM concord.approval_types AS x
+            CROSS JOIN LATERAL unnest(concord._missing_fields(c.payload, x.required_fields)) AS f (field)
+            WHERE x.name IN (SELECT r.result ->> 'approval_type' FROM unnest(results) AS r (result)
+                             WHERE r.result ->> 'decision' = 'require_approval')), '[]'::jsonb);
+    END IF;
     IF decision = 'require_input' THEN
         missing := to_jsonb(ARRAY(SELECT DISTINCT m.f FROM jsonb_array_elements_text(missing) AS m (f) ORDER BY 1));
     END IF;

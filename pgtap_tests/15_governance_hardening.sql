@@ -5,7 +5,7 @@
 -- for the evaluation that asked for them; plans follow the latest evaluation;
 -- an executable policy's decisions name the code that made them.
 BEGIN;
-SELECT plan(75);
+SELECT plan(76);
 
 CREATE FUNCTION pg_temp.submit(
     label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
@@ -434,6 +434,11 @@ SELECT is(
      WHERE c.command_id = concord_test.id('once')),
     '["a", "b"]'::jsonb,
     'the input request names the fields the coming approval needs as well: one round, not two'
+);
+
+SELECT is(
+    concord.plan_command(concord_test.id('once')) ->> 'execution_mode', 'approval_gated_async',
+    'the plan of a command waiting for input already shows the approval gate to come'
 );
 
 SELECT * FROM finish();

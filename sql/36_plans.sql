@@ -176,11 +176,16 @@ BEGIN
             MESSAGE = format('command %s is %s: only a command that is still to run is planned', command_id, c.status);
     END IF;
     SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
-    -- The approval types its latest evaluation asked for (an earlier one that
-    -- a change of input made unnecessary no longer gates it).
+    -- The approval types its latest evaluation asks for, now or once its
+    -- input is complete (an earlier evaluation that a change of input made
+    -- unnecessary no longer gates it).
     approval_types := ARRAY(
         SELECT DISTINCT x.name
         FROM jsonb_array_elements_text(coalesce(c.policy_evaluation -> 'approval_types', '[]')) AS x (name)
+        UNION
+        SELECT p.value ->> 'approval_type'
+        FROM jsonb_array_elements(coalesce(c.policy_evaluation -> 'policies', '[]')) AS p (value)
+        WHERE p.value ->> 'decision' = 'require_approval'
         ORDER BY 1);
     new_plan := concord._build_plan(ct, c.command_id, approval_types);
     IF new_plan IS DISTINCT FROM c.plan THEN

@@ -359,7 +359,7 @@ BEGIN
                                           THEN NEW.cancellation_mode END)));
         PERFORM concord._settle_dependents(NEW.command_id, NEW.status);
         IF OLD.status = 'waiting_for_approval' THEN
-            PERFORM concord._close_approvals(NEW.command_id, NEW.status);
+            PERFORM concord._close_approvals(NEW.command_id);
         END IF;
     ELSE
         PERFORM concord._audit(

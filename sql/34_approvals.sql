@@ -649,7 +649,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only');
 
 -- Approvals still pending when their command stops waiting for them are
 -- cancelled (expire_approvals expires the due ones itself).
-CREATE OR REPLACE FUNCTION concord._close_approvals(command_id uuid, command_status text)
+CREATE OR REPLACE FUNCTION concord._close_approvals(command_id uuid)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE

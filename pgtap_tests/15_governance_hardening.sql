@@ -5,7 +5,7 @@
 -- for the evaluation that asked for them; plans follow the latest evaluation;
 -- an executable policy's decisions name the code that made them.
 BEGIN;
-SELECT plan(76);
+SELECT plan(85);
 
 CREATE FUNCTION pg_temp.submit(
     label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
@@ -440,6 +440,50 @@ SELECT is(
     concord.plan_command(concord_test.id('once')) ->> 'execution_mode', 'approval_gated_async',
     'the plan of a command waiting for input already shows the approval gate to come'
 );
+
+-- ===========================================================================
+-- Fourth review: replays after input, approver fields asked once, declarative
+-- input requests name their fields, invisible characters
+-- ===========================================================================
+SELECT is(
+    (SELECT s.status FROM concord.submit_command('h_input', '{}', 'req', idempotency_key => 'h-replay') AS s),
+    'waiting_for_input', 'fixture: waiting for input, with a key'
+);
+SELECT lives_ok(
+    $$SELECT concord.provide_input((SELECT c.command_id FROM concord.commands AS c
+                                    WHERE c.idempotency_key = 'h-replay'), '{"price": 5}', 'req')$$,
+    'input provided: the payload changed'
+);
+SELECT is(
+    (SELECT s.created FROM concord.submit_command('h_input', '{}', 'req', idempotency_key => 'h-replay') AS s),
+    false, 'replaying the original submission still returns the original command'
+);
+SELECT throws_ok(
+    $$SELECT concord.submit_command('h_input', '{"price": 9}', 'req', idempotency_key => 'h-replay')$$,
+    'CN002', NULL, 'a different request under that key is still a conflict'
+);
+DO $$ BEGIN
+    PERFORM concord.register_approval_type('{"name": "h_named_by", "approver": {"path": "$.payload.approver"}}');
+    PERFORM concord.register_policy('{"name": "h_named_by", "predicate": "true", "decision": "require_approval",
+                                      "approval_type": "h_named_by"}');
+    PERFORM concord.register_command_type('{"command_type": "h_once2", "required_inputs": ["a"],
+                                            "policy_checks": ["required_inputs", "h_named_by"]}');
+END $$;
+SELECT is(pg_temp.submit('once2', 'h_once2', '{}'), 'waiting_for_input', 'fixture');
+SELECT is(
+    (SELECT c.policy_evaluation -> 'missing_fields' FROM concord.commands AS c
+     WHERE c.command_id = concord_test.id('once2')),
+    '["a", "approver"]'::jsonb, 'the approver a payload path will need is asked for in the same round'
+);
+SELECT throws_ok(
+    $$SELECT concord.register_policy('{"name": "h_vague_decl", "predicate": "$.payload.a > 1",
+                                       "decision": "require_input"}')$$,
+    'CN005', NULL, 'a declarative policy that can require input must name the fields'
+);
+SELECT is(pg_temp.submit('zw', 'h_share', jsonb_build_object('destination', E'\u200bexternal:partner')),
+          'waiting_for_approval', 'a zero-width space before external: hides nothing');
+SELECT is(pg_temp.submit('zw2', 'h_share', jsonb_build_object('destination', E'ext\u00adernal:partner')),
+          'waiting_for_approval', 'nor a soft hyphen inside it');
 
 SELECT * FROM finish();
 ROLLBACK;

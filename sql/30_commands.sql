@@ -544,6 +544,8 @@ BEGIN
              WHERE a.command_id = c.command_id AND a.status = 'changes_requested'
              ORDER BY a.decided_at DESC LIMIT 1),
             '[]'::jsonb);
+    ELSIF c.error_class IN ('approval_rejected', 'approval_expired') THEN
+        RETURN jsonb_build_array(jsonb_build_object('path', '$', 'kind', c.error_class, 'message', c.error));
     ELSIF c.error_class = 'policy_denied' THEN
         RETURN coalesce((
             SELECT jsonb_agg(jsonb_build_object('path', '$', 'message', r.reason, 'kind', 'policy_denied'))
@@ -571,7 +573,12 @@ BEGIN
             MESSAGE = format('unknown command type %L', _replay.command_type),
             HINT = 'Register it first with concord.register_command_type(spec).';
     END IF;
-    IF original.command_type <> _replay.command_type OR original.payload <> _replay.payload THEN
+    IF original.command_type <> _replay.command_type
+       OR (original.payload <> _replay.payload
+           -- the payload as submitted, before any input was provided
+           AND (SELECT e.payload -> 'payload_before' FROM concord.domain_events AS e
+                WHERE e.command_id = original.command_id AND e.event_type = 'input_provided'
+                ORDER BY e.event_seq LIMIT 1) IS DISTINCT FROM _replay.payload) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN002',
             MESSAGE = format('idempotency key %L is already used by command %s with a different %s',

@@ -624,6 +624,11 @@ BEGIN
         END IF;
     END LOOP;
     IF kind = 'declarative' THEN
+        IF (spec ->> 'decision' = 'require_input' OR spec ->> 'on_unknown' = 'require_input')
+           AND coalesce(jsonb_array_length(CASE jsonb_typeof(spec -> 'missing_fields')
+                                           WHEN 'array' THEN spec -> 'missing_fields' END), 0) = 0 THEN
+            problems := problems || 'a policy that can require input must name the fields in missing_fields'::text;
+        END IF;
         IF spec ->> 'decision' = 'require_approval' AND NOT spec ? 'approval_type' THEN
             problems := problems || 'a require_approval policy must name its approval_type'::text;
         ELSIF spec ? 'approval_type' AND spec ->> 'decision' IS DISTINCT FROM 'require_approval' THEN
@@ -896,6 +901,24 @@ BEGIN
 END
 $$;
 
+-- text without the characters that do not show: Unicode white space beyond
+-- ASCII and format characters (zero-width spaces and joiners, soft hyphen,
+-- byte order mark, bidirectional marks), wherever they stand.
+CREATE OR REPLACE FUNCTION concord._visible(value text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF current_setting('server_encoding') <> 'UTF8' THEN
+        RETURN value;
+    END IF;
+    RETURN regexp_replace(value, '[' || U&'\0085\00A0\00AD\061C\1680\180E\2000-\200F\2028-\202F\205F-\206F\3000\FEFF'
+                          || ']', '', 'g');
+END
+$$;
+
 -- The fields of payload that are absent, null or blank strings.
 CREATE OR REPLACE FUNCTION concord._missing_fields(payload jsonb, fields text[])
 RETURNS text[]
@@ -978,7 +1001,8 @@ BEGIN
             FOR value IN
                 -- every string and every object key, compared in NFKC form (a
                 -- fullwidth @ is an @), lower case, without leading white space
-                SELECT to_jsonb(regexp_replace(lower(concord._nfkc(x.item #>> '{}')), '^[[:space:]]+', ''))
+                SELECT to_jsonb(regexp_replace(concord._visible(lower(concord._nfkc(x.item #>> '{}'))),
+                                               '^[[:space:]]+', ''))
                 FROM (
                     SELECT v.item FROM jsonb_path_query(coalesce(doc #> ARRAY['payload', field], 'null'),
                                                         'strict $.** ? (@.type() == "string")') AS v (item)
@@ -1157,6 +1181,25 @@ BEGIN
 END
 $$;
 
+-- The payload field an approval type reads its approver from (its path
+-- inside the payload, array steps and filters left out), or NULL when it
+-- does not read the payload.
+CREATE OR REPLACE FUNCTION concord._approver_field(t concord.approval_types)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF t.approver_path IS NULL OR NOT t.approver_path::text ~ '^(strict |lax )?\$\."payload"\.' THEN
+        RETURN NULL;
+    END IF;
+    RETURN regexp_replace(regexp_replace(regexp_replace(
+        t.approver_path::text, '^(strict |lax )?\$\."payload"\.', ''), '\[[^]]*\]|[[:space:]]*\?.*$', '', 'g'),
+        '"', '', 'g');
+END
+$$;
+
 -- Who may decide an approval of type t for the command described by doc:
 -- {approvers: [...], team: ...}, or NULL when a path finds nobody.
 CREATE OR REPLACE FUNCTION concord._resolve_approvers(t concord.approval_types, doc jsonb)
@@ -1275,12 +1318,9 @@ BEGIN
         FOR t IN SELECT x.* FROM concord.approval_types AS x WHERE x.name = ANY (approval_names) ORDER BY x.name LOOP
             lacking := lacking || concord._missing_fields(c.payload, t.required_fields);
             who := concord._resolve_approvers(t, doc);
-            IF who IS NULL AND t.approver_path::text ~ '^(strict |lax )?\$\."payload"\.' THEN
+            IF who IS NULL AND concord._approver_field(t) IS NOT NULL THEN
                 -- the requester can name the approver: ask for that field
-                -- the field inside the payload, without array steps or filters
-                lacking := lacking || regexp_replace(regexp_replace(regexp_replace(
-                    t.approver_path::text, '^(strict |lax )?\$\."payload"\.', ''), '\[[^]]*\]|[[:space:]]*\?.*$', '', 'g'),
-                    '"', '', 'g');
+                lacking := lacking || concord._approver_field(t);
                 reasons := reasons || to_jsonb(format('approval type %s finds its approver at %s, which is empty',
                                                       t.name, t.approver_path));
             ELSIF who IS NULL THEN
@@ -1302,7 +1342,7 @@ BEGIN
         IF cardinality(unapprovable) > 0 THEN
             -- it could never be approved: say so now rather than wait forever
             decision := 'deny';
-            reasons := reasons || to_jsonb(unapprovable);
+            reasons := to_jsonb(unapprovable);
             lacking := '{}'::text[];
             approvers := '{}'::jsonb;
             approval_names := '{}'::text[];
@@ -1322,7 +1362,10 @@ BEGIN
         missing := missing || coalesce((
             SELECT jsonb_agg(f.field)
             FROM concord.approval_types AS x
-            CROSS JOIN LATERAL unnest(concord._missing_fields(c.payload, x.required_fields)) AS f (field)
+            CROSS JOIN LATERAL unnest(
+                concord._missing_fields(c.payload, x.required_fields)
+                || CASE WHEN concord._approver_field(x) IS NOT NULL AND concord._resolve_approvers(x, doc) IS NULL
+                        THEN ARRAY[concord._approver_field(x)] ELSE '{}'::text[] END) AS f (field)
             WHERE x.name IN (SELECT r.result ->> 'approval_type' FROM unnest(results) AS r (result)
                              WHERE r.result ->> 'decision' = 'require_approval')), '[]'::jsonb);
     END IF;

@@ -387,7 +387,9 @@ BEGIN
                       FROM jsonb_array_elements(problems) AS p (problem));
     END IF;
     PERFORM concord._audit('input_provided', c.command_id, c.trace_id, 'command', c.command_id::text,
-                           c.status, c.status, jsonb_build_object('payload_patch', payload_patch), actor);
+                           c.status, c.status,
+                           -- payload_before: an idempotent replay of the submission still matches
+                           jsonb_build_object('payload_patch', payload_patch, 'payload_before', c.payload), actor);
     saved := concord._push_actor(actor, 'input provided');
     UPDATE concord.commands AS x SET payload = merged, status = 'validated'
     WHERE x.command_id = c.command_id;
@@ -787,7 +789,8 @@ COMMENT ON FUNCTION concord.expire_approvals(timestamptz) IS
 -- evaluation allowed it or every approval that evaluation asked for is
 -- approved (for queued, running and approved), or that evaluation asked for
 -- approval (for waiting_for_approval). Commands of types without policies
--- move freely, except that approvals, once asked for, must be granted.
+-- (never governed, or whose policies an administrator took away) move
+-- freely, except into approved, which needs every approval asked for.
 CREATE OR REPLACE FUNCTION concord._require_policy_consent(c concord.commands, to_status text)
 RETURNS void
 LANGUAGE plpgsql

@@ -316,6 +316,14 @@ class Harness:
             if release is not None:
                 self.install_release(release, dsn, migration.version - 1)
             else:
+                if self.git("rev-parse", "--is-inside-work-tree") == "true":
+                    # Shout: this checks less than it should (a shallow clone?).
+                    print(
+                        f"# WARNING: the release before {migration.path.name} is not in this "
+                        "checkout's history (a shallow clone? `git fetch --unshallow`): "
+                        "installing its migrations without the sql/ of that release",
+                        flush=True,
+                    )
                 # Recorded in concord.schema_migrations exactly as the migrator records it.
                 migrate(
                     dsn,

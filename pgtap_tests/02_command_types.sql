@@ -4,23 +4,6 @@
 BEGIN;
 SELECT plan(31);
 
--- The DETAIL of the error sql raises (NULL when it raises nothing).
-CREATE FUNCTION pg_temp.error_detail(sql text)
-RETURNS text
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION
-    WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-        RETURN detail;
-END
-$$;
-
 -- The spec's example (section 14) names data_access, which is no built-in
 -- policy: register it (issue 3: policy_checks must name registered policies).
 DO $$ BEGIN
@@ -190,7 +173,7 @@ SELECT lives_ok(
 );
 
 CREATE TEMP TABLE three_problems AS
-SELECT pg_temp.error_detail($$SELECT concord.register_command_type('{
+SELECT concord_test.error_detail($$SELECT concord.register_command_type('{
     "command_type": "t_three",
     "colour": "blue",
     "async_required": "yes",
@@ -221,7 +204,7 @@ SELECT throws_ok(
 );
 
 SELECT matches(
-    pg_temp.error_detail($$SELECT concord.register_command_type(
+    concord_test.error_detail($$SELECT concord.register_command_type(
         '{"command_type": "t_bad", "payload_schema": {"type": "no_such_type"}}')$$),
     'payload_schema\.type',
     'CN005 DETAIL points at the invalid part of the JSON Schema'

@@ -6,41 +6,6 @@
 BEGIN;
 SELECT plan(131);
 
--- The DETAIL of the error sql raises (NULL when it raises none).
-CREATE FUNCTION pg_temp.error_detail(sql text)
-RETURNS text
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN detail;
-END
-$$;
-
--- Submit a command of command_type, remember it as label, return its status.
-CREATE FUNCTION pg_temp.submit(
-    label text, command_type text, payload jsonb, requested_by text DEFAULT 'alice',
-    context jsonb DEFAULT '{}'
-)
-RETURNS text
-LANGUAGE sql
-AS $$
-    INSERT INTO concord_test.fixture (label, id)
-    SELECT submit.label, s.command_id
-    FROM concord.submit_command(submit.command_type, submit.payload, submit.requested_by, 'api', submit.context) AS s;
-    SELECT concord_test.status(submit.label);
-$$;
-
-CREATE FUNCTION pg_temp.cmd(label text)
-RETURNS concord.commands
-LANGUAGE sql
-AS $$ SELECT c.* FROM concord.commands AS c WHERE c.command_id = concord_test.id(cmd.label) $$;
-
 -- An executable policy: answers what the payload asks for.
 CREATE FUNCTION concord_test.policy_fn(doc jsonb, context jsonb)
 RETURNS jsonb
@@ -100,14 +65,14 @@ SELECT throws_ok(
 );
 
 SELECT is(
-    (SELECT array_agg(l ORDER BY l) FROM regexp_split_to_table(pg_temp.error_detail(
+    (SELECT array_agg(l ORDER BY l) FROM regexp_split_to_table(concord_test.error_detail(
         $$SELECT concord.register_policy(
             '{"name": "p_bad", "predicate": "$.payload.x >", "decision": "maybe", "reasons": "x", "foo": 1}')$$),
         E'\n') AS l
      WHERE l LIKE '- %'
        AND (l LIKE '%decision must be%' OR l LIKE '%unknown field foo%'
             OR l LIKE '%not a valid SQL/JSON path%' OR l LIKE '%reasons must be%')) IS NOT NULL
-    AND cardinality(regexp_split_to_array(pg_temp.error_detail(
+    AND cardinality(regexp_split_to_array(concord_test.error_detail(
         $$SELECT concord.register_policy(
             '{"name": "p_bad", "predicate": "$.payload.x >", "decision": "maybe", "reasons": "x", "foo": 1}')$$),
         E'\n')) = 4,
@@ -116,7 +81,7 @@ SELECT is(
 );
 
 SELECT matches(
-    pg_temp.error_detail(
+    concord_test.error_detail(
         $$SELECT concord.register_policy(
             '{"name": "p_bad", "predicate": "$.payload.x >", "decision": "maybe", "reasons": "x", "foo": 1}')$$),
     '(?s)decision must be.*unknown field foo.*not a valid SQL/JSON path.*reasons must be',
@@ -136,7 +101,7 @@ SELECT throws_ok(
 );
 
 SELECT matches(
-    pg_temp.error_detail(
+    concord_test.error_detail(
         $$SELECT concord.register_policy('{"name": "p_unbound", "predicate": "$.payload.x > $limit", "decision": "deny"}')$$),
     'limit',
     'the unbound variable is named in the DETAIL'
@@ -149,7 +114,7 @@ SELECT throws_ok(
 );
 
 SELECT matches(
-    pg_temp.error_detail(
+    concord_test.error_detail(
         $$SELECT concord.register_policy('{"name": "p_noat", "predicate": "$.payload.x > 1", "decision": "require_approval"}')$$),
     'approval_type',
     'the DETAIL says the approval_type is missing'
@@ -229,7 +194,7 @@ SELECT throws_ok(
 );
 
 SELECT matches(
-    pg_temp.error_detail($$SELECT concord.register_policy('{"name": "p_text", "function": "concord_test.policy_text"}')$$),
+    concord_test.error_detail($$SELECT concord.register_policy('{"name": "p_text", "function": "concord_test.policy_text"}')$$),
     'must return a single jsonb',
     'the DETAIL says the function must return jsonb'
 );
@@ -277,7 +242,7 @@ SELECT throws_ok(
 );
 
 SELECT matches(
-    pg_temp.error_detail(
+    concord_test.error_detail(
         $$SELECT concord.register_command_type('{"command_type": "t_unknown_policy", "policy_checks": ["no_such_policy"]}')$$),
     'no_such_policy',
     'the DETAIL names the unregistered policy'
@@ -307,20 +272,20 @@ DO $$ BEGIN
         '{"command_type": "t_ri", "required_inputs": ["a", "b"], "policy_checks": ["required_inputs"]}');
 END $$;
 
-SELECT is(pg_temp.submit('ri_missing', 't_ri', '{"a": 1, "b": ""}'), 'waiting_for_input',
+SELECT is(concord_test.submit('ri_missing', 't_ri', '{"a": 1, "b": ""}'), 'waiting_for_input',
           'required_inputs: a missing (or blank) required input sends the command to waiting_for_input');
 
 SELECT row_eq(
     $$SELECT policy_evaluation -> 'missing_fields', policy_evaluation ->> 'decision', error_class
-      FROM pg_temp.cmd('ri_missing')$$,
+      FROM concord_test.command('ri_missing')$$,
     ROW('["b"]'::jsonb, 'require_input'::text, NULL::text),
     'required_inputs: the evaluation is require_input with missing_fields ["b"] (not a validation failure)'
 );
 
-SELECT is(pg_temp.submit('ri_present', 't_ri', '{"a": 1, "b": 2}'), 'queued',
+SELECT is(concord_test.submit('ri_present', 't_ri', '{"a": 1, "b": 2}'), 'queued',
           'required_inputs: all inputs present -> allow (queued)');
 
-SELECT is((pg_temp.cmd('ri_present')).policy_evaluation ->> 'decision', 'allow',
+SELECT is((concord_test.command('ri_present')).policy_evaluation ->> 'decision', 'allow',
           'required_inputs: the evaluation of a complete payload is allow');
 
 -- ===========================================================================
@@ -330,12 +295,12 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_perm", "policy_checks": ["permission"]}');
 END $$;
 
-SELECT is(pg_temp.submit('perm_none', 't_perm', '{}', 'bob'), 'failed',
+SELECT is(concord_test.submit('perm_none', 't_perm', '{}', 'bob'), 'failed',
           'permission: no grant -> failed');
 
 SELECT row_eq(
     $$SELECT error_class, error LIKE '%bob holds no grant%', policy_evaluation ->> 'decision'
-      FROM pg_temp.cmd('perm_none')$$,
+      FROM concord_test.command('perm_none')$$,
     ROW('policy_denied'::text, true, 'deny'::text),
     'permission: the denial has error_class policy_denied and the reason as error'
 );
@@ -343,20 +308,20 @@ SELECT row_eq(
 SELECT is(concord.grant_command_type('t_perm', 'bob'), true, 'grant_command_type returns true when it grants');
 SELECT is(concord.grant_command_type('t_perm', 'bob'), false, 'grant_command_type again returns false (idempotent)');
 
-SELECT is(pg_temp.submit('perm_direct', 't_perm', '{}', 'bob'), 'queued',
+SELECT is(concord_test.submit('perm_direct', 't_perm', '{}', 'bob'), 'queued',
           'permission: a direct grant -> allow (queued)');
 
 SELECT is(concord.add_team_member('team:perm', 'carol'), true, 'add_team_member returns true when it adds');
 SELECT is(concord.add_team_member('team:perm', 'carol'), false, 'add_team_member again returns false');
 SELECT is(concord.grant_command_type('t_perm', 'team:perm'), true, 'a team can be granted a command type');
 
-SELECT is(pg_temp.submit('perm_team', 't_perm', '{}', 'carol'), 'queued',
+SELECT is(concord_test.submit('perm_team', 't_perm', '{}', 'carol'), 'queued',
           'permission: a grant to a team the requester belongs to -> allow');
 
 SELECT is(concord.revoke_command_type('t_perm', 'team:perm'), true, 'revoke_command_type returns true when it revokes');
 SELECT is(concord.revoke_command_type('t_perm', 'team:perm'), false, 'revoke_command_type again returns false');
 
-SELECT is(pg_temp.submit('perm_revoked', 't_perm', '{}', 'carol'), 'failed',
+SELECT is(concord_test.submit('perm_revoked', 't_perm', '{}', 'carol'), 'failed',
           'permission: after the revoke the team member is denied again');
 
 SELECT is(concord.remove_team_member('team:perm', 'carol'), true, 'remove_team_member returns true when it removes');
@@ -384,7 +349,7 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_ext", "policy_checks": ["external_sharing"]}');
 END $$;
 
-SELECT is(pg_temp.submit('ext_mail', 't_ext', '{"destination": "someone@partner.example"}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('ext_mail', 't_ext', '{"destination": "someone@partner.example"}'), 'waiting_for_approval',
           'external_sharing: a destination with @ -> waiting_for_approval');
 
 SELECT row_eq(
@@ -394,16 +359,16 @@ SELECT row_eq(
     'external_sharing: one pending data_owner approval is opened for team:data_owners'
 );
 
-SELECT is(pg_temp.submit('ext_prefix', 't_ext', '{"destination": "external:drive/folder"}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('ext_prefix', 't_ext', '{"destination": "external:drive/folder"}'), 'waiting_for_approval',
           'external_sharing: a destination starting with external: -> waiting_for_approval');
 
-SELECT is(pg_temp.submit('ext_internal', 't_ext', '{"destination": "internal/reports"}'), 'queued',
+SELECT is(concord_test.submit('ext_internal', 't_ext', '{"destination": "internal/reports"}'), 'queued',
           'external_sharing: an internal destination -> allow');
 
-SELECT is(pg_temp.submit('ext_array', 't_ext', '{"destination": ["internal/a", "x@y.example"]}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('ext_array', 't_ext', '{"destination": ["internal/a", "x@y.example"]}'), 'waiting_for_approval',
           'external_sharing: one external string in an array of destinations -> waiting_for_approval');
 
-SELECT is(pg_temp.submit('ext_array_internal', 't_ext', '{"destination": ["internal/a", "internal/b"]}'), 'queued',
+SELECT is(concord_test.submit('ext_array_internal', 't_ext', '{"destination": ["internal/a", "internal/b"]}'), 'queued',
           'external_sharing: an array of internal destinations -> allow');
 
 -- ===========================================================================
@@ -416,15 +381,15 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_risk_low", "risk_level": "low", "policy_checks": ["risk"]}');
 END $$;
 
-SELECT is(pg_temp.submit('risk_high', 't_risk_high', '{}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('risk_high', 't_risk_high', '{}'), 'waiting_for_approval',
           'risk: a high-risk type -> waiting_for_approval');
 SELECT is((SELECT array_agg(approval_type) FROM concord.approvals WHERE command_id = concord_test.id('risk_high')),
           ARRAY['standard'], 'risk: without a type approval_type the approval is standard');
-SELECT is(pg_temp.submit('risk_owned', 't_risk_owned', '{}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('risk_owned', 't_risk_owned', '{}'), 'waiting_for_approval',
           'risk: a critical-risk type -> waiting_for_approval');
 SELECT is((SELECT array_agg(approval_type) FROM concord.approvals WHERE command_id = concord_test.id('risk_owned')),
           ARRAY['data_owner'], 'risk: the command type''s approval_type is used when set');
-SELECT is(pg_temp.submit('risk_low', 't_risk_low', '{}'), 'queued', 'risk: a low-risk type -> allow');
+SELECT is(concord_test.submit('risk_low', 't_risk_low', '{}'), 'queued', 'risk: a low-risk type -> allow');
 
 -- ===========================================================================
 -- Built-in: cost
@@ -436,23 +401,23 @@ DO $$ BEGIN
         '{"command_type": "t_cost_deny", "cost_budget": 100, "over_budget": "deny", "policy_checks": ["cost"]}');
 END $$;
 
-SELECT is(pg_temp.submit('cost_free', 't_cost_free', '{"estimated_cost": 1000000}'), 'queued',
+SELECT is(concord_test.submit('cost_free', 't_cost_free', '{"estimated_cost": 1000000}'), 'queued',
           'cost: no budget -> allow');
-SELECT is(pg_temp.submit('cost_under', 't_cost', '{"estimated_cost": 50}'), 'queued',
+SELECT is(concord_test.submit('cost_under', 't_cost', '{"estimated_cost": 50}'), 'queued',
           'cost: an estimate under the budget -> allow');
-SELECT is(pg_temp.submit('cost_over', 't_cost', '{"estimated_cost": 150}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('cost_over', 't_cost', '{"estimated_cost": 150}'), 'waiting_for_approval',
           'cost: above the budget with over_budget require_approval -> waiting_for_approval');
-SELECT is(pg_temp.submit('cost_over_deny', 't_cost_deny', '{"estimated_cost": 150}'), 'failed',
+SELECT is(concord_test.submit('cost_over_deny', 't_cost_deny', '{"estimated_cost": 150}'), 'failed',
           'cost: above the budget with over_budget deny -> failed');
-SELECT is((pg_temp.cmd('cost_over_deny')).error_class, 'policy_denied',
+SELECT is((concord_test.command('cost_over_deny')).error_class, 'policy_denied',
           'cost: the over-budget denial is policy_denied');
-SELECT is(pg_temp.submit('cost_missing', 't_cost', '{}'), 'waiting_for_input',
+SELECT is(concord_test.submit('cost_missing', 't_cost', '{}'), 'waiting_for_input',
           'cost: a budget and no estimate -> waiting_for_input');
-SELECT is((pg_temp.cmd('cost_missing')).policy_evaluation -> 'missing_fields', '["estimated_cost"]'::jsonb,
+SELECT is((concord_test.command('cost_missing')).policy_evaluation -> 'missing_fields', '["estimated_cost"]'::jsonb,
           'cost: the missing field is estimated_cost');
-SELECT is(pg_temp.submit('cost_ctx_under', 't_cost', '{}', 'alice', '{"estimated_cost": 20}'), 'queued',
+SELECT is(concord_test.submit('cost_ctx_under', 't_cost', '{}', 'alice', '{"estimated_cost": 20}'), 'queued',
           'cost: an estimate in the context is used (under budget -> allow)');
-SELECT is(pg_temp.submit('cost_ctx_over', 't_cost', '{}', 'alice', '{"estimated_cost": 200}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('cost_ctx_over', 't_cost', '{}', 'alice', '{"estimated_cost": 200}'), 'waiting_for_approval',
           'cost: an estimate in the context is used (over budget -> waiting_for_approval)');
 
 -- ===========================================================================
@@ -462,12 +427,12 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_flagged", "approval_required": true}');
 END $$;
 
-SELECT is(pg_temp.submit('flagged', 't_flagged', '{}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('flagged', 't_flagged', '{}'), 'waiting_for_approval',
           'approval_required: a flagged type with no policy_checks -> waiting_for_approval');
 SELECT row_eq(
     $$SELECT policy_evaluation -> 'policies' -> 0 ->> 'policy', policy_evaluation -> 'approval_types',
              (SELECT count(*) FROM concord.approvals WHERE command_id = concord_test.id('flagged'))
-      FROM pg_temp.cmd('flagged')$$,
+      FROM concord_test.command('flagged')$$,
     ROW('approval_required'::text, '["standard"]'::jsonb, 1::bigint),
     'approval_required: the policy is applied though not named; one standard approval is opened'
 );
@@ -488,35 +453,35 @@ DO $$ BEGIN
         '{"command_type": "t_combo", "policy_checks": ["c_deny", "c_input", "c_appr"]}');
 END $$;
 
-SELECT is(pg_temp.submit('combo_di', 't_combo', '{"d": true, "i": true}')
-          || '/' || ((pg_temp.cmd('combo_di')).policy_evaluation ->> 'decision'),
+SELECT is(concord_test.submit('combo_di', 't_combo', '{"d": true, "i": true}')
+          || '/' || ((concord_test.command('combo_di')).policy_evaluation ->> 'decision'),
           'failed/deny', 'deny beats require_input');
-SELECT is(pg_temp.submit('combo_da', 't_combo', '{"d": true, "a": true}')
-          || '/' || ((pg_temp.cmd('combo_da')).policy_evaluation ->> 'decision'),
+SELECT is(concord_test.submit('combo_da', 't_combo', '{"d": true, "a": true}')
+          || '/' || ((concord_test.command('combo_da')).policy_evaluation ->> 'decision'),
           'failed/deny', 'deny beats require_approval');
-SELECT is(pg_temp.submit('combo_ia', 't_combo', '{"i": true, "a": true}')
-          || '/' || ((pg_temp.cmd('combo_ia')).policy_evaluation ->> 'decision'),
+SELECT is(concord_test.submit('combo_ia', 't_combo', '{"i": true, "a": true}')
+          || '/' || ((concord_test.command('combo_ia')).policy_evaluation ->> 'decision'),
           'waiting_for_input/require_input', 'require_input beats require_approval');
 SELECT is((SELECT count(*) FROM concord.approvals WHERE command_id = concord_test.id('combo_ia')), 0::bigint,
           'require_input beating require_approval opens no approval');
-SELECT is(pg_temp.submit('combo_a', 't_combo', '{"a": true}')
-          || '/' || ((pg_temp.cmd('combo_a')).policy_evaluation ->> 'decision'),
+SELECT is(concord_test.submit('combo_a', 't_combo', '{"a": true}')
+          || '/' || ((concord_test.command('combo_a')).policy_evaluation ->> 'decision'),
           'waiting_for_approval/require_approval', 'require_approval beats allow');
-SELECT is(pg_temp.submit('combo_none', 't_combo', '{}')
-          || '/' || ((pg_temp.cmd('combo_none')).policy_evaluation ->> 'decision'),
+SELECT is(concord_test.submit('combo_none', 't_combo', '{}')
+          || '/' || ((concord_test.command('combo_none')).policy_evaluation ->> 'decision'),
           'queued/allow', 'all policies allow -> allow');
-SELECT is(pg_temp.submit('combo_dia', 't_combo', '{"d": true, "i": true, "a": true}')
-          || '/' || ((pg_temp.cmd('combo_dia')).policy_evaluation ->> 'decision'),
+SELECT is(concord_test.submit('combo_dia', 't_combo', '{"d": true, "i": true, "a": true}')
+          || '/' || ((concord_test.command('combo_dia')).policy_evaluation ->> 'decision'),
           'failed/deny', 'deny beats everything');
 
 SELECT is(
     (SELECT array_agg(p ->> 'policy' || '=' || (p ->> 'decision'))
-     FROM jsonb_array_elements((pg_temp.cmd('combo_ia')).policy_evaluation -> 'policies') AS p),
+     FROM jsonb_array_elements((concord_test.command('combo_ia')).policy_evaluation -> 'policies') AS p),
     ARRAY['c_deny=allow', 'c_input=require_input', 'c_appr=require_approval'],
     'the evaluation keeps each policy''s own decision, in policy_checks order'
 );
 
-SELECT is((pg_temp.cmd('combo_ia')).policy_evaluation -> 'missing_fields', '["extra"]'::jsonb,
+SELECT is((concord_test.command('combo_ia')).policy_evaluation -> 'missing_fields', '["extra"]'::jsonb,
           'require_input carries the policy''s missing_fields');
 
 -- ===========================================================================
@@ -526,7 +491,7 @@ SELECT row_eq(
     $$SELECT count(*), count(DISTINCT evaluation_id),
              bool_and(policy_version IS NOT NULL AND policy_checksum IS NOT NULL AND policy_checksum <> ''
                       AND inputs_digest IS NOT NULL AND inputs_digest <> ''),
-             bool_and(evaluation_id = ((pg_temp.cmd('combo_dia')).policy_evaluation ->> 'evaluation_id')::uuid)
+             bool_and(evaluation_id = ((concord_test.command('combo_dia')).policy_evaluation ->> 'evaluation_id')::uuid)
       FROM concord.policy_decisions WHERE command_id = concord_test.id('combo_dia')$$,
     ROW(3::bigint, 1::bigint, true, true),
     'an evaluation writes one policy_decisions row per policy, with version, checksum and inputs digest'
@@ -540,7 +505,7 @@ SELECT row_eq(
 );
 
 SELECT row_eq(
-    $$SELECT count(*), min(target_type), min(target_id) = (pg_temp.cmd('combo_dia')).policy_evaluation ->> 'evaluation_id',
+    $$SELECT count(*), min(target_type), min(target_id) = (concord_test.command('combo_dia')).policy_evaluation ->> 'evaluation_id',
              min(payload ->> 'decision')
       FROM concord.domain_events WHERE command_id = concord_test.id('combo_dia') AND event_type = 'policies_evaluated'$$,
     ROW(1::bigint, 'policy_evaluation'::text, true, 'deny'::text),
@@ -556,20 +521,20 @@ SELECT is(
     'the decisions, the event and the command are written by the same transaction'
 );
 
-SELECT is(pg_temp.submit('plain', 't_plain', '{}'), 'validated', 'a command of a type without policies is validated');
+SELECT is(concord_test.submit('plain', 't_plain', '{}'), 'validated', 'a command of a type without policies is validated');
 
 SELECT row_eq(
     $$SELECT (SELECT count(*) FROM concord.policy_decisions WHERE command_id = concord_test.id('plain')),
              (SELECT count(*) FROM concord.domain_events
               WHERE command_id = concord_test.id('plain') AND event_type = 'policies_evaluated'),
-             (pg_temp.cmd('plain')).policy_evaluation IS NULL$$,
+             (concord_test.command('plain')).policy_evaluation IS NULL$$,
     ROW(0::bigint, 0::bigint, true),
     'a type with no policies writes no decisions and no policies_evaluated event'
 );
 
 SELECT row_eq(
     $$SELECT error_class, error LIKE '%denied by c_deny%', error_detail ? 'policy_decisions', completed_at IS NOT NULL
-      FROM pg_temp.cmd('combo_dia')$$,
+      FROM concord_test.command('combo_dia')$$,
     ROW('policy_denied'::text, true, true, true),
     'deny -> failed with error_class policy_denied, the reasons in error, the decisions in error_detail'
 );
@@ -590,9 +555,9 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_unk_input", "policy_checks": ["u_input"]}');
 END $$;
 
-SELECT is(pg_temp.submit('unk_small', 't_unk', '{"n": 1}'), 'queued', 'a false predicate allows');
-SELECT is(pg_temp.submit('unk_big', 't_unk', '{"n": 9}'), 'failed', 'a true predicate yields the decision');
-SELECT is(pg_temp.submit('unk_input', 't_unk_input', '{"n": "lots"}'), 'waiting_for_input',
+SELECT is(concord_test.submit('unk_small', 't_unk', '{"n": 1}'), 'queued', 'a false predicate allows');
+SELECT is(concord_test.submit('unk_big', 't_unk', '{"n": 9}'), 'failed', 'a true predicate yields the decision');
+SELECT is(concord_test.submit('unk_input', 't_unk_input', '{"n": "lots"}'), 'waiting_for_input',
           'an undecidable predicate yields on_unknown when given (require_input)');
 
 -- ===========================================================================
@@ -602,22 +567,22 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_exec", "policy_checks": ["p_exec"]}');
 END $$;
 
-SELECT is(pg_temp.submit('exec_allow', 't_exec', '{"decision": "allow"}'), 'queued',
+SELECT is(concord_test.submit('exec_allow', 't_exec', '{"decision": "allow"}'), 'queued',
           'an executable policy answering allow -> queued');
-SELECT is(pg_temp.submit('exec_deny', 't_exec', '{"decision": "deny"}'), 'failed',
+SELECT is(concord_test.submit('exec_deny', 't_exec', '{"decision": "deny"}'), 'failed',
           'an executable policy answering deny -> failed');
-SELECT is((pg_temp.cmd('exec_deny')).error LIKE '%policy_fn says so%', true, 'its reasons are the error');
-SELECT is(pg_temp.submit('exec_raise', 't_exec', '{"mode": "raise"}'), 'failed',
+SELECT is((concord_test.command('exec_deny')).error LIKE '%policy_fn says so%', true, 'its reasons are the error');
+SELECT is(concord_test.submit('exec_raise', 't_exec', '{"mode": "raise"}'), 'failed',
           'an executable policy that raises -> deny (fail closed)');
-SELECT is((pg_temp.cmd('exec_raise')).error LIKE '%policy exploded%', true,
+SELECT is((concord_test.command('exec_raise')).error LIKE '%policy exploded%', true,
           'the error of the raising function is the reason');
-SELECT is(pg_temp.submit('exec_garbage', 't_exec', '{"mode": "garbage"}'), 'failed',
+SELECT is(concord_test.submit('exec_garbage', 't_exec', '{"mode": "garbage"}'), 'failed',
           'an executable policy returning something that is not an object -> deny');
-SELECT is(pg_temp.submit('exec_bad_decision', 't_exec', '{"mode": "bad_decision"}'), 'failed',
+SELECT is(concord_test.submit('exec_bad_decision', 't_exec', '{"mode": "bad_decision"}'), 'failed',
           'an executable policy returning an unknown decision -> deny');
-SELECT is(pg_temp.submit('exec_unknown_approval', 't_exec', '{"mode": "unknown_approval"}'), 'failed',
+SELECT is(concord_test.submit('exec_unknown_approval', 't_exec', '{"mode": "unknown_approval"}'), 'failed',
           'an executable policy asking for an unregistered approval type -> deny');
-SELECT is((pg_temp.cmd('exec_garbage')).error_class, 'policy_denied', 'a malformed answer is policy_denied');
+SELECT is((concord_test.command('exec_garbage')).error_class, 'policy_denied', 'a malformed answer is policy_denied');
 
 -- ===========================================================================
 -- evaluate_policies
@@ -628,7 +593,7 @@ DO $$ BEGIN
     PERFORM concord.grant_command_type('t_perm_sync', 'dave');
 END $$;
 
-SELECT is(pg_temp.submit('sync_ok', 't_perm_sync', '{}', 'dave'), 'validated',
+SELECT is(concord_test.submit('sync_ok', 't_perm_sync', '{}', 'dave'), 'validated',
           'an allowed command of a synchronous governed type stays validated');
 
 SELECT is(
@@ -653,7 +618,7 @@ SELECT row_eq(
     'after a revoke, evaluate_policies denies and fails the command'
 );
 
-SELECT is((pg_temp.cmd('sync_ok')).error_class, 'policy_denied', 'the re-evaluated denial is policy_denied');
+SELECT is((concord_test.command('sync_ok')).error_class, 'policy_denied', 'the re-evaluated denial is policy_denied');
 
 SELECT throws_ok(
     format($$SELECT concord.evaluate_policies(%L)$$, concord_test.id('ri_present')),
@@ -682,7 +647,7 @@ SELECT throws_ok(
     'CN001: a direct UPDATE validated -> queued of a governed command never evaluated'
 );
 
-SELECT is(pg_temp.submit('guard_input', 't_ri', '{"a": 1}'), 'waiting_for_input', 'fixture: waiting for input');
+SELECT is(concord_test.submit('guard_input', 't_ri', '{"a": 1}'), 'waiting_for_input', 'fixture: waiting for input');
 SELECT concord.transition_command(concord_test.id('guard_input'), 'validated', 'fixture') AS fixture \gset
 
 SELECT throws_ok(
@@ -700,7 +665,7 @@ SELECT throws_ok(
 DO $$ BEGIN
     PERFORM concord.grant_command_type('t_perm_sync', 'erin');
 END $$;
-SELECT is(pg_temp.submit('guard_allowed', 't_perm_sync', '{}', 'erin'), 'validated', 'fixture: allowed and validated');
+SELECT is(concord_test.submit('guard_allowed', 't_perm_sync', '{}', 'erin'), 'validated', 'fixture: allowed and validated');
 
 SELECT lives_ok(
     format($$UPDATE concord.commands SET status = 'queued' WHERE command_id = %L$$, concord_test.id('guard_allowed')),
@@ -805,7 +770,7 @@ SELECT row_eq(
     'the built-in stays built in with the new config, a new version and checksum'
 );
 
-SELECT is(pg_temp.submit('risk_high_after', 't_risk_high', '{}'), 'queued',
+SELECT is(concord_test.submit('risk_high_after', 't_risk_high', '{}'), 'queued',
           'the new config is applied: high is no longer a risk level that needs approval');
 
 SELECT * FROM finish();

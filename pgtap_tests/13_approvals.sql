@@ -6,58 +6,6 @@
 BEGIN;
 SELECT plan(102);
 
-CREATE FUNCTION pg_temp.error_detail(sql text)
-RETURNS text
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN detail;
-END
-$$;
-
--- Submit a command of command_type, remember it as label, return its status.
-CREATE FUNCTION pg_temp.submit(
-    label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
-    context jsonb DEFAULT '{}'
-)
-RETURNS text
-LANGUAGE sql
-AS $$
-    INSERT INTO concord_test.fixture (label, id)
-    SELECT submit.label, s.command_id
-    FROM concord.submit_command(submit.command_type, submit.payload, submit.requested_by, 'api', submit.context) AS s;
-    SELECT concord_test.status(submit.label);
-$$;
-
-CREATE FUNCTION pg_temp.cmd(label text)
-RETURNS concord.commands
-LANGUAGE sql
-AS $$ SELECT c.* FROM concord.commands AS c WHERE c.command_id = concord_test.id(cmd.label) $$;
-
--- The (only, or latest) approval of the command remembered as label, of
--- approval_type when given.
-CREATE FUNCTION pg_temp.approval(label text, approval_type text DEFAULT NULL)
-RETURNS concord.approvals
-LANGUAGE sql
-AS $$
-    SELECT a.* FROM concord.approvals AS a
-    WHERE a.command_id = concord_test.id(approval.label)
-      AND (approval.approval_type IS NULL OR a.approval_type = approval.approval_type)
-    ORDER BY a.created_at DESC, (a.status = 'pending') DESC
-    LIMIT 1
-$$;
-
-CREATE FUNCTION pg_temp.approval_id(label text, approval_type text DEFAULT NULL)
-RETURNS uuid
-LANGUAGE sql
-AS $$ SELECT (pg_temp.approval(approval_id.label, approval_id.approval_type)).approval_id $$;
-
 -- ===========================================================================
 -- register_approval_type
 -- ===========================================================================
@@ -87,7 +35,7 @@ SELECT throws_ok(
 );
 
 SELECT matches(
-    pg_temp.error_detail(
+    concord_test.error_detail(
         $$SELECT concord.register_approval_type(
             '{"name": "at_bad", "decision_values": ["approved", "maybe"], "approver": {"principals": ["ann"], "team": "t"},
               "expiration": {"default_minutes": 0}, "colour": "red"}')$$),
@@ -159,21 +107,21 @@ END $$;
 -- ===========================================================================
 -- Approve
 -- ===========================================================================
-SELECT is(pg_temp.submit('approve', 't_people', '{"amount": 500}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('approve', 't_people', '{"amount": 500}'), 'waiting_for_approval',
           'a require_approval policy sends the command to waiting_for_approval');
 
 SELECT row_eq(
     $$SELECT status, approval_type, requested_by, eligible_approvers, approver, decision,
              expires_at = created_at + interval '120 minutes',
-             evaluation_id = ((pg_temp.cmd('approve')).policy_evaluation ->> 'evaluation_id')::uuid
-      FROM pg_temp.approval('approve')$$,
+             evaluation_id = ((concord_test.command('approve')).policy_evaluation ->> 'evaluation_id')::uuid
+      FROM concord_test.approval('approve')$$,
     ROW('pending'::text, 'at_people'::text, 'req'::text, '{ann,ben,req}'::text[], 'ann, ben, req'::text, NULL::text,
         true, true),
     'one pending approval is opened for the evaluation, with its approvers and expiry'
 );
 
 SELECT is(
-    (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys((pg_temp.approval('approve')).review_packet) AS k
+    (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys((concord_test.approval('approve')).review_packet) AS k
      WHERE k IN ('action', 'command_type', 'requested_by', 'why', 'data_affected', 'fields', 'triggered_by',
                  'after_approval', 'risk_level', 'expires_at')),
     ARRAY['action', 'after_approval', 'command_type', 'data_affected', 'expires_at', 'fields', 'requested_by',
@@ -184,7 +132,7 @@ SELECT is(
 
 SELECT row_eq(
     $$SELECT review_packet -> 'why', review_packet -> 'triggered_by', review_packet -> 'data_affected'
-      FROM pg_temp.approval('approve')$$,
+      FROM concord_test.approval('approve')$$,
     ROW('["amount above 100"]'::jsonb, '["pa_people"]'::jsonb, '{"amount": 500}'::jsonb),
     'the review packet says why, which policy asked, and the data affected'
 );
@@ -192,45 +140,45 @@ SELECT row_eq(
 SELECT is(
     (SELECT count(*) FROM concord.domain_events
      WHERE event_type = 'approval_requested' AND target_type = 'approval'
-       AND target_id = pg_temp.approval_id('approve')::text),
+       AND target_id = concord_test.approval_id('approve')::text),
     1::bigint,
     'opening the approval is audited (approval_requested)'
 );
 
 SELECT set_eq(
-    format($$SELECT approver FROM concord.pending_approvals WHERE approval_id = %L$$, pg_temp.approval_id('approve')),
+    format($$SELECT approver FROM concord.pending_approvals WHERE approval_id = %L$$, concord_test.approval_id('approve')),
     ARRAY['ann', 'ben'],
     'pending_approvals lists each eligible approver but never the requester'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, pg_temp.approval_id('approve')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, concord_test.approval_id('approve')),
     'CN012', NULL,
     'CN012: the requester may not approve, even when listed as an approver'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'mallory')$$, pg_temp.approval_id('approve')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'mallory')$$, concord_test.approval_id('approve')),
     'CN012', NULL,
     'CN012: someone who is not an eligible approver may not decide'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'maybe', 'ann')$$, pg_temp.approval_id('approve')),
+    format($$SELECT concord.resolve_approval(%L, 'maybe', 'ann')$$, concord_test.approval_id('approve')),
     'CN008', NULL,
     'CN008: an unknown decision'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.approvals SET status = 'approved', decision = 'approved', decided_by = 'req'
-             WHERE approval_id = %L$$, pg_temp.approval_id('approve')),
+             WHERE approval_id = %L$$, concord_test.approval_id('approve')),
     'CN012', NULL,
     'CN012: a direct UPDATE cannot approve for the requester either'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.approvals SET status = 'approved', decision = 'approved', decided_by = 'mallory'
-             WHERE approval_id = %L$$, pg_temp.approval_id('approve')),
+             WHERE approval_id = %L$$, concord_test.approval_id('approve')),
     'CN012', NULL,
     'CN012: nor for an ineligible approver'
 );
@@ -249,33 +197,33 @@ SELECT throws_ok(
 
 SELECT throws_ok(
     format($$UPDATE concord.approvals SET expires_at = expires_at + interval '1 day' WHERE approval_id = %L$$,
-           pg_temp.approval_id('approve')),
+           concord_test.approval_id('approve')),
     'CN007', NULL,
     'CN007: an approval''s expires_at is immutable'
 );
 
 SELECT throws_ok(
     format($$UPDATE concord.approvals SET eligible_approvers = '{mallory}' WHERE approval_id = %L$$,
-           pg_temp.approval_id('approve')),
+           concord_test.approval_id('approve')),
     'CN007', NULL,
     'CN007: an approval''s eligible approvers are immutable'
 );
 
 SELECT throws_ok(
-    format($$DELETE FROM concord.approvals WHERE approval_id = %L$$, pg_temp.approval_id('approve')),
+    format($$DELETE FROM concord.approvals WHERE approval_id = %L$$, concord_test.approval_id('approve')),
     'CN007', NULL,
     'CN007: an approval cannot be deleted'
 );
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('approve'), 'approved', 'ann', 'looks fine'),
-    jsonb_build_object('approval_id', pg_temp.approval_id('approve'), 'command_id', concord_test.id('approve'),
+    concord.resolve_approval(concord_test.approval_id('approve'), 'approved', 'ann', 'looks fine'),
+    jsonb_build_object('approval_id', concord_test.approval_id('approve'), 'command_id', concord_test.id('approve'),
                        'status', 'approved', 'command_status', 'queued'),
     'resolve_approval approved returns the approval and the command, now queued'
 );
 
 SELECT row_eq(
-    $$SELECT status, decision, decided_by, reason, decided_at IS NOT NULL FROM pg_temp.approval('approve')$$,
+    $$SELECT status, decision, decided_by, reason, decided_at IS NOT NULL FROM concord_test.approval('approve')$$,
     ROW('approved'::text, 'approved'::text, 'ann'::text, 'looks fine'::text, true),
     'the approval records the decision, who decided, why and when'
 );
@@ -301,12 +249,12 @@ SELECT is(
 );
 
 SELECT is_empty(
-    format($$SELECT 1 FROM concord.pending_approvals WHERE approval_id = %L$$, pg_temp.approval_id('approve')),
+    format($$SELECT 1 FROM concord.pending_approvals WHERE approval_id = %L$$, concord_test.approval_id('approve')),
     'pending_approvals no longer lists a decided approval'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'rejected', 'ben')$$, pg_temp.approval_id('approve')),
+    format($$SELECT concord.resolve_approval(%L, 'rejected', 'ben')$$, concord_test.approval_id('approve')),
     'CN013', NULL,
     'CN013: an approval already decided cannot be decided again'
 );
@@ -333,16 +281,16 @@ SELECT is(
 -- ===========================================================================
 -- Reject
 -- ===========================================================================
-SELECT is(pg_temp.submit('reject', 't_people', '{"amount": 500}'), 'waiting_for_approval', 'fixture: to reject');
+SELECT is(concord_test.submit('reject', 't_people', '{"amount": 500}'), 'waiting_for_approval', 'fixture: to reject');
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('reject'), 'rejected', 'ben', 'too expensive') ->> 'command_status',
+    concord.resolve_approval(concord_test.approval_id('reject'), 'rejected', 'ben', 'too expensive') ->> 'command_status',
     'failed',
     'a rejection fails the command'
 );
 
 SELECT row_eq(
-    $$SELECT status, error_class, error LIKE '%rejected by ben%', completed_at IS NOT NULL FROM pg_temp.cmd('reject')$$,
+    $$SELECT status, error_class, error LIKE '%rejected by ben%', completed_at IS NOT NULL FROM concord_test.command('reject')$$,
     ROW('failed'::text, 'approval_rejected'::text, true, true),
     'the rejected command failed with error_class approval_rejected'
 );
@@ -353,26 +301,26 @@ SELECT throws_ok(
     'CN001: a rejected command cannot be retried'
 );
 
-SELECT is(pg_temp.submit('reject_cancel', 't_cancel', '{}'), 'waiting_for_approval', 'fixture: on_rejected cancel');
+SELECT is(concord_test.submit('reject_cancel', 't_cancel', '{}'), 'waiting_for_approval', 'fixture: on_rejected cancel');
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('reject_cancel'), 'rejected', 'ann') ->> 'command_status',
+    concord.resolve_approval(concord_test.approval_id('reject_cancel'), 'rejected', 'ann') ->> 'command_status',
     'cancelled',
     'a rejection with resume.on_rejected = cancel cancels the command'
 );
 
-SELECT is((pg_temp.cmd('reject_cancel')).error_class, 'approval_rejected',
+SELECT is((concord_test.command('reject_cancel')).error_class, 'approval_rejected',
           'the cancelled command keeps error_class approval_rejected');
 
 -- ===========================================================================
 -- Request changes, then input
 -- ===========================================================================
-SELECT is(pg_temp.submit('changes', 't_people', '{"amount": 500}'), 'waiting_for_approval', 'fixture: to change');
+SELECT is(concord_test.submit('changes', 't_people', '{"amount": 500}'), 'waiting_for_approval', 'fixture: to change');
 
-CREATE TEMP TABLE first_changes AS SELECT approval_id, evaluation_id FROM pg_temp.approval('changes');
+CREATE TEMP TABLE first_changes AS SELECT approval_id, evaluation_id FROM concord_test.approval('changes');
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('changes'), 'request_changes', 'ann', 'add a note')
+    concord.resolve_approval(concord_test.approval_id('changes'), 'request_changes', 'ann', 'add a note')
         ->> 'command_status',
     'waiting_for_input',
     'request_changes sends the command back to waiting_for_input'
@@ -396,7 +344,7 @@ SELECT row_eq(
 
 SELECT row_eq(
     $$SELECT a.status, a.approval_id <> f.approval_id, a.evaluation_id <> f.evaluation_id, a.request_payload
-      FROM pg_temp.approval('changes') AS a, first_changes AS f$$,
+      FROM concord_test.approval('changes') AS a, first_changes AS f$$,
     ROW('pending'::text, true, true, '{"note": "for the board", "amount": 500}'::jsonb),
     'the new approval belongs to the new evaluation and carries the new payload'
 );
@@ -411,13 +359,13 @@ SELECT is(
 -- ===========================================================================
 -- Spec 81.2: an approval needs its required fields; else input first
 -- ===========================================================================
-SELECT is(pg_temp.submit('fields', 't_fields', '{"hotel_name": "Ritz"}'), 'waiting_for_input',
+SELECT is(concord_test.submit('fields', 't_fields', '{"hotel_name": "Ritz"}'), 'waiting_for_input',
           'an approval whose required fields are missing turns into waiting_for_input');
 
 SELECT row_eq(
     $$SELECT policy_evaluation ->> 'decision', policy_evaluation -> 'missing_fields',
              (SELECT count(*) FROM concord.approvals WHERE command_id = concord_test.id('fields'))
-      FROM pg_temp.cmd('fields')$$,
+      FROM concord_test.command('fields')$$,
     ROW('require_input'::text, '["total_price"]'::jsonb, 0::bigint),
     'the evaluation is require_input with the approval type''s missing field, and no approval is opened'
 );
@@ -428,14 +376,14 @@ SELECT is(
     'once the fields are provided the approval is opened'
 );
 
-SELECT is((pg_temp.approval('fields')).review_packet -> 'fields', '{"hotel_name": "Ritz", "total_price": 900}'::jsonb,
+SELECT is((concord_test.approval('fields')).review_packet -> 'fields', '{"hotel_name": "Ritz", "total_price": 900}'::jsonb,
           'the review packet shows the approval type''s required fields and their values');
 
 -- path approvers
-SELECT is(pg_temp.submit('path', 't_path', '{}', 'req', '{"manager": "mia"}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('path', 't_path', '{}', 'req', '{"manager": "mia"}'), 'waiting_for_approval',
           'a path approver that resolves opens the approval');
-SELECT is((pg_temp.approval('path')).eligible_approvers, '{mia}'::text[], 'the approver is found at the path');
-SELECT is(pg_temp.submit('path_empty', 't_path', '{}'), 'failed',
+SELECT is((concord_test.approval('path')).eligible_approvers, '{mia}'::text[], 'the approver is found at the path');
+SELECT is(concord_test.submit('path_empty', 't_path', '{}'), 'failed',
           'a context path approver that finds nobody denies: the context cannot change any more');
 DO $$ BEGIN
     PERFORM concord.register_approval_type(
@@ -444,9 +392,9 @@ DO $$ BEGIN
         '{"name": "pa_ppath", "predicate": "true", "decision": "require_approval", "approval_type": "at_ppath"}');
     PERFORM concord.register_command_type('{"command_type": "t_ppath", "policy_checks": ["pa_ppath"]}');
 END $$;
-SELECT is(pg_temp.submit('ppath_empty', 't_ppath', '{}'), 'waiting_for_input',
+SELECT is(concord_test.submit('ppath_empty', 't_ppath', '{}'), 'waiting_for_input',
           'a payload path approver that finds nobody asks the requester for it');
-SELECT is((pg_temp.cmd('ppath_empty')).policy_evaluation -> 'missing_fields', '["approvers.manager"]'::jsonb,
+SELECT is((concord_test.command('ppath_empty')).policy_evaluation -> 'missing_fields', '["approvers.manager"]'::jsonb,
           'the missing field is the path inside the payload');
 SELECT is(concord.provide_input(concord_test.id('ppath_empty'), '{"approvers": {"manager": "mia"}}', 'req') ->> 'status',
           'waiting_for_approval', 'once the requester names the approver, the approval opens');
@@ -459,24 +407,24 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_self", "policy_checks": ["pa_self"]}');
 END $$;
 
-SELECT is(pg_temp.submit('self_only', 't_self', '{}'), 'failed',
+SELECT is(concord_test.submit('self_only', 't_self', '{}'), 'failed',
           'an approval whose only approver is the requester is denied, not left waiting');
 SELECT row_eq(
     $$SELECT error_class, error LIKE '%nobody but the requester req%',
              (SELECT count(*) FROM concord.approvals WHERE command_id = concord_test.id('self_only'))
-      FROM pg_temp.cmd('self_only')$$,
+      FROM concord_test.command('self_only')$$,
     ROW('policy_denied'::text, true, 0::bigint),
     'the denial is policy_denied, says why, and opens no approval'
 );
-SELECT is(pg_temp.submit('self_path', 't_path', '{}', 'req', '{"manager": "req"}'), 'failed',
+SELECT is(concord_test.submit('self_path', 't_path', '{}', 'req', '{"manager": "req"}'), 'failed',
           'a path approver that resolves to the requester alone is denied too');
-SELECT is(pg_temp.submit('other_path', 't_path', '{}', 'req', '{"manager": ["req", "mia"]}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('other_path', 't_path', '{}', 'req', '{"manager": ["req", "mia"]}'), 'waiting_for_approval',
           'a path approver listing the requester and someone else opens the approval');
 
 -- ===========================================================================
 -- provide_input: errors and merge patch semantics
 -- ===========================================================================
-SELECT is(pg_temp.submit('input', 't_schema', '{"count": 1, "drop": "x", "meta": {"a": 1, "b": 2}}'),
+SELECT is(concord_test.submit('input', 't_schema', '{"count": 1, "drop": "x", "meta": {"a": 1, "b": 2}}'),
           'waiting_for_input', 'fixture: a required input is missing');
 
 SELECT throws_ok(
@@ -492,7 +440,7 @@ SELECT throws_ok(
 );
 
 SELECT row_eq(
-    $$SELECT status, payload FROM pg_temp.cmd('input')$$,
+    $$SELECT status, payload FROM concord_test.command('input')$$,
     ROW('waiting_for_input'::text, '{"count": 1, "drop": "x", "meta": {"a": 1, "b": 2}}'::jsonb),
     'a refused patch changes nothing'
 );
@@ -511,7 +459,7 @@ SELECT is(
 );
 
 SELECT is(
-    (pg_temp.cmd('input')).payload,
+    (concord_test.command('input')).payload,
     '{"count": 1, "name": "n", "meta": {"b": 2, "c": {"d": 4}}}'::jsonb,
     'the patch is a JSON merge patch: null removes a key, nested objects merge'
 );
@@ -519,22 +467,22 @@ SELECT is(
 -- ===========================================================================
 -- Team approvers
 -- ===========================================================================
-SELECT is(pg_temp.submit('team', 't_team', '{}'), 'waiting_for_approval', 'fixture: team approval');
+SELECT is(concord_test.submit('team', 't_team', '{}'), 'waiting_for_approval', 'fixture: team approval');
 
 SELECT set_eq(
-    format($$SELECT approver FROM concord.pending_approvals WHERE approval_id = %L$$, pg_temp.approval_id('team')),
+    format($$SELECT approver FROM concord.pending_approvals WHERE approval_id = %L$$, concord_test.approval_id('team')),
     ARRAY['tom'],
     'pending_approvals lists the team''s members, not the requester who is a member too'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, pg_temp.approval_id('team')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, concord_test.approval_id('team')),
     'CN012', NULL,
     'CN012: the requester may not approve through team membership'
 );
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'nina')$$, pg_temp.approval_id('team')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'nina')$$, concord_test.approval_id('team')),
     'CN012', NULL,
     'CN012: a non-member may not decide a team approval'
 );
@@ -542,7 +490,7 @@ SELECT throws_ok(
 SELECT concord.remove_team_member('team:travel', 'tom') AS fixture \gset
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'tom')$$, pg_temp.approval_id('team')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'tom')$$, concord_test.approval_id('team')),
     'CN012', NULL,
     'CN012: removing the member revokes the right to decide'
 );
@@ -550,7 +498,7 @@ SELECT throws_ok(
 SELECT concord.add_team_member('team:travel', 'tom') AS fixture \gset
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('team'), 'approved', 'tom') ->> 'command_status',
+    concord.resolve_approval(concord_test.approval_id('team'), 'approved', 'tom') ->> 'command_status',
     'queued',
     'a team member may decide the team''s approval'
 );
@@ -558,20 +506,20 @@ SELECT is(
 -- ===========================================================================
 -- Decision values of the type
 -- ===========================================================================
-SELECT is(pg_temp.submit('two', 't_two', '{}'), 'waiting_for_approval', 'fixture: approved/rejected only');
+SELECT is(concord_test.submit('two', 't_two', '{}'), 'waiting_for_approval', 'fixture: approved/rejected only');
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'request_changes', 'ann')$$, pg_temp.approval_id('two')),
+    format($$SELECT concord.resolve_approval(%L, 'request_changes', 'ann')$$, concord_test.approval_id('two')),
     'CN008', NULL,
     'CN008: request_changes is refused by a type whose decision_values are approved and rejected'
 );
 
-SELECT is((pg_temp.approval('two')).status, 'pending', 'the refused decision leaves the approval pending');
+SELECT is((concord_test.approval('two')).status, 'pending', 'the refused decision leaves the approval pending');
 
 -- ===========================================================================
 -- Several approval types for one command
 -- ===========================================================================
-SELECT is(pg_temp.submit('multi', 't_multi', '{"amount": 500}'), 'waiting_for_approval', 'fixture: two approvals');
+SELECT is(concord_test.submit('multi', 't_multi', '{"amount": 500}'), 'waiting_for_approval', 'fixture: two approvals');
 
 SELECT is(
     (SELECT array_agg(approval_type ORDER BY approval_type) FROM concord.approvals
@@ -581,7 +529,7 @@ SELECT is(
 );
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('multi', 'at_people'), 'approved', 'ann') ->> 'command_status',
+    concord.resolve_approval(concord_test.approval_id('multi', 'at_people'), 'approved', 'ann') ->> 'command_status',
     'waiting_for_approval',
     'one approval of two: the command still waits'
 );
@@ -593,24 +541,24 @@ SELECT throws_ok(
 );
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('multi', 'at_team'), 'approved', 'tom') ->> 'command_status',
+    concord.resolve_approval(concord_test.approval_id('multi', 'at_team'), 'approved', 'tom') ->> 'command_status',
     'queued',
     'both approved: the command is approved and queued'
 );
 
-SELECT is(pg_temp.submit('multi_reject', 't_multi', '{"amount": 500}'), 'waiting_for_approval', 'fixture: two approvals');
+SELECT is(concord_test.submit('multi_reject', 't_multi', '{"amount": 500}'), 'waiting_for_approval', 'fixture: two approvals');
 
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('multi_reject', 'at_team'), 'rejected', 'tom') ->> 'command_status',
+    concord.resolve_approval(concord_test.approval_id('multi_reject', 'at_team'), 'rejected', 'tom') ->> 'command_status',
     'failed',
     'one rejection of two fails the command'
 );
 
-SELECT is((pg_temp.approval('multi_reject', 'at_people')).status, 'cancelled',
+SELECT is((concord_test.approval('multi_reject', 'at_people')).status, 'cancelled',
           'the other pending approval is cancelled');
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, pg_temp.approval_id('multi_reject', 'at_people')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, concord_test.approval_id('multi_reject', 'at_people')),
     'CN013', NULL,
     'CN013: a cancelled approval cannot be decided'
 );
@@ -625,7 +573,7 @@ SELECT set_eq(
 -- ===========================================================================
 -- Cancelling a command cancels its pending approvals
 -- ===========================================================================
-SELECT is(pg_temp.submit('cancel', 't_multi', '{"amount": 500}'), 'waiting_for_approval', 'fixture: to cancel');
+SELECT is(concord_test.submit('cancel', 't_multi', '{"amount": 500}'), 'waiting_for_approval', 'fixture: to cancel');
 
 SELECT is(concord.cancel_command(concord_test.id('cancel'), 'req', 'changed my mind'), 'cancelled',
           'a command waiting for approval is cancelled at once');
@@ -646,7 +594,7 @@ SELECT is(
 -- ===========================================================================
 -- Expiry
 -- ===========================================================================
-SELECT is(pg_temp.submit('short', 't_short', '{}'), 'waiting_for_approval', 'fixture: expires in 30 minutes');
+SELECT is(concord_test.submit('short', 't_short', '{}'), 'waiting_for_approval', 'fixture: expires in 30 minutes');
 
 SELECT is(concord.expire_approvals(now() + interval '10 minutes'), 0,
           'expire_approvals expires nothing before expires_at');
@@ -655,7 +603,7 @@ SELECT is(concord.expire_approvals(now() + interval '1 hour'), 1,
           'expire_approvals expires the approval pending past expires_at and returns the count');
 
 SELECT row_eq(
-    $$SELECT a.status, c.status, c.error_class FROM pg_temp.approval('short') AS a, pg_temp.cmd('short') AS c$$,
+    $$SELECT a.status, c.status, c.error_class FROM concord_test.approval('short') AS a, concord_test.command('short') AS c$$,
     ROW('expired'::text, 'expired'::text, 'approval_expired'::text),
     'the approval is expired, and its command expired with error_class approval_expired'
 );
@@ -663,7 +611,7 @@ SELECT row_eq(
 SELECT is(concord.expire_approvals(now() + interval '1 hour'), 0, 'a second expire_approvals returns 0 (idempotent)');
 
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, pg_temp.approval_id('short')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, concord_test.approval_id('short')),
     'CN013', NULL,
     'CN013: an expired approval cannot be decided'
 );
@@ -714,7 +662,7 @@ SELECT is(concord.expire_approvals(now() + interval '2 days') >= 1, true,
           'expire_approvals(now() + 2 days) expires the longer-lived approvals too');
 
 SELECT row_eq(
-    format($$SELECT a.status, c.status, c.error_class FROM concord.approvals AS a, pg_temp.cmd('two') AS c
+    format($$SELECT a.status, c.status, c.error_class FROM concord.approvals AS a, concord_test.command('two') AS c
              WHERE a.approval_id = %L$$, concord_test.id('stale')),
     ROW('expired'::text, 'expired'::text, 'approval_expired'::text),
     'the waiting command expired with its earliest approval'

@@ -7,18 +7,6 @@
 BEGIN;
 SELECT plan(60);
 
-CREATE FUNCTION pg_temp.submit(
-    label text, command_type text, payload jsonb DEFAULT '{}', requested_by text DEFAULT 'req'
-)
-RETURNS text
-LANGUAGE sql
-AS $$
-    INSERT INTO concord_test.fixture (label, id)
-    SELECT submit.label, s.command_id
-    FROM concord.submit_command(submit.command_type, submit.payload, submit.requested_by) AS s;
-    SELECT concord_test.status(submit.label);
-$$;
-
 -- The steps of plan as "step_id<dep,dep" strings, in order.
 CREATE FUNCTION pg_temp.step_graph(plan jsonb)
 RETURNS text[]
@@ -69,7 +57,7 @@ END $$;
 -- ===========================================================================
 -- Execution modes and steps
 -- ===========================================================================
-SELECT is(pg_temp.submit('sync', 't_sync'), 'validated', 'fixture: a synchronous command is validated');
+SELECT is(concord_test.submit('sync', 't_sync'), 'validated', 'fixture: a synchronous command is validated');
 
 CREATE TEMP TABLE plans (label text PRIMARY KEY, plan jsonb);
 INSERT INTO plans SELECT 'sync', concord.plan_command(concord_test.id('sync'));
@@ -125,7 +113,7 @@ SELECT is(
     'the command_planned event targets the plan id'
 );
 
-SELECT is(pg_temp.submit('async', 't_async'), 'queued', 'fixture: an asynchronous command is queued');
+SELECT is(concord_test.submit('async', 't_async'), 'queued', 'fixture: an asynchronous command is queued');
 INSERT INTO plans SELECT 'async', concord.plan_command(concord_test.id('async'));
 
 SELECT is((SELECT plan ->> 'execution_mode' FROM plans WHERE label = 'async'), 'async',
@@ -186,7 +174,7 @@ SELECT is_empty(
     'every depends_on names an earlier step'
 );
 
-SELECT is(pg_temp.submit('gated', 't_gated'), 'waiting_for_approval', 'fixture: a command waiting for approval');
+SELECT is(concord_test.submit('gated', 't_gated'), 'waiting_for_approval', 'fixture: a command waiting for approval');
 INSERT INTO plans SELECT 'gated', concord.plan_command(concord_test.id('gated'));
 
 SELECT is((SELECT plan ->> 'execution_mode' FROM plans WHERE label = 'gated'), 'approval_gated_async',

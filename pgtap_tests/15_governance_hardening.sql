@@ -7,43 +7,6 @@
 BEGIN;
 SELECT plan(85);
 
-CREATE FUNCTION pg_temp.submit(
-    label text, command_type text, payload jsonb, requested_by text DEFAULT 'req',
-    context jsonb DEFAULT '{}'
-)
-RETURNS text
-LANGUAGE sql
-AS $$
-    INSERT INTO concord_test.fixture (label, id)
-    SELECT submit.label, s.command_id
-    FROM concord.submit_command(submit.command_type, submit.payload, submit.requested_by, 'api', submit.context) AS s;
-    SELECT concord_test.status(submit.label);
-$$;
-
-CREATE FUNCTION pg_temp.approval_id(label text)
-RETURNS uuid
-LANGUAGE sql
-AS $$
-    SELECT a.approval_id FROM concord.approvals AS a
-    WHERE a.command_id = concord_test.id(approval_id.label)
-    ORDER BY a.created_at DESC LIMIT 1
-$$;
-
-CREATE FUNCTION pg_temp.problems(sql text)
-RETURNS integer
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE sql;
-    RETURN 0;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN cardinality(regexp_split_to_array(detail, E'\n'));
-END
-$$;
-
 DO $$ BEGIN
     PERFORM concord.add_team_member('team:fin', 'ann');
     PERFORM concord.add_team_member('team:fin', 'req');
@@ -62,7 +25,7 @@ END $$;
 -- ===========================================================================
 -- No way around policy or approval through a failure and a retry
 -- ===========================================================================
-SELECT is(pg_temp.submit('gated', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture: gated');
+SELECT is(concord_test.submit('gated', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture: gated');
 SELECT lives_ok(
     format($$SELECT concord.transition_command(%L, 'failed', 'mallory', null, null, 'x', 'timeout')$$,
            concord_test.id('gated')),
@@ -73,7 +36,7 @@ SELECT throws_ok(
     'CN001', NULL,
     'but its retry is refused: its approval was never granted'
 );
-SELECT is(pg_temp.submit('waits', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
+SELECT is(concord_test.submit('waits', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
 SELECT lives_ok(
     format($$SELECT concord.transition_command(%L, 'validated', 'mallory');
              SELECT concord.transition_command(%L, 'failed', 'mallory', null, null, 'x')$$,
@@ -85,7 +48,7 @@ SELECT throws_ok(
     'CN001', NULL,
     'and its retry is refused: its policies asked for input'
 );
-SELECT is(pg_temp.submit('allowed', 'h_book', '{"price": 10}'), 'queued', 'fixture: allowed');
+SELECT is(concord_test.submit('allowed', 'h_book', '{"price": 10}'), 'queued', 'fixture: allowed');
 SELECT lives_ok(
     format($$SELECT concord.transition_command(%L, 'running', 'w');
              SELECT concord.transition_command(%L, 'failed', 'w', null, null, 'x', 'timeout');
@@ -93,9 +56,9 @@ SELECT lives_ok(
            concord_test.id('allowed'), concord_test.id('allowed'), concord_test.id('allowed')),
     'an allowed command that failed with a retryable class is retried'
 );
-SELECT is(pg_temp.submit('approved', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture: to approve');
+SELECT is(concord_test.submit('approved', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture: to approve');
 SELECT is(
-    concord.resolve_approval(pg_temp.approval_id('approved'), 'approved', 'ann') ->> 'command_status', 'queued',
+    concord.resolve_approval(concord_test.approval_id('approved'), 'approved', 'ann') ->> 'command_status', 'queued',
     'an approved command is queued'
 );
 SELECT lives_ok(
@@ -105,10 +68,10 @@ SELECT lives_ok(
            concord_test.id('approved'), concord_test.id('approved'), concord_test.id('approved')),
     'and retried after a retryable failure: its approvals stand'
 );
-SELECT is(pg_temp.submit('manual', 'h_input', '{"price": 3}', 'req'), 'queued', 'fixture: allowed, input type');
-SELECT is(pg_temp.submit('manual2', 'h_book', '{"price": 10}'), 'queued', 'fixture');
+SELECT is(concord_test.submit('manual', 'h_input', '{"price": 3}', 'req'), 'queued', 'fixture: allowed, input type');
+SELECT is(concord_test.submit('manual2', 'h_book', '{"price": 10}'), 'queued', 'fixture');
 UPDATE concord.command_types SET async_required = false, sync_allowed = true WHERE command_type = 'h_input';
-SELECT is(pg_temp.submit('sync', 'h_input', '{"price": 3}'), 'validated', 'fixture: a validated governed command');
+SELECT is(concord_test.submit('sync', 'h_input', '{"price": 3}'), 'validated', 'fixture: a validated governed command');
 SELECT throws_ok(
     format($$SELECT concord.transition_command(%L, 'waiting_for_approval', 'mallory')$$, concord_test.id('sync')),
     'CN001', NULL,
@@ -118,14 +81,14 @@ SELECT throws_ok(
 -- ===========================================================================
 -- A team is not a person
 -- ===========================================================================
-SELECT is(pg_temp.submit('team', 'h_book', '{"price": 900}', 'req'), 'waiting_for_approval', 'fixture');
+SELECT is(concord_test.submit('team', 'h_book', '{"price": 900}', 'req'), 'waiting_for_approval', 'fixture');
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'team:fin')$$, pg_temp.approval_id('team')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'team:fin')$$, concord_test.approval_id('team')),
     'CN012', NULL,
     'the approving team''s own name may not decide: only its members'
 );
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, pg_temp.approval_id('team')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, concord_test.approval_id('team')),
     'CN012', NULL,
     'a member who requested the command may not decide either'
 );
@@ -157,7 +120,8 @@ SELECT throws_ok(
     'a path that is not a predicate is refused'
 );
 SELECT cmp_ok(
-    pg_temp.problems($$SELECT concord.register_policy('{"name": 5, "predicate": 7, "decision": "bogus", "extra": 1}')$$),
+    cardinality(regexp_split_to_array(concord_test.error_detail(
+        $$SELECT concord.register_policy('{"name": 5, "predicate": 7, "decision": "bogus", "extra": 1}')$$), E'\n')),
     '>=', 4,
     'a bad name does not hide the spec''s other problems'
 );
@@ -180,15 +144,15 @@ DO $$ BEGIN
         '{"command_type": "h_share", "async_required": true, "policy_checks": ["external_sharing"]}');
     PERFORM concord.add_team_member('team:data_owners', 'dora');
 END $$;
-SELECT is(pg_temp.submit('s1', 'h_share', '{"destination": "EXTERNAL:partner"}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('s1', 'h_share', '{"destination": "EXTERNAL:partner"}'), 'waiting_for_approval',
           'external: in capitals is external');
-SELECT is(pg_temp.submit('s2', 'h_share', '{"destination": "  external:partner"}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('s2', 'h_share', '{"destination": "  external:partner"}'), 'waiting_for_approval',
           'external: after spaces is external');
-SELECT is(pg_temp.submit('s3', 'h_share', '{"destination": {"email": "x@y.com"}}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('s3', 'h_share', '{"destination": {"email": "x@y.com"}}'), 'waiting_for_approval',
           'an address inside an object is found');
-SELECT is(pg_temp.submit('s4', 'h_share', '{"destination": [["x@y.com"]]}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('s4', 'h_share', '{"destination": [["x@y.com"]]}'), 'waiting_for_approval',
           'an address in a nested list is found');
-SELECT is(pg_temp.submit('s5', 'h_share', '{"destination": ["internal", {"to": "reports"}]}'), 'queued',
+SELECT is(concord_test.submit('s5', 'h_share', '{"destination": ["internal", {"to": "reports"}]}'), 'queued',
           'internal destinations, however nested, are allowed');
 
 -- ===========================================================================
@@ -201,11 +165,11 @@ DO $$ BEGIN
     PERFORM concord.register_command_type(
         '{"command_type": "h_exec_t", "async_required": true, "policy_checks": ["h_exec"]}');
 END $$;
-SELECT is(pg_temp.submit('e1', 'h_exec_t', '{}'), 'failed',
+SELECT is(concord_test.submit('e1', 'h_exec_t', '{}'), 'failed',
           'missing_fields that are not field names make a malformed answer: deny');
 CREATE OR REPLACE FUNCTION concord_test.h_exec(command jsonb, context jsonb) RETURNS jsonb
 LANGUAGE sql AS $$ SELECT '{"decision": "allow"}'::jsonb $$;
-SELECT is(pg_temp.submit('e2', 'h_exec_t', '{}'), 'queued', 'the replaced function allows');
+SELECT is(concord_test.submit('e2', 'h_exec_t', '{}'), 'queued', 'the replaced function allows');
 SELECT isnt(
     (SELECT d.policy_checksum FROM concord.policy_decisions AS d WHERE d.command_id = concord_test.id('e1')),
     (SELECT d.policy_checksum FROM concord.policy_decisions AS d WHERE d.command_id = concord_test.id('e2')),
@@ -215,11 +179,11 @@ SELECT isnt(
 -- ===========================================================================
 -- Plans follow the latest evaluation; pending_approvals hides expired ones
 -- ===========================================================================
-SELECT is(pg_temp.submit('replan', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
+SELECT is(concord_test.submit('replan', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
 SELECT lives_ok(
     format($$SELECT concord.resolve_approval(%L, 'request_changes', 'ann');
              SELECT concord.provide_input(%L, '{"price": 100}', 'req')$$,
-           pg_temp.approval_id('replan'), concord_test.id('replan')),
+           concord_test.approval_id('replan'), concord_test.id('replan')),
     'changes requested, a cheaper price provided'
 );
 SELECT is(
@@ -231,13 +195,13 @@ SELECT is(
 -- Second review: more hiding places, paths finding several, stale waits,
 -- policies taken away, nested teams, limits
 -- ===========================================================================
-SELECT is(pg_temp.submit('s6', 'h_share', jsonb_build_object('destination', E'\texternal:partner')),
+SELECT is(concord_test.submit('s6', 'h_share', jsonb_build_object('destination', E'\texternal:partner')),
           'waiting_for_approval', 'external: after a tab is external');
-SELECT is(pg_temp.submit('s7', 'h_share', jsonb_build_object('destination', E'\u00a0external:partner')),
+SELECT is(concord_test.submit('s7', 'h_share', jsonb_build_object('destination', E'\u00a0external:partner')),
           'waiting_for_approval', 'external: after a no-break space is external');
-SELECT is(pg_temp.submit('s8', 'h_share', jsonb_build_object('destination', E'bob\uff20evil.com')),
+SELECT is(concord_test.submit('s8', 'h_share', jsonb_build_object('destination', E'bob\uff20evil.com')),
           'waiting_for_approval', 'a fullwidth @ is an @');
-SELECT is(pg_temp.submit('s9', 'h_share', '{"destination": {"bob@evil.com": true}}'),
+SELECT is(concord_test.submit('s9', 'h_share', '{"destination": {"bob@evil.com": true}}'),
           'waiting_for_approval', 'an address as an object key is found');
 
 DO $$ BEGIN
@@ -246,22 +210,22 @@ DO $$ BEGIN
         '{"name": "h_many", "predicate": "true", "decision": "require_approval", "approval_type": "h_many"}');
     PERFORM concord.register_command_type('{"command_type": "h_many_t", "policy_checks": ["h_many"]}');
 END $$;
-SELECT is(pg_temp.submit('m1', 'h_many_t', '{"approvers": ["req", "bob", "cy"]}'), 'waiting_for_approval',
+SELECT is(concord_test.submit('m1', 'h_many_t', '{"approvers": ["req", "bob", "cy"]}'), 'waiting_for_approval',
           'a path with [*] finds every approver, the requester among them');
 SELECT is(
     (SELECT a.eligible_approvers FROM concord.approvals AS a WHERE a.command_id = concord_test.id('m1')),
     '{bob,cy,req}'::text[], 'all of them are eligible (the requester still may not decide)'
 );
-SELECT is(pg_temp.submit('m2', 'h_many_t', '{}'), 'waiting_for_input', 'an empty path asks for input');
+SELECT is(concord_test.submit('m2', 'h_many_t', '{}'), 'waiting_for_input', 'an empty path asks for input');
 SELECT is((SELECT c.policy_evaluation -> 'missing_fields' FROM concord.commands AS c
            WHERE c.command_id = concord_test.id('m2')), '["approvers"]'::jsonb,
           'the missing field is the payload field, without the array step');
 
-SELECT is(pg_temp.submit('stale', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
+SELECT is(concord_test.submit('stale', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
 SELECT lives_ok(
     format($$SELECT concord.resolve_approval(%L, 'request_changes', 'ann');
              SELECT concord.transition_command(%L, 'validated', 'mallory')$$,
-           pg_temp.approval_id('stale'), concord_test.id('stale')),
+           concord_test.approval_id('stale'), concord_test.id('stale')),
     'changes requested; moved back to validated by hand'
 );
 SELECT throws_ok(
@@ -284,15 +248,15 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "h_book", "async_required": true,
                                             "policy_checks": ["h_big"], "required_inputs": ["price"]}');
 END $$;
-SELECT is(pg_temp.submit('nested', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
+SELECT is(concord_test.submit('nested', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
 SELECT throws_ok(
-    format($$SELECT concord.resolve_approval(%L, 'approved', 'team:ops')$$, pg_temp.approval_id('nested')),
+    format($$SELECT concord.resolve_approval(%L, 'approved', 'team:ops')$$, concord_test.approval_id('nested')),
     'CN012', NULL,
     'a team that is a member is still not a person'
 );
 SELECT is(
     (SELECT count(*)::integer FROM concord.pending_approvals AS p
-     WHERE p.approval_id = pg_temp.approval_id('nested') AND p.approver = 'team:ops'),
+     WHERE p.approval_id = concord_test.approval_id('nested') AND p.approver = 'team:ops'),
     0, 'pending_approvals does not list it'
 );
 
@@ -305,7 +269,7 @@ SELECT throws_ok(
            repeat('k', 6000)),
     'CN008', NULL, 'an idempotency key longer than 1000 characters is refused'
 );
-SELECT is(pg_temp.submit('deep', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
+SELECT is(concord_test.submit('deep', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
 SELECT throws_ok(
     format($$SELECT concord.provide_input(%L, %L::jsonb, 'req')$$, concord_test.id('deep'),
            repeat('{"a": ', 1000) || '1' || repeat('}', 1000)),
@@ -315,7 +279,7 @@ SELECT throws_ok(
 SET LOCAL session_replication_role = replica;
 UPDATE concord.command_types SET policy_checks = '{h_big,no_such_policy}' WHERE command_type = 'h_book';
 SET LOCAL session_replication_role = origin;
-SELECT is(pg_temp.submit('ghost', 'h_book', '{"price": 1}'), 'failed',
+SELECT is(concord_test.submit('ghost', 'h_book', '{"price": 1}'), 'failed',
           'a policy name with no policy (written with triggers off) denies, recorded');
 SELECT ok(
     (SELECT c.error LIKE '%no_such_policy%' FROM concord.commands AS c WHERE c.command_id = concord_test.id('ghost')),
@@ -413,7 +377,7 @@ DO $$ BEGIN
                                       "approval_type": "h_pb", "reasons": ["reason B"]}');
     PERFORM concord.register_command_type('{"command_type": "h_two", "policy_checks": ["h_pa", "h_pb"]}');
 END $$;
-SELECT is(pg_temp.submit('two', 'h_two', '{}'), 'waiting_for_approval', 'fixture: two approvals');
+SELECT is(concord_test.submit('two', 'h_two', '{}'), 'waiting_for_approval', 'fixture: two approvals');
 SELECT is(
     (SELECT jsonb_object_agg(a.approval_type, a.review_packet -> 'why') FROM concord.approvals AS a
      WHERE a.command_id = concord_test.id('two')),
@@ -428,7 +392,7 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "h_once", "required_inputs": ["a"],
                                             "policy_checks": ["required_inputs", "h_fields"]}');
 END $$;
-SELECT is(pg_temp.submit('once', 'h_once', '{}'), 'waiting_for_input', 'fixture: input missing');
+SELECT is(concord_test.submit('once', 'h_once', '{}'), 'waiting_for_input', 'fixture: input missing');
 SELECT is(
     (SELECT c.policy_evaluation -> 'missing_fields' FROM concord.commands AS c
      WHERE c.command_id = concord_test.id('once')),
@@ -469,7 +433,7 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "h_once2", "required_inputs": ["a"],
                                             "policy_checks": ["required_inputs", "h_named_by"]}');
 END $$;
-SELECT is(pg_temp.submit('once2', 'h_once2', '{}'), 'waiting_for_input', 'fixture');
+SELECT is(concord_test.submit('once2', 'h_once2', '{}'), 'waiting_for_input', 'fixture');
 SELECT is(
     (SELECT c.policy_evaluation -> 'missing_fields' FROM concord.commands AS c
      WHERE c.command_id = concord_test.id('once2')),
@@ -480,9 +444,9 @@ SELECT throws_ok(
                                        "decision": "require_input"}')$$,
     'CN005', NULL, 'a declarative policy that can require input must name the fields'
 );
-SELECT is(pg_temp.submit('zw', 'h_share', jsonb_build_object('destination', E'\u200bexternal:partner')),
+SELECT is(concord_test.submit('zw', 'h_share', jsonb_build_object('destination', E'\u200bexternal:partner')),
           'waiting_for_approval', 'a zero-width space before external: hides nothing');
-SELECT is(pg_temp.submit('zw2', 'h_share', jsonb_build_object('destination', E'ext\u00adernal:partner')),
+SELECT is(concord_test.submit('zw2', 'h_share', jsonb_build_object('destination', E'ext\u00adernal:partner')),
           'waiting_for_approval', 'nor a soft hyphen inside it');
 
 SELECT * FROM finish();

@@ -37,6 +37,66 @@ AS $$
     SELECT c.status FROM concord.commands AS c WHERE c.command_id = concord_test.id(status.label)
 $$;
 
+-- The command remembered as label, whole.
+CREATE OR REPLACE FUNCTION concord_test.command(label text)
+RETURNS concord.commands
+LANGUAGE sql
+-- volatile: sees what the calling statement has just written
+AS $$
+    SELECT c.* FROM concord.commands AS c WHERE c.command_id = concord_test.id(command.label)
+$$;
+
+-- Submit a command of command_type through concord.submit_command, remember
+-- it as label, return its status.
+CREATE OR REPLACE FUNCTION concord_test.submit(
+    label text, command_type text, payload jsonb DEFAULT '{}', requested_by text DEFAULT 'req',
+    context jsonb DEFAULT '{}'
+)
+RETURNS text
+LANGUAGE sql
+AS $$
+    INSERT INTO concord_test.fixture (label, id)
+    SELECT submit.label, s.command_id
+    FROM concord.submit_command(submit.command_type, submit.payload, submit.requested_by, 'api', submit.context) AS s;
+    SELECT concord_test.status(submit.label);
+$$;
+
+-- The DETAIL of the error sql raises (NULL when it raises none).
+CREATE OR REPLACE FUNCTION concord_test.error_detail(sql text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE sql;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN detail;
+END
+$$;
+
+-- The (only, or latest; a pending one first) approval of the command
+-- remembered as label, of approval_type when given, and its id.
+CREATE OR REPLACE FUNCTION concord_test.approval(label text, approval_type text DEFAULT NULL)
+RETURNS concord.approvals
+LANGUAGE sql
+-- volatile: sees what the calling statement has just written
+AS $$
+    SELECT a.* FROM concord.approvals AS a
+    WHERE a.command_id = concord_test.id(approval.label)
+      AND (approval.approval_type IS NULL OR a.approval_type = approval.approval_type)
+    ORDER BY a.created_at DESC, (a.status = 'pending') DESC
+    LIMIT 1
+$$;
+
+CREATE OR REPLACE FUNCTION concord_test.approval_id(label text, approval_type text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE sql
+-- volatile: sees what the calling statement has just written
+AS $$ SELECT (concord_test.approval(approval_id.label, approval_id.approval_type)).approval_id $$;
+
 -- A command of command_type, inserted directly as created and walked to status
 -- target with transition_command (actor 'fixture'); remembered as label when
 -- one is given. cancellation_mode defaults to the type's default. compensating

@@ -52,10 +52,7 @@ BEGIN
         END IF;
         ct := found_type.command_type;
         NEW.cancellation_mode := coalesce(NEW.cancellation_mode, ct.default_cancellation_mode);
-        -- (as concord._validated_inputs, inline: this runs on every submit)
-        problems := concord._payload_problems(
-            CASE WHEN 'required_inputs' = ANY (ct.policy_checks) THEN '{}'::text[] ELSE ct.required_inputs END,
-            ct.payload_schema, NEW.payload);
+        problems := concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload);
         IF jsonb_array_length(problems) > 0 THEN
             NEW.status := 'failed';
             NEW.error_class := 'validation_error';
@@ -66,14 +63,10 @@ BEGIN
             path := ARRAY['created', 'failed'];
         ELSE
             -- Spec 21: the type's policies decide right after validation.
-            IF cardinality(ct.policy_checks) > 0 OR ct.approval_required THEN
+            IF cardinality(concord._effective_policies(ct)) > 0 THEN
                 evaluation := concord._evaluate(NEW, ct);
-                NEW.status := concord._route(evaluation ->> 'decision', ct);
-            ELSIF ct.async_required OR NOT ct.sync_allowed THEN
-                NEW.status := 'queued';
-            ELSE
-                NEW.status := 'validated';
             END IF;
+            NEW.status := concord._route(coalesce(evaluation ->> 'decision', 'allow'), ct);
             IF evaluation IS NOT NULL THEN
                 NEW.policy_evaluation := evaluation;
                 IF NEW.status = 'failed' THEN

@@ -1282,12 +1282,12 @@ BEGIN
                    || concord._run_policy(p, doc, ct) AS outcome
         ) AS x
     ) AS o;
+    decision := (ARRAY['allow', 'require_approval', 'require_input', 'deny'])[best + 1];
     -- What the policies with the strongest decision said (nothing to gather
     -- when every policy allows).
     IF best > 0 THEN
         FOREACH outcome IN ARRAY results LOOP
-            IF (CASE outcome ->> 'decision' WHEN 'deny' THEN 3 WHEN 'require_input' THEN 2
-                                           WHEN 'require_approval' THEN 1 ELSE 0 END) = best THEN
+            IF outcome ->> 'decision' = decision THEN
                 reasons := reasons || (outcome -> 'reasons');
                 missing := missing || (outcome -> 'missing_fields');
                 IF outcome ->> 'approval_type' IS NOT NULL
@@ -1297,7 +1297,6 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
-    decision := (ARRAY['allow', 'require_approval', 'require_input', 'deny'])[best + 1];
     IF cardinality(results) < cardinality(names) THEN
         -- A name with no policy row (a type written with triggers off, or
         -- named before 0002 in a way no placeholder could take): deny.

@@ -88,6 +88,11 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
+    -- A submission that lands in queued is handed to the runtime (the after
+    -- trigger enqueues its workflow); nobody else binds a workflow on insert.
+    NEW.run_seq := CASE WHEN NEW.status = 'queued' THEN 1 ELSE 0 END;
+    NEW.queue_name := CASE WHEN NEW.status = 'queued' THEN concord._command_queue(NEW.command_type) END;
+    NEW.dbos_workflow_id := CASE WHEN NEW.status = 'queued' THEN concord._workflow_id(NEW.command_id, 1) END;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
     NEW.created_at := now();
     NEW.updated_at := NEW.created_at;
@@ -141,11 +146,6 @@ BEGIN
                              'idempotency_key, trace_id and created_at are immutable', OLD.command_id);
     END IF;
 
-    IF OLD.dbos_workflow_id IS NOT NULL AND NEW.dbos_workflow_id IS DISTINCT FROM OLD.dbos_workflow_id THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN007',
-            MESSAGE = format('command %s is already bound to workflow %s', OLD.command_id, OLD.dbos_workflow_id);
-    END IF;
 
     IF OLD.cancellation_requested_at IS NOT NULL
        AND (NEW.cancellation_requested_at, NEW.cancellation_requested_by, NEW.cancellation_mode)
@@ -268,6 +268,13 @@ BEGIN
             HINT = 'Record an outcome with concord.transition_command.';
     END IF;
 
+    -- The runtime binding: entering queued starts a run; see 80_runtime.sql.
+    IF NEW.status = 'queued'
+       OR (NEW.dbos_workflow_id, NEW.run_seq, NEW.queue_name)
+          IS DISTINCT FROM (OLD.dbos_workflow_id, OLD.run_seq, OLD.queue_name) THEN
+        NEW := concord._bind_workflow(OLD, NEW);
+    END IF;
+
     NEW.updated_at := greatest(now(), OLD.updated_at);
     RETURN NEW;
 END
@@ -330,6 +337,9 @@ BEGIN
         SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
         PERFORM concord._open_approvals(NEW, ct, evaluation, actor);
     END IF;
+    IF NEW.dbos_workflow_id IS NOT null THEN
+        PERFORM concord._handed_off(NEW, actor);
+    END IF;
     RETURN null;
 END
 $$;
@@ -351,15 +361,26 @@ BEGIN
                 'cancellation_mode', CASE WHEN NEW.status IN ('cancelling', 'cancelled')
                                           THEN NEW.cancellation_mode END)));
         PERFORM concord._settle_dependents(NEW.command_id, NEW.status);
+        PERFORM concord._hand_off_dependents(NEW.command_id, NEW.status);
         IF OLD.status = 'waiting_for_approval' THEN
             PERFORM concord._close_approvals(NEW.command_id);
         END IF;
-    ELSE
+        IF NEW.status = 'cancelled' THEN
+            PERFORM concord._cancel_queued_workflow(OLD.dbos_workflow_id);
+        END IF;
+    ELSIF OLD.cancellation_requested_at IS DISTINCT FROM NEW.cancellation_requested_at THEN
         PERFORM concord._audit(
             'command_cancellation_requested', NEW.command_id, NEW.trace_id, 'command',
             NEW.command_id::text, OLD.status, NEW.status,
             jsonb_build_object('cancellation_mode', NEW.cancellation_mode),
             NEW.cancellation_requested_by);
+    END IF;
+    IF NEW.dbos_workflow_id IS NOT null AND NEW.dbos_workflow_id IS DISTINCT FROM OLD.dbos_workflow_id THEN
+        PERFORM concord._handed_off(NEW, null);
+    ELSIF NEW.dbos_workflow_id IS null AND OLD.dbos_workflow_id IS NOT null THEN
+        PERFORM concord._audit(
+            'workflow_released', NEW.command_id, NEW.trace_id, 'workflow', OLD.dbos_workflow_id,
+            NEW.status, NEW.status, jsonb_build_object('workflow_id', OLD.dbos_workflow_id, 'run', OLD.run_seq));
     END IF;
     RETURN NULL;
 END
@@ -383,6 +404,7 @@ FOR EACH ROW
 WHEN (
     old.status IS DISTINCT FROM new.status
     OR old.cancellation_requested_at IS DISTINCT FROM new.cancellation_requested_at
+    OR old.dbos_workflow_id IS DISTINCT FROM new.dbos_workflow_id
 )
 EXECUTE FUNCTION concord._commands_after_update();
 

@@ -5,17 +5,21 @@
 --   concord_reader    the operator views only
 --   concord_approver  decides approvals and reads what it has to decide
 --   concord_admin     everything concord_app may, plus the catalogs: command
---                     types, policies, approval types, grants and teams
+--                     types, policies, approval types, grants and teams, and the
+--                     runtime's connectors, queues and schedules
+--   concord_worker    what a DBOS worker calls: the runtime_* step functions,
+--                     effects, notifications, scheduled submissions; it reads
+--                     the runtime configuration tables (which hold no secrets)
 
 REVOKE ALL ON ALL TABLES IN SCHEMA concord
-FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA concord
-FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA concord
-FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin;
+FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 REVOKE ALL ON SCHEMA concord FROM PUBLIC;
 
-GRANT USAGE ON SCHEMA concord TO concord_app, concord_reader, concord_approver, concord_admin;
+GRANT USAGE ON SCHEMA concord TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 
 GRANT EXECUTE ON FUNCTION
 concord.submit_command(text, jsonb, text, text, jsonb, text, text),
@@ -65,3 +69,43 @@ GRANT SELECT ON
 concord.pending_approvals,
 concord.decision_history
 TO concord_approver, concord_app, concord_admin;
+
+GRANT EXECUTE ON FUNCTION
+concord.register_connector(jsonb),
+concord.register_queue(jsonb),
+concord.register_schedule(jsonb)
+TO concord_admin;
+
+GRANT EXECUTE ON FUNCTION
+concord.runtime_claim(uuid, text, text),
+concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid),
+concord.runtime_effect(uuid),
+concord.runtime_finish(uuid, text, text, jsonb, text, text, text),
+concord.runtime_compensations(uuid),
+concord.runtime_audit(uuid, text, text, jsonb),
+concord.runtime_workflow_cancelled(uuid, text, text),
+concord.record_connector_invocation(jsonb),
+concord.register_operations(jsonb, text, text),
+concord.submit_scheduled(text, timestamptz),
+concord.store_notification(text, text, text, text, uuid, text, jsonb),
+concord.complete_effect(uuid, jsonb),
+concord.fail_effect(uuid, text, text),
+concord.get_command(uuid),
+concord.expire_approvals(timestamptz)
+TO concord_worker, concord_admin;
+
+GRANT EXECUTE ON FUNCTION
+concord.store_notification(text, text, text, text, uuid, text, jsonb)
+TO concord_app;
+
+GRANT SELECT ON
+concord.runtime_queues,
+concord.connectors,
+concord.schedules,
+concord.runtime_operations
+TO concord_worker, concord_admin;
+
+GRANT SELECT ON
+concord.connector_invocations,
+concord.notifications
+TO concord_app, concord_reader, concord_admin, concord_worker;

@@ -219,6 +219,11 @@ def migrate(
             if not pending:
                 log("migrations: nothing to apply")
             if sql_files:
+                # The kernel enqueues DBOS workflows: DBOS's schema comes first.
+                from .runtime.schema import install_dbos_schema
+
+                install_dbos_schema(dsn)
+                log("dbos: system schema installed")
                 apply_sql_files(conn, sql_files)
                 log(f"sql: re-applied {len(sql_files)} files")
         finally:

@@ -1,0 +1,160 @@
+"""The connector protocol of spec 19, the connector registry and secret references.
+
+A connector executes a capability after policy allowed it; it never decides policy.
+Configuration references secrets (``env://NAME``, ``file://PATH``) and never contains
+them: :func:`check_config` refuses a configuration that carries a raw secret, and
+:func:`resolve_secret` reads a reference only at call time, so no secret value reaches a
+table, an audit row or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ConnectorError
+
+SECRET_SCHEMES = ("env://", "file://")
+# Keys whose values are credentials wherever they appear in a configuration.
+SECRET_KEY = re.compile(
+    r"(secret|password|passwd|token|api[_-]?key|authorization|credential|private[_-]?key|cookie)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class ConnectorCall:
+    """One request to a connector (spec 19), plus the effect's idempotency key."""
+
+    connector_name: str
+    capability: str
+    input: dict[str, Any]
+    context: dict[str, Any] = field(default_factory=dict)
+    command_id: str | None = None
+    idempotency_key: str | None = None
+    trace_id: str | None = None
+
+
+@dataclass
+class ConnectorResult:
+    """The answer of a connector (spec 19). A failed result names its error class."""
+
+    ok: bool
+    output: dict[str, Any]
+    error: str | None = None
+    metadata: dict[str, Any] | None = None
+    error_class: str | None = None
+    retry_after: float | None = None
+
+
+class Connector(ABC):
+    """Spec 19. ``name`` is the registry key; ``connector_type`` the implementation."""
+
+    name: str
+    connector_type: str
+
+    @abstractmethod
+    def capabilities(self) -> list[str]:
+        """The capabilities this connector can execute."""
+
+    @abstractmethod
+    def call(self, request: ConnectorCall) -> ConnectorResult:
+        """Execute one capability. Raise :class:`ConnectorError` (with its error class) or
+        return a result with ``ok=False`` and ``error_class`` set on failure."""
+
+    def summarize(self, output: dict[str, Any]) -> dict[str, Any]:
+        """What the invocation record keeps of an output (default: the output itself)."""
+        return output
+
+
+def is_secret_ref(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(SECRET_SCHEMES)
+
+
+def check_config(config: Any, path: str = "$") -> list[str]:
+    """Every place where ``config`` carries a raw secret instead of a reference."""
+    problems: list[str] = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            where = f"{path}.{key}"
+            if SECRET_KEY.search(str(key)) and value not in (None, "") and not (
+                is_secret_ref(value) or isinstance(value, (dict, list))
+            ):
+                problems.append(
+                    f"{where} holds a raw secret: reference it as env://NAME or file://PATH"
+                )
+            else:
+                problems.extend(check_config(value, where))
+    elif isinstance(config, list):
+        for i, value in enumerate(config):
+            problems.extend(check_config(value, f"{path}[{i}]"))
+    elif isinstance(config, str) and re.match(r"(?i)^(bearer|basic)\s+\S+", config):
+        problems.append(f"{path} holds a raw credential: reference it as env://NAME or file://PATH")
+    return problems
+
+
+def require_clean_config(name: str, config: dict[str, Any]) -> None:
+    problems = check_config(config)
+    if problems:
+        raise ConfigError(f"connector {name}: " + "; ".join(problems))
+
+
+def resolve_secret(ref: str) -> str:
+    """The value a secret reference points at (read at call time, never stored)."""
+    if ref.startswith("env://"):
+        name = ref[len("env://"):]
+        if name not in os.environ:
+            raise ConnectorError(f"secret reference {ref} names an unset environment variable",
+                                 error_class="permission_denied")
+        return os.environ[name]
+    if ref.startswith("file://"):
+        path = Path(ref[len("file://"):])
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise ConnectorError(f"secret reference {ref} cannot be read: {exc.strerror}",
+                                 error_class="permission_denied") from None
+    raise ConfigError(f"{ref!r} is not a secret reference (env://NAME or file://PATH)")
+
+
+class ConnectorRegistry:
+    """Connectors by name. Registering a name twice replaces nothing: it is an error."""
+
+    def __init__(self) -> None:
+        self._connectors: dict[str, Connector] = {}
+
+    def register(self, connector: Connector) -> Connector:
+        name = getattr(connector, "name", None)
+        if not isinstance(name, str) or not name:
+            raise ConfigError("a connector needs a non-empty name")
+        if name in self._connectors and self._connectors[name] is not connector:
+            raise ConfigError(f"connector {name} is already registered")
+        self._connectors[name] = connector
+        return connector
+
+    def get(self, name: str) -> Connector:
+        try:
+            return self._connectors[name]
+        except KeyError:
+            raise ConnectorError(
+                f"no connector named {name} is registered (known: {sorted(self._connectors)})",
+                error_class="validation_error",
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._connectors)
+
+    def clear(self) -> None:
+        self._connectors.clear()
+
+
+registry = ConnectorRegistry()
+
+
+def register_connector(connector: Connector) -> Connector:
+    """Add a connector to the process-wide registry used by the worker."""
+    return registry.register(connector)

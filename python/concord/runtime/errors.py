@@ -1,0 +1,107 @@
+"""Runtime errors, each carrying the error class of spec 32 that decides whether a step is
+retried. Exceptions are classified before they leave a step (:func:`classify`): a class
+the ``error_classes`` table marks non-retryable is never retried, whatever a
+:class:`~concord.runtime.retry.RetryPolicy` says."""
+
+from __future__ import annotations
+
+import socket
+
+# Spec 32.  The SQL table concord.error_classes is the authority; the worker checks at
+# start that these agree with it.
+RETRYABLE_CLASSES = frozenset(
+    {"transient_connector_error", "rate_limited", "timeout", "temporary_database_error"}
+)
+NON_RETRYABLE_CLASSES = frozenset(
+    {
+        "validation_error",
+        "policy_denied",
+        "approval_rejected",
+        "permission_denied",
+        "malformed_payload",
+        "approval_expired",
+        "cancelled",
+        "internal_error",
+        "compensation_failed",
+    }
+)
+
+
+class ClassifiedError(Exception):
+    """Base of runtime errors that carry an ``error_class``."""
+
+    error_class = "internal_error"
+
+    def __init__(self, message: str, *, error_class: str | None = None,
+                 retry_after: float | None = None, detail: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if error_class is not None:
+            self.error_class = error_class
+        self.retry_after = retry_after
+        self.detail = detail or {}
+
+    def __reduce__(self):  # DBOS pickles step errors; keep every field across a replay
+        return (_rebuild, (type(self), self.message, self.error_class, self.retry_after,
+                           self.detail))
+
+    @property
+    def retryable(self) -> bool:
+        return self.error_class in RETRYABLE_CLASSES
+
+
+def _rebuild(cls, message, error_class, retry_after, detail):
+    return cls(message, error_class=error_class, retry_after=retry_after, detail=detail)
+
+
+class ConnectorError(ClassifiedError):
+    """A connector call failed; ``error_class`` says how (spec 32)."""
+
+    error_class = "transient_connector_error"
+
+
+class CatalogError(Exception):
+    """The operation catalog is inconsistent (spec 31.2); ``problems`` lists every issue."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"the operation catalog has {len(self.problems)} problem(s):\n{lines}")
+
+
+class ConfigError(Exception):
+    """A connector or worker configuration is refused (e.g. it carries a raw secret)."""
+
+
+class Cancelled(BaseException):
+    """Raised inside an operation when its command's cancellation was requested (spec 30.1).
+
+    A ``BaseException`` like DBOS's own cancellation, so that ``except Exception`` in
+    operation code cannot swallow it."""
+
+    def __init__(self, command_id: str, mode: str):
+        super().__init__(f"command {command_id} is being cancelled ({mode})")
+        self.command_id = command_id
+        self.mode = mode
+
+
+def classify(exc: BaseException) -> str:
+    """The spec 32 error class of an exception raised inside a step."""
+    if isinstance(exc, ClassifiedError):
+        return exc.error_class
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "timeout"
+    if isinstance(exc, (ConnectionError, OSError)):
+        return "transient_connector_error"
+    try:
+        import psycopg  # local: classification is rare
+
+        if isinstance(exc, psycopg.OperationalError):
+            return "temporary_database_error"
+        if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+            return "temporary_database_error"
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, (ValueError, TypeError, KeyError)):
+        return "validation_error"
+    return "internal_error"

@@ -243,6 +243,14 @@ DECLARE
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
     PERFORM concord._require('executor_id', executor_id);
+    IF c.dbos_workflow_id || '/cancel' = workflow_id THEN
+        -- The follow-up that finishes a cancellation begun in DBOS.
+        RETURN jsonb_build_object(
+            'action', CASE WHEN c.cancellation_requested_at IS NOT null AND NOT concord._is_terminal(c.status)
+                                AND c.status IN ('cancelling', 'compensating', 'compensated')
+                           THEN 'cancel' ELSE 'skip' END,
+            'command', concord._command_brief(c));
+    END IF;
     IF c.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
         -- A run that was released or replaced: not ours to execute.
         RETURN jsonb_build_object('action', 'stale', 'status', c.status,
@@ -534,6 +542,11 @@ BEGIN
     PERFORM concord._require_owner(c, workflow_id);
     PERFORM concord._known_status('to_status', to_status);
     IF c.status = to_status THEN
+        RETURN c.status;
+    END IF;
+    -- An outcome that arrives after a cancellation request does not end the
+    -- command: the workflow takes the cancellation path (spec 30).
+    IF to_status IN ('succeeded', 'failed') AND c.status = 'cancelling' THEN
         RETURN c.status;
     END IF;
     IF to_status = 'failed' THEN

@@ -1,4 +1,5 @@
-"""The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]``."""
+"""The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]`` and
+``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--target", type=int, help="stop after this migration version")
     mig.add_argument("--no-sql", action="store_true", help="do not re-apply the sql/ files")
     mig.set_defaults(func=cmd_migrate)
+    wrk = sub.add_parser(
+        "worker",
+        help="run a DBOS worker that executes commands",
+        description="Import the modules that register operations and connectors, then execute "
+        "commands from the Concord queues until SIGTERM.",
+    )
+    from .runtime.worker import build_parser as worker_parser
+    from .runtime.worker import run as run_worker
+
+    worker_parser(wrk)
+    wrk.set_defaults(func=run_worker)
     return parser
 
 

@@ -119,6 +119,13 @@ class ApprovalExpired(ConcordError):
     sqlstate = "CN014"
 
 
+class RuntimeNotInstalled(ConcordError):
+    """CN015: a command became runnable but DBOS's system schema is not installed in the
+    database (run ``concord migrate``)."""
+
+    sqlstate = "CN015"
+
+
 class MigrationError(ConcordError):
     """The installer refused to run (edited migration, missing files, failed SQL)."""
 
@@ -140,6 +147,7 @@ ERRORS_BY_SQLSTATE: dict[str, type[ConcordError]] = {
         NotPermitted,
         AlreadyResolved,
         ApprovalExpired,
+        RuntimeNotInstalled,
     )
 }
 

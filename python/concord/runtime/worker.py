@@ -1,0 +1,309 @@
+"""``concord worker``: a DBOS worker that executes Concord commands.
+
+It imports the modules that register operations and connectors, validates the operation
+catalog (spec 31.2, 41) and refuses to start with every problem listed, launches DBOS
+against the Concord database with an explicit executor id and application version,
+registers the queues of ``concord.runtime_queues``, records the catalog in
+``concord.runtime_operations``, applies the schedules of ``concord.schedules``, and shuts
+down cleanly on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from .catalog import DBOS_CAPABILITIES, Catalog
+from .catalog import catalog as default_catalog
+from .connectors.base import ConnectorRegistry
+from .connectors.base import registry as default_registry
+from .db import RuntimeDB
+from .errors import RETRYABLE_CLASSES, CatalogError, ConfigError
+
+log = logging.getLogger("concord.worker")
+
+APP_NAME = "concord"
+
+
+def default_executor_id() -> str:
+    """The host name: recovery picks up only the workflows of the same executor id, so a
+    restarted worker on the same host resumes its predecessor's work."""
+    return socket.gethostname() or "concord-worker"
+
+
+def default_application_version() -> str:
+    try:
+        return f"concord-{metadata.version('concord')}"
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "concord-dev"
+
+
+@dataclass
+class WorkerConfig:
+    dsn: str
+    modules: list[str] = field(default_factory=list)
+    executor_id: str = field(default_factory=default_executor_id)
+    application_version: str = field(default_factory=default_application_version)
+    queues: list[str] | None = None  # listen only to these (default: every queue)
+    pool_size: int = 32
+    apply_schedules: bool = True
+    log_level: str = "WARNING"
+
+
+def _load_queues(db: RuntimeDB) -> list[dict]:
+    cols = (
+        "queue_name, worker_concurrency, global_concurrency, rate_limit, rate_period_sec, "
+        "polling_interval_sec"
+    )
+    rows = db.rows(f"SELECT {cols} FROM concord.runtime_queues ORDER BY queue_name")
+    keys = [c.strip() for c in cols.split(",")]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def _build_connectors(db: RuntimeDB, registry: ConnectorRegistry, dsn: str) -> list[str]:
+    """Connectors configured in ``concord.connectors`` (unless a module registered that
+    name itself), plus the default app ``notification`` connector."""
+    from .connectors import build_connector
+
+    problems = []
+    rows = db.rows(
+        "SELECT connector_name, connector_type, config FROM concord.connectors "
+        "ORDER BY connector_name"
+    )
+    names = set(registry.names())
+    for name, connector_type, config in rows:
+        if name in names:
+            continue
+        try:
+            registry.register(build_connector(name, connector_type, config, dsn=dsn))
+        except (ConfigError, ValueError, TypeError) as exc:
+            problems.append(f"connector {name}: {exc}")
+    if "notification" not in registry.names():
+        registry.register(build_connector("notification", "notification", {}, dsn=dsn))
+    return problems
+
+
+def preflight(
+    config: WorkerConfig, db: RuntimeDB, catalog: Catalog, registry: ConnectorRegistry
+) -> list[str]:
+    """Every reason the worker must not start (empty when it may)."""
+    problems: list[str] = []
+    queues = [q["queue_name"] for q in _load_queues(db)]
+    problems += catalog.validate(DBOS_CAPABILITIES, known_queues=queues)
+    known_types = {r[0] for r in db.rows("SELECT command_type FROM concord.command_types")}
+    for command_type in sorted(catalog.operations):
+        if command_type not in known_types:
+            problems.append(
+                f"operation {command_type}: no such command type in the database "
+                "(register it with concord.register_command_type)"
+            )
+    retryable = {
+        r[0] for r in db.rows("SELECT error_class FROM concord.error_classes WHERE retryable")
+    }
+    if retryable != set(RETRYABLE_CLASSES):
+        problems.append(
+            f"the database's retryable error classes {sorted(retryable)} differ from the "
+            f"runtime's {sorted(RETRYABLE_CLASSES)}"
+        )
+    if config.queues:
+        unknown = sorted(set(config.queues) - set(queues))
+        if unknown:
+            problems.append(f"unknown queues to listen to: {', '.join(unknown)}")
+    problems += _build_connectors(db, registry, config.dsn)
+    return problems
+
+
+class Worker:
+    """One DBOS worker process. :meth:`start` launches it; :meth:`stop` shuts it down."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        *,
+        catalog: Catalog = default_catalog,
+        registry: ConnectorRegistry = default_registry,
+    ):
+        self.config = config
+        self.catalog = catalog
+        self.registry = registry
+        self.db: RuntimeDB | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        from dbos import DBOS
+
+        from . import workflows
+        from .schema import sqlalchemy_url
+
+        for module in self.config.modules:
+            importlib.import_module(module)
+        self.db = RuntimeDB(self.config.dsn, max_size=self.config.pool_size)
+        problems = preflight(self.config, self.db, self.catalog, self.registry)
+        if problems:
+            self.db.close()
+            raise CatalogError(problems)
+        workflows.install(
+            workflows.RuntimeState(
+                db=self.db,
+                executor_id=self.config.executor_id,
+                catalog=self.catalog,
+                connectors=self.registry,
+            )
+        )
+        DBOS(
+            config={
+                "name": APP_NAME,
+                "system_database_url": sqlalchemy_url(self.config.dsn),
+                "executor_id": self.config.executor_id,
+                "application_version": self.config.application_version,
+                "log_level": self.config.log_level,
+                "run_migrations": True,
+                "notification_listener_polling_interval_sec": 0.05,
+                "scheduler_polling_interval_sec": 5.0,
+            }
+        )
+        if self.config.queues:
+            DBOS.listen_queues(self.config.queues)
+        DBOS.launch()
+        for q in _load_queues(self.db):
+            DBOS.register_queue(
+                q["queue_name"],
+                worker_concurrency=q["worker_concurrency"],
+                global_concurrency=q["global_concurrency"],
+                limiter=(
+                    {"limit": q["rate_limit"], "period": q["rate_period_sec"]}
+                    if q["rate_limit"]
+                    else None
+                ),
+                polling_interval_sec=q["polling_interval_sec"],
+                on_conflict="always_update",
+            )
+        self.db.scalar(
+            "SELECT concord.register_operations(%s, %s, %s)",
+            self.catalog.to_json(),
+            self.config.executor_id,
+            self.config.application_version,
+        )
+        if self.config.apply_schedules:
+            self._apply_schedules()
+        log.warning(
+            "concord worker %s (%s) started: %d operation(s), connectors %s",
+            self.config.executor_id,
+            self.config.application_version,
+            len(self.catalog.operations),
+            ", ".join(self.registry.names()),
+        )
+
+    def _apply_schedules(self) -> None:
+        from dbos import DBOS
+
+        from .workflows import schedule_tick
+
+        rows = self.db.rows(
+            "SELECT schedule_name, cron, queue_name FROM concord.schedules WHERE enabled "
+            "ORDER BY schedule_name"
+        )
+        DBOS.apply_schedules(
+            [
+                {
+                    "schedule_name": f"concord.{name}",
+                    "workflow_fn": schedule_tick,
+                    "schedule": cron,
+                    "context": {"schedule_name": name},
+                    "queue_name": queue,
+                }
+                for name, cron, queue in rows
+            ]
+        )
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+    def request_stop(self, *_args) -> None:
+        self._stopped.set()
+
+    def stop(self, *, drain_seconds: int = 0) -> None:
+        from dbos import DBOS
+
+        DBOS.destroy(workflow_completion_timeout_sec=drain_seconds)
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(prog="concord worker")
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="PKG.MOD",
+        help="import this module (it registers operations and connectors); repeatable",
+    )
+    parser.add_argument("--dsn", help="the Concord database (default: $CONCORD_DSN)")
+    parser.add_argument(
+        "--executor-id",
+        default=os.environ.get("CONCORD_EXECUTOR_ID") or default_executor_id(),
+        help="DBOS executor id (default: $CONCORD_EXECUTOR_ID or the host name); recovery "
+        "resumes the workflows of the same executor id and application version",
+    )
+    parser.add_argument(
+        "--application-version",
+        default=os.environ.get("CONCORD_APP_VERSION") or default_application_version(),
+        help="DBOS application version (default: $CONCORD_APP_VERSION or concord-<version>)",
+    )
+    parser.add_argument(
+        "--queue",
+        action="append",
+        dest="queues",
+        metavar="NAME",
+        help="listen only to this queue; repeatable (default: every queue)",
+    )
+    parser.add_argument("--no-schedules", action="store_true", help="do not apply schedules")
+    parser.add_argument("--drain-seconds", type=int, default=10,
+                        help="on SIGTERM, wait this long for running workflows (default 10)")
+    parser.add_argument("--log-level", default=os.environ.get("CONCORD_LOG_LEVEL", "WARNING"))
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    dsn = args.dsn or os.environ.get("CONCORD_DSN")
+    if not dsn:
+        print("concord worker: no database given: pass --dsn or set CONCORD_DSN", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    worker = Worker(
+        WorkerConfig(
+            dsn=dsn,
+            modules=list(args.module),
+            executor_id=args.executor_id,
+            application_version=args.application_version,
+            queues=args.queues,
+            apply_schedules=not args.no_schedules,
+            log_level=args.log_level.upper(),
+        )
+    )
+    signal.signal(signal.SIGTERM, worker.request_stop)
+    signal.signal(signal.SIGINT, worker.request_stop)
+    try:
+        worker.start()
+    except CatalogError as exc:
+        print(f"concord worker: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    print(f"concord worker {args.executor_id} ready", flush=True)
+    worker.wait()
+    worker.stop(drain_seconds=args.drain_seconds)
+    print(f"concord worker {args.executor_id} stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))

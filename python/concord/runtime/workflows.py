@@ -1,0 +1,538 @@
+"""The DBOS workflows that execute commands (spec 82, 90-92). They are thin: every decision
+is a SQL function call made from a DBOS step, and every SQL function called is
+idempotent on replay, so a step that runs again after a crash changes nothing more.
+
+- ``concord.run_command(command_id)``: claim (queued -> running), run the operation,
+  record the outcome; on a cancellation request, the cancellation path of spec 30.
+- ``concord.finish_cancellation(command_id)``: the cancellation path for a command whose
+  workflow was cancelled from DBOS's side (a cancelled workflow can run no more steps).
+- ``concord.schedule_tick(tick, context)``: one tick of a schedule (spec 84).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dbos import DBOS
+from dbos._error import DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledError
+
+from .catalog import Catalog, Compensation, Operation
+from .connectors.base import ConnectorCall, ConnectorRegistry
+from .db import RuntimeDB
+from .errors import Cancelled, ClassifiedError, ConnectorError, classify
+from .retry import NO_RETRY, RetryPolicy, compile_policy
+
+RUN_COMMAND = "concord.run_command"
+FINISH_CANCELLATION = "concord.finish_cancellation"
+SCHEDULE_TICK = "concord.schedule_tick"
+
+
+@dataclass
+class RuntimeState:
+    """What the workflows need from the worker process that runs them."""
+
+    db: RuntimeDB
+    executor_id: str
+    catalog: Catalog
+    connectors: ConnectorRegistry
+
+
+_state: RuntimeState | None = None
+
+
+def install(state: RuntimeState) -> None:
+    global _state
+    _state = state
+
+
+def state() -> RuntimeState:
+    if _state is None:
+        raise RuntimeError("the Concord runtime is not started in this process")
+    return _state
+
+
+# ---------------------------------------------------------------------------
+# Steps. Each is a plain function run through DBOS.run_step with options from
+# compile_policy: the only place retry numbers come from.
+# ---------------------------------------------------------------------------
+
+
+def _run_step(name: str, fn, *args, policy: RetryPolicy = NO_RETRY):
+    return DBOS.run_step(compile_policy(policy, name=name), fn, *args)
+
+
+def _claim(command_id: str, workflow_id: str) -> dict:
+    s = state()
+    return s.db.scalar(
+        "SELECT concord.runtime_claim(%s, %s, %s)", command_id, workflow_id, s.executor_id
+    )
+
+
+def _finish(
+    command_id: str,
+    workflow_id: str,
+    to_status: str,
+    result: dict | None = None,
+    error: str | None = None,
+    error_class: str | None = None,
+    reason: str | None = None,
+) -> str:
+    return state().db.scalar(
+        "SELECT concord.runtime_finish(%s, %s, %s, %s, %s, %s, %s)",
+        command_id,
+        workflow_id,
+        to_status,
+        result,
+        error,
+        error_class,
+        reason,
+    )
+
+
+def _audit(command_id: str, workflow_id: str, event_type: str, payload: dict) -> None:
+    state().db.scalar(
+        "SELECT concord.runtime_audit(%s, %s, %s, %s)", command_id, workflow_id, event_type, payload
+    )
+
+
+def _begin_effect(
+    command_id: str,
+    workflow_id: str,
+    effect_type: str,
+    payload: dict,
+    key: str,
+    compensation: str | None,
+    compensates: str | None,
+) -> dict:
+    return state().db.scalar(
+        "SELECT concord.runtime_begin_effect(%s, %s, %s, %s, %s, %s, %s)",
+        command_id,
+        workflow_id,
+        effect_type,
+        payload,
+        key,
+        compensation,
+        compensates,
+    )
+
+
+def _fail_effect(effect_id: str, error: str, error_class: str) -> str:
+    return state().db.scalar(
+        "SELECT concord.fail_effect(%s, %s, %s)", effect_id, error, error_class
+    )
+
+
+def _input_hash(data: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, default=str, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def _execute_effect(
+    effect_id: str,
+    connector_name: str,
+    capability: str,
+    call_input: dict,
+    key: str,
+    command_id: str,
+    trace_id: str,
+    workflow_id: str,
+    side_effect: bool,
+) -> dict:
+    """Call the connector once (DBOS retries this step by the policy) and complete the
+    effect. A step re-run after a crash finds a succeeded effect and returns its result
+    without calling again; a call cut off before completion is repeated under the same
+    idempotency key, which the peer uses to execute it once."""
+    s = state()
+    current = s.db.scalar("SELECT concord.runtime_effect(%s)", effect_id)
+    if current["status"] == "succeeded":
+        return current["result"]
+    if current["status"] == "failed":
+        raise ConnectorError(current["error"], error_class=current["error_class"])
+    step = DBOS.step_status
+    attempt = (step.current_attempt or 0) + 1 if step is not None else 1
+    connector = s.connectors.get(connector_name)
+    record: dict[str, Any] = {
+        "command_id": command_id,
+        "domain_effect_id": effect_id,
+        "connector_name": connector_name,
+        "capability": capability,
+        "side_effect": side_effect,
+        "idempotency_key": key,
+        "attempt": attempt,
+        "input": call_input,
+        "input_hash": _input_hash(call_input),
+        "workflow_id": workflow_id,
+        "executor_id": s.executor_id,
+    }
+    started = time.perf_counter()
+    try:
+        if capability not in connector.capabilities():
+            raise ConnectorError(
+                f"connector {connector_name} has no capability {capability} "
+                f"(it has {sorted(connector.capabilities())})",
+                error_class="validation_error",
+            )
+        result = connector.call(
+            ConnectorCall(
+                connector_name=connector_name,
+                capability=capability,
+                input=call_input,
+                context={"workflow_id": workflow_id},
+                command_id=command_id,
+                idempotency_key=key,
+                trace_id=trace_id,
+            )
+        )
+        if not result.ok:
+            raise ConnectorError(
+                result.error or f"{connector_name}.{capability} failed",
+                error_class=result.error_class or "transient_connector_error",
+                retry_after=result.retry_after,
+            )
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            raise
+        error_class = classify(exc)
+        record.update(
+            error=str(exc)[:2000],
+            error_class=error_class,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        s.db.scalar("SELECT concord.record_connector_invocation(%s)", record)
+        if isinstance(exc, ClassifiedError):
+            raise
+        raise ConnectorError(str(exc), error_class=error_class) from None
+    output = result.output if isinstance(result.output, dict) else {"value": result.output}
+    record.update(
+        output_summary=connector.summarize(output),
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+    s.db.scalar("SELECT concord.record_connector_invocation(%s)", record)
+    s.db.scalar("SELECT concord.complete_effect(%s, %s)", effect_id, output)
+    return output
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The error behind DBOS's 'retries exhausted' wrapper."""
+    if isinstance(exc, DBOSMaxStepRetriesExceeded) and exc.errors:
+        return exc.errors[-1]
+    return exc
+
+
+# ---------------------------------------------------------------------------
+# What operation code sees
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class EffectContext:
+    """Passed to operations and compensations. Every side effect goes through
+    :meth:`effect` (or :meth:`call`): planned, executed as a DBOS step through a
+    connector, completed or failed, each step idempotent on replay."""
+
+    command: dict
+    workflow_id: str
+    retry: RetryPolicy
+    compensates: dict | None = None  # the effect a compensation counters
+    compensation: Compensation | None = None
+    declared_compensation: str | None = None
+    emitted: list[str] = field(default_factory=list)
+    _ordinal: int = 0
+
+    @property
+    def command_id(self) -> str:
+        return str(self.command["command_id"])
+
+    @property
+    def payload(self) -> dict:
+        return self.command["payload"]
+
+    @property
+    def trace_id(self) -> str:
+        return self.command["trace_id"]
+
+    def _key(self) -> str:
+        self._ordinal += 1
+        if self.compensates is not None:
+            return f"{self.command_id}:compensate:{self.compensates['effect_id']}:{self._ordinal}"
+        return f"{self.command_id}:{self.command['run_seq']}:{self._ordinal}"
+
+    def effect(
+        self,
+        effect_type: str,
+        *,
+        connector: str,
+        capability: str,
+        input: dict | None = None,
+        idempotency_key: str | None = None,
+        side_effect: bool = True,
+        retry: RetryPolicy | None = None,
+    ) -> dict:
+        """Perform one effect through ``connector``; returns the connector's output.
+
+        The idempotency key defaults to ``<command>:<run>:<n>`` (n counts this
+        operation's effects), and travels to the connector. Raises :class:`Cancelled`
+        when the command's cancellation was requested before the effect began."""
+        call_input = dict(input or {})
+        key = self._key() if idempotency_key is None else idempotency_key
+        if idempotency_key is not None:
+            self._ordinal += 1
+        policy = retry or self.retry
+        if policy.requires_idempotency_key and not key:
+            raise ConnectorError("this operation requires an idempotency key",
+                                 error_class="validation_error")
+        begun = _run_step(
+            f"concord.begin_effect:{effect_type}",
+            _begin_effect,
+            self.command_id,
+            self.workflow_id,
+            effect_type,
+            {"connector": connector, "capability": capability, "input": call_input},
+            key,
+            self.declared_compensation,
+            self.compensates["effect_id"] if self.compensates else None,
+        )
+        if begun["action"] == "cancelled":
+            raise Cancelled(self.command_id, begun["mode"])
+        effect_id = str(begun["effect_id"])
+        if begun["action"] == "done":
+            if begun["status"] == "failed":
+                raise ConnectorError(begun["error"], error_class=begun["error_class"])
+            self.emitted.append(effect_type)
+            return begun["result"]
+        try:
+            output = DBOS.run_step(
+                compile_policy(policy, name=f"concord.effect:{effect_type}"),
+                _execute_effect,
+                effect_id,
+                connector,
+                capability,
+                call_input,
+                key,
+                self.command_id,
+                self.trace_id,
+                self.workflow_id,
+                side_effect,
+            )
+        except Exception as exc:
+            cause = _unwrap(exc)
+            error_class = classify(cause)
+            message = str(cause) or type(cause).__name__
+            _run_step("concord.fail_effect", _fail_effect, effect_id, message, error_class)
+            raise ConnectorError(message, error_class=error_class) from None
+        self.emitted.append(effect_type)
+        return output
+
+    def call(self, connector: str, capability: str, input: dict | None = None, **kw: Any) -> dict:
+        """:meth:`effect` with the effect type ``connector.<connector>.<capability>``
+        unless ``effect_type=`` names another."""
+        effect_type = kw.pop("effect_type", None) or f"connector.{connector}.{capability}"
+        return self.effect(effect_type, connector=connector, capability=capability, input=input,
+                           **kw)
+
+    def check_cancelled(self) -> None:
+        """The prelude of spec 30.1 as a step of its own: raise :class:`Cancelled` when
+        the command's cancellation has been requested."""
+        claim = _run_step("concord.prelude", _claim, self.command_id, self.workflow_id)
+        if claim["action"] == "cancel":
+            raise Cancelled(self.command_id, claim["command"]["cancellation_mode"])
+
+    def step(self, fn, *args: Any, name: str | None = None, retry: RetryPolicy | None = None):
+        """Run ``fn(*args)`` as a DBOS step after the cancellation prelude (for work
+        without an effect of its own, e.g. a computation or a read)."""
+        self.check_cancelled()
+        return DBOS.run_step(
+            compile_policy(retry or self.retry, name=name or getattr(fn, "__name__", "step")),
+            fn,
+            *args,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Workflows
+# ---------------------------------------------------------------------------
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    cause = _unwrap(exc)
+    return (str(cause) or type(cause).__name__)[:2000], classify(cause)
+
+
+def _cancellation_path(command: dict, workflow_id: str) -> dict:
+    """Spec 30: graceful -> cancelled; compensate_then_stop -> compensating, each
+    succeeded effect with a declared compensation countered newest first, compensated,
+    cancelled. A compensation that keeps failing halts the chain: compensation_halted
+    says how far it got and the command fails with compensation_failed."""
+    s = state()
+    command_id = str(command["command_id"])
+    if command["cancellation_mode"] != "compensate_then_stop":
+        status = _run_step("concord.cancel", _finish, command_id, workflow_id, "cancelled",
+                           None, None, None, "cancelled gracefully: later steps skipped")
+        return {"status": status}
+    _run_step("concord.compensating", _finish, command_id, workflow_id, "compensating",
+              None, None, None, "compensate_then_stop: compensating succeeded effects")
+    effects = _run_step("concord.compensations", _list_compensations, command_id)
+    _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_started",
+              {"effects": [str(e["effect_id"]) for e in effects]})
+    for done, effect in enumerate(effects):
+        comp = s.catalog.compensations.get(effect["declared_compensation"])
+        if comp is None:
+            return _halt(command_id, workflow_id, effects, done, effect,
+                         f"no compensation {effect['declared_compensation']} is registered "
+                         "on this worker", "compensation_failed")
+        ctx = EffectContext(command=command, workflow_id=workflow_id, retry=comp.retry,
+                            compensates=effect, compensation=comp)
+        try:
+            comp.fn(ctx, effect)
+        except (Cancelled, DBOSWorkflowCancelledError):
+            raise
+        except Exception as exc:
+            message, error_class = _failure(exc)
+            return _halt(command_id, workflow_id, effects, done, effect, message, error_class)
+        declared = Counter(e.effect_type for e in comp.produces)
+        emitted = Counter(ctx.emitted)
+        if set(declared) != set(emitted):
+            _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_drift", {
+                "effect_id": str(effect["effect_id"]),
+                "compensation": comp.name,
+                "declared": sorted(declared),
+                "emitted": sorted(emitted.elements()),
+                "undeclared": sorted(set(emitted) - set(declared)),
+                "missing": sorted(set(declared) - set(emitted)),
+            })
+    _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_completed",
+              {"compensated": len(effects)})
+    _run_step("concord.compensated", _finish, command_id, workflow_id, "compensated",
+              None, None, None, f"{len(effects)} effect(s) compensated")
+    status = _run_step("concord.cancel", _finish, command_id, workflow_id, "cancelled",
+                       None, None, None, "cancelled after compensation")
+    return {"status": status, "compensated": len(effects)}
+
+
+def _list_compensations(command_id: str) -> list[dict]:
+    return state().db.scalar("SELECT concord.runtime_compensations(%s)", command_id)
+
+
+def _halt(command_id, workflow_id, effects, done, effect, message, error_class) -> dict:
+    _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_halted", {
+        "compensated": done,
+        "of": len(effects),
+        "failed_effect_id": str(effect["effect_id"]),
+        "remaining": [str(e["effect_id"]) for e in effects[done:]],
+        "error": message,
+        "error_class": error_class,
+    })
+    status = _run_step(
+        "concord.finish", _finish, command_id, workflow_id, "failed", None,
+        f"compensation halted after {done} of {len(effects)}: {message}", "compensation_failed",
+        "a compensation kept failing",
+    )
+    return {"status": status, "compensated": done}
+
+
+def _after_cancel_from_dbos(command_id: str, workflow_id: str) -> None:
+    """The workflow was cancelled in DBOS (a BaseException): it may run no more steps,
+    so the command's cancellation is recorded directly and a follow-up workflow
+    finishes it."""
+    s = state()
+    try:
+        s.db.scalar(
+            "SELECT concord.runtime_workflow_cancelled(%s, %s, %s)",
+            command_id, workflow_id, s.executor_id,
+        )
+    except Exception:  # the command may already be terminal: nothing to finish
+        DBOS.logger.exception("recording the DBOS cancellation of %s failed", workflow_id)
+
+
+def _operation_for(command: dict) -> Operation | None:
+    return state().catalog.operations.get(command["command_type"])
+
+
+@DBOS.workflow(name=RUN_COMMAND)
+def run_command(command_id: str) -> dict:
+    workflow_id = DBOS.workflow_id
+    try:
+        return _run(command_id, workflow_id)
+    except DBOSWorkflowCancelledError:
+        _after_cancel_from_dbos(command_id, workflow_id)
+        raise
+
+
+def _run(command_id: str, workflow_id: str) -> dict:
+    claim = _run_step("concord.claim", _claim, command_id, workflow_id)
+    action = claim["action"]
+    if action == "cancel":
+        return _cancellation_path(claim["command"], workflow_id)
+    if action != "run":
+        return {"action": action, "status": claim.get("status")}
+    command = claim["command"]
+    op = _operation_for(command)
+    if op is None:
+        status = _run_step(
+            "concord.finish", _finish, command_id, workflow_id, "failed", None,
+            f"no operation is registered for command type {command['command_type']} on "
+            f"worker {state().executor_id}", "internal_error", None,
+        )
+        return {"status": status}
+    comp = state().catalog.compensation_of(op.command_type)
+    ctx = EffectContext(command=command, workflow_id=workflow_id, retry=op.retry,
+                        declared_compensation=comp.name if comp else None)
+    try:
+        result = op.fn(ctx, command["payload"])
+    except Cancelled:
+        return _cancel_now(command_id, workflow_id)
+    except DBOSWorkflowCancelledError:
+        raise
+    except Exception as exc:
+        message, error_class = _failure(exc)
+        status = _run_step("concord.finish", _finish, command_id, workflow_id, "failed", None,
+                           message, error_class, None)
+        if status in ("cancelling", "compensating"):
+            return _cancel_now(command_id, workflow_id)
+        return {"status": status, "error_class": error_class}
+    if result is None:
+        result = {}
+    if not isinstance(result, dict):
+        result = {"value": result}
+    status = _run_step("concord.finish", _finish, command_id, workflow_id, "succeeded", result,
+                       None, None, None)
+    if status in ("cancelling", "compensating"):
+        return _cancel_now(command_id, workflow_id)
+    return {"status": status}
+
+
+def _cancel_now(command_id: str, workflow_id: str) -> dict:
+    claim = _run_step("concord.prelude", _claim, command_id, workflow_id)
+    if claim["action"] != "cancel":
+        return {"status": claim["command"]["status"]}
+    return _cancellation_path(claim["command"], workflow_id)
+
+
+@DBOS.workflow(name=FINISH_CANCELLATION)
+def finish_cancellation(command_id: str) -> dict:
+    workflow_id = DBOS.workflow_id
+    claim = _run_step("concord.claim", _claim, command_id, workflow_id)
+    if claim["action"] != "cancel":
+        return {"action": claim["action"]}
+    return _cancellation_path(claim["command"], workflow_id)
+
+
+def _submit_scheduled(schedule_name: str, tick: str) -> str:
+    return str(
+        state().db.scalar("SELECT concord.submit_scheduled(%s, %s::timestamptz)", schedule_name,
+                          tick)
+    )
+
+
+@DBOS.workflow(name=SCHEDULE_TICK)
+def schedule_tick(tick: datetime, context: Any) -> str:
+    """One tick: submit the schedule's command with the key schedule:<name>:<tick>."""
+    return _run_step("concord.submit_scheduled", _submit_scheduled, context["schedule_name"],
+                     tick.isoformat())

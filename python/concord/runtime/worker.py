@@ -140,7 +140,7 @@ class Worker:
     def start(self) -> None:
         from dbos import DBOS
 
-        from . import workflows
+        from . import builtin, workflows  # noqa: F401  (builtin registers its operations)
         from .schema import sqlalchemy_url
 
         for module in self.config.modules:

@@ -30,8 +30,10 @@ CREATE TABLE concord.runtime_queues (
     queue_name text PRIMARY KEY
     CONSTRAINT queue_name_is_an_identifier
     CHECK (queue_name ~ '^[a-z][a-z0-9_]*$' AND length(queue_name) <= 63),
-    worker_concurrency integer NULL CONSTRAINT worker_concurrency_is_positive CHECK (worker_concurrency > 0),
-    global_concurrency integer NULL CONSTRAINT global_concurrency_is_positive CHECK (global_concurrency > 0),
+    worker_concurrency integer NULL
+    CONSTRAINT worker_concurrency_is_positive CHECK (worker_concurrency > 0),
+    global_concurrency integer NULL
+    CONSTRAINT global_concurrency_is_positive CHECK (global_concurrency > 0),
     rate_limit integer NULL CONSTRAINT rate_limit_is_positive CHECK (rate_limit > 0),
     rate_period_sec double precision NULL
     CONSTRAINT rate_period_is_positive CHECK (rate_period_sec > 0),
@@ -42,7 +44,9 @@ CREATE TABLE concord.runtime_queues (
     CONSTRAINT rate_limit_has_a_period CHECK ((rate_limit IS null) = (rate_period_sec IS null))
 );
 
-INSERT INTO concord.runtime_queues (queue_name, worker_concurrency, polling_interval_sec, description) VALUES
+INSERT INTO concord.runtime_queues (
+    queue_name, worker_concurrency, polling_interval_sec, description
+) VALUES
 ('concord_default', 64, 0.02, 'commands whose operation names no other queue'),
 ('connector_calls', 32, 0.02, 'operations whose effects call connectors'),
 ('agent_runs', 8, 0.05, 'agent runs'),
@@ -66,8 +70,9 @@ ADD COLUMN queue_name text NULL;
 CREATE TABLE concord.runtime_operations (
     command_type text PRIMARY KEY REFERENCES concord.command_types (command_type),
     queue_name text NOT NULL REFERENCES concord.runtime_queues (queue_name),
-    function_name text NOT NULL CONSTRAINT function_name_is_not_blank CHECK (btrim(function_name) <> ''),
-    produces text [] NOT NULL DEFAULT '{}',
+    function_name text NOT NULL
+    CONSTRAINT function_name_is_not_blank CHECK (btrim(function_name) <> ''),
+    produces text[] NOT NULL DEFAULT '{}',
     requires_compensation boolean NOT NULL DEFAULT false,
     compensation text NULL,
     retry_policy jsonb NOT NULL DEFAULT '{}'
@@ -86,7 +91,7 @@ CREATE TABLE concord.connectors (
     CHECK (connector_name ~ '^[a-z][a-z0-9_.-]*$' AND length(connector_name) <= 63),
     connector_type text NOT NULL
     CONSTRAINT connector_type_is_an_identifier CHECK (connector_type ~ '^[a-z][a-z0-9_.-]*$'),
-    capabilities text [] NOT NULL DEFAULT '{}',
+    capabilities text[] NOT NULL DEFAULT '{}',
     config jsonb NOT NULL DEFAULT '{}'
     CONSTRAINT config_is_an_object CHECK (jsonb_typeof(config) = 'object'),
     risk_level text NOT NULL DEFAULT 'low'
@@ -100,7 +105,8 @@ CREATE TABLE concord.connector_invocations (
     connector_invocation_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     command_id uuid NOT NULL REFERENCES concord.commands (command_id),
     domain_effect_id uuid NULL REFERENCES concord.domain_effects (domain_effect_id),
-    connector_name text NOT NULL CONSTRAINT connector_name_is_not_blank CHECK (btrim(connector_name) <> ''),
+    connector_name text NOT NULL
+    CONSTRAINT connector_name_is_not_blank CHECK (btrim(connector_name) <> ''),
     capability text NOT NULL CONSTRAINT capability_is_not_blank CHECK (btrim(capability) <> ''),
     side_effect boolean NOT NULL DEFAULT true,
     idempotency_key text NULL,
@@ -119,7 +125,8 @@ CREATE TABLE concord.connector_invocations (
     CONSTRAINT failures_are_classified CHECK ((status = 'failed') = (error_class IS NOT null))
 );
 
-CREATE INDEX connector_invocations_command_idx ON concord.connector_invocations (command_id, created_at);
+CREATE INDEX connector_invocations_command_idx
+ON concord.connector_invocations (command_id, created_at);
 CREATE INDEX connector_invocations_effect_idx ON concord.connector_invocations (domain_effect_id)
 WHERE domain_effect_id IS NOT null;
 
@@ -155,7 +162,8 @@ CREATE TABLE concord.schedules (
     command_type text NOT NULL REFERENCES concord.command_types (command_type),
     payload_template jsonb NOT NULL DEFAULT '{}'
     CONSTRAINT payload_template_is_an_object CHECK (jsonb_typeof(payload_template) = 'object'),
-    queue_name text NOT NULL DEFAULT 'scheduled_maintenance' REFERENCES concord.runtime_queues (queue_name),
+    queue_name text NOT NULL DEFAULT 'scheduled_maintenance'
+    REFERENCES concord.runtime_queues (queue_name),
     enabled boolean NOT NULL DEFAULT true,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
@@ -163,9 +171,13 @@ CREATE TABLE concord.schedules (
 
 -- The maintenance command behind the expire_approvals schedule.
 INSERT INTO concord.command_types (command_type, name, description, async_required, risk_level)
-VALUES ('concord.expire_approvals', 'Expire approvals',
-        'Expires pending approvals whose expires_at has passed (run by the expire_approvals schedule)',
-        true, 'low')
+VALUES (
+    'concord.expire_approvals',
+    'Expire approvals',
+    'Expires pending approvals whose expires_at has passed (the expire_approvals schedule)',
+    true,
+    'low'
+)
 ON CONFLICT (command_type) DO NOTHING;
 
 INSERT INTO concord.schedules (schedule_name, cron, command_type, payload_template)

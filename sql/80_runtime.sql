@@ -135,7 +135,9 @@ $$;
 -- changes only by a hand-off (a queued command whose dependencies are met
 -- gets the next run's workflow) or a release (a queued command whose
 -- dependency is unmet lets its workflow go).
-CREATE OR REPLACE FUNCTION concord._bind_workflow(old_row concord.commands, new_row concord.commands)
+CREATE OR REPLACE FUNCTION concord._bind_workflow(
+    old_row concord.commands, new_row concord.commands
+)
 RETURNS concord.commands
 LANGUAGE plpgsql
 STABLE
@@ -223,7 +225,9 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text)
+CREATE OR REPLACE FUNCTION concord.runtime_claim(
+    command_id uuid, workflow_id text, executor_id text
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -282,8 +286,8 @@ $$;
 
 COMMENT ON FUNCTION concord.runtime_claim(uuid, text, text) IS
 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers '
-'{action: run | cancel | skip | stale | released, command}. released: a dependency is unmet, the '
-'workflow lets go and the parent''s completion hands the command off again. Idempotent.';
+'{action: run | cancel | skip | stale | released, command}. released: a dependency is unmet, the'
+' workflow lets go and the parent''s completion hands the command off again. Idempotent.';
 
 CREATE OR REPLACE FUNCTION concord._effect_state(e concord.domain_effects, action text)
 RETURNS jsonb
@@ -365,9 +369,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid) IS
-'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), then '
-'plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, status, result, ...}; '
-'a replay returns the effect it began.';
+'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), '
+'then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, '
+'status, result, ...}; a replay returns the effect it began.';
 
 CREATE OR REPLACE FUNCTION concord.runtime_effect(effect_id uuid)
 RETURNS jsonb
@@ -390,8 +394,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_effect(uuid) IS
-'The state of an effect ({effect_id, status, result, error, error_class, ...}); a worker reads it before '
-'calling a connector so that a re-run step does not repeat a side effect that already succeeded.';
+'The state of an effect ({effect_id, status, result, error, error_class, ...}); a worker reads '
+'it before calling a connector so that a re-run step does not repeat a side effect that already '
+'succeeded.';
 
 -- Values under keys that name credentials, replaced wherever they appear.
 CREATE OR REPLACE FUNCTION concord._redact(doc jsonb)
@@ -432,7 +437,7 @@ $$;
 -- Every place in a connector configuration that holds a raw secret instead
 -- of a reference (env://NAME, file://PATH).
 CREATE OR REPLACE FUNCTION concord._raw_secrets(doc jsonb, path text DEFAULT '$')
-RETURNS text []
+RETURNS text[]
 LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = concord, pg_temp
@@ -510,9 +515,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.record_connector_invocation(jsonb) IS
-'Record one connector call (spec 34, 87.3): {command_id, domain_effect_id, connector_name, capability, '
-'side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, error_class, latency_ms, '
-'workflow_id, executor_id}. Values under credential-like keys are redacted before they are stored.';
+'Record one connector call (spec 34, 87.3): {command_id, domain_effect_id, connector_name, '
+'capability, side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, '
+'error_class, latency_ms, workflow_id, executor_id}. Values under credential-like keys are '
+'redacted before they are stored.';
 
 -- Move a command the workflow runs to to_status, recording its outcome.
 -- Idempotent: a command already there is left as it is.
@@ -564,8 +570,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_finish(uuid, text, text, jsonb, text, text, text) IS
-'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed with '
-'error and error_class, or a cancellation status); a command already there is left as it is.';
+'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed'
+' with error and error_class, or a cancellation status); a command already there is left as it '
+'is.';
 
 -- The succeeded effects a compensate_then_stop cancellation must counter,
 -- newest first, that no succeeded compensation counters yet.
@@ -597,8 +604,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_compensations(uuid) IS
-'The succeeded effects of a command with a declared compensation not yet countered, in reverse order of '
-'completion (spec 30.2).';
+'The succeeded effects of a command with a declared compensation not yet countered, in reverse '
+'order of completion (spec 30.2).';
 
 -- The audit rows only the runtime writes (spec 31.3 and 30.2).
 CREATE OR REPLACE FUNCTION concord.runtime_audit(
@@ -640,8 +647,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_audit(uuid, text, text, jsonb) IS
-'Worker step: write a runtime audit event (compensation_started, compensation_completed, compensation_drift, '
-'compensation_halted, operation_cancelled) for the command the workflow runs; a replay writes nothing more.';
+'Worker step: write a runtime audit event (compensation_started, compensation_completed, '
+'compensation_drift, compensation_halted, operation_cancelled) for the command the workflow '
+'runs; a replay writes nothing more.';
 
 -- A DBOS workflow cancelled from DBOS's side (DBOS.cancel_workflow) cannot run
 -- more steps: its command's cancellation is requested and a follow-up
@@ -676,8 +684,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_workflow_cancelled(uuid, text, text) IS
-'Called when the DBOS workflow of a command was cancelled from DBOS''s side: requests the command''s '
-'cancellation and enqueues concord.finish_cancellation (workflow <id>/cancel) to finish it. Idempotent.';
+'Called when the DBOS workflow of a command was cancelled from DBOS''s side: requests the '
+'command''s cancellation and enqueues concord.finish_cancellation (workflow <id>/cancel) to '
+'finish it. Idempotent.';
 
 -- ---------------------------------------------------------------------------
 -- Notifications, connectors, queues, operations and schedules
@@ -732,8 +741,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.store_notification(text, text, text, text, uuid, text, jsonb) IS
-'Store an app (or sent email) notification durably; idempotent by key (the same key for a different '
-'notification is CN002). Returns its id.';
+'Store an app (or sent email) notification durably; idempotent by key (the same key for a '
+'different notification is CN002). Returns its id.';
 
 CREATE OR REPLACE FUNCTION concord._connectors_before_write()
 RETURNS trigger
@@ -816,9 +825,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.register_connector(jsonb) IS
-'Create or replace a connector: {name, connector_type (http | notification | postgres | ...), capabilities, '
-'config, risk_level, description}. A config that carries a raw secret instead of env://NAME or file://PATH '
-'is refused (CN005). Returns the name.';
+'Create or replace a connector: {name, connector_type (http | notification | postgres | ...), '
+'capabilities, config, risk_level, description}. A config that carries a raw secret instead of '
+'env://NAME or file://PATH is refused (CN005). Returns the name.';
 
 CREATE OR REPLACE FUNCTION concord.register_queue(spec jsonb)
 RETURNS text
@@ -869,8 +878,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.register_queue(jsonb) IS
-'Create or replace a queue''s runtime configuration: {name, worker_concurrency, global_concurrency, '
-'rate_limit, rate_period_sec, polling_interval_sec, description}. Workers apply it when they start.';
+'Create or replace a queue''s runtime configuration: {name, worker_concurrency, '
+'global_concurrency, rate_limit, rate_period_sec, polling_interval_sec, description}. Workers '
+'apply it when they start.';
 
 CREATE OR REPLACE FUNCTION concord.register_operations(
     catalog jsonb, executor_id text, application_version text
@@ -936,9 +946,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.register_operations(jsonb, text, text) IS
-'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, produces, '
-'requires_compensation, compensation, retry_policy}]); unknown command types or queues are CN009. The '
-'queue recorded here is the one the hand-off uses. Returns the number of rows changed.';
+'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, '
+'produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues'
+' are CN009. The queue recorded here is the one the hand-off uses. Returns the number of rows '
+'changed.';
 
 CREATE OR REPLACE FUNCTION concord.register_schedule(spec jsonb)
 RETURNS text
@@ -992,8 +1003,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.register_schedule(jsonb) IS
-'Create or replace a schedule (spec 84): {name, cron (5 fields, or 6 with seconds first), command_type, '
-'payload_template, queue (default scheduled_maintenance), enabled}. Workers apply schedules when they start.';
+'Create or replace a schedule (spec 84): {name, cron (5 fields, or 6 with seconds first), '
+'command_type, payload_template, queue (default scheduled_maintenance), enabled}. Workers apply '
+'schedules when they start.';
 
 CREATE OR REPLACE FUNCTION concord.submit_scheduled(schedule_name text, tick timestamptz)
 RETURNS uuid
@@ -1029,8 +1041,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.submit_scheduled(text, timestamptz) IS
-'One tick of a schedule: submit its command (payload_template with {{tick}} and {{schedule_name}} filled in) '
-'with the idempotency key schedule:<name>:<tick>, so two workers firing the same tick submit it once.';
+'One tick of a schedule: submit its command (payload_template with {{tick}} and '
+'{{schedule_name}} filled in) with the idempotency key schedule:<name>:<tick>, so two workers '
+'firing the same tick submit it once.';
 
 -- After a workflow is bound: enqueue it (same transaction) and audit it.
 CREATE OR REPLACE FUNCTION concord._handed_off(c concord.commands, actor text)

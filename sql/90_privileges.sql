@@ -19,7 +19,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA concord
 FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 REVOKE ALL ON SCHEMA concord FROM PUBLIC;
 
-GRANT USAGE ON SCHEMA concord TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
+GRANT USAGE ON SCHEMA concord
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 
 GRANT EXECUTE ON FUNCTION
 concord.submit_command(text, jsonb, text, text, jsonb, text, text),

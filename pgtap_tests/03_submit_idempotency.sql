@@ -72,7 +72,7 @@ SELECT is(
 SELECT is(
     pg_temp.timeline('async'),
     ARRAY['command_created:>created', 'command_status_changed:created>validated',
-          'policies_evaluated:>', 'command_status_changed:validated>queued'],
+          'policies_evaluated:>', 'command_status_changed:validated>queued', 'workflow_enqueued:queued>queued'],
     'the async command''s timeline shows created, then created -> validated, its policies evaluated, -> queued'
 );
 

@@ -152,15 +152,18 @@ UPDATE concord.commands SET status = 'queued' WHERE command_id = concord_test.id
 
 SELECT is(
     pg_temp.events('direct'),
-    (SELECT n + 1 FROM before),
-    'a direct UPDATE of status writes exactly one event'
+    (SELECT n + 2 FROM before),
+    'a direct UPDATE into queued writes exactly two events: the status change and the hand-off to the runtime'
 );
 
-SELECT row_eq(
-    $$SELECT purpose, event_type, actor, from_status, to_status, reason FROM pg_temp.last_event('direct')$$,
-    ROW('audit'::text, 'command_status_changed'::text, session_user::text COLLATE "default", 'validated'::text,
-        'queued'::text, NULL::text),
-    'a direct UPDATE is audited with the session user as actor'
+SELECT results_eq(
+    format($$SELECT purpose, event_type, actor, from_status, to_status, reason FROM concord.domain_events
+             WHERE command_id = %L ORDER BY event_seq DESC LIMIT 2$$, concord_test.id('direct')),
+    $$VALUES ('audit'::text, 'workflow_enqueued'::text, session_user::text COLLATE "default", 'queued'::text,
+              'queued'::text, NULL::text),
+             ('audit'::text, 'command_status_changed'::text, session_user::text COLLATE "default",
+              'validated'::text, 'queued'::text, NULL::text)$$,
+    'a direct UPDATE is audited with the session user as actor (status change, then workflow_enqueued)'
 );
 
 SELECT ok(

@@ -83,9 +83,9 @@ SELECT throws_ok(
 );
 
 SELECT throws_ok(
-    'TRUNCATE concord.domain_effects',
+    'TRUNCATE concord.domain_effects CASCADE',
     'CN007', NULL,
-    'CN007: TRUNCATE of domain_effects is refused'
+    'CN007: TRUNCATE of domain_effects (with the invocations that reference them) is refused'
 );
 
 SELECT throws_ok(
@@ -157,13 +157,12 @@ SELECT throws_ok(
     'CN007: the payload of a validated command cannot change'
 );
 
-UPDATE concord.commands SET dbos_workflow_id = 'wf-history' WHERE command_id = concord_test.id('cmd');
-
+-- Issue 4: the workflow binding belongs to the runtime hand-off (80_runtime.sql).
 SELECT throws_ok(
     format($$UPDATE concord.commands SET dbos_workflow_id = 'wf-other' WHERE command_id = %L$$,
            concord_test.id('cmd')),
     'CN007', NULL,
-    'CN007: a command bound to a workflow cannot be rebound'
+    'CN007: nobody binds a workflow to a command outside the hand-off'
 );
 
 SELECT throws_ok(

@@ -36,7 +36,21 @@ INSERT INTO api VALUES
 ('concord.revoke_command_type(text, text)'),
 ('concord.add_team_member(text, text)'),
 ('concord.remove_team_member(text, text)'),
-('concord.resolve_approval(uuid, text, text, text)');
+('concord.resolve_approval(uuid, text, text, text)'),
+('concord.register_connector(jsonb)'),
+('concord.register_queue(jsonb)'),
+('concord.register_schedule(jsonb)'),
+('concord.store_notification(text, text, text, text, uuid, text, jsonb)'),
+('concord.runtime_claim(uuid, text, text)'),
+('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),
+('concord.runtime_effect(uuid)'),
+('concord.runtime_finish(uuid, text, text, jsonb, text, text, text)'),
+('concord.runtime_compensations(uuid)'),
+('concord.runtime_audit(uuid, text, text, jsonb)'),
+('concord.runtime_workflow_cancelled(uuid, text, text)'),
+('concord.record_connector_invocation(jsonb)'),
+('concord.register_operations(jsonb, text, text)'),
+('concord.submit_scheduled(text, timestamptz)');
 
 -- The catalog functions only concord_admin may execute, and the function of
 -- concord_approver (which concord_admin may execute too).
@@ -48,7 +62,23 @@ INSERT INTO admin_only VALUES
 ('concord.grant_command_type(text, text)'),
 ('concord.revoke_command_type(text, text)'),
 ('concord.add_team_member(text, text)'),
-('concord.remove_team_member(text, text)');
+('concord.remove_team_member(text, text)'),
+('concord.register_connector(jsonb)'),
+('concord.register_queue(jsonb)'),
+('concord.register_schedule(jsonb)');
+-- What a DBOS worker calls (issue 4): concord_worker and concord_admin only.
+CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
+INSERT INTO worker_only VALUES
+('concord.runtime_claim(uuid, text, text)'),
+('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),
+('concord.runtime_effect(uuid)'),
+('concord.runtime_finish(uuid, text, text, jsonb, text, text, text)'),
+('concord.runtime_compensations(uuid)'),
+('concord.runtime_audit(uuid, text, text, jsonb)'),
+('concord.runtime_workflow_cancelled(uuid, text, text)'),
+('concord.record_connector_invocation(jsonb)'),
+('concord.register_operations(jsonb, text, text)'),
+('concord.submit_scheduled(text, timestamptz)');
 CREATE TEMP TABLE approver_only (signature regprocedure PRIMARY KEY);
 INSERT INTO approver_only VALUES ('concord.resolve_approval(uuid, text, text, text)');
 
@@ -93,8 +123,9 @@ SELECT is_empty(
 
 SELECT is_empty(
     $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_app', oid, 'EXECUTE')
-      EXCEPT SELECT signature FROM admin_only EXCEPT SELECT signature FROM approver_only$$,
-    'concord_app may execute every public concord function but the admin and approver ones'
+      EXCEPT SELECT signature FROM admin_only EXCEPT SELECT signature FROM approver_only
+      EXCEPT SELECT signature FROM worker_only$$,
+    'concord_app may execute every public concord function but the admin, approver and worker ones'
 );
 
 SELECT is_empty(

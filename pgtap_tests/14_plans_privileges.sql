@@ -336,7 +336,8 @@ SELECT ok(
 SELECT is_empty(
     $$SELECT r.role, c.relname, p.privilege
       FROM concord_relations AS c
-      CROSS JOIN (VALUES ('concord_app'), ('concord_reader'), ('concord_approver'), ('concord_admin')) AS r (role)
+      CROSS JOIN (VALUES ('concord_app'), ('concord_reader'), ('concord_approver'), ('concord_admin'),
+                         ('concord_worker')) AS r (role)
       CROSS JOIN (VALUES ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) AS p (privilege)
       WHERE has_table_privilege(r.role, c.oid, p.privilege)$$,
     'no role may INSERT, UPDATE, DELETE or TRUNCATE any concord table or view'
@@ -345,7 +346,8 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT r.role, c.relname
       FROM concord_relations AS c
-      CROSS JOIN (VALUES ('concord_app'), ('concord_reader'), ('concord_approver'), ('concord_admin')) AS r (role)
+      CROSS JOIN (VALUES ('concord_app'), ('concord_reader'), ('concord_approver'), ('concord_admin'),
+                         ('concord_worker')) AS r (role)
       WHERE c.relkind IN ('r', 'p') AND has_table_privilege(r.role, c.oid, 'SELECT')$$,
     'no role may read a concord base table directly (only views)'
 );

@@ -379,6 +379,11 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -582,6 +587,11 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 BEGIN
@@ -706,6 +716,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -783,6 +798,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     name text;
@@ -835,6 +855,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     name text;
@@ -890,6 +915,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     missing text[];
@@ -957,6 +987,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 DECLARE
     name text;
@@ -1013,6 +1048,11 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1059,3 +1099,159 @@ BEGIN
         jsonb_build_object('workflow_id', c.dbos_workflow_id, 'queue', c.queue_name, 'run', c.run_seq), actor);
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Views: what operators and workers read (no role reads a base table).
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE VIEW concord.runtime_queue_config AS
+SELECT
+    q.queue_name,
+    q.worker_concurrency,
+    q.global_concurrency,
+    q.rate_limit,
+    q.rate_period_sec,
+    q.polling_interval_sec,
+    q.description,
+    q.updated_at
+FROM concord.runtime_queues AS q;
+
+COMMENT ON VIEW concord.runtime_queue_config IS
+'The queues workers register in DBOS (spec 10, 83), with their concurrency, rate limits and polling '
+'interval; change them with concord.register_queue.';
+
+CREATE OR REPLACE VIEW concord.connector_catalog AS
+SELECT
+    c.connector_name,
+    c.connector_type,
+    c.capabilities,
+    c.config,
+    c.risk_level,
+    c.description,
+    c.updated_at
+FROM concord.connectors AS c;
+
+COMMENT ON VIEW concord.connector_catalog IS
+'Connectors configured in the database (their configs hold secret references, never secrets).';
+
+CREATE OR REPLACE VIEW concord.schedule_catalog AS
+SELECT
+    s.schedule_name,
+    s.cron,
+    s.command_type,
+    s.payload_template,
+    s.queue_name,
+    s.enabled,
+    s.updated_at
+FROM concord.schedules AS s;
+
+COMMENT ON VIEW concord.schedule_catalog IS 'Schedules (spec 84) that workers apply with DBOS.';
+
+CREATE OR REPLACE VIEW concord.operation_catalog AS
+SELECT
+    o.command_type,
+    o.queue_name,
+    o.function_name,
+    o.produces,
+    o.requires_compensation,
+    o.compensation,
+    o.retry_policy,
+    o.registered_by,
+    o.application_version,
+    o.registered_at
+FROM concord.runtime_operations AS o;
+
+COMMENT ON VIEW concord.operation_catalog IS
+'The operation catalog as the workers last registered it: the queue each command type runs on.';
+
+CREATE OR REPLACE VIEW concord.error_taxonomy AS
+SELECT
+    e.error_class,
+    e.retryable,
+    e.description
+FROM concord.error_classes AS e;
+
+COMMENT ON VIEW concord.error_taxonomy IS
+'The error classes of spec 32 and whether each is retried.';
+
+CREATE OR REPLACE VIEW concord.connector_activity AS
+SELECT
+    i.connector_invocation_id,
+    i.command_id,
+    i.domain_effect_id,
+    i.connector_name,
+    i.capability,
+    i.side_effect,
+    i.idempotency_key,
+    i.attempt,
+    i.status,
+    i.input_hash,
+    i.request_payload,
+    i.output_summary,
+    i.error,
+    i.error_class,
+    i.latency_ms,
+    i.dbos_workflow_id,
+    i.executor_id,
+    i.trace_id,
+    i.created_at
+FROM concord.connector_invocations AS i;
+
+COMMENT ON VIEW concord.connector_activity IS
+'Every connector call (spec 34, 87.3), with redacted input, output summary, status, latency and '
+'error.';
+
+CREATE OR REPLACE VIEW concord.notification_inbox AS
+SELECT
+    n.notification_id,
+    n.channel,
+    n.recipient,
+    n.subject,
+    n.body,
+    n.metadata,
+    n.command_id,
+    n.idempotency_key,
+    n.created_at,
+    n.read_at
+FROM concord.notifications AS n;
+
+COMMENT ON VIEW concord.notification_inbox IS 'App notifications (and sent emails), newest last.';
+
+-- ---------------------------------------------------------------------------
+-- Connector invocations are an append-only record; notifications are kept
+-- (only read_at is ever set).
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE TRIGGER connector_invocations_are_append_only
+BEFORE UPDATE OR DELETE ON concord.connector_invocations
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is append-only');
+
+CREATE OR REPLACE TRIGGER connector_invocations_are_not_truncated
+BEFORE TRUNCATE ON concord.connector_invocations
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only');
+
+CREATE OR REPLACE FUNCTION concord._notifications_before_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF (to_jsonb(NEW) - 'read_at') IS DISTINCT FROM (to_jsonb(OLD) - 'read_at')
+       OR (OLD.read_at IS NOT null AND NEW.read_at IS DISTINCT FROM OLD.read_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('notification %s: only read_at changes, once', OLD.notification_id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER notifications_before_update
+BEFORE UPDATE ON concord.notifications
+FOR EACH ROW EXECUTE FUNCTION concord._notifications_before_update();
+
+CREATE OR REPLACE TRIGGER notifications_are_not_deleted
+BEFORE DELETE ON concord.notifications
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept');
+
+CREATE OR REPLACE TRIGGER notifications_are_not_truncated
+BEFORE TRUNCATE ON concord.notifications
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept');

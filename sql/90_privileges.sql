@@ -100,13 +100,16 @@ concord.store_notification(text, text, text, text, uuid, text, jsonb)
 TO concord_app;
 
 GRANT SELECT ON
-concord.runtime_queues,
-concord.connectors,
-concord.schedules,
-concord.runtime_operations
+concord.runtime_queue_config,
+concord.connector_catalog,
+concord.schedule_catalog,
+concord.operation_catalog,
+concord.error_taxonomy
 TO concord_worker, concord_admin;
 
 GRANT SELECT ON
-concord.connector_invocations,
-concord.notifications
+concord.connector_activity,
+concord.notification_inbox
 TO concord_app, concord_reader, concord_admin, concord_worker;
+
+GRANT SELECT ON concord.command_catalog TO concord_worker;

@@ -307,7 +307,7 @@ class Catalog:
             stack.append(node)
             for nxt in sorted(edges.get(node, ())):
                 if state.get(nxt) == 1:
-                    cycle = stack[stack.index(nxt):] + [nxt]
+                    cycle = stack[stack.index(nxt) :] + [nxt]
                     out.append("cycle in the effect/compensation graph: " + " -> ".join(cycle))
                 elif state.get(nxt) is None:
                     visit(nxt)
@@ -323,7 +323,7 @@ class Catalog:
             node = comp.of
             while node in self.compensations:
                 if node in seen:
-                    ring = seen[seen.index(node):] + [node]
+                    ring = seen[seen.index(node) :] + [node]
                     msg = "cycle of compensations: " + " -> ".join(ring)
                     if msg not in out and comp.name == min(ring):
                         out.append(msg)

@@ -32,8 +32,14 @@ class ClassifiedError(Exception):
 
     error_class = "internal_error"
 
-    def __init__(self, message: str, *, error_class: str | None = None,
-                 retry_after: float | None = None, detail: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_class: str | None = None,
+        retry_after: float | None = None,
+        detail: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if error_class is not None:
@@ -42,8 +48,10 @@ class ClassifiedError(Exception):
         self.detail = detail or {}
 
     def __reduce__(self):  # DBOS pickles step errors; keep every field across a replay
-        return (_rebuild, (type(self), self.message, self.error_class, self.retry_after,
-                           self.detail))
+        return (
+            _rebuild,
+            (type(self), self.message, self.error_class, self.retry_after, self.detail),
+        )
 
     @property
     def retryable(self) -> bool:

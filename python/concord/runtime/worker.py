@@ -63,7 +63,7 @@ def _load_queues(db: RuntimeDB) -> list[dict]:
         "queue_name, worker_concurrency, global_concurrency, rate_limit, rate_period_sec, "
         "polling_interval_sec"
     )
-    rows = db.rows(f"SELECT {cols} FROM concord.runtime_queues ORDER BY queue_name")
+    rows = db.rows(f"SELECT {cols} FROM concord.runtime_queue_config ORDER BY queue_name")
     keys = [c.strip() for c in cols.split(",")]
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
@@ -75,7 +75,7 @@ def _build_connectors(db: RuntimeDB, registry: ConnectorRegistry, dsn: str) -> l
 
     problems = []
     rows = db.rows(
-        "SELECT connector_name, connector_type, config FROM concord.connectors "
+        "SELECT connector_name, connector_type, config FROM concord.connector_catalog "
         "ORDER BY connector_name"
     )
     names = set(registry.names())
@@ -98,7 +98,7 @@ def preflight(
     problems: list[str] = []
     queues = [q["queue_name"] for q in _load_queues(db)]
     problems += catalog.validate(DBOS_CAPABILITIES, known_queues=queues)
-    known_types = {r[0] for r in db.rows("SELECT command_type FROM concord.command_types")}
+    known_types = {r[0] for r in db.rows("SELECT command_type FROM concord.command_catalog")}
     for command_type in sorted(catalog.operations):
         if command_type not in known_types:
             problems.append(
@@ -106,7 +106,7 @@ def preflight(
                 "(register it with concord.register_command_type)"
             )
     retryable = {
-        r[0] for r in db.rows("SELECT error_class FROM concord.error_classes WHERE retryable")
+        r[0] for r in db.rows("SELECT error_class FROM concord.error_taxonomy WHERE retryable")
     }
     if retryable != set(RETRYABLE_CLASSES):
         problems.append(
@@ -208,7 +208,7 @@ class Worker:
         from .workflows import schedule_tick
 
         rows = self.db.rows(
-            "SELECT schedule_name, cron, queue_name FROM concord.schedules WHERE enabled "
+            "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled "
             "ORDER BY schedule_name"
         )
         DBOS.apply_schedules(
@@ -268,8 +268,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="listen only to this queue; repeatable (default: every queue)",
     )
     parser.add_argument("--no-schedules", action="store_true", help="do not apply schedules")
-    parser.add_argument("--drain-seconds", type=int, default=10,
-                        help="on SIGTERM, wait this long for running workflows (default 10)")
+    parser.add_argument(
+        "--drain-seconds",
+        type=int,
+        default=10,
+        help="on SIGTERM, wait this long for running workflows (default 10)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("CONCORD_LOG_LEVEL", "WARNING"))
     return parser
 

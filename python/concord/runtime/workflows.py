@@ -286,8 +286,9 @@ class EffectContext:
             self._ordinal += 1
         policy = retry or self.retry
         if policy.requires_idempotency_key and not key:
-            raise ConnectorError("this operation requires an idempotency key",
-                                 error_class="validation_error")
+            raise ConnectorError(
+                "this operation requires an idempotency key", error_class="validation_error"
+            )
         begun = _run_step(
             f"concord.begin_effect:{effect_type}",
             _begin_effect,
@@ -334,8 +335,9 @@ class EffectContext:
         """:meth:`effect` with the effect type ``connector.<connector>.<capability>``
         unless ``effect_type=`` names another."""
         effect_type = kw.pop("effect_type", None) or f"connector.{connector}.{capability}"
-        return self.effect(effect_type, connector=connector, capability=capability, input=input,
-                           **kw)
+        return self.effect(
+            effect_type, connector=connector, capability=capability, input=input, **kw
+        )
 
     def check_cancelled(self) -> None:
         """The prelude of spec 30.1 as a step of its own: raise :class:`Cancelled` when
@@ -373,22 +375,57 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
     s = state()
     command_id = str(command["command_id"])
     if command["cancellation_mode"] != "compensate_then_stop":
-        status = _run_step("concord.cancel", _finish, command_id, workflow_id, "cancelled",
-                           None, None, None, "cancelled gracefully: later steps skipped")
+        status = _run_step(
+            "concord.cancel",
+            _finish,
+            command_id,
+            workflow_id,
+            "cancelled",
+            None,
+            None,
+            None,
+            "cancelled gracefully: later steps skipped",
+        )
         return {"status": status}
-    _run_step("concord.compensating", _finish, command_id, workflow_id, "compensating",
-              None, None, None, "compensate_then_stop: compensating succeeded effects")
+    _run_step(
+        "concord.compensating",
+        _finish,
+        command_id,
+        workflow_id,
+        "compensating",
+        None,
+        None,
+        None,
+        "compensate_then_stop: compensating succeeded effects",
+    )
     effects = _run_step("concord.compensations", _list_compensations, command_id)
-    _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_started",
-              {"effects": [str(e["effect_id"]) for e in effects]})
+    _run_step(
+        "concord.audit",
+        _audit,
+        command_id,
+        workflow_id,
+        "compensation_started",
+        {"effects": [str(e["effect_id"]) for e in effects]},
+    )
     for done, effect in enumerate(effects):
         comp = s.catalog.compensations.get(effect["declared_compensation"])
         if comp is None:
-            return _halt(command_id, workflow_id, effects, done, effect,
-                         f"no compensation {effect['declared_compensation']} is registered "
-                         "on this worker", "compensation_failed")
-        ctx = EffectContext(command=command, workflow_id=workflow_id, retry=comp.retry,
-                            compensates=effect, compensation=comp)
+            return _halt(
+                command_id,
+                workflow_id,
+                effects,
+                done,
+                effect,
+                f"no compensation {effect['declared_compensation']} is registered on this worker",
+                "compensation_failed",
+            )
+        ctx = EffectContext(
+            command=command,
+            workflow_id=workflow_id,
+            retry=comp.retry,
+            compensates=effect,
+            compensation=comp,
+        )
         try:
             comp.fn(ctx, effect)
         except (Cancelled, DBOSWorkflowCancelledError):
@@ -399,20 +436,51 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
         declared = Counter(e.effect_type for e in comp.produces)
         emitted = Counter(ctx.emitted)
         if set(declared) != set(emitted):
-            _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_drift", {
-                "effect_id": str(effect["effect_id"]),
-                "compensation": comp.name,
-                "declared": sorted(declared),
-                "emitted": sorted(emitted.elements()),
-                "undeclared": sorted(set(emitted) - set(declared)),
-                "missing": sorted(set(declared) - set(emitted)),
-            })
-    _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_completed",
-              {"compensated": len(effects)})
-    _run_step("concord.compensated", _finish, command_id, workflow_id, "compensated",
-              None, None, None, f"{len(effects)} effect(s) compensated")
-    status = _run_step("concord.cancel", _finish, command_id, workflow_id, "cancelled",
-                       None, None, None, "cancelled after compensation")
+            _run_step(
+                "concord.audit",
+                _audit,
+                command_id,
+                workflow_id,
+                "compensation_drift",
+                {
+                    "effect_id": str(effect["effect_id"]),
+                    "compensation": comp.name,
+                    "declared": sorted(declared),
+                    "emitted": sorted(emitted.elements()),
+                    "undeclared": sorted(set(emitted) - set(declared)),
+                    "missing": sorted(set(declared) - set(emitted)),
+                },
+            )
+    _run_step(
+        "concord.audit",
+        _audit,
+        command_id,
+        workflow_id,
+        "compensation_completed",
+        {"compensated": len(effects)},
+    )
+    _run_step(
+        "concord.compensated",
+        _finish,
+        command_id,
+        workflow_id,
+        "compensated",
+        None,
+        None,
+        None,
+        f"{len(effects)} effect(s) compensated",
+    )
+    status = _run_step(
+        "concord.cancel",
+        _finish,
+        command_id,
+        workflow_id,
+        "cancelled",
+        None,
+        None,
+        None,
+        "cancelled after compensation",
+    )
     return {"status": status, "compensated": len(effects)}
 
 
@@ -421,17 +489,30 @@ def _list_compensations(command_id: str) -> list[dict]:
 
 
 def _halt(command_id, workflow_id, effects, done, effect, message, error_class) -> dict:
-    _run_step("concord.audit", _audit, command_id, workflow_id, "compensation_halted", {
-        "compensated": done,
-        "of": len(effects),
-        "failed_effect_id": str(effect["effect_id"]),
-        "remaining": [str(e["effect_id"]) for e in effects[done:]],
-        "error": message,
-        "error_class": error_class,
-    })
+    _run_step(
+        "concord.audit",
+        _audit,
+        command_id,
+        workflow_id,
+        "compensation_halted",
+        {
+            "compensated": done,
+            "of": len(effects),
+            "failed_effect_id": str(effect["effect_id"]),
+            "remaining": [str(e["effect_id"]) for e in effects[done:]],
+            "error": message,
+            "error_class": error_class,
+        },
+    )
     status = _run_step(
-        "concord.finish", _finish, command_id, workflow_id, "failed", None,
-        f"compensation halted after {done} of {len(effects)}: {message}", "compensation_failed",
+        "concord.finish",
+        _finish,
+        command_id,
+        workflow_id,
+        "failed",
+        None,
+        f"compensation halted after {done} of {len(effects)}: {message}",
+        "compensation_failed",
         "a compensation kept failing",
     )
     return {"status": status, "compensated": done}
@@ -445,7 +526,9 @@ def _after_cancel_from_dbos(command_id: str, workflow_id: str) -> None:
     try:
         s.db.scalar(
             "SELECT concord.runtime_workflow_cancelled(%s, %s, %s)",
-            command_id, workflow_id, s.executor_id,
+            command_id,
+            workflow_id,
+            s.executor_id,
         )
     except Exception:  # the command may already be terminal: nothing to finish
         DBOS.logger.exception("recording the DBOS cancellation of %s failed", workflow_id)
@@ -476,14 +559,25 @@ def _run(command_id: str, workflow_id: str) -> dict:
     op = _operation_for(command)
     if op is None:
         status = _run_step(
-            "concord.finish", _finish, command_id, workflow_id, "failed", None,
+            "concord.finish",
+            _finish,
+            command_id,
+            workflow_id,
+            "failed",
+            None,
             f"no operation is registered for command type {command['command_type']} on "
-            f"worker {state().executor_id}", "internal_error", None,
+            f"worker {state().executor_id}",
+            "internal_error",
+            None,
         )
         return {"status": status}
     comp = state().catalog.compensation_of(op.command_type)
-    ctx = EffectContext(command=command, workflow_id=workflow_id, retry=op.retry,
-                        declared_compensation=comp.name if comp else None)
+    ctx = EffectContext(
+        command=command,
+        workflow_id=workflow_id,
+        retry=op.retry,
+        declared_compensation=comp.name if comp else None,
+    )
     try:
         result = op.fn(ctx, command["payload"])
     except Cancelled:
@@ -492,8 +586,17 @@ def _run(command_id: str, workflow_id: str) -> dict:
         raise
     except Exception as exc:
         message, error_class = _failure(exc)
-        status = _run_step("concord.finish", _finish, command_id, workflow_id, "failed", None,
-                           message, error_class, None)
+        status = _run_step(
+            "concord.finish",
+            _finish,
+            command_id,
+            workflow_id,
+            "failed",
+            None,
+            message,
+            error_class,
+            None,
+        )
         if status in ("cancelling", "compensating"):
             return _cancel_now(command_id, workflow_id)
         return {"status": status, "error_class": error_class}
@@ -501,8 +604,9 @@ def _run(command_id: str, workflow_id: str) -> dict:
         result = {}
     if not isinstance(result, dict):
         result = {"value": result}
-    status = _run_step("concord.finish", _finish, command_id, workflow_id, "succeeded", result,
-                       None, None, None)
+    status = _run_step(
+        "concord.finish", _finish, command_id, workflow_id, "succeeded", result, None, None, None
+    )
     if status in ("cancelling", "compensating"):
         return _cancel_now(command_id, workflow_id)
     return {"status": status}
@@ -526,13 +630,15 @@ def finish_cancellation(command_id: str) -> dict:
 
 def _submit_scheduled(schedule_name: str, tick: str) -> str:
     return str(
-        state().db.scalar("SELECT concord.submit_scheduled(%s, %s::timestamptz)", schedule_name,
-                          tick)
+        state().db.scalar(
+            "SELECT concord.submit_scheduled(%s, %s::timestamptz)", schedule_name, tick
+        )
     )
 
 
 @DBOS.workflow(name=SCHEDULE_TICK)
 def schedule_tick(tick: datetime, context: Any) -> str:
     """One tick: submit the schedule's command with the key schedule:<name>:<tick>."""
-    return _run_step("concord.submit_scheduled", _submit_scheduled, context["schedule_name"],
-                     tick.isoformat())
+    return _run_step(
+        "concord.submit_scheduled", _submit_scheduled, context["schedule_name"], tick.isoformat()
+    )

@@ -81,8 +81,10 @@ def check_config(config: Any, path: str = "$") -> list[str]:
     if isinstance(config, dict):
         for key, value in config.items():
             where = f"{path}.{key}"
-            if SECRET_KEY.search(str(key)) and value not in (None, "") and not (
-                is_secret_ref(value) or isinstance(value, (dict, list))
+            if (
+                SECRET_KEY.search(str(key))
+                and value not in (None, "")
+                and not (is_secret_ref(value) or isinstance(value, (dict, list)))
             ):
                 problems.append(
                     f"{where} holds a raw secret: reference it as env://NAME or file://PATH"
@@ -106,18 +108,22 @@ def require_clean_config(name: str, config: dict[str, Any]) -> None:
 def resolve_secret(ref: str) -> str:
     """The value a secret reference points at (read at call time, never stored)."""
     if ref.startswith("env://"):
-        name = ref[len("env://"):]
+        name = ref[len("env://") :]
         if name not in os.environ:
-            raise ConnectorError(f"secret reference {ref} names an unset environment variable",
-                                 error_class="permission_denied")
+            raise ConnectorError(
+                f"secret reference {ref} names an unset environment variable",
+                error_class="permission_denied",
+            )
         return os.environ[name]
     if ref.startswith("file://"):
-        path = Path(ref[len("file://"):])
+        path = Path(ref[len("file://") :])
         try:
             return path.read_text().strip()
         except OSError as exc:
-            raise ConnectorError(f"secret reference {ref} cannot be read: {exc.strerror}",
-                                 error_class="permission_denied") from None
+            raise ConnectorError(
+                f"secret reference {ref} cannot be read: {exc.strerror}",
+                error_class="permission_denied",
+            ) from None
     raise ConfigError(f"{ref!r} is not a secret reference (env://NAME or file://PATH)")
 
 

@@ -1116,8 +1116,8 @@ SELECT
 FROM concord.runtime_queues AS q;
 
 COMMENT ON VIEW concord.runtime_queue_config IS
-'The queues workers register in DBOS (spec 10, 83), with their concurrency, rate limits and polling '
-'interval; change them with concord.register_queue.';
+'The queues workers register in DBOS (spec 10, 83), with their concurrency, rate limits and '
+'polling interval; change them with concord.register_queue.';
 
 CREATE OR REPLACE VIEW concord.connector_catalog AS
 SELECT

@@ -1345,8 +1345,8 @@ SELECT throws_ok(
 
 SELECT throws_ok(
     $$SELECT concord.register_operations('[{"command_type": "rt_ops", "function_name": "f"}]', 'ex1', 'v1')$$,
-    'CN009', NULL,
-    'CN009: an operation that names no queue'
+    'CN005', NULL,
+    'CN005: an operation that names no queue is a malformed entry'
 );
 
 SELECT throws_ok(

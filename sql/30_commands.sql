@@ -365,7 +365,9 @@ BEGIN
         IF OLD.status = 'waiting_for_approval' THEN
             PERFORM concord._close_approvals(NEW.command_id);
         END IF;
-        IF NEW.status = 'cancelled' THEN
+        -- A run that will never start (cancelled, or failed by a dependency,
+        -- before a worker claimed it) is cancelled in DBOS too.
+        IF OLD.status = 'queued' AND NEW.status <> 'running' OR NEW.status = 'cancelled' THEN
             PERFORM concord._cancel_queued_workflow(OLD.dbos_workflow_id);
         END IF;
     ELSIF OLD.cancellation_requested_at IS DISTINCT FROM NEW.cancellation_requested_at THEN

@@ -421,8 +421,12 @@ BEGIN
         WHEN 'array' THEN (
             SELECT coalesce(jsonb_agg(concord._redact(a.value) ORDER BY a.n), '[]')
             FROM jsonb_array_elements(doc) WITH ORDINALITY AS a (value, n))
-        WHEN 'string' THEN CASE WHEN doc #>> '{}' ~* '^(bearer|basic)\s+\S+' THEN to_jsonb('[redacted]'::text)
-                                ELSE doc END
+        WHEN 'string' THEN CASE
+            WHEN doc #>> '{}' ~* '^(bearer|basic)\s+\S+' THEN to_jsonb('[redacted]'::text)
+            WHEN doc #>> '{}' ~ '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@'
+                THEN to_jsonb(regexp_replace(doc #>> '{}', '://([^/@:\s]*):[^/@\s]+@', '://\1:[redacted]@'))
+            ELSE doc
+        END
         ELSE doc
     END;
 END
@@ -439,9 +443,27 @@ BEGIN
 END
 $$;
 
+-- Whether a configuration key names a credential (token, password, api_key,
+-- ...), not a setting about one (token_url, password_file, token_ttl, ...).
+CREATE OR REPLACE FUNCTION concord._is_secret_key(key text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN key ~* concord._secret_key_pattern()
+        AND key !~* '[_-](url|uri|endpoint|ttl|type|mode|name|header|file|path|ref|scheme|expiry|expires)$';
+END
+$$;
+
 -- Every place in a connector configuration that holds a raw secret instead
--- of a reference (env://NAME, file://PATH).
-CREATE OR REPLACE FUNCTION concord._raw_secrets(doc jsonb, path text DEFAULT '$')
+-- of a reference (env://NAME, file://PATH): any string under a credential
+-- key (at any depth), and anywhere a "Bearer ..." / "Basic ..." credential or
+-- a URI with a password (scheme://user:password@host).
+CREATE OR REPLACE FUNCTION concord._raw_secrets(
+    doc jsonb, path text DEFAULT '$', secret boolean DEFAULT FALSE
+)
 RETURNS text[]
 LANGUAGE plpgsql
 IMMUTABLE
@@ -452,17 +474,21 @@ BEGIN
         WHEN 'object' THEN coalesce((
             SELECT array_agg(p ORDER BY p)
             FROM jsonb_each(doc) AS k,
-                 LATERAL unnest(CASE
-                     WHEN k.key ~* concord._secret_key_pattern() AND jsonb_typeof(k.value) NOT IN ('object', 'array', 'null')
-                          AND k.value #>> '{}' <> '' AND k.value #>> '{}' !~ '^(env|file)://'
-                         THEN ARRAY[path || '.' || k.key]
-                     ELSE concord._raw_secrets(k.value, path || '.' || k.key)
-                 END) AS p), '{}')
+                 LATERAL unnest(concord._raw_secrets(
+                     k.value, path || '.' || k.key, secret OR concord._is_secret_key(k.key))) AS p), '{}')
         WHEN 'array' THEN coalesce((
             SELECT array_agg(p ORDER BY a.n)
             FROM jsonb_array_elements(doc) WITH ORDINALITY AS a (value, n),
-                 LATERAL unnest(concord._raw_secrets(a.value, path || '[' || (a.n - 1) || ']')) AS p), '{}')
-        WHEN 'string' THEN CASE WHEN doc #>> '{}' ~* '^(bearer|basic)\s+\S+' THEN ARRAY[path] ELSE '{}' END
+                 LATERAL unnest(concord._raw_secrets(a.value, path || '[' || (a.n - 1) || ']', secret)) AS p),
+            '{}')
+        WHEN 'number' THEN CASE WHEN secret THEN ARRAY[path] ELSE '{}' END
+        WHEN 'string' THEN CASE
+            WHEN doc #>> '{}' ~ '^(env|file)://' THEN '{}'
+            WHEN secret AND doc #>> '{}' <> '' THEN ARRAY[path]
+            WHEN doc #>> '{}' ~* '^(bearer|basic)\s+\S+' THEN ARRAY[path]
+            WHEN doc #>> '{}' ~ '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@' THEN ARRAY[path]
+            ELSE '{}'
+        END
         ELSE '{}'
     END;
 END
@@ -735,6 +761,9 @@ BEGIN
     IF idempotency_key IS NOT null THEN
         PERFORM concord._require('idempotency_key', idempotency_key);
     END IF;
+    IF command_id IS NOT null AND NOT EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = command_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+    END IF;
     INSERT INTO concord.notifications AS n (channel, recipient, subject, body, metadata, command_id, idempotency_key)
     VALUES (channel, recipient, coalesce(subject, ''), coalesce(body, ''), coalesce(metadata, '{}'), command_id,
             idempotency_key)
@@ -907,6 +936,61 @@ COMMENT ON FUNCTION concord.register_queue(jsonb) IS
 'global_concurrency, rate_limit, rate_period_sec, polling_interval_sec, description}. Workers '
 'apply it when they start.';
 
+-- What is wrong with the entries of an operation catalog (register_operations).
+CREATE OR REPLACE FUNCTION concord._operation_catalog_problems(catalog jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    entry jsonb;
+    n bigint;
+    problems text[] := ARRAY[]::text[];
+    unknown text[];
+BEGIN
+    FOR entry, n IN SELECT a.value, a.n FROM jsonb_array_elements(catalog) WITH ORDINALITY AS a (value, n) LOOP
+        IF jsonb_typeof(entry) <> 'object' THEN
+            problems := array_append(problems, format('entry %s is not an object', n));
+            CONTINUE;
+        END IF;
+        unknown := ARRAY(SELECT k FROM jsonb_object_keys(entry) AS k
+                         WHERE k NOT IN ('command_type', 'queue', 'function_name', 'produces',
+                                         'requires_compensation', 'compensation', 'retry_policy')
+                         ORDER BY k);
+        IF cardinality(unknown) > 0 THEN
+            problems := array_append(problems, format('entry %s: unknown keys %s', n, array_to_string(unknown, ', ')));
+        END IF;
+        IF jsonb_typeof(entry -> 'command_type') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(entry -> 'queue') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(entry -> 'function_name') IS DISTINCT FROM 'string'
+           OR btrim(coalesce(entry ->> 'function_name', '')) = '' THEN
+            problems := array_append(problems, format('entry %s: command_type, queue and function_name are required strings', n));
+        END IF;
+        IF entry ? 'produces' AND (jsonb_typeof(entry -> 'produces') <> 'array'
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(entry -> 'produces') AS v WHERE jsonb_typeof(v) <> 'string')) THEN
+            problems := array_append(problems, format('entry %s: produces must be an array of strings', n));
+        END IF;
+        IF entry ? 'requires_compensation' AND jsonb_typeof(entry -> 'requires_compensation') <> 'boolean' THEN
+            problems := array_append(problems, format('entry %s: requires_compensation must be a boolean', n));
+        END IF;
+        IF entry ? 'compensation' AND jsonb_typeof(entry -> 'compensation') NOT IN ('string', 'null') THEN
+            problems := array_append(problems, format('entry %s: compensation must be a name or null', n));
+        END IF;
+        IF entry ? 'retry_policy' AND jsonb_typeof(entry -> 'retry_policy') <> 'object' THEN
+            problems := array_append(problems, format('entry %s: retry_policy must be an object', n));
+        END IF;
+    END LOOP;
+    problems := problems || ARRAY(
+        SELECT format('command type %s appears %s times', a.value ->> 'command_type', count(*))
+        FROM jsonb_array_elements(catalog) AS a (value)
+        WHERE jsonb_typeof(a.value) = 'object' AND a.value ? 'command_type'
+        GROUP BY a.value ->> 'command_type' HAVING count(*) > 1
+        ORDER BY 1);
+    RETURN problems;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord.register_operations(
     catalog jsonb, executor_id text, application_version text
 )
@@ -924,12 +1008,22 @@ AS $$
 DECLARE
     missing text[];
     bad_queue text[];
+    problems text[];
     n integer;
 BEGIN
     PERFORM concord._require('executor_id', executor_id);
     PERFORM concord._require('application_version', application_version);
     IF catalog IS null OR jsonb_typeof(catalog) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'the operation catalog must be a JSON array';
+    END IF;
+    problems := concord._operation_catalog_problems(catalog);
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            MESSAGE = format('the operation catalog has %s problem(s)', cardinality(problems)),
+            DETAIL = array_to_string(problems, E'\n'),
+            HINT = 'Each entry is {command_type, queue, function_name, produces, requires_compensation, '
+                   'compensation, retry_policy}.';
     END IF;
     missing := ARRAY(
         SELECT DISTINCT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o

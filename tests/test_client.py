@@ -231,6 +231,7 @@ def test_submit_an_async_command_queues_it(client: Client, types) -> None:
         ("command_created", None, "created"),
         ("command_status_changed", "created", "validated"),
         ("command_status_changed", "validated", "queued"),
+        ("workflow_enqueued", "queued", "queued"),
     ]
     assert {e.actor for e in timeline} == {"alice"}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +179,15 @@ def status(conn: psycopg.Connection, migrations_dir: Path) -> MigrationStatus:
     return MigrationStatus(applied, [m for m in available if m.version not in done])
 
 
+def _take_lock(conn: psycopg.Connection, poll_seconds: float = 0.1) -> None:
+    """Take the installer's session advisory lock, polling rather than waiting inside a
+    statement: DBOS's schema migration builds indexes CONCURRENTLY, which waits for every
+    open snapshot in the database, so a runner blocked in pg_advisory_lock() would
+    deadlock with the runner holding the lock."""
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()[0]:
+        time.sleep(poll_seconds)
+
+
 def migrate(
     dsn: str,
     migrations_dir: Path | None = None,
@@ -199,7 +209,7 @@ def migrate(
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SET client_min_messages = warning")
         # Session-level lock: held across the per-migration transactions.
-        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        _take_lock(conn)
         try:
             ensure_bootstrap(conn)
             applied = applied_migrations(conn)

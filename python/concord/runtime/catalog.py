@@ -187,6 +187,8 @@ class Catalog:
                     f"or a name, not {of!r}"
                 )
             comp_name = name or f"{fn.__module__}.{fn.__qualname__}"
+            if comp_name in self.compensations and self.compensations[comp_name].fn is not fn:
+                self._registration_problems.append(f"two compensations are named {comp_name}")
             self.compensations[comp_name] = Compensation(
                 name=comp_name,
                 fn=fn,

@@ -44,7 +44,9 @@ class RetryPolicy:
         out = []
         if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
             out.append("max_attempts must be an integer >= 1")
-        if not self.backoff_seconds or any(b <= 0 for b in self.backoff_seconds):
+        if not self.backoff_seconds or any(
+            not math.isfinite(b) or b <= 0 for b in self.backoff_seconds
+        ):
             out.append("backoff_seconds needs at least one positive delay")
         elif len(self.backoff_seconds) > 1:
             ratio = self.backoff_seconds[1] / self.backoff_seconds[0]

@@ -75,27 +75,44 @@ def is_secret_ref(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(SECRET_SCHEMES)
 
 
-def check_config(config: Any, path: str = "$") -> list[str]:
-    """Every place where ``config`` carries a raw secret instead of a reference."""
+# Keys about a credential rather than holding one (token_url, password_file, ...).
+NOT_A_SECRET_KEY = re.compile(
+    r"[_-](url|uri|endpoint|ttl|type|mode|name|header|file|path|ref|scheme|expiry|expires)$",
+    re.IGNORECASE,
+)
+URI_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
+RAW_CREDENTIAL = re.compile(r"(?i)^(bearer|basic)\s+\S+")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a configuration key names a credential (the SQL _is_secret_key agrees)."""
+    return bool(SECRET_KEY.search(key)) and not NOT_A_SECRET_KEY.search(key)
+
+
+def check_config(config: Any, path: str = "$", secret: bool = False) -> list[str]:
+    """Every place where ``config`` carries a raw secret instead of a reference: any
+    string under a credential key (at any depth), a ``Bearer``/``Basic`` credential, or a
+    URI with a password. The database refuses the same (``concord._raw_secrets``)."""
     problems: list[str] = []
     if isinstance(config, dict):
         for key, value in config.items():
-            where = f"{path}.{key}"
-            if (
-                SECRET_KEY.search(str(key))
-                and value not in (None, "")
-                and not (is_secret_ref(value) or isinstance(value, (dict, list)))
-            ):
-                problems.append(
-                    f"{where} holds a raw secret: reference it as env://NAME or file://PATH"
-                )
-            else:
-                problems.extend(check_config(value, where))
+            problems.extend(check_config(value, f"{path}.{key}", secret or is_secret_key(str(key))))
     elif isinstance(config, list):
         for i, value in enumerate(config):
-            problems.extend(check_config(value, f"{path}[{i}]"))
-    elif isinstance(config, str) and re.match(r"(?i)^(bearer|basic)\s+\S+", config):
-        problems.append(f"{path} holds a raw credential: reference it as env://NAME or file://PATH")
+            problems.extend(check_config(value, f"{path}[{i}]", secret))
+    elif isinstance(config, (int, float)) and not isinstance(config, bool) and secret:
+        problems.append(f"{path} holds a raw secret: reference it as env://NAME or file://PATH")
+    elif isinstance(config, str) and not is_secret_ref(config):
+        if secret and config:
+            problems.append(f"{path} holds a raw secret: reference it as env://NAME or file://PATH")
+        elif RAW_CREDENTIAL.match(config):
+            problems.append(
+                f"{path} holds a raw credential: reference it as env://NAME or file://PATH"
+            )
+        elif URI_WITH_PASSWORD.match(config):
+            problems.append(
+                f"{path} is a URI with a password: reference it as env://NAME or file://PATH"
+            )
     return problems
 
 

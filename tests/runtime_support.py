@@ -230,3 +230,24 @@ def wait_status(conn: psycopg.Connection, command_id: str, wanted: str | set[str
     wanted_set = {wanted} if isinstance(wanted, str) else set(wanted)
     return wait_for(lambda: (s := status(conn, command_id)) in wanted_set and s, timeout,
                     message=f"command {command_id} to reach {sorted(wanted_set)}")
+
+
+class RecordingVendor(Vendor):
+    """A :class:`Vendor` that reads request headers case-insensitively (urllib sends
+    ``X-concord-trace-id``, so the base class's exact-case lookup of the trace header finds
+    nothing), records each request's ``Authorization`` header in ``authorization`` as
+    ``(path, value)``, and on ``/echo_headers`` answers with the Authorization header it
+    received: a careless peer that echoes credentials back."""
+
+    def __init__(self) -> None:
+        self.authorization: list[tuple[str, str | None]] = []
+        super().__init__()
+
+    def _handle(self, path: str, key: str | None, body: Any, headers: dict[str, str]):
+        headers = {k.title(): v for k, v in headers.items()}
+        with self.lock:
+            self.authorization.append((path, headers.get("Authorization")))
+        status, answer, extra = super()._handle(path, key, body, headers)
+        if path == "/echo_headers" and status == 200:
+            answer = {**answer, "seen_authorization": headers.get("Authorization")}
+        return status, answer, extra

@@ -1163,6 +1163,10 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('schedule %s not found', schedule_name);
     END IF;
+    -- A tick already in flight when the schedule was disabled submits nothing.
+    IF NOT s.enabled THEN
+        RETURN null;
+    END IF;
     tick_text := to_char(tick AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     payload := replace(replace(s.payload_template::text, '{{tick}}', tick_text),
                        '{{schedule_name}}', s.schedule_name)::jsonb;
@@ -1177,7 +1181,8 @@ $$;
 COMMENT ON FUNCTION concord.submit_scheduled(text, timestamptz) IS
 'One tick of a schedule: submit its command (payload_template with {{tick}} and '
 '{{schedule_name}} filled in) with the idempotency key schedule:<name>:<tick>, so two workers '
-'firing the same tick submit it once.';
+'firing the same tick submit it once. Returns the command id, or NULL when the schedule is '
+'disabled.';
 
 -- After a workflow is bound: enqueue it (same transaction) and audit it.
 CREATE OR REPLACE FUNCTION concord._handed_off(c concord.commands, actor text)

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -81,7 +80,7 @@ class Vendor:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 key = self.headers.get("Idempotency-Key")
                 path = self.path.split("?")[0]
-                status, answer, extra = vendor._handle(path, key, body, dict(self.headers))
+                status, answer, extra = vendor._handle(path, key, body, self.headers)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -100,7 +99,7 @@ class Vendor:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def _handle(self, path: str, key: str | None, body: Any, headers: dict[str, str]):
+    def _handle(self, path: str, key: str | None, body: Any, headers: Any):
         delay = self.delay.get(path, 0)
         if delay:
             time.sleep(delay)
@@ -243,7 +242,7 @@ class RecordingVendor(Vendor):
         self.authorization: list[tuple[str, str | None]] = []
         super().__init__()
 
-    def _handle(self, path: str, key: str | None, body: Any, headers: dict[str, str]):
+    def _handle(self, path: str, key: str | None, body: Any, headers: Any):
         headers = {k.title(): v for k, v in headers.items()}
         with self.lock:
             self.authorization.append((path, headers.get("Authorization")))

@@ -711,6 +711,7 @@ def test_command_timeline_lists_every_event_in_order(client: Client, types) -> N
         "command_created",
         "command_status_changed",
         "command_status_changed",
+        "workflow_enqueued",
         "command_status_changed",
         "effect_planned",
         "command_status_changed",
@@ -724,7 +725,7 @@ def test_command_timeline_lists_every_event_in_order(client: Client, types) -> N
         ("queued", "running"),
         ("running", "succeeded"),
     ]
-    effect_event = timeline[4]
+    effect_event = timeline[5]
     assert (effect_event.target_type, effect_event.to_status) == ("effect", "planned")
     with pytest.raises(NotFound):
         client.command_timeline(uuid.uuid4())

@@ -30,6 +30,7 @@ from concord.errors import (
     LimitExceeded,
     NotFound,
     NotPermitted,
+    RuntimeNotInstalled,
     ScopeViolation,
     StateConflict,
     UnknownCommandType,
@@ -54,6 +55,7 @@ EXPECTED = {
     "CN012": NotPermitted,
     "CN013": AlreadyResolved,
     "CN014": ApprovalExpired,
+    "CN015": RuntimeNotInstalled,
 }
 
 
@@ -169,6 +171,14 @@ def _cn014(conn: psycopg.Connection, types) -> None:
     conn.execute("SELECT concord.resolve_approval(%s, 'approved', 'approver1')", (approval,))
 
 
+def _cn015(conn: psycopg.Connection, types) -> None:
+    # A database without DBOS's schema cannot take a runnable command: hide the schema
+    # inside a transaction that is always rolled back.
+    with conn.transaction(force_rollback=True):
+        conn.execute("ALTER SCHEMA dbos RENAME TO dbos_hidden_for_test")
+        submit(conn, types.async_type, types.valid_payload)
+
+
 CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
     "CN001": _cn001,
     "CN002": _cn002,
@@ -182,6 +192,7 @@ CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
     "CN012": _cn012,
     "CN013": _cn013,
     "CN014": _cn014,
+    "CN015": _cn015,
 }
 
 

@@ -211,6 +211,10 @@ class Worker:
             "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled "
             "ORDER BY schedule_name"
         )
+        wanted = {f"concord.{name}" for name, _, _ in rows}
+        for existing in DBOS.list_schedules(schedule_name_prefix="concord."):
+            if existing["schedule_name"] not in wanted:
+                DBOS.delete_schedule(existing["schedule_name"])
         DBOS.apply_schedules(
             [
                 {

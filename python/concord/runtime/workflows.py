@@ -20,7 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from dbos import DBOS
-from dbos._error import DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledError
+from dbos._error import (
+    DBOSMaxStepRetriesExceeded,
+    DBOSWorkflowCancelledError,
+    DBOSWorkflowConflictIDError,
+)
 
 from .catalog import Catalog, Compensation, Operation
 from .connectors.base import ConnectorCall, ConnectorRegistry
@@ -518,6 +522,15 @@ def _halt(command_id, workflow_id, effects, done, effect, message, error_class) 
     return {"status": status, "compensated": done}
 
 
+def _cancelled_in_dbos(workflow_id: str) -> bool:
+    return (
+        state().db.scalar(
+            "SELECT status FROM dbos.workflow_status WHERE workflow_uuid = %s", workflow_id
+        )
+        == "CANCELLED"
+    )
+
+
 def _after_cancel_from_dbos(command_id: str, workflow_id: str) -> None:
     """The workflow was cancelled in DBOS (a BaseException): it may run no more steps,
     so the command's cancellation is recorded directly and a follow-up workflow
@@ -545,6 +558,12 @@ def run_command(command_id: str) -> dict:
         return _run(command_id, workflow_id)
     except DBOSWorkflowCancelledError:
         _after_cancel_from_dbos(command_id, workflow_id)
+        raise
+    except DBOSWorkflowConflictIDError:
+        # DBOS's cancel also drops this execution's ownership: the step in flight then
+        # fails to record with a conflict. Only a cancelled workflow ends the command.
+        if _cancelled_in_dbos(workflow_id):
+            _after_cancel_from_dbos(command_id, workflow_id)
         raise
 
 
@@ -628,17 +647,17 @@ def finish_cancellation(command_id: str) -> dict:
     return _cancellation_path(claim["command"], workflow_id)
 
 
-def _submit_scheduled(schedule_name: str, tick: str) -> str:
-    return str(
-        state().db.scalar(
-            "SELECT concord.submit_scheduled(%s, %s::timestamptz)", schedule_name, tick
-        )
+def _submit_scheduled(schedule_name: str, tick: str) -> str | None:
+    command_id = state().db.scalar(
+        "SELECT concord.submit_scheduled(%s, %s::timestamptz)", schedule_name, tick
     )
+    return None if command_id is None else str(command_id)
 
 
 @DBOS.workflow(name=SCHEDULE_TICK)
-def schedule_tick(tick: datetime, context: Any) -> str:
-    """One tick: submit the schedule's command with the key schedule:<name>:<tick>."""
+def schedule_tick(tick: datetime, context: Any) -> str | None:
+    """One tick: submit the schedule's command with the key schedule:<name>:<tick> (None
+    when the schedule has been disabled since the worker applied it)."""
     return _run_step(
         "concord.submit_scheduled", _submit_scheduled, context["schedule_name"], tick.isoformat()
     )

@@ -40,6 +40,7 @@ INSERT INTO api VALUES
 ('concord.register_connector(jsonb)'),
 ('concord.register_queue(jsonb)'),
 ('concord.register_schedule(jsonb)'),
+('concord.hand_off_queued()'),
 ('concord.store_notification(text, text, text, text, uuid, text, jsonb)'),
 ('concord.runtime_claim(uuid, text, text)'),
 ('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),
@@ -65,7 +66,8 @@ INSERT INTO admin_only VALUES
 ('concord.remove_team_member(text, text)'),
 ('concord.register_connector(jsonb)'),
 ('concord.register_queue(jsonb)'),
-('concord.register_schedule(jsonb)');
+('concord.register_schedule(jsonb)'),
+('concord.hand_off_queued()');
 -- What a DBOS worker calls (issue 4): concord_worker and concord_admin only.
 CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES

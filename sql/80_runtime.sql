@@ -1354,3 +1354,38 @@ FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept');
 CREATE OR REPLACE TRIGGER notifications_are_not_truncated
 BEFORE TRUNCATE ON concord.notifications
 FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept');
+
+-- Commands queued before the runtime existed (an upgrade from 0002) or left
+-- queued without a workflow: hand each one whose dependencies are met to
+-- DBOS now. Explicit, because something else may have been running them.
+CREATE OR REPLACE FUNCTION concord.hand_off_queued()
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    n integer;
+    saved text[] := concord._push_actor(null, 'handed off by hand_off_queued');
+BEGIN
+    UPDATE concord.commands AS c
+    SET run_seq = c.run_seq + 1,
+        dbos_workflow_id = concord._workflow_id(c.command_id, c.run_seq + 1)
+    WHERE c.status = 'queued'
+      AND c.dbos_workflow_id IS null
+      AND concord._unmet_dependencies(c.command_id) IS null;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM concord._pop_actor(saved);
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION concord.hand_off_queued() IS
+'(concord_admin) Hand every queued command that has no workflow and no unmet dependency to DBOS '
+'(e.g. commands queued before an upgrade to 0003). Returns how many.';

@@ -74,7 +74,8 @@ TO concord_approver, concord_app, concord_admin;
 GRANT EXECUTE ON FUNCTION
 concord.register_connector(jsonb),
 concord.register_queue(jsonb),
-concord.register_schedule(jsonb)
+concord.register_schedule(jsonb),
+concord.hand_off_queued()
 TO concord_admin;
 
 GRANT EXECUTE ON FUNCTION

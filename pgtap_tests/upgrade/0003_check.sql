@@ -6,15 +6,13 @@
 -- Observed: a command queued before the upgrade stays queued with no workflow
 -- (run 0). The upgrade does not hand it off, and nothing else will on its own:
 -- its workflow (were one started under its id) is told stale. It runs once it
--- is handed off explicitly, by the move the binding guard allows for a queued
--- command whose dependencies are met:
---     UPDATE concord.commands SET run_seq = 1, dbos_workflow_id = command_id::text
---     WHERE status = 'queued' AND dbos_workflow_id IS NULL;
--- (or it is cancelled and submitted again). A queued child waiting for an old
+-- is handed off explicitly: concord.hand_off_queued() (concord_admin) does it
+-- for every such command whose dependencies are met, by the move the binding
+-- guard allows (or it is cancelled and submitted again). A queued child waiting for an old
 -- running parent is handed off when the parent finishes; a workflow id bound
 -- before the upgrade (wf-legacy-32) keeps acting for its command.
 BEGIN;
-SELECT plan(26);
+SELECT plan(28);
 
 SELECT ok(
     EXISTS (SELECT FROM concord.schema_migrations WHERE version = 3),
@@ -97,11 +95,19 @@ SELECT throws_ok(
     'CN007: it cannot be bound to an arbitrary workflow'
 );
 
-SELECT lives_ok(
-    $$UPDATE concord.commands SET run_seq = 1, dbos_workflow_id = command_id::text
-      WHERE command_id = '00000000-0000-0000-0000-000000000031'$$,
-    'the owner hands it off explicitly (run 1, workflow = command id)'
+SELECT cmp_ok(
+    concord.hand_off_queued(), '>=', 1,
+    'hand_off_queued hands the old queued commands off explicitly'
 );
+
+SELECT row_eq(
+    $$SELECT run_seq, dbos_workflow_id FROM concord.commands
+      WHERE command_id = '00000000-0000-0000-0000-000000000031'$$,
+    ROW(1, '00000000-0000-0000-0000-000000000031'::text),
+    'run 1, workflow = command id'
+);
+
+SELECT is(concord.hand_off_queued(), 0, 'a second hand_off_queued finds nothing more to hand off');
 
 SELECT row_eq(
     $$SELECT c.queue_name, w.status, w.queue_name, w.name FROM concord.commands AS c

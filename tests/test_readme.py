@@ -5,6 +5,7 @@ raises."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -79,7 +80,7 @@ def test_the_psql_tour_runs_and_fails_only_where_it_says(installed_dsn: str) -> 
 
 
 def test_the_python_example_runs(installed_dsn: str) -> None:
-    example, _governance = _blocks("python")
+    example = _blocks("python")[0]
     run = subprocess.run(
         [sys.executable, "-c", example],
         env={**os.environ, "CONCORD_DSN": installed_dsn},
@@ -117,7 +118,7 @@ def test_the_error_table_lists_every_code_the_sql_raises() -> None:
 
 
 def test_the_python_governance_example_runs(installed_dsn: str) -> None:
-    _kernel, example = _blocks("python")
+    example = _blocks("python")[1]
     run = subprocess.run(
         [sys.executable, "-c", example],
         env={**os.environ, "CONCORD_DSN": installed_dsn},
@@ -132,3 +133,58 @@ def test_the_python_governance_example_runs(installed_dsn: str) -> None:
     assert lines[3] == "queued", run.stdout
     assert "approval standard approved fiona" in lines, run.stdout
     assert lines[-1] == "approval_gated_async", run.stdout
+
+
+def test_the_runtime_example_runs_under_a_worker(server_dsn: str, tmp_path) -> None:
+    """The README's operations module, loaded by a real `concord worker`, books through a
+    local HTTP peer with the effect's idempotency key."""
+    from concord.migrate import migrate
+    from conftest import temporary_database
+    from runtime_support import Vendor, WorkerProcess, submit, wait_status
+
+    example = _blocks("python")[2]
+    package = tmp_path / "myapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "ops.py").write_text(example)
+    vendor = Vendor()
+    try:
+        with temporary_database(server_dsn, "concord_readme_rt") as dsn:
+            migrate(dsn)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(
+                    "SELECT concord.register_command_type(%s)",
+                    ('{"command_type": "hotel.book", "async_required": true}',),
+                )
+                conn.execute(
+                    "SELECT concord.register_connector(%s)",
+                    (
+                        json.dumps(
+                            {
+                                "name": "hotel",
+                                "connector_type": "http",
+                                "capabilities": ["request"],
+                                "config": {"base_url": vendor.url},
+                            }
+                        ),
+                    ),
+                )
+                worker = WorkerProcess(
+                    dsn,
+                    executor_id="readme-worker",
+                    modules=("myapp.ops",),
+                    extra_env={"PYTHONPATH": str(tmp_path)},
+                )
+                with worker:
+                    command = submit(conn, "hotel.book", {"room": 12})
+                    assert wait_status(conn, command, {"succeeded", "failed"}) == "succeeded", (
+                        worker.log()
+                    )
+                    (key,) = conn.execute(
+                        "SELECT idempotency_key FROM concord.domain_effects WHERE command_id = %s",
+                        (command,),
+                    ).fetchone()
+        assert [r["path"] for r in vendor.requests] == ["/bookings"]
+        assert vendor.requests[0]["key"] == key
+    finally:
+        vendor.close()

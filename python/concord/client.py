@@ -448,6 +448,32 @@ class Client:
         :class:`~concord.errors.InvalidSpec` listing every problem."""
         return self._value("SELECT concord.register_approval_type(%s)", (Jsonb(spec),))
 
+    # -- runtime configuration (issue 4) -----------------------------------------------
+
+    def register_connector(self, spec: dict[str, Any]) -> str:
+        """Create or replace a connector ``{name, connector_type, capabilities, config,
+        risk_level, description}``; returns its name. A config carrying a raw secret
+        instead of ``env://NAME`` / ``file://PATH`` raises
+        :class:`~concord.errors.InvalidPayload` (CN005)."""
+        return self._value("SELECT concord.register_connector(%s)", (Jsonb(spec),))
+
+    def register_queue(self, spec: dict[str, Any]) -> str:
+        """Create or replace a queue's runtime configuration ``{name, worker_concurrency,
+        global_concurrency, rate_limit, rate_period_sec, polling_interval_sec,
+        description}``; workers apply it when they start. Returns its name."""
+        return self._value("SELECT concord.register_queue(%s)", (Jsonb(spec),))
+
+    def register_schedule(self, spec: dict[str, Any]) -> str:
+        """Create or replace a schedule ``{name, cron, command_type, payload_template,
+        queue, enabled}`` (spec 84); workers apply schedules when they start. Returns its
+        name."""
+        return self._value("SELECT concord.register_schedule(%s)", (Jsonb(spec),))
+
+    def hand_off_queued(self) -> int:
+        """Hand every queued command without a workflow (and without unmet dependencies)
+        to DBOS, e.g. after upgrading from 0002; returns how many."""
+        return self._value("SELECT concord.hand_off_queued()", ())
+
     def grant_command_type(self, command_type: str, principal: str) -> bool:
         """Let ``principal`` (a user or a team) request ``command_type``; false when it
         already could."""

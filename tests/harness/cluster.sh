@@ -123,7 +123,7 @@ unix_socket_directories = '$BASE'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_connections = 100
+max_connections = 300
 shared_buffers = 128MB
 EOF
 }

@@ -53,7 +53,7 @@ class WorkerConfig:
     executor_id: str = field(default_factory=default_executor_id)
     application_version: str = field(default_factory=default_application_version)
     queues: list[str] | None = None  # listen only to these (default: every queue)
-    pool_size: int = 32
+    pool_size: int = 16
     apply_schedules: bool = True
     log_level: str = "WARNING"
 

@@ -232,7 +232,10 @@ def migrate(
                 # The kernel enqueues DBOS workflows: DBOS's schema comes first.
                 from .runtime.schema import install_dbos_schema
 
-                install_dbos_schema(dsn)
+                worker_role = conn.execute(
+                    "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = 'concord_worker'"
+                ).fetchone()
+                install_dbos_schema(dsn, application_role=worker_role[0] if worker_role else None)
                 log("dbos: system schema installed")
                 apply_sql_files(conn, sql_files)
                 log(f"sql: re-applied {len(sql_files)} files")

@@ -23,12 +23,13 @@ def sqlalchemy_url(dsn: str) -> str:
     return f"postgresql+psycopg://{auth}/{dbname}" + (f"?{query}" if query else "")
 
 
-def install_dbos_schema(dsn: str) -> None:
-    """Create or upgrade DBOS's system schema in the database at ``dsn``."""
+def install_dbos_schema(dsn: str, *, application_role: str | None = None) -> None:
+    """Create or upgrade DBOS's system schema in the database at ``dsn``; with
+    ``application_role``, grant that role what a DBOS worker needs on it."""
     import logging
 
     from dbos import DBOS
 
     # DBOS logs each of its migrations at INFO; `concord migrate` reports its own steps.
     logging.getLogger("dbos").setLevel(logging.WARNING)
-    DBOS.migrate(sqlalchemy_url(dsn), schema=DBOS_SCHEMA)
+    DBOS.migrate(sqlalchemy_url(dsn), schema=DBOS_SCHEMA, application_role=application_role)

@@ -821,6 +821,30 @@ CREATE OR REPLACE TRIGGER connectors_before_write
 BEFORE INSERT OR UPDATE ON concord.connectors
 FOR EACH ROW EXECUTE FUNCTION concord._connectors_before_write();
 
+-- A runtime spec (connector, queue, schedule) is an object with known keys
+-- only (CN005 otherwise).
+CREATE OR REPLACE FUNCTION concord._require_spec(kind text, spec jsonb, known text[])
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    unknown text[];
+BEGIN
+    IF spec IS null OR jsonb_typeof(spec) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005',
+            MESSAGE = format('a %s spec must be a JSON object, not %s', kind, coalesce(jsonb_typeof(spec), 'NULL'));
+    END IF;
+    unknown := ARRAY(SELECT k FROM jsonb_object_keys(spec) AS k WHERE k <> ALL (known) ORDER BY k);
+    IF cardinality(unknown) > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005',
+            MESSAGE = format('unknown %s spec keys: %s', kind, array_to_string(unknown, ', ')),
+            HINT = format('Known keys: %s.', array_to_string(known, ', '));
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord.register_connector(spec jsonb)
 RETURNS text
 LANGUAGE plpgsql
@@ -835,19 +859,9 @@ SET "concord.settling" = 'off'
 AS $$
 DECLARE
     name text;
-    unknown text[];
 BEGIN
-    IF spec IS null OR jsonb_typeof(spec) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a connector spec must be a JSON object';
-    END IF;
-    unknown := ARRAY(SELECT k FROM jsonb_object_keys(spec) AS k
-                     WHERE k NOT IN ('name', 'connector_type', 'capabilities', 'config', 'risk_level', 'description')
-                     ORDER BY k);
-    IF cardinality(unknown) > 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
-            MESSAGE = format('unknown connector spec keys: %s', array_to_string(unknown, ', ')),
-            HINT = 'Known keys: name, connector_type, capabilities, config, risk_level, description.';
-    END IF;
+    PERFORM concord._require_spec(
+        'connector', spec, ARRAY['name', 'connector_type', 'capabilities', 'config', 'risk_level', 'description']);
     name := concord._require('name', spec ->> 'name');
     IF jsonb_typeof(coalesce(spec -> 'capabilities', '[]')) <> 'array'
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(spec -> 'capabilities', '[]')) AS v
@@ -892,21 +906,10 @@ SET "concord.settling" = 'off'
 AS $$
 DECLARE
     name text;
-    unknown text[];
 BEGIN
-    IF spec IS null OR jsonb_typeof(spec) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a queue spec must be a JSON object';
-    END IF;
-    unknown := ARRAY(SELECT k FROM jsonb_object_keys(spec) AS k
-                     WHERE k NOT IN ('name', 'worker_concurrency', 'global_concurrency', 'rate_limit',
-                                     'rate_period_sec', 'polling_interval_sec', 'description')
-                     ORDER BY k);
-    IF cardinality(unknown) > 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
-            MESSAGE = format('unknown queue spec keys: %s', array_to_string(unknown, ', ')),
-            HINT = 'Known keys: name, worker_concurrency, global_concurrency, rate_limit, rate_period_sec, '
-                   'polling_interval_sec, description.';
-    END IF;
+    PERFORM concord._require_spec(
+        'queue', spec, ARRAY['name', 'worker_concurrency', 'global_concurrency', 'rate_limit', 'rate_period_sec',
+                             'polling_interval_sec', 'description']);
     name := concord._require('name', spec ->> 'name');
     BEGIN
         INSERT INTO concord.runtime_queues AS q (
@@ -1089,19 +1092,9 @@ SET "concord.settling" = 'off'
 AS $$
 DECLARE
     name text;
-    unknown text[];
 BEGIN
-    IF spec IS null OR jsonb_typeof(spec) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a schedule spec must be a JSON object';
-    END IF;
-    unknown := ARRAY(SELECT k FROM jsonb_object_keys(spec) AS k
-                     WHERE k NOT IN ('name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled')
-                     ORDER BY k);
-    IF cardinality(unknown) > 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
-            MESSAGE = format('unknown schedule spec keys: %s', array_to_string(unknown, ', ')),
-            HINT = 'Known keys: name, cron, command_type, payload_template, queue, enabled.';
-    END IF;
+    PERFORM concord._require_spec(
+        'schedule', spec, ARRAY['name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled']);
     name := concord._require('name', spec ->> 'name');
     IF NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = spec ->> 'command_type') THEN
         RAISE EXCEPTION USING ERRCODE = 'CN009',

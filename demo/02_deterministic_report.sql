@@ -6,11 +6,18 @@
 -- (built in: does the requester hold a grant?), cost (built in: is the estimate within
 -- the type's budget?) and data_access (ours: a declarative SQL/JSON path rule).
 --
---   make demo                                  (a fresh database, then demo/*.sql in order)
+-- The report then runs for real: a DBOS worker (concord worker --module demo_ops, the
+-- operations of demo/demo_ops.py) claims it, renders it and notifies alice through the
+-- built-in notification connector.
+--
+--   make demo                                  (a fresh database, a worker, then
+--                                               demo/01..04 in order)
 --   psql -X -v ON_ERROR_STOP=1 -d DB -f demo/02_deterministic_report.sql
 --                                              (by hand, on any database where
---                                               `concord migrate` has run; run it twice
---                                               and it submits new commands again)
+--                                               `concord migrate` has run and the demo's
+--                                               worker runs: see tests/harness/demo.sh;
+--                                               run it twice and it submits new commands
+--                                               again)
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -20,6 +27,7 @@
 \x off
 SET client_min_messages = notice;
 \set VERBOSITY terse
+\ir wait_helpers.sql
 
 \echo
 \echo '================================================================================'
@@ -141,22 +149,46 @@ WHERE command_id = :'report_id';
 \echo '================================================================================'
 \echo ' 4. The worker runs it: queued -> running -> succeeded'
 \echo '================================================================================'
-\echo 'In production a DBOS worker makes these calls; here we play the worker.'
+\echo 'The same transaction handed the command to DBOS (dbos.enqueue_workflow, the event'
+\echo 'workflow_enqueued below): no relay, no polling table. The worker claims it (queued ->'
+\echo 'running), runs the generate_report operation of demo/demo_ops.py and records the'
+\echo 'outcome. We wait for it, 30 s at most:'
 \echo
 
-SELECT concord.transition_command(:'report_id', 'running', 'worker-1',
-                                  reason => 'picked up from the queue') AS status;
-SELECT concord.transition_command(:'report_id', 'succeeded', 'worker-1',
-                                  reason => 'report written',
-                                  result => '{"artifact": "reports/monthly_revenue-2026-05.pdf"}')
-       AS status;
+SELECT pg_temp.wait_for_status(:'report_id', 'succeeded') AS status;
+
+SELECT status, result
+FROM concord.commands
+WHERE command_id = :'report_id';
+
+\echo
+\echo 'Its side effect went through the context (ctx.effect): planned, executed as a DBOS'
+\echo 'step through the built-in notification connector under an idempotency key, completed.'
+\echo 'The effect, the connector call (concord.connector_invocations), and what alice finds'
+\echo 'in her app inbox (concord.notifications):'
+\echo
+
+SELECT effect_type, status, idempotency_key
+FROM concord.domain_effects
+WHERE command_id = :'report_id'
+ORDER BY created_at;
+
+SELECT connector_name, capability, status, attempt, output_summary
+FROM concord.connector_invocations
+WHERE command_id = :'report_id'
+ORDER BY created_at;
+
+SELECT channel, recipient, subject, body
+FROM concord.notifications
+WHERE command_id = :'report_id';
 
 \echo
 \echo '================================================================================'
 \echo ' 5. The story: the timeline and the decision history'
 \echo '================================================================================'
 \echo 'concord.command_timeline: every event of the command, in order (policies_evaluated'
-\echo 'sits between validated and queued, in the same transaction):'
+\echo 'sits between validated and queued, in the same transaction), then the worker''s: its'
+\echo 'claim, the effect''s lifecycle, the outcome:'
 \echo
 
 SELECT event_seq, event_type, from_status, to_status, actor, reason

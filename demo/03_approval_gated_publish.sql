@@ -6,11 +6,17 @@
 -- for the approval of a data owner (approval type data_owner, approvers: the members of
 -- team:data_owners). The requester cannot approve their own command; a data owner can.
 --
---   make demo                                  (a fresh database, then demo/*.sql in order)
+-- Nothing runs while it waits: no DBOS workflow exists for it. The approval hands it to
+-- DBOS in the approving transaction, and the demo's worker publishes it moments later.
+--
+--   make demo                                  (a fresh database, a worker, then
+--                                               demo/01..04 in order)
 --   psql -X -v ON_ERROR_STOP=1 -d DB -f demo/03_approval_gated_publish.sql
 --                                              (by hand, on any database where
---                                               `concord migrate` has run; run it twice
---                                               and it submits a new command again)
+--                                               `concord migrate` has run and the demo's
+--                                               worker runs: see tests/harness/demo.sh;
+--                                               run it twice and it submits a new command
+--                                               again)
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -20,6 +26,7 @@
 \x off
 SET client_min_messages = notice;
 \set VERBOSITY terse
+\ir wait_helpers.sql
 
 \echo
 \echo '================================================================================'
@@ -100,6 +107,10 @@ WHERE command_id = :'publish_id'
 ORDER BY decision_id;
 
 \echo
+\echo 'Nothing runs while it waits: it has no DBOS workflow (the worker never sees it).'
+SELECT status, dbos_workflow_id FROM concord.commands WHERE command_id = :'publish_id';
+
+\echo
 \echo '================================================================================'
 \echo ' 3. What dana sees: concord.pending_approvals'
 \echo '================================================================================'
@@ -176,15 +187,27 @@ UNLISTEN concord_approvals;
 
 \echo
 \echo '================================================================================'
-\echo ' 6. The worker publishes it: queued -> running -> succeeded'
+\echo ' 6. The worker resumes it: queued -> running -> succeeded'
 \echo '================================================================================'
+\echo 'The approving transaction enqueued its DBOS workflow; the worker picks it up and runs'
+\echo 'the publish_report operation of demo/demo_ops.py. (The demo has no mail server: the'
+\echo 'notification connector delivers to the destination''s app inbox.) 30 s at most:'
 \echo
 
-SELECT concord.transition_command(:'publish_id', 'running', 'worker-1',
-                                  reason => 'picked up from the queue') AS status;
-SELECT concord.transition_command(:'publish_id', 'succeeded', 'worker-1',
-                                  reason => 'sent to finance@example.com',
-                                  result => '{"delivered_to": "finance@example.com"}') AS status;
+SELECT pg_temp.wait_for_status(:'publish_id', 'succeeded') AS status;
+
+SELECT a.decided_at < r.created_at AS ran_after_the_approval,
+       round(extract(EPOCH FROM r.created_at - a.decided_at) * 1000) AS resumed_after_ms,
+       r.actor AS claimed_by
+FROM concord.approvals AS a
+INNER JOIN concord.domain_events AS r
+    ON a.command_id = r.command_id AND r.event_type = 'command_status_changed' AND r.to_status = 'running'
+WHERE a.approval_id = :'approval_id';
+
+SELECT c.result, n.recipient, n.subject, n.body
+FROM concord.commands AS c
+INNER JOIN concord.notifications AS n ON c.command_id = n.command_id
+WHERE c.command_id = :'publish_id';
 
 \echo
 \echo '================================================================================'

@@ -1,19 +1,30 @@
--- Spec 81.2 and 107.3: a hotel booking that needs input, then approval.
+-- Spec 81.2 and 107.3: a hotel booking that needs input, then approval, then is
+-- cancelled with compensation (spec 30-31).
 --
 --   created -> validated -> waiting_for_input            (fields are missing)
 --           -> validated -> waiting_for_approval         (provide_input; above $500)
---           -> approved -> queued                        (the manager approves)
+--           -> approved -> queued -> running             (the manager approves; the
+--                                                         worker books, the hotel has
+--                                                         yet to confirm)
+--           -> cancelling -> compensating -> compensated -> cancelled
+--                                                        (sam cancels: the booking is
+--                                                         cancelled at the vendor)
 --
--- and a cheap booking, complete from the start, that goes straight to queued.
--- The built-in required_inputs policy asks for what is missing; a declarative policy
--- ($.payload.total_price > $limit) asks for a hotel_booking_approval, an approval type
--- registered with the fields of the spec's 107.3 manifest.
+-- and a cheap booking, complete from the start, that goes straight to queued and is
+-- booked. The built-in required_inputs policy asks for what is missing; a declarative
+-- policy ($.payload.total_price > $limit) asks for a hotel_booking_approval, an approval
+-- type registered with the fields of the spec's 107.3 manifest. The bookings go to the
+-- demo's hotel vendor (demo/hotel_vendor.py) through the hotel_booking HTTP connector of
+-- demo/demo_ops.py.
 --
---   make demo                                  (a fresh database, then demo/*.sql in order)
+--   make demo                                  (a fresh database, the vendor and a
+--                                               worker, then demo/01..04 in order)
 --   psql -X -v ON_ERROR_STOP=1 -d DB -f demo/04_hotel_booking.sql
 --                                              (by hand, on any database where
---                                               `concord migrate` has run; each run books
---                                               with new booking_draft_ids)
+--                                               `concord migrate` has run and the demo's
+--                                               vendor and worker run: see
+--                                               tests/harness/demo.sh; each run books with
+--                                               new booking_draft_ids)
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -23,6 +34,7 @@
 \x off
 SET client_min_messages = notice;
 \set VERBOSITY terse
+\ir wait_helpers.sql
 
 \echo
 \echo '================================================================================'
@@ -207,11 +219,8 @@ FROM jsonb_to_recordset(concord.plan_command(:'booking_id') -> 'steps')
     AS s (step_id text, primitive text, depends_on jsonb, metadata jsonb);
 
 \echo
-\echo 'The booking''s timeline and its decisions:'
+\echo 'The decisions taken about it:'
 \echo
-
-SELECT event_seq, event_type, from_status, to_status, actor, reason
-FROM concord.command_timeline(:'booking_id');
 
 SELECT left(evaluation_id::text, 8) AS evaluation, kind, name, decision, reasons, actor
 FROM concord.decision_history
@@ -220,7 +229,67 @@ ORDER BY decided_at, kind DESC, name DESC;
 
 \echo
 \echo '================================================================================'
-\echo ' 7. A cheap booking with everything in it goes straight to queued'
+\echo ' 7. The worker books it; the Ritz confirms on request'
+\echo '================================================================================'
+\echo 'The approval queued it, and the worker runs the book_hotel operation of'
+\echo 'demo/demo_ops.py: the effect hotel_booking.book, a POST to the vendor through the'
+\echo 'hotel_booking connector under the effect''s idempotency key. The Ritz answers'
+\echo 'pending_confirmation, so the command stays running while the worker polls for the'
+\echo 'hotel''s confirmation, one step at a time. We wait for the booking, 30 s at most:'
+\echo
+
+SELECT pg_temp.wait_for_effect(:'booking_id', 'hotel_booking.book') AS book_effect_id \gset
+
+SELECT e.effect_type, e.status, e.result -> 'json' ->> 'booking_id' AS vendor_booking,
+       e.result -> 'json' ->> 'status' AS vendor_status, e.declared_compensation, c.status AS command_status
+FROM concord.domain_effects AS e
+INNER JOIN concord.commands AS c ON e.command_id = c.command_id
+WHERE e.domain_effect_id = :'book_effect_id';
+
+\echo
+\echo '================================================================================'
+\echo ' 8. sam changes plans and cancels: compensate_then_stop'
+\echo '================================================================================'
+\echo 'book_hotel declares requires_compensation and its compensation, cancel_booking,'
+\echo 'declares the counter-effect hotel_booking.cancel (the inverse of hotel_booking.book).'
+\echo 'Cancelled with compensate_then_stop, the running command starts no new step: the'
+\echo 'worker counters each succeeded effect, newest first, as governed steps of their own,'
+\echo 'then stops. running -> cancelling -> compensating -> compensated -> cancelled.'
+\echo
+
+SELECT concord.cancel_command(:'booking_id', 'sam', 'the client meeting moved online',
+                              mode => 'compensate_then_stop') AS status;
+
+SELECT pg_temp.wait_for_status(:'booking_id', 'cancelled') AS status;
+
+\echo
+\echo 'The booking and its counter-effect, and the two calls the vendor received:'
+\echo
+
+SELECT e.effect_type, e.status, e.result -> 'json' ->> 'booking_id' AS vendor_booking,
+       e.result -> 'json' ->> 'status' AS vendor_status,
+       coalesce(k.effect_type, '') AS compensates
+FROM concord.domain_effects AS e
+LEFT JOIN concord.domain_effects AS k ON e.compensates_effect_id = k.domain_effect_id
+WHERE e.command_id = :'booking_id'
+ORDER BY e.created_at, e.started_at;
+
+SELECT i.connector_name, i.capability, i.status, i.request_payload ->> 'path' AS path,
+       i.output_summary -> 'status' AS http_status, i.idempotency_key
+FROM concord.connector_invocations AS i
+WHERE i.command_id = :'booking_id'
+ORDER BY i.created_at;
+
+\echo
+\echo 'The booking''s whole story, from the first request to the compensation:'
+\echo
+
+SELECT event_seq, event_type, from_status, to_status, actor, reason
+FROM concord.command_timeline(:'booking_id');
+
+\echo
+\echo '================================================================================'
+\echo ' 9. A cheap booking with everything in it goes straight to queued, and is booked'
 \echo '================================================================================'
 \echo
 
@@ -242,14 +311,23 @@ FROM concord.submit_command(
 \echo 'status:    ' :cheap_status
 \echo
 
-SELECT event_seq, event_type, from_status, to_status, actor, reason
-FROM concord.command_timeline(:'cheap_id');
-
 SELECT kind, name, decision, reasons, actor
 FROM concord.decision_history
 WHERE command_id = :'cheap_id'
 ORDER BY decided_at, kind, name;
 
 \echo
+\echo 'The Ibis confirms at once; the worker runs it to the end (30 s at most):'
+\echo
+
+SELECT pg_temp.wait_for_status(:'cheap_id', 'succeeded') AS status;
+
+SELECT result FROM concord.commands WHERE command_id = :'cheap_id';
+
+SELECT event_seq, event_type, from_status, to_status, actor, reason
+FROM concord.command_timeline(:'cheap_id');
+
+\echo
 \echo 'End of the demo. Explore further: concord.pending_approvals, concord.decision_history,'
-\echo 'concord.command_audit, concord.get_command(id).'
+\echo 'concord.command_audit, concord.get_command(id), concord.connector_invocations,'
+\echo 'concord.notifications.'

@@ -1,19 +1,169 @@
 #!/usr/bin/env bash
-# The demo: a fresh database concord_demo with Concord installed, then demo/*.sql run
-# in name order with psql.
+# The demo: a fresh database concord_demo with Concord installed, then
+#
+#   1. demo/01_kernel_tour.sql, which plays the worker by hand (no worker runs yet);
+#   2. demo/worker_setup.sql: the command types the worker's operations execute (a worker
+#      refuses to start while one is unknown);
+#   3. in the background: the hotel vendor (demo/hotel_vendor.py, HTTP on 127.0.0.1, a free
+#      port) and a Concord worker (concord worker --module demo_ops, the operations of
+#      demo/demo_ops.py);
+#   4. demo/02..04, whose commands the worker runs (each script waits for it, 30 s at most
+#      per command, and fails loudly);
+#   5. what the vendor saw; then the worker and the vendor are stopped with SIGTERM.
+#
+# Whatever happens, nothing is left running (trap on EXIT). Any failure makes the demo
+# exit non-zero, with the worker's and the vendor's logs.
+#
+# By hand, on a database DSN where `concord migrate` has run:
+#   psql -X -v ON_ERROR_STOP=1 -d DSN -f demo/worker_setup.sql
+#   .venv/bin/python demo/hotel_vendor.py --url-file /tmp/vendor.url &
+#   DEMO_HOTEL_VENDOR_URL=$(cat /tmp/vendor.url) PYTHONPATH=demo \
+#       .venv/bin/concord worker --module demo_ops --dsn DSN &
+#   psql -X -v ON_ERROR_STOP=1 -d DSN -f demo/02_deterministic_report.sql   # 03, 04 alike
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd "$HERE/../.." && pwd -P)
+PY=${CONCORD_PYTHON:-$ROOT/.venv/bin/python}
+CONCORD=${CONCORD_BIN:-$ROOT/.venv/bin/concord}
+EXECUTOR_ID=concord-demo
+START_TIMEOUT=60 # seconds for the vendor and the worker to be ready
+STOP_TIMEOUT=30  # seconds for each to exit after SIGTERM
+
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 shopt -s nullglob
-files=("$ROOT"/demo/*.sql)
-((${#files[@]})) || { echo "demo: no demo/*.sql files yet" >&2; exit 1; }
+tour=$ROOT/demo/01_kernel_tour.sql
+setup=$ROOT/demo/worker_setup.sql
+flows=("$ROOT"/demo/0[2-9]_*.sql)
+if [[ ! -f $tour || ! -f $setup ]] || ((${#flows[@]} == 0)); then
+    die "demo/01_kernel_tour.sql, demo/worker_setup.sql or demo/02..09 missing"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/concord-demo.XXXXXX")
+vendor_pid=""
+worker_pid=""
+
+# Stop one of our background processes: SIGTERM, then wait for it (SIGKILL after
+# STOP_TIMEOUT). Prints nothing; returns its exit status.
+stop() {
+    local pid=$1 waited=0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return $?; }
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((waited >= STOP_TIMEOUT * 10)); then
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    wait "$pid" 2>/dev/null
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [[ -n $worker_pid ]] && { stop "$worker_pid" || true; }
+    [[ -n $vendor_pid ]] && { stop "$vendor_pid" || true; }
+    if ((rc != 0)); then
+        for log in worker vendor; do
+            if [[ -s $work/$log.log ]]; then
+                printf '\n--- the %s'"'"'s log (last 60 lines) ---\n' "$log" >&2
+                tail -n 60 "$work/$log.log" >&2
+            fi
+        done
+        printf '\ndemo: FAILED (exit status %s)\n' "$rc" >&2
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+run_sql() {
+    echo "=== ${1#"$ROOT"/}"
+    psql "$dsn" -X -v ON_ERROR_STOP=1 -f "$1"
+}
+
+# The number of catalog changes (command types, policies, approval types registered or
+# changed): the flows must not change what worker_setup.sql registered.
+catalog_changes() {
+    psql "$dsn" -X -A -t -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM concord.domain_events
+        WHERE event_type IN ('command_type_registered', 'policy_registered', 'approval_type_registered')"
+}
 
 dsn=$("$HERE/fresh_db.sh" concord_demo)
-for f in "${files[@]}"; do
-    echo "=== ${f#"$ROOT"/}"
-    psql "$dsn" -X -v ON_ERROR_STOP=1 -f "$f"
-done
+
+run_sql "$tour"
+
 echo
+run_sql "$setup"
+changes_before=$(catalog_changes)
+
+echo
+echo "=== starting the hotel vendor and the worker in the background"
+"$PY" "$ROOT/demo/hotel_vendor.py" --url-file "$work/vendor.url" >"$work/vendor.log" 2>&1 &
+vendor_pid=$!
+for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+    [[ -s $work/vendor.url ]] && break
+    kill -0 "$vendor_pid" 2>/dev/null || die "the hotel vendor exited before it listened"
+    sleep 0.1
+done
+[[ -s $work/vendor.url ]] || die "the hotel vendor did not listen within ${START_TIMEOUT}s"
+vendor_url=$(<"$work/vendor.url")
+echo "hotel vendor (pid $vendor_pid): $vendor_url"
+
+DEMO_HOTEL_VENDOR_URL=$vendor_url PYTHONPATH="$ROOT/demo${PYTHONPATH:+:$PYTHONPATH}" \
+    "$CONCORD" worker --module demo_ops --dsn "$dsn" --executor-id "$EXECUTOR_ID" \
+    >"$work/worker.log" 2>&1 &
+worker_pid=$!
+started=$SECONDS
+until grep -q "concord worker $EXECUTOR_ID ready" "$work/worker.log"; do
+    kill -0 "$worker_pid" 2>/dev/null || die "the worker exited before it was ready"
+    ((SECONDS - started < START_TIMEOUT)) || die "the worker was not ready within ${START_TIMEOUT}s"
+    sleep 0.1
+done
+echo "worker $EXECUTOR_ID (pid $worker_pid): ready in $((SECONDS - started))s, operations:"
+psql "$dsn" -X -q -v ON_ERROR_STOP=1 -P footer=off -c "SELECT command_type, queue_name, produces,
+        coalesce(compensation, '') AS compensation
+    FROM concord.runtime_operations WHERE command_type NOT LIKE 'concord.%' ORDER BY command_type"
+
+for f in "${flows[@]}"; do
+    echo
+    run_sql "$f"
+done
+
+changes_after=$(catalog_changes)
+((changes_after == changes_before)) \
+    || die "demo/02..04 changed the catalog that demo/worker_setup.sql registered: keep their specs identical"
+
+echo
+echo "=== what the hotel vendor saw (demo/hotel_vendor.py)"
+grep -v 'listening on' "$work/vendor.log" || true
+
+echo
+echo "=== stopping the worker and the vendor (SIGTERM)"
+rc=0
+stop "$worker_pid" || rc=$?
+pid=$worker_pid
+worker_pid=""
+grep "concord worker $EXECUTOR_ID stopped" "$work/worker.log" || die "the worker did not say it stopped"
+kill -0 "$pid" 2>/dev/null && die "the worker (pid $pid) is still running"
+((rc == 0)) || die "the worker exited with status $rc"
+echo "worker pid $pid: exited, status $rc"
+rc=0
+stop "$vendor_pid" || rc=$?
+pid=$vendor_pid
+vendor_pid=""
+((rc == 0)) || die "the hotel vendor exited with status $rc"
+echo "hotel vendor pid $pid: exited, status $rc"
+
+echo
+echo "Every command of the demo by type and status (the worker also ran the tour's queued"
+echo "digest and board pack, and the expire_approvals schedule if a minute began meanwhile):"
+psql "$dsn" -X -q -v ON_ERROR_STOP=1 -P footer=off -c "SELECT command_type, status, count(*) AS commands,
+        string_agg(DISTINCT requested_by, ', ') AS requested_by
+    FROM concord.commands GROUP BY command_type, status ORDER BY command_type, status"
 echo "The database concord_demo is kept: explore it with 'make db' then psql (dbname=concord_demo)."

@@ -116,10 +116,21 @@ def check_config(config: Any, path: str = "$", secret: bool = False) -> list[str
     return problems
 
 
-def require_clean_config(name: str, config: dict[str, Any]) -> None:
+def require_clean_config(
+    name: str, config: Any, known: frozenset[str] | set[str] | None = None
+) -> None:
+    """Refuse a configuration that is not an object, carries a raw secret, or (with
+    ``known``) has keys outside ``known``."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"connector {name}: the configuration must be an object")
     problems = check_config(config)
     if problems:
         raise ConfigError(f"connector {name}: " + "; ".join(problems))
+    unknown = sorted(set(config) - set(known)) if known is not None else []
+    if unknown:
+        raise ConfigError(
+            f"connector {name}: unknown configuration keys {unknown} (known: {sorted(known)})"
+        )
 
 
 def resolve_secret(ref: str) -> str:

@@ -147,15 +147,7 @@ class HttpConnector(Connector):
     connector_type = "http"
 
     def __init__(self, name: str, config: dict[str, Any]):
-        if not isinstance(config, dict):
-            raise ConfigError(f"connector {name}: the configuration must be an object")
-        require_clean_config(name, config)
-        unknown = sorted(set(config) - CONFIG_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"connector {name}: unknown configuration keys {unknown} "
-                f"(known: {sorted(CONFIG_KEYS)})"
-            )
+        require_clean_config(name, config, CONFIG_KEYS)
         self.name = name
         base_url = config.get("base_url")
         if not isinstance(base_url, str) or not base_url:

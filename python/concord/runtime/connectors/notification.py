@@ -81,15 +81,7 @@ class NotificationConnector(Connector):
     connector_type = "notification"
 
     def __init__(self, name: str, config: dict[str, Any], dsn: str | None = None):
-        if not isinstance(config, dict):
-            raise ConfigError(f"connector {name}: the configuration must be an object")
-        require_clean_config(name, config)
-        unknown = sorted(set(config) - CONFIG_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"connector {name}: unknown configuration keys {unknown} "
-                f"(known: {sorted(CONFIG_KEYS)})"
-            )
+        require_clean_config(name, config, CONFIG_KEYS)
         self.name = name
         self._dsn = dsn
         host = config.get("host")

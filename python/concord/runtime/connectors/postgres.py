@@ -142,15 +142,7 @@ class PostgresConnector(Connector):
     connector_type = "postgres"
 
     def __init__(self, name: str, config: dict[str, Any]):
-        if not isinstance(config, dict):
-            raise ConfigError(f"connector {name}: the configuration must be an object")
-        require_clean_config(name, config)
-        unknown = sorted(set(config) - CONFIG_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"connector {name}: unknown configuration keys {unknown} "
-                f"(known: {sorted(CONFIG_KEYS)})"
-            )
+        require_clean_config(name, config, CONFIG_KEYS)
         self.name = name
         dsn = config.get("dsn")
         if not is_secret_ref(dsn):

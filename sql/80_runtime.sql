@@ -117,6 +117,9 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM concord.command_dependencies AS d WHERE d.parent_command_id = parent_id) THEN
+        RETURN;
+    END IF;
     UPDATE concord.commands AS c
     SET run_seq = c.run_seq + 1,
         dbos_workflow_id = concord._workflow_id(c.command_id, c.run_seq + 1)

@@ -39,6 +39,8 @@ TEST_TYPES: dict[str, dict[str, Any]] = {
                          "default_cancellation_mode": "compensate_then_stop"},
     "hotel.book_stuck": {"async_required": True,
                          "default_cancellation_mode": "compensate_then_stop"},
+    "hotel.book_notify": {"async_required": True,
+                          "default_cancellation_mode": "compensate_then_stop"},
 }
 
 

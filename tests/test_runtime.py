@@ -668,6 +668,24 @@ def test_cancel_after_booking_compensates_then_stops(rt: Runtime, db: psycopg.Co
     assert "compensation_drift" not in kinds
 
 
+def test_only_the_effects_a_compensation_counters_are_compensated(
+    rt: Runtime, db: psycopg.Connection
+) -> None:
+    command_id = _book_then_cancel(rt, db, "hotel.book_notify")
+    assert command(db, command_id)["status"] == "cancelled"
+    by_type = {e["effect_type"]: e for e in effects(db, command_id)}
+    assert by_type["notification.booked"]["declared_compensation"] is None
+    assert by_type["hotel_booking.book"]["declared_compensation"] is not None
+    assert (
+        by_type["hotel_booking.cancel"]["compensates_effect_id"]
+        == (by_type["hotel_booking.book"]["domain_effect_id"])
+    )
+    paths = [r["path"] for r in vendor_requests(rt.vendor, command_id)]
+    assert paths.count("/cancel") == 1 and paths.count("/notify") == 1
+    kinds = [e["event_type"] for e in events(db, command_id)]
+    assert "compensation_drift" not in kinds
+
+
 def test_compensation_emitting_undeclared_effects_is_audited_as_drift(
     rt: Runtime, db: psycopg.Connection
 ) -> None:

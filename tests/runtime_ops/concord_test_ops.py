@@ -114,3 +114,22 @@ def book_hotel_stuck(ctx, payload):
 def cancel_hotel_stuck(ctx, effect):
     ctx.effect("hotel_booking.cancel", connector="vendor", capability="request",
                input={"method": "POST", "path": "/cancel_fails", "json": {}})
+
+
+@operation("hotel.book_notify",
+           produces=[ExternalCall("hotel_booking.book"), "notification.booked"],
+           requires_compensation=True, retry=FAST)
+def book_and_notify(ctx, payload):
+    """Two effects, one compensable: only the booking is countered on cancel."""
+    ctx.effect("notification.booked", connector="vendor", capability="request",
+               input={"method": "POST", "path": "/notify", "json": {}})
+    return _book(ctx, payload)
+
+
+@compensation(of=book_and_notify, produces=[ExternalCall("hotel_booking.cancel",
+                                                         inverse_of="hotel_booking.book")],
+              retry=FAST)
+def cancel_booked_and_notified(ctx, effect):
+    booking = effect["result"]["json"]["id"]
+    ctx.effect("hotel_booking.cancel", connector="vendor", capability="request",
+               input={"method": "POST", "path": "/cancel", "json": {"booking_id": booking}})

@@ -210,6 +210,21 @@ class Catalog:
         found = [c for c in self.compensations.values() if c.of == target]
         return found[0] if found else None
 
+    def compensated_types(self, target: str) -> frozenset[str]:
+        """The effect types of ``target`` (an operation or a compensation) that its
+        compensation counters: the ``inverse_of`` of a counter-effects compensation's
+        effects, otherwise every effect type ``target`` declares. Only effects of these
+        types are compensated; other effects of the operation (a read, a notification)
+        are left alone."""
+        comp = self.compensation_of(target)
+        if comp is None:
+            return frozenset()
+        if comp.counter_effects:
+            inverted = frozenset(e.inverse_of for e in comp.produces if e.inverse_of)
+            if inverted:
+                return inverted
+        return frozenset(e.effect_type for e in self.declared_effects(target))
+
     def declared_effects(self, node: str) -> tuple[ExternalCall, ...]:
         if node in self.operations:
             return self.operations[node].produces

@@ -52,7 +52,7 @@ class WorkerConfig:
     modules: list[str] = field(default_factory=list)
     executor_id: str = field(default_factory=default_executor_id)
     application_version: str = field(default_factory=default_application_version)
-    queues: list[str] | None = None  # listen only to these (default: every queue)
+    queues: list[str] | None = None  # listen only to these (default: Worker.listened_queues)
     pool_size: int = 16
     apply_schedules: bool = True
     log_level: str = "WARNING"
@@ -170,8 +170,7 @@ class Worker:
                 "scheduler_polling_interval_sec": 5.0,
             }
         )
-        if self.config.queues:
-            DBOS.listen_queues(self.config.queues)
+        DBOS.listen_queues(self.listened_queues())
         DBOS.launch()
         for q in _load_queues(self.db):
             DBOS.register_queue(
@@ -201,6 +200,19 @@ class Worker:
             len(self.catalog.operations),
             ", ".join(self.registry.names()),
         )
+
+    def listened_queues(self) -> list[str]:
+        """``--queue`` when given; otherwise the queues this worker's commands can be on:
+        concord_default (types without an operation of their own, and cancellation
+        follow-ups), the queues of its operations, and scheduled_maintenance when it
+        applies schedules. A queue nobody's operation uses is not polled (each polled
+        queue costs a query per polling interval)."""
+        if self.config.queues:
+            return list(self.config.queues)
+        queues = {"concord_default"} | {op.queue for op in self.catalog.operations.values()}
+        if self.config.apply_schedules:
+            queues.add("scheduled_maintenance")
+        return sorted(queues)
 
     def _apply_schedules(self) -> None:
         from dbos import DBOS
@@ -269,7 +281,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         action="append",
         dest="queues",
         metavar="NAME",
-        help="listen only to this queue; repeatable (default: every queue)",
+        help="listen only to this queue; repeatable (default: concord_default, the queues of "
+        "the loaded operations and, with schedules, scheduled_maintenance)",
     )
     parser.add_argument("--no-schedules", action="store_true", help="do not apply schedules")
     parser.add_argument(

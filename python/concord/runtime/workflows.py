@@ -99,6 +99,23 @@ def _finish(
     )
 
 
+def _move(
+    step_name: str,
+    command_id: str,
+    workflow_id: str,
+    to_status: str,
+    *,
+    result: dict | None = None,
+    error: str | None = None,
+    error_class: str | None = None,
+    reason: str | None = None,
+) -> str:
+    """Record a status move of the command as one step (runtime_finish, idempotent)."""
+    return _run_step(
+        step_name, _finish, command_id, workflow_id, to_status, result, error, error_class, reason
+    )
+
+
 def _audit(command_id: str, workflow_id: str, event_type: str, payload: dict) -> None:
     state().db.scalar(
         "SELECT concord.runtime_audit(%s, %s, %s, %s)", command_id, workflow_id, event_type, payload
@@ -247,6 +264,7 @@ class EffectContext:
     compensates: dict | None = None  # the effect a compensation counters
     compensation: Compensation | None = None
     declared_compensation: str | None = None
+    compensated_types: frozenset[str] = frozenset()  # effect types that compensation counters
     emitted: list[str] = field(default_factory=list)
     _ordinal: int = 0
 
@@ -301,7 +319,7 @@ class EffectContext:
             effect_type,
             {"connector": connector, "capability": capability, "input": call_input},
             key,
-            self.declared_compensation,
+            self.declared_compensation if effect_type in self.compensated_types else None,
             self.compensates["effect_id"] if self.compensates else None,
         )
         if begun["action"] == "cancelled":
@@ -379,28 +397,20 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
     s = state()
     command_id = str(command["command_id"])
     if command["cancellation_mode"] != "compensate_then_stop":
-        status = _run_step(
+        status = _move(
             "concord.cancel",
-            _finish,
             command_id,
             workflow_id,
             "cancelled",
-            None,
-            None,
-            None,
-            "cancelled gracefully: later steps skipped",
+            reason="cancelled gracefully: later steps skipped",
         )
         return {"status": status}
-    _run_step(
+    _move(
         "concord.compensating",
-        _finish,
         command_id,
         workflow_id,
         "compensating",
-        None,
-        None,
-        None,
-        "compensate_then_stop: compensating succeeded effects",
+        reason="compensate_then_stop: compensating succeeded effects",
     )
     effects = _run_step("concord.compensations", _list_compensations, command_id)
     _run_step(
@@ -463,27 +473,19 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
         "compensation_completed",
         {"compensated": len(effects)},
     )
-    _run_step(
+    _move(
         "concord.compensated",
-        _finish,
         command_id,
         workflow_id,
         "compensated",
-        None,
-        None,
-        None,
-        f"{len(effects)} effect(s) compensated",
+        reason=f"{len(effects)} effect(s) compensated",
     )
-    status = _run_step(
+    status = _move(
         "concord.cancel",
-        _finish,
         command_id,
         workflow_id,
         "cancelled",
-        None,
-        None,
-        None,
-        "cancelled after compensation",
+        reason="cancelled after compensation",
     )
     return {"status": status, "compensated": len(effects)}
 
@@ -508,16 +510,14 @@ def _halt(command_id, workflow_id, effects, done, effect, message, error_class) 
             "error_class": error_class,
         },
     )
-    status = _run_step(
+    status = _move(
         "concord.finish",
-        _finish,
         command_id,
         workflow_id,
         "failed",
-        None,
-        f"compensation halted after {done} of {len(effects)}: {message}",
-        "compensation_failed",
-        "a compensation kept failing",
+        error=f"compensation halted after {done} of {len(effects)}: {message}",
+        error_class="compensation_failed",
+        reason="a compensation kept failing",
     )
     return {"status": status, "compensated": done}
 
@@ -577,17 +577,14 @@ def _run(command_id: str, workflow_id: str) -> dict:
     command = claim["command"]
     op = _operation_for(command)
     if op is None:
-        status = _run_step(
+        status = _move(
             "concord.finish",
-            _finish,
             command_id,
             workflow_id,
             "failed",
-            None,
-            f"no operation is registered for command type {command['command_type']} on "
+            error=f"no operation is registered for command type {command['command_type']} on "
             f"worker {state().executor_id}",
-            "internal_error",
-            None,
+            error_class="internal_error",
         )
         return {"status": status}
     comp = state().catalog.compensation_of(op.command_type)
@@ -596,6 +593,7 @@ def _run(command_id: str, workflow_id: str) -> dict:
         workflow_id=workflow_id,
         retry=op.retry,
         declared_compensation=comp.name if comp else None,
+        compensated_types=state().catalog.compensated_types(op.command_type),
     )
     try:
         result = op.fn(ctx, command["payload"])
@@ -605,16 +603,13 @@ def _run(command_id: str, workflow_id: str) -> dict:
         raise
     except Exception as exc:
         message, error_class = _failure(exc)
-        status = _run_step(
+        status = _move(
             "concord.finish",
-            _finish,
             command_id,
             workflow_id,
             "failed",
-            None,
-            message,
-            error_class,
-            None,
+            error=message,
+            error_class=error_class,
         )
         if status in ("cancelling", "compensating"):
             return _cancel_now(command_id, workflow_id)
@@ -623,9 +618,7 @@ def _run(command_id: str, workflow_id: str) -> dict:
         result = {}
     if not isinstance(result, dict):
         result = {"value": result}
-    status = _run_step(
-        "concord.finish", _finish, command_id, workflow_id, "succeeded", result, None, None, None
-    )
+    status = _move("concord.finish", command_id, workflow_id, "succeeded", result=result)
     if status in ("cancelling", "compensating"):
         return _cancel_now(command_id, workflow_id)
     return {"status": status}

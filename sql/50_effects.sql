@@ -210,7 +210,8 @@ $$;
 -- Record an intended side effect before it happens. With an idempotency key
 -- a replay returns the first effect's id; the same key for a different
 -- effect is CN002. Returns the effect id.
-CREATE OR REPLACE FUNCTION concord.plan_effect(
+-- The body of plan_effect, for the API and the runtime (which plans as its workflow).
+CREATE OR REPLACE FUNCTION concord._plan_effect(
     command_id uuid,
     effect_type text,
     payload jsonb,
@@ -221,13 +222,7 @@ CREATE OR REPLACE FUNCTION concord.plan_effect(
 RETURNS uuid
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = concord, pg_temp
--- the caller's session cannot speak for the kernel: see 00_support.sql
-SET "concord.actor" = ''
-SET "concord.reason" = ''
-SET "concord.submitting" = 'off'
-SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -274,6 +269,31 @@ BEGIN
     END IF;
     RETURN concord._effect_replay(e, command_id, effect_type, payload, declared_compensation,
                                   compensates_effect_id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.plan_effect(
+    command_id uuid,
+    effect_type text,
+    payload jsonb,
+    idempotency_key text DEFAULT NULL,
+    declared_compensation text DEFAULT NULL,
+    compensates_effect_id uuid DEFAULT NULL
+)
+RETURNS uuid
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+BEGIN
+    RETURN concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
+                                compensates_effect_id);
 END
 $$;
 

@@ -330,6 +330,7 @@ DECLARE
     c concord.commands%ROWTYPE;
     e concord.domain_effects%ROWTYPE;
     effect_id uuid;
+    saved text[];
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
     PERFORM concord._require('effect_type', effect_type);
@@ -363,8 +364,10 @@ BEGIN
             MESSAGE = format('command %s is %s: compensations run only while it is compensating',
                              command_id, c.status);
     END IF;
-    effect_id := concord.plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
-                                     compensates_effect_id);
+    saved := concord._push_actor('workflow:' || workflow_id, null);
+    effect_id := concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
+                                      compensates_effect_id);
+    PERFORM concord._pop_actor(saved);
     PERFORM concord.start_effect(effect_id, workflow_id);
     SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
     RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END);

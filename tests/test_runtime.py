@@ -492,6 +492,10 @@ def test_command_submitted_from_psql_runs_with_effects_invocations_and_audit(
         else:
             trail.append(e["event_type"])
     effect_story = ["effect:planned", "effect:executing", "effect:succeeded"]
+    # every effect event, planning included, is the workflow's own
+    assert {
+        e["actor"] for e in events(db, command_id) if e["event_type"].startswith("effect_")
+    } == {f"workflow:{cmd['dbos_workflow_id']}"}
     assert trail == [
         "created",
         "validated",

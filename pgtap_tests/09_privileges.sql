@@ -43,6 +43,8 @@ INSERT INTO api VALUES
 ('concord.hand_off_queued()'),
 ('concord.store_notification(text, text, text, text, uuid, text, jsonb)'),
 ('concord.runtime_claim(uuid, text, text)'),
+('concord.runtime_check(uuid, text)'),
+('concord.runtime_reconcile(text)'),
 ('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),
 ('concord.runtime_effect(uuid)'),
 ('concord.runtime_finish(uuid, text, text, jsonb, text, text, text)'),
@@ -72,6 +74,8 @@ INSERT INTO admin_only VALUES
 CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES
 ('concord.runtime_claim(uuid, text, text)'),
+('concord.runtime_check(uuid, text)'),
+('concord.runtime_reconcile(text)'),
 ('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),
 ('concord.runtime_effect(uuid)'),
 ('concord.runtime_finish(uuid, text, text, jsonb, text, text, text)'),

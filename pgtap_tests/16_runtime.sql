@@ -1621,8 +1621,8 @@ SELECT is_empty(
 SELECT is(
     (SELECT count(*) FROM pg_catalog.pg_proc AS p
      WHERE p.pronamespace = 'concord'::regnamespace AND p.proname LIKE 'runtime\_%'),
-    7::bigint,
-    'there are seven runtime_* functions (the check above is not vacuous)'
+    9::bigint,
+    'there are nine runtime_* functions (the check above is not vacuous)'
 );
 
 SELECT is_empty(

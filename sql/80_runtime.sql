@@ -133,6 +133,26 @@ BEGIN
 END
 $$;
 
+-- _unmet_dependencies after share-locking the parents: a parent finishing in
+-- another transaction is waited for, so a decision that the command must wait
+-- (no workflow) cannot race the parent's hand-off of its dependents.
+CREATE OR REPLACE FUNCTION concord._unmet_dependencies_locked(command_id uuid)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM 1 FROM concord.commands AS p
+    WHERE p.command_id IN (
+        SELECT d.parent_command_id FROM concord.command_dependencies AS d
+        WHERE d.child_command_id = _unmet_dependencies_locked.command_id)
+    ORDER BY p.command_id
+    FOR SHARE;
+    RETURN concord._unmet_dependencies(command_id);
+END
+$$;
+
 -- The before-update rule for a command's workflow binding: entering queued
 -- starts a run (bound at once when nothing is unmet); otherwise the binding
 -- changes only by a hand-off (a queued command whose dependencies are met
@@ -143,7 +163,7 @@ CREATE OR REPLACE FUNCTION concord._bind_workflow(
 )
 RETURNS concord.commands
 LANGUAGE plpgsql
-STABLE
+VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
@@ -152,7 +172,7 @@ BEGIN
     IF new_row.status = 'queued' AND old_row.status IS DISTINCT FROM 'queued' THEN
         new_row.run_seq := old_row.run_seq + 1;
         new_row.queue_name := concord._command_queue(new_row.command_type);
-        new_row.dbos_workflow_id := CASE WHEN concord._unmet_dependencies(new_row.command_id) IS null
+        new_row.dbos_workflow_id := CASE WHEN concord._unmet_dependencies_locked(new_row.command_id) IS null
                                          THEN concord._workflow_id(new_row.command_id, new_row.run_seq) END;
         IF new_row.dbos_workflow_id IS null THEN
             new_row.run_seq := old_row.run_seq;
@@ -164,7 +184,7 @@ BEGIN
         RETURN new_row;
     END IF;
     IF new_row.status = 'queued' AND old_row.status = 'queued' THEN
-        unmet := concord._unmet_dependencies(new_row.command_id);
+        unmet := concord._unmet_dependencies_locked(new_row.command_id);
         IF old_row.dbos_workflow_id IS null AND unmet IS null
            AND new_row.run_seq = old_row.run_seq + 1
            AND new_row.dbos_workflow_id = concord._workflow_id(new_row.command_id, new_row.run_seq) THEN
@@ -243,13 +263,16 @@ SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 AS $$
 DECLARE
-    c concord.commands%ROWTYPE := concord._lock_command(command_id);
+    c concord.commands%ROWTYPE;
     unmet text;
     action text;
     saved text[];
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
     PERFORM concord._require('executor_id', executor_id);
+    -- Parents first, then the command: the order a parent's completion takes.
+    unmet := concord._unmet_dependencies_locked(command_id);
+    c := concord._lock_command(command_id);
     IF c.dbos_workflow_id || '/cancel' = workflow_id THEN
         -- The follow-up that finishes a cancellation begun in DBOS.
         RETURN jsonb_build_object(
@@ -272,7 +295,7 @@ BEGIN
             RETURN jsonb_build_object('action', 'released', 'status', c.status, 'unmet', unmet);
         END IF;
     END IF;
-    IF c.status IN ('queued', 'blocked') THEN
+    IF c.status = 'queued' THEN
         PERFORM concord._set_status(c.command_id, 'running', 'worker:' || executor_id,
                                     format('claimed by workflow %s on %s', workflow_id, executor_id));
         c.status := 'running';
@@ -291,6 +314,49 @@ COMMENT ON FUNCTION concord.runtime_claim(uuid, text, text) IS
 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers '
 '{action: run | cancel | skip | stale | released, command}. released: a dependency is unmet, the'
 ' workflow lets go and the parent''s completion hands the command off again. Idempotent.';
+
+-- The step prelude (spec 30.1): read only. {action: run} while the command
+-- runs under this workflow; cancel once cancellation is requested; stop when
+-- the run is no longer this workflow's or the command no longer runs (blocked,
+-- finished, re-queued).
+CREATE OR REPLACE FUNCTION concord.runtime_check(command_id uuid, workflow_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('command_id', command_id::text);
+    PERFORM concord._require('workflow_id', workflow_id);
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+    END IF;
+    RETURN jsonb_build_object(
+        'action', CASE
+            WHEN c.dbos_workflow_id IS DISTINCT FROM workflow_id THEN 'stop'
+            WHEN c.cancellation_requested_at IS NOT null AND c.status IN ('running', 'cancelling') THEN 'cancel'
+            WHEN c.status = 'running' THEN 'run'
+            ELSE 'stop'
+        END,
+        'status', c.status,
+        'cancellation_mode', c.cancellation_mode);
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_check(uuid, text) IS
+'Worker step prelude (spec 30.1), read only: {action: run | cancel | stop, status, '
+'cancellation_mode}. stop: the run is no longer this workflow''s, or the command no longer runs '
+'(blocked, finished).';
 
 CREATE OR REPLACE FUNCTION concord._effect_state(e concord.domain_effects, action text)
 RETURNS jsonb
@@ -331,6 +397,7 @@ DECLARE
     e concord.domain_effects%ROWTYPE;
     effect_id uuid;
     saved text[];
+    attempt_key text := idempotency_key;
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
     PERFORM concord._require('effect_type', effect_type);
@@ -340,12 +407,30 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
     END IF;
     PERFORM concord._require_owner(c, workflow_id);
-    -- A replay finds the effect it began.
-    SELECT * INTO e FROM concord.domain_effects AS x WHERE x.idempotency_key = idempotency_key;
-    IF FOUND AND e.command_id = c.command_id AND e.status <> 'planned' THEN
+    -- The effect under this key, or its latest retry (<key>/retry-<n>). One
+    -- that succeeded or is executing is reused: a replay, or a later run of the
+    -- command (a retry, a re-queue) finding it done, so it is not done twice.
+    -- One that failed is the answer to a replay by the workflow that failed it;
+    -- a later run tries it again under the next key.
+    SELECT * INTO e FROM concord.domain_effects AS x
+    WHERE x.command_id = c.command_id
+      AND (x.idempotency_key = idempotency_key OR starts_with(x.idempotency_key, idempotency_key || '/retry-'))
+    ORDER BY x.created_at DESC, x.idempotency_key DESC
+    LIMIT 1;
+    IF FOUND THEN
         PERFORM concord._effect_replay(e, command_id, effect_type, coalesce(payload, '{}'), declared_compensation,
                                        compensates_effect_id);
-        RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END);
+        IF e.status = 'failed' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM workflow_id THEN
+            attempt_key := idempotency_key || '/retry-' || (
+                SELECT count(*) FROM concord.domain_effects AS x
+                WHERE x.command_id = c.command_id
+                  AND (x.idempotency_key = idempotency_key
+                       OR starts_with(x.idempotency_key, idempotency_key || '/retry-')));
+        ELSIF e.status <> 'planned' THEN
+            RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END);
+        ELSE
+            attempt_key := e.idempotency_key;
+        END IF;
     END IF;
     -- The prelude of spec 30: no new step once cancellation is asked for,
     -- except the compensations it asked for.
@@ -365,7 +450,7 @@ BEGIN
                              command_id, c.status);
     END IF;
     saved := concord._push_actor('workflow:' || workflow_id, null);
-    effect_id := concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
+    effect_id := concord._plan_effect(command_id, effect_type, payload, attempt_key, declared_compensation,
                                       compensates_effect_id);
     PERFORM concord._pop_actor(saved);
     PERFORM concord.start_effect(effect_id, workflow_id);
@@ -377,7 +462,8 @@ $$;
 COMMENT ON FUNCTION concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid) IS
 'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), '
 'then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, '
-'status, result, ...}; a replay returns the effect it began.';
+'status, result, ...}; a replay returns the effect it began; a later run of the command reuses an '
+'effect that succeeded and retries one that failed under <key>/retry-<n>.';
 
 CREATE OR REPLACE FUNCTION concord.runtime_effect(effect_id uuid)
 RETURNS jsonb
@@ -1084,6 +1170,54 @@ COMMENT ON FUNCTION concord.register_operations(jsonb, text, text) IS
 ' are CN009. The queue recorded here is the one the hand-off uses. Returns the number of rows '
 'changed.';
 
+-- Whether a cron expression has 5 fields (minute hour day month weekday) or 6
+-- (seconds first), each a list of *, n, a-b, with an optional /step, in range
+-- (months and weekdays also by three-letter name).
+CREATE OR REPLACE FUNCTION concord._cron_problem(cron text)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    fields text[] := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');
+    lows integer[];
+    highs integer[];
+    names text[] := ARRAY['', '', '', '', 'jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec',
+                          'sun|mon|tue|wed|thu|fri|sat'];
+    item text;
+    m text[];
+    offset_ integer;
+BEGIN
+    IF cardinality(fields) = 6 THEN
+        lows := ARRAY[0, 0, 0, 1, 1, 0];
+        highs := ARRAY[59, 59, 23, 31, 12, 7];
+        offset_ := 0;
+    ELSIF cardinality(fields) = 5 THEN
+        lows := ARRAY[0, 0, 1, 1, 0];
+        highs := ARRAY[59, 23, 31, 12, 7];
+        offset_ := 1;
+    ELSE
+        RETURN format('%s field(s): a cron has 5 (minute hour day month weekday) or 6 (seconds first)',
+                      cardinality(fields));
+    END IF;
+    FOR i IN 1 .. cardinality(fields) LOOP
+        FOREACH item IN ARRAY string_to_array(lower(fields[i]), ',') LOOP
+            m := regexp_match(item, '^(\*|\?|([0-9]+|[a-z]{3})(-([0-9]+|[a-z]{3}))?)(/([0-9]+))?$');
+            IF m IS null
+               OR (m[2] IS NOT null AND m[2] !~ '^[0-9]+$' AND m[2] !~ ('^(' || names[i + offset_] || ')$'))
+               OR (m[4] IS NOT null AND m[4] !~ '^[0-9]+$' AND m[4] !~ ('^(' || names[i + offset_] || ')$'))
+               OR (m[2] ~ '^[0-9]+$' AND m[2]::numeric NOT BETWEEN lows[i] AND highs[i])
+               OR (m[4] ~ '^[0-9]+$' AND m[4]::numeric NOT BETWEEN lows[i] AND highs[i])
+               OR (m[6] IS NOT null AND m[6]::numeric = 0) THEN
+                RETURN format('field %s (%s) is not valid: %s', i, fields[i], item);
+            END IF;
+        END LOOP;
+    END LOOP;
+    RETURN null;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord.register_schedule(spec jsonb)
 RETURNS text
 LANGUAGE plpgsql
@@ -1102,6 +1236,12 @@ BEGIN
     PERFORM concord._require_spec(
         'schedule', spec, ARRAY['name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled']);
     name := concord._require('name', spec ->> 'name');
+    IF concord._cron_problem(spec ->> 'cron') IS NOT null THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005',
+            MESSAGE = format('schedule %s: cron %L is not valid: %s', name, spec ->> 'cron',
+                             concord._cron_problem(spec ->> 'cron')),
+            HINT = 'Five fields (minute hour day month weekday), or six with seconds first; e.g. 0 * * * * *.';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = spec ->> 'command_type') THEN
         RAISE EXCEPTION USING ERRCODE = 'CN009',
             MESSAGE = format('unknown command type %L', spec ->> 'command_type');
@@ -1388,3 +1528,50 @@ $$;
 COMMENT ON FUNCTION concord.hand_off_queued() IS
 '(concord_admin) Hand every queued command that has no workflow and no unmet dependency to DBOS '
 '(e.g. commands queued before an upgrade to 0003). Returns how many.';
+
+-- Commands whose current DBOS workflow was cancelled from DBOS's side before
+-- it could record anything (e.g. while still enqueued): their cancellation is
+-- requested and finished as runtime_workflow_cancelled does. Workers run this
+-- at start and on a DBOS schedule. Returns how many commands it touched.
+CREATE OR REPLACE FUNCTION concord.runtime_reconcile(executor_id text)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+    n integer := 0;
+    new_status text;
+BEGIN
+    PERFORM concord._require('executor_id', executor_id);
+    IF to_regclass('dbos.workflow_status') IS null THEN
+        RETURN 0;
+    END IF;
+    FOR c IN EXECUTE
+        'SELECT x.* FROM concord.commands AS x '
+        'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
+        'WHERE x.status IN (''queued'', ''running'', ''blocked'') AND w.status = ''CANCELLED'' '
+        'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
+    LOOP
+        new_status := concord._cancel(c.command_id, 'worker:' || executor_id,
+                                      format('workflow %s was cancelled in DBOS', c.dbos_workflow_id), null);
+        IF new_status IN ('cancelling', 'compensating') THEN
+            PERFORM concord._enqueue_cancellation(c);
+        END IF;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_reconcile(text) IS
+'(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled '
+'from DBOS''s side are cancelled (a running one through concord.finish_cancellation). Workers run '
+'it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';

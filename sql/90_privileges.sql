@@ -80,6 +80,8 @@ TO concord_admin;
 
 GRANT EXECUTE ON FUNCTION
 concord.runtime_claim(uuid, text, text),
+concord.runtime_check(uuid, text),
+concord.runtime_reconcile(text),
 concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid),
 concord.runtime_effect(uuid),
 concord.runtime_finish(uuid, text, text, jsonb, text, text, text),

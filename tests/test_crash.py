@@ -234,7 +234,7 @@ def check_exactly_once(
     assert not wrong_count, f"commands without exactly {effects_per_command} effects: {wrong_count}"
     problems = []
     for cid in ids:
-        expected_keys = [f"{cid}:1:{n}" for n in range(1, effects_per_command + 1)]
+        expected_keys = [f"{cid}:{n}" for n in range(1, effects_per_command + 1)]
         got = sorted(effects[cid], key=lambda e: int(e[2].rsplit(":", 1)[1]))
         if [e[2] for e in got] != expected_keys:
             problems.append(f"{cid}: keys {[e[2] for e in got]} != {expected_keys}")

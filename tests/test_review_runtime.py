@@ -126,7 +126,9 @@ def test_a_release_racing_the_parents_completion_is_handed_off(dsn: str) -> None
             thread.join(10)
             assert not errors, errors
         status, workflow, satisfied = binding(a, child)
-        assert (status, satisfied) == ("queued", True)
+        # The claim waits for the parent's transaction, then finds it succeeded and runs
+        # the child (or, had it released it first, the parent's hand-off binds a new run).
+        assert satisfied and status in ("queued", "running"), status
         assert workflow is not None, (
             "the child is queued, its parent succeeded, and it has no workflow: it never runs"
         )

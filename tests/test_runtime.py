@@ -417,6 +417,8 @@ def test_schedule_ticks_submit_one_command_each_even_with_two_workers(sched_dsn:
         assert applied == {
             "concord.every_second": "* * * * * *",
             "concord.expire_approvals": "0 * * * * *",
+            # the reconciler of commands whose workflow was cancelled in DBOS
+            "concord-internal.reconcile": "*/10 * * * * *",
         }
 
 

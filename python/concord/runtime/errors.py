@@ -113,3 +113,14 @@ def classify(exc: BaseException) -> str:
     if isinstance(exc, (ValueError, TypeError, KeyError)):
         return "validation_error"
     return "internal_error"
+
+
+class Superseded(BaseException):
+    """Raised inside an operation when its run no longer owns the command (a later run
+    was handed off, or the command stopped running: blocked, finished by someone else).
+    The workflow stops without touching the command."""
+
+    def __init__(self, command_id: str, why: str):
+        super().__init__(f"run of command {command_id} stops: {why}")
+        self.command_id = command_id
+        self.why = why

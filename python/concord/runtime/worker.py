@@ -31,6 +31,8 @@ from .errors import RETRYABLE_CLASSES, CatalogError, ConfigError
 log = logging.getLogger("concord.worker")
 
 APP_NAME = "concord"
+# DBOS schedule of the reconciler (not a concord.* schedule: those mirror concord.schedules).
+RECONCILE_SCHEDULE = "concord-internal.reconcile"
 
 
 def default_executor_id() -> str:
@@ -117,6 +119,14 @@ def preflight(
         unknown = sorted(set(config.queues) - set(queues))
         if unknown:
             problems.append(f"unknown queues to listen to: {', '.join(unknown)}")
+    if config.apply_schedules:
+        from croniter import croniter  # a DBOS dependency: the parser DBOS itself uses
+
+        for name, cron, _queue in db.rows(
+            "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled"
+        ):
+            if not croniter.is_valid(cron, second_at_beginning=True):
+                problems.append(f"schedule {name}: DBOS cannot run the cron {cron!r}")
     problems += _build_connectors(db, registry, config.dsn)
     return problems
 
@@ -191,6 +201,7 @@ class Worker:
             self.config.executor_id,
             self.config.application_version,
         )
+        self.db.scalar("SELECT concord.runtime_reconcile(%s)", self.config.executor_id)
         if self.config.apply_schedules:
             self._apply_schedules()
         log.warning(
@@ -212,17 +223,22 @@ class Worker:
         queues = {"concord_default"} | {op.queue for op in self.catalog.operations.values()}
         if self.config.apply_schedules:
             queues.add("scheduled_maintenance")
+            queues |= {queue for _, _, queue in self._schedules()}
         return sorted(queues)
+
+    def _schedules(self) -> list[tuple[str, str, str]]:
+        assert self.db is not None
+        return self.db.rows(
+            "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled "
+            "ORDER BY schedule_name"
+        )
 
     def _apply_schedules(self) -> None:
         from dbos import DBOS
 
-        from .workflows import schedule_tick
+        from .workflows import reconcile, schedule_tick
 
-        rows = self.db.rows(
-            "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled "
-            "ORDER BY schedule_name"
-        )
+        rows = self._schedules()
         wanted = {f"concord.{name}" for name, _, _ in rows}
         for existing in DBOS.list_schedules(schedule_name_prefix="concord."):
             if existing["schedule_name"] not in wanted:
@@ -237,6 +253,14 @@ class Worker:
                     "queue_name": queue,
                 }
                 for name, cron, queue in rows
+            ]
+            + [
+                {
+                    "schedule_name": RECONCILE_SCHEDULE,
+                    "workflow_fn": reconcile,
+                    "schedule": "*/10 * * * * *",
+                    "queue_name": "concord_default",
+                }
             ]
         )
 

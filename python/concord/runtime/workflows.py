@@ -26,15 +26,17 @@ from dbos._error import (
     DBOSWorkflowConflictIDError,
 )
 
+from ..errors import StateConflict
 from .catalog import Catalog, Compensation, Operation
 from .connectors.base import ConnectorCall, ConnectorRegistry
 from .db import RuntimeDB
-from .errors import Cancelled, ClassifiedError, ConnectorError, classify
+from .errors import Cancelled, ClassifiedError, ConnectorError, Superseded, classify
 from .retry import NO_RETRY, RetryPolicy, compile_policy
 
 RUN_COMMAND = "concord.run_command"
 FINISH_CANCELLATION = "concord.finish_cancellation"
 SCHEDULE_TICK = "concord.schedule_tick"
+RECONCILE = "concord.reconcile"
 
 
 @dataclass
@@ -114,6 +116,10 @@ def _move(
     return _run_step(
         step_name, _finish, command_id, workflow_id, to_status, result, error, error_class, reason
     )
+
+
+def _check(command_id: str, workflow_id: str) -> dict:
+    return state().db.scalar("SELECT concord.runtime_check(%s, %s)", command_id, workflow_id)
 
 
 def _audit(command_id: str, workflow_id: str, event_type: str, payload: dict) -> None:
@@ -284,7 +290,7 @@ class EffectContext:
         self._ordinal += 1
         if self.compensates is not None:
             return f"{self.command_id}:compensate:{self.compensates['effect_id']}:{self._ordinal}"
-        return f"{self.command_id}:{self.command['run_seq']}:{self._ordinal}"
+        return f"{self.command_id}:{self._ordinal}"
 
     def effect(
         self,
@@ -299,7 +305,7 @@ class EffectContext:
     ) -> dict:
         """Perform one effect through ``connector``; returns the connector's output.
 
-        The idempotency key defaults to ``<command>:<run>:<n>`` (n counts this
+        The idempotency key defaults to ``<command>:<n>`` (n counts this
         operation's effects), and travels to the connector. Raises :class:`Cancelled`
         when the command's cancellation was requested before the effect began."""
         call_input = dict(input or {})
@@ -311,7 +317,18 @@ class EffectContext:
             raise ConnectorError(
                 "this operation requires an idempotency key", error_class="validation_error"
             )
-        begun = _run_step(
+        try:
+            begun = self._begin(effect_type, connector, capability, call_input, key)
+        except StateConflict as exc:  # the run no longer owns the command, or it stopped
+            raise Superseded(self.command_id, exc.message) from None
+        if begun["action"] == "cancelled":
+            raise Cancelled(self.command_id, begun["mode"])
+        return self._perform(
+            begun, effect_type, connector, capability, call_input, key, policy, side_effect
+        )
+
+    def _begin(self, effect_type, connector, capability, call_input, key) -> dict:
+        return _run_step(
             f"concord.begin_effect:{effect_type}",
             _begin_effect,
             self.command_id,
@@ -322,8 +339,10 @@ class EffectContext:
             self.declared_compensation if effect_type in self.compensated_types else None,
             self.compensates["effect_id"] if self.compensates else None,
         )
-        if begun["action"] == "cancelled":
-            raise Cancelled(self.command_id, begun["mode"])
+
+    def _perform(
+        self, begun, effect_type, connector, capability, call_input, key, policy, side_effect
+    ) -> dict:
         effect_id = str(begun["effect_id"])
         if begun["action"] == "done":
             if begun["status"] == "failed":
@@ -338,7 +357,7 @@ class EffectContext:
                 connector,
                 capability,
                 call_input,
-                key,
+                begun["idempotency_key"],
                 self.command_id,
                 self.trace_id,
                 self.workflow_id,
@@ -363,10 +382,13 @@ class EffectContext:
 
     def check_cancelled(self) -> None:
         """The prelude of spec 30.1 as a step of its own: raise :class:`Cancelled` when
-        the command's cancellation has been requested."""
-        claim = _run_step("concord.prelude", _claim, self.command_id, self.workflow_id)
-        if claim["action"] == "cancel":
-            raise Cancelled(self.command_id, claim["command"]["cancellation_mode"])
+        the command's cancellation has been requested, and :class:`Superseded` when this
+        run no longer owns it or it no longer runs (blocked, finished)."""
+        check = _run_step("concord.prelude", _check, self.command_id, self.workflow_id)
+        if check["action"] == "cancel":
+            raise Cancelled(self.command_id, check["cancellation_mode"])
+        if check["action"] != "run":
+            raise Superseded(self.command_id, f"the command is {check['status']}")
 
     def step(self, fn, *args: Any, name: str | None = None, retry: RetryPolicy | None = None):
         """Run ``fn(*args)`` as a DBOS step after the cancellation prelude (for work
@@ -449,7 +471,7 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
             return _halt(command_id, workflow_id, effects, done, effect, message, error_class)
         declared = Counter(e.effect_type for e in comp.produces)
         emitted = Counter(ctx.emitted)
-        if set(declared) != set(emitted):
+        if declared != emitted:  # any difference, counts included (an effect emitted twice)
             _run_step(
                 "concord.audit",
                 _audit,
@@ -459,10 +481,10 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
                 {
                     "effect_id": str(effect["effect_id"]),
                     "compensation": comp.name,
-                    "declared": sorted(declared),
+                    "declared": sorted(declared.elements()),
                     "emitted": sorted(emitted.elements()),
-                    "undeclared": sorted(set(emitted) - set(declared)),
-                    "missing": sorted(set(declared) - set(emitted)),
+                    "undeclared": sorted((emitted - declared).elements()),
+                    "missing": sorted((declared - emitted).elements()),
                 },
             )
     _run_step(
@@ -556,6 +578,8 @@ def run_command(command_id: str) -> dict:
     workflow_id = DBOS.workflow_id
     try:
         return _run(command_id, workflow_id)
+    except Superseded as stop:
+        return {"action": "stopped", "why": stop.why}
     except DBOSWorkflowCancelledError:
         _after_cancel_from_dbos(command_id, workflow_id)
         raise
@@ -597,6 +621,8 @@ def _run(command_id: str, workflow_id: str) -> dict:
     )
     try:
         result = op.fn(ctx, command["payload"])
+    except Superseded as stop:
+        return {"action": "stopped", "why": stop.why}
     except Cancelled:
         return _cancel_now(command_id, workflow_id)
     except DBOSWorkflowCancelledError:
@@ -637,7 +663,10 @@ def finish_cancellation(command_id: str) -> dict:
     claim = _run_step("concord.claim", _claim, command_id, workflow_id)
     if claim["action"] != "cancel":
         return {"action": claim["action"]}
-    return _cancellation_path(claim["command"], workflow_id)
+    try:
+        return _cancellation_path(claim["command"], workflow_id)
+    except Superseded as stop:
+        return {"action": "stopped", "why": stop.why}
 
 
 def _submit_scheduled(schedule_name: str, tick: str) -> str | None:
@@ -654,3 +683,14 @@ def schedule_tick(tick: datetime, context: Any) -> str | None:
     return _run_step(
         "concord.submit_scheduled", _submit_scheduled, context["schedule_name"], tick.isoformat()
     )
+
+
+def _reconcile() -> int:
+    s = state()
+    return s.db.scalar("SELECT concord.runtime_reconcile(%s)", s.executor_id)
+
+
+@DBOS.workflow(name=RECONCILE)
+def reconcile(tick: datetime, context: Any) -> int:
+    """Commands whose DBOS workflow was cancelled from DBOS's side before it ran."""
+    return _run_step("concord.reconcile", _reconcile)

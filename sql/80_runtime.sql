@@ -402,6 +402,8 @@ BEGIN
     PERFORM concord._require('command_id', command_id::text);
     PERFORM concord._require('effect_type', effect_type);
     PERFORM concord._require('idempotency_key', idempotency_key);
+    -- An effect's payload keeps no credential (as connector_invocations).
+    payload := concord._redact(coalesce(payload, '{}'));
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
@@ -507,16 +509,16 @@ BEGIN
         WHEN 'object' THEN (
             SELECT coalesce(jsonb_object_agg(
                        k.key,
-                       CASE WHEN k.key ~* concord._secret_key_pattern() THEN to_jsonb('[redacted]'::text)
+                       CASE WHEN concord._is_secret_key(k.key) THEN to_jsonb('[redacted]'::text)
                             ELSE concord._redact(k.value) END), '{}')
             FROM jsonb_each(doc) AS k)
         WHEN 'array' THEN (
             SELECT coalesce(jsonb_agg(concord._redact(a.value) ORDER BY a.n), '[]')
             FROM jsonb_array_elements(doc) WITH ORDINALITY AS a (value, n))
         WHEN 'string' THEN CASE
-            WHEN doc #>> '{}' ~* '^(bearer|basic)\s+\S+' THEN to_jsonb('[redacted]'::text)
-            WHEN doc #>> '{}' ~ '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@'
-                THEN to_jsonb(regexp_replace(doc #>> '{}', '://([^/@:\s]*):[^/@\s]+@', '://\1:[redacted]@'))
+            WHEN doc #>> '{}' ~* '^(bearer|basic)[ \t\n\r\f\v]+[^ \t\n\r\f\v]' THEN to_jsonb('[redacted]'::text)
+            WHEN doc #>> '{}' ~ '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@: \t\n\r\f\v]*:[^/@ \t\n\r\f\v]+@'
+                THEN to_jsonb(regexp_replace(doc #>> '{}', '://([^/@: \t\n\r\f\v]*):[^/@ \t\n\r\f\v]+@', '://\1:[redacted]@'))
             ELSE doc
         END
         ELSE doc
@@ -577,8 +579,8 @@ BEGIN
         WHEN 'string' THEN CASE
             WHEN doc #>> '{}' ~ '^(env|file)://' THEN '{}'
             WHEN secret AND doc #>> '{}' <> '' THEN ARRAY[path]
-            WHEN doc #>> '{}' ~* '^(bearer|basic)\s+\S+' THEN ARRAY[path]
-            WHEN doc #>> '{}' ~ '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@' THEN ARRAY[path]
+            WHEN doc #>> '{}' ~* '^(bearer|basic)[ \t\n\r\f\v]+[^ \t\n\r\f\v]' THEN ARRAY[path]
+            WHEN doc #>> '{}' ~ '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@: \t\n\r\f\v]*:[^/@ \t\n\r\f\v]+@' THEN ARRAY[path]
             ELSE '{}'
         END
         ELSE '{}'
@@ -626,7 +628,7 @@ BEGIN
         coalesce((invocation ->> 'side_effect')::boolean, true), invocation ->> 'idempotency_key',
         coalesce((invocation ->> 'attempt')::integer, 1),
         CASE WHEN invocation ->> 'error_class' IS null THEN 'succeeded' ELSE 'failed' END,
-        coalesce(invocation ->> 'input_hash', encode(sha256(convert_to(request::text, 'UTF8')), 'hex')),
+        coalesce(invocation ->> 'input_hash', encode(sha256(convert_to(concord._redact(request)::text, 'UTF8')), 'hex')),
         concord._redact(request), concord._redact(invocation -> 'output_summary'),
         left(invocation ->> 'error', 2000), invocation ->> 'error_class',
         coalesce((invocation ->> 'latency_ms')::double precision, 0),

@@ -74,7 +74,7 @@ class CatalogError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"the operation catalog has {len(self.problems)} problem(s):\n{lines}")
+        super().__init__(f"{len(self.problems)} problem(s):\n{lines}")
 
 
 class ConfigError(Exception):

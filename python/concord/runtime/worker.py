@@ -77,17 +77,26 @@ def _build_connectors(db: RuntimeDB, registry: ConnectorRegistry, dsn: str) -> l
 
     problems = []
     rows = db.rows(
-        "SELECT connector_name, connector_type, config FROM concord.connector_catalog "
-        "ORDER BY connector_name"
+        "SELECT connector_name, connector_type, config, capabilities "
+        "FROM concord.connector_catalog ORDER BY connector_name"
     )
     names = set(registry.names())
-    for name, connector_type, config in rows:
-        if name in names:
-            continue
-        try:
-            registry.register(build_connector(name, connector_type, config, dsn=dsn))
-        except (ConfigError, ValueError, TypeError) as exc:
-            problems.append(f"connector {name}: {exc}")
+    for name, connector_type, config, capabilities in rows:
+        if name not in names:
+            try:
+                registry.register(build_connector(name, connector_type, config, dsn=dsn))
+            except (ConfigError, ValueError, TypeError) as exc:
+                message = str(exc)
+                prefix = f"connector {name}: "
+                problems.append(message if message.startswith(prefix) else prefix + message)
+                continue
+        lacking = sorted(set(capabilities) - set(registry.get(name).capabilities()))
+        if lacking:
+            problems.append(
+                f"connector {name}: declares capabilities its implementation lacks: "
+                f"{', '.join(lacking)}"
+            )
+        registry.declare(name, capabilities)
     if "notification" not in registry.names():
         registry.register(build_connector("notification", "notification", {}, dsn=dsn))
     return problems
@@ -153,10 +162,16 @@ class Worker:
         from . import builtin, workflows  # noqa: F401  (builtin registers its operations)
         from .schema import sqlalchemy_url
 
+        import_problems = []
         for module in self.config.modules:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # a broken module is one more reason to refuse
+                import_problems.append(
+                    f"module {module} cannot be imported: {type(exc).__name__}: {exc}"
+                )
         self.db = RuntimeDB(self.config.dsn, max_size=self.config.pool_size)
-        problems = preflight(self.config, self.db, self.catalog, self.registry)
+        problems = import_problems + preflight(self.config, self.db, self.catalog, self.registry)
         if problems:
             self.db.close()
             raise CatalogError(problems)
@@ -202,8 +217,7 @@ class Worker:
             self.config.application_version,
         )
         self.db.scalar("SELECT concord.runtime_reconcile(%s)", self.config.executor_id)
-        if self.config.apply_schedules:
-            self._apply_schedules()
+        self._apply_schedules()
         log.warning(
             "concord worker %s (%s) started: %d operation(s), connectors %s",
             self.config.executor_id,
@@ -238,7 +252,7 @@ class Worker:
 
         from .workflows import reconcile, schedule_tick
 
-        rows = self._schedules()
+        rows = self._schedules() if self.config.apply_schedules else []
         wanted = {f"concord.{name}" for name, _, _ in rows}
         for existing in DBOS.list_schedules(schedule_name_prefix="concord."):
             if existing["schedule_name"] not in wanted:

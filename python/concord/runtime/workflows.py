@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from dbos._error import (
 
 from ..errors import StateConflict
 from .catalog import Catalog, Compensation, Operation
-from .connectors.base import ConnectorCall, ConnectorRegistry
+from .connectors.base import ConnectorCall, ConnectorRegistry, redact
 from .db import RuntimeDB
 from .errors import Cancelled, ClassifiedError, ConnectorError, Superseded, classify
 from .retry import NO_RETRY, RetryPolicy, compile_policy
@@ -156,9 +157,28 @@ def _fail_effect(effect_id: str, error: str, error_class: str) -> str:
 
 
 def _input_hash(data: Any) -> str:
+    """The hash of the input as recorded: redacted first, so that the hash of a row cannot
+    be used to test guesses of the credential it hides."""
     return hashlib.sha256(
-        json.dumps(data, sort_keys=True, default=str, separators=(",", ":")).encode()
+        json.dumps(redact(data), sort_keys=True, default=str, separators=(",", ":")).encode()
     ).hexdigest()
+
+
+def storable(value: Any) -> Any:
+    """``value`` as PostgreSQL's jsonb takes it: NUL characters replaced (U+FFFD),
+    non-finite numbers as null, anything else not JSON as its string. A peer's answer
+    that jsonb would refuse must not turn an executed effect into a failed one."""
+    if isinstance(value, dict):
+        return {str(k).replace("\x00", "\ufffd"): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
 
 
 def _execute_effect(
@@ -185,6 +205,7 @@ def _execute_effect(
     step = DBOS.step_status
     attempt = (step.current_attempt or 0) + 1 if step is not None else 1
     connector = s.connectors.get(connector_name)
+    call_input = storable(call_input)
     record: dict[str, Any] = {
         "command_id": command_id,
         "domain_effect_id": effect_id,
@@ -200,6 +221,11 @@ def _execute_effect(
     }
     started = time.perf_counter()
     try:
+        if not s.connectors.allows(connector_name, capability):
+            raise ConnectorError(
+                f"connector {connector_name} is configured without capability {capability}",
+                error_class="validation_error",
+            )
         if capability not in connector.capabilities():
             raise ConnectorError(
                 f"connector {connector_name} has no capability {capability} "
@@ -236,13 +262,17 @@ def _execute_effect(
         if isinstance(exc, ClassifiedError):
             raise
         raise ConnectorError(str(exc), error_class=error_class) from None
-    output = result.output if isinstance(result.output, dict) else {"value": result.output}
+    output = storable(
+        result.output if isinstance(result.output, dict) else {"value": result.output}
+    )
     record.update(
-        output_summary=connector.summarize(output),
+        output_summary=storable(connector.summarize(output)),
         latency_ms=(time.perf_counter() - started) * 1000,
     )
     s.db.scalar("SELECT concord.record_connector_invocation(%s)", record)
-    s.db.scalar("SELECT concord.complete_effect(%s, %s)", effect_id, output)
+    # The effect keeps no credential the peer answered with (a token, say); the
+    # operation gets the answer itself (and DBOS checkpoints it for replays).
+    s.db.scalar("SELECT concord.complete_effect(%s, %s)", effect_id, redact(output))
     return output
 
 
@@ -308,7 +338,7 @@ class EffectContext:
         The idempotency key defaults to ``<command>:<n>`` (n counts this
         operation's effects), and travels to the connector. Raises :class:`Cancelled`
         when the command's cancellation was requested before the effect began."""
-        call_input = dict(input or {})
+        call_input = storable(dict(input or {}))
         key = self._key() if idempotency_key is None else idempotency_key
         if idempotency_key is not None:
             self._ordinal += 1

@@ -22,7 +22,7 @@ SECRET_SCHEMES = ("env://", "file://")
 # Keys whose values are credentials wherever they appear in a configuration.
 SECRET_KEY = re.compile(
     r"(secret|password|passwd|token|api[_-]?key|authorization|credential|private[_-]?key|cookie)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 
 
@@ -78,10 +78,14 @@ def is_secret_ref(value: Any) -> bool:
 # Keys about a credential rather than holding one (token_url, password_file, ...).
 NOT_A_SECRET_KEY = re.compile(
     r"[_-](url|uri|endpoint|ttl|type|mode|name|header|file|path|ref|scheme|expiry|expires)$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
-URI_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
-RAW_CREDENTIAL = re.compile(r"(?i)^(bearer|basic)\s+\S+")
+# ASCII whitespace only, as the database's checks (concord._raw_secrets) spell it.
+URI_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@: \t\n\r\f\v]*:[^/@ \t\n\r\f\v]+@")
+RAW_CREDENTIAL = re.compile(
+    r"^(bearer|basic)[ \t\n\r\f\v]+[^ \t\n\r\f\v]", re.IGNORECASE | re.ASCII
+)
+REDACTED = "[redacted]"
 
 
 def is_secret_key(key: str) -> bool:
@@ -114,6 +118,24 @@ def check_config(config: Any, path: str = "$", secret: bool = False) -> list[str
                 f"{path} is a URI with a password: reference it as env://NAME or file://PATH"
             )
     return problems
+
+
+def redact(value: Any) -> Any:
+    """``value`` with every credential replaced by ``[redacted]``: the whole value under a
+    credential-like key, ``Bearer``/``Basic`` strings, the password of a URI (the
+    database's ``concord._redact`` applies the same rules)."""
+    if isinstance(value, dict):
+        return {k: REDACTED if is_secret_key(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        if RAW_CREDENTIAL.match(value):
+            return REDACTED
+        if URI_WITH_PASSWORD.match(value):
+            return re.sub(
+                r"://([^/@: \t\n\r\f\v]*):[^/@ \t\n\r\f\v]+@", r"://\1:[redacted]@", value, count=1
+            )
+    return value
 
 
 def require_clean_config(
@@ -160,6 +182,17 @@ class ConnectorRegistry:
 
     def __init__(self) -> None:
         self._connectors: dict[str, Connector] = {}
+        self._declared: dict[str, frozenset[str]] = {}
+
+    def declare(self, name: str, capabilities: list[str] | frozenset[str]) -> None:
+        """Restrict ``name`` to the capabilities its configuration row declares (an empty
+        declaration restricts nothing)."""
+        if capabilities:
+            self._declared[name] = frozenset(capabilities)
+
+    def allows(self, name: str, capability: str) -> bool:
+        declared = self._declared.get(name)
+        return declared is None or capability in declared
 
     def register(self, connector: Connector) -> Connector:
         name = getattr(connector, "name", None)
@@ -184,6 +217,7 @@ class ConnectorRegistry:
 
     def clear(self) -> None:
         self._connectors.clear()
+        self._declared.clear()
 
 
 registry = ConnectorRegistry()

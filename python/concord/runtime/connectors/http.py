@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import ConfigError, ConnectorError
 from .base import (
+    REDACTED,
     SECRET_KEY,
     Connector,
     ConnectorCall,
@@ -65,7 +66,6 @@ RESERVED_HEADERS = frozenset(
     }
 )
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-REDACTED = "[redacted]"
 
 
 class _KeepEveryResponse(urllib.request.HTTPErrorProcessor):

@@ -16,6 +16,7 @@ import datetime as dt
 import decimal
 import ipaddress
 import math
+import re
 import uuid
 from typing import Any
 
@@ -26,6 +27,7 @@ from psycopg.types.json import Jsonb
 
 from ..errors import ConfigError, ConnectorError
 from .base import (
+    REDACTED,
     Connector,
     ConnectorCall,
     ConnectorResult,
@@ -39,7 +41,6 @@ DEFAULT_MAX_ROWS = 1000
 DEFAULT_CONNECT_TIMEOUT_S = 10
 CONFIG_KEYS = frozenset({"dsn", "read_only", "statement_timeout_ms", "max_rows"})
 INPUT_KEYS = frozenset({"sql", "params"})
-REDACTED = "[redacted]"
 
 # SQLSTATEs (and classes) whose failure a retry may cure.
 _TEMPORARY_STATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03"})
@@ -60,6 +61,21 @@ def classify_pg_error(exc: BaseException) -> str:
         # 23xxx integrity, P0001 raise_exception, ...: the statement is refused as written.
         return "validation_error" if not state.startswith("XX") else "internal_error"
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        # A refused connection carries no SQLSTATE: read libpq's message. A login the
+        # server refuses is not temporary; retrying it changes nothing.
+        message = str(exc).lower()
+        if any(
+            marker in message
+            for marker in (
+                "password authentication failed",
+                "authentication failed",
+                "no pg_hba.conf entry",
+                "permission denied",
+            )
+        ) or re.search(r'role "[^"]*" does not exist', message):
+            return "permission_denied"
+        if re.search(r'database "[^"]*" does not exist', message):
+            return "validation_error"
         return "temporary_database_error"
     if isinstance(exc, psycopg.ProgrammingError | psycopg.DataError | TypeError | ValueError):
         return "validation_error"

@@ -21,6 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 
+import psycopg
+
 from .catalog import DBOS_CAPABILITIES, Catalog
 from .catalog import catalog as default_catalog
 from .connectors.base import ConnectorRegistry
@@ -170,6 +172,9 @@ class Worker:
                 import_problems.append(
                     f"module {module} cannot be imported: {type(exc).__name__}: {exc}"
                 )
+        # One plain connection first: an unreachable database is refused at once, with
+        # libpq's own message, rather than after the pool's retries.
+        psycopg.connect(self.config.dsn, connect_timeout=10).close()
         self.db = RuntimeDB(self.config.dsn, max_size=self.config.pool_size)
         problems = import_problems + preflight(self.config, self.db, self.catalog, self.registry)
         if problems:
@@ -356,6 +361,9 @@ def run(args: argparse.Namespace) -> int:
         worker.start()
     except CatalogError as exc:
         print(f"concord worker: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:
+        print(f"concord worker: cannot reach the database: {exc}", file=sys.stderr)
         return 2
     print(f"concord worker {args.executor_id} ready", flush=True)
     worker.wait()

@@ -789,7 +789,7 @@ SELECT is(
     concord.runtime_begin_effect(concord_test.id('e'), pg_temp.wf('e'), 'connector.x', '{"a": 1}', 'rt-e-1', 'undo_x')
     - 'result' - 'error' - 'error_class',
     jsonb_build_object('action', 'execute', 'effect_id', concord_test.id('e_eff'), 'status', 'executing',
-                       'effect_type', 'connector.x', 'idempotency_key', 'rt-e-1'),
+                       'effect_type', 'connector.x', 'idempotency_key', 'rt-e-1', 'connector_key', 'rt-e-1'),
     'a replay with the same key returns the same effect and action execute'
 );
 
@@ -804,7 +804,7 @@ SELECT is(
     || (concord.runtime_begin_effect(concord_test.id('e'), pg_temp.wf('e'), 'connector.x', '{"a": 1}', 'rt-e-1',
                                      'undo_x') - 'effect_type' - 'idempotency_key' - 'error' - 'error_class')::text,
     'succeeded' || jsonb_build_object('action', 'done', 'effect_id', concord_test.id('e_eff'), 'status', 'succeeded',
-                                      'result', '{"sent": true}'::jsonb)::text,
+                                      'result', '{"sent": true}'::jsonb, 'connector_key', 'rt-e-1')::text,
     'once completed, a replay answers done with the result'
 );
 

@@ -429,7 +429,8 @@ BEGIN
                   AND (x.idempotency_key = idempotency_key
                        OR starts_with(x.idempotency_key, idempotency_key || '/retry-')));
         ELSIF e.status <> 'planned' THEN
-            RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END);
+            RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END)
+            || jsonb_build_object('connector_key', idempotency_key);
         ELSE
             attempt_key := e.idempotency_key;
         END IF;
@@ -457,15 +458,18 @@ BEGIN
     PERFORM concord._pop_actor(saved);
     PERFORM concord.start_effect(effect_id, workflow_id);
     SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
-    RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END);
+    RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END)
+            || jsonb_build_object('connector_key', idempotency_key);
 END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid) IS
 'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), '
 'then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, '
-'status, result, ...}; a replay returns the effect it began; a later run of the command reuses an '
-'effect that succeeded and retries one that failed under <key>/retry-<n>.';
+'status, result, connector_key, ...}; a replay returns the effect it began; a later run of the '
+'command reuses an effect that succeeded and retries one that failed as a new effect '
+'<key>/retry-<n>, whose connector_key stays <key>: the call may have happened, and the peer '
+'decides by that key.';
 
 CREATE OR REPLACE FUNCTION concord.runtime_effect(effect_id uuid)
 RETURNS jsonb

@@ -466,9 +466,6 @@ def test_fresh_catalogs_are_independent() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"backoff_seconds": (1, 2, 3)}, "not geometric"),
-        ({"backoff_seconds": (30, 120, 600)}, "not geometric"),
-        ({"backoff_seconds": (1, 2, 4, 9)}, "not geometric"),
         ({"backoff_seconds": ()}, "positive"),
         ({"backoff_seconds": (0,)}, "positive"),
         ({"backoff_seconds": (1, -2)}, "positive"),
@@ -503,17 +500,24 @@ def test_valid_retry_policy_is_accepted(kwargs: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    "backoff", [(1.0,), (0.5, 1.5, 4.5), (0.01, 0.02), (30.0, 90.0, 270.0), (3.0, 3.0)]
+    "backoff",
+    [(1.0,), (0.5, 1.5, 4.5), (0.01, 0.02), (30.0, 120.0, 600.0), (3.0, 3.0), (1, 2, 4, 9)],
 )
-def test_delay_matches_dbos_interval_times_rate_power(backoff: tuple[float, ...]) -> None:
+def test_the_declared_schedule_is_the_wait_before_each_retry(backoff: tuple[float, ...]) -> None:
+    """Spec 33: retry n waits backoff[n-1] (the last value after the list ends), whatever
+    the list's shape: DBOS waits the shortest delay and should_retry sleeps the rest."""
     policy = RetryPolicy(backoff_seconds=backoff, max_attempts=8)
-    options = compile_policy(policy)
+    waits: list[float] = []
+    options = compile_policy(policy, sleep=waits.append)
+    assert options["backoff_rate"] == 1.0
+    assert options["interval_seconds"] == pytest.approx(min(backoff))
     for n in range(1, 8):
-        dbos_wait = options["interval_seconds"] * options["backoff_rate"] ** (n - 1)
-        assert policy.delay(n) == pytest.approx(dbos_wait)
-    # and the listed delays are exactly the first retries' waits
-    for n, listed in enumerate(backoff, start=1):
-        assert policy.delay(n) == pytest.approx(listed)
+        waits.clear()
+        assert options["should_retry"](TimeoutError()) is True
+        expected = backoff[min(n, len(backoff)) - 1]
+        assert policy.delay(n) == pytest.approx(expected)
+        # what DBOS waits plus what should_retry slept is the declared delay
+        assert options["interval_seconds"] + sum(waits) == pytest.approx(expected)
 
 
 # ---------------------------------------------------------------------------
@@ -598,7 +602,7 @@ def test_compiled_options_are_dbos_step_options_consistent_with_the_policy() -> 
     assert options["name"] == "step.name"
     assert options["max_attempts"] == 7
     assert options["interval_seconds"] == pytest.approx(0.25)
-    assert options["backoff_rate"] == pytest.approx(3.0)
+    assert options["backoff_rate"] == pytest.approx(1.0)
     assert callable(options["should_retry"])
     single = compile_policy(RetryPolicy(backoff_seconds=(4.0,)))
     assert single["interval_seconds"] == 4.0 and single["backoff_rate"] == 1.0
@@ -625,18 +629,16 @@ def test_retry_after_is_slept_off_beyond_the_backoff() -> None:
     def limited(after: float) -> ConnectorError:
         return ConnectorError("429", error_class="rate_limited", retry_after=after)
 
-    assert should_retry(limited(3.5)) is True  # attempt 1: backoff 1.0 -> sleep 2.5
-    assert should_retry(limited(3.5)) is True  # attempt 2: backoff 2.0 -> sleep 1.5
-    assert should_retry(limited(3.0)) is True  # attempt 3: backoff 4.0 covers it: no sleep
-    assert should_retry(limited(8.0)) is True  # attempt 4: backoff 8.0 exactly: no sleep
-    assert sleeps == pytest.approx([2.5, 1.5])
-    for n in range(1, 5):  # the total wait is max(retry_after, backoff)
-        assert policy.delay(n) + ([2.5, 1.5, 0, 0][n - 1]) == pytest.approx(
-            max([3.5, 3.5, 3.0, 8.0][n - 1], policy.delay(n))
-        )
+    # DBOS waits 1.0 (the shortest delay); should_retry sleeps the rest of
+    # max(retry_after, backoff delay).
+    assert should_retry(limited(3.5)) is True  # attempt 1: max(3.5, 1.0) -> sleep 2.5
+    assert should_retry(limited(3.5)) is True  # attempt 2: max(3.5, 2.0) -> sleep 2.5
+    assert should_retry(limited(1.5)) is True  # attempt 3: max(1.5, 2.0) -> sleep 1.0
+    assert should_retry(limited(0.5)) is True  # attempt 4: max(0.5, 2.0) -> sleep 1.0
+    assert sleeps == pytest.approx([2.5, 2.5, 1.0, 1.0])
     # attempt 5 is the last one: nothing follows it, so nothing is slept
     assert should_retry(limited(100.0)) is True
-    assert sleeps == pytest.approx([2.5, 1.5])
+    assert sleeps == pytest.approx([2.5, 2.5, 1.0, 1.0])
 
 
 def test_retry_after_of_a_class_the_policy_does_not_retry_is_not_slept() -> None:

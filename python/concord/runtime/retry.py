@@ -24,9 +24,9 @@ MAX_RETRY_AFTER_SECONDS = 300.0
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Spec 33. ``backoff_seconds`` is the delay before each retry; DBOS retries with a
-    geometric schedule (interval x rate^n), so the list must be geometric: one value, or
-    values with a constant ratio (e.g. ``(0.1, 0.2, 0.4)``)."""
+    """Spec 33. ``backoff_seconds`` is the delay before each retry: the first retry waits
+    ``backoff_seconds[0]``, the second ``backoff_seconds[1]``, ..., and every later one the
+    last value (spec 33's ``[30, 120, 600]`` is taken as it is)."""
 
     retryable: frozenset[str] = field(default_factory=lambda: RETRYABLE_CLASSES)
     max_attempts: int = 3
@@ -47,16 +47,7 @@ class RetryPolicy:
         if not self.backoff_seconds or any(
             not math.isfinite(b) or b <= 0 for b in self.backoff_seconds
         ):
-            out.append("backoff_seconds needs at least one positive delay")
-        elif len(self.backoff_seconds) > 1:
-            ratio = self.backoff_seconds[1] / self.backoff_seconds[0]
-            for a, b in zip(self.backoff_seconds, self.backoff_seconds[1:], strict=False):
-                if not math.isclose(b / a, ratio, rel_tol=1e-6):
-                    out.append(
-                        f"backoff_seconds {list(self.backoff_seconds)} is not geometric "
-                        "(DBOS retries after interval x rate^n)"
-                    )
-                    break
+            out.append("backoff_seconds needs at least one positive, finite delay")
         unknown = self.retryable - RETRYABLE_CLASSES - NON_RETRYABLE_CLASSES
         if unknown:
             out.append(f"unknown error classes in retryable: {sorted(unknown)}")
@@ -68,10 +59,8 @@ class RetryPolicy:
         return self.retryable & RETRYABLE_CLASSES
 
     def delay(self, attempt: int) -> float:
-        """Seconds before retry number ``attempt`` (1-based), as DBOS will wait."""
-        first = self.backoff_seconds[0]
-        rate = self.backoff_seconds[1] / first if len(self.backoff_seconds) > 1 else 1.0
-        return first * rate ** (attempt - 1)
+        """Seconds before retry number ``attempt`` (1-based)."""
+        return self.backoff_seconds[min(attempt, len(self.backoff_seconds)) - 1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,11 +84,14 @@ def compile_policy(
 ) -> dict[str, Any]:
     """DBOS step options for ``policy`` (the only sanctioned way to get them).
 
-    ``should_retry`` classifies each exception: it retries only an effective retryable
-    class, and sleeps off whatever part of a ``retry_after`` the backoff would not
-    cover. ``on_attempt(attempt, exc, error_class)`` sees every failed attempt.
+    DBOS waits ``interval_seconds`` (the schedule's shortest delay, rate 1) between
+    attempts; ``should_retry`` classifies each exception, retries only an effective
+    retryable class, and first sleeps whatever the schedule (or a longer ``retry_after``,
+    e.g. HTTP 429 Retry-After) asks beyond DBOS's wait. ``on_attempt(attempt, exc,
+    error_class)`` sees every failed attempt.
     """
     attempts = {"n": 0}
+    base = min(policy.backoff_seconds)
 
     def should_retry(exc: BaseException) -> bool:
         attempts["n"] += 1
@@ -108,24 +100,21 @@ def compile_policy(
             on_attempt(attempts["n"], exc, error_class)
         if error_class not in policy.effective_retryable:
             return False
+        wait = policy.delay(attempts["n"])
         retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None and attempts["n"] < policy.max_attempts:
+        if retry_after is not None:
             if retry_after > MAX_RETRY_AFTER_SECONDS:
                 return False
-            extra = float(retry_after) - policy.delay(attempts["n"])
-            if extra > 0:
-                sleep(extra)
+            wait = max(wait, float(retry_after))
+        if attempts["n"] < policy.max_attempts and wait > base:
+            sleep(wait - base)
         return True
 
     options: dict[str, Any] = {
         "retries_allowed": policy.max_attempts > 1 and bool(policy.effective_retryable),
         "max_attempts": policy.max_attempts,
-        "interval_seconds": policy.backoff_seconds[0],
-        "backoff_rate": (
-            policy.backoff_seconds[1] / policy.backoff_seconds[0]
-            if len(policy.backoff_seconds) > 1
-            else 1.0
-        ),
+        "interval_seconds": base,
+        "backoff_rate": 1.0,
         "should_retry": should_retry,
     }
     if name is not None:

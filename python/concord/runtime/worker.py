@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -59,7 +60,23 @@ class WorkerConfig:
     queues: list[str] | None = None  # listen only to these (default: Worker.listened_queues)
     pool_size: int = 16
     apply_schedules: bool = True
+    promote_version: bool = False
     log_level: str = "WARNING"
+
+
+def _unprepared(conn: psycopg.Connection) -> str | None:
+    """Why the database cannot take a worker yet, or None."""
+    found = conn.execute(
+        "SELECT to_regclass('concord.runtime_queues') IS NOT NULL, "
+        "to_regclass('dbos.workflow_status') IS NOT NULL"
+    ).fetchone()
+    if all(found):
+        return None
+    return (
+        "the database is not prepared for the runtime (no "
+        + ("concord.runtime_queues" if not found[0] else "dbos schema")
+        + "): run `concord migrate` on it first"
+    )
 
 
 def _load_queues(db: RuntimeDB) -> list[dict]:
@@ -156,6 +173,7 @@ class Worker:
         self.catalog = catalog
         self.registry = registry
         self.db: RuntimeDB | None = None
+        self._lock_conn: psycopg.Connection | None = None
         self._stopped = threading.Event()
 
     def start(self) -> None:
@@ -173,8 +191,22 @@ class Worker:
                     f"module {module} cannot be imported: {type(exc).__name__}: {exc}"
                 )
         # One plain connection first: an unreachable database is refused at once, with
-        # libpq's own message, rather than after the pool's retries.
-        psycopg.connect(self.config.dsn, connect_timeout=10).close()
+        # libpq's own message, rather than after the pool's retries. It stays open for
+        # the life of the worker, holding the executor id's lock.
+        self._lock_conn = psycopg.connect(self.config.dsn, connect_timeout=10, autocommit=True)
+        unprepared = _unprepared(self._lock_conn)
+        if unprepared:
+            self._close_lock()
+            raise CatalogError([unprepared])
+        if not self._lock_executor_id():
+            self._close_lock()
+            raise CatalogError(
+                [
+                    f"executor id {self.config.executor_id} is in use by a running worker: "
+                    "DBOS recovers the workflows of an executor id, so two live workers must "
+                    "not share one; pass --executor-id (or set CONCORD_EXECUTOR_ID)"
+                ]
+            )
         self.db = RuntimeDB(self.config.dsn, max_size=self.config.pool_size)
         problems = import_problems + preflight(self.config, self.db, self.catalog, self.registry)
         if problems:
@@ -202,6 +234,11 @@ class Worker:
         )
         DBOS.listen_queues(self.listened_queues())
         DBOS.launch()
+        try:
+            self._check_version(self.config.promote_version)
+        except CatalogError:
+            self.stop()
+            raise
         for q in _load_queues(self.db):
             DBOS.register_queue(
                 q["queue_name"],
@@ -229,6 +266,46 @@ class Worker:
             self.config.application_version,
             len(self.catalog.operations),
             ", ".join(self.registry.names()),
+        )
+
+    def _lock_executor_id(self, wait_seconds: float = 10.0) -> bool:
+        """Hold a session advisory lock on the executor id. A worker killed a moment ago
+        releases it as soon as the server notices, so wait a little for it."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            got = self._lock_conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                (f"concord.executor:{self.config.executor_id}",),
+            ).fetchone()[0]
+            if got or time.monotonic() > deadline:
+                return got
+            time.sleep(0.2)
+
+    def _close_lock(self) -> None:
+        if self._lock_conn is not None:
+            self._lock_conn.close()
+            self._lock_conn = None
+
+    def _check_version(self, promote: bool) -> None:
+        """Workflows are enqueued without an application version, and DBOS dequeues those
+        only on its latest version: a worker of another version would start and run
+        nothing. Refuse it, unless told to promote its version (a rollback)."""
+        from dbos import DBOS
+
+        latest = DBOS.get_latest_application_version()["version_name"]
+        mine = self.config.application_version
+        if latest == mine:
+            return
+        if promote:
+            DBOS.set_latest_application_version(mine)
+            log.warning("application version %s promoted to latest (was %s)", mine, latest)
+            return
+        raise CatalogError(
+            [
+                f"application version {mine} is not DBOS's latest ({latest}): this worker "
+                "would dequeue no new command; run version "
+                f"{latest}, or pass --promote-version to make {mine} the latest (a rollback)"
+            ]
         )
 
     def listened_queues(self) -> list[str]:
@@ -296,6 +373,7 @@ class Worker:
         if self.db is not None:
             self.db.close()
             self.db = None
+        self._close_lock()
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -329,6 +407,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     )
     parser.add_argument("--no-schedules", action="store_true", help="do not apply schedules")
     parser.add_argument(
+        "--promote-version",
+        action="store_true",
+        help="make this worker's application version DBOS's latest (a rollback); without it a "
+        "worker whose version is not the latest refuses to start",
+    )
+    parser.add_argument(
         "--drain-seconds",
         type=int,
         default=10,
@@ -352,6 +436,7 @@ def run(args: argparse.Namespace) -> int:
             application_version=args.application_version,
             queues=args.queues,
             apply_schedules=not args.no_schedules,
+            promote_version=args.promote_version,
             log_level=args.log_level.upper(),
         )
     )

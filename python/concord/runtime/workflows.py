@@ -387,7 +387,7 @@ class EffectContext:
                 connector,
                 capability,
                 call_input,
-                begun["idempotency_key"],
+                begun.get("connector_key") or begun["idempotency_key"],
                 self.command_id,
                 self.trace_id,
                 self.workflow_id,

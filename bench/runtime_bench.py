@@ -39,7 +39,7 @@ Runs, per side: a burst of N (submitted as fast as the clients go), an open loop
 OPEN_N at RATE/s and one of SLOW_N at SLOW_RATE/s (pgbench -R, Poisson arrivals). Sides:
 Concord with one worker, bare DBOS with one worker, Concord with two workers (executor
 ids bench-w1, bench-w2). The Concord workers run with --no-schedules (no
-expire_approvals tick in the middle of a run) and listen to every queue, as deployed.
+expire_approvals tick in the middle of a run) and poll the queues they would in production.
 Prints the figures and the ratios; PASS/MISS are information, the bench fails on nothing
 but errors. Takes about two minutes on two cores.
 
@@ -616,7 +616,7 @@ def print_report(report: Report) -> None:
         f"{report.slow_rate:g}/s (pgbench -R)"
     )
     print(
-        "  workers        concord worker --no-schedules (every queue), executor ids "
+        "  workers        concord worker --no-schedules, executor ids "
         "bench-w1[, bench-w2]; bench/bare_dbos_worker.py"
     )
     print(

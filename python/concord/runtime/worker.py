@@ -211,6 +211,8 @@ class Worker:
         problems = import_problems + preflight(self.config, self.db, self.catalog, self.registry)
         if problems:
             self.db.close()
+            self.db = None
+            self._close_lock()
             raise CatalogError(problems)
         workflows.install(
             workflows.RuntimeState(

@@ -9,6 +9,7 @@ table, an audit row or a log line.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from abc import ABC, abstractmethod
@@ -118,6 +119,20 @@ def check_config(config: Any, path: str = "$", secret: bool = False) -> list[str
                 f"{path} is a URI with a password: reference it as env://NAME or file://PATH"
             )
     return problems
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` without any of ``secrets`` (resolved secret values), as written or as a JSON
+    string escapes them: for messages and bodies that may quote a credential."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms.update(
+                {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+            )
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return text
 
 
 def redact(value: Any) -> Any:

@@ -29,7 +29,6 @@ from typing import Any
 
 from ..errors import ConfigError, ConnectorError
 from .base import (
-    REDACTED,
     SECRET_KEY,
     Connector,
     ConnectorCall,
@@ -38,6 +37,7 @@ from .base import (
     is_secret_ref,
     require_clean_config,
     resolve_secret,
+    scrub,
 )
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -106,28 +106,15 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
-def _redact(text: str, secrets: list[str]) -> str:
-    """``text`` without any of ``secrets``, as written or as a JSON string escapes them."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret:
-            forms.update(
-                {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-            )
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return text
-
-
 def _redact_json(value: Any, secrets: list[str]) -> Any:
     if not secrets:
         return value
     if isinstance(value, str):
-        return _redact(value, secrets)
+        return scrub(value, secrets)
     if isinstance(value, list):
         return [_redact_json(v, secrets) for v in value]
     if isinstance(value, dict):
-        return {_redact(str(k), secrets): _redact_json(v, secrets) for k, v in value.items()}
+        return {scrub(str(k), secrets): _redact_json(v, secrets) for k, v in value.items()}
     return value
 
 
@@ -332,7 +319,7 @@ class HttpConnector(Connector):
 
         too_large = len(raw) > self.max_response_bytes
         raw = raw[: self.max_response_bytes]
-        text = _redact(raw.decode(charset, errors="replace"), secrets)
+        text = scrub(raw.decode(charset, errors="replace"), secrets)
 
         if status >= 400:
             quoted = text[:ERROR_BODY_LIMIT]
@@ -373,7 +360,7 @@ class HttpConnector(Connector):
         if content_type is not None:
             out_headers["content-type"] = content_type
         if location is not None:
-            out_headers["location"] = _redact(location, secrets)
+            out_headers["location"] = scrub(location, secrets)
         output = {"status": status, "json": parsed, "text": out_text, "headers": out_headers}
         return ConnectorResult(
             ok=True,
@@ -391,7 +378,7 @@ class HttpConnector(Connector):
         reason: BaseException = exc
         if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
             reason = exc.reason
-        text = _redact(f"{type(reason).__name__}: {reason}", secrets)
+        text = scrub(f"{type(reason).__name__}: {reason}", secrets)
         message = f"connector {self.name}: {where} failed: {text}"
         if isinstance(reason, TimeoutError | socket.timeout):
             return ConnectorError(

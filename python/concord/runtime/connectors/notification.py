@@ -35,8 +35,9 @@ from .base import (
     is_secret_ref,
     require_clean_config,
     resolve_secret,
+    scrub,
 )
-from .postgres import classify_pg_error, dsn_secrets, pg_error_message, redact
+from .postgres import classify_pg_error, dsn_secrets, pg_error_message
 
 DEFAULT_SMTP_PORT = 25
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -304,7 +305,7 @@ class NotificationConnector(Connector):
         return ConnectorResult(ok=True, output=output)
 
     def _smtp_error(self, exc: BaseException, secrets: list[str]) -> ConnectorError:
-        text = redact(f"{type(exc).__name__}: {exc}", secrets)
+        text = scrub(f"{type(exc).__name__}: {exc}", secrets)
         message = f"connector {self.name}: sending email through {self.host}:{self.port} failed"
         # smtplib turns a socket timeout while waiting for a reply into
         # SMTPServerDisconnected; the timeout is still the cause.

@@ -27,13 +27,13 @@ from psycopg.types.json import Jsonb
 
 from ..errors import ConfigError, ConnectorError
 from .base import (
-    REDACTED,
     Connector,
     ConnectorCall,
     ConnectorResult,
     is_secret_ref,
     require_clean_config,
     resolve_secret,
+    scrub,
 )
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 5000
@@ -94,12 +94,6 @@ def dsn_secrets(dsn: str) -> list[str]:
     return secrets
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
-
-
 def pg_error_message(exc: BaseException, secrets: list[str]) -> str:
     """``SQLSTATE: primary message`` of a psycopg error, with any secret removed."""
     diag = getattr(exc, "diag", None)
@@ -109,7 +103,7 @@ def pg_error_message(exc: BaseException, secrets: list[str]) -> str:
         lines = str(exc).strip().splitlines()
         primary = lines[0] if lines else ""
     text = f"{state}: {primary}" if state else f"{type(exc).__name__}: {primary}"
-    return redact(text, secrets)
+    return scrub(text, secrets)
 
 
 def jsonable(value: Any) -> Any:

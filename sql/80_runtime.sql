@@ -65,26 +65,45 @@ BEGIN
                              'installed in this database', c.command_id),
             HINT = 'Run `concord migrate`, which installs it.';
     END IF;
-    EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
-            'positional_args => $3, workflow_id => $4)'
-    USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id;
+    PERFORM concord._enqueue_workflow('concord.run_command', c.queue_name, c.command_id, c.dbos_workflow_id);
 END
 $$;
 
--- Enqueue a workflow that finishes a cancellation (see runtime_workflow_cancelled).
-CREATE OR REPLACE FUNCTION concord._enqueue_cancellation(c concord.commands)
+-- Enqueue DBOS workflow `workflow_name`(command_id) under workflow_id on a
+-- queue, in the caller's transaction; DBOS ignores a second enqueue of an id.
+CREATE OR REPLACE FUNCTION concord._enqueue_workflow(
+    workflow_name text, queue_name text, command_id uuid, workflow_id text
+)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
+            'positional_args => $3, workflow_id => $4)'
+    USING workflow_name, queue_name, ARRAY[to_json(command_id::text)]::json [], workflow_id;
+END
+$$;
+
+-- A DBOS workflow was cancelled from DBOS's side (it can run no more steps):
+-- the command's cancellation is requested and, where there is a path left to
+-- walk, concord.finish_cancellation (workflow <id>/cancel) walks it.
+CREATE OR REPLACE FUNCTION concord._cancel_from_dbos(c concord.commands, executor_id text)
 RETURNS text
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    wf text := c.dbos_workflow_id || '/cancel';
+    new_status text := concord._cancel(c.command_id, 'worker:' || executor_id,
+                                       format('workflow %s was cancelled in DBOS', c.dbos_workflow_id), null);
 BEGIN
-    EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
-            'positional_args => $3, workflow_id => $4)'
-    USING 'concord.finish_cancellation', 'concord_default', ARRAY[to_json(c.command_id::text)]::json [], wf;
-    RETURN wf;
+    IF new_status IN ('cancelling', 'compensating') THEN
+        PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default', c.command_id,
+                                          c.dbos_workflow_id || '/cancel');
+    END IF;
+    RETURN new_status;
 END
 $$;
 
@@ -108,6 +127,30 @@ BEGIN
 END
 $$;
 
+-- Hand off those of command_ids that are queued without a workflow and whose
+-- dependencies are met: the next run's workflow is bound (the triggers
+-- enqueue it). Returns how many.
+CREATE OR REPLACE FUNCTION concord._hand_off(command_ids uuid[])
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    UPDATE concord.commands AS c
+    SET run_seq = c.run_seq + 1,
+        dbos_workflow_id = concord._workflow_id(c.command_id, c.run_seq + 1)
+    WHERE c.command_id = ANY (command_ids)
+      AND c.status = 'queued'
+      AND c.dbos_workflow_id IS null
+      AND concord._unmet_dependencies(c.command_id) IS null;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
 -- Children waiting for parent_id's status whose last dependency it was are
 -- handed off now (the parent's completion enqueues them).
 CREATE OR REPLACE FUNCTION concord._hand_off_dependents(parent_id uuid, parent_status text)
@@ -120,16 +163,9 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM concord.command_dependencies AS d WHERE d.parent_command_id = parent_id) THEN
         RETURN;
     END IF;
-    UPDATE concord.commands AS c
-    SET run_seq = c.run_seq + 1,
-        dbos_workflow_id = concord._workflow_id(c.command_id, c.run_seq + 1)
-    WHERE c.command_id IN (
+    PERFORM concord._hand_off(ARRAY(
         SELECT d.child_command_id FROM concord.command_dependencies AS d
-        WHERE d.parent_command_id = parent_id AND d.required_status = parent_status
-    )
-    AND c.status = 'queued'
-    AND c.dbos_workflow_id IS null
-    AND concord._unmet_dependencies(c.command_id) IS null;
+        WHERE d.parent_command_id = parent_id AND d.required_status = parent_status));
 END
 $$;
 
@@ -804,16 +840,10 @@ SET "concord.settling" = 'off'
 AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
-    new_status text;
 BEGIN
     PERFORM concord._require('executor_id', executor_id);
     PERFORM concord._require_owner(c, workflow_id);
-    new_status := concord._cancel(c.command_id, 'worker:' || executor_id,
-                                  format('workflow %s was cancelled in DBOS', workflow_id), null);
-    IF new_status IN ('cancelling', 'compensating') THEN
-        PERFORM concord._enqueue_cancellation(c);
-    END IF;
-    RETURN new_status;
+    RETURN concord._cancel_from_dbos(c, executor_id);
 END
 $$;
 
@@ -1519,13 +1549,8 @@ DECLARE
     n integer;
     saved text[] := concord._push_actor(null, 'handed off by hand_off_queued');
 BEGIN
-    UPDATE concord.commands AS c
-    SET run_seq = c.run_seq + 1,
-        dbos_workflow_id = concord._workflow_id(c.command_id, c.run_seq + 1)
-    WHERE c.status = 'queued'
-      AND c.dbos_workflow_id IS null
-      AND concord._unmet_dependencies(c.command_id) IS null;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    n := concord._hand_off(ARRAY(
+        SELECT c.command_id FROM concord.commands AS c WHERE c.status = 'queued' AND c.dbos_workflow_id IS null));
     PERFORM concord._pop_actor(saved);
     RETURN n;
 END
@@ -1554,7 +1579,6 @@ AS $$
 DECLARE
     c concord.commands%ROWTYPE;
     n integer := 0;
-    new_status text;
 BEGIN
     PERFORM concord._require('executor_id', executor_id);
     IF to_regclass('dbos.workflow_status') IS null THEN
@@ -1566,11 +1590,7 @@ BEGIN
         'WHERE x.status IN (''queued'', ''running'', ''blocked'') AND w.status = ''CANCELLED'' '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
-        new_status := concord._cancel(c.command_id, 'worker:' || executor_id,
-                                      format('workflow %s was cancelled in DBOS', c.dbos_workflow_id), null);
-        IF new_status IN ('cancelling', 'compensating') THEN
-            PERFORM concord._enqueue_cancellation(c);
-        END IF;
+        PERFORM concord._cancel_from_dbos(c, executor_id);
         n := n + 1;
     END LOOP;
     RETURN n;

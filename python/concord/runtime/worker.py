@@ -121,10 +121,23 @@ def _build_connectors(db: RuntimeDB, registry: ConnectorRegistry, dsn: str) -> l
     return problems
 
 
+def _enabled_schedules(db: RuntimeDB) -> list[tuple[str, str, str]]:
+    """(name, cron, queue) of every enabled schedule."""
+    return db.rows(
+        "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled "
+        "ORDER BY schedule_name"
+    )
+
+
 def preflight(
-    config: WorkerConfig, db: RuntimeDB, catalog: Catalog, registry: ConnectorRegistry
+    config: WorkerConfig,
+    db: RuntimeDB,
+    catalog: Catalog,
+    registry: ConnectorRegistry,
+    schedules: list[tuple[str, str, str]],
 ) -> list[str]:
-    """Every reason the worker must not start (empty when it may)."""
+    """Every reason the worker must not start (empty when it may); ``schedules`` are the
+    ones it would apply."""
     problems: list[str] = []
     queues = [q["queue_name"] for q in _load_queues(db)]
     problems += catalog.validate(DBOS_CAPABILITIES, known_queues=queues)
@@ -147,12 +160,10 @@ def preflight(
         unknown = sorted(set(config.queues) - set(queues))
         if unknown:
             problems.append(f"unknown queues to listen to: {', '.join(unknown)}")
-    if config.apply_schedules:
+    if schedules:
         from croniter import croniter  # a DBOS dependency: the parser DBOS itself uses
 
-        for name, cron, _queue in db.rows(
-            "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled"
-        ):
+        for name, cron, _queue in schedules:
             if not croniter.is_valid(cron, second_at_beginning=True):
                 problems.append(f"schedule {name}: DBOS cannot run the cron {cron!r}")
     problems += _build_connectors(db, registry, config.dsn)
@@ -174,6 +185,7 @@ class Worker:
         self.registry = registry
         self.db: RuntimeDB | None = None
         self._lock_conn: psycopg.Connection | None = None
+        self.schedules: list[tuple[str, str, str]] = []  # the enabled ones it applies
         self._stopped = threading.Event()
 
     def start(self) -> None:
@@ -208,7 +220,10 @@ class Worker:
                 ]
             )
         self.db = RuntimeDB(self.config.dsn, max_size=self.config.pool_size)
-        problems = import_problems + preflight(self.config, self.db, self.catalog, self.registry)
+        self.schedules = _enabled_schedules(self.db) if self.config.apply_schedules else []
+        problems = import_problems + preflight(
+            self.config, self.db, self.catalog, self.registry, self.schedules
+        )
         if problems:
             self.db.close()
             self.db = None
@@ -321,22 +336,15 @@ class Worker:
         queues = {"concord_default"} | {op.queue for op in self.catalog.operations.values()}
         if self.config.apply_schedules:
             queues.add("scheduled_maintenance")
-            queues |= {queue for _, _, queue in self._schedules()}
+            queues |= {queue for _, _, queue in self.schedules}
         return sorted(queues)
-
-    def _schedules(self) -> list[tuple[str, str, str]]:
-        assert self.db is not None
-        return self.db.rows(
-            "SELECT schedule_name, cron, queue_name FROM concord.schedule_catalog WHERE enabled "
-            "ORDER BY schedule_name"
-        )
 
     def _apply_schedules(self) -> None:
         from dbos import DBOS
 
         from .workflows import reconcile, schedule_tick
 
-        rows = self._schedules() if self.config.apply_schedules else []
+        rows = self.schedules
         wanted = {f"concord.{name}" for name, _, _ in rows}
         for existing in DBOS.list_schedules(schedule_name_prefix="concord."):
             if existing["schedule_name"] not in wanted:

@@ -574,3 +574,174 @@ class Client:
     def choose_queue(self, effect_type: str) -> str:
         """The queue an effect type runs on (spec 10)."""
         return self._value("SELECT concord.choose_queue(%s)", (effect_type,))
+
+    # -- agents under governance (issue 5; spec 17, 23, 24, 57-68) ------------------------
+    #
+    # These return what the SQL functions return: jsonb as plain dicts and lists, uuids as
+    # strings. An agent's refusals (a tool outside its scope, a child asking for more than
+    # its parent holds) are answers with ``decision`` ``denied``, not exceptions.
+
+    def register_tool(self, spec: dict[str, Any]) -> str:
+        """Create or replace a tool agents may call (admin): ``{tool_name, description,
+        input_schema, output_schema, execution_mode ('sync'|'async'|'gateway'),
+        risk_level, requires_approval, connector, capability, command_type}``. A tool
+        with a ``command_type`` becomes a command of that type when an agent calls it.
+        Returns the tool's name; raises :class:`~concord.errors.InvalidSpec`."""
+        return self._value("SELECT concord.register_tool(%s)", (Jsonb(spec),))
+
+    def start_swarm(self, command_id: UUID | str, spec: dict[str, Any]) -> str:
+        """Start the swarm of spec 67 (``{name, objective, execution_mode, join_strategy,
+        limits, coordinator, agents, runtime?, ...}``) under ``command_id``: the swarm
+        (``running``) and its coordinator's agent run (``created``). With ``runtime``,
+        every agent run of the swarm gets its DBOS workflow ``concord.run_agent`` on queue
+        ``agent_runs`` in the same transaction. The same command and spec give the same
+        swarm again. Returns the swarm run id."""
+        return str(self._value("SELECT concord.start_swarm(%s, %s)", (command_id, Jsonb(spec))))
+
+    def begin_agent_run(
+        self, agent_run_id: UUID | str, workflow_id: str | None = None
+    ) -> dict[str, Any]:
+        """Move an agent run ``created -> running`` (a running one is left as it is) and
+        return its document (see :meth:`agent_run_state`)."""
+        return self._value("SELECT concord.begin_agent_run(%s, %s)", (agent_run_id, workflow_id))
+
+    def agent_run_state(self, agent_run_id: UUID | str) -> dict[str, Any]:
+        """An agent run: ``{agent_run_id, swarm_run_id, command_id, parent_agent_run_id,
+        agent_name, agent_role, status, goal, spawn_depth, max_steps, step_count,
+        allowed_tools, allowed_connectors, memory_scope, context_scope, constraints,
+        runtime, swarm_status, result, children, artifacts}``. Raises
+        :class:`~concord.errors.NotFound` for an unknown run."""
+        return self._value("SELECT concord.agent_run_state(%s)", (agent_run_id,))
+
+    def spawn_subagent(self, request: Any) -> dict[str, Any]:
+        """Ask for a child agent run (spec 59; ``request`` a dict or a
+        :class:`~concord.agents.SpawnSubagentRequest`). Returns ``{decision
+        ('allowed'|'denied'|'require_approval'), child_agent_run_id, command_id,
+        invocation_id, approval_id, reasons, code, step_index}``: a child asking for more
+        than its parent holds is *denied* (code ``CN004``; a swarm limit ``CN010``), and
+        the denial is recorded. Raises for a malformed request
+        (:class:`~concord.errors.InvalidArgument`, :class:`~concord.errors.InvalidPayload`),
+        an unknown run, a parent no longer live (:class:`~concord.errors.StateConflict`)
+        or a parent out of steps (:class:`~concord.errors.LimitExceeded`)."""
+        doc = request.to_json() if hasattr(request, "to_json") else dict(request)
+        return self._value("SELECT concord.spawn_subagent(%s)", (Jsonb(doc),))
+
+    def submit_agent_action(self, agent_run_id: UUID | str, action: Any) -> dict[str, Any]:
+        """The primitive gateway (spec 17, 28, 60): turn an agent's action (a dict, an
+        :class:`~concord.agents.AgentAction` or an
+        :class:`~concord.agents.AgentToolCallRequest`) into a governed command, a gateway
+        tool call or a refusal. Returns ``{decision ('allowed'|'queued'|
+        'require_approval'|'require_input'|'denied'|'invalid'), command_id, approval_id,
+        message, status, reasons, code, step_index, output}``. A tool or connector outside
+        the agent's scope is ``denied`` with code ``CN004``. Raises
+        :class:`~concord.errors.LimitExceeded` when the run's step budget is spent and
+        :class:`~concord.errors.StateConflict` when the run is no longer live."""
+        from .agents import action_json
+
+        return self._value(
+            "SELECT concord.submit_agent_action(%s, %s)",
+            (agent_run_id, Jsonb(action_json(action))),
+        )
+
+    def record_agent_step(self, agent_run_id: UUID | str, step: dict[str, Any]) -> dict[str, Any]:
+        """Record a step that executes nothing (``action_type`` ``think``, ``plan``,
+        ``observe``, ``decide``, ``evaluate``, ``final_answer`` or ``note``, with
+        ``output``, ``observation``, ``latency_ms``, ``token_usage``, ``cost_units``);
+        returns ``{agent_step_id, step_index}``. It counts against the step budget."""
+        return self._value("SELECT concord.record_agent_step(%s, %s)", (agent_run_id, Jsonb(step)))
+
+    def record_agent_message(self, agent_run_id: UUID | str, message: dict[str, Any]) -> str:
+        """Append a message ``{message_role, message_type, content, metadata}`` to the
+        run's conversation (spec 57.5); returns its id."""
+        return str(
+            self._value(
+                "SELECT concord.record_agent_message(%s, %s)", (agent_run_id, Jsonb(message))
+            )
+        )
+
+    def finish_agent_run(
+        self,
+        agent_run_id: UUID | str,
+        status: str,
+        result: Any = None,
+        error: str | None = None,
+    ) -> str:
+        """End an agent run ``succeeded`` or ``failed``; returns its status. A run with
+        live children cannot succeed (:class:`~concord.errors.StateConflict`)."""
+        return self._value(
+            "SELECT concord.finish_agent_run(%s, %s, %s, %s)",
+            (agent_run_id, status, None if result is None else Jsonb(result), error),
+        )
+
+    def cancel_swarm(
+        self,
+        swarm_run_id: UUID | str,
+        actor: str,
+        reason: str | None = None,
+        mode: str | None = None,
+    ) -> str:
+        """Cancel a swarm: every live agent run is cancelled and so are their unfinished
+        commands (in the parent command's cancellation mode unless ``mode`` is given).
+        Returns the swarm's status."""
+        return self._value(
+            "SELECT concord.cancel_swarm(%s, %s, %s, %s)", (swarm_run_id, actor, reason, mode)
+        )
+
+    def join_swarm(self, swarm_run_id: UUID | str) -> dict[str, Any]:
+        """Apply the swarm's join strategy to its agents' results and artifacts (spec
+        68.3): ``{decision, summary, selected_artifact_id, confidence,
+        requires_human_review, strategy, ...}``."""
+        return self._value("SELECT concord.join_swarm(%s)", (swarm_run_id,))
+
+    def create_artifact(self, agent_run_id: UUID | str, artifact: dict[str, Any]) -> dict[str, Any]:
+        """Record an artifact an agent produced (spec 24, 63): ``{artifact_type, name,
+        location | content, metadata, parent_artifact_ids, status, score}``; returns the
+        artifact document."""
+        return self._value(
+            "SELECT concord.create_artifact(%s, %s)", (agent_run_id, Jsonb(artifact))
+        )
+
+    def read_artifact(self, agent_run_id: UUID | str, artifact_id: UUID | str) -> dict[str, Any]:
+        """An artifact, as ``agent_run_id`` may read it (the read is recorded)."""
+        return self._value("SELECT concord.read_artifact(%s, %s)", (agent_run_id, artifact_id))
+
+    def write_memory(self, agent_run_id: UUID | str, memory: dict[str, Any]) -> dict[str, Any]:
+        """An agent writes a memory, inside its run's memory scope (else refused)."""
+        return self._value("SELECT concord.write_memory(%s, %s)", (agent_run_id, Jsonb(memory)))
+
+    def retrieve_memory(self, agent_run_id: UUID | str, query: dict[str, Any]) -> dict[str, Any]:
+        """An agent retrieves memories, limited to its run's memory scope."""
+        return self._value("SELECT concord.retrieve_memory(%s, %s)", (agent_run_id, Jsonb(query)))
+
+    # -- memory for applications (spec 23: the PostgresMemoryStore's calls) ---------------
+
+    def remember(self, memory: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Store a memory ``{subject_type, subject_id, memory_type, content, ...}`` written
+        by ``actor``; returns the stored document (with its ``memory_id``)."""
+        return self._value("SELECT concord.remember(%s, %s)", (Jsonb(memory), actor))
+
+    def get_memory(self, memory_id: UUID | str) -> dict[str, Any] | None:
+        """A memory's document."""
+        return self._value("SELECT concord.get_memory(%s)", (memory_id,))
+
+    def search_memory(
+        self, scope: dict[str, Any], query: str | None = None, max_results: int = 10
+    ) -> Any:
+        """The live memories in ``scope`` (``{subject_type, subject_id,
+        allowed_memory_types, allow_semantic_retrieval, max_results}``) matching
+        ``query``, at most ``max_results``."""
+        return self._value(
+            "SELECT concord.search_memory(%s, %s, %s)", (Jsonb(scope), query, max_results)
+        )
+
+    def supersede_memory(
+        self, old_memory_id: UUID | str, new_memory_id: UUID | str, actor: str
+    ) -> dict[str, Any]:
+        """Mark ``old_memory_id`` superseded by ``new_memory_id``."""
+        return self._value(
+            "SELECT concord.supersede_memory(%s, %s, %s)", (old_memory_id, new_memory_id, actor)
+        )
+
+    def forget_memory(self, memory_id: UUID | str, actor: str) -> dict[str, Any]:
+        """Delete a memory (recorded: who, when)."""
+        return self._value("SELECT concord.forget_memory(%s, %s)", (memory_id, actor))

@@ -1,0 +1,546 @@
+"""The DBOS workflow that drives one agent run: ``concord.run_agent(agent_run_id)`` (spec 28,
+59-68), and the registry of agent runtimes (spec 68.1) a worker carries.
+
+The kernel enqueues the workflow on queue ``agent_runs`` (workflow id
+``agent:<agent_run_id>``) in the transaction that creates the run, when the run's swarm
+names a ``runtime``. The workflow is a loop of DBOS steps:
+
+1. ``begin_agent_run`` (created -> running); a run already terminal ends the workflow.
+2. Ask the runtime for the first move (``start_agent_run``, ``context["turn"] = 0``).
+3. Before each move, read the run's status: a cancelled run calls ``cancel_agent_run`` and
+   stops.
+4. Execute the move through the SQL gateway: a tool call (``submit_agent_action``; a
+   command it creates is awaited, durably, until it is final), a spawn (the same gateway,
+   tool ``spawn_subagent``), a recorded step, a message, a wait for the children, a join,
+   or the finish (``finish_agent_run``).
+5. Hand the outcome to the runtime (``resume_agent_run``) as the observation of the next
+   turn, and go to 3.
+
+Every SQL call and every runtime call is a DBOS step, so a worker that crashes resumes
+the loop where it was and replays the recorded answers; a tool call's idempotency key is
+derived from the run and the turn (``agent:<run>:turn:<n>``), so a step repeated after a
+crash cannot create a second command. A limit the gateway reports (CN010), a runtime that
+raises, or a move the workflow does not know ends the run ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from dbos import DBOS
+from dbos._error import DBOSWorkflowCancelledError
+
+from ..agents import AGENT_RUN_TERMINAL, RECORDED_STEP_TYPES, AgentRuntime
+from ..errors import ConcordError
+from .retry import RetryPolicy
+from .workflows import _run_step, state
+
+RUN_AGENT = "concord.run_agent"
+AGENT_QUEUE = "agent_runs"
+
+# How long a move waits (a command to be final, the children to end) when the run's
+# constraints set no timeout_seconds; and the polling schedule of that wait.
+DEFAULT_WAIT_SECONDS = 600.0
+FIRST_POLL_SECONDS = 0.2
+MAX_POLL_SECONDS = 2.0
+POLL_GROWTH = 1.5
+
+# Command statuses an agent observes as the end of its tool call.
+COMMAND_FINAL = frozenset({"succeeded", "failed", "cancelled", "expired", "compensated"})
+# Gateway decisions that leave a command to wait for.
+AWAITED_DECISIONS = frozenset({"queued", "allowed", "require_approval", "require_input"})
+CANCELLED_STATUSES = frozenset({"cancelled", "cancelling"})
+
+# A lost connection, a serialization failure or a deadlock is retried; every function
+# called is idempotent on replay (tool calls carry their turn's idempotency key).
+DB_RETRY = RetryPolicy(
+    retryable=frozenset({"temporary_database_error"}),
+    max_attempts=4,
+    backoff_seconds=(0.2, 0.5, 1.0),
+)
+
+
+# ---------------------------------------------------------------------------
+# The registry of agent runtimes
+# ---------------------------------------------------------------------------
+
+_runtimes: dict[str, AgentRuntime] = {}
+_lock = threading.Lock()
+
+
+def register_agent_runtime(name: str, runtime: AgentRuntime) -> None:
+    """Make ``runtime`` run the agents of every swarm whose spec says ``runtime: name``.
+    Call it from a module the worker loads (``concord worker --module ...``): a worker
+    with agent runtimes also polls the queue ``agent_runs``. Registering a name again
+    replaces its runtime."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("an agent runtime needs a non-empty name")
+    missing = [
+        method
+        for method in ("start_agent_run", "resume_agent_run", "cancel_agent_run")
+        if not callable(getattr(runtime, method, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"agent runtime {name}: {type(runtime).__name__} lacks {', '.join(missing)} (spec 68.1)"
+        )
+    with _lock:
+        _runtimes[name] = runtime
+
+
+def unregister_agent_runtime(name: str) -> None:
+    with _lock:
+        _runtimes.pop(name, None)
+
+
+def agent_runtime(name: str | None) -> AgentRuntime | None:
+    """The runtime registered under ``name``, or None."""
+    if name is None:
+        return None
+    with _lock:
+        return _runtimes.get(name)
+
+
+def agent_runtime_names() -> list[str]:
+    with _lock:
+        return sorted(_runtimes)
+
+
+# ---------------------------------------------------------------------------
+# Steps. SQL answers come back as {"ok": value} or {"error": {...}} for a Concord error
+# (CN code): what the loop decides from an error is then part of the recorded history.
+# ---------------------------------------------------------------------------
+
+
+def _sql(query: str, *params: Any) -> dict[str, Any]:
+    try:
+        return {"ok": state().db.scalar(query, *params)}
+    except ConcordError as exc:
+        return {
+            "error": {
+                "code": exc.sqlstate,
+                "message": exc.message,
+                "detail": exc.detail,
+                "hint": exc.hint,
+            }
+        }
+
+
+def _step(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+    return _run_step(name, fn, *args, policy=DB_RETRY)
+
+
+def _sql_step(name: str, query: str, *params: Any) -> dict[str, Any]:
+    return _step(name, _sql, query, *params)
+
+
+def _poll_command(agent_run_id: str, command_id: str) -> dict[str, Any]:
+    """The command's outcome and the run's status, read together."""
+    doc = state().db.scalar("SELECT concord.get_command(%s)", command_id) or {}
+    command = {k: doc.get(k) for k in ("status", "result", "error", "error_class")}
+    run = _sql("SELECT concord.agent_run_state(%s)", agent_run_id)
+    return {"command": command, "run_status": (run.get("ok") or {}).get("status"), **run}
+
+
+def _call_runtime(runtime_name: str, method: str, *args: Any) -> dict[str, Any]:
+    """One call of the runtime: {"move": ...} or {"error": "..."} (a runtime that raises
+    ends its run; the error is recorded, not retried)."""
+    runtime = agent_runtime(runtime_name)
+    if runtime is None:
+        return {"error": f"no agent runtime {runtime_name!r} is registered on this worker"}
+    try:
+        answer = getattr(runtime, method)(*args)
+    except Exception as exc:
+        return {"error": f"agent runtime {runtime_name} raised {type(exc).__name__}: {exc}"}
+    if not isinstance(answer, dict):
+        return {
+            "error": f"agent runtime {runtime_name}.{method} returned "
+            f"{type(answer).__name__}, not a dict"
+        }
+    try:  # what DBOS records must survive a round trip through JSON for the SQL calls
+        return {"move": json.loads(json.dumps(answer, default=str))}
+    except (TypeError, ValueError) as exc:
+        return {"error": f"agent runtime {runtime_name}.{method} returned no JSON: {exc}"}
+
+
+# ---------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Ends the loop with the workflow's answer."""
+
+    def __init__(self, answer: dict[str, Any]):
+        super().__init__(answer.get("status"))
+        self.answer = answer
+
+
+class AgentLoop:
+    """One execution of ``concord.run_agent``: the state of the loop lives in local
+    variables, rebuilt identically on replay from the recorded steps."""
+
+    def __init__(self, agent_run_id: str, workflow_id: str):
+        self.agent_run_id = agent_run_id
+        self.workflow_id = workflow_id
+        self.run_doc: dict[str, Any] = {}
+        self.runtime_name: str | None = None
+        self.turn = 0
+
+    # -- the run's identity, repeated in every observation ---------------------------
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        doc = self.run_doc
+        return {
+            "agent_run_id": self.agent_run_id,
+            "agent_name": doc.get("agent_name"),
+            "agent_role": doc.get("agent_role"),
+            "swarm_run_id": doc.get("swarm_run_id"),
+            "parent_agent_run_id": doc.get("parent_agent_run_id"),
+        }
+
+    @property
+    def wait_seconds(self) -> float:
+        constraints = self.run_doc.get("constraints") or {}
+        value = constraints.get("timeout_seconds")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        return DEFAULT_WAIT_SECONDS
+
+    @property
+    def turn_limit(self) -> int:
+        """A backstop against a runtime that never finishes: moves that are not steps
+        (waits, joins) do not count against the database's step budget."""
+        return 4 * int(self.run_doc.get("max_steps") or 20) + 20
+
+    # -- entry -----------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        try:
+            return self._run()
+        except _Stop as stop:
+            return stop.answer
+
+    def _run(self) -> dict[str, Any]:
+        begun = _sql_step(
+            "concord.agent.begin",
+            "SELECT concord.begin_agent_run(%s, %s)",
+            self.agent_run_id,
+            self.workflow_id,
+        )
+        if "error" in begun:  # e.g. a run cancelled before it began: read what it is
+            self.run_doc = self._read_state()
+        else:
+            self.run_doc = begun["ok"]
+        status = self.run_doc.get("status")
+        if status in AGENT_RUN_TERMINAL:
+            return self._answer(status)
+        if status in CANCELLED_STATUSES:
+            return self._cancel("the agent run was cancelled before it started")
+        self.runtime_name = self.run_doc.get("runtime")
+        if agent_runtime(self.runtime_name) is None:
+            self._fail(
+                f"no agent runtime {self.runtime_name!r} is registered on this worker "
+                f"(registered: {', '.join(agent_runtime_names()) or 'none'})"
+            )
+        try:
+            return self._loop()
+        except (_Stop, DBOSWorkflowCancelledError):
+            raise
+        except Exception as exc:  # a defect or an unmapped database error: the run fails
+            DBOS.logger.exception("agent run %s failed", self.agent_run_id)
+            self._fail(f"the agent workflow failed: {type(exc).__name__}: {exc}")
+            raise  # not reached: _fail stops
+
+    def _loop(self) -> dict[str, Any]:
+        context = {**self.run_doc, **self.identity, "turn": 0}
+        reply = _step(
+            "concord.agent.runtime.start",
+            _call_runtime,
+            self.runtime_name,
+            "start_agent_run",
+            self.agent_run_id,
+            self.run_doc.get("goal") or "",
+            context,
+        )
+        while True:
+            if "error" in reply:
+                self._fail(reply["error"])
+            move = reply["move"]
+            self._prelude()
+            if self.turn >= self.turn_limit:
+                self._fail(f"the agent made {self.turn} moves without finishing")
+            outcome = self._execute(move)
+            self.turn += 1
+            observation = {**outcome, **self.identity, "turn": self.turn}
+            reply = _step(
+                "concord.agent.runtime.resume",
+                _call_runtime,
+                self.runtime_name,
+                "resume_agent_run",
+                self.agent_run_id,
+                observation,
+            )
+
+    # -- status, cancellation, the end ---------------------------------------------
+
+    def _read_state(self) -> dict[str, Any]:
+        answer = _sql_step(
+            "concord.agent.state", "SELECT concord.agent_run_state(%s)", self.agent_run_id
+        )
+        if "error" in answer:
+            raise _Stop({"agent_run_id": self.agent_run_id, "error": answer["error"]})
+        return answer["ok"]
+
+    def _prelude(self) -> None:
+        """Before each move: a run cancelled (its swarm, its parent, its command) or ended
+        by someone else makes no further move."""
+        self._check_status(self._read_state().get("status"))
+
+    def _check_status(self, status: str | None) -> None:
+        if status in CANCELLED_STATUSES:
+            self._cancel("the agent run was cancelled")
+        if status in AGENT_RUN_TERMINAL:
+            raise _Stop(self._answer(status))
+
+    def _cancel(self, reason: str) -> dict[str, Any]:
+        reply = _step(
+            "concord.agent.runtime.cancel",
+            _call_runtime,
+            self.runtime_name or self.run_doc.get("runtime"),
+            "cancel_agent_run",
+            self.agent_run_id,
+            reason,
+        )
+        raise _Stop({**self._answer("cancelled"), "runtime": reply})
+
+    def _answer(self, status: str | None, **extra: Any) -> dict[str, Any]:
+        return {"agent_run_id": self.agent_run_id, "status": status, "turns": self.turn, **extra}
+
+    def _finish(self, status: str, result: Any = None, error: str | None = None) -> None:
+        answer = _sql_step(
+            "concord.agent.finish",
+            "SELECT concord.finish_agent_run(%s, %s, %s, %s)",
+            self.agent_run_id,
+            status,
+            result,
+            error,
+        )
+        if "ok" in answer:
+            raise _Stop(self._answer(answer["ok"], result=result, error=error))
+        # refused: a run cancelled meanwhile ends as cancelled; a success with children
+        # still live (CN011) is not one
+        now = self._read_state().get("status")
+        self._check_status(now)
+        if status == "succeeded":
+            self._fail(f"the agent could not finish: {answer['error']['message']}")
+        raise _Stop(self._answer(now, error=answer["error"]))
+
+    def _fail(self, error: str) -> None:
+        self._finish("failed", None, error[:2000])
+
+    def _gateway_error(self, error: dict[str, Any]) -> None:
+        """A raised gateway error ends the run: a limit (CN010) or a broken request fails
+        it; a run no longer live (CN011) stops as it now is."""
+        if error.get("code") == "CN011":
+            self._prelude()
+        self._fail(f"{error.get('code')}: {error.get('message')}")
+
+    # -- moves -----------------------------------------------------------------------
+
+    def _execute(self, move: dict[str, Any]) -> dict[str, Any]:
+        kind = move.get("action_type")
+        if kind == "tool_call":
+            return self._tool_call(move)
+        if kind == "spawn_subagent":
+            return self._spawn(move)
+        if kind in RECORDED_STEP_TYPES:
+            return self._record_step(move)
+        if kind == "message":
+            return self._message(move)
+        if kind == "wait_children":
+            return self._wait_children()
+        if kind == "join":
+            return self._join()
+        if kind == "finish":
+            status = move.get("status", "succeeded")
+            if status not in ("succeeded", "failed"):
+                self._fail(f"a finish move's status is succeeded or failed, not {status!r}")
+            self._finish(status, move.get("result"), move.get("error"))
+        self._fail(f"unknown move {kind!r} at turn {self.turn}")
+        raise AssertionError("not reached")
+
+    def _key(self) -> str:
+        return f"agent:{self.agent_run_id}:turn:{self.turn}"
+
+    def _submit(self, action: dict[str, Any]) -> dict[str, Any]:
+        answer = _sql_step(
+            "concord.agent.action",
+            "SELECT concord.submit_agent_action(%s, %s)",
+            self.agent_run_id,
+            action,
+        )
+        if "error" in answer:
+            self._gateway_error(answer["error"])
+        return answer["ok"]
+
+    def _tool_call(self, move: dict[str, Any]) -> dict[str, Any]:
+        action = {
+            k: move[k]
+            for k in (
+                "tool_name",
+                "payload",
+                "reason",
+                "risk_level",
+                "expected_output",
+                "idempotency_key",
+                "metadata",
+            )
+            if move.get(k) is not None
+        }
+        action["action_type"] = "tool_call"
+        action.setdefault("payload", {})
+        action.setdefault("idempotency_key", self._key())
+        answer = self._submit(action)
+        observation = {"action_type": "tool_call", "tool_name": move.get("tool_name"), **answer}
+        if (
+            answer.get("output") is None
+            and answer.get("command_id")
+            and (
+                answer.get("decision") in AWAITED_DECISIONS or answer.get("status") in COMMAND_FINAL
+            )
+        ):
+            observation.update(self._await_command(str(answer["command_id"])))
+        return observation
+
+    def _await_command(self, command_id: str) -> dict[str, Any]:
+        """Poll the command until it is final (DBOS.sleep between polls: durable, and
+        skipped on replay), at most ``wait_seconds``; the run's cancellation ends the
+        wait."""
+        waited, delay = 0.0, FIRST_POLL_SECONDS
+        while True:
+            polled = _step(
+                "concord.agent.poll_command", _poll_command, self.agent_run_id, command_id
+            )
+            self._check_status(polled.get("run_status"))
+            command = polled["command"] or {}
+            if command.get("status") in COMMAND_FINAL:
+                return {**command, "waited_seconds": round(waited, 3), "timed_out": False}
+            if waited >= self.wait_seconds:
+                return {
+                    **command,
+                    "waited_seconds": round(waited, 3),
+                    "timed_out": True,
+                    "error": f"the command was not final after {self.wait_seconds:g} s",
+                }
+            DBOS.sleep(delay)
+            waited += delay
+            delay = min(delay * POLL_GROWTH, MAX_POLL_SECONDS)
+
+    def _spawn(self, move: dict[str, Any]) -> dict[str, Any]:
+        request = dict(move.get("request") or {})
+        request.setdefault("parent_agent_run_id", self.agent_run_id)
+        if self.run_doc.get("swarm_run_id") is not None:
+            request.setdefault("swarm_run_id", self.run_doc["swarm_run_id"])
+        request.setdefault("idempotency_key", self._key())
+        action = {
+            "action_type": "tool_call",
+            "tool_name": "spawn_subagent",
+            "payload": request,
+            "reason": move.get("reason") or request.get("delegated_goal") or "spawn a subagent",
+            "idempotency_key": request["idempotency_key"],
+        }
+        answer = self._submit(action)
+        output = answer.get("output") or {}
+        return {
+            "action_type": "spawn_subagent",
+            **answer,
+            "child_agent_run_id": output.get("child_agent_run_id"),
+        }
+
+    def _record_step(self, move: dict[str, Any]) -> dict[str, Any]:
+        step = {
+            k: move[k]
+            for k in (
+                "action_type",
+                "output",
+                "observation",
+                "latency_ms",
+                "token_usage",
+                "cost_units",
+            )
+            if move.get(k) is not None
+        }
+        answer = _sql_step(
+            "concord.agent.record_step",
+            "SELECT concord.record_agent_step(%s, %s)",
+            self.agent_run_id,
+            step,
+        )
+        if "error" in answer:
+            self._gateway_error(answer["error"])
+        return {"action_type": move["action_type"], "decision": "recorded", **answer["ok"]}
+
+    def _message(self, move: dict[str, Any]) -> dict[str, Any]:
+        content = move.get("content", "")
+        if not isinstance(content, str):
+            content = json.dumps(content, sort_keys=True)
+        message = {
+            "message_role": move.get("message_role") or "agent",
+            "message_type": move.get("message_type") or "note",
+            "content": content,
+            "metadata": move.get("metadata") or {},
+        }
+        answer = _sql_step(
+            "concord.agent.message",
+            "SELECT concord.record_agent_message(%s, %s)",
+            self.agent_run_id,
+            message,
+        )
+        if "error" in answer:
+            self._gateway_error(answer["error"])
+        return {"action_type": "message", "agent_message_id": str(answer["ok"])}
+
+    def _wait_children(self) -> dict[str, Any]:
+        waited, delay = 0.0, FIRST_POLL_SECONDS
+        while True:
+            doc = self._read_state()
+            self._check_status(doc.get("status"))
+            children = doc.get("children") or []
+            done = all(c.get("status") in AGENT_RUN_TERMINAL for c in children)
+            if done or waited >= self.wait_seconds:
+                observation = {
+                    "action_type": "wait_children",
+                    "children": children,
+                    "artifacts": doc.get("artifacts") or [],
+                    "waited_seconds": round(waited, 3),
+                    "timed_out": not done,
+                }
+                if not done:
+                    observation["error"] = f"children still live after {self.wait_seconds:g} s"
+                return observation
+            DBOS.sleep(delay)
+            waited += delay
+            delay = min(delay * POLL_GROWTH, MAX_POLL_SECONDS)
+
+    def _join(self) -> dict[str, Any]:
+        answer = _sql_step(
+            "concord.agent.join",
+            "SELECT concord.join_swarm(%s)",
+            self.run_doc.get("swarm_run_id"),
+        )
+        if "error" in answer:
+            if answer["error"].get("code") == "CN011":
+                self._prelude()
+            return {"action_type": "join", "error": answer["error"]}
+        return {"action_type": "join", "join": answer["ok"]}
+
+
+@DBOS.workflow(name=RUN_AGENT)
+def run_agent(agent_run_id: str) -> dict:
+    """Drive one agent run to its end (see the module's docstring)."""
+    return AgentLoop(agent_run_id, DBOS.workflow_id).run()

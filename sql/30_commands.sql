@@ -370,6 +370,12 @@ BEGIN
         IF OLD.status = 'queued' AND NEW.status <> 'running' OR NEW.status = 'cancelled' THEN
             PERFORM concord._cancel_queued_workflow(OLD.dbos_workflow_id);
         END IF;
+        -- spec 64: a cancelled command cancels its swarms; a swarm review settles its swarm
+        IF NEW.status IN ('cancelling', 'cancelled')
+           OR (NEW.command_type = 'concord.swarm_review'
+               AND NEW.status IN ('queued', 'failed', 'expired', 'cancelled')) THEN
+            PERFORM concord._agentic_command_moved(NEW);
+        END IF;
     ELSIF OLD.cancellation_requested_at IS DISTINCT FROM NEW.cancellation_requested_at THEN
         PERFORM concord._audit(
             'command_cancellation_requested', NEW.command_id, NEW.trace_id, 'command',

@@ -692,6 +692,8 @@ BEGIN
     known := CASE name
         WHEN 'external_sharing' THEN ARRAY['fields', 'approval_type']
         WHEN 'risk' THEN ARRAY['levels', 'approval_type']
+        WHEN 'agent_tool' THEN ARRAY['approval_type']
+        WHEN 'memory_write' THEN ARRAY['min_confidence', 'broad_subject_types', 'broad_memory_types', 'approval_type']
         ELSE '{}'::text[]
     END;
     IF EXISTS (SELECT 1 FROM jsonb_object_keys(config) AS k (key) WHERE NOT k.key = ANY (known)) THEN
@@ -705,6 +707,14 @@ BEGIN
     IF config ? 'levels' AND (NOT concord._is_string_list(config -> 'levels')
                               OR NOT concord._text_array(config -> 'levels') <@ ARRAY['low', 'medium', 'high', 'critical']) THEN
         problems := problems || 'config.levels must be an array of risk levels (low, medium, high, critical)'::text;
+    END IF;
+    IF config ? 'min_confidence' AND (jsonb_typeof(config -> 'min_confidence') <> 'number'
+                                      OR (config ->> 'min_confidence')::numeric NOT BETWEEN 0 AND 1) THEN
+        problems := problems || 'config.min_confidence must be a number from 0 to 1'::text;
+    END IF;
+    IF (config ? 'broad_subject_types' AND NOT concord._is_string_list(config -> 'broad_subject_types'))
+       OR (config ? 'broad_memory_types' AND NOT concord._is_string_list(config -> 'broad_memory_types')) THEN
+        problems := problems || 'config.broad_subject_types and broad_memory_types must be arrays of names'::text;
     END IF;
     IF config ? 'approval_type' AND (
            jsonb_typeof(config -> 'approval_type') <> 'string'
@@ -1063,6 +1073,25 @@ BEGIN
                 'decision', 'require_approval',
                 'reasons', jsonb_build_array(format('command type %s requires approval', ct.command_type)),
                 'approval_type', coalesce(ct.approval_type, 'standard'));
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'spawn_scope' THEN
+        -- spec 59.3: the parent's scopes, the swarm's limits and roles
+        estimate := concord._spawn_problems(doc -> 'payload');
+        IF jsonb_array_length(estimate) > 0 THEN
+            RETURN jsonb_build_object(
+                'decision', 'deny',
+                'reasons', (SELECT jsonb_agg(p.item ->> 'reason') FROM jsonb_array_elements(estimate) AS p (item)));
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'agent_tool' THEN
+        RETURN concord._agent_tool_policy(doc, policy.config);
+    WHEN 'memory_write' THEN
+        estimate := concord._memory_decision(doc -> 'payload', policy.config);
+        IF estimate ->> 'decision' = 'require_approval' THEN
+            RETURN jsonb_build_object(
+                'decision', 'require_approval', 'reasons', estimate -> 'reasons',
+                'approval_type', coalesce(policy.config ->> 'approval_type', 'standard'));
         END IF;
         RETURN '{"decision": "allow"}'::jsonb;
     ELSE

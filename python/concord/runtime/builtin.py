@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .catalog import operation
+from .errors import ClassifiedError
 from .workflows import state
 
 
@@ -14,3 +15,44 @@ def _expire_approvals() -> int:
 def expire_approvals(ctx, payload: dict) -> dict:
     """Expire pending approvals whose time has passed (the expire_approvals schedule)."""
     return {"expired": ctx.step(_expire_approvals, name="concord.expire_approvals")}
+
+
+# The agent gateway's own command types (spec 85.3): an approved spawn creates
+# its child here, an approved memory write activates the memory, an approved
+# swarm review settles the swarm. The SQL does the work and is idempotent.
+
+
+def _agentic(command_id: str, workflow_id: str) -> dict:
+    return state().db.scalar(
+        "SELECT concord.runtime_agentic_command(%s, %s)", command_id, workflow_id
+    )
+
+
+def _run_agentic(ctx) -> dict:
+    answer = ctx.step(_agentic, ctx.command_id, ctx.workflow_id, name="concord.agentic_command")
+    refused = answer.get("refused") if isinstance(answer, dict) else None
+    if refused:
+        raise ClassifiedError(
+            "; ".join(r.get("reason", "") for r in refused),
+            error_class="policy_denied",
+            detail={"refused": refused},
+        )
+    return answer
+
+
+@operation("spawn_subagent")
+def spawn_subagent(ctx, payload: dict) -> dict:
+    """Create the child agent of a spawn a human approved (spec 59, 85.3)."""
+    return _run_agentic(ctx)
+
+
+@operation("concord.write_memory")
+def write_memory(ctx, payload: dict) -> dict:
+    """Activate a memory a human approved (spec 23)."""
+    return _run_agentic(ctx)
+
+
+@operation("concord.swarm_review")
+def swarm_review(ctx, payload: dict) -> dict:
+    """Settle a swarm whose joined result a human approved (join strategy human_review)."""
+    return _run_agentic(ctx)

@@ -22,7 +22,7 @@ $roles$;
 
 -- A list of names: no NULL, no blank, no duplicate element. Scopes are typed
 -- values, so a NULL can never slip through a <@ test.
-CREATE FUNCTION concord._is_name_list(names text [])
+CREATE FUNCTION concord._is_name_list(names text[])
 RETURNS boolean
 LANGUAGE sql
 IMMUTABLE
@@ -293,13 +293,14 @@ CREATE TABLE concord.agent_runs (
     agent_version text NULL,
     status text NOT NULL DEFAULT 'created',
     goal text NOT NULL CONSTRAINT goal_is_not_blank CHECK (btrim(goal) <> ''),
-    allowed_tools text [] NOT NULL DEFAULT '{}'
+    allowed_tools text[] NOT NULL DEFAULT '{}'
     CONSTRAINT allowed_tools_is_a_name_list CHECK (concord._is_name_list(allowed_tools)),
-    allowed_connectors text [] NOT NULL DEFAULT '{}'
+    allowed_connectors text[] NOT NULL DEFAULT '{}'
     CONSTRAINT allowed_connectors_is_a_name_list CHECK (concord._is_name_list(allowed_connectors)),
     -- empty: any role the swarm's templates allow
-    allowed_child_roles text [] NOT NULL DEFAULT '{}'
-    CONSTRAINT allowed_child_roles_is_a_name_list CHECK (concord._is_name_list(allowed_child_roles)),
+    allowed_child_roles text[] NOT NULL DEFAULT '{}'
+    CONSTRAINT allowed_child_roles_is_a_name_list
+    CHECK (concord._is_name_list(allowed_child_roles)),
     memory_scope jsonb NOT NULL DEFAULT '{}'
     CONSTRAINT memory_scope_has_the_spec_61_shape CHECK (concord._is_memory_scope(memory_scope)),
     context_scope jsonb NOT NULL DEFAULT '{}'
@@ -362,8 +363,8 @@ CREATE TABLE concord.agent_invocations (
     CONSTRAINT delegated_goal_is_not_blank CHECK (btrim(delegated_goal) <> ''),
     constraints jsonb NOT NULL DEFAULT '{}'
     CONSTRAINT invocation_constraints_is_an_object CHECK (jsonb_typeof(constraints) = 'object'),
-    allowed_tools text [] NOT NULL DEFAULT '{}',
-    allowed_connectors text [] NOT NULL DEFAULT '{}',
+    allowed_tools text[] NOT NULL DEFAULT '{}',
+    allowed_connectors text[] NOT NULL DEFAULT '{}',
     memory_scope jsonb NOT NULL DEFAULT '{}',
     status text NOT NULL DEFAULT 'created'
     CONSTRAINT invocation_status_is_known CHECK (
@@ -495,13 +496,16 @@ CREATE TABLE concord.memories (
     CONSTRAINT subject_type_is_an_identifier
     CHECK (subject_type ~ '^[a-z][a-z0-9_]*$' AND length(subject_type) <= 64),
     subject_id text NOT NULL
-    CONSTRAINT subject_id_is_not_blank CHECK (btrim(subject_id) <> '' AND length(subject_id) <= 256),
+    CONSTRAINT subject_id_is_not_blank
+    CHECK (btrim(subject_id) <> '' AND length(subject_id) <= 256),
     memory_type text NOT NULL
     CONSTRAINT memory_type_is_an_identifier
     CHECK (memory_type ~ '^[a-z][a-z0-9_]*$' AND length(memory_type) <= 64),
     memory_key text NULL
-    CONSTRAINT memory_key_is_not_blank CHECK (btrim(memory_key) <> '' AND length(memory_key) <= 256),
-    content text NOT NULL CONSTRAINT content_is_at_most_10000_characters CHECK (length(content) <= 10000),
+    CONSTRAINT memory_key_is_not_blank
+    CHECK (btrim(memory_key) <> '' AND length(memory_key) <= 256),
+    content text NOT NULL
+    CONSTRAINT content_is_at_most_10000_characters CHECK (length(content) <= 10000),
     confidence numeric NOT NULL DEFAULT 1
     CONSTRAINT confidence_is_between_0_and_1 CHECK (confidence BETWEEN 0 AND 1),
     consent boolean NOT NULL DEFAULT false,
@@ -597,7 +601,8 @@ INSERT INTO concord.command_types (
 ),
 (
     'concord.write_memory', 'Write a memory',
-    'A memory write (spec 23): active at once when the memory_write policy allows, else approved first.',
+    'A memory write (spec 23): active at once when the memory_write policy allows, '
+    'else approved first.',
     true, false, false, '{memory_write}', 'low', true
 ),
 (
@@ -608,16 +613,30 @@ INSERT INTO concord.command_types (
 ON CONFLICT (command_type) DO NOTHING;
 
 INSERT INTO concord.tools (tool_name, description, execution_mode, risk_level, spec) VALUES
-('spawn_subagent', 'Spawn a child agent within this agent''s scopes (spec 59).', 'gateway', 'low',
- '{"name": "spawn_subagent", "execution_mode": "gateway"}'),
-('create_artifact', 'Write an artifact in this agent''s swarm (spec 24, 63).', 'gateway', 'low',
- '{"name": "create_artifact", "execution_mode": "gateway"}'),
-('read_artifact', 'Read an artifact of this agent''s swarm.', 'gateway', 'low',
- '{"name": "read_artifact", "execution_mode": "gateway"}'),
-('write_memory', 'Write a memory within this agent''s memory scope (spec 23, 61).', 'gateway', 'low',
- '{"name": "write_memory", "execution_mode": "gateway"}'),
-('retrieve_memory', 'Retrieve memories within this agent''s memory scope.', 'gateway', 'low',
- '{"name": "retrieve_memory", "execution_mode": "gateway"}'),
-('evaluate_output', 'Record a structured evaluation of an artifact (spec 66).', 'gateway', 'low',
- '{"name": "evaluate_output", "execution_mode": "gateway"}')
+(
+    'spawn_subagent', 'Spawn a child agent within this agent''s scopes (spec 59).',
+    'gateway', 'low',
+    '{"name": "spawn_subagent", "execution_mode": "gateway"}'
+),
+(
+    'create_artifact', 'Write an artifact in this agent''s swarm (spec 24, 63).', 'gateway', 'low',
+    '{"name": "create_artifact", "execution_mode": "gateway"}'
+),
+(
+    'read_artifact', 'Read an artifact of this agent''s swarm.', 'gateway', 'low',
+    '{"name": "read_artifact", "execution_mode": "gateway"}'
+),
+(
+    'write_memory', 'Write a memory within this agent''s memory scope (spec 23, 61).',
+    'gateway', 'low',
+    '{"name": "write_memory", "execution_mode": "gateway"}'
+),
+(
+    'retrieve_memory', 'Retrieve memories within this agent''s memory scope.', 'gateway', 'low',
+    '{"name": "retrieve_memory", "execution_mode": "gateway"}'
+),
+(
+    'evaluate_output', 'Record a structured evaluation of an artifact (spec 66).', 'gateway', 'low',
+    '{"name": "evaluate_output", "execution_mode": "gateway"}'
+)
 ON CONFLICT (tool_name) DO NOTHING;

@@ -143,9 +143,9 @@ $$;
 CREATE OR REPLACE FUNCTION concord._scope_excess(
     parent concord.agent_runs,
     agent_role text,
-    allowed_tools text [],
-    allowed_connectors text [],
-    allowed_child_roles text [],
+    allowed_tools text[],
+    allowed_connectors text[],
+    allowed_child_roles text[],
     memory_scope jsonb
 )
 RETURNS jsonb
@@ -448,7 +448,7 @@ FOR EACH ROW EXECUTE FUNCTION concord._swarm_runs_after_write();
 -- ---------------------------------------------------------------------------
 
 -- Every tool an agent is given must be registered (CN009).
-CREATE OR REPLACE FUNCTION concord._require_tools(tools text [])
+CREATE OR REPLACE FUNCTION concord._require_tools(tools text[])
 RETURNS void
 LANGUAGE plpgsql
 STABLE
@@ -927,14 +927,16 @@ FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is append-only', 'Record a 
 
 CREATE OR REPLACE TRIGGER agent_messages_are_append_only
 BEFORE UPDATE ON concord.agent_messages
-FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is append-only', 'Record a new message instead.');
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'is append-only', 'Record a new message instead.'
+);
 
 -- ---------------------------------------------------------------------------
 -- Cancellation cascade (spec 64)
 -- ---------------------------------------------------------------------------
 
 -- Cancel the live agent runs among ids (each cascades to its own children).
-CREATE OR REPLACE FUNCTION concord._cancel_agent_runs(ids uuid [], reason text)
+CREATE OR REPLACE FUNCTION concord._cancel_agent_runs(ids uuid[], reason text)
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE

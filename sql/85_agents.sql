@@ -68,7 +68,9 @@ END
 $$;
 
 -- Why value is not a non-blank string (matching pattern when given), or NULL.
-CREATE OR REPLACE FUNCTION concord._string_problem(value jsonb, what text, pattern text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION concord._string_problem(
+    value jsonb, what text, pattern text DEFAULT NULL
+)
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
@@ -88,7 +90,7 @@ END
 $$;
 
 -- Raise CN005 listing every problem (NULLs are no problem).
-CREATE OR REPLACE FUNCTION concord._refuse_spec(what text, problems text [])
+CREATE OR REPLACE FUNCTION concord._refuse_spec(what text, problems text[])
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
@@ -410,8 +412,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.register_tool(jsonb) IS
-'Insert or update a command tool (spec 20): {name, command_type, description, input_schema, output_schema, '
-'execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; CN005 lists '
+'Insert or update a command tool (spec 20): {name, command_type, description, input_schema, '
+'output_schema, '
+'execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; '
+'CN005 lists '
 'every problem, CN009 for an unknown command type; an identical spec is a no-op.';
 
 -- ---------------------------------------------------------------------------
@@ -523,7 +527,7 @@ $$;
 -- Every problem with an agent's part of a swarm document (the coordinator,
 -- or a template under agents[i]).
 CREATE OR REPLACE FUNCTION concord._agent_spec_problems(agent jsonb, what text)
-RETURNS text []
+RETURNS text[]
 LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = concord, pg_temp
@@ -562,7 +566,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION concord._swarm_spec_problems(spec jsonb)
-RETURNS text []
+RETURNS text[]
 LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = concord, pg_temp
@@ -732,9 +736,12 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.start_swarm(uuid, jsonb) IS
-'Start a swarm (spec 57.1, 67) under a command that policy let through: the spec 67 document as JSON '
-'{name, objective, execution_mode, join_strategy, join_options, limits, coordinator, agents, runtime, metadata} '
-'creates the swarm run and its coordinator agent run; idempotent per command and name (CN002 for another spec).';
+'Start a swarm (spec 57.1, 67) under a command that policy let through: the spec 67 document as '
+'JSON '
+'{name, objective, execution_mode, join_strategy, join_options, limits, coordinator, agents, '
+'runtime, metadata} '
+'creates the swarm run and its coordinator agent run; idempotent per command and name (CN002 for '
+'another spec).';
 
 -- ---------------------------------------------------------------------------
 -- Agent runs: state, start, steps, messages, finish
@@ -768,6 +775,14 @@ BEGIN
                                      'live_agents', swarm.live_agents, 'total_steps', swarm.total_steps,
                                      'cost_units', swarm.cost_units),
         'agent_templates', swarm.agent_templates,
+        -- spec 44: the agent sees its own, constrained tool catalog
+        'tools', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('tool_name', t.tool_name, 'description', t.description,
+                                                'input_schema', t.input_schema, 'output_schema', t.output_schema,
+                                                'execution_mode', t.execution_mode, 'risk_level', t.risk_level,
+                                                'requires_approval', t.requires_approval, 'connector', t.connector)
+                             ORDER BY t.tool_name)
+            FROM concord.tools AS t WHERE t.tool_name = ANY (run.allowed_tools)), '[]'),
         'children', coalesce((
             SELECT jsonb_agg(jsonb_build_object('agent_run_id', k.agent_run_id, 'agent_name', k.agent_name,
                                                 'agent_role', k.agent_role, 'status', k.status, 'result', k.result,
@@ -809,7 +824,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.agent_run_state(uuid) IS
-'One agent run as the agent sees it: its goal, scopes, limits (and what its swarm has used), status, '
+'One agent run as the agent sees it: its goal, scopes, limits (and what its swarm has used), '
+'status, '
 'children and the artifacts of its swarm.';
 
 CREATE OR REPLACE FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text DEFAULT NULL)
@@ -853,7 +869,7 @@ COMMENT ON FUNCTION concord.begin_agent_run(uuid, text) IS
 
 -- The actions an agent takes through the gateway, never by record_agent_step.
 CREATE OR REPLACE FUNCTION concord._gateway_actions()
-RETURNS text []
+RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
 SET search_path = concord, pg_temp
@@ -906,8 +922,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.record_agent_step(uuid, jsonb) IS
-'Record a step that is not an action (think, plan, observe, evaluate, ...): {action_type, reason, observation, '
-'output, latency_ms, token_usage, cost_units}; counts against max_steps, max_total_steps and max_cost_units (CN010).';
+'Record a step that is not an action (think, plan, observe, evaluate, ...): {action_type, reason, '
+'observation, '
+'output, latency_ms, token_usage, cost_units}; counts against max_steps, max_total_steps and '
+'max_cost_units (CN010).';
 
 CREATE OR REPLACE FUNCTION concord.record_agent_message(agent_run_id uuid, message jsonb)
 RETURNS uuid
@@ -950,7 +968,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.record_agent_message(uuid, jsonb) IS
-'Record a message of an agent run (spec 57.5): {message_role, message_type, content, metadata}; returns its id. '
+'Record a message of an agent run (spec 57.5): {message_role, message_type, content, metadata}; '
+'returns its id. '
 'Results that matter are artifacts, not messages (spec 63.1).';
 
 -- Finish the swarm whose coordinator run has just finished: the join of its
@@ -1061,8 +1080,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.finish_agent_run(uuid, text, jsonb, text) IS
-'Finish an agent run as succeeded (CN011 while it has live children) or failed (its live children are cancelled); '
-'a coordinator''s finish settles its swarm (joining it when nobody did). Repeating the same finish is a no-op.';
+'Finish an agent run as succeeded (CN011 while it has live children) or failed (its live children '
+'are cancelled); '
+'a coordinator''s finish settles its swarm (joining it when nobody did). Repeating the same '
+'finish is a no-op.';
 
 -- ---------------------------------------------------------------------------
 -- Spawning (spec 59): a command through policy, then the child
@@ -1281,9 +1302,12 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.spawn_subagent(jsonb) IS
-'Spawn a child agent (spec 59): the spec 59.1 request becomes a spawn_subagent command through policy (parent '
-'scopes, role, depth and agent limits); returns the spec 59.2 result {decision (allowed, denied, require_approval, '
-'require_input, invalid), child_agent_run_id, command_id, invocation_id, approval_id, reasons, code} and records '
+'Spawn a child agent (spec 59): the spec 59.1 request becomes a spawn_subagent command through '
+'policy (parent '
+'scopes, role, depth and agent limits); returns the spec 59.2 result {decision (allowed, denied, '
+'require_approval, '
+'require_input, invalid), child_agent_run_id, command_id, invocation_id, approval_id, reasons, '
+'code} and records '
 'the parent''s step. A refusal is returned, not raised; CN010 when the parent has no step left.';
 
 -- ---------------------------------------------------------------------------
@@ -1291,7 +1315,9 @@ COMMENT ON FUNCTION concord.spawn_subagent(jsonb) IS
 -- ---------------------------------------------------------------------------
 
 -- Dispatch a gateway tool; its internal function raises on a refusal.
-CREATE OR REPLACE FUNCTION concord._gateway_tool(run concord.agent_runs, tool_name text, payload jsonb)
+CREATE OR REPLACE FUNCTION concord._gateway_tool(
+    run concord.agent_runs, tool_name text, payload jsonb
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -1489,14 +1515,20 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.submit_agent_action(uuid, jsonb) IS
-'The agent gateway (spec 17, 60): {action_type: tool_call, tool_name, payload, reason, risk_level, expected_output, '
-'idempotency_key, metadata}. The tool must be in the agent''s allowed_tools (and its connector in allowed_connectors); '
-'a command tool becomes a command of its type requested by agent:<id> (ingress agent) through validation and policy. '
-'Returns {decision (allowed, queued, require_approval, require_input, denied, invalid), command_id, approval_id, '
+'The agent gateway (spec 17, 60): {action_type: tool_call, tool_name, payload, reason, '
+'risk_level, expected_output, '
+'idempotency_key, metadata}. The tool must be in the agent''s allowed_tools (and its connector in '
+'allowed_connectors); '
+'a command tool becomes a command of its type requested by agent:<id> (ingress agent) through '
+'validation and policy. '
+'Returns {decision (allowed, queued, require_approval, require_input, denied, invalid), '
+'command_id, approval_id, '
 'message, status, reasons, code, output, step_index} and records the step.';
 
 -- The gateway tools, one function each (the same path as submit_agent_action).
-CREATE OR REPLACE FUNCTION concord._gateway_tool_call(agent_run_id uuid, tool_name text, payload jsonb)
+CREATE OR REPLACE FUNCTION concord._gateway_tool_call(
+    agent_run_id uuid, tool_name text, payload jsonb
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -1520,20 +1552,26 @@ BEGIN
     FOR t IN
         SELECT * FROM (VALUES
             ('create_artifact', 'artifact',
-             'Write an artifact in the agent''s swarm (spec 24, 63): {artifact_type, name, location | content, metadata, '
-             'parent_artifact_ids, status, score}; needs tool create_artifact. Returns the gateway answer; its output '
+             'Write an artifact in the agent''s swarm (spec 24, 63): {artifact_type, name, '
+             'location | content, metadata, '
+             'parent_artifact_ids, status, score}; needs tool create_artifact. Returns the '
+             'gateway answer; its output '
              'is the artifact.'),
             ('read_artifact', 'request',
-             'Read an artifact of the agent''s swarm: {artifact_id}; needs tool read_artifact. Returns the gateway '
+             'Read an artifact of the agent''s swarm: {artifact_id}; needs tool read_artifact. '
+             'Returns the gateway '
              'answer; its output is the artifact.'),
             ('evaluate_output', 'evaluation',
-             'Record a structured evaluation (spec 66) of an artifact of the swarm: {artifact_id, evaluation_type, '
+             'Record a structured evaluation (spec 66) of an artifact of the swarm: {artifact_id, '
+             'evaluation_type, '
              'decision, confidence, score, issues, recommendation}; needs tool evaluate_output.'),
             ('write_memory', 'memory',
-             'Write a memory within the agent''s memory scope (spec 23, 61): active at once when confident, consented, '
+             'Write a memory within the agent''s memory scope (spec 23, 61): active at once when '
+             'confident, consented, '
              'not sensitive and not broad, else a candidate awaiting approval; needs tool write_memory.'),
             ('retrieve_memory', 'query',
-             'Retrieve memories within the agent''s memory scope: {memory_type, memory_types, text, limit}; a text '
+             'Retrieve memories within the agent''s memory scope: {memory_type, memory_types, '
+             'text, limit}; a text '
              'query needs allow_semantic_retrieval; needs tool retrieve_memory.')
         ) AS v (fn, arg, doc)
     LOOP
@@ -1562,7 +1600,9 @@ $gateway_tools$;
 -- Cancellation (spec 64)
 -- ---------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION concord._cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text)
+CREATE OR REPLACE FUNCTION concord._cancel_swarm(
+    swarm_run_id uuid, actor text, reason text, mode text
+)
 RETURNS text
 LANGUAGE plpgsql
 VOLATILE
@@ -1619,11 +1659,15 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.cancel_swarm(uuid, text, text, text) IS
-'Cancel a swarm (spec 64): its live agent runs are cancelled, and the commands they asked for that have not '
-'finished are cancelled in mode (default: the parent command''s cancellation_mode; compensate_then_stop '
+'Cancel a swarm (spec 64): its live agent runs are cancelled, and the commands they asked for '
+'that have not '
+'finished are cancelled in mode (default: the parent command''s cancellation_mode; '
+'compensate_then_stop '
 'compensates what ran). Idempotent: a finished swarm is left as it is; returns its status.';
 
-CREATE OR REPLACE FUNCTION concord.cancel_agent_run(agent_run_id uuid, actor text, reason text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION concord.cancel_agent_run(
+    agent_run_id uuid, actor text, reason text DEFAULT NULL
+)
 RETURNS text
 LANGUAGE plpgsql
 VOLATILE
@@ -1661,7 +1705,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.cancel_agent_run(uuid, text, text) IS
-'Cancel one agent run and its descendants (and the unfinished commands they asked for); cancelling a coordinator '
+'Cancel one agent run and its descendants (and the unfinished commands they asked for); '
+'cancelling a coordinator '
 'cancels its swarm. Idempotent; returns the status.';
 
 -- A command moved: a cancelled command cancels its swarms (spec 64), and a
@@ -1738,6 +1783,68 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_agentic_command(uuid, text) IS
-'(concord_worker) Run an approved command of the gateway''s own types: spawn_subagent creates the child '
-'(or answers {refused}), concord.write_memory activates the memory, concord.swarm_review settles the swarm. '
+'(concord_worker) Run an approved command of the gateway''s own types: spawn_subagent creates the '
+'child '
+'(or answers {refused}), concord.write_memory activates the memory, concord.swarm_review settles '
+'the swarm. '
 'Idempotent on replay.';
+
+-- ---------------------------------------------------------------------------
+-- What an agent may read: the commands it asked for, and the tool catalog
+-- ---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION concord.agent_command(agent_run_id uuid, command_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('agent_run_id', agent_run_id::text);
+    PERFORM concord._require('command_id', command_id::text);
+    SELECT x.* INTO c FROM concord.commands AS x
+    WHERE x.command_id = agent_command.command_id
+      AND EXISTS (SELECT 1 FROM concord.agent_steps AS s
+                  WHERE s.agent_run_id = agent_command.agent_run_id AND s.created_command_id = x.command_id);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            MESSAGE = format('agent run %s asked for no command %s', agent_run_id, command_id);
+    END IF;
+    RETURN jsonb_build_object(
+        'command_id', c.command_id, 'command_type', c.command_type, 'status', c.status,
+        'terminal', concord._is_terminal(c.status) OR c.status = 'failed', 'result', c.result, 'error', c.error,
+        'error_class', c.error_class, 'approval_id', concord._pending_approval(c.command_id),
+        'updated_at', c.updated_at);
+END
+$$;
+
+COMMENT ON FUNCTION concord.agent_command(uuid, uuid) IS
+'The observation of a command an agent asked for (only its own: CN006 otherwise): {command_id, '
+'command_type, '
+'status, terminal, result, error, error_class, approval_id}.';
+
+-- Spec 20: the tool catalog.
+CREATE OR REPLACE VIEW concord.tool_catalog AS
+SELECT
+    t.tool_name,
+    t.description,
+    t.execution_mode,
+    t.command_type,
+    t.risk_level,
+    t.requires_approval,
+    t.connector,
+    t.capability,
+    t.input_schema,
+    t.output_schema,
+    t.version,
+    t.updated_at
+FROM concord.tools AS t;

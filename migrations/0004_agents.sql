@@ -542,11 +542,14 @@ WHERE status = 'active' AND memory_key IS NOT null;
 -- ---------------------------------------------------------------------------
 -- The event log names agent runs and swarms (declared with the kernel).
 -- ---------------------------------------------------------------------------
+-- NOT VALID: rows written before 0004 may name agent runs that were never
+-- recorded here (the columns were free text until now); they are kept as
+-- they are, and every new row is checked.
 ALTER TABLE concord.domain_events
 ADD CONSTRAINT domain_events_agent_run_fkey
-FOREIGN KEY (agent_run_id) REFERENCES concord.agent_runs (agent_run_id),
+FOREIGN KEY (agent_run_id) REFERENCES concord.agent_runs (agent_run_id) NOT VALID,
 ADD CONSTRAINT domain_events_swarm_run_fkey
-FOREIGN KEY (swarm_run_id) REFERENCES concord.swarm_runs (swarm_run_id);
+FOREIGN KEY (swarm_run_id) REFERENCES concord.swarm_runs (swarm_run_id) NOT VALID;
 
 CREATE INDEX domain_events_swarm_idx ON concord.domain_events (swarm_run_id)
 WHERE swarm_run_id IS NOT null;

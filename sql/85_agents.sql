@@ -307,7 +307,7 @@ SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 AS $$
 DECLARE
-    problems text[] := '{}';
+    problems text[] := '{}'::text[];
     ct concord.command_types%ROWTYPE;
     conn concord.connectors%ROWTYPE;
     existing concord.tools%ROWTYPE;
@@ -1213,8 +1213,8 @@ DECLARE
     actor text := 'agent:' || parent.agent_run_id;
     submitted record;
     c concord.commands%ROWTYPE;
-    made jsonb := '{}';
-    reasons jsonb := '[]';
+    made jsonb := '{}'::jsonb;
+    reasons jsonb := '[]'::jsonb;
     decision text;
     code text;
     approval uuid;
@@ -1348,7 +1348,7 @@ DECLARE
     decision text;
     code text;
     message text;
-    reasons jsonb := '[]';
+    reasons jsonb := '[]'::jsonb;
     output jsonb;
     submitted record;
     c concord.commands%ROWTYPE;

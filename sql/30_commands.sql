@@ -372,7 +372,7 @@ BEGIN
         END IF;
         -- spec 64: a cancelled command cancels its swarms; a swarm review settles its swarm
         IF NEW.status IN ('cancelling', 'cancelled')
-           OR (NEW.command_type = 'concord.swarm_review'
+           OR (NEW.command_type IN ('concord.swarm_review', 'concord.write_memory')
                AND NEW.status IN ('queued', 'failed', 'expired', 'cancelled')) THEN
             PERFORM concord._agentic_command_moved(NEW);
         END IF;

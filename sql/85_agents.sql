@@ -1137,7 +1137,7 @@ BEGIN
              THEN 'invocation_type must be spawn, delegate, review, evaluate, map or compete' END,
         CASE WHEN request ? 'idempotency_key' THEN concord._string_problem(request -> 'idempotency_key', 'idempotency_key') END
     ] || concord._agent_spec_problems(req - ARRAY['parent_agent_run_id', 'swarm_run_id', 'invocation_type'], 'request'));
-    PERFORM concord._require_tools(concord._text_array(req -> 'allowed_tools'));
+    -- an unregistered tool is outside every parent's scope: spawn_scope denies it
     RETURN req;
 END
 $$;
@@ -1723,6 +1723,10 @@ DECLARE
 BEGIN
     IF c.command_type = 'concord.swarm_review' THEN
         PERFORM concord._swarm_review_settled(c);
+    END IF;
+    -- a rejected, cancelled or expired memory write deletes its candidate
+    IF c.command_type = 'concord.write_memory' AND c.status IN ('failed', 'cancelled', 'expired') THEN
+        PERFORM concord._memory_command_settled(c);
     END IF;
     IF c.status IN ('cancelling', 'cancelled') THEN
         FOR swarm_id IN

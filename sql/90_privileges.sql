@@ -9,18 +9,28 @@
 --                     runtime's connectors, queues and schedules
 --   concord_worker    what a DBOS worker calls: the runtime_* step functions,
 --                     effects, notifications, scheduled submissions; it reads
---                     the runtime configuration tables (which hold no secrets)
+--                     the runtime configuration tables (which hold no secrets);
+--                     and the agent gateway, for the agents it runs
+--   concord_agent     the agent gateway only (spec 17): its own run's state,
+--                     the commands it asked for, tool calls, spawns, steps,
+--                     messages, artifacts and memory within its scopes
 
 REVOKE ALL ON ALL TABLES IN SCHEMA concord
-FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
+FROM
+PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
+concord_agent;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA concord
-FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
+FROM
+PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
+concord_agent;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA concord
-FROM PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
+FROM
+PUBLIC, concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
+concord_agent;
 REVOKE ALL ON SCHEMA concord FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA concord
-TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
 
 GRANT EXECUTE ON FUNCTION
 concord.submit_command(text, jsonb, text, text, jsonb, text, text),
@@ -116,3 +126,50 @@ concord.notification_inbox
 TO concord_app, concord_reader, concord_admin, concord_worker;
 
 GRANT SELECT ON concord.command_catalog TO concord_worker;
+
+-- The agent gateway (spec 17, 59, 60).
+GRANT EXECUTE ON FUNCTION
+concord.agent_run_state(uuid),
+concord.agent_command(uuid, uuid),
+concord.begin_agent_run(uuid, text),
+concord.spawn_subagent(jsonb),
+concord.submit_agent_action(uuid, jsonb),
+concord.record_agent_step(uuid, jsonb),
+concord.record_agent_message(uuid, jsonb),
+concord.finish_agent_run(uuid, text, jsonb, text),
+concord.create_artifact(uuid, jsonb),
+concord.read_artifact(uuid, jsonb),
+concord.evaluate_output(uuid, jsonb),
+concord.write_memory(uuid, jsonb),
+concord.retrieve_memory(uuid, jsonb)
+TO concord_agent, concord_app, concord_worker, concord_admin;
+
+GRANT EXECUTE ON FUNCTION concord.join_children(text, jsonb, jsonb) TO concord_agent;
+
+-- Swarms and memory for the applications that start and watch them.
+GRANT EXECUTE ON FUNCTION
+concord.start_swarm(uuid, jsonb),
+concord.cancel_swarm(uuid, text, text, text),
+concord.cancel_agent_run(uuid, text, text),
+concord.join_swarm(uuid),
+concord.join_children(text, jsonb, jsonb),
+concord.remember(jsonb, text),
+concord.get_memory(uuid),
+concord.search_memory(jsonb, text, integer),
+concord.supersede_memory(uuid, uuid, text),
+concord.forget_memory(uuid, text),
+concord.expire_memories(timestamptz)
+TO concord_app, concord_worker, concord_admin;
+
+GRANT EXECUTE ON FUNCTION concord.register_tool(jsonb) TO concord_admin;
+
+GRANT EXECUTE ON FUNCTION concord.runtime_agentic_command(uuid, text)
+TO concord_worker, concord_admin;
+
+GRANT SELECT ON
+concord.tool_catalog,
+concord.swarm_tree,
+concord.agent_step_log,
+concord.swarm_artifacts,
+concord.memory_catalog
+TO concord_app, concord_reader, concord_admin, concord_worker;

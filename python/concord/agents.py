@@ -235,9 +235,20 @@ class MemoryScope:
         return cls(**_known(cls, doc))
 
 
-# What the database sets on a memory: never sent by remember.
-_SERVER_MEMORY_KEYS = frozenset(
-    {"extra", "status", "written_by", "superseded_by_memory_id", "created_at", "updated_at"}
+# What an application writes of a memory (concord.remember); the rest the database sets.
+_WRITABLE_MEMORY_KEYS = (
+    "subject_type",
+    "subject_id",
+    "memory_type",
+    "content",
+    "memory_key",
+    "confidence",
+    "consent",
+    "sensitive",
+    "expires_at",
+    "ttl_seconds",
+    "metadata",
+    "idempotency_key",
 )
 
 
@@ -269,23 +280,26 @@ class Memory:
     created_at: datetime | str | None = None
     updated_at: datetime | str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    ttl_seconds: int | None = None  # written instead of expires_at; never read back
+    idempotency_key: str | None = None  # a repeated write with it is the first one
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The memory as ``concord.remember`` takes it: unset keys, and those the
-        database sets (status, author, times, successor), are left out."""
+        """The memory as ``concord.remember`` takes it: the keys an application writes,
+        unset ones left out (the id, status, author, times and successors are the
+        database's)."""
         doc: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in _SERVER_MEMORY_KEYS or value is None:
-                continue
-            doc[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        for name in _WRITABLE_MEMORY_KEYS:
+            value = getattr(self, name)
+            if value is not None:
+                doc[name] = value.isoformat() if isinstance(value, datetime) else value
         return doc
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Memory:
         known = _known(cls, doc)
         known.pop("extra", None)
+        known.setdefault("content", "")  # a forgotten memory keeps no content
         for key in (
             "memory_id",
             "supersedes_memory_id",
@@ -357,11 +371,14 @@ class PostgresMemoryStore:
         self.close()
 
     def insert(self, memory: Memory) -> None:
-        """Store ``memory``; a memory without an id gets the one the database assigned."""
+        """Write ``memory`` (a ``concord.write_memory`` command through the memory_write
+        policy); ``memory.memory_id`` and ``memory.status`` become the stored memory's:
+        ``active``, or ``candidate`` when it awaits approval. A write the policy denies
+        leaves ``memory_id`` None."""
         stored = self._client.remember(memory.to_json(), self.actor)
-        if memory.memory_id is None and isinstance(stored, Mapping):
-            new_id = stored.get("memory_id")
-            memory.memory_id = None if new_id is None else str(new_id)
+        if isinstance(stored, Mapping) and stored.get("memory_id") is not None:
+            memory.memory_id = str(stored["memory_id"])
+            memory.status = stored.get("status")
 
     def get(self, memory_id: str) -> Memory | None:
         from .errors import NotFound

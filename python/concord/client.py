@@ -582,11 +582,13 @@ class Client:
     # its parent holds) are answers with ``decision`` ``denied``, not exceptions.
 
     def register_tool(self, spec: dict[str, Any]) -> str:
-        """Create or replace a tool agents may call (admin): ``{tool_name, description,
-        input_schema, output_schema, execution_mode ('sync'|'async'|'gateway'),
-        risk_level, requires_approval, connector, capability, command_type}``. A tool
-        with a ``command_type`` becomes a command of that type when an agent calls it.
-        Returns the tool's name; raises :class:`~concord.errors.InvalidSpec`."""
+        """Create or replace a command tool agents may call (admin): ``{name, command_type,
+        description, input_schema, output_schema, execution_mode ('sync'|'async'),
+        risk_level, requires_approval, connector, capability, function_name,
+        metadata}``. An agent's call of the tool becomes a command of ``command_type``
+        (its payload checked against ``input_schema`` first). Returns the tool's name;
+        raises :class:`~concord.errors.InvalidSpec` listing every problem and
+        :class:`~concord.errors.UnknownCommandType`."""
         return self._value("SELECT concord.register_tool(%s)", (Jsonb(spec),))
 
     def start_swarm(self, command_id: UUID | str, spec: dict[str, Any]) -> str:
@@ -687,49 +689,104 @@ class Client:
             "SELECT concord.cancel_swarm(%s, %s, %s, %s)", (swarm_run_id, actor, reason, mode)
         )
 
+    def cancel_agent_run(
+        self, agent_run_id: UUID | str, actor: str, reason: str | None = None
+    ) -> str:
+        """Cancel one agent run and its descendants (and the unfinished commands they asked
+        for); cancelling a coordinator cancels its swarm. Returns the run's status."""
+        return self._value(
+            "SELECT concord.cancel_agent_run(%s, %s, %s)", (agent_run_id, actor, reason)
+        )
+
+    def agent_command(self, agent_run_id: UUID | str, command_id: UUID | str) -> dict[str, Any]:
+        """The outcome of a command the agent asked for (only its own:
+        :class:`~concord.errors.NotFound` otherwise): ``{command_id, command_type, status,
+        terminal, result, error, error_class, approval_id}``."""
+        return self._value("SELECT concord.agent_command(%s, %s)", (agent_run_id, command_id))
+
     def join_swarm(self, swarm_run_id: UUID | str) -> dict[str, Any]:
-        """Apply the swarm's join strategy to its agents' results and artifacts (spec
-        68.3): ``{decision, summary, selected_artifact_id, confidence,
-        requires_human_review, strategy, ...}``."""
+        """Apply the swarm's join strategy to its children's statuses and artifacts (spec
+        53, 68.3): stores and returns ``{strategy, decision, summary,
+        selected_artifact_id, confidence, requires_human_review, ...}`` and moves the
+        swarm. :class:`~concord.errors.StateConflict` while children the strategy needs
+        are live; joining again returns the stored decision."""
         return self._value("SELECT concord.join_swarm(%s)", (swarm_run_id,))
 
+    def join_children(
+        self, strategy: str, children: list[dict[str, Any]], options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The pure join rule (spec 68.3): the decision of ``strategy`` over ``children``
+        (``[{agent_run_id, agent_name, agent_role, status, result, artifacts}]``)."""
+        return self._value(
+            "SELECT concord.join_children(%s, %s, %s)",
+            (strategy, Jsonb(children), Jsonb(options or {})),
+        )
+
+    # The gateway tools, one function each: the same path, answer and recorded step as
+    # submit_agent_action with that tool (the tool must be in the run's allowed_tools).
+    # Each returns the gateway's answer; the tool's own answer is in its ``output``.
+
     def create_artifact(self, agent_run_id: UUID | str, artifact: dict[str, Any]) -> dict[str, Any]:
-        """Record an artifact an agent produced (spec 24, 63): ``{artifact_type, name,
-        location | content, metadata, parent_artifact_ids, status, score}``; returns the
-        artifact document."""
+        """Write an artifact in the agent's swarm (spec 24, 63): ``{artifact_type, name,
+        location | content, metadata, parent_artifact_ids, status, score}``; the
+        artifact is the answer's ``output``."""
         return self._value(
             "SELECT concord.create_artifact(%s, %s)", (agent_run_id, Jsonb(artifact))
         )
 
-    def read_artifact(self, agent_run_id: UUID | str, artifact_id: UUID | str) -> dict[str, Any]:
-        """An artifact, as ``agent_run_id`` may read it (the read is recorded)."""
-        return self._value("SELECT concord.read_artifact(%s, %s)", (agent_run_id, artifact_id))
+    def read_artifact(self, agent_run_id: UUID | str, request: Any) -> dict[str, Any]:
+        """Read an artifact of the agent's swarm: ``request`` is ``{artifact_id}`` or the
+        id itself; the artifact is the answer's ``output``."""
+        if not isinstance(request, dict):
+            request = {"artifact_id": str(request)}
+        return self._value("SELECT concord.read_artifact(%s, %s)", (agent_run_id, Jsonb(request)))
+
+    def evaluate_output(
+        self, agent_run_id: UUID | str, evaluation: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record a structured evaluation (spec 66) of an artifact of the swarm:
+        ``{artifact_id, evaluation_type, decision, confidence, score, issues,
+        recommendation}``."""
+        return self._value(
+            "SELECT concord.evaluate_output(%s, %s)", (agent_run_id, Jsonb(evaluation))
+        )
 
     def write_memory(self, agent_run_id: UUID | str, memory: dict[str, Any]) -> dict[str, Any]:
-        """An agent writes a memory, inside its run's memory scope (else refused)."""
+        """Write a memory within the agent's memory scope (spec 23, 61): active at once
+        when confident, consented, not sensitive and not broad, else a candidate awaiting
+        approval; outside the scope the answer is ``denied`` (CN004)."""
         return self._value("SELECT concord.write_memory(%s, %s)", (agent_run_id, Jsonb(memory)))
 
     def retrieve_memory(self, agent_run_id: UUID | str, query: dict[str, Any]) -> dict[str, Any]:
-        """An agent retrieves memories, limited to its run's memory scope."""
+        """Retrieve memories within the agent's memory scope: ``{memory_type,
+        memory_types, text, limit}`` (a text query needs ``allow_semantic_retrieval``)."""
         return self._value("SELECT concord.retrieve_memory(%s, %s)", (agent_run_id, Jsonb(query)))
 
     # -- memory for applications (spec 23: the PostgresMemoryStore's calls) ---------------
 
     def remember(self, memory: dict[str, Any], actor: str) -> dict[str, Any]:
-        """Store a memory ``{subject_type, subject_id, memory_type, content, ...}`` written
-        by ``actor``; returns the stored document (with its ``memory_id``)."""
+        """Write a memory ``{subject_type, subject_id, memory_type, content, memory_key,
+        confidence, consent, sensitive, expires_at | ttl_seconds, metadata,
+        idempotency_key}`` as ``actor`` (a ``concord.write_memory`` command through the
+        memory_write policy): active at once, superseding the active memory of the same
+        key, or a candidate awaiting approval. Returns ``{memory_id, status, command_id,
+        command_status, approval_id, superseded_memory_id, decision, reasons}``; raises
+        :class:`~concord.errors.InvalidPayload` listing every problem."""
         return self._value("SELECT concord.remember(%s, %s)", (Jsonb(memory), actor))
 
-    def get_memory(self, memory_id: UUID | str) -> dict[str, Any] | None:
-        """A memory's document."""
+    def get_memory(self, memory_id: UUID | str) -> dict[str, Any]:
+        """One memory, whatever its status (a deleted one has no content); raises
+        :class:`~concord.errors.NotFound`."""
         return self._value("SELECT concord.get_memory(%s)", (memory_id,))
 
     def search_memory(
         self, scope: dict[str, Any], query: str | None = None, max_results: int = 10
-    ) -> Any:
-        """The live memories in ``scope`` (``{subject_type, subject_id,
-        allowed_memory_types, allow_semantic_retrieval, max_results}``) matching
-        ``query``, at most ``max_results``."""
+    ) -> dict[str, Any]:
+        """Active, unexpired memories of the scope's subject and allowed types (``{subject_type,
+        subject_id, allowed_memory_types, allow_semantic_retrieval, max_results}``), newest
+        first, or ranked by full-text search for ``query`` (which needs
+        ``allow_semantic_retrieval``: :class:`~concord.errors.ScopeViolation`); at most
+        ``max_results`` and the scope's own. Returns ``{memories, count}``."""
         return self._value(
             "SELECT concord.search_memory(%s, %s, %s)", (Jsonb(scope), query, max_results)
         )
@@ -737,11 +794,22 @@ class Client:
     def supersede_memory(
         self, old_memory_id: UUID | str, new_memory_id: UUID | str, actor: str
     ) -> dict[str, Any]:
-        """Mark ``old_memory_id`` superseded by ``new_memory_id``."""
+        """Mark the active memory ``old_memory_id`` superseded by ``new_memory_id`` (same
+        subject and type), which becomes active. Idempotent. Returns ``{old_memory_id,
+        old_status, new_memory_id, new_status, also_superseded_memory_id}``."""
         return self._value(
             "SELECT concord.supersede_memory(%s, %s, %s)", (old_memory_id, new_memory_id, actor)
         )
 
     def forget_memory(self, memory_id: UUID | str, actor: str) -> dict[str, Any]:
-        """Delete a memory (recorded: who, when)."""
+        """Forget a memory: status ``deleted``, content cleared (the row and its audit
+        stay); a write still awaiting approval is cancelled. Idempotent. Returns the
+        memory with ``previous_status``."""
         return self._value("SELECT concord.forget_memory(%s, %s)", (memory_id, actor))
+
+    def expire_memories(self, at: datetime | None = None) -> int:
+        """Expire the memories whose ``expires_at`` is at or before ``at`` (default: the
+        server's ``now()``); returns how many."""
+        if at is None:
+            return self._value("SELECT concord.expire_memories()", ())
+        return self._value("SELECT concord.expire_memories(%s)", (at,))

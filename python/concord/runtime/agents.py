@@ -10,7 +10,8 @@ names a ``runtime``. The workflow is a loop of DBOS steps:
 3. Before each move, read the run's status: a cancelled run calls ``cancel_agent_run`` and
    stops.
 4. Execute the move through the SQL gateway: a tool call (``submit_agent_action``; a
-   command it creates is awaited, durably, until it is final), a spawn (the same gateway,
+   queued command, or one awaiting approval or input, is awaited durably until it is
+   final, at most ``constraints.timeout_seconds`` (600 s by default)), a spawn (the same gateway,
    tool ``spawn_subagent``), a recorded step, a message, a wait for the children, a join,
    or the finish (``finish_agent_run``).
 5. Hand the outcome to the runtime (``resume_agent_run``) as the observation of the next
@@ -18,9 +19,10 @@ names a ``runtime``. The workflow is a loop of DBOS steps:
 
 Every SQL call and every runtime call is a DBOS step, so a worker that crashes resumes
 the loop where it was and replays the recorded answers; a tool call's idempotency key is
-derived from the run and the turn (``agent:<run>:turn:<n>``), so a step repeated after a
-crash cannot create a second command. A limit the gateway reports (CN010), a runtime that
-raises, or a move the workflow does not know ends the run ``failed``.
+derived from the turn (``turn:<n>``, which the gateway scopes to the run), so a step
+repeated after a crash cannot create a second command. A limit the gateway reports
+(CN010), a runtime that raises, or a move the workflow does not know ends the run
+``failed``.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ POLL_GROWTH = 1.5
 
 # Command statuses an agent observes as the end of its tool call.
 COMMAND_FINAL = frozenset({"succeeded", "failed", "cancelled", "expired", "compensated"})
-# Gateway decisions that leave a command to wait for.
-AWAITED_DECISIONS = frozenset({"queued", "allowed", "require_approval", "require_input"})
+# Gateway decisions that leave a command to wait for: the runtime runs a queued command,
+# a person approves or completes the others. An ``allowed`` command (a sync type,
+# validated) is the caller's to run: nothing would move it, so it is observed as it is.
+AWAITED_DECISIONS = frozenset({"queued", "require_approval", "require_input"})
 CANCELLED_STATUSES = frozenset({"cancelled", "cancelling"})
 
 # A lost connection, a serialization failure or a deadlock is retried; every function
@@ -138,11 +142,15 @@ def _sql_step(name: str, query: str, *params: Any) -> dict[str, Any]:
 
 
 def _poll_command(agent_run_id: str, command_id: str) -> dict[str, Any]:
-    """The command's outcome and the run's status, read together."""
-    doc = state().db.scalar("SELECT concord.get_command(%s)", command_id) or {}
-    command = {k: doc.get(k) for k in ("status", "result", "error", "error_class")}
+    """The command's outcome as its agent may read it (``agent_command``) and the run's
+    status, read together."""
+    command = _sql("SELECT concord.agent_command(%s, %s)", agent_run_id, command_id)
     run = _sql("SELECT concord.agent_run_state(%s)", agent_run_id)
-    return {"command": command, "run_status": (run.get("ok") or {}).get("status"), **run}
+    return {
+        "command": command.get("ok"),
+        "command_error": command.get("error"),
+        "run_status": (run.get("ok") or {}).get("status"),
+    }
 
 
 def _call_runtime(runtime_name: str, method: str, *args: Any) -> dict[str, Any]:
@@ -375,7 +383,10 @@ class AgentLoop:
         raise AssertionError("not reached")
 
     def _key(self) -> str:
-        return f"agent:{self.agent_run_id}:turn:{self.turn}"
+        """The idempotency key of this turn's action: the gateway scopes it to the run
+        (a command tool's command gets ``agent:<run>:turn:<n>``, a spawn's
+        ``spawn:<run>:turn:<n>``), so a step repeated after a crash finds the first answer."""
+        return f"turn:{self.turn}"
 
     def _submit(self, action: dict[str, Any]) -> dict[str, Any]:
         answer = _sql_step(
@@ -407,28 +418,33 @@ class AgentLoop:
         action.setdefault("idempotency_key", self._key())
         answer = self._submit(action)
         observation = {"action_type": "tool_call", "tool_name": move.get("tool_name"), **answer}
-        if (
-            answer.get("output") is None
-            and answer.get("command_id")
-            and (
-                answer.get("decision") in AWAITED_DECISIONS or answer.get("status") in COMMAND_FINAL
+        if answer.get("output") is None and answer.get("command_id"):
+            observation.update(
+                self._await_command(
+                    str(answer["command_id"]),
+                    wait=answer.get("decision") in AWAITED_DECISIONS,
+                )
             )
-        ):
-            observation.update(self._await_command(str(answer["command_id"])))
         return observation
 
-    def _await_command(self, command_id: str) -> dict[str, Any]:
+    def _await_command(self, command_id: str, *, wait: bool = True) -> dict[str, Any]:
         """Poll the command until it is final (DBOS.sleep between polls: durable, and
         skipped on replay), at most ``wait_seconds``; the run's cancellation ends the
-        wait."""
+        wait. Without ``wait``, one look at it."""
         waited, delay = 0.0, FIRST_POLL_SECONDS
         while True:
             polled = _step(
                 "concord.agent.poll_command", _poll_command, self.agent_run_id, command_id
             )
             self._check_status(polled.get("run_status"))
-            command = polled["command"] or {}
-            if command.get("status") in COMMAND_FINAL:
+            if polled.get("command_error"):
+                return {"error": polled["command_error"], "timed_out": False}
+            command = {
+                k: polled["command"].get(k)
+                for k in ("status", "result", "error", "error_class", "approval_id")
+            }
+            final = polled["command"].get("terminal") or command["status"] in COMMAND_FINAL
+            if final or not wait:
                 return {**command, "waited_seconds": round(waited, 3), "timed_out": False}
             if waited >= self.wait_seconds:
                 return {
@@ -467,6 +483,7 @@ class AgentLoop:
             k: move[k]
             for k in (
                 "action_type",
+                "reason",
                 "output",
                 "observation",
                 "latency_ms",

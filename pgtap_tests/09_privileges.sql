@@ -53,7 +53,33 @@ INSERT INTO api VALUES
 ('concord.runtime_workflow_cancelled(uuid, text, text)'),
 ('concord.record_connector_invocation(jsonb)'),
 ('concord.register_operations(jsonb, text, text)'),
-('concord.submit_scheduled(text, timestamptz)');
+('concord.submit_scheduled(text, timestamptz)'),
+('concord.register_tool(jsonb)'),
+('concord.start_swarm(uuid, jsonb)'),
+('concord.spawn_subagent(jsonb)'),
+('concord.submit_agent_action(uuid, jsonb)'),
+('concord.record_agent_step(uuid, jsonb)'),
+('concord.record_agent_message(uuid, jsonb)'),
+('concord.finish_agent_run(uuid, text, jsonb, text)'),
+('concord.cancel_swarm(uuid, text, text, text)'),
+('concord.cancel_agent_run(uuid, text, text)'),
+('concord.begin_agent_run(uuid, text)'),
+('concord.agent_run_state(uuid)'),
+('concord.agent_command(uuid, uuid)'),
+('concord.create_artifact(uuid, jsonb)'),
+('concord.read_artifact(uuid, jsonb)'),
+('concord.evaluate_output(uuid, jsonb)'),
+('concord.write_memory(uuid, jsonb)'),
+('concord.retrieve_memory(uuid, jsonb)'),
+('concord.join_swarm(uuid)'),
+('concord.join_children(text, jsonb, jsonb)'),
+('concord.remember(jsonb, text)'),
+('concord.get_memory(uuid)'),
+('concord.search_memory(jsonb, text, integer)'),
+('concord.supersede_memory(uuid, uuid, text)'),
+('concord.forget_memory(uuid, text)'),
+('concord.expire_memories(timestamptz)'),
+('concord.runtime_agentic_command(uuid, text)');
 
 -- The catalog functions only concord_admin may execute, and the function of
 -- concord_approver (which concord_admin may execute too).
@@ -69,7 +95,8 @@ INSERT INTO admin_only VALUES
 ('concord.register_connector(jsonb)'),
 ('concord.register_queue(jsonb)'),
 ('concord.register_schedule(jsonb)'),
-('concord.hand_off_queued()');
+('concord.hand_off_queued()'),
+('concord.register_tool(jsonb)');
 -- What a DBOS worker calls (issue 4): concord_worker and concord_admin only.
 CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES
@@ -84,7 +111,8 @@ INSERT INTO worker_only VALUES
 ('concord.runtime_workflow_cancelled(uuid, text, text)'),
 ('concord.record_connector_invocation(jsonb)'),
 ('concord.register_operations(jsonb, text, text)'),
-('concord.submit_scheduled(text, timestamptz)');
+('concord.submit_scheduled(text, timestamptz)'),
+('concord.runtime_agentic_command(uuid, text)');
 CREATE TEMP TABLE approver_only (signature regprocedure PRIMARY KEY);
 INSERT INTO approver_only VALUES ('concord.resolve_approval(uuid, text, text, text)');
 

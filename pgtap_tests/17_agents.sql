@@ -10,7 +10,7 @@
 -- cancellation cascades from command to swarm to agents to their commands;
 -- concord_agent reaches the record only through the gateway.
 BEGIN;
-SELECT plan(315);
+SELECT plan(316);
 
 -- ===========================================================================
 -- Fixtures and helpers
@@ -1094,8 +1094,20 @@ SELECT is(
     'a tool whose connector is not in allowed_connectors: denied, CN004, no command'
 );
 SELECT is((pg_temp.swarm('G')).live_agents, 3, 'fixture: three live agents of max_agents 4');
-INSERT INTO concord_test.fixture (label, id) VALUES ('gx', (pg_temp.spawn('gr', '{"agent_name": "researcher", "delegated_goal": "dig",
-                                                     "allowed_tools": ["sql.read"]}') ->> 'child_agent_run_id')::uuid);
+SELECT is(
+    (SELECT jsonb_build_object('d', a ->> 'decision', 'c', a ->> 'code')
+     FROM pg_temp.spawn('gr', '{"agent_name": "researcher", "delegated_goal": "dig", "allowed_tools": ["sql.read"]}') AS a),
+    '{"d": "denied", "c": "CN004"}'::jsonb,
+    'a direct spawn_subagent call needs the spawn_subagent tool too (CN004)'
+);
+-- the grandchild, written by the owner: the record's own rules allow it
+WITH x AS (
+    INSERT INTO concord.agent_runs (command_id, swarm_run_id, parent_agent_run_id, agent_name, agent_role, goal,
+                                    allowed_tools, spawn_depth, trace_id)
+    SELECT r.command_id, r.swarm_run_id, r.agent_run_id, 'researcher', 'researcher', 'dig', '{sql.read}', 2, 't'
+    FROM concord.agent_runs AS r WHERE r.agent_run_id = pg_temp.id('gr')
+    RETURNING agent_run_id)
+INSERT INTO concord_test.fixture (label, id) SELECT 'gx', agent_run_id FROM x;
 SELECT is((pg_temp.run('gx')).spawn_depth, 2, 'a grandchild at depth 2 = max_depth');
 SELECT is(
     (SELECT jsonb_build_object('d', a ->> 'decision', 'c', a ->> 'code')

@@ -417,7 +417,8 @@ BEGIN
                 'cancellation_mode', NEW.cancellation_mode, 'cancel_reason', NEW.cancel_reason,
                 'cancelled_by', NEW.cancelled_by)),
             NEW.trace_id);
-        -- spec 64: a cancelled swarm cancels its live agents
+        -- spec 64: a cancelled swarm cancels its live agents; a swarm that
+        -- ended otherwise leaves none running either
         IF NEW.status = 'cancelled' THEN
             PERFORM concord._cancel_agent_runs(
                 ARRAY(SELECT a.agent_run_id FROM concord.agent_runs AS a
@@ -425,6 +426,8 @@ BEGIN
                       WHERE a.swarm_run_id = NEW.swarm_run_id AND NOT s.terminal
                       ORDER BY a.spawn_depth, a.created_at),
                 coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
+        ELSIF concord._agentic_terminal('swarm', NEW.status) THEN
+            PERFORM concord._close_swarm_agents(NEW);
         END IF;
     END IF;
     RETURN NULL;
@@ -491,7 +494,10 @@ BEGIN
             ERRCODE = 'CN011',
             MESSAGE = format('swarm run %s is %s: it takes no new agents', swarm.swarm_run_id, swarm.status);
     END IF;
-    PERFORM concord._require_tools(NEW.allowed_tools);
+    -- a malformed list is the check constraint's to refuse (23514)
+    IF concord._is_name_list(NEW.allowed_tools) THEN
+        PERFORM concord._require_tools(NEW.allowed_tools);
+    END IF;
     IF NEW.parent_agent_run_id IS NULL THEN
         IF NEW.spawn_depth IS DISTINCT FROM 0 THEN
             RAISE EXCEPTION USING
@@ -801,6 +807,23 @@ BEGIN
                              run.agent_run_id, run.agent_name, run.max_steps),
             HINT = 'Finish the run; a step budget is bound at spawn.';
     END IF;
+    -- a step that says a tool was used (or a command made) for the agent
+    -- must be true to its scope, whoever writes it
+    IF NEW.decision NOT IN ('denied', 'invalid', 'recorded') AND NEW.tool_name IS NOT NULL
+       AND NOT NEW.tool_name = ANY (run.allowed_tools) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            MESSAGE = format('scope violation: a step of agent run %s cannot have used tool %s, which is not in its '
+                             'allowed_tools', run.agent_run_id, NEW.tool_name);
+    END IF;
+    IF NEW.created_command_id IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM concord.commands AS c
+           WHERE c.command_id = NEW.created_command_id AND c.requested_by = 'agent:' || run.agent_run_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            MESSAGE = format('scope violation: command %s was not requested by agent run %s',
+                             NEW.created_command_id, run.agent_run_id);
+    END IF;
     NEW.step_index := run.step_count + 1;
     NEW.command_id := run.command_id;
     NEW.swarm_run_id := run.swarm_run_id;
@@ -991,6 +1014,46 @@ BEGIN
           AND c.status NOT IN ('cancelling', 'compensated', 'failed') AND c.cancellation_requested_at IS NULL
     LOOP
         PERFORM concord._cancel(cmd, concord._actor(), why, mode);
+    END LOOP;
+END
+$$;
+
+-- A swarm that ended (other than cancelled) leaves no agent running: when it
+-- expired its agents expire; when it succeeded its coordinator succeeds with
+-- the join's decision; every other live agent is cancelled, deepest first.
+CREATE OR REPLACE FUNCTION concord._close_swarm_agents(swarm concord.swarm_runs)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    run concord.agent_runs%ROWTYPE;
+    why text := format('swarm run %s ended %s', swarm.swarm_run_id, swarm.status);
+BEGIN
+    FOR run IN
+        SELECT a.* FROM concord.agent_runs AS a
+        INNER JOIN concord.agent_statuses AS s ON s.status = a.status
+        WHERE a.swarm_run_id = swarm.swarm_run_id AND NOT s.terminal
+        ORDER BY a.spawn_depth DESC, a.created_at
+    LOOP
+        -- a cascade may have closed it meanwhile
+        CONTINUE WHEN (SELECT s.terminal FROM concord.agent_runs AS a
+                       INNER JOIN concord.agent_statuses AS s ON s.status = a.status
+                       WHERE a.agent_run_id = run.agent_run_id);
+        IF swarm.status = 'expired' THEN
+            UPDATE concord.agent_runs AS a SET status = 'expired', error = coalesce(a.error, why)
+            WHERE a.agent_run_id = run.agent_run_id;
+        ELSIF run.parent_agent_run_id IS NULL AND swarm.status IN ('succeeded', 'partially_succeeded') THEN
+            IF run.status <> 'running' THEN
+                UPDATE concord.agent_runs AS a SET status = 'running' WHERE a.agent_run_id = run.agent_run_id;
+            END IF;
+            UPDATE concord.agent_runs AS a SET status = 'succeeded',
+                result = coalesce(a.result, swarm.result, swarm.join_decision)
+            WHERE a.agent_run_id = run.agent_run_id;
+        ELSE
+            PERFORM concord._cancel_agent_runs(ARRAY[run.agent_run_id], why);
+        END IF;
     END LOOP;
 END
 $$;

@@ -109,7 +109,7 @@ END
 $$;
 
 -- The agent run, locked for this change; CN006 when unknown, CN011 when it
--- has finished. A waiting run that acts again is running again.
+-- (or its swarm) has finished.
 CREATE OR REPLACE FUNCTION concord._lock_live_agent(agent_run_id uuid)
 RETURNS concord.agent_runs
 LANGUAGE plpgsql
@@ -129,9 +129,12 @@ BEGIN
             ERRCODE = 'CN011',
             MESSAGE = format('agent run %s is %s: a finished agent takes no more actions', agent_run_id, run.status);
     END IF;
-    IF run.status LIKE 'waiting_for_%' OR run.status = 'created' THEN
-        UPDATE concord.agent_runs AS a SET status = 'running' WHERE a.agent_run_id = run.agent_run_id
-        RETURNING * INTO run;
+    IF (SELECT st.terminal FROM concord.swarm_runs AS s INNER JOIN concord.swarm_statuses AS st ON st.status = s.status
+        WHERE s.swarm_run_id = run.swarm_run_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('agent run %s belongs to swarm run %s, which has finished: it takes no more actions',
+                             agent_run_id, run.swarm_run_id);
     END IF;
     RETURN run;
 END
@@ -183,6 +186,10 @@ AS $$
 DECLARE
     step concord.agent_steps%ROWTYPE;
 BEGIN
+    -- a waiting (or not yet started) agent that acts is running again
+    IF run.status LIKE 'waiting_for_%' OR run.status = 'created' THEN
+        UPDATE concord.agent_runs AS a SET status = 'running' WHERE a.agent_run_id = run.agent_run_id;
+    END IF;
     INSERT INTO concord.agent_steps AS s (
         agent_run_id, command_id, swarm_run_id, step_index, action_type, tool_name, action_payload, decision,
         reason, observation, output, created_command_id, created_artifact_id, created_memory_id,
@@ -198,6 +205,47 @@ BEGIN
     )
     RETURNING * INTO step;
     RETURN step;
+END
+$$;
+
+-- An action repeated under its idempotency key: the answer the first one
+-- got (its step's output, marked replayed), or NULL when the key is new. The
+-- same key for another action is CN002.
+CREATE OR REPLACE FUNCTION concord._replayed_action(
+    run concord.agent_runs, tool_name text, action jsonb
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    first concord.agent_steps%ROWTYPE;
+BEGIN
+    IF action ->> 'idempotency_key' IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT s.* INTO first FROM concord.agent_steps AS s
+    WHERE s.agent_run_id = run.agent_run_id AND s.action_payload ->> 'idempotency_key' = action ->> 'idempotency_key'
+    ORDER BY s.step_index
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- the request is the tool and its payload (a tool call) or the whole
+    -- spawn request; a reason or metadata may differ
+    IF first.tool_name IS DISTINCT FROM tool_name
+       OR (CASE WHEN action ? 'tool_name' THEN first.action_payload -> 'payload' ELSE first.action_payload END)
+          IS DISTINCT FROM (CASE WHEN action ? 'tool_name' THEN action -> 'payload' ELSE action END) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN002',
+            MESSAGE = format('idempotency key %L is already used by step %s of agent run %s for another action',
+                             action ->> 'idempotency_key', first.step_index, run.agent_run_id),
+            HINT = 'A key identifies one action: use a new key for a different one.';
+    END IF;
+    RETURN first.output || jsonb_build_object(
+        'replayed', true,
+        'status', (SELECT c.status FROM concord.commands AS c WHERE c.command_id = first.created_command_id));
 END
 $$;
 
@@ -462,6 +510,10 @@ BEGIN
         problems := problems || jsonb_build_object('code', 'CN010', 'scope', 'max_agents',
             'reason', format('swarm agent limit exceeded: swarm run %s has %s live agents of max_agents %s',
                              swarm.swarm_run_id, swarm.live_agents, swarm.max_agents));
+    END IF;
+    IF NOT 'spawn_subagent' = ANY (parent.allowed_tools) THEN
+        problems := problems || jsonb_build_object('code', 'CN004', 'scope', 'allowed_tools',
+            'reason', format('agent %s may not spawn: spawn_subagent is not in its allowed_tools', parent.agent_run_id));
     END IF;
     template_roles := ARRAY(SELECT DISTINCT t.item ->> 'agent_role' FROM jsonb_array_elements(swarm.agent_templates) AS t (item)
                             WHERE t.item ->> 'agent_role' IS NOT NULL);
@@ -988,7 +1040,10 @@ BEGIN
     IF concord._agentic_terminal('swarm', swarm.status) OR swarm.status = 'waiting_for_approval' THEN
         RETURN;
     END IF;
-    IF run.status = 'succeeded' AND swarm.status = 'running' THEN
+    -- a swarm of one (no child was ever spawned) ends as its coordinator did
+    IF run.status = 'succeeded' AND swarm.status = 'running'
+       AND EXISTS (SELECT 1 FROM concord.agent_runs AS a
+                   WHERE a.swarm_run_id = swarm.swarm_run_id AND a.parent_agent_run_id IS NOT NULL) THEN
         PERFORM concord._join_swarm(swarm.swarm_run_id, concord._actor());
         SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id;
         IF swarm.status <> 'joining' THEN
@@ -1039,7 +1094,7 @@ BEGIN
     END IF;
     IF concord._agentic_terminal('agent', run.status) THEN
         -- a replay of the same finish is a no-op; anything else is too late
-        IF run.status = status AND run.result IS NOT DISTINCT FROM coalesce(result, run.result) THEN
+        IF run.status = status THEN
             RETURN run.status;
         END IF;
         RAISE EXCEPTION USING
@@ -1125,7 +1180,8 @@ BEGIN
         'invocation_type', coalesce(request -> 'invocation_type', '"delegate"'),
         'agent_version', coalesce(request -> 'agent_version', template -> 'agent_version'),
         'model_config', coalesce(request -> 'model_config', template -> 'model_config', '{}'),
-        'runtime_config', coalesce(request -> 'runtime_config', template -> 'runtime_config', '{}')));
+        'runtime_config', coalesce(request -> 'runtime_config', template -> 'runtime_config', '{}'),
+        'idempotency_key', request -> 'idempotency_key'));
     PERFORM concord._refuse_spec('spawn request', ARRAY[
         CASE WHEN request ? 'swarm_run_id' AND request ->> 'swarm_run_id' IS DISTINCT FROM parent.swarm_run_id::text
              THEN format('swarm_run_id %s is not the parent''s swarm run %s', request ->> 'swarm_run_id',
@@ -1136,7 +1192,8 @@ BEGIN
         CASE WHEN NOT coalesce(req ->> 'invocation_type', '') IN ('spawn', 'delegate', 'review', 'evaluate', 'map', 'compete')
              THEN 'invocation_type must be spawn, delegate, review, evaluate, map or compete' END,
         CASE WHEN request ? 'idempotency_key' THEN concord._string_problem(request -> 'idempotency_key', 'idempotency_key') END
-    ] || concord._agent_spec_problems(req - ARRAY['parent_agent_run_id', 'swarm_run_id', 'invocation_type'], 'request'));
+    ] || concord._agent_spec_problems(
+        req - ARRAY['parent_agent_run_id', 'swarm_run_id', 'invocation_type', 'idempotency_key'], 'request'));
     -- an unregistered tool is outside every parent's scope: spawn_scope denies it
     RETURN req;
 END
@@ -1221,6 +1278,10 @@ DECLARE
     step concord.agent_steps%ROWTYPE;
     answer jsonb;
 BEGIN
+    answer := concord._replayed_action(parent, 'spawn_subagent', req);
+    IF answer IS NOT NULL THEN
+        RETURN answer;
+    END IF;
     PERFORM concord._require_step_budget(parent);
     SELECT * INTO submitted FROM concord.submit_command(
         'spawn_subagent', req, actor, 'agent',
@@ -1357,6 +1418,11 @@ DECLARE
     step concord.agent_steps%ROWTYPE;
     answer jsonb;
 BEGIN
+    -- the same key again: the first answer, whatever the budget left
+    answer := concord._replayed_action(run, wanted, action);
+    IF answer IS NOT NULL THEN
+        RETURN answer;
+    END IF;
     PERFORM concord._require_step_budget(run);
     PERFORM set_config('concord.actor', actor, true);
     SELECT * INTO tool FROM concord.tools AS t WHERE t.tool_name = wanted;

@@ -13,8 +13,11 @@ Before the runs every table gets PRELOAD commands and statistics (see ``preload`
 Prints TPS and p50/p99 latency per scenario and the ratios a/b, c/b and d/a. Asserts nothing:
 a benchmark is not a test. Environment: BENCH_SECONDS (default 15) per run.
 
-Then the runtime benchmark (``runtime_bench.py``, databases of its own): trivial commands
-run by ``concord worker`` against the same workflow in bare DBOS; BENCH_RUNTIME=0 skips it.
+Then the agents benchmark (``agents_bench.py``, a database of its own): submit_agent_action
+against plain submit_command, and spawn cost at depth 1 and at max_depth; BENCH_AGENTS=0
+skips it. Then the runtime benchmark (``runtime_bench.py``, databases of its own): trivial
+commands run by ``concord worker`` against the same workflow in bare DBOS; BENCH_RUNTIME=0
+skips it.
 See bench/README.md for how to read the figures.
 """
 
@@ -34,6 +37,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
+import agents_bench
 import runtime_bench
 from concord.migrate import migrate
 
@@ -406,6 +410,9 @@ def main() -> int:
         print_report(results, facts, seconds, counts, pgbench, load_before)
     finally:
         drop_bench_db(admin_dsn)
+    if os.environ.get("BENCH_AGENTS", "1") != "0":
+        print(flush=True)
+        agents_bench.print_report(agents_bench.run(admin_dsn, pgbench, pgbench_env(conninfo)))
     if os.environ.get("BENCH_RUNTIME", "1") != "0":
         print(flush=True)
         runtime_bench.print_report(runtime_bench.run(admin_dsn, pgbench, pgbench_env(conninfo)))

@@ -332,15 +332,14 @@ INVARIANTS: dict[str, str] = {
            OR i.allowed_tools <> c.allowed_tools OR i.allowed_connectors <> c.allowed_connectors
            OR i.memory_scope <> c.memory_scope
     """,
-    # The coordinator may outlive its swarm's join (it joins, then finishes); any other
-    # live agent of a finished swarm escaped the cascade of spec 64.
-    "no live agent but the coordinator in a finished swarm, nor under a cancelled parent": """
+    # spec 64: a finished swarm's agents are finished too (the coordinator included)
+    "no live agent in a finished swarm, nor under a cancelled parent": """
         SELECT a.swarm_run_id AS sw, a.agent_run_id AS id FROM concord.agent_runs AS a
         JOIN concord.agent_statuses AS st ON st.status = a.status AND NOT st.terminal
         JOIN concord.swarm_runs AS s ON s.swarm_run_id = a.swarm_run_id
         JOIN concord.swarm_statuses AS ss ON ss.status = s.status
         LEFT JOIN concord.agent_runs AS p ON p.agent_run_id = a.parent_agent_run_id
-        WHERE (ss.terminal AND a.parent_agent_run_id IS NOT NULL) OR p.status = 'cancelled'
+        WHERE ss.terminal OR p.status = 'cancelled'
     """,
 }
 
@@ -463,7 +462,10 @@ def test_spawns_at_max_depth_minus_one_race(agents_dsn: str, round_: int) -> Non
         live, _ = live_count(conn, swarm)
         assert live == max_depth + 1  # two slots left
 
-    outcomes = race(agents_dsn, [lambda c, p=p: spawn(c, p, "leaf") for p in (a, b)])
+    outcomes = race(
+        agents_dsn,
+        [lambda c, p=p: spawn(c, p, "leaf", allowed_tools=["spawn_subagent"]) for p in (a, b)],
+    )
     leaves = []
     for o in outcomes:
         assert o.error is None, o.error

@@ -543,6 +543,8 @@ BEGIN
     END IF;
     NEW.step_count := 0;
     NEW.cost_units := 0;
+    -- an agent of a swarm with a runtime is run by its DBOS workflow
+    NEW.dbos_workflow_id := CASE WHEN swarm.runtime IS NOT NULL THEN 'agent:' || NEW.agent_run_id END;
     NEW.result := NULL;
     NEW.error := NULL;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), swarm.trace_id);
@@ -616,10 +618,11 @@ BEGIN
                                  'not written', OLD.agent_run_id, truth.step_count, truth.cost_units);
         END IF;
     END IF;
-    IF NEW.dbos_workflow_id IS DISTINCT FROM OLD.dbos_workflow_id AND OLD.dbos_workflow_id IS NOT NULL THEN
+    IF NEW.dbos_workflow_id IS DISTINCT FROM OLD.dbos_workflow_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
-            MESSAGE = format('agent run %s is bound to workflow %s', OLD.agent_run_id, OLD.dbos_workflow_id);
+            MESSAGE = format('agent run %s: its workflow (%s) is bound when it is created', OLD.agent_run_id,
+                             coalesce(OLD.dbos_workflow_id, 'none: its swarm has no runtime'));
     END IF;
     NEW.updated_at := greatest(now(), OLD.created_at);
     RETURN NEW;
@@ -660,7 +663,7 @@ BEGIN
                                'memory_scope', NEW.memory_scope, 'max_steps', NEW.max_steps),
             NEW.trace_id);
         -- an agent of a swarm with a runtime runs as a DBOS workflow (spec 85.1)
-        IF swarm.runtime IS NOT NULL THEN
+        IF NEW.dbos_workflow_id IS NOT NULL THEN
             PERFORM concord._enqueue_agent_run(NEW);
         END IF;
         RETURN NULL;
@@ -791,7 +794,7 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
     -- one step at a time per run: the index and the limit are decided under the lock
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.agent_run_id FOR UPDATE;
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.agent_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', NEW.agent_run_id);
     END IF;

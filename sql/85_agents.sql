@@ -120,7 +120,7 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _lock_live_agent.agent_run_id FOR UPDATE;
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _lock_live_agent.agent_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
     END IF;
@@ -694,8 +694,11 @@ BEGIN
                              'installed in this database', run.agent_run_id),
             HINT = 'Run `concord migrate`, which installs it; or start the swarm without a runtime.';
     END IF;
-    PERFORM concord._enqueue_workflow('concord.run_agent', 'agent_runs', run.agent_run_id,
-                                      'agent:' || run.agent_run_id);
+    -- children run on their own queue: coordinators waiting for them cannot
+    -- take every slot they need
+    PERFORM concord._enqueue_workflow('concord.run_agent',
+                                      CASE WHEN run.parent_agent_run_id IS NULL THEN 'agent_runs' ELSE 'swarm_children' END,
+                                      run.agent_run_id, 'agent:' || run.agent_run_id);
 END
 $$;
 
@@ -896,7 +899,7 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = begin_agent_run.agent_run_id FOR UPDATE;
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = begin_agent_run.agent_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
     END IF;
@@ -950,7 +953,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a step must be a JSON object';
     END IF;
     PERFORM concord._require_spec('agent step', step, ARRAY[
-        'action_type', 'reason', 'observation', 'output', 'latency_ms', 'token_usage', 'cost_units', 'tool_name']);
+        'action_type', 'reason', 'observation', 'output', 'latency_ms', 'token_usage', 'cost_units', 'tool_name',
+        'idempotency_key']);
     PERFORM concord._refuse_spec('agent step', ARRAY[
         CASE WHEN step -> 'action_type' IS NULL THEN 'action_type is required' END,
         concord._string_problem(step -> 'action_type', 'action_type', '^[a-z][a-z0-9_]*$'),
@@ -963,11 +967,29 @@ BEGIN
         CASE WHEN step ? 'cost_units' AND (jsonb_typeof(step -> 'cost_units') <> 'number'
                                             OR (step ->> 'cost_units')::numeric < 0)
              THEN 'cost_units must be a number of at least 0' END,
-        CASE WHEN step ? 'tool_name' THEN 'tool_name belongs to tool calls (submit_agent_action)' END
+        CASE WHEN step ? 'tool_name' THEN 'tool_name belongs to tool calls (submit_agent_action)' END,
+        CASE WHEN step ? 'idempotency_key' THEN concord._string_problem(step -> 'idempotency_key', 'idempotency_key') END
     ]);
     run := concord._lock_live_agent(agent_run_id);
+    -- a replayed key: the step it recorded
+    IF step ? 'idempotency_key' THEN
+        SELECT s.* INTO recorded FROM concord.agent_steps AS s
+        WHERE s.agent_run_id = run.agent_run_id AND s.action_payload ->> 'idempotency_key' = step ->> 'idempotency_key';
+        IF FOUND THEN
+            IF recorded.action_type IS DISTINCT FROM step ->> 'action_type' OR recorded.tool_name IS NOT NULL THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN002',
+                    MESSAGE = format('idempotency key %L is already used by step %s of agent run %s for another action',
+                                     step ->> 'idempotency_key', recorded.step_index, run.agent_run_id);
+            END IF;
+            RETURN jsonb_build_object('agent_step_id', recorded.agent_step_id, 'step_index', recorded.step_index,
+                                      'decision', recorded.decision, 'replayed', true);
+        END IF;
+    END IF;
     PERFORM set_config('concord.actor', 'agent:' || run.agent_run_id, true);
-    recorded := concord._record_step(run, step ->> 'action_type', null, '{}', 'recorded', step);
+    recorded := concord._record_step(run, step ->> 'action_type', null,
+                                     jsonb_strip_nulls(jsonb_build_object('idempotency_key', step -> 'idempotency_key')),
+                                     'recorded', step);
     RETURN jsonb_build_object('agent_step_id', recorded.agent_step_id, 'step_index', recorded.step_index,
                               'decision', recorded.decision);
 END
@@ -998,7 +1020,8 @@ BEGIN
     IF message IS NULL OR jsonb_typeof(message) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a message must be a JSON object';
     END IF;
-    PERFORM concord._require_spec('agent message', message, ARRAY['message_role', 'message_type', 'content', 'metadata']);
+    PERFORM concord._require_spec('agent message', message, ARRAY[
+        'message_role', 'message_type', 'content', 'metadata', 'idempotency_key']);
     PERFORM concord._refuse_spec('agent message', ARRAY[
         CASE WHEN NOT coalesce(message ->> 'message_role', 'agent') IN ('system', 'user', 'assistant', 'tool', 'agent')
              THEN 'message_role must be system, user, assistant, tool or agent' END,
@@ -1007,13 +1030,25 @@ BEGIN
              THEN 'message_type must be instruction, question, answer, observation, status, result, critique, '
                   'handoff or note' END,
         CASE WHEN jsonb_typeof(message -> 'content') IS DISTINCT FROM 'string' THEN 'content must be a string' END,
-        concord._object_problem(message -> 'metadata', 'metadata')
+        concord._object_problem(message -> 'metadata', 'metadata'),
+        CASE WHEN message ? 'idempotency_key'
+             THEN concord._string_problem(message -> 'idempotency_key', 'idempotency_key') END
     ]);
     run := concord._lock_live_agent(agent_run_id);
+    -- a replayed key: the message it recorded (the key is kept in metadata)
+    IF message ? 'idempotency_key' THEN
+        SELECT m.agent_message_id INTO new_id FROM concord.agent_messages AS m
+        WHERE m.agent_run_id = run.agent_run_id AND m.metadata ->> 'idempotency_key' = message ->> 'idempotency_key';
+        IF FOUND THEN
+            RETURN new_id;
+        END IF;
+    END IF;
     PERFORM set_config('concord.actor', 'agent:' || run.agent_run_id, true);
     INSERT INTO concord.agent_messages AS m (agent_run_id, message_role, message_type, content, metadata)
     VALUES (run.agent_run_id, coalesce(message ->> 'message_role', 'agent'), coalesce(message ->> 'message_type', 'note'),
-            message ->> 'content', coalesce(message -> 'metadata', '{}'))
+            message ->> 'content',
+            coalesce(message -> 'metadata', '{}')
+            || jsonb_strip_nulls(jsonb_build_object('idempotency_key', message -> 'idempotency_key')))
     RETURNING m.agent_message_id INTO new_id;
     RETURN new_id;
 END
@@ -1036,7 +1071,7 @@ AS $$
 DECLARE
     swarm concord.swarm_runs%ROWTYPE;
 BEGIN
-    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id FOR UPDATE;
+    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id FOR NO KEY UPDATE;
     IF concord._agentic_terminal('swarm', swarm.status) OR swarm.status = 'waiting_for_approval' THEN
         RETURN;
     END IF;
@@ -1088,7 +1123,7 @@ BEGIN
             MESSAGE = format('an agent run finishes as succeeded or failed, not %s', coalesce(status, 'NULL')),
             HINT = 'Cancel it with concord.cancel_agent_run or concord.cancel_swarm.';
     END IF;
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = finish_agent_run.agent_run_id FOR UPDATE;
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = finish_agent_run.agent_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
     END IF;
@@ -1683,7 +1718,7 @@ BEGIN
             ERRCODE = 'CN008',
             MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
     END IF;
-    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = _cancel_swarm.swarm_run_id FOR UPDATE;
+    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = _cancel_swarm.swarm_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('swarm run %s not found', swarm_run_id);
     END IF;
@@ -1751,7 +1786,7 @@ DECLARE
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
     PERFORM concord._require('actor', actor);
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = cancel_agent_run.agent_run_id FOR UPDATE;
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = cancel_agent_run.agent_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
     END IF;

@@ -349,7 +349,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = (c.payload ->> 'swarm_run_id')::uuid
-    FOR UPDATE;
+    FOR NO KEY UPDATE;
     IF NOT FOUND OR s.status <> 'waiting_for_approval' THEN
         RETURN;
     END IF;
@@ -395,7 +395,7 @@ DECLARE
 BEGIN
     PERFORM concord._require('actor', actor);
     PERFORM concord._require('swarm_run_id', swarm_run_id::text);
-    SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = _join_swarm.swarm_run_id FOR UPDATE;
+    SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = _join_swarm.swarm_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('swarm run %s not found', swarm_run_id);
     END IF;

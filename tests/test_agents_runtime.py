@@ -473,11 +473,11 @@ def test_a_swarm_runs_its_agents_tool_calls_as_commands_denies_a_forbidden_tool_
     assert {a["status"] for a in agents.values()} == {"succeeded"}, agents
     for child in ("researcher_ok", "analyst_ok"):
         assert agents[child]["parent"] == coordinator
-    # the coordinator finished with what join_swarm answered it
+    # the join ended the swarm, and with it the coordinator, whose result is the decision
     join = swarms.one("SELECT join_decision FROM concord.swarm_runs WHERE swarm_run_id = %s",
                       swarm)
     assert join["decision"] == "succeeded"
-    assert agents["coord_ok"]["result"]["join_decision"] == "succeeded", agents["coord_ok"]
+    assert agents["coord_ok"]["result"]["decision"] == "succeeded", agents["coord_ok"]
 
     # each child's echo_tool call became one rt.echo command that the worker ran
     for child, q in (("researcher_ok", "revenue"), ("analyst_ok", "margin")):

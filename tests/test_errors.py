@@ -5,6 +5,7 @@ unchanged; the code table in errors.py agrees with the README's.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -179,7 +180,55 @@ def _cn015(conn: psycopg.Connection, types) -> None:
         submit(conn, types.async_type, types.valid_payload)
 
 
+def _swarm_root(conn: psycopg.Connection, types, limits: dict) -> tuple[str, str]:
+    command = submit(conn, types.sync_type)["command_id"]
+    spec = {
+        "name": "errors",
+        "objective": "raise a code",
+        "limits": limits,
+        "coordinator": {"agent_name": "lead", "allowed_tools": ["spawn_subagent"]},
+    }
+    (swarm,) = conn.execute(
+        "SELECT concord.start_swarm(%s, %s)", (command, json.dumps(spec))
+    ).fetchone()
+    (root,) = conn.execute(
+        "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
+        (swarm,),
+    ).fetchone()
+    return str(swarm), str(root)
+
+
+def _raw_child(conn: psycopg.Connection, swarm: str, root: str, tools: str) -> None:
+    conn.execute(
+        "INSERT INTO concord.agent_runs (command_id, swarm_run_id, parent_agent_run_id, "
+        "agent_name, agent_role, goal, allowed_tools, spawn_depth, trace_id) "
+        "SELECT command_id, swarm_run_id, agent_run_id, 'child', 'worker', 'g', %s, 1, 't' "
+        "FROM concord.agent_runs WHERE agent_run_id = %s",
+        (tools, root),
+    )
+
+
+def _cn004(conn: psycopg.Connection, types) -> None:
+    # A child holding a tool its parent lacks, written straight into the table.
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT concord.register_command_type('{\"command_type\": \"test.cn004\", "
+                     "\"name\": \"x\", \"sync_allowed\": true}')")
+        conn.execute("SELECT concord.register_tool('{\"name\": \"test_cn004_tool\", "
+                     "\"command_type\": \"test.cn004\"}')")
+        swarm, root = _swarm_root(conn, types, {"max_agents": 3, "max_depth": 2})
+        _raw_child(conn, swarm, root, "{spawn_subagent,test_cn004_tool}")
+
+
+def _cn010(conn: psycopg.Connection, types) -> None:
+    # A second agent in a swarm of max_agents 1.
+    with conn.transaction(force_rollback=True):
+        swarm, root = _swarm_root(conn, types, {"max_agents": 1, "max_depth": 2})
+        _raw_child(conn, swarm, root, "{}")
+
+
 CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
+    "CN004": _cn004,
+    "CN010": _cn010,
     "CN001": _cn001,
     "CN002": _cn002,
     "CN003": _cn003,

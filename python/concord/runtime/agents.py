@@ -42,6 +42,8 @@ from .workflows import _run_step, state
 
 RUN_AGENT = "concord.run_agent"
 AGENT_QUEUE = "agent_runs"
+# Children run on their own queue, so coordinators waiting for them cannot hold every slot.
+CHILD_QUEUE = "swarm_children"
 
 # How long a move waits (a command to be final, the children to end) when the run's
 # constraints set no timeout_seconds; and the polling schedule of that wait.
@@ -492,6 +494,7 @@ class AgentLoop:
             )
             if move.get(k) is not None
         }
+        step["idempotency_key"] = self._key()  # a replayed step records nothing new
         answer = _sql_step(
             "concord.agent.record_step",
             "SELECT concord.record_agent_step(%s, %s)",
@@ -511,6 +514,7 @@ class AgentLoop:
             "message_type": move.get("message_type") or "note",
             "content": content,
             "metadata": move.get("metadata") or {},
+            "idempotency_key": self._key(),  # a replayed message records nothing new
         }
         answer = _sql_step(
             "concord.agent.message",

@@ -371,7 +371,7 @@ BEGIN
             PERFORM concord._cancel_queued_workflow(OLD.dbos_workflow_id);
         END IF;
         -- spec 64: a cancelled command cancels its swarms; a swarm review settles its swarm
-        IF NEW.status IN ('cancelling', 'cancelled')
+        IF NEW.status IN ('cancelling', 'cancelled', 'succeeded', 'failed', 'expired')
            OR (NEW.command_type IN ('concord.swarm_review', 'concord.write_memory')
                AND NEW.status IN ('queued', 'failed', 'expired', 'cancelled')) THEN
             PERFORM concord._agentic_command_moved(NEW);

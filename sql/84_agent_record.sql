@@ -540,6 +540,15 @@ BEGIN
             concord._scope_excess(parent, NEW.agent_role, NEW.allowed_tools, NEW.allowed_connectors,
                                   NEW.allowed_child_roles, NEW.memory_scope),
             format('scope violation: agent run %s (%s)', NEW.agent_run_id, NEW.agent_name));
+        -- a swarm with agent templates spawns only their roles
+        IF jsonb_array_length(swarm.agent_templates) > 0 AND NOT EXISTS (
+               SELECT 1 FROM jsonb_array_elements(swarm.agent_templates) AS t (item)
+               WHERE t.item ->> 'agent_role' = NEW.agent_role) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN004',
+                MESSAGE = format('scope violation: role %s is not a role of swarm %s''s agent templates',
+                                 NEW.agent_role, swarm.name);
+        END IF;
     END IF;
     NEW.step_count := 0;
     NEW.cost_units := 0;
@@ -582,6 +591,15 @@ BEGIN
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
         PERFORM concord._agentic_transition('agent', OLD.agent_run_id, OLD.status, NEW.status);
+        IF NEW.status = 'succeeded' AND EXISTS (
+               SELECT 1 FROM concord.agent_runs AS k
+               INNER JOIN concord.agent_statuses AS s ON s.status = k.status
+               WHERE k.parent_agent_run_id = OLD.agent_run_id AND NOT s.terminal) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('agent run %s still has live children: it cannot succeed before they finish',
+                                 OLD.agent_run_id);
+        END IF;
         NEW.started_at := CASE WHEN NEW.status = 'running' THEN coalesce(OLD.started_at, now())
                                ELSE OLD.started_at END;
         NEW.completed_at := CASE WHEN concord._agentic_terminal('agent', NEW.status) THEN now() END;
@@ -679,8 +697,9 @@ BEGIN
                           ELSE 'running' END,
             completed_at = CASE WHEN NOT is_live THEN now() END
         WHERE i.child_agent_run_id = NEW.agent_run_id;
-        -- spec 64: a cancelled agent cancels its live children and what it asked for
-        IF NEW.status = 'cancelled' THEN
+        -- spec 64: a finished agent leaves no live child; a cancelled (or
+        -- failed, or expired) one also cancels what it asked for
+        IF NOT is_live AND was_live THEN
             PERFORM concord._cancel_agent_descendants(NEW);
         END IF;
     END IF;
@@ -1008,6 +1027,9 @@ BEGIN
     FROM concord.swarm_runs AS s
     INNER JOIN concord.commands AS c ON c.command_id = s.command_id
     WHERE s.swarm_run_id = run.swarm_run_id;
+    IF run.status = 'succeeded' THEN
+        RETURN;
+    END IF;
     FOR cmd IN
         SELECT DISTINCT st.created_command_id
         FROM concord.agent_steps AS st

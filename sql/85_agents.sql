@@ -814,7 +814,11 @@ BEGIN
     SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id;
     RETURN jsonb_build_object(
         'agent_run_id', run.agent_run_id, 'swarm_run_id', run.swarm_run_id, 'command_id', run.command_id,
-        'swarm_command_id', swarm.command_id, 'parent_agent_run_id', run.parent_agent_run_id,
+        'swarm_command_id', swarm.command_id,
+        -- the run id is the capability an agent holds: the doc names no other
+        -- run than its own and its children's (whose scopes are within its own)
+        'parent_agent_name', (SELECT p.agent_name FROM concord.agent_runs AS p
+                              WHERE p.agent_run_id = run.parent_agent_run_id),
         'agent_name', run.agent_name, 'agent_role', run.agent_role, 'agent_version', run.agent_version,
         'status', run.status, 'goal', run.goal, 'spawn_depth', run.spawn_depth, 'max_steps', run.max_steps,
         'step_count', run.step_count, 'cost_units', run.cost_units, 'allowed_tools', to_jsonb(run.allowed_tools),
@@ -847,7 +851,9 @@ BEGIN
         'artifacts', coalesce((
             SELECT jsonb_agg(jsonb_build_object('artifact_id', x.artifact_id, 'artifact_type', x.artifact_type,
                                                 'name', x.name, 'version', x.version, 'status', x.status,
-                                                'agent_run_id', x.agent_run_id, 'score', x.score)
+                                                'agent_name', (SELECT w.agent_name FROM concord.agent_runs AS w
+                                                               WHERE w.agent_run_id = x.agent_run_id),
+                                                'mine', x.agent_run_id = run.agent_run_id, 'score', x.score)
                              ORDER BY x.created_at, x.artifact_id)
             FROM concord.artifacts AS x WHERE x.swarm_run_id = run.swarm_run_id), '[]'),
         'created_at', run.created_at, 'started_at', run.started_at, 'completed_at', run.completed_at);
@@ -1410,6 +1416,27 @@ COMMENT ON FUNCTION concord.spawn_subagent(jsonb) IS
 -- Tool calls (spec 17, 60)
 -- ---------------------------------------------------------------------------
 
+-- doc without the agent_run_id of any run but keep (at any depth): an agent
+-- sees no other run's id, which would let it act as that run.
+CREATE OR REPLACE FUNCTION concord._without_run_ids(doc jsonb, keep uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(doc) = 'object' THEN
+        RETURN (SELECT coalesce(jsonb_object_agg(e.key, concord._without_run_ids(e.value, keep)), '{}'::jsonb)
+                FROM jsonb_each(doc) AS e
+                WHERE e.key <> 'agent_run_id' OR e.value = to_jsonb(keep::text));
+    ELSIF jsonb_typeof(doc) = 'array' THEN
+        RETURN (SELECT coalesce(jsonb_agg(concord._without_run_ids(e.value, keep) ORDER BY e.n), '[]'::jsonb)
+                FROM jsonb_array_elements(doc) WITH ORDINALITY AS e (value, n));
+    END IF;
+    RETURN doc;
+END
+$$;
+
 -- Dispatch a gateway tool; its internal function raises on a refusal.
 CREATE OR REPLACE FUNCTION concord._gateway_tool(
     run concord.agent_runs, tool_name text, payload jsonb
@@ -1420,13 +1447,18 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
-    RETURN CASE tool_name
+    IF tool_name = 'write_memory' AND jsonb_typeof(payload -> 'idempotency_key') = 'string' THEN
+        -- an agent's keys are its own (as its tool calls' and spawns' are)
+        payload := payload || jsonb_build_object(
+            'idempotency_key', 'memory:' || run.agent_run_id || ':' || (payload ->> 'idempotency_key'));
+    END IF;
+    RETURN concord._without_run_ids(CASE tool_name
         WHEN 'create_artifact' THEN concord._create_artifact(run, payload)
         WHEN 'read_artifact' THEN concord._read_artifact(run, payload)
         WHEN 'evaluate_output' THEN concord._evaluate_output(run, payload)
         WHEN 'write_memory' THEN concord._write_memory('agent:' || run.agent_run_id, run, payload)
         WHEN 'retrieve_memory' THEN concord._retrieve_memory(run, payload)
-    END;
+    END, run.agent_run_id);
 END
 $$;
 
@@ -1476,6 +1508,17 @@ BEGIN
         message := format('scope violation: tool %s uses connector %s, which is not in agent run %s''s '
                           'allowed_connectors (%s)', wanted, tool.connector, run.agent_run_id,
                           array_to_string(run.allowed_connectors, ', '));
+    ELSIF EXISTS (SELECT 1 FROM concord.command_types AS ct
+                  WHERE ct.command_type = tool.command_type
+                    AND NOT ct.connector_requirements <@ run.allowed_connectors) THEN
+        -- another tool of the same command type must not lend its connectors
+        decision := 'denied';
+        code := 'CN004';
+        message := format('scope violation: tool %s makes %s commands, which need connectors %s; agent run %s '
+                          'may use only %s', wanted, tool.command_type,
+                          (SELECT array_to_string(ct.connector_requirements, ', ') FROM concord.command_types AS ct
+                           WHERE ct.command_type = tool.command_type),
+                          run.agent_run_id, array_to_string(run.allowed_connectors, ', '));
     ELSIF tool.tool_name = 'spawn_subagent' THEN
         answer := concord._spawn(run, payload || CASE WHEN action ? 'idempotency_key'
                                                       THEN jsonb_build_object('idempotency_key', action -> 'idempotency_key')
@@ -1491,6 +1534,19 @@ BEGIN
             output := concord._gateway_tool(run, wanted, payload);
             decision := 'allowed';
             message := format('%s done', wanted);
+            IF wanted = 'write_memory' AND output ->> 'command_id' IS NOT NULL THEN
+                -- the memory write is a command of the agent's: its step names it
+                -- (so a cancellation reaches it) and the decision is the command's
+                SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = (output ->> 'command_id')::uuid;
+                approval := concord._pending_approval(c.command_id);
+                decision := CASE WHEN c.status IN ('waiting_for_approval', 'waiting_for_input')
+                                 THEN concord._command_decision(c.status, c.error_class)
+                                 WHEN c.status = 'failed' THEN 'denied' ELSE 'allowed' END;
+                message := CASE decision WHEN 'require_approval'
+                                THEN format('the memory waits for approval (command %s)', c.command_id)
+                                WHEN 'denied' THEN coalesce(c.error, 'the memory write was denied')
+                                ELSE message END;
+            END IF;
         EXCEPTION WHEN SQLSTATE 'CN004' OR SQLSTATE 'CN006' OR SQLSTATE 'CN011' THEN
             decision := 'denied';
             code := SQLSTATE;
@@ -1829,14 +1885,15 @@ BEGIN
     IF c.command_type = 'concord.write_memory' AND c.status IN ('failed', 'cancelled', 'expired') THEN
         PERFORM concord._memory_command_settled(c);
     END IF;
-    IF c.status IN ('cancelling', 'cancelled') THEN
+    IF c.status IN ('cancelling', 'cancelled', 'succeeded', 'failed', 'expired') THEN
+        -- a swarm works for its command: it does not outlive it
         FOR swarm_id IN
             SELECT s.swarm_run_id FROM concord.swarm_runs AS s
             INNER JOIN concord.swarm_statuses AS st ON st.status = s.status
             WHERE s.command_id = c.command_id AND NOT st.terminal
         LOOP
             PERFORM concord._cancel_swarm(swarm_id, coalesce(c.cancellation_requested_by, concord._actor()),
-                                          format('command %s was cancelled', c.command_id), c.cancellation_mode);
+                                          format('command %s was %s', c.command_id, c.status), c.cancellation_mode);
         END LOOP;
     END IF;
 END

@@ -316,7 +316,9 @@ AS $$
                     FROM concord.artifact_lineage AS l
                     INNER JOIN concord.artifacts AS e ON l.artifact_id = e.artifact_id
                     WHERE l.parent_artifact_id = x.artifact_id AND e.artifact_type = 'evaluation'
-                      AND e.status NOT IN ('cancelled', 'superseded')), '[]'::jsonb)
+                      AND e.status NOT IN ('cancelled', 'superseded')
+                      -- nobody grades their own work
+                      AND e.agent_run_id IS DISTINCT FROM x.agent_run_id), '[]'::jsonb)
             ) ORDER BY x.created_at, x.artifact_id)
             FROM concord.artifacts AS x
             WHERE x.agent_run_id = a.agent_run_id AND x.artifact_type <> 'evaluation'), '[]'::jsonb)

@@ -210,7 +210,7 @@ class AgentLoop:
             "agent_name": doc.get("agent_name"),
             "agent_role": doc.get("agent_role"),
             "swarm_run_id": doc.get("swarm_run_id"),
-            "parent_agent_run_id": doc.get("parent_agent_run_id"),
+            "parent_agent_name": doc.get("parent_agent_name"),
         }
 
     @property

@@ -1,4 +1,4 @@
--- Bounded waits for the worker, included by demo/02-04 (\ir wait_helpers.sql). They live in
+-- Bounded waits for the worker, included by demo/02-05 (\ir wait_helpers.sql). They live in
 -- pg_temp, so they last as long as the psql session and touch nothing else. Each polls
 -- every 50 ms and fails loudly: when the command ends otherwise than expected at once,
 -- and when nothing happened within the time given (is a worker running?).
@@ -64,6 +64,98 @@ BEGIN
             RAISE EXCEPTION 'demo: no succeeded % effect for command % (%) after % s: is a worker running '
                             '`concord worker --module demo_ops`? (make demo starts one)',
                 effect_type, command_id, command_status, seconds;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+
+-- The agents of a swarm that failed, with their errors (for the messages below).
+CREATE OR REPLACE FUNCTION pg_temp.swarm_failures(swarm_run_id uuid)
+RETURNS text
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT coalesce(string_agg(format('%s %s: %s', a.agent_name, a.status, coalesce(a.error, '-')), '; '
+                               ORDER BY a.created_at), 'none')
+    FROM concord.agent_runs AS a
+    WHERE a.swarm_run_id = swarm_failures.swarm_run_id AND a.status IN ('failed', 'cancelled', 'expired')
+$$;
+
+-- Wait until an agent of the swarm has asked for a command of this type (through the
+-- gateway) and that command is in status wanted; returns the command's id. Fails when the
+-- command ends otherwise, when the swarm ends or one of its agents fails first, or when
+-- nothing happened in time.
+CREATE OR REPLACE FUNCTION pg_temp.wait_for_agent_command(
+    swarm_run_id uuid, command_type text, wanted text, seconds numeric DEFAULT 30
+)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+    s concord.swarm_runs%ROWTYPE;
+    deadline timestamptz := clock_timestamp() + seconds * interval '1 second';
+BEGIN
+    LOOP
+        SELECT x.* INTO c
+        FROM concord.agent_steps AS st
+        INNER JOIN concord.commands AS x ON st.created_command_id = x.command_id
+        WHERE st.swarm_run_id = wait_for_agent_command.swarm_run_id
+          AND x.command_type = wait_for_agent_command.command_type
+        ORDER BY x.created_at DESC
+        LIMIT 1;
+        IF found AND c.status = wanted THEN
+            RETURN c.command_id;
+        END IF;
+        IF found AND c.status IN ('succeeded', 'failed', 'cancelled') THEN
+            RAISE EXCEPTION 'demo: the agents'' % command % ended %, not % (error_class %: %)',
+                command_type, c.command_id, c.status, wanted, coalesce(c.error_class, '-'), coalesce(c.error, '-');
+        END IF;
+        SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = wait_for_agent_command.swarm_run_id;
+        IF NOT found THEN
+            RAISE EXCEPTION 'demo: swarm run % not found', swarm_run_id;
+        END IF;
+        IF s.status IN ('succeeded', 'partially_succeeded', 'failed', 'cancelled', 'expired')
+           OR pg_temp.swarm_failures(swarm_run_id) <> 'none' THEN
+            RAISE EXCEPTION 'demo: swarm % is % without a % command in %; failed agents: %',
+                s.name, s.status, command_type, wanted, pg_temp.swarm_failures(swarm_run_id);
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'demo: no % command of swarm % is % after % s (last: %): is a worker running '
+                            '`concord worker --module demo_ops --module demo_agents`? (make demo starts one)',
+                command_type, s.name, wanted, seconds, coalesce(c.status, 'none yet');
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+
+-- Wait until the swarm is in status wanted; fails when it ends otherwise or in time.
+CREATE OR REPLACE FUNCTION pg_temp.wait_for_swarm(swarm_run_id uuid, wanted text, seconds numeric DEFAULT 30)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s concord.swarm_runs%ROWTYPE;
+    deadline timestamptz := clock_timestamp() + seconds * interval '1 second';
+BEGIN
+    LOOP
+        SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = wait_for_swarm.swarm_run_id;
+        IF NOT found THEN
+            RAISE EXCEPTION 'demo: swarm run % not found', swarm_run_id;
+        END IF;
+        IF s.status = wanted THEN
+            RETURN s.status;
+        END IF;
+        IF s.status IN ('succeeded', 'partially_succeeded', 'failed', 'cancelled', 'expired') THEN
+            RAISE EXCEPTION 'demo: swarm % ended %, not % (%); failed agents: %',
+                s.name, s.status, wanted, coalesce(s.error, '-'), pg_temp.swarm_failures(swarm_run_id);
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'demo: swarm % is still % after % s instead of %: is a worker running '
+                            '`concord worker --module demo_ops --module demo_agents`? (make demo starts one)',
+                s.name, s.status, seconds, wanted;
         END IF;
         PERFORM pg_sleep(0.05);
     END LOOP;

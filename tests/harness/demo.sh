@@ -5,10 +5,12 @@
 #   2. demo/worker_setup.sql: the command types the worker's operations execute (a worker
 #      refuses to start while one is unknown);
 #   3. in the background: the hotel vendor (demo/hotel_vendor.py, HTTP on 127.0.0.1, a free
-#      port) and a Concord worker (concord worker --module demo_ops, the operations of
-#      demo/demo_ops.py);
-#   4. demo/02..04, whose commands the worker runs (each script waits for it, 30 s at most
-#      per command, and fails loudly);
+#      port) and a Concord worker (concord worker --module demo_ops --module demo_agents:
+#      the operations of demo/demo_ops.py, and the scripted agents of demo/demo_agents.py
+#      with their tools' operations; their warehouse connector reads this database, named
+#      by DEMO_WAREHOUSE_DSN);
+#   4. demo/02..05, whose commands and agents the worker runs (each script waits for it, 30 s
+#      at most per wait, and fails loudly);
 #   5. what the vendor saw; then the worker and the vendor are stopped with SIGTERM.
 #
 # Whatever happens, nothing is left running (trap on EXIT). Any failure makes the demo
@@ -17,9 +19,9 @@
 # By hand, on a database DSN where `concord migrate` has run:
 #   psql -X -v ON_ERROR_STOP=1 -d DSN -f demo/worker_setup.sql
 #   .venv/bin/python demo/hotel_vendor.py --url-file /tmp/vendor.url &
-#   DEMO_HOTEL_VENDOR_URL=$(cat /tmp/vendor.url) PYTHONPATH=demo \
-#       .venv/bin/concord worker --module demo_ops --dsn DSN &
-#   psql -X -v ON_ERROR_STOP=1 -d DSN -f demo/02_deterministic_report.sql   # 03, 04 alike
+#   DEMO_HOTEL_VENDOR_URL=$(cat /tmp/vendor.url) DEMO_WAREHOUSE_DSN=DSN PYTHONPATH=demo \
+#       .venv/bin/concord worker --module demo_ops --module demo_agents --dsn DSN &
+#   psql -X -v ON_ERROR_STOP=1 -d DSN -f demo/02_deterministic_report.sql   # 03..05 alike
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -115,8 +117,9 @@ done
 vendor_url=$(<"$work/vendor.url")
 echo "hotel vendor (pid $vendor_pid): $vendor_url"
 
-DEMO_HOTEL_VENDOR_URL=$vendor_url PYTHONPATH="$ROOT/demo${PYTHONPATH:+:$PYTHONPATH}" \
-    "$CONCORD" worker --module demo_ops --dsn "$dsn" --executor-id "$EXECUTOR_ID" \
+DEMO_HOTEL_VENDOR_URL=$vendor_url DEMO_WAREHOUSE_DSN=$dsn \
+    PYTHONPATH="$ROOT/demo${PYTHONPATH:+:$PYTHONPATH}" \
+    "$CONCORD" worker --module demo_ops --module demo_agents --dsn "$dsn" --executor-id "$EXECUTOR_ID" \
     >"$work/worker.log" 2>&1 &
 worker_pid=$!
 started=$SECONDS
@@ -137,7 +140,7 @@ done
 
 changes_after=$(catalog_changes)
 ((changes_after == changes_before)) \
-    || die "demo/02..04 changed the catalog that demo/worker_setup.sql registered: keep their specs identical"
+    || die "demo/02..05 changed the catalog that demo/worker_setup.sql registered: keep their specs identical"
 
 echo
 echo "=== what the hotel vendor saw (demo/hotel_vendor.py)"

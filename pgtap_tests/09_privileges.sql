@@ -73,6 +73,7 @@ INSERT INTO api VALUES
 ('concord.retrieve_memory(uuid, jsonb)'),
 ('concord.join_swarm(uuid)'),
 ('concord.join_children(text, jsonb, jsonb)'),
+('concord.set_artifact_status(uuid, text, text)'),
 ('concord.remember(jsonb, text)'),
 ('concord.get_memory(uuid)'),
 ('concord.search_memory(jsonb, text, integer)'),

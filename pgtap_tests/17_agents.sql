@@ -270,9 +270,11 @@ SELECT throws_ok(
     $$SELECT pg_temp.raw_child('rc', 'x', child_roles => '{researcher,publisher}')$$,
     'CN004', NULL, 'CN004: allowed_child_roles not a subset of the parent''s'
 );
-SELECT throws_ok(
-    $$SELECT pg_temp.raw_child('rc', 'x', child_roles => '{}')$$,
-    'CN004', NULL, 'CN004: an empty allowed_child_roles (any role) under a parent that lists its child roles'
+SELECT pg_temp.raw_child('rc', 'x_inherits', child_roles => '{}') IS NOT NULL AS made;
+SELECT is(
+    (SELECT a.allowed_child_roles FROM concord.agent_runs AS a WHERE a.agent_run_id = concord_test.id('x_inherits')),
+    (SELECT a.allowed_child_roles FROM concord.agent_runs AS a WHERE a.agent_run_id = concord_test.id('rc')),
+    'an empty allowed_child_roles under a parent that lists its child roles inherits that list (never "any")'
 );
 SELECT throws_ok(
     $$SELECT pg_temp.raw_child('rc', 'x', role => 'publisher')$$,

@@ -176,13 +176,12 @@ BEGIN
                              array_to_string(extra, ', '), array_to_string(parent.allowed_connectors, ', ')));
     END IF;
     IF cardinality(parent.allowed_child_roles) > 0 THEN
+        -- an empty list inherits the parent's (see _agent_runs_before_insert)
         extra := ARRAY(SELECT unnest(allowed_child_roles) EXCEPT SELECT unnest(parent.allowed_child_roles));
-        IF cardinality(extra) > 0 OR cardinality(allowed_child_roles) = 0 THEN
+        IF cardinality(extra) > 0 THEN
             problems := problems || jsonb_build_object('code', 'CN004', 'scope', 'allowed_child_roles',
                 'reason', format('child roles %s are outside the parent''s allowed_child_roles (%s)',
-                                 CASE WHEN cardinality(extra) > 0 THEN array_to_string(extra, ', ')
-                                      ELSE '(any)' END,
-                                 array_to_string(parent.allowed_child_roles, ', ')));
+                                 array_to_string(extra, ', '), array_to_string(parent.allowed_child_roles, ', ')));
         END IF;
     END IF;
     IF memory_problem IS NOT NULL THEN
@@ -429,6 +428,14 @@ BEGIN
         ELSIF concord._agentic_terminal('swarm', NEW.status) THEN
             PERFORM concord._close_swarm_agents(NEW);
         END IF;
+        -- a review still waiting for a person dies with its swarm
+        IF concord._agentic_terminal('swarm', NEW.status) AND OLD.status = 'waiting_for_approval' THEN
+            PERFORM concord._cancel(x.command_id, concord._actor(),
+                                    format('swarm run %s ended %s', NEW.swarm_run_id, NEW.status), null)
+            FROM concord.commands AS x
+            WHERE x.idempotency_key = 'concord.swarm_review:' || NEW.swarm_run_id
+              AND x.status IN ('waiting_for_approval', 'waiting_for_input');
+        END IF;
     END IF;
     RETURN NULL;
 END
@@ -535,6 +542,10 @@ BEGIN
                 MESSAGE = format('limit exceeded: depth %s is beyond swarm run %s''s max_depth %s',
                                  NEW.spawn_depth, swarm.swarm_run_id, swarm.max_depth),
                 HINT = 'Parent depth + 1 must be at most max_depth (spec 71.3).';
+        END IF;
+        -- no list of child roles: the parent's (a subset, never "any")
+        IF cardinality(NEW.allowed_child_roles) = 0 THEN
+            NEW.allowed_child_roles := parent.allowed_child_roles;
         END IF;
         PERFORM concord._raise_problems(
             concord._scope_excess(parent, NEW.agent_role, NEW.allowed_tools, NEW.allowed_connectors,

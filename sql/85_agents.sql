@@ -1370,6 +1370,10 @@ BEGIN
         jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval,
                            'child_agent_run_id', made ->> 'child_agent_run_id', 'output', answer,
                            'reason', request ->> 'delegated_goal'));
+    IF decision IN ('require_approval', 'require_input') THEN
+        -- like a tool call that waits for a person: the parent waits too
+        UPDATE concord.agent_runs AS a SET status = 'waiting_for_approval' WHERE a.agent_run_id = parent.agent_run_id;
+    END IF;
     RETURN answer || jsonb_build_object('step_index', step.step_index, 'agent_step_id', step.agent_step_id);
 END
 $$;
@@ -1428,7 +1432,7 @@ BEGIN
     IF jsonb_typeof(doc) = 'object' THEN
         RETURN (SELECT coalesce(jsonb_object_agg(e.key, concord._without_run_ids(e.value, keep)), '{}'::jsonb)
                 FROM jsonb_each(doc) AS e
-                WHERE e.key <> 'agent_run_id' OR e.value = to_jsonb(keep::text));
+                WHERE e.key NOT LIKE '%agent_run_id' OR e.value = to_jsonb(keep::text));
     ELSIF jsonb_typeof(doc) = 'array' THEN
         RETURN (SELECT coalesce(jsonb_agg(concord._without_run_ids(e.value, keep) ORDER BY e.n), '[]'::jsonb)
                 FROM jsonb_array_elements(doc) WITH ORDINALITY AS e (value, n));
@@ -1485,10 +1489,13 @@ DECLARE
     step concord.agent_steps%ROWTYPE;
     answer jsonb;
 BEGIN
-    -- the same key again: the first answer, whatever the budget left
-    answer := concord._replayed_action(run, wanted, action);
-    IF answer IS NOT NULL THEN
-        RETURN answer;
+    -- the same key again: the first answer, whatever the budget left (a
+    -- spawn's step holds the request: _spawn replays it)
+    IF wanted IS DISTINCT FROM 'spawn_subagent' THEN
+        answer := concord._replayed_action(run, wanted, action);
+        IF answer IS NOT NULL THEN
+            RETURN answer;
+        END IF;
     END IF;
     PERFORM concord._require_step_budget(run);
     PERFORM set_config('concord.actor', actor, true);

@@ -117,7 +117,8 @@ BEGIN
     END IF;
     RETURN jsonb_build_object(
         'decision', 'allow',
-        'reasons', jsonb_build_array(format('confidence %s >= %s, consented, not sensitive, not broad: '
+        'reasons', jsonb_build_array(format('confidence %s >= %s, consented, not sensitive, not '
+        'broad: '
                                             'written directly', confidence #>> '{}', min_confidence)));
 END
 $$;
@@ -753,6 +754,7 @@ AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
     m concord.memories%ROWTYPE;
+    newer uuid;
 BEGIN
     IF c.command_type <> 'concord.write_memory' THEN
         RAISE EXCEPTION USING
@@ -771,12 +773,34 @@ BEGIN
             ERRCODE = 'CN006', MESSAGE = format('command %s wrote no memory', c.command_id);
     END IF;
     IF m.status = 'candidate' THEN
+        -- spec 23: the approver decided against the memory it would replace;
+        -- if another has replaced that one since, a person must decide again
+        SELECT x.memory_id INTO newer FROM concord.memories AS x
+        WHERE x.status = 'active' AND x.memory_key IS NOT NULL AND x.memory_id <> m.memory_id
+          AND (x.subject_type, x.subject_id, x.memory_type, x.memory_key)
+              = (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+          AND x.memory_id IS DISTINCT FROM m.supersedes_memory_id;
+        IF newer IS NOT NULL THEN
+            UPDATE concord.memories AS x SET status = 'deleted' WHERE x.memory_id = m.memory_id;
+            RETURN jsonb_build_object('refused', jsonb_build_array(jsonb_build_object(
+                'code', 'CN011',
+                'reason', format('memory %s was approved to replace %s, but %s has replaced it '
+                'since: write it again '
+                                 'to replace the newer one', m.memory_id, coalesce(m.supersedes_memory_id::text, 'none'),
+                                 newer))),
+                'memory_id', m.memory_id, 'status', 'deleted', 'command_id', c.command_id);
+        END IF;
         IF m.expires_at <= now() THEN
             UPDATE concord.memories AS x SET status = 'expired' WHERE x.memory_id = m.memory_id;
         ELSE
             PERFORM concord._activate_memory(m);
         END IF;
         SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = m.memory_id;
+    ELSIF m.status = 'deleted' AND c.status <> 'succeeded' THEN
+        -- a replay of the refusal above
+        RETURN jsonb_build_object('refused', jsonb_build_array(jsonb_build_object(
+            'code', 'CN011', 'reason', format('memory %s was deleted before it could be activated', m.memory_id))),
+            'memory_id', m.memory_id, 'status', m.status, 'command_id', c.command_id);
     END IF;
     RETURN jsonb_build_object(
         'memory_id', m.memory_id, 'status', m.status, 'command_id', c.command_id,
@@ -1201,6 +1225,7 @@ SET "concord.settling" = 'off'
 AS $$
 #variable_conflict use_variable
 DECLARE
+    pending uuid[];
     expired integer;
     saved text[];
 BEGIN
@@ -1219,9 +1244,15 @@ BEGIN
             HINT = 'Call concord.expire_memories() without at, or with a time that has passed.';
     END IF;
     saved := concord._push_actor('concord:expire_memories', format('expired by %s', at));
+    pending := ARRAY(SELECT m.command_id FROM concord.memories AS m
+                     WHERE m.status = 'candidate' AND m.expires_at <= at AND m.command_id IS NOT NULL);
     UPDATE concord.memories AS m SET status = 'expired'
     WHERE m.status IN ('candidate', 'active') AND m.expires_at <= at;
     GET DIAGNOSTICS expired = ROW_COUNT;
+    -- a candidate that expired takes its pending write (and approval) with it
+    PERFORM concord._cancel(c.command_id, 'concord:expire_memories', 'its memory expired', NULL)
+    FROM concord.commands AS c
+    WHERE c.command_id = ANY (pending) AND c.status IN ('waiting_for_approval', 'waiting_for_input', 'validated');
     PERFORM concord._pop_actor(saved);
     RETURN expired;
 END

@@ -501,3 +501,48 @@ BEGIN
         'parent_artifact_ids', jsonb_build_array(evaluated -> 'artifact_id')));
 END
 $$;
+
+-- Move an artifact along its lifecycle (draft -> final -> published, or
+-- superseded / cancelled; CN001 otherwise) as actor: what a publishing
+-- command does once its artifact is out.
+CREATE OR REPLACE FUNCTION concord.set_artifact_status(artifact_id uuid, status text, actor text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see 00_support.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    a concord.artifacts%ROWTYPE;
+    saved text[];
+BEGIN
+    PERFORM concord._require('artifact_id', artifact_id::text);
+    PERFORM concord._require('status', status);
+    PERFORM concord._require('actor', actor);
+    SELECT * INTO a FROM concord.artifacts AS x WHERE x.artifact_id = set_artifact_status.artifact_id
+    FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('artifact %s not found', artifact_id);
+    END IF;
+    IF a.status = status THEN
+        RETURN concord._artifact_doc(a);
+    END IF;
+    saved := concord._push_actor(actor, format('artifact %s', status));
+    UPDATE concord.artifacts AS x SET status = set_artifact_status.status
+    WHERE x.artifact_id = a.artifact_id
+    RETURNING * INTO a;
+    PERFORM concord._pop_actor(saved);
+    RETURN concord._artifact_doc(a);
+END
+$$;
+
+COMMENT ON FUNCTION concord.set_artifact_status(uuid, text, text) IS
+'Move an artifact along draft -> final -> published (or superseded, cancelled; CN001 for any other '
+'move, CN006 for an unknown artifact) as actor; the same status again is a no-op. '
+'Returns the artifact.';

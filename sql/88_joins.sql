@@ -87,6 +87,7 @@ DECLARE
     required numeric;
     agreed jsonb;
     agreeing integer;
+    tied boolean := false;
     extra jsonb := '{}'::jsonb;
     pick record;
 BEGIN
@@ -240,7 +241,19 @@ BEGIN
         GROUP BY v.answer
         ORDER BY count(*) DESC, min(v.ord)
         LIMIT 1;
-        IF succeeded > 0 AND agreeing >= greatest(required, 1) THEN
+        -- a tie between different answers is no consensus, whichever came first
+        tied := (SELECT count(*) FROM (
+                     SELECT 1
+                     FROM (SELECT coalesce(nullif(c.child -> 'result', 'null'::jsonb),
+                                           (SELECT j.content FROM concord._join_candidates(jsonb_build_array(c.child)) AS j
+                                            WHERE j.content IS NOT NULL AND j.content <> 'null'::jsonb
+                                            ORDER BY j.artifact_ord LIMIT 1)) AS answer
+                           FROM jsonb_array_elements(children) AS c (child)
+                           WHERE c.child ->> 'status' = 'succeeded') AS w
+                     WHERE w.answer IS NOT NULL
+                     GROUP BY w.answer
+                     HAVING count(*) = agreeing) AS t) > 1;
+        IF succeeded > 0 AND agreeing >= greatest(required, 1) AND NOT tied THEN
             decision := 'succeeded';
             confidence := round(agreeing::numeric / succeeded, 4);
             SELECT j.artifact_id, j.agent_run_id INTO selected_artifact, selected_agent
@@ -252,8 +265,11 @@ BEGIN
         ELSE
             decision := 'failed';
             confidence := NULL;
-            summary := format('No consensus: at most %s of %s succeeded child agents agree; %s must.',
-                              coalesce(agreeing, 0), succeeded, greatest(required, 1));
+            summary := CASE WHEN tied
+                            THEN format('No consensus: %s of %s succeeded child agents agree, and as many agree on '
+                                        'another answer.', agreeing, succeeded)
+                            ELSE format('No consensus: at most %s of %s succeeded child agents agree; %s must.',
+                                        coalesce(agreeing, 0), succeeded, greatest(required, 1)) END;
             extra := jsonb_build_object('agreeing', coalesce(agreeing, 0), 'min_agreement', required);
         END IF;
     WHEN 'human_review' THEN
@@ -305,8 +321,11 @@ AS $$
         'status', a.status, 'result', a.result,
         'artifacts', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
+                -- an agent's own score for its own work does not count: it is
+                -- ranked by the evaluations others wrote
                 'artifact_id', x.artifact_id, 'artifact_type', x.artifact_type, 'name', x.name,
-                'version', x.version, 'score', x.score, 'status', x.status, 'content', x.content,
+                'version', x.version, 'score', CASE WHEN x.agent_run_id IS NULL THEN x.score END,
+                'status', x.status, 'content', x.content,
                 'location', x.location,
                 'evaluations', coalesce((
                     SELECT jsonb_agg(jsonb_build_object(
@@ -416,6 +435,15 @@ BEGIN
     INTO live_ones
     FROM jsonb_array_elements(children) AS c (child)
     WHERE NOT concord._agentic_terminal('agent', c.child ->> 'status');
+    -- a spawn still waiting for its approval is a child to come
+    SELECT concat_ws(', ', live_ones, string_agg(format('a spawn of %s waiting (command %s, %s)',
+                                                         x.payload ->> 'agent_name', x.command_id, x.status), ', '))
+    INTO live_ones
+    FROM concord.commands AS x
+    INNER JOIN concord.agent_runs AS p ON x.requested_by = 'agent:' || p.agent_run_id
+    WHERE x.command_type = 'spawn_subagent' AND p.swarm_run_id = s.swarm_run_id
+      AND x.status IN ('waiting_for_approval', 'waiting_for_input', 'approved', 'queued', 'running');
+    live_ones := nullif(live_ones, '');
     IF live_ones IS NOT NULL
        AND (s.join_strategy IN ('all_success', 'quorum', 'evaluator_selection', 'best_of_n', 'consensus',
                                 'human_review')

@@ -245,6 +245,207 @@ def test_a_worker_with_an_agent_runtime_polls_agent_runs() -> None:
     assert agent_runtime(name) is None
 
 
+def _loop_for(run_doc: dict[str, Any]) -> Any:
+    from concord.runtime.agents import AgentLoop
+
+    loop = AgentLoop("run-1", "agent:run-1")
+    loop.run_doc = dict(run_doc)
+    loop.runtime_name = run_doc.get("runtime")
+    return loop
+
+
+def test_the_agent_loop_leaves_dbos_errors_and_a_shutdown_to_dbos(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker's SIGTERM drain destroys DBOS under a running agent: what DBOS raises
+    then (its own DBOSException, or anything once it is down) is not the agent failing.
+    It is raised again (the workflow is recovered later), never turned into a failed run;
+    a plain defect still fails the run."""
+    import dbos._dbos as dbos_module
+    from dbos._error import DBOSException, DBOSMaxStepRetriesExceeded
+
+    from concord.runtime import agents as ra
+
+    name = f"unit-{uuid.uuid4().hex[:8]}"
+    register_agent_runtime(name, ScriptedAgentRuntime({}))
+    failed: list[str] = []
+    monkeypatch.setattr(ra, "_sql_step", lambda *a: {"ok": {"status": "running", "runtime": name}})
+
+    def fail(self: Any, error: str) -> None:
+        failed.append(error)
+        raise ra._Stop(self._answer("failed", error=error))
+
+    monkeypatch.setattr(ra.AgentLoop, "_fail", fail)
+    down = {"value": False}
+    monkeypatch.setattr(ra, "_dbos_is_down", lambda: down["value"])
+
+    def run_raising(exc: BaseException) -> dict[str, Any]:
+        def loop(self: Any) -> dict[str, Any]:
+            raise exc
+
+        monkeypatch.setattr(ra.AgentLoop, "_loop", loop)
+        return ra.AgentLoop("run-1", "agent:run-1").run()
+
+    try:
+        for exc in (
+            DBOSException("No DBOS was created yet"),
+            DBOSException("System database accessed before DBOS was launched"),
+            DBOSMaxStepRetriesExceeded("concord.agent.state", 4, []),
+        ):
+            with pytest.raises(type(exc)):
+                run_raising(exc)
+        try:
+            raise RuntimeError("a step failed") from DBOSException("No DBOS was created yet")
+        except RuntimeError as wrapped:
+            with pytest.raises(RuntimeError):
+                run_raising(wrapped)
+        down["value"] = True  # DBOS destroyed: whatever a step raises is the shutdown's
+        with pytest.raises(RuntimeError):
+            run_raising(RuntimeError("the connection pool is closed"))
+        assert failed == []
+        down["value"] = False  # DBOS up: a defect fails the run
+        answer = run_raising(RuntimeError("a defect"))
+        assert answer["status"] == "failed" and failed == [
+            "the agent workflow failed: RuntimeError: a defect"
+        ]
+    finally:
+        unregister_agent_runtime(name)
+
+    # what "down" means: no instance, not launched, or past the drain of DBOS.destroy
+    import threading
+
+    class Instance:
+        _launched = True
+        _sys_db_field = object()
+        _background_jobs_stop_event = threading.Event()
+
+    monkeypatch.undo()
+    instance = Instance()
+    monkeypatch.setattr(dbos_module, "_dbos_global_instance", instance)
+    assert ra._dbos_is_down() is False
+    instance._background_jobs_stop_event.set()
+    assert ra._dbos_is_down() is True
+    instance._background_jobs_stop_event = threading.Event()
+    instance._sys_db_field = None
+    assert ra._dbos_is_down() is True
+    monkeypatch.setattr(dbos_module, "_dbos_global_instance", None)
+    assert ra._dbos_is_down() is True
+
+
+def test_a_spawn_awaiting_a_person_is_awaited_and_observed_as_its_command_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A spawn answered require_approval / require_input is awaited on its command like a
+    tool call's (same polling, same timeout); the observation is the command's outcome:
+    the child the worker created (decision allowed), or the refusal."""
+    from concord.runtime import agents as ra
+
+    loop = _loop_for({"status": "running", "swarm_run_id": "s-1", "agent_name": "lead"})
+    waiting = {"decision": "require_approval", "command_id": "c-1", "approval_id": "a-1",
+               "status": "waiting_for_approval", "child_agent_run_id": None, "output": None,
+               "step_index": 1}
+    submitted: list[dict[str, Any]] = []
+    awaited: list[str] = []
+    command: dict[str, Any] = {}
+    monkeypatch.setattr(ra.AgentLoop, "_submit",
+                        lambda self, action: submitted.append(action) or dict(answer))
+    monkeypatch.setattr(ra.AgentLoop, "_await_command",
+                        lambda self, cid, wait=True: awaited.append(cid) or dict(command))
+    move = {"action_type": "spawn_subagent",
+            "request": {"agent_name": "auditor", "agent_role": "auditor"}}
+
+    answer = waiting
+    command = {"status": "succeeded", "result": {"child_agent_run_id": "child-1",
+                                                 "invocation_id": "inv-1"},
+               "error": None, "error_class": None, "approval_id": None,
+               "waited_seconds": 1.4, "timed_out": False}
+    seen = loop._spawn(move)
+    assert awaited == ["c-1"] and submitted[0]["payload"]["parent_agent_run_id"] == "run-1"
+    assert (seen["decision"], seen["child_agent_run_id"], seen["invocation_id"],
+            seen["status"]) == ("allowed", "child-1", "inv-1", "succeeded")
+
+    command = {"status": "failed", "result": None, "error": "spawning an auditor: denied",
+               "error_class": "policy_denied", "approval_id": None, "waited_seconds": 0.2,
+               "timed_out": False}
+    seen = loop._spawn(move)
+    assert (seen["decision"], seen["child_agent_run_id"], seen["error_class"],
+            seen["reasons"]) == ("denied", None, "policy_denied",
+                                 ["spawning an auditor: denied"])
+
+    command = {"status": "cancelled", "result": None, "error": None, "error_class": None,
+               "approval_id": None, "waited_seconds": 0.2, "timed_out": False}
+    assert loop._spawn(move)["decision"] == "cancelled"
+
+    command = {"status": "waiting_for_approval", "result": None, "error": "not final after 5 s",
+               "error_class": None, "approval_id": "a-1", "waited_seconds": 5.0,
+               "timed_out": True}
+    seen = loop._spawn(move)
+    assert (seen["decision"], seen["timed_out"], seen["child_agent_run_id"]) == (
+        "require_approval", True, None)
+
+    # a spawn allowed at once is not awaited, and its child is observed
+    awaited.clear()
+    answer = {"decision": "allowed", "command_id": "c-2", "child_agent_run_id": "child-2",
+              "invocation_id": "inv-2", "status": "succeeded"}
+    seen = loop._spawn(move)
+    assert awaited == [] and seen["child_agent_run_id"] == "child-2"
+    # nor is a denied one
+    answer = {"decision": "denied", "command_id": "c-3", "child_agent_run_id": None,
+              "code": "CN004", "status": "failed"}
+    assert loop._spawn(move)["decision"] == "denied" and awaited == []
+
+
+def test_every_observation_carries_the_runs_goal_and_scopes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stateless runtime sees the run's setup at every move, not only at the first:
+    every observation resume_agent_run gets carries goal, context_scope and
+    constraints (and the run's identity)."""
+    from concord.runtime import agents as ra
+
+    seen: list[dict[str, Any]] = []
+
+    def look(obs: dict[str, Any]) -> dict[str, Any]:
+        seen.append(obs)
+        return {"action_type": "note", "output": {"turn": obs["turn"]}}
+
+    name = f"unit-{uuid.uuid4().hex[:8]}"
+    register_agent_runtime(name, ScriptedAgentRuntime({"auditor": [look, look, look]}))
+    run_doc = {"status": "running", "runtime": name, "agent_name": "auditor",
+               "agent_role": "auditor", "swarm_run_id": "s-1", "parent_agent_name": "lead",
+               "goal": "audit the figures", "context_scope": {"month": "2026-05"},
+               "constraints": {"timeout_seconds": 30}, "max_steps": 10}
+    monkeypatch.setattr(ra, "_step", lambda name, fn, *args: fn(*args))
+    monkeypatch.setattr(ra.AgentLoop, "_prelude", lambda self: None)
+    execute = ra.AgentLoop._execute  # a note is recorded; the finish is the real one
+
+    def execute_moves(self: Any, move: dict[str, Any]) -> dict[str, Any]:
+        if move["action_type"] == "note":
+            return {"action_type": "note", "decision": "recorded"}
+        return execute(self, move)
+
+    monkeypatch.setattr(ra.AgentLoop, "_execute", execute_moves)
+
+    def finish(self: Any, status: str, result: Any = None, error: str | None = None) -> None:
+        raise ra._Stop(self._answer(status, result=result, error=error))
+
+    monkeypatch.setattr(ra.AgentLoop, "_finish", finish)
+    try:
+        loop = _loop_for(run_doc)
+        with pytest.raises(ra._Stop) as stopped:
+            loop._loop()
+    finally:
+        unregister_agent_runtime(name)
+    assert stopped.value.answer["status"] == "succeeded"
+    assert [obs["turn"] for obs in seen] == [0, 1, 2]
+    for obs in seen:
+        assert (obs["goal"], obs["context_scope"], obs["constraints"]) == (
+            "audit the figures", {"month": "2026-05"}, {"timeout_seconds": 30}), obs
+        assert (obs["agent_run_id"], obs["agent_name"], obs["swarm_run_id"]) == (
+            "run-1", "auditor", "s-1")
+    assert seen[1]["decision"] == seen[2]["decision"] == "recorded"
+
+
 # ---------------------------------------------------------------------------
 # Part 2: real swarms on a real worker
 # ---------------------------------------------------------------------------

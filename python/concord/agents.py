@@ -466,12 +466,19 @@ class ScriptedAgentRuntime:
     names the agent in ``context["agent_name"]`` / ``observation["agent_name"]``. So a
     replay after a crash asks for the same move and gets the same answer.
 
+    Every observation, not only the start context, carries the run's identity
+    (``agent_run_id``, ``agent_name``, ``agent_role``, ``swarm_run_id``,
+    ``parent_agent_name``) and its setup (``goal``, ``context_scope``, ``constraints``),
+    so a callable entry at any turn can read what the agent was asked to do.
+
     The moves the Concord workflow executes:
 
     - ``{"action_type": "tool_call", "tool_name", "payload", "reason", ...}``: through
       ``submit_agent_action``; a command it creates is awaited and its outcome observed.
     - ``{"action_type": "spawn_subagent", "request": {...}}``: a child, through the same
-      gateway (tool ``spawn_subagent``).
+      gateway (tool ``spawn_subagent``); a spawn awaiting approval or input is awaited
+      like a tool call's command, then observed as ``allowed`` with its
+      ``child_agent_run_id`` once the worker created it, or as refused.
     - ``{"action_type": "think"|"plan"|"observe"|"decide"|"evaluate"|"note"|
       "final_answer", "output": {...}}``: a recorded step (``record_agent_step``).
     - ``{"action_type": "message", "content", "message_role"?, "message_type"?}``:

@@ -12,17 +12,23 @@ names a ``runtime``. The workflow is a loop of DBOS steps:
 4. Execute the move through the SQL gateway: a tool call (``submit_agent_action``; a
    queued command, or one awaiting approval or input, is awaited durably until it is
    final, at most ``constraints.timeout_seconds`` (600 s by default)), a spawn (the same gateway,
-   tool ``spawn_subagent``), a recorded step, a message, a wait for the children, a join,
-   or the finish (``finish_agent_run``).
+   tool ``spawn_subagent``; a spawn awaiting approval or input is awaited the same way, and
+   observed as the command ends: ``allowed`` with the child the worker created, or its
+   refusal), a recorded step, a message, a wait for the children, a join, or the finish
+   (``finish_agent_run``).
 5. Hand the outcome to the runtime (``resume_agent_run``) as the observation of the next
-   turn, and go to 3.
+   turn, and go to 3. Every observation repeats the run's identity and its setup
+   (``goal``, ``context_scope``, ``constraints``), so a runtime that keeps no state of its
+   own can read them at any move.
 
 Every SQL call and every runtime call is a DBOS step, so a worker that crashes resumes
 the loop where it was and replays the recorded answers; a tool call's idempotency key is
 derived from the turn (``turn:<n>``, which the gateway scopes to the run), so a step
 repeated after a crash cannot create a second command. A limit the gateway reports
 (CN010), a runtime that raises, or a move the workflow does not know ends the run
-``failed``.
+``failed``. DBOS's own exceptions (``DBOSException``), and anything raised while this
+process's DBOS is not launched or is being destroyed (a worker's SIGTERM drain), are not
+the agent's failure: they are raised again, so the workflow is recovered where it was.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import dbos._dbos as _dbos_module
 from dbos import DBOS
-from dbos._error import DBOSWorkflowCancelledError
+from dbos._error import DBOSException, DBOSWorkflowCancelledError
 
 from ..agents import AGENT_RUN_TERMINAL, RECORDED_STEP_TYPES, AgentRuntime
 from ..errors import ConcordError
@@ -58,6 +65,9 @@ COMMAND_FINAL = frozenset({"succeeded", "failed", "cancelled", "expired", "compe
 # a person approves or completes the others. An ``allowed`` command (a sync type,
 # validated) is the caller's to run: nothing would move it, so it is observed as it is.
 AWAITED_DECISIONS = frozenset({"queued", "require_approval", "require_input"})
+# A spawn is created at once (``allowed``) or refused, unless a person must decide: its
+# command then runs (creating the child) once approved or completed.
+AWAITED_SPAWN_DECISIONS = frozenset({"require_approval", "require_input"})
 CANCELLED_STATUSES = frozenset({"cancelled", "cancelling"})
 
 # A lost connection, a serialization failure or a deadlock is retried; every function
@@ -176,6 +186,32 @@ def _call_runtime(runtime_name: str, method: str, *args: Any) -> dict[str, Any]:
         return {"error": f"agent runtime {runtime_name}.{method} returned no JSON: {exc}"}
 
 
+def _dbos_is_down() -> bool:
+    """Whether this process's DBOS is not launched, destroyed, or past the drain of its
+    destruction (``DBOS.destroy``: background jobs stopped, system database released). An
+    exception raised then is the shutdown's, not the agent's."""
+    instance = getattr(_dbos_module, "_dbos_global_instance", None)
+    if instance is None or not getattr(instance, "_launched", False):
+        return True
+    if getattr(instance, "_sys_db_field", None) is None:
+        return True
+    stopped = getattr(instance, "_background_jobs_stop_event", None)
+    return stopped is not None and stopped.is_set()
+
+
+def _is_dbos_own(exc: BaseException) -> bool:
+    """An exception that belongs to DBOS (a ``DBOSException``, also as the cause or
+    context of another) or to its shutdown: never the agent's failure."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DBOSException):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return _dbos_is_down()
+
+
 # ---------------------------------------------------------------------------
 # The loop
 # ---------------------------------------------------------------------------
@@ -212,6 +248,23 @@ class AgentLoop:
             "swarm_run_id": doc.get("swarm_run_id"),
             "parent_agent_name": doc.get("parent_agent_name"),
         }
+
+    @property
+    def setup(self) -> dict[str, Any]:
+        """What the run was given (bound at its creation, immutable), repeated in every
+        observation: a runtime that keeps no state sees it at any move, not only the
+        first."""
+        doc = self.run_doc
+        return {
+            "goal": doc.get("goal"),
+            "context_scope": doc.get("context_scope") or {},
+            "constraints": doc.get("constraints") or {},
+        }
+
+    def _observation(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """The observation of the turn that just ended: the move's outcome, the run's
+        identity and setup, and the number of the move wanted next."""
+        return {**outcome, **self.setup, **self.identity, "turn": self.turn}
 
     @property
     def wait_seconds(self) -> float:
@@ -262,6 +315,10 @@ class AgentLoop:
         except (_Stop, DBOSWorkflowCancelledError):
             raise
         except Exception as exc:  # a defect or an unmapped database error: the run fails
+            if _is_dbos_own(exc):
+                # DBOS's own error, or the worker shutting down (DBOS destroyed under a
+                # SIGTERM drain): the agent did not fail; the workflow is recovered later
+                raise
             DBOS.logger.exception("agent run %s failed", self.agent_run_id)
             self._fail(f"the agent workflow failed: {type(exc).__name__}: {exc}")
             raise  # not reached: _fail stops
@@ -286,7 +343,7 @@ class AgentLoop:
                 self._fail(f"the agent made {self.turn} moves without finishing")
             outcome = self._execute(move)
             self.turn += 1
-            observation = {**outcome, **self.identity, "turn": self.turn}
+            observation = self._observation(outcome)
             reply = _step(
                 "concord.agent.runtime.resume",
                 _call_runtime,
@@ -474,11 +531,20 @@ class AgentLoop:
         }
         answer = self._submit(action)
         output = answer.get("output") or {}
-        return {
+        observation = {
             "action_type": "spawn_subagent",
             **answer,
-            "child_agent_run_id": output.get("child_agent_run_id"),
+            "child_agent_run_id": answer.get("child_agent_run_id")
+            or output.get("child_agent_run_id"),
         }
+        if (
+            answer.get("decision") in AWAITED_SPAWN_DECISIONS
+            and answer.get("command_id")
+            and not observation["child_agent_run_id"]
+        ):
+            # a person decides: wait for the spawn's command as for a tool call's
+            observation.update(_spawn_outcome(self._await_command(str(answer["command_id"]))))
+        return observation
 
     def _record_step(self, move: dict[str, Any]) -> dict[str, Any]:
         step = {
@@ -559,6 +625,30 @@ class AgentLoop:
                 self._prelude()
             return {"action_type": "join", "error": answer["error"]}
         return {"action_type": "join", "join": answer["ok"]}
+
+
+def _spawn_outcome(command: dict[str, Any]) -> dict[str, Any]:
+    """A spawn's observation from the outcome of its command (``_await_command``): a
+    command that succeeded created the child (its result names it), decision
+    ``allowed``; one that failed was refused (``denied``: policy, rejected approval,
+    scope or limit), one cancelled or expired is observed as such. A wait that timed out,
+    or a command the agent could not read, leaves the gateway's decision as it was."""
+    outcome = dict(command)
+    status = command.get("status")
+    if command.get("timed_out") or status is None:
+        return outcome
+    if status == "succeeded":
+        result = command.get("result") or {}
+        outcome.update(
+            decision="allowed",
+            child_agent_run_id=result.get("child_agent_run_id"),
+            invocation_id=result.get("invocation_id"),
+        )
+    elif status in COMMAND_FINAL:
+        outcome["decision"] = "denied" if status == "failed" else status
+        if command.get("error"):
+            outcome["reasons"] = [str(command["error"])]
+    return outcome
 
 
 @DBOS.workflow(name=RUN_AGENT)

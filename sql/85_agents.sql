@@ -108,6 +108,30 @@ BEGIN
 END
 $$;
 
+-- The agent run agent_run_id (locked FOR NO KEY UPDATE when lock), CN006
+-- when there is none.
+CREATE OR REPLACE FUNCTION concord._agent_run(agent_run_id uuid, lock boolean DEFAULT FALSE)
+RETURNS concord.agent_runs
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    run concord.agent_runs%ROWTYPE;
+BEGIN
+    PERFORM concord._require('agent_run_id', agent_run_id::text);
+    IF lock THEN
+        SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _agent_run.agent_run_id FOR NO KEY UPDATE;
+    ELSE
+        SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _agent_run.agent_run_id;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
+    END IF;
+    RETURN run;
+END
+$$;
+
 -- The agent run, locked for this change; CN006 when unknown, CN011 when it
 -- (or its swarm) has finished.
 CREATE OR REPLACE FUNCTION concord._lock_live_agent(agent_run_id uuid)
@@ -119,11 +143,7 @@ AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
-    PERFORM concord._require('agent_run_id', agent_run_id::text);
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _lock_live_agent.agent_run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
-    END IF;
+    run := concord._agent_run(agent_run_id, true);
     IF concord._agentic_terminal('agent', run.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
@@ -872,15 +892,8 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 AS $$
-DECLARE
-    run concord.agent_runs%ROWTYPE;
 BEGIN
-    PERFORM concord._require('agent_run_id', agent_run_id::text);
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = agent_run_state.agent_run_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
-    END IF;
-    RETURN concord._agent_run_doc(run);
+    RETURN concord._agent_run_doc(concord._agent_run(agent_run_id));
 END
 $$;
 
@@ -904,11 +917,7 @@ AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
-    PERFORM concord._require('agent_run_id', agent_run_id::text);
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = begin_agent_run.agent_run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
-    END IF;
+    run := concord._agent_run(agent_run_id, true);
     IF workflow_id IS NOT NULL AND run.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
@@ -1129,10 +1138,7 @@ BEGIN
             MESSAGE = format('an agent run finishes as succeeded or failed, not %s', coalesce(status, 'NULL')),
             HINT = 'Cancel it with concord.cancel_agent_run or concord.cancel_swarm.';
     END IF;
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = finish_agent_run.agent_run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
-    END IF;
+    run := concord._agent_run(agent_run_id, true);
     IF concord._agentic_terminal('agent', run.status) THEN
         -- a replay of the same finish is a no-op; anything else is too late
         IF run.status = status THEN
@@ -1849,10 +1855,7 @@ DECLARE
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
     PERFORM concord._require('actor', actor);
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = cancel_agent_run.agent_run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
-    END IF;
+    run := concord._agent_run(agent_run_id, true);
     IF concord._agentic_terminal('agent', run.status) THEN
         RETURN run.status;
     END IF;

@@ -40,7 +40,7 @@ from typing import Any
 
 import dbos._dbos as _dbos_module
 from dbos import DBOS
-from dbos._error import DBOSException, DBOSWorkflowCancelledError
+from dbos._error import DBOSException, DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledError
 
 from ..agents import AGENT_RUN_TERMINAL, RECORDED_STEP_TYPES, AgentRuntime
 from ..errors import ConcordError
@@ -205,7 +205,9 @@ def _is_dbos_own(exc: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, DBOSException):
+        # a step whose retries ran out while DBOS is up is the run's failure
+        own = isinstance(current, DBOSException)
+        if own and not isinstance(current, DBOSMaxStepRetriesExceeded):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__

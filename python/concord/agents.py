@@ -59,6 +59,7 @@ class AgentAction:
     risk_level: str = "low"
 
     def to_json(self) -> dict[str, Any]:
+        """The request as the JSON spawn_subagent takes (spec 59.1)."""
         return asdict(self)
 
 
@@ -148,6 +149,7 @@ class SpawnSubagentResult:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> SpawnSubagentResult:
+        """The result from spawn_subagent's jsonb answer (spec 59.2)."""
         return cls(
             decision=doc["decision"],
             child_agent_run_id=_str_or_none(doc.get("child_agent_run_id")),
@@ -181,6 +183,7 @@ class AgentToolCallRequest:
     risk_level: str | None = None
 
     def to_action(self) -> dict[str, Any]:
+        """The action as the JSON submit_agent_action takes (spec 17)."""
         action: dict[str, Any] = {
             "action_type": "tool_call",
             "tool_name": self.tool_name,
@@ -196,6 +199,7 @@ class AgentToolCallRequest:
         return action
 
     def to_json(self) -> dict[str, Any]:
+        """The tool call as the JSON submit_agent_action takes (spec 60.2)."""
         return self.to_action()
 
 
@@ -228,10 +232,12 @@ class MemoryScope:
     max_results: int = 10
 
     def to_json(self) -> dict[str, Any]:
+        """The scope as the JSON of spec 61.2."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> MemoryScope:
+        """A scope from its spec 61.2 JSON."""
         return cls(**_known(cls, doc))
 
 
@@ -297,6 +303,7 @@ class Memory:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Memory:
+        """A memory from the JSON the memory functions answer."""
         known = _known(cls, doc)
         known.pop("extra", None)
         known.setdefault("content", "")  # a forgotten memory keeps no content
@@ -322,15 +329,20 @@ class MemoryStore(Protocol):
     """Spec 23: where memories are kept. Consent, scope and audit are the semantic layer's
     (the database's) business; a store only stores and retrieves by scope."""
 
-    def insert(self, memory: Memory) -> None: ...
+    def insert(self, memory: Memory) -> None:
+        """Store a memory (its consent and policy are the semantic layer's)."""
 
-    def get(self, memory_id: str) -> Memory | None: ...
+    def get(self, memory_id: str) -> Memory | None:
+        """The memory with this id, or None."""
 
-    def search(self, scope: MemoryScope, query: str | None, limit: int) -> list[Memory]: ...
+    def search(self, scope: MemoryScope, query: str | None, limit: int) -> list[Memory]:
+        """Active memories within scope, best first; ranked by query when given."""
 
-    def supersede(self, old_id: str, new_id: str) -> None: ...
+    def supersede(self, old_id: str, new_id: str) -> None:
+        """Mark old_id superseded by new_id."""
 
-    def delete(self, memory_id: str) -> None: ...
+    def delete(self, memory_id: str) -> None:
+        """Delete a memory (its content is cleared)."""
 
 
 class PostgresMemoryStore:
@@ -358,9 +370,11 @@ class PostgresMemoryStore:
 
     @property
     def client(self) -> Client:
+        """The Concord client this store calls."""
         return self._client
 
     def close(self) -> None:
+        """Close the client if this store opened it."""
         if self._owns_client:
             self._client.close()
 
@@ -381,6 +395,7 @@ class PostgresMemoryStore:
             memory.status = stored.get("status")
 
     def get(self, memory_id: str) -> Memory | None:
+        """concord.get_memory; None when there is no such memory."""
         from .errors import NotFound
 
         try:
@@ -390,15 +405,18 @@ class PostgresMemoryStore:
         return None if doc is None else Memory.from_json(doc)
 
     def search(self, scope: MemoryScope, query: str | None, limit: int) -> list[Memory]:
+        """concord.search_memory within scope (full-text ranked when query is given)."""
         found = self._client.search_memory(scope.to_json(), query, limit)
         if isinstance(found, Mapping):
             found = found.get("memories") or []
         return [Memory.from_json(doc) for doc in found or []]
 
     def supersede(self, old_id: str, new_id: str) -> None:
+        """concord.supersede_memory(old_id, new_id) as this store's actor."""
         self._client.supersede_memory(old_id, new_id, self.actor)
 
     def delete(self, memory_id: str) -> None:
+        """concord.forget_memory as this store's actor."""
         self._client.forget_memory(memory_id, self.actor)
 
 
@@ -418,13 +436,16 @@ class AgentRuntime(Protocol):
 
     def start_agent_run(
         self, agent_run_id: str, goal: str, context: dict[str, Any]
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """Begin a run: the first move for goal, given the run's context (spec 68.1)."""
 
     def resume_agent_run(
         self, agent_run_id: str, observation: dict[str, Any]
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """The next move, given the observation of the last one (spec 68.1)."""
 
-    def cancel_agent_run(self, agent_run_id: str, reason: str) -> dict[str, Any]: ...
+    def cancel_agent_run(self, agent_run_id: str, reason: str) -> dict[str, Any]:
+        """Stop a run that was cancelled (spec 68.1)."""
 
 
 @runtime_checkable
@@ -433,7 +454,8 @@ class SwarmPlanner(Protocol):
 
     def create_swarm_plan(
         self, command: dict[str, Any], context: dict[str, Any]
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """The plan of a swarm for a command (spec 68.2)."""
 
 
 @runtime_checkable
@@ -443,7 +465,8 @@ class JoinStrategy(Protocol):
 
     def join(
         self, swarm_run: dict[str, Any], child_results: list[dict[str, Any]]
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """Join the children's results (spec 68.3)."""
 
 
 Move = dict[str, Any]
@@ -527,10 +550,13 @@ class ScriptedAgentRuntime:
     def start_agent_run(
         self, agent_run_id: str, goal: str, context: dict[str, Any]
     ) -> dict[str, Any]:
+        """The first move of the agent's script (turn 0)."""
         return self.move(context["agent_name"], context.get("turn", 0), context)
 
     def resume_agent_run(self, agent_run_id: str, observation: dict[str, Any]) -> dict[str, Any]:
+        """The move of the script the observation's turn names."""
         return self.move(observation["agent_name"], observation["turn"], observation)
 
     def cancel_agent_run(self, agent_run_id: str, reason: str) -> dict[str, Any]:
+        """Acknowledge a cancellation: a script keeps nothing to stop."""
         return {"agent_run_id": agent_run_id, "cancelled": True, "reason": reason}

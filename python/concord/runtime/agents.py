@@ -108,6 +108,7 @@ def register_agent_runtime(name: str, runtime: AgentRuntime) -> None:
 
 
 def unregister_agent_runtime(name: str) -> None:
+    """Forget a registered agent runtime (tests)."""
     with _lock:
         _runtimes.pop(name, None)
 
@@ -121,6 +122,7 @@ def agent_runtime(name: str | None) -> AgentRuntime | None:
 
 
 def agent_runtime_names() -> list[str]:
+    """The names of the agent runtimes registered in this process."""
     with _lock:
         return sorted(_runtimes)
 
@@ -242,6 +244,7 @@ class AgentLoop:
 
     @property
     def identity(self) -> dict[str, Any]:
+        """The run's identity, repeated in every observation."""
         doc = self.run_doc
         return {
             "agent_run_id": self.agent_run_id,
@@ -270,6 +273,7 @@ class AgentLoop:
 
     @property
     def wait_seconds(self) -> float:
+        """How long a move may wait for its command (constraints.timeout_seconds)."""
         constraints = self.run_doc.get("constraints") or {}
         value = constraints.get("timeout_seconds")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
@@ -285,6 +289,7 @@ class AgentLoop:
     # -- entry -----------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
+        """Run the agent until it finishes, fails or is cancelled; returns the answer."""
         try:
             return self._run()
         except _Stop as stop:

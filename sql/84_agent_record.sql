@@ -247,6 +247,32 @@ $$;
 -- swarm_runs
 -- ---------------------------------------------------------------------------
 
+-- A swarm works inside its command's governance: only under a command that
+-- policy let through, that has not finished and that nobody asked to cancel
+-- (CN011; CN006 for an unknown command).
+CREATE OR REPLACE FUNCTION concord._require_governed_command(command_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = _require_governed_command.command_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+    END IF;
+    IF c.status NOT IN ('validated', 'approved', 'queued', 'running') OR c.cancellation_requested_at IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('command %s is %s%s: a swarm runs only under a command that policy let through and that '
+                             'has not finished (validated, approved, queued or running)', c.command_id, c.status,
+                             CASE WHEN c.cancellation_requested_at IS NOT NULL THEN ', being cancelled' ELSE '' END);
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord._swarm_runs_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -265,6 +291,7 @@ BEGIN
             ERRCODE = 'CN007',
             MESSAGE = 'a new swarm run has no coordinator yet: its first agent run becomes it';
     END IF;
+    PERFORM concord._require_governed_command(NEW.command_id);
     -- derived: a new swarm has no agents, steps nor cost
     NEW.live_agents := 0;
     NEW.total_steps := 0;
@@ -322,6 +349,9 @@ BEGIN
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
         PERFORM concord._agentic_transition('swarm', OLD.swarm_run_id, OLD.status, NEW.status);
+        IF NEW.status = 'running' THEN
+            PERFORM concord._require_governed_command(NEW.command_id);
+        END IF;
         NEW.started_at := CASE WHEN NEW.status = 'running' THEN coalesce(OLD.started_at, now())
                                ELSE OLD.started_at END;
         NEW.completed_at := CASE WHEN concord._agentic_terminal('swarm', NEW.status) THEN now() END;

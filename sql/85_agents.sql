@@ -1203,6 +1203,10 @@ DECLARE
     template jsonb;
     req jsonb;
 BEGIN
+    -- a JSON null is not a value of any field (as in start_swarm's spec)
+    PERFORM concord._refuse_spec('spawn request', ARRAY(
+        SELECT format('%s must not be null (leave it out to take the template''s value or the default)', e.key)
+        FROM jsonb_each(request) AS e WHERE jsonb_typeof(e.value) = 'null' ORDER BY e.key));
     PERFORM concord._require_spec('spawn request', request, ARRAY[
         'parent_agent_run_id', 'swarm_run_id', 'agent_name', 'agent_role', 'delegated_goal', 'allowed_tools',
         'allowed_connectors', 'allowed_child_roles', 'memory_scope', 'context_scope', 'constraints', 'max_steps',
@@ -1431,9 +1435,11 @@ COMMENT ON FUNCTION concord.spawn_subagent(jsonb) IS
 CREATE OR REPLACE FUNCTION concord._without_run_ids(doc jsonb, keep uuid)
 RETURNS jsonb
 LANGUAGE plpgsql
-IMMUTABLE
+STABLE
 SET search_path = concord, pg_temp
 AS $$
+DECLARE
+    other uuid;
 BEGIN
     IF jsonb_typeof(doc) = 'object' THEN
         RETURN (SELECT coalesce(jsonb_object_agg(e.key, concord._without_run_ids(e.value, keep)), '{}'::jsonb)
@@ -1442,6 +1448,14 @@ BEGIN
     ELSIF jsonb_typeof(doc) = 'array' THEN
         RETURN (SELECT coalesce(jsonb_agg(concord._without_run_ids(e.value, keep) ORDER BY e.n), '[]'::jsonb)
                 FROM jsonb_array_elements(doc) WITH ORDINALITY AS e (value, n));
+    ELSIF jsonb_typeof(doc) = 'string'
+          AND (doc #>> '{}') ~ '^agent:[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$' THEN
+        -- a principal naming another run (created_by, written_by): its agent name instead
+        other := substr(doc #>> '{}', 7)::uuid;
+        IF other IS DISTINCT FROM keep THEN
+            RETURN to_jsonb('agent:' || coalesce((SELECT a.agent_name FROM concord.agent_runs AS a
+                                                  WHERE a.agent_run_id = other), 'another run'));
+        END IF;
     END IF;
     RETURN doc;
 END
@@ -1492,6 +1506,7 @@ DECLARE
     c concord.commands%ROWTYPE;
     approval uuid;
     problems jsonb;
+    detail text;
     step concord.agent_steps%ROWTYPE;
     answer jsonb;
 BEGIN
@@ -1568,6 +1583,10 @@ BEGIN
             decision := 'invalid';
             code := SQLSTATE;
             message := SQLERRM;
+            -- every problem, one reason each (the DETAIL lists them)
+            GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+            reasons := coalesce((SELECT jsonb_agg(l.line) FROM regexp_split_to_table(detail, E'\n') AS l (line)
+                                 WHERE btrim(l.line) <> ''), '[]'::jsonb);
         END;
     ELSE
         -- a command tool: validated against the tool's input schema, then a

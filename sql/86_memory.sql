@@ -339,6 +339,17 @@ BEGIN
                 ERRCODE = 'CN011',
                 MESSAGE = format('a memory that expired at %s cannot be active', NEW.expires_at);
         END IF;
+        IF NEW.command_id IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM concord.commands AS c
+               WHERE c.command_id = NEW.command_id
+                 AND c.status IN ('validated', 'approved', 'queued', 'running', 'succeeded')) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('memory %s cannot be active: its write (command %s) has not been allowed',
+                                 NEW.memory_id, NEW.command_id),
+                HINT = 'A memory that needs approval becomes active when its approved write runs.';
+        END IF;
+
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m
                WHERE m.status = 'active' AND (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
@@ -456,6 +467,17 @@ BEGIN
                 ERRCODE = 'CN011',
                 MESSAGE = format('memory %s expired at %s: it cannot become active', OLD.memory_id, NEW.expires_at);
         END IF;
+        IF NEW.command_id IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM concord.commands AS c
+               WHERE c.command_id = NEW.command_id
+                 AND c.status IN ('validated', 'approved', 'queued', 'running', 'succeeded')) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('memory %s cannot be active: its write (command %s) has not been allowed',
+                                 NEW.memory_id, NEW.command_id),
+                HINT = 'A memory that needs approval becomes active when its approved write runs.';
+        END IF;
+
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m
                WHERE m.status = 'active' AND m.memory_id <> NEW.memory_id
@@ -820,7 +842,7 @@ AS $$
 BEGIN
     IF c.command_type = 'concord.write_memory' AND c.status IN ('failed', 'cancelled', 'expired') THEN
         UPDATE concord.memories AS x SET status = 'deleted'
-        WHERE x.command_id = c.command_id AND x.status = 'candidate';
+        WHERE x.command_id = c.command_id AND x.status IN ('candidate', 'active');
     END IF;
 END
 $$;

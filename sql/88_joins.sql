@@ -104,6 +104,7 @@ BEGIN
            SELECT 1 FROM jsonb_array_elements(children) AS c (child)
            WHERE jsonb_typeof(c.child) <> 'object'
               OR jsonb_typeof(c.child -> 'status') IS DISTINCT FROM 'string'
+              OR NOT EXISTS (SELECT 1 FROM concord.agent_statuses AS st WHERE st.status = c.child ->> 'status')
               OR jsonb_typeof(coalesce(c.child -> 'artifacts', '[]')) <> 'array'
               OR EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(c.child -> 'artifacts', '[]')) AS a (art)
                          WHERE jsonb_typeof(a.art) <> 'object'
@@ -113,8 +114,9 @@ BEGIN
                                        WHERE jsonb_typeof(e.ev) <> 'object'))) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
-            MESSAGE = 'children must be a list of {agent_run_id, status, result, artifacts: [{artifact_id, '
-                      'score, content, evaluations: [{decision, confidence, score}]}]}';
+            MESSAGE = 'children must be a list of {agent_run_id, status (an agent status), result, artifacts: '
+                      '[{artifact_id, score, content, evaluations: [{decision, confidence, '
+                      'score}]}]}';
     END IF;
     IF jsonb_typeof(opts) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'join options must be a JSON object';

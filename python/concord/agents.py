@@ -59,7 +59,7 @@ class AgentAction:
     risk_level: str = "low"
 
     def to_json(self) -> dict[str, Any]:
-        """The request as the JSON spawn_subagent takes (spec 59.1)."""
+        """The action as the JSON submit_agent_action takes (spec 17, 28)."""
         return asdict(self)
 
 

@@ -1827,7 +1827,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION concord.cancel_swarm(
-    swarm_run_id uuid, actor text, reason text DEFAULT NULL, mode text DEFAULT NULL
+    swarm_run_id uuid, actor text DEFAULT NULL, reason text DEFAULT NULL, mode text DEFAULT NULL
 )
 RETURNS text
 LANGUAGE plpgsql
@@ -1842,8 +1842,8 @@ SET "concord.settling" = 'off'
 AS $$
 BEGIN
     PERFORM concord._require('swarm_run_id', swarm_run_id::text);
-    PERFORM concord._require('actor', actor);
-    RETURN concord._cancel_swarm(swarm_run_id, actor, reason, mode);
+    -- no actor named: the login cancels
+    RETURN concord._cancel_swarm(swarm_run_id, coalesce(nullif(btrim(actor), ''), session_user::text), reason, mode);
 END
 $$;
 
@@ -1855,7 +1855,7 @@ COMMENT ON FUNCTION concord.cancel_swarm(uuid, text, text, text) IS
 'compensates what ran). Idempotent: a finished swarm is left as it is; returns its status.';
 
 CREATE OR REPLACE FUNCTION concord.cancel_agent_run(
-    agent_run_id uuid, actor text, reason text DEFAULT NULL
+    agent_run_id uuid, actor text DEFAULT NULL, reason text DEFAULT NULL
 )
 RETURNS text
 LANGUAGE plpgsql
@@ -1873,7 +1873,7 @@ DECLARE
     saved text[];
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
-    PERFORM concord._require('actor', actor);
+    actor := coalesce(nullif(btrim(actor), ''), session_user::text);  -- no actor named: the login cancels
     run := concord._agent_run(agent_run_id, true);
     IF concord._agentic_terminal('agent', run.status) THEN
         RETURN run.status;

@@ -678,19 +678,19 @@ class Client:
     def cancel_swarm(
         self,
         swarm_run_id: UUID | str,
-        actor: str,
+        actor: str | None = None,
         reason: str | None = None,
         mode: str | None = None,
     ) -> str:
-        """Cancel a swarm: every live agent run is cancelled and so are their unfinished
-        commands (in the parent command's cancellation mode unless ``mode`` is given).
-        Returns the swarm's status."""
+        """Cancel a swarm as ``actor`` (default: the login): every live agent run is
+        cancelled and so are their unfinished commands (in the parent command's
+        cancellation mode unless ``mode`` is given). Returns the swarm's status."""
         return self._value(
             "SELECT concord.cancel_swarm(%s, %s, %s, %s)", (swarm_run_id, actor, reason, mode)
         )
 
     def cancel_agent_run(
-        self, agent_run_id: UUID | str, actor: str, reason: str | None = None
+        self, agent_run_id: UUID | str, actor: str | None = None, reason: str | None = None
     ) -> str:
         """Cancel one agent run and its descendants (and the unfinished commands they asked
         for); cancelling a coordinator cancels its swarm. Returns the run's status."""

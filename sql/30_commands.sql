@@ -437,7 +437,10 @@ DECLARE
     c concord.commands%ROWTYPE;
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
-    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = _lock_command.command_id FOR UPDATE;
+    -- NO KEY UPDATE: a command's id never changes, and the foreign keys that
+    -- point at it (agent runs, swarms, effects) take key-share locks that
+    -- must not wait for every change of its status
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = _lock_command.command_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',

@@ -1076,8 +1076,12 @@ BEGIN
         FROM concord.agent_steps AS st
         INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
         INNER JOIN concord.command_statuses AS cs ON cs.status = c.status
+        LEFT JOIN concord.error_classes AS ec ON ec.error_class = c.error_class
         WHERE st.agent_run_id = run.agent_run_id AND NOT cs.terminal
-          AND c.status NOT IN ('cancelling', 'compensated', 'failed') AND c.cancellation_requested_at IS NULL
+          AND c.status NOT IN ('cancelling', 'compensated') AND c.cancellation_requested_at IS NULL
+          -- a failed command is cancelled only if it could still be retried (a
+          -- denial stays what it was)
+          AND (c.status <> 'failed' OR coalesce(ec.retryable, false))
     LOOP
         PERFORM concord._cancel(cmd, concord._actor(), why, mode);
     END LOOP;

@@ -108,8 +108,8 @@ BEGIN
 END
 $$;
 
--- The agent run agent_run_id (locked FOR NO KEY UPDATE when lock), CN006
--- when there is none.
+-- The agent run agent_run_id (locked FOR NO KEY UPDATE when lock, after its
+-- swarm), CN006 when there is none.
 CREATE OR REPLACE FUNCTION concord._agent_run(agent_run_id uuid, lock boolean DEFAULT FALSE)
 RETURNS concord.agent_runs
 LANGUAGE plpgsql
@@ -121,6 +121,12 @@ DECLARE
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
     IF lock THEN
+        -- one lock order everywhere: the swarm, then its agent (a cancellation,
+        -- a join and every counter update take the swarm first)
+        PERFORM 1 FROM concord.swarm_runs AS s
+        WHERE s.swarm_run_id = (SELECT a.swarm_run_id FROM concord.agent_runs AS a
+                                WHERE a.agent_run_id = _agent_run.agent_run_id)
+        FOR NO KEY UPDATE;
         SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _agent_run.agent_run_id FOR NO KEY UPDATE;
     ELSE
         SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _agent_run.agent_run_id;

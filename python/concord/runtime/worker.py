@@ -330,10 +330,9 @@ class Worker:
         """``--queue`` when given; otherwise the queues this worker's commands can be on:
         concord_default (types without an operation of their own, and cancellation
         follow-ups), the queues of its operations, and scheduled_maintenance when it
-        applies schedules, and agent_runs and swarm_children (coordinators, children) when a
-        module registered an agent runtime. A
-        queue nobody's operation uses is not polled (each polled queue costs a query per
-        polling interval)."""
+        applies schedules, and agent_runs and swarm_children (coordinators, children) when
+        a module registered an agent runtime. A queue nobody's operation uses is not
+        polled (each polled queue costs a query per polling interval)."""
         from .agents import AGENT_QUEUE, CHILD_QUEUE, agent_runtime_names
 
         if self.config.queues:

@@ -595,8 +595,9 @@ class Client:
         """Start the swarm of spec 67 (``{name, objective, execution_mode, join_strategy,
         limits, coordinator, agents, runtime?, ...}``) under ``command_id``: the swarm
         (``running``) and its coordinator's agent run (``created``). With ``runtime``,
-        every agent run of the swarm gets its DBOS workflow ``concord.run_agent`` on queue
-        ``agent_runs`` in the same transaction. The same command and spec give the same
+        every agent run of the swarm gets its DBOS workflow ``concord.run_agent`` (queue
+        ``agent_runs`` for the coordinator, ``swarm_children`` for the others) in the same
+        transaction. The same command and spec give the same
         swarm again. Returns the swarm run id."""
         return str(self._value("SELECT concord.start_swarm(%s, %s)", (command_id, Jsonb(spec))))
 
@@ -608,8 +609,8 @@ class Client:
         return self._value("SELECT concord.begin_agent_run(%s, %s)", (agent_run_id, workflow_id))
 
     def agent_run_state(self, agent_run_id: UUID | str) -> dict[str, Any]:
-        """An agent run: ``{agent_run_id, swarm_run_id, command_id, parent_agent_run_id,
-        agent_name, agent_role, status, goal, spawn_depth, max_steps, step_count,
+        """An agent run as its agent sees it: ``{agent_run_id, swarm_run_id, command_id,
+        parent_agent_name, agent_name, agent_role, status, goal, spawn_depth, max_steps, step_count,
         allowed_tools, allowed_connectors, memory_scope, context_scope, constraints,
         runtime, swarm_status, result, children, artifacts}``. Raises
         :class:`~concord.errors.NotFound` for an unknown run."""

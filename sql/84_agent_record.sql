@@ -939,6 +939,31 @@ FOR EACH ROW EXECUTE FUNCTION concord._agent_steps_after_insert();
 -- agent_messages: append-only, from live agents
 -- ---------------------------------------------------------------------------
 
+-- The live agent run agent_run_id, share-locked so that it cannot finish
+-- while what it is doing (doing: "writes no memory", ...) is written; CN006
+-- when unknown, CN011 when it has finished.
+CREATE OR REPLACE FUNCTION concord._live_agent(agent_run_id uuid, doing text)
+RETURNS concord.agent_runs
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    run concord.agent_runs%ROWTYPE;
+BEGIN
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _live_agent.agent_run_id FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
+    END IF;
+    IF concord._agentic_terminal('agent', run.status) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('agent run %s is %s: a finished agent %s', run.agent_run_id, run.status, doing);
+    END IF;
+    RETURN run;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord._agent_messages_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -947,15 +972,7 @@ AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
-    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.agent_run_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', NEW.agent_run_id);
-    END IF;
-    IF concord._agentic_terminal('agent', run.status) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN011',
-            MESSAGE = format('agent run %s is %s: it sends no more messages', run.agent_run_id, run.status);
-    END IF;
+    run := concord._live_agent(NEW.agent_run_id, 'sends no more messages');
     NEW.swarm_run_id := run.swarm_run_id;
     NEW.parent_agent_run_id := run.parent_agent_run_id;
     NEW.created_at := now();

@@ -68,16 +68,7 @@ BEGIN
     END IF;
     IF NEW.agent_run_id IS NOT NULL THEN
         -- the agent cannot finish while its artifact is being written
-        SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.agent_run_id FOR SHARE;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', NEW.agent_run_id);
-        END IF;
-        IF concord._agentic_terminal('agent', run.status) THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN011',
-                MESSAGE = format('agent run %s is %s: a finished agent creates no artifact', run.agent_run_id,
-                                 run.status);
-        END IF;
+        run := concord._live_agent(NEW.agent_run_id, 'creates no artifact');
         IF NOT ('create_artifact' = ANY (run.allowed_tools)
                 OR (NEW.artifact_type = 'evaluation' AND 'evaluate_output' = ANY (run.allowed_tools))) THEN
             RAISE EXCEPTION USING

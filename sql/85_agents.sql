@@ -1381,8 +1381,7 @@ BEGIN
         'invocation_id', made -> 'invocation_id', 'approval_id', approval, 'status', c.status,
         'reasons', coalesce((SELECT jsonb_agg(r.item ->> 'reason') FROM jsonb_array_elements(reasons) AS r (item)), '[]'),
         'code', code);
-    step := concord._record_step(parent, 'spawn_subagent', 'spawn_subagent', req,
-        CASE decision WHEN 'allowed' THEN 'allowed' ELSE decision END,
+    step := concord._record_step(parent, 'spawn_subagent', 'spawn_subagent', req, decision,
         jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval,
                            'child_agent_run_id', made ->> 'child_agent_run_id', 'output', answer,
                            'reason', request ->> 'delegated_goal'));
@@ -1639,9 +1638,12 @@ BEGIN
     IF reasons = '[]'::jsonb AND message IS NOT NULL AND decision IN ('denied', 'invalid') THEN
         reasons := jsonb_build_array(message);
     END IF;
-    answer := jsonb_strip_nulls(jsonb_build_object(
+    -- absent rather than null at the top; a gateway tool's output is kept whole
+    SELECT jsonb_object_agg(e.key, e.value) INTO answer
+    FROM jsonb_each(jsonb_build_object(
         'decision', decision, 'command_id', c.command_id, 'approval_id', approval, 'message', message,
-        'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output));
+        'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output)) AS e
+    WHERE jsonb_typeof(e.value) <> 'null';
     step := concord._record_step(run, 'tool_call', wanted, action, decision,
         jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval, 'output', answer,
                            'reason', action ->> 'reason',

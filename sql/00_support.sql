@@ -71,6 +71,17 @@ BEGIN
 END
 $$;
 
+-- Is value the text of a uuid (any case)? For input checked before a cast.
+CREATE OR REPLACE FUNCTION concord._is_uuid(value text)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT value ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+$$;
+
 -- Refuses a blank required argument with CN008.
 CREATE OR REPLACE FUNCTION concord._require(argument_name text, argument_value text)
 RETURNS text

@@ -49,6 +49,25 @@ BEGIN
 END
 $$;
 
+-- Refuses (CN015) to hand subject (a command, an agent run) to the runtime
+-- when DBOS's system schema is not installed.
+CREATE OR REPLACE FUNCTION concord._require_dbos(subject text, hint text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF NOT concord._dbos_installed() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN015',
+            MESSAGE = format('%s cannot be handed to the runtime: the DBOS system schema is not '
+                             'installed in this database', subject),
+            HINT = coalesce(hint, 'Run `concord migrate`, which installs it.');
+    END IF;
+END
+$$;
+
 -- Enqueue the command's current workflow in DBOS, in the caller's
 -- transaction. DBOS's function ignores a second enqueue of the same id.
 CREATE OR REPLACE FUNCTION concord._enqueue(c concord.commands)
@@ -58,13 +77,7 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
-    IF NOT concord._dbos_installed() THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN015',
-            MESSAGE = format('command %s cannot be handed to the runtime: the DBOS system schema is not '
-                             'installed in this database', c.command_id),
-            HINT = 'Run `concord migrate`, which installs it.';
-    END IF;
+    PERFORM concord._require_dbos(format('command %s', c.command_id));
     PERFORM concord._enqueue_workflow('concord.run_command', c.queue_name, c.command_id, c.dbos_workflow_id);
 END
 $$;

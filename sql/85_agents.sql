@@ -24,9 +24,7 @@ BEGIN
     IF value IS NULL THEN
         RETURN NULL;
     END IF;
-    IF jsonb_typeof(value) <> 'array'
-       OR EXISTS (SELECT 1 FROM jsonb_array_elements(value) AS e (item) WHERE jsonb_typeof(e.item) <> 'string')
-       OR NOT concord._is_name_list(concord._text_array(value)) THEN
+    IF NOT concord._is_string_list(value) OR NOT concord._is_name_list(concord._text_array(value)) THEN
         RETURN format('%s must be an array of distinct names (letters, digits, _ . : -), not %s', what, value);
     END IF;
     RETURN NULL;
@@ -577,7 +575,7 @@ BEGIN
         RETURN jsonb_build_object('decision', 'deny', 'reasons', jsonb_build_array(format(
             'no tool %s makes %s commands', coalesce(doc #>> '{context,tool_name}', '(none)'), doc ->> 'command_type')));
     END IF;
-    IF (doc #>> '{context,agent_run_id}') !~ '^[0-9a-fA-F-]{36}$' THEN
+    IF NOT coalesce(concord._is_uuid(doc #>> '{context,agent_run_id}'), false) THEN
         RETURN jsonb_build_object('decision', 'deny', 'reasons', jsonb_build_array(
             'an agent command names its agent run (context.agent_run_id)'));
     END IF;
@@ -713,13 +711,8 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
-    IF NOT concord._dbos_installed() THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN015',
-            MESSAGE = format('agent run %s cannot be handed to the runtime: the DBOS system schema is not '
-                             'installed in this database', run.agent_run_id),
-            HINT = 'Run `concord migrate`, which installs it; or start the swarm without a runtime.';
-    END IF;
+    PERFORM concord._require_dbos(format('agent run %s', run.agent_run_id),
+                                  'Run `concord migrate`, which installs it; or start the swarm without a runtime.');
     -- children run on their own queue: coordinators waiting for them cannot
     -- take every slot they need
     PERFORM concord._enqueue_workflow('concord.run_agent',
@@ -1411,7 +1404,7 @@ BEGIN
     IF request IS NULL OR jsonb_typeof(request) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a spawn request must be a JSON object (spec 59.1)';
     END IF;
-    IF coalesce(request ->> 'parent_agent_run_id', '') !~ '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$' THEN
+    IF NOT coalesce(concord._is_uuid(request ->> 'parent_agent_run_id'), false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
             MESSAGE = format('parent_agent_run_id must be an agent run id, not %s',
@@ -1454,7 +1447,7 @@ BEGIN
         RETURN (SELECT coalesce(jsonb_agg(concord._without_run_ids(e.value, keep) ORDER BY e.n), '[]'::jsonb)
                 FROM jsonb_array_elements(doc) WITH ORDINALITY AS e (value, n));
     ELSIF jsonb_typeof(doc) = 'string'
-          AND (doc #>> '{}') ~ '^agent:[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$' THEN
+          AND starts_with(doc #>> '{}', 'agent:') AND concord._is_uuid(substr(doc #>> '{}', 7)) THEN
         -- a principal naming another run (created_by, written_by): its agent name instead
         other := substr(doc #>> '{}', 7)::uuid;
         IF other IS DISTINCT FROM keep THEN

@@ -274,6 +274,29 @@ $$;
 -- Guards
 -- ---------------------------------------------------------------------------
 
+-- A memory becomes active only once its write (command_id) was allowed:
+-- validated by policy, approved, or run (CN011 otherwise). A memory without a
+-- write command (an owner's) is not held to it.
+CREATE OR REPLACE FUNCTION concord._require_allowed_write(memory_id uuid, command_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF command_id IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM concord.commands AS c
+           WHERE c.command_id = _require_allowed_write.command_id
+             AND c.status IN ('validated', 'approved', 'queued', 'running', 'succeeded')) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('memory %s cannot be active: its write (command %s) has not been allowed',
+                             memory_id, command_id),
+            HINT = 'A memory that needs approval becomes active when its approved write runs.';
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord._memories_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -330,16 +353,7 @@ BEGIN
                 ERRCODE = 'CN011',
                 MESSAGE = format('a memory that expired at %s cannot be active', NEW.expires_at);
         END IF;
-        IF NEW.command_id IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM concord.commands AS c
-               WHERE c.command_id = NEW.command_id
-                 AND c.status IN ('validated', 'approved', 'queued', 'running', 'succeeded')) THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN011',
-                MESSAGE = format('memory %s cannot be active: its write (command %s) has not been allowed',
-                                 NEW.memory_id, NEW.command_id),
-                HINT = 'A memory that needs approval becomes active when its approved write runs.';
-        END IF;
+        PERFORM concord._require_allowed_write(NEW.memory_id, NEW.command_id);
 
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m
@@ -458,16 +472,7 @@ BEGIN
                 ERRCODE = 'CN011',
                 MESSAGE = format('memory %s expired at %s: it cannot become active', OLD.memory_id, NEW.expires_at);
         END IF;
-        IF NEW.command_id IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM concord.commands AS c
-               WHERE c.command_id = NEW.command_id
-                 AND c.status IN ('validated', 'approved', 'queued', 'running', 'succeeded')) THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN011',
-                MESSAGE = format('memory %s cannot be active: its write (command %s) has not been allowed',
-                                 NEW.memory_id, NEW.command_id),
-                HINT = 'A memory that needs approval becomes active when its approved write runs.';
-        END IF;
+        PERFORM concord._require_allowed_write(NEW.memory_id, NEW.command_id);
 
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m

@@ -320,7 +320,7 @@ BEGIN
            jsonb_typeof(artifact -> 'parent_artifact_ids') <> 'array'
            OR EXISTS (SELECT 1 FROM jsonb_array_elements(artifact -> 'parent_artifact_ids') AS p (item)
                       WHERE jsonb_typeof(p.item) <> 'string'
-                         OR p.item #>> '{}' !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')) THEN
+                         OR NOT concord._is_uuid(p.item #>> '{}'))) THEN
         problems := array_append(problems, 'parent_artifact_ids must be a list of artifact ids (uuids)');
     END IF;
     IF artifact ? 'status' AND (artifact ->> 'status') IS DISTINCT FROM 'draft'
@@ -391,7 +391,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'an artifact is read by an agent run';
     END IF;
     IF jsonb_typeof(payload -> 'artifact_id') IS DISTINCT FROM 'string'
-       OR wanted !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+       OR NOT concord._is_uuid(wanted) THEN
         RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'read_artifact takes {artifact_id: <uuid>}';
     END IF;
     SELECT * INTO a FROM concord.artifacts AS x WHERE x.artifact_id = wanted::uuid;
@@ -440,7 +440,7 @@ BEGIN
         problems := array_append(problems, format('unknown keys: %s', array_to_string(unknown, ', ')));
     END IF;
     IF jsonb_typeof(evaluation -> 'artifact_id') IS DISTINCT FROM 'string'
-       OR evaluation ->> 'artifact_id' !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+       OR NOT concord._is_uuid(evaluation ->> 'artifact_id') THEN
         problems := array_append(problems, 'artifact_id is required: the id of the evaluated artifact');
     END IF;
     IF jsonb_typeof(evaluation -> 'evaluation_type') IS DISTINCT FROM 'string'

@@ -362,7 +362,7 @@ DECLARE
     to_status text;
 BEGIN
     IF c.command_type IS DISTINCT FROM 'concord.swarm_review'
-       OR c.payload ->> 'swarm_run_id' !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+       OR NOT concord._is_uuid(c.payload ->> 'swarm_run_id') THEN
         RETURN;
     END IF;
     to_status := CASE WHEN c.status IN ('approved', 'queued', 'running', 'succeeded') THEN 'succeeded'

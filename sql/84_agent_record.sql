@@ -77,16 +77,20 @@ BEGIN
         legal := EXISTS (SELECT 1 FROM concord.swarm_transitions AS t
                          WHERE t.from_status = _agentic_transition.from_status
                            AND t.to_status = _agentic_transition.to_status);
-        SELECT string_agg(t.to_status, ', ' ORDER BY t.to_status) INTO next_statuses
-        FROM concord.swarm_transitions AS t WHERE t.from_status = _agentic_transition.from_status;
     ELSE
         legal := EXISTS (SELECT 1 FROM concord.agent_transitions AS t
                          WHERE t.from_status = _agentic_transition.from_status
                            AND t.to_status = _agentic_transition.to_status);
-        SELECT string_agg(t.to_status, ', ' ORDER BY t.to_status) INTO next_statuses
-        FROM concord.agent_transitions AS t WHERE t.from_status = _agentic_transition.from_status;
     END IF;
     IF NOT legal THEN
+        -- the legal next statuses, for the message only
+        IF kind = 'swarm' THEN
+            SELECT string_agg(t.to_status, ', ' ORDER BY t.to_status) INTO next_statuses
+            FROM concord.swarm_transitions AS t WHERE t.from_status = _agentic_transition.from_status;
+        ELSE
+            SELECT string_agg(t.to_status, ', ' ORDER BY t.to_status) INTO next_statuses
+            FROM concord.agent_transitions AS t WHERE t.from_status = _agentic_transition.from_status;
+        END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
             MESSAGE = format('illegal transition: %s run %s cannot go from %s to %s', kind, object_id,

@@ -110,7 +110,7 @@ def test_the_api_reference_names_every_public_function(installed_dsn: str) -> No
 
 def test_the_error_table_lists_every_code_the_sql_raises() -> None:
     raised = set()
-    for path in (ROOT / "sql").glob("*.sql"):
+    for path in (ROOT / "sql").rglob("*.sql"):
         raised |= set(re.findall(r"ERRCODE = '(CN\d{3})'", path.read_text()))
     documented = set(re.findall(r"^\| (CN\d{3}) \|", README, re.M))
     assert raised, "no CN codes found in sql/"

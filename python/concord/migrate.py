@@ -2,8 +2,8 @@
 
 Applies ``migrations/NNNN_*.sql`` in order, each in its own transaction, records
 version, name and checksum in ``concord.schema_migrations``, refuses to run when an
-applied file changed, then re-applies every ``sql/*.sql`` file (functions, triggers,
-views, grants) in one transaction. A session-level advisory lock keeps two concurrent
+applied file changed, then re-applies the ``sql/`` files (functions, triggers, views,
+grants) in the order ``sql/load_order`` states, in one transaction. A session-level advisory lock keeps two concurrent
 runners from interleaving.
 """
 
@@ -106,11 +106,39 @@ def discover_migrations(migrations_dir: Path) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
+LOAD_ORDER = "load_order"
+
+
 def discover_sql_files(sql_dir: Path) -> list[Path]:
-    files = sorted(sql_dir.glob("*.sql"))
-    if not files:
-        raise MigrationError(f"no .sql files found in {sql_dir}")
-    return files
+    """The repeatable files in the order ``sql/load_order`` states (one path per line,
+    relative to ``sql/``; ``#`` starts a comment). A file on disk that the list does not
+    name, or a name with no file, is an error: a forgotten file must not be skipped.
+    Releases before the domain folders had no list: their flat ``sql/*.sql`` files load
+    in name order."""
+    manifest = sql_dir / LOAD_ORDER
+    if not manifest.is_file():
+        files = sorted(sql_dir.glob("*.sql"))
+        if not files:
+            raise MigrationError(f"no .sql files found in {sql_dir}")
+        return files
+    listed: list[Path] = []
+    for number, line in enumerate(manifest.read_text().splitlines(), start=1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        path = sql_dir / entry
+        if not entry.endswith(".sql") or not path.is_file():
+            raise MigrationError(f"{manifest}:{number}: {entry} is not a .sql file in {sql_dir}")
+        if path in listed:
+            raise MigrationError(f"{manifest}:{number}: {entry} is listed twice")
+        listed.append(path)
+    unlisted = sorted(set(sql_dir.rglob("*.sql")) - set(listed))
+    if unlisted:
+        names = ", ".join(str(p.relative_to(sql_dir)) for p in unlisted)
+        raise MigrationError(f"{manifest} does not list {names}: add each where it loads")
+    if not listed:
+        raise MigrationError(f"{manifest} lists no .sql files")
+    return listed
 
 
 def ensure_bootstrap(conn: psycopg.Connection) -> None:

@@ -1,0 +1,284 @@
+-- agent_runs: subset scopes, depth, live-agent and step limits, the state
+-- machine and the audit, whoever writes.
+
+-- Every tool an agent is given must be registered (CN009).
+CREATE OR REPLACE FUNCTION concord._require_tools(tools text[])
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    unknown text[];
+BEGIN
+    unknown := ARRAY(SELECT unnest(tools) EXCEPT SELECT t.tool_name FROM concord.tools AS t);
+    IF cardinality(unknown) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN009',
+            MESSAGE = format('unknown tools: %s', array_to_string(unknown, ', ')),
+            HINT = 'Register them first with concord.register_tool(spec); see the view concord.tool_catalog.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._agent_runs_before_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    swarm concord.swarm_runs%ROWTYPE;
+    parent concord.agent_runs%ROWTYPE;
+BEGIN
+    IF NEW.status IS DISTINCT FROM 'created' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            MESSAGE = format('illegal transition: a new agent run starts in created, not %s', coalesce(NEW.status, 'NULL')),
+            HINT = 'Agents are created by concord.start_swarm and concord.spawn_subagent.';
+    END IF;
+    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('swarm run %s not found', NEW.swarm_run_id);
+    END IF;
+    IF concord._agentic_terminal('swarm', swarm.status) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('swarm run %s is %s: it takes no new agents', swarm.swarm_run_id, swarm.status);
+    END IF;
+    -- a malformed list is the check constraint's to refuse (23514)
+    IF concord._is_name_list(NEW.allowed_tools) THEN
+        PERFORM concord._require_tools(NEW.allowed_tools);
+    END IF;
+    IF NEW.parent_agent_run_id IS NULL THEN
+        IF NEW.spawn_depth IS DISTINCT FROM 0 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN004',
+                MESSAGE = format('scope violation: an agent run without a parent is its swarm''s root, at depth 0, '
+                                 'not %s', NEW.spawn_depth);
+        END IF;
+    ELSE
+        -- the parent cannot finish while its child is being spawned
+        SELECT * INTO parent FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.parent_agent_run_id FOR SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('parent agent run %s not found', NEW.parent_agent_run_id);
+        END IF;
+        IF parent.swarm_run_id <> NEW.swarm_run_id THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN004',
+                MESSAGE = format('scope violation: parent agent run %s belongs to swarm run %s, not %s',
+                                 parent.agent_run_id, parent.swarm_run_id, NEW.swarm_run_id);
+        END IF;
+        IF concord._agentic_terminal('agent', parent.status) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('parent agent run %s is %s: a finished agent spawns nothing', parent.agent_run_id,
+                                 parent.status);
+        END IF;
+        IF NEW.spawn_depth IS DISTINCT FROM parent.spawn_depth + 1 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN004',
+                MESSAGE = format('scope violation: a child of an agent at depth %s is at depth %s, not %s',
+                                 parent.spawn_depth, parent.spawn_depth + 1, coalesce(NEW.spawn_depth::text, 'NULL'));
+        END IF;
+        IF NEW.spawn_depth > swarm.max_depth THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN010',
+                MESSAGE = format('limit exceeded: depth %s is beyond swarm run %s''s max_depth %s',
+                                 NEW.spawn_depth, swarm.swarm_run_id, swarm.max_depth),
+                HINT = 'Parent depth + 1 must be at most max_depth (spec 71.3).';
+        END IF;
+        -- no list of child roles: the parent's (a subset, never "any")
+        IF cardinality(NEW.allowed_child_roles) = 0 THEN
+            NEW.allowed_child_roles := parent.allowed_child_roles;
+        END IF;
+        PERFORM concord._raise_problems(
+            concord._scope_excess(parent, NEW.agent_role, NEW.allowed_tools, NEW.allowed_connectors,
+                                  NEW.allowed_child_roles, NEW.memory_scope),
+            format('scope violation: agent run %s (%s)', NEW.agent_run_id, NEW.agent_name));
+        -- a swarm with agent templates spawns only their roles
+        IF jsonb_array_length(swarm.agent_templates) > 0 AND NOT EXISTS (
+               SELECT 1 FROM jsonb_array_elements(swarm.agent_templates) AS t (item)
+               WHERE t.item ->> 'agent_role' = NEW.agent_role) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN004',
+                MESSAGE = format('scope violation: role %s is not a role of swarm %s''s agent templates',
+                                 NEW.agent_role, swarm.name);
+        END IF;
+    END IF;
+    NEW.step_count := 0;
+    NEW.cost_units := 0;
+    -- an agent of a swarm with a runtime is run by its DBOS workflow
+    NEW.dbos_workflow_id := CASE WHEN swarm.runtime IS NOT NULL THEN 'agent:' || NEW.agent_run_id END;
+    NEW.result := NULL;
+    NEW.error := NULL;
+    NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), swarm.trace_id);
+    NEW.created_at := now();
+    NEW.updated_at := now();
+    NEW.started_at := NULL;
+    NEW.completed_at := NULL;
+    NEW.cancelled_at := NULL;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._agent_runs_before_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    truth record;
+BEGIN
+    IF (NEW.agent_run_id, NEW.command_id, NEW.swarm_run_id, NEW.parent_agent_run_id, NEW.agent_name,
+        NEW.agent_role, NEW.agent_version, NEW.goal, NEW.allowed_tools, NEW.allowed_connectors,
+        NEW.allowed_child_roles, NEW.memory_scope, NEW.context_scope, NEW.constraints, NEW.max_steps,
+        NEW.spawn_depth, NEW.model_config, NEW.runtime_config, NEW.trace_id, NEW.created_at)
+       IS DISTINCT FROM
+       (OLD.agent_run_id, OLD.command_id, OLD.swarm_run_id, OLD.parent_agent_run_id, OLD.agent_name,
+        OLD.agent_role, OLD.agent_version, OLD.goal, OLD.allowed_tools, OLD.allowed_connectors,
+        OLD.allowed_child_roles, OLD.memory_scope, OLD.context_scope, OLD.constraints, OLD.max_steps,
+        OLD.spawn_depth, OLD.model_config, OLD.runtime_config, OLD.trace_id, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('agent run %s: its identity, goal, scopes and limits are bound at spawn and immutable',
+                             OLD.agent_run_id),
+            HINT = 'Spawn another agent for other scopes (spec 61.2).';
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._agentic_transition('agent', OLD.agent_run_id, OLD.status, NEW.status);
+        IF NEW.status = 'succeeded' AND EXISTS (
+               SELECT 1 FROM concord.agent_runs AS k
+               INNER JOIN concord.agent_statuses AS s ON s.status = k.status
+               WHERE k.parent_agent_run_id = OLD.agent_run_id AND NOT s.terminal) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('agent run %s still has live children: it cannot succeed before they finish',
+                                 OLD.agent_run_id);
+        END IF;
+        NEW.started_at := CASE WHEN NEW.status = 'running' THEN coalesce(OLD.started_at, now())
+                               ELSE OLD.started_at END;
+        NEW.completed_at := CASE WHEN concord._agentic_terminal('agent', NEW.status) THEN now() END;
+        NEW.cancelled_at := CASE WHEN NEW.status = 'cancelled' THEN now() END;
+    ELSIF concord._agentic_terminal('agent', OLD.status)
+          AND (NEW.result, NEW.error, NEW.dbos_workflow_id, NEW.metadata, NEW.step_count, NEW.cost_units)
+              IS DISTINCT FROM (OLD.result, OLD.error, OLD.dbos_workflow_id, OLD.metadata, OLD.step_count,
+                                OLD.cost_units) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('agent run %s is %s: a finished agent run does not change', OLD.agent_run_id, OLD.status);
+    ELSE
+        NEW.started_at := OLD.started_at;
+        NEW.completed_at := OLD.completed_at;
+        NEW.cancelled_at := OLD.cancelled_at;
+    END IF;
+    IF (NEW.step_count, NEW.cost_units) IS DISTINCT FROM (OLD.step_count, OLD.cost_units) THEN
+        SELECT count(*) AS step_count, coalesce(sum(st.cost_units), 0) AS cost_units INTO truth
+        FROM concord.agent_steps AS st WHERE st.agent_run_id = NEW.agent_run_id;
+        IF current_setting('concord.counting', true) = 'on' THEN
+            NEW.step_count := truth.step_count;
+            NEW.cost_units := truth.cost_units;
+        END IF;
+        IF NEW.step_count > NEW.max_steps THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN010',
+                MESSAGE = format('limit exceeded: agent run %s (%s) may take %s steps (max_steps), not %s',
+                                 OLD.agent_run_id, OLD.agent_name, NEW.max_steps, NEW.step_count);
+        END IF;
+        IF (NEW.step_count, NEW.cost_units) IS DISTINCT FROM (truth.step_count::integer, truth.cost_units) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                MESSAGE = format('agent run %s: step_count and cost_units are derived from its steps (%s, %s), '
+                                 'not written', OLD.agent_run_id, truth.step_count, truth.cost_units);
+        END IF;
+    END IF;
+    IF NEW.dbos_workflow_id IS DISTINCT FROM OLD.dbos_workflow_id THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('agent run %s: its workflow (%s) is bound when it is created', OLD.agent_run_id,
+                             coalesce(OLD.dbos_workflow_id, 'none: its swarm has no runtime'));
+    END IF;
+    NEW.updated_at := greatest(now(), OLD.created_at);
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._agent_runs_after_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    swarm concord.swarm_runs%ROWTYPE;
+    was_live boolean := TG_OP = 'INSERT' OR NOT concord._agentic_terminal('agent', OLD.status);
+    is_live boolean := NOT concord._agentic_terminal('agent', NEW.status);
+BEGIN
+    -- the swarm's derived counters (its trigger checks max_agents,
+    -- max_total_steps and max_cost_units, CN010)
+    IF TG_OP = 'INSERT' OR was_live <> is_live OR NEW.step_count <> OLD.step_count
+       OR NEW.cost_units <> OLD.cost_units THEN
+        -- ask for a recount (see _swarm_runs_before_update): the -1 only
+        -- marks the counters as changed
+        PERFORM set_config('concord.counting', 'on', true);
+        UPDATE concord.swarm_runs AS s SET live_agents = -1
+        WHERE s.swarm_run_id = NEW.swarm_run_id
+        RETURNING * INTO swarm;
+        PERFORM set_config('concord.counting', 'off', true);
+    ELSE
+        SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        PERFORM concord._agent_audit(
+            'agent_run_created', 'audit', NEW.command_id, NEW.swarm_run_id, NEW.agent_run_id, 'agent_run',
+            NEW.agent_run_id::text, null, NEW.status,
+            jsonb_build_object('agent_name', NEW.agent_name, 'agent_role', NEW.agent_role,
+                               'parent_agent_run_id', NEW.parent_agent_run_id, 'spawn_depth', NEW.spawn_depth,
+                               'allowed_tools', NEW.allowed_tools, 'allowed_connectors', NEW.allowed_connectors,
+                               'memory_scope', NEW.memory_scope, 'max_steps', NEW.max_steps),
+            NEW.trace_id);
+        -- an agent of a swarm with a runtime runs as a DBOS workflow (spec 85.1)
+        IF NEW.dbos_workflow_id IS NOT NULL THEN
+            PERFORM concord._enqueue_agent_run(NEW);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._agent_audit(
+            'agent_run_status_changed', 'audit', NEW.command_id, NEW.swarm_run_id, NEW.agent_run_id, 'agent_run',
+            NEW.agent_run_id::text, OLD.status, NEW.status,
+            jsonb_strip_nulls(jsonb_build_object('error', NEW.error, 'result', NEW.result)),
+            NEW.trace_id);
+        UPDATE concord.agent_invocations AS i SET
+            status = CASE WHEN NEW.status IN ('succeeded', 'failed', 'cancelled', 'expired', 'created') THEN NEW.status
+                          ELSE 'running' END,
+            completed_at = CASE WHEN NOT is_live THEN now() END
+        WHERE i.child_agent_run_id = NEW.agent_run_id;
+        -- spec 64: a finished agent leaves no live child; a cancelled (or
+        -- failed, or expired) one also cancels what it asked for
+        IF NOT is_live AND was_live THEN
+            PERFORM concord._cancel_agent_descendants(NEW);
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER agent_runs_before_insert
+BEFORE INSERT ON concord.agent_runs
+FOR EACH ROW EXECUTE FUNCTION concord._agent_runs_before_insert();
+
+CREATE OR REPLACE TRIGGER agent_runs_before_update
+BEFORE UPDATE ON concord.agent_runs
+FOR EACH ROW EXECUTE FUNCTION concord._agent_runs_before_update();
+
+CREATE OR REPLACE TRIGGER agent_runs_after_write
+AFTER INSERT OR UPDATE ON concord.agent_runs
+FOR EACH ROW EXECUTE FUNCTION concord._agent_runs_after_write();
+
+-- Durable history: no row is deleted.
+CREATE OR REPLACE TRIGGER agent_runs_are_not_deleted
+BEFORE DELETE ON concord.agent_runs
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are durable history');
+
+CREATE OR REPLACE TRIGGER agent_runs_are_not_truncated
+BEFORE TRUNCATE ON concord.agent_runs
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are durable history');

@@ -1,0 +1,30 @@
+-- The command state machine is data that only migrations change. A migration
+-- that must change it disables the table's guard triggers for its change.
+
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.command_statuses
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'is part of the state machine and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.command_statuses
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'is part of the state machine and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);
+
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.command_transitions
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'is part of the state machine and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.command_transitions
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'is part of the state machine and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);

@@ -1,0 +1,158 @@
+-- domain_effects (spec 9, 13.5): planned -> executing -> succeeded | failed,
+-- every change audited, whoever writes.
+
+CREATE OR REPLACE FUNCTION concord._effects_before_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    compensated_command uuid;
+    command_status text;
+BEGIN
+    IF NEW.status IS DISTINCT FROM 'planned' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            MESSAGE = format('illegal effect transition: a new effect starts in planned, not %s', NEW.status);
+    END IF;
+    SELECT c.status INTO command_status FROM concord.commands AS c WHERE c.command_id = NEW.command_id FOR SHARE;
+    IF concord._is_terminal(command_status) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('command %s is %s: no new effects can be planned for it',
+                             NEW.command_id, command_status);
+    END IF;
+    IF NEW.compensates_effect_id IS NOT NULL THEN
+        SELECT e.command_id INTO compensated_command
+        FROM concord.domain_effects AS e WHERE e.domain_effect_id = NEW.compensates_effect_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN006',
+                MESSAGE = format('effect %s (to be compensated) not found', NEW.compensates_effect_id);
+        END IF;
+        IF compensated_command <> NEW.command_id THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN008',
+                MESSAGE = format('effect %s belongs to command %s: a compensation is planned on the same command',
+                                 NEW.compensates_effect_id, compensated_command);
+        END IF;
+    END IF;
+    NEW.created_at := now();
+    NEW.started_at := NULL;
+    NEW.completed_at := NULL;
+    NEW.executed_by_dbos_workflow_id := NULL;
+    NEW.result := NULL;
+    NEW.error := NULL;
+    NEW.error_class := NULL;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._effects_before_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF NEW.status IS DISTINCT FROM OLD.status AND NOT EXISTS (
+        SELECT 1 FROM concord.effect_transitions AS t
+        WHERE t.from_status = OLD.status AND t.to_status = NEW.status
+    ) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            MESSAGE = format('illegal effect transition: effect %s cannot go from %s to %s',
+                             OLD.domain_effect_id, OLD.status, coalesce(NEW.status, 'NULL')),
+            DETAIL = 'Effects move planned -> executing -> succeeded | failed.';
+    END IF;
+    IF (SELECT s.terminal FROM concord.effect_statuses AS s WHERE s.status = OLD.status) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('effect %s is %s: it can no longer change', OLD.domain_effect_id, OLD.status);
+    END IF;
+    IF (NEW.domain_effect_id, NEW.command_id, NEW.effect_type, NEW.effect_payload, NEW.idempotency_key,
+        NEW.compensates_effect_id, NEW.declared_compensation, NEW.created_at)
+       IS DISTINCT FROM
+       (OLD.domain_effect_id, OLD.command_id, OLD.effect_type, OLD.effect_payload, OLD.idempotency_key,
+        OLD.compensates_effect_id, OLD.declared_compensation, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('effect %s: only its status, workflow, result and error change', OLD.domain_effect_id);
+    END IF;
+    IF OLD.executed_by_dbos_workflow_id IS NOT NULL
+       AND NEW.executed_by_dbos_workflow_id IS DISTINCT FROM OLD.executed_by_dbos_workflow_id THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('effect %s is already executed by workflow %s', OLD.domain_effect_id,
+                             OLD.executed_by_dbos_workflow_id);
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NEW.status = 'executing' THEN
+            NEW.started_at := now();
+        ELSE
+            NEW.completed_at := now();
+        END IF;
+    ELSIF (NEW.executed_by_dbos_workflow_id, NEW.result, NEW.error, NEW.error_class, NEW.started_at,
+           NEW.completed_at)
+          IS DISTINCT FROM
+          (OLD.executed_by_dbos_workflow_id, OLD.result, OLD.error, OLD.error_class, OLD.started_at,
+           OLD.completed_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            MESSAGE = format('effect %s: its workflow, result, error and times change only with its status',
+                             OLD.domain_effect_id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._effects_after_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._audit(
+        CASE TG_OP WHEN 'INSERT' THEN 'effect_planned' ELSE 'effect_status_changed' END,
+        NEW.command_id,
+        (SELECT c.trace_id FROM concord.commands AS c WHERE c.command_id = NEW.command_id),
+        'effect', NEW.domain_effect_id::text,
+        CASE TG_OP WHEN 'INSERT' THEN NULL ELSE OLD.status END, NEW.status,
+        jsonb_strip_nulls(jsonb_build_object(
+            'effect_type', NEW.effect_type,
+            'idempotency_key', NEW.idempotency_key,
+            'workflow_id', NEW.executed_by_dbos_workflow_id,
+            'compensates_effect_id', NEW.compensates_effect_id,
+            'declared_compensation', NEW.declared_compensation,
+            'error', NEW.error,
+            'error_class', NEW.error_class)),
+        CASE WHEN NEW.executed_by_dbos_workflow_id IS NOT NULL
+             THEN 'workflow:' || NEW.executed_by_dbos_workflow_id END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER effects_before_insert
+BEFORE INSERT ON concord.domain_effects
+FOR EACH ROW EXECUTE FUNCTION concord._effects_before_insert();
+
+CREATE OR REPLACE TRIGGER effects_before_update
+BEFORE UPDATE ON concord.domain_effects
+FOR EACH ROW EXECUTE FUNCTION concord._effects_before_update();
+
+CREATE OR REPLACE TRIGGER effects_after_insert
+AFTER INSERT ON concord.domain_effects
+FOR EACH ROW EXECUTE FUNCTION concord._effects_after_change();
+
+CREATE OR REPLACE TRIGGER effects_after_update
+AFTER UPDATE ON concord.domain_effects
+FOR EACH ROW
+WHEN (old.status IS DISTINCT FROM new.status)
+EXECUTE FUNCTION concord._effects_after_change();
+
+CREATE OR REPLACE TRIGGER effects_are_not_deleted
+BEFORE DELETE ON concord.domain_effects
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are durable history');
+
+CREATE OR REPLACE TRIGGER effects_are_not_truncated
+BEFORE TRUNCATE ON concord.domain_effects
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are durable history');

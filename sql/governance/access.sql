@@ -1,0 +1,140 @@
+-- Who may submit what (spec 4.3, 7.3): team membership and command-type grants.
+
+CREATE OR REPLACE FUNCTION concord.add_team_member(team text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    added integer;
+BEGIN
+    PERFORM concord._require_name('team', team);
+    PERFORM concord._require_name('principal', principal);
+    IF team = principal THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('%s cannot be a member of itself', team);
+    END IF;
+    INSERT INTO concord.team_members AS m (team, principal, added_by)
+    VALUES (team, principal, concord._actor())
+    ON CONFLICT ON CONSTRAINT team_members_pkey DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    RETURN added > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.add_team_member(text, text) IS
+'Make principal a member of team (a team or role name); true when added, false when it '
+'already was.';
+
+CREATE OR REPLACE FUNCTION concord.remove_team_member(team text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    removed integer;
+BEGIN
+    PERFORM concord._require_name('team', team);
+    PERFORM concord._require_name('principal', principal);
+    DELETE FROM concord.team_members AS m WHERE m.team = team AND m.principal = principal;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.remove_team_member(text, text) IS
+'Remove principal from team; true when removed, false when it was not a member.';
+
+CREATE OR REPLACE FUNCTION concord._require_command_type(command_type text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._require('command_type', command_type);
+    IF NOT EXISTS (SELECT 1 FROM concord.command_types AS ct
+                   WHERE ct.command_type = _require_command_type.command_type) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN009',
+            MESSAGE = format('unknown command type %L', command_type),
+            HINT = 'Register it first with concord.register_command_type(spec).';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.grant_command_type(command_type text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    added integer;
+BEGIN
+    PERFORM concord._require_command_type(command_type);
+    PERFORM concord._require_name('principal', principal);
+    INSERT INTO concord.command_type_grants AS g (command_type, principal, granted_by)
+    VALUES (command_type, principal, concord._actor())
+    ON CONFLICT ON CONSTRAINT command_type_grants_pkey DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    RETURN added > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.grant_command_type(text, text) IS
+'Let principal (a user, or a team or role whose members then may) submit command_type under '
+'the permission policy; true when granted, false when it already was.';
+
+CREATE OR REPLACE FUNCTION concord.revoke_command_type(command_type text, principal text)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    removed integer;
+BEGIN
+    PERFORM concord._require_command_type(command_type);
+    PERFORM concord._require_name('principal', principal);
+    DELETE FROM concord.command_type_grants AS g
+    WHERE g.command_type = command_type AND g.principal = principal;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed > 0;
+END
+$$;
+
+COMMENT ON FUNCTION concord.revoke_command_type(text, text) IS
+'Withdraw principal''s grant on command_type; true when revoked, false when there was none. '
+'Commands already submitted keep their decisions.';

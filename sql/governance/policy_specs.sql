@@ -1,0 +1,349 @@
+-- The policy catalog (spec 21): built-in, declarative (SQL/JSON path
+-- predicates) and executable (SQL functions) policies, and their registration.
+
+CREATE OR REPLACE FUNCTION concord._policy_spec_problems(spec jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    problems text[] := '{}'::text[];
+    field text;
+    value jsonb;
+    builtin boolean;
+    kind text;
+    fn regprocedure;
+    allowed text[];
+    sample jsonb;
+    unbound text[];
+BEGIN
+    IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
+        RETURN ARRAY[format('the spec must be a JSON object, not %s', coalesce(jsonb_typeof(spec), 'NULL'))];
+    END IF;
+    IF jsonb_typeof(spec -> 'name') IS DISTINCT FROM 'string'
+       OR NOT (spec ->> 'name' ~ '^[a-z][a-z0-9_.:-]*$' AND length(spec ->> 'name') <= 128) THEN
+        problems := problems || format('name is required: a string starting with a lowercase letter and holding '
+                                       'only a-z, 0-9, _ . : - (at most 128 characters), not %s',
+                                       coalesce((spec -> 'name')::text, 'nothing'));
+    END IF;
+    builtin := EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = spec ->> 'name' AND p.kind = 'builtin');
+    IF builtin THEN
+        allowed := ARRAY['name', 'description', 'config', 'kind'];
+        kind := 'builtin';
+    ELSIF spec ? 'function' THEN
+        allowed := ARRAY['name', 'description', 'function', 'kind'];
+        kind := 'executable';
+    ELSE
+        allowed := ARRAY['name', 'description', 'predicate', 'vars', 'decision', 'reasons',
+                         'approval_type', 'missing_fields', 'on_unknown', 'kind'];
+        kind := 'declarative';
+        IF NOT spec ? 'predicate' THEN
+            problems := problems || 'predicate is required (a SQL/JSON path predicate such as '
+                                    '$.payload.total_price > $limit), or function for an executable policy'::text;
+        END IF;
+        IF NOT spec ? 'decision' THEN
+            problems := problems || 'decision is required: deny, require_input or require_approval'::text;
+        END IF;
+    END IF;
+    FOR field, value IN SELECT e.key, e.value FROM jsonb_each(spec) AS e ORDER BY e.key LOOP
+        IF NOT field = ANY (allowed) THEN
+            problems := problems || format('unknown field %s for %s %s policy (known fields: %s)',
+                                           field, CASE WHEN kind = 'executable' THEN 'an' ELSE 'a' END, kind,
+                                           array_to_string(allowed, ', '));
+        ELSIF field = 'description' AND jsonb_typeof(value) <> 'string' THEN
+            problems := problems || format('description must be a string, not %s', jsonb_typeof(value));
+        ELSIF field = 'kind' AND value IS DISTINCT FROM to_jsonb(kind) THEN
+            problems := problems || format('kind %s does not match the spec, which describes %s %s policy', value,
+                                           CASE WHEN kind = 'executable' THEN 'an' ELSE 'a' END, kind);
+        ELSIF field = 'config' THEN
+            problems := problems || concord._builtin_config_problems(spec ->> 'name', value);
+        ELSIF field = 'function' THEN
+            IF jsonb_typeof(value) <> 'string' OR btrim(value #>> '{}') = '' THEN
+                problems := problems || 'function must name a SQL function, such as myschema.my_policy'::text;
+            ELSE
+                BEGIN
+                    fn := to_regprocedure((value #>> '{}') || '(jsonb, jsonb)');
+                EXCEPTION WHEN OTHERS THEN
+                    fn := NULL;
+                END;
+                IF fn IS NULL THEN
+                    problems := problems || format(
+                        'function %s(command jsonb, context jsonb) does not exist: an executable policy is a '
+                        'function of exactly two jsonb arguments', value #>> '{}');
+                ELSIF (SELECT p.prorettype <> 'jsonb'::regtype OR p.proretset
+                       FROM pg_catalog.pg_proc AS p WHERE p.oid = fn) THEN
+                    problems := problems || format('function %s must return a single jsonb value', fn);
+                ELSIF (SELECT p.prokind <> 'f' FROM pg_catalog.pg_proc AS p WHERE p.oid = fn) THEN
+                    problems := problems || format('%s is not a plain function', fn);
+                ELSIF NOT concord._policy_function_is_trusted(fn) THEN
+                    problems := problems || format(
+                        '%s would run with Concord''s rights: it must be owned by the owner of schema concord '
+                        '(or a superuser), or be SECURITY DEFINER so it runs with its own owner''s rights', fn);
+                END IF;
+            END IF;
+        ELSIF field = 'predicate' THEN
+            IF jsonb_typeof(value) <> 'string' THEN
+                problems := problems || format('predicate must be a string, not %s', jsonb_typeof(value));
+            ELSIF concord._jsonpath_problem(value #>> '{}') IS NOT NULL THEN
+                problems := problems || format('predicate: %s', concord._jsonpath_problem(value #>> '{}'));
+            ELSIF jsonb_typeof(coalesce(spec -> 'vars', '{}')) = 'object' THEN
+                -- Every variable must be bound, in every branch: the
+                -- canonical text names each as $"name".
+                unbound := ARRAY(
+                    SELECT DISTINCT v.m[1]
+                    FROM regexp_matches((value #>> '{}')::jsonpath::text, '\$"((?:[^"\\]|\\.)*)"', 'g') AS v (m)
+                    WHERE NOT coalesce(spec -> 'vars', '{}') ? v.m[1]
+                    ORDER BY 1);
+                IF cardinality(unbound) > 0 THEN
+                    problems := problems || format('predicate %s uses variables that vars does not bind: %s',
+                                                   value #>> '{}', array_to_string(unbound, ', '));
+                ELSE
+                    -- A predicate answers true, false or unknown: one boolean (or
+                    -- null) item, whatever the command. Try it on an empty one.
+                    sample := jsonb_build_object(
+                        'command_id', gen_random_uuid(), 'command_type', '', 'payload', '{}'::jsonb,
+                        'requested_by', '', 'ingress', '', 'risk_level', 'low', 'context', '{}'::jsonb);
+                    BEGIN
+                        IF (SELECT count(*) <> 1 OR bool_or(jsonb_typeof(r.item) NOT IN ('boolean', 'null'))
+                            FROM jsonb_path_query(sample, (value #>> '{}')::jsonpath,
+                                                  coalesce(spec -> 'vars', '{}'), true) AS r (item)) THEN
+                            problems := problems || format(
+                                'predicate %s is a path, not a predicate: compare it (e.g. %s > 500) or test it '
+                                '(exists(%s))', value #>> '{}', value #>> '{}', value #>> '{}');
+                        END IF;
+                    EXCEPTION WHEN OTHERS THEN
+                        problems := problems || format('predicate %s cannot be evaluated: %s', value #>> '{}', SQLERRM);
+                    END;
+                END IF;
+            END IF;
+        ELSIF field = 'vars' AND jsonb_typeof(value) <> 'object' THEN
+            problems := problems || format('vars must be an object of named variables, not %s', jsonb_typeof(value));
+        ELSIF field = 'decision' AND (jsonb_typeof(value) <> 'string'
+                                      OR NOT value #>> '{}' IN ('deny', 'require_input', 'require_approval')) THEN
+            problems := problems || format(
+                'decision must be deny, require_input or require_approval (what the policy yields when its '
+                'predicate holds), not %s', value);
+        ELSIF field = 'on_unknown' AND (jsonb_typeof(value) <> 'string'
+                                        OR NOT value #>> '{}' IN ('allow', 'deny', 'require_input', 'require_approval')) THEN
+            problems := problems || format('on_unknown must be allow, deny, require_input or require_approval, not %s',
+                                           value);
+        ELSIF field IN ('reasons', 'missing_fields') AND NOT concord._is_string_list(value) THEN
+            problems := problems || format('%s must be an array of distinct non-blank strings', field);
+        ELSIF field = 'approval_type' THEN
+            IF jsonb_typeof(value) <> 'string'
+               OR NOT EXISTS (SELECT 1 FROM concord.approval_types AS t WHERE t.name = value #>> '{}') THEN
+                problems := problems || format(
+                    'approval_type %s is not a registered approval type (register_approval_type first)', value);
+            END IF;
+        END IF;
+    END LOOP;
+    IF kind = 'declarative' THEN
+        IF (spec ->> 'decision' = 'require_input' OR spec ->> 'on_unknown' = 'require_input')
+           AND coalesce(jsonb_array_length(CASE jsonb_typeof(spec -> 'missing_fields')
+                                           WHEN 'array' THEN spec -> 'missing_fields' END), 0) = 0 THEN
+            problems := problems || 'a policy that can require input must name the fields in missing_fields'::text;
+        END IF;
+        IF spec ->> 'decision' = 'require_approval' AND NOT spec ? 'approval_type' THEN
+            problems := problems || 'a require_approval policy must name its approval_type'::text;
+        ELSIF spec ? 'approval_type' AND spec ->> 'decision' IS DISTINCT FROM 'require_approval' THEN
+            problems := problems || 'approval_type is only for a policy whose decision is require_approval'::text;
+        END IF;
+    END IF;
+    RETURN problems;
+END
+$$;
+
+-- An executable policy may be registered by the function's own name
+-- ({"name": "myschema.my_policy"}, with "kind": "executable" or nothing
+-- else): the spec then names its function. "kind" is optional everywhere and
+-- dropped once checked against the spec's shape.
+CREATE OR REPLACE FUNCTION concord._policy_spec_normalized(spec jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    parts text[];
+    by_name boolean;
+BEGIN
+    IF jsonb_typeof(spec) IS DISTINCT FROM 'object' OR jsonb_typeof(spec -> 'name') IS DISTINCT FROM 'string'
+       OR spec ? 'function' OR spec ? 'predicate'
+       OR EXISTS (SELECT 1 FROM concord.policies AS p WHERE p.name = spec ->> 'name' AND p.kind = 'builtin') THEN
+        RETURN spec;
+    END IF;
+    BEGIN
+        parts := parse_ident(spec ->> 'name');
+    EXCEPTION WHEN OTHERS THEN
+        parts := NULL;
+    END;
+    by_name := cardinality(parts) = 2 AND EXISTS (
+        SELECT 1 FROM pg_catalog.pg_proc AS p
+        INNER JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
+        WHERE n.nspname = parts[1] AND p.proname = parts[2]);
+    IF spec ->> 'kind' = 'executable' OR (by_name AND NOT spec ? 'decision' AND NOT spec ? 'kind') THEN
+        RETURN spec || jsonb_build_object('function', spec ->> 'name');
+    END IF;
+    RETURN spec;
+END
+$$;
+
+-- Problems with the config of built-in policy name.
+CREATE OR REPLACE FUNCTION concord._builtin_config_problems(name text, config jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    problems text[] := '{}'::text[];
+    known text[];
+BEGIN
+    IF jsonb_typeof(config) <> 'object' THEN
+        RETURN ARRAY[format('config must be an object, not %s', jsonb_typeof(config))];
+    END IF;
+    known := CASE name
+        WHEN 'external_sharing' THEN ARRAY['fields', 'approval_type']
+        WHEN 'risk' THEN ARRAY['levels', 'approval_type']
+        WHEN 'agent_tool' THEN ARRAY['approval_type']
+        WHEN 'memory_write' THEN ARRAY['min_confidence', 'broad_subject_types', 'broad_memory_types', 'approval_type']
+        ELSE '{}'::text[]
+    END;
+    IF EXISTS (SELECT 1 FROM jsonb_object_keys(config) AS k (key) WHERE NOT k.key = ANY (known)) THEN
+        problems := problems || format('config of built-in policy %s may hold only: %s', name,
+                                       coalesce(nullif(array_to_string(known, ', '), ''), 'nothing'));
+    END IF;
+    IF config ? 'fields' AND (NOT concord._is_string_list(config -> 'fields')
+                              OR jsonb_array_length(config -> 'fields') = 0) THEN
+        problems := problems || 'config.fields must be a non-empty array of payload field names'::text;
+    END IF;
+    IF config ? 'levels' AND (NOT concord._is_string_list(config -> 'levels')
+                              OR NOT concord._text_array(config -> 'levels') <@ ARRAY['low', 'medium', 'high', 'critical']) THEN
+        problems := problems || 'config.levels must be an array of risk levels (low, medium, high, critical)'::text;
+    END IF;
+    IF config ? 'min_confidence' AND (jsonb_typeof(config -> 'min_confidence') <> 'number'
+                                      OR (config ->> 'min_confidence')::numeric NOT BETWEEN 0 AND 1) THEN
+        problems := problems || 'config.min_confidence must be a number from 0 to 1'::text;
+    END IF;
+    IF (config ? 'broad_subject_types' AND NOT concord._is_string_list(config -> 'broad_subject_types'))
+       OR (config ? 'broad_memory_types' AND NOT concord._is_string_list(config -> 'broad_memory_types')) THEN
+        problems := problems || 'config.broad_subject_types and broad_memory_types must be arrays of names'::text;
+    END IF;
+    IF config ? 'approval_type' AND (
+           jsonb_typeof(config -> 'approval_type') <> 'string'
+           OR NOT EXISTS (SELECT 1 FROM concord.approval_types AS t WHERE t.name = config ->> 'approval_type')) THEN
+        problems := problems || format('config.approval_type %s is not a registered approval type',
+                                       config -> 'approval_type');
+    END IF;
+    RETURN problems;
+END
+$$;
+
+-- Policies run inside Concord's SECURITY DEFINER API, with its owner's
+-- rights. A function owned by someone else may run there only if it is
+-- SECURITY DEFINER itself (it then runs with its own owner's rights), so a
+-- catalog administrator cannot borrow Concord's.
+CREATE OR REPLACE FUNCTION concord._policy_function_is_trusted(fn regprocedure)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM pg_catalog.pg_proc AS p
+        INNER JOIN pg_catalog.pg_roles AS r ON r.oid = p.proowner
+        WHERE p.oid = fn
+          AND (p.prosecdef
+               OR r.rolsuper
+               OR p.proowner = (SELECT n.nspowner FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'concord')));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.register_policy(spec jsonb)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    problems text[];
+    existing concord.policies%ROWTYPE;
+    policy_name text;
+    sum text;
+BEGIN
+    spec := concord._policy_spec_normalized(spec);
+    problems := concord._policy_spec_problems(spec);
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            MESSAGE = format('invalid policy spec: %s problem(s)', cardinality(problems)),
+            DETAIL = '- ' || array_to_string(problems, E'\n- '),
+            HINT = 'Fix every listed problem and register again.';
+    END IF;
+    -- kind was checked against the spec's shape: it adds nothing to keep
+    spec := spec - 'kind';
+    policy_name := spec ->> 'name';
+    sum := md5(spec::text);
+    SELECT * INTO existing FROM concord.policies AS p WHERE p.name = policy_name FOR UPDATE;
+    IF FOUND AND existing.checksum = sum THEN
+        RETURN policy_name;
+    END IF;
+    IF FOUND AND existing.kind = 'builtin' THEN
+        UPDATE concord.policies AS p SET
+            description = coalesce(spec ->> 'description', p.description),
+            config = coalesce(spec -> 'config', p.config),
+            spec = spec,
+            checksum = sum
+        WHERE p.name = policy_name;
+    ELSE
+        INSERT INTO concord.policies AS p (
+            name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
+            missing_fields, function_name, spec, checksum
+        ) VALUES (
+            policy_name,
+            CASE WHEN spec ? 'function' THEN 'executable' ELSE 'declarative' END,
+            coalesce(spec ->> 'description', ''),
+            (spec ->> 'predicate')::jsonpath,
+            coalesce(spec -> 'vars', '{}'),
+            spec ->> 'decision',
+            spec ->> 'on_unknown',
+            concord._text_array(spec -> 'reasons'),
+            spec ->> 'approval_type',
+            concord._text_array(spec -> 'missing_fields'),
+            to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text,
+            spec,
+            sum
+        )
+        ON CONFLICT (name) DO UPDATE SET
+            kind = excluded.kind,
+            description = excluded.description,
+            predicate = excluded.predicate,
+            vars = excluded.vars,
+            decision = excluded.decision,
+            on_unknown = excluded.on_unknown,
+            reasons = excluded.reasons,
+            approval_type = excluded.approval_type,
+            missing_fields = excluded.missing_fields,
+            function_name = excluded.function_name,
+            spec = excluded.spec,
+            checksum = excluded.checksum;
+    END IF;
+    RETURN policy_name;
+END
+$$;
+
+COMMENT ON FUNCTION concord.register_policy(jsonb) IS
+'Insert or replace a policy: declarative ({name, predicate, vars, decision, reasons, '
+'approval_type, missing_fields, on_unknown}) or executable ({name, function}); for a built-in '
+'policy only description and config. Returns the name; CN005 lists every problem of a bad spec.';

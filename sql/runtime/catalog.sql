@@ -1,0 +1,234 @@
+-- The runtime catalog: connectors, queues and the operations workers serve.
+
+CREATE OR REPLACE FUNCTION concord.register_connector(spec jsonb)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    name text;
+BEGIN
+    PERFORM concord._require_spec(
+        'connector', spec, ARRAY['name', 'connector_type', 'capabilities', 'config', 'risk_level', 'description']);
+    name := concord._require('name', spec ->> 'name');
+    IF jsonb_typeof(coalesce(spec -> 'capabilities', '[]')) <> 'array'
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(spec -> 'capabilities', '[]')) AS v
+                  WHERE jsonb_typeof(v) <> 'string') THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'capabilities must be an array of strings';
+    END IF;
+    BEGIN
+        INSERT INTO concord.connectors AS x (connector_name, connector_type, capabilities, config, risk_level, description)
+        VALUES (name, concord._require('connector_type', spec ->> 'connector_type'),
+                ARRAY(SELECT jsonb_array_elements_text(coalesce(spec -> 'capabilities', '[]'))),
+                coalesce(spec -> 'config', '{}'), coalesce(spec ->> 'risk_level', 'low'),
+                coalesce(spec ->> 'description', ''))
+        ON CONFLICT (connector_name) DO UPDATE
+        SET connector_type = excluded.connector_type, capabilities = excluded.capabilities,
+            config = excluded.config, risk_level = excluded.risk_level, description = excluded.description;
+    EXCEPTION WHEN check_violation THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005',
+            MESSAGE = format('connector %s is invalid: %s', name, SQLERRM),
+            HINT = 'name and connector_type are lowercase identifiers; config is an object; risk_level is '
+                   'low, medium, high or critical.';
+    END;
+    RETURN name;
+END
+$$;
+
+COMMENT ON FUNCTION concord.register_connector(jsonb) IS
+'Create or replace a connector: {name, connector_type (http | notification | postgres | ...), '
+'capabilities, config, risk_level, description}. A config that carries a raw secret instead of '
+'env://NAME or file://PATH is refused (CN005). Returns the name.';
+
+CREATE OR REPLACE FUNCTION concord.register_queue(spec jsonb)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    name text;
+BEGIN
+    PERFORM concord._require_spec(
+        'queue', spec, ARRAY['name', 'worker_concurrency', 'global_concurrency', 'rate_limit', 'rate_period_sec',
+                             'polling_interval_sec', 'description']);
+    name := concord._require('name', spec ->> 'name');
+    BEGIN
+        INSERT INTO concord.runtime_queues AS q (
+            queue_name, worker_concurrency, global_concurrency, rate_limit, rate_period_sec,
+            polling_interval_sec, description, updated_at)
+        VALUES (name, (spec ->> 'worker_concurrency')::integer, (spec ->> 'global_concurrency')::integer,
+                (spec ->> 'rate_limit')::integer, (spec ->> 'rate_period_sec')::double precision,
+                coalesce((spec ->> 'polling_interval_sec')::double precision, 0.05),
+                coalesce(spec ->> 'description', ''), now())
+        ON CONFLICT (queue_name) DO UPDATE
+        SET worker_concurrency = excluded.worker_concurrency, global_concurrency = excluded.global_concurrency,
+            rate_limit = excluded.rate_limit, rate_period_sec = excluded.rate_period_sec,
+            polling_interval_sec = excluded.polling_interval_sec, description = excluded.description,
+            updated_at = now();
+    EXCEPTION WHEN check_violation OR invalid_text_representation OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005',
+            MESSAGE = format('queue %s is invalid: %s', name, SQLERRM),
+            HINT = 'Concurrencies and rate_limit are positive integers; rate_limit and rate_period_sec go '
+                   'together; polling_interval_sec is between 0.001 and 60.';
+    END;
+    RETURN name;
+END
+$$;
+
+COMMENT ON FUNCTION concord.register_queue(jsonb) IS
+'Create or replace a queue''s runtime configuration: {name, worker_concurrency, '
+'global_concurrency, rate_limit, rate_period_sec, polling_interval_sec, description}. Workers '
+'apply it when they start.';
+
+-- What is wrong with the entries of an operation catalog (register_operations).
+CREATE OR REPLACE FUNCTION concord._operation_catalog_problems(catalog jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    entry jsonb;
+    n bigint;
+    problems text[] := ARRAY[]::text[];
+    unknown text[];
+BEGIN
+    FOR entry, n IN SELECT a.value, a.n FROM jsonb_array_elements(catalog) WITH ORDINALITY AS a (value, n) LOOP
+        IF jsonb_typeof(entry) <> 'object' THEN
+            problems := array_append(problems, format('entry %s is not an object', n));
+            CONTINUE;
+        END IF;
+        unknown := ARRAY(SELECT k FROM jsonb_object_keys(entry) AS k
+                         WHERE k NOT IN ('command_type', 'queue', 'function_name', 'produces',
+                                         'requires_compensation', 'compensation', 'retry_policy')
+                         ORDER BY k);
+        IF cardinality(unknown) > 0 THEN
+            problems := array_append(problems, format('entry %s: unknown keys %s', n, array_to_string(unknown, ', ')));
+        END IF;
+        IF jsonb_typeof(entry -> 'command_type') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(entry -> 'queue') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(entry -> 'function_name') IS DISTINCT FROM 'string'
+           OR btrim(coalesce(entry ->> 'function_name', '')) = '' THEN
+            problems := array_append(problems, format('entry %s: command_type, queue and function_name are required strings', n));
+        END IF;
+        IF entry ? 'produces' AND (jsonb_typeof(entry -> 'produces') <> 'array'
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(entry -> 'produces') AS v WHERE jsonb_typeof(v) <> 'string')) THEN
+            problems := array_append(problems, format('entry %s: produces must be an array of strings', n));
+        END IF;
+        IF entry ? 'requires_compensation' AND jsonb_typeof(entry -> 'requires_compensation') <> 'boolean' THEN
+            problems := array_append(problems, format('entry %s: requires_compensation must be a boolean', n));
+        END IF;
+        IF entry ? 'compensation' AND jsonb_typeof(entry -> 'compensation') NOT IN ('string', 'null') THEN
+            problems := array_append(problems, format('entry %s: compensation must be a name or null', n));
+        END IF;
+        IF entry ? 'retry_policy' AND jsonb_typeof(entry -> 'retry_policy') <> 'object' THEN
+            problems := array_append(problems, format('entry %s: retry_policy must be an object', n));
+        END IF;
+    END LOOP;
+    problems := problems || ARRAY(
+        SELECT format('command type %s appears %s times', a.value ->> 'command_type', count(*))
+        FROM jsonb_array_elements(catalog) AS a (value)
+        WHERE jsonb_typeof(a.value) = 'object' AND a.value ? 'command_type'
+        GROUP BY a.value ->> 'command_type' HAVING count(*) > 1
+        ORDER BY 1);
+    RETURN problems;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.register_operations(
+    catalog jsonb, executor_id text, application_version text
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    missing text[];
+    bad_queue text[];
+    problems text[];
+    n integer;
+BEGIN
+    PERFORM concord._require('executor_id', executor_id);
+    PERFORM concord._require('application_version', application_version);
+    IF catalog IS null OR jsonb_typeof(catalog) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'the operation catalog must be a JSON array';
+    END IF;
+    problems := concord._operation_catalog_problems(catalog);
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            MESSAGE = format('the operation catalog has %s problem(s)', cardinality(problems)),
+            DETAIL = array_to_string(problems, E'\n'),
+            HINT = 'Each entry is {command_type, queue, function_name, produces, requires_compensation, '
+                   'compensation, retry_policy}.';
+    END IF;
+    missing := ARRAY(
+        SELECT DISTINCT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o
+        WHERE NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = o ->> 'command_type')
+        ORDER BY 1);
+    IF cardinality(missing) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN009',
+            MESSAGE = format('operations are registered for unknown command types: %s',
+                             array_to_string(missing, ', ')),
+            HINT = 'Register the command types first with concord.register_command_type(spec).';
+    END IF;
+    bad_queue := ARRAY(
+        SELECT DISTINCT o ->> 'queue' FROM jsonb_array_elements(catalog) AS o
+        WHERE NOT EXISTS (SELECT 1 FROM concord.runtime_queues AS q WHERE q.queue_name = o ->> 'queue')
+        ORDER BY 1);
+    IF cardinality(bad_queue) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN009',
+            MESSAGE = format('operations name unknown queues: %s', array_to_string(bad_queue, ', ')),
+            HINT = 'Add the queue with concord.register_queue(spec).';
+    END IF;
+    INSERT INTO concord.runtime_operations AS r (
+        command_type, queue_name, function_name, produces, requires_compensation, compensation,
+        retry_policy, registered_by, application_version, registered_at)
+    SELECT o ->> 'command_type', o ->> 'queue', o ->> 'function_name',
+           ARRAY(SELECT jsonb_array_elements_text(coalesce(o -> 'produces', '[]'))),
+           coalesce((o ->> 'requires_compensation')::boolean, false), o ->> 'compensation',
+           coalesce(o -> 'retry_policy', '{}'), executor_id, application_version, now()
+    FROM jsonb_array_elements(catalog) AS o
+    ON CONFLICT (command_type) DO UPDATE
+    SET queue_name = excluded.queue_name, function_name = excluded.function_name, produces = excluded.produces,
+        requires_compensation = excluded.requires_compensation, compensation = excluded.compensation,
+        retry_policy = excluded.retry_policy, registered_by = excluded.registered_by,
+        application_version = excluded.application_version, registered_at = excluded.registered_at
+    WHERE (r.queue_name, r.function_name, r.produces, r.requires_compensation, r.compensation, r.retry_policy,
+           r.application_version)
+          IS DISTINCT FROM
+          (excluded.queue_name, excluded.function_name, excluded.produces, excluded.requires_compensation,
+           excluded.compensation, excluded.retry_policy, excluded.application_version);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION concord.register_operations(jsonb, text, text) IS
+'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, '
+'produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues'
+' are CN009. The queue recorded here is the one the hand-off uses. Returns the number of rows '
+'changed.';

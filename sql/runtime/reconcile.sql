@@ -1,0 +1,73 @@
+-- Repair paths: hand off what is queued, and reconcile commands with DBOS.
+
+-- Commands queued before the runtime existed (an upgrade from 0002) or left
+-- queued without a workflow: hand each one whose dependencies are met to
+-- DBOS now. Explicit, because something else may have been running them.
+CREATE OR REPLACE FUNCTION concord.hand_off_queued()
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    n integer;
+    saved text[] := concord._push_actor(null, 'handed off by hand_off_queued');
+BEGIN
+    n := concord._hand_off(ARRAY(
+        SELECT c.command_id FROM concord.commands AS c WHERE c.status = 'queued' AND c.dbos_workflow_id IS null));
+    PERFORM concord._pop_actor(saved);
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION concord.hand_off_queued() IS
+'(concord_admin) Hand every queued command that has no workflow and no unmet dependency to DBOS '
+'(e.g. commands queued before an upgrade to 0003). Returns how many.';
+
+-- Commands whose current DBOS workflow was cancelled from DBOS's side before
+-- it could record anything (e.g. while still enqueued): their cancellation is
+-- requested and finished as runtime_workflow_cancelled does. Workers run this
+-- at start and on a DBOS schedule. Returns how many commands it touched.
+CREATE OR REPLACE FUNCTION concord.runtime_reconcile(executor_id text)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+    n integer := 0;
+BEGIN
+    PERFORM concord._require('executor_id', executor_id);
+    IF to_regclass('dbos.workflow_status') IS null THEN
+        RETURN 0;
+    END IF;
+    FOR c IN EXECUTE
+        'SELECT x.* FROM concord.commands AS x '
+        'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
+        'WHERE x.status IN (''queued'', ''running'', ''blocked'') AND w.status = ''CANCELLED'' '
+        'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
+    LOOP
+        PERFORM concord._cancel_from_dbos(c, executor_id);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_reconcile(text) IS
+'(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled '
+'from DBOS''s side are cancelled (a running one through concord.finish_cancellation). Workers run '
+'it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';

@@ -1,0 +1,168 @@
+-- How a worker's run ends: finish, compensations, audit, cancellation.
+
+-- Move a command the workflow runs to to_status, recording its outcome.
+-- Idempotent: a command already there is left as it is.
+CREATE OR REPLACE FUNCTION concord.runtime_finish(
+    command_id uuid,
+    workflow_id text,
+    to_status text,
+    result jsonb DEFAULT NULL,
+    error text DEFAULT NULL,
+    error_class text DEFAULT NULL,
+    reason text DEFAULT NULL
+)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE := concord._lock_command(command_id);
+BEGIN
+    PERFORM concord._require_owner(c, workflow_id);
+    PERFORM concord._known_status('to_status', to_status);
+    IF c.status = to_status THEN
+        RETURN c.status;
+    END IF;
+    -- An outcome that arrives after a cancellation request does not end the
+    -- command: the workflow takes the cancellation path (spec 30).
+    IF to_status IN ('succeeded', 'failed') AND c.status = 'cancelling' THEN
+        RETURN c.status;
+    END IF;
+    IF to_status = 'failed' THEN
+        PERFORM concord._require('error', error);
+        PERFORM concord._require('error_class', error_class);
+        PERFORM concord._known_error_class(error_class);
+    END IF;
+    RETURN concord._set_status(
+        c.command_id, to_status, 'workflow:' || workflow_id,
+        coalesce(reason, CASE to_status WHEN 'succeeded' THEN 'operation succeeded'
+                                        WHEN 'failed' THEN 'operation failed' END),
+        CASE WHEN to_status = 'succeeded' THEN coalesce(result, '{}') END,
+        error, error_class);
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_finish(uuid, text, text, jsonb, text, text, text) IS
+'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed'
+' with error and error_class, or a cancellation status); a command already there is left as it '
+'is.';
+
+-- The succeeded effects a compensate_then_stop cancellation must counter,
+-- newest first, that no succeeded compensation counters yet.
+CREATE OR REPLACE FUNCTION concord.runtime_compensations(command_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN coalesce((
+        SELECT jsonb_agg(jsonb_build_object(
+                   'effect_id', e.domain_effect_id, 'effect_type', e.effect_type, 'payload', e.effect_payload,
+                   'result', e.result, 'idempotency_key', e.idempotency_key,
+                   'declared_compensation', e.declared_compensation)
+                   ORDER BY e.completed_at DESC, e.created_at DESC, e.domain_effect_id DESC)
+        FROM concord.domain_effects AS e
+        WHERE e.command_id = command_id
+          AND e.status = 'succeeded'
+          AND e.declared_compensation IS NOT null
+          AND e.compensates_effect_id IS null
+          AND NOT EXISTS (
+              SELECT 1 FROM concord.domain_effects AS k
+              WHERE k.compensates_effect_id = e.domain_effect_id AND k.status = 'succeeded')
+    ), '[]');
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_compensations(uuid) IS
+'The succeeded effects of a command with a declared compensation not yet countered, in reverse '
+'order of completion (spec 30.2).';
+
+-- The audit rows only the runtime writes (spec 31.3 and 30.2).
+CREATE OR REPLACE FUNCTION concord.runtime_audit(
+    command_id uuid, workflow_id text, event_type text, payload jsonb
+)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE := concord._lock_command(command_id);
+BEGIN
+    PERFORM concord._require_owner(c, workflow_id);
+    IF event_type IS null OR event_type NOT IN (
+        'compensation_started', 'compensation_completed', 'compensation_drift', 'compensation_halted',
+        'operation_cancelled') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            MESSAGE = format('unknown runtime event type %L', event_type),
+            HINT = 'Use compensation_started, compensation_completed, compensation_drift, compensation_halted '
+                   'or operation_cancelled.';
+    END IF;
+    -- A replayed step writes its row once.
+    IF EXISTS (SELECT 1 FROM concord.domain_events AS d
+               WHERE d.command_id = c.command_id AND d.event_type = runtime_audit.event_type
+                 AND d.payload = coalesce(runtime_audit.payload, '{}')) THEN
+        RETURN;
+    END IF;
+    PERFORM concord._audit(event_type, c.command_id, c.trace_id, 'command', c.command_id::text, c.status,
+                           c.status, coalesce(payload, '{}'), 'workflow:' || workflow_id);
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_audit(uuid, text, text, jsonb) IS
+'Worker step: write a runtime audit event (compensation_started, compensation_completed, '
+'compensation_drift, compensation_halted, operation_cancelled) for the command the workflow '
+'runs; a replay writes nothing more.';
+
+-- A DBOS workflow cancelled from DBOS's side (DBOS.cancel_workflow) cannot run
+-- more steps: its command's cancellation is requested and a follow-up
+-- workflow finishes the cancellation path.
+CREATE OR REPLACE FUNCTION concord.runtime_workflow_cancelled(
+    command_id uuid, workflow_id text, executor_id text
+)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE := concord._lock_command(command_id);
+BEGIN
+    PERFORM concord._require('executor_id', executor_id);
+    PERFORM concord._require_owner(c, workflow_id);
+    RETURN concord._cancel_from_dbos(c, executor_id);
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_workflow_cancelled(uuid, text, text) IS
+'Called when the DBOS workflow of a command was cancelled from DBOS''s side: requests the '
+'command''s cancellation and enqueues concord.finish_cancellation (workflow <id>/cancel) to '
+'finish it. Idempotent.';

@@ -1,0 +1,293 @@
+-- The idempotent functions a DBOS worker calls from its steps (spec 18-19,
+-- 30-35): claim, check, begin and read effects. DBOS executes; these record
+-- the meaning.
+
+-- The workflow that may act for command c: its current run's, or the one
+-- finishing that run's cancellation.
+CREATE OR REPLACE FUNCTION concord._require_owner(c concord.commands, workflow_id text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._require('workflow_id', workflow_id);
+    IF c.dbos_workflow_id IS null
+       OR workflow_id NOT IN (c.dbos_workflow_id, c.dbos_workflow_id || '/cancel') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('workflow %s does not run command %s (its current workflow is %s)',
+                             workflow_id, c.command_id, coalesce(c.dbos_workflow_id, 'none'));
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._command_brief(c concord.commands)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'command_id', c.command_id, 'command_type', c.command_type, 'status', c.status,
+        'payload', c.payload, 'context', c.context, 'requested_by', c.requested_by,
+        'trace_id', c.trace_id, 'idempotency_key', c.idempotency_key,
+        'cancellation_mode', c.cancellation_mode,
+        'cancellation_requested', c.cancellation_requested_at IS NOT null,
+        'run_seq', c.run_seq, 'workflow_id', c.dbos_workflow_id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.runtime_claim(
+    command_id uuid, workflow_id text, executor_id text
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+    unmet text;
+    action text;
+    saved text[];
+BEGIN
+    PERFORM concord._require('workflow_id', workflow_id);
+    PERFORM concord._require('executor_id', executor_id);
+    -- Parents first, then the command: the order a parent's completion takes.
+    unmet := concord._unmet_dependencies_locked(command_id);
+    c := concord._lock_command(command_id);
+    IF c.dbos_workflow_id || '/cancel' = workflow_id THEN
+        -- The follow-up that finishes a cancellation begun in DBOS.
+        RETURN jsonb_build_object(
+            'action', CASE WHEN c.cancellation_requested_at IS NOT null AND NOT concord._is_terminal(c.status)
+                                AND c.status IN ('cancelling', 'compensating', 'compensated')
+                           THEN 'cancel' ELSE 'skip' END,
+            'command', concord._command_brief(c));
+    END IF;
+    IF c.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
+        -- A run that was released or replaced: not ours to execute.
+        RETURN jsonb_build_object('action', 'stale', 'status', c.status,
+                                  'current_workflow_id', c.dbos_workflow_id);
+    END IF;
+    IF c.status = 'queued' THEN
+        unmet := concord._unmet_dependencies(c.command_id);
+        IF unmet IS NOT null THEN
+            saved := concord._push_actor('worker:' || executor_id, 'a dependency is unmet: ' || unmet);
+            UPDATE concord.commands AS x SET dbos_workflow_id = null WHERE x.command_id = c.command_id;
+            PERFORM concord._pop_actor(saved);
+            RETURN jsonb_build_object('action', 'released', 'status', c.status, 'unmet', unmet);
+        END IF;
+    END IF;
+    IF c.status = 'queued' THEN
+        PERFORM concord._set_status(c.command_id, 'running', 'worker:' || executor_id,
+                                    format('claimed by workflow %s on %s', workflow_id, executor_id));
+        c.status := 'running';
+    END IF;
+    action := CASE
+        WHEN c.status = 'running' THEN 'run'
+        WHEN c.status IN ('cancelling', 'compensating', 'compensated') AND c.cancellation_requested_at IS NOT null
+            THEN 'cancel'
+        ELSE 'skip'
+    END;
+    RETURN jsonb_build_object('action', action, 'command', concord._command_brief(c));
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_claim(uuid, text, text) IS
+'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers '
+'{action: run | cancel | skip | stale | released, command}. released: a dependency is unmet, the'
+' workflow lets go and the parent''s completion hands the command off again. Idempotent.';
+
+-- The step prelude (spec 30.1): read only. {action: run} while the command
+-- runs under this workflow; cancel once cancellation is requested; stop when
+-- the run is no longer this workflow's or the command no longer runs (blocked,
+-- finished, re-queued).
+CREATE OR REPLACE FUNCTION concord.runtime_check(command_id uuid, workflow_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('command_id', command_id::text);
+    PERFORM concord._require('workflow_id', workflow_id);
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+    END IF;
+    RETURN jsonb_build_object(
+        'action', CASE
+            WHEN c.dbos_workflow_id IS DISTINCT FROM workflow_id THEN 'stop'
+            WHEN c.cancellation_requested_at IS NOT null AND c.status IN ('running', 'cancelling') THEN 'cancel'
+            WHEN c.status = 'running' THEN 'run'
+            ELSE 'stop'
+        END,
+        'status', c.status,
+        'cancellation_mode', c.cancellation_mode);
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_check(uuid, text) IS
+'Worker step prelude (spec 30.1), read only: {action: run | cancel | stop, status, '
+'cancellation_mode}. stop: the run is no longer this workflow''s, or the command no longer runs '
+'(blocked, finished).';
+
+CREATE OR REPLACE FUNCTION concord._effect_state(e concord.domain_effects, action text)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'action', action, 'effect_id', e.domain_effect_id, 'status', e.status, 'effect_type', e.effect_type,
+        'idempotency_key', e.idempotency_key, 'result', e.result, 'error', e.error, 'error_class', e.error_class);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord.runtime_begin_effect(
+    command_id uuid,
+    workflow_id text,
+    effect_type text,
+    payload jsonb,
+    idempotency_key text,
+    declared_compensation text DEFAULT NULL,
+    compensates_effect_id uuid DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+    e concord.domain_effects%ROWTYPE;
+    effect_id uuid;
+    saved text[];
+    attempt_key text := idempotency_key;
+BEGIN
+    PERFORM concord._require('command_id', command_id::text);
+    PERFORM concord._require('effect_type', effect_type);
+    PERFORM concord._require('idempotency_key', idempotency_key);
+    -- An effect's payload keeps no credential (as connector_invocations).
+    payload := concord._redact(coalesce(payload, '{}'));
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+    END IF;
+    PERFORM concord._require_owner(c, workflow_id);
+    -- The effect under this key, or its latest retry (<key>/retry-<n>). One
+    -- that succeeded or is executing is reused: a replay, or a later run of the
+    -- command (a retry, a re-queue) finding it done, so it is not done twice.
+    -- One that failed is the answer to a replay by the workflow that failed it;
+    -- a later run tries it again under the next key.
+    SELECT * INTO e FROM concord.domain_effects AS x
+    WHERE x.command_id = c.command_id
+      AND (x.idempotency_key = idempotency_key OR starts_with(x.idempotency_key, idempotency_key || '/retry-'))
+    ORDER BY x.created_at DESC, x.idempotency_key DESC
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM concord._effect_replay(e, command_id, effect_type, coalesce(payload, '{}'), declared_compensation,
+                                       compensates_effect_id);
+        IF e.status = 'failed' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM workflow_id THEN
+            attempt_key := idempotency_key || '/retry-' || (
+                SELECT count(*) FROM concord.domain_effects AS x
+                WHERE x.command_id = c.command_id
+                  AND (x.idempotency_key = idempotency_key
+                       OR starts_with(x.idempotency_key, idempotency_key || '/retry-')));
+        ELSIF e.status <> 'planned' THEN
+            RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END)
+            || jsonb_build_object('connector_key', idempotency_key);
+        ELSE
+            attempt_key := e.idempotency_key;
+        END IF;
+    END IF;
+    -- The prelude of spec 30: no new step once cancellation is asked for,
+    -- except the compensations it asked for.
+    IF compensates_effect_id IS null THEN
+        IF c.cancellation_requested_at IS NOT null THEN
+            RETURN jsonb_build_object('action', 'cancelled', 'mode', c.cancellation_mode, 'status', c.status);
+        END IF;
+        IF c.status <> 'running' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                MESSAGE = format('command %s is %s: only a running command starts effects', command_id, c.status);
+        END IF;
+    ELSIF c.status <> 'compensating' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            MESSAGE = format('command %s is %s: compensations run only while it is compensating',
+                             command_id, c.status);
+    END IF;
+    saved := concord._push_actor('workflow:' || workflow_id, null);
+    effect_id := concord._plan_effect(command_id, effect_type, payload, attempt_key, declared_compensation,
+                                      compensates_effect_id);
+    PERFORM concord._pop_actor(saved);
+    PERFORM concord.start_effect(effect_id, workflow_id);
+    SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
+    RETURN concord._effect_state(e, CASE e.status WHEN 'executing' THEN 'execute' ELSE 'done' END)
+            || jsonb_build_object('connector_key', idempotency_key);
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid) IS
+'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), '
+'then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, '
+'status, result, connector_key, ...}; a replay returns the effect it began; a later run of the '
+'command reuses an effect that succeeded and retries one that failed as a new effect '
+'<key>/retry-<n>, whose connector_key stays <key>: the call may have happened, and the peer '
+'decides by that key.';
+
+CREATE OR REPLACE FUNCTION concord.runtime_effect(effect_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.domain_effects%ROWTYPE;
+BEGIN
+    PERFORM concord._require('effect_id', effect_id::text);
+    SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('effect %s not found', effect_id);
+    END IF;
+    RETURN concord._effect_state(e, e.status);
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_effect(uuid) IS
+'The state of an effect ({effect_id, status, result, error, error_class, ...}); a worker reads '
+'it before calling a connector so that a re-run step does not repeat a side effect that already '
+'succeeded.';

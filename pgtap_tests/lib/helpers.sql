@@ -158,3 +158,34 @@ BEGIN
     RETURN id;
 END
 $$;
+
+-- One test: statement is refused with SQLSTATE errcode by the rule named rule
+-- (the CONSTRAINT of its RAISE, or the CHECK constraint's name). The refusal
+-- is caught in a subtransaction, so the file goes on.
+CREATE OR REPLACE FUNCTION concord_test.throws_rule(
+    statement text, errcode text, rule text, description text DEFAULT null
+)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    got_state text;
+    got_rule text;
+    got_message text;
+    what text := coalesce(description, format('refused by rule %s (%s)', rule, errcode));
+BEGIN
+    BEGIN
+        EXECUTE statement;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS got_state = RETURNED_SQLSTATE, got_rule = CONSTRAINT_NAME,
+                                got_message = MESSAGE_TEXT;
+        IF got_state = errcode AND got_rule = rule THEN
+            RETURN ok(true, what);
+        END IF;
+        RETURN ok(false, what) || E'\n' || diag(format(
+            '    raised: %s, rule %s: %s%s    wanted: %s, rule %s',
+            got_state, coalesce(nullif(got_rule, ''), '(none)'), got_message, E'\n', errcode, rule));
+    END;
+    RETURN ok(false, what) || E'\n' || diag('    no error was raised');
+END
+$$;

@@ -3,8 +3,8 @@
 Applies ``migrations/NNNN_*.sql`` in order, each in its own transaction, records
 version, name and checksum in ``concord.schema_migrations``, refuses to run when an
 applied file changed, then re-applies the ``sql/`` files (functions, triggers, views,
-grants) in the order ``sql/load_order`` states, in one transaction. A session-level advisory lock keeps two concurrent
-runners from interleaving.
+grants) in the order ``sql/load_order`` states, in one transaction. A session-level
+advisory lock keeps two concurrent runners from interleaving.
 """
 
 from __future__ import annotations

@@ -39,8 +39,13 @@ LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
+    -- The trigger's name is the rule's name: triggers are named as sentences
+    -- (commands_are_not_deleted, events_are_append_only).
     RAISE EXCEPTION USING
         ERRCODE = 'CN007',
+        CONSTRAINT = TG_NAME,
+        TABLE = TG_TABLE_NAME,
+        SCHEMA = TG_TABLE_SCHEMA,
         MESSAGE = format('%s %s: %s is refused', TG_TABLE_NAME, TG_ARGV[0], TG_OP),
         HINT = coalesce(TG_ARGV[1], '');
 END

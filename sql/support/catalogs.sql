@@ -15,6 +15,7 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM concord.error_classes AS ec WHERE ec.error_class = _known_error_class.error_class) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'error_class_is_known',
             MESSAGE = format('unknown error class %L', error_class),
             DETAIL = format('Known classes: %s.', (SELECT string_agg(ec.error_class, ', ' ORDER BY ec.error_class)
                                                    FROM concord.error_classes AS ec)),
@@ -41,6 +42,8 @@ BEGIN
            OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN007',
+                CONSTRAINT = 'a_catalog_key_is_immutable',
+                TABLE = TG_TABLE_NAME,
                 MESSAGE = format('%s %s: %s and created_at are immutable',
                                  TG_TABLE_NAME, old_row ->> TG_ARGV[0], TG_ARGV[0]);
         END IF;

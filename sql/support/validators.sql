@@ -23,6 +23,7 @@ BEGIN
     IF argument_value IS NULL OR btrim(argument_value) = '' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'required_argument_is_not_blank',
             MESSAGE = format('%s is required and must not be blank', argument_name);
     END IF;
     RETURN argument_value;
@@ -42,6 +43,7 @@ BEGIN
     IF length(argument_value) > 256 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'a_name_has_at_most_256_characters',
             MESSAGE = format('%s is %s characters long; a name has at most 256', argument_name,
                              length(argument_value));
     END IF;
@@ -238,7 +240,8 @@ BEGIN
 END
 $$;
 
--- Raise CN005 listing every problem (NULLs are no problem).
+-- Raise CN005 listing every problem (NULLs are no problem). The rule is named
+-- after what was checked: 'swarm spec' -> swarm_spec_is_valid.
 CREATE OR REPLACE FUNCTION concord._refuse_spec(what text, problems text[])
 RETURNS void
 LANGUAGE plpgsql
@@ -251,6 +254,7 @@ BEGIN
     IF cardinality(found) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = replace(what, ' ', '_') || '_is_valid',
             MESSAGE = format('invalid %s: %s', what, array_to_string(found, '; ')),
             DETAIL = array_to_string(found, E'\n');
     END IF;
@@ -269,12 +273,12 @@ DECLARE
     unknown text[];
 BEGIN
     IF spec IS null OR jsonb_typeof(spec) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'a_spec_is_a_json_object',
             MESSAGE = format('a %s spec must be a JSON object, not %s', kind, coalesce(jsonb_typeof(spec), 'NULL'));
     END IF;
     unknown := ARRAY(SELECT k FROM jsonb_object_keys(spec) AS k WHERE k <> ALL (known) ORDER BY k);
     IF cardinality(unknown) > 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'a_spec_has_only_known_keys',
             MESSAGE = format('unknown %s spec keys: %s', kind, array_to_string(unknown, ', ')),
             HINT = format('Known keys: %s.', array_to_string(known, ', '));
     END IF;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the pgTAP suite (pgtap_tests/*.sql, top level only: pgtap_tests/upgrade/ belongs to
-# the upgrade harness, pgtap_tests/lib/ holds no tests) with pg_prove in a fresh database
+# Runs the pgTAP suite (pgtap_tests/<domain>/*.sql, every folder but pgtap_tests/upgrade/,
+# which belongs to the upgrade harness, and pgtap_tests/lib/, which holds no tests) with
+# pg_prove in a fresh database
 # (default concord_pgtap) where Concord was installed by `concord migrate`, and where
 # pgtap_tests/lib/helpers.sql (schema concord_test, the helpers the files share) was loaded.
 #
@@ -12,9 +13,9 @@ ROOT=$(cd "$HERE/../.." && pwd -P)
 db=${1:-concord_pgtap}
 
 cd "$ROOT"
-shopt -s nullglob
-files=(pgtap_tests/*.sql)
-((${#files[@]})) || { echo "pgtap: no .sql files in pgtap_tests/" >&2; exit 1; }
+mapfile -t files < <(find pgtap_tests -name '*.sql' -not -path 'pgtap_tests/lib/*' \
+    -not -path 'pgtap_tests/upgrade/*' | sort)
+((${#files[@]})) || { echo "pgtap: no .sql files under pgtap_tests/" >&2; exit 1; }
 
 dsn=$("$HERE/fresh_db.sh" "$db")
 psql "$dsn" -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pgtap'

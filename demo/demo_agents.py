@@ -33,9 +33,9 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from concord.agents import ScriptedAgentRuntime
+from concord.agent_contracts import ScriptedAgentRuntime
 from concord.runtime import operation
-from concord.runtime.agents import register_agent_runtime
+from concord.runtime.agent_workflow import register_agent_runtime
 
 RUNTIME_NAME = "demo_scripted"
 

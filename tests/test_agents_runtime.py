@@ -25,7 +25,7 @@ import psycopg
 import pytest
 
 from concord import Client
-from concord.agents import (
+from concord.agent_contracts import (
     AgentAction,
     AgentRuntime,
     AgentStepResult,
@@ -34,14 +34,14 @@ from concord.agents import (
     Memory,
     MemoryScope,
     MemoryStore,
-    PostgresMemoryStore,
     ScriptedAgentRuntime,
     SpawnSubagentRequest,
     SpawnSubagentResult,
     SwarmPlanner,
 )
+from concord.memory_store import PostgresMemoryStore
 from concord.migrate import migrate
-from concord.runtime.agents import (
+from concord.runtime.agent_workflow import (
     AGENT_QUEUE,
     agent_runtime,
     register_agent_runtime,
@@ -246,7 +246,7 @@ def test_a_worker_with_an_agent_runtime_polls_agent_runs() -> None:
 
 
 def _loop_for(run_doc: dict[str, Any]) -> Any:
-    from concord.runtime.agents import AgentLoop
+    from concord.runtime.agent_workflow import AgentLoop
 
     loop = AgentLoop("run-1", "agent:run-1")
     loop.run_doc = dict(run_doc)
@@ -264,7 +264,7 @@ def test_the_agent_loop_leaves_dbos_errors_and_a_shutdown_to_dbos(
     import dbos._dbos as dbos_module
     from dbos._error import DBOSException, DBOSMaxStepRetriesExceeded
 
-    from concord.runtime import agents as ra
+    from concord.runtime import agent_workflow as ra
 
     name = f"unit-{uuid.uuid4().hex[:8]}"
     register_agent_runtime(name, ScriptedAgentRuntime({}))
@@ -340,7 +340,7 @@ def test_a_spawn_awaiting_a_person_is_awaited_and_observed_as_its_command_ends(
     """A spawn answered require_approval / require_input is awaited on its command like a
     tool call's (same polling, same timeout); the observation is the command's outcome:
     the child the worker created (decision allowed), or the refusal."""
-    from concord.runtime import agents as ra
+    from concord.runtime import agent_workflow as ra
 
     loop = _loop_for({"status": "running", "swarm_run_id": "s-1", "agent_name": "lead"})
     waiting = {"decision": "require_approval", "command_id": "c-1", "approval_id": "a-1",
@@ -403,7 +403,7 @@ def test_every_observation_carries_the_runs_goal_and_scopes(
     """A stateless runtime sees the run's setup at every move, not only at the first:
     every observation resume_agent_run gets carries goal, context_scope and
     constraints (and the run's identity)."""
-    from concord.runtime import agents as ra
+    from concord.runtime import agent_workflow as ra
 
     seen: list[dict[str, Any]] = []
 

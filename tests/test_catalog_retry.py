@@ -30,7 +30,7 @@ from concord.runtime.catalog import (
     RuntimeCapability,
     queue_for,
 )
-from concord.runtime.errors import (
+from concord.runtime.error_classes import (
     NON_RETRYABLE_CLASSES,
     RETRYABLE_CLASSES,
     CatalogError,

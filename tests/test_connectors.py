@@ -35,7 +35,7 @@ from concord.runtime.connectors import (
 from concord.runtime.connectors.http import parse_retry_after
 from concord.runtime.connectors.notification import message_id_for
 from concord.runtime.connectors.postgres import jsonable
-from concord.runtime.errors import RETRYABLE_CLASSES
+from concord.runtime.error_classes import RETRYABLE_CLASSES
 
 SECRET = "s3cr3t-" + uuid.uuid4().hex  # a credential that must never leak
 

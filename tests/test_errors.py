@@ -63,7 +63,7 @@ EXPECTED = {
 def codes_raised_by_the_sql() -> set[str]:
     found: set[str] = set()
     for folder in ("sql", "migrations"):
-        for path in (ROOT / folder).glob("*.sql"):
+        for path in (ROOT / folder).rglob("*.sql"):
             found |= set(re.findall(r"ERRCODE\s*=\s*'(CN\d{3})'", path.read_text()))
     return found
 

@@ -20,7 +20,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from concord.migrate import migrate
+from concord.errors import MigrationError
+from concord.migrate import discover_sql_files, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "migrations"
@@ -175,7 +176,7 @@ def test_migrate_installs_a_fresh_database(fresh_dsn: str, runner: str) -> None:
     with its name and sha256 checksum."""
     run = cli("--dsn", fresh_dsn, runner=runner)
     assert run.returncode == 0, run.stderr
-    sql_files = sorted(SQL_DIR.glob("*.sql"))
+    sql_files = discover_sql_files(SQL_DIR)
     migrations = sorted(MIGRATIONS.glob("*.sql"))
     for path in migrations:
         assert f"applying {path.name}" in run.stdout
@@ -340,14 +341,42 @@ def test_a_failing_sql_file_rolls_back_every_sql_file(fresh_dsn: str, tmp_path: 
     before = fingerprint(fresh_dsn)
     folder = tmp_path / "sql"
     shutil.copytree(SQL_DIR, folder)
-    with (folder / "70_views.sql").open("a") as views:
+    with (folder / "commands" / "views.sql").open("a") as views:
         views.write("\nCREATE VIEW concord.probe_view AS SELECT 1 AS one;\n")
-    (folder / "99_broken.sql").write_text("CREATE FUNCTION concord.broken( RETURNS;\n")
+    (folder / "zz").mkdir()
+    (folder / "zz" / "broken.sql").write_text("CREATE FUNCTION concord.broken( RETURNS;\n")
+    with (folder / "load_order").open("a") as order:
+        order.write("zz/broken.sql\n")
     run = cli("--dsn", fresh_dsn, "--sql-dir", str(folder))
     assert run.returncode != 0
-    assert "99_broken.sql" in run.stderr
+    assert "zz/broken.sql" in run.stderr
     assert not exists(fresh_dsn, "concord.probe_view")
     assert fingerprint(fresh_dsn) == before
+
+
+def test_the_load_order_names_every_sql_file_once(tmp_path: Path) -> None:
+    """Rule: sql/load_order lists every .sql file under sql/ exactly once, and each entry
+    is a file: a file left out, a missing file or a repeated one is an error, never a
+    silent skip."""
+    listed = discover_sql_files(SQL_DIR)
+    assert sorted(listed) == sorted(SQL_DIR.rglob("*.sql"))
+    assert listed[-1].parent.name == "privileges", "grants must come after every object"
+
+    folder = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, folder)
+    (folder / "commands" / "stray.sql").write_text("SELECT 1;\n")
+    with pytest.raises(MigrationError, match="does not list commands/stray.sql"):
+        discover_sql_files(folder)
+    (folder / "commands" / "stray.sql").unlink()
+    with (folder / "load_order").open("a") as order:
+        order.write("commands/absent.sql\n")
+    with pytest.raises(MigrationError, match="commands/absent.sql is not a .sql file"):
+        discover_sql_files(folder)
+    order_text = (SQL_DIR / "load_order").read_text()
+    first = next(line for line in order_text.splitlines() if line and not line.startswith("#"))
+    (folder / "load_order").write_text(order_text + first + "\n")
+    with pytest.raises(MigrationError, match="listed twice"):
+        discover_sql_files(folder)
 
 
 def test_a_misnamed_migration_is_refused(fresh_dsn: str, tmp_path: Path) -> None:

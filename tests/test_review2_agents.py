@@ -47,8 +47,8 @@ SWARM_TERMINAL = {"succeeded", "failed", "cancelled", "partially_succeeded", "ex
 
 # The scripted agents the worker of this module runs (runtime "review2").
 AGENTS_MODULE = '''
-from concord.agents import ScriptedAgentRuntime
-from concord.runtime.agents import register_agent_runtime
+from concord.agent_contracts import ScriptedAgentRuntime
+from concord.runtime.agent_workflow import register_agent_runtime
 
 SCRIPTS = {
     "r2_gate_coord": [

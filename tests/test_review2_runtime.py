@@ -43,7 +43,7 @@ import pytest
 from concord.migrate import migrate
 from concord.runtime.connectors.base import ConnectorCall
 from concord.runtime.connectors.postgres import PostgresConnector
-from concord.runtime.errors import ConnectorError
+from concord.runtime.error_classes import ConnectorError
 from conftest import temporary_database
 from runtime_support import CONCORD, WorkerProcess, submit, wait_status
 

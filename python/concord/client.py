@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from .agent_contracts import action_json
 from .errors import from_psycopg
 
 T = TypeVar("T")
@@ -618,7 +619,7 @@ class Client:
 
     def spawn_subagent(self, request: Any) -> dict[str, Any]:
         """Ask for a child agent run (spec 59; ``request`` a dict or a
-        :class:`~concord.agents.SpawnSubagentRequest`). Returns ``{decision
+        :class:`~concord.agent_contracts.SpawnSubagentRequest`). Returns ``{decision
         ('allowed'|'denied'|'require_approval'), child_agent_run_id, command_id,
         invocation_id, approval_id, reasons, code, step_index}``: a child asking for more
         than its parent holds is *denied* (code ``CN004``; a swarm limit ``CN010``), and
@@ -631,15 +632,14 @@ class Client:
 
     def submit_agent_action(self, agent_run_id: UUID | str, action: Any) -> dict[str, Any]:
         """The primitive gateway (spec 17, 28, 60): turn an agent's action (a dict, an
-        :class:`~concord.agents.AgentAction` or an
-        :class:`~concord.agents.AgentToolCallRequest`) into a governed command, a gateway
+        :class:`~concord.agent_contracts.AgentAction` or an
+        :class:`~concord.agent_contracts.AgentToolCallRequest`) into a governed command, a gateway
         tool call or a refusal. Returns ``{decision ('allowed'|'queued'|
         'require_approval'|'require_input'|'denied'|'invalid'), command_id, approval_id,
         message, status, reasons, code, step_index, output}``. A tool or connector outside
         the agent's scope is ``denied`` with code ``CN004``. Raises
         :class:`~concord.errors.LimitExceeded` when the run's step budget is spent and
         :class:`~concord.errors.StateConflict` when the run is no longer live."""
-        from .agents import action_json
 
         return self._value(
             "SELECT concord.submit_agent_action(%s, %s)",

@@ -187,13 +187,14 @@ def apply_migration(conn: psycopg.Connection, migration: Migration) -> None:
 
 
 def apply_sql_files(conn: psycopg.Connection, files: list[Path]) -> None:
-    """Repeatable objects, all or nothing."""
+    """Repeatable objects, all or nothing. An error names the file by its domain folder
+    and name (``commands/submit.sql``)."""
     with conn.transaction():
         for path in files:
             try:
                 conn.execute(path.read_text())
             except psycopg.Error as exc:
-                raise MigrationError(f"{path.name}: {exc}") from exc
+                raise MigrationError(f"{path.parent.name}/{path.name}: {exc}") from exc
 
 
 def status(conn: psycopg.Connection, migrations_dir: Path) -> MigrationStatus:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from concord.agents import ScriptedAgentRuntime
-from concord.runtime.agents import register_agent_runtime
+from concord.agent_contracts import ScriptedAgentRuntime
+from concord.runtime.agent_workflow import register_agent_runtime
 
 
 def child_request(name: str, role: str, goal: str, tools: list[str]) -> dict[str, Any]:

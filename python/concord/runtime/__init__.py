@@ -21,7 +21,14 @@ from .connectors.base import (
     register_connector,
     registry,
 )
-from .errors import Cancelled, CatalogError, ClassifiedError, ConfigError, ConnectorError, classify
+from .error_classes import (
+    Cancelled,
+    CatalogError,
+    ClassifiedError,
+    ConfigError,
+    ConnectorError,
+    classify,
+)
 from .retry import RetryPolicy, compile_policy
 
 __all__ = [

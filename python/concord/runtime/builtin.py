@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .catalog import operation
-from .errors import ClassifiedError
+from .error_classes import ClassifiedError
 from .workflows import state
 
 

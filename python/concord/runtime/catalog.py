@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import CatalogError
+from .error_classes import CatalogError
 from .retry import DEFAULT_POLICY, RetryPolicy
 
 

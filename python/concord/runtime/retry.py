@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import NON_RETRYABLE_CLASSES, RETRYABLE_CLASSES, classify
+from .error_classes import NON_RETRYABLE_CLASSES, RETRYABLE_CLASSES, classify
 
 # Retry-After beyond this is not slept through inside a step: the step fails
 # (rate_limited) and the command can be retried later.

@@ -29,7 +29,7 @@ from .catalog import catalog as default_catalog
 from .connectors.base import ConnectorRegistry
 from .connectors.base import registry as default_registry
 from .db import RuntimeDB
-from .errors import RETRYABLE_CLASSES, CatalogError, ConfigError
+from .error_classes import RETRYABLE_CLASSES, CatalogError, ConfigError
 
 log = logging.getLogger("concord.worker")
 

@@ -31,7 +31,7 @@ from ..errors import StateConflict
 from .catalog import Catalog, Compensation, Operation
 from .connectors.base import ConnectorCall, ConnectorRegistry, redact
 from .db import RuntimeDB
-from .errors import Cancelled, ClassifiedError, ConnectorError, Superseded, classify
+from .error_classes import Cancelled, ClassifiedError, ConnectorError, Superseded, classify
 from .retry import NO_RETRY, RetryPolicy, compile_policy
 
 RUN_COMMAND = "concord.run_command"

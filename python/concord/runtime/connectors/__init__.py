@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError, ConnectorError
+from ..error_classes import ConfigError, ConnectorError
 from .base import (
     SECRET_KEY,
     SECRET_SCHEMES,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ConnectorError
+from ..error_classes import ConfigError, ConnectorError
 
 SECRET_SCHEMES = ("env://", "file://")
 # Keys whose values are credentials wherever they appear in a configuration.

@@ -6,7 +6,7 @@ anything the connector returns or raises. A request may only address paths of th
 configured host: redirects are not followed and environment proxies are not used, so a
 credential never leaves for another host.
 
-Failures raise :class:`~concord.runtime.errors.ConnectorError` with the error class of
+Failures raise :class:`~concord.runtime.error_classes.ConnectorError` with the error class of
 spec 32: 5xx and connection failures are ``transient_connector_error``, a socket timeout is
 ``timeout``, 429 is ``rate_limited`` (``retry_after`` from ``Retry-After``) and any other
 4xx is ``validation_error``.
@@ -27,7 +27,7 @@ import urllib.request
 from datetime import UTC
 from typing import Any
 
-from ..errors import ConfigError, ConnectorError
+from ..error_classes import ConfigError, ConnectorError
 from .base import (
     SECRET_KEY,
     Connector,

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from ..errors import ConfigError, ConnectorError
+from ..error_classes import ConfigError, ConnectorError
 from .base import (
     Connector,
     ConnectorCall,

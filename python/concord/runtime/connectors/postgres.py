@@ -25,7 +25,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..errors import ConfigError, ConnectorError
+from ..error_classes import ConfigError, ConnectorError
 from .base import (
     Connector,
     ConnectorCall,

@@ -42,7 +42,7 @@ import dbos._dbos as _dbos_module
 from dbos import DBOS
 from dbos._error import DBOSException, DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledError
 
-from ..agents import AGENT_RUN_TERMINAL, RECORDED_STEP_TYPES, AgentRuntime
+from ..agent_contracts import AGENT_RUN_TERMINAL, RECORDED_STEP_TYPES, AgentRuntime
 from ..errors import ConcordError
 from .retry import RetryPolicy
 from .workflows import _run_step, state

@@ -4,7 +4,7 @@ speaks, the memory store protocol, and a deterministic scripted runtime.
 An agent never calls a tool or a connector itself: every move it makes goes through the
 SQL gateway (``concord.submit_agent_action``, ``concord.spawn_subagent``, ...), which
 turns it into a governed command, a recorded step or a refusal. The DBOS workflow that
-drives an agent (``concord.run_agent``, in :mod:`concord.runtime.agents`) asks an
+drives an agent (``concord.run_agent``, in :mod:`concord.runtime.agent_workflow`) asks an
 :class:`AgentRuntime` for the agent's next move and hands it the gateway's answer.
 
 Nothing here imports DBOS (spec 47): these are plain contracts and callers of SQL.
@@ -16,10 +16,7 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from .client import Client
+from typing import Any, Protocol, runtime_checkable
 
 # Run statuses (spec 58.2). A run in one of TERMINAL never moves again.
 AGENT_RUN_TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
@@ -345,81 +342,6 @@ class MemoryStore(Protocol):
         """Delete a memory (its content is cleared)."""
 
 
-class PostgresMemoryStore:
-    """The default :class:`MemoryStore`: Concord's own ``memories`` table, through the SQL
-    functions ``remember``, ``get_memory``, ``search_memory``, ``supersede_memory`` and
-    ``forget_memory`` (which apply scope, supersession and audit).
-
-    ``client_or_dsn`` is a :class:`~concord.Client` (left open by :meth:`close`) or a DSN
-    (a client of its own is made, and closed by :meth:`close`). ``actor`` is recorded as
-    the author of every write.
-    """
-
-    def __init__(self, client_or_dsn: Client | str, *, actor: str = "memory_store"):
-        from .client import Client
-
-        if isinstance(client_or_dsn, str):
-            self._client = Client(client_or_dsn)
-            self._owns_client = True
-        else:
-            self._client = client_or_dsn
-            self._owns_client = False
-        if not actor:
-            raise ValueError("actor must name who writes the memories")
-        self.actor = actor
-
-    @property
-    def client(self) -> Client:
-        """The Concord client this store calls."""
-        return self._client
-
-    def close(self) -> None:
-        """Close the client if this store opened it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> PostgresMemoryStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def insert(self, memory: Memory) -> None:
-        """Write ``memory`` (a ``concord.write_memory`` command through the memory_write
-        policy); ``memory.memory_id`` and ``memory.status`` become the stored memory's:
-        ``active``, or ``candidate`` when it awaits approval. A write the policy denies
-        leaves ``memory_id`` None."""
-        stored = self._client.remember(memory.to_json(), self.actor)
-        if isinstance(stored, Mapping) and stored.get("memory_id") is not None:
-            memory.memory_id = str(stored["memory_id"])
-            memory.status = stored.get("status")
-
-    def get(self, memory_id: str) -> Memory | None:
-        """concord.get_memory; None when there is no such memory."""
-        from .errors import NotFound
-
-        try:
-            doc = self._client.get_memory(memory_id)
-        except NotFound:
-            return None
-        return None if doc is None else Memory.from_json(doc)
-
-    def search(self, scope: MemoryScope, query: str | None, limit: int) -> list[Memory]:
-        """concord.search_memory within scope (full-text ranked when query is given)."""
-        found = self._client.search_memory(scope.to_json(), query, limit)
-        if isinstance(found, Mapping):
-            found = found.get("memories") or []
-        return [Memory.from_json(doc) for doc in found or []]
-
-    def supersede(self, old_id: str, new_id: str) -> None:
-        """concord.supersede_memory(old_id, new_id) as this store's actor."""
-        self._client.supersede_memory(old_id, new_id, self.actor)
-
-    def delete(self, memory_id: str) -> None:
-        """concord.forget_memory as this store's actor."""
-        self._client.forget_memory(memory_id, self.actor)
-
-
 # ---------------------------------------------------------------------------
 # Spec 68: runtime, planner and join interfaces
 # ---------------------------------------------------------------------------
@@ -439,9 +361,7 @@ class AgentRuntime(Protocol):
     ) -> dict[str, Any]:
         """Begin a run: the first move for goal, given the run's context (spec 68.1)."""
 
-    def resume_agent_run(
-        self, agent_run_id: str, observation: dict[str, Any]
-    ) -> dict[str, Any]:
+    def resume_agent_run(self, agent_run_id: str, observation: dict[str, Any]) -> dict[str, Any]:
         """The next move, given the observation of the last one (spec 68.1)."""
 
     def cancel_agent_run(self, agent_run_id: str, reason: str) -> dict[str, Any]:
@@ -452,9 +372,7 @@ class AgentRuntime(Protocol):
 class SwarmPlanner(Protocol):
     """Spec 68.2: turns a command into a swarm specification (spec 67)."""
 
-    def create_swarm_plan(
-        self, command: dict[str, Any], context: dict[str, Any]
-    ) -> dict[str, Any]:
+    def create_swarm_plan(self, command: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         """The plan of a swarm for a command (spec 68.2)."""
 
 

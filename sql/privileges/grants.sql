@@ -177,11 +177,3 @@ concord.agent_step_log,
 concord.swarm_artifacts,
 concord.memory_catalog
 TO concord_app, concord_reader, concord_admin, concord_worker;
-
--- The rule book is for everyone who may meet a refusal (the agent gateway
--- answers with codes instead).
-GRANT SELECT ON concord.rules
-TO concord_app, concord_reader, concord_admin, concord_approver, concord_worker;
-
-GRANT EXECUTE ON FUNCTION concord._rule_books()
-TO concord_app, concord_reader, concord_admin, concord_approver, concord_worker;

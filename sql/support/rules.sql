@@ -1,18 +1,18 @@
--- The rule book: every named rule the database enforces, so a person who meets
--- a refusal can look it up (SELECT * FROM concord.rules WHERE rule = '...').
+-- The rule book: every named rule the database enforces, so an operator who
+-- meets a refusal can look it up (SELECT * FROM concord.rules WHERE rule =
+-- '...'). Like the tables, it is the owner's: the roles keep exactly the
+-- privileges they had, and docs/reference/rules.md is its published copy.
 -- A rule raised by a trigger or a function names itself with
 -- RAISE ... USING CONSTRAINT = '<rule>'; each domain keeps the meaning of its
 -- rules in one function, concord._rule_book_<domain>(), next to its code.
 -- CHECK constraints carry their meaning as COMMENT ON CONSTRAINT.
 
 -- Every domain's rule book, found by name, so a new domain only adds its
--- function. The view below calls it as its reader: it runs as its owner, so
--- readers need EXECUTE on this function alone, not on each book.
+-- function.
 CREATE OR REPLACE FUNCTION concord._rule_books()
 RETURNS TABLE (rule text, table_name text, sqlstate text, meaning text)
 LANGUAGE plpgsql
 STABLE
-SECURITY DEFINER
 SET search_path = concord, pg_temp
 AS $$
 DECLARE

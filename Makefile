@@ -20,7 +20,7 @@ SQL_DIRS := $(wildcard sql migrations)
 PY_DIRS  := $(wildcard python tests bench)
 
 .PHONY: help deps db db-stop test test-db-steps lint-sql lint-py lint-plpgsql pgtap \
-        upgrade-test pytest demo bench clean
+        upgrade-test pytest demo bench docs clean
 
 help:
 	@echo "make demo     install Concord in a throwaway PostgreSQL and run demo/*.sql"
@@ -28,6 +28,7 @@ help:
 	@echo "make deps     install missing Debian packages (PostgreSQL, pgTAP, ...)"
 	@echo "make db       start the throwaway cluster and print its DSN;  make db-stop"
 	@echo "make bench    run the benchmarks;  make clean  remove cluster and .venv"
+	@echo "make docs     regenerate docs/reference/{rules.md,state-machines.md,schema.sql}"
 
 deps:
 	@$(HARNESS)/deps.sh
@@ -77,6 +78,11 @@ demo: deps $(VENV)
 
 bench: deps $(VENV)
 	@$(RUN_DB) $(PY) bench/run_bench.py
+
+# The reference pages generated from a fresh install (tests check they are fresh).
+docs: deps $(VENV)
+	@$(RUN_DB) bash -c 'dsn=$$($(HARNESS)/fresh_db.sh concord_docs) \
+		&& CONCORD_DSN="$$dsn" $(PY) $(HARNESS)/reference_pages.py write'
 
 clean:
 	@$(CLUSTER) destroy

@@ -1,0 +1,228 @@
+"""The reference pages generated from a fresh install, and their freshness check.
+
+* ``docs/reference/state-machines.md``: every status machine as a mermaid diagram, drawn
+  from the transition tables (commands, effects, swarms, agents) or, where the machine is
+  a pure function (memories, artifacts) or a single decision (approvals), from that
+  function and the table's status CHECK constraint;
+* ``docs/reference/schema.sql``: ``pg_dump --schema-only`` of schema ``concord``,
+  normalised (no version banner, no ``\\restrict`` key), so every schema change shows in
+  review;
+* ``docs/reference/rules.md``: the rule book (tests/harness/rulebook.py).
+
+    CONCORD_DSN=<a database with Concord installed> python tests/harness/reference_pages.py write
+    CONCORD_DSN=... python tests/harness/reference_pages.py check
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import rulebook  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "docs" / "reference"
+
+
+@dataclass(frozen=True)
+class Machine:
+    title: str
+    source: str
+    statuses: list[str]
+    initial: list[str]
+    edges: list[tuple[str, str]]
+    terminal: list[str]
+
+
+def _check_statuses(conn: psycopg.Connection, constraint: str) -> list[str]:
+    definition = conn.execute(
+        "SELECT pg_get_constraintdef(c.oid) FROM pg_catalog.pg_constraint AS c "
+        "WHERE c.connamespace = 'concord'::regnamespace AND c.conname = %s",
+        (constraint,),
+    ).fetchone()[0]
+    return re.findall(r"'([a-z_]+)'::text", definition)
+
+
+def _table_machine(conn, title, prefix, initial) -> Machine:
+    statuses = [
+        r[0] for r in conn.execute(f"SELECT status FROM concord.{prefix}_statuses ORDER BY status")
+    ]
+    terminal = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT status FROM concord.{prefix}_statuses WHERE terminal ORDER BY status"
+        )
+    ]
+    edges = conn.execute(
+        f"SELECT from_status, to_status FROM concord.{prefix}_transitions "
+        "ORDER BY from_status, to_status"
+    ).fetchall()
+    return Machine(
+        title,
+        f"tables `concord.{prefix}_statuses` and `concord.{prefix}_transitions`",
+        statuses,
+        initial,
+        [tuple(e) for e in edges],
+        terminal,
+    )
+
+
+def _function_machine(conn, title, constraint, function, initial) -> Machine:
+    statuses = _check_statuses(conn, constraint)
+    edges = [
+        (a, b)
+        for a in statuses
+        for b in statuses
+        if a != b and conn.execute(f"SELECT concord.{function}(%s, %s)", (a, b)).fetchone()[0]
+    ]
+    leaving = {a for a, _ in edges}
+    return Machine(
+        title,
+        f"function `concord.{function}` over the statuses of CHECK `{constraint}`",
+        statuses,
+        initial,
+        edges,
+        [s for s in statuses if s not in leaving],
+    )
+
+
+def machines(conn: psycopg.Connection) -> list[Machine]:
+    approval_statuses = _check_statuses(conn, "approval_status_is_known")
+    return [
+        _table_machine(conn, "Commands", "command", ["created"]),
+        _table_machine(conn, "Domain effects", "effect", ["planned"]),
+        Machine(
+            "Approvals",
+            "CHECK `approval_status_is_known`; the approvals guard lets only a pending "
+            "approval change, once",
+            approval_statuses,
+            ["pending"],
+            [("pending", s) for s in approval_statuses if s != "pending"],
+            [s for s in approval_statuses if s != "pending"],
+        ),
+        _table_machine(conn, "Swarm runs", "swarm", ["created"]),
+        _table_machine(conn, "Agent runs", "agent", ["created"]),
+        _function_machine(
+            conn,
+            "Memories",
+            "memory_status_is_known",
+            "_memory_transition_legal",
+            ["candidate", "active"],
+        ),
+        _function_machine(
+            conn,
+            "Artifacts",
+            "artifact_status_is_known",
+            "_artifact_transition_legal",
+            ["draft", "final"],
+        ),
+    ]
+
+
+def render_state_machines(dsn: str) -> str:
+    with psycopg.connect(dsn) as conn:
+        found = machines(conn)
+    lines = [
+        "# State machines",
+        "",
+        "<!-- Generated from the database by `make docs` (tests/harness/reference_pages.py);",
+        "     a test fails when this page is stale. -->",
+        "",
+        "Every status a row can take and every move between statuses the database allows,",
+        "whoever writes (the table owner included). `[*] -->` marks the statuses a row may",
+        "be created in; `--> [*]` the terminal ones.",
+        "",
+    ]
+    for m in found:
+        lines += [f"## {m.title}", "", f"Source: {m.source}.", "", "```mermaid", "stateDiagram-v2"]
+        lines += [f"    [*] --> {s}" for s in m.initial]
+        lines += [f"    {a} --> {b}" for a, b in m.edges]
+        lines += [f"    {s} --> [*]" for s in m.terminal]
+        lines += ["```", ""]
+        unreached = [
+            s for s in m.statuses if s not in m.initial and s not in {b for _, b in m.edges}
+        ]
+        if unreached:
+            lines += [f"Never entered: {', '.join(unreached)}.", ""]
+    return "\n".join(lines)
+
+
+def _pg_dump() -> str:
+    with_major = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"), reverse=True)
+    found = shutil.which("pg_dump")
+    return str(with_major[0]) if with_major else found or "pg_dump"
+
+
+def render_schema(dsn: str) -> str:
+    params = conninfo_to_dict(dsn)
+    with psycopg.connect(dsn) as conn:
+        major = conn.info.server_version // 10000
+    exact = Path(f"/usr/lib/postgresql/{major}/bin/pg_dump")
+    dump = subprocess.run(
+        [
+            str(exact) if exact.exists() else _pg_dump(),
+            "--schema-only",
+            "--schema=concord",
+            "--no-owner",
+            "--restrict-key=concord",
+            "--dbname",
+            dsn,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **({"PGPASSWORD": params["password"]} if "password" in params else {})},
+    ).stdout
+    kept = [
+        line
+        for line in dump.splitlines()
+        if not line.startswith(("-- Dumped from", "-- Dumped by", "\\restrict", "\\unrestrict"))
+    ]
+    text = "\n".join(kept).strip("\n")
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    header = (
+        "-- The schema of a fresh install of Concord (pg_dump --schema-only --schema=concord\n"
+        "-- --no-owner, normalised). Generated by `make docs`; a test fails when it is stale.\n"
+    )
+    return header + "\n" + text + "\n"
+
+
+PAGES = {
+    "state-machines.md": render_state_machines,
+    "schema.sql": render_schema,
+    "rules.md": lambda dsn: rulebook.render(dsn) + "\n",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["write", "check"])
+    args = parser.parse_args()
+    dsn = os.environ["CONCORD_DSN"]
+    stale = []
+    for name, render in PAGES.items():
+        text = render(dsn)
+        path = REFERENCE / name
+        if args.action == "write":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path.relative_to(ROOT)}")
+        elif not path.exists() or path.read_text() != text:
+            stale.append(name)
+    for name in stale:
+        print(f"docs/reference/{name} is stale: run `make docs`")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

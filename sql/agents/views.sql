@@ -17,6 +17,10 @@ SELECT
     t.updated_at
 FROM concord.tools AS t;
 
+COMMENT ON VIEW concord.tool_catalog IS
+'Every tool agents may be given (spec 20): how it runs, the command type a call becomes, its '
+'risk, whether it needs approval, the connector it reaches and its schemas.';
+
 CREATE OR REPLACE VIEW concord.swarm_tree AS
 SELECT
     s.swarm_run_id,

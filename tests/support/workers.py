@@ -2,7 +2,8 @@
 that executes each idempotency key once (the real protocol: HTTP on 127.0.0.1), and a
 database of its own with the test operations' command types registered.
 
-The operations the workers load live in ``tests/runtime_ops/concord_test_ops.py``.
+The modules the workers load (by module name, with ``OPS_DIR`` on their PYTHONPATH) live
+in ``tests/support/runtime_ops/``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OPS_DIR = Path(__file__).resolve().parent / "runtime_ops"
 CONCORD = ROOT / ".venv" / "bin" / "concord"
 

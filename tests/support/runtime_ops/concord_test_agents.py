@@ -1,10 +1,10 @@
 """The scripted agents the agent runtime tests' workers run (``--module
 concord_test_agents``): one :class:`ScriptedAgentRuntime` registered as ``scripted``.
 
-Each scenario of ``tests/test_agents_runtime.py`` uses agents of its own names. Tools
-(registered by the tests): ``echo_tool`` (command type rt.echo), ``slow_tool`` (rt.slow),
-``danger_tool`` (rt.echo; no agent is given it), ``gated_tool`` (rt.echo, requires
-approval), and the gateway tools.
+Each scenario of ``tests/agents/test_swarms_run_on_a_real_worker.py`` uses agents of its
+own names. Tools (registered by the tests): ``echo_tool`` (command type rt.echo),
+``slow_tool`` (rt.slow), ``danger_tool`` (rt.echo; no agent is given it), ``gated_tool``
+(rt.echo, requires approval), and the gateway tools.
 """
 
 from __future__ import annotations

@@ -1,0 +1,292 @@
+"""Adversarial review of issue 4 (DBOS runtime): defects found in review, each written as
+the behaviour the issue promises. They fail until the defect is fixed.
+
+1-2. A child whose last dependency is met while its own transaction decides "unmet"
+     (a release by the claim, an approval) is left queued with no workflow forever: the
+     decision reads the parent's status without locking the parent row, and the parent's
+     hand-off of dependents cannot see the child's uncommitted state.
+3.   A schedule on a queue the worker does not poll never fires.
+4.   register_schedule accepts a cron DBOS refuses; every worker then crashes at start.
+5.   A workflow cancelled in DBOS before it started leaves its command queued forever.
+6.   A command moved running -> blocked -> queued gets a second run while the first
+     workflow keeps executing: the booking is made twice (the prelude ignores 'stale',
+     and the new run's effect keys carry the run number).
+7.   The step prelude (runtime_claim) moves a blocked command back to running.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from concord.migrate import migrate
+from concord.runtime.schema import sqlalchemy_url
+from support.databases import temporary_database
+from support.workers import (
+    RecordingVendor,
+    WorkerProcess,
+    register_test_types,
+    submit,
+    wait_for,
+    wait_status,
+)
+
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+@pytest.fixture(scope="module")
+def dsn(server_dsn: str) -> Iterator[str]:
+    with temporary_database(server_dsn, "rv_rt") as d:
+        migrate(d)
+        register_test_types(d)
+        with psycopg.connect(d, autocommit=True) as conn:
+            conn.execute(
+                """
+                DO $$ BEGIN
+                    PERFORM concord.register_command_type('{"command_type": "rv.plain"}');
+                    PERFORM concord.register_approval_type(
+                        '{"name": "rv_at", "approver": {"principals": ["ann"]}}');
+                    PERFORM concord.register_policy(
+                        '{"name": "rv_gate", "predicate": "$.payload.gate == true",
+                          "decision": "require_approval", "approval_type": "rv_at"}');
+                    PERFORM concord.register_command_type(
+                        '{"command_type": "rv.gov", "policy_checks": ["rv_gate"]}');
+                END $$
+                """
+            )
+        yield d
+
+
+def one(conn: psycopg.Connection, query: str, *params):
+    row = conn.execute(query, params).fetchone()
+    return row[0] if row else None
+
+
+def binding(conn: psycopg.Connection, command_id) -> tuple:
+    return conn.execute(
+        "SELECT status, dbos_workflow_id, concord.dependencies_satisfied(command_id) "
+        "FROM concord.commands WHERE command_id = %s",
+        (command_id,),
+    ).fetchone()
+
+
+def concurrently(dsn: str, query: str, *params) -> tuple[threading.Thread, list]:
+    """Run query in its own autocommit session while the caller's transaction is open. A
+    fix may make it wait for that transaction (a lock on the parent row): the caller
+    commits after a moment and joins."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as t1:
+                t1.execute(query, params)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(0.5)
+    return thread, errors
+
+
+def running_parent(conn: psycopg.Connection) -> tuple[str, str]:
+    parent = submit(conn, "rv.plain")
+    wf = one(conn, "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", parent)
+    assert (
+        one(conn, "SELECT concord.runtime_claim(%s, %s, 'rv-x') ->> 'action'", parent, wf) == "run"
+    )
+    return parent, wf
+
+
+# ---------------------------------------------------------------------------
+# 1-2. Dependency hand-off races (no worker: the SQL functions a worker calls)
+# ---------------------------------------------------------------------------
+
+
+def test_a_release_racing_the_parents_completion_is_handed_off(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as a:
+        parent, pwf = running_parent(a)
+        child = submit(a, "rv.plain")
+        a.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
+        cwf = one(a, "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", child)
+        with psycopg.connect(dsn) as t2:
+            # the parent's workflow records success (not committed yet) ...
+            t2.execute("SELECT concord.runtime_finish(%s, %s, 'succeeded')", (parent, pwf))
+            # ... while the child's workflow claims and finds the parent unfinished
+            thread, errors = concurrently(
+                dsn, "SELECT concord.runtime_claim(%s, %s, 'rv-y')", child, cwf
+            )
+            t2.commit()
+            thread.join(10)
+            assert not errors, errors
+        status, workflow, satisfied = binding(a, child)
+        # The claim waits for the parent's transaction, then finds it succeeded and runs
+        # the child (or, had it released it first, the parent's hand-off binds a new run).
+        assert satisfied and status in ("queued", "running"), status
+        assert workflow is not None, (
+            "the child is queued, its parent succeeded, and it has no workflow: it never runs"
+        )
+
+
+def test_an_approval_racing_the_parents_completion_is_handed_off(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as a:
+        parent, pwf = running_parent(a)
+        child = str(
+            one(
+                a,
+                """SELECT command_id FROM concord.submit_command('rv.gov', '{"gate": true}',
+                                                                   'alice')""",
+            )
+        )
+        a.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
+        approval = one(a, "SELECT approval_id FROM concord.approvals WHERE command_id = %s", child)
+        with psycopg.connect(dsn) as t2:
+            t2.execute("SELECT concord.runtime_finish(%s, %s, 'succeeded')", (parent, pwf))
+            thread, errors = concurrently(
+                dsn, "SELECT concord.resolve_approval(%s, 'approved', 'ann')", approval
+            )
+            t2.commit()
+            thread.join(10)
+            assert not errors, errors
+        status, workflow, satisfied = binding(a, child)
+        assert (status, satisfied) == ("queued", True)
+        assert workflow is not None, (
+            "approved child, parent succeeded, no workflow: the command never runs"
+        )
+
+
+# ---------------------------------------------------------------------------
+# 7. The step prelude does not undo an operator's "blocked"
+# ---------------------------------------------------------------------------
+
+
+def test_the_step_prelude_leaves_a_blocked_command_blocked(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        command_id, wf = running_parent(conn)
+        assert (
+            one(
+                conn,
+                "SELECT concord.transition_command(%s, 'blocked', 'ops', 'vendor down')",
+                command_id,
+            )
+            == "blocked"
+        )
+        # EffectContext.check_cancelled (every ctx.step) calls runtime_claim again
+        action = one(
+            conn, "SELECT concord.runtime_claim(%s, %s, 'rv-x') ->> 'action'", command_id, wf
+        )
+        assert (
+            one(conn, "SELECT status FROM concord.commands WHERE command_id = %s", command_id)
+            == "blocked"
+        ), f"the prelude ({action}) moved it back to running"
+
+
+# ---------------------------------------------------------------------------
+# 4. An invalid cron is refused where it is registered
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cron", ["a b c d e", "99 * * * *", "* * * * 9"])
+def test_register_schedule_refuses_a_cron_dbos_cannot_run(dsn: str, cron: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        spec = {"name": "rv_bad_" + uuid.uuid4().hex[:6], "cron": cron, "command_type": "rt.echo"}
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute("SELECT concord.register_schedule(%s)", (json.dumps(spec),))
+        assert caught.value.sqlstate == "CN005"
+
+
+# ---------------------------------------------------------------------------
+# Real workers (each test its own database, so a worker sees only its own work)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def fresh(server_dsn: str) -> Iterator[str]:
+    with temporary_database(server_dsn, "rv_rtw") as d:
+        migrate(d)
+        register_test_types(d)
+        yield d
+
+
+def worker(dsn: str, vendor: RecordingVendor | None = None) -> WorkerProcess:
+    kw = {"vendor_url": vendor.url} if vendor is not None else {}
+    return WorkerProcess(dsn, executor_id=f"rv-{uuid.uuid4().hex[:8]}", **kw)
+
+
+def test_a_schedule_on_any_registered_queue_fires(fresh: str) -> None:
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        conn.execute(
+            "SELECT concord.register_schedule(%s)",
+            (
+                json.dumps(
+                    {
+                        "name": "on_agents",
+                        "cron": "* * * * * *",
+                        "command_type": "rt.echo",
+                        "queue": "agent_runs",
+                    }
+                ),
+            ),
+        )
+        with worker(fresh):
+            wait_for(
+                lambda: one(
+                    conn,
+                    "SELECT count(*) FROM concord.commands "
+                    "WHERE requested_by = 'schedule:on_agents'",
+                ),
+                timeout=12,
+                message="a tick of a schedule on queue agent_runs",
+            )
+
+
+def test_a_workflow_cancelled_in_dbos_before_it_started_ends_its_command(fresh: str) -> None:
+    from dbos import DBOSClient
+
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        command_id = submit(conn, "rt.echo")
+        client = DBOSClient(system_database_url=sqlalchemy_url(fresh))
+        try:
+            client.cancel_workflow(command_id)
+        finally:
+            client.destroy()
+        assert (
+            one(
+                conn, "SELECT status FROM dbos.workflow_status WHERE workflow_uuid = %s", command_id
+            )
+            == "CANCELLED"
+        )
+        with worker(fresh):
+            # README: a workflow cancelled from DBOS's side records the command's cancellation
+            assert wait_status(conn, command_id, TERMINAL, timeout=10) == "cancelled"
+
+
+def test_a_requeued_command_is_not_run_twice_at_once(fresh: str) -> None:
+    vendor = RecordingVendor()
+    try:
+        with psycopg.connect(fresh, autocommit=True) as conn, worker(fresh, vendor):
+            command_id = submit(conn, "hotel.book", {"room": "101", "wait_steps": 40})
+            wait_for(lambda: vendor.executions_by_path["/book"] >= 1, message="the first booking")
+            # an operator parks the command and queues it again while run 1 is waiting
+            assert (
+                one(conn, "SELECT concord.transition_command(%s, 'blocked', 'ops')", command_id)
+                == "blocked"
+            )
+            assert (
+                one(conn, "SELECT concord.transition_command(%s, 'queued', 'ops')", command_id)
+                == "queued"
+            )
+            wait_status(conn, command_id, TERMINAL, timeout=30)
+            time.sleep(1)
+            assert vendor.executions_by_path["/book"] == 1, (
+                f"the hotel was booked {vendor.executions_by_path['/book']} times: run 1 kept "
+                "executing after run 2 took the command over"
+            )
+    finally:
+        vendor.close()

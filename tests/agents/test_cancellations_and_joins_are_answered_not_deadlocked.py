@@ -1,28 +1,17 @@
-"""Review 4 of issue 5 (agents under governance): concurrency and interactions with the
-kernel. Failing tests for proven gaps; each names the rule it protects and must pass once
-the gap is fixed. Races use real parallel connections lined up by a barrier, repeated a
-few rounds, and check the stored invariants after every round.
+"""Agents under governance, with the kernel: a cancellation or a join racing an agent's
+gateway call is answered, never killed by a deadlock (40P01), and a cancelled agent's
+failed tool command is not retried.
 
-1. Cancelling a swarm (``cancel_swarm``, or ``cancel_command`` of its parent command)
-   while one of its agents calls the gateway (``spawn_subagent``,
-   ``submit_agent_action``, ``finish_agent_run``) deadlocks (40P01) nearly every time.
-   The gateway locks the agent run and then the swarm run (its counters); the cascade
-   locks the swarm run and then its agent runs. The invariants hold (the loser rolls
-   back), but the cancellation or the agent's call is killed by the deadlock detector
-   instead of being answered: the project's own rule (tests/test_agents_invariants.py:
-   "a deadlock (40P01) here is a defect too: the loser must be refused, not killed").
-2. ``join_swarm`` racing the coordinator's ``finish_agent_run`` deadlocks the same way
-   (the join locks the swarm, then closes the coordinator; the finish locks the
-   coordinator, then the swarm).
-3. Spec 64 / README "A cancelled agent cancels ... the unfinished commands it asked
-   for": a tool command that had failed with a retryable class is left ``failed`` when its
-   agent is cancelled, and can then be retried (``failed -> queued``) and run for an agent
-   that no longer exists in any live sense.
+The races are stepped by ``support.races``: the helper holds one row the two callers both
+lock (the command, the swarm, the coordinator's or the child's agent run), starts them
+behind it in one order and then the other, and lets go. Two callers that took two rows in
+opposite orders would deadlock for one of those rows and orders every time (README "one
+lock order": the swarm, then its agents; commands FOR NO KEY UPDATE). After every race the
+stored invariants hold.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -34,11 +23,11 @@ from psycopg.types.json import Jsonb
 
 from concord.migrate import migrate
 from support.databases import temporary_database
+from support.races import Outcome, Race
 
 SYNC = "review4.sync"
 TOOL = "r4_tool"
 ALL_TOOLS = ["spawn_subagent", TOOL, "create_artifact"]
-ROUNDS = 6
 
 
 @pytest.fixture(scope="module")
@@ -142,31 +131,37 @@ def finish(conn: psycopg.Connection, run: Any, status: str = "succeeded") -> str
     ]
 
 
-def race(dsn: str, actions: list[Callable[[psycopg.Connection], Any]]) -> list[Any]:
-    """Each action on its own connection and thread, released together; returns each
-    action's value or the exception it raised."""
-    conns = [connect(dsn) for _ in actions]
-    outcomes: list[Any] = [None] * len(actions)
-    barrier = threading.Barrier(len(actions))
+# The rows both callers of a race may lock, each held in turn by the race helper.
+ROWS = {
+    "command": "SELECT 1 FROM concord.commands WHERE command_id = %s FOR UPDATE",
+    "swarm": "SELECT 1 FROM concord.swarm_runs WHERE swarm_run_id = %s FOR UPDATE",
+    "lead": "SELECT 1 FROM concord.agent_runs WHERE agent_run_id = %s FOR UPDATE",
+    "kid": "SELECT 1 FROM concord.agent_runs WHERE agent_run_id = %s FOR UPDATE",
+}
 
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = actions[i](conns[i])
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            outcomes[i] = exc
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert not any(t.is_alive() for t in threads), "a racing transaction never finished"
-    finally:
-        for c in conns:
-            c.close()
-    return outcomes
+def races(
+    dsn: str, conn: psycopg.Connection, fresh: Callable[[], dict[str, Any]], actions: list
+) -> Iterator[tuple[str, dict[str, Any], list[Any]]]:
+    """For each row of ``ROWS`` and each order of the two actions: a fresh swarm
+    (``fresh()`` returns its ids by name: command, swarm, lead, kid), the row held while
+    the actions queue up behind it, then let go. Yields (what was tried, the ids, each
+    action's value or exception, in the order of ``actions``)."""
+    with Race(dsn, 2, setup="SET client_min_messages = warning") as race:
+        for row, lock in ROWS.items():
+            for order in ((0, 1), (1, 0)):
+                ids = fresh()
+                if ids.get(row) is None:
+                    continue
+                outcomes = race.behind(
+                    lock, (ids[row],), [lambda c, i=i, ids=ids: actions[i](c, ids) for i in order]
+                )
+                by_action: list[Outcome] = [outcomes[order.index(i)] for i in (0, 1)]
+                yield (
+                    f"{row} held, action {order[0]} first",
+                    ids,
+                    [o.error if o.error is not None else o.value for o in by_action],
+                )
 
 
 def raw_errors(outcomes: list[Any], names: list[str]) -> list[str]:
@@ -224,7 +219,7 @@ def assert_invariants(conn: psycopg.Connection, swarm: Any, context: str) -> Non
 
 
 # ---------------------------------------------------------------------------
-# 1. Cancelling a swarm while its agents call the gateway
+# Cancelling a swarm while its agents call the gateway
 # ---------------------------------------------------------------------------
 
 GATEWAY_CALLS = {
@@ -246,6 +241,28 @@ CANCELS = {
 }
 
 
+def with_a_child(conn: psycopg.Connection) -> Callable[[], dict[str, Any]]:
+    def fresh() -> dict[str, Any]:
+        command_id, swarm, lead = new_swarm(conn)
+        return {
+            "command": command_id,
+            "swarm": swarm,
+            "lead": lead,
+            "kid": spawned(conn, lead, "kid"),
+        }
+
+    return fresh
+
+
+def with_a_finished_child(conn: psycopg.Connection) -> Callable[[], dict[str, Any]]:
+    def fresh() -> dict[str, Any]:
+        command_id, swarm, lead = new_swarm(conn)
+        finish(conn, spawned(conn, lead, "kid"))
+        return {"command": command_id, "swarm": swarm, "lead": lead}
+
+    return fresh
+
+
 @pytest.mark.parametrize("cancel", sorted(CANCELS))
 @pytest.mark.parametrize("call", sorted(GATEWAY_CALLS))
 def test_cancelling_a_swarm_while_an_agent_calls_the_gateway_is_answered_not_deadlocked(
@@ -258,23 +275,18 @@ def test_cancelling_a_swarm_while_an_agent_calls_the_gateway_is_answered_not_dea
     CN011) — never a deadlock (40P01) that kills the cancellation or the call — and the
     swarm ends cancelled with nothing live in it."""
     failures = []
-    for round_ in range(ROUNDS):
-        command_id, swarm, lead = new_swarm(conn)
-        kid = spawned(conn, lead, "kid")
-        outcomes = race(
-            dsn,
-            [
-                lambda c, command_id=command_id, swarm=swarm: CANCELS[cancel](c, command_id, swarm),
-                lambda c, lead=lead, kid=kid: GATEWAY_CALLS[call](c, lead, kid),
-            ],
-        )
-        assert_invariants(conn, swarm, f"round {round_}")
-        failures += [f"round {round_}: {e}" for e in raw_errors(outcomes, [cancel, call])]
+    actions = [
+        lambda c, ids: CANCELS[cancel](c, ids["command"], ids["swarm"]),
+        lambda c, ids: GATEWAY_CALLS[call](c, ids["lead"], ids["kid"]),
+    ]
+    for tried, ids, outcomes in races(dsn, conn, with_a_child(conn), actions):
+        assert_invariants(conn, ids["swarm"], tried)
+        failures += [f"{tried}: {e}" for e in raw_errors(outcomes, [cancel, call])]
         if not isinstance(outcomes[0], BaseException):
             status = conn.execute(
-                "SELECT status FROM concord.swarm_runs WHERE swarm_run_id = %s", (swarm,)
+                "SELECT status FROM concord.swarm_runs WHERE swarm_run_id = %s", (ids["swarm"],)
             ).fetchone()["status"]
-            assert status == "cancelled", f"round {round_}: the swarm is {status}"
+            assert status == "cancelled", f"{tried}: the swarm is {status}"
     assert not failures, failures
 
 
@@ -285,26 +297,20 @@ def test_cancelling_a_swarm_while_its_coordinator_finishes_is_answered_not_deadl
     settles the swarm) racing: one of them settles the swarm, the other gets its answer
     (the swarm's final status, or CN011) — not a deadlock (40P01)."""
     failures = []
-    for round_ in range(ROUNDS):
-        _, swarm, lead = new_swarm(conn)
-        finish(conn, spawned(conn, lead, "kid"))
-        outcomes = race(
-            dsn,
-            [
-                lambda c, swarm=swarm: CANCELS["cancel_swarm"](c, None, swarm),
-                lambda c, lead=lead: finish(c, lead),
-            ],
-        )
-        assert_invariants(conn, swarm, f"round {round_}")
+    actions = [
+        lambda c, ids: CANCELS["cancel_swarm"](c, None, ids["swarm"]),
+        lambda c, ids: finish(c, ids["lead"]),
+    ]
+    for tried, ids, outcomes in races(dsn, conn, with_a_finished_child(conn), actions):
+        assert_invariants(conn, ids["swarm"], tried)
         failures += [
-            f"round {round_}: {e}"
-            for e in raw_errors(outcomes, ["cancel_swarm", "finish_agent_run"])
+            f"{tried}: {e}" for e in raw_errors(outcomes, ["cancel_swarm", "finish_agent_run"])
         ]
     assert not failures, failures
 
 
 # ---------------------------------------------------------------------------
-# 2. Joining a swarm while its coordinator finishes
+# Joining a swarm while its coordinator finishes
 # ---------------------------------------------------------------------------
 
 
@@ -317,35 +323,30 @@ def test_join_swarm_racing_the_coordinators_finish_is_answered_not_deadlocked(
     gets the stored decision or the coordinator's status (or CN011) — not a deadlock
     (40P01) that fails the coordinator's finish."""
     failures = []
-    for round_ in range(ROUNDS):
-        _, swarm, lead = new_swarm(conn)
-        finish(conn, spawned(conn, lead, "kid"))
-        outcomes = race(
-            dsn,
-            [
-                lambda c, swarm=swarm: c.execute(
-                    "SELECT concord.join_swarm(%s) AS r", (swarm,)
-                ).fetchone()["r"],
-                lambda c, lead=lead: finish(c, lead),
-            ],
-        )
-        assert_invariants(conn, swarm, f"round {round_}")
+    actions = [
+        lambda c, ids: c.execute("SELECT concord.join_swarm(%s) AS r", (ids["swarm"],)).fetchone()[
+            "r"
+        ],
+        lambda c, ids: finish(c, ids["lead"]),
+    ]
+    for tried, ids, outcomes in races(dsn, conn, with_a_finished_child(conn), actions):
+        assert_invariants(conn, ids["swarm"], tried)
         failures += [
-            f"round {round_}: {e}" for e in raw_errors(outcomes, ["join_swarm", "finish_agent_run"])
+            f"{tried}: {e}" for e in raw_errors(outcomes, ["join_swarm", "finish_agent_run"])
         ]
         row = conn.execute(
             "SELECT s.status, a.status AS lead FROM concord.swarm_runs AS s "
             "JOIN concord.agent_runs AS a "
             "ON a.agent_run_id = s.coordinator_agent_run_id "
             "WHERE s.swarm_run_id = %s",
-            (swarm,),
+            (ids["swarm"],),
         ).fetchone()
-        assert (row["status"], row["lead"]) == ("succeeded", "succeeded"), f"round {round_}: {row}"
+        assert (row["status"], row["lead"]) == ("succeeded", "succeeded"), f"{tried}: {row}"
     assert not failures, failures
 
 
 # ---------------------------------------------------------------------------
-# 3. A failed tool command of a cancelled agent is not retried
+# A failed tool command of a cancelled agent is not retried
 # ---------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ Admin functions (register_*, grants, teams) run as the session's superuser.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from concord import (
     StateConflict,
     UnknownCommandType,
 )
+from support.races import Race
 
 PRICE_LIMIT = 500
 REVIEW_PACKET_KEYS = {
@@ -787,29 +787,26 @@ def test_choose_queue_maps_effect_types_to_queues(
 # -- concurrency ---------------------------------------------------------------------
 
 
+APPROVAL_ROW = "SELECT 1 FROM concord.approvals WHERE approval_id = %s FOR UPDATE"
+
+
 def race_resolutions(
-    racers: list[Client], approval_id: UUID, decisions: list[tuple[str, str]]
+    race: Race, racers: list[Client], approval_id: UUID, decisions: list[tuple[str, str]]
 ) -> list[ApprovalResolution | BaseException | None]:
-    """Each racer, in its own thread on its own connection, resolves ``approval_id`` with
-    its (decision, actor); a barrier releases them at once. Returns what each got."""
-    outcomes: list[ApprovalResolution | BaseException | None] = [None] * len(racers)
-    barrier = threading.Barrier(len(racers))
-
-    def resolve(i: int) -> None:
-        decision, actor = decisions[i]
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = racers[i].resolve_approval(approval_id, decision, actor)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=resolve, args=(i,)) for i in range(len(racers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a resolution never finished"
-    return outcomes
+    """Each racer, on its own connection, resolves ``approval_id`` with its (decision,
+    actor), queued in order behind the approval row the race helper holds, then let go.
+    Returns what each got."""
+    outcomes = race.behind(
+        APPROVAL_ROW,
+        (approval_id,),
+        [
+            lambda _, racer=racer, decision=decision: racer.resolve_approval(
+                approval_id, *decision
+            )
+            for racer, decision in zip(racers, decisions, strict=True)
+        ],
+    )
+    return [o.value if o.ok else o.error for o in outcomes]
 
 
 def test_two_approvers_racing_on_one_approval_exactly_one_wins(
@@ -817,38 +814,39 @@ def test_two_approvers_racing_on_one_approval_exactly_one_wins(
 ) -> None:
     """Rule: of two eligible approvers deciding the same approval at the same moment on
     separate connections, exactly one wins; the other gets CN013; the command follows the
-    winner's decision."""
+    winner's decision. Each approver goes first once."""
     alice, bob = hotel.approvers
-    racers = [Client(concord_dsn, min_size=1, max_size=1) for _ in range(2)]
-    try:
-        for racer in racers:  # open each pool's connection before the race
-            racer.choose_queue("warm.up")
-        for round_ in range(10):
-            command_id = book(client, hotel, 900)
-            approval_id = the_approval(client, hotel, command_id).approval_id
-            decisions = [("approved", alice), ("rejected", bob)]
-            if round_ % 2:
-                decisions.reverse()
-            outcomes = race_resolutions(racers, approval_id, decisions)
+    with Race(concord_dsn, 2) as race:
+        racers = [Client(race.dsn_for(i), min_size=1, max_size=1) for i in range(2)]
+        try:
+            for round_ in range(2):
+                command_id = book(client, hotel, 900)
+                approval_id = the_approval(client, hotel, command_id).approval_id
+                decisions = [("approved", alice), ("rejected", bob)]
+                if round_ % 2:
+                    decisions.reverse()
+                outcomes = race_resolutions(race, racers, approval_id, decisions)
 
-            won = [i for i, o in enumerate(outcomes) if isinstance(o, ApprovalResolution)]
-            assert len(won) == 1, outcomes
-            (winner,) = won
-            loser = outcomes[1 - winner]
-            assert isinstance(loser, AlreadyResolved), loser
-            assert loser.sqlstate == "CN013"
+                won = [i for i, o in enumerate(outcomes) if isinstance(o, ApprovalResolution)]
+                assert won == [0], outcomes
+                (winner,) = won
+                loser = outcomes[1 - winner]
+                assert isinstance(loser, AlreadyResolved), loser
+                assert loser.sqlstate == "CN013"
 
-            decision, actor = decisions[winner]
-            expected = {"approved": "queued", "rejected": "failed"}[decision]
-            assert outcomes[winner].command_status == expected
-            assert status_of(client, command_id) == expected
-            row = approval_row(db, approval_id)
-            assert (row["decision"], row["decided_by"]) == (decision, actor)
-            approvals = [d for d in client.decision_history(command_id) if d.kind == "approval"]
-            assert [(d.decision, d.actor) for d in approvals] == [(decision, actor)]
-    finally:
-        for racer in racers:
-            racer.close()
+                decision, actor = decisions[winner]
+                expected = {"approved": "queued", "rejected": "failed"}[decision]
+                assert outcomes[winner].command_status == expected
+                assert status_of(client, command_id) == expected
+                row = approval_row(db, approval_id)
+                assert (row["decision"], row["decided_by"]) == (decision, actor)
+                approvals = [
+                    d for d in client.decision_history(command_id) if d.kind == "approval"
+                ]
+                assert [(d.decision, d.actor) for d in approvals] == [(decision, actor)]
+        finally:
+            for racer in racers:
+                racer.close()
 
 
 def test_only_the_owner_expires_approvals_ahead_of_time(

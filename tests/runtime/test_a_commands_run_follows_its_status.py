@@ -1,23 +1,14 @@
-"""Adversarial review of issue 4 (DBOS runtime): defects found in review, each written as
-the behaviour the issue promises. They fail until the defect is fixed.
-
-1-2. A child whose last dependency is met while its own transaction decides "unmet"
-     (a release by the claim, an approval) is left queued with no workflow forever: the
-     decision reads the parent's status without locking the parent row, and the parent's
-     hand-off of dependents cannot see the child's uncommitted state.
-3.   A schedule on a queue the worker does not poll never fires.
-4.   register_schedule accepts a cron DBOS refuses; every worker then crashes at start.
-5.   A workflow cancelled in DBOS before it started leaves its command queued forever.
-6.   A command moved running -> blocked -> queued gets a second run while the first
-     workflow keeps executing: the booking is made twice (the prelude ignores 'stale',
-     and the new run's effect keys carry the run number).
-7.   The step prelude (runtime_claim) moves a blocked command back to running.
+"""A command's DBOS run follows its status: a child whose last parent finishes while its
+own claim or approval is deciding still gets its run (the hand-off, stepped in turn by
+``support.races``), the step prelude leaves an operator's "blocked" alone, a workflow
+cancelled in DBOS before it started ends its command, and a command moved running ->
+blocked -> queued is never run twice at once. Schedules: a cron DBOS cannot run is
+refused where it is registered, and a schedule on any registered queue fires.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +19,7 @@ import pytest
 from concord.migrate import migrate
 from concord.runtime.schema import sqlalchemy_url
 from support.databases import temporary_database
+from support.races import in_turn
 from support.workers import (
     RecordingVendor,
     WorkerProcess,
@@ -76,23 +68,12 @@ def binding(conn: psycopg.Connection, command_id) -> tuple:
     ).fetchone()
 
 
-def concurrently(dsn: str, query: str, *params) -> tuple[threading.Thread, list]:
-    """Run query in its own autocommit session while the caller's transaction is open. A
-    fix may make it wait for that transaction (a lock on the parent row): the caller
-    commits after a moment and joins."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with psycopg.connect(dsn, autocommit=True) as t1:
-                t1.execute(query, params)
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(0.5)
-    return thread, errors
+def while_open(dsn: str, first: tuple, second: tuple) -> list:
+    """Run ``first`` in an open transaction, then ``second`` in another session (which
+    may wait for the first: a lock on the parent row), then commit both, in turn
+    (``support.races``). Returns the errors, if any."""
+    outcomes = in_turn(dsn, [lambda c: c.execute(*first), lambda c: c.execute(*second)])
+    return [o.error for o in outcomes if not o.ok]
 
 
 def running_parent(conn: psycopg.Connection) -> tuple[str, str]:
@@ -105,7 +86,7 @@ def running_parent(conn: psycopg.Connection) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------------------
-# 1-2. Dependency hand-off races (no worker: the SQL functions a worker calls)
+# Dependency hand-off races (no worker: the SQL functions a worker calls)
 # ---------------------------------------------------------------------------
 
 
@@ -115,16 +96,14 @@ def test_a_release_racing_the_parents_completion_is_handed_off(dsn: str) -> None
         child = submit(a, "rv.plain")
         a.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
         cwf = one(a, "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", child)
-        with psycopg.connect(dsn) as t2:
-            # the parent's workflow records success (not committed yet) ...
-            t2.execute("SELECT concord.runtime_finish(%s, %s, 'succeeded')", (parent, pwf))
-            # ... while the child's workflow claims and finds the parent unfinished
-            thread, errors = concurrently(
-                dsn, "SELECT concord.runtime_claim(%s, %s, 'rv-y')", child, cwf
-            )
-            t2.commit()
-            thread.join(10)
-            assert not errors, errors
+        # the parent's workflow records success (not committed yet) while the child's
+        # workflow claims and finds the parent unfinished
+        errors = while_open(
+            dsn,
+            ("SELECT concord.runtime_finish(%s, %s, 'succeeded')", (parent, pwf)),
+            ("SELECT concord.runtime_claim(%s, %s, 'rv-y')", (child, cwf)),
+        )
+        assert not errors, errors
         status, workflow, satisfied = binding(a, child)
         # The claim waits for the parent's transaction, then finds it succeeded and runs
         # the child (or, had it released it first, the parent's hand-off binds a new run).
@@ -146,14 +125,12 @@ def test_an_approval_racing_the_parents_completion_is_handed_off(dsn: str) -> No
         )
         a.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
         approval = one(a, "SELECT approval_id FROM concord.approvals WHERE command_id = %s", child)
-        with psycopg.connect(dsn) as t2:
-            t2.execute("SELECT concord.runtime_finish(%s, %s, 'succeeded')", (parent, pwf))
-            thread, errors = concurrently(
-                dsn, "SELECT concord.resolve_approval(%s, 'approved', 'ann')", approval
-            )
-            t2.commit()
-            thread.join(10)
-            assert not errors, errors
+        errors = while_open(
+            dsn,
+            ("SELECT concord.runtime_finish(%s, %s, 'succeeded')", (parent, pwf)),
+            ("SELECT concord.resolve_approval(%s, 'approved', 'ann')", (approval,)),
+        )
+        assert not errors, errors
         status, workflow, satisfied = binding(a, child)
         assert (status, satisfied) == ("queued", True)
         assert workflow is not None, (
@@ -162,7 +139,7 @@ def test_an_approval_racing_the_parents_completion_is_handed_off(dsn: str) -> No
 
 
 # ---------------------------------------------------------------------------
-# 7. The step prelude does not undo an operator's "blocked"
+# The step prelude does not undo an operator's "blocked"
 # ---------------------------------------------------------------------------
 
 
@@ -188,7 +165,7 @@ def test_the_step_prelude_leaves_a_blocked_command_blocked(dsn: str) -> None:
 
 
 # ---------------------------------------------------------------------------
-# 4. An invalid cron is refused where it is registered
+# An invalid cron is refused where it is registered
 # ---------------------------------------------------------------------------
 
 

@@ -1,26 +1,17 @@
-"""Review of issue 5 (agents under governance): failing tests for proven gaps. Each
-asserts a promise of the issue or of README "Agents under governance", and each fails
-on the code under review.
+"""An agent acts only within its own run, whoever writes (README "Agents under
+governance"):
 
-1. Subset, not union, in practice: an agent's own ``agent_run_state`` hands it the ids of
-   other agent runs (its parent's ``parent_agent_run_id``, the creators of the swarm's
-   artifacts). "The run's id is the capability it holds" (README), so a child with a
-   narrow scope acts as its parent through the gateway and gets a tool outside its own
-   ``allowed_tools`` allowed, as ``concord_agent``.
-2. "A swarm with agent templates spawns only the templates' roles" is listed among the
-   invariants that "hold for any INSERT or UPDATE, the table owner's included", but only
-   the spawn policy checks it: a raw INSERT of an agent run of another role is stored.
-3. A parent agent that reaches a terminal status other than ``cancelled`` by a direct
-   UPDATE (failed, expired, or succeeded) leaves its children live, and they keep acting
-   (a finished agent acting through its child). ``finish_agent_run`` cancels them (or
-   refuses success while they live), but the guard is only in the function.
-4. A cancelled agent "cancels ... the unfinished commands it asked for" (spec 64): its
-   ``concord.write_memory`` command waiting for approval is not cancelled (the gateway
-   step does not record it), so approving it later writes the memory of a cancelled
-   agent; the agent cannot even observe it through ``agent_command`` (CN006).
-5. Idempotency keys of memory writes are global: agent B's write under a key agent A
-   used fails with CN002 and names A's command, where tool calls and spawns are keyed
-   per agent run.
+1. "The run's id is the capability it holds": an agent's own ``agent_run_state`` hands it
+   no other run's id, so a child cannot act as its parent through the gateway and get a
+   tool outside its own ``allowed_tools``.
+2. "A swarm with agent templates spawns only the templates' roles" holds for any INSERT,
+   the table owner's included, not only in the spawn policy.
+3. A parent agent that ends by a direct UPDATE (failed, expired or succeeded) leaves no
+   live child acting for it.
+4. A cancelled agent cancels the unfinished commands it asked for (spec 64), its memory
+   write waiting for approval included.
+5. Idempotency keys of memory writes are the agent's own: agent B may use a key agent A
+   used, as with tool calls and spawns.
 """
 
 from __future__ import annotations

@@ -1,26 +1,16 @@
-"""Review 2 of issue 5 (agents under governance): the agent runtime, memory and joins.
-Failing tests for proven gaps; each names the rule it protects and fails on the code
-under review.
+"""The agent runtime on a real worker, the joins and memory approvals:
 
-1. A spawn repeated under its idempotency key through ``submit_agent_action`` (what
-   ``concord.run_agent`` sends; a DBOS step re-run after a crash sends it again) raises
-   CN002 "already used ... for another action" instead of returning the first answer:
-   ``_replayed_action`` compares the step's stored spawn request with the action's
-   ``payload``. The workflow then fails the coordinator.
-2. A spawn that needs approval is not awaited by the runtime (``_spawn`` never waits on
-   its command) and is not a child for ``join_swarm``: the coordinator's
-   ``wait_children`` sees no child, the join decides "No child agent ran" and the swarm
-   fails; the approved child is never created.
-3. A cancelled swarm (or one whose command ended) leaves its ``concord.swarm_review``
-   command waiting for approval: an approver can still approve the review of a swarm
-   that no longer exists ("nothing outlives its owner", spec 64).
-4. consensus: two succeeded children that disagree (one answer each) "agree" — the
-   first one spawned wins a tie.
-5. best_of_n ranks an artifact by the score its own author gave it on
-   ``create_artifact``: "nobody grades their own work" holds only for evaluations.
-6. Memory (spec 23, "conflicting memory: mark old memory superseded or ask human"): a
-   candidate approved to supersede memory A silently supersedes B, a newer active
-   memory of the same key written after the candidate, which the approver never saw.
+1. A spawn repeated under its idempotency key through ``submit_agent_action`` (what a
+   DBOS step re-run after a crash sends) returns the first answer.
+2. A spawn that needs approval is awaited by the runtime and, once approved, is a child
+   the swarm's join counts.
+3. A cancelled swarm cancels its pending ``concord.swarm_review`` ("nothing outlives its
+   owner", spec 64).
+4. consensus: two succeeded children that disagree do not agree by a tie.
+5. best_of_n never ranks an artifact by the score its own author gave it ("nobody grades
+   their own work").
+6. Memory (spec 23): an approved candidate supersedes only the memory its approver saw,
+   never a newer active memory of the same key.
 """
 
 from __future__ import annotations

@@ -1,27 +1,18 @@
-"""Review 3 of issue 5 (agents under governance): failing tests for proven gaps. Each
-names the rule it protects (the issue's or the README's words) and fails on the code
-under review; each must pass once the gap is fixed.
+"""The gateway answers every agent with a Concord answer that says what is wrong, and
+shows it no other run's id; what the record holds obeys the same rules whoever writes:
 
-1. ``spawn_subagent`` (and a spawn sent through ``submit_agent_action``) with a JSON
-   ``null`` for ``memory_scope``, ``context_scope``, ``constraints`` or ``max_steps``
-   fails with a raw 23502 (NOT NULL of ``agent_runs``) instead of a Concord error
-   (``start_swarm`` refuses the same nulls with CN005).
+1. A spawn request (``spawn_subagent`` or through ``submit_agent_action``) with a JSON
+   ``null`` for ``memory_scope``, ``context_scope``, ``constraints`` or ``max_steps`` is
+   refused with a Concord error (CN005), as ``start_swarm`` refuses it.
 2. An invalid gateway-tool input (``create_artifact``, ``write_memory``,
-   ``evaluate_output``) answers ``invalid`` with the reason "invalid artifact: 1
-   problem(s)": the DETAIL that names the problem is dropped, so the agent is never
-   told what was refused and why.
-3. "The run id is the capability": an agent reading another agent's artifact
-   (``read_artifact``: ``created_by``) or memory (``retrieve_memory``: ``written_by``)
-   gets that agent's run id as ``agent:<id>``. A child holding only ``read_artifact``
-   reads its coordinator's artifact and then calls tools as the coordinator.
-4. "Nothing outlives its owner" (README, among the invariants that hold for any INSERT
-   or UPDATE, the owner's included): a direct INSERT creates a swarm under a cancelled
-   command, and it runs with a live agent.
-5. Memory write rules (issue §4: sensitive → "a candidate that needs approval"): a
-   direct UPDATE activates a candidate whose approval is still pending; once the
-   approver rejects the write, the memory stays active and search_memory returns it.
-6. ``join_children`` takes a child with an unknown status (not a status of the agent
-   machine) and counts it as live instead of refusing the malformed input (CN008).
+   ``evaluate_output``) answers ``invalid`` with the problem it has.
+3. "The run id is the capability": reading another agent's artifact or memory shows its
+   name, never its run id, so a child cannot then act as its coordinator.
+4. "Nothing outlives its owner", for any INSERT: no swarm starts under a cancelled
+   command.
+5. A sensitive memory is a candidate until its write is allowed: a rejected write is
+   never active, whatever UPDATE ran meanwhile.
+6. ``join_children`` refuses a child whose status is not an agent status (CN008).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Hardening after review, the rules that need a clock or a process boundary to test:
-a catastrophic JSON Schema pattern returns promptly (PostgreSQL's regex engine, not
-Python's ``re``), and ``concord migrate --status`` exits 1 on an edited or unknown
-migration. The other rules of that review are pinned in pgtap_tests/11_hardening.sql.
+"""Rules that need a clock or a process boundary to test: a catastrophic JSON Schema
+pattern fails validation promptly (PostgreSQL's regex engine, not Python's ``re``), and
+``concord migrate --status`` exits 1 on an edited or unknown migration. The SQL side of
+these rules is pinned in pgTAP.
 """
 
 from __future__ import annotations

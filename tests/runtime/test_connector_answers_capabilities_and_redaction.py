@@ -1,26 +1,14 @@
-"""Second adversarial review of issue 4 (DBOS runtime): connectors, the worker CLI,
-retries and secrets. Each test asserts the behaviour the issue or README promises and
-fails until the defect is fixed.
+"""Connectors, the worker CLI and secrets (issue 4):
 
-1. A peer answer Postgres cannot store (a JSON string holding \\u0000, a NaN) turns an
-   effect the peer executed into a failed effect: the booking exists at the vendor while
-   Concord records it failed (no compensation will ever counter it) and the command fails
-   with internal_error.
-2. The capabilities column of concord.connectors is ignored: a connector the database
-   declares with only `query` executes writes (`execute`), and a row declaring
-   capabilities its implementation lacks passes the worker's preflight.
-3. A --module that fails to import crashes the worker with a traceback (exit 1) instead
-   of the documented refusal (exit 2) listing every problem.
-4. The postgres connector classifies a refused login (role missing, SQLSTATE 28000) as
-   temporary_database_error, so it is retried, although its own mapping sends class 28
-   to permission_denied: psycopg leaves sqlstate unset on connection failures.
-5. connector_invocations.input_hash is an unsalted SHA-256 of the *unredacted* input,
-   stored next to the redacted input: a redacted password is recovered by hashing
-   candidates.
-6. domain_effects keeps, in effect_payload and result, the values under credential-like
-   keys that connector_invocations redacts: a client secret an operation sends in a
-   request body (resolved from env://) is stored in clear in effect_payload, a token the
-   peer returns in result.
+1. An effect the peer executed is recorded as executed even when its answer holds what
+   Postgres cannot store (a JSON string with \\u0000, a NaN).
+2. The capabilities declared in concord.connectors are enforced (a connector declared
+   with only ``query`` does not write) and checked by the worker's preflight.
+3. ``--module`` entries that fail to import are refused with exit 2, each listed.
+4. The postgres connector classifies a refused login (SQLSTATE 28000) as
+   permission_denied, not as a temporary database error.
+5. connector_invocations.input_hash reveals no redacted value.
+6. domain_effects redacts what connector_invocations redacts (effect_payload, result).
 """
 
 from __future__ import annotations

@@ -1,21 +1,16 @@
-"""Review 3 of issue 4 (runtime): failing tests for proven gaps. Each asserts the behaviour
-the issue (or the spec it cites) promises; each fails on the code under review.
+"""A worker starts only when it can do its work, and says why when it cannot; retries
+keep the effect's key:
 
-1. Two workers with the same executor id (the default on one host: the host name) both
-   run a command: the second one's start-up recovery re-executes the first one's
-   in-flight workflow, so the connector is called twice and two invocations are
-   recorded ("two workers sharing the queues: each command runs once").
-2. A worker whose application version is not DBOS's latest (a rollback: v1 started
-   again after v2) says "ready" and never runs a command handed off from SQL
-   (dbos.enqueue_workflow without an app version is only dequeued by the latest
-   version); only a DBOS log line says why.
-3. ``concord worker`` on a database ``concord migrate`` never prepared fails with exit 1
-   and a bare "relation ... does not exist", without saying what to do.
-4. ``RetryPolicy`` refuses the backoff schedule of spec 33 itself, (30, 120, 600).
-5. A command retried after a transient failure calls the peer under a new idempotency
-   key (<key>/retry-1), so a peer that executed the first call but whose answer was lost
-   executes the effect a second time (spec 33: "if a side effect may have happened, the
-   retry should check before repeating it"; the effect's key is the source of truth).
+1. A second worker under a live worker's executor id does not run that worker's
+   commands again ("two workers sharing the queues: each command runs once").
+2. A worker that is not DBOS's latest application version (a rollback) says it would
+   dequeue nothing instead of "ready".
+3. ``concord worker`` on a database ``concord migrate`` never prepared says to run
+   migrate.
+4. ``RetryPolicy`` takes spec 33's own backoff schedule, (30, 120, 600).
+5. A command retried after a transient failure calls the peer under the effect's own
+   idempotency key, so a peer that executed the first call (its answer lost) does not
+   execute it twice (spec 33).
 """
 
 from __future__ import annotations

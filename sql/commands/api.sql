@@ -42,6 +42,7 @@ BEGIN
         IF last_actor IS DISTINCT FROM actor THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'a_move_is_repeated_only_by_its_actor',
                 MESSAGE = format('illegal transition: command %s is already %s', command_id, c.status),
                 DETAIL = format('%s moved it there; only that actor may repeat the move.',
                                 coalesce(last_actor, 'an unrecorded actor'));
@@ -51,6 +52,7 @@ BEGIN
            OR (error_class IS NOT NULL AND error_class IS DISTINCT FROM c.error_class) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN002',
+                CONSTRAINT = 'a_reached_status_keeps_its_outcome',
                 MESSAGE = format('command %s is already %s with a different outcome', command_id, c.status),
                 HINT = 'A status is reached once; its result and error are not rewritten.';
         END IF;
@@ -140,6 +142,7 @@ BEGIN
     IF doc IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
     RETURN doc;
@@ -179,6 +182,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = command_timeline.command_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
     RETURN QUERY

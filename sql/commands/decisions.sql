@@ -88,6 +88,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM concord.command_statuses AS s WHERE s.status = _known_status.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'command_status_is_known',
             MESSAGE = format('%s: unknown command status %L', argument_name, status),
             HINT = 'The statuses are listed in concord.command_statuses.';
     END IF;

@@ -16,6 +16,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
     RETURN c;
@@ -78,11 +79,13 @@ BEGIN
     IF mode IS NOT NULL AND mode NOT IN ('graceful', 'compensate_then_stop') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'cancellation_mode_is_graceful_or_compensate_then_stop',
             MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
     END IF;
     IF c.cancellation_requested_at IS NOT NULL AND mode IS NOT NULL AND mode <> c.cancellation_mode THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_cancellation_keeps_its_mode',
             MESSAGE = format('command %s is already being cancelled with mode %s; the mode cannot change',
                              command_id, c.cancellation_mode);
     END IF;

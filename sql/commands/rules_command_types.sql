@@ -16,6 +16,8 @@ BEGIN
         IF cardinality(problems) > 0 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN005',
+                CONSTRAINT = 'payload_schema_is_a_usable_json_schema',
+                TABLE = 'command_types',
                 MESSAGE = format('command type %s: invalid payload_schema: %s problem(s)',
                                  NEW.command_type, cardinality(problems)),
                 DETAIL = '- ' || array_to_string(problems, E'\n- ');
@@ -28,6 +30,8 @@ BEGIN
         IF cardinality(problems) > 0 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN005',
+                CONSTRAINT = 'policy_checks_name_registered_policies',
+                TABLE = 'command_types',
                 MESSAGE = format('command type %s: policy_checks names unregistered policies: %s',
                                  NEW.command_type, array_to_string(problems, ', ')),
                 HINT = 'Register them first with concord.register_policy(spec).';

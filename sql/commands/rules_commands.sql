@@ -23,6 +23,8 @@ BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_command_starts_created',
+            TABLE = 'commands',
             MESSAGE = format('illegal transition: a new command starts in created, not %s',
                              coalesce(NEW.status, 'NULL')),
             HINT = 'Submit it with concord.submit_command, or insert it as created.';
@@ -43,6 +45,8 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN009',
+                CONSTRAINT = 'command_type_is_registered',
+                TABLE = 'commands',
                 MESSAGE = format('unknown command type %L', NEW.command_type),
                 HINT = 'Register it first with concord.register_command_type(spec).';
         END IF;
@@ -79,6 +83,8 @@ BEGIN
             IF NOT (path[step] || '>' || path[step + 1]) = ANY (found_type.edges) THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN001',
+                    CONSTRAINT = 'a_submission_follows_the_state_machine',
+                    TABLE = 'commands',
                     MESSAGE = format('illegal transition: the state machine does not let a new command go %s',
                                      array_to_string(path, ' -> '));
             END IF;
@@ -117,6 +123,8 @@ BEGIN
         ) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'a_status_change_follows_the_state_machine',
+                TABLE = 'commands',
                 MESSAGE = format('illegal transition: command %s cannot go from %s to %s',
                                  OLD.command_id, OLD.status, coalesce(NEW.status, 'NULL')),
                 DETAIL = format('From %s the allowed next statuses are: %s.',
@@ -127,6 +135,8 @@ BEGIN
     IF concord._is_terminal(OLD.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_terminal_command_never_changes',
+            TABLE = 'commands',
             MESSAGE = format('command %s is %s, which is terminal: it can no longer change',
                              OLD.command_id, OLD.status);
     END IF;
@@ -138,6 +148,8 @@ BEGIN
         OLD.trace_id, OLD.created_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'command_identity_is_immutable',
+            TABLE = 'commands',
             MESSAGE = format('command %s: command_id, command_type, requested_by, ingress, '
                              'idempotency_key, trace_id and created_at are immutable', OLD.command_id);
     END IF;
@@ -149,6 +161,8 @@ BEGIN
            (OLD.cancellation_requested_at, OLD.cancellation_requested_by, OLD.cancellation_mode) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_cancellation_request_is_immutable',
+            TABLE = 'commands',
             MESSAGE = format('command %s: a cancellation request and its mode cannot change once made',
                              OLD.command_id);
     END IF;
@@ -157,6 +171,8 @@ BEGIN
        AND OLD.status NOT IN ('created', 'waiting_for_input') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'payload_and_context_change_only_while_awaiting_input',
+            TABLE = 'commands',
             MESSAGE = format('command %s is %s: its payload and context can change only while it is '
                              'created or waiting_for_input', OLD.command_id, OLD.status);
     END IF;
@@ -172,6 +188,8 @@ BEGIN
            AND NEW.cancellation_mode <> 'compensate_then_stop' THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'graceful_cancellation_does_not_compensate',
+                TABLE = 'commands',
                 MESSAGE = format('illegal transition: command %s is cancelling gracefully; '
                                  'only compensate_then_stop cancellation compensates', OLD.command_id);
         END IF;
@@ -179,6 +197,8 @@ BEGIN
            AND NEW.cancellation_mode = 'compensate_then_stop' THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'compensate_then_stop_compensates_before_cancelled',
+                TABLE = 'commands',
                 MESSAGE = format('illegal transition: command %s is cancelling with compensate_then_stop; '
                                  'it must pass through compensating and compensated', OLD.command_id);
         END IF;
@@ -186,12 +206,16 @@ BEGIN
            AND NEW.cancellation_mode = 'compensate_then_stop' THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'compensate_then_stop_goes_through_cancelling',
+                TABLE = 'commands',
                 MESSAGE = format('illegal transition: command %s cancels with compensate_then_stop; '
                                  'it must go through cancelling and compensating', OLD.command_id);
         END IF;
         IF OLD.status = 'compensated' AND NEW.status = 'cancelled' AND OLD.cancellation_requested_at IS NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'compensation_after_a_failure_is_final',
+                TABLE = 'commands',
                 MESSAGE = format('illegal transition: command %s was compensated after a failure, not a '
                                  'cancellation; compensated is final for it', OLD.command_id);
         END IF;
@@ -201,6 +225,8 @@ BEGIN
             IF unmet IS NOT NULL THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN001',
+                    CONSTRAINT = 'a_command_runs_after_its_dependencies_are_met',
+                    TABLE = 'commands',
                     MESSAGE = format('illegal transition: command %s cannot run before its dependencies are met',
                                      OLD.command_id),
                     DETAIL = 'Unmet: ' || unmet || '.';
@@ -212,6 +238,8 @@ BEGIN
             IF OLD.cancellation_requested_at IS NOT NULL THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN001',
+                    CONSTRAINT = 'a_command_asked_to_cancel_is_not_retried',
+                    TABLE = 'commands',
                     MESSAGE = format('illegal transition: command %s cannot be retried: %s asked to cancel it',
                                      OLD.command_id, OLD.cancellation_requested_by);
             END IF;
@@ -220,6 +248,8 @@ BEGIN
                        WHERE ec.error_class = OLD.error_class AND NOT ec.retryable) THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN001',
+                    CONSTRAINT = 'a_logical_failure_is_not_retried',
+                    TABLE = 'commands',
                     MESSAGE = format('illegal transition: command %s failed with %s, which is not retryable',
                                      OLD.command_id, OLD.error_class),
                     HINT = 'Submit a new command once the cause is fixed.';
@@ -242,6 +272,8 @@ BEGIN
             IF jsonb_array_length(problems) > 0 THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN005',
+                    CONSTRAINT = 'only_a_valid_payload_is_validated',
+                    TABLE = 'commands',
                     MESSAGE = format('command %s cannot become validated: its payload has %s problem(s)',
                                      OLD.command_id, jsonb_array_length(problems)),
                     DETAIL = (SELECT string_agg('- ' || (p.problem ->> 'path') || ': ' || (p.problem ->> 'message'),
@@ -259,6 +291,8 @@ BEGIN
            IS DISTINCT FROM (OLD.result, OLD.error, OLD.error_class, OLD.error_detail, OLD.completed_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'outcome_changes_only_with_status',
+            TABLE = 'commands',
             MESSAGE = format('command %s: result, error and completed_at change only with its status',
                              OLD.command_id),
             HINT = 'Record an outcome with concord.transition_command.';

@@ -52,6 +52,7 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE ct.command_type = _replay.command_type) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN009',
+            CONSTRAINT = 'command_type_is_registered',
             MESSAGE = format('unknown command type %L', _replay.command_type),
             HINT = 'Register it first with concord.register_command_type(spec).';
     END IF;
@@ -63,6 +64,7 @@ BEGIN
                 ORDER BY e.event_seq LIMIT 1) IS DISTINCT FROM _replay.payload) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN002',
+            CONSTRAINT = 'an_idempotency_key_names_one_request',
             MESSAGE = format('idempotency key %L is already used by command %s with a different %s',
                              original.idempotency_key, original.command_id,
                              CASE WHEN original.command_type <> _replay.command_type
@@ -108,6 +110,7 @@ BEGIN
     IF payload IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'payload_is_not_null',
             MESSAGE = 'payload must not be NULL',
             HINT = 'Pass ''{}'' for a command without input.';
     END IF;
@@ -117,6 +120,7 @@ BEGIN
     IF jsonb_typeof(context) <> 'object' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'context_is_a_json_object',
             MESSAGE = format('context must be a JSON object, not %s', jsonb_typeof(context));
     END IF;
     IF idempotency_key IS NOT NULL THEN
@@ -124,6 +128,7 @@ BEGIN
         IF length(idempotency_key) > 1000 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN008',
+                CONSTRAINT = 'idempotency_key_has_at_most_1000_characters',
                 MESSAGE = format('idempotency_key is %s characters long; at most 1000', length(idempotency_key)),
                 HINT = 'Derive a key from the request (a hash of it, say), not the request itself.';
         END IF;
@@ -131,6 +136,7 @@ BEGIN
     IF cancellation_mode NOT IN ('graceful', 'compensate_then_stop') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'cancellation_mode_is_graceful_or_compensate_then_stop',
             MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop',
                              cancellation_mode);
     END IF;
@@ -173,6 +179,7 @@ BEGIN
             -- Only under REPEATABLE READ or SERIALIZABLE: the winner is invisible.
             RAISE EXCEPTION USING
                 ERRCODE = '40001',
+                CONSTRAINT = 'a_concurrently_taken_idempotency_key_is_retried',
                 MESSAGE = format('idempotency key %L was taken by a concurrent transaction', idempotency_key),
                 HINT = 'Retry the transaction.';
         END IF;

@@ -91,7 +91,8 @@ BEGIN
     PERFORM concord._require('parent', parent::text);
     PERFORM concord._known_status('required_status', required_status);
     IF propagate_cancellation IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'propagate_cancellation must be true or false';
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'propagate_cancellation_is_true_or_false',
+            MESSAGE = 'propagate_cancellation must be true or false';
     END IF;
     SELECT * INTO existing FROM concord.command_dependencies AS d
     WHERE d.child_command_id = child AND d.parent_command_id = parent;
@@ -111,6 +112,7 @@ BEGIN
        IS DISTINCT FROM (required_status, propagate_cancellation) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_repeated_dependency_matches_the_first',
             MESSAGE = format('command %s already depends on %s (required_status %s, propagate_cancellation %s)',
                              child, parent, existing.required_status, existing.propagate_cancellation),
             HINT = 'Dependencies are immutable once added.';

@@ -39,6 +39,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = dependencies_satisfied.command_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
     RETURN concord._unmet_dependencies(command_id) IS NULL;

@@ -14,6 +14,8 @@ BEGIN
     IF NEW.child_command_id = NEW.parent_command_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN003',
+            CONSTRAINT = 'dependency_graph_has_no_cycle',
+            TABLE = 'command_dependencies',
             MESSAGE = format('dependency cycle: command %s cannot depend on itself', NEW.child_command_id);
     END IF;
 
@@ -32,6 +34,8 @@ BEGIN
     IF child_status IS NULL OR parent_status IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
+            TABLE = 'command_dependencies',
             MESSAGE = format('command %s not found',
                              CASE WHEN child_status IS NULL THEN NEW.child_command_id ELSE NEW.parent_command_id END);
     END IF;
@@ -49,6 +53,8 @@ BEGIN
     ) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN003',
+            CONSTRAINT = 'dependency_graph_has_no_cycle',
+            TABLE = 'command_dependencies',
             MESSAGE = format('dependency cycle: %s already depends, directly or through other commands, on %s',
                              NEW.parent_command_id, NEW.child_command_id),
             DETAIL = format('Adding %s -> %s would make both wait for each other forever.',
@@ -59,6 +65,8 @@ BEGIN
                             'approved', 'queued', 'blocked') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'dependencies_are_added_before_the_child_runs',
+            TABLE = 'command_dependencies',
             MESSAGE = format('command %s is %s: a dependency can only be added before a command runs',
                              NEW.child_command_id, child_status);
     END IF;
@@ -66,6 +74,8 @@ BEGIN
        AND NOT concord._status_can_reach(parent_status, NEW.required_status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_parent_can_still_reach_the_required_status',
+            TABLE = 'command_dependencies',
             MESSAGE = format('command %s is %s and can no longer become %s', NEW.parent_command_id,
                              parent_status, NEW.required_status),
             HINT = 'A dependency on it could never be satisfied.';
@@ -105,6 +115,8 @@ BEGIN
     END IF;
     RAISE EXCEPTION USING
         ERRCODE = 'CN007',
+        CONSTRAINT = 'dependency_graph_lock_only_counts_edges',
+        TABLE = 'dependency_graph_lock',
         MESSAGE = format('dependency_graph_lock serialises new dependencies: %s is refused', TG_OP);
 END
 $$;

@@ -14,6 +14,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_effect_exists',
             MESSAGE = format('effect %s not found', effect_id);
     END IF;
     RETURN e;
@@ -41,6 +42,7 @@ BEGIN
        IS DISTINCT FROM (command_id, effect_type, payload, declared_compensation, compensates_effect_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN002',
+            CONSTRAINT = 'an_effect_idempotency_key_names_one_effect',
             MESSAGE = format('effect idempotency key %L is already used by effect %s of command %s for a '
                              'different effect', first.idempotency_key, first.domain_effect_id,
                              first.command_id),
@@ -82,6 +84,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
     -- A replay returns the first effect, whatever became of the command since.
@@ -107,6 +110,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = '40001',
+            CONSTRAINT = 'a_concurrently_taken_effect_key_is_retried',
             MESSAGE = format('effect idempotency key %L was taken by a concurrent transaction', idempotency_key),
             HINT = 'Retry the transaction.';
     END IF;
@@ -167,6 +171,7 @@ BEGIN
     IF e.status = 'planned' AND concord._is_terminal(command_status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'effects_start_only_for_an_unfinished_command',
             MESSAGE = format('command %s is %s: its effects can no longer start', e.command_id, command_status);
     END IF;
     UPDATE concord.domain_effects AS x
@@ -199,6 +204,7 @@ BEGIN
         IF e.result IS DISTINCT FROM result THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN002',
+                CONSTRAINT = 'a_finished_effect_keeps_its_outcome',
                 MESSAGE = format('effect %s already succeeded with a different result', effect_id);
         END IF;
         RETURN e.status;  -- replay
@@ -234,6 +240,7 @@ BEGIN
         IF (e.error, e.error_class) IS DISTINCT FROM (error, error_class) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN002',
+                CONSTRAINT = 'a_finished_effect_keeps_its_outcome',
                 MESSAGE = format('effect %s already failed with a different error', effect_id);
         END IF;
         RETURN e.status;  -- replay

@@ -13,12 +13,16 @@ BEGIN
     IF NEW.status IS DISTINCT FROM 'planned' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_effect_starts_planned',
+            TABLE = 'domain_effects',
             MESSAGE = format('illegal effect transition: a new effect starts in planned, not %s', NEW.status);
     END IF;
     SELECT c.status INTO command_status FROM concord.commands AS c WHERE c.command_id = NEW.command_id FOR SHARE;
     IF concord._is_terminal(command_status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'effects_are_planned_only_for_an_unfinished_command',
+            TABLE = 'domain_effects',
             MESSAGE = format('command %s is %s: no new effects can be planned for it',
                              NEW.command_id, command_status);
     END IF;
@@ -28,11 +32,15 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN006',
+                CONSTRAINT = 'the_compensated_effect_exists',
+                TABLE = 'domain_effects',
                 MESSAGE = format('effect %s (to be compensated) not found', NEW.compensates_effect_id);
         END IF;
         IF compensated_command <> NEW.command_id THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN008',
+                CONSTRAINT = 'a_compensation_belongs_to_the_same_command',
+                TABLE = 'domain_effects',
                 MESSAGE = format('effect %s belongs to command %s: a compensation is planned on the same command',
                                  NEW.compensates_effect_id, compensated_command);
         END IF;
@@ -60,6 +68,8 @@ BEGIN
     ) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'an_effect_status_change_follows_the_state_machine',
+            TABLE = 'domain_effects',
             MESSAGE = format('illegal effect transition: effect %s cannot go from %s to %s',
                              OLD.domain_effect_id, OLD.status, coalesce(NEW.status, 'NULL')),
             DETAIL = 'Effects move planned -> executing -> succeeded | failed.';
@@ -67,6 +77,8 @@ BEGIN
     IF (SELECT s.terminal FROM concord.effect_statuses AS s WHERE s.status = OLD.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_finished_effect_never_changes',
+            TABLE = 'domain_effects',
             MESSAGE = format('effect %s is %s: it can no longer change', OLD.domain_effect_id, OLD.status);
     END IF;
     IF (NEW.domain_effect_id, NEW.command_id, NEW.effect_type, NEW.effect_payload, NEW.idempotency_key,
@@ -76,12 +88,16 @@ BEGIN
         OLD.compensates_effect_id, OLD.declared_compensation, OLD.created_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'effect_identity_is_immutable',
+            TABLE = 'domain_effects',
             MESSAGE = format('effect %s: only its status, workflow, result and error change', OLD.domain_effect_id);
     END IF;
     IF OLD.executed_by_dbos_workflow_id IS NOT NULL
        AND NEW.executed_by_dbos_workflow_id IS DISTINCT FROM OLD.executed_by_dbos_workflow_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'an_effect_keeps_its_workflow',
+            TABLE = 'domain_effects',
             MESSAGE = format('effect %s is already executed by workflow %s', OLD.domain_effect_id,
                              OLD.executed_by_dbos_workflow_id);
     END IF;
@@ -98,6 +114,8 @@ BEGIN
            OLD.completed_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'effect_outcome_changes_only_with_status',
+            TABLE = 'domain_effects',
             MESSAGE = format('effect %s: its workflow, result, error and times change only with its status',
                              OLD.domain_effect_id);
     END IF;

@@ -22,6 +22,7 @@ BEGIN
                         'running', 'blocked') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'only_a_command_still_to_run_is_planned',
             MESSAGE = format('command %s is %s: only a command that is still to run is planned', command_id, c.status);
     END IF;
     SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;

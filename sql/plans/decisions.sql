@@ -50,6 +50,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN009',
+            CONSTRAINT = 'command_type_is_registered',
             MESSAGE = format('unknown command type %L', command_type),
             HINT = 'Register it first with concord.register_command_type(spec).';
     END IF;

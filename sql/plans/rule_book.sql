@@ -7,6 +7,8 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT null::text, null::text, null::text, null::text
-    WHERE false
+    VALUES
+        ('only_a_command_still_to_run_is_planned', null::text, 'CN011',
+         'A plan is made only for a command that is still to run (validated up to running or '
+         'blocked), not for a finished one.')
 $$;

@@ -81,7 +81,7 @@ AS $$
          'A command that failed with an error class that is not retryable is not retried; submit a '
          'new one (spec 32).'),
         ('only_a_valid_payload_is_validated', 'commands', 'CN005',
-         'A command becomes validated only when its payload matches its types schema, whoever '
+         'A command becomes validated only when its payload matches its type''s schema, whoever '
          'makes the move.'),
         ('outcome_changes_only_with_status', 'commands', 'CN007',
          'The result, error and completion time of a command change only together with its status.'),
@@ -90,7 +90,7 @@ AS $$
         ('commands_are_not_truncated', 'commands', 'CN007',
          'Commands are durable history: the table is never truncated.'),
         ('payload_schema_is_a_usable_json_schema', 'command_types', 'CN005',
-         'A command types payload_schema is a JSON Schema the kernel can validate payloads with.'),
+         'A command type''s payload_schema is a JSON Schema the kernel can validate payloads with.'),
         ('policy_checks_name_registered_policies', 'command_types', 'CN005',
          'Every policy a command type names in policy_checks is registered.'),
         ('state_machine_is_read_only', 'command_statuses', 'CN007',

@@ -377,6 +377,16 @@ def test_every_link_is_relative_and_its_target_exists(page: Path) -> None:
     assert not broken, f"{_name(page)}: links to missing files {broken}"
 
 
+def test_the_spec_map_is_fresh() -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "harness"))
+    import spec_map
+
+    assert spec_map.SPEC.exists(), "docs/explanation/concord-design.txt, the spec, is missing"
+    assert spec_map.PAGE.read_text() == spec_map.render(), (
+        "docs/explanation/spec-map.md is stale: run `python tests/harness/spec_map.py write`"
+    )
+
+
 def test_the_readme_is_short() -> None:
     lines = len((ROOT / "README.md").read_text().splitlines())
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES})"

@@ -800,9 +800,7 @@ def race_resolutions(
         APPROVAL_ROW,
         (approval_id,),
         [
-            lambda _, racer=racer, decision=decision: racer.resolve_approval(
-                approval_id, *decision
-            )
+            lambda _, racer=racer, decision=decision: racer.resolve_approval(approval_id, *decision)
             for racer, decision in zip(racers, decisions, strict=True)
         ],
     )
@@ -840,9 +838,7 @@ def test_two_approvers_racing_on_one_approval_exactly_one_wins(
                 assert status_of(client, command_id) == expected
                 row = approval_row(db, approval_id)
                 assert (row["decision"], row["decided_by"]) == (decision, actor)
-                approvals = [
-                    d for d in client.decision_history(command_id) if d.kind == "approval"
-                ]
+                approvals = [d for d in client.decision_history(command_id) if d.kind == "approval"]
                 assert [(d.decision, d.actor) for d in approvals] == [(decision, actor)]
         finally:
             for racer in racers:

@@ -147,9 +147,7 @@ class Race:
             conn.autocommit = False
             conn.isolation_level = isolation
         try:
-            events = [
-                self._start(i, action, outcomes[i]) for i, action in enumerate(actions)
-            ]
+            events = [self._start(i, action, outcomes[i]) for i, action in enumerate(actions)]
             open_ = list(range(len(actions)))
             deadline = time.monotonic() + SETTLE_TIMEOUT * 2
             while open_:
@@ -180,9 +178,7 @@ class Race:
         outcomes = [Outcome() for _ in actions]
         self.holder.execute(lock, params)
         try:
-            events = [
-                self._start(i, action, outcomes[i]) for i, action in enumerate(actions)
-            ]
+            events = [self._start(i, action, outcomes[i]) for i, action in enumerate(actions)]
         finally:
             self.holder.commit()
         self._join(events)

@@ -1,9 +1,11 @@
-"""The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]`` and
-``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`)."""
+"""The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]``,
+``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`) and
+``concord --version``. ``python -m concord`` is the same command."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from pathlib import Path
@@ -12,6 +14,15 @@ import psycopg
 
 from . import migrate as installer
 from .errors import MigrationError
+
+
+def version() -> str:
+    """The installed distribution's version (``importlib.metadata``), or a note that the
+    package runs from a checkout that was never installed."""
+    try:
+        return importlib.metadata.version("concord")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: run `pip install .`)"
 
 
 def _dsn(args: argparse.Namespace) -> str:
@@ -56,6 +67,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concord", description="Concord command line")
+    parser.add_argument("--version", action="version", version=f"concord {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     mig = sub.add_parser(
         "migrate",

@@ -3,6 +3,12 @@
 The SQL API raises these codes; :func:`from_psycopg` turns a psycopg error carrying one
 into the matching exception class. The table is the single source: the README lists the
 same codes.
+
+Every refusal also names the rule it enforces (``concord.rules``): the database raises it
+as the diagnostic's constraint name, with the table when it is a table's rule. They are
+:attr:`ConcordError.rule` and :attr:`ConcordError.table`; :func:`rule_of` reads the rule of
+any error, a CHECK constraint's refusal (which keeps its own SQLSTATE and psycopg class)
+included.
 """
 
 from __future__ import annotations
@@ -11,15 +17,43 @@ import psycopg
 
 
 class ConcordError(Exception):
-    """Base class. ``sqlstate``, ``detail`` and ``hint`` come from the server."""
+    """Base class. ``sqlstate``, ``detail`` and ``hint`` come from the server, and so do
+    ``rule`` (the name of the rule that refused, as listed in ``concord.rules``) and
+    ``table`` (the table whose rule it is, when it is one)."""
 
     sqlstate: str | None = None
 
-    def __init__(self, message: str, *, detail: str | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        detail: str | None = None,
+        hint: str | None = None,
+        rule: str | None = None,
+        table: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.detail = detail
         self.hint = hint
+        self.rule = rule
+        self.table = table
+
+    def __repr__(self) -> str:
+        """The class, message, code and, when known, the rule and its table: what a log
+        line or a debugger needs to find the rule in ``concord.rules``. ``str()`` stays
+        the server's message (with DETAIL and HINT), the text the runtime records."""
+        fields = [repr(self.message)]
+        fields += [
+            f"{name}={value!r}"
+            for name, value in (
+                ("sqlstate", self.sqlstate),
+                ("rule", self.rule),
+                ("table", self.table),
+            )
+            if value is not None
+        ]
+        return f"{type(self).__name__}({', '.join(fields)})"
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -158,4 +192,19 @@ def from_psycopg(exc: psycopg.Error) -> Exception:
     if cls is None:
         return exc
     diag = exc.diag
-    return cls(diag.message_primary or str(exc), detail=diag.message_detail, hint=diag.message_hint)
+    return cls(
+        diag.message_primary or str(exc),
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+        rule=diag.constraint_name,
+        table=diag.table_name,
+    )
+
+
+def rule_of(exc: BaseException) -> str | None:
+    """The name of the rule that refused, for a :class:`ConcordError` or a psycopg error
+    (a CHECK constraint's name is its rule); ``None`` when the error names none."""
+    if isinstance(exc, ConcordError):
+        return exc.rule
+    diag = getattr(exc, "diag", None)
+    return getattr(diag, "constraint_name", None) if diag is not None else None

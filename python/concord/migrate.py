@@ -60,6 +60,10 @@ class MigrationStatus:
     pending: list[Migration]
 
 
+# Where a wheel puts migrations/ and sql/ (pyproject.toml, tool.hatch.build.targets.wheel).
+PACKAGED_DATA = Path(__file__).resolve().parent / "_data"
+
+
 def project_root() -> Path:
     """The checkout holding ``migrations/`` and ``sql/`` (the package is installed
     editable from it)."""
@@ -72,11 +76,20 @@ def project_root() -> Path:
     )
 
 
+def shipped_root() -> Path:
+    """The folder holding the ``migrations/`` and ``sql/`` this package ships: the copy
+    inside an installed wheel first, else the checkout of an editable install."""
+    if (PACKAGED_DATA / "migrations").is_dir() and (PACKAGED_DATA / "sql").is_dir():
+        return PACKAGED_DATA
+    return project_root()
+
+
 def resolve_dirs(migrations_dir: Path | None, sql_dir: Path | None) -> tuple[Path, Path]:
-    """The given folders, or the checkout's ``migrations/`` and ``sql/`` for those not given."""
+    """The given folders, or the shipped ``migrations/`` and ``sql/`` (see
+    :func:`shipped_root`) for those not given."""
     if migrations_dir and sql_dir:
         return migrations_dir, sql_dir
-    root = project_root()
+    root = shipped_root()
     return migrations_dir or root / "migrations", sql_dir or root / "sql"
 
 
@@ -175,6 +188,18 @@ def check_applied(applied: list[AppliedMigration], available: list[Migration]) -
         raise MigrationError("refusing to migrate:\n  " + "\n  ".join(problems))
 
 
+def check_target(target: int | None, available: list[Migration]) -> None:
+    """Refuse a target that names no migration here: a mistyped version would otherwise
+    install everything up to wherever it happens to fall."""
+    if target is None or any(m.version == target for m in available):
+        return
+    versions = ", ".join(str(m.version) for m in available)
+    raise MigrationError(
+        f"target {target} is not a migration version: {available[0].path.parent} holds "
+        f"versions {versions}; nothing applied"
+    )
+
+
 def apply_migration(conn: psycopg.Connection, migration: Migration) -> None:
     """One migration, one transaction: the file and its history row commit together."""
     sql = migration.path.read_text()
@@ -233,6 +258,7 @@ def migrate(
     """
     migrations_dir, sql_dir = resolve_dirs(migrations_dir, sql_dir)
     available = discover_migrations(migrations_dir)
+    check_target(target, available)
     sql_files = discover_sql_files(sql_dir) if apply_sql else []
 
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -38,12 +38,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import dbos._dbos as _dbos_module
 from dbos import DBOS
-from dbos._error import DBOSException, DBOSMaxStepRetriesExceeded, DBOSWorkflowCancelledError
+from dbos import error as dbos_error
 
 from ..agent_contracts import AGENT_RUN_TERMINAL, RECORDED_STEP_TYPES, AgentRuntime
 from ..errors import ConcordError
+from .dbos_internals import dbos_is_down as _dbos_is_down
 from .retry import RetryPolicy
 from .workflows import _run_step, state
 
@@ -188,19 +188,6 @@ def _call_runtime(runtime_name: str, method: str, *args: Any) -> dict[str, Any]:
         return {"error": f"agent runtime {runtime_name}.{method} returned no JSON: {exc}"}
 
 
-def _dbos_is_down() -> bool:
-    """Whether this process's DBOS is not launched, destroyed, or past the drain of its
-    destruction (``DBOS.destroy``: background jobs stopped, system database released). An
-    exception raised then is the shutdown's, not the agent's."""
-    instance = getattr(_dbos_module, "_dbos_global_instance", None)
-    if instance is None or not getattr(instance, "_launched", False):
-        return True
-    if getattr(instance, "_sys_db_field", None) is None:
-        return True
-    stopped = getattr(instance, "_background_jobs_stop_event", None)
-    return stopped is not None and stopped.is_set()
-
-
 def _is_dbos_own(exc: BaseException) -> bool:
     """An exception that belongs to DBOS (a ``DBOSException``, also as the cause or
     context of another) or to its shutdown: never the agent's failure."""
@@ -208,8 +195,8 @@ def _is_dbos_own(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         # a step whose retries ran out while DBOS is up is the run's failure
-        own = isinstance(current, DBOSException)
-        if own and not isinstance(current, DBOSMaxStepRetriesExceeded):
+        own = isinstance(current, dbos_error.DBOSException)
+        if own and not isinstance(current, dbos_error.DBOSMaxStepRetriesExceeded):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__
@@ -319,7 +306,7 @@ class AgentLoop:
             )
         try:
             return self._loop()
-        except (_Stop, DBOSWorkflowCancelledError):
+        except (_Stop, dbos_error.DBOSWorkflowCancelledError):
             raise
         except Exception as exc:  # a defect or an unmapped database error: the run fails
             if _is_dbos_own(exc):

@@ -21,11 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from dbos import DBOS
-from dbos._error import (
-    DBOSMaxStepRetriesExceeded,
-    DBOSWorkflowCancelledError,
-    DBOSWorkflowConflictIDError,
-)
+from dbos import error as dbos_error
 
 from ..errors import StateConflict
 from .catalog import Catalog, Compensation, Operation
@@ -278,7 +274,7 @@ def _execute_effect(
 
 def _unwrap(exc: BaseException) -> BaseException:
     """The error behind DBOS's 'retries exhausted' wrapper."""
-    if isinstance(exc, DBOSMaxStepRetriesExceeded) and exc.errors:
+    if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors:
         return exc.errors[-1]
     return exc
 
@@ -494,7 +490,7 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
         )
         try:
             comp.fn(ctx, effect)
-        except (Cancelled, DBOSWorkflowCancelledError):
+        except (Cancelled, dbos_error.DBOSWorkflowCancelledError):
             raise
         except Exception as exc:
             message, error_class = _failure(exc)
@@ -610,10 +606,10 @@ def run_command(command_id: str) -> dict:
         return _run(command_id, workflow_id)
     except Superseded as stop:
         return {"action": "stopped", "why": stop.why}
-    except DBOSWorkflowCancelledError:
+    except dbos_error.DBOSWorkflowCancelledError:
         _after_cancel_from_dbos(command_id, workflow_id)
         raise
-    except DBOSWorkflowConflictIDError:
+    except dbos_error.DBOSWorkflowConflictIDError:
         # DBOS's cancel also drops this execution's ownership: the step in flight then
         # fails to record with a conflict. Only a cancelled workflow ends the command.
         if _cancelled_in_dbos(workflow_id):
@@ -655,7 +651,7 @@ def _run(command_id: str, workflow_id: str) -> dict:
         return {"action": "stopped", "why": stop.why}
     except Cancelled:
         return _cancel_now(command_id, workflow_id)
-    except DBOSWorkflowCancelledError:
+    except dbos_error.DBOSWorkflowCancelledError:
         raise
     except Exception as exc:
         message, error_class = _failure(exc)

@@ -99,6 +99,7 @@ BEGIN
                                             'consensus', 'ranked_review') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'join_children_takes_a_known_strategy',
             MESSAGE = format('unknown join strategy %s', coalesce(strategy, 'NULL')),
             HINT = 'all_success, first_success, quorum, coordinator_synthesis, evaluator_selection, human_review, '
                    'best_of_n, map_reduce, consensus or ranked_review (spec 53).';
@@ -117,12 +118,15 @@ BEGIN
                                        WHERE jsonb_typeof(e.ev) <> 'object'))) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'join_children_are_well_formed',
             MESSAGE = 'children must be a list of {agent_run_id, status (an agent status), result, artifacts: '
                       '[{artifact_id, score, content, evaluations: [{decision, confidence, '
                       'score}]}]}';
     END IF;
     IF jsonb_typeof(opts) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'join options must be a JSON object';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'join_options_are_a_json_object',
+            MESSAGE = 'join options must be a JSON object';
     END IF;
     SELECT count(*), count(*) FILTER (WHERE c.child ->> 'status' = 'succeeded'),
            count(*) FILTER (WHERE c.child ->> 'status' IN ('failed', 'cancelled', 'expired'))
@@ -168,6 +172,7 @@ BEGIN
         ELSE
             RAISE EXCEPTION USING
                 ERRCODE = 'CN008',
+                CONSTRAINT = 'quorum_is_a_count_or_a_fraction',
                 MESSAGE = format('quorum %s must be a count (a whole number, at least 1) or a fraction between 0 '
                                  'and 1', opts -> 'quorum');
         END IF;
@@ -196,7 +201,9 @@ BEGIN
         WHERE j.child_status = 'succeeded' AND j.recorded_score IS NOT NULL
         ORDER BY j.recorded_score DESC, j.artifact_id LIMIT 1;
         IF opts ? 'min_score' AND jsonb_typeof(opts -> 'min_score') <> 'number' THEN
-            RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'min_score must be a number';
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN008', CONSTRAINT = 'min_score_is_a_number',
+                MESSAGE = 'min_score must be a number';
         END IF;
         IF pick.artifact_id IS NULL THEN
             decision := 'failed';
@@ -228,6 +235,7 @@ BEGIN
         ELSE
             RAISE EXCEPTION USING
                 ERRCODE = 'CN008',
+                CONSTRAINT = 'min_agreement_is_a_count_or_a_fraction',
                 MESSAGE = format('min_agreement %s must be a count (a whole number, at least 1) or a fraction '
                                  'between 0 and 1', opts -> 'min_agreement');
         END IF;

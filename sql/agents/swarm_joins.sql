@@ -112,7 +112,9 @@ BEGIN
     PERFORM concord._require('swarm_run_id', swarm_run_id::text);
     SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = _join_swarm.swarm_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('swarm run %s not found', swarm_run_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists',
+            MESSAGE = format('swarm run %s not found', swarm_run_id);
     END IF;
     IF s.join_decision IS NOT NULL
        AND (s.status IN ('joining', 'waiting_for_approval') OR concord._agentic_terminal('swarm', s.status)) THEN
@@ -121,6 +123,7 @@ BEGIN
     IF s.status NOT IN ('running', 'joining') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'only_a_running_swarm_is_joined',
             MESSAGE = format('swarm run %s is %s: only a running swarm is joined', s.swarm_run_id, s.status);
     END IF;
     children := concord._swarm_children(s.swarm_run_id);
@@ -145,6 +148,7 @@ BEGIN
                 AND NOT children @> '[{"status": "succeeded"}]'::jsonb)) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_swarm_is_not_joined_while_children_are_live',
             MESSAGE = format('swarm run %s cannot be joined (%s) while child agents are live: %s', s.swarm_run_id,
                              s.join_strategy, live_ones),
             HINT = 'Join once they have finished, or cancel them.';

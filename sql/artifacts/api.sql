@@ -16,11 +16,14 @@ DECLARE
     a concord.artifacts%ROWTYPE;
 BEGIN
     IF run.agent_run_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'an artifact is created by an agent run';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'an_agent_tool_is_called_for_an_agent_run',
+            MESSAGE = 'an artifact is created by an agent run';
     END IF;
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'artifact_is_valid',
             MESSAGE = format('invalid artifact: %s problem(s)', cardinality(problems)),
             DETAIL = array_to_string(problems, E'\n');
     END IF;
@@ -54,19 +57,26 @@ DECLARE
     wanted text := payload ->> 'artifact_id';
 BEGIN
     IF run.agent_run_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'an artifact is read by an agent run';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'an_agent_tool_is_called_for_an_agent_run',
+            MESSAGE = 'an artifact is read by an agent run';
     END IF;
     IF jsonb_typeof(payload -> 'artifact_id') IS DISTINCT FROM 'string'
        OR NOT concord._is_uuid(wanted) THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'read_artifact takes {artifact_id: <uuid>}';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'read_artifact_names_an_artifact_id',
+            MESSAGE = 'read_artifact takes {artifact_id: <uuid>}';
     END IF;
     SELECT * INTO a FROM concord.artifacts AS x WHERE x.artifact_id = wanted::uuid;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('artifact %s not found', wanted);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'the_artifact_exists',
+            MESSAGE = format('artifact %s not found', wanted);
     END IF;
     IF a.swarm_run_id IS DISTINCT FROM run.swarm_run_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'an_agent_reads_only_its_swarms_artifacts',
             MESSAGE = format('scope violation: artifact %s is not of agent run %s''s swarm run %s', a.artifact_id,
                              run.agent_run_id, run.swarm_run_id);
     END IF;
@@ -93,10 +103,14 @@ DECLARE
     content jsonb;
 BEGIN
     IF run.agent_run_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'an evaluation is made by an agent run';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'an_agent_tool_is_called_for_an_agent_run',
+            MESSAGE = 'an evaluation is made by an agent run';
     END IF;
     IF evaluation IS NULL OR jsonb_typeof(evaluation) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'invalid evaluation: it must be a JSON object';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005', CONSTRAINT = 'evaluation_is_valid',
+            MESSAGE = 'invalid evaluation: it must be a JSON object';
     END IF;
     unknown := ARRAY(SELECT k FROM jsonb_object_keys(evaluation) AS k
                      WHERE k <> ALL (ARRAY['artifact_id', 'evaluation_type', 'decision', 'confidence', 'score',
@@ -134,6 +148,7 @@ BEGIN
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'evaluation_is_valid',
             MESSAGE = format('invalid evaluation: %s problem(s)', cardinality(problems)),
             DETAIL = array_to_string(problems, E'\n');
     END IF;
@@ -185,7 +200,9 @@ BEGIN
     SELECT * INTO a FROM concord.artifacts AS x WHERE x.artifact_id = set_artifact_status.artifact_id
     FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('artifact %s not found', artifact_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'the_artifact_exists',
+            MESSAGE = format('artifact %s not found', artifact_id);
     END IF;
     IF a.status = status THEN
         RETURN concord._artifact_doc(a);

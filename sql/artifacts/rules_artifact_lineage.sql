@@ -13,15 +13,21 @@ DECLARE
 BEGIN
     SELECT * INTO child FROM concord.artifacts AS a WHERE a.artifact_id = NEW.artifact_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('artifact %s not found', NEW.artifact_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'lineage_links_existing_artifacts', TABLE = 'artifact_lineage',
+            MESSAGE = format('artifact %s not found', NEW.artifact_id);
     END IF;
     SELECT * INTO parent FROM concord.artifacts AS a WHERE a.artifact_id = NEW.parent_artifact_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('artifact %s not found', NEW.parent_artifact_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'lineage_links_existing_artifacts', TABLE = 'artifact_lineage',
+            MESSAGE = format('artifact %s not found', NEW.parent_artifact_id);
     END IF;
     IF child.swarm_run_id IS NOT NULL AND parent.swarm_run_id IS DISTINCT FROM child.swarm_run_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'lineage_stays_within_one_swarm',
+            TABLE = 'artifact_lineage',
             MESSAGE = format('scope violation: artifact %s of swarm run %s cannot derive from artifact %s of %s',
                              child.artifact_id, child.swarm_run_id, parent.artifact_id,
                              coalesce(parent.swarm_run_id::text, 'no swarm'));
@@ -38,6 +44,8 @@ BEGIN
     ) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN003',
+            CONSTRAINT = 'artifact_lineage_has_no_cycle',
+            TABLE = 'artifact_lineage',
             MESSAGE = format('lineage cycle: artifact %s already derives, directly or not, from artifact %s',
                              NEW.parent_artifact_id, NEW.artifact_id);
     END IF;

@@ -13,6 +13,8 @@ BEGIN
     IF NEW.status IS NULL OR NEW.status NOT IN ('draft', 'final') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_artifact_starts_draft_or_final',
+            TABLE = 'artifacts',
             MESSAGE = format('illegal transition: a new artifact starts as draft or final, not %s',
                              coalesce(NEW.status, 'NULL'));
     END IF;
@@ -23,6 +25,8 @@ BEGIN
                 OR (NEW.artifact_type = 'evaluation' AND 'evaluate_output' = ANY (run.allowed_tools))) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'an_agent_creates_artifacts_only_with_its_tool',
+                TABLE = 'artifacts',
                 MESSAGE = format('scope violation: agent run %s (%s) does not hold the %s tool', run.agent_run_id,
                                  run.agent_name,
                                  CASE WHEN NEW.artifact_type = 'evaluation' THEN 'evaluate_output'
@@ -36,17 +40,23 @@ BEGIN
     ELSIF NEW.swarm_run_id IS NOT NULL THEN
         SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
         IF NOT FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('swarm run %s not found', NEW.swarm_run_id);
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN006', CONSTRAINT = 'an_artifacts_swarm_run_exists', TABLE = 'artifacts',
+                MESSAGE = format('swarm run %s not found', NEW.swarm_run_id);
         END IF;
         IF NEW.command_id IS DISTINCT FROM swarm.command_id THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'an_artifact_belongs_to_its_swarms_command',
+                TABLE = 'artifacts',
                 MESSAGE = format('scope violation: an artifact of swarm run %s belongs to its command %s, not %s',
                                  swarm.swarm_run_id, swarm.command_id, NEW.command_id);
         END IF;
         IF concord._agentic_terminal('swarm', swarm.status) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'a_finished_swarm_takes_no_new_artifact',
+                TABLE = 'artifacts',
                 MESSAGE = format('swarm run %s is %s: a finished swarm takes no new artifact', swarm.swarm_run_id,
                                  swarm.status);
         END IF;
@@ -78,12 +88,16 @@ BEGIN
         OLD.version, OLD.location, OLD.content, OLD.metadata, OLD.score, OLD.created_by, OLD.created_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'an_artifact_changes_only_its_status',
+            TABLE = 'artifacts',
             MESSAGE = format('artifact %s: only its status changes', OLD.artifact_id),
             HINT = 'Create a new version (the same name) instead.';
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status AND NOT concord._artifact_transition_legal(OLD.status, NEW.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'an_artifact_status_change_follows_the_state_machine',
+            TABLE = 'artifacts',
             MESSAGE = format('illegal transition: artifact %s cannot go from %s to %s', OLD.artifact_id,
                              OLD.status, coalesce(NEW.status, 'NULL')),
             DETAIL = 'draft -> final | cancelled | superseded; final -> published | superseded | cancelled; '

@@ -45,7 +45,9 @@ BEGIN
     PERFORM concord._require('memory_id', memory_id::text);
     SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = get_memory.memory_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('memory %s not found', memory_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
+            MESSAGE = format('memory %s not found', memory_id);
     END IF;
     RETURN concord._memory_doc(m);
 END
@@ -74,20 +76,25 @@ BEGIN
     IF NOT coalesce(concord._is_memory_scope(scope), false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'search_memory_scope_is_a_memory_scope',
             MESSAGE = 'scope must be a memory scope {subject_type, subject_id, allowed_memory_types, '
                       'allow_semantic_retrieval, max_results} (spec 61.2)';
     END IF;
     IF scope = '{}'::jsonb THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'the_empty_memory_scope_gives_no_access',
             MESSAGE = 'scope violation: the empty memory scope gives no memory access';
     END IF;
     IF max_results IS NULL OR max_results < 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'max_results must be a number, at least 0';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'max_results_is_at_least_0',
+            MESSAGE = 'max_results must be a number, at least 0';
     END IF;
     IF query_text IS NOT NULL AND NOT (scope -> 'allow_semantic_retrieval')::boolean THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'a_text_query_needs_semantic_retrieval',
             MESSAGE = 'scope violation: a text query needs allow_semantic_retrieval in the scope';
     END IF;
     RETURN concord._search_memories(
@@ -126,23 +133,31 @@ BEGIN
     PERFORM concord._require('old_memory_id', old_memory_id::text);
     PERFORM concord._require('new_memory_id', new_memory_id::text);
     IF old_memory_id = new_memory_id THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'a memory does not supersede itself';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'supersede_memory_takes_two_memories',
+            MESSAGE = 'a memory does not supersede itself';
     END IF;
     -- both rows, in one order, so two supersessions cannot deadlock
     PERFORM 1 FROM concord.memories AS x WHERE x.memory_id IN (old_memory_id, new_memory_id)
     ORDER BY x.memory_id FOR UPDATE;
     SELECT * INTO old_m FROM concord.memories AS x WHERE x.memory_id = old_memory_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('memory %s not found', old_memory_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
+            MESSAGE = format('memory %s not found', old_memory_id);
     END IF;
     SELECT * INTO new_m FROM concord.memories AS x WHERE x.memory_id = new_memory_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('memory %s not found', new_memory_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
+            MESSAGE = format('memory %s not found', new_memory_id);
     END IF;
     IF (old_m.subject_type, old_m.subject_id, old_m.memory_type)
        IS DISTINCT FROM (new_m.subject_type, new_m.subject_id, new_m.memory_type) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
+            TABLE = 'memories',
             MESSAGE = format('scope violation: memory %s (%s:%s, %s) cannot supersede memory %s (%s:%s, %s)',
                              new_m.memory_id, new_m.subject_type, new_m.subject_id, new_m.memory_type,
                              old_m.memory_id, old_m.subject_type, old_m.subject_id, old_m.memory_type);
@@ -156,11 +171,14 @@ BEGIN
     IF old_m.status <> 'active' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'only_an_active_memory_is_superseded',
             MESSAGE = format('memory %s is %s: only an active memory is superseded', old_m.memory_id, old_m.status);
     END IF;
     IF new_m.status NOT IN ('active', 'candidate') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_successor_is_active_or_candidate',
+            TABLE = 'memories',
             MESSAGE = format('memory %s is %s: only an active or candidate memory supersedes another',
                              new_m.memory_id, new_m.status);
     END IF;
@@ -170,6 +188,7 @@ BEGIN
         IF write_status IS NOT NULL AND write_status NOT IN ('approved', 'queued', 'running', 'succeeded') THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'a_candidate_memory_becomes_active_once_its_write_is_approved',
                 MESSAGE = format('memory %s is a candidate whose write (command %s) is %s: it becomes active '
                                  'only once its write is approved', new_m.memory_id, new_m.command_id,
                                  write_status);
@@ -177,6 +196,8 @@ BEGIN
         IF new_m.expires_at <= now() THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_expired_memory_is_not_active',
+                TABLE = 'memories',
                 MESSAGE = format('memory %s expired at %s: it cannot become active', new_m.memory_id,
                                  new_m.expires_at);
         END IF;
@@ -223,7 +244,9 @@ BEGIN
     PERFORM concord._require('actor', actor);
     SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = forget_memory.memory_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('memory %s not found', memory_id);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
+            MESSAGE = format('memory %s not found', memory_id);
     END IF;
     previous := m.status;
     IF m.status <> 'deleted' THEN
@@ -266,7 +289,9 @@ DECLARE
     saved text[];
 BEGIN
     IF at IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'at is required: memories that expire by it expire';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'required_argument_is_not_blank',
+            MESSAGE = 'at is required: memories that expire by it expire';
     END IF;
     -- Expiring ahead of time is the owner's call, not an application's.
     IF at > clock_timestamp() AND NOT EXISTS (
@@ -276,6 +301,7 @@ BEGIN
                                                     WHERE n.nspname = 'concord'), 'MEMBER'))) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
+            CONSTRAINT = 'only_the_owner_expires_memories_ahead_of_time',
             MESSAGE = format('%s may not expire memories ahead of time (at %s is in the future)', session_user, at),
             HINT = 'Call concord.expire_memories() without at, or with a time that has passed.';
     END IF;

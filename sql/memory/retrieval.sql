@@ -65,27 +65,34 @@ DECLARE
     lim integer;
 BEGIN
     IF run.agent_run_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'a retrieval is made by an agent run';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'an_agent_tool_is_called_for_an_agent_run',
+            MESSAGE = 'a retrieval is made by an agent run';
     END IF;
     IF concord._agentic_terminal('agent', run.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_finished_agent_retrieves_no_memory',
             MESSAGE = format('agent run %s is %s: a finished agent retrieves nothing', run.agent_run_id, run.status);
     END IF;
     IF scope IS NULL OR scope = '{}'::jsonb THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'the_empty_memory_scope_gives_no_access',
             MESSAGE = format('scope violation: agent run %s (%s) has no memory access (memory_scope {})',
                              run.agent_run_id, run.agent_name);
     END IF;
     IF jsonb_typeof(q) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'a memory query must be a JSON object';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'a_memory_query_is_a_json_object',
+            MESSAGE = 'a memory query must be a JSON object';
     END IF;
     unknown := ARRAY(SELECT k FROM jsonb_object_keys(q) AS k
                      WHERE k <> ALL (ARRAY['memory_type', 'memory_types', 'text', 'limit']) ORDER BY k);
     IF cardinality(unknown) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'a_memory_query_has_only_known_keys',
             MESSAGE = format('unknown memory query keys: %s', array_to_string(unknown, ', ')),
             HINT = 'A query has memory_type, memory_types, text and limit.';
     END IF;
@@ -94,16 +101,21 @@ BEGIN
                                    OR NOT concord._is_string_list(q -> 'memory_types'))) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'memory_types_of_a_query_are_strings',
             MESSAGE = 'memory_type must be a string and memory_types a list of strings';
     END IF;
     IF q ? 'text' AND (jsonb_typeof(q -> 'text') <> 'string' OR btrim(q ->> 'text') = '') THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'text must be a non-blank string';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'a_text_query_is_not_blank',
+            MESSAGE = 'text must be a non-blank string';
     END IF;
     IF q ? 'limit' AND (CASE WHEN jsonb_typeof(q -> 'limit') = 'number'
                             THEN (q ->> 'limit')::numeric <> floor((q ->> 'limit')::numeric)
                                  OR (q ->> 'limit')::numeric NOT BETWEEN 1 AND 1000000
                             ELSE true END) THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'limit must be a whole number, at least 1';
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'a_retrieval_limit_is_a_whole_number_at_least_1',
+            MESSAGE = 'limit must be a whole number, at least 1';
     END IF;
     IF q ? 'memory_type' OR q ? 'memory_types' THEN
         types := ARRAY(SELECT DISTINCT t FROM (
@@ -116,6 +128,7 @@ BEGIN
         IF cardinality(outside) > 0 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'an_agent_retrieves_only_its_allowed_memory_types',
                 MESSAGE = format('scope violation: agent run %s (%s) may not retrieve memory types %s (allowed: %s)',
                                  run.agent_run_id, run.agent_name, array_to_string(outside, ', '),
                                  scope -> 'allowed_memory_types');
@@ -126,6 +139,7 @@ BEGIN
     IF q ? 'text' AND NOT (scope -> 'allow_semantic_retrieval')::boolean THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'a_text_query_needs_semantic_retrieval',
             MESSAGE = format('scope violation: agent run %s (%s) may not search memories by text '
                              '(allow_semantic_retrieval is false)', run.agent_run_id, run.agent_name);
     END IF;

@@ -16,6 +16,8 @@ BEGIN
              AND c.status IN ('validated', 'approved', 'queued', 'running', 'succeeded')) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'an_active_memory_was_allowed_to_be_written',
+            TABLE = 'memories',
             MESSAGE = format('memory %s cannot be active: its write (command %s) has not been allowed',
                              memory_id, command_id),
             HINT = 'A memory that needs approval becomes active when its approved write runs.';
@@ -36,6 +38,8 @@ BEGIN
     IF NEW.status IS NULL OR NEW.status NOT IN ('candidate', 'active') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_memory_starts_candidate_or_active',
+            TABLE = 'memories',
             MESSAGE = format('illegal transition: a new memory starts as candidate or active, not %s',
                              coalesce(NEW.status, 'NULL')),
             HINT = 'Write memories with concord.remember(memory, actor) or an agent''s write_memory tool.';
@@ -43,6 +47,8 @@ BEGIN
     IF NEW.superseded_by_memory_id IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_new_memory_is_superseded_by_nothing',
+            TABLE = 'memories',
             MESSAGE = 'a new memory is superseded by nothing yet: superseded_by_memory_id is set on supersession';
     END IF;
     IF NEW.agent_run_id IS NOT NULL THEN
@@ -53,6 +59,8 @@ BEGIN
         IF problem IS NOT NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'an_agent_writes_memory_within_its_scope',
+                TABLE = 'memories',
                 MESSAGE = format('scope violation: agent run %s (%s) may not write this memory: %s',
                                  run.agent_run_id, run.agent_name, problem),
                 HINT = 'An agent writes only within its memory_scope (spec 61.2).';
@@ -62,12 +70,17 @@ BEGIN
         SELECT * INTO previous FROM concord.memories AS m WHERE m.memory_id = NEW.supersedes_memory_id;
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
-                ERRCODE = 'CN006', MESSAGE = format('memory %s not found', NEW.supersedes_memory_id);
+                ERRCODE = 'CN006',
+                CONSTRAINT = 'the_superseded_memory_exists',
+                TABLE = 'memories',
+                MESSAGE = format('memory %s not found', NEW.supersedes_memory_id);
         END IF;
         IF (previous.subject_type, previous.subject_id, previous.memory_type)
            IS DISTINCT FROM (NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
+                TABLE = 'memories',
                 MESSAGE = format('scope violation: memory %s is about %s:%s (%s), not this memory''s subject and type',
                                  previous.memory_id, previous.subject_type, previous.subject_id,
                                  previous.memory_type);
@@ -77,6 +90,8 @@ BEGIN
         IF NEW.expires_at <= now() THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_expired_memory_is_not_active',
+                TABLE = 'memories',
                 MESSAGE = format('a memory that expired at %s cannot be active', NEW.expires_at);
         END IF;
         PERFORM concord._require_allowed_write(NEW.memory_id, NEW.command_id);
@@ -87,6 +102,8 @@ BEGIN
                    = (NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'one_memory_per_key_is_active',
+                TABLE = 'memories',
                 MESSAGE = format('a memory of %s:%s, type %s, key %s is already active', NEW.subject_type,
                                  NEW.subject_id, NEW.memory_type, NEW.memory_key),
                 HINT = 'Write it as a candidate and supersede the active one (concord.supersede_memory).';
@@ -113,6 +130,8 @@ BEGIN
         OLD.consent, OLD.sensitive, OLD.written_by, OLD.command_id, OLD.agent_run_id, OLD.created_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'memory_identity_is_immutable',
+            TABLE = 'memories',
             MESSAGE = format('memory %s: its subject, type, key, confidence, consent, sensitivity and writer '
                              'are immutable', OLD.memory_id),
             HINT = 'Write a new memory and supersede this one.';
@@ -120,6 +139,8 @@ BEGIN
     IF NEW.status IS DISTINCT FROM OLD.status AND NOT concord._memory_transition_legal(OLD.status, NEW.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_memory_status_change_follows_the_state_machine',
+            TABLE = 'memories',
             MESSAGE = format('illegal transition: memory %s cannot go from %s to %s', OLD.memory_id, OLD.status,
                              coalesce(NEW.status, 'NULL')),
             DETAIL = 'candidate -> active | deleted | expired; active -> superseded | expired | deleted; '
@@ -131,6 +152,8 @@ BEGIN
     ELSIF NEW.content IS DISTINCT FROM OLD.content THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'memory_content_is_immutable',
+            TABLE = 'memories',
             MESSAGE = format('memory %s: its content is immutable (deleting it clears it)', OLD.memory_id),
             HINT = 'Write a new memory and supersede this one.';
     END IF;
@@ -138,12 +161,16 @@ BEGIN
        AND OLD.status NOT IN ('candidate', 'active') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_settled_memory_keeps_its_expiry_and_metadata',
+            TABLE = 'memories',
             MESSAGE = format('memory %s is %s: its expiry and metadata no longer change', OLD.memory_id, OLD.status);
     END IF;
     IF NEW.supersedes_memory_id IS DISTINCT FROM OLD.supersedes_memory_id THEN
         IF OLD.status <> 'candidate' OR NEW.status NOT IN ('candidate', 'active') THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN007',
+                CONSTRAINT = 'what_a_memory_supersedes_is_settled_while_it_is_a_candidate',
+                TABLE = 'memories',
                 MESSAGE = format('memory %s is %s: what it supersedes is settled when it becomes active',
                                  OLD.memory_id, OLD.status);
         END IF;
@@ -151,12 +178,17 @@ BEGIN
             SELECT * INTO other FROM concord.memories AS m WHERE m.memory_id = NEW.supersedes_memory_id;
             IF NOT FOUND THEN
                 RAISE EXCEPTION USING
-                    ERRCODE = 'CN006', MESSAGE = format('memory %s not found', NEW.supersedes_memory_id);
+                    ERRCODE = 'CN006',
+                    CONSTRAINT = 'the_superseded_memory_exists',
+                    TABLE = 'memories',
+                    MESSAGE = format('memory %s not found', NEW.supersedes_memory_id);
             END IF;
             IF (other.subject_type, other.subject_id, other.memory_type)
                IS DISTINCT FROM (NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN004',
+                    CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
+                    TABLE = 'memories',
                     MESSAGE = format('scope violation: memory %s is about another subject or type than memory %s',
                                      other.memory_id, OLD.memory_id);
             END IF;
@@ -166,6 +198,8 @@ BEGIN
        AND NOT (OLD.status = 'active' AND NEW.status = 'superseded') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'superseded_by_is_set_once_on_supersession',
+            TABLE = 'memories',
             MESSAGE = format('memory %s: superseded_by_memory_id is set once, when it is superseded', OLD.memory_id);
     END IF;
     IF NEW.status = 'superseded' AND OLD.status = 'active' THEN
@@ -173,12 +207,16 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'a_superseded_memory_names_an_existing_successor',
+                TABLE = 'memories',
                 MESSAGE = format('memory %s: a superseded memory names the memory that supersedes it', OLD.memory_id);
         END IF;
         IF (other.subject_type, other.subject_id, other.memory_type)
            IS DISTINCT FROM (NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
+                TABLE = 'memories',
                 MESSAGE = format('scope violation: memory %s (%s:%s, %s) cannot supersede memory %s (%s:%s, %s)',
                                  other.memory_id, other.subject_type, other.subject_id, other.memory_type,
                                  OLD.memory_id, OLD.subject_type, OLD.subject_id, OLD.memory_type);
@@ -188,6 +226,8 @@ BEGIN
         IF other.status NOT IN ('active', 'candidate') THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'a_successor_is_active_or_candidate',
+                TABLE = 'memories',
                 MESSAGE = format('memory %s is %s: only an active memory supersedes another', other.memory_id,
                                  other.status);
         END IF;
@@ -196,6 +236,8 @@ BEGIN
         IF NEW.expires_at <= now() THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_expired_memory_is_not_active',
+                TABLE = 'memories',
                 MESSAGE = format('memory %s expired at %s: it cannot become active', OLD.memory_id, NEW.expires_at);
         END IF;
         PERFORM concord._require_allowed_write(NEW.memory_id, NEW.command_id);
@@ -207,6 +249,8 @@ BEGIN
                      = (NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'one_memory_per_key_is_active',
+                TABLE = 'memories',
                 MESSAGE = format('memory %s: another memory of %s:%s, type %s, key %s is active', OLD.memory_id,
                                  NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key),
                 HINT = 'Supersede the active one first (concord.supersede_memory).';
@@ -215,6 +259,8 @@ BEGIN
     IF NEW.status = 'expired' AND OLD.status <> 'expired' AND NEW.expires_at IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'only_a_memory_with_an_expiry_expires',
+            TABLE = 'memories',
             MESSAGE = format('memory %s has no expires_at: it does not expire (forget it instead)', OLD.memory_id);
     END IF;
     NEW.updated_at := greatest(now(), OLD.created_at);
@@ -235,6 +281,8 @@ BEGIN
            WHERE m.memory_id = NEW.superseded_by_memory_id AND m.status = 'candidate') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_candidate_successor_becomes_active_by_commit',
+            TABLE = 'memories',
             MESSAGE = format('memory %s was superseded by memory %s, which never became active', NEW.memory_id,
                              NEW.superseded_by_memory_id);
     END IF;

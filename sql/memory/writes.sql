@@ -93,6 +93,7 @@ BEGIN
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'memory_is_valid',
             MESSAGE = format('invalid memory: %s problem(s)', cardinality(problems)),
             DETAIL = array_to_string(problems, E'\n');
     END IF;
@@ -100,6 +101,7 @@ BEGIN
         IF concord._agentic_terminal('agent', run.status) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'a_finished_agent_writes_no_memory',
                 MESSAGE = format('agent run %s is %s: a finished agent writes no memory', run.agent_run_id,
                                  run.status);
         END IF;
@@ -112,6 +114,8 @@ BEGIN
         IF problem IS NOT NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'an_agent_writes_memory_within_its_scope',
+                TABLE = 'memories',
                 MESSAGE = format('scope violation: agent run %s (%s) may not write this memory: %s',
                                  run.agent_run_id, run.agent_name, problem),
                 HINT = 'An agent writes only within its memory_scope (spec 61.2).';
@@ -195,18 +199,22 @@ BEGIN
     IF c.command_type <> 'concord.write_memory' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'the_command_is_a_memory_write',
             MESSAGE = format('command %s is a %s, not a concord.write_memory', c.command_id, c.command_type);
     END IF;
     IF c.status NOT IN ('approved', 'queued', 'running', 'succeeded') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_candidate_memory_becomes_active_once_its_write_is_approved',
             MESSAGE = format('command %s is %s: its memory is activated only once the write is allowed',
                              c.command_id, c.status);
     END IF;
     SELECT * INTO m FROM concord.memories AS x WHERE x.command_id = c.command_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'CN006', MESSAGE = format('command %s wrote no memory', c.command_id);
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_wrote_a_memory',
+            MESSAGE = format('command %s wrote no memory', c.command_id);
     END IF;
     IF m.status = 'candidate' THEN
         -- spec 23: the approver decided against the memory it would replace;

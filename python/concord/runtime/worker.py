@@ -191,8 +191,8 @@ class Worker:
     def start(self) -> None:
         from dbos import DBOS
 
-        # builtin registers its operations, agents the workflow concord.run_agent
-        from . import agents, builtin, workflows  # noqa: F401
+        # builtin registers its operations, agent_workflow the workflow concord.run_agent
+        from . import agent_workflow, builtin, workflows  # noqa: F401
         from .schema import sqlalchemy_url
 
         import_problems = []
@@ -333,7 +333,7 @@ class Worker:
         applies schedules, and agent_runs and swarm_children (coordinators, children) when
         a module registered an agent runtime. A queue nobody's operation uses is not
         polled (each polled queue costs a query per polling interval)."""
-        from .agents import AGENT_QUEUE, CHILD_QUEUE, agent_runtime_names
+        from .agent_workflow import AGENT_QUEUE, CHILD_QUEUE, agent_runtime_names
 
         if self.config.queues:
             return list(self.config.queues)

@@ -1,0 +1,167 @@
+-- A command someone asked to cancel is never retried
+-- (a_command_asked_to_cancel_is_not_retried, spec 30).
+BEGIN;
+SELECT plan(4);
+
+DO $$ BEGIN
+    PERFORM concord.register_command_type('{"command_type": "t_hard", "sync_allowed": true}');
+    -- POSIX classes mean something only to PostgreSQL's engine: Python's re
+    -- reads [[:alpha:]] as a set of the characters "[:alph" followed by "]".
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_pattern", "sync_allowed": true,
+        "payload_schema": {"type": "object",
+                           "properties": {"code": {"type": "string", "pattern": "^[[:alpha:]]+$"}}}}');
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_pattern_properties", "sync_allowed": true,
+        "payload_schema": {"type": "object",
+                           "patternProperties": {"^x_[[:digit:]]+$": {"type": "integer"}},
+                           "additionalProperties": false}}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "t_hard_object", "sync_allowed": true, "payload_schema": {"type": "object"}}');
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_valid", "sync_allowed": true, "required_inputs": ["n"],
+        "payload_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}}');
+END $$;
+
+-- 'SQLSTATE: DETAIL' of the error statement raises, or 'no error'.
+CREATE FUNCTION pg_temp.refusal(statement text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    state text;
+    detail text;
+BEGIN
+    EXECUTE statement;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
+    RETURN state || ': ' || coalesce(detail, '');
+END
+$$;
+
+-- What statement returns (its first column, as text), or 'SQLSTATE: message'.
+CREATE FUNCTION pg_temp.outcome(statement text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    answer text;
+BEGIN
+    EXECUTE statement INTO answer;
+    RETURN answer;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- register_command_type of a t_hard_bad_* type with this payload_schema.
+CREATE FUNCTION pg_temp.register_sql(payload_schema jsonb)
+RETURNS text
+LANGUAGE sql
+AS $$
+    SELECT format('SELECT concord.register_command_type(%L)',
+                  jsonb_build_object('command_type', 't_hard_bad_' || md5(payload_schema::text),
+                                     'sync_allowed', true, 'payload_schema', payload_schema))
+$$;
+
+-- A JSON value nested depth levels deep: {"items": {"items": ... {} ...}}.
+CREATE FUNCTION pg_temp.deep(depth integer)
+RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT (repeat('{"items": ', depth) || '{}' || repeat('}', depth))::jsonb $$;
+
+-- submit_command(command_type, payload) as tester: (status, errors), or
+-- ('SQLSTATE: message', NULL) when it raises, so a raw error fails one test
+-- instead of aborting the file.
+CREATE FUNCTION pg_temp.submit(command_type text, payload jsonb)
+RETURNS TABLE (status text, errors jsonb)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY SELECT s.status, s.errors FROM concord.submit_command(command_type, payload, 'tester') AS s;
+EXCEPTION WHEN OTHERS THEN
+    RETURN QUERY SELECT SQLSTATE || ': ' || SQLERRM, NULL::jsonb;
+END
+$$;
+
+-- A command inserted directly by the owner (status created), remembered as label.
+CREATE FUNCTION pg_temp.insert_command(label text, command_type text, payload jsonb)
+RETURNS uuid
+LANGUAGE sql
+AS $$
+    WITH c AS (
+        INSERT INTO concord.commands (command_type, requested_by, ingress, payload)
+        VALUES (command_type, 'owner', 'sql', payload)
+        RETURNING command_id
+    )
+    INSERT INTO concord_test.fixture (label, id) SELECT label, c.command_id FROM c RETURNING id
+$$;
+
+-- A linear chain c0 <- c1 <- ... <- c(n-1) of t_hard commands: c0 running,
+-- the others queued, each child depending on the one before it. Edges are
+-- added from the tail so the cycle check never walks a long ancestry.
+CREATE FUNCTION pg_temp.chain(n integer, propagate boolean)
+RETURNS uuid[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    ids uuid[] := ARRAY[concord_test.command_at('t_hard', 'running')];
+    i integer;
+BEGIN
+    FOR i IN 2..n LOOP
+        ids := ids || concord_test.command_at('t_hard', 'queued');
+    END LOOP;
+    FOR i IN REVERSE n - 1..1 LOOP
+        PERFORM concord.add_dependency(ids[i + 1], ids[i], 'succeeded', propagate);
+    END LOOP;
+    RETURN ids;
+END
+$$;
+
+-- (status, error_class) of every command of a chain but its head, with counts.
+CREATE FUNCTION pg_temp.descendants(ids uuid[])
+RETURNS TABLE (status text, error_class text, commands bigint)
+LANGUAGE sql
+AS $$
+    SELECT c.status, c.error_class, count(*)
+    FROM concord.commands AS c WHERE c.command_id = ANY (ids[2:])
+    GROUP BY c.status, c.error_class
+$$;
+
+-- ===========================================================================
+-- 4. A command someone asked to cancel is never retried
+-- ===========================================================================
+SELECT concord_test.command_at('t_hard', 'running', 'asked_to_cancel') IS NOT NULL AS fixture \gset
+
+SELECT is(
+    concord.cancel_command(concord_test.id('asked_to_cancel'), 'operator', 'undo', 'compensate_then_stop')
+    || ' > ' || concord.transition_command(concord_test.id('asked_to_cancel'), 'compensating', 'worker')
+    || ' > ' || concord.transition_command(concord_test.id('asked_to_cancel'), 'failed', 'worker', 'undo broke'),
+    'cancelling > compensating > failed',
+    'fixture: running -> cancel_command(compensate_then_stop) -> cancelling -> compensating -> failed'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.transition_command(%L, 'queued', 'worker')$$, concord_test.id('asked_to_cancel')),
+    'CN001', NULL,
+    'CN001: a failed command whose cancellation was requested cannot be retried (failed -> queued)'
+);
+
+SELECT throws_ok(
+    format($$UPDATE concord.commands SET status = 'queued' WHERE command_id = %L$$,
+           concord_test.id('asked_to_cancel')),
+    'CN001', NULL,
+    'CN001: nor by a direct UPDATE of the owner'
+);
+
+SELECT concord_test.command_at('t_hard', 'failed', 'plain_failure') IS NOT NULL AS fixture \gset
+
+SELECT is(
+    concord.transition_command(concord_test.id('plain_failure'), 'queued', 'worker'),
+    'queued',
+    'control: a failed command nobody asked to cancel can still be retried'
+);
+
+SELECT * FROM finish();
+ROLLBACK;

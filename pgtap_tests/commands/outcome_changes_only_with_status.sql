@@ -1,0 +1,289 @@
+-- Outcomes change only with a status: a command's result, error and
+-- completion (outcome_changes_only_with_status) and an effect's workflow,
+-- result, error and times (effect_outcome_changes_only_with_status) are not
+-- written without a status change. Catalog writes made directly by the owner
+-- are checked and audited like register_command_type's; a cancellation keeps
+-- its mode (a_cancellation_keeps_its_mode); an effect fails with an error.
+BEGIN;
+SELECT plan(14);
+
+DO $$ BEGIN
+    PERFORM concord.register_command_type('{"command_type": "t_hard", "sync_allowed": true}');
+    -- POSIX classes mean something only to PostgreSQL's engine: Python's re
+    -- reads [[:alpha:]] as a set of the characters "[:alph" followed by "]".
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_pattern", "sync_allowed": true,
+        "payload_schema": {"type": "object",
+                           "properties": {"code": {"type": "string", "pattern": "^[[:alpha:]]+$"}}}}');
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_pattern_properties", "sync_allowed": true,
+        "payload_schema": {"type": "object",
+                           "patternProperties": {"^x_[[:digit:]]+$": {"type": "integer"}},
+                           "additionalProperties": false}}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "t_hard_object", "sync_allowed": true, "payload_schema": {"type": "object"}}');
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_valid", "sync_allowed": true, "required_inputs": ["n"],
+        "payload_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}}');
+END $$;
+
+-- 'SQLSTATE: DETAIL' of the error statement raises, or 'no error'.
+CREATE FUNCTION pg_temp.refusal(statement text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    state text;
+    detail text;
+BEGIN
+    EXECUTE statement;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
+    RETURN state || ': ' || coalesce(detail, '');
+END
+$$;
+
+-- What statement returns (its first column, as text), or 'SQLSTATE: message'.
+CREATE FUNCTION pg_temp.outcome(statement text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    answer text;
+BEGIN
+    EXECUTE statement INTO answer;
+    RETURN answer;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- register_command_type of a t_hard_bad_* type with this payload_schema.
+CREATE FUNCTION pg_temp.register_sql(payload_schema jsonb)
+RETURNS text
+LANGUAGE sql
+AS $$
+    SELECT format('SELECT concord.register_command_type(%L)',
+                  jsonb_build_object('command_type', 't_hard_bad_' || md5(payload_schema::text),
+                                     'sync_allowed', true, 'payload_schema', payload_schema))
+$$;
+
+-- A JSON value nested depth levels deep: {"items": {"items": ... {} ...}}.
+CREATE FUNCTION pg_temp.deep(depth integer)
+RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT (repeat('{"items": ', depth) || '{}' || repeat('}', depth))::jsonb $$;
+
+-- submit_command(command_type, payload) as tester: (status, errors), or
+-- ('SQLSTATE: message', NULL) when it raises, so a raw error fails one test
+-- instead of aborting the file.
+CREATE FUNCTION pg_temp.submit(command_type text, payload jsonb)
+RETURNS TABLE (status text, errors jsonb)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY SELECT s.status, s.errors FROM concord.submit_command(command_type, payload, 'tester') AS s;
+EXCEPTION WHEN OTHERS THEN
+    RETURN QUERY SELECT SQLSTATE || ': ' || SQLERRM, NULL::jsonb;
+END
+$$;
+
+-- A command inserted directly by the owner (status created), remembered as label.
+CREATE FUNCTION pg_temp.insert_command(label text, command_type text, payload jsonb)
+RETURNS uuid
+LANGUAGE sql
+AS $$
+    WITH c AS (
+        INSERT INTO concord.commands (command_type, requested_by, ingress, payload)
+        VALUES (command_type, 'owner', 'sql', payload)
+        RETURNING command_id
+    )
+    INSERT INTO concord_test.fixture (label, id) SELECT label, c.command_id FROM c RETURNING id
+$$;
+
+-- A linear chain c0 <- c1 <- ... <- c(n-1) of t_hard commands: c0 running,
+-- the others queued, each child depending on the one before it. Edges are
+-- added from the tail so the cycle check never walks a long ancestry.
+CREATE FUNCTION pg_temp.chain(n integer, propagate boolean)
+RETURNS uuid[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    ids uuid[] := ARRAY[concord_test.command_at('t_hard', 'running')];
+    i integer;
+BEGIN
+    FOR i IN 2..n LOOP
+        ids := ids || concord_test.command_at('t_hard', 'queued');
+    END LOOP;
+    FOR i IN REVERSE n - 1..1 LOOP
+        PERFORM concord.add_dependency(ids[i + 1], ids[i], 'succeeded', propagate);
+    END LOOP;
+    RETURN ids;
+END
+$$;
+
+-- (status, error_class) of every command of a chain but its head, with counts.
+CREATE FUNCTION pg_temp.descendants(ids uuid[])
+RETURNS TABLE (status text, error_class text, commands bigint)
+LANGUAGE sql
+AS $$
+    SELECT c.status, c.error_class, count(*)
+    FROM concord.commands AS c WHERE c.command_id = ANY (ids[2:])
+    GROUP BY c.status, c.error_class
+$$;
+
+-- ===========================================================================
+-- 8. Outcomes change only with a status; catalog writes are checked and
+--    audited
+-- ===========================================================================
+SELECT concord_test.command_at('t_hard', 'running', 'outcome') IS NOT NULL AS fixture \gset
+
+CREATE FUNCTION pg_temp.outcome_updates()
+RETURNS TABLE (assignment text, refusal text)
+LANGUAGE sql
+AS $$
+    SELECT x.assignment,
+           pg_temp.refusal(format('UPDATE concord.commands SET %s WHERE command_id = %L',
+                                  x.assignment, concord_test.id('outcome')))
+    FROM (VALUES ('result = ''{"forged": true}'''), ('error = ''forged'''), ('error_class = ''forged'''),
+                 ('error_detail = ''{"forged": true}'''), ('completed_at = now()')) AS x (assignment)
+$$;
+
+SELECT results_eq(
+    $$SELECT assignment, left(refusal, 5) FROM pg_temp.outcome_updates()$$,
+    $$VALUES ('result = ''{"forged": true}'''::text, 'CN007'::text), ('error = ''forged''', 'CN007'),
+             ('error_class = ''forged''', 'CN007'), ('error_detail = ''{"forged": true}''', 'CN007'),
+             ('completed_at = now()', 'CN007')$$,
+    'CN007: a direct UPDATE of a command''s result, error, error_class, error_detail or completed_at '
+    'without a status change is refused, column by column'
+);
+
+SELECT row_eq(
+    $$SELECT status, result, error, error_class, error_detail, completed_at FROM concord.commands
+      WHERE command_id = concord_test.id('outcome')$$,
+    ROW('running'::text, NULL::jsonb, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz),
+    'the running command''s outcome is untouched'
+);
+
+INSERT INTO concord_test.fixture (label, id)
+VALUES ('planned_effect', concord.plan_effect(concord_test.id('outcome'), 'email.send', '{}'));
+
+CREATE FUNCTION pg_temp.effect_updates()
+RETURNS TABLE (assignment text, refusal text)
+LANGUAGE sql
+AS $$
+    SELECT x.assignment,
+           pg_temp.refusal(format('UPDATE concord.domain_effects SET %s WHERE domain_effect_id = %L',
+                                  x.assignment, concord_test.id('planned_effect')))
+    FROM (VALUES ('result = ''{"forged": true}'''), ('error = ''forged'''), ('error_class = ''forged'''),
+                 ('started_at = now()'), ('completed_at = now()'),
+                 ('executed_by_dbos_workflow_id = ''wf-forged''')) AS x (assignment)
+$$;
+
+SELECT results_eq(
+    $$SELECT assignment, left(refusal, 5) FROM pg_temp.effect_updates()$$,
+    $$VALUES ('result = ''{"forged": true}'''::text, 'CN007'::text), ('error = ''forged''', 'CN007'),
+             ('error_class = ''forged''', 'CN007'), ('started_at = now()', 'CN007'),
+             ('completed_at = now()', 'CN007'), ('executed_by_dbos_workflow_id = ''wf-forged''', 'CN007')$$,
+    'CN007: a direct UPDATE of an effect''s result, error, error_class, started_at, completed_at or '
+    'workflow without a status change is refused, column by column'
+);
+
+SELECT concord_test.command_at('t_hard', 'succeeded', 'ended') IS NOT NULL AS fixture \gset
+
+SELECT throws_ok(
+    format($$INSERT INTO concord.domain_effects (command_id, effect_type) VALUES (%L, 'email.send')$$,
+           concord_test.id('ended')),
+    'CN011', NULL,
+    'CN011: the owner cannot INSERT an effect for a terminal command directly'
+);
+
+SELECT concord_test.command_at('t_hard', 'running', 'replayed') IS NOT NULL AS fixture \gset
+INSERT INTO concord_test.fixture (label, id)
+VALUES ('keyed_effect', concord.plan_effect(concord_test.id('replayed'), 'email.send', '{}', 'hard-key-1'));
+SELECT concord.transition_command(concord_test.id('replayed'), 'succeeded', 'worker') AS fixture \gset
+
+SELECT is(
+    pg_temp.outcome(format($$SELECT concord.plan_effect(%L, 'email.send', '{}', 'hard-key-1')$$,
+                           concord_test.id('replayed'))),
+    concord_test.id('keyed_effect')::text,
+    'a plan_effect replay still returns the first effect after its command ended (the terminal check '
+    'moved into the insert trigger)'
+);
+
+SELECT version AS catalog_version FROM concord.command_types WHERE command_type = 't_hard_valid' \gset
+
+SELECT matches(
+    pg_temp.refusal($$UPDATE concord.command_types
+                      SET payload_schema = '{"type": "object", "properties": {"s": {"pattern": "("}}}'
+                      WHERE command_type = 't_hard_valid'$$),
+    '^CN005: .*not a regular expression PostgreSQL can use',
+    'CN005: a direct UPDATE of command_types.payload_schema to an invalid schema is refused'
+);
+
+SELECT throws_ok(
+    $$INSERT INTO concord.command_types (command_type, name, payload_schema)
+      VALUES ('t_hard_direct', 'direct', '{"$ref": "#/nope"}')$$,
+    'CN005', NULL,
+    'CN005: a direct INSERT into command_types with an invalid schema is refused'
+);
+
+SELECT lives_ok(
+    $$UPDATE concord.command_types SET payload_schema = '{"type": "object", "required": ["n"]}'
+      WHERE command_type = 't_hard_valid'$$,
+    'a direct UPDATE of payload_schema to a valid schema passes'
+);
+
+SELECT is(
+    (SELECT version FROM concord.command_types WHERE command_type = 't_hard_valid'),
+    :catalog_version + 1,
+    'the direct UPDATE bumped the version'
+);
+
+SELECT row_eq(
+    $$SELECT actor = session_user, (payload ->> 'version')::integer, payload -> 'definition' -> 'payload_schema'
+      FROM concord.domain_events
+      WHERE event_type = 'command_type_registered' AND target_id = 't_hard_valid'
+      ORDER BY event_seq DESC LIMIT 1$$,
+    ROW(true, :catalog_version + 1, '{"type": "object", "required": ["n"]}'::jsonb),
+    'the direct UPDATE wrote a command_type_registered audit event with the new version and schema'
+);
+
+-- ===========================================================================
+-- 9. A cancellation keeps its mode; an effect fails with an error
+-- ===========================================================================
+SELECT concord_test.command_at('t_hard', 'running', 'being_cancelled') IS NOT NULL AS fixture \gset
+SELECT concord.cancel_command(concord_test.id('being_cancelled'), 'operator', 'stop') AS fixture \gset
+
+SELECT throws_ok(
+    format($$SELECT concord.cancel_command(%L, 'operator', 'again', 'compensate_then_stop')$$,
+           concord_test.id('being_cancelled')),
+    'CN011', NULL,
+    'CN011: cancel_command with a different mode on a command already being cancelled'
+);
+
+INSERT INTO concord_test.fixture (label, id)
+VALUES ('executing_effect', concord.plan_effect(concord_test.id('outcome'), 'email.send', '{"n": 2}'));
+SELECT concord.start_effect(concord_test.id('executing_effect'), 'wf-hard') AS fixture \gset
+
+SELECT throws_ok(
+    format($$SELECT concord.fail_effect(%L, NULL, 'transient_connector_error')$$, concord_test.id('executing_effect')),
+    'CN008', NULL,
+    'CN008: fail_effect with a NULL error'
+);
+
+SELECT throws_ok(
+    format($$SELECT concord.fail_effect(%L, ' ', 'transient_connector_error')$$, concord_test.id('executing_effect')),
+    'CN008', NULL,
+    'CN008: fail_effect with a blank error'
+);
+
+SELECT is(
+    (SELECT status FROM concord.domain_effects WHERE domain_effect_id = concord_test.id('executing_effect')),
+    'executing',
+    'the refused fail_effect calls left the effect executing'
+);
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,223 @@
+-- No caller can forge the audit context or switch a rule off through its own
+-- session settings: every public function resets concord.actor,
+-- concord.reason, concord.submitting and concord.settling on entry, so the
+-- audit rows name the real actor and the dependency cascade still runs
+-- (spec 25, DESIGN "Who is speaking").
+BEGIN;
+SELECT plan(7);
+
+DO $$ BEGIN
+    PERFORM concord.register_command_type('{"command_type": "t_hard", "sync_allowed": true}');
+    -- POSIX classes mean something only to PostgreSQL's engine: Python's re
+    -- reads [[:alpha:]] as a set of the characters "[:alph" followed by "]".
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_pattern", "sync_allowed": true,
+        "payload_schema": {"type": "object",
+                           "properties": {"code": {"type": "string", "pattern": "^[[:alpha:]]+$"}}}}');
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_pattern_properties", "sync_allowed": true,
+        "payload_schema": {"type": "object",
+                           "patternProperties": {"^x_[[:digit:]]+$": {"type": "integer"}},
+                           "additionalProperties": false}}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "t_hard_object", "sync_allowed": true, "payload_schema": {"type": "object"}}');
+    PERFORM concord.register_command_type('{
+        "command_type": "t_hard_valid", "sync_allowed": true, "required_inputs": ["n"],
+        "payload_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}}');
+END $$;
+
+-- 'SQLSTATE: DETAIL' of the error statement raises, or 'no error'.
+CREATE FUNCTION pg_temp.refusal(statement text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    state text;
+    detail text;
+BEGIN
+    EXECUTE statement;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
+    RETURN state || ': ' || coalesce(detail, '');
+END
+$$;
+
+-- What statement returns (its first column, as text), or 'SQLSTATE: message'.
+CREATE FUNCTION pg_temp.outcome(statement text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    answer text;
+BEGIN
+    EXECUTE statement INTO answer;
+    RETURN answer;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- register_command_type of a t_hard_bad_* type with this payload_schema.
+CREATE FUNCTION pg_temp.register_sql(payload_schema jsonb)
+RETURNS text
+LANGUAGE sql
+AS $$
+    SELECT format('SELECT concord.register_command_type(%L)',
+                  jsonb_build_object('command_type', 't_hard_bad_' || md5(payload_schema::text),
+                                     'sync_allowed', true, 'payload_schema', payload_schema))
+$$;
+
+-- A JSON value nested depth levels deep: {"items": {"items": ... {} ...}}.
+CREATE FUNCTION pg_temp.deep(depth integer)
+RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT (repeat('{"items": ', depth) || '{}' || repeat('}', depth))::jsonb $$;
+
+-- submit_command(command_type, payload) as tester: (status, errors), or
+-- ('SQLSTATE: message', NULL) when it raises, so a raw error fails one test
+-- instead of aborting the file.
+CREATE FUNCTION pg_temp.submit(command_type text, payload jsonb)
+RETURNS TABLE (status text, errors jsonb)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY SELECT s.status, s.errors FROM concord.submit_command(command_type, payload, 'tester') AS s;
+EXCEPTION WHEN OTHERS THEN
+    RETURN QUERY SELECT SQLSTATE || ': ' || SQLERRM, NULL::jsonb;
+END
+$$;
+
+-- A command inserted directly by the owner (status created), remembered as label.
+CREATE FUNCTION pg_temp.insert_command(label text, command_type text, payload jsonb)
+RETURNS uuid
+LANGUAGE sql
+AS $$
+    WITH c AS (
+        INSERT INTO concord.commands (command_type, requested_by, ingress, payload)
+        VALUES (command_type, 'owner', 'sql', payload)
+        RETURNING command_id
+    )
+    INSERT INTO concord_test.fixture (label, id) SELECT label, c.command_id FROM c RETURNING id
+$$;
+
+-- A linear chain c0 <- c1 <- ... <- c(n-1) of t_hard commands: c0 running,
+-- the others queued, each child depending on the one before it. Edges are
+-- added from the tail so the cycle check never walks a long ancestry.
+CREATE FUNCTION pg_temp.chain(n integer, propagate boolean)
+RETURNS uuid[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    ids uuid[] := ARRAY[concord_test.command_at('t_hard', 'running')];
+    i integer;
+BEGIN
+    FOR i IN 2..n LOOP
+        ids := ids || concord_test.command_at('t_hard', 'queued');
+    END LOOP;
+    FOR i IN REVERSE n - 1..1 LOOP
+        PERFORM concord.add_dependency(ids[i + 1], ids[i], 'succeeded', propagate);
+    END LOOP;
+    RETURN ids;
+END
+$$;
+
+-- (status, error_class) of every command of a chain but its head, with counts.
+CREATE FUNCTION pg_temp.descendants(ids uuid[])
+RETURNS TABLE (status text, error_class text, commands bigint)
+LANGUAGE sql
+AS $$
+    SELECT c.status, c.error_class, count(*)
+    FROM concord.commands AS c WHERE c.command_id = ANY (ids[2:])
+    GROUP BY c.status, c.error_class
+$$;
+
+-- ===========================================================================
+-- 5. concord_app cannot forge the audit context or switch a rule off through
+--    its own session settings
+-- ===========================================================================
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
+      WHERE p.pronamespace = 'concord'::regnamespace AND p.proname !~ '^_'
+        AND NOT coalesce(p.proconfig @> ARRAY['concord.actor=', 'concord.reason=', 'concord.submitting=off',
+                                              'concord.settling=off'], false)$$,
+    'every public concord function resets concord.actor, concord.reason, concord.submitting and '
+    'concord.settling on entry'
+);
+
+SELECT concord_test.command_at('t_hard', 'queued', 'forge_parent') IS NOT NULL
+   AND concord_test.command_at('t_hard', 'queued', 'forge_child') IS NOT NULL
+   AND concord_test.command_at('t_hard', 'running', 'forge_worker') IS NOT NULL
+   AND concord_test.command_at('t_hard', 'queued', 'forge_dep_child') IS NOT NULL AS fixture \gset
+SELECT concord.add_dependency(concord_test.id('forge_child'), concord_test.id('forge_parent')) IS NULL
+       AS fixture \gset
+SELECT concord_test.id('forge_parent') AS forge_parent, concord_test.id('forge_child') AS forge_child,
+       concord_test.id('forge_worker') AS forge_worker, concord_test.id('forge_dep_child') AS forge_dep_child \gset
+
+SET LOCAL ROLE concord_app;
+SET concord.actor = 'eve';
+SET concord.reason = 'forged';
+SET concord.settling = 'on';
+SET concord.submitting = 'on';
+
+SELECT command_id AS forged_submit FROM concord.submit_command('t_hard', '{}', 'alice') \gset
+-- registering a type is concord_admin's (issue 3), with the same forged settings
+SET LOCAL ROLE concord_admin;
+SELECT concord.register_command_type('{"command_type": "t_hard_forged", "sync_allowed": true}') AS fixture \gset
+SET LOCAL ROLE concord_app;
+SELECT concord.plan_effect(:'forge_worker', 'email.send', '{}') AS forged_effect \gset
+SELECT concord.start_effect(:'forged_effect', 'wf-forge') AS fixture \gset
+SELECT concord.complete_effect(:'forged_effect', '{}') AS fixture \gset
+SELECT concord.add_dependency(:'forge_dep_child', :'forge_worker') IS NULL AS fixture \gset
+
+SELECT is(
+    concord.cancel_command(:'forge_parent', 'alice', 'plan changed'),
+    'cancelled',
+    'fixture: concord_app, with every context setting forged, cancels a queued parent'
+);
+
+RESET ROLE;
+RESET concord.actor;
+RESET concord.reason;
+RESET concord.settling;
+RESET concord.submitting;
+
+SELECT is(
+    (SELECT array_agg(DISTINCT actor) FROM concord.domain_events WHERE command_id = :'forged_submit'),
+    ARRAY['alice'],
+    'submit_command''s audit rows name requested_by (alice), not the forged concord.actor (eve)'
+);
+
+SELECT row_eq(
+    $$SELECT actor = session_user, reason FROM concord.domain_events
+      WHERE event_type = 'command_type_registered' AND target_id = 't_hard_forged'$$,
+    ROW(true, NULL::text),
+    'register_command_type''s audit row names the session user, not eve, and carries no forged reason'
+);
+
+SELECT is(
+    (SELECT array_agg(e.to_status || ' by ' || e.actor || coalesce(' for ' || e.reason, '') ORDER BY e.event_seq)
+     FROM concord.domain_events AS e
+     WHERE e.target_type = 'effect' AND e.target_id = :'forged_effect'),
+    ARRAY['planned by ' || session_user, 'executing by workflow:wf-forge', 'succeeded by workflow:wf-forge'],
+    'plan_effect, start_effect and complete_effect rows carry neither eve nor the forged reason'
+);
+
+SELECT row_eq(
+    format($$SELECT actor = session_user, reason FROM concord.domain_events
+             WHERE event_type = 'dependency_added' AND command_id = %L$$, :'forge_dep_child'),
+    ROW(true, NULL::text),
+    'add_dependency''s audit row carries neither eve nor the forged reason'
+);
+
+SELECT row_eq(
+    format($$SELECT c.status, e.actor, e.reason LIKE 'dependency %% is cancelled; %%'
+             FROM concord.commands AS c
+             INNER JOIN concord.domain_events AS e ON e.command_id = c.command_id AND e.to_status = 'cancelled'
+             WHERE c.command_id = %L$$, :'forge_child'),
+    ROW('cancelled'::text, 'alice'::text, true),
+    'a forged concord.settling = on cannot switch the cascade off: the child is cancelled, by alice'
+);
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -258,17 +258,17 @@ SELECT row_eq(
     ROW(0, 0::numeric, NULL::jsonb), 'a raw agent run with forged step_count, cost and result is stored with 0, 0, none'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', tools => '{sql.read,other.read}')$$,
-    'CN004', NULL, 'CN004: allowed_tools not a subset of the parent''s (raw insert by the owner)'
+    'CN004', 'a_child_tools_are_within_its_parent_tools', 'CN004: allowed_tools not a subset of the parent''s (raw insert by the owner)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', connectors => '{crm,slack}')$$,
-    'CN004', NULL, 'CN004: allowed_connectors not a subset of the parent''s'
+    'CN004', 'a_child_connectors_are_within_its_parent_connectors', 'CN004: allowed_connectors not a subset of the parent''s'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', child_roles => '{researcher,publisher}')$$,
-    'CN004', NULL, 'CN004: allowed_child_roles not a subset of the parent''s'
+    'CN004', 'a_child_spawns_only_roles_its_parent_may_spawn', 'CN004: allowed_child_roles not a subset of the parent''s'
 );
 SELECT pg_temp.raw_child('rc', 'x_inherits', child_roles => '{}') IS NOT NULL AS made;
 SELECT is(
@@ -276,41 +276,41 @@ SELECT is(
     (SELECT a.allowed_child_roles FROM concord.agent_runs AS a WHERE a.agent_run_id = concord_test.id('rc')),
     'an empty allowed_child_roles under a parent that lists its child roles inherits that list (never "any")'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', role => 'publisher')$$,
-    'CN004', NULL, 'CN004: a child role the parent may not spawn'
+    'CN004', 'a_child_role_is_one_its_parent_may_spawn', 'CN004: a child role the parent may not spawn'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', mem => pg_temp.ms(subject_id => 'u2'))$$,
-    'CN004', NULL, 'CN004: a memory scope on another subject id'
+    'CN004', 'a_child_memory_scope_is_within_its_parent_scope', 'CN004: a memory scope on another subject id'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', mem => pg_temp.ms(subject_type => 'team'))$$,
-    'CN004', NULL, 'CN004: a memory scope on another subject type'
+    'CN004', 'a_child_memory_scope_is_within_its_parent_scope', 'CN004: a memory scope on another subject type'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', mem => pg_temp.ms(types => '["fact", "secret"]'))$$,
-    'CN004', NULL, 'CN004: memory types the parent lacks'
+    'CN004', 'a_child_memory_scope_is_within_its_parent_scope', 'CN004: memory types the parent lacks'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', mem => pg_temp.ms(semantic => true))$$,
-    'CN004', NULL, 'CN004: semantic retrieval the parent lacks'
+    'CN004', 'a_child_memory_scope_is_within_its_parent_scope', 'CN004: semantic retrieval the parent lacks'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', mem => pg_temp.ms(max_results => 6))$$,
-    'CN004', NULL, 'CN004: max_results above the parent''s'
+    'CN004', 'a_child_memory_scope_is_within_its_parent_scope', 'CN004: max_results above the parent''s'
 );
 SELECT lives_ok(
     $$SELECT pg_temp.raw_child('rc', 'r0', mem => '{}')$$,
     'a child with no memory access ({}) under a parent with some is accepted'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('r0', 'x', mem => pg_temp.ms(types => '["fact"]', max_results => 1))$$,
-    'CN004', NULL, 'CN004: a parent with memory scope {} has a child with a memory scope'
+    'CN004', 'a_child_memory_scope_is_within_its_parent_scope', 'CN004: a parent with memory scope {} has a child with a memory scope'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', connectors => '{crm,NULL}')$$,
-    'CN004', NULL, 'CN004: a NULL connector does not slip through the subset test'
+    'CN004', 'a_child_connectors_are_within_its_parent_connectors', 'CN004: a NULL connector does not slip through the subset test'
 );
 SELECT is(
     pg_temp.outcome($$SELECT pg_temp.raw_child('rc', 'x', tools => ARRAY['sql.read', NULL])$$) IN ('CN004', 'CN009', '23514'),
@@ -340,38 +340,38 @@ SELECT throws_ok(
 
 -- Typed scopes, checked on a root (no parent: no subset test runs first).
 SELECT lives_ok($$SELECT pg_temp.raw_swarm('Y')$$, 'fixture: a raw swarm run without agents');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_connectors', $$'{crm,NULL}'$$),
-    '23514', NULL, '23514: a NULL element in allowed_connectors');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_connectors', $$'{crm,""}'$$),
-    '23514', NULL, '23514: a blank name in allowed_connectors');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_connectors', $$'{crm,crm}'$$),
-    '23514', NULL, '23514: a duplicate name in allowed_connectors');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{sql.read,NULL}'$$),
-    '23514', NULL, '23514: a NULL element in allowed_tools (a typed scope, not an unknown tool with no name)');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{sql.read,""}'$$),
-    '23514', NULL, '23514: a blank name in allowed_tools');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{sql.read,sql.read}'$$),
-    '23514', NULL, '23514: a duplicate name in allowed_tools');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_child_roles', $$'{researcher,NULL}'$$),
-    '23514', NULL, '23514: a NULL element in allowed_child_roles');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_child_roles', $$'{" researcher"}'$$),
-    '23514', NULL, '23514: a name that is not an identifier in allowed_child_roles');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() - 'max_results')),
-    '23514', NULL, '23514: a memory scope missing max_results');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"extra": 1}')),
-    '23514', NULL, '23514: a memory scope with an unknown key');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"max_results": 2.5}')),
-    '23514', NULL, '23514: a fractional max_results');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"max_results": "5"}')),
-    '23514', NULL, '23514: max_results as a string');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'memory_scope',
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_connectors', $$'{crm,NULL}'$$),
+    '23514', 'allowed_connectors_is_a_name_list', '23514: a NULL element in allowed_connectors');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_connectors', $$'{crm,""}'$$),
+    '23514', 'allowed_connectors_is_a_name_list', '23514: a blank name in allowed_connectors');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_connectors', $$'{crm,crm}'$$),
+    '23514', 'allowed_connectors_is_a_name_list', '23514: a duplicate name in allowed_connectors');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{sql.read,NULL}'$$),
+    '23514', 'allowed_tools_is_a_name_list', '23514: a NULL element in allowed_tools (a typed scope, not an unknown tool with no name)');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{sql.read,""}'$$),
+    '23514', 'allowed_tools_is_a_name_list', '23514: a blank name in allowed_tools');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{sql.read,sql.read}'$$),
+    '23514', 'allowed_tools_is_a_name_list', '23514: a duplicate name in allowed_tools');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_child_roles', $$'{researcher,NULL}'$$),
+    '23514', 'allowed_child_roles_is_a_name_list', '23514: a NULL element in allowed_child_roles');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_child_roles', $$'{" researcher"}'$$),
+    '23514', 'allowed_child_roles_is_a_name_list', '23514: a name that is not an identifier in allowed_child_roles');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() - 'max_results')),
+    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory scope missing max_results');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"extra": 1}')),
+    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory scope with an unknown key');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"max_results": 2.5}')),
+    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a fractional max_results');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"max_results": "5"}')),
+    '23514', 'memory_scope_has_the_spec_61_shape', '23514: max_results as a string');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope',
                                       quote_literal(pg_temp.ms() || '{"allowed_memory_types": ["fact", 1]}')),
-    '23514', NULL, '23514: a memory type that is not a string');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'memory_scope',
+    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory type that is not a string');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope',
                                       quote_literal(pg_temp.ms() || '{"allow_semantic_retrieval": "yes"}')),
-    '23514', NULL, '23514: allow_semantic_retrieval that is not a boolean');
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'memory_scope', $$'["user"]'$$),
-    '23514', NULL, '23514: a memory scope that is an array');
+    '23514', 'memory_scope_has_the_spec_61_shape', '23514: allow_semantic_retrieval that is not a boolean');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', $$'["user"]'$$),
+    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory scope that is an array');
 SELECT row_eq(
     format($$WITH s AS (
                  INSERT INTO concord.swarm_runs (command_id, name, objective, execution_mode, join_strategy,
@@ -381,45 +381,45 @@ SELECT row_eq(
              SELECT * FROM s$$, pg_temp.id('pc')),
     ROW(0, 0, 0::numeric, NULL::jsonb), 'a raw swarm run with forged counters and result is stored with 0, 0, 0 and none'
 );
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{no.such.tool}'$$),
-    'CN009', NULL, 'CN009: an agent run given an unregistered tool');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_tools', $$'{no.such.tool}'$$),
+    'CN009', 'agent_tools_are_registered', 'CN009: an agent run given an unregistered tool');
 
 -- Scopes are bound at spawn: immutable for the run (CN007).
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET allowed_tools = '{sql.read,publish}' WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of allowed_tools on an existing run (even within the parent''s)'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of allowed_tools on an existing run (even within the parent''s)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET allowed_connectors = '{}' WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of allowed_connectors (even narrowing)'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of allowed_connectors (even narrowing)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET allowed_child_roles = '{researcher,analyst}' WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of allowed_child_roles'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of allowed_child_roles'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET memory_scope = '{}' WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of memory_scope'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of memory_scope'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET max_steps = 99 WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of max_steps'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of max_steps'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET spawn_depth = 2 WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of spawn_depth'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of spawn_depth'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET parent_agent_run_id = pg_temp.id('r0') WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of parent_agent_run_id (re-parenting)'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of parent_agent_run_id (re-parenting)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET swarm_run_id = pg_temp.id('G') WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of swarm_run_id'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of swarm_run_id'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.agent_runs SET goal = 'another goal', agent_role = 'analyst' WHERE agent_run_id = pg_temp.id('r1')$$,
-    'CN007', NULL, 'CN007: UPDATE of goal and role'
+    'CN007', 'agent_run_identity_and_scopes_are_immutable', 'CN007: UPDATE of goal and role'
 );
 
 -- ===========================================================================
@@ -430,21 +430,21 @@ INSERT INTO concord_test.fixture (label, id) VALUES ('D', concord.start_swarm(pg
       "coordinator": {"agent_name": "dc", "allowed_tools": ["sql.read", "spawn_subagent"]}}'));
 INSERT INTO concord_test.fixture (label, id) VALUES ('dc', (pg_temp.swarm('D')).coordinator_agent_run_id);
 SELECT lives_ok($$SELECT pg_temp.raw_child('dc', 'd1')$$, 'a child at depth 1 = max_depth is accepted');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('d1', 'x')$$,
-    'CN010', NULL, 'CN010: a child of an agent at max_depth (raw insert)'
+    'CN010', 'spawn_depth_stays_within_max_depth', 'CN010: a child of an agent at max_depth (raw insert)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', depth => 2)$$,
-    'CN004', NULL, 'CN004: a forged spawn_depth (parent + 2)'
+    'CN004', 'a_child_is_one_level_below_its_parent', 'CN004: a forged spawn_depth (parent + 2)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('r1', 'x', depth => 1)$$,
-    'CN004', NULL, 'CN004: a forged spawn_depth (the parent''s own depth)'
+    'CN004', 'a_child_is_one_level_below_its_parent', 'CN004: a forged spawn_depth (the parent''s own depth)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('rc', 'x', depth => 0)$$,
-    'CN004', NULL, 'CN004: a child that claims depth 0'
+    'CN004', 'a_child_is_one_level_below_its_parent', 'CN004: a child that claims depth 0'
 );
 SELECT is(
     pg_temp.outcome(pg_temp.raw_root_sql('Y', 'spawn_depth', '1')) <> 'ok', true,
@@ -452,21 +452,21 @@ SELECT is(
 );
 SELECT lives_ok(pg_temp.raw_root_sql('Y', '', ''), 'fixture: the raw swarm gets its root');
 SELECT throws_ok(pg_temp.raw_root_sql('Y', '', ''), '23505', NULL, '23505: a second root in a swarm');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET coordinator_agent_run_id = %L WHERE swarm_run_id = %L$$,
            pg_temp.id('r1'), pg_temp.id('Y')),
-    'CN007', NULL, 'CN007: a swarm''s coordinator is set to its own root only'
+    'CN007', 'a_swarm_coordinator_is_set_once_to_its_root_agent', 'CN007: a swarm''s coordinator is set to its own root only'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET coordinator_agent_run_id = %L WHERE swarm_run_id = %L$$,
            pg_temp.id('r1'), pg_temp.id('R')),
-    'CN007', NULL, 'CN007: a swarm''s coordinator, once set, does not change'
+    'CN007', 'a_swarm_coordinator_is_set_once_to_its_root_agent', 'CN007: a swarm''s coordinator, once set, does not change'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.agent_runs (command_id, swarm_run_id, parent_agent_run_id, agent_name, agent_role,
                                              goal, spawn_depth) VALUES (%L, %L, %L, 'x', 'r', 'g', 1)$$,
            pg_temp.id('pc'), pg_temp.id('Y'), pg_temp.id('coord')),
-    'CN004', NULL, 'CN004: a child whose parent belongs to another swarm'
+    'CN004', 'a_child_is_in_its_parent_swarm', 'CN004: a child whose parent belongs to another swarm'
 );
 
 -- ===========================================================================
@@ -476,16 +476,16 @@ INSERT INTO concord_test.fixture (label, id) VALUES ('K', concord.start_swarm(pg
     '{"name": "count", "objective": "count", "limits": {"max_agents": 2},
       "coordinator": {"agent_name": "kc", "allowed_tools": ["sql.read"]}}'));
 INSERT INTO concord_test.fixture (label, id) VALUES ('kc', (pg_temp.swarm('K')).coordinator_agent_run_id);
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.agent_runs (command_id, swarm_run_id, parent_agent_run_id, agent_name, agent_role,
                                              goal, spawn_depth)
              VALUES (%1$L, %2$L, %3$L, 'twin_a', 'r', 'g', 1), (%1$L, %2$L, %3$L, 'twin_b', 'r', 'g', 1)$$,
            pg_temp.id('pc'), pg_temp.id('K'), pg_temp.id('kc')),
-    'CN010', NULL, 'CN010: two agents inserted in one statement for the last slot'
+    'CN010', 'live_agents_stay_within_max_agents', 'CN010: two agents inserted in one statement for the last slot'
 );
 SELECT lives_ok($$SELECT pg_temp.raw_child('kc', 'k1')$$, 'a second live agent fits max_agents 2');
 SELECT is((pg_temp.swarm('K')).live_agents, 2, 'live_agents counts the live agent runs');
-SELECT throws_ok($$SELECT pg_temp.raw_child('kc', 'k2')$$, 'CN010', NULL,
+SELECT concord_test.throws_rule($$SELECT pg_temp.raw_child('kc', 'k2')$$, 'CN010', 'live_agents_stay_within_max_agents',
     'CN010: one more live agent than max_agents (raw insert)');
 UPDATE concord.agent_runs SET status = 'failed', error = 'gave up' WHERE agent_run_id = pg_temp.id('k1');
 SELECT is((pg_temp.swarm('K')).live_agents, 1, 'a finished agent no longer counts as live');
@@ -523,19 +523,19 @@ SELECT is(
     'the third step'
 );
 SELECT is((pg_temp.run('sc')).step_count, 3, 'step_count is derived from the steps');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "think"}')$$, pg_temp.id('sc')),
-    'CN010', NULL, 'CN010: record_agent_step beyond max_steps'
+    'CN010', 'agent_steps_stay_within_max_steps', 'CN010: record_agent_step beyond max_steps'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.agent_steps (agent_run_id, command_id, step_index, action_type, decision)
       VALUES (pg_temp.id('sc'), pg_temp.id('pc'), 4, 'think', 'recorded')$$,
-    'CN010', NULL, 'CN010: a raw step beyond max_steps'
+    'CN010', 'agent_steps_stay_within_max_steps', 'CN010: a raw step beyond max_steps'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"tool_name": "sql.read", "payload": {"q": "x"}}')$$,
            pg_temp.id('sc')),
-    'CN010', NULL, 'CN010: submit_agent_action when the step budget is exhausted'
+    'CN010', 'agent_steps_stay_within_max_steps', 'CN010: submit_agent_action when the step budget is exhausted'
 );
 SELECT lives_ok($$SELECT pg_temp.raw_child('sc', 's1', steps => 10)$$, 'fixture: a second agent in swarm S');
 SELECT lives_ok(
@@ -547,14 +547,14 @@ SELECT is(
     (SELECT step_index FROM concord.agent_steps WHERE agent_run_id = pg_temp.id('s1')), 1,
     'the forged step_index 42 is stored as 1'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "think", "cost_units": 2}')$$, pg_temp.id('s1')),
-    'CN010', NULL, 'CN010: a step whose cost goes beyond max_cost_units'
+    'CN010', 'swarm_cost_stays_within_max_cost_units', 'CN010: a step whose cost goes beyond max_cost_units'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.agent_steps (agent_run_id, command_id, step_index, action_type, decision, cost_units)
       VALUES (pg_temp.id('s1'), pg_temp.id('pc'), 1, 'think', 'recorded', 1.5)$$,
-    'CN010', NULL, 'CN010: a raw step whose cost goes beyond max_cost_units'
+    'CN010', 'swarm_cost_stays_within_max_cost_units', 'CN010: a raw step whose cost goes beyond max_cost_units'
 );
 SELECT lives_ok(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "think", "cost_units": 1}')$$, pg_temp.id('s1')),
@@ -568,40 +568,40 @@ SELECT lives_ok(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "think"}')$$, pg_temp.id('s1')),
     'the sixth step of the swarm (max_total_steps 6)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "think"}')$$, pg_temp.id('s1')),
-    'CN010', NULL, 'CN010: a step beyond the swarm''s max_total_steps (gateway)'
+    'CN010', 'swarm_steps_stay_within_max_total_steps', 'CN010: a step beyond the swarm''s max_total_steps (gateway)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.agent_steps (agent_run_id, command_id, step_index, action_type, decision)
       VALUES (pg_temp.id('s1'), pg_temp.id('pc'), 1, 'think', 'recorded')$$,
-    'CN010', NULL, 'CN010: a raw step beyond the swarm''s max_total_steps'
+    'CN010', 'swarm_steps_stay_within_max_total_steps', 'CN010: a raw step beyond the swarm''s max_total_steps'
 );
 
 -- Derived counters cannot be forged (CN007), even with the recount switch.
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET live_agents = 1 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE swarm_runs SET live_agents to a forged value'
+    'CN007', 'swarm_counters_are_derived_from_its_agents', 'CN007: UPDATE swarm_runs SET live_agents to a forged value'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET total_steps = 0 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE swarm_runs SET total_steps to a forged value'
+    'CN007', 'swarm_counters_are_derived_from_its_agents', 'CN007: UPDATE swarm_runs SET total_steps to a forged value'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET cost_units = 0 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE swarm_runs SET cost_units to a forged value'
+    'CN007', 'swarm_counters_are_derived_from_its_agents', 'CN007: UPDATE swarm_runs SET cost_units to a forged value'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET step_count = 0 WHERE agent_run_id = %L$$, pg_temp.id('sc')),
-    'CN007', NULL, 'CN007: UPDATE agent_runs SET step_count to a forged value'
+    'CN007', 'agent_counters_are_derived_from_its_steps', 'CN007: UPDATE agent_runs SET step_count to a forged value'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET cost_units = 0 WHERE agent_run_id = %L$$, pg_temp.id('sc')),
-    'CN007', NULL, 'CN007: UPDATE agent_runs SET cost_units to a forged value'
+    'CN007', 'agent_counters_are_derived_from_its_steps', 'CN007: UPDATE agent_runs SET cost_units to a forged value'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET step_count = 50 WHERE agent_run_id = %L$$, pg_temp.id('s1')),
-    'CN010', NULL, 'CN010: a step_count above max_steps is refused as a limit'
+    'CN010', 'agent_steps_stay_within_max_steps', 'CN010: a step_count above max_steps is refused as a limit'
 );
 DO $$
 BEGIN
@@ -623,32 +623,32 @@ SELECT row_eq(
 );
 
 -- Limits and identity of a swarm are immutable.
-SELECT throws_ok(format($$UPDATE concord.swarm_runs SET max_agents = 100 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE of max_agents');
-SELECT throws_ok(format($$UPDATE concord.swarm_runs SET max_depth = 9 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE of max_depth');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(format($$UPDATE concord.swarm_runs SET max_agents = 100 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
+    'CN007', 'swarm_run_identity_and_limits_are_immutable', 'CN007: UPDATE of max_agents');
+SELECT concord_test.throws_rule(format($$UPDATE concord.swarm_runs SET max_depth = 9 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
+    'CN007', 'swarm_run_identity_and_limits_are_immutable', 'CN007: UPDATE of max_depth');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET max_total_steps = 1000 WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE of max_total_steps');
-SELECT throws_ok(
+    'CN007', 'swarm_run_identity_and_limits_are_immutable', 'CN007: UPDATE of max_total_steps');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET max_cost_units = NULL WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE of max_cost_units (lifting the limit)');
-SELECT throws_ok(
+    'CN007', 'swarm_run_identity_and_limits_are_immutable', 'CN007: UPDATE of max_cost_units (lifting the limit)');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET agent_templates = '[{"agent_role": "x"}]' WHERE swarm_run_id = %L$$,
            pg_temp.id('G')),
-    'CN007', NULL, 'CN007: UPDATE of agent_templates');
-SELECT throws_ok(
+    'CN007', 'swarm_run_identity_and_limits_are_immutable', 'CN007: UPDATE of agent_templates');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET join_strategy = 'first_success' WHERE swarm_run_id = %L$$, pg_temp.id('S')),
-    'CN007', NULL, 'CN007: UPDATE of join_strategy');
+    'CN007', 'swarm_run_identity_and_limits_are_immutable', 'CN007: UPDATE of join_strategy');
 
 -- Steps and messages are append-only; the record is never deleted.
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_steps SET decision = 'allowed' WHERE agent_run_id = %L$$, pg_temp.id('sc')),
-    'CN007', NULL, 'CN007: UPDATE of agent_steps');
-SELECT throws_ok(
+    'CN007', 'agent_steps_are_append_only', 'CN007: UPDATE of agent_steps');
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.agent_steps WHERE agent_run_id = %L$$, pg_temp.id('sc')),
-    'CN007', NULL, 'CN007: DELETE of agent_steps');
-SELECT throws_ok($$TRUNCATE concord.agent_steps$$, 'CN007', NULL, 'CN007: TRUNCATE of agent_steps');
+    'CN007', 'agent_steps_are_not_deleted', 'CN007: DELETE of agent_steps');
+SELECT concord_test.throws_rule($$TRUNCATE concord.agent_steps$$, 'CN007', 'agent_steps_are_not_truncated', 'CN007: TRUNCATE of agent_steps');
 SELECT lives_ok(
     format($$SELECT pg_temp.remember('m1', concord.record_agent_message(%L,
              '{"message_role": "agent", "message_type": "observation", "content": "saw it"}'))$$, pg_temp.id('s1')),
@@ -671,38 +671,38 @@ SELECT row_eq(
            pg_temp.id('m2')),
     ROW(pg_temp.id('S'), pg_temp.id('sc')), 'a raw message with a forged swarm and parent is stored with the true ones'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_messages SET content = 'rewritten' WHERE agent_message_id = %L$$, pg_temp.id('m1')),
-    'CN007', NULL, 'CN007: UPDATE of agent_messages');
-SELECT throws_ok(
+    'CN007', 'agent_messages_are_append_only', 'CN007: UPDATE of agent_messages');
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.agent_messages WHERE agent_message_id = %L$$, pg_temp.id('m1')),
-    'CN007', NULL, 'CN007: DELETE of agent_messages');
-SELECT throws_ok($$TRUNCATE concord.agent_messages$$, 'CN007', NULL, 'CN007: TRUNCATE of agent_messages');
-SELECT throws_ok(
+    'CN007', 'agent_messages_are_not_deleted', 'CN007: DELETE of agent_messages');
+SELECT concord_test.throws_rule($$TRUNCATE concord.agent_messages$$, 'CN007', 'agent_messages_are_not_truncated', 'CN007: TRUNCATE of agent_messages');
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.agent_runs WHERE agent_run_id = %L$$, pg_temp.id('s1')),
-    'CN007', NULL, 'CN007: DELETE of an agent run');
-SELECT throws_ok(
+    'CN007', 'agent_runs_are_not_deleted', 'CN007: DELETE of an agent run');
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.swarm_runs WHERE swarm_run_id = %L$$, pg_temp.id('Y')),
-    'CN007', NULL, 'CN007: DELETE of a swarm run');
-SELECT throws_ok($$TRUNCATE concord.agent_invocations$$, 'CN007', NULL, 'CN007: TRUNCATE of agent_invocations');
+    'CN007', 'swarm_runs_are_not_deleted', 'CN007: DELETE of a swarm run');
+SELECT concord_test.throws_rule($$TRUNCATE concord.agent_invocations$$, 'CN007', 'agent_invocations_are_not_truncated', 'CN007: TRUNCATE of agent_invocations');
 
 -- ===========================================================================
 -- 5. State machines (spec 58)
 -- ===========================================================================
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.swarm_runs (command_id, name, objective, execution_mode, join_strategy, status,
                                              trace_id, created_by)
              VALUES (%L, 'born_running', 'x', 'parallel', 'all_success', 'running', '', 'owner')$$, pg_temp.id('pc')),
-    'CN001', NULL, 'CN001: a swarm run inserted in a status other than created'
+    'CN001', 'a_new_swarm_run_starts_created', 'CN001: a swarm run inserted in a status other than created'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.swarm_runs (command_id, name, objective, execution_mode, join_strategy,
                                              coordinator_agent_run_id, trace_id, created_by)
              VALUES (%L, 'born_led', 'x', 'parallel', 'all_success', %L, '', 'owner')$$,
            pg_temp.id('pc'), pg_temp.id('rc')),
-    'CN007', NULL, 'CN007: a swarm run inserted with a coordinator already named'
+    'CN007', 'a_swarm_coordinator_is_set_once_to_its_root_agent', 'CN007: a swarm run inserted with a coordinator already named'
 );
-SELECT throws_ok(pg_temp.raw_root_sql('Y', 'status', $$'running'$$) , 'CN001', NULL,
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'status', $$'running'$$) , 'CN001', 'a_new_agent_run_starts_created',
     'CN001: an agent run inserted in a status other than created');
 SELECT lives_ok($$SELECT pg_temp.raw_swarm('X')$$, 'fixture: a raw swarm run');
 DO $$
@@ -716,46 +716,46 @@ SELECT is(
     (SELECT live_agents FROM concord.swarm_runs WHERE swarm_run_id = pg_temp.id('X')), 0,
     'a raw swarm run starts with derived counters at 0'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET status = 'joining' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
-    'CN001', NULL, 'CN001: swarm created -> joining');
+    'CN001', 'swarm_runs_follow_their_state_machine', 'CN001: swarm created -> joining');
 SELECT lives_ok(
     format($$UPDATE concord.swarm_runs SET status = 'running' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
     'swarm created -> running');
 SELECT is(pg_temp.swarm_events('X', 'swarm_status_changed', 'created', 'running'), 1::bigint,
     'a swarm status change writes its audit event in the same transaction');
 SELECT isnt((pg_temp.swarm('X')).started_at, NULL, 'started_at is stamped on running');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET status = 'succeeded' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
-    'CN001', NULL, 'CN001: swarm running -> succeeded (only through joining)');
-SELECT throws_ok(
+    'CN001', 'swarm_runs_follow_their_state_machine', 'CN001: swarm running -> succeeded (only through joining)');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET status = 'created' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
-    'CN001', NULL, 'CN001: swarm running -> created');
-SELECT throws_ok(
+    'CN001', 'swarm_runs_follow_their_state_machine', 'CN001: swarm running -> created');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET status = 'no_such_status' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
-    'CN001', NULL, 'CN001: swarm to an unknown status');
+    'CN001', 'swarm_runs_follow_their_state_machine', 'CN001: swarm to an unknown status');
 SELECT lives_ok(
     format($$UPDATE concord.swarm_runs SET status = 'failed', error = 'x' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
     'swarm running -> failed');
 SELECT isnt((pg_temp.swarm('X')).completed_at, NULL, 'completed_at is stamped on a terminal status');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET status = 'running' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
-    'CN001', NULL, 'CN001: a terminal swarm stays terminal (failed -> running)');
-SELECT throws_ok(
+    'CN001', 'swarm_runs_follow_their_state_machine', 'CN001: a terminal swarm stays terminal (failed -> running)');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.swarm_runs SET result = '{"forged": true}' WHERE swarm_run_id = %L$$, pg_temp.id('X')),
-    'CN007', NULL, 'CN007: a finished swarm''s result does not change');
-SELECT throws_ok(
+    'CN007', 'a_finished_swarm_run_never_changes', 'CN007: a finished swarm''s result does not change');
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.agent_runs (command_id, swarm_run_id, agent_name, agent_role, goal)
              VALUES (%L, %L, 'late', 'r', 'g')$$, pg_temp.id('pc'), pg_temp.id('X')),
-    'CN011', NULL, 'CN011: a finished swarm takes no new agent runs');
+    'CN011', 'a_finished_swarm_takes_no_new_agents', 'CN011: a finished swarm takes no new agent runs');
 
 SELECT lives_ok($$SELECT pg_temp.raw_child('rc', 'sm', child_roles => '{researcher}')$$, 'fixture: an agent run');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET status = 'succeeded' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
-    'CN001', NULL, 'CN001: agent created -> succeeded');
-SELECT throws_ok(
+    'CN001', 'agent_runs_follow_their_state_machine', 'CN001: agent created -> succeeded');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET status = 'waiting_for_tool' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
-    'CN001', NULL, 'CN001: agent created -> waiting_for_tool');
+    'CN001', 'agent_runs_follow_their_state_machine', 'CN001: agent created -> waiting_for_tool');
 SELECT lives_ok(
     format($$UPDATE concord.agent_runs SET status = 'running' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
     'agent created -> running');
@@ -765,43 +765,43 @@ SELECT is(pg_temp.agent_events('sm', 'agent_run_created'), 1::bigint, 'an agent 
 SELECT lives_ok(
     format($$UPDATE concord.agent_runs SET status = 'waiting_for_children' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
     'agent running -> waiting_for_children');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET status = 'succeeded' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
-    'CN001', NULL, 'CN001: agent waiting_for_children -> succeeded');
+    'CN001', 'agent_runs_follow_their_state_machine', 'CN001: agent waiting_for_children -> succeeded');
 UPDATE concord.agent_runs SET status = 'running' WHERE agent_run_id = pg_temp.id('sm');
 UPDATE concord.agent_runs SET status = 'succeeded', result = '{"ok": true}' WHERE agent_run_id = pg_temp.id('sm');
 SELECT is(pg_temp.agent_events('sm', 'agent_run_status_changed'), 4::bigint, 'every agent status change is audited');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET status = 'running' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
-    'CN001', NULL, 'CN001: a terminal agent stays terminal (succeeded -> running)');
-SELECT throws_ok(
+    'CN001', 'agent_runs_follow_their_state_machine', 'CN001: a terminal agent stays terminal (succeeded -> running)');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET status = 'cancelled' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
-    'CN001', NULL, 'CN001: succeeded -> cancelled');
-SELECT throws_ok(
+    'CN001', 'agent_runs_follow_their_state_machine', 'CN001: succeeded -> cancelled');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_runs SET result = '{"ok": false}' WHERE agent_run_id = %L$$, pg_temp.id('sm')),
-    'CN007', NULL, 'CN007: a finished agent''s result does not change');
-SELECT throws_ok(
+    'CN007', 'a_finished_agent_run_never_changes', 'CN007: a finished agent''s result does not change');
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.agent_steps (agent_run_id, command_id, step_index, action_type, decision)
       VALUES (pg_temp.id('sm'), pg_temp.id('pc'), 1, 'think', 'recorded')$$,
-    'CN011', NULL, 'CN011: a finished agent takes no raw step');
-SELECT throws_ok(
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: a finished agent takes no raw step');
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.agent_messages (agent_run_id, message_role, message_type, content)
       VALUES (pg_temp.id('sm'), 'agent', 'note', 'late')$$,
-    'CN011', NULL, 'CN011: a finished agent sends no raw message');
-SELECT throws_ok(
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: a finished agent sends no raw message');
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.raw_child('sm', 'x')$$,
-    'CN011', NULL, 'CN011: a finished agent has no new child');
+    'CN011', 'a_finished_agent_spawns_nothing', 'CN011: a finished agent has no new child');
 
 -- The machines are data that only migrations change.
-SELECT throws_ok($$INSERT INTO concord.agent_transitions VALUES ('succeeded', 'running')$$, 'CN007', NULL,
+SELECT concord_test.throws_rule($$INSERT INTO concord.agent_transitions VALUES ('succeeded', 'running')$$, 'CN007', 'state_machine_is_read_only',
     'CN007: INSERT into agent_transitions');
-SELECT throws_ok($$DELETE FROM concord.swarm_transitions WHERE from_status = 'running'$$, 'CN007', NULL,
+SELECT concord_test.throws_rule($$DELETE FROM concord.swarm_transitions WHERE from_status = 'running'$$, 'CN007', 'state_machine_is_read_only',
     'CN007: DELETE from swarm_transitions');
-SELECT throws_ok($$UPDATE concord.agent_statuses SET terminal = false WHERE status = 'failed'$$, 'CN007', NULL,
+SELECT concord_test.throws_rule($$UPDATE concord.agent_statuses SET terminal = false WHERE status = 'failed'$$, 'CN007', 'state_machine_is_read_only',
     'CN007: UPDATE of agent_statuses');
-SELECT throws_ok($$INSERT INTO concord.swarm_statuses VALUES ('paused', false, 'x')$$, 'CN007', NULL,
+SELECT concord_test.throws_rule($$INSERT INTO concord.swarm_statuses VALUES ('paused', false, 'x')$$, 'CN007', 'state_machine_is_read_only',
     'CN007: INSERT into swarm_statuses');
-SELECT throws_ok($$TRUNCATE concord.agent_transitions$$, 'CN007', NULL, 'CN007: TRUNCATE of agent_transitions');
+SELECT concord_test.throws_rule($$TRUNCATE concord.agent_transitions$$, 'CN007', 'state_machine_is_not_truncated', 'CN007: TRUNCATE of agent_transitions');
 
 -- ===========================================================================
 -- 6. Invocations: scopes are the child's as bound at spawn
@@ -819,21 +819,21 @@ SELECT row_eq(
     ROW('{sql.read}'::text[], '{crm}'::text[], pg_temp.ms(types => '["fact"]', max_results => 3)),
     '...is stored with the child''s scopes'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.agent_invocations (swarm_run_id, parent_agent_run_id, child_agent_run_id, command_id,
                                                     invocation_type, delegated_goal)
              VALUES (%L, %L, %L, %L, 'delegate', 'g')$$,
            pg_temp.id('R'), pg_temp.id('coord'), pg_temp.id('r0'), pg_temp.id('pc')),
-    'CN004', NULL, 'CN004: an invocation naming a parent that is not the child''s'
+    'CN004', 'an_invocation_names_a_child_of_its_parent', 'CN004: an invocation naming a parent that is not the child''s'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_invocations SET allowed_tools = '{sql.read,publish}' WHERE child_agent_run_id = %L$$,
            pg_temp.id('r1')),
-    'CN007', NULL, 'CN007: UPDATE of an invocation''s scopes');
-SELECT throws_ok(
+    'CN007', 'an_invocation_changes_only_its_status', 'CN007: UPDATE of an invocation''s scopes');
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.agent_invocations SET status = 'succeeded' WHERE child_agent_run_id = %L$$,
            pg_temp.id('r1')),
-    'CN007', NULL, 'CN007: an invocation''s status follows its child''s, not a writer''s');
+    'CN007', 'an_invocation_status_follows_its_child', 'CN007: an invocation''s status follows its child''s, not a writer''s');
 
 -- ===========================================================================
 -- 7. The gateway: tool calls (spec 17, 60)
@@ -952,61 +952,61 @@ SELECT is(
 );
 
 -- Raised: what the gateway cannot record.
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.submit_agent_action(gen_random_uuid(), '{"tool_name": "sql.read", "payload": {}}')$$,
-    'CN006', NULL, 'CN006: submit_agent_action for an unknown agent run');
-SELECT throws_ok(
+    'CN006', 'the_agent_run_exists', 'CN006: submit_agent_action for an unknown agent run');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"tool_name": "sql.read", "payload": {"q": "x"}}')$$,
            pg_temp.id('sm')),
-    'CN011', NULL, 'CN011: submit_agent_action for a finished agent run');
-SELECT throws_ok(
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: submit_agent_action for a finished agent run');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '"sql.read"')$$, pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: an action that is not an object');
-SELECT throws_ok(
+    'CN005', 'agent_action_is_valid', 'CN005: an action that is not an object');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"action_type": "rm_rf", "tool_name": "sql.read"}')$$,
            pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: an unknown action_type');
-SELECT throws_ok(
+    'CN005', 'agent_action_is_valid', 'CN005: an unknown action_type');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"payload": {}}')$$, pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: an action without tool_name');
-SELECT throws_ok(
+    'CN005', 'agent_action_is_valid', 'CN005: an action without tool_name');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"tool_name": "sql.read", "payload": [1]}')$$, pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: a payload that is not an object');
-SELECT throws_ok(
+    'CN005', 'agent_action_is_valid', 'CN005: a payload that is not an object');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"tool_name": "sql.read", "swarm_run_id": %s}')$$,
            pg_temp.id('coord'), to_jsonb(pg_temp.id('R')::text)),
-    'CN008', NULL, 'CN008: an action naming another swarm');
-SELECT throws_ok(
+    'CN008', 'an_action_names_its_own_swarm_run', 'CN008: an action naming another swarm');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"tool_name": "sql.read", "agent_run_id": %s}')$$,
            pg_temp.id('coord'), to_jsonb(pg_temp.id('rc')::text)),
-    'CN005', NULL, 'CN005: an action naming another agent run');
-SELECT throws_ok(
+    'CN005', 'agent_action_is_valid', 'CN005: an action naming another agent run');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "tool_call"}')$$, pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: record_agent_step of an action that goes through the gateway');
-SELECT throws_ok(
+    'CN005', 'agent_step_is_valid', 'CN005: record_agent_step of an action that goes through the gateway');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "think", "tool_name": "sql.read"}')$$,
            pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: record_agent_step naming a tool');
-SELECT throws_ok(
+    'CN005', 'agent_step_is_valid', 'CN005: record_agent_step naming a tool');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_step(%L, '{"action_type": "think", "cost_units": -1}')$$, pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: a negative step cost');
-SELECT throws_ok(
+    'CN005', 'agent_step_is_valid', 'CN005: a negative step cost');
+SELECT concord_test.throws_rule(
     $$SELECT concord.record_agent_step(gen_random_uuid(), '{"action_type": "think"}')$$,
-    'CN006', NULL, 'CN006: record_agent_step for an unknown run');
-SELECT throws_ok(
+    'CN006', 'the_agent_run_exists', 'CN006: record_agent_step for an unknown run');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_message(%L, '{"message_role": "god", "content": "x"}')$$, pg_temp.id('coord')),
-    'CN005', NULL, 'CN005: a message with an unknown role');
-SELECT throws_ok(
+    'CN005', 'agent_message_is_valid', 'CN005: a message with an unknown role');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_agent_message(%L, '{"content": "late"}')$$, pg_temp.id('sm')),
-    'CN011', NULL, 'CN011: record_agent_message for a finished run');
-SELECT throws_ok(
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: record_agent_message for a finished run');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.agent_command(%L, %L)$$, pg_temp.id('dc'), pg_temp.id('cmd_read')),
-    'CN006', NULL, 'CN006: agent_command for a command another agent asked for');
+    'CN006', 'an_agent_sees_only_the_commands_it_asked_for', 'CN006: agent_command for a command another agent asked for');
 SELECT is(
     concord.agent_command(pg_temp.id('coord'), pg_temp.id('cmd_pub')) ->> 'status', 'waiting_for_approval',
     'agent_command shows the agent its own command'
 );
-SELECT throws_ok($$SELECT concord.agent_run_state(gen_random_uuid())$$, 'CN006', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.agent_run_state(gen_random_uuid())$$, 'CN006', 'the_agent_run_exists',
     'CN006: agent_run_state of an unknown run');
 
 -- ===========================================================================
@@ -1138,43 +1138,43 @@ SELECT is(
 SELECT is((pg_temp.swarm('G')).live_agents, 4, '...and creates no second child');
 
 -- Raised spawn errors.
-SELECT throws_ok($$SELECT concord.spawn_subagent('[]')$$, 'CN005', NULL, 'CN005: a spawn request that is not an object');
-SELECT throws_ok($$SELECT concord.spawn_subagent('{"parent_agent_run_id": "nope", "agent_name": "a"}')$$,
-    'CN008', NULL, 'CN008: a parent_agent_run_id that is not an id');
-SELECT throws_ok(
+SELECT concord_test.throws_rule($$SELECT concord.spawn_subagent('[]')$$, 'CN005', 'spawn_request_is_valid', 'CN005: a spawn request that is not an object');
+SELECT concord_test.throws_rule($$SELECT concord.spawn_subagent('{"parent_agent_run_id": "nope", "agent_name": "a"}')$$,
+    'CN008', 'a_spawn_names_its_parent_agent_run', 'CN008: a parent_agent_run_id that is not an id');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.spawn_subagent('{"parent_agent_run_id": %s, "agent_name": "a", "agent_role": "r",
                                              "delegated_goal": "g"}')$$, to_jsonb(gen_random_uuid()::text)),
-    'CN006', NULL, 'CN006: spawn from an unknown parent');
-SELECT throws_ok(
+    'CN006', 'the_agent_run_exists', 'CN006: spawn from an unknown parent');
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.spawn('ga', '{"agent_name": "analyst", "delegated_goal": "g"}')$$,
-    'CN011', NULL, 'CN011: spawn from a finished parent');
-SELECT throws_ok(
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: spawn from a finished parent');
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.spawn('coord', '{"agent_name": "nobody", "agent_role": "researcher"}')$$,
-    'CN005', NULL, 'CN005: a spawn request without a delegated goal (nor a template goal)');
-SELECT throws_ok(
+    'CN005', 'spawn_request_is_valid', 'CN005: a spawn request without a delegated goal (nor a template goal)');
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.spawn('coord', '{"agent_name": "researcher", "delegated_goal": "g", "allowed_tools": "sql.read"}')$$,
-    'CN005', NULL, 'CN005: allowed_tools that is not an array');
-SELECT throws_ok(
+    'CN005', 'spawn_request_is_valid', 'CN005: allowed_tools that is not an array');
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.spawn('coord', '{"agent_name": "researcher", "delegated_goal": "g", "allowed_tools": [null]}')$$,
-    'CN005', NULL, 'CN005: a null tool name in a spawn request');
-SELECT throws_ok(
+    'CN005', 'spawn_request_is_valid', 'CN005: a null tool name in a spawn request');
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.spawn('coord', '{"agent_name": "researcher", "delegated_goal": "g", "memory_scope": {"a": 1}}')$$,
-    'CN005', NULL, 'CN005: a memory scope of the wrong shape in a spawn request');
-SELECT throws_ok(
+    'CN005', 'spawn_request_is_valid', 'CN005: a memory scope of the wrong shape in a spawn request');
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.spawn('coord', '{"agent_name": "researcher", "delegated_goal": "g", "sudo": true}')$$,
-    'CN005', NULL, 'CN005: an unknown key in a spawn request');
-SELECT throws_ok(
+    'CN005', 'a_spec_has_only_known_keys', 'CN005: an unknown key in a spawn request');
+SELECT concord_test.throws_rule(
     format($$SELECT pg_temp.spawn('coord', '{"agent_name": "researcher", "delegated_goal": "g", "swarm_run_id": %s}')$$,
            to_jsonb(pg_temp.id('R')::text)),
-    'CN005', NULL, 'CN005: a spawn request naming another swarm');
+    'CN005', 'spawn_request_is_valid', 'CN005: a spawn request naming another swarm');
 INSERT INTO concord_test.fixture (label, id) VALUES ('sp_small', concord.start_swarm(pg_temp.id('pc'),
     '{"name": "tiny", "objective": "one step", "coordinator": {"agent_name": "tc", "max_steps": 1}}'));
 INSERT INTO concord_test.fixture (label, id) VALUES ('tc', (pg_temp.swarm('sp_small')).coordinator_agent_run_id);
 SELECT lives_ok(format($$SELECT concord.record_agent_step(%L, '{"action_type": "plan"}')$$, pg_temp.id('tc')),
     'fixture: the parent uses its only step');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT pg_temp.spawn('tc', '{"agent_name": "a", "agent_role": "r", "delegated_goal": "g"}')$$,
-    'CN010', NULL, 'CN010: spawn when the parent''s step budget is exhausted');
+    'CN010', 'agent_steps_stay_within_max_steps', 'CN010: spawn when the parent''s step budget is exhausted');
 
 INSERT INTO concord_test.fixture (label, id) VALUES ('one', concord.start_swarm(pg_temp.id('pc'),
     '{"name": "one_step", "objective": "one keyed step",
@@ -1195,52 +1195,52 @@ SELECT is(
     concord.start_swarm(pg_temp.id('pc'), (pg_temp.swarm('K')).spec), pg_temp.id('K'),
     'start_swarm with the same command and spec returns the same swarm'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "count", "objective": "other",
                                               "coordinator": {"agent_name": "kc"}}')$$, pg_temp.id('pc')),
-    'CN002', NULL, 'CN002: another spec under the same command and name');
-SELECT throws_ok(
+    'CN002', 'a_swarm_is_started_once_per_command_and_name', 'CN002: another spec under the same command and name');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "coordinator": {"agent_name": "c"}}')$$, pg_temp.id('pc')),
-    'CN005', NULL, 'CN005: a swarm spec without objective');
-SELECT throws_ok(
+    'CN005', 'swarm_spec_is_valid', 'CN005: a swarm spec without objective');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o"}')$$, pg_temp.id('pc')),
-    'CN005', NULL, 'CN005: a swarm spec without coordinator');
-SELECT throws_ok(
+    'CN005', 'swarm_spec_is_valid', 'CN005: a swarm spec without coordinator');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o", "limits": {"max_agents": 0},
                                               "coordinator": {"agent_name": "c"}}')$$, pg_temp.id('pc')),
-    'CN005', NULL, 'CN005: max_agents 0');
-SELECT throws_ok(
+    'CN005', 'swarm_spec_is_valid', 'CN005: max_agents 0');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o", "limits": {"max_steps": 5},
                                               "coordinator": {"agent_name": "c"}}')$$, pg_temp.id('pc')),
-    'CN005', NULL, 'CN005: an unknown limit');
-SELECT throws_ok(
+    'CN005', 'swarm_spec_is_valid', 'CN005: an unknown limit');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o", "join_strategy": "vibes",
                                               "coordinator": {"agent_name": "c"}}')$$, pg_temp.id('pc')),
-    'CN005', NULL, 'CN005: an unknown join strategy');
-SELECT throws_ok(
+    'CN005', 'swarm_spec_is_valid', 'CN005: an unknown join strategy');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o",
                                               "coordinator": {"agent_name": "c", "allowed_tools": ["a", "a"]}}')$$,
            pg_temp.id('pc')),
-    'CN005', NULL, 'CN005: a coordinator with duplicate tools');
-SELECT throws_ok(
+    'CN005', 'swarm_spec_is_valid', 'CN005: a coordinator with duplicate tools');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o",
                                               "coordinator": {"agent_name": "c", "memory_scope": {"subject_type": "u"}}}')$$,
            pg_temp.id('pc')),
-    'CN005', NULL, 'CN005: a coordinator memory scope of the wrong shape');
-SELECT throws_ok(
+    'CN005', 'swarm_spec_is_valid', 'CN005: a coordinator memory scope of the wrong shape');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o",
                                               "coordinator": {"agent_name": "c", "allowed_tools": ["no.such"]}}')$$,
            pg_temp.id('pc')),
-    'CN009', NULL, 'CN009: a coordinator given an unregistered tool');
-SELECT throws_ok($$SELECT concord.start_swarm(pg_temp.id('pc'), '[]')$$, 'CN005', NULL,
+    'CN009', 'agent_tools_are_registered', 'CN009: a coordinator given an unregistered tool');
+SELECT concord_test.throws_rule($$SELECT concord.start_swarm(pg_temp.id('pc'), '[]')$$, 'CN005', 'swarm_spec_is_valid',
     'CN005: a swarm spec that is not an object');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.start_swarm(gen_random_uuid(), '{"name": "n", "objective": "o", "coordinator": {"agent_name": "c"}}')$$,
-    'CN006', NULL, 'CN006: start_swarm under an unknown command');
-SELECT throws_ok(
+    'CN006', 'the_command_exists', 'CN006: start_swarm under an unknown command');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_swarm(%L, '{"name": "n", "objective": "o", "coordinator": {"agent_name": "c"}}')$$,
            concord_test.command_at('t.parent', 'succeeded')),
-    'CN011', NULL, 'CN011: start_swarm under a finished command');
+    'CN011', 'a_swarm_runs_only_under_a_governed_unfinished_command', 'CN011: start_swarm under a finished command');
 SELECT row_eq(
     format($$SELECT status, live_agents, coordinator_agent_run_id IS NOT NULL FROM concord.swarm_runs
              WHERE swarm_run_id = %L$$, pg_temp.id('G')),
@@ -1248,53 +1248,53 @@ SELECT row_eq(
 );
 SELECT is(pg_temp.swarm_events('G', 'swarm_created'), 1::bigint, 'the swarm''s creation is audited');
 
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1"}')$$, 'CN005', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1"}')$$, 'CN005', 'tool_spec_is_valid',
     'CN005: a tool without command_type');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t 1", "command_type": "t.read"}')$$, 'CN005', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t 1", "command_type": "t.read"}')$$, 'CN005', 'tool_spec_is_valid',
     'CN005: a tool name that is not an identifier');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "execution_mode": "gateway"}')$$,
-    'CN005', NULL, 'CN005: a registered tool cannot be a gateway tool');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "input_schema": []}')$$,
-    'CN005', NULL, 'CN005: an input_schema that is not a JSON Schema');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "colour": "red"}')$$,
-    'CN005', NULL, 'CN005: an unknown key in a tool spec');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "spawn_subagent", "command_type": "t.read"}')$$,
-    'CN005', NULL, 'CN005: redefining a gateway tool');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1", "command_type": "spawn_subagent"}')$$,
-    'CN005', NULL, 'CN005: a tool that makes the gateway''s own command type');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "capability": "x"}')$$,
-    'CN005', NULL, 'CN005: a capability without its connector');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.parent", "requires_approval": true}')$$,
-    'CN005', NULL, 'CN005: requires_approval on a command type that does not check agent_tool');
-SELECT throws_ok($$SELECT concord.register_tool('{"name": "t1", "command_type": "no.such.type"}')$$,
-    'CN009', NULL, 'CN009: a tool of an unknown command type');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "execution_mode": "gateway"}')$$,
+    'CN005', 'tool_spec_is_valid', 'CN005: a registered tool cannot be a gateway tool');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "input_schema": []}')$$,
+    'CN005', 'tool_spec_is_valid', 'CN005: an input_schema that is not a JSON Schema');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "colour": "red"}')$$,
+    'CN005', 'a_spec_has_only_known_keys', 'CN005: an unknown key in a tool spec');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "spawn_subagent", "command_type": "t.read"}')$$,
+    'CN005', 'tool_spec_is_valid', 'CN005: redefining a gateway tool');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1", "command_type": "spawn_subagent"}')$$,
+    'CN005', 'tool_spec_is_valid', 'CN005: a tool that makes the gateway''s own command type');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.read", "capability": "x"}')$$,
+    'CN005', 'tool_spec_is_valid', 'CN005: a capability without its connector');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1", "command_type": "t.parent", "requires_approval": true}')$$,
+    'CN005', 'tool_spec_is_valid', 'CN005: requires_approval on a command type that does not check agent_tool');
+SELECT concord_test.throws_rule($$SELECT concord.register_tool('{"name": "t1", "command_type": "no.such.type"}')$$,
+    'CN009', 'command_type_is_registered', 'CN009: a tool of an unknown command type');
 SELECT is(
     concord.register_tool('{"name": "danger", "command_type": "t.deny"}'), 'danger',
     'registering the same tool spec again is a no-op...'
 );
 SELECT is((SELECT version FROM concord.tools WHERE tool_name = 'danger'), 1, '...that keeps its version');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.tools (tool_name, execution_mode) VALUES ('sneaky', 'gateway')$$,
-    'CN007', NULL, 'CN007: a raw gateway tool');
-SELECT throws_ok($$UPDATE concord.tools SET risk_level = 'critical' WHERE tool_name = 'spawn_subagent'$$,
-    'CN007', NULL, 'CN007: a gateway tool does not change');
-SELECT throws_ok($$DELETE FROM concord.tools WHERE tool_name = 'other.read'$$, 'CN007', NULL,
+    'CN007', 'gateway_tools_come_with_concord', 'CN007: a raw gateway tool');
+SELECT concord_test.throws_rule($$UPDATE concord.tools SET risk_level = 'critical' WHERE tool_name = 'spawn_subagent'$$,
+    'CN007', 'gateway_tools_come_with_concord', 'CN007: a gateway tool does not change');
+SELECT concord_test.throws_rule($$DELETE FROM concord.tools WHERE tool_name = 'other.read'$$, 'CN007', 'tools_are_not_deleted',
     'CN007: a tool is not deleted');
 
 -- ===========================================================================
 -- 10. Finishing, begin, cancellation (spec 64)
 -- ===========================================================================
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.finish_agent_run(%L, 'succeeded')$$, pg_temp.id('gr')),
-    'CN011', NULL, 'CN011: finish_agent_run succeeded while a child is live');
-SELECT throws_ok(
+    'CN011', 'an_agent_run_succeeds_only_after_its_children_finish', 'CN011: finish_agent_run succeeded while a child is live');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.finish_agent_run(%L, 'cancelled')$$, pg_temp.id('gr')),
-    'CN008', NULL, 'CN008: an agent finishes as succeeded or failed only');
-SELECT throws_ok($$SELECT concord.finish_agent_run(gen_random_uuid(), 'failed')$$, 'CN006', NULL,
+    'CN008', 'an_agent_run_finishes_succeeded_or_failed', 'CN008: an agent finishes as succeeded or failed only');
+SELECT concord_test.throws_rule($$SELECT concord.finish_agent_run(gen_random_uuid(), 'failed')$$, 'CN006', 'the_agent_run_exists',
     'CN006: finish_agent_run of an unknown run');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.finish_agent_run(%L, 'succeeded')$$, pg_temp.id('ga')),
-    'CN011', NULL, 'CN011: a failed run cannot finish as succeeded');
+    'CN011', 'an_agent_run_finishes_once', 'CN011: a failed run cannot finish as succeeded');
 SELECT is(concord.finish_agent_run(pg_temp.id('ga'), 'failed', NULL, 'no connector'), 'failed',
     'repeating the same finish is a no-op');
 SELECT is(concord.finish_agent_run(pg_temp.id('gx'), 'succeeded', '{"rows": 3}'), 'succeeded',
@@ -1308,10 +1308,10 @@ SELECT is(
 SELECT is(
     concord.begin_agent_run(pg_temp.id('dc')) ->> 'status', 'running', 'begin_agent_run: created -> running'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.begin_agent_run(%L, 'wf-other')$$, pg_temp.id('dc')),
-    'CN011', NULL, 'CN011: begin_agent_run by a workflow that does not run it');
-SELECT throws_ok($$SELECT concord.begin_agent_run(gen_random_uuid())$$, 'CN006', NULL,
+    'CN011', 'an_agent_run_is_begun_by_its_own_workflow', 'CN011: begin_agent_run by a workflow that does not run it');
+SELECT concord_test.throws_rule($$SELECT concord.begin_agent_run(gen_random_uuid())$$, 'CN006', 'the_agent_run_exists',
     'CN006: begin_agent_run of an unknown run');
 
 -- A failed parent cancels its live children.
@@ -1344,14 +1344,14 @@ SELECT row_eq(
 SELECT is(pg_temp.swarm_events('G', 'swarm_status_changed', 'running', 'cancelled'), 1::bigint,
     'the cancellation is audited');
 SELECT is(concord.cancel_swarm(pg_temp.id('G'), 'ops'), 'cancelled', 'cancel_swarm is idempotent');
-SELECT throws_ok($$SELECT concord.cancel_swarm(gen_random_uuid(), 'ops')$$, 'CN006', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.cancel_swarm(gen_random_uuid(), 'ops')$$, 'CN006', 'the_swarm_run_exists',
     'CN006: cancel_swarm of an unknown swarm');
-SELECT throws_ok(format($$SELECT concord.cancel_swarm(%L, 'ops', NULL, 'brutal')$$, pg_temp.id('K')),
-    'CN008', NULL, 'CN008: an unknown cancellation mode');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(format($$SELECT concord.cancel_swarm(%L, 'ops', NULL, 'brutal')$$, pg_temp.id('K')),
+    'CN008', 'cancellation_mode_is_graceful_or_compensate_then_stop', 'CN008: an unknown cancellation mode');
+SELECT concord_test.throws_rule(
     format($$SELECT concord.spawn_subagent(jsonb_build_object('parent_agent_run_id', %L::text, 'agent_name', 'r',
                                              'agent_role', 'r', 'delegated_goal', 'g'))$$, pg_temp.id('coord')),
-    'CN011', NULL, 'CN011: spawn from an agent of a cancelled swarm');
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: spawn from an agent of a cancelled swarm');
 
 -- cancel_agent_run: one agent and its descendants; a coordinator's is its swarm's.
 SELECT lives_ok($$SELECT pg_temp.raw_child('r1', 'r11', child_roles => '{researcher}', mem => '{}')$$,
@@ -1369,10 +1369,10 @@ INSERT INTO concord_test.fixture (label, id) VALUES ('jc', (pg_temp.swarm('J')).
 SELECT lives_ok($$SELECT pg_temp.raw_child('jc', 'j1')$$, 'fixture: a child in swarm J');
 SELECT is(concord.finish_agent_run(pg_temp.id('j1'), 'succeeded', '{}'), 'succeeded', 'fixture: the child succeeds');
 SELECT is(concord.join_swarm(pg_temp.id('J')) ->> 'decision', 'succeeded', 'fixture: the swarm is joined, succeeded');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_agent_action(%L, '{"tool_name": "sql.read", "payload": {"q": "x"}}')$$,
            pg_temp.id('jc')),
-    'CN011', NULL, 'CN011: an agent of a finished (joined) swarm takes no more actions');
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: an agent of a finished (joined) swarm takes no more actions');
 INSERT INTO concord_test.fixture (label, id) VALUES ('R2', concord.start_swarm(pg_temp.id('pc'),
     '{"name": "expiring", "objective": "expire", "coordinator": {"agent_name": "ec"}}'));
 UPDATE concord.swarm_runs SET status = 'expired' WHERE swarm_run_id = pg_temp.id('R2');

@@ -252,7 +252,8 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
     IF action IS NULL OR jsonb_typeof(action) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'an agent action must be a JSON object (spec 17)';
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_action_is_valid',
+            MESSAGE = 'an agent action must be a JSON object (spec 17)';
     END IF;
     PERFORM concord._require_spec('agent action', action, ARRAY[
         'action_type', 'tool_name', 'payload', 'reason', 'risk_level', 'expected_output', 'idempotency_key',
@@ -278,7 +279,7 @@ BEGIN
     ]);
     run := concord._lock_live_agent(agent_run_id);
     IF action ? 'swarm_run_id' AND action ->> 'swarm_run_id' IS DISTINCT FROM run.swarm_run_id::text THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008',
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'an_action_names_its_own_swarm_run',
             MESSAGE = format('swarm_run_id %s is not agent run %s''s swarm run', action ->> 'swarm_run_id', agent_run_id);
     END IF;
     IF action ->> 'action_type' = 'spawn_subagent' THEN

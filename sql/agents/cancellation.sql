@@ -15,11 +15,13 @@ BEGIN
     IF mode IS NOT NULL AND mode NOT IN ('graceful', 'compensate_then_stop') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'cancellation_mode_is_graceful_or_compensate_then_stop',
             MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
     END IF;
     SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = _cancel_swarm.swarm_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('swarm run %s not found', swarm_run_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists',
+            MESSAGE = format('swarm run %s not found', swarm_run_id);
     END IF;
     IF concord._agentic_terminal('swarm', swarm.status) THEN
         RETURN swarm.status;

@@ -36,6 +36,7 @@ BEGIN
     END IF;
     RAISE EXCEPTION USING
         ERRCODE = 'CN008',
+        CONSTRAINT = 'the_command_is_one_of_the_gateway_types',
         MESSAGE = format('command %s is a %s command, not one of the agent gateway''s', c.command_id, c.command_type);
 END
 $$;
@@ -71,6 +72,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'an_agent_sees_only_the_commands_it_asked_for',
             MESSAGE = format('agent run %s asked for no command %s', agent_run_id, command_id);
     END IF;
     RETURN jsonb_build_object(

@@ -68,6 +68,7 @@ BEGIN
         END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = kind || '_runs_follow_their_state_machine', TABLE = kind || '_runs',
             MESSAGE = format('illegal transition: %s run %s cannot go from %s to %s', kind, object_id,
                              coalesce(from_status, 'NULL'), coalesce(to_status, 'NULL')),
             DETAIL = format('From %s a %s run may go to: %s.', from_status, kind,
@@ -118,7 +119,8 @@ END
 $$;
 
 -- Every way a would-be child exceeds its parent's scopes, as
--- [{code: CN004, reason}] (empty when it fits). Pure: also the spawn policy.
+-- [{code: CN004, scope, rule, reason}] (empty when it fits); rule names the
+-- scope rule broken (concord.rules). Pure: also the spawn policy.
 CREATE OR REPLACE FUNCTION concord._scope_excess(
     parent concord.agent_runs,
     agent_role text,
@@ -139,18 +141,21 @@ DECLARE
 BEGIN
     IF cardinality(parent.allowed_child_roles) > 0 AND NOT agent_role = ANY (parent.allowed_child_roles) THEN
         problems := problems || jsonb_build_object('code', 'CN004', 'scope', 'agent_role',
+            'rule', 'a_child_role_is_one_its_parent_may_spawn',
             'reason', format('role %s is not one of the child roles agent %s may spawn (%s)', agent_role,
                              parent.agent_run_id, array_to_string(parent.allowed_child_roles, ', ')));
     END IF;
     extra := ARRAY(SELECT unnest(allowed_tools) EXCEPT SELECT unnest(parent.allowed_tools));
     IF cardinality(extra) > 0 THEN
         problems := problems || jsonb_build_object('code', 'CN004', 'scope', 'allowed_tools',
+            'rule', 'a_child_tools_are_within_its_parent_tools',
             'reason', format('tools %s are outside the parent''s allowed_tools (%s)',
                              array_to_string(extra, ', '), array_to_string(parent.allowed_tools, ', ')));
     END IF;
     extra := ARRAY(SELECT unnest(allowed_connectors) EXCEPT SELECT unnest(parent.allowed_connectors));
     IF cardinality(extra) > 0 THEN
         problems := problems || jsonb_build_object('code', 'CN004', 'scope', 'allowed_connectors',
+            'rule', 'a_child_connectors_are_within_its_parent_connectors',
             'reason', format('connectors %s are outside the parent''s allowed_connectors (%s)',
                              array_to_string(extra, ', '), array_to_string(parent.allowed_connectors, ', ')));
     END IF;
@@ -159,12 +164,14 @@ BEGIN
         extra := ARRAY(SELECT unnest(allowed_child_roles) EXCEPT SELECT unnest(parent.allowed_child_roles));
         IF cardinality(extra) > 0 THEN
             problems := problems || jsonb_build_object('code', 'CN004', 'scope', 'allowed_child_roles',
+                'rule', 'a_child_spawns_only_roles_its_parent_may_spawn',
                 'reason', format('child roles %s are outside the parent''s allowed_child_roles (%s)',
                                  array_to_string(extra, ', '), array_to_string(parent.allowed_child_roles, ', ')));
         END IF;
     END IF;
     IF memory_problem IS NOT NULL THEN
         problems := problems || jsonb_build_object('code', 'CN004', 'scope', 'memory_scope',
+                                                   'rule', 'a_child_memory_scope_is_within_its_parent_scope',
                                                    'reason', memory_problem);
     END IF;
     RETURN problems;

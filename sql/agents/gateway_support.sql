@@ -25,7 +25,8 @@ BEGIN
         SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _agent_run.agent_run_id;
     END IF;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_agent_run_exists',
+            MESSAGE = format('agent run %s not found', agent_run_id);
     END IF;
     RETURN run;
 END
@@ -46,12 +47,14 @@ BEGIN
     IF concord._agentic_terminal('agent', run.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_finished_agent_run_acts_no_more',
             MESSAGE = format('agent run %s is %s: a finished agent takes no more actions', agent_run_id, run.status);
     END IF;
     IF (SELECT st.terminal FROM concord.swarm_runs AS s INNER JOIN concord.swarm_statuses AS st ON st.status = s.status
         WHERE s.swarm_run_id = run.swarm_run_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'an_agent_of_a_finished_swarm_acts_no_more',
             MESSAGE = format('agent run %s belongs to swarm run %s, which has finished: it takes no more actions',
                              agent_run_id, run.swarm_run_id);
     END IF;
@@ -73,6 +76,7 @@ BEGIN
     IF run.step_count >= run.max_steps THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN010',
+            CONSTRAINT = 'agent_steps_stay_within_max_steps',
             MESSAGE = format('limit exceeded: agent run %s (%s) has used all %s of its steps (max_steps)',
                              run.agent_run_id, run.agent_name, run.max_steps),
             HINT = 'Finish the run: its step budget is bound at spawn.';
@@ -81,6 +85,7 @@ BEGIN
     IF swarm.total_steps >= swarm.max_total_steps THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN010',
+            CONSTRAINT = 'swarm_steps_stay_within_max_total_steps',
             MESSAGE = format('limit exceeded: swarm run %s has used all %s of its steps (max_total_steps)',
                              swarm.swarm_run_id, swarm.max_total_steps);
     END IF;
@@ -158,6 +163,7 @@ BEGIN
           IS DISTINCT FROM (CASE WHEN action ? 'tool_name' THEN action -> 'payload' ELSE action END) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN002',
+            CONSTRAINT = 'an_idempotency_key_names_one_agent_action',
             MESSAGE = format('idempotency key %L is already used by step %s of agent run %s for another action',
                              action ->> 'idempotency_key', first.step_index, run.agent_run_id),
             HINT = 'A key identifies one action: use a new key for a different one.';

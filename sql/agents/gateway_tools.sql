@@ -12,7 +12,8 @@ SET search_path = concord, pg_temp
 AS $$
 BEGIN
     IF payload IS NULL OR jsonb_typeof(payload) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = format('the %s input must be a JSON object', tool_name);
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'gateway_tool_input_is_a_json_object',
+            MESSAGE = format('the %s input must be a JSON object', tool_name);
     END IF;
     RETURN concord._agent_action(concord._lock_live_agent(agent_run_id),
                                  jsonb_build_object('action_type', 'tool_call', 'tool_name', tool_name, 'payload', payload));

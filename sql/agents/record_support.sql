@@ -1,8 +1,8 @@
 -- Helpers of the agentic record's guards: raising a list of problems, auditing
 -- an agentic row.
 
--- Raises the first problem of a [{code, reason}] list, with every reason in
--- DETAIL.
+-- Raises the first problem of a [{code, rule, reason}] list, with every
+-- reason in DETAIL; the problem's rule is the refusal's rule.
 CREATE OR REPLACE FUNCTION concord._raise_problems(problems jsonb, what text)
 RETURNS void
 LANGUAGE plpgsql
@@ -13,6 +13,7 @@ BEGIN
     IF jsonb_array_length(coalesce(problems, '[]'::jsonb)) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = problems -> 0 ->> 'code',
+            CONSTRAINT = problems -> 0 ->> 'rule',
             MESSAGE = format('%s refused: %s', what, problems -> 0 ->> 'reason'),
             DETAIL = (SELECT string_agg(p.item ->> 'reason', '; ') FROM jsonb_array_elements(problems) AS p (item));
     END IF;

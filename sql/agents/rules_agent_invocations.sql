@@ -18,6 +18,7 @@ BEGIN
             OLD.memory_scope, OLD.created_at) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN007',
+                CONSTRAINT = 'an_invocation_changes_only_its_status', TABLE = 'agent_invocations',
                 MESSAGE = format('agent invocation %s: only its status changes (with its child''s)', OLD.invocation_id);
         END IF;
         IF NEW.status IS DISTINCT FROM OLD.status
@@ -27,6 +28,7 @@ BEGIN
                                                    THEN a.status ELSE 'running' END) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN007',
+                CONSTRAINT = 'an_invocation_status_follows_its_child', TABLE = 'agent_invocations',
                 MESSAGE = format('agent invocation %s: its status follows its child agent run''s', OLD.invocation_id);
         END IF;
         RETURN NEW;
@@ -36,6 +38,7 @@ BEGIN
        OR child.swarm_run_id IS DISTINCT FROM NEW.swarm_run_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'an_invocation_names_a_child_of_its_parent', TABLE = 'agent_invocations',
             MESSAGE = format('agent invocation: child agent run %s is not a child of %s in swarm run %s',
                              NEW.child_agent_run_id, NEW.parent_agent_run_id, NEW.swarm_run_id);
     END IF;

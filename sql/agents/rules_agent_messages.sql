@@ -14,11 +14,13 @@ DECLARE
 BEGIN
     SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _live_agent.agent_run_id FOR SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', agent_run_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_agent_run_exists',
+            MESSAGE = format('agent run %s not found', agent_run_id);
     END IF;
     IF concord._agentic_terminal('agent', run.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_finished_agent_run_acts_no_more',
             MESSAGE = format('agent run %s is %s: a finished agent %s', run.agent_run_id, run.status, doing);
     END IF;
     RETURN run;

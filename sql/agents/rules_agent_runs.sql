@@ -15,6 +15,7 @@ BEGIN
     IF cardinality(unknown) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN009',
+            CONSTRAINT = 'agent_tools_are_registered', TABLE = 'agent_runs',
             MESSAGE = format('unknown tools: %s', array_to_string(unknown, ', ')),
             HINT = 'Register them first with concord.register_tool(spec); see the view concord.tool_catalog.';
     END IF;
@@ -33,16 +34,19 @@ BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_agent_run_starts_created', TABLE = 'agent_runs',
             MESSAGE = format('illegal transition: a new agent run starts in created, not %s', coalesce(NEW.status, 'NULL')),
             HINT = 'Agents are created by concord.start_swarm and concord.spawn_subagent.';
     END IF;
     SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('swarm run %s not found', NEW.swarm_run_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists', TABLE = 'agent_runs',
+            MESSAGE = format('swarm run %s not found', NEW.swarm_run_id);
     END IF;
     IF concord._agentic_terminal('swarm', swarm.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_finished_swarm_takes_no_new_agents', TABLE = 'agent_runs',
             MESSAGE = format('swarm run %s is %s: it takes no new agents', swarm.swarm_run_id, swarm.status);
     END IF;
     -- a malformed list is the check constraint's to refuse (23514)
@@ -53,6 +57,7 @@ BEGIN
         IF NEW.spawn_depth IS DISTINCT FROM 0 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'a_root_agent_run_is_at_depth_zero', TABLE = 'agent_runs',
                 MESSAGE = format('scope violation: an agent run without a parent is its swarm''s root, at depth 0, '
                                  'not %s', NEW.spawn_depth);
         END IF;
@@ -60,29 +65,34 @@ BEGIN
         -- the parent cannot finish while its child is being spawned
         SELECT * INTO parent FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.parent_agent_run_id FOR SHARE;
         IF NOT FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('parent agent run %s not found', NEW.parent_agent_run_id);
+            RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_parent_agent_run_exists', TABLE = 'agent_runs',
+                MESSAGE = format('parent agent run %s not found', NEW.parent_agent_run_id);
         END IF;
         IF parent.swarm_run_id <> NEW.swarm_run_id THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'a_child_is_in_its_parent_swarm', TABLE = 'agent_runs',
                 MESSAGE = format('scope violation: parent agent run %s belongs to swarm run %s, not %s',
                                  parent.agent_run_id, parent.swarm_run_id, NEW.swarm_run_id);
         END IF;
         IF concord._agentic_terminal('agent', parent.status) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'a_finished_agent_spawns_nothing', TABLE = 'agent_runs',
                 MESSAGE = format('parent agent run %s is %s: a finished agent spawns nothing', parent.agent_run_id,
                                  parent.status);
         END IF;
         IF NEW.spawn_depth IS DISTINCT FROM parent.spawn_depth + 1 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'a_child_is_one_level_below_its_parent', TABLE = 'agent_runs',
                 MESSAGE = format('scope violation: a child of an agent at depth %s is at depth %s, not %s',
                                  parent.spawn_depth, parent.spawn_depth + 1, coalesce(NEW.spawn_depth::text, 'NULL'));
         END IF;
         IF NEW.spawn_depth > swarm.max_depth THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN010',
+                CONSTRAINT = 'spawn_depth_stays_within_max_depth', TABLE = 'agent_runs',
                 MESSAGE = format('limit exceeded: depth %s is beyond swarm run %s''s max_depth %s',
                                  NEW.spawn_depth, swarm.swarm_run_id, swarm.max_depth),
                 HINT = 'Parent depth + 1 must be at most max_depth (spec 71.3).';
@@ -101,6 +111,7 @@ BEGIN
                WHERE t.item ->> 'agent_role' = NEW.agent_role) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
+                CONSTRAINT = 'a_child_role_is_a_swarm_template_role', TABLE = 'agent_runs',
                 MESSAGE = format('scope violation: role %s is not a role of swarm %s''s agent templates',
                                  NEW.agent_role, swarm.name);
         END IF;
@@ -140,6 +151,7 @@ BEGIN
         OLD.spawn_depth, OLD.model_config, OLD.runtime_config, OLD.trace_id, OLD.created_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'agent_run_identity_and_scopes_are_immutable', TABLE = 'agent_runs',
             MESSAGE = format('agent run %s: its identity, goal, scopes and limits are bound at spawn and immutable',
                              OLD.agent_run_id),
             HINT = 'Spawn another agent for other scopes (spec 61.2).';
@@ -152,6 +164,7 @@ BEGIN
                WHERE k.parent_agent_run_id = OLD.agent_run_id AND NOT s.terminal) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_agent_run_succeeds_only_after_its_children_finish', TABLE = 'agent_runs',
                 MESSAGE = format('agent run %s still has live children: it cannot succeed before they finish',
                                  OLD.agent_run_id);
         END IF;
@@ -165,6 +178,7 @@ BEGIN
                                 OLD.cost_units) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_finished_agent_run_never_changes', TABLE = 'agent_runs',
             MESSAGE = format('agent run %s is %s: a finished agent run does not change', OLD.agent_run_id, OLD.status);
     ELSE
         NEW.started_at := OLD.started_at;
@@ -181,12 +195,14 @@ BEGIN
         IF NEW.step_count > NEW.max_steps THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN010',
+                CONSTRAINT = 'agent_steps_stay_within_max_steps', TABLE = 'agent_runs',
                 MESSAGE = format('limit exceeded: agent run %s (%s) may take %s steps (max_steps), not %s',
                                  OLD.agent_run_id, OLD.agent_name, NEW.max_steps, NEW.step_count);
         END IF;
         IF (NEW.step_count, NEW.cost_units) IS DISTINCT FROM (truth.step_count::integer, truth.cost_units) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN007',
+                CONSTRAINT = 'agent_counters_are_derived_from_its_steps', TABLE = 'agent_runs',
                 MESSAGE = format('agent run %s: step_count and cost_units are derived from its steps (%s, %s), '
                                  'not written', OLD.agent_run_id, truth.step_count, truth.cost_units);
         END IF;
@@ -194,6 +210,7 @@ BEGIN
     IF NEW.dbos_workflow_id IS DISTINCT FROM OLD.dbos_workflow_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'an_agent_run_keeps_its_workflow', TABLE = 'agent_runs',
             MESSAGE = format('agent run %s: its workflow (%s) is bound when it is created', OLD.agent_run_id,
                              coalesce(OLD.dbos_workflow_id, 'none: its swarm has no runtime'));
     END IF;

@@ -12,16 +12,19 @@ BEGIN
     -- one step at a time per run: the index and the limit are decided under the lock
     SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.agent_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('agent run %s not found', NEW.agent_run_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_agent_run_exists', TABLE = 'agent_steps',
+            MESSAGE = format('agent run %s not found', NEW.agent_run_id);
     END IF;
     IF concord._agentic_terminal('agent', run.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_finished_agent_run_acts_no_more', TABLE = 'agent_steps',
             MESSAGE = format('agent run %s is %s: it takes no more steps', run.agent_run_id, run.status);
     END IF;
     IF run.step_count >= run.max_steps THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN010',
+            CONSTRAINT = 'agent_steps_stay_within_max_steps', TABLE = 'agent_steps',
             MESSAGE = format('limit exceeded: agent run %s (%s) has used all %s of its steps (max_steps)',
                              run.agent_run_id, run.agent_name, run.max_steps),
             HINT = 'Finish the run; a step budget is bound at spawn.';
@@ -32,6 +35,7 @@ BEGIN
        AND NOT NEW.tool_name = ANY (run.allowed_tools) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'a_step_uses_only_tools_in_its_agent_scope', TABLE = 'agent_steps',
             MESSAGE = format('scope violation: a step of agent run %s cannot have used tool %s, which is not in its '
                              'allowed_tools', run.agent_run_id, NEW.tool_name);
     END IF;
@@ -40,6 +44,7 @@ BEGIN
            WHERE c.command_id = NEW.created_command_id AND c.requested_by = 'agent:' || run.agent_run_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
+            CONSTRAINT = 'a_step_names_only_commands_its_agent_requested', TABLE = 'agent_steps',
             MESSAGE = format('scope violation: command %s was not requested by agent run %s',
                              NEW.created_command_id, run.agent_run_id);
     END IF;

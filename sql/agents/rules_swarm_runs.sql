@@ -15,11 +15,13 @@ DECLARE
 BEGIN
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = _require_governed_command.command_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists', TABLE = 'swarm_runs',
+            MESSAGE = format('command %s not found', command_id);
     END IF;
     IF c.status NOT IN ('validated', 'approved', 'queued', 'running') OR c.cancellation_requested_at IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_swarm_runs_only_under_a_governed_unfinished_command', TABLE = 'swarm_runs',
             MESSAGE = format('command %s is %s%s: a swarm runs only under a command that policy let through and that '
                              'has not finished (validated, approved, queued or running)', c.command_id, c.status,
                              CASE WHEN c.cancellation_requested_at IS NOT NULL THEN ', being cancelled' ELSE '' END);
@@ -36,6 +38,7 @@ BEGIN
     IF NEW.status IS DISTINCT FROM 'created' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_swarm_run_starts_created', TABLE = 'swarm_runs',
             MESSAGE = format('illegal transition: a new swarm run starts in created, not %s',
                              coalesce(NEW.status, 'NULL')),
             HINT = 'Start swarms with concord.start_swarm(command_id, spec).';
@@ -43,6 +46,7 @@ BEGIN
     IF NEW.coordinator_agent_run_id IS NOT NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_swarm_coordinator_is_set_once_to_its_root_agent', TABLE = 'swarm_runs',
             MESSAGE = 'a new swarm run has no coordinator yet: its first agent run becomes it';
     END IF;
     PERFORM concord._require_governed_command(NEW.command_id);
@@ -86,6 +90,7 @@ BEGIN
         OLD.workflow_run_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'swarm_run_identity_and_limits_are_immutable', TABLE = 'swarm_runs',
             MESSAGE = format('swarm run %s: its identity, objective, strategy, limits and templates are immutable',
                              OLD.swarm_run_id),
             HINT = 'Limits are bound when the swarm starts; start another swarm for other limits.';
@@ -97,6 +102,7 @@ BEGIN
                  AND a.parent_agent_run_id IS NULL) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN007',
+                CONSTRAINT = 'a_swarm_coordinator_is_set_once_to_its_root_agent', TABLE = 'swarm_runs',
                 MESSAGE = format('swarm run %s: the coordinator is set once, to the swarm''s root agent run',
                                  OLD.swarm_run_id);
         END IF;
@@ -118,6 +124,7 @@ BEGIN
                OLD.metadata) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'a_finished_swarm_run_never_changes', TABLE = 'swarm_runs',
             MESSAGE = format('swarm run %s is %s: a finished swarm does not change', OLD.swarm_run_id, OLD.status);
     ELSE
         NEW.started_at := OLD.started_at;
@@ -145,6 +152,7 @@ BEGIN
               IS DISTINCT FROM (truth.live_agents::integer, truth.total_steps::integer, truth.cost_units) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN007',
+                CONSTRAINT = 'swarm_counters_are_derived_from_its_agents', TABLE = 'swarm_runs',
                 MESSAGE = format('swarm run %s: live_agents, total_steps and cost_units are derived from its agent '
                                  'runs (%s, %s, %s), not written', OLD.swarm_run_id, truth.live_agents,
                                  truth.total_steps, truth.cost_units);
@@ -152,6 +160,7 @@ BEGIN
         IF NEW.live_agents > NEW.max_agents THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN010',
+                CONSTRAINT = 'live_agents_stay_within_max_agents', TABLE = 'swarm_runs',
                 MESSAGE = format('limit exceeded: swarm run %s may have %s live agents (max_agents) and this would '
                                  'make %s', OLD.swarm_run_id, NEW.max_agents, NEW.live_agents),
                 HINT = 'Wait for an agent of the swarm to finish, or start the swarm with a higher max_agents.';
@@ -159,12 +168,14 @@ BEGIN
         IF NEW.total_steps > NEW.max_total_steps THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN010',
+                CONSTRAINT = 'swarm_steps_stay_within_max_total_steps', TABLE = 'swarm_runs',
                 MESSAGE = format('limit exceeded: swarm run %s has used all %s of its steps (max_total_steps)',
                                  OLD.swarm_run_id, NEW.max_total_steps);
         END IF;
         IF NEW.max_cost_units IS NOT NULL AND NEW.cost_units > NEW.max_cost_units THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN010',
+                CONSTRAINT = 'swarm_cost_stays_within_max_cost_units', TABLE = 'swarm_runs',
                 MESSAGE = format('limit exceeded: swarm run %s would spend %s cost units of its max_cost_units %s',
                                  OLD.swarm_run_id, NEW.cost_units, NEW.max_cost_units);
         END IF;

@@ -9,17 +9,20 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'tools_are_not_deleted', TABLE = 'tools',
             MESSAGE = format('tool %s cannot be deleted: agent runs and steps refer to tools by name', OLD.tool_name);
     END IF;
     IF TG_OP = 'UPDATE' AND OLD.execution_mode = 'gateway' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'gateway_tools_come_with_concord', TABLE = 'tools',
             MESSAGE = format('tool %s is served by the gateway and comes with Concord: it does not change',
                              OLD.tool_name);
     END IF;
     IF NEW.execution_mode = 'gateway' AND TG_OP = 'INSERT' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'gateway_tools_come_with_concord', TABLE = 'tools',
             MESSAGE = format('gateway tools come with Concord; %s cannot be added', NEW.tool_name),
             HINT = 'Register a command tool: {name, command_type, ...}.';
     END IF;

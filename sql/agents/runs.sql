@@ -100,6 +100,7 @@ BEGIN
     IF workflow_id IS NOT NULL AND run.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'an_agent_run_is_begun_by_its_own_workflow',
             MESSAGE = format('agent run %s is run by workflow %s, not %s', agent_run_id,
                              coalesce(run.dbos_workflow_id, '(none: its swarm has no runtime)'), workflow_id);
     END IF;
@@ -144,7 +145,8 @@ DECLARE
     recorded concord.agent_steps%ROWTYPE;
 BEGIN
     IF step IS NULL OR jsonb_typeof(step) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a step must be a JSON object';
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_step_is_valid',
+            MESSAGE = 'a step must be a JSON object';
     END IF;
     PERFORM concord._require_spec('agent step', step, ARRAY[
         'action_type', 'reason', 'observation', 'output', 'latency_ms', 'token_usage', 'cost_units', 'tool_name',
@@ -173,6 +175,7 @@ BEGIN
             IF recorded.action_type IS DISTINCT FROM step ->> 'action_type' OR recorded.tool_name IS NOT NULL THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN002',
+                    CONSTRAINT = 'an_idempotency_key_names_one_agent_action',
                     MESSAGE = format('idempotency key %L is already used by step %s of agent run %s for another action',
                                      step ->> 'idempotency_key', recorded.step_index, run.agent_run_id);
             END IF;
@@ -212,7 +215,8 @@ DECLARE
     new_id uuid;
 BEGIN
     IF message IS NULL OR jsonb_typeof(message) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a message must be a JSON object';
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_message_is_valid',
+            MESSAGE = 'a message must be a JSON object';
     END IF;
     PERFORM concord._require_spec('agent message', message, ARRAY[
         'message_role', 'message_type', 'content', 'metadata', 'idempotency_key']);
@@ -314,6 +318,7 @@ BEGIN
     IF status IS NULL OR status NOT IN ('succeeded', 'failed') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'an_agent_run_finishes_succeeded_or_failed',
             MESSAGE = format('an agent run finishes as succeeded or failed, not %s', coalesce(status, 'NULL')),
             HINT = 'Cancel it with concord.cancel_agent_run or concord.cancel_swarm.';
     END IF;
@@ -325,10 +330,12 @@ BEGIN
         END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'an_agent_run_finishes_once',
             MESSAGE = format('agent run %s is already %s', agent_run_id, run.status);
     END IF;
     IF result IS NOT NULL AND jsonb_typeof(result) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'result must be a JSON object';
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'an_agent_run_result_is_a_json_object',
+            MESSAGE = 'result must be a JSON object';
     END IF;
     SELECT string_agg(k.agent_run_id::text || ' (' || k.agent_name || ', ' || k.status || ')', ', ') INTO live
     FROM concord.agent_runs AS k
@@ -339,6 +346,7 @@ BEGIN
         IF status = 'succeeded' THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_agent_run_succeeds_only_after_its_children_finish',
                 MESSAGE = format('agent run %s still has live children: %s', agent_run_id, live),
                 HINT = 'Wait for them (or cancel them) before finishing as succeeded.';
         END IF;

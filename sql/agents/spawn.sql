@@ -213,11 +213,13 @@ DECLARE
     parent concord.agent_runs%ROWTYPE;
 BEGIN
     IF request IS NULL OR jsonb_typeof(request) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'a spawn request must be a JSON object (spec 59.1)';
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'spawn_request_is_valid',
+            MESSAGE = 'a spawn request must be a JSON object (spec 59.1)';
     END IF;
     IF NOT coalesce(concord._is_uuid(request ->> 'parent_agent_run_id'), false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'a_spawn_names_its_parent_agent_run',
             MESSAGE = format('parent_agent_run_id must be an agent run id, not %s',
                              coalesce(request -> 'parent_agent_run_id', 'null'::jsonb));
     END IF;

@@ -146,7 +146,7 @@ DECLARE
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
     IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'swarm_spec_is_valid',
             MESSAGE = format('a swarm spec must be a JSON object, not %s', coalesce(jsonb_typeof(spec), 'NULL'));
     END IF;
     PERFORM concord._refuse_spec('swarm spec', concord._swarm_spec_problems(spec));
@@ -155,7 +155,8 @@ BEGIN
     -- policy let through and that has not finished may start one
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = start_swarm.command_id FOR SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
+            MESSAGE = format('command %s not found', command_id);
     END IF;
     SELECT * INTO existing FROM concord.swarm_runs AS s WHERE s.command_id = c.command_id AND s.name = spec ->> 'name';
     IF FOUND THEN
@@ -164,6 +165,7 @@ BEGIN
         END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'CN002',
+            CONSTRAINT = 'a_swarm_is_started_once_per_command_and_name',
             MESSAGE = format('command %s already has a swarm %s started from a different spec', c.command_id,
                              spec ->> 'name'),
             HINT = 'A swarm is started once per command and name: use another name for another swarm.';
@@ -171,6 +173,7 @@ BEGIN
     IF c.status NOT IN ('validated', 'approved', 'queued', 'running') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'a_swarm_runs_only_under_a_governed_unfinished_command',
             MESSAGE = format('command %s is %s: a swarm starts only under a command that policy let through and '
                              'that has not finished (validated, approved, queued or running)', c.command_id, c.status);
     END IF;

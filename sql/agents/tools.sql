@@ -65,6 +65,7 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN009',
+                CONSTRAINT = 'command_type_is_registered',
                 MESSAGE = format('unknown command type %L', spec ->> 'command_type'),
                 HINT = 'Register the command type first with concord.register_command_type(spec).';
         END IF;

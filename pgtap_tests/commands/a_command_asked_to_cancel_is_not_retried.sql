@@ -142,16 +142,16 @@ SELECT is(
     'fixture: running -> cancel_command(compensate_then_stop) -> cancelling -> compensating -> failed'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'queued', 'worker')$$, concord_test.id('asked_to_cancel')),
-    'CN001', NULL,
+    'CN001', 'a_command_asked_to_cancel_is_not_retried',
     'CN001: a failed command whose cancellation was requested cannot be retried (failed -> queued)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'queued' WHERE command_id = %L$$,
            concord_test.id('asked_to_cancel')),
-    'CN001', NULL,
+    'CN001', 'a_command_asked_to_cancel_is_not_retried',
     'CN001: nor by a direct UPDATE of the owner'
 );
 

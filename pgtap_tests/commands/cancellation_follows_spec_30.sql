@@ -73,9 +73,9 @@ SELECT row_eq(
     'the running command is cancelling with cancellation_requested_at/by set, mode graceful, not completed'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'compensating', 'worker')$$, concord_test.id('graceful')),
-    'CN001', NULL,
+    'CN001', 'graceful_cancellation_does_not_compensate',
     'CN001: graceful cancellation cannot go cancelling -> compensating (transition_command)'
 );
 
@@ -86,10 +86,10 @@ SELECT throws_ok(
     'CN001: graceful cancellation cannot go cancelling -> compensating (direct UPDATE)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.cancel_command(%L, 'someone_else', 'again', 'compensate_then_stop')$$,
            concord_test.id('graceful')),
-    'CN011', NULL,
+    'CN011', 'a_cancellation_keeps_its_mode',
     'CN011: a second cancellation cannot switch the mode of the first'
 );
 
@@ -106,10 +106,10 @@ SELECT row_eq(
     'a second cancel_command changes neither the mode nor who asked first'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET cancellation_mode = 'compensate_then_stop' WHERE command_id = %L$$,
            concord_test.id('graceful')),
-    'CN007', NULL,
+    'CN007', 'a_cancellation_request_is_immutable',
     'CN007: a cancellation request and its mode cannot be rewritten once made'
 );
 
@@ -144,15 +144,15 @@ SELECT is(
     'the requested mode is recorded on the command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
-    'CN001', NULL,
+    'CN001', 'compensate_then_stop_compensates_before_cancelled',
     'CN001: compensate_then_stop cannot go cancelling -> cancelled without compensating'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'cancelled' WHERE command_id = %L$$, concord_test.id('ctc')),
-    'CN001', NULL,
+    'CN001', 'compensate_then_stop_compensates_before_cancelled',
     'CN001: compensate_then_stop cannot skip compensation with a direct UPDATE either'
 );
 
@@ -168,9 +168,9 @@ SELECT is(
     'cancelling a command that is compensating for a cancellation is a no-op'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
-    'CN001', NULL,
+    'CN001', 'a_status_change_follows_the_state_machine',
     'CN001: compensating -> cancelled skips compensated'
 );
 
@@ -199,19 +199,19 @@ SELECT is(
 SELECT concord_test.command_at('t_cancel_ctc', 'running', 'ctc_default') IS NOT NULL AS fixture \gset
 SELECT concord.cancel_command(concord_test.id('ctc_default'), 'operator') AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc_default')),
-    'CN001', NULL,
+    'CN001', 'compensate_then_stop_compensates_before_cancelled',
     'CN001: a type whose default mode is compensate_then_stop must compensate before cancelled'
 );
 
 -- A compensation after a failure is not a cancellation: compensated is final for it.
 SELECT concord_test.command_at('t_cancel', 'compensated', 'failed_compensated') IS NOT NULL AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$,
            concord_test.id('failed_compensated')),
-    'CN001', NULL,
+    'CN001', 'compensation_after_a_failure_is_final',
     'CN001: compensated -> cancelled is refused when no cancellation was requested'
 );
 
@@ -308,21 +308,21 @@ SELECT is(
 -- ---------------------------------------------------------------------------
 SELECT concord_test.command_at('t_cancel', 'running', 'args') IS NOT NULL AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.cancel_command(%L, 'operator', NULL, 'immediate')$$, concord_test.id('args')),
-    'CN008', NULL,
+    'CN008', 'cancellation_mode_is_graceful_or_compensate_then_stop',
     'CN008: an unknown cancellation mode (immediate is reserved)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.cancel_command(%L, '')$$, concord_test.id('args')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: cancel_command with a blank actor'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.cancel_command('00000000-0000-0000-0000-000000000000', 'operator')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: cancel_command of an unknown command'
 );
 

@@ -109,54 +109,54 @@ SELECT row_eq(
 -- ---------------------------------------------------------------------------
 -- CN005: every problem, listed
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type('{"command_type": "t_bad", "colour": "blue"}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: an unknown field is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type('{"command_type": "t_bad", "sync_allowed": "yes"}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: a field of the wrong type (a string for a boolean) is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type('{"command_type": "t_bad", "required_inputs": "a,b"}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: a list field given as a string is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type(
         '{"command_type": "t_bad", "payload_schema": {"type": "no_such_type"}}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: a payload_schema that is not a valid JSON Schema is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type(
         '{"command_type": "t_bad", "payload_schema": {"properties": {"a": {"$ref": "https://example.com/a.json"}}}}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: a payload_schema with a non-local $ref is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type('{"name": "no type"}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: a spec without command_type is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type('["generate_report"]')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: a spec that is not a JSON object is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type(
         '{"command_type": "t_bad", "policy_checks": ["no_such_policy"]}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: policy_checks naming a policy that is not registered is refused'
 );
 
@@ -257,9 +257,9 @@ SELECT is(
     'spec 14: async_required wins over sync_allowed'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.map_task_to_primitives('no_such_type')$$,
-    'CN009', NULL,
+    'CN009', 'command_type_is_registered',
     'CN009: map_task_to_primitives of an unknown type'
 );
 

@@ -31,46 +31,46 @@ SELECT cmp_ok(
 -- ---------------------------------------------------------------------------
 -- Commands, effects and dependencies are never deleted
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.commands WHERE command_id = %L$$, concord_test.id('parent')),
-    'CN007', NULL,
+    'CN007', 'commands_are_not_deleted',
     'CN007: DELETE of a command is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.commands CASCADE',
-    'CN007', NULL,
+    'CN007', 'commands_are_not_truncated',
     'CN007: TRUNCATE of commands (with everything that references them) is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.domain_effects WHERE domain_effect_id = %L$$, concord_test.id('effect')),
-    'CN007', NULL,
+    'CN007', 'effects_are_not_deleted',
     'CN007: DELETE of an effect is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.domain_effects CASCADE',
-    'CN007', NULL,
+    'CN007', 'effects_are_not_truncated',
     'CN007: TRUNCATE of domain_effects (with the invocations that reference them) is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.command_dependencies WHERE child_command_id = %L$$, concord_test.id('cmd')),
-    'CN007', NULL,
+    'CN007', 'dependencies_are_immutable',
     'CN007: DELETE of a dependency is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.command_dependencies SET required_status = 'running'
              WHERE child_command_id = %L$$, concord_test.id('cmd')),
-    'CN007', NULL,
+    'CN007', 'dependencies_are_immutable',
     'CN007: UPDATE of a dependency is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.command_dependencies',
-    'CN007', NULL,
+    'CN007', 'dependencies_are_not_truncated',
     'CN007: TRUNCATE of command_dependencies is refused'
 );
 
@@ -118,9 +118,9 @@ SELECT is_empty(
     'CN007: command_id, command_type, requested_by, ingress, idempotency_key, trace_id and created_at never change'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET payload = '{"a": 2}' WHERE command_id = %L$$, concord_test.id('cmd')),
-    'CN007', NULL,
+    'CN007', 'payload_and_context_change_only_while_awaiting_input',
     'CN007: the payload of a validated command cannot change'
 );
 
@@ -132,100 +132,100 @@ SELECT throws_ok(
     'CN007: nobody binds a workflow to a command outside the hand-off'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET effect_payload = '{"to": "mallory"}' WHERE domain_effect_id = %L$$,
            concord_test.id('effect')),
-    'CN007', NULL,
+    'CN007', 'effect_identity_is_immutable',
     'CN007: an effect''s payload never changes, even while planned'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET command_id = %L WHERE domain_effect_id = %L$$,
            concord_test.id('parent'), concord_test.id('effect')),
-    'CN007', NULL,
+    'CN007', 'effect_identity_is_immutable',
     'CN007: an effect cannot move to another command'
 );
 
 -- ---------------------------------------------------------------------------
 -- The state machine changes only through a migration
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.command_transitions (from_status, to_status) VALUES ('succeeded', 'queued')$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: INSERT into command_transitions (reopening a terminal status) is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.command_transitions SET to_status = 'succeeded'
       WHERE from_status = 'created' AND to_status = 'validated'$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: UPDATE of command_transitions is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$DELETE FROM concord.command_transitions WHERE from_status = 'running' AND to_status = 'cancelling'$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: DELETE from command_transitions is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.command_transitions',
-    'CN007', NULL,
+    'CN007', 'state_machine_is_not_truncated',
     'CN007: TRUNCATE of command_transitions is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.command_statuses SET terminal = false WHERE status = 'succeeded'$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: UPDATE of command_statuses (un-terminating succeeded) is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.command_statuses (status, terminal, completes, description)
       VALUES ('paused', false, false, 'forged')$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: INSERT into command_statuses is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$DELETE FROM concord.command_statuses WHERE status = 'expired'$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: DELETE from command_statuses is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.command_statuses CASCADE',
-    'CN007', NULL,
+    'CN007', 'state_machine_is_not_truncated',
     'CN007: TRUNCATE of command_statuses is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.effect_transitions (from_status, to_status) VALUES ('planned', 'succeeded')$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: INSERT into effect_transitions (planned -> succeeded) is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$DELETE FROM concord.effect_transitions$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: DELETE from effect_transitions is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.effect_transitions',
-    'CN007', NULL,
+    'CN007', 'state_machine_is_not_truncated',
     'CN007: TRUNCATE of effect_transitions is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.effect_statuses SET terminal = false WHERE status = 'failed'$$,
-    'CN007', NULL,
+    'CN007', 'state_machine_is_read_only',
     'CN007: UPDATE of effect_statuses is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.effect_statuses CASCADE',
-    'CN007', NULL,
+    'CN007', 'state_machine_is_not_truncated',
     'CN007: TRUNCATE of effect_statuses is refused'
 );
 

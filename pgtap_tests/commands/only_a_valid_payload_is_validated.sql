@@ -142,23 +142,23 @@ SELECT is(
     'fixture: the owner inserts a command with an invalid payload directly (created)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'validated' WHERE command_id = %L$$,
            concord_test.id('owner_invalid')),
-    'CN005', NULL,
+    'CN005', 'only_a_valid_payload_is_validated',
     'CN005: the owner cannot move a command with a payload that breaks its schema to validated'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'validated' WHERE command_id = %L$$,
            concord_test.id('owner_missing')),
-    'CN005', NULL,
+    'CN005', 'only_a_valid_payload_is_validated',
     'CN005: nor one that lacks a required input'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'validated', 'worker')$$, concord_test.id('owner_invalid')),
-    'CN005', NULL,
+    'CN005', 'only_a_valid_payload_is_validated',
     'CN005: transition_command to validated checks the payload too'
 );
 

@@ -192,10 +192,10 @@ SELECT results_eq(
 
 SELECT concord_test.command_at('t_hard', 'succeeded', 'ended') IS NOT NULL AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.domain_effects (command_id, effect_type) VALUES (%L, 'email.send')$$,
            concord_test.id('ended')),
-    'CN011', NULL,
+    'CN011', 'effects_are_planned_only_for_an_unfinished_command',
     'CN011: the owner cannot INSERT an effect for a terminal command directly'
 );
 
@@ -222,10 +222,10 @@ SELECT matches(
     'CN005: a direct UPDATE of command_types.payload_schema to an invalid schema is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.command_types (command_type, name, payload_schema)
       VALUES ('t_hard_direct', 'direct', '{"$ref": "#/nope"}')$$,
-    'CN005', NULL,
+    'CN005', 'payload_schema_is_a_usable_json_schema',
     'CN005: a direct INSERT into command_types with an invalid schema is refused'
 );
 
@@ -256,10 +256,10 @@ SELECT row_eq(
 SELECT concord_test.command_at('t_hard', 'running', 'being_cancelled') IS NOT NULL AS fixture \gset
 SELECT concord.cancel_command(concord_test.id('being_cancelled'), 'operator', 'stop') AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.cancel_command(%L, 'operator', 'again', 'compensate_then_stop')$$,
            concord_test.id('being_cancelled')),
-    'CN011', NULL,
+    'CN011', 'a_cancellation_keeps_its_mode',
     'CN011: cancel_command with a different mode on a command already being cancelled'
 );
 
@@ -267,15 +267,15 @@ INSERT INTO concord_test.fixture (label, id)
 VALUES ('executing_effect', concord.plan_effect(concord_test.id('outcome'), 'email.send', '{"n": 2}'));
 SELECT concord.start_effect(concord_test.id('executing_effect'), 'wf-hard') AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, NULL, 'transient_connector_error')$$, concord_test.id('executing_effect')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: fail_effect with a NULL error'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, ' ', 'transient_connector_error')$$, concord_test.id('executing_effect')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: fail_effect with a blank error'
 );
 

@@ -242,24 +242,24 @@ SELECT is_empty(
     'a succeeded, cancelled or expired command stays so whatever status it is moved to, by any writer'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET error = 'rewritten' WHERE command_id = %L$$,
            (SELECT command_id FROM at_status WHERE status = 'succeeded')),
-    'CN007', NULL,
+    'CN007', 'a_terminal_command_never_changes',
     'CN007: a succeeded command never changes, not even a non-status column'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET result = '{"x": 1}' WHERE command_id = %L$$,
            (SELECT command_id FROM at_status WHERE status = 'cancelled')),
-    'CN007', NULL,
+    'CN007', 'a_terminal_command_never_changes',
     'CN007: a cancelled command never changes'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET context = '{"x": 1}' WHERE command_id = %L$$,
            (SELECT command_id FROM at_status WHERE status = 'expired')),
-    'CN007', NULL,
+    'CN007', 'a_terminal_command_never_changes',
     'CN007: an expired command never changes'
 );
 
@@ -296,22 +296,22 @@ SELECT is_empty(
     'CN001: a direct INSERT in any status other than created is refused (all 14 of them)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.commands (command_type, requested_by, ingress, status)
       VALUES ('t_sm', 'tester', 'test', 'succeeded')$$,
-    'CN001', NULL,
+    'CN001', 'a_new_command_starts_created',
     'CN001: a direct INSERT of a succeeded command is refused'
 );
 
 -- concord.insert_path is an ordinary setting any session may set: a direct
 -- INSERT must not use it to be born further along (here: succeeded with a
 -- forged history attributed to someone else).
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$WITH s AS (SELECT set_config('concord.insert_path',
                    '[["validated", ""], ["running", ""], ["succeeded", ""]]', true))
       INSERT INTO concord.commands (command_type, requested_by, ingress, status)
       SELECT 't_sm', 'someone_else', 'test', 'succeeded' FROM s$$,
-    'CN001', NULL,
+    'CN001', 'a_new_command_starts_created',
     'CN001: a direct INSERT cannot be born succeeded by setting concord.insert_path itself'
 );
 DO $$ BEGIN PERFORM set_config('concord.insert_path', '', true); END $$;

@@ -192,15 +192,15 @@ CREATE TEMP TABLE counts AS
 SELECT (SELECT count(*) FROM concord.commands) AS commands,
        (SELECT count(*) FROM concord.domain_events) AS events;
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('no_such_type', '{}', 'alice')$$,
-    'CN009', NULL,
+    'CN009', 'command_type_is_registered',
     'CN009: submit_command of an unknown command type'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('lookup_price', NULL, 'alice')$$,
-    'CN005', NULL,
+    'CN005', 'payload_is_not_null',
     'CN005: submit_command with a NULL payload'
 );
 
@@ -245,19 +245,19 @@ SELECT row_eq(
     'the replay writes no command row and no event'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command(
         'generate_report', '{"report_type": "usage", "date_range": "2024-02"}', 'alice',
         idempotency_key => 'key-1')$$,
-    'CN002', NULL,
+    'CN002', 'an_idempotency_key_names_one_request',
     'CN002: the same key with a different payload'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command(
         'lookup_price', '{"report_type": "sales", "date_range": "2024-02"}', 'alice',
         idempotency_key => 'key-1')$$,
-    'CN002', NULL,
+    'CN002', 'an_idempotency_key_names_one_request',
     'CN002: the same key with a different command type (and the same payload)'
 );
 
@@ -304,27 +304,27 @@ SELECT is(
 -- ---------------------------------------------------------------------------
 -- Arguments
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('lookup_price', '{}', '  ')$$,
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: submit_command with a blank requested_by'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('lookup_price', '{}', 'alice', idempotency_key => '')$$,
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: submit_command with a blank idempotency key'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('lookup_price', '{}', 'alice', cancellation_mode => 'immediate')$$,
-    'CN008', NULL,
+    'CN008', 'cancellation_mode_is_graceful_or_compensate_then_stop',
     'CN008: submit_command with an unknown cancellation mode (immediate is reserved)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('lookup_price', '{}', 'alice', context => '[]')$$,
-    'CN008', NULL,
+    'CN008', 'context_is_a_json_object',
     'CN008: submit_command with a context that is not an object'
 );
 

@@ -27,16 +27,16 @@ $$;
 SELECT bool_and(concord_test.command_at('t_dep', 'queued', x) IS NOT NULL) AS fixture
 FROM unnest(ARRAY['a', 'b', 'c', 'd']) AS x \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%1$L, %1$L)$$, concord_test.id('a')),
-    'CN003', NULL,
+    'CN003', 'dependency_graph_has_no_cycle',
     'CN003: a command cannot depend on itself (add_dependency)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.command_dependencies (child_command_id, parent_command_id)
              VALUES (%1$L, %1$L)$$, concord_test.id('a')),
-    'CN003', NULL,
+    'CN003', 'dependency_graph_has_no_cycle',
     'CN003: a self-edge inserted directly by the owner is refused too'
 );
 
@@ -45,9 +45,9 @@ SELECT lives_ok(
     'fixture: a depends on b'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('b'), concord_test.id('a')),
-    'CN003', NULL,
+    'CN003', 'dependency_graph_has_no_cycle',
     'CN003: a cycle of length 2 (b -> a while a -> b)'
 );
 
@@ -56,16 +56,16 @@ SELECT lives_ok(
     'fixture: b depends on c (chain a -> b -> c)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('c'), concord_test.id('a')),
-    'CN003', NULL,
+    'CN003', 'dependency_graph_has_no_cycle',
     'CN003: a cycle of length 3 (c -> a while a -> b -> c)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.command_dependencies (child_command_id, parent_command_id)
              VALUES (%L, %L)$$, concord_test.id('c'), concord_test.id('a')),
-    'CN003', NULL,
+    'CN003', 'dependency_graph_has_no_cycle',
     'CN003: the same length-3 cycle inserted directly by the owner'
 );
 
@@ -97,10 +97,10 @@ SELECT is(
     'the repeated edge is stored once'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L, 'succeeded', false)$$,
            concord_test.id('a'), concord_test.id('b')),
-    'CN011', NULL,
+    'CN011', 'a_repeated_dependency_matches_the_first',
     'CN011: redefining an existing dependency (other propagate_cancellation)'
 );
 
@@ -114,34 +114,34 @@ SELECT concord_test.command_at('t_dep', 'running', 'started') IS NOT NULL AS fix
 SELECT concord_test.command_at('t_dep', 'cancelled', 'gone') IS NOT NULL AS fixture \gset
 SELECT concord_test.command_at('t_dep', 'failed', 'broke') IS NOT NULL AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('started'), concord_test.id('d')),
-    'CN011', NULL,
+    'CN011', 'dependencies_are_added_before_the_child_runs',
     'CN011: a command that already started cannot get a dependency'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('d'), concord_test.id('gone')),
-    'CN011', NULL,
+    'CN011', 'a_parent_can_still_reach_the_required_status',
     'CN011: depending on a cancelled parent that can never succeed'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('d'), concord_test.id('broke')),
-    'CN011', NULL,
+    'CN011', 'a_parent_can_still_reach_the_required_status',
     'CN011: depending on a failed parent (only a retry could make it succeed)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L, 'no_such_status')$$,
            concord_test.id('d'), concord_test.id('a')),
-    'CN008', NULL,
+    'CN008', 'command_status_is_known',
     'CN008: add_dependency with an unknown required_status'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, '00000000-0000-0000-0000-000000000000')$$, concord_test.id('d')),
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: add_dependency on an unknown parent'
 );
 

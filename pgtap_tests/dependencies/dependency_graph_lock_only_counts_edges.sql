@@ -135,27 +135,27 @@ $$;
 -- ===========================================================================
 SELECT edges_added AS edges_before FROM concord.dependency_graph_lock \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$DELETE FROM concord.dependency_graph_lock$$,
-    'CN007', NULL,
+    'CN007', 'dependency_graph_lock_only_counts_edges',
     'CN007: the dependency_graph_lock row cannot be deleted'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.dependency_graph_lock (singleton, edges_added) VALUES (true, 0)$$,
-    'CN007', NULL,
+    'CN007', 'dependency_graph_lock_only_counts_edges',
     'CN007: no row can be inserted into dependency_graph_lock'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$TRUNCATE concord.dependency_graph_lock$$,
-    'CN007', NULL,
+    'CN007', 'dependency_graph_lock_only_counts_edges',
     'CN007: dependency_graph_lock cannot be truncated'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.dependency_graph_lock SET edges_added = edges_added$$,
-    'CN007', NULL,
+    'CN007', 'dependency_graph_lock_only_counts_edges',
     'CN007: an UPDATE of dependency_graph_lock that does not increase edges_added is refused (same value)'
 );
 

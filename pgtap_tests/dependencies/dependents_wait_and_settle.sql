@@ -41,9 +41,9 @@ SELECT ok(
     'dependencies_satisfied is false while a parent has not succeeded'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'running', 'worker')$$, concord_test.id('kid')),
-    'CN001', NULL,
+    'CN001', 'a_command_runs_after_its_dependencies_are_met',
     'CN001: a child cannot go running while a parent is unmet (transition_command)'
 );
 
@@ -60,9 +60,9 @@ SELECT ok(
     'dependencies_satisfied stays false while any one parent is unmet (fan-in)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'running', 'worker')$$, concord_test.id('kid')),
-    'CN001', NULL,
+    'CN001', 'a_command_runs_after_its_dependencies_are_met',
     'CN001: one met parent out of two does not let the child run'
 );
 
@@ -80,9 +80,9 @@ SELECT is(
     'the child runs once its dependencies are met'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.dependencies_satisfied('00000000-0000-0000-0000-000000000000')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: dependencies_satisfied of an unknown command'
 );
 

@@ -58,17 +58,17 @@ SELECT is(
     'a replayed plan_effect writes no second event'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{"to": "x@y.z"}', 'effect-key-1',
                                         'email.send_correction')$$, concord_test.id('cmd')),
-    'CN002', NULL,
+    'CN002', 'an_effect_idempotency_key_names_one_effect',
     'CN002: the same effect key for a different payload'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'sms.send', '{"to": "a@b.c"}', 'effect-key-1',
                                         'email.send_correction')$$, concord_test.id('cmd')),
-    'CN002', NULL,
+    'CN002', 'an_effect_idempotency_key_names_one_effect',
     'CN002: the same effect key for a different effect type'
 );
 
@@ -78,37 +78,37 @@ SELECT isnt(
     'without a key every plan_effect records a new effect'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.plan_effect('00000000-0000-0000-0000-000000000000', 'email.send', '{}')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: plan_effect for an unknown command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, ' ', '{}')$$, concord_test.id('cmd')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: plan_effect with a blank effect_type'
 );
 
 -- ---------------------------------------------------------------------------
 -- start / complete, with replays
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.complete_effect(%L, '{}')$$, concord_test.id('e1')),
-    'CN001', NULL,
+    'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: an effect cannot complete before it starts (planned -> succeeded)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, 'never ran', 'cancelled')$$, concord_test.id('e1')),
-    'CN001', NULL,
+    'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: an effect cannot fail before it starts (planned -> failed)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET status = 'succeeded', executed_by_dbos_workflow_id = 'wf-x'
              WHERE domain_effect_id = %L$$, concord_test.id('e1')),
-    'CN001', NULL,
+    'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: a direct UPDATE planned -> succeeded by the owner is refused'
 );
 
@@ -144,16 +144,16 @@ SELECT row_eq(
     'a replayed start_effect writes no event and keeps started_at'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_effect(%L, 'wf-2')$$, concord_test.id('e1')),
-    'CN007', NULL,
+    'CN007', 'an_effect_keeps_its_workflow',
     'CN007: an executing effect cannot be taken over by another workflow'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET status = 'planned' WHERE domain_effect_id = %L$$,
            concord_test.id('e1')),
-    'CN001', NULL,
+    'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: an effect cannot go back from executing to planned'
 );
 
@@ -184,38 +184,38 @@ SELECT row_eq(
     'a replayed complete_effect writes no event and keeps completed_at'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.complete_effect(%L, '{"message_id": "m-2"}')$$, concord_test.id('e1')),
-    'CN002', NULL,
+    'CN002', 'a_finished_effect_keeps_its_outcome',
     'CN002: completing a succeeded effect again with a different result'
 );
 
 -- ---------------------------------------------------------------------------
 -- Terminal effects are immutable
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, 'late', 'timeout')$$, concord_test.id('e1')),
-    'CN001', NULL,
+    'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: a succeeded effect cannot fail'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_effect(%L, 'wf-1')$$, concord_test.id('e1')),
-    'CN001', NULL,
+    'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: a succeeded effect cannot start again'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET result = '{"forged": true}' WHERE domain_effect_id = %L$$,
            concord_test.id('e1')),
-    'CN007', NULL,
+    'CN007', 'a_finished_effect_never_changes',
     'CN007: a succeeded effect''s result cannot be rewritten'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET status = 'succeeded' WHERE domain_effect_id = %L$$,
            concord_test.id('e1')),
-    'CN007', NULL,
+    'CN007', 'a_finished_effect_never_changes',
     'CN007: a succeeded effect cannot be touched even without a status change'
 );
 
@@ -226,9 +226,9 @@ INSERT INTO concord_test.fixture
 SELECT 'e2', concord.plan_effect(concord_test.id('cmd'), 'crm.update', '{"id": 7}');
 SELECT concord.start_effect(concord_test.id('e2'), 'wf-1') AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, 'crm said 500', ' ')$$, concord_test.id('e2')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: fail_effect needs an error_class'
 );
 
@@ -259,32 +259,32 @@ SELECT is(
     'a replayed fail_effect writes no event'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, 'crm said 503', 'transient_connector_error')$$, concord_test.id('e2')),
-    'CN002', NULL,
+    'CN002', 'a_finished_effect_keeps_its_outcome',
     'CN002: failing a failed effect again with a different error'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.complete_effect(%L, '{}')$$, concord_test.id('e2')),
-    'CN001', NULL,
+    'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: a failed effect cannot succeed'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET error_class = 'rate_limited' WHERE domain_effect_id = %L$$,
            concord_test.id('e2')),
-    'CN007', NULL,
+    'CN007', 'a_finished_effect_never_changes',
     'CN007: a failed effect''s error cannot be rewritten'
 );
 
 -- ---------------------------------------------------------------------------
 -- Effects are born planned, and only for live commands
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.domain_effects (command_id, effect_type, status, executed_by_dbos_workflow_id)
              VALUES (%L, 'email.send', 'executing', 'wf-1')$$, concord_test.id('cmd')),
-    'CN001', NULL,
+    'CN001', 'a_new_effect_starts_planned',
     'CN001: a direct INSERT of an effect that is not planned'
 );
 
@@ -298,21 +298,21 @@ SELECT is(
     'a replayed plan_effect still returns its effect after the command ended'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, concord_test.id('cmd')),
-    'CN011', NULL,
+    'CN011', 'effects_are_planned_only_for_an_unfinished_command',
     'CN011: no effect can be planned for a terminal (succeeded) command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.start_effect(%L, 'wf-1')$$, concord_test.id('e3')),
-    'CN011', NULL,
+    'CN011', 'effects_start_only_for_an_unfinished_command',
     'CN011: a planned effect of a terminal command can no longer start'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.start_effect('00000000-0000-0000-0000-000000000000', 'wf-1')$$,
-    'CN006', NULL,
+    'CN006', 'the_effect_exists',
     'CN006: start_effect of an unknown effect'
 );
 

@@ -205,13 +205,13 @@ SELECT concord_test.command_at('t_sync', 'succeeded', 'done') IS NOT NULL AS fix
 SELECT concord_test.command_at('t_sync', 'failed', 'broken') IS NOT NULL AS fixture \gset
 SELECT concord_test.command_at('t_sync', 'cancelled', 'stopped') IS NOT NULL AS fixture \gset
 
-SELECT throws_ok(format($$SELECT concord.plan_command(%L)$$, concord_test.id('done')), 'CN011', NULL,
+SELECT concord_test.throws_rule(format($$SELECT concord.plan_command(%L)$$, concord_test.id('done')), 'CN011', 'only_a_command_still_to_run_is_planned',
                  'CN011: a succeeded command is not planned');
-SELECT throws_ok(format($$SELECT concord.plan_command(%L)$$, concord_test.id('broken')), 'CN011', NULL,
+SELECT concord_test.throws_rule(format($$SELECT concord.plan_command(%L)$$, concord_test.id('broken')), 'CN011', 'only_a_command_still_to_run_is_planned',
                  'CN011: a failed command is not planned');
-SELECT throws_ok(format($$SELECT concord.plan_command(%L)$$, concord_test.id('stopped')), 'CN011', NULL,
+SELECT concord_test.throws_rule(format($$SELECT concord.plan_command(%L)$$, concord_test.id('stopped')), 'CN011', 'only_a_command_still_to_run_is_planned',
                  'CN011: a cancelled command is not planned');
-SELECT throws_ok($$SELECT concord.plan_command('00000000-0000-0000-0000-000000000000')$$, 'CN006', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.plan_command('00000000-0000-0000-0000-000000000000')$$, 'CN006', 'the_command_exists',
                  'CN006: an unknown command');
 
 -- ===========================================================================
@@ -231,7 +231,7 @@ SELECT is(
     'notification.* notifications, anything else concord_default'
 );
 
-SELECT throws_ok($$SELECT concord.choose_queue(' ')$$, 'CN008', NULL, 'CN008: choose_queue of a blank effect type');
+SELECT concord_test.throws_rule($$SELECT concord.choose_queue(' ')$$, 'CN008', 'required_argument_is_not_blank', 'CN008: choose_queue of a blank effect type');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -29,21 +29,21 @@ SELECT cmp_ok(
 -- ---------------------------------------------------------------------------
 -- domain_events is append-only
 -- ---------------------------------------------------------------------------
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_events SET actor = 'mallory' WHERE command_id = %L$$, concord_test.id('cmd')),
-    'CN007', NULL,
+    'CN007', 'events_are_append_only',
     'CN007: UPDATE of domain_events is refused, even for the owner'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.domain_events WHERE command_id = %L$$, concord_test.id('cmd')),
-    'CN007', NULL,
+    'CN007', 'events_are_append_only',
     'CN007: DELETE from domain_events is refused, even for the owner'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'TRUNCATE concord.domain_events',
-    'CN007', NULL,
+    'CN007', 'events_are_not_truncated',
     'CN007: TRUNCATE of domain_events is refused, even for the owner'
 );
 

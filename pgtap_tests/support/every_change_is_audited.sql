@@ -117,9 +117,9 @@ SELECT pg_temp.new_command('refused') IS NOT NULL AS fixture \gset
 TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('refused');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('refused')),
-    'CN001', NULL,
+    'CN001', 'a_status_change_follows_the_state_machine',
     'CN001: validated -> succeeded is refused'
 );
 

@@ -43,9 +43,9 @@ SELECT set_eq(
 );
 
 -- CN001 illegal transition
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('validated')),
-    'CN001', NULL,
+    'CN001', 'a_status_change_follows_the_state_machine',
     'CN001: transition_command validated -> succeeded'
 );
 
@@ -55,23 +55,23 @@ SELECT throws_like(
     'CN001 message names both statuses'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'expired' WHERE command_id = %L$$, concord_test.id('validated')),
-    'CN001', NULL,
+    'CN001', 'a_status_change_follows_the_state_machine',
     'CN001: direct UPDATE validated -> expired by the owner'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.commands (command_type, requested_by, ingress, status)
       VALUES ('t_codes', 'alice', 'sql', 'running')$$,
-    'CN001', NULL,
+    'CN001', 'a_new_command_starts_created',
     'CN001: direct INSERT of a running command'
 );
 
 -- CN002 idempotency conflict
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('t_codes', '{"who": "y"}', 'alice', idempotency_key => 'codes-1')$$,
-    'CN002', NULL,
+    'CN002', 'an_idempotency_key_names_one_request',
     'CN002: same idempotency key, different payload'
 );
 
@@ -81,16 +81,16 @@ SELECT lives_ok(
     'fixture: an effect with key codes-effect'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{}', 'codes-effect')$$, concord_test.id('parent')),
-    'CN002', NULL,
+    'CN002', 'an_effect_idempotency_key_names_one_effect',
     'CN002: same effect key for an effect of another command'
 );
 
 -- CN003 dependency cycle / self-edge
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%1$L, %1$L)$$, concord_test.id('parent')),
-    'CN003', NULL,
+    'CN003', 'dependency_graph_has_no_cycle',
     'CN003: self-dependency'
 );
 
@@ -99,108 +99,108 @@ SELECT lives_ok(
     'fixture: validated depends on parent'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('parent'), concord_test.id('validated')),
-    'CN003', NULL,
+    'CN003', 'dependency_graph_has_no_cycle',
     'CN003: dependency cycle'
 );
 
 -- CN005 invalid payload or spec
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('t_codes', NULL, 'alice')$$,
-    'CN005', NULL,
+    'CN005', 'payload_is_not_null',
     'CN005: NULL payload'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type('{"command_type": "t_codes2", "risk_level": "extreme"}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: register_command_type with an unknown risk_level'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type(NULL)$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: register_command_type with a NULL spec'
 );
 
 -- CN006 not found
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.get_command('00000000-0000-0000-0000-000000000000')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: get_command of an unknown command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.command_timeline('00000000-0000-0000-0000-000000000000')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: command_timeline of an unknown command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.transition_command('00000000-0000-0000-0000-000000000000', 'validated', 'alice')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: transition_command of an unknown command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.complete_effect('00000000-0000-0000-0000-000000000000', '{}')$$,
-    'CN006', NULL,
+    'CN006', 'the_effect_exists',
     'CN006: complete_effect of an unknown effect'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.undo', '{}', compensates_effect_id => '00000000-0000-0000-0000-000000000000')$$,
            concord_test.id('parent')),
-    'CN006', NULL,
+    'CN006', 'the_compensated_effect_exists',
     'CN006: plan_effect compensating an unknown effect'
 );
 
 -- CN007 append-only or immutable
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     'DELETE FROM concord.domain_events',
-    'CN007', NULL,
+    'CN007', 'events_are_append_only',
     'CN007: DELETE from domain_events'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET requested_by = 'mallory' WHERE command_id = %L$$,
            concord_test.id('parent')),
-    'CN007', NULL,
+    'CN007', 'command_identity_is_immutable',
     'CN007: changing an identity column of a command'
 );
 
 -- CN008 invalid argument
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'queued', '   ')$$, concord_test.id('parent')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: transition_command with a blank actor'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'done', 'alice')$$, concord_test.id('parent')),
-    'CN008', NULL,
+    'CN008', 'command_status_is_known',
     'CN008: transition_command to an unknown status name'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.cancel_command(%L, 'alice', NULL, 'checkpoint_then_stop')$$,
            concord_test.id('parent')),
-    'CN008', NULL,
+    'CN008', 'cancellation_mode_is_graceful_or_compensate_then_stop',
     'CN008: cancel_command with an unknown cancellation mode (checkpoint_then_stop is reserved)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.undo', '{}', compensates_effect_id => %L)$$,
            concord_test.id('parent'), concord_test.id('other_effect')),
-    'CN008', NULL,
+    'CN008', 'a_compensation_belongs_to_the_same_command',
     'CN008: plan_effect compensating an effect of another command'
 );
 
 -- CN009 unknown command type
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT * FROM concord.submit_command('t_nope', '{}', 'alice')$$,
-    'CN009', NULL,
+    'CN009', 'command_type_is_registered',
     'CN009: submit_command of an unknown type'
 );
 
@@ -211,10 +211,10 @@ SELECT throws_like(
 );
 
 -- CN011 state conflict
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L, 'running')$$,
            concord_test.id('validated'), concord_test.id('parent')),
-    'CN011', NULL,
+    'CN011', 'a_repeated_dependency_matches_the_first',
     'CN011: redefining a dependency'
 );
 
@@ -222,9 +222,9 @@ DO $$ BEGIN
     PERFORM concord.transition_command(concord_test.id('other'), 'running', 'w');
 END $$;
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('other'), concord_test.id('parent')),
-    'CN011', NULL,
+    'CN011', 'dependencies_are_added_before_the_child_runs',
     'CN011: a dependency on a started (running) child'
 );
 
@@ -232,16 +232,16 @@ DO $$ BEGIN
     PERFORM concord.transition_command(concord_test.id('other'), 'succeeded', 'w');
 END $$;
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L, 'failed')$$,
            concord_test.id('parent'), concord_test.id('other')),
-    'CN011', NULL,
+    'CN011', 'a_parent_can_still_reach_the_required_status',
     'CN011: a dependency on a parent that can never reach the required status'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, concord_test.id('other')),
-    'CN011', NULL,
+    'CN011', 'effects_are_planned_only_for_an_unfinished_command',
     'CN011: planning an effect on a terminal command'
 );
 

@@ -30,8 +30,9 @@ help:
 	@echo "make bench    run the benchmarks;  make clean  remove cluster and .venv"
 	@echo "make docs     regenerate docs/reference/{rules.md,state-machines.md,schema.sql}"
 
+# Status lines go to stderr, so that `eval "$(make db)"` sees only the export line.
 deps:
-	@$(HARNESS)/deps.sh
+	@$(HARNESS)/deps.sh >&2
 
 $(VENV): pyproject.toml
 	@echo "creating $(VENV) and installing concord[dev]"
@@ -39,9 +40,10 @@ $(VENV): pyproject.toml
 		|| { rm -rf $(VENV); exit 1; }
 	@touch $(VENV)
 
+# stdout is exactly one line, `export CONCORD_DSN='...'`: use it as eval "$$(make db)".
 db: deps
-	@$(CLUSTER) start
-	@echo "export CONCORD_DSN='$$($(CLUSTER) dsn)'"
+	@$(CLUSTER) start >&2
+	@dsn=$$($(CLUSTER) dsn) && echo "export CONCORD_DSN='$$dsn'"
 
 db-stop:
 	@$(CLUSTER) stop

@@ -6,7 +6,7 @@
 -- level below its parent, within max_depth (CN010), in its parent's swarm; a
 -- swarm has one root, its coordinator.
 BEGIN;
-SELECT plan(58);
+SELECT plan(63);
 
 -- ===========================================================================
 -- Fixtures and helpers
@@ -465,7 +465,25 @@ SELECT concord_test.throws_rule(
     'CN004', 'a_child_is_in_its_parent_swarm', 'CN004: a child whose parent belongs to another swarm'
 );
 
-
+-- Whom a new agent run names exists; a root is at depth 0; in a swarm with
+-- templates a child takes one of their roles; a run's workflow is bound when
+-- it is created.
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.agent_runs (command_id, swarm_run_id, agent_name, agent_role, goal)
+             VALUES (%L, %L, 'lost', 'r', 'g')$$, pg_temp.id('pc'), gen_random_uuid()),
+    'CN006', 'the_swarm_run_exists', 'CN006: an agent run in a swarm run that does not exist');
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.agent_runs (command_id, swarm_run_id, parent_agent_run_id, agent_name, agent_role,
+                                             goal, spawn_depth)
+             VALUES (%L, %L, %L, 'orphan', 'r', 'g', 1)$$, pg_temp.id('pc'), pg_temp.id('R'), gen_random_uuid()),
+    'CN006', 'the_parent_agent_run_exists', 'CN006: a child of an agent run that does not exist');
+SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'spawn_depth', '1'),
+    'CN004', 'a_root_agent_run_is_at_depth_zero', 'CN004: a root (no parent) at depth 1');
+SELECT concord_test.throws_rule($$SELECT pg_temp.raw_child('coord', 'x', role => 'writer')$$,
+    'CN004', 'a_child_role_is_a_swarm_template_role', 'CN004: a role none of the swarm''s agent templates has');
+SELECT concord_test.throws_rule(
+    $$UPDATE concord.agent_runs SET dbos_workflow_id = 'agent:forged' WHERE agent_run_id = pg_temp.id('r1')$$,
+    'CN007', 'an_agent_run_keeps_its_workflow', 'CN007: UPDATE of an agent run''s workflow');
 
 SELECT * FROM finish();
 ROLLBACK;

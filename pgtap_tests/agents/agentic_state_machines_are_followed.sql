@@ -5,7 +5,7 @@
 -- machines are data that only migrations change (CN007). An invocation holds
 -- its child's scopes and follows its child's status (spec 59).
 BEGIN;
-SELECT plan(42);
+SELECT plan(46);
 
 -- ===========================================================================
 -- Fixtures and helpers
@@ -388,7 +388,18 @@ SELECT concord_test.throws_rule(
            pg_temp.id('r1')),
     'CN007', 'an_invocation_status_follows_its_child', 'CN007: an invocation''s status follows its child''s, not a writer''s');
 
-
+-- An invocation is durable history; no state machine table is truncated.
+SELECT concord_test.throws_rule(
+    format($$DELETE FROM concord.agent_invocations WHERE child_agent_run_id = %L$$, pg_temp.id('r1')),
+    'CN007', 'agent_invocations_are_not_deleted', 'CN007: DELETE of an invocation');
+-- a TRUNCATE ... CASCADE names every table it would reach: no notice of them
+SET LOCAL client_min_messages = warning;
+SELECT concord_test.throws_rule($$TRUNCATE concord.swarm_statuses CASCADE$$, 'CN007', 'state_machine_is_not_truncated',
+    'CN007: TRUNCATE of swarm_statuses');
+SELECT concord_test.throws_rule($$TRUNCATE concord.swarm_transitions$$, 'CN007', 'state_machine_is_not_truncated',
+    'CN007: TRUNCATE of swarm_transitions');
+SELECT concord_test.throws_rule($$TRUNCATE concord.agent_statuses CASCADE$$, 'CN007', 'state_machine_is_not_truncated',
+    'CN007: TRUNCATE of agent_statuses');
 
 SELECT * FROM finish();
 ROLLBACK;

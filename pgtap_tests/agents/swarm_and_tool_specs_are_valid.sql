@@ -4,7 +4,7 @@
 -- (CN006, CN011), its coordinator's tools are registered (CN009); the
 -- gateway's own tools come with Concord and no tool is deleted (CN007).
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 
 -- ===========================================================================
 -- Fixtures and helpers
@@ -325,7 +325,8 @@ SELECT concord_test.throws_rule($$UPDATE concord.tools SET risk_level = 'critica
 SELECT concord_test.throws_rule($$DELETE FROM concord.tools WHERE tool_name = 'other.read'$$, 'CN007', 'tools_are_not_deleted',
     'CN007: a tool is not deleted');
 
-
+SELECT concord_test.throws_rule($$TRUNCATE concord.tools$$, 'CN007', 'tools_are_not_truncated',
+    'CN007: TRUNCATE of tools');
 
 SELECT * FROM finish();
 ROLLBACK;

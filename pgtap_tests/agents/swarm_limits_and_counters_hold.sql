@@ -5,7 +5,7 @@
 -- messages are append-only and the agentic record is never deleted nor
 -- truncated (CN007).
 BEGIN;
-SELECT plan(53);
+SELECT plan(57);
 
 -- ===========================================================================
 -- Fixtures and helpers
@@ -453,7 +453,24 @@ SELECT concord_test.throws_rule(
     'CN007', 'swarm_runs_are_not_deleted', 'CN007: DELETE of a swarm run');
 SELECT concord_test.throws_rule($$TRUNCATE concord.agent_invocations$$, 'CN007', 'agent_invocations_are_not_truncated', 'CN007: TRUNCATE of agent_invocations');
 
-
+-- A step is true to its agent's scope; the rest of the record is never
+-- truncated either.
+SELECT concord_test.throws_rule(
+    $$INSERT INTO concord.agent_steps (agent_run_id, command_id, step_index, action_type, decision, tool_name)
+      VALUES (pg_temp.id('coord'), pg_temp.id('pc'), 1, 'tool_call', 'allowed', 'other.read')$$,
+    'CN004', 'a_step_uses_only_tools_in_its_agent_scope', 'CN004: a raw step claiming a tool outside the agent''s scope');
+SELECT concord_test.throws_rule(
+    $$INSERT INTO concord.agent_steps (agent_run_id, command_id, step_index, action_type, decision,
+                                       created_command_id)
+      VALUES (pg_temp.id('coord'), pg_temp.id('pc'), 1, 'think', 'recorded', pg_temp.id('pc'))$$,
+    'CN004', 'a_step_names_only_commands_its_agent_requested',
+    'CN004: a raw step naming a command its agent did not request');
+-- a TRUNCATE ... CASCADE names every table it would reach: no notice of them
+SET LOCAL client_min_messages = warning;
+SELECT concord_test.throws_rule($$TRUNCATE concord.agent_runs CASCADE$$, 'CN007', 'agent_runs_are_not_truncated',
+    'CN007: TRUNCATE of agent_runs');
+SELECT concord_test.throws_rule($$TRUNCATE concord.swarm_runs CASCADE$$, 'CN007', 'swarm_runs_are_not_truncated',
+    'CN007: TRUNCATE of swarm_runs');
 
 SELECT * FROM finish();
 ROLLBACK;

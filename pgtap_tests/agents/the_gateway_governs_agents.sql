@@ -6,7 +6,7 @@
 -- CN010, CN011). Finishing a run settles its swarm; cancellation cascades
 -- from command to swarm to agents to the commands they asked for.
 BEGIN;
-SELECT plan(126);
+SELECT plan(132);
 
 -- ===========================================================================
 -- Fixtures and helpers
@@ -754,7 +754,45 @@ SELECT is(
     'the settled swarm went through joining, audited'
 );
 
-
+-- More that the gateway raises: a gateway tool's input that is not an
+-- object, a key reused for another action, a result that is not an object, a
+-- command of another type handed to the gateway's runtime step, an agent of
+-- a swarm that finished behind the triggers' back (as a migration may).
+INSERT INTO concord_test.fixture (label, id) VALUES ('L', concord.start_swarm(pg_temp.id('pc'),
+    '{"name": "late", "objective": "late calls",
+      "coordinator": {"agent_name": "lc", "allowed_tools": ["sql.read", "bg.job", "create_artifact"]}}'));
+INSERT INTO concord_test.fixture (label, id) VALUES ('lc', (pg_temp.swarm('L')).coordinator_agent_run_id);
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.create_artifact(%L, '[]')$$, pg_temp.id('lc')),
+    'CN005', 'gateway_tool_input_is_a_json_object', 'CN005: a gateway tool input that is not an object');
+SELECT is(pg_temp.act('lc', '{"tool_name": "sql.read", "payload": {"q": "a"}, "idempotency_key": "once"}') ->> 'decision',
+    'allowed', 'fixture: a keyed tool call');
+SELECT concord_test.throws_rule(
+    $$SELECT pg_temp.act('lc', '{"tool_name": "sql.read", "payload": {"q": "b"}, "idempotency_key": "once"}')$$,
+    'CN002', 'an_idempotency_key_names_one_agent_action', 'CN002: the same key for another action');
+INSERT INTO concord_test.fixture (label, id) VALUES ('cmd_late', (pg_temp.act('lc', '{"tool_name": "bg.job", "payload": {}}')
+                                     ->> 'command_id')::uuid);
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.runtime_agentic_command(%L, %L)$$, pg_temp.id('cmd_late'),
+           (concord_test.command('cmd_late')).dbos_workflow_id),
+    'CN008', 'the_command_is_one_of_the_gateway_types', 'CN008: runtime_agentic_command of a tool''s own command');
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.finish_agent_run(%L, 'failed', '[1]')$$, pg_temp.id('lc')),
+    'CN008', 'an_agent_run_result_is_a_json_object', 'CN008: a result that is not an object');
+INSERT INTO concord_test.fixture (label, id) VALUES ('Z', concord.start_swarm(pg_temp.id('pc'),
+    '{"name": "frozen", "objective": "ended behind the triggers",
+      "coordinator": {"agent_name": "zc", "allowed_tools": ["sql.read"]}}'));
+DO $$
+BEGIN
+    PERFORM set_config('session_replication_role', 'replica', true);
+    UPDATE concord.swarm_runs SET status = 'failed' WHERE swarm_run_id = concord_test.id('Z');
+    PERFORM set_config('session_replication_role', 'origin', true);
+END
+$$;
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.submit_agent_action(%L, '{"tool_name": "sql.read", "payload": {"q": "x"}}')$$,
+           (pg_temp.swarm('Z')).coordinator_agent_run_id),
+    'CN011', 'an_agent_of_a_finished_swarm_acts_no_more', 'CN011: a live agent of a finished swarm takes no action');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -174,7 +174,7 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.throws_rule(
     $$SELECT concord._write_memory('agent:gone', pg_temp.run('gone'),
         '{"memory_type": "preference", "content": "x", "consent": true}')$$,
-    'CN011', 'a_finished_agent_writes_no_memory', 'CN011: _write_memory refuses a finished agent'
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: _write_memory refuses a finished agent'
 );
 
 -- retrieval
@@ -215,7 +215,7 @@ SELECT concord_test.throws_rule(
 );
 SELECT concord_test.throws_rule(
     $$SELECT concord._retrieve_memory(pg_temp.run('gone'), '{}')$$,
-    'CN011', 'a_finished_agent_retrieves_no_memory', 'CN011: a finished agent retrieves nothing'
+    'CN011', 'a_finished_agent_run_acts_no_more', 'CN011: a finished agent retrieves nothing'
 );
 
 SELECT concord_test.throws_rule(

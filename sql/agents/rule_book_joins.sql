@@ -1,6 +1,7 @@
 -- The rules of joining a swarm's child agents (spec 53, 68.3).
 -- Each rule its code raises (CONSTRAINT = ...) with its table, SQLSTATE and
 -- one sentence of meaning; concord.rules lists them (sql/support/rules.sql).
+-- the_swarm_run_exists, which _join_swarm also raises, is in the agents book.
 CREATE OR REPLACE FUNCTION concord._rule_book_joins()
 RETURNS TABLE (rule text, table_name text, sqlstate text, meaning text)
 LANGUAGE sql
@@ -24,8 +25,6 @@ AS $$
         ('min_agreement_is_a_count_or_a_fraction', null, 'CN008',
          'consensus''s min_agreement is a whole number at least 1 or a fraction between 0 and '
          '1.'),
-        ('the_swarm_run_exists', null, 'CN006',
-         'The swarm run an API call names exists.'),
         ('only_a_running_swarm_is_joined', null, 'CN011',
          'Only a running (or joining) swarm run is joined.'),
         ('a_swarm_is_not_joined_while_children_are_live', null, 'CN011',

@@ -1,6 +1,8 @@
 -- The rules of the memory domain (spec 23, 61.2).
 -- Each rule its code raises (CONSTRAINT = ...) with its table, SQLSTATE and
 -- one sentence of meaning; concord.rules lists them (sql/support/rules.sql).
+-- a_finished_agent_run_acts_no_more, which the agent's memory tools also raise,
+-- is in the agents book.
 CREATE OR REPLACE FUNCTION concord._rule_book_memory()
 RETURNS TABLE (rule text, table_name text, sqlstate text, meaning text)
 LANGUAGE sql
@@ -84,14 +86,10 @@ AS $$
         ('memory_is_valid', null, 'CN005',
          'A memory to write is a valid document: known keys, identifiers, content, confidence, '
          'expiry; every problem is listed.'),
-        ('a_finished_agent_writes_no_memory', null, 'CN011',
-         'An agent run that has finished writes no memory.'),
         ('the_command_is_a_memory_write', null, 'CN008',
          'A memory is activated only by a concord.write_memory command.'),
         ('the_command_wrote_a_memory', null, 'CN006',
          'The concord.write_memory command being activated wrote a memory.'),
-        ('a_finished_agent_retrieves_no_memory', null, 'CN011',
-         'An agent run that has finished retrieves no memory.'),
         ('a_memory_query_is_a_json_object', null, 'CN008',
          'An agent''s memory query is a JSON object.'),
         ('a_memory_query_has_only_known_keys', null, 'CN008',

@@ -101,7 +101,7 @@ BEGIN
         IF concord._agentic_terminal('agent', run.status) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
-                CONSTRAINT = 'a_finished_agent_writes_no_memory',
+                CONSTRAINT = 'a_finished_agent_run_acts_no_more',
                 MESSAGE = format('agent run %s is %s: a finished agent writes no memory', run.agent_run_id,
                                  run.status);
         END IF;

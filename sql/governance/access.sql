@@ -21,6 +21,7 @@ BEGIN
     IF team = principal THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'a_team_is_not_its_own_member',
             MESSAGE = format('%s cannot be a member of itself', team);
     END IF;
     INSERT INTO concord.team_members AS m (team, principal, added_by)
@@ -74,6 +75,7 @@ BEGIN
                    WHERE ct.command_type = _require_command_type.command_type) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN009',
+            CONSTRAINT = 'command_type_is_registered',
             MESSAGE = format('unknown command type %L', command_type),
             HINT = 'Register it first with concord.register_command_type(spec).';
     END IF;

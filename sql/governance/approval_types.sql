@@ -165,6 +165,7 @@ BEGIN
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'approval_type_spec_is_valid',
             MESSAGE = format('invalid approval type spec: %s problem(s)', cardinality(problems)),
             DETAIL = '- ' || array_to_string(problems, E'\n- '),
             HINT = 'Fix every listed problem and register again.';

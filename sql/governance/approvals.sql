@@ -39,12 +39,14 @@ BEGIN
     IF decision NOT IN ('approved', 'rejected', 'request_changes') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'a_decision_is_approved_rejected_or_request_changes',
             MESSAGE = format('unknown decision %L: use approved, rejected or request_changes', decision);
     END IF;
     SELECT * INTO a FROM concord.approvals AS x WHERE x.approval_id = resolve_approval.approval_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_approval_exists',
             MESSAGE = format('approval %s not found', approval_id);
     END IF;
     -- The command first, then the approval: the order every writer uses.
@@ -95,6 +97,7 @@ BEGIN
     IF at IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'the_expiry_time_is_given',
             MESSAGE = 'at is required: approvals pending past it expire';
     END IF;
     -- Expiring ahead of time (a test, a maintenance window) is the owner's
@@ -106,6 +109,7 @@ BEGIN
                                                     WHERE n.nspname = 'concord'), 'MEMBER'))) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
+            CONSTRAINT = 'only_the_owner_expires_approvals_ahead_of_time',
             MESSAGE = format('%s may not expire approvals ahead of time (at %s is in the future)', session_user, at),
             HINT = 'Call concord.expire_approvals() without at, or with a time that has passed.';
     END IF;

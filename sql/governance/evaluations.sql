@@ -215,6 +215,7 @@ BEGIN
     IF c.status <> 'validated' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'policies_are_evaluated_for_a_validated_command',
             MESSAGE = format('command %s is %s: policies are evaluated for a validated command', command_id, c.status),
             HINT = 'A command waiting for input is re-evaluated by concord.provide_input.';
     END IF;

@@ -24,6 +24,7 @@ BEGIN
     IF payload_patch IS NULL OR jsonb_typeof(payload_patch) <> 'object' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'payload_patch_is_a_json_object',
             MESSAGE = format('payload_patch must be a JSON object, not %s', coalesce(jsonb_typeof(payload_patch), 'NULL')),
             HINT = 'Pass the fields to add or change, e.g. {"hotel_name": "Ritz"}; null removes a field.';
     END IF;
@@ -31,11 +32,13 @@ BEGIN
     IF c.status <> 'waiting_for_input' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'input_is_provided_only_while_waiting_for_input',
             MESSAGE = format('command %s is %s, not waiting_for_input: it takes no input now', command_id, c.status);
     END IF;
     IF actor <> c.requested_by THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
+            CONSTRAINT = 'only_the_requester_provides_input',
             MESSAGE = format('%s may not provide input for command %s: only its requester %s may',
                              actor, command_id, c.requested_by);
     END IF;
@@ -45,12 +48,14 @@ BEGIN
     EXCEPTION WHEN statement_too_complex OR program_limit_exceeded THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'payload_patch_is_not_nested_too_deeply',
             MESSAGE = 'payload_patch is nested too deeply to merge';
     END;
     problems := concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, merged);
     IF jsonb_array_length(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'provided_input_leaves_a_valid_payload',
             MESSAGE = format('command %s: the payload with this input has %s problem(s); nothing was changed',
                              command_id, jsonb_array_length(problems)),
             DETAIL = (SELECT string_agg('- ' || (p.problem ->> 'path') || ': ' || (p.problem ->> 'message'), E'\n')

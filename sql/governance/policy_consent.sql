@@ -39,6 +39,8 @@ BEGIN
                                  AND a.status = 'pending')) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'a_command_waits_for_approval_only_while_one_is_pending',
+                TABLE = 'commands',
                 MESSAGE = format('illegal transition: command %s waits for approval only while an approval its '
                                  'policies asked for is pending', c.command_id),
                 HINT = 'Run concord.evaluate_policies(command_id) on a validated command.';
@@ -55,6 +57,8 @@ BEGIN
         IF NOT coalesce(granted, false) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN001',
+                CONSTRAINT = 'a_command_is_approved_only_when_its_approvals_are',
+                TABLE = 'commands',
                 MESSAGE = format('illegal transition: command %s is approved only when every approval its policies '
                                  'asked for is approved', c.command_id),
                 HINT = 'Decide the approvals with concord.resolve_approval.';
@@ -68,6 +72,8 @@ BEGIN
     IF latest ->> 'decision' IS DISTINCT FROM 'allow' AND NOT coalesce(granted, false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN001',
+            CONSTRAINT = 'a_governed_command_moves_on_only_when_its_policies_allow',
+            TABLE = 'commands',
             MESSAGE = format('illegal transition: command %s cannot become %s: its policies have not allowed it',
                              c.command_id, to_status),
             DETAIL = format('Latest policy decision: %s%s.', coalesce(latest ->> 'decision', 'none (never evaluated)'),

@@ -35,12 +35,16 @@ BEGIN
         IF c.status IS DISTINCT FROM 'waiting_for_approval' THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_approval_opens_only_for_a_command_waiting_for_approval',
+                TABLE = 'approvals',
                 MESSAGE = format('an approval is opened only for a command waiting_for_approval; %s is %s',
                                  NEW.command_id, coalesce(c.status, 'missing'));
         END IF;
         IF NEW.status <> 'pending' OR NEW.decision IS NOT NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_approval_starts_pending_and_undecided',
+                TABLE = 'approvals',
                 MESSAGE = 'an approval starts pending and undecided';
         END IF;
         -- It answers the command's latest evaluation, which asked for its type.
@@ -49,12 +53,16 @@ BEGIN
            OR NOT coalesce(latest -> 'approval_types', '[]') ? NEW.approval_type THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_approval_answers_the_latest_evaluation',
+                TABLE = 'approvals',
                 MESSAGE = format('an approval of type %s was not asked for by the latest policy evaluation of '
                                  'command %s', NEW.approval_type, NEW.command_id);
         END IF;
         IF NEW.expires_at <= now() THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_approval_is_not_opened_already_expired',
+                TABLE = 'approvals',
                 MESSAGE = format('an approval cannot be opened already expired (%s)', NEW.expires_at);
         END IF;
         NEW.requested_by := c.requested_by;
@@ -71,11 +79,15 @@ BEGIN
         OLD.created_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'an_approval_changes_only_its_status_and_decision',
+            TABLE = 'approvals',
             MESSAGE = format('approval %s: only its status, decision, decider and reason change', OLD.approval_id);
     END IF;
     IF OLD.status <> 'pending' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN013',
+            CONSTRAINT = 'an_approval_is_decided_once',
+            TABLE = 'approvals',
             MESSAGE = format('approval %s is already %s%s; it cannot be resolved again', OLD.approval_id, OLD.status,
                              CASE WHEN OLD.decided_by IS NOT NULL THEN ' by ' || OLD.decided_by ELSE '' END);
     END IF;
@@ -83,6 +95,8 @@ BEGIN
         IF (NEW.decision, NEW.decided_by, NEW.reason) IS DISTINCT FROM (OLD.decision, OLD.decided_by, OLD.reason) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'a_decision_changes_the_approval_status',
+                TABLE = 'approvals',
                 MESSAGE = format('approval %s: a decision changes its status', OLD.approval_id);
         END IF;
         RETURN NEW;
@@ -91,12 +105,16 @@ BEGIN
         IF NEW.decision IS NOT NULL OR NEW.decided_by IS NOT NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_expired_or_cancelled_approval_carries_no_decision',
+                TABLE = 'approvals',
                 MESSAGE = format('approval %s: an %s approval carries no decision', OLD.approval_id, NEW.status);
         END IF;
         IF NEW.status = 'cancelled'
            AND (SELECT x.status FROM concord.commands AS x WHERE x.command_id = OLD.command_id) = 'waiting_for_approval' THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'an_approval_its_command_waits_for_is_not_cancelled',
+                TABLE = 'approvals',
                 MESSAGE = format('approval %s: its command still waits for it; decide it, let it expire, or cancel '
                                  'the command', OLD.approval_id);
         END IF;
@@ -108,6 +126,8 @@ BEGIN
                                                      WHEN 'changes_requested' THEN 'request_changes' END) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'the_approval_status_matches_its_decision',
+            TABLE = 'approvals',
             MESSAGE = format('approval %s: status %s does not match decision %s', OLD.approval_id, NEW.status,
                              coalesce(NEW.decision, 'NULL'));
     END IF;
@@ -115,22 +135,30 @@ BEGIN
     IF NOT NEW.decision = ANY (t.decision_values) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'the_decision_is_one_its_approval_type_allows',
+            TABLE = 'approvals',
             MESSAGE = format('approval type %s does not allow the decision %s', t.name, NEW.decision),
             HINT = format('Allowed: %s.', array_to_string(t.decision_values, ', '));
     END IF;
     IF NEW.decided_by IS NULL OR btrim(NEW.decided_by) = '' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'a_decision_names_who_decided',
+            TABLE = 'approvals',
             MESSAGE = format('approval %s: a decision names who decided', OLD.approval_id);
     END IF;
     IF NEW.decided_by = OLD.requested_by THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
+            CONSTRAINT = 'approver_is_not_the_requester',
+            TABLE = 'approvals',
             MESSAGE = format('%s requested command %s and may not decide its approval', NEW.decided_by, OLD.command_id);
     END IF;
     IF NOT concord._may_decide(OLD, NEW.decided_by) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
+            CONSTRAINT = 'the_approver_is_eligible',
+            TABLE = 'approvals',
             MESSAGE = format('%s is not an eligible approver of approval %s', NEW.decided_by, OLD.approval_id),
             DETAIL = format('Eligible: %s.', OLD.approver);
     END IF;
@@ -138,6 +166,8 @@ BEGIN
     IF clock_timestamp() >= OLD.expires_at THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN014',
+            CONSTRAINT = 'an_expired_approval_is_not_decided',
+            TABLE = 'approvals',
             MESSAGE = format('approval %s expired at %s; it can no longer be decided', OLD.approval_id, OLD.expires_at);
     END IF;
     NEW.decided_at := clock_timestamp();

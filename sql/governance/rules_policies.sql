@@ -10,17 +10,23 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'policies_are_not_deleted',
+            TABLE = 'policies',
             MESSAGE = format('policy %s cannot be deleted: decisions refer to policies by name', OLD.name),
             HINT = 'Remove it from the policy_checks of its command types; it then no longer applies.';
     END IF;
     IF TG_OP = 'UPDATE' AND (OLD.kind = 'builtin') IS DISTINCT FROM (NEW.kind = 'builtin') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'whether_a_policy_is_built_in_never_changes',
+            TABLE = 'policies',
             MESSAGE = format('policy %s: whether it is built in cannot change', OLD.name);
     END IF;
     IF TG_OP = 'INSERT' AND NEW.kind = 'builtin' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'built_in_policies_come_with_concord',
+            TABLE = 'policies',
             MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
     END IF;
     IF NEW.checksum = '' OR (TG_OP = 'UPDATE' AND NEW.checksum = OLD.checksum AND NEW.spec <> OLD.spec) THEN

@@ -21,7 +21,8 @@ BEGIN
     IF jsonb_typeof(coalesce(spec -> 'capabilities', '[]')) <> 'array'
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(spec -> 'capabilities', '[]')) AS v
                   WHERE jsonb_typeof(v) <> 'string') THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'capabilities must be an array of strings';
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'connector_capabilities_are_strings',
+            MESSAGE = 'capabilities must be an array of strings';
     END IF;
     BEGIN
         INSERT INTO concord.connectors AS x (connector_name, connector_type, capabilities, config, risk_level, description)
@@ -33,7 +34,7 @@ BEGIN
         SET connector_type = excluded.connector_type, capabilities = excluded.capabilities,
             config = excluded.config, risk_level = excluded.risk_level, description = excluded.description;
     EXCEPTION WHEN check_violation THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'connector_spec_is_valid',
             MESSAGE = format('connector %s is invalid: %s', name, SQLERRM),
             HINT = 'name and connector_type are lowercase identifiers; config is an object; risk_level is '
                    'low, medium, high or critical.';
@@ -80,7 +81,7 @@ BEGIN
             polling_interval_sec = excluded.polling_interval_sec, description = excluded.description,
             updated_at = now();
     EXCEPTION WHEN check_violation OR invalid_text_representation OR numeric_value_out_of_range THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'queue_spec_is_valid',
             MESSAGE = format('queue %s is invalid: %s', name, SQLERRM),
             HINT = 'Concurrencies and rate_limit are positive integers; rate_limit and rate_period_sec go '
                    'together; polling_interval_sec is between 0.001 and 60.';
@@ -172,12 +173,14 @@ BEGIN
     PERFORM concord._require('executor_id', executor_id);
     PERFORM concord._require('application_version', application_version);
     IF catalog IS null OR jsonb_typeof(catalog) <> 'array' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005', MESSAGE = 'the operation catalog must be a JSON array';
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'the_operation_catalog_is_a_json_array',
+            MESSAGE = 'the operation catalog must be a JSON array';
     END IF;
     problems := concord._operation_catalog_problems(catalog);
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'operation_catalog_is_valid',
             MESSAGE = format('the operation catalog has %s problem(s)', cardinality(problems)),
             DETAIL = array_to_string(problems, E'\n'),
             HINT = 'Each entry is {command_type, queue, function_name, produces, requires_compensation, '
@@ -190,6 +193,7 @@ BEGIN
     IF cardinality(missing) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN009',
+            CONSTRAINT = 'command_type_is_registered',
             MESSAGE = format('operations are registered for unknown command types: %s',
                              array_to_string(missing, ', ')),
             HINT = 'Register the command types first with concord.register_command_type(spec).';
@@ -201,6 +205,7 @@ BEGIN
     IF cardinality(bad_queue) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN009',
+            CONSTRAINT = 'the_queue_is_registered',
             MESSAGE = format('operations name unknown queues: %s', array_to_string(bad_queue, ', ')),
             HINT = 'Add the queue with concord.register_queue(spec).';
     END IF;

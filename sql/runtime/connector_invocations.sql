@@ -110,12 +110,14 @@ DECLARE
     request jsonb := coalesce(invocation -> 'input', '{}');
 BEGIN
     IF invocation IS null OR jsonb_typeof(invocation) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'invocation must be a JSON object';
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'a_connector_invocation_is_a_json_object',
+            MESSAGE = 'invocation must be a JSON object';
     END IF;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = (invocation ->> 'command_id')::uuid;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', coalesce(invocation ->> 'command_id', 'NULL'));
     END IF;
     IF invocation ->> 'error_class' IS NOT null THEN

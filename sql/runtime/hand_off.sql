@@ -54,6 +54,7 @@ BEGIN
     IF NOT concord._dbos_installed() THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN015',
+            CONSTRAINT = 'the_dbos_system_schema_is_installed',
             MESSAGE = format('%s cannot be handed to the runtime: the DBOS system schema is not '
                              'installed in this database', subject),
             HINT = coalesce(hint, 'Run `concord migrate`, which installs it.');
@@ -240,6 +241,8 @@ BEGIN
     END IF;
     RAISE EXCEPTION USING
         ERRCODE = 'CN007',
+        CONSTRAINT = 'a_workflow_binding_changes_only_while_queued',
+        TABLE = 'commands',
         MESSAGE = format('command %s: its workflow binding (dbos_workflow_id, run_seq, queue_name) changes only '
                          'when it is queued: handed off once its dependencies are met, released while one is '
                          'unmet', old_row.command_id),

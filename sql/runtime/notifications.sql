@@ -27,14 +27,15 @@ DECLARE
 BEGIN
     PERFORM concord._require_name('recipient', recipient);
     IF channel IS null OR channel NOT IN ('app', 'email') THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008',
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'notification_channel_is_app_or_email',
             MESSAGE = format('unknown notification channel %L: use app or email', channel);
     END IF;
     IF idempotency_key IS NOT null THEN
         PERFORM concord._require('idempotency_key', idempotency_key);
     END IF;
     IF command_id IS NOT null AND NOT EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = command_id) THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
+            MESSAGE = format('command %s not found', command_id);
     END IF;
     INSERT INTO concord.notifications AS n (channel, recipient, subject, body, metadata, command_id, idempotency_key)
     VALUES (channel, recipient, coalesce(subject, ''), coalesce(body, ''), coalesce(metadata, '{}'), command_id,
@@ -49,6 +50,7 @@ BEGIN
        IS DISTINCT FROM (channel, recipient, coalesce(subject, ''), coalesce(body, ''), command_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN002',
+            CONSTRAINT = 'a_notification_idempotency_key_names_one_notification',
             MESSAGE = format('notification idempotency key %L is already used by a different notification',
                              idempotency_key);
     END IF;

@@ -7,6 +7,67 @@ LANGUAGE sql
 IMMUTABLE
 SET search_path = concord, pg_temp
 AS $$
-    SELECT null::text, null::text, null::text, null::text
-    WHERE false
+    VALUES
+        ('connector_capabilities_are_strings', null::text, 'CN005',
+         'The capabilities of a connector spec are an array of strings.'),
+        ('connector_spec_is_valid', null, 'CN005',
+         'A connector spec given to concord.register_connector fits the connectors table (names '
+         'are lowercase identifiers, config is an object, risk_level is known).'),
+        ('queue_spec_is_valid', null, 'CN005',
+         'A queue spec given to concord.register_queue fits the runtime_queues table (positive '
+         'concurrencies and rate limit, a rate limit with its period, a sane polling interval).'),
+        ('the_operation_catalog_is_a_json_array', null, 'CN005',
+         'The operation catalog a worker registers is a JSON array.'),
+        ('operation_catalog_is_valid', null, 'CN005',
+         'Each entry of an operation catalog is an object with known keys of the right types, and '
+         'names each command type once; the refusal lists every problem.'),
+        ('the_queue_is_registered', null, 'CN009',
+         'A queue named by an operation or a schedule was added with concord.register_queue.'),
+        ('a_connector_invocation_is_a_json_object', null, 'CN008',
+         'The invocation given to concord.record_connector_invocation is a JSON object.'),
+        ('the_dbos_system_schema_is_installed', null, 'CN015',
+         'Work is handed to the runtime only in a database where DBOS''s system schema is '
+         'installed (concord migrate installs it).'),
+        ('notification_channel_is_app_or_email', null, 'CN008',
+         'A notification is stored for the app or email channel.'),
+        ('a_notification_idempotency_key_names_one_notification', null, 'CN002',
+         'A replayed notification idempotency key comes with the same channel, recipient, subject, '
+         'body and command as the first.'),
+        ('a_schedule_cron_is_valid', null, 'CN005',
+         'A schedule''s cron has five fields (or six with seconds first), each of them valid.'),
+        ('schedule_spec_is_valid', null, 'CN005',
+         'A schedule spec given to concord.register_schedule fits the schedules table (a '
+         'lowercase name, an object payload template, a boolean enabled).'),
+        ('the_schedule_tick_is_given', null, 'CN008',
+         'concord.submit_scheduled is given the tick (not NULL) it submits for.'),
+        ('the_schedule_exists', null, 'CN006',
+         'A schedule named by its name exists.'),
+        ('runtime_event_type_is_known', null, 'CN008',
+         'A worker audits only the runtime events Concord knows (compensation_started, '
+         'compensation_completed, compensation_drift, compensation_halted, operation_cancelled).'),
+        ('only_the_current_workflow_acts_for_its_command', null, 'CN011',
+         'A worker step acts for a command only from the command''s current workflow (or the one '
+         'finishing its cancellation).'),
+        ('only_a_running_command_starts_effects', null, 'CN011',
+         'A worker begins a new effect only for a running command.'),
+        ('compensations_run_only_while_compensating', null, 'CN011',
+         'A worker begins a compensation only while its command is compensating.'),
+        ('a_workflow_binding_changes_only_while_queued', 'commands', 'CN007',
+         'A command''s workflow binding (dbos_workflow_id, run_seq, queue_name) changes only while '
+         'it is queued: bound when its dependencies are met, released while one is unmet.'),
+        ('connector_config_holds_no_raw_secret', 'connectors', 'CN005',
+         'A connector''s config references secrets as env://NAME or file://PATH and never holds '
+         'one.'),
+        ('connector_capabilities_hold_no_null', 'connectors', 'CN005',
+         'A connector''s capabilities hold no null.'),
+        ('connector_invocations_are_append_only', 'connector_invocations', 'CN007',
+         'Connector invocations are append-only: none is updated or deleted.'),
+        ('connector_invocations_are_not_truncated', 'connector_invocations', 'CN007',
+         'The connector invocations table is never truncated.'),
+        ('only_read_at_changes_and_only_once', 'notifications', 'CN007',
+         'Of a notification only read_at changes, and only once.'),
+        ('notifications_are_not_deleted', 'notifications', 'CN007',
+         'Notifications are kept: none is deleted.'),
+        ('notifications_are_not_truncated', 'notifications', 'CN007',
+         'The notifications table is never truncated.')
 $$;

@@ -11,12 +11,17 @@ BEGIN
     IF cardinality(raw) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
+            CONSTRAINT = 'connector_config_holds_no_raw_secret',
+            TABLE = 'connectors',
             MESSAGE = format('connector %s: its configuration holds raw secrets at %s',
                              NEW.connector_name, array_to_string(raw, ', ')),
             HINT = 'Reference secrets as env://NAME or file://PATH; never store them.';
     END IF;
     IF array_position(NEW.capabilities, null) IS NOT null THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'connector_capabilities_hold_no_null',
+            TABLE = 'connectors',
             MESSAGE = format('connector %s: capabilities hold a null', NEW.connector_name);
     END IF;
     NEW.updated_at := now();

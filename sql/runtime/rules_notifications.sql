@@ -10,6 +10,8 @@ BEGIN
        OR (OLD.read_at IS NOT null AND NEW.read_at IS DISTINCT FROM OLD.read_at) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
+            CONSTRAINT = 'only_read_at_changes_and_only_once',
+            TABLE = 'notifications',
             MESSAGE = format('notification %s: only read_at changes, once', OLD.notification_id);
     END IF;
     RETURN NEW;

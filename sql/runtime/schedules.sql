@@ -67,17 +67,17 @@ BEGIN
         'schedule', spec, ARRAY['name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled']);
     name := concord._require('name', spec ->> 'name');
     IF concord._cron_problem(spec ->> 'cron') IS NOT null THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'a_schedule_cron_is_valid',
             MESSAGE = format('schedule %s: cron %L is not valid: %s', name, spec ->> 'cron',
                              concord._cron_problem(spec ->> 'cron')),
             HINT = 'Five fields (minute hour day month weekday), or six with seconds first; e.g. 0 * * * * *.';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = spec ->> 'command_type') THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN009',
+        RAISE EXCEPTION USING ERRCODE = 'CN009', CONSTRAINT = 'command_type_is_registered',
             MESSAGE = format('unknown command type %L', spec ->> 'command_type');
     END IF;
     IF spec ? 'queue' AND NOT EXISTS (SELECT 1 FROM concord.runtime_queues AS q WHERE q.queue_name = spec ->> 'queue') THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN009',
+        RAISE EXCEPTION USING ERRCODE = 'CN009', CONSTRAINT = 'the_queue_is_registered',
             MESSAGE = format('unknown queue %L', spec ->> 'queue'),
             HINT = 'Add it with concord.register_queue(spec).';
     END IF;
@@ -91,7 +91,7 @@ BEGIN
             payload_template = excluded.payload_template, queue_name = excluded.queue_name,
             enabled = excluded.enabled, updated_at = now();
     EXCEPTION WHEN check_violation OR invalid_text_representation THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN005',
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'schedule_spec_is_valid',
             MESSAGE = format('schedule %s is invalid: %s', name, SQLERRM),
             HINT = 'name is a lowercase identifier; cron has 5 fields (or 6 with seconds first); '
                    'payload_template is an object; enabled is a boolean.';
@@ -126,11 +126,13 @@ DECLARE
 BEGIN
     PERFORM concord._require('schedule_name', schedule_name);
     IF tick IS null THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN008', MESSAGE = 'tick is required';
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'the_schedule_tick_is_given',
+            MESSAGE = 'tick is required';
     END IF;
     SELECT * INTO s FROM concord.schedules AS x WHERE x.schedule_name = schedule_name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('schedule %s not found', schedule_name);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_schedule_exists',
+            MESSAGE = format('schedule %s not found', schedule_name);
     END IF;
     -- A tick already in flight when the schedule was disabled submits nothing.
     IF NOT s.enabled THEN

@@ -116,6 +116,7 @@ BEGIN
         'operation_cancelled') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
+            CONSTRAINT = 'runtime_event_type_is_known',
             MESSAGE = format('unknown runtime event type %L', event_type),
             HINT = 'Use compensation_started, compensation_completed, compensation_drift, compensation_halted '
                    'or operation_cancelled.';

@@ -16,6 +16,7 @@ BEGIN
        OR workflow_id NOT IN (c.dbos_workflow_id, c.dbos_workflow_id || '/cancel') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'only_the_current_workflow_acts_for_its_command',
             MESSAGE = format('workflow %s does not run command %s (its current workflow is %s)',
                              workflow_id, c.command_id, coalesce(c.dbos_workflow_id, 'none'));
     END IF;
@@ -130,7 +131,8 @@ BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
+            MESSAGE = format('command %s not found', command_id);
     END IF;
     RETURN jsonb_build_object(
         'action', CASE
@@ -197,7 +199,8 @@ BEGIN
     payload := concord._redact(coalesce(payload, '{}'));
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id FOR SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('command %s not found', command_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
+            MESSAGE = format('command %s not found', command_id);
     END IF;
     PERFORM concord._require_owner(c, workflow_id);
     -- The effect under this key, or its latest retry (<key>/retry-<n>). One
@@ -235,11 +238,13 @@ BEGIN
         IF c.status <> 'running' THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
+                CONSTRAINT = 'only_a_running_command_starts_effects',
                 MESSAGE = format('command %s is %s: only a running command starts effects', command_id, c.status);
         END IF;
     ELSIF c.status <> 'compensating' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
+            CONSTRAINT = 'compensations_run_only_while_compensating',
             MESSAGE = format('command %s is %s: compensations run only while it is compensating',
                              command_id, c.status);
     END IF;
@@ -281,7 +286,8 @@ BEGIN
     PERFORM concord._require('effect_id', effect_id::text);
     SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', MESSAGE = format('effect %s not found', effect_id);
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_effect_exists',
+            MESSAGE = format('effect %s not found', effect_id);
     END IF;
     RETURN concord._effect_state(e, e.status);
 END

@@ -40,7 +40,7 @@ $(VENV): pyproject.toml
 		|| { rm -rf $(VENV); exit 1; }
 	@touch $(VENV)
 
-# stdout is exactly one line, `export CONCORD_DSN='...'`: use it as eval "$$(make db)".
+# stdout is exactly one line, `export CONCORD_DSN='...'`: use it as eval "$(make db)".
 db: deps
 	@$(CLUSTER) start >&2
 	@dsn=$$($(CLUSTER) dsn) && echo "export CONCORD_DSN='$$dsn'"

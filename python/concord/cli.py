@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--status", action="store_true", help="list applied and pending versions")
     mig.add_argument("--migrations-dir", type=Path, help="folder of NNNN_*.sql migrations")
     mig.add_argument("--sql-dir", type=Path, help="folder of repeatable sql/ files")
-    mig.add_argument("--target", type=int, help="stop after this migration version")
+    mig.add_argument("--target", type=int, help="stop after this shipped migration version")
     mig.add_argument("--no-sql", action="store_true", help="do not re-apply the sql/ files")
     mig.set_defaults(func=cmd_migrate)
     wrk = sub.add_parser(

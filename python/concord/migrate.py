@@ -5,6 +5,9 @@ version, name and checksum in ``concord.schema_migrations``, refuses to run when
 applied file changed, then re-applies the ``sql/`` files (functions, triggers, views,
 grants) in the order ``sql/load_order`` states, in one transaction. A session-level
 advisory lock keeps two concurrent runners from interleaving.
+
+The files come from the folders given, else from the package: a wheel carries
+``migrations/`` and ``sql/`` at ``concord/_data/``; an editable install reads the checkout.
 """
 
 from __future__ import annotations

@@ -430,3 +430,56 @@ def test_an_unreachable_database_is_a_clear_error(server_dsn: str) -> None:
     assert run.stderr.startswith("concord: ")
     assert name in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def migrate_status(dsn: str) -> subprocess.CompletedProcess:
+    """``python -m concord migrate --status --dsn DSN``, with this checkout's package."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "CONCORD_DSN"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT / "python"), env.get("PYTHONPATH")) if p
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "concord", "migrate", "--status", "--dsn", dsn],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_status_flags_an_edited_or_unknown_migration(fresh_dsn: str) -> None:
+    """Rule: ``concord migrate --status`` exits 1 and says why when the database records
+    a checksum that differs from its file (EDITED: migrate will refuse) or a version this
+    checkout has no file for; a clean database exits 0."""
+    migrate(fresh_dsn)
+    clean = migrate_status(fresh_dsn)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "EDITED" not in clean.stdout
+
+    with psycopg.connect(fresh_dsn, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE concord.schema_migrations SET checksum = repeat('0', 64) WHERE version = 1"
+        )
+    edited = migrate_status(fresh_dsn)
+    assert edited.returncode == 1, edited.stdout + edited.stderr
+    kernel = [x for x in edited.stdout.splitlines() if x.startswith("applied  0001_kernel")]
+    assert len(kernel) == 1 and "EDITED" in kernel[0], edited.stdout
+
+    with psycopg.connect(fresh_dsn, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE concord.schema_migrations SET checksum = %s WHERE version = 1",
+            (checksum_of_kernel(),),
+        )
+        conn.execute(
+            "INSERT INTO concord.schema_migrations (version, name, checksum) "
+            "VALUES (9999, 'from_the_future', repeat('f', 64))"
+        )
+    newer = migrate_status(fresh_dsn)
+    assert newer.returncode == 1, newer.stdout + newer.stderr
+    future = [x for x in newer.stdout.splitlines() if x.startswith("applied  9999_from_the_future")]
+    assert len(future) == 1 and "no file here" in future[0], newer.stdout
+    assert "EDITED" not in newer.stdout
+
+
+def checksum_of_kernel() -> str:
+    return hashlib.sha256((ROOT / "migrations" / "0001_kernel.sql").read_bytes()).hexdigest()

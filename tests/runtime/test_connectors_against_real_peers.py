@@ -1177,6 +1177,22 @@ def test_postgres_connection_failure_is_temporary_and_hides_the_password(monkeyp
     assert malformed.error_class == "validation_error" and SECRET not in str(malformed)
 
 
+def test_postgres_connector_refused_login_is_permission_denied(
+    concord_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    role = "no_such_role_" + uuid.uuid4().hex[:6]
+    info = psycopg.conninfo.conninfo_to_dict(concord_dsn)
+    info.pop("password", None)
+    info["user"] = role
+    monkeypatch.setenv("CONCORD_TEST_BAD_LOGIN_DSN", psycopg.conninfo.make_conninfo(**info))
+    connector = PostgresConnector("pg", {"dsn": "env://CONCORD_TEST_BAD_LOGIN_DSN"})
+    with pytest.raises(ConnectorError) as caught:
+        connector.call(ConnectorCall("pg", "query", {"sql": "SELECT 1"}))
+    assert f'role "{role}" does not exist' in caught.value.message
+    assert caught.value.error_class == "permission_denied"
+    assert not caught.value.retryable
+
+
 def test_postgres_dsn_must_be_a_secret_ref(concord_dsn: str, tmp_path, monkeypatch) -> None:
     raw = f"host=127.0.0.1 user=u password={SECRET}"
     for config in (

@@ -1,5 +1,4 @@
-"""A worker starts only when it can do its work, and says why when it cannot; retries
-keep the effect's key:
+"""A worker starts only when it can do its work, and says why when it cannot:
 
 1. A second worker under a live worker's executor id does not run that worker's
    commands again ("two workers sharing the queues: each command runs once").
@@ -7,25 +6,21 @@ keep the effect's key:
    dequeue nothing instead of "ready".
 3. ``concord worker`` on a database ``concord migrate`` never prepared says to run
    migrate.
-4. ``RetryPolicy`` takes spec 33's own backoff schedule, (30, 120, 600).
-5. A command retried after a transient failure calls the peer under the effect's own
-   idempotency key, so a peer that executed the first call (its answer lost) does not
-   execute it twice (spec 33).
+4. ``--module`` entries that fail to import are refused with exit 2, each listed.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from concord.migrate import migrate
-from concord.runtime import RetryPolicy
 from support.databases import temporary_database
 from support.workers import (
     CONCORD,
@@ -33,6 +28,7 @@ from support.workers import (
     WorkerProcess,
     register_test_types,
     status,
+    stop_workers,
     submit,
     wait_status,
 )
@@ -42,7 +38,7 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 @pytest.fixture
 def rt_dsn(server_dsn: str) -> Iterator[str]:
-    with temporary_database(server_dsn, "concord_review3") as dsn:
+    with temporary_database(server_dsn, "concord_worker_start") as dsn:
         migrate(dsn)
         register_test_types(dsn)
         yield dsn
@@ -53,15 +49,6 @@ def _worker(dsn: str, executor_id: str, vendor: Vendor, version: str = "concord-
     # WorkerProcess passes --application-version concord-test; a later flag wins
     w.args = ("--application-version", version)
     return w
-
-
-def _stop(*workers: WorkerProcess) -> None:
-    for w in workers:
-        if w.proc is not None and w.proc.poll() is None:
-            try:
-                w.terminate(20)
-            except subprocess.TimeoutExpired:
-                w.kill()
 
 
 # ---------------------------------------------------------------------------
@@ -103,7 +90,7 @@ def test_a_second_worker_under_a_live_workers_executor_id_does_not_run_its_comma
             )
             assert invocations == 1
     finally:
-        _stop(a, b)
+        stop_workers(a, b)
         v.close()
 
 
@@ -130,7 +117,7 @@ def test_a_worker_that_would_dequeue_nothing_says_so_instead_of_ready(rt_dsn: st
                 # a worker that says "ready" runs what is handed off to it
                 assert wait_status(conn, command_id, TERMINAL, timeout=15) == "succeeded"
         finally:
-            _stop(old)
+            stop_workers(old)
     finally:
         v.close()
 
@@ -141,9 +128,9 @@ def test_a_worker_that_would_dequeue_nothing_says_so_instead_of_ready(rt_dsn: st
 
 
 def test_worker_on_a_database_without_concord_says_to_run_migrate(server_dsn: str) -> None:
-    with temporary_database(server_dsn, "concord_review3_empty") as dsn:
+    with temporary_database(server_dsn, "concord_worker_empty") as dsn:
         out = subprocess.run(
-            [str(CONCORD), "worker", "--dsn", dsn, "--executor-id", "r3-empty"],
+            [str(CONCORD), "worker", "--dsn", dsn, "--executor-id", "empty-db"],
             capture_output=True,
             text=True,
             timeout=60,
@@ -154,70 +141,24 @@ def test_worker_on_a_database_without_concord_says_to_run_migrate(server_dsn: st
 
 
 # ---------------------------------------------------------------------------
-# 4. Spec 33's own backoff schedule
+# 4. A module that fails to import
 # ---------------------------------------------------------------------------
 
 
-def test_retry_policy_takes_the_spec_33_backoff_schedule() -> None:
-    policy = RetryPolicy(
-        retryable={"transient_connector_error"},
-        max_attempts=4,
-        backoff_seconds=(30, 120, 600),
-    )
-    assert [policy.delay(n) for n in (1, 2, 3)] == [30.0, 120.0, 600.0]
-
-
-# ---------------------------------------------------------------------------
-# 5. A retried command keeps the effect's idempotency key
-# ---------------------------------------------------------------------------
-
-
-class LostAnswerVendor(Vendor):
-    """On /flaky, while ``lose`` is set: executes the first request of a key, then answers
-    503 to every request (the answer is lost, the effect happened)."""
-
-    def __init__(self) -> None:
-        self.lose = True
-        super().__init__()
-
-    def _handle(self, path: str, key: str | None, body: Any, headers: Any):
-        if path == "/flaky" and self.lose:
-            with self.lock:
-                self.requests.append({"path": path, "key": key, "body": body, "at": time.time(),
-                                      "trace": None})
-                if key is not None:
-                    self.by_key[key] += 1
-                    if key not in self.executed:
-                        self.executions_by_path[path] += 1
-                        self.executed[key] = {"ok": True, "id": uuid.uuid4().hex, "key": key}
-            return 503, {"error": "gateway lost the answer"}, {}
-        return super()._handle(path, key, body, headers)
-
-
-def test_a_command_retried_after_a_transient_failure_reuses_the_effects_key(
-    rt_dsn: str,
+def test_modules_that_fail_to_import_are_refused_with_exit_2_listing_each(
+    rt_dsn: str, tmp_path: Path
 ) -> None:
-    v = LostAnswerVendor()
-    w = _worker(rt_dsn, "r3-retry", v)
-    try:
-        w.start()
-        with psycopg.connect(rt_dsn, autocommit=True) as conn:
-            command_id = submit(conn, "rt.flaky", {})
-            assert wait_status(conn, command_id, TERMINAL, timeout=30) == "failed"
-            row = conn.execute(
-                "SELECT error_class FROM concord.commands WHERE command_id = %s", (command_id,)
-            ).fetchone()
-            assert row[0] == "transient_connector_error"
-            assert v.executions_by_path["/flaky"] == 1  # the peer did it; the answer was lost
-            v.lose = False
-            conn.execute(
-                "SELECT concord.transition_command(%s, 'queued', 'ops', 'retry after outage')",
-                (command_id,),
-            )
-            assert wait_status(conn, command_id, TERMINAL, timeout=30) == "succeeded"
-            keys = {r["key"] for r in v.requests if r["path"] == "/flaky"}
-            assert keys == {f"{command_id}:1"}, f"the peer saw the effect under {sorted(keys)}"
-            assert v.executions_by_path["/flaky"] == 1, "the retried command booked twice"
-    finally:
-        _stop(w)
-        v.close()
+    (tmp_path / "broken_ops.py").write_text("import no_such_dependency_of_broken_ops\n")
+    done = subprocess.run(
+        [str(CONCORD), "worker", "--dsn", rt_dsn, "--executor-id", "bad-modules",
+         "--no-schedules", "--module", "broken_ops", "--module", "ops_not_there"],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "refusing to start" in output, output
+    assert "broken_ops" in output and "ops_not_there" in output, output
+    assert "Traceback" not in output, output

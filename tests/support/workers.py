@@ -54,6 +54,21 @@ def register_test_types(dsn: str) -> None:
             )
 
 
+def prepare_connector_database(dsn: str, types: list[str], connectors: list[dict]) -> None:
+    """Install Concord in ``dsn`` and register async command ``types`` and ``connectors``."""
+    from concord.migrate import migrate
+
+    migrate(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for t in types:
+            conn.execute(
+                "SELECT concord.register_command_type(%s)",
+                (json.dumps({"command_type": t, "name": t, "async_required": True}),),
+            )
+        for spec in connectors:
+            conn.execute("SELECT concord.register_connector(%s)", (json.dumps(spec),))
+
+
 class Vendor:
     """An HTTP peer that counts requests per Idempotency-Key and executes each key once:
     a repeated key gets the first answer again without executing anything.
@@ -199,6 +214,16 @@ class WorkerProcess:
                 self.terminate(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def stop_workers(*workers: WorkerProcess) -> None:
+    """SIGTERM each worker still running, SIGKILL one that does not stop in 20 s."""
+    for w in workers:
+        if w.proc is not None and w.proc.poll() is None:
+            try:
+                w.terminate(20)
+            except subprocess.TimeoutExpired:
+                w.kill()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02,

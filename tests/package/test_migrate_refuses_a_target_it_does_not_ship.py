@@ -35,6 +35,7 @@ def concord(*args: str) -> subprocess.CompletedProcess:
 
 
 def installed(dsn: str) -> bool:
+    """Whether anything of Concord (its schema) is in the database at ``dsn``."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         return conn.execute("SELECT to_regnamespace('concord') IS NOT NULL").fetchone()[0]
 

@@ -51,7 +51,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 README_MAX_LINES = 200
 EXECUTED = {"sql", "python"}
-FENCE = re.compile(r"^```([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+# A fenced block, also indented (in a list item): its closing fence has the same indent.
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<language>[A-Za-z0-9_+-]*)[^\n]*\n"
+    r"(?P<code>.*?)^(?P=indent)```[ \t]*$",
+    re.S | re.M,
+)
 EXPECT = re.compile(r"--\s*expect\s+([0-9A-Z]{5})(?:\s+([a-z][a-z0-9_]*))?")
 MODULE = re.compile(r"\A#\s*file:\s*(\S+\.py)\s*\n")
 
@@ -83,7 +88,11 @@ def blocks(text: str) -> list[Block]:
     found: list[Block] = []
     previous: Block | None = None
     for m in FENCE.finditer(text):
-        language, code = m.group(1).lower(), m.group(2)
+        language = m.group("language").lower()
+        indent = m.group("indent")
+        code = "".join(
+            line.removeprefix(indent) for line in m.group("code").splitlines(keepends=True)
+        )
         line = text.count("\n", 0, m.start()) + 1
         if language == "output":
             assert previous is not None and previous.output is None, (

@@ -2,13 +2,11 @@
 own claim or approval is deciding still gets its run (the hand-off, stepped in turn by
 ``support.races``), the step prelude leaves an operator's "blocked" alone, a workflow
 cancelled in DBOS before it started ends its command, and a command moved running ->
-blocked -> queued is never run twice at once. Schedules: a cron DBOS cannot run is
-refused where it is registered, and a schedule on any registered queue fires.
+blocked -> queued is never run twice at once.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,7 +32,7 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 @pytest.fixture(scope="module")
 def dsn(server_dsn: str) -> Iterator[str]:
-    with temporary_database(server_dsn, "rv_rt") as d:
+    with temporary_database(server_dsn, "concord_run_status") as d:
         migrate(d)
         register_test_types(d)
         with psycopg.connect(d, autocommit=True) as conn:
@@ -165,27 +163,13 @@ def test_the_step_prelude_leaves_a_blocked_command_blocked(dsn: str) -> None:
 
 
 # ---------------------------------------------------------------------------
-# An invalid cron is refused where it is registered
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("cron", ["a b c d e", "99 * * * *", "* * * * 9"])
-def test_register_schedule_refuses_a_cron_dbos_cannot_run(dsn: str, cron: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        spec = {"name": "rv_bad_" + uuid.uuid4().hex[:6], "cron": cron, "command_type": "rt.echo"}
-        with pytest.raises(psycopg.Error) as caught:
-            conn.execute("SELECT concord.register_schedule(%s)", (json.dumps(spec),))
-        assert caught.value.sqlstate == "CN005"
-
-
-# ---------------------------------------------------------------------------
 # Real workers (each test its own database, so a worker sees only its own work)
 # ---------------------------------------------------------------------------
 
 
 @pytest.fixture()
 def fresh(server_dsn: str) -> Iterator[str]:
-    with temporary_database(server_dsn, "rv_rtw") as d:
+    with temporary_database(server_dsn, "concord_run_status_w") as d:
         migrate(d)
         register_test_types(d)
         yield d
@@ -194,33 +178,6 @@ def fresh(server_dsn: str) -> Iterator[str]:
 def worker(dsn: str, vendor: RecordingVendor | None = None) -> WorkerProcess:
     kw = {"vendor_url": vendor.url} if vendor is not None else {}
     return WorkerProcess(dsn, executor_id=f"rv-{uuid.uuid4().hex[:8]}", **kw)
-
-
-def test_a_schedule_on_any_registered_queue_fires(fresh: str) -> None:
-    with psycopg.connect(fresh, autocommit=True) as conn:
-        conn.execute(
-            "SELECT concord.register_schedule(%s)",
-            (
-                json.dumps(
-                    {
-                        "name": "on_agents",
-                        "cron": "* * * * * *",
-                        "command_type": "rt.echo",
-                        "queue": "agent_runs",
-                    }
-                ),
-            ),
-        )
-        with worker(fresh):
-            wait_for(
-                lambda: one(
-                    conn,
-                    "SELECT count(*) FROM concord.commands "
-                    "WHERE requested_by = 'schedule:on_agents'",
-                ),
-                timeout=12,
-                message="a tick of a schedule on queue agent_runs",
-            )
 
 
 def test_a_workflow_cancelled_in_dbos_before_it_started_ends_its_command(fresh: str) -> None:

@@ -43,21 +43,21 @@ SELECT matches(
     'the DETAIL lists every problem: two approver ways, unknown field, bad decision_values, bad expiration'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_approval_type('{"name": "at_noapprover"}')$$,
-    'CN005', NULL,
+    'CN005', 'approval_type_spec_is_valid',
     'CN005: an approval type needs an approver'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_approval_type('{"name": "at_nrej", "approver": {"team": "t"}, "decision_values": ["approved"]}')$$,
-    'CN005', NULL,
+    'CN005', 'approval_type_spec_is_valid',
     'CN005: decision_values must include rejected'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_approval_type('{"name": "at_resume", "approver": {"team": "t"}, "resume": {"on_rejected": "retry"}}')$$,
-    'CN005', NULL,
+    'CN005', 'approval_type_spec_is_valid',
     'CN005: resume.on_rejected must be fail, fail_or_replan or cancel'
 );
 
@@ -151,67 +151,67 @@ SELECT set_eq(
     'pending_approvals lists each eligible approver but never the requester'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, concord_test.approval_id('approve')),
-    'CN012', NULL,
+    'CN012', 'approver_is_not_the_requester',
     'CN012: the requester may not approve, even when listed as an approver'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'mallory')$$, concord_test.approval_id('approve')),
-    'CN012', NULL,
+    'CN012', 'the_approver_is_eligible',
     'CN012: someone who is not an eligible approver may not decide'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'maybe', 'ann')$$, concord_test.approval_id('approve')),
-    'CN008', NULL,
+    'CN008', 'a_decision_is_approved_rejected_or_request_changes',
     'CN008: an unknown decision'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.approvals SET status = 'approved', decision = 'approved', decided_by = 'req'
              WHERE approval_id = %L$$, concord_test.approval_id('approve')),
-    'CN012', NULL,
+    'CN012', 'approver_is_not_the_requester',
     'CN012: a direct UPDATE cannot approve for the requester either'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.approvals SET status = 'approved', decision = 'approved', decided_by = 'mallory'
              WHERE approval_id = %L$$, concord_test.approval_id('approve')),
-    'CN012', NULL,
+    'CN012', 'the_approver_is_eligible',
     'CN012: nor for an ineligible approver'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'approved' WHERE command_id = %L$$, concord_test.id('approve')),
-    'CN001', NULL,
+    'CN001', 'a_command_is_approved_only_when_its_approvals_are',
     'CN001: a direct UPDATE of the command to approved while its approval is pending'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'approved', 'operator')$$, concord_test.id('approve')),
-    'CN001', NULL,
+    'CN001', 'a_command_is_approved_only_when_its_approvals_are',
     'CN001: nor through transition_command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.approvals SET expires_at = expires_at + interval '1 day' WHERE approval_id = %L$$,
            concord_test.approval_id('approve')),
-    'CN007', NULL,
+    'CN007', 'an_approval_changes_only_its_status_and_decision',
     'CN007: an approval''s expires_at is immutable'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.approvals SET eligible_approvers = '{mallory}' WHERE approval_id = %L$$,
            concord_test.approval_id('approve')),
-    'CN007', NULL,
+    'CN007', 'an_approval_changes_only_its_status_and_decision',
     'CN007: an approval''s eligible approvers are immutable'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.approvals WHERE approval_id = %L$$, concord_test.approval_id('approve')),
-    'CN007', NULL,
+    'CN007', 'approvals_are_not_deleted',
     'CN007: an approval cannot be deleted'
 );
 
@@ -253,15 +253,15 @@ SELECT is_empty(
     'pending_approvals no longer lists a decided approval'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'rejected', 'ben')$$, concord_test.approval_id('approve')),
-    'CN013', NULL,
+    'CN013', 'an_approval_is_decided_once',
     'CN013: an approval already decided cannot be decided again'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.resolve_approval('00000000-0000-0000-0000-000000000000', 'approved', 'ann')$$,
-    'CN006', NULL,
+    'CN006', 'the_approval_exists',
     'CN006: an unknown approval'
 );
 
@@ -295,9 +295,9 @@ SELECT row_eq(
     'the rejected command failed with error_class approval_rejected'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'queued', 'operator')$$, concord_test.id('reject')),
-    'CN001', NULL,
+    'CN001', 'a_logical_failure_is_not_retried',
     'CN001: a rejected command cannot be retried'
 );
 
@@ -329,9 +329,9 @@ SELECT is(
 SELECT is((SELECT status FROM concord.approvals WHERE approval_id = (SELECT approval_id FROM first_changes)),
           'changes_requested', 'the approval is changes_requested');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.provide_input(%L, '{"note": "x"}', 'ann')$$, concord_test.id('changes')),
-    'CN012', NULL,
+    'CN012', 'only_the_requester_provides_input',
     'CN012: only the requester may provide input'
 );
 
@@ -427,15 +427,15 @@ SELECT is(concord_test.submit('other_path', 't_path', '{}', 'req', '{"manager": 
 SELECT is(concord_test.submit('input', 't_schema', '{"count": 1, "drop": "x", "meta": {"a": 1, "b": 2}}'),
           'waiting_for_input', 'fixture: a required input is missing');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.provide_input(%L, '[1, 2]', 'req')$$, concord_test.id('input')),
-    'CN008', NULL,
+    'CN008', 'payload_patch_is_a_json_object',
     'CN008: a patch that is not an object'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.provide_input(%L, '{"name": "n", "count": "many"}', 'req')$$, concord_test.id('input')),
-    'CN005', NULL,
+    'CN005', 'provided_input_leaves_a_valid_payload',
     'CN005: a patch that makes the payload invalid against the schema'
 );
 
@@ -445,9 +445,9 @@ SELECT row_eq(
     'a refused patch changes nothing'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.provide_input(%L, '{"name": "n"}', 'req')$$, concord_test.id('approve')),
-    'CN011', NULL,
+    'CN011', 'input_is_provided_only_while_waiting_for_input',
     'CN011: provide_input for a command that is not waiting_for_input'
 );
 
@@ -475,23 +475,23 @@ SELECT set_eq(
     'pending_approvals lists the team''s members, not the requester who is a member too'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, concord_test.approval_id('team')),
-    'CN012', NULL,
+    'CN012', 'approver_is_not_the_requester',
     'CN012: the requester may not approve through team membership'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'nina')$$, concord_test.approval_id('team')),
-    'CN012', NULL,
+    'CN012', 'the_approver_is_eligible',
     'CN012: a non-member may not decide a team approval'
 );
 
 SELECT concord.remove_team_member('team:travel', 'tom') AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'tom')$$, concord_test.approval_id('team')),
-    'CN012', NULL,
+    'CN012', 'the_approver_is_eligible',
     'CN012: removing the member revokes the right to decide'
 );
 
@@ -508,9 +508,9 @@ SELECT is(
 -- ===========================================================================
 SELECT is(concord_test.submit('two', 't_two', '{}'), 'waiting_for_approval', 'fixture: approved/rejected only');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'request_changes', 'ann')$$, concord_test.approval_id('two')),
-    'CN008', NULL,
+    'CN008', 'the_decision_is_one_its_approval_type_allows',
     'CN008: request_changes is refused by a type whose decision_values are approved and rejected'
 );
 
@@ -534,9 +534,9 @@ SELECT is(
     'one approval of two: the command still waits'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'approved' WHERE command_id = %L$$, concord_test.id('multi')),
-    'CN001', NULL,
+    'CN001', 'a_command_is_approved_only_when_its_approvals_are',
     'CN001: a direct UPDATE to approved while one of two approvals is pending'
 );
 
@@ -557,9 +557,9 @@ SELECT is(
 SELECT is((concord_test.approval('multi_reject', 'at_people')).status, 'cancelled',
           'the other pending approval is cancelled');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, concord_test.approval_id('multi_reject', 'at_people')),
-    'CN013', NULL,
+    'CN013', 'an_approval_is_decided_once',
     'CN013: a cancelled approval cannot be decided'
 );
 
@@ -610,9 +610,9 @@ SELECT row_eq(
 
 SELECT is(concord.expire_approvals(now() + interval '1 hour'), 0, 'a second expire_approvals returns 0 (idempotent)');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, concord_test.approval_id('short')),
-    'CN013', NULL,
+    'CN013', 'an_approval_is_decided_once',
     'CN013: an expired approval cannot be decided'
 );
 
@@ -635,11 +635,11 @@ SELECT is(
 -- ===========================================================================
 -- No approval can be opened already expired (the insert trigger refuses it):
 -- forge one with triggers off, as time passing would make it.
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.approvals (command_id, evaluation_id, approval_type, requested_by, approver,
                                             eligible_approvers, expires_at)
              VALUES (%L, gen_random_uuid(), 'at_people', 'req', 'ann', '{ann}', now())$$, concord_test.id('two')),
-    'CN011', NULL,
+    'CN011', 'an_approval_answers_the_latest_evaluation',
     'an approval not asked for by the latest evaluation (or already expired) cannot be inserted'
 );
 SET LOCAL session_replication_role = replica;
@@ -652,9 +652,9 @@ WITH a AS (
 INSERT INTO concord_test.fixture (label, id) SELECT 'stale', a.approval_id FROM a;
 SET LOCAL session_replication_role = origin;
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'ann')$$, concord_test.id('stale')),
-    'CN014', NULL,
+    'CN014', 'an_expired_approval_is_not_decided',
     'CN014: an approval cannot be decided at or after its expires_at, even before expire_approvals ran'
 );
 

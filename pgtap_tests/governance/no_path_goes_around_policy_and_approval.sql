@@ -1,5 +1,5 @@
--- Governance hardening: the defects a review found, pinned. No path around
--- policy and approval (a retry included); predicates and approver paths that
+-- Governance holds on every path (spec 21, 22): no path around policy and
+-- approval (a retry included); predicates and approver paths that
 -- cannot work are refused at registration; external sharing sees through
 -- case, spaces and nesting; a team is not a person; approvals are opened only
 -- for the evaluation that asked for them; plans follow the latest evaluation;
@@ -31,9 +31,9 @@ SELECT lives_ok(
            concord_test.id('gated')),
     'a command waiting for approval can fail (retryable class)'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'queued', 'mallory')$$, concord_test.id('gated')),
-    'CN001', NULL,
+    'CN001', 'a_governed_command_moves_on_only_when_its_policies_allow',
     'but its retry is refused: its approval was never granted'
 );
 SELECT is(concord_test.submit('waits', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
@@ -43,9 +43,9 @@ SELECT lives_ok(
            concord_test.id('waits'), concord_test.id('waits')),
     'a command waiting for input can be moved to validated and fail without a class'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'queued', 'mallory')$$, concord_test.id('waits')),
-    'CN001', NULL,
+    'CN001', 'a_governed_command_moves_on_only_when_its_policies_allow',
     'and its retry is refused: its policies asked for input'
 );
 SELECT is(concord_test.submit('allowed', 'h_book', '{"price": 10}'), 'queued', 'fixture: allowed');
@@ -72,9 +72,9 @@ SELECT is(concord_test.submit('manual', 'h_input', '{"price": 3}', 'req'), 'queu
 SELECT is(concord_test.submit('manual2', 'h_book', '{"price": 10}'), 'queued', 'fixture');
 UPDATE concord.command_types SET async_required = false, sync_allowed = true WHERE command_type = 'h_input';
 SELECT is(concord_test.submit('sync', 'h_input', '{"price": 3}'), 'validated', 'fixture: a validated governed command');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'waiting_for_approval', 'mallory')$$, concord_test.id('sync')),
-    'CN001', NULL,
+    'CN001', 'a_command_waits_for_approval_only_while_one_is_pending',
     'a governed command waits for approval only when its policies asked for one'
 );
 
@@ -82,41 +82,41 @@ SELECT throws_ok(
 -- A team is not a person
 -- ===========================================================================
 SELECT is(concord_test.submit('team', 'h_book', '{"price": 900}', 'req'), 'waiting_for_approval', 'fixture');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'team:fin')$$, concord_test.approval_id('team')),
-    'CN012', NULL,
+    'CN012', 'the_approver_is_eligible',
     'the approving team''s own name may not decide: only its members'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'req')$$, concord_test.approval_id('team')),
-    'CN012', NULL,
+    'CN012', 'approver_is_not_the_requester',
     'a member who requested the command may not decide either'
 );
 
 -- ===========================================================================
 -- Approvals answer the latest evaluation
 -- ===========================================================================
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.approvals (command_id, evaluation_id, approval_type, requested_by, approver,
                                             eligible_approvers, expires_at)
              VALUES (%L, gen_random_uuid(), 'h_team', 'req', 'ann', '{ann}', now() + interval '1 day')$$,
            concord_test.id('team')),
-    'CN011', NULL,
+    'CN011', 'an_approval_answers_the_latest_evaluation',
     'an approval no evaluation asked for cannot be inserted, even by the owner'
 );
 
 -- ===========================================================================
 -- Registration refuses what could never work
 -- ===========================================================================
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "h_short", "predicate": "$.payload.x > 5 && $.payload.y > $limit",
                                        "decision": "deny"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'a variable in a branch an empty command short-circuits must still be bound'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "h_path", "predicate": "$.payload.total_price", "decision": "deny"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'a path that is not a predicate is refused'
 );
 SELECT cmp_ok(
@@ -125,14 +125,14 @@ SELECT cmp_ok(
     '>=', 4,
     'a bad name does not hide the spec''s other problems'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_approval_type('{"name": "h_var", "approver": {"path": "$.payload.x ? (@ > $v)"}}')$$,
-    'CN005', NULL,
+    'CN005', 'approval_type_spec_is_valid',
     'an approver path may not use variables'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_approval_type('{"name": "h_where", "approver": {"path": "$.requested_by"}}')$$,
-    'CN005', NULL,
+    'CN005', 'approval_type_spec_is_valid',
     'an approver path reads the payload or the context'
 );
 
@@ -192,7 +192,7 @@ SELECT is(
 );
 
 -- ===========================================================================
--- Second review: more hiding places, paths finding several, stale waits,
+-- More hiding places, paths finding several, stale waits,
 -- policies taken away, nested teams, limits
 -- ===========================================================================
 SELECT is(concord_test.submit('s6', 'h_share', jsonb_build_object('destination', E'\texternal:partner')),
@@ -228,9 +228,9 @@ SELECT lives_ok(
            concord_test.approval_id('stale'), concord_test.id('stale')),
     'changes requested; moved back to validated by hand'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'waiting_for_approval', 'mallory')$$, concord_test.id('stale')),
-    'CN001', NULL,
+    'CN001', 'a_command_waits_for_approval_only_while_one_is_pending',
     'a command cannot wait again on an evaluation whose approvals are all closed'
 );
 DO $$ BEGIN
@@ -249,9 +249,9 @@ DO $$ BEGIN
                                             "policy_checks": ["h_big"], "required_inputs": ["price"]}');
 END $$;
 SELECT is(concord_test.submit('nested', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_approval(%L, 'approved', 'team:ops')$$, concord_test.approval_id('nested')),
-    'CN012', NULL,
+    'CN012', 'the_approver_is_eligible',
     'a team that is a member is still not a person'
 );
 SELECT is(
@@ -260,20 +260,20 @@ SELECT is(
     0, 'pending_approvals does not list it'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.add_team_member('team:fin', %L)$$, repeat('x', 300)),
-    'CN008', NULL, 'a name longer than 256 characters is refused'
+    'CN008', 'a_name_has_at_most_256_characters', 'a name longer than 256 characters is refused'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.submit_command('h_input', '{"price": 1}', 'req', idempotency_key => %L)$$,
            repeat('k', 6000)),
-    'CN008', NULL, 'an idempotency key longer than 1000 characters is refused'
+    'CN008', 'idempotency_key_has_at_most_1000_characters', 'an idempotency key longer than 1000 characters is refused'
 );
 SELECT is(concord_test.submit('deep', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.provide_input(%L, %L::jsonb, 'req')$$, concord_test.id('deep'),
            repeat('{"a": ', 1000) || '1' || repeat('}', 1000)),
-    'CN008', NULL, 'a patch nested too deeply to merge is refused with CN008, nothing changed'
+    'CN008', 'payload_patch_is_not_nested_too_deeply', 'a patch nested too deeply to merge is refused with CN008, nothing changed'
 );
 
 SET LOCAL session_replication_role = replica;
@@ -320,12 +320,12 @@ SELECT is((SELECT approver_principals FROM concord.approval_types WHERE name = '
           'the principals are the approvers');
 
 -- ===========================================================================
--- Third review: kind always checked and never stored, cost's null estimate,
+-- Kind always checked and never stored, cost's null estimate,
 -- executable answers that name nothing, per-approval reasons
 -- ===========================================================================
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "concord_test.h_named", "kind": "declarative"}')$$,
-    'CN005', NULL, 'a kind that does not match is refused, by-name specs included'
+    'CN005', 'policy_spec_is_valid', 'a kind that does not match is refused, by-name specs included'
 );
 SELECT is(
     (SELECT version FROM concord.policies WHERE name = 'concord_test.h_named'), 1, 'fixture: version 1'
@@ -406,7 +406,7 @@ SELECT is(
 );
 
 -- ===========================================================================
--- Fourth review: replays after input, approver fields asked once, declarative
+-- Replays after input, approver fields asked once, declarative
 -- input requests name their fields, invisible characters
 -- ===========================================================================
 SELECT is(
@@ -422,9 +422,9 @@ SELECT is(
     (SELECT s.created FROM concord.submit_command('h_input', '{}', 'req', idempotency_key => 'h-replay') AS s),
     false, 'replaying the original submission still returns the original command'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.submit_command('h_input', '{"price": 9}', 'req', idempotency_key => 'h-replay')$$,
-    'CN002', NULL, 'a different request under that key is still a conflict'
+    'CN002', 'an_idempotency_key_names_one_request', 'a different request under that key is still a conflict'
 );
 DO $$ BEGIN
     PERFORM concord.register_approval_type('{"name": "h_named_by", "approver": {"path": "$.payload.approver"}}');
@@ -439,10 +439,10 @@ SELECT is(
      WHERE c.command_id = concord_test.id('once2')),
     '["a", "approver"]'::jsonb, 'the approver a payload path will need is asked for in the same round'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "h_vague_decl", "predicate": "$.payload.a > 1",
                                        "decision": "require_input"}')$$,
-    'CN005', NULL, 'a declarative policy that can require input must name the fields'
+    'CN005', 'policy_spec_is_valid', 'a declarative policy that can require input must name the fields'
 );
 SELECT is(concord_test.submit('zw', 'h_share', jsonb_build_object('destination', E'\u200bexternal:partner')),
           'waiting_for_approval', 'a zero-width space before external: hides nothing');

@@ -120,9 +120,9 @@ SELECT matches(
     'the DETAIL says the approval_type is missing'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "p_nopred", "decision": "deny"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'CN005: a declarative policy without a predicate is refused'
 );
 
@@ -181,15 +181,15 @@ SELECT row_eq(
     'the executable policy records its function'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "p_one", "function": "concord_test.policy_one_arg"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'CN005: a function with the wrong signature (one argument) is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "p_text", "function": "concord_test.policy_text"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'CN005: a function returning text instead of jsonb is refused'
 );
 
@@ -199,15 +199,15 @@ SELECT matches(
     'the DETAIL says the function must return jsonb'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "p_none", "function": "concord_test.no_such_fn"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'CN005: a function that does not exist is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "p_mixed", "function": "concord_test.policy_fn", "predicate": "true"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'CN005: an executable policy takes no predicate'
 );
 
@@ -220,9 +220,9 @@ SELECT throws_ok(
     'CN005: a built-in name cannot be redefined as a declarative policy'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_policy('{"name": "permission", "function": "concord_test.policy_fn"}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_spec_is_valid',
     'CN005: a built-in name cannot be redefined as an executable policy'
 );
 
@@ -235,9 +235,9 @@ SELECT throws_ok(
 -- ===========================================================================
 -- Command types must name registered policies
 -- ===========================================================================
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_command_type('{"command_type": "t_unknown_policy", "policy_checks": ["no_such_policy"]}')$$,
-    'CN005', NULL,
+    'CN005', 'command_type_spec_is_valid',
     'CN005: register_command_type refuses a policy_checks entry that is not a registered policy'
 );
 
@@ -248,9 +248,9 @@ SELECT matches(
     'the DETAIL names the unregistered policy'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.command_types (command_type, name, policy_checks) VALUES ('t_direct', 't_direct', '{no_such_policy}')$$,
-    'CN005', NULL,
+    'CN005', 'policy_checks_name_registered_policies',
     'CN005: a direct INSERT of a command type naming an unregistered policy is refused'
 );
 
@@ -258,9 +258,9 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_plain", "sync_allowed": true}');
 END $$;
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.command_types SET policy_checks = '{no_such_policy}' WHERE command_type = 't_plain'$$,
-    'CN005', NULL,
+    'CN005', 'policy_checks_name_registered_policies',
     'CN005: a direct UPDATE of a command type naming an unregistered policy is refused'
 );
 
@@ -335,11 +335,11 @@ SELECT is(
     'grants and revokes are audited once each (not the no-op repeats)'
 );
 
-SELECT throws_ok($$SELECT concord.grant_command_type('t_no_such_type', 'bob')$$, 'CN009', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.grant_command_type('t_no_such_type', 'bob')$$, 'CN009', 'command_type_is_registered',
                  'CN009: grant_command_type of an unknown command type');
-SELECT throws_ok($$SELECT concord.revoke_command_type('t_no_such_type', 'bob')$$, 'CN009', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.revoke_command_type('t_no_such_type', 'bob')$$, 'CN009', 'command_type_is_registered',
                  'CN009: revoke_command_type of an unknown command type');
-SELECT throws_ok($$SELECT concord.grant_command_type('t_perm', ' ')$$, 'CN008', NULL,
+SELECT concord_test.throws_rule($$SELECT concord.grant_command_type('t_perm', ' ')$$, 'CN008', 'required_argument_is_not_blank',
                  'CN008: grant_command_type to a blank principal');
 
 -- ===========================================================================
@@ -620,19 +620,19 @@ SELECT row_eq(
 
 SELECT is((concord_test.command('sync_ok')).error_class, 'policy_denied', 'the re-evaluated denial is policy_denied');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.evaluate_policies(%L)$$, concord_test.id('ri_present')),
-    'CN011', NULL,
+    'CN011', 'policies_are_evaluated_for_a_validated_command',
     'CN011: evaluate_policies of a queued command'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.evaluate_policies(%L)$$, concord_test.id('ri_missing')),
-    'CN011', NULL,
+    'CN011', 'policies_are_evaluated_for_a_validated_command',
     'CN011: evaluate_policies of a command waiting for input'
 );
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.evaluate_policies('00000000-0000-0000-0000-000000000000')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: evaluate_policies of an unknown command'
 );
 
@@ -641,24 +641,24 @@ SELECT throws_ok(
 -- ===========================================================================
 SELECT concord_test.command_at('t_perm', 'validated', 'never_evaluated') IS NOT NULL AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'queued' WHERE command_id = %L$$, concord_test.id('never_evaluated')),
-    'CN001', NULL,
+    'CN001', 'a_governed_command_moves_on_only_when_its_policies_allow',
     'CN001: a direct UPDATE validated -> queued of a governed command never evaluated'
 );
 
 SELECT is(concord_test.submit('guard_input', 't_ri', '{"a": 1}'), 'waiting_for_input', 'fixture: waiting for input');
 SELECT concord.transition_command(concord_test.id('guard_input'), 'validated', 'fixture') AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'queued' WHERE command_id = %L$$, concord_test.id('guard_input')),
-    'CN001', NULL,
+    'CN001', 'a_governed_command_moves_on_only_when_its_policies_allow',
     'CN001: a direct UPDATE validated -> queued when the latest evaluation was require_input'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'running', 'worker')$$, concord_test.id('guard_input')),
-    'CN001', NULL,
+    'CN001', 'a_governed_command_moves_on_only_when_its_policies_allow',
     'CN001: transition_command validated -> running when the latest evaluation did not allow'
 );
 
@@ -672,15 +672,15 @@ SELECT lives_ok(
     'a direct UPDATE validated -> queued is allowed when the latest evaluation allowed'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'queued', 'operator')$$, concord_test.id('perm_none')),
-    'CN001', NULL,
+    'CN001', 'a_logical_failure_is_not_retried',
     'CN001: a policy_denied failure cannot be retried (failed -> queued)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'queued' WHERE command_id = %L$$, concord_test.id('perm_none')),
-    'CN001', NULL,
+    'CN001', 'a_logical_failure_is_not_retried',
     'CN001: nor by a direct UPDATE'
 );
 
@@ -691,15 +691,15 @@ SELECT concord.transition_command(concord_test.id('retryable'), 'failed', 'worke
 SELECT is(concord.transition_command(concord_test.id('retryable'), 'queued', 'operator'), 'queued',
           'a failure with a retryable error_class (timeout) can be retried');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.policy_decisions SET decision = 'allow' WHERE command_id = %L$$, concord_test.id('combo_dia')),
-    'CN007', NULL,
+    'CN007', 'policy_decisions_are_not_updated',
     'CN007: policy_decisions cannot be updated'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.policy_decisions WHERE command_id = %L$$, concord_test.id('combo_dia')),
-    'CN007', NULL,
+    'CN007', 'policy_decisions_are_not_updated',
     'CN007: policy_decisions cannot be deleted'
 );
 
@@ -721,17 +721,17 @@ SELECT set_has(
 
 SELECT concord_test.command_at('t_plain', 'running', 'bad_class') IS NOT NULL AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'failed', 'worker', 'x', NULL, 'x', 'no_such_class')$$,
            concord_test.id('bad_class')),
-    'CN008', NULL,
+    'CN008', 'error_class_is_known',
     'CN008: an unknown error_class via transition_command is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'failed', error = 'x', error_class = 'no_such_class'
              WHERE command_id = %L$$, concord_test.id('bad_class')),
-    '23503', NULL,
+    '23503', 'commands_error_class_is_known',
     'an unknown error_class written directly on a command is refused (foreign_key_violation)'
 );
 
@@ -739,16 +739,16 @@ INSERT INTO concord_test.fixture
 SELECT 'effect', concord.plan_effect(concord_test.id('bad_class'), 'email.send', '{}');
 SELECT concord.start_effect(concord_test.id('effect'), 'wf-1') AS fixture \gset
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, 'x', 'no_such_class')$$, concord_test.id('effect')),
-    'CN008', NULL,
+    'CN008', 'error_class_is_known',
     'CN008: an unknown error_class via fail_effect is refused'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.domain_effects SET status = 'failed', error = 'x', error_class = 'no_such_class'
              WHERE domain_effect_id = %L$$, concord_test.id('effect')),
-    '23503', NULL,
+    '23503', 'domain_effects_error_class_is_known',
     'an unknown error_class written directly on an effect is refused (foreign_key_violation)'
 );
 

@@ -506,34 +506,34 @@ SELECT is(
 -- ===========================================================================
 SELECT is(concord_test.submit('g', 'rt_async'), 'queued', 'fixture: g is queued and bound');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET dbos_workflow_id = 'x' WHERE command_id = %L$$, concord_test.id('g')),
-    'CN007', NULL,
+    'CN007', 'a_workflow_binding_changes_only_while_queued',
     'CN007: the owner cannot point a queued command at another workflow'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET run_seq = 2 WHERE command_id = %L$$, concord_test.id('g')),
-    'CN007', NULL,
+    'CN007', 'a_workflow_binding_changes_only_while_queued',
     'CN007: nor change its run'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET queue_name = 'agent_runs' WHERE command_id = %L$$, concord_test.id('g')),
-    'CN007', NULL,
+    'CN007', 'a_workflow_binding_changes_only_while_queued',
     'CN007: nor its queue'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET dbos_workflow_id = null WHERE command_id = %L$$, concord_test.id('g')),
-    'CN007', NULL,
+    'CN007', 'a_workflow_binding_changes_only_while_queued',
     'CN007: nor release it while nothing is unmet'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET run_seq = 2, dbos_workflow_id = %L WHERE command_id = %L$$,
            pg_temp.wf('g', 2), concord_test.id('g')),
-    'CN007', NULL,
+    'CN007', 'a_workflow_binding_changes_only_while_queued',
     'CN007: nor hand it off to the next run while it is bound'
 );
 
@@ -545,10 +545,10 @@ SELECT lives_ok(
     'fixture: c5 is queued, unbound, waiting for p5'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET run_seq = 1, dbos_workflow_id = %L WHERE command_id = %L$$,
            pg_temp.wf('c5'), concord_test.id('c5')),
-    'CN007', NULL,
+    'CN007', 'a_workflow_binding_changes_only_while_queued',
     'CN007: the owner cannot hand off a command with the correct next workflow while a dependency is unmet'
 );
 
@@ -560,16 +560,16 @@ SELECT is(
     'fixture: c2 is running'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET dbos_workflow_id = null WHERE command_id = %L$$, concord_test.id('c2')),
-    'CN007', NULL,
+    'CN007', 'a_workflow_binding_changes_only_while_queued',
     'CN007: the owner cannot release a running command''s workflow'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET dbos_workflow_id = 'x', run_seq = 9 WHERE command_id = %L$$,
            concord_test.id('p2')),
-    'CN007', NULL,
+    'CN007', 'a_terminal_command_never_changes',
     'CN007: nor rebind a terminal one'
 );
 
@@ -656,9 +656,9 @@ SELECT row_eq(
     'the retry starts run 2 with a new workflow <command id>/2, enqueued in DBOS'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_finish(%L, %L, 'succeeded')$$, concord_test.id('r'), pg_temp.wf('r')),
-    'CN011', NULL,
+    'CN011', 'only_the_current_workflow_acts_for_its_command',
     'CN011: the run-1 workflow can no longer finish the retried command'
 );
 
@@ -746,21 +746,21 @@ SELECT is(
 
 SELECT is(pg_temp.claim('p') ->> 'action', 'skip', 'a terminal command''s workflow is told to skip');
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_claim(%L, %L, ' ')$$, concord_test.id('cl'), pg_temp.wf('cl')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: a blank executor_id'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_claim(%L, null, 'ex1')$$, concord_test.id('cl')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: a missing workflow_id'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.runtime_claim(gen_random_uuid(), 'wf', 'ex1')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: an unknown command'
 );
 
@@ -808,52 +808,52 @@ SELECT is(
     'once completed, a replay answers done with the result'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_begin_effect(%L, %L, 'connector.x', '{"a": 2}', 'rt-e-1', 'undo_x')$$,
            concord_test.id('e'), pg_temp.wf('e')),
-    'CN002', NULL,
+    'CN002', 'an_effect_idempotency_key_names_one_effect',
     'CN002: the same key with a different payload'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_begin_effect(%L, %L, 'connector.x', '{"a": 1}', 'rt-e-1', 'undo_y')$$,
            concord_test.id('e'), pg_temp.wf('e')),
-    'CN002', NULL,
+    'CN002', 'an_effect_idempotency_key_names_one_effect',
     'CN002: the same key with a different declared compensation'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_begin_effect(%L, %L, 'connector.x', '{"a": 1}', 'rt-e-1', 'undo_x')$$,
            concord_test.id('cl'), pg_temp.wf('cl')),
-    'CN002', NULL,
+    'CN002', 'an_effect_idempotency_key_names_one_effect',
     'CN002: another command''s workflow using the key of e''s effect'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_begin_effect(%L, 'not-my-workflow', 'connector.x', '{}', 'rt-e-2')$$,
            concord_test.id('e')),
-    'CN011', NULL,
+    'CN011', 'only_the_current_workflow_acts_for_its_command',
     'CN011: a workflow that does not run the command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_begin_effect(%L, %L, 'connector.x', '{}', 'rt-e-2')$$,
            concord_test.id('c5'), concord_test.id('c5')),
-    'CN011', NULL,
+    'CN011', 'only_the_current_workflow_acts_for_its_command',
     'CN011: a command waiting unbound for a dependency has no workflow to act for it'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_begin_effect(%L, %L, 'connector.x', '{}', 'rt-e-2')$$,
            concord_test.id('p5'), pg_temp.wf('p5')),
-    'CN011', NULL,
+    'CN011', 'only_a_running_command_starts_effects',
     'CN011: a queued command (not claimed) starts no effect'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_begin_effect(%L, %L, 'undo_x', '{}', 'rt-e-comp', null, %L)$$,
            concord_test.id('e'), pg_temp.wf('e'), concord_test.id('e_eff')),
-    'CN011', NULL,
+    'CN011', 'compensations_run_only_while_compensating',
     'CN011: a compensation is refused while the command is running (not compensating)'
 );
 
@@ -936,35 +936,35 @@ SELECT row_eq(
     'the result is stored and the transition audited once, under workflow:<id>'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_finish(%L, %L, 'failed', null, null, 'timeout')$$,
            concord_test.id('f2'), pg_temp.wf('f2')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: failed without an error'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_finish(%L, %L, 'failed', null, 'boom')$$, concord_test.id('f2'), pg_temp.wf('f2')),
-    'CN008', NULL,
+    'CN008', 'required_argument_is_not_blank',
     'CN008: failed without an error class'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_finish(%L, %L, 'failed', null, 'boom', 'no_such_class')$$,
            concord_test.id('f2'), pg_temp.wf('f2')),
-    'CN008', NULL,
+    'CN008', 'error_class_is_known',
     'CN008: failed with an unknown error class'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_finish(%L, %L, 'done')$$, concord_test.id('f2'), pg_temp.wf('f2')),
-    'CN008', NULL,
+    'CN008', 'command_status_is_known',
     'CN008: an unknown status'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_finish(%L, %L, 'succeeded')$$, concord_test.id('f2'), pg_temp.wf('f')),
-    'CN011', NULL,
+    'CN011', 'only_the_current_workflow_acts_for_its_command',
     'CN011: another command''s workflow cannot finish it'
 );
 
@@ -1094,23 +1094,23 @@ SELECT row_eq(
     'the replay wrote nothing more: one row, under workflow:<id>'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_audit(%L, %L, 'command_status_changed', '{}')$$,
            concord_test.id('m'), pg_temp.wf('m')),
-    'CN008', NULL,
+    'CN008', 'runtime_event_type_is_known',
     'CN008: runtime_audit refuses an event type it does not own (command_status_changed)'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_audit(%L, %L, null, '{}')$$, concord_test.id('m'), pg_temp.wf('m')),
-    'CN008', NULL,
+    'CN008', 'runtime_event_type_is_known',
     'CN008: runtime_audit refuses a missing event type'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_audit(%L, 'not-my-workflow', 'compensation_started', '{}')$$,
            concord_test.id('m')),
-    'CN011', NULL,
+    'CN011', 'only_the_current_workflow_acts_for_its_command',
     'CN011: runtime_audit for a command the workflow does not run'
 );
 
@@ -1170,30 +1170,30 @@ SELECT is(
     'an invocation with an error class is failed; a given input_hash is kept'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.record_connector_invocation(jsonb_build_object(
         'command_id', %L, 'connector_name', 'crm', 'capability', 'x', 'error', 'e', 'error_class', 'flaky'))$$,
            concord_test.id('cl')),
-    'CN008', NULL,
+    'CN008', 'error_class_is_known',
     'CN008: an unknown error class'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.record_connector_invocation(jsonb_build_object(
         'command_id', gen_random_uuid(), 'connector_name', 'crm', 'capability', 'x'))$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: an unknown command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.record_connector_invocation('{"connector_name": "crm", "capability": "x"}')$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: no command at all'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.record_connector_invocation('[]')$$,
-    'CN008', NULL,
+    'CN008', 'a_connector_invocation_is_a_json_object',
     'CN008: an invocation that is not an object'
 );
 
@@ -1216,69 +1216,69 @@ SELECT row_eq(
     'the connector is stored as given'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_raw1", "connector_type": "http",
                                           "config": {"targets": [{"deep": {"password": "hunter2"}}]}}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: a raw password deep inside an array of objects'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_raw2", "connector_type": "http",
                                           "config": {"headers": {"Authorization": "Bearer abc"}}}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: a raw Authorization header'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_raw3", "connector_type": "http",
                                           "config": {"headers": {"X-Auth": "Basic dXNlcjpwYXNz"}}}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: a raw Basic credential under any key'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_raw4", "connector_type": "http", "config": {"api_key": 12345}}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: a raw secret that is a number'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_raw5", "connector_type": "http",
                                           "config": {"api_keys": ["sk-live-123"]}}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: raw secrets in an array under a credential key'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_raw6", "connector_type": "postgres",
                                           "config": {"dsn": "postgresql://app:hunter2@db.internal/app"}}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: a connection URI with an inline password'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$INSERT INTO concord.connectors (connector_name, connector_type, config)
       VALUES ('c_raw_insert', 'http', '{"a": {"token": "raw"}}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: the owner cannot INSERT a raw secret either'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$UPDATE concord.connectors SET config = '{"headers": {"Cookie": "sid=1"}}' WHERE connector_name = 'crm'$$,
-    'CN005', NULL,
+    'CN005', 'connector_config_holds_no_raw_secret',
     'CN005: nor UPDATE one in'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_bad", "connector_type": "http", "colour": "red"}')$$,
-    'CN005', NULL,
+    'CN005', 'a_spec_has_only_known_keys',
     'CN005: an unknown connector spec key'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_connector('{"name": "c_bad", "connector_type": "http", "risk_level": "extreme"}')$$,
-    'CN005', NULL,
+    'CN005', 'connector_spec_is_valid',
     'CN005: an unknown risk level'
 );
 
@@ -1305,67 +1305,67 @@ SELECT row_eq(
     'the queue is stored with its limits and the default polling interval'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_queue('{"name": "rt_q2", "concurrency": 2}')$$,
-    'CN005', NULL,
+    'CN005', 'a_spec_has_only_known_keys',
     'CN005: an unknown queue spec key'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_queue('{"name": "rt_q2", "rate_limit": 5}')$$,
-    'CN005', NULL,
+    'CN005', 'queue_spec_is_valid',
     'CN005: rate_limit without rate_period_sec'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_queue('{"name": "rt_q2", "worker_concurrency": "many"}')$$,
-    'CN005', NULL,
+    'CN005', 'queue_spec_is_valid',
     'CN005: a concurrency that is not an integer'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_queue('{"name": "Bad Queue"}')$$,
-    'CN005', NULL,
+    'CN005', 'queue_spec_is_valid',
     'CN005: a queue name that is not an identifier'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_operations('[{"command_type": "rt_nope", "queue": "rt_q", "function_name": "f"}]',
                                          'ex1', 'v1')$$,
-    'CN009', NULL,
+    'CN009', 'command_type_is_registered',
     'CN009: an operation for an unknown command type'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_operations('[{"command_type": "rt_ops", "queue": "rt_nope", "function_name": "f"}]',
                                          'ex1', 'v1')$$,
-    'CN009', NULL,
+    'CN009', 'the_queue_is_registered',
     'CN009: an operation on an unknown queue'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_operations('[{"command_type": "rt_ops", "function_name": "f"}]', 'ex1', 'v1')$$,
-    'CN005', NULL,
+    'CN005', 'operation_catalog_is_valid',
     'CN005: an operation that names no queue is a malformed entry'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_operations(
         '[{"command_type": "rt_ops2", "queue": "rt_q", "function_name": "f", "requires_compensaton": true}]',
         'ex1', 'v1')$$,
-    'CN005', NULL,
+    'CN005', 'operation_catalog_is_valid',
     'CN005: an operation with an unknown key'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_operations('[{"command_type": "rt_ops2", "queue": "rt_q"}]', 'ex1', 'v1')$$,
-    'CN005', NULL,
+    'CN005', 'operation_catalog_is_valid',
     'CN005: an operation without a function_name'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_operations('{"command_type": "rt_ops"}', 'ex1', 'v1')$$,
-    'CN005', NULL,
+    'CN005', 'the_operation_catalog_is_a_json_array',
     'CN005: a catalog that is not an array'
 );
 
@@ -1396,36 +1396,36 @@ SELECT is(
     'register_schedule accepts a valid spec'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_schedule('{"name": "rt_s2", "cron": "* * * * *", "command_type": "rt_async",
                                           "every": "minute"}')$$,
-    'CN005', NULL,
+    'CN005', 'a_spec_has_only_known_keys',
     'CN005: an unknown schedule spec key'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_schedule('{"name": "rt_s2", "cron": "* * * * *", "command_type": "rt_nope"}')$$,
-    'CN009', NULL,
+    'CN009', 'command_type_is_registered',
     'CN009: a schedule of an unknown command type'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_schedule('{"name": "rt_s2", "cron": "* * * * *", "command_type": "rt_async",
                                           "queue": "rt_nope"}')$$,
-    'CN009', NULL,
+    'CN009', 'the_queue_is_registered',
     'CN009: a schedule on an unknown queue'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_schedule('{"name": "rt_s2", "cron": "* * *", "command_type": "rt_async"}')$$,
-    'CN005', NULL,
+    'CN005', 'a_schedule_cron_is_valid',
     'CN005: a cron expression without 5 or 6 fields'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.register_schedule('{"name": "rt_s2", "cron": "* * * * *", "command_type": "rt_async",
                                           "payload_template": ["x"]}')$$,
-    'CN005', NULL,
+    'CN005', 'schedule_spec_is_valid',
     'CN005: a payload template that is not an object'
 );
 
@@ -1465,15 +1465,15 @@ SELECT isnt(
     'another tick submits a new command'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.submit_scheduled('rt_nope', now())$$,
-    'CN006', NULL,
+    'CN006', 'the_schedule_exists',
     'CN006: an unknown schedule'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.submit_scheduled('rt_s', null)$$,
-    'CN008', NULL,
+    'CN008', 'the_schedule_tick_is_given',
     'CN008: a tick is required'
 );
 
@@ -1503,22 +1503,22 @@ SELECT is(
     'store_notification is idempotent by key: the same id, one row'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$SELECT concord.store_notification('ann', 'Done', 'Something else', 'app', %L, 'rt-note-1')$$,
            concord_test.id('f')),
-    'CN002', NULL,
+    'CN002', 'a_notification_idempotency_key_names_one_notification',
     'CN002: the same key for a different notification'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.store_notification('ann', 'Done', 'x', 'sms')$$,
-    'CN008', NULL,
+    'CN008', 'notification_channel_is_app_or_email',
     'CN008: an unknown channel'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     $$SELECT concord.store_notification('ann', 'Done', 'x', 'app', gen_random_uuid())$$,
-    'CN006', NULL,
+    'CN006', 'the_command_exists',
     'CN006: a notification about an unknown command'
 );
 
@@ -1571,16 +1571,16 @@ SELECT is(
     'a workflow cancelled in DBOS before it started cancels its queued command, with no follow-up'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.connector_invocations SET status = 'failed', error_class = 'timeout'
              WHERE connector_invocation_id = %L$$, concord_test.id('inv')),
-    'CN007', NULL,
+    'CN007', 'connector_invocations_are_append_only',
     'CN007: the owner cannot rewrite a connector invocation'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.connector_invocations WHERE connector_invocation_id = %L$$, concord_test.id('inv')),
-    'CN007', NULL,
+    'CN007', 'connector_invocations_are_append_only',
     'CN007: nor delete one'
 );
 
@@ -1589,22 +1589,22 @@ SELECT lives_ok(
     'a notification is marked read'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.notifications SET read_at = now() + interval '1 hour' WHERE notification_id = %L$$,
            concord_test.id('note')),
-    'CN007', NULL,
+    'CN007', 'only_read_at_changes_and_only_once',
     'CN007: read_at is set once'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$UPDATE concord.notifications SET body = 'rewritten' WHERE notification_id = %L$$, concord_test.id('note')),
-    'CN007', NULL,
+    'CN007', 'only_read_at_changes_and_only_once',
     'CN007: a notification''s content never changes'
 );
 
-SELECT throws_ok(
+SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.notifications WHERE notification_id = %L$$, concord_test.id('note')),
-    'CN007', NULL,
+    'CN007', 'notifications_are_not_deleted',
     'CN007: notifications are kept'
 );
 

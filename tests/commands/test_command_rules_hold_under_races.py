@@ -32,6 +32,10 @@ ISOLATION = {
     "repeatable_read": IsolationLevel.REPEATABLE_READ,
 }
 ADD_DEPENDENCY = "SELECT concord.add_dependency(%s, %s)"
+# A session's first payload check loads jsonschema into plpython (about 0.25 s): each
+# contender does it before the race, so a race step waits for the statement, not the
+# import.
+WARM_UP = "SELECT concord._jsonschema_setup()"
 
 
 def race(
@@ -43,7 +47,7 @@ def race(
     """The actions in turn (``support.races``): each in its own transaction, started while
     the earlier ones are still open, so every later one meets what the earlier ones hold.
     Errors are mapped with ``from_psycopg``."""
-    return in_turn(dsn, actions, isolation=isolation, map_error=from_psycopg)
+    return in_turn(dsn, actions, isolation=isolation, map_error=from_psycopg, setup=WARM_UP)
 
 
 def pair(dsn: str, a: Callable, b: Callable, *, a_first: bool) -> tuple[Outcome, Outcome]:

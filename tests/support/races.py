@@ -74,12 +74,31 @@ class Race:
         self.tag = f"race_{uuid.uuid4().hex[:12]}"
         self.observer = psycopg.connect(dsn, autocommit=True)
         self.holder = psycopg.connect(dsn)
+        # Contenders connect (and run ``setup``) at the same time: a session's first call
+        # may load something slow (plpython's jsonschema takes about 0.25 s), which n
+        # sessions would otherwise pay one after another before the race even starts.
         self.conns: list[psycopg.Connection] = []
-        for i in range(n):
-            conn = psycopg.connect(self.dsn_for(i), autocommit=True, row_factory=row_factory)
-            if setup:
-                conn.execute(setup)
-            self.conns.append(conn)
+        errors: list[BaseException] = []
+        slots: list[psycopg.Connection | None] = [None] * n
+
+        def open_contender(i: int) -> None:
+            try:
+                conn = psycopg.connect(self.dsn_for(i), autocommit=True, row_factory=row_factory)
+                slots[i] = conn
+                if setup:
+                    conn.execute(setup)
+            except BaseException as exc:  # noqa: BLE001 - raised below, in this thread
+                errors.append(exc)
+
+        openers = [threading.Thread(target=open_contender, args=(i,)) for i in range(n)]
+        for t in openers:
+            t.start()
+        for t in openers:
+            t.join()
+        self.conns = [c for c in slots if c is not None]
+        if errors:
+            self.close()
+            raise errors[0]
 
     def dsn_for(self, i: int) -> str:
         """A DSN whose sessions the helper watches as contender ``i``'s."""

@@ -1,6 +1,6 @@
 """Every Concord error code the SQL raises, raised for real by the server and mapped by
 ``concord.errors.from_psycopg`` to its exception class; non-Concord errors pass through
-unchanged; the code table in errors.py agrees with the README's.
+unchanged; the code table in errors.py agrees with docs/reference/error-codes.md.
 """
 
 from __future__ import annotations
@@ -316,13 +316,11 @@ def test_the_code_table_is_the_agreed_one() -> None:
     assert errors.MigrationError.sqlstate is None
 
 
-def test_the_readme_error_table_matches_errors_py() -> None:
-    """Rule: the README's error table lists the same codes and classes as errors.py."""
-    readme = ROOT / "README.md"
-    if not readme.exists():
-        pytest.skip("no README.md")
-    rows = re.findall(r"^\|\s*(CN\d{3})\s*\|([^|]*)\|", readme.read_text(), re.M)
-    assert rows, "README.md has no error table rows (| CN0xx | ... |)"
+def test_the_error_code_reference_matches_errors_py() -> None:
+    """Rule: docs/reference/error-codes.md lists the same codes and classes as errors.py."""
+    page = ROOT / "docs" / "reference" / "error-codes.md"
+    rows = re.findall(r"^\|\s*(CN\d{3})\s*\|([^|]*)\|", page.read_text(), re.M)
+    assert rows, "error-codes.md has no error table rows (| CN0xx | ... |)"
     table = {code: re.findall(r"`(\w+)`", names) for code, names in rows}
     assert len(table) == len(rows), "a code is listed twice"
     assert set(table) == set(ERRORS_BY_SQLSTATE)

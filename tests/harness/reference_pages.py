@@ -7,7 +7,9 @@
 * ``docs/reference/schema.sql``: ``pg_dump --schema-only`` of schema ``concord``,
   normalised (no version banner, no ``\\restrict`` key), so every schema change shows in
   review;
-* ``docs/reference/rules.md``: the rule book (tests/harness/rulebook.py).
+* ``docs/reference/rules.md``: the rule book (tests/harness/rulebook.py);
+* ``docs/reference/python-client.md``: every public method of ``concord.Client`` with its
+  signature and docstring, and the exception class of each CN code (no database needed).
 
     CONCORD_DSN=<a database with Concord installed> python tests/harness/reference_pages.py write
     CONCORD_DSN=... python tests/harness/reference_pages.py check
@@ -197,10 +199,50 @@ def render_schema(dsn: str) -> str:
     return header + "\n" + text + "\n"
 
 
+def render_python_client(_dsn: str | None = None) -> str:
+    import inspect
+
+    from concord import Client
+    from concord.errors import ERRORS_BY_SQLSTATE, ConcordError
+
+    lines = [
+        "# Python client",
+        "",
+        "<!-- Generated from the package by `make docs` (tests/harness/reference_pages.py);",
+        "     a test fails when this page is stale. -->",
+        "",
+        "`concord.Client(dsn)` (psycopg 3 with a connection pool; a context manager) has one",
+        "method per SQL function: each calls the function of the same name in schema",
+        "`concord` (see the SQL reference pages in `sql/`), returns plain values or",
+        "dataclasses, and raises the exception class of the error's CN code.",
+        "",
+        "## Exceptions",
+        "",
+        "Every refusal is a `concord.ConcordError` carrying `.sqlstate`, `.rule` (the named",
+        "rule, see [rules.md](rules.md)), `.table`, `.message`, `.detail` and `.hint`.",
+        "",
+        "| code | class | meaning |",
+        "|---|---|---|",
+    ]
+    for code, cls in sorted(ERRORS_BY_SQLSTATE.items()):
+        doc = " ".join((inspect.getdoc(cls) or "").split("\n\n")[0].split())
+        lines.append(f"| {code} | `{cls.__name__}` | {doc} |")
+    lines += ["", "## Methods", ""]
+    for name, method in inspect.getmembers(Client, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        signature = str(inspect.signature(method)).replace("(self, ", "(").replace("(self)", "()")
+        lines += [f"### `Client.{name}{signature}`", ""]
+        lines += [(inspect.getdoc(method) or "").strip(), ""]
+    assert issubclass(ERRORS_BY_SQLSTATE["CN001"], ConcordError)
+    return "\n".join(lines)
+
+
 PAGES = {
     "state-machines.md": render_state_machines,
     "schema.sql": render_schema,
     "rules.md": lambda dsn: rulebook.render(dsn) + "\n",
+    "python-client.md": render_python_client,
 }
 
 

@@ -3,7 +3,9 @@ agent runs with, the agent loop leaving DBOS's errors and a shutdown to DBOS, an
 swarms: a real ``concord worker`` subprocess on a database of its
 own loads ``tests/support/runtime_ops/concord_test_agents.py`` (a ScriptedAgentRuntime named
 ``scripted``); swarms are started through SQL; every tool call of an agent becomes a
-command the same worker runs. Nothing of Postgres or DBOS is mocked.
+command the same worker runs; a spawn that needs approval is awaited by the runtime
+(``tests/support/runtime_ops/concord_test_gated_spawn.py``) and joined once approved.
+Nothing of Postgres or DBOS is mocked.
 """
 
 from __future__ import annotations
@@ -20,18 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from concord import Client
-from concord.agent_contracts import (
-    AgentAction,
-    AgentStepResult,
-    AgentToolCallRequest,
-    Memory,
-    MemoryScope,
-    ScriptedAgentRuntime,
-    SpawnSubagentRequest,
-    SpawnSubagentResult,
-)
-from concord.memory_store import PostgresMemoryStore
+from concord.agent_contracts import ScriptedAgentRuntime
 from concord.migrate import migrate
 from concord.runtime.agent_workflow import (
     AGENT_QUEUE,
@@ -41,6 +32,7 @@ from concord.runtime.agent_workflow import (
 )
 from concord.runtime.worker import Worker, WorkerConfig
 from support.databases import temporary_database
+from support.swarms import GATED_SPAWN_RUNTIME, new_swarm, one
 from support.workers import WorkerProcess, register_test_types, wait_for
 
 
@@ -164,57 +156,113 @@ def test_a_spawn_awaiting_a_person_is_awaited_and_observed_as_its_command_ends(
     from concord.runtime import agent_workflow as ra
 
     loop = _loop_for({"status": "running", "swarm_run_id": "s-1", "agent_name": "lead"})
-    waiting = {"decision": "require_approval", "command_id": "c-1", "approval_id": "a-1",
-               "status": "waiting_for_approval", "child_agent_run_id": None, "output": None,
-               "step_index": 1}
+    waiting = {
+        "decision": "require_approval",
+        "command_id": "c-1",
+        "approval_id": "a-1",
+        "status": "waiting_for_approval",
+        "child_agent_run_id": None,
+        "output": None,
+        "step_index": 1,
+    }
     submitted: list[dict[str, Any]] = []
     awaited: list[str] = []
     command: dict[str, Any] = {}
-    monkeypatch.setattr(ra.AgentLoop, "_submit",
-                        lambda self, action: submitted.append(action) or dict(answer))
-    monkeypatch.setattr(ra.AgentLoop, "_await_command",
-                        lambda self, cid, wait=True: awaited.append(cid) or dict(command))
-    move = {"action_type": "spawn_subagent",
-            "request": {"agent_name": "auditor", "agent_role": "auditor"}}
+    monkeypatch.setattr(
+        ra.AgentLoop, "_submit", lambda self, action: submitted.append(action) or dict(answer)
+    )
+    monkeypatch.setattr(
+        ra.AgentLoop,
+        "_await_command",
+        lambda self, cid, wait=True: awaited.append(cid) or dict(command),
+    )
+    move = {
+        "action_type": "spawn_subagent",
+        "request": {"agent_name": "auditor", "agent_role": "auditor"},
+    }
 
     answer = waiting
-    command = {"status": "succeeded", "result": {"child_agent_run_id": "child-1",
-                                                 "invocation_id": "inv-1"},
-               "error": None, "error_class": None, "approval_id": None,
-               "waited_seconds": 1.4, "timed_out": False}
+    command = {
+        "status": "succeeded",
+        "result": {"child_agent_run_id": "child-1", "invocation_id": "inv-1"},
+        "error": None,
+        "error_class": None,
+        "approval_id": None,
+        "waited_seconds": 1.4,
+        "timed_out": False,
+    }
     seen = loop._spawn(move)
     assert awaited == ["c-1"] and submitted[0]["payload"]["parent_agent_run_id"] == "run-1"
-    assert (seen["decision"], seen["child_agent_run_id"], seen["invocation_id"],
-            seen["status"]) == ("allowed", "child-1", "inv-1", "succeeded")
+    assert (
+        seen["decision"],
+        seen["child_agent_run_id"],
+        seen["invocation_id"],
+        seen["status"],
+    ) == ("allowed", "child-1", "inv-1", "succeeded")
 
-    command = {"status": "failed", "result": None, "error": "spawning an auditor: denied",
-               "error_class": "policy_denied", "approval_id": None, "waited_seconds": 0.2,
-               "timed_out": False}
+    command = {
+        "status": "failed",
+        "result": None,
+        "error": "spawning an auditor: denied",
+        "error_class": "policy_denied",
+        "approval_id": None,
+        "waited_seconds": 0.2,
+        "timed_out": False,
+    }
     seen = loop._spawn(move)
-    assert (seen["decision"], seen["child_agent_run_id"], seen["error_class"],
-            seen["reasons"]) == ("denied", None, "policy_denied",
-                                 ["spawning an auditor: denied"])
+    assert (seen["decision"], seen["child_agent_run_id"], seen["error_class"], seen["reasons"]) == (
+        "denied",
+        None,
+        "policy_denied",
+        ["spawning an auditor: denied"],
+    )
 
-    command = {"status": "cancelled", "result": None, "error": None, "error_class": None,
-               "approval_id": None, "waited_seconds": 0.2, "timed_out": False}
+    command = {
+        "status": "cancelled",
+        "result": None,
+        "error": None,
+        "error_class": None,
+        "approval_id": None,
+        "waited_seconds": 0.2,
+        "timed_out": False,
+    }
     assert loop._spawn(move)["decision"] == "cancelled"
 
-    command = {"status": "waiting_for_approval", "result": None, "error": "not final after 5 s",
-               "error_class": None, "approval_id": "a-1", "waited_seconds": 5.0,
-               "timed_out": True}
+    command = {
+        "status": "waiting_for_approval",
+        "result": None,
+        "error": "not final after 5 s",
+        "error_class": None,
+        "approval_id": "a-1",
+        "waited_seconds": 5.0,
+        "timed_out": True,
+    }
     seen = loop._spawn(move)
     assert (seen["decision"], seen["timed_out"], seen["child_agent_run_id"]) == (
-        "require_approval", True, None)
+        "require_approval",
+        True,
+        None,
+    )
 
     # a spawn allowed at once is not awaited, and its child is observed
     awaited.clear()
-    answer = {"decision": "allowed", "command_id": "c-2", "child_agent_run_id": "child-2",
-              "invocation_id": "inv-2", "status": "succeeded"}
+    answer = {
+        "decision": "allowed",
+        "command_id": "c-2",
+        "child_agent_run_id": "child-2",
+        "invocation_id": "inv-2",
+        "status": "succeeded",
+    }
     seen = loop._spawn(move)
     assert awaited == [] and seen["child_agent_run_id"] == "child-2"
     # nor is a denied one
-    answer = {"decision": "denied", "command_id": "c-3", "child_agent_run_id": None,
-              "code": "CN004", "status": "failed"}
+    answer = {
+        "decision": "denied",
+        "command_id": "c-3",
+        "child_agent_run_id": None,
+        "code": "CN004",
+        "status": "failed",
+    }
     assert loop._spawn(move)["decision"] == "denied" and awaited == []
 
 
@@ -234,10 +282,18 @@ def test_every_observation_carries_the_runs_goal_and_scopes(
 
     name = f"unit-{uuid.uuid4().hex[:8]}"
     register_agent_runtime(name, ScriptedAgentRuntime({"auditor": [look, look, look]}))
-    run_doc = {"status": "running", "runtime": name, "agent_name": "auditor",
-               "agent_role": "auditor", "swarm_run_id": "s-1", "parent_agent_name": "lead",
-               "goal": "audit the figures", "context_scope": {"month": "2026-05"},
-               "constraints": {"timeout_seconds": 30}, "max_steps": 10}
+    run_doc = {
+        "status": "running",
+        "runtime": name,
+        "agent_name": "auditor",
+        "agent_role": "auditor",
+        "swarm_run_id": "s-1",
+        "parent_agent_name": "lead",
+        "goal": "audit the figures",
+        "context_scope": {"month": "2026-05"},
+        "constraints": {"timeout_seconds": 30},
+        "max_steps": 10,
+    }
     monkeypatch.setattr(ra, "_step", lambda name, fn, *args: fn(*args))
     monkeypatch.setattr(ra.AgentLoop, "_prelude", lambda self: None)
     execute = ra.AgentLoop._execute  # a note is recorded; the finish is the real one
@@ -263,9 +319,15 @@ def test_every_observation_carries_the_runs_goal_and_scopes(
     assert [obs["turn"] for obs in seen] == [0, 1, 2]
     for obs in seen:
         assert (obs["goal"], obs["context_scope"], obs["constraints"]) == (
-            "audit the figures", {"month": "2026-05"}, {"timeout_seconds": 30}), obs
+            "audit the figures",
+            {"month": "2026-05"},
+            {"timeout_seconds": 30},
+        ), obs
         assert (obs["agent_run_id"], obs["agent_name"], obs["swarm_run_id"]) == (
-            "run-1", "auditor", "s-1")
+            "run-1",
+            "auditor",
+            "s-1",
+        )
     assert seen[1]["decision"] == seen[2]["decision"] == "recorded"
 
 
@@ -278,14 +340,32 @@ PARENT_TYPE = "rt.swarm_parent"  # the command a swarm works for (sync: it stays
 AGENT_TERMINAL = {"succeeded", "failed", "cancelled", "expired"}
 SWARM_TERMINAL = {"succeeded", "failed", "cancelled", "partially_succeeded", "expired"}
 TOOLS = [
-    {"name": "echo_tool", "command_type": "rt.echo", "execution_mode": "async",
-     "description": "echo the payload (a command the worker runs)"},
-    {"name": "slow_tool", "command_type": "rt.slow", "execution_mode": "async",
-     "description": "sleep in steps (a command the worker runs)"},
-    {"name": "danger_tool", "command_type": "rt.echo", "execution_mode": "async",
-     "risk_level": "high", "description": "no agent in these tests is given it"},
-    {"name": "gated_tool", "command_type": "rt.echo", "execution_mode": "async",
-     "requires_approval": True, "description": "an echo a person approves first"},
+    {
+        "name": "echo_tool",
+        "command_type": "rt.echo",
+        "execution_mode": "async",
+        "description": "echo the payload (a command the worker runs)",
+    },
+    {
+        "name": "slow_tool",
+        "command_type": "rt.slow",
+        "execution_mode": "async",
+        "description": "sleep in steps (a command the worker runs)",
+    },
+    {
+        "name": "danger_tool",
+        "command_type": "rt.echo",
+        "execution_mode": "async",
+        "risk_level": "high",
+        "description": "no agent in these tests is given it",
+    },
+    {
+        "name": "gated_tool",
+        "command_type": "rt.echo",
+        "execution_mode": "async",
+        "requires_approval": True,
+        "description": "an echo a person approves first",
+    },
 ]
 
 
@@ -317,21 +397,31 @@ class Swarms:
         row = self.conn.execute(query, params).fetchone()
         return None if row is None else row[0]
 
-    def start(self, coordinator: str, tools: list[str], templates: list[dict[str, Any]],
-              join_strategy: str = "all_success") -> tuple[str, str, str]:
+    def start(
+        self,
+        coordinator: str,
+        tools: list[str],
+        templates: list[dict[str, Any]],
+        join_strategy: str = "all_success",
+    ) -> tuple[str, str, str]:
         """A parent command and its swarm, coordinated by the scripted agent
         ``coordinator``; returns (command_id, swarm_run_id, coordinator's agent_run_id)."""
         command_id = self.one(
             "SELECT command_id FROM concord.submit_command(%s, %s, 'alice')",
-            PARENT_TYPE, json.dumps({"goal": coordinator}),
+            PARENT_TYPE,
+            json.dumps({"goal": coordinator}),
         )
         spec = {
             "name": f"swarm_{coordinator}_{uuid.uuid4().hex[:6]}",
             "objective": f"test scenario {coordinator}",
             "execution_mode": "parallel",
             "join_strategy": join_strategy,
-            "limits": {"max_agents": 5, "max_depth": 2, "max_total_steps": 100,
-                       "max_cost_units": 50},
+            "limits": {
+                "max_agents": 5,
+                "max_depth": 2,
+                "max_total_steps": 100,
+                "max_cost_units": 50,
+            },
             "coordinator": {
                 "agent_name": coordinator,
                 "agent_role": "coordinator",
@@ -346,10 +436,12 @@ class Swarms:
             "runtime": RUNTIME,
         }
         swarm = str(self.one("SELECT concord.start_swarm(%s, %s)", command_id, json.dumps(spec)))
-        coordinator_id = str(self.one(
-            "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
-            swarm,
-        ))
+        coordinator_id = str(
+            self.one(
+                "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
+                swarm,
+            )
+        )
         return str(command_id), swarm, coordinator_id
 
     def swarm_status(self, swarm: str) -> str:
@@ -357,8 +449,12 @@ class Swarms:
 
     def wait_swarm(self, swarm: str, timeout: float = 40.0) -> str:
         try:
-            return wait_for(lambda: (s := self.swarm_status(swarm)) in SWARM_TERMINAL and s,
-                            timeout, interval=0.1, message=f"swarm {swarm} to end")
+            return wait_for(
+                lambda: (s := self.swarm_status(swarm)) in SWARM_TERMINAL and s,
+                timeout,
+                interval=0.1,
+                message=f"swarm {swarm} to end",
+            )
         except AssertionError:
             print(self.full_log())
             print(json.dumps(self.agents(swarm), indent=1, default=str))
@@ -368,9 +464,12 @@ class Swarms:
         """The swarm's agent runs once every one has ended (a join can end the swarm
         before its coordinator makes its last move)."""
         try:
-            wait_for(lambda: all(a["status"] in AGENT_TERMINAL
-                                 for a in self.agents(swarm).values()),
-                     timeout, interval=0.1, message=f"the agents of swarm {swarm} to end")
+            wait_for(
+                lambda: all(a["status"] in AGENT_TERMINAL for a in self.agents(swarm).values()),
+                timeout,
+                interval=0.1,
+                message=f"the agents of swarm {swarm} to end",
+            )
         except AssertionError:
             print(self.full_log())
             raise AssertionError(self.summary(swarm)) from None
@@ -378,8 +477,9 @@ class Swarms:
 
     def summary(self, swarm: str) -> str:
         """Each agent's status and error, for assertion messages."""
-        return "; ".join(f"{name}: {a['status']} {a['error'] or ''}"
-                         for name, a in self.agents(swarm).items())
+        return "; ".join(
+            f"{name}: {a['status']} {a['error'] or ''}" for name, a in self.agents(swarm).items()
+        )
 
     def agents(self, swarm: str) -> dict[str, dict[str, Any]]:
         """The swarm's agent runs by agent name."""
@@ -389,8 +489,13 @@ class Swarms:
             (swarm,),
         ).fetchall()
         return {
-            r[0]: {"id": str(r[1]), "parent": r[2] and str(r[2]), "status": r[3],
-                   "result": r[4], "error": r[5]}
+            r[0]: {
+                "id": str(r[1]),
+                "parent": r[2] and str(r[2]),
+                "status": r[3],
+                "result": r[4],
+                "error": r[5],
+            }
             for r in rows
         }
 
@@ -400,8 +505,15 @@ class Swarms:
             "FROM concord.commands WHERE requested_by = %s ORDER BY created_at",
             (f"agent:{agent_run_id}",),
         ).fetchall()
-        keys = ("command_id", "command_type", "status", "idempotency_key", "payload", "result",
-                "context")
+        keys = (
+            "command_id",
+            "command_type",
+            "status",
+            "idempotency_key",
+            "payload",
+            "result",
+            "context",
+        )
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def steps_of(self, agent_run_id: str) -> list[dict[str, Any]]:
@@ -419,19 +531,23 @@ class Swarms:
             "WHERE swarm_run_id = %s",
             (swarm,),
         ).fetchall()
-        return {r[0]: {"agent_run_id": str(r[1]), "artifact_type": r[2], "content": r[3]}
-                for r in rows}
+        return {
+            r[0]: {"agent_run_id": str(r[1]), "artifact_type": r[2], "content": r[3]} for r in rows
+        }
 
     def workflow_status(self, agent_run_id: str) -> str | None:
-        return self.one("SELECT status FROM dbos.workflow_status WHERE workflow_uuid = %s",
-                        f"agent:{agent_run_id}")
+        return self.one(
+            "SELECT status FROM dbos.workflow_status WHERE workflow_uuid = %s",
+            f"agent:{agent_run_id}",
+        )
 
 
 def workflow_output(swarms: Swarms, agent_run_id: str) -> Any:
     """What the workflow concord.run_agent returned (DBOS stores it as JSON or as a
     base64 pickle, by the workflow's serialization)."""
-    text = swarms.one("SELECT output FROM dbos.workflow_output WHERE workflow_uuid = %s",
-                      f"agent:{agent_run_id}")
+    text = swarms.one(
+        "SELECT output FROM dbos.workflow_output WHERE workflow_uuid = %s", f"agent:{agent_run_id}"
+    )
     if text is None:
         return None
     try:
@@ -441,8 +557,14 @@ def workflow_output(swarms: Swarms, agent_run_id: str) -> Any:
 
 
 def template(name: str, role: str, tools: list[str]) -> dict[str, Any]:
-    return {"agent_name": name, "agent_role": role, "delegated_goal": f"be {name}",
-            "max_steps": 8, "allowed_tools": tools, "allowed_connectors": []}
+    return {
+        "agent_name": name,
+        "agent_role": role,
+        "delegated_goal": f"be {name}",
+        "max_steps": 8,
+        "allowed_tools": tools,
+        "allowed_connectors": [],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -453,21 +575,29 @@ def swarms(server_dsn: str) -> Iterator[Swarms]:
         conn = psycopg.connect(dsn, autocommit=True)
         conn.execute(
             "SELECT concord.register_command_type(%s)",
-            (json.dumps({"command_type": PARENT_TYPE, "name": PARENT_TYPE,
-                         "sync_allowed": True}),),
+            (json.dumps({"command_type": PARENT_TYPE, "name": PARENT_TYPE, "sync_allowed": True}),),
         )
         # rt.echo checks the agent_tool policy: a tool that requires approval asks for it
         conn.execute(
             "SELECT concord.register_command_type(%s)",
-            (json.dumps({"command_type": "rt.echo", "name": "rt.echo", "async_required": True,
-                         "policy_checks": ["agent_tool"]}),),
+            (
+                json.dumps(
+                    {
+                        "command_type": "rt.echo",
+                        "name": "rt.echo",
+                        "async_required": True,
+                        "policy_checks": ["agent_tool"],
+                    }
+                ),
+            ),
         )
         conn.execute("SELECT concord.add_team_member('team:approvers', 'carol')")
         for tool in TOOLS:
             conn.execute("SELECT concord.register_tool(%s)", (json.dumps(tool),))
         # the cluster is shared: keep each worker's pools small
-        conn.execute("UPDATE concord.runtime_queues SET worker_concurrency = "
-                     "least(worker_concurrency, 8)")
+        conn.execute(
+            "UPDATE concord.runtime_queues SET worker_concurrency = least(worker_concurrency, 8)"
+        )
         s = Swarms(dsn=dsn, conn=conn)
         try:
             s.ensure_worker()
@@ -488,8 +618,10 @@ def test_a_swarm_runs_its_agents_tool_calls_as_commands_denies_a_forbidden_tool_
     command_id, swarm, coordinator = swarms.start(
         "coord_ok",
         ["spawn_subagent", "read_artifact", "create_artifact", *CHILD_TOOLS[:1]],
-        [template("researcher_ok", "researcher", CHILD_TOOLS),
-         template("analyst_ok", "analyst", CHILD_TOOLS)],
+        [
+            template("researcher_ok", "researcher", CHILD_TOOLS),
+            template("analyst_ok", "analyst", CHILD_TOOLS),
+        ],
     )
     assert swarms.wait_swarm(swarm) == "succeeded", swarms.summary(swarm)
     agents = swarms.wait_agents(swarm)
@@ -498,15 +630,15 @@ def test_a_swarm_runs_its_agents_tool_calls_as_commands_denies_a_forbidden_tool_
     for child in ("researcher_ok", "analyst_ok"):
         assert agents[child]["parent"] == coordinator
     # the join ended the swarm, and with it the coordinator, whose result is the decision
-    join = swarms.one("SELECT join_decision FROM concord.swarm_runs WHERE swarm_run_id = %s",
-                      swarm)
+    join = swarms.one("SELECT join_decision FROM concord.swarm_runs WHERE swarm_run_id = %s", swarm)
     assert join["decision"] == "succeeded"
     assert agents["coord_ok"]["result"]["decision"] == "succeeded", agents["coord_ok"]
 
     # each child's echo_tool call became one rt.echo command that the worker ran
     for child, q in (("researcher_ok", "revenue"), ("analyst_ok", "margin")):
-        commands = [c for c in swarms.commands_of(agents[child]["id"])
-                    if c["command_type"] == "rt.echo"]
+        commands = [
+            c for c in swarms.commands_of(agents[child]["id"]) if c["command_type"] == "rt.echo"
+        ]
         assert len(commands) == 1, commands
         (cmd,) = commands
         assert cmd["status"] == "succeeded" and cmd["result"] == {"echo": {"q": q}}
@@ -518,16 +650,21 @@ def test_a_swarm_runs_its_agents_tool_calls_as_commands_denies_a_forbidden_tool_
     steps = swarms.steps_of(agents["researcher_ok"]["id"])
     denied = [s for s in steps if s["tool_name"] == "danger_tool"]
     assert [s["decision"] for s in denied] == ["denied"], steps
-    assert not any(c["status"] == "succeeded" and c["payload"].get("echo_of") is not None
-                   for c in swarms.commands_of(agents["researcher_ok"]["id"]))
+    assert not any(
+        c["status"] == "succeeded" and c["payload"].get("echo_of") is not None
+        for c in swarms.commands_of(agents["researcher_ok"]["id"])
+    )
 
     # the children's artifacts record the observations the workflow handed them
     artifacts = swarms.artifacts(swarm)
     notes, analysis = artifacts["research_notes"], artifacts["analysis"]
     assert notes["agent_run_id"] == agents["researcher_ok"]["id"]
-    assert notes["content"] == {"seen_turn": 2, "seen_decision": "denied",
-                                "seen_code": "CN004", "seen_status": notes["content"][
-                                    "seen_status"]}
+    assert notes["content"] == {
+        "seen_turn": 2,
+        "seen_decision": "denied",
+        "seen_code": "CN004",
+        "seen_status": notes["content"]["seen_status"],
+    }
     # the analyst's create_artifact came after its command was final: the wait observed it
     assert analysis["content"]["seen_turn"] == 1
     assert analysis["content"]["seen_status"] == "succeeded"
@@ -535,12 +672,23 @@ def test_a_swarm_runs_its_agents_tool_calls_as_commands_denies_a_forbidden_tool_
     # the coordinator's spawns and message are on record
     coord_steps = swarms.steps_of(coordinator)
     assert [s["tool_name"] for s in coord_steps if s["tool_name"]] == [
-        "spawn_subagent", "spawn_subagent"]
-    assert swarms.one("SELECT count(*) FROM concord.agent_messages WHERE agent_run_id = %s "
-                      "AND content = 'children spawned'", coordinator) == 1
+        "spawn_subagent",
+        "spawn_subagent",
+    ]
+    assert (
+        swarms.one(
+            "SELECT count(*) FROM concord.agent_messages WHERE agent_run_id = %s "
+            "AND content = 'children spawned'",
+            coordinator,
+        )
+        == 1
+    )
     for agent in agents.values():  # each workflow ends once its run has
-        wait_for(lambda a=agent: swarms.workflow_status(a["id"]) == "SUCCESS", 10,
-                 message=f"the workflow of {agent} to succeed")
+        wait_for(
+            lambda a=agent: swarms.workflow_status(a["id"]) == "SUCCESS",
+            10,
+            message=f"the workflow of {agent} to succeed",
+        )
 
 
 def test_a_runtime_that_raises_fails_its_run(swarms: Swarms) -> None:
@@ -571,19 +719,28 @@ def test_a_tool_call_waits_durably_for_its_approval_and_observes_the_outcome(
 
     approval, command = wait_for(pending, 20, interval=0.05, message="the approval request")
     time.sleep(0.5)  # the agent keeps waiting: nothing runs before the approval
-    assert swarms.one("SELECT status FROM concord.commands WHERE command_id = %s",
-                      command) == "waiting_for_approval"
-    assert swarms.one("SELECT status FROM concord.agent_runs WHERE agent_run_id = %s",
-                      agent) == "waiting_for_approval"
+    assert (
+        swarms.one("SELECT status FROM concord.commands WHERE command_id = %s", command)
+        == "waiting_for_approval"
+    )
+    assert (
+        swarms.one("SELECT status FROM concord.agent_runs WHERE agent_run_id = %s", agent)
+        == "waiting_for_approval"
+    )
     assert swarms.artifacts(swarm) == {}
     swarms.one("SELECT concord.resolve_approval(%s, 'approved', 'carol')", approval)
     run = swarms.wait_agents(swarm)["gated_agent"]
     assert run["status"] == "succeeded", swarms.summary(swarm)
     seen = swarms.artifacts(swarm)["after_approval"]["content"]
-    assert seen == {"seen_turn": 1, "seen_decision": "require_approval", "seen_code": None,
-                    "seen_status": "succeeded"}
-    assert swarms.one("SELECT result FROM concord.commands WHERE command_id = %s",
-                      command) == {"echo": {"publish": "report"}}
+    assert seen == {
+        "seen_turn": 1,
+        "seen_decision": "require_approval",
+        "seen_code": None,
+        "seen_status": "succeeded",
+    }
+    assert swarms.one("SELECT result FROM concord.commands WHERE command_id = %s", command) == {
+        "echo": {"publish": "report"}
+    }
 
 
 def test_cancel_swarm_while_agents_wait_cancels_the_runs_and_their_commands(
@@ -605,20 +762,29 @@ def test_cancel_swarm_while_agents_wait_cancels_the_runs_and_their_commands(
                 return str(c["command_id"])
         return None
 
-    command = wait_for(running_command, 30, interval=0.05,
-                       message="the sleeper's slow command to run")
+    command = wait_for(
+        running_command, 30, interval=0.05, message="the sleeper's slow command to run"
+    )
     assert swarms.agents(swarm)["coord_cancel"]["status"] not in AGENT_TERMINAL
     swarms.one("SELECT concord.cancel_swarm(%s, 'alice', 'user_requested')", swarm)
     assert swarms.wait_swarm(swarm, 20) == "cancelled"
     agents = swarms.agents(swarm)
     assert {a["status"] for a in agents.values()} == {"cancelled"}, agents
-    wait_for(lambda: swarms.one("SELECT status FROM concord.commands WHERE command_id = %s",
-                                command) == "cancelled",
-             20, message="the sleeper's command to be cancelled")
+    wait_for(
+        lambda: (
+            swarms.one("SELECT status FROM concord.commands WHERE command_id = %s", command)
+            == "cancelled"
+        ),
+        20,
+        message="the sleeper's command to be cancelled",
+    )
     # the workflows notice, tell the runtime (cancel_agent_run) and end
     for agent in agents.values():
-        wait_for(lambda a=agent: swarms.workflow_status(a["id"]) == "SUCCESS",
-                 20, message=f"the workflow of {agent} to end")
+        wait_for(
+            lambda a=agent: swarms.workflow_status(a["id"]) == "SUCCESS",
+            20,
+            message=f"the workflow of {agent} to end",
+        )
         output = workflow_output(swarms, agent["id"])
         assert output["status"] == "cancelled", output
         assert output["runtime"]["move"]["cancelled"] is True, output
@@ -637,17 +803,27 @@ def test_a_worker_killed_mid_swarm_resumes_it_without_duplicate_commands(
 
     def some_done() -> bool:
         agents = swarms.agents(swarm)
-        done = [c for name in ("crash_a", "crash_b") if name in agents
-                for c in swarms.commands_of(agents[name]["id"]) if c["status"] == "succeeded"]
+        done = [
+            c
+            for name in ("crash_a", "crash_b")
+            if name in agents
+            for c in swarms.commands_of(agents[name]["id"])
+            if c["status"] == "succeeded"
+        ]
         return len(done) >= 1
 
     wait_for(some_done, 30, interval=0.05, message="a child's first command to succeed")
     assert swarms.swarm_status(swarm) == "running"
     worker.kill()
-    wait_for(lambda: swarms.one(
-        "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = current_database() "
-        "AND application_name = %s", swarms.executor_id), 30,
-        message="the killed worker's sessions to end")
+    wait_for(
+        lambda: swarms.one(
+            "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = %s",
+            swarms.executor_id,
+        ),
+        30,
+        message="the killed worker's sessions to end",
+    )
     swarms.ensure_worker()  # the same executor id: DBOS recovers its workflows
     assert swarms.wait_swarm(swarm, 45) == "succeeded", swarms.summary(swarm)
     agents = swarms.wait_agents(swarm)
@@ -658,12 +834,17 @@ def test_a_worker_killed_mid_swarm_resumes_it_without_duplicate_commands(
         commands = swarms.commands_of(run_id)
         # three tool calls, three commands: one per turn, none repeated by the replay
         assert [c["idempotency_key"] for c in commands] == [
-            f"agent:{run_id}:turn:{t}" for t in range(3)], commands
+            f"agent:{run_id}:turn:{t}" for t in range(3)
+        ], commands
         assert [c["payload"]["job"] for c in commands] == [0, 1, 2]
         assert {c["status"] for c in commands} == {"succeeded"}
         steps = swarms.steps_of(run_id)
         assert [s["tool_name"] for s in steps] == [
-            "slow_tool", "slow_tool", "slow_tool", "create_artifact"], steps
+            "slow_tool",
+            "slow_tool",
+            "slow_tool",
+            "create_artifact",
+        ], steps
     assert sorted(swarms.artifacts(swarm)) == ["crash_a_result", "crash_b_result"]
     # the second worker resumed the agents' workflows (DBOS counts each dispatch): the
     # test killed something that was running
@@ -676,173 +857,106 @@ def test_a_worker_killed_mid_swarm_resumes_it_without_duplicate_commands(
 
 
 # ---------------------------------------------------------------------------
-# Part 3: the Client's agent methods and the PostgresMemoryStore (no worker: a swarm
-# without a runtime is driven by hand, as in the README's psql example)
+# A spawn that needs approval, run by the worker
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HandSwarm:
-    command_id: str
-    swarm: str
-    coordinator: str
-    tool: str  # a command tool the coordinator and its child hold
-    other_tool: str  # a command tool the child is not given
-
-
-def hand_swarm(client: Client, db: psycopg.Connection, *, max_steps: int = 20) -> HandSwarm:
-    suffix = uuid.uuid4().hex[:10]
-    parent = client.register_command_type({"command_type": f"t.inquiry_{suffix}",
-                                           "sync_allowed": True})
-    tool_type = client.register_command_type({"command_type": f"t.lookup_{suffix}",
-                                              "sync_allowed": True})
-    tool = client.register_tool({"name": f"lookup_{suffix}", "command_type": tool_type,
-                                 "description": "look something up"})
-    other = client.register_tool({"name": f"publish_{suffix}", "command_type": tool_type})
-    command = client.submit_command(parent, {}, "alice")
-    assert command.status == "validated"
-    spec = {
-        "name": f"inquiry_{suffix}",
-        "objective": "find out",
-        "join_strategy": "all_success",
-        "limits": {"max_agents": 3, "max_depth": 1, "max_total_steps": 40},
-        "coordinator": {"agent_name": "lead", "max_steps": max_steps,
-                        "allowed_tools": ["spawn_subagent", tool, other, "create_artifact",
-                                          "read_artifact"]},
-        "agents": [{"agent_name": "researcher", "agent_role": "researcher",
-                    "delegated_goal": "look it up",
-                    "allowed_tools": [tool, "create_artifact", "read_artifact"]}],
-    }
-    swarm = client.start_swarm(command.command_id, spec)
-    assert isinstance(swarm, str) and client.start_swarm(command.command_id, spec) == swarm
-    coordinator = db.execute(
-        "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
-        (swarm,),
-    ).fetchone()[0]
-    return HandSwarm(str(command.command_id), swarm, str(coordinator), tool, other)
-
-
-def test_the_client_drives_a_swarm_through_the_gateway(
-    client: Client, db: psycopg.Connection
+def test_a_spawn_awaiting_approval_is_awaited_by_the_runtime_and_joined_once_approved(
+    swarm_conn: psycopg.Connection, swarm_worker: WorkerProcess
 ) -> None:
-    from concord import NotFound, StateConflict
-
-    s = hand_swarm(client, db)
-    assert client.begin_agent_run(s.coordinator)["status"] == "running"
-    request = SpawnSubagentRequest(
-        parent_agent_run_id=s.coordinator,
-        swarm_run_id=s.swarm,
-        agent_name="researcher",
-        agent_role="researcher",
-        delegated_goal="look it up",
-        allowed_tools=[s.tool, "create_artifact", "read_artifact", "write_memory"],
-        allowed_connectors=[],
-        memory_scope={},
-        context_scope={},
+    """README: "an approved spawn is created when the worker runs its command"; the
+    workflow "waits durably for the commands the move created"; join_swarm is CN011
+    "while children a deterministic strategy needs are still running". A coordinator
+    that spawns an auditor (approval required), waits for its children and joins must
+    see the auditor once approved, not join an empty swarm and fail."""
+    conn = swarm_conn
+    conn.execute(
+        "SELECT concord.register_policy(%s)",
+        (
+            json.dumps(
+                {
+                    "name": "spawning_an_auditor_needs_approval",
+                    "predicate": '$.payload.agent_role == "auditor"',
+                    "decision": "require_approval",
+                    "approval_type": "standard",
+                    "reasons": ["spawning an auditor needs approval"],
+                }
+            ),
+        ),
     )
-    # a child asking for a tool its parent lacks: denied (CN004), answered not raised
-    denied = SpawnSubagentResult.from_json(client.spawn_subagent(request))
-    assert (denied.decision, denied.code, denied.child_agent_run_id) == ("denied", "CN004", None)
-    assert denied.reasons and denied.command_id
-    request.allowed_tools = [s.tool, "create_artifact", "read_artifact"]
-    spawned = SpawnSubagentResult.from_json(client.spawn_subagent(request))
-    assert spawned.decision == "allowed" and spawned.child_agent_run_id
-    child = spawned.child_agent_run_id
-    assert client.agent_run_state(s.coordinator)["children"][0]["agent_run_id"] == child
+    conn.execute(
+        "SELECT concord.register_command_type(%s)",
+        (
+            json.dumps(
+                {
+                    "command_type": "spawn_subagent",
+                    "name": "Spawn a subagent",
+                    "sync_allowed": True,
+                    "policy_checks": ["spawn_scope", "spawning_an_auditor_needs_approval"],
+                }
+            ),
+        ),
+    )
+    try:
+        _, swarm, lead = new_swarm(
+            conn,
+            runtime=GATED_SPAWN_RUNTIME,
+            coordinator="gated_spawn_coordinator",
+            tools=["spawn_subagent"],
+            agents=[
+                {
+                    "agent_name": "auditor",
+                    "agent_role": "auditor",
+                    "delegated_goal": "audit the figures",
+                    "allowed_tools": [],
+                }
+            ],
+        )
 
-    # a tool call: a command of the tool's type, requested by the agent
-    called = AgentStepResult.from_json(client.submit_agent_action(
-        child, AgentAction("tool_call", s.tool, {"q": "revenue"}, "need the figures")))
-    assert called.decision == "allowed" and called.command_id and called.step_index == 1
-    seen = client.agent_command(child, called.command_id)
-    assert (seen["status"], seen["command_type"]) == ("validated", f"t.{s.tool}")
-    assert client.get_command(called.command_id).requested_by == f"agent:{child}"
-    # the same tool call again through the spec 60.2 request: same key, same answer
-    again = client.submit_agent_action(child, AgentToolCallRequest(
-        child, s.swarm, s.tool, {"q": "revenue"}, "need the figures", "rows",
-        idempotency_key="k1"))
-    replay = client.submit_agent_action(child, AgentToolCallRequest(
-        child, s.swarm, s.tool, {"q": "revenue"}, "need the figures", "rows",
-        idempotency_key="k1"))
-    assert replay["command_id"] == again["command_id"] and replay.get("replayed") is True
-    # a registered tool outside the child's scope
-    refused = client.submit_agent_action(
-        child, {"action_type": "tool_call", "tool_name": s.other_tool, "payload": {},
-                "reason": "publish"})
-    assert (refused["decision"], refused["code"]) == ("denied", "CN004")
+        def swarm_status() -> str:
+            return one(conn, "SELECT status FROM concord.swarm_runs WHERE swarm_run_id = %s", swarm)
 
-    made = client.create_artifact(child, {"artifact_type": "query_result", "name": "figures",
-                                          "content": {"revenue": 10}, "status": "final"})
-    assert made["decision"] == "allowed"
-    artifact_id = made["output"]["artifact_id"]
-    assert client.read_artifact(s.coordinator, artifact_id)["output"]["name"] == "figures"
-    step = client.record_agent_step(child, {"action_type": "think", "output": {"n": 1}})
-    assert isinstance(step["step_index"], int)
-    message = client.record_agent_message(child, {"message_type": "result",
-                                                  "content": "found it"})
-    assert str(uuid.UUID(message)) == message
+        def pending() -> Any:
+            approval = one(
+                conn,
+                "SELECT a.approval_id FROM concord.approvals AS a "
+                "JOIN concord.commands AS c USING (command_id) "
+                "WHERE c.requested_by = %s AND c.command_type = 'spawn_subagent' "
+                "AND a.status = 'pending'",
+                f"agent:{lead}",
+            )
+            return approval or (swarm_status() in SWARM_TERMINAL and "ended")
 
-    with pytest.raises(StateConflict):  # the coordinator has a live child
-        client.finish_agent_run(s.coordinator, "succeeded")
-    assert client.finish_agent_run(child, "succeeded", {"revenue": 10}) == "succeeded"
-    assert client.finish_agent_run(child, "succeeded", {"revenue": 10}) == "succeeded"
-    joined = client.join_swarm(s.swarm)
-    assert joined["decision"] == "succeeded" and joined["strategy"] == "all_success"
-    assert client.join_swarm(s.swarm)["decision"] == "succeeded"  # the stored decision
-    assert client.finish_agent_run(s.coordinator, "succeeded") == "succeeded"
-    assert client.agent_run_state(s.coordinator)["swarm_status"] == "succeeded"
-    with pytest.raises(NotFound):
-        client.agent_run_state(str(uuid.uuid4()))
-
-
-def test_the_client_maps_limits_and_cancellation(client: Client, db: psycopg.Connection) -> None:
-    from concord import LimitExceeded
-
-    s = hand_swarm(client, db, max_steps=1)
-    client.record_agent_step(s.coordinator, {"action_type": "plan", "output": {}})
-    with pytest.raises(LimitExceeded):  # CN010: the step budget is spent
-        client.record_agent_step(s.coordinator, {"action_type": "plan", "output": {}})
-    with pytest.raises(LimitExceeded):
-        client.submit_agent_action(s.coordinator, {"tool_name": s.tool, "payload": {},
-                                                   "reason": "one more"})
-    assert client.cancel_swarm(s.swarm, "alice", "user_requested") == "cancelled"
-    assert client.agent_run_state(s.coordinator)["status"] == "cancelled"
-    assert client.cancel_agent_run(s.coordinator, "alice") == "cancelled"  # idempotent
-    assert client.cancel_swarm(s.swarm, "alice") == "cancelled"
-
-
-def test_postgres_memory_store_is_spec_23s_memory_store(client: Client) -> None:
-    from concord import ScopeViolation
-
-    store = PostgresMemoryStore(client, actor="alice")
-    subject = f"user_{uuid.uuid4().hex[:8]}"
-    concise = Memory("user", subject, "preference", "Prefers concise executive summaries.",
-                     confidence=0.9, consent=True)
-    store.insert(concise)
-    assert concise.memory_id is not None and concise.status == "active"
-    got = store.get(concise.memory_id)
-    assert got is not None and (got.content, got.written_by) == (concise.content, "alice")
-    yoy = Memory("user", subject, "preference", "Finance reports should include YoY comparison.",
-                 confidence=0.95, consent=True)
-    store.insert(yoy)
-    store.supersede(concise.memory_id, yoy.memory_id)
-    old = store.get(concise.memory_id)
-    assert old is not None and old.status == "superseded"
-    assert old.superseded_by_memory_id == yoy.memory_id
-    # without consent the write waits for approval: a candidate, never found by search
-    unsure = Memory("user", subject, "preference", "Maybe likes charts.", confidence=0.5)
-    store.insert(unsure)
-    assert unsure.status == "candidate"
-
-    scope = MemoryScope("user", subject, ["preference"], allow_semantic_retrieval=True,
-                        max_results=10)
-    assert [m.memory_id for m in store.search(scope, None, 10)] == [yoy.memory_id]
-    assert [m.memory_id for m in store.search(scope, "YoY finance", 10)] == [yoy.memory_id]
-    assert store.search(scope, "penguins", 10) == []
-    with pytest.raises(ScopeViolation):  # a text query needs allow_semantic_retrieval
-        store.search(MemoryScope("user", subject, ["preference"]), "YoY", 10)
-    store.delete(yoy.memory_id)
-    deleted = store.get(yoy.memory_id)
-    assert deleted is not None and deleted.status == "deleted"
-    assert store.search(scope, None, 10) == []
-    assert store.get(str(uuid.uuid4())) is None
+        got = wait_for(pending, 30, interval=0.05, message="the spawn's approval")
+        if got != "ended":
+            conn.execute("SELECT concord.resolve_approval(%s, 'approved', 'carol')", (got,))
+        final = wait_for(
+            lambda: (s := swarm_status()) in SWARM_TERMINAL and s,
+            30,
+            interval=0.1,
+            message="the swarm to end",
+        )
+        agents = {
+            r["agent_name"]: r["status"]
+            for r in conn.execute(
+                "SELECT agent_name, status FROM concord.agent_runs WHERE swarm_run_id = %s",
+                (swarm,),
+            ).fetchall()
+        }
+        error = one(conn, "SELECT error FROM concord.swarm_runs WHERE swarm_run_id = %s", swarm)
+        assert final == "succeeded", f"swarm {final}: {error}; agents {agents}"
+        assert agents.get("auditor") == "succeeded", agents
+    finally:
+        conn.execute(
+            "SELECT concord.register_command_type(%s)",
+            (
+                json.dumps(
+                    {
+                        "command_type": "spawn_subagent",
+                        "name": "Spawn a subagent",
+                        "sync_allowed": True,
+                        "policy_checks": ["spawn_scope"],
+                    }
+                ),
+            ),
+        )

@@ -82,8 +82,14 @@ def test_results_read_the_gateway_answers() -> None:
         step_index=3,
     )
     step = AgentStepResult.from_json(
-        {"decision": "require_approval", "command_id": uuid.UUID(int=1), "approval_id": "a",
-         "message": "Human approval required.", "output": None, "status": "waiting_for_approval"}
+        {
+            "decision": "require_approval",
+            "command_id": uuid.UUID(int=1),
+            "approval_id": "a",
+            "message": "Human approval required.",
+            "output": None,
+            "status": "waiting_for_approval",
+        }
     )
     assert step.command_id == str(uuid.UUID(int=1)) and step.output == {}
     assert (step.decision, step.approval_id, step.reasons) == ("require_approval", "a", [])
@@ -107,14 +113,25 @@ def test_actions_become_gateway_actions() -> None:
         "expected_output": "rows",
         "metadata": {},
     }
-    assert AgentToolCallRequest("r", None, "t", {}, "", "", idempotency_key="k").to_action()[
-        "idempotency_key"
-    ] == "k"
+    assert (
+        AgentToolCallRequest("r", None, "t", {}, "", "", idempotency_key="k").to_action()[
+            "idempotency_key"
+        ]
+        == "k"
+    )
 
 
 def test_memory_documents_round_trip_and_leave_server_fields_out() -> None:
-    memory = Memory("user", "u1", "preference", "Prefers concise summaries.", confidence=0.9,
-                    consent=True, status="active", written_by="x")
+    memory = Memory(
+        "user",
+        "u1",
+        "preference",
+        "Prefers concise summaries.",
+        confidence=0.9,
+        consent=True,
+        status="active",
+        written_by="x",
+    )
     assert memory.to_json() == {
         "subject_type": "user",
         "subject_id": "u1",
@@ -124,8 +141,13 @@ def test_memory_documents_round_trip_and_leave_server_fields_out() -> None:
         "consent": True,
         "metadata": {},
     }
-    doc = {**memory.to_json(), "memory_id": uuid.UUID(int=7), "status": "active",
-           "written_by": "x", "search_rank": 0.5}
+    doc = {
+        **memory.to_json(),
+        "memory_id": uuid.UUID(int=7),
+        "status": "active",
+        "written_by": "x",
+        "search_rank": 0.5,
+    }
     back = Memory.from_json(doc)
     assert back.memory_id == str(uuid.UUID(int=7)) and back.status == "active"
     assert back.extra == {"search_rank": 0.5}
@@ -156,16 +178,16 @@ def test_scripted_runtime_answers_the_move_the_turn_names_and_keeps_no_position(
         seen.append(obs)
         return {"action_type": "note", "output": {"saw": obs["decision"]}}
 
-    runtime = ScriptedAgentRuntime(
-        {"a": [{"action_type": "think", "output": {"n": 0}}, second]}
-    )
+    runtime = ScriptedAgentRuntime({"a": [{"action_type": "think", "output": {"n": 0}}, second]})
     first = runtime.start_agent_run("r1", "goal", {"agent_name": "a", "turn": 0})
     assert first == {"action_type": "think", "output": {"n": 0}}
     # a replay asks again for turn 0 and gets the same answer: no hidden position moved
     assert runtime.start_agent_run("r1", "goal", {"agent_name": "a", "turn": 0}) == first
     obs = {"agent_name": "a", "turn": 1, "decision": "recorded"}
-    assert runtime.resume_agent_run("r1", obs) == {"action_type": "note",
-                                                   "output": {"saw": "recorded"}}
+    assert runtime.resume_agent_run("r1", obs) == {
+        "action_type": "note",
+        "output": {"saw": "recorded"},
+    }
     assert runtime.resume_agent_run("r1", obs) == runtime.resume_agent_run("r2", obs)
     assert seen[0] == obs and seen[0] is not obs  # the callable gets a copy
     # past the end of the script: finish

@@ -9,6 +9,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 # Steps run in the order written, and `make test` stops at the first failure.
 .NOTPARALLEL:
+# No "Entering directory" lines on stdout: `eval "$(make -C DIR db)"` sees only the export.
+MAKEFLAGS += --no-print-directory
 
 VENV    := .venv
 PY      := $(VENV)/bin/python

@@ -191,16 +191,27 @@ def check_applied(applied: list[AppliedMigration], available: list[Migration]) -
         raise MigrationError("refusing to migrate:\n  " + "\n  ".join(problems))
 
 
-def check_target(target: int | None, available: list[Migration]) -> None:
+def check_target(target: int | None, available: list[Migration], *, apply_sql: bool = True) -> None:
     """Refuse a target that names no migration here: a mistyped version would otherwise
-    install everything up to wherever it happens to fall."""
-    if target is None or any(m.version == target for m in available):
+    install everything up to wherever it happens to fall. Refuse, too, a target older
+    than the newest migration when the ``sql/`` files are to be applied: they are written
+    for the newest schema, so applying them to an older one would fail after the
+    migrations had committed, leaving a half-installed database."""
+    if target is None:
         return
-    versions = ", ".join(str(m.version) for m in available)
-    raise MigrationError(
-        f"target {target} is not a migration version: {available[0].path.parent} holds "
-        f"versions {versions}; nothing applied"
-    )
+    if not any(m.version == target for m in available):
+        versions = ", ".join(str(m.version) for m in available)
+        raise MigrationError(
+            f"target {target} is not a migration version: {available[0].path.parent} holds "
+            f"versions {versions}; nothing applied"
+        )
+    newest = available[-1].version
+    if apply_sql and target < newest:
+        raise MigrationError(
+            f"target {target} is older than these sql/ files, which are written for version "
+            f"{newest}: pass --no-sql to apply only the migrations up to {target} (or install "
+            f"the release of version {target} with its own sql/); nothing applied"
+        )
 
 
 def apply_migration(conn: psycopg.Connection, migration: Migration) -> None:
@@ -261,7 +272,7 @@ def migrate(
     """
     migrations_dir, sql_dir = resolve_dirs(migrations_dir, sql_dir)
     available = discover_migrations(migrations_dir)
-    check_target(target, available)
+    check_target(target, available, apply_sql=apply_sql)
     sql_files = discover_sql_files(sql_dir) if apply_sql else []
 
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -285,7 +296,13 @@ def migrate(
                 except psycopg.Error as exc:
                     raise MigrationError(f"{migration.path.name}: {exc}") from exc
             if not pending:
-                log("migrations: nothing to apply")
+                past = [v for v in done if target is not None and v > target]
+                log(
+                    f"migrations: nothing to apply (the database is already at version "
+                    f"{max(done)}, past target {target})"
+                    if past
+                    else "migrations: nothing to apply"
+                )
             if sql_files:
                 # The kernel enqueues DBOS workflows: DBOS's schema comes first.
                 from .runtime.schema import install_dbos_schema

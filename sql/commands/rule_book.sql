@@ -32,7 +32,9 @@ AS $$
          'request (spec 11).'),
         ('a_concurrently_taken_idempotency_key_is_retried', null, '40001',
          'Under REPEATABLE READ or SERIALIZABLE, a submission whose key a concurrent transaction '
-         'took is retried, since the winner is not visible.'),
+         'took is a serialization failure the caller retries, since the winner is not visible '
+         '(PostgreSQL''s own ON CONFLICT check refuses first, with no rule name; this rule '
+         'stands behind it).'),
         ('a_move_is_repeated_only_by_its_actor', null, 'CN001',
          'Moving a command to the status it already has is a replay, allowed only to the actor who '
          'made that move.'),

@@ -15,7 +15,8 @@ AS $$
          'compensation as the first effect.'),
         ('a_concurrently_taken_effect_key_is_retried', null, '40001',
          'Under REPEATABLE READ or SERIALIZABLE, planning an effect whose key a concurrent '
-         'transaction took is retried.'),
+         'transaction took is a serialization failure the caller retries (PostgreSQL''s own '
+         'ON CONFLICT check refuses first, with no rule name; this rule stands behind it).'),
         ('effects_start_only_for_an_unfinished_command', null, 'CN011',
          'A planned effect starts executing only while its command is not in a terminal status.'),
         ('a_finished_effect_keeps_its_outcome', null, 'CN002',

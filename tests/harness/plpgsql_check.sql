@@ -1,5 +1,5 @@
 -- Run by tests/harness/plpgsql_check.sh (psql, ON_ERROR_STOP) in a database holding
--- Concord. sqlfluff does not read $$ bodies; plpgsql_check does (DESIGN.md, Tooling).
+-- Concord. sqlfluff does not read $$ bodies; plpgsql_check does.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS plpgsql_check;
 

@@ -71,3 +71,30 @@ def test_the_cli_says_its_version() -> None:
     run = concord("--version")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == f"concord {importlib.metadata.version('concord')}"
+
+
+def test_an_older_target_with_the_sql_files_is_refused_before_anything_is_applied(
+    fresh_dsn: str,
+) -> None:
+    """Rule: the sql/ files are written for the newest migration, so --target N below it
+    needs --no-sql; without it nothing is applied at all (no half-installed database)."""
+    older = SHIPPED_VERSIONS[-2]
+    run = concord("migrate", "--dsn", fresh_dsn, "--target", str(older))
+    assert run.returncode == 1, run.stderr
+    assert f"target {older} is older than these sql/ files" in run.stderr
+    assert "pass --no-sql" in run.stderr
+    assert "applying" not in run.stdout
+    assert not installed(fresh_dsn)
+    run = concord("migrate", "--dsn", fresh_dsn, "--target", str(older), "--no-sql")
+    assert run.returncode == 0, run.stderr
+    assert f"applying {older:04d}_" in run.stdout
+
+
+def test_a_target_behind_the_database_applies_nothing_and_says_so(fresh_dsn: str) -> None:
+    """Rule: a database already past --target is left as it is, with a line saying so."""
+    assert concord("migrate", "--dsn", fresh_dsn).returncode == 0
+    first = SHIPPED_VERSIONS[0]
+    run = concord("migrate", "--dsn", fresh_dsn, "--target", str(first), "--no-sql")
+    assert run.returncode == 0, run.stderr
+    newest = SHIPPED_VERSIONS[-1]
+    assert f"already at version {newest}, past target {first}" in run.stdout

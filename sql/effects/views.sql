@@ -15,3 +15,21 @@ ORDER BY e.started_at, e.domain_effect_id;
 
 COMMENT ON VIEW concord.effects_in_flight IS
 'Effects in status executing, oldest first: the place to look for stuck side effects.';
+
+COMMENT ON COLUMN concord.effects_in_flight.domain_effect_id IS
+'The effect''s id.';
+
+COMMENT ON COLUMN concord.effects_in_flight.command_id IS
+'The command the effect belongs to.';
+
+COMMENT ON COLUMN concord.effects_in_flight.effect_type IS
+'What kind of effect it is (email.send, crm.update, ...); its prefix picks the queue.';
+
+COMMENT ON COLUMN concord.effects_in_flight.executed_by_dbos_workflow_id IS
+'The DBOS workflow that started executing it.';
+
+COMMENT ON COLUMN concord.effects_in_flight.started_at IS
+'When it started executing.';
+
+COMMENT ON COLUMN concord.effects_in_flight.running_for IS
+'How long it has been executing, as of the start of the reading transaction.';

@@ -37,6 +37,37 @@ WHERE
 COMMENT ON VIEW concord.pending_approvals IS
 'Pending approvals, one row per eligible approver (never the requester), with the review packet.';
 
+COMMENT ON COLUMN concord.pending_approvals.approver IS
+'A person who may decide it: an eligible approver named on the approval or a member of its '
+'approver team; never the requester, never a team.';
+
+COMMENT ON COLUMN concord.pending_approvals.approval_id IS
+'The approval''s id.';
+
+COMMENT ON COLUMN concord.pending_approvals.command_id IS
+'The command waiting for it.';
+
+COMMENT ON COLUMN concord.pending_approvals.approval_type IS
+'Its approval type.';
+
+COMMENT ON COLUMN concord.pending_approvals.requested_by IS
+'Who requested the command (never its approver).';
+
+COMMENT ON COLUMN concord.pending_approvals.review_packet IS
+'What the approver is shown: the command, the policies'' reasons, the risk.';
+
+COMMENT ON COLUMN concord.pending_approvals.expires_at IS
+'When a pending approval expires.';
+
+COMMENT ON COLUMN concord.pending_approvals.created_at IS
+'When it was asked for.';
+
+COMMENT ON COLUMN concord.pending_approvals.command_type IS
+'The type of the command waiting for it.';
+
+COMMENT ON COLUMN concord.pending_approvals.trace_id IS
+'The trace id shared by every event of the command.';
+
 -- Every decision taken about a command: each policy's, each approver's.
 CREATE OR REPLACE VIEW concord.decision_history AS
 SELECT
@@ -79,3 +110,35 @@ WHERE a.status <> 'pending';
 COMMENT ON VIEW concord.decision_history IS
 'Per command, every policy decision and every approval outcome (approved, rejected, '
 'changes_requested, expired, cancelled), with who decided and why.';
+
+COMMENT ON COLUMN concord.decision_history.command_id IS
+'The command decided about.';
+
+COMMENT ON COLUMN concord.decision_history.decided_at IS
+'When it was decided (for an approval that expired or was cancelled, when that was recorded).';
+
+COMMENT ON COLUMN concord.decision_history.kind IS
+'policy for a policy''s decision, approval for an approval''s outcome.';
+
+COMMENT ON COLUMN concord.decision_history.name IS
+'The policy that decided, or the approval type of the approval.';
+
+COMMENT ON COLUMN concord.decision_history.decision IS
+'A policy''s decision (allow, deny, require_input, require_approval) or an approval''s outcome '
+'(approved, rejected, changes_requested, expired, cancelled).';
+
+COMMENT ON COLUMN concord.decision_history.reasons IS
+'Why, as a JSON array: the policy''s reasons, or the decider''s reason (empty when none was '
+'given).';
+
+COMMENT ON COLUMN concord.decision_history.actor IS
+'Who caused the policy evaluation, or who decided, expired or cancelled the approval.';
+
+COMMENT ON COLUMN concord.decision_history.evaluation_id IS
+'The policy evaluation the decision belongs to, or the one that asked for the approval.';
+
+COMMENT ON COLUMN concord.decision_history.approval_id IS
+'The approval, for kind approval (NULL for a policy''s decision).';
+
+COMMENT ON COLUMN concord.decision_history.decision_id IS
+'The policy decision''s number, for kind policy (NULL for an approval).';

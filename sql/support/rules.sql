@@ -81,3 +81,19 @@ COMMENT ON VIEW concord.rules IS
 'rule (kind trigger, or argument for an API argument) and CHECK constraints (kind check), with '
 'the table, the SQLSTATE and one sentence of meaning. A refusal''s constraint name (psql: '
 '\errverbose; Python: ConcordError.rule) is the rule.';
+
+COMMENT ON COLUMN concord.rules.rule IS
+'The rule''s name: the constraint name a refusal by it carries.';
+
+COMMENT ON COLUMN concord.rules.table_name IS
+'The table whose rule it is; NULL for a rule of API arguments and shared helpers.';
+
+COMMENT ON COLUMN concord.rules.kind IS
+'trigger (raised by a trigger or function), argument (raised about an API argument) or check (a '
+'CHECK constraint).';
+
+COMMENT ON COLUMN concord.rules.sqlstate IS
+'The SQLSTATE a refusal by the rule carries (23514 for a CHECK constraint).';
+
+COMMENT ON COLUMN concord.rules.meaning IS
+'What the rule holds, in one sentence.';

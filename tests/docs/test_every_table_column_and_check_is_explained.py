@@ -1,6 +1,8 @@
 """Every table, column and CHECK constraint of schema concord explains itself (migration
-0005 and after), so `\\d+` in psql and docs/reference/rules.md say what each holds or
-means. A new table, column or constraint without its COMMENT fails here."""
+0005 and after), and so does every view and view column (next to the view, in
+sql/<domain>/views.sql), so `\\d+` in psql, docs/reference/rules.md and
+docs/reference/views.md say what each holds or means. A new table, column, constraint,
+view or view column without its COMMENT fails here."""
 
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ UNION ALL
 SELECT 'column ' || c.relname || '.' || a.attname FROM pg_class AS c
 JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 WHERE c.relnamespace = 'concord'::regnamespace AND c.relkind = 'r'
+  AND coalesce(col_description(c.oid, a.attnum), '') = ''
+UNION ALL
+SELECT 'view column ' || c.relname || '.' || a.attname FROM pg_class AS c
+JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'concord'::regnamespace AND c.relkind = 'v'
   AND coalesce(col_description(c.oid, a.attnum), '') = ''
 UNION ALL
 SELECT 'check ' || r.relname || '.' || k.conname FROM pg_constraint AS k
@@ -58,3 +65,12 @@ def test_an_unexplained_column_is_found(installed: str) -> None:
         conn.execute("ALTER TABLE concord.notifications ADD COLUMN probe_unexplained integer")
         missing = [r[0] for r in conn.execute(UNEXPLAINED)]
     assert missing == ["column notifications.probe_unexplained"]
+
+
+def test_an_unexplained_view_column_is_found(installed: str) -> None:
+    """The query above sees a view column without a comment, even when its view has one."""
+    with psycopg.connect(installed) as conn, conn.transaction(force_rollback=True):
+        conn.execute("CREATE VIEW concord.probe_view AS SELECT 1 AS probe_unexplained")
+        conn.execute("COMMENT ON VIEW concord.probe_view IS 'A view that explains itself.'")
+        missing = [r[0] for r in conn.execute(UNEXPLAINED)]
+    assert missing == ["view column probe_view.probe_unexplained"]

@@ -189,3 +189,187 @@ BEGIN
     RETURN ok(false, what) || E'\n' || diag('    no error was raised');
 END
 $$;
+
+-- The approval types, policies, command types and team the approval files
+-- share: t_people asks at_people (ann, ben and req) above an amount of 100,
+-- t_team asks team:travel (tom and req), t_cancel cancels on rejection, t_two
+-- allows approved and rejected only, t_fields needs hotel_name and
+-- total_price, t_path finds its approver in the context, t_short expires in
+-- 30 minutes, t_multi asks at_people and at_team, t_schema needs the input name.
+CREATE OR REPLACE FUNCTION concord_test.approval_fixtures()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM concord.register_approval_type(
+        '{"name": "at_people", "version": "1.0.0", "description": "named approvers",
+          "approver": {"principals": ["ann", "ben", "req"]}, "expiration": {"default_minutes": 120},
+          "decision_values": ["approved", "rejected", "request_changes"],
+          "resume": {"on_approved": "continue_workflow", "on_rejected": "fail", "on_request_changes": "request_input"}}');
+    PERFORM concord.register_approval_type('{"name": "at_team", "approver": {"team": "team:travel"}}');
+    PERFORM concord.register_approval_type(
+        '{"name": "at_cancel", "approver": {"principals": ["ann"]}, "resume": {"on_rejected": "cancel"}}');
+    PERFORM concord.register_approval_type(
+        '{"name": "at_two", "approver": {"principals": ["ann"]}, "decision_values": ["approved", "rejected"]}');
+    PERFORM concord.register_approval_type(
+        '{"name": "at_fields", "approver": {"principals": ["ann"]}, "required_fields": ["hotel_name", "total_price"]}');
+    PERFORM concord.register_approval_type('{"name": "at_path", "approver": {"path": "$.context.manager"}}');
+    PERFORM concord.register_approval_type(
+        '{"name": "at_short", "approver": {"principals": ["ann"]}, "expiration": {"default_minutes": 30}}');
+
+    PERFORM concord.register_policy(
+        '{"name": "pa_people", "predicate": "$.payload.amount > 100", "decision": "require_approval",
+          "approval_type": "at_people", "reasons": ["amount above 100"]}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_team", "predicate": "true", "decision": "require_approval", "approval_type": "at_team"}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_cancel", "predicate": "true", "decision": "require_approval", "approval_type": "at_cancel"}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_two", "predicate": "true", "decision": "require_approval", "approval_type": "at_two"}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_fields", "predicate": "true", "decision": "require_approval", "approval_type": "at_fields"}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_path", "predicate": "true", "decision": "require_approval", "approval_type": "at_path"}');
+    PERFORM concord.register_policy(
+        '{"name": "pa_short", "predicate": "true", "decision": "require_approval", "approval_type": "at_short"}');
+
+    PERFORM concord.register_command_type('{"command_type": "t_people", "policy_checks": ["pa_people"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_team", "policy_checks": ["pa_team"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_cancel", "policy_checks": ["pa_cancel"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_two", "policy_checks": ["pa_two"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_fields", "policy_checks": ["pa_fields"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_path", "policy_checks": ["pa_path"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_short", "policy_checks": ["pa_short"]}');
+    PERFORM concord.register_command_type('{"command_type": "t_multi", "policy_checks": ["pa_people", "pa_team"]}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "t_schema", "required_inputs": ["name"], "policy_checks": ["required_inputs"],
+          "payload_schema": {"type": "object", "properties": {"count": {"type": "integer"}}}}');
+    PERFORM concord.add_team_member('team:travel', 'tom');
+    PERFORM concord.add_team_member('team:travel', 'req');
+END
+$$;
+
+-- The command types, approval type and policies the runtime files share:
+-- rt_async (asynchronous), rt_ops and rt_ops2 (for operations), rt_sync
+-- (synchronous), rt_comp (compensate_then_stop), and rt_gov, governed by
+-- rt_gate (approval by ann), rt_deny and rt_ask.
+CREATE OR REPLACE FUNCTION concord_test.runtime_fixtures()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM concord.register_command_type('{"command_type": "rt_async"}');
+    PERFORM concord.register_command_type('{"command_type": "rt_ops"}');
+    PERFORM concord.register_command_type('{"command_type": "rt_ops2"}');
+    PERFORM concord.register_command_type('{"command_type": "rt_sync", "sync_allowed": true}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "rt_comp", "default_cancellation_mode": "compensate_then_stop"}');
+    PERFORM concord.register_approval_type('{"name": "rt_at", "approver": {"principals": ["ann"]}}');
+    PERFORM concord.register_policy(
+        '{"name": "rt_gate", "predicate": "$.payload.gate == true", "decision": "require_approval",
+          "approval_type": "rt_at"}');
+    PERFORM concord.register_policy(
+        '{"name": "rt_deny", "predicate": "$.payload.deny == true", "decision": "deny", "reasons": ["no"]}');
+    PERFORM concord.register_policy(
+        '{"name": "rt_ask", "predicate": "$.payload.ask == true", "decision": "require_input",
+          "missing_fields": ["more"]}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "rt_gov", "policy_checks": ["rt_gate", "rt_deny", "rt_ask"],
+          "payload_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}}');
+END
+$$;
+
+-- The workflow id of run n of the command remembered as label (written out
+-- here, not taken from the code under test).
+CREATE OR REPLACE FUNCTION concord_test.workflow_of(label text, run integer DEFAULT 1)
+RETURNS text
+LANGUAGE sql
+AS $$
+    SELECT CASE WHEN run = 1 THEN concord_test.id(label)::text ELSE concord_test.id(label)::text || '/' || run END
+$$;
+
+-- DBOS's status of a workflow (NULL when DBOS has no such workflow).
+CREATE OR REPLACE FUNCTION concord_test.dbos_status(workflow_id text)
+RETURNS text
+LANGUAGE sql
+AS $$ SELECT w.status FROM dbos.workflow_status AS w WHERE w.workflow_uuid = workflow_id $$;
+
+-- How many DBOS workflows exist for the command remembered as label (every run).
+CREATE OR REPLACE FUNCTION concord_test.dbos_rows(label text)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT count(*) FROM dbos.workflow_status AS w
+    WHERE w.workflow_uuid = concord_test.id(label)::text
+       OR w.workflow_uuid LIKE concord_test.id(label)::text || '/%'
+$$;
+
+-- How many audit events of event_type the command remembered as label has.
+CREATE OR REPLACE FUNCTION concord_test.event_count(label text, event_type text)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT count(*) FROM concord.domain_events AS e
+    WHERE e.command_id = concord_test.id(label) AND e.event_type = event_count.event_type
+$$;
+
+-- The binding of the command remembered as label.
+CREATE OR REPLACE FUNCTION concord_test.binding(label text)
+RETURNS TABLE (dbos_workflow_id text, run_seq integer, queue_name text)
+LANGUAGE sql
+AS $$
+    SELECT c.dbos_workflow_id, c.run_seq, c.queue_name FROM concord.commands AS c
+    WHERE c.command_id = concord_test.id(label)
+$$;
+
+-- runtime_claim by run n of the command remembered as label.
+CREATE OR REPLACE FUNCTION concord_test.claim(label text, run integer DEFAULT 1, executor text DEFAULT 'ex1')
+RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT concord.runtime_claim(concord_test.id(label), concord_test.workflow_of(label, run), executor) $$;
+
+-- Remember an id under a label (for commands not made by concord_test.submit).
+CREATE OR REPLACE FUNCTION concord_test.remember(label text, id uuid)
+RETURNS uuid
+LANGUAGE sql
+AS $$ INSERT INTO concord_test.fixture (label, id) VALUES (label, id) RETURNING id $$;
+
+-- Run sql as role; 'ok' or the SQLSTATE it raised.
+CREATE OR REPLACE FUNCTION concord_test.outcome_as(role name, sql text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    outcome text;
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', role);
+    BEGIN
+        EXECUTE sql;
+        outcome := 'ok';
+    EXCEPTION WHEN OTHERS THEN
+        outcome := SQLSTATE;
+    END;
+    RESET ROLE;
+    RETURN outcome;
+END
+$$;
+
+-- Run sql while the dbos schema is hidden; 'ok' or the SQLSTATE it raised.
+CREATE OR REPLACE FUNCTION concord_test.without_dbos(sql text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    outcome text;
+BEGIN
+    ALTER SCHEMA dbos RENAME TO dbos_hidden_by_a_test;
+    BEGIN
+        EXECUTE sql;
+        outcome := 'ok';
+    EXCEPTION WHEN OTHERS THEN
+        outcome := SQLSTATE;
+    END;
+    ALTER SCHEMA dbos_hidden_by_a_test RENAME TO dbos;
+    RETURN outcome;
+END
+$$;

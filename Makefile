@@ -30,7 +30,7 @@ help:
 	@echo "make deps     install missing Debian packages (PostgreSQL, pgTAP, ...)"
 	@echo "make db       start the throwaway cluster and print its DSN;  make db-stop"
 	@echo "make bench    run the benchmarks;  make clean  remove cluster and .venv"
-	@echo "make docs     regenerate docs/reference/{rules.md,state-machines.md,schema.sql}"
+	@echo "make docs     rewrite the generated parts of docs/reference/ from a fresh install"
 
 # Status lines go to stderr, so that `eval "$(make db)"` sees only the export line.
 deps:
@@ -83,10 +83,12 @@ demo: deps $(VENV)
 bench: deps $(VENV)
 	@$(RUN_DB) $(PY) bench/run_bench.py
 
-# The reference pages generated from a fresh install (tests check they are fresh).
+# The reference pages generated from a fresh install, and the generated entries of the SQL
+# reference pages (tests check they are fresh).
 docs: deps $(VENV)
 	@$(RUN_DB) bash -c 'dsn=$$($(HARNESS)/fresh_db.sh concord_docs) \
-		&& CONCORD_DSN="$$dsn" $(PY) $(HARNESS)/reference_pages.py write'
+		&& CONCORD_DSN="$$dsn" $(PY) $(HARNESS)/reference_pages.py write \
+		&& CONCORD_DSN="$$dsn" $(PY) $(HARNESS)/sql_reference.py write'
 
 clean:
 	@$(CLUSTER) destroy

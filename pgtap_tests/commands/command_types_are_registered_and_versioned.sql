@@ -5,7 +5,7 @@ BEGIN;
 SELECT plan(31);
 
 -- The spec's example (section 14) names data_access, which is no built-in
--- policy: register it (issue 3: policy_checks must name registered policies).
+-- policy: register it (policy_checks_name_registered_policies).
 DO $$ BEGIN
     PERFORM concord.register_policy('{"name": "data_access",
         "predicate": "$.payload.report_type == \"payroll\"", "decision": "deny",

@@ -124,7 +124,8 @@ SELECT concord_test.throws_rule(
     'CN007: the payload of a validated command cannot change'
 );
 
--- Issue 4: the workflow binding belongs to the runtime hand-off (80_runtime.sql).
+-- The workflow binding belongs to the runtime hand-off
+-- (runtime/the_binding_moves_only_by_a_hand_off_or_a_release.sql).
 SELECT throws_ok(
     format($$UPDATE concord.commands SET dbos_workflow_id = 'wf-other' WHERE command_id = %L$$,
            concord_test.id('cmd')),

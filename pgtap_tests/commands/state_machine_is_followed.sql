@@ -29,7 +29,7 @@ INSERT INTO expected_edges VALUES
 ('compensated', 'cancelled'),
 -- a blocked command has started too: its cancellation takes the same path
 ('blocked', 'cancelling'),
--- issue 3: a reviewer who requests changes sends the command back for input
+-- a reviewer who requests changes sends the command back for input
 ('waiting_for_approval', 'waiting_for_input');
 
 -- ---------------------------------------------------------------------------

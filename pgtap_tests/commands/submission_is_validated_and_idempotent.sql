@@ -5,7 +5,7 @@
 BEGIN;
 SELECT plan(33);
 
--- The spec 14 example type keeps its policy checks (issue 3): data_access is
+-- The spec 14 example type keeps its policy checks: data_access is
 -- registered as a declarative policy, and alice -- the requester of every
 -- command here that passes validation -- holds a grant, so permission allows;
 -- the type has no cost_budget, so cost allows.

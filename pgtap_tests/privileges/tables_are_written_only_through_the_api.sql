@@ -1,7 +1,7 @@
 -- Roles and privileges (DESIGN "Shape of the SQL"): tables are written only
 -- through the API. concord_app executes the API functions and reads the views
 -- but writes no table; concord_reader reads the views only; concord_admin
--- (issue 3) has what concord_app has plus the catalog functions
+-- has what concord_app has plus the catalog functions
 -- (register_command_type, policies, approval types, grants, teams), which
 -- concord_app no longer has; concord_approver resolves approvals. Every API
 -- function is SECURITY DEFINER with search_path pinned; private helpers (_name)
@@ -98,7 +98,7 @@ INSERT INTO admin_only VALUES
 ('concord.register_schedule(jsonb)'),
 ('concord.hand_off_queued()'),
 ('concord.register_tool(jsonb)');
--- What a DBOS worker calls (issue 4): concord_worker and concord_admin only.
+-- What a DBOS worker calls (the runtime_* functions): concord_worker and concord_admin only.
 CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES
 ('concord.runtime_claim(uuid, text, text)'),

@@ -1,7 +1,7 @@
 -- Every Concord SQLSTATE (class CN, README "Error codes") is raised where the
--- table says, with a message a person understands. CN012-CN014 come with
--- issue 3 (approvals), CN015 with issue 4 (the runtime), CN004 and CN010 with
--- issue 5 (agents; 17_agents.sql raises them where they apply).
+-- table says, with a message a person understands. CN012-CN014 are the
+-- approvals', CN015 the runtime's, CN004 and CN010 the agents' (the files under
+-- pgtap_tests/agents/ raise them where they apply).
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(35);

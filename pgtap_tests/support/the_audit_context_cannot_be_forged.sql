@@ -161,7 +161,7 @@ SET concord.settling = 'on';
 SET concord.submitting = 'on';
 
 SELECT command_id AS forged_submit FROM concord.submit_command('t_hard', '{}', 'alice') \gset
--- registering a type is concord_admin's (issue 3), with the same forged settings
+-- registering a type is concord_admin's, with the same forged settings
 SET LOCAL ROLE concord_admin;
 SELECT concord.register_command_type('{"command_type": "t_hard_forged", "sync_allowed": true}') AS fixture \gset
 SET LOCAL ROLE concord_app;

@@ -323,10 +323,14 @@ AS $$
 $$;
 
 -- runtime_claim by run n of the command remembered as label.
-CREATE OR REPLACE FUNCTION concord_test.claim(label text, run integer DEFAULT 1, executor text DEFAULT 'ex1')
+CREATE OR REPLACE FUNCTION concord_test.claim(
+    label text, run integer DEFAULT 1, executor text DEFAULT 'ex1'
+)
 RETURNS jsonb
 LANGUAGE sql
-AS $$ SELECT concord.runtime_claim(concord_test.id(label), concord_test.workflow_of(label, run), executor) $$;
+AS $$
+    SELECT concord.runtime_claim(concord_test.id(label), concord_test.workflow_of(label, run), executor)
+$$;
 
 -- Remember an id under a label (for commands not made by concord_test.submit).
 CREATE OR REPLACE FUNCTION concord_test.remember(label text, id uuid)

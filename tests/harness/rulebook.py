@@ -98,12 +98,18 @@ def load_rules(dsn: str) -> list[Rule]:
 
 
 def test_files() -> list[Path]:
-    files: list[Path] = []
-    for d in TEST_DIRS:
-        files += [
-            p for p in d.rglob("*") if p.suffix in (".sql", ".py") and "upgrade" not in p.parts
-        ]
-    return sorted(f for f in files if f.name != "rulebook.py" and "harness" not in f.parts)
+    """The test files, not the fixtures and helpers they load (a rule named only there is
+    not attacked)."""
+    skip = {
+        ROOT / "pgtap_tests": ("upgrade", "lib"),
+        ROOT / "tests": ("harness", "support"),
+    }
+    return sorted(
+        p
+        for d in TEST_DIRS
+        for p in d.rglob("*")
+        if p.suffix in (".sql", ".py") and not any(p.is_relative_to(d / s) for s in skip[d])
+    )
 
 
 def tests_naming(rules: list[Rule]) -> dict[str, list[str]]:

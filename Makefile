@@ -60,7 +60,7 @@ lint-sql: $(VENV)
 	@files=$$($(if $(SQL_DIRS),find $(SQL_DIRS) -name '*.sql' | sort,true)); \
 	if [[ -z $$files ]]; then echo "lint-sql: no .sql files under sql/ or migrations/" >&2; exit 1; fi; \
 	echo "lint-sql: sqlfluff over $$(wc -w <<<"$$files") files"; \
-	$(VENV)/bin/sqlfluff lint $$files
+	$(VENV)/bin/sqlfluff lint --processes $$(nproc) $$files
 
 lint-py: $(VENV)
 	$(VENV)/bin/ruff check $(PY_DIRS)

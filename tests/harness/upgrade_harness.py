@@ -18,7 +18,7 @@ For each migration ``migrations/NNNN_name.sql`` (k = 1..n):
 A migration without its fixture or check file fails. Prints TAP-like lines and a final
 ``N passed, N failed``; exits non-zero on any failure. Drops the databases it made.
 
-    python tests/harness/upgrade_harness.py [--root DIR] [--dsn DSN]
+    python tests/harness/upgrade_harness.py [--root DIR] [--dsn DSN] [--only VERSION]
 """
 
 from __future__ import annotations
@@ -358,6 +358,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("CONCORD_DSN"),
         help="superuser connection to the server to use (default: $CONCORD_DSN)",
     )
+    parser.add_argument(
+        "--only",
+        type=int,
+        metavar="VERSION",
+        help="check the upgrade to this migration only (the fresh install is still made)",
+    )
     args = parser.parse_args(argv)
     if not args.dsn:
         parser.error("no server: set CONCORD_DSN or pass --dsn")
@@ -370,11 +376,16 @@ def main(argv: list[str] | None = None) -> int:
         tap.result(False, "migrations are found", str(exc))
         return tap.finish()
 
+    if args.only is not None and args.only not in {m.version for m in migrations}:
+        tap.result(False, f"migration {args.only} is found", "--only names no migration here")
+        return tap.finish()
+
     with databases(args.dsn) as server:
         harness = Harness(root, server, tap)
         fresh_dump = harness.fresh_install()
         for migration in migrations:
-            harness.upgrade(migration, fresh_dump)
+            if args.only is None or migration.version == args.only:
+                harness.upgrade(migration, fresh_dump)
     return tap.finish()
 
 

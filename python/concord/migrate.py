@@ -311,6 +311,12 @@ def migrate(
                     "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = 'concord_worker'"
                 ).fetchone()
                 install_dbos_schema(dsn, application_role=worker_role[0] if worker_role else None)
+                # The kernel's SECURITY DEFINER functions run as concord_owner and
+                # enqueue workflows: it needs DBOS's schema too.
+                if conn.execute(
+                    "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'concord_owner'"
+                ).fetchone():
+                    install_dbos_schema(dsn, application_role="concord_owner")
                 log("dbos: system schema installed")
                 apply_sql_files(conn, sql_files)
                 log(f"sql: re-applied {len(sql_files)} files")

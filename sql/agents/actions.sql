@@ -180,14 +180,15 @@ BEGIN
             message := format('payload does not match tool %s''s input_schema', wanted);
             reasons := problems;
         ELSE
-            SELECT * INTO submitted FROM concord.submit_command(
+            SELECT * INTO submitted FROM concord._submit_command(
                 tool.command_type, payload, actor, 'agent',
                 jsonb_strip_nulls(jsonb_build_object(
                     'agent_run_id', run.agent_run_id, 'swarm_run_id', run.swarm_run_id,
                     'parent_command_id', run.command_id, 'tool_name', tool.tool_name, 'reason', action ->> 'reason',
                     'risk_level', action ->> 'risk_level', 'trace_id', run.trace_id)),
                 CASE WHEN action ? 'idempotency_key'
-                     THEN 'agent:' || run.agent_run_id || ':' || (action ->> 'idempotency_key') END);
+                     THEN 'agent:' || run.agent_run_id || ':' || (action ->> 'idempotency_key') END,
+                null, (SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = run.command_id), null);
             IF NOT submitted.created THEN
                 SELECT s.output INTO answer FROM concord.agent_steps AS s
                 WHERE s.created_command_id = submitted.command_id AND s.agent_run_id = run.agent_run_id
@@ -247,6 +248,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;

@@ -52,6 +52,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     PERFORM concord._require('swarm_run_id', swarm_run_id::text);
@@ -80,6 +81,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;

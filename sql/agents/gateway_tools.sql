@@ -30,6 +30,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'create_artifact', artifact);
@@ -51,6 +52,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'read_artifact', request);
@@ -71,6 +73,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'evaluate_output', evaluation);
@@ -92,6 +95,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'write_memory', memory);
@@ -113,6 +117,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'retrieve_memory', query);

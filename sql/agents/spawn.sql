@@ -144,12 +144,13 @@ BEGIN
         RETURN answer;
     END IF;
     PERFORM concord._require_step_budget(parent);
-    SELECT * INTO submitted FROM concord.submit_command(
+    SELECT * INTO submitted FROM concord._submit_command(
         'spawn_subagent', req, actor, 'agent',
         jsonb_build_object('agent_run_id', parent.agent_run_id, 'swarm_run_id', parent.swarm_run_id,
                            'trace_id', parent.trace_id),
         CASE WHEN request ? 'idempotency_key'
-             THEN 'spawn:' || parent.agent_run_id || ':' || (request ->> 'idempotency_key') END);
+             THEN 'spawn:' || parent.agent_run_id || ':' || (request ->> 'idempotency_key') END,
+        null, (SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = parent.command_id), null);
     IF NOT submitted.created THEN
         -- a replayed key: the answer the first call gave
         SELECT s.output INTO answer FROM concord.agent_steps AS s
@@ -208,6 +209,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     parent concord.agent_runs%ROWTYPE;

@@ -162,12 +162,13 @@ BEGIN
     CASE decision ->> 'decision'
     WHEN 'waiting_for_approval' THEN
         SELECT r.command_id, r.status INTO review
-        FROM concord.submit_command(
+        FROM concord._submit_command(
             'concord.swarm_review', jsonb_build_object('swarm_run_id', s.swarm_run_id, 'join_decision', decision),
             actor, 'api',
             jsonb_build_object('swarm_run_id', s.swarm_run_id, 'parent_command_id', s.command_id,
                                'trace_id', s.trace_id),
-            'concord.swarm_review:' || s.swarm_run_id) AS r;
+            'concord.swarm_review:' || s.swarm_run_id, null,
+            (SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = s.command_id), null) AS r;
         decision := decision || jsonb_build_object(
             'command_id', review.command_id,
             'approval_id', (SELECT a.approval_id FROM concord.approvals AS a
@@ -221,6 +222,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._join_swarm(swarm_run_id, concord._actor());

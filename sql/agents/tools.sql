@@ -11,6 +11,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     problems text[] := '{}'::text[];

@@ -19,6 +19,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -83,9 +84,11 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._require('command_id', command_id::text);
+    actor := concord._acting_on_command(actor, command_id, ARRAY['owner', 'admin', 'member']);
     RETURN concord._cancel(command_id, actor, reason, mode);
 END
 $$;
@@ -105,6 +108,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     doc jsonb;
@@ -175,6 +179,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 BEGIN

@@ -78,14 +78,18 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION concord.submit_command(
+-- The submission itself, for a requester already authenticated (or named by
+-- the kernel: a schedule, an agent run) in project_id. Not granted to anyone.
+CREATE OR REPLACE FUNCTION concord._submit_command(
     command_type text,
     payload jsonb,
     requested_by text,
-    ingress text DEFAULT 'api',
-    context jsonb DEFAULT '{}',
-    idempotency_key text DEFAULT NULL,
-    cancellation_mode text DEFAULT NULL
+    ingress text,
+    context jsonb,
+    idempotency_key text,
+    cancellation_mode text,
+    project_id uuid,
+    asserted_by text
 )
 RETURNS TABLE (command_id uuid, status text, trace_id text, created boolean, errors jsonb)
 LANGUAGE plpgsql
@@ -97,6 +101,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -105,6 +110,7 @@ DECLARE
     problems jsonb;
     trace text;
     final_status text;
+    saved text [];
 BEGIN
     PERFORM concord._require('command_type', command_type);
     IF payload IS NULL THEN
@@ -147,7 +153,8 @@ BEGIN
     -- Spec 11: a replayed key returns the original and writes nothing (the
     -- fast path: no validation).
     IF idempotency_key IS NOT NULL THEN
-        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
+        SELECT * INTO c FROM concord.commands AS x
+        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = __submit_command.idempotency_key;
         IF FOUND THEN
             RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
             RETURN;
@@ -159,22 +166,26 @@ BEGIN
     -- type's default there. Under concurrency the unique key decides: a loser
     -- of the race waits for the winner's commit, inserts nothing and reads the
     -- original. The audit rows name requested_by as the actor.
+    saved := concord._push_actor(requested_by, null);
+    PERFORM concord._assert_on_behalf(asserted_by);
     PERFORM set_config('concord.submitting', 'on', true);
     INSERT INTO concord.commands AS x (
         command_type, requested_by, ingress, payload, context, status,
-        cancellation_mode, idempotency_key, trace_id
+        cancellation_mode, idempotency_key, trace_id, project_id
     ) VALUES (
         command_type, requested_by, ingress, payload, context, 'created',
-        cancellation_mode, idempotency_key, trace
+        cancellation_mode, idempotency_key, trace, project_id
     )
     ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
     RETURNING x.command_id, x.status,
         CASE WHEN x.status IN ('queued', 'validated') THEN '[]'::jsonb ELSE concord._submit_errors(x) END
     INTO new_id, final_status, problems;
     PERFORM set_config('concord.submitting', 'off', true);
+    PERFORM concord._pop_actor(saved);
 
     IF new_id IS NULL THEN
-        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
+        SELECT * INTO c FROM concord.commands AS x
+        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = __submit_command.idempotency_key;
         IF NOT FOUND THEN
             -- Only under REPEATABLE READ or SERIALIZABLE: the winner is invisible.
             RAISE EXCEPTION USING
@@ -190,6 +201,43 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION concord.submit_command(
+    command_type text,
+    payload jsonb,
+    requested_by text,
+    ingress text DEFAULT 'api',
+    context jsonb DEFAULT '{}',
+    idempotency_key text DEFAULT NULL,
+    cancellation_mode text DEFAULT NULL
+)
+RETURNS TABLE (command_id uuid, status text, trace_id text, created boolean, errors jsonb)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
+AS $$
+#variable_conflict use_variable
+DECLARE
+    project uuid := concord._chosen_project();
+    who record;
+BEGIN
+    SELECT * INTO who FROM concord._acting_principal(
+        requested_by, project, ARRAY['owner', 'admin', 'member'], 'requested_by');
+    RETURN QUERY SELECT * FROM concord._submit_command(
+        command_type, payload, who.actor, ingress, context, idempotency_key, cancellation_mode, project,
+        who.asserted_by);
+END
+$$;
+
 COMMENT ON FUNCTION concord.submit_command(text, jsonb, text, text, jsonb, text, text) IS
-'Record a command, validate its payload and queue it when asynchronous; '
-'idempotent by key (spec 11).';
+'Record a command in the chosen project (see use_project), validate its payload and queue it '
+'when asynchronous; idempotent by key within the project (spec 11). requested_by names the '
+'authenticated principal (NULL: the caller itself) or, for a service with an act-as grant, '
+'the principal it submits for (CN012 otherwise); the requester needs the owner, admin or '
+'member role in the project.';

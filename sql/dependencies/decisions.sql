@@ -33,6 +33,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     PERFORM concord._require('command_id', command_id::text);

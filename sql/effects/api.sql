@@ -137,6 +137,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
@@ -158,6 +159,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -195,6 +197,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -229,6 +232,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);

@@ -149,6 +149,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

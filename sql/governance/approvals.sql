@@ -27,6 +27,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -35,7 +36,6 @@ DECLARE
 BEGIN
     PERFORM concord._require('approval_id', approval_id::text);
     PERFORM concord._require('decision', decision);
-    PERFORM concord._require('actor', actor);
     IF decision NOT IN ('approved', 'rejected', 'request_changes') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
@@ -50,6 +50,7 @@ BEGIN
             MESSAGE = format('approval %s not found', approval_id);
     END IF;
     -- The command first, then the approval: the order every writer uses.
+    actor := concord._acting_on_command(actor, a.command_id, ARRAY['owner', 'admin', 'approver']);
     PERFORM concord._lock_command(a.command_id);
     SELECT * INTO a FROM concord.approvals AS x WHERE x.approval_id = resolve_approval.approval_id FOR UPDATE;
     new_status := CASE decision WHEN 'request_changes' THEN 'changes_requested' ELSE decision END;
@@ -86,6 +87,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

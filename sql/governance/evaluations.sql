@@ -275,6 +275,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._reevaluate(command_id, session_user::text, 'policies evaluated again');

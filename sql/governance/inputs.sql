@@ -11,6 +11,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -20,7 +21,8 @@ DECLARE
     problems jsonb;
     saved text[];
 BEGIN
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._require('command_id', command_id::text);
+    actor := concord._acting_on_command(actor, command_id, ARRAY['owner', 'admin', 'member']);
     IF payload_patch IS NULL OR jsonb_typeof(payload_patch) <> 'object' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',

@@ -131,11 +131,13 @@ BEGIN
         'content_sha256', encode(sha256(convert_to(doc ->> 'content', 'UTF8')), 'hex'),
         'agent_run_id', run.agent_run_id));
     SELECT s.command_id, s.created INTO submitted
-    FROM concord.submit_command(
+    FROM concord._submit_command(
         'concord.write_memory', payload, writer, CASE WHEN run.agent_run_id IS NULL THEN 'api' ELSE 'agent' END,
         jsonb_strip_nulls(jsonb_build_object('agent_run_id', run.agent_run_id, 'swarm_run_id', run.swarm_run_id,
                                              'parent_command_id', run.command_id, 'trace_id', run.trace_id)),
-        doc ->> 'idempotency_key') AS s;
+        doc ->> 'idempotency_key', null,
+        coalesce((SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = run.command_id),
+                 concord._chosen_project()), null) AS s;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = submitted.command_id FOR UPDATE;
     IF NOT submitted.created THEN
         SELECT * INTO m FROM concord.memories AS x WHERE x.command_id = c.command_id;

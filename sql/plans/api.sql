@@ -11,6 +11,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);

@@ -14,6 +14,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     n integer;
@@ -45,6 +46,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE;

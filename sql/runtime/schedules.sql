@@ -59,6 +59,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     name text;
@@ -116,6 +117,7 @@ SET "concord.actor" = ''
 SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -141,10 +143,10 @@ BEGIN
     tick_text := to_char(tick AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     payload := replace(replace(s.payload_template::text, '{{tick}}', tick_text),
                        '{{schedule_name}}', s.schedule_name)::jsonb;
-    SELECT * INTO submitted FROM concord.submit_command(
+    SELECT * INTO submitted FROM concord._submit_command(
         s.command_type, payload, 'schedule:' || s.schedule_name, 'schedule',
         jsonb_build_object('schedule_name', s.schedule_name, 'tick', tick_text),
-        'schedule:' || s.schedule_name || ':' || tick_text);
+        'schedule:' || s.schedule_name || ':' || tick_text, null, s.project_id, null);
     RETURN submitted.command_id;
 END
 $$;

@@ -21,11 +21,11 @@ AS $$
 BEGIN
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,
-        from_status, to_status, reason, payload, actor, trace_id
+        from_status, to_status, reason, payload, actor, asserted_by, trace_id
     ) VALUES (
         _audit.command_id, 'audit', _audit.event_type, _audit.target_type, _audit.target_id,
         _audit.from_status, _audit.to_status, nullif(current_setting('concord.reason', true), ''),
-        coalesce(_audit.payload, '{}'), concord._actor(_audit.actor),
+        coalesce(_audit.payload, '{}'), concord._actor(_audit.actor), concord._asserted_by(),
         coalesce(_audit.trace_id, concord._new_trace_id())
     );
 END

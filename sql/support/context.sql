@@ -60,6 +60,31 @@ BEGIN
 END
 $$;
 
+-- The service that asserted the actor of this call (spec 45: the audit
+-- records who asserted and on whose behalf). concord.asserted_by is reset on
+-- entry to every public function, like concord.actor, so only the kernel sets it.
+CREATE OR REPLACE FUNCTION concord._assert_on_behalf(asserted_by text)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM set_config('concord.asserted_by', coalesce(asserted_by, ''), true);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._asserted_by()
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN nullif(current_setting('concord.asserted_by', true), '');
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord._pop_actor(previous text[])
 RETURNS void
 LANGUAGE plpgsql

@@ -1,0 +1,207 @@
+-- 0006 identity: principals that cannot be forged, organisations and projects,
+-- memberships with roles, API tokens, "act as" grants, and the NOLOGIN role that
+-- owns every table. Spec 22, 45, 46; DESIGN "Who is speaking".
+--
+-- Existing data moves into the default organisation and its default project
+-- (fixed ids, so a fresh install and an upgraded one hold the same rows).
+--
+-- Forward-only: once released this file is never edited; change = new file.
+
+-- The owner of every Concord table, view and function. NOLOGIN and granted to
+-- no application role: no login can disable a trigger or bypass row security.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'concord_owner') THEN
+        BEGIN
+            CREATE ROLE concord_owner NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
+    END IF;
+END
+$roles$;
+
+CREATE TABLE concord.organisations (
+    org_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name text NOT NULL
+    CONSTRAINT organisation_name_is_a_slug CHECK (name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT organisation_name_is_unique UNIQUE (name)
+);
+
+CREATE TABLE concord.projects (
+    project_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    org_id uuid NOT NULL REFERENCES concord.organisations (org_id),
+    name text NOT NULL
+    CONSTRAINT project_name_is_a_slug CHECK (name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT project_name_is_unique_in_its_organisation UNIQUE (org_id, name)
+);
+
+CREATE TABLE concord.principals (
+    principal_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    -- canonical form (sql/identity/names.sql): NFKC, case-folded, no
+    -- invisible, control or separator characters; checked by trigger
+    name text NOT NULL
+    CONSTRAINT principal_name_is_not_blank CHECK (btrim(name) <> '' AND length(name) <= 128),
+    kind text NOT NULL
+    CONSTRAINT principal_kind_is_known CHECK (kind IN ('user', 'service', 'agent')),
+    display_name text NULL,
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    disabled_at timestamptz NULL,
+    CONSTRAINT principal_name_is_unique UNIQUE (name)
+);
+
+-- A database login speaking as a principal (psql users, operators, services).
+CREATE TABLE concord.principal_logins (
+    login name PRIMARY KEY,
+    principal_id uuid NOT NULL REFERENCES concord.principals (principal_id),
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX principal_logins_principal_idx ON concord.principal_logins (principal_id);
+
+CREATE TABLE concord.memberships (
+    membership_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    org_id uuid NOT NULL REFERENCES concord.organisations (org_id),
+    -- NULL: every project of the organisation
+    project_id uuid NULL REFERENCES concord.projects (project_id),
+    principal_id uuid NOT NULL REFERENCES concord.principals (principal_id),
+    role text NOT NULL
+    CONSTRAINT membership_role_is_known CHECK (role IN ('owner', 'admin', 'approver', 'member', 'reader')),
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT a_membership_is_recorded_once UNIQUE NULLS NOT DISTINCT (org_id, project_id, principal_id, role)
+);
+
+CREATE INDEX memberships_principal_idx ON concord.memberships (principal_id);
+
+-- Only the hash of a token is kept; the token itself is shown once.
+CREATE TABLE concord.api_tokens (
+    token_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    principal_id uuid NOT NULL REFERENCES concord.principals (principal_id),
+    token_sha256 bytea NOT NULL
+    CONSTRAINT token_hash_is_a_sha256 CHECK (length(token_sha256) = 32),
+    label text NULL,
+    -- the membership roles the token may use (a subset of the principal's);
+    -- NULL: all of them
+    scopes text[] NULL
+    CONSTRAINT token_scopes_are_roles CHECK (
+        scopes <@ ARRAY['owner', 'admin', 'approver', 'member', 'reader']::text []
+    ),
+    expires_at timestamptz NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz NULL,
+    revoked_by text NULL,
+    CONSTRAINT token_hash_is_unique UNIQUE (token_sha256),
+    CONSTRAINT a_token_expires_after_it_is_created CHECK (expires_at > created_at),
+    CONSTRAINT a_revocation_names_who_revoked CHECK ((revoked_at IS NULL) = (revoked_by IS NULL))
+);
+
+CREATE INDEX api_tokens_principal_idx ON concord.api_tokens (principal_id);
+
+-- A service principal (a gateway, a webhook receiver, the scheduler) may name
+-- another principal as the one it acts for, inside one project: one principal
+-- of it, or (on_behalf_of_id NULL) any of its members. Always per project, so a
+-- grant made by one organisation's admin reaches nothing of another's.
+CREATE TABLE concord.act_as_grants (
+    act_as_grant_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    service_principal_id uuid NOT NULL REFERENCES concord.principals (principal_id),
+    project_id uuid NOT NULL REFERENCES concord.projects (project_id),
+    on_behalf_of_id uuid NULL REFERENCES concord.principals (principal_id),
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT an_act_as_grant_is_recorded_once UNIQUE NULLS NOT DISTINCT (
+        service_principal_id, on_behalf_of_id, project_id
+    )
+);
+
+-- The secret an agent run acts with, issued when the run starts and handed
+-- to its runtime once; only its hash is kept. The project is copied so that
+-- authentication reads no row-secured table.
+CREATE TABLE concord.agent_run_secrets (
+    agent_run_id uuid PRIMARY KEY REFERENCES concord.agent_runs (agent_run_id),
+    secret_sha256 bytea NOT NULL
+    CONSTRAINT agent_secret_hash_is_a_sha256 CHECK (length(secret_sha256) = 32),
+    project_id uuid NOT NULL REFERENCES concord.projects (project_id),
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT agent_secret_hash_is_unique UNIQUE (secret_sha256)
+);
+
+-- The default organisation and project: where existing data lives.
+INSERT INTO concord.organisations (org_id, name, created_by)
+VALUES ('00000000-0000-4000-8000-00000000000a', 'default', 'concord');
+
+INSERT INTO concord.projects (project_id, org_id, name, created_by)
+VALUES ('00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000a', 'default', 'concord');
+
+-- Data belongs to a project. Children (approvals, effects, steps, ...) belong to
+-- their command's project; these are the roots.
+ALTER TABLE concord.commands
+ADD COLUMN project_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000b'
+REFERENCES concord.projects (project_id);
+
+CREATE INDEX commands_project_idx ON concord.commands (project_id);
+
+ALTER TABLE concord.notifications
+ADD COLUMN project_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000b'
+REFERENCES concord.projects (project_id);
+
+ALTER TABLE concord.schedules
+ADD COLUMN project_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000b'
+REFERENCES concord.projects (project_id);
+
+ALTER TABLE concord.memories
+ADD COLUMN project_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000b'
+REFERENCES concord.projects (project_id);
+
+-- An idempotency key names one request within a project: another project's
+-- key is neither visible nor in the way.
+ALTER TABLE concord.commands DROP CONSTRAINT idempotency_key_is_unique;
+ALTER TABLE concord.commands
+ADD CONSTRAINT idempotency_key_is_unique UNIQUE (project_id, idempotency_key);
+
+-- Teams and command-type grants belong to an organisation.
+ALTER TABLE concord.team_members
+ADD COLUMN org_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000a'
+REFERENCES concord.organisations (org_id);
+ALTER TABLE concord.team_members DROP CONSTRAINT team_members_pkey;
+ALTER TABLE concord.team_members ADD CONSTRAINT team_members_pkey PRIMARY KEY (org_id, team, principal);
+
+ALTER TABLE concord.command_type_grants
+ADD COLUMN org_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000a'
+REFERENCES concord.organisations (org_id);
+ALTER TABLE concord.command_type_grants DROP CONSTRAINT command_type_grants_pkey;
+ALTER TABLE concord.command_type_grants
+ADD CONSTRAINT command_type_grants_pkey PRIMARY KEY (org_id, command_type, principal);
+
+-- Who asserted the actor, when a service acted on someone's behalf.
+ALTER TABLE concord.domain_events ADD COLUMN asserted_by text NULL;
+
+-- The people already named in the data become principals and members of the
+-- default organisation; a name that is not in canonical form is left as
+-- history (it can act again only once registered).
+INSERT INTO concord.principals (name, kind, created_by)
+SELECT DISTINCT n.name, 'user', 'concord'
+FROM (
+    SELECT requested_by AS name FROM concord.commands
+    UNION SELECT principal FROM concord.team_members
+    UNION SELECT principal FROM concord.command_type_grants
+    UNION SELECT decided_by FROM concord.approvals WHERE decided_by IS NOT null
+) AS n
+WHERE n.name ~ '^[a-z0-9][a-z0-9._@:+-]{0,127}$'
+ON CONFLICT ON CONSTRAINT principal_name_is_unique DO NOTHING;
+
+INSERT INTO concord.memberships (org_id, principal_id, role, created_by)
+SELECT '00000000-0000-4000-8000-00000000000a', p.principal_id, 'member', 'concord'
+FROM concord.principals AS p;
+
+INSERT INTO concord.memberships (org_id, principal_id, role, created_by)
+SELECT DISTINCT '00000000-0000-4000-8000-00000000000a'::uuid, p.principal_id, 'approver', 'concord'
+FROM concord.principals AS p
+INNER JOIN concord.team_members AS m ON p.name = m.principal;

@@ -7,6 +7,9 @@
 SET client_min_messages = warning;
 
 CREATE SCHEMA IF NOT EXISTS concord_test;
+-- Concord's functions run as concord_owner: the policies and helpers tests put
+-- here must be usable by it, as a user's would be.
+GRANT USAGE ON SCHEMA concord_test TO concord_owner;
 
 -- Labelled fixtures: the ids a test file made, under the names it gave them.
 -- A label is unique per session (backend), so files run side by side do not

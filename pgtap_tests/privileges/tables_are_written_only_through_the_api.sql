@@ -97,7 +97,29 @@ INSERT INTO admin_only VALUES
 ('concord.register_queue(jsonb)'),
 ('concord.register_schedule(jsonb)'),
 ('concord.hand_off_queued()'),
-('concord.register_tool(jsonb)');
+('concord.register_tool(jsonb)'),
+('concord.create_organisation(text)'),
+('concord.create_project(text, text)'),
+('concord.create_principal(text, text, text)'),
+('concord.map_login(name, text)'),
+('concord.add_member(text, text, text, text)'),
+('concord.remove_member(text, text, text, text)'),
+('concord.grant_act_as(text, text, text)'),
+('concord.revoke_act_as(text, text, text)');
+-- Who am I, authenticate, choose a project, my tokens: every role.
+CREATE TEMP TABLE every_role (signature regprocedure PRIMARY KEY);
+INSERT INTO every_role VALUES
+('concord.authenticate(text)'),
+('concord.current_principal()'),
+('concord.canonical_name(text)'),
+('concord.use_project(text)'),
+('concord.create_api_token(text, interval, text[], text)'),
+('concord.revoke_api_token(uuid)');
+-- The helpers row-level security calls in the name of whoever queries.
+CREATE TEMP TABLE row_security_helpers (signature regprocedure PRIMARY KEY);
+INSERT INTO row_security_helpers VALUES
+('concord._sees_all()'), ('concord._visible_projects()'), ('concord._principal()'),
+('concord._session_is_superuser()');
 -- What a DBOS worker calls (the runtime_* functions): concord_worker and concord_admin only.
 CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES
@@ -177,13 +199,14 @@ SELECT is_empty(
 
 SELECT set_eq(
     $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_approver', oid, 'EXECUTE')$$,
-    $$SELECT signature FROM approver_only$$,
-    'concord_approver may execute resolve_approval and no other public concord function'
+    $$SELECT signature FROM approver_only UNION SELECT signature FROM every_role$$,
+    'concord_approver may execute resolve_approval and the functions of every role, no other public one'
 );
 
 SELECT is_empty(
-    $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_reader', oid, 'EXECUTE')$$,
-    'concord_reader may execute no public concord function'
+    $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_reader', oid, 'EXECUTE')
+      EXCEPT SELECT signature FROM every_role$$,
+    'concord_reader may execute no public concord function but those of every role'
 );
 
 SELECT is_empty(
@@ -197,8 +220,9 @@ SELECT is_empty(
          OR has_function_privilege('concord_reader', oid, 'EXECUTE')
          OR has_function_privilege('concord_admin', oid, 'EXECUTE')
          OR has_function_privilege('concord_approver', oid, 'EXECUTE')
-         OR has_function_privilege('public', oid, 'EXECUTE')$$,
-    'no role but the owner may execute a private (_name) helper'
+         OR has_function_privilege('public', oid, 'EXECUTE')
+      EXCEPT SELECT signature FROM row_security_helpers$$,
+    'no role but the owner may execute a private (_name) helper, but the row-security helpers'
 );
 
 SELECT cmp_ok(

@@ -154,7 +154,7 @@ BEGIN
     -- fast path: no validation).
     IF idempotency_key IS NOT NULL THEN
         SELECT * INTO c FROM concord.commands AS x
-        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = __submit_command.idempotency_key;
+        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = _submit_command.idempotency_key;
         IF FOUND THEN
             RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
             RETURN;
@@ -185,7 +185,7 @@ BEGIN
 
     IF new_id IS NULL THEN
         SELECT * INTO c FROM concord.commands AS x
-        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = __submit_command.idempotency_key;
+        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = _submit_command.idempotency_key;
         IF NOT FOUND THEN
             -- Only under REPEATABLE READ or SERIALIZABLE: the winner is invisible.
             RAISE EXCEPTION USING

@@ -128,6 +128,7 @@ CREATE OR REPLACE FUNCTION concord._visible_projects()
 RETURNS uuid []
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
@@ -140,6 +141,7 @@ CREATE OR REPLACE FUNCTION concord._principal()
 RETURNS text
 LANGUAGE plpgsql
 STABLE
+SECURITY DEFINER
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
@@ -153,6 +155,12 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 BEGIN
     RETURN concord._principal();
@@ -173,6 +181,12 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     who text;

@@ -274,7 +274,7 @@ BEGIN
     END IF;
     INSERT INTO concord.principal_logins AS l (login, principal_id, created_by)
     VALUES (login, target, session_user::text)
-    ON CONFLICT (login) DO NOTHING;
+    ON CONFLICT ON CONSTRAINT principal_logins_pkey DO NOTHING;
     IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM concord.principal_logins AS l
                                  WHERE l.login = map_login.login AND l.principal_id = target) THEN
         RAISE EXCEPTION USING

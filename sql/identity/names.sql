@@ -39,7 +39,14 @@ CREATE OR REPLACE FUNCTION concord.canonical_name(raw text)
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
+SECURITY DEFINER
 SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     name text;

@@ -8,20 +8,20 @@ concord.canonical_name(text),
 concord.use_project(text),
 concord.create_api_token(text, interval, text [], text),
 concord.revoke_api_token(uuid)
-TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
+
+-- An agent authenticates with its run's secret and asks who it is; no more.
+GRANT EXECUTE ON FUNCTION concord.authenticate(text), concord.current_principal() TO concord_agent;
 
 GRANT EXECUTE ON FUNCTION
 concord._sees_all(),
 concord._visible_projects(),
-concord._projects_with_roles(text []),
 concord._principal(),
-concord._authenticated(),
-concord._session_is_superuser(),
-concord._credential_sha256(text)
+concord._session_is_superuser()
 TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
 
 GRANT SELECT ON concord.my_api_tokens, concord.my_projects
-TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 
 -- Organisation owners and admins run their organisations through concord_admin.
 GRANT EXECUTE ON FUNCTION

@@ -70,8 +70,14 @@ BEGIN
                 END;
                 IF fn IS NULL THEN
                     problems := problems || format(
-                        'function %s(command jsonb, context jsonb) does not exist: an executable policy is a '
-                        'function of exactly two jsonb arguments', value #>> '{}');
+                        'function %s(command jsonb, context jsonb) does not exist, or role concord_owner (who '
+                        'runs policies) may not use its schema: an executable policy is a function of exactly '
+                        'two jsonb arguments; GRANT USAGE ON SCHEMA and EXECUTE ON FUNCTION to concord_owner',
+                        value #>> '{}');
+                ELSIF NOT has_function_privilege('concord_owner', fn, 'EXECUTE') THEN
+                    problems := problems || format(
+                        'role concord_owner (who runs policies) may not execute %s: GRANT EXECUTE ON FUNCTION '
+                        '%s TO concord_owner', fn, fn);
                 ELSIF (SELECT p.prorettype <> 'jsonb'::regtype OR p.proretset
                        FROM pg_catalog.pg_proc AS p WHERE p.oid = fn) THEN
                     problems := problems || format('function %s must return a single jsonb value', fn);

@@ -95,7 +95,13 @@ SCENARIOS = [
     ("governed", "governed.sql", "submit_command, 3 policies allow"),
     ("baseline", "baseline.sql", "raw INSERT command + event"),
     ("replay", "replay.sql", "submit_command, existing key"),
+    ("token", "submit_token.sql", "authenticate(token) + submit"),
+    ("login", "submit_login.sql", "submit as a mapped login"),
 ]
+
+# The principal the identity scenarios act as, and the login mapped to it.
+BENCH_PRINCIPAL = "bench"
+BENCH_LOGIN = "concord_bench_login"
 
 
 @dataclass
@@ -167,8 +173,9 @@ def run_scenario(
     env: dict[str, str],
     dbname: str,
     log_dir: Path,
+    extra_args: tuple[str, ...] = (),
 ) -> Result:
-    args = base_args + [
+    args = base_args + list(extra_args) + [
         "-f",
         str(HERE / script),
         "--log",
@@ -237,6 +244,24 @@ def setup(admin_dsn: str, bench_dsn: str) -> None:
         if row is None or row[0] != "queued":
             raise SystemExit(f"bench: the governed command was not allowed and queued: {row}")
         preload(conn)
+
+
+def identity_setup(bench_dsn: str) -> str:
+    """Make BENCH_PRINCIPAL a member of the default project, map BENCH_LOGIN (a concord_app
+    login) to it, and return an API token of it."""
+    with psycopg.connect(bench_dsn, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        conn.execute("SELECT concord.create_principal(%s)", (BENCH_PRINCIPAL,))
+        conn.execute("SELECT concord.add_member('default', %s, 'member')", (BENCH_PRINCIPAL,))
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (BENCH_LOGIN,)).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE concord_app").format(
+                sql.Identifier(BENCH_LOGIN)))
+        conn.execute("SELECT concord.map_login(%s, %s)", (BENCH_LOGIN, BENCH_PRINCIPAL))
+        row = conn.execute(
+            "SELECT token FROM concord.create_api_token(%s, interval '1 day')", (BENCH_PRINCIPAL,)
+        ).fetchone()
+        assert row is not None
+        return row[0]
 
 
 def preload(conn: psycopg.Connection) -> None:
@@ -378,6 +403,10 @@ def print_report(
         f"d/a  governed / plain submit TPS = {governed_ratio:.2f}   "
         f"({verdict} the target of {GOVERNED_TARGET_RATIO:.2f})"
     )
+    token_ratio = results["token"].tps / plain if plain else math.nan
+    login_ratio = results["login"].tps / plain if plain else math.nan
+    print(f"e/a  token-authenticated / superuser-asserted submit TPS = {token_ratio:.2f}")
+    print(f"f/a  login-authenticated / superuser-asserted submit TPS = {login_ratio:.2f}")
     print()
     print("Rows written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
 
@@ -400,11 +429,16 @@ def main() -> int:
         results: dict[str, Result] = {}
         load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
+            token = identity_setup(bench_dsn)
+            extra = {
+                "token": ("-D", f"token={token}"),
+                "login": ("-U", BENCH_LOGIN),
+            }
             for name, script, label in SCENARIOS:
                 checkpoint(bench_dsn)
                 print(f"bench: {name} ({script}) for {seconds} s", flush=True)
                 results[name] = run_scenario(
-                    name, script, label, base_args, env, BENCH_DB, Path(tmp)
+                    name, script, label, base_args, env, BENCH_DB, Path(tmp), extra.get(name, ())
                 )
         counts = table_counts(bench_dsn)
         print_report(results, facts, seconds, counts, pgbench, load_before)

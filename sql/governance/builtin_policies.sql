@@ -64,11 +64,14 @@ BEGIN
         END IF;
         RETURN '{"decision": "allow"}'::jsonb;
     WHEN 'permission' THEN
+        -- grants and teams of the command's organisation only
         IF EXISTS (SELECT 1 FROM concord.command_type_grants AS g
-                   WHERE g.command_type = ct.command_type
+                   WHERE g.org_id = concord._org_of_command((doc ->> 'command_id')::uuid)
+                     AND g.command_type = ct.command_type
                      AND (g.principal = doc ->> 'requested_by'
                           OR g.principal IN (SELECT m.team FROM concord.team_members AS m
-                                             WHERE m.principal = doc ->> 'requested_by'))) THEN
+                                             WHERE m.org_id = g.org_id
+                                               AND m.principal = doc ->> 'requested_by'))) THEN
             RETURN '{"decision": "allow"}'::jsonb;
         END IF;
         RETURN jsonb_build_object(

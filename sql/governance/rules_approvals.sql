@@ -8,15 +8,17 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
 AS $$
+DECLARE
+    org uuid := concord._org_of_command(a.command_id);
 BEGIN
-    IF EXISTS (SELECT 1 FROM concord.team_members AS m WHERE m.team = _may_decide.principal) THEN
+    IF EXISTS (SELECT 1 FROM concord.team_members AS m WHERE m.org_id = org AND m.team = _may_decide.principal) THEN
         -- a principal with members is a team, and a team is not a person
         RETURN false;
     END IF;
     RETURN principal = ANY (a.eligible_approvers)
         OR (a.approver_team IS NOT NULL
             AND EXISTS (SELECT 1 FROM concord.team_members AS m
-                        WHERE m.team = a.approver_team AND m.principal = _may_decide.principal));
+                        WHERE m.org_id = org AND m.team = a.approver_team AND m.principal = _may_decide.principal));
 END
 $$;
 

@@ -22,7 +22,8 @@ CROSS JOIN
         SELECT p.principal AS approver FROM unnest(a.eligible_approvers) AS p (principal)
         UNION
         SELECT m.principal FROM concord.team_members AS m
-        WHERE m.team = a.approver_team
+        INNER JOIN concord.projects AS p ON m.org_id = p.org_id
+        WHERE m.team = a.approver_team AND p.project_id = c.project_id
     ) AS who
 WHERE
     a.status = 'pending'
@@ -31,7 +32,8 @@ WHERE
     -- a member that is itself a team is not a person
     AND NOT EXISTS (
         SELECT 1 FROM concord.team_members AS t
-        WHERE t.team = who.approver
+        INNER JOIN concord.projects AS p ON t.org_id = p.org_id
+        WHERE t.team = who.approver AND p.project_id = c.project_id
     );
 
 COMMENT ON VIEW concord.pending_approvals IS

@@ -263,3 +263,29 @@ BEGIN
     RETURN who.actor;
 END
 $$;
+
+-- The organisation a command belongs to (through its project).
+CREATE OR REPLACE FUNCTION concord._org_of_command(command_id uuid)
+RETURNS uuid
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT p.org_id FROM concord.commands AS c
+            INNER JOIN concord.projects AS p ON c.project_id = p.project_id
+            WHERE c.command_id = _org_of_command.command_id);
+END
+$$;
+
+-- The organisation of the chosen project: where teams and grants are changed.
+CREATE OR REPLACE FUNCTION concord._chosen_org()
+RETURNS uuid
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT p.org_id FROM concord.projects AS p WHERE p.project_id = concord._chosen_project());
+END
+$$;

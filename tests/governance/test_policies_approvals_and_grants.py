@@ -612,6 +612,8 @@ def test_evaluate_policies_of_a_type_without_policies_allows_and_records_nothing
 def policy_schema(db: psycopg.Connection) -> Iterator[str]:
     name = f"test_policies_{uuid.uuid4().hex[:12]}"
     db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    # Concord runs policies as concord_owner: a user's policy schema must be usable by it.
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO concord_owner").format(sql.Identifier(name)))
     try:
         yield name
     finally:

@@ -1,8 +1,87 @@
 -- The evaluation of a command's policies (spec 21, 81.2): every policy that
 -- governs its type, combined into one decision with its approvers.
 
+-- Errors that say the database could not run a policy now (serialization
+-- failures, deadlocks, lock timeouts, resources, shutdown, internal errors)
+-- are not answers: they end the statement, which can be retried, rather than
+-- leave a lasting deny.
+CREATE OR REPLACE FUNCTION concord._policy_error_is_transient(state text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN left(state, 2) IN ('08', '40', '53', '55', '57', '58', 'XX');
+END
+$$;
+
+-- What is wrong with an executable policy's answer, or NULL when it is one:
+-- {"decision": allow|deny|require_input|require_approval, "reasons": [...],
+-- "approval_type": a registered type, "missing_fields": [...]}.
+CREATE OR REPLACE FUNCTION concord._policy_answer_problem(answer jsonb)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(answer) IS DISTINCT FROM 'object' THEN
+        RETURN format('an answer must be a JSON object, not %s', coalesce(jsonb_typeof(answer), 'NULL'));
+    ELSIF jsonb_typeof(answer -> 'decision') IS DISTINCT FROM 'string' THEN
+        RETURN CASE WHEN jsonb_typeof(answer -> 'decision') IS DISTINCT FROM 'null'
+                         AND answer ? 'decision'
+                    THEN format('decision must be a string, not %s', jsonb_typeof(answer -> 'decision'))
+                    ELSE 'it gives no decision' END;
+    ELSIF NOT answer ->> 'decision' IN ('allow', 'deny', 'require_input', 'require_approval') THEN
+        RETURN format('decision %s is not allow, deny, require_input or require_approval', answer -> 'decision');
+    ELSIF answer ? 'reasons' AND NOT concord._is_string_list(answer -> 'reasons')
+          AND answer -> 'reasons' <> '[]' THEN
+        RETURN 'reasons must be an array of distinct non-blank strings';
+    ELSIF answer ? 'missing_fields' AND NOT concord._is_string_list(answer -> 'missing_fields')
+          AND answer -> 'missing_fields' <> '[]' THEN
+        RETURN 'missing_fields must be an array of distinct non-blank strings';
+    ELSIF answer ->> 'decision' = 'require_input'
+          AND coalesce(jsonb_array_length(CASE jsonb_typeof(answer -> 'missing_fields')
+                                          WHEN 'array' THEN answer -> 'missing_fields' END), 0) = 0 THEN
+        RETURN 'require_input must name the fields it needs in missing_fields';
+    ELSIF answer ->> 'decision' = 'require_approval'
+          AND (jsonb_typeof(coalesce(answer -> 'approval_type', '"standard"')) <> 'string'
+               OR NOT EXISTS (SELECT 1 FROM concord.approval_types AS t
+                              WHERE t.name = coalesce(answer ->> 'approval_type', 'standard'))) THEN
+        RETURN format('approval_type %s is not a registered approval type',
+                      coalesce(answer -> 'approval_type', '"standard"'));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- A declarative policy's answer when its predicate is neither true nor
+-- false for this command (why says why): its on_unknown, else its decision.
+CREATE OR REPLACE FUNCTION concord._policy_unknown(policy concord.policies, why text)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    decision text := coalesce(policy.on_unknown, policy.decision);
+BEGIN
+    RETURN jsonb_build_object(
+        'decision', decision,
+        'reasons', jsonb_build_array(format('predicate %s could not be decided for this command%s (%s)',
+                                            policy.predicate, coalesce(': ' || why, ''),
+                                            CASE WHEN policy.on_unknown IS NOT NULL THEN 'its on_unknown is '
+                                                 ELSE 'it fails closed: ' END || decision)),
+        'approval_type', CASE WHEN decision = 'require_approval' THEN coalesce(policy.approval_type, 'standard') END,
+        'missing_fields', CASE WHEN decision = 'require_input' THEN to_jsonb(policy.missing_fields)
+                               ELSE '[]'::jsonb END);
+END
+$$;
+
 -- Runs one policy over the document; never raises for the policy's sake: a
--- policy that fails or answers nonsense denies (fail closed).
+-- policy that fails or answers nonsense denies (fail closed), a predicate that
+-- fails on this command's input answers as one that cannot be decided.
 CREATE OR REPLACE FUNCTION concord._run_policy(
     policy concord.policies, doc jsonb, ct concord.command_types
 )
@@ -14,23 +93,35 @@ AS $$
 DECLARE
     holds boolean;
     answer jsonb;
-    decision text;
+    problem text;
 BEGIN
     IF policy.kind = 'builtin' THEN
-        RETURN concord._builtin_policy(policy, doc, ct);
+        BEGIN
+            RETURN concord._builtin_policy(policy, doc, ct);
+        EXCEPTION WHEN OTHERS THEN
+            IF concord._policy_error_is_transient(SQLSTATE) THEN
+                RAISE;
+            END IF;
+            RETURN jsonb_build_object(
+                'decision', 'deny',
+                'reasons', jsonb_build_array(format('built-in policy %s failed on this command: %s',
+                                                    policy.name, SQLERRM)));
+        END;
     ELSIF policy.kind = 'declarative' THEN
         -- silent: missing fields and type mismatches give NULL, not errors;
-        -- registration proved every variable is bound.
-        holds := jsonb_path_match(doc, policy.predicate, policy.vars, true);
+        -- registration proved every variable is bound. What silent does not
+        -- cover (a date compared with a time zone, a nesting too deep to
+        -- walk) leaves the predicate undecided too.
+        BEGIN
+            holds := jsonb_path_match(doc, policy.predicate, policy.vars, true);
+        EXCEPTION WHEN OTHERS THEN
+            IF concord._policy_error_is_transient(SQLSTATE) THEN
+                RAISE;
+            END IF;
+            RETURN concord._policy_unknown(policy, SQLERRM);
+        END;
         IF holds IS NULL THEN
-            decision := coalesce(policy.on_unknown, policy.decision);
-            RETURN jsonb_build_object(
-                'decision', decision,
-                'reasons', jsonb_build_array(format('predicate %s could not be decided for this command', policy.predicate)),
-                'approval_type', CASE WHEN decision = 'require_approval'
-                                      THEN coalesce(policy.approval_type, 'standard') END,
-                'missing_fields', CASE WHEN decision = 'require_input' THEN to_jsonb(policy.missing_fields)
-                                       ELSE '[]'::jsonb END);
+            RETURN concord._policy_unknown(policy, null);
         ELSIF holds THEN
             RETURN jsonb_build_object(
                 'decision', policy.decision,
@@ -53,27 +144,21 @@ BEGIN
         EXECUTE format('SELECT %s($1, $2)', policy.function_name::regprocedure::regproc)
         INTO answer USING doc, doc -> 'context';
     EXCEPTION WHEN OTHERS THEN
+        IF concord._policy_error_is_transient(SQLSTATE) THEN
+            RAISE;
+        END IF;
         RETURN jsonb_build_object(
             'decision', 'deny',
             'reasons', jsonb_build_array(format('policy function %s failed: %s', policy.function_name, SQLERRM)));
     END;
-    IF jsonb_typeof(answer) IS DISTINCT FROM 'object'
-       OR NOT answer ->> 'decision' IN ('allow', 'deny', 'require_input', 'require_approval')
-       OR (answer ? 'reasons' AND NOT concord._is_string_list(answer -> 'reasons') AND answer -> 'reasons' <> '[]')
-       OR (answer ? 'missing_fields' AND NOT concord._is_string_list(answer -> 'missing_fields')
-           AND answer -> 'missing_fields' <> '[]')
-       OR (answer ->> 'decision' = 'require_input'
-           AND coalesce(jsonb_array_length(CASE jsonb_typeof(answer -> 'missing_fields')
-                                           WHEN 'array' THEN answer -> 'missing_fields' END), 0) = 0)
-       OR (answer ->> 'decision' = 'require_approval'
-           AND NOT EXISTS (SELECT 1 FROM concord.approval_types AS t
-                           WHERE t.name = coalesce(answer ->> 'approval_type', 'standard'))) THEN
+    problem := concord._policy_answer_problem(answer);
+    IF problem IS NOT NULL THEN
         RETURN jsonb_build_object(
             'decision', 'deny',
             'reasons', jsonb_build_array(format(
-                'policy function %s answered %s; expected {"decision": allow|deny|require_input|require_approval, '
-                '"reasons": [...], "approval_type": a registered type, "missing_fields": [...]}',
-                policy.function_name, left(coalesce(answer::text, 'NULL'), 200))));
+                'policy function %s answered %s: %s; expected {"decision": allow|deny|require_input|'
+                'require_approval, "reasons": [...], "approval_type": a registered type, "missing_fields": [...]}',
+                policy.function_name, left(coalesce(answer::text, 'NULL'), 200), problem)));
     END IF;
     RETURN jsonb_build_object(
         -- the decision names the code that made it, not only the spec
@@ -107,6 +192,27 @@ BEGIN
         'ingress', c.ingress,
         'risk_level', ct.risk_level,
         'context', c.context);
+END
+$$;
+
+-- Why policies cannot read the document, or NULL: a payload or context
+-- nested more than 256 levels deep. Walking one (a path with .**, a function
+-- that recurses) could exhaust the stack, an error no policy could answer, so
+-- every policy denies it, recorded like any other decision. The walk here
+-- stops at the limit.
+CREATE OR REPLACE FUNCTION concord._policy_document_problem(doc jsonb)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF jsonb_path_exists(doc, 'strict $.payload.**{257}') THEN
+        RETURN 'the payload is nested more than 256 levels deep; policies read at most 256 levels';
+    ELSIF jsonb_path_exists(doc, 'strict $.context.**{257}') THEN
+        RETURN 'the context is nested more than 256 levels deep; policies read at most 256 levels';
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -188,11 +294,13 @@ DECLARE
     who jsonb;
     lacking text[];
     unapprovable text[] := '{}'::text[];
+    unreadable text;
 BEGIN
     IF cardinality(names) = 0 THEN
         RETURN NULL;
     END IF;
     doc := concord._policy_document(c, ct);
+    unreadable := concord._policy_document_problem(doc);
     -- Every policy in one statement (the answers laid over defaults), the
     -- strongest decision with them.
     SELECT coalesce(array_agg(o.result ORDER BY o.position), '{}'::jsonb[]), coalesce(max(o.rank), 0)
@@ -208,7 +316,9 @@ BEGIN
         INNER JOIN concord.policies AS p ON p.name = n.name
         CROSS JOIN LATERAL (
             SELECT '{"reasons": [], "approval_type": null, "missing_fields": []}'::jsonb
-                   || concord._run_policy(p, doc, ct) AS outcome
+                   || CASE WHEN unreadable IS NULL THEN concord._run_policy(p, doc, ct)
+                           ELSE jsonb_build_object('decision', 'deny', 'reasons', jsonb_build_array(unreadable))
+                      END AS outcome
         ) AS x
     ) AS o;
     decision := (ARRAY['allow', 'require_approval', 'require_input', 'deny'])[best + 1];

@@ -286,8 +286,9 @@ AS $$
 DECLARE
     problems text[];
     existing concord.policies%ROWTYPE;
+    wanted concord.policies%ROWTYPE;
+    known boolean;
     policy_name text;
-    sum text;
 BEGIN
     spec := concord._policy_spec_normalized(spec);
     problems := concord._policy_spec_problems(spec);
@@ -302,36 +303,46 @@ BEGIN
     -- kind was checked against the spec's shape: it adds nothing to keep
     spec := spec - 'kind';
     policy_name := spec ->> 'name';
-    sum := md5(spec::text);
     SELECT * INTO existing FROM concord.policies AS p WHERE p.name = policy_name FOR UPDATE;
-    IF FOUND AND existing.checksum = sum THEN
+    known := FOUND;
+    IF known AND existing.kind = 'builtin' THEN
+        wanted := existing;
+        wanted.description := coalesce(spec ->> 'description', existing.description);
+        wanted.config := coalesce(spec -> 'config', existing.config);
+    ELSE
+        wanted.name := policy_name;
+        wanted.kind := CASE WHEN spec ? 'function' THEN 'executable' ELSE 'declarative' END;
+        wanted.description := coalesce(spec ->> 'description', '');
+        wanted.predicate := (spec ->> 'predicate')::jsonpath;
+        wanted.vars := coalesce(spec -> 'vars', '{}');
+        wanted.decision := spec ->> 'decision';
+        wanted.on_unknown := spec ->> 'on_unknown';
+        wanted.reasons := concord._text_array(spec -> 'reasons');
+        wanted.approval_type := spec ->> 'approval_type';
+        wanted.missing_fields := concord._text_array(spec -> 'missing_fields');
+        wanted.function_name := to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text;
+    END IF;
+    -- The same rule and description again changes nothing (the columns, not
+    -- the stored spec, are compared: a direct write shows as a difference).
+    IF known AND existing.kind = wanted.kind AND existing.description = wanted.description
+       AND concord._policy_rule(existing) = concord._policy_rule(wanted) THEN
         RETURN policy_name;
     END IF;
-    IF FOUND AND existing.kind = 'builtin' THEN
+    -- spec and checksum follow from the columns (the before-write trigger)
+    IF known AND existing.kind = 'builtin' THEN
         UPDATE concord.policies AS p SET
-            description = coalesce(spec ->> 'description', p.description),
-            config = coalesce(spec -> 'config', p.config),
-            spec = spec,
-            checksum = sum
+            description = wanted.description,
+            config = wanted.config,
+            spec = spec
         WHERE p.name = policy_name;
     ELSE
         INSERT INTO concord.policies AS p (
             name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
-            missing_fields, function_name, spec, checksum
+            missing_fields, function_name, spec
         ) VALUES (
-            policy_name,
-            CASE WHEN spec ? 'function' THEN 'executable' ELSE 'declarative' END,
-            coalesce(spec ->> 'description', ''),
-            (spec ->> 'predicate')::jsonpath,
-            coalesce(spec -> 'vars', '{}'),
-            spec ->> 'decision',
-            spec ->> 'on_unknown',
-            concord._text_array(spec -> 'reasons'),
-            spec ->> 'approval_type',
-            concord._text_array(spec -> 'missing_fields'),
-            to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text,
-            spec,
-            sum
+            wanted.name, wanted.kind, wanted.description, wanted.predicate, wanted.vars, wanted.decision,
+            wanted.on_unknown, wanted.reasons, wanted.approval_type, wanted.missing_fields,
+            wanted.function_name, spec
         )
         ON CONFLICT (name) DO UPDATE SET
             kind = excluded.kind,
@@ -344,8 +355,7 @@ BEGIN
             approval_type = excluded.approval_type,
             missing_fields = excluded.missing_fields,
             function_name = excluded.function_name,
-            spec = excluded.spec,
-            checksum = excluded.checksum;
+            spec = excluded.spec;
     END IF;
     RETURN policy_name;
 END

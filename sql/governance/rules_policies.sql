@@ -1,5 +1,58 @@
 -- policies: every write is checked and versioned, whoever writes.
 
+-- What decides: the columns _run_policy reads, by kind, named as a spec
+-- names them (an executable policy's function without its signature).
+CREATE OR REPLACE FUNCTION concord._policy_rule(p concord.policies)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF p.kind = 'builtin' THEN
+        RETURN jsonb_build_object('config', p.config);
+    ELSIF p.kind = 'executable' THEN
+        RETURN jsonb_build_object('function', regexp_replace(p.function_name, '\(jsonb, ?jsonb\)$', ''));
+    END IF;
+    RETURN jsonb_build_object(
+        'predicate', p.predicate::text, 'vars', p.vars, 'decision', p.decision, 'on_unknown', p.on_unknown,
+        'reasons', to_jsonb(p.reasons), 'approval_type', p.approval_type,
+        'missing_fields', to_jsonb(p.missing_fields));
+END
+$$;
+
+-- The spec a policy row keeps: what it was registered with, its deciding
+-- fields and description taken from the columns (which are what decides), so
+-- that neither the spec nor its checksum can tell an older rule than the one
+-- that runs.
+CREATE OR REPLACE FUNCTION concord._policy_spec(p concord.policies)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    rule jsonb := concord._policy_rule(p);
+BEGIN
+    -- a predicate keeps the words it was registered with while they mean it
+    IF rule ? 'predicate' AND jsonb_typeof(p.spec -> 'predicate') = 'string'
+       AND concord._jsonpath_problem(p.spec ->> 'predicate') IS NULL THEN
+        IF (p.spec ->> 'predicate')::jsonpath::text = rule ->> 'predicate' THEN
+            rule := rule || jsonb_build_object('predicate', p.spec -> 'predicate');
+        END IF;
+    END IF;
+    RETURN (CASE jsonb_typeof(p.spec) WHEN 'object' THEN p.spec ELSE '{}'::jsonb END
+            - ARRAY['predicate', 'vars', 'decision', 'on_unknown', 'reasons', 'approval_type', 'missing_fields',
+                    'function', 'config'])
+        || jsonb_build_object('name', p.name)
+        || CASE WHEN p.description <> '' OR p.spec ? 'description'
+                THEN jsonb_build_object('description', p.description) ELSE '{}'::jsonb END
+        || (SELECT coalesce(jsonb_object_agg(r.key, r.value), '{}'::jsonb)
+            FROM jsonb_each(rule) AS r (key, value)
+            WHERE jsonb_typeof(r.value) <> 'null');
+END
+$$;
+
 -- Versioning, audit and the rules that hold for direct writes too.
 CREATE OR REPLACE FUNCTION concord._policies_before_write()
 RETURNS trigger
@@ -29,9 +82,10 @@ BEGIN
             TABLE = 'policies',
             MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
     END IF;
-    IF NEW.checksum = '' OR (TG_OP = 'UPDATE' AND NEW.checksum = OLD.checksum AND NEW.spec <> OLD.spec) THEN
-        NEW.checksum := md5(NEW.spec::text);
-    END IF;
+    -- Recomputed on every write, whoever writes: a bare UPDATE of vars or
+    -- config cannot leave the old spec and checksum behind.
+    NEW.spec := concord._policy_spec(NEW);
+    NEW.checksum := md5(NEW.spec::text);
     RETURN NEW;
 END
 $$;
@@ -41,10 +95,26 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
+DECLARE
+    changed jsonb;
 BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        -- what changed, old and new: the deciding fields and the description
+        SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('old', o.rule -> k.key, 'new', n.rule -> k.key)),
+                        '{}'::jsonb)
+        INTO changed
+        FROM (SELECT concord._policy_rule(OLD) || jsonb_build_object('kind', OLD.kind, 'description', OLD.description)) AS o (rule),
+             (SELECT concord._policy_rule(NEW) || jsonb_build_object('kind', NEW.kind, 'description', NEW.description)) AS n (rule),
+             LATERAL (SELECT jsonb_object_keys(o.rule) UNION SELECT jsonb_object_keys(n.rule)) AS k (key)
+        WHERE o.rule -> k.key IS DISTINCT FROM n.rule -> k.key;
+    END IF;
     PERFORM concord._audit(
         'policy_registered', null, null, 'policy', NEW.name, null, null,
-        jsonb_build_object('version', NEW.version, 'checksum', NEW.checksum, 'spec', NEW.spec));
+        jsonb_build_object('version', NEW.version, 'checksum', NEW.checksum, 'spec', NEW.spec)
+        || CASE WHEN TG_OP = 'UPDATE'
+                THEN jsonb_build_object('previous_version', OLD.version, 'previous_checksum', OLD.checksum,
+                                        'changed', changed)
+                ELSE '{}'::jsonb END);
     RETURN null;
 END
 $$;

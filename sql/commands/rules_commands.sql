@@ -328,10 +328,10 @@ BEGIN
     END IF;
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,
-        from_status, to_status, reason, payload, actor, trace_id
+        from_status, to_status, reason, payload, actor, asserted_by, trace_id
     )
     SELECT NEW.command_id, 'audit', e.event_type, e.target_type, coalesce(e.target_id, NEW.command_id::text),
-           e.from_status, e.to_status, e.reason, e.payload, actor, NEW.trace_id
+           e.from_status, e.to_status, e.reason, e.payload, actor, concord._asserted_by(), NEW.trace_id
     FROM (
         VALUES
         (0, 'command_created', 'command', null, null, 'created', null,

@@ -119,8 +119,8 @@ SELECT set_config('concord.credential', '', true) AS fixture \gset
 SELECT is(pg_temp.as_login('a_app',
               $$SELECT set_config('concord.credential', 'garbage', true);
                 SELECT concord.submit_command('iso_t', '{}', NULL)$$),
-          'CN008 a_project_is_chosen',
-          'concord_app: with a garbage concord.credential, submitting is refused (nobody may write anywhere)');
+          'CN012 the_caller_is_authenticated',
+          'concord_app: with a garbage concord.credential, submitting is refused');
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 SELECT is(pg_temp.value_as_login('a_worker',
               $$SELECT set_config('concord.credential', 'garbage', true);

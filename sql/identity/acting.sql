@@ -70,6 +70,14 @@ BEGIN
     IF concord._sees_all() THEN
         RETURN '00000000-0000-4000-8000-00000000000b'::uuid;
     END IF;
+    IF concord._principal() IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_caller_is_authenticated',
+            MESSAGE = format('session login %s is not a Concord principal', session_user),
+            HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
+                   'a principal (concord.map_login).';
+    END IF;
     writable := concord._projects_with_roles(ARRAY['owner', 'admin', 'member']);
     IF cardinality(writable) = 1 THEN
         RETURN writable[1];
@@ -78,8 +86,7 @@ BEGIN
         ERRCODE = 'CN008',
         CONSTRAINT = 'a_project_is_chosen',
         MESSAGE = CASE WHEN cardinality(writable) = 0
-                       THEN coalesce(concord._principal(), 'an unauthenticated session')
-                            || ' may write in no project'
+                       THEN concord._principal() || ' may write in no project'
                        ELSE format('%s may write in %s projects: choose one', concord._principal(),
                                    cardinality(writable)) END,
         HINT = 'Call concord.use_project(''organisation/project'') first in the session.';

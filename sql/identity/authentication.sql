@@ -108,8 +108,9 @@ BEGIN
     IF who.agent_run_id IS NOT NULL THEN
         RETURN CASE WHEN roles IS NULL OR 'member' = ANY (roles) THEN ARRAY[who.project_id] ELSE '{}' END;
     END IF;
-    usable := CASE WHEN who.scopes IS NULL THEN roles
-                   WHEN roles IS NULL THEN who.scopes
+    -- Scopes narrow what a token may do, not what it may read: every token
+    -- reads the projects of its principal (roles NULL).
+    usable := CASE WHEN who.scopes IS NULL OR roles IS NULL THEN roles
                    ELSE ARRAY(SELECT unnest(roles) INTERSECT SELECT unnest(who.scopes)) END;
     RETURN ARRAY(
         SELECT p.project_id

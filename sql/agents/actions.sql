@@ -253,6 +253,7 @@ AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF action IS NULL OR jsonb_typeof(action) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_action_is_valid',
             MESSAGE = 'an agent action must be a JSON object (spec 17)';

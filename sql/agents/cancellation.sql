@@ -55,9 +55,8 @@ SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 AS $$
 BEGIN
-    PERFORM concord._require('swarm_run_id', swarm_run_id::text);
-    -- no actor named: the login cancels
-    RETURN concord._cancel_swarm(swarm_run_id, coalesce(nullif(btrim(actor), ''), session_user::text), reason, mode);
+    -- actor is an assertion checked against the authenticated principal
+    RETURN concord._cancel_swarm(swarm_run_id, concord._acting_on_swarm(actor, swarm_run_id), reason, mode);
 END
 $$;
 
@@ -66,7 +65,10 @@ COMMENT ON FUNCTION concord.cancel_swarm(uuid, text, text, text) IS
 'that have not '
 'finished are cancelled in mode (default: the parent command''s cancellation_mode; '
 'compensate_then_stop '
-'compensates what ran). Idempotent: a finished swarm is left as it is; returns its status.';
+'compensates what ran). Idempotent: a finished swarm is left as it is; returns its status. actor '
+'is checked: the authenticated principal (NULL: itself; a superuser session naming nobody: its '
+'login) or one it may act for, an owner, admin or member of the project (CN012); an agent '
+'cancels only within its own swarm.';
 
 CREATE OR REPLACE FUNCTION concord.cancel_agent_run(
     agent_run_id uuid, actor text DEFAULT NULL, reason text DEFAULT NULL
@@ -88,7 +90,12 @@ DECLARE
     saved text[];
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
-    actor := coalesce(nullif(btrim(actor), ''), session_user::text);  -- no actor named: the login cancels
+    SELECT a.swarm_run_id INTO run.swarm_run_id FROM concord.agent_runs AS a
+    WHERE a.agent_run_id = cancel_agent_run.agent_run_id;
+    IF FOUND THEN
+        -- actor is an assertion checked against the authenticated principal
+        actor := concord._acting_on_swarm(actor, run.swarm_run_id);
+    END IF;
     run := concord._agent_run(agent_run_id, true);
     IF concord._agentic_terminal('agent', run.status) THEN
         RETURN run.status;
@@ -108,7 +115,7 @@ $$;
 COMMENT ON FUNCTION concord.cancel_agent_run(uuid, text, text) IS
 'Cancel one agent run and its descendants (and the unfinished commands they asked for); '
 'cancelling a coordinator '
-'cancels its swarm. Idempotent; returns the status.';
+'cancels its swarm. Idempotent; returns the status. actor is checked as cancel_swarm''s.';
 
 -- A command moved: a cancelled command cancels its swarms (spec 64), and a
 -- swarm review's outcome settles its swarm. Called by the commands trigger

@@ -65,6 +65,7 @@ AS $$
 DECLARE
     c concord.commands%ROWTYPE;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     PERFORM concord._require('agent_run_id', agent_run_id::text);
     PERFORM concord._require('command_id', command_id::text);
     SELECT x.* INTO c FROM concord.commands AS x

@@ -206,3 +206,108 @@ BEGIN
     END;
 END
 $$;
+
+-- An agent acts only with its run's secret (issue 12, DESIGN "Who is
+-- speaking"): the transaction must have been authenticated with the secret
+-- begin_agent_run issued for agent_run_id; the run id alone is no
+-- capability. Two exceptions, both without a credential set: a superuser
+-- session (tests, repairs: a superuser can do anything), and a worker
+-- session for a run begun before secrets existed (it has none: its workflow
+-- never received one).
+CREATE OR REPLACE FUNCTION concord._require_agent_secret(agent_run_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    who record := concord._authenticated();
+    credential text := coalesce(current_setting('concord.credential', true), '');
+BEGIN
+    IF agent_run_id IS NOT NULL AND who.agent_run_id = agent_run_id THEN
+        RETURN;
+    END IF;
+    IF credential = '' AND concord._session_is_superuser() THEN
+        RETURN;
+    END IF;
+    IF credential = '' AND concord._sees_all() AND NOT EXISTS (
+           SELECT 1 FROM concord.agent_run_secrets AS s WHERE s.agent_run_id = _require_agent_secret.agent_run_id)
+       AND EXISTS (SELECT 1 FROM concord.agent_runs AS a
+                   WHERE a.agent_run_id = _require_agent_secret.agent_run_id AND a.status <> 'created') THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'an_agent_acts_with_its_run_secret',
+        TABLE = 'agent_run_secrets',
+        MESSAGE = format('%s may not act as agent run %s: the transaction is not authenticated with that run''s '
+                         'secret', coalesce(who.name, session_user::text), agent_run_id),
+        HINT = 'Call concord.authenticate(secret) first in the transaction, with the secret begin_agent_run '
+               'issued for the run.';
+END
+$$;
+
+-- An agent (authenticated with its run's secret) reaches only its own swarm:
+-- CN012 when it names another. Other callers pass.
+CREATE OR REPLACE FUNCTION concord._require_own_swarm(swarm_run_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    who record := concord._authenticated();
+BEGIN
+    IF who.agent_run_id IS NULL OR EXISTS (
+           SELECT 1 FROM concord.agent_runs AS a
+           WHERE a.agent_run_id = who.agent_run_id AND a.swarm_run_id = _require_own_swarm.swarm_run_id) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'an_agent_acts_within_its_own_swarm',
+        TABLE = 'swarm_runs',
+        MESSAGE = format('%s may not act on swarm run %s: an agent acts only within its own swarm', who.name,
+                         coalesce(swarm_run_id::text, 'NULL'));
+END
+$$;
+
+-- Who acts on swarm_run_id (a principal argument checked as
+-- _acting_on_command does, for a role that may change the swarm's command):
+-- a superuser session with no actor named acts as its login.
+CREATE OR REPLACE FUNCTION concord._acting_on_swarm(asserted text, swarm_run_id uuid)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    command uuid;
+BEGIN
+    PERFORM concord._require('swarm_run_id', swarm_run_id::text);
+    SELECT s.command_id INTO command FROM concord.swarm_runs AS s WHERE s.swarm_run_id = _acting_on_swarm.swarm_run_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists',
+            MESSAGE = format('swarm run %s not found', swarm_run_id);
+    END IF;
+    PERFORM concord._require_own_swarm(swarm_run_id);
+    RETURN concord._acting_on_command_or_login(asserted, command);
+END
+$$;
+
+-- _acting_on_command for a change (owner, admin or member), except that a
+-- superuser's or worker's session (no credential) that names nobody acts as
+-- its login, as before principals existed; an agent acts as itself.
+CREATE OR REPLACE FUNCTION concord._acting_on_command_or_login(asserted text, command_id uuid)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF nullif(btrim(asserted), '') IS NULL AND concord._principal() IS NULL AND concord._sees_all() THEN
+        RETURN session_user::text;
+    END IF;
+    RETURN concord._acting_on_command(asserted, command_id, ARRAY['owner', 'admin', 'member']);
+END
+$$;

@@ -11,6 +11,7 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF payload IS NULL OR jsonb_typeof(payload) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'gateway_tool_input_is_a_json_object',
             MESSAGE = format('the %s input must be a JSON object', tool_name);

@@ -205,5 +205,17 @@ AS $$
          'An agent observes only the commands its own steps asked for.'),
         ('the_command_is_one_of_the_gateway_types', null, 'CN008',
          'runtime_agentic_command runs only the gateway''s own command types (spawn_subagent, '
-         'concord.write_memory, concord.swarm_review).')
+         'concord.write_memory, concord.swarm_review).'),
+        -- who is speaking (issue 12)
+        ('an_agent_acts_with_its_run_secret', 'agent_run_secrets', 'CN012',
+         'Every gateway function naming an agent run acts only in a transaction authenticated with '
+         'that run''s secret (a superuser session, and a worker session for a run begun before '
+         'secrets existed, excepted): the run id alone is no capability.'),
+        ('an_agent_run_is_begun_by_whoever_drives_it', 'agent_runs', 'CN012',
+         'begin_agent_run, which hands out the run''s secret, is called for a run with a runtime by '
+         'its own workflow from a worker session, for one without by a member of its project; an '
+         'agent begins no other run.'),
+        ('an_agent_acts_within_its_own_swarm', 'swarm_runs', 'CN012',
+         'An agent joins, cancels and sets the status of artifacts only within its own swarm, and '
+         'starts no swarm.')
 $$;

@@ -73,6 +73,7 @@ SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 AS $$
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     RETURN concord._agent_run_doc(concord._agent_run(agent_run_id));
 END
 $$;
@@ -97,6 +98,7 @@ SET "concord.asserted_by" = ''
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
+    secret text;
 BEGIN
     run := concord._agent_run(agent_run_id, true);
     IF workflow_id IS NOT NULL AND run.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
@@ -106,18 +108,74 @@ BEGIN
             MESSAGE = format('agent run %s is run by workflow %s, not %s', agent_run_id,
                              coalesce(run.dbos_workflow_id, '(none: its swarm has no runtime)'), workflow_id);
     END IF;
+    PERFORM concord._require_beginner(run, workflow_id);
     IF run.status = 'created' THEN
         PERFORM set_config('concord.actor', coalesce('workflow:' || workflow_id, concord._actor()), true);
         UPDATE concord.agent_runs AS a SET status = 'running' WHERE a.agent_run_id = run.agent_run_id
         RETURNING * INTO run;
     END IF;
-    RETURN concord._agent_run_doc(run);
+    -- the secret is issued once, to the first begin of a live run; a repeated
+    -- begin (a DBOS step run again) gets none: the first answer carries it
+    IF NOT concord._agentic_terminal('agent', run.status) THEN
+        secret := 'car_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+        INSERT INTO concord.agent_run_secrets AS s (agent_run_id, secret_sha256, project_id)
+        SELECT run.agent_run_id, concord._credential_sha256(secret), c.project_id
+        FROM concord.commands AS c WHERE c.command_id = run.command_id
+        ON CONFLICT ON CONSTRAINT agent_run_secrets_pkey DO NOTHING;
+        IF NOT FOUND THEN
+            secret := NULL;
+        END IF;
+    END IF;
+    RETURN concord._agent_run_doc(run) || jsonb_build_object('secret', secret);
 END
 $$;
 
 COMMENT ON FUNCTION concord.begin_agent_run(uuid, text) IS
-'created -> running (a no-op for a run already started or finished); returns agent_run_state. '
-'A runtime passes its workflow id, which must be the run''s (CN011).';
+'created -> running (a no-op for a run already started or finished); returns agent_run_state '
+'and, the first time a live run is begun, its secret (''car_...'', key secret): the credential the '
+'run acts with (concord.authenticate), shown once and stored only as a hash; a repeated call '
+'answers secret null. A run with a runtime is begun by its own workflow (CN011) from a worker '
+'session; one without by a member of its command''s project (CN012, '
+'an_agent_run_is_begun_by_whoever_drives_it).';
+
+-- Who may begin run (and so receive its secret): the worker that runs its
+-- workflow (a worker or superuser session naming that workflow) for a run
+-- with a runtime; for a run without, whoever drives it: a member of its
+-- command's project, or a superuser or worker session. An agent begins only
+-- itself (a repeated begin: no secret).
+CREATE OR REPLACE FUNCTION concord._require_beginner(run concord.agent_runs, workflow_id text)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    who record := concord._authenticated();
+BEGIN
+    IF who.agent_run_id = run.agent_run_id THEN
+        RETURN;
+    END IF;
+    IF who.agent_run_id IS NULL THEN
+        IF concord._sees_all() AND (workflow_id IS NOT NULL OR run.dbos_workflow_id IS NULL
+                                    OR concord._session_is_superuser()) THEN
+            RETURN;
+        END IF;
+        IF NOT concord._sees_all() AND run.dbos_workflow_id IS NULL THEN
+            PERFORM concord._acting_on_command(NULL, run.command_id, ARRAY['owner', 'admin', 'member']);
+            RETURN;
+        END IF;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'an_agent_run_is_begun_by_whoever_drives_it',
+        TABLE = 'agent_runs',
+        MESSAGE = format('%s may not begin agent run %s: %s', coalesce(who.name, session_user::text), run.agent_run_id,
+                         CASE WHEN who.agent_run_id IS NOT NULL THEN 'an agent begins no other run'
+                              ELSE format('it is run by workflow %s, which begins it from a worker session',
+                                          run.dbos_workflow_id) END),
+        HINT = 'A run with a runtime is begun by its workflow; its secret goes to that worker alone.';
+END
+$$;
 
 -- The actions an agent takes through the gateway, never by record_agent_step.
 CREATE OR REPLACE FUNCTION concord._gateway_actions()
@@ -147,6 +205,7 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
     recorded concord.agent_steps%ROWTYPE;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF step IS NULL OR jsonb_typeof(step) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_step_is_valid',
             MESSAGE = 'a step must be a JSON object';
@@ -218,6 +277,7 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
     new_id uuid;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF message IS NULL OR jsonb_typeof(message) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_message_is_valid',
             MESSAGE = 'a message must be a JSON object';
@@ -319,6 +379,7 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
     live text;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     PERFORM concord._require('agent_run_id', agent_run_id::text);
     IF status IS NULL OR status NOT IN ('succeeded', 'failed') THEN
         RAISE EXCEPTION USING

@@ -225,6 +225,7 @@ BEGIN
             MESSAGE = format('parent_agent_run_id must be an agent run id, not %s',
                              coalesce(request -> 'parent_agent_run_id', 'null'::jsonb));
     END IF;
+    PERFORM concord._require_agent_secret((request ->> 'parent_agent_run_id')::uuid);
     parent := concord._lock_live_agent((request ->> 'parent_agent_run_id')::uuid);
     RETURN concord._spawn(parent, request - 'parent_agent_run_id');
 END

@@ -225,7 +225,9 @@ SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 AS $$
 BEGIN
-    RETURN concord._join_swarm(swarm_run_id, concord._actor());
+    -- whoever joins acts on the swarm: a member of its project, the worker,
+    -- or an agent of that swarm
+    RETURN concord._join_swarm(swarm_run_id, concord._acting_on_swarm(NULL, swarm_run_id));
 END
 $$;
 
@@ -235,4 +237,5 @@ COMMENT ON FUNCTION concord.join_swarm(uuid) IS
 'requires_human_review, ...} and moves the swarm (succeeded, partially_succeeded, failed; '
 'waiting_for_approval for human_review; joining for a strategy delegated to the coordinator). '
 'CN011 while children a deterministic strategy needs are live; joining again returns the '
-'stored decision.';
+'stored decision. Joined by an owner, admin or member of the project (CN012), the worker, or '
+'an agent of the swarm (CN012 an_agent_acts_within_its_own_swarm for another).';

@@ -144,6 +144,7 @@ DECLARE
     templates jsonb := coalesce(spec -> 'agents', '[]');
     limits jsonb := coalesce(spec -> 'limits', '{}');
     saved text[];
+    starter text;
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
     IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
@@ -159,6 +160,16 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
+    IF (concord._authenticated()).agent_run_id IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agent_acts_within_its_own_swarm',
+            TABLE = 'swarm_runs',
+            MESSAGE = format('%s may not start a swarm: an agent acts only within its own swarm (it spawns '
+                             'subagents)', concord._principal());
+    END IF;
+    -- whoever starts it is a member of the command's project (or the runtime)
+    starter := concord._acting_on_command_or_login(NULL, c.command_id);
     SELECT * INTO existing FROM concord.swarm_runs AS s WHERE s.command_id = c.command_id AND s.name = spec ->> 'name';
     IF FOUND THEN
         IF existing.spec = spec THEN
@@ -179,7 +190,7 @@ BEGIN
                              'that has not finished (validated, approved, queued or running)', c.command_id, c.status);
     END IF;
 
-    saved := concord._push_actor(coalesce(nullif(current_setting('concord.actor', true), ''), session_user::text),
+    saved := concord._push_actor(starter,
                                  format('swarm %s started for command %s', spec ->> 'name', c.command_id));
     INSERT INTO concord.swarm_runs AS s (
         command_id, name, objective, execution_mode, join_strategy, join_options, max_agents, max_depth,
@@ -219,4 +230,5 @@ COMMENT ON FUNCTION concord.start_swarm(uuid, jsonb) IS
 '{name, objective, execution_mode, join_strategy, join_options, limits, coordinator, agents, '
 'runtime, metadata} '
 'creates the swarm run and its coordinator agent run; idempotent per command and name (CN002 for '
-'another spec).';
+'another spec). Started by an owner, admin or member of the command''s project (CN012), or a '
+'superuser or worker session; never by an agent.';

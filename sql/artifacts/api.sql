@@ -197,7 +197,6 @@ DECLARE
 BEGIN
     PERFORM concord._require('artifact_id', artifact_id::text);
     PERFORM concord._require('status', status);
-    PERFORM concord._require('actor', actor);
     SELECT * INTO a FROM concord.artifacts AS x WHERE x.artifact_id = set_artifact_status.artifact_id
     FOR NO KEY UPDATE;
     IF NOT FOUND THEN
@@ -205,6 +204,10 @@ BEGIN
             ERRCODE = 'CN006', CONSTRAINT = 'the_artifact_exists',
             MESSAGE = format('artifact %s not found', artifact_id);
     END IF;
+    -- actor is an assertion: the caller itself (or whom it may act for), a
+    -- member of the artifact's project; an agent only within its swarm
+    PERFORM concord._require_own_swarm(a.swarm_run_id);
+    actor := concord._acting_on_command(actor, a.command_id, ARRAY['owner', 'admin', 'member']);
     IF a.status = status THEN
         RETURN concord._artifact_doc(a);
     END IF;
@@ -219,5 +222,6 @@ $$;
 
 COMMENT ON FUNCTION concord.set_artifact_status(uuid, text, text) IS
 'Move an artifact along draft -> final -> published (or superseded, cancelled; CN001 for any other '
-'move, CN006 for an unknown artifact) as actor; the same status again is a no-op. '
-'Returns the artifact.';
+'move, CN006 for an unknown artifact, or one of another project) as actor; the same status again '
+'is a no-op. actor is checked: the authenticated principal (NULL: itself) or one it holds an '
+'act-as grant for, an owner, admin or member of the project (CN012). Returns the artifact.';

@@ -1,5 +1,45 @@
 -- The application's memory API.
 
+-- An agent reaches memory through its gateway only (write_memory,
+-- retrieve_memory: within its memory scope), never through the
+-- application's API, which knows no scope.
+CREATE OR REPLACE FUNCTION concord._refuse_agent_outside_gateway(what text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF (concord._authenticated()).agent_run_id IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agent_uses_memory_through_its_gateway',
+            TABLE = 'memories',
+            MESSAGE = format('%s may not call %s: an agent uses memory through write_memory and retrieve_memory, '
+                             'within its memory scope', concord._principal(), what);
+    END IF;
+END
+$$;
+
+-- Who changes memory in project: actor (an assertion: the authenticated
+-- principal or whom it may act for, an owner, admin or member there); the
+-- asserting service is recorded for the audit.
+CREATE OR REPLACE FUNCTION concord._acting_on_memory(asserted text, project_id uuid, what text)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    who record;
+BEGIN
+    PERFORM concord._refuse_agent_outside_gateway(what);
+    SELECT * INTO who FROM concord._acting_principal(asserted, project_id, ARRAY['owner', 'admin', 'member'], 'actor');
+    PERFORM concord._assert_on_behalf(who.asserted_by);
+    RETURN who.actor;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord.remember(memory jsonb, actor text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -14,8 +54,7 @@ SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 AS $$
 BEGIN
-    PERFORM concord._require('actor', actor);
-    RETURN concord._write_memory(actor, NULL, memory);
+    RETURN concord._write_memory(concord._acting_on_memory(actor, concord._chosen_project(), 'remember'), NULL, memory);
 END
 $$;
 
@@ -26,7 +65,9 @@ COMMENT ON FUNCTION concord.remember(jsonb, text) IS
 'concord.write_memory command: active at once when the memory_write policy allows (superseding '
 'the active memory of the same key), else a candidate awaiting approval. Returns {memory_id, '
 'status, command_id, command_status, approval_id, superseded_memory_id, decision, reasons}; '
-'CN005 lists every problem.';
+'CN005 lists every problem. The memory belongs to the chosen project (concord.use_project, or the '
+'caller''s only one); actor is checked: the authenticated principal (NULL: itself) or one it may '
+'act for, an owner, admin or member there (CN012). Agents write through write_memory.';
 
 CREATE OR REPLACE FUNCTION concord.get_memory(memory_id uuid)
 RETURNS jsonb
@@ -45,6 +86,7 @@ DECLARE
     m concord.memories%ROWTYPE;
 BEGIN
     PERFORM concord._require('memory_id', memory_id::text);
+    PERFORM concord._refuse_agent_outside_gateway('get_memory');
     SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = get_memory.memory_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
@@ -56,7 +98,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.get_memory(uuid) IS
-'One memory, whatever its status (a deleted one has no content); CN006 when there is none.';
+'One memory, whatever its status (a deleted one has no content); CN006 when there is none or it '
+'belongs to a project the caller is no member of.';
 
 CREATE OR REPLACE FUNCTION concord.search_memory(
     scope jsonb, query text DEFAULT NULL, max_results integer DEFAULT 10
@@ -76,6 +119,7 @@ AS $$
 DECLARE
     query_text text := nullif(btrim(query), '');
 BEGIN
+    PERFORM concord._refuse_agent_outside_gateway('search_memory');
     IF NOT coalesce(concord._is_memory_scope(scope), false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
@@ -102,14 +146,18 @@ BEGIN
     END IF;
     RETURN concord._search_memories(
         scope, ARRAY(SELECT jsonb_array_elements_text(scope -> 'allowed_memory_types')), query_text,
-        least(max_results, (scope ->> 'max_results')::integer));
+        least(max_results, (scope ->> 'max_results')::integer),
+        -- the chosen project when there is one, else every project the caller sees
+        CASE WHEN nullif(current_setting('concord.project', true), '') IS NOT NULL
+             THEN concord._chosen_project() END);
 END
 $$;
 
 COMMENT ON FUNCTION concord.search_memory(jsonb, text, integer) IS
 'Active, unexpired memories of a scope''s subject and allowed types (spec 61.2 scope), newest '
 'first, or ranked by full-text search when query is given (needs allow_semantic_retrieval, '
-'CN004); at most least(max_results, the scope''s max_results). Returns {memories, count}.';
+'CN004); at most least(max_results, the scope''s max_results). Only memories of the caller''s '
+'projects (of the chosen one, after concord.use_project). Returns {memories, count}.';
 
 CREATE OR REPLACE FUNCTION concord.supersede_memory(
     old_memory_id uuid, new_memory_id uuid, actor text
@@ -133,7 +181,7 @@ DECLARE
     also uuid;
     saved text[];
 BEGIN
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._refuse_agent_outside_gateway('supersede_memory');
     PERFORM concord._require('old_memory_id', old_memory_id::text);
     PERFORM concord._require('new_memory_id', new_memory_id::text);
     IF old_memory_id = new_memory_id THEN
@@ -156,8 +204,9 @@ BEGIN
             ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
             MESSAGE = format('memory %s not found', new_memory_id);
     END IF;
-    IF (old_m.subject_type, old_m.subject_id, old_m.memory_type)
-       IS DISTINCT FROM (new_m.subject_type, new_m.subject_id, new_m.memory_type) THEN
+    actor := concord._acting_on_memory(actor, old_m.project_id, 'supersede_memory');
+    IF (old_m.project_id, old_m.subject_type, old_m.subject_id, old_m.memory_type)
+       IS DISTINCT FROM (new_m.project_id, new_m.subject_type, new_m.subject_id, new_m.memory_type) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
             CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
@@ -223,9 +272,11 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.supersede_memory(uuid, uuid, text) IS
-'Mark active memory old superseded by new (same subject and type, CN004): new must be active, '
-'or a candidate whose write is approved (CN011), and becomes active. Idempotent. Returns '
-'{old_memory_id, old_status, new_memory_id, new_status, also_superseded_memory_id}.';
+'Mark active memory old superseded by new (same project, subject and type, CN004): new must be '
+'active, or a candidate whose write is approved (CN011), and becomes active. Idempotent. Returns '
+'{old_memory_id, old_status, new_memory_id, new_status, also_superseded_memory_id}. actor is '
+'checked: the authenticated principal (NULL: itself) or one it may act for, an owner, admin or '
+'member of the memory''s project (CN012).';
 
 CREATE OR REPLACE FUNCTION concord.forget_memory(memory_id uuid, actor text)
 RETURNS jsonb
@@ -246,13 +297,14 @@ DECLARE
     saved text[];
 BEGIN
     PERFORM concord._require('memory_id', memory_id::text);
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._refuse_agent_outside_gateway('forget_memory');
     SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = forget_memory.memory_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
             MESSAGE = format('memory %s not found', memory_id);
     END IF;
+    actor := concord._acting_on_memory(actor, m.project_id, 'forget_memory');
     previous := m.status;
     IF m.status <> 'deleted' THEN
         saved := concord._push_actor(actor, 'memory forgotten');
@@ -273,7 +325,7 @@ $$;
 COMMENT ON FUNCTION concord.forget_memory(uuid, text) IS
 'Forget a memory: status deleted, content cleared (the row and its audit stay, without content); '
 'a write still awaiting approval is cancelled. Idempotent. Returns the memory with '
-'previous_status.';
+'previous_status. actor is checked as supersede_memory''s.';
 
 CREATE OR REPLACE FUNCTION concord.expire_memories(at timestamptz DEFAULT now())
 RETURNS integer

@@ -249,7 +249,8 @@ AS $$
 BEGIN
     IF m.memory_key IS NOT NULL THEN
         PERFORM pg_advisory_xact_lock(hashtextextended(
-            format('concord.memory:%s:%s:%s:%s', m.subject_type, m.subject_id, m.memory_type, m.memory_key), 0));
+            format('concord.memory:%s:%s:%s:%s:%s', m.project_id, m.subject_type, m.subject_id, m.memory_type,
+                   m.memory_key), 0));
     END IF;
 END
 $$;

@@ -1,9 +1,11 @@
 -- Retrieval by subject, type and full-text search within the caller's scope.
 
 -- Active, unexpired memories of scope's subject among types, best first:
--- ranked by full-text search when query_text is given, else newest first.
+-- ranked by full-text search when query_text is given, else newest first;
+-- of project only, when given (row security limits them to the caller's
+-- projects in any case; a superuser or worker session sees them all).
 CREATE OR REPLACE FUNCTION concord._search_memories(
-    scope jsonb, types text[], query_text text, max_results integer
+    scope jsonb, types text[], query_text text, max_results integer, project_id uuid DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -22,6 +24,7 @@ BEGIN
             WHERE m.status = 'active' AND m.subject_type = scope ->> 'subject_type'
               AND m.subject_id = scope ->> 'subject_id' AND m.memory_type = ANY (types)
               AND (m.expires_at IS NULL OR m.expires_at > now())
+              AND (_search_memories.project_id IS NULL OR m.project_id = _search_memories.project_id)
             ORDER BY m.updated_at DESC, m.memory_id
             LIMIT max_results
         ) AS r;
@@ -37,6 +40,7 @@ BEGIN
             WHERE m.status = 'active' AND m.subject_type = scope ->> 'subject_type'
               AND m.subject_id = scope ->> 'subject_id' AND m.memory_type = ANY (types)
               AND (m.expires_at IS NULL OR m.expires_at > now())
+              AND (_search_memories.project_id IS NULL OR m.project_id = _search_memories.project_id)
               AND m.search_vector @@ websearch_to_tsquery('english', query_text)
             ORDER BY q.rank DESC, m.updated_at DESC, m.memory_id
             LIMIT max_results
@@ -145,6 +149,8 @@ BEGIN
     END IF;
     lim := least(coalesce((q ->> 'limit')::numeric, (scope ->> 'max_results')::numeric),
                  (scope ->> 'max_results')::numeric)::integer;
-    RETURN concord._search_memories(scope, types, q ->> 'text', lim);
+    -- an agent's memories are its run's project's, whoever's session asks
+    RETURN concord._search_memories(scope, types, q ->> 'text', lim,
+                                    (SELECT c.project_id FROM concord.commands AS c WHERE c.command_id = run.command_id));
 END
 $$;

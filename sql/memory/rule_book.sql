@@ -101,5 +101,8 @@ AS $$
         ('a_retrieval_limit_is_a_whole_number_at_least_1', null, 'CN008',
          'A memory query''s limit is a whole number, at least 1.'),
         ('an_agent_retrieves_only_its_allowed_memory_types', null, 'CN004',
-         'An agent retrieves only the memory types its memory_scope allows.')
+         'An agent retrieves only the memory types its memory_scope allows.'),
+        ('an_agent_uses_memory_through_its_gateway', 'memories', 'CN012',
+         'An agent (authenticated with its run''s secret) uses memory only through write_memory and '
+         'retrieve_memory, within its memory scope; the application''s memory API refuses it.')
 $$;

@@ -98,8 +98,8 @@ BEGIN
 
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m
-               WHERE m.status = 'active' AND (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
-                   = (NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
+               WHERE m.status = 'active' AND (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+                   = (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
                 CONSTRAINT = 'one_memory_per_key_is_active',
@@ -124,16 +124,16 @@ DECLARE
     other concord.memories%ROWTYPE;
 BEGIN
     IF (NEW.memory_id, NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key, NEW.confidence,
-        NEW.consent, NEW.sensitive, NEW.written_by, NEW.command_id, NEW.agent_run_id, NEW.created_at)
+        NEW.consent, NEW.sensitive, NEW.written_by, NEW.command_id, NEW.agent_run_id, NEW.created_at, NEW.project_id)
        IS DISTINCT FROM
        (OLD.memory_id, OLD.subject_type, OLD.subject_id, OLD.memory_type, OLD.memory_key, OLD.confidence,
-        OLD.consent, OLD.sensitive, OLD.written_by, OLD.command_id, OLD.agent_run_id, OLD.created_at) THEN
+        OLD.consent, OLD.sensitive, OLD.written_by, OLD.command_id, OLD.agent_run_id, OLD.created_at, OLD.project_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
             CONSTRAINT = 'memory_identity_is_immutable',
             TABLE = 'memories',
-            MESSAGE = format('memory %s: its subject, type, key, confidence, consent, sensitivity and writer '
-                             'are immutable', OLD.memory_id),
+            MESSAGE = format('memory %s: its project, subject, type, key, confidence, consent, sensitivity and '
+                             'writer are immutable', OLD.memory_id),
             HINT = 'Write a new memory and supersede this one.';
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status AND NOT concord._memory_transition_legal(OLD.status, NEW.status) THEN
@@ -183,8 +183,8 @@ BEGIN
                     TABLE = 'memories',
                     MESSAGE = format('memory %s not found', NEW.supersedes_memory_id);
             END IF;
-            IF (other.subject_type, other.subject_id, other.memory_type)
-               IS DISTINCT FROM (NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
+            IF (other.project_id, other.subject_type, other.subject_id, other.memory_type)
+               IS DISTINCT FROM (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN004',
                     CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
@@ -211,8 +211,8 @@ BEGIN
                 TABLE = 'memories',
                 MESSAGE = format('memory %s: a superseded memory names the memory that supersedes it', OLD.memory_id);
         END IF;
-        IF (other.subject_type, other.subject_id, other.memory_type)
-           IS DISTINCT FROM (NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
+        IF (other.project_id, other.subject_type, other.subject_id, other.memory_type)
+           IS DISTINCT FROM (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
                 CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
@@ -245,8 +245,8 @@ BEGIN
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m
                WHERE m.status = 'active' AND m.memory_id <> NEW.memory_id
-                 AND (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
-                     = (NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
+                 AND (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+                     = (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
                 CONSTRAINT = 'one_memory_per_key_is_active',

@@ -20,8 +20,8 @@ BEGIN
     IF m.memory_key IS NOT NULL THEN
         SELECT x.memory_id INTO conflicting FROM concord.memories AS x
         WHERE x.status = 'active' AND x.memory_id <> m.memory_id
-          AND (x.subject_type, x.subject_id, x.memory_type, x.memory_key)
-              = (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+          AND (x.project_id, x.subject_type, x.subject_id, x.memory_type, x.memory_key)
+              = (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
         FOR UPDATE;
     END IF;
     IF coalesce(supersedes, conflicting) IS DISTINCT FROM m.supersedes_memory_id THEN
@@ -147,9 +147,10 @@ BEGIN
         RETURN concord._memory_write_answer(c, NULL);
     END IF;
     saved := concord._push_actor(writer, 'memory write');
+    -- the memory belongs to its write's project
     INSERT INTO concord.memories AS x (
         subject_type, subject_id, memory_type, memory_key, content, confidence, consent, sensitive, status,
-        expires_at, written_by, command_id, agent_run_id, metadata
+        expires_at, written_by, command_id, agent_run_id, metadata, project_id
     ) VALUES (
         doc ->> 'subject_type', doc ->> 'subject_id', doc ->> 'memory_type', doc ->> 'memory_key',
         doc ->> 'content', coalesce((doc ->> 'confidence')::numeric, 1),
@@ -157,7 +158,7 @@ BEGIN
         'candidate',
         coalesce(concord._try_timestamptz(doc ->> 'expires_at'),
                  now() + make_interval(secs => (doc ->> 'ttl_seconds')::double precision)),
-        writer, c.command_id, run.agent_run_id, coalesce(doc -> 'metadata', '{}')
+        writer, c.command_id, run.agent_run_id, coalesce(doc -> 'metadata', '{}'), c.project_id
     )
     RETURNING * INTO m;
     IF c.status = 'validated' THEN
@@ -172,8 +173,8 @@ BEGIN
         -- a candidate names the active memory it would supersede
         UPDATE concord.memories AS x SET supersedes_memory_id = (
             SELECT y.memory_id FROM concord.memories AS y
-            WHERE y.status = 'active' AND (y.subject_type, y.subject_id, y.memory_type, y.memory_key)
-                = (m.subject_type, m.subject_id, m.memory_type, m.memory_key))
+            WHERE y.status = 'active' AND (y.project_id, y.subject_type, y.subject_id, y.memory_type, y.memory_key)
+                = (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key))
         WHERE x.memory_id = m.memory_id
         RETURNING * INTO m;
     END IF;
@@ -223,8 +224,8 @@ BEGIN
         -- if another has replaced that one since, a person must decide again
         SELECT x.memory_id INTO newer FROM concord.memories AS x
         WHERE x.status = 'active' AND x.memory_key IS NOT NULL AND x.memory_id <> m.memory_id
-          AND (x.subject_type, x.subject_id, x.memory_type, x.memory_key)
-              = (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+          AND (x.project_id, x.subject_type, x.subject_id, x.memory_type, x.memory_key)
+              = (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
           AND x.memory_id IS DISTINCT FROM m.supersedes_memory_id;
         IF newer IS NOT NULL THEN
             UPDATE concord.memories AS x SET status = 'deleted' WHERE x.memory_id = m.memory_id;

@@ -176,11 +176,12 @@ BEGIN
 END
 $$;
 
--- The document every policy sees (spec 21): the command and its context.
+-- The document every policy sees (spec 21): the command, its context and who
+-- asked (organisation, project, teams and roles: sql/governance/requesters.sql).
 CREATE OR REPLACE FUNCTION concord._policy_document(c concord.commands, ct concord.command_types)
 RETURNS jsonb
 LANGUAGE plpgsql
-IMMUTABLE
+STABLE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
@@ -189,6 +190,7 @@ BEGIN
         'command_type', c.command_type,
         'payload', c.payload,
         'requested_by', c.requested_by,
+        'requester', concord._requester_profile(c),
         'ingress', c.ingress,
         'risk_level', ct.risk_level,
         'context', c.context);

@@ -130,12 +130,17 @@ USING (CASE
         THEN EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = domain_events.command_id)
     WHEN agent_run_id IS NOT NULL
         THEN EXISTS (SELECT 1 FROM concord.agent_runs AS r WHERE r.agent_run_id = domain_events.agent_run_id)
-    ELSE (SELECT concord._sees_all()) OR concord._principal() IS NOT NULL
+    -- the shared catalogs' changes; the directory's (names, memberships,
+    -- tokens) and teams' belong to an organisation: only the kernel reads them
+    ELSE (SELECT concord._sees_all())
+        OR (target_type IN ('command_type', 'policy', 'approval_type', 'tool', 'connector', 'queue', 'operation')
+            AND concord._principal() IS NOT NULL)
 END)
 WITH CHECK (CASE
     WHEN command_id IS NOT NULL
         THEN EXISTS (SELECT 1 FROM concord.commands AS c WHERE c.command_id = domain_events.command_id)
     WHEN agent_run_id IS NOT NULL
         THEN EXISTS (SELECT 1 FROM concord.agent_runs AS r WHERE r.agent_run_id = domain_events.agent_run_id)
+    -- any authenticated principal's change is recorded
     ELSE (SELECT concord._sees_all()) OR concord._principal() IS NOT NULL
 END);

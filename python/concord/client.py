@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from uuid import UUID
@@ -38,6 +38,17 @@ class SubmitResult:
     trace_id: str
     created: bool
     errors: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A new API token, as ``create_api_token`` answers: ``token`` is shown this once
+    (only its SHA-256 is kept); pass it to :meth:`Client.authenticate` or
+    ``Client(token=...)``."""
+
+    token_id: UUID
+    token: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -228,12 +239,28 @@ class Client:
     ``dsn`` defaults to ``$CONCORD_DSN``. Every method runs one SQL function in its own
     transaction and raises the :mod:`concord.errors` class of a ``CN`` error code.
     Use as a context manager, or call :meth:`close`.
+
+    Who the client is: with ``token`` (an API token, see :meth:`create_api_token`) every
+    transaction it runs starts with ``concord.authenticate(token)`` and acts as the token's
+    principal; without one, as the principal the database login is mapped to. ``project``
+    (``'organisation/project'``) is chosen with ``concord.use_project`` at the start of every
+    transaction: where new commands go when the principal may write in more than one.
     """
 
-    def __init__(self, dsn: str | None = None, *, min_size: int = 1, max_size: int = 4):
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        token: str | None = None,
+        project: str | None = None,
+        min_size: int = 1,
+        max_size: int = 4,
+    ):
         dsn = dsn or os.environ.get("CONCORD_DSN")
         if not dsn:
             raise ValueError("no database given: pass dsn or set CONCORD_DSN")
+        self._token = token
+        self._project = project
         self._pool = ConnectionPool(
             dsn, min_size=min_size, max_size=max_size, open=True, kwargs={"row_factory": dict_row}
         )
@@ -252,6 +279,11 @@ class Client:
     def _cursor(self) -> Iterator[psycopg.Cursor]:
         try:
             with self._pool.connection() as conn, conn.cursor() as cur:
+                # the credential lives for one transaction: every transaction presents it
+                if self._token is not None:
+                    cur.execute("SELECT concord.authenticate(%s)", (self._token,))
+                if self._project is not None:
+                    cur.execute("SELECT concord.use_project(%s)", (self._project,))
                 yield cur
         except psycopg.Error as exc:
             mapped = from_psycopg(exc)
@@ -267,10 +299,78 @@ class Client:
     def _value(self, sql: str, params: tuple[Any, ...]) -> Any:
         return next(iter(self._one(sql, params).values()))
 
+    def _agent_value(self, secret: str | None, sql: str, params: tuple[Any, ...]) -> Any:
+        """:meth:`_value` in a transaction that first authenticates with an agent run's
+        ``secret`` (what ``begin_agent_run`` handed out), so the call acts as that agent;
+        without one, as the client's own session (which the gateway refuses unless it is a
+        superuser's)."""
+        if secret is None:
+            return self._value(sql, params)
+        with self._cursor() as cur:
+            cur.execute("SELECT concord.authenticate(%s)", (secret,))
+            cur.execute(sql, params)
+            return next(iter(cur.fetchone().values()))
+
     def _all(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall()
+
+    # -- identity ------------------------------------------------------------------
+
+    def authenticate(self, token: str) -> str:
+        """Act as the principal of ``token`` from now on: every later transaction of this
+        client starts with ``concord.authenticate(token)``. Returns the principal's name;
+        raises :class:`~concord.errors.NotPermitted` (``a_credential_is_valid``) for an
+        unknown, expired or revoked token, and then keeps the previous identity."""
+        previous, self._token = self._token, token
+        try:
+            return self.current_principal()
+        except BaseException:
+            self._token = previous
+            raise
+
+    def use_project(self, project: str | None) -> str | None:
+        """Choose the project (``'organisation/project'`` or its id) new commands, schedules,
+        notifications and memories go to, for every later transaction; ``None`` chooses none.
+        Returns the project's full name; raises :class:`~concord.errors.NotFound` for a
+        project the principal is no member of, and then keeps the previous choice."""
+        previous, self._project = self._project, project
+        if project is None:
+            return None
+        try:
+            return self._value("SELECT concord.use_project(%s)", (project,))
+        except BaseException:
+            self._project = previous
+            raise
+
+    def current_principal(self) -> str | None:
+        """The principal this client acts as (``None`` for a superuser's or worker's
+        session that is no principal)."""
+        return self._value("SELECT concord.current_principal()", ())
+
+    def create_api_token(
+        self,
+        principal: str | None = None,
+        *,
+        expires_in: timedelta = timedelta(days=90),
+        scopes: list[str] | None = None,
+        label: str | None = None,
+    ) -> ApiToken:
+        """Issue an API token for ``principal`` (default: the caller; only a superuser issues
+        for others), valid for ``expires_in`` (at most 366 days), limited to the membership
+        roles in ``scopes`` when given. The token is in the answer once: keep it."""
+        row = self._one(
+            "SELECT * FROM concord.create_api_token(%s, %s, %s, %s)",
+            (principal, expires_in, scopes, label),
+        )
+        return ApiToken(token_id=row["token_id"], token=row["token"], expires_at=row["expires_at"])
+
+    def revoke_api_token(self, token_id: UUID | str) -> bool:
+        """Revoke one of the caller's tokens (a superuser: anyone's); true when revoked now,
+        false when it already was. Raises :class:`~concord.errors.NotFound` for a token that
+        is not the caller's."""
+        return self._value("SELECT concord.revoke_api_token(%s)", (token_id,))
 
     # -- command types -------------------------------------------------------------
 
@@ -290,7 +390,7 @@ class Client:
         self,
         command_type: str,
         payload: Any,
-        requested_by: str,
+        requested_by: str | None = None,
         *,
         ingress: str = "api",
         context: dict[str, Any] | None = None,
@@ -299,7 +399,9 @@ class Client:
     ) -> SubmitResult:
         """Record and validate a command; an invalid payload comes back ``failed`` with
         ``errors``. Replaying an idempotency key returns the original with
-        ``created=False``."""
+        ``created=False``. ``requested_by`` is who asks: ``None`` (or the client's own
+        principal) for the client itself; another principal only for a service holding an
+        act-as grant (:class:`~concord.errors.NotPermitted` otherwise)."""
         row = self._one(
             "SELECT * FROM concord.submit_command(%s, %s, %s, %s, %s, %s, %s)",
             (
@@ -606,18 +708,24 @@ class Client:
         self, agent_run_id: UUID | str, workflow_id: str | None = None
     ) -> dict[str, Any]:
         """Move an agent run ``created -> running`` (a running one is left as it is) and
-        return its document (see :meth:`agent_run_state`)."""
+        return its document (see :meth:`agent_run_state`) with ``secret``: the run's
+        credential (``car_...``), handed out once, to the first begin of a live run (``None``
+        on any later call). Pass it as ``secret=`` to the agent methods below (each then
+        authenticates its transaction with it): the run id alone lets nobody act as the
+        agent. A run with a runtime is begun by its worker, not here."""
         return self._value("SELECT concord.begin_agent_run(%s, %s)", (agent_run_id, workflow_id))
 
-    def agent_run_state(self, agent_run_id: UUID | str) -> dict[str, Any]:
+    def agent_run_state(
+        self, agent_run_id: UUID | str, *, secret: str | None = None
+    ) -> dict[str, Any]:
         """An agent run as its agent sees it: ``{agent_run_id, swarm_run_id, command_id,
         parent_agent_name, agent_name, agent_role, status, goal, spawn_depth, max_steps, step_count,
         allowed_tools, allowed_connectors, memory_scope, context_scope, constraints,
         runtime, swarm_status, result, children, artifacts}``. Raises
         :class:`~concord.errors.NotFound` for an unknown run."""
-        return self._value("SELECT concord.agent_run_state(%s)", (agent_run_id,))
+        return self._agent_value(secret, "SELECT concord.agent_run_state(%s)", (agent_run_id,))
 
-    def spawn_subagent(self, request: Any) -> dict[str, Any]:
+    def spawn_subagent(self, request: Any, *, secret: str | None = None) -> dict[str, Any]:
         """Ask for a child agent run (spec 59; ``request`` a dict or a
         :class:`~concord.agent_contracts.SpawnSubagentRequest`). Returns ``{decision
         ('allowed'|'denied'|'require_approval'), child_agent_run_id, command_id,
@@ -628,9 +736,11 @@ class Client:
         an unknown run, a parent no longer live (:class:`~concord.errors.StateConflict`)
         or a parent out of steps (:class:`~concord.errors.LimitExceeded`)."""
         doc = request.to_json() if hasattr(request, "to_json") else dict(request)
-        return self._value("SELECT concord.spawn_subagent(%s)", (Jsonb(doc),))
+        return self._agent_value(secret, "SELECT concord.spawn_subagent(%s)", (Jsonb(doc),))
 
-    def submit_agent_action(self, agent_run_id: UUID | str, action: Any) -> dict[str, Any]:
+    def submit_agent_action(
+        self, agent_run_id: UUID | str, action: Any, *, secret: str | None = None
+    ) -> dict[str, Any]:
         """The primitive gateway (spec 17, 28, 60): turn an agent's action (a dict, an
         :class:`~concord.agent_contracts.AgentAction` or an
         :class:`~concord.agent_contracts.AgentToolCallRequest`) into a governed command, a gateway
@@ -641,24 +751,33 @@ class Client:
         :class:`~concord.errors.LimitExceeded` when the run's step budget is spent and
         :class:`~concord.errors.StateConflict` when the run is no longer live."""
 
-        return self._value(
+        return self._agent_value(
+            secret,
             "SELECT concord.submit_agent_action(%s, %s)",
             (agent_run_id, Jsonb(action_json(action))),
         )
 
-    def record_agent_step(self, agent_run_id: UUID | str, step: dict[str, Any]) -> dict[str, Any]:
+    def record_agent_step(
+        self, agent_run_id: UUID | str, step: dict[str, Any], *, secret: str | None = None
+    ) -> dict[str, Any]:
         """Record a step that executes nothing (``action_type`` ``think``, ``plan``,
         ``observe``, ``decide``, ``evaluate``, ``final_answer`` or ``note``, with
         ``output``, ``observation``, ``latency_ms``, ``token_usage``, ``cost_units``);
         returns ``{agent_step_id, step_index}``. It counts against the step budget."""
-        return self._value("SELECT concord.record_agent_step(%s, %s)", (agent_run_id, Jsonb(step)))
+        return self._agent_value(
+            secret, "SELECT concord.record_agent_step(%s, %s)", (agent_run_id, Jsonb(step))
+        )
 
-    def record_agent_message(self, agent_run_id: UUID | str, message: dict[str, Any]) -> str:
+    def record_agent_message(
+        self, agent_run_id: UUID | str, message: dict[str, Any], *, secret: str | None = None
+    ) -> str:
         """Append a message ``{message_role, message_type, content, metadata}`` to the
         run's conversation (spec 57.5); returns its id."""
         return str(
-            self._value(
-                "SELECT concord.record_agent_message(%s, %s)", (agent_run_id, Jsonb(message))
+            self._agent_value(
+                secret,
+                "SELECT concord.record_agent_message(%s, %s)",
+                (agent_run_id, Jsonb(message)),
             )
         )
 
@@ -668,10 +787,13 @@ class Client:
         status: str,
         result: Any = None,
         error: str | None = None,
+        *,
+        secret: str | None = None,
     ) -> str:
         """End an agent run ``succeeded`` or ``failed``; returns its status. A run with
         live children cannot succeed (:class:`~concord.errors.StateConflict`)."""
-        return self._value(
+        return self._agent_value(
+            secret,
             "SELECT concord.finish_agent_run(%s, %s, %s, %s)",
             (agent_run_id, status, None if result is None else Jsonb(result), error),
         )
@@ -699,19 +821,23 @@ class Client:
             "SELECT concord.cancel_agent_run(%s, %s, %s)", (agent_run_id, actor, reason)
         )
 
-    def agent_command(self, agent_run_id: UUID | str, command_id: UUID | str) -> dict[str, Any]:
+    def agent_command(
+        self, agent_run_id: UUID | str, command_id: UUID | str, *, secret: str | None = None
+    ) -> dict[str, Any]:
         """The outcome of a command the agent asked for (only its own:
         :class:`~concord.errors.NotFound` otherwise): ``{command_id, command_type, status,
         terminal, result, error, error_class, approval_id}``."""
-        return self._value("SELECT concord.agent_command(%s, %s)", (agent_run_id, command_id))
+        return self._agent_value(
+            secret, "SELECT concord.agent_command(%s, %s)", (agent_run_id, command_id)
+        )
 
-    def join_swarm(self, swarm_run_id: UUID | str) -> dict[str, Any]:
+    def join_swarm(self, swarm_run_id: UUID | str, *, secret: str | None = None) -> dict[str, Any]:
         """Apply the swarm's join strategy to its children's statuses and artifacts (spec
         53, 68.3): stores and returns ``{strategy, decision, summary,
         selected_artifact_id, confidence, requires_human_review, ...}`` and moves the
         swarm. :class:`~concord.errors.StateConflict` while children the strategy needs
         are live; joining again returns the stored decision."""
-        return self._value("SELECT concord.join_swarm(%s)", (swarm_run_id,))
+        return self._agent_value(secret, "SELECT concord.join_swarm(%s)", (swarm_run_id,))
 
     def join_children(
         self, strategy: str, children: list[dict[str, Any]], options: dict[str, Any] | None = None
@@ -727,41 +853,55 @@ class Client:
     # submit_agent_action with that tool (the tool must be in the run's allowed_tools).
     # Each returns the gateway's answer; the tool's own answer is in its ``output``.
 
-    def create_artifact(self, agent_run_id: UUID | str, artifact: dict[str, Any]) -> dict[str, Any]:
+    def create_artifact(
+        self, agent_run_id: UUID | str, artifact: dict[str, Any], *, secret: str | None = None
+    ) -> dict[str, Any]:
         """Write an artifact in the agent's swarm (spec 24, 63): ``{artifact_type, name,
         location | content, metadata, parent_artifact_ids, status, score}``; the
         artifact is the answer's ``output``."""
-        return self._value(
-            "SELECT concord.create_artifact(%s, %s)", (agent_run_id, Jsonb(artifact))
+        return self._agent_value(
+            secret, "SELECT concord.create_artifact(%s, %s)", (agent_run_id, Jsonb(artifact))
         )
 
-    def read_artifact(self, agent_run_id: UUID | str, request: Any) -> dict[str, Any]:
+    def read_artifact(
+        self, agent_run_id: UUID | str, request: Any, *, secret: str | None = None
+    ) -> dict[str, Any]:
         """Read an artifact of the agent's swarm: ``request`` is ``{artifact_id}`` or the
         id itself; the artifact is the answer's ``output``."""
         if not isinstance(request, dict):
             request = {"artifact_id": str(request)}
-        return self._value("SELECT concord.read_artifact(%s, %s)", (agent_run_id, Jsonb(request)))
+        return self._agent_value(
+            secret, "SELECT concord.read_artifact(%s, %s)", (agent_run_id, Jsonb(request))
+        )
 
     def evaluate_output(
-        self, agent_run_id: UUID | str, evaluation: dict[str, Any]
+        self, agent_run_id: UUID | str, evaluation: dict[str, Any], *, secret: str | None = None
     ) -> dict[str, Any]:
         """Record a structured evaluation (spec 66) of an artifact of the swarm:
         ``{artifact_id, evaluation_type, decision, confidence, score, issues,
         recommendation}``."""
-        return self._value(
-            "SELECT concord.evaluate_output(%s, %s)", (agent_run_id, Jsonb(evaluation))
+        return self._agent_value(
+            secret, "SELECT concord.evaluate_output(%s, %s)", (agent_run_id, Jsonb(evaluation))
         )
 
-    def write_memory(self, agent_run_id: UUID | str, memory: dict[str, Any]) -> dict[str, Any]:
+    def write_memory(
+        self, agent_run_id: UUID | str, memory: dict[str, Any], *, secret: str | None = None
+    ) -> dict[str, Any]:
         """Write a memory within the agent's memory scope (spec 23, 61): active at once
         when confident, consented, not sensitive and not broad, else a candidate awaiting
         approval; outside the scope the answer is ``denied`` (CN004)."""
-        return self._value("SELECT concord.write_memory(%s, %s)", (agent_run_id, Jsonb(memory)))
+        return self._agent_value(
+            secret, "SELECT concord.write_memory(%s, %s)", (agent_run_id, Jsonb(memory))
+        )
 
-    def retrieve_memory(self, agent_run_id: UUID | str, query: dict[str, Any]) -> dict[str, Any]:
+    def retrieve_memory(
+        self, agent_run_id: UUID | str, query: dict[str, Any], *, secret: str | None = None
+    ) -> dict[str, Any]:
         """Retrieve memories within the agent's memory scope: ``{memory_type,
         memory_types, text, limit}`` (a text query needs ``allow_semantic_retrieval``)."""
-        return self._value("SELECT concord.retrieve_memory(%s, %s)", (agent_run_id, Jsonb(query)))
+        return self._agent_value(
+            secret, "SELECT concord.retrieve_memory(%s, %s)", (agent_run_id, Jsonb(query))
+        )
 
     # -- memory for applications (spec 23: the PostgresMemoryStore's calls) ---------------
 

@@ -6,6 +6,9 @@ The kernel enqueues the workflow on queue ``agent_runs`` (workflow id
 names a ``runtime``. The workflow is a loop of DBOS steps:
 
 1. ``begin_agent_run`` (created -> running); a run already terminal ends the workflow.
+   Its answer carries the run's secret (``car_...``), issued once: every later SQL call
+   is a transaction that first calls ``concord.authenticate`` with it, so the workflow acts
+   as ``agent:<agent_run_id>`` and nothing else (the run id alone opens nothing).
 2. Ask the runtime for the first move (``start_agent_run``, ``context["turn"] = 0``).
 3. Before each move, read the run's status: a cancelled run calls ``cancel_agent_run`` and
    stops.
@@ -22,7 +25,14 @@ names a ``runtime``. The workflow is a loop of DBOS steps:
    own can read them at any move.
 
 Every SQL call and every runtime call is a DBOS step, so a worker that crashes resumes
-the loop where it was and replays the recorded answers; a tool call's idempotency key is
+the loop where it was and replays the recorded answers (the begin step's recorded answer
+gives the secret back: DBOS keeps step outputs in its system database, so whoever may read
+``dbos.operation_outputs`` may read a live run's secret; it never reaches the agent runtime
+nor the workflow's answer). A begin run again after a crash between its commit and its
+checkpoint answers no secret (the kernel issues one per run): the workflow then acts as
+the worker's login, which the gateway refuses for a run that has a secret, so the run
+ends refused and an operator cancels it (``cancel_agent_run``). A run begun before secrets
+existed has none, and its worker acts for it as before. A tool call's idempotency key is
 derived from the turn (``turn:<n>``, which the gateway scopes to the run), so a step
 repeated after a crash cannot create a second command. A limit the gateway reports
 (CN010), a runtime that raises, or a move the workflow does not know ends the run
@@ -33,6 +43,7 @@ the agent's failure: they are raised again, so the workflow is recovered where i
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -133,9 +144,9 @@ def agent_runtime_names() -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def _sql(query: str, *params: Any) -> dict[str, Any]:
+def _sql(query: str, *params: Any, credential: str | None = None) -> dict[str, Any]:
     try:
-        return {"ok": state().db.scalar(query, *params)}
+        return {"ok": state().db.scalar_as(credential, query, *params)}
     except ConcordError as exc:
         return {
             "error": {
@@ -155,11 +166,15 @@ def _sql_step(name: str, query: str, *params: Any) -> dict[str, Any]:
     return _step(name, _sql, query, *params)
 
 
-def _poll_command(agent_run_id: str, command_id: str) -> dict[str, Any]:
+def _poll_command(
+    agent_run_id: str, command_id: str, credential: str | None = None
+) -> dict[str, Any]:
     """The command's outcome as its agent may read it (``agent_command``) and the run's
     status, read together."""
-    command = _sql("SELECT concord.agent_command(%s, %s)", agent_run_id, command_id)
-    run = _sql("SELECT concord.agent_run_state(%s)", agent_run_id)
+    command = _sql(
+        "SELECT concord.agent_command(%s, %s)", agent_run_id, command_id, credential=credential
+    )
+    run = _sql("SELECT concord.agent_run_state(%s)", agent_run_id, credential=credential)
     return {
         "command": command.get("ok"),
         "command_error": command.get("error"),
@@ -226,6 +241,13 @@ class AgentLoop:
         self.run_doc: dict[str, Any] = {}
         self.runtime_name: str | None = None
         self.turn = 0
+        # the run's secret (begin_agent_run's first answer): never in an observation
+        self.secret: str | None = None
+
+    def _sql_step(self, name: str, query: str, *params: Any) -> dict[str, Any]:
+        """One SQL call as a DBOS step, authenticated with the run's secret (bound here,
+        not passed as a step argument)."""
+        return _step(name, functools.partial(_sql, credential=self.secret), query, *params)
 
     # -- the run's identity, repeated in every observation ---------------------------
 
@@ -283,7 +305,7 @@ class AgentLoop:
             return stop.answer
 
     def _run(self) -> dict[str, Any]:
-        begun = _sql_step(
+        begun = _sql_step(  # as the worker: the secret is what it answers
             "concord.agent.begin",
             "SELECT concord.begin_agent_run(%s, %s)",
             self.agent_run_id,
@@ -292,7 +314,9 @@ class AgentLoop:
         if "error" in begun:  # e.g. a run cancelled before it began: read what it is
             self.run_doc = self._read_state()
         else:
-            self.run_doc = begun["ok"]
+            doc = dict(begun["ok"])
+            self.secret = doc.pop("secret", None)
+            self.run_doc = doc
         status = self.run_doc.get("status")
         if status in AGENT_RUN_TERMINAL:
             return self._answer(status)
@@ -350,7 +374,7 @@ class AgentLoop:
     # -- status, cancellation, the end ---------------------------------------------
 
     def _read_state(self) -> dict[str, Any]:
-        answer = _sql_step(
+        answer = self._sql_step(
             "concord.agent.state", "SELECT concord.agent_run_state(%s)", self.agent_run_id
         )
         if "error" in answer:
@@ -383,7 +407,7 @@ class AgentLoop:
         return {"agent_run_id": self.agent_run_id, "status": status, "turns": self.turn, **extra}
 
     def _finish(self, status: str, result: Any = None, error: str | None = None) -> None:
-        answer = _sql_step(
+        answer = self._sql_step(
             "concord.agent.finish",
             "SELECT concord.finish_agent_run(%s, %s, %s, %s)",
             self.agent_run_id,
@@ -442,7 +466,7 @@ class AgentLoop:
         return f"turn:{self.turn}"
 
     def _submit(self, action: dict[str, Any]) -> dict[str, Any]:
-        answer = _sql_step(
+        answer = self._sql_step(
             "concord.agent.action",
             "SELECT concord.submit_agent_action(%s, %s)",
             self.agent_run_id,
@@ -487,7 +511,10 @@ class AgentLoop:
         waited, delay = 0.0, FIRST_POLL_SECONDS
         while True:
             polled = _step(
-                "concord.agent.poll_command", _poll_command, self.agent_run_id, command_id
+                "concord.agent.poll_command",
+                functools.partial(_poll_command, credential=self.secret),
+                self.agent_run_id,
+                command_id,
             )
             self._check_status(polled.get("run_status"))
             if polled.get("command_error"):
@@ -555,7 +582,7 @@ class AgentLoop:
             if move.get(k) is not None
         }
         step["idempotency_key"] = self._key()  # a replayed step records nothing new
-        answer = _sql_step(
+        answer = self._sql_step(
             "concord.agent.record_step",
             "SELECT concord.record_agent_step(%s, %s)",
             self.agent_run_id,
@@ -576,7 +603,7 @@ class AgentLoop:
             "metadata": move.get("metadata") or {},
             "idempotency_key": self._key(),  # a replayed message records nothing new
         }
-        answer = _sql_step(
+        answer = self._sql_step(
             "concord.agent.message",
             "SELECT concord.record_agent_message(%s, %s)",
             self.agent_run_id,
@@ -609,7 +636,7 @@ class AgentLoop:
             delay = min(delay * POLL_GROWTH, MAX_POLL_SECONDS)
 
     def _join(self) -> dict[str, Any]:
-        answer = _sql_step(
+        answer = self._sql_step(
             "concord.agent.join",
             "SELECT concord.join_swarm(%s)",
             self.run_doc.get("swarm_run_id"),

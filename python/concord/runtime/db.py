@@ -37,6 +37,25 @@ class RuntimeDB:
             raise
         return row[0] if row else None
 
+    def scalar_as(self, credential: str | None, query: str, *params: Any) -> Any:
+        """:meth:`scalar` in one transaction authenticated with ``credential`` (``SELECT
+        concord.authenticate(...)`` first: an agent run's secret, say); without one,
+        :meth:`scalar` as the worker's own login. The credential is transaction-local:
+        the pooled connection keeps nothing of it."""
+        if credential is None:
+            return self.scalar(query, *params)
+        args = tuple(Jsonb(p) if isinstance(p, (dict, list)) else p for p in params)
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT concord.authenticate(%s)", (credential,))
+                row = conn.execute(query, args).fetchone()
+        except Exception as exc:
+            mapped = from_psycopg(exc) if hasattr(exc, "sqlstate") else None
+            if mapped is not None and mapped is not exc:
+                raise mapped from exc
+            raise
+        return row[0] if row else None
+
     def rows(self, query: str, *params: Any) -> list[tuple]:
         with self.pool.connection() as conn:
             return conn.execute(query, params).fetchall()

@@ -5,6 +5,7 @@ The rules live in PostgreSQL (schema ``concord``); this package is a thin caller
 """
 
 from .client import (
+    ApiToken,
     ApprovalResolution,
     Client,
     Command,
@@ -39,6 +40,7 @@ from .errors import (
 )
 
 __all__ = [
+    "ApiToken",
     "ApprovalResolution",
     "Client",
     "Command",

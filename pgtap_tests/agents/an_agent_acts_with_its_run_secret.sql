@@ -6,7 +6,7 @@
 -- concord_worker logins, and acts with the right one. Whoever begins a run
 -- (and so gets its secret) drives it; an agent stays within its own swarm.
 BEGIN;
-SELECT plan(40);
+SELECT plan(46);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -78,6 +78,17 @@ SELECT is(concord.begin_agent_run(:'run_a') -> 'secret', 'null'::jsonb,
           'a repeated begin (a DBOS step run twice) answers no secret and does not fail');
 SELECT is((SELECT secret_sha256 FROM concord.agent_run_secrets WHERE agent_run_id = :'run_a'),
           concord._credential_sha256(:'secret_a'), 'a repeated begin leaves the first secret valid');
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.agent_run_secrets SET secret_sha256 = concord._credential_sha256('car_x')
+             WHERE agent_run_id = %L$$, :'run_a'),
+    'CN007', 'agent_run_secrets_are_not_rewritten', 'a run''s secret is never replaced, even by the table''s owner');
+SELECT concord_test.throws_rule(
+    format($$DELETE FROM concord.agent_run_secrets WHERE agent_run_id = %L$$, :'run_a'),
+    'CN007', 'agent_run_secrets_are_not_rewritten', 'nor deleted');
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.agent_run_secrets (agent_run_id, secret_sha256, project_id)
+             SELECT %L, '\x00'::bytea, project_id FROM concord.commands WHERE command_id = %L$$, :'run_c', :'cmd'),
+    '23514', 'agent_secret_hash_is_a_sha256', 'what is stored is a SHA-256, not the secret');
 SELECT is(concord.authenticate(:'secret_a'), 'agent:' || :'run_a', 'the secret authenticates as agent:<run id>');
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 
@@ -155,6 +166,17 @@ SELECT is(pg_temp.as_agent('a_app', :'secret_a', format($$SELECT concord.cancel_
 SELECT is(pg_temp.as_agent('a_app', :'secret_a', format($$SELECT concord.start_swarm(%L,
           '{"name": "four", "objective": "o", "coordinator": {"agent_name": "c4"}}')$$, :'cmd')),
           'CN012 an_agent_acts_within_its_own_swarm', 'an agent cannot start a swarm');
+
+-- The same three rules, met by the superuser once it speaks as an agent.
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.agent_run_state(%L) FROM (SELECT concord.authenticate(%L)) AS a$$, :'run_a', :'secret_b'),
+    'CN012', 'an_agent_acts_with_its_run_secret', 'a superuser holding another run''s secret is that other agent');
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.begin_agent_run(%L) FROM (SELECT concord.authenticate(%L)) AS a$$, :'run_c', :'secret_a'),
+    'CN012', 'an_agent_run_is_begun_by_whoever_drives_it', 'speaking as an agent, nobody begins another run');
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.join_swarm(%L) FROM (SELECT concord.authenticate(%L)) AS a$$, :'swarm_two', :'secret_a'),
+    'CN012', 'an_agent_acts_within_its_own_swarm', 'speaking as an agent, nobody joins another swarm');
 
 -- ===========================================================================
 -- A run begun before secrets existed (no secret row): its worker drives it

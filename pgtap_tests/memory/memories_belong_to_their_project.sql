@@ -4,7 +4,7 @@
 -- a member of another organisation neither finds nor changes them; an agent
 -- uses memory only through its gateway, within its scope.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -77,6 +77,9 @@ SELECT is(pg_temp.as_login('a_app', format($$SELECT concord.authenticate(%L);
           :'secret')),
           'CN012 an_agent_uses_memory_through_its_gateway',
           'an agent cannot search memory outside its scope through the application''s API');
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.get_memory(%L) FROM (SELECT concord.authenticate(%L)) AS a$$, :'mem_a', :'secret'),
+    'CN012', 'an_agent_uses_memory_through_its_gateway', 'nor read one by its id (get_memory)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -14,7 +14,7 @@ BEGIN
     RETURN jsonb_build_object(
         'agent_run_id', run.agent_run_id, 'swarm_run_id', run.swarm_run_id, 'command_id', run.command_id,
         'swarm_command_id', swarm.command_id,
-        -- the run id is the capability an agent holds: the doc names no other
+        -- a run id opens nothing without its secret, and still the doc names no other
         -- run than its own and its children's (whose scopes are within its own)
         'parent_agent_name', (SELECT p.agent_name FROM concord.agent_runs AS p
                               WHERE p.agent_run_id = run.parent_agent_run_id),

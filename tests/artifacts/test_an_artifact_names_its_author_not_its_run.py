@@ -1,6 +1,7 @@
-"""An artifact an agent reads names its author, never the author's run id (README "The
-run id is the capability"): a child that reads its coordinator's artifact cannot then act
-as the coordinator and get a tool it does not hold.
+"""An artifact an agent reads names its author, never the author's run id (design "The
+run's secret is the capability"; run ids are not handed out either): a child that reads
+its coordinator's artifact cannot then act as the coordinator and get a tool it does not
+hold.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from support.swarms import LOOKUP, UUID_RE, new_swarm, one, other_run_ids, spawn
 def test_an_agent_reading_its_coordinators_artifact_cannot_then_act_as_the_coordinator(
     swarm_conn: psycopg.Connection,
 ) -> None:
-    """README "The run id is the capability": the gateway's answers name no agent run but
+    """design "The run's secret is the capability": the gateway's answers name no agent run but
     the caller's own and its children's; artifacts an agent reads carry the writer's
     agent name, not its run id. Subset, not union (issue §2): a child holding only
     read_artifact must not get the coordinator's tool allowed by acting as it."""

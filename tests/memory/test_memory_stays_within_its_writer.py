@@ -2,8 +2,8 @@
 
 1. Idempotency keys of memory writes are the agent's own: agent B may use a key agent A
    used, as with tool calls and spawns.
-2. A memory an agent retrieves names its writer by agent name, never by run id ("the
-   run id is the capability").
+2. A memory an agent retrieves names its writer by agent name, never by run id (run ids are not
+   handed out, though the run's secret is the capability).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_a_memory_write_key_used_by_another_agent_does_not_refuse_this_agents_wr
 def test_an_agent_retrieving_a_siblings_memory_does_not_learn_the_siblings_run_id(
     swarm_conn: psycopg.Connection,
 ) -> None:
-    """README "The run id is the capability": memories an agent reads carry the writer's
+    """design "The run's secret is the capability": memories an agent reads carry the writer's
     agent name, not its run id (``written_by`` is ``agent:<run id>``)."""
     conn = swarm_conn
     scope = memory_scope()

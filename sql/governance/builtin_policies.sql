@@ -66,7 +66,8 @@ BEGIN
     WHEN 'permission' THEN
         -- grants and teams of the command's organisation only
         IF EXISTS (SELECT 1 FROM concord.command_type_grants AS g
-                   WHERE g.org_id = concord._org_of_command((doc ->> 'command_id')::uuid)
+                   WHERE g.org_id = (SELECT p.org_id FROM concord.projects AS p
+                                     WHERE p.project_id = (doc ->> 'project_id')::uuid)
                      AND g.command_type = ct.command_type
                      AND (g.principal = doc ->> 'requested_by'
                           OR g.principal IN (SELECT m.team FROM concord.team_members AS m

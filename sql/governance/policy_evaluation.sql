@@ -191,6 +191,7 @@ BEGIN
         'payload', c.payload,
         'requested_by', c.requested_by,
         'requester', concord._requester_profile(c),
+        'project_id', c.project_id,
         'ingress', c.ingress,
         'risk_level', ct.risk_level,
         'context', c.context);

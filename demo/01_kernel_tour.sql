@@ -5,9 +5,14 @@
 --                                              (by hand, on any database where
 --                                               `concord migrate` has run)
 --
--- Every step prints what it does. Three steps are refused on purpose; each runs in a
+-- Every step prints what it does. Some steps are refused on purpose; each runs in a
 -- DO block that catches exactly the expected error and prints it, and fails the demo
 -- if the error does not come.
+--
+-- It runs as a superuser (psql as postgres): it sets up who is who (section 0), then
+-- plays alice and mallory with SET SESSION AUTHORIZATION, the scheduler service with
+-- its API token, and the worker (the superuser itself). Run twice, it creates nothing
+-- twice.
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -17,6 +22,116 @@
 \x auto
 SET client_min_messages = notice;
 \set VERBOSITY terse
+
+\echo
+\echo '================================================================================'
+\echo ' 0. Who is speaking: an organisation, a project, principals and their logins'
+\echo '================================================================================'
+\echo 'Every "who" in Concord is an authenticated principal, never a name a caller types.'
+\echo 'Principals are members of organisations, which hold projects; every command belongs'
+\echo 'to a project, and a principal sees and acts only where it is a member. As the'
+\echo 'superuser we set up the organisation acme, its project finance, and four principals:'
+\echo 'alice and mallory (members), dana (an approver) and scheduler (a service).'
+\echo
+
+-- Run twice, the demo finds them: only what is missing is created.
+SELECT 'acme' AS organisation, concord.create_organisation('acme') AS org_id
+WHERE NOT EXISTS (SELECT 1 FROM concord.organisations WHERE name = 'acme');
+SELECT 'acme/finance' AS project, concord.create_project('acme', 'finance') AS project_id
+WHERE NOT EXISTS (SELECT 1 FROM concord.projects AS p
+                  INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
+                  WHERE o.name = 'acme' AND p.name = 'finance');
+SELECT p.name AS principal, p.kind, concord.create_principal(p.name, p.kind) AS principal_id
+FROM (VALUES ('alice', 'user'), ('dana', 'user'), ('mallory', 'user'), ('scheduler', 'service'))
+    AS p (name, kind)
+WHERE NOT EXISTS (SELECT 1 FROM concord.principals AS x WHERE x.name = p.name);
+
+-- Roles: member (submit, cancel, read), approver (decide approvals); owner and admin
+-- also manage the organisation. True when added now, false when already a member.
+SELECT m.principal, m.role, concord.add_member('acme', m.principal, m.role) AS added
+FROM (VALUES ('alice', 'member'), ('dana', 'approver'), ('mallory', 'member'),
+             ('scheduler', 'member')) AS m (principal, role);
+
+\echo
+\echo 'Names are canonical: ALICE and alice are one principal, and a name hiding an'
+\echo 'invisible character is refused.'
+SELECT concord.canonical_name('ALICE') AS canonical;
+
+DO $$
+BEGIN
+    PERFORM concord.canonical_name(E'alice\u200b');
+    RAISE EXCEPTION 'demo: expected CN008 (a name with an invisible character), but it was accepted';
+EXCEPTION WHEN SQLSTATE 'CN008' THEN
+    RAISE NOTICE 'refused as expected: % (%)', SQLERRM, SQLSTATE;
+END
+$$;
+
+\echo
+\echo 'People sign in as database logins, each mapped to one principal. The logins are'
+\echo 'ordinary PostgreSQL roles (cluster-wide, so created only if missing) holding'
+\echo 'Concord''s roles: concord_app to submit, concord_approver to decide approvals.'
+\echo 'mallory holds both: the database lets her call resolve_approval, Concord decides'
+\echo 'whether she may approve.'
+\echo
+
+DO $$
+DECLARE
+    login record;
+BEGIN
+    FOR login IN
+        SELECT * FROM (VALUES ('demo_alice', 'concord_app'), ('demo_dana', 'concord_approver'),
+                              ('demo_mallory', 'concord_app, concord_approver')) AS l (name, roles)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = login.name) THEN
+            EXECUTE format('CREATE ROLE %I LOGIN IN ROLE %s', login.name, login.roles);
+            RAISE NOTICE 'created login % in role %', login.name, login.roles;
+        END IF;
+    END LOOP;
+END
+$$;
+
+SELECT l.login, l.principal, concord.map_login(l.login, l.principal) AS mapped_now
+FROM (VALUES ('demo_alice', 'alice'), ('demo_dana', 'dana'), ('demo_mallory', 'mallory'))
+    AS l (login, principal);
+
+\echo
+\echo 'A session''s principal comes from its login. The superuser maps to nobody (it acts'
+\echo 'for the kernel and sees every project); SET SESSION AUTHORIZATION plays alice:'
+\echo
+
+SELECT session_user AS login, concord.current_principal() AS principal;
+SET SESSION AUTHORIZATION demo_alice;
+SELECT session_user AS login, concord.current_principal() AS principal;
+SELECT full_name, roles FROM concord.my_projects ORDER BY full_name;
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo 'Services (a gateway, a webhook receiver, the scheduler) authenticate with API tokens.'
+\echo 'A token is shown once, when it is created; only its SHA-256 is kept:'
+\echo
+
+SELECT token_id AS scheduler_token_id, token AS scheduler_token, expires_at AS scheduler_token_expires
+FROM concord.create_api_token('scheduler', expires_in => '1 day', label => 'kernel tour') \gset
+\echo 'the token (its first characters; the demo keeps it in a psql variable):'
+SELECT left(:'scheduler_token', 12) || '...' AS token;
+\echo 'what is listed of it afterwards, never its secret:'
+SELECT principal, label, expires_at > now() AS valid, usable
+FROM concord.my_api_tokens
+WHERE token_id = :'scheduler_token_id';
+
+\echo
+\echo 'concord.authenticate(token) makes the rest of the transaction act as its principal:'
+BEGIN;
+SELECT concord.authenticate(:'scheduler_token') AS authenticated_as;
+SELECT concord.current_principal() AS principal;
+COMMIT;
+\echo 'and the next transaction is the superuser''s again:'
+SELECT concord.current_principal() AS principal;
+
+\echo
+\echo 'New commands go to the chosen project. The tour works in acme/finance: choose it'
+\echo 'for this session (grants and teams then belong to the organisation acme too).'
+SELECT concord.use_project('acme/finance') AS project;
 
 \echo
 \echo '================================================================================'
@@ -75,7 +190,8 @@ SELECT command_type, name, function_name, ingress_types, required_inputs, async_
 FROM concord.command_types
 WHERE command_type = 'generate_report';
 
--- Who may submit it (true when granted now, false when the grant already existed).
+-- Who may submit it, in the organisation of the chosen project, acme (true when granted
+-- now, false when the grant already existed).
 SELECT principal, concord.grant_command_type('generate_report', principal) AS granted
 FROM unnest(ARRAY['alice', 'scheduler']) AS p (principal);
 
@@ -97,7 +213,8 @@ FROM unnest(concord.map_task_to_primitives('generate_report')) WITH ORDINALITY A
 \echo 'submit_command records the request as a command row, checks the payload (required'
 \echo 'inputs and JSON Schema, inside Postgres), evaluates its policies (all allow here),'
 \echo 'and moves it created -> validated -> queued because the type is asynchronous: all in'
-\echo 'one transaction.'
+\echo 'one transaction. alice submits it herself: requested_by NULL means "me", the'
+\echo 'authenticated principal.'
 \echo
 
 -- The spec's key (section 36). Run again on the same database, the demo adds a suffix
@@ -107,11 +224,12 @@ SELECT 'generate_report:monthly_revenue:2026-05'
 FROM concord.commands
 WHERE idempotency_key LIKE 'generate_report:monthly_revenue:2026-05%' \gset
 
+SET SESSION AUTHORIZATION demo_alice;
 SELECT command_id AS report_id, status AS report_status, created AS report_created
 FROM concord.submit_command(
     'generate_report',
     '{"report_type": "monthly_revenue", "date_range": "2026-05"}',
-    'alice',
+    NULL,
     ingress => 'user_request',
     idempotency_key => :'report_key'
 ) \gset
@@ -135,10 +253,11 @@ SELECT command_id = :'report_id'::uuid AS same_command_id, status, created
 FROM concord.submit_command(
     'generate_report',
     '{"report_type": "monthly_revenue", "date_range": "2026-05"}',
-    'alice',
+    NULL,
     ingress => 'user_request',
     idempotency_key => :'report_key'
 );
+RESET SESSION AUTHORIZATION;
 
 SELECT count(*) AS commands_with_this_key
 FROM concord.commands
@@ -149,21 +268,24 @@ WHERE idempotency_key = :'report_key';
 \echo ' 5. An invalid payload is recorded, as failed, with every problem listed'
 \echo '================================================================================'
 \echo 'A rejected request still leaves a trace (spec 4.1): the command is stored with'
-\echo 'status failed, error_class validation_error and one entry per problem.'
+\echo 'status failed, error_class validation_error and one entry per problem. mallory'
+\echo 'sends one (and reads it back: recent_failures shows her only her projects):'
 \echo
 
+SET SESSION AUTHORIZATION demo_mallory;
 SELECT s.status, s.created, e.problem ->> 'path' AS path, e.problem ->> 'kind' AS kind,
        e.problem ->> 'message' AS message
 FROM concord.submit_command(
-    'generate_report', '{"report_type": " ", "date_range": "May 2026"}', 'bob',
+    'generate_report', '{"report_type": " ", "date_range": "May 2026"}', NULL,
     ingress => 'user_request'
 ) AS s
 CROSS JOIN LATERAL jsonb_array_elements(s.errors) AS e (problem);
 
 SELECT command_type, requested_by, error_class, error
 FROM concord.recent_failures
-WHERE requested_by = 'bob'
+WHERE requested_by = 'mallory'
 LIMIT 1;
+RESET SESSION AUTHORIZATION;
 
 \echo
 \echo '================================================================================'
@@ -171,23 +293,31 @@ LIMIT 1;
 \echo '================================================================================'
 \echo 'A digest that needs the report, and a publication that needs the digest:'
 \echo '    report  <-  digest  <-  publish'
+\echo 'The scheduler service submits both, authenticated by its token for the transaction:'
 \echo
 
+BEGIN;
+SELECT concord.authenticate(:'scheduler_token') AS authenticated_as \gset
 SELECT command_id AS digest_id
 FROM concord.submit_command(
     'generate_report', '{"report_type": "monthly_digest", "date_range": "2026-05"}',
-    'scheduler', ingress => 'scheduled_trigger'
+    NULL, ingress => 'scheduled_trigger'
 ) \gset
 SELECT command_id AS publish_id
 FROM concord.submit_command(
     'generate_report', '{"report_type": "board_pack", "date_range": "2026-05"}',
-    'scheduler', ingress => 'scheduled_trigger'
+    NULL, ingress => 'scheduled_trigger'
 ) \gset
+COMMIT;
 
 \echo 'report: ' :report_id
 \echo 'digest: ' :digest_id
 \echo 'publish:' :publish_id
 \echo
+SELECT x.command, c.requested_by, c.ingress, c.status
+FROM (VALUES (1, 'digest', :'digest_id'::uuid), (2, 'publish', :'publish_id'::uuid)) AS x (n, command, id)
+INNER JOIN concord.commands AS c ON x.id = c.command_id
+ORDER BY x.n;
 
 SELECT 'digest waits for report' AS added FROM concord.add_dependency(:'digest_id', :'report_id');
 SELECT 'publish waits for digest' AS added FROM concord.add_dependency(:'publish_id', :'digest_id');

@@ -6,6 +6,10 @@
 -- for the approval of a data owner (approval type data_owner, approvers: the members of
 -- team:data_owners). The requester cannot approve their own command; a data owner can.
 --
+-- Everyone speaks as themselves: the superuser sets up the project acme/finance's
+-- grants and teams, then plays alice, mallory and dana with SET SESSION AUTHORIZATION
+-- (their logins and principals come from demo/01_kernel_tour.sql, section 0).
+--
 -- Nothing runs while it waits: no DBOS workflow exists for it. The approval hands it to
 -- DBOS in the approving transaction, and the demo's worker publishes it moments later.
 --
@@ -32,7 +36,12 @@ SET client_min_messages = notice;
 \echo '================================================================================'
 \echo ' 1. The command type: publish_report, governed by permission and external_sharing'
 \echo '================================================================================'
+\echo 'The flow happens in the project acme/finance. Grants and teams belong to its'
+\echo 'organisation, acme: choose the project first.'
 \echo
+
+SELECT concord.use_project('acme/finance') AS project;
+
 
 SELECT concord.register_command_type($spec$
 {
@@ -56,7 +65,7 @@ SELECT concord.register_command_type($spec$
 }
 $spec$) AS registered;
 
--- alice may publish reports (through her team; true when granted or added now).
+-- alice may publish reports (through her team in acme; true when granted or added now).
 SELECT concord.grant_command_type('publish_report', 'team:analysts') AS granted_to_team,
        concord.add_team_member('team:analysts', 'alice') AS alice_joined;
 
@@ -74,7 +83,8 @@ FROM concord.approval_types
 WHERE name = 'data_owner';
 
 \echo
-\echo 'Approvers are data: make dana a data owner.'
+\echo 'Approvers are data: make dana a data owner of acme. (She holds the approver role'
+\echo 'there, see demo/01; mallory is a member and no data owner.)'
 SELECT concord.add_team_member('team:data_owners', 'dana') AS dana_joined;
 
 \echo
@@ -86,20 +96,47 @@ SELECT concord.add_team_member('team:data_owners', 'dana') AS dana_joined;
 \echo 'This session listens, so psql prints each notification after the statement that sent'
 \echo 'it.'
 \echo
+\echo 'alice signs in (here: SET SESSION AUTHORIZATION to her login, demo_alice) and submits.'
+\echo 'requested_by NULL means herself; naming herself, ''alice'', would do the same.'
+\echo
 
 LISTEN concord_approvals;
+
+SET SESSION AUTHORIZATION demo_alice;
+SELECT session_user AS login, concord.current_principal() AS principal,
+       concord.use_project('acme/finance') AS project;
 
 SELECT command_id AS publish_id, status AS publish_status
 FROM concord.submit_command(
     'publish_report',
     '{"report": "reports/monthly_revenue-2026-05.pdf", "destination": "finance@example.com"}',
-    'alice',
+    NULL,
     ingress => 'user_request'
 ) \gset
 
 \echo 'command_id:' :publish_id
 \echo 'status:    ' :publish_status
 \echo
+\echo 'A name is an assertion, not an identity: alice cannot submit as dana (CN012), unless'
+\echo 'an act-as grant lets her speak for dana in this project (services get those).'
+\echo
+
+DO $$
+DECLARE
+    rule text;
+BEGIN
+    PERFORM concord.submit_command(
+        'publish_report',
+        '{"report": "reports/monthly_revenue-2026-05.pdf", "destination": "finance@example.com"}',
+        requested_by => 'dana', ingress => 'user_request');
+    RAISE EXCEPTION 'demo: expected CN012 (acting for another), but alice submitted as dana';
+EXCEPTION WHEN SQLSTATE 'CN012' THEN
+    GET STACKED DIAGNOSTICS rule = CONSTRAINT_NAME;
+    RAISE NOTICE 'refused as expected: % (%, %)', SQLERRM, SQLSTATE, rule;
+END
+$$;
+
+RESET SESSION AUTHORIZATION;
 
 SELECT policy, decision, approval_type, reasons
 FROM concord.policy_decisions
@@ -116,11 +153,15 @@ SELECT status, dbos_workflow_id FROM concord.commands WHERE command_id = :'publi
 \echo '================================================================================'
 \echo 'One row per approval and eligible approver (never the requester), with the review'
 \echo 'packet: what is asked, by whom, why, which data, what happens after, until when.'
+\echo 'dana signs in as demo_dana:'
 \echo
 
 SELECT approval_id AS approval_id
 FROM concord.approvals
 WHERE command_id = :'publish_id' AND status = 'pending' \gset
+
+SET SESSION AUTHORIZATION demo_dana;
+SELECT session_user AS login, concord.current_principal() AS principal;
 
 SELECT approver, approval_type, requested_by, expires_at > now() AS open
 FROM concord.pending_approvals
@@ -131,43 +172,71 @@ SELECT jsonb_pretty(review_packet - 'expires_at') AS review_packet
 FROM concord.pending_approvals
 WHERE approval_id = :'approval_id' AND approver = 'dana';
 \x off
+RESET SESSION AUTHORIZATION;
 
 \echo
 \echo '================================================================================'
-\echo ' 4. alice cannot approve her own request; mallory is no data owner (CN012)'
+\echo ' 4. alice cannot approve her own request; mallory may not approve (refused)'
 \echo '================================================================================'
+\echo 'alice''s login holds concord_app only: the database itself refuses her the call'
+\echo '(42501). Named by anyone else, she still could not: the kernel refuses a requester''s'
+\echo 'approval (CN012, approver_is_not_the_requester), whoever writes the row.'
+\echo 'mallory''s login may call resolve_approval (concord_approver), but in acme she is a'
+\echo 'member, not an approver, and no data owner: Concord refuses her (CN012).'
 \echo
 
 -- psql does not substitute :variables inside $$ bodies: the id travels as a setting.
 SET demo.approval_id = :'approval_id';
 
+SET SESSION AUTHORIZATION demo_alice;
 DO $$
 BEGIN
+    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'approved', NULL);
+    RAISE EXCEPTION 'demo: expected 42501 (no privilege), but alice approved her own command';
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'alice (demo_alice): refused as expected: % (%)', SQLERRM, SQLSTATE;
+END
+$$;
+RESET SESSION AUTHORIZATION;
+
+DO $$
+DECLARE
+    rule text;
+BEGIN
+    -- the superuser may name anyone as the actor; the rule holds all the same
     PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'approved', 'alice');
     RAISE EXCEPTION 'demo: expected CN012 (self-approval), but alice approved her own command';
 EXCEPTION WHEN SQLSTATE 'CN012' THEN
-    RAISE NOTICE 'refused as expected: % (%)', SQLERRM, SQLSTATE;
+    GET STACKED DIAGNOSTICS rule = CONSTRAINT_NAME;
+    RAISE NOTICE 'alice, named by the superuser: refused as expected: % (%, %)', SQLERRM, SQLSTATE, rule;
 END
 $$;
 
+SET SESSION AUTHORIZATION demo_mallory;
 DO $$
+DECLARE
+    rule text;
 BEGIN
-    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'approved', 'mallory');
-    RAISE EXCEPTION 'demo: expected CN012 (not eligible), but mallory''s approval was accepted';
+    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'approved', NULL);
+    RAISE EXCEPTION 'demo: expected CN012 (not an approver), but mallory''s approval was accepted';
 EXCEPTION WHEN SQLSTATE 'CN012' THEN
-    RAISE NOTICE 'refused as expected: % (%)', SQLERRM, SQLSTATE;
+    GET STACKED DIAGNOSTICS rule = CONSTRAINT_NAME;
+    RAISE NOTICE 'mallory (demo_mallory): refused as expected: % (%, %)', SQLERRM, SQLSTATE, rule;
 END
 $$;
+RESET SESSION AUTHORIZATION;
 
 \echo
 \echo '================================================================================'
 \echo ' 5. dana approves: approved -> queued'
 \echo '================================================================================'
 \echo 'When every approval the evaluation asked for is approved, the command moves on:'
-\echo 'waiting_for_approval -> approved -> queued, in the same transaction.'
+\echo 'waiting_for_approval -> approved -> queued, in the same transaction. dana decides as'
+\echo 'herself (actor NULL: the authenticated principal).'
 \echo
 
-SELECT jsonb_pretty(concord.resolve_approval(:'approval_id', 'approved', 'dana',
+SET SESSION AUTHORIZATION demo_dana;
+SELECT jsonb_pretty(concord.resolve_approval(:'approval_id', 'approved', NULL,
                                              reason => 'finance is the report''s audience'))
        AS resolution;
 
@@ -176,12 +245,13 @@ SELECT jsonb_pretty(concord.resolve_approval(:'approval_id', 'approved', 'dana',
 
 DO $$
 BEGIN
-    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'rejected', 'dana');
+    PERFORM concord.resolve_approval(current_setting('demo.approval_id')::uuid, 'rejected', NULL);
     RAISE EXCEPTION 'demo: expected CN013 (already resolved), but the second decision was accepted';
 EXCEPTION WHEN SQLSTATE 'CN013' THEN
     RAISE NOTICE 'refused as expected: % (%)', SQLERRM, SQLSTATE;
 END
 $$;
+RESET SESSION AUTHORIZATION;
 
 UNLISTEN concord_approvals;
 

@@ -38,13 +38,13 @@ SELECT project_id AS project_b FROM concord.my_projects WHERE full_name = 'iso-b
 -- Passing another principal's name
 -- ===========================================================================
 SELECT is(pg_temp.as_login('a_app', $$SELECT concord.submit_command('iso_t', '{}', 'iso-a-alice')$$),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'concord_app: submit_command naming another member as requested_by is refused');
 SELECT is(pg_temp.as_login('a_admin', $$SELECT concord.submit_command('iso_t', '{}', 'ISO-A-ALICE')$$),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'concord_admin: submit_command naming another member (in capitals) is refused');
 SELECT is(pg_temp.as_login('a_app', $$SELECT concord.submit_command('iso_t', '{}', 'iso-b-bob')$$),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'concord_app: submit_command naming a principal of another organisation is refused');
 SELECT pg_temp.value_as_login('a_app', $$SELECT command_id FROM concord.submit_command('iso_t', '{}', 'ISO-A-APP')$$)
        AS as_itself \gset
@@ -63,25 +63,25 @@ SELECT is((SELECT status FROM concord.commands WHERE command_id = :'gated') = 'w
 
 SELECT is(pg_temp.as_login('a_approver', format($$SELECT concord.resolve_approval(%L, 'approved', 'iso-a-ann')$$,
                                                 :'gated_approval')),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'concord_approver: resolve_approval naming another approver as actor is refused');
 SELECT is(pg_temp.as_login('alice', format($$SELECT concord.resolve_approval(%L, 'approved', 'iso-a-ann')$$,
                                            :'gated_approval')),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'the requester cannot approve by naming an eligible approver');
 SELECT is(pg_temp.as_login('alice', format($$SELECT concord.resolve_approval(%L, 'approved', NULL)$$,
                                            :'gated_approval')),
-          'CN012 approver_is_not_the_requester',
+          pg_temp.refused('CN012', 'approver_is_not_the_requester'),
           'the requester, an eligible approver, cannot approve its own command as itself');
 SELECT is(pg_temp.as_login('a_app', format($$SELECT concord.cancel_command(%L, 'iso-a-alice', 'forged')$$, :'gated')),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'concord_app: cancel_command naming the requester as actor is refused');
 SELECT is((SELECT status FROM concord.approvals WHERE approval_id = :'gated_approval'), 'pending',
           'after all of that the approval is still pending');
 
 -- (concord_agent may not create tokens at all)
 SELECT is(pg_temp.as_login('a_' || r, $$SELECT concord.create_api_token('iso-a-alice')$$),
-          CASE r WHEN 'agent' THEN '42501' ELSE 'CN012 a_token_is_created_by_its_principal' END,
+          CASE r WHEN 'agent' THEN '42501' ELSE pg_temp.refused('CN012', 'a_token_is_created_by_its_principal') END,
           format('concord_%s: creating a token for another principal is refused', r))
 FROM unnest(ARRAY['app', 'approver', 'admin', 'reader', 'worker', 'agent']) AS r;
 
@@ -119,7 +119,7 @@ SELECT set_config('concord.credential', '', true) AS fixture \gset
 SELECT is(pg_temp.as_login('a_app',
               $$SELECT set_config('concord.credential', 'garbage', true);
                 SELECT concord.submit_command('iso_t', '{}', NULL)$$),
-          'CN012 the_caller_is_authenticated',
+          pg_temp.refused('CN012', 'the_caller_is_authenticated'),
           'concord_app: with a garbage concord.credential, submitting is refused');
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 SELECT is(pg_temp.value_as_login('a_worker',
@@ -136,20 +136,20 @@ SELECT set_config('concord.credential', '', true) AS fixture \gset
 SELECT is(pg_temp.as_login('a_' || r,
               format($$SELECT set_config('concord.project', %L, false);
                        SELECT concord.submit_command('iso_t', '{}', NULL)$$, :'project_b')),
-          'CN006 the_project_exists',
+          pg_temp.refused('CN006', 'the_project_exists'),
           format('concord_%s: concord.project set to another organisation''s project: not found', r))
 FROM unnest(ARRAY['app', 'admin']) AS r;
 RESET concord.project;
 -- (concord_agent may not choose a project: its run's secret decides; a
 -- worker's session without a credential acts for every project by design)
 SELECT is(pg_temp.as_login('a_' || r, $$SELECT concord.use_project('iso-b/main')$$),
-          CASE r WHEN 'agent' THEN '42501' ELSE 'CN006 the_project_exists' END,
+          CASE r WHEN 'agent' THEN '42501' ELSE pg_temp.refused('CN006', 'the_project_exists') END,
           format('concord_%s: use_project of another organisation''s project: not found', r))
 FROM unnest(ARRAY['app', 'approver', 'admin', 'reader', 'agent']) AS r;
 SELECT is(pg_temp.as_login('a_worker', $$SELECT concord.authenticate(
               (SELECT token FROM concord.create_api_token(NULL, '1 day')));
                                           SELECT concord.use_project('iso-b/main')$$),
-          'CN006 the_project_exists',
+          pg_temp.refused('CN006', 'the_project_exists'),
           'concord_worker authenticated with its principal''s token: use_project of iso-b: not found');
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 RESET concord.project;
@@ -195,10 +195,10 @@ SELECT is((SELECT array_agg(DISTINCT actor || '/' || coalesce(asserted_by, '-'))
           ARRAY['iso-a-alice/iso-a-svc'],
           'the audit rows name alice as actor and the service as asserted_by');
 SELECT is(pg_temp.as_login('svc', $$SELECT concord.submit_command('iso_t', '{}', 'iso-a-ann')$$),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'the grant for alice does not let the service speak for ann');
 SELECT is(pg_temp.as_login('a_app', $$SELECT concord.submit_command('iso_t', '{}', 'iso-a-alice')$$),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'a principal without a grant still cannot speak for alice');
 
 -- A grant for every member of iso-a/main reaches nothing of iso-b.
@@ -212,12 +212,12 @@ SELECT is(coalesce((SELECT requested_by FROM concord.commands WHERE command_id::
           'iso-a-ann', 'a grant for every member of iso-a/main lets the service submit for ann there');
 SELECT is(pg_temp.as_login('svc', $$SELECT concord.use_project('iso-b/main');
                                      SELECT concord.submit_command('iso_t', '{}', 'iso-b-bob')$$),
-          'CN012 acting_for_another_needs_a_grant',
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
           'the same service, a member of iso-b too, cannot speak for bob in iso-b/main: the grant is iso-a''s');
 RESET concord.project;
 SELECT is(pg_temp.as_login('svc', format($$SELECT concord.resolve_approval(%L, 'approved', 'iso-b-bob')$$,
                                          :'gated_approval')),
-          'CN012 the_actor_holds_a_role_in_the_project',
+          pg_temp.refused('CN012', 'the_actor_holds_a_role_in_the_project'),
           'nor can it name iso-b''s bob on iso-a''s approval: a grant for every member covers members only');
 
 -- ===========================================================================

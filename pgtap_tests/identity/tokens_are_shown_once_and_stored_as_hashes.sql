@@ -4,7 +4,7 @@
 -- principal's roles; only its principal (or a superuser) revokes it; and the
 -- table owner cannot rewrite a token row, only revoke it, once.
 BEGIN;
-SELECT plan(34);
+SELECT plan(37);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -49,7 +49,7 @@ SELECT is(pg_temp.value_as_login('bob', $$SELECT count(*) FROM concord.my_api_to
 -- Authenticating
 -- ===========================================================================
 SELECT is(pg_temp.as_login('plain', $$SELECT concord.submit_command('iso_t', '{}', NULL)$$),
-          'CN012 the_caller_is_authenticated', 'a login mapped to nobody cannot submit without a token');
+          pg_temp.refused('CN012', 'the_caller_is_authenticated'), 'a login mapped to nobody cannot submit without a token');
 SELECT is(pg_temp.value_as_login('plain', format($$SELECT concord.authenticate(%L)$$, :'token')), 'iso-a-alice',
           'authenticate(token) answers the token''s principal');
 SELECT is(pg_temp.value_as_login('plain', $$SELECT concord.current_principal()$$), 'iso-a-alice',
@@ -61,18 +61,18 @@ SELECT is((SELECT requested_by FROM concord.commands WHERE command_id::text = :'
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 
 SELECT is(pg_temp.as_login('plain', format($$SELECT concord.authenticate(%L)$$, :'token' || '0')),
-          'CN012 a_credential_is_valid', 'an unknown token is refused');
+          pg_temp.refused('CN012', 'a_credential_is_valid'), 'an unknown token is refused');
 SELECT is(pg_temp.as_login('plain', $$SELECT concord.authenticate(NULL)$$),
-          'CN012 a_credential_is_valid', 'a NULL credential is refused');
+          pg_temp.refused('CN012', 'a_credential_is_valid'), 'a NULL credential is refused');
 SELECT is(pg_temp.as_login('plain', $$SELECT concord.authenticate('car_' || gen_random_uuid())$$),
-          'CN012 a_credential_is_valid', 'an unknown agent secret is refused');
+          pg_temp.refused('CN012', 'a_credential_is_valid'), 'an unknown agent secret is refused');
 SELECT is(pg_temp.as_login('plain', format($$SELECT concord.authenticate(%L)$$,
                                            encode(sha256(convert_to(:'token', 'UTF8')), 'hex'))),
-          'CN012 a_credential_is_valid', 'the token''s hash is not a credential');
+          pg_temp.refused('CN012', 'a_credential_is_valid'), 'the token''s hash is not a credential');
 SELECT is(pg_temp.as_login('plain', format($$SELECT set_config('concord.credential', %L, true);
                                               SELECT concord.submit_command('iso_t', '{}', NULL)$$,
                                            encode(sha256(convert_to(:'token', 'UTF8')), 'hex'))),
-          'CN012 the_caller_is_authenticated', 'nor does setting concord.credential to the hash authenticate');
+          pg_temp.refused('CN012', 'the_caller_is_authenticated'), 'nor does setting concord.credential to the hash authenticate');
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 
 -- An expired token: written by the table owner with an expiry in the past.
@@ -81,7 +81,7 @@ SELECT principal_id, sha256(convert_to('cct_expired_for_the_test', 'UTF8')), now
        now() - interval '2 days', 'test'
 FROM concord.principals WHERE name = 'iso-a-alice';
 SELECT is(pg_temp.as_login('plain', $$SELECT concord.authenticate('cct_expired_for_the_test')$$),
-          'CN012 a_credential_is_valid', 'an expired token is refused');
+          pg_temp.refused('CN012', 'a_credential_is_valid'), 'an expired token is refused');
 
 -- ===========================================================================
 -- Scopes narrow roles
@@ -91,7 +91,7 @@ SELECT pg_temp.value_as_login('alice', $$SELECT token FROM concord.create_api_to
 SELECT is(pg_temp.as_login('plain', format($$SELECT concord.authenticate(%L);
                                               SELECT concord.use_project('iso-a/main');
                                               SELECT concord.submit_command('iso_t', '{}', NULL)$$, :'reader_token')),
-          'CN012 the_actor_holds_a_role_in_the_project', 'a token scoped to reader cannot submit');
+          pg_temp.refused('CN012', 'the_actor_holds_a_role_in_the_project'), 'a token scoped to reader cannot submit');
 RESET concord.project;
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 SELECT is(pg_temp.value_as_login('plain', format($$SELECT concord.authenticate(%L);
@@ -99,15 +99,15 @@ SELECT is(pg_temp.value_as_login('plain', format($$SELECT concord.authenticate(%
           'iso-a/main', 'it still reads alice''s project');
 SELECT set_config('concord.credential', '', true) AS fixture \gset
 SELECT is(pg_temp.as_login('alice', $$SELECT concord.create_api_token(NULL, '1 day', ARRAY['superuser'])$$),
-          'CN008 token_scopes_are_roles', 'a scope that is not a role is refused');
+          pg_temp.refused('CN008', 'token_scopes_are_roles'), 'a scope that is not a role is refused');
 SELECT is(pg_temp.as_login('alice', $$SELECT concord.create_api_token(NULL, '367 days')$$),
-          'CN008 a_token_expires_within_a_year', 'a token living more than 366 days is refused');
+          pg_temp.refused('CN008', 'a_token_expires_within_a_year'), 'a token living more than 366 days is refused');
 
 -- ===========================================================================
 -- Revocation
 -- ===========================================================================
 SELECT is(pg_temp.as_login('bob', format($$SELECT concord.revoke_api_token(%L)$$, :'token_id')),
-          'CN006 the_token_exists', 'bob cannot revoke alice''s token: for him it does not exist');
+          pg_temp.refused('CN006', 'the_token_exists'), 'bob cannot revoke alice''s token: for him it does not exist');
 SELECT is(pg_temp.value_as_login('alice', format($$SELECT concord.revoke_api_token(%L)$$, :'token_id')), 'true',
           'alice revokes her token');
 SELECT is(pg_temp.value_as_login('alice', format($$SELECT concord.revoke_api_token(%L)$$, :'token_id')), 'false',
@@ -115,7 +115,7 @@ SELECT is(pg_temp.value_as_login('alice', format($$SELECT concord.revoke_api_tok
 SELECT is((SELECT revoked_by FROM concord.api_tokens WHERE token_id = :'token_id'), 'iso-a-alice',
           'the token names who revoked it');
 SELECT is(pg_temp.as_login('plain', format($$SELECT concord.authenticate(%L)$$, :'token')),
-          'CN012 a_credential_is_valid', 'a revoked token no longer authenticates');
+          pg_temp.refused('CN012', 'a_credential_is_valid'), 'a revoked token no longer authenticates');
 SELECT is(concord.revoke_api_token((SELECT token_id FROM concord.api_tokens AS t
                                     JOIN concord.principals USING (principal_id)
                                     WHERE name = 'iso-a-alice' AND t.scopes = ARRAY['reader'])),
@@ -138,12 +138,27 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.throws_rule(
     $$DELETE FROM concord.api_tokens$$,
     'CN007', 'api_tokens_are_not_deleted', 'tokens are not deleted');
+SELECT concord_test.throws_rule(
+    $$INSERT INTO concord.api_tokens (principal_id, token_sha256, expires_at, created_by)
+      SELECT principal_id, convert_to('cct_in_clear', 'UTF8'), now() + interval '1 day', 'test'
+      FROM concord.principals WHERE name = 'iso-a-alice'$$,
+    '23514', 'token_hash_is_a_sha256', 'a token is not stored in clear (only a 32-byte hash fits)');
+SELECT concord_test.throws_rule(
+    $$INSERT INTO concord.api_tokens (principal_id, token_sha256, expires_at, created_by)
+      SELECT principal_id, sha256('x'), now() - interval '1 day', 'test'
+      FROM concord.principals WHERE name = 'iso-a-alice'$$,
+    '23514', 'a_token_expires_after_it_is_created', 'a token cannot be born expired');
+SELECT concord_test.throws_rule(
+    $$INSERT INTO concord.api_tokens (principal_id, token_sha256, expires_at, created_by, revoked_at)
+      SELECT principal_id, sha256('y'), now() + interval '1 day', 'test', now()
+      FROM concord.principals WHERE name = 'iso-a-alice'$$,
+    '23514', 'a_revocation_names_who_revoked', 'a revocation names who revoked');
 
 -- A disabled principal's tokens authenticate nobody.
 SELECT token AS live_token FROM concord.create_api_token('iso-a-alice', '1 day') \gset
 UPDATE concord.principals SET disabled_at = now() WHERE name = 'iso-a-alice';
 SELECT is(pg_temp.as_login('plain', format($$SELECT concord.authenticate(%L)$$, :'live_token')),
-          'CN012 a_credential_is_valid', 'the live token of a disabled principal is refused');
+          pg_temp.refused('CN012', 'a_credential_is_valid'), 'the live token of a disabled principal is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -106,3 +106,11 @@ BEGIN
     RETURN answer;
 END
 $$;
+
+-- What pg_temp.as_login answers for a refusal with SQLSTATE errcode by the
+-- rule named rule.
+CREATE FUNCTION pg_temp.refused(errcode text, rule text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$ SELECT errcode || ' ' || rule $$;

@@ -133,8 +133,12 @@ USING (CASE
     -- the shared catalogs' changes; the directory's (names, memberships,
     -- tokens) and teams' belong to an organisation: only the kernel reads them
     ELSE (SELECT concord._sees_all())
-        OR (target_type IN ('command_type', 'policy', 'approval_type', 'tool', 'connector', 'queue', 'operation')
-            AND concord._principal() IS NOT NULL)
+        OR (
+            target_type IN (
+                'command_type', 'policy', 'approval_type', 'tool', 'connector', 'queue', 'operation'
+            )
+            AND concord._principal() IS NOT NULL
+        )
 END)
 WITH CHECK (CASE
     WHEN command_id IS NOT NULL

@@ -134,3 +134,28 @@ FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('act_as_grant_id');
 CREATE OR REPLACE TRIGGER api_tokens_are_audited
 AFTER INSERT OR UPDATE ON concord.api_tokens
 FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('token_id');
+
+-- What the directory's CHECK constraints mean (concord.rules reads them here).
+COMMENT ON CONSTRAINT organisation_name_is_a_slug ON concord.organisations IS
+'An organisation name is a lower-case slug: a letter or digit, then letters, digits, _ and -, '
+'at most 63.';
+COMMENT ON CONSTRAINT project_name_is_a_slug ON concord.projects IS
+'A project name is a lower-case slug: a letter or digit, then letters, digits, _ and -, at '
+'most 63.';
+COMMENT ON CONSTRAINT principal_name_is_not_blank ON concord.principals IS
+'A principal name is not blank and has at most 128 characters (behind the canonical-form '
+'trigger).';
+COMMENT ON CONSTRAINT principal_kind_is_known ON concord.principals IS
+'A principal is a user, a service or an agent.';
+COMMENT ON CONSTRAINT membership_role_is_known ON concord.memberships IS
+'A membership role is owner, admin, approver, member or reader.';
+COMMENT ON CONSTRAINT token_hash_is_a_sha256 ON concord.api_tokens IS
+'A token is kept as its SHA-256 (32 bytes), never as itself.';
+COMMENT ON CONSTRAINT token_scopes_are_roles ON concord.api_tokens IS
+'A token''s scopes are membership roles.';
+COMMENT ON CONSTRAINT a_token_expires_after_it_is_created ON concord.api_tokens IS
+'A token expires after it is created.';
+COMMENT ON CONSTRAINT a_revocation_names_who_revoked ON concord.api_tokens IS
+'A revoked token names who revoked it, and only a revoked one does.';
+COMMENT ON CONSTRAINT agent_secret_hash_is_a_sha256 ON concord.agent_run_secrets IS
+'An agent run''s secret is kept as its SHA-256 (32 bytes), never as itself.';

@@ -42,3 +42,36 @@ WHERE concord._sees_all() OR p.project_id = ANY (concord._visible_projects());
 COMMENT ON VIEW concord.my_projects IS
 'The projects the authenticated principal may see, with its membership roles in each (a '
 'service''s act-as projects appear with no role).';
+
+COMMENT ON COLUMN concord.my_api_tokens.token_id IS
+'The token''s id (revoke it with revoke_api_token).';
+COMMENT ON COLUMN concord.my_api_tokens.principal IS
+'The principal the token authenticates.';
+COMMENT ON COLUMN concord.my_api_tokens.label IS
+'The note given when it was created.';
+COMMENT ON COLUMN concord.my_api_tokens.scopes IS
+'The membership roles it may use; NULL: all of its principal''s.';
+COMMENT ON COLUMN concord.my_api_tokens.expires_at IS
+'When it stops authenticating.';
+COMMENT ON COLUMN concord.my_api_tokens.created_at IS
+'When it was issued.';
+COMMENT ON COLUMN concord.my_api_tokens.created_by IS
+'Who issued it.';
+COMMENT ON COLUMN concord.my_api_tokens.revoked_at IS
+'When it was revoked; NULL while it is not.';
+COMMENT ON COLUMN concord.my_api_tokens.revoked_by IS
+'Who revoked it.';
+COMMENT ON COLUMN concord.my_api_tokens.usable IS
+'True while it authenticates: not revoked and not expired.';
+
+COMMENT ON COLUMN concord.my_projects.organisation IS
+'The organisation''s name.';
+COMMENT ON COLUMN concord.my_projects.project IS
+'The project''s name within its organisation.';
+COMMENT ON COLUMN concord.my_projects.full_name IS
+'organisation/project, as use_project takes it.';
+COMMENT ON COLUMN concord.my_projects.project_id IS
+'The project''s id.';
+COMMENT ON COLUMN concord.my_projects.roles IS
+'The authenticated principal''s membership roles there, sorted; {} for none (a superuser, or a '
+'service acting by grant).';

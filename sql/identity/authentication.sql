@@ -37,7 +37,7 @@ $$;
 -- for an agent run's secret, project_id to the one project it may see; scopes
 -- are the membership roles a token may use (NULL: all).
 CREATE OR REPLACE FUNCTION concord._authenticated(
-    OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text [],
+    OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text[],
     OUT agent_run_id uuid, OUT project_id uuid
 )
 LANGUAGE plpgsql
@@ -91,8 +91,8 @@ $$;
 -- The projects in which the authenticated principal holds one of roles (any
 -- role when roles is NULL), through its memberships and, for a service, the
 -- projects it may act in.
-CREATE OR REPLACE FUNCTION concord._projects_with_roles(roles text [] DEFAULT NULL)
-RETURNS uuid []
+CREATE OR REPLACE FUNCTION concord._projects_with_roles(roles text[] DEFAULT NULL)
+RETURNS uuid[]
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
@@ -103,7 +103,7 @@ DECLARE
     usable text [];
 BEGIN
     IF who.name IS NULL THEN
-        RETURN '{}';
+        RETURN '{}'::uuid [];
     END IF;
     IF who.agent_run_id IS NOT NULL THEN
         RETURN CASE WHEN roles IS NULL OR 'member' = ANY (roles) THEN ARRAY[who.project_id] ELSE '{}' END;
@@ -126,7 +126,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION concord._visible_projects()
-RETURNS uuid []
+RETURNS uuid[]
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER

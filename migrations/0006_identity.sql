@@ -72,10 +72,14 @@ CREATE TABLE concord.memberships (
     project_id uuid NULL REFERENCES concord.projects (project_id),
     principal_id uuid NOT NULL REFERENCES concord.principals (principal_id),
     role text NOT NULL
-    CONSTRAINT membership_role_is_known CHECK (role IN ('owner', 'admin', 'approver', 'member', 'reader')),
+    CONSTRAINT membership_role_is_known CHECK (
+        role IN ('owner', 'admin', 'approver', 'member', 'reader')
+    ),
     created_by text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT a_membership_is_recorded_once UNIQUE NULLS NOT DISTINCT (org_id, project_id, principal_id, role)
+    CONSTRAINT a_membership_is_recorded_once UNIQUE NULLS NOT DISTINCT (
+        org_id, project_id, principal_id, role
+    )
 );
 
 CREATE INDEX memberships_principal_idx ON concord.memberships (principal_id);
@@ -91,7 +95,7 @@ CREATE TABLE concord.api_tokens (
     -- NULL: all of them
     scopes text[] NULL
     CONSTRAINT token_scopes_are_roles CHECK (
-        scopes <@ ARRAY['owner', 'admin', 'approver', 'member', 'reader']::text []
+        scopes <@ ARRAY['owner', 'admin', 'approver', 'member', 'reader']::text[]
     ),
     expires_at timestamptz NOT NULL,
     created_by text NOT NULL,
@@ -138,7 +142,12 @@ INSERT INTO concord.organisations (org_id, name, created_by)
 VALUES ('00000000-0000-4000-8000-00000000000a', 'default', 'concord');
 
 INSERT INTO concord.projects (project_id, org_id, name, created_by)
-VALUES ('00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000a', 'default', 'concord');
+VALUES (
+    '00000000-0000-4000-8000-00000000000b',
+    '00000000-0000-4000-8000-00000000000a',
+    'default',
+    'concord'
+);
 
 -- Data belongs to a project. Children (approvals, effects, steps, ...) belong to
 -- their command's project; these are the roots.
@@ -160,6 +169,14 @@ ALTER TABLE concord.memories
 ADD COLUMN project_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000b'
 REFERENCES concord.projects (project_id);
 
+-- A memory key is one project's: another project's active memory under the
+-- same key is neither visible nor in the way.
+DROP INDEX concord.memories_one_active_per_key;
+CREATE UNIQUE INDEX memories_one_active_per_key ON concord.memories (
+    project_id, subject_type, subject_id, memory_type, memory_key
+)
+WHERE status = 'active' AND memory_key IS NOT NULL;
+
 -- An idempotency key names one request within a project: another project's
 -- key is neither visible nor in the way.
 ALTER TABLE concord.commands DROP CONSTRAINT idempotency_key_is_unique;
@@ -171,7 +188,9 @@ ALTER TABLE concord.team_members
 ADD COLUMN org_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000a'
 REFERENCES concord.organisations (org_id);
 ALTER TABLE concord.team_members DROP CONSTRAINT team_members_pkey;
-ALTER TABLE concord.team_members ADD CONSTRAINT team_members_pkey PRIMARY KEY (org_id, team, principal);
+ALTER TABLE concord.team_members ADD CONSTRAINT team_members_pkey PRIMARY KEY (
+    org_id, team, principal
+);
 
 ALTER TABLE concord.command_type_grants
 ADD COLUMN org_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-00000000000a'
@@ -187,21 +206,36 @@ ALTER TABLE concord.domain_events ADD COLUMN asserted_by text NULL;
 -- default organisation; a name that is not in canonical form is left as
 -- history (it can act again only once registered).
 INSERT INTO concord.principals (name, kind, created_by)
-SELECT DISTINCT n.name, 'user', 'concord'
+SELECT DISTINCT
+    n.name,
+    'user' AS kind,
+    'concord' AS created_by
 FROM (
     SELECT requested_by AS name FROM concord.commands
-    UNION SELECT principal FROM concord.team_members
-    UNION SELECT principal FROM concord.command_type_grants
-    UNION SELECT decided_by FROM concord.approvals WHERE decided_by IS NOT null
+    UNION
+    SELECT principal FROM concord.team_members
+    UNION
+    SELECT principal FROM concord.command_type_grants
+    UNION
+    SELECT decided_by FROM concord.approvals
+    WHERE decided_by IS NOT NULL
 ) AS n
 WHERE n.name ~ '^[a-z0-9][a-z0-9._@:+-]{0,127}$'
 ON CONFLICT ON CONSTRAINT principal_name_is_unique DO NOTHING;
 
 INSERT INTO concord.memberships (org_id, principal_id, role, created_by)
-SELECT '00000000-0000-4000-8000-00000000000a', p.principal_id, 'member', 'concord'
+SELECT
+    '00000000-0000-4000-8000-00000000000a' AS org_id,
+    p.principal_id,
+    'member' AS role,
+    'concord' AS created_by
 FROM concord.principals AS p;
 
 INSERT INTO concord.memberships (org_id, principal_id, role, created_by)
-SELECT DISTINCT '00000000-0000-4000-8000-00000000000a'::uuid, p.principal_id, 'approver', 'concord'
+SELECT DISTINCT
+    '00000000-0000-4000-8000-00000000000a'::uuid AS org_id,
+    p.principal_id,
+    'approver' AS role,
+    'concord' AS created_by
 FROM concord.principals AS p
 INNER JOIN concord.team_members AS m ON p.name = m.principal;

@@ -122,7 +122,7 @@ COMMENT ON FUNCTION concord.use_project(text) IS
 
 -- CN012 unless principal holds one of roles in project (the membership of an
 -- agent run is its run's project, as a member).
-CREATE OR REPLACE FUNCTION concord._holds_role(principal text, project_id uuid, roles text [])
+CREATE OR REPLACE FUNCTION concord._holds_role(principal text, project_id uuid, roles text[])
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
@@ -148,7 +148,7 @@ $$;
 -- named rule otherwise. asserted_by is the service that spoke for actor, NULL
 -- when the actor speaks for itself.
 CREATE OR REPLACE FUNCTION concord._acting_principal(
-    asserted text, project_id uuid, roles text [], argument_name text DEFAULT 'actor',
+    asserted text, project_id uuid, roles text[], argument_name text DEFAULT 'actor',
     OUT actor text, OUT asserted_by text
 )
 LANGUAGE plpgsql
@@ -210,7 +210,7 @@ $$;
 -- The authenticated principal's own role check: its token's scopes narrow
 -- its memberships.
 CREATE OR REPLACE FUNCTION concord._holds_role_as(
-    principal text, scopes text [], project_id uuid, roles text []
+    principal text, scopes text[], project_id uuid, roles text[]
 )
 RETURNS boolean
 LANGUAGE plpgsql
@@ -225,7 +225,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION concord._refuse_role(principal text, project_id uuid, roles text [])
+CREATE OR REPLACE FUNCTION concord._refuse_role(principal text, project_id uuid, roles text[])
 RETURNS void
 LANGUAGE plpgsql
 STABLE
@@ -246,7 +246,7 @@ $$;
 -- command the caller cannot see does not exist for it (CN006). Records the
 -- asserting service for the audit rows of this call.
 CREATE OR REPLACE FUNCTION concord._acting_on_command(
-    asserted text, command_id uuid, roles text [], argument_name text DEFAULT 'actor'
+    asserted text, command_id uuid, roles text[], argument_name text DEFAULT 'actor'
 )
 RETURNS text
 LANGUAGE plpgsql

@@ -106,7 +106,7 @@ BEGIN
         RETURN '{}'::uuid [];
     END IF;
     IF who.agent_run_id IS NOT NULL THEN
-        RETURN CASE WHEN roles IS NULL OR 'member' = ANY (roles) THEN ARRAY[who.project_id] ELSE '{}' END;
+        RETURN CASE WHEN roles IS NULL OR 'member' = ANY (roles) THEN ARRAY[who.project_id] ELSE '{}'::uuid [] END;
     END IF;
     -- Scopes narrow what a token may do, not what it may read: every token
     -- reads the projects of its principal (roles NULL).

@@ -58,7 +58,9 @@ $$;
 
 -- CN012 unless the caller administers org_id: an owner, or (unless owners_only)
 -- an admin of the whole organisation; a superuser always does.
-CREATE OR REPLACE FUNCTION concord._require_org_admin(org_id uuid, owners_only boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION concord._require_org_admin(
+    org_id uuid, owners_only boolean DEFAULT false
+)
 RETURNS void
 LANGUAGE plpgsql
 STABLE
@@ -193,7 +195,7 @@ COMMENT ON FUNCTION concord.create_project(text, text) IS
 '(CN012). Members of the whole organisation see it at once.';
 
 CREATE OR REPLACE FUNCTION concord.create_principal(
-    name text, kind text DEFAULT 'user', display_name text DEFAULT NULL
+    name text, kind text DEFAULT 'user', display_name text DEFAULT null
 )
 RETURNS uuid
 LANGUAGE plpgsql

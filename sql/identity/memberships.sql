@@ -134,7 +134,9 @@ COMMENT ON FUNCTION concord.remove_member(text, text, text, text) IS
 'Withdraw principal''s role in organisation (or one project of it); true when removed. The last '
 'owner stays (CN011). Who may: as for add_member.';
 
-CREATE OR REPLACE FUNCTION concord.grant_act_as(service text, project text, on_behalf_of text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION concord.grant_act_as(
+    service text, project text, on_behalf_of text DEFAULT NULL
+)
 RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
@@ -174,7 +176,9 @@ COMMENT ON FUNCTION concord.grant_act_as(text, text, text) IS
 'calls in project; the actor still needs its own role there, and the audit records both. An '
 'owner or admin of the project''s organisation may (CN012 otherwise).';
 
-CREATE OR REPLACE FUNCTION concord.revoke_act_as(service text, project text, on_behalf_of text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION concord.revoke_act_as(
+    service text, project text, on_behalf_of text DEFAULT NULL
+)
 RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
@@ -204,4 +208,3 @@ $$;
 
 COMMENT ON FUNCTION concord.revoke_act_as(text, text, text) IS
 'Withdraw an act-as grant; true when there was one. Who may: as for grant_act_as.';
-

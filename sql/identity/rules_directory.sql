@@ -63,7 +63,9 @@ FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept (revoked, not dele
 
 CREATE OR REPLACE TRIGGER principals_are_not_deleted
 BEFORE DELETE ON concord.principals
-FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept: history names them', 'Set disabled_at instead.');
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'are kept: history names them', 'Set disabled_at instead.'
+);
 
 CREATE OR REPLACE TRIGGER organisations_are_not_rewritten
 BEFORE UPDATE OR DELETE ON concord.organisations

@@ -2,7 +2,7 @@
 CREATE OR REPLACE FUNCTION concord.create_api_token(
     principal text DEFAULT NULL,
     expires_in interval DEFAULT '90 days',
-    scopes text [] DEFAULT NULL,
+    scopes text[] DEFAULT NULL,
     label text DEFAULT NULL
 )
 RETURNS TABLE (token_id uuid, token text, expires_at timestamptz)
@@ -50,7 +50,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION concord.create_api_token(text, interval, text [], text) IS
+COMMENT ON FUNCTION concord.create_api_token(text, interval, text[], text) IS
 'Issue an API token for principal (default: the caller; only a superuser issues for others), '
 'valid for expires_in (at most 366 days), optionally limited to the membership roles in scopes. '
 'Returns the token once: only its SHA-256 is kept. Use it with concord.authenticate(token).';

@@ -15,7 +15,9 @@ SELECT
     t.revoked_at IS NULL AND t.expires_at > now() AS usable
 FROM concord.api_tokens AS t
 INNER JOIN concord.principals AS p ON t.principal_id = p.principal_id
-WHERE p.name = concord._principal() OR (concord._principal() IS NULL AND concord._session_is_superuser());
+WHERE
+    p.name = concord._principal()
+    OR (concord._principal() IS NULL AND concord._session_is_superuser());
 
 COMMENT ON VIEW concord.my_api_tokens IS
 'The authenticated principal''s API tokens (a superuser session: everyone''s), without their '
@@ -25,19 +27,22 @@ CREATE OR REPLACE VIEW concord.my_projects AS
 SELECT
     o.name AS organisation,
     p.name AS project,
-    o.name || '/' || p.name AS full_name,
     p.project_id,
+    o.name || '/' || p.name AS full_name,
     coalesce(
-        (SELECT array_agg(DISTINCT m.role ORDER BY m.role)
-         FROM concord.memberships AS m
-         INNER JOIN concord.principals AS pr ON m.principal_id = pr.principal_id
-         WHERE pr.name = concord._principal() AND m.org_id = p.org_id
-           AND (m.project_id IS NULL OR m.project_id = p.project_id)),
+        (
+            SELECT array_agg(DISTINCT m.role ORDER BY m.role)
+            FROM concord.memberships AS m
+            INNER JOIN concord.principals AS pr ON m.principal_id = pr.principal_id
+            WHERE
+                pr.name = concord._principal() AND m.org_id = p.org_id
+                AND (m.project_id IS NULL OR m.project_id = p.project_id)
+        ),
         '{}'
     ) AS roles
 FROM concord.projects AS p
 INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
-WHERE concord._sees_all() OR p.project_id = ANY (concord._visible_projects());
+WHERE concord._sees_all() OR p.project_id = any(concord._visible_projects());
 
 COMMENT ON VIEW concord.my_projects IS
 'The projects the authenticated principal may see, with its membership roles in each (a '

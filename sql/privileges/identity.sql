@@ -6,7 +6,7 @@ concord.authenticate(text),
 concord.current_principal(),
 concord.canonical_name(text),
 concord.use_project(text),
-concord.create_api_token(text, interval, text [], text),
+concord.create_api_token(text, interval, text[], text),
 concord.revoke_api_token(uuid)
 TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 

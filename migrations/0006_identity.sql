@@ -239,3 +239,99 @@ SELECT DISTINCT
     'concord' AS created_by
 FROM concord.principals AS p
 INNER JOIN concord.team_members AS m ON p.name = m.principal;
+
+-- What each new table and column means (as 0005 does for the older ones).
+COMMENT ON TABLE concord.organisations IS
+'An organisation: its projects hold the data, its members act in them by role.';
+COMMENT ON COLUMN concord.organisations.org_id IS 'The organisation''s id.';
+COMMENT ON COLUMN concord.organisations.name IS 'Its name: a lower-case slug, unique.';
+COMMENT ON COLUMN concord.organisations.created_by IS
+'Who created it (a principal, or a superuser''s login).';
+COMMENT ON COLUMN concord.organisations.created_at IS 'When it was created.';
+
+COMMENT ON TABLE concord.projects IS
+'A project of an organisation: commands, schedules, notifications and memories belong to one.';
+COMMENT ON COLUMN concord.projects.project_id IS 'The project''s id.';
+COMMENT ON COLUMN concord.projects.org_id IS 'The organisation it belongs to.';
+COMMENT ON COLUMN concord.projects.name IS
+'Its name: a lower-case slug, unique within the organisation.';
+COMMENT ON COLUMN concord.projects.created_by IS 'Who created it.';
+COMMENT ON COLUMN concord.projects.created_at IS 'When it was created.';
+
+COMMENT ON TABLE concord.principals IS
+'Who may act: users and services, each under one canonical name (agents act through their runs).';
+COMMENT ON COLUMN concord.principals.principal_id IS 'The principal''s id.';
+COMMENT ON COLUMN concord.principals.name IS
+'Its canonical name (NFKC, case-folded, no invisible, control or space character), unique.';
+COMMENT ON COLUMN concord.principals.kind IS 'user or service (a service may be granted act-as).';
+COMMENT ON COLUMN concord.principals.display_name IS 'A name for people to read; decides nothing.';
+COMMENT ON COLUMN concord.principals.created_by IS 'Who registered it.';
+COMMENT ON COLUMN concord.principals.created_at IS 'When it was registered.';
+COMMENT ON COLUMN concord.principals.disabled_at IS
+'When it was disabled: a disabled principal authenticates no more, by login or token.';
+
+COMMENT ON TABLE concord.principal_logins IS
+'Database logins that speak as a principal (mapped by a superuser).';
+COMMENT ON COLUMN concord.principal_logins.login IS 'The login (session_user) that speaks.';
+COMMENT ON COLUMN concord.principal_logins.principal_id IS 'The principal it speaks as.';
+COMMENT ON COLUMN concord.principal_logins.created_by IS 'The superuser login that mapped it.';
+COMMENT ON COLUMN concord.principal_logins.created_at IS 'When it was mapped.';
+
+COMMENT ON TABLE concord.memberships IS
+'Who belongs to an organisation (or one of its projects) with which role.';
+COMMENT ON COLUMN concord.memberships.membership_id IS 'The membership''s id.';
+COMMENT ON COLUMN concord.memberships.org_id IS 'The organisation.';
+COMMENT ON COLUMN concord.memberships.project_id IS
+'The one project it covers; NULL: every project of the organisation.';
+COMMENT ON COLUMN concord.memberships.principal_id IS 'The member.';
+COMMENT ON COLUMN concord.memberships.role IS
+'owner, admin (run the organisation), approver (decide approvals), member (submit, cancel, '
+'give input) or reader (read).';
+COMMENT ON COLUMN concord.memberships.created_by IS 'Who added it.';
+COMMENT ON COLUMN concord.memberships.created_at IS 'When it was added.';
+
+COMMENT ON TABLE concord.api_tokens IS
+'API tokens: shown once when created, kept only as a SHA-256, revocable, expiring.';
+COMMENT ON COLUMN concord.api_tokens.token_id IS 'The token''s id (not its secret).';
+COMMENT ON COLUMN concord.api_tokens.principal_id IS 'The principal the token authenticates.';
+COMMENT ON COLUMN concord.api_tokens.token_sha256 IS
+'SHA-256 of the token; the token itself is never stored.';
+COMMENT ON COLUMN concord.api_tokens.label IS 'What the token is for, to tell tokens apart.';
+COMMENT ON COLUMN concord.api_tokens.scopes IS
+'The membership roles the token may use, a subset of its principal''s; NULL: all of them.';
+COMMENT ON COLUMN concord.api_tokens.expires_at IS 'After this the token authenticates nothing.';
+COMMENT ON COLUMN concord.api_tokens.created_by IS 'Who created it.';
+COMMENT ON COLUMN concord.api_tokens.created_at IS 'When it was created.';
+COMMENT ON COLUMN concord.api_tokens.revoked_at IS
+'When it was revoked (it then authenticates nothing).';
+COMMENT ON COLUMN concord.api_tokens.revoked_by IS 'Who revoked it.';
+
+COMMENT ON TABLE concord.act_as_grants IS
+'Which service may name someone else as the actor of its calls, in which project.';
+COMMENT ON COLUMN concord.act_as_grants.act_as_grant_id IS 'The grant''s id.';
+COMMENT ON COLUMN concord.act_as_grants.service_principal_id IS
+'The service that may assert another actor.';
+COMMENT ON COLUMN concord.act_as_grants.project_id IS
+'The project the grant holds in, and only there.';
+COMMENT ON COLUMN concord.act_as_grants.on_behalf_of_id IS
+'The principal it may act as; NULL: any member.';
+COMMENT ON COLUMN concord.act_as_grants.created_by IS 'Who granted it.';
+COMMENT ON COLUMN concord.act_as_grants.created_at IS 'When it was granted.';
+
+COMMENT ON TABLE concord.agent_run_secrets IS
+'The secret each agent run acts with: issued when the run begins, kept only as a SHA-256.';
+COMMENT ON COLUMN concord.agent_run_secrets.agent_run_id IS 'The run the secret speaks for.';
+COMMENT ON COLUMN concord.agent_run_secrets.secret_sha256 IS 'SHA-256 of the secret.';
+COMMENT ON COLUMN concord.agent_run_secrets.project_id IS
+'The run''s project: the only one its agent sees.';
+COMMENT ON COLUMN concord.agent_run_secrets.issued_at IS 'When the secret was issued.';
+
+COMMENT ON COLUMN concord.commands.project_id IS
+'The project the command belongs to; who may see it follows.';
+COMMENT ON COLUMN concord.notifications.project_id IS 'The project the notification belongs to.';
+COMMENT ON COLUMN concord.schedules.project_id IS 'The project its commands are submitted in.';
+COMMENT ON COLUMN concord.memories.project_id IS 'The project the memory belongs to.';
+COMMENT ON COLUMN concord.team_members.org_id IS 'The organisation the team belongs to.';
+COMMENT ON COLUMN concord.command_type_grants.org_id IS 'The organisation the grant holds in.';
+COMMENT ON COLUMN concord.domain_events.asserted_by IS
+'The service that named the actor under an act-as grant; NULL when the actor spoke for itself.';

@@ -4,6 +4,10 @@
 -- ranked by full-text search when query_text is given, else newest first;
 -- of project only, when given (row security limits them to the caller's
 -- projects in any case; a superuser or worker session sees them all).
+-- Before projects it took no project_id; an upgraded database must not keep
+-- that overload beside this one.
+DROP FUNCTION IF EXISTS concord._search_memories(jsonb, text[], text, integer);
+
 CREATE OR REPLACE FUNCTION concord._search_memories(
     scope jsonb, types text[], query_text text, max_results integer, project_id uuid DEFAULT NULL
 )

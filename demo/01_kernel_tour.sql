@@ -392,14 +392,15 @@ $$;
 \echo '================================================================================'
 \echo ' 8. Run the report: queued -> running -> succeeded, with a result'
 \echo '================================================================================'
-\echo 'In production a DBOS worker makes these calls; here we play the worker.'
+\echo 'In production a DBOS worker makes these calls; here we play the worker. Only the'
+\echo 'worker step of the command''s current run (its workflow: the command id for run 1)'
+\echo 'moves it into running and records its outcome; transition_command would refuse (CN012).'
 \echo
 
-SELECT concord.transition_command(:'report_id', 'running', 'worker-1',
-                                  reason => 'picked up from the queue') AS status;
-SELECT concord.transition_command(:'report_id', 'succeeded', 'worker-1',
-                                  reason => 'report written',
-                                  result => '{"artifact": "reports/monthly_revenue-2026-05.pdf"}')
+SELECT concord.runtime_claim(:'report_id', :'report_id', 'worker-1') ->> 'action' AS claim;
+SELECT concord.runtime_finish(:'report_id', :'report_id', 'succeeded',
+                              reason => 'report written',
+                              result => '{"artifact": "reports/monthly_revenue-2026-05.pdf"}')
        AS status;
 
 SELECT status, result, completed_at IS NOT NULL AS completed

@@ -41,6 +41,147 @@ BEGIN
 END
 $$;
 
+--
+-- Name: _acting_on_command(text, uuid, text[], text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._acting_on_command(asserted text, command_id uuid, roles text[], argument_name text DEFAULT 'actor'::text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    project uuid;
+    who record;
+BEGIN
+    SELECT c.project_id INTO project FROM concord.commands AS c WHERE c.command_id = _acting_on_command.command_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
+            TABLE = 'commands',
+            MESSAGE = format('command %s not found', command_id);
+    END IF;
+    SELECT * INTO who FROM concord._acting_principal(asserted, project, roles, argument_name);
+    PERFORM concord._assert_on_behalf(who.asserted_by);
+    RETURN who.actor;
+END
+$$;
+
+--
+-- Name: _acting_on_command_or_login(text, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._acting_on_command_or_login(asserted text, command_id uuid) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF nullif(btrim(asserted), '') IS NULL AND concord._principal() IS NULL AND concord._sees_all() THEN
+        RETURN session_user::text;
+    END IF;
+    RETURN concord._acting_on_command(asserted, command_id, ARRAY['owner', 'admin', 'member']);
+END
+$$;
+
+--
+-- Name: _acting_on_memory(text, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._acting_on_memory(asserted text, project_id uuid, what text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who record;
+BEGIN
+    PERFORM concord._refuse_agent_outside_gateway(what);
+    SELECT * INTO who FROM concord._acting_principal(asserted, project_id, ARRAY['owner', 'admin', 'member'], 'actor');
+    PERFORM concord._assert_on_behalf(who.asserted_by);
+    RETURN who.actor;
+END
+$$;
+
+--
+-- Name: _acting_on_swarm(text, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._acting_on_swarm(asserted text, swarm_run_id uuid) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    command uuid;
+BEGIN
+    PERFORM concord._require('swarm_run_id', swarm_run_id::text);
+    SELECT s.command_id INTO command FROM concord.swarm_runs AS s WHERE s.swarm_run_id = _acting_on_swarm.swarm_run_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists',
+            MESSAGE = format('swarm run %s not found', swarm_run_id);
+    END IF;
+    PERFORM concord._require_own_swarm(swarm_run_id);
+    RETURN concord._acting_on_command_or_login(asserted, command);
+END
+$$;
+
+--
+-- Name: _acting_principal(text, uuid, text[], text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._acting_principal(asserted text, project_id uuid, roles text[], argument_name text DEFAULT 'actor'::text, OUT actor text, OUT asserted_by text) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who record := concord._authenticated();
+    claimed text;
+BEGIN
+    claimed := CASE WHEN asserted IS NULL OR btrim(asserted) = '' THEN NULL
+                    ELSE concord.canonical_name(asserted) END;
+    IF who.name IS NULL THEN
+        IF concord._session_is_superuser() THEN
+            -- a superuser plays whoever it names (it could write the rows itself)
+            PERFORM concord._require(argument_name, asserted);
+            actor := claimed;
+            RETURN;
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_caller_is_authenticated',
+            MESSAGE = format('session login %s is not a Concord principal', session_user),
+            HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
+                   'a principal (concord.map_login).';
+    END IF;
+    IF claimed IS NULL OR claimed = who.name THEN
+        actor := who.name;
+        IF who.agent_run_id IS NULL AND NOT concord._holds_role_as(who.name, who.scopes, project_id, roles) THEN
+            PERFORM concord._refuse_role(who.name, project_id, roles);
+        END IF;
+        RETURN;
+    END IF;
+    IF who.agent_run_id IS NOT NULL OR NOT EXISTS (
+        SELECT 1 FROM concord.act_as_grants AS g
+        LEFT JOIN concord.principals AS p ON g.on_behalf_of_id = p.principal_id
+        WHERE g.service_principal_id = who.principal_id
+          AND g.project_id = _acting_principal.project_id
+          AND (g.on_behalf_of_id IS NULL OR p.name = claimed)
+    ) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'acting_for_another_needs_a_grant',
+            MESSAGE = format('%s may not act as %s in project %s', who.name, claimed,
+                             coalesce(concord._project_name(project_id), project_id::text)),
+            DETAIL = 'A principal argument names who acts: it must be the authenticated principal, '
+                     'unless an act-as grant lets the caller speak for that principal in this project.',
+            HINT = 'Pass your own name (or NULL), or ask an admin for concord.grant_act_as(...).';
+    END IF;
+    IF NOT concord._holds_role(claimed, project_id, roles) THEN
+        PERFORM concord._refuse_role(claimed, project_id, roles);
+    END IF;
+    actor := claimed;
+    asserted_by := who.name;
+END
+$$;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -70,6 +211,7 @@ CREATE TABLE concord.memories (
     search_vector tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, content)) STORED,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    project_id uuid DEFAULT '00000000-0000-4000-8000-00000000000b'::uuid NOT NULL,
     CONSTRAINT a_memory_does_not_supersede_itself CHECK (((supersedes_memory_id <> memory_id) AND (superseded_by_memory_id <> memory_id))),
     CONSTRAINT confidence_is_between_0_and_1 CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
     CONSTRAINT content_is_at_most_10000_characters CHECK ((length(content) <= 10000)),
@@ -82,6 +224,8 @@ CREATE TABLE concord.memories (
     CONSTRAINT superseded_memories_name_their_successor CHECK (((status = 'superseded'::text) <= (superseded_by_memory_id IS NOT NULL))),
     CONSTRAINT written_by_is_not_blank CHECK ((btrim(written_by) <> ''::text))
 );
+
+ALTER TABLE ONLY concord.memories FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE memories; Type: COMMENT; Schema: concord; Owner: -
@@ -210,6 +354,12 @@ COMMENT ON COLUMN concord.memories.created_at IS 'When it was written.';
 COMMENT ON COLUMN concord.memories.updated_at IS 'When it last changed.';
 
 --
+-- Name: COLUMN memories.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memories.project_id IS 'The project the memory belongs to.';
+
+--
 -- Name: CONSTRAINT a_memory_does_not_supersede_itself ON memories; Type: COMMENT; Schema: concord; Owner: -
 --
 
@@ -290,8 +440,8 @@ BEGIN
     IF m.memory_key IS NOT NULL THEN
         SELECT x.memory_id INTO conflicting FROM concord.memories AS x
         WHERE x.status = 'active' AND x.memory_id <> m.memory_id
-          AND (x.subject_type, x.subject_id, x.memory_type, x.memory_key)
-              = (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+          AND (x.project_id, x.subject_type, x.subject_id, x.memory_type, x.memory_key)
+              = (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
         FOR UPDATE;
     END IF;
     IF coalesce(supersedes, conflicting) IS DISTINCT FROM m.supersedes_memory_id THEN
@@ -345,8 +495,8 @@ BEGIN
         -- if another has replaced that one since, a person must decide again
         SELECT x.memory_id INTO newer FROM concord.memories AS x
         WHERE x.status = 'active' AND x.memory_key IS NOT NULL AND x.memory_id <> m.memory_id
-          AND (x.subject_type, x.subject_id, x.memory_type, x.memory_key)
-              = (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+          AND (x.project_id, x.subject_type, x.subject_id, x.memory_type, x.memory_key)
+              = (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
           AND x.memory_id IS DISTINCT FROM m.supersedes_memory_id;
         IF newer IS NOT NULL THEN
             UPDATE concord.memories AS x SET status = 'deleted' WHERE x.memory_id = m.memory_id;
@@ -492,6 +642,8 @@ CREATE TABLE concord.agent_runs (
     CONSTRAINT spawn_depth_is_not_negative CHECK ((spawn_depth >= 0)),
     CONSTRAINT step_count_is_within_max_steps CHECK (((step_count >= 0) AND (step_count <= max_steps)))
 );
+
+ALTER TABLE ONLY concord.agent_runs FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE agent_runs; Type: COMMENT; Schema: concord; Owner: -
@@ -907,14 +1059,15 @@ BEGIN
             message := format('payload does not match tool %s''s input_schema', wanted);
             reasons := problems;
         ELSE
-            SELECT * INTO submitted FROM concord.submit_command(
+            SELECT * INTO submitted FROM concord._submit_command(
                 tool.command_type, payload, actor, 'agent',
                 jsonb_strip_nulls(jsonb_build_object(
                     'agent_run_id', run.agent_run_id, 'swarm_run_id', run.swarm_run_id,
                     'parent_command_id', run.command_id, 'tool_name', tool.tool_name, 'reason', action ->> 'reason',
                     'risk_level', action ->> 'risk_level', 'trace_id', run.trace_id)),
                 CASE WHEN action ? 'idempotency_key'
-                     THEN 'agent:' || run.agent_run_id || ':' || (action ->> 'idempotency_key') END);
+                     THEN 'agent:' || run.agent_run_id || ':' || (action ->> 'idempotency_key') END,
+                null, (SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = run.command_id), null);
             IF NOT submitted.created THEN
                 SELECT s.output INTO answer FROM concord.agent_steps AS s
                 WHERE s.created_command_id = submitted.command_id AND s.agent_run_id = run.agent_run_id
@@ -1148,7 +1301,7 @@ BEGIN
     RETURN jsonb_build_object(
         'agent_run_id', run.agent_run_id, 'swarm_run_id', run.swarm_run_id, 'command_id', run.command_id,
         'swarm_command_id', swarm.command_id,
-        -- the run id is the capability an agent holds: the doc names no other
+        -- a run id opens nothing without its secret, and still the doc names no other
         -- run than its own and its children's (whose scopes are within its own)
         'parent_agent_name', (SELECT p.agent_name FROM concord.agent_runs AS p
                               WHERE p.agent_run_id = run.parent_agent_run_id),
@@ -1663,6 +1816,7 @@ CREATE TABLE concord.commands (
     plan jsonb,
     run_seq integer DEFAULT 0 NOT NULL,
     queue_name text,
+    project_id uuid DEFAULT '00000000-0000-4000-8000-00000000000b'::uuid NOT NULL,
     CONSTRAINT cancellation_mode_is_known CHECK ((cancellation_mode = ANY (ARRAY['graceful'::text, 'compensate_then_stop'::text]))),
     CONSTRAINT cancellation_request_names_who_and_when CHECK (((cancellation_requested_at IS NULL) = (cancellation_requested_by IS NULL))),
     CONSTRAINT context_is_an_object CHECK ((jsonb_typeof(context) = 'object'::text)),
@@ -1673,6 +1827,8 @@ CREATE TABLE concord.commands (
     CONSTRAINT trace_id_is_not_blank CHECK ((trace_id <> ''::text)),
     CONSTRAINT updated_at_is_not_before_created_at CHECK ((updated_at >= created_at))
 );
+
+ALTER TABLE ONLY concord.commands FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE commands; Type: COMMENT; Schema: concord; Owner: -
@@ -1825,6 +1981,12 @@ COMMENT ON COLUMN concord.commands.run_seq IS 'How many runs were started for it
 COMMENT ON COLUMN concord.commands.queue_name IS 'The DBOS queue its runs go to.';
 
 --
+-- Name: COLUMN commands.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.commands.project_id IS 'The project the command belongs to; who may see it follows.';
+
+--
 -- Name: CONSTRAINT cancellation_mode_is_known ON commands; Type: COMMENT; Schema: concord; Owner: -
 --
 
@@ -1967,6 +2129,28 @@ BEGIN
                             coalesce(next_statuses, 'nothing: it is terminal')),
             HINT = format('The edges are listed in concord.%s_transitions.', kind);
     END IF;
+END
+$$;
+
+--
+-- Name: _api_tokens_before_update(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._api_tokens_before_update() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF OLD.revoked_at IS NOT NULL
+       OR (to_jsonb(NEW) - 'revoked_at' - 'revoked_by') <> (to_jsonb(OLD) - 'revoked_at' - 'revoked_by') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_token_changes_only_by_revocation',
+            TABLE = 'api_tokens',
+            MESSAGE = format('token %s can only be revoked, once', OLD.token_id),
+            HINT = 'Revoke it with concord.revoke_api_token and create a new one.';
+    END IF;
+    RETURN NEW;
 END
 $$;
 
@@ -2597,6 +2781,8 @@ CREATE TABLE concord.artifacts (
     CONSTRAINT version_is_positive CHECK ((version >= 1))
 );
 
+ALTER TABLE ONLY concord.artifacts FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE artifacts; Type: COMMENT; Schema: concord; Owner: -
 --
@@ -3063,6 +3249,32 @@ END
 $$;
 
 --
+-- Name: _assert_on_behalf(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._assert_on_behalf(asserted_by text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM set_config('concord.asserted_by', coalesce(asserted_by, ''), true);
+END
+$$;
+
+--
+-- Name: _asserted_by(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._asserted_by() RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN nullif(current_setting('concord.asserted_by', true), '');
+END
+$$;
+
+--
 -- Name: _audit(text, uuid, text, text, text, text, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -3073,13 +3285,46 @@ CREATE FUNCTION concord._audit(event_type text, command_id uuid, trace_id text, 
 BEGIN
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,
-        from_status, to_status, reason, payload, actor, trace_id
+        from_status, to_status, reason, payload, actor, asserted_by, trace_id
     ) VALUES (
         _audit.command_id, 'audit', _audit.event_type, _audit.target_type, _audit.target_id,
         _audit.from_status, _audit.to_status, nullif(current_setting('concord.reason', true), ''),
-        coalesce(_audit.payload, '{}'), concord._actor(_audit.actor),
+        coalesce(_audit.payload, '{}'), concord._actor(_audit.actor), concord._asserted_by(),
         coalesce(_audit.trace_id, concord._new_trace_id())
     );
+END
+$$;
+
+--
+-- Name: _authenticated(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._authenticated(OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text[], OUT agent_run_id uuid, OUT project_id uuid) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    credential text := coalesce(current_setting('concord.credential', true), '');
+BEGIN
+    IF credential LIKE 'cct\_%' THEN
+        SELECT p.principal_id, p.name, p.kind, t.scopes
+        INTO principal_id, name, kind, scopes
+        FROM concord.api_tokens AS t
+        INNER JOIN concord.principals AS p ON t.principal_id = p.principal_id
+        WHERE t.token_sha256 = concord._credential_sha256(credential)
+          AND t.revoked_at IS NULL AND t.expires_at > now() AND p.disabled_at IS NULL;
+    ELSIF credential LIKE 'car\_%' THEN
+        SELECT s.agent_run_id, 'agent:' || s.agent_run_id, 'agent', ARRAY['member'], s.project_id
+        INTO agent_run_id, name, kind, scopes, project_id
+        FROM concord.agent_run_secrets AS s
+        WHERE s.secret_sha256 = concord._credential_sha256(credential);
+    ELSIF credential = '' THEN
+        SELECT p.principal_id, p.name, p.kind
+        INTO principal_id, name, kind
+        FROM concord.principal_logins AS l
+        INNER JOIN concord.principals AS p ON l.principal_id = p.principal_id
+        WHERE l.login = session_user AND p.disabled_at IS NULL;
+    END IF;
 END
 $$;
 
@@ -3746,11 +3991,15 @@ BEGIN
         END IF;
         RETURN '{"decision": "allow"}'::jsonb;
     WHEN 'permission' THEN
+        -- grants and teams of the command's organisation only
         IF EXISTS (SELECT 1 FROM concord.command_type_grants AS g
-                   WHERE g.command_type = ct.command_type
+                   WHERE g.org_id = (SELECT p.org_id FROM concord.projects AS p
+                                     WHERE p.project_id = (doc ->> 'project_id')::uuid)
+                     AND g.command_type = ct.command_type
                      AND (g.principal = doc ->> 'requested_by'
                           OR g.principal IN (SELECT m.team FROM concord.team_members AS m
-                                             WHERE m.principal = doc ->> 'requested_by'))) THEN
+                                             WHERE m.org_id = g.org_id
+                                               AND m.principal = doc ->> 'requested_by'))) THEN
             RETURN '{"decision": "allow"}'::jsonb;
         END IF;
         RETURN jsonb_build_object(
@@ -4053,6 +4302,29 @@ END
 $$;
 
 --
+-- Name: _canonical_name_of_unicode(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._canonical_name_of_unicode(raw text) RETURNS text
+    LANGUAGE plpython3u IMMUTABLE STRICT
+    AS $$
+import unicodedata
+
+name = unicodedata.normalize("NFKC", raw).casefold()
+name = unicodedata.normalize("NFKC", name)
+if not name or len(name) > 128:
+    return None
+for position, char in enumerate(name):
+    category = unicodedata.category(char)
+    if char in "._@:+-" and position > 0:
+        continue
+    if category[0] in "LN" or (category[0] == "M" and position > 0):
+        continue
+    return None
+return name
+$$;
+
+--
 -- Name: _catalog_stamp(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -4079,6 +4351,60 @@ BEGIN
     END IF;
     RETURN jsonb_populate_record(NEW, jsonb_build_object(
         TG_ARGV[1], 1, 'created_at', now(), 'updated_at', now()));
+END
+$$;
+
+--
+-- Name: _chosen_org(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._chosen_org() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN (SELECT p.org_id FROM concord.projects AS p WHERE p.project_id = concord._chosen_project());
+END
+$$;
+
+--
+-- Name: _chosen_project(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._chosen_project() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    chosen text := nullif(current_setting('concord.project', true), '');
+    writable uuid [];
+BEGIN
+    IF chosen IS NOT NULL THEN
+        RETURN concord._project(chosen);
+    END IF;
+    IF concord._sees_all() THEN
+        RETURN '00000000-0000-4000-8000-00000000000b'::uuid;
+    END IF;
+    IF concord._principal() IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_caller_is_authenticated',
+            MESSAGE = format('session login %s is not a Concord principal', session_user),
+            HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
+                   'a principal (concord.map_login).';
+    END IF;
+    writable := concord._projects_with_roles(ARRAY['owner', 'admin', 'member']);
+    IF cardinality(writable) = 1 THEN
+        RETURN writable[1];
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN008',
+        CONSTRAINT = 'a_project_is_chosen',
+        MESSAGE = CASE WHEN cardinality(writable) = 0
+                       THEN concord._principal() || ' may write in no project'
+                       ELSE format('%s may write in %s projects: choose one', concord._principal(),
+                                   cardinality(writable)) END,
+        HINT = 'Call concord.use_project(''organisation/project'') first in the session.';
 END
 $$;
 
@@ -4152,6 +4478,8 @@ CREATE TABLE concord.swarm_runs (
     CONSTRAINT swarm_name_is_an_identifier CHECK (((name ~ '^[A-Za-z][A-Za-z0-9_.:-]*$'::text) AND (length(name) <= 128))),
     CONSTRAINT total_steps_are_within_max_total_steps CHECK (((total_steps >= 0) AND (total_steps <= max_total_steps)))
 );
+
+ALTER TABLE ONLY concord.swarm_runs FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE swarm_runs; Type: COMMENT; Schema: concord; Owner: -
@@ -4735,10 +5063,10 @@ BEGIN
     END IF;
     INSERT INTO concord.domain_events (
         command_id, purpose, event_type, target_type, target_id,
-        from_status, to_status, reason, payload, actor, trace_id
+        from_status, to_status, reason, payload, actor, asserted_by, trace_id
     )
     SELECT NEW.command_id, 'audit', e.event_type, e.target_type, coalesce(e.target_id, NEW.command_id::text),
-           e.from_status, e.to_status, e.reason, e.payload, actor, NEW.trace_id
+           e.from_status, e.to_status, e.reason, e.payload, actor, concord._asserted_by(), NEW.trace_id
     FROM (
         VALUES
         (0, 'command_created', 'command', null, null, 'created', null,
@@ -4892,7 +5220,8 @@ BEGIN
         ELSE
             -- Spec 21: the type's policies decide right after validation.
             IF cardinality(concord._effective_policies(ct)) > 0 THEN
-                evaluation := concord._evaluate(NEW, ct);
+                evaluation := concord._evaluate(NEW, ct)
+                    || jsonb_build_object('payload_digest', concord._payload_digest(NEW.payload));
             END IF;
             NEW.status := concord._route(coalesce(evaluation ->> 'decision', 'allow'), ct);
             IF evaluation IS NOT NULL THEN
@@ -5060,6 +5389,8 @@ BEGIN
                     DETAIL = 'Unmet: ' || unmet || '.';
             END IF;
         END IF;
+        -- Only the command's current run drives it (issue 12).
+        PERFORM concord._require_current_run(OLD, NEW);
         IF EXISTS (SELECT 1 FROM concord.command_transitions AS t
                    WHERE t.from_status = OLD.status AND t.to_status = NEW.status AND t.reopens) THEN
             -- A command someone asked to cancel is not retried.
@@ -5091,6 +5422,10 @@ BEGIN
         -- approvers said so (spec 21, 22), whoever makes the move.
         IF NEW.status IN ('queued', 'running', 'approved', 'waiting_for_approval') THEN
             PERFORM concord._require_policy_consent(OLD, NEW.status);
+        END IF;
+        -- A command runs only the payload its policies judged (issue 12).
+        IF NEW.status IN ('queued', 'running') THEN
+            PERFORM concord._require_judged_payload(NEW);
         END IF;
         -- Only a valid payload is validated, whoever makes the move.
         IF NEW.status = 'validated' THEN
@@ -5213,6 +5548,19 @@ BEGIN
     SELECT DISTINCT a.artifact_id, p.id::uuid
     FROM jsonb_array_elements_text(coalesce(artifact -> 'parent_artifact_ids', '[]')) AS p (id);
     RETURN concord._artifact_doc(a);
+END
+$$;
+
+--
+-- Name: _credential_sha256(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._credential_sha256(credential text) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN sha256(convert_to(credential, 'UTF8'));
 END
 $$;
 
@@ -5418,6 +5766,49 @@ END
 $$;
 
 --
+-- Name: _directory_after_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._directory_after_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    row_now jsonb := CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END - 'token_sha256'
+                     - 'secret_sha256';
+BEGIN
+    PERFORM concord._audit(
+        TG_TABLE_NAME || '_' || lower(TG_OP), null, null, TG_TABLE_NAME, row_now ->> TG_ARGV[0], null, null,
+        CASE TG_OP WHEN 'UPDATE' THEN jsonb_build_object('old', to_jsonb(OLD) - 'token_sha256', 'new', row_now)
+                   ELSE row_now END);
+    RETURN null;
+END
+$$;
+
+--
+-- Name: _directory_caller(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._directory_caller() RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who text := concord._principal();
+BEGIN
+    IF who IS NULL AND NOT concord._session_is_superuser() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_caller_is_authenticated',
+            MESSAGE = format('session login %s is not a Concord principal', session_user),
+            HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
+                   'a principal (concord.map_login).';
+    END IF;
+    RETURN who;
+END
+$$;
+
+--
 -- Name: domain_effects; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -5443,6 +5834,8 @@ CREATE TABLE concord.domain_effects (
     CONSTRAINT executing_effects_name_their_workflow CHECK (((status = 'planned'::text) OR (executed_by_dbos_workflow_id IS NOT NULL))),
     CONSTRAINT failed_effects_are_classified CHECK (((status <> 'failed'::text) OR (error_class IS NOT NULL)))
 );
+
+ALTER TABLE ONLY concord.domain_effects FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE domain_effects; Type: COMMENT; Schema: concord; Owner: -
@@ -5680,7 +6073,7 @@ CREATE FUNCTION concord._effects_before_insert() RETURNS trigger
     AS $$
 DECLARE
     compensated_command uuid;
-    command_status text;
+    c concord.commands%ROWTYPE;
 BEGIN
     IF NEW.status IS DISTINCT FROM 'planned' THEN
         RAISE EXCEPTION USING
@@ -5688,15 +6081,6 @@ BEGIN
             CONSTRAINT = 'a_new_effect_starts_planned',
             TABLE = 'domain_effects',
             MESSAGE = format('illegal effect transition: a new effect starts in planned, not %s', NEW.status);
-    END IF;
-    SELECT c.status INTO command_status FROM concord.commands AS c WHERE c.command_id = NEW.command_id FOR SHARE;
-    IF concord._is_terminal(command_status) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN011',
-            CONSTRAINT = 'effects_are_planned_only_for_an_unfinished_command',
-            TABLE = 'domain_effects',
-            MESSAGE = format('command %s is %s: no new effects can be planned for it',
-                             NEW.command_id, command_status);
     END IF;
     IF NEW.compensates_effect_id IS NOT NULL THEN
         SELECT e.command_id INTO compensated_command
@@ -5717,6 +6101,8 @@ BEGIN
                                  NEW.compensates_effect_id, compensated_command);
         END IF;
     END IF;
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = NEW.command_id FOR SHARE;
+    PERFORM concord._require_effect_step(c, NEW, 'planned');
     NEW.created_at := now();
     NEW.started_at := NULL;
     NEW.completed_at := NULL;
@@ -5777,6 +6163,9 @@ BEGIN
                              OLD.executed_by_dbos_workflow_id);
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._require_effect_step(
+            (SELECT c FROM concord.commands AS c WHERE c.command_id = NEW.command_id), NEW,
+            CASE NEW.status WHEN 'executing' THEN 'started' ELSE 'finished' END);
         IF NEW.status = 'executing' THEN
             NEW.started_at := now();
         ELSE
@@ -5869,11 +6258,13 @@ DECLARE
     who jsonb;
     lacking text[];
     unapprovable text[] := '{}'::text[];
+    unreadable text;
 BEGIN
     IF cardinality(names) = 0 THEN
         RETURN NULL;
     END IF;
     doc := concord._policy_document(c, ct);
+    unreadable := concord._policy_document_problem(doc);
     -- Every policy in one statement (the answers laid over defaults), the
     -- strongest decision with them.
     SELECT coalesce(array_agg(o.result ORDER BY o.position), '{}'::jsonb[]), coalesce(max(o.rank), 0)
@@ -5889,7 +6280,9 @@ BEGIN
         INNER JOIN concord.policies AS p ON p.name = n.name
         CROSS JOIN LATERAL (
             SELECT '{"reasons": [], "approval_type": null, "missing_fields": []}'::jsonb
-                   || concord._run_policy(p, doc, ct) AS outcome
+                   || CASE WHEN unreadable IS NULL THEN concord._run_policy(p, doc, ct)
+                           ELSE jsonb_build_object('decision', 'deny', 'reasons', jsonb_build_array(unreadable))
+                      END AS outcome
         ) AS x
     ) AS o;
     decision := (ARRAY['allow', 'require_approval', 'require_input', 'deny'])[best + 1];
@@ -6109,7 +6502,8 @@ BEGIN
         'reasons', evaluation -> 'reasons',
         'missing_fields', evaluation -> 'missing_fields',
         'approval_types', evaluation -> 'approval_types',
-        'inputs_digest', evaluation -> 'inputs_digest');
+        'inputs_digest', evaluation -> 'inputs_digest',
+        'payload_digest', evaluation -> 'payload_digest');
 END
 $$;
 
@@ -6197,6 +6591,7 @@ CREATE FUNCTION concord._gateway_tool_call(agent_run_id uuid, tool_name text, pa
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF payload IS NULL OR jsonb_typeof(payload) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'gateway_tool_input_is_a_json_object',
             MESSAGE = format('the %s input must be a JSON object', tool_name);
@@ -6279,6 +6674,44 @@ END
 $$;
 
 --
+-- Name: _holds_role(text, uuid, text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._holds_role(principal text, project_id uuid, roles text[]) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1
+        FROM concord.memberships AS m
+        INNER JOIN concord.principals AS pr ON m.principal_id = pr.principal_id
+        INNER JOIN concord.projects AS p ON m.org_id = p.org_id
+        WHERE pr.name = _holds_role.principal AND pr.disabled_at IS NULL
+          AND p.project_id = _holds_role.project_id
+          AND (m.project_id IS NULL OR m.project_id = p.project_id)
+          AND m.role = ANY (roles)
+    );
+END
+$$;
+
+--
+-- Name: _holds_role_as(text, text[], uuid, text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._holds_role_as(principal text, scopes text[], project_id uuid, roles text[]) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF scopes IS NOT NULL THEN
+        roles := ARRAY(SELECT unnest(roles) INTERSECT SELECT unnest(scopes));
+    END IF;
+    RETURN concord._holds_role(principal, project_id, roles);
+END
+$$;
+
+--
 -- Name: _int_problem(jsonb, text, integer, integer); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -6295,6 +6728,21 @@ BEGIN
         RETURN format('%s must be an integer from %s to %s, not %s', what, lo, hi, value);
     END IF;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: _is_current_run(concord.commands, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._is_current_run(c concord.commands, run text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN coalesce(coalesce(run, '') <> ''
+                    AND (run = 'kernel:' || c.command_id
+                         OR run IN (c.dbos_workflow_id, c.dbos_workflow_id || '/cancel')), false);
 END
 $$;
 
@@ -6460,12 +6908,13 @@ BEGIN
     CASE decision ->> 'decision'
     WHEN 'waiting_for_approval' THEN
         SELECT r.command_id, r.status INTO review
-        FROM concord.submit_command(
+        FROM concord._submit_command(
             'concord.swarm_review', jsonb_build_object('swarm_run_id', s.swarm_run_id, 'join_decision', decision),
             actor, 'api',
             jsonb_build_object('swarm_run_id', s.swarm_run_id, 'parent_command_id', s.command_id,
                                'trace_id', s.trace_id),
-            'concord.swarm_review:' || s.swarm_run_id) AS r;
+            'concord.swarm_review:' || s.swarm_run_id, null,
+            (SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = s.command_id), null) AS r;
         decision := decision || jsonb_build_object(
             'command_id', review.command_id,
             'approval_id', (SELECT a.approval_id FROM concord.approvals AS a
@@ -6929,7 +7378,8 @@ CREATE FUNCTION concord._lock_memory_key(m concord.memories) RETURNS void
 BEGIN
     IF m.memory_key IS NOT NULL THEN
         PERFORM pg_advisory_xact_lock(hashtextextended(
-            format('concord.memory:%s:%s:%s:%s', m.subject_type, m.subject_id, m.memory_type, m.memory_key), 0));
+            format('concord.memory:%s:%s:%s:%s:%s', m.project_id, m.subject_type, m.subject_id, m.memory_type,
+                   m.memory_key), 0));
     END IF;
 END
 $$;
@@ -6947,6 +7397,7 @@ DECLARE
     child_id uuid;
     invocation uuid;
     answer jsonb;
+    run text;
 BEGIN
     IF c.status = 'succeeded' THEN
         RETURN c.result;
@@ -6976,15 +7427,20 @@ BEGIN
         answer := jsonb_build_object('refused', jsonb_build_array(jsonb_build_object(
             'code', SQLSTATE, 'reason', SQLERRM)));
         IF c.status IN ('validated', 'approved') THEN
+            run := concord._push_run('kernel:' || c.command_id);
             PERFORM concord._set_status(c.command_id, 'failed', actor, 'spawn refused', null, SQLERRM, 'policy_denied',
                                         jsonb_build_object('policy_decisions', answer -> 'refused'));
+            PERFORM concord._pop_run(run);
         END IF;
         RETURN answer;
     END;
     answer := jsonb_build_object('child_agent_run_id', child_id, 'invocation_id', invocation);
     IF c.status IN ('validated', 'approved') THEN
+        -- the kernel runs the spawn inline, as the command's run
+        run := concord._push_run('kernel:' || c.command_id);
         PERFORM concord._set_status(c.command_id, 'running', actor, 'spawning the child agent');
         PERFORM concord._set_status(c.command_id, 'succeeded', actor, 'child agent spawned', answer);
+        PERFORM concord._pop_run(run);
     END IF;
     RETURN answer;
 END
@@ -7019,6 +7475,8 @@ CREATE TABLE concord.approvals (
     CONSTRAINT nobody_approves_their_own_command CHECK ((decided_by IS DISTINCT FROM requested_by)),
     CONSTRAINT someone_can_decide CHECK (((cardinality(eligible_approvers) > 0) OR (approver_team IS NOT NULL)))
 );
+
+ALTER TABLE ONLY concord.approvals FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE approvals; Type: COMMENT; Schema: concord; Owner: -
@@ -7172,15 +7630,17 @@ CREATE FUNCTION concord._may_decide(a concord.approvals, principal text) RETURNS
     LANGUAGE plpgsql STABLE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
+DECLARE
+    org uuid := concord._org_of_command(a.command_id);
 BEGIN
-    IF EXISTS (SELECT 1 FROM concord.team_members AS m WHERE m.team = _may_decide.principal) THEN
+    IF EXISTS (SELECT 1 FROM concord.team_members AS m WHERE m.org_id = org AND m.team = _may_decide.principal) THEN
         -- a principal with members is a team, and a team is not a person
         RETURN false;
     END IF;
     RETURN principal = ANY (a.eligible_approvers)
         OR (a.approver_team IS NOT NULL
             AND EXISTS (SELECT 1 FROM concord.team_members AS m
-                        WHERE m.team = a.approver_team AND m.principal = _may_decide.principal));
+                        WHERE m.org_id = org AND m.team = a.approver_team AND m.principal = _may_decide.principal));
 END
 $$;
 
@@ -7294,8 +7754,8 @@ BEGIN
 
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m
-               WHERE m.status = 'active' AND (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
-                   = (NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
+               WHERE m.status = 'active' AND (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+                   = (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
                 CONSTRAINT = 'one_memory_per_key_is_active',
@@ -7323,16 +7783,16 @@ DECLARE
     other concord.memories%ROWTYPE;
 BEGIN
     IF (NEW.memory_id, NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key, NEW.confidence,
-        NEW.consent, NEW.sensitive, NEW.written_by, NEW.command_id, NEW.agent_run_id, NEW.created_at)
+        NEW.consent, NEW.sensitive, NEW.written_by, NEW.command_id, NEW.agent_run_id, NEW.created_at, NEW.project_id)
        IS DISTINCT FROM
        (OLD.memory_id, OLD.subject_type, OLD.subject_id, OLD.memory_type, OLD.memory_key, OLD.confidence,
-        OLD.consent, OLD.sensitive, OLD.written_by, OLD.command_id, OLD.agent_run_id, OLD.created_at) THEN
+        OLD.consent, OLD.sensitive, OLD.written_by, OLD.command_id, OLD.agent_run_id, OLD.created_at, OLD.project_id) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
             CONSTRAINT = 'memory_identity_is_immutable',
             TABLE = 'memories',
-            MESSAGE = format('memory %s: its subject, type, key, confidence, consent, sensitivity and writer '
-                             'are immutable', OLD.memory_id),
+            MESSAGE = format('memory %s: its project, subject, type, key, confidence, consent, sensitivity and '
+                             'writer are immutable', OLD.memory_id),
             HINT = 'Write a new memory and supersede this one.';
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status AND NOT concord._memory_transition_legal(OLD.status, NEW.status) THEN
@@ -7382,8 +7842,8 @@ BEGIN
                     TABLE = 'memories',
                     MESSAGE = format('memory %s not found', NEW.supersedes_memory_id);
             END IF;
-            IF (other.subject_type, other.subject_id, other.memory_type)
-               IS DISTINCT FROM (NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
+            IF (other.project_id, other.subject_type, other.subject_id, other.memory_type)
+               IS DISTINCT FROM (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN004',
                     CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
@@ -7410,8 +7870,8 @@ BEGIN
                 TABLE = 'memories',
                 MESSAGE = format('memory %s: a superseded memory names the memory that supersedes it', OLD.memory_id);
         END IF;
-        IF (other.subject_type, other.subject_id, other.memory_type)
-           IS DISTINCT FROM (NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
+        IF (other.project_id, other.subject_type, other.subject_id, other.memory_type)
+           IS DISTINCT FROM (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
                 CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
@@ -7444,8 +7904,8 @@ BEGIN
         IF NEW.memory_key IS NOT NULL AND EXISTS (
                SELECT 1 FROM concord.memories AS m
                WHERE m.status = 'active' AND m.memory_id <> NEW.memory_id
-                 AND (m.subject_type, m.subject_id, m.memory_type, m.memory_key)
-                     = (NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
+                 AND (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key)
+                     = (NEW.project_id, NEW.subject_type, NEW.subject_id, NEW.memory_type, NEW.memory_key)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
                 CONSTRAINT = 'one_memory_per_key_is_active',
@@ -8014,6 +8474,62 @@ END
 $$;
 
 --
+-- Name: _org_of_command(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._org_of_command(command_id uuid) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN (SELECT p.org_id FROM concord.commands AS c
+            INNER JOIN concord.projects AS p ON c.project_id = p.project_id
+            WHERE c.command_id = _org_of_command.command_id);
+END
+$$;
+
+--
+-- Name: _organisation(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._organisation(organisation text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    found uuid;
+BEGIN
+    PERFORM concord._require('organisation', organisation);
+    SELECT o.org_id INTO found FROM concord.organisations AS o
+    WHERE o.name = lower(organisation) OR o.org_id::text = lower(organisation);
+    IF found IS NULL OR NOT (concord._session_is_superuser() OR EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = found AND p.name = concord._principal())) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_organisation_exists',
+            MESSAGE = format('organisation %s not found', organisation),
+            HINT = 'Name an organisation you are a member of.';
+    END IF;
+    RETURN found;
+END
+$$;
+
+--
+-- Name: _payload_digest(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._payload_digest(payload jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN encode(sha256(convert_to(coalesce(payload, 'null'::jsonb)::text, 'UTF8')), 'hex');
+END
+$$;
+
+--
 -- Name: _payload_problems(text[], jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -8128,10 +8644,26 @@ CREATE FUNCTION concord._policies_after_write() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'concord', 'pg_temp'
     AS $$
+DECLARE
+    changed jsonb;
 BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        -- what changed, old and new: the deciding fields and the description
+        SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('old', o.rule -> k.key, 'new', n.rule -> k.key)),
+                        '{}'::jsonb)
+        INTO changed
+        FROM (SELECT concord._policy_rule(OLD) || jsonb_build_object('kind', OLD.kind, 'description', OLD.description)) AS o (rule),
+             (SELECT concord._policy_rule(NEW) || jsonb_build_object('kind', NEW.kind, 'description', NEW.description)) AS n (rule),
+             LATERAL (SELECT jsonb_object_keys(o.rule) UNION SELECT jsonb_object_keys(n.rule)) AS k (key)
+        WHERE o.rule -> k.key IS DISTINCT FROM n.rule -> k.key;
+    END IF;
     PERFORM concord._audit(
         'policy_registered', null, null, 'policy', NEW.name, null, null,
-        jsonb_build_object('version', NEW.version, 'checksum', NEW.checksum, 'spec', NEW.spec));
+        jsonb_build_object('version', NEW.version, 'checksum', NEW.checksum, 'spec', NEW.spec)
+        || CASE WHEN TG_OP = 'UPDATE'
+                THEN jsonb_build_object('previous_version', OLD.version, 'previous_checksum', OLD.checksum,
+                                        'changed', changed)
+                ELSE '{}'::jsonb END);
     RETURN null;
 END
 $$;
@@ -8167,10 +8699,50 @@ BEGIN
             TABLE = 'policies',
             MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
     END IF;
-    IF NEW.checksum = '' OR (TG_OP = 'UPDATE' AND NEW.checksum = OLD.checksum AND NEW.spec <> OLD.spec) THEN
-        NEW.checksum := md5(NEW.spec::text);
-    END IF;
+    -- Recomputed on every write, whoever writes: a bare UPDATE of vars or
+    -- config cannot leave the old spec and checksum behind.
+    NEW.spec := concord._policy_spec(NEW);
+    NEW.checksum := md5(NEW.spec::text);
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _policy_answer_problem(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_answer_problem(answer jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF jsonb_typeof(answer) IS DISTINCT FROM 'object' THEN
+        RETURN format('an answer must be a JSON object, not %s', coalesce(jsonb_typeof(answer), 'NULL'));
+    ELSIF jsonb_typeof(answer -> 'decision') IS DISTINCT FROM 'string' THEN
+        RETURN CASE WHEN jsonb_typeof(answer -> 'decision') IS DISTINCT FROM 'null'
+                         AND answer ? 'decision'
+                    THEN format('decision must be a string, not %s', jsonb_typeof(answer -> 'decision'))
+                    ELSE 'it gives no decision' END;
+    ELSIF NOT answer ->> 'decision' IN ('allow', 'deny', 'require_input', 'require_approval') THEN
+        RETURN format('decision %s is not allow, deny, require_input or require_approval', answer -> 'decision');
+    ELSIF answer ? 'reasons' AND NOT concord._is_string_list(answer -> 'reasons')
+          AND answer -> 'reasons' <> '[]' THEN
+        RETURN 'reasons must be an array of distinct non-blank strings';
+    ELSIF answer ? 'missing_fields' AND NOT concord._is_string_list(answer -> 'missing_fields')
+          AND answer -> 'missing_fields' <> '[]' THEN
+        RETURN 'missing_fields must be an array of distinct non-blank strings';
+    ELSIF answer ->> 'decision' = 'require_input'
+          AND coalesce(jsonb_array_length(CASE jsonb_typeof(answer -> 'missing_fields')
+                                          WHEN 'array' THEN answer -> 'missing_fields' END), 0) = 0 THEN
+        RETURN 'require_input must name the fields it needs in missing_fields';
+    ELSIF answer ->> 'decision' = 'require_approval'
+          AND (jsonb_typeof(coalesce(answer -> 'approval_type', '"standard"')) <> 'string'
+               OR NOT EXISTS (SELECT 1 FROM concord.approval_types AS t
+                              WHERE t.name = coalesce(answer ->> 'approval_type', 'standard'))) THEN
+        RETURN format('approval_type %s is not a registered approval type',
+                      coalesce(answer -> 'approval_type', '"standard"'));
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -8179,7 +8751,7 @@ $$;
 --
 
 CREATE FUNCTION concord._policy_document(c concord.commands, ct concord.command_types) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 BEGIN
@@ -8188,9 +8760,42 @@ BEGIN
         'command_type', c.command_type,
         'payload', c.payload,
         'requested_by', c.requested_by,
+        'requester', concord._requester_profile(c),
+        'project_id', c.project_id,
         'ingress', c.ingress,
         'risk_level', ct.risk_level,
         'context', c.context);
+END
+$$;
+
+--
+-- Name: _policy_document_problem(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_document_problem(doc jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+BEGIN
+    IF jsonb_path_exists(doc, 'strict $.payload.**{257}') THEN
+        RETURN 'the payload is nested more than 256 levels deep; policies read at most 256 levels';
+    ELSIF jsonb_path_exists(doc, 'strict $.context.**{257}') THEN
+        RETURN 'the context is nested more than 256 levels deep; policies read at most 256 levels';
+    END IF;
+    RETURN NULL;
+END
+$_$;
+
+--
+-- Name: _policy_error_is_transient(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_error_is_transient(state text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN left(state, 2) IN ('08', '40', '53', '55', '57', '58', 'XX');
 END
 $$;
 
@@ -8210,6 +8815,57 @@ BEGIN
           AND (p.prosecdef
                OR r.rolsuper
                OR p.proowner = (SELECT n.nspowner FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'concord')));
+END
+$$;
+
+--
+-- Name: _policy_rule(concord.policies); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_rule(p concord.policies) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+BEGIN
+    IF p.kind = 'builtin' THEN
+        RETURN jsonb_build_object('config', p.config);
+    ELSIF p.kind = 'executable' THEN
+        RETURN jsonb_build_object('function', regexp_replace(p.function_name, '\(jsonb, ?jsonb\)$', ''));
+    END IF;
+    RETURN jsonb_build_object(
+        'predicate', p.predicate::text, 'vars', p.vars, 'decision', p.decision, 'on_unknown', p.on_unknown,
+        'reasons', to_jsonb(p.reasons), 'approval_type', p.approval_type,
+        'missing_fields', to_jsonb(p.missing_fields));
+END
+$_$;
+
+--
+-- Name: _policy_spec(concord.policies); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_spec(p concord.policies) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    rule jsonb := concord._policy_rule(p);
+BEGIN
+    -- a predicate keeps the words it was registered with while they mean it
+    IF rule ? 'predicate' AND jsonb_typeof(p.spec -> 'predicate') = 'string'
+       AND concord._jsonpath_problem(p.spec ->> 'predicate') IS NULL THEN
+        IF (p.spec ->> 'predicate')::jsonpath::text = rule ->> 'predicate' THEN
+            rule := rule || jsonb_build_object('predicate', p.spec -> 'predicate');
+        END IF;
+    END IF;
+    RETURN (CASE jsonb_typeof(p.spec) WHEN 'object' THEN p.spec ELSE '{}'::jsonb END
+            - ARRAY['predicate', 'vars', 'decision', 'on_unknown', 'reasons', 'approval_type', 'missing_fields',
+                    'function', 'config'])
+        || jsonb_build_object('name', p.name)
+        || CASE WHEN p.description <> '' OR p.spec ? 'description'
+                THEN jsonb_build_object('description', p.description) ELSE '{}'::jsonb END
+        || (SELECT coalesce(jsonb_object_agg(r.key, r.value), '{}'::jsonb)
+            FROM jsonb_each(rule) AS r (key, value)
+            WHERE jsonb_typeof(r.value) <> 'null');
 END
 $$;
 
@@ -8318,8 +8974,14 @@ BEGIN
                 END;
                 IF fn IS NULL THEN
                     problems := problems || format(
-                        'function %s(command jsonb, context jsonb) does not exist: an executable policy is a '
-                        'function of exactly two jsonb arguments', value #>> '{}');
+                        'function %s(command jsonb, context jsonb) does not exist, or role concord_owner (who '
+                        'runs policies) may not use its schema: an executable policy is a function of exactly '
+                        'two jsonb arguments; GRANT USAGE ON SCHEMA and EXECUTE ON FUNCTION to concord_owner',
+                        value #>> '{}');
+                ELSIF NOT has_function_privilege('concord_owner', fn, 'EXECUTE') THEN
+                    problems := problems || format(
+                        'role concord_owner (who runs policies) may not execute %s: GRANT EXECUTE ON FUNCTION '
+                        '%s TO concord_owner', fn, fn);
                 ELSIF (SELECT p.prorettype <> 'jsonb'::regtype OR p.proretset
                        FROM pg_catalog.pg_proc AS p WHERE p.oid = fn) THEN
                     problems := problems || format('function %s must return a single jsonb value', fn);
@@ -8404,6 +9066,29 @@ END
 $_$;
 
 --
+-- Name: _policy_unknown(concord.policies, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_unknown(policy concord.policies, why text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    decision text := coalesce(policy.on_unknown, policy.decision);
+BEGIN
+    RETURN jsonb_build_object(
+        'decision', decision,
+        'reasons', jsonb_build_array(format('predicate %s could not be decided for this command%s (%s)',
+                                            policy.predicate, coalesce(': ' || why, ''),
+                                            CASE WHEN policy.on_unknown IS NOT NULL THEN 'its on_unknown is '
+                                                 ELSE 'it fails closed: ' END || decision)),
+        'approval_type', CASE WHEN decision = 'require_approval' THEN coalesce(policy.approval_type, 'standard') END,
+        'missing_fields', CASE WHEN decision = 'require_input' THEN to_jsonb(policy.missing_fields)
+                               ELSE '[]'::jsonb END);
+END
+$$;
+
+--
 -- Name: _pop_actor(text[]); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -8414,6 +9099,19 @@ CREATE FUNCTION concord._pop_actor(previous text[]) RETURNS void
 BEGIN
     PERFORM set_config('concord.actor', coalesce(previous[1], ''), true);
     PERFORM set_config('concord.reason', coalesce(previous[2], ''), true);
+END
+$$;
+
+--
+-- Name: _pop_run(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._pop_run(previous text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM set_config('concord.worker_run', coalesce(previous, ''), true);
 END
 $$;
 
@@ -8453,6 +9151,184 @@ CREATE FUNCTION concord._primitives_for(approval_required boolean, async_require
 $$;
 
 --
+-- Name: _principal(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._principal() RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN (concord._authenticated()).name;
+END
+$$;
+
+--
+-- Name: _principal_id(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._principal_id(principal text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    found uuid;
+BEGIN
+    SELECT p.principal_id INTO found FROM concord.principals AS p
+    WHERE p.name = concord.canonical_name(principal);
+    IF found IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_principal_exists',
+            MESSAGE = format('principal %s not found', principal),
+            HINT = 'Register it with concord.create_principal(name, kind).';
+    END IF;
+    RETURN found;
+END
+$$;
+
+--
+-- Name: _principals_before_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._principals_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (NEW.name, NEW.kind, NEW.principal_id) IS DISTINCT FROM
+                             (OLD.name, OLD.kind, OLD.principal_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_principal_keeps_its_name_and_kind',
+            TABLE = 'principals',
+            MESSAGE = format('principal %s keeps its id, name and kind', OLD.name),
+            HINT = 'Disable it (disabled_at) and register a new one.';
+    END IF;
+    IF NEW.name IS DISTINCT FROM concord.canonical_name(NEW.name) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_principal_name_is_canonical',
+            TABLE = 'principals',
+            MESSAGE = format('%s is not in canonical form (%s)', to_json(NEW.name),
+                             concord.canonical_name(NEW.name)),
+            HINT = 'Register names through concord.create_principal, which folds them.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: _project(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._project(project text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+DECLARE
+    found uuid;
+BEGIN
+    PERFORM concord._require('project', project);
+    IF project ~ '^[0-9a-fA-F-]{36}$' THEN
+        SELECT p.project_id INTO found FROM concord.projects AS p WHERE p.project_id = project::uuid;
+    ELSE
+        SELECT p.project_id INTO found
+        FROM concord.projects AS p
+        INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
+        WHERE o.name || '/' || p.name = lower(project);
+    END IF;
+    IF found IS NULL OR NOT (concord._sees_all() OR found = ANY (concord._visible_projects())) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_project_exists',
+            MESSAGE = format('project %s not found', project),
+            HINT = 'Name a project as organisation/project, one you are a member of.';
+    END IF;
+    RETURN found;
+END
+$_$;
+
+--
+-- Name: _project_in(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._project_in(org_id uuid, project text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    found uuid;
+BEGIN
+    IF project IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT p.project_id INTO found FROM concord.projects AS p
+    WHERE p.org_id = _project_in.org_id
+      AND (p.name = lower(project) OR p.project_id::text = lower(project)
+           OR (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = p.org_id) || '/' || p.name
+              = lower(project));
+    IF found IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_project_exists',
+            MESSAGE = format('project %s not found in this organisation', project);
+    END IF;
+    RETURN found;
+END
+$$;
+
+--
+-- Name: _project_name(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._project_name(project_id uuid) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN (SELECT o.name || '/' || p.name FROM concord.projects AS p
+            INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
+            WHERE p.project_id = _project_name.project_id);
+END
+$$;
+
+--
+-- Name: _projects_with_roles(text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._projects_with_roles(roles text[] DEFAULT NULL::text[]) RETURNS uuid[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who record := concord._authenticated();
+    usable text [];
+BEGIN
+    IF who.name IS NULL THEN
+        RETURN '{}'::uuid [];
+    END IF;
+    IF who.agent_run_id IS NOT NULL THEN
+        RETURN CASE WHEN roles IS NULL OR 'member' = ANY (roles) THEN ARRAY[who.project_id] ELSE '{}'::uuid [] END;
+    END IF;
+    -- Scopes narrow what a token may do, not what it may read: every token
+    -- reads the projects of its principal (roles NULL).
+    usable := CASE WHEN who.scopes IS NULL OR roles IS NULL THEN roles
+                   ELSE ARRAY(SELECT unnest(roles) INTERSECT SELECT unnest(who.scopes)) END;
+    RETURN ARRAY(
+        SELECT p.project_id
+        FROM concord.memberships AS m
+        INNER JOIN concord.projects AS p
+            ON m.org_id = p.org_id AND (m.project_id IS NULL OR m.project_id = p.project_id)
+        WHERE m.principal_id = who.principal_id AND (usable IS NULL OR m.role = ANY (usable))
+        UNION
+        SELECT g.project_id FROM concord.act_as_grants AS g
+        WHERE g.service_principal_id = who.principal_id
+    );
+END
+$$;
+
+--
 -- Name: _push_actor(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -8468,6 +9344,22 @@ DECLARE
 BEGIN
     PERFORM set_config('concord.actor', coalesce(actor, ''), true);
     PERFORM set_config('concord.reason', coalesce(reason, ''), true);
+    RETURN previous;
+END
+$$;
+
+--
+-- Name: _push_run(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._push_run(run text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    previous text := coalesce(current_setting('concord.worker_run', true), '');
+BEGIN
+    PERFORM set_config('concord.worker_run', coalesce(run, ''), true);
     RETURN previous;
 END
 $$;
@@ -8620,6 +9512,8 @@ CREATE TABLE concord.agent_steps (
     CONSTRAINT step_decision_is_known CHECK ((decision = ANY (ARRAY['recorded'::text, 'allowed'::text, 'queued'::text, 'require_approval'::text, 'require_input'::text, 'denied'::text, 'invalid'::text]))),
     CONSTRAINT step_index_is_positive CHECK ((step_index >= 1))
 );
+
+ALTER TABLE ONLY concord.agent_steps FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE agent_steps; Type: COMMENT; Schema: concord; Owner: -
@@ -8876,7 +9770,8 @@ BEGIN
             HINT = 'A command waiting for input is re-evaluated by concord.provide_input.';
     END IF;
     SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
-    evaluation := concord._evaluate(c, ct);
+    -- the payload judged, so that a changed one must be judged again (_require_judged_payload)
+    evaluation := concord._evaluate(c, ct) || jsonb_build_object('payload_digest', concord._payload_digest(c.payload));
     IF evaluation IS NULL THEN
         target := concord._route('allow', ct);
     ELSE
@@ -8903,6 +9798,45 @@ BEGIN
                                        'missing_fields', '[]'::jsonb, 'approval_types', '[]'::jsonb,
                                        'policies', '[]'::jsonb))
         || jsonb_build_object('status', c.status, 'command_id', c.command_id, 'approval_ids', to_jsonb(approval_ids));
+END
+$$;
+
+--
+-- Name: _refuse_agent_outside_gateway(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._refuse_agent_outside_gateway(what text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF (concord._authenticated()).agent_run_id IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agent_uses_memory_through_its_gateway',
+            TABLE = 'memories',
+            MESSAGE = format('%s may not call %s: an agent uses memory through write_memory and retrieve_memory, '
+                             'within its memory scope', concord._principal(), what);
+    END IF;
+END
+$$;
+
+--
+-- Name: _refuse_role(text, uuid, text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._refuse_role(principal text, project_id uuid, roles text[]) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'the_actor_holds_a_role_in_the_project',
+        MESSAGE = format('%s is not %s of project %s', principal, array_to_string(roles, ' or '),
+                         coalesce(concord._project_name(project_id), project_id::text)),
+        HINT = 'An owner or admin of the organisation adds members with concord.add_member(...); '
+               'a token''s scopes can narrow what its principal may do.';
 END
 $$;
 
@@ -9027,6 +9961,34 @@ END
 $$;
 
 --
+-- Name: _requester_profile(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._requester_profile(c concord.commands) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    org uuid;
+    profile jsonb;
+BEGIN
+    SELECT p.org_id, jsonb_build_object('name', c.requested_by, 'organisation', o.name, 'project', p.name)
+    INTO org, profile
+    FROM concord.projects AS p
+    INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
+    WHERE p.project_id = c.project_id;
+    RETURN profile || jsonb_build_object(
+        'teams', coalesce((SELECT jsonb_agg(DISTINCT m.team ORDER BY m.team) FROM concord.team_members AS m
+                           WHERE m.org_id = org AND m.principal = c.requested_by), '[]'),
+        'roles', coalesce((SELECT jsonb_agg(DISTINCT ms.role ORDER BY ms.role)
+                           FROM concord.memberships AS ms
+                           INNER JOIN concord.principals AS pr ON ms.principal_id = pr.principal_id
+                           WHERE pr.name = c.requested_by AND ms.org_id = org
+                             AND (ms.project_id IS NULL OR ms.project_id = c.project_id)), '[]'));
+END
+$$;
+
+--
 -- Name: _require(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -9042,6 +10004,41 @@ BEGIN
             MESSAGE = format('%s is required and must not be blank', argument_name);
     END IF;
     RETURN argument_value;
+END
+$$;
+
+--
+-- Name: _require_agent_secret(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_agent_secret(agent_run_id uuid) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who record := concord._authenticated();
+    credential text := coalesce(current_setting('concord.credential', true), '');
+BEGIN
+    IF agent_run_id IS NOT NULL AND who.agent_run_id = agent_run_id THEN
+        RETURN;
+    END IF;
+    IF credential = '' AND concord._session_is_superuser() THEN
+        RETURN;
+    END IF;
+    IF credential = '' AND concord._sees_all() AND NOT EXISTS (
+           SELECT 1 FROM concord.agent_run_secrets AS s WHERE s.agent_run_id = _require_agent_secret.agent_run_id)
+       AND EXISTS (SELECT 1 FROM concord.agent_runs AS a
+                   WHERE a.agent_run_id = _require_agent_secret.agent_run_id AND a.status <> 'created') THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'an_agent_acts_with_its_run_secret',
+        TABLE = 'agent_run_secrets',
+        MESSAGE = format('%s may not act as agent run %s: the transaction is not authenticated with that run''s '
+                         'secret', coalesce(who.name, session_user::text), agent_run_id),
+        HINT = 'Call concord.authenticate(secret) first in the transaction, with the secret begin_agent_run '
+               'issued for the run.';
 END
 $$;
 
@@ -9070,6 +10067,42 @@ END
 $$;
 
 --
+-- Name: _require_beginner(concord.agent_runs, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_beginner(run concord.agent_runs, workflow_id text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who record := concord._authenticated();
+BEGIN
+    IF who.agent_run_id = run.agent_run_id THEN
+        RETURN;
+    END IF;
+    IF who.agent_run_id IS NULL THEN
+        IF concord._sees_all() AND (workflow_id IS NOT NULL OR run.dbos_workflow_id IS NULL
+                                    OR concord._session_is_superuser()) THEN
+            RETURN;
+        END IF;
+        IF NOT concord._sees_all() AND run.dbos_workflow_id IS NULL THEN
+            PERFORM concord._acting_on_command(NULL, run.command_id, ARRAY['owner', 'admin', 'member']);
+            RETURN;
+        END IF;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'an_agent_run_is_begun_by_whoever_drives_it',
+        TABLE = 'agent_runs',
+        MESSAGE = format('%s may not begin agent run %s: %s', coalesce(who.name, session_user::text), run.agent_run_id,
+                         CASE WHEN who.agent_run_id IS NOT NULL THEN 'an agent begins no other run'
+                              ELSE format('it is run by workflow %s, which begins it from a worker session',
+                                          run.dbos_workflow_id) END),
+        HINT = 'A run with a runtime is begun by its workflow; its secret goes to that worker alone.';
+END
+$$;
+
+--
 -- Name: _require_command_type(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -9091,6 +10124,40 @@ END
 $$;
 
 --
+-- Name: _require_current_run(concord.commands, concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_current_run(old_row concord.commands, new_row concord.commands) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    run text := current_setting('concord.worker_run', true);
+BEGIN
+    IF NOT (new_row.status = 'running'
+            OR (old_row.status IN ('running', 'cancelling', 'compensating', 'compensated')
+                AND new_row.status NOT IN ('blocked', 'cancelling'))
+            OR (old_row.status = 'failed' AND new_row.status = 'compensating'))
+       OR current_setting('concord.settling', true) = 'on'
+       OR concord._is_current_run(new_row, run) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'only_the_current_run_drives_a_command',
+        TABLE = 'commands',
+        MESSAGE = format('command %s cannot go from %s to %s here: only the worker step of its current run '
+                         '(workflow %s) moves it into running, records its outcome or walks its cancellation',
+                         old_row.command_id, old_row.status, new_row.status,
+                         coalesce(new_row.dbos_workflow_id, 'none')),
+        DETAIL = CASE WHEN coalesce(run, '') = '' THEN 'No run is acting.'
+                      ELSE format('%s is not its current run.', run) END,
+        HINT = 'Queue it (transition_command to queued) and let a worker run it; take a stuck one off its run '
+               'with transition_command to blocked, or cancel it with cancel_command.';
+END
+$$;
+
+--
 -- Name: _require_dbos(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -9106,6 +10173,55 @@ BEGIN
             MESSAGE = format('%s cannot be handed to the runtime: the DBOS system schema is not '
                              'installed in this database', subject),
             HINT = coalesce(hint, 'Run `concord migrate`, which installs it.');
+    END IF;
+END
+$$;
+
+--
+-- Name: _require_effect_step(concord.commands, concord.domain_effects, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_effect_step(c concord.commands, e concord.domain_effects, step text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    run text := current_setting('concord.worker_run', true);
+BEGIN
+    IF step IN ('planned', 'started')
+       AND c.status IS DISTINCT FROM (CASE WHEN e.compensates_effect_id IS NULL THEN 'running'
+                                           ELSE 'compensating' END) THEN
+        IF step = 'planned' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'effects_are_planned_only_for_a_running_command',
+                TABLE = 'domain_effects',
+                MESSAGE = format('command %s is %s: effects are planned only while it is running (a compensation: '
+                                 'while it is compensating)', e.command_id, coalesce(c.status, 'missing'));
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'effects_start_only_for_a_running_command',
+            TABLE = 'domain_effects',
+            MESSAGE = format('command %s is %s: effect %s starts only while it is running (a compensation: while '
+                             'it is compensating)', e.command_id, c.status, e.domain_effect_id);
+    END IF;
+    IF NOT concord._is_current_run(c, run) OR run LIKE 'kernel:%'
+       OR (step = 'started' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM run) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'only_the_current_run_drives_its_effects',
+            TABLE = 'domain_effects',
+            MESSAGE = format('effect %s of command %s cannot be %s here: only the worker step of the command''s '
+                             'current run (workflow %s) plans, starts and finishes its effects',
+                             coalesce(e.domain_effect_id::text, '(new)'), e.command_id, step,
+                             coalesce(c.dbos_workflow_id, 'none')),
+            DETAIL = CASE WHEN coalesce(run, '') = '' THEN 'No run is acting.'
+                          WHEN step = 'started' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM run
+                              THEN format('Run %s starts it for workflow %s.', run,
+                                          coalesce(e.executed_by_dbos_workflow_id, 'none'))
+                          ELSE format('%s is not its current run.', run) END,
+            HINT = 'A worker plans and starts effects with concord.runtime_begin_effect.';
     END IF;
 END
 $$;
@@ -9138,6 +10254,52 @@ END
 $$;
 
 --
+-- Name: _require_judged_payload(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_judged_payload(c concord.commands) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    judged text := concord._latest_evaluation(c.command_id) ->> 'payload_digest';
+BEGIN
+    IF judged IS NULL OR judged = concord._payload_digest(c.payload)
+       OR NOT (SELECT cardinality(concord._effective_policies(ct)) > 0
+               FROM concord.command_types AS ct WHERE ct.command_type = c.command_type) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN001',
+        CONSTRAINT = 'a_command_runs_only_the_payload_its_policies_allowed',
+        TABLE = 'commands',
+        MESSAGE = format('illegal transition: command %s cannot become %s: its payload changed after its policies '
+                         'judged it', c.command_id, c.status),
+        DETAIL = format('Judged payload digest %s; the payload now hashes to %s.', judged,
+                        concord._payload_digest(c.payload)),
+        HINT = 'Run concord.evaluate_policies(command_id) on it while validated: its policies judge what it now holds.';
+END
+$$;
+
+--
+-- Name: _require_membership_role(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_membership_role(role text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF role IS NULL OR role NOT IN ('owner', 'admin', 'approver', 'member', 'reader') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'membership_role_is_known',
+            MESSAGE = format('unknown role %L: use owner, admin, approver, member or reader', role);
+    END IF;
+END
+$$;
+
+--
 -- Name: _require_name(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -9155,6 +10317,66 @@ BEGIN
                              length(argument_value));
     END IF;
     RETURN argument_value;
+END
+$$;
+
+--
+-- Name: _require_org_admin(uuid, boolean); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_org_admin(org_id uuid, owners_only boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who text := concord._directory_caller();
+    scopes text [] := (concord._authenticated()).scopes;
+    roles text [] := CASE WHEN owners_only THEN ARRAY['owner'] ELSE ARRAY['owner', 'admin'] END;
+BEGIN
+    IF who IS NULL THEN
+        RETURN;
+    END IF;
+    IF scopes IS NOT NULL THEN
+        roles := ARRAY(SELECT unnest(roles) INTERSECT SELECT unnest(scopes));
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = _require_org_admin.org_id AND m.project_id IS NULL
+          AND p.name = who AND m.role = ANY (roles)) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_directory_is_changed_by_an_organisation_admin',
+            MESSAGE = format('%s is not %s of organisation %s', who, array_to_string(roles, ' or '),
+                             (SELECT o.name FROM concord.organisations AS o
+                              WHERE o.org_id = _require_org_admin.org_id)),
+            HINT = 'Only an owner adds or removes owners and admins; owners and admins manage the rest.';
+    END IF;
+END
+$$;
+
+--
+-- Name: _require_own_swarm(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_own_swarm(swarm_run_id uuid) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    who record := concord._authenticated();
+BEGIN
+    IF who.agent_run_id IS NULL OR EXISTS (
+           SELECT 1 FROM concord.agent_runs AS a
+           WHERE a.agent_run_id = who.agent_run_id AND a.swarm_run_id = _require_own_swarm.swarm_run_id) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'an_agent_acts_within_its_own_swarm',
+        TABLE = 'swarm_runs',
+        MESSAGE = format('%s may not act on swarm run %s: an agent acts only within its own swarm', who.name,
+                         coalesce(swarm_run_id::text, 'NULL'));
 END
 $$;
 
@@ -9462,7 +10684,9 @@ BEGIN
     END IF;
     lim := least(coalesce((q ->> 'limit')::numeric, (scope ->> 'max_results')::numeric),
                  (scope ->> 'max_results')::numeric)::integer;
-    RETURN concord._search_memories(scope, types, q ->> 'text', lim);
+    -- an agent's memories are its run's project's, whoever's session asks
+    RETURN concord._search_memories(scope, types, q ->> 'text', lim,
+                                    (SELECT c.project_id FROM concord.commands AS c WHERE c.command_id = run.command_id));
 END
 $$;
 
@@ -9723,7 +10947,19 @@ CREATE FUNCTION concord._rule_book_agents() RETURNS TABLE(rule text, table_name 
          'An agent observes only the commands its own steps asked for.'),
         ('the_command_is_one_of_the_gateway_types', null, 'CN008',
          'runtime_agentic_command runs only the gateway''s own command types (spawn_subagent, '
-         'concord.write_memory, concord.swarm_review).')
+         'concord.write_memory, concord.swarm_review).'),
+        -- who is speaking (issue 12)
+        ('an_agent_acts_with_its_run_secret', 'agent_run_secrets', 'CN012',
+         'Every gateway function naming an agent run acts only in a transaction authenticated with '
+         'that run''s secret (a superuser session, and a worker session for a run begun before '
+         'secrets existed, excepted): the run id alone is no capability.'),
+        ('an_agent_run_is_begun_by_whoever_drives_it', 'agent_runs', 'CN012',
+         'begin_agent_run, which hands out the run''s secret, is called for a run with a runtime by '
+         'its own workflow from a worker session, for one without by a member of its project; an '
+         'agent begins no other run.'),
+        ('an_agent_acts_within_its_own_swarm', 'swarm_runs', 'CN012',
+         'An agent joins, cancels and sets the status of artifacts only within its own swarm, and '
+         'starts no swarm.')
 $$;
 
 --
@@ -9793,6 +11029,11 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
     VALUES
         ('the_command_exists', null::text, 'CN006',
          'A command named by its id exists.'),
+        ('only_the_current_run_drives_a_command', 'commands', 'CN012',
+         'A command moves into running, from running to its outcome (succeeded, failed, cancelled), '
+         'and along its cancellation and compensation path only by the worker step of its current '
+         'run (its bound workflow, or <workflow>/cancel), or the kernel running one of its own '
+         'command types inline; an operator may still move it from running to blocked.'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',
@@ -9941,15 +11182,20 @@ CREATE FUNCTION concord._rule_book_effects() RETURNS TABLE(rule text, table_name
          'Under REPEATABLE READ or SERIALIZABLE, planning an effect whose key a concurrent '
          'transaction took is a serialization failure the caller retries (PostgreSQL''s own '
          'ON CONFLICT check refuses first, with no rule name; this rule stands behind it).'),
-        ('effects_start_only_for_an_unfinished_command', null, 'CN011',
-         'A planned effect starts executing only while its command is not in a terminal status.'),
         ('a_finished_effect_keeps_its_outcome', null, 'CN002',
          'A replayed completion or failure of an effect brings the same result or error as the '
          'first.'),
         ('a_new_effect_starts_planned', 'domain_effects', 'CN001',
          'An effect is inserted as planned.'),
-        ('effects_are_planned_only_for_an_unfinished_command', 'domain_effects', 'CN011',
-         'No new effect is planned for a command in a terminal status.'),
+        ('effects_are_planned_only_for_a_running_command', 'domain_effects', 'CN011',
+         'An effect is planned only while its command is running (a compensation: while it is '
+         'compensating), whoever writes.'),
+        ('effects_start_only_for_a_running_command', 'domain_effects', 'CN011',
+         'An effect starts executing only while its command is running (a compensation: while it '
+         'is compensating), whoever writes.'),
+        ('only_the_current_run_drives_its_effects', 'domain_effects', 'CN012',
+         'An effect is planned, started (for the run that starts it) and finished only by the worker '
+         'step of its command''s current run; a run the command no longer has is refused.'),
         ('the_compensated_effect_exists', 'domain_effects', 'CN006',
          'The effect a compensation compensates exists.'),
         ('a_compensation_belongs_to_the_same_command', 'domain_effects', 'CN008',
@@ -10032,6 +11278,10 @@ CREATE FUNCTION concord._rule_book_governance() RETURNS TABLE(rule text, table_n
         ('a_governed_command_moves_on_only_when_its_policies_allow', 'commands', 'CN001',
          'A command whose type has policies is queued or runs only when its latest evaluation '
          'allowed it or every approval it asked for is approved (spec 21).'),
+        ('a_command_runs_only_the_payload_its_policies_allowed', 'commands', 'CN001',
+         'A command whose type has policies is queued or runs only with the payload its latest '
+         'evaluation judged (each evaluation records its digest): a payload changed since, by any '
+         'path, is judged again by concord.evaluate_policies first.'),
         ('an_approval_opens_only_for_a_command_waiting_for_approval', 'approvals', 'CN011',
          'An approval is opened only for a command waiting_for_approval.'),
         ('an_approval_starts_pending_and_undecided', 'approvals', 'CN011',
@@ -10093,6 +11343,85 @@ CREATE FUNCTION concord._rule_book_governance() RETURNS TABLE(rule text, table_n
          'register a new definition instead.'),
         ('approval_types_are_not_truncated', 'approval_types', 'CN007',
          'The approval types table is never truncated.')
+$$;
+
+--
+-- Name: _rule_book_identity(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._rule_book_identity() RETURNS TABLE(rule text, table_name text, sqlstate text, meaning text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    VALUES
+        ('a_principal_name_is_canonical', 'principals', 'CN008',
+         'A principal name is NFKC-normalised and case-folded, letters, digits and . _ @ : + - only, '
+         'with no control, invisible or space character: ALICE is alice, alice\u200b is no name.'),
+        ('a_principal_keeps_its_name_and_kind', 'principals', 'CN007',
+         'A principal''s id, name and kind never change; it is disabled, not renamed.'),
+        ('principals_are_not_deleted', 'principals', 'CN007',
+         'Principals are kept: the history names them.'),
+        ('principal_name_is_unique', 'principals', 'CN011',
+         'One principal per canonical name.'),
+        ('principal_kind_is_known', 'principals', 'CN008',
+         'A registered principal is a user or a service; agents are principals through their runs.'),
+        ('the_principal_exists', 'principals', 'CN006',
+         'A principal named in a call is registered.'),
+        ('the_caller_is_authenticated', null, 'CN012',
+         'A call that acts needs an authenticated principal: a credential given to authenticate() or '
+         'a login mapped to a principal (a superuser session excepted).'),
+        ('a_credential_is_valid', 'api_tokens', 'CN012',
+         'authenticate() accepts only a known, unexpired, unrevoked token or a live agent run''s secret.'),
+        ('acting_for_another_needs_a_grant', 'act_as_grants', 'CN012',
+         'A principal argument that names someone other than the authenticated principal needs an '
+         'act-as grant for that principal (or any member) in the project concerned.'),
+        ('the_actor_holds_a_role_in_the_project', 'memberships', 'CN012',
+         'Whoever acts holds a membership role that allows the act in the project of the row '
+         '(a token''s scopes narrow its principal''s roles).'),
+        ('a_project_is_chosen', 'projects', 'CN008',
+         'New rows go to the project chosen with use_project(), or to the caller''s only writable one.'),
+        ('the_project_exists', 'projects', 'CN006',
+         'A project named in a call exists and the caller is a member of it.'),
+        ('the_organisation_exists', 'organisations', 'CN006',
+         'An organisation named in a call exists and the caller is a member of it.'),
+        ('organisation_name_is_unique', 'organisations', 'CN011', 'One organisation per name.'),
+        ('project_name_is_unique_in_its_organisation', 'projects', 'CN011',
+         'One project per name within an organisation.'),
+        ('organisations_are_not_rewritten', 'organisations', 'CN007', 'Organisations are kept as created.'),
+        ('projects_are_not_rewritten', 'projects', 'CN007', 'Projects are kept as created.'),
+        ('the_directory_is_changed_by_an_organisation_admin', 'memberships', 'CN012',
+         'Projects, memberships and act-as grants are changed by an owner or admin of the organisation; '
+         'owners and admins only by an owner.'),
+        ('membership_role_is_known', 'memberships', 'CN008',
+         'A membership role is owner, admin, approver, member or reader.'),
+        ('a_service_does_not_administer', 'memberships', 'CN008',
+         'A service principal is never an owner or admin.'),
+        ('an_organisation_keeps_an_owner', 'memberships', 'CN011',
+         'The last owner of an organisation is not removed.'),
+        ('memberships_are_not_updated', 'memberships', 'CN007',
+         'Memberships are added and removed, never rewritten.'),
+        ('only_a_service_acts_as_another', 'act_as_grants', 'CN008',
+         'Act-as grants are given to service principals only.'),
+        ('act_as_grants_are_not_updated', 'act_as_grants', 'CN007',
+         'Act-as grants are granted and revoked, never rewritten.'),
+        ('a_login_is_mapped_by_a_superuser', 'principal_logins', 'CN012',
+         'Only a superuser decides which principal a database login speaks for.'),
+        ('a_login_speaks_for_one_principal', 'principal_logins', 'CN011',
+         'A login is mapped to one principal.'),
+        ('principal_logins_are_not_updated', 'principal_logins', 'CN007',
+         'A login mapping is never rewritten.'),
+        ('a_token_is_created_by_its_principal', 'api_tokens', 'CN012',
+         'A principal creates its own tokens; a superuser creates them for others.'),
+        ('a_token_expires_within_a_year', 'api_tokens', 'CN008',
+         'A token expires after more than 0 and at most 366 days.'),
+        ('token_scopes_are_roles', 'api_tokens', 'CN008',
+         'A token''s scopes are membership roles.'),
+        ('a_token_changes_only_by_revocation', 'api_tokens', 'CN007',
+         'A token row changes once, when it is revoked.'),
+        ('api_tokens_are_not_deleted', 'api_tokens', 'CN007', 'Tokens are revoked, never deleted.'),
+        ('the_token_exists', 'api_tokens', 'CN006', 'A token revoked by id is one of the caller''s.'),
+        ('agent_run_secrets_are_not_rewritten', 'agent_run_secrets', 'CN007',
+         'An agent run''s secret is issued once and never changed.')
 $$;
 
 --
@@ -10227,7 +11556,10 @@ CREATE FUNCTION concord._rule_book_memory() RETURNS TABLE(rule text, table_name 
         ('a_retrieval_limit_is_a_whole_number_at_least_1', null, 'CN008',
          'A memory query''s limit is a whole number, at least 1.'),
         ('an_agent_retrieves_only_its_allowed_memory_types', null, 'CN004',
-         'An agent retrieves only the memory types its memory_scope allows.')
+         'An agent retrieves only the memory types its memory_scope allows.'),
+        ('an_agent_uses_memory_through_its_gateway', 'memories', 'CN012',
+         'An agent (authenticated with its run''s secret) uses memory only through write_memory and '
+         'retrieve_memory, within its memory scope; the application''s memory API refuses it.')
 $$;
 
 --
@@ -10379,23 +11711,35 @@ CREATE FUNCTION concord._run_policy(policy concord.policies, doc jsonb, ct conco
 DECLARE
     holds boolean;
     answer jsonb;
-    decision text;
+    problem text;
 BEGIN
     IF policy.kind = 'builtin' THEN
-        RETURN concord._builtin_policy(policy, doc, ct);
+        BEGIN
+            RETURN concord._builtin_policy(policy, doc, ct);
+        EXCEPTION WHEN OTHERS THEN
+            IF concord._policy_error_is_transient(SQLSTATE) THEN
+                RAISE;
+            END IF;
+            RETURN jsonb_build_object(
+                'decision', 'deny',
+                'reasons', jsonb_build_array(format('built-in policy %s failed on this command: %s',
+                                                    policy.name, SQLERRM)));
+        END;
     ELSIF policy.kind = 'declarative' THEN
         -- silent: missing fields and type mismatches give NULL, not errors;
-        -- registration proved every variable is bound.
-        holds := jsonb_path_match(doc, policy.predicate, policy.vars, true);
+        -- registration proved every variable is bound. What silent does not
+        -- cover (a date compared with a time zone, a nesting too deep to
+        -- walk) leaves the predicate undecided too.
+        BEGIN
+            holds := jsonb_path_match(doc, policy.predicate, policy.vars, true);
+        EXCEPTION WHEN OTHERS THEN
+            IF concord._policy_error_is_transient(SQLSTATE) THEN
+                RAISE;
+            END IF;
+            RETURN concord._policy_unknown(policy, SQLERRM);
+        END;
         IF holds IS NULL THEN
-            decision := coalesce(policy.on_unknown, policy.decision);
-            RETURN jsonb_build_object(
-                'decision', decision,
-                'reasons', jsonb_build_array(format('predicate %s could not be decided for this command', policy.predicate)),
-                'approval_type', CASE WHEN decision = 'require_approval'
-                                      THEN coalesce(policy.approval_type, 'standard') END,
-                'missing_fields', CASE WHEN decision = 'require_input' THEN to_jsonb(policy.missing_fields)
-                                       ELSE '[]'::jsonb END);
+            RETURN concord._policy_unknown(policy, null);
         ELSIF holds THEN
             RETURN jsonb_build_object(
                 'decision', policy.decision,
@@ -10418,27 +11762,21 @@ BEGIN
         EXECUTE format('SELECT %s($1, $2)', policy.function_name::regprocedure::regproc)
         INTO answer USING doc, doc -> 'context';
     EXCEPTION WHEN OTHERS THEN
+        IF concord._policy_error_is_transient(SQLSTATE) THEN
+            RAISE;
+        END IF;
         RETURN jsonb_build_object(
             'decision', 'deny',
             'reasons', jsonb_build_array(format('policy function %s failed: %s', policy.function_name, SQLERRM)));
     END;
-    IF jsonb_typeof(answer) IS DISTINCT FROM 'object'
-       OR NOT answer ->> 'decision' IN ('allow', 'deny', 'require_input', 'require_approval')
-       OR (answer ? 'reasons' AND NOT concord._is_string_list(answer -> 'reasons') AND answer -> 'reasons' <> '[]')
-       OR (answer ? 'missing_fields' AND NOT concord._is_string_list(answer -> 'missing_fields')
-           AND answer -> 'missing_fields' <> '[]')
-       OR (answer ->> 'decision' = 'require_input'
-           AND coalesce(jsonb_array_length(CASE jsonb_typeof(answer -> 'missing_fields')
-                                           WHEN 'array' THEN answer -> 'missing_fields' END), 0) = 0)
-       OR (answer ->> 'decision' = 'require_approval'
-           AND NOT EXISTS (SELECT 1 FROM concord.approval_types AS t
-                           WHERE t.name = coalesce(answer ->> 'approval_type', 'standard'))) THEN
+    problem := concord._policy_answer_problem(answer);
+    IF problem IS NOT NULL THEN
         RETURN jsonb_build_object(
             'decision', 'deny',
             'reasons', jsonb_build_array(format(
-                'policy function %s answered %s; expected {"decision": allow|deny|require_input|require_approval, '
-                '"reasons": [...], "approval_type": a registered type, "missing_fields": [...]}',
-                policy.function_name, left(coalesce(answer::text, 'NULL'), 200))));
+                'policy function %s answered %s: %s; expected {"decision": allow|deny|require_input|'
+                'require_approval, "reasons": [...], "approval_type": a registered type, "missing_fields": [...]}',
+                policy.function_name, left(coalesce(answer::text, 'NULL'), 200), problem)));
     END IF;
     RETURN jsonb_build_object(
         -- the decision names the code that made it, not only the spec
@@ -10509,10 +11847,10 @@ END
 $$;
 
 --
--- Name: _search_memories(jsonb, text[], text, integer); Type: FUNCTION; Schema: concord; Owner: -
+-- Name: _search_memories(jsonb, text[], text, integer, uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
-CREATE FUNCTION concord._search_memories(scope jsonb, types text[], query_text text, max_results integer) RETURNS jsonb
+CREATE FUNCTION concord._search_memories(scope jsonb, types text[], query_text text, max_results integer, project_id uuid DEFAULT NULL::uuid) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
@@ -10528,6 +11866,7 @@ BEGIN
             WHERE m.status = 'active' AND m.subject_type = scope ->> 'subject_type'
               AND m.subject_id = scope ->> 'subject_id' AND m.memory_type = ANY (types)
               AND (m.expires_at IS NULL OR m.expires_at > now())
+              AND (_search_memories.project_id IS NULL OR m.project_id = _search_memories.project_id)
             ORDER BY m.updated_at DESC, m.memory_id
             LIMIT max_results
         ) AS r;
@@ -10543,6 +11882,7 @@ BEGIN
             WHERE m.status = 'active' AND m.subject_type = scope ->> 'subject_type'
               AND m.subject_id = scope ->> 'subject_id' AND m.memory_type = ANY (types)
               AND (m.expires_at IS NULL OR m.expires_at > now())
+              AND (_search_memories.project_id IS NULL OR m.project_id = _search_memories.project_id)
               AND m.search_vector @@ websearch_to_tsquery('english', query_text)
             ORDER BY q.rank DESC, m.updated_at DESC, m.memory_id
             LIMIT max_results
@@ -10562,6 +11902,36 @@ CREATE FUNCTION concord._secret_key_pattern() RETURNS text
     AS $$
 BEGIN
     RETURN '(secret|password|passwd|token|api[_-]?key|authorization|credential|private[_-]?key|cookie)';
+END
+$$;
+
+--
+-- Name: _sees_all(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._sees_all() RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF coalesce(current_setting('concord.credential', true), '') <> '' THEN
+        RETURN false;
+    END IF;
+    RETURN concord._session_is_superuser()
+        OR pg_catalog.pg_has_role(session_user, 'concord_worker', 'USAGE');
+END
+$$;
+
+--
+-- Name: _session_is_superuser(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._session_is_superuser() RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user), false);
 END
 $$;
 
@@ -10714,12 +12084,13 @@ BEGIN
         RETURN answer;
     END IF;
     PERFORM concord._require_step_budget(parent);
-    SELECT * INTO submitted FROM concord.submit_command(
+    SELECT * INTO submitted FROM concord._submit_command(
         'spawn_subagent', req, actor, 'agent',
         jsonb_build_object('agent_run_id', parent.agent_run_id, 'swarm_run_id', parent.swarm_run_id,
                            'trace_id', parent.trace_id),
         CASE WHEN request ? 'idempotency_key'
-             THEN 'spawn:' || parent.agent_run_id || ':' || (request ->> 'idempotency_key') END);
+             THEN 'spawn:' || parent.agent_run_id || ':' || (request ->> 'idempotency_key') END,
+        null, (SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = parent.command_id), null);
     IF NOT submitted.created THEN
         -- a replayed key: the answer the first call gave
         SELECT s.output INTO answer FROM concord.agent_steps AS s
@@ -10924,6 +12295,118 @@ BEGIN
                       CASE WHEN pattern IS NOT NULL THEN ' matching ' || pattern ELSE '' END, value);
     END IF;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: _submit_command(text, jsonb, text, text, jsonb, text, text, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text, project_id uuid, asserted_by text) RETURNS TABLE(command_id uuid, status text, trace_id text, created boolean, errors jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+    new_id uuid;
+    problems jsonb;
+    trace text;
+    final_status text;
+    saved text [];
+BEGIN
+    PERFORM concord._require('command_type', command_type);
+    IF payload IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'payload_is_not_null',
+            MESSAGE = 'payload must not be NULL',
+            HINT = 'Pass ''{}'' for a command without input.';
+    END IF;
+    PERFORM concord._require('requested_by', requested_by);
+    PERFORM concord._require('ingress', ingress);
+    context := coalesce(context, '{}');
+    IF jsonb_typeof(context) <> 'object' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'context_is_a_json_object',
+            MESSAGE = format('context must be a JSON object, not %s', jsonb_typeof(context));
+    END IF;
+    IF idempotency_key IS NOT NULL THEN
+        PERFORM concord._require('idempotency_key', idempotency_key);
+        IF length(idempotency_key) > 1000 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN008',
+                CONSTRAINT = 'idempotency_key_has_at_most_1000_characters',
+                MESSAGE = format('idempotency_key is %s characters long; at most 1000', length(idempotency_key)),
+                HINT = 'Derive a key from the request (a hash of it, say), not the request itself.';
+        END IF;
+    END IF;
+    IF cancellation_mode NOT IN ('graceful', 'compensate_then_stop') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'cancellation_mode_is_graceful_or_compensate_then_stop',
+            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop',
+                             cancellation_mode);
+    END IF;
+    trace := coalesce(
+        nullif(context ->> 'trace_id', ''), 'trace_' || replace(gen_random_uuid()::text, '-', '')
+    );
+
+    -- Spec 11: a replayed key returns the original and writes nothing (the
+    -- fast path: no validation).
+    IF idempotency_key IS NOT NULL THEN
+        SELECT * INTO c FROM concord.commands AS x
+        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = _submit_command.idempotency_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
+            RETURN;
+        END IF;
+    END IF;
+
+    -- The insert trigger checks the type (CN009), validates the payload and
+    -- routes the row (see _commands_before_insert); a NULL mode takes the
+    -- type's default there. Under concurrency the unique key decides: a loser
+    -- of the race waits for the winner's commit, inserts nothing and reads the
+    -- original. The audit rows name requested_by as the actor.
+    saved := concord._push_actor(requested_by, null);
+    PERFORM concord._assert_on_behalf(asserted_by);
+    PERFORM set_config('concord.submitting', 'on', true);
+    INSERT INTO concord.commands AS x (
+        command_type, requested_by, ingress, payload, context, status,
+        cancellation_mode, idempotency_key, trace_id, project_id
+    ) VALUES (
+        command_type, requested_by, ingress, payload, context, 'created',
+        cancellation_mode, idempotency_key, trace, project_id
+    )
+    ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
+    RETURNING x.command_id, x.status,
+        CASE WHEN x.status IN ('queued', 'validated') THEN '[]'::jsonb ELSE concord._submit_errors(x) END
+    INTO new_id, final_status, problems;
+    PERFORM set_config('concord.submitting', 'off', true);
+    PERFORM concord._pop_actor(saved);
+
+    IF new_id IS NULL THEN
+        SELECT * INTO c FROM concord.commands AS x
+        WHERE x.project_id = _submit_command.project_id AND x.idempotency_key = _submit_command.idempotency_key;
+        IF NOT FOUND THEN
+            -- Only under REPEATABLE READ or SERIALIZABLE: the winner is invisible.
+            RAISE EXCEPTION USING
+                ERRCODE = '40001',
+                CONSTRAINT = 'a_concurrently_taken_idempotency_key_is_retried',
+                MESSAGE = format('idempotency key %L was taken by a concurrent transaction', idempotency_key),
+                HINT = 'Retry the transaction.';
+        END IF;
+        RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT new_id, final_status, trace, true, coalesce(problems, '[]'::jsonb);
 END
 $$;
 
@@ -11470,6 +12953,19 @@ END
 $$;
 
 --
+-- Name: _visible_projects(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._visible_projects() RETURNS uuid[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN concord._projects_with_roles(NULL);
+END
+$$;
+
+--
 -- Name: _without_run_ids(jsonb, uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11530,6 +13026,7 @@ DECLARE
     c concord.commands%ROWTYPE;
     m concord.memories%ROWTYPE;
     saved text[];
+    saved_run text;
 BEGIN
     PERFORM concord._require('writer', writer);
     problems := concord._memory_write_problems(memory, run.agent_run_id IS NULL);
@@ -11574,11 +13071,13 @@ BEGIN
         'content_sha256', encode(sha256(convert_to(doc ->> 'content', 'UTF8')), 'hex'),
         'agent_run_id', run.agent_run_id));
     SELECT s.command_id, s.created INTO submitted
-    FROM concord.submit_command(
+    FROM concord._submit_command(
         'concord.write_memory', payload, writer, CASE WHEN run.agent_run_id IS NULL THEN 'api' ELSE 'agent' END,
         jsonb_strip_nulls(jsonb_build_object('agent_run_id', run.agent_run_id, 'swarm_run_id', run.swarm_run_id,
                                              'parent_command_id', run.command_id, 'trace_id', run.trace_id)),
-        doc ->> 'idempotency_key') AS s;
+        doc ->> 'idempotency_key', null,
+        coalesce((SELECT x.project_id FROM concord.commands AS x WHERE x.command_id = run.command_id),
+                 concord._chosen_project()), null) AS s;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = submitted.command_id FOR UPDATE;
     IF NOT submitted.created THEN
         SELECT * INTO m FROM concord.memories AS x WHERE x.command_id = c.command_id;
@@ -11588,9 +13087,10 @@ BEGIN
         RETURN concord._memory_write_answer(c, NULL);
     END IF;
     saved := concord._push_actor(writer, 'memory write');
+    -- the memory belongs to its write's project
     INSERT INTO concord.memories AS x (
         subject_type, subject_id, memory_type, memory_key, content, confidence, consent, sensitive, status,
-        expires_at, written_by, command_id, agent_run_id, metadata
+        expires_at, written_by, command_id, agent_run_id, metadata, project_id
     ) VALUES (
         doc ->> 'subject_type', doc ->> 'subject_id', doc ->> 'memory_type', doc ->> 'memory_key',
         doc ->> 'content', coalesce((doc ->> 'confidence')::numeric, 1),
@@ -11598,23 +13098,26 @@ BEGIN
         'candidate',
         coalesce(concord._try_timestamptz(doc ->> 'expires_at'),
                  now() + make_interval(secs => (doc ->> 'ttl_seconds')::double precision)),
-        writer, c.command_id, run.agent_run_id, coalesce(doc -> 'metadata', '{}')
+        writer, c.command_id, run.agent_run_id, coalesce(doc -> 'metadata', '{}'), c.project_id
     )
     RETURNING * INTO m;
     IF c.status = 'validated' THEN
         PERFORM concord._activate_memory(m);
         SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = m.memory_id;
+        -- the kernel runs the write inline, as the command's run
+        saved_run := concord._push_run('kernel:' || c.command_id);
         PERFORM concord._set_status(c.command_id, 'running', writer, 'the memory_write policy allowed the write');
         PERFORM concord._set_status(
             c.command_id, 'succeeded', writer, 'memory written',
             jsonb_build_object('memory_id', m.memory_id, 'status', m.status,
                                'superseded_memory_id', m.supersedes_memory_id));
+        PERFORM concord._pop_run(saved_run);
     ELSIF m.memory_key IS NOT NULL THEN
         -- a candidate names the active memory it would supersede
         UPDATE concord.memories AS x SET supersedes_memory_id = (
             SELECT y.memory_id FROM concord.memories AS y
-            WHERE y.status = 'active' AND (y.subject_type, y.subject_id, y.memory_type, y.memory_key)
-                = (m.subject_type, m.subject_id, m.memory_type, m.memory_key))
+            WHERE y.status = 'active' AND (y.project_id, y.subject_type, y.subject_id, y.memory_type, y.memory_key)
+                = (m.project_id, m.subject_type, m.subject_id, m.memory_type, m.memory_key))
         WHERE x.memory_id = m.memory_id
         RETURNING * INTO m;
     END IF;
@@ -11635,6 +13138,8 @@ CREATE FUNCTION concord.add_dependency(child uuid, parent uuid, required_status 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     existing concord.command_dependencies%ROWTYPE;
@@ -11679,6 +13184,50 @@ $$;
 COMMENT ON FUNCTION concord.add_dependency(child uuid, parent uuid, required_status text, propagate_cancellation boolean) IS 'Make child wait for parent to reach required_status; CN003 on a self-edge or cycle. Adding the same edge again is a no-op.';
 
 --
+-- Name: add_member(text, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.add_member(organisation text, principal text, role text, project text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    org uuid := concord._organisation(organisation);
+    target uuid := concord._principal_id(principal);
+    scope uuid;
+BEGIN
+    PERFORM concord._require_membership_role(role);
+    PERFORM concord._require_org_admin(org, role IN ('owner', 'admin'));
+    scope := concord._project_in(org, project);
+    IF (SELECT p.kind FROM concord.principals AS p WHERE p.principal_id = target) = 'service'
+       AND role IN ('owner', 'admin') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_service_does_not_administer',
+            MESSAGE = format('service %s cannot be %s of an organisation', principal, role),
+            HINT = 'Give a service member or reader, and act-as grants for what it does for others.';
+    END IF;
+    INSERT INTO concord.memberships AS m (org_id, project_id, principal_id, role, created_by)
+    VALUES (org, scope, target, role, coalesce(concord._principal(), session_user::text))
+    ON CONFLICT ON CONSTRAINT a_membership_is_recorded_once DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION add_member(organisation text, principal text, role text, project text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.add_member(organisation text, principal text, role text, project text) IS 'Give principal role (owner, admin, approver, member or reader) in organisation, or only in one of its projects; true when added, false when it was already. Owners and admins of the organisation may (only an owner grants owner or admin), CN012 otherwise.';
+
+--
 -- Name: add_team_member(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11689,21 +13238,25 @@ CREATE FUNCTION concord.add_team_member(team text, principal text) RETURNS boole
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
     added integer;
+    org uuid := concord._chosen_org();
 BEGIN
+    PERFORM concord._require_org_admin(org);
     PERFORM concord._require_name('team', team);
-    PERFORM concord._require_name('principal', principal);
+    principal := concord.canonical_name(principal);
     IF team = principal THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
             CONSTRAINT = 'a_team_is_not_its_own_member',
             MESSAGE = format('%s cannot be a member of itself', team);
     END IF;
-    INSERT INTO concord.team_members AS m (team, principal, added_by)
-    VALUES (team, principal, concord._actor())
+    INSERT INTO concord.team_members AS m (org_id, team, principal, added_by)
+    VALUES (org, team, principal, concord._actor(concord._principal()))
     ON CONFLICT ON CONSTRAINT team_members_pkey DO NOTHING;
     GET DIAGNOSTICS added = ROW_COUNT;
     RETURN added > 0;
@@ -11714,7 +13267,7 @@ $$;
 -- Name: FUNCTION add_team_member(team text, principal text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.add_team_member(team text, principal text) IS 'Make principal a member of team (a team or role name); true when added, false when it already was.';
+COMMENT ON FUNCTION concord.add_team_member(team text, principal text) IS 'Make principal a member of team (a team or role name) in the organisation of the chosen project; true when added, false when it already was. An owner or admin of that organisation may (CN012 otherwise).';
 
 --
 -- Name: agent_command(uuid, uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -11727,10 +13280,13 @@ CREATE FUNCTION concord.agent_command(agent_run_id uuid, command_id uuid) RETURN
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     PERFORM concord._require('agent_run_id', agent_run_id::text);
     PERFORM concord._require('command_id', command_id::text);
     SELECT x.* INTO c FROM concord.commands AS x
@@ -11768,8 +13324,11 @@ CREATE FUNCTION concord.agent_run_state(agent_run_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     RETURN concord._agent_run_doc(concord._agent_run(agent_run_id));
 END
 $$;
@@ -11779,6 +13338,44 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.agent_run_state(agent_run_id uuid) IS 'One agent run as the agent sees it: its goal, scopes, limits (and what its swarm has used), status, children and the artifacts of its swarm.';
+
+--
+-- Name: authenticate(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.authenticate(credential text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    who text;
+BEGIN
+    PERFORM set_config('concord.credential', coalesce(credential, ''), true);
+    who := concord._principal();
+    IF credential IS NULL OR credential = '' OR who IS NULL THEN
+        PERFORM set_config('concord.credential', 'refused', true);
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_credential_is_valid',
+            MESSAGE = 'the credential is unknown, expired or revoked',
+            HINT = 'Ask for a new token (concord.create_api_token); an agent uses the secret its run was '
+                   'issued.';
+    END IF;
+    RETURN who;
+END
+$$;
+
+--
+-- Name: FUNCTION authenticate(credential text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.authenticate(credential text) IS 'Act as the principal of credential (an API token, or an agent run''s secret) for the rest of the transaction; returns its name. CN012 (a_credential_is_valid) for an unknown, expired or revoked credential: the transaction then acts as nobody until it ends.';
 
 --
 -- Name: begin_agent_run(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -11791,9 +13388,12 @@ CREATE FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text DEFA
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
+    secret text;
 BEGIN
     run := concord._agent_run(agent_run_id, true);
     IF workflow_id IS NOT NULL AND run.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
@@ -11803,12 +13403,25 @@ BEGIN
             MESSAGE = format('agent run %s is run by workflow %s, not %s', agent_run_id,
                              coalesce(run.dbos_workflow_id, '(none: its swarm has no runtime)'), workflow_id);
     END IF;
+    PERFORM concord._require_beginner(run, workflow_id);
     IF run.status = 'created' THEN
         PERFORM set_config('concord.actor', coalesce('workflow:' || workflow_id, concord._actor()), true);
         UPDATE concord.agent_runs AS a SET status = 'running' WHERE a.agent_run_id = run.agent_run_id
         RETURNING * INTO run;
     END IF;
-    RETURN concord._agent_run_doc(run);
+    -- the secret is issued once, to the first begin of a live run; a repeated
+    -- begin (a DBOS step run again) gets none: the first answer carries it
+    IF NOT concord._agentic_terminal('agent', run.status) THEN
+        secret := 'car_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+        INSERT INTO concord.agent_run_secrets AS s (agent_run_id, secret_sha256, project_id)
+        SELECT run.agent_run_id, concord._credential_sha256(secret), c.project_id
+        FROM concord.commands AS c WHERE c.command_id = run.command_id
+        ON CONFLICT ON CONSTRAINT agent_run_secrets_pkey DO NOTHING;
+        IF NOT FOUND THEN
+            secret := NULL;
+        END IF;
+    END IF;
+    RETURN concord._agent_run_doc(run) || jsonb_build_object('secret', secret);
 END
 $$;
 
@@ -11816,7 +13429,7 @@ $$;
 -- Name: FUNCTION begin_agent_run(agent_run_id uuid, workflow_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) IS 'created -> running (a no-op for a run already started or finished); returns agent_run_state. A runtime passes its workflow id, which must be the run''s (CN011).';
+COMMENT ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) IS 'created -> running (a no-op for a run already started or finished); returns agent_run_state and, the first time a live run is begun, its secret (''car_...'', key secret): the credential the run acts with (concord.authenticate), shown once and stored only as a hash; a repeated call answers secret null. A run with a runtime is begun by its own workflow (CN011) from a worker session; one without by a member of its command''s project (CN012, an_agent_run_is_begun_by_whoever_drives_it).';
 
 --
 -- Name: can_transition(text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -11829,6 +13442,8 @@ CREATE FUNCTION concord.can_transition(from_status text, to_status text) RETURNS
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     RETURN EXISTS (
@@ -11857,13 +13472,20 @@ CREATE FUNCTION concord.cancel_agent_run(agent_run_id uuid, actor text DEFAULT N
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
     saved text[];
 BEGIN
     PERFORM concord._require('agent_run_id', agent_run_id::text);
-    actor := coalesce(nullif(btrim(actor), ''), session_user::text);  -- no actor named: the login cancels
+    SELECT a.swarm_run_id INTO run.swarm_run_id FROM concord.agent_runs AS a
+    WHERE a.agent_run_id = cancel_agent_run.agent_run_id;
+    IF FOUND THEN
+        -- actor is an assertion checked against the authenticated principal
+        actor := concord._acting_on_swarm(actor, run.swarm_run_id);
+    END IF;
     run := concord._agent_run(agent_run_id, true);
     IF concord._agentic_terminal('agent', run.status) THEN
         RETURN run.status;
@@ -11884,7 +13506,7 @@ $$;
 -- Name: FUNCTION cancel_agent_run(agent_run_id uuid, actor text, reason text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.cancel_agent_run(agent_run_id uuid, actor text, reason text) IS 'Cancel one agent run and its descendants (and the unfinished commands they asked for); cancelling a coordinator cancels its swarm. Idempotent; returns the status.';
+COMMENT ON FUNCTION concord.cancel_agent_run(agent_run_id uuid, actor text, reason text) IS 'Cancel one agent run and its descendants (and the unfinished commands they asked for); cancelling a coordinator cancels its swarm. Idempotent; returns the status. actor is checked as cancel_swarm''s.';
 
 --
 -- Name: cancel_command(uuid, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -11897,9 +13519,12 @@ CREATE FUNCTION concord.cancel_command(command_id uuid, actor text, reason text 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._require('command_id', command_id::text);
+    actor := concord._acting_on_command(actor, command_id, ARRAY['owner', 'admin', 'member']);
     RETURN concord._cancel(command_id, actor, reason, mode);
 END
 $$;
@@ -11921,11 +13546,12 @@ CREATE FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text DEFAULT NULL:
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
-    PERFORM concord._require('swarm_run_id', swarm_run_id::text);
-    -- no actor named: the login cancels
-    RETURN concord._cancel_swarm(swarm_run_id, coalesce(nullif(btrim(actor), ''), session_user::text), reason, mode);
+    -- actor is an assertion checked against the authenticated principal
+    RETURN concord._cancel_swarm(swarm_run_id, concord._acting_on_swarm(actor, swarm_run_id), reason, mode);
 END
 $$;
 
@@ -11933,7 +13559,54 @@ $$;
 -- Name: FUNCTION cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) IS 'Cancel a swarm (spec 64): its live agent runs are cancelled, and the commands they asked for that have not finished are cancelled in mode (default: the parent command''s cancellation_mode; compensate_then_stop compensates what ran). Idempotent: a finished swarm is left as it is; returns its status.';
+COMMENT ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) IS 'Cancel a swarm (spec 64): its live agent runs are cancelled, and the commands they asked for that have not finished are cancelled in mode (default: the parent command''s cancellation_mode; compensate_then_stop compensates what ran). Idempotent: a finished swarm is left as it is; returns its status. actor is checked: the authenticated principal (NULL: itself; a superuser session naming nobody: its login) or one it may act for, an owner, admin or member of the project (CN012); an agent cancels only within its own swarm.';
+
+--
+-- Name: canonical_name(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.canonical_name(raw text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $_$
+DECLARE
+    name text;
+BEGIN
+    IF raw IS NULL OR btrim(raw) = '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_principal_name_is_canonical',
+            MESSAGE = 'a principal name must not be NULL or blank';
+    END IF;
+    IF raw ~ '^[a-z0-9][a-z0-9._@:+-]{0,127}$' THEN
+        RETURN raw;
+    END IF;
+    name := concord._canonical_name_of_unicode(raw);
+    IF name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_principal_name_is_canonical',
+            MESSAGE = format('%s is not a principal name', to_json(raw)),
+            DETAIL = 'A name is letters and digits (any script) and . _ @ : + -, starts with a letter '
+                     'or a digit, has at most 128 characters, and holds no control, invisible or '
+                     'space character.',
+            HINT = 'Case and Unicode compatibility forms are folded: ALICE is alice.';
+    END IF;
+    RETURN name;
+END
+$_$;
+
+--
+-- Name: FUNCTION canonical_name(raw text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.canonical_name(raw text) IS 'The canonical form of a principal name: NFKC-normalised and case-folded; CN008 (a_principal_name_is_canonical) for a name holding control, invisible or space characters, starting with punctuation, or longer than 128 characters.';
 
 --
 -- Name: choose_queue(text); Type: FUNCTION; Schema: concord; Owner: -
@@ -11946,6 +13619,8 @@ CREATE FUNCTION concord.choose_queue(effect_type text) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     PERFORM concord._require('effect_type', effect_type);
@@ -11976,6 +13651,8 @@ CREATE FUNCTION concord.command_timeline(command_id uuid) RETURNS TABLE(event_se
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 BEGIN
@@ -12012,6 +13689,8 @@ CREATE FUNCTION concord.complete_effect(effect_id uuid, result jsonb) RETURNS te
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -12026,8 +13705,11 @@ BEGIN
         END IF;
         RETURN e.status;  -- replay
     END IF;
+    -- the run that started it finishes it, while that run is the command's current one
+    PERFORM concord._push_run(e.executed_by_dbos_workflow_id);
     UPDATE concord.domain_effects AS x SET status = 'succeeded', result = complete_effect.result
     WHERE x.domain_effect_id = effect_id;
+    PERFORM concord._pop_run('');
     RETURN 'succeeded';
 END
 $$;
@@ -12036,7 +13718,60 @@ $$;
 -- Name: FUNCTION complete_effect(effect_id uuid, result jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.complete_effect(effect_id uuid, result jsonb) IS 'executing -> succeeded with its result; a replay with the same result is a no-op.';
+COMMENT ON FUNCTION concord.complete_effect(effect_id uuid, result jsonb) IS 'executing -> succeeded with its result, for the run that started it while that run is still the command''s current one (CN012 otherwise); a replay with the same result is a no-op.';
+
+--
+-- Name: create_api_token(text, interval, text[], text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.create_api_token(principal text DEFAULT NULL::text, expires_in interval DEFAULT '90 days'::interval, scopes text[] DEFAULT NULL::text[], label text DEFAULT NULL::text) RETURNS TABLE(token_id uuid, token text, expires_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    who text := concord._directory_caller();
+    target uuid := concord._principal_id(coalesce(principal, who));
+    secret text := 'cct_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+BEGIN
+    IF who IS NOT NULL AND concord.canonical_name(coalesce(principal, who)) <> who THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_token_is_created_by_its_principal',
+            MESSAGE = format('%s may not create a token for %s', who, principal),
+            HINT = 'A principal creates its own tokens; a superuser creates them for services.';
+    END IF;
+    IF expires_in IS NULL OR expires_in <= interval '0' OR expires_in > interval '366 days' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_token_expires_within_a_year',
+            MESSAGE = format('expires_in %s: a token lives more than 0 and at most 366 days', expires_in);
+    END IF;
+    IF scopes IS NOT NULL AND NOT scopes <@ ARRAY['owner', 'admin', 'approver', 'member', 'reader'] THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'token_scopes_are_roles',
+            MESSAGE = format('unknown scopes %s: use owner, admin, approver, member, reader', scopes);
+    END IF;
+    RETURN QUERY
+    INSERT INTO concord.api_tokens AS t (principal_id, token_sha256, label, scopes, expires_at, created_by)
+    VALUES (target, concord._credential_sha256(secret), label, scopes, now() + expires_in,
+            coalesce(who, session_user::text))
+    RETURNING t.token_id, secret, t.expires_at;
+END
+$$;
+
+--
+-- Name: FUNCTION create_api_token(principal text, expires_in interval, scopes text[], label text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) IS 'Issue an API token for principal (default: the caller; only a superuser issues for others), valid for expires_in (at most 366 days), optionally limited to the membership roles in scopes. Returns the token once: only its SHA-256 is kept. Use it with concord.authenticate(token).';
 
 --
 -- Name: create_artifact(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -12049,6 +13784,8 @@ CREATE FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb) RETUR
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'create_artifact', artifact);
@@ -12062,6 +13799,171 @@ $$;
 COMMENT ON FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb) IS 'Write an artifact in the agent''s swarm (spec 24, 63): {artifact_type, name, location | content, metadata, parent_artifact_ids, status, score}; needs tool create_artifact. Returns the gateway answer; its output is the artifact.';
 
 --
+-- Name: create_organisation(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.create_organisation(name text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    who text := concord._directory_caller();
+    new_id uuid;
+BEGIN
+    PERFORM concord._require_name('name', name);
+    INSERT INTO concord.organisations AS o (name, created_by)
+    VALUES (lower(name), coalesce(who, session_user::text))
+    ON CONFLICT ON CONSTRAINT organisation_name_is_unique DO NOTHING
+    RETURNING o.org_id INTO new_id;
+    IF new_id IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'organisation_name_is_unique',
+            MESSAGE = format('an organisation named %s exists already', lower(name));
+    END IF;
+    IF who IS NOT NULL THEN
+        INSERT INTO concord.memberships (org_id, principal_id, role, created_by)
+        VALUES (new_id, concord._principal_id(who), 'owner', who);
+    END IF;
+    RETURN new_id;
+END
+$$;
+
+--
+-- Name: FUNCTION create_organisation(name text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.create_organisation(name text) IS 'Create an organisation (a lower-case slug); the authenticated caller becomes its owner. CN011 when the name is taken, CN012 for an unauthenticated non-superuser session.';
+
+--
+-- Name: create_principal(text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.create_principal(name text, kind text DEFAULT 'user'::text, display_name text DEFAULT NULL::text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    who text := concord._directory_caller();
+    new_id uuid;
+BEGIN
+    IF who IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE p.name = who AND m.project_id IS NULL AND m.role IN ('owner', 'admin')) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_directory_is_changed_by_an_organisation_admin',
+            MESSAGE = format('%s administers no organisation and may not register principals', who);
+    END IF;
+    IF kind NOT IN ('user', 'service') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'principal_kind_is_known',
+            MESSAGE = format('unknown principal kind %L: use user or service', kind),
+            HINT = 'Agents are principals through their runs; they are not registered.';
+    END IF;
+    INSERT INTO concord.principals AS p (name, kind, display_name, created_by)
+    VALUES (concord.canonical_name(name), kind, display_name, coalesce(who, session_user::text))
+    ON CONFLICT ON CONSTRAINT principal_name_is_unique DO NOTHING
+    RETURNING p.principal_id INTO new_id;
+    IF new_id IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'principal_name_is_unique',
+            MESSAGE = format('a principal named %s exists already', concord.canonical_name(name));
+    END IF;
+    RETURN new_id;
+END
+$$;
+
+--
+-- Name: FUNCTION create_principal(name text, kind text, display_name text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.create_principal(name text, kind text, display_name text) IS 'Register a principal (kind user or service) under the canonical form of name (see canonical_name); a superuser or an owner or admin of some organisation may. CN011 when the canonical name is taken (ALICE and alice are one name).';
+
+--
+-- Name: create_project(text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.create_project(organisation text, name text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    org uuid := concord._organisation(organisation);
+    new_id uuid;
+BEGIN
+    PERFORM concord._require_org_admin(org);
+    PERFORM concord._require_name('name', name);
+    INSERT INTO concord.projects AS p (org_id, name, created_by)
+    VALUES (org, lower(name), coalesce(concord._principal(), session_user::text))
+    ON CONFLICT ON CONSTRAINT project_name_is_unique_in_its_organisation DO NOTHING
+    RETURNING p.project_id INTO new_id;
+    IF new_id IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'project_name_is_unique_in_its_organisation',
+            MESSAGE = format('organisation %s has a project named %s already', organisation, lower(name));
+    END IF;
+    RETURN new_id;
+END
+$$;
+
+--
+-- Name: FUNCTION create_project(organisation text, name text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.create_project(organisation text, name text) IS 'Create a project (a lower-case slug) in organisation; the caller must be its owner or admin (CN012). Members of the whole organisation see it at once.';
+
+--
+-- Name: current_principal(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.current_principal() RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    RETURN concord._principal();
+END
+$$;
+
+--
+-- Name: FUNCTION current_principal(); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.current_principal() IS 'The authenticated principal of this transaction: the principal of the credential given to concord.authenticate(), else the one the session''s login is mapped to; NULL when nobody is (a superuser or worker session without a mapping acts for the kernel and sees every project).';
+
+--
 -- Name: dependencies_satisfied(uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12072,6 +13974,8 @@ CREATE FUNCTION concord.dependencies_satisfied(command_id uuid) RETURNS boolean
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
@@ -12102,6 +14006,8 @@ CREATE FUNCTION concord.evaluate_output(agent_run_id uuid, evaluation jsonb) RET
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'evaluate_output', evaluation);
@@ -12125,6 +14031,8 @@ CREATE FUNCTION concord.evaluate_policies(command_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     RETURN concord._reevaluate(command_id, session_user::text, 'policies evaluated again');
@@ -12148,6 +14056,8 @@ CREATE FUNCTION concord.expire_approvals(at timestamp with time zone DEFAULT now
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -12213,6 +14123,8 @@ CREATE FUNCTION concord.expire_memories(at timestamp with time zone DEFAULT now(
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -12269,6 +14181,8 @@ CREATE FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -12285,9 +14199,12 @@ BEGIN
         END IF;
         RETURN e.status;  -- replay
     END IF;
+    -- the run that started it finishes it, while that run is the command's current one
+    PERFORM concord._push_run(e.executed_by_dbos_workflow_id);
     UPDATE concord.domain_effects AS x
     SET status = 'failed', error = fail_effect.error, error_class = fail_effect.error_class
     WHERE x.domain_effect_id = effect_id;
+    PERFORM concord._pop_run('');
     RETURN 'failed';
 END
 $$;
@@ -12296,7 +14213,7 @@ $$;
 -- Name: FUNCTION fail_effect(effect_id uuid, error text, error_class text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text) IS 'executing -> failed with its error and error_class; a replay with the same error is a no-op.';
+COMMENT ON FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text) IS 'executing -> failed with its error and error_class, for the run that started it while that run is still the command''s current one (CN012 otherwise); a replay with the same error is a no-op.';
 
 --
 -- Name: finish_agent_run(uuid, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -12309,12 +14226,15 @@ CREATE FUNCTION concord.finish_agent_run(agent_run_id uuid, status text, result 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
     run concord.agent_runs%ROWTYPE;
     live text;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     PERFORM concord._require('agent_run_id', agent_run_id::text);
     IF status IS NULL OR status NOT IN ('succeeded', 'failed') THEN
         RAISE EXCEPTION USING
@@ -12386,6 +14306,8 @@ CREATE FUNCTION concord.forget_memory(memory_id uuid, actor text) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     m concord.memories%ROWTYPE;
@@ -12393,13 +14315,14 @@ DECLARE
     saved text[];
 BEGIN
     PERFORM concord._require('memory_id', memory_id::text);
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._refuse_agent_outside_gateway('forget_memory');
     SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = forget_memory.memory_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
             MESSAGE = format('memory %s not found', memory_id);
     END IF;
+    actor := concord._acting_on_memory(actor, m.project_id, 'forget_memory');
     previous := m.status;
     IF m.status <> 'deleted' THEN
         saved := concord._push_actor(actor, 'memory forgotten');
@@ -12421,7 +14344,7 @@ $$;
 -- Name: FUNCTION forget_memory(memory_id uuid, actor text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.forget_memory(memory_id uuid, actor text) IS 'Forget a memory: status deleted, content cleared (the row and its audit stay, without content); a write still awaiting approval is cancelled. Idempotent. Returns the memory with previous_status.';
+COMMENT ON FUNCTION concord.forget_memory(memory_id uuid, actor text) IS 'Forget a memory: status deleted, content cleared (the row and its audit stay, without content); a write still awaiting approval is cancelled. Idempotent. Returns the memory with previous_status. actor is checked as supersede_memory''s.';
 
 --
 -- Name: get_command(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -12434,6 +14357,8 @@ CREATE FUNCTION concord.get_command(command_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     doc jsonb;
@@ -12495,11 +14420,14 @@ CREATE FUNCTION concord.get_memory(memory_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     m concord.memories%ROWTYPE;
 BEGIN
     PERFORM concord._require('memory_id', memory_id::text);
+    PERFORM concord._refuse_agent_outside_gateway('get_memory');
     SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = get_memory.memory_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
@@ -12514,7 +14442,49 @@ $$;
 -- Name: FUNCTION get_memory(memory_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.get_memory(memory_id uuid) IS 'One memory, whatever its status (a deleted one has no content); CN006 when there is none.';
+COMMENT ON FUNCTION concord.get_memory(memory_id uuid) IS 'One memory, whatever its status (a deleted one has no content); CN006 when there is none or it belongs to a project the caller is no member of.';
+
+--
+-- Name: grant_act_as(text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.grant_act_as(service text, project text, on_behalf_of text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    target_project uuid := concord._project(project);
+    svc uuid := concord._principal_id(service);
+    whom uuid := CASE WHEN on_behalf_of IS NULL THEN NULL ELSE concord._principal_id(on_behalf_of) END;
+BEGIN
+    PERFORM concord._require_org_admin(
+        (SELECT p.org_id FROM concord.projects AS p WHERE p.project_id = target_project));
+    IF (SELECT p.kind FROM concord.principals AS p WHERE p.principal_id = svc) <> 'service' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'only_a_service_acts_as_another',
+            MESSAGE = format('%s is not a service principal', service),
+            HINT = 'Register the gateway, webhook receiver or scheduler with kind => ''service''.';
+    END IF;
+    INSERT INTO concord.act_as_grants AS g (service_principal_id, project_id, on_behalf_of_id, created_by)
+    VALUES (svc, target_project, whom, coalesce(concord._principal(), session_user::text))
+    ON CONFLICT ON CONSTRAINT an_act_as_grant_is_recorded_once DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION grant_act_as(service text, project text, on_behalf_of text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.grant_act_as(service text, project text, on_behalf_of text) IS 'Let service (a service principal) name on_behalf_of (NULL: any member) as the actor of its calls in project; the actor still needs its own role there, and the audit records both. An owner or admin of the project''s organisation may (CN012 otherwise).';
 
 --
 -- Name: grant_command_type(text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -12527,15 +14497,20 @@ CREATE FUNCTION concord.grant_command_type(command_type text, principal text) RE
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
     added integer;
+    org uuid := concord._chosen_org();
 BEGIN
+    PERFORM concord._require_org_admin(org);
     PERFORM concord._require_command_type(command_type);
     PERFORM concord._require_name('principal', principal);
-    INSERT INTO concord.command_type_grants AS g (command_type, principal, granted_by)
-    VALUES (command_type, principal, concord._actor())
+    principal := concord.canonical_name(principal);
+    INSERT INTO concord.command_type_grants AS g (org_id, command_type, principal, granted_by)
+    VALUES (org, command_type, principal, concord._actor(concord._principal()))
     ON CONFLICT ON CONSTRAINT command_type_grants_pkey DO NOTHING;
     GET DIAGNOSTICS added = ROW_COUNT;
     RETURN added > 0;
@@ -12546,7 +14521,7 @@ $$;
 -- Name: FUNCTION grant_command_type(command_type text, principal text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.grant_command_type(command_type text, principal text) IS 'Let principal (a user, or a team or role whose members then may) submit command_type under the permission policy; true when granted, false when it already was.';
+COMMENT ON FUNCTION concord.grant_command_type(command_type text, principal text) IS 'Let principal (a user, or a team or role whose members then may) submit command_type under the permission policy, in the organisation of the chosen project; true when granted, false when it already was. An owner or admin of that organisation may (CN012 otherwise).';
 
 --
 -- Name: hand_off_queued(); Type: FUNCTION; Schema: concord; Owner: -
@@ -12559,6 +14534,8 @@ CREATE FUNCTION concord.hand_off_queued() RETURNS integer
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     n integer;
@@ -12588,6 +14565,8 @@ CREATE FUNCTION concord.join_children(strategy text, children jsonb, options jso
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     opts jsonb := coalesce(options, '{}');
@@ -12842,9 +14821,13 @@ CREATE FUNCTION concord.join_swarm(swarm_run_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
-    RETURN concord._join_swarm(swarm_run_id, concord._actor());
+    -- whoever joins acts on the swarm: a member of its project, the worker,
+    -- or an agent of that swarm
+    RETURN concord._join_swarm(swarm_run_id, concord._acting_on_swarm(NULL, swarm_run_id));
 END
 $$;
 
@@ -12852,7 +14835,53 @@ $$;
 -- Name: FUNCTION join_swarm(swarm_run_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.join_swarm(swarm_run_id uuid) IS 'Join a running swarm''s child agents with its join strategy (spec 53, 68.3): stores and returns the decision {strategy, decision, summary, selected_artifact_id, confidence, requires_human_review, ...} and moves the swarm (succeeded, partially_succeeded, failed; waiting_for_approval for human_review; joining for a strategy delegated to the coordinator). CN011 while children a deterministic strategy needs are live; joining again returns the stored decision.';
+COMMENT ON FUNCTION concord.join_swarm(swarm_run_id uuid) IS 'Join a running swarm''s child agents with its join strategy (spec 53, 68.3): stores and returns the decision {strategy, decision, summary, selected_artifact_id, confidence, requires_human_review, ...} and moves the swarm (succeeded, partially_succeeded, failed; waiting_for_approval for human_review; joining for a strategy delegated to the coordinator). CN011 while children a deterministic strategy needs are live; joining again returns the stored decision. Joined by an owner, admin or member of the project (CN012), the worker, or an agent of the swarm (CN012 an_agent_acts_within_its_own_swarm for another).';
+
+--
+-- Name: map_login(name, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.map_login(login name, principal text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    target uuid := concord._principal_id(principal);
+BEGIN
+    IF NOT concord._session_is_superuser() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_login_is_mapped_by_a_superuser',
+            MESSAGE = 'only a superuser maps a database login to a principal',
+            HINT = 'Whoever maps a login decides who that connection is; services authenticate with '
+                   'tokens instead.';
+    END IF;
+    INSERT INTO concord.principal_logins AS l (login, principal_id, created_by)
+    VALUES (login, target, session_user::text)
+    ON CONFLICT ON CONSTRAINT principal_logins_pkey DO NOTHING;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM concord.principal_logins AS l
+                                 WHERE l.login = map_login.login AND l.principal_id = target) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_login_speaks_for_one_principal',
+            MESSAGE = format('login %s is mapped to another principal already', login);
+    END IF;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION map_login(login name, principal text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.map_login(login name, principal text) IS 'Let database login speak as principal (a superuser''s call, CN012 otherwise); true when mapped, false when it already was; CN011 when the login speaks for another principal.';
 
 --
 -- Name: map_task_to_primitives(text); Type: FUNCTION; Schema: concord; Owner: -
@@ -12865,6 +14894,8 @@ CREATE FUNCTION concord.map_task_to_primitives(command_type text) RETURNS text[]
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     t concord.command_types%ROWTYPE;
@@ -12902,6 +14933,8 @@ CREATE FUNCTION concord.plan_command(command_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
@@ -12955,10 +14988,20 @@ CREATE FUNCTION concord.plan_effect(command_id uuid, effect_type text, payload j
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
+DECLARE
+    effect_id uuid;
 BEGIN
-    RETURN concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
-                                compensates_effect_id);
+    -- planned for the command's current run: the table's guard refuses a
+    -- command that has none, or is not running (only_the_current_run_drives_its_effects)
+    PERFORM concord._push_run((SELECT c.dbos_workflow_id FROM concord.commands AS c
+                               WHERE c.command_id = plan_effect.command_id));
+    effect_id := concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
+                                      compensates_effect_id);
+    PERFORM concord._pop_run('');
+    RETURN effect_id;
 END
 $$;
 
@@ -12966,7 +15009,7 @@ $$;
 -- Name: FUNCTION plan_effect(command_id uuid, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.plan_effect(command_id uuid, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) IS 'Record a planned side effect of a command (spec 13.5); idempotent by key. Returns the effect id.';
+COMMENT ON FUNCTION concord.plan_effect(command_id uuid, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) IS 'Record a planned side effect of a command (spec 13.5) for its current run, while it is running (CN011; a compensation: while it is compensating) and has a run (CN012); idempotent by key. Returns the effect id. A worker plans and starts effects with runtime_begin_effect.';
 
 --
 -- Name: provide_input(uuid, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -12979,6 +15022,8 @@ CREATE FUNCTION concord.provide_input(command_id uuid, payload_patch jsonb, acto
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -12988,7 +15033,8 @@ DECLARE
     problems jsonb;
     saved text[];
 BEGIN
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._require('command_id', command_id::text);
+    actor := concord._acting_on_command(actor, command_id, ARRAY['owner', 'admin', 'member']);
     IF payload_patch IS NULL OR jsonb_typeof(payload_patch) <> 'object' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
@@ -13058,6 +15104,8 @@ CREATE FUNCTION concord.read_artifact(agent_run_id uuid, request jsonb) RETURNS 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'read_artifact', request);
@@ -13081,11 +15129,14 @@ CREATE FUNCTION concord.record_agent_message(agent_run_id uuid, message jsonb) R
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
     new_id uuid;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF message IS NULL OR jsonb_typeof(message) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_message_is_valid',
             MESSAGE = 'a message must be a JSON object';
@@ -13141,11 +15192,14 @@ CREATE FUNCTION concord.record_agent_step(agent_run_id uuid, step jsonb) RETURNS
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $_$
 DECLARE
     run concord.agent_runs%ROWTYPE;
     recorded concord.agent_steps%ROWTYPE;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF step IS NULL OR jsonb_typeof(step) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_step_is_valid',
             MESSAGE = 'a step must be a JSON object';
@@ -13211,6 +15265,8 @@ CREATE FUNCTION concord.record_connector_invocation(invocation jsonb) RETURNS uu
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE;
@@ -13270,6 +15326,8 @@ CREATE FUNCTION concord.register_approval_type(spec jsonb) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -13362,6 +15420,8 @@ CREATE FUNCTION concord.register_command_type(spec jsonb) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     problems text[] := concord._command_type_spec_problems(spec);
@@ -13483,6 +15543,8 @@ CREATE FUNCTION concord.register_connector(spec jsonb) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     name text;
@@ -13532,6 +15594,8 @@ CREATE FUNCTION concord.register_operations(catalog jsonb, executor_id text, app
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     missing text[];
@@ -13618,13 +15682,16 @@ CREATE FUNCTION concord.register_policy(spec jsonb) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
     problems text[];
     existing concord.policies%ROWTYPE;
+    wanted concord.policies%ROWTYPE;
+    known boolean;
     policy_name text;
-    sum text;
 BEGIN
     spec := concord._policy_spec_normalized(spec);
     problems := concord._policy_spec_problems(spec);
@@ -13639,36 +15706,46 @@ BEGIN
     -- kind was checked against the spec's shape: it adds nothing to keep
     spec := spec - 'kind';
     policy_name := spec ->> 'name';
-    sum := md5(spec::text);
     SELECT * INTO existing FROM concord.policies AS p WHERE p.name = policy_name FOR UPDATE;
-    IF FOUND AND existing.checksum = sum THEN
+    known := FOUND;
+    IF known AND existing.kind = 'builtin' THEN
+        wanted := existing;
+        wanted.description := coalesce(spec ->> 'description', existing.description);
+        wanted.config := coalesce(spec -> 'config', existing.config);
+    ELSE
+        wanted.name := policy_name;
+        wanted.kind := CASE WHEN spec ? 'function' THEN 'executable' ELSE 'declarative' END;
+        wanted.description := coalesce(spec ->> 'description', '');
+        wanted.predicate := (spec ->> 'predicate')::jsonpath;
+        wanted.vars := coalesce(spec -> 'vars', '{}');
+        wanted.decision := spec ->> 'decision';
+        wanted.on_unknown := spec ->> 'on_unknown';
+        wanted.reasons := concord._text_array(spec -> 'reasons');
+        wanted.approval_type := spec ->> 'approval_type';
+        wanted.missing_fields := concord._text_array(spec -> 'missing_fields');
+        wanted.function_name := to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text;
+    END IF;
+    -- The same rule and description again changes nothing (the columns, not
+    -- the stored spec, are compared: a direct write shows as a difference).
+    IF known AND existing.kind = wanted.kind AND existing.description = wanted.description
+       AND concord._policy_rule(existing) = concord._policy_rule(wanted) THEN
         RETURN policy_name;
     END IF;
-    IF FOUND AND existing.kind = 'builtin' THEN
+    -- spec and checksum follow from the columns (the before-write trigger)
+    IF known AND existing.kind = 'builtin' THEN
         UPDATE concord.policies AS p SET
-            description = coalesce(spec ->> 'description', p.description),
-            config = coalesce(spec -> 'config', p.config),
-            spec = spec,
-            checksum = sum
+            description = wanted.description,
+            config = wanted.config,
+            spec = spec
         WHERE p.name = policy_name;
     ELSE
         INSERT INTO concord.policies AS p (
             name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
-            missing_fields, function_name, spec, checksum
+            missing_fields, function_name, spec
         ) VALUES (
-            policy_name,
-            CASE WHEN spec ? 'function' THEN 'executable' ELSE 'declarative' END,
-            coalesce(spec ->> 'description', ''),
-            (spec ->> 'predicate')::jsonpath,
-            coalesce(spec -> 'vars', '{}'),
-            spec ->> 'decision',
-            spec ->> 'on_unknown',
-            concord._text_array(spec -> 'reasons'),
-            spec ->> 'approval_type',
-            concord._text_array(spec -> 'missing_fields'),
-            to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text,
-            spec,
-            sum
+            wanted.name, wanted.kind, wanted.description, wanted.predicate, wanted.vars, wanted.decision,
+            wanted.on_unknown, wanted.reasons, wanted.approval_type, wanted.missing_fields,
+            wanted.function_name, spec
         )
         ON CONFLICT (name) DO UPDATE SET
             kind = excluded.kind,
@@ -13681,8 +15758,7 @@ BEGIN
             approval_type = excluded.approval_type,
             missing_fields = excluded.missing_fields,
             function_name = excluded.function_name,
-            spec = excluded.spec,
-            checksum = excluded.checksum;
+            spec = excluded.spec;
     END IF;
     RETURN policy_name;
 END
@@ -13705,6 +15781,8 @@ CREATE FUNCTION concord.register_queue(spec jsonb) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     name text;
@@ -13753,6 +15831,8 @@ CREATE FUNCTION concord.register_schedule(spec jsonb) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     name text;
@@ -13811,6 +15891,8 @@ CREATE FUNCTION concord.register_tool(spec jsonb) RETURNS text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $_$
 DECLARE
     problems text[] := '{}'::text[];
@@ -13935,10 +16017,11 @@ CREATE FUNCTION concord.remember(memory jsonb, actor text) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
-    PERFORM concord._require('actor', actor);
-    RETURN concord._write_memory(actor, NULL, memory);
+    RETURN concord._write_memory(concord._acting_on_memory(actor, concord._chosen_project(), 'remember'), NULL, memory);
 END
 $$;
 
@@ -13946,7 +16029,52 @@ $$;
 -- Name: FUNCTION remember(memory jsonb, actor text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.remember(memory jsonb, actor text) IS 'Write a memory (spec 23) {subject_type, subject_id, memory_type, content, memory_key?, confidence?, consent?, sensitive?, expires_at? | ttl_seconds?, metadata?, idempotency_key?} as a concord.write_memory command: active at once when the memory_write policy allows (superseding the active memory of the same key), else a candidate awaiting approval. Returns {memory_id, status, command_id, command_status, approval_id, superseded_memory_id, decision, reasons}; CN005 lists every problem.';
+COMMENT ON FUNCTION concord.remember(memory jsonb, actor text) IS 'Write a memory (spec 23) {subject_type, subject_id, memory_type, content, memory_key?, confidence?, consent?, sensitive?, expires_at? | ttl_seconds?, metadata?, idempotency_key?} as a concord.write_memory command: active at once when the memory_write policy allows (superseding the active memory of the same key), else a candidate awaiting approval. Returns {memory_id, status, command_id, command_status, approval_id, superseded_memory_id, decision, reasons}; CN005 lists every problem. The memory belongs to the chosen project (concord.use_project, or the caller''s only one); actor is checked: the authenticated principal (NULL: itself) or one it may act for, an owner, admin or member there (CN012). Agents write through write_memory.';
+
+--
+-- Name: remove_member(text, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.remove_member(organisation text, principal text, role text, project text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    org uuid := concord._organisation(organisation);
+    target uuid := concord._principal_id(principal);
+    scope uuid;
+BEGIN
+    PERFORM concord._require_membership_role(role);
+    PERFORM concord._require_org_admin(org, role IN ('owner', 'admin'));
+    scope := concord._project_in(org, project);
+    IF role = 'owner' AND scope IS NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        WHERE m.org_id = org AND m.project_id IS NULL AND m.role = 'owner' AND m.principal_id <> target) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'an_organisation_keeps_an_owner',
+            MESSAGE = format('%s is the last owner of %s', principal, organisation),
+            HINT = 'Add another owner first.';
+    END IF;
+    DELETE FROM concord.memberships AS m
+    WHERE m.org_id = org AND m.project_id IS NOT DISTINCT FROM scope
+      AND m.principal_id = target AND m.role = remove_member.role;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION remove_member(organisation text, principal text, role text, project text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.remove_member(organisation text, principal text, role text, project text) IS 'Withdraw principal''s role in organisation (or one project of it); true when removed. The last owner stays (CN011). Who may: as for add_member.';
 
 --
 -- Name: remove_team_member(text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -13959,14 +16087,18 @@ CREATE FUNCTION concord.remove_team_member(team text, principal text) RETURNS bo
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
     removed integer;
+    org uuid := concord._chosen_org();
 BEGIN
+    PERFORM concord._require_org_admin(org);
     PERFORM concord._require_name('team', team);
-    PERFORM concord._require_name('principal', principal);
-    DELETE FROM concord.team_members AS m WHERE m.team = team AND m.principal = principal;
+    principal := concord.canonical_name(principal);
+    DELETE FROM concord.team_members AS m WHERE m.org_id = org AND m.team = team AND m.principal = principal;
     GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed > 0;
 END
@@ -13989,6 +16121,8 @@ CREATE FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -13997,7 +16131,6 @@ DECLARE
 BEGIN
     PERFORM concord._require('approval_id', approval_id::text);
     PERFORM concord._require('decision', decision);
-    PERFORM concord._require('actor', actor);
     IF decision NOT IN ('approved', 'rejected', 'request_changes') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
@@ -14012,6 +16145,7 @@ BEGIN
             MESSAGE = format('approval %s not found', approval_id);
     END IF;
     -- The command first, then the approval: the order every writer uses.
+    actor := concord._acting_on_command(actor, a.command_id, ARRAY['owner', 'admin', 'approver']);
     PERFORM concord._lock_command(a.command_id);
     SELECT * INTO a FROM concord.approvals AS x WHERE x.approval_id = resolve_approval.approval_id FOR UPDATE;
     new_status := CASE decision WHEN 'request_changes' THEN 'changes_requested' ELSE decision END;
@@ -14048,6 +16182,8 @@ CREATE FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) RETURNS 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'retrieve_memory', query);
@@ -14061,6 +16197,82 @@ $$;
 COMMENT ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) IS 'Retrieve memories within the agent''s memory scope: {memory_type, memory_types, text, limit}; a text query needs allow_semantic_retrieval; needs tool retrieve_memory.';
 
 --
+-- Name: revoke_act_as(text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.revoke_act_as(service text, project text, on_behalf_of text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    target_project uuid := concord._project(project);
+    svc uuid := concord._principal_id(service);
+    whom uuid := CASE WHEN on_behalf_of IS NULL THEN NULL ELSE concord._principal_id(on_behalf_of) END;
+BEGIN
+    PERFORM concord._require_org_admin(
+        (SELECT p.org_id FROM concord.projects AS p WHERE p.project_id = target_project));
+    DELETE FROM concord.act_as_grants AS g
+    WHERE g.service_principal_id = svc AND g.project_id = target_project
+      AND g.on_behalf_of_id IS NOT DISTINCT FROM whom;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION revoke_act_as(service text, project text, on_behalf_of text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.revoke_act_as(service text, project text, on_behalf_of text) IS 'Withdraw an act-as grant; true when there was one. Who may: as for grant_act_as.';
+
+--
+-- Name: revoke_api_token(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.revoke_api_token(token_id uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    who text := concord._directory_caller();
+BEGIN
+    UPDATE concord.api_tokens AS t
+    SET revoked_at = now(), revoked_by = coalesce(who, session_user::text)
+    WHERE t.token_id = revoke_api_token.token_id AND t.revoked_at IS NULL
+      AND (who IS NULL OR t.principal_id = concord._principal_id(who));
+    IF NOT FOUND AND NOT EXISTS (
+        SELECT 1 FROM concord.api_tokens AS t
+        WHERE t.token_id = revoke_api_token.token_id
+          AND (who IS NULL OR t.principal_id = concord._principal_id(who))) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_token_exists',
+            MESSAGE = format('token %s not found among your tokens', token_id);
+    END IF;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION revoke_api_token(token_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.revoke_api_token(token_id uuid) IS 'Revoke one of your tokens (a superuser: anyone''s); true when revoked now, false when it was already. A revoked token authenticates nothing, from the next statement on.';
+
+--
 -- Name: revoke_command_type(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -14071,15 +16283,20 @@ CREATE FUNCTION concord.revoke_command_type(command_type text, principal text) R
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
     removed integer;
+    org uuid := concord._chosen_org();
 BEGIN
+    PERFORM concord._require_org_admin(org);
     PERFORM concord._require_command_type(command_type);
     PERFORM concord._require_name('principal', principal);
+    principal := concord.canonical_name(principal);
     DELETE FROM concord.command_type_grants AS g
-    WHERE g.command_type = command_type AND g.principal = principal;
+    WHERE g.org_id = org AND g.command_type = command_type AND g.principal = principal;
     GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed > 0;
 END
@@ -14102,6 +16319,8 @@ CREATE FUNCTION concord.runtime_agentic_command(command_id uuid, workflow_id tex
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE;
@@ -14149,6 +16368,8 @@ CREATE FUNCTION concord.runtime_audit(command_id uuid, workflow_id text, event_t
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
@@ -14192,6 +16413,8 @@ CREATE FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -14199,6 +16422,7 @@ DECLARE
     e concord.domain_effects%ROWTYPE;
     effect_id uuid;
     saved text[];
+    run text;
     attempt_key text := idempotency_key;
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
@@ -14225,6 +16449,19 @@ BEGIN
     IF FOUND THEN
         PERFORM concord._effect_replay(e, command_id, effect_type, coalesce(payload, '{}'), declared_compensation,
                                        compensates_effect_id);
+        IF e.status = 'executing' AND NOT concord._is_current_run(c, e.executed_by_dbos_workflow_id) THEN
+            -- Started by a run the command no longer has (taken off it, re-queued):
+            -- that run can no longer finish it, so this one fails it and tries
+            -- again under the next key; the peer decides by the same key.
+            run := concord._push_run(workflow_id);
+            UPDATE concord.domain_effects AS x
+            SET status = 'failed', error_class = 'timeout',
+                error = format('run %s took the command over from %s; the call may have happened',
+                               workflow_id, e.executed_by_dbos_workflow_id)
+            WHERE x.domain_effect_id = e.domain_effect_id
+            RETURNING * INTO e;
+            PERFORM concord._pop_run(run);
+        END IF;
         IF e.status = 'failed' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM workflow_id THEN
             attempt_key := idempotency_key || '/retry-' || (
                 SELECT count(*) FROM concord.domain_effects AS x
@@ -14258,8 +16495,10 @@ BEGIN
                              command_id, c.status);
     END IF;
     saved := concord._push_actor('workflow:' || workflow_id, null);
+    run := concord._push_run(workflow_id);
     effect_id := concord._plan_effect(command_id, effect_type, payload, attempt_key, declared_compensation,
                                       compensates_effect_id);
+    PERFORM concord._pop_run(run);
     PERFORM concord._pop_actor(saved);
     PERFORM concord.start_effect(effect_id, workflow_id);
     SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
@@ -14285,6 +16524,8 @@ CREATE FUNCTION concord.runtime_check(command_id uuid, workflow_id text) RETURNS
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -14326,12 +16567,15 @@ CREATE FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executo
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE;
     unmet text;
     action text;
     saved text[];
+    run text;
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
     PERFORM concord._require('executor_id', executor_id);
@@ -14361,8 +16605,10 @@ BEGIN
         END IF;
     END IF;
     IF c.status = 'queued' THEN
+        run := concord._push_run(workflow_id);
         PERFORM concord._set_status(c.command_id, 'running', 'worker:' || executor_id,
                                     format('claimed by workflow %s on %s', workflow_id, executor_id));
+        PERFORM concord._pop_run(run);
         c.status := 'running';
     END IF;
     action := CASE
@@ -14392,6 +16638,8 @@ CREATE FUNCTION concord.runtime_compensations(command_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 BEGIN
@@ -14430,6 +16678,8 @@ CREATE FUNCTION concord.runtime_effect(effect_id uuid) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -14462,9 +16712,12 @@ CREATE FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_sta
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
+    new_status text;
 BEGIN
     PERFORM concord._require_owner(c, workflow_id);
     PERFORM concord._known_status('to_status', to_status);
@@ -14481,12 +16734,16 @@ BEGIN
         PERFORM concord._require('error_class', error_class);
         PERFORM concord._known_error_class(error_class);
     END IF;
-    RETURN concord._set_status(
+    -- the command's current run acts (only_the_current_run_drives_a_command)
+    PERFORM concord._push_run(workflow_id);
+    new_status := concord._set_status(
         c.command_id, to_status, 'workflow:' || workflow_id,
         coalesce(reason, CASE to_status WHEN 'succeeded' THEN 'operation succeeded'
                                         WHEN 'failed' THEN 'operation failed' END),
         CASE WHEN to_status = 'succeeded' THEN coalesce(result, '{}') END,
         error, error_class);
+    PERFORM concord._pop_run('');
+    RETURN new_status;
 END
 $$;
 
@@ -14507,6 +16764,8 @@ CREATE FUNCTION concord.runtime_reconcile(executor_id text) RETURNS integer
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE;
@@ -14546,6 +16805,8 @@ CREATE FUNCTION concord.runtime_workflow_cancelled(command_id uuid, workflow_id 
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
@@ -14573,10 +16834,13 @@ CREATE FUNCTION concord.search_memory(scope jsonb, query text DEFAULT NULL::text
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     query_text text := nullif(btrim(query), '');
 BEGIN
+    PERFORM concord._refuse_agent_outside_gateway('search_memory');
     IF NOT coalesce(concord._is_memory_scope(scope), false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
@@ -14603,7 +16867,10 @@ BEGIN
     END IF;
     RETURN concord._search_memories(
         scope, ARRAY(SELECT jsonb_array_elements_text(scope -> 'allowed_memory_types')), query_text,
-        least(max_results, (scope ->> 'max_results')::integer));
+        least(max_results, (scope ->> 'max_results')::integer),
+        -- the chosen project when there is one, else every project the caller sees
+        CASE WHEN nullif(current_setting('concord.project', true), '') IS NOT NULL
+             THEN concord._chosen_project() END);
 END
 $$;
 
@@ -14611,7 +16878,7 @@ $$;
 -- Name: FUNCTION search_memory(scope jsonb, query text, max_results integer); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.search_memory(scope jsonb, query text, max_results integer) IS 'Active, unexpired memories of a scope''s subject and allowed types (spec 61.2 scope), newest first, or ranked by full-text search when query is given (needs allow_semantic_retrieval, CN004); at most least(max_results, the scope''s max_results). Returns {memories, count}.';
+COMMENT ON FUNCTION concord.search_memory(scope jsonb, query text, max_results integer) IS 'Active, unexpired memories of a scope''s subject and allowed types (spec 61.2 scope), newest first, or ranked by full-text search when query is given (needs allow_semantic_retrieval, CN004); at most least(max_results, the scope''s max_results). Only memories of the caller''s projects (of the chosen one, after concord.use_project). Returns {memories, count}.';
 
 --
 -- Name: set_artifact_status(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -14624,6 +16891,8 @@ CREATE FUNCTION concord.set_artifact_status(artifact_id uuid, status text, actor
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -14632,7 +16901,6 @@ DECLARE
 BEGIN
     PERFORM concord._require('artifact_id', artifact_id::text);
     PERFORM concord._require('status', status);
-    PERFORM concord._require('actor', actor);
     SELECT * INTO a FROM concord.artifacts AS x WHERE x.artifact_id = set_artifact_status.artifact_id
     FOR NO KEY UPDATE;
     IF NOT FOUND THEN
@@ -14640,6 +16908,10 @@ BEGIN
             ERRCODE = 'CN006', CONSTRAINT = 'the_artifact_exists',
             MESSAGE = format('artifact %s not found', artifact_id);
     END IF;
+    -- actor is an assertion: the caller itself (or whom it may act for), a
+    -- member of the artifact's project; an agent only within its swarm
+    PERFORM concord._require_own_swarm(a.swarm_run_id);
+    actor := concord._acting_on_command(actor, a.command_id, ARRAY['owner', 'admin', 'member']);
     IF a.status = status THEN
         RETURN concord._artifact_doc(a);
     END IF;
@@ -14656,7 +16928,7 @@ $$;
 -- Name: FUNCTION set_artifact_status(artifact_id uuid, status text, actor text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.set_artifact_status(artifact_id uuid, status text, actor text) IS 'Move an artifact along draft -> final -> published (or superseded, cancelled; CN001 for any other move, CN006 for an unknown artifact) as actor; the same status again is a no-op. Returns the artifact.';
+COMMENT ON FUNCTION concord.set_artifact_status(artifact_id uuid, status text, actor text) IS 'Move an artifact along draft -> final -> published (or superseded, cancelled; CN001 for any other move, CN006 for an unknown artifact, or one of another project) as actor; the same status again is a no-op. actor is checked: the authenticated principal (NULL: itself) or one it holds an act-as grant for, an owner, admin or member of the project (CN012). Returns the artifact.';
 
 --
 -- Name: spawn_subagent(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -14669,6 +16941,8 @@ CREATE FUNCTION concord.spawn_subagent(request jsonb) RETURNS jsonb
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     parent concord.agent_runs%ROWTYPE;
@@ -14684,6 +16958,7 @@ BEGIN
             MESSAGE = format('parent_agent_run_id must be an agent run id, not %s',
                              coalesce(request -> 'parent_agent_run_id', 'null'::jsonb));
     END IF;
+    PERFORM concord._require_agent_secret((request ->> 'parent_agent_run_id')::uuid);
     parent := concord._lock_live_agent((request ->> 'parent_agent_run_id')::uuid);
     RETURN concord._spawn(parent, request - 'parent_agent_run_id');
 END
@@ -14706,25 +16981,23 @@ CREATE FUNCTION concord.start_effect(effect_id uuid, workflow_id text) RETURNS t
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
-    command_status text;
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
     IF e.status = 'executing' AND e.executed_by_dbos_workflow_id = workflow_id THEN
         RETURN e.status;  -- replay
     END IF;
-    SELECT c.status INTO command_status FROM concord.commands AS c WHERE c.command_id = e.command_id;
-    IF e.status = 'planned' AND concord._is_terminal(command_status) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN011',
-            CONSTRAINT = 'effects_start_only_for_an_unfinished_command',
-            MESSAGE = format('command %s is %s: its effects can no longer start', e.command_id, command_status);
-    END IF;
+    -- workflow_id acts; the table's guard holds it to the command's current
+    -- run and a running command (only_the_current_run_drives_its_effects)
+    PERFORM concord._push_run(workflow_id);
     UPDATE concord.domain_effects AS x
     SET status = 'executing', executed_by_dbos_workflow_id = workflow_id
     WHERE x.domain_effect_id = effect_id;
+    PERFORM concord._pop_run('');
     RETURN 'executing';
 END
 $$;
@@ -14733,7 +17006,7 @@ $$;
 -- Name: FUNCTION start_effect(effect_id uuid, workflow_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.start_effect(effect_id uuid, workflow_id text) IS 'planned -> executing, bound to a workflow; a replay by the same workflow is a no-op.';
+COMMENT ON FUNCTION concord.start_effect(effect_id uuid, workflow_id text) IS 'planned -> executing, bound to a workflow, which must be the command''s current run (CN012) while the command is running (CN011); a replay by the same workflow is a no-op.';
 
 --
 -- Name: start_swarm(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -14746,6 +17019,8 @@ CREATE FUNCTION concord.start_swarm(command_id uuid, spec jsonb) RETURNS uuid
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -14757,6 +17032,7 @@ DECLARE
     templates jsonb := coalesce(spec -> 'agents', '[]');
     limits jsonb := coalesce(spec -> 'limits', '{}');
     saved text[];
+    starter text;
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
     IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
@@ -14772,6 +17048,16 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
+    IF (concord._authenticated()).agent_run_id IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agent_acts_within_its_own_swarm',
+            TABLE = 'swarm_runs',
+            MESSAGE = format('%s may not start a swarm: an agent acts only within its own swarm (it spawns '
+                             'subagents)', concord._principal());
+    END IF;
+    -- whoever starts it is a member of the command's project (or the runtime)
+    starter := concord._acting_on_command_or_login(NULL, c.command_id);
     SELECT * INTO existing FROM concord.swarm_runs AS s WHERE s.command_id = c.command_id AND s.name = spec ->> 'name';
     IF FOUND THEN
         IF existing.spec = spec THEN
@@ -14792,7 +17078,7 @@ BEGIN
                              'that has not finished (validated, approved, queued or running)', c.command_id, c.status);
     END IF;
 
-    saved := concord._push_actor(coalesce(nullif(current_setting('concord.actor', true), ''), session_user::text),
+    saved := concord._push_actor(starter,
                                  format('swarm %s started for command %s', spec ->> 'name', c.command_id));
     INSERT INTO concord.swarm_runs AS s (
         command_id, name, objective, execution_mode, join_strategy, join_options, max_agents, max_depth,
@@ -14830,7 +17116,7 @@ $$;
 -- Name: FUNCTION start_swarm(command_id uuid, spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.start_swarm(command_id uuid, spec jsonb) IS 'Start a swarm (spec 57.1, 67) under a command that policy let through: the spec 67 document as JSON {name, objective, execution_mode, join_strategy, join_options, limits, coordinator, agents, runtime, metadata} creates the swarm run and its coordinator agent run; idempotent per command and name (CN002 for another spec).';
+COMMENT ON FUNCTION concord.start_swarm(command_id uuid, spec jsonb) IS 'Start a swarm (spec 57.1, 67) under a command that policy let through: the spec 67 document as JSON {name, objective, execution_mode, join_strategy, join_options, limits, coordinator, agents, runtime, metadata} creates the swarm run and its coordinator agent run; idempotent per command and name (CN002 for another spec). Started by an owner, admin or member of the command''s project (CN012), or a superuser or worker session; never by an agent.';
 
 --
 -- Name: store_notification(text, text, text, text, uuid, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -14843,6 +17129,8 @@ CREATE FUNCTION concord.store_notification(recipient text, subject text, body te
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -14899,10 +17187,13 @@ CREATE FUNCTION concord.submit_agent_action(agent_run_id uuid, action jsonb) RET
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
+    PERFORM concord._require_agent_secret(agent_run_id);
     IF action IS NULL OR jsonb_typeof(action) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'agent_action_is_valid',
             MESSAGE = 'an agent action must be a JSON object (spec 17)';
@@ -14958,96 +17249,19 @@ CREATE FUNCTION concord.submit_command(command_type text, payload jsonb, request
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
-    c concord.commands%ROWTYPE;
-    new_id uuid;
-    problems jsonb;
-    trace text;
-    final_status text;
+    project uuid := concord._chosen_project();
+    who record;
 BEGIN
-    PERFORM concord._require('command_type', command_type);
-    IF payload IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN005',
-            CONSTRAINT = 'payload_is_not_null',
-            MESSAGE = 'payload must not be NULL',
-            HINT = 'Pass ''{}'' for a command without input.';
-    END IF;
-    PERFORM concord._require('requested_by', requested_by);
-    PERFORM concord._require('ingress', ingress);
-    context := coalesce(context, '{}');
-    IF jsonb_typeof(context) <> 'object' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN008',
-            CONSTRAINT = 'context_is_a_json_object',
-            MESSAGE = format('context must be a JSON object, not %s', jsonb_typeof(context));
-    END IF;
-    IF idempotency_key IS NOT NULL THEN
-        PERFORM concord._require('idempotency_key', idempotency_key);
-        IF length(idempotency_key) > 1000 THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN008',
-                CONSTRAINT = 'idempotency_key_has_at_most_1000_characters',
-                MESSAGE = format('idempotency_key is %s characters long; at most 1000', length(idempotency_key)),
-                HINT = 'Derive a key from the request (a hash of it, say), not the request itself.';
-        END IF;
-    END IF;
-    IF cancellation_mode NOT IN ('graceful', 'compensate_then_stop') THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN008',
-            CONSTRAINT = 'cancellation_mode_is_graceful_or_compensate_then_stop',
-            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop',
-                             cancellation_mode);
-    END IF;
-    trace := coalesce(
-        nullif(context ->> 'trace_id', ''), 'trace_' || replace(gen_random_uuid()::text, '-', '')
-    );
-
-    -- Spec 11: a replayed key returns the original and writes nothing (the
-    -- fast path: no validation).
-    IF idempotency_key IS NOT NULL THEN
-        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
-        IF FOUND THEN
-            RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
-            RETURN;
-        END IF;
-    END IF;
-
-    -- The insert trigger checks the type (CN009), validates the payload and
-    -- routes the row (see _commands_before_insert); a NULL mode takes the
-    -- type's default there. Under concurrency the unique key decides: a loser
-    -- of the race waits for the winner's commit, inserts nothing and reads the
-    -- original. The audit rows name requested_by as the actor.
-    PERFORM set_config('concord.submitting', 'on', true);
-    INSERT INTO concord.commands AS x (
-        command_type, requested_by, ingress, payload, context, status,
-        cancellation_mode, idempotency_key, trace_id
-    ) VALUES (
-        command_type, requested_by, ingress, payload, context, 'created',
-        cancellation_mode, idempotency_key, trace
-    )
-    ON CONFLICT ON CONSTRAINT idempotency_key_is_unique DO NOTHING
-    RETURNING x.command_id, x.status,
-        CASE WHEN x.status IN ('queued', 'validated') THEN '[]'::jsonb ELSE concord._submit_errors(x) END
-    INTO new_id, final_status, problems;
-    PERFORM set_config('concord.submitting', 'off', true);
-
-    IF new_id IS NULL THEN
-        SELECT * INTO c FROM concord.commands AS x WHERE x.idempotency_key = submit_command.idempotency_key;
-        IF NOT FOUND THEN
-            -- Only under REPEATABLE READ or SERIALIZABLE: the winner is invisible.
-            RAISE EXCEPTION USING
-                ERRCODE = '40001',
-                CONSTRAINT = 'a_concurrently_taken_idempotency_key_is_retried',
-                MESSAGE = format('idempotency key %L was taken by a concurrent transaction', idempotency_key),
-                HINT = 'Retry the transaction.';
-        END IF;
-        RETURN QUERY SELECT * FROM concord._replay(c, command_type, payload);
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT new_id, final_status, trace, true, coalesce(problems, '[]'::jsonb);
+    SELECT * INTO who FROM concord._acting_principal(
+        requested_by, project, ARRAY['owner', 'admin', 'member'], 'requested_by');
+    RETURN QUERY SELECT * FROM concord._submit_command(
+        command_type, payload, who.actor, ingress, context, idempotency_key, cancellation_mode, project,
+        who.asserted_by);
 END
 $$;
 
@@ -15055,7 +17269,7 @@ $$;
 -- Name: FUNCTION submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text) IS 'Record a command, validate its payload and queue it when asynchronous; idempotent by key (spec 11).';
+COMMENT ON FUNCTION concord.submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text) IS 'Record a command in the chosen project (see use_project), validate its payload and queue it when asynchronous; idempotent by key within the project (spec 11). requested_by names the authenticated principal (NULL: the caller itself) or, for a service with an act-as grant, the principal it submits for (CN012 otherwise); the requester needs the owner, admin or member role in the project.';
 
 --
 -- Name: submit_scheduled(text, timestamp with time zone); Type: FUNCTION; Schema: concord; Owner: -
@@ -15068,6 +17282,8 @@ CREATE FUNCTION concord.submit_scheduled(schedule_name text, tick timestamp with
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -15093,10 +17309,10 @@ BEGIN
     tick_text := to_char(tick AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     payload := replace(replace(s.payload_template::text, '{{tick}}', tick_text),
                        '{{schedule_name}}', s.schedule_name)::jsonb;
-    SELECT * INTO submitted FROM concord.submit_command(
+    SELECT * INTO submitted FROM concord._submit_command(
         s.command_type, payload, 'schedule:' || s.schedule_name, 'schedule',
         jsonb_build_object('schedule_name', s.schedule_name, 'tick', tick_text),
-        'schedule:' || s.schedule_name || ':' || tick_text);
+        'schedule:' || s.schedule_name || ':' || tick_text, null, s.project_id, null);
     RETURN submitted.command_id;
 END
 $$;
@@ -15118,6 +17334,8 @@ CREATE FUNCTION concord.supersede_memory(old_memory_id uuid, new_memory_id uuid,
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 DECLARE
     old_m concord.memories%ROWTYPE;
@@ -15126,7 +17344,7 @@ DECLARE
     also uuid;
     saved text[];
 BEGIN
-    PERFORM concord._require('actor', actor);
+    PERFORM concord._refuse_agent_outside_gateway('supersede_memory');
     PERFORM concord._require('old_memory_id', old_memory_id::text);
     PERFORM concord._require('new_memory_id', new_memory_id::text);
     IF old_memory_id = new_memory_id THEN
@@ -15149,8 +17367,9 @@ BEGIN
             ERRCODE = 'CN006', CONSTRAINT = 'the_memory_exists',
             MESSAGE = format('memory %s not found', new_memory_id);
     END IF;
-    IF (old_m.subject_type, old_m.subject_id, old_m.memory_type)
-       IS DISTINCT FROM (new_m.subject_type, new_m.subject_id, new_m.memory_type) THEN
+    actor := concord._acting_on_memory(actor, old_m.project_id, 'supersede_memory');
+    IF (old_m.project_id, old_m.subject_type, old_m.subject_id, old_m.memory_type)
+       IS DISTINCT FROM (new_m.project_id, new_m.subject_type, new_m.subject_id, new_m.memory_type) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN004',
             CONSTRAINT = 'a_memory_supersedes_one_of_the_same_subject_and_type',
@@ -15219,7 +17438,7 @@ $$;
 -- Name: FUNCTION supersede_memory(old_memory_id uuid, new_memory_id uuid, actor text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.supersede_memory(old_memory_id uuid, new_memory_id uuid, actor text) IS 'Mark active memory old superseded by new (same subject and type, CN004): new must be active, or a candidate whose write is approved (CN011), and becomes active. Idempotent. Returns {old_memory_id, old_status, new_memory_id, new_status, also_superseded_memory_id}.';
+COMMENT ON FUNCTION concord.supersede_memory(old_memory_id uuid, new_memory_id uuid, actor text) IS 'Mark active memory old superseded by new (same project, subject and type, CN004): new must be active, or a candidate whose write is approved (CN011), and becomes active. Idempotent. Returns {old_memory_id, old_status, new_memory_id, new_status, also_superseded_memory_id}. actor is checked: the authenticated principal (NULL: itself) or one it may act for, an owner, admin or member of the memory''s project (CN012).';
 
 --
 -- Name: transition_command(uuid, text, text, text, jsonb, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -15232,6 +17451,8 @@ CREATE FUNCTION concord.transition_command(command_id uuid, to_status text, acto
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -15279,7 +17500,35 @@ $$;
 -- Name: FUNCTION transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text) IS 'Move a command to to_status if the state machine allows it (CN001 otherwise); returns the new status. The actor who reached the current status may repeat the call as a no-op; anyone else gets CN001.';
+COMMENT ON FUNCTION concord.transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text) IS 'An operator''s move: a command to to_status if the state machine allows it (CN001 otherwise); returns the new status. The moves only a command''s run makes (into running, its outcome, its cancellation and compensation path) are refused (CN012). The actor who reached the current status may repeat the call as a no-op; anyone else gets CN001.';
+
+--
+-- Name: use_project(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.use_project(project text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    found uuid := concord._project(project);
+BEGIN
+    PERFORM set_config('concord.project', found::text, false);
+    RETURN concord._project_name(found);
+END
+$$;
+
+--
+-- Name: FUNCTION use_project(project text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.use_project(project text) IS 'Choose the project (''organisation/project'' or its id) that the rest of the session creates commands, schedules, notifications and memories in; returns its full name. CN006 (the_project_exists) for a project that does not exist or that the caller is no member of. Choosing grants nothing: every write still needs a role in the project.';
 
 --
 -- Name: write_memory(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -15292,6 +17541,8 @@ CREATE FUNCTION concord.write_memory(agent_run_id uuid, memory jsonb) RETURNS js
     SET "concord.reason" TO ''
     SET "concord.submitting" TO 'off'
     SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'write_memory', memory);
@@ -15303,6 +17554,61 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.write_memory(agent_run_id uuid, memory jsonb) IS 'Write a memory within the agent''s memory scope (spec 23, 61): active at once when confident, consented, not sensitive and not broad, else a candidate awaiting approval; needs tool write_memory.';
+
+--
+-- Name: act_as_grants; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.act_as_grants (
+    act_as_grant_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    service_principal_id uuid NOT NULL,
+    project_id uuid NOT NULL,
+    on_behalf_of_id uuid,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE act_as_grants; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.act_as_grants IS 'Which service may name someone else as the actor of its calls, in which project.';
+
+--
+-- Name: COLUMN act_as_grants.act_as_grant_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.act_as_grants.act_as_grant_id IS 'The grant''s id.';
+
+--
+-- Name: COLUMN act_as_grants.service_principal_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.act_as_grants.service_principal_id IS 'The service that may assert another actor.';
+
+--
+-- Name: COLUMN act_as_grants.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.act_as_grants.project_id IS 'The project the grant holds in, and only there.';
+
+--
+-- Name: COLUMN act_as_grants.on_behalf_of_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.act_as_grants.on_behalf_of_id IS 'The principal it may act as; NULL: any member.';
+
+--
+-- Name: COLUMN act_as_grants.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.act_as_grants.created_by IS 'Who granted it.';
+
+--
+-- Name: COLUMN act_as_grants.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.act_as_grants.created_at IS 'When it was granted.';
 
 --
 -- Name: agent_invocations; Type: TABLE; Schema: concord; Owner: -
@@ -15328,6 +17634,8 @@ CREATE TABLE concord.agent_invocations (
     CONSTRAINT invocation_status_is_known CHECK ((status = ANY (ARRAY['created'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text, 'expired'::text]))),
     CONSTRAINT invocation_type_is_known CHECK ((invocation_type = ANY (ARRAY['spawn'::text, 'delegate'::text, 'review'::text, 'evaluate'::text, 'map'::text, 'compete'::text])))
 );
+
+ALTER TABLE ONLY concord.agent_invocations FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE agent_invocations; Type: COMMENT; Schema: concord; Owner: -
@@ -15462,6 +17770,8 @@ CREATE TABLE concord.agent_messages (
     CONSTRAINT message_type_is_known CHECK ((message_type = ANY (ARRAY['instruction'::text, 'question'::text, 'answer'::text, 'observation'::text, 'status'::text, 'result'::text, 'critique'::text, 'handoff'::text, 'note'::text])))
 );
 
+ALTER TABLE ONLY concord.agent_messages FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE agent_messages; Type: COMMENT; Schema: concord; Owner: -
 --
@@ -15539,6 +17849,54 @@ COMMENT ON CONSTRAINT message_role_is_known ON concord.agent_messages IS 'A mess
 --
 
 COMMENT ON CONSTRAINT message_type_is_known ON concord.agent_messages IS 'A message is one of the known kinds (instruction, question, answer, observation, status, result, critique, ...).';
+
+--
+-- Name: agent_run_secrets; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.agent_run_secrets (
+    agent_run_id uuid NOT NULL,
+    secret_sha256 bytea NOT NULL,
+    project_id uuid NOT NULL,
+    issued_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT agent_secret_hash_is_a_sha256 CHECK ((length(secret_sha256) = 32))
+);
+
+--
+-- Name: TABLE agent_run_secrets; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.agent_run_secrets IS 'The secret each agent run acts with: issued when the run begins, kept only as a SHA-256.';
+
+--
+-- Name: COLUMN agent_run_secrets.agent_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.agent_run_secrets.agent_run_id IS 'The run the secret speaks for.';
+
+--
+-- Name: COLUMN agent_run_secrets.secret_sha256; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.agent_run_secrets.secret_sha256 IS 'SHA-256 of the secret.';
+
+--
+-- Name: COLUMN agent_run_secrets.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.agent_run_secrets.project_id IS 'The run''s project: the only one its agent sees.';
+
+--
+-- Name: COLUMN agent_run_secrets.issued_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.agent_run_secrets.issued_at IS 'When the secret was issued.';
+
+--
+-- Name: CONSTRAINT agent_secret_hash_is_a_sha256 ON agent_run_secrets; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT agent_secret_hash_is_a_sha256 ON concord.agent_run_secrets IS 'An agent run''s secret is kept as its SHA-256 (32 bytes), never as itself.';
 
 --
 -- Name: agent_statuses; Type: TABLE; Schema: concord; Owner: -
@@ -15765,6 +18123,117 @@ COMMENT ON COLUMN concord.agent_transitions.to_status IS 'The status the run ent
 COMMENT ON CONSTRAINT an_agent_transition_changes_the_status ON concord.agent_transitions IS 'An agent transition leads to another status.';
 
 --
+-- Name: api_tokens; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.api_tokens (
+    token_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    principal_id uuid NOT NULL,
+    token_sha256 bytea NOT NULL,
+    label text,
+    scopes text[],
+    expires_at timestamp with time zone NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_by text,
+    CONSTRAINT a_revocation_names_who_revoked CHECK (((revoked_at IS NULL) = (revoked_by IS NULL))),
+    CONSTRAINT a_token_expires_after_it_is_created CHECK ((expires_at > created_at)),
+    CONSTRAINT token_hash_is_a_sha256 CHECK ((length(token_sha256) = 32)),
+    CONSTRAINT token_scopes_are_roles CHECK ((scopes <@ ARRAY['owner'::text, 'admin'::text, 'approver'::text, 'member'::text, 'reader'::text]))
+);
+
+--
+-- Name: TABLE api_tokens; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.api_tokens IS 'API tokens: shown once when created, kept only as a SHA-256, revocable, expiring.';
+
+--
+-- Name: COLUMN api_tokens.token_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.token_id IS 'The token''s id (not its secret).';
+
+--
+-- Name: COLUMN api_tokens.principal_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.principal_id IS 'The principal the token authenticates.';
+
+--
+-- Name: COLUMN api_tokens.token_sha256; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.token_sha256 IS 'SHA-256 of the token; the token itself is never stored.';
+
+--
+-- Name: COLUMN api_tokens.label; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.label IS 'What the token is for, to tell tokens apart.';
+
+--
+-- Name: COLUMN api_tokens.scopes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.scopes IS 'The membership roles the token may use, a subset of its principal''s; NULL: all of them.';
+
+--
+-- Name: COLUMN api_tokens.expires_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.expires_at IS 'After this the token authenticates nothing.';
+
+--
+-- Name: COLUMN api_tokens.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.created_by IS 'Who created it.';
+
+--
+-- Name: COLUMN api_tokens.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN api_tokens.revoked_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.revoked_at IS 'When it was revoked (it then authenticates nothing).';
+
+--
+-- Name: COLUMN api_tokens.revoked_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.api_tokens.revoked_by IS 'Who revoked it.';
+
+--
+-- Name: CONSTRAINT a_revocation_names_who_revoked ON api_tokens; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_revocation_names_who_revoked ON concord.api_tokens IS 'A revoked token names who revoked it, and only a revoked one does.';
+
+--
+-- Name: CONSTRAINT a_token_expires_after_it_is_created ON api_tokens; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_token_expires_after_it_is_created ON concord.api_tokens IS 'A token expires after it is created.';
+
+--
+-- Name: CONSTRAINT token_hash_is_a_sha256 ON api_tokens; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT token_hash_is_a_sha256 ON concord.api_tokens IS 'A token is kept as its SHA-256 (32 bytes), never as itself.';
+
+--
+-- Name: CONSTRAINT token_scopes_are_roles ON api_tokens; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT token_scopes_are_roles ON concord.api_tokens IS 'A token''s scopes are membership roles.';
+
+--
 -- Name: artifact_lineage; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -15774,6 +18243,8 @@ CREATE TABLE concord.artifact_lineage (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT an_artifact_is_not_its_own_parent CHECK ((artifact_id <> parent_artifact_id))
 );
+
+ALTER TABLE ONLY concord.artifact_lineage FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE artifact_lineage; Type: COMMENT; Schema: concord; Owner: -
@@ -15831,10 +18302,13 @@ CREATE TABLE concord.domain_events (
     token_usage jsonb,
     cost_units numeric,
     created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    asserted_by text,
     CONSTRAINT actor_is_not_blank CHECK ((btrim(actor) <> ''::text)),
     CONSTRAINT event_type_is_not_blank CHECK ((btrim(event_type) <> ''::text)),
     CONSTRAINT purpose_is_known CHECK ((purpose = ANY (ARRAY['event'::text, 'audit'::text, 'agent_step'::text])))
 );
+
+ALTER TABLE ONLY concord.domain_events FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE domain_events; Type: COMMENT; Schema: concord; Owner: -
@@ -15967,6 +18441,12 @@ COMMENT ON COLUMN concord.domain_events.cost_units IS 'What the agent step cost.
 --
 
 COMMENT ON COLUMN concord.domain_events.created_at IS 'When the event was recorded.';
+
+--
+-- Name: COLUMN domain_events.asserted_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.asserted_by IS 'The service that named the actor under an act-as grant; NULL when the actor spoke for itself.';
 
 --
 -- Name: CONSTRAINT actor_is_not_blank ON domain_events; Type: COMMENT; Schema: concord; Owner: -
@@ -16259,6 +18739,8 @@ CREATE TABLE concord.command_dependencies (
     CONSTRAINT a_command_cannot_depend_on_itself CHECK ((child_command_id <> parent_command_id))
 );
 
+ALTER TABLE ONLY concord.command_dependencies FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE command_dependencies; Type: COMMENT; Schema: concord; Owner: -
 --
@@ -16399,6 +18881,7 @@ CREATE TABLE concord.command_type_grants (
     principal text NOT NULL,
     granted_by text NOT NULL,
     granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    org_id uuid DEFAULT '00000000-0000-4000-8000-00000000000a'::uuid NOT NULL,
     CONSTRAINT principal_is_a_name CHECK (((btrim(principal) <> ''::text) AND (length(principal) <= 256)))
 );
 
@@ -16431,6 +18914,12 @@ COMMENT ON COLUMN concord.command_type_grants.granted_by IS 'Who granted it.';
 --
 
 COMMENT ON COLUMN concord.command_type_grants.granted_at IS 'When it was granted.';
+
+--
+-- Name: COLUMN command_type_grants.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.command_type_grants.org_id IS 'The organisation the grant holds in.';
 
 --
 -- Name: CONSTRAINT principal_is_a_name ON command_type_grants; Type: COMMENT; Schema: concord; Owner: -
@@ -16519,6 +19008,8 @@ CREATE TABLE concord.connector_invocations (
     CONSTRAINT latency_is_not_negative CHECK ((latency_ms >= (0)::double precision)),
     CONSTRAINT status_is_known CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text])))
 );
+
+ALTER TABLE ONLY concord.connector_invocations FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE connector_invocations; Type: COMMENT; Schema: concord; Owner: -
@@ -17002,6 +19493,8 @@ CREATE TABLE concord.policy_decisions (
     CONSTRAINT decision_is_known CHECK ((decision = ANY (ARRAY['allow'::text, 'deny'::text, 'require_input'::text, 'require_approval'::text])))
 );
 
+ALTER TABLE ONLY concord.policy_decisions FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE policy_decisions; Type: COMMENT; Schema: concord; Owner: -
 --
@@ -17445,6 +19938,75 @@ COMMENT ON COLUMN concord.error_taxonomy.retryable IS 'True when a failure of th
 COMMENT ON COLUMN concord.error_taxonomy.description IS 'What the class means.';
 
 --
+-- Name: memberships; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.memberships (
+    membership_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    org_id uuid NOT NULL,
+    project_id uuid,
+    principal_id uuid NOT NULL,
+    role text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT membership_role_is_known CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'approver'::text, 'member'::text, 'reader'::text])))
+);
+
+--
+-- Name: TABLE memberships; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.memberships IS 'Who belongs to an organisation (or one of its projects) with which role.';
+
+--
+-- Name: COLUMN memberships.membership_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memberships.membership_id IS 'The membership''s id.';
+
+--
+-- Name: COLUMN memberships.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memberships.org_id IS 'The organisation.';
+
+--
+-- Name: COLUMN memberships.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memberships.project_id IS 'The one project it covers; NULL: every project of the organisation.';
+
+--
+-- Name: COLUMN memberships.principal_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memberships.principal_id IS 'The member.';
+
+--
+-- Name: COLUMN memberships.role; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memberships.role IS 'owner, admin (run the organisation), approver (decide approvals), member (submit, cancel, give input) or reader (read).';
+
+--
+-- Name: COLUMN memberships.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memberships.created_by IS 'Who added it.';
+
+--
+-- Name: COLUMN memberships.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.memberships.created_at IS 'When it was added.';
+
+--
+-- Name: CONSTRAINT membership_role_is_known ON memberships; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT membership_role_is_known ON concord.memberships IS 'A membership role is owner, admin, approver, member or reader.';
+
+--
 -- Name: memory_catalog; Type: VIEW; Schema: concord; Owner: -
 --
 
@@ -17602,6 +20164,323 @@ COMMENT ON COLUMN concord.memory_catalog.content IS 'What is remembered; NULL on
 COMMENT ON COLUMN concord.memory_catalog.past_expiry IS 'True when it is candidate or active and its expires_at has passed: expire_memories will expire it.';
 
 --
+-- Name: principals; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.principals (
+    principal_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    display_name text,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_at timestamp with time zone,
+    CONSTRAINT principal_kind_is_known CHECK ((kind = ANY (ARRAY['user'::text, 'service'::text, 'agent'::text]))),
+    CONSTRAINT principal_name_is_not_blank CHECK (((btrim(name) <> ''::text) AND (length(name) <= 128)))
+);
+
+--
+-- Name: TABLE principals; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.principals IS 'Who may act: users and services, each under one canonical name (agents act through their runs).';
+
+--
+-- Name: COLUMN principals.principal_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principals.principal_id IS 'The principal''s id.';
+
+--
+-- Name: COLUMN principals.name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principals.name IS 'Its canonical name (NFKC, case-folded, no invisible, control or space character), unique.';
+
+--
+-- Name: COLUMN principals.kind; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principals.kind IS 'user or service (a service may be granted act-as).';
+
+--
+-- Name: COLUMN principals.display_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principals.display_name IS 'A name for people to read; decides nothing.';
+
+--
+-- Name: COLUMN principals.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principals.created_by IS 'Who registered it.';
+
+--
+-- Name: COLUMN principals.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principals.created_at IS 'When it was registered.';
+
+--
+-- Name: COLUMN principals.disabled_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principals.disabled_at IS 'When it was disabled: a disabled principal authenticates no more, by login or token.';
+
+--
+-- Name: CONSTRAINT principal_kind_is_known ON principals; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT principal_kind_is_known ON concord.principals IS 'A principal is a user, a service or an agent.';
+
+--
+-- Name: CONSTRAINT principal_name_is_not_blank ON principals; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT principal_name_is_not_blank ON concord.principals IS 'A principal name is not blank and has at most 128 characters (behind the canonical-form trigger).';
+
+--
+-- Name: my_api_tokens; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.my_api_tokens AS
+ SELECT t.token_id,
+    p.name AS principal,
+    t.label,
+    t.scopes,
+    t.expires_at,
+    t.created_at,
+    t.created_by,
+    t.revoked_at,
+    t.revoked_by,
+    ((t.revoked_at IS NULL) AND (t.expires_at > now())) AS usable
+   FROM (concord.api_tokens t
+     JOIN concord.principals p ON ((t.principal_id = p.principal_id)))
+  WHERE ((p.name = concord._principal()) OR ((concord._principal() IS NULL) AND concord._session_is_superuser()));
+
+--
+-- Name: VIEW my_api_tokens; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.my_api_tokens IS 'The authenticated principal''s API tokens (a superuser session: everyone''s), without their secret: label, scopes, expiry, revocation and whether the token still authenticates.';
+
+--
+-- Name: COLUMN my_api_tokens.token_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.token_id IS 'The token''s id (revoke it with revoke_api_token).';
+
+--
+-- Name: COLUMN my_api_tokens.principal; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.principal IS 'The principal the token authenticates.';
+
+--
+-- Name: COLUMN my_api_tokens.label; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.label IS 'The note given when it was created.';
+
+--
+-- Name: COLUMN my_api_tokens.scopes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.scopes IS 'The membership roles it may use; NULL: all of its principal''s.';
+
+--
+-- Name: COLUMN my_api_tokens.expires_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.expires_at IS 'When it stops authenticating.';
+
+--
+-- Name: COLUMN my_api_tokens.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.created_at IS 'When it was issued.';
+
+--
+-- Name: COLUMN my_api_tokens.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.created_by IS 'Who issued it.';
+
+--
+-- Name: COLUMN my_api_tokens.revoked_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.revoked_at IS 'When it was revoked; NULL while it is not.';
+
+--
+-- Name: COLUMN my_api_tokens.revoked_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.revoked_by IS 'Who revoked it.';
+
+--
+-- Name: COLUMN my_api_tokens.usable; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_api_tokens.usable IS 'True while it authenticates: not revoked and not expired.';
+
+--
+-- Name: organisations; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.organisations (
+    org_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organisation_name_is_a_slug CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text))
+);
+
+--
+-- Name: TABLE organisations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.organisations IS 'An organisation: its projects hold the data, its members act in them by role.';
+
+--
+-- Name: COLUMN organisations.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.organisations.org_id IS 'The organisation''s id.';
+
+--
+-- Name: COLUMN organisations.name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.organisations.name IS 'Its name: a lower-case slug, unique.';
+
+--
+-- Name: COLUMN organisations.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.organisations.created_by IS 'Who created it (a principal, or a superuser''s login).';
+
+--
+-- Name: COLUMN organisations.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.organisations.created_at IS 'When it was created.';
+
+--
+-- Name: CONSTRAINT organisation_name_is_a_slug ON organisations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT organisation_name_is_a_slug ON concord.organisations IS 'An organisation name is a lower-case slug: a letter or digit, then letters, digits, _ and -, at most 63.';
+
+--
+-- Name: projects; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.projects (
+    project_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    org_id uuid NOT NULL,
+    name text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT project_name_is_a_slug CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text))
+);
+
+--
+-- Name: TABLE projects; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.projects IS 'A project of an organisation: commands, schedules, notifications and memories belong to one.';
+
+--
+-- Name: COLUMN projects.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.projects.project_id IS 'The project''s id.';
+
+--
+-- Name: COLUMN projects.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.projects.org_id IS 'The organisation it belongs to.';
+
+--
+-- Name: COLUMN projects.name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.projects.name IS 'Its name: a lower-case slug, unique within the organisation.';
+
+--
+-- Name: COLUMN projects.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.projects.created_by IS 'Who created it.';
+
+--
+-- Name: COLUMN projects.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.projects.created_at IS 'When it was created.';
+
+--
+-- Name: CONSTRAINT project_name_is_a_slug ON projects; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT project_name_is_a_slug ON concord.projects IS 'A project name is a lower-case slug: a letter or digit, then letters, digits, _ and -, at most 63.';
+
+--
+-- Name: my_projects; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.my_projects AS
+ SELECT o.name AS organisation,
+    p.name AS project,
+    p.project_id,
+    ((o.name || '/'::text) || p.name) AS full_name,
+    COALESCE(( SELECT array_agg(DISTINCT m.role ORDER BY m.role) AS array_agg
+           FROM (concord.memberships m
+             JOIN concord.principals pr ON ((m.principal_id = pr.principal_id)))
+          WHERE ((pr.name = concord._principal()) AND (m.org_id = p.org_id) AND ((m.project_id IS NULL) OR (m.project_id = p.project_id)))), '{}'::text[]) AS roles
+   FROM (concord.projects p
+     JOIN concord.organisations o ON ((p.org_id = o.org_id)))
+  WHERE (concord._sees_all() OR (p.project_id = ANY (concord._visible_projects())));
+
+--
+-- Name: VIEW my_projects; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.my_projects IS 'The projects the authenticated principal may see, with its membership roles in each (a service''s act-as projects appear with no role).';
+
+--
+-- Name: COLUMN my_projects.organisation; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_projects.organisation IS 'The organisation''s name.';
+
+--
+-- Name: COLUMN my_projects.project; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_projects.project IS 'The project''s name within its organisation.';
+
+--
+-- Name: COLUMN my_projects.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_projects.project_id IS 'The project''s id.';
+
+--
+-- Name: COLUMN my_projects.full_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_projects.full_name IS 'organisation/project, as use_project takes it.';
+
+--
+-- Name: COLUMN my_projects.roles; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.my_projects.roles IS 'The authenticated principal''s membership roles there, sorted; {} for none (a superuser, or a service acting by grant).';
+
+--
 -- Name: notifications; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -17616,11 +20495,14 @@ CREATE TABLE concord.notifications (
     idempotency_key text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     read_at timestamp with time zone,
+    project_id uuid DEFAULT '00000000-0000-4000-8000-00000000000b'::uuid NOT NULL,
     CONSTRAINT channel_is_known CHECK ((channel = ANY (ARRAY['app'::text, 'email'::text]))),
     CONSTRAINT metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT notification_idempotency_key_is_not_blank CHECK ((idempotency_key <> ''::text)),
     CONSTRAINT recipient_is_not_blank CHECK ((btrim(recipient) <> ''::text))
 );
+
+ALTER TABLE ONLY concord.notifications FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE notifications; Type: COMMENT; Schema: concord; Owner: -
@@ -17687,6 +20569,12 @@ COMMENT ON COLUMN concord.notifications.created_at IS 'When it was stored.';
 --
 
 COMMENT ON COLUMN concord.notifications.read_at IS 'When the recipient read it.';
+
+--
+-- Name: COLUMN notifications.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.notifications.project_id IS 'The project the notification belongs to.';
 
 --
 -- Name: CONSTRAINT channel_is_known ON notifications; Type: COMMENT; Schema: concord; Owner: -
@@ -17984,6 +20872,7 @@ CREATE TABLE concord.team_members (
     principal text NOT NULL,
     added_by text NOT NULL,
     added_at timestamp with time zone DEFAULT now() NOT NULL,
+    org_id uuid DEFAULT '00000000-0000-4000-8000-00000000000a'::uuid NOT NULL,
     CONSTRAINT a_team_is_not_its_own_member CHECK ((team <> principal)),
     CONSTRAINT principal_is_a_name CHECK (((btrim(principal) <> ''::text) AND (length(principal) <= 256))),
     CONSTRAINT team_is_a_name CHECK (((btrim(team) <> ''::text) AND (length(team) <= 256)))
@@ -18018,6 +20907,12 @@ COMMENT ON COLUMN concord.team_members.added_by IS 'Who added the member.';
 --
 
 COMMENT ON COLUMN concord.team_members.added_at IS 'When the member was added.';
+
+--
+-- Name: COLUMN team_members.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.team_members.org_id IS 'The organisation the team belongs to.';
 
 --
 -- Name: CONSTRAINT a_team_is_not_its_own_member ON team_members; Type: COMMENT; Schema: concord; Owner: -
@@ -18058,11 +20953,13 @@ CREATE VIEW concord.pending_approvals AS
            FROM unnest(a.eligible_approvers) p(principal)
         UNION
          SELECT m.principal
-           FROM concord.team_members m
-          WHERE (m.team = a.approver_team)) who)
+           FROM (concord.team_members m
+             JOIN concord.projects p ON ((m.org_id = p.org_id)))
+          WHERE ((m.team = a.approver_team) AND (p.project_id = c.project_id))) who)
   WHERE ((a.status = 'pending'::text) AND (a.expires_at > clock_timestamp()) AND (who.approver <> a.requested_by) AND (NOT (EXISTS ( SELECT 1
-           FROM concord.team_members t
-          WHERE (t.team = who.approver)))));
+           FROM (concord.team_members t
+             JOIN concord.projects p ON ((t.org_id = p.org_id)))
+          WHERE ((t.team = who.approver) AND (p.project_id = c.project_id))))));
 
 --
 -- Name: VIEW pending_approvals; Type: COMMENT; Schema: concord; Owner: -
@@ -18142,6 +21039,47 @@ ALTER TABLE concord.policy_decisions ALTER COLUMN decision_id ADD GENERATED ALWA
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: principal_logins; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.principal_logins (
+    login name NOT NULL,
+    principal_id uuid NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE principal_logins; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.principal_logins IS 'Database logins that speak as a principal (mapped by a superuser).';
+
+--
+-- Name: COLUMN principal_logins.login; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principal_logins.login IS 'The login (session_user) that speaks.';
+
+--
+-- Name: COLUMN principal_logins.principal_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principal_logins.principal_id IS 'The principal it speaks as.';
+
+--
+-- Name: COLUMN principal_logins.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principal_logins.created_by IS 'The superuser login that mapped it.';
+
+--
+-- Name: COLUMN principal_logins.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.principal_logins.created_at IS 'When it was mapped.';
 
 --
 -- Name: recent_failures; Type: VIEW; Schema: concord; Owner: -
@@ -18474,10 +21412,13 @@ CREATE TABLE concord.schedules (
     enabled boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    project_id uuid DEFAULT '00000000-0000-4000-8000-00000000000b'::uuid NOT NULL,
     CONSTRAINT cron_has_five_or_six_fields CHECK ((cron ~ '^\S+(\s+\S+){4,5}$'::text)),
     CONSTRAINT payload_template_is_an_object CHECK ((jsonb_typeof(payload_template) = 'object'::text)),
     CONSTRAINT schedule_name_is_an_identifier CHECK (((schedule_name ~ '^[a-z][a-z0-9_.-]*$'::text) AND (length(schedule_name) <= 100)))
 );
+
+ALTER TABLE ONLY concord.schedules FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE schedules; Type: COMMENT; Schema: concord; Owner: -
@@ -18532,6 +21473,12 @@ COMMENT ON COLUMN concord.schedules.created_at IS 'When it was registered.';
 --
 
 COMMENT ON COLUMN concord.schedules.updated_at IS 'When it last changed.';
+
+--
+-- Name: COLUMN schedules.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.schedules.project_id IS 'The project its commands are submitted in.';
 
 --
 -- Name: CONSTRAINT cron_has_five_or_six_fields ON schedules; Type: COMMENT; Schema: concord; Owner: -
@@ -19282,6 +22229,20 @@ COMMENT ON COLUMN concord.tool_catalog.version IS '1 at registration, one more p
 COMMENT ON COLUMN concord.tool_catalog.updated_at IS 'When the tool last changed.';
 
 --
+-- Name: memberships a_membership_is_recorded_once; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.memberships
+    ADD CONSTRAINT a_membership_is_recorded_once UNIQUE NULLS NOT DISTINCT (org_id, project_id, principal_id, role);
+
+--
+-- Name: act_as_grants act_as_grants_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.act_as_grants
+    ADD CONSTRAINT act_as_grants_pkey PRIMARY KEY (act_as_grant_id);
+
+--
 -- Name: agent_invocations agent_invocations_child_agent_run_id_key; Type: CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -19303,11 +22264,25 @@ ALTER TABLE ONLY concord.agent_messages
     ADD CONSTRAINT agent_messages_pkey PRIMARY KEY (agent_message_id);
 
 --
+-- Name: agent_run_secrets agent_run_secrets_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.agent_run_secrets
+    ADD CONSTRAINT agent_run_secrets_pkey PRIMARY KEY (agent_run_id);
+
+--
 -- Name: agent_runs agent_runs_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
 --
 
 ALTER TABLE ONLY concord.agent_runs
     ADD CONSTRAINT agent_runs_pkey PRIMARY KEY (agent_run_id);
+
+--
+-- Name: agent_run_secrets agent_secret_hash_is_unique; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.agent_run_secrets
+    ADD CONSTRAINT agent_secret_hash_is_unique UNIQUE (secret_sha256);
 
 --
 -- Name: agent_statuses agent_statuses_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -19329,6 +22304,20 @@ ALTER TABLE ONLY concord.agent_steps
 
 ALTER TABLE ONLY concord.agent_transitions
     ADD CONSTRAINT agent_transitions_pkey PRIMARY KEY (from_status, to_status);
+
+--
+-- Name: act_as_grants an_act_as_grant_is_recorded_once; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.act_as_grants
+    ADD CONSTRAINT an_act_as_grant_is_recorded_once UNIQUE NULLS NOT DISTINCT (service_principal_id, on_behalf_of_id, project_id);
+
+--
+-- Name: api_tokens api_tokens_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.api_tokens
+    ADD CONSTRAINT api_tokens_pkey PRIMARY KEY (token_id);
 
 --
 -- Name: approval_types approval_types_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -19384,7 +22373,7 @@ ALTER TABLE ONLY concord.command_transitions
 --
 
 ALTER TABLE ONLY concord.command_type_grants
-    ADD CONSTRAINT command_type_grants_pkey PRIMARY KEY (command_type, principal);
+    ADD CONSTRAINT command_type_grants_pkey PRIMARY KEY (org_id, command_type, principal);
 
 --
 -- Name: command_types command_types_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -19468,7 +22457,14 @@ ALTER TABLE ONLY concord.error_classes
 --
 
 ALTER TABLE ONLY concord.commands
-    ADD CONSTRAINT idempotency_key_is_unique UNIQUE (idempotency_key);
+    ADD CONSTRAINT idempotency_key_is_unique UNIQUE (project_id, idempotency_key);
+
+--
+-- Name: memberships memberships_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.memberships
+    ADD CONSTRAINT memberships_pkey PRIMARY KEY (membership_id);
 
 --
 -- Name: memories memories_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -19513,6 +22509,20 @@ ALTER TABLE ONLY concord.swarm_runs
     ADD CONSTRAINT one_swarm_of_a_name_per_command UNIQUE (command_id, name);
 
 --
+-- Name: organisations organisation_name_is_unique; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.organisations
+    ADD CONSTRAINT organisation_name_is_unique UNIQUE (name);
+
+--
+-- Name: organisations organisations_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.organisations
+    ADD CONSTRAINT organisations_pkey PRIMARY KEY (org_id);
+
+--
 -- Name: policies policies_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -19525,6 +22535,41 @@ ALTER TABLE ONLY concord.policies
 
 ALTER TABLE ONLY concord.policy_decisions
     ADD CONSTRAINT policy_decisions_pkey PRIMARY KEY (command_id, decision_id);
+
+--
+-- Name: principal_logins principal_logins_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.principal_logins
+    ADD CONSTRAINT principal_logins_pkey PRIMARY KEY (login);
+
+--
+-- Name: principals principal_name_is_unique; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.principals
+    ADD CONSTRAINT principal_name_is_unique UNIQUE (name);
+
+--
+-- Name: principals principals_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.principals
+    ADD CONSTRAINT principals_pkey PRIMARY KEY (principal_id);
+
+--
+-- Name: projects project_name_is_unique_in_its_organisation; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.projects
+    ADD CONSTRAINT project_name_is_unique_in_its_organisation UNIQUE (org_id, name);
+
+--
+-- Name: projects projects_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.projects
+    ADD CONSTRAINT projects_pkey PRIMARY KEY (project_id);
 
 --
 -- Name: runtime_operations runtime_operations_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -19580,7 +22625,14 @@ ALTER TABLE ONLY concord.swarm_transitions
 --
 
 ALTER TABLE ONLY concord.team_members
-    ADD CONSTRAINT team_members_pkey PRIMARY KEY (team, principal);
+    ADD CONSTRAINT team_members_pkey PRIMARY KEY (org_id, team, principal);
+
+--
+-- Name: api_tokens token_hash_is_unique; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.api_tokens
+    ADD CONSTRAINT token_hash_is_unique UNIQUE (token_sha256);
 
 --
 -- Name: tools tools_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -19594,6 +22646,12 @@ ALTER TABLE ONLY concord.tools
 --
 
 CREATE UNIQUE INDEX agent_runs_one_root_per_swarm ON concord.agent_runs USING btree (swarm_run_id) WHERE (parent_agent_run_id IS NULL);
+
+--
+-- Name: api_tokens_principal_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX api_tokens_principal_idx ON concord.api_tokens USING btree (principal_id);
 
 --
 -- Name: approvals_command_idx; Type: INDEX; Schema: concord; Owner: -
@@ -19648,6 +22706,12 @@ CREATE INDEX command_dependencies_parent_idx ON concord.command_dependencies USI
 --
 
 CREATE UNIQUE INDEX commands_dbos_workflow_id_key ON concord.commands USING btree (dbos_workflow_id) WHERE (dbos_workflow_id IS NOT NULL);
+
+--
+-- Name: commands_project_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX commands_project_idx ON concord.commands USING btree (project_id);
 
 --
 -- Name: commands_status_updated_at_idx; Type: INDEX; Schema: concord; Owner: -
@@ -19782,10 +22846,16 @@ CREATE INDEX idx_swarm_runs_command_id ON concord.swarm_runs USING btree (comman
 CREATE INDEX idx_swarm_runs_status ON concord.swarm_runs USING btree (status);
 
 --
+-- Name: memberships_principal_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX memberships_principal_idx ON concord.memberships USING btree (principal_id);
+
+--
 -- Name: memories_one_active_per_key; Type: INDEX; Schema: concord; Owner: -
 --
 
-CREATE UNIQUE INDEX memories_one_active_per_key ON concord.memories USING btree (subject_type, subject_id, memory_type, memory_key) WHERE ((status = 'active'::text) AND (memory_key IS NOT NULL));
+CREATE UNIQUE INDEX memories_one_active_per_key ON concord.memories USING btree (project_id, subject_type, subject_id, memory_type, memory_key) WHERE ((status = 'active'::text) AND (memory_key IS NOT NULL));
 
 --
 -- Name: memories_search_idx; Type: INDEX; Schema: concord; Owner: -
@@ -19806,10 +22876,40 @@ CREATE INDEX memories_subject_idx ON concord.memories USING btree (subject_type,
 CREATE INDEX notifications_recipient_idx ON concord.notifications USING btree (recipient, created_at DESC);
 
 --
+-- Name: principal_logins_principal_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX principal_logins_principal_idx ON concord.principal_logins USING btree (principal_id);
+
+--
 -- Name: team_members_principal_idx; Type: INDEX; Schema: concord; Owner: -
 --
 
 CREATE INDEX team_members_principal_idx ON concord.team_members USING btree (principal);
+
+--
+-- Name: principals a_principal_name_is_canonical; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER a_principal_name_is_canonical BEFORE INSERT OR UPDATE ON concord.principals FOR EACH ROW EXECUTE FUNCTION concord._principals_before_write();
+
+--
+-- Name: api_tokens a_token_changes_only_by_revocation; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER a_token_changes_only_by_revocation BEFORE UPDATE ON concord.api_tokens FOR EACH ROW EXECUTE FUNCTION concord._api_tokens_before_update();
+
+--
+-- Name: act_as_grants act_as_grants_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER act_as_grants_are_audited AFTER INSERT OR DELETE ON concord.act_as_grants FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('act_as_grant_id');
+
+--
+-- Name: act_as_grants act_as_grants_are_not_updated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER act_as_grants_are_not_updated BEFORE UPDATE ON concord.act_as_grants FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('change by granting and revoking');
 
 --
 -- Name: agent_invocations agent_invocations_after_insert; Type: TRIGGER; Schema: concord; Owner: -
@@ -19864,6 +22964,12 @@ CREATE TRIGGER agent_messages_are_not_truncated BEFORE TRUNCATE ON concord.agent
 --
 
 CREATE TRIGGER agent_messages_before_insert BEFORE INSERT ON concord.agent_messages FOR EACH ROW EXECUTE FUNCTION concord._agent_messages_before_insert();
+
+--
+-- Name: agent_run_secrets agent_run_secrets_are_not_rewritten; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER agent_run_secrets_are_not_rewritten BEFORE DELETE OR UPDATE ON concord.agent_run_secrets FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are issued once per run');
 
 --
 -- Name: agent_runs agent_runs_after_write; Type: TRIGGER; Schema: concord; Owner: -
@@ -19924,6 +23030,18 @@ CREATE TRIGGER agent_steps_are_not_truncated BEFORE TRUNCATE ON concord.agent_st
 --
 
 CREATE TRIGGER agent_steps_before_insert BEFORE INSERT ON concord.agent_steps FOR EACH ROW EXECUTE FUNCTION concord._agent_steps_before_insert();
+
+--
+-- Name: api_tokens api_tokens_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER api_tokens_are_audited AFTER INSERT OR UPDATE ON concord.api_tokens FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('token_id');
+
+--
+-- Name: api_tokens api_tokens_are_not_deleted; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER api_tokens_are_not_deleted BEFORE DELETE ON concord.api_tokens FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept (revoked, not deleted)');
 
 --
 -- Name: approval_types approval_types_after_write; Type: TRIGGER; Schema: concord; Owner: -
@@ -20196,6 +23314,18 @@ CREATE TRIGGER events_are_append_only BEFORE DELETE OR UPDATE ON concord.domain_
 CREATE TRIGGER events_are_not_truncated BEFORE TRUNCATE ON concord.domain_events FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only', 'Record a correction as a new event instead.');
 
 --
+-- Name: memberships memberships_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER memberships_are_audited AFTER INSERT OR DELETE ON concord.memberships FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('membership_id');
+
+--
+-- Name: memberships memberships_are_not_updated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER memberships_are_not_updated BEFORE UPDATE ON concord.memberships FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('change by adding and removing members');
+
+--
 -- Name: memories memories_after_write; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -20250,6 +23380,18 @@ CREATE TRIGGER notifications_are_not_truncated BEFORE TRUNCATE ON concord.notifi
 CREATE TRIGGER notifications_before_update BEFORE UPDATE ON concord.notifications FOR EACH ROW EXECUTE FUNCTION concord._notifications_before_update();
 
 --
+-- Name: organisations organisations_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER organisations_are_audited AFTER INSERT ON concord.organisations FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('org_id');
+
+--
+-- Name: organisations organisations_are_not_rewritten; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER organisations_are_not_rewritten BEFORE DELETE OR UPDATE ON concord.organisations FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept as created');
+
+--
 -- Name: policies policies_after_write; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -20284,6 +23426,42 @@ CREATE TRIGGER policy_decisions_are_not_truncated BEFORE TRUNCATE ON concord.pol
 --
 
 CREATE TRIGGER policy_decisions_are_not_updated BEFORE DELETE OR UPDATE ON concord.policy_decisions FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is append-only');
+
+--
+-- Name: principal_logins principal_logins_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER principal_logins_are_audited AFTER INSERT OR DELETE ON concord.principal_logins FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('login');
+
+--
+-- Name: principal_logins principal_logins_are_not_updated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER principal_logins_are_not_updated BEFORE UPDATE ON concord.principal_logins FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('change by mapping again');
+
+--
+-- Name: principals principals_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER principals_are_audited AFTER INSERT OR UPDATE ON concord.principals FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('principal_id');
+
+--
+-- Name: principals principals_are_not_deleted; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER principals_are_not_deleted BEFORE DELETE ON concord.principals FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept: history names them', 'Set disabled_at instead.');
+
+--
+-- Name: projects projects_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER projects_are_audited AFTER INSERT ON concord.projects FOR EACH ROW EXECUTE FUNCTION concord._directory_after_write('project_id');
+
+--
+-- Name: projects projects_are_not_rewritten; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER projects_are_not_rewritten BEFORE DELETE OR UPDATE ON concord.projects FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept as created');
 
 --
 -- Name: agent_statuses state_machine_is_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
@@ -20448,6 +23626,27 @@ CREATE TRIGGER tools_before_write BEFORE INSERT OR DELETE OR UPDATE ON concord.t
 CREATE TRIGGER tools_stamp BEFORE INSERT OR UPDATE ON concord.tools FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('tool_name', 'version');
 
 --
+-- Name: act_as_grants act_as_grants_on_behalf_of_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.act_as_grants
+    ADD CONSTRAINT act_as_grants_on_behalf_of_id_fkey FOREIGN KEY (on_behalf_of_id) REFERENCES concord.principals(principal_id);
+
+--
+-- Name: act_as_grants act_as_grants_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.act_as_grants
+    ADD CONSTRAINT act_as_grants_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
+
+--
+-- Name: act_as_grants act_as_grants_service_principal_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.act_as_grants
+    ADD CONSTRAINT act_as_grants_service_principal_id_fkey FOREIGN KEY (service_principal_id) REFERENCES concord.principals(principal_id);
+
+--
 -- Name: agent_invocations agent_invocations_child_agent_run_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -20495,6 +23694,20 @@ ALTER TABLE ONLY concord.agent_messages
 
 ALTER TABLE ONLY concord.agent_messages
     ADD CONSTRAINT agent_messages_swarm_run_id_fkey FOREIGN KEY (swarm_run_id) REFERENCES concord.swarm_runs(swarm_run_id);
+
+--
+-- Name: agent_run_secrets agent_run_secrets_agent_run_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.agent_run_secrets
+    ADD CONSTRAINT agent_run_secrets_agent_run_id_fkey FOREIGN KEY (agent_run_id) REFERENCES concord.agent_runs(agent_run_id);
+
+--
+-- Name: agent_run_secrets agent_run_secrets_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.agent_run_secrets
+    ADD CONSTRAINT agent_run_secrets_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
 
 --
 -- Name: agent_runs agent_runs_command_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -20572,6 +23785,13 @@ ALTER TABLE ONLY concord.agent_transitions
 
 ALTER TABLE ONLY concord.agent_transitions
     ADD CONSTRAINT agent_transitions_to_status_fkey FOREIGN KEY (to_status) REFERENCES concord.agent_statuses(status);
+
+--
+-- Name: api_tokens api_tokens_principal_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.api_tokens
+    ADD CONSTRAINT api_tokens_principal_id_fkey FOREIGN KEY (principal_id) REFERENCES concord.principals(principal_id);
 
 --
 -- Name: approvals approvals_approval_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -20665,6 +23885,13 @@ ALTER TABLE ONLY concord.command_type_grants
     ADD CONSTRAINT command_type_grants_command_type_fkey FOREIGN KEY (command_type) REFERENCES concord.command_types(command_type);
 
 --
+-- Name: command_type_grants command_type_grants_org_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.command_type_grants
+    ADD CONSTRAINT command_type_grants_org_id_fkey FOREIGN KEY (org_id) REFERENCES concord.organisations(org_id);
+
+--
 -- Name: command_types command_types_approval_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -20684,6 +23911,13 @@ ALTER TABLE ONLY concord.commands
 
 ALTER TABLE ONLY concord.commands
     ADD CONSTRAINT commands_error_class_is_known FOREIGN KEY (error_class) REFERENCES concord.error_classes(error_class);
+
+--
+-- Name: commands commands_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.commands
+    ADD CONSTRAINT commands_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
 
 --
 -- Name: connector_invocations connector_invocations_command_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -20763,6 +23997,27 @@ ALTER TABLE ONLY concord.effect_transitions
     ADD CONSTRAINT effect_transitions_to_status_fkey FOREIGN KEY (to_status) REFERENCES concord.effect_statuses(status);
 
 --
+-- Name: memberships memberships_org_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.memberships
+    ADD CONSTRAINT memberships_org_id_fkey FOREIGN KEY (org_id) REFERENCES concord.organisations(org_id);
+
+--
+-- Name: memberships memberships_principal_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.memberships
+    ADD CONSTRAINT memberships_principal_id_fkey FOREIGN KEY (principal_id) REFERENCES concord.principals(principal_id);
+
+--
+-- Name: memberships memberships_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.memberships
+    ADD CONSTRAINT memberships_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
+
+--
 -- Name: memories memories_agent_run_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -20775,6 +24030,13 @@ ALTER TABLE ONLY concord.memories
 
 ALTER TABLE ONLY concord.memories
     ADD CONSTRAINT memories_command_id_fkey FOREIGN KEY (command_id) REFERENCES concord.commands(command_id);
+
+--
+-- Name: memories memories_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.memories
+    ADD CONSTRAINT memories_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
 
 --
 -- Name: memories memories_superseded_by_memory_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -20798,6 +24060,13 @@ ALTER TABLE ONLY concord.notifications
     ADD CONSTRAINT notifications_command_id_fkey FOREIGN KEY (command_id) REFERENCES concord.commands(command_id);
 
 --
+-- Name: notifications notifications_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.notifications
+    ADD CONSTRAINT notifications_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
+
+--
 -- Name: policies policies_approval_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -20810,6 +24079,20 @@ ALTER TABLE ONLY concord.policies
 
 ALTER TABLE ONLY concord.policy_decisions
     ADD CONSTRAINT policy_decisions_command_id_fkey FOREIGN KEY (command_id) REFERENCES concord.commands(command_id);
+
+--
+-- Name: principal_logins principal_logins_principal_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.principal_logins
+    ADD CONSTRAINT principal_logins_principal_id_fkey FOREIGN KEY (principal_id) REFERENCES concord.principals(principal_id);
+
+--
+-- Name: projects projects_org_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.projects
+    ADD CONSTRAINT projects_org_id_fkey FOREIGN KEY (org_id) REFERENCES concord.organisations(org_id);
 
 --
 -- Name: runtime_operations runtime_operations_command_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -20831,6 +24114,13 @@ ALTER TABLE ONLY concord.runtime_operations
 
 ALTER TABLE ONLY concord.schedules
     ADD CONSTRAINT schedules_command_type_fkey FOREIGN KEY (command_type) REFERENCES concord.command_types(command_type);
+
+--
+-- Name: schedules schedules_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.schedules
+    ADD CONSTRAINT schedules_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
 
 --
 -- Name: schedules schedules_queue_name_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -20868,11 +24158,288 @@ ALTER TABLE ONLY concord.swarm_transitions
     ADD CONSTRAINT swarm_transitions_to_status_fkey FOREIGN KEY (to_status) REFERENCES concord.swarm_statuses(status);
 
 --
+-- Name: team_members team_members_org_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.team_members
+    ADD CONSTRAINT team_members_org_id_fkey FOREIGN KEY (org_id) REFERENCES concord.organisations(org_id);
+
+--
 -- Name: tools tools_command_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
 ALTER TABLE ONLY concord.tools
     ADD CONSTRAINT tools_command_type_fkey FOREIGN KEY (command_type) REFERENCES concord.command_types(command_type);
+
+--
+-- Name: agent_invocations; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.agent_invocations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: agent_invocations agent_invocations_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY agent_invocations_are_seen_with_their_command ON concord.agent_invocations USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = agent_invocations.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = agent_invocations.command_id))));
+
+--
+-- Name: agent_messages; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.agent_messages ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: agent_messages agent_messages_are_seen_with_their_run; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY agent_messages_are_seen_with_their_run ON concord.agent_messages USING ((EXISTS ( SELECT 1
+   FROM concord.agent_runs r
+  WHERE (r.agent_run_id = agent_messages.agent_run_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.agent_runs r
+  WHERE (r.agent_run_id = agent_messages.agent_run_id))));
+
+--
+-- Name: agent_runs; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.agent_runs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: agent_runs agent_runs_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY agent_runs_are_seen_with_their_command ON concord.agent_runs USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = agent_runs.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = agent_runs.command_id))));
+
+--
+-- Name: agent_steps; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.agent_steps ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: agent_steps agent_steps_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY agent_steps_are_seen_with_their_command ON concord.agent_steps USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = agent_steps.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = agent_steps.command_id))));
+
+--
+-- Name: approvals; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.approvals ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: approvals approvals_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY approvals_are_seen_with_their_command ON concord.approvals USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = approvals.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = approvals.command_id))));
+
+--
+-- Name: artifact_lineage; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.artifact_lineage ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: artifact_lineage artifact_lineage_is_seen_with_its_artifact; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY artifact_lineage_is_seen_with_its_artifact ON concord.artifact_lineage USING ((EXISTS ( SELECT 1
+   FROM concord.artifacts a
+  WHERE (a.artifact_id = artifact_lineage.artifact_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.artifacts a
+  WHERE (a.artifact_id = artifact_lineage.artifact_id))));
+
+--
+-- Name: artifacts; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.artifacts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: artifacts artifacts_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY artifacts_are_seen_with_their_command ON concord.artifacts USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = artifacts.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = artifacts.command_id))));
+
+--
+-- Name: command_dependencies; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.command_dependencies ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: command_dependencies command_dependencies_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY command_dependencies_are_seen_with_their_command ON concord.command_dependencies USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = command_dependencies.child_command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = command_dependencies.child_command_id))));
+
+--
+-- Name: commands; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.commands ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: commands commands_are_seen_in_their_project; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY commands_are_seen_in_their_project ON concord.commands USING ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[])))) WITH CHECK ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[]))));
+
+--
+-- Name: connector_invocations; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.connector_invocations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: connector_invocations connector_invocations_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY connector_invocations_are_seen_with_their_command ON concord.connector_invocations USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = connector_invocations.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = connector_invocations.command_id))));
+
+--
+-- Name: domain_effects; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.domain_effects ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: domain_effects domain_effects_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY domain_effects_are_seen_with_their_command ON concord.domain_effects USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = domain_effects.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = domain_effects.command_id))));
+
+--
+-- Name: domain_events; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.domain_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: domain_events events_are_seen_with_what_they_record; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY events_are_seen_with_what_they_record ON concord.domain_events USING (
+CASE
+    WHEN (command_id IS NOT NULL) THEN (EXISTS ( SELECT 1
+       FROM concord.commands c
+      WHERE (c.command_id = domain_events.command_id)))
+    WHEN (agent_run_id IS NOT NULL) THEN (EXISTS ( SELECT 1
+       FROM concord.agent_runs r
+      WHERE (r.agent_run_id = domain_events.agent_run_id)))
+    ELSE (( SELECT concord._sees_all() AS _sees_all) OR ((target_type = ANY (ARRAY['command_type'::text, 'policy'::text, 'approval_type'::text, 'tool'::text, 'connector'::text, 'queue'::text, 'operation'::text])) AND (concord._principal() IS NOT NULL)))
+END) WITH CHECK (
+CASE
+    WHEN (command_id IS NOT NULL) THEN (EXISTS ( SELECT 1
+       FROM concord.commands c
+      WHERE (c.command_id = domain_events.command_id)))
+    WHEN (agent_run_id IS NOT NULL) THEN (EXISTS ( SELECT 1
+       FROM concord.agent_runs r
+      WHERE (r.agent_run_id = domain_events.agent_run_id)))
+    ELSE (( SELECT concord._sees_all() AS _sees_all) OR (concord._principal() IS NOT NULL))
+END);
+
+--
+-- Name: memories; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.memories ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memories memories_are_seen_in_their_project; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY memories_are_seen_in_their_project ON concord.memories USING ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[])))) WITH CHECK ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[]))));
+
+--
+-- Name: notifications; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.notifications ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: notifications notifications_are_seen_in_their_project; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY notifications_are_seen_in_their_project ON concord.notifications USING ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[])))) WITH CHECK ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[]))));
+
+--
+-- Name: policy_decisions; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.policy_decisions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: policy_decisions policy_decisions_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY policy_decisions_are_seen_with_their_command ON concord.policy_decisions USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = policy_decisions.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = policy_decisions.command_id))));
+
+--
+-- Name: schedules; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.schedules ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: schedules schedules_are_seen_in_their_project; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY schedules_are_seen_in_their_project ON concord.schedules USING ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[])))) WITH CHECK ((( SELECT concord._sees_all() AS _sees_all) OR (project_id = ANY (( SELECT concord._visible_projects() AS _visible_projects)::uuid[]))));
+
+--
+-- Name: swarm_runs; Type: ROW SECURITY; Schema: concord; Owner: -
+--
+
+ALTER TABLE concord.swarm_runs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: swarm_runs swarm_runs_are_seen_with_their_command; Type: POLICY; Schema: concord; Owner: -
+--
+
+CREATE POLICY swarm_runs_are_seen_with_their_command ON concord.swarm_runs USING ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = swarm_runs.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+   FROM concord.commands c
+  WHERE (c.command_id = swarm_runs.command_id))));
 
 --
 -- Name: SCHEMA concord; Type: ACL; Schema: -; Owner: -
@@ -20890,6 +24457,36 @@ GRANT USAGE ON SCHEMA concord TO concord_agent;
 --
 
 REVOKE ALL ON FUNCTION concord._access_after_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _acting_on_command(asserted text, command_id uuid, roles text[], argument_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._acting_on_command(asserted text, command_id uuid, roles text[], argument_name text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _acting_on_command_or_login(asserted text, command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._acting_on_command_or_login(asserted text, command_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _acting_on_memory(asserted text, project_id uuid, what text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._acting_on_memory(asserted text, project_id uuid, what text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _acting_on_swarm(asserted text, swarm_run_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._acting_on_swarm(asserted text, swarm_run_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _acting_principal(asserted text, project_id uuid, roles text[], argument_name text, OUT actor text, OUT asserted_by text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._acting_principal(asserted text, project_id uuid, roles text[], argument_name text, OUT actor text, OUT asserted_by text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _activate_memory(m concord.memories, supersedes uuid); Type: ACL; Schema: concord; Owner: -
@@ -21030,6 +24627,12 @@ REVOKE ALL ON FUNCTION concord._agentic_terminal(kind text, status text) FROM PU
 REVOKE ALL ON FUNCTION concord._agentic_transition(kind text, object_id uuid, from_status text, to_status text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _api_tokens_before_update(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._api_tokens_before_update() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _approval_type_spec_problems(spec jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -21108,10 +24711,28 @@ REVOKE ALL ON FUNCTION concord._artifacts_before_insert() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._artifacts_before_update() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _assert_on_behalf(asserted_by text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._assert_on_behalf(asserted_by text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _asserted_by(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._asserted_by() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _audit(event_type text, command_id uuid, trace_id text, target_type text, target_id text, from_status text, to_status text, payload jsonb, actor text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._audit(event_type text, command_id uuid, trace_id text, target_type text, target_id text, from_status text, to_status text, payload jsonb, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _authenticated(OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text[], OUT agent_run_id uuid, OUT project_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._authenticated(OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text[], OUT agent_run_id uuid, OUT project_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _bind_workflow(old_row concord.commands, new_row concord.commands); Type: ACL; Schema: concord; Owner: -
@@ -21174,10 +24795,28 @@ REVOKE ALL ON FUNCTION concord._cancel_queued_workflow(workflow_id text) FROM PU
 REVOKE ALL ON FUNCTION concord._cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _canonical_name_of_unicode(raw text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._canonical_name_of_unicode(raw text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _catalog_stamp(); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._catalog_stamp() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _chosen_org(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._chosen_org() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _chosen_project(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._chosen_project() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _close_approvals(command_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -21264,6 +24903,12 @@ REVOKE ALL ON FUNCTION concord._connectors_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._create_artifact(run concord.agent_runs, artifact jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _credential_sha256(credential text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._credential_sha256(credential text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _cron_problem(cron text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -21298,6 +24943,18 @@ REVOKE ALL ON FUNCTION concord._dependencies_before_insert() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._dependency_graph_lock_guard() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _directory_after_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._directory_after_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _directory_caller(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._directory_caller() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _effect_replay(first concord.domain_effects, command_id uuid, effect_type text, payload jsonb, declared_compensation text, compensates_effect_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -21438,10 +25095,28 @@ REVOKE ALL ON FUNCTION concord._hand_off_dependents(parent_id uuid, parent_statu
 REVOKE ALL ON FUNCTION concord._handed_off(c concord.commands, actor text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _holds_role(principal text, project_id uuid, roles text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._holds_role(principal text, project_id uuid, roles text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _holds_role_as(principal text, scopes text[], project_id uuid, roles text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._holds_role_as(principal text, scopes text[], project_id uuid, roles text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _int_problem(value jsonb, what text, lo integer, hi integer); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._int_problem(value jsonb, what text, lo integer, hi integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _is_current_run(c concord.commands, run text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._is_current_run(c concord.commands, run text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _is_secret_key(key text); Type: ACL; Schema: concord; Owner: -
@@ -21696,6 +25371,24 @@ REVOKE ALL ON FUNCTION concord._open_approvals(c concord.commands, ct concord.co
 REVOKE ALL ON FUNCTION concord._operation_catalog_problems(catalog jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _org_of_command(command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._org_of_command(command_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _organisation(organisation text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._organisation(organisation text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _payload_digest(payload jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._payload_digest(payload jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _payload_problems(required_inputs text[], payload_schema jsonb, payload jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -21726,16 +25419,46 @@ REVOKE ALL ON FUNCTION concord._policies_after_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._policies_before_write() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _policy_answer_problem(answer jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_answer_problem(answer jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _policy_document(c concord.commands, ct concord.command_types); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._policy_document(c concord.commands, ct concord.command_types) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _policy_document_problem(doc jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_document_problem(doc jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _policy_error_is_transient(state text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_error_is_transient(state text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _policy_function_is_trusted(fn regprocedure); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._policy_function_is_trusted(fn regprocedure) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _policy_rule(p concord.policies); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_rule(p concord.policies) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _policy_spec(p concord.policies); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_spec(p concord.policies) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _policy_spec_normalized(spec jsonb); Type: ACL; Schema: concord; Owner: -
@@ -21750,10 +25473,22 @@ REVOKE ALL ON FUNCTION concord._policy_spec_normalized(spec jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._policy_spec_problems(spec jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _policy_unknown(policy concord.policies, why text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_unknown(policy concord.policies, why text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _pop_actor(previous text[]); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._pop_actor(previous text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _pop_run(previous text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._pop_run(previous text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _predates_governance(c concord.commands); Type: ACL; Schema: concord; Owner: -
@@ -21768,10 +25503,64 @@ REVOKE ALL ON FUNCTION concord._predates_governance(c concord.commands) FROM PUB
 REVOKE ALL ON FUNCTION concord._primitives_for(approval_required boolean, async_required boolean, sync_allowed boolean, has_connectors boolean, artifact_output_possible boolean, memory_write_possible boolean, notification_required boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _principal(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._principal() FROM PUBLIC;
+GRANT ALL ON FUNCTION concord._principal() TO concord_app;
+GRANT ALL ON FUNCTION concord._principal() TO concord_reader;
+GRANT ALL ON FUNCTION concord._principal() TO concord_approver;
+GRANT ALL ON FUNCTION concord._principal() TO concord_admin;
+GRANT ALL ON FUNCTION concord._principal() TO concord_worker;
+GRANT ALL ON FUNCTION concord._principal() TO concord_agent;
+
+--
+-- Name: FUNCTION _principal_id(principal text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._principal_id(principal text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _principals_before_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._principals_before_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _project(project text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._project(project text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _project_in(org_id uuid, project text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._project_in(org_id uuid, project text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _project_name(project_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._project_name(project_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _projects_with_roles(roles text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._projects_with_roles(roles text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _push_actor(actor text, reason text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._push_actor(actor text, reason text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _push_run(run text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._push_run(run text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _raise_problems(problems jsonb, what text); Type: ACL; Schema: concord; Owner: -
@@ -21816,6 +25605,18 @@ REVOKE ALL ON FUNCTION concord._redact(doc jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._reevaluate(command_id uuid, actor text, reason text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _refuse_agent_outside_gateway(what text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._refuse_agent_outside_gateway(what text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _refuse_role(principal text, project_id uuid, roles text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._refuse_role(principal text, project_id uuid, roles text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _refuse_spec(what text, problems text[]); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -21840,10 +25641,22 @@ REVOKE ALL ON FUNCTION concord._replay(original concord.commands, command_type t
 REVOKE ALL ON FUNCTION concord._replayed_action(run concord.agent_runs, tool_name text, action jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _requester_profile(c concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._requester_profile(c concord.commands) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _require(argument_name text, argument_value text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._require(argument_name text, argument_value text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _require_agent_secret(agent_run_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_agent_secret(agent_run_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _require_allowed_write(memory_id uuid, command_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -21852,10 +25665,22 @@ REVOKE ALL ON FUNCTION concord._require(argument_name text, argument_value text)
 REVOKE ALL ON FUNCTION concord._require_allowed_write(memory_id uuid, command_id uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _require_beginner(run concord.agent_runs, workflow_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_beginner(run concord.agent_runs, workflow_id text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _require_command_type(command_type text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._require_command_type(command_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _require_current_run(old_row concord.commands, new_row concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_current_run(old_row concord.commands, new_row concord.commands) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _require_dbos(subject text, hint text); Type: ACL; Schema: concord; Owner: -
@@ -21864,16 +25689,46 @@ REVOKE ALL ON FUNCTION concord._require_command_type(command_type text) FROM PUB
 REVOKE ALL ON FUNCTION concord._require_dbos(subject text, hint text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _require_effect_step(c concord.commands, e concord.domain_effects, step text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_effect_step(c concord.commands, e concord.domain_effects, step text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _require_governed_command(command_id uuid); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._require_governed_command(command_id uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _require_judged_payload(c concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_judged_payload(c concord.commands) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _require_membership_role(role text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_membership_role(role text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _require_name(argument_name text, argument_value text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._require_name(argument_name text, argument_value text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _require_org_admin(org_id uuid, owners_only boolean); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_org_admin(org_id uuid, owners_only boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _require_own_swarm(swarm_run_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_own_swarm(swarm_run_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _require_owner(c concord.commands, workflow_id text); Type: ACL; Schema: concord; Owner: -
@@ -21966,6 +25821,12 @@ REVOKE ALL ON FUNCTION concord._rule_book_effects() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._rule_book_governance() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _rule_book_identity(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._rule_book_identity() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _rule_book_joins(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -22014,16 +25875,40 @@ REVOKE ALL ON FUNCTION concord._run_policy(policy concord.policies, doc jsonb, c
 REVOKE ALL ON FUNCTION concord._scope_excess(parent concord.agent_runs, agent_role text, allowed_tools text[], allowed_connectors text[], allowed_child_roles text[], memory_scope jsonb) FROM PUBLIC;
 
 --
--- Name: FUNCTION _search_memories(scope jsonb, types text[], query_text text, max_results integer); Type: ACL; Schema: concord; Owner: -
+-- Name: FUNCTION _search_memories(scope jsonb, types text[], query_text text, max_results integer, project_id uuid); Type: ACL; Schema: concord; Owner: -
 --
 
-REVOKE ALL ON FUNCTION concord._search_memories(scope jsonb, types text[], query_text text, max_results integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION concord._search_memories(scope jsonb, types text[], query_text text, max_results integer, project_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _secret_key_pattern(); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._secret_key_pattern() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _sees_all(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._sees_all() FROM PUBLIC;
+GRANT ALL ON FUNCTION concord._sees_all() TO concord_app;
+GRANT ALL ON FUNCTION concord._sees_all() TO concord_reader;
+GRANT ALL ON FUNCTION concord._sees_all() TO concord_approver;
+GRANT ALL ON FUNCTION concord._sees_all() TO concord_admin;
+GRANT ALL ON FUNCTION concord._sees_all() TO concord_worker;
+GRANT ALL ON FUNCTION concord._sees_all() TO concord_agent;
+
+--
+-- Name: FUNCTION _session_is_superuser(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._session_is_superuser() FROM PUBLIC;
+GRANT ALL ON FUNCTION concord._session_is_superuser() TO concord_app;
+GRANT ALL ON FUNCTION concord._session_is_superuser() TO concord_reader;
+GRANT ALL ON FUNCTION concord._session_is_superuser() TO concord_approver;
+GRANT ALL ON FUNCTION concord._session_is_superuser() TO concord_admin;
+GRANT ALL ON FUNCTION concord._session_is_superuser() TO concord_worker;
+GRANT ALL ON FUNCTION concord._session_is_superuser() TO concord_agent;
 
 --
 -- Name: FUNCTION _set_status(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text, error_detail jsonb); Type: ACL; Schema: concord; Owner: -
@@ -22072,6 +25957,12 @@ REVOKE ALL ON FUNCTION concord._status_can_reach(from_status text, target text) 
 --
 
 REVOKE ALL ON FUNCTION concord._string_problem(value jsonb, what text, pattern text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text, project_id uuid, asserted_by text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text, project_id uuid, asserted_by text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _submit_errors(c concord.commands); Type: ACL; Schema: concord; Owner: -
@@ -22164,6 +26055,18 @@ REVOKE ALL ON FUNCTION concord._validated_inputs(ct concord.command_types) FROM 
 REVOKE ALL ON FUNCTION concord._visible(value text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _visible_projects(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._visible_projects() FROM PUBLIC;
+GRANT ALL ON FUNCTION concord._visible_projects() TO concord_app;
+GRANT ALL ON FUNCTION concord._visible_projects() TO concord_reader;
+GRANT ALL ON FUNCTION concord._visible_projects() TO concord_approver;
+GRANT ALL ON FUNCTION concord._visible_projects() TO concord_admin;
+GRANT ALL ON FUNCTION concord._visible_projects() TO concord_worker;
+GRANT ALL ON FUNCTION concord._visible_projects() TO concord_agent;
+
+--
 -- Name: FUNCTION _without_run_ids(doc jsonb, keep uuid); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -22188,6 +26091,13 @@ REVOKE ALL ON FUNCTION concord._write_memory(writer text, run concord.agent_runs
 REVOKE ALL ON FUNCTION concord.add_dependency(child uuid, parent uuid, required_status text, propagate_cancellation boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.add_dependency(child uuid, parent uuid, required_status text, propagate_cancellation boolean) TO concord_app;
 GRANT ALL ON FUNCTION concord.add_dependency(child uuid, parent uuid, required_status text, propagate_cancellation boolean) TO concord_admin;
+
+--
+-- Name: FUNCTION add_member(organisation text, principal text, role text, project text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.add_member(organisation text, principal text, role text, project text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.add_member(organisation text, principal text, role text, project text) TO concord_admin;
 
 --
 -- Name: FUNCTION add_team_member(team text, principal text); Type: ACL; Schema: concord; Owner: -
@@ -22215,6 +26125,18 @@ GRANT ALL ON FUNCTION concord.agent_run_state(agent_run_id uuid) TO concord_agen
 GRANT ALL ON FUNCTION concord.agent_run_state(agent_run_id uuid) TO concord_app;
 GRANT ALL ON FUNCTION concord.agent_run_state(agent_run_id uuid) TO concord_worker;
 GRANT ALL ON FUNCTION concord.agent_run_state(agent_run_id uuid) TO concord_admin;
+
+--
+-- Name: FUNCTION authenticate(credential text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.authenticate(credential text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_app;
+GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_worker;
+GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_agent;
 
 --
 -- Name: FUNCTION begin_agent_run(agent_run_id uuid, workflow_id text); Type: ACL; Schema: concord; Owner: -
@@ -22261,6 +26183,17 @@ GRANT ALL ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason
 GRANT ALL ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) TO concord_admin;
 
 --
+-- Name: FUNCTION canonical_name(raw text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.canonical_name(raw text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.canonical_name(raw text) TO concord_app;
+GRANT ALL ON FUNCTION concord.canonical_name(raw text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.canonical_name(raw text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.canonical_name(raw text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.canonical_name(raw text) TO concord_worker;
+
+--
 -- Name: FUNCTION choose_queue(effect_type text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -22281,9 +26214,18 @@ GRANT ALL ON FUNCTION concord.command_timeline(command_id uuid) TO concord_admin
 --
 
 REVOKE ALL ON FUNCTION concord.complete_effect(effect_id uuid, result jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION concord.complete_effect(effect_id uuid, result jsonb) TO concord_app;
-GRANT ALL ON FUNCTION concord.complete_effect(effect_id uuid, result jsonb) TO concord_admin;
 GRANT ALL ON FUNCTION concord.complete_effect(effect_id uuid, result jsonb) TO concord_worker;
+
+--
+-- Name: FUNCTION create_api_token(principal text, expires_in interval, scopes text[], label text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) TO concord_app;
+GRANT ALL ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) TO concord_worker;
 
 --
 -- Name: FUNCTION create_artifact(agent_run_id uuid, artifact jsonb); Type: ACL; Schema: concord; Owner: -
@@ -22294,6 +26236,39 @@ GRANT ALL ON FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb)
 GRANT ALL ON FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb) TO concord_app;
 GRANT ALL ON FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb) TO concord_worker;
 GRANT ALL ON FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb) TO concord_admin;
+
+--
+-- Name: FUNCTION create_organisation(name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.create_organisation(name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.create_organisation(name text) TO concord_admin;
+
+--
+-- Name: FUNCTION create_principal(name text, kind text, display_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.create_principal(name text, kind text, display_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.create_principal(name text, kind text, display_name text) TO concord_admin;
+
+--
+-- Name: FUNCTION create_project(organisation text, name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.create_project(organisation text, name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.create_project(organisation text, name text) TO concord_admin;
+
+--
+-- Name: FUNCTION current_principal(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.current_principal() FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.current_principal() TO concord_app;
+GRANT ALL ON FUNCTION concord.current_principal() TO concord_reader;
+GRANT ALL ON FUNCTION concord.current_principal() TO concord_approver;
+GRANT ALL ON FUNCTION concord.current_principal() TO concord_admin;
+GRANT ALL ON FUNCTION concord.current_principal() TO concord_worker;
+GRANT ALL ON FUNCTION concord.current_principal() TO concord_agent;
 
 --
 -- Name: FUNCTION dependencies_satisfied(command_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -22344,8 +26319,6 @@ GRANT ALL ON FUNCTION concord.expire_memories(at timestamp with time zone) TO co
 --
 
 REVOKE ALL ON FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text) FROM PUBLIC;
-GRANT ALL ON FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text) TO concord_app;
-GRANT ALL ON FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text) TO concord_admin;
 GRANT ALL ON FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text) TO concord_worker;
 
 --
@@ -22386,6 +26359,13 @@ GRANT ALL ON FUNCTION concord.get_memory(memory_id uuid) TO concord_worker;
 GRANT ALL ON FUNCTION concord.get_memory(memory_id uuid) TO concord_admin;
 
 --
+-- Name: FUNCTION grant_act_as(service text, project text, on_behalf_of text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.grant_act_as(service text, project text, on_behalf_of text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.grant_act_as(service text, project text, on_behalf_of text) TO concord_admin;
+
+--
 -- Name: FUNCTION grant_command_type(command_type text, principal text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -22419,6 +26399,13 @@ GRANT ALL ON FUNCTION concord.join_swarm(swarm_run_id uuid) TO concord_worker;
 GRANT ALL ON FUNCTION concord.join_swarm(swarm_run_id uuid) TO concord_admin;
 
 --
+-- Name: FUNCTION map_login(login name, principal text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.map_login(login name, principal text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.map_login(login name, principal text) TO concord_admin;
+
+--
 -- Name: FUNCTION map_task_to_primitives(command_type text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -22439,8 +26426,6 @@ GRANT ALL ON FUNCTION concord.plan_command(command_id uuid) TO concord_admin;
 --
 
 REVOKE ALL ON FUNCTION concord.plan_effect(command_id uuid, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION concord.plan_effect(command_id uuid, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) TO concord_app;
-GRANT ALL ON FUNCTION concord.plan_effect(command_id uuid, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) TO concord_admin;
 
 --
 -- Name: FUNCTION provide_input(command_id uuid, payload_patch jsonb, actor text); Type: ACL; Schema: concord; Owner: -
@@ -22555,6 +26540,13 @@ GRANT ALL ON FUNCTION concord.remember(memory jsonb, actor text) TO concord_work
 GRANT ALL ON FUNCTION concord.remember(memory jsonb, actor text) TO concord_admin;
 
 --
+-- Name: FUNCTION remove_member(organisation text, principal text, role text, project text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.remove_member(organisation text, principal text, role text, project text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.remove_member(organisation text, principal text, role text, project text) TO concord_admin;
+
+--
 -- Name: FUNCTION remove_team_member(team text, principal text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -22580,6 +26572,24 @@ GRANT ALL ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) TO
 GRANT ALL ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) TO concord_admin;
 
 --
+-- Name: FUNCTION revoke_act_as(service text, project text, on_behalf_of text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.revoke_act_as(service text, project text, on_behalf_of text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.revoke_act_as(service text, project text, on_behalf_of text) TO concord_admin;
+
+--
+-- Name: FUNCTION revoke_api_token(token_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.revoke_api_token(token_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.revoke_api_token(token_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.revoke_api_token(token_id uuid) TO concord_reader;
+GRANT ALL ON FUNCTION concord.revoke_api_token(token_id uuid) TO concord_approver;
+GRANT ALL ON FUNCTION concord.revoke_api_token(token_id uuid) TO concord_admin;
+GRANT ALL ON FUNCTION concord.revoke_api_token(token_id uuid) TO concord_worker;
+
+--
 -- Name: FUNCTION revoke_command_type(command_type text, principal text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -22592,7 +26602,6 @@ GRANT ALL ON FUNCTION concord.revoke_command_type(command_type text, principal t
 
 REVOKE ALL ON FUNCTION concord.runtime_agentic_command(command_id uuid, workflow_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_agentic_command(command_id uuid, workflow_id text) TO concord_worker;
-GRANT ALL ON FUNCTION concord.runtime_agentic_command(command_id uuid, workflow_id text) TO concord_admin;
 
 --
 -- Name: FUNCTION runtime_audit(command_id uuid, workflow_id text, event_type text, payload jsonb); Type: ACL; Schema: concord; Owner: -
@@ -22600,7 +26609,6 @@ GRANT ALL ON FUNCTION concord.runtime_agentic_command(command_id uuid, workflow_
 
 REVOKE ALL ON FUNCTION concord.runtime_audit(command_id uuid, workflow_id text, event_type text, payload jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_audit(command_id uuid, workflow_id text, event_type text, payload jsonb) TO concord_worker;
-GRANT ALL ON FUNCTION concord.runtime_audit(command_id uuid, workflow_id text, event_type text, payload jsonb) TO concord_admin;
 
 --
 -- Name: FUNCTION runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -22608,7 +26616,6 @@ GRANT ALL ON FUNCTION concord.runtime_audit(command_id uuid, workflow_id text, e
 
 REVOKE ALL ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) TO concord_worker;
-GRANT ALL ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) TO concord_admin;
 
 --
 -- Name: FUNCTION runtime_check(command_id uuid, workflow_id text); Type: ACL; Schema: concord; Owner: -
@@ -22624,7 +26631,6 @@ GRANT ALL ON FUNCTION concord.runtime_check(command_id uuid, workflow_id text) T
 
 REVOKE ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) TO concord_worker;
-GRANT ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) TO concord_admin;
 
 --
 -- Name: FUNCTION runtime_compensations(command_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -22648,7 +26654,6 @@ GRANT ALL ON FUNCTION concord.runtime_effect(effect_id uuid) TO concord_admin;
 
 REVOKE ALL ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text) TO concord_worker;
-GRANT ALL ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text) TO concord_admin;
 
 --
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: ACL; Schema: concord; Owner: -
@@ -22664,7 +26669,6 @@ GRANT ALL ON FUNCTION concord.runtime_reconcile(executor_id text) TO concord_adm
 
 REVOKE ALL ON FUNCTION concord.runtime_workflow_cancelled(command_id uuid, workflow_id text, executor_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_workflow_cancelled(command_id uuid, workflow_id text, executor_id text) TO concord_worker;
-GRANT ALL ON FUNCTION concord.runtime_workflow_cancelled(command_id uuid, workflow_id text, executor_id text) TO concord_admin;
 
 --
 -- Name: FUNCTION search_memory(scope jsonb, query text, max_results integer); Type: ACL; Schema: concord; Owner: -
@@ -22699,8 +26703,6 @@ GRANT ALL ON FUNCTION concord.spawn_subagent(request jsonb) TO concord_admin;
 --
 
 REVOKE ALL ON FUNCTION concord.start_effect(effect_id uuid, workflow_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION concord.start_effect(effect_id uuid, workflow_id text) TO concord_app;
-GRANT ALL ON FUNCTION concord.start_effect(effect_id uuid, workflow_id text) TO concord_admin;
 
 --
 -- Name: FUNCTION start_swarm(command_id uuid, spec jsonb); Type: ACL; Schema: concord; Owner: -
@@ -22760,8 +26762,18 @@ GRANT ALL ON FUNCTION concord.supersede_memory(old_memory_id uuid, new_memory_id
 --
 
 REVOKE ALL ON FUNCTION concord.transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text) FROM PUBLIC;
-GRANT ALL ON FUNCTION concord.transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text) TO concord_app;
 GRANT ALL ON FUNCTION concord.transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text) TO concord_admin;
+
+--
+-- Name: FUNCTION use_project(project text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.use_project(project text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_app;
+GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_worker;
 
 --
 -- Name: FUNCTION write_memory(agent_run_id uuid, memory jsonb); Type: ACL; Schema: concord; Owner: -
@@ -22855,6 +26867,26 @@ GRANT SELECT ON TABLE concord.memory_catalog TO concord_app;
 GRANT SELECT ON TABLE concord.memory_catalog TO concord_reader;
 GRANT SELECT ON TABLE concord.memory_catalog TO concord_admin;
 GRANT SELECT ON TABLE concord.memory_catalog TO concord_worker;
+
+--
+-- Name: TABLE my_api_tokens; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.my_api_tokens TO concord_app;
+GRANT SELECT ON TABLE concord.my_api_tokens TO concord_reader;
+GRANT SELECT ON TABLE concord.my_api_tokens TO concord_approver;
+GRANT SELECT ON TABLE concord.my_api_tokens TO concord_admin;
+GRANT SELECT ON TABLE concord.my_api_tokens TO concord_worker;
+
+--
+-- Name: TABLE my_projects; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.my_projects TO concord_app;
+GRANT SELECT ON TABLE concord.my_projects TO concord_reader;
+GRANT SELECT ON TABLE concord.my_projects TO concord_approver;
+GRANT SELECT ON TABLE concord.my_projects TO concord_admin;
+GRANT SELECT ON TABLE concord.my_projects TO concord_worker;
 
 --
 -- Name: TABLE notification_inbox; Type: ACL; Schema: concord; Owner: -

@@ -12,8 +12,8 @@ SELECT concord_test.command_at('t_hard', 'running', 'asked_to_cancel') IS NOT NU
 
 SELECT is(
     concord.cancel_command(concord_test.id('asked_to_cancel'), 'operator', 'undo', 'compensate_then_stop')
-    || ' > ' || concord.transition_command(concord_test.id('asked_to_cancel'), 'compensating', 'worker')
-    || ' > ' || concord.transition_command(concord_test.id('asked_to_cancel'), 'failed', 'worker', 'undo broke'),
+    || ' > ' || concord_test.move_as_run(concord_test.id('asked_to_cancel'), 'compensating', 'worker')
+    || ' > ' || concord_test.move_as_run(concord_test.id('asked_to_cancel'), 'failed', 'worker', 'undo broke'),
     'cancelling > compensating > failed',
     'fixture: running -> cancel_command(compensate_then_stop) -> cancelling -> compensating -> failed'
 );

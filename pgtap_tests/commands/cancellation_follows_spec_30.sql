@@ -74,7 +74,7 @@ SELECT row_eq(
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'compensating', 'worker')$$, concord_test.id('graceful')),
+    format($$SELECT concord_test.move_as_run(%L, 'compensating', 'worker')$$, concord_test.id('graceful')),
     'CN001', 'graceful_cancellation_does_not_compensate',
     'CN001: graceful cancellation cannot go cancelling -> compensating (transition_command)'
 );
@@ -114,7 +114,7 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT is(
-    concord.transition_command(concord_test.id('graceful'), 'cancelled', 'worker', 'step finished'),
+    concord_test.move_as_run(concord_test.id('graceful'), 'cancelled', 'worker', 'step finished'),
     'cancelled',
     'graceful: cancelling -> cancelled'
 );
@@ -123,7 +123,7 @@ SELECT is(
     (SELECT array_agg(e.from_status || '>' || e.to_status ORDER BY e.event_seq)
      FROM concord.domain_events AS e
      WHERE e.command_id = concord_test.id('graceful') AND e.event_type = 'command_status_changed'),
-    ARRAY['created>validated', 'validated>running', 'running>cancelling', 'cancelling>cancelled'],
+    ARRAY['created>validated', 'validated>queued', 'queued>running', 'running>cancelling', 'cancelling>cancelled'],
     'graceful cancellation path: running -> cancelling -> cancelled'
 );
 
@@ -145,7 +145,7 @@ SELECT is(
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
+    format($$SELECT concord_test.move_as_run(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
     'CN001', 'compensate_then_stop_compensates_before_cancelled',
     'CN001: compensate_then_stop cannot go cancelling -> cancelled without compensating'
 );
@@ -157,7 +157,7 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT is(
-    concord.transition_command(concord_test.id('ctc'), 'compensating', 'worker'),
+    concord_test.move_as_run(concord_test.id('ctc'), 'compensating', 'worker'),
     'compensating',
     'compensate_then_stop: cancelling -> compensating'
 );
@@ -169,19 +169,19 @@ SELECT is(
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
+    format($$SELECT concord_test.move_as_run(%L, 'cancelled', 'worker')$$, concord_test.id('ctc')),
     'CN001', 'a_status_change_follows_the_state_machine',
     'CN001: compensating -> cancelled skips compensated'
 );
 
 SELECT is(
-    concord.transition_command(concord_test.id('ctc'), 'compensated', 'worker'),
+    concord_test.move_as_run(concord_test.id('ctc'), 'compensated', 'worker'),
     'compensated',
     'compensate_then_stop: compensating -> compensated'
 );
 
 SELECT is(
-    concord.transition_command(concord_test.id('ctc'), 'cancelled', 'worker'),
+    concord_test.move_as_run(concord_test.id('ctc'), 'cancelled', 'worker'),
     'cancelled',
     'compensate_then_stop: compensated -> cancelled'
 );
@@ -200,7 +200,7 @@ SELECT concord_test.command_at('t_cancel_ctc', 'running', 'ctc_default') IS NOT 
 SELECT concord.cancel_command(concord_test.id('ctc_default'), 'operator') AS fixture \gset
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$, concord_test.id('ctc_default')),
+    format($$SELECT concord_test.move_as_run(%L, 'cancelled', 'worker')$$, concord_test.id('ctc_default')),
     'CN001', 'compensate_then_stop_compensates_before_cancelled',
     'CN001: a type whose default mode is compensate_then_stop must compensate before cancelled'
 );
@@ -209,7 +209,7 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.command_at('t_cancel', 'compensated', 'failed_compensated') IS NOT NULL AS fixture \gset
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'cancelled', 'worker')$$,
+    format($$SELECT concord_test.move_as_run(%L, 'cancelled', 'worker')$$,
            concord_test.id('failed_compensated')),
     'CN001', 'compensation_after_a_failure_is_final',
     'CN001: compensated -> cancelled is refused when no cancellation was requested'

@@ -16,14 +16,14 @@ DO $$ BEGIN
 END $$;
 
 SELECT concord_test.command_at('t_moves', 'running', 'done') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(concord_test.id('done'), 'succeeded', 'worker', result => '{"n": 1}') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('done'), 'succeeded', 'worker', result => '{"n": 1}') AS fixture \gset
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'somebody_else')$$, concord_test.id('done')),
+    format($$SELECT concord_test.move_as_run(%L, 'succeeded', 'somebody_else')$$, concord_test.id('done')),
     'CN001', 'a_move_is_repeated_only_by_its_actor');
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'worker', result => '{"n": 2}')$$,
+    format($$SELECT concord_test.move_as_run(%L, 'succeeded', 'worker', result => '{"n": 2}')$$,
            concord_test.id('done')),
     'CN002', 'a_reached_status_keeps_its_outcome');
 
@@ -53,7 +53,7 @@ SELECT concord_test.throws_rule(
     'CN005', 'policy_checks_name_registered_policies');
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'failed', 'worker', error => 'boom', error_class => 'no_such_class')$$,
+    format($$SELECT concord_test.move_as_run(%L, 'failed', 'worker', error => 'boom', error_class => 'no_such_class')$$,
            concord_test.id('stopping')),
     'CN008', 'error_class_is_known');
 

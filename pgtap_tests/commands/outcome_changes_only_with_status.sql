@@ -71,14 +71,14 @@ SELECT concord_test.command_at('t_hard', 'succeeded', 'ended') IS NOT NULL AS fi
 SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.domain_effects (command_id, effect_type) VALUES (%L, 'email.send')$$,
            concord_test.id('ended')),
-    'CN011', 'effects_are_planned_only_for_an_unfinished_command',
+    'CN011', 'effects_are_planned_only_for_a_running_command',
     'CN011: the owner cannot INSERT an effect for a terminal command directly'
 );
 
 SELECT concord_test.command_at('t_hard', 'running', 'replayed') IS NOT NULL AS fixture \gset
 INSERT INTO concord_test.fixture (label, id)
 VALUES ('keyed_effect', concord.plan_effect(concord_test.id('replayed'), 'email.send', '{}', 'hard-key-1'));
-SELECT concord.transition_command(concord_test.id('replayed'), 'succeeded', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('replayed'), 'succeeded', 'worker') AS fixture \gset
 
 SELECT is(
     pg_temp.outcome(format($$SELECT concord.plan_effect(%L, 'email.send', '{}', 'hard-key-1')$$,
@@ -141,7 +141,7 @@ SELECT concord_test.throws_rule(
 
 INSERT INTO concord_test.fixture (label, id)
 VALUES ('executing_effect', concord.plan_effect(concord_test.id('outcome'), 'email.send', '{"n": 2}'));
-SELECT concord.start_effect(concord_test.id('executing_effect'), 'wf-hard') AS fixture \gset
+SELECT concord.start_effect(concord_test.id('executing_effect'), concord_test.workflow_of('outcome')) AS fixture \gset
 
 SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, NULL, 'transient_connector_error')$$, concord_test.id('executing_effect')),

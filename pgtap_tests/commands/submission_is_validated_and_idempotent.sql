@@ -269,7 +269,7 @@ SELECT is(
 
 -- A replay after the command moved on returns where it is now.
 DO $$ BEGIN
-    PERFORM concord.transition_command(
+    PERFORM concord_test.move_as_run(
         (SELECT command_id FROM submitted WHERE label = 'keyed'), 'running', 'worker');
 END $$;
 

@@ -16,7 +16,7 @@ INSERT INTO chains VALUES
 ('cancel_keep', pg_temp.chain(300, false));
 
 SELECT lives_ok(
-    $$SELECT concord.transition_command(ids[1], 'failed', 'worker', 'boom') FROM chains
+    $$SELECT concord_test.move_as_run(ids[1], 'failed', 'worker', 'boom') FROM chains
       WHERE name = 'fail_propagate'$$,
     'transition_command(c0, failed) succeeds at the head of a 300-command chain (propagate)'
 );
@@ -28,7 +28,7 @@ SELECT results_eq(
 );
 
 SELECT lives_ok(
-    $$SELECT concord.transition_command(ids[1], 'failed', 'worker', 'boom') FROM chains
+    $$SELECT concord_test.move_as_run(ids[1], 'failed', 'worker', 'boom') FROM chains
       WHERE name = 'fail_keep'$$,
     'transition_command(c0, failed) succeeds at the head of a 300-command chain (no propagation)'
 );
@@ -70,7 +70,7 @@ SELECT bool_and(concord.add_dependency(concord_test.id(x.child), concord_test.id
                 IS NULL) AS fixture
 FROM (VALUES ('diamond_b', 'diamond_a'), ('diamond_c', 'diamond_a'),
              ('diamond_d', 'diamond_b'), ('diamond_d', 'diamond_c')) AS x (child, parent) \gset
-SELECT concord.transition_command(concord_test.id('diamond_a'), 'failed', 'worker', 'boom') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('diamond_a'), 'failed', 'worker', 'boom') AS fixture \gset
 
 SELECT row_eq(
     $$SELECT status, error_class FROM concord.commands WHERE command_id = concord_test.id('diamond_d')$$,

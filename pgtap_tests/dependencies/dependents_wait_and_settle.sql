@@ -42,7 +42,7 @@ SELECT ok(
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'running', 'worker')$$, concord_test.id('kid')),
+    format($$SELECT concord_test.move_as_run(%L, 'running', 'worker')$$, concord_test.id('kid')),
     'CN001', 'a_command_runs_after_its_dependencies_are_met',
     'CN001: a child cannot go running while a parent is unmet (transition_command)'
 );
@@ -53,7 +53,7 @@ SELECT throws_ok(
     'CN001: a child cannot go running while a parent is unmet (direct UPDATE by the owner)'
 );
 
-SELECT concord.transition_command(concord_test.id('p'), 'succeeded', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('p'), 'succeeded', 'worker') AS fixture \gset
 
 SELECT ok(
     NOT concord.dependencies_satisfied(concord_test.id('kid')),
@@ -61,13 +61,13 @@ SELECT ok(
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'running', 'worker')$$, concord_test.id('kid')),
+    format($$SELECT concord_test.move_as_run(%L, 'running', 'worker')$$, concord_test.id('kid')),
     'CN001', 'a_command_runs_after_its_dependencies_are_met',
     'CN001: one met parent out of two does not let the child run'
 );
 
-SELECT concord.transition_command(concord_test.id('q'), 'running', 'worker') AS fixture \gset
-SELECT concord.transition_command(concord_test.id('q'), 'succeeded', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('q'), 'running', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('q'), 'succeeded', 'worker') AS fixture \gset
 
 SELECT ok(
     concord.dependencies_satisfied(concord_test.id('kid')),
@@ -75,7 +75,7 @@ SELECT ok(
 );
 
 SELECT is(
-    concord.transition_command(concord_test.id('kid'), 'running', 'worker'),
+    concord_test.move_as_run(concord_test.id('kid'), 'running', 'worker'),
     'running',
     'the child runs once its dependencies are met'
 );
@@ -152,7 +152,7 @@ SELECT pg_temp.depend('f_child_cancel', 'f_parent')
        AND pg_temp.depend('f_grandchild', 'f_child_fail') AS fixture \gset
 
 SELECT is(
-    concord.transition_command(concord_test.id('f_parent'), 'failed', 'worker', error_class => 'transient_connector_error'),
+    concord_test.move_as_run(concord_test.id('f_parent'), 'failed', 'worker', error_class => 'transient_connector_error'),
     'failed',
     'fixture: the parent fails'
 );
@@ -193,7 +193,7 @@ SELECT row_eq(
 SELECT concord_test.command_at('t_dep', 'running', 's_parent') IS NOT NULL AS fixture \gset
 SELECT concord_test.command_at('t_dep', 'queued', 's_child') IS NOT NULL AS fixture \gset
 SELECT pg_temp.depend('s_child', 's_parent') AS fixture \gset
-SELECT concord.transition_command(concord_test.id('s_parent'), 'succeeded', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('s_parent'), 'succeeded', 'worker') AS fixture \gset
 
 SELECT is(
     concord_test.status('s_child'),

@@ -21,7 +21,8 @@ AS $$ SELECT count(*) FROM concord.domain_events AS e WHERE e.target_id = concor
 
 INSERT INTO concord_test.fixture
 SELECT 'cmd', s.command_id FROM concord.submit_command('t_effect', '{}', 'alice') AS s;
-SELECT concord.transition_command(concord_test.id('cmd'), 'running', 'worker') AS fixture \gset
+-- effects belong to a run: the command runs as a worker runs it (its workflow: workflow_of('cmd'))
+SELECT concord_test.run('cmd') IS NOT NULL AS fixture \gset
 
 -- ---------------------------------------------------------------------------
 -- plan_effect
@@ -113,27 +114,27 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT is(
-    concord.start_effect(concord_test.id('e1'), 'wf-1'),
+    concord.start_effect(concord_test.id('e1'), concord_test.workflow_of('cmd')),
     'executing',
     'start_effect moves a planned effect to executing'
 );
 
 SELECT row_eq(
     $$SELECT status, executed_by_dbos_workflow_id, started_at IS NOT NULL FROM pg_temp.effect('e1')$$,
-    ROW('executing'::text, 'wf-1'::text, true),
+    ROW('executing'::text, concord_test.workflow_of('cmd')::text, true),
     'the executing effect is bound to its workflow and has started_at'
 );
 
 SELECT ok(
     EXISTS (SELECT 1 FROM concord.effects_in_flight WHERE domain_effect_id = concord_test.id('e1')
-            AND executed_by_dbos_workflow_id = 'wf-1'),
+            AND executed_by_dbos_workflow_id = concord_test.workflow_of('cmd')),
     'the executing effect shows in effects_in_flight'
 );
 
 CREATE TEMP TABLE before AS SELECT pg_temp.events('e1') AS n, (pg_temp.effect('e1')).started_at AS started_at;
 
 SELECT is(
-    concord.start_effect(concord_test.id('e1'), 'wf-1'),
+    concord.start_effect(concord_test.id('e1'), concord_test.workflow_of('cmd')),
     'executing',
     'a replayed start_effect by the same workflow returns executing'
 );
@@ -200,7 +201,7 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.start_effect(%L, 'wf-1')$$, concord_test.id('e1')),
+    format($$SELECT concord.start_effect(%L, concord_test.workflow_of('cmd'))$$, concord_test.id('e1')),
     'CN001', 'an_effect_status_change_follows_the_state_machine',
     'CN001: a succeeded effect cannot start again'
 );
@@ -224,7 +225,7 @@ SELECT concord_test.throws_rule(
 -- ---------------------------------------------------------------------------
 INSERT INTO concord_test.fixture
 SELECT 'e2', concord.plan_effect(concord_test.id('cmd'), 'crm.update', '{"id": 7}');
-SELECT concord.start_effect(concord_test.id('e2'), 'wf-1') AS fixture \gset
+SELECT concord.start_effect(concord_test.id('e2'), concord_test.workflow_of('cmd')) AS fixture \gset
 
 SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, 'crm said 500', ' ')$$, concord_test.id('e2')),
@@ -283,13 +284,13 @@ SELECT concord_test.throws_rule(
 -- ---------------------------------------------------------------------------
 SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.domain_effects (command_id, effect_type, status, executed_by_dbos_workflow_id)
-             VALUES (%L, 'email.send', 'executing', 'wf-1')$$, concord_test.id('cmd')),
+             VALUES (%L, 'email.send', 'executing', concord_test.workflow_of('cmd'))$$, concord_test.id('cmd')),
     'CN001', 'a_new_effect_starts_planned',
     'CN001: a direct INSERT of an effect that is not planned'
 );
 
 INSERT INTO concord_test.fixture SELECT 'e3', concord.plan_effect(concord_test.id('cmd'), 'file.write', '{}');
-SELECT concord.transition_command(concord_test.id('cmd'), 'succeeded', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('cmd'), 'succeeded', 'worker') AS fixture \gset
 
 SELECT is(
     concord.plan_effect(concord_test.id('cmd'), 'email.send', '{"to": "a@b.c"}', 'effect-key-1',
@@ -300,18 +301,18 @@ SELECT is(
 
 SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, concord_test.id('cmd')),
-    'CN011', 'effects_are_planned_only_for_an_unfinished_command',
+    'CN011', 'effects_are_planned_only_for_a_running_command',
     'CN011: no effect can be planned for a terminal (succeeded) command'
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.start_effect(%L, 'wf-1')$$, concord_test.id('e3')),
-    'CN011', 'effects_start_only_for_an_unfinished_command',
+    format($$SELECT concord.start_effect(%L, concord_test.workflow_of('cmd'))$$, concord_test.id('e3')),
+    'CN011', 'effects_start_only_for_a_running_command',
     'CN011: a planned effect of a terminal command can no longer start'
 );
 
 SELECT concord_test.throws_rule(
-    $$SELECT concord.start_effect('00000000-0000-0000-0000-000000000000', 'wf-1')$$,
+    $$SELECT concord.start_effect('00000000-0000-0000-0000-000000000000', concord_test.workflow_of('cmd'))$$,
     'CN006', 'the_effect_exists',
     'CN006: start_effect of an unknown effect'
 );

@@ -47,7 +47,7 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'running', 'worker')$$, concord_test.id('guard_input')),
+    format($$SELECT concord_test.move_as_run(%L, 'running', 'worker')$$, concord_test.id('guard_input')),
     'CN001', 'a_governed_command_moves_on_only_when_its_policies_allow',
     'CN001: transition_command validated -> running when the latest evaluation did not allow'
 );
@@ -75,7 +75,7 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT concord_test.command_at('t_plain', 'running', 'retryable') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(concord_test.id('retryable'), 'failed', 'worker', 'slow', NULL, 'slow', 'timeout')
+SELECT concord_test.move_as_run(concord_test.id('retryable'), 'failed', 'worker', 'slow', NULL, 'slow', 'timeout')
     AS fixture \gset
 
 SELECT is(concord.transition_command(concord_test.id('retryable'), 'queued', 'operator'), 'queued',

@@ -25,7 +25,7 @@ END $$;
 -- ===========================================================================
 SELECT is(concord_test.submit('gated', 'h_book', '{"price": 900}'), 'waiting_for_approval', 'fixture: gated');
 SELECT lives_ok(
-    format($$SELECT concord.transition_command(%L, 'failed', 'mallory', null, null, 'x', 'timeout')$$,
+    format($$SELECT concord_test.move_as_run(%L, 'failed', 'mallory', null, null, 'x', 'timeout')$$,
            concord_test.id('gated')),
     'a command waiting for approval can fail (retryable class)'
 );
@@ -37,7 +37,7 @@ SELECT concord_test.throws_rule(
 SELECT is(concord_test.submit('waits', 'h_input', '{}'), 'waiting_for_input', 'fixture: waiting for input');
 SELECT lives_ok(
     format($$SELECT concord.transition_command(%L, 'validated', 'mallory');
-             SELECT concord.transition_command(%L, 'failed', 'mallory', null, null, 'x')$$,
+             SELECT concord_test.move_as_run(%L, 'failed', 'mallory', null, null, 'x')$$,
            concord_test.id('waits'), concord_test.id('waits')),
     'a command waiting for input can be moved to validated and fail without a class'
 );
@@ -48,8 +48,8 @@ SELECT concord_test.throws_rule(
 );
 SELECT is(concord_test.submit('allowed', 'h_book', '{"price": 10}'), 'queued', 'fixture: allowed');
 SELECT lives_ok(
-    format($$SELECT concord.transition_command(%L, 'running', 'w');
-             SELECT concord.transition_command(%L, 'failed', 'w', null, null, 'x', 'timeout');
+    format($$SELECT concord_test.move_as_run(%L, 'running', 'w');
+             SELECT concord_test.move_as_run(%L, 'failed', 'w', null, null, 'x', 'timeout');
              SELECT concord.transition_command(%L, 'queued', 'w')$$,
            concord_test.id('allowed'), concord_test.id('allowed'), concord_test.id('allowed')),
     'an allowed command that failed with a retryable class is retried'
@@ -60,8 +60,8 @@ SELECT is(
     'an approved command is queued'
 );
 SELECT lives_ok(
-    format($$SELECT concord.transition_command(%L, 'running', 'w');
-             SELECT concord.transition_command(%L, 'failed', 'w', null, null, 'x', 'rate_limited');
+    format($$SELECT concord_test.move_as_run(%L, 'running', 'w');
+             SELECT concord_test.move_as_run(%L, 'failed', 'w', null, null, 'x', 'rate_limited');
              SELECT concord.transition_command(%L, 'queued', 'w')$$,
            concord_test.id('approved'), concord_test.id('approved'), concord_test.id('approved')),
     'and retried after a retryable failure: its approvals stand'

@@ -27,12 +27,14 @@ SELECT set_has(
 SELECT concord_test.command_at('t_plain', 'running', 'bad_class') IS NOT NULL AS fixture \gset
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'failed', 'worker', 'x', NULL, 'x', 'no_such_class')$$,
+    format($$SELECT concord_test.move_as_run(%L, 'failed', 'worker', 'x', NULL, 'x', 'no_such_class')$$,
            concord_test.id('bad_class')),
     'CN008', 'error_class_is_known',
     'CN008: an unknown error_class via transition_command is refused'
 );
 
+-- the owner writes directly, naming the command's run (as only the owner can)
+SELECT set_config('concord.worker_run', concord_test.workflow_of('bad_class'), true) IS NOT NULL AS fixture \gset
 SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET status = 'failed', error = 'x', error_class = 'no_such_class'
              WHERE command_id = %L$$, concord_test.id('bad_class')),
@@ -42,7 +44,7 @@ SELECT concord_test.throws_rule(
 
 INSERT INTO concord_test.fixture
 SELECT 'effect', concord.plan_effect(concord_test.id('bad_class'), 'email.send', '{}');
-SELECT concord.start_effect(concord_test.id('effect'), 'wf-1') AS fixture \gset
+SELECT concord.start_effect(concord_test.id('effect'), concord_test.workflow_of('bad_class')) AS fixture \gset
 
 SELECT concord_test.throws_rule(
     format($$SELECT concord.fail_effect(%L, 'x', 'no_such_class')$$, concord_test.id('effect')),
@@ -56,6 +58,7 @@ SELECT concord_test.throws_rule(
     '23503', 'domain_effects_error_class_is_known',
     'an unknown error_class written directly on an effect is refused (foreign_key_violation)'
 );
+SELECT set_config('concord.worker_run', '', true) IS NOT NULL AS fixture \gset
 
 SELECT is(concord.fail_effect(concord_test.id('effect'), 'slow', 'timeout'), 'failed',
           'fail_effect with a known error_class works');

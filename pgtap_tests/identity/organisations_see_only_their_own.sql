@@ -42,7 +42,9 @@ SELECT command_id AS a_gated FROM concord.submit_command(
     'iso_gated', '{"note": "iso-a-secret-gated"}', 'iso-a-alice', 'api', '{"approver": "iso-a-ann"}') \gset
 SELECT approval_id AS a_approval FROM concord.approvals WHERE command_id = :'a_gated' \gset
 SELECT command_id AS a_running FROM concord.submit_command('iso_t', '{"note": "iso-a-secret-running"}', 'iso-a-alice') \gset
-SELECT concord.transition_command(:'a_running', 'running', 'iso-a-alice') AS fixture \gset
+-- only a worker runs a command: queued, then claimed by its first run
+SELECT concord.transition_command(:'a_running', 'queued', 'iso-a-alice') AS fixture \gset
+SELECT concord.runtime_claim(:'a_running', :'a_running', 'iso-worker') AS fixture \gset
 SELECT concord.plan_effect(:'a_running', 'iso.effect', '{"note": "iso-a-secret-effect"}') AS a_effect \gset
 SELECT (concord.remember(
     '{"subject_type": "user", "subject_id": "iso-a-alice", "memory_type": "preference", "memory_key": "tone",

@@ -104,7 +104,9 @@ AS $$ SELECT (concord_test.approval(approval_id.label, approval_id.approval_type
 -- target with transition_command (actor 'fixture'); remembered as label when
 -- one is given. cancellation_mode defaults to the type's default. compensating
 -- and compensated are reached through a cancellation when the command's mode
--- is compensate_then_stop, else through a failure.
+-- is compensate_then_stop, else through a failure. It runs as a worker runs
+-- it: queued, then claimed by its workflow (executor 'fixture'); the moves
+-- only its run makes are made as that run (concord_test.move_as_run).
 CREATE OR REPLACE FUNCTION concord_test.command_at(
     command_type text,
     target text,
@@ -135,30 +137,87 @@ BEGIN
         WHEN 'waiting_for_approval' THEN '{validated,waiting_for_approval}'
         WHEN 'approved' THEN '{validated,waiting_for_approval,approved}'
         WHEN 'queued' THEN '{validated,queued}'
-        WHEN 'running' THEN '{validated,running}'
-        WHEN 'blocked' THEN '{validated,running,blocked}'
-        WHEN 'succeeded' THEN '{validated,running,succeeded}'
-        WHEN 'failed' THEN '{validated,running,failed}'
-        WHEN 'cancelling' THEN '{validated,running,cancelling}'
+        WHEN 'running' THEN '{validated,queued,running}'
+        WHEN 'blocked' THEN '{validated,queued,running,blocked}'
+        WHEN 'succeeded' THEN '{validated,queued,running,succeeded}'
+        WHEN 'failed' THEN '{validated,queued,running,failed}'
+        WHEN 'cancelling' THEN '{validated,queued,running,cancelling}'
         WHEN 'cancelled' THEN '{cancelled}'
         WHEN 'expired' THEN '{validated,waiting_for_input,expired}'
         WHEN 'compensating' THEN CASE WHEN mode = 'compensate_then_stop'
-            THEN '{validated,running,cancelling,compensating}'
-            ELSE '{validated,running,failed,compensating}' END
+            THEN '{validated,queued,running,cancelling,compensating}'
+            ELSE '{validated,queued,running,failed,compensating}' END
         WHEN 'compensated' THEN CASE WHEN mode = 'compensate_then_stop'
-            THEN '{validated,running,cancelling,compensating,compensated}'
-            ELSE '{validated,running,failed,compensating,compensated}' END
+            THEN '{validated,queued,running,cancelling,compensating,compensated}'
+            ELSE '{validated,queued,running,failed,compensating,compensated}' END
     END;
     IF path IS NULL THEN
         RAISE EXCEPTION 'fixture: no path to %', target;
     END IF;
     FOREACH step IN ARRAY path LOOP
-        PERFORM concord.transition_command(id, step, 'fixture');
+        IF step = 'running' THEN
+            PERFORM concord.runtime_claim(id, (SELECT c.dbos_workflow_id FROM concord.commands AS c
+                                               WHERE c.command_id = id), 'fixture');
+        ELSIF step IN ('succeeded', 'compensated') OR (step = 'failed' AND 'running' = ANY (path))
+              OR (step = 'compensating') OR (step = 'cancelled' AND 'cancelling' = ANY (path)) THEN
+            PERFORM concord_test.move_as_run(id, step);
+        ELSE
+            PERFORM concord.transition_command(id, step, 'fixture');
+        END IF;
     END LOOP;
     IF label IS NOT NULL THEN
         INSERT INTO concord_test.fixture (label, id) VALUES (command_at.label, id);
     END IF;
     RETURN id;
+END
+$$;
+
+-- transition_command, made as the command's current run (its workflow, or the
+-- kernel's inline run when it has none): the moves only a run makes (into
+-- running, an outcome, the cancellation and compensation path) as a worker
+-- step makes them. Naming the acting run (concord.worker_run) and calling the
+-- private _set_status is the table owner's: the fixture stands in for the
+-- worker. A command already at to_status is left to transition_command.
+CREATE OR REPLACE FUNCTION concord_test.move_as_run(
+    command_id uuid, to_status text, actor text DEFAULT 'fixture', reason text DEFAULT NULL,
+    result jsonb DEFAULT NULL, error text DEFAULT NULL, error_class text DEFAULT NULL
+)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+    new_status text;
+BEGIN
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = move_as_run.command_id;
+    IF c.status IS NULL OR c.status = to_status THEN
+        RETURN concord.transition_command(command_id, to_status, actor, reason, result, error, error_class);
+    END IF;
+    PERFORM concord._known_status('to_status', to_status);
+    PERFORM concord._known_error_class(error_class);
+    PERFORM set_config('concord.worker_run', coalesce(c.dbos_workflow_id, 'kernel:' || c.command_id), true);
+    new_status := concord._set_status(command_id, to_status, actor, reason, result, error, error_class);
+    PERFORM set_config('concord.worker_run', '', true);
+    RETURN new_status;
+END
+$$;
+
+-- Runs the command remembered as label as a worker does: queued (by an
+-- operator, 'op') unless it is, then claimed by its current workflow
+-- (executor 'fixture'). Returns its workflow id, for start_effect.
+CREATE OR REPLACE FUNCTION concord_test.run(label text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c concord.commands%ROWTYPE := concord_test.command(label);
+BEGIN
+    IF c.status <> 'queued' THEN
+        PERFORM concord.transition_command(c.command_id, 'queued', 'op');
+        c := concord_test.command(label);
+    END IF;
+    PERFORM concord.runtime_claim(c.command_id, c.dbos_workflow_id, 'fixture');
+    RETURN c.dbos_workflow_id;
 END
 $$;
 

@@ -136,6 +136,20 @@ INSERT INTO worker_only VALUES
 ('concord.register_operations(jsonb, text, text)'),
 ('concord.submit_scheduled(text, timestamptz)'),
 ('concord.runtime_agentic_command(uuid, text)');
+-- What drives a command's run (claim it, its effects, its outcome): the
+-- worker's alone; and transition_command, an operator's (concord_admin).
+CREATE TEMP TABLE run_driving (signature regprocedure PRIMARY KEY);
+INSERT INTO run_driving VALUES
+('concord.runtime_claim(uuid, text, text)'),
+('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),
+('concord.runtime_finish(uuid, text, text, jsonb, text, text, text)'),
+('concord.runtime_audit(uuid, text, text, jsonb)'),
+('concord.runtime_workflow_cancelled(uuid, text, text)'),
+('concord.runtime_agentic_command(uuid, text)'),
+('concord.plan_effect(uuid, text, jsonb, text, text, uuid)'),
+('concord.start_effect(uuid, text)'),
+('concord.complete_effect(uuid, jsonb)'),
+('concord.fail_effect(uuid, text, text)');
 CREATE TEMP TABLE approver_only (signature regprocedure PRIMARY KEY);
 INSERT INTO approver_only VALUES ('concord.resolve_approval(uuid, text, text, text)');
 
@@ -181,8 +195,10 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_app', oid, 'EXECUTE')
       EXCEPT SELECT signature FROM admin_only EXCEPT SELECT signature FROM approver_only
-      EXCEPT SELECT signature FROM worker_only$$,
-    'concord_app may execute every public concord function but the admin, approver and worker ones'
+      EXCEPT SELECT signature FROM worker_only EXCEPT SELECT signature FROM run_driving
+      EXCEPT SELECT 'concord.transition_command(uuid, text, text, text, jsonb, text, text)'::regprocedure$$,
+    'concord_app may execute every public concord function but the admin, approver and worker ones, '
+    'transition_command and the effect functions'
 );
 
 SELECT is_empty(
@@ -193,8 +209,9 @@ SELECT is_empty(
 );
 
 SELECT is_empty(
-    $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_admin', oid, 'EXECUTE')$$,
-    'concord_admin may execute every public concord function'
+    $$SELECT signature FROM public_functions WHERE NOT has_function_privilege('concord_admin', oid, 'EXECUTE')
+      EXCEPT SELECT signature FROM run_driving$$,
+    'concord_admin may execute every public concord function but those that drive a run'
 );
 
 SELECT set_eq(
@@ -237,8 +254,8 @@ SELECT function_privs_are('concord', 'submit_command',
     ARRAY['text', 'jsonb', 'text', 'text', 'jsonb', 'text', 'text'], 'concord_reader', '{}'::text[],
     'concord_reader has no privilege on submit_command');
 SELECT function_privs_are('concord', 'transition_command',
-    ARRAY['uuid', 'text', 'text', 'text', 'jsonb', 'text', 'text'], 'concord_app', ARRAY['EXECUTE'],
-    'concord_app has EXECUTE on transition_command');
+    ARRAY['uuid', 'text', 'text', 'text', 'jsonb', 'text', 'text'], 'concord_app', '{}'::text[],
+    'concord_app has no privilege on transition_command');
 
 SELECT is_empty(
     $$SELECT relname FROM concord_tables
@@ -301,9 +318,9 @@ SELECT throws_ok(
 );
 
 SELECT lives_ok(
-    $$SELECT concord.transition_command(s.command_id, 'running', 'app-worker')
+    $$SELECT concord.cancel_command(s.command_id, 'app-user')
       FROM concord.submit_command('t_priv', '{}', 'app-user', idempotency_key => 'priv-1') AS s$$,
-    'concord_app can submit and transition a command through the API'
+    'concord_app can submit and cancel a command through the API'
 );
 
 SELECT lives_ok(
@@ -361,9 +378,9 @@ RESET ROLE;
 
 SELECT row_eq(
     $$SELECT c.status, e.actor FROM concord.commands AS c
-      INNER JOIN concord.domain_events AS e ON e.command_id = c.command_id AND e.to_status = 'running'
+      INNER JOIN concord.domain_events AS e ON e.command_id = c.command_id AND e.to_status = 'cancelled'
       WHERE c.idempotency_key = 'priv-1'$$,
-    ROW('running'::text, 'app-worker'::text),
+    ROW('cancelled'::text, 'app-user'::text),
     'the change concord_app made through the API is stored and audited under the API actor'
 );
 

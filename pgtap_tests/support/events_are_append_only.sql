@@ -14,8 +14,12 @@ SELECT 'cmd', s.command_id FROM concord.submit_command('t_history', '{"a": 1}', 
                                                        idempotency_key => 'history-1') AS s;
 INSERT INTO concord_test.fixture
 SELECT 'parent', s.command_id FROM concord.submit_command('t_history', '{}', 'alice') AS s;
+-- an effect belongs to a running command's run
 INSERT INTO concord_test.fixture
-SELECT 'effect', concord.plan_effect(concord_test.id('cmd'), 'email.send', '{}');
+SELECT 'runner', s.command_id FROM concord.submit_command('t_history', '{}', 'alice') AS s;
+SELECT concord_test.run('runner') IS NOT NULL AS fixture \gset
+INSERT INTO concord_test.fixture
+SELECT 'effect', concord.plan_effect(concord_test.id('runner'), 'email.send', '{}');
 DO $$ BEGIN
     PERFORM concord.add_dependency(concord_test.id('cmd'), concord_test.id('parent'));
 END $$;

@@ -45,7 +45,7 @@ SELECT pg_temp.new_command('api') IS NOT NULL AS fixture \gset
 CREATE TEMP TABLE before AS SELECT pg_temp.events('api') AS n;
 
 SELECT is(
-    concord.transition_command(concord_test.id('api'), 'running', 'alice', 'picked up by worker 7'),
+    concord_test.move_as_run(concord_test.id('api'), 'running', 'alice', 'picked up by worker 7'),
     'running',
     'transition_command returns the new status'
 );
@@ -77,7 +77,7 @@ SELECT ok(
 );
 
 SELECT is(
-    concord.transition_command(concord_test.id('api'), 'succeeded', 'alice', result => '{"rows": 3}'),
+    concord_test.move_as_run(concord_test.id('api'), 'succeeded', 'alice', result => '{"rows": 3}'),
     'succeeded',
     'fixture: running -> succeeded with a result'
 );
@@ -96,7 +96,7 @@ SELECT row_eq(
 
 SELECT pg_temp.new_command('failing') IS NOT NULL AS fixture \gset
 SELECT is(
-    concord.transition_command(concord_test.id('failing'), 'failed', 'worker', 'gave up',
+    concord_test.move_as_run(concord_test.id('failing'), 'failed', 'worker', 'gave up',
                                error => 'timeout talking to crm', error_class => 'timeout'),
     'failed',
     'fixture: validated -> failed with an error'
@@ -118,7 +118,7 @@ TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('refused');
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('refused')),
+    format($$SELECT concord_test.move_as_run(%L, 'succeeded', 'alice')$$, concord_test.id('refused')),
     'CN001', 'a_status_change_follows_the_state_machine',
     'CN001: validated -> succeeded is refused'
 );
@@ -173,10 +173,13 @@ SELECT ok(
     'a direct UPDATE''s audit row carries the trace_id and is written in the same transaction'
 );
 
+-- the moves a run makes: the owner names the command's run, as only the owner can
+SELECT set_config('concord.worker_run', concord_test.workflow_of('direct'), true) IS NOT NULL AS fixture \gset
 UPDATE concord.commands SET status = 'running' WHERE command_id = concord_test.id('direct');
 UPDATE concord.commands SET status = 'blocked' WHERE command_id = concord_test.id('direct');
 UPDATE concord.commands SET status = 'running' WHERE command_id = concord_test.id('direct');
 UPDATE concord.commands SET status = 'succeeded' WHERE command_id = concord_test.id('direct');
+SELECT set_config('concord.worker_run', '', true) IS NOT NULL AS fixture \gset
 
 SELECT is(
     (SELECT array_agg(e.from_status || '>' || e.to_status ORDER BY e.event_seq)
@@ -217,14 +220,14 @@ END
 $$;
 
 SELECT pg_temp.new_command('replay') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(concord_test.id('replay'), 'running', 'worker') AS fixture \gset
-SELECT concord.transition_command(concord_test.id('replay'), 'succeeded', 'worker',
+SELECT concord_test.move_as_run(concord_test.id('replay'), 'running', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('replay'), 'succeeded', 'worker',
                                   result => '{"rows": 1}') AS fixture \gset
 TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('replay');
 
 SELECT is(
-    pg_temp.outcome(format($$SELECT concord.transition_command(%L, 'succeeded', 'worker', result => '{"rows": 1}')$$,
+    pg_temp.outcome(format($$SELECT concord_test.move_as_run(%L, 'succeeded', 'worker', result => '{"rows": 1}')$$,
                            concord_test.id('replay'))),
     'succeeded',
     'replaying the call that made a command succeeded returns succeeded (no CN007 on a replay)'
@@ -237,12 +240,12 @@ SELECT is(
 );
 
 SELECT pg_temp.new_command('refail') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(concord_test.id('refail'), 'failed', 'worker',
+SELECT concord_test.move_as_run(concord_test.id('refail'), 'failed', 'worker',
                                   error => 'first error', error_class => 'timeout') AS fixture \gset
 TRUNCATE before;
 INSERT INTO before SELECT pg_temp.events('refail');
 SELECT pg_temp.outcome(format(
-    $$SELECT concord.transition_command(%L, 'failed', 'someone', error => 'other error', error_class => 'rate_limited')$$,
+    $$SELECT concord_test.move_as_run(%L, 'failed', 'someone', error => 'other error', error_class => 'rate_limited')$$,
     concord_test.id('refail'))) AS fixture \gset
 
 SELECT ok(
@@ -256,7 +259,7 @@ SELECT ok(
 -- Cancellation requests and dependencies are audited too
 -- ---------------------------------------------------------------------------
 SELECT pg_temp.new_command('cancel') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(concord_test.id('cancel'), 'running', 'worker') AS fixture \gset
+SELECT concord_test.move_as_run(concord_test.id('cancel'), 'running', 'worker') AS fixture \gset
 SELECT concord.cancel_command(concord_test.id('cancel'), 'operator', 'customer asked',
                               'compensate_then_stop') AS fixture \gset
 
@@ -283,7 +286,7 @@ SELECT row_eq(
 -- Effect changes
 -- ---------------------------------------------------------------------------
 SELECT pg_temp.new_command('effects') IS NOT NULL AS fixture \gset
-SELECT concord.transition_command(concord_test.id('effects'), 'running', 'worker') AS fixture \gset
+SELECT concord_test.run('effects') AS effects_wf \gset
 INSERT INTO concord_test.fixture
 SELECT 'ok_effect', concord.plan_effect(concord_test.id('effects'), 'email.send', '{"to": "a@b.c"}');
 INSERT INTO concord_test.fixture
@@ -298,9 +301,9 @@ SELECT row_eq(
     'planning an effect writes an audit event (to_status planned) on its command'
 );
 
-SELECT concord.start_effect(concord_test.id('ok_effect'), 'wf-1') AS fixture \gset
+SELECT concord.start_effect(concord_test.id('ok_effect'), :'effects_wf') AS fixture \gset
 SELECT concord.complete_effect(concord_test.id('ok_effect'), '{"message_id": "m-1"}') AS fixture \gset
-SELECT concord.start_effect(concord_test.id('bad_effect'), 'wf-1') AS fixture \gset
+SELECT concord.start_effect(concord_test.id('bad_effect'), :'effects_wf') AS fixture \gset
 SELECT concord.fail_effect(concord_test.id('bad_effect'), 'crm said 500', 'transient_connector_error') AS fixture \gset
 
 SELECT is(
@@ -323,19 +326,22 @@ SELECT row_eq(
       FROM concord.domain_events
       WHERE target_type = 'effect' AND target_id = concord_test.id('bad_effect')::text
       ORDER BY event_seq DESC LIMIT 1$$,
-    ROW('workflow:wf-1'::text, 'executing'::text, 'failed'::text, 'transient_connector_error'::text),
+    ROW('workflow:' || :'effects_wf', 'executing'::text, 'failed'::text, 'transient_connector_error'::text),
     'a failed effect is audited with its workflow as actor and its error_class'
 );
 
 INSERT INTO concord_test.fixture
 SELECT 'direct_effect', concord.plan_effect(concord_test.id('effects'), 'sms.send', '{}');
-UPDATE concord.domain_effects SET status = 'executing', executed_by_dbos_workflow_id = 'wf-direct'
+-- the owner, naming the command's current run, as only the owner can
+SELECT set_config('concord.worker_run', :'effects_wf', true) IS NOT NULL AS fixture \gset
+UPDATE concord.domain_effects SET status = 'executing', executed_by_dbos_workflow_id = :'effects_wf'
 WHERE domain_effect_id = concord_test.id('direct_effect');
+SELECT set_config('concord.worker_run', '', true) IS NOT NULL AS fixture \gset
 
 SELECT row_eq(
     $$SELECT purpose, from_status, to_status, actor FROM concord.domain_events
       WHERE command_id = concord_test.id('effects') ORDER BY event_seq DESC LIMIT 1$$,
-    ROW('audit'::text, 'planned'::text, 'executing'::text, 'workflow:wf-direct'::text),
+    ROW('audit'::text, 'planned'::text, 'executing'::text, 'workflow:' || :'effects_wf'),
     'a direct UPDATE of an effect''s status is audited too'
 );
 

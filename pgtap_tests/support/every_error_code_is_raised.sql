@@ -20,6 +20,7 @@ SELECT 'parent', s.command_id FROM concord.submit_command('t_codes', '{"who": "x
 INSERT INTO concord_test.fixture
 SELECT 'other', s.command_id FROM concord.submit_command('t_codes', '{"who": "x"}', 'alice',
                                                          idempotency_key => 'codes-1') AS s;
+SELECT concord_test.run('other') IS NOT NULL AS fixture \gset
 INSERT INTO concord_test.fixture
 SELECT 'other_effect', concord.plan_effect(concord_test.id('other'), 'email.send', '{}');
 
@@ -44,13 +45,13 @@ SELECT set_eq(
 
 -- CN001 illegal transition
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('validated')),
+    format($$SELECT concord_test.move_as_run(%L, 'succeeded', 'alice')$$, concord_test.id('validated')),
     'CN001', 'a_status_change_follows_the_state_machine',
     'CN001: transition_command validated -> succeeded'
 );
 
 SELECT throws_like(
-    format($$SELECT concord.transition_command(%L, 'succeeded', 'alice')$$, concord_test.id('validated')),
+    format($$SELECT concord_test.move_as_run(%L, 'succeeded', 'alice')$$, concord_test.id('validated')),
     '%cannot go from validated to succeeded%',
     'CN001 message names both statuses'
 );
@@ -218,10 +219,6 @@ SELECT concord_test.throws_rule(
     'CN011: redefining a dependency'
 );
 
-DO $$ BEGIN
-    PERFORM concord.transition_command(concord_test.id('other'), 'running', 'w');
-END $$;
-
 SELECT concord_test.throws_rule(
     format($$SELECT concord.add_dependency(%L, %L)$$, concord_test.id('other'), concord_test.id('parent')),
     'CN011', 'dependencies_are_added_before_the_child_runs',
@@ -229,7 +226,7 @@ SELECT concord_test.throws_rule(
 );
 
 DO $$ BEGIN
-    PERFORM concord.transition_command(concord_test.id('other'), 'succeeded', 'w');
+    PERFORM concord_test.move_as_run(concord_test.id('other'), 'succeeded', 'w');
 END $$;
 
 SELECT concord_test.throws_rule(
@@ -241,7 +238,7 @@ SELECT concord_test.throws_rule(
 
 SELECT concord_test.throws_rule(
     format($$SELECT concord.plan_effect(%L, 'email.send', '{}')$$, concord_test.id('other')),
-    'CN011', 'effects_are_planned_only_for_an_unfinished_command',
+    'CN011', 'effects_are_planned_only_for_a_running_command',
     'CN011: planning an effect on a terminal command'
 );
 

@@ -1,8 +1,9 @@
 -- No caller can forge the audit context or switch a rule off through its own
 -- session settings: every public function resets concord.actor,
--- concord.reason, concord.submitting and concord.settling on entry, so the
--- audit rows name the real actor and the dependency cascade still runs
--- (spec 25, DESIGN "Who is speaking").
+-- concord.reason, concord.submitting, concord.settling and concord.worker_run
+-- on entry, so the audit rows name the real actor, the dependency cascade
+-- still runs and no caller names the run that acts (spec 25, DESIGN "Who is
+-- speaking").
 BEGIN;
 SELECT plan(7);
 
@@ -16,9 +17,9 @@ SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
       WHERE p.pronamespace = 'concord'::regnamespace AND p.proname !~ '^_'
         AND NOT coalesce(p.proconfig @> ARRAY['concord.actor=', 'concord.reason=', 'concord.submitting=off',
-                                              'concord.settling=off'], false)$$,
-    'every public concord function resets concord.actor, concord.reason, concord.submitting and '
-    'concord.settling on entry'
+                                              'concord.settling=off', 'concord.worker_run='], false)$$,
+    'every public concord function resets concord.actor, concord.reason, concord.submitting, '
+    'concord.settling and concord.worker_run on entry'
 );
 
 SELECT concord_test.command_at('t_hard', 'queued', 'forge_parent') IS NOT NULL
@@ -35,15 +36,18 @@ SET concord.actor = 'eve';
 SET concord.reason = 'forged';
 SET concord.settling = 'on';
 SET concord.submitting = 'on';
+SET concord.worker_run = 'wf-forge';
 
 SELECT command_id AS forged_submit FROM concord.submit_command('t_hard', '{}', 'alice') \gset
 -- registering a type is concord_admin's, with the same forged settings
 SET LOCAL ROLE concord_admin;
 SELECT concord.register_command_type('{"command_type": "t_hard_forged", "sync_allowed": true}') AS fixture \gset
-SET LOCAL ROLE concord_app;
-SELECT concord.plan_effect(:'forge_worker', 'email.send', '{}') AS forged_effect \gset
-SELECT concord.start_effect(:'forged_effect', 'wf-forge') AS fixture \gset
+-- effects are the worker's, for the run it owns (forge_worker's first run)
+SET LOCAL ROLE concord_worker;
+SELECT concord.runtime_begin_effect(:'forge_worker', :'forge_worker', 'email.send', '{}', 'forge-key') ->> 'effect_id'
+       AS forged_effect \gset
 SELECT concord.complete_effect(:'forged_effect', '{}') AS fixture \gset
+SET LOCAL ROLE concord_app;
 SELECT concord.add_dependency(:'forge_dep_child', :'forge_worker') IS NULL AS fixture \gset
 
 SELECT is(
@@ -57,6 +61,7 @@ RESET concord.actor;
 RESET concord.reason;
 RESET concord.settling;
 RESET concord.submitting;
+RESET concord.worker_run;
 
 SELECT is(
     (SELECT array_agg(DISTINCT actor) FROM concord.domain_events WHERE command_id = :'forged_submit'),
@@ -75,8 +80,9 @@ SELECT is(
     (SELECT array_agg(e.to_status || ' by ' || e.actor || coalesce(' for ' || e.reason, '') ORDER BY e.event_seq)
      FROM concord.domain_events AS e
      WHERE e.target_type = 'effect' AND e.target_id = :'forged_effect'),
-    ARRAY['planned by ' || session_user, 'executing by workflow:wf-forge', 'succeeded by workflow:wf-forge'],
-    'plan_effect, start_effect and complete_effect rows carry neither eve nor the forged reason'
+    ARRAY['planned by workflow:' || :'forge_worker', 'executing by workflow:' || :'forge_worker',
+          'succeeded by workflow:' || :'forge_worker'],
+    'runtime_begin_effect and complete_effect rows name the run, not eve, and carry no forged reason'
 );
 
 SELECT row_eq(

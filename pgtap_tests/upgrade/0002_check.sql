@@ -2,7 +2,7 @@
 -- data of 0002_fixture.sql: nothing lost, legacy error classes kept, policies a
 -- type named before they existed fail closed.
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 
 SELECT ok(
     EXISTS (SELECT FROM concord.schema_migrations WHERE version = 2),
@@ -75,8 +75,13 @@ SELECT is(
     'queued', 'with its policies defined, the legacy type runs again'
 );
 
+-- only a worker runs a command: handed to the runtime, then claimed by its run
+SELECT cmp_ok(concord.hand_off_queued(), '>=', 1, 'the old queued commands are handed to the runtime');
 SELECT is(
-    concord.transition_command('00000000-0000-0000-0000-000000000001', 'running', 'worker'), 'running',
+    concord.runtime_claim('00000000-0000-0000-0000-000000000001',
+                          (SELECT dbos_workflow_id FROM concord.commands
+                           WHERE command_id = '00000000-0000-0000-0000-000000000001'), 'worker') ->> 'action',
+    'run',
     'a command in flight before governance (queued, governed type) goes on running'
 );
 SELECT is(

@@ -433,7 +433,10 @@ class Client:
         error: str | None = None,
         error_class: str | None = None,
     ) -> str:
-        """Move a command along the state machine; returns the new status."""
+        """An operator's move along the state machine (``concord_admin``); returns the new
+        status. The moves only a command's run makes (into ``running``, its outcome, its
+        cancellation and compensation path) raise :class:`~concord.errors.NotPermitted`: a
+        worker makes them with the ``runtime_*`` functions."""
         return self._value(
             "SELECT concord.transition_command(%s, %s, %s, %s, %s, %s, %s)",
             (
@@ -507,7 +510,9 @@ class Client:
         declared_compensation: str | None = None,
         compensates_effect_id: UUID | str | None = None,
     ) -> UUID:
-        """Record a planned side effect; returns its id (the same id on replay)."""
+        """Record a planned side effect for the command's current run, while it is running;
+        returns its id (the same id on replay). No role but the owner may call it: a worker
+        plans and starts effects with ``runtime_begin_effect``."""
         return self._value(
             "SELECT concord.plan_effect(%s, %s, %s, %s, %s, %s)",
             (
@@ -521,18 +526,21 @@ class Client:
         )
 
     def start_effect(self, effect_id: UUID | str, workflow_id: str) -> str:
-        """planned -> executing for ``workflow_id``; returns the effect's status."""
+        """planned -> executing for ``workflow_id``, which must be the command's current
+        run; returns the effect's status."""
         return self._value("SELECT concord.start_effect(%s, %s)", (effect_id, workflow_id))
 
     def complete_effect(self, effect_id: UUID | str, result: Any) -> str:
-        """executing -> succeeded with ``result``; returns the effect's status."""
+        """executing -> succeeded with ``result``, for the run that started it while it is
+        the command's current run (``concord_worker``); returns the effect's status."""
         return self._value(
             "SELECT concord.complete_effect(%s, %s)",
             (effect_id, None if result is None else Jsonb(result)),
         )
 
     def fail_effect(self, effect_id: UUID | str, error: str, error_class: str) -> str:
-        """executing -> failed with ``error`` and ``error_class``; returns the status."""
+        """executing -> failed with ``error`` and ``error_class``, for the run that started
+        it while it is the command's current run (``concord_worker``); returns the status."""
         return self._value(
             "SELECT concord.fail_effect(%s, %s, %s)", (effect_id, error, error_class)
         )

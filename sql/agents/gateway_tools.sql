@@ -32,6 +32,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'create_artifact', artifact);
@@ -54,6 +55,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'read_artifact', request);
@@ -75,6 +77,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'evaluate_output', evaluation);
@@ -97,6 +100,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'write_memory', memory);
@@ -119,6 +123,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     RETURN concord._gateway_tool_call(agent_run_id, 'retrieve_memory', query);

@@ -71,6 +71,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     PERFORM concord._require_agent_secret(agent_run_id);
@@ -95,6 +96,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
@@ -200,6 +202,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
@@ -272,6 +275,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
@@ -373,6 +377,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

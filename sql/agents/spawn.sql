@@ -75,6 +75,7 @@ DECLARE
     child_id uuid;
     invocation uuid;
     answer jsonb;
+    run text;
 BEGIN
     IF c.status = 'succeeded' THEN
         RETURN c.result;
@@ -104,15 +105,20 @@ BEGIN
         answer := jsonb_build_object('refused', jsonb_build_array(jsonb_build_object(
             'code', SQLSTATE, 'reason', SQLERRM)));
         IF c.status IN ('validated', 'approved') THEN
+            run := concord._push_run('kernel:' || c.command_id);
             PERFORM concord._set_status(c.command_id, 'failed', actor, 'spawn refused', null, SQLERRM, 'policy_denied',
                                         jsonb_build_object('policy_decisions', answer -> 'refused'));
+            PERFORM concord._pop_run(run);
         END IF;
         RETURN answer;
     END;
     answer := jsonb_build_object('child_agent_run_id', child_id, 'invocation_id', invocation);
     IF c.status IN ('validated', 'approved') THEN
+        -- the kernel runs the spawn inline, as the command's run
+        run := concord._push_run('kernel:' || c.command_id);
         PERFORM concord._set_status(c.command_id, 'running', actor, 'spawning the child agent');
         PERFORM concord._set_status(c.command_id, 'succeeded', actor, 'child agent spawned', answer);
+        PERFORM concord._pop_run(run);
     END IF;
     RETURN answer;
 END
@@ -210,6 +216,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     parent concord.agent_runs%ROWTYPE;

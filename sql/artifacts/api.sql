@@ -189,6 +189,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

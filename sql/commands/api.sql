@@ -20,6 +20,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -64,9 +65,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, text, text) IS
-'Move a command to to_status if the state machine allows it (CN001 otherwise); '
-'returns the new status. The actor who reached the current status may repeat the call '
-'as a no-op; anyone else gets CN001.';
+'An operator''s move: a command to to_status if the state machine allows it (CN001 '
+'otherwise); returns the new status. The moves only a command''s run makes (into running, '
+'its outcome, its cancellation and compensation path) are refused (CN012). The actor who '
+'reached the current status may repeat the call as a no-op; anyone else gets CN001.';
 
 CREATE OR REPLACE FUNCTION concord.cancel_command(
     command_id uuid,
@@ -85,6 +87,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
@@ -109,6 +112,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     doc jsonb;
@@ -180,6 +184,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 BEGIN

@@ -115,3 +115,90 @@ BEGIN
     RETURN new_status;
 END
 $$;
+
+-- Who drives a command's run (issue 12, least privilege). The setting
+-- concord.worker_run names the run a worker step acts for: its DBOS workflow
+-- id (set by the runtime_* functions after they checked the binding), or
+-- kernel:<command id> while the kernel itself runs one of its own command
+-- types inline (a spawn, a memory write). Every SECURITY DEFINER function
+-- resets it on entry (SET "concord.worker_run" = ''), so no caller can name
+-- a run through its own session.
+CREATE OR REPLACE FUNCTION concord._push_run(run text)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    previous text := coalesce(current_setting('concord.worker_run', true), '');
+BEGIN
+    PERFORM set_config('concord.worker_run', coalesce(run, ''), true);
+    RETURN previous;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._pop_run(previous text)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM set_config('concord.worker_run', coalesce(previous, ''), true);
+END
+$$;
+
+-- Whether run (a workflow id or kernel:<id>) is the current run of command
+-- c: its bound workflow, the follow-up finishing that run's cancellation
+-- (<workflow>/cancel), or the kernel running it inline.
+CREATE OR REPLACE FUNCTION concord._is_current_run(c concord.commands, run text)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce(coalesce(run, '') <> ''
+                    AND (run = 'kernel:' || c.command_id
+                         OR run IN (c.dbos_workflow_id, c.dbos_workflow_id || '/cancel')), false);
+END
+$$;
+
+-- The moves only a command's run makes: into running, and on from running,
+-- cancelling, compensating or compensated (its outcome, the cancellation and
+-- compensation path), except the operator's running -> blocked, which takes
+-- a stuck command off its run. The dependency cascade (concord.settling)
+-- fails or cancels children without a run.
+CREATE OR REPLACE FUNCTION concord._require_current_run(
+    old_row concord.commands, new_row concord.commands
+)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    run text := current_setting('concord.worker_run', true);
+BEGIN
+    IF NOT (new_row.status = 'running'
+            OR (old_row.status IN ('running', 'cancelling', 'compensating', 'compensated')
+                AND new_row.status NOT IN ('blocked', 'cancelling'))
+            OR (old_row.status = 'failed' AND new_row.status = 'compensating'))
+       OR current_setting('concord.settling', true) = 'on'
+       OR concord._is_current_run(new_row, run) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN012',
+        CONSTRAINT = 'only_the_current_run_drives_a_command',
+        TABLE = 'commands',
+        MESSAGE = format('command %s cannot go from %s to %s here: only the worker step of its current run '
+                         '(workflow %s) moves it into running, records its outcome or walks its cancellation',
+                         old_row.command_id, old_row.status, new_row.status,
+                         coalesce(new_row.dbos_workflow_id, 'none')),
+        DETAIL = CASE WHEN coalesce(run, '') = '' THEN 'No run is acting.'
+                      ELSE format('%s is not its current run.', run) END,
+        HINT = 'Queue it (transition_command to queued) and let a worker run it; take a stuck one off its run '
+               'with transition_command to blocked, or cancel it with cancel_command.';
+END
+$$;

@@ -10,6 +10,11 @@ AS $$
     VALUES
         ('the_command_exists', null::text, 'CN006',
          'A command named by its id exists.'),
+        ('only_the_current_run_drives_a_command', 'commands', 'CN012',
+         'A command moves into running, from running to its outcome (succeeded, failed, cancelled), '
+         'and along its cancellation and compensation path only by the worker step of its current '
+         'run (its bound workflow, or <workflow>/cancel), or the kernel running one of its own '
+         'command types inline; an operator may still move it from running to blocked.'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',

@@ -64,7 +64,8 @@ BEGIN
         ELSE
             -- Spec 21: the type's policies decide right after validation.
             IF cardinality(concord._effective_policies(ct)) > 0 THEN
-                evaluation := concord._evaluate(NEW, ct);
+                evaluation := concord._evaluate(NEW, ct)
+                    || jsonb_build_object('payload_digest', concord._payload_digest(NEW.payload));
             END IF;
             NEW.status := concord._route(coalesce(evaluation ->> 'decision', 'allow'), ct);
             IF evaluation IS NOT NULL THEN
@@ -232,6 +233,8 @@ BEGIN
                     DETAIL = 'Unmet: ' || unmet || '.';
             END IF;
         END IF;
+        -- Only the command's current run drives it (issue 12).
+        PERFORM concord._require_current_run(OLD, NEW);
         IF EXISTS (SELECT 1 FROM concord.command_transitions AS t
                    WHERE t.from_status = OLD.status AND t.to_status = NEW.status AND t.reopens) THEN
             -- A command someone asked to cancel is not retried.
@@ -263,6 +266,10 @@ BEGIN
         -- approvers said so (spec 21, 22), whoever makes the move.
         IF NEW.status IN ('queued', 'running', 'approved', 'waiting_for_approval') THEN
             PERFORM concord._require_policy_consent(OLD, NEW.status);
+        END IF;
+        -- A command runs only the payload its policies judged (issue 12).
+        IF NEW.status IN ('queued', 'running') THEN
+            PERFORM concord._require_judged_payload(NEW);
         END IF;
         -- Only a valid payload is validated, whoever makes the move.
         IF NEW.status = 'validated' THEN

@@ -138,15 +138,26 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
+DECLARE
+    effect_id uuid;
 BEGIN
-    RETURN concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
-                                compensates_effect_id);
+    -- planned for the command's current run: the table's guard refuses a
+    -- command that has none, or is not running (only_the_current_run_drives_its_effects)
+    PERFORM concord._push_run((SELECT c.dbos_workflow_id FROM concord.commands AS c
+                               WHERE c.command_id = plan_effect.command_id));
+    effect_id := concord._plan_effect(command_id, effect_type, payload, idempotency_key, declared_compensation,
+                                      compensates_effect_id);
+    PERFORM concord._pop_run('');
+    RETURN effect_id;
 END
 $$;
 
 COMMENT ON FUNCTION concord.plan_effect(uuid, text, jsonb, text, text, uuid) IS
-'Record a planned side effect of a command (spec 13.5); idempotent by key. Returns the effect id.';
+'Record a planned side effect of a command (spec 13.5) for its current run, while it is running '
+'(CN011; a compensation: while it is compensating) and has a run (CN012); idempotent by key. '
+'Returns the effect id. A worker plans and starts effects with runtime_begin_effect.';
 
 CREATE OR REPLACE FUNCTION concord.start_effect(effect_id uuid, workflow_id text)
 RETURNS text
@@ -160,31 +171,29 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
-    command_status text;
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
     IF e.status = 'executing' AND e.executed_by_dbos_workflow_id = workflow_id THEN
         RETURN e.status;  -- replay
     END IF;
-    SELECT c.status INTO command_status FROM concord.commands AS c WHERE c.command_id = e.command_id;
-    IF e.status = 'planned' AND concord._is_terminal(command_status) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN011',
-            CONSTRAINT = 'effects_start_only_for_an_unfinished_command',
-            MESSAGE = format('command %s is %s: its effects can no longer start', e.command_id, command_status);
-    END IF;
+    -- workflow_id acts; the table's guard holds it to the command's current
+    -- run and a running command (only_the_current_run_drives_its_effects)
+    PERFORM concord._push_run(workflow_id);
     UPDATE concord.domain_effects AS x
     SET status = 'executing', executed_by_dbos_workflow_id = workflow_id
     WHERE x.domain_effect_id = effect_id;
+    PERFORM concord._pop_run('');
     RETURN 'executing';
 END
 $$;
 
 COMMENT ON FUNCTION concord.start_effect(uuid, text) IS
-'planned -> executing, bound to a workflow; a replay by the same workflow is a no-op.';
+'planned -> executing, bound to a workflow, which must be the command''s current run (CN012) '
+'while the command is running (CN011); a replay by the same workflow is a no-op.';
 
 CREATE OR REPLACE FUNCTION concord.complete_effect(effect_id uuid, result jsonb)
 RETURNS text
@@ -198,6 +207,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -212,14 +222,18 @@ BEGIN
         END IF;
         RETURN e.status;  -- replay
     END IF;
+    -- the run that started it finishes it, while that run is the command's current one
+    PERFORM concord._push_run(e.executed_by_dbos_workflow_id);
     UPDATE concord.domain_effects AS x SET status = 'succeeded', result = complete_effect.result
     WHERE x.domain_effect_id = effect_id;
+    PERFORM concord._pop_run('');
     RETURN 'succeeded';
 END
 $$;
 
 COMMENT ON FUNCTION concord.complete_effect(uuid, jsonb) IS
-'executing -> succeeded with its result; a replay with the same result is a no-op.';
+'executing -> succeeded with its result, for the run that started it while that run is still '
+'the command''s current one (CN012 otherwise); a replay with the same result is a no-op.';
 
 CREATE OR REPLACE FUNCTION concord.fail_effect(effect_id uuid, error text, error_class text)
 RETURNS text
@@ -233,6 +247,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     e concord.domain_effects%ROWTYPE := concord._lock_effect(effect_id);
@@ -249,12 +264,16 @@ BEGIN
         END IF;
         RETURN e.status;  -- replay
     END IF;
+    -- the run that started it finishes it, while that run is the command's current one
+    PERFORM concord._push_run(e.executed_by_dbos_workflow_id);
     UPDATE concord.domain_effects AS x
     SET status = 'failed', error = fail_effect.error, error_class = fail_effect.error_class
     WHERE x.domain_effect_id = effect_id;
+    PERFORM concord._pop_run('');
     RETURN 'failed';
 END
 $$;
 
 COMMENT ON FUNCTION concord.fail_effect(uuid, text, text) IS
-'executing -> failed with its error and error_class; a replay with the same error is a no-op.';
+'executing -> failed with its error and error_class, for the run that started it while that run '
+'is still the command''s current one (CN012 otherwise); a replay with the same error is a no-op.';

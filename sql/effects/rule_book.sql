@@ -17,15 +17,20 @@ AS $$
          'Under REPEATABLE READ or SERIALIZABLE, planning an effect whose key a concurrent '
          'transaction took is a serialization failure the caller retries (PostgreSQL''s own '
          'ON CONFLICT check refuses first, with no rule name; this rule stands behind it).'),
-        ('effects_start_only_for_an_unfinished_command', null, 'CN011',
-         'A planned effect starts executing only while its command is not in a terminal status.'),
         ('a_finished_effect_keeps_its_outcome', null, 'CN002',
          'A replayed completion or failure of an effect brings the same result or error as the '
          'first.'),
         ('a_new_effect_starts_planned', 'domain_effects', 'CN001',
          'An effect is inserted as planned.'),
-        ('effects_are_planned_only_for_an_unfinished_command', 'domain_effects', 'CN011',
-         'No new effect is planned for a command in a terminal status.'),
+        ('effects_are_planned_only_for_a_running_command', 'domain_effects', 'CN011',
+         'An effect is planned only while its command is running (a compensation: while it is '
+         'compensating), whoever writes.'),
+        ('effects_start_only_for_a_running_command', 'domain_effects', 'CN011',
+         'An effect starts executing only while its command is running (a compensation: while it '
+         'is compensating), whoever writes.'),
+        ('only_the_current_run_drives_its_effects', 'domain_effects', 'CN012',
+         'An effect is planned, started (for the run that starts it) and finished only by the worker '
+         'step of its command''s current run; a run the command no longer has is refused.'),
         ('the_compensated_effect_exists', 'domain_effects', 'CN006',
          'The effect a compensation compensates exists.'),
         ('a_compensation_belongs_to_the_same_command', 'domain_effects', 'CN008',

@@ -1,6 +1,59 @@
 -- domain_effects (spec 9, 13.5): planned -> executing -> succeeded | failed,
 -- every change audited, whoever writes.
 
+-- Effects are planned and started only while their command runs (a
+-- compensation: while it compensates), whoever writes, the table owner
+-- included; and only by the command's current run (concord.worker_run, see
+-- sql/commands/moves.sql), which plans, starts and finishes them.
+CREATE OR REPLACE FUNCTION concord._require_effect_step(
+    c concord.commands, e concord.domain_effects, step text
+)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    run text := current_setting('concord.worker_run', true);
+BEGIN
+    IF step IN ('planned', 'started')
+       AND c.status IS DISTINCT FROM (CASE WHEN e.compensates_effect_id IS NULL THEN 'running'
+                                           ELSE 'compensating' END) THEN
+        IF step = 'planned' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'effects_are_planned_only_for_a_running_command',
+                TABLE = 'domain_effects',
+                MESSAGE = format('command %s is %s: effects are planned only while it is running (a compensation: '
+                                 'while it is compensating)', e.command_id, coalesce(c.status, 'missing'));
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'effects_start_only_for_a_running_command',
+            TABLE = 'domain_effects',
+            MESSAGE = format('command %s is %s: effect %s starts only while it is running (a compensation: while '
+                             'it is compensating)', e.command_id, c.status, e.domain_effect_id);
+    END IF;
+    IF NOT concord._is_current_run(c, run) OR run LIKE 'kernel:%'
+       OR (step = 'started' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM run) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'only_the_current_run_drives_its_effects',
+            TABLE = 'domain_effects',
+            MESSAGE = format('effect %s of command %s cannot be %s here: only the worker step of the command''s '
+                             'current run (workflow %s) plans, starts and finishes its effects',
+                             coalesce(e.domain_effect_id::text, '(new)'), e.command_id, step,
+                             coalesce(c.dbos_workflow_id, 'none')),
+            DETAIL = CASE WHEN coalesce(run, '') = '' THEN 'No run is acting.'
+                          WHEN step = 'started' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM run
+                              THEN format('Run %s starts it for workflow %s.', run,
+                                          coalesce(e.executed_by_dbos_workflow_id, 'none'))
+                          ELSE format('%s is not its current run.', run) END,
+            HINT = 'A worker plans and starts effects with concord.runtime_begin_effect.';
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord._effects_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -8,7 +61,7 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     compensated_command uuid;
-    command_status text;
+    c concord.commands%ROWTYPE;
 BEGIN
     IF NEW.status IS DISTINCT FROM 'planned' THEN
         RAISE EXCEPTION USING
@@ -16,15 +69,6 @@ BEGIN
             CONSTRAINT = 'a_new_effect_starts_planned',
             TABLE = 'domain_effects',
             MESSAGE = format('illegal effect transition: a new effect starts in planned, not %s', NEW.status);
-    END IF;
-    SELECT c.status INTO command_status FROM concord.commands AS c WHERE c.command_id = NEW.command_id FOR SHARE;
-    IF concord._is_terminal(command_status) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN011',
-            CONSTRAINT = 'effects_are_planned_only_for_an_unfinished_command',
-            TABLE = 'domain_effects',
-            MESSAGE = format('command %s is %s: no new effects can be planned for it',
-                             NEW.command_id, command_status);
     END IF;
     IF NEW.compensates_effect_id IS NOT NULL THEN
         SELECT e.command_id INTO compensated_command
@@ -45,6 +89,8 @@ BEGIN
                                  NEW.compensates_effect_id, compensated_command);
         END IF;
     END IF;
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = NEW.command_id FOR SHARE;
+    PERFORM concord._require_effect_step(c, NEW, 'planned');
     NEW.created_at := now();
     NEW.started_at := NULL;
     NEW.completed_at := NULL;
@@ -102,6 +148,9 @@ BEGIN
                              OLD.executed_by_dbos_workflow_id);
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._require_effect_step(
+            (SELECT c FROM concord.commands AS c WHERE c.command_id = NEW.command_id), NEW,
+            CASE NEW.status WHEN 'executing' THEN 'started' ELSE 'finished' END);
         IF NEW.status = 'executing' THEN
             NEW.started_at := now();
         ELSE

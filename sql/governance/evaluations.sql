@@ -157,7 +157,8 @@ BEGIN
         'reasons', evaluation -> 'reasons',
         'missing_fields', evaluation -> 'missing_fields',
         'approval_types', evaluation -> 'approval_types',
-        'inputs_digest', evaluation -> 'inputs_digest');
+        'inputs_digest', evaluation -> 'inputs_digest',
+        'payload_digest', evaluation -> 'payload_digest');
 END
 $$;
 
@@ -220,7 +221,8 @@ BEGIN
             HINT = 'A command waiting for input is re-evaluated by concord.provide_input.';
     END IF;
     SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
-    evaluation := concord._evaluate(c, ct);
+    -- the payload judged, so that a changed one must be judged again (_require_judged_payload)
+    evaluation := concord._evaluate(c, ct) || jsonb_build_object('payload_digest', concord._payload_digest(c.payload));
     IF evaluation IS NULL THEN
         target := concord._route('allow', ct);
     ELSE
@@ -276,6 +278,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 BEGIN
     RETURN concord._reevaluate(command_id, session_user::text, 'policies evaluated again');

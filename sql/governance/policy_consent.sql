@@ -97,3 +97,47 @@ BEGIN
     RETURN c.created_at < (SELECT m.applied_at FROM concord.schema_migrations AS m WHERE m.version = 2);
 END
 $$;
+
+-- The digest of a payload as an evaluation records it (jsonb's text form is
+-- canonical: the same document always hashes alike).
+CREATE OR REPLACE FUNCTION concord._payload_digest(payload jsonb)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN encode(sha256(convert_to(coalesce(payload, 'null'::jsonb)::text, 'UTF8')), 'hex');
+END
+$$;
+
+-- A governed command is queued or run only with the payload its latest
+-- policy evaluation judged (issue 12): a payload changed since, by any path
+-- (the table owner's bare UPDATE included), is judged again by
+-- concord.evaluate_policies before the command can move on. An evaluation
+-- recorded before evaluations carried payload_digest is taken as it was.
+CREATE OR REPLACE FUNCTION concord._require_judged_payload(c concord.commands)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    judged text := concord._latest_evaluation(c.command_id) ->> 'payload_digest';
+BEGIN
+    IF judged IS NULL OR judged = concord._payload_digest(c.payload)
+       OR NOT (SELECT cardinality(concord._effective_policies(ct)) > 0
+               FROM concord.command_types AS ct WHERE ct.command_type = c.command_type) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN001',
+        CONSTRAINT = 'a_command_runs_only_the_payload_its_policies_allowed',
+        TABLE = 'commands',
+        MESSAGE = format('illegal transition: command %s cannot become %s: its payload changed after its policies '
+                         'judged it', c.command_id, c.status),
+        DETAIL = format('Judged payload digest %s; the payload now hashes to %s.', judged,
+                        concord._payload_digest(c.payload)),
+        HINT = 'Run concord.evaluate_policies(command_id) on it while validated: its policies judge what it now holds.';
+END
+$$;

@@ -50,6 +50,10 @@ AS $$
         ('a_governed_command_moves_on_only_when_its_policies_allow', 'commands', 'CN001',
          'A command whose type has policies is queued or runs only when its latest evaluation '
          'allowed it or every approval it asked for is approved (spec 21).'),
+        ('a_command_runs_only_the_payload_its_policies_allowed', 'commands', 'CN001',
+         'A command whose type has policies is queued or runs only with the payload its latest '
+         'evaluation judged (each evaluation records its digest): a payload changed since, by any '
+         'path, is judged again by concord.evaluate_policies first.'),
         ('an_approval_opens_only_for_a_command_waiting_for_approval', 'approvals', 'CN011',
          'An approval is opened only for a command waiting_for_approval.'),
         ('an_approval_starts_pending_and_undecided', 'approvals', 'CN011',

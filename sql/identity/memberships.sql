@@ -60,6 +60,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -104,6 +105,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -148,6 +150,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -190,6 +193,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

@@ -87,6 +87,7 @@ DECLARE
     c concord.commands%ROWTYPE;
     m concord.memories%ROWTYPE;
     saved text[];
+    saved_run text;
 BEGIN
     PERFORM concord._require('writer', writer);
     problems := concord._memory_write_problems(memory, run.agent_run_id IS NULL);
@@ -164,11 +165,14 @@ BEGIN
     IF c.status = 'validated' THEN
         PERFORM concord._activate_memory(m);
         SELECT * INTO m FROM concord.memories AS x WHERE x.memory_id = m.memory_id;
+        -- the kernel runs the write inline, as the command's run
+        saved_run := concord._push_run('kernel:' || c.command_id);
         PERFORM concord._set_status(c.command_id, 'running', writer, 'the memory_write policy allowed the write');
         PERFORM concord._set_status(
             c.command_id, 'succeeded', writer, 'memory written',
             jsonb_build_object('memory_id', m.memory_id, 'status', m.status,
                                'superseded_memory_id', m.supersedes_memory_id));
+        PERFORM concord._pop_run(saved_run);
     ELSIF m.memory_key IS NOT NULL THEN
         -- a candidate names the active memory it would supersede
         UPDATE concord.memories AS x SET supersedes_memory_id = (

@@ -1,12 +1,16 @@
 -- Roles (spec: DESIGN "Shape of the SQL"). Tables are written only through
 -- the SECURITY DEFINER API. Re-applied on every install, so new functions
 -- start closed and are opened here by name.
---   concord_app       the kernel and governance API a service calls; the views
+--   concord_app       the kernel and governance API a service calls (submit,
+--                     cancel, provide input, read); it drives no run: no
+--                     transition_command, no effect function; the views
 --   concord_reader    the operator views only
 --   concord_approver  decides approvals and reads what it has to decide
 --   concord_admin     everything concord_app may, plus the catalogs: command
---                     types, policies, approval types, grants and teams, and the
---                     runtime's connectors, queues and schedules
+--                     types, policies, approval types, grants and teams, the
+--                     runtime's connectors, queues and schedules, and an
+--                     operator's transition_command; not the functions that
+--                     drive a run
 --   concord_worker    what a DBOS worker calls: the runtime_* step functions,
 --                     effects, notifications, scheduled submissions; it reads
 --                     the runtime configuration tables (which hold no secrets);
@@ -37,14 +41,9 @@ TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
 
 GRANT EXECUTE ON FUNCTION
 concord.submit_command(text, jsonb, text, text, jsonb, text, text),
-concord.transition_command(uuid, text, text, text, jsonb, text, text),
 concord.cancel_command(uuid, text, text, text),
 concord.add_dependency(uuid, uuid, text, boolean),
 concord.dependencies_satisfied(uuid),
-concord.plan_effect(uuid, text, jsonb, text, text, uuid),
-concord.start_effect(uuid, text),
-concord.complete_effect(uuid, jsonb),
-concord.fail_effect(uuid, text, text),
 concord.get_command(uuid),
 concord.command_timeline(uuid),
 concord.can_transition(text, text),
@@ -55,6 +54,12 @@ concord.expire_approvals(timestamptz),
 concord.plan_command(uuid),
 concord.choose_queue(text)
 TO concord_app, concord_admin;
+
+-- An operator's moves (retry, take a stuck command off its run, queue a
+-- validated one); the moves only a run makes are refused to it by the
+-- commands guard (only_the_current_run_drives_a_command).
+GRANT EXECUTE ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, text, text)
+TO concord_admin;
 
 GRANT EXECUTE ON FUNCTION
 concord.register_command_type(jsonb),
@@ -92,24 +97,30 @@ concord.hand_off_queued()
 TO concord_admin;
 
 GRANT EXECUTE ON FUNCTION
-concord.runtime_claim(uuid, text, text),
 concord.runtime_check(uuid, text),
 concord.runtime_reconcile(text),
-concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid),
 concord.runtime_effect(uuid),
-concord.runtime_finish(uuid, text, text, jsonb, text, text, text),
 concord.runtime_compensations(uuid),
-concord.runtime_audit(uuid, text, text, jsonb),
-concord.runtime_workflow_cancelled(uuid, text, text),
 concord.record_connector_invocation(jsonb),
 concord.register_operations(jsonb, text, text),
 concord.submit_scheduled(text, timestamptz),
 concord.store_notification(text, text, text, text, uuid, text, jsonb),
-concord.complete_effect(uuid, jsonb),
-concord.fail_effect(uuid, text, text),
 concord.get_command(uuid),
 concord.expire_approvals(timestamptz)
 TO concord_worker, concord_admin;
+
+-- Driving a run (claim it, begin, finish and fail its effects, record its
+-- outcome) is the worker's alone: a workflow id is no secret, so a role that
+-- may call these could act as any run.
+GRANT EXECUTE ON FUNCTION
+concord.runtime_claim(uuid, text, text),
+concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid),
+concord.runtime_finish(uuid, text, text, jsonb, text, text, text),
+concord.runtime_audit(uuid, text, text, jsonb),
+concord.runtime_workflow_cancelled(uuid, text, text),
+concord.complete_effect(uuid, jsonb),
+concord.fail_effect(uuid, text, text)
+TO concord_worker;
 
 GRANT EXECUTE ON FUNCTION
 concord.store_notification(text, text, text, text, uuid, text, jsonb)
@@ -167,8 +178,7 @@ TO concord_app, concord_worker, concord_admin;
 
 GRANT EXECUTE ON FUNCTION concord.register_tool(jsonb) TO concord_admin;
 
-GRANT EXECUTE ON FUNCTION concord.runtime_agentic_command(uuid, text)
-TO concord_worker, concord_admin;
+GRANT EXECUTE ON FUNCTION concord.runtime_agentic_command(uuid, text) TO concord_worker;
 
 GRANT SELECT ON
 concord.tool_catalog,

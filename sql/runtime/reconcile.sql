@@ -15,6 +15,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     n integer;
@@ -47,6 +48,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE;

@@ -22,9 +22,11 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
+    new_status text;
 BEGIN
     PERFORM concord._require_owner(c, workflow_id);
     PERFORM concord._known_status('to_status', to_status);
@@ -41,12 +43,16 @@ BEGIN
         PERFORM concord._require('error_class', error_class);
         PERFORM concord._known_error_class(error_class);
     END IF;
-    RETURN concord._set_status(
+    -- the command's current run acts (only_the_current_run_drives_a_command)
+    PERFORM concord._push_run(workflow_id);
+    new_status := concord._set_status(
         c.command_id, to_status, 'workflow:' || workflow_id,
         coalesce(reason, CASE to_status WHEN 'succeeded' THEN 'operation succeeded'
                                         WHEN 'failed' THEN 'operation failed' END),
         CASE WHEN to_status = 'succeeded' THEN coalesce(result, '{}') END,
         error, error_class);
+    PERFORM concord._pop_run('');
+    RETURN new_status;
 END
 $$;
 
@@ -69,6 +75,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 BEGIN
@@ -109,6 +116,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);
@@ -157,6 +165,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE := concord._lock_command(command_id);

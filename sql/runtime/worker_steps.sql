@@ -54,12 +54,14 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE;
     unmet text;
     action text;
     saved text[];
+    run text;
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
     PERFORM concord._require('executor_id', executor_id);
@@ -89,8 +91,10 @@ BEGIN
         END IF;
     END IF;
     IF c.status = 'queued' THEN
+        run := concord._push_run(workflow_id);
         PERFORM concord._set_status(c.command_id, 'running', 'worker:' || executor_id,
                                     format('claimed by workflow %s on %s', workflow_id, executor_id));
+        PERFORM concord._pop_run(run);
         c.status := 'running';
     END IF;
     action := CASE
@@ -124,6 +128,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -186,6 +191,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -193,6 +199,7 @@ DECLARE
     e concord.domain_effects%ROWTYPE;
     effect_id uuid;
     saved text[];
+    run text;
     attempt_key text := idempotency_key;
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
@@ -219,6 +226,19 @@ BEGIN
     IF FOUND THEN
         PERFORM concord._effect_replay(e, command_id, effect_type, coalesce(payload, '{}'), declared_compensation,
                                        compensates_effect_id);
+        IF e.status = 'executing' AND NOT concord._is_current_run(c, e.executed_by_dbos_workflow_id) THEN
+            -- Started by a run the command no longer has (taken off it, re-queued):
+            -- that run can no longer finish it, so this one fails it and tries
+            -- again under the next key; the peer decides by the same key.
+            run := concord._push_run(workflow_id);
+            UPDATE concord.domain_effects AS x
+            SET status = 'failed', error_class = 'timeout',
+                error = format('run %s took the command over from %s; the call may have happened',
+                               workflow_id, e.executed_by_dbos_workflow_id)
+            WHERE x.domain_effect_id = e.domain_effect_id
+            RETURNING * INTO e;
+            PERFORM concord._pop_run(run);
+        END IF;
         IF e.status = 'failed' AND e.executed_by_dbos_workflow_id IS DISTINCT FROM workflow_id THEN
             attempt_key := idempotency_key || '/retry-' || (
                 SELECT count(*) FROM concord.domain_effects AS x
@@ -252,8 +272,10 @@ BEGIN
                              command_id, c.status);
     END IF;
     saved := concord._push_actor('workflow:' || workflow_id, null);
+    run := concord._push_run(workflow_id);
     effect_id := concord._plan_effect(command_id, effect_type, payload, attempt_key, declared_compensation,
                                       compensates_effect_id);
+    PERFORM concord._pop_run(run);
     PERFORM concord._pop_actor(saved);
     PERFORM concord.start_effect(effect_id, workflow_id);
     SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
@@ -282,6 +304,7 @@ SET "concord.reason" = ''
 SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

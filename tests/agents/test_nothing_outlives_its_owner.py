@@ -136,13 +136,17 @@ def test_a_failed_tool_command_of_a_cancelled_agent_cannot_be_retried(
         kid,
         Jsonb({"tool_name": LOOKUP, "payload": {"q": 1}, "reason": "look"}),
     )["command_id"]
-    for status in ("queued", "running"):
-        conn.execute(
-            "SELECT concord.transition_command(%s, %s, 'worker:test')", (command_id, status)
-        )
+    # a worker runs it and its run fails with a retryable class
+    conn.execute("SELECT concord.transition_command(%s, 'queued', 'worker:test')", (command_id,))
     conn.execute(
-        "SELECT concord.transition_command(%s, 'failed', 'worker:test', 'peer timed out', "
-        "null, 'peer timed out', 'timeout')",
+        "SELECT concord.runtime_claim(c.command_id, c.dbos_workflow_id, 'test') "
+        "FROM concord.commands AS c WHERE c.command_id = %s",
+        (command_id,),
+    )
+    conn.execute(
+        "SELECT concord.runtime_finish(c.command_id, c.dbos_workflow_id, 'failed', null, "
+        "'peer timed out', 'timeout', 'peer timed out') FROM concord.commands AS c "
+        "WHERE c.command_id = %s",
         (command_id,),
     )
     assert one(conn, "SELECT concord.cancel_agent_run(%s, 'bob')", kid) == "cancelled"

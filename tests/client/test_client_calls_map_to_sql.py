@@ -11,6 +11,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 import concord
 from concord import (
@@ -47,9 +48,48 @@ def submit_sync(client: Client, types, **kwargs) -> UUID:
 
 
 def submit_running(client: Client, types) -> UUID:
+    """An async command claimed by its first run (workflow = the command id), as a worker
+    claims it: only the worker moves a command into running."""
     command_id = client.submit_command(types.async_type, types.valid_payload, "alice").command_id
-    assert client.transition_command(command_id, "running", "worker-1") == "running"
+    claimed = client._value(
+        "SELECT concord.runtime_claim(%s, %s, 'worker-1') ->> 'action'",
+        (command_id, str(command_id)),
+    )
+    assert claimed == "run"
     return command_id
+
+
+def run_step(client: Client, command_id: UUID, to_status: str, **outcome) -> str:
+    """The command's current run moves it (runtime_finish): its outcome, its cancellation
+    path. Returns the new status."""
+    result = outcome.get("result")
+    return client._value(
+        "SELECT concord.runtime_finish(%s, c.dbos_workflow_id, %s, %s, %s, %s, %s) "
+        "FROM concord.commands AS c WHERE c.command_id = %s",
+        (
+            command_id,
+            to_status,
+            None if result is None else Jsonb(result),
+            outcome.get("error"),
+            outcome.get("error_class"),
+            outcome.get("reason"),
+            command_id,
+        ),
+    )
+
+
+def run_command(client: Client, command_id: UUID) -> None:
+    """An operator queues a validated command and a worker claims its run."""
+    client.transition_command(command_id, "queued", "oscar")
+    workflow = client._value(
+        "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", (command_id,)
+    )
+    assert (
+        client._value(
+            "SELECT concord.runtime_claim(%s, %s, 'worker-1') ->> 'action'", (command_id, workflow)
+        )
+        == "run"
+    )
 
 
 def assert_aware(value: object) -> None:
@@ -385,11 +425,21 @@ def test_submit_errors_map_to_their_exceptions(client: Client, types) -> None:
 
 def test_transition_command_moves_along_the_state_machine(client: Client, types) -> None:
     """Rule: a legal transition returns the new status and is audited with actor and
-    reason; the result is stored and completed_at stamped."""
+    reason (an operator's, with transition_command: running -> blocked); the run's
+    outcome is stored with its result and completed_at stamped."""
     command_id = submit_running(client, types)
-    status = client.transition_command(
-        command_id, "succeeded", "worker-1", reason="done", result={"artifact": "r.pdf"}
+    assert (
+        client.transition_command(command_id, "blocked", "oscar", reason="peer hangs") == "blocked"
     )
+    last = client.command_timeline(command_id)[-1]
+    assert (last.from_status, last.to_status, last.actor, last.reason) == (
+        "running",
+        "blocked",
+        "oscar",
+        "peer hangs",
+    )
+    command_id = submit_running(client, types)
+    status = run_step(client, command_id, "succeeded", reason="done", result={"artifact": "r.pdf"})
     assert status == "succeeded"
     command = client.get_command(command_id)
     assert command.status == "succeeded"
@@ -401,7 +451,7 @@ def test_transition_command_moves_along_the_state_machine(client: Client, types)
         "command_status_changed",
         "running",
         "succeeded",
-        "worker-1",
+        f"workflow:{command_id}",
         "done",
     )
     assert last.payload["result"] == {"artifact": "r.pdf"}
@@ -447,8 +497,8 @@ def test_a_failure_records_its_error(client: Client, types) -> None:
     starts clean, and only when the error_class is retryable (issue 3)."""
     command_id = submit_running(client, types)
     assert (
-        client.transition_command(
-            command_id, "failed", "worker-1", error="boom", error_class="transient_connector_error"
+        run_step(
+            client, command_id, "failed", error="boom", error_class="transient_connector_error"
         )
         == "failed"
     )
@@ -459,9 +509,7 @@ def test_a_failure_records_its_error(client: Client, types) -> None:
     assert (command.error, command.error_class, command.completed_at) == (None, None, None)
 
     final = submit_running(client, types)
-    client.transition_command(
-        final, "failed", "worker-1", error="bad", error_class="validation_error"
-    )
+    run_step(client, final, "failed", error="bad", error_class="validation_error")
     with pytest.raises(IllegalTransition):
         client.transition_command(final, "queued", "worker-1", reason="retry")
     assert client.get_command(final).status == "failed"
@@ -497,27 +545,26 @@ def test_repeating_a_transition_is_a_no_op_and_a_different_outcome_a_conflict(
     """Rule: a runtime step may run twice — the actor who moved a command to its status
     may repeat the call: it returns the status and writes nothing; naming a different
     result or error is CN002 (a status is reached once). Anyone else is refused (CN001)."""
-    command_id = submit_running(client, types)  # worker-1 started it
+    command_id = submit_running(client, types)  # worker-1 claimed it
     events = len(client.command_timeline(command_id))
-    assert client.transition_command(command_id, "running", "worker-1") == "running"
+    assert client.transition_command(command_id, "running", "worker:worker-1") == "running"
     with pytest.raises(IllegalTransition) as late:
         client.transition_command(command_id, "running", "worker-0")
-    assert "worker-1 moved it there" in late.value.detail
-    done = client.transition_command(command_id, "succeeded", "worker-1", result={"n": 1})
+    assert "worker:worker-1 moved it there" in late.value.detail
+    done = run_step(client, command_id, "succeeded", result={"n": 1})
     assert done == "succeeded"
     events += 1
-    assert client.transition_command(command_id, "succeeded", "worker-1", result={"n": 1}) == (
-        "succeeded"
-    )
+    run = f"workflow:{command_id}"
+    assert client.transition_command(command_id, "succeeded", run, result={"n": 1}) == "succeeded"
     with pytest.raises(IllegalTransition):
         client.transition_command(command_id, "succeeded", "worker-2")
     with pytest.raises(IdempotencyConflict) as caught:
-        client.transition_command(command_id, "succeeded", "worker-1", result={"n": 2})
+        client.transition_command(command_id, "succeeded", run, result={"n": 2})
     assert caught.value.message == (
         f"command {command_id} is already succeeded with a different outcome"
     )
     with pytest.raises(IdempotencyConflict):
-        client.transition_command(command_id, "succeeded", "worker-1", error="late")
+        client.transition_command(command_id, "succeeded", run, error="late")
     assert len(client.command_timeline(command_id)) == events
     command = client.get_command(command_id)
     assert (command.result, command.error) == ({"n": 1}, None)
@@ -599,9 +646,9 @@ def test_cancel_command_follows_spec_30(client: Client, types) -> None:
     with pytest.raises(IllegalTransition) as caught:
         client.transition_command(running, "cancelled", "worker-1")
     assert "compensate_then_stop" in caught.value.message
-    assert client.transition_command(running, "compensating", "worker-1") == "compensating"
-    assert client.transition_command(running, "compensated", "worker-1") == "compensated"
-    assert client.transition_command(running, "cancelled", "worker-1") == "cancelled"
+    assert run_step(client, running, "compensating") == "compensating"
+    assert run_step(client, running, "compensated") == "compensated"
+    assert run_step(client, running, "cancelled") == "cancelled"
 
 
 def test_cancel_errors_map_to_their_exceptions(client: Client, types) -> None:
@@ -627,8 +674,9 @@ def test_get_command_returns_the_whole_command(client: Client, types) -> None:
     grandchild = submit_sync(client, types)
     client.add_dependency(child, parent)
     client.add_dependency(grandchild, child, required_status="failed", propagate_cancellation=False)
+    runner = submit_running(client, types)  # effects belong to a running command's run
     effect_id = client.plan_effect(
-        child,
+        runner,
         "send_email",
         {"to": "x@example.com"},
         idempotency_key=key(),
@@ -671,11 +719,12 @@ def test_get_command_returns_the_whole_command(client: Client, types) -> None:
     assert command.dependents == [
         Dependent(child_command_id=grandchild, required_status="failed", child_status="validated")
     ]
-    (effect,) = command.effects
+    assert command.effects == []
+    (effect,) = client.get_command(runner).effects
     assert isinstance(effect, Effect)
     assert (effect.domain_effect_id, effect.command_id, effect.effect_type) == (
         effect_id,
-        child,
+        runner,
         "send_email",
     )
     assert effect.effect_payload == {"to": "x@example.com"}
@@ -697,7 +746,7 @@ def test_command_timeline_lists_every_event_in_order(client: Client, types) -> N
     event_seq."""
     command_id = submit_running(client, types)
     client.plan_effect(command_id, "write_artifact", {"path": "r.pdf"})
-    client.transition_command(command_id, "succeeded", "worker-1")
+    run_step(client, command_id, "succeeded")
     timeline = client.command_timeline(command_id)
     assert all(isinstance(e, TimelineEvent) for e in timeline)
     seqs = [e.event_seq for e in timeline]
@@ -747,11 +796,12 @@ def test_add_dependency_and_dependencies_satisfied(client: Client, types) -> Non
     with pytest.raises(IllegalTransition) as caught:
         client.transition_command(child, "running", "worker-1")
     assert caught.value.detail == f"Unmet: {parent} is validated, needs succeeded."
-    client.transition_command(parent, "running", "worker-1")
-    client.transition_command(parent, "succeeded", "worker-1")
+    run_command(client, parent)
+    run_step(client, parent, "succeeded")
     assert client.dependencies_satisfied(child) is True
     assert client.get_command(parent).dependents[0].child_command_id == child
-    assert client.transition_command(child, "running", "worker-1") == "running"
+    run_command(client, child)
+    assert client.get_command(child).status == "running"
 
 
 def test_a_parent_that_can_no_longer_succeed_cancels_its_child(client: Client, types) -> None:
@@ -831,14 +881,15 @@ def test_effects_go_planned_executing_succeeded_and_replay_safely(client: Client
         client.plan_effect(command_id, "send_email", {"to": "a@example.com"}, idempotency_key=k)
         == effect_id
     )
-    assert client.start_effect(effect_id, "wf-1") == "executing"
-    assert client.start_effect(effect_id, "wf-1") == "executing"
+    run = str(command_id)  # the command's current (first) run
+    assert client.start_effect(effect_id, run) == "executing"
+    assert client.start_effect(effect_id, run) == "executing"
     assert client.complete_effect(effect_id, {"message_id": "m-1"}) == "succeeded"
     assert client.complete_effect(effect_id, {"message_id": "m-1"}) == "succeeded"
     (effect,) = client.get_command(command_id).effects
     assert (effect.status, effect.executed_by_dbos_workflow_id, effect.result) == (
         "succeeded",
-        "wf-1",
+        run,
         {"message_id": "m-1"},
     )
     assert effect.idempotency_key == k
@@ -858,11 +909,15 @@ def test_a_failed_effect_keeps_its_error_and_compensations_are_linked(
     """Rule: a failed effect carries error and error_class; a replay with the same error
     is a no-op; a compensation names the effect it undoes."""
     command_id = submit_running(client, types)
+    run = str(command_id)
     done = client.plan_effect(command_id, "charge", {"amount": 5})
-    client.start_effect(done, "wf-2")
+    client.start_effect(done, run)
     client.complete_effect(done, {"ok": True})
+    # a compensation is planned while the command compensates
+    client.cancel_command(command_id, "bob", mode="compensate_then_stop")
+    run_step(client, command_id, "compensating")
     undo = client.plan_effect(command_id, "refund", {"amount": 5}, compensates_effect_id=done)
-    client.start_effect(undo, "wf-2")
+    client.start_effect(undo, run)
     assert client.fail_effect(undo, "gateway down", "transient_connector_error") == "failed"
     assert client.fail_effect(undo, "gateway down", "transient_connector_error") == "failed"
     effects = {e.domain_effect_id: e for e in client.get_command(command_id).effects}
@@ -880,7 +935,7 @@ def test_an_effect_without_payload_or_result_records_empty_objects(client: Clien
     client passes Python None as SQL NULL, as submit_command does."""
     command_id = submit_running(client, types)
     effect_id = client.plan_effect(command_id, "ping", None)
-    client.start_effect(effect_id, "wf-1")
+    client.start_effect(effect_id, str(command_id))
     client.complete_effect(effect_id, None)
     (effect,) = client.get_command(command_id).effects
     assert (effect.effect_payload, effect.result) == ({}, {})
@@ -899,10 +954,10 @@ def test_effect_errors_map_to_their_exceptions(client: Client, types) -> None:
     with pytest.raises(IllegalTransition) as caught:
         client.complete_effect(effect_id, {})
     assert "cannot go from planned to succeeded" in caught.value.message
-    client.start_effect(effect_id, "wf-1")
+    client.start_effect(effect_id, str(command_id))
     with pytest.raises(AppendOnlyViolation) as caught:
         client.start_effect(effect_id, "wf-2")
-    assert "already executed by workflow wf-1" in caught.value.message
+    assert f"already executed by workflow {command_id}" in caught.value.message
     client.complete_effect(effect_id, {"n": 1})
     with pytest.raises(IdempotencyConflict):
         client.complete_effect(effect_id, {"n": 2})
@@ -920,13 +975,13 @@ def test_effect_errors_map_to_their_exceptions(client: Client, types) -> None:
         client.plan_effect(other, "refund", {}, compensates_effect_id=effect_id)
     assert "a compensation is planned on the same command" in caught.value.message
     second = client.plan_effect(command_id, "notify", {})
-    client.start_effect(second, "wf-1")
+    client.start_effect(second, str(command_id))
     with pytest.raises(InvalidArgument):
         client.fail_effect(second, "boom", "")
-    client.transition_command(command_id, "succeeded", "worker-1")
+    run_step(client, command_id, "succeeded")
     with pytest.raises(StateConflict) as caught:
         client.plan_effect(command_id, "late", {})
-    assert "no new effects can be planned" in caught.value.message
+    assert "effects are planned only while it is running" in caught.value.message
 
 
 # -- the client itself -------------------------------------------------------------------

@@ -128,7 +128,9 @@ def _cn009(conn: psycopg.Connection, types) -> None:
 def _cn011(conn: psycopg.Connection, types) -> None:
     child = submit(conn, types.sync_type)["command_id"]
     parent = submit(conn, types.sync_type)["command_id"]
-    conn.execute("SELECT concord.transition_command(%s, 'running', 'worker')", (child,))
+    # a worker runs the child: queued, then claimed by its first run
+    conn.execute("SELECT concord.transition_command(%s, 'queued', 'op')", (child,))
+    conn.execute("SELECT concord.runtime_claim(%s, %s, 'worker')", (child, str(child)))
     conn.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
 
 
@@ -211,10 +213,14 @@ def _raw_child(conn: psycopg.Connection, swarm: str, root: str, tools: str) -> N
 def _cn004(conn: psycopg.Connection, types) -> None:
     # A child holding a tool its parent lacks, written straight into the table.
     with conn.transaction(force_rollback=True):
-        conn.execute("SELECT concord.register_command_type('{\"command_type\": \"test.cn004\", "
-                     "\"name\": \"x\", \"sync_allowed\": true}')")
-        conn.execute("SELECT concord.register_tool('{\"name\": \"test_cn004_tool\", "
-                     "\"command_type\": \"test.cn004\"}')")
+        conn.execute(
+            'SELECT concord.register_command_type(\'{"command_type": "test.cn004", '
+            '"name": "x", "sync_allowed": true}\')'
+        )
+        conn.execute(
+            'SELECT concord.register_tool(\'{"name": "test_cn004_tool", '
+            '"command_type": "test.cn004"}\')'
+        )
         swarm, root = _swarm_root(conn, types, {"max_agents": 3, "max_depth": 2})
         _raw_child(conn, swarm, root, "{spawn_subagent,test_cn004_tool}")
 

@@ -76,7 +76,11 @@ def test_a_taken_effect_key_is_retried(concord_dsn: str) -> None:
             "SELECT command_id FROM concord.submit_command('taken_effect_key', '{}', 'bob', "
             "'api', '{}', 'taken-effect-command')"
         ).fetchone()[0]
-        winner.execute("SELECT concord.transition_command(%s, 'running', 'worker')", (command_id,))
+        # a worker runs it: queued, then claimed by its first run
+        winner.execute("SELECT concord.transition_command(%s, 'queued', 'op')", (command_id,))
+        winner.execute(
+            "SELECT concord.runtime_claim(%s, %s, 'worker')", (command_id, str(command_id))
+        )
         loser.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         loser.execute("SELECT count(*) FROM concord.domain_effects")
         first = winner.execute(

@@ -22,6 +22,7 @@ DECLARE
     mode text;
     new_name text := spec ->> 'name';
 BEGIN
+    PERFORM concord._require_catalog_operator('tools');
     PERFORM concord._require_spec('tool', spec, ARRAY[
         'name', 'description', 'input_schema', 'output_schema', 'execution_mode', 'risk_level',
         'requires_approval', 'connector', 'capability', 'command_type', 'function_name', 'metadata']);

@@ -166,6 +166,7 @@ DECLARE
     wanted concord.command_types%ROWTYPE;
     existing concord.command_types%ROWTYPE;
 BEGIN
+    PERFORM concord._require_catalog_operator('command types');
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',

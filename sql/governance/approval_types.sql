@@ -159,6 +159,7 @@ DECLARE
     existing concord.approval_types%ROWTYPE;
     approver jsonb;
 BEGIN
+    PERFORM concord._require_catalog_operator('approval types');
     -- "approvers": [...] is short for "approver": {"principals": [...]}
     IF jsonb_typeof(spec) = 'object' AND jsonb_typeof(spec -> 'approvers') = 'array' AND NOT spec ? 'approver' THEN
         spec := (spec - 'approvers') || jsonb_build_object('approver', jsonb_build_object('principals', spec -> 'approvers'));

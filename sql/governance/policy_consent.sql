@@ -19,7 +19,7 @@ DECLARE
     latest jsonb;
     granted boolean;
 BEGIN
-    SELECT cardinality(concord._effective_policies(ct)) > 0 INTO governed
+    SELECT cardinality(concord._policies_for(c, ct)) > 0 INTO governed
     FROM concord.command_types AS ct WHERE ct.command_type = c.command_type;
     latest := concord._latest_evaluation(c.command_id);
     IF latest IS NULL AND (NOT governed OR concord._predates_governance(c)) THEN

@@ -283,7 +283,7 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    names text[] := concord._effective_policies(ct);
+    names text[] := concord._policies_for(c, ct);
     doc jsonb;
     outcome jsonb;
     results jsonb[] := '{}'::jsonb[];
@@ -319,7 +319,12 @@ BEGIN
         INNER JOIN concord.policies AS p ON p.name = n.name
         CROSS JOIN LATERAL (
             SELECT '{"reasons": [], "approval_type": null, "missing_fields": []}'::jsonb
-                   || CASE WHEN unreadable IS NULL THEN concord._run_policy(p, doc, ct)
+                   || CASE WHEN NOT concord._policy_covers(p, c.project_id)
+                           -- named by a shared type, kept by another organisation or project
+                           THEN jsonb_build_object('decision', 'allow', 'reasons',
+                                                   jsonb_build_array('the policy governs another organisation '
+                                                                     'or project'))
+                           WHEN unreadable IS NULL THEN concord._run_policy(p, doc, ct)
                            ELSE jsonb_build_object('decision', 'deny', 'reasons', jsonb_build_array(unreadable))
                       END AS outcome
         ) AS x

@@ -33,11 +33,12 @@ BEGIN
         allowed := ARRAY['name', 'description', 'config', 'kind'];
         kind := 'builtin';
     ELSIF spec ? 'function' THEN
-        allowed := ARRAY['name', 'description', 'function', 'kind'];
+        allowed := ARRAY['name', 'description', 'function', 'kind', 'organisation', 'project', 'command_types'];
         kind := 'executable';
     ELSE
         allowed := ARRAY['name', 'description', 'predicate', 'vars', 'decision', 'reasons',
-                         'approval_type', 'missing_fields', 'on_unknown', 'kind'];
+                         'approval_type', 'missing_fields', 'on_unknown', 'kind', 'organisation', 'project',
+                         'command_types'];
         kind := 'declarative';
         IF NOT spec ? 'predicate' THEN
             problems := problems || 'predicate is required (a SQL/JSON path predicate such as '
@@ -57,6 +58,16 @@ BEGIN
         ELSIF field = 'kind' AND value IS DISTINCT FROM to_jsonb(kind) THEN
             problems := problems || format('kind %s does not match the spec, which describes %s %s policy', value,
                                            CASE WHEN kind = 'executable' THEN 'an' ELSE 'a' END, kind);
+        ELSIF field IN ('organisation', 'project') AND (jsonb_typeof(value) <> 'string' OR btrim(value #>> '{}') = '') THEN
+            problems := problems || format('%s must name one (a string), not %s', field, value);
+        ELSIF field = 'command_types' AND NOT (value = '[]' OR concord._is_string_list(value)) THEN
+            problems := problems || 'command_types must be an array of distinct command type names'::text;
+        ELSIF field = 'command_types' AND EXISTS (
+            SELECT 1 FROM jsonb_array_elements_text(value) AS t (name)
+            WHERE NOT EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE ct.command_type = t.name)) THEN
+            problems := problems || format('command_types names unregistered command types: %s',
+                (SELECT string_agg(t.name, ', ') FROM jsonb_array_elements_text(value) AS t (name)
+                 WHERE NOT EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE ct.command_type = t.name)));
         ELSIF field = 'config' THEN
             problems := problems || concord._builtin_config_problems(spec ->> 'name', value);
         ELSIF field = 'function' THEN
@@ -290,6 +301,8 @@ DECLARE
     wanted concord.policies%ROWTYPE;
     known boolean;
     policy_name text;
+    target_org uuid;
+    target_project uuid;
 BEGIN
     spec := concord._policy_spec_normalized(spec);
     problems := concord._policy_spec_problems(spec);
@@ -306,6 +319,31 @@ BEGIN
     policy_name := spec ->> 'name';
     SELECT * INTO existing FROM concord.policies AS p WHERE p.name = policy_name FOR UPDATE;
     known := FOUND;
+    -- Where it applies, and who may keep it there: an organisation's admins
+    -- their own policies (by default in the chosen project's organisation),
+    -- the operators the shared ones and the built-ins.
+    IF spec ? 'project' THEN
+        target_project := concord._project(spec ->> 'project');
+        target_org := (SELECT x.org_id FROM concord.projects AS x WHERE x.project_id = target_project);
+    ELSIF spec ? 'organisation' THEN
+        target_org := concord._organisation(spec ->> 'organisation');
+    ELSIF NOT concord._is_operator() AND NOT (known AND existing.kind = 'builtin') THEN
+        target_org := concord._chosen_org();
+    END IF;
+    IF target_org IS NULL THEN
+        PERFORM concord._require_catalog_operator('policies');
+    ELSIF NOT concord._is_operator() THEN
+        PERFORM concord._require_org_admin(target_org);
+        IF known AND existing.org_id IS DISTINCT FROM target_org THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'a_policy_is_changed_by_its_organisation',
+                MESSAGE = format('policy %s belongs to %s: it cannot be changed or moved from here', policy_name,
+                                 CASE WHEN existing.org_id IS NULL THEN 'every organisation'
+                                      ELSE 'another organisation' END),
+                HINT = 'Register your own policy under a new name (prefix it with your organisation).';
+        END IF;
+    END IF;
     IF known AND existing.kind = 'builtin' THEN
         wanted := existing;
         wanted.description := coalesce(spec ->> 'description', existing.description);
@@ -322,6 +360,9 @@ BEGIN
         wanted.approval_type := spec ->> 'approval_type';
         wanted.missing_fields := concord._text_array(spec -> 'missing_fields');
         wanted.function_name := to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text;
+        wanted.org_id := target_org;
+        wanted.project_id := target_project;
+        wanted.command_types := concord._text_array(spec -> 'command_types');
     END IF;
     -- The same rule and description again changes nothing (the columns, not
     -- the stored spec, are compared: a direct write shows as a difference).
@@ -339,13 +380,16 @@ BEGIN
     ELSE
         INSERT INTO concord.policies AS p (
             name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
-            missing_fields, function_name, spec
+            missing_fields, function_name, spec, org_id, project_id, command_types
         ) VALUES (
             wanted.name, wanted.kind, wanted.description, wanted.predicate, wanted.vars, wanted.decision,
             wanted.on_unknown, wanted.reasons, wanted.approval_type, wanted.missing_fields,
-            wanted.function_name, spec
+            wanted.function_name, spec, wanted.org_id, wanted.project_id, wanted.command_types
         )
         ON CONFLICT (name) DO UPDATE SET
+            org_id = excluded.org_id,
+            project_id = excluded.project_id,
+            command_types = excluded.command_types,
             kind = excluded.kind,
             description = excluded.description,
             predicate = excluded.predicate,
@@ -364,5 +408,9 @@ $$;
 
 COMMENT ON FUNCTION concord.register_policy(jsonb) IS
 'Insert or replace a policy: declarative ({name, predicate, vars, decision, reasons, '
-'approval_type, missing_fields, on_unknown}) or executable ({name, function}); for a built-in '
-'policy only description and config. Returns the name; CN005 lists every problem of a bad spec.';
+'approval_type, missing_fields, on_unknown}) or executable ({name, function}), either with '
+'organisation or project (where it applies; an organisation admin''s policy defaults to the '
+'chosen project''s organisation) and command_types (types it governs besides those naming it); '
+'for a built-in policy only description and config. Shared policies and built-ins are the '
+'operators'', an organisation''s policies its admins'' (CN012). Returns the name; CN005 lists '
+'every problem of a bad spec.';

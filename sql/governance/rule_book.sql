@@ -114,5 +114,12 @@ AS $$
          'An approval type is never deleted, since approvals and policies refer to it by name; '
          'register a new definition instead.'),
         ('approval_types_are_not_truncated', 'approval_types', 'CN007',
-         'The approval types table is never truncated.')
+         'The approval types table is never truncated.'),
+        ('a_policy_is_changed_by_its_organisation', 'policies', 'CN012',
+         'An organisation''s admins register and change their organisation''s policies only: not a '
+         'shared one, not another organisation''s.'),
+        ('a_policy_project_is_in_its_organisation', 'policies', 'CN008',
+         'A policy of one project names that project''s own organisation.'),
+        ('a_built_in_policy_is_shared', 'policies', 'CN008',
+         'A built-in policy belongs to every organisation and attaches itself to no command type.')
 $$;

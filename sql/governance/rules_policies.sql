@@ -12,12 +12,29 @@ BEGIN
     IF p.kind = 'builtin' THEN
         RETURN jsonb_build_object('config', p.config);
     ELSIF p.kind = 'executable' THEN
-        RETURN jsonb_build_object('function', regexp_replace(p.function_name, '\(jsonb, ?jsonb\)$', ''));
+        RETURN jsonb_build_object('function', regexp_replace(p.function_name, '\(jsonb, ?jsonb\)$', ''))
+            || concord._policy_scope(p);
     END IF;
     RETURN jsonb_build_object(
         'predicate', p.predicate::text, 'vars', p.vars, 'decision', p.decision, 'on_unknown', p.on_unknown,
         'reasons', to_jsonb(p.reasons), 'approval_type', p.approval_type,
-        'missing_fields', to_jsonb(p.missing_fields));
+        'missing_fields', to_jsonb(p.missing_fields)) || concord._policy_scope(p);
+END
+$$;
+
+-- Where a policy applies decides too (migration 0007): its organisation and
+-- project, and the command types it attaches itself to; absent when shared
+-- and unattached.
+CREATE OR REPLACE FUNCTION concord._policy_scope(p concord.policies)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'org_id', p.org_id, 'project_id', p.project_id,
+        'command_types', CASE WHEN cardinality(p.command_types) > 0 THEN to_jsonb(p.command_types) END));
 END
 $$;
 
@@ -43,7 +60,7 @@ BEGIN
     END IF;
     RETURN (CASE jsonb_typeof(p.spec) WHEN 'object' THEN p.spec ELSE '{}'::jsonb END
             - ARRAY['predicate', 'vars', 'decision', 'on_unknown', 'reasons', 'approval_type', 'missing_fields',
-                    'function', 'config'])
+                    'function', 'config', 'organisation', 'project', 'org_id', 'project_id', 'command_types'])
         || jsonb_build_object('name', p.name)
         || CASE WHEN p.description <> '' OR p.spec ? 'description'
                 THEN jsonb_build_object('description', p.description) ELSE '{}'::jsonb END
@@ -81,6 +98,22 @@ BEGIN
             CONSTRAINT = 'built_in_policies_come_with_concord',
             TABLE = 'policies',
             MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
+    END IF;
+    IF NEW.project_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.projects AS x WHERE x.project_id = NEW.project_id AND x.org_id = NEW.org_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_policy_project_is_in_its_organisation',
+            TABLE = 'policies',
+            MESSAGE = format('policy %s: its project is not one of its organisation''s', NEW.name);
+    END IF;
+    IF NEW.kind = 'builtin' AND (NEW.org_id IS NOT NULL OR cardinality(NEW.command_types) > 0) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_built_in_policy_is_shared',
+            TABLE = 'policies',
+            MESSAGE = format('built-in policy %s belongs to every organisation and attaches to nothing', NEW.name),
+            HINT = 'Name it in a command type''s policy_checks.';
     END IF;
     -- Recomputed on every write, whoever writes: a bare UPDATE of vars or
     -- config cannot leave the old spec and checksum behind.

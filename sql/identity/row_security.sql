@@ -266,9 +266,29 @@ USING (CASE
         (SELECT concord._sees_all())
         OR (
             target_type IN (
-                'command_type', 'policy', 'approval_type', 'tool', 'connector', 'queue', 'operation'
+                'command_type', 'approval_type', 'tool', 'connector', 'queue', 'operation'
             )
             AND concord._principal() IS NOT NULL
+        )
+        -- a policy's changes: the shared ones', and those of the caller's
+        -- organisations
+        OR (
+            target_type = 'policy'
+            AND concord._principal() IS NOT NULL
+            AND EXISTS (
+                SELECT 1 FROM concord.policies AS p
+                WHERE
+                    p.name = domain_events.target_id
+                    AND (
+                        p.org_id IS NULL
+                        OR EXISTS (
+                            SELECT 1 FROM concord.projects AS x
+                            WHERE
+                                x.org_id = p.org_id
+                                AND x.project_id = ANY(concord._visible_projects())
+                        )
+                    )
+            )
         )
 END)
 WITH CHECK (CASE
@@ -284,6 +304,6 @@ WITH CHECK (CASE
                 SELECT 1 FROM concord.agent_runs AS r
                 WHERE r.agent_run_id = domain_events.agent_run_id
             )
-    -- any authenticated principal's change is recorded
-    ELSE (SELECT concord._sees_all()) OR concord._principal() IS NOT NULL
+    -- any authenticated principal's change is recorded, and an operator's
+    ELSE (SELECT concord._sees_all()) OR concord._principal() IS NOT NULL OR concord._is_operator()
 END);

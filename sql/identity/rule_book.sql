@@ -75,5 +75,9 @@ AS $$
         ('api_tokens_are_not_deleted', 'api_tokens', 'CN007', 'Tokens are revoked, never deleted.'),
         ('the_token_exists', 'api_tokens', 'CN006', 'A token revoked by id is one of the caller''s.'),
         ('agent_run_secrets_are_not_rewritten', 'agent_run_secrets', 'CN007',
-         'An agent run''s secret is issued once and never changed.')
+         'An agent run''s secret is issued once and never changed.'),
+        ('a_shared_catalog_is_changed_by_an_operator', null, 'CN012',
+         'Command types, approval types, tools, connectors, queues, operations, shared policies and '
+         'built-ins are changed by an operator: a superuser, or a concord_admin login mapped to no '
+         'principal.')
 $$;

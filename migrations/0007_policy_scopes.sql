@@ -1,6 +1,7 @@
--- 0007 policy scopes: a policy belongs to every organisation (shared, kept by the
--- operators) or to one organisation, or one project of it, whose admins keep it;
--- and a policy may attach itself to command types, so an organisation governs
+-- 0007 policy scopes (and notification keys per project): a policy belongs to
+-- every organisation (shared, kept by the operators) or to one organisation, or
+-- one project of it, whose admins keep it; and a policy may attach itself to
+-- command types, so an organisation governs
 -- shared command types with its own rules (spec 21, 46).
 --
 -- Forward-only: once released this file is never edited; change = new file.
@@ -23,3 +24,8 @@ COMMENT ON COLUMN concord.policies.command_types IS
 'Command types the policy governs besides those naming it in policy_checks (within its scope).';
 COMMENT ON CONSTRAINT a_project_policy_names_its_organisation ON concord.policies IS
 'A policy of one project also names that project''s organisation.';
+
+-- A notification's idempotency key is one project's, as a command's is (0006).
+ALTER TABLE concord.notifications DROP CONSTRAINT notification_idempotency_key_is_unique;
+ALTER TABLE concord.notifications
+ADD CONSTRAINT notification_idempotency_key_is_unique UNIQUE (project_id, idempotency_key);

@@ -17,6 +17,7 @@ AS $$
 DECLARE
     name text;
 BEGIN
+    PERFORM concord._require_catalog_operator('connectors');
     PERFORM concord._require_spec(
         'connector', spec, ARRAY['name', 'connector_type', 'capabilities', 'config', 'risk_level', 'description']);
     name := concord._require('name', spec ->> 'name');
@@ -67,6 +68,7 @@ AS $$
 DECLARE
     name text;
 BEGIN
+    PERFORM concord._require_catalog_operator('queues');
     PERFORM concord._require_spec(
         'queue', spec, ARRAY['name', 'worker_concurrency', 'global_concurrency', 'rate_limit', 'rate_period_sec',
                              'polling_interval_sec', 'description']);

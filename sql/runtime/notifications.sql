@@ -26,6 +26,7 @@ AS $$
 DECLARE
     new_id uuid;
     first concord.notifications%ROWTYPE;
+    project uuid;
 BEGIN
     PERFORM concord._require_name('recipient', recipient);
     IF channel IS null OR channel NOT IN ('app', 'email') THEN
@@ -39,15 +40,25 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
-    INSERT INTO concord.notifications AS n (channel, recipient, subject, body, metadata, command_id, idempotency_key)
+    -- a notification belongs to its command's project, else to the chosen one,
+    -- where the caller (unless it is the kernel's worker) is a member
+    project := coalesce((SELECT c.project_id FROM concord.commands AS c WHERE c.command_id = store_notification.command_id),
+                        concord._chosen_project());
+    IF NOT concord._sees_all() THEN
+        PERFORM concord._acting_principal(null, project, ARRAY['owner', 'admin', 'member']);
+    END IF;
+    INSERT INTO concord.notifications AS n (
+        channel, recipient, subject, body, metadata, command_id, idempotency_key, project_id
+    )
     VALUES (channel, recipient, coalesce(subject, ''), coalesce(body, ''), coalesce(metadata, '{}'), command_id,
-            idempotency_key)
+            idempotency_key, project)
     ON CONFLICT ON CONSTRAINT notification_idempotency_key_is_unique DO NOTHING
     RETURNING n.notification_id INTO new_id;
     IF new_id IS NOT null THEN
         RETURN new_id;
     END IF;
-    SELECT * INTO first FROM concord.notifications AS n WHERE n.idempotency_key = idempotency_key;
+    SELECT * INTO first FROM concord.notifications AS n
+    WHERE n.project_id = project AND n.idempotency_key = idempotency_key;
     IF (first.channel, first.recipient, first.subject, first.body, first.command_id)
        IS DISTINCT FROM (channel, recipient, coalesce(subject, ''), coalesce(body, ''), command_id) THEN
         RAISE EXCEPTION USING

@@ -69,5 +69,7 @@ AS $$
         ('notifications_are_not_deleted', 'notifications', 'CN007',
          'Notifications are kept: none is deleted.'),
         ('notifications_are_not_truncated', 'notifications', 'CN007',
-         'The notifications table is never truncated.')
+         'The notifications table is never truncated.'),
+        ('a_schedule_name_is_one_projects', 'schedules', 'CN011',
+         'A schedule name belongs to one project: registering it from another project is refused.')
 $$;

@@ -64,7 +64,12 @@ SET "concord.worker_run" = ''
 AS $$
 DECLARE
     name text;
+    project uuid := concord._chosen_project();
 BEGIN
+    -- a schedule submits in its project: its owners and admins keep it
+    IF NOT concord._is_operator() THEN
+        PERFORM concord._acting_principal(null, project, ARRAY['owner', 'admin']);
+    END IF;
     PERFORM concord._require_spec(
         'schedule', spec, ARRAY['name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled']);
     name := concord._require('name', spec ->> 'name');
@@ -84,15 +89,28 @@ BEGIN
             HINT = 'Add it with concord.register_queue(spec).';
     END IF;
     BEGIN
-        INSERT INTO concord.schedules AS s (schedule_name, cron, command_type, payload_template, queue_name, enabled)
+        INSERT INTO concord.schedules AS s (
+            schedule_name, cron, command_type, payload_template, queue_name, enabled, project_id
+        )
         VALUES (name, concord._require('cron', spec ->> 'cron'), spec ->> 'command_type',
                 coalesce(spec -> 'payload_template', '{}'), coalesce(spec ->> 'queue', 'scheduled_maintenance'),
-                coalesce((spec ->> 'enabled')::boolean, true))
+                coalesce((spec ->> 'enabled')::boolean, true), project)
         ON CONFLICT (schedule_name) DO UPDATE
         SET cron = excluded.cron, command_type = excluded.command_type,
             payload_template = excluded.payload_template, queue_name = excluded.queue_name,
-            enabled = excluded.enabled, updated_at = now();
-    EXCEPTION WHEN check_violation OR invalid_text_representation THEN
+            enabled = excluded.enabled, updated_at = now()
+        WHERE s.project_id = excluded.project_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'CN011', CONSTRAINT = 'a_schedule_name_is_one_projects',
+                MESSAGE = format('schedule %s belongs to another project', name),
+                HINT = 'Schedule names are shared by every project: choose another (prefix it with yours).';
+        END IF;
+    EXCEPTION WHEN insufficient_privilege THEN
+        -- another project's schedule, which row security hides
+        RAISE EXCEPTION USING ERRCODE = 'CN011', CONSTRAINT = 'a_schedule_name_is_one_projects',
+            MESSAGE = format('schedule %s belongs to another project', name),
+            HINT = 'Schedule names are shared by every project: choose another (prefix it with yours).';
+    WHEN check_violation OR invalid_text_representation THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'schedule_spec_is_valid',
             MESSAGE = format('schedule %s is invalid: %s', name, SQLERRM),
             HINT = 'name is a lowercase identifier; cron has 5 fields (or 6 with seconds first); '
@@ -104,8 +122,9 @@ $$;
 
 COMMENT ON FUNCTION concord.register_schedule(jsonb) IS
 'Create or replace a schedule (spec 84): {name, cron (5 fields, or 6 with seconds first), '
-'command_type, payload_template, queue (default scheduled_maintenance), enabled}. Workers apply '
-'schedules when they start.';
+'command_type, payload_template, queue (default scheduled_maintenance), enabled}, in the chosen '
+'project (use_project), whose commands it submits; its owners and admins (or an operator) may. A '
+'name another project uses is refused (CN011). Workers apply schedules when they start.';
 
 CREATE OR REPLACE FUNCTION concord.submit_scheduled(schedule_name text, tick timestamptz)
 RETURNS uuid

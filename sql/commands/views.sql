@@ -86,7 +86,8 @@ SELECT
     e.target_type,
     e.target_id,
     e.trace_id,
-    e.payload
+    e.payload,
+    e.asserted_by
 FROM concord.domain_events AS e
 WHERE e.purpose = 'audit'
 ORDER BY e.event_seq;
@@ -126,6 +127,9 @@ COMMENT ON COLUMN concord.command_audit.target_id IS
 
 COMMENT ON COLUMN concord.command_audit.trace_id IS
 'The trace id of the command or run.';
+
+COMMENT ON COLUMN concord.command_audit.asserted_by IS
+'The service that named the actor under an act-as grant; NULL when the actor spoke for itself.';
 
 COMMENT ON COLUMN concord.command_audit.payload IS
 'Structured detail of the event.';

@@ -1,14 +1,16 @@
 -- Spec 39 and 70, the agentic flow: "Investigate why revenue dropped last week, draft a
 -- summary, check it, and prepare it for external sharing."
 --
---   command: created -> validated -> running -> succeeded
+--   command: created -> validated -> queued -> running -> succeeded (the worker runs it)
 --   swarm:   running -> joining -> succeeded (join strategy coordinator_synthesis)
 --   publish: created -> validated -> waiting_for_approval -> approved -> queued -> running
 --            -> succeeded
 --
 -- A coordinator and three children, scripted (demo/demo_agents.py, a ScriptedAgentRuntime
 -- registered as demo_scripted: no model, no network), each run by the demo's worker as
--- the DBOS workflow concord.run_agent. Every move an agent makes goes through the SQL
+-- the DBOS workflow concord.run_agent. alice's command is the worker's too: its operation
+-- (investigate_revenue, demo/demo_agents.py) waits for the swarm started on it and ends
+-- with the swarm's result. Every move an agent makes goes through the SQL
 -- gateway: its SQL tool calls become commands the worker runs through the read-only
 -- warehouse connector; a tool it does not hold and a child asking for a connector its
 -- parent lacks are refused (CN004) and recorded; the reviewer records a spec 66
@@ -56,9 +58,12 @@ ORDER BY t.execution_mode = 'gateway', t.tool_name;
 \echo 'The coordinator holds every tool it delegates (a child''s tools and connectors must be'
 \echo 'subsets of its parent''s) and the warehouse connector only; the templates name the roles'
 \echo 'it may spawn. With "runtime", each agent run gets its DBOS workflow concord.run_agent in'
-\echo 'the transaction that creates it.'
+\echo 'the transaction that creates it. alice''s command is asynchronous: the worker runs it (its'
+\echo 'operation investigate_revenue waits for the swarm started on it and ends with its result);'
+\echo 'submitted with its swarm in one transaction, it never reaches the worker without it.'
 \echo
 
+BEGIN;
 SELECT command_id AS investigation, status AS investigation_status
 FROM concord.submit_command(
     'investigate_revenue',
@@ -99,10 +104,10 @@ SELECT concord.start_swarm(:'investigation', $swarm$
   ]
 }
 $swarm$) AS swarm \gset
+COMMIT;
 
--- The command is synchronous: its caller (this session) runs it, by the swarm.
-SELECT concord.transition_command(:'investigation', 'running', 'revenue_desk',
-                                  'the revenue_investigation swarm works on it') AS investigation_status;
+\echo 'The worker claims alice''s command and waits for the swarm (30 s at most):'
+SELECT pg_temp.wait_for_status(:'investigation', 'running') AS investigation_status;
 
 SELECT name, status, join_strategy, runtime, max_agents, max_depth, max_total_steps
 FROM concord.swarm_runs WHERE swarm_run_id = :'swarm';
@@ -405,14 +410,14 @@ SELECT status, total_steps, live_agents, join_decision ->> 'strategy' AS join_st
 FROM concord.swarm_runs WHERE swarm_run_id = :'swarm';
 \x off
 
-\echo 'The swarm succeeded: this session closes alice''s command with its result.'
-SELECT concord.transition_command(:'investigation', 'succeeded', 'revenue_desk', 'the swarm succeeded',
-    result => (SELECT jsonb_build_object(
-        'swarm_run_id', s.swarm_run_id,
-        'draft_report_artifact_id', (SELECT x.artifact_id FROM concord.artifacts AS x
-                                     WHERE x.swarm_run_id = s.swarm_run_id AND x.name = 'revenue_drop_draft'),
-        'published', s.result -> 'published')
-               FROM concord.swarm_runs AS s WHERE s.swarm_run_id = :'swarm')) AS investigation_status;
+\echo 'The swarm succeeded: the worker''s investigate_revenue operation sees it end and closes'
+\echo 'alice''s command with its result (30 s at most). Only the run that owns a command drives'
+\echo 'it: the worker claimed it (running), its workflow closed it (succeeded).'
+SELECT pg_temp.wait_for_status(:'investigation', 'succeeded') AS investigation_status;
+
+SELECT result ->> 'swarm_run_id' = :'swarm' AS of_this_swarm, result ->> 'swarm_status' AS swarm_status,
+       result ->> 'draft_report_artifact_id' AS draft_report, result -> 'published' ->> 'delivered_to' AS published_to
+FROM concord.commands WHERE command_id = :'investigation';
 
 SELECT event_seq, event_type, coalesce(from_status, '') AS from_status, coalesce(to_status, '') AS to_status, actor
 FROM concord.command_timeline(:'investigation');
@@ -420,8 +425,23 @@ FROM concord.command_timeline(:'investigation');
 DO $$
 DECLARE
     swarm uuid := current_setting('demo.swarm')::uuid;
+    investigation uuid := (SELECT s.command_id FROM concord.swarm_runs AS s WHERE s.swarm_run_id = swarm);
     n integer;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM concord.commands AS c INNER JOIN concord.artifacts AS x
+                   ON x.swarm_run_id = swarm AND x.name = 'revenue_drop_draft'
+                   WHERE c.command_id = investigation AND c.result ->> 'swarm_run_id' = swarm::text
+                     AND c.result ->> 'draft_report_artifact_id' = x.artifact_id::text
+                     AND c.result -> 'published' ->> 'delivered_to' = 'external:finance@example.com') THEN
+        RAISE EXCEPTION 'demo: alice''s command should have succeeded with the swarm''s draft, published';
+    END IF;
+    SELECT count(*) INTO n FROM concord.command_timeline(investigation) AS t
+    WHERE t.event_type = 'command_status_changed'
+      AND ((t.to_status = 'running' AND t.actor LIKE 'worker:%')
+           OR (t.to_status = 'succeeded' AND t.actor LIKE 'workflow:%'));
+    IF n <> 2 THEN
+        RAISE EXCEPTION 'demo: the worker should have claimed alice''s command and its workflow closed it';
+    END IF;
     SELECT count(*) INTO n FROM concord.agent_runs AS a WHERE a.swarm_run_id = swarm AND a.status = 'succeeded';
     IF n <> 4 OR EXISTS (SELECT 1 FROM concord.agent_runs AS a WHERE a.swarm_run_id = swarm AND a.status <> 'succeeded') THEN
         RAISE EXCEPTION 'demo: expected four succeeded agent runs; failed: %', pg_temp.swarm_failures(swarm);

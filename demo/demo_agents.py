@@ -1,6 +1,10 @@
-"""The revenue-investigation swarm of demo/05 (spec 39, 67, 70): scripted agents and the
-operations behind their tools. The demo's worker loads it next to demo_ops
-(``concord worker --module demo_ops --module demo_agents``, with ``PYTHONPATH=demo``).
+"""The revenue-investigation swarm of demo/05 (spec 39, 67, 70): the operation of the
+command it works for, scripted agents and the operations behind their tools. The demo's
+worker loads it next to demo_ops (``concord worker --module demo_ops --module
+demo_agents``, with ``PYTHONPATH=demo``).
+
+``investigate_revenue`` is alice's command: the worker runs it, waiting durably for the
+swarm started on it to end, and succeeds with the swarm's result (or fails with it).
 
 Agents (a :class:`ScriptedAgentRuntime` registered as ``demo_scripted``: no model, no
 network; each move is a dict, or a function of the previous move's observation):
@@ -33,9 +37,12 @@ import os
 from decimal import Decimal
 from typing import Any
 
+from dbos import DBOS
+
 from concord.agent_contracts import ScriptedAgentRuntime
-from concord.runtime import operation
+from concord.runtime import ClassifiedError, operation
 from concord.runtime.agent_workflow import register_agent_runtime
+from concord.runtime.workflows import state
 
 RUNTIME_NAME = "demo_scripted"
 
@@ -45,6 +52,72 @@ if not os.environ.get("DEMO_WAREHOUSE_DSN"):
         "demo_warehouse the warehouse connector reads (the demo's own database; make demo "
         "does all this)"
     )
+
+
+# ---------------------------------------------------------------------------
+# The command the swarm works for
+# ---------------------------------------------------------------------------
+
+SWARM_ENDED = ("succeeded", "partially_succeeded", "failed", "cancelled", "expired")
+SWARM_WAIT_SECONDS = 180.0  # longer than the coordinator's own timeout (120 s in demo/05)
+FIRST_SWARM_POLL_SECONDS = 0.2
+MAX_SWARM_POLL_SECONDS = 1.0
+
+READ_SWARM = """
+SELECT jsonb_build_object(
+    'swarm_run_id', s.swarm_run_id, 'name', s.name, 'status', s.status, 'error', s.error,
+    'published', s.result -> 'published',
+    'draft_report_artifact_id', (
+        SELECT x.artifact_id FROM concord.artifacts AS x
+        WHERE x.swarm_run_id = s.swarm_run_id AND x.name = 'revenue_drop_draft'
+        ORDER BY x.version DESC LIMIT 1))
+FROM concord.swarm_runs AS s
+WHERE s.command_id = %s
+ORDER BY s.created_at, s.swarm_run_id
+LIMIT 1
+""".strip()
+
+
+def _read_swarm(command_id: str) -> dict[str, Any] | None:
+    """The first swarm started on the command (None before one is), read as the worker's
+    login: a read, so a plain step. The worker's login sees every project; reading
+    concord.swarm_runs takes a login allowed to (make demo's worker is the superuser)."""
+    return state().db.scalar(READ_SWARM, command_id)
+
+
+@operation("investigate_revenue")
+def investigate_revenue(ctx, payload):
+    """The worker runs alice's investigation: demo/05 starts the revenue_investigation
+    swarm on the command; this waits for the swarm to end (durably: each look is a step, each
+    pause a DBOS sleep, so a restarted worker resumes the wait) and returns its result. A
+    swarm that fails, is cancelled or expires fails the command; one that has not ended in
+    SWARM_WAIT_SECONDS times it out. Cancelling the command cancels its swarm too, and
+    stops the wait at its next look."""
+    waited, delay = 0.0, FIRST_SWARM_POLL_SECONDS
+    while True:
+        swarm = ctx.step(_read_swarm, ctx.command_id, name="investigate_revenue.read_swarm")
+        if swarm is not None and swarm["status"] in SWARM_ENDED:
+            break
+        if waited >= SWARM_WAIT_SECONDS:
+            where = "no swarm was started" if swarm is None else f"swarm {swarm['name']}"
+            state_now = "" if swarm is None else f" is still {swarm['status']}"
+            raise ClassifiedError(
+                f"{where}{state_now} after {SWARM_WAIT_SECONDS:g} s", error_class="timeout"
+            )
+        DBOS.sleep(delay)
+        waited += delay
+        delay = min(delay * 1.5, MAX_SWARM_POLL_SECONDS)
+    if swarm["status"] not in ("succeeded", "partially_succeeded"):
+        why = swarm["error"] or "no error recorded"
+        raise ClassifiedError(
+            f"swarm {swarm['name']} ended {swarm['status']}: {why}", error_class="dependency_failed"
+        )
+    return {
+        "swarm_run_id": swarm["swarm_run_id"],
+        "swarm_status": swarm["status"],
+        "draft_report_artifact_id": swarm["draft_report_artifact_id"],
+        "published": swarm["published"],
+    }
 
 
 # ---------------------------------------------------------------------------

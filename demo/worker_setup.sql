@@ -186,16 +186,18 @@ SELECT concord.register_connector($spec$
 }
 $spec$);
 
--- The command the swarm works for (spec 39). Synchronous: the caller (demo/05) runs it
--- by starting the swarm, and closes it with the swarm's result.
+-- The command the swarm works for (spec 39). Asynchronous: the worker runs it (the
+-- operation investigate_revenue of demo/demo_agents.py), waiting for the swarm its
+-- requester (demo/05) starts on it, and ends with the swarm's result.
 SELECT concord.register_command_type($spec$
 {
   "command_type": "investigate_revenue",
   "name": "Investigate Revenue",
   "description": "Investigate why revenue dropped and draft a summary, with a governed swarm of agents.",
+  "function_name": "investigate_revenue",
   "ingress_types": ["user_request"],
   "required_inputs": ["question"],
-  "sync_allowed": true,
+  "async_required": true,
   "artifact_output_possible": true,
   "risk_level": "low",
   "payload_schema": {

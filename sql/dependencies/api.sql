@@ -92,6 +92,10 @@ BEGIN
     PERFORM concord._require('child', child::text);
     PERFORM concord._require('parent', parent::text);
     PERFORM concord._known_status('required_status', required_status);
+    IF NOT concord._sees_all() THEN
+        -- the waiting command's project: a member may make it wait
+        PERFORM concord._acting_on_command(null, child, ARRAY['owner', 'admin', 'member'], 'child');
+    END IF;
     IF propagate_cancellation IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'propagate_cancellation_is_true_or_false',
             MESSAGE = 'propagate_cancellation must be true or false';

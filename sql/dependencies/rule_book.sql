@@ -30,5 +30,7 @@ AS $$
          'The dependencies are never truncated.'),
         ('dependency_graph_lock_only_counts_edges', 'dependency_graph_lock', 'CN007',
          'The single row that serialises new dependencies stays, and only its counter moves up; '
-         'without it two racing edges could close a cycle.')
+         'without it two racing edges could close a cycle.'),
+        ('a_dependency_stays_in_its_project', 'command_dependencies', 'CN008',
+         'A command waits only on commands of its own project.')
 $$;

@@ -10,6 +10,8 @@ AS $$
 DECLARE
     child_status text;
     parent_status text;
+    child_project uuid;
+    parent_project uuid;
 BEGIN
     IF NEW.child_command_id = NEW.parent_command_id THEN
         RAISE EXCEPTION USING
@@ -27,9 +29,9 @@ BEGIN
     -- Share locks: a concurrent status change of either command waits for
     -- this edge to commit, so the child's start guard and the parent's
     -- settling of dependents both see it.
-    SELECT c.status INTO child_status FROM concord.commands AS c
+    SELECT c.status, c.project_id INTO child_status, child_project FROM concord.commands AS c
     WHERE c.command_id = NEW.child_command_id FOR SHARE;
-    SELECT c.status INTO parent_status FROM concord.commands AS c
+    SELECT c.status, c.project_id INTO parent_status, parent_project FROM concord.commands AS c
     WHERE c.command_id = NEW.parent_command_id FOR SHARE;
     IF child_status IS NULL OR parent_status IS NULL THEN
         RAISE EXCEPTION USING
@@ -38,6 +40,16 @@ BEGIN
             TABLE = 'command_dependencies',
             MESSAGE = format('command %s not found',
                              CASE WHEN child_status IS NULL THEN NEW.child_command_id ELSE NEW.parent_command_id END);
+    END IF;
+    -- one project's commands wait on one another: a wait across projects
+    -- would tell one organisation when another's work ends
+    IF child_project IS DISTINCT FROM parent_project THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_dependency_stays_in_its_project',
+            TABLE = 'command_dependencies',
+            MESSAGE = format('command %s cannot wait on command %s of another project', NEW.child_command_id,
+                             NEW.parent_command_id);
     END IF;
 
     IF EXISTS (

@@ -280,8 +280,13 @@ SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 SET "concord.worker_run" = ''
 AS $$
+DECLARE
+    actor text := session_user::text;
 BEGIN
-    RETURN concord._reevaluate(command_id, session_user::text, 'policies evaluated again');
+    IF NOT concord._sees_all() THEN
+        actor := concord._acting_on_command(null, command_id, ARRAY['owner', 'admin', 'member'], 'command_id');
+    END IF;
+    RETURN concord._reevaluate(command_id, actor, 'policies evaluated again');
 END
 $$;
 

@@ -178,6 +178,10 @@ DECLARE
     problems text[];
     n integer;
 BEGIN
+    -- the operation catalog is shared: a worker's, or an operator's
+    IF NOT concord._sees_all() THEN
+        PERFORM concord._require_catalog_operator('operations');
+    END IF;
     PERFORM concord._require('executor_id', executor_id);
     PERFORM concord._require('application_version', application_version);
     IF catalog IS null OR jsonb_typeof(catalog) <> 'array' THEN

@@ -2,10 +2,10 @@
 -- registered in its admin's project and its name is one project's
 -- (a_schedule_name_is_one_projects); a notification goes to its command's
 -- project, else the caller's, and its idempotency key is that project's; the
--- shared runtime catalogs (connectors, queues) are the operators'
+-- shared runtime catalogs (connectors, queues, operations) are the operators'
 -- (a_shared_catalog_is_changed_by_an_operator).
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -65,6 +65,12 @@ SELECT is(
         '{"name": "iso_conn", "kind": "http", "config": {"base_url": "http://127.0.0.1:9"}}')$$),
     pg_temp.refused('CN012', 'a_shared_catalog_is_changed_by_an_operator'),
     'an organisation admin changes no shared connector'
+);
+
+SELECT is(
+    pg_temp.as_login('a_admin', $$SELECT concord.register_operations('[]', 'iso-executor', 'v1')$$),
+    pg_temp.refused('CN012', 'a_shared_catalog_is_changed_by_an_operator'),
+    'an organisation admin registers no operations (a worker or an operator does)'
 );
 
 SELECT pg_temp.value_as_login('a_app', $$SELECT concord.store_notification('iso-a-alice', 'hello', 'from a',

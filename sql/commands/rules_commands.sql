@@ -62,8 +62,9 @@ BEGIN
                 FROM jsonb_array_elements(problems) AS p (problem)));
             path := ARRAY['created', 'failed'];
         ELSE
-            -- Spec 21: the type's policies decide right after validation.
-            IF cardinality(concord._effective_policies(ct)) > 0 THEN
+            -- Spec 21: the type's policies decide right after validation,
+            -- and those of its organisation or project that attach to it.
+            IF cardinality(concord._policies_for(NEW, ct)) > 0 THEN
                 evaluation := concord._evaluate(NEW, ct)
                     || jsonb_build_object('payload_digest', concord._payload_digest(NEW.payload));
             END IF;

@@ -126,7 +126,7 @@ DECLARE
     judged text := concord._latest_evaluation(c.command_id) ->> 'payload_digest';
 BEGIN
     IF judged IS NULL OR judged = concord._payload_digest(c.payload)
-       OR NOT (SELECT cardinality(concord._effective_policies(ct)) > 0
+       OR NOT (SELECT cardinality(concord._policies_for(c, ct)) > 0
                FROM concord.command_types AS ct WHERE ct.command_type = c.command_type) THEN
         RETURN;
     END IF;

@@ -3,7 +3,8 @@
 -- within their scope; a policy of one organisation or project governs only
 -- that organisation's or project's commands.
 
--- Does policy p govern commands of project_id?
+-- Does policy p govern commands of project_id? Never NULL: a caller that
+-- asks NOT _policy_covers(...) must not read unknown as covered.
 CREATE OR REPLACE FUNCTION concord._policy_covers(p concord.policies, project_id uuid)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -11,10 +12,12 @@ STABLE
 SET search_path = concord, pg_temp
 AS $$
 BEGIN
-    RETURN p.org_id IS NULL
+    RETURN coalesce(
+        p.org_id IS NULL
         OR p.project_id = _policy_covers.project_id
         OR (p.project_id IS NULL AND p.org_id = (
-            SELECT x.org_id FROM concord.projects AS x WHERE x.project_id = _policy_covers.project_id));
+            SELECT x.org_id FROM concord.projects AS x WHERE x.project_id = _policy_covers.project_id)),
+        false);
 END
 $$;
 

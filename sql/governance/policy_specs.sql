@@ -322,16 +322,29 @@ BEGIN
     -- Where it applies, and who may keep it there: an organisation's admins
     -- their own policies (by default in the chosen project's organisation),
     -- the operators the shared ones and the built-ins.
+    -- (a project of another organisation than the one named: the trigger's
+    -- a_policy_project_is_in_its_organisation)
     IF spec ? 'project' THEN
         target_project := concord._project(spec ->> 'project');
         target_org := (SELECT x.org_id FROM concord.projects AS x WHERE x.project_id = target_project);
-    ELSIF spec ? 'organisation' THEN
+    END IF;
+    IF spec ? 'organisation' THEN
         target_org := concord._organisation(spec ->> 'organisation');
-    ELSIF NOT concord._is_operator() AND NOT (known AND existing.kind = 'builtin') THEN
+    ELSIF target_org IS NULL AND NOT concord._is_operator() AND NOT (known AND existing.kind = 'builtin') THEN
         target_org := concord._chosen_org();
     END IF;
     IF target_org IS NULL THEN
         PERFORM concord._require_catalog_operator('policies');
+        -- a shared registration never takes an organisation's policy over
+        IF known AND existing.org_id IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'a_policy_is_changed_by_its_organisation',
+                MESSAGE = format('policy %s belongs to one organisation: a shared registration cannot take it over',
+                                 policy_name),
+                HINT = 'Name its organisation (or project) to change it there, or register the shared policy '
+                       'under another name.';
+        END IF;
     ELSIF NOT concord._is_operator() THEN
         PERFORM concord._require_org_admin(target_org);
         IF known AND existing.org_id IS DISTINCT FROM target_org THEN

@@ -117,7 +117,8 @@ AS $$
          'The approval types table is never truncated.'),
         ('a_policy_is_changed_by_its_organisation', 'policies', 'CN012',
          'An organisation''s admins register and change their organisation''s policies only: not a '
-         'shared one, not another organisation''s.'),
+         'shared one, not another organisation''s; and a shared registration does not take over an '
+         'organisation''s policy.'),
         ('a_policy_project_is_in_its_organisation', 'policies', 'CN008',
          'A policy of one project names that project''s own organisation.'),
         ('a_built_in_policy_is_shared', 'policies', 'CN008',

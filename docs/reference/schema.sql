@@ -3793,6 +3793,10 @@ CREATE TABLE concord.policies (
     checksum text DEFAULT ''::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    org_id uuid,
+    project_id uuid,
+    command_types text[] DEFAULT '{}'::text[] NOT NULL,
+    CONSTRAINT a_project_policy_names_its_organisation CHECK (((project_id IS NULL) OR (org_id IS NOT NULL))),
     CONSTRAINT approval_decisions_name_an_approval_type CHECK (((kind <> 'declarative'::text) OR ((decision = 'require_approval'::text) = (approval_type IS NOT NULL)))),
     CONSTRAINT config_is_an_object CHECK ((jsonb_typeof(config) = 'object'::text)),
     CONSTRAINT decision_is_not_allow CHECK ((decision = ANY (ARRAY['deny'::text, 'require_input'::text, 'require_approval'::text]))),
@@ -3911,6 +3915,30 @@ COMMENT ON COLUMN concord.policies.created_at IS 'When the policy was first regi
 --
 
 COMMENT ON COLUMN concord.policies.updated_at IS 'When the policy last changed.';
+
+--
+-- Name: COLUMN policies.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.policies.org_id IS 'The organisation the policy belongs to and governs; NULL: shared by every organisation.';
+
+--
+-- Name: COLUMN policies.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.policies.project_id IS 'The one project of org_id the policy governs; NULL: every project of its organisation.';
+
+--
+-- Name: COLUMN policies.command_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.policies.command_types IS 'Command types the policy governs besides those naming it in policy_checks (within its scope).';
+
+--
+-- Name: CONSTRAINT a_project_policy_names_its_organisation ON policies; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_project_policy_names_its_organisation ON concord.policies IS 'A policy of one project also names that project''s organisation.';
 
 --
 -- Name: CONSTRAINT approval_decisions_name_an_approval_type ON policies; Type: COMMENT; Schema: concord; Owner: -
@@ -5218,8 +5246,9 @@ BEGIN
                 FROM jsonb_array_elements(problems) AS p (problem)));
             path := ARRAY['created', 'failed'];
         ELSE
-            -- Spec 21: the type's policies decide right after validation.
-            IF cardinality(concord._effective_policies(ct)) > 0 THEN
+            -- Spec 21: the type's policies decide right after validation,
+            -- and those of its organisation or project that attach to it.
+            IF cardinality(concord._policies_for(NEW, ct)) > 0 THEN
                 evaluation := concord._evaluate(NEW, ct)
                     || jsonb_build_object('payload_digest', concord._payload_digest(NEW.payload));
             END IF;
@@ -5670,6 +5699,8 @@ CREATE FUNCTION concord._dependencies_before_insert() RETURNS trigger
 DECLARE
     child_status text;
     parent_status text;
+    child_project uuid;
+    parent_project uuid;
 BEGIN
     IF NEW.child_command_id = NEW.parent_command_id THEN
         RAISE EXCEPTION USING
@@ -5687,9 +5718,9 @@ BEGIN
     -- Share locks: a concurrent status change of either command waits for
     -- this edge to commit, so the child's start guard and the parent's
     -- settling of dependents both see it.
-    SELECT c.status INTO child_status FROM concord.commands AS c
+    SELECT c.status, c.project_id INTO child_status, child_project FROM concord.commands AS c
     WHERE c.command_id = NEW.child_command_id FOR SHARE;
-    SELECT c.status INTO parent_status FROM concord.commands AS c
+    SELECT c.status, c.project_id INTO parent_status, parent_project FROM concord.commands AS c
     WHERE c.command_id = NEW.parent_command_id FOR SHARE;
     IF child_status IS NULL OR parent_status IS NULL THEN
         RAISE EXCEPTION USING
@@ -5698,6 +5729,16 @@ BEGIN
             TABLE = 'command_dependencies',
             MESSAGE = format('command %s not found',
                              CASE WHEN child_status IS NULL THEN NEW.child_command_id ELSE NEW.parent_command_id END);
+    END IF;
+    -- one project's commands wait on one another: a wait across projects
+    -- would tell one organisation when another's work ends
+    IF child_project IS DISTINCT FROM parent_project THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_dependency_stays_in_its_project',
+            TABLE = 'command_dependencies',
+            MESSAGE = format('command %s cannot wait on command %s of another project', NEW.child_command_id,
+                             NEW.parent_command_id);
     END IF;
 
     IF EXISTS (
@@ -6244,7 +6285,7 @@ CREATE FUNCTION concord._evaluate(c concord.commands, ct concord.command_types) 
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 DECLARE
-    names text[] := concord._effective_policies(ct);
+    names text[] := concord._policies_for(c, ct);
     doc jsonb;
     outcome jsonb;
     results jsonb[] := '{}'::jsonb[];
@@ -6280,7 +6321,12 @@ BEGIN
         INNER JOIN concord.policies AS p ON p.name = n.name
         CROSS JOIN LATERAL (
             SELECT '{"reasons": [], "approval_type": null, "missing_fields": []}'::jsonb
-                   || CASE WHEN unreadable IS NULL THEN concord._run_policy(p, doc, ct)
+                   || CASE WHEN NOT concord._policy_covers(p, c.project_id)
+                           -- named by a shared type, kept by another organisation or project
+                           THEN jsonb_build_object('decision', 'allow', 'reasons',
+                                                   jsonb_build_array('the policy governs another organisation '
+                                                                     'or project'))
+                           WHEN unreadable IS NULL THEN concord._run_policy(p, doc, ct)
                            ELSE jsonb_build_object('decision', 'deny', 'reasons', jsonb_build_array(unreadable))
                       END AS outcome
         ) AS x
@@ -6743,6 +6789,22 @@ BEGIN
     RETURN coalesce(coalesce(run, '') <> ''
                     AND (run = 'kernel:' || c.command_id
                          OR run IN (c.dbos_workflow_id, c.dbos_workflow_id || '/cancel')), false);
+END
+$$;
+
+--
+-- Name: _is_operator(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._is_operator() RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN concord._session_is_superuser()
+        OR (concord._principal() IS NULL
+            AND coalesce(current_setting('concord.credential', true), '') = ''
+            AND pg_catalog.pg_has_role(session_user, 'concord_admin', 'USAGE'));
 END
 $$;
 
@@ -8699,11 +8761,46 @@ BEGIN
             TABLE = 'policies',
             MESSAGE = format('built-in policies come with Concord; %s cannot be added', NEW.name);
     END IF;
+    IF NEW.project_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.projects AS x WHERE x.project_id = NEW.project_id AND x.org_id = NEW.org_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_policy_project_is_in_its_organisation',
+            TABLE = 'policies',
+            MESSAGE = format('policy %s: its project is not one of its organisation''s', NEW.name);
+    END IF;
+    IF NEW.kind = 'builtin' AND (NEW.org_id IS NOT NULL OR cardinality(NEW.command_types) > 0) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_built_in_policy_is_shared',
+            TABLE = 'policies',
+            MESSAGE = format('built-in policy %s belongs to every organisation and attaches to nothing', NEW.name),
+            HINT = 'Name it in a command type''s policy_checks.';
+    END IF;
     -- Recomputed on every write, whoever writes: a bare UPDATE of vars or
     -- config cannot leave the old spec and checksum behind.
     NEW.spec := concord._policy_spec(NEW);
     NEW.checksum := md5(NEW.spec::text);
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _policies_for(concord.commands, concord.command_types); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policies_for(c concord.commands, ct concord.command_types) RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    named text[] := concord._effective_policies(ct);
+BEGIN
+    RETURN named || ARRAY(
+        SELECT p.name FROM concord.policies AS p
+        WHERE p.command_types @> ARRAY[ct.command_type] AND NOT p.name = ANY (named)
+          AND concord._policy_covers(p, c.project_id)
+        ORDER BY p.name);
 END
 $$;
 
@@ -8743,6 +8840,24 @@ BEGIN
                       coalesce(answer -> 'approval_type', '"standard"'));
     END IF;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: _policy_covers(concord.policies, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_covers(p concord.policies, project_id uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN coalesce(
+        p.org_id IS NULL
+        OR p.project_id = _policy_covers.project_id
+        OR (p.project_id IS NULL AND p.org_id = (
+            SELECT x.org_id FROM concord.projects AS x WHERE x.project_id = _policy_covers.project_id)),
+        false);
 END
 $$;
 
@@ -8830,14 +8945,30 @@ BEGIN
     IF p.kind = 'builtin' THEN
         RETURN jsonb_build_object('config', p.config);
     ELSIF p.kind = 'executable' THEN
-        RETURN jsonb_build_object('function', regexp_replace(p.function_name, '\(jsonb, ?jsonb\)$', ''));
+        RETURN jsonb_build_object('function', regexp_replace(p.function_name, '\(jsonb, ?jsonb\)$', ''))
+            || concord._policy_scope(p);
     END IF;
     RETURN jsonb_build_object(
         'predicate', p.predicate::text, 'vars', p.vars, 'decision', p.decision, 'on_unknown', p.on_unknown,
         'reasons', to_jsonb(p.reasons), 'approval_type', p.approval_type,
-        'missing_fields', to_jsonb(p.missing_fields));
+        'missing_fields', to_jsonb(p.missing_fields)) || concord._policy_scope(p);
 END
 $_$;
+
+--
+-- Name: _policy_scope(concord.policies); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_scope(p concord.policies) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'org_id', p.org_id, 'project_id', p.project_id,
+        'command_types', CASE WHEN cardinality(p.command_types) > 0 THEN to_jsonb(p.command_types) END));
+END
+$$;
 
 --
 -- Name: _policy_spec(concord.policies); Type: FUNCTION; Schema: concord; Owner: -
@@ -8859,7 +8990,7 @@ BEGIN
     END IF;
     RETURN (CASE jsonb_typeof(p.spec) WHEN 'object' THEN p.spec ELSE '{}'::jsonb END
             - ARRAY['predicate', 'vars', 'decision', 'on_unknown', 'reasons', 'approval_type', 'missing_fields',
-                    'function', 'config'])
+                    'function', 'config', 'organisation', 'project', 'org_id', 'project_id', 'command_types'])
         || jsonb_build_object('name', p.name)
         || CASE WHEN p.description <> '' OR p.spec ? 'description'
                 THEN jsonb_build_object('description', p.description) ELSE '{}'::jsonb END
@@ -8937,11 +9068,12 @@ BEGIN
         allowed := ARRAY['name', 'description', 'config', 'kind'];
         kind := 'builtin';
     ELSIF spec ? 'function' THEN
-        allowed := ARRAY['name', 'description', 'function', 'kind'];
+        allowed := ARRAY['name', 'description', 'function', 'kind', 'organisation', 'project', 'command_types'];
         kind := 'executable';
     ELSE
         allowed := ARRAY['name', 'description', 'predicate', 'vars', 'decision', 'reasons',
-                         'approval_type', 'missing_fields', 'on_unknown', 'kind'];
+                         'approval_type', 'missing_fields', 'on_unknown', 'kind', 'organisation', 'project',
+                         'command_types'];
         kind := 'declarative';
         IF NOT spec ? 'predicate' THEN
             problems := problems || 'predicate is required (a SQL/JSON path predicate such as '
@@ -8961,6 +9093,16 @@ BEGIN
         ELSIF field = 'kind' AND value IS DISTINCT FROM to_jsonb(kind) THEN
             problems := problems || format('kind %s does not match the spec, which describes %s %s policy', value,
                                            CASE WHEN kind = 'executable' THEN 'an' ELSE 'a' END, kind);
+        ELSIF field IN ('organisation', 'project') AND (jsonb_typeof(value) <> 'string' OR btrim(value #>> '{}') = '') THEN
+            problems := problems || format('%s must name one (a string), not %s', field, value);
+        ELSIF field = 'command_types' AND NOT (value = '[]' OR concord._is_string_list(value)) THEN
+            problems := problems || 'command_types must be an array of distinct command type names'::text;
+        ELSIF field = 'command_types' AND EXISTS (
+            SELECT 1 FROM jsonb_array_elements_text(value) AS t (name)
+            WHERE NOT EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE ct.command_type = t.name)) THEN
+            problems := problems || format('command_types names unregistered command types: %s',
+                (SELECT string_agg(t.name, ', ') FROM jsonb_array_elements_text(value) AS t (name)
+                 WHERE NOT EXISTS (SELECT 1 FROM concord.command_types AS ct WHERE ct.command_type = t.name)));
         ELSIF field = 'config' THEN
             problems := problems || concord._builtin_config_problems(spec ->> 'name', value);
         ELSIF field = 'function' THEN
@@ -10103,6 +10245,28 @@ END
 $$;
 
 --
+-- Name: _require_catalog_operator(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_catalog_operator(catalog text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT concord._is_operator() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_shared_catalog_is_changed_by_an_operator',
+            MESSAGE = format('%s may not change the shared %s: every organisation relies on it',
+                             coalesce(concord._principal(), session_user::text), catalog),
+            HINT = 'Operators (a superuser, or a concord_admin login mapped to no principal) keep the '
+                   'shared catalogs; an organisation governs its commands with its own policies '
+                   '(register_policy with organisation or project, and command_types).';
+    END IF;
+END
+$$;
+
+--
 -- Name: _require_command_type(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -10265,7 +10429,7 @@ DECLARE
     judged text := concord._latest_evaluation(c.command_id) ->> 'payload_digest';
 BEGIN
     IF judged IS NULL OR judged = concord._payload_digest(c.payload)
-       OR NOT (SELECT cardinality(concord._effective_policies(ct)) > 0
+       OR NOT (SELECT cardinality(concord._policies_for(c, ct)) > 0
                FROM concord.command_types AS ct WHERE ct.command_type = c.command_type) THEN
         RETURN;
     END IF;
@@ -10414,7 +10578,7 @@ DECLARE
     latest jsonb;
     granted boolean;
 BEGIN
-    SELECT cardinality(concord._effective_policies(ct)) > 0 INTO governed
+    SELECT cardinality(concord._policies_for(c, ct)) > 0 INTO governed
     FROM concord.command_types AS ct WHERE ct.command_type = c.command_type;
     latest := concord._latest_evaluation(c.command_id);
     IF latest IS NULL AND (NOT governed OR concord._predates_governance(c)) THEN
@@ -11161,7 +11325,9 @@ CREATE FUNCTION concord._rule_book_dependencies() RETURNS TABLE(rule text, table
          'The dependencies are never truncated.'),
         ('dependency_graph_lock_only_counts_edges', 'dependency_graph_lock', 'CN007',
          'The single row that serialises new dependencies stays, and only its counter moves up; '
-         'without it two racing edges could close a cycle.')
+         'without it two racing edges could close a cycle.'),
+        ('a_dependency_stays_in_its_project', 'command_dependencies', 'CN008',
+         'A command waits only on commands of its own project.')
 $$;
 
 --
@@ -11342,7 +11508,15 @@ CREATE FUNCTION concord._rule_book_governance() RETURNS TABLE(rule text, table_n
          'An approval type is never deleted, since approvals and policies refer to it by name; '
          'register a new definition instead.'),
         ('approval_types_are_not_truncated', 'approval_types', 'CN007',
-         'The approval types table is never truncated.')
+         'The approval types table is never truncated.'),
+        ('a_policy_is_changed_by_its_organisation', 'policies', 'CN012',
+         'An organisation''s admins register and change their organisation''s policies only: not a '
+         'shared one, not another organisation''s; and a shared registration does not take over an '
+         'organisation''s policy.'),
+        ('a_policy_project_is_in_its_organisation', 'policies', 'CN008',
+         'A policy of one project names that project''s own organisation.'),
+        ('a_built_in_policy_is_shared', 'policies', 'CN008',
+         'A built-in policy belongs to every organisation and attaches itself to no command type.')
 $$;
 
 --
@@ -11421,7 +11595,11 @@ CREATE FUNCTION concord._rule_book_identity() RETURNS TABLE(rule text, table_nam
         ('api_tokens_are_not_deleted', 'api_tokens', 'CN007', 'Tokens are revoked, never deleted.'),
         ('the_token_exists', 'api_tokens', 'CN006', 'A token revoked by id is one of the caller''s.'),
         ('agent_run_secrets_are_not_rewritten', 'agent_run_secrets', 'CN007',
-         'An agent run''s secret is issued once and never changed.')
+         'An agent run''s secret is issued once and never changed.'),
+        ('a_shared_catalog_is_changed_by_an_operator', null, 'CN012',
+         'Command types, approval types, tools, connectors, queues, operations, shared policies and '
+         'built-ins are changed by an operator: a superuser, or a concord_admin login mapped to no '
+         'principal.')
 $$;
 
 --
@@ -11646,7 +11824,9 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
         ('notifications_are_not_deleted', 'notifications', 'CN007',
          'Notifications are kept: none is deleted.'),
         ('notifications_are_not_truncated', 'notifications', 'CN007',
-         'The notifications table is never truncated.')
+         'The notifications table is never truncated.'),
+        ('a_schedule_name_is_one_projects', 'schedules', 'CN011',
+         'A schedule name belongs to one project: registering it from another project is refused.')
 $$;
 
 --
@@ -13147,6 +13327,10 @@ BEGIN
     PERFORM concord._require('child', child::text);
     PERFORM concord._require('parent', parent::text);
     PERFORM concord._known_status('required_status', required_status);
+    IF NOT concord._sees_all() THEN
+        -- the waiting command's project: a member may make it wait
+        PERFORM concord._acting_on_command(null, child, ARRAY['owner', 'admin', 'member'], 'child');
+    END IF;
     IF propagate_cancellation IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'propagate_cancellation_is_true_or_false',
             MESSAGE = 'propagate_cancellation must be true or false';
@@ -14034,8 +14218,13 @@ CREATE FUNCTION concord.evaluate_policies(command_id uuid) RETURNS jsonb
     SET "concord.asserted_by" TO ''
     SET "concord.worker_run" TO ''
     AS $$
+DECLARE
+    actor text := session_user::text;
 BEGIN
-    RETURN concord._reevaluate(command_id, session_user::text, 'policies evaluated again');
+    IF NOT concord._sees_all() THEN
+        actor := concord._acting_on_command(null, command_id, ARRAY['owner', 'admin', 'member'], 'command_id');
+    END IF;
+    RETURN concord._reevaluate(command_id, actor, 'policies evaluated again');
 END
 $$;
 
@@ -15336,6 +15525,7 @@ DECLARE
     existing concord.approval_types%ROWTYPE;
     approver jsonb;
 BEGIN
+    PERFORM concord._require_catalog_operator('approval types');
     -- "approvers": [...] is short for "approver": {"principals": [...]}
     IF jsonb_typeof(spec) = 'object' AND jsonb_typeof(spec -> 'approvers') = 'array' AND NOT spec ? 'approver' THEN
         spec := (spec - 'approvers') || jsonb_build_object('approver', jsonb_build_object('principals', spec -> 'approvers'));
@@ -15428,6 +15618,7 @@ DECLARE
     wanted concord.command_types%ROWTYPE;
     existing concord.command_types%ROWTYPE;
 BEGIN
+    PERFORM concord._require_catalog_operator('command types');
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
@@ -15549,6 +15740,7 @@ CREATE FUNCTION concord.register_connector(spec jsonb) RETURNS text
 DECLARE
     name text;
 BEGIN
+    PERFORM concord._require_catalog_operator('connectors');
     PERFORM concord._require_spec(
         'connector', spec, ARRAY['name', 'connector_type', 'capabilities', 'config', 'risk_level', 'description']);
     name := concord._require('name', spec ->> 'name');
@@ -15603,6 +15795,10 @@ DECLARE
     problems text[];
     n integer;
 BEGIN
+    -- the operation catalog is shared: a worker's, or an operator's
+    IF NOT concord._sees_all() THEN
+        PERFORM concord._require_catalog_operator('operations');
+    END IF;
     PERFORM concord._require('executor_id', executor_id);
     PERFORM concord._require('application_version', application_version);
     IF catalog IS null OR jsonb_typeof(catalog) <> 'array' THEN
@@ -15692,6 +15888,8 @@ DECLARE
     wanted concord.policies%ROWTYPE;
     known boolean;
     policy_name text;
+    target_org uuid;
+    target_project uuid;
 BEGIN
     spec := concord._policy_spec_normalized(spec);
     problems := concord._policy_spec_problems(spec);
@@ -15708,6 +15906,44 @@ BEGIN
     policy_name := spec ->> 'name';
     SELECT * INTO existing FROM concord.policies AS p WHERE p.name = policy_name FOR UPDATE;
     known := FOUND;
+    -- Where it applies, and who may keep it there: an organisation's admins
+    -- their own policies (by default in the chosen project's organisation),
+    -- the operators the shared ones and the built-ins.
+    -- (a project of another organisation than the one named: the trigger's
+    -- a_policy_project_is_in_its_organisation)
+    IF spec ? 'project' THEN
+        target_project := concord._project(spec ->> 'project');
+        target_org := (SELECT x.org_id FROM concord.projects AS x WHERE x.project_id = target_project);
+    END IF;
+    IF spec ? 'organisation' THEN
+        target_org := concord._organisation(spec ->> 'organisation');
+    ELSIF target_org IS NULL AND NOT concord._is_operator() AND NOT (known AND existing.kind = 'builtin') THEN
+        target_org := concord._chosen_org();
+    END IF;
+    IF target_org IS NULL THEN
+        PERFORM concord._require_catalog_operator('policies');
+        -- a shared registration never takes an organisation's policy over
+        IF known AND existing.org_id IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'a_policy_is_changed_by_its_organisation',
+                MESSAGE = format('policy %s belongs to one organisation: a shared registration cannot take it over',
+                                 policy_name),
+                HINT = 'Name its organisation (or project) to change it there, or register the shared policy '
+                       'under another name.';
+        END IF;
+    ELSIF NOT concord._is_operator() THEN
+        PERFORM concord._require_org_admin(target_org);
+        IF known AND existing.org_id IS DISTINCT FROM target_org THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'a_policy_is_changed_by_its_organisation',
+                MESSAGE = format('policy %s belongs to %s: it cannot be changed or moved from here', policy_name,
+                                 CASE WHEN existing.org_id IS NULL THEN 'every organisation'
+                                      ELSE 'another organisation' END),
+                HINT = 'Register your own policy under a new name (prefix it with your organisation).';
+        END IF;
+    END IF;
     IF known AND existing.kind = 'builtin' THEN
         wanted := existing;
         wanted.description := coalesce(spec ->> 'description', existing.description);
@@ -15724,6 +15960,9 @@ BEGIN
         wanted.approval_type := spec ->> 'approval_type';
         wanted.missing_fields := concord._text_array(spec -> 'missing_fields');
         wanted.function_name := to_regprocedure((spec ->> 'function') || '(jsonb, jsonb)')::text;
+        wanted.org_id := target_org;
+        wanted.project_id := target_project;
+        wanted.command_types := concord._text_array(spec -> 'command_types');
     END IF;
     -- The same rule and description again changes nothing (the columns, not
     -- the stored spec, are compared: a direct write shows as a difference).
@@ -15741,13 +15980,16 @@ BEGIN
     ELSE
         INSERT INTO concord.policies AS p (
             name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
-            missing_fields, function_name, spec
+            missing_fields, function_name, spec, org_id, project_id, command_types
         ) VALUES (
             wanted.name, wanted.kind, wanted.description, wanted.predicate, wanted.vars, wanted.decision,
             wanted.on_unknown, wanted.reasons, wanted.approval_type, wanted.missing_fields,
-            wanted.function_name, spec
+            wanted.function_name, spec, wanted.org_id, wanted.project_id, wanted.command_types
         )
         ON CONFLICT (name) DO UPDATE SET
+            org_id = excluded.org_id,
+            project_id = excluded.project_id,
+            command_types = excluded.command_types,
             kind = excluded.kind,
             description = excluded.description,
             predicate = excluded.predicate,
@@ -15768,7 +16010,7 @@ $$;
 -- Name: FUNCTION register_policy(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_policy(spec jsonb) IS 'Insert or replace a policy: declarative ({name, predicate, vars, decision, reasons, approval_type, missing_fields, on_unknown}) or executable ({name, function}); for a built-in policy only description and config. Returns the name; CN005 lists every problem of a bad spec.';
+COMMENT ON FUNCTION concord.register_policy(spec jsonb) IS 'Insert or replace a policy: declarative ({name, predicate, vars, decision, reasons, approval_type, missing_fields, on_unknown}) or executable ({name, function}), either with organisation or project (where it applies; an organisation admin''s policy defaults to the chosen project''s organisation) and command_types (types it governs besides those naming it); for a built-in policy only description and config. Shared policies and built-ins are the operators'', an organisation''s policies its admins'' (CN012). Returns the name; CN005 lists every problem of a bad spec.';
 
 --
 -- Name: register_queue(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -15787,6 +16029,7 @@ CREATE FUNCTION concord.register_queue(spec jsonb) RETURNS text
 DECLARE
     name text;
 BEGIN
+    PERFORM concord._require_catalog_operator('queues');
     PERFORM concord._require_spec(
         'queue', spec, ARRAY['name', 'worker_concurrency', 'global_concurrency', 'rate_limit', 'rate_period_sec',
                              'polling_interval_sec', 'description']);
@@ -15836,7 +16079,12 @@ CREATE FUNCTION concord.register_schedule(spec jsonb) RETURNS text
     AS $$
 DECLARE
     name text;
+    project uuid := concord._chosen_project();
 BEGIN
+    -- a schedule submits in its project: its owners and admins keep it
+    IF NOT concord._is_operator() THEN
+        PERFORM concord._acting_principal(null, project, ARRAY['owner', 'admin']);
+    END IF;
     PERFORM concord._require_spec(
         'schedule', spec, ARRAY['name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled']);
     name := concord._require('name', spec ->> 'name');
@@ -15856,15 +16104,28 @@ BEGIN
             HINT = 'Add it with concord.register_queue(spec).';
     END IF;
     BEGIN
-        INSERT INTO concord.schedules AS s (schedule_name, cron, command_type, payload_template, queue_name, enabled)
+        INSERT INTO concord.schedules AS s (
+            schedule_name, cron, command_type, payload_template, queue_name, enabled, project_id
+        )
         VALUES (name, concord._require('cron', spec ->> 'cron'), spec ->> 'command_type',
                 coalesce(spec -> 'payload_template', '{}'), coalesce(spec ->> 'queue', 'scheduled_maintenance'),
-                coalesce((spec ->> 'enabled')::boolean, true))
+                coalesce((spec ->> 'enabled')::boolean, true), project)
         ON CONFLICT (schedule_name) DO UPDATE
         SET cron = excluded.cron, command_type = excluded.command_type,
             payload_template = excluded.payload_template, queue_name = excluded.queue_name,
-            enabled = excluded.enabled, updated_at = now();
-    EXCEPTION WHEN check_violation OR invalid_text_representation THEN
+            enabled = excluded.enabled, updated_at = now()
+        WHERE s.project_id = excluded.project_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'CN011', CONSTRAINT = 'a_schedule_name_is_one_projects',
+                MESSAGE = format('schedule %s belongs to another project', name),
+                HINT = 'Schedule names are shared by every project: choose another (prefix it with yours).';
+        END IF;
+    EXCEPTION WHEN insufficient_privilege THEN
+        -- another project's schedule, which row security hides
+        RAISE EXCEPTION USING ERRCODE = 'CN011', CONSTRAINT = 'a_schedule_name_is_one_projects',
+            MESSAGE = format('schedule %s belongs to another project', name),
+            HINT = 'Schedule names are shared by every project: choose another (prefix it with yours).';
+    WHEN check_violation OR invalid_text_representation THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'schedule_spec_is_valid',
             MESSAGE = format('schedule %s is invalid: %s', name, SQLERRM),
             HINT = 'name is a lowercase identifier; cron has 5 fields (or 6 with seconds first); '
@@ -15878,7 +16139,7 @@ $$;
 -- Name: FUNCTION register_schedule(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_schedule(spec jsonb) IS 'Create or replace a schedule (spec 84): {name, cron (5 fields, or 6 with seconds first), command_type, payload_template, queue (default scheduled_maintenance), enabled}. Workers apply schedules when they start.';
+COMMENT ON FUNCTION concord.register_schedule(spec jsonb) IS 'Create or replace a schedule (spec 84): {name, cron (5 fields, or 6 with seconds first), command_type, payload_template, queue (default scheduled_maintenance), enabled}, in the chosen project (use_project), whose commands it submits; its owners and admins (or an operator) may. A name another project uses is refused (CN011). Workers apply schedules when they start.';
 
 --
 -- Name: register_tool(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -15902,6 +16163,7 @@ DECLARE
     mode text;
     new_name text := spec ->> 'name';
 BEGIN
+    PERFORM concord._require_catalog_operator('tools');
     PERFORM concord._require_spec('tool', spec, ARRAY[
         'name', 'description', 'input_schema', 'output_schema', 'execution_mode', 'risk_level',
         'requires_approval', 'connector', 'capability', 'command_type', 'function_name', 'metadata']);
@@ -17136,6 +17398,7 @@ CREATE FUNCTION concord.store_notification(recipient text, subject text, body te
 DECLARE
     new_id uuid;
     first concord.notifications%ROWTYPE;
+    project uuid;
 BEGIN
     PERFORM concord._require_name('recipient', recipient);
     IF channel IS null OR channel NOT IN ('app', 'email') THEN
@@ -17149,15 +17412,25 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
             MESSAGE = format('command %s not found', command_id);
     END IF;
-    INSERT INTO concord.notifications AS n (channel, recipient, subject, body, metadata, command_id, idempotency_key)
+    -- a notification belongs to its command's project, else to the chosen one,
+    -- where the caller (unless it is the kernel's worker) is a member
+    project := coalesce((SELECT c.project_id FROM concord.commands AS c WHERE c.command_id = store_notification.command_id),
+                        concord._chosen_project());
+    IF NOT concord._sees_all() THEN
+        PERFORM concord._acting_principal(null, project, ARRAY['owner', 'admin', 'member']);
+    END IF;
+    INSERT INTO concord.notifications AS n (
+        channel, recipient, subject, body, metadata, command_id, idempotency_key, project_id
+    )
     VALUES (channel, recipient, coalesce(subject, ''), coalesce(body, ''), coalesce(metadata, '{}'), command_id,
-            idempotency_key)
+            idempotency_key, project)
     ON CONFLICT ON CONSTRAINT notification_idempotency_key_is_unique DO NOTHING
     RETURNING n.notification_id INTO new_id;
     IF new_id IS NOT null THEN
         RETURN new_id;
     END IF;
-    SELECT * INTO first FROM concord.notifications AS n WHERE n.idempotency_key = idempotency_key;
+    SELECT * INTO first FROM concord.notifications AS n
+    WHERE n.project_id = project AND n.idempotency_key = idempotency_key;
     IF (first.channel, first.recipient, first.subject, first.body, first.command_id)
        IS DISTINCT FROM (channel, recipient, coalesce(subject, ''), coalesce(body, ''), command_id) THEN
         RAISE EXCEPTION USING
@@ -18482,7 +18755,8 @@ CREATE VIEW concord.command_audit AS
     e.target_type,
     e.target_id,
     e.trace_id,
-    e.payload
+    e.payload,
+    e.asserted_by
    FROM concord.domain_events e
   WHERE (e.purpose = 'audit'::text)
   ORDER BY e.event_seq;
@@ -18564,6 +18838,12 @@ COMMENT ON COLUMN concord.command_audit.trace_id IS 'The trace id of the command
 --
 
 COMMENT ON COLUMN concord.command_audit.payload IS 'Structured detail of the event.';
+
+--
+-- Name: COLUMN command_audit.asserted_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.command_audit.asserted_by IS 'The service that named the actor under an act-as grant; NULL when the actor spoke for itself.';
 
 --
 -- Name: command_catalog; Type: VIEW; Schema: concord; Owner: -
@@ -22478,7 +22758,7 @@ ALTER TABLE ONLY concord.memories
 --
 
 ALTER TABLE ONLY concord.notifications
-    ADD CONSTRAINT notification_idempotency_key_is_unique UNIQUE (idempotency_key);
+    ADD CONSTRAINT notification_idempotency_key_is_unique UNIQUE (project_id, idempotency_key);
 
 --
 -- Name: notifications notifications_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -22874,6 +23154,12 @@ CREATE INDEX memories_subject_idx ON concord.memories USING btree (subject_type,
 --
 
 CREATE INDEX notifications_recipient_idx ON concord.notifications USING btree (recipient, created_at DESC);
+
+--
+-- Name: policies_command_types_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX policies_command_types_idx ON concord.policies USING gin (command_types);
 
 --
 -- Name: principal_logins_principal_idx; Type: INDEX; Schema: concord; Owner: -
@@ -24074,6 +24360,20 @@ ALTER TABLE ONLY concord.policies
     ADD CONSTRAINT policies_approval_type_fkey FOREIGN KEY (approval_type) REFERENCES concord.approval_types(name);
 
 --
+-- Name: policies policies_org_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.policies
+    ADD CONSTRAINT policies_org_id_fkey FOREIGN KEY (org_id) REFERENCES concord.organisations(org_id);
+
+--
+-- Name: policies policies_project_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.policies
+    ADD CONSTRAINT policies_project_id_fkey FOREIGN KEY (project_id) REFERENCES concord.projects(project_id);
+
+--
 -- Name: policy_decisions policy_decisions_command_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -24361,7 +24661,11 @@ CASE
     WHEN (agent_run_id IS NOT NULL) THEN (EXISTS ( SELECT 1
        FROM concord.agent_runs r
       WHERE (r.agent_run_id = domain_events.agent_run_id)))
-    ELSE (( SELECT concord._sees_all() AS _sees_all) OR ((target_type = ANY (ARRAY['command_type'::text, 'policy'::text, 'approval_type'::text, 'tool'::text, 'connector'::text, 'queue'::text, 'operation'::text])) AND (concord._principal() IS NOT NULL)))
+    ELSE (( SELECT concord._sees_all() AS _sees_all) OR ((target_type = ANY (ARRAY['command_type'::text, 'approval_type'::text, 'tool'::text, 'connector'::text, 'queue'::text, 'operation'::text])) AND (concord._principal() IS NOT NULL)) OR ((target_type = 'policy'::text) AND (concord._principal() IS NOT NULL) AND (EXISTS ( SELECT 1
+       FROM concord.policies p
+      WHERE ((p.name = domain_events.target_id) AND ((p.org_id IS NULL) OR (EXISTS ( SELECT 1
+               FROM concord.projects x
+              WHERE ((x.org_id = p.org_id) AND (x.project_id = ANY (concord._visible_projects())))))))))))
 END) WITH CHECK (
 CASE
     WHEN (command_id IS NOT NULL) THEN (EXISTS ( SELECT 1
@@ -24370,7 +24674,7 @@ CASE
     WHEN (agent_run_id IS NOT NULL) THEN (EXISTS ( SELECT 1
        FROM concord.agent_runs r
       WHERE (r.agent_run_id = domain_events.agent_run_id)))
-    ELSE (( SELECT concord._sees_all() AS _sees_all) OR (concord._principal() IS NOT NULL))
+    ELSE (( SELECT concord._sees_all() AS _sees_all) OR (concord._principal() IS NOT NULL) OR concord._is_operator())
 END);
 
 --
@@ -25119,6 +25423,12 @@ REVOKE ALL ON FUNCTION concord._int_problem(value jsonb, what text, lo integer, 
 REVOKE ALL ON FUNCTION concord._is_current_run(c concord.commands, run text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _is_operator(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._is_operator() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _is_secret_key(key text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -25419,10 +25729,22 @@ REVOKE ALL ON FUNCTION concord._policies_after_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._policies_before_write() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _policies_for(c concord.commands, ct concord.command_types); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policies_for(c concord.commands, ct concord.command_types) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _policy_answer_problem(answer jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._policy_answer_problem(answer jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _policy_covers(p concord.policies, project_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_covers(p concord.policies, project_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _policy_document(c concord.commands, ct concord.command_types); Type: ACL; Schema: concord; Owner: -
@@ -25453,6 +25775,12 @@ REVOKE ALL ON FUNCTION concord._policy_function_is_trusted(fn regprocedure) FROM
 --
 
 REVOKE ALL ON FUNCTION concord._policy_rule(p concord.policies) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _policy_scope(p concord.policies); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_scope(p concord.policies) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _policy_spec(p concord.policies); Type: ACL; Schema: concord; Owner: -
@@ -25669,6 +25997,12 @@ REVOKE ALL ON FUNCTION concord._require_allowed_write(memory_id uuid, command_id
 --
 
 REVOKE ALL ON FUNCTION concord._require_beginner(run concord.agent_runs, workflow_id text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _require_catalog_operator(catalog text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_catalog_operator(catalog text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _require_command_type(command_type text); Type: ACL; Schema: concord; Owner: -

@@ -3,8 +3,8 @@
 -- are not granted to any role.
 
 -- The actor of the current change: set by the API functions for the span of
--- one change (concord.actor), else the login role — so a direct UPDATE by
--- the table owner is still attributed.
+-- one change (concord.actor), else the authenticated principal, else the
+-- login role — so a direct UPDATE by the table owner is still attributed.
 CREATE OR REPLACE FUNCTION concord._actor(fallback text DEFAULT null)
 RETURNS text
 LANGUAGE plpgsql
@@ -15,6 +15,7 @@ BEGIN
     RETURN coalesce(
         nullif(current_setting('concord.actor', true), ''),
         nullif(fallback, ''),
+        concord._principal(),
         session_user::text
     );
 END

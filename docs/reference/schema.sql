@@ -538,6 +538,7 @@ BEGIN
     RETURN coalesce(
         nullif(current_setting('concord.actor', true), ''),
         nullif(fallback, ''),
+        concord._principal(),
         session_user::text
     );
 END

@@ -204,7 +204,9 @@ ALTER TABLE concord.domain_events ADD COLUMN asserted_by text NULL;
 
 -- The people already named in the data become principals and members of the
 -- default organisation; a name that is not in canonical form is left as
--- history (it can act again only once registered).
+-- history (it can act again only once registered), and so is a name the
+-- kernel gives its own actors (agent:<run id>, schedule:<name>, worker:...):
+-- no principal may act as one.
 INSERT INTO concord.principals (name, kind, created_by)
 SELECT DISTINCT
     n.name,
@@ -220,7 +222,10 @@ FROM (
     SELECT decided_by FROM concord.approvals
     WHERE decided_by IS NOT NULL
 ) AS n
-WHERE n.name ~ '^[a-z0-9][a-z0-9._@:+-]{0,127}$'
+WHERE
+    n.name ~ '^[a-z0-9][a-z0-9._@:+-]{0,127}$'
+    AND n.name !~ '^(agent|schedule|worker|workflow|kernel|concord):'
+    AND n.name <> 'concord'
 ON CONFLICT ON CONSTRAINT principal_name_is_unique DO NOTHING;
 
 INSERT INTO concord.memberships (org_id, principal_id, role, created_by)

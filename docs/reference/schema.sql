@@ -151,14 +151,34 @@ BEGIN
             HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
                    'a principal (concord.map_login).';
     END IF;
+    -- An agent's secret opens its gateway (submit_agent_action, write_memory,
+    -- ...), which governs what an agent may do; through the rest of the API
+    -- it would act as a member of its project, ungoverned.
+    IF who.agent_run_id IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agent_acts_through_its_gateway',
+            MESSAGE = format('%s may not act here: an agent acts only through the agent gateway', who.name),
+            HINT = 'An agent submits commands with submit_agent_action and spawns with spawn_subagent; '
+                   'authenticate as a principal to call the rest of the API.';
+    END IF;
     IF claimed IS NULL OR claimed = who.name THEN
         actor := who.name;
-        IF who.agent_run_id IS NULL AND NOT concord._holds_role_as(who.name, who.scopes, project_id, roles) THEN
+        IF NOT concord._holds_role_as(who.name, who.scopes, project_id, roles) THEN
             PERFORM concord._refuse_role(who.name, project_id, roles);
         END IF;
         RETURN;
     END IF;
-    IF who.agent_run_id IS NOT NULL OR NOT EXISTS (
+    -- a token's scopes narrow what it may do for others too
+    IF who.scopes IS NOT NULL AND NOT (who.scopes && roles) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_actor_holds_a_role_in_the_project',
+            MESSAGE = format('%s''s token is scoped to %s: it may not act as %s there', who.name,
+                             array_to_string(who.scopes, ', '), array_to_string(roles, ' or ')),
+            HINT = 'Use a token whose scopes include the role the act needs.';
+    END IF;
+    IF NOT EXISTS (
         SELECT 1 FROM concord.act_as_grants AS g
         LEFT JOIN concord.principals AS p ON g.on_behalf_of_id = p.principal_id
         WHERE g.service_principal_id = who.principal_id
@@ -6805,6 +6825,7 @@ BEGIN
     RETURN concord._session_is_superuser()
         OR (concord._principal() IS NULL
             AND coalesce(current_setting('concord.credential', true), '') = ''
+            AND NOT EXISTS (SELECT 1 FROM concord.principal_logins AS l WHERE l.login = session_user)
             AND pg_catalog.pg_has_role(session_user, 'concord_admin', 'USAGE'));
 END
 $$;
@@ -9357,6 +9378,19 @@ BEGIN
                              concord.canonical_name(NEW.name)),
             HINT = 'Register names through concord.create_principal, which folds them.';
     END IF;
+    -- The kernel's own actors (an agent run, a schedule, a worker, a workflow)
+    -- are named agent:<run id>, schedule:<name>, ...; a principal registered
+    -- under such a name would act as one (an agent's child commands, say).
+    IF TG_OP = 'INSERT' AND (NEW.name ~ '^(agent|schedule|worker|workflow|kernel|concord):' OR NEW.name = 'concord') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_principal_name_is_not_the_kernels',
+            TABLE = 'principals',
+            MESSAGE = format('%s is a name the kernel gives its own actors', NEW.name),
+            DETAIL = 'Names starting with agent:, schedule:, worker:, workflow:, kernel: or concord: (and '
+                     'concord itself) are the kernel''s.',
+            HINT = 'Choose another name.';
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -11532,6 +11566,9 @@ CREATE FUNCTION concord._rule_book_identity() RETURNS TABLE(rule text, table_nam
         ('a_principal_name_is_canonical', 'principals', 'CN008',
          'A principal name is NFKC-normalised and case-folded, letters, digits and . _ @ : + - only, '
          'with no control, invisible or space character: ALICE is alice, alice\u200b is no name.'),
+        ('a_principal_name_is_not_the_kernels', 'principals', 'CN008',
+         'No principal is registered under a name the kernel gives its own actors: agent:, schedule:, '
+         'worker:, workflow:, kernel: or concord: followed by anything, or concord.'),
         ('a_principal_keeps_its_name_and_kind', 'principals', 'CN007',
          'A principal''s id, name and kind never change; it is disabled, not renamed.'),
         ('principals_are_not_deleted', 'principals', 'CN007',
@@ -11546,7 +11583,14 @@ CREATE FUNCTION concord._rule_book_identity() RETURNS TABLE(rule text, table_nam
          'A call that acts needs an authenticated principal: a credential given to authenticate() or '
          'a login mapped to a principal (a superuser session excepted).'),
         ('a_credential_is_valid', 'api_tokens', 'CN012',
-         'authenticate() accepts only a known, unexpired, unrevoked token or a live agent run''s secret.'),
+         'authenticate() accepts only a known, unexpired, unrevoked token or an agent run''s secret (a '
+         'finished run''s secret still reads its run: the gateway refuses a finished run''s every act).'),
+        ('an_agent_acts_through_its_gateway', 'agent_run_secrets', 'CN012',
+         'A transaction authenticated with an agent run''s secret acts only through the agent gateway; '
+         'the rest of the API refuses it.'),
+        ('a_token_stays_within_the_token_that_made_it', 'api_tokens', 'CN012',
+         'A token made in a transaction authenticated by a token has at most that token''s scopes (by '
+         'default the same) and expires no later than it.'),
         ('acting_for_another_needs_a_grant', 'act_as_grants', 'CN012',
          'A principal argument that names someone other than the authenticated principal needs an '
          'act-as grant for that principal (or any member) in the project concerned.'),
@@ -13924,7 +13968,25 @@ DECLARE
     who text := concord._directory_caller();
     target uuid := concord._principal_id(coalesce(principal, who));
     secret text := 'cct_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+    maker concord.api_tokens%ROWTYPE;
 BEGIN
+    -- A token makes only tokens within itself (its scopes, its lifetime): a
+    -- narrow or short-lived token handed out must not buy a wider, longer one.
+    SELECT * INTO maker FROM concord.api_tokens AS t
+    WHERE t.token_sha256 = concord._credential_sha256(current_setting('concord.credential', true))
+      AND current_setting('concord.credential', true) LIKE 'cct\_%';
+    IF maker.scopes IS NOT NULL THEN
+        IF scopes IS NULL THEN
+            scopes := maker.scopes;
+        ELSIF NOT scopes <@ maker.scopes THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'a_token_stays_within_the_token_that_made_it',
+                MESSAGE = format('a token scoped to %s cannot make one scoped to %s', maker.scopes, scopes),
+                HINT = 'Ask for scopes within the token you authenticated with, or create the token from a '
+                       'session of your own login.';
+        END IF;
+    END IF;
     IF who IS NOT NULL AND concord.canonical_name(coalesce(principal, who)) <> who THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
@@ -13946,8 +14008,8 @@ BEGIN
     END IF;
     RETURN QUERY
     INSERT INTO concord.api_tokens AS t (principal_id, token_sha256, label, scopes, expires_at, created_by)
-    VALUES (target, concord._credential_sha256(secret), label, scopes, now() + expires_in,
-            coalesce(who, session_user::text))
+    VALUES (target, concord._credential_sha256(secret), label, scopes,
+            least(now() + expires_in, coalesce(maker.expires_at, 'infinity')), coalesce(who, session_user::text))
     RETURNING t.token_id, secret, t.expires_at;
 END
 $$;
@@ -13956,7 +14018,7 @@ $$;
 -- Name: FUNCTION create_api_token(principal text, expires_in interval, scopes text[], label text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) IS 'Issue an API token for principal (default: the caller; only a superuser issues for others), valid for expires_in (at most 366 days), optionally limited to the membership roles in scopes. Returns the token once: only its SHA-256 is kept. Use it with concord.authenticate(token).';
+COMMENT ON FUNCTION concord.create_api_token(principal text, expires_in interval, scopes text[], label text) IS 'Issue an API token for principal (default: the caller; only a superuser issues for others), valid for expires_in (at most 366 days), optionally limited to the membership roles in scopes. Returns the token once: only its SHA-256 is kept. Use it with concord.authenticate(token). Made in a transaction authenticated by a token, it stays within that token: its scopes by default, no other (CN012), and it expires no later.';
 
 --
 -- Name: create_artifact(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -17735,6 +17797,23 @@ DECLARE
 BEGIN
     PERFORM concord._known_status('to_status', to_status);
     PERFORM concord._known_error_class(error_class);
+    -- The actor is an assertion (DESIGN "Who is speaking"): a principal names
+    -- itself (or whom it acts for) and administers the command's project; an
+    -- operator's login that speaks for no principal is recorded as itself; a
+    -- superuser names anyone.
+    IF concord._principal() IS NOT NULL OR coalesce(current_setting('concord.credential', true), '') <> '' THEN
+        actor := concord._acting_on_command(actor, command_id, ARRAY['owner', 'admin']);
+    ELSIF NOT concord._session_is_superuser() THEN
+        IF nullif(btrim(actor), '') IS NOT NULL AND actor IS DISTINCT FROM session_user::text THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'acting_for_another_needs_a_grant',
+                MESSAGE = format('login %s speaks for no principal and may not name %s as the actor', session_user,
+                                 actor),
+                HINT = 'Pass your login''s name (or NULL), or authenticate as a principal.';
+        END IF;
+        actor := session_user::text;
+    END IF;
     PERFORM concord._require('actor', actor);
     c := concord._lock_command(command_id);
     IF c.status = to_status THEN
@@ -17774,7 +17853,7 @@ $$;
 -- Name: FUNCTION transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text) IS 'An operator''s move: a command to to_status if the state machine allows it (CN001 otherwise); returns the new status. The moves only a command''s run makes (into running, its outcome, its cancellation and compensation path) are refused (CN012). The actor who reached the current status may repeat the call as a no-op; anyone else gets CN001.';
+COMMENT ON FUNCTION concord.transition_command(command_id uuid, to_status text, actor text, reason text, result jsonb, error text, error_class text) IS 'An operator''s move: a command to to_status if the state machine allows it (CN001 otherwise); returns the new status. The moves only a command''s run makes (into running, its outcome, its cancellation and compensation path) are refused (CN012). The actor who reached the current status may repeat the call as a no-op; anyone else gets CN001. actor is an assertion: a principal names itself (or NULL, or whom an act-as grant lets it name) and must be an owner or admin of the command''s project; a login speaking for no principal (an operator) is recorded as itself; a superuser names anyone (CN012 otherwise).';
 
 --
 -- Name: use_project(text); Type: FUNCTION; Schema: concord; Owner: -

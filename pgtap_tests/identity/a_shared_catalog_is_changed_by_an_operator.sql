@@ -4,9 +4,10 @@
 -- that speaks for no principal (no mapping, no credential). A principal holding
 -- concord_admin, even an organisation's owner, runs its organisations and
 -- keeps its own policies, never the shared catalogs; a token does not make an
--- operator's login one either.
+-- operator's login one either, nor does disabling the principal a login is
+-- mapped to.
 BEGIN;
-SELECT plan(22);
+SELECT plan(25);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -82,6 +83,19 @@ SELECT is(pg_temp.as_login('ops', format($$SELECT concord.authenticate(%L), conc
           pg_temp.refused('CN012', 'a_shared_catalog_is_changed_by_an_operator'),
           'authenticated with a principal''s token, the operator''s login speaks for that principal: no operator');
 SELECT set_config('concord.credential', '', true) AS fixture \gset
+-- Disabling the owner makes its login speak for nobody: not an operator.
+UPDATE concord.principals SET disabled_at = now() WHERE name = 'iso-a-owner';
+SELECT is(pg_temp.value_as_login('owner', $$SELECT coalesce(concord.current_principal(), 'nobody')$$), 'nobody',
+          'fixture: the disabled owner''s login speaks for nobody');
+SELECT is(pg_temp.as_login('owner', $$SELECT concord.register_command_type(
+              '{"command_type": "disabled_t", "async_required": true}')$$),
+          pg_temp.refused('CN012', 'a_shared_catalog_is_changed_by_an_operator'),
+          'a login mapped to a disabled principal is no operator: it registers no command type');
+SELECT is(pg_temp.as_login('owner', $$SELECT concord.register_policy(
+              '{"name": "disabled_rule", "predicate": "true", "decision": "deny"}')$$),
+          pg_temp.refused('CN012', 'the_caller_is_authenticated'),
+          '... nor a shared policy (it is nobody)');
+UPDATE concord.principals SET disabled_at = NULL WHERE name = 'iso-a-owner';
 SELECT is(pg_temp.as_login('app', $$SELECT concord.register_command_type(
               '{"command_type": "app_t", "async_required": true}')$$),
           '42501', 'a login mapped to nobody without concord_admin may not call it at all');

@@ -8,7 +8,7 @@
 -- Self-approval is judged against the authenticated principal, and a service
 -- acting for someone leaves both names in the audit.
 BEGIN;
-SELECT plan(61);
+SELECT plan(73);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -220,6 +220,39 @@ SELECT is(pg_temp.as_login('svc', format($$SELECT concord.resolve_approval(%L, '
           pg_temp.refused('CN012', 'the_actor_holds_a_role_in_the_project'),
           'nor can it name iso-b''s bob on iso-a''s approval: a grant for every member covers members only');
 
+-- A token's scopes hold for whom it acts too: the service's reader token
+-- speaks for nobody.
+SELECT token AS svc_reader_token FROM concord.create_api_token('iso-a-svc', '1 day', ARRAY['reader']) \gset
+SELECT is(pg_temp.as_login('svc', format($$SELECT concord.authenticate(%L);
+                                          SELECT concord.submit_command('iso_t', '{}', 'iso-a-alice')$$,
+                                         :'svc_reader_token')),
+          pg_temp.refused('CN012', 'the_actor_holds_a_role_in_the_project'),
+          'a service''s token scoped to reader cannot submit for alice under its act-as grant');
+SELECT set_config('concord.credential', '', true) AS fixture \gset
+SELECT is(pg_temp.as_login('svc', format($$SELECT concord.authenticate(%L);
+                                          SELECT concord.cancel_command(%L, 'iso-a-alice', 'forged')$$,
+                                         :'svc_reader_token', :'for_alice')),
+          pg_temp.refused('CN012', 'the_actor_holds_a_role_in_the_project'),
+          '... nor cancel alice''s command as alice');
+SELECT set_config('concord.credential', '', true) AS fixture \gset
+
+-- ===========================================================================
+-- An agent's secret opens its gateway, nothing else
+-- ===========================================================================
+SELECT concord.start_swarm(:'for_alice', '{"name": "forge", "objective": "o",
+    "coordinator": {"agent_name": "c", "allowed_tools": []}}') AS forge_swarm \gset
+SELECT concord.begin_agent_run(coordinator_agent_run_id) ->> 'secret' AS agent_secret
+FROM concord.swarm_runs WHERE swarm_run_id = :'forge_swarm' \gset
+SELECT is(pg_temp.as_login('a_app', format($$SELECT concord.authenticate(%L); %s$$, :'agent_secret', call)),
+          pg_temp.refused('CN012', 'an_agent_acts_through_its_gateway'),
+          format('an agent''s secret in a concord_app session: %s is refused', split_part(call, '(', 1)))
+FROM unnest(ARRAY[
+    $$SELECT concord.submit_command('iso_t', '{}', NULL)$$,
+    format($$SELECT concord.cancel_command(%L, NULL, 'by the agent')$$, :'for_alice'),
+    format($$SELECT concord.provide_input(%L, '{}', NULL)$$, :'for_alice')
+]) AS call;
+SELECT set_config('concord.credential', '', true) AS fixture \gset
+
 -- ===========================================================================
 -- Eligible approver: ann decides as herself
 -- ===========================================================================
@@ -228,6 +261,41 @@ SELECT is(pg_temp.value_as_login('ann', format($$SELECT concord.resolve_approval
           'approved', 'ann, an eligible approver, approves as herself');
 SELECT is((SELECT decided_by FROM concord.approvals WHERE approval_id = :'gated_approval'), 'iso-a-ann',
           'the approval names ann, the authenticated principal, as decided_by');
+
+-- ===========================================================================
+-- transition_command: an operator's move, its actor checked like any other
+-- ===========================================================================
+SELECT concord.use_project('iso-a/main') AS fixture \gset
+SELECT command_id AS tc_one FROM concord.submit_command('iso_t', '{}', 'iso-a-alice') \gset
+SELECT command_id AS tc_two FROM concord.submit_command('iso_t', '{}', 'iso-a-alice') \gset
+RESET concord.project;
+SELECT concord.add_member('iso-a', 'iso-a-approver', 'admin') AS fixture \gset
+SELECT pg_temp.make_login('a_orgadmin', ARRAY['concord_admin'], 'iso-a-approver') AS fixture \gset
+SELECT pg_temp.make_login('ops', ARRAY['concord_admin']) AS fixture \gset
+SELECT is(pg_temp.as_login('a_admin', format($$SELECT concord.transition_command(%L, 'cancelled', 'iso-a-alice')$$,
+                                             :'tc_one')),
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
+          'concord_admin: transition_command naming the requester as actor is refused');
+SELECT is(pg_temp.as_login('a_admin', format($$SELECT concord.transition_command(%L, 'cancelled', NULL)$$, :'tc_one')),
+          pg_temp.refused('CN012', 'the_actor_holds_a_role_in_the_project'),
+          'concord_admin held by a mere member of the project: transition_command as itself is refused');
+SELECT is(pg_temp.as_login('a_orgadmin', format($$SELECT concord.transition_command(%L, 'cancelled', 'iso-a-alice')$$,
+                                                :'tc_one')),
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
+          'an organisation admin cannot name the requester either');
+SELECT is(pg_temp.as_login('a_orgadmin', format($$SELECT concord.transition_command(%L, 'cancelled', NULL)$$,
+                                                :'tc_one')),
+          'ok', 'an organisation admin moves its project''s command as itself');
+SELECT is(pg_temp.as_login('ops', format($$SELECT concord.transition_command(%L, 'cancelled', 'iso-a-alice')$$,
+                                         :'tc_two')),
+          pg_temp.refused('CN012', 'acting_for_another_needs_a_grant'),
+          'an operator''s login (no principal) cannot name alice as the actor');
+SELECT is(pg_temp.as_login('ops', format($$SELECT concord.transition_command(%L, 'cancelled', NULL)$$, :'tc_two')),
+          pg_temp.refused('CN006', 'the_command_exists'),
+          'as itself, it finds no command: an operator''s login sees no project''s commands (a superuser does)');
+SELECT is((SELECT array_agg(e.actor || '/' || coalesce(e.asserted_by, '-')) FROM concord.domain_events AS e
+           WHERE e.command_id IN (:'tc_one', :'tc_two') AND e.to_status = 'cancelled'),
+          ARRAY['iso-a-approver/-'], 'the audit names the organisation admin, nobody it named');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -56,6 +56,14 @@ SELECT concord.register_schedule('{"name": "iso_a_sched", "cron": "0 * * * *", "
                                    "payload_template": {"note": "iso-a-secret-schedule"}}') AS fixture \gset
 SELECT token_id AS a_token FROM concord.create_api_token('iso-a-alice', '1 day', NULL, 'iso-a-secret-label') \gset
 SELECT concord.grant_act_as('iso-a-svc', 'iso-a/main') AS fixture \gset
+-- a swarm with a running agent and an artifact of it
+SELECT concord.start_swarm(:'a_cmd', '{"name": "iso-a-secret-swarm", "objective": "iso-a-secret-objective",
+    "coordinator": {"agent_name": "iso-a-secret-agent", "allowed_tools": ["create_artifact"]}}') AS a_swarm \gset
+SELECT coordinator_agent_run_id AS a_agent FROM concord.swarm_runs WHERE swarm_run_id = :'a_swarm' \gset
+SELECT concord.begin_agent_run(:'a_agent') IS NOT NULL AS fixture \gset
+SELECT concord._create_artifact(r, '{"artifact_type": "report", "name": "iso-a-secret-artifact", "content": 1}')
+       ->> 'artifact_id' AS a_artifact
+FROM concord.agent_runs AS r WHERE r.agent_run_id = :'a_agent' \gset
 SELECT project_id AS a_project FROM concord.projects WHERE name = 'main'
    AND org_id = (SELECT org_id FROM concord.organisations WHERE name = 'iso-a') \gset
 RESET concord.project;
@@ -67,13 +75,16 @@ SELECT token AS bob_token FROM concord.create_api_token('iso-b-bob', '1 day') \g
 RESET concord.project;
 
 SELECT ok(:'a_cmd' IS NOT NULL AND :'a_approval' IS NOT NULL AND :'a_effect' IS NOT NULL
-          AND :'a_memory' IS NOT NULL AND :'a_note' IS NOT NULL AND :'a_token' IS NOT NULL,
-          'fixture: iso-a has a command, an approval, an effect, a memory, a notification and a token');
+          AND :'a_memory' IS NOT NULL AND :'a_note' IS NOT NULL AND :'a_token' IS NOT NULL
+          AND :'a_swarm' IS NOT NULL AND :'a_agent' IS NOT NULL AND :'a_artifact' IS NOT NULL,
+          'fixture: iso-a has a command, an approval, an effect, a memory, a notification, a token, '
+          'a swarm, an agent run and an artifact');
 
 CREATE TEMP TABLE a_ids (id uuid, what text);
 INSERT INTO a_ids VALUES (:'a_cmd', 'command'), (:'a_gated', 'gated command'), (:'a_approval', 'approval'),
     (:'a_running', 'running command'), (:'a_effect', 'effect'), (:'a_memory', 'memory'),
     (:'a_note', 'notification'), (:'a_token', 'token'), (:'a_project', 'project'),
+    (:'a_swarm', 'swarm'), (:'a_agent', 'agent run'), (:'a_artifact', 'artifact'),
     -- the control: an id that exists nowhere
     (gen_random_uuid(), 'nothing');
 
@@ -149,7 +160,8 @@ AS $$
         WHEN typ = 'uuid'::regtype THEN quote_nullable(id::text) || '::uuid'
         WHEN typ = 'jsonb'::regtype THEN quote_literal(jsonb_build_object(
             'command_id', id, 'approval_id', id, 'effect_id', id, 'memory_id', id, 'agent_run_id', id,
-            'artifact_id', id, 'swarm_run_id', id, 'notification_id', id, 'schedule_name', 'iso_a_sched',
+            'artifact_id', id, 'swarm_run_id', id, 'parent_agent_run_id', id, 'notification_id', id,
+            'schedule_name', 'iso_a_sched',
             'status', 'cancelled')::text) || '::jsonb'
         WHEN typ = 'timestamptz'::regtype THEN '''2100-01-01''::timestamptz'
         WHEN typ = 'integer'::regtype THEN '10'

@@ -12,7 +12,8 @@ SELECT results_eq(
     $$SELECT command_id::text, requested_by, project_id::text FROM concord.commands ORDER BY command_id$$,
     $$VALUES ('00000000-0000-0000-0000-000000000061', 'alice', '00000000-0000-4000-8000-00000000000b'),
              ('00000000-0000-0000-0000-000000000062', 'ALICE Smith', '00000000-0000-4000-8000-00000000000b'),
-             ('00000000-0000-0000-0000-000000000063', 'bob', '00000000-0000-4000-8000-00000000000b')$$,
+             ('00000000-0000-0000-0000-000000000063', 'bob', '00000000-0000-4000-8000-00000000000b'),
+             ('00000000-0000-0000-0000-000000000064', 'schedule:nightly', '00000000-0000-4000-8000-00000000000b')$$,
     'every command survived, in the default project, with its requester as recorded'
 );
 SELECT is((SELECT o.name || '/' || p.name FROM concord.projects AS p JOIN concord.organisations AS o USING (org_id)
@@ -31,7 +32,8 @@ SELECT is((SELECT array_agg(DISTINCT org_id::text) FROM (
 SELECT results_eq(
     $$SELECT name, kind FROM concord.principals ORDER BY name$$,
     $$VALUES ('alice', 'user'), ('bob', 'user'), ('carol', 'user'), ('dave', 'user'), ('erin', 'user')$$,
-    'the people named in the data are principals; ALICE Smith, not a canonical name, is left as history'
+    'the people named in the data are principals; ALICE Smith, not a canonical name, and schedule:nightly, '
+    'the kernel''s, are left as history'
 );
 SELECT results_eq(
     $$SELECT p.name, array_agg(m.role ORDER BY m.role) FROM concord.memberships AS m

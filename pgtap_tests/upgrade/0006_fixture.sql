@@ -1,5 +1,5 @@
 -- A database at migration 0005, before identity: commands (one by a name that
--- is not canonical), idempotency keys, a team, a grant, a decided approval, a
+-- is not canonical, one by a schedule, a kernel actor), idempotency keys, a team, a grant, a decided approval, a
 -- notification, a schedule and a memory, loaded without the sql/ triggers.
 INSERT INTO concord.command_types (command_type, name, sync_allowed)
 VALUES ('identity_probe', 'A type from before identity', true);
@@ -12,7 +12,9 @@ INSERT INTO concord.commands (
 ('00000000-0000-0000-0000-000000000062', 'identity_probe', 'ALICE Smith', 'api', '{"n": 2}', 'validated',
  'trace_probe_62', NULL),
 ('00000000-0000-0000-0000-000000000063', 'identity_probe', 'bob', 'api', '{"n": 3}', 'succeeded',
- 'trace_probe_63', 'key-2');
+ 'trace_probe_63', 'key-2'),
+('00000000-0000-0000-0000-000000000064', 'identity_probe', 'schedule:nightly', 'schedule', '{"n": 4}', 'validated',
+ 'trace_probe_64', NULL);
 
 INSERT INTO concord.domain_events (
     command_id, purpose, event_type, from_status, to_status, actor, trace_id

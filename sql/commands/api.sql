@@ -29,6 +29,23 @@ DECLARE
 BEGIN
     PERFORM concord._known_status('to_status', to_status);
     PERFORM concord._known_error_class(error_class);
+    -- The actor is an assertion (DESIGN "Who is speaking"): a principal names
+    -- itself (or whom it acts for) and administers the command's project; an
+    -- operator's login that speaks for no principal is recorded as itself; a
+    -- superuser names anyone.
+    IF concord._principal() IS NOT NULL OR coalesce(current_setting('concord.credential', true), '') <> '' THEN
+        actor := concord._acting_on_command(actor, command_id, ARRAY['owner', 'admin']);
+    ELSIF NOT concord._session_is_superuser() THEN
+        IF nullif(btrim(actor), '') IS NOT NULL AND actor IS DISTINCT FROM session_user::text THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'acting_for_another_needs_a_grant',
+                MESSAGE = format('login %s speaks for no principal and may not name %s as the actor', session_user,
+                                 actor),
+                HINT = 'Pass your login''s name (or NULL), or authenticate as a principal.';
+        END IF;
+        actor := session_user::text;
+    END IF;
     PERFORM concord._require('actor', actor);
     c := concord._lock_command(command_id);
     IF c.status = to_status THEN
@@ -68,7 +85,10 @@ COMMENT ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, te
 'An operator''s move: a command to to_status if the state machine allows it (CN001 '
 'otherwise); returns the new status. The moves only a command''s run makes (into running, '
 'its outcome, its cancellation and compensation path) are refused (CN012). The actor who '
-'reached the current status may repeat the call as a no-op; anyone else gets CN001.';
+'reached the current status may repeat the call as a no-op; anyone else gets CN001. actor is '
+'an assertion: a principal names itself (or NULL, or whom an act-as grant lets it name) and must '
+'be an owner or admin of the command''s project; a login speaking for no principal (an operator) '
+'is recorded as itself; a superuser names anyone (CN012 otherwise).';
 
 CREATE OR REPLACE FUNCTION concord.cancel_command(
     command_id uuid,

@@ -177,14 +177,34 @@ BEGIN
             HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
                    'a principal (concord.map_login).';
     END IF;
+    -- An agent's secret opens its gateway (submit_agent_action, write_memory,
+    -- ...), which governs what an agent may do; through the rest of the API
+    -- it would act as a member of its project, ungoverned.
+    IF who.agent_run_id IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agent_acts_through_its_gateway',
+            MESSAGE = format('%s may not act here: an agent acts only through the agent gateway', who.name),
+            HINT = 'An agent submits commands with submit_agent_action and spawns with spawn_subagent; '
+                   'authenticate as a principal to call the rest of the API.';
+    END IF;
     IF claimed IS NULL OR claimed = who.name THEN
         actor := who.name;
-        IF who.agent_run_id IS NULL AND NOT concord._holds_role_as(who.name, who.scopes, project_id, roles) THEN
+        IF NOT concord._holds_role_as(who.name, who.scopes, project_id, roles) THEN
             PERFORM concord._refuse_role(who.name, project_id, roles);
         END IF;
         RETURN;
     END IF;
-    IF who.agent_run_id IS NOT NULL OR NOT EXISTS (
+    -- a token's scopes narrow what it may do for others too
+    IF who.scopes IS NOT NULL AND NOT (who.scopes && roles) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_actor_holds_a_role_in_the_project',
+            MESSAGE = format('%s''s token is scoped to %s: it may not act as %s there', who.name,
+                             array_to_string(who.scopes, ', '), array_to_string(roles, ' or ')),
+            HINT = 'Use a token whose scopes include the role the act needs.';
+    END IF;
+    IF NOT EXISTS (
         SELECT 1 FROM concord.act_as_grants AS g
         LEFT JOIN concord.principals AS p ON g.on_behalf_of_id = p.principal_id
         WHERE g.service_principal_id = who.principal_id

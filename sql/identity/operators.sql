@@ -4,6 +4,9 @@
 -- principal (no mapping, no credential): a platform account, as a worker's
 -- login is. A principal with concord_admin runs its organisations (projects,
 -- members, teams, grants, its own policies), never what others rely on.
+-- A login mapped to a principal is never an operator, even while that
+-- principal is disabled (it then speaks for nobody: disabling it must not
+-- hand its login the shared catalogs).
 CREATE OR REPLACE FUNCTION concord._is_operator()
 RETURNS boolean
 LANGUAGE plpgsql
@@ -14,6 +17,7 @@ BEGIN
     RETURN concord._session_is_superuser()
         OR (concord._principal() IS NULL
             AND coalesce(current_setting('concord.credential', true), '') = ''
+            AND NOT EXISTS (SELECT 1 FROM concord.principal_logins AS l WHERE l.login = session_user)
             AND pg_catalog.pg_has_role(session_user, 'concord_admin', 'USAGE'));
 END
 $$;

@@ -11,6 +11,9 @@ AS $$
         ('a_principal_name_is_canonical', 'principals', 'CN008',
          'A principal name is NFKC-normalised and case-folded, letters, digits and . _ @ : + - only, '
          'with no control, invisible or space character: ALICE is alice, alice\u200b is no name.'),
+        ('a_principal_name_is_not_the_kernels', 'principals', 'CN008',
+         'No principal is registered under a name the kernel gives its own actors: agent:, schedule:, '
+         'worker:, workflow:, kernel: or concord: followed by anything, or concord.'),
         ('a_principal_keeps_its_name_and_kind', 'principals', 'CN007',
          'A principal''s id, name and kind never change; it is disabled, not renamed.'),
         ('principals_are_not_deleted', 'principals', 'CN007',
@@ -25,7 +28,14 @@ AS $$
          'A call that acts needs an authenticated principal: a credential given to authenticate() or '
          'a login mapped to a principal (a superuser session excepted).'),
         ('a_credential_is_valid', 'api_tokens', 'CN012',
-         'authenticate() accepts only a known, unexpired, unrevoked token or a live agent run''s secret.'),
+         'authenticate() accepts only a known, unexpired, unrevoked token or an agent run''s secret (a '
+         'finished run''s secret still reads its run: the gateway refuses a finished run''s every act).'),
+        ('an_agent_acts_through_its_gateway', 'agent_run_secrets', 'CN012',
+         'A transaction authenticated with an agent run''s secret acts only through the agent gateway; '
+         'the rest of the API refuses it.'),
+        ('a_token_stays_within_the_token_that_made_it', 'api_tokens', 'CN012',
+         'A token made in a transaction authenticated by a token has at most that token''s scopes (by '
+         'default the same) and expires no later than it.'),
         ('acting_for_another_needs_a_grant', 'act_as_grants', 'CN012',
          'A principal argument that names someone other than the authenticated principal needs an '
          'act-as grant for that principal (or any member) in the project concerned.'),

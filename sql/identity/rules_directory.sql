@@ -26,6 +26,19 @@ BEGIN
                              concord.canonical_name(NEW.name)),
             HINT = 'Register names through concord.create_principal, which folds them.';
     END IF;
+    -- The kernel's own actors (an agent run, a schedule, a worker, a workflow)
+    -- are named agent:<run id>, schedule:<name>, ...; a principal registered
+    -- under such a name would act as one (an agent's child commands, say).
+    IF TG_OP = 'INSERT' AND (NEW.name ~ '^(agent|schedule|worker|workflow|kernel|concord):' OR NEW.name = 'concord') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_principal_name_is_not_the_kernels',
+            TABLE = 'principals',
+            MESSAGE = format('%s is a name the kernel gives its own actors', NEW.name),
+            DETAIL = 'Names starting with agent:, schedule:, worker:, workflow:, kernel: or concord: (and '
+                     'concord itself) are the kernel''s.',
+            HINT = 'Choose another name.';
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -23,7 +23,25 @@ DECLARE
     who text := concord._directory_caller();
     target uuid := concord._principal_id(coalesce(principal, who));
     secret text := 'cct_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+    maker concord.api_tokens%ROWTYPE;
 BEGIN
+    -- A token makes only tokens within itself (its scopes, its lifetime): a
+    -- narrow or short-lived token handed out must not buy a wider, longer one.
+    SELECT * INTO maker FROM concord.api_tokens AS t
+    WHERE t.token_sha256 = concord._credential_sha256(current_setting('concord.credential', true))
+      AND current_setting('concord.credential', true) LIKE 'cct\_%';
+    IF maker.scopes IS NOT NULL THEN
+        IF scopes IS NULL THEN
+            scopes := maker.scopes;
+        ELSIF NOT scopes <@ maker.scopes THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'a_token_stays_within_the_token_that_made_it',
+                MESSAGE = format('a token scoped to %s cannot make one scoped to %s', maker.scopes, scopes),
+                HINT = 'Ask for scopes within the token you authenticated with, or create the token from a '
+                       'session of your own login.';
+        END IF;
+    END IF;
     IF who IS NOT NULL AND concord.canonical_name(coalesce(principal, who)) <> who THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
@@ -45,8 +63,8 @@ BEGIN
     END IF;
     RETURN QUERY
     INSERT INTO concord.api_tokens AS t (principal_id, token_sha256, label, scopes, expires_at, created_by)
-    VALUES (target, concord._credential_sha256(secret), label, scopes, now() + expires_in,
-            coalesce(who, session_user::text))
+    VALUES (target, concord._credential_sha256(secret), label, scopes,
+            least(now() + expires_in, coalesce(maker.expires_at, 'infinity')), coalesce(who, session_user::text))
     RETURNING t.token_id, secret, t.expires_at;
 END
 $$;
@@ -54,7 +72,9 @@ $$;
 COMMENT ON FUNCTION concord.create_api_token(text, interval, text[], text) IS
 'Issue an API token for principal (default: the caller; only a superuser issues for others), '
 'valid for expires_in (at most 366 days), optionally limited to the membership roles in scopes. '
-'Returns the token once: only its SHA-256 is kept. Use it with concord.authenticate(token).';
+'Returns the token once: only its SHA-256 is kept. Use it with concord.authenticate(token). '
+'Made in a transaction authenticated by a token, it stays within that token: its scopes by '
+'default, no other (CN012), and it expires no later.';
 
 CREATE OR REPLACE FUNCTION concord.revoke_api_token(token_id uuid)
 RETURNS boolean

@@ -6,7 +6,7 @@
 -- concord_worker logins, and acts with the right one. Whoever begins a run
 -- (and so gets its secret) drives it; an agent stays within its own swarm.
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -166,6 +166,13 @@ SELECT is(pg_temp.as_agent('a_app', :'secret_a', format($$SELECT concord.cancel_
 SELECT is(pg_temp.as_agent('a_app', :'secret_a', format($$SELECT concord.start_swarm(%L,
           '{"name": "four", "objective": "o", "coordinator": {"agent_name": "c4"}}')$$, :'cmd')),
           'CN012 an_agent_acts_within_its_own_swarm', 'an agent cannot start a swarm');
+SELECT is(pg_temp.as_agent(r, :'secret_a', format($$SELECT concord.join_swarm(%L)$$, :'swarm_one')), 'ok',
+          format('an agent (its secret on %s''s login) joins its own swarm, as its workflow does', r))
+FROM unnest(ARRAY['a_worker', 'a_app']) AS r;
+SELECT is(pg_temp.as_agent('a_app', :'secret_a', format($$SELECT concord.cancel_swarm(%L, 'iso-a-alice')$$,
+                                                          :'swarm_one')),
+          'CN012 an_agent_acts_through_its_gateway',
+          'an agent cancelling its own swarm cannot name someone else as the actor');
 
 -- The same three rules, met by the superuser once it speaks as an agent.
 SELECT concord_test.throws_rule(

@@ -291,6 +291,12 @@ BEGIN
             MESSAGE = format('swarm run %s not found', swarm_run_id);
     END IF;
     PERFORM concord._require_own_swarm(swarm_run_id);
+    -- an agent joins and cancels within its own swarm as itself (the rest of
+    -- the API refuses an agent: an_agent_acts_through_its_gateway)
+    IF (concord._authenticated()).agent_run_id IS NOT NULL
+       AND (nullif(btrim(asserted), '') IS NULL OR concord.canonical_name(asserted) = concord._principal()) THEN
+        RETURN concord._principal();
+    END IF;
     RETURN concord._acting_on_command_or_login(asserted, command);
 END
 $$;

@@ -1,6 +1,6 @@
 -- A policy belongs to every organisation (shared, kept by the operators) or
 -- to one organisation, or one project of it, whose admins keep it (migration
--- 0007, spec 21, 46). An organisation's policy attaches itself to a shared
+-- 0006, spec 21, 46). An organisation's policy attaches itself to a shared
 -- command type (command_types) and governs that organisation's commands of it,
 -- never another's; named in a shared type's policy_checks it lets another
 -- organisation's commands through, saying why. Nobody but its organisation's

@@ -3,7 +3,7 @@
 -- project, the people named in it are principals (canonical names only) and
 -- members, and an idempotency key is unique per project.
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 SELECT ok(EXISTS (SELECT FROM concord.schema_migrations WHERE version = 6),
           'concord.schema_migrations lists version 6');
@@ -62,6 +62,25 @@ SELECT throws_ok(
       VALUES ('identity_probe', 'alice', 'api', 'key-2', '00000000-0000-4000-8000-00000000000b')$$,
     '23505', NULL, 'within one project a key is still taken once');
 SELECT is((SELECT count(*) FROM concord.principal_logins), 0::bigint, 'no login is mapped by the upgrade');
+
+-- A policy from before scopes is shared, attached to nothing, and still decides.
+SELECT results_eq(
+    $$SELECT org_id, project_id, command_types FROM concord.policies WHERE name = 'scoped_probe'$$,
+    $$VALUES (null::uuid, null::uuid, '{}'::text[])$$,
+    'a policy from before scopes is shared and attached to nothing'
+);
+
+SELECT is(
+    (SELECT s.status FROM concord.submit_command('scoped_probe_type', '{"n": 9}', 'alice') AS s),
+    'failed',
+    'it still governs the type that names it: too many is denied'
+);
+
+SELECT is(
+    (SELECT s.status FROM concord.submit_command('scoped_probe_type', '{"n": 1}', 'alice') AS s),
+    'validated',
+    'and allows what it allows'
+);
 
 SELECT * FROM finish();
 ROLLBACK;

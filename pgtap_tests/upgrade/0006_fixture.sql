@@ -46,3 +46,15 @@ INSERT INTO concord.memories (
 ) VALUES (
     '00000000-0000-0000-0000-000000000067', 'user', 'alice', 'preference', 'likes tea', 'active', 'alice'
 );
+
+-- A declarative policy and a command type naming it, from before policies had scopes.
+INSERT INTO concord.policies (name, kind, predicate, vars, decision, reasons, spec, checksum)
+VALUES (
+    'scoped_probe', 'declarative', '$.payload.n > $limit', '{"limit": 5}', 'deny', '{"too many"}',
+    '{"name": "scoped_probe", "predicate": "$.payload.n > $limit", "vars": {"limit": 5}, "decision": "deny", '
+    '"reasons": ["too many"]}',
+    'x'
+);
+
+INSERT INTO concord.command_types (command_type, name, sync_allowed, policy_checks)
+VALUES ('scoped_probe_type', 'A type from before policy scopes', true, '{scoped_probe}');

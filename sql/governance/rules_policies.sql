@@ -22,7 +22,7 @@ BEGIN
 END
 $$;
 
--- Where a policy applies decides too (migration 0007): its organisation and
+-- Where a policy applies decides too (migration 0006): its organisation and
 -- project, and the command types it attaches itself to; absent when shared
 -- and unattached.
 CREATE OR REPLACE FUNCTION concord._policy_scope(p concord.policies)

@@ -11943,6 +11943,13 @@ DECLARE
     holds boolean;
     answer jsonb;
     problem text;
+    -- the settings that carry who acts and what the kernel is doing: a policy
+    -- function must leave them as it found them
+    kernel_settings text[] := ARRAY['concord.actor', 'concord.reason', 'concord.submitting', 'concord.settling',
+                                    'concord.asserted_by', 'concord.worker_run', 'concord.credential',
+                                    'concord.project'];
+    before text[];
+    after text[];
 BEGIN
     IF policy.kind = 'builtin' THEN
         BEGIN
@@ -11989,6 +11996,8 @@ BEGIN
             'reasons', jsonb_build_array(format('policy function %s is missing or no longer trusted to run '
                                                 'with Concord''s rights', policy.function_name)));
     END IF;
+    before := ARRAY(SELECT coalesce(current_setting(n.name, true), '')
+                    FROM unnest(kernel_settings) WITH ORDINALITY AS n (name, i) ORDER BY n.i);
     BEGIN
         EXECUTE format('SELECT %s($1, $2)', policy.function_name::regprocedure::regproc)
         INTO answer USING doc, doc -> 'context';
@@ -12000,6 +12009,19 @@ BEGIN
             'decision', 'deny',
             'reasons', jsonb_build_array(format('policy function %s failed: %s', policy.function_name, SQLERRM)));
     END;
+    after := ARRAY(SELECT coalesce(current_setting(n.name, true), '')
+                   FROM unnest(kernel_settings) WITH ORDINALITY AS n (name, i) ORDER BY n.i);
+    IF after IS DISTINCT FROM before THEN
+        -- put them back (concord.project is the session's choice), then deny:
+        -- a policy that speaks for the kernel is not to be believed
+        FOR i IN 1 .. cardinality(kernel_settings) LOOP
+            PERFORM set_config(kernel_settings[i], before[i], kernel_settings[i] <> 'concord.project');
+        END LOOP;
+        RETURN jsonb_build_object(
+            'decision', 'deny',
+            'reasons', jsonb_build_array(format('policy function %s changed Concord''s own settings (who acts, '
+                                                'what the kernel is doing): refused', policy.function_name)));
+    END IF;
     problem := concord._policy_answer_problem(answer);
     IF problem IS NOT NULL THEN
         RETURN jsonb_build_object(

@@ -1,0 +1,7 @@
+-- 0007 runtime contracts: what the worker needs to leave nothing stuck and
+-- nothing ungoverned (issue 13): workers and their queues, sync execution,
+-- connector contracts checked at run time, swarm cancellation and memory
+-- forgetting that reach everything. Spec 18-20, 24, 29, 31, 34, 48, 61-65.
+--
+-- Forward-only: once released this file is never edited; change = new file.
+-- Each part below is headed by a "-- == part ==" line.

@@ -148,6 +148,17 @@ BEGIN
             PERFORM concord._cancel_swarm(swarm_id, coalesce(c.cancellation_requested_by, concord._actor()),
                                           format('command %s was %s', c.command_id, c.status), c.cancellation_mode);
         END LOOP;
+        -- a swarm that had already ended may still have pending work (a
+        -- finished agent's queued tool command, a pending approval): it goes
+        -- with the command's cancellation
+        IF c.status IN ('cancelling', 'cancelled') THEN
+            FOR swarm_id IN
+                SELECT s.swarm_run_id FROM concord.swarm_runs AS s
+                WHERE s.command_id = c.command_id AND s.status <> 'cancelled'
+            LOOP
+                PERFORM concord._cancel_swarm_work(swarm_id, format('command %s was %s', c.command_id, c.status));
+            END LOOP;
+        END IF;
     END IF;
 END
 $$;

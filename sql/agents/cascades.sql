@@ -27,10 +27,54 @@ BEGIN
 END
 $$;
 
+-- The commands the agents among ids asked for that have not finished are
+-- cancelled in mode (spec 64: graceful stays graceful, compensate_then_stop
+-- compensates). A failed command counts only if it could still be retried
+-- (a denial stays what it was). Returns [{command_id, status}] of those it
+-- cancelled.
+CREATE OR REPLACE FUNCTION concord._cancel_agent_commands(ids uuid[], mode text, why text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    cmd uuid;
+    done jsonb := '[]'::jsonb;
+BEGIN
+    FOR cmd IN
+        SELECT DISTINCT st.created_command_id
+        FROM concord.agent_steps AS st
+        INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
+        INNER JOIN concord.command_statuses AS cs ON cs.status = c.status
+        LEFT JOIN concord.error_classes AS ec ON ec.error_class = c.error_class
+        WHERE st.agent_run_id = ANY (ids) AND NOT cs.terminal
+          AND c.status NOT IN ('cancelling', 'compensated') AND c.cancellation_requested_at IS NULL
+          AND (c.status <> 'failed' OR coalesce(ec.retryable, false))
+    LOOP
+        done := done || jsonb_build_object('command_id', cmd, 'status', concord._cancel(cmd, concord._actor(), why, mode));
+    END LOOP;
+    RETURN done;
+END
+$$;
+
+-- The cancellation mode a swarm's cascade uses: the swarm's, else its
+-- command's.
+CREATE OR REPLACE FUNCTION concord._swarm_cancellation_mode(swarm_run_id uuid)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT coalesce(s.cancellation_mode, c.cancellation_mode)
+    FROM concord.swarm_runs AS s
+    INNER JOIN concord.commands AS c ON c.command_id = s.command_id
+    WHERE s.swarm_run_id = _swarm_cancellation_mode.swarm_run_id
+$$;
+
 -- A cancelled agent: its live children are cancelled, and the commands it
 -- asked for that have not finished are cancelled in the swarm's cancellation
--- mode, else the parent command's (spec 64: graceful stays graceful,
--- compensate_then_stop compensates).
+-- mode, else the parent command's.
 CREATE OR REPLACE FUNCTION concord._cancel_agent_descendants(run concord.agent_runs)
 RETURNS void
 LANGUAGE plpgsql
@@ -38,34 +82,46 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    mode text;
     why text := coalesce(run.error, format('agent run %s was cancelled', run.agent_run_id));
-    cmd uuid;
 BEGIN
     PERFORM concord._cancel_agent_runs(
         ARRAY(SELECT a.agent_run_id FROM concord.agent_runs AS a WHERE a.parent_agent_run_id = run.agent_run_id),
         why);
-    SELECT coalesce(s.cancellation_mode, c.cancellation_mode) INTO mode
-    FROM concord.swarm_runs AS s
-    INNER JOIN concord.commands AS c ON c.command_id = s.command_id
-    WHERE s.swarm_run_id = run.swarm_run_id;
     IF run.status = 'succeeded' THEN
         RETURN;
     END IF;
-    FOR cmd IN
-        SELECT DISTINCT st.created_command_id
-        FROM concord.agent_steps AS st
-        INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
-        INNER JOIN concord.command_statuses AS cs ON cs.status = c.status
-        LEFT JOIN concord.error_classes AS ec ON ec.error_class = c.error_class
-        WHERE st.agent_run_id = run.agent_run_id AND NOT cs.terminal
-          AND c.status NOT IN ('cancelling', 'compensated') AND c.cancellation_requested_at IS NULL
-          -- a failed command is cancelled only if it could still be retried (a
-          -- denial stays what it was)
-          AND (c.status <> 'failed' OR coalesce(ec.retryable, false))
-    LOOP
-        PERFORM concord._cancel(cmd, concord._actor(), why, mode);
-    END LOOP;
+    PERFORM concord._cancel_agent_commands(ARRAY[run.agent_run_id], concord._swarm_cancellation_mode(run.swarm_run_id),
+                                           why);
+END
+$$;
+
+-- A cancelled swarm (or a swarm whose command is being cancelled) leaves no
+-- pending work behind (spec 64): every unfinished command any of its agents
+-- asked for, finished agents' included, is cancelled in the swarm's mode, so
+-- a queued tool command never runs, an approval still pending is closed (a
+-- later approve is refused) and a memory candidate waiting for it is
+-- deleted. One swarm_work_cancelled event names what it cancelled.
+CREATE OR REPLACE FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    s concord.swarm_runs%ROWTYPE;
+    mode text := concord._swarm_cancellation_mode(swarm_run_id);
+    done jsonb;
+BEGIN
+    SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = _cancel_swarm_work.swarm_run_id;
+    done := concord._cancel_agent_commands(
+        ARRAY(SELECT a.agent_run_id FROM concord.agent_runs AS a WHERE a.swarm_run_id = s.swarm_run_id), mode, why);
+    IF jsonb_array_length(done) > 0 THEN
+        PERFORM concord._agent_audit(
+            'swarm_work_cancelled', 'audit', s.command_id, s.swarm_run_id, null, 'swarm_run', s.swarm_run_id::text,
+            null, null, jsonb_build_object('commands', done, 'cancellation_mode', mode, 'cancel_reason', why),
+            s.trace_id);
+    END IF;
+    RETURN done;
 END
 $$;
 

@@ -164,3 +164,26 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A swarm whose join has begun spawns no more children
+-- (a_joining_swarm_spawns_no_child): a spawn its agents asked for that still
+-- waits (for approval, input or a worker) is cancelled, rather than left to
+-- be approved and refused.
+CREATE OR REPLACE FUNCTION concord._cancel_pending_spawns(swarm concord.swarm_runs)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM concord._cancel(c.command_id, concord._actor(),
+                            format('swarm run %s is %s: it spawns no more children', swarm.swarm_run_id,
+                                   swarm.status), null)
+    FROM concord.agent_runs AS a
+    INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
+    INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
+    WHERE a.swarm_run_id = swarm.swarm_run_id AND c.command_type = 'spawn_subagent'
+      AND c.status IN ('validated', 'waiting_for_approval', 'waiting_for_input', 'approved', 'queued')
+      AND c.cancellation_requested_at IS NULL;
+END
+$$;

@@ -29,5 +29,9 @@ AS $$
          'Only a running (or joining) swarm run is joined.'),
         ('a_swarm_is_not_joined_while_children_are_live', null, 'CN011',
          'A swarm whose strategy needs every child''s answer is not joined while a child '
-         'agent, or a spawn awaiting approval, is still live.')
+         'agent, or a spawn awaiting approval, is still live.'),
+        ('a_joining_swarm_spawns_no_child', 'agent_runs', 'CN011',
+         'Once a swarm''s join has begun (joining, or waiting for the review of its join) no '
+         'new agent run is created in it, and a spawn still waiting for approval is cancelled; '
+         'the swarm leaves joining when the join is decided or its coordinator finishes.')
 $$;

@@ -49,6 +49,14 @@ BEGIN
             CONSTRAINT = 'a_finished_swarm_takes_no_new_agents', TABLE = 'agent_runs',
             MESSAGE = format('swarm run %s is %s: it takes no new agents', swarm.swarm_run_id, swarm.status);
     END IF;
+    -- once a join has begun its children are what is joined (spec 63, 64)
+    IF swarm.status IN ('joining', 'waiting_for_approval') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_joining_swarm_spawns_no_child', TABLE = 'agent_runs',
+            MESSAGE = format('swarm run %s is %s: once its join has begun it takes no new agent; finish the '
+                             'coordinator with the join''s outcome', swarm.swarm_run_id, swarm.status);
+    END IF;
     -- a malformed list is the check constraint's to refuse (23514)
     IF concord._is_name_list(NEW.allowed_tools) THEN
         PERFORM concord._require_tools(NEW.allowed_tools);

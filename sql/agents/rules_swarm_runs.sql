@@ -225,6 +225,8 @@ BEGIN
                 NEW.swarm_run_id, coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
         ELSIF concord._agentic_terminal('swarm', NEW.status) THEN
             PERFORM concord._close_swarm_agents(NEW);
+        ELSIF NEW.status = 'joining' THEN
+            PERFORM concord._cancel_pending_spawns(NEW);
         END IF;
         -- a review still waiting for a person dies with its swarm
         IF concord._agentic_terminal('swarm', NEW.status) AND OLD.status = 'waiting_for_approval' THEN

@@ -55,10 +55,12 @@ END $$;
 SELECT is(
     concord.runtime_compensations(concord_test.id('m')),
     jsonb_build_array(
-        jsonb_build_object('effect_id', concord_test.id('m-new'), 'effect_type', 'connector.x',
+        jsonb_build_object('effect_id', concord_test.id('m-new'), 'command_id', concord_test.id('m'),
+                           'effect_type', 'connector.x',
                            'payload', '{"key": "m-new"}'::jsonb, 'result', '{"done": "m-new"}'::jsonb,
                            'idempotency_key', 'm-new', 'declared_compensation', 'undo'),
-        jsonb_build_object('effect_id', concord_test.id('m-old'), 'effect_type', 'connector.x',
+        jsonb_build_object('effect_id', concord_test.id('m-old'), 'command_id', concord_test.id('m'),
+                           'effect_type', 'connector.x',
                            'payload', '{"key": "m-old"}'::jsonb, 'result', '{"done": "m-old"}'::jsonb,
                            'idempotency_key', 'm-old', 'declared_compensation', 'undo')),
     'runtime_compensations lists the succeeded effects with a declared compensation, newest first'

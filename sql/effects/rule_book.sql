@@ -34,7 +34,9 @@ AS $$
         ('the_compensated_effect_exists', 'domain_effects', 'CN006',
          'The effect a compensation compensates exists.'),
         ('a_compensation_belongs_to_the_same_command', 'domain_effects', 'CN008',
-         'A compensating effect is planned on the command of the effect it compensates.'),
+         'A compensating effect is planned on the command of the effect it compensates, or on the '
+         'command a swarm works for when one of its agents asked for that command and it has '
+         'finished (spec 65).'),
         ('an_effect_status_change_follows_the_state_machine', 'domain_effects', 'CN001',
          'An effect changes status only along an edge of concord.effect_transitions: planned, '
          'executing, then succeeded or failed.'),

@@ -80,13 +80,16 @@ BEGIN
                 TABLE = 'domain_effects',
                 MESSAGE = format('effect %s (to be compensated) not found', NEW.compensates_effect_id);
         END IF;
-        IF compensated_command <> NEW.command_id THEN
+        -- a swarm's command also counters what its agents' finished commands did (spec 65)
+        IF compensated_command <> NEW.command_id AND compensated_command NOT IN (
+               SELECT x.c FROM concord._swarm_commands_to_compensate(NEW.command_id) AS x (c)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN008',
                 CONSTRAINT = 'a_compensation_belongs_to_the_same_command',
                 TABLE = 'domain_effects',
-                MESSAGE = format('effect %s belongs to command %s: a compensation is planned on the same command',
-                                 NEW.compensates_effect_id, compensated_command);
+                MESSAGE = format('effect %s belongs to command %s: a compensation is planned on the same command, '
+                                 'or on the command of the swarm one of whose agents asked for it once that '
+                                 'command has finished', NEW.compensates_effect_id, compensated_command);
         END IF;
     END IF;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = NEW.command_id FOR SHARE;

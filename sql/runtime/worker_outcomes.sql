@@ -62,7 +62,9 @@ COMMENT ON FUNCTION concord.runtime_finish(uuid, text, text, jsonb, text, text, 
 'is.';
 
 -- The succeeded effects a compensate_then_stop cancellation must counter,
--- newest first, that no succeeded compensation counters yet.
+-- newest first, that no succeeded compensation counters yet: the command's
+-- own, and those of the settled commands its swarms' agents asked for (spec
+-- 65, sql/agents/swarm_compensation.sql).
 CREATE OR REPLACE FUNCTION concord.runtime_compensations(command_id uuid)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -81,12 +83,14 @@ AS $$
 BEGIN
     RETURN coalesce((
         SELECT jsonb_agg(jsonb_build_object(
-                   'effect_id', e.domain_effect_id, 'effect_type', e.effect_type, 'payload', e.effect_payload,
+                   'effect_id', e.domain_effect_id, 'command_id', e.command_id, 'effect_type', e.effect_type,
+                   'payload', e.effect_payload,
                    'result', e.result, 'idempotency_key', e.idempotency_key,
                    'declared_compensation', e.declared_compensation)
                    ORDER BY e.completed_at DESC, e.created_at DESC, e.domain_effect_id DESC)
         FROM concord.domain_effects AS e
-        WHERE e.command_id = command_id
+        WHERE (e.command_id = command_id
+               OR e.command_id IN (SELECT x.c FROM concord._swarm_commands_to_compensate(command_id) AS x (c)))
           AND e.status = 'succeeded'
           AND e.declared_compensation IS NOT null
           AND e.compensates_effect_id IS null
@@ -98,8 +102,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_compensations(uuid) IS
-'The succeeded effects of a command with a declared compensation not yet countered, in reverse '
-'order of completion (spec 30.2).';
+'The succeeded effects with a declared compensation not yet countered that a compensate_then_stop '
+'cancellation of the command counters, in reverse order of completion (spec 30.2): its own, and '
+'those of the finished commands the agents of its swarms asked for (spec 65). Each is '
+'{effect_id, command_id, effect_type, payload, result, idempotency_key, declared_compensation}.';
 
 -- The audit rows only the runtime writes (spec 31.3 and 30.2).
 CREATE OR REPLACE FUNCTION concord.runtime_audit(

@@ -439,8 +439,9 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 
 def _cancellation_path(command: dict, workflow_id: str) -> dict:
     """Spec 30: graceful -> cancelled; compensate_then_stop -> compensating, each
-    succeeded effect with a declared compensation countered newest first, compensated,
-    cancelled. A compensation that keeps failing halts the chain: compensation_halted
+    succeeded effect with a declared compensation countered newest first (a swarm's
+    command's include those of the finished commands its agents asked for, spec 65;
+    their compensations are effects of this command), compensated, cancelled. A compensation that keeps failing halts the chain: compensation_halted
     says how far it got and the command fails with compensation_failed."""
     s = state()
     command_id = str(command["command_id"])
@@ -467,7 +468,11 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
         command_id,
         workflow_id,
         "compensation_started",
-        {"effects": [str(e["effect_id"]) for e in effects]},
+        {
+            "effects": [str(e["effect_id"]) for e in effects],
+            # a swarm's command also counters its agents' finished commands' effects (spec 65)
+            "commands": [str(e.get("command_id") or command_id) for e in effects],
+        },
     )
     for done, effect in enumerate(effects):
         comp = s.catalog.compensations.get(effect["declared_compensation"])

@@ -1,0 +1,131 @@
+-- compensate_then_stop on a swarm's command (spec 64.1, 65): the effects to
+-- counter (runtime_compensations) are the command's own and those of the
+-- finished commands its swarm's agents asked for, newest first; the
+-- command's run may plan their compensations on itself, and on nothing else
+-- (a_compensation_belongs_to_the_same_command): not an effect of a command
+-- still running its own cancellation, not one of another command.
+BEGIN;
+SELECT plan(10);
+
+\ir ../lib/agent_fixtures.sql
+
+DO $$ BEGIN
+    PERFORM concord_test.runtime_fixtures();
+    PERFORM concord.register_command_type('{"command_type": "t.booking", "policy_checks": ["agent_tool"],
+                                            "default_cancellation_mode": "compensate_then_stop"}');
+    PERFORM concord.register_tool('{"name": "book", "command_type": "t.booking"}');
+END $$;
+
+-- A succeeded effect (declared compensation unbook) begun by the current run
+-- of the command remembered as label, remembered as key; its completion is
+-- stamped minutes_ago (one transaction stamps every completion alike).
+CREATE FUNCTION pg_temp.booked(label text, key text, minutes_ago integer)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    id uuid := (concord.runtime_begin_effect(concord_test.id(label), concord_test.workflow_of(label), 'booking.book',
+                                             jsonb_build_object('room', key), key, 'unbook') ->> 'effect_id')::uuid;
+BEGIN
+    PERFORM concord.complete_effect(id, jsonb_build_object('booking', key));
+    PERFORM set_config('session_replication_role', 'replica', true);
+    UPDATE concord.domain_effects SET completed_at = now() - make_interval(mins => minutes_ago)
+    WHERE domain_effect_id = id;
+    PERFORM set_config('session_replication_role', 'origin', true);
+    RETURN concord_test.remember(key, id);
+END
+$$;
+
+-- An agent's booking tool command, run by a worker (its workflow id is its
+-- command id), remembered as label.
+CREATE FUNCTION pg_temp.agent_booking(agent text, label text)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM concord_test.remember(label, (pg_temp.act(agent, jsonb_build_object(
+        'tool_name', 'book', 'payload', jsonb_build_object('room', label))) ->> 'command_id')::uuid);
+    PERFORM concord_test.claim(label);
+    RETURN concord_test.id(label);
+END
+$$;
+
+-- The parent (compensate_then_stop) runs and books; its swarm's coordinator
+-- and child book through their own commands: one finished, one still
+-- running; another command books too.
+SELECT concord_test.submit('sp', 'rt_comp') AS fixture;
+SELECT concord_test.claim('sp') ->> 'action' AS fixture;
+SELECT pg_temp.booked('sp', 'sp-own', 40) IS NOT NULL AS fixture;
+SELECT concord_test.remember('S', concord.start_swarm(concord_test.id('sp'),
+    '{"name": "booker", "objective": "book rooms", "coordinator": {"agent_name": "sc",
+      "allowed_tools": ["book", "spawn_subagent"]}}')) IS NOT NULL AS fixture;
+SELECT concord_test.remember('sc', (pg_temp.swarm('S')).coordinator_agent_run_id) IS NOT NULL AS fixture;
+SELECT concord_test.remember('sk', (pg_temp.spawn('sc', '{"agent_name": "kid", "agent_role": "worker",
+    "delegated_goal": "book", "allowed_tools": ["book"]}') ->> 'child_agent_run_id')::uuid) IS NOT NULL AS fixture;
+SELECT pg_temp.agent_booking('sc', 'lead_cmd') IS NOT NULL AS fixture;
+SELECT pg_temp.booked('lead_cmd', 'lead-room', 30) IS NOT NULL AS fixture;
+SELECT concord.runtime_finish(concord_test.id('lead_cmd'), concord_test.workflow_of('lead_cmd'), 'succeeded')
+       AS fixture;
+SELECT pg_temp.agent_booking('sk', 'kid_cmd') IS NOT NULL AS fixture;
+SELECT pg_temp.booked('kid_cmd', 'kid-room', 20) IS NOT NULL AS fixture;
+SELECT concord.runtime_finish(concord_test.id('kid_cmd'), concord_test.workflow_of('kid_cmd'), 'succeeded')
+       AS fixture;
+SELECT pg_temp.agent_booking('sk', 'kid_live') IS NOT NULL AS fixture;
+SELECT pg_temp.booked('kid_live', 'kid-live-room', 10) IS NOT NULL AS fixture;
+SELECT concord_test.submit('other', 'rt_comp') AS fixture;
+SELECT concord_test.claim('other') ->> 'action' AS fixture;
+SELECT pg_temp.booked('other', 'other-room', 5) IS NOT NULL AS fixture;
+
+SELECT is(
+    (SELECT array_agg((x ->> 'effect_id') || '@' || (x ->> 'command_id') ORDER BY n)
+     FROM jsonb_array_elements(concord.runtime_compensations(concord_test.id('sp'))) WITH ORDINALITY AS a (x, n)),
+    ARRAY[concord_test.id('kid-room') || '@' || concord_test.id('kid_cmd'),
+          concord_test.id('lead-room') || '@' || concord_test.id('lead_cmd'),
+          concord_test.id('sp-own') || '@' || concord_test.id('sp')],
+    'runtime_compensations: the agents'' finished commands'' effects and the command''s own, newest first, each '
+    'naming its command (not a command still running, nor another command''s)'
+);
+SELECT is(
+    (SELECT array_agg(x ->> 'effect_id') FROM jsonb_array_elements(concord.runtime_compensations(concord_test.id('kid_cmd'))) AS a (x)),
+    ARRAY[concord_test.id('kid-room')::text],
+    'an agent''s command still lists only its own effects'
+);
+
+-- The parent is cancelled compensate_then_stop: its swarm, agents and the
+-- live tool command are cancelled with it; its run compensates.
+SELECT is(concord.cancel_command(concord_test.id('sp'), 'ann', 'stop', 'compensate_then_stop'), 'cancelling',
+          'the parent is cancelling');
+SELECT is(concord_test.status('kid_live'), 'cancelling', 'the agent''s running command is cancelling, on its own');
+SELECT is(concord.runtime_finish(concord_test.id('sp'), concord_test.workflow_of('sp'), 'compensating'), 'compensating',
+          'fixture: the parent''s run compensates');
+
+CREATE FUNCTION pg_temp.counter(effect_label text)
+RETURNS text
+LANGUAGE sql
+AS $$
+    SELECT format($f$SELECT concord.runtime_begin_effect(%L, %L, 'booking.unbook', '{}', %L, null, %L)$f$,
+                  concord_test.id('sp'), concord_test.workflow_of('sp'), 'undo-' || effect_label,
+                  concord_test.id(effect_label))
+$$;
+
+SELECT is((SELECT concord.complete_effect((x ->> 'effect_id')::uuid, '{}')
+           FROM concord.runtime_begin_effect(concord_test.id('sp'), concord_test.workflow_of('sp'), 'booking.unbook',
+                                             '{}', 'undo-kid-room', null, concord_test.id('kid-room')) AS x),
+          'succeeded', 'the parent''s run counters the child''s finished booking, on the parent');
+SELECT is((SELECT string_agg(DISTINCT v.command_id::text, ',') FROM concord.domain_effects AS e
+           INNER JOIN concord.domain_events AS v ON v.target_id = e.domain_effect_id::text
+           WHERE e.compensates_effect_id = concord_test.id('kid-room') AND e.command_id = concord_test.id('sp')),
+          concord_test.id('sp')::text, 'the compensating effect is the parent''s, audited with it');
+SELECT is(
+    (SELECT array_agg(x ->> 'effect_id' ORDER BY n)
+     FROM jsonb_array_elements(concord.runtime_compensations(concord_test.id('sp'))) WITH ORDINALITY AS a (x, n)),
+    ARRAY[concord_test.id('lead-room')::text, concord_test.id('sp-own')::text],
+    'a countered effect is no longer listed'
+);
+SELECT concord_test.throws_rule(pg_temp.counter('kid-live-room'), 'CN008', 'a_compensation_belongs_to_the_same_command',
+                                'CN008: not the effect of an agent''s command still running its own cancellation');
+SELECT concord_test.throws_rule(pg_temp.counter('other-room'), 'CN008', 'a_compensation_belongs_to_the_same_command',
+                                'CN008: not the effect of a command outside the swarm');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -814,8 +814,10 @@ class Client:
         mode: str | None = None,
     ) -> str:
         """Cancel a swarm as ``actor`` (default: the login): every live agent run is
-        cancelled and so are their unfinished commands (in the parent command's
-        cancellation mode unless ``mode`` is given). Returns the swarm's status."""
+        cancelled, and so is every unfinished command its agents asked for, finished
+        agents' included (in the parent command's cancellation mode unless ``mode`` is
+        given): a pending approval is closed, a memory candidate deleted. Returns the
+        swarm's status."""
         return self._value(
             "SELECT concord.cancel_swarm(%s, %s, %s, %s)", (swarm_run_id, actor, reason, mode)
         )
@@ -844,7 +846,8 @@ class Client:
         53, 68.3): stores and returns ``{strategy, decision, summary,
         selected_artifact_id, confidence, requires_human_review, ...}`` and moves the
         swarm. :class:`~concord.errors.StateConflict` while children the strategy needs
-        are live; joining again returns the stored decision."""
+        are live; joining again returns the stored decision. Once joined, the swarm
+        spawns no new agent."""
         return self._agent_value(secret, "SELECT concord.join_swarm(%s)", (swarm_run_id,))
 
     def join_children(

@@ -62,11 +62,11 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.cancel_swarm(uuid, text, text, text) IS
-'Cancel a swarm (spec 64): its live agent runs are cancelled, and the commands they asked for '
-'that have not '
-'finished are cancelled in mode (default: the parent command''s cancellation_mode; '
-'compensate_then_stop '
-'compensates what ran). Idempotent: a finished swarm is left as it is; returns its status. actor '
+'Cancel a swarm (spec 64): its live agent runs are cancelled, and every command its agents '
+'(finished ones included) asked for that has not finished is cancelled in mode (default: the '
+'parent command''s cancellation_mode; compensate_then_stop compensates what ran): a queued tool '
+'command never runs, a pending approval is closed, a memory candidate is deleted; the event '
+'swarm_work_cancelled names them. Cancelling the swarm''s command does the same. Idempotent: a finished swarm is left as it is; returns its status. actor '
 'is checked: the authenticated principal (NULL: itself; a superuser session naming nobody: its '
 'login) or one it may act for, an owner, admin or member of the project (CN012); an agent '
 'cancels only within its own swarm.';

@@ -238,5 +238,7 @@ COMMENT ON FUNCTION concord.join_swarm(uuid) IS
 'requires_human_review, ...} and moves the swarm (succeeded, partially_succeeded, failed; '
 'waiting_for_approval for human_review; joining for a strategy delegated to the coordinator). '
 'CN011 while children a deterministic strategy needs are live; joining again returns the '
-'stored decision. Joined by an owner, admin or member of the project (CN012), the worker, or '
-'an agent of the swarm (CN012 an_agent_acts_within_its_own_swarm for another).';
+'stored decision. Once joined the swarm spawns no new agent (CN011 '
+'a_joining_swarm_spawns_no_child) and a spawn still waiting is cancelled; a delegated join ends '
+'when the coordinator finishes. Joined by an owner, admin or member of the project (CN012), the '
+'worker, or an agent of the swarm (CN012 an_agent_acts_within_its_own_swarm for another).';

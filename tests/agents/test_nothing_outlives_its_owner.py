@@ -6,6 +6,8 @@
    waiting for approval, and a tool command that failed retryably (never queued again).
 3. No swarm starts under a cancelled command, even by a direct INSERT.
 4. A cancelled swarm cancels its pending ``concord.swarm_review``.
+5. A cancelled command reaches its swarm's pending work, finished agents' included: a
+   queued tool command, a publish waiting for approval, a sensitive memory candidate.
 """
 
 from __future__ import annotations
@@ -233,3 +235,88 @@ def test_a_cancelled_swarm_cancels_its_pending_review(swarm_conn: psycopg.Connec
         f"the review of cancelled swarm {swarm} is {review_status} with {pending} pending "
         "approval(s)"
     )
+
+
+# ---------------------------------------------------------------------------
+# 5. A cancelled command reaches its swarm's pending work, finished agents' included
+# ---------------------------------------------------------------------------
+
+
+def test_cancelling_the_command_reaches_the_pending_work_of_a_finished_agent(
+    swarm_conn: psycopg.Connection,
+) -> None:
+    """Issue 13 §4: an agent queues a tool command, asks for a publish that needs
+    approval and writes a sensitive memory candidate, then finishes ``succeeded``; the
+    parent command is cancelled. None of that work may survive: the tool command never
+    runs, the publish cannot be approved any more, the memory is not kept."""
+    conn = swarm_conn
+    suffix = uuid.uuid4().hex[:8]
+    conn.execute(
+        "SELECT concord.register_command_type(%s)",
+        (Jsonb({"command_type": f"swarm.bg_{suffix}", "name": "bg"}),),
+    )
+    for tool in (
+        {"name": f"bg_{suffix}", "command_type": f"swarm.bg_{suffix}"},
+        {"name": f"publish_{suffix}", "command_type": "swarm.run_sql", "requires_approval": True},
+    ):
+        conn.execute("SELECT concord.register_tool(%s)", (Jsonb(tool),))
+    scope = {
+        "subject_type": "customer",
+        "subject_id": f"c_{suffix}",
+        "allowed_memory_types": ["fact"],
+        "allow_semantic_retrieval": False,
+        "max_results": 5,
+    }
+    tools = [f"bg_{suffix}", f"publish_{suffix}", "write_memory"]
+    command_id, swarm, lead = new_swarm(
+        conn, tools=[*tools, "spawn_subagent"], memory_scope=scope
+    )
+    kid = spawned(conn, lead, "kid", tools, memory_scope=scope)
+
+    def act(tool: str, payload: dict) -> dict:
+        return one(
+            conn,
+            "SELECT concord.submit_agent_action(%s, %s)",
+            kid,
+            Jsonb({"tool_name": tool, "payload": payload, "reason": "work"}),
+        )
+
+    job = act(f"bg_{suffix}", {"n": 1})
+    publish = act(f"publish_{suffix}", {"draft": 1})
+    memory = one(
+        conn,
+        "SELECT concord.write_memory(%s, %s)",
+        kid,
+        Jsonb({"memory_type": "fact", "content": "secret", "consent": True, "sensitive": True}),
+    )["output"]
+    assert (job["decision"], publish["decision"], memory["command_status"]) == (
+        "queued",
+        "require_approval",
+        "waiting_for_approval",
+    ), (job, publish, memory)
+    one(conn, "SELECT concord.finish_agent_run(%s, 'succeeded', '{\"done\": true}')", kid)
+
+    assert one(conn, "SELECT concord.cancel_command(%s, 'alice', 'stop')", command_id) == (
+        "cancelled"
+    )
+    left = {
+        "tool command": command_status(conn, job["command_id"]),
+        "publish": command_status(conn, publish["command_id"]),
+        "memory write": command_status(conn, memory["command_id"]),
+        "memory": one(
+            conn, "SELECT status FROM concord.memories WHERE command_id = %s", memory["command_id"]
+        ),
+    }
+    assert left == {
+        "tool command": "cancelled",
+        "publish": "cancelled",
+        "memory write": "cancelled",
+        "memory": "deleted",
+    }, left
+    with pytest.raises(psycopg.Error) as refused:
+        conn.execute(
+            "SELECT concord.resolve_approval(%s, 'approved', 'carol')", (publish["approval_id"],)
+        )
+    assert refused.value.sqlstate == "CN013", refused.value
+    assert command_status(conn, publish["command_id"]) == "cancelled"
+    assert_invariants(conn, swarm, "after the command's cancellation")

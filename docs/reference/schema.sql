@@ -1466,6 +1466,14 @@ BEGIN
             CONSTRAINT = 'a_finished_swarm_takes_no_new_agents', TABLE = 'agent_runs',
             MESSAGE = format('swarm run %s is %s: it takes no new agents', swarm.swarm_run_id, swarm.status);
     END IF;
+    -- once a join has begun its children are what is joined (spec 63, 64)
+    IF swarm.status IN ('joining', 'waiting_for_approval') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_joining_swarm_spawns_no_child', TABLE = 'agent_runs',
+            MESSAGE = format('swarm run %s is %s: once its join has begun it takes no new agent; finish the '
+                             'coordinator with the join''s outcome', swarm.swarm_run_id, swarm.status);
+    END IF;
     -- a malformed list is the check constraint's to refuse (23514)
     IF concord._is_name_list(NEW.allowed_tools) THEN
         PERFORM concord._require_tools(NEW.allowed_tools);
@@ -2095,6 +2103,17 @@ BEGIN
             PERFORM concord._cancel_swarm(swarm_id, coalesce(c.cancellation_requested_by, concord._actor()),
                                           format('command %s was %s', c.command_id, c.status), c.cancellation_mode);
         END LOOP;
+        -- a swarm that had already ended may still have pending work (a
+        -- finished agent's queued tool command, a pending approval): it goes
+        -- with the command's cancellation
+        IF c.status IN ('cancelling', 'cancelled') THEN
+            FOR swarm_id IN
+                SELECT s.swarm_run_id FROM concord.swarm_runs AS s
+                WHERE s.command_id = c.command_id AND s.status <> 'cancelled'
+            LOOP
+                PERFORM concord._cancel_swarm_work(swarm_id, format('command %s was %s', c.command_id, c.status));
+            END LOOP;
+        END IF;
     END IF;
 END
 $$;
@@ -4212,6 +4231,34 @@ END
 $$;
 
 --
+-- Name: _cancel_agent_commands(uuid[], text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._cancel_agent_commands(ids uuid[], mode text, why text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    cmd uuid;
+    done jsonb := '[]'::jsonb;
+BEGIN
+    FOR cmd IN
+        SELECT DISTINCT st.created_command_id
+        FROM concord.agent_steps AS st
+        INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
+        INNER JOIN concord.command_statuses AS cs ON cs.status = c.status
+        LEFT JOIN concord.error_classes AS ec ON ec.error_class = c.error_class
+        WHERE st.agent_run_id = ANY (ids) AND NOT cs.terminal
+          AND c.status NOT IN ('cancelling', 'compensated') AND c.cancellation_requested_at IS NULL
+          AND (c.status <> 'failed' OR coalesce(ec.retryable, false))
+    LOOP
+        done := done || jsonb_build_object('command_id', cmd, 'status', concord._cancel(cmd, concord._actor(), why, mode));
+    END LOOP;
+    RETURN done;
+END
+$$;
+
+--
 -- Name: _cancel_agent_descendants(concord.agent_runs); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -4220,34 +4267,16 @@ CREATE FUNCTION concord._cancel_agent_descendants(run concord.agent_runs) RETURN
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 DECLARE
-    mode text;
     why text := coalesce(run.error, format('agent run %s was cancelled', run.agent_run_id));
-    cmd uuid;
 BEGIN
     PERFORM concord._cancel_agent_runs(
         ARRAY(SELECT a.agent_run_id FROM concord.agent_runs AS a WHERE a.parent_agent_run_id = run.agent_run_id),
         why);
-    SELECT coalesce(s.cancellation_mode, c.cancellation_mode) INTO mode
-    FROM concord.swarm_runs AS s
-    INNER JOIN concord.commands AS c ON c.command_id = s.command_id
-    WHERE s.swarm_run_id = run.swarm_run_id;
     IF run.status = 'succeeded' THEN
         RETURN;
     END IF;
-    FOR cmd IN
-        SELECT DISTINCT st.created_command_id
-        FROM concord.agent_steps AS st
-        INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
-        INNER JOIN concord.command_statuses AS cs ON cs.status = c.status
-        LEFT JOIN concord.error_classes AS ec ON ec.error_class = c.error_class
-        WHERE st.agent_run_id = run.agent_run_id AND NOT cs.terminal
-          AND c.status NOT IN ('cancelling', 'compensated') AND c.cancellation_requested_at IS NULL
-          -- a failed command is cancelled only if it could still be retried (a
-          -- denial stays what it was)
-          AND (c.status <> 'failed' OR coalesce(ec.retryable, false))
-    LOOP
-        PERFORM concord._cancel(cmd, concord._actor(), why, mode);
-    END LOOP;
+    PERFORM concord._cancel_agent_commands(ARRAY[run.agent_run_id], concord._swarm_cancellation_mode(run.swarm_run_id),
+                                           why);
 END
 $$;
 
@@ -4294,186 +4323,6 @@ BEGIN
                                           c.dbos_workflow_id || '/cancel');
     END IF;
     RETURN new_status;
-END
-$$;
-
---
--- Name: _cancel_queued_workflow(text); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._cancel_queued_workflow(workflow_id text) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path TO 'concord', 'pg_temp'
-    AS $_$
-BEGIN
-    IF workflow_id IS NULL OR to_regclass('dbos.workflow_status') IS NULL THEN
-        RETURN;
-    END IF;
-    EXECUTE 'UPDATE dbos.workflow_status SET status = ''CANCELLED'', queue_name = NULL, '
-            'deduplication_id = NULL, started_at_epoch_ms = NULL, owner_xid = NULL, '
-            'updated_at = $2, completed_at = $2 '
-            'WHERE workflow_uuid = $1 AND status IN (''ENQUEUED'', ''DELAYED'')'
-    USING workflow_id, (extract(EPOCH FROM clock_timestamp()) * 1000)::bigint;
-END
-$_$;
-
---
--- Name: _cancel_swarm(uuid, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) RETURNS text
-    LANGUAGE plpgsql
-    SET search_path TO 'concord', 'pg_temp'
-    AS $$
-DECLARE
-    swarm concord.swarm_runs%ROWTYPE;
-    saved text[];
-BEGIN
-    IF mode IS NOT NULL AND mode NOT IN ('graceful', 'compensate_then_stop') THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN008',
-            CONSTRAINT = 'cancellation_mode_is_graceful_or_compensate_then_stop',
-            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
-    END IF;
-    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = _cancel_swarm.swarm_run_id FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists',
-            MESSAGE = format('swarm run %s not found', swarm_run_id);
-    END IF;
-    IF concord._agentic_terminal('swarm', swarm.status) THEN
-        RETURN swarm.status;
-    END IF;
-    saved := concord._push_actor(actor, coalesce(reason, 'swarm cancelled'));
-    UPDATE concord.swarm_runs AS s SET
-        status = 'cancelled',
-        cancellation_mode = coalesce(mode, (SELECT c.cancellation_mode FROM concord.commands AS c
-                                            WHERE c.command_id = s.command_id)),
-        cancel_reason = coalesce(reason, 'user_requested'),
-        cancelled_by = actor
-    WHERE s.swarm_run_id = swarm.swarm_run_id;
-    PERFORM concord._pop_actor(saved);
-    RETURN 'cancelled';
-END
-$$;
-
---
--- Name: _canonical_name_of_unicode(text); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._canonical_name_of_unicode(raw text) RETURNS text
-    LANGUAGE plpython3u IMMUTABLE STRICT
-    AS $$
-import unicodedata
-
-name = unicodedata.normalize("NFKC", raw).casefold()
-name = unicodedata.normalize("NFKC", name)
-if not name or len(name) > 128:
-    return None
-for position, char in enumerate(name):
-    category = unicodedata.category(char)
-    if char in "._@:+-" and position > 0:
-        continue
-    if category[0] in "LN" or (category[0] == "M" and position > 0):
-        continue
-    return None
-return name
-$$;
-
---
--- Name: _catalog_stamp(); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._catalog_stamp() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path TO 'concord', 'pg_temp'
-    AS $$
-DECLARE
-    old_row jsonb;
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        old_row := to_jsonb(OLD);
-        IF to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM old_row -> TG_ARGV[0]
-           OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN007',
-                CONSTRAINT = 'a_catalog_key_is_immutable',
-                TABLE = TG_TABLE_NAME,
-                MESSAGE = format('%s %s: %s and created_at are immutable',
-                                 TG_TABLE_NAME, old_row ->> TG_ARGV[0], TG_ARGV[0]);
-        END IF;
-        RETURN jsonb_populate_record(NEW, jsonb_build_object(
-            TG_ARGV[1], (old_row ->> TG_ARGV[1])::integer + 1, 'updated_at', now()));
-    END IF;
-    RETURN jsonb_populate_record(NEW, jsonb_build_object(
-        TG_ARGV[1], 1, 'created_at', now(), 'updated_at', now()));
-END
-$$;
-
---
--- Name: _chosen_org(); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._chosen_org() RETURNS uuid
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'concord', 'pg_temp'
-    AS $$
-BEGIN
-    RETURN (SELECT p.org_id FROM concord.projects AS p WHERE p.project_id = concord._chosen_project());
-END
-$$;
-
---
--- Name: _chosen_project(); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._chosen_project() RETURNS uuid
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'concord', 'pg_temp'
-    AS $$
-DECLARE
-    chosen text := nullif(current_setting('concord.project', true), '');
-    writable uuid [];
-BEGIN
-    IF chosen IS NOT NULL THEN
-        RETURN concord._project(chosen);
-    END IF;
-    IF concord._sees_all() THEN
-        RETURN '00000000-0000-4000-8000-00000000000b'::uuid;
-    END IF;
-    IF concord._principal() IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN012',
-            CONSTRAINT = 'the_caller_is_authenticated',
-            MESSAGE = format('session login %s is not a Concord principal', session_user),
-            HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
-                   'a principal (concord.map_login).';
-    END IF;
-    writable := concord._projects_with_roles(ARRAY['owner', 'admin', 'member']);
-    IF cardinality(writable) = 1 THEN
-        RETURN writable[1];
-    END IF;
-    RAISE EXCEPTION USING
-        ERRCODE = 'CN008',
-        CONSTRAINT = 'a_project_is_chosen',
-        MESSAGE = CASE WHEN cardinality(writable) = 0
-                       THEN concord._principal() || ' may write in no project'
-                       ELSE format('%s may write in %s projects: choose one', concord._principal(),
-                                   cardinality(writable)) END,
-        HINT = 'Call concord.use_project(''organisation/project'') first in the session.';
-END
-$$;
-
---
--- Name: _close_approvals(uuid); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._close_approvals(command_id uuid) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path TO 'concord', 'pg_temp'
-    AS $$
-BEGIN
-    UPDATE concord.approvals AS a SET status = 'cancelled'
-    WHERE a.command_id = _close_approvals.command_id AND a.status = 'pending';
 END
 $$;
 
@@ -4841,6 +4690,233 @@ COMMENT ON CONSTRAINT swarm_name_is_an_identifier ON concord.swarm_runs IS 'A sw
 --
 
 COMMENT ON CONSTRAINT total_steps_are_within_max_total_steps ON concord.swarm_runs IS 'A swarm''s agents never take more steps than its max_total_steps.';
+
+--
+-- Name: _cancel_pending_spawns(concord.swarm_runs); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._cancel_pending_spawns(swarm concord.swarm_runs) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM concord._cancel(c.command_id, concord._actor(),
+                            format('swarm run %s is %s: it spawns no more children', swarm.swarm_run_id,
+                                   swarm.status), null)
+    FROM concord.agent_runs AS a
+    INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
+    INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
+    WHERE a.swarm_run_id = swarm.swarm_run_id AND c.command_type = 'spawn_subagent'
+      AND c.status IN ('validated', 'waiting_for_approval', 'waiting_for_input', 'approved', 'queued')
+      AND c.cancellation_requested_at IS NULL;
+END
+$$;
+
+--
+-- Name: _cancel_queued_workflow(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._cancel_queued_workflow(workflow_id text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+BEGIN
+    IF workflow_id IS NULL OR to_regclass('dbos.workflow_status') IS NULL THEN
+        RETURN;
+    END IF;
+    EXECUTE 'UPDATE dbos.workflow_status SET status = ''CANCELLED'', queue_name = NULL, '
+            'deduplication_id = NULL, started_at_epoch_ms = NULL, owner_xid = NULL, '
+            'updated_at = $2, completed_at = $2 '
+            'WHERE workflow_uuid = $1 AND status IN (''ENQUEUED'', ''DELAYED'')'
+    USING workflow_id, (extract(EPOCH FROM clock_timestamp()) * 1000)::bigint;
+END
+$_$;
+
+--
+-- Name: _cancel_swarm(uuid, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    swarm concord.swarm_runs%ROWTYPE;
+    saved text[];
+BEGIN
+    IF mode IS NOT NULL AND mode NOT IN ('graceful', 'compensate_then_stop') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'cancellation_mode_is_graceful_or_compensate_then_stop',
+            MESSAGE = format('unknown cancellation mode %L: use graceful or compensate_then_stop', mode);
+    END IF;
+    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = _cancel_swarm.swarm_run_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists',
+            MESSAGE = format('swarm run %s not found', swarm_run_id);
+    END IF;
+    IF concord._agentic_terminal('swarm', swarm.status) THEN
+        RETURN swarm.status;
+    END IF;
+    saved := concord._push_actor(actor, coalesce(reason, 'swarm cancelled'));
+    UPDATE concord.swarm_runs AS s SET
+        status = 'cancelled',
+        cancellation_mode = coalesce(mode, (SELECT c.cancellation_mode FROM concord.commands AS c
+                                            WHERE c.command_id = s.command_id)),
+        cancel_reason = coalesce(reason, 'user_requested'),
+        cancelled_by = actor
+    WHERE s.swarm_run_id = swarm.swarm_run_id;
+    PERFORM concord._pop_actor(saved);
+    RETURN 'cancelled';
+END
+$$;
+
+--
+-- Name: _cancel_swarm_work(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    s concord.swarm_runs%ROWTYPE;
+    mode text := concord._swarm_cancellation_mode(swarm_run_id);
+    done jsonb;
+BEGIN
+    SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = _cancel_swarm_work.swarm_run_id;
+    done := concord._cancel_agent_commands(
+        ARRAY(SELECT a.agent_run_id FROM concord.agent_runs AS a WHERE a.swarm_run_id = s.swarm_run_id), mode, why);
+    IF jsonb_array_length(done) > 0 THEN
+        PERFORM concord._agent_audit(
+            'swarm_work_cancelled', 'audit', s.command_id, s.swarm_run_id, null, 'swarm_run', s.swarm_run_id::text,
+            null, null, jsonb_build_object('commands', done, 'cancellation_mode', mode, 'cancel_reason', why),
+            s.trace_id);
+    END IF;
+    RETURN done;
+END
+$$;
+
+--
+-- Name: _canonical_name_of_unicode(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._canonical_name_of_unicode(raw text) RETURNS text
+    LANGUAGE plpython3u IMMUTABLE STRICT
+    AS $$
+import unicodedata
+
+name = unicodedata.normalize("NFKC", raw).casefold()
+name = unicodedata.normalize("NFKC", name)
+if not name or len(name) > 128:
+    return None
+for position, char in enumerate(name):
+    category = unicodedata.category(char)
+    if char in "._@:+-" and position > 0:
+        continue
+    if category[0] in "LN" or (category[0] == "M" and position > 0):
+        continue
+    return None
+return name
+$$;
+
+--
+-- Name: _catalog_stamp(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._catalog_stamp() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    old_row jsonb;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        old_row := to_jsonb(OLD);
+        IF to_jsonb(NEW) -> TG_ARGV[0] IS DISTINCT FROM old_row -> TG_ARGV[0]
+           OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN007',
+                CONSTRAINT = 'a_catalog_key_is_immutable',
+                TABLE = TG_TABLE_NAME,
+                MESSAGE = format('%s %s: %s and created_at are immutable',
+                                 TG_TABLE_NAME, old_row ->> TG_ARGV[0], TG_ARGV[0]);
+        END IF;
+        RETURN jsonb_populate_record(NEW, jsonb_build_object(
+            TG_ARGV[1], (old_row ->> TG_ARGV[1])::integer + 1, 'updated_at', now()));
+    END IF;
+    RETURN jsonb_populate_record(NEW, jsonb_build_object(
+        TG_ARGV[1], 1, 'created_at', now(), 'updated_at', now()));
+END
+$$;
+
+--
+-- Name: _chosen_org(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._chosen_org() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN (SELECT p.org_id FROM concord.projects AS p WHERE p.project_id = concord._chosen_project());
+END
+$$;
+
+--
+-- Name: _chosen_project(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._chosen_project() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    chosen text := nullif(current_setting('concord.project', true), '');
+    writable uuid [];
+BEGIN
+    IF chosen IS NOT NULL THEN
+        RETURN concord._project(chosen);
+    END IF;
+    IF concord._sees_all() THEN
+        RETURN '00000000-0000-4000-8000-00000000000b'::uuid;
+    END IF;
+    IF concord._principal() IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_caller_is_authenticated',
+            MESSAGE = format('session login %s is not a Concord principal', session_user),
+            HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to '
+                   'a principal (concord.map_login).';
+    END IF;
+    writable := concord._projects_with_roles(ARRAY['owner', 'admin', 'member']);
+    IF cardinality(writable) = 1 THEN
+        RETURN writable[1];
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN008',
+        CONSTRAINT = 'a_project_is_chosen',
+        MESSAGE = CASE WHEN cardinality(writable) = 0
+                       THEN concord._principal() || ' may write in no project'
+                       ELSE format('%s may write in %s projects: choose one', concord._principal(),
+                                   cardinality(writable)) END,
+        HINT = 'Call concord.use_project(''organisation/project'') first in the session.';
+END
+$$;
+
+--
+-- Name: _close_approvals(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._close_approvals(command_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE concord.approvals AS a SET status = 'cancelled'
+    WHERE a.command_id = _close_approvals.command_id AND a.status = 'pending';
+END
+$$;
 
 --
 -- Name: _close_swarm_agents(concord.swarm_runs); Type: FUNCTION; Schema: concord; Owner: -
@@ -6160,13 +6236,16 @@ BEGIN
                 TABLE = 'domain_effects',
                 MESSAGE = format('effect %s (to be compensated) not found', NEW.compensates_effect_id);
         END IF;
-        IF compensated_command <> NEW.command_id THEN
+        -- a swarm's command also counters what its agents' finished commands did (spec 65)
+        IF compensated_command <> NEW.command_id AND compensated_command NOT IN (
+               SELECT x.c FROM concord._swarm_commands_to_compensate(NEW.command_id) AS x (c)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN008',
                 CONSTRAINT = 'a_compensation_belongs_to_the_same_command',
                 TABLE = 'domain_effects',
-                MESSAGE = format('effect %s belongs to command %s: a compensation is planned on the same command',
-                                 NEW.compensates_effect_id, compensated_command);
+                MESSAGE = format('effect %s belongs to command %s: a compensation is planned on the same command, '
+                                 'or on the command of the swarm one of whose agents asked for it once that '
+                                 'command has finished', NEW.compensates_effect_id, compensated_command);
         END IF;
     END IF;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = NEW.command_id FOR SHARE;
@@ -11406,7 +11485,9 @@ CREATE FUNCTION concord._rule_book_effects() RETURNS TABLE(rule text, table_name
         ('the_compensated_effect_exists', 'domain_effects', 'CN006',
          'The effect a compensation compensates exists.'),
         ('a_compensation_belongs_to_the_same_command', 'domain_effects', 'CN008',
-         'A compensating effect is planned on the command of the effect it compensates.'),
+         'A compensating effect is planned on the command of the effect it compensates, or on the '
+         'command a swarm works for when one of its agents asked for that command and it has '
+         'finished (spec 65).'),
         ('an_effect_status_change_follows_the_state_machine', 'domain_effects', 'CN001',
          'An effect changes status only along an edge of concord.effect_transitions: planned, '
          'executing, then succeeded or failed.'),
@@ -11682,7 +11763,11 @@ CREATE FUNCTION concord._rule_book_joins() RETURNS TABLE(rule text, table_name t
          'Only a running (or joining) swarm run is joined.'),
         ('a_swarm_is_not_joined_while_children_are_live', null, 'CN011',
          'A swarm whose strategy needs every child''s answer is not joined while a child '
-         'agent, or a spawn awaiting approval, is still live.')
+         'agent, or a spawn awaiting approval, is still live.'),
+        ('a_joining_swarm_spawns_no_child', 'agent_runs', 'CN011',
+         'Once a swarm''s join has begun (joining, or waiting for the review of its join) no '
+         'new agent run is created in it, and a spawn still waiting for approval is cancelled; '
+         'the swarm leaves joining when the join is decided or its coordinator finishes.')
 $$;
 
 --
@@ -12699,6 +12784,20 @@ END
 $_$;
 
 --
+-- Name: _swarm_cancellation_mode(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._swarm_cancellation_mode(swarm_run_id uuid) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT coalesce(s.cancellation_mode, c.cancellation_mode)
+    FROM concord.swarm_runs AS s
+    INNER JOIN concord.commands AS c ON c.command_id = s.command_id
+    WHERE s.swarm_run_id = _swarm_cancellation_mode.swarm_run_id
+$$;
+
+--
 -- Name: _swarm_children(uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12734,6 +12833,24 @@ CREATE FUNCTION concord._swarm_children(swarm_run_id uuid) RETURNS jsonb
     ) ORDER BY a.created_at, a.agent_run_id), '[]'::jsonb)
     FROM concord.agent_runs AS a
     WHERE a.swarm_run_id = _swarm_children.swarm_run_id AND a.parent_agent_run_id IS NOT NULL
+$$;
+
+--
+-- Name: _swarm_commands_to_compensate(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._swarm_commands_to_compensate(command_id uuid) RETURNS SETOF uuid
+    LANGUAGE sql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT DISTINCT c.command_id
+    FROM concord.swarm_runs AS s
+    INNER JOIN concord.agent_runs AS a ON a.swarm_run_id = s.swarm_run_id
+    INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
+    INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
+    WHERE s.command_id = _swarm_commands_to_compensate.command_id
+      AND c.command_id <> _swarm_commands_to_compensate.command_id
+      AND c.status IN ('succeeded', 'failed', 'cancelled', 'expired')
 $$;
 
 --
@@ -12816,8 +12933,13 @@ BEGIN
                       WHERE a.swarm_run_id = NEW.swarm_run_id AND NOT s.terminal
                       ORDER BY a.spawn_depth, a.created_at),
                 coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
+            -- and the pending work of its agents, finished ones included
+            PERFORM concord._cancel_swarm_work(
+                NEW.swarm_run_id, coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
         ELSIF concord._agentic_terminal('swarm', NEW.status) THEN
             PERFORM concord._close_swarm_agents(NEW);
+        ELSIF NEW.status = 'joining' THEN
+            PERFORM concord._cancel_pending_spawns(NEW);
         END IF;
         -- a review still waiting for a person dies with its swarm
         IF concord._agentic_terminal('swarm', NEW.status) AND OLD.status = 'waiting_for_approval' THEN
@@ -13816,7 +13938,7 @@ $$;
 -- Name: FUNCTION cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) IS 'Cancel a swarm (spec 64): its live agent runs are cancelled, and the commands they asked for that have not finished are cancelled in mode (default: the parent command''s cancellation_mode; compensate_then_stop compensates what ran). Idempotent: a finished swarm is left as it is; returns its status. actor is checked: the authenticated principal (NULL: itself; a superuser session naming nobody: its login) or one it may act for, an owner, admin or member of the project (CN012); an agent cancels only within its own swarm.';
+COMMENT ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) IS 'Cancel a swarm (spec 64): its live agent runs are cancelled, and every command its agents (finished ones included) asked for that has not finished is cancelled in mode (default: the parent command''s cancellation_mode; compensate_then_stop compensates what ran): a queued tool command never runs, a pending approval is closed, a memory candidate is deleted; the event swarm_work_cancelled names them. Cancelling the swarm''s command does the same. Idempotent: a finished swarm is left as it is; returns its status. actor is checked: the authenticated principal (NULL: itself; a superuser session naming nobody: its login) or one it may act for, an owner, admin or member of the project (CN012); an agent cancels only within its own swarm.';
 
 --
 -- Name: canonical_name(text); Type: FUNCTION; Schema: concord; Owner: -
@@ -15115,7 +15237,7 @@ $$;
 -- Name: FUNCTION join_swarm(swarm_run_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.join_swarm(swarm_run_id uuid) IS 'Join a running swarm''s child agents with its join strategy (spec 53, 68.3): stores and returns the decision {strategy, decision, summary, selected_artifact_id, confidence, requires_human_review, ...} and moves the swarm (succeeded, partially_succeeded, failed; waiting_for_approval for human_review; joining for a strategy delegated to the coordinator). CN011 while children a deterministic strategy needs are live; joining again returns the stored decision. Joined by an owner, admin or member of the project (CN012), the worker, or an agent of the swarm (CN012 an_agent_acts_within_its_own_swarm for another).';
+COMMENT ON FUNCTION concord.join_swarm(swarm_run_id uuid) IS 'Join a running swarm''s child agents with its join strategy (spec 53, 68.3): stores and returns the decision {strategy, decision, summary, selected_artifact_id, confidence, requires_human_review, ...} and moves the swarm (succeeded, partially_succeeded, failed; waiting_for_approval for human_review; joining for a strategy delegated to the coordinator). CN011 while children a deterministic strategy needs are live; joining again returns the stored decision. Once joined the swarm spawns no new agent (CN011 a_joining_swarm_spawns_no_child) and a spawn still waiting is cancelled; a delegated join ends when the coordinator finishes. Joined by an owner, admin or member of the project (CN012), the worker, or an agent of the swarm (CN012 an_agent_acts_within_its_own_swarm for another).';
 
 --
 -- Name: map_login(name, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -16998,12 +17120,14 @@ CREATE FUNCTION concord.runtime_compensations(command_id uuid) RETURNS jsonb
 BEGIN
     RETURN coalesce((
         SELECT jsonb_agg(jsonb_build_object(
-                   'effect_id', e.domain_effect_id, 'effect_type', e.effect_type, 'payload', e.effect_payload,
+                   'effect_id', e.domain_effect_id, 'command_id', e.command_id, 'effect_type', e.effect_type,
+                   'payload', e.effect_payload,
                    'result', e.result, 'idempotency_key', e.idempotency_key,
                    'declared_compensation', e.declared_compensation)
                    ORDER BY e.completed_at DESC, e.created_at DESC, e.domain_effect_id DESC)
         FROM concord.domain_effects AS e
-        WHERE e.command_id = command_id
+        WHERE (e.command_id = command_id
+               OR e.command_id IN (SELECT x.c FROM concord._swarm_commands_to_compensate(command_id) AS x (c)))
           AND e.status = 'succeeded'
           AND e.declared_compensation IS NOT null
           AND e.compensates_effect_id IS null
@@ -17018,7 +17142,7 @@ $$;
 -- Name: FUNCTION runtime_compensations(command_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_compensations(command_id uuid) IS 'The succeeded effects of a command with a declared compensation not yet countered, in reverse order of completion (spec 30.2).';
+COMMENT ON FUNCTION concord.runtime_compensations(command_id uuid) IS 'The succeeded effects with a declared compensation not yet countered that a compensate_then_stop cancellation of the command counters, in reverse order of completion (spec 30.2): its own, and those of the finished commands the agents of its swarms asked for (spec 65). Each is {effect_id, command_id, effect_type, payload, result, idempotency_key, declared_compensation}.';
 
 --
 -- Name: runtime_effect(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -25177,6 +25301,12 @@ REVOKE ALL ON FUNCTION concord._builtin_policy(policy concord.policies, doc json
 REVOKE ALL ON FUNCTION concord._cancel(command_id uuid, actor text, reason text, mode text, error_class text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _cancel_agent_commands(ids uuid[], mode text, why text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._cancel_agent_commands(ids uuid[], mode text, why text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _cancel_agent_descendants(run concord.agent_runs); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -25195,6 +25325,12 @@ REVOKE ALL ON FUNCTION concord._cancel_agent_runs(ids uuid[], reason text) FROM 
 REVOKE ALL ON FUNCTION concord._cancel_from_dbos(c concord.commands, executor_id text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _cancel_pending_spawns(swarm concord.swarm_runs); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._cancel_pending_spawns(swarm concord.swarm_runs) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _cancel_queued_workflow(workflow_id text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -25205,6 +25341,12 @@ REVOKE ALL ON FUNCTION concord._cancel_queued_workflow(workflow_id text) FROM PU
 --
 
 REVOKE ALL ON FUNCTION concord._cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _cancel_swarm_work(swarm_run_id uuid, why text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _canonical_name_of_unicode(raw text); Type: ACL; Schema: concord; Owner: -
@@ -26413,10 +26555,22 @@ REVOKE ALL ON FUNCTION concord._submit_command(command_type text, payload jsonb,
 REVOKE ALL ON FUNCTION concord._submit_errors(c concord.commands) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _swarm_cancellation_mode(swarm_run_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._swarm_cancellation_mode(swarm_run_id uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _swarm_children(swarm_run_id uuid); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._swarm_children(swarm_run_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _swarm_commands_to_compensate(command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._swarm_commands_to_compensate(command_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _swarm_review_settled(c concord.commands); Type: ACL; Schema: concord; Owner: -

@@ -133,14 +133,20 @@ def test_cancelling_a_swarms_command_compensate_then_stop_counters_its_agents_bo
                 {
                     "name": f"bookers_{uuid.uuid4().hex[:8]}",
                     "objective": "book the rooms",
-                    "coordinator": {"agent_name": "lead", "allowed_tools": [BOOK, "spawn_subagent"]},
+                    "coordinator": {
+                        "agent_name": "lead",
+                        "allowed_tools": [BOOK, "spawn_subagent"],
+                    },
                 }
             ),
         )
     )
     lead = str(
-        one(conn, "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
-            swarm)
+        one(
+            conn,
+            "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
+            swarm,
+        )
     )
     spawned = one(
         conn,
@@ -200,12 +206,15 @@ def test_cancelling_a_swarms_command_compensate_then_stop_counters_its_agents_bo
         str(booked[c]["domain_effect_id"]) for c in newest_first
     ], json.dumps(started[0]["payload"])
     assert started[0]["payload"]["commands"] == newest_first
-    assert one(
-        conn,
-        "SELECT count(*) FROM concord.domain_events WHERE command_id = %s "
-        "AND event_type = 'compensation_completed'",
-        parent,
-    ) == 1
+    assert (
+        one(
+            conn,
+            "SELECT count(*) FROM concord.domain_events WHERE command_id = %s "
+            "AND event_type = 'compensation_completed'",
+            parent,
+        )
+        == 1
+    )
     # the agents' commands keep their outcome; the swarm is cancelled
     assert (status(conn, kid_command), status(conn, lead_command)) == ("succeeded", "succeeded")
     assert one(conn, "SELECT status FROM concord.swarm_runs WHERE swarm_run_id = %s", swarm) == (

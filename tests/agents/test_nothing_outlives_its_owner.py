@@ -268,9 +268,7 @@ def test_cancelling_the_command_reaches_the_pending_work_of_a_finished_agent(
         "max_results": 5,
     }
     tools = [f"bg_{suffix}", f"publish_{suffix}", "write_memory"]
-    command_id, swarm, lead = new_swarm(
-        conn, tools=[*tools, "spawn_subagent"], memory_scope=scope
-    )
+    command_id, swarm, lead = new_swarm(conn, tools=[*tools, "spawn_subagent"], memory_scope=scope)
     kid = spawned(conn, lead, "kid", tools, memory_scope=scope)
 
     def act(tool: str, payload: dict) -> dict:

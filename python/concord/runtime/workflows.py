@@ -441,8 +441,9 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
     """Spec 30: graceful -> cancelled; compensate_then_stop -> compensating, each
     succeeded effect with a declared compensation countered newest first (a swarm's
     command's include those of the finished commands its agents asked for, spec 65;
-    their compensations are effects of this command), compensated, cancelled. A compensation that keeps failing halts the chain: compensation_halted
-    says how far it got and the command fails with compensation_failed."""
+    their compensations are effects of this command), compensated, cancelled. A
+    compensation that keeps failing halts the chain: compensation_halted says how far it
+    got and the command fails with compensation_failed."""
     s = state()
     command_id = str(command["command_id"])
     if command["cancellation_mode"] != "compensate_then_stop":

@@ -40,6 +40,9 @@ class ClassifiedError(Exception):
         retry_after: float | None = None,
         detail: dict | None = None,
     ):
+        # PostgreSQL stores no NUL in text or jsonb: an error quoting a peer's answer
+        # must still be recordable (storable() cleans success answers the same way).
+        message = str(message).replace("\x00", "\ufffd")
         super().__init__(message)
         self.message = message
         if error_class is not None:

@@ -250,7 +250,7 @@ def _execute_effect(
             raise
         error_class = classify(exc)
         record.update(
-            error=str(exc)[:2000],
+            error=storable(str(exc))[:2000],
             error_class=error_class,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
@@ -392,7 +392,7 @@ class EffectContext:
         except Exception as exc:
             cause = _unwrap(exc)
             error_class = classify(cause)
-            message = str(cause) or type(cause).__name__
+            message = storable(str(cause) or type(cause).__name__)
             _run_step("concord.fail_effect", _fail_effect, effect_id, message, error_class)
             raise ConnectorError(message, error_class=error_class) from None
         self.emitted.append(effect_type)

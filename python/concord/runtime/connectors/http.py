@@ -1,31 +1,33 @@
 """The built-in HTTP connector (spec 19): one capability, ``request``, against one base URL.
 
-The configuration names the service (``base_url``) and the credentials it needs as secret
-references (``bearer_token``, header values); they are read at call time and removed from
-anything the connector returns or raises. A request may only address paths of the
-configured host: redirects are not followed and environment proxies are not used, so a
-credential never leaves for another host.
+The transport is httpx (connection pooling, timeouts, content decoding); this module adds
+what a governed connector needs on top of it. The configuration names the service
+(``base_url``) and the credentials it needs as secret references (``bearer_token``, header
+values); they are read at call time and removed from anything the connector returns or
+raises. A request may only address paths of the configured host: redirects are not
+followed and environment proxies and ``.netrc`` are not used, so a credential never leaves
+for another host. Certificates are checked against the system's trust store.
 
 Failures raise :class:`~concord.runtime.error_classes.ConnectorError` with the error class of
-spec 32: 5xx and connection failures are ``transient_connector_error``, a socket timeout is
+spec 32: 5xx and connection failures are ``transient_connector_error``, a timeout is
 ``timeout``, 429 is ``rate_limited`` (``retry_after`` from ``Retry-After``) and any other
 4xx is ``validation_error``.
 """
 
 from __future__ import annotations
 
+import codecs
 import email.utils
-import http.client
 import json
 import re
-import socket
 import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import UTC
 from typing import Any
+
+import httpx
 
 from ..error_classes import ConfigError, ConnectorError
 from .base import (
@@ -66,22 +68,6 @@ RESERVED_HEADERS = frozenset(
     }
 )
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-
-
-class _KeepEveryResponse(urllib.request.HTTPErrorProcessor):
-    """Hand every response back as it is: no HTTPError and, above all, no redirect
-    following (urllib would resend our headers, credentials included, to the new host)."""
-
-    def http_response(self, request, response):  # noqa: D102
-        return response
-
-    https_response = http_response
-
-
-_OPENER = urllib.request.build_opener(
-    urllib.request.ProxyHandler({}),  # never route through an environment proxy
-    _KeepEveryResponse(),
-)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -189,13 +175,15 @@ class HttpConnector(Connector):
                 f"connector {name}: give either bearer_token or an Authorization header"
             )
         self._bearer_token: str | None = token
+        self._lock = threading.Lock()
+        self._http: httpx.Client | None = None
 
     def capabilities(self) -> list[str]:
         return ["request"]
 
     # -- building the request -------------------------------------------------------------
 
-    def _url(self, path: Any, query: Any) -> str:
+    def _url(self, path: Any, query: Any) -> httpx.URL:
         if path is None:
             path = ""
         if not isinstance(path, str):
@@ -211,17 +199,13 @@ class HttpConnector(Connector):
         if any(s in (".", "..") for s in segments):
             raise self._invalid("path must not contain '.' or '..' segments")
         full_path = self._base_path + "/" + raw_path.lstrip("/")
+        url = httpx.URL(
+            urllib.parse.urlunsplit((self._scheme, self._netloc, full_path, raw_query, ""))
+        )
         if query is not None:
             if not isinstance(query, dict):
                 raise self._invalid("query must be an object")
-            extra = urllib.parse.urlencode(
-                {str(k): v for k, v in query.items() if v is not None}, doseq=True
-            )
-            raw_query = f"{raw_query}&{extra}" if raw_query and extra else raw_query or extra
-        url = urllib.parse.urlunsplit((self._scheme, self._netloc, full_path, raw_query, ""))
-        check = urllib.parse.urlsplit(url)
-        if check.scheme != self._scheme or check.netloc != self._netloc:  # pragma: no cover
-            raise self._invalid("path must not leave the host of base_url")
+            url = url.copy_merge_params({str(k): v for k, v in query.items() if v is not None})
         return url
 
     def _input_headers(self, headers: Any) -> dict[str, str]:
@@ -235,8 +219,6 @@ class HttpConnector(Connector):
                 raise self._invalid(f"{key!r} is not a valid header name")
             if not isinstance(value, str):
                 raise self._invalid(f"header {key} must be a string")
-            if "\r" in value or "\n" in value:
-                raise self._invalid(f"header {key} must not contain line breaks")
             if key.lower() in RESERVED_HEADERS:
                 raise self._invalid(f"header {key} is set by the connector")
             if SECRET_KEY.search(key) or is_secret_ref(value):
@@ -296,29 +278,35 @@ class HttpConnector(Connector):
             headers["Idempotency-Key"] = str(request.idempotency_key)
         if request.trace_id:
             headers["X-Concord-Trace-Id"] = str(request.trace_id)
-        for key in ("Idempotency-Key", "X-Concord-Trace-Id"):
-            if key in headers and ("\r" in headers[key] or "\n" in headers[key]):
-                raise self._invalid(f"{key} must not contain line breaks")
 
-        where = f"{method} {urllib.parse.urlsplit(url).path}"
-        req = urllib.request.Request(url, data=body, headers=headers, method=method)
+        # h11 would refuse these only once connected: refuse them before anything is sent
+        for key, value in headers.items():
+            if any(c in value for c in "\r\n\x00"):
+                raise self._invalid(f"header {key} must not contain line breaks or NUL")
+
+        where = f"{method} {url.path}"
         started = time.monotonic()
         try:
-            with _OPENER.open(req, timeout=self.timeout) as response:
-                status = int(response.status)
-                content_type = response.headers.get("Content-Type")
-                location = response.headers.get("Location")
-                retry_after = response.headers.get("Retry-After")
-                charset = response.headers.get_content_charset() or "utf-8"
-                raw = response.read(self.max_response_bytes + 1)
-        except ConnectorError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every failure is classified below
+            with self._client().stream(method, url, content=body, headers=headers) as response:
+                status = response.status_code
+                received = bytearray()
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) > self.max_response_bytes:
+                        break  # the rest is never read
+        except (httpx.HTTPError, UnicodeError) as exc:
             raise self._transport_error(exc, where, secrets) from None
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+        content_type = response.headers.get("Content-Type")
+        location = response.headers.get("Location")
+        charset = response.charset_encoding or "utf-8"
+        try:
+            codecs.lookup(charset)
+        except LookupError:  # a charset Python does not know: read it as UTF-8
+            charset = "utf-8"
 
-        too_large = len(raw) > self.max_response_bytes
-        raw = raw[: self.max_response_bytes]
+        too_large = len(received) > self.max_response_bytes
+        raw = bytes(received[: self.max_response_bytes])
         text = scrub(raw.decode(charset, errors="replace"), secrets)
 
         if status >= 400:
@@ -331,7 +319,7 @@ class HttpConnector(Connector):
                 raise ConnectorError(
                     message,
                     error_class="rate_limited",
-                    retry_after=parse_retry_after(retry_after),
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
                     detail=detail,
                 )
             if status >= 500:
@@ -367,32 +355,52 @@ class HttpConnector(Connector):
             output=output,
             metadata={
                 "method": method,
-                "path": urllib.parse.urlsplit(url).path,
+                "path": url.path,
                 "elapsed_ms": elapsed_ms,
             },
         )
 
+    def _client(self) -> httpx.Client:
+        """The connector's pooled client, made on first use (a connector is built when its
+        module is imported; connections are opened only by calls)."""
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=self.timeout,
+                    follow_redirects=False,  # our headers, credentials included, stay here
+                    trust_env=False,  # no environment proxy, no .netrc credentials
+                    verify=ssl.create_default_context(),  # the system's trust store
+                )
+            return self._http
+
+    def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones)."""
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
     def _transport_error(
-        self, exc: BaseException, where: str, secrets: list[str]
+        self, exc: httpx.HTTPError | UnicodeError, where: str, secrets: list[str]
     ) -> ConnectorError:
-        reason: BaseException = exc
-        if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
-            reason = exc.reason
-        text = scrub(f"{type(reason).__name__}: {reason}", secrets)
+        text = scrub(f"{type(exc).__name__}: {exc}", secrets)
         message = f"connector {self.name}: {where} failed: {text}"
-        if isinstance(reason, TimeoutError | socket.timeout):
+        if isinstance(exc, httpx.TimeoutException):
             return ConnectorError(
                 f"connector {self.name}: {where} timed out after {self.timeout:g}s",
                 error_class="timeout",
             )
-        if isinstance(reason, ssl.SSLCertVerificationError):
+        cause = exc.__context__ or exc.__cause__
+        if isinstance(exc, httpx.ConnectError) and isinstance(cause, ssl.SSLCertVerificationError):
             return ConnectorError(message, error_class="validation_error")
-        if isinstance(reason, http.client.InvalidURL | ValueError | UnicodeError):
-            return ConnectorError(message, error_class="validation_error")
-        if isinstance(reason, OSError | http.client.HTTPException | urllib.error.URLError):
-            # refused, reset, DNS (socket.gaierror), TLS failures, a truncated answer
+        if isinstance(exc, httpx.TransportError) and not isinstance(
+            exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol
+        ):
+            # refused, reset, DNS, TLS failures, a truncated or malformed answer
             return ConnectorError(message, error_class="transient_connector_error")
-        return ConnectorError(message, error_class="internal_error")
+        # a request httpx will not send (a header value it refuses), an answer it cannot
+        # decode: sending it again changes nothing
+        return ConnectorError(message, error_class="validation_error")
 
     def summarize(self, output: dict[str, Any]) -> dict[str, Any]:
         summary: dict[str, Any] = {"status": output.get("status")}

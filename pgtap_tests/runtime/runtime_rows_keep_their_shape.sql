@@ -130,7 +130,7 @@ SELECT concord_test.throws_rule(
 
 -- schedules
 SELECT pg_temp.attack($$UPDATE concord.schedules SET cron = '* * *' WHERE schedule_name = 'rs_nightly'$$,
-                      'cron_has_five_or_six_fields');
+                      'cron_has_five_or_six_fields_or_is_an_alias');
 SELECT pg_temp.attack($$UPDATE concord.schedules SET payload_template = '[]' WHERE schedule_name = 'rs_nightly'$$,
                       'payload_template_is_an_object');
 SELECT pg_temp.attack($$UPDATE concord.schedules SET schedule_name = 'Bad Name' WHERE schedule_name = 'rs_nightly'$$,

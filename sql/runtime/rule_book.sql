@@ -33,8 +33,10 @@ AS $$
         ('a_notification_idempotency_key_names_one_notification', null, 'CN002',
          'A replayed notification idempotency key comes with the same channel, recipient, subject, '
          'body and command as the first.'),
-        ('a_schedule_cron_is_valid', null, 'CN005',
-         'A schedule''s cron has five fields (or six with seconds first), each of them valid.'),
+        ('a_schedule_cron_is_valid', 'schedules', 'CN005',
+         'A schedule''s cron is one DBOS''s scheduler can run, as its parser (croniter, at the '
+         'worker''s version) reads it: five fields, six with seconds first, or an @alias, firing '
+         'at least once.'),
         ('schedule_spec_is_valid', null, 'CN005',
          'A schedule spec given to concord.register_schedule fits the schedules table (a '
          'lowercase name, an object payload template, a boolean enabled).'),

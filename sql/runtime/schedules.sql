@@ -1,52 +1,68 @@
 -- Schedules (spec 96): cron entries whose ticks become commands.
 
--- Whether a cron expression has 5 fields (minute hour day month weekday) or 6
--- (seconds first), each a list of *, n, a-b, with an optional /step, in range
--- (months and weekdays also by three-letter name).
+-- Why DBOS's scheduler could not run a cron expression, or null when it can. The
+-- scheduler parses crons with croniter (seconds first when there are six fields); this
+-- asks the same library, at the version pyproject.toml pins for the worker
+-- (tests/harness/deps.sh installs it for the server's python3), rather than a second
+-- parser that can disagree with it. Besides croniter's own refusals: Concord takes five or
+-- six fields or an @alias (the schedules table's shape), and refuses a cron that never
+-- fires (31 2 *: croniter accepts it, and the scheduler's thread then dies on its first
+-- get_next). A cron that fires at all fires within croniter's 50-year search from any
+-- start, so the fixed start keeps the answer a function of the text (IMMUTABLE).
 CREATE OR REPLACE FUNCTION concord._cron_problem(cron text)
 RETURNS text
-LANGUAGE plpgsql
+LANGUAGE plpython3u
 IMMUTABLE
+AS $$
+import re
+from datetime import datetime, timezone
+
+from croniter import CroniterBadDateError, CroniterError, croniter
+
+if cron is None or not re.fullmatch(r"@[A-Za-z]+|\S+(\s+\S+){4,5}", cron, re.ASCII):
+    count = len((cron or "").split())
+    return (f"{count} field(s): a cron has 5 (minute hour day month weekday) or 6 "
+            "(seconds first), or is an alias such as @hourly")
+try:
+    croniter.expand(cron, second_at_beginning=True)
+except CroniterError as exc:
+    return str(exc)
+except Exception as exc:  # croniter.is_valid would raise this into the scheduler
+    return f"{type(exc).__name__}: {exc}"
+try:
+    croniter(cron, datetime(2000, 1, 1, tzinfo=timezone.utc),
+             second_at_beginning=True).get_next(datetime)
+except CroniterBadDateError:
+    return "it never fires: no date matches it"
+return None
+$$;
+
+-- Every write of a schedule's cron, by any role and not only through
+-- register_schedule, is one the scheduler can run: a cron it refuses stops every worker
+-- that applies schedules from starting.
+CREATE OR REPLACE FUNCTION concord._schedules_cron_is_valid()
+RETURNS trigger
+LANGUAGE plpgsql
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    fields text[] := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');
-    lows integer[];
-    highs integer[];
-    names text[] := ARRAY['', '', '', '', 'jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec',
-                          'sun|mon|tue|wed|thu|fri|sat'];
-    item text;
-    m text[];
-    offset_ integer;
+    problem text := concord._cron_problem(NEW.cron);
 BEGIN
-    IF cardinality(fields) = 6 THEN
-        lows := ARRAY[0, 0, 0, 1, 1, 0];
-        highs := ARRAY[59, 59, 23, 31, 12, 7];
-        offset_ := 0;
-    ELSIF cardinality(fields) = 5 THEN
-        lows := ARRAY[0, 0, 1, 1, 0];
-        highs := ARRAY[59, 23, 31, 12, 7];
-        offset_ := 1;
-    ELSE
-        RETURN format('%s field(s): a cron has 5 (minute hour day month weekday) or 6 (seconds first)',
-                      cardinality(fields));
+    IF problem IS NOT null THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'a_schedule_cron_is_valid',
+            TABLE = 'schedules',
+            MESSAGE = format('schedule %s: cron %L is not valid: %s', NEW.schedule_name, NEW.cron,
+                             problem),
+            HINT = 'Five fields (minute hour day month weekday), six with seconds first, or an '
+                   'alias such as @hourly, as DBOS''s scheduler (croniter) reads them.';
     END IF;
-    FOR i IN 1 .. cardinality(fields) LOOP
-        FOREACH item IN ARRAY string_to_array(lower(fields[i]), ',') LOOP
-            m := regexp_match(item, '^(\*|\?|([0-9]+|[a-z]{3})(-([0-9]+|[a-z]{3}))?)(/([0-9]+))?$');
-            IF m IS null
-               OR (m[2] IS NOT null AND m[2] !~ '^[0-9]+$' AND m[2] !~ ('^(' || names[i + offset_] || ')$'))
-               OR (m[4] IS NOT null AND m[4] !~ '^[0-9]+$' AND m[4] !~ ('^(' || names[i + offset_] || ')$'))
-               OR (m[2] ~ '^[0-9]+$' AND m[2]::numeric NOT BETWEEN lows[i] AND highs[i])
-               OR (m[4] ~ '^[0-9]+$' AND m[4]::numeric NOT BETWEEN lows[i] AND highs[i])
-               OR (m[6] IS NOT null AND m[6]::numeric = 0) THEN
-                RETURN format('field %s (%s) is not valid: %s', i, fields[i], item);
-            END IF;
-        END LOOP;
-    END LOOP;
-    RETURN null;
+    RETURN NEW;
 END
 $$;
+
+CREATE OR REPLACE TRIGGER schedules_cron_is_valid
+BEFORE INSERT OR UPDATE OF cron ON concord.schedules
+FOR EACH ROW EXECUTE FUNCTION concord._schedules_cron_is_valid();
 
 CREATE OR REPLACE FUNCTION concord.register_schedule(spec jsonb)
 RETURNS text
@@ -64,6 +80,7 @@ SET "concord.worker_run" = ''
 AS $$
 DECLARE
     name text;
+    problem text;
     project uuid := concord._chosen_project();
 BEGIN
     -- a schedule submits in its project: its owners and admins keep it
@@ -73,11 +90,13 @@ BEGIN
     PERFORM concord._require_spec(
         'schedule', spec, ARRAY['name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled']);
     name := concord._require('name', spec ->> 'name');
-    IF concord._cron_problem(spec ->> 'cron') IS NOT null THEN
+    problem := concord._cron_problem(spec ->> 'cron');
+    IF problem IS NOT null THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'a_schedule_cron_is_valid',
-            MESSAGE = format('schedule %s: cron %L is not valid: %s', name, spec ->> 'cron',
-                             concord._cron_problem(spec ->> 'cron')),
-            HINT = 'Five fields (minute hour day month weekday), or six with seconds first; e.g. 0 * * * * *.';
+            TABLE = 'schedules',
+            MESSAGE = format('schedule %s: cron %L is not valid: %s', name, spec ->> 'cron', problem),
+            HINT = 'Five fields (minute hour day month weekday), six with seconds first, or an '
+                   'alias such as @hourly, as DBOS''s scheduler (croniter) reads them.';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = spec ->> 'command_type') THEN
         RAISE EXCEPTION USING ERRCODE = 'CN009', CONSTRAINT = 'command_type_is_registered',
@@ -113,7 +132,7 @@ BEGIN
     WHEN check_violation OR invalid_text_representation THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'schedule_spec_is_valid',
             MESSAGE = format('schedule %s is invalid: %s', name, SQLERRM),
-            HINT = 'name is a lowercase identifier; cron has 5 fields (or 6 with seconds first); '
+            HINT = 'name is a lowercase identifier; cron has 5 fields (or 6 with seconds first, or is an @alias); '
                    'payload_template is an object; enabled is a boolean.';
     END;
     RETURN name;
@@ -121,7 +140,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.register_schedule(jsonb) IS
-'Create or replace a schedule (spec 84): {name, cron (5 fields, or 6 with seconds first), '
+'Create or replace a schedule (spec 84): {name, cron (5 fields, 6 with seconds first, or an '
+'@alias, as DBOS''s scheduler reads them: it refuses one the scheduler cannot run or that never fires), '
 'command_type, payload_template, queue (default scheduled_maintenance), enabled}, in the chosen '
 'project (use_project), whose commands it submits; its owners and admins (or an operator) may. A '
 'name another project uses is refused (CN011). Workers apply schedules when they start.';

@@ -11,7 +11,7 @@ CANDIDATES=(17 16 15)
 
 die() { printf 'deps: %s\n' "$*" >&2; exit 1; }
 
-command -v dpkg-query >/dev/null || die "needs a Debian-like system (dpkg/apt); install PostgreSQL (with pgTAP, plpython3u, plpgsql_check), pg_prove and python3-jsonschema by hand"
+command -v dpkg-query >/dev/null || die "needs a Debian-like system (dpkg/apt); install PostgreSQL (with pgTAP, plpython3u, plpgsql_check), pg_prove, python3-jsonschema and, for the server's python3, the croniter version pyproject.toml pins, by hand"
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 installable() {
@@ -31,11 +31,36 @@ all_installable() {
 }
 
 # Packages besides the server. pg_prove comes with `pgtap`; plpython3u imports Debian's
-# python3, which must find jsonschema; `python3 -m venv` needs ensurepip.
-other_pkgs=(pgtap python3-jsonschema)
+# python3, which must find jsonschema, and croniter's dependency dateutil; pip installs
+# croniter itself (below); `python3 -m venv` needs ensurepip.
+other_pkgs=(pgtap python3-jsonschema python3-dateutil python3-pip)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     other_pkgs+=(python3-venv)
 fi
+
+# The database checks schedules' crons with croniter (sql/runtime/schedules.sql), the parser
+# DBOS's scheduler uses, at the version the worker has: pyproject.toml pins it. Debian's
+# python3-croniter is another major version that accepts other crons, so pip installs the
+# pin for the server's python (Debian's /usr/bin/python3, which plpython3u embeds) into
+# /usr/local/lib/python3*/dist-packages, outside the files apt manages.
+SERVER_PY=/usr/bin/python3
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CRONITER=$(sed -n 's/^ *"croniter==\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml")
+[[ -n $CRONITER ]] || die "pyproject.toml pins no croniter version (\"croniter==X\")"
+croniter_ok() {
+    "$SERVER_PY" -c "import sys, importlib.metadata as m, croniter
+sys.exit(m.version('croniter') != '$CRONITER')" >/dev/null 2>&1
+}
+install_croniter() {
+    croniter_ok && return 0
+    echo "deps: installing croniter $CRONITER for $SERVER_PY" >&2
+    [[ -z ${DEPS_DRY_RUN:-} ]] || return 0
+    ((EUID == 0)) || die "croniter $CRONITER is missing for $SERVER_PY and installing it needs root: run 'sudo make deps'"
+    "$SERVER_PY" -m pip install -q --no-deps --break-system-packages "croniter==$CRONITER" \
+        >/tmp/concord-deps-pip.log 2>&1 \
+        || { tail -n 20 /tmp/concord-deps-pip.log >&2; die "pip install croniter==$CRONITER failed"; }
+    croniter_ok || die "croniter $CRONITER installed but $SERVER_PY does not import it"
+}
 
 # Fast path: everything already there (no apt-cache, no network).
 versions=("${CANDIDATES[@]}")
@@ -43,12 +68,13 @@ versions=("${CANDIDATES[@]}")
 for v in "${versions[@]}"; do
     # shellcheck disable=SC2046
     if all_installed $(server_pkgs "$v") "${other_pkgs[@]}"; then
+        install_croniter
         echo "deps: all present (PostgreSQL $v)"
         exit 0
     fi
 done
 
-[[ -n ${DEPS_DRY_RUN:-} ]] || ((EUID == 0)) || die "packages are missing and installing them needs root: run 'sudo make deps' (PostgreSQL ${versions[*]} with pgtap, plpython3, plpgsql-check; pgtap; python3-jsonschema)"
+[[ -n ${DEPS_DRY_RUN:-} ]] || ((EUID == 0)) || die "packages are missing and installing them needs root: run 'sudo make deps' (PostgreSQL ${versions[*]} with pgtap, plpython3, plpgsql-check; pgtap; python3-jsonschema, python3-dateutil, python3-pip; croniter $CRONITER for $SERVER_PY)"
 
 export DEBIAN_FRONTEND=noninteractive
 echo "deps: something is missing; apt-get update" >&2
@@ -79,3 +105,4 @@ echo "deps: installing for PostgreSQL $chosen: ${missing[*]}" >&2
 apt-get install -y -q "${missing[@]}" >/tmp/concord-deps-apt.log 2>&1 \
     || { tail -n 40 /tmp/concord-deps-apt.log >&2; die "apt-get install failed (log: /tmp/concord-deps-apt.log)"; }
 echo "deps: installed ${missing[*]}"
+install_croniter

@@ -5701,47 +5701,30 @@ $$;
 --
 
 CREATE FUNCTION concord._cron_problem(cron text) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'concord', 'pg_temp'
-    AS $_$
-DECLARE
-    fields text[] := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');
-    lows integer[];
-    highs integer[];
-    names text[] := ARRAY['', '', '', '', 'jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec',
-                          'sun|mon|tue|wed|thu|fri|sat'];
-    item text;
-    m text[];
-    offset_ integer;
-BEGIN
-    IF cardinality(fields) = 6 THEN
-        lows := ARRAY[0, 0, 0, 1, 1, 0];
-        highs := ARRAY[59, 59, 23, 31, 12, 7];
-        offset_ := 0;
-    ELSIF cardinality(fields) = 5 THEN
-        lows := ARRAY[0, 0, 1, 1, 0];
-        highs := ARRAY[59, 23, 31, 12, 7];
-        offset_ := 1;
-    ELSE
-        RETURN format('%s field(s): a cron has 5 (minute hour day month weekday) or 6 (seconds first)',
-                      cardinality(fields));
-    END IF;
-    FOR i IN 1 .. cardinality(fields) LOOP
-        FOREACH item IN ARRAY string_to_array(lower(fields[i]), ',') LOOP
-            m := regexp_match(item, '^(\*|\?|([0-9]+|[a-z]{3})(-([0-9]+|[a-z]{3}))?)(/([0-9]+))?$');
-            IF m IS null
-               OR (m[2] IS NOT null AND m[2] !~ '^[0-9]+$' AND m[2] !~ ('^(' || names[i + offset_] || ')$'))
-               OR (m[4] IS NOT null AND m[4] !~ '^[0-9]+$' AND m[4] !~ ('^(' || names[i + offset_] || ')$'))
-               OR (m[2] ~ '^[0-9]+$' AND m[2]::numeric NOT BETWEEN lows[i] AND highs[i])
-               OR (m[4] ~ '^[0-9]+$' AND m[4]::numeric NOT BETWEEN lows[i] AND highs[i])
-               OR (m[6] IS NOT null AND m[6]::numeric = 0) THEN
-                RETURN format('field %s (%s) is not valid: %s', i, fields[i], item);
-            END IF;
-        END LOOP;
-    END LOOP;
-    RETURN null;
-END
-$_$;
+    LANGUAGE plpython3u IMMUTABLE
+    AS $$
+import re
+from datetime import datetime, timezone
+
+from croniter import CroniterBadDateError, CroniterError, croniter
+
+if cron is None or not re.fullmatch(r"@[A-Za-z]+|\S+(\s+\S+){4,5}", cron, re.ASCII):
+    count = len((cron or "").split())
+    return (f"{count} field(s): a cron has 5 (minute hour day month weekday) or 6 "
+            "(seconds first), or is an alias such as @hourly")
+try:
+    croniter.expand(cron, second_at_beginning=True)
+except CroniterError as exc:
+    return str(exc)
+except Exception as exc:  # croniter.is_valid would raise this into the scheduler
+    return f"{type(exc).__name__}: {exc}"
+try:
+    croniter(cron, datetime(2000, 1, 1, tzinfo=timezone.utc),
+             second_at_beginning=True).get_next(datetime)
+except CroniterBadDateError:
+    return "it never fires: no date matches it"
+return None
+$$;
 
 --
 -- Name: _dbos_installed(); Type: FUNCTION; Schema: concord; Owner: -
@@ -11924,8 +11907,10 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
         ('a_notification_idempotency_key_names_one_notification', null, 'CN002',
          'A replayed notification idempotency key comes with the same channel, recipient, subject, '
          'body and command as the first.'),
-        ('a_schedule_cron_is_valid', null, 'CN005',
-         'A schedule''s cron has five fields (or six with seconds first), each of them valid.'),
+        ('a_schedule_cron_is_valid', 'schedules', 'CN005',
+         'A schedule''s cron is one DBOS''s scheduler can run, as its parser (croniter, at the '
+         'worker''s version) reads it: five fields, six with seconds first, or an @alias, firing '
+         'at least once.'),
         ('schedule_spec_is_valid', null, 'CN005',
          'A schedule spec given to concord.register_schedule fits the schedules table (a '
          'lowercase name, an object payload template, a boolean enabled).'),
@@ -12131,6 +12116,29 @@ BEGIN
         'missing_fields', coalesce(answer -> 'missing_fields', '[]'));
 END
 $_$;
+
+--
+-- Name: _schedules_cron_is_valid(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._schedules_cron_is_valid() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    problem text := concord._cron_problem(NEW.cron);
+BEGIN
+    IF problem IS NOT null THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'a_schedule_cron_is_valid',
+            TABLE = 'schedules',
+            MESSAGE = format('schedule %s: cron %L is not valid: %s', NEW.schedule_name, NEW.cron,
+                             problem),
+            HINT = 'Five fields (minute hour day month weekday), six with seconds first, or an '
+                   'alias such as @hourly, as DBOS''s scheduler (croniter) reads them.';
+    END IF;
+    RETURN NEW;
+END
+$$;
 
 --
 -- Name: _scope_excess(concord.agent_runs, text, text[], text[], text[], jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -16292,6 +16300,7 @@ CREATE FUNCTION concord.register_schedule(spec jsonb) RETURNS text
     AS $$
 DECLARE
     name text;
+    problem text;
     project uuid := concord._chosen_project();
 BEGIN
     -- a schedule submits in its project: its owners and admins keep it
@@ -16301,11 +16310,13 @@ BEGIN
     PERFORM concord._require_spec(
         'schedule', spec, ARRAY['name', 'cron', 'command_type', 'payload_template', 'queue', 'enabled']);
     name := concord._require('name', spec ->> 'name');
-    IF concord._cron_problem(spec ->> 'cron') IS NOT null THEN
+    problem := concord._cron_problem(spec ->> 'cron');
+    IF problem IS NOT null THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'a_schedule_cron_is_valid',
-            MESSAGE = format('schedule %s: cron %L is not valid: %s', name, spec ->> 'cron',
-                             concord._cron_problem(spec ->> 'cron')),
-            HINT = 'Five fields (minute hour day month weekday), or six with seconds first; e.g. 0 * * * * *.';
+            TABLE = 'schedules',
+            MESSAGE = format('schedule %s: cron %L is not valid: %s', name, spec ->> 'cron', problem),
+            HINT = 'Five fields (minute hour day month weekday), six with seconds first, or an '
+                   'alias such as @hourly, as DBOS''s scheduler (croniter) reads them.';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = spec ->> 'command_type') THEN
         RAISE EXCEPTION USING ERRCODE = 'CN009', CONSTRAINT = 'command_type_is_registered',
@@ -16341,7 +16352,7 @@ BEGIN
     WHEN check_violation OR invalid_text_representation THEN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'schedule_spec_is_valid',
             MESSAGE = format('schedule %s is invalid: %s', name, SQLERRM),
-            HINT = 'name is a lowercase identifier; cron has 5 fields (or 6 with seconds first); '
+            HINT = 'name is a lowercase identifier; cron has 5 fields (or 6 with seconds first, or is an @alias); '
                    'payload_template is an object; enabled is a boolean.';
     END;
     RETURN name;
@@ -16352,7 +16363,7 @@ $$;
 -- Name: FUNCTION register_schedule(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_schedule(spec jsonb) IS 'Create or replace a schedule (spec 84): {name, cron (5 fields, or 6 with seconds first), command_type, payload_template, queue (default scheduled_maintenance), enabled}, in the chosen project (use_project), whose commands it submits; its owners and admins (or an operator) may. A name another project uses is refused (CN011). Workers apply schedules when they start.';
+COMMENT ON FUNCTION concord.register_schedule(spec jsonb) IS 'Create or replace a schedule (spec 84): {name, cron (5 fields, 6 with seconds first, or an @alias, as DBOS''s scheduler reads them: one it cannot run or that never fires is refused), command_type, payload_template, queue (default scheduled_maintenance), enabled}, in the chosen project (use_project), whose commands it submits; its owners and admins (or an operator) may. A name another project uses is refused (CN011). Workers apply schedules when they start.';
 
 --
 -- Name: register_tool(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -21925,7 +21936,7 @@ CREATE TABLE concord.schedules (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     project_id uuid DEFAULT '00000000-0000-4000-8000-00000000000b'::uuid NOT NULL,
-    CONSTRAINT cron_has_five_or_six_fields CHECK ((cron ~ '^\S+(\s+\S+){4,5}$'::text)),
+    CONSTRAINT cron_has_five_or_six_fields_or_is_an_alias CHECK ((cron ~ '^(@[A-Za-z]+|\S+(\s+\S+){4,5})$'::text)),
     CONSTRAINT payload_template_is_an_object CHECK ((jsonb_typeof(payload_template) = 'object'::text)),
     CONSTRAINT schedule_name_is_an_identifier CHECK (((schedule_name ~ '^[a-z][a-z0-9_.-]*$'::text) AND (length(schedule_name) <= 100)))
 );
@@ -21948,7 +21959,7 @@ COMMENT ON COLUMN concord.schedules.schedule_name IS 'The schedule''s name.';
 -- Name: COLUMN schedules.cron; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.schedules.cron IS 'When it fires (five or six cron fields).';
+COMMENT ON COLUMN concord.schedules.cron IS 'When it fires: five cron fields, six with seconds first, or an @alias, as DBOS''s scheduler (croniter) reads them.';
 
 --
 -- Name: COLUMN schedules.command_type; Type: COMMENT; Schema: concord; Owner: -
@@ -21993,10 +22004,10 @@ COMMENT ON COLUMN concord.schedules.updated_at IS 'When it last changed.';
 COMMENT ON COLUMN concord.schedules.project_id IS 'The project its commands are submitted in.';
 
 --
--- Name: CONSTRAINT cron_has_five_or_six_fields ON schedules; Type: COMMENT; Schema: concord; Owner: -
+-- Name: CONSTRAINT cron_has_five_or_six_fields_or_is_an_alias ON schedules; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON CONSTRAINT cron_has_five_or_six_fields ON concord.schedules IS 'A cron expression has five or six fields.';
+COMMENT ON CONSTRAINT cron_has_five_or_six_fields_or_is_an_alias ON concord.schedules IS 'A cron expression has five or six fields, or is one @alias (@hourly, @daily, ...).';
 
 --
 -- Name: CONSTRAINT payload_template_is_an_object ON schedules; Type: COMMENT; Schema: concord; Owner: -
@@ -22040,7 +22051,7 @@ COMMENT ON COLUMN concord.schedule_catalog.schedule_name IS 'The schedule''s nam
 -- Name: COLUMN schedule_catalog.cron; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.schedule_catalog.cron IS 'When it fires (five or six cron fields).';
+COMMENT ON COLUMN concord.schedule_catalog.cron IS 'When it fires: five cron fields, six with seconds first, or an @alias (as DBOS''s scheduler reads them).';
 
 --
 -- Name: COLUMN schedule_catalog.command_type; Type: COMMENT; Schema: concord; Owner: -
@@ -23980,6 +23991,12 @@ CREATE TRIGGER projects_are_audited AFTER INSERT ON concord.projects FOR EACH RO
 --
 
 CREATE TRIGGER projects_are_not_rewritten BEFORE DELETE OR UPDATE ON concord.projects FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept as created');
+
+--
+-- Name: schedules schedules_cron_is_valid; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER schedules_cron_is_valid BEFORE INSERT OR UPDATE OF cron ON concord.schedules FOR EACH ROW EXECUTE FUNCTION concord._schedules_cron_is_valid();
 
 --
 -- Name: agent_statuses state_machine_is_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
@@ -26451,6 +26468,12 @@ REVOKE ALL ON FUNCTION concord._rule_books() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._run_policy(policy concord.policies, doc jsonb, ct concord.command_types) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _schedules_cron_is_valid(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._schedules_cron_is_valid() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _scope_excess(parent concord.agent_runs, agent_role text, allowed_tools text[], allowed_connectors text[], allowed_child_roles text[], memory_scope jsonb); Type: ACL; Schema: concord; Owner: -

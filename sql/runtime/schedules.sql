@@ -141,7 +141,7 @@ $$;
 
 COMMENT ON FUNCTION concord.register_schedule(jsonb) IS
 'Create or replace a schedule (spec 84): {name, cron (5 fields, 6 with seconds first, or an '
-'@alias, as DBOS''s scheduler reads them: it refuses one the scheduler cannot run or that never fires), '
+'@alias, as DBOS''s scheduler reads them: one it cannot run or that never fires is refused), '
 'command_type, payload_template, queue (default scheduled_maintenance), enabled}, in the chosen '
 'project (use_project), whose commands it submits; its owners and admins (or an operator) may. A '
 'name another project uses is refused (CN011). Workers apply schedules when they start.';

@@ -92,7 +92,8 @@ COMMENT ON COLUMN concord.schedule_catalog.schedule_name IS
 'The schedule''s name.';
 
 COMMENT ON COLUMN concord.schedule_catalog.cron IS
-'When it fires (five or six cron fields).';
+'When it fires: five cron fields, six with seconds first, or an @alias (as DBOS''s '
+'scheduler reads them).';
 
 COMMENT ON COLUMN concord.schedule_catalog.command_type IS
 'The command type each tick submits.';

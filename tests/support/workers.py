@@ -260,11 +260,12 @@ def wait_status(conn: psycopg.Connection, command_id: str, wanted: str | set[str
 
 
 class RecordingVendor(Vendor):
-    """A :class:`Vendor` that reads request headers case-insensitively (urllib sends
-    ``X-concord-trace-id``, so the base class's exact-case lookup of the trace header finds
-    nothing), records each request's ``Authorization`` header in ``authorization`` as
-    ``(path, value)``, and on ``/echo_headers`` answers with the Authorization header it
-    received: a careless peer that echoes credentials back."""
+    """A :class:`Vendor` that reads request headers case-insensitively (header names are
+    case-insensitive, and a client may send ``X-concord-trace-id``, which the base class's
+    exact-case lookup of the trace header misses), records each request's
+    ``Authorization`` header in ``authorization`` as ``(path, value)``, and on
+    ``/echo_headers`` answers with the Authorization header it received: a careless peer
+    that echoes credentials back."""
 
     def __init__(self) -> None:
         self.authorization: list[tuple[str, str | None]] = []

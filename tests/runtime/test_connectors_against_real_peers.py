@@ -268,6 +268,26 @@ def test_http_redirects_are_not_followed(peer: Peer, monkeypatch) -> None:
     assert len(peer.requests) == 1  # the credential went nowhere else
 
 
+def test_http_uses_the_configured_proxy_and_never_the_environments(
+    peer: Peer, monkeypatch
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(var, dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert call(http(peer), "request", {"path": "/ok"}).ok  # went straight to the peer
+    assert peer.last().path == "/ok"
+    # the peer stands in for a proxy: it receives the request for the other host
+    proxied = HttpConnector(
+        "svc", {"base_url": "http://api.example.invalid/v1", "proxy": peer.url}
+    )
+    result = call(proxied, "request", {"path": "/ok"}, idempotency_key="k-1")
+    assert result.output["status"] == 200
+    assert peer.last().path == "http://api.example.invalid/v1/ok"
+    assert peer.last().headers["idempotency-key"] == "k-1"
+
+
 def test_http_response_beyond_max_bytes_is_refused(peer: Peer) -> None:
     error = fails(http(peer, max_response_bytes=100), "request", {"path": "/big"})
     assert error.error_class == "validation_error"
@@ -472,6 +492,9 @@ def test_http_raw_secrets_in_config_are_refused(config: dict) -> None:
         {"base_url": "http://h", "headers": ["X-A"]},
         {"base_url": "http://h", "headers": {"Idempotency-Key": "x"}},
         {"base_url": "http://h", "timeout": 3},
+        {"base_url": "http://h", "proxy": "socks5://p:1080"},
+        {"base_url": "http://h", "proxy": "http://user@p:3128"},
+        {"base_url": "http://h", "proxy": 3128},
         {
             "base_url": "http://h",
             "bearer_token": "env://T",

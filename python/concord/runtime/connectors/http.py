@@ -5,8 +5,10 @@ what a governed connector needs on top of it. The configuration names the servic
 (``base_url``) and the credentials it needs as secret references (``bearer_token``, header
 values); they are read at call time and removed from anything the connector returns or
 raises. A request may only address paths of the configured host: redirects are not
-followed and environment proxies and ``.netrc`` are not used, so a credential never leaves
-for another host. Certificates are checked against the system's trust store.
+followed, and neither environment proxies nor ``.netrc`` are used, so a credential never
+leaves for another host; a proxy is used only when the configuration names one (``proxy``,
+an http:// or https:// URL without credentials). Certificates are checked against the
+system's trust store.
 
 Failures raise :class:`~concord.runtime.error_classes.ConnectorError` with the error class of
 spec 32: 5xx and connection failures are ``transient_connector_error``, a timeout is
@@ -50,7 +52,7 @@ SUMMARY_LIMIT = 500
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CONFIG_KEYS = frozenset(
-    {"base_url", "timeout_seconds", "headers", "bearer_token", "max_response_bytes"}
+    {"base_url", "timeout_seconds", "headers", "bearer_token", "max_response_bytes", "proxy"}
 )
 INPUT_KEYS = frozenset({"method", "path", "json", "query", "headers"})
 # Headers the connector sets itself, or that would change where or how the request goes.
@@ -175,6 +177,14 @@ class HttpConnector(Connector):
                 f"connector {name}: give either bearer_token or an Authorization header"
             )
         self._bearer_token: str | None = token
+        proxy = config.get("proxy")
+        if proxy is not None:
+            where = urllib.parse.urlsplit(proxy) if isinstance(proxy, str) else None
+            if where is None or where.scheme not in ("http", "https") or not where.hostname:
+                raise ConfigError(f"connector {name}: proxy must be an http:// or https:// URL")
+            if where.username is not None or where.password is not None:
+                raise ConfigError(f"connector {name}: proxy must not carry credentials")
+        self._proxy: str | None = proxy
         self._lock = threading.Lock()
         self._http: httpx.Client | None = None
 
@@ -369,6 +379,7 @@ class HttpConnector(Connector):
                     timeout=self.timeout,
                     follow_redirects=False,  # our headers, credentials included, stay here
                     trust_env=False,  # no environment proxy, no .netrc credentials
+                    proxy=self._proxy,
                     verify=ssl.create_default_context(),  # the system's trust store
                 )
             return self._http

@@ -2,11 +2,11 @@
 ``export CONCORD_DSN='...'``, and every status line (make's recipes, deps.sh, cluster.sh)
 on stderr.
 
-The Makefile and the two harness scripts it runs are copied to a temporary folder, so
-``make db`` there starts a cluster of its own (cluster.sh names the cluster after the
-folder it lives in) and the cluster these tests run on is never touched; the copy's
-cluster is destroyed afterwards. ``DEPS_DRY_RUN=1`` keeps deps.sh from installing
-anything.
+The Makefile, the two harness scripts it runs and pyproject.toml are copied to a
+temporary folder, so ``make db`` there starts a cluster of its own (cluster.sh names the
+cluster after the folder it lives in) and the cluster these tests run on is never
+touched; the copy's cluster is destroyed afterwards. ``DEPS_DRY_RUN=1`` keeps deps.sh
+from installing anything.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-COPIED = ("Makefile", "tests/harness/cluster.sh", "tests/harness/deps.sh")
+# deps.sh reads the croniter pin from pyproject.toml
+COPIED = ("Makefile", "pyproject.toml", "tests/harness/cluster.sh", "tests/harness/deps.sh")
 
 
 @pytest.fixture

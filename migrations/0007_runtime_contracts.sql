@@ -20,3 +20,80 @@ COMMENT ON CONSTRAINT cron_has_five_or_six_fields_or_is_an_alias ON concord.sche
 COMMENT ON COLUMN concord.schedules.cron IS
 'When it fires: five cron fields, six with seconds first, or an @alias, as DBOS''s scheduler '
 '(croniter) reads them.';
+
+-- == workers ==
+-- No command is stranded (issue 13 section 1, spec 48): the workers that are
+-- up register and heartbeat here, so a command type nobody serves and a
+-- worker that is gone for good can be seen, and the gone worker's workflows
+-- adopted. Liveness itself is the session advisory lock each worker holds on
+-- concord.executor:<executor id>; the heartbeat says what it serves.
+CREATE TABLE concord.workers (
+    executor_id text PRIMARY KEY
+    CONSTRAINT worker_executor_id_is_not_blank CHECK (btrim(executor_id) <> '' AND length(executor_id) <= 200),
+    application_version text NOT NULL
+    CONSTRAINT worker_application_version_is_not_blank CHECK (btrim(application_version) <> ''),
+    host text NOT NULL,
+    pid integer NOT NULL CONSTRAINT worker_pid_is_positive CHECK (pid > 0),
+    queues text [] NOT NULL DEFAULT '{}',
+    operations text [] NOT NULL DEFAULT '{}',
+    started_at timestamptz NOT NULL,
+    last_seen_at timestamptz NOT NULL,
+    CONSTRAINT a_worker_is_seen_after_it_started CHECK (last_seen_at >= started_at)
+);
+
+COMMENT ON TABLE concord.workers IS
+'The DBOS workers that have run against this database, one row per executor id, written only by '
+'the worker holding that executor id (concord.runtime_heartbeat). A worker is live while its '
+'session holds the advisory lock on concord.executor:<executor_id>; see concord.live_workers.';
+COMMENT ON COLUMN concord.workers.executor_id IS
+'The DBOS executor id: recovery resumes the workflows of an executor id.';
+COMMENT ON COLUMN concord.workers.application_version IS
+'The DBOS application version the worker runs.';
+COMMENT ON COLUMN concord.workers.host IS
+'The host name the worker runs on.';
+COMMENT ON COLUMN concord.workers.pid IS
+'The worker''s process id on its host.';
+COMMENT ON COLUMN concord.workers.queues IS
+'The DBOS queues the worker listens to.';
+COMMENT ON COLUMN concord.workers.operations IS
+'The command types the worker has an operation for.';
+COMMENT ON COLUMN concord.workers.started_at IS
+'When this process of the worker started (its first heartbeat).';
+COMMENT ON COLUMN concord.workers.last_seen_at IS
+'Its latest heartbeat.';
+COMMENT ON CONSTRAINT worker_executor_id_is_not_blank ON concord.workers IS
+'An executor id is not blank and at most 200 characters.';
+COMMENT ON CONSTRAINT worker_application_version_is_not_blank ON concord.workers IS
+'An application version is not blank.';
+COMMENT ON CONSTRAINT worker_pid_is_positive ON concord.workers IS
+'A process id is positive.';
+COMMENT ON CONSTRAINT a_worker_is_seen_after_it_started ON concord.workers IS
+'A worker''s latest heartbeat is not before it started.';
+
+-- max_attempts (spec 13.2, 33) is enforced: attempts counts the runs that
+-- began (into running, except a blocked command resuming), and the state
+-- machine's guard refuses a re-queue once it reaches the type's max_attempts.
+ALTER TABLE concord.commands
+ADD COLUMN attempts integer NOT NULL DEFAULT 0
+CONSTRAINT attempts_is_not_negative CHECK (attempts >= 0);
+
+COMMENT ON COLUMN concord.commands.attempts IS
+'How many runs of the command began (moves into running, except a blocked command resuming); a '
+'command is not re-queued once it reaches its type''s max_attempts.';
+COMMENT ON CONSTRAINT attempts_is_not_negative ON concord.commands IS
+'A command''s attempt count is not negative.';
+
+-- The runs that already began, from the audit trail. The guard triggers are
+-- off for the backfill: they refuse any change to a finished command.
+ALTER TABLE concord.commands DISABLE TRIGGER USER;
+UPDATE concord.commands AS c
+SET attempts = a.n
+FROM (
+    SELECT e.command_id, count(*)::integer AS n
+    FROM concord.domain_events AS e
+    WHERE e.event_type = 'command_status_changed' AND e.to_status = 'running'
+      AND e.from_status IS DISTINCT FROM 'blocked'
+    GROUP BY e.command_id
+) AS a
+WHERE a.command_id = c.command_id;
+ALTER TABLE concord.commands ENABLE TRIGGER USER;

@@ -87,6 +87,11 @@ AS $$
         ('a_logical_failure_is_not_retried', 'commands', 'CN001',
          'A command that failed with an error class that is not retryable is not retried; submit a '
          'new one (spec 32).'),
+        ('a_command_is_not_requeued_past_its_max_attempts', 'commands', 'CN011',
+         'A command is not queued again (from failed or blocked) once as many of its runs have begun '
+         'as its type''s max_attempts allows.'),
+        ('attempts_are_counted_only_when_a_run_begins', 'commands', 'CN007',
+         'A command''s attempts is counted by the kernel when a run begins; no one sets it.'),
         ('only_a_valid_payload_is_validated', 'commands', 'CN005',
          'A command becomes validated only when its payload matches its type''s schema, whoever '
          'makes the move.'),

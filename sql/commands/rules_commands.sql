@@ -95,6 +95,7 @@ BEGIN
     -- A submission that lands in queued is handed to the runtime (the after
     -- trigger enqueues its workflow); nobody else binds a workflow on insert.
     NEW.run_seq := CASE WHEN NEW.status = 'queued' THEN 1 ELSE 0 END;
+    NEW.attempts := CASE WHEN NEW.status = 'running' THEN 1 ELSE 0 END;
     NEW.queue_name := CASE WHEN NEW.status = 'queued' THEN concord._command_queue(NEW.command_type) END;
     NEW.dbos_workflow_id := CASE WHEN NEW.status = 'queued' THEN concord._workflow_id(NEW.command_id, 1) END;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
@@ -305,6 +306,9 @@ BEGIN
                              OLD.command_id),
             HINT = 'Record an outcome with concord.transition_command.';
     END IF;
+
+    -- Runs are counted; max_attempts holds (sql/commands/attempts.sql).
+    NEW := concord._count_attempt(OLD, NEW);
 
     -- The runtime binding: entering queued starts a run; see sql/runtime/hand_off.sql.
     IF NEW.status = 'queued'

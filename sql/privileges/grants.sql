@@ -119,8 +119,24 @@ concord.runtime_finish(uuid, text, text, jsonb, text, text, text),
 concord.runtime_audit(uuid, text, text, jsonb),
 concord.runtime_workflow_cancelled(uuid, text, text),
 concord.complete_effect(uuid, jsonb),
-concord.fail_effect(uuid, text, text)
+concord.fail_effect(uuid, text, text),
+concord.runtime_unserved(uuid, text, text)
 TO concord_worker;
+
+-- A worker's own row and the adoption of gone workers' workflows (issue 13).
+GRANT EXECUTE ON FUNCTION
+concord.runtime_heartbeat(text, text, text, integer, text [], text []),
+concord.runtime_command_type(uuid),
+concord.runtime_orphaned_executors(text, interval)
+TO concord_worker;
+
+GRANT SELECT ON
+concord.live_workers,
+concord.queue_depth,
+concord.unserved_commands,
+concord.unserved_command_types,
+concord.stuck_effects
+TO concord_app, concord_reader, concord_admin, concord_worker;
 
 GRANT EXECUTE ON FUNCTION
 concord.store_notification(text, text, text, text, uuid, text, jsonb)

@@ -177,6 +177,7 @@ DECLARE
     bad_queue text[];
     problems text[];
     n integer;
+    saved text[];
 BEGIN
     -- the operation catalog is shared: a worker's, or an operator's
     IF NOT concord._sees_all() THEN
@@ -240,6 +241,11 @@ BEGIN
           (excluded.queue_name, excluded.function_name, excluded.produces, excluded.requires_compensation,
            excluded.compensation, excluded.retry_policy, excluded.application_version);
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- Commands let go by a worker without these operations are handed off
+    -- again, now on the queue recorded above.
+    saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
+    PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o));
+    PERFORM concord._pop_actor(saved);
     RETURN n;
 END
 $$;
@@ -247,5 +253,6 @@ $$;
 COMMENT ON FUNCTION concord.register_operations(jsonb, text, text) IS
 'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, '
 'produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues'
-' are CN009. The queue recorded here is the one the hand-off uses. Returns the number of rows '
+' are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types '
+'that a worker without their operation let go are handed off again. Returns the number of rows '
 'changed.';

@@ -200,7 +200,8 @@ $$;
 -- starts a run (bound at once when nothing is unmet); otherwise the binding
 -- changes only by a hand-off (a queued command whose dependencies are met
 -- gets the next run's workflow) or a release (a queued command whose
--- dependency is unmet lets its workflow go).
+-- dependency is unmet, or whose run's worker cannot run its type, lets its
+-- workflow go).
 CREATE OR REPLACE FUNCTION concord._bind_workflow(
     old_row concord.commands, new_row concord.commands
 )
@@ -234,7 +235,10 @@ BEGIN
             new_row.queue_name := concord._command_queue(new_row.command_type);
             RETURN new_row;
         END IF;
-        IF old_row.dbos_workflow_id IS NOT null AND new_row.dbos_workflow_id IS null AND unmet IS NOT null
+        -- a release: a dependency is unmet, or the run itself lets its
+        -- workflow go (its worker has no operation for the type)
+        IF old_row.dbos_workflow_id IS NOT null AND new_row.dbos_workflow_id IS null
+           AND (unmet IS NOT null OR concord._is_current_run(old_row, current_setting('concord.worker_run', true)))
            AND new_row.run_seq = old_row.run_seq AND new_row.queue_name IS NOT DISTINCT FROM old_row.queue_name THEN
             RETURN new_row;
         END IF;

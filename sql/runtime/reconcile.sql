@@ -53,6 +53,7 @@ AS $$
 DECLARE
     c concord.commands%ROWTYPE;
     n integer := 0;
+    saved text[];
 BEGIN
     PERFORM concord._require('executor_id', executor_id);
     IF to_regclass('dbos.workflow_status') IS null THEN
@@ -67,11 +68,19 @@ BEGIN
         PERFORM concord._cancel_from_dbos(c, executor_id);
         n := n + 1;
     END LOOP;
+    -- Commands a worker without their operation let go (runtime_unserved):
+    -- handed off again by a worker that has it.
+    saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
+    n := n + concord._hand_off_served(
+        (SELECT w.operations FROM concord.workers AS w WHERE w.executor_id = runtime_reconcile.executor_id));
+    PERFORM concord._pop_actor(saved);
     RETURN n;
 END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_reconcile(text) IS
 '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled '
-'from DBOS''s side are cancelled (a running one through concord.finish_cancellation). Workers run '
-'it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
+'from DBOS''s side are cancelled (a running one through concord.finish_cancellation); queued '
+'commands without a workflow (let go by a worker without their operation) whose type the '
+'calling worker serves (its concord.workers row) are handed off again. Workers run it at start '
+'and every 10 seconds on a DBOS schedule; returns how many commands it touched.';

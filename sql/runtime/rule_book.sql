@@ -56,7 +56,13 @@ AS $$
          'A worker begins a compensation only while its command is compensating.'),
         ('a_workflow_binding_changes_only_while_queued', 'commands', 'CN007',
          'A command''s workflow binding (dbos_workflow_id, run_seq, queue_name) changes only while '
-         'it is queued: bound when its dependencies are met, released while one is unmet.'),
+         'it is queued: bound when its dependencies are met, released while one is unmet or by its '
+         'own run when its worker has no operation for the type.'),
+        ('a_worker_heartbeats_only_for_its_own_executor_id', 'workers', 'CN012',
+         'A worker''s row of concord.workers is written only from the session holding that executor '
+         'id''s advisory lock.'),
+        ('silent_for_is_at_least_a_second', null, 'CN008',
+         'runtime_orphaned_executors is given a silence of at least one second.'),
         ('connector_config_holds_no_raw_secret', 'connectors', 'CN005',
          'A connector''s config references secrets as env://NAME or file://PATH and never holds '
          'one.'),

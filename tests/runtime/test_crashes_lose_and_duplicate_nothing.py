@@ -72,11 +72,17 @@ def runtime_database(server_dsn: str, prefix: str) -> Iterator[str]:
         yield dsn
 
 
-def start_worker(dsn: str, executor_id: str, v: Vendor) -> WorkerProcess:
+def start_worker(
+    dsn: str, executor_id: str, v: Vendor, args: tuple[str, ...] = ()
+) -> WorkerProcess:
     """A started worker subprocess whose database sessions carry its executor id as their
     application_name (a loaded machine may take a while to start one)."""
     worker = WorkerProcess(
-        dsn, executor_id=executor_id, vendor_url=v.url, extra_env={"PGAPPNAME": executor_id}
+        dsn,
+        executor_id=executor_id,
+        vendor_url=v.url,
+        extra_env={"PGAPPNAME": executor_id},
+        args=args,
     )
     try:
         return worker.start(timeout=START_TIMEOUT)
@@ -102,9 +108,11 @@ def kill(conn: psycopg.Connection, worker: WorkerProcess) -> None:
 
 
 @contextmanager
-def running(dsn: str, executor_id: str, v: Vendor) -> Iterator[WorkerProcess]:
+def running(
+    dsn: str, executor_id: str, v: Vendor, args: tuple[str, ...] = ()
+) -> Iterator[WorkerProcess]:
     """A worker subprocess for the block, stopped with SIGTERM at its end."""
-    worker = start_worker(dsn, executor_id, v)
+    worker = start_worker(dsn, executor_id, v, args)
     try:
         yield worker
     finally:
@@ -459,7 +467,7 @@ def test_two_workers_share_the_queues_and_run_each_command_once(server_dsn: str)
 
 
 # ---------------------------------------------------------------------------
-# 3. A killed executor's workflows wait for that executor id
+# 3. A killed executor's workflows wait for that executor id (when nobody adopts them)
 # ---------------------------------------------------------------------------
 
 
@@ -515,15 +523,17 @@ def trace_of(conn: psycopg.Connection, commands: list[str]) -> dict[str, Any]:
 
 
 def test_killed_executor_workflows_wait_for_that_executor_id(server_dsn: str) -> None:
-    """Kill worker A of two mid-run: worker B finishes everything else but does not take
-    A's pending workflows (DBOS recovers by executor id); restarting A's executor id
-    recovers them, and every command still runs exactly once."""
+    """Kill worker A of two mid-run: worker B, which never adopts a gone worker's
+    workflows (--adopt-after 0; tests/runtime/test_a_gone_worker_is_adopted.py covers
+    adoption), finishes everything else but does not take A's pending workflows (DBOS
+    recovers by executor id); restarting A's executor id recovers them, and every command
+    still runs exactly once."""
     with (
         runtime_database(server_dsn, "concord_recover_by_id") as dsn,
         vendor() as v,
         psycopg.connect(dsn, autocommit=True) as conn,
         running(dsn, "owner-a", v) as a,
-        running(dsn, "owner-b", v) as b,
+        running(dsn, "owner-b", v, ("--adopt-after", "0")) as b,
     ):
         v.delay["/effect/1"] = 0.3  # every command takes a while: A holds some when killed
         commands = submit_http(conn, 40, 3, "owner")

@@ -62,6 +62,9 @@ class WorkerConfig:
     apply_schedules: bool = True
     promote_version: bool = False
     log_level: str = "WARNING"
+    # Adopt the PENDING workflows of a gone worker (its executor lock free) silent this
+    # long; 0 never adopts.
+    adopt_after: float = 20.0
 
 
 def _unprepared(conn: psycopg.Connection) -> str | None:
@@ -187,6 +190,9 @@ class Worker:
         self._lock_conn: psycopg.Connection | None = None
         self.schedules: list[tuple[str, str, str]] = []  # the enabled ones it applies
         self._stopped = threading.Event()
+        self._watch_stop = threading.Event()
+        self._watch: threading.Thread | None = None
+        self._queues: list[str] = []
 
     def start(self) -> None:
         from dbos import DBOS
@@ -250,7 +256,8 @@ class Worker:
                 "scheduler_polling_interval_sec": 5.0,
             }
         )
-        DBOS.listen_queues(self.listened_queues())
+        self._queues = self.listened_queues()
+        DBOS.listen_queues(self._queues)
         DBOS.launch()
         try:
             self._check_version(self.config.promote_version)
@@ -276,8 +283,12 @@ class Worker:
             self.config.executor_id,
             self.config.application_version,
         )
+        self._heartbeat()
         self.db.scalar("SELECT concord.runtime_reconcile(%s)", self.config.executor_id)
         self._apply_schedules()
+        self._warn_unserved()
+        self._watch = threading.Thread(target=self._watch_loop, name="concord-watch", daemon=True)
+        self._watch.start()
         log.warning(
             "concord worker %s (%s) started: %d operation(s), connectors %s",
             self.config.executor_id,
@@ -298,6 +309,101 @@ class Worker:
             if got or time.monotonic() > deadline:
                 return got
             time.sleep(0.2)
+
+    # -- heartbeat and adoption (issue 13: no command is stranded) ----------------------
+
+    def heartbeat_interval(self) -> float:
+        """Seconds between heartbeats and adoption scans: a quarter of ``adopt_after``,
+        between 1 and 5."""
+        return max(1.0, min(5.0, (self.config.adopt_after or 20.0) / 4))
+
+    def _heartbeat(self) -> None:
+        """Record this worker's row of concord.workers, on the connection that holds the
+        executor lock (the SQL function checks it holds it)."""
+        self._lock_conn.execute(
+            "SELECT concord.runtime_heartbeat(%s, %s, %s, %s, %s, %s)",
+            (
+                self.config.executor_id,
+                self.config.application_version,
+                socket.gethostname(),
+                os.getpid(),
+                self._queues,
+                sorted(self.catalog.operations),
+            ),
+        )
+
+    def _warn_unserved(self) -> None:
+        rows = self.db.rows(
+            "SELECT command_type, queued FROM concord.unserved_command_types ORDER BY 1"
+        )
+        if rows:
+            log.warning(
+                "queued commands no live worker can run (no operation for their type): %s",
+                ", ".join(f"{t} ({n})" for t, n in rows),
+            )
+
+    def _relock(self) -> None:
+        """The lock connection was lost (a database outage): connect again and take the
+        executor lock back. Raises while it cannot."""
+        try:
+            self._close_lock()
+        except Exception:  # noqa: BLE001 - the connection is already broken
+            self._lock_conn = None
+        self._lock_conn = psycopg.connect(self.config.dsn, connect_timeout=10, autocommit=True)
+        if not self._lock_executor_id(wait_seconds=0):
+            self._close_lock()
+            raise RuntimeError(f"executor lock of {self.config.executor_id} is held elsewhere")
+
+    def _watch_loop(self) -> None:
+        while not self._watch_stop.wait(self.heartbeat_interval()):
+            try:
+                if self._lock_conn is None or self._lock_conn.closed:
+                    self._relock()
+                self._heartbeat()
+                if self.config.adopt_after > 0:
+                    self._adopt_orphans()
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.warning("worker %s: heartbeat failed: %s", self.config.executor_id, exc)
+                if self._lock_conn is not None and self._lock_conn.broken:
+                    self._lock_conn = None
+
+    def _adopt_orphans(self) -> int:
+        """Recover, in this process, the PENDING workflows of workers that are gone (no
+        session holds their executor lock) and silent for ``adopt_after`` seconds. The
+        orphan's lock is taken first and held while adopting, so two live workers never
+        adopt the same executor, and a worker that is alive (however slow) never has its
+        workflows taken: it holds its lock for as long as its session lives."""
+        from dbos import DBOS
+
+        conn = self._lock_conn
+        rows = conn.execute(
+            "SELECT orphan, application_version, pending "
+            "FROM concord.runtime_orphaned_executors(%s, make_interval(secs => %s))",
+            (self.config.executor_id, float(self.config.adopt_after)),
+        ).fetchall()
+        adopted = 0
+        for orphan, version, pending in rows:
+            if version != self.config.application_version:
+                continue  # DBOS recovers a workflow only on its own application version
+            key = f"concord.executor:{orphan}"
+            got = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)
+            ).fetchone()[0]
+            if not got:
+                continue  # it came back, or another worker is adopting it
+            try:
+                handles = DBOS._recover_pending_workflows([orphan])
+                adopted += len(handles)
+                log.warning(
+                    "worker %s adopted %d workflow(s) of gone worker %s (%d pending)",
+                    self.config.executor_id,
+                    len(handles),
+                    orphan,
+                    pending,
+                )
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        return adopted
 
     def _close_lock(self) -> None:
         if self._lock_conn is not None:
@@ -385,6 +491,10 @@ class Worker:
     def stop(self, *, drain_seconds: int = 0) -> None:
         from dbos import DBOS
 
+        self._watch_stop.set()
+        if self._watch is not None:
+            self._watch.join(timeout=15)
+            self._watch = None
         DBOS.destroy(workflow_completion_timeout_sec=drain_seconds)
         if self.db is not None:
             self.db.close()
@@ -434,6 +544,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=10,
         help="on SIGTERM, wait this long for running workflows (default 10)",
     )
+    parser.add_argument(
+        "--adopt-after",
+        type=float,
+        default=float(os.environ.get("CONCORD_ADOPT_AFTER", "20")),
+        metavar="SECONDS",
+        help="adopt the pending workflows of a worker that is gone (its executor lock free) "
+        "and silent this long (default 20, or $CONCORD_ADOPT_AFTER; 0 never adopts)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("CONCORD_LOG_LEVEL", "WARNING"))
     return parser
 
@@ -454,6 +572,7 @@ def run(args: argparse.Namespace) -> int:
             apply_schedules=not args.no_schedules,
             promote_version=args.promote_version,
             log_level=args.log_level.upper(),
+            adopt_after=args.adopt_after,
         )
     )
     signal.signal(signal.SIGTERM, worker.request_stop)

@@ -123,6 +123,10 @@ INSERT INTO row_security_helpers VALUES
 -- What a DBOS worker calls (the runtime_* functions): concord_worker and concord_admin only.
 CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES
+('concord.runtime_unserved(uuid, text, text)'),
+('concord.runtime_heartbeat(text, text, text, integer, text [], text [])'),
+('concord.runtime_command_type(uuid)'),
+('concord.runtime_orphaned_executors(text, interval)'),
 ('concord.runtime_claim(uuid, text, text)'),
 ('concord.runtime_check(uuid, text)'),
 ('concord.runtime_reconcile(text)'),
@@ -136,10 +140,14 @@ INSERT INTO worker_only VALUES
 ('concord.register_operations(jsonb, text, text)'),
 ('concord.submit_scheduled(text, timestamptz)'),
 ('concord.runtime_agentic_command(uuid, text)');
--- What drives a command's run (claim it, its effects, its outcome): the
--- worker's alone; and transition_command, an operator's (concord_admin).
+-- What drives a command's run (claim it, let it go, its effects, its
+-- outcome) or speaks as a worker (its heartbeat, adoption): the worker's alone; and transition_command, an operator's (concord_admin).
 CREATE TEMP TABLE run_driving (signature regprocedure PRIMARY KEY);
 INSERT INTO run_driving VALUES
+('concord.runtime_unserved(uuid, text, text)'),
+('concord.runtime_heartbeat(text, text, text, integer, text [], text [])'),
+('concord.runtime_command_type(uuid)'),
+('concord.runtime_orphaned_executors(text, interval)'),
 ('concord.runtime_claim(uuid, text, text)'),
 ('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),
 ('concord.runtime_finish(uuid, text, text, jsonb, text, text, text)'),

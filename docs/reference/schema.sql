@@ -1852,6 +1852,8 @@ CREATE TABLE concord.commands (
     run_seq integer DEFAULT 0 NOT NULL,
     queue_name text,
     project_id uuid DEFAULT '00000000-0000-4000-8000-00000000000b'::uuid NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    CONSTRAINT attempts_is_not_negative CHECK ((attempts >= 0)),
     CONSTRAINT cancellation_mode_is_known CHECK ((cancellation_mode = ANY (ARRAY['graceful'::text, 'compensate_then_stop'::text]))),
     CONSTRAINT cancellation_request_names_who_and_when CHECK (((cancellation_requested_at IS NULL) = (cancellation_requested_by IS NULL))),
     CONSTRAINT context_is_an_object CHECK ((jsonb_typeof(context) = 'object'::text)),
@@ -2020,6 +2022,18 @@ COMMENT ON COLUMN concord.commands.queue_name IS 'The DBOS queue its runs go to.
 --
 
 COMMENT ON COLUMN concord.commands.project_id IS 'The project the command belongs to; who may see it follows.';
+
+--
+-- Name: COLUMN commands.attempts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.commands.attempts IS 'How many runs of the command began (moves into running, except a blocked command resuming); a command is not re-queued once it reaches its type''s max_attempts.';
+
+--
+-- Name: CONSTRAINT attempts_is_not_negative ON commands; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT attempts_is_not_negative ON concord.commands IS 'A command''s attempt count is not negative.';
 
 --
 -- Name: CONSTRAINT cancellation_mode_is_known ON commands; Type: COMMENT; Schema: concord; Owner: -
@@ -3407,7 +3421,10 @@ BEGIN
             new_row.queue_name := concord._command_queue(new_row.command_type);
             RETURN new_row;
         END IF;
-        IF old_row.dbos_workflow_id IS NOT null AND new_row.dbos_workflow_id IS null AND unmet IS NOT null
+        -- a release: a dependency is unmet, or the run itself lets its
+        -- workflow go (its worker has no operation for the type)
+        IF old_row.dbos_workflow_id IS NOT null AND new_row.dbos_workflow_id IS null
+           AND (unmet IS NOT null OR concord._is_current_run(old_row, current_setting('concord.worker_run', true)))
            AND new_row.run_seq = old_row.run_seq AND new_row.queue_name IS NOT DISTINCT FROM old_row.queue_name THEN
             RETURN new_row;
         END IF;
@@ -5382,6 +5399,7 @@ BEGIN
     -- A submission that lands in queued is handed to the runtime (the after
     -- trigger enqueues its workflow); nobody else binds a workflow on insert.
     NEW.run_seq := CASE WHEN NEW.status = 'queued' THEN 1 ELSE 0 END;
+    NEW.attempts := CASE WHEN NEW.status = 'running' THEN 1 ELSE 0 END;
     NEW.queue_name := CASE WHEN NEW.status = 'queued' THEN concord._command_queue(NEW.command_type) END;
     NEW.dbos_workflow_id := CASE WHEN NEW.status = 'queued' THEN concord._workflow_id(NEW.command_id, 1) END;
     NEW.trace_id := coalesce(nullif(NEW.trace_id, ''), concord._new_trace_id());
@@ -5593,6 +5611,9 @@ BEGIN
             HINT = 'Record an outcome with concord.transition_command.';
     END IF;
 
+    -- Runs are counted; max_attempts holds (sql/commands/attempts.sql).
+    NEW := concord._count_attempt(OLD, NEW);
+
     -- The runtime binding: entering queued starts a run; see sql/runtime/hand_off.sql.
     IF NEW.status = 'queued'
        OR (NEW.dbos_workflow_id, NEW.run_seq, NEW.queue_name)
@@ -5639,6 +5660,49 @@ BEGIN
         NEW.created_at := OLD.created_at;
     END IF;
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _count_attempt(concord.commands, concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._count_attempt(old_row concord.commands, new_row concord.commands) RETURNS concord.commands
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    allowed integer;
+BEGIN
+    IF new_row.attempts IS DISTINCT FROM old_row.attempts THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'attempts_are_counted_only_when_a_run_begins',
+            TABLE = 'commands',
+            MESSAGE = format('command %s: attempts (%s) is counted by the kernel when a run begins; it cannot '
+                             'be set', old_row.command_id, old_row.attempts);
+    END IF;
+    IF new_row.status IS NOT DISTINCT FROM old_row.status THEN
+        RETURN new_row;
+    END IF;
+    -- a blocked command resuming continues its run; any other move into
+    -- running begins one
+    IF new_row.status = 'running' AND old_row.status <> 'blocked' THEN
+        new_row.attempts := old_row.attempts + 1;
+    ELSIF new_row.status = 'queued' AND old_row.status IN ('failed', 'blocked') THEN
+        allowed := (SELECT t.max_attempts FROM concord.command_types AS t WHERE t.command_type = old_row.command_type);
+        IF old_row.attempts >= allowed THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_command_is_not_requeued_past_its_max_attempts',
+                TABLE = 'commands',
+                MESSAGE = format('command %s cannot be queued again: it has been attempted %s time(s), its type '
+                                 '%s allows %s', old_row.command_id, old_row.attempts, old_row.command_type,
+                                 allowed),
+                HINT = 'Submit a new command, or raise the type''s max_attempts with register_command_type.';
+        END IF;
+    END IF;
+    RETURN new_row;
 END
 $$;
 
@@ -6682,6 +6746,40 @@ END
 $$;
 
 --
+-- Name: _executor_lock_key(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._executor_lock_key(executor_id text) RETURNS bigint
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN hashtextextended('concord.executor:' || executor_id, 0);
+END
+$$;
+
+--
+-- Name: _executor_locked(text, integer); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._executor_locked(executor_id text, pid integer DEFAULT NULL::integer) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    k bigint := concord._executor_lock_key(executor_id);
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM pg_catalog.pg_locks AS l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
+          AND l.classid = ((k >> 32) & 4294967295)::oid
+          AND l.objid = (k & 4294967295)::oid
+          AND (_executor_locked.pid IS null OR l.pid = _executor_locked.pid));
+END
+$$;
+
+--
 -- Name: _gateway_actions(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -6789,6 +6887,26 @@ BEGIN
     PERFORM concord._hand_off(ARRAY(
         SELECT d.child_command_id FROM concord.command_dependencies AS d
         WHERE d.parent_command_id = parent_id AND d.required_status = parent_status));
+END
+$$;
+
+--
+-- Name: _hand_off_served(text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._hand_off_served(operations text[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF cardinality(operations) = 0 THEN
+        RETURN 0;
+    END IF;
+    RETURN concord._hand_off(ARRAY(
+        SELECT c.command_id FROM concord.commands AS c
+        WHERE c.status = 'queued' AND c.dbos_workflow_id IS null AND c.command_type = ANY (operations)
+        ORDER BY c.created_at, c.command_id
+        FOR NO KEY UPDATE OF c SKIP LOCKED));
 END
 $$;
 
@@ -7437,6 +7555,25 @@ BEGIN
             MESSAGE = format('agent run %s is %s: a finished agent %s', run.agent_run_id, run.status, doing);
     END IF;
     RETURN run;
+END
+$$;
+
+--
+-- Name: _live_executors(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._live_executors() RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN ARRAY(
+        SELECT w.executor_id FROM concord.workers AS w
+        INNER JOIN pg_catalog.pg_locks AS l
+            ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+           AND l.classid = ((concord._executor_lock_key(w.executor_id) >> 32) & 4294967295)::oid
+           AND l.objid = (concord._executor_lock_key(w.executor_id) & 4294967295)::oid
+        WHERE l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database()));
 END
 $$;
 
@@ -9610,6 +9747,22 @@ END
 $$;
 
 --
+-- Name: _queued_since(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._queued_since(c concord.commands) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN coalesce(
+        (SELECT max(e.created_at) FROM concord.domain_events AS e
+         WHERE e.command_id = c.command_id AND e.event_type = 'command_status_changed' AND e.to_status = 'queued'),
+        c.created_at);
+END
+$$;
+
+--
 -- Name: _raise_problems(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11373,6 +11526,11 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
         ('a_logical_failure_is_not_retried', 'commands', 'CN001',
          'A command that failed with an error class that is not retryable is not retried; submit a '
          'new one (spec 32).'),
+        ('a_command_is_not_requeued_past_its_max_attempts', 'commands', 'CN011',
+         'A command is not queued again (from failed or blocked) once as many of its runs have begun '
+         'as its type''s max_attempts allows.'),
+        ('attempts_are_counted_only_when_a_run_begins', 'commands', 'CN007',
+         'A command''s attempts is counted by the kernel when a run begins; no one sets it.'),
         ('only_a_valid_payload_is_validated', 'commands', 'CN005',
          'A command becomes validated only when its payload matches its type''s schema, whoever '
          'makes the move.'),
@@ -11930,7 +12088,13 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
          'A worker begins a compensation only while its command is compensating.'),
         ('a_workflow_binding_changes_only_while_queued', 'commands', 'CN007',
          'A command''s workflow binding (dbos_workflow_id, run_seq, queue_name) changes only while '
-         'it is queued: bound when its dependencies are met, released while one is unmet.'),
+         'it is queued: bound when its dependencies are met, released while one is unmet or by its '
+         'own run when its worker has no operation for the type.'),
+        ('a_worker_heartbeats_only_for_its_own_executor_id', 'workers', 'CN012',
+         'A worker''s row of concord.workers is written only from the session holding that executor '
+         'id''s advisory lock.'),
+        ('silent_for_is_at_least_a_second', null, 'CN008',
+         'runtime_orphaned_executors is given a silence of at least one second.'),
         ('connector_config_holds_no_raw_secret', 'connectors', 'CN005',
          'A connector''s config references secrets as env://NAME or file://PATH and never holds '
          'one.'),
@@ -13378,6 +13542,26 @@ BEGIN
     RETURN doc;
 END
 $$;
+
+--
+-- Name: _workflow_executor(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._workflow_executor(workflow_id text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+DECLARE
+    found text;
+BEGIN
+    IF workflow_id IS null OR to_regclass('dbos.workflow_status') IS null THEN
+        RETURN null;
+    END IF;
+    EXECUTE 'SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = $1 AND status = ''PENDING'''
+    INTO found USING workflow_id;
+    RETURN found;
+END
+$_$;
 
 --
 -- Name: _workflow_id(uuid, integer); Type: FUNCTION; Schema: concord; Owner: -
@@ -16015,6 +16199,7 @@ DECLARE
     bad_queue text[];
     problems text[];
     n integer;
+    saved text[];
 BEGIN
     -- the operation catalog is shared: a worker's, or an operator's
     IF NOT concord._sees_all() THEN
@@ -16078,6 +16263,11 @@ BEGIN
           (excluded.queue_name, excluded.function_name, excluded.produces, excluded.requires_compensation,
            excluded.compensation, excluded.retry_policy, excluded.application_version);
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- Commands let go by a worker without these operations are handed off
+    -- again, now on the queue recorded above.
+    saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
+    PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o));
+    PERFORM concord._pop_actor(saved);
     RETURN n;
 END
 $$;
@@ -16086,7 +16276,7 @@ $$;
 -- Name: FUNCTION register_operations(catalog jsonb, executor_id text, application_version text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_operations(catalog jsonb, executor_id text, application_version text) IS 'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues are CN009. The queue recorded here is the one the hand-off uses. Returns the number of rows changed.';
+COMMENT ON FUNCTION concord.register_operations(catalog jsonb, executor_id text, application_version text) IS 'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types that a worker without their operation let go are handed off again. Returns the number of rows changed.';
 
 --
 -- Name: register_policy(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -17114,6 +17304,31 @@ $$;
 COMMENT ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) IS 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers {action: run | cancel | skip | stale | released, command}. released: a dependency is unmet, the workflow lets go and the parent''s completion hands the command off again. Idempotent.';
 
 --
+-- Name: runtime_command_type(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.runtime_command_type(command_id uuid) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    RETURN (SELECT c.command_type FROM concord.commands AS c WHERE c.command_id = runtime_command_type.command_id);
+END
+$$;
+
+--
+-- Name: FUNCTION runtime_command_type(command_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.runtime_command_type(command_id uuid) IS '(concord_worker) The command type of a command (NULL when there is no such command).';
+
+--
 -- Name: runtime_compensations(uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -17242,6 +17457,94 @@ $$;
 COMMENT ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text) IS 'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed with error and error_class, or a cancellation status); a command already there is left as it is.';
 
 --
+-- Name: runtime_heartbeat(text, text, text, integer, text[], text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.runtime_heartbeat(executor_id text, application_version text, host text, pid integer, queues text[], operations text[]) RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    PERFORM concord._require('executor_id', executor_id);
+    PERFORM concord._require('application_version', application_version);
+    IF NOT concord._executor_locked(executor_id, pg_backend_pid()) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_worker_heartbeats_only_for_its_own_executor_id',
+            TABLE = 'workers',
+            MESSAGE = format('this session does not hold the lock of executor %s: only the worker running '
+                             'as that executor id records its heartbeat', executor_id),
+            HINT = 'Call it on the connection that took pg_advisory_lock(concord._executor_lock_key(id)).';
+    END IF;
+    INSERT INTO concord.workers AS w (
+        executor_id, application_version, host, pid, queues, operations, started_at, last_seen_at)
+    VALUES (executor_id, application_version, coalesce(host, ''), pid, coalesce(queues, '{}'),
+            coalesce(operations, '{}'), now(), now())
+    ON CONFLICT ON CONSTRAINT workers_pkey DO UPDATE
+    SET application_version = excluded.application_version, host = excluded.host, pid = excluded.pid,
+        queues = excluded.queues, operations = excluded.operations, last_seen_at = excluded.last_seen_at,
+        -- a new process under the same executor id starts anew
+        started_at = CASE WHEN (w.host, w.pid) IS DISTINCT FROM (excluded.host, excluded.pid)
+                          THEN excluded.started_at ELSE w.started_at END;
+    RETURN now();
+END
+$$;
+
+--
+-- Name: FUNCTION runtime_heartbeat(executor_id text, application_version text, host text, pid integer, queues text[], operations text[]); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.runtime_heartbeat(executor_id text, application_version text, host text, pid integer, queues text[], operations text[]) IS '(concord_worker) A worker records that it is up and what it serves (its row of concord.workers: version, host, pid, queues, operations). Only the session holding the executor id''s advisory lock may (CN012 a_worker_heartbeats_only_for_its_own_executor_id). Returns the time recorded.';
+
+--
+-- Name: runtime_orphaned_executors(text, interval); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.runtime_orphaned_executors(executor_id text, silent_for interval) RETURNS TABLE(orphan text, application_version text, pending integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $_$
+DECLARE
+    me text := executor_id;
+BEGIN
+    PERFORM concord._require('executor_id', executor_id);
+    IF silent_for IS null OR silent_for < interval '1 second' THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'silent_for_is_at_least_a_second',
+            MESSAGE = 'silent_for must be at least one second';
+    END IF;
+    IF to_regclass('dbos.workflow_status') IS null OR pg_postmaster_start_time() > now() - silent_for THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT w.executor_id, s.application_version, count(*)::integer '
+        'FROM concord.workers AS w '
+        'INNER JOIN dbos.workflow_status AS s ON s.executor_id = w.executor_id AND s.status = ''PENDING'' '
+        'WHERE w.executor_id <> $1 AND w.last_seen_at < now() - $2 '
+        '  AND NOT concord._executor_locked(w.executor_id) '
+        'GROUP BY w.executor_id, s.application_version ORDER BY w.executor_id'
+    USING me, silent_for;
+END
+$_$;
+
+--
+-- Name: FUNCTION runtime_orphaned_executors(executor_id text, silent_for interval); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.runtime_orphaned_executors(executor_id text, silent_for interval) IS '(concord_worker) Executors other than executor_id that are gone (no session holds their advisory lock), silent for silent_for (while the server has been up at least that long), and still own PENDING DBOS workflows: (orphan, application_version, pending). A worker adopts them after taking the orphan''s lock itself.';
+
+--
 -- Name: runtime_reconcile(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -17258,6 +17561,7 @@ CREATE FUNCTION concord.runtime_reconcile(executor_id text) RETURNS integer
 DECLARE
     c concord.commands%ROWTYPE;
     n integer := 0;
+    saved text[];
 BEGIN
     PERFORM concord._require('executor_id', executor_id);
     IF to_regclass('dbos.workflow_status') IS null THEN
@@ -17272,6 +17576,12 @@ BEGIN
         PERFORM concord._cancel_from_dbos(c, executor_id);
         n := n + 1;
     END LOOP;
+    -- Commands a worker without their operation let go (runtime_unserved):
+    -- handed off again by a worker that has it.
+    saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
+    n := n + concord._hand_off_served(
+        (SELECT w.operations FROM concord.workers AS w WHERE w.executor_id = runtime_reconcile.executor_id));
+    PERFORM concord._pop_actor(saved);
     RETURN n;
 END
 $$;
@@ -17280,7 +17590,61 @@ $$;
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation). Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
+COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation); queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
+
+--
+-- Name: runtime_unserved(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.runtime_unserved(command_id uuid, workflow_id text, executor_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+    saved text[];
+    run text;
+    handed boolean := false;
+BEGIN
+    PERFORM concord._require('workflow_id', workflow_id);
+    PERFORM concord._require('executor_id', executor_id);
+    c := concord._lock_command(command_id);
+    IF c.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
+        RETURN jsonb_build_object('action', 'stale', 'status', c.status, 'command_type', c.command_type);
+    END IF;
+    IF c.status <> 'queued' THEN
+        -- past the claim (a cancellation to walk, a run begun elsewhere): the
+        -- claim decides
+        RETURN jsonb_build_object('action', 'claim', 'status', c.status, 'command_type', c.command_type);
+    END IF;
+    saved := concord._push_actor('worker:' || executor_id,
+                                 format('no operation for %s on worker %s', c.command_type, executor_id));
+    run := concord._push_run(workflow_id);
+    UPDATE concord.commands AS x SET dbos_workflow_id = null WHERE x.command_id = c.command_id;
+    PERFORM concord._pop_run(run);
+    -- a live worker has the operation: hand the command off again at once
+    -- (its queue may be shared with workers without it; each bounce is one poll)
+    IF EXISTS (SELECT 1 FROM concord.workers AS w
+               WHERE c.command_type = ANY (w.operations) AND w.executor_id = ANY (concord._live_executors())) THEN
+        handed := concord._hand_off(ARRAY[c.command_id]) > 0;
+    END IF;
+    PERFORM concord._pop_actor(saved);
+    RETURN jsonb_build_object('action', 'released', 'status', c.status, 'command_type', c.command_type,
+                              'handed_off', handed);
+END
+$$;
+
+--
+-- Name: FUNCTION runtime_unserved(command_id uuid, workflow_id text, executor_id text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.runtime_unserved(command_id uuid, workflow_id text, executor_id text) IS '(concord_worker) Worker step, before the claim, of a run whose worker has no operation for the command''s type: the run lets its workflow go and the command stays queued (released) until a worker with the operation hands it off again (at once when a live worker has it: handed_off). Answers {action: released | stale | claim, status, command_type, handed_off} (claim: the command is past queued, let the claim decide). Idempotent.';
 
 --
 -- Name: runtime_workflow_cancelled(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -20461,6 +20825,181 @@ COMMENT ON COLUMN concord.error_taxonomy.retryable IS 'True when a failure of th
 COMMENT ON COLUMN concord.error_taxonomy.description IS 'What the class means.';
 
 --
+-- Name: workers; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.workers (
+    executor_id text NOT NULL,
+    application_version text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    queues text[] DEFAULT '{}'::text[] NOT NULL,
+    operations text[] DEFAULT '{}'::text[] NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    CONSTRAINT a_worker_is_seen_after_it_started CHECK ((last_seen_at >= started_at)),
+    CONSTRAINT worker_application_version_is_not_blank CHECK ((btrim(application_version) <> ''::text)),
+    CONSTRAINT worker_executor_id_is_not_blank CHECK (((btrim(executor_id) <> ''::text) AND (length(executor_id) <= 200))),
+    CONSTRAINT worker_pid_is_positive CHECK ((pid > 0))
+);
+
+--
+-- Name: TABLE workers; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.workers IS 'The DBOS workers that have run against this database, one row per executor id, written only by the worker holding that executor id (concord.runtime_heartbeat). A worker is live while its session holds the advisory lock on concord.executor:<executor_id>; see concord.live_workers.';
+
+--
+-- Name: COLUMN workers.executor_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.executor_id IS 'The DBOS executor id: recovery resumes the workflows of an executor id.';
+
+--
+-- Name: COLUMN workers.application_version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.application_version IS 'The DBOS application version the worker runs.';
+
+--
+-- Name: COLUMN workers.host; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.host IS 'The host name the worker runs on.';
+
+--
+-- Name: COLUMN workers.pid; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.pid IS 'The worker''s process id on its host.';
+
+--
+-- Name: COLUMN workers.queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.queues IS 'The DBOS queues the worker listens to.';
+
+--
+-- Name: COLUMN workers.operations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.operations IS 'The command types the worker has an operation for.';
+
+--
+-- Name: COLUMN workers.started_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.started_at IS 'When this process of the worker started (its first heartbeat).';
+
+--
+-- Name: COLUMN workers.last_seen_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.workers.last_seen_at IS 'Its latest heartbeat.';
+
+--
+-- Name: CONSTRAINT a_worker_is_seen_after_it_started ON workers; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_worker_is_seen_after_it_started ON concord.workers IS 'A worker''s latest heartbeat is not before it started.';
+
+--
+-- Name: CONSTRAINT worker_application_version_is_not_blank ON workers; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT worker_application_version_is_not_blank ON concord.workers IS 'An application version is not blank.';
+
+--
+-- Name: CONSTRAINT worker_executor_id_is_not_blank ON workers; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT worker_executor_id_is_not_blank ON concord.workers IS 'An executor id is not blank and at most 200 characters.';
+
+--
+-- Name: CONSTRAINT worker_pid_is_positive ON workers; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT worker_pid_is_positive ON concord.workers IS 'A process id is positive.';
+
+--
+-- Name: live_workers; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.live_workers AS
+ SELECT w.executor_id,
+    w.application_version,
+    w.host,
+    w.pid,
+    w.queues,
+    w.operations,
+    w.started_at,
+    w.last_seen_at,
+    (now() - w.last_seen_at) AS silent_for
+   FROM concord.workers w
+  WHERE (w.executor_id = ANY (concord._live_executors()))
+  ORDER BY w.executor_id;
+
+--
+-- Name: VIEW live_workers; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.live_workers IS 'The workers that are up (a session holds their executor id''s advisory lock), with the queues they listen to and the command types they have an operation for.';
+
+--
+-- Name: COLUMN live_workers.executor_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.executor_id IS 'The worker''s DBOS executor id.';
+
+--
+-- Name: COLUMN live_workers.application_version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.application_version IS 'The DBOS application version it runs.';
+
+--
+-- Name: COLUMN live_workers.host; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.host IS 'The host it runs on.';
+
+--
+-- Name: COLUMN live_workers.pid; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.pid IS 'Its process id on that host.';
+
+--
+-- Name: COLUMN live_workers.queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.queues IS 'The DBOS queues it listens to.';
+
+--
+-- Name: COLUMN live_workers.operations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.operations IS 'The command types it has an operation for.';
+
+--
+-- Name: COLUMN live_workers.started_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.started_at IS 'When its process started.';
+
+--
+-- Name: COLUMN live_workers.last_seen_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.last_seen_at IS 'Its latest heartbeat (every few seconds while it runs).';
+
+--
+-- Name: COLUMN live_workers.silent_for; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.live_workers.silent_for IS 'How long ago its latest heartbeat was, as of the start of the reading transaction.';
+
+--
 -- Name: memberships; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -21605,6 +22144,193 @@ COMMENT ON COLUMN concord.principal_logins.created_by IS 'The superuser login th
 COMMENT ON COLUMN concord.principal_logins.created_at IS 'When it was mapped.';
 
 --
+-- Name: runtime_queues; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.runtime_queues (
+    queue_name text NOT NULL,
+    worker_concurrency integer,
+    global_concurrency integer,
+    rate_limit integer,
+    rate_period_sec double precision,
+    polling_interval_sec double precision DEFAULT 0.05 NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT global_concurrency_is_positive CHECK ((global_concurrency > 0)),
+    CONSTRAINT polling_interval_is_sane CHECK (((polling_interval_sec >= (0.001)::double precision) AND (polling_interval_sec <= (60)::double precision))),
+    CONSTRAINT queue_name_is_an_identifier CHECK (((queue_name ~ '^[a-z][a-z0-9_]*$'::text) AND (length(queue_name) <= 63))),
+    CONSTRAINT rate_limit_has_a_period CHECK (((rate_limit IS NULL) = (rate_period_sec IS NULL))),
+    CONSTRAINT rate_limit_is_positive CHECK ((rate_limit > 0)),
+    CONSTRAINT rate_period_is_positive CHECK ((rate_period_sec > (0)::double precision)),
+    CONSTRAINT worker_concurrency_is_positive CHECK ((worker_concurrency > 0))
+);
+
+--
+-- Name: TABLE runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.runtime_queues IS 'The DBOS queues workers register (spec 10, 83), with their concurrency and rate limits.';
+
+--
+-- Name: COLUMN runtime_queues.queue_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.queue_name IS 'The queue''s name.';
+
+--
+-- Name: COLUMN runtime_queues.worker_concurrency; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.worker_concurrency IS 'How many workflows one worker runs at once from this queue.';
+
+--
+-- Name: COLUMN runtime_queues.global_concurrency; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.global_concurrency IS 'How many run at once across all workers; NULL for no limit.';
+
+--
+-- Name: COLUMN runtime_queues.rate_limit; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.rate_limit IS 'How many workflows may start per rate_period_sec; NULL for no limit.';
+
+--
+-- Name: COLUMN runtime_queues.rate_period_sec; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.rate_period_sec IS 'The period of rate_limit, in seconds.';
+
+--
+-- Name: COLUMN runtime_queues.polling_interval_sec; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.polling_interval_sec IS 'How often a worker polls the queue, in seconds.';
+
+--
+-- Name: COLUMN runtime_queues.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.description IS 'What the queue is for.';
+
+--
+-- Name: COLUMN runtime_queues.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_queues.updated_at IS 'When the queue was last configured.';
+
+--
+-- Name: CONSTRAINT global_concurrency_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT global_concurrency_is_positive ON concord.runtime_queues IS 'A global concurrency limit, when set, is positive.';
+
+--
+-- Name: CONSTRAINT polling_interval_is_sane ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT polling_interval_is_sane ON concord.runtime_queues IS 'A queue is polled every 1 ms to 60 s.';
+
+--
+-- Name: CONSTRAINT queue_name_is_an_identifier ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT queue_name_is_an_identifier ON concord.runtime_queues IS 'A queue''s name is a lowercase identifier of at most 63 characters.';
+
+--
+-- Name: CONSTRAINT rate_limit_has_a_period ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT rate_limit_has_a_period ON concord.runtime_queues IS 'A rate limit and its period are set together or not at all.';
+
+--
+-- Name: CONSTRAINT rate_limit_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT rate_limit_is_positive ON concord.runtime_queues IS 'A rate limit, when set, is positive.';
+
+--
+-- Name: CONSTRAINT rate_period_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT rate_period_is_positive ON concord.runtime_queues IS 'A rate period, when set, is positive.';
+
+--
+-- Name: CONSTRAINT worker_concurrency_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT worker_concurrency_is_positive ON concord.runtime_queues IS 'A worker runs at least one workflow of a queue at once.';
+
+--
+-- Name: queue_depth; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.queue_depth AS
+ WITH queued AS (
+         SELECT COALESCE(c.queue_name, concord._command_queue(c.command_type)) AS queue_name,
+            concord._queued_since(c.*) AS queued_since
+           FROM concord.commands c
+          WHERE (c.status = 'queued'::text)
+        ), queues AS (
+         SELECT q_1.queue_name
+           FROM concord.runtime_queues q_1
+        UNION
+         SELECT queued.queue_name
+           FROM queued
+        )
+ SELECT q.queue_name,
+    (( SELECT count(*) AS count
+           FROM queued
+          WHERE (queued.queue_name = q.queue_name)))::integer AS queued,
+    ( SELECT min(queued.queued_since) AS min
+           FROM queued
+          WHERE (queued.queue_name = q.queue_name)) AS oldest_queued_since,
+    (now() - ( SELECT min(queued.queued_since) AS min
+           FROM queued
+          WHERE (queued.queue_name = q.queue_name))) AS oldest_waiting_for,
+    (( SELECT count(*) AS count
+           FROM concord.live_workers w
+          WHERE (q.queue_name = ANY (w.queues))))::integer AS live_workers
+   FROM queues q
+  ORDER BY q.queue_name;
+
+--
+-- Name: VIEW queue_depth; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.queue_depth IS 'Each queue: how many commands wait on it (status queued), since when the oldest has waited, and how many live workers listen to it.';
+
+--
+-- Name: COLUMN queue_depth.queue_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.queue_depth.queue_name IS 'The queue.';
+
+--
+-- Name: COLUMN queue_depth.queued; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.queue_depth.queued IS 'How many commands on it are queued (handed off or waiting for a dependency or a worker).';
+
+--
+-- Name: COLUMN queue_depth.oldest_queued_since; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.queue_depth.oldest_queued_since IS 'When the longest-waiting queued command entered queued; NULL when none waits.';
+
+--
+-- Name: COLUMN queue_depth.oldest_waiting_for; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.queue_depth.oldest_waiting_for IS 'How long that command has waited, as of the start of the reading transaction.';
+
+--
+-- Name: COLUMN queue_depth.live_workers; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.queue_depth.live_workers IS 'How many live workers listen to the queue.';
+
+--
 -- Name: recent_failures; Type: VIEW; Schema: concord; Owner: -
 --
 
@@ -21734,124 +22460,6 @@ COMMENT ON COLUMN concord.rules.sqlstate IS 'The SQLSTATE a refusal by the rule 
 --
 
 COMMENT ON COLUMN concord.rules.meaning IS 'What the rule holds, in one sentence.';
-
---
--- Name: runtime_queues; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.runtime_queues (
-    queue_name text NOT NULL,
-    worker_concurrency integer,
-    global_concurrency integer,
-    rate_limit integer,
-    rate_period_sec double precision,
-    polling_interval_sec double precision DEFAULT 0.05 NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT global_concurrency_is_positive CHECK ((global_concurrency > 0)),
-    CONSTRAINT polling_interval_is_sane CHECK (((polling_interval_sec >= (0.001)::double precision) AND (polling_interval_sec <= (60)::double precision))),
-    CONSTRAINT queue_name_is_an_identifier CHECK (((queue_name ~ '^[a-z][a-z0-9_]*$'::text) AND (length(queue_name) <= 63))),
-    CONSTRAINT rate_limit_has_a_period CHECK (((rate_limit IS NULL) = (rate_period_sec IS NULL))),
-    CONSTRAINT rate_limit_is_positive CHECK ((rate_limit > 0)),
-    CONSTRAINT rate_period_is_positive CHECK ((rate_period_sec > (0)::double precision)),
-    CONSTRAINT worker_concurrency_is_positive CHECK ((worker_concurrency > 0))
-);
-
---
--- Name: TABLE runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.runtime_queues IS 'The DBOS queues workers register (spec 10, 83), with their concurrency and rate limits.';
-
---
--- Name: COLUMN runtime_queues.queue_name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.queue_name IS 'The queue''s name.';
-
---
--- Name: COLUMN runtime_queues.worker_concurrency; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.worker_concurrency IS 'How many workflows one worker runs at once from this queue.';
-
---
--- Name: COLUMN runtime_queues.global_concurrency; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.global_concurrency IS 'How many run at once across all workers; NULL for no limit.';
-
---
--- Name: COLUMN runtime_queues.rate_limit; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.rate_limit IS 'How many workflows may start per rate_period_sec; NULL for no limit.';
-
---
--- Name: COLUMN runtime_queues.rate_period_sec; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.rate_period_sec IS 'The period of rate_limit, in seconds.';
-
---
--- Name: COLUMN runtime_queues.polling_interval_sec; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.polling_interval_sec IS 'How often a worker polls the queue, in seconds.';
-
---
--- Name: COLUMN runtime_queues.description; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.description IS 'What the queue is for.';
-
---
--- Name: COLUMN runtime_queues.updated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.runtime_queues.updated_at IS 'When the queue was last configured.';
-
---
--- Name: CONSTRAINT global_concurrency_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT global_concurrency_is_positive ON concord.runtime_queues IS 'A global concurrency limit, when set, is positive.';
-
---
--- Name: CONSTRAINT polling_interval_is_sane ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT polling_interval_is_sane ON concord.runtime_queues IS 'A queue is polled every 1 ms to 60 s.';
-
---
--- Name: CONSTRAINT queue_name_is_an_identifier ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT queue_name_is_an_identifier ON concord.runtime_queues IS 'A queue''s name is a lowercase identifier of at most 63 characters.';
-
---
--- Name: CONSTRAINT rate_limit_has_a_period ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT rate_limit_has_a_period ON concord.runtime_queues IS 'A rate limit and its period are set together or not at all.';
-
---
--- Name: CONSTRAINT rate_limit_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT rate_limit_is_positive ON concord.runtime_queues IS 'A rate limit, when set, is positive.';
-
---
--- Name: CONSTRAINT rate_period_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT rate_period_is_positive ON concord.runtime_queues IS 'A rate period, when set, is positive.';
-
---
--- Name: CONSTRAINT worker_concurrency_is_positive ON runtime_queues; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT worker_concurrency_is_positive ON concord.runtime_queues IS 'A worker runs at least one workflow of a queue at once.';
 
 --
 -- Name: runtime_queue_config; Type: VIEW; Schema: concord; Owner: -
@@ -22130,6 +22738,94 @@ COMMENT ON COLUMN concord.schema_migrations.applied_at IS 'When it was applied.'
 --
 
 COMMENT ON COLUMN concord.schema_migrations.applied_by IS 'The login that applied it.';
+
+--
+-- Name: stuck_effects; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.stuck_effects AS
+ SELECT e.domain_effect_id,
+    e.command_id,
+    e.effect_type,
+    e.status,
+    e.executed_by_dbos_workflow_id,
+    concord._workflow_executor(e.executed_by_dbos_workflow_id) AS executor_id,
+    e.created_at,
+    e.started_at,
+    (now() - COALESCE(e.started_at, e.created_at)) AS stuck_for,
+        CASE
+            WHEN (e.status = 'planned'::text) THEN 'planned and never begun'::text
+            ELSE 'executing with no live worker on its workflow'::text
+        END AS why
+   FROM concord.domain_effects e
+  WHERE (((e.status = 'planned'::text) AND (e.created_at < (now() - '00:01:00'::interval))) OR ((e.status = 'executing'::text) AND (e.started_at < (now() - '00:01:00'::interval)) AND COALESCE((concord._workflow_executor(e.executed_by_dbos_workflow_id) <> ALL (concord._live_executors())), true)))
+  ORDER BY COALESCE(e.started_at, e.created_at), e.domain_effect_id;
+
+--
+-- Name: VIEW stuck_effects; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.stuck_effects IS 'Effects nothing moves: executing for over a minute while their workflow is not pending on a live worker, or planned over a minute ago and never begun. Oldest first.';
+
+--
+-- Name: COLUMN stuck_effects.domain_effect_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.domain_effect_id IS 'The effect''s id.';
+
+--
+-- Name: COLUMN stuck_effects.command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.command_id IS 'The command it belongs to.';
+
+--
+-- Name: COLUMN stuck_effects.effect_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.effect_type IS 'What kind of effect it is.';
+
+--
+-- Name: COLUMN stuck_effects.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.status IS 'planned or executing.';
+
+--
+-- Name: COLUMN stuck_effects.executed_by_dbos_workflow_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.executed_by_dbos_workflow_id IS 'The DBOS workflow that began executing it (NULL while planned).';
+
+--
+-- Name: COLUMN stuck_effects.executor_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.executor_id IS 'The executor DBOS has that workflow pending on, if any (not live, or it would not be listed).';
+
+--
+-- Name: COLUMN stuck_effects.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.created_at IS 'When it was planned.';
+
+--
+-- Name: COLUMN stuck_effects.started_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.started_at IS 'When it began executing.';
+
+--
+-- Name: COLUMN stuck_effects.stuck_for; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.stuck_for IS 'How long since it began (or was planned), as of the start of the reading transaction.';
+
+--
+-- Name: COLUMN stuck_effects.why; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.why IS 'planned and never begun, or executing with no live worker on its workflow.';
 
 --
 -- Name: swarm_artifacts; Type: VIEW; Schema: concord; Owner: -
@@ -22752,6 +23448,117 @@ COMMENT ON COLUMN concord.tool_catalog.version IS '1 at registration, one more p
 COMMENT ON COLUMN concord.tool_catalog.updated_at IS 'When the tool last changed.';
 
 --
+-- Name: unserved_commands; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.unserved_commands AS
+ SELECT c.command_id,
+    c.command_type,
+    c.project_id,
+    COALESCE(c.queue_name, concord._command_queue(c.command_type)) AS queue_name,
+    (c.dbos_workflow_id IS NOT NULL) AS handed_off,
+    (EXISTS ( SELECT 1
+           FROM concord.runtime_operations o
+          WHERE (o.command_type = c.command_type))) AS operation_registered,
+    concord._queued_since(c.*) AS queued_since
+   FROM concord.commands c
+  WHERE ((c.status = 'queued'::text) AND (NOT (EXISTS ( SELECT 1
+           FROM concord.workers w
+          WHERE ((w.executor_id = ANY (concord._live_executors())) AND (c.command_type = ANY (w.operations)))))))
+  ORDER BY c.command_type, c.created_at, c.command_id;
+
+--
+-- Name: VIEW unserved_commands; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.unserved_commands IS 'Queued commands that no live worker can run: none has an operation for their type. They stay queued (a worker without the operation lets them go) until a worker with it starts.';
+
+--
+-- Name: COLUMN unserved_commands.command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_commands.command_id IS 'The command''s id.';
+
+--
+-- Name: COLUMN unserved_commands.command_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_commands.command_type IS 'Its type, which no live worker serves.';
+
+--
+-- Name: COLUMN unserved_commands.project_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_commands.project_id IS 'The project it belongs to.';
+
+--
+-- Name: COLUMN unserved_commands.queue_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_commands.queue_name IS 'The queue it is (or will be) handed to.';
+
+--
+-- Name: COLUMN unserved_commands.handed_off; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_commands.handed_off IS 'Whether a DBOS workflow is bound to it (false once a worker without the operation let it go).';
+
+--
+-- Name: COLUMN unserved_commands.operation_registered; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_commands.operation_registered IS 'Whether some worker ever registered an operation for its type (operation_catalog).';
+
+--
+-- Name: COLUMN unserved_commands.queued_since; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_commands.queued_since IS 'When it last entered queued.';
+
+--
+-- Name: unserved_command_types; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.unserved_command_types AS
+ SELECT u.command_type,
+    (count(*))::integer AS queued,
+    min(u.queued_since) AS oldest_queued_since,
+    bool_or(u.operation_registered) AS operation_registered
+   FROM concord.unserved_commands u
+  GROUP BY u.command_type
+  ORDER BY u.command_type;
+
+--
+-- Name: VIEW unserved_command_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.unserved_command_types IS 'Command types with queued commands and no live worker with their operation: start a worker that loads the module registering it.';
+
+--
+-- Name: COLUMN unserved_command_types.command_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_command_types.command_type IS 'The command type nobody live serves.';
+
+--
+-- Name: COLUMN unserved_command_types.queued; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_command_types.queued IS 'How many of its commands are queued.';
+
+--
+-- Name: COLUMN unserved_command_types.oldest_queued_since; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_command_types.oldest_queued_since IS 'When the longest-waiting of them entered queued.';
+
+--
+-- Name: COLUMN unserved_command_types.operation_registered; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.unserved_command_types.operation_registered IS 'Whether some worker ever registered an operation for it (operation_catalog).';
+
+--
 -- Name: memberships a_membership_is_recorded_once; Type: CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -23163,6 +23970,13 @@ ALTER TABLE ONLY concord.api_tokens
 
 ALTER TABLE ONLY concord.tools
     ADD CONSTRAINT tools_pkey PRIMARY KEY (tool_name);
+
+--
+-- Name: workers workers_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.workers
+    ADD CONSTRAINT workers_pkey PRIMARY KEY (executor_id);
 
 --
 -- Name: agent_runs_one_root_per_swarm; Type: INDEX; Schema: concord; Owner: -
@@ -25468,6 +26282,12 @@ REVOKE ALL ON FUNCTION concord._commands_before_update() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._connectors_before_write() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _count_attempt(old_row concord.commands, new_row concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._count_attempt(old_row concord.commands, new_row concord.commands) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _create_artifact(run concord.agent_runs, artifact jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -25624,6 +26444,18 @@ REVOKE ALL ON FUNCTION concord._evaluation_summary(evaluation jsonb) FROM PUBLIC
 REVOKE ALL ON FUNCTION concord._execution_mode(ct concord.command_types, gated boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _executor_lock_key(executor_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._executor_lock_key(executor_id text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _executor_locked(executor_id text, pid integer); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._executor_locked(executor_id text, pid integer) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _gateway_actions(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -25658,6 +26490,12 @@ REVOKE ALL ON FUNCTION concord._hand_off(command_ids uuid[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._hand_off_dependents(parent_id uuid, parent_status text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _hand_off_served(operations text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._hand_off_served(operations text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _handed_off(c concord.commands, actor text); Type: ACL; Schema: concord; Owner: -
@@ -25784,6 +26622,12 @@ REVOKE ALL ON FUNCTION concord._latest_evaluation(command_id uuid) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._live_agent(agent_run_id uuid, doing text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _live_executors(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._live_executors() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _lock_command(command_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -26156,6 +27000,12 @@ REVOKE ALL ON FUNCTION concord._push_actor(actor text, reason text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._push_run(run text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _queued_since(c concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._queued_since(c concord.commands) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _raise_problems(problems jsonb, what text); Type: ACL; Schema: concord; Owner: -
@@ -26690,6 +27540,12 @@ GRANT ALL ON FUNCTION concord._visible_projects() TO concord_agent;
 --
 
 REVOKE ALL ON FUNCTION concord._without_run_ids(doc jsonb, keep uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _workflow_executor(workflow_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._workflow_executor(workflow_id text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _workflow_id(command_id uuid, run_seq integer); Type: ACL; Schema: concord; Owner: -
@@ -27252,6 +28108,13 @@ REVOKE ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, 
 GRANT ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) TO concord_worker;
 
 --
+-- Name: FUNCTION runtime_command_type(command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.runtime_command_type(command_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.runtime_command_type(command_id uuid) TO concord_worker;
+
+--
 -- Name: FUNCTION runtime_compensations(command_id uuid); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27275,12 +28138,33 @@ REVOKE ALL ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text,
 GRANT ALL ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text) TO concord_worker;
 
 --
+-- Name: FUNCTION runtime_heartbeat(executor_id text, application_version text, host text, pid integer, queues text[], operations text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.runtime_heartbeat(executor_id text, application_version text, host text, pid integer, queues text[], operations text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.runtime_heartbeat(executor_id text, application_version text, host text, pid integer, queues text[], operations text[]) TO concord_worker;
+
+--
+-- Name: FUNCTION runtime_orphaned_executors(executor_id text, silent_for interval); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.runtime_orphaned_executors(executor_id text, silent_for interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.runtime_orphaned_executors(executor_id text, silent_for interval) TO concord_worker;
+
+--
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord.runtime_reconcile(executor_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_reconcile(executor_id text) TO concord_worker;
 GRANT ALL ON FUNCTION concord.runtime_reconcile(executor_id text) TO concord_admin;
+
+--
+-- Name: FUNCTION runtime_unserved(command_id uuid, workflow_id text, executor_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.runtime_unserved(command_id uuid, workflow_id text, executor_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.runtime_unserved(command_id uuid, workflow_id text, executor_id text) TO concord_worker;
 
 --
 -- Name: FUNCTION runtime_workflow_cancelled(command_id uuid, workflow_id text, executor_id text); Type: ACL; Schema: concord; Owner: -
@@ -27479,6 +28363,15 @@ GRANT SELECT ON TABLE concord.error_taxonomy TO concord_worker;
 GRANT SELECT ON TABLE concord.error_taxonomy TO concord_admin;
 
 --
+-- Name: TABLE live_workers; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.live_workers TO concord_app;
+GRANT SELECT ON TABLE concord.live_workers TO concord_reader;
+GRANT SELECT ON TABLE concord.live_workers TO concord_admin;
+GRANT SELECT ON TABLE concord.live_workers TO concord_worker;
+
+--
 -- Name: TABLE memory_catalog; Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27532,6 +28425,15 @@ GRANT SELECT ON TABLE concord.pending_approvals TO concord_app;
 GRANT SELECT ON TABLE concord.pending_approvals TO concord_admin;
 
 --
+-- Name: TABLE queue_depth; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.queue_depth TO concord_app;
+GRANT SELECT ON TABLE concord.queue_depth TO concord_reader;
+GRANT SELECT ON TABLE concord.queue_depth TO concord_admin;
+GRANT SELECT ON TABLE concord.queue_depth TO concord_worker;
+
+--
 -- Name: TABLE recent_failures; Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27552,6 +28454,15 @@ GRANT SELECT ON TABLE concord.runtime_queue_config TO concord_admin;
 
 GRANT SELECT ON TABLE concord.schedule_catalog TO concord_worker;
 GRANT SELECT ON TABLE concord.schedule_catalog TO concord_admin;
+
+--
+-- Name: TABLE stuck_effects; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.stuck_effects TO concord_app;
+GRANT SELECT ON TABLE concord.stuck_effects TO concord_reader;
+GRANT SELECT ON TABLE concord.stuck_effects TO concord_admin;
+GRANT SELECT ON TABLE concord.stuck_effects TO concord_worker;
 
 --
 -- Name: TABLE swarm_artifacts; Type: ACL; Schema: concord; Owner: -
@@ -27579,6 +28490,24 @@ GRANT SELECT ON TABLE concord.tool_catalog TO concord_app;
 GRANT SELECT ON TABLE concord.tool_catalog TO concord_reader;
 GRANT SELECT ON TABLE concord.tool_catalog TO concord_admin;
 GRANT SELECT ON TABLE concord.tool_catalog TO concord_worker;
+
+--
+-- Name: TABLE unserved_commands; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.unserved_commands TO concord_app;
+GRANT SELECT ON TABLE concord.unserved_commands TO concord_reader;
+GRANT SELECT ON TABLE concord.unserved_commands TO concord_admin;
+GRANT SELECT ON TABLE concord.unserved_commands TO concord_worker;
+
+--
+-- Name: TABLE unserved_command_types; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.unserved_command_types TO concord_app;
+GRANT SELECT ON TABLE concord.unserved_command_types TO concord_reader;
+GRANT SELECT ON TABLE concord.unserved_command_types TO concord_admin;
+GRANT SELECT ON TABLE concord.unserved_command_types TO concord_worker;
 
 --
 -- PostgreSQL database dump complete

@@ -120,11 +120,8 @@ concord.runtime_audit(uuid, text, text, jsonb),
 concord.runtime_workflow_cancelled(uuid, text, text),
 concord.complete_effect(uuid, jsonb),
 concord.fail_effect(uuid, text, text),
-concord.runtime_unserved(uuid, text, text)
-TO concord_worker;
-
--- A worker's own row and the adoption of gone workers' workflows (issue 13).
-GRANT EXECUTE ON FUNCTION
+concord.runtime_unserved(uuid, text, text),
+-- a worker's own row and the adoption of gone workers' workflows (issue 13)
 concord.runtime_heartbeat(text, text, text, integer, text [], text []),
 concord.runtime_command_type(uuid),
 concord.runtime_orphaned_executors(text, interval)

@@ -3,7 +3,7 @@
 -- UPDATE (a_command_is_not_requeued_past_its_max_attempts), and nobody sets
 -- its attempt count (attempts_are_counted_only_when_a_run_begins).
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 SELECT concord.register_command_type('{"command_type": "t_twice", "max_attempts": 2}') AS fixture \gset
 SELECT concord.register_command_type('{"command_type": "t_once", "max_attempts": 1}') AS fixture \gset
@@ -54,6 +54,14 @@ SELECT concord_test.throws_rule(
 SELECT is(
     (SELECT attempts FROM concord.commands WHERE command_id = concord_test.id('once')), 1,
     'a blocked command''s attempts stay as they were');
+
+-- Past the guard (its triggers off, as only a superuser can), the column
+-- itself refuses a negative count.
+SET LOCAL session_replication_role = replica;
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.commands SET attempts = -1 WHERE command_id = %L$$, concord_test.id('once')),
+    '23514', 'attempts_is_not_negative', 'a negative attempt count is refused');
+SET LOCAL session_replication_role = origin;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -29,13 +29,15 @@ COMMENT ON COLUMN concord.schedules.cron IS
 -- concord.executor:<executor id>; the heartbeat says what it serves.
 CREATE TABLE concord.workers (
     executor_id text PRIMARY KEY
-    CONSTRAINT worker_executor_id_is_not_blank CHECK (btrim(executor_id) <> '' AND length(executor_id) <= 200),
+    CONSTRAINT worker_executor_id_is_not_blank CHECK (
+        btrim(executor_id) <> '' AND length(executor_id) <= 200
+    ),
     application_version text NOT NULL
     CONSTRAINT worker_application_version_is_not_blank CHECK (btrim(application_version) <> ''),
     host text NOT NULL,
     pid integer NOT NULL CONSTRAINT worker_pid_is_positive CHECK (pid > 0),
-    queues text [] NOT NULL DEFAULT '{}',
-    operations text [] NOT NULL DEFAULT '{}',
+    queues text[] NOT NULL DEFAULT '{}',
+    operations text[] NOT NULL DEFAULT '{}',
     started_at timestamptz NOT NULL,
     last_seen_at timestamptz NOT NULL,
     CONSTRAINT a_worker_is_seen_after_it_started CHECK (last_seen_at >= started_at)
@@ -89,10 +91,13 @@ ALTER TABLE concord.commands DISABLE TRIGGER USER;
 UPDATE concord.commands AS c
 SET attempts = a.n
 FROM (
-    SELECT e.command_id, count(*)::integer AS n
+    SELECT
+        e.command_id,
+        count(*)::integer AS n
     FROM concord.domain_events AS e
-    WHERE e.event_type = 'command_status_changed' AND e.to_status = 'running'
-      AND e.from_status IS DISTINCT FROM 'blocked'
+    WHERE
+        e.event_type = 'command_status_changed' AND e.to_status = 'running'
+        AND e.from_status IS DISTINCT FROM 'blocked'
     GROUP BY e.command_id
 ) AS a
 WHERE a.command_id = c.command_id;

@@ -3,7 +3,9 @@
 -- max_attempts. Called by the commands' before-update guard, so it holds for
 -- every path and every role.
 
-CREATE OR REPLACE FUNCTION concord._count_attempt(old_row concord.commands, new_row concord.commands)
+CREATE OR REPLACE FUNCTION concord._count_attempt(
+    old_row concord.commands, new_row concord.commands
+)
 RETURNS concord.commands
 LANGUAGE plpgsql
 VOLATILE

@@ -122,7 +122,7 @@ concord.complete_effect(uuid, jsonb),
 concord.fail_effect(uuid, text, text),
 concord.runtime_unserved(uuid, text, text),
 -- a worker's own row and the adoption of gone workers' workflows (issue 13)
-concord.runtime_heartbeat(text, text, text, integer, text [], text []),
+concord.runtime_heartbeat(text, text, text, integer, text[], text[]),
 concord.runtime_command_type(uuid),
 concord.runtime_orphaned_executors(text, interval)
 TO concord_worker;

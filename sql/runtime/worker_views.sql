@@ -48,7 +48,7 @@ SELECT
     w.last_seen_at,
     now() - w.last_seen_at AS silent_for
 FROM concord.workers AS w
-WHERE w.executor_id = ANY (concord._live_executors())
+WHERE w.executor_id = any(concord._live_executors())
 ORDER BY w.executor_id;
 
 COMMENT ON VIEW concord.live_workers IS
@@ -81,14 +81,18 @@ SELECT
     c.project_id,
     coalesce(c.queue_name, concord._command_queue(c.command_type)) AS queue_name,
     c.dbos_workflow_id IS NOT null AS handed_off,
-    EXISTS (SELECT 1 FROM concord.runtime_operations AS o WHERE o.command_type = c.command_type)
+    exists(
+        SELECT 1 FROM concord.runtime_operations AS o
+        WHERE o.command_type = c.command_type)
         AS operation_registered,
     concord._queued_since(c) AS queued_since
 FROM concord.commands AS c
-WHERE c.status = 'queued'
-  AND NOT EXISTS (
-      SELECT 1 FROM concord.workers AS w
-      WHERE w.executor_id = ANY (concord._live_executors()) AND c.command_type = ANY (w.operations))
+WHERE
+    c.status = 'queued'
+    AND NOT EXISTS (
+        SELECT 1 FROM concord.workers AS w
+        WHERE w.executor_id = any(concord._live_executors()) AND c.command_type = any(w.operations)
+    )
 ORDER BY c.command_type, c.created_at, c.command_id;
 
 COMMENT ON VIEW concord.unserved_commands IS
@@ -150,11 +154,22 @@ queues AS (
 
 SELECT
     q.queue_name,
-    (SELECT count(*) FROM queued WHERE queued.queue_name = q.queue_name)::integer AS queued,
-    (SELECT min(queued.queued_since) FROM queued WHERE queued.queue_name = q.queue_name) AS oldest_queued_since,
-    now() - (SELECT min(queued.queued_since) FROM queued WHERE queued.queue_name = q.queue_name)
+    (
+        SELECT count(*) FROM queued
+        WHERE queued.queue_name = q.queue_name
+    )::integer AS queued,
+    (
+        SELECT min(queued.queued_since) FROM queued
+        WHERE queued.queue_name = q.queue_name)
+        AS oldest_queued_since,
+    now() - (
+        SELECT min(queued.queued_since) FROM queued
+        WHERE queued.queue_name = q.queue_name)
         AS oldest_waiting_for,
-    (SELECT count(*) FROM concord.live_workers AS w WHERE q.queue_name = ANY (w.queues))::integer AS live_workers
+    (
+        SELECT count(*) FROM concord.live_workers AS w
+        WHERE q.queue_name = any(w.queues))::integer
+        AS live_workers
 FROM queues AS q
 ORDER BY q.queue_name;
 
@@ -181,17 +196,25 @@ SELECT
     e.effect_type,
     e.status,
     e.executed_by_dbos_workflow_id,
-    concord._workflow_executor(e.executed_by_dbos_workflow_id) AS executor_id,
     e.created_at,
     e.started_at,
+    concord._workflow_executor(e.executed_by_dbos_workflow_id) AS executor_id,
     now() - coalesce(e.started_at, e.created_at) AS stuck_for,
-    CASE WHEN e.status = 'planned' THEN 'planned and never begun'
-         ELSE 'executing with no live worker on its workflow' END AS why
+    CASE
+        WHEN e.status = 'planned' THEN 'planned and never begun'
+        ELSE 'executing with no live worker on its workflow'
+    END AS why
 FROM concord.domain_effects AS e
-WHERE (e.status = 'planned' AND e.created_at < now() - interval '1 minute')
-   OR (e.status = 'executing' AND e.started_at < now() - interval '1 minute'
-       AND coalesce(concord._workflow_executor(e.executed_by_dbos_workflow_id) <> ALL (concord._live_executors()),
-                    true))
+WHERE
+    (e.status = 'planned' AND e.created_at < now() - interval '1 minute')
+    OR (
+        e.status = 'executing' AND e.started_at < now() - interval '1 minute'
+        AND coalesce(
+            concord._workflow_executor(e.executed_by_dbos_workflow_id)
+            <> all(concord._live_executors()),
+            true
+        )
+    )
 ORDER BY coalesce(e.started_at, e.created_at), e.domain_effect_id;
 
 COMMENT ON VIEW concord.stuck_effects IS

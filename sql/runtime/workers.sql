@@ -41,7 +41,7 @@ $$;
 
 -- The executor ids whose workers are live (one read of pg_locks for all).
 CREATE OR REPLACE FUNCTION concord._live_executors()
-RETURNS text []
+RETURNS text[]
 LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
@@ -58,7 +58,12 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION concord.runtime_heartbeat(
-    executor_id text, application_version text, host text, pid integer, queues text [], operations text []
+    executor_id text,
+    application_version text,
+    host text,
+    pid integer,
+    queues text[],
+    operations text[]
 )
 RETURNS timestamptz
 LANGUAGE plpgsql
@@ -99,7 +104,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION concord.runtime_heartbeat(text, text, text, integer, text [], text []) IS
+COMMENT ON FUNCTION concord.runtime_heartbeat(text, text, text, integer, text[], text[]) IS
 '(concord_worker) A worker records that it is up and what it serves (its row of concord.workers: '
 'version, host, pid, queues, operations). Only the session holding the executor id''s advisory '
 'lock may (CN012 a_worker_heartbeats_only_for_its_own_executor_id). Returns the time recorded.';
@@ -133,7 +138,9 @@ COMMENT ON FUNCTION concord.runtime_command_type(uuid) IS
 -- stays queued until a worker that has the operation hands it off again
 -- (register_operations at its start, runtime_reconcile every 10 s), or at
 -- once when a live worker has it.
-CREATE OR REPLACE FUNCTION concord.runtime_unserved(command_id uuid, workflow_id text, executor_id text)
+CREATE OR REPLACE FUNCTION concord.runtime_unserved(
+    command_id uuid, workflow_id text, executor_id text
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -190,7 +197,7 @@ COMMENT ON FUNCTION concord.runtime_unserved(uuid, text, text) IS
 
 -- Queued commands without a workflow whose type one of operations serves and
 -- whose dependencies are met are handed off again (to their type's queue).
-CREATE OR REPLACE FUNCTION concord._hand_off_served(operations text [])
+CREATE OR REPLACE FUNCTION concord._hand_off_served(operations text[])
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE

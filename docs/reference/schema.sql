@@ -22749,9 +22749,9 @@ CREATE VIEW concord.stuck_effects AS
     e.effect_type,
     e.status,
     e.executed_by_dbos_workflow_id,
-    concord._workflow_executor(e.executed_by_dbos_workflow_id) AS executor_id,
     e.created_at,
     e.started_at,
+    concord._workflow_executor(e.executed_by_dbos_workflow_id) AS executor_id,
     (now() - COALESCE(e.started_at, e.created_at)) AS stuck_for,
         CASE
             WHEN (e.status = 'planned'::text) THEN 'planned and never begun'::text
@@ -22798,12 +22798,6 @@ COMMENT ON COLUMN concord.stuck_effects.status IS 'planned or executing.';
 COMMENT ON COLUMN concord.stuck_effects.executed_by_dbos_workflow_id IS 'The DBOS workflow that began executing it (NULL while planned).';
 
 --
--- Name: COLUMN stuck_effects.executor_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.stuck_effects.executor_id IS 'The executor DBOS has that workflow pending on, if any (not live, or it would not be listed).';
-
---
 -- Name: COLUMN stuck_effects.created_at; Type: COMMENT; Schema: concord; Owner: -
 --
 
@@ -22814,6 +22808,12 @@ COMMENT ON COLUMN concord.stuck_effects.created_at IS 'When it was planned.';
 --
 
 COMMENT ON COLUMN concord.stuck_effects.started_at IS 'When it began executing.';
+
+--
+-- Name: COLUMN stuck_effects.executor_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.executor_id IS 'The executor DBOS has that workflow pending on, if any (not live, or it would not be listed).';
 
 --
 -- Name: COLUMN stuck_effects.stuck_for; Type: COMMENT; Schema: concord; Owner: -

@@ -9747,22 +9747,6 @@ END
 $$;
 
 --
--- Name: _queued_since(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._queued_since(c concord.commands) RETURNS timestamp with time zone
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'concord', 'pg_temp'
-    AS $$
-BEGIN
-    RETURN coalesce(
-        (SELECT max(e.created_at) FROM concord.domain_events AS e
-         WHERE e.command_id = c.command_id AND e.event_type = 'command_status_changed' AND e.to_status = 'queued'),
-        c.created_at);
-END
-$$;
-
---
 -- Name: _raise_problems(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -13542,26 +13526,6 @@ BEGIN
     RETURN doc;
 END
 $$;
-
---
--- Name: _workflow_executor(text); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord._workflow_executor(workflow_id text) RETURNS text
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'concord', 'pg_temp'
-    AS $_$
-DECLARE
-    found text;
-BEGIN
-    IF workflow_id IS null OR to_regclass('dbos.workflow_status') IS null THEN
-        RETURN null;
-    END IF;
-    EXECUTE 'SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = $1 AND status = ''PENDING'''
-    INTO found USING workflow_id;
-    RETURN found;
-END
-$_$;
 
 --
 -- Name: _workflow_id(uuid, integer); Type: FUNCTION; Schema: concord; Owner: -
@@ -20936,7 +20900,11 @@ CREATE VIEW concord.live_workers AS
     w.last_seen_at,
     (now() - w.last_seen_at) AS silent_for
    FROM concord.workers w
-  WHERE (w.executor_id = ANY (concord._live_executors()))
+  WHERE (EXISTS ( SELECT 1
+           FROM pg_locks l
+          WHERE ((l.locktype = 'advisory'::text) AND l.granted AND (l.objsubid = 1) AND (l.database = ( SELECT d.oid
+                   FROM pg_database d
+                  WHERE (d.datname = current_database()))) AND (l.classid = (((hashtextextended(('concord.executor:'::text || w.executor_id), (0)::bigint) >> 32) & '4294967295'::bigint))::oid) AND (l.objid = ((hashtextextended(('concord.executor:'::text || w.executor_id), (0)::bigint) & '4294967295'::bigint))::oid))))
   ORDER BY w.executor_id;
 
 --
@@ -22267,8 +22235,12 @@ COMMENT ON CONSTRAINT worker_concurrency_is_positive ON concord.runtime_queues I
 
 CREATE VIEW concord.queue_depth AS
  WITH queued AS (
-         SELECT COALESCE(c.queue_name, concord._command_queue(c.command_type)) AS queue_name,
-            concord._queued_since(c.*) AS queued_since
+         SELECT COALESCE(c.queue_name, ( SELECT o.queue_name
+                   FROM concord.runtime_operations o
+                  WHERE (o.command_type = c.command_type)), 'concord_default'::text) AS queue_name,
+            COALESCE(( SELECT max(e.created_at) AS max
+                   FROM concord.domain_events e
+                  WHERE ((e.command_id = c.command_id) AND (e.event_type = 'command_status_changed'::text) AND (e.to_status = 'queued'::text))), c.created_at) AS queued_since
            FROM concord.commands c
           WHERE (c.status = 'queued'::text)
         ), queues AS (
@@ -22749,23 +22721,30 @@ CREATE VIEW concord.stuck_effects AS
     e.effect_type,
     e.status,
     e.executed_by_dbos_workflow_id,
+    claim.executor_id,
     e.created_at,
     e.started_at,
-    concord._workflow_executor(e.executed_by_dbos_workflow_id) AS executor_id,
     (now() - COALESCE(e.started_at, e.created_at)) AS stuck_for,
         CASE
             WHEN (e.status = 'planned'::text) THEN 'planned and never begun'::text
-            ELSE 'executing with no live worker on its workflow'::text
+            ELSE 'executing with no live worker on its run'::text
         END AS why
-   FROM concord.domain_effects e
-  WHERE (((e.status = 'planned'::text) AND (e.created_at < (now() - '00:01:00'::interval))) OR ((e.status = 'executing'::text) AND (e.started_at < (now() - '00:01:00'::interval)) AND COALESCE((concord._workflow_executor(e.executed_by_dbos_workflow_id) <> ALL (concord._live_executors())), true)))
+   FROM (concord.domain_effects e
+     LEFT JOIN LATERAL ( SELECT substr(v.actor, 8) AS executor_id
+           FROM concord.domain_events v
+          WHERE ((v.command_id = e.command_id) AND (v.event_type = 'command_status_changed'::text) AND (v.to_status = 'running'::text) AND starts_with(v.actor, 'worker:'::text))
+          ORDER BY v.event_seq DESC
+         LIMIT 1) claim ON (true))
+  WHERE (((e.status = 'planned'::text) AND (e.created_at < (now() - '00:01:00'::interval))) OR ((e.status = 'executing'::text) AND (e.started_at < (now() - '00:01:00'::interval)) AND (NOT (EXISTS ( SELECT 1
+           FROM concord.live_workers w
+          WHERE (w.executor_id = claim.executor_id))))))
   ORDER BY COALESCE(e.started_at, e.created_at), e.domain_effect_id;
 
 --
 -- Name: VIEW stuck_effects; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON VIEW concord.stuck_effects IS 'Effects nothing moves: executing for over a minute while their workflow is not pending on a live worker, or planned over a minute ago and never begun. Oldest first.';
+COMMENT ON VIEW concord.stuck_effects IS 'Effects nothing moves: executing for over a minute while the worker that claimed their command''s run is not live, or planned over a minute ago and never begun. Oldest first.';
 
 --
 -- Name: COLUMN stuck_effects.domain_effect_id; Type: COMMENT; Schema: concord; Owner: -
@@ -22798,6 +22777,12 @@ COMMENT ON COLUMN concord.stuck_effects.status IS 'planned or executing.';
 COMMENT ON COLUMN concord.stuck_effects.executed_by_dbos_workflow_id IS 'The DBOS workflow that began executing it (NULL while planned).';
 
 --
+-- Name: COLUMN stuck_effects.executor_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.stuck_effects.executor_id IS 'The worker (executor id) that claimed the command''s latest run, from the audit trail; NULL when no worker did.';
+
+--
 -- Name: COLUMN stuck_effects.created_at; Type: COMMENT; Schema: concord; Owner: -
 --
 
@@ -22810,12 +22795,6 @@ COMMENT ON COLUMN concord.stuck_effects.created_at IS 'When it was planned.';
 COMMENT ON COLUMN concord.stuck_effects.started_at IS 'When it began executing.';
 
 --
--- Name: COLUMN stuck_effects.executor_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.stuck_effects.executor_id IS 'The executor DBOS has that workflow pending on, if any (not live, or it would not be listed).';
-
---
 -- Name: COLUMN stuck_effects.stuck_for; Type: COMMENT; Schema: concord; Owner: -
 --
 
@@ -22825,7 +22804,7 @@ COMMENT ON COLUMN concord.stuck_effects.stuck_for IS 'How long since it began (o
 -- Name: COLUMN stuck_effects.why; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.stuck_effects.why IS 'planned and never begun, or executing with no live worker on its workflow.';
+COMMENT ON COLUMN concord.stuck_effects.why IS 'planned and never begun, or executing with no live worker on its run.';
 
 --
 -- Name: swarm_artifacts; Type: VIEW; Schema: concord; Owner: -
@@ -23455,16 +23434,20 @@ CREATE VIEW concord.unserved_commands AS
  SELECT c.command_id,
     c.command_type,
     c.project_id,
-    COALESCE(c.queue_name, concord._command_queue(c.command_type)) AS queue_name,
+    COALESCE(c.queue_name, ( SELECT o.queue_name
+           FROM concord.runtime_operations o
+          WHERE (o.command_type = c.command_type)), 'concord_default'::text) AS queue_name,
     (c.dbos_workflow_id IS NOT NULL) AS handed_off,
     (EXISTS ( SELECT 1
            FROM concord.runtime_operations o
           WHERE (o.command_type = c.command_type))) AS operation_registered,
-    concord._queued_since(c.*) AS queued_since
+    COALESCE(( SELECT max(e.created_at) AS max
+           FROM concord.domain_events e
+          WHERE ((e.command_id = c.command_id) AND (e.event_type = 'command_status_changed'::text) AND (e.to_status = 'queued'::text))), c.created_at) AS queued_since
    FROM concord.commands c
   WHERE ((c.status = 'queued'::text) AND (NOT (EXISTS ( SELECT 1
-           FROM concord.workers w
-          WHERE ((w.executor_id = ANY (concord._live_executors())) AND (c.command_type = ANY (w.operations)))))))
+           FROM concord.live_workers w
+          WHERE (c.command_type = ANY (w.operations))))))
   ORDER BY c.command_type, c.created_at, c.command_id;
 
 --
@@ -27002,12 +26985,6 @@ REVOKE ALL ON FUNCTION concord._push_actor(actor text, reason text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._push_run(run text) FROM PUBLIC;
 
 --
--- Name: FUNCTION _queued_since(c concord.commands); Type: ACL; Schema: concord; Owner: -
---
-
-REVOKE ALL ON FUNCTION concord._queued_since(c concord.commands) FROM PUBLIC;
-
---
 -- Name: FUNCTION _raise_problems(problems jsonb, what text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27540,12 +27517,6 @@ GRANT ALL ON FUNCTION concord._visible_projects() TO concord_agent;
 --
 
 REVOKE ALL ON FUNCTION concord._without_run_ids(doc jsonb, keep uuid) FROM PUBLIC;
-
---
--- Name: FUNCTION _workflow_executor(workflow_id text); Type: ACL; Schema: concord; Owner: -
---
-
-REVOKE ALL ON FUNCTION concord._workflow_executor(workflow_id text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _workflow_id(command_id uuid, run_seq integer); Type: ACL; Schema: concord; Owner: -

@@ -4,7 +4,7 @@
 -- id's lock writes that worker's row; a gone, silent worker's pending
 -- workflows are offered for adoption, a live one's never.
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 DO $$ BEGIN
     PERFORM concord_test.runtime_fixtures();
@@ -71,6 +71,21 @@ SELECT results_eq(
     $$SELECT executor_id, queues, operations FROM concord.live_workers WHERE executor_id = 'ex-mine'$$,
     $$VALUES ('ex-mine', '{concord_default}'::text [], '{rt_async}'::text [])$$,
     'live_workers lists it');
+
+-- The operator views read as the operator roles read them (a view's
+-- functions would run with the reader's rights: they call none).
+SET LOCAL ROLE concord_reader;
+SELECT lives_ok(
+    $$SELECT 1 / count(*)::integer FROM concord.live_workers WHERE executor_id = 'ex-mine';
+      SELECT count(*) FROM concord.queue_depth, concord.unserved_commands, concord.unserved_command_types,
+                           concord.stuck_effects$$,
+    'concord_reader reads the worker views');
+RESET ROLE;
+
+SELECT is(
+    (SELECT queued FROM concord.queue_depth WHERE queue_name = 'concord_default') >= 1
+    AND (SELECT live_workers FROM concord.queue_depth WHERE queue_name = 'concord_default') >= 1,
+    true, 'queue_depth counts the queued command and the live worker listening');
 
 -- ===========================================================================
 -- Adoption: gone and silent, never live

@@ -1,40 +1,10 @@
 -- Views of the workers and of what nobody serves (spec 48, issue 13). Live
 -- means a session holds the worker's executor lock (sql/runtime/workers.sql).
 
--- The DBOS status and executor of a workflow (dynamic: nothing here may
--- depend on DBOS's tables, which DBOS migrates on its own).
-CREATE OR REPLACE FUNCTION concord._workflow_executor(workflow_id text)
-RETURNS text
-LANGUAGE plpgsql
-STABLE
-SET search_path = concord, pg_temp
-AS $$
-DECLARE
-    found text;
-BEGIN
-    IF workflow_id IS null OR to_regclass('dbos.workflow_status') IS null THEN
-        RETURN null;
-    END IF;
-    EXECUTE 'SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = $1 AND status = ''PENDING'''
-    INTO found USING workflow_id;
-    RETURN found;
-END
-$$;
-
--- When a command last entered queued (its audit trail).
-CREATE OR REPLACE FUNCTION concord._queued_since(c concord.commands)
-RETURNS timestamptz
-LANGUAGE plpgsql
-STABLE
-SET search_path = concord, pg_temp
-AS $$
-BEGIN
-    RETURN coalesce(
-        (SELECT max(e.created_at) FROM concord.domain_events AS e
-         WHERE e.command_id = c.command_id AND e.event_type = 'command_status_changed' AND e.to_status = 'queued'),
-        c.created_at);
-END
-$$;
+-- The views are plain SQL: a function a view calls runs with the reader's
+-- rights, and concord_reader may execute none. pg_locks is readable by all;
+-- a bigint advisory key shows there as classid (high half), objid (low half)
+-- and objsubid 1 (sql/runtime/workers.sql).
 
 CREATE OR REPLACE VIEW concord.live_workers AS
 SELECT
@@ -48,7 +18,21 @@ SELECT
     w.last_seen_at,
     now() - w.last_seen_at AS silent_for
 FROM concord.workers AS w
-WHERE w.executor_id = any(concord._live_executors())
+WHERE
+    EXISTS (
+        SELECT 1 FROM pg_catalog.pg_locks AS l
+        WHERE
+            l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+            AND l.database
+            = (
+                SELECT d.oid FROM pg_catalog.pg_database AS d
+                WHERE d.datname = current_database()
+            )
+            AND l.classid
+            = ((hashtextextended('concord.executor:' || w.executor_id, 0) >> 32) & 4294967295)::oid
+            AND l.objid
+            = (hashtextextended('concord.executor:' || w.executor_id, 0) & 4294967295)::oid
+    )
 ORDER BY w.executor_id;
 
 COMMENT ON VIEW concord.live_workers IS
@@ -79,19 +63,34 @@ SELECT
     c.command_id,
     c.command_type,
     c.project_id,
-    coalesce(c.queue_name, concord._command_queue(c.command_type)) AS queue_name,
+    coalesce(
+        c.queue_name,
+        (
+            SELECT o.queue_name FROM concord.runtime_operations AS o
+            WHERE o.command_type = c.command_type
+        ),
+        'concord_default'
+    ) AS queue_name,
     c.dbos_workflow_id IS NOT null AS handed_off,
     exists(
         SELECT 1 FROM concord.runtime_operations AS o
         WHERE o.command_type = c.command_type)
         AS operation_registered,
-    concord._queued_since(c) AS queued_since
+    coalesce(
+        (
+            SELECT max(e.created_at) FROM concord.domain_events AS e
+            WHERE
+                e.command_id = c.command_id AND e.event_type = 'command_status_changed'
+                AND e.to_status = 'queued'
+        ),
+        c.created_at
+    ) AS queued_since
 FROM concord.commands AS c
 WHERE
     c.status = 'queued'
     AND NOT EXISTS (
-        SELECT 1 FROM concord.workers AS w
-        WHERE w.executor_id = any(concord._live_executors()) AND c.command_type = any(w.operations)
+        SELECT 1 FROM concord.live_workers AS w
+        WHERE c.command_type = any(w.operations)
     )
 ORDER BY c.command_type, c.created_at, c.command_id;
 
@@ -140,8 +139,23 @@ COMMENT ON COLUMN concord.unserved_command_types.operation_registered IS
 CREATE OR REPLACE VIEW concord.queue_depth AS
 WITH queued AS (
     SELECT
-        coalesce(c.queue_name, concord._command_queue(c.command_type)) AS queue_name,
-        concord._queued_since(c) AS queued_since
+        coalesce(
+            c.queue_name,
+            (
+                SELECT o.queue_name FROM concord.runtime_operations AS o
+                WHERE o.command_type = c.command_type
+            ),
+            'concord_default'
+        ) AS queue_name,
+        coalesce(
+            (
+                SELECT max(e.created_at) FROM concord.domain_events AS e
+                WHERE
+                    e.command_id = c.command_id AND e.event_type = 'command_status_changed'
+                    AND e.to_status = 'queued'
+            ),
+            c.created_at
+        ) AS queued_since
     FROM concord.commands AS c
     WHERE c.status = 'queued'
 ),
@@ -187,8 +201,10 @@ COMMENT ON COLUMN concord.queue_depth.oldest_waiting_for IS
 COMMENT ON COLUMN concord.queue_depth.live_workers IS
 'How many live workers listen to the queue.';
 
--- Effects nothing is moving: executing for over a minute while no live
--- worker runs their workflow, or planned over a minute ago and never begun.
+-- Effects nothing is moving: executing for over a minute while the worker
+-- that claimed their command's run is not live, or planned over a minute
+-- ago and never begun. Which worker claimed a run is in the audit trail (the
+-- actor worker:<executor id> of the move into running).
 CREATE OR REPLACE VIEW concord.stuck_effects AS
 SELECT
     e.domain_effect_id,
@@ -196,30 +212,38 @@ SELECT
     e.effect_type,
     e.status,
     e.executed_by_dbos_workflow_id,
+    claim.executor_id,
     e.created_at,
     e.started_at,
-    concord._workflow_executor(e.executed_by_dbos_workflow_id) AS executor_id,
     now() - coalesce(e.started_at, e.created_at) AS stuck_for,
     CASE
         WHEN e.status = 'planned' THEN 'planned and never begun'
-        ELSE 'executing with no live worker on its workflow'
+        ELSE 'executing with no live worker on its run'
     END AS why
 FROM concord.domain_effects AS e
+LEFT JOIN LATERAL (
+    SELECT substr(v.actor, 8) AS executor_id
+    FROM concord.domain_events AS v
+    WHERE
+        v.command_id = e.command_id AND v.event_type = 'command_status_changed'
+        AND v.to_status = 'running' AND starts_with(v.actor, 'worker:')
+    ORDER BY v.event_seq DESC
+    LIMIT 1
+) AS claim ON true
 WHERE
     (e.status = 'planned' AND e.created_at < now() - interval '1 minute')
     OR (
         e.status = 'executing' AND e.started_at < now() - interval '1 minute'
-        AND coalesce(
-            concord._workflow_executor(e.executed_by_dbos_workflow_id)
-            <> all(concord._live_executors()),
-            true
+        AND NOT EXISTS (
+            SELECT 1 FROM concord.live_workers AS w
+            WHERE w.executor_id = claim.executor_id
         )
     )
 ORDER BY coalesce(e.started_at, e.created_at), e.domain_effect_id;
 
 COMMENT ON VIEW concord.stuck_effects IS
-'Effects nothing moves: executing for over a minute while their workflow is not pending on a '
-'live worker, or planned over a minute ago and never begun. Oldest first.';
+'Effects nothing moves: executing for over a minute while the worker that claimed their '
+'command''s run is not live, or planned over a minute ago and never begun. Oldest first.';
 COMMENT ON COLUMN concord.stuck_effects.domain_effect_id IS
 'The effect''s id.';
 COMMENT ON COLUMN concord.stuck_effects.command_id IS
@@ -231,7 +255,8 @@ COMMENT ON COLUMN concord.stuck_effects.status IS
 COMMENT ON COLUMN concord.stuck_effects.executed_by_dbos_workflow_id IS
 'The DBOS workflow that began executing it (NULL while planned).';
 COMMENT ON COLUMN concord.stuck_effects.executor_id IS
-'The executor DBOS has that workflow pending on, if any (not live, or it would not be listed).';
+'The worker (executor id) that claimed the command''s latest run, from the audit trail; NULL '
+'when no worker did.';
 COMMENT ON COLUMN concord.stuck_effects.created_at IS
 'When it was planned.';
 COMMENT ON COLUMN concord.stuck_effects.started_at IS
@@ -239,4 +264,4 @@ COMMENT ON COLUMN concord.stuck_effects.started_at IS
 COMMENT ON COLUMN concord.stuck_effects.stuck_for IS
 'How long since it began (or was planned), as of the start of the reading transaction.';
 COMMENT ON COLUMN concord.stuck_effects.why IS
-'planned and never begun, or executing with no live worker on its workflow.';
+'planned and never begun, or executing with no live worker on its run.';

@@ -1,4 +1,9 @@
-"""The worker's connection pool and its calls to the SQL runtime functions."""
+"""The worker's connection pool and its calls to the SQL runtime functions.
+
+Every call survives a database outage of up to ``retry.DATABASE_RETRY_SECONDS``: a
+transient database error (``retry.is_transient_database_error``) is retried with backoff,
+and the pool checks a connection before lending it, so that the connections an outage
+broke are replaced rather than failing the next statement."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from ..errors import from_psycopg
+from .retry import with_database_retry
 
 
 class RuntimeDB:
@@ -20,16 +26,23 @@ class RuntimeDB:
             min_size=2,
             max_size=max_size,
             kwargs={"autocommit": True},
+            # a connection broken while idle in the pool (a server restart) is replaced
+            check=ConnectionPool.check_connection,
             open=True,
             name="concord-runtime",
         )
 
     def scalar(self, query: str, *params: Any) -> Any:
-        """The first column of the first row of ``query`` (one autocommit statement)."""
+        """The first column of the first row of ``query`` (one autocommit statement; run
+        again after a transient database error, so it must be safe to repeat)."""
         args = tuple(Jsonb(p) if isinstance(p, (dict, list)) else p for p in params)
-        try:
+
+        def once() -> Any:
             with self.pool.connection() as conn:
-                row = conn.execute(query, args).fetchone()
+                return conn.execute(query, args).fetchone()
+
+        try:
+            row = with_database_retry(once)
         except Exception as exc:  # psycopg errors carrying a CN code become Concord's
             mapped = from_psycopg(exc) if hasattr(exc, "sqlstate") else None
             if mapped is not None and mapped is not exc:
@@ -45,10 +58,14 @@ class RuntimeDB:
         if credential is None:
             return self.scalar(query, *params)
         args = tuple(Jsonb(p) if isinstance(p, (dict, list)) else p for p in params)
-        try:
+
+        def once() -> Any:
             with self.pool.connection() as conn, conn.transaction():
                 conn.execute("SELECT concord.authenticate(%s)", (credential,))
-                row = conn.execute(query, args).fetchone()
+                return conn.execute(query, args).fetchone()
+
+        try:
+            row = with_database_retry(once)
         except Exception as exc:
             mapped = from_psycopg(exc) if hasattr(exc, "sqlstate") else None
             if mapped is not None and mapped is not exc:
@@ -57,8 +74,11 @@ class RuntimeDB:
         return row[0] if row else None
 
     def rows(self, query: str, *params: Any) -> list[tuple]:
-        with self.pool.connection() as conn:
-            return conn.execute(query, params).fetchall()
+        def once() -> list[tuple]:
+            with self.pool.connection() as conn:
+                return conn.execute(query, params).fetchall()
+
+        return with_database_retry(once)
 
     def close(self) -> None:
         self.pool.close()

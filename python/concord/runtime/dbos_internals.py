@@ -13,6 +13,15 @@ Why each reach is needed:
   - ``_sys_db_field``: the system database, ``None`` once ``destroy`` released it.
   - ``_background_jobs_stop_event``: set after the drain of ``DBOS.destroy``.
 
+- :func:`running_here` reads ``_active_workflows_set`` (``ActiveWorkflowById``: the
+  workflow ids whose execution runs in this process, each added when its thread starts and
+  released when it ends) and :func:`resume_stranded` calls ``dbos._recovery._recover_workflow``
+  (what ``DBOS._recover_pending_workflows`` does for each pending workflow at start: put a
+  ``PENDING`` workflow of the given executors back on its queue, so the queue's atomic
+  dequeue admits one runner). DBOS recovers only at start; a workflow whose execution died
+  while the process lives (its checkpoint hit a database outage) would stay ``PENDING``
+  until a restart. The worker's recovery loop uses both (worker.py, ``_recovery_loop``).
+
 When DBOS is upgraded, check these names against its ``_dbos.py``: a renamed field reads as
 missing, and a running DBOS would then look down (an agent's defect re-raised for recovery
 instead of failing its run).
@@ -21,6 +30,10 @@ instead of failing its run).
 from __future__ import annotations
 
 import dbos._dbos as _dbos_module
+
+
+def _instance():
+    return getattr(_dbos_module, "_dbos_global_instance", None)
 
 
 def dbos_is_down() -> bool:
@@ -34,3 +47,23 @@ def dbos_is_down() -> bool:
         return True
     stopped = getattr(instance, "_background_jobs_stop_event", None)
     return stopped is not None and stopped.is_set()
+
+
+def running_here() -> set[str]:
+    """The ids of the workflows whose execution is running in this process now."""
+    instance = _instance()
+    if instance is None:
+        return set()
+    return set(instance._active_workflows_set.activeList())
+
+
+def resume_stranded(workflow_id: str, executor_id: str) -> None:
+    """Put the ``PENDING`` workflow ``workflow_id`` of ``executor_id`` back on its queue
+    (DBOS's own recovery of one workflow; a no-op unless it is still ``PENDING`` on that
+    executor)."""
+    from dbos._recovery import _recover_workflow
+    from dbos._sys_db import GetPendingWorkflowsOutput
+
+    _recover_workflow(
+        _instance(), GetPendingWorkflowsOutput(workflow_id=workflow_id), [executor_id]
+    )

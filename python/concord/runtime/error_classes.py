@@ -5,6 +5,7 @@ the ``error_classes`` table marks non-retryable is never retried, whatever a
 
 from __future__ import annotations
 
+import pickle
 import socket
 
 # Spec 32.  The SQL table concord.error_classes is the authority; the worker checks at
@@ -97,22 +98,19 @@ class Cancelled(BaseException):
 
 
 def classify(exc: BaseException) -> str:
-    """The spec 32 error class of an exception raised inside a step."""
+    """The spec 32 error class of an exception raised inside a step (internal_error for a
+    :class:`ClassifiedError` whose class the taxonomy does not know)."""
     if isinstance(exc, ClassifiedError):
-        return exc.error_class
+        known = exc.error_class in RETRYABLE_CLASSES or exc.error_class in NON_RETRYABLE_CLASSES
+        return exc.error_class if known else "internal_error"
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "timeout"
     if isinstance(exc, (ConnectionError, OSError)):
         return "transient_connector_error"
-    try:
-        import psycopg  # local: classification is rare
+    from .retry import is_transient_database_error  # local: retry imports this module
 
-        if isinstance(exc, psycopg.OperationalError):
-            return "temporary_database_error"
-        if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
-            return "temporary_database_error"
-    except ImportError:  # pragma: no cover
-        pass
+    if is_transient_database_error(exc):
+        return "temporary_database_error"
     if isinstance(exc, (ValueError, TypeError, KeyError)):
         return "validation_error"
     return "internal_error"
@@ -127,3 +125,47 @@ class Superseded(BaseException):
         super().__init__(f"run of command {command_id} stops: {why}")
         self.command_id = command_id
         self.why = why
+
+
+class DatabaseUnavailable(BaseException):
+    """Concord's own bookkeeping or DBOS's checkpointing could not reach the database, even
+    after the bounded retries of :func:`~concord.runtime.retry.with_database_retry`. Not a
+    failure of the command: the run stops without recording anything (a ``BaseException``,
+    so that neither operation code nor DBOS records it), its DBOS workflow stays
+    ``PENDING``, and the worker's recovery loop resumes it once the database is back."""
+
+    def __init__(self, why: str):
+        super().__init__(f"the database is unavailable: {why}")
+        self.why = why
+
+
+def type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def picklable(exc: BaseException) -> BaseException:
+    """``exc`` when DBOS can checkpoint it (pickle it and read it back); otherwise a
+    :class:`ClassifiedError` with its message, its error class (:func:`classify` of the
+    original) and its type name in ``detail["type"]``. An exception holding a lock or a
+    lambda, or whose ``__init__`` needs other arguments than its ``args``, would otherwise
+    reach DBOS's checkpoint and be replaced by pickle's own error."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        pass
+    try:
+        message = str(exc)
+    except Exception:
+        message = ""
+    return ClassifiedError(
+        message or type(exc).__name__,
+        error_class=classify(exc),
+        retry_after=getattr(exc, "retry_after", None)
+        if isinstance(getattr(exc, "retry_after", None), int | float)
+        else None,
+        detail={"type": type_name(exc)},
+    )

@@ -2,6 +2,11 @@
 contract; :func:`compile_policy` is the one place it becomes DBOS step options. Nothing
 else in Concord carries retry numbers.
 
+It is also the one place that says which database errors are transient
+(:func:`is_transient_database_error`): those are retried inside Concord's own bookkeeping
+(:func:`with_database_retry`, bounded by :data:`DATABASE_RETRY_SECONDS`), never recorded
+as a command's or an effect's outcome.
+
 The rule outranks the configuration: a class the taxonomy marks non-retryable is never
 retried, whatever ``retryable`` says, and an error that says when to come back
 (``retry_after``, e.g. HTTP 429 Retry-After) is not retried sooner than that.
@@ -16,6 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .error_classes import NON_RETRYABLE_CLASSES, RETRYABLE_CLASSES, classify
+
+# SQLSTATEs after which the same statement can succeed on a new attempt: connection
+# exceptions (class 08), the server shutting down or restarting (57P01 admin_shutdown,
+# 57P02 crash_shutdown, 57P03 cannot_connect_now), too many connections (53300), and a
+# transaction rolled back by a serialization failure or a deadlock (40001, 40P01).
+TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
+# How long Concord's own bookkeeping waits for the database to come back before it gives
+# up (the run then stops without an outcome and the worker's recovery resumes it), and the
+# delays between attempts (the last one repeats).
+DATABASE_RETRY_SECONDS = 60.0
+DATABASE_BACKOFF = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
 # Retry-After beyond this is not slept through inside a step: the step fails
 # (rate_limited) and the command can be retried later.
@@ -120,3 +136,55 @@ def compile_policy(
     if name is not None:
         options["name"] = name
     return options
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a database error that a later attempt of the same statement can
+    get past: a lost or refused connection (psycopg's ``OperationalError``, SQLSTATE class
+    08), a server shutting down or starting (57P01-57P03), too many connections (53300), a
+    serialization failure or deadlock (40001, 40P01). SQLAlchemy's wrappers (DBOS's
+    checkpoints) and psycopg_pool's checkout timeout count by what they wrap."""
+    import psycopg  # local: only error paths need it
+    from psycopg_pool import PoolTimeout
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, PoolTimeout):
+            return True
+        sqlstate = getattr(exc, "sqlstate", None)
+        if isinstance(exc, psycopg.Error):
+            if sqlstate and (sqlstate.startswith("08") or sqlstate in TRANSIENT_SQLSTATES):
+                return True
+            # no SQLSTATE: libpq lost the connection or could not open one
+            return isinstance(exc, psycopg.OperationalError) and (
+                not sqlstate or sqlstate.startswith("08")
+            )
+        exc = getattr(exc, "orig", None) or exc.__cause__  # SQLAlchemy's DBAPIError.orig
+    return False
+
+
+def with_database_retry(
+    fn: Callable[[], Any],
+    *,
+    seconds: float = DATABASE_RETRY_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """``fn()``, attempted again after a transient database error
+    (:func:`is_transient_database_error`) with the :data:`DATABASE_BACKOFF` delays for up to
+    ``seconds``; the last error is raised after that, any other error at once. ``fn`` must
+    be safe to repeat: a statement whose commit was cut off may have committed (every
+    runtime SQL function is idempotent for that reason)."""
+    deadline = time.monotonic() + seconds
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not is_transient_database_error(exc):
+                raise
+            wait = DATABASE_BACKOFF[min(attempt, len(DATABASE_BACKOFF) - 1)]
+            if time.monotonic() + wait > deadline:
+                raise
+            attempt += 1
+            sleep(wait)

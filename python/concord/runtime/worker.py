@@ -5,7 +5,9 @@ catalog (spec 31.2, 41) and refuses to start with every problem listed, launches
 against the Concord database with an explicit executor id and application version,
 registers the queues of ``concord.runtime_queues``, records the catalog in
 ``concord.runtime_operations``, applies the schedules of ``concord.schedules``, and shuts
-down cleanly on SIGTERM or SIGINT.
+down cleanly on SIGTERM or SIGINT. While it runs, its recovery loop resumes the workflows
+of its executor id that no execution in the process runs any more (a database outage cut
+their checkpoint): DBOS itself recovers only when a worker starts.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ log = logging.getLogger("concord.worker")
 APP_NAME = "concord"
 # DBOS schedule of the reconciler (not a concord.* schedule: those mirror concord.schedules).
 RECONCILE_SCHEDULE = "concord-internal.reconcile"
+# How often the recovery loop looks for stranded workflows. One is resumed when two looks in
+# a row found it PENDING on this executor, under the same ownership token, and not running
+# in this process: a workflow just dequeued starts its thread long before the second look.
+RECOVERY_INTERVAL_SECONDS = 2.0
 
 
 def default_executor_id() -> str:
@@ -193,6 +199,9 @@ class Worker:
         self._watch_stop = threading.Event()
         self._watch: threading.Thread | None = None
         self._queues: list[str] = []
+        self._recovery_stop = threading.Event()
+        self._recovery_thread: threading.Thread | None = None
+        self.resumed: list[str] = []  # workflows the recovery loop resumed
 
     def start(self) -> None:
         from dbos import DBOS
@@ -289,6 +298,10 @@ class Worker:
         self._warn_unserved()
         self._watch = threading.Thread(target=self._watch_loop, name="concord-watch", daemon=True)
         self._watch.start()
+        self._recovery_thread = threading.Thread(
+            target=self._recovery_loop, name="concord-recovery", daemon=True
+        )
+        self._recovery_thread.start()
         log.warning(
             "concord worker %s (%s) started: %d operation(s), connectors %s",
             self.config.executor_id,
@@ -296,6 +309,42 @@ class Worker:
             len(self.catalog.operations),
             ", ".join(self.registry.names()),
         )
+
+    def _stranded(self) -> dict[str, tuple]:
+        """PENDING workflows of this executor and version that no execution in this
+        process runs, with their ownership token and dispatch count."""
+        from .dbos_internals import running_here
+
+        rows = self.db.rows(
+            "SELECT workflow_uuid, owner_xid, recovery_attempts FROM dbos.workflow_status "
+            "WHERE status = 'PENDING' AND executor_id = %s AND application_version = %s",
+            self.config.executor_id,
+            self.config.application_version,
+        )
+        running = running_here()  # read after the rows: a run that ends in between is
+        # no longer PENDING at the next look
+        return {wid: (owner, attempts) for wid, owner, attempts in rows if wid not in running}
+
+    def _recovery_loop(self) -> None:
+        """Resume the workflows whose execution died in this live process: DBOS's
+        checkpoint of a step or of the outcome hit a database outage and the workflow
+        thread ended with it PENDING. Never one that runs here (DBOS's active set), so no
+        workflow runs twice at once in this process."""
+        from .dbos_internals import resume_stranded
+
+        seen: dict[str, tuple] = {}
+        while not self._recovery_stop.wait(RECOVERY_INTERVAL_SECONDS):
+            try:
+                now = self._stranded()
+                for workflow_id, token in now.items():
+                    if seen.get(workflow_id) == token and not self._recovery_stop.is_set():
+                        resume_stranded(workflow_id, self.config.executor_id)
+                        self.resumed.append(workflow_id)
+                        log.warning("resumed stranded workflow %s", workflow_id)
+                seen = now
+            except Exception as exc:  # the database is away: look again later
+                log.info("recovery loop: %s", exc)
+                seen = {}
 
     def _lock_executor_id(self, wait_seconds: float = 10.0) -> bool:
         """Hold a session advisory lock on the executor id. A worker killed a moment ago
@@ -495,6 +544,7 @@ class Worker:
         if self._watch is not None:
             self._watch.join(timeout=15)
             self._watch = None
+        self._recovery_stop.set()
         DBOS.destroy(workflow_completion_timeout_sec=drain_seconds)
         if self.db is not None:
             self.db.close()

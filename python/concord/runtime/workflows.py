@@ -7,6 +7,16 @@ idempotent on replay, so a step that runs again after a crash changes nothing mo
 - ``concord.finish_cancellation(command_id)``: the cancellation path for a command whose
   workflow was cancelled from DBOS's side (a cancelled workflow can run no more steps).
 - ``concord.schedule_tick(tick, context)``: one tick of a schedule (spec 84).
+
+Nothing an operation does leaves its command running: a result jsonb cannot take ends it
+``failed`` (validation_error, "result is not JSON: ..."; text is kept with NUL as U+FFFD),
+an error is recorded with its message cleaned the same way, and a ``BaseException`` that
+is not control flow (``asyncio.CancelledError``) ends it ``failed`` (internal_error) or
+cancelled when a cancellation was asked for. Control flow is left alone: DBOS's own
+exceptions, and ``KeyboardInterrupt``/``SystemExit`` (a shutdown: the next worker resumes the
+run). A database outage is not the command's either: Concord's bookkeeping retries it
+(``RuntimeDB``), and past that bound, or when DBOS's checkpoint hits it, the run stops
+with :class:`DatabaseUnavailable` and the worker's recovery loop resumes it.
 """
 
 from __future__ import annotations
@@ -28,8 +38,17 @@ from ..errors import StateConflict
 from .catalog import Catalog, Compensation, Operation
 from .connectors.base import ConnectorCall, ConnectorRegistry, redact
 from .db import RuntimeDB
-from .error_classes import Cancelled, ClassifiedError, ConnectorError, Superseded, classify
-from .retry import NO_RETRY, RetryPolicy, compile_policy
+from .error_classes import (
+    Cancelled,
+    ClassifiedError,
+    ConnectorError,
+    DatabaseUnavailable,
+    Superseded,
+    classify,
+    picklable,
+    type_name,
+)
+from .retry import NO_RETRY, RetryPolicy, compile_policy, is_transient_database_error
 
 RUN_COMMAND = "concord.run_command"
 FINISH_CANCELLATION = "concord.finish_cancellation"
@@ -68,7 +87,51 @@ def state() -> RuntimeState:
 
 
 def _run_step(name: str, fn, *args, policy: RetryPolicy = NO_RETRY):
-    return DBOS.run_step(compile_policy(policy, name=name), fn, *args)
+    return DBOS.run_step(compile_policy(policy, name=name), _bookkeeping(fn), *args)
+
+
+def _stop_on_outage(exc: BaseException) -> None:
+    """Raise :class:`DatabaseUnavailable` when ``exc`` is a transient database error (the
+    runtime's bookkeeping past its retries, or DBOS's checkpoint): the run stops without
+    recording it as anyone's outcome."""
+    if is_transient_database_error(exc):
+        raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+
+def _bookkeeping(fn):
+    """``fn`` as the body of one of the runtime's own steps: a database outage stops the
+    run (:func:`_stop_on_outage`) instead of being checkpointed as the step's error, and
+    any other error crosses the step boundary picklable (:func:`picklable`)."""
+
+    def body(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            _stop_on_outage(exc)
+            safe = picklable(exc)
+            if safe is exc:
+                raise
+            raise safe from None
+
+    body.__name__ = getattr(fn, "__name__", "step")
+    return body
+
+
+def _operation_step(fn):
+    """``fn`` as the body of an operation's step: its error crosses the step boundary
+    picklable, with its message and class (DBOS pickles step errors)."""
+
+    def body(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            safe = picklable(exc)
+            if safe is exc:
+                raise
+            raise safe from None
+
+    body.__name__ = getattr(fn, "__name__", "step")
+    return body
 
 
 def _claim(command_id: str, workflow_id: str) -> dict:
@@ -161,16 +224,27 @@ def _input_hash(data: Any) -> str:
     ).hexdigest()
 
 
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL stores it: NUL as U+FFFD, and a lone surrogate (no UTF-8 for
+    it) as U+FFFD too. Nothing else changes."""
+    text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
+
+
 def storable(value: Any) -> Any:
     """``value`` as PostgreSQL's jsonb takes it: NUL characters replaced (U+FFFD),
     non-finite numbers as null, anything else not JSON as its string. A peer's answer
     that jsonb would refuse must not turn an executed effect into a failed one."""
     if isinstance(value, dict):
-        return {str(k).replace("\x00", "\ufffd"): storable(v) for k, v in value.items()}
+        return {storable_text(str(k)): storable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [storable(v) for v in value]
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return storable_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if value is None or isinstance(value, (bool, int, float)):
@@ -379,7 +453,7 @@ class EffectContext:
         try:
             output = DBOS.run_step(
                 compile_policy(policy, name=f"concord.effect:{effect_type}"),
-                _execute_effect,
+                _bookkeeping(_execute_effect),
                 effect_id,
                 connector,
                 capability,
@@ -391,9 +465,9 @@ class EffectContext:
                 side_effect,
             )
         except Exception as exc:
-            cause = _unwrap(exc)
-            error_class = classify(cause)
-            message = storable(str(cause) or type(cause).__name__)
+            # DBOS's checkpoint of a call the peer may have executed: not the effect's failure
+            _stop_on_outage(exc)
+            message, error_class = _failure(exc)
             _run_step("concord.fail_effect", _fail_effect, effect_id, message, error_class)
             raise ConnectorError(message, error_class=error_class) from None
         self.emitted.append(effect_type)
@@ -423,7 +497,7 @@ class EffectContext:
         self.check_cancelled()
         return DBOS.run_step(
             compile_policy(retry or self.retry, name=name or getattr(fn, "__name__", "step")),
-            fn,
+            _operation_step(fn),
             *args,
         )
 
@@ -434,8 +508,46 @@ class EffectContext:
 
 
 def _failure(exc: BaseException) -> tuple[str, str]:
+    """The message (cleaned: :func:`storable_text`) and error class to record for ``exc``."""
     cause = _unwrap(exc)
-    return (str(cause) or type(cause).__name__)[:2000], classify(cause)
+    try:
+        message = str(cause)
+    except Exception:  # a __str__ that raises still leaves the type's name
+        message = ""
+    message = message or type_name(cause)
+    declared = getattr(cause, "error_class", None)
+    if isinstance(cause, ClassifiedError) and declared != classify(cause):
+        message = f"{message} (unknown error class {declared!r})"
+    return storable_text(message)[:2000], classify(cause)
+
+
+class ResultNotJSON(ValueError):
+    """An operation's result that jsonb cannot take (spec 32: validation_error)."""
+
+
+def _result_of(value: Any) -> dict:
+    """The operation's return value as the command's result: None as ``{}``, a non-dict
+    as ``{"value": ...}``, text cleaned (NUL as U+FFFD). Raises :class:`ResultNotJSON` for
+    anything JSON has no value for (a datetime, NaN, a set, bytes): storing its string
+    instead would pass off a different value as the operation's."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        value = {"value": value}
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {(storable_text(k) if isinstance(k, str) else k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return storable_text(v) if isinstance(v, str) else v
+
+    value = clean(value)
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ResultNotJSON(f"result is not JSON: {exc}") from None
+    return value
 
 
 def _cancellation_path(command: dict, workflow_id: str) -> dict:
@@ -500,6 +612,7 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
         except (Cancelled, dbos_error.DBOSWorkflowCancelledError):
             raise
         except Exception as exc:
+            _stop_on_outage(exc)
             message, error_class = _failure(exc)
             return _halt(command_id, workflow_id, effects, done, effect, message, error_class)
         declared = Counter(e.effect_type for e in comp.produces)
@@ -613,6 +726,9 @@ def run_command(command_id: str) -> dict:
         return _run(command_id, workflow_id)
     except Superseded as stop:
         return {"action": "stopped", "why": stop.why}
+    except Exception as exc:  # DBOS's checkpoint hit an outage: resumed, never ERROR
+        _stop_on_outage(exc)
+        raise
     except dbos_error.DBOSWorkflowCancelledError:
         _after_cancel_from_dbos(command_id, workflow_id)
         raise
@@ -681,34 +797,41 @@ def _run(command_id: str, workflow_id: str) -> dict:
         compensated_types=state().catalog.compensated_types(op.command_type),
     )
     try:
-        result = op.fn(ctx, command["payload"])
+        result = _result_of(op.fn(ctx, command["payload"]))
     except Superseded as stop:
         return {"action": "stopped", "why": stop.why}
     except Cancelled:
         return _cancel_now(command_id, workflow_id)
-    except dbos_error.DBOSWorkflowCancelledError:
-        raise
-    except Exception as exc:
-        message, error_class = _failure(exc)
-        status = _move(
-            "concord.finish",
-            command_id,
-            workflow_id,
-            "failed",
-            error=message,
-            error_class=error_class,
-        )
-        if status in ("cancelling", "compensating"):
-            return _cancel_now(command_id, workflow_id)
-        return {"status": status, "error_class": error_class}
-    if result is None:
-        result = {}
-    if not isinstance(result, dict):
-        result = {"value": result}
+    except (dbos_error.DBOSBaseException, DatabaseUnavailable, KeyboardInterrupt, SystemExit):
+        raise  # control flow: DBOS's, an outage's, a shutdown's (the next worker resumes)
+    except BaseException as exc:  # an Exception, or asyncio.CancelledError and the like
+        if isinstance(exc, Exception):
+            _stop_on_outage(exc)
+            message, error_class = _failure(exc)
+        else:
+            detail = storable_text(str(exc))
+            message = f"{type_name(exc)} escaped the operation" + (f": {detail}" if detail else "")
+            error_class = "internal_error"
+        return _fail(command_id, workflow_id, message[:2000], error_class)
     status = _move("concord.finish", command_id, workflow_id, "succeeded", result=result)
     if status in ("cancelling", "compensating"):
         return _cancel_now(command_id, workflow_id)
     return {"status": status}
+
+
+def _fail(command_id: str, workflow_id: str, message: str, error_class: str) -> dict:
+    """Record the command failed (or take the cancellation path when one was asked for)."""
+    status = _move(
+        "concord.finish",
+        command_id,
+        workflow_id,
+        "failed",
+        error=message,
+        error_class=error_class,
+    )
+    if status in ("cancelling", "compensating"):
+        return _cancel_now(command_id, workflow_id)
+    return {"status": status, "error_class": error_class}
 
 
 def _cancel_now(command_id: str, workflow_id: str) -> dict:
@@ -721,13 +844,16 @@ def _cancel_now(command_id: str, workflow_id: str) -> dict:
 @DBOS.workflow(name=FINISH_CANCELLATION)
 def finish_cancellation(command_id: str) -> dict:
     workflow_id = DBOS.workflow_id
-    claim = _run_step("concord.claim", _claim, command_id, workflow_id)
-    if claim["action"] != "cancel":
-        return {"action": claim["action"]}
     try:
+        claim = _run_step("concord.claim", _claim, command_id, workflow_id)
+        if claim["action"] != "cancel":
+            return {"action": claim["action"]}
         return _cancellation_path(claim["command"], workflow_id)
     except Superseded as stop:
         return {"action": "stopped", "why": stop.why}
+    except Exception as exc:
+        _stop_on_outage(exc)
+        raise
 
 
 def _submit_scheduled(schedule_name: str, tick: str) -> str | None:

@@ -1,0 +1,119 @@
+"""Whatever an operation returns or raises, its command ends (issue 13 §1): a result jsonb
+cannot take (a datetime, NaN, a set, bytes) fails it as validation_error "result is not
+JSON: ..."; NUL bytes in a result or an error text are stored as U+FFFD; an
+``asyncio.CancelledError`` escaping the operation (or one of its steps) fails it once as
+internal_error, or cancels it when a cancellation was asked for; an exception DBOS cannot
+pickle keeps its own message and class; an unknown error class is recorded as
+internal_error naming it. A ``SystemExit`` (a shutdown) is not the command's failure: the
+run is resumed and finishes. A real worker subprocess runs each; DBOS ends every workflow
+SUCCESS (never ERROR, never left PENDING), and each command is finished exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from concord.migrate import migrate
+from support.databases import temporary_database
+from support.workers import WorkerProcess, submit, wait_for, wait_status
+
+HOSTILE = {  # command type -> (status, error_class, error text it must contain)
+    "rt.hostile.datetime": ("failed", "validation_error",
+                            "result is not JSON: Object of type datetime is not JSON"),
+    "rt.hostile.nan": ("failed", "validation_error",
+                       "result is not JSON: Out of range float values are not JSON"),
+    "rt.hostile.set": ("failed", "validation_error",
+                       "result is not JSON: Object of type set is not JSON"),
+    "rt.hostile.bytes": ("failed", "validation_error",
+                         "result is not JSON: Object of type bytes is not JSON"),
+    "rt.hostile.nul_error": ("failed", "validation_error", "bad\ufffdvalue"),
+    "rt.hostile.cancelled_error": ("failed", "internal_error",
+                                   "CancelledError escaped the operation: the loop went away"),
+    "rt.hostile.cancelled_in_step": ("failed", "internal_error",
+                                     "CancelledError escaped the operation"),
+    "rt.hostile.lock_error": ("failed", "internal_error", "the vendor's ledger is locked"),
+    "rt.hostile.init_error": ("failed", "internal_error", "code 42: the answer was refused"),
+    "rt.hostile.unknown_class": ("failed", "internal_error",
+                                 "a class nobody declared (unknown error class 'made_up_class')"),
+}
+TYPES = [*HOSTILE, "rt.hostile.nul_result", "rt.hostile.cancelled_when_asked",
+         "rt.hostile.system_exit"]
+
+
+def one(conn: psycopg.Connection, query: str, *args):
+    return conn.execute(query, args).fetchone()
+
+
+def test_hostile_outcomes_end_every_command_once(server_dsn: str) -> None:
+    flags = Path(tempfile.mkdtemp(prefix="concord-hostile-"))
+    with (
+        temporary_database(server_dsn, "concord_hostile") as dsn,
+        psycopg.connect(dsn, autocommit=True) as _setup,
+    ):
+        migrate(dsn)
+        for t in TYPES:
+            _setup.execute("SELECT concord.register_command_type(%s)",
+                           (json.dumps({"command_type": t, "name": t, "async_required": True}),))
+        (flags / "exit").touch()  # rt.hostile.system_exit exits until this goes
+        worker = WorkerProcess(dsn, executor_id="hostile-worker",
+                               modules=("concord_test_hostile",),
+                               extra_env={"CONCORD_TEST_FLAG_DIR": str(flags)})
+        with worker, psycopg.connect(dsn, autocommit=True) as conn:
+            ids = {t: submit(conn, t, {}) for t in HOSTILE}
+            ids["rt.hostile.nul_result"] = submit(conn, "rt.hostile.nul_result", {})
+            asked = submit(conn, "rt.hostile.cancelled_when_asked", {"flag": "asked"})
+            exiting = submit(conn, "rt.hostile.system_exit", {"flag": "exit"})
+
+            wait_status(conn, asked, "running", timeout=60)
+            assert one(conn, "SELECT concord.cancel_command(%s, 'alice', 'enough')",
+                       asked)[0] == "cancelling"
+            (flags / "asked").touch()
+
+            problems = []
+            for t, (want_status, want_class, want_text) in HOSTILE.items():
+                got = wait_status(conn, ids[t], {"succeeded", "failed", "cancelled"}, 60)
+                _status, error, error_class = one(
+                    conn, "SELECT status, error, error_class FROM concord.commands "
+                    "WHERE command_id = %s", ids[t])
+                if (got, error_class) != (want_status, want_class) or want_text not in error:
+                    problems.append(f"{t}: {got} {error_class} {error!r}")
+            assert not problems, f"{len(problems)} wrong outcomes: {problems}\n{worker.log()}"
+
+            wait_status(conn, ids["rt.hostile.nul_result"], "succeeded", timeout=60)
+            result = one(conn, "SELECT result FROM concord.commands WHERE command_id = %s",
+                         ids["rt.hostile.nul_result"])[0]
+            assert result == {"text": "before\ufffdafter", "key\ufffd": "v"}, result
+            assert wait_status(conn, asked, {"cancelled", "failed"}, 60) == "cancelled"
+
+            # a SystemExit is a shutdown's: the command is not failed, and it is resumed
+            wait_status(conn, exiting, "running", timeout=60)
+            wait_for(lambda: any("resumed stranded workflow " + exiting in line
+                                 for line in worker.output),
+                     timeout=60, message="the exited run to be resumed by the recovery loop")
+            assert one(conn, "SELECT status FROM concord.commands WHERE command_id = %s",
+                       exiting)[0] == "running"
+            (flags / "exit").unlink()
+            assert wait_status(conn, exiting, {"succeeded", "failed"}, 60) == "succeeded"
+
+            every = [*ids.values(), asked, exiting]
+
+            def workflows() -> dict[str, int]:
+                return dict(conn.execute(
+                    "SELECT status, count(*) FROM dbos.workflow_status "
+                    "WHERE workflow_uuid = ANY(%s) GROUP BY status", (every,)).fetchall())
+
+            # DBOS records a workflow's outcome just after its last step
+            wait_for(lambda: "PENDING" not in workflows(), timeout=30,
+                     message=f"the workflows to end: {workflows()}")
+            endings = conn.execute(
+                "SELECT command_id::text, count(*) FROM concord.domain_events "
+                "WHERE command_id = ANY(%s::uuid[]) AND event_type = 'command_status_changed' "
+                "AND to_status IN ('succeeded', 'failed', 'cancelled') GROUP BY 1",
+                (every,)).fetchall()
+            final = workflows()
+        assert final == {"SUCCESS": len(every)}, f"DBOS workflows: {final}"
+        assert sorted(n for _, n in endings) == [1] * len(every), f"endings: {endings}"

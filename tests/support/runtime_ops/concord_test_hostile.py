@@ -1,0 +1,130 @@
+"""Operations whose outcomes are hostile to the runtime (``--module concord_test_hostile``):
+results jsonb cannot take, error texts with NUL bytes, BaseExceptions, exceptions that
+cannot be pickled. ``CONCORD_TEST_FLAG_DIR`` is a folder the test drives them with."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from concord.runtime import operation
+from concord.runtime.error_classes import ClassifiedError
+
+FLAGS = Path(os.environ.get("CONCORD_TEST_FLAG_DIR", "/nonexistent"))
+
+HOSTILE_TYPES = [
+    "rt.hostile.datetime", "rt.hostile.nan", "rt.hostile.set", "rt.hostile.bytes",
+    "rt.hostile.nul_result", "rt.hostile.nul_error", "rt.hostile.cancelled_error",
+    "rt.hostile.cancelled_in_step", "rt.hostile.cancelled_when_asked",
+    "rt.hostile.lock_error", "rt.hostile.init_error", "rt.hostile.unknown_class",
+    "rt.hostile.system_exit",
+]
+
+
+@operation("rt.hostile.datetime")
+def returns_datetime(ctx, payload):
+    return {"at": datetime(2026, 12, 5, tzinfo=UTC)}
+
+
+@operation("rt.hostile.nan")
+def returns_nan(ctx, payload):
+    return {"x": math.nan}
+
+
+@operation("rt.hostile.set")
+def returns_set(ctx, payload):
+    return {"s": {1, 2}}
+
+
+@operation("rt.hostile.bytes")
+def returns_bytes(ctx, payload):
+    return b"\x00\x01"
+
+
+@operation("rt.hostile.nul_result")
+def returns_nul(ctx, payload):
+    return {"text": "before\x00after", "key\x00": "v"}
+
+
+@operation("rt.hostile.nul_error")
+def raises_nul(ctx, payload):
+    raise ValueError("bad\x00value")
+
+
+@operation("rt.hostile.cancelled_error")
+def raises_cancelled(ctx, payload):
+    raise asyncio.CancelledError("the loop went away")
+
+
+def _cancel_in_step():
+    raise asyncio.CancelledError()
+
+
+@operation("rt.hostile.cancelled_in_step")
+def cancelled_in_step(ctx, payload):
+    ctx.step(_cancel_in_step, name="cancel_in_step")
+    return {}
+
+
+@operation("rt.hostile.cancelled_when_asked")
+def cancelled_when_asked(ctx, payload):
+    """Waits (outside any step) for the test's flag, set once a cancellation was asked for."""
+    flag = FLAGS / payload["flag"]
+    deadline = time.monotonic() + 60
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    raise asyncio.CancelledError()
+
+
+class LockedError(Exception):
+    """Holds a lock: pickle refuses it."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+class TwoArgError(Exception):
+    """Its __init__ needs two arguments: pickle writes it, but cannot read it back."""
+
+    def __init__(self, code, why):
+        super().__init__(f"code {code}: {why}")
+        self.code = code
+
+
+def _raise_locked():
+    raise LockedError("the vendor's ledger is locked")
+
+
+def _raise_two_arg():
+    raise TwoArgError(42, "the answer was refused")
+
+
+@operation("rt.hostile.lock_error")
+def lock_error(ctx, payload):
+    ctx.step(_raise_locked, name="locked")
+    return {}
+
+
+@operation("rt.hostile.init_error")
+def init_error(ctx, payload):
+    ctx.step(_raise_two_arg, name="two_arg")
+    return {}
+
+
+@operation("rt.hostile.unknown_class")
+def unknown_class(ctx, payload):
+    raise ClassifiedError("a class nobody declared", error_class="made_up_class")
+
+
+@operation("rt.hostile.system_exit")
+def system_exit(ctx, payload):
+    """SystemExit while its flag exists (a shutdown mid-operation), then it succeeds."""
+    if (FLAGS / payload["flag"]).exists():
+        raise SystemExit("shutting down")
+    return {"after": "resumed"}

@@ -3,7 +3,7 @@
 -- command (only_the_current_workflow_acts_for_its_command); their arguments
 -- are checked.
 BEGIN;
-SELECT plan(46);
+SELECT plan(43);
 
 DO $$ BEGIN
     PERFORM concord_test.runtime_fixtures();
@@ -261,26 +261,6 @@ SELECT row_eq(
              FROM concord.commands AS c WHERE c.command_id = %L$$, concord_test.id('f')),
     ROW('{"n": 1}'::jsonb, 1::bigint, 'workflow:' || concord_test.workflow_of('f')),
     'the result is stored and the transition audited once, under workflow:<id>'
-);
-
-SELECT concord_test.throws_rule(
-    format($$SELECT concord.runtime_finish(%L, %L, 'failed', null, null, 'timeout')$$,
-           concord_test.id('f2'), concord_test.workflow_of('f2')),
-    'CN008', 'required_argument_is_not_blank',
-    'CN008: failed without an error'
-);
-
-SELECT concord_test.throws_rule(
-    format($$SELECT concord.runtime_finish(%L, %L, 'failed', null, 'boom')$$, concord_test.id('f2'), concord_test.workflow_of('f2')),
-    'CN008', 'required_argument_is_not_blank',
-    'CN008: failed without an error class'
-);
-
-SELECT concord_test.throws_rule(
-    format($$SELECT concord.runtime_finish(%L, %L, 'failed', null, 'boom', 'no_such_class')$$,
-           concord_test.id('f2'), concord_test.workflow_of('f2')),
-    'CN008', 'error_class_is_known',
-    'CN008: failed with an unknown error class'
 );
 
 SELECT concord_test.throws_rule(

@@ -38,10 +38,20 @@ BEGIN
     IF to_status IN ('succeeded', 'failed') AND c.status = 'cancelling' THEN
         RETURN c.status;
     END IF;
+    -- A failure is recorded whatever the worker says about it: refusing it would
+    -- leave the command running with nothing to move it again. What it could not
+    -- say is said in the message, and a class outside the taxonomy is internal_error.
     IF to_status = 'failed' THEN
-        PERFORM concord._require('error', error);
-        PERFORM concord._require('error_class', error_class);
-        PERFORM concord._known_error_class(error_class);
+        IF error_class IS null OR NOT EXISTS (
+            SELECT 1 FROM concord.error_classes AS ec WHERE ec.error_class = runtime_finish.error_class) THEN
+            error := concat_ws(' ', nullif(btrim(coalesce(error, '')), ''),
+                               CASE WHEN error_class IS null THEN '(no error class given)'
+                                    ELSE format('(unknown error class %L)', left(error_class, 200)) END);
+            error_class := 'internal_error';
+        END IF;
+        IF btrim(coalesce(error, '')) = '' THEN
+            error := 'the operation failed without a message';
+        END IF;
     END IF;
     -- the command's current run acts (only_the_current_run_drives_a_command)
     PERFORM concord._push_run(workflow_id);
@@ -59,7 +69,8 @@ $$;
 COMMENT ON FUNCTION concord.runtime_finish(uuid, text, text, jsonb, text, text, text) IS
 'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed'
 ' with error and error_class, or a cancellation status); a command already there is left as it '
-'is.';
+'is. A failure is never refused: without a message it gets one, and a missing or unknown class is '
+'recorded as internal_error with the class named in the message.';
 
 -- The succeeded effects a compensate_then_stop cancellation must counter,
 -- newest first, that no succeeded compensation counters yet: the command's

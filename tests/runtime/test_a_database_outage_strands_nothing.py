@@ -111,6 +111,14 @@ def test_a_database_outage_strands_no_command_and_duplicates_no_effect() -> None
                     "the worker died in the outage:\n" + worker.log()
                 )
                 figures = check_exactly_once(conn, v, commands, effects_per_command=EFFECTS)
+                unrecorded = conn.execute(
+                    "SELECT count(*) FROM concord.domain_effects AS e "
+                    "WHERE e.command_id = ANY(%s::uuid[]) AND NOT EXISTS (SELECT 1 FROM "
+                    "concord.connector_invocations AS i WHERE i.domain_effect_id = "
+                    "e.domain_effect_id AND i.status = 'succeeded')",
+                    (commands,),
+                ).fetchone()[0]
+                assert unrecorded == 0, f"{unrecorded} effects have no succeeded connector call"
         finally:
             worker.kill()
     resumed = sum(1 for line in worker.output if "resumed stranded workflow" in line)

@@ -65,8 +65,9 @@ class PrivateServer:
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nlisten_addresses = ''\nunix_socket_directories = '{self.base}'\n"
-                f"port = {self.port}\nfsync = off\nsynchronous_commit = off\n"
-                f"full_page_writes = off\nmax_connections = {self.max_connections}\n"
+                f"port = {self.port}\nfsync = off\nfull_page_writes = off\n"
+                # an immediate stop must not lose what was committed (as a real server's)
+                f"synchronous_commit = on\nmax_connections = {self.max_connections}\n"
             )
 
     @property

@@ -17243,6 +17243,14 @@ BEGIN
             PERFORM concord._pop_actor(saved);
             RETURN jsonb_build_object('action', 'released', 'status', c.status, 'unmet', unmet);
         END IF;
+        -- A worker without the type's operation (its concord.workers row
+        -- says which it has) does not claim it: the run lets its workflow go
+        -- and the command stays queued for a worker that has it (issue 13).
+        IF EXISTS (SELECT 1 FROM concord.workers AS w
+                   WHERE w.executor_id = runtime_claim.executor_id AND NOT (c.command_type = ANY (w.operations))) THEN
+            RETURN concord.runtime_unserved(c.command_id, workflow_id, executor_id)
+                   || jsonb_build_object('action', 'unserved');
+        END IF;
     END IF;
     IF c.status = 'queued' THEN
         run := concord._push_run(workflow_id);
@@ -17265,32 +17273,7 @@ $$;
 -- Name: FUNCTION runtime_claim(command_id uuid, workflow_id text, executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) IS 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers {action: run | cancel | skip | stale | released, command}. released: a dependency is unmet, the workflow lets go and the parent''s completion hands the command off again. Idempotent.';
-
---
--- Name: runtime_command_type(uuid); Type: FUNCTION; Schema: concord; Owner: -
---
-
-CREATE FUNCTION concord.runtime_command_type(command_id uuid) RETURNS text
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'concord', 'pg_temp'
-    SET "concord.actor" TO ''
-    SET "concord.reason" TO ''
-    SET "concord.submitting" TO 'off'
-    SET "concord.settling" TO 'off'
-    SET "concord.asserted_by" TO ''
-    SET "concord.worker_run" TO ''
-    AS $$
-BEGIN
-    RETURN (SELECT c.command_type FROM concord.commands AS c WHERE c.command_id = runtime_command_type.command_id);
-END
-$$;
-
---
--- Name: FUNCTION runtime_command_type(command_id uuid); Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON FUNCTION concord.runtime_command_type(command_id uuid) IS '(concord_worker) The command type of a command (NULL when there is no such command).';
+COMMENT ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) IS 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers {action: run | cancel | skip | stale | released | unserved, command}. released: a dependency is unmet, the workflow lets go and the parent''s completion hands the command off again. unserved: the calling worker''s row of concord.workers lists no operation for the type: the workflow lets go (runtime_unserved) and the command stays queued for a worker that has it. Idempotent.';
 
 --
 -- Name: runtime_compensations(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -28087,13 +28070,6 @@ GRANT ALL ON FUNCTION concord.runtime_check(command_id uuid, workflow_id text) T
 
 REVOKE ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) TO concord_worker;
-
---
--- Name: FUNCTION runtime_command_type(command_id uuid); Type: ACL; Schema: concord; Owner: -
---
-
-REVOKE ALL ON FUNCTION concord.runtime_command_type(command_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION concord.runtime_command_type(command_id uuid) TO concord_worker;
 
 --
 -- Name: FUNCTION runtime_compensations(command_id uuid); Type: ACL; Schema: concord; Owner: -

@@ -125,7 +125,6 @@ CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES
 ('concord.runtime_unserved(uuid, text, text)'),
 ('concord.runtime_heartbeat(text, text, text, integer, text [], text [])'),
-('concord.runtime_command_type(uuid)'),
 ('concord.runtime_orphaned_executors(text, interval)'),
 ('concord.runtime_claim(uuid, text, text)'),
 ('concord.runtime_check(uuid, text)'),
@@ -146,7 +145,6 @@ CREATE TEMP TABLE run_driving (signature regprocedure PRIMARY KEY);
 INSERT INTO run_driving VALUES
 ('concord.runtime_unserved(uuid, text, text)'),
 ('concord.runtime_heartbeat(text, text, text, integer, text [], text [])'),
-('concord.runtime_command_type(uuid)'),
 ('concord.runtime_orphaned_executors(text, interval)'),
 ('concord.runtime_claim(uuid, text, text)'),
 ('concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid)'),

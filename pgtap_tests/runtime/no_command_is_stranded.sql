@@ -4,7 +4,7 @@
 -- id's lock writes that worker's row; a gone, silent worker's pending
 -- workflows are offered for adoption, a live one's never.
 BEGIN;
-SELECT plan(18);
+SELECT plan(21);
 
 DO $$ BEGIN
     PERFORM concord_test.runtime_fixtures();
@@ -71,6 +71,18 @@ SELECT results_eq(
     $$SELECT executor_id, queues, operations FROM concord.live_workers WHERE executor_id = 'ex-mine'$$,
     $$VALUES ('ex-mine', '{concord_default}'::text [], '{rt_async}'::text [])$$,
     'live_workers lists it');
+
+-- The claim itself leaves alone a command whose type the claiming worker's
+-- row does not list.
+SELECT is(concord_test.submit('other', 'rt_ops'), 'queued', 'fixture: other (rt_ops) is queued');
+
+SELECT is(concord_test.claim('other', 1, 'ex-mine') ->> 'action', 'unserved',
+          'runtime_claim by a worker whose row lacks rt_ops answers unserved');
+
+SELECT results_eq(
+    $$SELECT status, dbos_workflow_id, attempts FROM concord.commands WHERE command_id = concord_test.id('other')$$,
+    $$VALUES ('queued', null::text, 0)$$,
+    'the command stays queued, unbound, never attempted');
 
 -- The operator views read as the operator roles read them (a view's
 -- functions would run with the reader's rights: they call none).

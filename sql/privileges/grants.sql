@@ -123,7 +123,6 @@ concord.fail_effect(uuid, text, text),
 concord.runtime_unserved(uuid, text, text),
 -- a worker's own row and the adoption of gone workers' workflows (issue 13)
 concord.runtime_heartbeat(text, text, text, integer, text[], text[]),
-concord.runtime_command_type(uuid),
 concord.runtime_orphaned_executors(text, interval)
 TO concord_worker;
 

@@ -89,6 +89,14 @@ BEGIN
             PERFORM concord._pop_actor(saved);
             RETURN jsonb_build_object('action', 'released', 'status', c.status, 'unmet', unmet);
         END IF;
+        -- A worker without the type's operation (its concord.workers row
+        -- says which it has) does not claim it: the run lets its workflow go
+        -- and the command stays queued for a worker that has it (issue 13).
+        IF EXISTS (SELECT 1 FROM concord.workers AS w
+                   WHERE w.executor_id = runtime_claim.executor_id AND NOT (c.command_type = ANY (w.operations))) THEN
+            RETURN concord.runtime_unserved(c.command_id, workflow_id, executor_id)
+                   || jsonb_build_object('action', 'unserved');
+        END IF;
     END IF;
     IF c.status = 'queued' THEN
         run := concord._push_run(workflow_id);
@@ -109,8 +117,10 @@ $$;
 
 COMMENT ON FUNCTION concord.runtime_claim(uuid, text, text) IS
 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers '
-'{action: run | cancel | skip | stale | released, command}. released: a dependency is unmet, the'
-' workflow lets go and the parent''s completion hands the command off again. Idempotent.';
+'{action: run | cancel | skip | stale | released | unserved, command}. released: a dependency is '
+'unmet, the workflow lets go and the parent''s completion hands the command off again. unserved: '
+'the calling worker''s row of concord.workers lists no operation for the type: the workflow lets '
+'go (runtime_unserved) and the command stays queued for a worker that has it. Idempotent.';
 
 -- The step prelude (spec 30.1): read only. {action: run} while the command
 -- runs under this workflow; cancel once cancellation is requested; stop when

@@ -109,32 +109,9 @@ COMMENT ON FUNCTION concord.runtime_heartbeat(text, text, text, integer, text[],
 'version, host, pid, queues, operations). Only the session holding the executor id''s advisory '
 'lock may (CN012 a_worker_heartbeats_only_for_its_own_executor_id). Returns the time recorded.';
 
--- The type of a command, for the worker to decide before it claims a command
--- whether it has its operation (the type never changes).
-CREATE OR REPLACE FUNCTION concord.runtime_command_type(command_id uuid)
-RETURNS text
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = concord, pg_temp
--- the caller's session cannot speak for the kernel: see sql/support/context.sql
-SET "concord.actor" = ''
-SET "concord.reason" = ''
-SET "concord.submitting" = 'off'
-SET "concord.settling" = 'off'
-SET "concord.asserted_by" = ''
-SET "concord.worker_run" = ''
-AS $$
-BEGIN
-    RETURN (SELECT c.command_type FROM concord.commands AS c WHERE c.command_id = runtime_command_type.command_id);
-END
-$$;
-
-COMMENT ON FUNCTION concord.runtime_command_type(uuid) IS
-'(concord_worker) The command type of a command (NULL when there is no such command).';
-
 -- A worker dequeued the workflow of a command whose type it has no operation
--- for: the run lets its workflow go without claiming it, and the command
+-- for (runtime_claim asks this when the worker's row lacks the type): the run
+-- lets its workflow go without claiming it, and the command
 -- stays queued until a worker that has the operation hands it off again
 -- (register_operations at its start, runtime_reconcile every 10 s), or at
 -- once when a live worker has it.

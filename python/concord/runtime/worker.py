@@ -266,6 +266,9 @@ class Worker:
             }
         )
         self._queues = self.listened_queues()
+        # Before DBOS dequeues anything: the claim reads this row to leave alone the
+        # commands whose type this worker has no operation for.
+        self._heartbeat()
         DBOS.listen_queues(self._queues)
         DBOS.launch()
         try:
@@ -292,7 +295,6 @@ class Worker:
             self.config.executor_id,
             self.config.application_version,
         )
-        self._heartbeat()
         self.db.scalar("SELECT concord.runtime_reconcile(%s)", self.config.executor_id)
         self._apply_schedules()
         self._warn_unserved()

@@ -740,37 +740,20 @@ def run_command(command_id: str) -> dict:
         raise
 
 
-def _command_type(command_id: str) -> str | None:
-    return state().db.scalar("SELECT concord.runtime_command_type(%s)", command_id)
-
-
-def _unserved(command_id: str, workflow_id: str) -> dict:
-    s = state()
-    return s.db.scalar(
-        "SELECT concord.runtime_unserved(%s, %s, %s)", command_id, workflow_id, s.executor_id
-    )
-
-
 def _run(command_id: str, workflow_id: str) -> dict:
-    # A type is immutable, so this read needs no step. A worker without the
-    # type's operation does not claim the command: the run lets its workflow go
-    # and the command stays queued for a worker that has the operation (which
-    # hands it off again when it starts, and every 10 s in runtime_reconcile).
-    command_type = _command_type(command_id)
-    if command_type is not None and command_type not in state().catalog.operations:
-        let_go = _run_step("concord.unserved", _unserved, command_id, workflow_id)
-        if let_go["action"] != "claim":
-            if let_go["action"] == "released":
-                logging.getLogger("concord.worker").warning(
-                    "worker %s has no operation for command type %s: command %s stays queued "
-                    "for a worker that has it",
-                    state().executor_id,
-                    command_type,
-                    command_id,
-                )
-            return {"action": let_go["action"], "status": let_go["status"]}
     claim = _run_step("concord.claim", _claim, command_id, workflow_id)
     action = claim["action"]
+    if action == "unserved":
+        # This worker has no operation for the type: it did not claim the command, which
+        # stays queued for a worker that has it (runtime_claim, runtime_unserved).
+        logging.getLogger("concord.worker").warning(
+            "worker %s has no operation for command type %s: command %s stays queued for a "
+            "worker that has it",
+            state().executor_id,
+            claim.get("command_type"),
+            command_id,
+        )
+        return {"action": action, "status": claim.get("status")}
     if action == "cancel":
         return _cancellation_path(claim["command"], workflow_id)
     if action != "run":

@@ -156,7 +156,7 @@ BEGIN
                 SELECT s.swarm_run_id FROM concord.swarm_runs AS s
                 WHERE s.command_id = c.command_id AND s.status <> 'cancelled'
             LOOP
-                PERFORM concord._cancel_swarm_work(swarm_id, format('command %s was %s', c.command_id, c.status));
+                PERFORM concord._cancel_swarm_work(swarm_id, format('command %s was %s', c.command_id, c.status), null);
             END LOOP;
         END IF;
     END IF;

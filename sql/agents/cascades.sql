@@ -30,8 +30,11 @@ $$;
 -- The commands the agents among ids asked for that have not finished are
 -- cancelled in mode (spec 64: graceful stays graceful, compensate_then_stop
 -- compensates). A failed command counts only if it could still be retried
--- (a denial stays what it was). Returns [{command_id, status}] of those it
--- cancelled.
+-- (a denial stays what it was). Each is locked and read again first: one
+-- cancelled meanwhile (by a dependency cascade of an earlier one, or a
+-- concurrent cancel in another mode) keeps its own cancellation rather than
+-- failing the whole cascade (a_cancellation_keeps_its_mode). Returns
+-- [{command_id, status}] of those it cancelled.
 CREATE OR REPLACE FUNCTION concord._cancel_agent_commands(ids uuid[], mode text, why text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -40,6 +43,7 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     cmd uuid;
+    cur concord.commands%ROWTYPE;
     done jsonb := '[]'::jsonb;
 BEGIN
     FOR cmd IN
@@ -47,11 +51,15 @@ BEGIN
         FROM concord.agent_steps AS st
         INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
         INNER JOIN concord.command_statuses AS cs ON cs.status = c.status
-        LEFT JOIN concord.error_classes AS ec ON ec.error_class = c.error_class
         WHERE st.agent_run_id = ANY (ids) AND NOT cs.terminal
-          AND c.status NOT IN ('cancelling', 'compensated') AND c.cancellation_requested_at IS NULL
-          AND (c.status <> 'failed' OR coalesce(ec.retryable, false))
+        -- one order for every cascade: two of them lock the same commands alike
+        ORDER BY st.created_command_id
     LOOP
+        cur := concord._lock_command(cmd);
+        CONTINUE WHEN concord._is_terminal(cur.status) OR cur.status IN ('cancelling', 'compensated')
+            OR cur.cancellation_requested_at IS NOT NULL
+            OR (cur.status = 'failed' AND NOT coalesce((SELECT ec.retryable FROM concord.error_classes AS ec
+                                                       WHERE ec.error_class = cur.error_class), false));
         done := done || jsonb_build_object('command_id', cmd, 'status', concord._cancel(cmd, concord._actor(), why, mode));
     END LOOP;
     RETURN done;
@@ -97,11 +105,16 @@ $$;
 
 -- A cancelled swarm (or a swarm whose command is being cancelled) leaves no
 -- pending work behind (spec 64): every unfinished command any of its agents
--- asked for, finished agents' included, is cancelled in the swarm's mode, so
--- a queued tool command never runs, an approval still pending is closed (a
--- later approve is refused) and a memory candidate waiting for it is
--- deleted. One swarm_work_cancelled event names what it cancelled.
-CREATE OR REPLACE FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text)
+-- asked for, finished agents' included, is cancelled in mode (NULL: the
+-- swarm's), so a queued tool command never runs, an approval still pending
+-- is closed (a later approve is refused) and a memory candidate waiting for
+-- it is deleted. One swarm_work_cancelled event names what it cancelled.
+-- The work of a swarm that works for one of those commands is the swarm's
+-- too: a nested swarm still live goes with its command's cancellation; one
+-- that had already ended (under a command that finished) has its pending
+-- work cancelled here, in the same mode, however deep.
+DROP FUNCTION IF EXISTS concord._cancel_swarm_work(uuid, text);
+CREATE OR REPLACE FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text, mode text)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -109,9 +122,10 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     s concord.swarm_runs%ROWTYPE;
-    mode text := concord._swarm_cancellation_mode(swarm_run_id);
     done jsonb;
+    nested uuid;
 BEGIN
+    mode := coalesce(mode, concord._swarm_cancellation_mode(swarm_run_id));
     SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = _cancel_swarm_work.swarm_run_id;
     done := concord._cancel_agent_commands(
         ARRAY(SELECT a.agent_run_id FROM concord.agent_runs AS a WHERE a.swarm_run_id = s.swarm_run_id), mode, why);
@@ -121,6 +135,24 @@ BEGIN
             null, null, jsonb_build_object('commands', done, 'cancellation_mode', mode, 'cancel_reason', why),
             s.trace_id);
     END IF;
+    -- a cancelled nested swarm already cancelled its work
+    FOR nested IN
+        SELECT DISTINCT n.swarm_run_id
+        FROM concord.agent_runs AS a
+        INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
+        INNER JOIN concord.swarm_runs AS n ON n.command_id = st.created_command_id
+        WHERE a.swarm_run_id = s.swarm_run_id AND n.status <> 'cancelled' AND n.swarm_run_id <> s.swarm_run_id
+        ORDER BY n.swarm_run_id
+    LOOP
+        IF concord._agentic_terminal('swarm', (SELECT n.status FROM concord.swarm_runs AS n
+                                               WHERE n.swarm_run_id = nested)) THEN
+            PERFORM concord._cancel_swarm_work(nested, why, mode);
+        ELSE
+            -- live under a command its cancellation has not reached (one
+            -- already cancelling in its own mode): it goes now
+            PERFORM concord._cancel_swarm(nested, concord._actor(), why, mode);
+        END IF;
+    END LOOP;
     RETURN done;
 END
 $$;

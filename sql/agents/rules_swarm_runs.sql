@@ -222,7 +222,8 @@ BEGIN
                 coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
             -- and the pending work of its agents, finished ones included
             PERFORM concord._cancel_swarm_work(
-                NEW.swarm_run_id, coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
+                NEW.swarm_run_id, coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)),
+                NEW.cancellation_mode);
         ELSIF concord._agentic_terminal('swarm', NEW.status) THEN
             PERFORM concord._close_swarm_agents(NEW);
         ELSIF NEW.status = 'joining' THEN

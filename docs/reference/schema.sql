@@ -2125,7 +2125,7 @@ BEGIN
                 SELECT s.swarm_run_id FROM concord.swarm_runs AS s
                 WHERE s.command_id = c.command_id AND s.status <> 'cancelled'
             LOOP
-                PERFORM concord._cancel_swarm_work(swarm_id, format('command %s was %s', c.command_id, c.status));
+                PERFORM concord._cancel_swarm_work(swarm_id, format('command %s was %s', c.command_id, c.status), null);
             END LOOP;
         END IF;
     END IF;
@@ -4257,6 +4257,7 @@ CREATE FUNCTION concord._cancel_agent_commands(ids uuid[], mode text, why text) 
     AS $$
 DECLARE
     cmd uuid;
+    cur concord.commands%ROWTYPE;
     done jsonb := '[]'::jsonb;
 BEGIN
     FOR cmd IN
@@ -4264,11 +4265,15 @@ BEGIN
         FROM concord.agent_steps AS st
         INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
         INNER JOIN concord.command_statuses AS cs ON cs.status = c.status
-        LEFT JOIN concord.error_classes AS ec ON ec.error_class = c.error_class
         WHERE st.agent_run_id = ANY (ids) AND NOT cs.terminal
-          AND c.status NOT IN ('cancelling', 'compensated') AND c.cancellation_requested_at IS NULL
-          AND (c.status <> 'failed' OR coalesce(ec.retryable, false))
+        -- one order for every cascade: two of them lock the same commands alike
+        ORDER BY st.created_command_id
     LOOP
+        cur := concord._lock_command(cmd);
+        CONTINUE WHEN concord._is_terminal(cur.status) OR cur.status IN ('cancelling', 'compensated')
+            OR cur.cancellation_requested_at IS NOT NULL
+            OR (cur.status = 'failed' AND NOT coalesce((SELECT ec.retryable FROM concord.error_classes AS ec
+                                                       WHERE ec.error_class = cur.error_class), false));
         done := done || jsonb_build_object('command_id', cmd, 'status', concord._cancel(cmd, concord._actor(), why, mode));
     END LOOP;
     RETURN done;
@@ -4789,18 +4794,19 @@ END
 $$;
 
 --
--- Name: _cancel_swarm_work(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+-- Name: _cancel_swarm_work(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
-CREATE FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text) RETURNS jsonb
+CREATE FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text, mode text) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 DECLARE
     s concord.swarm_runs%ROWTYPE;
-    mode text := concord._swarm_cancellation_mode(swarm_run_id);
     done jsonb;
+    nested uuid;
 BEGIN
+    mode := coalesce(mode, concord._swarm_cancellation_mode(swarm_run_id));
     SELECT * INTO s FROM concord.swarm_runs AS x WHERE x.swarm_run_id = _cancel_swarm_work.swarm_run_id;
     done := concord._cancel_agent_commands(
         ARRAY(SELECT a.agent_run_id FROM concord.agent_runs AS a WHERE a.swarm_run_id = s.swarm_run_id), mode, why);
@@ -4810,6 +4816,24 @@ BEGIN
             null, null, jsonb_build_object('commands', done, 'cancellation_mode', mode, 'cancel_reason', why),
             s.trace_id);
     END IF;
+    -- a cancelled nested swarm already cancelled its work
+    FOR nested IN
+        SELECT DISTINCT n.swarm_run_id
+        FROM concord.agent_runs AS a
+        INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
+        INNER JOIN concord.swarm_runs AS n ON n.command_id = st.created_command_id
+        WHERE a.swarm_run_id = s.swarm_run_id AND n.status <> 'cancelled' AND n.swarm_run_id <> s.swarm_run_id
+        ORDER BY n.swarm_run_id
+    LOOP
+        IF concord._agentic_terminal('swarm', (SELECT n.status FROM concord.swarm_runs AS n
+                                               WHERE n.swarm_run_id = nested)) THEN
+            PERFORM concord._cancel_swarm_work(nested, why, mode);
+        ELSE
+            -- live under a command its cancellation has not reached (one
+            -- already cancelling in its own mode): it goes now
+            PERFORM concord._cancel_swarm(nested, concord._actor(), why, mode);
+        END IF;
+    END LOOP;
     RETURN done;
 END
 $$;
@@ -12999,14 +13023,24 @@ CREATE FUNCTION concord._swarm_commands_to_compensate(command_id uuid) RETURNS S
     LANGUAGE sql STABLE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
-    SELECT DISTINCT c.command_id
-    FROM concord.swarm_runs AS s
-    INNER JOIN concord.agent_runs AS a ON a.swarm_run_id = s.swarm_run_id
-    INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
-    INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
-    WHERE s.command_id = _swarm_commands_to_compensate.command_id
-      AND c.command_id <> _swarm_commands_to_compensate.command_id
-      AND c.status IN ('succeeded', 'failed', 'cancelled', 'expired')
+    WITH RECURSIVE asked (command_id) AS (
+        SELECT c.command_id
+        FROM concord.swarm_runs AS s
+        INNER JOIN concord.agent_runs AS a ON a.swarm_run_id = s.swarm_run_id
+        INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
+        INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
+        WHERE s.command_id = _swarm_commands_to_compensate.command_id
+          AND c.status IN ('succeeded', 'failed', 'cancelled', 'expired')
+        UNION
+        SELECT c.command_id
+        FROM asked
+        INNER JOIN concord.swarm_runs AS s ON s.command_id = asked.command_id
+        INNER JOIN concord.agent_runs AS a ON a.swarm_run_id = s.swarm_run_id
+        INNER JOIN concord.agent_steps AS st ON st.agent_run_id = a.agent_run_id
+        INNER JOIN concord.commands AS c ON c.command_id = st.created_command_id
+        WHERE c.status IN ('succeeded', 'failed', 'cancelled', 'expired')
+    )
+    SELECT asked.command_id FROM asked WHERE asked.command_id <> _swarm_commands_to_compensate.command_id
 $$;
 
 --
@@ -13091,7 +13125,8 @@ BEGIN
                 coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
             -- and the pending work of its agents, finished ones included
             PERFORM concord._cancel_swarm_work(
-                NEW.swarm_run_id, coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)));
+                NEW.swarm_run_id, coalesce(NEW.cancel_reason, format('swarm run %s was cancelled', NEW.swarm_run_id)),
+                NEW.cancellation_mode);
         ELSIF concord._agentic_terminal('swarm', NEW.status) THEN
             PERFORM concord._close_swarm_agents(NEW);
         ELSIF NEW.status = 'joining' THEN
@@ -14094,7 +14129,7 @@ $$;
 -- Name: FUNCTION cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) IS 'Cancel a swarm (spec 64): its live agent runs are cancelled, and every command its agents (finished ones included) asked for that has not finished is cancelled in mode (default: the parent command''s cancellation_mode; compensate_then_stop compensates what ran): a queued tool command never runs, a pending approval is closed, a memory candidate is deleted; the event swarm_work_cancelled names them. Cancelling the swarm''s command does the same. Idempotent: a finished swarm is left as it is; returns its status. actor is checked: the authenticated principal (NULL: itself; a superuser session naming nobody: its login) or one it may act for, an owner, admin or member of the project (CN012); an agent cancels only within its own swarm.';
+COMMENT ON FUNCTION concord.cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) IS 'Cancel a swarm (spec 64): its live agent runs are cancelled, and every command its agents (finished ones included) asked for that has not finished is cancelled in mode (default: the parent command''s cancellation_mode; compensate_then_stop compensates what ran): a queued tool command never runs, a pending approval is closed, a memory candidate is deleted; the event swarm_work_cancelled names them; so is the pending work of the swarms nested under those commands, however deep, in the same mode. Cancelling the swarm''s command does the same. Idempotent: a finished swarm is left as it is; returns its status. actor is checked: the authenticated principal (NULL: itself; a superuser session naming nobody: its login) or one it may act for, an owner, admin or member of the project (CN012); an agent cancels only within its own swarm.';
 
 --
 -- Name: canonical_name(text); Type: FUNCTION; Schema: concord; Owner: -
@@ -26150,10 +26185,10 @@ REVOKE ALL ON FUNCTION concord._cancel_queued_workflow(workflow_id text) FROM PU
 REVOKE ALL ON FUNCTION concord._cancel_swarm(swarm_run_id uuid, actor text, reason text, mode text) FROM PUBLIC;
 
 --
--- Name: FUNCTION _cancel_swarm_work(swarm_run_id uuid, why text); Type: ACL; Schema: concord; Owner: -
+-- Name: FUNCTION _cancel_swarm_work(swarm_run_id uuid, why text, mode text); Type: ACL; Schema: concord; Owner: -
 --
 
-REVOKE ALL ON FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text, mode text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _canonical_name_of_unicode(raw text); Type: ACL; Schema: concord; Owner: -

@@ -67,10 +67,11 @@ COMMENT ON FUNCTION concord.cancel_swarm(uuid, text, text, text) IS
 'parent command''s cancellation_mode; compensate_then_stop compensates what ran): a queued tool '
 'command never runs, a pending approval is closed, a memory candidate is deleted; the event '
 'swarm_work_cancelled names them; so is the pending work of the swarms nested under those '
-'commands, however deep, in the same mode. Cancelling the swarm''s command does the same. Idempotent: a '
-'finished swarm is left as it is; returns its status. actor is checked: the authenticated '
-'principal (NULL: itself; a superuser session naming nobody: its login) or one it may act for, '
-'an owner, admin or member of the project (CN012); an agent cancels only within its own swarm.';
+'commands, however deep, in the same mode. Cancelling the swarm''s command does the same. '
+'Idempotent: a finished swarm is left as it is; returns its status. actor is checked: the '
+'authenticated principal (NULL: itself; a superuser session naming nobody: its login) or one it '
+'may act for, an owner, admin or member of the project (CN012); an agent cancels only within its '
+'own swarm.';
 
 CREATE OR REPLACE FUNCTION concord.cancel_agent_run(
     agent_run_id uuid, actor text DEFAULT NULL, reason text DEFAULT NULL

@@ -102,3 +102,98 @@ FROM (
 ) AS a
 WHERE a.command_id = c.command_id;
 ALTER TABLE concord.commands ENABLE TRIGGER USER;
+
+-- == sync_execution ==
+-- Spec 29: a sync command type no longer stops at validated; every allowed
+-- command a worker has an operation for is handed to the worker, "sync" only
+-- means a caller may wait (see sql/commands/sync_calls.sql). Commands left
+-- validated before 0007 that their policies allowed (or whose type has none)
+-- and whose type has a registered operation are queued now, as the hand-off
+-- at commit would have done: bound to their first run and enqueued
+-- in DBOS when its schema is installed and their dependencies are met (else
+-- queued without a workflow: a parent's completion, or
+-- concord.hand_off_queued(), hands them off). The guard triggers of the
+-- release being upgraded are not this move's to judge: they are off for it,
+-- and the audit rows are written here.
+CREATE TEMP TABLE sync_execution_moved ON COMMIT DROP AS
+SELECT
+    c.command_id,
+    c.trace_id,
+    c.requested_by,
+    c.command_type,
+    c.run_seq + 1 AS run_seq,
+    o.queue_name,
+    NOT EXISTS (
+        SELECT 1 FROM concord.command_dependencies AS d
+        INNER JOIN concord.commands AS p ON d.parent_command_id = p.command_id
+        WHERE d.child_command_id = c.command_id AND p.status <> d.required_status
+    ) AND to_regproc('dbos.enqueue_workflow') IS NOT null AS bind
+FROM concord.commands AS c
+INNER JOIN concord.command_types AS ct ON c.command_type = ct.command_type
+INNER JOIN concord.runtime_operations AS o ON c.command_type = o.command_type
+WHERE
+    c.status = 'validated'
+    AND coalesce(
+        c.policy_evaluation ->> 'decision', CASE WHEN ct.policy_checks = '{}' THEN 'allow' END
+    ) = 'allow';
+
+ALTER TABLE concord.commands DISABLE TRIGGER USER;
+
+UPDATE concord.commands AS c SET
+    status = 'queued',
+    run_seq = CASE WHEN m.bind THEN m.run_seq ELSE c.run_seq END,
+    queue_name = CASE WHEN m.bind THEN m.queue_name END,
+    dbos_workflow_id = CASE
+        WHEN m.bind AND m.run_seq <= 1 THEN c.command_id::text
+        WHEN m.bind THEN c.command_id::text || '/' || m.run_seq
+    END,
+    updated_at = now()
+FROM sync_execution_moved AS m
+WHERE c.command_id = m.command_id;
+
+ALTER TABLE concord.commands ENABLE TRIGGER USER;
+
+INSERT INTO concord.domain_events (
+    command_id, purpose, event_type, target_type, target_id, from_status, to_status, reason, payload,
+    actor, trace_id
+)
+SELECT
+    m.command_id,
+    'audit',
+    'command_status_changed',
+    'command',
+    m.command_id::text,
+    'validated',
+    'queued',
+    'migration 0007: an allowed sync command is handed to the worker',
+    '{}'::jsonb,
+    'kernel:migration_0007',
+    m.trace_id
+FROM sync_execution_moved AS m;
+
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT x.command_id, x.trace_id, x.queue_name, x.dbos_workflow_id, x.run_seq
+        FROM concord.commands AS x
+        INNER JOIN sync_execution_moved AS m ON x.command_id = m.command_id
+        WHERE m.bind
+        ORDER BY x.created_at, x.command_id
+    LOOP
+        EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
+                'positional_args => $3, workflow_id => $4, priority => 0)'
+        USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [],
+              c.dbos_workflow_id;
+        INSERT INTO concord.domain_events (
+            command_id, purpose, event_type, target_type, target_id, from_status, to_status, payload,
+            actor, trace_id
+        ) VALUES (
+            c.command_id, 'audit', 'workflow_enqueued', 'workflow', c.dbos_workflow_id, 'queued', 'queued',
+            jsonb_build_object('workflow_id', c.dbos_workflow_id, 'queue', c.queue_name, 'run', c.run_seq),
+            'kernel:migration_0007', c.trace_id
+        );
+    END LOOP;
+END
+$$;

@@ -11,6 +11,16 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_history", "sync_allowed": true}');
 END $$;
 
+-- Before any command is submitted: a validated command leaves a deferred
+-- hand-off pending (an_allowed_command_is_handed_to_the_worker_at_commit),
+-- and PostgreSQL refuses to TRUNCATE a table with pending trigger events
+-- (55006) before the guard could speak.
+SELECT concord_test.throws_rule(
+    'TRUNCATE concord.commands CASCADE',
+    'CN007', 'commands_are_not_truncated',
+    'CN007: TRUNCATE of commands (with everything that references them) is refused'
+);
+
 INSERT INTO concord_test.fixture
 SELECT 'cmd', s.command_id FROM concord.submit_command('t_history', '{"a": 1}', 'alice',
                                                        idempotency_key => 'history-1') AS s;
@@ -39,12 +49,6 @@ SELECT concord_test.throws_rule(
     format($$DELETE FROM concord.commands WHERE command_id = %L$$, concord_test.id('parent')),
     'CN007', 'commands_are_not_deleted',
     'CN007: DELETE of a command is refused'
-);
-
-SELECT concord_test.throws_rule(
-    'TRUNCATE concord.commands CASCADE',
-    'CN007', 'commands_are_not_truncated',
-    'CN007: TRUNCATE of commands (with everything that references them) is refused'
 );
 
 SELECT concord_test.throws_rule(

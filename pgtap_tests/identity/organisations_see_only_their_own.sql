@@ -147,7 +147,8 @@ WHERE c.relnamespace = 'concord'::regnamespace AND c.relkind IN ('v', 'm')
 CREATE TEMP VIEW api_functions AS
 SELECT DISTINCT p.oid, p.proname
 FROM pg_proc AS p, aclexplode(p.proacl) AS a
-WHERE p.pronamespace = 'concord'::regnamespace
+-- (not call_command, a procedure: it runs as its caller, through the functions probed here)
+WHERE p.pronamespace = 'concord'::regnamespace AND p.prokind <> 'p'
   AND pg_get_userbyid(a.grantee) IN ('concord_app', 'concord_approver', 'concord_admin', 'concord_reader',
                                      'concord_worker', 'concord_agent');
 

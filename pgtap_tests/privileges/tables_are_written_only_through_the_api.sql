@@ -7,7 +7,7 @@
 -- function is SECURITY DEFINER with search_path pinned; private helpers (_name)
 -- are executable by nobody but the owner.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 CREATE TEMP TABLE api (signature regprocedure PRIMARY KEY);
 INSERT INTO api VALUES
@@ -159,10 +159,12 @@ INSERT INTO run_driving VALUES
 CREATE TEMP TABLE approver_only (signature regprocedure PRIMARY KEY);
 INSERT INTO approver_only VALUES ('concord.resolve_approval(uuid, text, text, text)');
 
+-- (procedures are checked on their own below: one that commits can be
+-- neither SECURITY DEFINER nor carry SET clauses)
 CREATE TEMP VIEW public_functions AS
 SELECT p.oid, p.oid::regprocedure AS signature, p.prosecdef, p.proconfig
 FROM pg_catalog.pg_proc AS p
-WHERE p.pronamespace = 'concord'::regnamespace AND p.proname !~ '^_';
+WHERE p.pronamespace = 'concord'::regnamespace AND p.proname !~ '^_' AND p.prokind <> 'p';
 
 CREATE TEMP VIEW private_functions AS
 SELECT p.oid, p.oid::regprocedure AS signature
@@ -190,6 +192,16 @@ SELECT is_empty(
 SELECT is_empty(
     'SELECT signature FROM public_functions WHERE NOT prosecdef',
     'every public concord function is SECURITY DEFINER'
+);
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
+      WHERE p.pronamespace = 'concord'::regnamespace AND p.prokind = 'p'
+        AND (p.prosecdef OR p.proconfig IS NOT NULL OR has_function_privilege('public', p.oid, 'EXECUTE')
+             OR has_function_privilege('concord_reader', p.oid, 'EXECUTE')
+             OR has_function_privilege('concord_agent', p.oid, 'EXECUTE'))$$,
+    'every concord procedure runs as its caller (no SECURITY DEFINER, no SET clause: it gains no right) '
+    'and is not granted to PUBLIC, concord_reader or concord_agent'
 );
 
 SELECT is_empty(

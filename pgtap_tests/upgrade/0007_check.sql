@@ -15,11 +15,46 @@ SELECT results_eq(
 
 -- == workers ==
 SELECT results_eq(
-    $$SELECT command_id::text, attempts FROM concord.commands ORDER BY command_id$$,
+    $$SELECT command_id::text, attempts FROM concord.commands
+      WHERE command_id::text IN ('00000000-0000-0000-0000-000000000071', '00000000-0000-0000-0000-000000000072')
+      ORDER BY command_id$$,
     $$VALUES ('00000000-0000-0000-0000-000000000071', 0), ('00000000-0000-0000-0000-000000000072', 2)$$,
     'attempts counts the runs that began before 0007 (a blocked command resuming is not one)'
 );
 SELECT is_empty($$SELECT * FROM concord.workers$$, 'no worker is registered yet');
+
+-- == sync_execution ==
+SELECT results_eq(
+    $$SELECT c.command_id::text, c.status, c.run_seq, c.dbos_workflow_id, w.status, w.priority
+      FROM concord.commands AS c LEFT JOIN dbos.workflow_status AS w ON w.workflow_uuid = c.dbos_workflow_id
+      WHERE c.command_id::text BETWEEN '00000000-0000-0000-0000-000000000076'
+                                   AND '00000000-0000-0000-0000-000000000079'
+      ORDER BY c.command_id$$,
+    $$VALUES ('00000000-0000-0000-0000-000000000076', 'queued', 1, '00000000-0000-0000-0000-000000000076', 'ENQUEUED', 0),
+             ('00000000-0000-0000-0000-000000000077', 'queued', 1, '00000000-0000-0000-0000-000000000077', 'ENQUEUED', 0),
+             ('00000000-0000-0000-0000-000000000078', 'queued', 0, null, null, null),
+             ('00000000-0000-0000-0000-000000000079', 'validated', 0, null, null, null)$$,
+    'validated commands their policies allowed are queued and enqueued (a child of an unfinished parent '
+    'waits unbound); one its policies did not allow stays validated'
+);
+
+SELECT results_eq(
+    $$SELECT command_id::text, event_type, from_status, to_status, actor FROM concord.domain_events
+      WHERE actor = 'kernel:migration_0007'
+      ORDER BY command_id, event_seq$$,
+    $$VALUES ('00000000-0000-0000-0000-000000000076', 'command_status_changed', 'validated', 'queued', 'kernel:migration_0007'),
+             ('00000000-0000-0000-0000-000000000076', 'workflow_enqueued', 'queued', 'queued', 'kernel:migration_0007'),
+             ('00000000-0000-0000-0000-000000000077', 'command_status_changed', 'validated', 'queued', 'kernel:migration_0007'),
+             ('00000000-0000-0000-0000-000000000077', 'workflow_enqueued', 'queued', 'queued', 'kernel:migration_0007'),
+             ('00000000-0000-0000-0000-000000000078', 'command_status_changed', 'validated', 'queued', 'kernel:migration_0007')$$,
+    'each move is audited'
+);
+
+SELECT is(
+    (SELECT s.status FROM concord.submit_command('runtime_probe', '{"n": 10}', 'alice') AS s),
+    'validated',
+    'a new sync command is validated in its transaction (handed to the worker at commit)'
+);
 
 SELECT * FROM finish();
 ROLLBACK;

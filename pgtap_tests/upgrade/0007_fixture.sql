@@ -27,3 +27,30 @@ VALUES
 ('00000000-0000-0000-0000-000000000072', 'audit', 'command_status_changed', 'command', 'running', 'blocked', 'op', 'trace_probe_72'),
 ('00000000-0000-0000-0000-000000000072', 'audit', 'command_status_changed', 'command', 'blocked', 'running', 'worker:w', 'trace_probe_72'),
 ('00000000-0000-0000-0000-000000000072', 'audit', 'command_status_changed', 'command', 'running', 'failed', 'worker:w', 'trace_probe_72');
+
+-- == sync_execution ==
+-- Sync commands left validated before 0007: one its (absent) policies allow,
+-- one a policy allowed, a child whose parent has not finished, and one whose
+-- latest evaluation asked for input and that was moved back by hand.
+INSERT INTO concord.command_types (command_type, name, sync_allowed, policy_checks)
+VALUES ('sync_probe_governed', 'A governed sync type from before 0007', true, '{required_inputs}');
+
+INSERT INTO concord.commands (
+    command_id, command_type, requested_by, ingress, payload, status, trace_id, project_id, policy_evaluation
+) VALUES
+('00000000-0000-0000-0000-000000000076', 'runtime_probe', 'alice', 'api', '{"n": 6}', 'validated',
+ 'trace_probe_76', '00000000-0000-4000-8000-00000000000b', null),
+('00000000-0000-0000-0000-000000000077', 'sync_probe_governed', 'alice', 'api', '{"n": 7}', 'validated',
+ 'trace_probe_77', '00000000-0000-4000-8000-00000000000b', '{"decision": "allow"}'),
+('00000000-0000-0000-0000-000000000078', 'runtime_probe', 'alice', 'api', '{"n": 8}', 'validated',
+ 'trace_probe_78', '00000000-0000-4000-8000-00000000000b', null),
+('00000000-0000-0000-0000-000000000079', 'sync_probe_governed', 'alice', 'api', '{"n": 9}', 'validated',
+ 'trace_probe_79', '00000000-0000-4000-8000-00000000000b', '{"decision": "require_input"}');
+
+-- a worker registered both types' operations
+INSERT INTO concord.runtime_operations (command_type, queue_name, function_name, registered_by, application_version)
+VALUES ('runtime_probe', 'concord_default', 'probe.run', 'worker:w1', 'v1'),
+('sync_probe_governed', 'concord_default', 'probe.governed', 'worker:w1', 'v1');
+
+INSERT INTO concord.command_dependencies (child_command_id, parent_command_id, required_status)
+VALUES ('00000000-0000-0000-0000-000000000078', '00000000-0000-0000-0000-000000000076', 'succeeded');

@@ -7,6 +7,7 @@ in its own transaction, taken from a psycopg connection pool.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
@@ -16,6 +17,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from uuid import UUID
 
 import psycopg
+from psycopg import sql as psql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -38,6 +40,32 @@ class SubmitResult:
     trace_id: str
     created: bool
     errors: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What a caller waiting for a command is answered (:meth:`Client.call_command`,
+    :meth:`Client.await_command`; ``concord.command_outcome`` in SQL). ``finished``: its
+    status completes it (``result`` or ``error`` is final); ``answered``: finished, or it
+    waits for a person (``waiting_for_approval`` with ``approval_id``, ``waiting_for_input``
+    with the inputs in ``errors``); ``timed_out``: the budget ran out first, and the command
+    keeps running on the worker: wait again, or poll it. ``created`` is false when an
+    idempotency key named an earlier command (``None`` from :meth:`Client.await_command`)."""
+
+    command_id: UUID
+    command_type: str
+    status: str
+    trace_id: str
+    finished: bool
+    answered: bool
+    timed_out: bool
+    result: Any
+    error: str | None
+    error_class: str | None
+    errors: list[dict[str, Any]]
+    approval_id: UUID | None
+    waited_seconds: float
+    created: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -420,6 +448,95 @@ class Client:
             trace_id=row["trace_id"],
             created=row["created"],
             errors=list(row["errors"]),
+        )
+
+    def call_command(
+        self,
+        command_type: str,
+        payload: Any,
+        requested_by: str | None = None,
+        *,
+        timeout: float = 30.0,
+        ingress: str = "api",
+        context: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        cancellation_mode: str | None = None,
+    ) -> CallResult:
+        """Submit a command (as :meth:`submit_command`: the same policies, approvals,
+        effects and audit) and wait at most ``timeout`` seconds for the worker to finish it
+        (spec 29). A denied or invalid command, or one that waits for an approval or input,
+        answers at once; one not finished within the budget answers ``timed_out`` and keeps
+        running: :meth:`await_command` it again. Retrying with the same ``idempotency_key``
+        waits on the same command. Woken by ``LISTEN``/``NOTIFY``, not by polling."""
+        if not 0 <= timeout <= 3600:
+            raise ValueError(f"timeout must be between 0 and 3600 seconds, not {timeout}")
+        started = time.monotonic()
+        submitted = self.submit_command(
+            command_type,
+            payload,
+            requested_by,
+            ingress=ingress,
+            context=context,
+            idempotency_key=idempotency_key,
+            cancellation_mode=cancellation_mode,
+        )
+        waited = self._await(submitted.command_id, timeout - (time.monotonic() - started))
+        return CallResult(**{**waited.__dict__, "created": submitted.created})
+
+    def await_command(self, command_id: UUID | str, *, timeout: float = 30.0) -> CallResult:
+        """Wait at most ``timeout`` seconds (0 to 3600) for a committed command to finish or
+        to wait for a person; see :class:`CallResult`. Woken by ``LISTEN`` on
+        ``concord.command_channel(command_id)``, not by polling."""
+        if not 0 <= timeout <= 3600:
+            raise ValueError(f"timeout must be between 0 and 3600 seconds, not {timeout}")
+        return self._await(command_id, timeout)
+
+    def _await(self, command_id: UUID | str, timeout: float) -> CallResult:
+        started = time.monotonic()
+        command_id = UUID(str(command_id))
+        channel = psql.Identifier(f"concord_command_{command_id.hex}")
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(psql.SQL("LISTEN {}").format(channel))
+                conn.commit()
+                try:
+                    while True:
+                        # read after LISTEN took effect: a change before it is seen here,
+                        # one after it is notified
+                        with conn.cursor() as cur:
+                            if self._token is not None:
+                                cur.execute("SELECT concord.authenticate(%s)", (self._token,))
+                            cur.execute("SELECT concord.command_outcome(%s) AS o", (command_id,))
+                            doc = cur.fetchone()["o"]
+                        conn.commit()
+                        remaining = timeout - (time.monotonic() - started)
+                        if doc["answered"] or remaining <= 0:
+                            break
+                        for _ in conn.notifies(timeout=remaining, stop_after=1):
+                            pass
+                finally:
+                    conn.rollback()
+                    conn.execute(psql.SQL("UNLISTEN {}").format(channel))
+                    conn.commit()
+        except psycopg.Error as exc:
+            mapped = from_psycopg(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return CallResult(
+            command_id=UUID(doc["command_id"]),
+            command_type=doc["command_type"],
+            status=doc["status"],
+            trace_id=doc["trace_id"],
+            finished=doc["finished"],
+            answered=doc["answered"],
+            timed_out=not doc["answered"],
+            result=doc["result"],
+            error=doc["error"],
+            error_class=doc["error_class"],
+            errors=list(doc["errors"] or []),
+            approval_id=UUID(doc["approval_id"]) if doc["approval_id"] else None,
+            waited_seconds=round(time.monotonic() - started, 3),
         )
 
     def transition_command(

@@ -206,7 +206,9 @@ BEGIN
             code := CASE WHEN decision = 'denied' THEN 'CN012' WHEN decision = 'invalid' THEN 'CN005' END;
             message := CASE decision
                 WHEN 'queued' THEN format('command %s (%s) is queued; the runtime runs it', c.command_id, c.command_type)
-                WHEN 'allowed' THEN format('command %s (%s) is allowed; run it', c.command_id, c.command_type)
+                -- a sync type: the worker takes it when this transaction commits (spec 29)
+                WHEN 'allowed' THEN format('command %s (%s) is allowed; the worker runs it', c.command_id,
+                                           c.command_type)
                 WHEN 'require_approval' THEN format('human approval required before %s runs (command %s)',
                                                     wanted, c.command_id)
                 WHEN 'require_input' THEN format('command %s needs input before it can run', c.command_id)
@@ -220,7 +222,8 @@ BEGIN
     SELECT jsonb_object_agg(e.key, e.value) INTO answer
     FROM jsonb_each(jsonb_build_object(
         'decision', decision, 'command_id', c.command_id, 'approval_id', approval, 'message', message,
-        'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output)) AS e
+        'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output,
+        'execution_mode', CASE WHEN c.command_id IS NOT NULL THEN tool.execution_mode END)) AS e
     WHERE jsonb_typeof(e.value) <> 'null';
     step := concord._record_step(run, 'tool_call', wanted, action, decision,
         jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval, 'output', answer,

@@ -15,6 +15,12 @@ AS $$
          'and along its cancellation and compensation path only by the worker step of its current '
          'run (its bound workflow, or <workflow>/cancel), or the kernel running one of its own '
          'command types inline; an operator may still move it from running to blocked.'),
+        ('a_caller_waits_between_0_and_3600_seconds', null, 'CN008',
+         'A caller waits for a command (concord.await_command, concord.call_command) between 0 and '
+         '3600 seconds; a longer wait polls concord.command_outcome (spec 29).'),
+        ('a_caller_waits_only_for_a_committed_command', null, 'CN011',
+         'A caller waits only for a command whose last change is committed: no worker can move one '
+         'the waiting transaction itself wrote before it commits (spec 29).'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',

@@ -52,7 +52,16 @@ concord.evaluate_policies(uuid),
 concord.provide_input(uuid, jsonb, text),
 concord.expire_approvals(timestamptz),
 concord.plan_command(uuid),
-concord.choose_queue(text)
+concord.choose_queue(text),
+concord.command_outcome(uuid),
+concord.command_channel(uuid),
+concord.await_command(uuid, double precision)
+TO concord_app, concord_admin;
+
+-- A procedure: ALL FUNCTIONS above does not cover it (spec 29, submit and wait).
+REVOKE ALL ON PROCEDURE concord.call_command(text, jsonb, double precision, text, text, jsonb, jsonb) FROM PUBLIC;
+
+GRANT EXECUTE ON PROCEDURE concord.call_command(text, jsonb, double precision, text, text, jsonb, jsonb)
 TO concord_app, concord_admin;
 
 -- An operator's moves (retry, take a stuck command off its run, queue a

@@ -246,6 +246,11 @@ BEGIN
     saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
     PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o));
     PERFORM concord._pop_actor(saved);
+    -- spec 29: allowed sync commands that waited for a worker of their type go to it now
+    PERFORM concord._hand_off_validated(ARRAY(
+        SELECT x.command_id FROM concord.commands AS x
+        WHERE x.status = 'validated'
+          AND x.command_type IN (SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o)));
     RETURN n;
 END
 $$;
@@ -254,5 +259,5 @@ COMMENT ON FUNCTION concord.register_operations(jsonb, text, text) IS
 'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, '
 'produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues'
 ' are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types '
-'that a worker without their operation let go are handed off again. Returns the number of rows '
-'changed.';
+'that a worker without their operation let go are handed off again, and allowed commands of these '
+'types left validated go to it (spec 29). Returns the number of rows changed.';

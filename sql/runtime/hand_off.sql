@@ -63,7 +63,9 @@ END
 $$;
 
 -- Enqueue the command's current workflow in DBOS, in the caller's
--- transaction. DBOS's function ignores a second enqueue of the same id.
+-- transaction. DBOS's function ignores a second enqueue of the same id. A
+-- command of a sync type goes first on its queue (DBOS claims the lowest
+-- priority number first): a caller may be waiting for it (spec 29).
 CREATE OR REPLACE FUNCTION concord._enqueue(c concord.commands)
 RETURNS void
 LANGUAGE plpgsql
@@ -72,7 +74,11 @@ SET search_path = concord, pg_temp
 AS $$
 BEGIN
     PERFORM concord._require_dbos(format('command %s', c.command_id));
-    PERFORM concord._enqueue_workflow('concord.run_command', c.queue_name, c.command_id, c.dbos_workflow_id);
+    EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
+            'positional_args => $3, workflow_id => $4, priority => $5)'
+    USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id,
+          coalesce((SELECT CASE WHEN ct.sync_allowed AND NOT ct.async_required THEN 0 ELSE 1 END
+                    FROM concord.command_types AS ct WHERE ct.command_type = c.command_type), 1);
 END
 $$;
 

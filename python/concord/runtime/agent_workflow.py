@@ -73,9 +73,13 @@ POLL_GROWTH = 1.5
 # Command statuses an agent observes as the end of its tool call.
 COMMAND_FINAL = frozenset({"succeeded", "failed", "cancelled", "expired", "compensated"})
 # Gateway decisions that leave a command to wait for: the runtime runs a queued command,
-# a person approves or completes the others. An ``allowed`` command (a sync type,
-# validated) is the caller's to run: nothing would move it, so it is observed as it is.
-AWAITED_DECISIONS = frozenset({"queued", "require_approval", "require_input"})
+# and an ``allowed`` one (a sync type: the worker that has its operation takes it when the
+# gateway's transaction commits, spec 29); a person approves or completes the others.
+AWAITED_DECISIONS = frozenset({"queued", "allowed", "require_approval", "require_input"})
+# The budget of a sync tool's call (execution_mode ``sync``, spec 29): the agent waits at
+# most this long (and never past its run's timeout_seconds) for the tool command's output;
+# then it observes ``pending`` with the command's id, and the command keeps running.
+SYNC_TOOL_SECONDS = 30.0
 # A spawn is created at once (``allowed``) or refused, unless a person must decide: its
 # command then runs (creating the child) once approved or completed.
 AWAITED_SPAWN_DECISIONS = frozenset({"require_approval", "require_input"})
@@ -496,18 +500,36 @@ class AgentLoop:
         answer = self._submit(action)
         observation = {"action_type": "tool_call", "tool_name": move.get("tool_name"), **answer}
         if answer.get("output") is None and answer.get("command_id"):
+            sync = answer.get("execution_mode") == "sync" and answer.get("decision") in (
+                "allowed",
+                "queued",
+            )
             observation.update(
                 self._await_command(
                     str(answer["command_id"]),
                     wait=answer.get("decision") in AWAITED_DECISIONS,
+                    budget=min(self.wait_seconds, SYNC_TOOL_SECONDS) if sync else None,
                 )
             )
+            if sync and observation.get("status") == "succeeded":
+                observation["output"] = observation.get("result")
+            elif sync and observation.get("timed_out"):
+                observation["decision"] = "pending"
+                observation["message"] = (
+                    f"command {answer['command_id']} is {observation.get('status')} after "
+                    f"{observation['waited_seconds']:g} s: it keeps running; read it with "
+                    "agent_command"
+                )
+                observation.pop("error", None)
         return observation
 
-    def _await_command(self, command_id: str, *, wait: bool = True) -> dict[str, Any]:
+    def _await_command(
+        self, command_id: str, *, wait: bool = True, budget: float | None = None
+    ) -> dict[str, Any]:
         """Poll the command until it is final (DBOS.sleep between polls: durable, and
-        skipped on replay), at most ``wait_seconds``; the run's cancellation ends the
-        wait. Without ``wait``, one look at it."""
+        skipped on replay), at most ``budget`` seconds (``wait_seconds`` by default); the
+        run's cancellation ends the wait. Without ``wait``, one look at it."""
+        limit = self.wait_seconds if budget is None else budget
         waited, delay = 0.0, FIRST_POLL_SECONDS
         while True:
             polled = _step(
@@ -524,17 +546,20 @@ class AgentLoop:
                 for k in ("status", "result", "error", "error_class", "approval_id")
             }
             final = polled["command"].get("terminal") or command["status"] in COMMAND_FINAL
-            if final or not wait:
+            # still validated once the gateway's transaction committed: no worker has its
+            # type's operation, nothing would move it (spec 29), so it is observed as it is
+            if final or not wait or command["status"] == "validated":
                 return {**command, "waited_seconds": round(waited, 3), "timed_out": False}
-            if waited >= self.wait_seconds:
+            if waited >= limit:
                 return {
                     **command,
                     "waited_seconds": round(waited, 3),
                     "timed_out": True,
-                    "error": f"the command was not final after {self.wait_seconds:g} s",
+                    "error": f"the command was not final after {limit:g} s",
                 }
-            DBOS.sleep(delay)
-            waited += delay
+            nap = min(delay, max(limit - waited, 0.01))
+            DBOS.sleep(nap)
+            waited += nap
             delay = min(delay * POLL_GROWTH, MAX_POLL_SECONDS)
 
     def _spawn(self, move: dict[str, Any]) -> dict[str, Any]:

@@ -197,3 +197,7 @@ BEGIN
     END LOOP;
 END
 $$;
+
+COMMENT ON COLUMN concord.command_types.sync_allowed IS
+'True when a caller may wait for a command of this type (spec 29): the worker that has its '
+'operation runs it when the submitting transaction commits.';

@@ -187,7 +187,8 @@ COMMENT ON COLUMN concord.command_catalog.payload_schema IS
 'The JSON Schema every payload is validated against.';
 
 COMMENT ON COLUMN concord.command_catalog.sync_allowed IS
-'True when a command may be handled in the request (it stops at validated).';
+'True when a caller may wait for a command of this type (spec 29): the worker that has its '
+'operation runs it when the submitting transaction commits.';
 
 COMMENT ON COLUMN concord.command_catalog.async_required IS
 'True when a command must run on a worker (it is queued).';

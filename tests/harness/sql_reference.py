@@ -276,7 +276,13 @@ def render_function(f: Function, meanings: dict[str, str]) -> str:
             shown = f"`{default}`" if default else "required"
             lines.append(f"| `{n}` | `{t}` | {shown} | {meanings.get(n, '')} |")
         lines.append("")
-    lines += [f"**Returns** `{f.result}`.", ""]
+    # a procedure returns nothing: its INOUT parameters are the answer of CALL
+    returns = (
+        f"**Returns** `{f.result}`."
+        if f.result
+        else "**Returns** its INOUT parameters (a procedure: CALL it)."
+    )
+    lines += [returns, ""]
     if f.errors:
         lines += ["**Errors**", "", "| code | rule | meaning |", "|---|---|---|"]
         for code, rule, meaning in f.errors:
@@ -317,8 +323,8 @@ def _appended(text: str, name: str, body: str) -> str:
 
 
 def domain_of(function: str) -> str | None:
-    """The folder of sql/ whose files create a public function."""
-    pattern = re.compile(rf"FUNCTION\s+concord\.{re.escape(function)}\s*\(", re.I)
+    """The folder of sql/ whose files create a public function (or procedure)."""
+    pattern = re.compile(rf"(?:FUNCTION|PROCEDURE)\s+concord\.{re.escape(function)}\s*\(", re.I)
     for path in sorted(SQL_DIR.rglob("*.sql")):
         if pattern.search(path.read_text()):
             return path.parent.name

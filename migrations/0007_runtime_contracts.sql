@@ -154,20 +154,20 @@ WHERE c.command_id = m.command_id;
 ALTER TABLE concord.commands ENABLE TRIGGER USER;
 
 INSERT INTO concord.domain_events (
-    command_id, purpose, event_type, target_type, target_id, from_status, to_status, reason, payload,
-    actor, trace_id
+    command_id, purpose, event_type, target_type, target_id, from_status, to_status, reason,
+    payload, actor, trace_id
 )
 SELECT
     m.command_id,
-    'audit',
-    'command_status_changed',
-    'command',
-    m.command_id::text,
-    'validated',
-    'queued',
-    'migration 0007: an allowed sync command is handed to the worker',
-    '{}'::jsonb,
-    'kernel:migration_0007',
+    'audit' AS purpose,
+    'command_status_changed' AS event_type,
+    'command' AS target_type,
+    m.command_id::text AS target_id,
+    'validated' AS from_status,
+    'queued' AS to_status,
+    'migration 0007: an allowed sync command is handed to the worker' AS reason,
+    '{}'::jsonb AS payload,
+    'kernel:migration_0007' AS actor,
     m.trace_id
 FROM sync_execution_moved AS m;
 

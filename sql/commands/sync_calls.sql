@@ -31,8 +31,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.command_channel(uuid) IS
-'The LISTEN channel of a command (concord_command_<id without dashes>): it is notified with the '
-'command''s new status when the command finishes (a status that completes it) or waits for a person.';
+'The LISTEN channel of a command (concord_command_<id without dashes>): it is notified with '
+'the command''s new status when the command finishes (a status that completes it) or waits '
+'for a person.';
 
 -- Whether a caller waiting for a command has its answer: the command
 -- finished, or it waits for a person (approval, input), which no budget
@@ -186,7 +187,9 @@ EXECUTE FUNCTION concord._notify_command_waiters();
 -- 29): VOLATILE, so each look takes a new snapshot and sees the worker's
 -- commits. A command the caller's own transaction wrote cannot move before
 -- that transaction commits: waiting for it would only burn the budget.
-CREATE OR REPLACE FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision DEFAULT 30)
+CREATE OR REPLACE FUNCTION concord.await_command(
+    command_id uuid, timeout_seconds double precision DEFAULT 30
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -279,10 +282,11 @@ BEGIN
 END
 $$;
 
-COMMENT ON PROCEDURE concord.call_command(text, jsonb, double precision, text, text, jsonb, jsonb) IS
-'Submit a command (as concord.submit_command: same policies, approvals, effects and audit), commit, '
-'and wait at most timeout_seconds for it (concord.await_command); outcome is await_command''s answer '
-'plus created. A denied or invalid command, or one waiting for an approval or input, answers at once; '
+COMMENT ON PROCEDURE concord.call_command (text, jsonb, double precision, text, text, jsonb, jsonb) IS -- noqa: LT05
+'Submit a command (as concord.submit_command: same policies, approvals, effects and audit), '
+'commit, and wait at most timeout_seconds for it (concord.await_command); outcome is '
+'await_command''s answer plus created. A denied or invalid command, or one waiting for an '
+'approval or input, answers at once; '
 'one still queued or running when the budget runs out answers timed_out and keeps running on the '
 'worker. The same idempotency_key waits on the same command. CALL it outside a transaction block '
 '(it commits).';

@@ -59,10 +59,13 @@ concord.await_command(uuid, double precision)
 TO concord_app, concord_admin;
 
 -- A procedure: ALL FUNCTIONS above does not cover it (spec 29, submit and wait).
-REVOKE ALL ON PROCEDURE concord.call_command(text, jsonb, double precision, text, text, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE concord.call_command(
+    text, jsonb, double precision, text, text, jsonb, jsonb
+) FROM PUBLIC;
 
-GRANT EXECUTE ON PROCEDURE concord.call_command(text, jsonb, double precision, text, text, jsonb, jsonb)
-TO concord_app, concord_admin;
+GRANT EXECUTE ON PROCEDURE concord.call_command(
+    text, jsonb, double precision, text, text, jsonb, jsonb
+) TO concord_app, concord_admin;
 
 -- An operator's moves (retry, take a stuck command off its run, queue a
 -- validated one); the moves only a run makes are refused to it by the

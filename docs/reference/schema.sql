@@ -1112,7 +1112,9 @@ BEGIN
             code := CASE WHEN decision = 'denied' THEN 'CN012' WHEN decision = 'invalid' THEN 'CN005' END;
             message := CASE decision
                 WHEN 'queued' THEN format('command %s (%s) is queued; the runtime runs it', c.command_id, c.command_type)
-                WHEN 'allowed' THEN format('command %s (%s) is allowed; run it', c.command_id, c.command_type)
+                -- a sync type: the worker takes it when this transaction commits (spec 29)
+                WHEN 'allowed' THEN format('command %s (%s) is allowed; the worker runs it', c.command_id,
+                                           c.command_type)
                 WHEN 'require_approval' THEN format('human approval required before %s runs (command %s)',
                                                     wanted, c.command_id)
                 WHEN 'require_input' THEN format('command %s needs input before it can run', c.command_id)
@@ -1126,7 +1128,8 @@ BEGIN
     SELECT jsonb_object_agg(e.key, e.value) INTO answer
     FROM jsonb_each(jsonb_build_object(
         'decision', decision, 'command_id', c.command_id, 'approval_id', approval, 'message', message,
-        'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output)) AS e
+        'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output,
+        'execution_mode', CASE WHEN c.command_id IS NOT NULL THEN tool.execution_mode END)) AS e
     WHERE jsonb_typeof(e.value) <> 'null';
     step := concord._record_step(run, 'tool_call', wanted, action, decision,
         jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval, 'output', answer,
@@ -2189,6 +2192,21 @@ BEGIN
                             coalesce(next_statuses, 'nothing: it is terminal')),
             HINT = format('The edges are listed in concord.%s_transitions.', kind);
     END IF;
+END
+$$;
+
+--
+-- Name: _answers_a_caller(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._answers_a_caller(status text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN status IN ('waiting_for_approval', 'waiting_for_input')
+        OR coalesce((SELECT s.completes FROM concord.command_statuses AS s WHERE s.status = _answers_a_caller.status),
+                    false);
 END
 $$;
 
@@ -3535,7 +3553,7 @@ COMMENT ON COLUMN concord.command_types.payload_schema IS 'The JSON Schema every
 -- Name: COLUMN command_types.sync_allowed; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.command_types.sync_allowed IS 'True when a command may be handled in the request (it stops at validated).';
+COMMENT ON COLUMN concord.command_types.sync_allowed IS 'True when a caller may wait for a command of this type (spec 29): the worker that has its operation runs it when the submitting transaction commits.';
 
 --
 -- Name: COLUMN command_types.async_required; Type: COMMENT; Schema: concord; Owner: -
@@ -6412,12 +6430,16 @@ $$;
 CREATE FUNCTION concord._enqueue(c concord.commands) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO 'concord', 'pg_temp'
-    AS $$
+    AS $_$
 BEGIN
     PERFORM concord._require_dbos(format('command %s', c.command_id));
-    PERFORM concord._enqueue_workflow('concord.run_command', c.queue_name, c.command_id, c.dbos_workflow_id);
+    EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
+            'positional_args => $3, workflow_id => $4, priority => $5)'
+    USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id,
+          coalesce((SELECT CASE WHEN ct.sync_allowed AND NOT ct.async_required THEN 0 ELSE 1 END
+                    FROM concord.command_types AS ct WHERE ct.command_type = c.command_type), 1);
 END
-$$;
+$_$;
 
 --
 -- Name: _enqueue_agent_run(concord.agent_runs); Type: FUNCTION; Schema: concord; Owner: -
@@ -6931,6 +6953,58 @@ BEGIN
         WHERE c.status = 'queued' AND c.dbos_workflow_id IS null AND c.command_type = ANY (operations)
         ORDER BY c.created_at, c.command_id
         FOR NO KEY UPDATE OF c SKIP LOCKED));
+END
+$$;
+
+--
+-- Name: _hand_off_validated(uuid[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._hand_off_validated(command_ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+    n integer := 0;
+BEGIN
+    FOR c IN
+        SELECT x.* FROM concord.commands AS x
+        WHERE x.command_id = ANY (command_ids) AND x.status = 'validated'
+          AND EXISTS (SELECT 1 FROM concord.runtime_operations AS o WHERE o.command_type = x.command_type)
+        ORDER BY x.created_at, x.command_id
+        FOR NO KEY UPDATE OF x
+    LOOP
+        BEGIN
+            PERFORM concord._set_status(c.command_id, 'queued', c.requested_by,
+                                        'allowed: handed to the worker that runs its type');
+            n := n + 1;
+        EXCEPTION WHEN SQLSTATE 'CN001' THEN
+            -- a_governed_command_moves_on_only_when_its_policies_allow: it stays validated
+            NULL;
+        END;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: _hand_off_validated_at_commit(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._hand_off_validated_at_commit() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    PERFORM concord._hand_off_validated(ARRAY[NEW.command_id]);
+    RETURN null;
 END
 $$;
 
@@ -8666,6 +8740,22 @@ BEGIN
             MESSAGE = format('notification %s: only read_at changes, once', OLD.notification_id);
     END IF;
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _notify_command_waiters(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._notify_command_waiters() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF concord._answers_a_caller(NEW.status) THEN
+        PERFORM pg_notify(concord.command_channel(NEW.command_id), NEW.status);
+    END IF;
+    RETURN null;
 END
 $$;
 
@@ -11462,6 +11552,12 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
          'and along its cancellation and compensation path only by the worker step of its current '
          'run (its bound workflow, or <workflow>/cancel), or the kernel running one of its own '
          'command types inline; an operator may still move it from running to blocked.'),
+        ('a_caller_waits_between_0_and_3600_seconds', null, 'CN008',
+         'A caller waits for a command (concord.await_command, concord.call_command) between 0 and '
+         '3600 seconds; a longer wait polls concord.command_outcome (spec 29).'),
+        ('a_caller_waits_only_for_a_committed_command', null, 'CN011',
+         'A caller waits only for a command whose last change is committed: no worker can move one '
+         'the waiting transaction itself wrote before it commits (spec 29).'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',
@@ -13948,6 +14044,61 @@ $$;
 COMMENT ON FUNCTION concord.authenticate(credential text) IS 'Act as the principal of credential (an API token, or an agent run''s secret) for the rest of the transaction; returns its name. CN012 (a_credential_is_valid) for an unknown, expired or revoked credential: the transaction then acts as nobody until it ends.';
 
 --
+-- Name: await_command(uuid, double precision); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision DEFAULT 30) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    outcome jsonb;
+    waited double precision;
+    delay double precision := 0.01;
+BEGIN
+    IF timeout_seconds IS NULL OR NOT timeout_seconds BETWEEN 0 AND 3600 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_caller_waits_between_0_and_3600_seconds',
+            MESSAGE = format('timeout_seconds must be between 0 and 3600, not %s', timeout_seconds),
+            HINT = 'Poll concord.command_outcome for a longer wait.';
+    END IF;
+    LOOP
+        outcome := concord.command_outcome(command_id);
+        waited := extract(EPOCH FROM clock_timestamp() - started);
+        EXIT WHEN (outcome ->> 'answered')::boolean OR waited >= timeout_seconds;
+        IF EXISTS (SELECT 1 FROM concord.commands AS x
+                   WHERE x.command_id = await_command.command_id
+                     AND x.xmin = xid(pg_current_xact_id_if_assigned())) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_caller_waits_only_for_a_committed_command',
+                MESSAGE = format('command %s was written by this transaction: no worker can run it before the '
+                                 'transaction commits', command_id),
+                HINT = 'Commit the submission first (psql: autocommit), or CALL concord.call_command.';
+        END IF;
+        PERFORM pg_sleep(least(delay, timeout_seconds - waited));
+        delay := least(delay * 2, 0.25);
+    END LOOP;
+    RETURN outcome || jsonb_build_object('timed_out', NOT (outcome ->> 'answered')::boolean,
+                                         'waited_seconds', round(waited::numeric, 3));
+END
+$$;
+
+--
+-- Name: FUNCTION await_command(command_id uuid, timeout_seconds double precision); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision) IS 'Wait at most timeout_seconds (0 to 3600, CN008 a_caller_waits_between_0_and_3600_seconds) for a command to finish or to wait for a person; returns concord.command_outcome plus timed_out and waited_seconds. A command still queued or running when the budget runs out keeps running: call it again or poll command_outcome. CN011 (a_caller_waits_only_for_a_committed_command) for a command the calling transaction wrote and has not committed.';
+
+--
 -- Name: begin_agent_run(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -14000,6 +14151,38 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) IS 'created -> running (a no-op for a run already started or finished); returns agent_run_state and, the first time a live run is begun, its secret (''car_...'', key secret): the credential the run acts with (concord.authenticate), shown once and stored only as a hash; a repeated call answers secret null. A run with a runtime is begun by its own workflow (CN011) from a worker session; one without by a member of its command''s project (CN012, an_agent_run_is_begun_by_whoever_drives_it).';
+
+--
+-- Name: call_command(text, jsonb, double precision, text, text, jsonb, jsonb); Type: PROCEDURE; Schema: concord; Owner: -
+--
+
+CREATE PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision DEFAULT 30, IN idempotency_key text DEFAULT NULL::text, IN requested_by text DEFAULT NULL::text, IN context jsonb DEFAULT '{}'::jsonb, INOUT outcome jsonb DEFAULT NULL::jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    -- a token authenticates one transaction: the one after COMMIT presents it again
+    credential text := coalesce(pg_catalog.current_setting('concord.credential', true), '');
+    submitted record;
+BEGIN
+    IF timeout_seconds IS NULL OR NOT timeout_seconds BETWEEN 0 AND 3600 THEN
+        PERFORM concord.await_command(null, timeout_seconds);
+    END IF;
+    SELECT * INTO submitted FROM concord.submit_command(
+        command_type, payload, requested_by, 'api', context, idempotency_key, NULL);
+    COMMIT;
+    IF credential NOT IN ('', 'refused') THEN
+        PERFORM concord.authenticate(credential);
+    END IF;
+    outcome := concord.await_command(submitted.command_id, timeout_seconds)
+        || pg_catalog.jsonb_build_object('created', submitted.created);
+END
+$$;
+
+--
+-- Name: PROCEDURE call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) IS 'Submit a command (as concord.submit_command: same policies, approvals, effects and audit), commit, and wait at most timeout_seconds for it (concord.await_command); outcome is await_command''s answer plus created. A denied or invalid command, or one waiting for an approval or input, answers at once; one still queued or running when the budget runs out answers timed_out and keeps running on the worker. The same idempotency_key waits on the same command. CALL it outside a transaction block (it commits).';
 
 --
 -- Name: can_transition(text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -14209,6 +14392,73 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.choose_queue(effect_type text) IS 'The semantic queue of an effect type (spec 10): connector.* connector_calls, agent.run* agent_runs, agent.spawn* swarm_children, notification.* notifications, anything else concord_default.';
+
+--
+-- Name: command_channel(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.command_channel(command_id uuid) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    RETURN 'concord_command_' || replace(command_id::text, '-', '');
+END
+$$;
+
+--
+-- Name: FUNCTION command_channel(command_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.command_channel(command_id uuid) IS 'The LISTEN channel of a command (concord_command_<id without dashes>): it is notified with the command''s new status when the command finishes (a status that completes it) or waits for a person.';
+
+--
+-- Name: command_outcome(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.command_outcome(command_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('command_id', command_id::text);
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_outcome.command_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_command_exists',
+            MESSAGE = format('command %s not found', command_id);
+    END IF;
+    RETURN jsonb_build_object(
+        'command_id', c.command_id, 'command_type', c.command_type, 'status', c.status, 'trace_id', c.trace_id,
+        'finished', concord._answers_a_caller(c.status)
+                    AND c.status NOT IN ('waiting_for_approval', 'waiting_for_input'),
+        'answered', concord._answers_a_caller(c.status),
+        'result', c.result, 'error', c.error, 'error_class', c.error_class,
+        'errors', concord._submit_errors(c),
+        'approval_id', concord._pending_approval(c.command_id));
+END
+$$;
+
+--
+-- Name: FUNCTION command_outcome(command_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.command_outcome(command_id uuid) IS 'What a caller waiting for a command is answered: {command_id, command_type, status, trace_id, finished (its status completes it), answered (finished, or waiting for an approval or input), result, error, error_class, errors (as submit_command lists them), approval_id (a pending approval)}. CN006 for a command the caller cannot see.';
 
 --
 -- Name: command_timeline(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -16267,6 +16517,11 @@ BEGIN
     saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
     PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o));
     PERFORM concord._pop_actor(saved);
+    -- spec 29: allowed sync commands that waited for a worker of their type go to it now
+    PERFORM concord._hand_off_validated(ARRAY(
+        SELECT x.command_id FROM concord.commands AS x
+        WHERE x.status = 'validated'
+          AND x.command_type IN (SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o)));
     RETURN n;
 END
 $$;
@@ -16275,7 +16530,7 @@ $$;
 -- Name: FUNCTION register_operations(catalog jsonb, executor_id text, application_version text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_operations(catalog jsonb, executor_id text, application_version text) IS 'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types that a worker without their operation let go are handed off again. Returns the number of rows changed.';
+COMMENT ON FUNCTION concord.register_operations(catalog jsonb, executor_id text, application_version text) IS 'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types that a worker without their operation let go are handed off again, and allowed commands of these types left validated go to it (spec 29). Returns the number of rows changed.';
 
 --
 -- Name: register_policy(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -19525,7 +19780,7 @@ COMMENT ON COLUMN concord.command_catalog.payload_schema IS 'The JSON Schema eve
 -- Name: COLUMN command_catalog.sync_allowed; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.command_catalog.sync_allowed IS 'True when a command may be handled in the request (it stops at validated).';
+COMMENT ON COLUMN concord.command_catalog.sync_allowed IS 'True when a caller may wait for a command of this type (spec 29): the worker that has its operation runs it when the submitting transaction commits.';
 
 --
 -- Name: COLUMN command_catalog.async_required; Type: COMMENT; Schema: concord; Owner: -
@@ -24386,6 +24641,12 @@ CREATE TRIGGER agent_steps_are_not_truncated BEFORE TRUNCATE ON concord.agent_st
 CREATE TRIGGER agent_steps_before_insert BEFORE INSERT ON concord.agent_steps FOR EACH ROW EXECUTE FUNCTION concord._agent_steps_before_insert();
 
 --
+-- Name: commands an_allowed_command_is_handed_to_the_worker_at_commit; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER an_allowed_command_is_handed_to_the_worker_at_commit AFTER INSERT OR UPDATE OF status ON concord.commands DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.status = 'validated'::text)) EXECUTE FUNCTION concord._hand_off_validated_at_commit();
+
+--
 -- Name: api_tokens api_tokens_are_audited; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -24564,6 +24825,12 @@ CREATE TRIGGER commands_before_insert BEFORE INSERT ON concord.commands FOR EACH
 --
 
 CREATE TRIGGER commands_before_update BEFORE UPDATE ON concord.commands FOR EACH ROW EXECUTE FUNCTION concord._commands_before_update();
+
+--
+-- Name: commands commands_notify_waiters; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER commands_notify_waiters AFTER UPDATE OF status ON concord.commands FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION concord._notify_command_waiters();
 
 --
 -- Name: connector_invocations connector_invocations_are_append_only; Type: TRIGGER; Schema: concord; Owner: -
@@ -26005,6 +26272,12 @@ REVOKE ALL ON FUNCTION concord._agentic_terminal(kind text, status text) FROM PU
 REVOKE ALL ON FUNCTION concord._agentic_transition(kind text, object_id uuid, from_status text, to_status text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _answers_a_caller(status text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._answers_a_caller(status text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _api_tokens_before_update(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -26509,6 +26782,18 @@ REVOKE ALL ON FUNCTION concord._hand_off_dependents(parent_id uuid, parent_statu
 REVOKE ALL ON FUNCTION concord._hand_off_served(operations text[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _hand_off_validated(command_ids uuid[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._hand_off_validated(command_ids uuid[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _hand_off_validated_at_commit(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._hand_off_validated_at_commit() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _handed_off(c concord.commands, actor text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -26783,6 +27068,12 @@ REVOKE ALL ON FUNCTION concord._nfkc(value text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._notifications_before_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _notify_command_waiters(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._notify_command_waiters() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _object_problem(value jsonb, what text); Type: ACL; Schema: concord; Owner: -
@@ -27613,6 +27904,14 @@ GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_worker;
 GRANT ALL ON FUNCTION concord.authenticate(credential text) TO concord_agent;
 
 --
+-- Name: FUNCTION await_command(command_id uuid, timeout_seconds double precision); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision) TO concord_app;
+GRANT ALL ON FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision) TO concord_admin;
+
+--
 -- Name: FUNCTION begin_agent_run(agent_run_id uuid, workflow_id text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27621,6 +27920,14 @@ GRANT ALL ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id tex
 GRANT ALL ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) TO concord_app;
 GRANT ALL ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) TO concord_worker;
 GRANT ALL ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) TO concord_admin;
+
+--
+-- Name: PROCEDURE call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) FROM PUBLIC;
+GRANT ALL ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) TO concord_app;
+GRANT ALL ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) TO concord_admin;
 
 --
 -- Name: FUNCTION can_transition(from_status text, to_status text); Type: ACL; Schema: concord; Owner: -
@@ -27674,6 +27981,22 @@ GRANT ALL ON FUNCTION concord.canonical_name(raw text) TO concord_worker;
 REVOKE ALL ON FUNCTION concord.choose_queue(effect_type text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.choose_queue(effect_type text) TO concord_app;
 GRANT ALL ON FUNCTION concord.choose_queue(effect_type text) TO concord_admin;
+
+--
+-- Name: FUNCTION command_channel(command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.command_channel(command_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.command_channel(command_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.command_channel(command_id uuid) TO concord_admin;
+
+--
+-- Name: FUNCTION command_outcome(command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.command_outcome(command_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.command_outcome(command_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.command_outcome(command_id uuid) TO concord_admin;
 
 --
 -- Name: FUNCTION command_timeline(command_id uuid); Type: ACL; Schema: concord; Owner: -

@@ -6336,6 +6336,26 @@ BEGIN
                                  'or on the command of the swarm one of whose agents asked for it once that '
                                  'command has finished', NEW.compensates_effect_id, compensated_command);
         END IF;
+        -- Two commands may counter one effect (its own, and the swarm's
+        -- command it worked for): only one of them does. The compensated
+        -- effect's row is the meeting point, so two at once queue on it.
+        PERFORM 1 FROM concord.domain_effects AS e WHERE e.domain_effect_id = NEW.compensates_effect_id
+        FOR NO KEY UPDATE;
+        IF EXISTS (SELECT 1 FROM concord.domain_effects AS k
+                   WHERE k.compensates_effect_id = NEW.compensates_effect_id AND k.command_id <> NEW.command_id
+                     AND k.status <> 'failed') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'an_effect_is_countered_by_one_command',
+                TABLE = 'domain_effects',
+                MESSAGE = format('effect %s is already countered (or being countered) by command %s: command %s '
+                                 'does not counter it again', NEW.compensates_effect_id,
+                                 (SELECT k.command_id FROM concord.domain_effects AS k
+                                  WHERE k.compensates_effect_id = NEW.compensates_effect_id
+                                    AND k.command_id <> NEW.command_id AND k.status <> 'failed' LIMIT 1),
+                                 NEW.command_id),
+                HINT = 'Only a failed compensation is tried again, by another command.';
+        END IF;
     END IF;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = NEW.command_id FOR SHARE;
     PERFORM concord._require_effect_step(c, NEW, 'planned');
@@ -11733,6 +11753,10 @@ CREATE FUNCTION concord._rule_book_effects() RETURNS TABLE(rule text, table_name
          'A compensating effect is planned on the command of the effect it compensates, or on the '
          'command a swarm works for when one of its agents asked for that command and it has '
          'finished (spec 65).'),
+        ('an_effect_is_countered_by_one_command', 'domain_effects', 'CN011',
+         'An effect is countered by one command only: while a compensation of it planned, executing '
+         'or succeeded belongs to one command (its own, say), another (the swarm''s command) does '
+         'not plan one; only a failed compensation is tried again elsewhere.'),
         ('an_effect_status_change_follows_the_state_machine', 'domain_effects', 'CN001',
          'An effect changes status only along an edge of concord.effect_transitions: planned, '
          'executing, then succeeded or failed.'),

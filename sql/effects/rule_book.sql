@@ -37,6 +37,10 @@ AS $$
          'A compensating effect is planned on the command of the effect it compensates, or on the '
          'command a swarm works for when one of its agents asked for that command and it has '
          'finished (spec 65).'),
+        ('an_effect_is_countered_by_one_command', 'domain_effects', 'CN011',
+         'An effect is countered by one command only: while a compensation of it planned, executing '
+         'or succeeded belongs to one command (its own, say), another (the swarm''s command) does '
+         'not plan one; only a failed compensation is tried again elsewhere.'),
         ('an_effect_status_change_follows_the_state_machine', 'domain_effects', 'CN001',
          'An effect changes status only along an edge of concord.effect_transitions: planned, '
          'executing, then succeeded or failed.'),

@@ -91,6 +91,26 @@ BEGIN
                                  'or on the command of the swarm one of whose agents asked for it once that '
                                  'command has finished', NEW.compensates_effect_id, compensated_command);
         END IF;
+        -- Two commands may counter one effect (its own, and the swarm's
+        -- command it worked for): only one of them does. The compensated
+        -- effect's row is the meeting point, so two at once queue on it.
+        PERFORM 1 FROM concord.domain_effects AS e WHERE e.domain_effect_id = NEW.compensates_effect_id
+        FOR NO KEY UPDATE;
+        IF EXISTS (SELECT 1 FROM concord.domain_effects AS k
+                   WHERE k.compensates_effect_id = NEW.compensates_effect_id AND k.command_id <> NEW.command_id
+                     AND k.status <> 'failed') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'an_effect_is_countered_by_one_command',
+                TABLE = 'domain_effects',
+                MESSAGE = format('effect %s is already countered (or being countered) by command %s: command %s '
+                                 'does not counter it again', NEW.compensates_effect_id,
+                                 (SELECT k.command_id FROM concord.domain_effects AS k
+                                  WHERE k.compensates_effect_id = NEW.compensates_effect_id
+                                    AND k.command_id <> NEW.command_id AND k.status <> 'failed' LIMIT 1),
+                                 NEW.command_id),
+                HINT = 'Only a failed compensation is tried again, by another command.';
+        END IF;
     END IF;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = NEW.command_id FOR SHARE;
     PERFORM concord._require_effect_step(c, NEW, 'planned');

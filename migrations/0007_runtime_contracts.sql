@@ -201,3 +201,76 @@ $$;
 COMMENT ON COLUMN concord.command_types.sync_allowed IS
 'True when a caller may wait for a command of this type (spec 29): the worker that has its '
 'operation runs it when the submitting transaction commits.';
+
+-- == run_time_contracts ==
+-- The compensations of the operation catalog as workers loaded it (spec 31.1):
+-- what each counters and the effects it declares, so that the database can
+-- validate the catalog and compare what a compensation began with what it
+-- declared (the drift detector of spec 31.3).
+CREATE TABLE concord.runtime_compensations (
+    compensation_name text PRIMARY KEY
+    CONSTRAINT compensation_name_is_not_blank CHECK (btrim(compensation_name) <> ''),
+    compensates text NOT NULL
+    CONSTRAINT compensates_is_not_blank CHECK (btrim(compensates) <> ''),
+    function_name text NOT NULL
+    CONSTRAINT compensation_function_name_is_not_blank CHECK (btrim(function_name) <> ''),
+    produces jsonb NOT NULL DEFAULT '[]'
+    CONSTRAINT compensation_produces_is_an_array CHECK (jsonb_typeof(produces) = 'array'),
+    counter_effects boolean NOT NULL DEFAULT true,
+    requires_compensation boolean NOT NULL DEFAULT false,
+    retry_policy jsonb NOT NULL DEFAULT '{}'
+    CONSTRAINT compensation_retry_policy_is_an_object CHECK (jsonb_typeof(retry_policy) = 'object'),
+    registered_by text NOT NULL,
+    application_version text NOT NULL,
+    registered_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE concord.runtime_compensations IS
+'The compensations of the operation catalog workers registered (register_operations): what each '
+'counters and the effects it declares. Shared, like runtime_operations.';
+COMMENT ON COLUMN concord.runtime_compensations.compensation_name IS
+'The compensation''s name (its function''s module.qualname unless it was named).';
+COMMENT ON COLUMN concord.runtime_compensations.compensates IS
+'What it compensates: an operation''s command type or another compensation''s name.';
+COMMENT ON COLUMN concord.runtime_compensations.function_name IS
+'The Python function that runs it.';
+COMMENT ON COLUMN concord.runtime_compensations.produces IS
+'The effects it declares: [{effect_type, inverse_of}], inverse_of naming the effect type of what it '
+'compensates that the effect counters (null: not an inverse).';
+COMMENT ON COLUMN concord.runtime_compensations.counter_effects IS
+'True when every effect it produces is the inverse of an effect of what it compensates (spec 31.1).';
+COMMENT ON COLUMN concord.runtime_compensations.requires_compensation IS
+'True when its own effects need a compensation in turn (a declared cascade).';
+COMMENT ON COLUMN concord.runtime_compensations.retry_policy IS
+'Its retry policy as the worker compiled it.';
+COMMENT ON COLUMN concord.runtime_compensations.registered_by IS
+'The executor id of the worker that registered it last.';
+COMMENT ON COLUMN concord.runtime_compensations.application_version IS
+'The application version of that worker.';
+COMMENT ON COLUMN concord.runtime_compensations.registered_at IS
+'When it was registered (or last changed).';
+COMMENT ON CONSTRAINT compensation_name_is_not_blank ON concord.runtime_compensations IS
+'A compensation has a name.';
+COMMENT ON CONSTRAINT compensates_is_not_blank ON concord.runtime_compensations IS
+'A compensation names what it compensates.';
+COMMENT ON CONSTRAINT compensation_function_name_is_not_blank ON concord.runtime_compensations IS
+'A compensation names its function.';
+COMMENT ON CONSTRAINT compensation_produces_is_an_array ON concord.runtime_compensations IS
+'The declared effects are a JSON array.';
+COMMENT ON CONSTRAINT compensation_retry_policy_is_an_object ON concord.runtime_compensations IS
+'The retry policy is a JSON object.';
+
+-- An artifact an operation creates (ctx.artifact) carries the key its step
+-- used: a step run again finds it instead of creating a second one.
+ALTER TABLE concord.artifacts
+ADD COLUMN idempotency_key text NULL
+CONSTRAINT artifact_idempotency_key_is_not_blank CHECK (btrim(idempotency_key) <> '');
+
+CREATE UNIQUE INDEX artifacts_one_per_idempotency_key
+ON concord.artifacts (command_id, idempotency_key) WHERE idempotency_key IS NOT null;
+
+COMMENT ON COLUMN concord.artifacts.idempotency_key IS
+'The key under which an operation''s step created it (runtime_create_artifact); null for an '
+'agent''s artifact. One artifact per command and key.';
+COMMENT ON CONSTRAINT artifact_idempotency_key_is_not_blank ON concord.artifacts IS
+'An artifact''s idempotency key, when it has one, is not blank.';

@@ -6,6 +6,8 @@ SELECT plan(12);
 
 DO $$ BEGIN
     PERFORM concord_test.runtime_fixtures();
+    -- rt_async calls the crm connector (an_operation_calls_only_the_connectors_its_command_type_declares)
+    PERFORM concord.register_command_type('{"command_type": "rt_async", "connector_requirements": ["crm"]}');
 END $$;
 
 SELECT is(concord_test.submit('cl', 'rt_async'), 'queued', 'fixture: cl queued');

@@ -41,7 +41,8 @@ $$;
 
 DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "rs_t"}');
-    PERFORM concord.register_command_type('{"command_type": "rs_sync", "sync_allowed": true}');
+    PERFORM concord.register_command_type(
+        '{"command_type": "rs_sync", "sync_allowed": true, "connector_requirements": ["rs_crm"]}');
     PERFORM concord.register_queue('{"name": "rs_q", "worker_concurrency": 2, "rate_limit": 5, "rate_period_sec": 1}');
     PERFORM concord.register_operations(
         '[{"command_type": "rs_t", "queue": "rs_q", "function_name": "app.rs_t"}]', 'ex1', 'v1');

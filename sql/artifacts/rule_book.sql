@@ -52,5 +52,14 @@ AS $$
          'An agent reads and evaluates only artifacts of its own swarm run.'),
         ('evaluation_is_valid', null, 'CN005',
          'An evaluation is a JSON object {artifact_id, evaluation_type, decision, confidence, '
-         'score?, issues?, recommendation?} (spec 66); every problem is listed.')
+         'score?, issues?, recommendation?} (spec 66); every problem is listed.'),
+        ('an_artifact_idempotency_key_names_one_artifact', 'artifacts', 'CN002',
+         'An operation''s artifact key names one artifact of its command: replayed with another '
+         'type or name, it is refused.'),
+        ('only_a_running_command_creates_artifacts', 'artifacts', 'CN011',
+         'An operation creates an artifact only while its command is running.'),
+        ('an_operation_creates_artifacts_only_if_its_command_type_declares_them', 'artifacts', 'CN012',
+         'An operation creates artifacts only for a command type with artifact_output_possible.'),
+        ('an_operations_artifact_derives_only_from_its_projects_artifacts', 'artifact_lineage', 'CN004',
+         'An operation''s artifact derives only from artifacts of its command''s project.')
 $$;

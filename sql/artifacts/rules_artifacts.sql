@@ -82,10 +82,12 @@ SET search_path = concord, pg_temp
 AS $$
 BEGIN
     IF (NEW.artifact_id, NEW.command_id, NEW.swarm_run_id, NEW.agent_run_id, NEW.artifact_type, NEW.name,
-        NEW.version, NEW.location, NEW.content, NEW.metadata, NEW.score, NEW.created_by, NEW.created_at)
+        NEW.version, NEW.location, NEW.content, NEW.metadata, NEW.score, NEW.created_by, NEW.created_at,
+        NEW.idempotency_key)
        IS DISTINCT FROM
        (OLD.artifact_id, OLD.command_id, OLD.swarm_run_id, OLD.agent_run_id, OLD.artifact_type, OLD.name,
-        OLD.version, OLD.location, OLD.content, OLD.metadata, OLD.score, OLD.created_by, OLD.created_at) THEN
+        OLD.version, OLD.location, OLD.content, OLD.metadata, OLD.score, OLD.created_by, OLD.created_at,
+        OLD.idempotency_key) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
             CONSTRAINT = 'an_artifact_changes_only_its_status',

@@ -127,6 +127,7 @@ TO concord_worker, concord_admin;
 GRANT EXECUTE ON FUNCTION
 concord.runtime_claim(uuid, text, text),
 concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid),
+concord.runtime_create_artifact(uuid, text, jsonb, text),
 concord.runtime_finish(uuid, text, text, jsonb, text, text, text),
 concord.runtime_audit(uuid, text, text, jsonb),
 concord.runtime_workflow_cancelled(uuid, text, text),

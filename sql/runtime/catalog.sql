@@ -101,61 +101,7 @@ COMMENT ON FUNCTION concord.register_queue(jsonb) IS
 'global_concurrency, rate_limit, rate_period_sec, polling_interval_sec, description}. Workers '
 'apply it when they start.';
 
--- What is wrong with the entries of an operation catalog (register_operations).
-CREATE OR REPLACE FUNCTION concord._operation_catalog_problems(catalog jsonb)
-RETURNS text[]
-LANGUAGE plpgsql
-IMMUTABLE
-SET search_path = concord, pg_temp
-AS $$
-DECLARE
-    entry jsonb;
-    n bigint;
-    problems text[] := ARRAY[]::text[];
-    unknown text[];
-BEGIN
-    FOR entry, n IN SELECT a.value, a.n FROM jsonb_array_elements(catalog) WITH ORDINALITY AS a (value, n) LOOP
-        IF jsonb_typeof(entry) <> 'object' THEN
-            problems := array_append(problems, format('entry %s is not an object', n));
-            CONTINUE;
-        END IF;
-        unknown := ARRAY(SELECT k FROM jsonb_object_keys(entry) AS k
-                         WHERE k NOT IN ('command_type', 'queue', 'function_name', 'produces',
-                                         'requires_compensation', 'compensation', 'retry_policy')
-                         ORDER BY k);
-        IF cardinality(unknown) > 0 THEN
-            problems := array_append(problems, format('entry %s: unknown keys %s', n, array_to_string(unknown, ', ')));
-        END IF;
-        IF jsonb_typeof(entry -> 'command_type') IS DISTINCT FROM 'string'
-           OR jsonb_typeof(entry -> 'queue') IS DISTINCT FROM 'string'
-           OR jsonb_typeof(entry -> 'function_name') IS DISTINCT FROM 'string'
-           OR btrim(coalesce(entry ->> 'function_name', '')) = '' THEN
-            problems := array_append(problems, format('entry %s: command_type, queue and function_name are required strings', n));
-        END IF;
-        IF entry ? 'produces' AND (jsonb_typeof(entry -> 'produces') <> 'array'
-           OR EXISTS (SELECT 1 FROM jsonb_array_elements(entry -> 'produces') AS v WHERE jsonb_typeof(v) <> 'string')) THEN
-            problems := array_append(problems, format('entry %s: produces must be an array of strings', n));
-        END IF;
-        IF entry ? 'requires_compensation' AND jsonb_typeof(entry -> 'requires_compensation') <> 'boolean' THEN
-            problems := array_append(problems, format('entry %s: requires_compensation must be a boolean', n));
-        END IF;
-        IF entry ? 'compensation' AND jsonb_typeof(entry -> 'compensation') NOT IN ('string', 'null') THEN
-            problems := array_append(problems, format('entry %s: compensation must be a name or null', n));
-        END IF;
-        IF entry ? 'retry_policy' AND jsonb_typeof(entry -> 'retry_policy') <> 'object' THEN
-            problems := array_append(problems, format('entry %s: retry_policy must be an object', n));
-        END IF;
-    END LOOP;
-    problems := problems || ARRAY(
-        SELECT format('command type %s appears %s times', a.value ->> 'command_type', count(*))
-        FROM jsonb_array_elements(catalog) AS a (value)
-        WHERE jsonb_typeof(a.value) = 'object' AND a.value ? 'command_type'
-        GROUP BY a.value ->> 'command_type' HAVING count(*) > 1
-        ORDER BY 1);
-    RETURN problems;
-END
-$$;
-
+-- Its validation, _operation_catalog_problems, is in catalog_checks.sql.
 CREATE OR REPLACE FUNCTION concord.register_operations(
     catalog jsonb, executor_id text, application_version text
 )
@@ -178,6 +124,7 @@ DECLARE
     problems text[];
     n integer;
     saved text[];
+    changed integer;
 BEGIN
     -- the operation catalog is shared: a worker's, or an operator's
     IF NOT concord._sees_all() THEN
@@ -196,12 +143,13 @@ BEGIN
             CONSTRAINT = 'operation_catalog_is_valid',
             MESSAGE = format('the operation catalog has %s problem(s)', cardinality(problems)),
             DETAIL = array_to_string(problems, E'\n'),
-            HINT = 'Each entry is {command_type, queue, function_name, produces, requires_compensation, '
-                   'compensation, retry_policy}.';
+            HINT = 'An operation is {command_type, queue, function_name, produces, requires_compensation, '
+                   'compensation, retry_policy, requires}; a compensation {name, of, function_name, produces, '
+                   'counter_effects, requires_compensation, retry_policy, requires}.';
     END IF;
     missing := ARRAY(
         SELECT DISTINCT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o
-        WHERE NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = o ->> 'command_type')
+        WHERE o ? 'command_type' AND NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = o ->> 'command_type')
         ORDER BY 1);
     IF cardinality(missing) > 0 THEN
         RAISE EXCEPTION USING
@@ -213,7 +161,7 @@ BEGIN
     END IF;
     bad_queue := ARRAY(
         SELECT DISTINCT o ->> 'queue' FROM jsonb_array_elements(catalog) AS o
-        WHERE NOT EXISTS (SELECT 1 FROM concord.runtime_queues AS q WHERE q.queue_name = o ->> 'queue')
+        WHERE o ? 'command_type' AND NOT EXISTS (SELECT 1 FROM concord.runtime_queues AS q WHERE q.queue_name = o ->> 'queue')
         ORDER BY 1);
     IF cardinality(bad_queue) > 0 THEN
         RAISE EXCEPTION USING
@@ -226,10 +174,11 @@ BEGIN
         command_type, queue_name, function_name, produces, requires_compensation, compensation,
         retry_policy, registered_by, application_version, registered_at)
     SELECT o ->> 'command_type', o ->> 'queue', o ->> 'function_name',
-           ARRAY(SELECT jsonb_array_elements_text(coalesce(o -> 'produces', '[]'))),
+           ARRAY(SELECT e.effect_type FROM concord._catalog_effects(o) AS e),
            coalesce((o ->> 'requires_compensation')::boolean, false), o ->> 'compensation',
            coalesce(o -> 'retry_policy', '{}'), executor_id, application_version, now()
     FROM jsonb_array_elements(catalog) AS o
+    WHERE o ? 'command_type'
     ON CONFLICT (command_type) DO UPDATE
     SET queue_name = excluded.queue_name, function_name = excluded.function_name, produces = excluded.produces,
         requires_compensation = excluded.requires_compensation, compensation = excluded.compensation,
@@ -241,23 +190,53 @@ BEGIN
           (excluded.queue_name, excluded.function_name, excluded.produces, excluded.requires_compensation,
            excluded.compensation, excluded.retry_policy, excluded.application_version);
     GET DIAGNOSTICS n = ROW_COUNT;
+    changed := n;
+    -- the compensations, whose manifests the drift detector compares with
+    -- what they began
+    INSERT INTO concord.runtime_compensations AS r (
+        compensation_name, compensates, function_name, produces, counter_effects, requires_compensation,
+        retry_policy, registered_by, application_version, registered_at)
+    SELECT o ->> 'name', o ->> 'of', o ->> 'function_name',
+           coalesce((SELECT jsonb_agg(jsonb_build_object('effect_type', e.effect_type, 'inverse_of', e.inverse_of))
+                     FROM concord._catalog_effects(o) AS e), '[]'),
+           coalesce((o ->> 'counter_effects')::boolean, true), coalesce((o ->> 'requires_compensation')::boolean, false),
+           coalesce(o -> 'retry_policy', '{}'), executor_id, application_version, now()
+    FROM jsonb_array_elements(catalog) AS o
+    WHERE NOT o ? 'command_type'
+    ON CONFLICT (compensation_name) DO UPDATE
+    SET compensates = excluded.compensates, function_name = excluded.function_name, produces = excluded.produces,
+        counter_effects = excluded.counter_effects, requires_compensation = excluded.requires_compensation,
+        retry_policy = excluded.retry_policy, registered_by = excluded.registered_by,
+        application_version = excluded.application_version, registered_at = excluded.registered_at
+    WHERE (r.compensates, r.function_name, r.produces, r.counter_effects, r.requires_compensation, r.retry_policy,
+           r.application_version)
+          IS DISTINCT FROM
+          (excluded.compensates, excluded.function_name, excluded.produces, excluded.counter_effects,
+           excluded.requires_compensation, excluded.retry_policy, excluded.application_version);
+    GET DIAGNOSTICS n = ROW_COUNT;
     -- Commands let go by a worker without these operations are handed off
     -- again, now on the queue recorded above.
     saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
-    PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o));
+    PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o
+                                           WHERE o ? 'command_type'));
     PERFORM concord._pop_actor(saved);
     -- spec 29: allowed sync commands that waited for a worker of their type go to it now
     PERFORM concord._hand_off_validated(ARRAY(
         SELECT x.command_id FROM concord.commands AS x
         WHERE x.status = 'validated'
           AND x.command_type IN (SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o)));
-    RETURN n;
+    RETURN changed + n;
 END
 $$;
 
 COMMENT ON FUNCTION concord.register_operations(jsonb, text, text) IS
-'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, '
-'produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues'
+'Worker start: record the operation catalog it loaded: operations {command_type, queue, '
+'function_name, produces, requires_compensation, compensation, retry_policy, requires} and '
+'compensations {name, of, function_name, produces ([effect_type | {effect_type, inverse_of}]), '
+'counter_effects, requires_compensation, retry_policy, requires}. A catalog the worker''s '
+'validator refuses is refused here too, every problem listed (CN005): a missing compensation, an '
+'unknown target, two compensations of one target, counter-effects that are not inverses, a chain '
+'deeper than 2, a cycle, a runtime capability DBOS lacks. Unknown command types or queues'
 ' are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types '
 'that a worker without their operation let go are handed off again, and allowed commands of these '
 'types left validated go to it (spec 29). Returns the number of rows changed.';

@@ -125,6 +125,8 @@ BEGIN
     IF invocation ->> 'error_class' IS NOT null THEN
         PERFORM concord._known_error_class(invocation ->> 'error_class');
     END IF;
+    PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
+                                            concord._require('capability', invocation ->> 'capability'));
     INSERT INTO concord.connector_invocations (
         command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt,
         status, input_hash, request_payload, output_summary, error, error_class, latency_ms,
@@ -151,4 +153,5 @@ COMMENT ON FUNCTION concord.record_connector_invocation(jsonb) IS
 'Record one connector call (spec 34, 87.3): {command_id, domain_effect_id, connector_name, '
 'capability, side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, '
 'error_class, latency_ms, workflow_id, executor_id}. Values under credential-like keys are '
-'redacted before they are stored.';
+'redacted before they are stored. A connector call the command may not make (its type does not '
+'declare it, or it is outside its agent''s scope) is refused (CN012).';

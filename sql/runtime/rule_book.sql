@@ -19,8 +19,11 @@ AS $$
         ('the_operation_catalog_is_a_json_array', null, 'CN005',
          'The operation catalog a worker registers is a JSON array.'),
         ('operation_catalog_is_valid', null, 'CN005',
-         'Each entry of an operation catalog is an object with known keys of the right types, and '
-         'names each command type once; the refusal lists every problem.'),
+         'Each entry of an operation catalog is an operation or a compensation with known keys of the '
+         'right types, and the catalog is one the worker''s validator accepts (spec 31.2): each '
+         'command type and compensation once, a compensation for whatever requires one, known '
+         'targets, one compensation per target, counter-effects that are inverses, chains at most 2 '
+         'deep, no cycle, no runtime capability DBOS lacks; the refusal lists every problem.'),
         ('the_queue_is_registered', null, 'CN009',
          'A queue named by an operation or a schedule was added with concord.register_queue.'),
         ('a_connector_invocation_is_a_json_object', null, 'CN008',
@@ -79,5 +82,14 @@ AS $$
         ('notifications_are_not_truncated', 'notifications', 'CN007',
          'The notifications table is never truncated.'),
         ('a_schedule_name_is_one_projects', 'schedules', 'CN011',
-         'A schedule name belongs to one project: registering it from another project is refused.')
+         'A schedule name belongs to one project: registering it from another project is refused.'),
+        ('an_operation_calls_only_the_connectors_its_command_type_declares', 'domain_effects', 'CN012',
+         'An effect (and a recorded connector invocation) calls only a connector its command type '
+         'declares in connector_requirements (the connector, or connector:capability); the built-in '
+         'notification connector is also declared by notification_required.'),
+        ('a_connector_is_called_only_for_its_declared_capabilities', 'domain_effects', 'CN012',
+         'A connector registered with capabilities is called only for one of them.'),
+        ('an_agents_command_calls_only_connectors_in_its_scope', 'domain_effects', 'CN012',
+         'A command an agent''s tool created calls only connectors in the agent run''s '
+         'allowed_connectors (spec 61).')
 $$;

@@ -62,6 +62,11 @@ BEGIN
         CASE WHEN to_status = 'succeeded' THEN coalesce(result, '{}') END,
         error, error_class);
     PERFORM concord._pop_run('');
+    IF new_status = 'compensated' THEN
+        -- every compensation has ended: the drift detector compares, per
+        -- effect, what each declared with what it began (spec 31.3)
+        PERFORM concord._detect_compensation_drift(c, workflow_id);
+    END IF;
     RETURN new_status;
 END
 $$;
@@ -70,7 +75,10 @@ COMMENT ON FUNCTION concord.runtime_finish(uuid, text, text, jsonb, text, text, 
 'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed'
 ' with error and error_class, or a cancellation status); a command already there is left as it '
 'is. A failure is never refused: without a message it gets one, and a missing or unknown class is '
-'recorded as internal_error with the class named in the message.';
+'recorded as internal_error with the class named in the message. On compensated, the drift '
+'detector runs per effect: an effect whose compensation did not begin the counter-effects it '
+'declares, or began others, gets a compensation_drift audit row and a notification to the command '
+'type''s owner (metadata.owner, else the requester).';
 
 -- The succeeded effects a compensate_then_stop cancellation must counter,
 -- newest first, that no succeeded compensation counters yet: the command's

@@ -281,6 +281,11 @@ BEGIN
             MESSAGE = format('command %s is %s: compensations run only while it is compensating',
                              command_id, c.status);
     END IF;
+    -- The connector it calls is one the command may call (spec 18-20): checked
+    -- here, where every effect begins, not by the worker module.
+    IF payload ? 'connector' THEN
+        PERFORM concord._require_connector_call(c, payload ->> 'connector', payload ->> 'capability');
+    END IF;
     saved := concord._push_actor('workflow:' || workflow_id, null);
     run := concord._push_run(workflow_id);
     effect_id := concord._plan_effect(command_id, effect_type, payload, attempt_key, declared_compensation,
@@ -296,7 +301,8 @@ $$;
 
 COMMENT ON FUNCTION concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid) IS
 'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), '
-'then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, '
+'then the connector check (payload.connector and payload.capability: one the command type '
+'declares, within an agent''s scope, CN012), then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, '
 'status, result, connector_key, ...}; a replay returns the effect it began; a later run of the '
 'command reuses an effect that succeeded and retries one that failed as a new effect '
 '<key>/retry-<n>, whose connector_key stays <key>: the call may have happened, and the peer '

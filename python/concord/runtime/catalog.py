@@ -73,6 +73,15 @@ def _effects(declared: Iterable[Any] | None) -> tuple[ExternalCall, ...]:
     return tuple(out)
 
 
+def _effects_json(effects: tuple[ExternalCall, ...]) -> list[Any]:
+    return [
+        e.effect_type
+        if e.inverse_of is None
+        else {"effect_type": e.effect_type, "inverse_of": e.inverse_of}
+        for e in effects
+    ]
+
+
 def queue_for(produces: tuple[ExternalCall, ...]) -> str:
     """Spec 10/83: the semantic queue of an operation from the effects it produces (the
     queue of its first effect type; concord_default when it produces none)."""
@@ -356,8 +365,10 @@ class Catalog:
             raise CatalogError(problems)
 
     def to_json(self) -> list[dict[str, Any]]:
-        """The rows ``concord.register_operations`` records."""
-        rows = []
+        """The catalog ``concord.register_operations`` records: the operations, then the
+        compensations (whose manifests the database checks as :meth:`validate` does, and
+        compares with what each compensation began: spec 31.3)."""
+        rows: list[dict[str, Any]] = []
         for op in sorted(self.operations.values(), key=lambda o: o.command_type):
             comp = self.compensation_of(op.command_type)
             rows.append(
@@ -365,10 +376,24 @@ class Catalog:
                     "command_type": op.command_type,
                     "queue": op.queue,
                     "function_name": op.name,
-                    "produces": [e.effect_type for e in op.produces],
+                    "produces": _effects_json(op.produces),
                     "requires_compensation": op.requires_compensation,
                     "compensation": comp.name if comp else None,
                     "retry_policy": op.retry.to_json(),
+                    "requires": sorted(op.requires),
+                }
+            )
+        for comp in sorted(self.compensations.values(), key=lambda c: c.name):
+            rows.append(
+                {
+                    "name": comp.name,
+                    "of": comp.of,
+                    "function_name": f"{comp.fn.__module__}.{comp.fn.__qualname__}",
+                    "produces": _effects_json(comp.produces),
+                    "counter_effects": comp.counter_effects,
+                    "requires_compensation": comp.requires_compensation,
+                    "retry_policy": comp.retry.to_json(),
+                    "requires": sorted(comp.requires),
                 }
             )
         return rows

@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 from dbos import DBOS
 from dbos import error as dbos_error
 
-from ..errors import StateConflict
+from ..errors import NotPermitted, StateConflict
 from .catalog import Catalog, Compensation, Operation
 from .connectors.base import ConnectorCall, ConnectorRegistry, redact
 from .db import RuntimeDB
@@ -210,6 +209,12 @@ def _begin_effect(
     )
 
 
+def _create_artifact(command_id: str, workflow_id: str, doc: dict, key: str) -> dict:
+    return state().db.scalar(
+        "SELECT concord.runtime_create_artifact(%s, %s, %s, %s)", command_id, workflow_id, doc, key
+    )
+
+
 def _fail_effect(effect_id: str, error: str, error_class: str) -> str:
     return state().db.scalar(
         "SELECT concord.fail_effect(%s, %s, %s)", effect_id, error, error_class
@@ -374,6 +379,7 @@ class EffectContext:
     compensated_types: frozenset[str] = frozenset()  # effect types that compensation counters
     emitted: list[str] = field(default_factory=list)
     _ordinal: int = 0
+    _artifacts: int = 0
 
     @property
     def command_id(self) -> str:
@@ -422,6 +428,10 @@ class EffectContext:
             begun = self._begin(effect_type, connector, capability, call_input, key)
         except StateConflict as exc:  # the run no longer owns the command, or it stopped
             raise Superseded(self.command_id, exc.message) from None
+        except NotPermitted as exc:  # a connector the command's contract does not declare
+            raise ConnectorError(
+                f"{exc.message} [{exc.rule}]", error_class="permission_denied"
+            ) from None
         if begun["action"] == "cancelled":
             raise Cancelled(self.command_id, begun["mode"])
         return self._perform(
@@ -480,6 +490,53 @@ class EffectContext:
         return self.effect(
             effect_type, connector=connector, capability=capability, input=input, **kw
         )
+
+    def artifact(
+        self,
+        artifact_type: str,
+        name: str,
+        *,
+        content: Any = None,
+        location: str | None = None,
+        metadata: dict | None = None,
+        parent_artifact_ids: list[str] | tuple[str, ...] = (),
+        status: str = "draft",
+        score: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict:
+        """Create an artifact of this command (spec 24, 37): a report, an export, a query
+        result; ``content`` (JSON, at most 64 kB) or ``location`` (a URI or path). It belongs
+        to the command (lineage to it, its project); ``parent_artifact_ids`` name artifacts
+        of the same project it derives from. One step after the cancellation prelude,
+        idempotent: a step run again, or a later run of the command, gets the artifact it
+        created under the key (default ``<command>:artifact:<n>``, n counting this
+        operation's artifacts). The command type must declare
+        ``artifact_output_possible``. Returns the artifact document."""
+        self._artifacts += 1
+        key = idempotency_key or f"{self.command_id}:artifact:{self._artifacts}"
+        doc: dict[str, Any] = {"artifact_type": artifact_type, "name": name, "status": status}
+        if content is not None:
+            doc["content"] = storable(content)
+        if location is not None:
+            doc["location"] = location
+        if metadata:
+            doc["metadata"] = storable(dict(metadata))
+        if parent_artifact_ids:
+            doc["parent_artifact_ids"] = [str(p) for p in parent_artifact_ids]
+        if score is not None:
+            doc["score"] = score
+        self.check_cancelled()
+        try:
+            return _run_step(
+                f"concord.artifact:{artifact_type}",
+                _create_artifact,
+                self.command_id,
+                self.workflow_id,
+                doc,
+                key,
+            )
+        except StateConflict as exc:  # the command stopped running meanwhile
+            raise Superseded(self.command_id, exc.message) from None
 
     def check_cancelled(self) -> None:
         """The prelude of spec 30.1 as a step of its own: raise :class:`Cancelled` when
@@ -615,24 +672,8 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
             _stop_on_outage(exc)
             message, error_class = _failure(exc)
             return _halt(command_id, workflow_id, effects, done, effect, message, error_class)
-        declared = Counter(e.effect_type for e in comp.produces)
-        emitted = Counter(ctx.emitted)
-        if declared != emitted:  # any difference, counts included (an effect emitted twice)
-            _run_step(
-                "concord.audit",
-                _audit,
-                command_id,
-                workflow_id,
-                "compensation_drift",
-                {
-                    "effect_id": str(effect["effect_id"]),
-                    "compensation": comp.name,
-                    "declared": sorted(declared.elements()),
-                    "emitted": sorted(emitted.elements()),
-                    "undeclared": sorted((emitted - declared).elements()),
-                    "missing": sorted((declared - emitted).elements()),
-                },
-            )
+        # Drift (spec 31.3) is detected by the database, per effect, when the command
+        # becomes compensated (runtime_finish): this code cannot skip it.
     _run_step(
         "concord.audit",
         _audit,

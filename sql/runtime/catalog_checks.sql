@@ -133,6 +133,17 @@ AS $$
     WHERE cardinality(concord._catalog_entry_problems(a.value, a.n)) = 0
 $$;
 
+-- The nodes _operation_catalog_problems built, as rows.
+CREATE OR REPLACE FUNCTION concord._catalog_graph(nodes jsonb)
+RETURNS TABLE (kind text, name text, compensates text, entry jsonb)
+LANGUAGE sql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT n.kind, n.name, n.compensates, n.entry
+    FROM jsonb_to_recordset(nodes) AS n (kind text, name text, compensates text, entry jsonb)
+$$;
+
 -- Every problem of an operation catalog, shapes first, then the graph of
 -- spec 31.2: missing compensations, unknown targets, capabilities the runtime
 -- lacks, counter-effects that are not inverses, targets with two
@@ -142,6 +153,9 @@ RETURNS text[]
 LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = concord, pg_temp
+-- catalogs are small, but the recursive graph queries are estimated large:
+-- compiling them (JIT) would take seconds
+SET jit = off
 AS $$
 DECLARE
     problems text[];
@@ -151,19 +165,22 @@ DECLARE
     node text;
     chain text[];
     next_name text;
+    nodes jsonb;
 BEGIN
     problems := ARRAY(
         SELECT p FROM jsonb_array_elements(catalog) WITH ORDINALITY AS a (value, n),
                       LATERAL unnest(concord._catalog_entry_problems(a.value, a.n)) AS p
         ORDER BY a.n);
+    -- the graph, built once from the well-formed entries
+    nodes := coalesce((SELECT jsonb_agg(to_jsonb(x)) FROM concord._catalog_nodes(catalog) AS x), '[]');
     problems := problems || ARRAY(
-        SELECT format('command type %s appears %s times', name, count(*)) FROM concord._catalog_nodes(catalog)
+        SELECT format('command type %s appears %s times', name, count(*)) FROM concord._catalog_graph(nodes) AS n
         WHERE kind = 'operation' GROUP BY name HAVING count(*) > 1 ORDER BY 1);
     problems := problems || ARRAY(
-        SELECT format('two compensations are named %s', name) FROM concord._catalog_nodes(catalog)
+        SELECT format('two compensations are named %s', name) FROM concord._catalog_graph(nodes) AS n
         WHERE kind = 'compensation' GROUP BY name HAVING count(*) > 1 ORDER BY 1);
-    FOR op IN SELECT entry FROM concord._catalog_nodes(catalog) WHERE kind = 'operation' ORDER BY name LOOP
-        next_name := (SELECT min(k.name) FROM concord._catalog_nodes(catalog) AS k
+    FOR op IN SELECT entry FROM concord._catalog_graph(nodes) AS n WHERE kind = 'operation' ORDER BY name LOOP
+        next_name := (SELECT min(k.name) FROM concord._catalog_graph(nodes) AS k
                       WHERE k.kind = 'compensation' AND k.compensates = op ->> 'command_type');
         IF coalesce((op ->> 'requires_compensation')::boolean, false) AND next_name IS null THEN
             problems := problems || format('operation %s requires compensation but none is registered',
@@ -184,7 +201,7 @@ BEGIN
         chain := ARRAY[op ->> 'command_type'];
         node := op ->> 'command_type';
         LOOP
-            next_name := (SELECT min(k.name) FROM concord._catalog_nodes(catalog) AS k WHERE k.kind = 'compensation' AND k.compensates = node);
+            next_name := (SELECT min(k.name) FROM concord._catalog_graph(nodes) AS k WHERE k.kind = 'compensation' AND k.compensates = node);
             EXIT WHEN next_name IS null OR next_name = ANY (chain);
             chain := chain || next_name;
             node := next_name;
@@ -195,12 +212,12 @@ BEGIN
                                            concord._max_compensation_depth(), array_to_string(chain, ' -> '));
         END IF;
     END LOOP;
-    FOR comp IN SELECT entry FROM concord._catalog_nodes(catalog) WHERE kind = 'compensation' ORDER BY name LOOP
-        IF NOT EXISTS (SELECT 1 FROM concord._catalog_nodes(catalog) AS k WHERE k.name = comp ->> 'of') THEN
+    FOR comp IN SELECT entry FROM concord._catalog_graph(nodes) AS n WHERE kind = 'compensation' ORDER BY name LOOP
+        IF NOT EXISTS (SELECT 1 FROM concord._catalog_graph(nodes) AS k WHERE k.name = comp ->> 'of') THEN
             problems := problems || format('compensation %s compensates unknown %s', comp ->> 'name', comp ->> 'of');
         END IF;
         IF coalesce((comp ->> 'requires_compensation')::boolean, false)
-           AND NOT EXISTS (SELECT 1 FROM concord._catalog_nodes(catalog) AS k
+           AND NOT EXISTS (SELECT 1 FROM concord._catalog_graph(nodes) AS k
                            WHERE k.kind = 'compensation' AND k.compensates = comp ->> 'name') THEN
             problems := problems || format('compensation %s requires compensation but none is registered',
                                            comp ->> 'name');
@@ -219,21 +236,21 @@ BEGIN
                               coalesce(nullif(array_to_string(parent.types, ', '), ''), 'nothing: it produces none'))
                 FROM concord._catalog_effects(comp) AS e,
                      LATERAL (SELECT ARRAY(SELECT DISTINCT p.effect_type
-                                           FROM concord._catalog_nodes(catalog) AS k, concord._catalog_effects(k.entry) AS p
+                                           FROM concord._catalog_graph(nodes) AS k, concord._catalog_effects(k.entry) AS p
                                            WHERE k.name = comp ->> 'of' ORDER BY 1)) AS parent (types)
                 WHERE e.inverse_of IS null OR NOT e.inverse_of = ANY (parent.types));
         END IF;
     END LOOP;
     problems := problems || ARRAY(
         SELECT format('%s has %s compensations: %s', compensates, count(*), string_agg(name, ', ' ORDER BY name))
-        FROM concord._catalog_nodes(catalog) WHERE kind = 'compensation' GROUP BY compensates HAVING count(*) > 1 ORDER BY compensates);
+        FROM concord._catalog_graph(nodes) AS n WHERE kind = 'compensation' GROUP BY compensates HAVING count(*) > 1 ORDER BY compensates);
     -- cycles in the effect -> compensation -> counter-effect graph, each once
     -- (from its smallest effect type)
     problems := problems || ARRAY(
         WITH RECURSIVE edge (source, target) AS (
             SELECT DISTINCT p.effect_type, e.effect_type
-            FROM concord._catalog_nodes(catalog) AS k
-            INNER JOIN concord._catalog_nodes(catalog) AS parent ON parent.name = k.compensates
+            FROM concord._catalog_graph(nodes) AS k
+            INNER JOIN concord._catalog_graph(nodes) AS parent ON parent.name = k.compensates
             CROSS JOIN LATERAL concord._catalog_effects(parent.entry) AS p
             CROSS JOIN LATERAL concord._catalog_effects(k.entry) AS e
             WHERE k.kind = 'compensation'
@@ -251,10 +268,10 @@ BEGIN
     -- compensations that compensate each other (a ring of `of` links)
     problems := problems || ARRAY(
         WITH RECURSIVE ring (start, node, path, closed) AS (
-            SELECT name, compensates, ARRAY[name, compensates], name = compensates FROM concord._catalog_nodes(catalog) WHERE kind = 'compensation'
+            SELECT name, compensates, ARRAY[name, compensates], name = compensates FROM concord._catalog_graph(nodes) AS n WHERE kind = 'compensation'
             UNION ALL
             SELECT r.start, k.compensates, r.path || k.compensates, k.compensates = r.start
-            FROM ring AS r INNER JOIN concord._catalog_nodes(catalog) AS k ON k.kind = 'compensation' AND k.name = r.node
+            FROM ring AS r INNER JOIN concord._catalog_graph(nodes) AS k ON k.kind = 'compensation' AND k.name = r.node
             WHERE NOT r.closed AND NOT k.compensates = ANY (r.path[2:]) AND cardinality(r.path) < 64
         )
         SELECT DISTINCT 'cycle of compensations: ' || array_to_string(path, ' -> ')

@@ -183,6 +183,16 @@ FROM concord.notifications
 WHERE command_id = :'report_id';
 
 \echo
+\echo 'The report itself is an artifact of the command (ctx.artifact, spec 24): owned by the'
+\echo 'command (created_by command:<id>, its project), created once however often the step'
+\echo 'runs. Its type declares artifact_output_possible; one that does not creates none.'
+\echo
+
+SELECT artifact_type, name, status, location, metadata, created_by = 'command:' || command_id AS owned_by_the_command
+FROM concord.artifacts
+WHERE command_id = :'report_id';
+
+\echo
 \echo '================================================================================'
 \echo ' 5. The story: the timeline and the decision history'
 \echo '================================================================================'

@@ -1,7 +1,8 @@
 """The operations the demo's worker runs (``concord worker --module demo_ops``, with
 ``PYTHONPATH=demo``): the code behind the command types of demo/02-04.
 
-- ``generate_report`` (spec 37): renders the report (a deterministic step) and tells the
+- ``generate_report`` (spec 37): renders the report (a deterministic step), records it as
+  a report artifact of the command (``ctx.artifact``) and tells the
   requester it is ready with an app notification (the built-in ``notification``
   connector).
 - ``publish_report`` (spec 38): delivers the report to its destination. The demo has no
@@ -62,6 +63,19 @@ def generate_report(ctx, payload):
     report = ctx.step(
         _render_report, payload["report_type"], payload["date_range"], name="render_report"
     )
+    # The report itself is an artifact of the command (spec 24, 37): lineage to it, its
+    # project; created once however often the step runs.
+    artifact = ctx.artifact(
+        "report",
+        report["artifact"],
+        location=report["artifact"],
+        metadata={
+            "report_type": payload["report_type"],
+            "date_range": payload["date_range"],
+            "pages": report["pages"],
+        },
+        status="final",
+    )
     sent = ctx.effect(
         "notification.report_ready",
         connector="notification",
@@ -72,7 +86,11 @@ def generate_report(ctx, payload):
             "body": f"{report['artifact']} ({report['pages']} pages)",
         },
     )
-    return {**report, "notification_id": sent["notification_id"]}
+    return {
+        **report,
+        "artifact_id": artifact["artifact_id"],
+        "notification_id": sent["notification_id"],
+    }
 
 
 # ---------------------------------------------------------------------------

@@ -144,7 +144,12 @@ def rt(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
             "SELECT concord.register_command_type(%s)",
             (
                 json.dumps(
-                    {"command_type": "rt.secure", "name": "rt.secure", "async_required": True}
+                    {
+                        "command_type": "rt.secure",
+                        "name": "rt.secure",
+                        "async_required": True,
+                        "connector_requirements": ["secure_vendor"],
+                    }
                 ),
             ),
         )
@@ -705,6 +710,13 @@ def test_compensation_emitting_undeclared_effects_is_audited_as_drift(
     assert drift[0]["payload"]["missing"] == []
     book = effects(db, command_id)[0]
     assert drift[0]["payload"]["effect_id"] == str(book["domain_effect_id"])
+    # the owner (no owner on the type: the requester) is told, by the database
+    notified = db.execute(
+        "SELECT recipient FROM concord.notifications WHERE command_id = %s "
+        "AND metadata ->> 'kind' = 'compensation_drift'",
+        (command_id,),
+    ).fetchall()
+    assert notified == [(command(db, command_id)["requested_by"],)]
 
 
 def test_compensation_that_keeps_failing_halts_with_an_audit_row(

@@ -414,6 +414,7 @@ def test_to_json_rows() -> None:
                 "backoff_seconds": [0.5, 1.0],
                 "requires_idempotency_key": True,
             },
+            "requires": [],
         },
         {
             "command_type": "z.last",
@@ -423,6 +424,19 @@ def test_to_json_rows() -> None:
             "requires_compensation": False,
             "compensation": None,
             "retry_policy": DEFAULT_POLICY.to_json(),
+            "requires": [],
+        },
+        {
+            "name": "cancel_hotel",
+            "of": "hotel.book",
+            "function_name": f"{__name__}.fn_cancel",
+            "produces": [
+                {"effect_type": "connector.hotel.cancel", "inverse_of": "connector.hotel.book"}
+            ],
+            "counter_effects": True,
+            "requires_compensation": False,
+            "retry_policy": DEFAULT_POLICY.to_json(),
+            "requires": [],
         },
     ]
 

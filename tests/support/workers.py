@@ -30,18 +30,23 @@ CONCORD = ROOT / ".venv" / "bin" / "concord"
 # The command types the test operations execute (registered by register_test_types).
 TEST_TYPES: dict[str, dict[str, Any]] = {
     "rt.echo": {"async_required": True},
-    "rt.http": {"async_required": True},
-    "rt.flaky": {"async_required": True},
-    "rt.invalid": {"async_required": True},
+    "rt.http": {"async_required": True, "connector_requirements": ["vendor"]},
+    "rt.flaky": {"async_required": True, "connector_requirements": ["vendor"]},
+    "rt.invalid": {"async_required": True, "connector_requirements": ["vendor"]},
     "rt.slow": {"async_required": True},
-    "rt.gated": {"async_required": True, "approval_required": True},
-    "hotel.book": {"async_required": True, "default_cancellation_mode": "compensate_then_stop"},
+    "rt.gated": {"async_required": True, "approval_required": True,
+                 "connector_requirements": ["vendor"]},
+    "hotel.book": {"async_required": True, "default_cancellation_mode": "compensate_then_stop",
+                   "connector_requirements": ["vendor"]},
     "hotel.book_drift": {"async_required": True,
-                         "default_cancellation_mode": "compensate_then_stop"},
+                         "default_cancellation_mode": "compensate_then_stop",
+                         "connector_requirements": ["vendor"]},
     "hotel.book_stuck": {"async_required": True,
-                         "default_cancellation_mode": "compensate_then_stop"},
+                         "default_cancellation_mode": "compensate_then_stop",
+                         "connector_requirements": ["vendor"]},
     "hotel.book_notify": {"async_required": True,
-                          "default_cancellation_mode": "compensate_then_stop"},
+                          "default_cancellation_mode": "compensate_then_stop",
+                          "connector_requirements": ["vendor"]},
 }
 
 
@@ -55,7 +60,8 @@ def register_test_types(dsn: str) -> None:
 
 
 def prepare_connector_database(dsn: str, types: list[str], connectors: list[dict]) -> None:
-    """Install Concord in ``dsn`` and register async command ``types`` and ``connectors``."""
+    """Install Concord in ``dsn`` and register async command ``types`` and ``connectors``;
+    each type declares every connector given (connector_requirements)."""
     from concord.migrate import migrate
 
     migrate(dsn)
@@ -63,7 +69,16 @@ def prepare_connector_database(dsn: str, types: list[str], connectors: list[dict
         for t in types:
             conn.execute(
                 "SELECT concord.register_command_type(%s)",
-                (json.dumps({"command_type": t, "name": t, "async_required": True}),),
+                (
+                    json.dumps(
+                        {
+                            "command_type": t,
+                            "name": t,
+                            "async_required": True,
+                            "connector_requirements": [c["name"] for c in connectors],
+                        }
+                    ),
+                ),
             )
         for spec in connectors:
             conn.execute("SELECT concord.register_connector(%s)", (json.dumps(spec),))

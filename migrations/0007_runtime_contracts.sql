@@ -235,10 +235,11 @@ COMMENT ON COLUMN concord.runtime_compensations.compensates IS
 COMMENT ON COLUMN concord.runtime_compensations.function_name IS
 'The Python function that runs it.';
 COMMENT ON COLUMN concord.runtime_compensations.produces IS
-'The effects it declares: [{effect_type, inverse_of}], inverse_of naming the effect type of what it '
-'compensates that the effect counters (null: not an inverse).';
+'The effects it declares: [{effect_type, inverse_of}], inverse_of naming the effect type of '
+'what it compensates that the effect counters (null: not an inverse).';
 COMMENT ON COLUMN concord.runtime_compensations.counter_effects IS
-'True when every effect it produces is the inverse of an effect of what it compensates (spec 31.1).';
+'True when every effect it produces is the inverse of an effect of what it compensates '
+'(spec 31.1).';
 COMMENT ON COLUMN concord.runtime_compensations.requires_compensation IS
 'True when its own effects need a compensation in turn (a declared cascade).';
 COMMENT ON COLUMN concord.runtime_compensations.retry_policy IS

@@ -120,7 +120,7 @@ BEGIN
                           array_to_string(run.allowed_connectors, ', '));
     ELSIF EXISTS (SELECT 1 FROM concord.command_types AS ct
                   WHERE ct.command_type = tool.command_type
-                    AND NOT ct.connector_requirements <@ run.allowed_connectors) THEN
+                    AND NOT concord._required_connectors(ct.connector_requirements) <@ run.allowed_connectors) THEN
         -- another tool of the same command type must not lend its connectors
         decision := 'denied';
         code := 'CN004';

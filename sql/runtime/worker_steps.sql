@@ -302,11 +302,11 @@ $$;
 COMMENT ON FUNCTION concord.runtime_begin_effect(uuid, text, text, jsonb, text, text, uuid) IS
 'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), '
 'then the connector check (payload.connector and payload.capability: one the command type '
-'declares, within an agent''s scope, CN012), then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, '
-'status, result, connector_key, ...}; a replay returns the effect it began; a later run of the '
-'command reuses an effect that succeeded and retries one that failed as a new effect '
-'<key>/retry-<n>, whose connector_key stays <key>: the call may have happened, and the peer '
-'decides by that key.';
+'declares, within an agent''s scope, CN012), then plan_effect + start_effect. Answers '
+'{action: execute | done | cancelled, effect_id, status, result, connector_key, ...}; a replay '
+'returns the effect it began; a later run of the command reuses an effect that succeeded and '
+'retries one that failed as a new effect <key>/retry-<n>, whose connector_key stays <key>: the '
+'call may have happened, and the peer decides by that key.';
 
 CREATE OR REPLACE FUNCTION concord.runtime_effect(effect_id uuid)
 RETURNS jsonb

@@ -276,7 +276,10 @@ def test_the_operations_module_runs_under_a_worker(server_dsn: str, tmp_path: Pa
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(
                     "SELECT concord.register_command_type(%s)",
-                    ('{"command_type": "hotel.book", "async_required": true}',),
+                    (
+                        '{"command_type": "hotel.book", "async_required": true,'
+                        ' "connector_requirements": ["hotel"]}',
+                    ),
                 )
                 conn.execute(
                     "SELECT concord.register_connector(%s)",

@@ -70,22 +70,22 @@ SELECT is((SELECT count(*) FROM concord.artifacts WHERE command_id = concord_tes
           'no second artifact was created');
 SELECT is(
     pg_temp.create_as_worker('a', '{"artifact_type": "report", "name": "june.pdf", "location": "x"}', 'a:artifact:1'),
-    to_jsonb('CN002 an_artifact_idempotency_key_names_one_artifact'::text),
+    to_jsonb('CN002 ' || 'an_artifact_idempotency_key_names_one_artifact'),
     'CN002: the key of one artifact does not name another'
 );
 SELECT is(
     pg_temp.create_as_worker('no', '{"artifact_type": "report", "name": "r", "content": {"x": 1}}', 'no:1'),
-    to_jsonb('CN012 an_operation_creates_artifacts_only_if_its_command_type_declares_them'::text),
+    to_jsonb('CN012 ' || 'an_operation_creates_artifacts_only_if_its_command_type_declares_them'),
     'CN012: a type without artifact_output_possible creates no artifact'
 );
 SELECT is(
     pg_temp.create_as_worker('a', '{"artifact_type": "report", "name": "r", "content": {"x": 1}}', 'a:2', 'not-my-run'),
-    to_jsonb('CN011 only_the_current_workflow_acts_for_its_command'::text),
+    to_jsonb('CN011 ' || 'only_the_current_workflow_acts_for_its_command'),
     'CN011: only the command''s current workflow creates its artifacts'
 );
 SELECT is(
     pg_temp.create_as_worker('a', '{"artifact_type": "Report!", "name": ""}', 'a:3'),
-    to_jsonb('CN005 artifact_is_valid'::text),
+    to_jsonb('CN005 ' || 'artifact_is_valid'),
     'CN005: an invalid artifact document'
 );
 
@@ -111,7 +111,7 @@ SELECT is(
     pg_temp.create_as_worker('a', jsonb_build_object('artifact_type', 'report', 'name', 'derived', 'content', '{}'::jsonb,
         'parent_artifact_ids', jsonb_build_array((SELECT artifact_id FROM concord.artifacts WHERE name = 'theirs'))),
         'a:4'),
-    to_jsonb('CN004 an_operations_artifact_derives_only_from_its_projects_artifacts'::text),
+    to_jsonb('CN004 ' || 'an_operations_artifact_derives_only_from_its_projects_artifacts'),
     'CN004: an operation''s artifact derives from no other project''s artifact'
 );
 SELECT is(
@@ -125,7 +125,7 @@ SELECT is(concord.runtime_finish(concord_test.id('a'), concord_test.workflow_of(
           'fixture: a succeeded');
 SELECT is(
     pg_temp.create_as_worker('a', '{"artifact_type": "report", "name": "late", "content": {"x": 1}}', 'a:6'),
-    to_jsonb('CN011 only_a_running_command_creates_artifacts'::text),
+    to_jsonb('CN011 ' || 'only_a_running_command_creates_artifacts'),
     'CN011: a finished command creates no artifact'
 );
 

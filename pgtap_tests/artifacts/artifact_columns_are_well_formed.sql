@@ -1,9 +1,10 @@
 -- The CHECK constraints of concord.artifacts (spec 24), each attacked by a raw
 -- insert or update as the table owner: a known status, a lowercase type, a
 -- name and a creator that are not blank, a location or some content (small
--- when inline), metadata that is an object, a positive version.
+-- when inline), metadata that is an object, a positive version, an operation's
+-- key that is not blank.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "fixture.work", "name": "x", "sync_allowed": true}');
@@ -32,6 +33,11 @@ SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.artifacts (command_id, artifact_type, name, content, created_by, location)
              VALUES (%L, 'report', 'x', '1', 'me', ' ')$$, concord_test.id('cmd')),
     '23514', 'location_is_not_blank', 'a location is not blank'
+);
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.artifacts (command_id, artifact_type, name, content, created_by, idempotency_key)
+             VALUES (%L, 'report', 'x', '1', 'me', ' ')$$, concord_test.id('cmd')),
+    '23514', 'artifact_idempotency_key_is_not_blank', 'an operation''s artifact key is not blank'
 );
 SELECT concord_test.throws_rule(
     format($$INSERT INTO concord.artifacts (command_id, artifact_type, name, content, created_by)

@@ -58,7 +58,7 @@ FROM unnest(ARRAY['none', 'ledger', 'read', 'notify']) AS x;
 -- ---------------------------------------------------------------------------
 SELECT is(
     pg_temp.as_worker(pg_temp.begin_sql('none', 'ledger', 'write', 'cc-none-1')),
-    'CN012 an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012 ' || 'an_operation_calls_only_the_connectors_its_command_type_declares',
     'CN012: the worker''s raw runtime_begin_effect for a connector its type does not declare'
 );
 SELECT concord_test.throws_rule(
@@ -72,12 +72,12 @@ SELECT is(
     pg_temp.as_worker(format($f$SELECT concord.record_connector_invocation(jsonb_build_object(
         'command_id', %L, 'connector_name', 'ledger', 'capability', 'write', 'latency_ms', 1))$f$,
         concord_test.id('none'))),
-    'CN012 an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012 ' || 'an_operation_calls_only_the_connectors_its_command_type_declares',
     'CN012: nor is an invocation of it recorded'
 );
 SELECT is(
     pg_temp.as_worker(pg_temp.begin_sql('ledger', 'mail', 'send', 'cc-ledger-mail')),
-    'CN012 an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012 ' || 'an_operation_calls_only_the_connectors_its_command_type_declares',
     'CN012: a type that declares ledger does not declare mail'
 );
 
@@ -88,21 +88,21 @@ SELECT is(pg_temp.as_worker(pg_temp.begin_sql('ledger', 'ledger', 'write', 'cc-l
           'a type declaring ledger calls ledger.write');
 SELECT is(
     pg_temp.as_worker(pg_temp.begin_sql('ledger', 'ledger', 'delete', 'cc-ledger-2')),
-    'CN012 a_connector_is_called_only_for_its_declared_capabilities',
+    'CN012 ' || 'a_connector_is_called_only_for_its_declared_capabilities',
     'CN012: not for a capability the connector is registered without'
 );
 SELECT is(pg_temp.as_worker(pg_temp.begin_sql('read', 'ledger', 'read', 'cc-read-1')), 'ok',
           'a type declaring ledger:read calls ledger.read');
 SELECT is(
     pg_temp.as_worker(pg_temp.begin_sql('read', 'ledger', 'write', 'cc-read-2')),
-    'CN012 an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012 ' || 'an_operation_calls_only_the_connectors_its_command_type_declares',
     'CN012: but not ledger.write'
 );
 SELECT is(pg_temp.as_worker(pg_temp.begin_sql('notify', 'notification', 'send_app_notification', 'cc-n-1')), 'ok',
           'notification_required declares the built-in notification connector');
 SELECT is(
     pg_temp.as_worker(pg_temp.begin_sql('none', 'notification', 'send_app_notification', 'cc-none-n')),
-    'CN012 an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012 ' || 'an_operation_calls_only_the_connectors_its_command_type_declares',
     'CN012: a type that declares no notification does not notify'
 );
 SELECT is(
@@ -127,14 +127,14 @@ END $$;
 SELECT is(concord_test.claim('bg') ->> 'action', 'run', 'fixture: the worker runs it');
 SELECT is(
     pg_temp.as_worker(pg_temp.begin_sql('bg', 'ledger', 'read', 'cc-bg-1')),
-    'CN012 an_agents_command_calls_only_connectors_in_its_scope',
+    'CN012 ' || 'an_agents_command_calls_only_connectors_in_its_scope',
     'CN012: the widened type does not widen the agent: ledger is outside its allowed_connectors'
 );
 SELECT is(
     pg_temp.as_worker(format($f$SELECT concord.record_connector_invocation(jsonb_build_object(
         'command_id', %L, 'connector_name', 'ledger', 'capability', 'read', 'latency_ms', 1))$f$,
         concord_test.id('bg'))),
-    'CN012 an_agents_command_calls_only_connectors_in_its_scope',
+    'CN012 ' || 'an_agents_command_calls_only_connectors_in_its_scope',
     'CN012: nor is an invocation of it recorded'
 );
 SELECT is(pg_temp.as_worker(pg_temp.begin_sql('bg', 'crm', 'crm.update', 'cc-bg-2')), 'ok',

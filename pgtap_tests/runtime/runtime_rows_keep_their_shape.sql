@@ -1,6 +1,6 @@
 -- Every row of the runtime tables keeps its shape (spec 18, 34, 84; DESIGN
 -- "The bridge to DBOS"): each CHECK constraint of runtime_queues,
--- runtime_operations, connectors, connector_invocations, notifications and
+-- runtime_operations, runtime_compensations, connectors, connector_invocations, notifications and
 -- schedules refuses a value outside it (23514), written with the triggers off
 -- as a migration may, since the API refuses most of these first. With the
 -- triggers on, connectors hold no null capability, the record of calls and
@@ -8,7 +8,7 @@
 -- strings, and nothing is handed to a runtime whose schema is missing.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(33);
+SELECT plan(38);
 
 -- Run sql with the triggers off (session_replication_role replica); a
 -- refusal rolls the setting back with the statement.
@@ -45,7 +45,10 @@ DO $$ BEGIN
         '{"command_type": "rs_sync", "sync_allowed": true, "connector_requirements": ["rs_crm"]}');
     PERFORM concord.register_queue('{"name": "rs_q", "worker_concurrency": 2, "rate_limit": 5, "rate_period_sec": 1}');
     PERFORM concord.register_operations(
-        '[{"command_type": "rs_t", "queue": "rs_q", "function_name": "app.rs_t"}]', 'ex1', 'v1');
+        '[{"command_type": "rs_t", "queue": "rs_q", "function_name": "app.rs_t", "produces": ["rs.do"],
+           "compensation": "rs_undo"},
+          {"name": "rs_undo", "of": "rs_t", "function_name": "app.rs_undo",
+           "produces": [{"effect_type": "rs.undo", "inverse_of": "rs.do"}]}]', 'ex1', 'v1');
     PERFORM concord.register_connector('{"name": "rs_crm", "connector_type": "http", "capabilities": ["read"]}');
     PERFORM concord.register_schedule('{"name": "rs_nightly", "cron": "0 3 * * *", "command_type": "rs_t"}');
     PERFORM concord.store_notification('ann', 'hello', 'body');
@@ -57,6 +60,19 @@ SELECT lives_ok(
         'command_id', %L, 'connector_name', 'rs_crm', 'capability', 'read'))$$, concord_test.id('c')),
     'fixture: a connector invocation of c is recorded'
 );
+
+-- runtime_compensations
+SELECT pg_temp.attack($$UPDATE concord.runtime_compensations SET compensates = ' ' WHERE compensation_name = 'rs_undo'$$,
+                      'compensates_is_not_blank');
+SELECT pg_temp.attack(
+    $$UPDATE concord.runtime_compensations SET function_name = '' WHERE compensation_name = 'rs_undo'$$,
+    'compensation_function_name_is_not_blank');
+SELECT pg_temp.attack($$UPDATE concord.runtime_compensations SET compensation_name = ' ' WHERE compensation_name = 'rs_undo'$$,
+                      'compensation_name_is_not_blank');
+SELECT pg_temp.attack($$UPDATE concord.runtime_compensations SET produces = '{}' WHERE compensation_name = 'rs_undo'$$,
+                      'compensation_produces_is_an_array');
+SELECT pg_temp.attack($$UPDATE concord.runtime_compensations SET retry_policy = '[]' WHERE compensation_name = 'rs_undo'$$,
+                      'compensation_retry_policy_is_an_object');
 
 -- runtime_queues
 SELECT pg_temp.attack($$UPDATE concord.runtime_queues SET global_concurrency = 0 WHERE queue_name = 'rs_q'$$,

@@ -56,5 +56,13 @@ SELECT is(
     'a new sync command is validated in its transaction (handed to the worker at commit)'
 );
 
+-- == run_time_contracts ==
+-- the catalog's compensations start empty (a worker records
+-- them at its next start); artifacts gain a key, null on those from before.
+SELECT is((SELECT count(*) FROM concord.runtime_compensations), 0::bigint,
+          'run_time_contracts: runtime_compensations exists, empty until a worker registers');
+SELECT is((SELECT count(*) FROM concord.artifacts WHERE idempotency_key IS NOT null), 0::bigint,
+          'run_time_contracts: no artifact from before 0007 has a key');
+
 SELECT * FROM finish();
 ROLLBACK;

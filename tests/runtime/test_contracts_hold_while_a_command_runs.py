@@ -98,10 +98,12 @@ def env(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             extra_env={"PYTHONPATH": str(mods)},
             modules=("contract_ops",),
         )
+        state = {"dsn": dsn, "vendor": vendor, "worker": worker, "mods": mods}
         try:
-            yield {"dsn": dsn, "vendor": vendor, "worker": worker.start(), "mods": mods}
+            worker.start()
+            yield state
         finally:
-            stop_workers(worker)
+            stop_workers(state["worker"])  # the one running now (a test may restart it)
             vendor.close()
 
 

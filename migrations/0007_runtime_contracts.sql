@@ -275,3 +275,8 @@ COMMENT ON COLUMN concord.artifacts.idempotency_key IS
 'agent''s artifact. One artifact per command and key.';
 COMMENT ON CONSTRAINT artifact_idempotency_key_is_not_blank ON concord.artifacts IS
 'An artifact''s idempotency key, when it has one, is not blank.';
+
+-- The connector check of every effect finds the agent run whose step created
+-- the command (an agent's tool command) by this column.
+CREATE INDEX agent_steps_created_command_idx ON concord.agent_steps (created_command_id)
+WHERE created_command_id IS NOT null;

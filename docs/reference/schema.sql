@@ -24275,6 +24275,12 @@ ALTER TABLE ONLY concord.workers
 CREATE UNIQUE INDEX agent_runs_one_root_per_swarm ON concord.agent_runs USING btree (swarm_run_id) WHERE (parent_agent_run_id IS NULL);
 
 --
+-- Name: agent_steps_created_command_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX agent_steps_created_command_idx ON concord.agent_steps USING btree (created_command_id) WHERE (created_command_id IS NOT NULL);
+
+--
 -- Name: api_tokens_principal_idx; Type: INDEX; Schema: concord; Owner: -
 --
 

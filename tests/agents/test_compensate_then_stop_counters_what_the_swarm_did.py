@@ -136,6 +136,8 @@ def test_cancelling_a_swarms_command_compensate_then_stop_counters_its_agents_bo
                     "coordinator": {
                         "agent_name": "lead",
                         "allowed_tools": [BOOK, "spawn_subagent"],
+                        # hotel.book calls the vendor connector
+                        "allowed_connectors": ["vendor"],
                     },
                 }
             ),
@@ -158,6 +160,7 @@ def test_cancelling_a_swarms_command_compensate_then_stop_counters_its_agents_bo
                 "agent_role": "worker",
                 "delegated_goal": "book a room",
                 "allowed_tools": [BOOK],
+                "allowed_connectors": ["vendor"],
             }
         ),
     )

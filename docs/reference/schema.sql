@@ -1026,7 +1026,7 @@ BEGIN
                           array_to_string(run.allowed_connectors, ', '));
     ELSIF EXISTS (SELECT 1 FROM concord.command_types AS ct
                   WHERE ct.command_type = tool.command_type
-                    AND NOT ct.connector_requirements <@ run.allowed_connectors) THEN
+                    AND NOT concord._required_connectors(ct.connector_requirements) <@ run.allowed_connectors) THEN
         -- another tool of the same command type must not lend its connectors
         decision := 'denied';
         code := 'CN004';
@@ -2848,7 +2848,9 @@ CREATE TABLE concord.artifacts (
     created_by text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    idempotency_key text,
     CONSTRAINT an_artifact_has_a_location_or_content CHECK (((location IS NOT NULL) OR (content IS NOT NULL))),
+    CONSTRAINT artifact_idempotency_key_is_not_blank CHECK ((btrim(idempotency_key) <> ''::text)),
     CONSTRAINT artifact_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT artifact_name_is_not_blank CHECK (((btrim(name) <> ''::text) AND (length(name) <= 256))),
     CONSTRAINT artifact_status_is_known CHECK ((status = ANY (ARRAY['draft'::text, 'final'::text, 'published'::text, 'superseded'::text, 'cancelled'::text]))),
@@ -2958,10 +2960,22 @@ COMMENT ON COLUMN concord.artifacts.created_at IS 'When it was made.';
 COMMENT ON COLUMN concord.artifacts.updated_at IS 'When it last changed.';
 
 --
+-- Name: COLUMN artifacts.idempotency_key; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.artifacts.idempotency_key IS 'The key under which an operation''s step created it (runtime_create_artifact); null for an agent''s artifact. One artifact per command and key.';
+
+--
 -- Name: CONSTRAINT an_artifact_has_a_location_or_content ON artifacts; Type: COMMENT; Schema: concord; Owner: -
 --
 
 COMMENT ON CONSTRAINT an_artifact_has_a_location_or_content ON concord.artifacts IS 'An artifact has a location or inline content.';
+
+--
+-- Name: CONSTRAINT artifact_idempotency_key_is_not_blank ON artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT artifact_idempotency_key_is_not_blank ON concord.artifacts IS 'An artifact''s idempotency key, when it has one, is not blank.';
 
 --
 -- Name: CONSTRAINT artifact_metadata_is_an_object ON artifacts; Type: COMMENT; Schema: concord; Owner: -
@@ -3300,10 +3314,12 @@ CREATE FUNCTION concord._artifacts_before_update() RETURNS trigger
     AS $$
 BEGIN
     IF (NEW.artifact_id, NEW.command_id, NEW.swarm_run_id, NEW.agent_run_id, NEW.artifact_type, NEW.name,
-        NEW.version, NEW.location, NEW.content, NEW.metadata, NEW.score, NEW.created_by, NEW.created_at)
+        NEW.version, NEW.location, NEW.content, NEW.metadata, NEW.score, NEW.created_by, NEW.created_at,
+        NEW.idempotency_key)
        IS DISTINCT FROM
        (OLD.artifact_id, OLD.command_id, OLD.swarm_run_id, OLD.agent_run_id, OLD.artifact_type, OLD.name,
-        OLD.version, OLD.location, OLD.content, OLD.metadata, OLD.score, OLD.created_by, OLD.created_at) THEN
+        OLD.version, OLD.location, OLD.content, OLD.metadata, OLD.score, OLD.created_by, OLD.created_at,
+        OLD.idempotency_key) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
             CONSTRAINT = 'an_artifact_changes_only_its_status',
@@ -4880,6 +4896,119 @@ return name
 $$;
 
 --
+-- Name: _catalog_effects(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._catalog_effects(entry jsonb) RETURNS TABLE(effect_type text, inverse_of text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT CASE jsonb_typeof(p.value) WHEN 'string' THEN p.value #>> '{}' ELSE p.value ->> 'effect_type' END,
+           CASE jsonb_typeof(p.value) WHEN 'object' THEN p.value ->> 'inverse_of' END
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(entry -> 'produces') = 'array'
+                                   THEN entry -> 'produces' ELSE '[]' END) AS p (value)
+$$;
+
+--
+-- Name: _catalog_entry_problems(jsonb, bigint); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._catalog_entry_problems(entry jsonb, n bigint) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    problems text[] := ARRAY[]::text[];
+    is_op boolean := entry ? 'command_type';
+    unknown text[];
+BEGIN
+    IF jsonb_typeof(entry) <> 'object' THEN
+        RETURN ARRAY[format('entry %s is not an object', n)];
+    END IF;
+    IF NOT is_op AND NOT entry ? 'of' THEN
+        RETURN ARRAY[format('entry %s is neither an operation (command_type) nor a compensation (of)', n)];
+    END IF;
+    unknown := ARRAY(SELECT k FROM jsonb_object_keys(entry) AS k
+                     WHERE k <> ALL (CASE WHEN is_op
+                         THEN ARRAY['command_type', 'queue', 'function_name', 'produces', 'requires_compensation',
+                                    'compensation', 'retry_policy', 'requires']
+                         ELSE ARRAY['name', 'of', 'function_name', 'produces', 'counter_effects',
+                                    'requires_compensation', 'retry_policy', 'requires'] END)
+                     ORDER BY k);
+    IF cardinality(unknown) > 0 THEN
+        problems := array_append(problems, format('entry %s: unknown keys %s', n, array_to_string(unknown, ', ')));
+    END IF;
+    IF is_op AND (jsonb_typeof(entry -> 'command_type') IS DISTINCT FROM 'string'
+                  OR jsonb_typeof(entry -> 'queue') IS DISTINCT FROM 'string'
+                  OR jsonb_typeof(entry -> 'function_name') IS DISTINCT FROM 'string'
+                  OR btrim(coalesce(entry ->> 'function_name', '')) = '') THEN
+        problems := array_append(problems, format('entry %s: command_type, queue and function_name are required strings', n));
+    END IF;
+    IF NOT is_op AND (jsonb_typeof(entry -> 'name') IS DISTINCT FROM 'string'
+                      OR jsonb_typeof(entry -> 'of') IS DISTINCT FROM 'string'
+                      OR jsonb_typeof(entry -> 'function_name') IS DISTINCT FROM 'string'
+                      OR btrim(coalesce(entry ->> 'name', '')) = ''
+                      OR btrim(coalesce(entry ->> 'function_name', '')) = '') THEN
+        problems := array_append(problems, format('entry %s: name, of and function_name are required strings', n));
+    END IF;
+    IF entry ? 'produces' AND (jsonb_typeof(entry -> 'produces') <> 'array'
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(entry -> 'produces') AS v
+                  WHERE NOT (jsonb_typeof(v) = 'string'
+                             OR (jsonb_typeof(v) = 'object' AND jsonb_typeof(v -> 'effect_type') = 'string'
+                                 AND jsonb_typeof(coalesce(v -> 'inverse_of', 'null')) IN ('string', 'null')
+                                 AND NOT v ?| ARRAY(SELECT k FROM jsonb_object_keys(v) AS k
+                                                   WHERE k NOT IN ('effect_type', 'inverse_of'))))))
+    THEN
+        problems := array_append(problems, format(
+            'entry %s: produces must be an array of effect types or {effect_type, inverse_of}', n));
+    END IF;
+    IF entry ? 'requires' AND (jsonb_typeof(entry -> 'requires') <> 'array'
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(entry -> 'requires') AS v WHERE jsonb_typeof(v) <> 'string')) THEN
+        problems := array_append(problems, format('entry %s: requires must be an array of capability names', n));
+    END IF;
+    IF entry ? 'requires_compensation' AND jsonb_typeof(entry -> 'requires_compensation') <> 'boolean' THEN
+        problems := array_append(problems, format('entry %s: requires_compensation must be a boolean', n));
+    END IF;
+    IF entry ? 'counter_effects' AND jsonb_typeof(entry -> 'counter_effects') <> 'boolean' THEN
+        problems := array_append(problems, format('entry %s: counter_effects must be a boolean', n));
+    END IF;
+    IF entry ? 'compensation' AND jsonb_typeof(entry -> 'compensation') NOT IN ('string', 'null') THEN
+        problems := array_append(problems, format('entry %s: compensation must be a name or null', n));
+    END IF;
+    IF entry ? 'retry_policy' AND jsonb_typeof(entry -> 'retry_policy') <> 'object' THEN
+        problems := array_append(problems, format('entry %s: retry_policy must be an object', n));
+    END IF;
+    RETURN problems;
+END
+$$;
+
+--
+-- Name: _catalog_graph(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._catalog_graph(nodes jsonb) RETURNS TABLE(kind text, name text, compensates text, entry jsonb)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT n.kind, n.name, n.compensates, n.entry
+    FROM jsonb_to_recordset(nodes) AS n (kind text, name text, compensates text, entry jsonb)
+$$;
+
+--
+-- Name: _catalog_nodes(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._catalog_nodes(catalog jsonb) RETURNS TABLE(kind text, name text, compensates text, entry jsonb)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN a.value ? 'command_type' THEN 'operation' ELSE 'compensation' END,
+           coalesce(a.value ->> 'command_type', a.value ->> 'name'), a.value ->> 'of', a.value
+    FROM jsonb_array_elements(catalog) WITH ORDINALITY AS a (value, n)
+    WHERE cardinality(concord._catalog_entry_problems(a.value, a.n)) = 0
+$$;
+
+--
 -- Name: _catalog_stamp(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -5995,6 +6124,75 @@ BEGIN
         CONSTRAINT = 'dependency_graph_lock_only_counts_edges',
         TABLE = 'dependency_graph_lock',
         MESSAGE = format('dependency_graph_lock serialises new dependencies: %s is refused', TG_OP);
+END
+$$;
+
+--
+-- Name: _detect_compensation_drift(concord.commands, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._detect_compensation_drift(c concord.commands, workflow_id text) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    e record;
+    owner text;
+    drifted integer := 0;
+BEGIN
+    owner := coalesce(
+        nullif(btrim((SELECT t.metadata ->> 'owner' FROM concord.command_types AS t
+                      WHERE t.command_type = c.command_type)), ''),
+        c.requested_by);
+    FOR e IN
+        SELECT d.domain_effect_id, d.effect_type, k.compensation_name,
+               ARRAY(SELECT p ->> 'effect_type' FROM jsonb_array_elements(k.produces) AS p ORDER BY 1) AS declared,
+               ARRAY(SELECT DISTINCT p ->> 'effect_type' FROM jsonb_array_elements(k.produces) AS p
+                     WHERE NOT k.counter_effects OR p ->> 'inverse_of' = d.effect_type ORDER BY 1) AS expected,
+               ARRAY(SELECT x.effect_type FROM concord.domain_effects AS x
+                     WHERE x.compensates_effect_id = d.domain_effect_id AND x.status = 'succeeded'
+                     ORDER BY 1) AS emitted,
+               ARRAY(SELECT DISTINCT x.effect_type FROM concord.domain_effects AS x
+                     WHERE x.compensates_effect_id = d.domain_effect_id ORDER BY 1) AS begun
+        FROM concord.domain_effects AS d
+        -- a compensation missing from the recorded catalog has no manifest to compare
+        INNER JOIN concord.runtime_compensations AS k ON d.declared_compensation = k.compensation_name
+        WHERE d.command_id = c.command_id AND d.compensates_effect_id IS null AND d.status = 'succeeded'
+        ORDER BY d.created_at, d.domain_effect_id
+    LOOP
+        IF e.expected <@ e.emitted AND e.begun <@ e.declared
+           AND cardinality(e.emitted) = (SELECT count(DISTINCT v) FROM unnest(e.emitted) AS v) THEN
+            CONTINUE;
+        END IF;
+        drifted := drifted + 1;
+        PERFORM concord._audit(
+            'compensation_drift', c.command_id, c.trace_id, 'effect', e.domain_effect_id::text, null, null,
+            jsonb_build_object(
+                'effect_id', e.domain_effect_id, 'effect_type', e.effect_type,
+                'compensation', e.compensation_name, 'declared', to_jsonb(e.declared),
+                'emitted', to_jsonb(e.emitted),
+                'undeclared', to_jsonb(ARRAY(SELECT unnest(e.begun) EXCEPT SELECT unnest(e.declared) ORDER BY 1)),
+                'missing', to_jsonb(ARRAY(SELECT unnest(e.expected) EXCEPT SELECT unnest(e.emitted) ORDER BY 1)),
+                'no_counter_effect', NOT e.expected <@ e.emitted,
+                'notified', owner),
+            'workflow:' || workflow_id);
+        INSERT INTO concord.notifications AS n (
+            channel, recipient, subject, body, metadata, command_id, idempotency_key, project_id)
+        VALUES ('app', owner,
+                format('Compensation drift in command %s (%s)', c.command_id, c.command_type),
+                format('Effect %s (%s) was compensated by %s, which %s.', e.domain_effect_id, e.effect_type,
+                       e.compensation_name,
+                       CASE WHEN NOT e.expected <@ e.emitted
+                            THEN format('did not counter it with %s',
+                                        array_to_string(ARRAY(SELECT unnest(e.expected) EXCEPT SELECT unnest(e.emitted)), ', '))
+                            ELSE format('began effects it does not declare: %s',
+                                        array_to_string(ARRAY(SELECT unnest(e.begun) EXCEPT SELECT unnest(e.declared)), ', '))
+                       END),
+                jsonb_build_object('kind', 'compensation_drift', 'effect_id', e.domain_effect_id),
+                c.command_id, 'compensation_drift:' || e.domain_effect_id, c.project_id)
+        ON CONFLICT DO NOTHING;
+    END LOOP;
+    RETURN drifted;
 END
 $$;
 
@@ -7854,6 +8052,19 @@ END
 $$;
 
 --
+-- Name: _max_compensation_depth(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._max_compensation_depth() RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN 2;
+END
+$$;
+
+--
 -- Name: approvals; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -8847,50 +9058,128 @@ $$;
 CREATE FUNCTION concord._operation_catalog_problems(catalog jsonb) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE
     SET search_path TO 'concord', 'pg_temp'
+    SET jit TO 'off'
     AS $$
 DECLARE
-    entry jsonb;
-    n bigint;
-    problems text[] := ARRAY[]::text[];
-    unknown text[];
+    problems text[];
+    op jsonb;
+    comp jsonb;
+    missing text[];
+    node text;
+    chain text[];
+    next_name text;
+    nodes jsonb;
 BEGIN
-    FOR entry, n IN SELECT a.value, a.n FROM jsonb_array_elements(catalog) WITH ORDINALITY AS a (value, n) LOOP
-        IF jsonb_typeof(entry) <> 'object' THEN
-            problems := array_append(problems, format('entry %s is not an object', n));
-            CONTINUE;
+    problems := ARRAY(
+        SELECT p FROM jsonb_array_elements(catalog) WITH ORDINALITY AS a (value, n),
+                      LATERAL unnest(concord._catalog_entry_problems(a.value, a.n)) AS p
+        ORDER BY a.n);
+    -- the graph, built once from the well-formed entries
+    nodes := coalesce((SELECT jsonb_agg(to_jsonb(x)) FROM concord._catalog_nodes(catalog) AS x), '[]');
+    problems := problems || ARRAY(
+        SELECT format('command type %s appears %s times', name, count(*)) FROM concord._catalog_graph(nodes) AS n
+        WHERE kind = 'operation' GROUP BY name HAVING count(*) > 1 ORDER BY 1);
+    problems := problems || ARRAY(
+        SELECT format('two compensations are named %s', name) FROM concord._catalog_graph(nodes) AS n
+        WHERE kind = 'compensation' GROUP BY name HAVING count(*) > 1 ORDER BY 1);
+    FOR op IN SELECT entry FROM concord._catalog_graph(nodes) AS n WHERE kind = 'operation' ORDER BY name LOOP
+        next_name := (SELECT min(k.name) FROM concord._catalog_graph(nodes) AS k
+                      WHERE k.kind = 'compensation' AND k.compensates = op ->> 'command_type');
+        IF coalesce((op ->> 'requires_compensation')::boolean, false) AND next_name IS null THEN
+            problems := problems || format('operation %s requires compensation but none is registered',
+                                           op ->> 'command_type');
         END IF;
-        unknown := ARRAY(SELECT k FROM jsonb_object_keys(entry) AS k
-                         WHERE k NOT IN ('command_type', 'queue', 'function_name', 'produces',
-                                         'requires_compensation', 'compensation', 'retry_policy')
-                         ORDER BY k);
-        IF cardinality(unknown) > 0 THEN
-            problems := array_append(problems, format('entry %s: unknown keys %s', n, array_to_string(unknown, ', ')));
+        IF op ->> 'compensation' IS DISTINCT FROM next_name THEN
+            problems := problems || format('operation %s names compensation %s, but the catalog''s compensation of it is %s',
+                                           op ->> 'command_type', coalesce(op ->> 'compensation', 'none'),
+                                           coalesce(next_name, 'none'));
         END IF;
-        IF jsonb_typeof(entry -> 'command_type') IS DISTINCT FROM 'string'
-           OR jsonb_typeof(entry -> 'queue') IS DISTINCT FROM 'string'
-           OR jsonb_typeof(entry -> 'function_name') IS DISTINCT FROM 'string'
-           OR btrim(coalesce(entry ->> 'function_name', '')) = '' THEN
-            problems := array_append(problems, format('entry %s: command_type, queue and function_name are required strings', n));
+        missing := ARRAY(SELECT jsonb_array_elements_text(coalesce(op -> 'requires', '[]'))
+                         EXCEPT SELECT unnest(concord._runtime_capabilities()) ORDER BY 1);
+        IF cardinality(missing) > 0 THEN
+            problems := problems || format('operation %s needs runtime capabilities the runtime lacks: %s',
+                                           op ->> 'command_type', array_to_string(missing, ', '));
         END IF;
-        IF entry ? 'produces' AND (jsonb_typeof(entry -> 'produces') <> 'array'
-           OR EXISTS (SELECT 1 FROM jsonb_array_elements(entry -> 'produces') AS v WHERE jsonb_typeof(v) <> 'string')) THEN
-            problems := array_append(problems, format('entry %s: produces must be an array of strings', n));
+        -- the chain of compensations from the operation (spec 31.2: depth <= max)
+        chain := ARRAY[op ->> 'command_type'];
+        node := op ->> 'command_type';
+        LOOP
+            next_name := (SELECT min(k.name) FROM concord._catalog_graph(nodes) AS k WHERE k.kind = 'compensation' AND k.compensates = node);
+            EXIT WHEN next_name IS null OR next_name = ANY (chain);
+            chain := chain || next_name;
+            node := next_name;
+        END LOOP;
+        IF cardinality(chain) - 1 > concord._max_compensation_depth() THEN
+            problems := problems || format('compensation chain of %s is %s deep (max_depth %s): %s',
+                                           op ->> 'command_type', cardinality(chain) - 1,
+                                           concord._max_compensation_depth(), array_to_string(chain, ' -> '));
         END IF;
-        IF entry ? 'requires_compensation' AND jsonb_typeof(entry -> 'requires_compensation') <> 'boolean' THEN
-            problems := array_append(problems, format('entry %s: requires_compensation must be a boolean', n));
+    END LOOP;
+    FOR comp IN SELECT entry FROM concord._catalog_graph(nodes) AS n WHERE kind = 'compensation' ORDER BY name LOOP
+        IF NOT EXISTS (SELECT 1 FROM concord._catalog_graph(nodes) AS k WHERE k.name = comp ->> 'of') THEN
+            problems := problems || format('compensation %s compensates unknown %s', comp ->> 'name', comp ->> 'of');
         END IF;
-        IF entry ? 'compensation' AND jsonb_typeof(entry -> 'compensation') NOT IN ('string', 'null') THEN
-            problems := array_append(problems, format('entry %s: compensation must be a name or null', n));
+        IF coalesce((comp ->> 'requires_compensation')::boolean, false)
+           AND NOT EXISTS (SELECT 1 FROM concord._catalog_graph(nodes) AS k
+                           WHERE k.kind = 'compensation' AND k.compensates = comp ->> 'name') THEN
+            problems := problems || format('compensation %s requires compensation but none is registered',
+                                           comp ->> 'name');
         END IF;
-        IF entry ? 'retry_policy' AND jsonb_typeof(entry -> 'retry_policy') <> 'object' THEN
-            problems := array_append(problems, format('entry %s: retry_policy must be an object', n));
+        missing := ARRAY(SELECT jsonb_array_elements_text(coalesce(comp -> 'requires', '[]'))
+                         EXCEPT SELECT unnest(concord._runtime_capabilities()) ORDER BY 1);
+        IF cardinality(missing) > 0 THEN
+            problems := problems || format('compensation %s needs runtime capabilities the runtime lacks: %s',
+                                           comp ->> 'name', array_to_string(missing, ', '));
+        END IF;
+        IF coalesce((comp ->> 'counter_effects')::boolean, true) THEN
+            problems := problems || ARRAY(
+                SELECT format('compensation %s declares counter_effects=True but %s is not the inverse of an '
+                              'effect of %s (declare inverse_of naming one of %s)',
+                              comp ->> 'name', e.effect_type, comp ->> 'of',
+                              coalesce(nullif(array_to_string(parent.types, ', '), ''), 'nothing: it produces none'))
+                FROM concord._catalog_effects(comp) AS e,
+                     LATERAL (SELECT ARRAY(SELECT DISTINCT p.effect_type
+                                           FROM concord._catalog_graph(nodes) AS k, concord._catalog_effects(k.entry) AS p
+                                           WHERE k.name = comp ->> 'of' ORDER BY 1)) AS parent (types)
+                WHERE e.inverse_of IS null OR NOT e.inverse_of = ANY (parent.types));
         END IF;
     END LOOP;
     problems := problems || ARRAY(
-        SELECT format('command type %s appears %s times', a.value ->> 'command_type', count(*))
-        FROM jsonb_array_elements(catalog) AS a (value)
-        WHERE jsonb_typeof(a.value) = 'object' AND a.value ? 'command_type'
-        GROUP BY a.value ->> 'command_type' HAVING count(*) > 1
+        SELECT format('%s has %s compensations: %s', compensates, count(*), string_agg(name, ', ' ORDER BY name))
+        FROM concord._catalog_graph(nodes) AS n WHERE kind = 'compensation' GROUP BY compensates HAVING count(*) > 1 ORDER BY compensates);
+    -- cycles in the effect -> compensation -> counter-effect graph, each once
+    -- (from its smallest effect type)
+    problems := problems || ARRAY(
+        WITH RECURSIVE edge (source, target) AS (
+            SELECT DISTINCT p.effect_type, e.effect_type
+            FROM concord._catalog_graph(nodes) AS k
+            INNER JOIN concord._catalog_graph(nodes) AS parent ON parent.name = k.compensates
+            CROSS JOIN LATERAL concord._catalog_effects(parent.entry) AS p
+            CROSS JOIN LATERAL concord._catalog_effects(k.entry) AS e
+            WHERE k.kind = 'compensation'
+        ), walk (start, node, path, closed) AS (
+            SELECT source, target, ARRAY[source, target], source = target FROM edge
+            UNION ALL
+            SELECT w.start, x.target, w.path || x.target, x.target = w.start
+            FROM walk AS w INNER JOIN edge AS x ON x.source = w.node
+            WHERE NOT w.closed AND NOT x.target = ANY (w.path[2:]) AND cardinality(w.path) < 64
+        )
+        SELECT DISTINCT 'cycle in the effect/compensation graph: ' || array_to_string(path, ' -> ')
+        FROM walk AS w
+        WHERE closed AND start = (SELECT min(v) FROM unnest(w.path) AS v)
+        ORDER BY 1);
+    -- compensations that compensate each other (a ring of `of` links)
+    problems := problems || ARRAY(
+        WITH RECURSIVE ring (start, node, path, closed) AS (
+            SELECT name, compensates, ARRAY[name, compensates], name = compensates FROM concord._catalog_graph(nodes) AS n WHERE kind = 'compensation'
+            UNION ALL
+            SELECT r.start, k.compensates, r.path || k.compensates, k.compensates = r.start
+            FROM ring AS r INNER JOIN concord._catalog_graph(nodes) AS k ON k.kind = 'compensation' AND k.name = r.node
+            WHERE NOT r.closed AND NOT k.compensates = ANY (r.path[2:]) AND cardinality(r.path) < 64
+        )
+        SELECT DISTINCT 'cycle of compensations: ' || array_to_string(path, ' -> ')
+        FROM ring AS r
+        WHERE closed AND start = (SELECT min(v) FROM unnest(r.path) AS v)
         ORDER BY 1);
     RETURN problems;
 END
@@ -10662,6 +10951,61 @@ END
 $$;
 
 --
+-- Name: _require_connector_call(concord.commands, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_connector_call(c concord.commands, connector text, capability text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    ct concord.command_types%ROWTYPE;
+    declared text[];
+    run concord.agent_runs%ROWTYPE;
+BEGIN
+    SELECT * INTO ct FROM concord.command_types AS t WHERE t.command_type = c.command_type;
+    IF NOT concord._type_declares_connector(ct, connector, capability) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_operation_calls_only_the_connectors_its_command_type_declares',
+            TABLE = 'domain_effects',
+            MESSAGE = format('command %s (%s) may not call connector %s%s: its command type declares %s',
+                             c.command_id, c.command_type, connector, coalesce('.' || capability, ''),
+                             coalesce(nullif(array_to_string(ct.connector_requirements, ', '), ''), 'no connector')),
+            HINT = 'List the connector (or connector:capability) in the command type''s connector_requirements.';
+    END IF;
+    SELECT x.capabilities INTO declared FROM concord.connectors AS x WHERE x.connector_name = connector;
+    IF capability IS NOT null AND cardinality(declared) > 0 AND NOT capability = ANY (declared) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_connector_is_called_only_for_its_declared_capabilities',
+            TABLE = 'domain_effects',
+            MESSAGE = format('connector %s is registered without capability %s (it declares %s)', connector,
+                             capability, array_to_string(declared, ', ')),
+            HINT = 'Add the capability to the connector with concord.register_connector.';
+    END IF;
+    -- an agent's tool command: the run whose step created it
+    SELECT r.* INTO run FROM concord.agent_steps AS s
+    INNER JOIN concord.agent_runs AS r ON s.agent_run_id = r.agent_run_id
+    WHERE s.created_command_id = c.command_id
+    ORDER BY s.created_at
+    LIMIT 1;
+    IF FOUND AND NOT connector = ANY (run.allowed_connectors)
+       AND NOT (connector = 'notification' AND ct.notification_required
+                AND NOT 'notification' = ANY (ct.connector_requirements)) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agents_command_calls_only_connectors_in_its_scope',
+            TABLE = 'domain_effects',
+            MESSAGE = format('command %s of agent run %s may not call connector %s: the agent may use only %s',
+                             c.command_id, run.agent_run_id, connector,
+                             coalesce(nullif(array_to_string(run.allowed_connectors, ', '), ''), 'no connector')),
+            HINT = 'An agent''s commands stay within its allowed_connectors (spec 61).';
+    END IF;
+END
+$$;
+
+--
 -- Name: _require_current_run(concord.commands, concord.commands); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11090,6 +11434,19 @@ BEGIN
             MESSAGE = format('unknown tools: %s', array_to_string(unknown, ', ')),
             HINT = 'Register them first with concord.register_tool(spec); see the view concord.tool_catalog.';
     END IF;
+END
+$$;
+
+--
+-- Name: _required_connectors(text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._required_connectors(requirements text[]) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN ARRAY(SELECT DISTINCT split_part(r, ':', 1) FROM unnest(requirements) AS r ORDER BY 1);
 END
 $$;
 
@@ -11553,7 +11910,16 @@ CREATE FUNCTION concord._rule_book_artifacts() RETURNS TABLE(rule text, table_na
          'An agent reads and evaluates only artifacts of its own swarm run.'),
         ('evaluation_is_valid', null, 'CN005',
          'An evaluation is a JSON object {artifact_id, evaluation_type, decision, confidence, '
-         'score?, issues?, recommendation?} (spec 66); every problem is listed.')
+         'score?, issues?, recommendation?} (spec 66); every problem is listed.'),
+        ('an_artifact_idempotency_key_names_one_artifact', 'artifacts', 'CN002',
+         'An operation''s artifact key names one artifact of its command: replayed with another '
+         'type or name, it is refused.'),
+        ('only_a_running_command_creates_artifacts', 'artifacts', 'CN011',
+         'An operation creates an artifact only while its command is running.'),
+        ('an_operation_creates_artifacts_only_if_its_command_type_declares_them', 'artifacts', 'CN012',
+         'An operation creates artifacts only for a command type with artifact_output_possible.'),
+        ('an_operations_artifact_derives_only_from_its_projects_artifacts', 'artifact_lineage', 'CN004',
+         'An operation''s artifact derives only from artifacts of its command''s project.')
 $$;
 
 --
@@ -12179,8 +12545,11 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
         ('the_operation_catalog_is_a_json_array', null, 'CN005',
          'The operation catalog a worker registers is a JSON array.'),
         ('operation_catalog_is_valid', null, 'CN005',
-         'Each entry of an operation catalog is an object with known keys of the right types, and '
-         'names each command type once; the refusal lists every problem.'),
+         'Each entry of an operation catalog is an operation or a compensation with known keys of the '
+         'right types, and the catalog is one the worker''s validator accepts (spec 31.2): each '
+         'command type and compensation once, a compensation for whatever requires one, known '
+         'targets, one compensation per target, counter-effects that are inverses, chains at most 2 '
+         'deep, no cycle, no runtime capability DBOS lacks; the refusal lists every problem.'),
         ('the_queue_is_registered', null, 'CN009',
          'A queue named by an operation or a schedule was added with concord.register_queue.'),
         ('a_connector_invocation_is_a_json_object', null, 'CN008',
@@ -12239,7 +12608,16 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
         ('notifications_are_not_truncated', 'notifications', 'CN007',
          'The notifications table is never truncated.'),
         ('a_schedule_name_is_one_projects', 'schedules', 'CN011',
-         'A schedule name belongs to one project: registering it from another project is refused.')
+         'A schedule name belongs to one project: registering it from another project is refused.'),
+        ('an_operation_calls_only_the_connectors_its_command_type_declares', 'domain_effects', 'CN012',
+         'An effect (and a recorded connector invocation) calls only a connector its command type '
+         'declares in connector_requirements (the connector, or connector:capability); the built-in '
+         'notification connector is also declared by notification_required.'),
+        ('a_connector_is_called_only_for_its_declared_capabilities', 'domain_effects', 'CN012',
+         'A connector registered with capabilities is called only for one of them.'),
+        ('an_agents_command_calls_only_connectors_in_its_scope', 'domain_effects', 'CN012',
+         'A command an agent''s tool created calls only connectors in the agent run''s '
+         'allowed_connectors (spec 61).')
 $$;
 
 --
@@ -12408,6 +12786,52 @@ BEGIN
         'missing_fields', coalesce(answer -> 'missing_fields', '[]'));
 END
 $_$;
+
+--
+-- Name: _runtime_capabilities(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._runtime_capabilities() RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN ARRAY['durable_steps', 'durable_workflows', 'effect_interception', 'queues', 'schedules',
+                 'subworkflows'];
+END
+$$;
+
+--
+-- Name: _runtime_catalog_after_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._runtime_catalog_after_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'created_at' - 'updated_at' END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'created_at' - 'updated_at' END;
+    changed jsonb;
+BEGIN
+    IF TG_OP = 'UPDATE' AND old_row = new_row THEN
+        RETURN null;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('old', old_row -> k.key, 'new', new_row -> k.key)),
+                        '{}')
+        INTO changed
+        FROM jsonb_object_keys(new_row) AS k (key)
+        WHERE old_row -> k.key IS DISTINCT FROM new_row -> k.key;
+    END IF;
+    PERFORM concord._audit(
+        TG_ARGV[0] || CASE TG_OP WHEN 'DELETE' THEN '_removed' ELSE '_registered' END,
+        null, null, TG_ARGV[0], coalesce(new_row, old_row) ->> TG_ARGV[1], null, null,
+        jsonb_strip_nulls(jsonb_build_object('operation', lower(TG_OP), 'definition', new_row,
+                                             'previous', old_row, 'changed', changed)));
+    RETURN null;
+END
+$$;
 
 --
 -- Name: _schedules_cron_is_valid(); Type: FUNCTION; Schema: concord; Owner: -
@@ -13562,6 +13986,21 @@ BEGIN
     RETURN value::timestamptz;
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: _type_declares_connector(concord.command_types, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._type_declares_connector(ct concord.command_types, connector text, capability text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN connector = ANY (ct.connector_requirements)
+        OR (capability IS NOT null AND connector || ':' || capability = ANY (ct.connector_requirements))
+        OR (connector = 'notification' AND ct.notification_required);
 END
 $$;
 
@@ -16154,6 +16593,8 @@ BEGIN
     IF invocation ->> 'error_class' IS NOT null THEN
         PERFORM concord._known_error_class(invocation ->> 'error_class');
     END IF;
+    PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
+                                            concord._require('capability', invocation ->> 'capability'));
     INSERT INTO concord.connector_invocations (
         command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt,
         status, input_hash, request_payload, output_summary, error, error_class, latency_ms,
@@ -16180,7 +16621,7 @@ $$;
 -- Name: FUNCTION record_connector_invocation(invocation jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.record_connector_invocation(invocation jsonb) IS 'Record one connector call (spec 34, 87.3): {command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, error_class, latency_ms, workflow_id, executor_id}. Values under credential-like keys are redacted before they are stored.';
+COMMENT ON FUNCTION concord.record_connector_invocation(invocation jsonb) IS 'Record one connector call (spec 34, 87.3): {command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, error_class, latency_ms, workflow_id, executor_id}. Values under credential-like keys are redacted before they are stored. A connector call the command may not make (its type does not declare it, or it is outside its agent''s scope) is refused (CN012).';
 
 --
 -- Name: register_approval_type(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -16473,6 +16914,7 @@ DECLARE
     problems text[];
     n integer;
     saved text[];
+    changed integer;
 BEGIN
     -- the operation catalog is shared: a worker's, or an operator's
     IF NOT concord._sees_all() THEN
@@ -16491,12 +16933,13 @@ BEGIN
             CONSTRAINT = 'operation_catalog_is_valid',
             MESSAGE = format('the operation catalog has %s problem(s)', cardinality(problems)),
             DETAIL = array_to_string(problems, E'\n'),
-            HINT = 'Each entry is {command_type, queue, function_name, produces, requires_compensation, '
-                   'compensation, retry_policy}.';
+            HINT = 'An operation is {command_type, queue, function_name, produces, requires_compensation, '
+                   'compensation, retry_policy, requires}; a compensation {name, of, function_name, produces, '
+                   'counter_effects, requires_compensation, retry_policy, requires}.';
     END IF;
     missing := ARRAY(
         SELECT DISTINCT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o
-        WHERE NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = o ->> 'command_type')
+        WHERE o ? 'command_type' AND NOT EXISTS (SELECT 1 FROM concord.command_types AS t WHERE t.command_type = o ->> 'command_type')
         ORDER BY 1);
     IF cardinality(missing) > 0 THEN
         RAISE EXCEPTION USING
@@ -16508,7 +16951,7 @@ BEGIN
     END IF;
     bad_queue := ARRAY(
         SELECT DISTINCT o ->> 'queue' FROM jsonb_array_elements(catalog) AS o
-        WHERE NOT EXISTS (SELECT 1 FROM concord.runtime_queues AS q WHERE q.queue_name = o ->> 'queue')
+        WHERE o ? 'command_type' AND NOT EXISTS (SELECT 1 FROM concord.runtime_queues AS q WHERE q.queue_name = o ->> 'queue')
         ORDER BY 1);
     IF cardinality(bad_queue) > 0 THEN
         RAISE EXCEPTION USING
@@ -16521,10 +16964,11 @@ BEGIN
         command_type, queue_name, function_name, produces, requires_compensation, compensation,
         retry_policy, registered_by, application_version, registered_at)
     SELECT o ->> 'command_type', o ->> 'queue', o ->> 'function_name',
-           ARRAY(SELECT jsonb_array_elements_text(coalesce(o -> 'produces', '[]'))),
+           ARRAY(SELECT e.effect_type FROM concord._catalog_effects(o) AS e),
            coalesce((o ->> 'requires_compensation')::boolean, false), o ->> 'compensation',
            coalesce(o -> 'retry_policy', '{}'), executor_id, application_version, now()
     FROM jsonb_array_elements(catalog) AS o
+    WHERE o ? 'command_type'
     ON CONFLICT (command_type) DO UPDATE
     SET queue_name = excluded.queue_name, function_name = excluded.function_name, produces = excluded.produces,
         requires_compensation = excluded.requires_compensation, compensation = excluded.compensation,
@@ -16536,17 +16980,42 @@ BEGIN
           (excluded.queue_name, excluded.function_name, excluded.produces, excluded.requires_compensation,
            excluded.compensation, excluded.retry_policy, excluded.application_version);
     GET DIAGNOSTICS n = ROW_COUNT;
+    changed := n;
+    -- the compensations, whose manifests the drift detector compares with
+    -- what they began
+    INSERT INTO concord.runtime_compensations AS r (
+        compensation_name, compensates, function_name, produces, counter_effects, requires_compensation,
+        retry_policy, registered_by, application_version, registered_at)
+    SELECT o ->> 'name', o ->> 'of', o ->> 'function_name',
+           coalesce((SELECT jsonb_agg(jsonb_build_object('effect_type', e.effect_type, 'inverse_of', e.inverse_of))
+                     FROM concord._catalog_effects(o) AS e), '[]'),
+           coalesce((o ->> 'counter_effects')::boolean, true), coalesce((o ->> 'requires_compensation')::boolean, false),
+           coalesce(o -> 'retry_policy', '{}'), executor_id, application_version, now()
+    FROM jsonb_array_elements(catalog) AS o
+    WHERE NOT o ? 'command_type'
+    ON CONFLICT (compensation_name) DO UPDATE
+    SET compensates = excluded.compensates, function_name = excluded.function_name, produces = excluded.produces,
+        counter_effects = excluded.counter_effects, requires_compensation = excluded.requires_compensation,
+        retry_policy = excluded.retry_policy, registered_by = excluded.registered_by,
+        application_version = excluded.application_version, registered_at = excluded.registered_at
+    WHERE (r.compensates, r.function_name, r.produces, r.counter_effects, r.requires_compensation, r.retry_policy,
+           r.application_version)
+          IS DISTINCT FROM
+          (excluded.compensates, excluded.function_name, excluded.produces, excluded.counter_effects,
+           excluded.requires_compensation, excluded.retry_policy, excluded.application_version);
+    GET DIAGNOSTICS n = ROW_COUNT;
     -- Commands let go by a worker without these operations are handed off
     -- again, now on the queue recorded above.
     saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
-    PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o));
+    PERFORM concord._hand_off_served(ARRAY(SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o
+                                           WHERE o ? 'command_type'));
     PERFORM concord._pop_actor(saved);
     -- spec 29: allowed sync commands that waited for a worker of their type go to it now
     PERFORM concord._hand_off_validated(ARRAY(
         SELECT x.command_id FROM concord.commands AS x
         WHERE x.status = 'validated'
           AND x.command_type IN (SELECT o ->> 'command_type' FROM jsonb_array_elements(catalog) AS o)));
-    RETURN n;
+    RETURN changed + n;
 END
 $$;
 
@@ -16554,7 +17023,7 @@ $$;
 -- Name: FUNCTION register_operations(catalog jsonb, executor_id text, application_version text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_operations(catalog jsonb, executor_id text, application_version text) IS 'Worker start: record the operation catalog it loaded ([{command_type, queue, function_name, produces, requires_compensation, compensation, retry_policy}]); unknown command types or queues are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types that a worker without their operation let go are handed off again, and allowed commands of these types left validated go to it (spec 29). Returns the number of rows changed.';
+COMMENT ON FUNCTION concord.register_operations(catalog jsonb, executor_id text, application_version text) IS 'Worker start: record the operation catalog it loaded: operations {command_type, queue, function_name, produces, requires_compensation, compensation, retry_policy, requires} and compensations {name, of, function_name, produces ([effect_type | {effect_type, inverse_of}]), counter_effects, requires_compensation, retry_policy, requires}. A catalog the worker''s validator refuses is refused here too, every problem listed (CN005): a missing compensation, an unknown target, two compensations of one target, counter-effects that are not inverses, a chain deeper than 2, a cycle, a runtime capability DBOS lacks. Unknown command types or queues are CN009. The queue recorded here is the one the hand-off uses. Queued commands of these types that a worker without their operation let go are handed off again, and allowed commands of these types left validated go to it (spec 29). Returns the number of rows changed.';
 
 --
 -- Name: register_policy(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -17448,6 +17917,11 @@ BEGIN
             MESSAGE = format('command %s is %s: compensations run only while it is compensating',
                              command_id, c.status);
     END IF;
+    -- The connector it calls is one the command may call (spec 18-20): checked
+    -- here, where every effect begins, not by the worker module.
+    IF payload ? 'connector' THEN
+        PERFORM concord._require_connector_call(c, payload ->> 'connector', payload ->> 'capability');
+    END IF;
     saved := concord._push_actor('workflow:' || workflow_id, null);
     run := concord._push_run(workflow_id);
     effect_id := concord._plan_effect(command_id, effect_type, payload, attempt_key, declared_compensation,
@@ -17465,7 +17939,7 @@ $$;
 -- Name: FUNCTION runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) IS 'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, status, result, connector_key, ...}; a replay returns the effect it began; a later run of the command reuses an effect that succeeded and retries one that failed as a new effect <key>/retry-<n>, whose connector_key stays <key>: the call may have happened, and the peer decides by that key.';
+COMMENT ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) IS 'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), then the connector check (payload.connector and payload.capability: one the command type declares, within an agent''s scope, CN012), then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, status, result, connector_key, ...}; a replay returns the effect it began; a later run of the command reuses an effect that succeeded and retries one that failed as a new effect <key>/retry-<n>, whose connector_key stays <key>: the call may have happened, and the peer decides by that key.';
 
 --
 -- Name: runtime_check(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -17632,6 +18106,111 @@ $$;
 COMMENT ON FUNCTION concord.runtime_compensations(command_id uuid) IS 'The succeeded effects with a declared compensation not yet countered that a compensate_then_stop cancellation of the command counters, in reverse order of completion (spec 30.2): its own, and those of the finished commands the agents of its swarms asked for (spec 65). Each is {effect_id, command_id, effect_type, payload, result, idempotency_key, declared_compensation}.';
 
 --
+-- Name: runtime_create_artifact(uuid, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+    a concord.artifacts%ROWTYPE;
+    problems text[] := concord._artifact_problems(artifact);
+    foreign_parents text[];
+    saved text[];
+BEGIN
+    PERFORM concord._require('command_id', command_id::text);
+    PERFORM concord._require('idempotency_key', idempotency_key);
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = command_id FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_command_exists',
+            MESSAGE = format('command %s not found', command_id);
+    END IF;
+    PERFORM concord._require_owner(c, workflow_id);
+    -- a step run again (a replay, a later run of the command) finds its artifact
+    SELECT * INTO a FROM concord.artifacts AS x
+    WHERE x.command_id = c.command_id AND x.idempotency_key = idempotency_key;
+    IF FOUND THEN
+        IF (a.artifact_type, a.name) IS DISTINCT FROM (artifact ->> 'artifact_type', artifact ->> 'name') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN002',
+                CONSTRAINT = 'an_artifact_idempotency_key_names_one_artifact',
+                TABLE = 'artifacts',
+                MESSAGE = format('artifact key %L of command %s already names artifact %s (%s %s)', idempotency_key,
+                                 c.command_id, a.artifact_id, a.artifact_type, a.name);
+        END IF;
+        RETURN concord._artifact_doc(a);
+    END IF;
+    IF c.status <> 'running' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'only_a_running_command_creates_artifacts',
+            TABLE = 'artifacts',
+            MESSAGE = format('command %s is %s: only a running command creates artifacts', c.command_id, c.status);
+    END IF;
+    IF NOT (SELECT t.artifact_output_possible FROM concord.command_types AS t WHERE t.command_type = c.command_type) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_operation_creates_artifacts_only_if_its_command_type_declares_them',
+            TABLE = 'artifacts',
+            MESSAGE = format('command type %s does not declare artifact_output_possible: its operation creates no '
+                             'artifact', c.command_type),
+            HINT = 'Register the command type with "artifact_output_possible": true.';
+    END IF;
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'artifact_is_valid',
+            MESSAGE = format('invalid artifact: %s problem(s)', cardinality(problems)),
+            DETAIL = array_to_string(problems, E'\n');
+    END IF;
+    -- lineage stays within the command's project
+    foreign_parents := ARRAY(
+        SELECT p.id FROM jsonb_array_elements_text(coalesce(artifact -> 'parent_artifact_ids', '[]')) AS p (id)
+        WHERE NOT EXISTS (SELECT 1 FROM concord.artifacts AS x
+                          INNER JOIN concord.commands AS y ON x.command_id = y.command_id
+                          WHERE x.artifact_id = p.id::uuid AND y.project_id = c.project_id)
+        ORDER BY 1);
+    IF cardinality(foreign_parents) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            CONSTRAINT = 'an_operations_artifact_derives_only_from_its_projects_artifacts',
+            TABLE = 'artifact_lineage',
+            MESSAGE = format('scope violation: artifacts %s are not of command %s''s project',
+                             array_to_string(foreign_parents, ', '), c.command_id);
+    END IF;
+    saved := concord._push_actor('workflow:' || workflow_id, null);
+    INSERT INTO concord.artifacts AS x (
+        command_id, artifact_type, name, status, location, content, metadata, score, created_by, idempotency_key
+    ) VALUES (
+        c.command_id, artifact ->> 'artifact_type', artifact ->> 'name', coalesce(artifact ->> 'status', 'draft'),
+        artifact ->> 'location', nullif(artifact -> 'content', 'null'), coalesce(artifact -> 'metadata', '{}'),
+        (artifact ->> 'score')::numeric, 'command:' || c.command_id, idempotency_key
+    )
+    RETURNING * INTO a;
+    INSERT INTO concord.artifact_lineage (artifact_id, parent_artifact_id)
+    SELECT DISTINCT a.artifact_id, p.id::uuid
+    FROM jsonb_array_elements_text(coalesce(artifact -> 'parent_artifact_ids', '[]')) AS p (id);
+    PERFORM concord._pop_actor(saved);
+    RETURN concord._artifact_doc(a);
+END
+$$;
+
+--
+-- Name: FUNCTION runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text) IS 'Worker step (ctx.artifact): the running command''s operation creates an artifact {artifact_type, name, location | content, metadata, parent_artifact_ids, status (draft | final), score} owned by the command (created_by command:<id>, the command''s project). Its type must declare artifact_output_possible (CN012). Idempotent by key: a step run again gets the artifact it created (the same key for another type or name is CN002). Returns the artifact document.';
+
+--
 -- Name: runtime_effect(uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -17717,6 +18296,11 @@ BEGIN
         CASE WHEN to_status = 'succeeded' THEN coalesce(result, '{}') END,
         error, error_class);
     PERFORM concord._pop_run('');
+    IF new_status = 'compensated' THEN
+        -- every compensation has ended: the drift detector compares, per
+        -- effect, what each declared with what it began (spec 31.3)
+        PERFORM concord._detect_compensation_drift(c, workflow_id);
+    END IF;
     RETURN new_status;
 END
 $$;
@@ -17725,7 +18309,7 @@ $$;
 -- Name: FUNCTION runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text) IS 'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed with error and error_class, or a cancellation status); a command already there is left as it is. A failure is never refused: without a message it gets one, and a missing or unknown class is recorded as internal_error with the class named in the message.';
+COMMENT ON FUNCTION concord.runtime_finish(command_id uuid, workflow_id text, to_status text, result jsonb, error text, error_class text, reason text) IS 'Worker step: move the command the workflow runs to to_status (succeeded with its result, failed with error and error_class, or a cancellation status); a command already there is left as it is. A failure is never refused: without a message it gets one, and a missing or unknown class is recorded as internal_error with the class named in the message. On compensated, the drift detector runs per effect: an effect whose compensation did not begin the counter-effects it declares, or began others, gets a compensation_drift audit row and a notification to the command type''s owner (metadata.owner, else the requester).';
 
 --
 -- Name: runtime_heartbeat(text, text, text, integer, text[], text[]); Type: FUNCTION; Schema: concord; Owner: -
@@ -22741,6 +23325,124 @@ COMMENT ON COLUMN concord.rules.sqlstate IS 'The SQLSTATE a refusal by the rule 
 COMMENT ON COLUMN concord.rules.meaning IS 'What the rule holds, in one sentence.';
 
 --
+-- Name: runtime_compensations; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.runtime_compensations (
+    compensation_name text NOT NULL,
+    compensates text NOT NULL,
+    function_name text NOT NULL,
+    produces jsonb DEFAULT '[]'::jsonb NOT NULL,
+    counter_effects boolean DEFAULT true NOT NULL,
+    requires_compensation boolean DEFAULT false NOT NULL,
+    retry_policy jsonb DEFAULT '{}'::jsonb NOT NULL,
+    registered_by text NOT NULL,
+    application_version text NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT compensates_is_not_blank CHECK ((btrim(compensates) <> ''::text)),
+    CONSTRAINT compensation_function_name_is_not_blank CHECK ((btrim(function_name) <> ''::text)),
+    CONSTRAINT compensation_name_is_not_blank CHECK ((btrim(compensation_name) <> ''::text)),
+    CONSTRAINT compensation_produces_is_an_array CHECK ((jsonb_typeof(produces) = 'array'::text)),
+    CONSTRAINT compensation_retry_policy_is_an_object CHECK ((jsonb_typeof(retry_policy) = 'object'::text))
+);
+
+--
+-- Name: TABLE runtime_compensations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.runtime_compensations IS 'The compensations of the operation catalog workers registered (register_operations): what each counters and the effects it declares. Shared, like runtime_operations.';
+
+--
+-- Name: COLUMN runtime_compensations.compensation_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.compensation_name IS 'The compensation''s name (its function''s module.qualname unless it was named).';
+
+--
+-- Name: COLUMN runtime_compensations.compensates; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.compensates IS 'What it compensates: an operation''s command type or another compensation''s name.';
+
+--
+-- Name: COLUMN runtime_compensations.function_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.function_name IS 'The Python function that runs it.';
+
+--
+-- Name: COLUMN runtime_compensations.produces; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.produces IS 'The effects it declares: [{effect_type, inverse_of}], inverse_of naming the effect type of what it compensates that the effect counters (null: not an inverse).';
+
+--
+-- Name: COLUMN runtime_compensations.counter_effects; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.counter_effects IS 'True when every effect it produces is the inverse of an effect of what it compensates (spec 31.1).';
+
+--
+-- Name: COLUMN runtime_compensations.requires_compensation; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.requires_compensation IS 'True when its own effects need a compensation in turn (a declared cascade).';
+
+--
+-- Name: COLUMN runtime_compensations.retry_policy; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.retry_policy IS 'Its retry policy as the worker compiled it.';
+
+--
+-- Name: COLUMN runtime_compensations.registered_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.registered_by IS 'The executor id of the worker that registered it last.';
+
+--
+-- Name: COLUMN runtime_compensations.application_version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.application_version IS 'The application version of that worker.';
+
+--
+-- Name: COLUMN runtime_compensations.registered_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.runtime_compensations.registered_at IS 'When it was registered (or last changed).';
+
+--
+-- Name: CONSTRAINT compensates_is_not_blank ON runtime_compensations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT compensates_is_not_blank ON concord.runtime_compensations IS 'A compensation names what it compensates.';
+
+--
+-- Name: CONSTRAINT compensation_function_name_is_not_blank ON runtime_compensations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT compensation_function_name_is_not_blank ON concord.runtime_compensations IS 'A compensation names its function.';
+
+--
+-- Name: CONSTRAINT compensation_name_is_not_blank ON runtime_compensations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT compensation_name_is_not_blank ON concord.runtime_compensations IS 'A compensation has a name.';
+
+--
+-- Name: CONSTRAINT compensation_produces_is_an_array ON runtime_compensations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT compensation_produces_is_an_array ON concord.runtime_compensations IS 'The declared effects are a JSON array.';
+
+--
+-- Name: CONSTRAINT compensation_retry_policy_is_an_object ON runtime_compensations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT compensation_retry_policy_is_an_object ON concord.runtime_compensations IS 'The retry policy is a JSON object.';
+
+--
 -- Name: runtime_queue_config; Type: VIEW; Schema: concord; Owner: -
 --
 
@@ -24192,6 +24894,13 @@ ALTER TABLE ONLY concord.projects
     ADD CONSTRAINT projects_pkey PRIMARY KEY (project_id);
 
 --
+-- Name: runtime_compensations runtime_compensations_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.runtime_compensations
+    ADD CONSTRAINT runtime_compensations_pkey PRIMARY KEY (compensation_name);
+
+--
 -- Name: runtime_operations runtime_operations_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -24315,6 +25024,12 @@ CREATE INDEX artifacts_agent_idx ON concord.artifacts USING btree (agent_run_id)
 --
 
 CREATE INDEX artifacts_command_idx ON concord.artifacts USING btree (command_id);
+
+--
+-- Name: artifacts_one_per_idempotency_key; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE UNIQUE INDEX artifacts_one_per_idempotency_key ON concord.artifacts USING btree (command_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 
 --
 -- Name: artifacts_one_version_per_name; Type: INDEX; Schema: concord; Owner: -
@@ -24875,6 +25590,12 @@ CREATE TRIGGER connector_invocations_are_append_only BEFORE DELETE OR UPDATE ON 
 CREATE TRIGGER connector_invocations_are_not_truncated BEFORE TRUNCATE ON concord.connector_invocations FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only');
 
 --
+-- Name: connectors connectors_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER connectors_are_audited AFTER INSERT OR DELETE OR UPDATE ON concord.connectors FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('connector', 'connector_name');
+
+--
 -- Name: connectors connectors_before_write; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -25113,6 +25834,18 @@ CREATE TRIGGER projects_are_audited AFTER INSERT ON concord.projects FOR EACH RO
 --
 
 CREATE TRIGGER projects_are_not_rewritten BEFORE DELETE OR UPDATE ON concord.projects FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept as created');
+
+--
+-- Name: runtime_queues runtime_queues_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER runtime_queues_are_audited AFTER INSERT OR DELETE OR UPDATE ON concord.runtime_queues FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('queue', 'queue_name');
+
+--
+-- Name: schedules schedules_are_audited; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER schedules_are_audited AFTER INSERT OR DELETE OR UPDATE ON concord.schedules FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('schedule', 'schedule_name');
 
 --
 -- Name: schedules schedules_cron_is_valid; Type: TRIGGER; Schema: concord; Owner: -
@@ -26500,6 +27233,30 @@ REVOKE ALL ON FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text, m
 REVOKE ALL ON FUNCTION concord._canonical_name_of_unicode(raw text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _catalog_effects(entry jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._catalog_effects(entry jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _catalog_entry_problems(entry jsonb, n bigint); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._catalog_entry_problems(entry jsonb, n bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _catalog_graph(nodes jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._catalog_graph(nodes jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _catalog_nodes(catalog jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._catalog_nodes(catalog jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _catalog_stamp(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -26648,6 +27405,12 @@ REVOKE ALL ON FUNCTION concord._dependencies_before_insert() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._dependency_graph_lock_guard() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _detect_compensation_drift(c concord.commands, workflow_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._detect_compensation_drift(c concord.commands, workflow_id text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _directory_after_write(); Type: ACL; Schema: concord; Owner: -
@@ -26984,6 +27747,12 @@ REVOKE ALL ON FUNCTION concord._lock_memory_key(m concord.memories) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._materialize_spawn(c concord.commands, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _max_compensation_depth(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._max_compensation_depth() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _may_decide(a concord.approvals, principal text); Type: ACL; Schema: concord; Owner: -
@@ -27454,6 +28223,12 @@ REVOKE ALL ON FUNCTION concord._require_catalog_operator(catalog text) FROM PUBL
 REVOKE ALL ON FUNCTION concord._require_command_type(command_type text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _require_connector_call(c concord.commands, connector text, capability text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_connector_call(c concord.commands, connector text, capability text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _require_current_run(old_row concord.commands, new_row concord.commands); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27536,6 +28311,12 @@ REVOKE ALL ON FUNCTION concord._require_step_budget(run concord.agent_runs) FROM
 --
 
 REVOKE ALL ON FUNCTION concord._require_tools(tools text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _required_connectors(requirements text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._required_connectors(requirements text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _resolve_approvers(t concord.approval_types, doc jsonb); Type: ACL; Schema: concord; Owner: -
@@ -27644,6 +28425,18 @@ REVOKE ALL ON FUNCTION concord._rule_books() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._run_policy(policy concord.policies, doc jsonb, ct concord.command_types) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _runtime_capabilities(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._runtime_capabilities() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _runtime_catalog_after_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._runtime_catalog_after_write() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _schedules_cron_is_valid(); Type: ACL; Schema: concord; Owner: -
@@ -27824,6 +28617,12 @@ REVOKE ALL ON FUNCTION concord._tools_before_write() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._try_timestamptz(value text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _type_declares_connector(ct concord.command_types, connector text, capability text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._type_declares_connector(ct concord.command_types, connector text, capability text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _unmet_dependencies(command_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -28466,6 +29265,13 @@ GRANT ALL ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, e
 REVOKE ALL ON FUNCTION concord.runtime_compensations(command_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_compensations(command_id uuid) TO concord_worker;
 GRANT ALL ON FUNCTION concord.runtime_compensations(command_id uuid) TO concord_admin;
+
+--
+-- Name: FUNCTION runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text) TO concord_worker;
 
 --
 -- Name: FUNCTION runtime_effect(effect_id uuid); Type: ACL; Schema: concord; Owner: -

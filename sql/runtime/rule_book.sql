@@ -53,6 +53,13 @@ AS $$
         ('only_the_current_workflow_acts_for_its_command', null, 'CN011',
          'A worker step acts for a command only from the command''s current workflow (or the one '
          'finishing its cancellation).'),
+        ('a_cancellation_follow_up_begins_only_compensations', null, 'CN011',
+         'The workflow finishing a command''s cancellation (<id>/cancel) begins compensations, never '
+         'an effect of the operation.'),
+        ('a_connector_is_called_only_by_the_run_that_began_its_effect', null, 'CN011',
+         'A worker calls an effect''s connector only from the workflow that began the effect, while '
+         'that workflow is the command''s current run and the command runs (not a DBOS fork, nor a '
+         'run resumed after its command ended).'),
         ('only_a_running_command_starts_effects', null, 'CN011',
          'A worker begins a new effect only for a running command.'),
         ('compensations_run_only_while_compensating', null, 'CN011',

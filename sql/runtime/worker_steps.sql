@@ -77,7 +77,8 @@ BEGIN
             'command', concord._command_brief(c));
     END IF;
     IF c.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
-        -- A run that was released or replaced: not ours to execute.
+        -- A run that was released or replaced, or a copy DBOS made of a run
+        -- (`dbos workflow fork`): not ours to execute.
         RETURN jsonb_build_object('action', 'stale', 'status', c.status,
                                   'current_workflow_id', c.dbos_workflow_id);
     END IF;
@@ -111,6 +112,12 @@ BEGIN
             THEN 'cancel'
         ELSE 'skip'
     END;
+    -- A run cancelled in DBOS handed its cancellation to <workflow>/cancel;
+    -- resumed (`dbos workflow resume`), it leaves that path to the follow-up
+    -- rather than walk the same compensations at the same time.
+    IF action = 'cancel' AND concord._cancellation_follow_up_exists(workflow_id) THEN
+        action := 'skip';
+    END IF;
     RETURN jsonb_build_object('action', action, 'command', concord._command_brief(c));
 END
 $$;
@@ -120,7 +127,30 @@ COMMENT ON FUNCTION concord.runtime_claim(uuid, text, text) IS
 '{action: run | cancel | skip | stale | released | unserved, command}. released: a dependency is '
 'unmet, the workflow lets go and the parent''s completion hands the command off again. unserved: '
 'the calling worker''s row of concord.workers lists no operation for the type: the workflow lets '
-'go (runtime_unserved) and the command stays queued for a worker that has it. Idempotent.';
+'go (runtime_unserved) and the command stays queued for a worker that has it. stale: the '
+'workflow is not the command''s current run (a replaced run, or a DBOS fork of one). A run whose '
+'cancellation a follow-up workflow (<id>/cancel) walks answers skip. Idempotent.';
+
+-- Whether DBOS holds the follow-up workflow that walks the cancellation of
+-- run workflow_id (enqueued by _cancel_from_dbos). Dynamic: nothing here may
+-- depend on DBOS's objects.
+CREATE OR REPLACE FUNCTION concord._cancellation_follow_up_exists(workflow_id text)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    found boolean;
+BEGIN
+    IF to_regclass('dbos.workflow_status') IS null THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $1)'
+    INTO found USING workflow_id || '/cancel';
+    RETURN found;
+END
+$$;
 
 -- The step prelude (spec 30.1): read only. {action: run} while the command
 -- runs under this workflow; cancel once cancellation is requested; stop when
@@ -223,6 +253,15 @@ BEGIN
             MESSAGE = format('command %s not found', command_id);
     END IF;
     PERFORM concord._require_owner(c, workflow_id);
+    IF workflow_id = c.dbos_workflow_id || '/cancel' AND compensates_effect_id IS null THEN
+        -- The follow-up walks a cancellation: it counters effects, it starts
+        -- none of the operation's (a DBOS fork named <id>/cancel included).
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_cancellation_follow_up_begins_only_compensations',
+            MESSAGE = format('workflow %s finishes the cancellation of command %s: it begins compensations, '
+                             'not the operation''s effect %s', workflow_id, command_id, effect_type);
+    END IF;
     -- The effect under this key, or its latest retry (<key>/retry-<n>). One
     -- that succeeded or is executing is reused: a replay, or a later run of the
     -- command (a retry, a re-queue) finding it done, so it is not done twice.
@@ -340,3 +379,58 @@ COMMENT ON FUNCTION concord.runtime_effect(uuid) IS
 'The state of an effect ({effect_id, status, result, error, error_class, ...}); a worker reads '
 'it before calling a connector so that a re-run step does not repeat a side effect that already '
 'succeeded.';
+
+-- The step that calls a connector asks first (spec 30.1, issue 13): only the
+-- run that began the effect calls, while that run is still the command's and
+-- the command still runs (a DBOS fork, a run resumed after its command ended,
+-- or a run an operator took the command off must not reach the peer).
+CREATE OR REPLACE FUNCTION concord.runtime_call_effect(effect_id uuid, workflow_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
+AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.domain_effects%ROWTYPE;
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('effect_id', effect_id::text);
+    PERFORM concord._require('workflow_id', workflow_id);
+    SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_effect_exists',
+            MESSAGE = format('effect %s not found', effect_id);
+    END IF;
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = e.command_id;
+    PERFORM concord._require_owner(c, workflow_id);
+    IF e.status IN ('succeeded', 'failed') THEN
+        RETURN concord._effect_state(e, 'done');
+    END IF;
+    IF e.status <> 'executing' OR e.executed_by_dbos_workflow_id IS DISTINCT FROM workflow_id
+       OR c.status NOT IN ('running', 'cancelling', 'compensating') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_connector_is_called_only_by_the_run_that_began_its_effect',
+            MESSAGE = format('workflow %s may not call the connector of effect %s: the effect is %s (begun by %s) '
+                             'and its command %s is %s', workflow_id, effect_id, e.status,
+                             coalesce(e.executed_by_dbos_workflow_id, 'no run'), c.command_id, c.status),
+            HINT = 'Only the run that began an effect calls its connector, while its command runs.';
+    END IF;
+    RETURN concord._effect_state(e, 'call');
+END
+$$;
+
+COMMENT ON FUNCTION concord.runtime_call_effect(uuid, text) IS
+'Worker step, before a connector call: the effect''s state ({action: done | call, status, result, '
+'error, ...}). done: it already succeeded or failed (a replay returns that). call: the workflow '
+'began it and may call now. Refused (CN011) to a workflow that is not the command''s current run, '
+'did not begin the effect, or whose command no longer runs (blocked, finished).';

@@ -39,6 +39,9 @@ repeated after a crash cannot create a second command. A limit the gateway repor
 ``failed``. DBOS's own exceptions (``DBOSException``), and anything raised while this
 process's DBOS is not launched or is being destroyed (a worker's SIGTERM drain), are not
 the agent's failure: they are raised again, so the workflow is recovered where it was.
+A copy of the workflow (``dbos workflow fork``, another id than the run's
+``dbos_workflow_id``) stops after the begin step without a move: from the start the kernel
+refuses it the begin; from a later step it would replay the original's secret.
 """
 
 from __future__ import annotations
@@ -321,6 +324,16 @@ class AgentLoop:
             doc = dict(begun["ok"])
             self.secret = doc.pop("secret", None)
             self.run_doc = doc
+        bound = self.run_doc.get("dbos_workflow_id")
+        if bound is not None and bound != self.workflow_id:
+            # a copy of the run's workflow (`dbos workflow fork`): the kernel refused it the
+            # begin, and a fork past the begin replays the original's secret; neither acts
+            self.secret = None
+            return self._answer(
+                self.run_doc.get("status"),
+                action="stopped",
+                why=f"workflow {self.workflow_id} is not the run's workflow {bound}",
+            )
         status = self.run_doc.get("status")
         if status in AGENT_RUN_TERMINAL:
             return self._answer(status)

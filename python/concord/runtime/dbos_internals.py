@@ -20,7 +20,8 @@ Why each reach is needed:
   ``PENDING`` workflow of the given executors back on its queue, so the queue's atomic
   dequeue admits one runner). DBOS recovers only at start; a workflow whose execution died
   while the process lives (its checkpoint hit a database outage) would stay ``PENDING``
-  until a restart. The worker's recovery loop uses both (worker.py, ``_recovery_loop``).
+  until a restart. The worker's recovery loop uses both (worker.py, ``_recovery_loop``), and
+  a stopping worker asks :func:`running_here` whether anything is in flight.
 
 When DBOS is upgraded, check these names against its ``_dbos.py``: a renamed field reads as
 missing, and a running DBOS would then look down (an agent's defect re-raised for recovery

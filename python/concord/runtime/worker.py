@@ -4,10 +4,13 @@ It imports the modules that register operations and connectors, validates the op
 catalog (spec 31.2, 41) and refuses to start with every problem listed, launches DBOS
 against the Concord database with an explicit executor id and application version,
 registers the queues of ``concord.runtime_queues``, records the catalog in
-``concord.runtime_operations``, applies the schedules of ``concord.schedules``, and shuts
-down cleanly on SIGTERM or SIGINT. While it runs, its recovery loop resumes the workflows
-of its executor id that no execution in the process runs any more (a database outage cut
-their checkpoint): DBOS itself recovers only when a worker starts.
+``concord.runtime_operations``, applies the schedules of ``concord.schedules``, logs one
+line per command start and finish (``concord.runtime.logs``), and stops on SIGTERM or
+SIGINT within moments: work in flight is left to DBOS's recovery, which resumes it when
+a worker of the same executor id starts again (``--drain-seconds`` waits for it first).
+While it runs, its recovery loop resumes the workflows of its executor id that no
+execution in the process runs any more (a database outage cut their checkpoint): DBOS
+itself recovers only when a worker starts.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class WorkerConfig:
     pool_size: int = 16
     apply_schedules: bool = True
     promote_version: bool = False
-    log_level: str = "WARNING"
+    log_level: str = "WARNING"  # DBOS's own logger (logs.dbos_level)
     # Adopt the PENDING workflows of a gone worker (its executor lock free) silent this
     # long; 0 never adopts.
     adopt_after: float = 20.0
@@ -537,7 +540,45 @@ class Worker:
         self._stopped.wait()
 
     def request_stop(self, *_args) -> None:
+        """SIGTERM or SIGINT: stop; a second one while stopping ends the process now."""
+        if self._stopped.is_set():
+            _exit_now(1)
         self._stopped.set()
+
+    def shutdown(self, *, drain_seconds: int = 0) -> bool:
+        """Stop after a signal. With nothing in flight, as :meth:`stop`. Otherwise, after
+        waiting up to ``drain_seconds`` for it, say what is left and return False without
+        destroying DBOS: the caller ends the process at once (``_exit_now``). What was in
+        flight stays PENDING in DBOS and resumes where it was when a worker of the same
+        executor id starts (every step is idempotent on replay); destroying DBOS under
+        running workflows would only make their threads fail with tracebacks, and wait
+        for them."""
+        from . import logs
+        from .dbos_internals import running_here as active_workflow_ids
+
+        busy = logs.in_flight()
+        if (busy or active_workflow_ids()) and drain_seconds > 0:
+            log.warning(
+                "stopping: waiting up to %d s for %d command(s) in flight",
+                drain_seconds,
+                len(busy),
+            )
+            deadline = time.monotonic() + drain_seconds
+            while active_workflow_ids() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            busy = logs.in_flight()
+        if not busy and not active_workflow_ids():
+            self.stop()
+            return True
+        self._recovery_stop.set()
+        logs.silence_dbos()
+        log.warning(
+            "stopping: %d command(s) in flight will resume on restart%s",
+            len(busy),
+            "" if not busy else ": " + ", ".join(sorted(b["command_id"] for b in busy)[:10]),
+        )
+        self._close_lock()
+        return False
 
     def stop(self, *, drain_seconds: int = 0) -> None:
         from dbos import DBOS
@@ -593,8 +634,22 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument(
         "--drain-seconds",
         type=int,
-        default=10,
-        help="on SIGTERM, wait this long for running workflows (default 10)",
+        default=int(os.environ.get("CONCORD_DRAIN_SECONDS") or 0),
+        help="on SIGTERM or SIGINT, wait this long for the commands in flight before stopping "
+        "(default $CONCORD_DRAIN_SECONDS, else 0: stop at once; what is in flight resumes when "
+        "a worker of the same executor id starts)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("CONCORD_LOG_LEVEL", "INFO"),
+        help="level of Concord's loggers (default $CONCORD_LOG_LEVEL, else INFO: a line per "
+        "command start and finish); DBOS's own logger stays at WARNING unless DEBUG",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("CONCORD_LOG_FORMAT", "text"),
+        help="text lines, or one JSON object per line (default $CONCORD_LOG_FORMAT, else text)",
     )
     parser.add_argument(
         "--adopt-after",
@@ -604,8 +659,16 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="adopt the pending workflows of a worker that is gone (its executor lock free) "
         "and silent this long (default 20, or $CONCORD_ADOPT_AFTER; 0 never adopts)",
     )
-    parser.add_argument("--log-level", default=os.environ.get("CONCORD_LOG_LEVEL", "WARNING"))
     return parser
+
+
+def _exit_now(code: int) -> None:
+    """End the process without joining the threads of workflows in flight (DBOS
+    recovers them) and without atexit handlers."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -613,7 +676,13 @@ def run(args: argparse.Namespace) -> int:
     if not dsn:
         print("concord worker: no database given: pass --dsn or set CONCORD_DSN", file=sys.stderr)
         return 2
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    from . import logs
+
+    try:
+        logs.configure(args.log_level, args.log_format)
+    except ValueError as exc:
+        print(f"concord worker: {exc}", file=sys.stderr)
+        return 2
     worker = Worker(
         WorkerConfig(
             dsn=dsn,
@@ -623,7 +692,7 @@ def run(args: argparse.Namespace) -> int:
             queues=args.queues,
             apply_schedules=not args.no_schedules,
             promote_version=args.promote_version,
-            log_level=args.log_level.upper(),
+            log_level=logs.dbos_level(args.log_level),
             adopt_after=args.adopt_after,
         )
     )
@@ -639,8 +708,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"concord worker {args.executor_id} ready", flush=True)
     worker.wait()
-    worker.stop(drain_seconds=args.drain_seconds)
+    clean = worker.shutdown(drain_seconds=max(args.drain_seconds, 0))
     print(f"concord worker {args.executor_id} stopped", flush=True)
+    if not clean:
+        _exit_now(0)
     return 0
 
 

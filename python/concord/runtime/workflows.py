@@ -21,6 +21,7 @@ with :class:`DatabaseUnavailable` and the worker's recovery loop resumes it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -34,6 +35,7 @@ from dbos import DBOS
 from dbos import error as dbos_error
 
 from ..errors import NotPermitted, StateConflict
+from . import logs
 from .catalog import Catalog, Compensation, Operation
 from .connectors.base import ConnectorCall, ConnectorRegistry, redact
 from .db import RuntimeDB
@@ -85,8 +87,36 @@ def state() -> RuntimeState:
 # ---------------------------------------------------------------------------
 
 
+# The rules by which SQL refuses a workflow that is not the command's run (a DBOS fork, a
+# replaced run, a run resumed after its command ended): the workflow stops quietly.
+NOT_THE_RUN = frozenset(
+    {
+        "only_the_current_workflow_acts_for_its_command",
+        "a_connector_is_called_only_by_the_run_that_began_its_effect",
+        "a_cancellation_follow_up_begins_only_compensations",
+    }
+)
+
+
+def _as_the_run(fn):
+    """``fn`` as a step body that stops its workflow (:class:`Superseded`, a
+    BaseException DBOS neither records nor retries) when SQL says the workflow is not
+    the command's run."""
+
+    @functools.wraps(fn)
+    def body(*args):
+        try:
+            return fn(*args)
+        except StateConflict as exc:
+            if exc.rule not in NOT_THE_RUN:
+                raise
+            raise Superseded(str(args[0]) if args else "?", exc.message) from None
+
+    return body
+
+
 def _run_step(name: str, fn, *args, policy: RetryPolicy = NO_RETRY):
-    return DBOS.run_step(compile_policy(policy, name=name), _bookkeeping(fn), *args)
+    return DBOS.run_step(compile_policy(policy, name=name), _bookkeeping(_as_the_run(fn)), *args)
 
 
 def _stop_on_outage(exc: BaseException) -> None:
@@ -273,7 +303,8 @@ def _execute_effect(
     without calling again; a call cut off before completion is repeated under the same
     idempotency key, which the peer uses to execute it once."""
     s = state()
-    current = s.db.scalar("SELECT concord.runtime_effect(%s)", effect_id)
+    # refused (CN011) unless this workflow began the effect and still runs the command
+    current = s.db.scalar("SELECT concord.runtime_call_effect(%s, %s)", effect_id, workflow_id)
     if current["status"] == "succeeded":
         return current["result"]
     if current["status"] == "failed":
@@ -463,7 +494,7 @@ class EffectContext:
         try:
             output = DBOS.run_step(
                 compile_policy(policy, name=f"concord.effect:{effect_type}"),
-                _bookkeeping(_execute_effect),
+                _bookkeeping(_as_the_run(_execute_effect)),
                 effect_id,
                 connector,
                 capability,
@@ -542,21 +573,34 @@ class EffectContext:
         """The prelude of spec 30.1 as a step of its own: raise :class:`Cancelled` when
         the command's cancellation has been requested, and :class:`Superseded` when this
         run no longer owns it or it no longer runs (blocked, finished)."""
-        check = _run_step("concord.prelude", _check, self.command_id, self.workflow_id)
-        if check["action"] == "cancel":
-            raise Cancelled(self.command_id, check["cancellation_mode"])
-        if check["action"] != "run":
-            raise Superseded(self.command_id, f"the command is {check['status']}")
+        _run_step("concord.prelude", _prelude, self.command_id, self.workflow_id)
 
     def step(self, fn, *args: Any, name: str | None = None, retry: RetryPolicy | None = None):
-        """Run ``fn(*args)`` as a DBOS step after the cancellation prelude (for work
-        without an effect of its own, e.g. a computation or a read)."""
-        self.check_cancelled()
+        """Run ``fn(*args)`` as a DBOS step whose body begins with the cancellation
+        prelude (for work without an effect of its own, e.g. a computation or a read).
+        The prelude is in the same step, so that no copy of the workflow resumed past
+        it (``dbos workflow fork --step``) runs ``fn`` for a command it does not run."""
+        command_id, workflow_id = self.command_id, self.workflow_id
+
+        def body(*step_args: Any) -> Any:
+            _prelude(command_id, workflow_id)
+            return fn(*step_args)
+
         return DBOS.run_step(
             compile_policy(retry or self.retry, name=name or getattr(fn, "__name__", "step")),
-            _operation_step(fn),
+            _operation_step(body),
             *args,
         )
+
+
+def _prelude(command_id: str, workflow_id: str) -> None:
+    """Raise :class:`Cancelled` when the command's cancellation is requested,
+    :class:`Superseded` when the workflow no longer runs it."""
+    check = _check(command_id, workflow_id)
+    if check["action"] == "cancel":
+        raise Cancelled(command_id, check["cancellation_mode"])
+    if check["action"] != "run":
+        raise Superseded(command_id, f"the command is {check['status']}")
 
 
 # ---------------------------------------------------------------------------
@@ -745,6 +789,7 @@ def _after_cancel_from_dbos(command_id: str, workflow_id: str) -> None:
     so the command's cancellation is recorded directly and a follow-up workflow
     finishes it."""
     s = state()
+    logs.forget(workflow_id)
     try:
         s.db.scalar(
             "SELECT concord.runtime_workflow_cancelled(%s, %s, %s)",
@@ -752,6 +797,9 @@ def _after_cancel_from_dbos(command_id: str, workflow_id: str) -> None:
             workflow_id,
             s.executor_id,
         )
+    except StateConflict as exc:  # a fork, or a replaced run: not the command's to cancel
+        if exc.rule not in NOT_THE_RUN:
+            DBOS.logger.exception("recording the DBOS cancellation of %s failed", workflow_id)
     except Exception:  # the command may already be terminal: nothing to finish
         DBOS.logger.exception("recording the DBOS cancellation of %s failed", workflow_id)
 
@@ -760,13 +808,27 @@ def _operation_for(command: dict) -> Operation | None:
     return state().catalog.operations.get(command["command_type"])
 
 
+def _not_this_run(claim: dict, workflow_id: str, suffix: str = "") -> str | None:
+    """Why this workflow must not act on the command its claim describes, or None. A claim
+    names the run it was made for: a copy of a workflow (``dbos workflow fork --step N``)
+    replays its original's claim under another id, and stops before any step."""
+    command = claim.get("command") or {}
+    bound = command.get("workflow_id")
+    if bound is None or bound + suffix == workflow_id:
+        return None
+    return f"workflow {workflow_id} is not the run of command {command.get('command_id')} ({bound})"
+
+
 @DBOS.workflow(name=RUN_COMMAND)
 def run_command(command_id: str) -> dict:
     workflow_id = DBOS.workflow_id
+    answer: dict = {"action": "interrupted"}
     try:
-        return _run(command_id, workflow_id)
+        answer = _run(command_id, workflow_id)
+        return answer
     except Superseded as stop:
-        return {"action": "stopped", "why": stop.why}
+        answer = {"action": "stopped", "why": stop.why}
+        return answer
     except Exception as exc:  # DBOS's checkpoint hit an outage: resumed, never ERROR
         _stop_on_outage(exc)
         raise
@@ -779,11 +841,16 @@ def run_command(command_id: str) -> dict:
         if _cancelled_in_dbos(workflow_id):
             _after_cancel_from_dbos(command_id, workflow_id)
         raise
+    finally:
+        logs.command_finished(workflow_id, answer)
 
 
 def _run(command_id: str, workflow_id: str) -> dict:
     claim = _run_step("concord.claim", _claim, command_id, workflow_id)
     action = claim["action"]
+    why = _not_this_run(claim, workflow_id)
+    if why is not None:
+        return {"action": "stopped", "why": why}
     if action == "unserved":
         # This worker has no operation for the type: it did not claim the command, which
         # stays queued for a worker that has it (runtime_claim, runtime_unserved).
@@ -795,6 +862,8 @@ def _run(command_id: str, workflow_id: str) -> dict:
             command_id,
         )
         return {"action": action, "status": claim.get("status")}
+    if action in ("run", "cancel"):
+        logs.command_started(workflow_id, claim["command"])
     if action == "cancel":
         return _cancellation_path(claim["command"], workflow_id)
     if action != "run":
@@ -868,16 +937,25 @@ def _cancel_now(command_id: str, workflow_id: str) -> dict:
 @DBOS.workflow(name=FINISH_CANCELLATION)
 def finish_cancellation(command_id: str) -> dict:
     workflow_id = DBOS.workflow_id
+    answer: dict = {"action": "interrupted"}
     try:
         claim = _run_step("concord.claim", _claim, command_id, workflow_id)
+        why = _not_this_run(claim, workflow_id, "/cancel")
+        if why is not None:
+            return {"action": "stopped", "why": why}
         if claim["action"] != "cancel":
             return {"action": claim["action"]}
-        return _cancellation_path(claim["command"], workflow_id)
+        logs.command_started(workflow_id, claim["command"])
+        answer = _cancellation_path(claim["command"], workflow_id)
+        return answer
     except Superseded as stop:
-        return {"action": "stopped", "why": stop.why}
+        answer = {"action": "stopped", "why": stop.why}
+        return answer
     except Exception as exc:
         _stop_on_outage(exc)
         raise
+    finally:
+        logs.command_finished(workflow_id, answer)
 
 
 def _submit_scheduled(schedule_name: str, tick: str) -> str | None:

@@ -376,9 +376,9 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_effect(uuid) IS
-'The state of an effect ({effect_id, status, result, error, error_class, ...}); a worker reads '
-'it before calling a connector so that a re-run step does not repeat a side effect that already '
-'succeeded.';
+'The state of an effect ({effect_id, status, result, error, error_class, ...}), read only. The '
+'worker itself asks concord.runtime_call_effect before a connector call, which also checks that '
+'the asking workflow began the effect and still runs its command.';
 
 -- The step that calls a connector asks first (spec 30.1, issue 13): only the
 -- run that began the effect calls, while that run is still the command's and

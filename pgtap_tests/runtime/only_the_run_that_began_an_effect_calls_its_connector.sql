@@ -15,11 +15,14 @@ SELECT is(concord_test.submit('ce', 'rt_async'), 'queued', 'fixture: ce queued')
 SELECT is(concord_test.claim('ce') ->> 'action', 'run', 'fixture: ce claimed by its run');
 
 CREATE TEMP TABLE ce_effect AS
-SELECT (concord.runtime_begin_effect(concord_test.id('ce'), concord_test.workflow_of('ce'), 'connector.x', '{}',
-                                     'ce-1') ->> 'effect_id')::uuid AS id;
+SELECT (concord.runtime_begin_effect(
+    concord_test.id('ce'), concord_test.workflow_of('ce'), 'connector.x', '{}',
+    'ce-1'
+) ->> 'effect_id')::uuid AS id;
 
 SELECT is(
-    concord.runtime_call_effect((SELECT id FROM ce_effect), concord_test.workflow_of('ce')) ->> 'action',
+    concord.runtime_call_effect((SELECT id FROM ce_effect), concord_test.workflow_of('ce'))
+    ->> 'action',
     'call',
     'the run that began the effect may call its connector'
 );
@@ -31,33 +34,46 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT concord_test.throws_rule(
-    format('SELECT concord.runtime_call_effect(%L, %L)', (SELECT id FROM ce_effect),
-           concord_test.workflow_of('ce') || '/cancel'),
+    format(
+        'SELECT concord.runtime_call_effect(%L, %L)', (SELECT id FROM ce_effect),
+        concord_test.workflow_of('ce') || '/cancel'
+    ),
     'CN011', 'a_connector_is_called_only_by_the_run_that_began_its_effect',
     'the cancellation follow-up may not call the connector of an effect it did not begin'
 );
 
 SELECT concord_test.throws_rule(
-    format($$SELECT concord.runtime_begin_effect(%L, %L, 'connector.y', '{}', 'ce-2')$$,
-           concord_test.id('ce'), concord_test.workflow_of('ce') || '/cancel'),
+    format(
+        $$SELECT concord.runtime_begin_effect(%L, %L, 'connector.y', '{}', 'ce-2')$$,
+        concord_test.id('ce'), concord_test.workflow_of('ce') || '/cancel'
+    ),
     'CN011', 'a_cancellation_follow_up_begins_only_compensations',
     'a workflow named <id>/cancel begins no effect of the operation'
 );
 
 -- the command ends (an operator blocks it): its run calls no connector any more
 SELECT lives_ok(
-    format($$SELECT concord.transition_command(%L, 'blocked', 'op', 'stuck')$$, concord_test.id('ce')),
+    format(
+        $$SELECT concord.transition_command(%L, 'blocked', 'op', 'stuck')$$, concord_test.id('ce')
+    ),
     'fixture: an operator blocks ce'
 );
 
 SELECT concord_test.throws_rule(
-    format('SELECT concord.runtime_call_effect(%L, %L)', (SELECT id FROM ce_effect), concord_test.workflow_of('ce')),
+    format(
+        'SELECT concord.runtime_call_effect(%L, %L)',
+        (SELECT id FROM ce_effect),
+        concord_test.workflow_of('ce')
+    ),
     'CN011', 'a_connector_is_called_only_by_the_run_that_began_its_effect',
     'a run whose command no longer runs (blocked, finished; a resumed workflow) calls no connector'
 );
 
 SELECT is(
-    (SELECT status FROM concord.domain_effects WHERE domain_effect_id = (SELECT id FROM ce_effect)),
+    (
+        SELECT status FROM concord.domain_effects
+        WHERE domain_effect_id = (SELECT ce.id FROM ce_effect AS ce)
+    ),
     'executing',
     'a refused call changes nothing'
 );

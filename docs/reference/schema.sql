@@ -4873,6 +4873,26 @@ END
 $$;
 
 --
+-- Name: _cancellation_follow_up_exists(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._cancellation_follow_up_exists(workflow_id text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+DECLARE
+    found boolean;
+BEGIN
+    IF to_regclass('dbos.workflow_status') IS null THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $1)'
+    INTO found USING workflow_id || '/cancel';
+    RETURN found;
+END
+$_$;
+
+--
 -- Name: _canonical_name_of_unicode(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12579,6 +12599,13 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
         ('only_the_current_workflow_acts_for_its_command', null, 'CN011',
          'A worker step acts for a command only from the command''s current workflow (or the one '
          'finishing its cancellation).'),
+        ('a_cancellation_follow_up_begins_only_compensations', null, 'CN011',
+         'The workflow finishing a command''s cancellation (<id>/cancel) begins compensations, never '
+         'an effect of the operation.'),
+        ('a_connector_is_called_only_by_the_run_that_began_its_effect', null, 'CN011',
+         'A worker calls an effect''s connector only from the workflow that began the effect, while '
+         'that workflow is the command''s current run and the command runs (not a DBOS fork, nor a '
+         'run resumed after its command ended).'),
         ('only_a_running_command_starts_effects', null, 'CN011',
          'A worker begins a new effect only for a running command.'),
         ('compensations_run_only_while_compensating', null, 'CN011',
@@ -17859,6 +17886,15 @@ BEGIN
             MESSAGE = format('command %s not found', command_id);
     END IF;
     PERFORM concord._require_owner(c, workflow_id);
+    IF workflow_id = c.dbos_workflow_id || '/cancel' AND compensates_effect_id IS null THEN
+        -- The follow-up walks a cancellation: it counters effects, it starts
+        -- none of the operation's (a DBOS fork named <id>/cancel included).
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_cancellation_follow_up_begins_only_compensations',
+            MESSAGE = format('workflow %s finishes the cancellation of command %s: it begins compensations, '
+                             'not the operation''s effect %s', workflow_id, command_id, effect_type);
+    END IF;
     -- The effect under this key, or its latest retry (<key>/retry-<n>). One
     -- that succeeded or is executing is reused: a replay, or a later run of the
     -- command (a retry, a re-queue) finding it done, so it is not done twice.
@@ -17942,6 +17978,57 @@ $$;
 COMMENT ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) IS 'Worker step: the prelude (no new effect once cancellation is requested: {action: cancelled}), then the connector check (payload.connector and payload.capability: one the command type declares, within an agent''s scope, CN012), then plan_effect + start_effect. Answers {action: execute | done | cancelled, effect_id, status, result, connector_key, ...}; a replay returns the effect it began; a later run of the command reuses an effect that succeeded and retries one that failed as a new effect <key>/retry-<n>, whose connector_key stays <key>: the call may have happened, and the peer decides by that key.';
 
 --
+-- Name: runtime_call_effect(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.runtime_call_effect(effect_id uuid, workflow_id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.domain_effects%ROWTYPE;
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('effect_id', effect_id::text);
+    PERFORM concord._require('workflow_id', workflow_id);
+    SELECT * INTO e FROM concord.domain_effects AS x WHERE x.domain_effect_id = effect_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_effect_exists',
+            MESSAGE = format('effect %s not found', effect_id);
+    END IF;
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = e.command_id;
+    PERFORM concord._require_owner(c, workflow_id);
+    IF e.status IN ('succeeded', 'failed') THEN
+        RETURN concord._effect_state(e, 'done');
+    END IF;
+    IF e.status <> 'executing' OR e.executed_by_dbos_workflow_id IS DISTINCT FROM workflow_id
+       OR c.status NOT IN ('running', 'cancelling', 'compensating') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_connector_is_called_only_by_the_run_that_began_its_effect',
+            MESSAGE = format('workflow %s may not call the connector of effect %s: the effect is %s (begun by %s) '
+                             'and its command %s is %s', workflow_id, effect_id, e.status,
+                             coalesce(e.executed_by_dbos_workflow_id, 'no run'), c.command_id, c.status),
+            HINT = 'Only the run that began an effect calls its connector, while its command runs.';
+    END IF;
+    RETURN concord._effect_state(e, 'call');
+END
+$$;
+
+--
+-- Name: FUNCTION runtime_call_effect(effect_id uuid, workflow_id text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.runtime_call_effect(effect_id uuid, workflow_id text) IS 'Worker step, before a connector call: the effect''s state ({action: done | call, status, result, error, ...}). done: it already succeeded or failed (a replay returns that). call: the workflow began it and may call now. Refused (CN011) to a workflow that is not the command''s current run, did not begin the effect, or whose command no longer runs (blocked, finished).';
+
+--
 -- Name: runtime_check(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -18019,7 +18106,8 @@ BEGIN
             'command', concord._command_brief(c));
     END IF;
     IF c.dbos_workflow_id IS DISTINCT FROM workflow_id THEN
-        -- A run that was released or replaced: not ours to execute.
+        -- A run that was released or replaced, or a copy DBOS made of a run
+        -- (`dbos workflow fork`): not ours to execute.
         RETURN jsonb_build_object('action', 'stale', 'status', c.status,
                                   'current_workflow_id', c.dbos_workflow_id);
     END IF;
@@ -18053,6 +18141,12 @@ BEGIN
             THEN 'cancel'
         ELSE 'skip'
     END;
+    -- A run cancelled in DBOS handed its cancellation to <workflow>/cancel;
+    -- resumed (`dbos workflow resume`), it leaves that path to the follow-up
+    -- rather than walk the same compensations at the same time.
+    IF action = 'cancel' AND concord._cancellation_follow_up_exists(workflow_id) THEN
+        action := 'skip';
+    END IF;
     RETURN jsonb_build_object('action', action, 'command', concord._command_brief(c));
 END
 $$;
@@ -18061,7 +18155,7 @@ $$;
 -- Name: FUNCTION runtime_claim(command_id uuid, workflow_id text, executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) IS 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers {action: run | cancel | skip | stale | released | unserved, command}. released: a dependency is unmet, the workflow lets go and the parent''s completion hands the command off again. unserved: the calling worker''s row of concord.workers lists no operation for the type: the workflow lets go (runtime_unserved) and the command stays queued for a worker that has it. Idempotent.';
+COMMENT ON FUNCTION concord.runtime_claim(command_id uuid, workflow_id text, executor_id text) IS 'Worker step: the workflow of a command''s current run claims it (queued -> running). Answers {action: run | cancel | skip | stale | released | unserved, command}. released: a dependency is unmet, the workflow lets go and the parent''s completion hands the command off again. unserved: the calling worker''s row of concord.workers lists no operation for the type: the workflow lets go (runtime_unserved) and the command stays queued for a worker that has it. stale: the workflow is not the command''s current run (a replaced run, or a DBOS fork of one). A run whose cancellation a follow-up workflow (<id>/cancel) walks answers skip. Idempotent.';
 
 --
 -- Name: runtime_compensations(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -18242,7 +18336,7 @@ $$;
 -- Name: FUNCTION runtime_effect(effect_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_effect(effect_id uuid) IS 'The state of an effect ({effect_id, status, result, error, error_class, ...}); a worker reads it before calling a connector so that a re-run step does not repeat a side effect that already succeeded.';
+COMMENT ON FUNCTION concord.runtime_effect(effect_id uuid) IS 'The state of an effect ({effect_id, status, result, error, error_class, ...}), read only. The worker itself asks concord.runtime_call_effect before a connector call, which also checks that the asking workflow began the effect and still runs its command.';
 
 --
 -- Name: runtime_finish(uuid, text, text, jsonb, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -27227,6 +27321,12 @@ REVOKE ALL ON FUNCTION concord._cancel_swarm(swarm_run_id uuid, actor text, reas
 REVOKE ALL ON FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text, mode text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _cancellation_follow_up_exists(workflow_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._cancellation_follow_up_exists(workflow_id text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _canonical_name_of_unicode(raw text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -29242,6 +29342,13 @@ GRANT ALL ON FUNCTION concord.runtime_audit(command_id uuid, workflow_id text, e
 
 REVOKE ALL ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_begin_effect(command_id uuid, workflow_id text, effect_type text, payload jsonb, idempotency_key text, declared_compensation text, compensates_effect_id uuid) TO concord_worker;
+
+--
+-- Name: FUNCTION runtime_call_effect(effect_id uuid, workflow_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.runtime_call_effect(effect_id uuid, workflow_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.runtime_call_effect(effect_id uuid, workflow_id text) TO concord_worker;
 
 --
 -- Name: FUNCTION runtime_check(command_id uuid, workflow_id text); Type: ACL; Schema: concord; Owner: -

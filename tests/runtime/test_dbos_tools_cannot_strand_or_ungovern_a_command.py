@@ -256,8 +256,10 @@ def test_a_fork_of_a_running_command_is_refused_and_the_command_still_finishes(
     rt: Runtime, db: psycopg.Connection
 ) -> None:
     command_id = running(db, "dt.steps", {"n": 6, "sleep": 0.5})
-    wait_for(lambda: len(pings(rt, command_id)) >= 2, message="two steps")
     workflow_id = workflow_of(db, command_id)
+    wait_for(lambda: one(db, "SELECT count(*) FROM dbos.operation_outputs WHERE workflow_uuid = %s "
+                         "AND function_name = 'ping'", workflow_id) >= 2,
+             timeout=40, message="two steps checkpointed")
     forks = fork(
         rt,
         (workflow_id, 1),

@@ -18509,6 +18509,8 @@ CREATE FUNCTION concord.runtime_reconcile(executor_id text) RETURNS integer
     AS $$
 DECLARE
     c concord.commands%ROWTYPE;
+    a concord.agent_runs%ROWTYPE;
+    why text;
     n integer := 0;
     saved text[];
 BEGIN
@@ -18525,6 +18527,27 @@ BEGIN
         PERFORM concord._cancel_from_dbos(c, executor_id);
         n := n + 1;
     END LOOP;
+    -- Agent runs whose workflow was cancelled from DBOS's side (`dbos workflow
+    -- cancel agent:<id>`): nothing would move them again, so they are
+    -- cancelled as an operator's cancel_agent_run would (a coordinator's is
+    -- its swarm's, which reaches all the swarm's pending work).
+    FOR a IN EXECUTE
+        'SELECT r.* FROM concord.agent_runs AS r '
+        'INNER JOIN concord.agent_statuses AS s ON s.status = r.status '
+        'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = r.dbos_workflow_id '
+        'WHERE NOT s.terminal AND w.status = ''CANCELLED'' '
+        'ORDER BY r.agent_run_id FOR NO KEY UPDATE OF r SKIP LOCKED'
+    LOOP
+        why := format('its workflow %s was cancelled in DBOS', a.dbos_workflow_id);
+        IF a.parent_agent_run_id IS null THEN
+            PERFORM concord._cancel_swarm(a.swarm_run_id, 'worker:' || executor_id, why, null);
+        ELSE
+            saved := concord._push_actor('worker:' || executor_id, why);
+            PERFORM concord._cancel_agent_runs(ARRAY[a.agent_run_id], why);
+            PERFORM concord._pop_actor(saved);
+        END IF;
+        n := n + 1;
+    END LOOP;
     -- Commands a worker without their operation let go (runtime_unserved):
     -- handed off again by a worker that has it.
     saved := concord._push_actor('worker:' || executor_id, 'handed off to a worker with the operation');
@@ -18539,7 +18562,7 @@ $$;
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation); queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
+COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are live agent runs whose workflow was (a coordinator''s cancellation is its swarm''s); queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
 
 --
 -- Name: runtime_unserved(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -

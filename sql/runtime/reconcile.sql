@@ -54,6 +54,7 @@ DECLARE
     c concord.commands%ROWTYPE;
     a concord.agent_runs%ROWTYPE;
     why text;
+    run text;
     n integer := 0;
     saved text[];
 BEGIN
@@ -68,6 +69,26 @@ BEGIN
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
         PERFORM concord._cancel_from_dbos(c, executor_id);
+        n := n + 1;
+    END LOOP;
+    -- Queued commands bound to a workflow that ended without claiming them: a
+    -- `dbos workflow fork --forked-workflow-id` that took the id of the run
+    -- Concord was about to bind (DBOS ignores a second enqueue of an id).
+    -- Nothing would run them: the run lets that workflow go and the command
+    -- is handed off again under the next run.
+    FOR c IN EXECUTE
+        'SELECT x.* FROM concord.commands AS x '
+        'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
+        'WHERE x.status = ''queued'' AND w.status = ''SUCCESS'' '
+        'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
+    LOOP
+        saved := concord._push_actor('worker:' || executor_id,
+                                     format('workflow %s ended without running the command', c.dbos_workflow_id));
+        run := concord._push_run(c.dbos_workflow_id);
+        UPDATE concord.commands AS x SET dbos_workflow_id = null WHERE x.command_id = c.command_id;
+        PERFORM concord._pop_run(run);
+        PERFORM concord._hand_off(ARRAY[c.command_id]);
+        PERFORM concord._pop_actor(saved);
         n := n + 1;
     END LOOP;
     -- Agent runs whose workflow was cancelled from DBOS's side (`dbos workflow
@@ -104,7 +125,9 @@ $$;
 COMMENT ON FUNCTION concord.runtime_reconcile(text) IS
 '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled '
 'from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are '
-'live agent runs whose workflow was (a coordinator''s cancellation is its swarm''s); queued '
+'live agent runs whose workflow was (a coordinator''s cancellation is its swarm''s). Queued '
+'commands bound to a workflow that ended without running them (a DBOS fork that took the id of '
+'their next run) are handed off again under a new run. Queued '
 'commands without a workflow (let go by a worker without their operation) whose type the '
 'calling worker serves (its concord.workers row) are handed off again. Workers run it at start '
 'and every 10 seconds on a DBOS schedule; returns how many commands it touched.';

@@ -280,3 +280,107 @@ COMMENT ON CONSTRAINT artifact_idempotency_key_is_not_blank ON concord.artifacts
 -- the command (an agent's tool command) by this column.
 CREATE INDEX agent_steps_created_command_idx ON concord.agent_steps (created_command_id)
 WHERE created_command_id IS NOT null;
+
+-- == memory_by_reference ==
+-- A memory's content lives in its memories row only, which forgetting clears
+-- (spec 23, 61). Before this release a write_memory step kept the content in
+-- its action_payload, a retrieve_memory step kept the memories it returned in
+-- its output, and each step's agent_step_recorded audit row copied both: all
+-- append-only, so forgetting left copies. They are rewritten once, here, to
+-- what the kernel records now (sql/memory/references.sql): each content
+-- replaced by its content_sha256 and content_length, the memory_id kept. The
+-- append-only guards of agent_steps and domain_events are disabled around
+-- these statements only: a migration is the one writer allowed to rewrite
+-- history, and only this. DBOS's own step outputs of past agent workflows
+-- (pickled in dbos.operation_outputs) are not rewritten: they go with their
+-- workflows when DBOS's retention removes them.
+CREATE FUNCTION pg_temp.memory_digest(content jsonb)
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT jsonb_build_object(
+        'content_sha256', encode(sha256(convert_to(coalesce(content #>> '{}', ''), 'UTF8')), 'hex'),
+        'content_length', length(coalesce(content #>> '{}', ''))
+    )
+$$;
+
+-- a list of memory documents, each content replaced by its digest
+CREATE FUNCTION pg_temp.memories_by_reference(memories jsonb)
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT coalesce(jsonb_agg(
+        CASE
+            WHEN jsonb_typeof(m.doc) = 'object' AND m.doc ? 'content'
+                THEN (m.doc - 'content') || pg_temp.memory_digest(m.doc -> 'content')
+            ELSE m.doc
+        END ORDER BY m.n
+    ), '[]'::jsonb)
+    FROM jsonb_array_elements(memories) WITH ORDINALITY AS m (doc, n)
+$$;
+
+-- a write_memory payload with its content replaced by its digest
+CREATE FUNCTION pg_temp.payload_by_reference(payload jsonb)
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT (payload - 'content') || pg_temp.memory_digest(payload -> 'content')
+$$;
+
+-- (a fresh install has neither guard yet: the sql/ files create them after)
+DO $$
+DECLARE
+    guarded boolean := EXISTS (
+        SELECT FROM pg_trigger
+        WHERE tgname = 'agent_steps_are_append_only' AND tgrelid = 'concord.agent_steps'::regclass
+    );
+    audited boolean := EXISTS (
+        SELECT FROM pg_trigger
+        WHERE tgname = 'events_are_append_only' AND tgrelid = 'concord.domain_events'::regclass
+    );
+BEGIN
+    IF guarded THEN
+        ALTER TABLE concord.agent_steps DISABLE TRIGGER agent_steps_are_append_only;
+    END IF;
+    IF audited THEN
+        ALTER TABLE concord.domain_events DISABLE TRIGGER events_are_append_only;
+    END IF;
+
+    UPDATE concord.agent_steps AS s
+    SET action_payload = jsonb_set(s.action_payload, '{payload}',
+                                   pg_temp.payload_by_reference(s.action_payload -> 'payload'))
+    WHERE s.tool_name = 'write_memory' AND jsonb_typeof(s.action_payload -> 'payload') = 'object'
+      AND s.action_payload -> 'payload' ? 'content';
+    UPDATE concord.agent_steps AS s
+    SET output = jsonb_set(s.output, '{output,memories}',
+                           pg_temp.memories_by_reference(s.output #> '{output,memories}'))
+    WHERE s.tool_name = 'retrieve_memory' AND jsonb_typeof(s.output #> '{output,memories}') = 'array';
+
+    -- the audit row of each step: the same rewrite of its copies
+    UPDATE concord.domain_events AS e
+    SET payload = jsonb_set(e.payload, '{action_payload,payload}',
+                            pg_temp.payload_by_reference(e.payload #> '{action_payload,payload}'))
+    WHERE e.event_type = 'agent_step_recorded' AND e.tool_name = 'write_memory'
+      AND jsonb_typeof(e.payload #> '{action_payload,payload}') = 'object'
+      AND e.payload #> '{action_payload,payload}' ? 'content';
+    UPDATE concord.domain_events AS e
+    SET payload = jsonb_set(e.payload, '{output,output,memories}',
+                            pg_temp.memories_by_reference(e.payload #> '{output,output,memories}'))
+    WHERE e.event_type = 'agent_step_recorded' AND e.tool_name = 'retrieve_memory'
+      AND jsonb_typeof(e.payload #> '{output,output,memories}') = 'array';
+
+    IF audited THEN
+        ALTER TABLE concord.domain_events ENABLE TRIGGER events_are_append_only;
+    END IF;
+    IF guarded THEN
+        ALTER TABLE concord.agent_steps ENABLE TRIGGER agent_steps_are_append_only;
+    END IF;
+END
+$$;
+
+DROP FUNCTION pg_temp.payload_by_reference(jsonb);
+DROP FUNCTION pg_temp.memories_by_reference(jsonb);
+DROP FUNCTION pg_temp.memory_digest(jsonb);

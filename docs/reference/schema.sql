@@ -1063,7 +1063,7 @@ BEGIN
                                 WHEN 'denied' THEN coalesce(c.error, 'the memory write was denied')
                                 ELSE message END;
             END IF;
-        EXCEPTION WHEN SQLSTATE 'CN004' OR SQLSTATE 'CN006' OR SQLSTATE 'CN011' THEN
+        EXCEPTION WHEN SQLSTATE 'CN004' OR SQLSTATE 'CN006' OR SQLSTATE 'CN011' OR SQLSTATE 'CN012' THEN
             decision := 'denied';
             code := SQLSTATE;
             message := SQLERRM;
@@ -1131,8 +1131,11 @@ BEGIN
         'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output,
         'execution_mode', CASE WHEN c.command_id IS NOT NULL THEN tool.execution_mode END)) AS e
     WHERE jsonb_typeof(e.value) <> 'null';
-    step := concord._record_step(run, 'tool_call', wanted, action, decision,
-        jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval, 'output', answer,
+    -- the step refers to memories by id and digest: their content stays in
+    -- the memories rows, where forgetting clears it (sql/memory/references.sql)
+    step := concord._record_step(run, 'tool_call', wanted, concord._memory_action_reference(wanted, action), decision,
+        jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval,
+                           'output', concord._memory_answer_reference(wanted, answer),
                            'reason', action ->> 'reason',
                            'created_artifact_id', CASE WHEN wanted IN ('create_artifact', 'evaluate_output')
                                                        THEN output ->> 'artifact_id' END,
@@ -1477,6 +1480,18 @@ BEGIN
             MESSAGE = format('swarm run %s is %s: once its join has begun it takes no new agent; finish the '
                              'coordinator with the join''s outcome', swarm.swarm_run_id, swarm.status);
     END IF;
+    -- a malformed scope is refused by name before the subset test below
+    -- casts its fields (a null or a string there raised a bare 22023)
+    IF NEW.memory_scope IS NOT NULL AND NOT concord._is_memory_scope(NEW.memory_scope) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            CONSTRAINT = 'an_agent_run_memory_scope_has_the_spec_61_shape', TABLE = 'agent_runs',
+            MESSAGE = format('scope violation: agent run %s (%s) has a malformed memory_scope %s', NEW.agent_run_id,
+                             NEW.agent_name, left(NEW.memory_scope::text, 300)),
+            HINT = 'A memory scope is {} (no memory access) or {subject_type: non-blank string, subject_id: '
+                   'non-blank string, allowed_memory_types: [non-blank strings], allow_semantic_retrieval: '
+                   'boolean, max_results: whole number 0..1000} (spec 61.2).';
+    END IF;
     -- a malformed list is the check constraint's to refuse (23514)
     IF concord._is_name_list(NEW.allowed_tools) THEN
         PERFORM concord._require_tools(NEW.allowed_tools);
@@ -1736,6 +1751,7 @@ CREATE FUNCTION concord._agent_steps_before_insert() RETURNS trigger
     AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
+    problem text;
 BEGIN
     -- one step at a time per run: the index and the limit are decided under the lock
     SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.agent_run_id FOR NO KEY UPDATE;
@@ -1775,6 +1791,17 @@ BEGIN
             CONSTRAINT = 'a_step_names_only_commands_its_agent_requested', TABLE = 'agent_steps',
             MESSAGE = format('scope violation: command %s was not requested by agent run %s',
                              NEW.created_command_id, run.agent_run_id);
+    END IF;
+    -- memory content lives in its memories row only, which forgetting clears:
+    -- a step (append-only, and copied into its audit row) refers to it
+    problem := concord._memory_content_in_step(NEW.tool_name, NEW.action_payload, NEW.output);
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            CONSTRAINT = 'a_step_refers_to_memories_by_id_and_digest', TABLE = 'agent_steps',
+            MESSAGE = format('a step of agent run %s cannot be recorded: %s', run.agent_run_id, problem),
+            HINT = 'Record {memory_id, content_sha256, content_length} instead of content '
+                   '(concord._memory_action_reference, concord._memory_answer_reference).';
     END IF;
     NEW.step_index := run.step_count + 1;
     NEW.command_id := run.command_id;
@@ -3102,6 +3129,16 @@ BEGIN
                              child.artifact_id, child.swarm_run_id, parent.artifact_id,
                              coalesce(parent.swarm_run_id::text, 'no swarm'));
     END IF;
+    -- an evaluation counts for the artifact it evaluated, and for no other
+    IF child.artifact_type = 'evaluation' AND NEW.parent_artifact_id::text IS DISTINCT FROM child.content ->> 'artifact_id' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_derives_only_from_the_artifact_it_evaluates',
+            TABLE = 'artifact_lineage',
+            MESSAGE = format('evaluation %s evaluated artifact %s: it cannot derive from artifact %s',
+                             child.artifact_id, coalesce(child.content ->> 'artifact_id', '(none)'),
+                             NEW.parent_artifact_id);
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('concord.artifact_lineage', 0));
     IF NEW.parent_artifact_id = NEW.artifact_id OR EXISTS (
         WITH RECURSIVE descendants (artifact_id) AS (
@@ -3250,22 +3287,37 @@ BEGIN
     IF NEW.agent_run_id IS NOT NULL THEN
         -- the agent cannot finish while its artifact is being written
         run := concord._live_agent(NEW.agent_run_id, 'creates no artifact');
-        IF NOT ('create_artifact' = ANY (run.allowed_tools)
-                OR (NEW.artifact_type = 'evaluation' AND 'evaluate_output' = ANY (run.allowed_tools))) THEN
+        IF NEW.artifact_type = 'evaluation' AND NOT 'evaluate_output' = ANY (run.allowed_tools) THEN
+            -- an evaluation decides joins: create_artifact does not make one
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+                TABLE = 'artifacts',
+                MESSAGE = format('agent run %s (%s) does not hold the evaluate_output tool: it makes no evaluation',
+                                 run.agent_run_id, run.agent_name),
+                HINT = 'Only the evaluate_output tool makes an artifact of type evaluation (spec 66).';
+        END IF;
+        IF NEW.artifact_type IS DISTINCT FROM 'evaluation' AND NOT 'create_artifact' = ANY (run.allowed_tools) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
                 CONSTRAINT = 'an_agent_creates_artifacts_only_with_its_tool',
                 TABLE = 'artifacts',
-                MESSAGE = format('scope violation: agent run %s (%s) does not hold the %s tool', run.agent_run_id,
-                                 run.agent_name,
-                                 CASE WHEN NEW.artifact_type = 'evaluation' THEN 'evaluate_output'
-                                      ELSE 'create_artifact' END),
+                MESSAGE = format('scope violation: agent run %s (%s) does not hold the create_artifact tool',
+                                 run.agent_run_id, run.agent_name),
                 HINT = 'An agent creates artifacts only through a tool in its allowed_tools (spec 60).';
         END IF;
         -- an agent's artifact belongs to its swarm and the swarm's command
         NEW.swarm_run_id := run.swarm_run_id;
         NEW.command_id := (SELECT s.command_id FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id);
         NEW.created_by := 'agent:' || run.agent_run_id;
+    ELSIF NEW.artifact_type = 'evaluation' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+            TABLE = 'artifacts',
+            MESSAGE = format('%s may not create an evaluation: only an agent''s evaluate_output tool makes one',
+                             concord._actor()),
+            HINT = 'Only the evaluate_output tool makes an artifact of type evaluation (spec 66).';
     ELSIF NEW.swarm_run_id IS NOT NULL THEN
         SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
         IF NOT FOUND THEN
@@ -3339,6 +3391,31 @@ BEGIN
     END IF;
     NEW.updated_at := greatest(now(), OLD.created_at);
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _artifacts_evaluation_check(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._artifacts_evaluation_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT EXISTS (
+           SELECT 1 FROM concord.agent_steps AS s
+           WHERE s.agent_run_id = NEW.agent_run_id AND s.created_artifact_id = NEW.artifact_id
+             AND s.tool_name = 'evaluate_output' AND s.decision = 'allowed') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+            TABLE = 'artifacts',
+            MESSAGE = format('artifact %s is an evaluation that no evaluate_output call of agent run %s made',
+                             NEW.artifact_id, coalesce(NEW.agent_run_id::text, '(none)')),
+            HINT = 'Only the evaluate_output tool makes an artifact of type evaluation (spec 66).';
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -5905,36 +5982,17 @@ CREATE FUNCTION concord._create_artifact(run concord.agent_runs, artifact jsonb)
     LANGUAGE plpgsql
     SET search_path TO 'concord', 'pg_temp'
     AS $$
-DECLARE
-    problems text[] := concord._artifact_problems(artifact);
-    a concord.artifacts%ROWTYPE;
 BEGIN
-    IF run.agent_run_id IS NULL THEN
+    IF artifact ->> 'artifact_type' = 'evaluation' THEN
         RAISE EXCEPTION USING
-            ERRCODE = 'CN008', CONSTRAINT = 'an_agent_tool_is_called_for_an_agent_run',
-            MESSAGE = 'an artifact is created by an agent run';
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+            TABLE = 'artifacts',
+            MESSAGE = format('agent run %s (%s) may not create an artifact of type evaluation with create_artifact: '
+                             'an evaluation is made by the evaluate_output tool', run.agent_run_id, run.agent_name),
+            HINT = 'Call evaluate_output {artifact_id, evaluation_type, decision, confidence} (spec 66).';
     END IF;
-    IF cardinality(problems) > 0 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN005',
-            CONSTRAINT = 'artifact_is_valid',
-            MESSAGE = format('invalid artifact: %s problem(s)', cardinality(problems)),
-            DETAIL = array_to_string(problems, E'\n');
-    END IF;
-    INSERT INTO concord.artifacts AS x (
-        command_id, swarm_run_id, agent_run_id, artifact_type, name, status, location, content, metadata,
-        score, created_by
-    ) VALUES (
-        (SELECT s.command_id FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id),
-        run.swarm_run_id, run.agent_run_id, artifact ->> 'artifact_type', artifact ->> 'name',
-        coalesce(artifact ->> 'status', 'draft'), artifact ->> 'location', nullif(artifact -> 'content', 'null'),
-        coalesce(artifact -> 'metadata', '{}'), (artifact ->> 'score')::numeric, 'agent:' || run.agent_run_id
-    )
-    RETURNING * INTO a;
-    INSERT INTO concord.artifact_lineage (artifact_id, parent_artifact_id)
-    SELECT DISTINCT a.artifact_id, p.id::uuid
-    FROM jsonb_array_elements_text(coalesce(artifact -> 'parent_artifact_ids', '[]')) AS p (id);
-    RETURN concord._artifact_doc(a);
+    RETURN concord._insert_artifact(run, artifact);
 END
 $$;
 
@@ -6943,7 +7001,7 @@ BEGIN
         'issues', coalesce(evaluation -> 'issues', '[]'),
         'recommendation', coalesce(evaluation -> 'recommendation', 'null'),
         'evaluator_agent_run_id', run.agent_run_id, 'evaluator_role', run.agent_role);
-    RETURN concord._create_artifact(run, jsonb_build_object(
+    RETURN concord._insert_artifact(run, jsonb_build_object(
         'artifact_type', 'evaluation',
         'name', left('evaluation:' || (evaluated ->> 'name'), 256),
         'content', content,
@@ -7297,6 +7355,47 @@ BEGIN
         roles := ARRAY(SELECT unnest(roles) INTERSECT SELECT unnest(scopes));
     END IF;
     RETURN concord._holds_role(principal, project_id, roles);
+END
+$$;
+
+--
+-- Name: _insert_artifact(concord.agent_runs, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._insert_artifact(run concord.agent_runs, artifact jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    problems text[] := concord._artifact_problems(artifact);
+    a concord.artifacts%ROWTYPE;
+BEGIN
+    IF run.agent_run_id IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008', CONSTRAINT = 'an_agent_tool_is_called_for_an_agent_run',
+            MESSAGE = 'an artifact is created by an agent run';
+    END IF;
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'artifact_is_valid',
+            MESSAGE = format('invalid artifact: %s problem(s)', cardinality(problems)),
+            DETAIL = array_to_string(problems, E'\n');
+    END IF;
+    INSERT INTO concord.artifacts AS x (
+        command_id, swarm_run_id, agent_run_id, artifact_type, name, status, location, content, metadata,
+        score, created_by
+    ) VALUES (
+        (SELECT s.command_id FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id),
+        run.swarm_run_id, run.agent_run_id, artifact ->> 'artifact_type', artifact ->> 'name',
+        coalesce(artifact ->> 'status', 'draft'), artifact ->> 'location', nullif(artifact -> 'content', 'null'),
+        coalesce(artifact -> 'metadata', '{}'), (artifact ->> 'score')::numeric, 'agent:' || run.agent_run_id
+    )
+    RETURNING * INTO a;
+    INSERT INTO concord.artifact_lineage (artifact_id, parent_artifact_id)
+    SELECT DISTINCT a.artifact_id, p.id::uuid
+    FROM jsonb_array_elements_text(coalesce(artifact -> 'parent_artifact_ids', '[]')) AS p (id);
+    RETURN concord._artifact_doc(a);
 END
 $$;
 
@@ -8589,6 +8688,71 @@ END
 $$;
 
 --
+-- Name: _memory_action_reference(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._memory_action_reference(tool_name text, action jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF tool_name = 'write_memory' AND jsonb_typeof(action -> 'payload') = 'object' AND action -> 'payload' ? 'content' THEN
+        RETURN jsonb_set(action, '{payload}', ((action -> 'payload') - 'content')
+                                              || concord._memory_content_digest(action #> '{payload,content}'));
+    END IF;
+    RETURN action;
+END
+$$;
+
+--
+-- Name: _memory_answer_recalled(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._memory_answer_recalled(tool_name text, answer jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF tool_name IS DISTINCT FROM 'retrieve_memory' OR jsonb_typeof(answer #> '{output,memories}') <> 'array' THEN
+        RETURN answer;
+    END IF;
+    RETURN jsonb_set(answer, '{output,memories}', (
+        SELECT coalesce(jsonb_agg(CASE
+                   WHEN jsonb_typeof(d.doc) <> 'object' OR d.doc ? 'content'
+                        OR NOT d.doc ? 'content_sha256' THEN d.doc
+                   WHEN r.content IS NOT NULL THEN d.doc || jsonb_build_object('content', r.content)
+                   ELSE d.doc || jsonb_build_object('forgotten', true) END ORDER BY d.n), '[]'::jsonb)
+        FROM jsonb_array_elements(answer #> '{output,memories}') WITH ORDINALITY AS d (doc, n)
+        LEFT JOIN LATERAL (
+            SELECT m.content FROM concord.memories AS m
+            WHERE concord._is_uuid(d.doc ->> 'memory_id') AND m.memory_id = (d.doc ->> 'memory_id')::uuid
+              AND m.status <> 'deleted'
+              AND concord._memory_content_digest(to_jsonb(m.content)) ->> 'content_sha256' = d.doc ->> 'content_sha256'
+        ) AS r ON true));
+END
+$$;
+
+--
+-- Name: _memory_answer_reference(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._memory_answer_reference(tool_name text, answer jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF tool_name = 'retrieve_memory' AND jsonb_typeof(answer #> '{output,memories}') = 'array' THEN
+        RETURN jsonb_set(answer, '{output,memories}', (
+            SELECT coalesce(jsonb_agg(CASE WHEN jsonb_typeof(m.doc) = 'object' AND m.doc ? 'content'
+                                           THEN (m.doc - 'content') || concord._memory_content_digest(m.doc -> 'content')
+                                           ELSE m.doc END ORDER BY m.n), '[]'::jsonb)
+            FROM jsonb_array_elements(answer #> '{output,memories}') WITH ORDINALITY AS m (doc, n)));
+    END IF;
+    RETURN answer;
+END
+$$;
+
+--
 -- Name: _memory_command_settled(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -8601,6 +8765,39 @@ BEGIN
         UPDATE concord.memories AS x SET status = 'deleted'
         WHERE x.command_id = c.command_id AND x.status IN ('candidate', 'active');
     END IF;
+END
+$$;
+
+--
+-- Name: _memory_content_digest(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._memory_content_digest(content jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'content_sha256', encode(sha256(convert_to(coalesce(content #>> '{}', ''), 'UTF8')), 'hex'),
+        'content_length', length(coalesce(content #>> '{}', '')));
+END
+$$;
+
+--
+-- Name: _memory_content_in_step(text, jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._memory_content_in_step(tool_name text, action_payload jsonb, output jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF concord._memory_action_reference(tool_name, action_payload) IS DISTINCT FROM action_payload THEN
+        RETURN 'its write_memory payload holds the memory''s content';
+    ELSIF concord._memory_answer_reference(tool_name, output) IS DISTINCT FROM output THEN
+        RETURN 'its retrieve_memory output holds the memories'' content';
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -10769,6 +10966,8 @@ BEGIN
     END IF;
     -- the request is the tool and its payload (a tool call) or the whole
     -- spawn request; a reason or metadata may differ
+    -- (a memory write's step holds its content's digest: so is the new one compared)
+    action := concord._memory_action_reference(tool_name, action);
     IF first.tool_name IS DISTINCT FROM tool_name
        OR (CASE WHEN action ? 'tool_name' THEN first.action_payload -> 'payload' ELSE first.action_payload END)
           IS DISTINCT FROM (CASE WHEN action ? 'tool_name' THEN action -> 'payload' ELSE action END) THEN
@@ -10779,7 +10978,8 @@ BEGIN
                              action ->> 'idempotency_key', first.step_index, run.agent_run_id),
             HINT = 'A key identifies one action: use a new key for a different one.';
     END IF;
-    RETURN first.output || jsonb_build_object(
+    -- memories retrieved then are given again from their rows, unless forgotten
+    RETURN concord._memory_answer_recalled(first.tool_name, first.output) || jsonb_build_object(
         'replayed', true,
         'status', (SELECT c.status FROM concord.commands AS c WHERE c.command_id = first.created_command_id));
 END
@@ -11703,6 +11903,10 @@ CREATE FUNCTION concord._rule_book_agents() RETURNS TABLE(rule text, table_name 
          'Every tool an agent is given is registered in concord.tools.'),
         ('a_new_agent_run_starts_created', 'agent_runs', 'CN001',
          'A new agent run starts in status created.'),
+        ('an_agent_run_memory_scope_has_the_spec_61_shape', 'agent_runs', 'CN004',
+         'An agent run''s memory scope is {} or exactly {subject_type, subject_id, '
+         'allowed_memory_types, allow_semantic_retrieval, max_results} with those types (spec 61.2), '
+         'checked before it is compared with its parent''s.'),
         ('the_swarm_run_exists', 'agent_runs', 'CN006',
          'An agent run belongs to a swarm run that exists.'),
         ('a_finished_swarm_takes_no_new_agents', 'agent_runs', 'CN011',
@@ -11767,6 +11971,10 @@ CREATE FUNCTION concord._rule_book_agents() RETURNS TABLE(rule text, table_name 
          'A step belongs to an agent run that exists.'),
         ('a_finished_agent_run_acts_no_more', 'agent_steps', 'CN011',
          'An agent run in a terminal status records no more steps.'),
+        ('a_step_refers_to_memories_by_id_and_digest', 'agent_steps', 'CN004',
+         'A step (append-only, copied into its audit row) holds no memory content: a write_memory '
+         'payload and the memories a retrieve_memory returned are recorded by memory_id and '
+         'content_sha256, so forgetting a memory (which clears its row) forgets it everywhere.'),
         ('agent_steps_stay_within_max_steps', 'agent_steps', 'CN010',
          'An agent run records at most max_steps steps.'),
         ('a_step_uses_only_tools_in_its_agent_scope', 'agent_steps', 'CN004',
@@ -11889,8 +12097,14 @@ CREATE FUNCTION concord._rule_book_artifacts() RETURNS TABLE(rule text, table_na
         ('a_new_artifact_starts_draft_or_final', 'artifacts', 'CN001',
          'A new artifact starts as draft or final, never published, superseded or cancelled.'),
         ('an_agent_creates_artifacts_only_with_its_tool', 'artifacts', 'CN004',
-         'An agent creates an artifact only if it holds create_artifact (or evaluate_output, '
-         'for an evaluation) (spec 60).'),
+         'An agent creates an artifact other than an evaluation only if it holds create_artifact '
+         '(spec 60).'),
+        ('an_evaluation_is_made_by_the_evaluate_output_tool', 'artifacts', 'CN012',
+         'An artifact of type evaluation, which a join counts, is made only by an agent''s '
+         'evaluate_output call: not by create_artifact, not by an agent without that tool, not by '
+         'a raw insert (checked again at commit: an allowed evaluate_output step names it).'),
+        ('an_evaluation_derives_only_from_the_artifact_it_evaluates', 'artifact_lineage', 'CN012',
+         'An evaluation''s lineage names only the artifact it evaluated, so it counts for no other.'),
         ('an_artifacts_swarm_run_exists', 'artifacts', 'CN006',
          'The swarm run an artifact belongs to exists.'),
         ('an_artifact_belongs_to_its_swarms_command', 'artifacts', 'CN004',
@@ -15124,7 +15338,7 @@ $$;
 -- Name: FUNCTION create_artifact(agent_run_id uuid, artifact jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb) IS 'Write an artifact in the agent''s swarm (spec 24, 63): {artifact_type, name, location | content, metadata, parent_artifact_ids, status, score}; needs tool create_artifact. Returns the gateway answer; its output is the artifact.';
+COMMENT ON FUNCTION concord.create_artifact(agent_run_id uuid, artifact jsonb) IS 'Write an artifact in the agent''s swarm (spec 24, 63): {artifact_type, name, location | content, metadata, parent_artifact_ids, status, score}; needs tool create_artifact. Not of type evaluation, which only evaluate_output makes (denied, CN012). Returns the gateway answer; its output is the artifact.';
 
 --
 -- Name: create_organisation(text); Type: FUNCTION; Schema: concord; Owner: -
@@ -15346,7 +15560,7 @@ $$;
 -- Name: FUNCTION evaluate_output(agent_run_id uuid, evaluation jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.evaluate_output(agent_run_id uuid, evaluation jsonb) IS 'Record a structured evaluation (spec 66) of an artifact of the swarm: {artifact_id, evaluation_type, decision, confidence, score, issues, recommendation}; needs tool evaluate_output.';
+COMMENT ON FUNCTION concord.evaluate_output(agent_run_id uuid, evaluation jsonb) IS 'Record a structured evaluation (spec 66) of an artifact of the swarm: {artifact_id, evaluation_type, decision, confidence, score, issues, recommendation}; needs tool evaluate_output, the only way to make an artifact of type evaluation, which joins count.';
 
 --
 -- Name: evaluate_policies(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -17644,7 +17858,7 @@ $$;
 -- Name: FUNCTION retrieve_memory(agent_run_id uuid, query jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) IS 'Retrieve memories within the agent''s memory scope: {memory_type, memory_types, text, limit}; a text query needs allow_semantic_retrieval; needs tool retrieve_memory.';
+COMMENT ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) IS 'Retrieve memories within the agent''s memory scope: {memory_type, memory_types, text, limit}; a text query needs allow_semantic_retrieval; needs tool retrieve_memory. The answer holds the memories'' content; the step records each by memory_id and content_sha256, and a replay under the same idempotency key reads the content again (forgotten since: forgotten).';
 
 --
 -- Name: revoke_act_as(text, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -19426,7 +19640,7 @@ $$;
 -- Name: FUNCTION write_memory(agent_run_id uuid, memory jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.write_memory(agent_run_id uuid, memory jsonb) IS 'Write a memory within the agent''s memory scope (spec 23, 61): active at once when confident, consented, not sensitive and not broad, else a candidate awaiting approval; needs tool write_memory.';
+COMMENT ON FUNCTION concord.write_memory(agent_run_id uuid, memory jsonb) IS 'Write a memory within the agent''s memory scope (spec 23, 61): active at once when confident, consented, not sensitive and not broad, else a candidate awaiting approval; needs tool write_memory. The step records the content''s content_sha256 and content_length, never the content (forgetting clears it everywhere).';
 
 --
 -- Name: act_as_grants; Type: TABLE; Schema: concord; Owner: -
@@ -25644,6 +25858,12 @@ CREATE TRIGGER artifacts_before_insert BEFORE INSERT ON concord.artifacts FOR EA
 CREATE TRIGGER artifacts_before_update BEFORE UPDATE ON concord.artifacts FOR EACH ROW EXECUTE FUNCTION concord._artifacts_before_update();
 
 --
+-- Name: artifacts artifacts_evaluation_is_made_by_its_tool; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER artifacts_evaluation_is_made_by_its_tool AFTER INSERT ON concord.artifacts DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.artifact_type = 'evaluation'::text)) EXECUTE FUNCTION concord._artifacts_evaluation_check();
+
+--
 -- Name: command_type_grants command_type_grants_after_write; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -27263,6 +27483,12 @@ REVOKE ALL ON FUNCTION concord._artifacts_before_insert() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._artifacts_before_update() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _artifacts_evaluation_check(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._artifacts_evaluation_check() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _assert_on_behalf(asserted_by text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27749,6 +27975,12 @@ REVOKE ALL ON FUNCTION concord._holds_role(principal text, project_id uuid, role
 REVOKE ALL ON FUNCTION concord._holds_role_as(principal text, scopes text[], project_id uuid, roles text[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _insert_artifact(run concord.agent_runs, artifact jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._insert_artifact(run concord.agent_runs, artifact jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _int_problem(value jsonb, what text, lo integer, hi integer); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -27929,10 +28161,40 @@ REVOKE ALL ON FUNCTION concord._memories_before_update() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._memories_successor_check() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _memory_action_reference(tool_name text, action jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._memory_action_reference(tool_name text, action jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _memory_answer_recalled(tool_name text, answer jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._memory_answer_recalled(tool_name text, answer jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _memory_answer_reference(tool_name text, answer jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._memory_answer_reference(tool_name text, answer jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _memory_command_settled(c concord.commands); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._memory_command_settled(c concord.commands) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _memory_content_digest(content jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._memory_content_digest(content jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _memory_content_in_step(tool_name text, action_payload jsonb, output jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._memory_content_in_step(tool_name text, action_payload jsonb, output jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _memory_decision(memory jsonb, config jsonb); Type: ACL; Schema: concord; Owner: -

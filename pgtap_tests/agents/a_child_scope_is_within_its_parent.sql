@@ -2,7 +2,8 @@
 -- 59.4, 61.1, 61.2, 71.3), whoever writes, the table owner included (the raw
 -- INSERTs and UPDATEs below run as the owner): allowed_tools,
 -- allowed_connectors, allowed_child_roles and the memory scope are subsets of
--- the parent's (CN004), typed (23514), and immutable (CN007); a child is one
+-- the parent's (CN004), typed (CN004 for a memory scope, 23514 for
+-- the lists), and immutable (CN007); a child is one
 -- level below its parent, within max_depth (CN010), in its parent's swarm; a
 -- swarm has one root, its coordinator.
 BEGIN;
@@ -133,21 +134,21 @@ SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_child_roles',
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'allowed_child_roles', $$'{" researcher"}'$$),
     '23514', 'allowed_child_roles_is_a_name_list', '23514: a name that is not an identifier in allowed_child_roles');
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() - 'max_results')),
-    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory scope missing max_results');
+    'CN004', 'an_agent_run_memory_scope_has_the_spec_61_shape', 'CN004: a memory scope missing max_results');
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"extra": 1}')),
-    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory scope with an unknown key');
+    'CN004', 'an_agent_run_memory_scope_has_the_spec_61_shape', 'CN004: a memory scope with an unknown key');
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"max_results": 2.5}')),
-    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a fractional max_results');
+    'CN004', 'an_agent_run_memory_scope_has_the_spec_61_shape', 'CN004: a fractional max_results');
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', quote_literal(pg_temp.ms() || '{"max_results": "5"}')),
-    '23514', 'memory_scope_has_the_spec_61_shape', '23514: max_results as a string');
+    'CN004', 'an_agent_run_memory_scope_has_the_spec_61_shape', 'CN004: max_results as a string');
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope',
                                       quote_literal(pg_temp.ms() || '{"allowed_memory_types": ["fact", 1]}')),
-    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory type that is not a string');
+    'CN004', 'an_agent_run_memory_scope_has_the_spec_61_shape', 'CN004: a memory type that is not a string');
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope',
                                       quote_literal(pg_temp.ms() || '{"allow_semantic_retrieval": "yes"}')),
-    '23514', 'memory_scope_has_the_spec_61_shape', '23514: allow_semantic_retrieval that is not a boolean');
+    'CN004', 'an_agent_run_memory_scope_has_the_spec_61_shape', 'CN004: allow_semantic_retrieval that is not a boolean');
 SELECT concord_test.throws_rule(pg_temp.raw_root_sql('Y', 'memory_scope', $$'["user"]'$$),
-    '23514', 'memory_scope_has_the_spec_61_shape', '23514: a memory scope that is an array');
+    'CN004', 'an_agent_run_memory_scope_has_the_spec_61_shape', 'CN004: a memory scope that is an array');
 SELECT row_eq(
     format($$WITH s AS (
                  INSERT INTO concord.swarm_runs (command_id, name, objective, execution_mode, join_strategy,

@@ -56,7 +56,7 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.throws_rule(
     format($$SELECT concord._evaluate_output(pg_temp.run('bare'), '{"artifact_id": "%s", "evaluation_type": "r",
               "decision": "pass", "confidence": 0.5}')$$, concord_test.id('a1')),
-    'CN004', 'an_agent_creates_artifacts_only_with_its_tool', 'CN004: an agent without evaluate_output records no evaluation'
+    'CN012', 'an_evaluation_is_made_by_the_evaluate_output_tool', 'CN012: an agent without evaluate_output records no evaluation'
 );
 
 SELECT is((SELECT count(*)::integer FROM concord.swarm_tree WHERE swarm_run_id = concord_test.id('main')), 5,

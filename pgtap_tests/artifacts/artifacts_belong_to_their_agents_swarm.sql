@@ -4,6 +4,7 @@
 -- the versions of one name are numbered 1, 2, ...; a raw insert cannot forge
 -- the swarm, command, version, creator or creation time; a finished swarm
 -- takes no new artifact; an invalid document is refused with every problem.
+-- (Who may make an evaluation: only_the_evaluate_tool_makes_what_a_join_counts.sql.)
 BEGIN;
 SELECT plan(16);
 
@@ -51,7 +52,7 @@ SELECT concord_test.throws_rule(
 SELECT lives_ok(
     format($$INSERT INTO concord.artifacts (command_id, agent_run_id, artifact_type, name, content, created_by)
              VALUES (%L, %L, 'evaluation', 'ev-raw', '{}', 'me')$$, concord_test.id('cmd'), concord_test.id('ev')),
-    'an agent holding evaluate_output creates an evaluation'
+    'a raw evaluation by an agent holding evaluate_output passes the insert (its evaluate_output step is checked at commit)'
 );
 SELECT throws_ok(
     format($$INSERT INTO concord.artifacts (command_id, agent_run_id, artifact_type, name, content, created_by)

@@ -87,5 +87,29 @@ SELECT is((SELECT count(*) FROM concord.runtime_compensations), 0::bigint,
 SELECT is((SELECT count(*) FROM concord.artifacts WHERE idempotency_key IS NOT null), 0::bigint,
           'run_time_contracts: no artifact from before 0007 has a key');
 
+-- == memory_by_reference == the copies of a forgotten memory's content are gone
+SELECT is((SELECT count(*) FROM concord.agent_steps AS s WHERE s::text LIKE '%owes us 7 euros%')
+        + (SELECT count(*) FROM concord.domain_events AS e WHERE e::text LIKE '%owes us 7 euros%'),
+          0::bigint, 'memory_by_reference: no step and no audit row holds a memory''s content any more');
+SELECT is((SELECT action_payload #> '{payload}' FROM concord.agent_steps
+           WHERE agent_step_id = '00000000-0000-0000-0000-000000000075'),
+          jsonb_build_object('memory_type', 'fact', 'content_length', 15,
+                             'content_sha256', encode(sha256('owes us 7 euros'), 'hex')),
+          'memory_by_reference: the write''s step keeps the content''s digest and length');
+SELECT is((SELECT output #> '{output,memories,0}' FROM concord.agent_steps
+           WHERE agent_step_id = '00000000-0000-0000-0000-000000000076'),
+          jsonb_build_object('memory_id', '00000000-0000-0000-0000-000000000074', 'status', 'active',
+                             'content_length', 15, 'content_sha256', encode(sha256('owes us 7 euros'), 'hex')),
+          'memory_by_reference: the retrieval''s step keeps the memory''s id and digest');
+SELECT is((SELECT count(*) FROM concord.domain_events
+           WHERE event_type = 'agent_step_recorded' AND trace_id = 'trace_probe_71'
+             AND (payload::text LIKE '%' || encode(sha256('owes us 7 euros'), 'hex') || '%')),
+          2::bigint, 'memory_by_reference: both audit rows name the digest instead');
+SELECT throws_ok($$UPDATE concord.agent_steps SET decision = 'denied'
+                   WHERE agent_step_id = '00000000-0000-0000-0000-000000000075'$$,
+                 'CN007', NULL, 'memory_by_reference: agent steps are append-only again after the rewrite');
+SELECT throws_ok($$UPDATE concord.domain_events SET reason = 'x' WHERE trace_id = 'trace_probe_71'$$,
+                 'CN007', NULL, 'memory_by_reference: audit rows are append-only again after the rewrite');
+
 SELECT * FROM finish();
 ROLLBACK;

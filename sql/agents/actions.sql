@@ -157,7 +157,7 @@ BEGIN
                                 WHEN 'denied' THEN coalesce(c.error, 'the memory write was denied')
                                 ELSE message END;
             END IF;
-        EXCEPTION WHEN SQLSTATE 'CN004' OR SQLSTATE 'CN006' OR SQLSTATE 'CN011' THEN
+        EXCEPTION WHEN SQLSTATE 'CN004' OR SQLSTATE 'CN006' OR SQLSTATE 'CN011' OR SQLSTATE 'CN012' THEN
             decision := 'denied';
             code := SQLSTATE;
             message := SQLERRM;
@@ -225,8 +225,11 @@ BEGIN
         'status', c.status, 'reasons', reasons, 'code', code, 'tool_name', wanted, 'output', output,
         'execution_mode', CASE WHEN c.command_id IS NOT NULL THEN tool.execution_mode END)) AS e
     WHERE jsonb_typeof(e.value) <> 'null';
-    step := concord._record_step(run, 'tool_call', wanted, action, decision,
-        jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval, 'output', answer,
+    -- the step refers to memories by id and digest: their content stays in
+    -- the memories rows, where forgetting clears it (sql/memory/references.sql)
+    step := concord._record_step(run, 'tool_call', wanted, concord._memory_action_reference(wanted, action), decision,
+        jsonb_build_object('created_command_id', c.command_id, 'created_approval_id', approval,
+                           'output', concord._memory_answer_reference(wanted, answer),
                            'reason', action ->> 'reason',
                            'created_artifact_id', CASE WHEN wanted IN ('create_artifact', 'evaluate_output')
                                                        THEN output ->> 'artifact_id' END,

@@ -133,7 +133,8 @@ END
 $$;
 
 -- An action repeated under its idempotency key: the answer the first one
--- got (its step's output, marked replayed), or NULL when the key is new. The
+-- got (its step's output, marked replayed; the memories a retrieval returned
+-- read again from their rows), or NULL when the key is new. The
 -- same key for another action is CN002.
 CREATE OR REPLACE FUNCTION concord._replayed_action(
     run concord.agent_runs, tool_name text, action jsonb
@@ -158,6 +159,8 @@ BEGIN
     END IF;
     -- the request is the tool and its payload (a tool call) or the whole
     -- spawn request; a reason or metadata may differ
+    -- (a memory write's step holds its content's digest: so is the new one compared)
+    action := concord._memory_action_reference(tool_name, action);
     IF first.tool_name IS DISTINCT FROM tool_name
        OR (CASE WHEN action ? 'tool_name' THEN first.action_payload -> 'payload' ELSE first.action_payload END)
           IS DISTINCT FROM (CASE WHEN action ? 'tool_name' THEN action -> 'payload' ELSE action END) THEN
@@ -168,7 +171,8 @@ BEGIN
                              action ->> 'idempotency_key', first.step_index, run.agent_run_id),
             HINT = 'A key identifies one action: use a new key for a different one.';
     END IF;
-    RETURN first.output || jsonb_build_object(
+    -- memories retrieved then are given again from their rows, unless forgotten
+    RETURN concord._memory_answer_recalled(first.tool_name, first.output) || jsonb_build_object(
         'replayed', true,
         'status', (SELECT c.status FROM concord.commands AS c WHERE c.command_id = first.created_command_id));
 END

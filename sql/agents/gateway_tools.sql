@@ -41,8 +41,9 @@ $$;
 
 COMMENT ON FUNCTION concord.create_artifact(uuid, jsonb) IS
 'Write an artifact in the agent''s swarm (spec 24, 63): {artifact_type, name, location | '
-'content, metadata, parent_artifact_ids, status, score}; needs tool create_artifact. Returns '
-'the gateway answer; its output is the artifact.';
+'content, metadata, parent_artifact_ids, status, score}; needs tool create_artifact. Not of '
+'type evaluation, which only evaluate_output makes (denied, CN012). Returns the gateway '
+'answer; its output is the artifact.';
 
 CREATE OR REPLACE FUNCTION concord.read_artifact(agent_run_id uuid, request jsonb)
 RETURNS jsonb
@@ -87,7 +88,7 @@ $$;
 COMMENT ON FUNCTION concord.evaluate_output(uuid, jsonb) IS
 'Record a structured evaluation (spec 66) of an artifact of the swarm: {artifact_id, '
 'evaluation_type, decision, confidence, score, issues, recommendation}; needs tool '
-'evaluate_output.';
+'evaluate_output, the only way to make an artifact of type evaluation, which joins count.';
 
 CREATE OR REPLACE FUNCTION concord.write_memory(agent_run_id uuid, memory jsonb)
 RETURNS jsonb
@@ -110,7 +111,8 @@ $$;
 COMMENT ON FUNCTION concord.write_memory(uuid, jsonb) IS
 'Write a memory within the agent''s memory scope (spec 23, 61): active at once when '
 'confident, consented, not sensitive and not broad, else a candidate awaiting approval; needs'
-' tool write_memory.';
+' tool write_memory. The step records the content''s content_sha256 and content_length, never'
+' the content (forgetting clears it everywhere).';
 
 CREATE OR REPLACE FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb)
 RETURNS jsonb
@@ -132,4 +134,6 @@ $$;
 
 COMMENT ON FUNCTION concord.retrieve_memory(uuid, jsonb) IS
 'Retrieve memories within the agent''s memory scope: {memory_type, memory_types, text, '
-'limit}; a text query needs allow_semantic_retrieval; needs tool retrieve_memory.';
+'limit}; a text query needs allow_semantic_retrieval; needs tool retrieve_memory. The answer '
+'holds the memories'' content; the step records each by memory_id and content_sha256, and a '
+'replay under the same idempotency key reads the content again (forgotten since: forgotten).';

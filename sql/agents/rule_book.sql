@@ -46,6 +46,10 @@ AS $$
          'Every tool an agent is given is registered in concord.tools.'),
         ('a_new_agent_run_starts_created', 'agent_runs', 'CN001',
          'A new agent run starts in status created.'),
+        ('an_agent_run_memory_scope_has_the_spec_61_shape', 'agent_runs', 'CN004',
+         'An agent run''s memory scope is {} or exactly {subject_type, subject_id, '
+         'allowed_memory_types, allow_semantic_retrieval, max_results} with those types (spec 61.2), '
+         'checked before it is compared with its parent''s.'),
         ('the_swarm_run_exists', 'agent_runs', 'CN006',
          'An agent run belongs to a swarm run that exists.'),
         ('a_finished_swarm_takes_no_new_agents', 'agent_runs', 'CN011',
@@ -110,6 +114,10 @@ AS $$
          'A step belongs to an agent run that exists.'),
         ('a_finished_agent_run_acts_no_more', 'agent_steps', 'CN011',
          'An agent run in a terminal status records no more steps.'),
+        ('a_step_refers_to_memories_by_id_and_digest', 'agent_steps', 'CN004',
+         'A step (append-only, copied into its audit row) holds no memory content: a write_memory '
+         'payload and the memories a retrieve_memory returned are recorded by memory_id and '
+         'content_sha256, so forgetting a memory (which clears its row) forgets it everywhere.'),
         ('agent_steps_stay_within_max_steps', 'agent_steps', 'CN010',
          'An agent run records at most max_steps steps.'),
         ('a_step_uses_only_tools_in_its_agent_scope', 'agent_steps', 'CN004',

@@ -57,6 +57,18 @@ BEGIN
             MESSAGE = format('swarm run %s is %s: once its join has begun it takes no new agent; finish the '
                              'coordinator with the join''s outcome', swarm.swarm_run_id, swarm.status);
     END IF;
+    -- a malformed scope is refused by name before the subset test below
+    -- casts its fields (a null or a string there raised a bare 22023)
+    IF NEW.memory_scope IS NOT NULL AND NOT concord._is_memory_scope(NEW.memory_scope) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            CONSTRAINT = 'an_agent_run_memory_scope_has_the_spec_61_shape', TABLE = 'agent_runs',
+            MESSAGE = format('scope violation: agent run %s (%s) has a malformed memory_scope %s', NEW.agent_run_id,
+                             NEW.agent_name, left(NEW.memory_scope::text, 300)),
+            HINT = 'A memory scope is {} (no memory access) or {subject_type: non-blank string, subject_id: '
+                   'non-blank string, allowed_memory_types: [non-blank strings], allow_semantic_retrieval: '
+                   'boolean, max_results: whole number 0..1000} (spec 61.2).';
+    END IF;
     -- a malformed list is the check constraint's to refuse (23514)
     IF concord._is_name_list(NEW.allowed_tools) THEN
         PERFORM concord._require_tools(NEW.allowed_tools);

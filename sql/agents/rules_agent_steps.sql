@@ -8,6 +8,7 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
+    problem text;
 BEGIN
     -- one step at a time per run: the index and the limit are decided under the lock
     SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = NEW.agent_run_id FOR NO KEY UPDATE;
@@ -47,6 +48,17 @@ BEGIN
             CONSTRAINT = 'a_step_names_only_commands_its_agent_requested', TABLE = 'agent_steps',
             MESSAGE = format('scope violation: command %s was not requested by agent run %s',
                              NEW.created_command_id, run.agent_run_id);
+    END IF;
+    -- memory content lives in its memories row only, which forgetting clears:
+    -- a step (append-only, and copied into its audit row) refers to it
+    problem := concord._memory_content_in_step(NEW.tool_name, NEW.action_payload, NEW.output);
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            CONSTRAINT = 'a_step_refers_to_memories_by_id_and_digest', TABLE = 'agent_steps',
+            MESSAGE = format('a step of agent run %s cannot be recorded: %s', run.agent_run_id, problem),
+            HINT = 'Record {memory_id, content_sha256, content_length} instead of content '
+                   '(concord._memory_action_reference, concord._memory_answer_reference).';
     END IF;
     NEW.step_index := run.step_count + 1;
     NEW.command_id := run.command_id;

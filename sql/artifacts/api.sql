@@ -1,11 +1,34 @@
 -- Creating, reading, evaluating artifacts and setting their status.
 
--- An agent creates an artifact in its swarm (spec 24, 63): doc {artifact_type,
--- name, location? | content?, metadata?, parent_artifact_ids?, status?
--- (draft), score?}. CN005 lists every problem; the guards check the agent
--- (live, holds the tool) and the parents (same swarm, no cycle). Returns the
--- artifact document.
+-- The create_artifact tool (spec 24, 63): an agent creates an artifact in
+-- its swarm, doc {artifact_type, name, location? | content?, metadata?,
+-- parent_artifact_ids?, status? (draft), score?}. An evaluation is what a
+-- join counts: only evaluate_output makes one (CN012). Returns the artifact
+-- document.
 CREATE OR REPLACE FUNCTION concord._create_artifact(run concord.agent_runs, artifact jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF artifact ->> 'artifact_type' = 'evaluation' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+            TABLE = 'artifacts',
+            MESSAGE = format('agent run %s (%s) may not create an artifact of type evaluation with create_artifact: '
+                             'an evaluation is made by the evaluate_output tool', run.agent_run_id, run.agent_name),
+            HINT = 'Call evaluate_output {artifact_id, evaluation_type, decision, confidence} (spec 66).';
+    END IF;
+    RETURN concord._insert_artifact(run, artifact);
+END
+$$;
+
+-- Inserts an agent's artifact: CN005 lists every problem; the guards check
+-- the agent (live, holds the tool) and the parents (same swarm, no cycle).
+-- Returns the artifact document.
+CREATE OR REPLACE FUNCTION concord._insert_artifact(run concord.agent_runs, artifact jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -161,7 +184,7 @@ BEGIN
         'issues', coalesce(evaluation -> 'issues', '[]'),
         'recommendation', coalesce(evaluation -> 'recommendation', 'null'),
         'evaluator_agent_run_id', run.agent_run_id, 'evaluator_role', run.agent_role);
-    RETURN concord._create_artifact(run, jsonb_build_object(
+    RETURN concord._insert_artifact(run, jsonb_build_object(
         'artifact_type', 'evaluation',
         'name', left('evaluation:' || (evaluated ->> 'name'), 256),
         'content', content,

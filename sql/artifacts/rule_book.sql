@@ -11,8 +11,14 @@ AS $$
         ('a_new_artifact_starts_draft_or_final', 'artifacts', 'CN001',
          'A new artifact starts as draft or final, never published, superseded or cancelled.'),
         ('an_agent_creates_artifacts_only_with_its_tool', 'artifacts', 'CN004',
-         'An agent creates an artifact only if it holds create_artifact (or evaluate_output, '
-         'for an evaluation) (spec 60).'),
+         'An agent creates an artifact other than an evaluation only if it holds create_artifact '
+         '(spec 60).'),
+        ('an_evaluation_is_made_by_the_evaluate_output_tool', 'artifacts', 'CN012',
+         'An artifact of type evaluation, which a join counts, is made only by an agent''s '
+         'evaluate_output call: not by create_artifact, not by an agent without that tool, not by '
+         'a raw insert (checked again at commit: an allowed evaluate_output step names it).'),
+        ('an_evaluation_derives_only_from_the_artifact_it_evaluates', 'artifact_lineage', 'CN012',
+         'An evaluation''s lineage names only the artifact it evaluated, so it counts for no other.'),
         ('an_artifacts_swarm_run_exists', 'artifacts', 'CN006',
          'The swarm run an artifact belongs to exists.'),
         ('an_artifact_belongs_to_its_swarms_command', 'artifacts', 'CN004',

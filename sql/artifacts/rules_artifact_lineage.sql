@@ -32,6 +32,16 @@ BEGIN
                              child.artifact_id, child.swarm_run_id, parent.artifact_id,
                              coalesce(parent.swarm_run_id::text, 'no swarm'));
     END IF;
+    -- an evaluation counts for the artifact it evaluated, and for no other
+    IF child.artifact_type = 'evaluation' AND NEW.parent_artifact_id::text IS DISTINCT FROM child.content ->> 'artifact_id' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_derives_only_from_the_artifact_it_evaluates',
+            TABLE = 'artifact_lineage',
+            MESSAGE = format('evaluation %s evaluated artifact %s: it cannot derive from artifact %s',
+                             child.artifact_id, coalesce(child.content ->> 'artifact_id', '(none)'),
+                             NEW.parent_artifact_id);
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('concord.artifact_lineage', 0));
     IF NEW.parent_artifact_id = NEW.artifact_id OR EXISTS (
         WITH RECURSIVE descendants (artifact_id) AS (

@@ -21,22 +21,37 @@ BEGIN
     IF NEW.agent_run_id IS NOT NULL THEN
         -- the agent cannot finish while its artifact is being written
         run := concord._live_agent(NEW.agent_run_id, 'creates no artifact');
-        IF NOT ('create_artifact' = ANY (run.allowed_tools)
-                OR (NEW.artifact_type = 'evaluation' AND 'evaluate_output' = ANY (run.allowed_tools))) THEN
+        IF NEW.artifact_type = 'evaluation' AND NOT 'evaluate_output' = ANY (run.allowed_tools) THEN
+            -- an evaluation decides joins: create_artifact does not make one
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+                TABLE = 'artifacts',
+                MESSAGE = format('agent run %s (%s) does not hold the evaluate_output tool: it makes no evaluation',
+                                 run.agent_run_id, run.agent_name),
+                HINT = 'Only the evaluate_output tool makes an artifact of type evaluation (spec 66).';
+        END IF;
+        IF NEW.artifact_type IS DISTINCT FROM 'evaluation' AND NOT 'create_artifact' = ANY (run.allowed_tools) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN004',
                 CONSTRAINT = 'an_agent_creates_artifacts_only_with_its_tool',
                 TABLE = 'artifacts',
-                MESSAGE = format('scope violation: agent run %s (%s) does not hold the %s tool', run.agent_run_id,
-                                 run.agent_name,
-                                 CASE WHEN NEW.artifact_type = 'evaluation' THEN 'evaluate_output'
-                                      ELSE 'create_artifact' END),
+                MESSAGE = format('scope violation: agent run %s (%s) does not hold the create_artifact tool',
+                                 run.agent_run_id, run.agent_name),
                 HINT = 'An agent creates artifacts only through a tool in its allowed_tools (spec 60).';
         END IF;
         -- an agent's artifact belongs to its swarm and the swarm's command
         NEW.swarm_run_id := run.swarm_run_id;
         NEW.command_id := (SELECT s.command_id FROM concord.swarm_runs AS s WHERE s.swarm_run_id = run.swarm_run_id);
         NEW.created_by := 'agent:' || run.agent_run_id;
+    ELSIF NEW.artifact_type = 'evaluation' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+            TABLE = 'artifacts',
+            MESSAGE = format('%s may not create an evaluation: only an agent''s evaluate_output tool makes one',
+                             concord._actor()),
+            HINT = 'Only the evaluate_output tool makes an artifact of type evaluation (spec 66).';
     ELSIF NEW.swarm_run_id IS NOT NULL THEN
         SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
         IF NOT FOUND THEN
@@ -133,6 +148,31 @@ BEGIN
 END
 $$;
 
+-- At commit: an evaluation was made by its agent's evaluate_output call (an
+-- allowed step of that tool names it), not written around the gateway by an
+-- agent that merely holds the tool.
+CREATE OR REPLACE FUNCTION concord._artifacts_evaluation_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (
+           SELECT 1 FROM concord.agent_steps AS s
+           WHERE s.agent_run_id = NEW.agent_run_id AND s.created_artifact_id = NEW.artifact_id
+             AND s.tool_name = 'evaluate_output' AND s.decision = 'allowed') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_evaluation_is_made_by_the_evaluate_output_tool',
+            TABLE = 'artifacts',
+            MESSAGE = format('artifact %s is an evaluation that no evaluate_output call of agent run %s made',
+                             NEW.artifact_id, coalesce(NEW.agent_run_id::text, '(none)')),
+            HINT = 'Only the evaluate_output tool makes an artifact of type evaluation (spec 66).';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE TRIGGER artifacts_before_insert
 BEFORE INSERT ON concord.artifacts
 FOR EACH ROW EXECUTE FUNCTION concord._artifacts_before_insert();
@@ -154,3 +194,13 @@ FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
 CREATE OR REPLACE TRIGGER artifacts_are_not_truncated
 BEFORE TRUNCATE ON concord.artifacts
 FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are durable history');
+
+-- Constraint triggers cannot be replaced: dropped and created again.
+DROP TRIGGER IF EXISTS artifacts_evaluation_is_made_by_its_tool ON concord.artifacts;
+
+CREATE CONSTRAINT TRIGGER artifacts_evaluation_is_made_by_its_tool
+AFTER INSERT ON concord.artifacts
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW
+WHEN (new.artifact_type = 'evaluation')
+EXECUTE FUNCTION concord._artifacts_evaluation_check();

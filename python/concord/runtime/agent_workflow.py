@@ -26,19 +26,23 @@ names a ``runtime``. The workflow is a loop of DBOS steps:
 
 Every SQL call and every runtime call is a DBOS step, so a worker that crashes resumes
 the loop where it was and replays the recorded answers (the begin step's recorded answer
-gives the secret back: DBOS keeps step outputs in its system database, so whoever may read
-``dbos.operation_outputs`` may read a live run's secret; it never reaches the agent runtime
-nor the workflow's answer). A begin run again after a crash between its commit and its
-checkpoint answers no secret (the kernel issues one per run): the workflow then acts as
-the worker's login, which the gateway refuses for a run that has a secret, so the run
-ends refused and an operator cancels it (``cancel_agent_run``). A run begun before secrets
-existed has none, and its worker acts for it as before. A tool call's idempotency key is
-derived from the turn (``turn:<n>``, which the gateway scopes to the run), so a step
-repeated after a crash cannot create a second command. A limit the gateway reports
-(CN010), a runtime that raises, or a move the workflow does not know ends the run
-``failed``. DBOS's own exceptions (``DBOSException``), and anything raised while this
-process's DBOS is not launched or is being destroyed (a worker's SIGTERM drain), are not
-the agent's failure: they are raised again, so the workflow is recovered where it was.
+gives the secret back: DBOS keeps step outputs in its system database, so whoever may
+read ``dbos.operation_outputs`` may read a live run's secret; it never reaches the agent
+runtime nor the workflow's answer). No step output holds a memory's content (forgetting
+must reach everything): a retrieval's recorded answer names each memory by id and digest
+and the runtime step reads the content again before handing it over, and a
+``write_memory`` move is submitted inside the runtime step that made it, recorded with
+its digest. A begin run again after a crash between its commit and its checkpoint answers
+no secret (the kernel issues one per run): the workflow then acts as the worker's login,
+which the gateway refuses for a run that has a secret, so the run ends refused and an
+operator cancels it (``cancel_agent_run``). A run begun before secrets existed has none,
+and its worker acts for it as before. A tool call's idempotency key is derived from the
+turn (``turn:<n>``, which the gateway scopes to the run), so a step repeated after a
+crash cannot create a second command. A limit the gateway reports (CN010), a runtime that
+raises, or a move the workflow does not know ends the run ``failed``. DBOS's own
+exceptions (``DBOSException``), and anything raised while this process's DBOS is not
+launched or is being destroyed (a worker's SIGTERM drain), are not the agent's failure:
+they are raised again, so the workflow is recovered where it was.
 A copy of the workflow (``dbos workflow fork``, another id than the run's
 ``dbos_workflow_id``) stops after the begin step without a move: from the start the kernel
 refuses it the begin; from a later step it would replay the original's secret.
@@ -47,6 +51,7 @@ refuses it the begin; from a later step it would replay the original's secret.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -210,6 +215,144 @@ def _call_runtime(runtime_name: str, method: str, *args: Any) -> dict[str, Any]:
         return {"error": f"agent runtime {runtime_name}.{method} returned no JSON: {exc}"}
 
 
+# ---------------------------------------------------------------------------
+# Memory content by reference. A memory's content lives in its memories row only, which
+# forgetting clears; DBOS keeps every step's output in its system tables for as long as
+# it keeps the workflow, out of Concord's reach. So no step output of this workflow holds
+# memory content: a retrieval's recorded answer keeps each memory's id and digest, and the
+# content is read again inside the runtime step that hands the observation over (step
+# inputs are not recorded); a write_memory move is submitted inside the runtime step that
+# produced it, and recorded with its content's digest.
+# ---------------------------------------------------------------------------
+
+
+def _digest(content: Any) -> dict[str, Any]:
+    text = content if isinstance(content, str) else json.dumps(content)
+    return {
+        "content_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "content_length": len(text),
+    }
+
+
+def _memories_by_reference(answer: Any) -> Any:
+    """A gateway answer with each retrieved memory's content replaced by its digest."""
+    if not isinstance(answer, dict) or answer.get("tool_name") != "retrieve_memory":
+        return answer
+    output = answer.get("output")
+    if not isinstance(output, dict) or not isinstance(output.get("memories"), list):
+        return answer
+    memories = [
+        {**{k: v for k, v in m.items() if k != "content"}, **_digest(m["content"])}
+        if isinstance(m, dict) and "content" in m
+        else m
+        for m in output["memories"]
+    ]
+    return {**answer, "output": {**output, "memories": memories}}
+
+
+def _submit_action(
+    agent_run_id: str, action: dict[str, Any], credential: str | None = None
+) -> dict[str, Any]:
+    """``submit_agent_action`` as a step records it: memories by reference."""
+    answer = _sql(
+        "SELECT concord.submit_agent_action(%s, %s)", agent_run_id, action, credential=credential
+    )
+    if "ok" in answer:
+        return {"ok": _memories_by_reference(answer["ok"])}
+    return answer
+
+
+def _recall_memories(
+    agent_run_id: str,
+    action: dict[str, Any] | None,
+    observation: dict[str, Any],
+    credential: str | None,
+) -> dict[str, Any]:
+    """The observation of a retrieval with its memories' content read again: the same
+    action under the same key is a replay, which the gateway answers from its step and
+    the memories rows (a memory forgotten since comes back marked ``forgotten``)."""
+    output = observation.get("output")
+    if (
+        action is None
+        or observation.get("tool_name") != "retrieve_memory"
+        or not isinstance(output, dict)
+        or not isinstance(output.get("memories"), list)
+    ):
+        return observation
+    again = _sql(
+        "SELECT concord.submit_agent_action(%s, %s)", agent_run_id, action, credential=credential
+    )
+    recalled = ((again.get("ok") or {}).get("output") or {}).get("memories") or []
+    by_id = {m.get("memory_id"): m for m in recalled if isinstance(m, dict)}
+    memories = []
+    for m in output["memories"]:
+        if isinstance(m, dict) and "content" not in m:
+            found = by_id.get(m.get("memory_id")) or {}
+            if "content" in found:
+                m = {**m, "content": found["content"]}
+            else:
+                m = {**m, "forgotten": True}
+        memories.append(m)
+    return {**observation, "output": {**output, "memories": memories}}
+
+
+def _tool_action(move: dict[str, Any], key: str) -> dict[str, Any]:
+    """The gateway action of a tool_call move (its turn's key unless it names one)."""
+    action = {
+        k: move[k]
+        for k in (
+            "tool_name",
+            "payload",
+            "reason",
+            "risk_level",
+            "expected_output",
+            "idempotency_key",
+            "metadata",
+        )
+        if move.get(k) is not None
+    }
+    action["action_type"] = "tool_call"
+    action.setdefault("payload", {})
+    action.setdefault("idempotency_key", key)
+    return action
+
+
+def _runtime_turn(
+    runtime_name: str,
+    method: str,
+    *args: Any,
+    agent_run_id: str,
+    key: str,
+    credential: str | None,
+    recall: dict[str, Any] | None = None,
+    may_act: bool = True,
+) -> dict[str, Any]:
+    """One runtime call as a step whose recorded output holds no memory content: the
+    observation (the last argument) gets its retrieved memories' content back first, and
+    a write_memory move is submitted here, its recorded payload keeping the content's
+    digest and its answer under ``submitted``. A step run again after a crash before its
+    checkpoint asks the runtime again: the same write under the same key is a replay,
+    another one is refused (CN002) and ends the run."""
+    if args and isinstance(args[-1], dict):
+        args = (*args[:-1], _recall_memories(agent_run_id, recall, args[-1], credential))
+    reply = _call_runtime(runtime_name, method, *args)
+    move = reply.get("move")
+    if (
+        not may_act
+        or not isinstance(move, dict)
+        or move.get("action_type") != "tool_call"
+        or move.get("tool_name") != "write_memory"
+        or not isinstance(move.get("payload"), dict)
+        or "content" not in move["payload"]
+    ):
+        return reply
+    action = _tool_action(move, key)
+    submitted = _submit_action(agent_run_id, action, credential)
+    payload = {k: v for k, v in move["payload"].items() if k != "content"}
+    payload.update(_digest(move["payload"]["content"]))
+    return {"move": {**move, "payload": payload, "submitted": submitted}}
+
+
 def _is_dbos_own(exc: BaseException) -> bool:
     """An exception that belongs to DBOS (a ``DBOSException``, also as the cause or
     context of another) or to its shutdown: never the agent's failure."""
@@ -250,6 +393,9 @@ class AgentLoop:
         self.turn = 0
         # the run's secret (begin_agent_run's first answer): never in an observation
         self.secret: str | None = None
+        # the action of the last retrieve_memory move, whose memories' content the next
+        # runtime step reads again (never recorded)
+        self._last_retrieval: dict[str, Any] | None = None
 
     def _sql_step(self, name: str, query: str, *params: Any) -> dict[str, Any]:
         """One SQL call as a DBOS step, authenticated with the run's secret (bound here,
@@ -358,12 +504,23 @@ class AgentLoop:
             self._fail(f"the agent workflow failed: {type(exc).__name__}: {exc}")
             raise  # not reached: _fail stops
 
+    def _runtime_step(self, name: str, method: str, *args: Any) -> dict[str, Any]:
+        """One runtime call as a DBOS step (see ``_runtime_turn``): the secret, the turn's
+        key and the last retrieval are bound here, not recorded."""
+        fn = functools.partial(
+            _runtime_turn,
+            agent_run_id=self.agent_run_id,
+            key=self._key(),
+            credential=self.secret,
+            recall=self._last_retrieval,
+            may_act=self.turn < self.turn_limit,
+        )
+        return _step(name, fn, self.runtime_name, method, *args)
+
     def _loop(self) -> dict[str, Any]:
         context = {**self.run_doc, **self.identity, "turn": 0}
-        reply = _step(
+        reply = self._runtime_step(
             "concord.agent.runtime.start",
-            _call_runtime,
-            self.runtime_name,
             "start_agent_run",
             self.agent_run_id,
             self.run_doc.get("goal") or "",
@@ -379,10 +536,8 @@ class AgentLoop:
             outcome = self._execute(move)
             self.turn += 1
             observation = self._observation(outcome)
-            reply = _step(
+            reply = self._runtime_step(
                 "concord.agent.runtime.resume",
-                _call_runtime,
-                self.runtime_name,
                 "resume_agent_run",
                 self.agent_run_id,
                 observation,
@@ -483,9 +638,9 @@ class AgentLoop:
         return f"turn:{self.turn}"
 
     def _submit(self, action: dict[str, Any]) -> dict[str, Any]:
-        answer = self._sql_step(
+        answer = _step(
             "concord.agent.action",
-            "SELECT concord.submit_agent_action(%s, %s)",
+            functools.partial(_submit_action, credential=self.secret),
             self.agent_run_id,
             action,
         )
@@ -494,23 +649,15 @@ class AgentLoop:
         return answer["ok"]
 
     def _tool_call(self, move: dict[str, Any]) -> dict[str, Any]:
-        action = {
-            k: move[k]
-            for k in (
-                "tool_name",
-                "payload",
-                "reason",
-                "risk_level",
-                "expected_output",
-                "idempotency_key",
-                "metadata",
-            )
-            if move.get(k) is not None
-        }
-        action["action_type"] = "tool_call"
-        action.setdefault("payload", {})
-        action.setdefault("idempotency_key", self._key())
-        answer = self._submit(action)
+        action = _tool_action(move, self._key())
+        self._last_retrieval = action if action.get("tool_name") == "retrieve_memory" else None
+        if "submitted" in move:  # a memory write, submitted by the runtime step
+            answer = move["submitted"]
+            if "error" in answer:
+                self._gateway_error(answer["error"])
+            answer = answer["ok"]
+        else:
+            answer = self._submit(action)
         observation = {"action_type": "tool_call", "tool_name": move.get("tool_name"), **answer}
         if answer.get("output") is None and answer.get("command_id"):
             sync = answer.get("execution_mode") == "sync" and answer.get("decision") in (

@@ -1707,6 +1707,31 @@ END
 $_$;
 
 --
+-- Name: _agent_step_audit_before_insert(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._agent_step_audit_before_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    problem text := concord._memory_content_in_step(NEW.tool_name, NEW.payload -> 'action_payload',
+                                                    NEW.payload -> 'output');
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            CONSTRAINT = 'a_step_refers_to_memories_by_id_and_digest', TABLE = 'domain_events',
+            MESSAGE = format('the audit row of a step of agent run %s cannot be recorded: %s',
+                             coalesce(NEW.agent_run_id::text, '(none)'), problem),
+            HINT = 'An agent step''s audit row copies its step, which records {memory_id, content_sha256, '
+                   'content_length} instead of content.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: _agent_steps_after_insert(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -8791,12 +8816,16 @@ CREATE FUNCTION concord._memory_content_in_step(tool_name text, action_payload j
     LANGUAGE plpgsql IMMUTABLE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
+DECLARE
+    tool text;
 BEGIN
-    IF concord._memory_action_reference(tool_name, action_payload) IS DISTINCT FROM action_payload THEN
-        RETURN 'its write_memory payload holds the memory''s content';
-    ELSIF concord._memory_answer_reference(tool_name, output) IS DISTINCT FROM output THEN
-        RETURN 'its retrieve_memory output holds the memories'' content';
-    END IF;
+    FOREACH tool IN ARRAY ARRAY[tool_name, action_payload ->> 'tool_name'] LOOP
+        IF concord._memory_action_reference(tool, action_payload) IS DISTINCT FROM action_payload THEN
+            RETURN 'its write_memory payload holds the memory''s content';
+        ELSIF concord._memory_answer_reference(tool, output) IS DISTINCT FROM output THEN
+            RETURN 'its retrieve_memory output holds the memories'' content';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -11974,7 +12003,8 @@ CREATE FUNCTION concord._rule_book_agents() RETURNS TABLE(rule text, table_name 
         ('a_step_refers_to_memories_by_id_and_digest', 'agent_steps', 'CN004',
          'A step (append-only, copied into its audit row) holds no memory content: a write_memory '
          'payload and the memories a retrieve_memory returned are recorded by memory_id and '
-         'content_sha256, so forgetting a memory (which clears its row) forgets it everywhere.'),
+         'content_sha256, so forgetting a memory (which clears its row) forgets it everywhere. A raw '
+         'agent_step_recorded audit row holding content is refused too.'),
         ('agent_steps_stay_within_max_steps', 'agent_steps', 'CN010',
          'An agent run records at most max_steps steps.'),
         ('a_step_uses_only_tools_in_its_agent_scope', 'agent_steps', 'CN004',
@@ -25708,6 +25738,12 @@ CREATE TRIGGER agent_runs_before_insert BEFORE INSERT ON concord.agent_runs FOR 
 CREATE TRIGGER agent_runs_before_update BEFORE UPDATE ON concord.agent_runs FOR EACH ROW EXECUTE FUNCTION concord._agent_runs_before_update();
 
 --
+-- Name: domain_events agent_step_audit_rows_refer_to_memories_by_reference; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER agent_step_audit_rows_refer_to_memories_by_reference BEFORE INSERT ON concord.domain_events FOR EACH ROW WHEN ((new.event_type = 'agent_step_recorded'::text)) EXECUTE FUNCTION concord._agent_step_audit_before_insert();
+
+--
 -- Name: agent_steps agent_steps_after_insert; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -27355,6 +27391,12 @@ REVOKE ALL ON FUNCTION concord._agent_runs_before_update() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._agent_spec_problems(agent jsonb, what text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _agent_step_audit_before_insert(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._agent_step_audit_before_insert() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _agent_steps_after_insert(); Type: ACL; Schema: concord; Owner: -

@@ -7,7 +7,7 @@
 -- from the row (forgotten since: marked forgotten, without content). A
 -- write replayed under its key is compared by digest.
 BEGIN;
-SELECT plan(14);
+SELECT plan(18);
 
 \ir ../lib/swarm_fixtures.sql
 
@@ -77,6 +77,42 @@ SELECT concord_test.throws_rule(
                      'allowed', '{"output": {"memories": [{"memory_id": "%s", "content": "x"}]}}')$$,
            concord_test.id('w1'), concord_test.id('cmd'), concord_test.id('m')),
     'CN004', 'a_step_refers_to_memories_by_id_and_digest', 'CN004: a raw retrieve_memory step holding the content');
+
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.agent_steps (agent_run_id, command_id, step_index, action_type, action_payload,
+                                               decision)
+             VALUES (%L, %L, 1, 'observe',
+                     '{"tool_name": "write_memory", "payload": {"memory_type": "preference", "content": "x"}}',
+                     'recorded')$$, concord_test.id('w1'), concord_test.id('cmd')),
+    'CN004', 'a_step_refers_to_memories_by_id_and_digest',
+    'CN004: a raw step naming write_memory only in its action, holding the content');
+
+-- raw audit rows holding content: the step's copy may not hold what the step may not
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.domain_events (agent_run_id, purpose, event_type, target_type, actor, trace_id,
+                                                 tool_name, payload)
+             VALUES (%L, 'agent_step', 'agent_step_recorded', 'agent_step', 'agent:x', 't', 'write_memory',
+                     '{"action_payload": {"tool_name": "write_memory",
+                                          "payload": {"memory_type": "preference", "content": "x"}}}')$$,
+           concord_test.id('w1')),
+    'CN004', 'a_step_refers_to_memories_by_id_and_digest', 'CN004: a raw write_memory audit row holding the content');
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.domain_events (agent_run_id, purpose, event_type, target_type, actor, trace_id,
+                                                 payload)
+             VALUES (%L, 'agent_step', 'agent_step_recorded', 'agent_step', 'agent:x', 't',
+                     '{"action_payload": {"tool_name": "retrieve_memory", "payload": {}},
+                       "output": {"output": {"memories": [{"memory_id": "%s", "content": "x"}]}}}')$$,
+           concord_test.id('w1'), concord_test.id('m')),
+    'CN004', 'a_step_refers_to_memories_by_id_and_digest',
+    'CN004: a raw retrieve_memory audit row (tool named in its action only) holding the content');
+SELECT lives_ok(
+    format($$INSERT INTO concord.domain_events (agent_run_id, purpose, event_type, target_type, actor, trace_id,
+                                                 tool_name, payload)
+             VALUES (%L, 'agent_step', 'agent_step_recorded', 'agent_step', 'agent:x', 't', 'write_memory',
+                     jsonb_build_object('action_payload', concord._memory_action_reference('write_memory',
+                         '{"tool_name": "write_memory", "payload": {"memory_type": "preference", "content": "x"}}')))
+          $$, concord_test.id('w1')),
+    'an audit row referring to the memory by digest is recorded');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -117,7 +117,8 @@ AS $$
         ('a_step_refers_to_memories_by_id_and_digest', 'agent_steps', 'CN004',
          'A step (append-only, copied into its audit row) holds no memory content: a write_memory '
          'payload and the memories a retrieve_memory returned are recorded by memory_id and '
-         'content_sha256, so forgetting a memory (which clears its row) forgets it everywhere.'),
+         'content_sha256, so forgetting a memory (which clears its row) forgets it everywhere. A raw '
+         'agent_step_recorded audit row holding content is refused too.'),
         ('agent_steps_stay_within_max_steps', 'agent_steps', 'CN010',
          'An agent run records at most max_steps steps.'),
         ('a_step_uses_only_tools_in_its_agent_scope', 'agent_steps', 'CN004',

@@ -100,6 +100,32 @@ BEGIN
 END
 $$;
 
+-- A step's audit row copies the step, memories by reference: a raw
+-- agent_step_recorded row, written around the step, may not hold the memory
+-- content the step may not (forgetting could not reach it: audit rows are
+-- append-only).
+CREATE OR REPLACE FUNCTION concord._agent_step_audit_before_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    problem text := concord._memory_content_in_step(NEW.tool_name, NEW.payload -> 'action_payload',
+                                                    NEW.payload -> 'output');
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN004',
+            CONSTRAINT = 'a_step_refers_to_memories_by_id_and_digest', TABLE = 'domain_events',
+            MESSAGE = format('the audit row of a step of agent run %s cannot be recorded: %s',
+                             coalesce(NEW.agent_run_id::text, '(none)'), problem),
+            HINT = 'An agent step''s audit row copies its step, which records {memory_id, content_sha256, '
+                   'content_length} instead of content.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE OR REPLACE TRIGGER agent_steps_before_insert
 BEFORE INSERT ON concord.agent_steps
 FOR EACH ROW EXECUTE FUNCTION concord._agent_steps_before_insert();
@@ -120,3 +146,9 @@ FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are durable history');
 CREATE OR REPLACE TRIGGER agent_steps_are_not_truncated
 BEFORE TRUNCATE ON concord.agent_steps
 FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are durable history');
+
+CREATE OR REPLACE TRIGGER agent_step_audit_rows_refer_to_memories_by_reference
+BEFORE INSERT ON concord.domain_events
+FOR EACH ROW
+WHEN (new.event_type = 'agent_step_recorded')
+EXECUTE FUNCTION concord._agent_step_audit_before_insert();

@@ -90,6 +90,8 @@ $$;
 
 -- Why a step of tool_name holds memory content (a write's payload, or what a
 -- retrieval returned), or NULL when it refers to memories by id and digest.
+-- The action's own tool_name counts too: a raw row naming the tool only there
+-- (its tool_name column null) is no way around the rule.
 CREATE OR REPLACE FUNCTION concord._memory_content_in_step(
     tool_name text, action_payload jsonb, output jsonb
 )
@@ -98,12 +100,16 @@ LANGUAGE plpgsql
 IMMUTABLE
 SET search_path = concord, pg_temp
 AS $$
+DECLARE
+    tool text;
 BEGIN
-    IF concord._memory_action_reference(tool_name, action_payload) IS DISTINCT FROM action_payload THEN
-        RETURN 'its write_memory payload holds the memory''s content';
-    ELSIF concord._memory_answer_reference(tool_name, output) IS DISTINCT FROM output THEN
-        RETURN 'its retrieve_memory output holds the memories'' content';
-    END IF;
+    FOREACH tool IN ARRAY ARRAY[tool_name, action_payload ->> 'tool_name'] LOOP
+        IF concord._memory_action_reference(tool, action_payload) IS DISTINCT FROM action_payload THEN
+            RETURN 'its write_memory payload holds the memory''s content';
+        ELSIF concord._memory_answer_reference(tool, output) IS DISTINCT FROM output THEN
+            RETURN 'its retrieve_memory output holds the memories'' content';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;

@@ -4,7 +4,8 @@ schema (agent steps and their audit rows refer to it by id and sha256 digest), n
 DBOS's tables (the agent workflows' step outputs, decoded). The agents run on a real
 worker (``tests/support/runtime_ops/concord_test_forgetting.py``); the content reaches
 Concord only through the writer's ``write_memory`` move, and the reader still receives
-it.
+it. A write asked for past the workflow's turn limit, which is never submitted, leaves
+no copy in DBOS either.
 """
 
 from __future__ import annotations
@@ -135,6 +136,63 @@ def test_a_memory_written_read_and_forgotten_is_nowhere(swarm_dsn: str) -> None:
             )
             forgotten = one(conn, "SELECT concord.forget_memory(%s, 'alice')", memory)
             assert forgotten["status"] == "deleted"
+            assert _tables_holding(conn, content) == {}
+    finally:
+        stop_workers(worker)
+
+
+def test_a_write_past_the_turn_limit_leaves_no_copy(swarm_dsn: str) -> None:
+    content = f"an unwritten secret {uuid.uuid4().hex}"
+    worker = WorkerProcess(
+        swarm_dsn,
+        executor_id=f"forget-{uuid.uuid4().hex[:8]}",
+        modules=("concord_test_forgetting",),
+        extra_env={"CONCORD_TEST_MEMORY_CONTENT": content},
+    ).start(timeout=60)
+    try:
+        with connect(swarm_dsn) as conn:
+            scope = memory_scope()
+            spec: dict[str, Any] = {
+                "name": f"overreach_{uuid.uuid4().hex[:10]}",
+                "objective": "write too late",
+                "runtime": "forgetting",
+                "limits": {"max_agents": 1, "max_depth": 1, "max_total_steps": 10},
+                "coordinator": {
+                    "agent_name": "overreacher",
+                    "agent_role": "coordinator",
+                    "allowed_tools": ["write_memory"],
+                    "memory_scope": scope,
+                    "context_scope": {},
+                    "max_steps": 1,
+                },
+            }
+            swarm = one(conn, "SELECT concord.start_swarm(%s, %s)", new_command(conn), Jsonb(spec))
+            run = wait_for(
+                lambda: (
+                    r
+                    if (
+                        r := conn.execute(
+                            "SELECT status, error FROM concord.agent_runs WHERE swarm_run_id = %s",
+                            (swarm,),
+                        ).fetchone()
+                    )
+                    and r["status"] in ("succeeded", "failed", "cancelled")
+                    else None
+                ),
+                timeout=120,
+                interval=0.2,
+                message="the overreaching agent to end",
+            )
+            assert run["status"] == "failed", run
+            assert "24 moves without finishing" in (run["error"] or ""), run
+            assert (
+                one(
+                    conn,
+                    "SELECT count(*) FROM concord.memories WHERE subject_id = %s",
+                    scope["subject_id"],
+                )
+                == 0
+            )
             assert _tables_holding(conn, content) == {}
     finally:
         stop_workers(worker)

@@ -332,24 +332,25 @@ def _runtime_turn(
     a write_memory move is submitted here, its recorded payload keeping the content's
     digest and its answer under ``submitted``. A step run again after a crash before its
     checkpoint asks the runtime again: the same write under the same key is a replay,
-    another one is refused (CN002) and ends the run."""
+    another one is refused (CN002) and ends the run. A write past the turn limit (the loop
+    then fails the run) is submitted nowhere, and recorded with its digest only too."""
     if args and isinstance(args[-1], dict):
         args = (*args[:-1], _recall_memories(agent_run_id, recall, args[-1], credential))
     reply = _call_runtime(runtime_name, method, *args)
     move = reply.get("move")
     if (
-        not may_act
-        or not isinstance(move, dict)
+        not isinstance(move, dict)
         or move.get("action_type") != "tool_call"
         or move.get("tool_name") != "write_memory"
         or not isinstance(move.get("payload"), dict)
         or "content" not in move["payload"]
     ):
         return reply
-    action = _tool_action(move, key)
-    submitted = _submit_action(agent_run_id, action, credential)
     payload = {k: v for k, v in move["payload"].items() if k != "content"}
     payload.update(_digest(move["payload"]["content"]))
+    if not may_act:
+        return {"move": {**move, "payload": payload}}
+    submitted = _submit_action(agent_run_id, _tool_action(move, key), credential)
     return {"move": {**move, "payload": payload, "submitted": submitted}}
 
 

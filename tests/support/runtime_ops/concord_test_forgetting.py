@@ -4,7 +4,9 @@ memory whose content is the worker's ``CONCORD_TEST_MEMORY_CONTENT`` (so the con
 reaches Concord only through the agent's write), waits for it, spawns a reader, which
 retrieves the memories of its scope and finishes with whether it saw that content (its
 result names the digest, never the content), then joins. The coordinator's
-``context_scope.memory_scope`` is the scope both children get.
+``context_scope.memory_scope`` is the scope both children get. The ``overreacher``
+(``max_steps`` 1, so a turn limit of 24 moves) waits 24 times, then asks to write a
+memory: past the turn limit, a write no one submits.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ SCRIPTS = {
         {"action_type": "tool_call", "tool_name": "retrieve_memory", "payload": {}},
         _report,
     ],
+    "overreacher": [*([{"action_type": "wait_children"}] * 24), _write],
 }
 
 register_agent_runtime("forgetting", ScriptedAgentRuntime(SCRIPTS))

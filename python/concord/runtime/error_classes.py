@@ -169,3 +169,19 @@ def picklable(exc: BaseException) -> BaseException:
         else None,
         detail={"type": type_name(exc)},
     )
+
+
+class NotServedHere(BaseException):
+    """A run begun elsewhere (recovered or adopted here) whose command type this worker has
+    no operation for. Not a failure of the command: the run stops without recording
+    anything (a ``BaseException``, as :class:`DatabaseUnavailable`), its DBOS workflow stays
+    ``PENDING``, and the recovery loop puts it back on its queue for a worker that has the
+    operation."""
+
+    def __init__(self, command_id: str, command_type: str, executor_id: str):
+        super().__init__(
+            f"worker {executor_id} has no operation for command type {command_type}: the run "
+            f"of command {command_id} goes back to its queue"
+        )
+        self.command_id = command_id
+        self.command_type = command_type

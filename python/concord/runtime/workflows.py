@@ -44,6 +44,7 @@ from .error_classes import (
     ClassifiedError,
     ConnectorError,
     DatabaseUnavailable,
+    NotServedHere,
     Superseded,
     classify,
     picklable,
@@ -870,17 +871,13 @@ def _run(command_id: str, workflow_id: str) -> dict:
         return {"action": action, "status": claim.get("status")}
     command = claim["command"]
     op = _operation_for(command)
-    if op is None:  # a run begun elsewhere (past queued) that this worker cannot go on with
-        status = _move(
-            "concord.finish",
-            command_id,
-            workflow_id,
-            "failed",
-            error=f"no operation is registered for command type {command['command_type']} on "
-            f"worker {state().executor_id}",
-            error_class="internal_error",
-        )
-        return {"status": status}
+    if op is None:
+        # A run begun elsewhere (recovered or adopted here) that this worker cannot go on
+        # with: it stays PENDING and the recovery loop puts it back on its queue, where a
+        # worker with the operation takes it (the claim above replays there).
+        stop = NotServedHere(command_id, command["command_type"], state().executor_id)
+        logging.getLogger("concord.worker").warning("%s", stop)
+        raise stop
     comp = state().catalog.compensation_of(op.command_type)
     ctx = EffectContext(
         command=command,

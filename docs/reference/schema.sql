@@ -18546,7 +18546,7 @@ $$;
 -- Name: FUNCTION runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text) IS 'Worker step (ctx.artifact): the running command''s operation creates an artifact {artifact_type, name, location | content, metadata, parent_artifact_ids, status (draft | final), score} owned by the command (created_by command:<id>, the command''s project). Its type must declare artifact_output_possible (CN012). Idempotent by key: a step run again gets the artifact it created (the same key for another type or name is CN002). Returns the artifact document.';
+COMMENT ON FUNCTION concord.runtime_create_artifact(command_id uuid, workflow_id text, artifact jsonb, idempotency_key text) IS 'Worker step (ctx.artifact): the running command''s operation creates an artifact {artifact_type, name, location | content, metadata, parent_artifact_ids, status (draft | final), score} owned by the command (created_by command:<id>, the command''s project). Its type must declare artifact_output_possible (CN012); an evaluation is made only by an agent''s evaluate_output tool, never here (CN012 an_evaluation_is_made_by_the_evaluate_output_tool). Idempotent by key: a step run again gets the artifact it created (the same key for another type or name is CN002). Returns the artifact document.';
 
 --
 -- Name: runtime_effect(uuid); Type: FUNCTION; Schema: concord; Owner: -

@@ -4,9 +4,12 @@ JSON: ..."; NUL bytes in a result or an error text are stored as U+FFFD; an
 ``asyncio.CancelledError`` escaping the operation (or one of its steps) fails it once as
 internal_error, or cancels it when a cancellation was asked for; an exception DBOS cannot
 pickle keeps its own message and class; an unknown error class is recorded as
-internal_error naming it. A ``SystemExit`` (a shutdown) is not the command's failure: the
-run is resumed and finishes. A real worker subprocess runs each; DBOS ends every workflow
-SUCCESS (never ERROR, never left PENDING), and each command is finished exactly once.
+internal_error naming it. A ``SystemExit`` or ``KeyboardInterrupt`` raised by the operation
+(argparse's, a library's ``sys.exit``: no shutdown of the worker raises one on a workflow's
+thread) fails it once as internal_error, the operation run once: it is not resumed over and
+over until DBOS dead-letters the workflow under a command left running. A real worker
+subprocess runs each; DBOS ends every workflow SUCCESS (never ERROR, never left PENDING),
+and each command is finished exactly once.
 """
 
 from __future__ import annotations
@@ -39,9 +42,13 @@ HOSTILE = {  # command type -> (status, error_class, error text it must contain)
     "rt.hostile.init_error": ("failed", "internal_error", "code 42: the answer was refused"),
     "rt.hostile.unknown_class": ("failed", "internal_error",
                                  "a class nobody declared (unknown error class 'made_up_class')"),
+    "rt.hostile.system_exit": ("failed", "internal_error",
+                               "SystemExit escaped the operation: usage: report [-h] --date DATE"),
+    "rt.hostile.keyboard_interrupt": ("failed", "internal_error",
+                                      "KeyboardInterrupt escaped the operation: interrupted by "
+                                      "the vendor's SDK"),
 }
-TYPES = [*HOSTILE, "rt.hostile.nul_result", "rt.hostile.cancelled_when_asked",
-         "rt.hostile.system_exit"]
+TYPES = [*HOSTILE, "rt.hostile.nul_result", "rt.hostile.cancelled_when_asked"]
 
 
 def one(conn: psycopg.Connection, query: str, *args):
@@ -58,7 +65,6 @@ def test_hostile_outcomes_end_every_command_once(server_dsn: str) -> None:
         for t in TYPES:
             _setup.execute("SELECT concord.register_command_type(%s)",
                            (json.dumps({"command_type": t, "name": t, "async_required": True}),))
-        (flags / "exit").touch()  # rt.hostile.system_exit exits until this goes
         worker = WorkerProcess(dsn, executor_id="hostile-worker",
                                modules=("concord_test_hostile",),
                                extra_env={"CONCORD_TEST_FLAG_DIR": str(flags)})
@@ -66,7 +72,6 @@ def test_hostile_outcomes_end_every_command_once(server_dsn: str) -> None:
             ids = {t: submit(conn, t, {}) for t in HOSTILE}
             ids["rt.hostile.nul_result"] = submit(conn, "rt.hostile.nul_result", {})
             asked = submit(conn, "rt.hostile.cancelled_when_asked", {"flag": "asked"})
-            exiting = submit(conn, "rt.hostile.system_exit", {"flag": "exit"})
 
             wait_status(conn, asked, "running", timeout=60)
             assert one(conn, "SELECT concord.cancel_command(%s, 'alice', 'enough')",
@@ -89,17 +94,15 @@ def test_hostile_outcomes_end_every_command_once(server_dsn: str) -> None:
             assert result == {"text": "before\ufffdafter", "key\ufffd": "v"}, result
             assert wait_status(conn, asked, {"cancelled", "failed"}, 60) == "cancelled"
 
-            # a SystemExit is a shutdown's: the command is not failed, and it is resumed
-            wait_status(conn, exiting, "running", timeout=60)
-            wait_for(lambda: any("resumed stranded workflow " + exiting in line
-                                 for line in worker.output),
-                     timeout=60, message="the exited run to be resumed by the recovery loop")
-            assert one(conn, "SELECT status FROM concord.commands WHERE command_id = %s",
-                       exiting)[0] == "running"
-            (flags / "exit").unlink()
-            assert wait_status(conn, exiting, {"succeeded", "failed"}, 60) == "succeeded"
+            # raised by the operation, SystemExit and KeyboardInterrupt are its outcome: it
+            # ran once, and no recovery runs it again
+            for name in ("system_exit", "keyboard_interrupt"):
+                runs = (flags / f"{name}.runs").read_text().splitlines()
+                assert len(runs) == 1, f"rt.hostile.{name} ran {len(runs)} times\n{worker.log()}"
+            resumed = [line for line in worker.output if "resumed stranded workflow" in line]
+            assert not resumed, f"runs resumed: {resumed}"
 
-            every = [*ids.values(), asked, exiting]
+            every = [*ids.values(), asked]
 
             def workflows() -> dict[str, int]:
                 return dict(conn.execute(

@@ -11,12 +11,13 @@ idempotent on replay, so a step that runs again after a crash changes nothing mo
 Nothing an operation does leaves its command running: a result jsonb cannot take ends it
 ``failed`` (validation_error, "result is not JSON: ..."; text is kept with NUL as U+FFFD),
 an error is recorded with its message cleaned the same way, and a ``BaseException`` that
-is not control flow (``asyncio.CancelledError``) ends it ``failed`` (internal_error) or
+is not control flow (``asyncio.CancelledError``, and ``SystemExit``/``KeyboardInterrupt``,
+which no shutdown raises on a workflow's thread) ends it ``failed`` (internal_error) or
 cancelled when a cancellation was asked for. Control flow is left alone: DBOS's own
-exceptions, and ``KeyboardInterrupt``/``SystemExit`` (a shutdown: the next worker resumes the
-run). A database outage is not the command's either: Concord's bookkeeping retries it
-(``RuntimeDB``), and past that bound, or when DBOS's checkpoint hits it, the run stops
-with :class:`DatabaseUnavailable` and the worker's recovery loop resumes it.
+exceptions (:data:`CONTROL_FLOW`). A database outage is not the command's either:
+Concord's bookkeeping retries it (``RuntimeDB``), and past that bound, or when DBOS's
+checkpoint hits it, the run stops with :class:`DatabaseUnavailable` and the worker's
+recovery loop resumes it.
 """
 
 from __future__ import annotations
@@ -623,6 +624,32 @@ def _failure(exc: BaseException) -> tuple[str, str]:
     return storable_text(message)[:2000], classify(cause)
 
 
+# What stops a run without being its outcome: DBOS's own exceptions (a cancellation in
+# DBOS, a conflict) and a database outage; the run is resumed. Every other BaseException
+# escaping operation code is the operation's outcome, SystemExit and KeyboardInterrupt
+# included: no shutdown of the worker raises one on a workflow's thread (signals reach
+# the main thread, and a stopping worker ends the process without raising into its
+# workflows), so one there comes from the operation (argparse, a library's sys.exit), and
+# resuming it would run it again, every few seconds, until DBOS dead-letters the workflow
+# under a command left running.
+CONTROL_FLOW = (dbos_error.DBOSBaseException, DatabaseUnavailable)
+
+
+def _outcome_of(exc: BaseException) -> tuple[str, str]:
+    """The message and error class to record for ``exc`` escaping operation code: an
+    Exception as :func:`_failure` says (a database outage stops the run instead), any other
+    BaseException as internal_error "<type> escaped the operation: <its text>"."""
+    if isinstance(exc, Exception):
+        _stop_on_outage(exc)
+        return _failure(exc)
+    try:
+        detail = storable_text(str(exc))
+    except Exception:  # a __str__ that raises still leaves the type's name
+        detail = ""
+    message = f"{type_name(exc)} escaped the operation" + (f": {detail}" if detail else "")
+    return message[:2000], "internal_error"
+
+
 class ResultNotJSON(ValueError):
     """An operation's result that jsonb cannot take (spec 32: validation_error)."""
 
@@ -711,11 +738,10 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
         )
         try:
             comp.fn(ctx, effect)
-        except (Cancelled, dbos_error.DBOSWorkflowCancelledError):
+        except (Cancelled, Superseded, *CONTROL_FLOW):
             raise
-        except Exception as exc:
-            _stop_on_outage(exc)
-            message, error_class = _failure(exc)
+        except BaseException as exc:
+            message, error_class = _outcome_of(exc)
             return _halt(command_id, workflow_id, effects, done, effect, message, error_class)
         # Drift (spec 31.3) is detected by the database, per effect, when the command
         # becomes compensated (runtime_finish): this code cannot skip it.
@@ -892,17 +918,11 @@ def _run(command_id: str, workflow_id: str) -> dict:
         return {"action": "stopped", "why": stop.why}
     except Cancelled:
         return _cancel_now(command_id, workflow_id)
-    except (dbos_error.DBOSBaseException, DatabaseUnavailable, KeyboardInterrupt, SystemExit):
-        raise  # control flow: DBOS's, an outage's, a shutdown's (the next worker resumes)
-    except BaseException as exc:  # an Exception, or asyncio.CancelledError and the like
-        if isinstance(exc, Exception):
-            _stop_on_outage(exc)
-            message, error_class = _failure(exc)
-        else:
-            detail = storable_text(str(exc))
-            message = f"{type_name(exc)} escaped the operation" + (f": {detail}" if detail else "")
-            error_class = "internal_error"
-        return _fail(command_id, workflow_id, message[:2000], error_class)
+    except CONTROL_FLOW:
+        raise  # DBOS's, an outage's: the run stops and is resumed
+    except BaseException as exc:  # an Exception, asyncio.CancelledError, SystemExit, ...
+        message, error_class = _outcome_of(exc)
+        return _fail(command_id, workflow_id, message, error_class)
     status = _move("concord.finish", command_id, workflow_id, "succeeded", result=result)
     if status in ("cancelling", "compensating"):
         return _cancel_now(command_id, workflow_id)

@@ -22,7 +22,7 @@ HOSTILE_TYPES = [
     "rt.hostile.nul_result", "rt.hostile.nul_error", "rt.hostile.cancelled_error",
     "rt.hostile.cancelled_in_step", "rt.hostile.cancelled_when_asked",
     "rt.hostile.lock_error", "rt.hostile.init_error", "rt.hostile.unknown_class",
-    "rt.hostile.system_exit",
+    "rt.hostile.system_exit", "rt.hostile.keyboard_interrupt",
 ]
 
 
@@ -122,9 +122,26 @@ def unknown_class(ctx, payload):
     raise ClassifiedError("a class nobody declared", error_class="made_up_class")
 
 
+def _ran(name: str) -> None:
+    """Count one execution of the operation name (a line in the flag folder)."""
+    with open(FLAGS / f"{name}.runs", "a") as runs:
+        runs.write("ran\n")
+
+
 @operation("rt.hostile.system_exit")
 def system_exit(ctx, payload):
-    """SystemExit while its flag exists (a shutdown mid-operation), then it succeeds."""
-    if (FLAGS / payload["flag"]).exists():
-        raise SystemExit("shutting down")
-    return {"after": "resumed"}
+    """What argparse (or click, or a library calling sys.exit) does on a bad argument: a
+    SystemExit raised on the workflow's thread, which no shutdown of the worker raises."""
+    _ran("system_exit")
+    raise SystemExit("usage: report [-h] --date DATE")
+
+
+def _interrupt():
+    raise KeyboardInterrupt("interrupted by the vendor's SDK")
+
+
+@operation("rt.hostile.keyboard_interrupt")
+def keyboard_interrupt(ctx, payload):
+    _ran("keyboard_interrupt")
+    ctx.step(_interrupt, name="interrupt")
+    return {}

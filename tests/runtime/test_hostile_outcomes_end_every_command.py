@@ -47,6 +47,10 @@ HOSTILE = {  # command type -> (status, error_class, error text it must contain)
     "rt.hostile.keyboard_interrupt": ("failed", "internal_error",
                                       "KeyboardInterrupt escaped the operation: interrupted by "
                                       "the vendor's SDK"),
+    "rt.hostile.own_database_down": ("failed", "temporary_database_error",
+                                     "connection to server at \"127.0.0.1\", port 1 failed"),
+    "rt.hostile.own_database_down_in_step": ("failed", "temporary_database_error",
+                                             "connection to server at \"127.0.0.1\", port 1"),
 }
 TYPES = [*HOSTILE, "rt.hostile.nul_result", "rt.hostile.cancelled_when_asked"]
 
@@ -96,7 +100,8 @@ def test_hostile_outcomes_end_every_command_once(server_dsn: str) -> None:
 
             # raised by the operation, SystemExit and KeyboardInterrupt are its outcome: it
             # ran once, and no recovery runs it again
-            for name in ("system_exit", "keyboard_interrupt"):
+            for name in ("system_exit", "keyboard_interrupt", "own_database_down",
+                         "own_database_down_in_step"):
                 runs = (flags / f"{name}.runs").read_text().splitlines()
                 assert len(runs) == 1, f"rt.hostile.{name} ran {len(runs)} times\n{worker.log()}"
             resumed = [line for line in worker.output if "resumed stranded workflow" in line]

@@ -118,7 +118,13 @@ def _as_the_run(fn):
 
 
 def _run_step(name: str, fn, *args, policy: RetryPolicy = NO_RETRY):
-    return DBOS.run_step(compile_policy(policy, name=name), _bookkeeping(_as_the_run(fn)), *args)
+    try:
+        return DBOS.run_step(
+            compile_policy(policy, name=name), _bookkeeping(_as_the_run(fn)), *args
+        )
+    except Exception as exc:  # the body's own outage is already DatabaseUnavailable: this
+        _stop_on_outage(exc)  # one is DBOS's checkpoint of the step
+        raise
 
 
 def _stop_on_outage(exc: BaseException) -> None:
@@ -150,12 +156,17 @@ def _bookkeeping(fn):
 
 def _operation_step(fn):
     """``fn`` as the body of an operation's step: its error crosses the step boundary
-    picklable, with its message and class (DBOS pickles step errors)."""
+    picklable, with its message and class (DBOS pickles step errors). A transient database
+    error of the operation's own (its database is down) is its failure, of class
+    temporary_database_error (retried by the step's policy): it is raised as a
+    :class:`ClassifiedError`, which nothing takes for an outage of Concord's database."""
 
     def body(*args: Any) -> Any:
         try:
             return fn(*args)
         except Exception as exc:
+            if is_transient_database_error(exc):
+                raise _own_database_error(exc) from None
             safe = picklable(exc)
             if safe is exc:
                 raise
@@ -163,6 +174,19 @@ def _operation_step(fn):
 
     body.__name__ = getattr(fn, "__name__", "step")
     return body
+
+
+def _own_database_error(exc: BaseException) -> ClassifiedError:
+    """A transient database error raised by operation code, as its failure."""
+    try:
+        message = str(exc)
+    except Exception:
+        message = ""
+    return ClassifiedError(
+        storable_text(message or type_name(exc)),
+        error_class="temporary_database_error",
+        detail={"type": type_name(exc)},
+    )
 
 
 def _claim(command_id: str, workflow_id: str) -> dict:
@@ -585,14 +609,18 @@ class EffectContext:
         command_id, workflow_id = self.command_id, self.workflow_id
 
         def body(*step_args: Any) -> Any:
-            _prelude(command_id, workflow_id)
+            _bookkeeping(_prelude)(command_id, workflow_id)
             return fn(*step_args)
 
-        return DBOS.run_step(
-            compile_policy(retry or self.retry, name=name or getattr(fn, "__name__", "step")),
-            _operation_step(body),
-            *args,
-        )
+        try:
+            return DBOS.run_step(
+                compile_policy(retry or self.retry, name=name or getattr(fn, "__name__", "step")),
+                _operation_step(body),
+                *args,
+            )
+        except Exception as exc:  # fn's own database errors are classified in the body:
+            _stop_on_outage(exc)  # a transient one here is DBOS's checkpoint of the step
+            raise
 
 
 def _prelude(command_id: str, workflow_id: str) -> None:
@@ -637,10 +665,12 @@ CONTROL_FLOW = (dbos_error.DBOSBaseException, DatabaseUnavailable)
 
 def _outcome_of(exc: BaseException) -> tuple[str, str]:
     """The message and error class to record for ``exc`` escaping operation code: an
-    Exception as :func:`_failure` says (a database outage stops the run instead), any other
-    BaseException as internal_error "<type> escaped the operation: <its text>"."""
+    Exception as :func:`_failure` says, any other BaseException as internal_error "<type>
+    escaped the operation: <its text>". An outage of Concord's database never gets here
+    (the runtime's steps and DBOS's checkpoints of them raise :class:`DatabaseUnavailable`):
+    a transient database error here is the operation's own database's, its failure
+    (temporary_database_error), not a reason to resume the run over and over."""
     if isinstance(exc, Exception):
-        _stop_on_outage(exc)
         return _failure(exc)
     try:
         detail = storable_text(str(exc))

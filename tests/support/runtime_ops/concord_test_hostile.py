@@ -12,7 +12,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from concord.runtime import operation
+import psycopg
+
+from concord.runtime import RetryPolicy, operation
 from concord.runtime.error_classes import ClassifiedError
 
 FLAGS = Path(os.environ.get("CONCORD_TEST_FLAG_DIR", "/nonexistent"))
@@ -23,6 +25,7 @@ HOSTILE_TYPES = [
     "rt.hostile.cancelled_in_step", "rt.hostile.cancelled_when_asked",
     "rt.hostile.lock_error", "rt.hostile.init_error", "rt.hostile.unknown_class",
     "rt.hostile.system_exit", "rt.hostile.keyboard_interrupt",
+    "rt.hostile.own_database_down", "rt.hostile.own_database_down_in_step",
 ]
 
 
@@ -145,3 +148,27 @@ def keyboard_interrupt(ctx, payload):
     _ran("keyboard_interrupt")
     ctx.step(_interrupt, name="interrupt")
     return {}
+
+
+# Nothing listens on port 1: the operation's own database (not Concord's) is down.
+NO_DATABASE = "host=127.0.0.1 port=1 dbname=vendor connect_timeout=2"
+
+
+def _query_own_database():
+    with psycopg.connect(NO_DATABASE) as conn:
+        return conn.execute("SELECT 1").fetchone()[0]
+
+
+@operation("rt.hostile.own_database_down")
+def own_database_down(ctx, payload):
+    """Its own database is unreachable: that is its failure (temporary_database_error, a
+    class a retry may get past), not an outage of Concord's database to wait out."""
+    _ran("own_database_down")
+    return {"n": _query_own_database()}
+
+
+@operation("rt.hostile.own_database_down_in_step",
+           retry=RetryPolicy(max_attempts=2, backoff_seconds=(0.05,)))
+def own_database_down_in_step(ctx, payload):
+    _ran("own_database_down_in_step")
+    return {"n": ctx.step(_query_own_database, name="query_own_database")}

@@ -24,9 +24,16 @@ from .error_classes import NON_RETRYABLE_CLASSES, RETRYABLE_CLASSES, classify
 
 # SQLSTATEs after which the same statement can succeed on a new attempt: connection
 # exceptions (class 08), the server shutting down or restarting (57P01 admin_shutdown,
-# 57P02 crash_shutdown, 57P03 cannot_connect_now), too many connections (53300), and a
-# transaction rolled back by a serialization failure or a deadlock (40001, 40P01).
-TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
+# 57P02 crash_shutdown, 57P03 cannot_connect_now), too many connections (53300), a
+# transaction rolled back by a serialization failure or a deadlock (40001, 40P01), and a
+# statement the server gave up on: cancelled (57014 query_canceled: pg_cancel_backend, a
+# statement_timeout) or refused a lock it waited for (55P03 lock_not_available: a
+# lock_timeout while another session held the row). Concord's bookkeeping steps are
+# idempotent, so trying one again is safe; raising one of these instead would end the
+# DBOS workflow ERROR with its command left running.
+TRANSIENT_SQLSTATES = frozenset(
+    {"57P01", "57P02", "57P03", "53300", "40001", "40P01", "57014", "55P03"}
+)
 # How long Concord's own bookkeeping waits for the database to come back before it gives
 # up (the run then stops without an outcome and the worker's recovery resumes it), and the
 # delays between attempts (the last one repeats).
@@ -142,7 +149,8 @@ def is_transient_database_error(exc: BaseException) -> bool:
     """Whether ``exc`` is a database error that a later attempt of the same statement can
     get past: a lost or refused connection (psycopg's ``OperationalError``, SQLSTATE class
     08), a server shutting down or starting (57P01-57P03), too many connections (53300), a
-    serialization failure or deadlock (40001, 40P01). SQLAlchemy's wrappers (DBOS's
+    serialization failure or deadlock (40001, 40P01), a cancelled statement (57014) or a
+    lock not granted in time (55P03). SQLAlchemy's wrappers (DBOS's
     checkpoints) and psycopg_pool's checkout timeout count by what they wrap."""
     import psycopg  # local: only error paths need it
     from psycopg_pool import PoolTimeout

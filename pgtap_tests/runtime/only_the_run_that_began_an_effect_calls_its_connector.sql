@@ -9,14 +9,15 @@ SELECT plan(9);
 
 DO $$ BEGIN
     PERFORM concord_test.runtime_fixtures();
+    PERFORM concord.register_command_type('{"command_type": "ce.call", "connector_requirements": ["x"]}');
 END $$;
 
-SELECT is(concord_test.submit('ce', 'rt_async'), 'queued', 'fixture: ce queued');
+SELECT is(concord_test.submit('ce', 'ce.call'), 'queued', 'fixture: ce queued');
 SELECT is(concord_test.claim('ce') ->> 'action', 'run', 'fixture: ce claimed by its run');
 
 CREATE TEMP TABLE ce_effect AS
 SELECT (concord.runtime_begin_effect(
-    concord_test.id('ce'), concord_test.workflow_of('ce'), 'connector.x', '{}',
+    concord_test.id('ce'), concord_test.workflow_of('ce'), 'connector.x', '{"connector": "x", "capability": "do"}',
     'ce-1'
 ) ->> 'effect_id')::uuid AS id;
 

@@ -1,10 +1,12 @@
 -- An operation calls only the connectors (and capabilities) its command type
 -- declares, and an agent's tool command only those in the agent's scope:
--- checked by runtime_begin_effect, where every effect begins, and by
--- record_connector_invocation, whoever calls them (the worker's own role
--- included), so no worker module can widen a contract.
+-- checked by runtime_begin_effect, where every effect begins, again by
+-- runtime_call_effect, where its connector is called (the effect must name
+-- it), and by record_connector_invocation (the call its effect named),
+-- whoever calls them (the worker's own role included), so no worker module
+-- can widen a contract.
 BEGIN;
-SELECT plan(21);
+SELECT plan(29);
 \ir ../lib/agent_fixtures.sql
 
 -- The raw call as the worker's role: '<SQLSTATE> <rule>' or 'ok'.
@@ -139,6 +141,74 @@ SELECT is(
 );
 SELECT is(pg_temp.as_worker(pg_temp.begin_sql('bg', 'crm', 'crm.update', 'cc-bg-2')), 'ok',
           'crm, in the agent''s scope and declared by the type, is called');
+
+
+-- ---------------------------------------------------------------------------
+-- The call itself: only the connector its effect names, as the contract
+-- stands when it is made; only that call is recorded for the effect
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.effect(label text, key text)
+RETURNS uuid
+LANGUAGE sql
+AS $$
+    SELECT e.domain_effect_id FROM concord.domain_effects AS e
+    WHERE e.command_id = concord_test.id(label) AND e.idempotency_key = key
+$$;
+
+CREATE FUNCTION pg_temp.call_sql(label text, key text)
+RETURNS text
+LANGUAGE sql
+AS $$
+    SELECT format($f$SELECT concord.runtime_call_effect(%L, %L)$f$, pg_temp.effect(label, key),
+                  concord_test.workflow_of(label))
+$$;
+
+CREATE FUNCTION pg_temp.record_sql(label text, key text, connector text, capability text)
+RETURNS text
+LANGUAGE sql
+AS $$
+    SELECT format($f$SELECT concord.record_connector_invocation(jsonb_build_object(
+        'command_id', %L, 'domain_effect_id', %L, 'connector_name', %L, 'capability', %L, 'latency_ms', 1))$f$,
+        concord_test.id(label), pg_temp.effect('ledger', key), connector, capability)
+$$;
+
+SELECT is(
+    pg_temp.as_worker(format($f$SELECT concord.runtime_begin_effect(%L, %L, 'connector.ledger.write',
+        '{"input": {}}', 'cc-none-hidden')$f$, concord_test.id('none'), concord_test.workflow_of('none'))),
+    'ok', 'fixture: the worker begins an effect that names no connector');
+SELECT is(
+    pg_temp.as_worker(pg_temp.call_sql('none', 'cc-none-hidden')),
+    'CN012 ' || 'a_connector_call_is_the_one_its_effect_names',
+    'CN012: no connector is called for an effect that names none (its contract could not be checked)'
+);
+SELECT is(pg_temp.as_worker(pg_temp.call_sql('ledger', 'cc-ledger-1')), 'ok',
+          'the run that began an effect naming ledger.write, which its type declares, calls it');
+SELECT is(
+    pg_temp.as_worker(pg_temp.record_sql('ledger', 'cc-ledger-1', 'ledger', 'read')),
+    'CN012 ' || 'a_connector_call_is_the_one_its_effect_names',
+    'CN012: a call of ledger.read is not recorded for an effect that named ledger.write'
+);
+SELECT is(
+    pg_temp.as_worker(pg_temp.record_sql('read', 'cc-ledger-1', 'ledger', 'read')),
+    'CN012 ' || 'a_connector_call_is_the_one_its_effect_names',
+    'CN012: nor for another command''s effect'
+);
+SELECT is(pg_temp.as_worker(pg_temp.record_sql('ledger', 'cc-ledger-1', 'ledger', 'write')), 'ok',
+          'the call its effect named is recorded');
+DO $$ BEGIN
+    PERFORM concord.register_command_type('{"command_type": "cc.ledger", "connector_requirements": ["ledger:read"]}');
+END $$;
+SELECT is(
+    pg_temp.as_worker(pg_temp.call_sql('ledger', 'cc-ledger-1')),
+    'CN012 ' || 'an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012: the contract is checked again when the call is made (the type no longer declares ledger.write)'
+);
+SELECT is(
+    pg_temp.as_worker(format($f$SELECT concord.record_connector_invocation(jsonb_build_object(
+        'command_id', 'not-a-uuid', 'connector_name', 'ledger', 'capability', 'read'))$f$)),
+    'CN008 ' || 'a_connector_invocation_is_a_json_object',
+    'CN008: an invocation whose ids are not uuids is refused by name'
+);
 
 SELECT * FROM finish();
 ROLLBACK;

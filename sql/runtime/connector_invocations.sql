@@ -115,6 +115,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'a_connector_invocation_is_a_json_object',
             MESSAGE = 'invocation must be a JSON object';
     END IF;
+    IF NOT (concord._is_uuid(invocation ->> 'command_id')
+            AND (invocation ->> 'domain_effect_id' IS null OR concord._is_uuid(invocation ->> 'domain_effect_id'))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'a_connector_invocation_is_a_json_object',
+            MESSAGE = format('invocation command_id %s and domain_effect_id %s must be uuids',
+                             coalesce(invocation ->> 'command_id', 'NULL'),
+                             coalesce(invocation ->> 'domain_effect_id', 'NULL'));
+    END IF;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = (invocation ->> 'command_id')::uuid;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
@@ -127,6 +134,12 @@ BEGIN
     END IF;
     PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
                                             concord._require('capability', invocation ->> 'capability'));
+    IF invocation ->> 'domain_effect_id' IS NOT null THEN
+        PERFORM concord._require_effect_connector(
+            c, (SELECT e FROM concord.domain_effects AS e
+                WHERE e.domain_effect_id = (invocation ->> 'domain_effect_id')::uuid),
+            invocation ->> 'connector_name', invocation ->> 'capability');
+    END IF;
     INSERT INTO concord.connector_invocations (
         command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt,
         status, input_hash, request_payload, output_summary, error, error_class, latency_ms,
@@ -154,4 +167,5 @@ COMMENT ON FUNCTION concord.record_connector_invocation(jsonb) IS
 'capability, side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, '
 'error_class, latency_ms, workflow_id, executor_id}. Values under credential-like keys are '
 'redacted before they are stored. A connector call the command may not make (its type does not '
-'declare it, or it is outside its agent''s scope) is refused (CN012).';
+'declare it, or it is outside its agent''s scope), or for an effect another call than the one it '
+'names (or another command''s effect), is refused (CN012).';

@@ -94,6 +94,49 @@ BEGIN
 END
 $$;
 
+-- Refuses (CN012) a connector call for effect e of command c other than the
+-- one e names (payload.connector, payload.capability), and checks that one
+-- against the contract as it stands: runtime_call_effect asks it right
+-- before the call (an effect naming no connector was never checked, so its
+-- connector is not called), record_connector_invocation when a call of e is
+-- recorded (connector and capability given: they must be e's, and e c's).
+CREATE OR REPLACE FUNCTION concord._require_effect_connector(
+    c concord.commands,
+    e concord.domain_effects,
+    connector text DEFAULT null,
+    capability text DEFAULT null
+)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    named text := CASE WHEN jsonb_typeof(e.effect_payload -> 'connector') = 'string'
+                       THEN e.effect_payload ->> 'connector' END;
+    named_capability text := CASE WHEN jsonb_typeof(e.effect_payload -> 'capability') = 'string'
+                                  THEN e.effect_payload ->> 'capability' END;
+BEGIN
+    IF e.command_id IS DISTINCT FROM c.command_id OR named IS null
+       OR (connector IS NOT null AND (connector, capability) IS DISTINCT FROM (named, named_capability)) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_connector_call_is_the_one_its_effect_names',
+            TABLE = 'connector_invocations',
+            MESSAGE = format('command %s may not call %s for effect %s: the effect %s', c.command_id,
+                             coalesce(connector || coalesce('.' || capability, ''), 'a connector'),
+                             e.domain_effect_id,
+                             CASE WHEN e.domain_effect_id IS null THEN 'does not exist'
+                                  WHEN e.command_id IS DISTINCT FROM c.command_id
+                                  THEN format('belongs to command %s', e.command_id)
+                                  WHEN named IS null THEN 'names no connector (payload.connector)'
+                                  ELSE format('names %s%s', named, coalesce('.' || named_capability, '')) END),
+            HINT = 'Begin the effect with the connector and capability it calls (ctx.effect does).';
+    END IF;
+    PERFORM concord._require_connector_call(c, named, named_capability);
+END
+$$;
+
 -- The drift detector (spec 31.3), per effect: for each effect of command c
 -- that a compensation countered, the effect types its compensation declared
 -- (the inverses of the effect's type, for a counter-effects compensation)

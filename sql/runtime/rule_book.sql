@@ -27,7 +27,13 @@ AS $$
         ('the_queue_is_registered', null, 'CN009',
          'A queue named by an operation or a schedule was added with concord.register_queue.'),
         ('a_connector_invocation_is_a_json_object', null, 'CN008',
-         'The invocation given to concord.record_connector_invocation is a JSON object.'),
+         'The invocation given to concord.record_connector_invocation is a JSON object whose '
+         'command_id (and domain_effect_id, when given) are uuids.'),
+        ('a_connector_call_is_the_one_its_effect_names', 'connector_invocations', 'CN012',
+         'A connector is called for an effect only when the effect names it (payload.connector and '
+         'payload.capability), checked against the contract again right before the call '
+         '(runtime_call_effect); a connector invocation recorded for an effect is the call that '
+         'effect names, of the same command.'),
         ('the_dbos_system_schema_is_installed', null, 'CN015',
          'Work is handed to the runtime only in a database where DBOS''s system schema is '
          'installed (concord migrate installs it).'),

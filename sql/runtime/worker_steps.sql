@@ -425,6 +425,8 @@ BEGIN
                              coalesce(e.executed_by_dbos_workflow_id, 'no run'), c.command_id, c.status),
             HINT = 'Only the run that began an effect calls its connector, while its command runs.';
     END IF;
+    -- the contract again, where the call is made (spec 18-20)
+    PERFORM concord._require_effect_connector(c, e);
     RETURN concord._effect_state(e, 'call');
 END
 $$;
@@ -433,4 +435,5 @@ COMMENT ON FUNCTION concord.runtime_call_effect(uuid, text) IS
 'Worker step, before a connector call: the effect''s state ({action: done | call, status, result, '
 'error, ...}). done: it already succeeded or failed (a replay returns that). call: the workflow '
 'began it and may call now. Refused (CN011) to a workflow that is not the command''s current run, '
-'did not begin the effect, or whose command no longer runs (blocked, finished).';
+'did not begin the effect, or whose command no longer runs (blocked, finished); refused (CN012) '
+'when the effect names no connector (payload.connector) or one its command may no longer call.';

@@ -496,7 +496,11 @@ class Client:
         command_id = UUID(str(command_id))
         channel = psql.Identifier(f"concord_command_{command_id.hex}")
         try:
-            with self._pool.connection() as conn:
+            # its own connection, not the pool's: a wait holds it for its whole budget, and
+            # callers waiting for slow commands must not queue the client's other calls
+            with psycopg.connect(self._pool.conninfo, row_factory=dict_row) as conn:
+                # the wait must see each commit of the worker, whatever the server's default
+                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
                 conn.execute(psql.SQL("LISTEN {}").format(channel))
                 conn.commit()
                 try:
@@ -516,8 +520,6 @@ class Client:
                             pass
                 finally:
                     conn.rollback()
-                    conn.execute(psql.SQL("UNLISTEN {}").format(channel))
-                    conn.commit()
         except psycopg.Error as exc:
             mapped = from_psycopg(exc)
             if mapped is exc:

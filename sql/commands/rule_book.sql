@@ -21,6 +21,10 @@ AS $$
         ('a_caller_waits_only_for_a_committed_command', null, 'CN011',
          'A caller waits only for a command whose last change is committed: no worker can move one '
          'the waiting transaction itself wrote before it commits (spec 29).'),
+        ('a_caller_waits_in_a_read_committed_transaction', null, 'CN011',
+         'A caller waits for an unanswered command only in a READ COMMITTED transaction: a '
+         'REPEATABLE READ or SERIALIZABLE one keeps its snapshot and would never see the worker '
+         'finish it (call_command waits READ COMMITTED whatever the session''s default).'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',

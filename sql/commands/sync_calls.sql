@@ -220,6 +220,17 @@ BEGIN
         outcome := concord.command_outcome(command_id);
         waited := extract(EPOCH FROM clock_timestamp() - started);
         EXIT WHEN (outcome ->> 'answered')::boolean OR waited >= timeout_seconds;
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            -- one snapshot for the whole transaction: the worker's commits would never show
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_caller_waits_in_a_read_committed_transaction',
+                MESSAGE = format('command %s is %s and this transaction is %s: it would not see the command '
+                                 'finish before its budget ran out', command_id, outcome ->> 'status',
+                                 current_setting('transaction_isolation')),
+                HINT = 'Wait outside a transaction block (psql: autocommit) or in a READ COMMITTED one, '
+                       'or CALL concord.call_command.';
+        END IF;
         IF EXISTS (SELECT 1 FROM concord.commands AS x
                    WHERE x.command_id = await_command.command_id
                      AND x.xmin = xid(pg_current_xact_id_if_assigned())) THEN
@@ -243,7 +254,9 @@ COMMENT ON FUNCTION concord.await_command(uuid, double precision) IS
 'command to finish or to wait for a person; returns concord.command_outcome plus timed_out and '
 'waited_seconds. A command still queued or running when the budget runs out keeps running: call it '
 'again or poll command_outcome. CN011 (a_caller_waits_only_for_a_committed_command) for a command '
-'the calling transaction wrote and has not committed.';
+'the calling transaction wrote and has not committed; CN011 '
+'(a_caller_waits_in_a_read_committed_transaction) for an unanswered command when the calling '
+'transaction is REPEATABLE READ or SERIALIZABLE (it would never see the command finish).';
 
 -- Submit and wait in one statement (spec 29). A procedure, so that it can
 -- commit the submission (the worker sees it) before it waits. PostgreSQL
@@ -274,6 +287,8 @@ BEGIN
     SELECT * INTO submitted FROM concord.submit_command(
         command_type, payload, requested_by, 'api', context, idempotency_key, NULL);
     COMMIT;
+    -- a session defaulting to repeatable read would keep one snapshot for the whole wait
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     IF credential NOT IN ('', 'refused') THEN
         PERFORM concord.authenticate(credential);
     END IF;
@@ -289,4 +304,4 @@ COMMENT ON PROCEDURE concord.call_command (text, jsonb, double precision, text, 
 'approval or input, answers at once; '
 'one still queued or running when the budget runs out answers timed_out and keeps running on the '
 'worker. The same idempotency_key waits on the same command. CALL it outside a transaction block '
-'(it commits).';
+'(it commits); it waits READ COMMITTED whatever the session''s default isolation.';

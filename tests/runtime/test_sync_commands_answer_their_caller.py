@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -241,3 +242,77 @@ def test_a_sync_agent_tool_past_its_budget_answers_pending_with_its_command(
     done = client.await_command(result["command_id"], timeout=60)
     assert (done.status, done.result) == ("succeeded", {"slept": 15})
 
+
+
+def test_a_caller_whose_session_is_not_read_committed_is_still_answered(dsn: str) -> None:
+    """A session defaulting to repeatable read (or serializable) would keep one snapshot
+    for the whole wait and never see the worker finish: ``call_command`` waits in a read
+    committed transaction, and ``await_command`` in a transaction that cannot see new
+    commits refuses at once (CN011) rather than burning the budget."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET default_transaction_isolation = 'repeatable read'")
+        started = time.monotonic()
+        outcome = conn.execute(
+            "CALL concord.call_command('sync.echo', '{\"n\": \"rr\"}', 15, requested_by => 'alice')"
+        ).fetchone()[0]
+        assert (outcome["status"], outcome["timed_out"]) == ("succeeded", False), outcome
+        assert time.monotonic() - started < 10
+        slow = conn.execute(
+            "SELECT command_id FROM concord.submit_command('sync.slow', "
+            "'{\"steps\": 10, \"seconds\": 0.2}', 'alice')"
+        ).fetchone()[0]
+        conn.execute("BEGIN")
+        conn.execute("SELECT 1")  # the snapshot the wait would keep
+        started = time.monotonic()
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute("SELECT concord.await_command(%s, 5)", (slow,))
+        conn.execute("ROLLBACK")
+        assert refused.value.sqlstate == "CN011"
+        rule = refused.value.diag.constraint_name
+        assert rule == "a_caller_waits_in_a_read_committed_transaction"
+        assert time.monotonic() - started < 2
+        conn.execute("RESET default_transaction_isolation")
+        done = conn.execute("SELECT concord.await_command(%s, 60)", (slow,)).fetchone()[0]
+        assert done["status"] == "succeeded"
+        # an answered command is answered whatever the isolation
+        conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        again = conn.execute("SELECT concord.await_command(%s, 5)", (slow,)).fetchone()[0]
+        conn.execute("COMMIT")
+        assert (again["status"], again["timed_out"]) == ("succeeded", False)
+
+
+def test_a_waiting_caller_holds_up_no_other_call_of_its_client(dsn: str) -> None:
+    """A wait listens on a connection of its own: callers waiting for slow commands do not
+    hold the client's pool, so its other calls (a quick sync call here) are not queued
+    behind them, and many concurrent callers each get their own answer."""
+    with Client(dsn, max_size=2) as shared:
+        answers: dict[int, tuple[float, object]] = {}
+
+        def slow_caller(i: int) -> None:
+            answer = shared.call_command("sync.slow", {"steps": 8, "seconds": 0.25, "i": i},
+                                         "alice", timeout=60)
+            answers[i] = (time.monotonic(), answer)
+
+        callers = [threading.Thread(target=slow_caller, args=(i,)) for i in range(6)]
+        for t in callers:
+            t.start()
+        wait_for(lambda: _count(dsn, "sync.slow", "running") >= 1, timeout=30, interval=0.05,
+                 message="a slow command to run")
+        quick = shared.call_command("sync.echo", {"n": "quick"}, "alice", timeout=30)
+        quick_done = time.monotonic()
+        for t in callers:
+            t.join(90)
+        assert (quick.status, quick.result) == ("succeeded", {"echo": {"n": "quick"}})
+        assert len(answers) == 6
+        assert all(a.status == "succeeded" and not a.timed_out for _, a in answers.values())
+        assert len({a.command_id for _, a in answers.values()}) == 6
+        assert quick_done < min(done for done, _ in answers.values()), (
+            "the quick call was queued behind the slow callers' waits")
+
+
+def _count(dsn: str, command_type: str, status: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM concord.commands WHERE command_type = %s AND status = %s",
+            (command_type, status),
+        ).fetchone()[0]

@@ -11309,6 +11309,40 @@ END
 $$;
 
 --
+-- Name: _require_effect_connector(concord.commands, concord.domain_effects, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_effect_connector(c concord.commands, e concord.domain_effects, connector text DEFAULT NULL::text, capability text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    named text := CASE WHEN jsonb_typeof(e.effect_payload -> 'connector') = 'string'
+                       THEN e.effect_payload ->> 'connector' END;
+    named_capability text := CASE WHEN jsonb_typeof(e.effect_payload -> 'capability') = 'string'
+                                  THEN e.effect_payload ->> 'capability' END;
+BEGIN
+    IF e.command_id IS DISTINCT FROM c.command_id OR named IS null
+       OR (connector IS NOT null AND (connector, capability) IS DISTINCT FROM (named, named_capability)) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_connector_call_is_the_one_its_effect_names',
+            TABLE = 'connector_invocations',
+            MESSAGE = format('command %s may not call %s for effect %s: the effect %s', c.command_id,
+                             coalesce(connector || coalesce('.' || capability, ''), 'a connector'),
+                             e.domain_effect_id,
+                             CASE WHEN e.domain_effect_id IS null THEN 'does not exist'
+                                  WHEN e.command_id IS DISTINCT FROM c.command_id
+                                  THEN format('belongs to command %s', e.command_id)
+                                  WHEN named IS null THEN 'names no connector (payload.connector)'
+                                  ELSE format('names %s%s', named, coalesce('.' || named_capability, '')) END),
+            HINT = 'Begin the effect with the connector and capability it calls (ctx.effect does).';
+    END IF;
+    PERFORM concord._require_connector_call(c, named, named_capability);
+END
+$$;
+
+--
 -- Name: _require_effect_step(concord.commands, concord.domain_effects, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12208,6 +12242,10 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
         ('a_caller_waits_only_for_a_committed_command', null, 'CN011',
          'A caller waits only for a command whose last change is committed: no worker can move one '
          'the waiting transaction itself wrote before it commits (spec 29).'),
+        ('a_caller_waits_in_a_read_committed_transaction', null, 'CN011',
+         'A caller waits for an unanswered command only in a READ COMMITTED transaction: a '
+         'REPEATABLE READ or SERIALIZABLE one keeps its snapshot and would never see the worker '
+         'finish it (call_command waits READ COMMITTED whatever the session''s default).'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',
@@ -12817,7 +12855,13 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
         ('the_queue_is_registered', null, 'CN009',
          'A queue named by an operation or a schedule was added with concord.register_queue.'),
         ('a_connector_invocation_is_a_json_object', null, 'CN008',
-         'The invocation given to concord.record_connector_invocation is a JSON object.'),
+         'The invocation given to concord.record_connector_invocation is a JSON object whose '
+         'command_id (and domain_effect_id, when given) are uuids.'),
+        ('a_connector_call_is_the_one_its_effect_names', 'connector_invocations', 'CN012',
+         'A connector is called for an effect only when the effect names it (payload.connector and '
+         'payload.capability), checked against the contract again right before the call '
+         '(runtime_call_effect); a connector invocation recorded for an effect is the call that '
+         'effect names, of the same command.'),
         ('the_dbos_system_schema_is_installed', null, 'CN015',
          'Work is handed to the runtime only in a database where DBOS''s system schema is '
          'installed (concord migrate installs it).'),
@@ -14808,6 +14852,17 @@ BEGIN
         outcome := concord.command_outcome(command_id);
         waited := extract(EPOCH FROM clock_timestamp() - started);
         EXIT WHEN (outcome ->> 'answered')::boolean OR waited >= timeout_seconds;
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            -- one snapshot for the whole transaction: the worker's commits would never show
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_caller_waits_in_a_read_committed_transaction',
+                MESSAGE = format('command %s is %s and this transaction is %s: it would not see the command '
+                                 'finish before its budget ran out', command_id, outcome ->> 'status',
+                                 current_setting('transaction_isolation')),
+                HINT = 'Wait outside a transaction block (psql: autocommit) or in a READ COMMITTED one, '
+                       'or CALL concord.call_command.';
+        END IF;
         IF EXISTS (SELECT 1 FROM concord.commands AS x
                    WHERE x.command_id = await_command.command_id
                      AND x.xmin = xid(pg_current_xact_id_if_assigned())) THEN
@@ -14830,7 +14885,7 @@ $$;
 -- Name: FUNCTION await_command(command_id uuid, timeout_seconds double precision); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision) IS 'Wait at most timeout_seconds (0 to 3600, CN008 a_caller_waits_between_0_and_3600_seconds) for a command to finish or to wait for a person; returns concord.command_outcome plus timed_out and waited_seconds. A command still queued or running when the budget runs out keeps running: call it again or poll command_outcome. CN011 (a_caller_waits_only_for_a_committed_command) for a command the calling transaction wrote and has not committed.';
+COMMENT ON FUNCTION concord.await_command(command_id uuid, timeout_seconds double precision) IS 'Wait at most timeout_seconds (0 to 3600, CN008 a_caller_waits_between_0_and_3600_seconds) for a command to finish or to wait for a person; returns concord.command_outcome plus timed_out and waited_seconds. A command still queued or running when the budget runs out keeps running: call it again or poll command_outcome. CN011 (a_caller_waits_only_for_a_committed_command) for a command the calling transaction wrote and has not committed; CN011 (a_caller_waits_in_a_read_committed_transaction) for an unanswered command when the calling transaction is REPEATABLE READ or SERIALIZABLE (it would never see the command finish).';
 
 --
 -- Name: begin_agent_run(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -14904,6 +14959,8 @@ BEGIN
     SELECT * INTO submitted FROM concord.submit_command(
         command_type, payload, requested_by, 'api', context, idempotency_key, NULL);
     COMMIT;
+    -- a session defaulting to repeatable read would keep one snapshot for the whole wait
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     IF credential NOT IN ('', 'refused') THEN
         PERFORM concord.authenticate(credential);
     END IF;
@@ -14916,7 +14973,7 @@ $$;
 -- Name: PROCEDURE call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) IS 'Submit a command (as concord.submit_command: same policies, approvals, effects and audit), commit, and wait at most timeout_seconds for it (concord.await_command); outcome is await_command''s answer plus created. A denied or invalid command, or one waiting for an approval or input, answers at once; one still queued or running when the budget runs out answers timed_out and keeps running on the worker. The same idempotency_key waits on the same command. CALL it outside a transaction block (it commits).';
+COMMENT ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) IS 'Submit a command (as concord.submit_command: same policies, approvals, effects and audit), commit, and wait at most timeout_seconds for it (concord.await_command); outcome is await_command''s answer plus created. A denied or invalid command, or one waiting for an approval or input, answers at once; one still queued or running when the budget runs out answers timed_out and keeps running on the worker. The same idempotency_key waits on the same command. CALL it outside a transaction block (it commits); it waits READ COMMITTED whatever the session''s default isolation.';
 
 --
 -- Name: can_transition(text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -16854,6 +16911,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'a_connector_invocation_is_a_json_object',
             MESSAGE = 'invocation must be a JSON object';
     END IF;
+    IF NOT (concord._is_uuid(invocation ->> 'command_id')
+            AND (invocation ->> 'domain_effect_id' IS null OR concord._is_uuid(invocation ->> 'domain_effect_id'))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN008', CONSTRAINT = 'a_connector_invocation_is_a_json_object',
+            MESSAGE = format('invocation command_id %s and domain_effect_id %s must be uuids',
+                             coalesce(invocation ->> 'command_id', 'NULL'),
+                             coalesce(invocation ->> 'domain_effect_id', 'NULL'));
+    END IF;
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = (invocation ->> 'command_id')::uuid;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING
@@ -16866,6 +16930,12 @@ BEGIN
     END IF;
     PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
                                             concord._require('capability', invocation ->> 'capability'));
+    IF invocation ->> 'domain_effect_id' IS NOT null THEN
+        PERFORM concord._require_effect_connector(
+            c, (SELECT e FROM concord.domain_effects AS e
+                WHERE e.domain_effect_id = (invocation ->> 'domain_effect_id')::uuid),
+            invocation ->> 'connector_name', invocation ->> 'capability');
+    END IF;
     INSERT INTO concord.connector_invocations (
         command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt,
         status, input_hash, request_payload, output_summary, error, error_class, latency_ms,
@@ -16892,7 +16962,7 @@ $$;
 -- Name: FUNCTION record_connector_invocation(invocation jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.record_connector_invocation(invocation jsonb) IS 'Record one connector call (spec 34, 87.3): {command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, error_class, latency_ms, workflow_id, executor_id}. Values under credential-like keys are redacted before they are stored. A connector call the command may not make (its type does not declare it, or it is outside its agent''s scope) is refused (CN012).';
+COMMENT ON FUNCTION concord.record_connector_invocation(invocation jsonb) IS 'Record one connector call (spec 34, 87.3): {command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt, input, input_hash, output_summary, error, error_class, latency_ms, workflow_id, executor_id}. Values under credential-like keys are redacted before they are stored. A connector call the command may not make (its type does not declare it, or it is outside its agent''s scope), or for an effect another call than the one it names (or another command''s effect), is refused (CN012).';
 
 --
 -- Name: register_approval_type(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -18262,6 +18332,8 @@ BEGIN
                              coalesce(e.executed_by_dbos_workflow_id, 'no run'), c.command_id, c.status),
             HINT = 'Only the run that began an effect calls its connector, while its command runs.';
     END IF;
+    -- the contract again, where the call is made (spec 18-20)
+    PERFORM concord._require_effect_connector(c, e);
     RETURN concord._effect_state(e, 'call');
 END
 $$;
@@ -18270,7 +18342,7 @@ $$;
 -- Name: FUNCTION runtime_call_effect(effect_id uuid, workflow_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_call_effect(effect_id uuid, workflow_id text) IS 'Worker step, before a connector call: the effect''s state ({action: done | call, status, result, error, ...}). done: it already succeeded or failed (a replay returns that). call: the workflow began it and may call now. Refused (CN011) to a workflow that is not the command''s current run, did not begin the effect, or whose command no longer runs (blocked, finished).';
+COMMENT ON FUNCTION concord.runtime_call_effect(effect_id uuid, workflow_id text) IS 'Worker step, before a connector call: the effect''s state ({action: done | call, status, result, error, ...}). done: it already succeeded or failed (a replay returns that). call: the workflow began it and may call now. Refused (CN011) to a workflow that is not the command''s current run, did not begin the effect, or whose command no longer runs (blocked, finished); refused (CN012) when the effect names no connector (payload.connector) or one its command may no longer call.';
 
 --
 -- Name: runtime_check(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -28687,6 +28759,12 @@ REVOKE ALL ON FUNCTION concord._require_current_run(old_row concord.commands, ne
 --
 
 REVOKE ALL ON FUNCTION concord._require_dbos(subject text, hint text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _require_effect_connector(c concord.commands, e concord.domain_effects, connector text, capability text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_effect_connector(c concord.commands, e concord.domain_effects, connector text, capability text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _require_effect_step(c concord.commands, e concord.domain_effects, step text); Type: ACL; Schema: concord; Owner: -

@@ -108,5 +108,6 @@ COMMENT ON FUNCTION concord.runtime_create_artifact(uuid, text, jsonb, text) IS
 'name, location | content, metadata, parent_artifact_ids, status (draft | final), score} owned by '
 'the command (created_by command:<id>, the command''s project). Its type must declare '
 'artifact_output_possible (CN012); an evaluation is made only by an agent''s evaluate_output '
-'tool, never here (CN012 an_evaluation_is_made_by_the_evaluate_output_tool). Idempotent by key: a step run again gets the artifact it '
-'created (the same key for another type or name is CN002). Returns the artifact document.';
+'tool, never here (CN012 an_evaluation_is_made_by_the_evaluate_output_tool). Idempotent by '
+'key: a step run again gets the artifact it created (the same key for another type or name is '
+'CN002). Returns the artifact document.';

@@ -18830,6 +18830,7 @@ DECLARE
     run text;
     n integer := 0;
     saved text[];
+    dead record;
 BEGIN
     PERFORM concord._require('executor_id', executor_id);
     IF to_regclass('dbos.workflow_status') IS null THEN
@@ -18862,6 +18863,37 @@ BEGIN
         PERFORM concord._pop_run(run);
         PERFORM concord._hand_off(ARRAY[c.command_id]);
         PERFORM concord._pop_actor(saved);
+        n := n + 1;
+    END LOOP;
+    -- Commands whose run DBOS will never run again: its workflow ended ERROR
+    -- (a bookkeeping step refused past every handler) or was dead-lettered
+    -- (MAX_RECOVERY_ATTEMPTS_EXCEEDED: dispatched over and over without ending,
+    -- a worker crashing on it each time, say). A command still queued, running
+    -- or blocked fails (internal_error, saying why: submit it again once the
+    -- cause is fixed), and one being cancelled gets the follow-up that
+    -- finishes its cancellation, once.
+    FOR dead IN EXECUTE
+        'SELECT x.command_id, x.status, x.dbos_workflow_id, w.status AS dbos_status, w.recovery_attempts '
+        'FROM concord.commands AS x '
+        'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
+        'WHERE x.status IN (''queued'', ''running'', ''blocked'', ''cancelling'', ''compensating'') '
+        '  AND w.status IN (''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
+        '  AND NOT (x.status IN (''cancelling'', ''compensating'') AND EXISTS ('
+        '      SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
+        'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
+    LOOP
+        why := format('its DBOS workflow %s ended %s%s: nothing would run it again', dead.dbos_workflow_id,
+                      dead.dbos_status, CASE WHEN dead.dbos_status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+                                             THEN format(' after %s dispatches', dead.recovery_attempts) END);
+        IF dead.status IN ('cancelling', 'compensating') THEN
+            PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default',
+                                              dead.command_id, dead.dbos_workflow_id || '/cancel');
+        ELSE
+            run := concord._push_run(dead.dbos_workflow_id);
+            PERFORM concord._set_status(dead.command_id, 'failed', 'worker:' || executor_id, why, null,
+                                        why || '; submit it again once the cause is fixed', 'internal_error');
+            PERFORM concord._pop_run(run);
+        END IF;
         n := n + 1;
     END LOOP;
     -- Agent runs whose workflow was cancelled from DBOS's side (`dbos workflow
@@ -18899,7 +18931,7 @@ $$;
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are live agent runs whose workflow was (a coordinator''s cancellation is its swarm''s). Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
+COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are live agent runs whose workflow was (a coordinator''s cancellation is its swarm''s). Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Commands whose DBOS workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
 
 --
 -- Name: runtime_unserved(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -

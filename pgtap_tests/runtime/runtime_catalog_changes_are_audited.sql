@@ -1,9 +1,11 @@
 -- Connector, queue and schedule registrations are audited like every other
 -- catalog change (connectors_are_audited, runtime_queues_are_audited,
 -- schedules_are_audited): who changed what (the authenticated principal, else
--- the login), what changed, and removals, whoever writes the row.
+-- the login), what changed, and removals, whoever writes the row; no one
+-- empties them at once without a trace (a TRUNCATE skips the row audit: it is
+-- refused, the table owner's included).
 BEGIN;
-SELECT plan(14);
+SELECT plan(17);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -83,6 +85,18 @@ SELECT results_eq(
              ('schedule_registered', 'iso-a-admin', '{"old": true, "new": false}'::jsonb)$$,
     'both are audited as the admin''s principal, the disabling with what changed'
 );
+
+
+-- a TRUNCATE would remove every registration without one audit row
+SET LOCAL ROLE concord_owner;
+SELECT concord_test.throws_rule($$TRUNCATE concord.connectors CASCADE$$, 'CN007', 'connectors_are_not_truncated',
+                                'CN007: the table owner does not empty connectors without a trace');
+SELECT concord_test.throws_rule($$TRUNCATE concord.runtime_queues CASCADE$$, 'CN007',
+                                'runtime_queues_are_not_truncated',
+                                'CN007: nor runtime_queues (whose TRUNCATE would cascade to operations and schedules)');
+SELECT concord_test.throws_rule($$TRUNCATE concord.schedules$$, 'CN007', 'schedules_are_not_truncated',
+                                'CN007: nor schedules');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

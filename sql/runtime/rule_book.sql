@@ -88,6 +88,13 @@ AS $$
          'Connector invocations are append-only: none is updated or deleted.'),
         ('connector_invocations_are_not_truncated', 'connector_invocations', 'CN007',
          'The connector invocations table is never truncated.'),
+        ('connectors_are_not_truncated', 'connectors', 'CN007',
+         'Connectors are removed row by row, each removal audited: a TRUNCATE, which would skip the '
+         'audit, is refused (the table owner''s included).'),
+        ('runtime_queues_are_not_truncated', 'runtime_queues', 'CN007',
+         'Queues are removed row by row, each removal audited: a TRUNCATE is refused.'),
+        ('schedules_are_not_truncated', 'schedules', 'CN007',
+         'Schedules are removed row by row, each removal audited: a TRUNCATE is refused.'),
         ('only_read_at_changes_and_only_once', 'notifications', 'CN007',
          'Of a notification only read_at changes, and only once.'),
         ('notifications_are_not_deleted', 'notifications', 'CN007',

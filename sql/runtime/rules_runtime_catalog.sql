@@ -45,3 +45,23 @@ FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('queue', 'que
 CREATE OR REPLACE TRIGGER schedules_are_audited
 AFTER INSERT OR UPDATE OR DELETE ON concord.schedules
 FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('schedule', 'schedule_name');
+
+-- A TRUNCATE fires no row trigger: it would remove every registration with no
+-- audit row. Removals go row by row (DELETE), each audited.
+CREATE OR REPLACE TRIGGER connectors_are_not_truncated
+BEFORE TRUNCATE ON concord.connectors
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are removed row by row, each audited', 'DELETE the connectors instead.'
+);
+
+CREATE OR REPLACE TRIGGER runtime_queues_are_not_truncated
+BEFORE TRUNCATE ON concord.runtime_queues
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are removed row by row, each audited', 'DELETE the queues instead.'
+);
+
+CREATE OR REPLACE TRIGGER schedules_are_not_truncated
+BEFORE TRUNCATE ON concord.schedules
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are removed row by row, each audited', 'DELETE the schedules instead.'
+);

@@ -3,9 +3,11 @@
 -- finished commands its swarm's agents asked for, newest first; the
 -- command's run may plan their compensations on itself, and on nothing else
 -- (a_compensation_belongs_to_the_same_command): not an effect of a command
--- still running its own cancellation, not one of another command.
+-- still running its own cancellation, not one of another command. The drift
+-- detector (spec 31.3) checks those agents' effects too when the command
+-- becomes compensated, each against the compensation it declared.
 BEGIN;
-SELECT plan(10);
+SELECT plan(13);
 
 \ir ../lib/agent_fixtures.sql
 
@@ -14,6 +16,11 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t.booking", "policy_checks": ["agent_tool"],
                                             "default_cancellation_mode": "compensate_then_stop"}');
     PERFORM concord.register_tool('{"name": "book", "command_type": "t.booking"}');
+    PERFORM concord.register_operations(
+        '[{"command_type": "t.booking", "queue": "concord_default", "function_name": "app.book",
+           "produces": ["booking.book"], "compensation": "unbook"},
+          {"name": "unbook", "of": "t.booking", "function_name": "app.unbook",
+           "produces": [{"effect_type": "booking.unbook", "inverse_of": "booking.book"}]}]', 'ex1', 'v1');
 END $$;
 
 -- A succeeded effect (declared compensation unbook) begun by the current run
@@ -126,6 +133,34 @@ SELECT concord_test.throws_rule(pg_temp.counter('kid-live-room'), 'CN008', 'a_co
                                 'CN008: not the effect of an agent''s command still running its own cancellation');
 SELECT concord_test.throws_rule(pg_temp.counter('other-room'), 'CN008', 'a_compensation_belongs_to_the_same_command',
                                 'CN008: not the effect of a command outside the swarm');
+
+
+-- the lead's booking is "countered" by a refund its compensation does not
+-- declare; the parent's own by the declared unbook
+SELECT is((SELECT concord.complete_effect((x ->> 'effect_id')::uuid, '{}')
+           FROM concord.runtime_begin_effect(concord_test.id('sp'), concord_test.workflow_of('sp'), 'booking.refund',
+                                             '{}', 'undo-lead-room', null, concord_test.id('lead-room')) AS x)
+          || (SELECT concord.complete_effect((x ->> 'effect_id')::uuid, '{}')
+              FROM concord.runtime_begin_effect(concord_test.id('sp'), concord_test.workflow_of('sp'), 'booking.unbook',
+                                                '{}', 'undo-sp-own', null, concord_test.id('sp-own')) AS x)
+          || concord.runtime_finish(concord_test.id('sp'), concord_test.workflow_of('sp'), 'compensated'),
+          'succeededsucceededcompensated', 'fixture: the parent countered the rest and is compensated');
+SELECT is(
+    (SELECT array_agg(e.target_id || ':' || (e.payload ->> 'missing') || ':' || (e.payload ->> 'undeclared')
+                      ORDER BY e.target_id)
+     FROM concord.domain_events AS e
+     WHERE e.command_id = concord_test.id('sp') AND e.event_type = 'compensation_drift'),
+    ARRAY[concord_test.id('lead-room') || ':["booking.unbook"]:["booking.refund"]'],
+    'the agent''s effect its compensation did not counter as declared drifted: one audit row on the parent, naming it'
+);
+SELECT is(
+    (SELECT count(*) FROM concord.notifications AS n
+     WHERE n.command_id = concord_test.id('sp') AND n.metadata ->> 'kind' = 'compensation_drift'
+       AND n.recipient = (SELECT c.requested_by FROM concord.commands AS c WHERE c.command_id = concord_test.id('sp'))
+       AND n.metadata ->> 'effect_id' = concord_test.id('lead-room')::text),
+    1::bigint,
+    'and the parent''s owner (its requester: the agent requested the booking) is notified'
+);
 
 SELECT * FROM finish();
 ROLLBACK;

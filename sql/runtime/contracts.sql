@@ -140,11 +140,13 @@ $$;
 -- The drift detector (spec 31.3), per effect: for each effect of command c
 -- that a compensation countered, the effect types its compensation declared
 -- (the inverses of the effect's type, for a counter-effects compensation)
--- against the effects that compensation actually began. An effect left
--- without a declared counter-effect, or a compensation that began effects it
--- does not declare, writes a compensation_drift audit row and notifies the
--- command type's owner (metadata.owner, else the requester). Called when the
--- command becomes compensated. Returns how many effects drifted.
+-- against the effects that compensation actually began. The effects are c's
+-- own and those of other commands c's run countered (its swarm's agents'
+-- commands, spec 65). An effect left without a declared counter-effect, or a
+-- compensation that began effects it does not declare, writes a
+-- compensation_drift audit row on c and notifies the owner of the effect's
+-- command type (metadata.owner), else c's type's owner, else c's requester.
+-- Called when the command becomes compensated. Returns how many drifted.
 CREATE OR REPLACE FUNCTION concord._detect_compensation_drift(c concord.commands, workflow_id text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -153,15 +155,14 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     e record;
-    owner text;
     drifted integer := 0;
+    -- an agent's command was requested by the agent: its drift goes to c's owner
+    owner text := nullif(btrim((SELECT t.metadata ->> 'owner' FROM concord.command_types AS t
+                                WHERE t.command_type = c.command_type)), '');
 BEGIN
-    owner := coalesce(
-        nullif(btrim((SELECT t.metadata ->> 'owner' FROM concord.command_types AS t
-                      WHERE t.command_type = c.command_type)), ''),
-        c.requested_by);
     FOR e IN
         SELECT d.domain_effect_id, d.effect_type, k.compensation_name,
+               coalesce(nullif(btrim(t.metadata ->> 'owner'), ''), owner, c.requested_by) AS owner,
                ARRAY(SELECT p ->> 'effect_type' FROM jsonb_array_elements(k.produces) AS p ORDER BY 1) AS declared,
                ARRAY(SELECT DISTINCT p ->> 'effect_type' FROM jsonb_array_elements(k.produces) AS p
                      WHERE NOT k.counter_effects OR p ->> 'inverse_of' = d.effect_type ORDER BY 1) AS expected,
@@ -173,7 +174,12 @@ BEGIN
         FROM concord.domain_effects AS d
         -- a compensation missing from the recorded catalog has no manifest to compare
         INNER JOIN concord.runtime_compensations AS k ON d.declared_compensation = k.compensation_name
-        WHERE d.command_id = c.command_id AND d.compensates_effect_id IS null AND d.status = 'succeeded'
+        INNER JOIN concord.commands AS y ON d.command_id = y.command_id
+        INNER JOIN concord.command_types AS t ON y.command_type = t.command_type
+        WHERE (d.command_id = c.command_id
+               OR d.domain_effect_id IN (SELECT x.compensates_effect_id FROM concord.domain_effects AS x
+                                         WHERE x.command_id = c.command_id AND x.compensates_effect_id IS NOT null))
+          AND d.compensates_effect_id IS null AND d.status = 'succeeded'
         ORDER BY d.created_at, d.domain_effect_id
     LOOP
         IF e.expected <@ e.emitted AND e.begun <@ e.declared
@@ -190,11 +196,11 @@ BEGIN
                 'undeclared', to_jsonb(ARRAY(SELECT unnest(e.begun) EXCEPT SELECT unnest(e.declared) ORDER BY 1)),
                 'missing', to_jsonb(ARRAY(SELECT unnest(e.expected) EXCEPT SELECT unnest(e.emitted) ORDER BY 1)),
                 'no_counter_effect', NOT e.expected <@ e.emitted,
-                'notified', owner),
+                'notified', e.owner),
             'workflow:' || workflow_id);
         INSERT INTO concord.notifications AS n (
             channel, recipient, subject, body, metadata, command_id, idempotency_key, project_id)
-        VALUES ('app', owner,
+        VALUES ('app', e.owner,
                 format('Compensation drift in command %s (%s)', c.command_id, c.command_type),
                 format('Effect %s (%s) was compensated by %s, which %s.', e.domain_effect_id, e.effect_type,
                        e.compensation_name,

@@ -6240,15 +6240,14 @@ CREATE FUNCTION concord._detect_compensation_drift(c concord.commands, workflow_
     AS $$
 DECLARE
     e record;
-    owner text;
     drifted integer := 0;
+    -- an agent's command was requested by the agent: its drift goes to c's owner
+    owner text := nullif(btrim((SELECT t.metadata ->> 'owner' FROM concord.command_types AS t
+                                WHERE t.command_type = c.command_type)), '');
 BEGIN
-    owner := coalesce(
-        nullif(btrim((SELECT t.metadata ->> 'owner' FROM concord.command_types AS t
-                      WHERE t.command_type = c.command_type)), ''),
-        c.requested_by);
     FOR e IN
         SELECT d.domain_effect_id, d.effect_type, k.compensation_name,
+               coalesce(nullif(btrim(t.metadata ->> 'owner'), ''), owner, c.requested_by) AS owner,
                ARRAY(SELECT p ->> 'effect_type' FROM jsonb_array_elements(k.produces) AS p ORDER BY 1) AS declared,
                ARRAY(SELECT DISTINCT p ->> 'effect_type' FROM jsonb_array_elements(k.produces) AS p
                      WHERE NOT k.counter_effects OR p ->> 'inverse_of' = d.effect_type ORDER BY 1) AS expected,
@@ -6260,7 +6259,12 @@ BEGIN
         FROM concord.domain_effects AS d
         -- a compensation missing from the recorded catalog has no manifest to compare
         INNER JOIN concord.runtime_compensations AS k ON d.declared_compensation = k.compensation_name
-        WHERE d.command_id = c.command_id AND d.compensates_effect_id IS null AND d.status = 'succeeded'
+        INNER JOIN concord.commands AS y ON d.command_id = y.command_id
+        INNER JOIN concord.command_types AS t ON y.command_type = t.command_type
+        WHERE (d.command_id = c.command_id
+               OR d.domain_effect_id IN (SELECT x.compensates_effect_id FROM concord.domain_effects AS x
+                                         WHERE x.command_id = c.command_id AND x.compensates_effect_id IS NOT null))
+          AND d.compensates_effect_id IS null AND d.status = 'succeeded'
         ORDER BY d.created_at, d.domain_effect_id
     LOOP
         IF e.expected <@ e.emitted AND e.begun <@ e.declared
@@ -6277,11 +6281,11 @@ BEGIN
                 'undeclared', to_jsonb(ARRAY(SELECT unnest(e.begun) EXCEPT SELECT unnest(e.declared) ORDER BY 1)),
                 'missing', to_jsonb(ARRAY(SELECT unnest(e.expected) EXCEPT SELECT unnest(e.emitted) ORDER BY 1)),
                 'no_counter_effect', NOT e.expected <@ e.emitted,
-                'notified', owner),
+                'notified', e.owner),
             'workflow:' || workflow_id);
         INSERT INTO concord.notifications AS n (
             channel, recipient, subject, body, metadata, command_id, idempotency_key, project_id)
-        VALUES ('app', owner,
+        VALUES ('app', e.owner,
                 format('Compensation drift in command %s (%s)', c.command_id, c.command_type),
                 format('Effect %s (%s) was compensated by %s, which %s.', e.domain_effect_id, e.effect_type,
                        e.compensation_name,
@@ -12916,6 +12920,13 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
          'Connector invocations are append-only: none is updated or deleted.'),
         ('connector_invocations_are_not_truncated', 'connector_invocations', 'CN007',
          'The connector invocations table is never truncated.'),
+        ('connectors_are_not_truncated', 'connectors', 'CN007',
+         'Connectors are removed row by row, each removal audited: a TRUNCATE, which would skip the '
+         'audit, is refused (the table owner''s included).'),
+        ('runtime_queues_are_not_truncated', 'runtime_queues', 'CN007',
+         'Queues are removed row by row, each removal audited: a TRUNCATE is refused.'),
+        ('schedules_are_not_truncated', 'schedules', 'CN007',
+         'Schedules are removed row by row, each removal audited: a TRUNCATE is refused.'),
         ('only_read_at_changes_and_only_once', 'notifications', 'CN007',
          'Of a notification only read_at changes, and only once.'),
         ('notifications_are_not_deleted', 'notifications', 'CN007',
@@ -26094,6 +26105,12 @@ CREATE TRIGGER connector_invocations_are_not_truncated BEFORE TRUNCATE ON concor
 CREATE TRIGGER connectors_are_audited AFTER INSERT OR DELETE OR UPDATE ON concord.connectors FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('connector', 'connector_name');
 
 --
+-- Name: connectors connectors_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER connectors_are_not_truncated BEFORE TRUNCATE ON concord.connectors FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are removed row by row, each audited', 'DELETE the connectors instead.');
+
+--
 -- Name: connectors connectors_before_write; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -26340,10 +26357,22 @@ CREATE TRIGGER projects_are_not_rewritten BEFORE DELETE OR UPDATE ON concord.pro
 CREATE TRIGGER runtime_queues_are_audited AFTER INSERT OR DELETE OR UPDATE ON concord.runtime_queues FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('queue', 'queue_name');
 
 --
+-- Name: runtime_queues runtime_queues_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER runtime_queues_are_not_truncated BEFORE TRUNCATE ON concord.runtime_queues FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are removed row by row, each audited', 'DELETE the queues instead.');
+
+--
 -- Name: schedules schedules_are_audited; Type: TRIGGER; Schema: concord; Owner: -
 --
 
 CREATE TRIGGER schedules_are_audited AFTER INSERT OR DELETE OR UPDATE ON concord.schedules FOR EACH ROW EXECUTE FUNCTION concord._runtime_catalog_after_write('schedule', 'schedule_name');
+
+--
+-- Name: schedules schedules_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER schedules_are_not_truncated BEFORE TRUNCATE ON concord.schedules FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are removed row by row, each audited', 'DELETE the schedules instead.');
 
 --
 -- Name: schedules schedules_cron_is_valid; Type: TRIGGER; Schema: concord; Owner: -

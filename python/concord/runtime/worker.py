@@ -341,7 +341,10 @@ class Worker:
         while not self._recovery_stop.wait(RECOVERY_INTERVAL_SECONDS):
             try:
                 now = self._stranded()
+                waiting = self._not_served_yet(now)
                 for workflow_id, token in now.items():
+                    if workflow_id in waiting:
+                        continue
                     if seen.get(workflow_id) == token and not self._recovery_stop.is_set():
                         resume_stranded(workflow_id, self.config.executor_id)
                         self.resumed.append(workflow_id)
@@ -350,6 +353,28 @@ class Worker:
             except Exception as exc:  # the database is away: look again later
                 log.info("recovery loop: %s", exc)
                 seen = {}
+
+    def _not_served_yet(self, stranded: dict[str, tuple]) -> set[str]:
+        """The stranded workflows this process met without their operation whose type no
+        other live worker serves: they wait here (PENDING) rather than bounce on their
+        queue, each dispatch counting towards DBOS's dead-letter limit."""
+        from .workflows import NOT_SERVED_HERE, _not_served_lock
+
+        with _not_served_lock:
+            for workflow_id in [w for w in NOT_SERVED_HERE if w not in stranded]:
+                del NOT_SERVED_HERE[workflow_id]  # it ran elsewhere, or ended
+            held = dict(NOT_SERVED_HERE)
+        if not held:
+            return set()
+        served = {
+            t
+            for (t,) in self.db.rows(
+                "SELECT DISTINCT unnest(operations) FROM concord.live_workers "
+                "WHERE executor_id <> %s",
+                self.config.executor_id,
+            )
+        }
+        return {w for w, command_type in held.items() if command_type not in served}
 
     def _lock_executor_id(self, wait_seconds: float = 10.0) -> bool:
         """Hold a session advisory lock on the executor id. A worker killed a moment ago

@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,13 @@ from .error_classes import (
     type_name,
 )
 from .retry import NO_RETRY, RetryPolicy, compile_policy, is_transient_database_error
+
+# Runs this process met without their operation (workflow id -> command type): the
+# recovery loop puts one back on its queue only while a live worker serves its type, so
+# that DBOS's count of dispatches (it dead-letters a workflow past 100) is not spent
+# while nobody could run it.
+NOT_SERVED_HERE: dict[str, str] = {}
+_not_served_lock = threading.Lock()
 
 RUN_COMMAND = "concord.run_command"
 FINISH_CANCELLATION = "concord.finish_cancellation"
@@ -933,6 +941,8 @@ def _run(command_id: str, workflow_id: str) -> dict:
         # worker with the operation takes it (the claim above replays there).
         stop = NotServedHere(command_id, command["command_type"], state().executor_id)
         logging.getLogger("concord.worker").warning("%s", stop)
+        with _not_served_lock:
+            NOT_SERVED_HERE[workflow_id] = command["command_type"]
         raise stop
     comp = state().catalog.compensation_of(op.command_type)
     ctx = EffectContext(

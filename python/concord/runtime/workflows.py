@@ -671,12 +671,13 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 CONTROL_FLOW = (dbos_error.DBOSBaseException, DatabaseUnavailable)
 
 
-def _outcome_of(exc: BaseException) -> tuple[str, str]:
+def _outcome_of(exc: BaseException, what: str = "operation") -> tuple[str, str]:
     """The message and error class to record for ``exc`` escaping operation code: an
     Exception as :func:`_failure` says, any other BaseException as internal_error "<type>
-    escaped the operation: <its text>". An outage of Concord's database never gets here
-    (the runtime's steps and DBOS's checkpoints of them raise :class:`DatabaseUnavailable`):
-    a transient database error here is the operation's own database's, its failure
+    escaped the <what>: <its text>" (``what``: operation or compensation). An outage of
+    Concord's database never gets here (the runtime's steps and DBOS's checkpoints of them
+    raise :class:`DatabaseUnavailable`): a transient database error here is the
+    operation's own database's, its failure
     (temporary_database_error), not a reason to resume the run over and over."""
     if isinstance(exc, Exception):
         return _failure(exc)
@@ -684,7 +685,7 @@ def _outcome_of(exc: BaseException) -> tuple[str, str]:
         detail = storable_text(str(exc))
     except Exception:  # a __str__ that raises still leaves the type's name
         detail = ""
-    message = f"{type_name(exc)} escaped the operation" + (f": {detail}" if detail else "")
+    message = f"{type_name(exc)} escaped the {what}" + (f": {detail}" if detail else "")
     return message[:2000], "internal_error"
 
 
@@ -779,7 +780,7 @@ def _cancellation_path(command: dict, workflow_id: str) -> dict:
         except (Cancelled, Superseded, *CONTROL_FLOW):
             raise
         except BaseException as exc:
-            message, error_class = _outcome_of(exc)
+            message, error_class = _outcome_of(exc, "compensation")
             return _halt(command_id, workflow_id, effects, done, effect, message, error_class)
         # Drift (spec 31.3) is detected by the database, per effect, when the command
         # becomes compensated (runtime_finish): this code cannot skip it.

@@ -281,6 +281,17 @@ DECLARE
     credential text := coalesce(pg_catalog.current_setting('concord.credential', true), '');
     submitted record;
 BEGIN
+    -- An explicit transaction block began before this statement (a driver not in
+    -- autocommit sends BEGIN first): the COMMIT below could only fail, raw.
+    IF pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_sync_call_is_made_outside_a_transaction_block',
+            MESSAGE = 'concord.call_command commits its submission before it waits: CALL it outside a '
+                      'transaction block',
+            HINT = 'Use autocommit (psql does; psycopg: autocommit=True), or submit_command, commit, '
+                   'then concord.await_command.';
+    END IF;
     IF timeout_seconds IS NULL OR NOT timeout_seconds BETWEEN 0 AND 3600 THEN
         PERFORM concord.await_command(null, timeout_seconds);
     END IF;
@@ -304,4 +315,4 @@ COMMENT ON PROCEDURE concord.call_command (text, jsonb, double precision, text, 
 'approval or input, answers at once; '
 'one still queued or running when the budget runs out answers timed_out and keeps running on the '
 'worker. The same idempotency_key waits on the same command. CALL it outside a transaction block '
-'(it commits); it waits READ COMMITTED whatever the session''s default isolation.';
+'(it commits; CN011 a_sync_call_is_made_outside_a_transaction_block otherwise); it waits READ COMMITTED whatever the session''s default isolation.';

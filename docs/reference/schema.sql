@@ -12246,6 +12246,9 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
         ('a_caller_waits_only_for_a_committed_command', null, 'CN011',
          'A caller waits only for a command whose last change is committed: no worker can move one '
          'the waiting transaction itself wrote before it commits (spec 29).'),
+        ('a_sync_call_is_made_outside_a_transaction_block', null, 'CN011',
+         'concord.call_command is CALLed outside a transaction block: it commits the submission '
+         'before it waits, which a procedure cannot do inside one.'),
         ('a_caller_waits_in_a_read_committed_transaction', null, 'CN011',
          'A caller waits for an unanswered command only in a READ COMMITTED transaction: a '
          'REPEATABLE READ or SERIALIZABLE one keeps its snapshot and would never see the worker '
@@ -14964,6 +14967,17 @@ DECLARE
     credential text := coalesce(pg_catalog.current_setting('concord.credential', true), '');
     submitted record;
 BEGIN
+    -- An explicit transaction block began before this statement (a driver not in
+    -- autocommit sends BEGIN first): the COMMIT below could only fail, raw.
+    IF pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_sync_call_is_made_outside_a_transaction_block',
+            MESSAGE = 'concord.call_command commits its submission before it waits: CALL it outside a '
+                      'transaction block',
+            HINT = 'Use autocommit (psql does; psycopg: autocommit=True), or submit_command, commit, '
+                   'then concord.await_command.';
+    END IF;
     IF timeout_seconds IS NULL OR NOT timeout_seconds BETWEEN 0 AND 3600 THEN
         PERFORM concord.await_command(null, timeout_seconds);
     END IF;
@@ -14984,7 +14998,7 @@ $$;
 -- Name: PROCEDURE call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) IS 'Submit a command (as concord.submit_command: same policies, approvals, effects and audit), commit, and wait at most timeout_seconds for it (concord.await_command); outcome is await_command''s answer plus created. A denied or invalid command, or one waiting for an approval or input, answers at once; one still queued or running when the budget runs out answers timed_out and keeps running on the worker. The same idempotency_key waits on the same command. CALL it outside a transaction block (it commits); it waits READ COMMITTED whatever the session''s default isolation.';
+COMMENT ON PROCEDURE concord.call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb) IS 'Submit a command (as concord.submit_command: same policies, approvals, effects and audit), commit, and wait at most timeout_seconds for it (concord.await_command); outcome is await_command''s answer plus created. A denied or invalid command, or one waiting for an approval or input, answers at once; one still queued or running when the budget runs out answers timed_out and keeps running on the worker. The same idempotency_key waits on the same command. CALL it outside a transaction block (it commits; CN011 a_sync_call_is_made_outside_a_transaction_block otherwise); it waits READ COMMITTED whatever the session''s default isolation.';
 
 --
 -- Name: can_transition(text, text); Type: FUNCTION; Schema: concord; Owner: -

@@ -315,4 +315,5 @@ COMMENT ON PROCEDURE concord.call_command (text, jsonb, double precision, text, 
 'approval or input, answers at once; '
 'one still queued or running when the budget runs out answers timed_out and keeps running on the '
 'worker. The same idempotency_key waits on the same command. CALL it outside a transaction block '
-'(it commits; CN011 a_sync_call_is_made_outside_a_transaction_block otherwise); it waits READ COMMITTED whatever the session''s default isolation.';
+'(it commits; CN011 a_sync_call_is_made_outside_a_transaction_block otherwise); it waits READ '
+'COMMITTED whatever the session''s default isolation.';

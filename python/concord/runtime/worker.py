@@ -696,6 +696,16 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _refuse(log_format: str, message: str, event: str, problems: list[str]) -> None:
+    """Say why the worker does not start, on stderr: as text, or, with ``--log-format
+    json``, as one JSON object like every other line of its log (``event`` and the list of
+    ``problems`` as fields), so that a collector reading JSON lines loses nothing."""
+    if log_format == "json":
+        log.error("%s", message, extra={"concord": {"event": event, "problems": problems}})
+        return
+    print(f"concord worker: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     dsn = args.dsn or os.environ.get("CONCORD_DSN")
     if not dsn:
@@ -726,10 +736,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         worker.start()
     except CatalogError as exc:
-        print(f"concord worker: refusing to start: {exc}", file=sys.stderr)
+        _refuse(args.log_format, f"refusing to start: {exc}", "worker_refused", exc.problems)
         return 2
     except psycopg.OperationalError as exc:
-        print(f"concord worker: cannot reach the database: {exc}", file=sys.stderr)
+        _refuse(args.log_format, f"cannot reach the database: {exc}", "worker_unreachable",
+                [str(exc)])
         return 2
     print(f"concord worker {args.executor_id} ready", flush=True)
     worker.wait()

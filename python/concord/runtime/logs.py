@@ -109,15 +109,59 @@ class JsonFormatter(logging.Formatter):
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
+# How long a line of DBOS's (or a library's) that repeats is held back after it was said:
+# during a database outage each DBOS queue thread warns twice per poll (every 50 ms on
+# Concord's queues), hundreds of lines a second that bury everything else.
+REPEAT_WINDOW_SECONDS = 30.0
+
+
+class RepeatFilter(logging.Filter):
+    """Let through once per :data:`REPEAT_WINDOW_SECONDS` a line of a logger outside
+    ``concord`` that says the same thing again (same logger, level and text up to its first
+    ``": "``, where the error's own words begin); the next one let through says how many
+    were held back. Concord's own lines (a command's start and finish) always pass."""
+
+    def __init__(self, window: float = REPEAT_WINDOW_SECONDS) -> None:
+        super().__init__()
+        self.window = window
+        self._lock = threading.Lock()
+        self._seen: dict[tuple, list[float | int]] = {}  # key -> [last said, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "concord" or record.name.startswith("concord."):
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a line that cannot be formatted is not held
+            return True
+        key = (record.name, record.levelno, text.split(": ", 1)[0][:200])
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is not None and now - seen[0] < self.window:
+                seen[1] += 1
+                return False
+            held = seen[1] if seen is not None else 0
+            self._seen[key] = [now, 0]
+            if len(self._seen) > 1000:  # lines that vary without end: forget the oldest
+                for old in sorted(self._seen, key=lambda k: self._seen[k][0])[:500]:
+                    del self._seen[old]
+        if held:
+            record.msg = f"{text} ({held} more like it in the last {self.window:.0f} s)"
+            record.args = ()
+        return True
+
 
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     """Set up the worker process's logging: Concord's loggers at ``level``, DBOS's at
     WARNING unless ``level`` is DEBUG (its INFO lines are not the operator's business),
-    every line on stderr as ``fmt`` (text or json)."""
+    every line on stderr as ``fmt`` (text or json), a line of DBOS's or a library's that
+    repeats said once per :data:`REPEAT_WINDOW_SECONDS` (:class:`RepeatFilter`)."""
     if fmt not in ("text", "json"):
         raise ValueError(f"log format is text or json, not {fmt!r}")
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

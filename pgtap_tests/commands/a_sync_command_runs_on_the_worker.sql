@@ -10,7 +10,7 @@
 -- when a person must act or the command is refused.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(19);
+SELECT plan(21);
 
 SELECT concord_test.runtime_fixtures();
 DO $$ BEGIN
@@ -41,6 +41,14 @@ SELECT concord_test.throws_rule(
     format('SELECT concord.await_command(%L, 1)', concord_test.id('run')),
     'CN011', 'a_caller_waits_only_for_a_committed_command',
     'CN011: waiting for a command this transaction wrote is refused'
+);
+SAVEPOINT in_a_savepoint;
+SELECT is(concord_test.submit('saved', 'rt_async'), 'queued', 'fixture: a command written in a savepoint');
+RELEASE SAVEPOINT in_a_savepoint;
+SELECT concord_test.throws_rule(
+    format('SELECT concord.await_command(%L, 3)', concord_test.id('saved')),
+    'CN011', 'a_caller_waits_only_for_a_committed_command',
+    'CN011: so is one a subtransaction of it wrote (a savepoint, psql''s ON_ERROR_ROLLBACK)'
 );
 
 SELECT concord_test.throws_rule(

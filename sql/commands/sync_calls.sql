@@ -183,6 +183,35 @@ FOR EACH ROW
 WHEN (old.status IS DISTINCT FROM new.status)
 EXECUTE FUNCTION concord._notify_command_waiters();
 
+-- Whether writer (a row version's xmin) is this transaction or one of its
+-- subtransactions (a SAVEPOINT, an exception block, psql's ON_ERROR_ROLLBACK):
+-- a row version this transaction sees whose writer is still in progress can
+-- only be its own. writer is widened to an xid8 in the epoch that puts it
+-- nearest this transaction's own xid (every live xid is within 2^31 of it).
+CREATE OR REPLACE FUNCTION concord._written_by_this_transaction(writer xid)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    mine bigint := pg_current_xact_id_if_assigned()::text::bigint;
+    low bigint := writer::text::bigint;
+    full_xid bigint;
+BEGIN
+    IF mine IS null OR low < 3 THEN
+        RETURN false;
+    END IF;
+    full_xid := (mine >> 32 << 32) + low;
+    IF full_xid > mine + 2147483648 THEN
+        full_xid := full_xid - 4294967296;
+    ELSIF full_xid < mine - 2147483648 THEN
+        full_xid := full_xid + 4294967296;
+    END IF;
+    RETURN full_xid >= 3 AND pg_xact_status(full_xid::text::xid8) = 'in progress';
+END
+$$;
+
 -- Wait at most timeout_seconds for a command to answer its caller (spec
 -- 29): VOLATILE, so each look takes a new snapshot and sees the worker's
 -- commits. A command the caller's own transaction wrote cannot move before
@@ -233,7 +262,7 @@ BEGIN
         END IF;
         IF EXISTS (SELECT 1 FROM concord.commands AS x
                    WHERE x.command_id = await_command.command_id
-                     AND x.xmin = xid(pg_current_xact_id_if_assigned())) THEN
+                     AND concord._written_by_this_transaction(x.xmin)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
                 CONSTRAINT = 'a_caller_waits_only_for_a_committed_command',

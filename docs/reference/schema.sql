@@ -14582,6 +14582,32 @@ END
 $$;
 
 --
+-- Name: _written_by_this_transaction(xid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._written_by_this_transaction(writer xid) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    mine bigint := pg_current_xact_id_if_assigned()::text::bigint;
+    low bigint := writer::text::bigint;
+    full_xid bigint;
+BEGIN
+    IF mine IS null OR low < 3 THEN
+        RETURN false;
+    END IF;
+    full_xid := (mine >> 32 << 32) + low;
+    IF full_xid > mine + 2147483648 THEN
+        full_xid := full_xid - 4294967296;
+    ELSIF full_xid < mine - 2147483648 THEN
+        full_xid := full_xid + 4294967296;
+    END IF;
+    RETURN full_xid >= 3 AND pg_xact_status(full_xid::text::xid8) = 'in progress';
+END
+$$;
+
+--
 -- Name: add_dependency(uuid, uuid, text, boolean); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -14879,7 +14905,7 @@ BEGIN
         END IF;
         IF EXISTS (SELECT 1 FROM concord.commands AS x
                    WHERE x.command_id = await_command.command_id
-                     AND x.xmin = xid(pg_current_xact_id_if_assigned())) THEN
+                     AND concord._written_by_this_transaction(x.xmin)) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
                 CONSTRAINT = 'a_caller_waits_only_for_a_committed_command',
@@ -29278,6 +29304,12 @@ REVOKE ALL ON FUNCTION concord._workflow_id(command_id uuid, run_seq integer) FR
 --
 
 REVOKE ALL ON FUNCTION concord._write_memory(writer text, run concord.agent_runs, memory jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _written_by_this_transaction(writer xid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._written_by_this_transaction(writer xid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION add_dependency(child uuid, parent uuid, required_status text, propagate_cancellation boolean); Type: ACL; Schema: concord; Owner: -

@@ -6,7 +6,7 @@
 -- whoever calls them (the worker's own role included), so no worker module
 -- can widen a contract.
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 \ir ../lib/agent_fixtures.sql
 
 -- The raw call as the worker's role: '<SQLSTATE> <rule>' or 'ok'.
@@ -176,6 +176,13 @@ SELECT is(
     pg_temp.as_worker(format($f$SELECT concord.runtime_begin_effect(%L, %L, 'connector.ledger.write',
         '{"input": {}}', 'cc-none-hidden')$f$, concord_test.id('none'), concord_test.workflow_of('none'))),
     'ok', 'fixture: the worker begins an effect that names no connector');
+SELECT is(
+    pg_temp.as_worker(format($f$SELECT concord.runtime_begin_effect(%L, %L, 'connector.ledger.write',
+        '{"connector": null, "capability": "write", "input": {}}', 'cc-ledger-null')$f$, concord_test.id('ledger'),
+        concord_test.workflow_of('ledger'))),
+    'CN012 ' || 'an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012: an effect whose connector is null is refused when it begins'
+);
 SELECT is(
     pg_temp.as_worker(pg_temp.call_sql('none', 'cc-none-hidden')),
     'CN012 ' || 'a_connector_call_is_the_one_its_effect_names',

@@ -11217,13 +11217,14 @@ DECLARE
     run concord.agent_runs%ROWTYPE;
 BEGIN
     SELECT * INTO ct FROM concord.command_types AS t WHERE t.command_type = c.command_type;
-    IF NOT concord._type_declares_connector(ct, connector, capability) THEN
+    -- a null connector (payload {"connector": null}) is declared by no type
+    IF NOT coalesce(concord._type_declares_connector(ct, connector, capability), false) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
             CONSTRAINT = 'an_operation_calls_only_the_connectors_its_command_type_declares',
             TABLE = 'domain_effects',
             MESSAGE = format('command %s (%s) may not call connector %s%s: its command type declares %s',
-                             c.command_id, c.command_type, connector, coalesce('.' || capability, ''),
+                             c.command_id, c.command_type, coalesce(connector, 'NULL'), coalesce('.' || capability, ''),
                              coalesce(nullif(array_to_string(ct.connector_requirements, ', '), ''), 'no connector')),
             HINT = 'List the connector (or connector:capability) in the command type''s connector_requirements.';
     END IF;

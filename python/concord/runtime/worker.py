@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -620,6 +621,22 @@ class Worker:
         self._close_lock()
 
 
+def adopt_after_seconds(text: str) -> float:
+    """``--adopt-after``: 0 (never adopt), or a finite number of seconds of at least 1 (the
+    silence runtime_orphaned_executors accepts). Anything else is refused at the command
+    line, not met by a heartbeat that fails every second for the life of the worker. A
+    string default (``$CONCORD_ADOPT_AFTER``) goes through here too."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if seconds != 0 and not (math.isfinite(seconds) and seconds >= 1):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give 0 (never adopt) or at least 1 second"
+        )
+    return seconds
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(prog="concord worker")
     parser.add_argument(
@@ -659,7 +676,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument(
         "--drain-seconds",
         type=int,
-        default=int(os.environ.get("CONCORD_DRAIN_SECONDS") or 0),
+        default=os.environ.get("CONCORD_DRAIN_SECONDS") or "0",
         help="on SIGTERM or SIGINT, wait this long for the commands in flight before stopping "
         "(default $CONCORD_DRAIN_SECONDS, else 0: stop at once; what is in flight resumes when "
         "a worker of the same executor id starts)",
@@ -678,11 +695,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     )
     parser.add_argument(
         "--adopt-after",
-        type=float,
-        default=float(os.environ.get("CONCORD_ADOPT_AFTER", "20")),
+        type=adopt_after_seconds,
+        default=os.environ.get("CONCORD_ADOPT_AFTER", "20"),
         metavar="SECONDS",
         help="adopt the pending workflows of a worker that is gone (its executor lock free) "
-        "and silent this long (default 20, or $CONCORD_ADOPT_AFTER; 0 never adopts)",
+        "and silent this long (default 20, or $CONCORD_ADOPT_AFTER; 0 never adopts; else at "
+        "least 1)",
     )
     return parser
 

@@ -47,6 +47,12 @@ HOSTILE = {  # command type -> (status, error_class, error text it must contain)
     "rt.hostile.keyboard_interrupt": ("failed", "internal_error",
                                       "KeyboardInterrupt escaped the operation: interrupted by "
                                       "the vendor's SDK"),
+    "rt.hostile.unhashable_class": ("failed", "internal_error",
+                                    "a class that is a list (unknown error class "
+                                    "['not', 'a', 'class'])"),
+    "rt.hostile.unhashable_class_in_step": ("failed", "internal_error",
+                                            "a class that is a dict (unknown error class "
+                                            "{'not': 'a class'})"),
     "rt.hostile.own_database_down": ("failed", "temporary_database_error",
                                      "connection to server at \"127.0.0.1\", port 1 failed"),
     "rt.hostile.own_database_down_in_step": ("failed", "temporary_database_error",

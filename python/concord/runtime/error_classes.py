@@ -59,7 +59,7 @@ class ClassifiedError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.error_class in RETRYABLE_CLASSES
+        return classify(self) in RETRYABLE_CLASSES
 
 
 def _rebuild(cls, message, error_class, retry_after, detail):
@@ -101,8 +101,11 @@ def classify(exc: BaseException) -> str:
     """The spec 32 error class of an exception raised inside a step (internal_error for a
     :class:`ClassifiedError` whose class the taxonomy does not know)."""
     if isinstance(exc, ClassifiedError):
-        known = exc.error_class in RETRYABLE_CLASSES or exc.error_class in NON_RETRYABLE_CLASSES
-        return exc.error_class if known else "internal_error"
+        declared = exc.error_class  # whatever operation code set: a list is no class
+        known = isinstance(declared, str) and (
+            declared in RETRYABLE_CLASSES or declared in NON_RETRYABLE_CLASSES
+        )
+        return declared if known else "internal_error"
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "timeout"
     if isinstance(exc, (ConnectionError, OSError)):

@@ -26,6 +26,7 @@ HOSTILE_TYPES = [
     "rt.hostile.lock_error", "rt.hostile.init_error", "rt.hostile.unknown_class",
     "rt.hostile.system_exit", "rt.hostile.keyboard_interrupt",
     "rt.hostile.own_database_down", "rt.hostile.own_database_down_in_step",
+    "rt.hostile.unhashable_class", "rt.hostile.unhashable_class_in_step",
 ]
 
 
@@ -123,6 +124,22 @@ def init_error(ctx, payload):
 @operation("rt.hostile.unknown_class")
 def unknown_class(ctx, payload):
     raise ClassifiedError("a class nobody declared", error_class="made_up_class")
+
+
+@operation("rt.hostile.unhashable_class")
+def unhashable_class(ctx, payload):
+    raise ClassifiedError("a class that is a list", error_class=["not", "a", "class"])
+
+
+def _raise_unhashable_class():
+    raise ClassifiedError("a class that is a dict", error_class={"not": "a class"})
+
+
+@operation("rt.hostile.unhashable_class_in_step",
+           retry=RetryPolicy(max_attempts=2, backoff_seconds=(0.05,)))
+def unhashable_class_in_step(ctx, payload):
+    ctx.step(_raise_unhashable_class, name="unhashable_class")
+    return {}
 
 
 def _ran(name: str) -> None:

@@ -5,16 +5,20 @@
 -- (a_compensation_belongs_to_the_same_command): not an effect of a command
 -- still running its own cancellation, not one of another command. The drift
 -- detector (spec 31.3) checks those agents' effects too when the command
--- becomes compensated, each against the compensation it declared.
+-- becomes compensated, each against the compensation it declared. A
+-- compensation of an agent's effect calls connectors under the contract of
+-- the command whose effect it counters (its type, its agent's scope), not the
+-- swarm's command's.
 BEGIN;
-SELECT plan(13);
+SELECT plan(15);
 
 \ir ../lib/agent_fixtures.sql
 
 DO $$ BEGIN
     PERFORM concord_test.runtime_fixtures();
     PERFORM concord.register_command_type('{"command_type": "t.booking", "policy_checks": ["agent_tool"],
-                                            "default_cancellation_mode": "compensate_then_stop"}');
+                                            "default_cancellation_mode": "compensate_then_stop",
+                                            "connector_requirements": ["vendor"]}');
     PERFORM concord.register_tool('{"name": "book", "command_type": "t.booking"}');
     PERFORM concord.register_operations(
         '[{"command_type": "t.booking", "queue": "concord_default", "function_name": "app.book",
@@ -65,10 +69,11 @@ SELECT concord_test.claim('sp') ->> 'action' AS fixture;
 SELECT pg_temp.booked('sp', 'sp-own', 40) IS NOT NULL AS fixture;
 SELECT concord_test.remember('S', concord.start_swarm(concord_test.id('sp'),
     '{"name": "booker", "objective": "book rooms", "coordinator": {"agent_name": "sc",
-      "allowed_tools": ["book", "spawn_subagent"]}}')) IS NOT NULL AS fixture;
+      "allowed_tools": ["book", "spawn_subagent"], "allowed_connectors": ["vendor"]}}')) IS NOT NULL AS fixture;
 SELECT concord_test.remember('sc', (pg_temp.swarm('S')).coordinator_agent_run_id) IS NOT NULL AS fixture;
 SELECT concord_test.remember('sk', (pg_temp.spawn('sc', '{"agent_name": "kid", "agent_role": "worker",
-    "delegated_goal": "book", "allowed_tools": ["book"]}') ->> 'child_agent_run_id')::uuid) IS NOT NULL AS fixture;
+    "delegated_goal": "book", "allowed_tools": ["book"], "allowed_connectors": ["vendor"]}')
+    ->> 'child_agent_run_id')::uuid) IS NOT NULL AS fixture;
 SELECT pg_temp.agent_booking('sc', 'lead_cmd') IS NOT NULL AS fixture;
 SELECT pg_temp.booked('lead_cmd', 'lead-room', 30) IS NOT NULL AS fixture;
 SELECT concord.runtime_finish(concord_test.id('lead_cmd'), concord_test.workflow_of('lead_cmd'), 'succeeded')
@@ -117,8 +122,10 @@ $$;
 
 SELECT is((SELECT concord.complete_effect((x ->> 'effect_id')::uuid, '{}')
            FROM concord.runtime_begin_effect(concord_test.id('sp'), concord_test.workflow_of('sp'), 'booking.unbook',
-                                             '{}', 'undo-kid-room', null, concord_test.id('kid-room')) AS x),
-          'succeeded', 'the parent''s run counters the child''s finished booking, on the parent');
+                                             '{"connector": "vendor", "capability": "request"}', 'undo-kid-room', null,
+                                             concord_test.id('kid-room')) AS x),
+          'succeeded', 'the parent''s run counters the child''s finished booking, on the parent, through the vendor '
+          'the child''s command declares (the parent''s type declares no connector)');
 SELECT is((SELECT string_agg(DISTINCT v.command_id::text, ',') FROM concord.domain_effects AS e
            INNER JOIN concord.domain_events AS v ON v.target_id = e.domain_effect_id::text
            WHERE e.compensates_effect_id = concord_test.id('kid-room') AND e.command_id = concord_test.id('sp')),
@@ -129,6 +136,15 @@ SELECT is(
     ARRAY[concord_test.id('lead-room')::text, concord_test.id('sp-own')::text],
     'a countered effect is no longer listed'
 );
+SELECT concord_test.throws_rule(
+    format($f$SELECT concord.runtime_begin_effect(%L, %L, 'booking.unbook', '{"connector": "mail", "capability": "send"}',
+                                                 'undo-lead-mail', null, %L)$f$,
+           concord_test.id('sp'), concord_test.workflow_of('sp'), concord_test.id('lead-room')),
+    'CN012', 'an_operation_calls_only_the_connectors_its_command_type_declares',
+    'CN012: but not through a connector the agent''s command does not declare'
+);
+SELECT is((SELECT count(*) FROM concord.domain_effects WHERE compensates_effect_id = concord_test.id('lead-room')),
+          0::bigint, 'nothing was begun for it');
 SELECT concord_test.throws_rule(pg_temp.counter('kid-live-room'), 'CN008', 'a_compensation_belongs_to_the_same_command',
                                 'CN008: not the effect of an agent''s command still running its own cancellation');
 SELECT concord_test.throws_rule(pg_temp.counter('other-room'), 'CN008', 'a_compensation_belongs_to_the_same_command',

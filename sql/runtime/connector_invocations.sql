@@ -132,13 +132,16 @@ BEGIN
     IF invocation ->> 'error_class' IS NOT null THEN
         PERFORM concord._known_error_class(invocation ->> 'error_class');
     END IF;
-    PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
-                                            concord._require('capability', invocation ->> 'capability'));
     IF invocation ->> 'domain_effect_id' IS NOT null THEN
+        -- the call its effect names, under the contract that governs that effect
         PERFORM concord._require_effect_connector(
             c, (SELECT e FROM concord.domain_effects AS e
                 WHERE e.domain_effect_id = (invocation ->> 'domain_effect_id')::uuid),
-            invocation ->> 'connector_name', invocation ->> 'capability');
+            concord._require('connector_name', invocation ->> 'connector_name'),
+            concord._require('capability', invocation ->> 'capability'));
+    ELSE
+        PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
+                                                concord._require('capability', invocation ->> 'capability'));
     END IF;
     INSERT INTO concord.connector_invocations (
         command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt,

@@ -95,6 +95,31 @@ BEGIN
 END
 $$;
 
+-- The command whose contract governs a connector call of command c: c's own,
+-- except for a compensation of another command's effect (a swarm's command
+-- countering its agents' effects, spec 65), which acts within the contract of
+-- the command whose effect it counters (its type, its agent's scope).
+CREATE OR REPLACE FUNCTION concord._contract_command(c concord.commands, compensates_effect_id uuid)
+RETURNS concord.commands
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    owner concord.commands%ROWTYPE;
+BEGIN
+    IF compensates_effect_id IS NOT null THEN
+        SELECT y.* INTO owner FROM concord.domain_effects AS d
+        INNER JOIN concord.commands AS y ON d.command_id = y.command_id
+        WHERE d.domain_effect_id = _contract_command.compensates_effect_id;
+        IF FOUND THEN
+            RETURN owner;
+        END IF;
+    END IF;
+    RETURN c;
+END
+$$;
+
 -- Refuses (CN012) a connector call for effect e of command c other than the
 -- one e names (payload.connector, payload.capability), and checks that one
 -- against the contract as it stands: runtime_call_effect asks it right
@@ -134,7 +159,8 @@ BEGIN
                                   ELSE format('names %s%s', named, coalesce('.' || named_capability, '')) END),
             HINT = 'Begin the effect with the connector and capability it calls (ctx.effect does).';
     END IF;
-    PERFORM concord._require_connector_call(c, named, named_capability);
+    PERFORM concord._require_connector_call(concord._contract_command(c, e.compensates_effect_id), named,
+                                            named_capability);
 END
 $$;
 

@@ -106,7 +106,9 @@ AS $$
         ('an_operation_calls_only_the_connectors_its_command_type_declares', 'domain_effects', 'CN012',
          'An effect (and a recorded connector invocation) calls only a connector its command type '
          'declares in connector_requirements (the connector, or connector:capability); the built-in '
-         'notification connector is also declared by notification_required.'),
+         'notification connector is also declared by notification_required. A compensation of another '
+         'command''s effect (a swarm''s command countering its agents'' effects) calls within that '
+         'command''s contract.'),
         ('a_connector_is_called_only_for_its_declared_capabilities', 'domain_effects', 'CN012',
          'A connector registered with capabilities is called only for one of them.'),
         ('an_agents_command_calls_only_connectors_in_its_scope', 'domain_effects', 'CN012',

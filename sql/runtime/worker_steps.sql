@@ -323,7 +323,8 @@ BEGIN
     -- The connector it calls is one the command may call (spec 18-20): checked
     -- here, where every effect begins, not by the worker module.
     IF payload ? 'connector' THEN
-        PERFORM concord._require_connector_call(c, payload ->> 'connector', payload ->> 'capability');
+        PERFORM concord._require_connector_call(concord._contract_command(c, compensates_effect_id),
+                                                payload ->> 'connector', payload ->> 'capability');
     END IF;
     saved := concord._push_actor('workflow:' || workflow_id, null);
     run := concord._push_run(workflow_id);

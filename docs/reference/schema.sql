@@ -5957,6 +5957,29 @@ END
 $$;
 
 --
+-- Name: _contract_command(concord.commands, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._contract_command(c concord.commands, compensates_effect_id uuid) RETURNS concord.commands
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    owner concord.commands%ROWTYPE;
+BEGIN
+    IF compensates_effect_id IS NOT null THEN
+        SELECT y.* INTO owner FROM concord.domain_effects AS d
+        INNER JOIN concord.commands AS y ON d.command_id = y.command_id
+        WHERE d.domain_effect_id = _contract_command.compensates_effect_id;
+        IF FOUND THEN
+            RETURN owner;
+        END IF;
+    END IF;
+    RETURN c;
+END
+$$;
+
+--
 -- Name: _count_attempt(concord.commands, concord.commands); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11343,7 +11366,8 @@ BEGIN
                                   ELSE format('names %s%s', named, coalesce('.' || named_capability, '')) END),
             HINT = 'Begin the effect with the connector and capability it calls (ctx.effect does).';
     END IF;
-    PERFORM concord._require_connector_call(c, named, named_capability);
+    PERFORM concord._require_connector_call(concord._contract_command(c, e.compensates_effect_id), named,
+                                            named_capability);
 END
 $$;
 
@@ -12942,7 +12966,9 @@ CREATE FUNCTION concord._rule_book_runtime() RETURNS TABLE(rule text, table_name
         ('an_operation_calls_only_the_connectors_its_command_type_declares', 'domain_effects', 'CN012',
          'An effect (and a recorded connector invocation) calls only a connector its command type '
          'declares in connector_requirements (the connector, or connector:capability); the built-in '
-         'notification connector is also declared by notification_required.'),
+         'notification connector is also declared by notification_required. A compensation of another '
+         'command''s effect (a swarm''s command countering its agents'' effects) calls within that '
+         'command''s contract.'),
         ('a_connector_is_called_only_for_its_declared_capabilities', 'domain_effects', 'CN012',
          'A connector registered with capabilities is called only for one of them.'),
         ('an_agents_command_calls_only_connectors_in_its_scope', 'domain_effects', 'CN012',
@@ -16980,13 +17006,16 @@ BEGIN
     IF invocation ->> 'error_class' IS NOT null THEN
         PERFORM concord._known_error_class(invocation ->> 'error_class');
     END IF;
-    PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
-                                            concord._require('capability', invocation ->> 'capability'));
     IF invocation ->> 'domain_effect_id' IS NOT null THEN
+        -- the call its effect names, under the contract that governs that effect
         PERFORM concord._require_effect_connector(
             c, (SELECT e FROM concord.domain_effects AS e
                 WHERE e.domain_effect_id = (invocation ->> 'domain_effect_id')::uuid),
-            invocation ->> 'connector_name', invocation ->> 'capability');
+            concord._require('connector_name', invocation ->> 'connector_name'),
+            concord._require('capability', invocation ->> 'capability'));
+    ELSE
+        PERFORM concord._require_connector_call(c, concord._require('connector_name', invocation ->> 'connector_name'),
+                                                concord._require('capability', invocation ->> 'capability'));
     END IF;
     INSERT INTO concord.connector_invocations (
         command_id, domain_effect_id, connector_name, capability, side_effect, idempotency_key, attempt,
@@ -18322,7 +18351,8 @@ BEGIN
     -- The connector it calls is one the command may call (spec 18-20): checked
     -- here, where every effect begins, not by the worker module.
     IF payload ? 'connector' THEN
-        PERFORM concord._require_connector_call(c, payload ->> 'connector', payload ->> 'capability');
+        PERFORM concord._require_connector_call(concord._contract_command(c, compensates_effect_id),
+                                                payload ->> 'connector', payload ->> 'capability');
     END IF;
     saved := concord._push_actor('workflow:' || workflow_id, null);
     run := concord._push_run(workflow_id);
@@ -27937,6 +27967,12 @@ REVOKE ALL ON FUNCTION concord._commands_before_update() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._connectors_before_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _contract_command(c concord.commands, compensates_effect_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._contract_command(c concord.commands, compensates_effect_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _count_attempt(old_row concord.commands, new_row concord.commands); Type: ACL; Schema: concord; Owner: -

@@ -24304,24 +24304,26 @@ CREATE VIEW concord.stuck_effects AS
     (now() - COALESCE(e.started_at, e.created_at)) AS stuck_for,
         CASE
             WHEN (e.status = 'planned'::text) THEN 'planned and never begun'::text
+            WHEN (c.status <> ALL (ARRAY['running'::text, 'cancelling'::text, 'compensating'::text])) THEN (('executing under a command no run drives ('::text || c.status) || ')'::text)
             ELSE 'executing with no live worker on its run'::text
         END AS why
-   FROM (concord.domain_effects e
+   FROM ((concord.domain_effects e
+     JOIN concord.commands c ON ((e.command_id = c.command_id)))
      LEFT JOIN LATERAL ( SELECT substr(v.actor, 8) AS executor_id
            FROM concord.domain_events v
           WHERE ((v.command_id = e.command_id) AND (v.event_type = 'command_status_changed'::text) AND (v.to_status = 'running'::text) AND starts_with(v.actor, 'worker:'::text))
           ORDER BY v.event_seq DESC
          LIMIT 1) claim ON (true))
-  WHERE (((e.status = 'planned'::text) AND (e.created_at < (now() - '00:01:00'::interval))) OR ((e.status = 'executing'::text) AND (e.started_at < (now() - '00:01:00'::interval)) AND (NOT (EXISTS ( SELECT 1
+  WHERE (((e.status = 'planned'::text) AND (e.created_at < (now() - '00:01:00'::interval))) OR ((e.status = 'executing'::text) AND (e.started_at < (now() - '00:01:00'::interval)) AND ((c.status <> ALL (ARRAY['running'::text, 'cancelling'::text, 'compensating'::text])) OR (NOT (EXISTS ( SELECT 1
            FROM concord.live_workers w
-          WHERE (w.executor_id = claim.executor_id))))))
+          WHERE (w.executor_id = claim.executor_id)))))))
   ORDER BY COALESCE(e.started_at, e.created_at), e.domain_effect_id;
 
 --
 -- Name: VIEW stuck_effects; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON VIEW concord.stuck_effects IS 'Effects nothing moves: executing for over a minute while the worker that claimed their command''s run is not live, or planned over a minute ago and never begun. Oldest first.';
+COMMENT ON VIEW concord.stuck_effects IS 'Effects nothing moves: executing for over a minute while the worker that claimed their command''s run is not live or the command no longer runs (it failed, or ended), or planned over a minute ago and never begun. Oldest first.';
 
 --
 -- Name: COLUMN stuck_effects.domain_effect_id; Type: COMMENT; Schema: concord; Owner: -
@@ -24381,7 +24383,7 @@ COMMENT ON COLUMN concord.stuck_effects.stuck_for IS 'How long since it began (o
 -- Name: COLUMN stuck_effects.why; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.stuck_effects.why IS 'planned and never begun, or executing with no live worker on its run.';
+COMMENT ON COLUMN concord.stuck_effects.why IS 'planned and never begun, executing under a command no run drives (its status), or executing with no live worker on its run.';
 
 --
 -- Name: swarm_artifacts; Type: VIEW; Schema: concord; Owner: -

@@ -202,7 +202,8 @@ COMMENT ON COLUMN concord.queue_depth.live_workers IS
 'How many live workers listen to the queue.';
 
 -- Effects nothing is moving: executing for over a minute while the worker
--- that claimed their command's run is not live, or planned over a minute
+-- that claimed their command's run is not live or the command no longer
+-- runs (it failed, say, when DBOS gave up on its run), or planned over a minute
 -- ago and never begun. Which worker claimed a run is in the audit trail (the
 -- actor worker:<executor id> of the move into running).
 CREATE OR REPLACE VIEW concord.stuck_effects AS
@@ -218,9 +219,12 @@ SELECT
     now() - coalesce(e.started_at, e.created_at) AS stuck_for,
     CASE
         WHEN e.status = 'planned' THEN 'planned and never begun'
+        WHEN c.status NOT IN ('running', 'cancelling', 'compensating')
+            THEN 'executing under a command no run drives (' || c.status || ')'
         ELSE 'executing with no live worker on its run'
     END AS why
 FROM concord.domain_effects AS e
+INNER JOIN concord.commands AS c ON e.command_id = c.command_id
 LEFT JOIN LATERAL (
     SELECT substr(v.actor, 8) AS executor_id
     FROM concord.domain_events AS v
@@ -234,16 +238,22 @@ WHERE
     (e.status = 'planned' AND e.created_at < now() - interval '1 minute')
     OR (
         e.status = 'executing' AND e.started_at < now() - interval '1 minute'
-        AND NOT EXISTS (
-            SELECT 1 FROM concord.live_workers AS w
-            WHERE w.executor_id = claim.executor_id
+        AND (
+            -- its command ended, or DBOS gave up on its run (runtime_reconcile
+            -- failed it): nothing will complete the effect, live worker or not
+            c.status NOT IN ('running', 'cancelling', 'compensating')
+            OR NOT EXISTS (
+                SELECT 1 FROM concord.live_workers AS w
+                WHERE w.executor_id = claim.executor_id
+            )
         )
     )
 ORDER BY coalesce(e.started_at, e.created_at), e.domain_effect_id;
 
 COMMENT ON VIEW concord.stuck_effects IS
 'Effects nothing moves: executing for over a minute while the worker that claimed their '
-'command''s run is not live, or planned over a minute ago and never begun. Oldest first.';
+'command''s run is not live or the command no longer runs (it failed, or ended), or planned '
+'over a minute ago and never begun. Oldest first.';
 COMMENT ON COLUMN concord.stuck_effects.domain_effect_id IS
 'The effect''s id.';
 COMMENT ON COLUMN concord.stuck_effects.command_id IS
@@ -264,4 +274,5 @@ COMMENT ON COLUMN concord.stuck_effects.started_at IS
 COMMENT ON COLUMN concord.stuck_effects.stuck_for IS
 'How long since it began (or was planned), as of the start of the reading transaction.';
 COMMENT ON COLUMN concord.stuck_effects.why IS
-'planned and never begun, or executing with no live worker on its run.';
+'planned and never begun, executing under a command no run drives (its status), or executing '
+'with no live worker on its run.';

@@ -10,7 +10,7 @@
 -- the command whose effect it counters (its type, its agent's scope), not the
 -- swarm's command's.
 BEGIN;
-SELECT plan(15);
+SELECT plan(16);
 
 \ir ../lib/agent_fixtures.sql
 
@@ -126,6 +126,13 @@ SELECT is((SELECT concord.complete_effect((x ->> 'effect_id')::uuid, '{}')
                                              concord_test.id('kid-room')) AS x),
           'succeeded', 'the parent''s run counters the child''s finished booking, on the parent, through the vendor '
           'the child''s command declares (the parent''s type declares no connector)');
+SELECT is((SELECT concord.complete_effect((x ->> 'effect_id')::uuid, '{}')
+           FROM concord.runtime_begin_effect(concord_test.id('sp'), concord_test.workflow_of('sp'), 'booking.rebook',
+                                             '{"connector": "vendor", "capability": "request"}', 'redo-kid-room', null,
+                                             (SELECT e.domain_effect_id FROM concord.domain_effects AS e
+                                              WHERE e.command_id = concord_test.id('sp')
+                                                AND e.idempotency_key = 'undo-kid-room')) AS x),
+          'succeeded', 'and a compensation of that compensation (a cascade) too: the chain began with the child''s effect');
 SELECT is((SELECT string_agg(DISTINCT v.command_id::text, ',') FROM concord.domain_effects AS e
            INNER JOIN concord.domain_events AS v ON v.target_id = e.domain_effect_id::text
            WHERE e.compensates_effect_id = concord_test.id('kid-room') AND e.command_id = concord_test.id('sp')),

@@ -5968,9 +5968,17 @@ DECLARE
     owner concord.commands%ROWTYPE;
 BEGIN
     IF compensates_effect_id IS NOT null THEN
-        SELECT y.* INTO owner FROM concord.domain_effects AS d
-        INNER JOIN concord.commands AS y ON d.command_id = y.command_id
-        WHERE d.domain_effect_id = _contract_command.compensates_effect_id;
+        WITH RECURSIVE chain (effect_id, command_id, countered, depth) AS (
+            SELECT d.domain_effect_id, d.command_id, d.compensates_effect_id, 1 FROM concord.domain_effects AS d
+            WHERE d.domain_effect_id = _contract_command.compensates_effect_id
+            UNION ALL
+            SELECT d.domain_effect_id, d.command_id, d.compensates_effect_id, x.depth + 1
+            FROM chain AS x INNER JOIN concord.domain_effects AS d ON x.countered = d.domain_effect_id
+            WHERE x.depth < 16
+        )
+        SELECT y.* INTO owner FROM chain AS x INNER JOIN concord.commands AS y ON x.command_id = y.command_id
+        ORDER BY x.depth DESC
+        LIMIT 1;
         IF FOUND THEN
             RETURN owner;
         END IF;

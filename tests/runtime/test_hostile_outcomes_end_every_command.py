@@ -53,6 +53,7 @@ HOSTILE = {  # command type -> (status, error_class, error text it must contain)
     "rt.hostile.unhashable_class_in_step": ("failed", "internal_error",
                                             "a class that is a dict (unknown error class "
                                             "{'not': 'a class'})"),
+    "rt.hostile.retry_after_text": ("failed", "rate_limited", "slow down"),
     "rt.hostile.own_database_down": ("failed", "temporary_database_error",
                                      "connection to server at \"127.0.0.1\", port 1 failed"),
     "rt.hostile.own_database_down_in_step": ("failed", "temporary_database_error",

@@ -98,6 +98,16 @@ DEFAULT_POLICY = RetryPolicy()
 NO_RETRY = RetryPolicy(retryable=frozenset(), max_attempts=1, backoff_seconds=(1.0,))
 
 
+def _seconds(value: Any) -> float | None:
+    """``value`` as a number of seconds to wait, or None when it is none (text, a bool, NaN,
+    a negative number: what operation code put in an error's ``retry_after`` must not turn
+    the retry decision itself into the command's error)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    seconds = float(value)
+    return seconds if seconds >= 0 and not math.isnan(seconds) else None
+
+
 def compile_policy(
     policy: RetryPolicy,
     *,
@@ -124,7 +134,7 @@ def compile_policy(
         if error_class not in policy.effective_retryable:
             return False
         wait = policy.delay(attempts["n"])
-        retry_after = getattr(exc, "retry_after", None)
+        retry_after = _seconds(getattr(exc, "retry_after", None))
         if retry_after is not None:
             if retry_after > MAX_RETRY_AFTER_SECONDS:
                 return False

@@ -27,6 +27,7 @@ HOSTILE_TYPES = [
     "rt.hostile.system_exit", "rt.hostile.keyboard_interrupt",
     "rt.hostile.own_database_down", "rt.hostile.own_database_down_in_step",
     "rt.hostile.unhashable_class", "rt.hostile.unhashable_class_in_step",
+    "rt.hostile.retry_after_text",
 ]
 
 
@@ -139,6 +140,17 @@ def _raise_unhashable_class():
            retry=RetryPolicy(max_attempts=2, backoff_seconds=(0.05,)))
 def unhashable_class_in_step(ctx, payload):
     ctx.step(_raise_unhashable_class, name="unhashable_class")
+    return {}
+
+
+def _rate_limited_soon():
+    raise ClassifiedError("slow down", error_class="rate_limited", retry_after="soon")
+
+
+@operation("rt.hostile.retry_after_text",
+           retry=RetryPolicy(max_attempts=2, backoff_seconds=(0.05,)))
+def retry_after_text(ctx, payload):
+    ctx.step(_rate_limited_soon, name="rate_limited_soon")
     return {}
 
 

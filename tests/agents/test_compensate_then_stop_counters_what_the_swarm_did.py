@@ -223,3 +223,65 @@ def test_cancelling_a_swarms_command_compensate_then_stop_counters_its_agents_bo
     assert one(conn, "SELECT status FROM concord.swarm_runs WHERE swarm_run_id = %s", swarm) == (
         "cancelled"
     )
+
+
+def test_a_swarms_command_that_declares_no_connector_counters_its_agents_vendor_bookings(
+    bench: Bench,
+) -> None:
+    """The swarm's command here is ``rt.slow``, whose type declares no connector; its
+    agents book through ``hotel.book`` (vendor). Cancelled ``compensate_then_stop``, its
+    run counters their bookings through the vendor within the contract of the agents'
+    commands (their type, their agents' scope): not refused as a connector its own type
+    does not declare, which failed it (compensation halted) with the bookings standing."""
+    b = bench
+    conn = b.conn
+    parent = str(
+        one(
+            conn,
+            "SELECT command_id FROM concord.submit_command('rt.slow', %s, 'alice')",
+            Jsonb({"steps": 600, "seconds": 0.1}),
+        )
+    )
+    wait_status(b, parent, {"running"}, "the parent to run")
+    swarm = str(
+        one(
+            conn,
+            "SELECT concord.start_swarm(%s, %s)",
+            parent,
+            Jsonb(
+                {
+                    "name": f"planners_{uuid.uuid4().hex[:8]}",
+                    "objective": "book a room",
+                    "coordinator": {
+                        "agent_name": "lead",
+                        "allowed_tools": [BOOK],
+                        "allowed_connectors": ["vendor"],
+                    },
+                }
+            ),
+        )
+    )
+    lead = str(
+        one(
+            conn,
+            "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
+            swarm,
+        )
+    )
+    booking = agent_books(b, lead, "C")
+    booked = booking_effect(conn, booking)
+    assert one(
+        conn,
+        "SELECT concord.cancel_command(%s, 'alice', 'changed plans', 'compensate_then_stop')",
+        parent,
+    ) == "cancelling"
+    final = wait_status(b, parent, COMMAND_TERMINAL, "the parent's cancellation")
+    error = one(conn, "SELECT error FROM concord.commands WHERE command_id = %s", parent)
+    assert final == "cancelled", f"the parent ended {final}: {error}\n{b.worker.log()}"
+    cancels = [r["body"] for r in b.vendor.requests if r["path"] == "/cancel"]
+    assert {"booking_id": booked["result"]["json"]["id"]} in cancels, cancels
+    assert one(
+        conn,
+        "SELECT status FROM concord.domain_effects WHERE compensates_effect_id = %s",
+        booked["domain_effect_id"],
+    ) == "succeeded"

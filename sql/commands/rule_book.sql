@@ -23,7 +23,9 @@ AS $$
          'the waiting transaction itself wrote before it commits (spec 29).'),
         ('a_sync_call_is_made_outside_a_transaction_block', null, 'CN011',
          'concord.call_command is CALLed outside a transaction block: it commits the submission '
-         'before it waits, which a procedure cannot do inside one.'),
+         'before it waits, which a procedure cannot do inside one (refused by name inside a block '
+         'that already wrote; in one that has not, PostgreSQL refuses its COMMIT and nothing is '
+         'submitted).'),
         ('a_caller_waits_in_a_read_committed_transaction', null, 'CN011',
          'A caller waits for an unanswered command only in a READ COMMITTED transaction: a '
          'REPEATABLE READ or SERIALIZABLE one keeps its snapshot and would never see the worker '

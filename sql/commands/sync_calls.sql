@@ -310,9 +310,12 @@ DECLARE
     credential text := coalesce(pg_catalog.current_setting('concord.credential', true), '');
     submitted record;
 BEGIN
-    -- An explicit transaction block began before this statement (a driver not in
-    -- autocommit sends BEGIN first): the COMMIT below could only fail, raw.
-    IF pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp() THEN
+    -- A transaction that already wrote (an xid before anything here wrote) is a
+    -- transaction block the caller opened: the COMMIT below could only fail, raw,
+    -- after the submission. (One that wrote nothing yet still fails there, and
+    -- rolls the submission back with it.) Timestamps cannot tell: under the
+    -- extended protocol an autocommit CALL's statement starts after its transaction.
+    IF pg_catalog.pg_current_xact_id_if_assigned() IS NOT null THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'a_sync_call_is_made_outside_a_transaction_block',

@@ -316,3 +316,30 @@ def _count(dsn: str, command_type: str, status: str) -> int:
             "SELECT count(*) FROM concord.commands WHERE command_type = %s AND status = %s",
             (command_type, status),
         ).fetchone()[0]
+
+
+def test_a_sync_call_with_bound_parameters_runs_and_one_inside_a_block_is_refused(
+    dsn: str,
+) -> None:
+    """``CALL concord.call_command`` with bound parameters (the extended protocol every
+    driver uses) answers like any call; inside a transaction block that already wrote it
+    is refused by name (CN011) before it submits, instead of a raw 2D000 at its COMMIT."""
+    marker = uuid.uuid4().hex
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        outcome = conn.execute(
+            "CALL concord.call_command(%s, %s, %s, requested_by => %s)",
+            ("sync.echo", Jsonb({"n": marker}), 30, "alice"),
+        ).fetchone()[0]
+    assert (outcome["status"], outcome["result"]) == ("succeeded", {"echo": {"n": marker}})
+    with psycopg.connect(dsn) as conn:  # not autocommit: a transaction block
+        conn.execute("SELECT concord.submit_command('sync.echo', %s, 'alice')",
+                     (Jsonb({"n": f"before {marker}"}),))
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute("CALL concord.call_command(%s, %s, %s, requested_by => %s)",
+                         ("sync.echo", Jsonb({"n": f"in {marker}"}), 5, "alice"))
+        conn.rollback()
+    assert refused.value.sqlstate == "CN011"
+    assert refused.value.diag.constraint_name == "a_sync_call_is_made_outside_a_transaction_block"
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM concord.commands WHERE payload ->> 'n' LIKE %s",
+                            (f"% {marker}",)).fetchone()[0] == 0

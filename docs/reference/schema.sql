@@ -12281,7 +12281,9 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
          'the waiting transaction itself wrote before it commits (spec 29).'),
         ('a_sync_call_is_made_outside_a_transaction_block', null, 'CN011',
          'concord.call_command is CALLed outside a transaction block: it commits the submission '
-         'before it waits, which a procedure cannot do inside one.'),
+         'before it waits, which a procedure cannot do inside one (refused by name inside a block '
+         'that already wrote; in one that has not, PostgreSQL refuses its COMMIT and nothing is '
+         'submitted).'),
         ('a_caller_waits_in_a_read_committed_transaction', null, 'CN011',
          'A caller waits for an unanswered command only in a READ COMMITTED transaction: a '
          'REPEATABLE READ or SERIALIZABLE one keeps its snapshot and would never see the worker '
@@ -15028,9 +15030,12 @@ DECLARE
     credential text := coalesce(pg_catalog.current_setting('concord.credential', true), '');
     submitted record;
 BEGIN
-    -- An explicit transaction block began before this statement (a driver not in
-    -- autocommit sends BEGIN first): the COMMIT below could only fail, raw.
-    IF pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.<>) pg_catalog.statement_timestamp() THEN
+    -- A transaction that already wrote (an xid before anything here wrote) is a
+    -- transaction block the caller opened: the COMMIT below could only fail, raw,
+    -- after the submission. (One that wrote nothing yet still fails there, and
+    -- rolls the submission back with it.) Timestamps cannot tell: under the
+    -- extended protocol an autocommit CALL's statement starts after its transaction.
+    IF pg_catalog.pg_current_xact_id_if_assigned() IS NOT null THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'a_sync_call_is_made_outside_a_transaction_block',

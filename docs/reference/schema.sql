@@ -7182,6 +7182,35 @@ END
 $$;
 
 --
+-- Name: _fail_agent_run(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._fail_agent_run(agent_run_id uuid, reason text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    run concord.agent_runs%ROWTYPE;
+BEGIN
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _fail_agent_run.agent_run_id
+    FOR NO KEY UPDATE;
+    IF NOT FOUND OR concord._agentic_terminal('agent', run.status) THEN
+        RETURN run.status;
+    END IF;
+    PERFORM concord._cancel_agent_runs(
+        ARRAY(SELECT k.agent_run_id FROM concord.agent_runs AS k WHERE k.parent_agent_run_id = run.agent_run_id),
+        format('parent agent run %s failed', run.agent_run_id));
+    UPDATE concord.agent_runs AS a SET status = 'failed', error = reason
+    WHERE a.agent_run_id = run.agent_run_id
+    RETURNING * INTO run;
+    IF run.parent_agent_run_id IS null THEN
+        PERFORM concord._settle_swarm_after_coordinator(run);
+    END IF;
+    RETURN run.status;
+END
+$$;
+
+--
 -- Name: _gateway_actions(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -18920,7 +18949,7 @@ CREATE FUNCTION concord.runtime_reconcile(executor_id text) RETURNS integer
     AS $$
 DECLARE
     c concord.commands%ROWTYPE;
-    a concord.agent_runs%ROWTYPE;
+    a record;
     why text;
     run text;
     n integer := 0;
@@ -18991,19 +19020,26 @@ BEGIN
         END IF;
         n := n + 1;
     END LOOP;
-    -- Agent runs whose workflow was cancelled from DBOS's side (`dbos workflow
-    -- cancel agent:<id>`): nothing would move them again, so they are
-    -- cancelled as an operator's cancel_agent_run would (a coordinator's is
-    -- its swarm's, which reaches all the swarm's pending work).
+    -- Live agent runs whose workflow nothing will run again. Cancelled from
+    -- DBOS's side (`dbos workflow cancel agent:<id>`): cancelled as an
+    -- operator's cancel_agent_run would (a coordinator's is its swarm's, which
+    -- reaches all the swarm's pending work). Ended ERROR or dead-lettered: the
+    -- run fails, saying why (a coordinator's failure settles its swarm).
     FOR a IN EXECUTE
-        'SELECT r.* FROM concord.agent_runs AS r '
+        'SELECT r.agent_run_id, r.parent_agent_run_id, r.swarm_run_id, r.dbos_workflow_id, w.status AS dbos_status '
+        'FROM concord.agent_runs AS r '
         'INNER JOIN concord.agent_statuses AS s ON s.status = r.status '
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = r.dbos_workflow_id '
-        'WHERE NOT s.terminal AND w.status = ''CANCELLED'' '
+        'WHERE NOT s.terminal AND w.status IN (''CANCELLED'', ''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
         'ORDER BY r.agent_run_id FOR NO KEY UPDATE OF r SKIP LOCKED'
     LOOP
         why := format('its workflow %s was cancelled in DBOS', a.dbos_workflow_id);
-        IF a.parent_agent_run_id IS null THEN
+        IF a.dbos_status <> 'CANCELLED' THEN
+            why := format('its workflow %s ended %s: nothing would run it again', a.dbos_workflow_id, a.dbos_status);
+            saved := concord._push_actor('worker:' || executor_id, why);
+            PERFORM concord._fail_agent_run(a.agent_run_id, why);
+            PERFORM concord._pop_actor(saved);
+        ELSIF a.parent_agent_run_id IS null THEN
             PERFORM concord._cancel_swarm(a.swarm_run_id, 'worker:' || executor_id, why, null);
         ELSE
             saved := concord._push_actor('worker:' || executor_id, why);
@@ -19026,7 +19062,7 @@ $$;
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are live agent runs whose workflow was (a coordinator''s cancellation is its swarm''s). Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Commands whose DBOS workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
+COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Moves what nothing else would move again. Commands queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation). Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. Live agent runs whose workflow was cancelled in DBOS are cancelled (a coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands and runs it touched.';
 
 --
 -- Name: runtime_unserved(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -28168,6 +28204,12 @@ REVOKE ALL ON FUNCTION concord._executor_lock_key(executor_id text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._executor_locked(executor_id text, pid integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _fail_agent_run(agent_run_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._fail_agent_run(agent_run_id uuid, reason text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _gateway_actions(); Type: ACL; Schema: concord; Owner: -

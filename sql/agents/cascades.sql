@@ -27,6 +27,37 @@ BEGIN
 END
 $$;
 
+-- Fail a live agent run for a reason of the kernel's (its workflow will never
+-- run again): its live children are cancelled and a coordinator's failure
+-- settles its swarm, as finish_agent_run(failed) does for the agent itself.
+-- Returns the run's status.
+CREATE OR REPLACE FUNCTION concord._fail_agent_run(agent_run_id uuid, reason text)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+DECLARE
+    run concord.agent_runs%ROWTYPE;
+BEGIN
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _fail_agent_run.agent_run_id
+    FOR NO KEY UPDATE;
+    IF NOT FOUND OR concord._agentic_terminal('agent', run.status) THEN
+        RETURN run.status;
+    END IF;
+    PERFORM concord._cancel_agent_runs(
+        ARRAY(SELECT k.agent_run_id FROM concord.agent_runs AS k WHERE k.parent_agent_run_id = run.agent_run_id),
+        format('parent agent run %s failed', run.agent_run_id));
+    UPDATE concord.agent_runs AS a SET status = 'failed', error = reason
+    WHERE a.agent_run_id = run.agent_run_id
+    RETURNING * INTO run;
+    IF run.parent_agent_run_id IS null THEN
+        PERFORM concord._settle_swarm_after_coordinator(run);
+    END IF;
+    RETURN run.status;
+END
+$$;
+
 -- The commands the agents among ids asked for that have not finished are
 -- cancelled in mode (spec 64: graceful stays graceful, compensate_then_stop
 -- compensates). A failed command counts only if it could still be retried

@@ -52,7 +52,7 @@ SET "concord.worker_run" = ''
 AS $$
 DECLARE
     c concord.commands%ROWTYPE;
-    a concord.agent_runs%ROWTYPE;
+    a record;
     why text;
     run text;
     n integer := 0;
@@ -123,19 +123,26 @@ BEGIN
         END IF;
         n := n + 1;
     END LOOP;
-    -- Agent runs whose workflow was cancelled from DBOS's side (`dbos workflow
-    -- cancel agent:<id>`): nothing would move them again, so they are
-    -- cancelled as an operator's cancel_agent_run would (a coordinator's is
-    -- its swarm's, which reaches all the swarm's pending work).
+    -- Live agent runs whose workflow nothing will run again. Cancelled from
+    -- DBOS's side (`dbos workflow cancel agent:<id>`): cancelled as an
+    -- operator's cancel_agent_run would (a coordinator's is its swarm's, which
+    -- reaches all the swarm's pending work). Ended ERROR or dead-lettered: the
+    -- run fails, saying why (a coordinator's failure settles its swarm).
     FOR a IN EXECUTE
-        'SELECT r.* FROM concord.agent_runs AS r '
+        'SELECT r.agent_run_id, r.parent_agent_run_id, r.swarm_run_id, r.dbos_workflow_id, w.status AS dbos_status '
+        'FROM concord.agent_runs AS r '
         'INNER JOIN concord.agent_statuses AS s ON s.status = r.status '
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = r.dbos_workflow_id '
-        'WHERE NOT s.terminal AND w.status = ''CANCELLED'' '
+        'WHERE NOT s.terminal AND w.status IN (''CANCELLED'', ''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
         'ORDER BY r.agent_run_id FOR NO KEY UPDATE OF r SKIP LOCKED'
     LOOP
         why := format('its workflow %s was cancelled in DBOS', a.dbos_workflow_id);
-        IF a.parent_agent_run_id IS null THEN
+        IF a.dbos_status <> 'CANCELLED' THEN
+            why := format('its workflow %s ended %s: nothing would run it again', a.dbos_workflow_id, a.dbos_status);
+            saved := concord._push_actor('worker:' || executor_id, why);
+            PERFORM concord._fail_agent_run(a.agent_run_id, why);
+            PERFORM concord._pop_actor(saved);
+        ELSIF a.parent_agent_run_id IS null THEN
             PERFORM concord._cancel_swarm(a.swarm_run_id, 'worker:' || executor_id, why, null);
         ELSE
             saved := concord._push_actor('worker:' || executor_id, why);
@@ -155,14 +162,15 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.runtime_reconcile(text) IS
-'(concord_worker) Commands still queued, running or blocked whose DBOS workflow was cancelled '
-'from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are '
-'live agent runs whose workflow was (a coordinator''s cancellation is its swarm''s). Queued '
-'commands bound to a workflow that ended without running them (a DBOS fork that took the id of '
-'their next run) are handed off again under a new run. Queued '
-'commands without a workflow (let go by a worker without their operation) whose type the '
-'calling worker serves (its concord.workers row) are handed off again. Commands whose DBOS '
-'workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as '
-'internal_error saying so, or, being cancelled, get the follow-up that finishes the '
-'cancellation. Workers run it at start '
-'and every 10 seconds on a DBOS schedule; returns how many commands it touched.';
+'(concord_worker) Moves what nothing else would move again. Commands queued, running or '
+'blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one '
+'through concord.finish_cancellation). Queued commands bound to a workflow that ended without '
+'running them (a DBOS fork that took the id of their next run) are handed off again under a new '
+'run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) '
+'fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the '
+'cancellation. Live agent runs whose workflow was cancelled in DBOS are cancelled (a '
+'coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was '
+'dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without '
+'their operation) whose type the calling worker serves (its concord.workers row) are handed off '
+'again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many '
+'commands and runs it touched.';

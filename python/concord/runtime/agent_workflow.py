@@ -63,6 +63,7 @@ from dbos import error as dbos_error
 from ..agent_contracts import AGENT_RUN_TERMINAL, RECORDED_STEP_TYPES, AgentRuntime
 from ..errors import ConcordError
 from .dbos_internals import dbos_is_down as _dbos_is_down
+from .error_classes import DatabaseUnavailable
 from .retry import RetryPolicy
 from .workflows import _run_step, state
 
@@ -202,7 +203,10 @@ def _call_runtime(runtime_name: str, method: str, *args: Any) -> dict[str, Any]:
         return {"error": f"no agent runtime {runtime_name!r} is registered on this worker"}
     try:
         answer = getattr(runtime, method)(*args)
-    except Exception as exc:
+    except DatabaseUnavailable:
+        raise  # the runtime's own bookkeeping: the run stops and is resumed
+    except BaseException as exc:  # SystemExit, CancelledError...: the runtime's outcome,
+        # not a shutdown of this worker (nothing stops a worker by raising on this thread)
         return {"error": f"agent runtime {runtime_name} raised {type(exc).__name__}: {exc}"}
     if not isinstance(answer, dict):
         return {

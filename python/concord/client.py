@@ -261,6 +261,17 @@ def _from_doc(cls: type[T], doc: dict[str, Any]) -> T:
     )
 
 
+
+def _check_wait_budget(timeout: Any) -> None:
+    """A caller's budget is a number of seconds from 0 to 3600 (what the SQL refuses with
+    CN008 a_caller_waits_between_0_and_3600_seconds), checked before anything is sent."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 <= timeout <= 3600
+    ):
+        raise ValueError(f"timeout must be a number of seconds from 0 to 3600, not {timeout!r}")
+
 class Client:
     """Concord's SQL API over a psycopg connection pool.
 
@@ -468,8 +479,7 @@ class Client:
         answers at once; one not finished within the budget answers ``timed_out`` and keeps
         running: :meth:`await_command` it again. Retrying with the same ``idempotency_key``
         waits on the same command. Woken by ``LISTEN``/``NOTIFY``, not by polling."""
-        if not 0 <= timeout <= 3600:
-            raise ValueError(f"timeout must be between 0 and 3600 seconds, not {timeout}")
+        _check_wait_budget(timeout)
         started = time.monotonic()
         submitted = self.submit_command(
             command_type,
@@ -487,8 +497,7 @@ class Client:
         """Wait at most ``timeout`` seconds (0 to 3600) for a committed command to finish or
         to wait for a person; see :class:`CallResult`. Woken by ``LISTEN`` on
         ``concord.command_channel(command_id)``, not by polling."""
-        if not 0 <= timeout <= 3600:
-            raise ValueError(f"timeout must be between 0 and 3600 seconds, not {timeout}")
+        _check_wait_budget(timeout)
         return self._await(command_id, timeout)
 
     def _await(self, command_id: UUID | str, timeout: float) -> CallResult:

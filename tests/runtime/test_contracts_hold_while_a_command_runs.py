@@ -6,7 +6,8 @@
    connector goes through.
 2. ``ctx.artifact`` creates an artifact owned by the command (lineage to it); the step
    run again after the worker is SIGKILLed, and a call repeated with the same key,
-   create no second one.
+   create no second one. A NUL in its name, location, content or key is cleaned
+   (U+FFFD) like a result, not a database error that fails the command.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ def report(ctx, payload):
     for _ in range(int(payload.get("wait_steps", 0))):
         ctx.step(time.sleep, 0.1, name="wait")
     return {"artifact_id": made["artifact_id"], "again": again["artifact_id"]}
+
+
+@operation("ct.report_nul")
+def report_nul(ctx, payload):
+    made = ctx.artifact("report", "q1\\x00.json", location="s3://bucket/q1\\x00.json",
+                        content={"note": "a\\x00b"}, idempotency_key=f"{ctx.command_id}:k\\x00")
+    return {"artifact_id": made["artifact_id"]}
 """
 
 TYPES = [
@@ -70,6 +78,12 @@ TYPES = [
     {
         "command_type": "ct.report",
         "name": "report",
+        "async_required": True,
+        "artifact_output_possible": True,
+    },
+    {
+        "command_type": "ct.report_nul",
+        "name": "report with NULs",
         "async_required": True,
         "artifact_output_possible": True,
     },
@@ -182,3 +196,18 @@ def test_an_operation_creates_its_artifact_once(env: dict, db: psycopg.Connectio
     assert content == {"month": "2026-05", "total": 42}
     result = one(db, "SELECT result FROM concord.commands WHERE command_id = %s", command_id)
     assert result["artifact_id"] == result["again"] == artifact_id
+
+
+def test_an_artifact_with_nul_bytes_is_cleaned_not_failed(
+    env: dict, db: psycopg.Connection
+) -> None:
+    command_id = submit(db, "ct.report_nul")
+    assert wait_status(db, command_id, TERMINAL, 60) == "succeeded", (
+        one(db, "SELECT error FROM concord.commands WHERE command_id = %s", command_id),
+        env["worker"].log(),
+    )
+    row = db.execute(
+        "SELECT name, location, content FROM concord.artifacts WHERE command_id = %s",
+        (command_id,),
+    ).fetchone()
+    assert row == ("q1\ufffd.json", "s3://bucket/q1\ufffd.json", {"note": "a\ufffdb"}), row

@@ -343,3 +343,15 @@ def test_a_sync_call_with_bound_parameters_runs_and_one_inside_a_block_is_refuse
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT count(*) FROM concord.commands WHERE payload ->> 'n' LIKE %s",
                             (f"% {marker}",)).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("budget", [None, -1, 3601, float("nan"), "30", True])
+def test_a_budget_that_is_not_0_to_3600_seconds_is_refused_before_submitting(
+    client: Client, dsn: str, budget: object
+) -> None:
+    before = _count(dsn, "sync.echo", "succeeded") + _count(dsn, "sync.echo", "queued")
+    with pytest.raises(ValueError, match="timeout must be a number of seconds from 0 to 3600"):
+        client.call_command("sync.echo", {"n": 9}, "alice", timeout=budget)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timeout must be a number of seconds from 0 to 3600"):
+        client.await_command(uuid.uuid4(), timeout=budget)  # type: ignore[arg-type]
+    assert _count(dsn, "sync.echo", "succeeded") + _count(dsn, "sync.echo", "queued") == before

@@ -591,14 +591,17 @@ class EffectContext:
         if score is not None:
             doc["score"] = score
         self.check_cancelled()
+        # a NUL in a name, a location or a key is cleaned like a result, not a database
+        # error that fails the command
+        doc = storable(doc)
         try:
             return _run_step(
-                f"concord.artifact:{artifact_type}",
+                storable_text(f"concord.artifact:{artifact_type}"),
                 _create_artifact,
                 self.command_id,
                 self.workflow_id,
                 doc,
-                key,
+                storable_text(key),
             )
         except StateConflict as exc:  # the command stopped running meanwhile
             raise Superseded(self.command_id, exc.message) from None

@@ -51,7 +51,7 @@ SELECT is(
     jsonb_build_object('command_id', concord_test.id('cl'), 'command_type', 'rt_async', 'status', 'running',
                        'payload', '{}'::jsonb, 'context', '{}'::jsonb, 'requested_by', 'req',
                        'idempotency_key', null, 'cancellation_mode', 'graceful',
-                       'cancellation_requested', false, 'run_seq', 1, 'workflow_id', concord_test.workflow_of('cl')),
+                       'cancellation_requested', false, 'run_seq', 1, 'attempts', 1, 'workflow_id', concord_test.workflow_of('cl')),
     'the claim answers with the command, now running'
 );
 

@@ -36,7 +36,7 @@ BEGIN
         'trace_id', c.trace_id, 'idempotency_key', c.idempotency_key,
         'cancellation_mode', c.cancellation_mode,
         'cancellation_requested', c.cancellation_requested_at IS NOT null,
-        'run_seq', c.run_seq, 'workflow_id', c.dbos_workflow_id);
+        'run_seq', c.run_seq, 'attempts', c.attempts, 'workflow_id', c.dbos_workflow_id);
 END
 $$;
 
@@ -105,6 +105,8 @@ BEGIN
                                     format('claimed by workflow %s on %s', workflow_id, executor_id));
         PERFORM concord._pop_run(run);
         c.status := 'running';
+        -- the kernel counted the run that begins now
+        SELECT x.attempts INTO c.attempts FROM concord.commands AS x WHERE x.command_id = c.command_id;
     END IF;
     action := CASE
         WHEN c.status = 'running' THEN 'run'

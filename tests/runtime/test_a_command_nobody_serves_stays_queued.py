@@ -68,10 +68,18 @@ def test_a_command_nobody_serves_waits_for_a_worker_with_its_operation(server_ds
                 ).fetchone()[0]
                 assert served == 0
                 with WorkerProcess(
-                    dsn, executor_id="with-op", modules=("concord_test_ops", "concord_test_nobody")
-                ):
+                    dsn, executor_id="with-op", modules=("concord_test_ops", "concord_test_nobody"),
+                    args=("--log-level", "INFO"),
+                ) as b:
                     for command_id in waiting:
                         wait_status(conn, command_id, "succeeded", timeout=60)
+                # a release is not an attempt: the log says attempt=1, as commands.attempts
+                for command_id in waiting:
+                    assert f"command finished id={command_id} type=rt.nobody status=succeeded" in (
+                        b.log()), b.log()
+                    line = next(x for x in b.log().splitlines()
+                                if f"command finished id={command_id}" in x)
+                    assert line.endswith("attempt=1"), line
                 claimed_by = {
                     r[0]
                     for r in conn.execute(

@@ -35,7 +35,8 @@ def command_started(workflow_id: str, command: dict[str, Any]) -> None:
     fields = {
         "command_id": str(command.get("command_id")),
         "command_type": command.get("command_type"),
-        "attempt": command.get("run_seq"),
+        # runs begun for the command, this one included (commands.attempts)
+        "attempt": command.get("attempts", command.get("run_seq")),
         "workflow_id": workflow_id,
     }
     with _lock:

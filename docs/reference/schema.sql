@@ -4476,7 +4476,10 @@ DECLARE
     new_status text := concord._cancel(c.command_id, 'worker:' || executor_id,
                                        format('workflow %s was cancelled in DBOS', c.dbos_workflow_id), null);
 BEGIN
-    IF new_status IN ('cancelling', 'compensating') THEN
+    -- compensated with a cancellation requested: its last step (-> cancelled)
+    -- is the follow-up's too
+    IF new_status IN ('cancelling', 'compensating')
+       OR new_status = 'compensated' AND c.cancellation_requested_at IS NOT null THEN
         PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default', c.command_id,
                                           c.dbos_workflow_id || '/cancel');
     END IF;
@@ -4993,6 +4996,20 @@ BEGIN
     RETURN found;
 END
 $_$;
+
+--
+-- Name: _cancellation_to_finish(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._cancellation_to_finish(c concord.commands) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN c.status IN ('cancelling', 'compensating')
+        OR c.status = 'compensated' AND c.cancellation_requested_at IS NOT null;
+END
+$$;
 
 --
 -- Name: _canonical_name_of_unicode(text); Type: FUNCTION; Schema: concord; Owner: -
@@ -18965,7 +18982,10 @@ BEGIN
     FOR c IN EXECUTE
         'SELECT x.* FROM concord.commands AS x '
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
-        'WHERE x.status IN (''queued'', ''running'', ''blocked'') AND w.status = ''CANCELLED'' '
+        'WHERE w.status = ''CANCELLED'' '
+        '  AND (x.status IN (''queued'', ''running'', ''blocked'') '
+        '       OR concord._cancellation_to_finish(x) AND NOT EXISTS ('
+        '          SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
         PERFORM concord._cancel_from_dbos(c, executor_id);
@@ -19002,16 +19022,16 @@ BEGIN
         'SELECT x.command_id, x.status, x.dbos_workflow_id, w.status AS dbos_status, w.recovery_attempts '
         'FROM concord.commands AS x '
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
-        'WHERE x.status IN (''queued'', ''running'', ''blocked'', ''cancelling'', ''compensating'') '
+        'WHERE (x.status IN (''queued'', ''running'', ''blocked'') OR concord._cancellation_to_finish(x)) '
         '  AND w.status IN (''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
-        '  AND NOT (x.status IN (''cancelling'', ''compensating'') AND EXISTS ('
+        '  AND NOT (concord._cancellation_to_finish(x) AND EXISTS ('
         '      SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
         why := format('its DBOS workflow %s ended %s%s: nothing would run it again', dead.dbos_workflow_id,
                       dead.dbos_status, CASE WHEN dead.dbos_status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
                                              THEN format(' after %s dispatches', dead.recovery_attempts) END);
-        IF dead.status IN ('cancelling', 'compensating') THEN
+        IF dead.status IN ('cancelling', 'compensating', 'compensated') THEN
             PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default',
                                               dead.command_id, dead.dbos_workflow_id || '/cancel');
         ELSE
@@ -19064,7 +19084,7 @@ $$;
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Moves what nothing else would move again. Commands queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation). Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. Live agent runs whose workflow was cancelled in DBOS are cancelled (a coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands and runs it touched.';
+COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Moves what nothing else would move again. Commands queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are those already being cancelled (cancelling, compensating, compensated with a cancellation requested) that have no follow-up yet. Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. Live agent runs whose workflow was cancelled in DBOS are cancelled (a coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands and runs it touched.';
 
 --
 -- Name: runtime_unserved(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -27894,6 +27914,12 @@ REVOKE ALL ON FUNCTION concord._cancel_swarm_work(swarm_run_id uuid, why text, m
 --
 
 REVOKE ALL ON FUNCTION concord._cancellation_follow_up_exists(workflow_id text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _cancellation_to_finish(c concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._cancellation_to_finish(c concord.commands) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _canonical_name_of_unicode(raw text); Type: ACL; Schema: concord; Owner: -

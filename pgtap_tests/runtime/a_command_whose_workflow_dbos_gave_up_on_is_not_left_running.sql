@@ -4,7 +4,7 @@
 -- every worker runs fails it (internal_error, saying why), and gives a command being cancelled the follow-up that
 -- finishes its cancellation. Commands whose workflow is alive are left alone.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 DO $$ BEGIN
     PERFORM concord_test.runtime_fixtures();
@@ -15,6 +15,7 @@ SELECT is(concord_test.submit('erred', 'rt_async'), 'queued', 'fixture: erred is
 SELECT is(concord_test.submit('blocked_on', 'rt_async'), 'queued', 'fixture: blocked_on is queued');
 SELECT is(concord_test.submit('alive', 'rt_async'), 'queued', 'fixture: alive is queued');
 SELECT is(concord_test.submit('leaving', 'rt_comp'), 'queued', 'fixture: leaving is queued');
+SELECT is(concord_test.submit('countered', 'rt_comp'), 'queued', 'fixture: countered is queued');
 
 DO $$ BEGIN
     PERFORM concord_test.claim('crashing');
@@ -22,6 +23,11 @@ DO $$ BEGIN
     PERFORM concord_test.claim('alive');
     PERFORM concord_test.claim('leaving');
     PERFORM concord.cancel_command(concord_test.id('leaving'), 'req', 'enough');
+    -- compensated, one step short of cancelled
+    PERFORM concord_test.claim('countered');
+    PERFORM concord.cancel_command(concord_test.id('countered'), 'req', 'enough');
+    PERFORM concord_test.move_as_run(concord_test.id('countered'), 'compensating');
+    PERFORM concord_test.move_as_run(concord_test.id('countered'), 'compensated');
 END $$;
 
 -- What DBOS does to them: dead-letters one after 102 dispatches, ends one
@@ -30,7 +36,7 @@ UPDATE dbos.workflow_status SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', recov
 WHERE workflow_uuid = concord_test.workflow_of('crashing');
 UPDATE dbos.workflow_status SET status = 'ERROR'
 WHERE workflow_uuid IN (concord_test.workflow_of('erred'), concord_test.workflow_of('blocked_on'),
-                        concord_test.workflow_of('leaving'));
+                        concord_test.workflow_of('leaving'), concord_test.workflow_of('countered'));
 UPDATE dbos.workflow_status SET status = 'PENDING' WHERE workflow_uuid = concord_test.workflow_of('alive');
 
 SELECT is(concord.runtime_reconcile('ex-reconciler') >= 4, true, 'the reconciler touches the four');
@@ -52,6 +58,9 @@ SELECT is((concord_test.command('alive')).status, 'running', 'a command whose wo
 
 SELECT is(concord_test.dbos_status(concord_test.workflow_of('leaving') || '/cancel'), 'ENQUEUED',
           'a command being cancelled gets the follow-up that finishes its cancellation');
+
+SELECT is(concord_test.dbos_status(concord_test.workflow_of('countered') || '/cancel'), 'ENQUEUED',
+          'so does a compensated command one step short of its cancellation');
 
 SELECT is(concord.runtime_reconcile('ex-reconciler'), 0, 'a second pass changes nothing');
 

@@ -112,11 +112,28 @@ DECLARE
     new_status text := concord._cancel(c.command_id, 'worker:' || executor_id,
                                        format('workflow %s was cancelled in DBOS', c.dbos_workflow_id), null);
 BEGIN
-    IF new_status IN ('cancelling', 'compensating') THEN
+    -- compensated with a cancellation requested: its last step (-> cancelled)
+    -- is the follow-up's too
+    IF new_status IN ('cancelling', 'compensating')
+       OR new_status = 'compensated' AND c.cancellation_requested_at IS NOT null THEN
         PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default', c.command_id,
                                           c.dbos_workflow_id || '/cancel');
     END IF;
     RETURN new_status;
+END
+$$;
+
+-- A command on the cancellation path that its run's workflow, or else the
+-- follow-up <workflow>/cancel (concord.finish_cancellation), walks to its end.
+CREATE OR REPLACE FUNCTION concord._cancellation_to_finish(c concord.commands)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN c.status IN ('cancelling', 'compensating')
+        OR c.status = 'compensated' AND c.cancellation_requested_at IS NOT null;
 END
 $$;
 

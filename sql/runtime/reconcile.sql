@@ -33,9 +33,11 @@ COMMENT ON FUNCTION concord.hand_off_queued() IS
 '(e.g. commands queued before an upgrade to 0003). Returns how many.';
 
 -- Commands whose current DBOS workflow was cancelled from DBOS's side before
--- it could record anything (e.g. while still enqueued): their cancellation is
--- requested and finished as runtime_workflow_cancelled does. Workers run this
--- at start and on a DBOS schedule. Returns how many commands it touched.
+-- it could record anything (e.g. while still enqueued), or while no worker
+-- executed it (one already being cancelled included: no worker is there to
+-- catch the cancellation): their cancellation is requested and finished as
+-- runtime_workflow_cancelled does. Workers run this at start and on a DBOS
+-- schedule. Returns how many commands it touched.
 CREATE OR REPLACE FUNCTION concord.runtime_reconcile(executor_id text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -66,7 +68,10 @@ BEGIN
     FOR c IN EXECUTE
         'SELECT x.* FROM concord.commands AS x '
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
-        'WHERE x.status IN (''queued'', ''running'', ''blocked'') AND w.status = ''CANCELLED'' '
+        'WHERE w.status = ''CANCELLED'' '
+        '  AND (x.status IN (''queued'', ''running'', ''blocked'') '
+        '       OR concord._cancellation_to_finish(x) AND NOT EXISTS ('
+        '          SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
         PERFORM concord._cancel_from_dbos(c, executor_id);
@@ -103,16 +108,16 @@ BEGIN
         'SELECT x.command_id, x.status, x.dbos_workflow_id, w.status AS dbos_status, w.recovery_attempts '
         'FROM concord.commands AS x '
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
-        'WHERE x.status IN (''queued'', ''running'', ''blocked'', ''cancelling'', ''compensating'') '
+        'WHERE (x.status IN (''queued'', ''running'', ''blocked'') OR concord._cancellation_to_finish(x)) '
         '  AND w.status IN (''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
-        '  AND NOT (x.status IN (''cancelling'', ''compensating'') AND EXISTS ('
+        '  AND NOT (concord._cancellation_to_finish(x) AND EXISTS ('
         '      SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
         why := format('its DBOS workflow %s ended %s%s: nothing would run it again', dead.dbos_workflow_id,
                       dead.dbos_status, CASE WHEN dead.dbos_status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
                                              THEN format(' after %s dispatches', dead.recovery_attempts) END);
-        IF dead.status IN ('cancelling', 'compensating') THEN
+        IF dead.status IN ('cancelling', 'compensating', 'compensated') THEN
             PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default',
                                               dead.command_id, dead.dbos_workflow_id || '/cancel');
         ELSE
@@ -164,13 +169,15 @@ $$;
 COMMENT ON FUNCTION concord.runtime_reconcile(text) IS
 '(concord_worker) Moves what nothing else would move again. Commands queued, running or '
 'blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one '
-'through concord.finish_cancellation). Queued commands bound to a workflow that ended without '
-'running them (a DBOS fork that took the id of their next run) are handed off again under a new '
-'run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) '
-'fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the '
-'cancellation. Live agent runs whose workflow was cancelled in DBOS are cancelled (a '
-'coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was '
-'dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without '
-'their operation) whose type the calling worker serves (its concord.workers row) are handed off '
-'again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many '
-'commands and runs it touched.';
+'through concord.finish_cancellation), and so are those already being cancelled (cancelling, '
+'compensating, compensated with a cancellation requested) that have no follow-up yet. Queued '
+'commands bound to a workflow that ended without running them (a DBOS fork that took the id '
+'of their next run) are handed off again under a new run. Commands whose workflow ended ERROR'
+' or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or,'
+' being cancelled, get the follow-up that finishes the cancellation. Live agent runs whose '
+'workflow was cancelled in DBOS are cancelled (a coordinator''s cancellation is its '
+'swarm''s); those whose workflow ended ERROR or was dead-lettered fail, saying so. Queued '
+'commands without a workflow (let go by a worker without their operation) whose type the '
+'calling worker serves (its concord.workers row) are handed off again. Workers run it at '
+'start and every 10 seconds on a DBOS schedule; returns how many commands and runs it '
+'touched.';

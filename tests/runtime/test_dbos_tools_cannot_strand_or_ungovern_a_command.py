@@ -171,6 +171,24 @@ def test_a_cancel_of_a_running_or_queued_commands_workflow_ends_the_command(
     assert "workflow_enqueued" in events(db, parked)
 
 
+def test_a_cancel_in_dbos_of_a_command_being_cancelled_that_no_worker_runs_ends_it(
+    rt: Runtime, db: psycopg.Connection
+) -> None:
+    # A run claimed by a worker that is gone (its workflow PENDING, run by no process);
+    # the command's cancellation is asked for, then an operator cancels the run in DBOS.
+    # DBOS recovers no cancelled workflow and no process is there to catch the cancel:
+    # the reconciler (every 10 s) gives it the follow-up that finishes its cancellation.
+    parked = submit(db, "dt.parked")
+    workflow_id = workflow_of(db, parked)
+    claim = one(db, "SELECT concord.runtime_claim(%s, %s, 'dt-gone')", parked, workflow_id)
+    assert claim["action"] == "run", claim
+    assert one(db, "SELECT concord.cancel_command(%s, 'alice', 'enough')", parked) == "cancelling"
+    dbos(rt, "cancel", workflow_id)
+    assert wait_status(db, parked, TERMINAL, timeout=40) == "cancelled"
+    assert wf_status(db, workflow_id + "/cancel") in DONE | {"PENDING", "ENQUEUED"}
+    assert pings(rt, parked) == {}
+
+
 def test_a_resumed_workflow_of_a_cancelled_command_runs_nothing_more(
     rt: Runtime, db: psycopg.Connection
 ) -> None:

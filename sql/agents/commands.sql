@@ -19,6 +19,16 @@ DECLARE
     answer jsonb;
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
+    -- one lock order everywhere: the swarm, then the command (a join or a
+    -- cancellation of the swarm takes the swarm and then its commands; a spawn
+    -- or a review taking them the other way round would deadlock with it)
+    PERFORM 1 FROM concord.swarm_runs AS s
+    WHERE s.swarm_run_id = (SELECT CASE WHEN concord._is_uuid(x.payload ->> 'swarm_run_id')
+                                        THEN (x.payload ->> 'swarm_run_id')::uuid END
+                            FROM concord.commands AS x
+                            WHERE x.command_id = runtime_agentic_command.command_id
+                              AND x.command_type IN ('spawn_subagent', 'concord.swarm_review'))
+    FOR NO KEY UPDATE;
     c := concord._lock_command(command_id);
     PERFORM concord._require_owner(c, workflow_id);
     PERFORM set_config('concord.actor', 'workflow:' || workflow_id, true);

@@ -38,7 +38,10 @@ BEGIN
             MESSAGE = format('illegal transition: a new agent run starts in created, not %s', coalesce(NEW.status, 'NULL')),
             HINT = 'Agents are created by concord.start_swarm and concord.spawn_subagent.';
     END IF;
-    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
+    -- locked (the after-insert recount updates it anyway): a join or a
+    -- cancellation in flight is waited for and its status seen, whoever
+    -- inserts (an approved spawn run by a worker, a raw insert)
+    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists', TABLE = 'agent_runs',
             MESSAGE = format('swarm run %s not found', NEW.swarm_run_id);

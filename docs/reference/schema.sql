@@ -1461,7 +1461,10 @@ BEGIN
             MESSAGE = format('illegal transition: a new agent run starts in created, not %s', coalesce(NEW.status, 'NULL')),
             HINT = 'Agents are created by concord.start_swarm and concord.spawn_subagent.';
     END IF;
-    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id;
+    -- locked (the after-insert recount updates it anyway): a join or a
+    -- cancellation in flight is waited for and its status seen, whoever
+    -- inserts (an approved spawn run by a worker, a raw insert)
+    SELECT * INTO swarm FROM concord.swarm_runs AS s WHERE s.swarm_run_id = NEW.swarm_run_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_swarm_run_exists', TABLE = 'agent_runs',
             MESSAGE = format('swarm run %s not found', NEW.swarm_run_id);
@@ -18231,6 +18234,16 @@ DECLARE
     answer jsonb;
 BEGIN
     PERFORM concord._require('workflow_id', workflow_id);
+    -- one lock order everywhere: the swarm, then the command (a join or a
+    -- cancellation of the swarm takes the swarm and then its commands; a spawn
+    -- or a review taking them the other way round would deadlock with it)
+    PERFORM 1 FROM concord.swarm_runs AS s
+    WHERE s.swarm_run_id = (SELECT CASE WHEN concord._is_uuid(x.payload ->> 'swarm_run_id')
+                                        THEN (x.payload ->> 'swarm_run_id')::uuid END
+                            FROM concord.commands AS x
+                            WHERE x.command_id = runtime_agentic_command.command_id
+                              AND x.command_type IN ('spawn_subagent', 'concord.swarm_review'))
+    FOR NO KEY UPDATE;
     c := concord._lock_command(command_id);
     PERFORM concord._require_owner(c, workflow_id);
     PERFORM set_config('concord.actor', 'workflow:' || workflow_id, true);

@@ -19055,6 +19055,37 @@ BEGIN
         END IF;
         n := n + 1;
     END LOOP;
+    -- Cancellations whose follow-up (<workflow>/cancel) nothing will run
+    -- again: an operator cancelled it in DBOS, it ended ERROR or was
+    -- dead-lettered. The run leaves its cancellation to that follow-up, so
+    -- nothing else would walk it: a graceful one, or one whose compensations
+    -- were all done, ends cancelled; one whose compensations had not all run
+    -- fails as compensation_failed, as a halted compensation does (an
+    -- operator compensates what is left).
+    FOR dead IN EXECUTE
+        'SELECT x.command_id, x.status, x.cancellation_mode, f.workflow_uuid AS follow_up, f.status AS dbos_status '
+        'FROM concord.commands AS x '
+        'INNER JOIN dbos.workflow_status AS f ON f.workflow_uuid = x.dbos_workflow_id || ''/cancel'' '
+        'WHERE concord._cancellation_to_finish(x) '
+        '  AND f.status IN (''CANCELLED'', ''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
+        'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
+    LOOP
+        why := format('its cancellation''s follow-up workflow %s ended %s: nothing would finish it',
+                      dead.follow_up, dead.dbos_status);
+        run := concord._push_run(dead.follow_up);
+        IF dead.status = 'compensated' OR dead.status = 'cancelling' AND dead.cancellation_mode = 'graceful' THEN
+            PERFORM concord._set_status(dead.command_id, 'cancelled', 'worker:' || executor_id, why);
+        ELSE
+            IF dead.status = 'cancelling' THEN
+                PERFORM concord._set_status(dead.command_id, 'compensating', 'worker:' || executor_id, why);
+            END IF;
+            PERFORM concord._set_status(dead.command_id, 'failed', 'worker:' || executor_id, why, null,
+                                        why || '; what it had not compensated is left as it was',
+                                        'compensation_failed');
+        END IF;
+        PERFORM concord._pop_run(run);
+        n := n + 1;
+    END LOOP;
     -- Live agent runs whose workflow nothing will run again. Cancelled from
     -- DBOS's side (`dbos workflow cancel agent:<id>`): cancelled as an
     -- operator's cancel_agent_run would (a coordinator's is its swarm's, which
@@ -19097,7 +19128,7 @@ $$;
 -- Name: FUNCTION runtime_reconcile(executor_id text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Moves what nothing else would move again. Commands queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are those already being cancelled (cancelling, compensating, compensated with a cancellation requested) that have no follow-up yet. Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. Live agent runs whose workflow was cancelled in DBOS are cancelled (a coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands and runs it touched.';
+COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Moves what nothing else would move again. Commands queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are those already being cancelled (cancelling, compensating, compensated with a cancellation requested) that have no follow-up yet. Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. A cancellation whose follow-up (<workflow>/cancel) was cancelled in DBOS, ended ERROR or was dead-lettered ends: cancelled when graceful or its compensations were done, else failed as compensation_failed. Live agent runs whose workflow was cancelled in DBOS are cancelled (a coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands and runs it touched.';
 
 --
 -- Name: runtime_unserved(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -

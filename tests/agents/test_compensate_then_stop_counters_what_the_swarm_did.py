@@ -270,18 +270,122 @@ def test_a_swarms_command_that_declares_no_connector_counters_its_agents_vendor_
     )
     booking = agent_books(b, lead, "C")
     booked = booking_effect(conn, booking)
-    assert one(
-        conn,
-        "SELECT concord.cancel_command(%s, 'alice', 'changed plans', 'compensate_then_stop')",
-        parent,
-    ) == "cancelling"
+    assert (
+        one(
+            conn,
+            "SELECT concord.cancel_command(%s, 'alice', 'changed plans', 'compensate_then_stop')",
+            parent,
+        )
+        == "cancelling"
+    )
     final = wait_status(b, parent, COMMAND_TERMINAL, "the parent's cancellation")
     error = one(conn, "SELECT error FROM concord.commands WHERE command_id = %s", parent)
     assert final == "cancelled", f"the parent ended {final}: {error}\n{b.worker.log()}"
     cancels = [r["body"] for r in b.vendor.requests if r["path"] == "/cancel"]
     assert {"booking_id": booked["result"]["json"]["id"]} in cancels, cancels
-    assert one(
+    assert (
+        one(
+            conn,
+            "SELECT status FROM concord.domain_effects WHERE compensates_effect_id = %s",
+            booked["domain_effect_id"],
+        )
+        == "succeeded"
+    )
+
+
+def test_an_agents_booking_still_running_when_the_swarms_command_is_cancelled_is_countered_once(
+    bench: Bench,
+) -> None:
+    """Spec 64.1, 65: an agent's command still running when its swarm's command is
+    cancelled compensate_then_stop is cancelled in that mode too: its run counters its own
+    booking, the parent's counters the parent's; each booking is cancelled at the vendor
+    exactly once, by a compensating effect of one command, and both end cancelled."""
+    b = bench
+    conn = b.conn
+    parent = str(
+        one(
+            conn,
+            "SELECT command_id FROM concord.submit_command('hotel.book', %s, 'alice')",
+            Jsonb({"room": "Q", "wait_steps": 600}),
+        )
+    )
+    wait_for(
+        lambda: (e := booking_effect(conn, parent)) is not None and e["status"] == "succeeded",
+        60,
+        interval=0.1,
+        message="the parent's own booking",
+    )
+    swarm = str(
+        one(
+            conn,
+            "SELECT concord.start_swarm(%s, %s)",
+            parent,
+            Jsonb(
+                {
+                    "name": f"slow_bookers_{uuid.uuid4().hex[:8]}",
+                    "objective": "book a room",
+                    "coordinator": {
+                        "agent_name": "lead",
+                        "allowed_tools": [BOOK],
+                        "allowed_connectors": ["vendor"],
+                    },
+                }
+            ),
+        )
+    )
+    lead = str(
+        one(
+            conn,
+            "SELECT coordinator_agent_run_id FROM concord.swarm_runs WHERE swarm_run_id = %s",
+            swarm,
+        )
+    )
+    answer = one(
         conn,
-        "SELECT status FROM concord.domain_effects WHERE compensates_effect_id = %s",
-        booked["domain_effect_id"],
-    ) == "succeeded"
+        "SELECT concord.submit_agent_action(%s, %s)",
+        lead,
+        Jsonb({"tool_name": BOOK, "payload": {"room": "R", "wait_steps": 600}, "reason": "book"}),
+    )
+    assert answer["decision"] == "queued", answer
+    running = str(answer["command_id"])
+    wait_for(
+        lambda: (e := booking_effect(conn, running)) is not None and e["status"] == "succeeded",
+        60,
+        interval=0.1,
+        message="the agent's booking, its command still running",
+    )
+    assert status(conn, running) == "running"
+    booked = {c: booking_effect(conn, c) for c in (parent, running)}
+    assert one(conn, "SELECT concord.cancel_command(%s, 'alice', 'stop it all')", parent) == (
+        "cancelling"
+    )
+    for c in (parent, running):
+        final = wait_status(b, c, COMMAND_TERMINAL, "the cancellations")
+        error = one(conn, "SELECT error FROM concord.commands WHERE command_id = %s", c)
+        assert final == "cancelled", f"{c} ended {final}: {error}\n{b.worker.log()}"
+    assert (
+        one(conn, "SELECT cancellation_mode FROM concord.commands WHERE command_id = %s", running)
+        == "compensate_then_stop"
+    )
+    cancels = [r["body"] for r in b.vendor.requests if r["path"] == "/cancel"]
+    for c in (parent, running):
+        wanted = {"booking_id": booked[c]["result"]["json"]["id"]}
+        assert cancels.count(wanted) == 1, (c, wanted, cancels)
+        countered = conn.execute(
+            "SELECT command_id, status FROM concord.domain_effects "
+            "WHERE compensates_effect_id = %s",
+            (booked[c]["domain_effect_id"],),
+        ).fetchall()
+        assert [(str(r["command_id"]), r["status"]) for r in countered] == [(c, "succeeded")], (
+            c,
+            countered,
+        )
+        assert (
+            one(
+                conn,
+                "SELECT count(*) FROM concord.domain_events WHERE command_id = %s "
+                "AND event_type = 'compensation_completed'",
+                c,
+            )
+            == 1
+        )

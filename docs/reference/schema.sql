@@ -18997,7 +18997,7 @@ BEGIN
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
         'WHERE w.status = ''CANCELLED'' '
         '  AND (x.status IN (''queued'', ''running'', ''blocked'') '
-        '       OR concord._cancellation_to_finish(x) AND NOT EXISTS ('
+        '       OR (x.status IN (''cancelling'', ''compensating'', ''compensated'') AND concord._cancellation_to_finish(x)) AND NOT EXISTS ('
         '          SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
@@ -19035,9 +19035,9 @@ BEGIN
         'SELECT x.command_id, x.status, x.dbos_workflow_id, w.status AS dbos_status, w.recovery_attempts '
         'FROM concord.commands AS x '
         'INNER JOIN dbos.workflow_status AS w ON w.workflow_uuid = x.dbos_workflow_id '
-        'WHERE (x.status IN (''queued'', ''running'', ''blocked'') OR concord._cancellation_to_finish(x)) '
+        'WHERE (x.status IN (''queued'', ''running'', ''blocked'') OR (x.status IN (''cancelling'', ''compensating'', ''compensated'') AND concord._cancellation_to_finish(x))) '
         '  AND w.status IN (''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
-        '  AND NOT (concord._cancellation_to_finish(x) AND EXISTS ('
+        '  AND NOT (x.status IN (''cancelling'', ''compensating'', ''compensated'') AND concord._cancellation_to_finish(x) AND EXISTS ('
         '      SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
@@ -19066,7 +19066,7 @@ BEGIN
         'SELECT x.command_id, x.status, x.cancellation_mode, f.workflow_uuid AS follow_up, f.status AS dbos_status '
         'FROM concord.commands AS x '
         'INNER JOIN dbos.workflow_status AS f ON f.workflow_uuid = x.dbos_workflow_id || ''/cancel'' '
-        'WHERE concord._cancellation_to_finish(x) '
+        'WHERE x.status IN (''cancelling'', ''compensating'', ''compensated'') AND concord._cancellation_to_finish(x) '
         '  AND f.status IN (''CANCELLED'', ''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP

@@ -7,6 +7,8 @@
 3. ``concord worker`` on a database ``concord migrate`` never prepared says to run
    migrate.
 4. ``--module`` entries that fail to import are refused with exit 2, each listed.
+5. A ``--module`` that is not on the path (the how-to's ``myapp.ops`` run from its folder
+   without ``PYTHONPATH=.``) is refused saying how the worker finds modules.
 """
 
 from __future__ import annotations
@@ -162,3 +164,32 @@ def test_modules_that_fail_to_import_are_refused_with_exit_2_listing_each(
     assert "refusing to start" in output, output
     assert "broken_ops" in output and "ops_not_there" in output, output
     assert "Traceback" not in output, output
+
+
+def test_a_module_not_on_the_path_is_refused_saying_how_the_worker_finds_modules(
+    rt_dsn: str, tmp_path: Path
+) -> None:
+    # The how-to's layout: myapp/ops.py in the current folder, `concord worker --module
+    # myapp.ops` run from there. A console script does not look in the current folder.
+    (tmp_path / "myapp").mkdir()
+    (tmp_path / "myapp" / "ops.py").write_text("")
+    (tmp_path / "needs_more.py").write_text("import no_such_dependency_of_needs_more\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    refused = subprocess.run(
+        [str(CONCORD), "worker", "--dsn", rt_dsn, "--executor-id", "off-the-path",
+         "--no-schedules", "--module", "myapp.ops"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 2, output
+    assert "No module named 'myapp'" in output, output
+    assert "PYTHONPATH" in output, f"the refusal does not say how modules are found:\n{output}"
+    # a dependency the module itself lacks is not a path problem of --module
+    broken = subprocess.run(
+        [str(CONCORD), "worker", "--dsn", rt_dsn, "--executor-id", "off-the-path",
+         "--no-schedules", "--module", "needs_more"],
+        env={**env, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True, timeout=30,
+    )
+    output = broken.stdout + broken.stderr
+    assert broken.returncode == 2 and "no_such_dependency_of_needs_more" in output, output
+    assert "PYTHONPATH" not in output, output

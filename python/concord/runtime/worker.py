@@ -183,6 +183,20 @@ def preflight(
     return problems
 
 
+def _not_on_the_path(module: str, exc: Exception) -> str:
+    """A hint when the module itself (or its package) was not found, not one it imports:
+    the worker imports --module as Python does, and a console script does not look in
+    the current folder."""
+    missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    if not missing or not (module == missing or module.startswith(missing + ".")):
+        return ""
+    return (
+        f" (--module is imported as Python imports it: install the package that holds "
+        f"{module}, or put the folder that holds {missing.split('.')[0]} on PYTHONPATH, "
+        f"e.g. PYTHONPATH=. from that folder)"
+    )
+
+
 class Worker:
     """One DBOS worker process. :meth:`start` launches it; :meth:`stop` shuts it down."""
 
@@ -221,6 +235,7 @@ class Worker:
             except Exception as exc:  # a broken module is one more reason to refuse
                 import_problems.append(
                     f"module {module} cannot be imported: {type(exc).__name__}: {exc}"
+                    + _not_on_the_path(module, exc)
                 )
         # One plain connection first: an unreachable database is refused at once, with
         # libpq's own message, rather than after the pool's retries. It stays open for

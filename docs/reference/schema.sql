@@ -10592,6 +10592,20 @@ END
 $$;
 
 --
+-- Name: _reconcile_left(text, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._reconcile_left(kind text, id text, code text, problem text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RAISE WARNING USING MESSAGE = format('runtime_reconcile left %s %s as it is: %s (SQLSTATE %s)',
+                                         kind, id, problem, code);
+END
+$$;
+
+--
 -- Name: _record_decisions(uuid, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -19001,8 +19015,13 @@ BEGIN
         '          SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
-        PERFORM concord._cancel_from_dbos(c, executor_id);
-        n := n + 1;
+        BEGIN
+            PERFORM concord._cancel_from_dbos(c, executor_id);
+            n := n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            -- one row that cannot be moved must not stop the others (nor a worker's start)
+            PERFORM concord._reconcile_left('command', c.command_id::text, SQLSTATE, SQLERRM);
+        END;
     END LOOP;
     -- Queued commands bound to a workflow that ended without claiming them: a
     -- `dbos workflow fork --forked-workflow-id` that took the id of the run
@@ -19015,14 +19034,19 @@ BEGIN
         'WHERE x.status = ''queued'' AND w.status = ''SUCCESS'' '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
-        saved := concord._push_actor('worker:' || executor_id,
-                                     format('workflow %s ended without running the command', c.dbos_workflow_id));
-        run := concord._push_run(c.dbos_workflow_id);
-        UPDATE concord.commands AS x SET dbos_workflow_id = null WHERE x.command_id = c.command_id;
-        PERFORM concord._pop_run(run);
-        PERFORM concord._hand_off(ARRAY[c.command_id]);
-        PERFORM concord._pop_actor(saved);
-        n := n + 1;
+        BEGIN
+            saved := concord._push_actor('worker:' || executor_id,
+                                         format('workflow %s ended without running the command', c.dbos_workflow_id));
+            run := concord._push_run(c.dbos_workflow_id);
+            UPDATE concord.commands AS x SET dbos_workflow_id = null WHERE x.command_id = c.command_id;
+            PERFORM concord._pop_run(run);
+            PERFORM concord._hand_off(ARRAY[c.command_id]);
+            PERFORM concord._pop_actor(saved);
+            n := n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            -- one row that cannot be moved must not stop the others (nor a worker's start)
+            PERFORM concord._reconcile_left('command', c.command_id::text, SQLSTATE, SQLERRM);
+        END;
     END LOOP;
     -- Commands whose run DBOS will never run again: its workflow ended ERROR
     -- (a bookkeeping step refused past every handler) or was dead-lettered
@@ -19041,19 +19065,24 @@ BEGIN
         '      SELECT 1 FROM dbos.workflow_status AS f WHERE f.workflow_uuid = x.dbos_workflow_id || ''/cancel'')) '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
-        why := format('its DBOS workflow %s ended %s%s: nothing would run it again', dead.dbos_workflow_id,
-                      dead.dbos_status, CASE WHEN dead.dbos_status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
-                                             THEN format(' after %s dispatches', dead.recovery_attempts) END);
-        IF dead.status IN ('cancelling', 'compensating', 'compensated') THEN
-            PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default',
-                                              dead.command_id, dead.dbos_workflow_id || '/cancel');
-        ELSE
-            run := concord._push_run(dead.dbos_workflow_id);
-            PERFORM concord._set_status(dead.command_id, 'failed', 'worker:' || executor_id, why, null,
-                                        why || '; submit it again once the cause is fixed', 'internal_error');
-            PERFORM concord._pop_run(run);
-        END IF;
-        n := n + 1;
+        BEGIN
+            why := format('its DBOS workflow %s ended %s%s: nothing would run it again', dead.dbos_workflow_id,
+                          dead.dbos_status, CASE WHEN dead.dbos_status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'
+                                                 THEN format(' after %s dispatches', dead.recovery_attempts) END);
+            IF dead.status IN ('cancelling', 'compensating', 'compensated') THEN
+                PERFORM concord._enqueue_workflow('concord.finish_cancellation', 'concord_default',
+                                                  dead.command_id, dead.dbos_workflow_id || '/cancel');
+            ELSE
+                run := concord._push_run(dead.dbos_workflow_id);
+                PERFORM concord._set_status(dead.command_id, 'failed', 'worker:' || executor_id, why, null,
+                                            why || '; submit it again once the cause is fixed', 'internal_error');
+                PERFORM concord._pop_run(run);
+            END IF;
+            n := n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            -- one row that cannot be moved must not stop the others (nor a worker's start)
+            PERFORM concord._reconcile_left('command', dead.command_id::text, SQLSTATE, SQLERRM);
+        END;
     END LOOP;
     -- Cancellations whose follow-up (<workflow>/cancel) nothing will run
     -- again: an operator cancelled it in DBOS, it ended ERROR or was
@@ -19070,21 +19099,26 @@ BEGIN
         '  AND f.status IN (''CANCELLED'', ''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
         'ORDER BY x.command_id FOR UPDATE OF x SKIP LOCKED'
     LOOP
-        why := format('its cancellation''s follow-up workflow %s ended %s: nothing would finish it',
-                      dead.follow_up, dead.dbos_status);
-        run := concord._push_run(dead.follow_up);
-        IF dead.status = 'compensated' OR dead.status = 'cancelling' AND dead.cancellation_mode = 'graceful' THEN
-            PERFORM concord._set_status(dead.command_id, 'cancelled', 'worker:' || executor_id, why);
-        ELSE
-            IF dead.status = 'cancelling' THEN
-                PERFORM concord._set_status(dead.command_id, 'compensating', 'worker:' || executor_id, why);
+        BEGIN
+            why := format('its cancellation''s follow-up workflow %s ended %s: nothing would finish it',
+                          dead.follow_up, dead.dbos_status);
+            run := concord._push_run(dead.follow_up);
+            IF dead.status = 'compensated' OR dead.status = 'cancelling' AND dead.cancellation_mode = 'graceful' THEN
+                PERFORM concord._set_status(dead.command_id, 'cancelled', 'worker:' || executor_id, why);
+            ELSE
+                IF dead.status = 'cancelling' THEN
+                    PERFORM concord._set_status(dead.command_id, 'compensating', 'worker:' || executor_id, why);
+                END IF;
+                PERFORM concord._set_status(dead.command_id, 'failed', 'worker:' || executor_id, why, null,
+                                            why || '; what it had not compensated is left as it was',
+                                            'compensation_failed');
             END IF;
-            PERFORM concord._set_status(dead.command_id, 'failed', 'worker:' || executor_id, why, null,
-                                        why || '; what it had not compensated is left as it was',
-                                        'compensation_failed');
-        END IF;
-        PERFORM concord._pop_run(run);
-        n := n + 1;
+            PERFORM concord._pop_run(run);
+            n := n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            -- one row that cannot be moved must not stop the others (nor a worker's start)
+            PERFORM concord._reconcile_left('command', dead.command_id::text, SQLSTATE, SQLERRM);
+        END;
     END LOOP;
     -- Live agent runs whose workflow nothing will run again. Cancelled from
     -- DBOS's side (`dbos workflow cancel agent:<id>`): cancelled as an
@@ -19099,20 +19133,25 @@ BEGIN
         'WHERE NOT s.terminal AND w.status IN (''CANCELLED'', ''ERROR'', ''MAX_RECOVERY_ATTEMPTS_EXCEEDED'') '
         'ORDER BY r.agent_run_id FOR NO KEY UPDATE OF r SKIP LOCKED'
     LOOP
-        why := format('its workflow %s was cancelled in DBOS', a.dbos_workflow_id);
-        IF a.dbos_status <> 'CANCELLED' THEN
-            why := format('its workflow %s ended %s: nothing would run it again', a.dbos_workflow_id, a.dbos_status);
-            saved := concord._push_actor('worker:' || executor_id, why);
-            PERFORM concord._fail_agent_run(a.agent_run_id, why);
-            PERFORM concord._pop_actor(saved);
-        ELSIF a.parent_agent_run_id IS null THEN
-            PERFORM concord._cancel_swarm(a.swarm_run_id, 'worker:' || executor_id, why, null);
-        ELSE
-            saved := concord._push_actor('worker:' || executor_id, why);
-            PERFORM concord._cancel_agent_runs(ARRAY[a.agent_run_id], why);
-            PERFORM concord._pop_actor(saved);
-        END IF;
-        n := n + 1;
+        BEGIN
+            why := format('its workflow %s was cancelled in DBOS', a.dbos_workflow_id);
+            IF a.dbos_status <> 'CANCELLED' THEN
+                why := format('its workflow %s ended %s: nothing would run it again', a.dbos_workflow_id, a.dbos_status);
+                saved := concord._push_actor('worker:' || executor_id, why);
+                PERFORM concord._fail_agent_run(a.agent_run_id, why);
+                PERFORM concord._pop_actor(saved);
+            ELSIF a.parent_agent_run_id IS null THEN
+                PERFORM concord._cancel_swarm(a.swarm_run_id, 'worker:' || executor_id, why, null);
+            ELSE
+                saved := concord._push_actor('worker:' || executor_id, why);
+                PERFORM concord._cancel_agent_runs(ARRAY[a.agent_run_id], why);
+                PERFORM concord._pop_actor(saved);
+            END IF;
+            n := n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            -- one row that cannot be moved must not stop the others (nor a worker's start)
+            PERFORM concord._reconcile_left('agent run', a.agent_run_id::text, SQLSTATE, SQLERRM);
+        END;
     END LOOP;
     -- Commands a worker without their operation let go (runtime_unserved):
     -- handed off again by a worker that has it.
@@ -28906,6 +28945,12 @@ REVOKE ALL ON FUNCTION concord._raw_secrets(doc jsonb, path text, secret boolean
 --
 
 REVOKE ALL ON FUNCTION concord._read_artifact(run concord.agent_runs, payload jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _reconcile_left(kind text, id text, code text, problem text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._reconcile_left(kind text, id text, code text, problem text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _record_decisions(command_id uuid, evaluation jsonb, actor text); Type: ACL; Schema: concord; Owner: -

@@ -30,6 +30,7 @@ from importlib import metadata
 
 import psycopg
 
+from ..errors import ConcordError
 from .catalog import DBOS_CAPABILITIES, Catalog
 from .catalog import catalog as default_catalog
 from .connectors.base import ConnectorRegistry
@@ -314,7 +315,12 @@ class Worker:
             self.config.executor_id,
             self.config.application_version,
         )
-        self.db.scalar("SELECT concord.runtime_reconcile(%s)", self.config.executor_id)
+        try:
+            self.db.scalar("SELECT concord.runtime_reconcile(%s)", self.config.executor_id)
+        except (ConcordError, psycopg.Error) as exc:  # it runs again every 10 s: start anyway
+            log.warning(
+                "worker %s: the reconciler failed at start: %s", self.config.executor_id, exc
+            )
         self._apply_schedules()
         self._warn_unserved()
         self._watch = threading.Thread(target=self._watch_loop, name="concord-watch", daemon=True)

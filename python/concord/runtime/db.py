@@ -2,18 +2,22 @@
 
 Every call survives a database outage of up to ``retry.DATABASE_RETRY_SECONDS``: a
 transient database error (``retry.is_transient_database_error``) is retried with backoff,
-and the pool checks a connection before lending it, so that the connections an outage
-broke are replaced rather than failing the next statement."""
+and before the retry the pool checks its idle connections, so that those an outage broke
+are replaced rather than failing the next statements one by one. (Checking every
+connection before lending it would cost a round trip per statement, all the time.)"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from ..errors import from_psycopg
-from .retry import with_database_retry
+from .retry import is_transient_database_error, with_database_retry
+
+T = TypeVar("T")
 
 
 class RuntimeDB:
@@ -26,8 +30,6 @@ class RuntimeDB:
             min_size=2,
             max_size=max_size,
             kwargs={"autocommit": True},
-            # a connection broken while idle in the pool (a server restart) is replaced
-            check=ConnectionPool.check_connection,
             open=True,
             name="concord-runtime",
         )
@@ -38,8 +40,7 @@ class RuntimeDB:
         args = tuple(Jsonb(p) if isinstance(p, (dict, list)) else p for p in params)
 
         def once() -> Any:
-            with self.pool.connection() as conn:
-                return conn.execute(query, args).fetchone()
+            return self._on_a_connection(lambda conn: conn.execute(query, args).fetchone())
 
         try:
             row = with_database_retry(once)
@@ -59,10 +60,13 @@ class RuntimeDB:
             return self.scalar(query, *params)
         args = tuple(Jsonb(p) if isinstance(p, (dict, list)) else p for p in params)
 
-        def once() -> Any:
-            with self.pool.connection() as conn, conn.transaction():
+        def authenticated(conn: Any) -> Any:
+            with conn.transaction():
                 conn.execute("SELECT concord.authenticate(%s)", (credential,))
                 return conn.execute(query, args).fetchone()
+
+        def once() -> Any:
+            return self._on_a_connection(authenticated)
 
         try:
             row = with_database_retry(once)
@@ -75,10 +79,24 @@ class RuntimeDB:
 
     def rows(self, query: str, *params: Any) -> list[tuple]:
         def once() -> list[tuple]:
-            with self.pool.connection() as conn:
-                return conn.execute(query, params).fetchall()
+            return self._on_a_connection(lambda conn: conn.execute(query, params).fetchall())
 
         return with_database_retry(once)
+
+    def _on_a_connection(self, work: Callable[[Any], T]) -> T:
+        """``work(conn)`` on a pooled connection. After a transient database error the
+        pool's idle connections are checked (broken ones replaced) before the caller's
+        retry, which then does not meet them one at a time."""
+        try:
+            with self.pool.connection() as conn:
+                return work(conn)
+        except Exception as exc:
+            if is_transient_database_error(exc):
+                try:
+                    self.pool.check()
+                except Exception:  # noqa: BLE001 - the server may still be away: retry anyway
+                    pass
+            raise
 
     def close(self) -> None:
         self.pool.close()

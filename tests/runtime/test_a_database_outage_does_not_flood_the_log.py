@@ -15,7 +15,14 @@ import pytest
 
 from concord.migrate import migrate
 from support.private_server import PrivateServer
-from support.workers import WorkerProcess, register_test_types, stop_workers, submit, wait_status
+from support.workers import (
+    WorkerProcess,
+    register_test_types,
+    stop_workers,
+    submit,
+    wait_for,
+    wait_status,
+)
 
 OUTAGE_SECONDS = 4.0
 
@@ -51,7 +58,8 @@ def test_a_database_outage_does_not_flood_the_log(private_server: PrivateServer)
         with psycopg.connect(private_server.dsn, autocommit=True) as conn:
             command = submit(conn, "rt.echo", {"after": "the outage"})
             assert wait_status(conn, command, {"succeeded", "failed"}, timeout=60) == "succeeded"
-        assert any(f"command finished id={command}" in line for line in worker.output), \
-            worker.log()
+        # the finish line follows the recorded finish by a moment
+        wait_for(lambda: any(f"command finished id={command}" in line for line in worker.output),
+                 timeout=30, message=f"the finish line of {command}")
     finally:
         stop_workers(worker)

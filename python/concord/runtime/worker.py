@@ -614,16 +614,26 @@ class Worker:
             while active_workflow_ids() and time.monotonic() < deadline:
                 time.sleep(0.1)
             busy = logs.in_flight()
+        if not busy:
+            # no command: what runs is the worker's own (a reconcile, a schedule tick, a
+            # run just past its finish line), over in a moment
+            deadline = time.monotonic() + 2.0
+            while active_workflow_ids() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            busy = logs.in_flight()
         if not busy and not active_workflow_ids():
             self.stop()
             return True
         self._recovery_stop.set()
         logs.silence_dbos()
-        log.warning(
-            "stopping: %d command(s) in flight will resume on restart%s",
-            len(busy),
-            "" if not busy else ": " + ", ".join(sorted(b["command_id"] for b in busy)[:10]),
-        )
+        if busy:
+            log.warning(
+                "stopping: %d command(s) in flight will resume on restart: %s",
+                len(busy),
+                ", ".join(sorted(b["command_id"] for b in busy)[:10]),
+            )
+        else:
+            log.info("stopping: the worker's own workflows still running will resume on restart")
         self._close_lock()
         return False
 

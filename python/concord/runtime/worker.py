@@ -603,6 +603,13 @@ class Worker:
         from . import logs
         from .dbos_internals import running_here as active_workflow_ids
 
+        def wait_for_workflows(seconds: float) -> list[dict]:
+            """Wait up to ``seconds`` for this process's workflows to end; what is left."""
+            deadline = time.monotonic() + seconds
+            while active_workflow_ids() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return logs.in_flight()
+
         busy = logs.in_flight()
         if (busy or active_workflow_ids()) and drain_seconds > 0:
             log.warning(
@@ -610,17 +617,11 @@ class Worker:
                 drain_seconds,
                 len(busy),
             )
-            deadline = time.monotonic() + drain_seconds
-            while active_workflow_ids() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            busy = logs.in_flight()
+            busy = wait_for_workflows(drain_seconds)
         if not busy:
             # no command: what runs is the worker's own (a reconcile, a schedule tick, a
             # run just past its finish line), over in a moment
-            deadline = time.monotonic() + 2.0
-            while active_workflow_ids() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            busy = logs.in_flight()
+            busy = wait_for_workflows(2.0)
         if not busy and not active_workflow_ids():
             self.stop()
             return True

@@ -62,6 +62,13 @@ def test_a_command_whose_next_run_id_a_fork_took_runs_under_another(server_dsn: 
             with WorkerProcess(dsn, executor_id="with-op",
                                modules=("concord_test_ops", "concord_test_nobody")):
                 wait_status(conn, waiting, "succeeded", timeout=60)
+                # the run that finished it ends too (DBOS records its outcome just after),
+                # while its worker still runs
+                current = one(conn, "SELECT dbos_workflow_id FROM concord.commands "
+                              "WHERE command_id = %s", waiting)
+                wait_for(lambda: one(conn, "SELECT status FROM dbos.workflow_status "
+                                     "WHERE workflow_uuid = %s", current) == "SUCCESS",
+                         timeout=30, message="the command's new run to end")
             runs = [r[0] for r in conn.execute(
                 "SELECT payload ->> 'workflow_id' FROM concord.domain_events "
                 "WHERE command_id = %s AND event_type = 'workflow_enqueued' ORDER BY event_seq",
@@ -71,7 +78,3 @@ def test_a_command_whose_next_run_id_a_fork_took_runs_under_another(server_dsn: 
             assert final[0] not in (waiting, taken), (final, runs)
             assert final[1:] == (1, "succeeded"), final
             assert taken in runs, runs
-            # the run that finished it ends too (DBOS records its outcome just after)
-            wait_for(lambda: one(conn, "SELECT status FROM dbos.workflow_status "
-                                 "WHERE workflow_uuid = %s", final[0]) == "SUCCESS",
-                     timeout=30, message="the command's new run to end")

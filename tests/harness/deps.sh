@@ -19,7 +19,7 @@ installable() {
     c=$(apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
     [[ -n $c && $c != "(none)" ]]
 }
-server_pkgs() { echo "postgresql-$1 postgresql-$1-pgtap postgresql-plpython3-$1 postgresql-$1-plpgsql-check"; }
+server_pkgs() { echo "postgresql-$1 postgresql-$1-pgtap postgresql-plpython3-$1 postgresql-$1-plpgsql-check postgresql-$1-semver"; }
 
 all_installed() {
     local p

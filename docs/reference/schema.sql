@@ -650,6 +650,7 @@ CREATE TABLE concord.agent_runs (
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
     cancelled_at timestamp with time zone,
+    runtime_manifest jsonb DEFAULT '{}'::jsonb NOT NULL,
     CONSTRAINT agent_cost_units_are_not_negative CHECK ((cost_units >= (0)::numeric)),
     CONSTRAINT agent_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT agent_name_is_an_identifier CHECK (((agent_name ~ '^[A-Za-z][A-Za-z0-9_.:-]*$'::text) AND (length(agent_name) <= 128))),
@@ -666,6 +667,7 @@ CREATE TABLE concord.agent_runs (
     CONSTRAINT model_config_is_an_object CHECK ((jsonb_typeof(model_config) = 'object'::text)),
     CONSTRAINT only_the_root_has_depth_0 CHECK (((parent_agent_run_id IS NULL) = (spawn_depth = 0))),
     CONSTRAINT runtime_config_is_an_object CHECK ((jsonb_typeof(runtime_config) = 'object'::text)),
+    CONSTRAINT runtime_manifest_is_an_object CHECK ((jsonb_typeof(runtime_manifest) = 'object'::text)),
     CONSTRAINT spawn_depth_is_not_negative CHECK ((spawn_depth >= 0)),
     CONSTRAINT step_count_is_within_max_steps CHECK (((step_count >= 0) AND (step_count <= max_steps)))
 );
@@ -865,6 +867,12 @@ COMMENT ON COLUMN concord.agent_runs.completed_at IS 'When it finished.';
 COMMENT ON COLUMN concord.agent_runs.cancelled_at IS 'When it was cancelled.';
 
 --
+-- Name: COLUMN agent_runs.runtime_manifest; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.agent_runs.runtime_manifest IS 'The minimized runtime manifest resolved when the run started (spec 112.4): the skills, tools, memory and artifact scopes it may use; {} for a run started before 0008.';
+
+--
 -- Name: CONSTRAINT agent_cost_units_are_not_negative ON agent_runs; Type: COMMENT; Schema: concord; Owner: -
 --
 
@@ -959,6 +967,12 @@ COMMENT ON CONSTRAINT only_the_root_has_depth_0 ON concord.agent_runs IS 'The co
 --
 
 COMMENT ON CONSTRAINT runtime_config_is_an_object ON concord.agent_runs IS 'An agent''s runtime settings are a JSON object.';
+
+--
+-- Name: CONSTRAINT runtime_manifest_is_an_object ON agent_runs; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT runtime_manifest_is_an_object ON concord.agent_runs IS 'A runtime manifest is a JSON object.';
 
 --
 -- Name: CONSTRAINT spawn_depth_is_not_negative ON agent_runs; Type: COMMENT; Schema: concord; Owner: -
@@ -1911,6 +1925,7 @@ CREATE TABLE concord.commands (
     queue_name text,
     project_id uuid DEFAULT '00000000-0000-4000-8000-00000000000b'::uuid NOT NULL,
     attempts integer DEFAULT 0 NOT NULL,
+    contract_version_id uuid,
     CONSTRAINT attempts_is_not_negative CHECK ((attempts >= 0)),
     CONSTRAINT cancellation_mode_is_known CHECK ((cancellation_mode = ANY (ARRAY['graceful'::text, 'compensate_then_stop'::text]))),
     CONSTRAINT cancellation_request_names_who_and_when CHECK (((cancellation_requested_at IS NULL) = (cancellation_requested_by IS NULL))),
@@ -2086,6 +2101,12 @@ COMMENT ON COLUMN concord.commands.project_id IS 'The project the command belong
 --
 
 COMMENT ON COLUMN concord.commands.attempts IS 'How many runs of the command began (moves into running, except a blocked command resuming); a command is not re-queued once it reaches its type''s max_attempts.';
+
+--
+-- Name: COLUMN commands.contract_version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.commands.contract_version_id IS 'The command type contract version (registry_versions) the command was judged under: resolved at submission, never changed after.';
 
 --
 -- Name: CONSTRAINT attempts_is_not_negative ON commands; Type: COMMENT; Schema: concord; Owner: -
@@ -11032,6 +11053,404 @@ END
 $$;
 
 --
+-- Name: _registry_pointer_token(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_pointer_token(token text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT replace(replace(token, '~', '~0'), '/', '~1')
+$$;
+
+--
+-- Name: _registry_schema_additional_change(jsonb, jsonb, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_additional_change(old_value jsonb, new_value jsonb, direction text, path text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN CASE
+        WHEN coalesce(old_value, 'true') = coalesce(new_value, 'true') THEN '[]'::jsonb
+        WHEN jsonb_typeof(old_value) = 'object' AND jsonb_typeof(new_value) = 'object'
+            THEN _registry_schema_diff(old_value, new_value, direction, path || '/additionalProperties')
+        WHEN coalesce(new_value, 'true') = 'true' OR old_value = 'false'
+            THEN jsonb_build_array(_registry_schema_finding(
+                'widened', direction, path || '/additionalProperties',
+                format('additionalProperties %s -> %s: widened', coalesce(old_value, 'true'),
+                    coalesce(new_value, 'true'))))
+        ELSE jsonb_build_array(_registry_schema_finding(
+            'narrowed', direction, path || '/additionalProperties',
+            format('additionalProperties %s -> %s: narrowed', coalesce(old_value, 'true'), new_value)))
+    END;
+END
+$$;
+
+--
+-- Name: _registry_schema_bound_change(text, jsonb, jsonb, boolean, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_bound_change(keyword text, old_value jsonb, new_value jsonb, lower boolean, direction text, path text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    at text := path || '/' || keyword;
+BEGIN
+    IF old_value IS NOT DISTINCT FROM new_value THEN
+        RETURN '[]'::jsonb;
+    ELSIF old_value IS NULL THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'narrowed', direction, at, format('%s %s added: narrowed', keyword, new_value)));
+    ELSIF new_value IS NULL THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'widened', direction, at, format('%s %s removed: widened', keyword, old_value)));
+    ELSIF jsonb_typeof(old_value) <> 'number' OR jsonb_typeof(new_value) <> 'number' THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'changed', direction, at, format('%s changed from %s to %s', keyword, old_value, new_value)));
+    ELSIF ((new_value::text)::numeric > (old_value::text)::numeric) = lower THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'narrowed', direction, at,
+            format('%s tightened from %s to %s: narrowed', keyword, old_value, new_value)));
+    END IF;
+    RETURN jsonb_build_array(_registry_schema_finding(
+        'widened', direction, at,
+        format('%s loosened from %s to %s: widened', keyword, old_value, new_value)));
+END
+$$;
+
+--
+-- Name: _registry_schema_constraint_change(text, jsonb, jsonb, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_constraint_change(keyword text, old_value jsonb, new_value jsonb, direction text, path text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT CASE
+        WHEN old_value IS NOT DISTINCT FROM new_value THEN '[]'::jsonb
+        WHEN old_value IS NULL THEN jsonb_build_array(_registry_schema_finding(
+            'narrowed', direction, path || '/' || keyword,
+            format('%s %s added: narrowed', keyword, new_value)))
+        WHEN new_value IS NULL THEN jsonb_build_array(_registry_schema_finding(
+            'widened', direction, path || '/' || keyword,
+            format('%s %s removed: widened', keyword, old_value)))
+        ELSE jsonb_build_array(_registry_schema_finding(
+            'changed', direction, path || '/' || keyword,
+            format('%s changed from %s to %s', keyword, old_value, new_value)))
+    END
+$$;
+
+--
+-- Name: _registry_schema_diff(jsonb, jsonb, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_diff(old_schema jsonb, new_schema jsonb, direction text, path text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+DECLARE
+    findings jsonb := '[]'::jsonb;
+    keyword text;
+    name text;
+    at text;
+    old_types text[];
+    new_types text[];
+    old_props jsonb := coalesce(old_schema -> 'properties', '{}');
+    new_props jsonb := coalesce(new_schema -> 'properties', '{}');
+BEGIN
+    IF old_schema IS NOT DISTINCT FROM new_schema THEN
+        RETURN findings;
+    ELSIF jsonb_typeof(old_schema) IS DISTINCT FROM 'object'
+        OR jsonb_typeof(new_schema) IS DISTINCT FROM 'object' THEN
+        RETURN _registry_schema_whole_change(old_schema, new_schema, direction, path);
+    END IF;
+
+    FOREACH keyword IN ARRAY ARRAY[
+        'description', 'title', 'examples', '$comment', 'default', 'deprecated', 'readOnly', 'writeOnly'
+    ] LOOP
+        IF old_schema -> keyword IS DISTINCT FROM new_schema -> keyword THEN
+            findings := findings || jsonb_build_array(_registry_schema_finding(
+                'doc', direction, path || '/' || keyword, keyword || ' changed'));
+        END IF;
+    END LOOP;
+
+    old_types := _registry_schema_types(old_schema);
+    new_types := _registry_schema_types(new_schema);
+    IF old_schema -> 'type' IS DISTINCT FROM new_schema -> 'type' THEN
+        at := path || '/type';
+        IF _registry_types_within(old_types, new_types) AND _registry_types_within(new_types, old_types) THEN
+            NULL;  -- the same types spelt differently (["integer","number"] = "number")
+        ELSIF _registry_types_within(old_types, new_types) THEN
+            findings := findings || jsonb_build_array(_registry_schema_finding('widened', direction, at,
+                format('type widened from %s to %s', coalesce(old_schema -> 'type', '"any"'),
+                    coalesce(new_schema -> 'type', '"any"'))));
+        ELSIF _registry_types_within(new_types, old_types) THEN
+            findings := findings || jsonb_build_array(_registry_schema_finding('narrowed', direction, at,
+                format('type narrowed from %s to %s', coalesce(old_schema -> 'type', '"any"'),
+                    coalesce(new_schema -> 'type', '"any"'))));
+        ELSE
+            findings := findings || jsonb_build_array(_registry_schema_finding('changed', direction, at,
+                format('type changed from %s to %s', old_schema -> 'type', new_schema -> 'type')));
+        END IF;
+    END IF;
+
+    findings := findings
+        || _registry_schema_values_change('enum', old_schema -> 'enum', new_schema -> 'enum', direction, path)
+        || _registry_schema_values_change('const',
+            CASE WHEN old_schema ? 'const' THEN jsonb_build_array(old_schema -> 'const') END,
+            CASE WHEN new_schema ? 'const' THEN jsonb_build_array(new_schema -> 'const') END, direction, path);
+
+    -- required: each name added narrows, each removed widens
+    FOR name IN
+        SELECT n.value FROM jsonb_array_elements_text(coalesce(new_schema -> 'required', '[]')) AS n (value)
+        EXCEPT
+        SELECT o.value FROM jsonb_array_elements_text(coalesce(old_schema -> 'required', '[]')) AS o (value)
+        ORDER BY 1
+    LOOP
+        findings := findings || jsonb_build_array(_registry_schema_finding('narrowed', direction,
+            path || '/required', format('property %s is now required: narrowed', name)));
+    END LOOP;
+    FOR name IN
+        SELECT o.value FROM jsonb_array_elements_text(coalesce(old_schema -> 'required', '[]')) AS o (value)
+        EXCEPT
+        SELECT n.value FROM jsonb_array_elements_text(coalesce(new_schema -> 'required', '[]')) AS n (value)
+        ORDER BY 1
+    LOOP
+        findings := findings || jsonb_build_array(_registry_schema_finding('widened', direction,
+            path || '/required', format('property %s is no longer required: widened', name)));
+    END LOOP;
+
+    FOR name IN
+        SELECT k.key FROM jsonb_object_keys(old_props || new_props) AS k (key) ORDER BY 1
+    LOOP
+        at := path || '/properties/' || _registry_pointer_token(name);
+        IF NOT old_props ? name THEN
+            -- a property the old schema refused is a widening; else a new optional field
+            findings := findings || jsonb_build_array(_registry_schema_finding(
+                CASE WHEN old_schema -> 'additionalProperties' = 'false' THEN 'widened' ELSE 'additive' END,
+                direction, at, format('property %s added', name)));
+        ELSIF NOT new_props ? name THEN
+            -- gone: refused from now on when additionalProperties is false, else unconstrained
+            findings := findings || jsonb_build_array(_registry_schema_finding(
+                CASE WHEN new_schema -> 'additionalProperties' = 'false' THEN 'narrowed' ELSE 'widened' END,
+                direction, at, format('property %s removed (%s)', name,
+                    CASE WHEN new_schema -> 'additionalProperties' = 'false'
+                        THEN 'now refused: narrowed' ELSE 'now unconstrained: widened' END)));
+        ELSE
+            findings := findings || _registry_schema_diff(old_props -> name, new_props -> name, direction, at);
+        END IF;
+    END LOOP;
+
+    findings := findings || _registry_schema_additional_change(
+        old_schema -> 'additionalProperties', new_schema -> 'additionalProperties', direction, path);
+    IF old_schema -> 'items' IS DISTINCT FROM new_schema -> 'items' THEN
+        findings := findings || _registry_schema_diff(
+            old_schema -> 'items', new_schema -> 'items', direction, path || '/items');
+    END IF;
+
+    FOREACH keyword IN ARRAY ARRAY['$defs', 'definitions'] LOOP
+        FOR name IN
+            SELECT k.key
+            FROM jsonb_object_keys(coalesce(old_schema -> keyword, '{}') || coalesce(new_schema -> keyword, '{}'))
+                AS k (key)
+            ORDER BY 1
+        LOOP
+            at := path || '/' || keyword || '/' || _registry_pointer_token(name);
+            IF NOT coalesce(old_schema -> keyword, '{}') ? name THEN
+                findings := findings || jsonb_build_array(_registry_schema_finding(
+                    'additive', direction, at, format('definition %s added', name)));
+            ELSIF NOT coalesce(new_schema -> keyword, '{}') ? name THEN
+                findings := findings || jsonb_build_array(_registry_schema_finding(
+                    'breaking', direction, at, format('definition %s removed', name)));
+            ELSE
+                findings := findings || _registry_schema_diff(
+                    old_schema -> keyword -> name, new_schema -> keyword -> name, direction, at);
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    FOREACH keyword IN ARRAY ARRAY['minimum', 'exclusiveMinimum', 'minLength', 'minItems', 'minProperties'] LOOP
+        findings := findings || _registry_schema_bound_change(
+            keyword, old_schema -> keyword, new_schema -> keyword, true, direction, path);
+    END LOOP;
+    FOREACH keyword IN ARRAY ARRAY['maximum', 'exclusiveMaximum', 'maxLength', 'maxItems', 'maxProperties'] LOOP
+        findings := findings || _registry_schema_bound_change(
+            keyword, old_schema -> keyword, new_schema -> keyword, false, direction, path);
+    END LOOP;
+    FOREACH keyword IN ARRAY ARRAY['pattern', 'format', 'multipleOf', '$ref'] LOOP
+        findings := findings || _registry_schema_constraint_change(
+            keyword, old_schema -> keyword, new_schema -> keyword, direction, path);
+    END LOOP;
+    IF coalesce(old_schema -> 'uniqueItems', 'false') <> coalesce(new_schema -> 'uniqueItems', 'false') THEN
+        findings := findings || jsonb_build_array(_registry_schema_finding(
+            CASE WHEN new_schema -> 'uniqueItems' = 'true' THEN 'narrowed' ELSE 'widened' END,
+            direction, path || '/uniqueItems',
+            format('uniqueItems %s -> %s', coalesce(old_schema -> 'uniqueItems', 'false'),
+                coalesce(new_schema -> 'uniqueItems', 'false'))));
+    END IF;
+
+    FOR keyword IN
+        SELECT k.key FROM jsonb_object_keys(old_schema || new_schema) AS k (key)
+        WHERE k.key <> ALL(_registry_schema_known_keywords())
+        ORDER BY 1
+    LOOP
+        IF old_schema -> keyword IS DISTINCT FROM new_schema -> keyword THEN
+            findings := findings || jsonb_build_array(_registry_schema_finding('breaking', direction,
+                path || '/' || _registry_pointer_token(keyword),
+                format('keyword %s changed: Concord cannot compare it, so it counts as breaking', keyword)));
+        END IF;
+    END LOOP;
+    RETURN findings;
+END
+$_$;
+
+--
+-- Name: _registry_schema_finding(text, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_finding(effect text, direction text, path text, message text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT jsonb_build_object(
+        'kind',
+        CASE
+            WHEN effect IN ('doc', 'additive', 'breaking') THEN effect
+            WHEN effect = 'narrowed' AND direction = 'output' THEN 'additive'
+            WHEN effect = 'widened' AND direction = 'input' THEN 'additive'
+            ELSE 'breaking'
+        END,
+        'path', CASE WHEN path = '' THEN '/' ELSE path END,
+        'message', message
+    )
+$$;
+
+--
+-- Name: _registry_schema_known_keywords(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_known_keywords() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+    SELECT ARRAY[
+        'description', 'title', 'examples', '$comment', 'default', 'deprecated', 'readOnly',
+        'writeOnly', 'type', 'enum', 'const', 'required', 'properties', 'additionalProperties',
+        'items', '$defs', 'definitions', 'minimum', 'exclusiveMinimum', 'minLength', 'minItems',
+        'minProperties', 'maximum', 'exclusiveMaximum', 'maxLength', 'maxItems', 'maxProperties',
+        'pattern', 'format', 'multipleOf', 'uniqueItems', '$ref'
+    ]
+$_$;
+
+--
+-- Name: _registry_schema_types(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_types(schema jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT CASE jsonb_typeof(schema -> 'type')
+        WHEN 'string' THEN ARRAY[schema ->> 'type']
+        WHEN 'array' THEN ARRAY(
+            SELECT t.value FROM jsonb_array_elements_text(schema -> 'type') AS t (value) ORDER BY 1
+        )
+    END
+$$;
+
+--
+-- Name: _registry_schema_values_change(text, jsonb, jsonb, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_values_change(keyword text, old_values jsonb, new_values jsonb, direction text, path text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    at text := path || '/' || keyword;
+    added jsonb;
+    removed jsonb;
+BEGIN
+    IF old_values IS NOT DISTINCT FROM new_values THEN
+        RETURN '[]'::jsonb;
+    ELSIF old_values IS NULL THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'narrowed', direction, at, format('%s %s added: narrowed', keyword, new_values)));
+    ELSIF new_values IS NULL THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'widened', direction, at, format('%s %s removed: widened', keyword, old_values)));
+    END IF;
+    SELECT
+        coalesce(jsonb_agg(n.value) FILTER (WHERE NOT old_values @> jsonb_build_array(n.value)), '[]')
+    INTO added
+    FROM jsonb_array_elements(new_values) AS n (value);
+    SELECT
+        coalesce(jsonb_agg(o.value) FILTER (WHERE NOT new_values @> jsonb_build_array(o.value)), '[]')
+    INTO removed
+    FROM jsonb_array_elements(old_values) AS o (value);
+    IF added = '[]' AND removed = '[]' THEN
+        RETURN '[]'::jsonb;
+    ELSIF added = '[]' THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'narrowed', direction, at, format('%s values removed %s: narrowed', keyword, removed)));
+    ELSIF removed = '[]' THEN
+        RETURN jsonb_build_array(_registry_schema_finding(
+            'widened', direction, at, format('%s values added %s: widened', keyword, added)));
+    END IF;
+    RETURN jsonb_build_array(_registry_schema_finding(
+        'changed', direction, at, format('%s values added %s and removed %s', keyword, added, removed)));
+END
+$$;
+
+--
+-- Name: _registry_schema_whole_change(jsonb, jsonb, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_schema_whole_change(old_schema jsonb, new_schema jsonb, direction text, path text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    WITH accepts AS (
+        SELECT
+            (old_schema IS NULL OR old_schema IN ('true', '{}')) AS old_all,
+            old_schema = 'false' AS old_none,
+            (new_schema IS NULL OR new_schema IN ('true', '{}')) AS new_all,
+            new_schema = 'false' AS new_none
+    )
+    SELECT CASE
+        WHEN a.old_all AND a.new_all THEN '[]'::jsonb
+        WHEN a.new_all OR a.old_none THEN jsonb_build_array(_registry_schema_finding(
+            'widened', direction, path, 'schema now accepts more (was ' || coalesce(old_schema::text, 'absent')
+            || ', now ' || coalesce(new_schema::text, 'absent') || '): widened'))
+        WHEN a.old_all OR a.new_none THEN jsonb_build_array(_registry_schema_finding(
+            'narrowed', direction, path, 'schema now accepts less (was ' || coalesce(old_schema::text, 'absent')
+            || ', now ' || coalesce(new_schema::text, 'absent') || '): narrowed'))
+        ELSE jsonb_build_array(_registry_schema_finding(
+            'changed', direction, path, 'schema replaced: ' || old_schema::text || ' -> ' || new_schema::text))
+    END
+    FROM accepts AS a
+$$;
+
+--
+-- Name: _registry_types_within(text[], text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_types_within(inner_types text[], outer_types text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT outer_types IS NULL
+        OR (inner_types IS NOT NULL AND NOT EXISTS (
+            SELECT 1
+            FROM unnest(inner_types) AS t (name)
+            WHERE NOT (t.name = ANY(outer_types) OR (t.name = 'integer' AND 'number' = ANY(outer_types)))
+        ))
+$$;
+
+--
 -- Name: _replay(concord.commands, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12930,6 +13349,20 @@ CREATE FUNCTION concord._rule_book_plans() RETURNS TABLE(rule text, table_name t
         ('only_a_command_still_to_run_is_planned', null::text, 'CN011',
          'A plan is made only for a command that is still to run (validated up to running or '
          'blocked), not for a finished one.')
+$$;
+
+--
+-- Name: _rule_book_registry(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._rule_book_registry() RETURNS TABLE(rule text, table_name text, sqlstate text, meaning text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    VALUES
+        ('a_schema_change_direction_is_input_output_or_full', null::text, 'CN008',
+         'A JSON Schema change is judged as an input (callers send it), an output (producers emit '
+         'it) or full (both); no other direction.')
 $$;
 
 --
@@ -17926,6 +18359,42 @@ $_$;
 --
 
 COMMENT ON FUNCTION concord.register_tool(spec jsonb) IS 'Insert or update a command tool (spec 20): {name, command_type, description, input_schema, output_schema, execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; CN005 lists every problem, CN009 for an unknown command type; an identical spec is a no-op.';
+
+--
+-- Name: registry_json_schema_change(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text DEFAULT 'input'::text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    IF direction IS NULL OR direction NOT IN ('input', 'output', 'full') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_schema_change_direction_is_input_output_or_full',
+            MESSAGE = format('direction %L is not input, output or full', direction),
+            HINT = 'input: callers send documents of the schema; output: producers emit them; '
+            'full: both (durable data read and written across versions).';
+    END IF;
+    RETURN coalesce((
+        SELECT jsonb_agg(f.finding ORDER BY f.finding ->> 'path', f.finding ->> 'message')
+        FROM jsonb_array_elements(_registry_schema_diff(old_schema, new_schema, direction, '')) AS f (finding)
+    ), '[]');
+END
+$$;
+
+--
+-- Name: FUNCTION registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) IS 'Every change from old_schema to new_schema as findings {kind: breaking|additive|doc, path (a JSON Pointer into the schema), message}, compared structurally (spec 110): properties, required, type, enum, const, additionalProperties, bounds, pattern, format, items and local $defs, recursively. direction input: the new schema must accept all the old accepted (narrowing breaks); output: it must emit nothing old readers refuse (widening breaks); full: both. A changed keyword it cannot compare (anyOf, if, ...) is breaking. Identical schemas: [].';
 
 --
 -- Name: remember(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -23987,6 +24456,1170 @@ COMMENT ON COLUMN concord.recent_failures.failed_at IS 'When the command failed.
 COMMENT ON COLUMN concord.recent_failures.trace_id IS 'The trace id shared by every event of the command.';
 
 --
+-- Name: registry_artifacts; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_artifacts (
+    registry_artifact_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    version_id uuid NOT NULL,
+    artifact_type text NOT NULL,
+    artifact_uri text NOT NULL,
+    checksum text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_artifact_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
+    CONSTRAINT registry_artifact_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT registry_artifact_type_is_known CHECK ((artifact_type = ANY (ARRAY['manifest_yaml'::text, 'manifest_json'::text, 'skill_md'::text, 'tool_schema'::text, 'connector_schema'::text, 'policy_bundle'::text, 'prompt_template'::text, 'eval_suite'::text, 'example_bundle'::text, 'package_archive'::text]))),
+    CONSTRAINT registry_artifact_uri_is_not_blank CHECK ((btrim(artifact_uri) <> ''::text))
+);
+
+--
+-- Name: TABLE registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_artifacts IS 'Files a version refers to (spec 109.3): SKILL.md, schemas, prompt templates, bundles; by URI and checksum, frozen with their version.';
+
+--
+-- Name: COLUMN registry_artifacts.registry_artifact_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.registry_artifact_id IS 'The artifact reference''s id.';
+
+--
+-- Name: COLUMN registry_artifacts.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.version_id IS 'The version it belongs to.';
+
+--
+-- Name: COLUMN registry_artifacts.artifact_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.artifact_type IS 'manifest_yaml, manifest_json, skill_md, tool_schema, connector_schema, policy_bundle, prompt_template, eval_suite, example_bundle or package_archive.';
+
+--
+-- Name: COLUMN registry_artifacts.artifact_uri; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.artifact_uri IS 'Where the artifact lives.';
+
+--
+-- Name: COLUMN registry_artifacts.checksum; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.checksum IS 'sha256:<hex> of the artifact''s bytes.';
+
+--
+-- Name: COLUMN registry_artifacts.metadata; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.metadata IS 'Anything else about it.';
+
+--
+-- Name: COLUMN registry_artifacts.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.created_at IS 'When it was recorded.';
+
+--
+-- Name: CONSTRAINT registry_artifact_checksum_is_a_sha256 ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_checksum_is_a_sha256 ON concord.registry_artifacts IS 'An artifact checksum is sha256: followed by 64 hex digits.';
+
+--
+-- Name: CONSTRAINT registry_artifact_metadata_is_an_object ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_metadata_is_an_object ON concord.registry_artifacts IS 'Artifact metadata is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_artifact_type_is_known ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_type_is_known ON concord.registry_artifacts IS 'An artifact is one of the artifact types of spec 109.3.';
+
+--
+-- Name: CONSTRAINT registry_artifact_uri_is_not_blank ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_uri_is_not_blank ON concord.registry_artifacts IS 'An artifact has a URI.';
+
+--
+-- Name: registry_bindings; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_bindings (
+    registry_binding_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    entity_id uuid NOT NULL,
+    version_id uuid NOT NULL,
+    binding_scope text NOT NULL,
+    binding_target text NOT NULL,
+    environment text DEFAULT 'prod'::text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    rollout_strategy text DEFAULT 'pinned'::text NOT NULL,
+    rollout_config jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_reason text,
+    CONSTRAINT a_disabled_binding_says_why CHECK (((status <> 'disabled'::text) OR (disabled_reason IS NOT NULL))),
+    CONSTRAINT a_global_binding_targets_everyone CHECK (((binding_scope <> 'global'::text) OR (binding_target = '*'::text))),
+    CONSTRAINT registry_binding_environment_is_a_name CHECK ((environment ~ '^[a-z][a-z0-9_-]{0,62}$'::text)),
+    CONSTRAINT registry_binding_scope_is_known CHECK ((binding_scope = ANY (ARRAY['user'::text, 'team'::text, 'tenant'::text, 'workflow_type'::text, 'command_type'::text, 'agent_role'::text, 'agent_name'::text, 'app'::text, 'environment'::text, 'global'::text]))),
+    CONSTRAINT registry_binding_status_is_known CHECK ((status = ANY (ARRAY['active'::text, 'disabled'::text]))),
+    CONSTRAINT registry_binding_target_is_not_blank CHECK (((btrim(binding_target) <> ''::text) AND (length(binding_target) <= 200))),
+    CONSTRAINT registry_rollout_config_is_an_object CHECK ((jsonb_typeof(rollout_config) = 'object'::text)),
+    CONSTRAINT registry_rollout_strategy_is_known CHECK ((rollout_strategy = ANY (ARRAY['pinned'::text, 'canary'::text])))
+);
+
+--
+-- Name: TABLE registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_bindings IS 'Which version of an entity is in force where (spec 109.3, 112): by scope and target, per environment, pinned or canary. A binding''s version changes only through rebinding or rollback, each written as a lifecycle event.';
+
+--
+-- Name: COLUMN registry_bindings.registry_binding_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.registry_binding_id IS 'The binding''s id.';
+
+--
+-- Name: COLUMN registry_bindings.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.entity_id IS 'The entity bound.';
+
+--
+-- Name: COLUMN registry_bindings.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.version_id IS 'The version in force through the binding.';
+
+--
+-- Name: COLUMN registry_bindings.binding_scope; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.binding_scope IS 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment or global: the precedence of spec 106.4, most specific first.';
+
+--
+-- Name: COLUMN registry_bindings.binding_target; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.binding_target IS 'Who or what the scope names: a principal, team, organisation (tenant), project (app), type or role name; * for global.';
+
+--
+-- Name: COLUMN registry_bindings.environment; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.environment IS 'The environment the binding applies in.';
+
+--
+-- Name: COLUMN registry_bindings.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.status IS 'active or disabled.';
+
+--
+-- Name: COLUMN registry_bindings.rollout_strategy; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.rollout_strategy IS 'pinned (everyone in scope) or canary (a share of subjects chosen by a deterministic hash).';
+
+--
+-- Name: COLUMN registry_bindings.rollout_config; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.rollout_config IS 'For a canary: {"percent": 0-100, "subject": "user" | "tenant" | "app"}.';
+
+--
+-- Name: COLUMN registry_bindings.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.created_by IS 'Who created the binding.';
+
+--
+-- Name: COLUMN registry_bindings.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_bindings.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.updated_at IS 'When it last changed.';
+
+--
+-- Name: COLUMN registry_bindings.disabled_reason; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_bindings.disabled_reason IS 'Why it was disabled.';
+
+--
+-- Name: CONSTRAINT a_disabled_binding_says_why ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_disabled_binding_says_why ON concord.registry_bindings IS 'A disabled binding records why.';
+
+--
+-- Name: CONSTRAINT a_global_binding_targets_everyone ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_global_binding_targets_everyone ON concord.registry_bindings IS 'A global binding''s target is *.';
+
+--
+-- Name: CONSTRAINT registry_binding_environment_is_a_name ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_binding_environment_is_a_name ON concord.registry_bindings IS 'An environment is a lowercase name.';
+
+--
+-- Name: CONSTRAINT registry_binding_scope_is_known ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_binding_scope_is_known ON concord.registry_bindings IS 'A binding scope is one of the ten scopes of spec 106.4.';
+
+--
+-- Name: CONSTRAINT registry_binding_status_is_known ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_binding_status_is_known ON concord.registry_bindings IS 'A binding is active or disabled.';
+
+--
+-- Name: CONSTRAINT registry_binding_target_is_not_blank ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_binding_target_is_not_blank ON concord.registry_bindings IS 'A binding target is not blank and at most 200 characters.';
+
+--
+-- Name: CONSTRAINT registry_rollout_config_is_an_object ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_rollout_config_is_an_object ON concord.registry_bindings IS 'A rollout configuration is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_rollout_strategy_is_known ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_rollout_strategy_is_known ON concord.registry_bindings IS 'A rollout is pinned or canary.';
+
+--
+-- Name: registry_entities; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_entities (
+    entity_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    entity_type text NOT NULL,
+    name text NOT NULL,
+    display_name text NOT NULL,
+    description text,
+    owner text NOT NULL,
+    org_id uuid,
+    domain text,
+    status text DEFAULT 'active'::text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_entity_display_name_is_not_blank CHECK (((btrim(display_name) <> ''::text) AND (length(display_name) <= 200))),
+    CONSTRAINT registry_entity_name_is_an_identifier CHECK (((name ~ '^[A-Za-z][A-Za-z0-9_.:-]*$'::text) AND (length(name) <= 128))),
+    CONSTRAINT registry_entity_owner_is_not_blank CHECK (((btrim(owner) <> ''::text) AND (length(owner) <= 200))),
+    CONSTRAINT registry_entity_status_is_known CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text])))
+);
+
+--
+-- Name: TABLE registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_entities IS 'Every capability the registry knows (spec 109.1): one row per type and name.';
+
+--
+-- Name: COLUMN registry_entities.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.entity_id IS 'The entity''s id.';
+
+--
+-- Name: COLUMN registry_entities.entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.entity_type IS 'One of the twelve registry types.';
+
+--
+-- Name: COLUMN registry_entities.name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.name IS 'Its name, unique within its type (a command type''s entity is named after the command type).';
+
+--
+-- Name: COLUMN registry_entities.display_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.display_name IS 'Its name for people.';
+
+--
+-- Name: COLUMN registry_entities.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.description IS 'What it is for.';
+
+--
+-- Name: COLUMN registry_entities.owner; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.owner IS 'The team or person answerable for it.';
+
+--
+-- Name: COLUMN registry_entities.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.org_id IS 'The organisation it belongs to (its owners approve its high-risk changes); NULL for a platform entity kept by operators.';
+
+--
+-- Name: COLUMN registry_entities.domain; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.domain IS 'The business domain it belongs to.';
+
+--
+-- Name: COLUMN registry_entities.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.status IS 'active or archived.';
+
+--
+-- Name: COLUMN registry_entities.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.created_by IS 'The principal (or operator) that created it.';
+
+--
+-- Name: COLUMN registry_entities.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_entities.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.updated_at IS 'When its row last changed.';
+
+--
+-- Name: CONSTRAINT registry_entity_display_name_is_not_blank ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_display_name_is_not_blank ON concord.registry_entities IS 'A display name is not blank and at most 200 characters.';
+
+--
+-- Name: CONSTRAINT registry_entity_name_is_an_identifier ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_name_is_an_identifier ON concord.registry_entities IS 'An entity name starts with a letter, holds letters, digits and _ . : - only, at most 128.';
+
+--
+-- Name: CONSTRAINT registry_entity_owner_is_not_blank ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_owner_is_not_blank ON concord.registry_entities IS 'An owner is not blank and at most 200 characters.';
+
+--
+-- Name: CONSTRAINT registry_entity_status_is_known ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_status_is_known ON concord.registry_entities IS 'An entity is active or archived.';
+
+--
+-- Name: registry_entity_types; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_entity_types (
+    entity_type text NOT NULL,
+    display_name text NOT NULL,
+    description text NOT NULL,
+    manifest_schema jsonb NOT NULL,
+    CONSTRAINT manifest_schema_is_an_object CHECK ((jsonb_typeof(manifest_schema) = 'object'::text))
+);
+
+--
+-- Name: TABLE registry_entity_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_entity_types IS 'The twelve registry types of spec 107, each with the JSON Schema of its manifests. Kernel data, written by concord migrate.';
+
+--
+-- Name: COLUMN registry_entity_types.entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_types.entity_type IS 'The type''s name: skill, tool, connector, command_type, policy, artifact_schema, memory_schema, agent_role, swarm_template, approval_type, evaluation_suite, workflow_type.';
+
+--
+-- Name: COLUMN registry_entity_types.display_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_types.display_name IS 'The type''s name for people.';
+
+--
+-- Name: COLUMN registry_entity_types.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_types.description IS 'What an entity of this type is.';
+
+--
+-- Name: COLUMN registry_entity_types.manifest_schema; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_types.manifest_schema IS 'The JSON Schema (draft 2020-12) every manifest of this type satisfies.';
+
+--
+-- Name: CONSTRAINT manifest_schema_is_an_object ON registry_entity_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT manifest_schema_is_an_object ON concord.registry_entity_types IS 'A manifest schema is a JSON object.';
+
+--
+-- Name: registry_environment; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_environment (
+    singleton boolean DEFAULT true NOT NULL,
+    environment text DEFAULT 'prod'::text NOT NULL,
+    CONSTRAINT registry_current_environment_is_a_name CHECK ((environment ~ '^[a-z][a-z0-9_-]{0,62}$'::text)),
+    CONSTRAINT registry_environment_is_one_row CHECK (singleton)
+);
+
+--
+-- Name: TABLE registry_environment; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_environment IS 'The environment this database serves: resolution uses the bindings of this environment.';
+
+--
+-- Name: COLUMN registry_environment.singleton; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_environment.singleton IS 'Always true: the table has one row.';
+
+--
+-- Name: COLUMN registry_environment.environment; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_environment.environment IS 'The environment''s name.';
+
+--
+-- Name: CONSTRAINT registry_current_environment_is_a_name ON registry_environment; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_current_environment_is_a_name ON concord.registry_environment IS 'An environment is a lowercase name.';
+
+--
+-- Name: CONSTRAINT registry_environment_is_one_row ON registry_environment; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_environment_is_one_row ON concord.registry_environment IS 'The environment table has exactly one row.';
+
+--
+-- Name: registry_evaluations; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_evaluations (
+    registry_evaluation_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    version_id uuid NOT NULL,
+    evaluation_type text NOT NULL,
+    status text NOT NULL,
+    result jsonb DEFAULT '{}'::jsonb NOT NULL,
+    error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT registry_evaluation_status_is_known CHECK ((status = ANY (ARRAY['passed'::text, 'failed'::text, 'error'::text]))),
+    CONSTRAINT registry_evaluation_type_is_not_blank CHECK ((btrim(evaluation_type) <> ''::text))
+);
+
+--
+-- Name: TABLE registry_evaluations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_evaluations IS 'The checks run on a version before it may publish (spec 109.4): manifest, relationships, compatibility, and evaluation suites; append-only.';
+
+--
+-- Name: COLUMN registry_evaluations.registry_evaluation_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.registry_evaluation_id IS 'The evaluation''s id.';
+
+--
+-- Name: COLUMN registry_evaluations.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.version_id IS 'The version evaluated.';
+
+--
+-- Name: COLUMN registry_evaluations.evaluation_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.evaluation_type IS 'manifest, relationships, compatibility, or an evaluation suite''s name.';
+
+--
+-- Name: COLUMN registry_evaluations.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.status IS 'passed, failed or error.';
+
+--
+-- Name: COLUMN registry_evaluations.result; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.result IS 'What it found.';
+
+--
+-- Name: COLUMN registry_evaluations.error; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.error IS 'The error of an evaluation that could not run.';
+
+--
+-- Name: COLUMN registry_evaluations.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.created_at IS 'When it started.';
+
+--
+-- Name: COLUMN registry_evaluations.completed_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_evaluations.completed_at IS 'When it ended.';
+
+--
+-- Name: CONSTRAINT registry_evaluation_status_is_known ON registry_evaluations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_evaluation_status_is_known ON concord.registry_evaluations IS 'An evaluation passed, failed or could not run (error).';
+
+--
+-- Name: CONSTRAINT registry_evaluation_type_is_not_blank ON registry_evaluations; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_evaluation_type_is_not_blank ON concord.registry_evaluations IS 'An evaluation has a type.';
+
+--
+-- Name: registry_lifecycle_events; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_lifecycle_events (
+    registry_lifecycle_event_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    entity_id uuid NOT NULL,
+    version_id uuid,
+    binding_id uuid,
+    command_id uuid,
+    event_type text NOT NULL,
+    actor text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    trace_id text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_event_payload_is_an_object CHECK ((jsonb_typeof(payload) = 'object'::text)),
+    CONSTRAINT registry_event_type_is_an_identifier CHECK ((event_type ~ '^[a-z][a-z0-9_]*$'::text))
+);
+
+--
+-- Name: TABLE registry_lifecycle_events; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_lifecycle_events IS 'Every change of the registry, append-only (spec 109.3): created, validated, approval requested, approved, published, bound, rebound, rolled back, deprecated, retired, emergency retirement.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.registry_lifecycle_event_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.registry_lifecycle_event_id IS 'The event''s id.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.entity_id IS 'The entity concerned.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.version_id IS 'The version concerned, if any.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.binding_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.binding_id IS 'The binding concerned, if any.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.command_id IS 'The governed concord.registry.* command that made the change.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.event_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.event_type IS 'What happened.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.actor; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.actor IS 'Who did it.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.payload; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.payload IS 'The details.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.trace_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.trace_id IS 'The trace it belongs to.';
+
+--
+-- Name: COLUMN registry_lifecycle_events.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_lifecycle_events.created_at IS 'When it happened.';
+
+--
+-- Name: CONSTRAINT registry_event_payload_is_an_object ON registry_lifecycle_events; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_event_payload_is_an_object ON concord.registry_lifecycle_events IS 'An event payload is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_event_type_is_an_identifier ON registry_lifecycle_events; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_event_type_is_an_identifier ON concord.registry_lifecycle_events IS 'An event type is a lowercase identifier.';
+
+--
+-- Name: registry_relationships; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_relationships (
+    registry_relationship_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    source_version_id uuid NOT NULL,
+    relationship_type text NOT NULL,
+    target_entity_type text NOT NULL,
+    target_entity_name text NOT NULL,
+    target_version_constraint text,
+    target_versions semver.semverrange NOT NULL,
+    required boolean DEFAULT true NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_relationship_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text))
+);
+
+--
+-- Name: TABLE registry_relationships; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_relationships IS 'The capability graph (spec 108.2, 109.4): what a version uses, creates, requires, produces, reads, writes or spawns, by target type, name and version constraint. Derived from the manifest when the version is created; frozen with it.';
+
+--
+-- Name: COLUMN registry_relationships.registry_relationship_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.registry_relationship_id IS 'The edge''s id.';
+
+--
+-- Name: COLUMN registry_relationships.source_version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.source_version_id IS 'The version the edge starts at.';
+
+--
+-- Name: COLUMN registry_relationships.relationship_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.relationship_type IS 'What the source does with the target (see concord.registry_relationship_types()).';
+
+--
+-- Name: COLUMN registry_relationships.target_entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_entity_type IS 'The target''s registry type.';
+
+--
+-- Name: COLUMN registry_relationships.target_entity_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_entity_name IS 'The target entity''s name.';
+
+--
+-- Name: COLUMN registry_relationships.target_version_constraint; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_version_constraint IS 'The constraint as written (">=1.2 <2", "^1.4", "~1.4", "1.0.0", "*"); NULL: any version.';
+
+--
+-- Name: COLUMN registry_relationships.target_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_versions IS 'The constraint as a semverrange.';
+
+--
+-- Name: COLUMN registry_relationships.required; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.required IS 'Whether the source cannot work without the target.';
+
+--
+-- Name: COLUMN registry_relationships.metadata; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.metadata IS 'Details of the edge: a connector operation''s name, a tool''s mode.';
+
+--
+-- Name: COLUMN registry_relationships.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.created_at IS 'When the edge was recorded.';
+
+--
+-- Name: CONSTRAINT registry_relationship_metadata_is_an_object ON registry_relationships; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_relationship_metadata_is_an_object ON concord.registry_relationships IS 'Relationship metadata is a JSON object.';
+
+--
+-- Name: registry_usage; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_usage (
+    registry_usage_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    version_id uuid,
+    entity_id uuid NOT NULL,
+    agent_run_id uuid,
+    swarm_run_id uuid,
+    command_id uuid,
+    workflow_run_id text,
+    usage_type text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_usage_payload_is_an_object CHECK ((jsonb_typeof(payload) = 'object'::text)),
+    CONSTRAINT registry_usage_type_is_known CHECK ((usage_type = ANY (ARRAY['resolved_for_agent_run'::text, 'tool_enabled'::text, 'command_proposed'::text, 'connector_operation_enabled'::text, 'memory_read_enabled'::text, 'memory_write_proposed'::text, 'artifact_created'::text, 'subagent_spawn_enabled'::text, 'policy_applied'::text, 'approval_type_used'::text, 'contract_resolved'::text, 'deprecated_version_resolved'::text, 'retired_version_refused'::text])))
+);
+
+--
+-- Name: TABLE registry_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_usage IS 'What used which version, append-only (spec 109.4, 117): resolutions, enabled tools, applied policies, deprecated versions resolved, retired versions refused.';
+
+--
+-- Name: COLUMN registry_usage.registry_usage_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.registry_usage_id IS 'The usage row''s id.';
+
+--
+-- Name: COLUMN registry_usage.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.version_id IS 'The version used (NULL: refused before one was found).';
+
+--
+-- Name: COLUMN registry_usage.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.entity_id IS 'The entity used.';
+
+--
+-- Name: COLUMN registry_usage.agent_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.agent_run_id IS 'The agent run that used it.';
+
+--
+-- Name: COLUMN registry_usage.swarm_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.swarm_run_id IS 'The swarm run that used it.';
+
+--
+-- Name: COLUMN registry_usage.command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.command_id IS 'The command that used it.';
+
+--
+-- Name: COLUMN registry_usage.workflow_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.workflow_run_id IS 'The DBOS workflow that used it.';
+
+--
+-- Name: COLUMN registry_usage.usage_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.usage_type IS 'How it was used.';
+
+--
+-- Name: COLUMN registry_usage.payload; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.payload IS 'The details.';
+
+--
+-- Name: COLUMN registry_usage.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.created_at IS 'When.';
+
+--
+-- Name: CONSTRAINT registry_usage_payload_is_an_object ON registry_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_usage_payload_is_an_object ON concord.registry_usage IS 'A usage payload is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_usage_type_is_known ON registry_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_usage_type_is_known ON concord.registry_usage IS 'A usage is one of the usage types of spec 109.4, or a resolution, a deprecated version resolved, a retired version refused.';
+
+--
+-- Name: registry_version_statuses; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_version_statuses (
+    status text NOT NULL,
+    resolvable boolean NOT NULL,
+    frozen boolean NOT NULL,
+    description text NOT NULL
+);
+
+--
+-- Name: TABLE registry_version_statuses; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_version_statuses IS 'The statuses of a registry version (spec 111.2).';
+
+--
+-- Name: COLUMN registry_version_statuses.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_statuses.status IS 'The status.';
+
+--
+-- Name: COLUMN registry_version_statuses.resolvable; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_statuses.resolvable IS 'Whether a version in this status can be resolved through a binding.';
+
+--
+-- Name: COLUMN registry_version_statuses.frozen; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_statuses.frozen IS 'Whether a version in this status has its manifest, relationships and artifacts frozen.';
+
+--
+-- Name: COLUMN registry_version_statuses.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_statuses.description IS 'What the status means.';
+
+--
+-- Name: registry_version_transitions; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_version_transitions (
+    from_status text NOT NULL,
+    to_status text NOT NULL
+);
+
+--
+-- Name: TABLE registry_version_transitions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_version_transitions IS 'The legal moves of a registry version''s lifecycle (spec 111.1-111.2); the guard trigger of registry_versions refuses any other.';
+
+--
+-- Name: COLUMN registry_version_transitions.from_status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_transitions.from_status IS 'The status moved from.';
+
+--
+-- Name: COLUMN registry_version_transitions.to_status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_transitions.to_status IS 'The status moved to.';
+
+--
+-- Name: registry_versions; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_versions (
+    version_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    entity_id uuid NOT NULL,
+    version semver.semver NOT NULL,
+    version_major integer GENERATED ALWAYS AS (semver.get_semver_major(version)) STORED,
+    version_minor integer GENERATED ALWAYS AS (semver.get_semver_minor(version)) STORED,
+    version_patch integer GENERATED ALWAYS AS (semver.get_semver_patch(version)) STORED,
+    status text DEFAULT 'draft'::text NOT NULL,
+    risk_level text DEFAULT 'low'::text NOT NULL,
+    manifest jsonb NOT NULL,
+    checksum text NOT NULL,
+    previous_version_id uuid,
+    change_class text DEFAULT 'initial'::text NOT NULL,
+    change_reasons jsonb DEFAULT '[]'::jsonb NOT NULL,
+    high_risk_changes jsonb DEFAULT '[]'::jsonb NOT NULL,
+    approval_required boolean DEFAULT false NOT NULL,
+    approval_command_id uuid,
+    created_by text NOT NULL,
+    approved_by text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    validated_at timestamp with time zone,
+    approved_at timestamp with time zone,
+    published_at timestamp with time zone,
+    deprecated_at timestamp with time zone,
+    retired_at timestamp with time zone,
+    rejected_at timestamp with time zone,
+    retirement_reason text,
+    emergency_retirement boolean DEFAULT false NOT NULL,
+    CONSTRAINT a_published_version_has_its_publication_time CHECK (((status <> ALL (ARRAY['published'::text, 'deprecated'::text])) OR (published_at IS NOT NULL))),
+    CONSTRAINT a_retired_version_has_its_retirement CHECK (((status <> 'retired'::text) OR ((retired_at IS NOT NULL) AND (retirement_reason IS NOT NULL)))),
+    CONSTRAINT an_approved_version_names_its_approver CHECK (((status <> 'approved'::text) OR ((approved_by IS NOT NULL) AND (approved_at IS NOT NULL)))),
+    CONSTRAINT registry_change_class_is_known CHECK ((change_class = ANY (ARRAY['initial'::text, 'doc'::text, 'additive'::text, 'breaking'::text]))),
+    CONSTRAINT registry_change_reasons_is_an_array CHECK ((jsonb_typeof(change_reasons) = 'array'::text)),
+    CONSTRAINT registry_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
+    CONSTRAINT registry_high_risk_changes_is_an_array CHECK ((jsonb_typeof(high_risk_changes) = 'array'::text)),
+    CONSTRAINT registry_manifest_is_an_object CHECK ((jsonb_typeof(manifest) = 'object'::text)),
+    CONSTRAINT registry_version_risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
+);
+
+--
+-- Name: TABLE registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_versions IS 'The versions of every registry entity (spec 109.2). A version past draft is frozen: its manifest, checksum, relationships and artifacts never change; its status moves only along registry_version_transitions.';
+
+--
+-- Name: COLUMN registry_versions.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_id IS 'The version''s id.';
+
+--
+-- Name: COLUMN registry_versions.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.entity_id IS 'The entity it is a version of.';
+
+--
+-- Name: COLUMN registry_versions.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version IS 'Its semantic version (semver.org ordering: 1.10.0 > 1.9.0, pre-releases before their release).';
+
+--
+-- Name: COLUMN registry_versions.version_major; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_major IS 'The major part of the version.';
+
+--
+-- Name: COLUMN registry_versions.version_minor; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_minor IS 'The minor part of the version.';
+
+--
+-- Name: COLUMN registry_versions.version_patch; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_patch IS 'The patch part of the version.';
+
+--
+-- Name: COLUMN registry_versions.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.status IS 'draft, validated, pending_approval, approved, published, deprecated, retired or rejected.';
+
+--
+-- Name: COLUMN registry_versions.risk_level; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.risk_level IS 'low, medium, high or critical: the manifest''s risk_level, else low.';
+
+--
+-- Name: COLUMN registry_versions.manifest; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.manifest IS 'The contract: a JSON document valid against its type''s manifest_schema.';
+
+--
+-- Name: COLUMN registry_versions.checksum; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.checksum IS 'sha256:<hex> of the manifest''s canonical JSON, computed in SQL (concord.registry_checksum).';
+
+--
+-- Name: COLUMN registry_versions.previous_version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.previous_version_id IS 'The highest published (or deprecated) version of the entity below this one when it was created: what its change was classified against. NULL for the first.';
+
+--
+-- Name: COLUMN registry_versions.change_class; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.change_class IS 'initial, doc, additive or breaking: the change from previous_version_id (spec 110).';
+
+--
+-- Name: COLUMN registry_versions.change_reasons; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.change_reasons IS 'Why the change has its class: a JSON array of {kind, path, message}.';
+
+--
+-- Name: COLUMN registry_versions.high_risk_changes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.high_risk_changes IS 'The high-risk changes of spec 111.3 the version makes, as a JSON array of names.';
+
+--
+-- Name: COLUMN registry_versions.approval_required; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approval_required IS 'Whether publication needs an approval by an owner of the entity''s organisation.';
+
+--
+-- Name: COLUMN registry_versions.approval_command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approval_command_id IS 'The concord.registry.publish_version command whose approval gated its publication.';
+
+--
+-- Name: COLUMN registry_versions.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.created_by IS 'Who created it.';
+
+--
+-- Name: COLUMN registry_versions.approved_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approved_by IS 'Who approved its publication.';
+
+--
+-- Name: COLUMN registry_versions.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_versions.validated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.validated_at IS 'When it was validated.';
+
+--
+-- Name: COLUMN registry_versions.approved_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approved_at IS 'When its publication was approved.';
+
+--
+-- Name: COLUMN registry_versions.published_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.published_at IS 'When it was published.';
+
+--
+-- Name: COLUMN registry_versions.deprecated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.deprecated_at IS 'When it was deprecated.';
+
+--
+-- Name: COLUMN registry_versions.retired_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.retired_at IS 'When it was retired.';
+
+--
+-- Name: COLUMN registry_versions.rejected_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.rejected_at IS 'When it was rejected.';
+
+--
+-- Name: COLUMN registry_versions.retirement_reason; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.retirement_reason IS 'Why it was retired.';
+
+--
+-- Name: COLUMN registry_versions.emergency_retirement; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.emergency_retirement IS 'Whether it was retired in an emergency (spec 111.4).';
+
+--
+-- Name: CONSTRAINT a_published_version_has_its_publication_time ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_published_version_has_its_publication_time ON concord.registry_versions IS 'A published or deprecated version records when it was published.';
+
+--
+-- Name: CONSTRAINT a_retired_version_has_its_retirement ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_retired_version_has_its_retirement ON concord.registry_versions IS 'A retired version records when and why.';
+
+--
+-- Name: CONSTRAINT an_approved_version_names_its_approver ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT an_approved_version_names_its_approver ON concord.registry_versions IS 'An approved version names who approved it and when.';
+
+--
+-- Name: CONSTRAINT registry_change_class_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_change_class_is_known ON concord.registry_versions IS 'A change is initial, doc, additive or breaking.';
+
+--
+-- Name: CONSTRAINT registry_change_reasons_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_change_reasons_is_an_array ON concord.registry_versions IS 'change_reasons is a JSON array.';
+
+--
+-- Name: CONSTRAINT registry_checksum_is_a_sha256 ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_checksum_is_a_sha256 ON concord.registry_versions IS 'A checksum is sha256: followed by 64 hex digits.';
+
+--
+-- Name: CONSTRAINT registry_high_risk_changes_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_high_risk_changes_is_an_array ON concord.registry_versions IS 'high_risk_changes is a JSON array.';
+
+--
+-- Name: CONSTRAINT registry_manifest_is_an_object ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_manifest_is_an_object ON concord.registry_versions IS 'A manifest is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_version_risk_level_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_version_risk_level_is_known ON concord.registry_versions IS 'A risk level is low, medium, high or critical.';
+
+--
 -- Name: rules; Type: VIEW; Schema: concord; Owner: -
 --
 
@@ -25618,6 +27251,142 @@ ALTER TABLE ONLY concord.projects
     ADD CONSTRAINT projects_pkey PRIMARY KEY (project_id);
 
 --
+-- Name: registry_artifacts registry_artifacts_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_artifacts
+    ADD CONSTRAINT registry_artifacts_pkey PRIMARY KEY (registry_artifact_id);
+
+--
+-- Name: registry_bindings registry_bindings_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_bindings
+    ADD CONSTRAINT registry_bindings_pkey PRIMARY KEY (registry_binding_id);
+
+--
+-- Name: registry_entities registry_entities_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_entities
+    ADD CONSTRAINT registry_entities_pkey PRIMARY KEY (entity_id);
+
+--
+-- Name: registry_entities registry_entity_name_is_unique_in_its_type; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_entities
+    ADD CONSTRAINT registry_entity_name_is_unique_in_its_type UNIQUE (entity_type, name);
+
+--
+-- Name: CONSTRAINT registry_entity_name_is_unique_in_its_type ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_name_is_unique_in_its_type ON concord.registry_entities IS 'One entity per type and name.';
+
+--
+-- Name: registry_entity_types registry_entity_types_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_entity_types
+    ADD CONSTRAINT registry_entity_types_pkey PRIMARY KEY (entity_type);
+
+--
+-- Name: registry_environment registry_environment_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_environment
+    ADD CONSTRAINT registry_environment_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: registry_evaluations registry_evaluations_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_evaluations
+    ADD CONSTRAINT registry_evaluations_pkey PRIMARY KEY (registry_evaluation_id);
+
+--
+-- Name: registry_lifecycle_events registry_lifecycle_events_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_lifecycle_events
+    ADD CONSTRAINT registry_lifecycle_events_pkey PRIMARY KEY (registry_lifecycle_event_id);
+
+--
+-- Name: registry_relationships registry_relationship_is_recorded_once; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_relationships
+    ADD CONSTRAINT registry_relationship_is_recorded_once UNIQUE NULLS NOT DISTINCT (source_version_id, relationship_type, target_entity_type, target_entity_name, metadata);
+
+--
+-- Name: CONSTRAINT registry_relationship_is_recorded_once ON registry_relationships; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_relationship_is_recorded_once ON concord.registry_relationships IS 'A version records each edge once.';
+
+--
+-- Name: registry_relationships registry_relationships_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_relationships
+    ADD CONSTRAINT registry_relationships_pkey PRIMARY KEY (registry_relationship_id);
+
+--
+-- Name: registry_usage registry_usage_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_usage
+    ADD CONSTRAINT registry_usage_pkey PRIMARY KEY (registry_usage_id);
+
+--
+-- Name: registry_versions registry_version_belongs_to_one_entity; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_versions
+    ADD CONSTRAINT registry_version_belongs_to_one_entity UNIQUE (version_id, entity_id);
+
+--
+-- Name: CONSTRAINT registry_version_belongs_to_one_entity ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_version_belongs_to_one_entity ON concord.registry_versions IS 'Lets bindings name a version together with its entity.';
+
+--
+-- Name: registry_versions registry_version_is_unique_in_its_entity; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_versions
+    ADD CONSTRAINT registry_version_is_unique_in_its_entity UNIQUE (entity_id, version);
+
+--
+-- Name: CONSTRAINT registry_version_is_unique_in_its_entity ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_version_is_unique_in_its_entity ON concord.registry_versions IS 'An entity has each version once.';
+
+--
+-- Name: registry_version_statuses registry_version_statuses_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_version_statuses
+    ADD CONSTRAINT registry_version_statuses_pkey PRIMARY KEY (status);
+
+--
+-- Name: registry_version_transitions registry_version_transitions_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_version_transitions
+    ADD CONSTRAINT registry_version_transitions_pkey PRIMARY KEY (from_status, to_status);
+
+--
+-- Name: registry_versions registry_versions_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_versions
+    ADD CONSTRAINT registry_versions_pkey PRIMARY KEY (version_id);
+
+--
 -- Name: runtime_compensations runtime_compensations_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -25772,6 +27541,12 @@ CREATE INDEX artifacts_swarm_idx ON concord.artifacts USING btree (swarm_run_id,
 --
 
 CREATE INDEX command_dependencies_parent_idx ON concord.command_dependencies USING btree (parent_command_id);
+
+--
+-- Name: commands_contract_version_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX commands_contract_version_idx ON concord.commands USING btree (contract_version_id);
 
 --
 -- Name: commands_dbos_workflow_id_key; Type: INDEX; Schema: concord; Owner: -
@@ -25948,6 +27723,18 @@ CREATE INDEX memories_subject_idx ON concord.memories USING btree (subject_type,
 CREATE INDEX notifications_recipient_idx ON concord.notifications USING btree (recipient, created_at DESC);
 
 --
+-- Name: one_active_binding_per_scope_target_and_strategy; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE UNIQUE INDEX one_active_binding_per_scope_target_and_strategy ON concord.registry_bindings USING btree (entity_id, environment, binding_scope, binding_target, rollout_strategy) WHERE (status = 'active'::text);
+
+--
+-- Name: INDEX one_active_binding_per_scope_target_and_strategy; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON INDEX concord.one_active_binding_per_scope_target_and_strategy IS 'At most one active pinned and one active canary binding per entity, environment, scope and target.';
+
+--
 -- Name: policies_command_types_idx; Type: INDEX; Schema: concord; Owner: -
 --
 
@@ -25958,6 +27745,60 @@ CREATE INDEX policies_command_types_idx ON concord.policies USING gin (command_t
 --
 
 CREATE INDEX principal_logins_principal_idx ON concord.principal_logins USING btree (principal_id);
+
+--
+-- Name: registry_artifacts_version_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_artifacts_version_idx ON concord.registry_artifacts USING btree (version_id);
+
+--
+-- Name: registry_bindings_version_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_bindings_version_idx ON concord.registry_bindings USING btree (version_id);
+
+--
+-- Name: registry_evaluations_version_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_evaluations_version_idx ON concord.registry_evaluations USING btree (version_id);
+
+--
+-- Name: registry_lifecycle_events_entity_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_lifecycle_events_entity_idx ON concord.registry_lifecycle_events USING btree (entity_id, created_at);
+
+--
+-- Name: registry_lifecycle_events_version_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_lifecycle_events_version_idx ON concord.registry_lifecycle_events USING btree (version_id);
+
+--
+-- Name: registry_relationships_target_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_relationships_target_idx ON concord.registry_relationships USING btree (target_entity_type, target_entity_name);
+
+--
+-- Name: registry_usage_entity_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_usage_entity_idx ON concord.registry_usage USING btree (entity_id, usage_type);
+
+--
+-- Name: registry_usage_version_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_usage_version_idx ON concord.registry_usage USING btree (version_id, usage_type);
+
+--
+-- Name: registry_versions_status_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_versions_status_idx ON concord.registry_versions USING btree (entity_id, status);
 
 --
 -- Name: team_members_principal_idx; Type: INDEX; Schema: concord; Owner: -
@@ -26770,6 +28611,19 @@ CREATE TRIGGER tools_before_write BEFORE INSERT OR DELETE OR UPDATE ON concord.t
 CREATE TRIGGER tools_stamp BEFORE INSERT OR UPDATE ON concord.tools FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('tool_name', 'version');
 
 --
+-- Name: registry_bindings a_binding_names_a_version_of_its_entity; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_bindings
+    ADD CONSTRAINT a_binding_names_a_version_of_its_entity FOREIGN KEY (version_id, entity_id) REFERENCES concord.registry_versions(version_id, entity_id);
+
+--
+-- Name: CONSTRAINT a_binding_names_a_version_of_its_entity ON registry_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_binding_names_a_version_of_its_entity ON concord.registry_bindings IS 'A binding''s version is a version of the binding''s entity.';
+
+--
 -- Name: act_as_grants act_as_grants_on_behalf_of_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -27050,6 +28904,13 @@ ALTER TABLE ONLY concord.commands
     ADD CONSTRAINT commands_command_type_fkey FOREIGN KEY (command_type) REFERENCES concord.command_types(command_type);
 
 --
+-- Name: commands commands_contract_version_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.commands
+    ADD CONSTRAINT commands_contract_version_id_fkey FOREIGN KEY (contract_version_id) REFERENCES concord.registry_versions(version_id);
+
+--
 -- Name: commands commands_error_class_is_known; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -27251,6 +29112,132 @@ ALTER TABLE ONLY concord.principal_logins
 
 ALTER TABLE ONLY concord.projects
     ADD CONSTRAINT projects_org_id_fkey FOREIGN KEY (org_id) REFERENCES concord.organisations(org_id);
+
+--
+-- Name: registry_artifacts registry_artifacts_version_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_artifacts
+    ADD CONSTRAINT registry_artifacts_version_id_fkey FOREIGN KEY (version_id) REFERENCES concord.registry_versions(version_id);
+
+--
+-- Name: registry_entities registry_entities_entity_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_entities
+    ADD CONSTRAINT registry_entities_entity_type_fkey FOREIGN KEY (entity_type) REFERENCES concord.registry_entity_types(entity_type);
+
+--
+-- Name: registry_entities registry_entities_org_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_entities
+    ADD CONSTRAINT registry_entities_org_id_fkey FOREIGN KEY (org_id) REFERENCES concord.organisations(org_id);
+
+--
+-- Name: registry_evaluations registry_evaluations_version_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_evaluations
+    ADD CONSTRAINT registry_evaluations_version_id_fkey FOREIGN KEY (version_id) REFERENCES concord.registry_versions(version_id);
+
+--
+-- Name: registry_lifecycle_events registry_lifecycle_events_binding_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_lifecycle_events
+    ADD CONSTRAINT registry_lifecycle_events_binding_id_fkey FOREIGN KEY (binding_id) REFERENCES concord.registry_bindings(registry_binding_id);
+
+--
+-- Name: registry_lifecycle_events registry_lifecycle_events_command_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_lifecycle_events
+    ADD CONSTRAINT registry_lifecycle_events_command_id_fkey FOREIGN KEY (command_id) REFERENCES concord.commands(command_id);
+
+--
+-- Name: registry_lifecycle_events registry_lifecycle_events_entity_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_lifecycle_events
+    ADD CONSTRAINT registry_lifecycle_events_entity_id_fkey FOREIGN KEY (entity_id) REFERENCES concord.registry_entities(entity_id);
+
+--
+-- Name: registry_lifecycle_events registry_lifecycle_events_version_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_lifecycle_events
+    ADD CONSTRAINT registry_lifecycle_events_version_id_fkey FOREIGN KEY (version_id) REFERENCES concord.registry_versions(version_id);
+
+--
+-- Name: registry_relationships registry_relationships_source_version_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_relationships
+    ADD CONSTRAINT registry_relationships_source_version_id_fkey FOREIGN KEY (source_version_id) REFERENCES concord.registry_versions(version_id);
+
+--
+-- Name: registry_relationships registry_relationships_target_entity_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_relationships
+    ADD CONSTRAINT registry_relationships_target_entity_type_fkey FOREIGN KEY (target_entity_type) REFERENCES concord.registry_entity_types(entity_type);
+
+--
+-- Name: registry_usage registry_usage_entity_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_usage
+    ADD CONSTRAINT registry_usage_entity_id_fkey FOREIGN KEY (entity_id) REFERENCES concord.registry_entities(entity_id);
+
+--
+-- Name: registry_usage registry_usage_version_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_usage
+    ADD CONSTRAINT registry_usage_version_id_fkey FOREIGN KEY (version_id) REFERENCES concord.registry_versions(version_id);
+
+--
+-- Name: registry_version_transitions registry_version_transitions_from_status_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_version_transitions
+    ADD CONSTRAINT registry_version_transitions_from_status_fkey FOREIGN KEY (from_status) REFERENCES concord.registry_version_statuses(status);
+
+--
+-- Name: registry_version_transitions registry_version_transitions_to_status_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_version_transitions
+    ADD CONSTRAINT registry_version_transitions_to_status_fkey FOREIGN KEY (to_status) REFERENCES concord.registry_version_statuses(status);
+
+--
+-- Name: registry_versions registry_versions_approval_command_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_versions
+    ADD CONSTRAINT registry_versions_approval_command_id_fkey FOREIGN KEY (approval_command_id) REFERENCES concord.commands(command_id);
+
+--
+-- Name: registry_versions registry_versions_entity_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_versions
+    ADD CONSTRAINT registry_versions_entity_id_fkey FOREIGN KEY (entity_id) REFERENCES concord.registry_entities(entity_id);
+
+--
+-- Name: registry_versions registry_versions_previous_version_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_versions
+    ADD CONSTRAINT registry_versions_previous_version_id_fkey FOREIGN KEY (previous_version_id) REFERENCES concord.registry_versions(version_id);
+
+--
+-- Name: registry_versions registry_versions_status_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.registry_versions
+    ADD CONSTRAINT registry_versions_status_fkey FOREIGN KEY (status) REFERENCES concord.registry_version_statuses(status);
 
 --
 -- Name: runtime_operations runtime_operations_command_type_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -29001,6 +30988,72 @@ REVOKE ALL ON FUNCTION concord._refuse_spec(what text, problems text[]) FROM PUB
 REVOKE ALL ON FUNCTION concord._refuse_write() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_pointer_token(token text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_pointer_token(token text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_additional_change(old_value jsonb, new_value jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_additional_change(old_value jsonb, new_value jsonb, direction text, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_bound_change(keyword text, old_value jsonb, new_value jsonb, lower boolean, direction text, path text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_bound_change(keyword text, old_value jsonb, new_value jsonb, lower boolean, direction text, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_constraint_change(keyword text, old_value jsonb, new_value jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_constraint_change(keyword text, old_value jsonb, new_value jsonb, direction text, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_diff(old_schema jsonb, new_schema jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_diff(old_schema jsonb, new_schema jsonb, direction text, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_finding(effect text, direction text, path text, message text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_finding(effect text, direction text, path text, message text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_known_keywords(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_known_keywords() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_types(schema jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_types(schema jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_values_change(keyword text, old_values jsonb, new_values jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_values_change(keyword text, old_values jsonb, new_values jsonb, direction text, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_schema_whole_change(old_schema jsonb, new_schema jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_schema_whole_change(old_schema jsonb, new_schema jsonb, direction text, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_types_within(inner_types text[], outer_types text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_types_within(inner_types text[], outer_types text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _replay(original concord.commands, command_type text, payload jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -29239,6 +31292,12 @@ REVOKE ALL ON FUNCTION concord._rule_book_memory() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._rule_book_plans() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _rule_book_registry(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._rule_book_registry() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _rule_book_runtime(); Type: ACL; Schema: concord; Owner: -
@@ -29999,6 +32058,18 @@ GRANT ALL ON FUNCTION concord.register_schedule(spec jsonb) TO concord_admin;
 
 REVOKE ALL ON FUNCTION concord.register_tool(spec jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.register_tool(spec jsonb) TO concord_admin;
+
+--
+-- Name: FUNCTION registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_agent;
 
 --
 -- Name: FUNCTION remember(memory jsonb, actor text); Type: ACL; Schema: concord; Owner: -

@@ -213,3 +213,9 @@ concord.agent_step_log,
 concord.swarm_artifacts,
 concord.memory_catalog
 TO concord_app, concord_reader, concord_admin, concord_worker;
+
+-- The registry's pure decisions (spec 110): how a contract changed, and
+-- whether a version number matches it; anyone may ask.
+GRANT EXECUTE ON FUNCTION
+concord.registry_json_schema_change(jsonb, jsonb, text)
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;

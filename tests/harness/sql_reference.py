@@ -324,7 +324,11 @@ def _appended(text: str, name: str, body: str) -> str:
 
 def domain_of(function: str) -> str | None:
     """The folder of sql/ whose files create a public function (or procedure)."""
-    pattern = re.compile(rf"(?:FUNCTION|PROCEDURE)\s+concord\.{re.escape(function)}\s*\(", re.I)
+    # CREATE: a GRANT in sql/privileges/ names it too, and may sort first
+    pattern = re.compile(
+        rf"CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+concord\.{re.escape(function)}\s*\(",
+        re.I,
+    )
     for path in sorted(SQL_DIR.rglob("*.sql")):
         if pattern.search(path.read_text()):
             return path.parent.name

@@ -603,3 +603,74 @@ COMMENT ON COLUMN concord.agent_runs.runtime_manifest IS
 'memory and artifact scopes it may use; {} for a run started before 0008.';
 COMMENT ON CONSTRAINT runtime_manifest_is_an_object ON concord.agent_runs IS
 'A runtime manifest is a JSON object.';
+
+-- == registry_commands ==
+-- Every registry mutation is a governed command (spec 114): recorded,
+-- judged by its policies, audited, approval-gated. Publication, binding,
+-- rollback and retirement run as DBOS workflows (spec 113) on any worker.
+INSERT INTO concord.approval_types (
+    name, description, risk_level, approver_path, decision_values, default_expiry_minutes, spec
+) VALUES (
+    'concord.registry_high_risk_change',
+    'An owner of the entity''s organisation, other than the version''s creator and the requester, approves '
+    'the publication of a high-risk registry version (spec 111.3).',
+    'high', '$."payload"."approvers"[*]', '{approved,rejected}', 10080,
+    '{"name": "concord.registry_high_risk_change", "approver": {"path": "$.payload.approvers[*]"}, '
+    '"risk_level": "high"}'
+)
+ON CONFLICT (name) DO NOTHING;
+
+INSERT INTO concord.policies (name, kind, description, config, spec) VALUES (
+    'registry_high_risk', 'builtin',
+    'A registry version that needs approval (a high-risk object or change of an organisation, spec 111.3) '
+    'is published only after an owner of its organisation approves.',
+    '{}', '{"name": "registry_high_risk"}'
+)
+ON CONFLICT (name) DO NOTHING;
+
+INSERT INTO concord.command_types (
+    command_type, name, description, sync_allowed, async_required, approval_required, policy_checks,
+    risk_level, max_attempts
+) VALUES
+(
+    'concord.registry.create_entity', 'Create a registry entity',
+    'A new capability in the Domain Registry (spec 114).', true, false, false, '{}', 'low', 1
+),
+(
+    'concord.registry.create_version', 'Create a registry version',
+    'A draft version of a registry entity, its change classified (spec 110, 114).', true, false, false, '{}',
+    'low', 1
+),
+(
+    'concord.registry.validate_version', 'Validate a registry version',
+    'A draft''s manifest, relationships and compatibility checked (spec 111.1).', true, false, false, '{}',
+    'low', 1
+),
+(
+    'concord.registry.publish_version', 'Publish a registry version',
+    'A version made immutable and bindable, after an owner''s approval when high-risk (spec 111, 113).',
+    false, true, false, '{registry_high_risk}', 'medium', 3
+),
+(
+    'concord.registry.bind_version', 'Bind a registry version',
+    'A published version put in force at a scope (spec 112, 113).', false, true, false, '{}', 'medium', 3
+),
+(
+    'concord.registry.rollback_binding', 'Roll a registry binding back',
+    'A binding pointed back at a prior version (spec 113).', false, true, false, '{}', 'medium', 3
+),
+(
+    'concord.registry.deprecate_version', 'Deprecate a registry version',
+    'A version that still resolves, with a warning, and takes no new binding.', true, false, false, '{}',
+    'low', 1
+),
+(
+    'concord.registry.retire_version', 'Retire a registry version',
+    'A version that never resolves again; an emergency blocks it at once (spec 111.4, 113).', false, true,
+    false, '{}', 'high', 3
+),
+(
+    'concord.registry.reject_version', 'Reject a registry version',
+    'A draft or a version waiting for publication, withdrawn for good.', true, false, false, '{}', 'low', 1
+)
+ON CONFLICT (command_type) DO NOTHING;

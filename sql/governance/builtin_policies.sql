@@ -107,6 +107,20 @@ BEGIN
             END LOOP;
         END LOOP;
         RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'registry_high_risk' THEN
+        -- the kernel writes approval_required into a publication's payload
+        -- from the version itself (sql/registry/api.sql); spec 111.3
+        IF (doc #>> '{payload,approval_required}') = 'true' THEN
+            RETURN jsonb_build_object(
+                'decision', 'require_approval',
+                'reasons', jsonb_build_array(format(
+                    'registry version %s %s %s needs an owner''s approval before it is published (risk %s; '
+                    'high-risk changes: %s)', doc #>> '{payload,entity_type}', doc #>> '{payload,name}',
+                    doc #>> '{payload,version}', doc #>> '{payload,risk_level}',
+                    coalesce(nullif(doc #>> '{payload,high_risk_changes}', '[]'), 'none'))),
+                'approval_type', 'concord.registry_high_risk_change');
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
     WHEN 'risk' THEN
         IF ct.risk_level = ANY (concord._text_array(coalesce(policy.config -> 'levels', '["high", "critical"]'))) THEN
             RETURN jsonb_build_object(

@@ -1,0 +1,23 @@
+-- The Domain Registry's grants (sql/privileges/grants.sql revokes everything
+-- first; this file opens the registry by name). Who may change which entity
+-- is decided inside each function (an owner or admin of its organisation, or
+-- an operator), so the mutating API is open to the roles people act through.
+
+GRANT EXECUTE ON FUNCTION
+concord.create_registry_entity(text, text, text, text, text, text, text),
+concord.create_registry_version(text, text, text, jsonb, jsonb),
+concord.validate_registry_version(uuid),
+concord.publish_registry_version(uuid),
+concord.bind_registry_version(uuid, text, text, text, text, jsonb),
+concord.rollback_registry_binding(uuid, uuid, text),
+concord.deprecate_registry_version(uuid, text),
+concord.retire_registry_version(uuid, text, boolean, uuid),
+concord.reject_registry_version(uuid, text)
+TO concord_app, concord_admin;
+
+GRANT EXECUTE ON FUNCTION
+concord.registry_canonical_json(jsonb),
+concord.registry_checksum(jsonb)
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
+
+GRANT EXECUTE ON FUNCTION concord.runtime_registry_command(uuid, text) TO concord_worker;

@@ -1,0 +1,161 @@
+-- The rules of what hangs off a version (relationships, artifacts) and of
+-- the registry's history tables: a version's edges and artifacts are frozen
+-- with it, and lifecycle events, evaluations and usage are append-only.
+
+CREATE OR REPLACE FUNCTION concord._registry_version_parts_before_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    version_status text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_version_keeps_its_relationships_and_artifacts',
+            TABLE = TG_TABLE_NAME,
+            MESSAGE = format('%s are kept as recorded: UPDATE is refused', TG_TABLE_NAME),
+            HINT = 'Replace a draft''s manifest, or create a new version.';
+    END IF;
+    SELECT v.status INTO version_status FROM concord.registry_versions AS v
+    WHERE v.version_id = CASE WHEN TG_TABLE_NAME = 'registry_relationships'
+                              THEN (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).source_version_id
+                              ELSE (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).version_id END;
+    IF version_status IS DISTINCT FROM 'draft' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_version_keeps_its_relationships_and_artifacts',
+            TABLE = TG_TABLE_NAME,
+            MESSAGE = format('the version is %s: its %s are frozen (%s refused)', coalesce(version_status, 'unknown'),
+                             TG_TABLE_NAME, TG_OP),
+            HINT = 'Only a draft''s relationships and artifacts change; create a new version instead.';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- A relationship's range is its constraint's: written by the trigger, never
+-- by the caller, so the two cannot disagree.
+CREATE OR REPLACE FUNCTION concord._registry_relationships_range()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    NEW.target_versions := concord.registry_version_range(NEW.target_version_constraint);
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER registry_relationships_range
+BEFORE INSERT ON concord.registry_relationships
+FOR EACH ROW EXECUTE FUNCTION concord._registry_relationships_range();
+
+CREATE OR REPLACE TRIGGER registry_relationships_are_frozen_with_their_version
+BEFORE INSERT OR UPDATE OR DELETE ON concord.registry_relationships
+FOR EACH ROW EXECUTE FUNCTION concord._registry_version_parts_before_write();
+
+CREATE OR REPLACE TRIGGER registry_artifacts_are_frozen_with_their_version
+BEFORE INSERT OR UPDATE OR DELETE ON concord.registry_artifacts
+FOR EACH ROW EXECUTE FUNCTION concord._registry_version_parts_before_write();
+
+CREATE OR REPLACE TRIGGER registry_relationships_are_not_truncated
+BEFORE TRUNCATE ON concord.registry_relationships
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are frozen with their version');
+
+CREATE OR REPLACE TRIGGER registry_artifacts_are_not_truncated
+BEFORE TRUNCATE ON concord.registry_artifacts
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are frozen with their version');
+
+-- History: append-only.
+CREATE OR REPLACE TRIGGER registry_lifecycle_events_are_append_only
+BEFORE UPDATE OR DELETE ON concord.registry_lifecycle_events
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'is append-only', 'Record a correction as a new event instead.'
+);
+
+CREATE OR REPLACE TRIGGER registry_lifecycle_events_are_not_truncated
+BEFORE TRUNCATE ON concord.registry_lifecycle_events
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'is append-only', 'Record a correction as a new event instead.'
+);
+
+CREATE OR REPLACE TRIGGER registry_usage_is_append_only
+BEFORE UPDATE OR DELETE ON concord.registry_usage
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is append-only');
+
+CREATE OR REPLACE TRIGGER registry_usage_is_not_truncated
+BEFORE TRUNCATE ON concord.registry_usage
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only');
+
+CREATE OR REPLACE TRIGGER registry_evaluations_are_append_only
+BEFORE UPDATE OR DELETE ON concord.registry_evaluations
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are append-only', 'Run the evaluation again.');
+
+CREATE OR REPLACE TRIGGER registry_evaluations_are_not_truncated
+BEFORE TRUNCATE ON concord.registry_evaluations
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are append-only', 'Run the evaluation again.');
+
+CREATE OR REPLACE TRIGGER registry_entity_types_are_kept
+BEFORE DELETE ON concord.registry_entity_types
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are the registry''s twelve types');
+
+-- Entities: identity fixed, never deleted, every change an event.
+CREATE OR REPLACE FUNCTION concord._registry_entities_before_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    IF (NEW.entity_id, NEW.entity_type, NEW.name, NEW.org_id, NEW.created_by, NEW.created_at)
+       IS DISTINCT FROM (OLD.entity_id, OLD.entity_type, OLD.name, OLD.org_id, OLD.created_by, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_registry_entity_keeps_its_identity',
+            TABLE = 'registry_entities',
+            MESSAGE = format('registry entity %s %s keeps its id, type, name, organisation and creator',
+                             OLD.entity_type, OLD.name),
+            HINT = 'Create a new entity instead.';
+    END IF;
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._registry_entities_after_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM concord._registry_event(
+        CASE WHEN TG_OP = 'INSERT' THEN 'entity_created' ELSE 'entity_updated' END, NEW.entity_id, NULL, NULL,
+        jsonb_build_object('entity_type', NEW.entity_type, 'name', NEW.name, 'owner', NEW.owner,
+                           'display_name', NEW.display_name, 'status', NEW.status));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER registry_entities_before_update
+BEFORE UPDATE ON concord.registry_entities
+FOR EACH ROW EXECUTE FUNCTION concord._registry_entities_before_update();
+
+CREATE OR REPLACE TRIGGER registry_entities_after_write
+AFTER INSERT OR UPDATE ON concord.registry_entities
+FOR EACH ROW EXECUTE FUNCTION concord._registry_entities_after_write();
+
+CREATE OR REPLACE TRIGGER registry_entities_are_never_deleted
+BEFORE DELETE ON concord.registry_entities
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Archive an entity instead.');
+
+CREATE OR REPLACE TRIGGER registry_entities_are_never_truncated
+BEFORE TRUNCATE ON concord.registry_entities
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Archive an entity instead.');

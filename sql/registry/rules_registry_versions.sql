@@ -1,0 +1,295 @@
+-- The rules of registry_versions (spec 106.3, 111): a version starts as a
+-- draft, moves only along registry_version_transitions, and once past draft
+-- its contract (manifest, checksum, classification) never changes, by any
+-- path: the guard is a trigger, so the table owner's bare UPDATE meets it too.
+-- Every row change writes its lifecycle event in the same transaction.
+
+-- Whether principal is an owner of organisation org_id (an organisation-wide
+-- owner membership), and not disabled.
+CREATE OR REPLACE FUNCTION concord._is_org_owner(principal text, org_id uuid)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE p.name = _is_org_owner.principal AND p.disabled_at IS NULL
+          AND m.org_id = _is_org_owner.org_id AND m.project_id IS NULL AND m.role = 'owner');
+END
+$$;
+
+-- The lifecycle event of a registry change, attributed to the acting
+-- principal (or the login), under the registry command's trace.
+CREATE OR REPLACE FUNCTION concord._registry_event(
+    event_type text, entity_id uuid, version_id uuid, binding_id uuid, payload jsonb
+)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    INSERT INTO concord.registry_lifecycle_events (
+        entity_id, version_id, binding_id, command_id, event_type, actor, payload, trace_id
+    ) VALUES (
+        _registry_event.entity_id, _registry_event.version_id, _registry_event.binding_id,
+        nullif(current_setting('concord.registry_command', true), '')::uuid,
+        _registry_event.event_type, concord._actor(),
+        coalesce(_registry_event.payload, '{}')
+        || jsonb_strip_nulls(jsonb_build_object('reason', nullif(current_setting('concord.reason', true), ''))),
+        coalesce(nullif(current_setting('concord.registry_trace', true), ''), concord._new_trace_id())
+    );
+END
+$$;
+
+-- The required relationships of version_id that no published (or
+-- deprecated) version satisfies, as text (empty: all resolve).
+CREATE OR REPLACE FUNCTION concord._registry_unresolved_relationships(version_id uuid)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN ARRAY(
+        SELECT format('%s %s %s%s resolves to no published version', r.relationship_type,
+                      r.target_entity_type, r.target_entity_name,
+                      coalesce(' ' || r.target_version_constraint, ''))
+        FROM concord.registry_relationships AS r
+        WHERE r.source_version_id = _registry_unresolved_relationships.version_id AND r.required
+          AND NOT EXISTS (
+              SELECT 1 FROM concord.registry_entities AS e
+              INNER JOIN concord.registry_versions AS v ON e.entity_id = v.entity_id
+              WHERE e.entity_type = r.target_entity_type AND e.name = r.target_entity_name
+                AND v.status IN ('published', 'deprecated') AND r.target_versions @> v.version)
+        ORDER BY r.relationship_type, r.target_entity_type, r.target_entity_name);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._registry_versions_before_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    entity concord.registry_entities%ROWTYPE;
+BEGIN
+    IF NEW.status <> 'draft' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_registry_version_starts_as_a_draft',
+            TABLE = 'registry_versions',
+            MESSAGE = format('a new registry version starts as a draft, not %s', NEW.status),
+            HINT = 'Create it with concord.create_registry_version, then validate and publish it.';
+    END IF;
+    SELECT * INTO entity FROM concord.registry_entities AS e WHERE e.entity_id = NEW.entity_id;
+    IF NEW.manifest ->> 'name' IS DISTINCT FROM entity.name
+       OR NEW.manifest ->> 'version' IS DISTINCT FROM NEW.version::text THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'a_manifest_names_its_entity_and_version',
+            TABLE = 'registry_versions',
+            MESSAGE = format('the manifest names %s %s, not %s %s', coalesce(NEW.manifest ->> 'name', '(no name)'),
+                             coalesce(NEW.manifest ->> 'version', '(no version)'), entity.name, NEW.version),
+            HINT = 'A manifest''s name and version are those of the version it is.';
+    END IF;
+    NEW.checksum := concord.registry_checksum(NEW.manifest);
+    NEW.created_at := now();
+    NEW.approved_by := NULL;
+    NEW.validated_at := NULL;
+    NEW.approved_at := NULL;
+    NEW.published_at := NULL;
+    NEW.deprecated_at := NULL;
+    NEW.retired_at := NULL;
+    NEW.rejected_at := NULL;
+    NEW.retirement_reason := NULL;
+    NEW.emergency_retirement := false;
+    NEW.approval_command_id := NULL;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._registry_versions_before_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    org uuid;
+    unresolved text[];
+BEGIN
+    IF (NEW.version_id, NEW.entity_id, NEW.version::text, NEW.created_by, NEW.created_at)
+       IS DISTINCT FROM (OLD.version_id, OLD.entity_id, OLD.version::text, OLD.created_by, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_registry_version_keeps_its_identity',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s keeps its id, entity, version number and creator', OLD.version_id),
+            HINT = 'Create a new version instead.';
+    END IF;
+    IF OLD.status <> 'draft' AND (
+        NEW.manifest, NEW.checksum, NEW.previous_version_id, NEW.change_class, NEW.change_reasons,
+        NEW.high_risk_changes, NEW.approval_required, NEW.risk_level
+    ) IS DISTINCT FROM (
+        OLD.manifest, OLD.checksum, OLD.previous_version_id, OLD.change_class, OLD.change_reasons,
+        OLD.high_risk_changes, OLD.approval_required, OLD.risk_level
+    ) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_frozen_registry_version_never_changes',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: its manifest, checksum and classification never change',
+                             OLD.version_id, OLD.status),
+            HINT = 'Published versions are immutable (spec 106.3): create a new version and bind it.';
+    END IF;
+    IF OLD.status = 'draft' THEN
+        NEW.checksum := concord.registry_checksum(NEW.manifest);
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NOT EXISTS (SELECT 1 FROM concord.registry_version_transitions AS t
+                       WHERE t.from_status = OLD.status AND t.to_status = NEW.status) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s cannot move from %s to %s', OLD.version_id, OLD.status,
+                                 NEW.status),
+                HINT = 'The lifecycle is draft -> validated -> (pending_approval -> approved) -> published -> '
+                       'deprecated -> retired, or rejected; see concord.registry_version_transitions.';
+        END IF;
+        IF NEW.status = 'published' AND OLD.approval_required AND OLD.status <> 'approved' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                CONSTRAINT = 'a_high_risk_version_is_published_only_after_approval',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s makes high-risk changes (%s): it needs an approval before '
+                                 'it is published', OLD.version_id, OLD.high_risk_changes),
+                HINT = 'Publish it with concord.publish_registry_version: an owner of its organisation approves it.';
+        END IF;
+        IF NEW.status = 'approved' THEN
+            org := (SELECT e.org_id FROM concord.registry_entities AS e WHERE e.entity_id = OLD.entity_id);
+            IF NEW.approved_by IS NULL OR NEW.approved_by = OLD.created_by
+               OR org IS NULL OR NOT concord._is_org_owner(NEW.approved_by, org) THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN012',
+                    CONSTRAINT = 'a_high_risk_version_is_approved_by_another_owner',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('%s may not approve registry version %s: an owner of its organisation other '
+                                     'than its creator %s approves it', coalesce(NEW.approved_by, '(nobody)'),
+                                     OLD.version_id, OLD.created_by),
+                    HINT = 'Approve through the publication command''s approval (concord.resolve_approval).';
+            END IF;
+            NEW.approved_at := now();
+        END IF;
+        IF NEW.status = 'published' THEN
+            unresolved := concord._registry_unresolved_relationships(OLD.version_id);
+            IF cardinality(unresolved) > 0 THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN011',
+                    CONSTRAINT = 'a_published_version_relies_only_on_published_versions',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('registry version %s cannot be published: %s relationship(s) do not resolve',
+                                     OLD.version_id, cardinality(unresolved)),
+                    DETAIL = '- ' || array_to_string(unresolved, E'\n- '),
+                    HINT = 'Publish what it relies on first, or widen its version constraints.';
+            END IF;
+            NEW.published_at := now();
+        END IF;
+        IF NEW.status = 'retired' AND EXISTS (
+            SELECT 1 FROM concord.registry_bindings AS b WHERE b.version_id = OLD.version_id AND b.status = 'active') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_retired_version_has_no_active_binding',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s still has active bindings: it cannot be retired', OLD.version_id),
+                HINT = 'Retire it with concord.retire_registry_version, which disables or migrates its bindings.';
+        END IF;
+        IF NEW.status = 'validated' THEN
+            NEW.validated_at := now();
+        ELSIF NEW.status = 'deprecated' THEN
+            NEW.deprecated_at := now();
+        ELSIF NEW.status = 'retired' THEN
+            NEW.retired_at := now();
+        ELSIF NEW.status = 'rejected' THEN
+            NEW.rejected_at := now();
+        END IF;
+    END IF;
+    IF NEW.status <> 'retired' THEN
+        NEW.emergency_retirement := OLD.emergency_retirement;
+        NEW.retirement_reason := OLD.retirement_reason;
+    END IF;
+    IF NEW.status IS NOT DISTINCT FROM OLD.status THEN
+        NEW.approved_by := OLD.approved_by;
+        NEW.approval_command_id := coalesce(OLD.approval_command_id, NEW.approval_command_id);
+        NEW.validated_at := OLD.validated_at;
+        NEW.approved_at := OLD.approved_at;
+        NEW.published_at := OLD.published_at;
+        NEW.deprecated_at := OLD.deprecated_at;
+        NEW.retired_at := OLD.retired_at;
+        NEW.rejected_at := OLD.rejected_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._registry_versions_after_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM concord._registry_event(
+            'version_created', NEW.entity_id, NEW.version_id, NULL,
+            jsonb_build_object('version', NEW.version::text, 'checksum', NEW.checksum,
+                               'change_class', NEW.change_class, 'high_risk_changes', NEW.high_risk_changes));
+    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._registry_event(
+            CASE WHEN NEW.status = 'pending_approval' THEN 'approval_requested'
+                 WHEN NEW.status = 'retired' AND NEW.emergency_retirement THEN 'emergency_retired'
+                 ELSE 'version_' || NEW.status END,
+            NEW.entity_id, NEW.version_id, NULL,
+            jsonb_strip_nulls(jsonb_build_object(
+                'version', NEW.version::text, 'from_status', OLD.status, 'to_status', NEW.status,
+                'approved_by', NEW.approved_by, 'retirement_reason', NEW.retirement_reason)));
+    ELSIF NEW.manifest IS DISTINCT FROM OLD.manifest THEN
+        PERFORM concord._registry_event(
+            'draft_replaced', NEW.entity_id, NEW.version_id, NULL,
+            jsonb_build_object('version', NEW.version::text, 'checksum', NEW.checksum));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER registry_versions_before_insert
+BEFORE INSERT ON concord.registry_versions
+FOR EACH ROW EXECUTE FUNCTION concord._registry_versions_before_insert();
+
+CREATE OR REPLACE TRIGGER registry_versions_before_update
+BEFORE UPDATE ON concord.registry_versions
+FOR EACH ROW EXECUTE FUNCTION concord._registry_versions_before_update();
+
+CREATE OR REPLACE TRIGGER registry_versions_after_write
+AFTER INSERT OR UPDATE ON concord.registry_versions
+FOR EACH ROW EXECUTE FUNCTION concord._registry_versions_after_write();
+
+CREATE OR REPLACE TRIGGER registry_versions_are_never_deleted
+BEFORE DELETE ON concord.registry_versions
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'are kept forever', 'Retire a version instead (concord.retire_registry_version).'
+);
+
+CREATE OR REPLACE TRIGGER registry_versions_are_never_truncated
+BEFORE TRUNCATE ON concord.registry_versions
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are kept forever', 'Retire a version instead (concord.retire_registry_version).'
+);

@@ -11053,6 +11053,340 @@ END
 $$;
 
 --
+-- Name: _registry_capability_added(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_capability_added(capability jsonb) RETURNS TABLE(kind text, risks text[])
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT
+        CASE WHEN capability ->> 'type' IN ('artifact_write', 'artifact_read', 'subagent_spawn')
+            THEN 'additive' ELSE 'breaking' END,
+        array_remove(ARRAY[
+            CASE capability ->> 'type'
+                WHEN 'connector_operation' THEN 'connector_scope_expanded'
+                WHEN 'memory_write' THEN 'memory_write_added'
+                WHEN 'payment' THEN 'payment_operation_added'
+                WHEN 'database_mutation' THEN 'database_mutation_added'
+                WHEN 'subagent_spawn' THEN 'subagent_spawning_added'
+            END,
+            CASE WHEN capability ->> 'type' = 'connector_operation' AND capability -> 'side_effect' = 'true'
+                THEN 'external_write_added' END
+        ], null)
+$$;
+
+--
+-- Name: _registry_change_rules(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_change_rules(entity_type text) RETURNS TABLE(path text[], treatment text, on_add text, on_remove text, risk_add text, risk_remove text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT r.path, r.treatment, r.on_add, r.on_remove, r.risk_add, r.risk_remove
+    FROM (VALUES
+        ('*', '{version}'::text[], 'ignore', null, null, null::text, null::text),
+        ('*', '{name}', 'value', 'breaking', 'breaking', null, null),
+        ('*', '{description}', 'doc', 'doc', 'doc', null, null),
+        ('*', '{display_name}', 'doc', 'doc', 'doc', null, null),
+        ('*', '{examples}', 'doc', 'doc', 'doc', null, null),
+        ('*', '{metadata}', 'doc', 'doc', 'doc', null, null),
+        ('*', '{owner}', 'doc', 'doc', 'doc', null, null),
+        ('*', '{risk_level}', 'value', 'breaking', 'breaking', null, null),
+        ('*', '{relationships}', 'set', 'additive', 'breaking', null, null),
+        ('command_type', '{payload_schema}', 'schema', 'input', null, null, null),
+        ('command_type', '{output_schema}', 'schema', 'output', null, null, null),
+        ('command_type', '{required_inputs}', 'set', 'breaking', 'additive', null, null),
+        ('command_type', '{execution,mode}', 'mode', 'breaking', 'breaking', null, null),
+        ('command_type', '{execution,dbos_workflow}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{sync_allowed}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{async_required}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{policies,required}', 'set', 'breaking', 'breaking', null, 'policy_weakened'),
+        ('command_type', '{approval,required}', 'flag', 'breaking', 'breaking', null,
+         'approval_requirement_removed'),
+        ('command_type', '{approval,approval_type}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{artifacts,produces}', 'set', 'additive', 'breaking', null, null),
+        ('command_type', '{memory,reads}', 'set', 'breaking', 'breaking', null, null),
+        ('command_type', '{memory,writes}', 'set', 'breaking', 'breaking', 'memory_write_added', null),
+        ('command_type', '{memory_write_possible}', 'flag', 'breaking', 'breaking', 'memory_write_added', null),
+        ('command_type', '{artifact_output_possible}', 'flag', 'additive', 'breaking', null, null),
+        ('command_type', '{connector_operations}', 'set', 'breaking', 'breaking', 'connector_scope_expanded',
+         null),
+        ('command_type', '{connector_requirements}', 'set', 'breaking', 'breaking',
+         'connector_scope_expanded', null),
+        ('command_type', '{side_effects,external_write}', 'flag', 'breaking', 'breaking',
+         'external_write_added', null),
+        ('command_type', '{side_effects,database_mutation}', 'flag', 'breaking', 'breaking',
+         'database_mutation_added', null),
+        ('command_type', '{side_effects,payment}', 'flag', 'breaking', 'breaking', 'payment_operation_added',
+         null),
+        ('command_type', '{idempotency,required}', 'flag', 'breaking', 'breaking', null, null),
+        ('command_type', '{idempotency,key_template}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{compensation}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{max_attempts}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{default_cancellation_mode}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{notification_required}', 'value', 'breaking', 'breaking', null, null),
+        ('command_type', '{ingress_types}', 'set', 'additive', 'breaking', null, null),
+        ('skill', '{runtime,min_concord_version}', 'value', 'breaking', 'breaking', null, null),
+        ('skill', '{runtime,compatible_agent_runtimes}', 'set', 'additive', 'breaking', null, null),
+        ('skill', '{lifecycle,owner}', 'doc', 'doc', 'doc', null, null),
+        ('skill', '{lifecycle,risk_level}', 'value', 'breaking', 'breaking', null, null),
+        ('skill', '{capabilities}', 'capabilities', null, null, null, null),
+        ('skill', '{policy,required_checks}', 'set', 'breaking', 'breaking', null, 'policy_weakened'),
+        ('skill', '{tools}', 'set', 'additive', 'breaking', null, null),
+        ('skill', '{evals,required}', 'set', 'additive', 'breaking', null, null),
+        ('skill', '{instructions_ref}', 'doc', 'doc', 'doc', null, null),
+        ('tool', '{input_schema}', 'schema', 'input', null, null, null),
+        ('tool', '{output_schema}', 'schema', 'output', null, null, null),
+        ('tool', '{mode}', 'mode', 'breaking', 'breaking', null, null),
+        ('tool', '{side_effect}', 'side_effect_level', 'breaking', 'breaking', null, null),
+        ('tool', '{command_type}', 'value', 'breaking', 'breaking', null, null),
+        ('tool', '{connector_operations}', 'set', 'breaking', 'breaking', 'connector_scope_expanded', null),
+        ('tool', '{artifact_types}', 'set', 'additive', 'breaking', null, null),
+        ('tool', '{policies}', 'set', 'breaking', 'breaking', null, 'policy_weakened'),
+        ('connector', '{operations}', 'operations', null, null, null, null),
+        ('connector', '{credential_scopes}', 'set', 'breaking', 'breaking', 'connector_scope_expanded', null),
+        ('connector', '{read_scopes}', 'set', 'breaking', 'breaking', 'connector_scope_expanded', null),
+        ('connector', '{write_scopes}', 'set', 'breaking', 'breaking', 'connector_scope_expanded', null),
+        ('connector', '{adapter}', 'value', 'breaking', 'breaking', null, null),
+        ('policy', '{input_schema}', 'schema', 'input', null, null, null),
+        ('policy', '{decision_outputs}', 'set', 'breaking', 'breaking', null, null),
+        ('policy', '{checks}', 'set', 'breaking', 'breaking', null, 'policy_weakened'),
+        ('policy', '{applies_to,command_types}', 'set', 'breaking', 'breaking', null, 'policy_weakened'),
+        ('policy', '{on_fail}', 'on_fail', 'breaking', 'breaking', null, 'policy_weakened'),
+        ('policy', '{engine}', 'value', 'breaking', 'breaking', null, null),
+        ('policy', '{rule}', 'value', 'breaking', 'breaking', null, null),
+        ('artifact_schema', '{schema}', 'schema', 'full', null, 'artifact_schema_changed_incompatibly', null),
+        ('artifact_schema', '{rendering}', 'doc', 'doc', 'doc', null, null),
+        ('memory_schema', '{schema}', 'schema', 'full', null, null, null),
+        ('agent_role', '{skills}', 'set', 'additive', 'breaking', null, null),
+        ('agent_role', '{tools}', 'set', 'additive', 'breaking', null, null),
+        ('agent_role', '{connectors}', 'set', 'breaking', 'breaking', 'connector_scope_expanded', null),
+        ('agent_role', '{subagent_roles}', 'set', 'additive', 'breaking', 'subagent_spawning_added', null),
+        ('agent_role', '{max_steps}', 'number_up', 'additive', 'breaking', null, null),
+        ('agent_role', '{max_depth}', 'number_up', 'additive', 'breaking', null, null),
+        ('agent_role', '{memory_scope,read}', 'set', 'breaking', 'breaking', null, null),
+        ('agent_role', '{memory_scope,write}', 'set', 'breaking', 'breaking', 'memory_write_added', null),
+        ('agent_role', '{artifact_scope,read}', 'set', 'additive', 'breaking', null, null),
+        ('agent_role', '{artifact_scope,write}', 'set', 'additive', 'breaking', null, null),
+        ('agent_role', '{approval_behavior}', 'value', 'breaking', 'breaking', null, null),
+        ('agent_role', '{compatible_runtimes}', 'set', 'additive', 'breaking', null, null),
+        ('swarm_template', '{child_roles}', 'set', 'additive', 'breaking', 'subagent_spawning_added', null),
+        ('swarm_template', '{spawn_limits,max_children}', 'number_up', 'additive', 'breaking', null, null),
+        ('swarm_template', '{spawn_limits,max_depth}', 'number_up', 'additive', 'breaking', null, null),
+        ('swarm_template', '{required_artifacts}', 'set', 'breaking', 'breaking', null, null),
+        ('swarm_template', '{required_evaluations}', 'set', 'breaking', 'breaking', null, null),
+        ('swarm_template', '{approval_gates}', 'set', 'breaking', 'breaking', null,
+         'approval_requirement_removed'),
+        ('approval_type', '{required_fields}', 'set', 'breaking', 'breaking', null, null),
+        ('approval_type', '{decision_values}', 'set', 'breaking', 'breaking', null, null),
+        ('evaluation_suite', '{input_schema}', 'schema', 'input', null, null, null),
+        ('evaluation_suite', '{output_schema}', 'schema', 'output', null, null, null),
+        ('evaluation_suite', '{blocking}', 'flag', 'breaking', 'breaking', null, null),
+        ('evaluation_suite', '{checks}', 'set', 'additive', 'breaking', null, null),
+        ('workflow_type', '{allowed_command_types}', 'set', 'additive', 'breaking', null, null),
+        ('workflow_type', '{default_policies}', 'set', 'breaking', 'breaking', null, 'policy_weakened'),
+        ('workflow_type', '{default_agent_roles}', 'set', 'additive', 'breaking', null, null),
+        ('workflow_type', '{default_skills}', 'set', 'additive', 'breaking', null, null),
+        ('workflow_type', '{approval_gates}', 'set', 'breaking', 'breaking', null,
+         'approval_requirement_removed'),
+        ('workflow_type', '{artifact_expectations}', 'set', 'breaking', 'breaking', null, null)
+    ) AS r (entity_type, path, treatment, on_add, on_remove, risk_add, risk_remove)
+    WHERE r.entity_type IN ('*', _registry_change_rules.entity_type)
+$$;
+
+--
+-- Name: _registry_comparable_manifest(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_comparable_manifest(entity_type text, manifest jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN entity_type <> 'command_type' THEN coalesce(manifest, '{}') ELSE
+        jsonb_strip_nulls(
+            (coalesce(manifest, '{}') - 'approval_required' - 'approval_type' - 'policy_checks')
+            || jsonb_build_object(
+                'approval', nullif(coalesce(manifest -> 'approval', '{}') || jsonb_strip_nulls(jsonb_build_object(
+                    'required', coalesce(manifest #> '{approval,required}', manifest -> 'approval_required'),
+                    'approval_type', coalesce(manifest #> '{approval,approval_type}', manifest -> 'approval_type')
+                )), '{}'),
+                'policies', nullif(coalesce(manifest -> 'policies', '{}') || jsonb_build_object('required', (
+                    SELECT coalesce(jsonb_agg(DISTINCT p.value ORDER BY p.value), '[]')
+                    FROM jsonb_array_elements_text(
+                        coalesce(manifest #> '{policies,required}', '[]')
+                        || coalesce(manifest -> 'policy_checks', '[]')
+                    ) AS p (value)
+                )), '{"required": []}')
+            )
+        )
+    END
+$$;
+
+--
+-- Name: _registry_field_change(text, text, text, text, text, text[], jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_field_change(treatment text, on_add text, on_remove text, risk_add text, risk_remove text, field text[], old_value jsonb, new_value jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    at text := '/' || array_to_string(ARRAY(SELECT _registry_pointer_token(f) FROM unnest(field) AS f), '/');
+    what text := array_to_string(field, '.');
+    reasons jsonb := '[]'::jsonb;
+    old_members jsonb;
+    new_members jsonb;
+    member text;
+    added record;
+    finding jsonb;
+    levels CONSTANT jsonb := '{"none": 0, "read": 1, "write": 2, "external_write": 3}'::jsonb;
+    strictness CONSTANT jsonb := '{"warn": 1, "require_approval": 2, "deny": 3}'::jsonb;
+BEGIN
+    IF old_value IS NOT DISTINCT FROM new_value OR treatment = 'ignore' THEN
+        RETURN reasons;
+    ELSIF treatment IN ('doc', 'value') THEN
+        RETURN jsonb_build_array(_registry_reason(on_add, at, what || ' changed', NULL));
+    ELSIF treatment = 'flag' THEN
+        IF coalesce(new_value, 'false') = 'true' AND coalesce(old_value, 'false') <> 'true' THEN
+            RETURN jsonb_build_array(_registry_reason(on_add, at, what || ' turned on', ARRAY[risk_add]));
+        ELSIF coalesce(old_value, 'false') = 'true' THEN
+            RETURN jsonb_build_array(_registry_reason(on_remove, at, what || ' turned off', ARRAY[risk_remove]));
+        END IF;
+        RETURN jsonb_build_array(_registry_reason('breaking', at, what || ' changed', NULL));
+    ELSIF treatment = 'mode' THEN
+        RETURN jsonb_build_array(_registry_reason(on_add, at,
+            format('%s changed from %s to %s', what, coalesce(old_value, 'null'), coalesce(new_value, 'null')),
+            ARRAY[CASE WHEN old_value #>> '{}' = 'approval_gated_async' THEN 'approval_requirement_removed' END]));
+    ELSIF treatment = 'side_effect_level' THEN
+        RETURN jsonb_build_array(_registry_reason(on_add, at,
+            format('%s changed from %s to %s', what, coalesce(old_value, 'null'), coalesce(new_value, 'null')),
+            ARRAY[
+                CASE WHEN new_value #>> '{}' = 'external_write' THEN 'external_write_added' END,
+                CASE WHEN new_value #>> '{}' = 'write'
+                        AND coalesce((levels -> (old_value #>> '{}'))::int, 0) < 2
+                    THEN 'database_mutation_added' END
+            ]));
+    ELSIF treatment = 'on_fail' THEN
+        RETURN jsonb_build_array(_registry_reason(on_add, at,
+            format('%s changed from %s to %s', what, coalesce(old_value, 'null'), coalesce(new_value, 'null')),
+            ARRAY[CASE WHEN coalesce((strictness -> (new_value #>> '{}'))::int, 0)
+                    < coalesce((strictness -> (old_value #>> '{}'))::int, 0)
+                THEN risk_remove END]));
+    ELSIF treatment = 'number_up' THEN
+        IF jsonb_typeof(old_value) = 'number' AND jsonb_typeof(new_value) = 'number' THEN
+            RETURN jsonb_build_array(_registry_reason(
+                CASE WHEN (new_value::text)::numeric > (old_value::text)::numeric THEN on_add ELSE on_remove END,
+                at, format('%s changed from %s to %s', what, old_value, new_value), NULL));
+        END IF;
+        RETURN jsonb_build_array(_registry_reason('breaking', at, what || ' changed', NULL));
+    ELSIF treatment = 'schema' THEN
+        FOR finding IN
+            SELECT f.value FROM jsonb_array_elements(registry_json_schema_change(old_value, new_value, on_add)) AS f (value)
+        LOOP
+            reasons := reasons || jsonb_build_array(_registry_reason(finding ->> 'kind',
+                at || CASE WHEN finding ->> 'path' = '/' THEN '' ELSE finding ->> 'path' END,
+                what || ': ' || (finding ->> 'message'),
+                ARRAY[CASE WHEN finding ->> 'kind' = 'breaking' THEN risk_add END]));
+        END LOOP;
+        RETURN reasons;
+    END IF;
+
+    -- the sets: set, capabilities, operations
+    old_members := _registry_members(old_value);
+    new_members := _registry_members(new_value);
+    FOR member IN SELECT k.key FROM jsonb_object_keys(old_members || new_members) AS k (key) ORDER BY 1 LOOP
+        IF NOT old_members ? member THEN
+            IF treatment = 'capabilities' THEN
+                SELECT c.kind, c.risks INTO added FROM _registry_capability_added(new_members -> member) AS c;
+                reasons := reasons || jsonb_build_array(_registry_reason(added.kind, at,
+                    format('%s: %s added', what, member), added.risks));
+            ELSIF treatment = 'operations' THEN
+                reasons := reasons || jsonb_build_array(_registry_reason('breaking', at,
+                    format('%s: %s added (connector scope expanded)', what, member),
+                    ARRAY['connector_scope_expanded', CASE WHEN new_members #>> ARRAY[member, 'side_effect'] = 'write'
+                        THEN 'external_write_added' END]));
+            ELSE
+                reasons := reasons || jsonb_build_array(_registry_reason(on_add, at,
+                    format('%s: %s added', what, member), ARRAY[risk_add]));
+            END IF;
+        ELSIF NOT new_members ? member THEN
+            reasons := reasons || jsonb_build_array(_registry_reason(
+                CASE WHEN treatment = 'set' THEN on_remove ELSE 'breaking' END, at,
+                format('%s: %s removed', what, member), ARRAY[CASE WHEN treatment = 'set' THEN risk_remove END]));
+        ELSIF old_members -> member <> new_members -> member THEN
+            IF treatment = 'operations' THEN
+                reasons := reasons || _registry_field_change('schema', 'input', NULL, NULL, NULL,
+                    field || ARRAY[member, 'input_schema'],
+                    old_members #> ARRAY[member, 'input_schema'], new_members #> ARRAY[member, 'input_schema']);
+                IF (old_members -> member) - 'input_schema' = (new_members -> member) - 'input_schema' THEN
+                    CONTINUE;
+                END IF;
+            END IF;
+            reasons := reasons || jsonb_build_array(_registry_reason('breaking', at,
+                format('%s: %s changed', what, member),
+                _registry_member_risks(old_members -> member, new_members -> member)));
+        END IF;
+    END LOOP;
+    RETURN reasons;
+END
+$$;
+
+--
+-- Name: _registry_member_key(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_member_key(member jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT CASE jsonb_typeof(member)
+        WHEN 'string' THEN member #>> '{}'
+        WHEN 'object' THEN coalesce(member ->> 'name',
+            nullif(concat_ws(':', member ->> 'type', member ->> 'connector', member ->> 'operation',
+                member ->> 'artifact_type', member ->> 'memory_type', member ->> 'agent_role',
+                member ->> 'target_type', member ->> 'target_name'), ''), member::text)
+        ELSE member::text
+    END
+$$;
+
+--
+-- Name: _registry_member_risks(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_member_risks(old_member jsonb, new_member jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT array_remove(ARRAY[
+        CASE WHEN (old_member ->> 'mode' = 'approval_gated_async'
+                   AND new_member ->> 'mode' IS DISTINCT FROM 'approval_gated_async')
+                OR (old_member -> 'requires_approval' = 'true'
+                    AND new_member -> 'requires_approval' IS DISTINCT FROM 'true')
+            THEN 'approval_requirement_removed' END,
+        CASE WHEN old_member -> 'side_effect' IS DISTINCT FROM new_member -> 'side_effect'
+                AND new_member ->> 'side_effect' IN ('true', 'write', 'external_write')
+            THEN 'external_write_added' END,
+        CASE WHEN coalesce(new_member -> 'scopes', '[]') - ARRAY(
+                SELECT jsonb_array_elements_text(coalesce(old_member -> 'scopes', '[]'))) <> '[]'
+            THEN 'connector_scope_expanded' END
+    ], null)
+$$;
+
+--
+-- Name: _registry_members(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_members(items jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT coalesce(jsonb_object_agg(_registry_member_key(m.value), m.value), '{}')
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(items) = 'array' THEN items ELSE '[]' END) AS m (value)
+$$;
+
+--
 -- Name: _registry_pointer_token(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11061,6 +11395,18 @@ CREATE FUNCTION concord._registry_pointer_token(token text) RETURNS text
     SET search_path TO 'concord', 'pg_temp'
     AS $$
     SELECT replace(replace(token, '~', '~0'), '/', '~1')
+$$;
+
+--
+-- Name: _registry_reason(text, text, text, text[]); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_reason(kind text, path text, message text, risks text[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT jsonb_build_object('kind', kind, 'path', path, 'message', message, 'risks',
+        to_jsonb(coalesce(array_remove(risks, null), '{}')))
 $$;
 
 --
@@ -11448,6 +11794,77 @@ CREATE FUNCTION concord._registry_types_within(inner_types text[], outer_types t
             FROM unnest(inner_types) AS t (name)
             WHERE NOT (t.name = ANY(outer_types) OR (t.name = 'integer' AND 'number' = ANY(outer_types)))
         ))
+$$;
+
+--
+-- Name: _registry_unclassified_change(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_unclassified_change(old_value jsonb, new_value jsonb, path text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    reasons jsonb := '[]'::jsonb;
+    key text;
+BEGIN
+    IF nullif(old_value, '{}') IS NOT DISTINCT FROM nullif(new_value, '{}') THEN
+        RETURN reasons;
+    ELSIF jsonb_typeof(old_value) = 'object' AND jsonb_typeof(new_value) = 'object' THEN
+        FOR key IN SELECT k.key FROM jsonb_object_keys(old_value || new_value) AS k (key) ORDER BY 1 LOOP
+            reasons := reasons || _registry_unclassified_change(
+                old_value -> key, new_value -> key, path || '/' || _registry_pointer_token(key));
+        END LOOP;
+        RETURN reasons;
+    END IF;
+    RETURN jsonb_build_array(_registry_reason('breaking', path,
+        format('%s changed, and Concord cannot classify it, so it counts as breaking',
+            ltrim(replace(path, '/', '.'), '.')), NULL));
+END
+$$;
+
+--
+-- Name: _registry_version_bump_problems(text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_version_bump_problems(previous_version text, proposed_version text, change_class text) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    previous semver.semver;
+    proposed semver.semver;
+    bump text;
+BEGIN
+    IF previous_version IS NULL THEN
+        RETURN '{}'::text[];
+    ELSIF NOT coalesce(semver.is_semver(proposed_version), false) THEN
+        RETURN ARRAY[format('version %s is not a semantic version (MAJOR.MINOR.PATCH)', proposed_version)];
+    ELSIF NOT coalesce(semver.is_semver(previous_version), false) THEN
+        RETURN ARRAY[format('previous version %s is not a semantic version', previous_version)];
+    END IF;
+    previous := semver.to_semver(previous_version);
+    proposed := semver.to_semver(proposed_version);
+    IF proposed OPERATOR(semver.<=) previous THEN
+        RETURN ARRAY[format('version %s is not above the latest version %s', proposed_version, previous_version)];
+    END IF;
+    bump := CASE
+        WHEN semver.get_semver_major(proposed) > semver.get_semver_major(previous) THEN 'major'
+        WHEN semver.get_semver_minor(proposed) > semver.get_semver_minor(previous)
+            THEN CASE WHEN semver.get_semver_major(previous) = 0 THEN 'major' ELSE 'minor' END
+        ELSE 'patch'
+    END;
+    IF change_class = 'breaking' AND bump <> 'major' THEN
+        RETURN ARRAY[format('a breaking change needs a major version bump: %s -> %s is a %s bump%s',
+            previous_version, proposed_version, bump,
+            CASE WHEN semver.get_semver_major(previous) = 0
+                THEN ' (under 1.0.0 a minor bump counts as major)' ELSE '' END)];
+    ELSIF change_class = 'additive' AND bump = 'patch' THEN
+        RETURN ARRAY[format('an additive change needs at least a minor version bump: %s -> %s is a patch bump',
+            previous_version, proposed_version)];
+    END IF;
+    RETURN '{}'::text[];
+END
 $$;
 
 --
@@ -18359,6 +18776,61 @@ $_$;
 --
 
 COMMENT ON FUNCTION concord.register_tool(spec jsonb) IS 'Insert or update a command tool (spec 20): {name, command_type, description, input_schema, output_schema, execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; CN005 lists every problem, CN009 for an unknown command type; an identical spec is a no-op.';
+
+--
+-- Name: registry_classify_change(text, jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    old_m jsonb := _registry_comparable_manifest(entity_type, coalesce(old_manifest, '{}'));
+    new_m jsonb := _registry_comparable_manifest(entity_type, new_manifest);
+    rest_old jsonb := old_m;
+    rest_new jsonb := new_m;
+    reasons jsonb := '[]'::jsonb;
+    rule record;
+BEGIN
+    FOR rule IN SELECT r.* FROM _registry_change_rules(entity_type) AS r LOOP
+        reasons := reasons || _registry_field_change(rule.treatment, rule.on_add, rule.on_remove,
+            rule.risk_add, rule.risk_remove, rule.path, old_m #> rule.path, new_m #> rule.path);
+        rest_old := rest_old #- rule.path;
+        rest_new := rest_new #- rule.path;
+    END LOOP;
+    reasons := reasons || _registry_unclassified_change(rest_old, rest_new, '');
+    RETURN jsonb_build_object(
+        'change_class', CASE
+            WHEN old_manifest IS NULL THEN 'initial'
+            WHEN reasons @> '[{"kind": "breaking"}]' THEN 'breaking'
+            WHEN reasons @> '[{"kind": "additive"}]' THEN 'additive'
+            ELSE 'doc'
+        END,
+        'reasons', CASE WHEN old_manifest IS NULL THEN '[]'::jsonb ELSE coalesce((
+            SELECT jsonb_agg(r.value - 'risks' ORDER BY r.value ->> 'path', r.value ->> 'message')
+            FROM jsonb_array_elements(reasons) AS r (value)
+        ), '[]') END,
+        'high_risk_changes', coalesce((
+            SELECT jsonb_agg(DISTINCT k.value ORDER BY k.value)
+            FROM jsonb_array_elements(reasons) AS r (value),
+                jsonb_array_elements_text(r.value -> 'risks') AS k (value)
+        ), '[]')
+    );
+END
+$$;
+
+--
+-- Name: FUNCTION registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) IS 'How a registry version changes its contract from the version before it (spec 110, 111.3): {change_class: initial (no old manifest) | doc | additive | breaking, reasons: [{kind, path, message}], high_risk_changes: [external_write_added, memory_write_added, payment_operation_added, database_mutation_added, subagent_spawning_added, connector_scope_expanded, approval_requirement_removed, artifact_schema_changed_incompatibly, policy_weakened]}. Field by field per entity type: schemas structurally, capabilities, scopes, approval, side effects; version is ignored; a field it cannot classify that changed is breaking. For a first version, high_risk_changes lists what it introduces.';
 
 --
 -- Name: registry_json_schema_change(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -30988,10 +31460,58 @@ REVOKE ALL ON FUNCTION concord._refuse_spec(what text, problems text[]) FROM PUB
 REVOKE ALL ON FUNCTION concord._refuse_write() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_capability_added(capability jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_capability_added(capability jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_change_rules(entity_type text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_change_rules(entity_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_comparable_manifest(entity_type text, manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_comparable_manifest(entity_type text, manifest jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_field_change(treatment text, on_add text, on_remove text, risk_add text, risk_remove text, field text[], old_value jsonb, new_value jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_field_change(treatment text, on_add text, on_remove text, risk_add text, risk_remove text, field text[], old_value jsonb, new_value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_member_key(member jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_member_key(member jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_member_risks(old_member jsonb, new_member jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_member_risks(old_member jsonb, new_member jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_members(items jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_members(items jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_pointer_token(token text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_pointer_token(token text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_reason(kind text, path text, message text, risks text[]); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_reason(kind text, path text, message text, risks text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_schema_additional_change(old_value jsonb, new_value jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
@@ -31052,6 +31572,18 @@ REVOKE ALL ON FUNCTION concord._registry_schema_whole_change(old_schema jsonb, n
 --
 
 REVOKE ALL ON FUNCTION concord._registry_types_within(inner_types text[], outer_types text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_unclassified_change(old_value jsonb, new_value jsonb, path text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_unclassified_change(old_value jsonb, new_value jsonb, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_version_bump_problems(previous_version text, proposed_version text, change_class text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_version_bump_problems(previous_version text, proposed_version text, change_class text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _replay(original concord.commands, command_type text, payload jsonb); Type: ACL; Schema: concord; Owner: -
@@ -32058,6 +32590,18 @@ GRANT ALL ON FUNCTION concord.register_schedule(spec jsonb) TO concord_admin;
 
 REVOKE ALL ON FUNCTION concord.register_tool(spec jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.register_tool(spec jsonb) TO concord_admin;
+
+--
+-- Name: FUNCTION registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) TO concord_agent;
 
 --
 -- Name: FUNCTION registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text); Type: ACL; Schema: concord; Owner: -

@@ -219,3 +219,7 @@ TO concord_app, concord_reader, concord_admin, concord_worker;
 GRANT EXECUTE ON FUNCTION
 concord.registry_json_schema_change(jsonb, jsonb, text)
 TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
+
+GRANT EXECUTE ON FUNCTION
+concord.registry_classify_change(text, jsonb, jsonb)
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;

@@ -4285,6 +4285,20 @@ BEGIN
             END LOOP;
         END LOOP;
         RETURN '{"decision": "allow"}'::jsonb;
+    WHEN 'registry_high_risk' THEN
+        -- the kernel writes approval_required into a publication's payload
+        -- from the version itself (sql/registry/api.sql); spec 111.3
+        IF (doc #>> '{payload,approval_required}') = 'true' THEN
+            RETURN jsonb_build_object(
+                'decision', 'require_approval',
+                'reasons', jsonb_build_array(format(
+                    'registry version %s %s %s needs an owner''s approval before it is published (risk %s; '
+                    'high-risk changes: %s)', doc #>> '{payload,entity_type}', doc #>> '{payload,name}',
+                    doc #>> '{payload,version}', doc #>> '{payload,risk_level}',
+                    coalesce(nullif(doc #>> '{payload,high_risk_changes}', '[]'), 'none'))),
+                'approval_type', 'concord.registry_high_risk_change');
+        END IF;
+        RETURN '{"decision": "allow"}'::jsonb;
     WHEN 'risk' THEN
         IF ct.risk_level = ANY (concord._text_array(coalesce(policy.config -> 'levels', '["high", "critical"]'))) THEN
             RETURN jsonb_build_object(
@@ -7578,6 +7592,24 @@ BEGIN
             AND coalesce(current_setting('concord.credential', true), '') = ''
             AND NOT EXISTS (SELECT 1 FROM concord.principal_logins AS l WHERE l.login = session_user)
             AND pg_catalog.pg_has_role(session_user, 'concord_admin', 'USAGE'));
+END
+$$;
+
+--
+-- Name: _is_org_owner(text, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._is_org_owner(principal text, org_id uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE p.name = _is_org_owner.principal AND p.disabled_at IS NULL
+          AND m.org_id = _is_org_owner.org_id AND m.project_id IS NULL AND m.role = 'owner');
 END
 $$;
 
@@ -11053,6 +11085,251 @@ END
 $$;
 
 --
+-- Name: _registry_artifact_problems(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_artifact_problems(artifact_refs jsonb) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+#variable_conflict use_variable
+DECLARE
+    problems text[] := '{}';
+    ref jsonb;
+    n integer := 0;
+BEGIN
+    IF jsonb_typeof(artifact_refs) <> 'array' THEN
+        RETURN ARRAY[format('artifact_refs must be a JSON array, not %s', jsonb_typeof(artifact_refs))];
+    END IF;
+    FOR ref IN SELECT x.item FROM jsonb_array_elements(artifact_refs) AS x (item) LOOP
+        n := n + 1;
+        IF jsonb_typeof(ref) <> 'object' THEN
+            problems := problems || format('artifact_refs[%s] must be an object', n);
+            CONTINUE;
+        END IF;
+        IF NOT coalesce(ref ->> 'artifact_type', '') IN (
+            'manifest_yaml', 'manifest_json', 'skill_md', 'tool_schema', 'connector_schema', 'policy_bundle',
+            'prompt_template', 'eval_suite', 'example_bundle', 'package_archive') THEN
+            problems := problems || format('artifact_refs[%s].artifact_type %s is not an artifact type', n,
+                                           coalesce(ref -> 'artifact_type', 'null'));
+        END IF;
+        IF jsonb_typeof(ref -> 'artifact_uri') IS DISTINCT FROM 'string' OR btrim(ref ->> 'artifact_uri') = '' THEN
+            problems := problems || format('artifact_refs[%s].artifact_uri must be a non-blank string', n);
+        END IF;
+        IF NOT coalesce(ref ->> 'checksum', '') ~ '^sha256:[0-9a-f]{64}$' THEN
+            problems := problems || format('artifact_refs[%s].checksum must be sha256:<64 hex digits>', n);
+        END IF;
+        IF ref ? 'metadata' AND jsonb_typeof(ref -> 'metadata') <> 'object' THEN
+            problems := problems || format('artifact_refs[%s].metadata must be an object', n);
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_object_keys(ref) AS k (key)
+                   WHERE k.key NOT IN ('artifact_type', 'artifact_uri', 'checksum', 'metadata')) THEN
+            problems := problems || format('artifact_refs[%s] holds only artifact_type, artifact_uri, checksum, '
+                                           'metadata', n);
+        END IF;
+    END LOOP;
+    RETURN problems;
+END
+$_$;
+
+--
+-- Name: _registry_bind(uuid, text, text, text, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_bind(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb, actor text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    b concord.registry_bindings%ROWTYPE;
+    target text := CASE WHEN binding_scope = 'global' THEN coalesce(nullif(binding_target, ''), '*')
+                        ELSE binding_target END;
+BEGIN
+    IF binding_scope IS NULL OR binding_scope NOT IN (
+        'user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name', 'app',
+        'environment', 'global') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'registry_binding_scope_is_known',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('%s is not a binding scope', coalesce(binding_scope, 'NULL')),
+            HINT = 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment, global.';
+    END IF;
+    PERFORM concord._require('binding_target', target);
+    environment := coalesce(environment, (SELECT r.environment FROM concord.registry_environment AS r));
+    rollout_strategy := coalesce(rollout_strategy, 'pinned');
+    rollout_config := coalesce(rollout_config, '{}');
+    -- one binding per entity, environment, scope, target and strategy: serialise
+    -- concurrent binders of the same slot
+    PERFORM pg_advisory_xact_lock(hashtextextended(
+        format('concord.registry_binding:%s:%s:%s:%s:%s', v.entity_id, environment, binding_scope, target,
+               rollout_strategy), 0));
+    SELECT * INTO b FROM concord.registry_bindings AS x
+    WHERE x.entity_id = v.entity_id AND x.environment = _registry_bind.environment
+      AND x.binding_scope = _registry_bind.binding_scope AND x.binding_target = target
+      AND x.rollout_strategy = _registry_bind.rollout_strategy AND x.status = 'active'
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO concord.registry_bindings AS x (
+            entity_id, version_id, binding_scope, binding_target, environment, rollout_strategy, rollout_config,
+            created_by
+        ) VALUES (
+            v.entity_id, v.version_id, binding_scope, target, environment, rollout_strategy, rollout_config, actor
+        )
+        RETURNING x.* INTO b;
+        RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', true,
+                                  'from_version_id', NULL);
+    END IF;
+    IF (b.version_id, b.rollout_config) IS NOT DISTINCT FROM (v.version_id, rollout_config) THEN
+        RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', false,
+                                  'from_version_id', b.version_id);
+    END IF;
+    IF v.status <> 'published' AND b.version_id IS DISTINCT FROM v.version_id THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_new_binding_is_active_on_a_published_version',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('version %s is %s: only a published version is bound (roll back to reach a '
+                             'deprecated one)', v.version_id, v.status);
+    END IF;
+    UPDATE concord.registry_bindings AS x SET version_id = v.version_id, rollout_config = _registry_bind.rollout_config
+    WHERE x.registry_binding_id = b.registry_binding_id;
+    RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', v.version_id, 'created', false,
+                              'from_version_id', b.version_id);
+END
+$$;
+
+--
+-- Name: _registry_bindings_after_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_bindings_after_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    what jsonb := jsonb_build_object(
+        'binding_scope', NEW.binding_scope, 'binding_target', NEW.binding_target,
+        'environment', NEW.environment, 'rollout_strategy', NEW.rollout_strategy,
+        'rollout_config', NEW.rollout_config, 'version_id', NEW.version_id);
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM concord._registry_event('binding_created', NEW.entity_id, NEW.version_id, NEW.registry_binding_id,
+                                        what);
+        RETURN NULL;
+    END IF;
+    IF NEW.version_id IS DISTINCT FROM OLD.version_id THEN
+        PERFORM concord._registry_event(
+            coalesce(nullif(current_setting('concord.registry_rebind', true), ''), 'binding_rebound'),
+            NEW.entity_id, NEW.version_id, NEW.registry_binding_id,
+            what || jsonb_build_object('from_version_id', OLD.version_id));
+    END IF;
+    IF NEW.rollout_config IS DISTINCT FROM OLD.rollout_config THEN
+        PERFORM concord._registry_event('binding_rollout_changed', NEW.entity_id, NEW.version_id,
+                                        NEW.registry_binding_id,
+                                        what || jsonb_build_object('from_rollout_config', OLD.rollout_config));
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._registry_event('binding_disabled', NEW.entity_id, NEW.version_id, NEW.registry_binding_id,
+                                        what || jsonb_build_object('disabled_reason', NEW.disabled_reason));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: _registry_bindings_before_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_bindings_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    version_status text;
+    problem text;
+BEGIN
+    SELECT v.status INTO version_status FROM concord.registry_versions AS v WHERE v.version_id = NEW.version_id;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status <> 'active' OR version_status IS DISTINCT FROM 'published' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_new_binding_is_active_on_a_published_version',
+                TABLE = 'registry_bindings',
+                MESSAGE = format('a new binding is active and names a published version; version %s is %s',
+                                 NEW.version_id, coalesce(version_status, 'unknown')),
+                HINT = 'Publish the version first (a deprecated one takes no new binding).';
+        END IF;
+        problem := concord._registry_rollout_problem(NEW.rollout_strategy, NEW.rollout_config);
+        IF problem IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN005',
+                CONSTRAINT = 'a_rollout_config_fits_its_strategy',
+                TABLE = 'registry_bindings',
+                MESSAGE = problem,
+                HINT = 'A canary is {"percent": 0-100, "subject": "user" | "tenant" | "app"}.';
+        END IF;
+        NEW.created_at := now();
+        NEW.updated_at := now();
+        NEW.disabled_reason := NULL;
+        RETURN NEW;
+    END IF;
+    IF (NEW.registry_binding_id, NEW.entity_id, NEW.binding_scope, NEW.binding_target, NEW.environment,
+        NEW.rollout_strategy, NEW.created_by, NEW.created_at)
+       IS DISTINCT FROM (OLD.registry_binding_id, OLD.entity_id, OLD.binding_scope, OLD.binding_target,
+                         OLD.environment, OLD.rollout_strategy, OLD.created_by, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_binding_keeps_its_scope',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('binding %s keeps its entity, scope, target, environment, strategy and creator',
+                             OLD.registry_binding_id),
+            HINT = 'Create another binding instead.';
+    END IF;
+    IF OLD.status = 'disabled' AND (NEW.status, NEW.version_id, NEW.rollout_config)
+       IS DISTINCT FROM (OLD.status, OLD.version_id, OLD.rollout_config) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_disabled_binding_stays_disabled',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('binding %s is disabled (%s): it changes no more', OLD.registry_binding_id,
+                             OLD.disabled_reason),
+            HINT = 'Create a new binding instead.';
+    END IF;
+    IF NEW.version_id IS DISTINCT FROM OLD.version_id
+       AND version_status IS DISTINCT FROM 'published' AND version_status IS DISTINCT FROM 'deprecated' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_binding_points_at_a_resolvable_version',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('binding %s cannot point at version %s: it is %s', OLD.registry_binding_id,
+                             NEW.version_id, coalesce(version_status, 'unknown')),
+            HINT = 'A binding points at a published or deprecated version of its entity.';
+    END IF;
+    IF NEW.rollout_config IS DISTINCT FROM OLD.rollout_config THEN
+        problem := concord._registry_rollout_problem(NEW.rollout_strategy, NEW.rollout_config);
+        IF problem IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN005',
+                CONSTRAINT = 'a_rollout_config_fits_its_strategy',
+                TABLE = 'registry_bindings',
+                MESSAGE = problem,
+                HINT = 'A canary is {"percent": 0-100, "subject": "user" | "tenant" | "app"}.';
+        END IF;
+    END IF;
+    IF NEW.status = 'disabled' AND NEW.disabled_reason IS NULL THEN
+        NEW.disabled_reason := coalesce(nullif(current_setting('concord.reason', true), ''), 'disabled');
+    END IF;
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: _registry_capability_added(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11197,6 +11474,30 @@ CREATE FUNCTION concord._registry_change_rules(entity_type text) RETURNS TABLE(p
 $$;
 
 --
+-- Name: _registry_command_answer(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_command_answer(command_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = _registry_command_answer.command_id;
+    RETURN jsonb_build_object(
+        'command_id', c.command_id,
+        'command_status', c.status,
+        'approval_id', (SELECT a.approval_id FROM concord.approvals AS a
+                        WHERE a.command_id = c.command_id AND a.status = 'pending'
+                        ORDER BY a.created_at LIMIT 1),
+        'result', c.result,
+        'error', c.error);
+END
+$$;
+
+--
 -- Name: _registry_comparable_manifest(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11222,6 +11523,426 @@ CREATE FUNCTION concord._registry_comparable_manifest(entity_type text, manifest
             )
         )
     END
+$$;
+
+--
+-- Name: _registry_create_entity(text, text, text, text, text, text, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_create_entity(entity_type text, name text, display_name text, owner text, description text, domain text, org_id uuid, actor text) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM concord.registry_entity_types AS t WHERE t.entity_type = _registry_create_entity.entity_type) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_registry_entity_has_a_known_type',
+            TABLE = 'registry_entities',
+            MESSAGE = format('%s is not a registry type', coalesce(entity_type, 'NULL')),
+            HINT = 'The types: ' || coalesce((SELECT string_agg(t.entity_type, ', ' ORDER BY t.entity_type)
+                                              FROM concord.registry_entity_types AS t), 'none installed');
+    END IF;
+    INSERT INTO concord.registry_entities AS x (
+        entity_type, name, display_name, description, owner, org_id, domain, created_by
+    ) VALUES (
+        entity_type, name, coalesce(nullif(btrim(display_name), ''), name), description, owner, org_id, domain, actor
+    )
+    ON CONFLICT ON CONSTRAINT registry_entity_name_is_unique_in_its_type DO NOTHING
+    RETURNING x.* INTO e;
+    IF FOUND THEN
+        RETURN e.entity_id;
+    END IF;
+    e := concord._registry_entity(entity_type, name);
+    IF e.org_id IS DISTINCT FROM _registry_create_entity.org_id THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_registry_entity_name_is_taken_once',
+            TABLE = 'registry_entities',
+            MESSAGE = format('registry entity %s %s already exists and belongs to another organisation',
+                             entity_type, name),
+            HINT = 'Choose another name.';
+    END IF;
+    RETURN e.entity_id;
+END
+$$;
+
+--
+-- Name: registry_entities; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_entities (
+    entity_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    entity_type text NOT NULL,
+    name text NOT NULL,
+    display_name text NOT NULL,
+    description text,
+    owner text NOT NULL,
+    org_id uuid,
+    domain text,
+    status text DEFAULT 'active'::text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_entity_display_name_is_not_blank CHECK (((btrim(display_name) <> ''::text) AND (length(display_name) <= 200))),
+    CONSTRAINT registry_entity_name_is_an_identifier CHECK (((name ~ '^[A-Za-z][A-Za-z0-9_.:-]*$'::text) AND (length(name) <= 128))),
+    CONSTRAINT registry_entity_owner_is_not_blank CHECK (((btrim(owner) <> ''::text) AND (length(owner) <= 200))),
+    CONSTRAINT registry_entity_status_is_known CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text])))
+);
+
+--
+-- Name: TABLE registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_entities IS 'Every capability the registry knows (spec 109.1): one row per type and name.';
+
+--
+-- Name: COLUMN registry_entities.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.entity_id IS 'The entity''s id.';
+
+--
+-- Name: COLUMN registry_entities.entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.entity_type IS 'One of the twelve registry types.';
+
+--
+-- Name: COLUMN registry_entities.name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.name IS 'Its name, unique within its type (a command type''s entity is named after the command type).';
+
+--
+-- Name: COLUMN registry_entities.display_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.display_name IS 'Its name for people.';
+
+--
+-- Name: COLUMN registry_entities.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.description IS 'What it is for.';
+
+--
+-- Name: COLUMN registry_entities.owner; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.owner IS 'The team or person answerable for it.';
+
+--
+-- Name: COLUMN registry_entities.org_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.org_id IS 'The organisation it belongs to (its owners approve its high-risk changes); NULL for a platform entity kept by operators.';
+
+--
+-- Name: COLUMN registry_entities.domain; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.domain IS 'The business domain it belongs to.';
+
+--
+-- Name: COLUMN registry_entities.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.status IS 'active or archived.';
+
+--
+-- Name: COLUMN registry_entities.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.created_by IS 'The principal (or operator) that created it.';
+
+--
+-- Name: COLUMN registry_entities.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_entities.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entities.updated_at IS 'When its row last changed.';
+
+--
+-- Name: CONSTRAINT registry_entity_display_name_is_not_blank ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_display_name_is_not_blank ON concord.registry_entities IS 'A display name is not blank and at most 200 characters.';
+
+--
+-- Name: CONSTRAINT registry_entity_name_is_an_identifier ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_name_is_an_identifier ON concord.registry_entities IS 'An entity name starts with a letter, holds letters, digits and _ . : - only, at most 128.';
+
+--
+-- Name: CONSTRAINT registry_entity_owner_is_not_blank ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_owner_is_not_blank ON concord.registry_entities IS 'An owner is not blank and at most 200 characters.';
+
+--
+-- Name: CONSTRAINT registry_entity_status_is_known ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_entity_status_is_known ON concord.registry_entities IS 'An entity is active or archived.';
+
+--
+-- Name: _registry_create_version(concord.registry_entities, text, jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_create_version(e concord.registry_entities, version text, manifest jsonb, artifact_refs jsonb, actor text) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    doc jsonb;
+    problems jsonb;
+    existing concord.registry_versions%ROWTYPE;
+    previous concord.registry_versions%ROWTYPE;
+    classified jsonb;
+    bump text[];
+    new_id uuid;
+    risk text;
+BEGIN
+    IF version IS NULL OR NOT semver.is_semver(version) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'a_registry_version_is_a_semantic_version',
+            TABLE = 'registry_versions',
+            MESSAGE = format('%s is not a semantic version', coalesce(quote_literal(version), 'NULL')),
+            HINT = 'Write MAJOR.MINOR.PATCH, optionally with a pre-release: 1.4.2, 2.0.0-rc.1.';
+    END IF;
+    IF manifest IS NULL OR jsonb_typeof(manifest) <> 'object' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'a_manifest_satisfies_its_type_schema',
+            TABLE = 'registry_versions',
+            MESSAGE = format('a manifest is a JSON object, not %s', coalesce(jsonb_typeof(manifest), 'NULL'));
+    END IF;
+    -- name and version may be left out of a manifest: they are the version's
+    doc := jsonb_build_object('name', e.name, 'version', version) || manifest;
+    problems := concord.registry_manifest_problems(e.entity_type, doc);
+    IF jsonb_array_length(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'a_manifest_satisfies_its_type_schema',
+            TABLE = 'registry_versions',
+            MESSAGE = format('invalid %s manifest %s %s: %s problem(s)', e.entity_type, e.name, version,
+                             jsonb_array_length(problems)),
+            DETAIL = (SELECT string_agg(format('- %s: %s', p.item ->> 'path', p.item ->> 'message'), E'\n')
+                      FROM jsonb_array_elements(problems) AS p (item)),
+            HINT = format('The %s schema: SELECT manifest_schema FROM concord.registry_entity_types '
+                          'WHERE entity_type = %L.', e.entity_type, e.entity_type);
+    END IF;
+    artifact_refs := coalesce(artifact_refs, '[]');
+    IF cardinality(concord._registry_artifact_problems(artifact_refs)) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'artifact_refs_are_well_formed',
+            TABLE = 'registry_artifacts',
+            MESSAGE = 'invalid artifact_refs',
+            DETAIL = '- ' || array_to_string(concord._registry_artifact_problems(artifact_refs), E'\n- '),
+            HINT = 'Each is {artifact_type, artifact_uri, checksum: "sha256:<hex>", metadata?}.';
+    END IF;
+
+    SELECT * INTO existing FROM concord.registry_versions AS x
+    WHERE x.entity_id = e.entity_id AND x.version OPERATOR(semver.=) version::semver.semver;
+    IF FOUND THEN
+        IF existing.checksum = concord.registry_checksum(doc) THEN
+            RETURN existing.version_id;
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_version_number_is_used_once',
+            TABLE = 'registry_versions',
+            MESSAGE = format('%s %s already has version %s (%s) with another manifest', e.entity_type, e.name,
+                             version, existing.status),
+            HINT = 'A version number names one manifest forever: create the next version instead.';
+    END IF;
+
+    previous := concord._registry_latest_published(e.entity_id);
+    classified := concord.registry_classify_change(e.entity_type, previous.manifest, doc);
+    bump := concord._registry_version_bump_problems(previous.version::text, version,
+                                                    classified ->> 'change_class');
+    IF cardinality(bump) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN017',
+            CONSTRAINT = 'a_version_number_matches_its_change',
+            TABLE = 'registry_versions',
+            MESSAGE = format('%s %s %s: %s', e.entity_type, e.name, version, array_to_string(bump, '; ')),
+            DETAIL = coalesce((SELECT string_agg(format('- %s %s: %s', r.item ->> 'kind', r.item ->> 'path',
+                                                        r.item ->> 'message'), E'\n')
+                               FROM jsonb_array_elements(classified -> 'reasons') AS r (item)), ''),
+            HINT = format('The change from %s is %s: bump the version accordingly (semver.org).',
+                          previous.version, classified ->> 'change_class');
+    END IF;
+    risk := coalesce(doc ->> 'risk_level', doc #>> '{lifecycle,risk_level}', 'low');
+
+    INSERT INTO concord.registry_versions AS x (
+        entity_id, version, status, risk_level, manifest, checksum, previous_version_id, change_class,
+        change_reasons, high_risk_changes, approval_required, created_by
+    ) VALUES (
+        e.entity_id, version::semver.semver, 'draft', risk, doc, concord.registry_checksum(doc),
+        previous.version_id, coalesce(classified ->> 'change_class', 'initial'),
+        coalesce(classified -> 'reasons', '[]'), coalesce(classified -> 'high_risk_changes', '[]'),
+        -- an organisation's high-risk object or change waits for an owner;
+        -- a platform entity is the operators' own (spec 111.3)
+        e.org_id IS NOT NULL
+        AND (risk IN ('high', 'critical') OR jsonb_array_length(coalesce(classified -> 'high_risk_changes', '[]')) > 0),
+        actor
+    )
+    RETURNING x.version_id INTO new_id;
+
+    INSERT INTO concord.registry_relationships (
+        source_version_id, relationship_type, target_entity_type, target_entity_name,
+        target_version_constraint, target_versions, required, metadata
+    )
+    SELECT new_id, r.relationship_type, r.target_entity_type, r.target_entity_name,
+           r.target_version_constraint, concord.registry_version_range(r.target_version_constraint),
+           r.required, r.metadata
+    FROM concord._registry_manifest_relationships(e.entity_type, doc) AS r
+    ON CONFLICT ON CONSTRAINT registry_relationship_is_recorded_once DO NOTHING;
+
+    INSERT INTO concord.registry_artifacts (version_id, artifact_type, artifact_uri, checksum, metadata)
+    SELECT new_id, a.item ->> 'artifact_type', a.item ->> 'artifact_uri', a.item ->> 'checksum',
+           coalesce(a.item -> 'metadata', '{}')
+    FROM jsonb_array_elements(artifact_refs) AS a (item);
+    RETURN new_id;
+END
+$$;
+
+--
+-- Name: _registry_deprecate(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_deprecate(version_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+BEGIN
+    IF v.status = 'published' THEN
+        UPDATE concord.registry_versions AS x SET status = 'deprecated' WHERE x.version_id = v.version_id
+        RETURNING x.* INTO v;
+    ELSIF v.status <> 'deprecated' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: only a published version is deprecated', v.version_id,
+                             v.status);
+    END IF;
+    RETURN concord._registry_version_answer(v);
+END
+$$;
+
+--
+-- Name: _registry_entities_after_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_entities_after_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM concord._registry_event(
+        CASE WHEN TG_OP = 'INSERT' THEN 'entity_created' ELSE 'entity_updated' END, NEW.entity_id, NULL, NULL,
+        jsonb_build_object('entity_type', NEW.entity_type, 'name', NEW.name, 'owner', NEW.owner,
+                           'display_name', NEW.display_name, 'status', NEW.status));
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: _registry_entities_before_update(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_entities_before_update() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    IF (NEW.entity_id, NEW.entity_type, NEW.name, NEW.org_id, NEW.created_by, NEW.created_at)
+       IS DISTINCT FROM (OLD.entity_id, OLD.entity_type, OLD.name, OLD.org_id, OLD.created_by, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_registry_entity_keeps_its_identity',
+            TABLE = 'registry_entities',
+            MESSAGE = format('registry entity %s %s keeps its id, type, name, organisation and creator',
+                             OLD.entity_type, OLD.name),
+            HINT = 'Create a new entity instead.';
+    END IF;
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: _registry_entity(text, text, boolean); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_entity(entity_type text, name text, lock boolean DEFAULT false) RETURNS concord.registry_entities
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+BEGIN
+    IF lock THEN
+        SELECT * INTO e FROM concord.registry_entities AS x
+        WHERE x.entity_type = _registry_entity.entity_type AND x.name = _registry_entity.name FOR UPDATE;
+    ELSE
+        SELECT * INTO e FROM concord.registry_entities AS x
+        WHERE x.entity_type = _registry_entity.entity_type AND x.name = _registry_entity.name;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_entity_exists',
+            TABLE = 'registry_entities',
+            MESSAGE = format('no registry entity %s %s', coalesce(entity_type, '(no type)'), coalesce(name, '(no name)')),
+            HINT = 'Create it with concord.create_registry_entity (SELECT * FROM concord.registry_entities lists them).';
+    END IF;
+    RETURN e;
+END
+$$;
+
+--
+-- Name: _registry_event(text, uuid, uuid, uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_event(event_type text, entity_id uuid, version_id uuid, binding_id uuid, payload jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    INSERT INTO concord.registry_lifecycle_events (
+        entity_id, version_id, binding_id, command_id, event_type, actor, payload, trace_id
+    ) VALUES (
+        _registry_event.entity_id, _registry_event.version_id, _registry_event.binding_id,
+        nullif(current_setting('concord.registry_command', true), '')::uuid,
+        _registry_event.event_type, concord._actor(),
+        coalesce(_registry_event.payload, '{}')
+        || jsonb_strip_nulls(jsonb_build_object('reason', nullif(current_setting('concord.reason', true), ''))),
+        coalesce(nullif(current_setting('concord.registry_trace', true), ''), concord._new_trace_id())
+    );
+END
 $$;
 
 --
@@ -11334,6 +12055,342 @@ END
 $$;
 
 --
+-- Name: _registry_keeper(concord.registry_entities); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_keeper(e concord.registry_entities) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    who record := concord._authenticated();
+BEGIN
+    IF concord._is_operator() THEN
+        RETURN coalesce(concord._principal(), session_user::text);
+    END IF;
+    IF who.agent_run_id IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'an_agent_acts_through_its_gateway',
+            MESSAGE = format('%s may not change the registry: an agent acts only through the agent gateway',
+                             who.name);
+    END IF;
+    IF who.name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_caller_is_authenticated',
+            MESSAGE = format('session login %s is not a Concord principal', session_user),
+            HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to a principal.';
+    END IF;
+    IF e.org_id IS NULL OR NOT EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND m.project_id IS NULL AND p.name = who.name AND p.disabled_at IS NULL
+          AND m.role IN ('owner', 'admin')
+          AND (who.scopes IS NULL OR m.role = ANY (who.scopes))) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_registry_entity_is_kept_by_its_organisation',
+            TABLE = 'registry_entities',
+            MESSAGE = CASE WHEN e.org_id IS NULL
+                           THEN format('%s may not change platform entity %s %s: operators keep it', who.name,
+                                       e.entity_type, e.name)
+                           ELSE format('%s is not an owner or admin of organisation %s, which keeps %s %s', who.name,
+                                       (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = e.org_id),
+                                       e.entity_type, e.name) END,
+            HINT = 'An owner or admin of the entity''s organisation changes it (organisation-wide membership).';
+    END IF;
+    RETURN who.name;
+END
+$$;
+
+--
+-- Name: registry_versions; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_versions (
+    version_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    entity_id uuid NOT NULL,
+    version semver.semver NOT NULL,
+    version_major integer GENERATED ALWAYS AS (semver.get_semver_major(version)) STORED,
+    version_minor integer GENERATED ALWAYS AS (semver.get_semver_minor(version)) STORED,
+    version_patch integer GENERATED ALWAYS AS (semver.get_semver_patch(version)) STORED,
+    status text DEFAULT 'draft'::text NOT NULL,
+    risk_level text DEFAULT 'low'::text NOT NULL,
+    manifest jsonb NOT NULL,
+    checksum text NOT NULL,
+    previous_version_id uuid,
+    change_class text DEFAULT 'initial'::text NOT NULL,
+    change_reasons jsonb DEFAULT '[]'::jsonb NOT NULL,
+    high_risk_changes jsonb DEFAULT '[]'::jsonb NOT NULL,
+    approval_required boolean DEFAULT false NOT NULL,
+    approval_command_id uuid,
+    created_by text NOT NULL,
+    approved_by text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    validated_at timestamp with time zone,
+    approved_at timestamp with time zone,
+    published_at timestamp with time zone,
+    deprecated_at timestamp with time zone,
+    retired_at timestamp with time zone,
+    rejected_at timestamp with time zone,
+    retirement_reason text,
+    emergency_retirement boolean DEFAULT false NOT NULL,
+    CONSTRAINT a_published_version_has_its_publication_time CHECK (((status <> ALL (ARRAY['published'::text, 'deprecated'::text])) OR (published_at IS NOT NULL))),
+    CONSTRAINT a_retired_version_has_its_retirement CHECK (((status <> 'retired'::text) OR ((retired_at IS NOT NULL) AND (retirement_reason IS NOT NULL)))),
+    CONSTRAINT an_approved_version_names_its_approver CHECK (((status <> 'approved'::text) OR ((approved_by IS NOT NULL) AND (approved_at IS NOT NULL)))),
+    CONSTRAINT registry_change_class_is_known CHECK ((change_class = ANY (ARRAY['initial'::text, 'doc'::text, 'additive'::text, 'breaking'::text]))),
+    CONSTRAINT registry_change_reasons_is_an_array CHECK ((jsonb_typeof(change_reasons) = 'array'::text)),
+    CONSTRAINT registry_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
+    CONSTRAINT registry_high_risk_changes_is_an_array CHECK ((jsonb_typeof(high_risk_changes) = 'array'::text)),
+    CONSTRAINT registry_manifest_is_an_object CHECK ((jsonb_typeof(manifest) = 'object'::text)),
+    CONSTRAINT registry_version_risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
+);
+
+--
+-- Name: TABLE registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_versions IS 'The versions of every registry entity (spec 109.2). A version past draft is frozen: its manifest, checksum, relationships and artifacts never change; its status moves only along registry_version_transitions.';
+
+--
+-- Name: COLUMN registry_versions.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_id IS 'The version''s id.';
+
+--
+-- Name: COLUMN registry_versions.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.entity_id IS 'The entity it is a version of.';
+
+--
+-- Name: COLUMN registry_versions.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version IS 'Its semantic version (semver.org ordering: 1.10.0 > 1.9.0, pre-releases before their release).';
+
+--
+-- Name: COLUMN registry_versions.version_major; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_major IS 'The major part of the version.';
+
+--
+-- Name: COLUMN registry_versions.version_minor; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_minor IS 'The minor part of the version.';
+
+--
+-- Name: COLUMN registry_versions.version_patch; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_patch IS 'The patch part of the version.';
+
+--
+-- Name: COLUMN registry_versions.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.status IS 'draft, validated, pending_approval, approved, published, deprecated, retired or rejected.';
+
+--
+-- Name: COLUMN registry_versions.risk_level; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.risk_level IS 'low, medium, high or critical: the manifest''s risk_level, else low.';
+
+--
+-- Name: COLUMN registry_versions.manifest; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.manifest IS 'The contract: a JSON document valid against its type''s manifest_schema.';
+
+--
+-- Name: COLUMN registry_versions.checksum; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.checksum IS 'sha256:<hex> of the manifest''s canonical JSON, computed in SQL (concord.registry_checksum).';
+
+--
+-- Name: COLUMN registry_versions.previous_version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.previous_version_id IS 'The highest published (or deprecated) version of the entity below this one when it was created: what its change was classified against. NULL for the first.';
+
+--
+-- Name: COLUMN registry_versions.change_class; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.change_class IS 'initial, doc, additive or breaking: the change from previous_version_id (spec 110).';
+
+--
+-- Name: COLUMN registry_versions.change_reasons; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.change_reasons IS 'Why the change has its class: a JSON array of {kind, path, message}.';
+
+--
+-- Name: COLUMN registry_versions.high_risk_changes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.high_risk_changes IS 'The high-risk changes of spec 111.3 the version makes, as a JSON array of names.';
+
+--
+-- Name: COLUMN registry_versions.approval_required; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approval_required IS 'Whether publication needs an approval by an owner of the entity''s organisation.';
+
+--
+-- Name: COLUMN registry_versions.approval_command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approval_command_id IS 'The concord.registry.publish_version command whose approval gated its publication.';
+
+--
+-- Name: COLUMN registry_versions.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.created_by IS 'Who created it.';
+
+--
+-- Name: COLUMN registry_versions.approved_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approved_by IS 'Who approved its publication.';
+
+--
+-- Name: COLUMN registry_versions.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_versions.validated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.validated_at IS 'When it was validated.';
+
+--
+-- Name: COLUMN registry_versions.approved_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approved_at IS 'When its publication was approved.';
+
+--
+-- Name: COLUMN registry_versions.published_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.published_at IS 'When it was published.';
+
+--
+-- Name: COLUMN registry_versions.deprecated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.deprecated_at IS 'When it was deprecated.';
+
+--
+-- Name: COLUMN registry_versions.retired_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.retired_at IS 'When it was retired.';
+
+--
+-- Name: COLUMN registry_versions.rejected_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.rejected_at IS 'When it was rejected.';
+
+--
+-- Name: COLUMN registry_versions.retirement_reason; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.retirement_reason IS 'Why it was retired.';
+
+--
+-- Name: COLUMN registry_versions.emergency_retirement; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.emergency_retirement IS 'Whether it was retired in an emergency (spec 111.4).';
+
+--
+-- Name: CONSTRAINT a_published_version_has_its_publication_time ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_published_version_has_its_publication_time ON concord.registry_versions IS 'A published or deprecated version records when it was published.';
+
+--
+-- Name: CONSTRAINT a_retired_version_has_its_retirement ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_retired_version_has_its_retirement ON concord.registry_versions IS 'A retired version records when and why.';
+
+--
+-- Name: CONSTRAINT an_approved_version_names_its_approver ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT an_approved_version_names_its_approver ON concord.registry_versions IS 'An approved version names who approved it and when.';
+
+--
+-- Name: CONSTRAINT registry_change_class_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_change_class_is_known ON concord.registry_versions IS 'A change is initial, doc, additive or breaking.';
+
+--
+-- Name: CONSTRAINT registry_change_reasons_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_change_reasons_is_an_array ON concord.registry_versions IS 'change_reasons is a JSON array.';
+
+--
+-- Name: CONSTRAINT registry_checksum_is_a_sha256 ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_checksum_is_a_sha256 ON concord.registry_versions IS 'A checksum is sha256: followed by 64 hex digits.';
+
+--
+-- Name: CONSTRAINT registry_high_risk_changes_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_high_risk_changes_is_an_array ON concord.registry_versions IS 'high_risk_changes is a JSON array.';
+
+--
+-- Name: CONSTRAINT registry_manifest_is_an_object ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_manifest_is_an_object ON concord.registry_versions IS 'A manifest is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_version_risk_level_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_version_risk_level_is_known ON concord.registry_versions IS 'A risk level is low, medium, high or critical.';
+
+--
+-- Name: _registry_latest_published(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_latest_published(entity_id uuid) RETURNS concord.registry_versions
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE;
+BEGIN
+    SELECT * INTO v FROM concord.registry_versions AS x
+    WHERE x.entity_id = _registry_latest_published.entity_id AND x.status IN ('published', 'deprecated', 'retired')
+      AND x.published_at IS NOT NULL
+    ORDER BY x.version DESC LIMIT 1;
+    RETURN v;
+END
+$$;
+
+--
 -- Name: _registry_member_key(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11387,6 +12444,40 @@ CREATE FUNCTION concord._registry_members(items jsonb) RETURNS jsonb
 $$;
 
 --
+-- Name: _registry_notify_owners(concord.commands, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_notify_owners(c concord.commands, retired jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = (c.payload ->> 'entity_id')::uuid;
+    INSERT INTO concord.notifications (
+        channel, recipient, subject, body, metadata, command_id, idempotency_key, project_id
+    )
+    SELECT 'app', r.recipient,
+           format('%s %s %s retired%s', e.entity_type, e.name, retired ->> 'version',
+                  CASE WHEN (c.payload ->> 'emergency')::boolean THEN ' (emergency)' ELSE '' END),
+           format('Reason: %s. Bindings changed: %s.', c.payload ->> 'reason',
+                  jsonb_array_length(coalesce(retired -> 'bindings', '[]'))),
+           jsonb_build_object('entity_id', e.entity_id, 'version_id', retired -> 'version_id',
+                              'bindings', coalesce(retired -> 'bindings', '[]')),
+           c.command_id, format('registry_retired:%s:%s', c.command_id, r.recipient), c.project_id
+    FROM (
+        SELECT e.owner AS recipient
+        UNION
+        SELECT p.name FROM concord.memberships AS m INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND m.project_id IS NULL AND m.role = 'owner'
+    ) AS r
+    ON CONFLICT ON CONSTRAINT notification_idempotency_key_is_unique DO NOTHING;
+END
+$$;
+
+--
 -- Name: _registry_pointer_token(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11395,6 +12486,116 @@ CREATE FUNCTION concord._registry_pointer_token(token text) RETURNS text
     SET search_path TO 'concord', 'pg_temp'
     AS $$
     SELECT replace(replace(token, '~', '~0'), '/', '~1')
+$$;
+
+--
+-- Name: _registry_project(concord.registry_entities); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_project(e concord.registry_entities) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    project uuid;
+BEGIN
+    IF e.org_id IS NULL THEN
+        RETURN concord._chosen_project();
+    END IF;
+    IF nullif(current_setting('concord.project', true), '') IS NULL AND concord._is_operator() THEN
+        project := (SELECT p.project_id FROM concord.projects AS p WHERE p.org_id = e.org_id
+                    ORDER BY p.created_at, p.project_id LIMIT 1);
+    ELSE
+        project := (SELECT p.project_id FROM concord.projects AS p
+                    WHERE p.project_id = concord._chosen_project() AND p.org_id = e.org_id);
+    END IF;
+    IF project IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_registry_command_is_recorded_in_its_organisation',
+            MESSAGE = format('registry changes of %s %s are recorded in a project of organisation %s: choose one',
+                             e.entity_type, e.name,
+                             (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = e.org_id)),
+            HINT = 'Call concord.use_project(''organisation/project'') first.';
+    END IF;
+    RETURN project;
+END
+$$;
+
+--
+-- Name: _registry_publish(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_publish(version_id uuid, approver text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    answer jsonb;
+BEGIN
+    IF v.status IN ('published', 'deprecated', 'retired') AND v.published_at IS NOT NULL THEN
+        RETURN concord._registry_version_answer(v);
+    END IF;
+    IF v.status = 'draft' THEN
+        answer := concord._registry_validate(v.version_id);
+        IF NOT (answer ->> 'valid')::boolean THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_version_is_published_only_when_valid',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s is not valid: %s problem(s)', v.version_id,
+                                 jsonb_array_length(answer -> 'problems')),
+                DETAIL = (SELECT string_agg(format('- %s: %s', p.item ->> 'path', p.item ->> 'message'), E'\n')
+                          FROM jsonb_array_elements(answer -> 'problems') AS p (item)),
+                HINT = 'Fix the manifest in a new draft (or publish what it relies on) and publish again.';
+        END IF;
+        v := concord._registry_version(v.version_id, true);
+    END IF;
+    IF v.status IN ('validated', 'pending_approval') AND v.approval_required THEN
+        IF approver IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                CONSTRAINT = 'a_high_risk_version_is_published_only_after_approval',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s makes high-risk changes (%s): it needs an approval before '
+                                 'it is published', v.version_id, v.high_risk_changes),
+                HINT = 'Publish it with concord.publish_registry_version: an owner of its organisation approves it.';
+        END IF;
+        IF v.status = 'validated' THEN
+            UPDATE concord.registry_versions AS x SET status = 'pending_approval' WHERE x.version_id = v.version_id;
+        END IF;
+        UPDATE concord.registry_versions AS x SET status = 'approved', approved_by = approver
+        WHERE x.version_id = v.version_id;
+    END IF;
+    UPDATE concord.registry_versions AS x SET status = 'published' WHERE x.version_id = v.version_id
+    RETURNING x.* INTO v;
+    RETURN concord._registry_version_answer(v);
+END
+$$;
+
+--
+-- Name: _registry_ran_inline(concord.commands, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_ran_inline(c concord.commands, actor text, result jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    saved_run text;
+BEGIN
+    IF c.status NOT IN ('validated', 'queued') THEN
+        RETURN;
+    END IF;
+    saved_run := concord._push_run('kernel:' || c.command_id);
+    PERFORM concord._set_status(c.command_id, 'running', actor, 'registry change run by the kernel');
+    PERFORM concord._set_status(c.command_id, 'succeeded', actor, 'registry change made', result);
+    PERFORM concord._pop_run(saved_run);
+END
 $$;
 
 --
@@ -11407,6 +12608,169 @@ CREATE FUNCTION concord._registry_reason(kind text, path text, message text, ris
     AS $$
     SELECT jsonb_build_object('kind', kind, 'path', path, 'message', message, 'risks',
         to_jsonb(coalesce(array_remove(risks, null), '{}')))
+$$;
+
+--
+-- Name: _registry_relationships_range(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_relationships_range() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    NEW.target_versions := concord.registry_version_range(NEW.target_version_constraint);
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: _registry_retire(uuid, text, boolean, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_retire(version_id uuid, reason text, emergency boolean DEFAULT false, migrate_to uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    target concord.registry_versions%ROWTYPE;
+    moved jsonb;
+    saved text[];
+BEGIN
+    PERFORM concord._require('reason', reason);
+    IF v.status = 'retired' THEN
+        RETURN concord._registry_version_answer(v) || jsonb_build_object('bindings', '[]'::jsonb);
+    END IF;
+    IF v.status NOT IN ('published', 'deprecated') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: only a published or deprecated version is retired '
+                             '(reject a draft instead)', v.version_id, v.status);
+    END IF;
+    IF migrate_to IS NOT NULL THEN
+        target := concord._registry_version(migrate_to);
+        IF target.entity_id <> v.entity_id OR target.status <> 'published' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'bindings_migrate_to_a_published_version_of_their_entity',
+                TABLE = 'registry_bindings',
+                MESSAGE = format('version %s (%s) is not a published version of the same entity', migrate_to,
+                                 target.status),
+                HINT = 'Leave migrate_to NULL to disable the bindings instead.';
+        END IF;
+    END IF;
+    saved := concord._push_actor(nullif(current_setting('concord.actor', true), ''), reason);
+    PERFORM set_config('concord.registry_rebind', 'binding_migrated', true);
+    WITH changed AS (
+        UPDATE concord.registry_bindings AS b
+        SET version_id = coalesce(migrate_to, b.version_id),
+            status = CASE WHEN migrate_to IS NULL THEN 'disabled' ELSE b.status END,
+            disabled_reason = CASE WHEN migrate_to IS NULL
+                                   THEN format('version %s retired: %s', v.version, reason) END
+        WHERE b.version_id = v.version_id AND b.status = 'active'
+        RETURNING b.registry_binding_id, b.binding_scope, b.binding_target, b.environment, b.status
+    )
+    SELECT coalesce(jsonb_agg(to_jsonb(changed) ORDER BY changed.registry_binding_id), '[]') INTO moved FROM changed;
+    PERFORM set_config('concord.registry_rebind', '', true);
+    UPDATE concord.registry_versions AS x
+    SET status = 'retired', retirement_reason = reason, emergency_retirement = coalesce(emergency, false)
+    WHERE x.version_id = v.version_id
+    RETURNING x.* INTO v;
+    IF emergency THEN
+        PERFORM concord._audit(
+            'registry_incident', NULL, coalesce(nullif(current_setting('concord.registry_trace', true), ''),
+                                                concord._new_trace_id()),
+            'registry_version', v.version_id::text, 'published', 'retired',
+            jsonb_build_object('reason', reason, 'emergency', true, 'bindings', moved,
+                               'entity_id', v.entity_id, 'version', v.version::text));
+    END IF;
+    PERFORM concord._pop_actor(saved);
+    RETURN concord._registry_version_answer(v) || jsonb_build_object('bindings', moved);
+END
+$$;
+
+--
+-- Name: _registry_rollback(uuid, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_rollback(binding_id uuid, target_version_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    b concord.registry_bindings%ROWTYPE;
+    target concord.registry_versions%ROWTYPE := concord._registry_version(target_version_id);
+    saved text[];
+BEGIN
+    PERFORM concord._require('reason', reason);
+    SELECT * INTO b FROM concord.registry_bindings AS x WHERE x.registry_binding_id = _registry_rollback.binding_id
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_binding_exists',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('no registry binding %s', coalesce(binding_id::text, 'NULL')),
+            HINT = 'SELECT * FROM concord.registry_active_bindings lists them.';
+    END IF;
+    IF b.version_id = target.version_id THEN
+        RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id,
+                                  'from_version_id', b.version_id);
+    END IF;
+    IF target.entity_id <> b.entity_id THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_binding_rolls_back_to_a_version_of_its_entity',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('version %s is not a version of the entity binding %s binds', target.version_id,
+                             b.registry_binding_id);
+    END IF;
+    saved := concord._push_actor(nullif(current_setting('concord.actor', true), ''), reason);
+    PERFORM set_config('concord.registry_rebind', 'binding_rolled_back', true);
+    UPDATE concord.registry_bindings AS x SET version_id = target.version_id
+    WHERE x.registry_binding_id = b.registry_binding_id;
+    PERFORM set_config('concord.registry_rebind', '', true);
+    PERFORM concord._pop_actor(saved);
+    RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', target.version_id,
+                              'from_version_id', b.version_id);
+END
+$$;
+
+--
+-- Name: _registry_rollout_problem(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_rollout_problem(strategy text, config jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    IF strategy = 'pinned' THEN
+        IF config <> '{}'::jsonb THEN
+            RETURN 'a pinned binding takes no rollout_config';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(config -> 'percent') IS DISTINCT FROM 'number'
+       OR (config ->> 'percent')::numeric NOT BETWEEN 0 AND 100 THEN
+        RETURN format('a canary needs rollout_config.percent, a number from 0 to 100, not %s',
+                      coalesce((config -> 'percent')::text, 'none'));
+    END IF;
+    IF config ? 'subject' AND NOT config ->> 'subject' IN ('user', 'tenant', 'app') THEN
+        RETURN format('a canary''s rollout_config.subject is user, tenant or app, not %s', config -> 'subject');
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_object_keys(config) AS k (key) WHERE k.key NOT IN ('percent', 'subject')) THEN
+        RETURN 'a canary''s rollout_config holds only percent and subject';
+    END IF;
+    RETURN NULL;
+END
 $$;
 
 --
@@ -11781,6 +13145,39 @@ CREATE FUNCTION concord._registry_schema_whole_change(old_schema jsonb, new_sche
 $$;
 
 --
+-- Name: _registry_submit(text, concord.registry_entities, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_submit(verb text, e concord.registry_entities, payload jsonb, actor text) RETURNS concord.commands
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    submitted record;
+    c concord.commands%ROWTYPE;
+BEGIN
+    SELECT s.command_id INTO submitted
+    FROM concord._submit_command(
+        'concord.registry.' || verb,
+        jsonb_build_object('entity_type', e.entity_type, 'name', e.name, 'entity_id', e.entity_id) || payload,
+        actor, 'api', '{}', NULL, NULL, concord._registry_project(e), NULL) AS s;
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = submitted.command_id FOR UPDATE;
+    IF c.status IN ('failed', 'cancelled') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_registry_change_is_allowed_by_its_policies',
+            MESSAGE = format('registry change %s of %s %s refused: %s', verb, e.entity_type, e.name,
+                             coalesce(c.error, c.policy_evaluation ->> 'reasons', c.status)),
+            HINT = 'SELECT * FROM concord.commands WHERE command_type LIKE ''concord.registry.%'' shows the refusals.';
+    END IF;
+    PERFORM set_config('concord.registry_command', c.command_id::text, true);
+    PERFORM set_config('concord.registry_trace', c.trace_id, true);
+    RETURN c;
+END
+$$;
+
+--
 -- Name: _registry_types_within(text[], text[]); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11794,6 +13191,37 @@ CREATE FUNCTION concord._registry_types_within(inner_types text[], outer_types t
             FROM unnest(inner_types) AS t (name)
             WHERE NOT (t.name = ANY(outer_types) OR (t.name = 'integer' AND 'number' = ANY(outer_types)))
         ))
+$$;
+
+--
+-- Name: _registry_unbind(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_unbind(binding_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    b concord.registry_bindings%ROWTYPE;
+BEGIN
+    PERFORM concord._require('reason', reason);
+    UPDATE concord.registry_bindings AS x SET status = 'disabled', disabled_reason = reason
+    WHERE x.registry_binding_id = _registry_unbind.binding_id AND x.status = 'active'
+    RETURNING x.* INTO b;
+    IF NOT FOUND THEN
+        SELECT * INTO b FROM concord.registry_bindings AS x WHERE x.registry_binding_id = _registry_unbind.binding_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN006',
+                CONSTRAINT = 'the_registry_binding_exists',
+                TABLE = 'registry_bindings',
+                MESSAGE = format('no registry binding %s', coalesce(binding_id::text, 'NULL'));
+        END IF;
+    END IF;
+    RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'status', b.status,
+                              'disabled_reason', b.disabled_reason);
+END
 $$;
 
 --
@@ -11820,6 +13248,141 @@ BEGIN
     RETURN jsonb_build_array(_registry_reason('breaking', path,
         format('%s changed, and Concord cannot classify it, so it counts as breaking',
             ltrim(replace(path, '/', '.'), '.')), NULL));
+END
+$$;
+
+--
+-- Name: _registry_unresolved_relationships(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_unresolved_relationships(version_id uuid) RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN ARRAY(
+        SELECT format('%s %s %s%s resolves to no published version', r.relationship_type,
+                      r.target_entity_type, r.target_entity_name,
+                      coalesce(' ' || r.target_version_constraint, ''))
+        FROM concord.registry_relationships AS r
+        WHERE r.source_version_id = _registry_unresolved_relationships.version_id AND r.required
+          AND NOT EXISTS (
+              SELECT 1 FROM concord.registry_entities AS e
+              INNER JOIN concord.registry_versions AS v ON e.entity_id = v.entity_id
+              WHERE e.entity_type = r.target_entity_type AND e.name = r.target_entity_name
+                AND v.status IN ('published', 'deprecated') AND r.target_versions @> v.version)
+        ORDER BY r.relationship_type, r.target_entity_type, r.target_entity_name);
+END
+$$;
+
+--
+-- Name: _registry_validate(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_validate(version_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    e concord.registry_entities%ROWTYPE;
+    manifest_problems jsonb;
+    unresolved text[];
+    previous concord.registry_versions%ROWTYPE;
+    bump text[];
+    problems jsonb;
+BEGIN
+    IF v.status <> 'draft' THEN
+        RETURN concord._registry_version_answer(v);
+    END IF;
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    manifest_problems := concord.registry_manifest_problems(e.entity_type, v.manifest);
+    unresolved := concord._registry_unresolved_relationships(v.version_id);
+    -- another version may have been published since this one was created
+    previous := concord._registry_latest_published(v.entity_id);
+    bump := CASE WHEN previous.version_id IS DISTINCT FROM v.previous_version_id
+                 THEN ARRAY[format('version %s was published after this draft was created from %s: create the '
+                                   'draft again to classify its change against it', previous.version,
+                                   coalesce((SELECT p.version::text FROM concord.registry_versions AS p
+                                             WHERE p.version_id = v.previous_version_id), 'nothing'))]
+                 ELSE '{}'::text[] END;
+    INSERT INTO concord.registry_evaluations (version_id, evaluation_type, status, result, completed_at) VALUES
+    (v.version_id, 'manifest', CASE WHEN jsonb_array_length(manifest_problems) = 0 THEN 'passed' ELSE 'failed' END,
+     jsonb_build_object('problems', manifest_problems), now()),
+    (v.version_id, 'relationships', CASE WHEN cardinality(unresolved) = 0 THEN 'passed' ELSE 'failed' END,
+     jsonb_build_object('unresolved', to_jsonb(unresolved)), now()),
+    (v.version_id, 'compatibility', CASE WHEN cardinality(bump) = 0 THEN 'passed' ELSE 'failed' END,
+     jsonb_build_object('change_class', v.change_class, 'reasons', v.change_reasons,
+                        'high_risk_changes', v.high_risk_changes, 'problems', to_jsonb(bump)), now());
+    problems := manifest_problems
+        || coalesce((SELECT jsonb_agg(jsonb_build_object('path', '$', 'kind', 'relationship', 'message', u.m))
+                     FROM unnest(unresolved) AS u (m)), '[]')
+        || coalesce((SELECT jsonb_agg(jsonb_build_object('path', '$.version', 'kind', 'compatibility', 'message', b.m))
+                     FROM unnest(bump) AS b (m)), '[]');
+    IF jsonb_array_length(problems) = 0 THEN
+        UPDATE concord.registry_versions AS x SET status = 'validated' WHERE x.version_id = v.version_id
+        RETURNING x.* INTO v;
+    END IF;
+    RETURN concord._registry_version_answer(v, problems);
+END
+$_$;
+
+--
+-- Name: _registry_version(uuid, boolean); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_version(version_id uuid, lock boolean DEFAULT false) RETURNS concord.registry_versions
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE;
+BEGIN
+    IF lock THEN
+        SELECT * INTO v FROM concord.registry_versions AS x WHERE x.version_id = _registry_version.version_id
+        FOR UPDATE;
+    ELSE
+        SELECT * INTO v FROM concord.registry_versions AS x WHERE x.version_id = _registry_version.version_id;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_version_exists',
+            TABLE = 'registry_versions',
+            MESSAGE = format('no registry version %s', coalesce(version_id::text, 'NULL')),
+            HINT = 'SELECT * FROM concord.registry_entity_versions lists them.';
+    END IF;
+    RETURN v;
+END
+$$;
+
+--
+-- Name: _registry_version_answer(concord.registry_versions, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_version_answer(v concord.registry_versions, problems jsonb DEFAULT '[]'::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN jsonb_build_object(
+        'version_id', v.version_id,
+        'entity_type', (SELECT e.entity_type FROM concord.registry_entities AS e WHERE e.entity_id = v.entity_id),
+        'name', (SELECT e.name FROM concord.registry_entities AS e WHERE e.entity_id = v.entity_id),
+        'version', v.version::text,
+        'status', v.status,
+        'valid', jsonb_array_length(coalesce(problems, '[]')) = 0 AND v.status NOT IN ('draft', 'rejected'),
+        'problems', coalesce(problems, '[]'),
+        'checksum', v.checksum,
+        'change_class', v.change_class,
+        'change_reasons', v.change_reasons,
+        'high_risk_changes', v.high_risk_changes,
+        'approval_required', v.approval_required,
+        'approved_by', v.approved_by);
 END
 $$;
 
@@ -11864,6 +13427,253 @@ BEGIN
             previous_version, proposed_version)];
     END IF;
     RETURN '{}'::text[];
+END
+$$;
+
+--
+-- Name: _registry_version_parts_before_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_version_parts_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    version_status text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_version_keeps_its_relationships_and_artifacts',
+            TABLE = TG_TABLE_NAME,
+            MESSAGE = format('%s are kept as recorded: UPDATE is refused', TG_TABLE_NAME),
+            HINT = 'Replace a draft''s manifest, or create a new version.';
+    END IF;
+    SELECT v.status INTO version_status FROM concord.registry_versions AS v
+    WHERE v.version_id = CASE WHEN TG_TABLE_NAME = 'registry_relationships'
+                              THEN (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).source_version_id
+                              ELSE (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).version_id END;
+    IF version_status IS DISTINCT FROM 'draft' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_version_keeps_its_relationships_and_artifacts',
+            TABLE = TG_TABLE_NAME,
+            MESSAGE = format('the version is %s: its %s are frozen (%s refused)', coalesce(version_status, 'unknown'),
+                             TG_TABLE_NAME, TG_OP),
+            HINT = 'Only a draft''s relationships and artifacts change; create a new version instead.';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: _registry_versions_after_write(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_versions_after_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM concord._registry_event(
+            'version_created', NEW.entity_id, NEW.version_id, NULL,
+            jsonb_build_object('version', NEW.version::text, 'checksum', NEW.checksum,
+                               'change_class', NEW.change_class, 'high_risk_changes', NEW.high_risk_changes));
+    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM concord._registry_event(
+            CASE WHEN NEW.status = 'pending_approval' THEN 'approval_requested'
+                 WHEN NEW.status = 'retired' AND NEW.emergency_retirement THEN 'emergency_retired'
+                 ELSE 'version_' || NEW.status END,
+            NEW.entity_id, NEW.version_id, NULL,
+            jsonb_strip_nulls(jsonb_build_object(
+                'version', NEW.version::text, 'from_status', OLD.status, 'to_status', NEW.status,
+                'approved_by', NEW.approved_by, 'retirement_reason', NEW.retirement_reason)));
+    ELSIF NEW.manifest IS DISTINCT FROM OLD.manifest THEN
+        PERFORM concord._registry_event(
+            'draft_replaced', NEW.entity_id, NEW.version_id, NULL,
+            jsonb_build_object('version', NEW.version::text, 'checksum', NEW.checksum));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: _registry_versions_before_insert(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_versions_before_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    entity concord.registry_entities%ROWTYPE;
+BEGIN
+    IF NEW.status <> 'draft' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_new_registry_version_starts_as_a_draft',
+            TABLE = 'registry_versions',
+            MESSAGE = format('a new registry version starts as a draft, not %s', NEW.status),
+            HINT = 'Create it with concord.create_registry_version, then validate and publish it.';
+    END IF;
+    SELECT * INTO entity FROM concord.registry_entities AS e WHERE e.entity_id = NEW.entity_id;
+    IF NEW.manifest ->> 'name' IS DISTINCT FROM entity.name
+       OR NEW.manifest ->> 'version' IS DISTINCT FROM NEW.version::text THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'a_manifest_names_its_entity_and_version',
+            TABLE = 'registry_versions',
+            MESSAGE = format('the manifest names %s %s, not %s %s', coalesce(NEW.manifest ->> 'name', '(no name)'),
+                             coalesce(NEW.manifest ->> 'version', '(no version)'), entity.name, NEW.version),
+            HINT = 'A manifest''s name and version are those of the version it is.';
+    END IF;
+    NEW.checksum := concord.registry_checksum(NEW.manifest);
+    NEW.created_at := now();
+    NEW.approved_by := NULL;
+    NEW.validated_at := NULL;
+    NEW.approved_at := NULL;
+    NEW.published_at := NULL;
+    NEW.deprecated_at := NULL;
+    NEW.retired_at := NULL;
+    NEW.rejected_at := NULL;
+    NEW.retirement_reason := NULL;
+    NEW.emergency_retirement := false;
+    NEW.approval_command_id := NULL;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: _registry_versions_before_update(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_versions_before_update() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    org uuid;
+    unresolved text[];
+BEGIN
+    IF (NEW.version_id, NEW.entity_id, NEW.version::text, NEW.created_by, NEW.created_at)
+       IS DISTINCT FROM (OLD.version_id, OLD.entity_id, OLD.version::text, OLD.created_by, OLD.created_at) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_registry_version_keeps_its_identity',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s keeps its id, entity, version number and creator', OLD.version_id),
+            HINT = 'Create a new version instead.';
+    END IF;
+    IF OLD.status <> 'draft' AND (
+        NEW.manifest, NEW.checksum, NEW.previous_version_id, NEW.change_class, NEW.change_reasons,
+        NEW.high_risk_changes, NEW.approval_required, NEW.risk_level
+    ) IS DISTINCT FROM (
+        OLD.manifest, OLD.checksum, OLD.previous_version_id, OLD.change_class, OLD.change_reasons,
+        OLD.high_risk_changes, OLD.approval_required, OLD.risk_level
+    ) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_frozen_registry_version_never_changes',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: its manifest, checksum and classification never change',
+                             OLD.version_id, OLD.status),
+            HINT = 'Published versions are immutable (spec 106.3): create a new version and bind it.';
+    END IF;
+    IF OLD.status = 'draft' THEN
+        NEW.checksum := concord.registry_checksum(NEW.manifest);
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NOT EXISTS (SELECT 1 FROM concord.registry_version_transitions AS t
+                       WHERE t.from_status = OLD.status AND t.to_status = NEW.status) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s cannot move from %s to %s', OLD.version_id, OLD.status,
+                                 NEW.status),
+                HINT = 'The lifecycle is draft -> validated -> (pending_approval -> approved) -> published -> '
+                       'deprecated -> retired, or rejected; see concord.registry_version_transitions.';
+        END IF;
+        IF NEW.status = 'published' AND OLD.approval_required AND OLD.status <> 'approved' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                CONSTRAINT = 'a_high_risk_version_is_published_only_after_approval',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s makes high-risk changes (%s): it needs an approval before '
+                                 'it is published', OLD.version_id, OLD.high_risk_changes),
+                HINT = 'Publish it with concord.publish_registry_version: an owner of its organisation approves it.';
+        END IF;
+        IF NEW.status = 'approved' THEN
+            org := (SELECT e.org_id FROM concord.registry_entities AS e WHERE e.entity_id = OLD.entity_id);
+            IF NEW.approved_by IS NULL OR NEW.approved_by = OLD.created_by
+               OR org IS NULL OR NOT concord._is_org_owner(NEW.approved_by, org) THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN012',
+                    CONSTRAINT = 'a_high_risk_version_is_approved_by_another_owner',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('%s may not approve registry version %s: an owner of its organisation other '
+                                     'than its creator %s approves it', coalesce(NEW.approved_by, '(nobody)'),
+                                     OLD.version_id, OLD.created_by),
+                    HINT = 'Approve through the publication command''s approval (concord.resolve_approval).';
+            END IF;
+            NEW.approved_at := now();
+        END IF;
+        IF NEW.status = 'published' THEN
+            unresolved := concord._registry_unresolved_relationships(OLD.version_id);
+            IF cardinality(unresolved) > 0 THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN011',
+                    CONSTRAINT = 'a_published_version_relies_only_on_published_versions',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('registry version %s cannot be published: %s relationship(s) do not resolve',
+                                     OLD.version_id, cardinality(unresolved)),
+                    DETAIL = '- ' || array_to_string(unresolved, E'\n- '),
+                    HINT = 'Publish what it relies on first, or widen its version constraints.';
+            END IF;
+            NEW.published_at := now();
+        END IF;
+        IF NEW.status = 'retired' AND EXISTS (
+            SELECT 1 FROM concord.registry_bindings AS b WHERE b.version_id = OLD.version_id AND b.status = 'active') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_retired_version_has_no_active_binding',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s still has active bindings: it cannot be retired', OLD.version_id),
+                HINT = 'Retire it with concord.retire_registry_version, which disables or migrates its bindings.';
+        END IF;
+        IF NEW.status = 'validated' THEN
+            NEW.validated_at := now();
+        ELSIF NEW.status = 'deprecated' THEN
+            NEW.deprecated_at := now();
+        ELSIF NEW.status = 'retired' THEN
+            NEW.retired_at := now();
+        ELSIF NEW.status = 'rejected' THEN
+            NEW.rejected_at := now();
+        END IF;
+    END IF;
+    IF NEW.status <> 'retired' THEN
+        NEW.emergency_retirement := OLD.emergency_retirement;
+        NEW.retirement_reason := OLD.retirement_reason;
+    END IF;
+    IF NEW.status IS NOT DISTINCT FROM OLD.status THEN
+        NEW.approved_by := OLD.approved_by;
+        NEW.approval_command_id := coalesce(OLD.approval_command_id, NEW.approval_command_id);
+        NEW.validated_at := OLD.validated_at;
+        NEW.approved_at := OLD.approved_at;
+        NEW.published_at := OLD.published_at;
+        NEW.deprecated_at := OLD.deprecated_at;
+        NEW.retired_at := OLD.retired_at;
+        NEW.rejected_at := OLD.rejected_at;
+    END IF;
+    RETURN NEW;
 END
 $$;
 
@@ -15932,6 +17742,67 @@ $$;
 COMMENT ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) IS 'created -> running (a no-op for a run already started or finished); returns agent_run_state and, the first time a live run is begun, its secret (''car_...'', key secret): the credential the run acts with (concord.authenticate), shown once and stored only as a hash; a repeated call answers secret null. A run with a runtime is begun by its own workflow (CN011) from a worker session; one without by a member of its command''s project (CN012, an_agent_run_is_begun_by_whoever_drives_it).';
 
 --
+-- Name: bind_registry_version(uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text DEFAULT NULL::text, rollout_strategy text DEFAULT 'pinned'::text, rollout_config jsonb DEFAULT NULL::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+    problem text;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    actor := concord._registry_keeper(e);
+    IF v.status <> 'published' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_new_binding_is_active_on_a_published_version',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('version %s of %s %s is %s: only a published version is bound', v.version,
+                             e.entity_type, e.name, v.status),
+            HINT = 'Publish it first (concord.publish_registry_version).';
+    END IF;
+    problem := concord._registry_rollout_problem(coalesce(rollout_strategy, 'pinned'), coalesce(rollout_config, '{}'));
+    IF problem IS NOT NULL OR rollout_strategy NOT IN ('pinned', 'canary') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'a_rollout_config_fits_its_strategy',
+            TABLE = 'registry_bindings',
+            MESSAGE = coalesce(problem, format('%s is not a rollout strategy: pinned or canary', rollout_strategy)),
+            HINT = 'A canary is {"percent": 0-100, "subject": "user" | "tenant" | "app"}.';
+    END IF;
+    c := concord._registry_submit('bind_version', e, jsonb_build_object(
+        'version_id', v.version_id, 'version', v.version::text, 'binding_scope', binding_scope,
+        'binding_target', binding_target,
+        'environment', coalesce(environment, (SELECT r.environment FROM concord.registry_environment AS r)),
+        'rollout_strategy', coalesce(rollout_strategy, 'pinned'), 'rollout_config', coalesce(rollout_config, '{}')),
+        actor);
+    RETURN concord._registry_command_answer(c.command_id);
+END
+$$;
+
+--
+-- Name: FUNCTION bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb) IS 'Bind a published version at a scope (spec 112, 113): user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment or global (target *), in an environment (default: this database''s, concord.registry_environment), pinned or canary ({"percent": 0-100, "subject": "user" | "tenant" | "app"}). A concord.registry.bind_version command that a DBOS workflow runs: an active binding of the same slot is pointed at the version, else one is made. Answers {command_id, command_status, approval_id, result, error}; result holds binding_id once it ran.';
+
+--
 -- Name: call_command(text, jsonb, double precision, text, text, jsonb, jsonb); Type: PROCEDURE; Schema: concord; Owner: -
 --
 
@@ -16572,6 +18443,99 @@ $$;
 COMMENT ON FUNCTION concord.create_project(organisation text, name text) IS 'Create a project (a lower-case slug) in organisation; the caller must be its owner or admin (CN012). Members of the whole organisation see it at once.';
 
 --
+-- Name: create_registry_entity(text, text, text, text, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.create_registry_entity(entity_type text, name text, display_name text, owner text, description text DEFAULT NULL::text, domain text DEFAULT NULL::text, organisation text DEFAULT NULL::text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    org uuid;
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+    new_id uuid;
+BEGIN
+    PERFORM concord._require('entity_type', entity_type);
+    PERFORM concord._require('name', name);
+    PERFORM concord._require('owner', owner);
+    IF organisation IS NOT NULL THEN
+        org := concord._organisation(organisation);
+    ELSIF NOT concord._is_operator() THEN
+        org := concord._chosen_org();
+    END IF;
+    -- judged as the entity it will be
+    e.entity_type := entity_type;
+    e.name := name;
+    e.org_id := org;
+    actor := concord._registry_keeper(e);
+    IF NOT EXISTS (SELECT 1 FROM concord.registry_entity_types AS t WHERE t.entity_type = create_registry_entity.entity_type) THEN
+        PERFORM concord._registry_create_entity(entity_type, name, display_name, owner, description, domain, org, actor);
+    END IF;
+    c := concord._registry_submit('create_entity', e, jsonb_build_object(
+        'display_name', display_name, 'owner', owner, 'description', description, 'domain', domain), actor);
+    new_id := concord._registry_create_entity(entity_type, name, display_name, owner, description, domain, org, actor);
+    PERFORM concord._registry_ran_inline(c, actor, jsonb_build_object('entity_id', new_id));
+    RETURN new_id;
+END
+$$;
+
+--
+-- Name: FUNCTION create_registry_entity(entity_type text, name text, display_name text, owner text, description text, domain text, organisation text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.create_registry_entity(entity_type text, name text, display_name text, owner text, description text, domain text, organisation text) IS 'Create a registry entity (spec 115): one of the twelve types, a name unique in its type, its display name and owning team or person; returns its id. organisation: the organisation it belongs to (default: the chosen project''s; an operator without one creates a platform entity). The caller is an owner or admin of that organisation (CN012). Recorded as a concord.registry.create_entity command. Creating an existing entity of the same organisation again returns its id.';
+
+--
+-- Name: create_registry_version(text, text, text, jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.create_registry_version(entity_type text, name text, version text, manifest jsonb, artifact_refs jsonb DEFAULT '[]'::jsonb) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE := concord._registry_entity(entity_type, name, true);
+    actor text := concord._registry_keeper(e);
+    c concord.commands%ROWTYPE;
+    new_id uuid;
+BEGIN
+    c := concord._registry_submit('create_version', e, jsonb_build_object(
+        'version', version, 'checksum', concord.registry_checksum(coalesce(manifest, '{}'))), actor);
+    new_id := concord._registry_create_version(e, version, manifest, artifact_refs, actor);
+    PERFORM concord._registry_ran_inline(c, actor, jsonb_build_object('version_id', new_id));
+    RETURN new_id;
+END
+$$;
+
+--
+-- Name: FUNCTION create_registry_version(entity_type text, name text, version text, manifest jsonb, artifact_refs jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.create_registry_version(entity_type text, name text, version text, manifest jsonb, artifact_refs jsonb) IS 'Create a draft version of a registry entity (spec 115): its manifest is checked against its type''s JSON Schema (CN005 lists every problem), its change classified against the latest published version (doc, additive, breaking: spec 110) and its number checked against the change (CN017), its relationships derived and its artifact references ([{artifact_type, artifact_uri, checksum, metadata}]) recorded. Returns the version id; the same version with the same manifest again returns the first. Recorded as a concord.registry.create_version command.';
+
+--
 -- Name: current_principal(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -16627,6 +18591,51 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.dependencies_satisfied(command_id uuid) IS 'True when every parent of the command is in the status the dependency requires (true with no parents).';
+
+--
+-- Name: deprecate_registry_version(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.deprecate_registry_version(version_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+    answer jsonb;
+    saved text[];
+BEGIN
+    PERFORM concord._require('reason', reason);
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    actor := concord._registry_keeper(e);
+    c := concord._registry_submit('deprecate_version', e, jsonb_build_object(
+        'version_id', v.version_id, 'version', v.version::text, 'reason', reason), actor);
+    saved := concord._push_actor(actor, reason);
+    answer := concord._registry_deprecate(version_id);
+    PERFORM concord._pop_actor(saved);
+    PERFORM concord._registry_ran_inline(c, actor, answer);
+    RETURN answer;
+END
+$$;
+
+--
+-- Name: FUNCTION deprecate_registry_version(version_id uuid, reason text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.deprecate_registry_version(version_id uuid, reason text) IS 'Deprecate a published version: it still resolves, with a warning recorded as usage, and takes no new binding. Recorded as a concord.registry.deprecate_version command.';
 
 --
 -- Name: evaluate_output(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -17732,6 +19741,77 @@ $$;
 COMMENT ON FUNCTION concord.provide_input(command_id uuid, payload_patch jsonb, actor text) IS 'The requester supplies input for a command waiting_for_input: the patch is merged (RFC 7396), the payload validated (CN005, nothing changed, if invalid) and the policies evaluated again. Returns the evaluation with the new status.';
 
 --
+-- Name: publish_registry_version(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.publish_registry_version(version_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+    checked jsonb;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    actor := concord._registry_keeper(e);
+    IF v.status = 'draft' THEN
+        checked := concord._registry_validate(version_id);
+        IF NOT (checked ->> 'valid')::boolean THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_version_is_published_only_when_valid',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s is not valid: %s problem(s)', version_id,
+                                 jsonb_array_length(checked -> 'problems')),
+                DETAIL = (SELECT string_agg(format('- %s: %s', p.item ->> 'path', p.item ->> 'message'), E'\n')
+                          FROM jsonb_array_elements(checked -> 'problems') AS p (item)),
+                HINT = 'Fix the manifest in a new draft (or publish what it relies on first).';
+        END IF;
+        v := concord._registry_version(version_id, true);
+    END IF;
+    IF v.status NOT IN ('validated') THEN
+        RETURN jsonb_build_object('version', concord._registry_version_answer(v), 'command_id', v.approval_command_id,
+                                  'command_status', NULL, 'approval_id', NULL);
+    END IF;
+    c := concord._registry_submit('publish_version', e, jsonb_build_object(
+        'version_id', v.version_id, 'version', v.version::text, 'checksum', v.checksum,
+        'approval_required', v.approval_required, 'high_risk_changes', v.high_risk_changes,
+        'risk_level', v.risk_level, 'created_by', v.created_by,
+        -- who may approve: the organisation's owners but the creator and the requester
+        'approvers', coalesce((
+            SELECT jsonb_agg(p.name ORDER BY p.name)
+            FROM concord.memberships AS m INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+            WHERE m.org_id = e.org_id AND m.project_id IS NULL AND m.role = 'owner' AND p.disabled_at IS NULL
+              AND p.name <> v.created_by AND p.name <> actor), '[]')), actor);
+    IF v.approval_required THEN
+        UPDATE concord.registry_versions AS x SET status = 'pending_approval', approval_command_id = c.command_id
+        WHERE x.version_id = v.version_id;
+    END IF;
+    RETURN concord._registry_command_answer(c.command_id)
+        || jsonb_build_object('version', concord._registry_version_answer(concord._registry_version(version_id)));
+END
+$$;
+
+--
+-- Name: FUNCTION publish_registry_version(version_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.publish_registry_version(version_id uuid) IS 'Publish a version (spec 113): validated first if a draft; then a concord.registry.publish_version command that a DBOS workflow runs. A version that needs approval (a high-risk object or change of an organisation, spec 111.3) moves to pending_approval and its command waits for an owner of the organisation other than its creator and the requester. Answers {command_id, command_status, approval_id, result, error, version}.';
+
+--
 -- Name: read_artifact(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -18778,6 +20858,62 @@ $_$;
 COMMENT ON FUNCTION concord.register_tool(spec jsonb) IS 'Insert or update a command tool (spec 20): {name, command_type, description, input_schema, output_schema, execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; CN005 lists every problem, CN009 for an unknown command type; an identical spec is a no-op.';
 
 --
+-- Name: registry_canonical_json(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_canonical_json(document jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    kind text := jsonb_typeof(document);
+    number numeric;
+BEGIN
+    IF kind = 'object' THEN
+        RETURN '{' || coalesce((
+            SELECT string_agg(to_jsonb(e.key)::text || ':' || concord.registry_canonical_json(e.value), ','
+                              ORDER BY e.key COLLATE "C")
+            FROM jsonb_each(document) AS e), '') || '}';
+    ELSIF kind = 'array' THEN
+        RETURN '[' || coalesce((
+            SELECT string_agg(concord.registry_canonical_json(x.item), ',' ORDER BY x.n)
+            FROM jsonb_array_elements(document) WITH ORDINALITY AS x (item, n)), '') || ']';
+    ELSIF kind = 'number' THEN
+        number := (document #>> '{}')::numeric;
+        RETURN trim_scale(number)::text;
+    END IF;
+    RETURN document::text;
+END
+$$;
+
+--
+-- Name: FUNCTION registry_canonical_json(document jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_canonical_json(document jsonb) IS 'The canonical JSON text of a document: members sorted by key, no whitespace, numbers in their shortest form. Two spellings of one contract have one canonical text.';
+
+--
+-- Name: registry_checksum(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_checksum(manifest jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN 'sha256:' || encode(sha256(convert_to(concord.registry_canonical_json(manifest), 'UTF8')), 'hex');
+END
+$$;
+
+--
+-- Name: FUNCTION registry_checksum(manifest jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_checksum(manifest jsonb) IS 'sha256:<hex> of a manifest''s canonical JSON (concord.registry_canonical_json): the checksum every registry version carries.';
+
+--
 -- Name: registry_classify_change(text, jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -18867,6 +21003,53 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) IS 'Every change from old_schema to new_schema as findings {kind: breaking|additive|doc, path (a JSON Pointer into the schema), message}, compared structurally (spec 110): properties, required, type, enum, const, additionalProperties, bounds, pattern, format, items and local $defs, recursively. direction input: the new schema must accept all the old accepted (narrowing breaks); output: it must emit nothing old readers refuse (widening breaks); full: both. A changed keyword it cannot compare (anyOf, if, ...) is breaking. Identical schemas: [].';
+
+--
+-- Name: reject_registry_version(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.reject_registry_version(version_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+    saved text[];
+BEGIN
+    PERFORM concord._require('reason', reason);
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    actor := concord._registry_keeper(e);
+    c := concord._registry_submit('reject_version', e, jsonb_build_object(
+        'version_id', v.version_id, 'version', v.version::text, 'reason', reason), actor);
+    IF v.status <> 'rejected' THEN
+        saved := concord._push_actor(actor, reason);
+        UPDATE concord.registry_versions AS x SET status = 'rejected' WHERE x.version_id = v.version_id
+        RETURNING x.* INTO v;
+        PERFORM concord._pop_actor(saved);
+    END IF;
+    PERFORM concord._registry_ran_inline(c, actor, concord._registry_version_answer(v));
+    RETURN concord._registry_version_answer(v);
+END
+$$;
+
+--
+-- Name: FUNCTION reject_registry_version(version_id uuid, reason text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.reject_registry_version(version_id uuid, reason text) IS 'Withdraw a version that is not published (draft, validated, pending_approval or approved) for good, with a reason. Recorded as a concord.registry.reject_version command.';
 
 --
 -- Name: remember(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -19034,6 +21217,56 @@ $$;
 COMMENT ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) IS 'Decide an approval (approved, rejected or request_changes) as actor, who must be an eligible approver and not the requester (CN012); a decided approval is refused (CN013), an expired one too (CN014). Moves the command on and notifies channel concord_approvals. Returns {approval_id, command_id, status, command_status}.';
 
 --
+-- Name: retire_registry_version(uuid, text, boolean, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.retire_registry_version(version_id uuid, reason text, emergency boolean DEFAULT false, migrate_to_version_id uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+    answer jsonb;
+    saved text[];
+BEGIN
+    PERFORM concord._require('reason', reason);
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    actor := concord._registry_keeper(e);
+    c := concord._registry_submit('retire_version', e, jsonb_build_object(
+        'version_id', v.version_id, 'version', v.version::text, 'reason', reason,
+        'emergency', coalesce(emergency, false), 'migrate_to_version_id', migrate_to_version_id), actor);
+    IF coalesce(emergency, false) THEN
+        -- an emergency blocks resolution in this transaction; the workflow
+        -- then notifies the owners (spec 111.4)
+        saved := concord._push_actor(actor, reason);
+        answer := concord._registry_retire(version_id, reason, true, migrate_to_version_id);
+        PERFORM concord._pop_actor(saved);
+        RETURN concord._registry_command_answer(c.command_id) || jsonb_build_object('version', answer);
+    END IF;
+    RETURN concord._registry_command_answer(c.command_id);
+END
+$$;
+
+--
+-- Name: FUNCTION retire_registry_version(version_id uuid, reason text, emergency boolean, migrate_to_version_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.retire_registry_version(version_id uuid, reason text, emergency boolean, migrate_to_version_id uuid) IS 'Retire a version (spec 111.4, 113): its active bindings are migrated to migrate_to_version_id (a published version of the same entity) or disabled, it never resolves again, and its owners are notified. A concord.registry.retire_version command that a DBOS workflow runs; with emergency => true the retirement happens at once, in the caller''s transaction, and writes an incident to the audit trail. Answers {command_id, command_status, approval_id, result, error, version?}.';
+
+--
 -- Name: retrieve_memory(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -19169,6 +21402,65 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.revoke_command_type(command_type text, principal text) IS 'Withdraw principal''s grant on command_type; true when revoked, false when there was none. Commands already submitted keep their decisions.';
+
+--
+-- Name: rollback_registry_binding(uuid, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    b concord.registry_bindings%ROWTYPE;
+    target concord.registry_versions%ROWTYPE := concord._registry_version(target_version_id);
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('reason', reason);
+    SELECT * INTO b FROM concord.registry_bindings AS x WHERE x.registry_binding_id = rollback_registry_binding.binding_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_binding_exists',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('no registry binding %s', coalesce(binding_id::text, 'NULL'));
+    END IF;
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = b.entity_id;
+    actor := concord._registry_keeper(e);
+    IF target.entity_id <> b.entity_id OR target.status NOT IN ('published', 'deprecated') OR b.status <> 'active' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_binding_rolls_back_to_a_version_of_its_entity',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('binding %s (%s) cannot roll back to version %s (%s of %s)', b.registry_binding_id,
+                             b.status, target.version, target.status,
+                             (SELECT x.name FROM concord.registry_entities AS x WHERE x.entity_id = target.entity_id)),
+            HINT = 'An active binding rolls back to a published or deprecated version of its own entity.';
+    END IF;
+    c := concord._registry_submit('rollback_binding', e, jsonb_build_object(
+        'binding_id', b.registry_binding_id, 'from_version_id', b.version_id, 'target_version_id', target.version_id,
+        'version', target.version::text, 'reason', reason), actor);
+    RETURN concord._registry_command_answer(c.command_id);
+END
+$$;
+
+--
+-- Name: FUNCTION rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text) IS 'Point a binding back at a prior version of its entity (spec 113, 115), published or deprecated, with a reason: a concord.registry.rollback_binding command that a DBOS workflow runs. Answers {command_id, command_status, approval_id, result, error}.';
 
 --
 -- Name: runtime_agentic_command(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -20111,6 +22403,73 @@ $$;
 COMMENT ON FUNCTION concord.runtime_reconcile(executor_id text) IS '(concord_worker) Moves what nothing else would move again. Commands queued, running or blocked whose DBOS workflow was cancelled from DBOS''s side are cancelled (a running one through concord.finish_cancellation), and so are those already being cancelled (cancelling, compensating, compensated with a cancellation requested) that have no follow-up yet. Queued commands bound to a workflow that ended without running them (a DBOS fork that took the id of their next run) are handed off again under a new run. Commands whose workflow ended ERROR or was dead-lettered (MAX_RECOVERY_ATTEMPTS_EXCEEDED) fail as internal_error saying so, or, being cancelled, get the follow-up that finishes the cancellation. A cancellation whose follow-up (<workflow>/cancel) was cancelled in DBOS, ended ERROR or was dead-lettered ends: cancelled when graceful or its compensations were done, else failed as compensation_failed. Live agent runs whose workflow was cancelled in DBOS are cancelled (a coordinator''s cancellation is its swarm''s); those whose workflow ended ERROR or was dead-lettered fail, saying so. Queued commands without a workflow (let go by a worker without their operation) whose type the calling worker serves (its concord.workers row) are handed off again. Workers run it at start and every 10 seconds on a DBOS schedule; returns how many commands and runs it touched.';
 
 --
+-- Name: runtime_registry_command(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.runtime_registry_command(command_id uuid, workflow_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+    approver text;
+    answer jsonb;
+    saved text[];
+BEGIN
+    PERFORM concord._require('workflow_id', workflow_id);
+    c := concord._lock_command(command_id);
+    PERFORM concord._require_owner(c, workflow_id);
+    PERFORM set_config('concord.registry_command', c.command_id::text, true);
+    PERFORM set_config('concord.registry_trace', c.trace_id, true);
+    -- the change is the requester's; the workflow only carries it out
+    saved := concord._push_actor(c.requested_by, c.payload ->> 'reason');
+    IF c.command_type = 'concord.registry.publish_version' THEN
+        SELECT a.decided_by INTO approver FROM concord.approvals AS a
+        WHERE a.command_id = c.command_id AND a.status = 'approved'
+        ORDER BY a.decided_at DESC LIMIT 1;
+        answer := concord._registry_publish((c.payload ->> 'version_id')::uuid, approver);
+    ELSIF c.command_type = 'concord.registry.bind_version' THEN
+        answer := concord._registry_bind(
+            (c.payload ->> 'version_id')::uuid, c.payload ->> 'binding_scope', c.payload ->> 'binding_target',
+            c.payload ->> 'environment', c.payload ->> 'rollout_strategy', c.payload -> 'rollout_config',
+            c.requested_by);
+    ELSIF c.command_type = 'concord.registry.rollback_binding' THEN
+        answer := concord._registry_rollback(
+            (c.payload ->> 'binding_id')::uuid, (c.payload ->> 'target_version_id')::uuid, c.payload ->> 'reason');
+    ELSIF c.command_type = 'concord.registry.retire_version' THEN
+        answer := concord._registry_retire(
+            (c.payload ->> 'version_id')::uuid, c.payload ->> 'reason', (c.payload ->> 'emergency')::boolean,
+            (c.payload ->> 'migrate_to_version_id')::uuid);
+        PERFORM concord._registry_notify_owners(c, answer);
+    ELSE
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'the_command_is_a_registry_workflow',
+            MESSAGE = format('command %s is a %s command, not one a registry workflow runs', c.command_id,
+                             c.command_type);
+    END IF;
+    PERFORM concord._pop_actor(saved);
+    RETURN answer;
+END
+$$;
+
+--
+-- Name: FUNCTION runtime_registry_command(command_id uuid, workflow_id text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.runtime_registry_command(command_id uuid, workflow_id text) IS '(concord_worker) Run the step of an allowed registry command (publish_version, bind_version, rollback_binding, retire_version) for the workflow that owns its run. Idempotent on replay.';
+
+--
 -- Name: runtime_unserved(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -20927,6 +23286,47 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.use_project(project text) IS 'Choose the project (''organisation/project'' or its id) that the rest of the session creates commands, schedules, notifications and memories in; returns its full name. CN006 (the_project_exists) for a project that does not exist or that the caller is no member of. Choosing grants nothing: every write still needs a role in the project.';
+
+--
+-- Name: validate_registry_version(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.validate_registry_version(version_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    e concord.registry_entities%ROWTYPE;
+    actor text;
+    c concord.commands%ROWTYPE;
+    answer jsonb;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    actor := concord._registry_keeper(e);
+    c := concord._registry_submit('validate_version', e, jsonb_build_object('version_id', version_id,
+                                                                             'version', v.version::text), actor);
+    answer := concord._registry_validate(version_id);
+    PERFORM concord._registry_ran_inline(c, actor, answer);
+    RETURN answer;
+END
+$$;
+
+--
+-- Name: FUNCTION validate_registry_version(version_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.validate_registry_version(version_id uuid) IS 'Validate a draft version (spec 111.1): its manifest, that its required relationships resolve to published versions, and its compatibility; each check is a registry_evaluations row. A valid draft becomes validated. Answers {version_id, status, valid, problems, change_class, change_reasons, high_risk_changes, approval_required, ...}; a version past draft answers its state.';
 
 --
 -- Name: write_memory(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -25178,131 +27578,6 @@ COMMENT ON CONSTRAINT registry_rollout_config_is_an_object ON concord.registry_b
 COMMENT ON CONSTRAINT registry_rollout_strategy_is_known ON concord.registry_bindings IS 'A rollout is pinned or canary.';
 
 --
--- Name: registry_entities; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.registry_entities (
-    entity_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    entity_type text NOT NULL,
-    name text NOT NULL,
-    display_name text NOT NULL,
-    description text,
-    owner text NOT NULL,
-    org_id uuid,
-    domain text,
-    status text DEFAULT 'active'::text NOT NULL,
-    created_by text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT registry_entity_display_name_is_not_blank CHECK (((btrim(display_name) <> ''::text) AND (length(display_name) <= 200))),
-    CONSTRAINT registry_entity_name_is_an_identifier CHECK (((name ~ '^[A-Za-z][A-Za-z0-9_.:-]*$'::text) AND (length(name) <= 128))),
-    CONSTRAINT registry_entity_owner_is_not_blank CHECK (((btrim(owner) <> ''::text) AND (length(owner) <= 200))),
-    CONSTRAINT registry_entity_status_is_known CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text])))
-);
-
---
--- Name: TABLE registry_entities; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.registry_entities IS 'Every capability the registry knows (spec 109.1): one row per type and name.';
-
---
--- Name: COLUMN registry_entities.entity_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.entity_id IS 'The entity''s id.';
-
---
--- Name: COLUMN registry_entities.entity_type; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.entity_type IS 'One of the twelve registry types.';
-
---
--- Name: COLUMN registry_entities.name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.name IS 'Its name, unique within its type (a command type''s entity is named after the command type).';
-
---
--- Name: COLUMN registry_entities.display_name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.display_name IS 'Its name for people.';
-
---
--- Name: COLUMN registry_entities.description; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.description IS 'What it is for.';
-
---
--- Name: COLUMN registry_entities.owner; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.owner IS 'The team or person answerable for it.';
-
---
--- Name: COLUMN registry_entities.org_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.org_id IS 'The organisation it belongs to (its owners approve its high-risk changes); NULL for a platform entity kept by operators.';
-
---
--- Name: COLUMN registry_entities.domain; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.domain IS 'The business domain it belongs to.';
-
---
--- Name: COLUMN registry_entities.status; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.status IS 'active or archived.';
-
---
--- Name: COLUMN registry_entities.created_by; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.created_by IS 'The principal (or operator) that created it.';
-
---
--- Name: COLUMN registry_entities.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.created_at IS 'When it was created.';
-
---
--- Name: COLUMN registry_entities.updated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_entities.updated_at IS 'When its row last changed.';
-
---
--- Name: CONSTRAINT registry_entity_display_name_is_not_blank ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_entity_display_name_is_not_blank ON concord.registry_entities IS 'A display name is not blank and at most 200 characters.';
-
---
--- Name: CONSTRAINT registry_entity_name_is_an_identifier ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_entity_name_is_an_identifier ON concord.registry_entities IS 'An entity name starts with a letter, holds letters, digits and _ . : - only, at most 128.';
-
---
--- Name: CONSTRAINT registry_entity_owner_is_not_blank ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_entity_owner_is_not_blank ON concord.registry_entities IS 'An owner is not blank and at most 200 characters.';
-
---
--- Name: CONSTRAINT registry_entity_status_is_known ON registry_entities; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_entity_status_is_known ON concord.registry_entities IS 'An entity is active or archived.';
-
---
 -- Name: registry_entity_types; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -25825,271 +28100,6 @@ COMMENT ON COLUMN concord.registry_version_transitions.from_status IS 'The statu
 --
 
 COMMENT ON COLUMN concord.registry_version_transitions.to_status IS 'The status moved to.';
-
---
--- Name: registry_versions; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.registry_versions (
-    version_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    entity_id uuid NOT NULL,
-    version semver.semver NOT NULL,
-    version_major integer GENERATED ALWAYS AS (semver.get_semver_major(version)) STORED,
-    version_minor integer GENERATED ALWAYS AS (semver.get_semver_minor(version)) STORED,
-    version_patch integer GENERATED ALWAYS AS (semver.get_semver_patch(version)) STORED,
-    status text DEFAULT 'draft'::text NOT NULL,
-    risk_level text DEFAULT 'low'::text NOT NULL,
-    manifest jsonb NOT NULL,
-    checksum text NOT NULL,
-    previous_version_id uuid,
-    change_class text DEFAULT 'initial'::text NOT NULL,
-    change_reasons jsonb DEFAULT '[]'::jsonb NOT NULL,
-    high_risk_changes jsonb DEFAULT '[]'::jsonb NOT NULL,
-    approval_required boolean DEFAULT false NOT NULL,
-    approval_command_id uuid,
-    created_by text NOT NULL,
-    approved_by text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    validated_at timestamp with time zone,
-    approved_at timestamp with time zone,
-    published_at timestamp with time zone,
-    deprecated_at timestamp with time zone,
-    retired_at timestamp with time zone,
-    rejected_at timestamp with time zone,
-    retirement_reason text,
-    emergency_retirement boolean DEFAULT false NOT NULL,
-    CONSTRAINT a_published_version_has_its_publication_time CHECK (((status <> ALL (ARRAY['published'::text, 'deprecated'::text])) OR (published_at IS NOT NULL))),
-    CONSTRAINT a_retired_version_has_its_retirement CHECK (((status <> 'retired'::text) OR ((retired_at IS NOT NULL) AND (retirement_reason IS NOT NULL)))),
-    CONSTRAINT an_approved_version_names_its_approver CHECK (((status <> 'approved'::text) OR ((approved_by IS NOT NULL) AND (approved_at IS NOT NULL)))),
-    CONSTRAINT registry_change_class_is_known CHECK ((change_class = ANY (ARRAY['initial'::text, 'doc'::text, 'additive'::text, 'breaking'::text]))),
-    CONSTRAINT registry_change_reasons_is_an_array CHECK ((jsonb_typeof(change_reasons) = 'array'::text)),
-    CONSTRAINT registry_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
-    CONSTRAINT registry_high_risk_changes_is_an_array CHECK ((jsonb_typeof(high_risk_changes) = 'array'::text)),
-    CONSTRAINT registry_manifest_is_an_object CHECK ((jsonb_typeof(manifest) = 'object'::text)),
-    CONSTRAINT registry_version_risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
-);
-
---
--- Name: TABLE registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.registry_versions IS 'The versions of every registry entity (spec 109.2). A version past draft is frozen: its manifest, checksum, relationships and artifacts never change; its status moves only along registry_version_transitions.';
-
---
--- Name: COLUMN registry_versions.version_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_id IS 'The version''s id.';
-
---
--- Name: COLUMN registry_versions.entity_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.entity_id IS 'The entity it is a version of.';
-
---
--- Name: COLUMN registry_versions.version; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version IS 'Its semantic version (semver.org ordering: 1.10.0 > 1.9.0, pre-releases before their release).';
-
---
--- Name: COLUMN registry_versions.version_major; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_major IS 'The major part of the version.';
-
---
--- Name: COLUMN registry_versions.version_minor; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_minor IS 'The minor part of the version.';
-
---
--- Name: COLUMN registry_versions.version_patch; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_patch IS 'The patch part of the version.';
-
---
--- Name: COLUMN registry_versions.status; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.status IS 'draft, validated, pending_approval, approved, published, deprecated, retired or rejected.';
-
---
--- Name: COLUMN registry_versions.risk_level; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.risk_level IS 'low, medium, high or critical: the manifest''s risk_level, else low.';
-
---
--- Name: COLUMN registry_versions.manifest; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.manifest IS 'The contract: a JSON document valid against its type''s manifest_schema.';
-
---
--- Name: COLUMN registry_versions.checksum; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.checksum IS 'sha256:<hex> of the manifest''s canonical JSON, computed in SQL (concord.registry_checksum).';
-
---
--- Name: COLUMN registry_versions.previous_version_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.previous_version_id IS 'The highest published (or deprecated) version of the entity below this one when it was created: what its change was classified against. NULL for the first.';
-
---
--- Name: COLUMN registry_versions.change_class; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.change_class IS 'initial, doc, additive or breaking: the change from previous_version_id (spec 110).';
-
---
--- Name: COLUMN registry_versions.change_reasons; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.change_reasons IS 'Why the change has its class: a JSON array of {kind, path, message}.';
-
---
--- Name: COLUMN registry_versions.high_risk_changes; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.high_risk_changes IS 'The high-risk changes of spec 111.3 the version makes, as a JSON array of names.';
-
---
--- Name: COLUMN registry_versions.approval_required; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approval_required IS 'Whether publication needs an approval by an owner of the entity''s organisation.';
-
---
--- Name: COLUMN registry_versions.approval_command_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approval_command_id IS 'The concord.registry.publish_version command whose approval gated its publication.';
-
---
--- Name: COLUMN registry_versions.created_by; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.created_by IS 'Who created it.';
-
---
--- Name: COLUMN registry_versions.approved_by; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approved_by IS 'Who approved its publication.';
-
---
--- Name: COLUMN registry_versions.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.created_at IS 'When it was created.';
-
---
--- Name: COLUMN registry_versions.validated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.validated_at IS 'When it was validated.';
-
---
--- Name: COLUMN registry_versions.approved_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approved_at IS 'When its publication was approved.';
-
---
--- Name: COLUMN registry_versions.published_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.published_at IS 'When it was published.';
-
---
--- Name: COLUMN registry_versions.deprecated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.deprecated_at IS 'When it was deprecated.';
-
---
--- Name: COLUMN registry_versions.retired_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.retired_at IS 'When it was retired.';
-
---
--- Name: COLUMN registry_versions.rejected_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.rejected_at IS 'When it was rejected.';
-
---
--- Name: COLUMN registry_versions.retirement_reason; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.retirement_reason IS 'Why it was retired.';
-
---
--- Name: COLUMN registry_versions.emergency_retirement; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.emergency_retirement IS 'Whether it was retired in an emergency (spec 111.4).';
-
---
--- Name: CONSTRAINT a_published_version_has_its_publication_time ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT a_published_version_has_its_publication_time ON concord.registry_versions IS 'A published or deprecated version records when it was published.';
-
---
--- Name: CONSTRAINT a_retired_version_has_its_retirement ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT a_retired_version_has_its_retirement ON concord.registry_versions IS 'A retired version records when and why.';
-
---
--- Name: CONSTRAINT an_approved_version_names_its_approver ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT an_approved_version_names_its_approver ON concord.registry_versions IS 'An approved version names who approved it and when.';
-
---
--- Name: CONSTRAINT registry_change_class_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_change_class_is_known ON concord.registry_versions IS 'A change is initial, doc, additive or breaking.';
-
---
--- Name: CONSTRAINT registry_change_reasons_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_change_reasons_is_an_array ON concord.registry_versions IS 'change_reasons is a JSON array.';
-
---
--- Name: CONSTRAINT registry_checksum_is_a_sha256 ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_checksum_is_a_sha256 ON concord.registry_versions IS 'A checksum is sha256: followed by 64 hex digits.';
-
---
--- Name: CONSTRAINT registry_high_risk_changes_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_high_risk_changes_is_an_array ON concord.registry_versions IS 'high_risk_changes is a JSON array.';
-
---
--- Name: CONSTRAINT registry_manifest_is_an_object ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_manifest_is_an_object ON concord.registry_versions IS 'A manifest is a JSON object.';
-
---
--- Name: CONSTRAINT registry_version_risk_level_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_version_risk_level_is_known ON concord.registry_versions IS 'A risk level is low, medium, high or critical.';
 
 --
 -- Name: rules; Type: VIEW; Schema: concord; Owner: -
@@ -28891,6 +30901,156 @@ CREATE TRIGGER projects_are_audited AFTER INSERT ON concord.projects FOR EACH RO
 CREATE TRIGGER projects_are_not_rewritten BEFORE DELETE OR UPDATE ON concord.projects FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept as created');
 
 --
+-- Name: registry_artifacts registry_artifacts_are_frozen_with_their_version; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_artifacts_are_frozen_with_their_version BEFORE INSERT OR DELETE OR UPDATE ON concord.registry_artifacts FOR EACH ROW EXECUTE FUNCTION concord._registry_version_parts_before_write();
+
+--
+-- Name: registry_artifacts registry_artifacts_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_artifacts_are_not_truncated BEFORE TRUNCATE ON concord.registry_artifacts FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are frozen with their version');
+
+--
+-- Name: registry_bindings registry_bindings_after_write; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_bindings_after_write AFTER INSERT OR UPDATE ON concord.registry_bindings FOR EACH ROW EXECUTE FUNCTION concord._registry_bindings_after_write();
+
+--
+-- Name: registry_bindings registry_bindings_are_never_deleted; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_bindings_are_never_deleted BEFORE DELETE ON concord.registry_bindings FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Disable a binding instead.');
+
+--
+-- Name: registry_bindings registry_bindings_are_never_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_bindings_are_never_truncated BEFORE TRUNCATE ON concord.registry_bindings FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Disable a binding instead.');
+
+--
+-- Name: registry_bindings registry_bindings_before_write; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_bindings_before_write BEFORE INSERT OR UPDATE ON concord.registry_bindings FOR EACH ROW EXECUTE FUNCTION concord._registry_bindings_before_write();
+
+--
+-- Name: registry_entities registry_entities_after_write; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_entities_after_write AFTER INSERT OR UPDATE ON concord.registry_entities FOR EACH ROW EXECUTE FUNCTION concord._registry_entities_after_write();
+
+--
+-- Name: registry_entities registry_entities_are_never_deleted; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_entities_are_never_deleted BEFORE DELETE ON concord.registry_entities FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Archive an entity instead.');
+
+--
+-- Name: registry_entities registry_entities_are_never_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_entities_are_never_truncated BEFORE TRUNCATE ON concord.registry_entities FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Archive an entity instead.');
+
+--
+-- Name: registry_entities registry_entities_before_update; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_entities_before_update BEFORE UPDATE ON concord.registry_entities FOR EACH ROW EXECUTE FUNCTION concord._registry_entities_before_update();
+
+--
+-- Name: registry_entity_types registry_entity_types_are_kept; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_entity_types_are_kept BEFORE DELETE ON concord.registry_entity_types FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are the registry''s twelve types');
+
+--
+-- Name: registry_evaluations registry_evaluations_are_append_only; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_evaluations_are_append_only BEFORE DELETE OR UPDATE ON concord.registry_evaluations FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are append-only', 'Run the evaluation again.');
+
+--
+-- Name: registry_evaluations registry_evaluations_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_evaluations_are_not_truncated BEFORE TRUNCATE ON concord.registry_evaluations FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are append-only', 'Run the evaluation again.');
+
+--
+-- Name: registry_lifecycle_events registry_lifecycle_events_are_append_only; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_lifecycle_events_are_append_only BEFORE DELETE OR UPDATE ON concord.registry_lifecycle_events FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is append-only', 'Record a correction as a new event instead.');
+
+--
+-- Name: registry_lifecycle_events registry_lifecycle_events_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_lifecycle_events_are_not_truncated BEFORE TRUNCATE ON concord.registry_lifecycle_events FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only', 'Record a correction as a new event instead.');
+
+--
+-- Name: registry_relationships registry_relationships_are_frozen_with_their_version; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_relationships_are_frozen_with_their_version BEFORE INSERT OR DELETE OR UPDATE ON concord.registry_relationships FOR EACH ROW EXECUTE FUNCTION concord._registry_version_parts_before_write();
+
+--
+-- Name: registry_relationships registry_relationships_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_relationships_are_not_truncated BEFORE TRUNCATE ON concord.registry_relationships FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are frozen with their version');
+
+--
+-- Name: registry_relationships registry_relationships_range; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_relationships_range BEFORE INSERT ON concord.registry_relationships FOR EACH ROW EXECUTE FUNCTION concord._registry_relationships_range();
+
+--
+-- Name: registry_usage registry_usage_is_append_only; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_usage_is_append_only BEFORE DELETE OR UPDATE ON concord.registry_usage FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is append-only');
+
+--
+-- Name: registry_usage registry_usage_is_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_usage_is_not_truncated BEFORE TRUNCATE ON concord.registry_usage FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only');
+
+--
+-- Name: registry_versions registry_versions_after_write; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_versions_after_write AFTER INSERT OR UPDATE ON concord.registry_versions FOR EACH ROW EXECUTE FUNCTION concord._registry_versions_after_write();
+
+--
+-- Name: registry_versions registry_versions_are_never_deleted; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_versions_are_never_deleted BEFORE DELETE ON concord.registry_versions FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Retire a version instead (concord.retire_registry_version).');
+
+--
+-- Name: registry_versions registry_versions_are_never_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_versions_are_never_truncated BEFORE TRUNCATE ON concord.registry_versions FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Retire a version instead (concord.retire_registry_version).');
+
+--
+-- Name: registry_versions registry_versions_before_insert; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_versions_before_insert BEFORE INSERT ON concord.registry_versions FOR EACH ROW EXECUTE FUNCTION concord._registry_versions_before_insert();
+
+--
+-- Name: registry_versions registry_versions_before_update; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_versions_before_update BEFORE UPDATE ON concord.registry_versions FOR EACH ROW EXECUTE FUNCTION concord._registry_versions_before_update();
+
+--
 -- Name: runtime_queues runtime_queues_are_audited; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -30878,6 +33038,12 @@ REVOKE ALL ON FUNCTION concord._is_current_run(c concord.commands, run text) FRO
 REVOKE ALL ON FUNCTION concord._is_operator() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _is_org_owner(principal text, org_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._is_org_owner(principal text, org_id uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _is_secret_key(key text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -31460,6 +33626,30 @@ REVOKE ALL ON FUNCTION concord._refuse_spec(what text, problems text[]) FROM PUB
 REVOKE ALL ON FUNCTION concord._refuse_write() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_artifact_problems(artifact_refs jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_artifact_problems(artifact_refs jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_bind(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb, actor text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_bind(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_bindings_after_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_bindings_after_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_bindings_before_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_bindings_before_write() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_capability_added(capability jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -31472,16 +33662,76 @@ REVOKE ALL ON FUNCTION concord._registry_capability_added(capability jsonb) FROM
 REVOKE ALL ON FUNCTION concord._registry_change_rules(entity_type text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_command_answer(command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_command_answer(command_id uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_comparable_manifest(entity_type text, manifest jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_comparable_manifest(entity_type text, manifest jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_create_entity(entity_type text, name text, display_name text, owner text, description text, domain text, org_id uuid, actor text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_create_entity(entity_type text, name text, display_name text, owner text, description text, domain text, org_id uuid, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_create_version(e concord.registry_entities, version text, manifest jsonb, artifact_refs jsonb, actor text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_create_version(e concord.registry_entities, version text, manifest jsonb, artifact_refs jsonb, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_deprecate(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_deprecate(version_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_entities_after_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_entities_after_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_entities_before_update(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_entities_before_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_entity(entity_type text, name text, lock boolean); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_entity(entity_type text, name text, lock boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_event(event_type text, entity_id uuid, version_id uuid, binding_id uuid, payload jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_event(event_type text, entity_id uuid, version_id uuid, binding_id uuid, payload jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_field_change(treatment text, on_add text, on_remove text, risk_add text, risk_remove text, field text[], old_value jsonb, new_value jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_field_change(treatment text, on_add text, on_remove text, risk_add text, risk_remove text, field text[], old_value jsonb, new_value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_keeper(e concord.registry_entities); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_keeper(e concord.registry_entities) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_latest_published(entity_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_latest_published(entity_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_member_key(member jsonb); Type: ACL; Schema: concord; Owner: -
@@ -31502,16 +33752,64 @@ REVOKE ALL ON FUNCTION concord._registry_member_risks(old_member jsonb, new_memb
 REVOKE ALL ON FUNCTION concord._registry_members(items jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_notify_owners(c concord.commands, retired jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_notify_owners(c concord.commands, retired jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_pointer_token(token text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_pointer_token(token text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_project(e concord.registry_entities); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_project(e concord.registry_entities) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_publish(version_id uuid, approver text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_publish(version_id uuid, approver text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_ran_inline(c concord.commands, actor text, result jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_ran_inline(c concord.commands, actor text, result jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_reason(kind text, path text, message text, risks text[]); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_reason(kind text, path text, message text, risks text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_relationships_range(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_relationships_range() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_retire(version_id uuid, reason text, emergency boolean, migrate_to uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_retire(version_id uuid, reason text, emergency boolean, migrate_to uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_rollback(binding_id uuid, target_version_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_rollback(binding_id uuid, target_version_id uuid, reason text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_rollout_problem(strategy text, config jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_rollout_problem(strategy text, config jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_schema_additional_change(old_value jsonb, new_value jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
@@ -31568,10 +33866,22 @@ REVOKE ALL ON FUNCTION concord._registry_schema_values_change(keyword text, old_
 REVOKE ALL ON FUNCTION concord._registry_schema_whole_change(old_schema jsonb, new_schema jsonb, direction text, path text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_submit(verb text, e concord.registry_entities, payload jsonb, actor text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_submit(verb text, e concord.registry_entities, payload jsonb, actor text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_types_within(inner_types text[], outer_types text[]); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_types_within(inner_types text[], outer_types text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_unbind(binding_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_unbind(binding_id uuid, reason text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_unclassified_change(old_value jsonb, new_value jsonb, path text); Type: ACL; Schema: concord; Owner: -
@@ -31580,10 +33890,58 @@ REVOKE ALL ON FUNCTION concord._registry_types_within(inner_types text[], outer_
 REVOKE ALL ON FUNCTION concord._registry_unclassified_change(old_value jsonb, new_value jsonb, path text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_unresolved_relationships(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_unresolved_relationships(version_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_validate(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_validate(version_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_version(version_id uuid, lock boolean); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_version(version_id uuid, lock boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_version_answer(v concord.registry_versions, problems jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_version_answer(v concord.registry_versions, problems jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_version_bump_problems(previous_version text, proposed_version text, change_class text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_version_bump_problems(previous_version text, proposed_version text, change_class text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_version_parts_before_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_version_parts_before_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_versions_after_write(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_versions_after_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_versions_before_insert(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_versions_before_insert() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_versions_before_update(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_versions_before_update() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _replay(original concord.commands, command_type text, payload jsonb); Type: ACL; Schema: concord; Owner: -
@@ -32186,6 +34544,14 @@ GRANT ALL ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id tex
 GRANT ALL ON FUNCTION concord.begin_agent_run(agent_run_id uuid, workflow_id text) TO concord_admin;
 
 --
+-- Name: FUNCTION bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb) TO concord_admin;
+
+--
 -- Name: PROCEDURE call_command(IN command_type text, IN payload jsonb, IN timeout_seconds double precision, IN idempotency_key text, IN requested_by text, IN context jsonb, INOUT outcome jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -32320,6 +34686,22 @@ REVOKE ALL ON FUNCTION concord.create_project(organisation text, name text) FROM
 GRANT ALL ON FUNCTION concord.create_project(organisation text, name text) TO concord_admin;
 
 --
+-- Name: FUNCTION create_registry_entity(entity_type text, name text, display_name text, owner text, description text, domain text, organisation text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.create_registry_entity(entity_type text, name text, display_name text, owner text, description text, domain text, organisation text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.create_registry_entity(entity_type text, name text, display_name text, owner text, description text, domain text, organisation text) TO concord_app;
+GRANT ALL ON FUNCTION concord.create_registry_entity(entity_type text, name text, display_name text, owner text, description text, domain text, organisation text) TO concord_admin;
+
+--
+-- Name: FUNCTION create_registry_version(entity_type text, name text, version text, manifest jsonb, artifact_refs jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.create_registry_version(entity_type text, name text, version text, manifest jsonb, artifact_refs jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.create_registry_version(entity_type text, name text, version text, manifest jsonb, artifact_refs jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.create_registry_version(entity_type text, name text, version text, manifest jsonb, artifact_refs jsonb) TO concord_admin;
+
+--
 -- Name: FUNCTION current_principal(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -32338,6 +34720,14 @@ GRANT ALL ON FUNCTION concord.current_principal() TO concord_agent;
 REVOKE ALL ON FUNCTION concord.dependencies_satisfied(command_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.dependencies_satisfied(command_id uuid) TO concord_app;
 GRANT ALL ON FUNCTION concord.dependencies_satisfied(command_id uuid) TO concord_admin;
+
+--
+-- Name: FUNCTION deprecate_registry_version(version_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.deprecate_registry_version(version_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.deprecate_registry_version(version_id uuid, reason text) TO concord_app;
+GRANT ALL ON FUNCTION concord.deprecate_registry_version(version_id uuid, reason text) TO concord_admin;
 
 --
 -- Name: FUNCTION evaluate_output(agent_run_id uuid, evaluation jsonb); Type: ACL; Schema: concord; Owner: -
@@ -32497,6 +34887,14 @@ GRANT ALL ON FUNCTION concord.provide_input(command_id uuid, payload_patch jsonb
 GRANT ALL ON FUNCTION concord.provide_input(command_id uuid, payload_patch jsonb, actor text) TO concord_admin;
 
 --
+-- Name: FUNCTION publish_registry_version(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.publish_registry_version(version_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.publish_registry_version(version_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.publish_registry_version(version_id uuid) TO concord_admin;
+
+--
 -- Name: FUNCTION read_artifact(agent_run_id uuid, request jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -32592,6 +34990,30 @@ REVOKE ALL ON FUNCTION concord.register_tool(spec jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.register_tool(spec jsonb) TO concord_admin;
 
 --
+-- Name: FUNCTION registry_canonical_json(document jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_canonical_json(document jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_canonical_json(document jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_canonical_json(document jsonb) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_canonical_json(document jsonb) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_canonical_json(document jsonb) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_canonical_json(document jsonb) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_canonical_json(document jsonb) TO concord_agent;
+
+--
+-- Name: FUNCTION registry_checksum(manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_checksum(manifest jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_checksum(manifest jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_checksum(manifest jsonb) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_checksum(manifest jsonb) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_checksum(manifest jsonb) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_checksum(manifest jsonb) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_checksum(manifest jsonb) TO concord_agent;
+
+--
 -- Name: FUNCTION registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -32614,6 +35036,14 @@ GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_
 GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_admin;
 GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_worker;
 GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_agent;
+
+--
+-- Name: FUNCTION reject_registry_version(version_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.reject_registry_version(version_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.reject_registry_version(version_id uuid, reason text) TO concord_app;
+GRANT ALL ON FUNCTION concord.reject_registry_version(version_id uuid, reason text) TO concord_admin;
 
 --
 -- Name: FUNCTION remember(memory jsonb, actor text); Type: ACL; Schema: concord; Owner: -
@@ -32645,6 +35075,14 @@ GRANT ALL ON FUNCTION concord.remove_team_member(team text, principal text) TO c
 REVOKE ALL ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) TO concord_approver;
 GRANT ALL ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) TO concord_admin;
+
+--
+-- Name: FUNCTION retire_registry_version(version_id uuid, reason text, emergency boolean, migrate_to_version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.retire_registry_version(version_id uuid, reason text, emergency boolean, migrate_to_version_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.retire_registry_version(version_id uuid, reason text, emergency boolean, migrate_to_version_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.retire_registry_version(version_id uuid, reason text, emergency boolean, migrate_to_version_id uuid) TO concord_admin;
 
 --
 -- Name: FUNCTION retrieve_memory(agent_run_id uuid, query jsonb); Type: ACL; Schema: concord; Owner: -
@@ -32680,6 +35118,14 @@ GRANT ALL ON FUNCTION concord.revoke_api_token(token_id uuid) TO concord_worker;
 
 REVOKE ALL ON FUNCTION concord.revoke_command_type(command_type text, principal text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.revoke_command_type(command_type text, principal text) TO concord_admin;
+
+--
+-- Name: FUNCTION rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text) TO concord_app;
+GRANT ALL ON FUNCTION concord.rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text) TO concord_admin;
 
 --
 -- Name: FUNCTION runtime_agentic_command(command_id uuid, workflow_id text); Type: ACL; Schema: concord; Owner: -
@@ -32775,6 +35221,13 @@ GRANT ALL ON FUNCTION concord.runtime_orphaned_executors(executor_id text, silen
 REVOKE ALL ON FUNCTION concord.runtime_reconcile(executor_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.runtime_reconcile(executor_id text) TO concord_worker;
 GRANT ALL ON FUNCTION concord.runtime_reconcile(executor_id text) TO concord_admin;
+
+--
+-- Name: FUNCTION runtime_registry_command(command_id uuid, workflow_id text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.runtime_registry_command(command_id uuid, workflow_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.runtime_registry_command(command_id uuid, workflow_id text) TO concord_worker;
 
 --
 -- Name: FUNCTION runtime_unserved(command_id uuid, workflow_id text, executor_id text); Type: ACL; Schema: concord; Owner: -
@@ -32894,6 +35347,14 @@ GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_reader;
 GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_approver;
 GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_admin;
 GRANT ALL ON FUNCTION concord.use_project(project text) TO concord_worker;
+
+--
+-- Name: FUNCTION validate_registry_version(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.validate_registry_version(version_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.validate_registry_version(version_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.validate_registry_version(version_id uuid) TO concord_admin;
 
 --
 -- Name: FUNCTION write_memory(agent_run_id uuid, memory jsonb); Type: ACL; Schema: concord; Owner: -

@@ -28,7 +28,7 @@ BEGIN
         'environment', 'global') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
-            CONSTRAINT = 'registry_binding_scope_is_known',
+            CONSTRAINT = 'a_binding_scope_is_known',
             TABLE = 'registry_bindings',
             MESSAGE = format('%s is not a binding scope', coalesce(binding_scope, 'NULL')),
             HINT = 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment, global.';

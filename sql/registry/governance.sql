@@ -32,6 +32,17 @@ BEGIN
             MESSAGE = format('session login %s is not a Concord principal', session_user),
             HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to a principal.';
     END IF;
+    -- another organisation's entity is not admitted to exist
+    IF e.org_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND p.name = who.name AND p.disabled_at IS NULL) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_entity_exists',
+            TABLE = 'registry_entities',
+            MESSAGE = format('no registry entity %s %s in the organisations of %s', e.entity_type, e.name, who.name);
+    END IF;
     IF e.org_id IS NULL OR NOT EXISTS (
         SELECT 1 FROM concord.memberships AS m
         INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id

@@ -10,6 +10,7 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     version_status text;
+    written jsonb;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         RAISE EXCEPTION USING
@@ -19,10 +20,9 @@ BEGIN
             MESSAGE = format('%s are kept as recorded: UPDATE is refused', TG_TABLE_NAME),
             HINT = 'Replace a draft''s manifest, or create a new version.';
     END IF;
+    written := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
     SELECT v.status INTO version_status FROM concord.registry_versions AS v
-    WHERE v.version_id = CASE WHEN TG_TABLE_NAME = 'registry_relationships'
-                              THEN (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).source_version_id
-                              ELSE (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).version_id END;
+    WHERE v.version_id = coalesce(written ->> 'source_version_id', written ->> 'version_id')::uuid;
     IF version_status IS DISTINCT FROM 'draft' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',

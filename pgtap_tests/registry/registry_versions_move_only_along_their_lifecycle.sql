@@ -1,0 +1,115 @@
+-- The version lifecycle of spec 111 is data (registry_version_transitions)
+-- plus a guard trigger: a version starts as a draft and moves only along the
+-- table, for every role, the owner's bare UPDATE included. An
+-- organisation's high-risk version is published only after an owner of the
+-- organisation other than its creator approved it; a version with active
+-- bindings is not retired under them; a version relying on something
+-- unpublished is not published.
+BEGIN;
+SET LOCAL client_min_messages = warning;
+SELECT plan(17);
+
+\ir ../lib/identity_fixtures.sql
+
+DO $$
+BEGIN
+    PERFORM concord.create_principal('rl-owner-1');
+    PERFORM concord.add_member('iso-a', 'rl-owner-1', 'owner');
+    PERFORM concord.create_principal('rl-owner-2');
+    PERFORM concord.add_member('iso-a', 'rl-owner-2', 'owner');
+    PERFORM pg_temp.make_login('o1', ARRAY['concord_app'], 'rl-owner-1');
+END $$;
+
+-- owner 1 makes an organisation skill, high risk: its publication needs approval
+SELECT pg_temp.value_as_login('o1', $$SELECT concord.create_registry_entity(
+    'skill', 'rl_skill', 'Lifecycle skill', 'travel', organisation => 'iso-a')$$) AS e \gset
+SELECT pg_temp.value_as_login('o1', $$SELECT concord.create_registry_version(
+    'skill', 'rl_skill', '1.0.0', '{"risk_level": "high"}')$$) AS hv \gset
+-- and a platform tool (this superuser session is an operator)
+SELECT concord.create_registry_entity('tool', 'rl_tool', 'Lifecycle tool', 'platform') AS te \gset
+SELECT concord.create_registry_version('tool', 'rl_tool', '1.0.0', '{"mode": "sync"}') AS tv \gset
+
+SELECT is((SELECT approval_required FROM concord.registry_versions WHERE version_id = :'hv'), true,
+          'fixture: an organisation''s high-risk version needs approval');
+SELECT is((SELECT created_by FROM concord.registry_versions WHERE version_id = :'hv'), 'rl-owner-1',
+          'its creator is the principal who created it');
+
+SET LOCAL ROLE concord_owner;
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.registry_versions (entity_id, version, status, manifest, checksum, created_by)
+             VALUES (%L, '2.0.0', 'published', '{"name": "rl_tool", "version": "2.0.0"}', 'sha256:' || repeat('0', 64),
+                     'mallory')$$, :'te'),
+    'CN001', 'a_new_registry_version_starts_as_a_draft', 'a version cannot be inserted published');
+SELECT concord_test.throws_rule(
+    format($$INSERT INTO concord.registry_versions (entity_id, version, manifest, checksum, created_by)
+             VALUES (%L, '2.0.0', '{"name": "someone_else", "version": "2.0.0"}', 'sha256:' || repeat('0', 64),
+                     'mallory')$$, :'te'),
+    'CN005', 'a_manifest_names_its_entity_and_version', 'a manifest names its own entity and version');
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'tv'),
+    'CN001', 'a_registry_version_moves_only_along_its_lifecycle', 'a draft does not jump to published');
+UPDATE concord.registry_versions SET status = 'validated' WHERE version_id = :'hv';
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'hv'),
+    'CN001', 'a_high_risk_version_is_published_only_after_approval',
+    'a validated high-risk version is not published without approval');
+UPDATE concord.registry_versions SET status = 'pending_approval' WHERE version_id = :'hv';
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'hv'),
+    'CN001', 'a_registry_version_moves_only_along_its_lifecycle', 'pending approval is not published');
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'approved', approved_by = 'rl-owner-1'
+             WHERE version_id = %L$$, :'hv'),
+    'CN012', 'a_high_risk_version_is_approved_by_another_owner', 'its creator does not approve it');
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'approved', approved_by = 'iso-a-alice'
+             WHERE version_id = %L$$, :'hv'),
+    'CN012', 'a_high_risk_version_is_approved_by_another_owner', 'a member who is no owner does not approve it');
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'approved' WHERE version_id = %L$$, :'hv'),
+    'CN012', 'a_high_risk_version_is_approved_by_another_owner', 'an approval names its approver');
+UPDATE concord.registry_versions SET status = 'approved', approved_by = 'rl-owner-2' WHERE version_id = :'hv';
+UPDATE concord.registry_versions SET status = 'published' WHERE version_id = :'hv';
+RESET ROLE;
+SELECT results_eq(
+    format($$SELECT status, approved_by, approved_at IS NOT NULL, published_at IS NOT NULL
+             FROM concord.registry_versions WHERE version_id = %L$$, :'hv'),
+    $$VALUES ('published', 'rl-owner-2', true, true)$$,
+    'approved by another owner of the organisation, it is published, with its times set by the guard');
+
+SET LOCAL ROLE concord_owner;
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'draft' WHERE version_id = %L$$, :'hv'),
+    'CN001', 'a_registry_version_moves_only_along_its_lifecycle', 'a published version never goes back to draft');
+RESET ROLE;
+SELECT concord._registry_publish(:'tv') ->> 'status' AS tv_status \gset
+SELECT concord._registry_bind(:'tv', 'global', '*', NULL, 'pinned', '{}', 'operator') ->> 'binding_id' AS b \gset
+SET LOCAL ROLE concord_owner;
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'retired', retirement_reason = 'x' WHERE version_id = %L$$,
+           :'tv'),
+    'CN011', 'a_retired_version_has_no_active_binding', 'a version is not retired under an active binding');
+RESET ROLE;
+SELECT is(concord._registry_retire(:'tv', 'superseded') ->> 'status', 'retired',
+          'the retirement disables its bindings first, then retires it');
+SET LOCAL ROLE concord_owner;
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'tv'),
+    'CN001', 'a_registry_version_moves_only_along_its_lifecycle', 'a retired version is never published again');
+RESET ROLE;
+
+-- relying on something unpublished
+SELECT concord.create_registry_entity('tool', 'rl_needy', 'Needy tool', 'platform') AS ne \gset
+SELECT concord.create_registry_version('tool', 'rl_needy', '1.0.0',
+    '{"relationships": [{"type": "uses_connector", "target_type": "connector", "target_name": "rl_nowhere"}]}') AS nv \gset
+SELECT concord_test.throws_rule(
+    format($$SELECT concord._registry_publish(%L)$$, :'nv'),
+    'CN011', 'a_version_is_published_only_when_valid', 'a version whose relationship resolves nowhere is not published');
+UPDATE concord.registry_versions SET status = 'validated' WHERE version_id = :'nv';
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'nv'),
+    'CN011', 'a_published_version_relies_only_on_published_versions',
+    'nor by a bare UPDATE past its validation');
+
+SELECT * FROM finish();
+ROLLBACK;

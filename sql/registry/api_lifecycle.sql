@@ -41,12 +41,14 @@ BEGIN
             HINT = 'Publish it first (concord.publish_registry_version).';
     END IF;
     problem := concord._registry_rollout_problem(coalesce(rollout_strategy, 'pinned'), coalesce(rollout_config, '{}'));
-    IF problem IS NOT NULL OR rollout_strategy NOT IN ('pinned', 'canary') THEN
+    IF problem IS NOT NULL OR coalesce(rollout_strategy, 'pinned') NOT IN ('pinned', 'canary')
+       OR jsonb_typeof(coalesce(rollout_config, '{}')) <> 'object' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
             CONSTRAINT = 'a_rollout_config_fits_its_strategy',
             TABLE = 'registry_bindings',
-            MESSAGE = coalesce(problem, format('%s is not a rollout strategy: pinned or canary', rollout_strategy)),
+            MESSAGE = coalesce(problem, format('rollout %s with config %s: the strategy is pinned or canary, the config an object',
+                                               rollout_strategy, rollout_config)),
             HINT = 'A canary is {"percent": 0-100, "subject": "user" | "tenant" | "app"}.';
     END IF;
     c := concord._registry_submit('bind_version', e, jsonb_build_object(

@@ -12,6 +12,10 @@ SET search_path = concord, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
+    -- a strategy or config of the wrong kind is the table's CHECKs to refuse
+    IF strategy IS NULL OR strategy NOT IN ('pinned', 'canary') OR jsonb_typeof(config) IS DISTINCT FROM 'object' THEN
+        RETURN NULL;
+    END IF;
     IF strategy = 'pinned' THEN
         IF config <> '{}'::jsonb THEN
             RETURN 'a pinned binding takes no rollout_config';

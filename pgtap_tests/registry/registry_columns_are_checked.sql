@@ -1,0 +1,150 @@
+-- The registry's tables check their own columns (migration 0008): every
+-- CHECK constraint refuses a bad value written straight into the table by
+-- its owner, and the values the guard triggers compute (checksums,
+-- lifecycle times) cannot be written otherwise.
+BEGIN;
+SET LOCAL client_min_messages = warning;
+SELECT plan(40);
+
+SELECT concord.create_registry_entity('tool', 'chk_tool', 'Checked tool', 'platform') AS e \gset
+SELECT concord.create_registry_version('tool', 'chk_tool', '1.0.0', '{"mode": "sync"}') AS v \gset
+SELECT concord.create_registry_version('tool', 'chk_tool', '1.1.0', '{"mode": "sync", "description": "draft"}') AS d \gset
+SELECT concord._registry_publish(:'v') ->> 'status' AS published \gset
+SELECT concord._registry_bind(:'v', 'global', '*', NULL, 'pinned', '{}', 'operator') ->> 'binding_id' AS b \gset
+SELECT registry_lifecycle_event_id AS ev FROM concord.registry_lifecycle_events WHERE entity_id = :'e' LIMIT 1 \gset
+
+CREATE FUNCTION pg_temp.checked(statement text, rule text)
+RETURNS text
+LANGUAGE sql
+AS $$ SELECT concord_test.throws_rule('SET LOCAL ROLE concord_owner; ' || statement, '23514', rule,
+                                      format('CHECK %s refuses: %s', rule, regexp_replace(left(statement, 70), '\s+', ' ', 'g'))) $$;
+
+-- entities
+SELECT pg_temp.checked($$INSERT INTO concord.registry_entities (entity_type, name, display_name, owner, created_by)
+                         VALUES ('tool', '9lives', 'x', 'x', 'x')$$, 'registry_entity_name_is_an_identifier');
+SELECT pg_temp.checked($$INSERT INTO concord.registry_entities (entity_type, name, display_name, owner, created_by)
+                         VALUES ('tool', 'chk_blank', ' ', 'x', 'x')$$, 'registry_entity_display_name_is_not_blank');
+SELECT pg_temp.checked($$INSERT INTO concord.registry_entities (entity_type, name, display_name, owner, created_by)
+                         VALUES ('tool', 'chk_owner', 'x', '', 'x')$$, 'registry_entity_owner_is_not_blank');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_entities SET status = 'gone' WHERE entity_id = %L$$, :'e'),
+                       'registry_entity_status_is_known');
+SELECT pg_temp.checked($$UPDATE concord.registry_entity_types SET manifest_schema = '[]' WHERE entity_type = 'tool'$$,
+                       'manifest_schema_is_an_object');
+-- versions (a draft: the guard lets its contract change, the CHECKs do not)
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET risk_level = 'extreme' WHERE version_id = %L$$, :'d'),
+                       'registry_version_risk_level_is_known');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET manifest = '[1]' WHERE version_id = %L$$, :'d'),
+                       'registry_manifest_is_an_object');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET change_class = 'cosmetic' WHERE version_id = %L$$, :'d'),
+                       'registry_change_class_is_known');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET change_reasons = '{}' WHERE version_id = %L$$, :'d'),
+                       'registry_change_reasons_is_an_array');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET high_risk_changes = '"x"' WHERE version_id = %L$$, :'d'),
+                       'registry_high_risk_changes_is_an_array');
+SELECT is((SELECT checksum FROM concord.registry_versions WHERE version_id = :'v'),
+          concord.registry_checksum((SELECT manifest FROM concord.registry_versions WHERE version_id = :'v')),
+          'registry_checksum_is_a_sha256 holds: the guard writes sha256:<hex> of the manifest');
+SELECT ok((SELECT published_at IS NOT NULL FROM concord.registry_versions WHERE version_id = :'v'),
+          'a_published_version_has_its_publication_time: the guard sets it');
+SET LOCAL ROLE concord_owner;
+UPDATE concord.registry_versions SET published_at = NULL, approved_by = 'x', approved_at = NULL WHERE version_id = :'v';
+RESET ROLE;
+SELECT ok((SELECT published_at IS NOT NULL AND approved_by IS NULL FROM concord.registry_versions WHERE version_id = :'v'),
+          'a bare UPDATE of the lifecycle times and approver changes nothing (an_approved_version_names_its_approver)');
+SELECT ok((SELECT retired_at IS NULL AND retirement_reason IS NULL FROM concord.registry_versions WHERE version_id = :'v'),
+          'a_retired_version_has_its_retirement: nothing retired, nothing recorded');
+-- artifacts
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_artifacts (version_id, artifact_type, artifact_uri, checksum)
+                                VALUES (%L, 'movie', 'git://x', 'sha256:' || repeat('a', 64))$$, :'d'),
+                       'registry_artifact_type_is_known');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_artifacts (version_id, artifact_type, artifact_uri, checksum)
+                                VALUES (%L, 'skill_md', ' ', 'sha256:' || repeat('a', 64))$$, :'d'),
+                       'registry_artifact_uri_is_not_blank');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_artifacts (version_id, artifact_type, artifact_uri, checksum)
+                                VALUES (%L, 'skill_md', 'git://x', 'md5:abc')$$, :'d'),
+                       'registry_artifact_checksum_is_a_sha256');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_artifacts
+                                (version_id, artifact_type, artifact_uri, checksum, metadata)
+                                VALUES (%L, 'skill_md', 'git://x', 'sha256:' || repeat('a', 64), '[]')$$, :'d'),
+                       'registry_artifact_metadata_is_an_object');
+-- relationships
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_relationships
+                                (source_version_id, relationship_type, target_entity_type, target_entity_name,
+                                 target_versions, metadata)
+                                VALUES (%L, 'uses_tool', 'tool', 'x', '(,)', '[]')$$, :'d'),
+                       'registry_relationship_metadata_is_an_object');
+-- bindings
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_bindings
+                                (entity_id, version_id, binding_scope, binding_target, created_by)
+                                VALUES (%L, %L, 'galaxy', 'x', 'x')$$, :'e', :'v'),
+                       'registry_binding_scope_is_known');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_bindings
+                                (entity_id, version_id, binding_scope, binding_target, created_by)
+                                VALUES (%L, %L, 'user', ' ', 'x')$$, :'e', :'v'),
+                       'registry_binding_target_is_not_blank');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_bindings
+                                (entity_id, version_id, binding_scope, binding_target, environment, created_by)
+                                VALUES (%L, %L, 'user', 'u', 'Prod Env', 'x')$$, :'e', :'v'),
+                       'registry_binding_environment_is_a_name');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_bindings
+                                (entity_id, version_id, binding_scope, binding_target, rollout_strategy, created_by)
+                                VALUES (%L, %L, 'user', 'u', 'blue_green', 'x')$$, :'e', :'v'),
+                       'registry_rollout_strategy_is_known');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_bindings
+                                (entity_id, version_id, binding_scope, binding_target, rollout_config, created_by)
+                                VALUES (%L, %L, 'user', 'u', '[]', 'x')$$, :'e', :'v'),
+                       'registry_rollout_config_is_an_object');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_bindings
+                                (entity_id, version_id, binding_scope, binding_target, created_by)
+                                VALUES (%L, %L, 'global', 'someone', 'x')$$, :'e', :'v'),
+                       'a_global_binding_targets_everyone');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_bindings SET status = 'paused' WHERE registry_binding_id = %L$$, :'b'),
+                       'registry_binding_status_is_known');
+SELECT ok((SELECT count(*) = 0 FROM concord.registry_bindings WHERE status = 'disabled' AND disabled_reason IS NULL),
+          'a_disabled_binding_says_why: the guard fills the reason of a bare disable');
+SELECT throws_ok(
+    format($$INSERT INTO concord.registry_bindings (entity_id, version_id, binding_scope, binding_target, created_by)
+             VALUES (%L, %L, 'global', '*', 'x')$$, :'e', :'v'),
+    '23505', NULL, 'one_active_binding_per_scope_target_and_strategy: a second active global pinned binding is refused');
+-- history
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_lifecycle_events (entity_id, event_type, actor, trace_id)
+                                VALUES (%L, 'Bad Event', 'x', 't')$$, :'e'),
+                       'registry_event_type_is_an_identifier');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_lifecycle_events (entity_id, event_type, actor, payload, trace_id)
+                                VALUES (%L, 'ok_event', 'x', '[]', 't')$$, :'e'),
+                       'registry_event_payload_is_an_object');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_evaluations (version_id, evaluation_type, status)
+                                VALUES (%L, ' ', 'passed')$$, :'d'),
+                       'registry_evaluation_type_is_not_blank');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_evaluations (version_id, evaluation_type, status)
+                                VALUES (%L, 'manifest', 'maybe')$$, :'d'),
+                       'registry_evaluation_status_is_known');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_usage (entity_id, usage_type) VALUES (%L, 'liked')$$, :'e'),
+                       'registry_usage_type_is_known');
+SELECT pg_temp.checked(format($$INSERT INTO concord.registry_usage (entity_id, usage_type, payload)
+                                VALUES (%L, 'contract_resolved', '"x"')$$, :'e'),
+                       'registry_usage_payload_is_an_object');
+-- the environment
+SELECT pg_temp.checked($$UPDATE concord.registry_environment SET singleton = false$$, 'registry_environment_is_one_row');
+SELECT pg_temp.checked($$UPDATE concord.registry_environment SET environment = 'Production!'$$,
+                       'registry_current_environment_is_a_name');
+-- an agent run's runtime manifest (attacked with a real run in pgtap_tests/agents)
+SELECT ok(EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conname = 'runtime_manifest_is_an_object'
+                  AND conrelid = 'concord.agent_runs'::regclass AND contype = 'c'),
+          'runtime_manifest_is_an_object is a CHECK of agent_runs');
+
+-- the history tables refuse changes
+SELECT concord_test.throws_rule(
+    format($$SET LOCAL ROLE concord_owner; UPDATE concord.registry_lifecycle_events SET actor = 'x'
+             WHERE registry_lifecycle_event_id = %L$$, :'ev'),
+    'CN007', 'registry_lifecycle_events_are_append_only', 'lifecycle events are append-only');
+SELECT concord_test.throws_rule(
+    format($$SET LOCAL ROLE concord_owner; DELETE FROM concord.registry_lifecycle_events
+             WHERE registry_lifecycle_event_id = %L$$, :'ev'),
+    'CN007', 'registry_lifecycle_events_are_append_only', 'lifecycle events are never deleted');
+SELECT concord_test.throws_rule(
+    format($$SET LOCAL ROLE concord_owner; DELETE FROM concord.registry_evaluations WHERE version_id = %L$$, :'v'),
+    'CN007', 'registry_evaluations_are_append_only', 'evaluations are never deleted');
+
+SELECT * FROM finish();
+ROLLBACK;

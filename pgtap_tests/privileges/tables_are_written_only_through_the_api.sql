@@ -116,7 +116,10 @@ INSERT INTO every_role VALUES
 ('concord.canonical_name(text)'),
 ('concord.use_project(text)'),
 ('concord.create_api_token(text, interval, text[], text)'),
-('concord.revoke_api_token(uuid)');
+('concord.revoke_api_token(uuid)'),
+('concord.registry_manifest_problems(text, jsonb)'),
+('concord.registry_version_range(text)'),
+('concord.registry_version_satisfies(text, text)');
 -- The helpers row-level security calls in the name of whoever queries.
 CREATE TEMP TABLE row_security_helpers (signature regprocedure PRIMARY KEY);
 INSERT INTO row_security_helpers VALUES

@@ -223,3 +223,11 @@ TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
 GRANT EXECUTE ON FUNCTION
 concord.registry_classify_change(text, jsonb, jsonb)
 TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
+
+-- The registry's pure checks: every role may ask whether a manifest or a
+-- version constraint is well formed.
+GRANT EXECUTE ON FUNCTION
+concord.registry_manifest_problems(text, jsonb),
+concord.registry_version_range(text),
+concord.registry_version_satisfies(text, text)
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;

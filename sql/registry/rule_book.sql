@@ -1,6 +1,7 @@
--- The rules of the registry domain (spec 103-121).
+-- The rules of the registry domain (issue 14, spec 103-121).
 -- Each rule its code raises (CONSTRAINT = ...) with its table, SQLSTATE and
 -- one sentence of meaning; concord.rules lists them (sql/support/rules.sql).
+-- Kept sorted by rule name within each group.
 CREATE OR REPLACE FUNCTION concord._rule_book_registry()
 RETURNS TABLE (rule text, table_name text, sqlstate text, meaning text)
 LANGUAGE sql
@@ -8,7 +9,14 @@ IMMUTABLE
 SET search_path = concord, pg_temp
 AS $$
     VALUES
+        -- changes and their classification
         ('a_schema_change_direction_is_input_output_or_full', null::text, 'CN008',
          'A JSON Schema change is judged as an input (callers send it), an output (producers emit '
-         'it) or full (both); no other direction.')
+         'it) or full (both); no other direction.'),
+        -- versions and their constraints
+        ('a_checked_version_is_a_semantic_version', null, 'CN008',
+         'A version checked against a constraint is MAJOR.MINOR.PATCH with an optional pre-release.'),
+        ('a_version_constraint_is_well_formed', null, 'CN005',
+         'A version constraint is *, an exact version, comparators (>=1.2 <2), a caret (^1.4.2), a '
+         'tilde (~1.4) or an x-range (1.x), and some version satisfies it.')
 $$;

@@ -56,7 +56,7 @@ END $$;
 -- Privileges: functions
 -- ===========================================================================
 -- Every role may ask who it is, authenticate, choose a project and manage its
--- own tokens; the row-security helpers run in the name of whoever queries
+-- own tokens, and check a registry manifest or version constraint; the row-security helpers run in the name of whoever queries
 -- (pgtap_tests/privileges/tables_are_written_only_through_the_api.sql pins
 -- both lists). The checks below are about the rest.
 CREATE TEMP VIEW concord_functions AS
@@ -67,7 +67,9 @@ WHERE p.pronamespace = 'concord'::regnamespace
       'concord.authenticate(text)', 'concord.current_principal()', 'concord.canonical_name(text)',
       'concord.use_project(text)', 'concord.create_api_token(text,interval,text[],text)',
       'concord.revoke_api_token(uuid)', 'concord._sees_all()', 'concord._visible_projects()',
-      'concord._principal()', 'concord._session_is_superuser()');
+      'concord._principal()', 'concord._session_is_superuser()',
+      'concord.registry_manifest_problems(text,jsonb)', 'concord.registry_version_range(text)',
+      'concord.registry_version_satisfies(text,text)');
 
 CREATE TEMP VIEW concord_relations AS
 SELECT c.oid, c.relname, c.relkind

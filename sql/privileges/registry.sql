@@ -21,3 +21,6 @@ concord.registry_checksum(jsonb)
 TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
 
 GRANT EXECUTE ON FUNCTION concord.runtime_registry_command(uuid, text) TO concord_worker;
+
+GRANT EXECUTE ON FUNCTION concord.registry_subject_bucket(uuid, text)
+TO concord_app, concord_admin, concord_worker;

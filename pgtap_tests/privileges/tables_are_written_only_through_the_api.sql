@@ -119,7 +119,11 @@ INSERT INTO every_role VALUES
 ('concord.revoke_api_token(uuid)'),
 ('concord.registry_manifest_problems(text, jsonb)'),
 ('concord.registry_version_range(text)'),
-('concord.registry_version_satisfies(text, text)');
+('concord.registry_version_satisfies(text, text)'),
+('concord.registry_canonical_json(jsonb)'),
+('concord.registry_checksum(jsonb)'),
+('concord.registry_classify_change(text, jsonb, jsonb)'),
+('concord.registry_json_schema_change(jsonb, jsonb, text)');
 -- The helpers row-level security calls in the name of whoever queries.
 CREATE TEMP TABLE row_security_helpers (signature regprocedure PRIMARY KEY);
 INSERT INTO row_security_helpers VALUES
@@ -144,7 +148,8 @@ INSERT INTO worker_only VALUES
 ('concord.record_connector_invocation(jsonb)'),
 ('concord.register_operations(jsonb, text, text)'),
 ('concord.submit_scheduled(text, timestamptz)'),
-('concord.runtime_agentic_command(uuid, text)');
+('concord.runtime_agentic_command(uuid, text)'),
+('concord.runtime_registry_command(uuid, text)');
 -- What drives a command's run (claim it, let it go, its effects, its
 -- outcome) or speaks as a worker (its heartbeat, adoption): the worker's alone; and transition_command, an operator's (concord_admin).
 CREATE TEMP TABLE run_driving (signature regprocedure PRIMARY KEY);
@@ -160,6 +165,7 @@ INSERT INTO run_driving VALUES
 ('concord.runtime_workflow_cancelled(uuid, text, text)'),
 ('concord.runtime_call_effect(uuid, text)'),
 ('concord.runtime_agentic_command(uuid, text)'),
+('concord.runtime_registry_command(uuid, text)'),
 ('concord.plan_effect(uuid, text, jsonb, text, text, uuid)'),
 ('concord.start_effect(uuid, text)'),
 ('concord.complete_effect(uuid, jsonb)'),

@@ -9,7 +9,7 @@
 -- and then runs as the command's workflow step.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(28);
+SELECT plan(31);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -23,6 +23,16 @@ BEGIN
     PERFORM pg_temp.make_login('o2', ARRAY['concord_approver', 'concord_app'], 'gv-owner-2');
     PERFORM pg_temp.make_login('alice', ARRAY['concord_app'], 'iso-a-alice');
     PERFORM pg_temp.make_login('bob', ARRAY['concord_app'], 'iso-b-bob');
+    -- an owner of iso-a who also works in iso-b
+    PERFORM concord.create_principal('gv-two-hats');
+    PERFORM concord.add_member('iso-a', 'gv-two-hats', 'owner');
+    PERFORM concord.add_member('iso-b', 'gv-two-hats', 'member');
+    PERFORM pg_temp.make_login('hats', ARRAY['concord_app'], 'gv-two-hats');
+    -- iso-b's sole owner
+    PERFORM concord.create_principal('gv-solo');
+    PERFORM concord.add_member('iso-b', 'gv-solo', 'owner');
+    PERFORM pg_temp.make_login('solo', ARRAY['concord_app'], 'gv-solo');
+    PERFORM concord.register_command_type('{"command_type": "gv_other", "sync_allowed": true}');
 END $$;
 
 SELECT pg_temp.value_as_login('o1', $$SELECT concord.create_registry_entity(
@@ -79,7 +89,7 @@ SELECT results_eq(
     $$VALUES ('waiting_for_approval', 'pending_approval', true)$$,
     'the publication command waits for approval and the version is pending approval');
 SELECT approval_id AS ap FROM concord.approvals WHERE command_id = :'pub' \gset
-SELECT is((SELECT eligible_approvers FROM concord.approvals WHERE approval_id = :'ap'), ARRAY['gv-owner-2'],
+SELECT is((SELECT eligible_approvers FROM concord.approvals WHERE approval_id = :'ap'), ARRAY['gv-owner-2', 'gv-two-hats'],
           'the eligible approvers are the other owners of the organisation');
 SELECT is(pg_temp.as_login('o1', format($$SELECT concord.resolve_approval(%L, 'approved', NULL)$$, :'ap')),
           pg_temp.refused('CN012', 'approver_is_not_the_requester'), 'the requester and creator does not approve it');
@@ -139,6 +149,27 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.throws_rule(
     'SET LOCAL ROLE concord_owner; TRUNCATE concord.registry_evaluations',
     'CN007', 'registry_evaluations_are_not_truncated', 'evaluations are never truncated');
+
+-- a registry change is recorded in a project of the entity's organisation
+SELECT is(pg_temp.as_login('hats', $$SELECT concord.use_project('iso-b/main');
+                                     SELECT concord.create_registry_version('tool', 'gv_tool', '1.2.0', '{}')$$),
+          pg_temp.refused('CN008', 'a_registry_command_is_recorded_in_its_organisation'),
+          'an owner working in another organisation''s project records no change of iso-a there');
+-- a sole owner's high-risk version: nobody may approve it, so the publication is refused
+SELECT pg_temp.value_as_login('solo', $$SELECT concord.create_registry_entity(
+    'skill', 'gv_solo_skill', 'Solo skill', 'solo', organisation => 'iso-b')$$) AS se \gset
+SELECT pg_temp.value_as_login('solo', $$SELECT concord.create_registry_version(
+    'skill', 'gv_solo_skill', '1.0.0', '{"risk_level": "critical"}')$$) AS sv \gset
+SELECT is(pg_temp.as_login('solo', format($$SELECT concord.publish_registry_version(%L)$$, :'sv')),
+          pg_temp.refused('CN012', 'a_registry_change_is_allowed_by_its_policies'),
+          'a high-risk version with no other owner to approve it is refused, not left waiting for nobody');
+-- the registry step runs registry commands only
+INSERT INTO concord_test.fixture (label, id)
+SELECT 'other', s.command_id FROM concord.submit_command('gv_other', '{}', 'postgres') AS s;
+SELECT concord_test.run('other') AS other_wf \gset
+SELECT concord_test.throws_rule(
+    format($$SELECT concord.runtime_registry_command(%L, %L)$$, concord_test.id('other'), :'other_wf'),
+    'CN008', 'the_command_is_a_registry_workflow', 'the registry step runs registry commands only');
 
 SELECT * FROM finish();
 ROLLBACK;

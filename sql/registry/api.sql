@@ -169,6 +169,7 @@ DECLARE
     actor text;
     c concord.commands%ROWTYPE;
     checked jsonb;
+    approvers jsonb;
 BEGIN
     SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
     actor := concord._registry_keeper(e);
@@ -187,20 +188,39 @@ BEGIN
         END IF;
         v := concord._registry_version(version_id, true);
     END IF;
+    IF v.status IN ('rejected', 'retired') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: it is never published', version_id, v.status),
+            HINT = 'Create a new version instead.';
+    END IF;
     IF v.status NOT IN ('validated') THEN
         RETURN jsonb_build_object('version', concord._registry_version_answer(v), 'command_id', v.approval_command_id,
                                   'command_status', NULL, 'approval_id', NULL);
+    END IF;
+    approvers := coalesce((
+        SELECT jsonb_agg(p.name ORDER BY p.name)
+        FROM concord.memberships AS m INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND m.project_id IS NULL AND m.role = 'owner' AND p.disabled_at IS NULL
+          AND p.name <> v.created_by AND p.name <> actor), '[]');
+    IF v.approval_required AND jsonb_array_length(approvers) = 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_registry_change_is_allowed_by_its_policies',
+            TABLE = 'registry_versions',
+            MESSAGE = format('%s %s %s needs an owner''s approval, and organisation %s has no owner but its creator %s '
+                             'and you to give it', e.entity_type, e.name, v.version,
+                             (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = e.org_id), v.created_by),
+            HINT = 'Add another owner to the organisation (concord.add_member ... ''owner''), then publish again.';
     END IF;
     c := concord._registry_submit('publish_version', e, jsonb_build_object(
         'version_id', v.version_id, 'version', v.version::text, 'checksum', v.checksum,
         'approval_required', v.approval_required, 'high_risk_changes', v.high_risk_changes,
         'risk_level', v.risk_level, 'created_by', v.created_by,
         -- who may approve: the organisation's owners but the creator and the requester
-        'approvers', coalesce((
-            SELECT jsonb_agg(p.name ORDER BY p.name)
-            FROM concord.memberships AS m INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
-            WHERE m.org_id = e.org_id AND m.project_id IS NULL AND m.role = 'owner' AND p.disabled_at IS NULL
-              AND p.name <> v.created_by AND p.name <> actor), '[]')), actor);
+        'approvers', approvers), actor);
     IF v.approval_required THEN
         UPDATE concord.registry_versions AS x SET status = 'pending_approval', approval_command_id = c.command_id
         WHERE x.version_id = v.version_id;

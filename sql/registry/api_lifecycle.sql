@@ -40,6 +40,26 @@ BEGIN
                              e.entity_type, e.name, v.status),
             HINT = 'Publish it first (concord.publish_registry_version).';
     END IF;
+    IF binding_scope IS NULL OR binding_scope NOT IN (
+        'user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name', 'app',
+        'environment', 'global') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_binding_scope_is_known',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('%s is not a binding scope', coalesce(binding_scope, 'NULL')),
+            HINT = 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment, global.';
+    END IF;
+    IF binding_scope <> 'global' THEN
+        PERFORM concord._require('binding_target', binding_target);
+    END IF;
+    IF environment IS NOT NULL AND NOT environment ~ '^[a-z][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_binding_environment_is_a_name',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('environment %L is not a lowercase name', environment);
+    END IF;
     problem := concord._registry_rollout_problem(coalesce(rollout_strategy, 'pinned'), coalesce(rollout_config, '{}'));
     IF problem IS NOT NULL OR coalesce(rollout_strategy, 'pinned') NOT IN ('pinned', 'canary')
        OR jsonb_typeof(coalesce(rollout_config, '{}')) <> 'object' THEN
@@ -201,6 +221,25 @@ BEGIN
     PERFORM concord._require('reason', reason);
     SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
     actor := concord._registry_keeper(e);
+    IF v.status NOT IN ('published', 'deprecated', 'retired') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: only a published or deprecated version is retired '
+                             '(reject it instead)', version_id, v.status);
+    END IF;
+    IF migrate_to_version_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.registry_versions AS t
+        WHERE t.version_id = migrate_to_version_id AND t.entity_id = v.entity_id AND t.status = 'published') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'bindings_migrate_to_a_published_version_of_their_entity',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('version %s is not a published version of %s %s', migrate_to_version_id, e.entity_type,
+                             e.name),
+            HINT = 'Leave migrate_to_version_id NULL to disable the bindings instead.';
+    END IF;
     c := concord._registry_submit('retire_version', e, jsonb_build_object(
         'version_id', v.version_id, 'version', v.version::text, 'reason', reason,
         'emergency', coalesce(emergency, false), 'migrate_to_version_id', migrate_to_version_id), actor);

@@ -11,6 +11,7 @@ LANGUAGE plpgsql
 IMMUTABLE
 STRICT
 PARALLEL SAFE
+SECURITY DEFINER
 SET search_path = concord, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -45,6 +46,7 @@ LANGUAGE plpgsql
 IMMUTABLE
 STRICT
 PARALLEL SAFE
+SECURITY DEFINER
 SET search_path = concord, pg_temp
 AS $$
 #variable_conflict use_variable

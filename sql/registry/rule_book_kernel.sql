@@ -105,6 +105,8 @@ AS $$
          'A retirement migrates bindings only to a published version of the same entity.'),
         ('a_binding_scope_is_known', 'registry_bindings', 'CN008',
          'A binding scope is one of the ten scopes of spec 106.4.'),
+        ('a_binding_environment_is_a_name', 'registry_bindings', 'CN008',
+         'A binding''s environment is a lowercase name.'),
         ('a_binding_rolls_back_to_a_version_of_its_entity', 'registry_bindings', 'CN011',
          'An active binding rolls back only to a published or deprecated version of its own entity.'),
         ('a_registry_entity_is_kept_by_its_organisation', 'registry_entities', 'CN012',

@@ -105,7 +105,8 @@ CREATE TABLE concord.registry_entities (
     description text NULL,
     -- the team or person answerable for the entity (spec 108.1)
     owner text NOT NULL
-    CONSTRAINT registry_entity_owner_is_not_blank CHECK (btrim(owner) <> '' AND length(owner) <= 200),
+    CONSTRAINT registry_entity_owner_is_not_blank
+    CHECK (btrim(owner) <> '' AND length(owner) <= 200),
     -- NULL: a platform entity, kept by operators
     org_id uuid NULL REFERENCES concord.organisations (org_id),
     domain text NULL,
@@ -131,7 +132,8 @@ COMMENT ON COLUMN concord.registry_entities.org_id IS
 'entity kept by operators.';
 COMMENT ON COLUMN concord.registry_entities.domain IS 'The business domain it belongs to.';
 COMMENT ON COLUMN concord.registry_entities.status IS 'active or archived.';
-COMMENT ON COLUMN concord.registry_entities.created_by IS 'The principal (or operator) that created it.';
+COMMENT ON COLUMN concord.registry_entities.created_by IS
+'The principal (or operator) that created it.';
 COMMENT ON COLUMN concord.registry_entities.created_at IS 'When it was created.';
 COMMENT ON COLUMN concord.registry_entities.updated_at IS 'When its row last changed.';
 COMMENT ON CONSTRAINT registry_entity_name_is_an_identifier ON concord.registry_entities IS
@@ -171,7 +173,8 @@ CREATE TABLE concord.registry_versions (
     change_reasons jsonb NOT NULL DEFAULT '[]'
     CONSTRAINT registry_change_reasons_is_an_array CHECK (jsonb_typeof(change_reasons) = 'array'),
     high_risk_changes jsonb NOT NULL DEFAULT '[]'
-    CONSTRAINT registry_high_risk_changes_is_an_array CHECK (jsonb_typeof(high_risk_changes) = 'array'),
+    CONSTRAINT registry_high_risk_changes_is_an_array
+    CHECK (jsonb_typeof(high_risk_changes) = 'array'),
     approval_required boolean NOT NULL DEFAULT false,
     -- the governed command whose approval gated the publication
     approval_command_id uuid NULL REFERENCES concord.commands (command_id),
@@ -189,13 +192,13 @@ CREATE TABLE concord.registry_versions (
     CONSTRAINT registry_version_is_unique_in_its_entity UNIQUE (entity_id, version),
     CONSTRAINT registry_version_belongs_to_one_entity UNIQUE (version_id, entity_id),
     CONSTRAINT a_published_version_has_its_publication_time CHECK (
-        status NOT IN ('published', 'deprecated') OR published_at IS NOT NULL
+        status NOT IN ('published', 'deprecated') OR published_at IS NOT null
     ),
     CONSTRAINT a_retired_version_has_its_retirement CHECK (
-        status <> 'retired' OR (retired_at IS NOT NULL AND retirement_reason IS NOT NULL)
+        status <> 'retired' OR (retired_at IS NOT null AND retirement_reason IS NOT null)
     ),
     CONSTRAINT an_approved_version_names_its_approver CHECK (
-        status NOT IN ('approved') OR (approved_by IS NOT NULL AND approved_at IS NOT NULL)
+        status NOT IN ('approved') OR (approved_by IS NOT null AND approved_at IS NOT null)
     )
 );
 
@@ -292,7 +295,8 @@ CREATE INDEX registry_artifacts_version_idx ON concord.registry_artifacts (versi
 COMMENT ON TABLE concord.registry_artifacts IS
 'Files a version refers to (spec 109.3): SKILL.md, schemas, prompt templates, bundles; by URI and '
 'checksum, frozen with their version.';
-COMMENT ON COLUMN concord.registry_artifacts.registry_artifact_id IS 'The artifact reference''s id.';
+COMMENT ON COLUMN concord.registry_artifacts.registry_artifact_id IS
+'The artifact reference''s id.';
 COMMENT ON COLUMN concord.registry_artifacts.version_id IS 'The version it belongs to.';
 COMMENT ON COLUMN concord.registry_artifacts.artifact_type IS
 'manifest_yaml, manifest_json, skill_md, tool_schema, connector_schema, policy_bundle, '
@@ -322,7 +326,8 @@ CREATE TABLE concord.registry_relationships (
     target_versions semver.semverrange NOT NULL,
     required boolean NOT NULL DEFAULT true,
     metadata jsonb NOT NULL DEFAULT '{}'
-    CONSTRAINT registry_relationship_metadata_is_an_object CHECK (jsonb_typeof(metadata) = 'object'),
+    CONSTRAINT registry_relationship_metadata_is_an_object
+    CHECK (jsonb_typeof(metadata) = 'object'),
     created_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT registry_relationship_is_recorded_once UNIQUE NULLS NOT DISTINCT (
         source_version_id, relationship_type, target_entity_type, target_entity_name, metadata
@@ -337,10 +342,12 @@ COMMENT ON TABLE concord.registry_relationships IS
 'reads, writes or spawns, by target type, name and version constraint. Derived from the manifest '
 'when the version is created; frozen with it.';
 COMMENT ON COLUMN concord.registry_relationships.registry_relationship_id IS 'The edge''s id.';
-COMMENT ON COLUMN concord.registry_relationships.source_version_id IS 'The version the edge starts at.';
+COMMENT ON COLUMN concord.registry_relationships.source_version_id IS
+'The version the edge starts at.';
 COMMENT ON COLUMN concord.registry_relationships.relationship_type IS
 'What the source does with the target (see concord.registry_relationship_types()).';
-COMMENT ON COLUMN concord.registry_relationships.target_entity_type IS 'The target''s registry type.';
+COMMENT ON COLUMN concord.registry_relationships.target_entity_type IS
+'The target''s registry type.';
 COMMENT ON COLUMN concord.registry_relationships.target_entity_name IS 'The target entity''s name.';
 COMMENT ON COLUMN concord.registry_relationships.target_version_constraint IS
 'The constraint as written (">=1.2 <2", "^1.4", "~1.4", "1.0.0", "*"); NULL: any version.';
@@ -351,7 +358,8 @@ COMMENT ON COLUMN concord.registry_relationships.required IS
 COMMENT ON COLUMN concord.registry_relationships.metadata IS
 'Details of the edge: a connector operation''s name, a tool''s mode.';
 COMMENT ON COLUMN concord.registry_relationships.created_at IS 'When the edge was recorded.';
-COMMENT ON CONSTRAINT registry_relationship_metadata_is_an_object ON concord.registry_relationships IS
+COMMENT ON CONSTRAINT registry_relationship_metadata_is_an_object
+ON concord.registry_relationships IS
 'Relationship metadata is a JSON object.';
 COMMENT ON CONSTRAINT registry_relationship_is_recorded_once ON concord.registry_relationships IS
 'A version records each edge once.';
@@ -390,11 +398,14 @@ CREATE TABLE concord.registry_bindings (
     CONSTRAINT a_global_binding_targets_everyone CHECK (
         binding_scope <> 'global' OR binding_target = '*'
     ),
-    CONSTRAINT a_disabled_binding_says_why CHECK (status <> 'disabled' OR disabled_reason IS NOT NULL)
+    CONSTRAINT a_disabled_binding_says_why
+    CHECK (status <> 'disabled' OR disabled_reason IS NOT null)
 );
 
 CREATE UNIQUE INDEX one_active_binding_per_scope_target_and_strategy
-ON concord.registry_bindings (entity_id, environment, binding_scope, binding_target, rollout_strategy)
+ON concord.registry_bindings (
+    entity_id, environment, binding_scope, binding_target, rollout_strategy
+)
 WHERE status = 'active';
 CREATE INDEX registry_bindings_version_idx ON concord.registry_bindings (version_id);
 
@@ -404,14 +415,16 @@ COMMENT ON TABLE concord.registry_bindings IS
 'each written as a lifecycle event.';
 COMMENT ON COLUMN concord.registry_bindings.registry_binding_id IS 'The binding''s id.';
 COMMENT ON COLUMN concord.registry_bindings.entity_id IS 'The entity bound.';
-COMMENT ON COLUMN concord.registry_bindings.version_id IS 'The version in force through the binding.';
+COMMENT ON COLUMN concord.registry_bindings.version_id IS
+'The version in force through the binding.';
 COMMENT ON COLUMN concord.registry_bindings.binding_scope IS
 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment or '
 'global: the precedence of spec 106.4, most specific first.';
 COMMENT ON COLUMN concord.registry_bindings.binding_target IS
 'Who or what the scope names: a principal, team, organisation (tenant), project (app), type or '
 'role name; * for global.';
-COMMENT ON COLUMN concord.registry_bindings.environment IS 'The environment the binding applies in.';
+COMMENT ON COLUMN concord.registry_bindings.environment IS
+'The environment the binding applies in.';
 COMMENT ON COLUMN concord.registry_bindings.status IS 'active or disabled.';
 COMMENT ON COLUMN concord.registry_bindings.rollout_strategy IS
 'pinned (everyone in scope) or canary (a share of subjects chosen by a deterministic hash).';
@@ -440,7 +453,8 @@ COMMENT ON CONSTRAINT a_global_binding_targets_everyone ON concord.registry_bind
 COMMENT ON CONSTRAINT a_disabled_binding_says_why ON concord.registry_bindings IS
 'A disabled binding records why.';
 COMMENT ON INDEX concord.one_active_binding_per_scope_target_and_strategy IS
-'At most one active pinned and one active canary binding per entity, environment, scope and target.';
+'At most one active pinned and one active canary binding per entity, environment, scope '
+'and target.';
 
 CREATE TABLE concord.registry_lifecycle_events (
     registry_lifecycle_event_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -460,12 +474,14 @@ CREATE TABLE concord.registry_lifecycle_events (
 
 CREATE INDEX registry_lifecycle_events_entity_idx
 ON concord.registry_lifecycle_events (entity_id, created_at);
-CREATE INDEX registry_lifecycle_events_version_idx ON concord.registry_lifecycle_events (version_id);
+CREATE INDEX registry_lifecycle_events_version_idx
+ON concord.registry_lifecycle_events (version_id);
 
 COMMENT ON TABLE concord.registry_lifecycle_events IS
 'Every change of the registry, append-only (spec 109.3): created, validated, approval requested, '
 'approved, published, bound, rebound, rolled back, deprecated, retired, emergency retirement.';
-COMMENT ON COLUMN concord.registry_lifecycle_events.registry_lifecycle_event_id IS 'The event''s id.';
+COMMENT ON COLUMN concord.registry_lifecycle_events.registry_lifecycle_event_id IS
+'The event''s id.';
 COMMENT ON COLUMN concord.registry_lifecycle_events.entity_id IS 'The entity concerned.';
 COMMENT ON COLUMN concord.registry_lifecycle_events.version_id IS 'The version concerned, if any.';
 COMMENT ON COLUMN concord.registry_lifecycle_events.binding_id IS 'The binding concerned, if any.';
@@ -505,7 +521,8 @@ COMMENT ON COLUMN concord.registry_evaluations.evaluation_type IS
 'manifest, relationships, compatibility, or an evaluation suite''s name.';
 COMMENT ON COLUMN concord.registry_evaluations.status IS 'passed, failed or error.';
 COMMENT ON COLUMN concord.registry_evaluations.result IS 'What it found.';
-COMMENT ON COLUMN concord.registry_evaluations.error IS 'The error of an evaluation that could not run.';
+COMMENT ON COLUMN concord.registry_evaluations.error IS
+'The error of an evaluation that could not run.';
 COMMENT ON COLUMN concord.registry_evaluations.created_at IS 'When it started.';
 COMMENT ON COLUMN concord.registry_evaluations.completed_at IS 'When it ended.';
 COMMENT ON CONSTRAINT registry_evaluation_type_is_not_blank ON concord.registry_evaluations IS
@@ -543,7 +560,8 @@ COMMENT ON TABLE concord.registry_usage IS
 'What used which version, append-only (spec 109.4, 117): resolutions, enabled tools, applied '
 'policies, deprecated versions resolved, retired versions refused.';
 COMMENT ON COLUMN concord.registry_usage.registry_usage_id IS 'The usage row''s id.';
-COMMENT ON COLUMN concord.registry_usage.version_id IS 'The version used (NULL: refused before one was found).';
+COMMENT ON COLUMN concord.registry_usage.version_id IS
+'The version used (NULL: refused before one was found).';
 COMMENT ON COLUMN concord.registry_usage.entity_id IS 'The entity used.';
 COMMENT ON COLUMN concord.registry_usage.agent_run_id IS 'The agent run that used it.';
 COMMENT ON COLUMN concord.registry_usage.swarm_run_id IS 'The swarm run that used it.';
@@ -612,8 +630,8 @@ INSERT INTO concord.approval_types (
     name, description, risk_level, approver_path, decision_values, default_expiry_minutes, spec
 ) VALUES (
     'concord.registry_high_risk_change',
-    'An owner of the entity''s organisation, other than the version''s creator and the requester, approves '
-    'the publication of a high-risk registry version (spec 111.3).',
+    'An owner of the entity''s organisation, other than the version''s creator and the '
+    'requester, approves the publication of a high-risk registry version (spec 111.3).',
     'high', '$."payload"."approvers"[*]', '{approved,rejected}', 10080,
     '{"name": "concord.registry_high_risk_change", "approver": {"path": "$.payload.approvers[*]"}, '
     '"risk_level": "high"}'
@@ -622,8 +640,8 @@ ON CONFLICT (name) DO NOTHING;
 
 INSERT INTO concord.policies (name, kind, description, config, spec) VALUES (
     'registry_high_risk', 'builtin',
-    'A registry version that needs approval (a high-risk object or change of an organisation, spec 111.3) '
-    'is published only after an owner of its organisation approves.',
+    'A registry version that needs approval (a high-risk object or change of an '
+    'organisation, spec 111.3) is published only after an owner of its organisation approves.',
     '{}', '{"name": "registry_high_risk"}'
 )
 ON CONFLICT (name) DO NOTHING;
@@ -634,43 +652,48 @@ INSERT INTO concord.command_types (
 ) VALUES
 (
     'concord.registry.create_entity', 'Create a registry entity',
-    'A new capability in the Domain Registry (spec 114).', true, false, false, '{}', 'low', 1
+    'A new capability in the Domain Registry (spec 114).',
+    true, false, false, '{}', 'low', 1
 ),
 (
     'concord.registry.create_version', 'Create a registry version',
-    'A draft version of a registry entity, its change classified (spec 110, 114).', true, false, false, '{}',
-    'low', 1
+    'A draft version of a registry entity, its change classified (spec 110, 114).',
+    true, false, false, '{}', 'low', 1
 ),
 (
     'concord.registry.validate_version', 'Validate a registry version',
-    'A draft''s manifest, relationships and compatibility checked (spec 111.1).', true, false, false, '{}',
-    'low', 1
+    'A draft''s manifest, relationships and compatibility checked (spec 111.1).',
+    true, false, false, '{}', 'low', 1
 ),
 (
     'concord.registry.publish_version', 'Publish a registry version',
-    'A version made immutable and bindable, after an owner''s approval when high-risk (spec 111, 113).',
+    'A version made immutable and bindable, after an owner''s approval when high-risk '
+    '(spec 111, 113).',
     false, true, false, '{registry_high_risk}', 'medium', 3
 ),
 (
     'concord.registry.bind_version', 'Bind a registry version',
-    'A published version put in force at a scope (spec 112, 113).', false, true, false, '{}', 'medium', 3
+    'A published version put in force at a scope (spec 112, 113).',
+    false, true, false, '{}', 'medium', 3
 ),
 (
     'concord.registry.rollback_binding', 'Roll a registry binding back',
-    'A binding pointed back at a prior version (spec 113).', false, true, false, '{}', 'medium', 3
+    'A binding pointed back at a prior version (spec 113).',
+    false, true, false, '{}', 'medium', 3
 ),
 (
     'concord.registry.deprecate_version', 'Deprecate a registry version',
-    'A version that still resolves, with a warning, and takes no new binding.', true, false, false, '{}',
-    'low', 1
+    'A version that still resolves, with a warning, and takes no new binding.',
+    true, false, false, '{}', 'low', 1
 ),
 (
     'concord.registry.retire_version', 'Retire a registry version',
-    'A version that never resolves again; an emergency blocks it at once (spec 111.4, 113).', false, true,
-    false, '{}', 'high', 3
+    'A version that never resolves again; an emergency blocks it at once (spec 111.4, 113).',
+    false, true, false, '{}', 'high', 3
 ),
 (
     'concord.registry.reject_version', 'Reject a registry version',
-    'A draft or a version waiting for publication, withdrawn for good.', true, false, false, '{}', 'low', 1
+    'A draft or a version waiting for publication, withdrawn for good.',
+    true, false, false, '{}', 'low', 1
 )
 ON CONFLICT (command_type) DO NOTHING;

@@ -57,9 +57,12 @@ $$;
 
 COMMENT ON FUNCTION concord.create_registry_entity(text, text, text, text, text, text, text) IS
 'Create a registry entity (spec 115): one of the twelve types, a name unique in its type, '
-'its display name and owning team or person; returns its id. organisation: the organisation it belongs '
-'to (default: the chosen project''s; an operator without one creates a platform entity). The caller is an '
-'owner or admin of that organisation (CN012). Recorded as a concord.registry.create_entity command. '
+'its display name and owning team or person; returns its id. organisation: the '
+'organisation it belongs '
+'to (default: the chosen project''s; an operator without one creates a platform entity). '
+'The caller is an '
+'owner or admin of that organisation (CN012). Recorded as a concord.registry.create_entity '
+'command. '
 'Creating an existing entity of the same organisation again returns its id.';
 
 CREATE OR REPLACE FUNCTION concord.create_registry_version(
@@ -97,11 +100,15 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.create_registry_version(text, text, text, jsonb, jsonb) IS
-'Create a draft version of a registry entity (spec 115): its manifest is checked against its type''s '
-'JSON Schema (CN005 lists every problem), its change classified against the latest published version '
+'Create a draft version of a registry entity (spec 115): its manifest is checked against '
+'its type''s '
+'JSON Schema (CN005 lists every problem), its change classified against the latest '
+'published version '
 '(doc, additive, breaking: spec 110) and its number checked against the change (CN017), its '
-'relationships derived and its artifact references ([{artifact_type, artifact_uri, checksum, metadata}]) '
-'recorded. Returns the version id; the same version with the same manifest again returns the first. '
+'relationships derived and its artifact references ([{artifact_type, artifact_uri, '
+'checksum, metadata}]) '
+'recorded. Returns the version id; the same version with the same manifest again returns '
+'the first. '
 'Recorded as a concord.registry.create_version command.';
 
 CREATE OR REPLACE FUNCTION concord.validate_registry_version(version_id uuid)
@@ -141,7 +148,8 @@ $$;
 
 COMMENT ON FUNCTION concord.validate_registry_version(uuid) IS
 'Validate a draft version (spec 111.1): its manifest, that its required relationships resolve to '
-'published versions, and its compatibility; each check is a registry_evaluations row. A valid draft '
+'published versions, and its compatibility; each check is a registry_evaluations row. A '
+'valid draft '
 'becomes validated. Answers {version_id, status, valid, problems, change_class, change_reasons, '
 'high_risk_changes, approval_required, ...}; a version past draft answers its state.';
 
@@ -232,8 +240,8 @@ $$;
 
 COMMENT ON FUNCTION concord.publish_registry_version(uuid) IS
 'Publish a version (spec 113): validated first if a draft; then a concord.registry.publish_version '
-'command that a DBOS workflow runs. A version that needs approval (a high-risk object or change of an '
+'command that a DBOS workflow runs. A version that needs approval (a high-risk object or '
+'change of an '
 'organisation, spec 111.3) moves to pending_approval and its command waits for an owner of the '
 'organisation other than its creator and the requester. Answers {command_id, command_status, '
 'approval_id, result, error, version}.';
-

@@ -41,7 +41,8 @@ BEGIN
             HINT = 'Publish it first (concord.publish_registry_version).';
     END IF;
     IF binding_scope IS NULL OR binding_scope NOT IN (
-        'user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name', 'app',
+        'user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name',
+        'app',
         'environment', 'global') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
@@ -82,14 +83,18 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.bind_registry_version(uuid, text, text, text, text, jsonb) IS
-'Bind a published version at a scope (spec 112, 113): user, team, tenant, workflow_type, command_type, '
+'Bind a published version at a scope (spec 112, 113): user, team, tenant, workflow_type, '
+'command_type, '
 'agent_role, agent_name, app, environment or global (target *), in an environment (default: this '
-'database''s, concord.registry_environment), pinned or canary ({"percent": 0-100, "subject": "user" | '
+'database''s, concord.registry_environment), pinned or canary ({"percent": 0-100, '
+'"subject": "user" | '
 '"tenant" | "app"}). A concord.registry.bind_version command that a DBOS workflow runs: an active '
 'binding of the same slot is pointed at the version, else one is made. Answers {command_id, '
 'command_status, approval_id, result, error}; result holds binding_id once it ran.';
 
-CREATE OR REPLACE FUNCTION concord.rollback_registry_binding(binding_id uuid, target_version_id uuid, reason text)
+CREATE OR REPLACE FUNCTION concord.rollback_registry_binding(
+    binding_id uuid, target_version_id uuid, reason text
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -143,7 +148,8 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.rollback_registry_binding(uuid, uuid, text) IS
-'Point a binding back at a prior version of its entity (spec 113, 115), published or deprecated, with '
+'Point a binding back at a prior version of its entity (spec 113, 115), published or '
+'deprecated, with '
 'a reason: a concord.registry.rollback_binding command that a DBOS workflow runs. Answers '
 '{command_id, command_status, approval_id, result, error}.';
 
@@ -191,7 +197,8 @@ COMMENT ON FUNCTION concord.deprecate_registry_version(uuid, text) IS
 'new binding. Recorded as a concord.registry.deprecate_version command.';
 
 CREATE OR REPLACE FUNCTION concord.retire_registry_version(
-    version_id uuid, reason text, emergency boolean DEFAULT false, migrate_to_version_id uuid DEFAULT NULL
+    version_id uuid, reason text, emergency boolean DEFAULT FALSE,
+    migrate_to_version_id uuid DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -257,9 +264,11 @@ $$;
 
 COMMENT ON FUNCTION concord.retire_registry_version(uuid, text, boolean, uuid) IS
 'Retire a version (spec 111.4, 113): its active bindings are migrated to migrate_to_version_id (a '
-'published version of the same entity) or disabled, it never resolves again, and its owners are notified. '
+'published version of the same entity) or disabled, it never resolves again, and its '
+'owners are notified. '
 'A concord.registry.retire_version command that a DBOS workflow runs; with emergency => true the '
-'retirement happens at once, in the caller''s transaction, and writes an incident to the audit trail. '
+'retirement happens at once, in the caller''s transaction, and writes an incident to the '
+'audit trail. '
 'Answers {command_id, command_status, approval_id, result, error, version?}.';
 
 CREATE OR REPLACE FUNCTION concord.reject_registry_version(version_id uuid, reason text)
@@ -304,5 +313,6 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.reject_registry_version(uuid, text) IS
-'Withdraw a version that is not published (draft, validated, pending_approval or approved) for good, '
+'Withdraw a version that is not published (draft, validated, pending_approval or approved) '
+'for good, '
 'with a reason. Recorded as a concord.registry.reject_version command.';

@@ -140,7 +140,9 @@ $$;
 
 -- Runs an allowed registry command inline, as the kernel's run of it:
 -- running, then succeeded with result.
-CREATE OR REPLACE FUNCTION concord._registry_ran_inline(c concord.commands, actor text, result jsonb)
+CREATE OR REPLACE FUNCTION concord._registry_ran_inline(
+    c concord.commands, actor text, result jsonb
+)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE

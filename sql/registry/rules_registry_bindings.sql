@@ -169,8 +169,12 @@ FOR EACH ROW EXECUTE FUNCTION concord._registry_bindings_after_write();
 
 CREATE OR REPLACE TRIGGER registry_bindings_are_never_deleted
 BEFORE DELETE ON concord.registry_bindings
-FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Disable a binding instead.');
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'are kept forever', 'Disable a binding instead.'
+);
 
 CREATE OR REPLACE TRIGGER registry_bindings_are_never_truncated
 BEFORE TRUNCATE ON concord.registry_bindings
-FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Disable a binding instead.');
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are kept forever', 'Disable a binding instead.'
+);

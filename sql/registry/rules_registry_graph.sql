@@ -100,7 +100,9 @@ FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are append-only', 'Run the 
 
 CREATE OR REPLACE TRIGGER registry_evaluations_are_not_truncated
 BEFORE TRUNCATE ON concord.registry_evaluations
-FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are append-only', 'Run the evaluation again.');
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are append-only', 'Run the evaluation again.'
+);
 
 CREATE OR REPLACE TRIGGER registry_entity_types_are_kept
 BEFORE DELETE ON concord.registry_entity_types
@@ -154,8 +156,12 @@ FOR EACH ROW EXECUTE FUNCTION concord._registry_entities_after_write();
 
 CREATE OR REPLACE TRIGGER registry_entities_are_never_deleted
 BEFORE DELETE ON concord.registry_entities
-FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Archive an entity instead.');
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'are kept forever', 'Archive an entity instead.'
+);
 
 CREATE OR REPLACE TRIGGER registry_entities_are_never_truncated
 BEFORE TRUNCATE ON concord.registry_entities
-FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are kept forever', 'Archive an entity instead.');
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'are kept forever', 'Archive an entity instead.'
+);

@@ -163,7 +163,8 @@ BEGIN
                 MESSAGE = format('registry version %s cannot move from %s to %s', OLD.version_id, OLD.status,
                                  NEW.status),
                 HINT = 'The lifecycle is draft -> validated -> (pending_approval -> approved) -> published -> '
-                       'deprecated -> retired, or rejected; see concord.registry_version_transitions.';
+                       'deprecated -> retired, or rejected; see '
+                       'concord.registry_version_transitions.';
         END IF;
         IF NEW.status = 'published' AND OLD.approval_required AND OLD.status <> 'approved' THEN
             RAISE EXCEPTION USING

@@ -5,7 +5,9 @@
 -- that runs twice changes nothing the second time.
 
 -- The entity of a type and name, locked for the change (CN006 when absent).
-CREATE OR REPLACE FUNCTION concord._registry_entity(entity_type text, name text, lock boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION concord._registry_entity(
+    entity_type text, name text, lock boolean DEFAULT FALSE
+)
 RETURNS concord.registry_entities
 LANGUAGE plpgsql
 VOLATILE
@@ -35,7 +37,7 @@ END
 $$;
 
 -- A version by id, locked for the change when asked (CN006 when absent).
-CREATE OR REPLACE FUNCTION concord._registry_version(version_id uuid, lock boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION concord._registry_version(version_id uuid, lock boolean DEFAULT FALSE)
 RETURNS concord.registry_versions
 LANGUAGE plpgsql
 VOLATILE
@@ -84,8 +86,8 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION concord._registry_create_entity(
-    entity_type text, name text, display_name text, owner text, description text, domain text, org_id uuid,
-    actor text
+    entity_type text, name text, display_name text, owner text, description text, domain text,
+    org_id uuid, actor text
 )
 RETURNS uuid
 LANGUAGE plpgsql
@@ -152,7 +154,8 @@ BEGIN
             CONTINUE;
         END IF;
         IF NOT coalesce(ref ->> 'artifact_type', '') IN (
-            'manifest_yaml', 'manifest_json', 'skill_md', 'tool_schema', 'connector_schema', 'policy_bundle',
+            'manifest_yaml', 'manifest_json', 'skill_md', 'tool_schema', 'connector_schema',
+            'policy_bundle',
             'prompt_template', 'eval_suite', 'example_bundle', 'package_archive') THEN
             problems := problems || format('artifact_refs[%s].artifact_type %s is not an artifact type', n,
                                            coalesce(ref -> 'artifact_type', 'null'));

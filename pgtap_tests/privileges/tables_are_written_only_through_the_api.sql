@@ -123,7 +123,8 @@ INSERT INTO every_role VALUES
 ('concord.registry_canonical_json(jsonb)'),
 ('concord.registry_checksum(jsonb)'),
 ('concord.registry_classify_change(text, jsonb, jsonb)'),
-('concord.registry_json_schema_change(jsonb, jsonb, text)');
+('concord.registry_json_schema_change(jsonb, jsonb, text)'),
+('concord.registry_subject_bucket(uuid, text)');
 -- The helpers row-level security calls in the name of whoever queries.
 CREATE TEMP TABLE row_security_helpers (signature regprocedure PRIMARY KEY);
 INSERT INTO row_security_helpers VALUES

@@ -22,5 +22,18 @@ TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
 
 GRANT EXECUTE ON FUNCTION concord.runtime_registry_command(uuid, text) TO concord_worker;
 
+-- a canary's bucket is arithmetic on names the caller holds: every role may
+-- compute it
 GRANT EXECUTE ON FUNCTION concord.registry_subject_bucket(uuid, text)
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;
+
+GRANT EXECUTE ON FUNCTION
+concord.resolve_command_type_contract(text, jsonb, text),
+concord.resolve_registry_entity(text, text, jsonb, text),
+concord.resolve_agent_runtime_manifest(uuid, text, text, jsonb, text),
+concord.can_use_capability(uuid, text, text, text, jsonb),
+concord.explain_capability_use(uuid, text, text, text, jsonb)
 TO concord_app, concord_admin, concord_worker;
+
+GRANT EXECUTE ON FUNCTION concord.resolve_agent_runtime_manifest(uuid, text, text, jsonb, text)
+TO concord_agent;

@@ -49,8 +49,7 @@ COMMENT ON FUNCTION concord.registry_subject_bucket(uuid, text) IS
 'The bucket (0-9999) a subject (a principal, organisation or project name, as the canary''s '
 'rollout_config.subject says) falls in for a canary binding: the first four bytes of '
 'sha256(binding_id:subject) modulo 10000. A canary of percent p takes the subject when its '
-'bucket is '
-'below p*100, so the same subject always lands on the same side of the same canary.';
+'bucket is below p*100, so the same subject always lands on the same side of the same canary.';
 
 -- Whether the caller may see entities of organisation org_id: platform
 -- entities (NULL) are everyone's; an organisation's are its members' (and a
@@ -96,6 +95,32 @@ BEGIN
             'environment', answer ->> 'environment', 'reason', answer ->> 'reason'))
         || coalesce(usage -> 'payload', '{}')
     );
+END
+$$;
+
+-- The usage rows of one resolution's answer: usage_type (else
+-- usage.usage_type, else contract_resolved) for a resolved version, and
+-- deprecated_version_resolved besides for a deprecated one;
+-- retired_version_refused for a refusal of a retired version; nothing for
+-- an unknown or unbound entity.
+CREATE OR REPLACE FUNCTION concord._registry_note_usage(answer jsonb, usage jsonb, usage_type text)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    usage := coalesce(usage, '{}');
+    IF (answer ->> 'resolved')::boolean THEN
+        PERFORM concord._registry_record_usage(
+            answer, usage, coalesce(usage_type, usage ->> 'usage_type', 'contract_resolved'));
+        IF (answer ->> 'deprecated')::boolean THEN
+            PERFORM concord._registry_record_usage(answer, usage, 'deprecated_version_resolved');
+        END IF;
+    ELSIF answer ->> 'reason' = 'retired' AND answer ->> 'version_id' IS NOT NULL THEN
+        PERFORM concord._registry_record_usage(answer, usage, 'retired_version_refused');
+    END IF;
 END
 $$;
 
@@ -215,8 +240,8 @@ BEGIN
             'version', (SELECT v.version::text FROM concord.registry_versions AS v
                         WHERE v.version_id = refused_retired),
             'explanation', explanation);
-        IF record_usage AND refused_retired IS NOT NULL THEN
-            PERFORM concord._registry_record_usage(answer, usage, 'retired_version_refused');
+        IF record_usage THEN
+            PERFORM concord._registry_note_usage(answer, usage, NULL);
         END IF;
         RETURN answer;
     END IF;
@@ -233,10 +258,7 @@ BEGIN
             'rollout_strategy', chosen.rollout_strategy, 'rollout_config', chosen.rollout_config),
         'explanation', explanation);
     IF record_usage THEN
-        PERFORM concord._registry_record_usage(answer, usage, coalesce(usage ->> 'usage_type', 'contract_resolved'));
-        IF chosen.version_status = 'deprecated' THEN
-            PERFORM concord._registry_record_usage(answer, usage, 'deprecated_version_resolved');
-        END IF;
+        PERFORM concord._registry_note_usage(answer, usage, NULL);
     END IF;
     RETURN answer;
 END

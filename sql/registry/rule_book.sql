@@ -18,5 +18,18 @@ AS $$
          'A version checked against a constraint is MAJOR.MINOR.PATCH with an optional pre-release.'),
         ('a_version_constraint_is_well_formed', null, 'CN005',
          'A version constraint is *, an exact version, comparators (>=1.2 <2), a caret (^1.4.2), a '
-         'tilde (~1.4) or an x-range (1.x), and some version satisfies it.')
+         'tilde (~1.4) or an x-range (1.x), and some version satisfies it.'),
+        -- resolution and runtime manifests
+        ('a_capability_resolves_to_a_usable_version', 'registry_bindings', 'CN016',
+         'A capability asked for resolves, for the caller in its environment, to a published or '
+         'deprecated version through an active binding; a retired, unbound or unknown one does not.'),
+        ('a_resolution_context_is_an_object_of_names', null, 'CN008',
+         'A resolution context is a JSON object whose workflow_type, command_type, agent_role and '
+         'agent_name are non-blank names.'),
+        ('a_runtime_manifest_is_read_by_its_run_or_project', 'agent_runs', 'CN012',
+         'An agent run''s runtime manifest is read by the run itself (with its secret), a member of '
+         'its project, the worker or an operator; never by another run''s agent.'),
+        ('resolution_context_names_no_identity', null, 'CN008',
+         'A resolution context names no user, team, tenant or app: who resolves is who is '
+         'authenticated, in the chosen project.')
 $$;

@@ -623,6 +623,15 @@ COMMENT ON CONSTRAINT runtime_manifest_is_an_object ON concord.agent_runs IS
 'A runtime manifest is a JSON object.';
 
 -- == registry_commands ==
+-- A command whose contract was retired under it, or a capability that no
+-- longer resolves (spec 111.4): not retryable, a new version must be bound.
+INSERT INTO concord.error_classes (error_class, retryable, description) VALUES
+(
+    'contract_unavailable', false,
+    'the contract or capability the command relies on was retired or unbound'
+)
+ON CONFLICT (error_class) DO NOTHING;
+
 -- Every registry mutation is a governed command (spec 114): recorded,
 -- judged by its policies, audited, approval-gated. Publication, binding,
 -- rollback and retirement run as DBOS workflows (spec 113) on any worker.

@@ -91,6 +91,7 @@ DECLARE
     detail text;
     step concord.agent_steps%ROWTYPE;
     answer jsonb;
+    refusal text;
 BEGIN
     -- the same key again: the first answer, whatever the budget left (a
     -- spawn's step holds the request: _spawn replays it)
@@ -103,7 +104,12 @@ BEGIN
     PERFORM concord._require_step_budget(run);
     PERFORM set_config('concord.actor', actor, true);
     SELECT * INTO tool FROM concord.tools AS t WHERE t.tool_name = wanted;
-    IF NOT FOUND THEN
+    IF FOUND AND tool.tool_name = ANY (run.allowed_tools) THEN
+        -- asked at every call: a capability retired since the run began is
+        -- refused now (sql/registry/agent_capabilities.sql)
+        refusal := concord._agent_capability_refusal(run, tool);
+    END IF;
+    IF tool.tool_name IS NULL THEN
         decision := 'denied';
         code := 'CN009';
         message := format('tool %s is not registered', wanted);
@@ -129,6 +135,10 @@ BEGIN
                           (SELECT array_to_string(ct.connector_requirements, ', ') FROM concord.command_types AS ct
                            WHERE ct.command_type = tool.command_type),
                           run.agent_run_id, array_to_string(run.allowed_connectors, ', '));
+    ELSIF refusal IS NOT NULL THEN
+        decision := 'denied';
+        code := 'CN016';
+        message := format('tool %s may no longer be used: %s', wanted, refusal);
     ELSIF tool.tool_name = 'spawn_subagent' THEN
         answer := concord._spawn(run, payload || CASE WHEN action ? 'idempotency_key'
                                                       THEN jsonb_build_object('idempotency_key', action -> 'idempotency_key')

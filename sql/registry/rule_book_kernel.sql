@@ -115,6 +115,12 @@ AS $$
          'A registry change of an organisation''s entity is recorded in a project of that organisation.'),
         ('a_registry_change_is_allowed_by_its_policies', 'commands', 'CN012',
          'A registry change goes ahead only when the policies of its command allow it (spec 114).'),
+        ('an_agent_role_resolves_to_a_usable_version', 'agent_runs', 'CN016',
+         'An agent of a registry agent role starts only when the role resolves to a published or '
+         'deprecated version for it.'),
+        ('a_retired_capability_is_refused_at_its_next_call', 'commands', 'CN016',
+         'A running command whose contract or connector was retired is refused at its next connector '
+         'call (spec 111.4).'),
         ('the_command_is_a_registry_workflow', 'commands', 'CN008',
          'concord.runtime_registry_command runs only publish, bind, rollback and retire commands.')
 $$;

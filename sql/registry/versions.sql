@@ -140,7 +140,7 @@ SET search_path = concord, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-    problems text[] := '{}';
+    problems text[] := '{}'::text[];
     ref jsonb;
     n integer := 0;
 BEGIN

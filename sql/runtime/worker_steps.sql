@@ -430,6 +430,8 @@ BEGIN
     END IF;
     -- the contract again, where the call is made (spec 18-20)
     PERFORM concord._require_effect_connector(c, e);
+    -- and still in force: a retirement stops the next call (spec 111.4)
+    PERFORM concord._require_usable_capabilities(c, e.effect_payload ->> 'connector');
     RETURN concord._effect_state(e, 'call');
 END
 $$;

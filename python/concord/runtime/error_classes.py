@@ -24,6 +24,7 @@ NON_RETRYABLE_CLASSES = frozenset(
         "cancelled",
         "internal_error",
         "compensation_failed",
+        "contract_unavailable",
     }
 )
 
@@ -106,6 +107,9 @@ def classify(exc: BaseException) -> str:
             declared in RETRYABLE_CLASSES or declared in NON_RETRYABLE_CLASSES
         )
         return declared if known else "internal_error"
+    if getattr(exc, "sqlstate", None) == "CN016":
+        # a retired or unbound contract (spec 111.4): retrying cannot bring it back
+        return "contract_unavailable"
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "timeout"
     if isinstance(exc, (ConnectionError, OSError)):

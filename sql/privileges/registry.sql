@@ -37,3 +37,19 @@ TO concord_app, concord_admin, concord_worker;
 
 GRANT EXECUTE ON FUNCTION concord.resolve_agent_runtime_manifest(uuid, text, text, jsonb, text)
 TO concord_agent;
+
+GRANT EXECUTE ON FUNCTION
+concord.registry_impact(text, text, text),
+concord.commands_under_contract(uuid)
+TO concord_app, concord_admin, concord_worker;
+
+GRANT SELECT ON
+concord.registry_entity_versions,
+concord.registry_active_bindings,
+concord.registry_lifecycle_timeline,
+concord.registry_version_usage,
+concord.registry_deprecated_usage,
+concord.registry_retired_resolution_attempts,
+concord.registry_impact_edges,
+concord.registry_version_commands
+TO concord_app, concord_reader, concord_admin;

@@ -102,6 +102,10 @@ SELECT concord.start_swarm(:'cmd', '{"name": "rm", "objective": "o",
     "coordinator": {"agent_name": "planner-1", "agent_role": "rm_planner"}}') AS swarm \gset
 SELECT coordinator_agent_run_id AS run FROM concord.swarm_runs WHERE swarm_run_id = :'swarm' \gset
 SELECT concord.begin_agent_run(:'run') ->> 'secret' AS secret \gset
+-- beginning the run may resolve its manifest already: count what this call adds
+SELECT count(*) FILTER (WHERE usage_type = 'resolved_for_agent_run') AS resolved_before,
+       count(*) FILTER (WHERE usage_type = 'tool_enabled') AS enabled_before
+FROM concord.registry_usage WHERE agent_run_id = :'run' \gset
 SELECT concord.resolve_agent_runtime_manifest(:'run') AS m \gset
 
 SELECT is(:'m'::jsonb ->> 'agent_role_version', '1.0.0', 'the run''s role resolves');
@@ -133,11 +137,13 @@ SELECT is(concord._registry_without_secrets(
 
 -- usage
 SELECT is((SELECT count(*)::int FROM concord.registry_usage WHERE agent_run_id = :'run'
-             AND usage_type = 'resolved_for_agent_run'), 3,
+             AND usage_type = 'resolved_for_agent_run') - :resolved_before, 3,
           'resolved_for_agent_run recorded for the role, the skill and the connector');
-SELECT is((SELECT array_agg(payload ->> 'name' ORDER BY payload ->> 'name') FROM concord.registry_usage
-           WHERE agent_run_id = :'run' AND usage_type = 'tool_enabled'),
-          ARRAY['rm_role_tool', 'rm_tool'], 'tool_enabled recorded per tool');
+SELECT is((SELECT array_agg(DISTINCT u.payload ->> 'name' ORDER BY u.payload ->> 'name')
+           FROM concord.registry_usage AS u WHERE u.agent_run_id = :'run' AND u.usage_type = 'tool_enabled')
+          || ARRAY[((SELECT count(*) FROM concord.registry_usage AS u
+                     WHERE u.agent_run_id = :'run' AND u.usage_type = 'tool_enabled') - :enabled_before)::text],
+          ARRAY['rm_role_tool', 'rm_tool', '2'], 'tool_enabled recorded per tool, once per resolution');
 
 -- a drafted-then-published skill version appears only once bound
 SELECT is(jsonb_path_query_array(

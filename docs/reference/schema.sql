@@ -1011,6 +1011,7 @@ DECLARE
     detail text;
     step concord.agent_steps%ROWTYPE;
     answer jsonb;
+    refusal text;
 BEGIN
     -- the same key again: the first answer, whatever the budget left (a
     -- spawn's step holds the request: _spawn replays it)
@@ -1023,7 +1024,12 @@ BEGIN
     PERFORM concord._require_step_budget(run);
     PERFORM set_config('concord.actor', actor, true);
     SELECT * INTO tool FROM concord.tools AS t WHERE t.tool_name = wanted;
-    IF NOT FOUND THEN
+    IF FOUND AND tool.tool_name = ANY (run.allowed_tools) THEN
+        -- asked at every call: a capability retired since the run began is
+        -- refused now (sql/registry/agent_capabilities.sql)
+        refusal := concord._agent_capability_refusal(run, tool);
+    END IF;
+    IF tool.tool_name IS NULL THEN
         decision := 'denied';
         code := 'CN009';
         message := format('tool %s is not registered', wanted);
@@ -1049,6 +1055,10 @@ BEGIN
                           (SELECT array_to_string(ct.connector_requirements, ', ') FROM concord.command_types AS ct
                            WHERE ct.command_type = tool.command_type),
                           run.agent_run_id, array_to_string(run.allowed_connectors, ', '));
+    ELSIF refusal IS NOT NULL THEN
+        decision := 'denied';
+        code := 'CN016';
+        message := format('tool %s may no longer be used: %s', wanted, refusal);
     ELSIF tool.tool_name = 'spawn_subagent' THEN
         answer := concord._spawn(run, payload || CASE WHEN action ? 'idempotency_key'
                                                       THEN jsonb_build_object('idempotency_key', action -> 'idempotency_key')
@@ -1186,6 +1196,243 @@ END
 $$;
 
 --
+-- Name: tools; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.tools (
+    tool_name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    input_schema jsonb DEFAULT '{}'::jsonb NOT NULL,
+    output_schema jsonb DEFAULT '{}'::jsonb NOT NULL,
+    execution_mode text DEFAULT 'async'::text NOT NULL,
+    risk_level text DEFAULT 'low'::text NOT NULL,
+    requires_approval boolean DEFAULT false NOT NULL,
+    connector text,
+    capability text,
+    command_type text,
+    function_name text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    spec jsonb DEFAULT '{}'::jsonb NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT a_capability_needs_a_connector CHECK (((capability IS NULL) OR (connector IS NOT NULL))),
+    CONSTRAINT execution_mode_is_known CHECK ((execution_mode = ANY (ARRAY['sync'::text, 'async'::text, 'gateway'::text]))),
+    CONSTRAINT gateway_tools_have_no_command_type CHECK (((execution_mode = 'gateway'::text) = (command_type IS NULL))),
+    CONSTRAINT input_schema_is_an_object_or_boolean CHECK ((jsonb_typeof(input_schema) = ANY (ARRAY['object'::text, 'boolean'::text]))),
+    CONSTRAINT output_schema_is_an_object_or_boolean CHECK ((jsonb_typeof(output_schema) = ANY (ARRAY['object'::text, 'boolean'::text]))),
+    CONSTRAINT tool_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT tool_name_is_an_identifier CHECK (((tool_name ~ '^[A-Za-z][A-Za-z0-9_.:-]*$'::text) AND (length(tool_name) <= 128))),
+    CONSTRAINT tool_risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
+);
+
+--
+-- Name: TABLE tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.tools IS 'The tool catalog (spec 20): what agents may call. A command tool becomes a governed command of its type; a gateway tool is one of the gateway''s own functions. Versioned on every change.';
+
+--
+-- Name: COLUMN tools.tool_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.tool_name IS 'The tool''s name, named in agents'' allowed_tools.';
+
+--
+-- Name: COLUMN tools.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.description IS 'What the tool does.';
+
+--
+-- Name: COLUMN tools.input_schema; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.input_schema IS 'The JSON Schema of the tool''s input.';
+
+--
+-- Name: COLUMN tools.output_schema; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.output_schema IS 'The JSON Schema of the tool''s output.';
+
+--
+-- Name: COLUMN tools.execution_mode; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.execution_mode IS 'sync, async (a command type run by a worker) or gateway (a gateway function).';
+
+--
+-- Name: COLUMN tools.risk_level; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.risk_level IS 'low, medium, high or critical.';
+
+--
+-- Name: COLUMN tools.requires_approval; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.requires_approval IS 'True when every call of the tool waits for an approval.';
+
+--
+-- Name: COLUMN tools.connector; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.connector IS 'The connector the tool reaches, if any (must be in the agent''s allowed_connectors).';
+
+--
+-- Name: COLUMN tools.capability; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.capability IS 'The connector capability the tool uses.';
+
+--
+-- Name: COLUMN tools.command_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.command_type IS 'The command type a call becomes (NULL for a gateway tool).';
+
+--
+-- Name: COLUMN tools.function_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.function_name IS 'The gateway function of a gateway tool.';
+
+--
+-- Name: COLUMN tools.metadata; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.metadata IS 'Free-form facts about the tool (a JSON object).';
+
+--
+-- Name: COLUMN tools.spec; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.spec IS 'The specification as registered.';
+
+--
+-- Name: COLUMN tools.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.version IS '1 at registration, one more per change.';
+
+--
+-- Name: COLUMN tools.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.created_at IS 'When the tool was first registered.';
+
+--
+-- Name: COLUMN tools.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.tools.updated_at IS 'When the tool last changed.';
+
+--
+-- Name: CONSTRAINT a_capability_needs_a_connector ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_capability_needs_a_connector ON concord.tools IS 'A tool that uses a connector capability names its connector.';
+
+--
+-- Name: CONSTRAINT execution_mode_is_known ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT execution_mode_is_known ON concord.tools IS 'A tool runs sync, async or in the gateway.';
+
+--
+-- Name: CONSTRAINT gateway_tools_have_no_command_type ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT gateway_tools_have_no_command_type ON concord.tools IS 'A gateway tool has no command type; every other tool has one.';
+
+--
+-- Name: CONSTRAINT input_schema_is_an_object_or_boolean ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT input_schema_is_an_object_or_boolean ON concord.tools IS 'A tool''s input schema is a JSON Schema (an object or a boolean).';
+
+--
+-- Name: CONSTRAINT output_schema_is_an_object_or_boolean ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT output_schema_is_an_object_or_boolean ON concord.tools IS 'A tool''s output schema is a JSON Schema (an object or a boolean).';
+
+--
+-- Name: CONSTRAINT tool_metadata_is_an_object ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT tool_metadata_is_an_object ON concord.tools IS 'A tool''s metadata is a JSON object.';
+
+--
+-- Name: CONSTRAINT tool_name_is_an_identifier ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT tool_name_is_an_identifier ON concord.tools IS 'A tool''s name is an identifier of at most 128 characters.';
+
+--
+-- Name: CONSTRAINT tool_risk_level_is_known ON tools; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT tool_risk_level_is_known ON concord.tools IS 'A risk level is low, medium, high or critical.';
+
+--
+-- Name: _agent_capability_refusal(concord.agent_runs, concord.tools); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._agent_capability_refusal(run concord.agent_runs, tool concord.tools) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    subject jsonb;
+    answer jsonb;
+    gone text;
+BEGIN
+    IF run.runtime_manifest <> '{}'::jsonb THEN
+        SELECT format('%s %s %s was retired: %s', e.entity_type, e.name, v.version, v.retirement_reason) INTO gone
+        FROM concord.registry_versions AS v
+        INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+        WHERE v.status = 'retired' AND v.version_id IN (
+            SELECT (run.runtime_manifest ->> 'agent_role_version_id')::uuid
+            UNION ALL
+            SELECT (s.skill ->> 'skill_version_id')::uuid
+            FROM jsonb_array_elements(coalesce(run.runtime_manifest -> 'skills', '[]')) AS s (skill)
+            WHERE s.skill -> 'tools' @> jsonb_build_array(jsonb_build_object('name', tool.tool_name))
+            UNION ALL
+            SELECT (t.item ->> 'tool_version_id')::uuid
+            FROM jsonb_array_elements(coalesce(run.runtime_manifest -> 'skills', '[]')) AS s (skill)
+            CROSS JOIN LATERAL jsonb_array_elements(coalesce(s.skill -> 'tools', '[]')) AS t (item)
+            WHERE t.item ->> 'name' = tool.tool_name
+            UNION ALL
+            SELECT (t.item ->> 'tool_version_id')::uuid
+            FROM jsonb_array_elements(coalesce(run.runtime_manifest -> 'role_tools', '[]')) AS t (item)
+            WHERE t.item ->> 'name' = tool.tool_name)
+        ORDER BY v.retired_at DESC LIMIT 1;
+        IF gone IS NOT NULL THEN
+            RETURN gone;
+        END IF;
+    END IF;
+    subject := concord._agent_registry_subject(run);
+    IF EXISTS (SELECT 1 FROM concord.registry_entities AS e WHERE e.entity_type = 'tool' AND e.name = tool.tool_name) THEN
+        answer := concord._registry_resolve('tool', tool.tool_name, subject, NULL, false, '{}');
+        IF NOT (answer ->> 'resolved')::boolean THEN
+            RETURN format('tool %s resolves to no usable version (%s)', tool.tool_name, answer ->> 'reason');
+        END IF;
+    END IF;
+    IF tool.command_type IS NOT NULL AND EXISTS (
+        SELECT 1 FROM concord.registry_entities AS e WHERE e.entity_type = 'command_type' AND e.name = tool.command_type) THEN
+        answer := concord._registry_resolve('command_type', tool.command_type, subject, NULL, false, '{}');
+        IF NOT (answer ->> 'resolved')::boolean THEN
+            RETURN format('command type %s resolves to no usable contract (%s)', tool.command_type, answer ->> 'reason');
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: _agent_invocations_after_insert(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -1299,6 +1546,24 @@ BEGIN
     NEW.parent_agent_run_id := run.parent_agent_run_id;
     NEW.created_at := now();
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _agent_registry_subject(concord.agent_runs); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._agent_registry_subject(run concord.agent_runs) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = run.command_id;
+    RETURN concord._registry_subject(c.requested_by, c.project_id, '{}')
+        || jsonb_build_object('agent_role', run.agent_role, 'agent_name', run.agent_name);
 END
 $$;
 
@@ -1678,6 +1943,60 @@ BEGIN
                              coalesce(OLD.dbos_workflow_id, 'none: its swarm has no runtime'));
     END IF;
     NEW.updated_at := greatest(now(), OLD.created_at);
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: _agent_runs_take_their_manifest(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._agent_runs_take_their_manifest() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    manifest jsonb;
+    memory_types text[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM concord.registry_entities AS e
+                   WHERE e.entity_type = 'agent_role' AND e.name = NEW.agent_role) THEN
+        NEW.runtime_manifest := '{}';
+        RETURN NEW;
+    END IF;
+    manifest := concord._registry_runtime_manifest(
+        NEW.agent_run_id, NEW.agent_role, concord._agent_registry_subject(NEW), NULL, true);
+    IF NOT coalesce((manifest ->> 'resolved')::boolean, false) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN016',
+            CONSTRAINT = 'an_agent_role_resolves_to_a_usable_version',
+            TABLE = 'agent_runs',
+            MESSAGE = format('agent role %s resolves to no usable version (%s): no agent of it starts',
+                             NEW.agent_role, coalesce(manifest ->> 'reason', 'unresolved')),
+            DETAIL = coalesce(manifest ->> 'explanation', ''),
+            HINT = 'Bind a published version of the role (concord.bind_registry_version).';
+    END IF;
+    NEW.runtime_manifest := manifest - 'resolved';
+    NEW.allowed_tools := ARRAY(
+        SELECT t.name FROM unnest(NEW.allowed_tools) AS t (name)
+        WHERE t.name IN (SELECT jsonb_array_elements_text(manifest -> 'tools'))
+        ORDER BY t.name);
+    NEW.allowed_connectors := ARRAY(
+        SELECT x.name FROM unnest(NEW.allowed_connectors) AS x (name)
+        WHERE x.name IN (SELECT k.item ->> 'name' FROM jsonb_array_elements(manifest -> 'connectors') AS k (item))
+        ORDER BY x.name);
+    IF NEW.memory_scope <> '{}'::jsonb THEN
+        memory_types := ARRAY(
+            SELECT DISTINCT m.name
+            FROM jsonb_array_elements(manifest -> 'skills') AS s (skill)
+            CROSS JOIN LATERAL jsonb_array_elements_text(
+                coalesce(s.skill #> '{memory_scope,read}', '[]') || coalesce(s.skill #> '{memory_scope,write}', '[]'))
+                AS m (name));
+        NEW.memory_scope := jsonb_set(NEW.memory_scope, '{allowed_memory_types}', to_jsonb(ARRAY(
+            SELECT t.name FROM jsonb_array_elements_text(NEW.memory_scope -> 'allowed_memory_types') AS t (name)
+            WHERE t.name = ANY (memory_types) ORDER BY t.name)));
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -11094,7 +11413,7 @@ CREATE FUNCTION concord._registry_artifact_problems(artifact_refs jsonb) RETURNS
     AS $_$
 #variable_conflict use_variable
 DECLARE
-    problems text[] := '{}';
+    problems text[] := '{}'::text[];
     ref jsonb;
     n integer := 0;
 BEGIN
@@ -11108,7 +11427,8 @@ BEGIN
             CONTINUE;
         END IF;
         IF NOT coalesce(ref ->> 'artifact_type', '') IN (
-            'manifest_yaml', 'manifest_json', 'skill_md', 'tool_schema', 'connector_schema', 'policy_bundle',
+            'manifest_yaml', 'manifest_json', 'skill_md', 'tool_schema', 'connector_schema',
+            'policy_bundle',
             'prompt_template', 'eval_suite', 'example_bundle', 'package_archive') THEN
             problems := problems || format('artifact_refs[%s].artifact_type %s is not an artifact type', n,
                                            coalesce(ref -> 'artifact_type', 'null'));
@@ -11152,7 +11472,7 @@ BEGIN
         'environment', 'global') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN008',
-            CONSTRAINT = 'registry_binding_scope_is_known',
+            CONSTRAINT = 'a_binding_scope_is_known',
             TABLE = 'registry_bindings',
             MESSAGE = format('%s is not a binding scope', coalesce(binding_scope, 'NULL')),
             HINT = 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment, global.';
@@ -11354,6 +11674,75 @@ CREATE FUNCTION concord._registry_capability_added(capability jsonb) RETURNS TAB
 $$;
 
 --
+-- Name: _registry_capability_use(uuid, text, text, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, subject jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE := concord._registry_version(source_version_id);
+    e concord.registry_entities%ROWTYPE;
+    source jsonb;
+    edges jsonb;
+    answer jsonb;
+    within boolean;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    IF NOT concord._registry_org_visible(e.org_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_version_exists',
+            TABLE = 'registry_versions',
+            MESSAGE = format('no registry version %s', source_version_id);
+    END IF;
+    source := jsonb_build_object('entity_type', e.entity_type, 'name', e.name, 'version', v.version::text,
+                                 'version_id', v.version_id, 'status', v.status);
+    IF v.status NOT IN ('published', 'deprecated') THEN
+        RETURN jsonb_build_object('allowed', false, 'source', source,
+                                  'why', format('%s %s %s is %s: only a published or deprecated version uses '
+                                                'anything', e.entity_type, e.name, v.version, v.status));
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object(
+               'relationship_type', r.relationship_type, 'target_entity_type', r.target_entity_type,
+               'target_entity_name', r.target_entity_name, 'constraint', r.target_version_constraint,
+               'target_versions', r.target_versions::text, 'required', r.required, 'metadata', r.metadata)
+           ORDER BY r.registry_relationship_id)
+    INTO edges
+    FROM concord.registry_relationships AS r
+    WHERE r.source_version_id = v.version_id AND r.relationship_type = _registry_capability_use.relationship_type
+      AND r.target_entity_type = _registry_capability_use.target_entity_type
+      AND r.target_entity_name = _registry_capability_use.target_entity_name;
+    IF edges IS NULL THEN
+        RETURN jsonb_build_object('allowed', false, 'source', source,
+                                  'why', format('%s %s %s declares no %s of %s %s', e.entity_type, e.name, v.version,
+                                                relationship_type, target_entity_type, target_entity_name));
+    END IF;
+    answer := concord._registry_resolve(target_entity_type, target_entity_name, subject, NULL, false, '{}');
+    IF NOT (answer ->> 'resolved')::boolean THEN
+        RETURN jsonb_build_object('allowed', false, 'source', source, 'relationships', edges,
+                                  'resolution', answer - 'manifest',
+                                  'why', format('%s %s resolves to no usable version (%s)', target_entity_type,
+                                                target_entity_name, answer ->> 'reason'));
+    END IF;
+    SELECT bool_or(r.target_versions @> (answer ->> 'version')::semver.semver) INTO within
+    FROM concord.registry_relationships AS r
+    WHERE r.source_version_id = v.version_id AND r.relationship_type = _registry_capability_use.relationship_type
+      AND r.target_entity_type = _registry_capability_use.target_entity_type
+      AND r.target_entity_name = _registry_capability_use.target_entity_name;
+    RETURN jsonb_build_object(
+        'allowed', within, 'source', source, 'relationships', edges, 'resolution', answer - 'manifest',
+        'why', CASE WHEN within
+                    THEN format('%s %s %s %s %s %s, which resolves to %s', e.entity_type, e.name, v.version,
+                                relationship_type, target_entity_type, target_entity_name, answer ->> 'version')
+                    ELSE format('%s %s resolves to %s, outside the versions %s %s %s allows', target_entity_type,
+                                target_entity_name, answer ->> 'version', e.entity_type, e.name, v.version) END);
+END
+$$;
+
+--
 -- Name: _registry_change_rules(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11524,6 +11913,123 @@ CREATE FUNCTION concord._registry_comparable_manifest(entity_type text, manifest
         )
     END
 $$;
+
+--
+-- Name: _registry_comparator_range(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_comparator_range(comparator text) RETURNS semver.semverrange
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+DECLARE
+    parts text[] := regexp_match(
+        comparator,
+        '^(\^|~|>=|<=|>|<|=)?(0|[1-9][0-9]{0,8}|[xX*])'
+        '(?:\.(0|[1-9][0-9]{0,8}|[xX*])(?:\.(0|[1-9][0-9]{0,8}|[xX*])'
+        '(-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)?)?$');
+    op text;
+    nums integer[] := '{}'::integer[];
+    known integer := 0;
+    part text;
+    pre text;
+    lowest semver.semver;
+    upper_text text;
+BEGIN
+    IF parts IS NULL THEN
+        RETURN NULL;
+    END IF;
+    op := coalesce(parts[1], '=');
+    pre := coalesce(parts[5], '');
+    -- the leading numbers before the first wildcard or missing part
+    FOREACH part IN ARRAY parts[2:4] LOOP
+        IF part IS NULL OR part IN ('x', 'X', '*') THEN
+            EXIT;
+        END IF;
+        nums := nums || part::integer;
+        known := known + 1;
+    END LOOP;
+    -- nothing concrete may follow a wildcard ("1.x.3"); a pre-release needs
+    -- a full version
+    IF (known < 3 AND (pre <> '' OR EXISTS (
+            SELECT 1 FROM unnest(parts[known + 3:4]) AS p (v) WHERE p.v ~ '^[0-9]')))
+       OR (known = 3 AND NOT semver.is_semver(array_to_string(nums, '.') || pre)) THEN
+        RETURN NULL;
+    END IF;
+    IF known = 0 THEN
+        -- "*", "x", ">=*", "^*": any version; ">*" and "<*": none
+        RETURN CASE WHEN op IN ('>', '<') THEN 'empty'::semver.semverrange ELSE '(,)'::semver.semverrange END;
+    END IF;
+    lowest := (concat_ws('.', nums[1], coalesce(nums[2], 0), coalesce(nums[3], 0)) || pre)::semver.semver;
+    IF op = '>=' THEN
+        RETURN semver.semverrange(lowest, NULL, '[)');
+    ELSIF op = '>' THEN
+        IF known = 3 THEN
+            RETURN semver.semverrange(lowest, NULL, '()');
+        END IF;
+        -- ">1.2" is above every 1.2.x
+        upper_text := CASE known WHEN 1 THEN format('%s.0.0', nums[1] + 1)
+                                 ELSE format('%s.%s.0', nums[1], nums[2] + 1) END;
+        RETURN semver.semverrange(upper_text::semver.semver, NULL, '[)');
+    ELSIF op = '<' THEN
+        RETURN semver.semverrange(NULL, (lowest::text || CASE WHEN known < 3 THEN '-0' ELSE '' END)::semver.semver,
+                                  '()');
+    ELSIF op = '<=' THEN
+        IF known = 3 THEN
+            RETURN semver.semverrange(NULL, lowest, '(]');
+        END IF;
+        -- "<=2.1" takes in every 2.1.x
+        upper_text := CASE known WHEN 1 THEN format('%s.0.0-0', nums[1] + 1)
+                                 ELSE format('%s.%s.0-0', nums[1], nums[2] + 1) END;
+        RETURN semver.semverrange(NULL, upper_text::semver.semver, '()');
+    ELSIF op = '=' AND known = 3 THEN
+        RETURN semver.semverrange(lowest, lowest, '[]');
+    ELSIF op = '^' THEN
+        upper_text := CASE
+            WHEN nums[1] > 0 OR known = 1 THEN format('%s.0.0-0', nums[1] + 1)
+            WHEN nums[2] > 0 OR known = 2 THEN format('0.%s.0-0', nums[2] + 1)
+            ELSE format('0.0.%s-0', nums[3] + 1)
+        END;
+    ELSE
+        -- "~1.4.2", "~1.4", "~1"; and the x-ranges "1.x", "1.2.x", "=1.2"
+        upper_text := CASE WHEN known = 1 THEN format('%s.0.0-0', nums[1] + 1)
+                           ELSE format('%s.%s.0-0', nums[1], nums[2] + 1) END;
+    END IF;
+    RETURN semver.semverrange(lowest, upper_text::semver.semver, '[)');
+END
+$_$;
+
+--
+-- Name: _registry_connector_operations(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_connector_operations(value jsonb) RETURNS TABLE(connector text, operation text, version_constraint text, required boolean)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+    SELECT o.connector, o.operation, o.version_constraint, o.required
+    FROM (
+        SELECT
+            CASE jsonb_typeof(r.item)
+                WHEN 'string' THEN substring(r.item #>> '{}' FROM '^([^.]+)\.')
+                WHEN 'object' THEN CASE WHEN jsonb_typeof(r.item -> 'connector') = 'string'
+                                        THEN r.item ->> 'connector' END
+            END AS connector,
+            CASE jsonb_typeof(r.item)
+                WHEN 'string' THEN substring(r.item #>> '{}' FROM '^[^.]+\.(.+)$')
+                WHEN 'object' THEN CASE WHEN jsonb_typeof(r.item -> 'operation') = 'string'
+                                        THEN r.item ->> 'operation' END
+            END AS operation,
+            CASE WHEN jsonb_typeof(r.item -> 'version') = 'string'
+                 THEN nullif(btrim(r.item ->> 'version'), '') END AS version_constraint,
+            CASE WHEN jsonb_typeof(r.item -> 'required') = 'boolean'
+                 THEN (r.item ->> 'required')::boolean END AS required
+        FROM jsonb_array_elements(
+            CASE jsonb_typeof(value) WHEN 'array' THEN value ELSE jsonb_build_array(value) END
+        ) AS r (item)
+    ) AS o
+    WHERE btrim(o.connector) <> '' AND btrim(o.operation) <> ''
+$_$;
 
 --
 -- Name: _registry_create_entity(text, text, text, text, text, text, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -11849,6 +12355,32 @@ END
 $$;
 
 --
+-- Name: _registry_edge_targets(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_edge_targets(version_id uuid, relationship_type text) RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT coalesce(array_agg(DISTINCT r.target_entity_name ORDER BY r.target_entity_name), '{}')
+    FROM concord.registry_relationships AS r
+    WHERE r.source_version_id = _registry_edge_targets.version_id
+      AND r.relationship_type = _registry_edge_targets.relationship_type
+$$;
+
+--
+-- Name: _registry_elements(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_elements(value jsonb) RETURNS SETOF jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT e.item
+    FROM jsonb_array_elements(CASE jsonb_typeof(value) WHEN 'array' THEN value ELSE '[]' END) AS e (item)
+$$;
+
+--
 -- Name: _registry_entities_after_write(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12082,6 +12614,17 @@ BEGIN
             CONSTRAINT = 'the_caller_is_authenticated',
             MESSAGE = format('session login %s is not a Concord principal', session_user),
             HINT = 'Authenticate with concord.authenticate(token), or have an operator map the login to a principal.';
+    END IF;
+    -- another organisation's entity is not admitted to exist
+    IF e.org_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND p.name = who.name AND p.disabled_at IS NULL) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_entity_exists',
+            TABLE = 'registry_entities',
+            MESSAGE = format('no registry entity %s %s in the organisations of %s', e.entity_type, e.name, who.name);
     END IF;
     IF e.org_id IS NULL OR NOT EXISTS (
         SELECT 1 FROM concord.memberships AS m
@@ -12391,6 +12934,264 @@ END
 $$;
 
 --
+-- Name: _registry_manifest_relationships(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_manifest_relationships(entity_type text, manifest jsonb) RETURNS TABLE(relationship_type text, target_entity_type text, target_entity_name text, target_version_constraint text, required boolean, metadata jsonb)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    WITH
+    m AS (
+        SELECT
+            _registry_manifest_relationships.entity_type AS et,
+            CASE WHEN jsonb_typeof(_registry_manifest_relationships.manifest) = 'object'
+                 THEN _registry_manifest_relationships.manifest ELSE '{}' END AS doc
+    ),
+    -- (relationship type, target type, field holding references) per type
+    plain (et, rtype, ttype, field) AS (
+        VALUES
+        ('command_type', 'requires_policy', 'policy', '{policies,required}'::text[]),
+        ('command_type', 'requires_policy', 'policy', '{policy_checks}'),
+        ('command_type', 'requires_approval_type', 'approval_type', '{approval,approval_type}'),
+        ('command_type', 'requires_approval_type', 'approval_type', '{approval_type}'),
+        ('command_type', 'produces_artifact', 'artifact_schema', '{artifacts,produces}'),
+        ('command_type', 'reads_memory', 'memory_schema', '{memory,reads}'),
+        ('command_type', 'writes_memory', 'memory_schema', '{memory,writes}'),
+        ('command_type', 'uses_connector', 'connector', '{connector_requirements}'),
+        ('command_type', 'compensated_by', 'command_type', '{compensation,command_type}'),
+        ('skill', 'requires_policy', 'policy', '{policy,required_checks}'),
+        ('skill', 'runs_evaluation_suite', 'evaluation_suite', '{evals,required}'),
+        ('tool', 'creates_command_type', 'command_type', '{command_type}'),
+        ('tool', 'produces_artifact', 'artifact_schema', '{artifact_types}'),
+        ('tool', 'requires_policy', 'policy', '{policies}'),
+        ('policy', 'requires_policy', 'policy', '{checks}'),
+        ('policy', 'requires_approval_type', 'approval_type', '{approval_type}'),
+        ('agent_role', 'uses_skill', 'skill', '{skills}'),
+        ('agent_role', 'uses_tool', 'tool', '{tools}'),
+        ('agent_role', 'uses_connector', 'connector', '{connectors}'),
+        ('agent_role', 'spawns_agent_role', 'agent_role', '{subagent_roles}'),
+        ('agent_role', 'reads_memory', 'memory_schema', '{memory_scope,read}'),
+        ('agent_role', 'writes_memory', 'memory_schema', '{memory_scope,write}'),
+        ('agent_role', 'reads_artifact', 'artifact_schema', '{artifact_scope,read}'),
+        ('agent_role', 'produces_artifact', 'artifact_schema', '{artifact_scope,write}'),
+        ('swarm_template', 'coordinated_by', 'agent_role', '{coordinator_role}'),
+        ('swarm_template', 'spawns_agent_role', 'agent_role', '{child_roles}'),
+        ('swarm_template', 'produces_artifact', 'artifact_schema', '{required_artifacts}'),
+        ('swarm_template', 'runs_evaluation_suite', 'evaluation_suite', '{required_evaluations}'),
+        ('workflow_type', 'allows_command_type', 'command_type', '{command_sequence}'),
+        ('workflow_type', 'allows_command_type', 'command_type', '{allowed_command_types}'),
+        ('workflow_type', 'requires_policy', 'policy', '{default_policies}'),
+        ('workflow_type', 'spawns_agent_role', 'agent_role', '{default_agent_roles}'),
+        ('workflow_type', 'uses_skill', 'skill', '{default_skills}'),
+        ('workflow_type', 'uses_swarm_template', 'swarm_template', '{swarm_templates}'),
+        ('workflow_type', 'produces_artifact', 'artifact_schema', '{artifact_expectations}')
+    ),
+    raw (rtype, ttype, target, version_constraint, required, metadata) AS (
+        SELECT p.rtype, p.ttype, r.name, r.version_constraint, r.required, '{}'::jsonb
+        FROM m
+        INNER JOIN plain AS p ON m.et = p.et
+        CROSS JOIN LATERAL concord._registry_refs(m.doc #> p.field) AS r
+        UNION ALL
+        -- "connector.operation" lists
+        SELECT 'invokes_connector_operation', 'connector', o.connector, o.version_constraint, o.required,
+               jsonb_build_object('operation', o.operation)
+        FROM m
+        CROSS JOIN LATERAL concord._registry_connector_operations(m.doc -> 'connector_operations') AS o
+        WHERE m.et IN ('command_type', 'tool')
+        UNION ALL
+        -- a legacy tool's connector, and the capability it calls
+        SELECT CASE WHEN jsonb_typeof(m.doc -> 'capability') = 'string' THEN 'invokes_connector_operation'
+                    ELSE 'uses_connector' END,
+               'connector', r.name, NULL, NULL,
+               CASE WHEN jsonb_typeof(m.doc -> 'capability') = 'string'
+                    THEN jsonb_build_object('operation', m.doc ->> 'capability') ELSE '{}' END
+        FROM m
+        CROSS JOIN LATERAL concord._registry_refs(m.doc -> 'connector') AS r
+        WHERE m.et = 'tool' AND jsonb_typeof(m.doc -> 'connector') = 'string'
+        UNION ALL
+        -- a skill's tools and the command types they create
+        SELECT x.rtype, x.ttype, y.target, x.version_constraint, NULL::boolean, '{}'::jsonb
+        FROM m
+        CROSS JOIN LATERAL concord._registry_elements(m.doc -> 'tools') AS t (item)
+        CROSS JOIN LATERAL (VALUES
+            ('uses_tool', 'tool', t.item -> 'name',
+             CASE WHEN jsonb_typeof(t.item -> 'version') = 'string' THEN t.item ->> 'version' END),
+            ('creates_command_type', 'command_type', t.item -> 'command_type', NULL)
+        ) AS x (rtype, ttype, target_json, version_constraint)
+        CROSS JOIN LATERAL (SELECT x.target_json #>> '{}' AS target) AS y
+        WHERE m.et = 'skill' AND jsonb_typeof(x.target_json) = 'string' AND btrim(y.target) <> ''
+        UNION ALL
+        -- a skill's capabilities
+        SELECT k.rtype, k.ttype, c.item ->> k.field,
+               CASE WHEN jsonb_typeof(c.item -> 'version') = 'string' THEN c.item ->> 'version' END,
+               NULL,
+               CASE WHEN k.rtype = 'invokes_connector_operation'
+                    THEN jsonb_build_object('operation', c.item ->> 'operation') ELSE '{}' END
+        FROM m
+        CROSS JOIN LATERAL concord._registry_elements(m.doc -> 'capabilities') AS c (item)
+        INNER JOIN (VALUES
+            ('connector_operation', 'invokes_connector_operation', 'connector', 'connector'),
+            ('artifact_write', 'produces_artifact', 'artifact_schema', 'artifact_type'),
+            ('artifact_read', 'reads_artifact', 'artifact_schema', 'artifact_type'),
+            ('memory_read', 'reads_memory', 'memory_schema', 'memory_type'),
+            ('memory_write', 'writes_memory', 'memory_schema', 'memory_type'),
+            ('subagent_spawn', 'spawns_agent_role', 'agent_role', 'agent_role')
+        ) AS k (capability, rtype, ttype, field) ON c.item ->> 'type' = k.capability
+        WHERE m.et = 'skill'
+          AND jsonb_typeof(c.item -> k.field) = 'string' AND btrim(c.item ->> k.field) <> ''
+          AND (k.rtype <> 'invokes_connector_operation'
+               OR (jsonb_typeof(c.item -> 'operation') = 'string' AND btrim(c.item ->> 'operation') <> ''))
+        UNION ALL
+        -- approval gates: an approval type's name, or {approval_type, ...}
+        SELECT 'requires_approval_type', 'approval_type', r.name, r.version_constraint, r.required, '{}'
+        FROM m
+        CROSS JOIN LATERAL concord._registry_elements(m.doc -> 'approval_gates') AS g (item)
+        CROSS JOIN LATERAL concord._registry_refs(
+            CASE WHEN jsonb_typeof(g.item) = 'object' THEN g.item -> 'approval_type' ELSE g.item END
+        ) AS r
+        WHERE m.et IN ('swarm_template', 'workflow_type')
+        UNION ALL
+        -- a spec 67 swarm's agents name roles that need not be registered
+        SELECT CASE WHEN a.n = 0 THEN 'coordinated_by' ELSE 'spawns_agent_role' END, 'agent_role',
+               a.item ->> 'agent_role', NULL, false, '{}'
+        FROM m
+        CROSS JOIN LATERAL (
+            SELECT 0::bigint AS n, m.doc -> 'coordinator' AS item
+            UNION ALL
+            SELECT e.n, e.item
+            FROM jsonb_array_elements(
+                CASE jsonb_typeof(m.doc -> 'agents') WHEN 'array' THEN m.doc -> 'agents' ELSE '[]' END
+            ) WITH ORDINALITY AS e (item, n)
+        ) AS a
+        WHERE m.et = 'swarm_template'
+          AND jsonb_typeof(a.item -> 'agent_role') = 'string' AND btrim(a.item ->> 'agent_role') <> ''
+        UNION ALL
+        -- the explicit edges
+        SELECT e.item ->> 'type', e.item ->> 'target_type', e.item ->> 'target_name',
+               CASE WHEN jsonb_typeof(e.item -> 'version') = 'string' THEN e.item ->> 'version' END,
+               CASE WHEN jsonb_typeof(e.item -> 'required') = 'boolean'
+                    THEN (e.item ->> 'required')::boolean END,
+               CASE WHEN jsonb_typeof(e.item -> 'metadata') = 'object' THEN e.item -> 'metadata' ELSE '{}' END
+        FROM m
+        CROSS JOIN LATERAL concord._registry_elements(m.doc -> 'relationships') AS e (item)
+        WHERE jsonb_typeof(e.item -> 'type') = 'string'
+          AND e.item ->> 'target_type' IN ('skill', 'tool', 'connector', 'command_type', 'policy',
+                                           'artifact_schema', 'memory_schema', 'agent_role',
+                                           'swarm_template', 'approval_type', 'evaluation_suite',
+                                           'workflow_type')
+          AND jsonb_typeof(e.item -> 'target_name') = 'string' AND btrim(e.item ->> 'target_name') <> ''
+    )
+    -- one edge per target: declared twice, it is required if either says so
+    -- and allows only the versions every declaration allows
+    SELECT
+        raw.rtype,
+        raw.ttype,
+        raw.target,
+        string_agg(DISTINCT nullif(btrim(raw.version_constraint), ''), ' '
+                   ORDER BY nullif(btrim(raw.version_constraint), '')),
+        bool_or(coalesce(raw.required, true)),
+        raw.metadata
+    FROM raw
+    GROUP BY raw.rtype, raw.ttype, raw.target, raw.metadata
+    ORDER BY raw.rtype, raw.ttype, raw.target, raw.metadata::text
+$$;
+
+--
+-- Name: _registry_manifest_schema(text, jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_manifest_schema(entity_type text, properties jsonb, defs jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+    SELECT jsonb_build_object(
+        '$schema', 'https://json-schema.org/draft/2020-12/schema',
+        'title', format('Concord %s manifest', entity_type),
+        'type', 'object',
+        'required', jsonb_build_array('name', 'version'),
+        'additionalProperties', false,
+        'properties', $j${
+            "name": {"type": "string", "minLength": 1,
+                     "description": "the entity's name (letters, digits, _ . : -)"},
+            "version": {"type": "string", "minLength": 1,
+                        "description": "MAJOR.MINOR.PATCH[-pre-release]"},
+            "display_name": {"$ref": "#/$defs/text"},
+            "description": {"type": "string"},
+            "owner": {"$ref": "#/$defs/text"},
+            "domain": {"$ref": "#/$defs/text"},
+            "risk_level": {"$ref": "#/$defs/risk_level"},
+            "metadata": {"type": "object"},
+            "relationships": {"type": "array", "items": {"$ref": "#/$defs/relationship"}}
+        }$j$::jsonb || properties,
+        '$defs', $j${
+            "text": {"type": "string", "pattern": "\\S"},
+            "names": {"type": "array", "items": {"$ref": "#/$defs/text"}, "uniqueItems": true},
+            "constraint": {"type": "string",
+                           "description": "a version constraint: *, 1.2.3, >=1.2 <2, ^1.4, ~1.4, 1.x"},
+            "ref": {"anyOf": [
+                {"$ref": "#/$defs/text"},
+                {"type": "object", "required": ["name"], "additionalProperties": false,
+                 "properties": {"name": {"$ref": "#/$defs/text"},
+                                "version": {"$ref": "#/$defs/constraint"},
+                                "required": {"type": "boolean"}}}]},
+            "refs": {"type": "array", "items": {"$ref": "#/$defs/ref"}, "uniqueItems": true},
+            "risk_level": {"enum": ["low", "medium", "high", "critical"]},
+            "mode": {"enum": ["sync", "async", "approval_gated_async"]},
+            "json_schema": {"type": ["object", "boolean"]},
+            "count": {"type": "integer", "minimum": 0},
+            "connector_operation": {"anyOf": [
+                {"type": "string", "pattern": "^[^.[:space:]]+\\.[^[:space:]]+$",
+                 "description": "connector.operation"},
+                {"type": "object", "required": ["connector", "operation"],
+                 "additionalProperties": false,
+                 "properties": {"connector": {"$ref": "#/$defs/text"},
+                                "operation": {"$ref": "#/$defs/text"},
+                                "version": {"$ref": "#/$defs/constraint"},
+                                "required": {"type": "boolean"}}}]},
+            "connector_operations": {"type": "array", "uniqueItems": true,
+                                     "items": {"$ref": "#/$defs/connector_operation"}},
+            "approval_gates": {"type": "array", "items": {"anyOf": [
+                {"$ref": "#/$defs/text", "description": "an approval type's name"},
+                {"type": "object", "required": ["approval_type"],
+                 "properties": {"approval_type": {"$ref": "#/$defs/ref"},
+                                "name": {"$ref": "#/$defs/text"}}}]}},
+            "scope": {"type": "object", "properties": {"read": {"$ref": "#/$defs/refs"},
+                                                       "write": {"$ref": "#/$defs/refs"}}},
+            "swarm_agent": {"type": "object", "required": ["agent_name"],
+                            "additionalProperties": false, "properties": {
+                "agent_name": {"$ref": "#/$defs/text"}, "agent_role": {"$ref": "#/$defs/text"},
+                "agent_version": {"$ref": "#/$defs/text"}, "goal": {"$ref": "#/$defs/text"},
+                "delegated_goal": {"$ref": "#/$defs/text"},
+                "max_steps": {"type": "integer", "minimum": 1, "maximum": 100000},
+                "allowed_tools": {"$ref": "#/$defs/names"},
+                "allowed_connectors": {"$ref": "#/$defs/names"},
+                "allowed_child_roles": {"$ref": "#/$defs/names"},
+                "memory_scope": {"type": "object"}, "context_scope": {"type": "object"},
+                "constraints": {"type": "object"}, "model_config": {"type": "object"},
+                "runtime_config": {"type": "object"}, "metadata": {"type": "object"}}},
+            "relationship": {"type": "object", "required": ["type", "target_type", "target_name"],
+                             "additionalProperties": false, "properties": {
+                "type": {"enum": ["uses_skill", "uses_tool", "creates_command_type",
+                                  "invokes_connector_operation", "requires_policy",
+                                  "requires_approval_type", "produces_artifact", "reads_artifact",
+                                  "reads_memory", "writes_memory", "spawns_agent_role",
+                                  "uses_swarm_template", "runs_evaluation_suite",
+                                  "allows_command_type", "compensated_by", "uses_connector",
+                                  "coordinated_by"]},
+                "target_type": {"enum": ["skill", "tool", "connector", "command_type", "policy",
+                                         "artifact_schema", "memory_schema", "agent_role",
+                                         "swarm_template", "approval_type", "evaluation_suite",
+                                         "workflow_type"]},
+                "target_name": {"$ref": "#/$defs/text"},
+                "version": {"$ref": "#/$defs/constraint"},
+                "required": {"type": "boolean"},
+                "metadata": {"type": "object"}}}
+        }$j$::jsonb || defs
+    )
+$_$;
+
+--
 -- Name: _registry_member_key(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12444,6 +13245,29 @@ CREATE FUNCTION concord._registry_members(items jsonb) RETURNS jsonb
 $$;
 
 --
+-- Name: _registry_note_usage(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_note_usage(answer jsonb, usage jsonb, usage_type text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    usage := coalesce(usage, '{}');
+    IF (answer ->> 'resolved')::boolean THEN
+        PERFORM concord._registry_record_usage(
+            answer, usage, coalesce(usage_type, usage ->> 'usage_type', 'contract_resolved'));
+        IF (answer ->> 'deprecated')::boolean THEN
+            PERFORM concord._registry_record_usage(answer, usage, 'deprecated_version_resolved');
+        END IF;
+    ELSIF answer ->> 'reason' = 'retired' AND answer ->> 'version_id' IS NOT NULL THEN
+        PERFORM concord._registry_record_usage(answer, usage, 'retired_version_refused');
+    END IF;
+END
+$$;
+
+--
 -- Name: _registry_notify_owners(concord.commands, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12474,6 +13298,22 @@ BEGIN
         WHERE m.org_id = e.org_id AND m.project_id IS NULL AND m.role = 'owner'
     ) AS r
     ON CONFLICT ON CONSTRAINT notification_idempotency_key_is_unique DO NOTHING;
+END
+$$;
+
+--
+-- Name: _registry_org_visible(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_org_visible(org_id uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN org_id IS NULL OR concord._sees_all() OR concord._is_operator()
+        OR EXISTS (SELECT 1 FROM concord.projects AS p
+                   WHERE p.org_id = _registry_org_visible.org_id AND p.project_id = ANY (concord._visible_projects()));
 END
 $$;
 
@@ -12611,6 +13451,54 @@ CREATE FUNCTION concord._registry_reason(kind text, path text, message text, ris
 $$;
 
 --
+-- Name: _registry_record_usage(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_record_usage(answer jsonb, usage jsonb, usage_type text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    IF answer ->> 'entity_id' IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO concord.registry_usage (
+        version_id, entity_id, agent_run_id, swarm_run_id, command_id, workflow_run_id, usage_type, payload
+    ) VALUES (
+        (answer ->> 'version_id')::uuid, (answer ->> 'entity_id')::uuid,
+        (usage ->> 'agent_run_id')::uuid, (usage ->> 'swarm_run_id')::uuid, (usage ->> 'command_id')::uuid,
+        usage ->> 'workflow_run_id', usage_type,
+        jsonb_strip_nulls(jsonb_build_object(
+            'entity_type', answer ->> 'entity_type', 'name', answer ->> 'name', 'version', answer ->> 'version',
+            'binding_id', answer #>> '{binding,binding_id}', 'binding_scope', answer #>> '{binding,binding_scope}',
+            'environment', answer ->> 'environment', 'reason', answer ->> 'reason'))
+        || coalesce(usage -> 'payload', '{}')
+    );
+END
+$$;
+
+--
+-- Name: _registry_refs(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_refs(value jsonb) RETURNS TABLE(name text, version_constraint text, required boolean)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT
+        CASE jsonb_typeof(r.item) WHEN 'string' THEN r.item #>> '{}' ELSE r.item ->> 'name' END,
+        CASE WHEN jsonb_typeof(r.item -> 'version') = 'string' THEN nullif(btrim(r.item ->> 'version'), '') END,
+        CASE WHEN jsonb_typeof(r.item -> 'required') = 'boolean' THEN (r.item ->> 'required')::boolean END
+    FROM jsonb_array_elements(
+        CASE jsonb_typeof(value) WHEN 'array' THEN value ELSE jsonb_build_array(value) END
+    ) AS r (item)
+    WHERE (jsonb_typeof(r.item) = 'string' AND btrim(r.item #>> '{}') <> '')
+       OR (jsonb_typeof(r.item) = 'object' AND jsonb_typeof(r.item -> 'name') = 'string'
+           AND btrim(r.item ->> 'name') <> '')
+$$;
+
+--
 -- Name: _registry_relationships_range(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12622,6 +13510,295 @@ CREATE FUNCTION concord._registry_relationships_range() RETURNS trigger
 BEGIN
     NEW.target_versions := concord.registry_version_range(NEW.target_version_constraint);
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _registry_resolve(text, text, jsonb, text, boolean, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_resolve(entity_type text, name text, subject jsonb, environment text DEFAULT NULL::text, record_usage boolean DEFAULT true, usage jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+    env text := coalesce(environment, (SELECT r.environment FROM concord.registry_environment AS r), 'prod');
+    who jsonb := CASE WHEN jsonb_typeof(subject) = 'object' THEN subject ELSE '{}' END;
+    teams text[];
+    c record;
+    explanation jsonb := '[]'::jsonb;
+    why text;
+    matched boolean;
+    bucket integer;
+    keyed text;
+    refused_retired uuid;
+    chosen record;
+    found_one boolean := false;
+    answer jsonb;
+BEGIN
+    usage := coalesce(usage, '{}');
+    SELECT * INTO e FROM concord.registry_entities AS x
+    WHERE x.entity_type = _registry_resolve.entity_type AND x.name = _registry_resolve.name;
+    -- another organisation's entity is not admitted to exist for this subject
+    IF NOT FOUND OR (e.org_id IS NOT NULL AND who ? 'tenant'
+                     AND who ->> 'tenant' IS DISTINCT FROM (SELECT o.name FROM concord.organisations AS o
+                                                             WHERE o.org_id = e.org_id)) THEN
+        RETURN jsonb_build_object('resolved', false, 'reason', 'unknown_entity', 'entity_type', entity_type,
+                                  'name', name, 'environment', env, 'explanation', '[]'::jsonb);
+    END IF;
+    teams := ARRAY(SELECT t.item FROM jsonb_array_elements_text(
+        CASE WHEN jsonb_typeof(who -> 'teams') = 'array' THEN who -> 'teams' ELSE '[]' END) AS t (item));
+    -- the candidates: bindings whose target is this subject's for their scope,
+    -- in the order they are tried; bindings disabled by a retirement are kept
+    -- so the answer can say the version was retired
+    FOR c IN
+        SELECT b.registry_binding_id, b.binding_scope, b.binding_target, b.environment, b.status,
+               b.rollout_strategy, b.rollout_config, b.disabled_reason, v.version_id, v.version::text AS version,
+               v.status AS version_status
+        FROM concord.registry_bindings AS b
+        INNER JOIN concord.registry_versions AS v ON b.version_id = v.version_id
+        WHERE b.entity_id = e.entity_id
+          AND (b.status = 'active' OR v.status = 'retired')
+          AND CASE b.binding_scope
+                  WHEN 'global' THEN true
+                  WHEN 'environment' THEN b.binding_target = b.environment
+                  WHEN 'team' THEN b.binding_target = ANY (teams)
+                  ELSE b.binding_target = who ->> b.binding_scope
+              END
+        ORDER BY concord._registry_scope_rank(b.binding_scope), b.environment <> env, b.status,
+                 b.rollout_strategy, b.binding_target, b.registry_binding_id
+    LOOP
+        matched := false;
+        bucket := NULL;
+        IF c.environment <> env THEN
+            why := format('bound in environment %s, not %s', c.environment, env);
+        ELSIF c.status <> 'active' THEN
+            why := format('disabled: %s', c.disabled_reason);
+            refused_retired := coalesce(refused_retired, c.version_id);
+        ELSIF c.version_status = 'retired' THEN
+            why := format('version %s is retired: it never resolves', c.version);
+            refused_retired := coalesce(refused_retired, c.version_id);
+        ELSIF c.version_status NOT IN ('published', 'deprecated') THEN
+            why := format('version %s is %s: only a published or deprecated version resolves', c.version,
+                          c.version_status);
+        ELSIF c.rollout_strategy = 'canary' THEN
+            keyed := coalesce(c.rollout_config ->> 'subject', 'user');
+            bucket := concord.registry_subject_bucket(c.registry_binding_id, who ->> keyed);
+            IF bucket IS NULL THEN
+                why := format('canary by %s, and the subject names no %s', keyed, keyed);
+            ELSIF bucket < (c.rollout_config ->> 'percent')::numeric * 100 THEN
+                matched := true;
+                why := format('canary: %s %s is in bucket %s, inside %s%%', keyed, who ->> keyed, bucket,
+                              c.rollout_config ->> 'percent');
+            ELSE
+                why := format('canary: %s %s is in bucket %s, outside %s%%', keyed, who ->> keyed, bucket,
+                              c.rollout_config ->> 'percent');
+            END IF;
+        ELSE
+            matched := true;
+            why := format('pinned at %s %s', c.binding_scope, c.binding_target);
+        END IF;
+        IF matched AND c.version_status = 'deprecated' THEN
+            why := why || format(' (version %s is deprecated)', c.version);
+        END IF;
+        explanation := explanation || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+            'binding_id', c.registry_binding_id, 'scope', c.binding_scope, 'target', c.binding_target,
+            'environment', c.environment, 'strategy', c.rollout_strategy, 'version', c.version,
+            'version_status', c.version_status, 'bucket', bucket, 'matched', matched, 'why', why)));
+        IF matched THEN
+            chosen := c;
+            found_one := true;
+            EXIT;
+        END IF;
+    END LOOP;
+    IF NOT found_one THEN
+        -- a retired entity (no version left to resolve) is refused as retired too
+        IF refused_retired IS NULL AND NOT EXISTS (
+               SELECT 1 FROM concord.registry_versions AS v
+               WHERE v.entity_id = e.entity_id AND v.status IN ('published', 'deprecated')) THEN
+            SELECT v.version_id INTO refused_retired FROM concord.registry_versions AS v
+            WHERE v.entity_id = e.entity_id AND v.status = 'retired' ORDER BY v.version DESC LIMIT 1;
+        END IF;
+        answer := jsonb_build_object(
+            'resolved', false, 'reason', CASE WHEN refused_retired IS NULL THEN 'no_binding' ELSE 'retired' END,
+            'entity_id', e.entity_id, 'entity_type', e.entity_type, 'name', e.name, 'environment', env,
+            'version_id', refused_retired,
+            'version', (SELECT v.version::text FROM concord.registry_versions AS v
+                        WHERE v.version_id = refused_retired),
+            'explanation', explanation);
+        IF record_usage THEN
+            PERFORM concord._registry_note_usage(answer, usage, NULL);
+        END IF;
+        RETURN answer;
+    END IF;
+    answer := jsonb_build_object(
+        'resolved', true, 'entity_id', e.entity_id, 'entity_type', e.entity_type, 'name', e.name,
+        'org_id', e.org_id, 'version_id', chosen.version_id, 'version', chosen.version,
+        'status', chosen.version_status, 'deprecated', chosen.version_status = 'deprecated',
+        'manifest', (SELECT v.manifest FROM concord.registry_versions AS v WHERE v.version_id = chosen.version_id),
+        'checksum', (SELECT v.checksum FROM concord.registry_versions AS v WHERE v.version_id = chosen.version_id),
+        'environment', env,
+        'binding', jsonb_build_object(
+            'binding_id', chosen.registry_binding_id, 'binding_scope', chosen.binding_scope,
+            'binding_target', chosen.binding_target, 'environment', chosen.environment,
+            'rollout_strategy', chosen.rollout_strategy, 'rollout_config', chosen.rollout_config),
+        'explanation', explanation);
+    IF record_usage THEN
+        PERFORM concord._registry_note_usage(answer, usage, NULL);
+    END IF;
+    RETURN answer;
+END
+$$;
+
+--
+-- Name: registry_relationships; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_relationships (
+    registry_relationship_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    source_version_id uuid NOT NULL,
+    relationship_type text NOT NULL,
+    target_entity_type text NOT NULL,
+    target_entity_name text NOT NULL,
+    target_version_constraint text,
+    target_versions semver.semverrange NOT NULL,
+    required boolean DEFAULT true NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_relationship_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text))
+);
+
+--
+-- Name: TABLE registry_relationships; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_relationships IS 'The capability graph (spec 108.2, 109.4): what a version uses, creates, requires, produces, reads, writes or spawns, by target type, name and version constraint. Derived from the manifest when the version is created; frozen with it.';
+
+--
+-- Name: COLUMN registry_relationships.registry_relationship_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.registry_relationship_id IS 'The edge''s id.';
+
+--
+-- Name: COLUMN registry_relationships.source_version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.source_version_id IS 'The version the edge starts at.';
+
+--
+-- Name: COLUMN registry_relationships.relationship_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.relationship_type IS 'What the source does with the target (see concord.registry_relationship_types()).';
+
+--
+-- Name: COLUMN registry_relationships.target_entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_entity_type IS 'The target''s registry type.';
+
+--
+-- Name: COLUMN registry_relationships.target_entity_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_entity_name IS 'The target entity''s name.';
+
+--
+-- Name: COLUMN registry_relationships.target_version_constraint; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_version_constraint IS 'The constraint as written (">=1.2 <2", "^1.4", "~1.4", "1.0.0", "*"); NULL: any version.';
+
+--
+-- Name: COLUMN registry_relationships.target_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.target_versions IS 'The constraint as a semverrange.';
+
+--
+-- Name: COLUMN registry_relationships.required; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.required IS 'Whether the source cannot work without the target.';
+
+--
+-- Name: COLUMN registry_relationships.metadata; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.metadata IS 'Details of the edge: a connector operation''s name, a tool''s mode.';
+
+--
+-- Name: COLUMN registry_relationships.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_relationships.created_at IS 'When the edge was recorded.';
+
+--
+-- Name: CONSTRAINT registry_relationship_metadata_is_an_object ON registry_relationships; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_relationship_metadata_is_an_object ON concord.registry_relationships IS 'Relationship metadata is a JSON object.';
+
+--
+-- Name: _registry_resolve_edge(concord.registry_relationships, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_resolve_edge(edge concord.registry_relationships, subject jsonb, environment text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    answer jsonb := concord._registry_resolve(edge.target_entity_type, edge.target_entity_name, subject, environment,
+                                              false, '{}');
+BEGIN
+    IF (answer ->> 'resolved')::boolean AND edge.target_versions @> (answer ->> 'version')::semver.semver THEN
+        RETURN answer;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: _registry_resolve_for_caller(text, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_resolve_for_caller(entity_type text, name text, context jsonb, environment text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    subject jsonb;
+    answer jsonb;
+BEGIN
+    PERFORM concord._require('entity_type', entity_type);
+    PERFORM concord._require('name', name);
+    subject := concord._registry_subject(concord._principal(), concord._chosen_project(), context);
+    IF entity_type = 'command_type' THEN
+        subject := subject || jsonb_build_object('command_type', name);
+    END IF;
+    answer := concord._registry_resolve(entity_type, name, subject, environment, true, '{}');
+    IF NOT (answer ->> 'resolved')::boolean THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN016',
+            CONSTRAINT = 'a_capability_resolves_to_a_usable_version',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('%s %s resolves to no usable version in %s: %s', entity_type, name,
+                             answer ->> 'environment',
+                             CASE answer ->> 'reason'
+                                 WHEN 'retired' THEN format('version %s is retired', answer ->> 'version')
+                                 WHEN 'unknown_entity' THEN 'no such entity'
+                                 ELSE 'no active binding matches' END),
+            DETAIL = (answer -> 'explanation')::text,
+            HINT = 'Bind a published version (concord.bind_registry_version) at a scope that matches: '
+                   'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment '
+                   'or global.';
+    END IF;
+    RETURN answer;
 END
 $$;
 
@@ -12752,6 +13929,10 @@ CREATE FUNCTION concord._registry_rollout_problem(strategy text, config jsonb) R
     AS $$
 #variable_conflict use_variable
 BEGIN
+    -- a strategy or config of the wrong kind is the table's CHECKs to refuse
+    IF strategy IS NULL OR strategy NOT IN ('pinned', 'canary') OR jsonb_typeof(config) IS DISTINCT FROM 'object' THEN
+        RETURN NULL;
+    END IF;
     IF strategy = 'pinned' THEN
         IF config <> '{}'::jsonb THEN
             RETURN 'a pinned binding takes no rollout_config';
@@ -12770,6 +13951,137 @@ BEGIN
         RETURN 'a canary''s rollout_config holds only percent and subject';
     END IF;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: _registry_runtime_manifest(uuid, text, jsonb, text, boolean); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_runtime_manifest(agent_run_id uuid, agent_role text, subject jsonb, environment text, record_usage boolean) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    role jsonb := concord._registry_resolve('agent_role', agent_role, subject, environment, false, '{}');
+    role_version uuid;
+    usage jsonb := jsonb_strip_nulls(jsonb_build_object('agent_run_id', agent_run_id));
+    may_read text[];
+    may_write text[];
+    may_produce text[];
+    edge concord.registry_relationships%ROWTYPE;
+    tool_edge concord.registry_relationships%ROWTYPE;
+    skill jsonb;
+    tool jsonb;
+    declared jsonb;
+    tools jsonb;
+    skills jsonb := '[]'::jsonb;
+    role_tools jsonb := '[]'::jsonb;
+    connectors jsonb := '[]'::jsonb;
+    tool_names text[] := '{}'::text[];
+BEGIN
+    IF NOT (role ->> 'resolved')::boolean THEN
+        IF record_usage THEN
+            PERFORM concord._registry_note_usage(role, usage, 'resolved_for_agent_run');
+        END IF;
+        RETURN role - 'manifest';
+    END IF;
+    role_version := (role ->> 'version_id')::uuid;
+    IF record_usage THEN
+        PERFORM concord._registry_note_usage(role, usage, 'resolved_for_agent_run');
+    END IF;
+    -- what the role allows: a skill's scopes are cut down to these
+    may_read := concord._registry_edge_targets(role_version, 'reads_memory');
+    may_write := concord._registry_edge_targets(role_version, 'writes_memory');
+    may_produce := concord._registry_edge_targets(role_version, 'produces_artifact');
+    FOR edge IN
+        SELECT * FROM concord.registry_relationships AS r
+        WHERE r.source_version_id = role_version AND r.relationship_type = 'uses_skill'
+          AND r.target_entity_type = 'skill'
+        ORDER BY r.target_entity_name, r.registry_relationship_id
+    LOOP
+        skill := concord._registry_resolve_edge(edge, subject, environment);
+        CONTINUE WHEN skill IS NULL;
+        IF record_usage THEN
+            PERFORM concord._registry_note_usage(skill, usage, 'resolved_for_agent_run');
+        END IF;
+        tools := '[]'::jsonb;
+        FOR tool_edge IN
+            SELECT * FROM concord.registry_relationships AS r
+            WHERE r.source_version_id = (skill ->> 'version_id')::uuid AND r.relationship_type = 'uses_tool'
+              AND r.target_entity_type = 'tool'
+            ORDER BY r.target_entity_name, r.registry_relationship_id
+        LOOP
+            tool := concord._registry_resolve_edge(tool_edge, subject, environment);
+            CONTINUE WHEN tool IS NULL;
+            SELECT t.item INTO declared FROM jsonb_array_elements(
+                CASE WHEN jsonb_typeof(skill #> '{manifest,tools}') = 'array' THEN skill #> '{manifest,tools}'
+                     ELSE '[]' END) AS t (item)
+            WHERE t.item ->> 'name' = tool_edge.target_entity_name LIMIT 1;
+            tools := tools || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+                'name', tool ->> 'name', 'version', tool ->> 'version', 'tool_version_id', tool ->> 'version_id',
+                'command_type', coalesce(declared ->> 'command_type', tool #>> '{manifest,command_type}'),
+                'mode', coalesce(declared ->> 'mode', tool #>> '{manifest,mode}'))));
+            tool_names := tool_names || (tool ->> 'name');
+            IF record_usage THEN
+                PERFORM concord._registry_note_usage(
+                    tool, usage || jsonb_build_object('payload', jsonb_build_object('skill', skill ->> 'name')),
+                    'tool_enabled');
+            END IF;
+        END LOOP;
+        skills := skills || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+            'name', skill ->> 'name', 'version', skill ->> 'version', 'skill_version_id', skill ->> 'version_id',
+            'deprecated', CASE WHEN (skill ->> 'deprecated')::boolean THEN true END,
+            'instructions_ref', skill #>> '{manifest,instructions_ref}',
+            'tools', tools,
+            'memory_scope', jsonb_build_object(
+                'read', to_jsonb(ARRAY(SELECT unnest(concord._registry_edge_targets(
+                                               (skill ->> 'version_id')::uuid, 'reads_memory'))
+                                       INTERSECT SELECT unnest(may_read) ORDER BY 1)),
+                'write', to_jsonb(ARRAY(SELECT unnest(concord._registry_edge_targets(
+                                                (skill ->> 'version_id')::uuid, 'writes_memory'))
+                                        INTERSECT SELECT unnest(may_write) ORDER BY 1))),
+            'artifact_scope', jsonb_build_object(
+                'write', to_jsonb(ARRAY(SELECT unnest(concord._registry_edge_targets(
+                                                (skill ->> 'version_id')::uuid, 'produces_artifact'))
+                                        INTERSECT SELECT unnest(may_produce) ORDER BY 1))))));
+    END LOOP;
+    -- tools and connectors the role names itself
+    FOR edge IN
+        SELECT * FROM concord.registry_relationships AS r
+        WHERE r.source_version_id = role_version AND r.relationship_type IN ('uses_tool', 'uses_connector')
+        ORDER BY r.relationship_type, r.target_entity_name, r.registry_relationship_id
+    LOOP
+        tool := concord._registry_resolve_edge(edge, subject, environment);
+        CONTINUE WHEN tool IS NULL;
+        IF edge.relationship_type = 'uses_tool' THEN
+            role_tools := role_tools || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+                'name', tool ->> 'name', 'version', tool ->> 'version', 'tool_version_id', tool ->> 'version_id',
+                'command_type', tool #>> '{manifest,command_type}', 'mode', tool #>> '{manifest,mode}')));
+            tool_names := tool_names || (tool ->> 'name');
+        ELSE
+            connectors := connectors || jsonb_build_array(jsonb_build_object(
+                'name', tool ->> 'name', 'version', tool ->> 'version', 'connector_version_id', tool ->> 'version_id'));
+        END IF;
+        IF record_usage THEN
+            PERFORM concord._registry_note_usage(
+                tool, usage, CASE edge.relationship_type WHEN 'uses_tool' THEN 'tool_enabled'
+                                                         ELSE 'resolved_for_agent_run' END);
+        END IF;
+    END LOOP;
+    RETURN concord._registry_without_secrets(jsonb_strip_nulls(jsonb_build_object(
+        'resolved', true,
+        'agent_run_id', agent_run_id,
+        'agent_role', role ->> 'name',
+        'agent_role_version', role ->> 'version',
+        'agent_role_version_id', role ->> 'version_id',
+        'agent_name', subject ->> 'agent_name',
+        'skills', skills,
+        'role_tools', role_tools,
+        'tools', to_jsonb(ARRAY(SELECT DISTINCT unnest(tool_names) ORDER BY 1)),
+        'connectors', connectors,
+        'environment', role ->> 'environment')));
 END
 $$;
 
@@ -13145,6 +14457,85 @@ CREATE FUNCTION concord._registry_schema_whole_change(old_schema jsonb, new_sche
 $$;
 
 --
+-- Name: _registry_scope_rank(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_scope_rank(scope text) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT array_position(
+        ARRAY['user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name', 'app',
+              'environment', 'global'],
+        scope)
+$$;
+
+--
+-- Name: _registry_subject(text, uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_subject(principal text, project_id uuid, context jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    org uuid;
+    subject jsonb := '{}'::jsonb;
+    named text[];
+    k text;
+BEGIN
+    context := coalesce(context, '{}');
+    IF jsonb_typeof(context) <> 'object' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_resolution_context_is_an_object_of_names',
+            MESSAGE = format('a resolution context is a JSON object, not %s', jsonb_typeof(context)),
+            HINT = 'For example {"workflow_type": "trip_planning", "agent_role": "planner"}.';
+    END IF;
+    named := ARRAY(SELECT c.key FROM jsonb_object_keys(context) AS c (key)
+                   WHERE c.key IN ('user', 'teams', 'team', 'tenant', 'app', 'user_id', 'team_id', 'tenant_id',
+                                   'app_id', 'principal', 'organisation', 'project')
+                   ORDER BY c.key);
+    IF cardinality(named) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'resolution_context_names_no_identity',
+            MESSAGE = format('a resolution context may not name %s: who resolves is who is authenticated',
+                             array_to_string(named, ', ')),
+            HINT = 'The user, teams, tenant and app come from the authenticated principal and the chosen project '
+                   '(concord.use_project); a context adds workflow_type, command_type, agent_role, agent_name.';
+    END IF;
+    FOREACH k IN ARRAY ARRAY['workflow_type', 'command_type', 'agent_role', 'agent_name'] LOOP
+        IF context ? k THEN
+            IF jsonb_typeof(context -> k) <> 'string' OR btrim(context ->> k) = '' THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN008',
+                    CONSTRAINT = 'a_resolution_context_is_an_object_of_names',
+                    MESSAGE = format('resolution context %s must be a non-blank name, not %s', k, context -> k);
+            END IF;
+            subject := subject || jsonb_build_object(k, context ->> k);
+        END IF;
+    END LOOP;
+    SELECT p.org_id INTO org FROM concord.projects AS p WHERE p.project_id = _registry_subject.project_id;
+    IF org IS NOT NULL THEN
+        subject := subject || jsonb_build_object(
+            'tenant', (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = org),
+            'app', (SELECT o.name || '/' || p.name FROM concord.projects AS p
+                    INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
+                    WHERE p.project_id = _registry_subject.project_id));
+    END IF;
+    IF principal IS NOT NULL THEN
+        subject := subject || jsonb_build_object(
+            'user', principal,
+            'teams', coalesce((SELECT jsonb_agg(DISTINCT m.team ORDER BY m.team) FROM concord.team_members AS m
+                               WHERE m.org_id = org AND m.principal = _registry_subject.principal), '[]'::jsonb));
+    END IF;
+    RETURN subject;
+END
+$$;
+
+--
 -- Name: _registry_submit(text, concord.registry_entities, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -13441,6 +14832,7 @@ CREATE FUNCTION concord._registry_version_parts_before_write() RETURNS trigger
 #variable_conflict use_variable
 DECLARE
     version_status text;
+    written jsonb;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         RAISE EXCEPTION USING
@@ -13450,10 +14842,9 @@ BEGIN
             MESSAGE = format('%s are kept as recorded: UPDATE is refused', TG_TABLE_NAME),
             HINT = 'Replace a draft''s manifest, or create a new version.';
     END IF;
+    written := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
     SELECT v.status INTO version_status FROM concord.registry_versions AS v
-    WHERE v.version_id = CASE WHEN TG_TABLE_NAME = 'registry_relationships'
-                              THEN (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).source_version_id
-                              ELSE (CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END).version_id END;
+    WHERE v.version_id = coalesce(written ->> 'source_version_id', written ->> 'version_id')::uuid;
     IF version_status IS DISTINCT FROM 'draft' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN007',
@@ -13600,7 +14991,8 @@ BEGIN
                 MESSAGE = format('registry version %s cannot move from %s to %s', OLD.version_id, OLD.status,
                                  NEW.status),
                 HINT = 'The lifecycle is draft -> validated -> (pending_approval -> approved) -> published -> '
-                       'deprecated -> retired, or rejected; see concord.registry_version_transitions.';
+                       'deprecated -> retired, or rejected; see '
+                       'concord.registry_version_transitions.';
         END IF;
         IF NEW.status = 'published' AND OLD.approval_required AND OLD.status <> 'approved' THEN
             RAISE EXCEPTION USING
@@ -13674,6 +15066,28 @@ BEGIN
         NEW.rejected_at := OLD.rejected_at;
     END IF;
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: _registry_without_secrets(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_without_secrets(doc jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    IF jsonb_typeof(doc) = 'object' THEN
+        RETURN coalesce((SELECT jsonb_object_agg(d.key, concord._registry_without_secrets(d.value))
+                         FROM jsonb_each(doc) AS d
+                         WHERE d.key !~* '(secret|token|passw|credential|api_?key|private_key)'), '{}'::jsonb);
+    ELSIF jsonb_typeof(doc) = 'array' THEN
+        RETURN coalesce((SELECT jsonb_agg(concord._registry_without_secrets(a.item) ORDER BY a.n)
+                         FROM jsonb_array_elements(doc) WITH ORDINALITY AS a (item, n)), '[]'::jsonb);
+    END IF;
+    RETURN doc;
 END
 $$;
 
@@ -14462,6 +15876,49 @@ BEGIN
             CONSTRAINT = 'agent_tools_are_registered', TABLE = 'agent_runs',
             MESSAGE = format('unknown tools: %s', array_to_string(unknown, ', ')),
             HINT = 'Register them first with concord.register_tool(spec); see the view concord.tool_catalog.';
+    END IF;
+END
+$$;
+
+--
+-- Name: _require_usable_capabilities(concord.commands, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_usable_capabilities(c concord.commands, connector text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    gone text;
+BEGIN
+    SELECT format('%s %s %s was retired: %s', e.entity_type, e.name, v.version, v.retirement_reason) INTO gone
+    FROM concord.registry_versions AS v INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+    WHERE v.version_id = c.contract_version_id AND v.status = 'retired';
+    IF gone IS NULL AND connector IS NOT NULL THEN
+        -- a connector the registry knows must still have a version in force here
+        SELECT format('connector %s has no version in force: %s', e.name,
+                      coalesce((SELECT format('version %s was retired: %s', v.version, v.retirement_reason)
+                                FROM concord.registry_versions AS v
+                                WHERE v.entity_id = e.entity_id AND v.status = 'retired'
+                                ORDER BY v.retired_at DESC LIMIT 1), 'it is unbound'))
+        INTO gone
+        FROM concord.registry_entities AS e
+        WHERE e.entity_type = 'connector' AND e.name = connector
+          AND NOT EXISTS (
+              SELECT 1 FROM concord.registry_bindings AS b
+              INNER JOIN concord.registry_versions AS v ON b.version_id = v.version_id
+              WHERE b.entity_id = e.entity_id AND b.status = 'active' AND v.status IN ('published', 'deprecated')
+                AND b.environment = (SELECT r.environment FROM concord.registry_environment AS r));
+    END IF;
+    IF gone IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN016',
+            CONSTRAINT = 'a_retired_capability_is_refused_at_its_next_call',
+            TABLE = 'commands',
+            MESSAGE = format('command %s (%s) may not go on: %s', c.command_id, c.command_type, gone),
+            HINT = 'Its contract or connector was retired (spec 111.4); submit a new command under the version '
+                   'now bound.';
     END IF;
 END
 $$;
@@ -15587,9 +17044,154 @@ CREATE FUNCTION concord._rule_book_registry() RETURNS TABLE(rule text, table_nam
     SET search_path TO 'concord', 'pg_temp'
     AS $$
     VALUES
+        -- changes and their classification
         ('a_schema_change_direction_is_input_output_or_full', null::text, 'CN008',
          'A JSON Schema change is judged as an input (callers send it), an output (producers emit '
-         'it) or full (both); no other direction.')
+         'it) or full (both); no other direction.'),
+        -- versions and their constraints
+        ('a_checked_version_is_a_semantic_version', null, 'CN008',
+         'A version checked against a constraint is MAJOR.MINOR.PATCH with an optional pre-release.'),
+        ('a_version_constraint_is_well_formed', null, 'CN005',
+         'A version constraint is *, an exact version, comparators (>=1.2 <2), a caret (^1.4.2), a '
+         'tilde (~1.4) or an x-range (1.x), and some version satisfies it.'),
+        -- resolution and runtime manifests
+        ('a_capability_resolves_to_a_usable_version', 'registry_bindings', 'CN016',
+         'A capability asked for resolves, for the caller in its environment, to a published or '
+         'deprecated version through an active binding; a retired, unbound or unknown one does not.'),
+        ('a_resolution_context_is_an_object_of_names', null, 'CN008',
+         'A resolution context is a JSON object whose workflow_type, command_type, agent_role and '
+         'agent_name are non-blank names.'),
+        ('a_runtime_manifest_is_read_by_its_run_or_project', 'agent_runs', 'CN012',
+         'An agent run''s runtime manifest is read by the run itself (with its secret), a member of '
+         'its project, the worker or an operator; never by another run''s agent.'),
+        ('resolution_context_names_no_identity', null, 'CN008',
+         'A resolution context names no user, team, tenant or app: who resolves is who is '
+         'authenticated, in the chosen project.')
+$$;
+
+--
+-- Name: _rule_book_registry_kernel(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._rule_book_registry_kernel() RETURNS TABLE(rule text, table_name text, sqlstate text, meaning text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    VALUES
+        ('a_new_registry_version_starts_as_a_draft', 'registry_versions', 'CN001',
+         'A registry version is created as a draft; it reaches later statuses only through its lifecycle.'),
+        ('a_manifest_names_its_entity_and_version', 'registry_versions', 'CN005',
+         'A manifest''s name and version are those of the entity and version it belongs to.'),
+        ('a_registry_version_keeps_its_identity', 'registry_versions', 'CN007',
+         'A version''s id, entity, version number, creator and creation time never change.'),
+        ('a_frozen_registry_version_never_changes', 'registry_versions', 'CN007',
+         'Past draft, a version''s manifest, checksum, classification, risk and approval requirement '
+         'never change (spec 106.3).'),
+        ('a_registry_version_moves_only_along_its_lifecycle', 'registry_versions', 'CN001',
+         'A version moves only along registry_version_transitions: draft -> validated -> '
+         '(pending_approval -> approved) -> published -> deprecated -> retired, or rejected.'),
+        ('a_high_risk_version_is_published_only_after_approval', 'registry_versions', 'CN001',
+         'A version that needs approval (an organisation''s high-risk object or change, spec 111.3) is '
+         'published only from approved.'),
+        ('a_high_risk_version_is_approved_by_another_owner', 'registry_versions', 'CN012',
+         'A version is approved by an owner of its entity''s organisation who is not its creator.'),
+        ('a_retired_version_has_no_active_binding', 'registry_versions', 'CN011',
+         'A version is retired only once no active binding points at it (they are disabled or migrated '
+         'first).'),
+        ('a_published_version_relies_only_on_published_versions', 'registry_versions', 'CN011',
+         'A version is published only when each of its required relationships resolves to a published '
+         'or deprecated version within its constraint.'),
+        ('registry_versions_are_never_deleted', 'registry_versions', 'CN007',
+         'Registry versions are never deleted: they are retired.'),
+        ('registry_versions_are_never_truncated', 'registry_versions', 'CN007',
+         'Registry versions are never truncated.'),
+        ('a_version_keeps_its_relationships_and_artifacts', NULL, 'CN007',
+         'A version''s relationships and artifact references change only while it is a draft, and are '
+         'never updated.'),
+        ('registry_relationships_are_not_truncated', 'registry_relationships', 'CN007',
+         'Registry relationships are never truncated.'),
+        ('registry_artifacts_are_not_truncated', 'registry_artifacts', 'CN007',
+         'Registry artifact references are never truncated.'),
+        ('registry_lifecycle_events_are_append_only', 'registry_lifecycle_events', 'CN007',
+         'Registry lifecycle events are never updated or deleted.'),
+        ('registry_lifecycle_events_are_not_truncated', 'registry_lifecycle_events', 'CN007',
+         'Registry lifecycle events are never truncated.'),
+        ('registry_usage_is_append_only', 'registry_usage', 'CN007',
+         'Registry usage rows are never updated or deleted.'),
+        ('registry_usage_is_not_truncated', 'registry_usage', 'CN007',
+         'Registry usage rows are never truncated.'),
+        ('registry_evaluations_are_append_only', 'registry_evaluations', 'CN007',
+         'Registry evaluations are never updated or deleted.'),
+        ('registry_evaluations_are_not_truncated', 'registry_evaluations', 'CN007',
+         'Registry evaluations are never truncated.'),
+        ('registry_entity_types_are_kept', 'registry_entity_types', 'CN007',
+         'The twelve registry types are never deleted.'),
+        ('a_registry_entity_keeps_its_identity', 'registry_entities', 'CN007',
+         'An entity''s id, type, name, organisation and creator never change.'),
+        ('registry_entities_are_never_deleted', 'registry_entities', 'CN007',
+         'Registry entities are never deleted: they are archived.'),
+        ('registry_entities_are_never_truncated', 'registry_entities', 'CN007',
+         'Registry entities are never truncated.'),
+        ('a_new_binding_is_active_on_a_published_version', 'registry_bindings', 'CN011',
+         'A new binding is active and names a published version (a deprecated one takes no new binding).'),
+        ('a_rollout_config_fits_its_strategy', 'registry_bindings', 'CN005',
+         'A pinned binding has no rollout_config; a canary''s is {percent: 0-100, subject: user | tenant | '
+         'app}.'),
+        ('a_binding_keeps_its_scope', 'registry_bindings', 'CN007',
+         'A binding''s entity, scope, target, environment, strategy and creator never change.'),
+        ('a_disabled_binding_stays_disabled', 'registry_bindings', 'CN011',
+         'A disabled binding changes no more.'),
+        ('a_binding_points_at_a_resolvable_version', 'registry_bindings', 'CN011',
+         'A binding is pointed only at a published or deprecated version.'),
+        ('registry_bindings_are_never_deleted', 'registry_bindings', 'CN007',
+         'Registry bindings are never deleted: they are disabled.'),
+        ('registry_bindings_are_never_truncated', 'registry_bindings', 'CN007',
+         'Registry bindings are never truncated.'),
+        ('the_registry_entity_exists', 'registry_entities', 'CN006',
+         'The registry entity named exists.'),
+        ('the_registry_version_exists', 'registry_versions', 'CN006',
+         'The registry version named exists.'),
+        ('the_registry_binding_exists', 'registry_bindings', 'CN006',
+         'The registry binding named exists.'),
+        ('a_registry_entity_has_a_known_type', 'registry_entities', 'CN008',
+         'An entity is of one of the twelve registry types.'),
+        ('a_registry_entity_name_is_taken_once', 'registry_entities', 'CN011',
+         'An entity name is unique in its type across organisations.'),
+        ('a_registry_version_is_a_semantic_version', 'registry_versions', 'CN005',
+         'A version number is a semantic version (MAJOR.MINOR.PATCH[-pre-release]).'),
+        ('a_manifest_satisfies_its_type_schema', 'registry_versions', 'CN005',
+         'A manifest satisfies its type''s JSON Schema; every problem is listed.'),
+        ('artifact_refs_are_well_formed', 'registry_artifacts', 'CN005',
+         'Artifact references are {artifact_type, artifact_uri, checksum, metadata}.'),
+        ('a_version_number_is_used_once', 'registry_versions', 'CN011',
+         'A version number of an entity names one manifest forever.'),
+        ('a_version_number_matches_its_change', 'registry_versions', 'CN017',
+         'A version number is above the latest published one and bumped as its change requires: major '
+         'for breaking, at least minor for additive, at least patch for doc (spec 110).'),
+        ('a_version_is_published_only_when_valid', 'registry_versions', 'CN011',
+         'A version is published only when its validation found no problem.'),
+        ('bindings_migrate_to_a_published_version_of_their_entity', 'registry_bindings', 'CN011',
+         'A retirement migrates bindings only to a published version of the same entity.'),
+        ('a_binding_scope_is_known', 'registry_bindings', 'CN008',
+         'A binding scope is one of the ten scopes of spec 106.4.'),
+        ('a_binding_environment_is_a_name', 'registry_bindings', 'CN008',
+         'A binding''s environment is a lowercase name.'),
+        ('a_binding_rolls_back_to_a_version_of_its_entity', 'registry_bindings', 'CN011',
+         'An active binding rolls back only to a published or deprecated version of its own entity.'),
+        ('a_registry_entity_is_kept_by_its_organisation', 'registry_entities', 'CN012',
+         'An entity is changed by an owner or admin of its organisation; a platform entity by operators.'),
+        ('a_registry_command_is_recorded_in_its_organisation', 'commands', 'CN008',
+         'A registry change of an organisation''s entity is recorded in a project of that organisation.'),
+        ('a_registry_change_is_allowed_by_its_policies', 'commands', 'CN012',
+         'A registry change goes ahead only when the policies of its command allow it (spec 114).'),
+        ('an_agent_role_resolves_to_a_usable_version', 'agent_runs', 'CN016',
+         'An agent of a registry agent role starts only when the role resolves to a published or '
+         'deprecated version for it.'),
+        ('a_retired_capability_is_refused_at_its_next_call', 'commands', 'CN016',
+         'A running command whose contract or connector was retired is refused at its next connector '
+         'call (spec 111.4).'),
+        ('the_command_is_a_registry_workflow', 'commands', 'CN008',
+         'concord.runtime_registry_command runs only publish, bind, rollback and retire commands.')
 $$;
 
 --
@@ -17757,7 +19359,7 @@ CREATE FUNCTION concord.bind_registry_version(version_id uuid, binding_scope tex
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
-    AS $$
+    AS $_$
 #variable_conflict use_variable
 DECLARE
     v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
@@ -17777,13 +19379,36 @@ BEGIN
                              e.entity_type, e.name, v.status),
             HINT = 'Publish it first (concord.publish_registry_version).';
     END IF;
+    IF binding_scope IS NULL OR binding_scope NOT IN (
+        'user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name',
+        'app',
+        'environment', 'global') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_binding_scope_is_known',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('%s is not a binding scope', coalesce(binding_scope, 'NULL')),
+            HINT = 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment, global.';
+    END IF;
+    IF binding_scope <> 'global' THEN
+        PERFORM concord._require('binding_target', binding_target);
+    END IF;
+    IF environment IS NOT NULL AND NOT environment ~ '^[a-z][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_binding_environment_is_a_name',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('environment %L is not a lowercase name', environment);
+    END IF;
     problem := concord._registry_rollout_problem(coalesce(rollout_strategy, 'pinned'), coalesce(rollout_config, '{}'));
-    IF problem IS NOT NULL OR rollout_strategy NOT IN ('pinned', 'canary') THEN
+    IF problem IS NOT NULL OR coalesce(rollout_strategy, 'pinned') NOT IN ('pinned', 'canary')
+       OR jsonb_typeof(coalesce(rollout_config, '{}')) <> 'object' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN005',
             CONSTRAINT = 'a_rollout_config_fits_its_strategy',
             TABLE = 'registry_bindings',
-            MESSAGE = coalesce(problem, format('%s is not a rollout strategy: pinned or canary', rollout_strategy)),
+            MESSAGE = coalesce(problem, format('rollout %s with config %s: the strategy is pinned or canary, the config an object',
+                                               rollout_strategy, rollout_config)),
             HINT = 'A canary is {"percent": 0-100, "subject": "user" | "tenant" | "app"}.';
     END IF;
     c := concord._registry_submit('bind_version', e, jsonb_build_object(
@@ -17794,7 +19419,7 @@ BEGIN
         actor);
     RETURN concord._registry_command_answer(c.command_id);
 END
-$$;
+$_$;
 
 --
 -- Name: FUNCTION bind_registry_version(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb); Type: COMMENT; Schema: concord; Owner: -
@@ -17879,6 +19504,37 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.can_transition(from_status text, to_status text) IS 'True when the command state machine allows from_status -> to_status.';
+
+--
+-- Name: can_use_capability(uuid, text, text, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb DEFAULT '{}'::jsonb) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN (concord._registry_capability_use(
+        source_version_id, relationship_type, target_entity_type, target_entity_name,
+        concord._registry_subject(concord._principal(), concord._chosen_project(), context)) ->> 'allowed')::boolean;
+END
+$$;
+
+--
+-- Name: FUNCTION can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) IS 'Whether a registry version may use a capability (spec 114, 115): true when the source version is published or deprecated, declares relationship_type to the target, and the target resolves for the caller to a usable version within the relationship''s constraint. concord.explain_capability_use says why.';
 
 --
 -- Name: cancel_agent_run(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -18163,6 +19819,40 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.command_timeline(command_id uuid) IS 'Every event of a command, in the order it happened.';
+
+--
+-- Name: commands_under_contract(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.commands_under_contract(version_id uuid) RETURNS TABLE(command_id uuid, command_type text, status text, created_at timestamp with time zone, requested_by text, project_id uuid)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_column
+BEGIN
+    -- row-level security of commands keeps other projects' commands out
+    RETURN QUERY
+    SELECT c.command_id, c.command_type, c.status, c.created_at, c.requested_by, c.project_id
+    FROM concord.commands AS c
+    WHERE c.contract_version_id = commands_under_contract.version_id
+    ORDER BY c.created_at, c.command_id;
+END
+$$;
+
+--
+-- Name: FUNCTION commands_under_contract(version_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.commands_under_contract(version_id uuid) IS 'The commands judged under a command type contract version (commands.contract_version_id), of the projects the caller may see: id, type, status, when, who asked, project.';
 
 --
 -- Name: complete_effect(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -18816,6 +20506,37 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.expire_memories(at timestamp with time zone) IS 'Expire every candidate or active memory whose expires_at is at or before at (default now); returns how many. Idempotent; run it from a scheduler.';
+
+--
+-- Name: explain_capability_use(uuid, text, text, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN concord._registry_capability_use(
+        source_version_id, relationship_type, target_entity_type, target_entity_name,
+        concord._registry_subject(concord._principal(), concord._chosen_project(), context));
+END
+$$;
+
+--
+-- Name: FUNCTION explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) IS 'Why a registry version may or may not use a capability (spec 114): {allowed, why, source, relationships, resolution}. Allowed when the source version is published or deprecated, declares relationship_type (uses_skill, uses_tool, creates_command_type, invokes_connector_operation, writes_memory, spawns_agent_role, ...) to the target, and the target resolves for the caller (as resolve_registry_entity: context adds workflow_type, command_type, agent_role, agent_name) to a usable version within the relationship''s version constraint. Records no usage.';
 
 --
 -- Name: fail_effect(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -19764,6 +21485,7 @@ DECLARE
     actor text;
     c concord.commands%ROWTYPE;
     checked jsonb;
+    approvers jsonb;
 BEGIN
     SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
     actor := concord._registry_keeper(e);
@@ -19782,20 +21504,39 @@ BEGIN
         END IF;
         v := concord._registry_version(version_id, true);
     END IF;
+    IF v.status IN ('rejected', 'retired') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: it is never published', version_id, v.status),
+            HINT = 'Create a new version instead.';
+    END IF;
     IF v.status NOT IN ('validated') THEN
         RETURN jsonb_build_object('version', concord._registry_version_answer(v), 'command_id', v.approval_command_id,
                                   'command_status', NULL, 'approval_id', NULL);
+    END IF;
+    approvers := coalesce((
+        SELECT jsonb_agg(p.name ORDER BY p.name)
+        FROM concord.memberships AS m INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND m.project_id IS NULL AND m.role = 'owner' AND p.disabled_at IS NULL
+          AND p.name <> v.created_by AND p.name <> actor), '[]');
+    IF v.approval_required AND jsonb_array_length(approvers) = 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_registry_change_is_allowed_by_its_policies',
+            TABLE = 'registry_versions',
+            MESSAGE = format('%s %s %s needs an owner''s approval, and organisation %s has no owner but its creator %s '
+                             'and you to give it', e.entity_type, e.name, v.version,
+                             (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = e.org_id), v.created_by),
+            HINT = 'Add another owner to the organisation (concord.add_member ... ''owner''), then publish again.';
     END IF;
     c := concord._registry_submit('publish_version', e, jsonb_build_object(
         'version_id', v.version_id, 'version', v.version::text, 'checksum', v.checksum,
         'approval_required', v.approval_required, 'high_risk_changes', v.high_risk_changes,
         'risk_level', v.risk_level, 'created_by', v.created_by,
         -- who may approve: the organisation's owners but the creator and the requester
-        'approvers', coalesce((
-            SELECT jsonb_agg(p.name ORDER BY p.name)
-            FROM concord.memberships AS m INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
-            WHERE m.org_id = e.org_id AND m.project_id IS NULL AND m.role = 'owner' AND p.disabled_at IS NULL
-              AND p.name <> v.created_by AND p.name <> actor), '[]')), actor);
+        'approvers', approvers), actor);
     IF v.approval_required THEN
         UPDATE concord.registry_versions AS x SET status = 'pending_approval', approval_command_id = c.command_id
         WHERE x.version_id = v.version_id;
@@ -20862,7 +22603,7 @@ COMMENT ON FUNCTION concord.register_tool(spec jsonb) IS 'Insert or update a com
 --
 
 CREATE FUNCTION concord.registry_canonical_json(document jsonb) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 #variable_conflict use_variable
@@ -20898,7 +22639,7 @@ COMMENT ON FUNCTION concord.registry_canonical_json(document jsonb) IS 'The cano
 --
 
 CREATE FUNCTION concord.registry_checksum(manifest jsonb) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 #variable_conflict use_variable
@@ -20969,6 +22710,87 @@ $$;
 COMMENT ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) IS 'How a registry version changes its contract from the version before it (spec 110, 111.3): {change_class: initial (no old manifest) | doc | additive | breaking, reasons: [{kind, path, message}], high_risk_changes: [external_write_added, memory_write_added, payment_operation_added, database_mutation_added, subagent_spawning_added, connector_scope_expanded, approval_requirement_removed, artifact_schema_changed_incompatibly, policy_weakened]}. Field by field per entity type: schemas structurally, capabilities, scopes, approval, side effects; version is ignored; a field it cannot classify that changed is breaking. For a first version, high_risk_changes lists what it introduces.';
 
 --
+-- Name: registry_impact(text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_impact(target_type text, target_name text, target_version text DEFAULT NULL::text) RETURNS TABLE(depth integer, entity_type text, name text, version text, version_id uuid, status text, relationship_type text, required boolean, active_bindings integer, via text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_column
+DECLARE
+    target semver.semver;
+BEGIN
+    PERFORM concord._require('entity_type', target_type);
+    PERFORM concord._require('name', target_name);
+    IF target_version IS NOT NULL THEN
+        IF NOT semver.is_semver(target_version) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN008',
+                CONSTRAINT = 'a_checked_version_is_a_semantic_version',
+                MESSAGE = format('%s is not a semantic version', target_version),
+                HINT = 'MAJOR.MINOR.PATCH, e.g. 1.4.2.';
+        END IF;
+        target := semver.to_semver(target_version);
+    END IF;
+    RETURN QUERY
+    WITH RECURSIVE walk (depth, version_id, entity_type, name, version, relationship_type, required, via, path) AS (
+        SELECT 1, v.version_id, e.entity_type, e.name, v.version, r.relationship_type, r.required,
+               format('%s %s%s', target_type, target_name,
+                      coalesce(' ' || target_version, '')),
+               ARRAY[v.version_id]
+        FROM concord.registry_relationships AS r
+        INNER JOIN concord.registry_versions AS v ON r.source_version_id = v.version_id
+        INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+        WHERE r.target_entity_type = target_type AND r.target_entity_name = target_name
+          AND (target IS NULL OR r.target_versions @> target)
+          AND v.status IN ('published', 'deprecated')
+        UNION ALL
+        SELECT w.depth + 1, v.version_id, e.entity_type, e.name, v.version, r.relationship_type, r.required,
+               format('%s %s %s', w.entity_type, w.name, w.version), w.path || v.version_id
+        FROM walk AS w
+        INNER JOIN concord.registry_relationships AS r
+            ON r.target_entity_type = w.entity_type AND r.target_entity_name = w.name
+               AND r.target_versions @> w.version
+        INNER JOIN concord.registry_versions AS v ON r.source_version_id = v.version_id
+        INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+        WHERE w.depth < 10 AND v.status IN ('published', 'deprecated') AND NOT v.version_id = ANY (w.path)
+    ),
+    -- each version once per edge that reaches it, at its shallowest depth
+    shallowest AS (
+        SELECT DISTINCT ON (w.version_id, w.relationship_type, w.via)
+            w.depth, w.version_id, w.entity_type, w.name, w.version, w.relationship_type, w.required, w.via
+        FROM walk AS w
+        ORDER BY w.version_id, w.relationship_type, w.via, w.depth
+    )
+    SELECT s.depth, s.entity_type, s.name, s.version::text, s.version_id, v.status, s.relationship_type, s.required,
+           (SELECT count(*)::integer FROM concord.registry_bindings AS b
+            WHERE b.version_id = s.version_id AND b.status = 'active'),
+           s.via
+    FROM shallowest AS s
+    INNER JOIN concord.registry_versions AS v ON s.version_id = v.version_id
+    INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+    WHERE concord._registry_org_visible(e.org_id)
+    ORDER BY s.depth, s.entity_type, s.name, s.version, s.relationship_type, s.via;
+END
+$$;
+
+--
+-- Name: FUNCTION registry_impact(target_type text, target_name text, target_version text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_impact(target_type text, target_name text, target_version text) IS 'What breaks if a capability changes or is retired (spec 106.1, 116): every published or deprecated version that depends on target_type target_name (only through edges whose version range holds target_version, when given), and transitively what depends on those, up to depth 10, cycle-safe: depth, the dependent version, the relationship, whether it is required, its active bindings and the version it depends on (via). Platform entities and those of the caller''s organisations.';
+
+--
 -- Name: registry_json_schema_change(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -21003,6 +22825,230 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) IS 'Every change from old_schema to new_schema as findings {kind: breaking|additive|doc, path (a JSON Pointer into the schema), message}, compared structurally (spec 110): properties, required, type, enum, const, additionalProperties, bounds, pattern, format, items and local $defs, recursively. direction input: the new schema must accept all the old accepted (narrowing breaks); output: it must emit nothing old readers refuse (widening breaks); full: both. A changed keyword it cannot compare (anyOf, if, ...) is breaking. Identical schemas: [].';
+
+--
+-- Name: registry_manifest_problems(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $_$
+#variable_conflict use_variable
+DECLARE
+    type_schema jsonb;
+    problems jsonb;
+    edge record;
+BEGIN
+    SELECT t.manifest_schema INTO type_schema
+    FROM concord.registry_entity_types AS t
+    WHERE t.entity_type = entity_type;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_array(jsonb_build_object(
+            'path', '$',
+            'message', format('%s is not a registry type (known types: %s)', coalesce(entity_type, 'NULL'),
+                              (SELECT string_agg(t.entity_type, ', ' ORDER BY t.entity_type)
+                               FROM concord.registry_entity_types AS t)),
+            'kind', 'entity_type'));
+    END IF;
+
+    IF jsonb_typeof(manifest) IS DISTINCT FROM 'object' THEN
+        RETURN jsonb_build_array(jsonb_build_object(
+            'path', '$',
+            'message', format('a manifest is a JSON object, not %s', coalesce(jsonb_typeof(manifest), 'NULL')),
+            'kind', 'schema'));
+    END IF;
+    problems := concord._json_schema_errors(type_schema, manifest);
+
+    IF jsonb_typeof(manifest -> 'name') = 'string'
+       AND NOT (manifest ->> 'name' ~ '^[A-Za-z][A-Za-z0-9_.:-]*$' AND length(manifest ->> 'name') <= 128) THEN
+        problems := problems || jsonb_build_object(
+            'path', '$.name',
+            'message', format('name %s is not an identifier: it starts with a letter and holds only letters, '
+                              'digits and _ . : - (at most 128 characters)', manifest -> 'name'),
+            'kind', 'name');
+    END IF;
+    IF jsonb_typeof(manifest -> 'version') = 'string' AND NOT semver.is_semver(manifest ->> 'version') THEN
+        problems := problems || jsonb_build_object(
+            'path', '$.version',
+            'message', format('version %s is not a semantic version: MAJOR.MINOR.PATCH with an optional '
+                              '-pre-release, e.g. 1.4.2 or 2.0.0-rc.1', manifest -> 'version'),
+            'kind', 'version');
+    END IF;
+
+    -- The JSON Schemas a manifest carries must be usable ones.
+    problems := problems || coalesce((
+        SELECT jsonb_agg(jsonb_build_object(
+                   'path', s.path,
+                   'message', regexp_replace(p.problem, '^payload_schema', s.path),
+                   'kind', 'json_schema') ORDER BY s.path, p.n)
+        FROM (
+            SELECT '$.' || k.key AS path, manifest -> k.key AS value
+            FROM unnest(ARRAY['payload_schema', 'output_schema', 'input_schema', 'schema']) AS k (key)
+            UNION ALL
+            SELECT format('$.operations[%s].%s', o.n - 1, k.key), o.item -> k.key
+            FROM jsonb_array_elements(
+                CASE jsonb_typeof(manifest -> 'operations') WHEN 'array' THEN manifest -> 'operations' ELSE '[]' END
+            ) WITH ORDINALITY AS o (item, n)
+            CROSS JOIN unnest(ARRAY['input_schema', 'output_schema']) AS k (key)
+        ) AS s
+        CROSS JOIN LATERAL jsonb_array_elements_text(concord._json_schema_problems(s.value))
+            WITH ORDINALITY AS p (problem, n)
+        WHERE jsonb_typeof(s.value) IN ('object', 'boolean')
+    ), '[]');
+
+    -- Every version constraint of an edge must parse (and declarations of
+    -- one edge must overlap).
+    FOR edge IN
+        SELECT r.relationship_type, r.target_entity_type, r.target_entity_name, r.target_version_constraint
+        FROM concord._registry_manifest_relationships(entity_type, manifest) AS r
+        WHERE r.target_version_constraint IS NOT NULL
+    LOOP
+        BEGIN
+            PERFORM concord.registry_version_range(edge.target_version_constraint);
+        EXCEPTION WHEN SQLSTATE 'CN005' THEN
+            problems := problems || jsonb_build_object(
+                'path', '$',
+                'message', format('%s %s %s: %s', edge.relationship_type, edge.target_entity_type,
+                                  edge.target_entity_name, SQLERRM),
+                'kind', 'version_constraint');
+        END;
+    END LOOP;
+    RETURN problems;
+END
+$_$;
+
+--
+-- Name: FUNCTION registry_manifest_problems(entity_type text, manifest jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) IS 'Every problem with a manifest of a registry type, as [{path, message, kind}] (empty when it is valid): kind schema for each way it breaks its type''s JSON Schema (concord.registry_entity_types), name for a name that is not an identifier, version for a version that is not semantic, json_schema for a payload_schema, input_schema, output_schema or schema that is not a usable JSON Schema, version_constraint for a relationship''s constraint that does not parse; one problem of kind entity_type for an unknown registry type.';
+
+--
+-- Name: registry_subject_bucket(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    h bytea;
+BEGIN
+    IF binding_id IS NULL OR subject IS NULL THEN
+        RETURN NULL;
+    END IF;
+    h := sha256(convert_to(binding_id::text || ':' || subject, 'UTF8'));
+    -- the first four bytes as an unsigned integer: no sign bit to fold
+    RETURN ((get_byte(h, 0)::bigint * 16777216 + get_byte(h, 1) * 65536 + get_byte(h, 2) * 256
+             + get_byte(h, 3)) % 10000)::integer;
+END
+$$;
+
+--
+-- Name: FUNCTION registry_subject_bucket(binding_id uuid, subject text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) IS 'The bucket (0-9999) a subject (a principal, organisation or project name, as the canary''s rollout_config.subject says) falls in for a canary binding: the first four bytes of sha256(binding_id:subject) modulo 10000. A canary of percent p takes the subject when its bucket is below p*100, so the same subject always lands on the same side of the same canary.';
+
+--
+-- Name: registry_version_range(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_version_range(version_constraint text) RETURNS semver.semverrange
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    result semver.semverrange := '(,)'::semver.semverrange;
+    piece semver.semverrange;
+    comparator text;
+    normalized text;
+BEGIN
+    -- ">= 1.2" is ">=1.2"; comparators separated by spaces intersect
+    normalized := regexp_replace(btrim(coalesce(version_constraint, '')), '(>=|<=|>|<|=|\^|~)\s+', '\1', 'g');
+    IF normalized = '' THEN
+        RETURN result;
+    END IF;
+    FOREACH comparator IN ARRAY regexp_split_to_array(normalized, '\s+') LOOP
+        piece := concord._registry_comparator_range(comparator);
+        IF piece IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN005',
+                CONSTRAINT = 'a_version_constraint_is_well_formed',
+                MESSAGE = format('version constraint %L is not well formed: %L is not a version comparator',
+                                 version_constraint, comparator),
+                HINT = 'Write *, an exact version (1.2.3 or =1.2.3), a comparison (>=1.2, >1.2.0, <2, <=2.1), '
+                       'a caret (^1.4.2), a tilde (~1.4) or an x-range (1.x, 1.2.x), or several separated by '
+                       'spaces (>=1.2 <2), which must all hold.';
+        END IF;
+        result := result * piece;
+    END LOOP;
+    IF isempty(result) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN005',
+            CONSTRAINT = 'a_version_constraint_is_well_formed',
+            MESSAGE = format('version constraint %L is not well formed: no version satisfies it',
+                             version_constraint),
+            HINT = 'Its comparators must overlap, e.g. >=1.2 <2.';
+    END IF;
+    RETURN result;
+END
+$$;
+
+--
+-- Name: FUNCTION registry_version_range(version_constraint text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_version_range(version_constraint text) IS 'The range of semantic versions a version constraint allows: NULL, '''' or * (any); 1.2.3 or =1.2.3 (exactly); >=1.2, >1.2.0, <2, <=2.1 (a missing part is 0, and <=2.1 takes in every 2.1.x); ^1.4.2 (>=1.4.2 <2.0.0; ^0.3.1 is >=0.3.1 <0.4.0); ~1.4 (>=1.4.0 <1.5.0); 1.x, 1.2.x; several separated by spaces must all hold (>=1.2 <2). An implied upper bound excludes the pre-releases of that bound (^1.4.2 does not take 2.0.0-rc.1). CN005 (a_version_constraint_is_well_formed) for anything else, or a constraint no version satisfies.';
+
+--
+-- Name: registry_version_satisfies(text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_version_satisfies(version text, version_constraint text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    IF version IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF NOT semver.is_semver(version) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_checked_version_is_a_semantic_version',
+            MESSAGE = format('%L is not a semantic version', version),
+            HINT = 'A version is MAJOR.MINOR.PATCH with an optional -pre-release, e.g. 1.4.2 or 2.0.0-rc.1.';
+    END IF;
+    RETURN concord.registry_version_range(version_constraint) @> version::semver.semver;
+END
+$$;
+
+--
+-- Name: FUNCTION registry_version_satisfies(version text, version_constraint text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) IS 'Whether a semantic version satisfies a version constraint (see registry_version_range); pre-releases order before their release (1.0.0-rc.1 < 1.0.0). CN008 (a_checked_version_is_a_semantic_version) for a version that is not MAJOR.MINOR.PATCH[-pre]; CN005 for a malformed constraint.';
 
 --
 -- Name: reject_registry_version(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -21156,6 +23202,89 @@ $$;
 COMMENT ON FUNCTION concord.remove_team_member(team text, principal text) IS 'Remove principal from team; true when removed, false when it was not a member.';
 
 --
+-- Name: resolve_agent_runtime_manifest(uuid, text, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text DEFAULT NULL::text, agent_role text DEFAULT NULL::text, context jsonb DEFAULT '{}'::jsonb, environment text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    who record := concord._authenticated();
+    run record;
+    subject jsonb;
+    answer jsonb;
+BEGIN
+    IF agent_run_id IS NOT NULL THEN
+        SELECT a.agent_role, a.agent_name, c.project_id, c.requested_by INTO run
+        FROM concord.agent_runs AS a
+        INNER JOIN concord.commands AS c ON a.command_id = c.command_id
+        WHERE a.agent_run_id = resolve_agent_runtime_manifest.agent_run_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN006',
+                CONSTRAINT = 'the_agent_run_exists',
+                TABLE = 'agent_runs',
+                MESSAGE = format('agent run %s not found', agent_run_id);
+        END IF;
+        -- an agent reads its own run's manifest only; people, the project's
+        IF NOT (who.agent_run_id IS NOT DISTINCT FROM agent_run_id
+                OR (who.agent_run_id IS NULL
+                    AND (concord._sees_all() OR concord._is_operator()
+                         OR run.project_id = ANY (concord._visible_projects())))) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN012',
+                CONSTRAINT = 'a_runtime_manifest_is_read_by_its_run_or_project',
+                TABLE = 'agent_runs',
+                MESSAGE = format('%s may not read the runtime manifest of agent run %s',
+                                 coalesce(who.name, session_user::text), agent_run_id),
+                HINT = 'The run itself (authenticated with its secret), a member of its project, the worker or '
+                       'an operator reads it.';
+        END IF;
+        subject := concord._registry_subject(run.requested_by, run.project_id, context)
+            || jsonb_build_object('agent_role', run.agent_role, 'agent_name', run.agent_name);
+        agent_role := run.agent_role;
+    ELSE
+        PERFORM concord._require('agent_role', agent_role);
+        subject := concord._registry_subject(concord._principal(), concord._chosen_project(), context)
+            || jsonb_build_object('agent_role', agent_role);
+        IF agent_name IS NOT NULL THEN
+            subject := subject || jsonb_build_object('agent_name', agent_name);
+        END IF;
+    END IF;
+    answer := concord._registry_runtime_manifest(agent_run_id, agent_role, subject, environment,
+                                                 agent_run_id IS NOT NULL);
+    IF NOT (answer ->> 'resolved')::boolean THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN016',
+            CONSTRAINT = 'a_capability_resolves_to_a_usable_version',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('agent role %s resolves to no usable version in %s (%s)', agent_role,
+                             answer ->> 'environment', answer ->> 'reason'),
+            DETAIL = (answer -> 'explanation')::text,
+            HINT = 'Bind a published version of the agent role (concord.bind_registry_version).';
+    END IF;
+    RETURN answer - 'resolved';
+END
+$$;
+
+--
+-- Name: FUNCTION resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) IS 'The minimized runtime manifest of an agent run (spec 106.5, 112.4): the agent_role entity resolved for the run''s subject (its requester, project and organisation, role and name; context may add workflow_type), each skill its version uses that resolves within the relationship''s constraint, each skill''s tools that resolve (name, version, command_type, mode), the memory_scope {read, write} and artifact_scope {write} both the skill declares and the role allows, the role''s own tools and connectors. Only published or deprecated versions bound for this subject; no draft, retired or unbound capability, no admin metadata, no key named like a secret. agent_run_id NULL previews the manifest of agent_role (and agent_name) for the caller, recording nothing; with a run, records resolved_for_agent_run and tool_enabled usage. Read by the run itself (its secret), its project''s members, the worker and operators (CN012 otherwise). CN016 when the role resolves to nothing usable.';
+
+--
 -- Name: resolve_approval(uuid, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -21217,6 +23346,64 @@ $$;
 COMMENT ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) IS 'Decide an approval (approved, rejected or request_changes) as actor, who must be an eligible approver and not the requester (CN012); a decided approval is refused (CN013), an expired one too (CN014). Moves the command on and notifies channel concord_approvals. Returns {approval_id, command_id, status, command_status}.';
 
 --
+-- Name: resolve_command_type_contract(text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb DEFAULT '{}'::jsonb, environment text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN concord._registry_resolve_for_caller('command_type', command_type, context, environment);
+END
+$$;
+
+--
+-- Name: FUNCTION resolve_command_type_contract(command_type text, context jsonb, environment text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb, environment text) IS 'The command type contract in force for the caller (spec 112, 115): the version of the command_type entity that the most specific active binding gives the authenticated principal (user), its teams in the chosen project''s organisation (team), that organisation (tenant), the project (app) and what context adds (workflow_type, agent_role, agent_name; an identity in context is refused, CN008). Returns {resolved, entity_id, version_id, version, status, deprecated, manifest, checksum, binding, explanation}: every binding considered, in order, and why it matched or not. environment: default the one this database serves. CN016 when nothing usable resolves (retired, unbound), the explanation in DETAIL. Recorded as a contract_resolved usage.';
+
+--
+-- Name: resolve_registry_entity(text, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.resolve_registry_entity(entity_type text, name text, context jsonb DEFAULT '{}'::jsonb, environment text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN concord._registry_resolve_for_caller(entity_type, name, context, environment);
+END
+$$;
+
+--
+-- Name: FUNCTION resolve_registry_entity(entity_type text, name text, context jsonb, environment text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.resolve_registry_entity(entity_type text, name text, context jsonb, environment text) IS 'The version of any registry entity in force for the caller (spec 112): as resolve_command_type_contract, for an entity of any type. CN016 when nothing usable resolves.';
+
+--
 -- Name: retire_registry_version(uuid, text, boolean, uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -21245,6 +23432,25 @@ BEGIN
     PERFORM concord._require('reason', reason);
     SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
     actor := concord._registry_keeper(e);
+    IF v.status NOT IN ('published', 'deprecated', 'retired') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN001',
+            CONSTRAINT = 'a_registry_version_moves_only_along_its_lifecycle',
+            TABLE = 'registry_versions',
+            MESSAGE = format('registry version %s is %s: only a published or deprecated version is retired '
+                             '(reject it instead)', version_id, v.status);
+    END IF;
+    IF migrate_to_version_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.registry_versions AS t
+        WHERE t.version_id = migrate_to_version_id AND t.entity_id = v.entity_id AND t.status = 'published') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'bindings_migrate_to_a_published_version_of_their_entity',
+            TABLE = 'registry_bindings',
+            MESSAGE = format('version %s is not a published version of %s %s', migrate_to_version_id, e.entity_type,
+                             e.name),
+            HINT = 'Leave migrate_to_version_id NULL to disable the bindings instead.';
+    END IF;
     c := concord._registry_submit('retire_version', e, jsonb_build_object(
         'version_id', v.version_id, 'version', v.version::text, 'reason', reason,
         'emergency', coalesce(emergency, false), 'migrate_to_version_id', migrate_to_version_id), actor);
@@ -21735,6 +23941,8 @@ BEGIN
     END IF;
     -- the contract again, where the call is made (spec 18-20)
     PERFORM concord._require_effect_connector(c, e);
+    -- and still in force: a retirement stops the next call (spec 111.4)
+    PERFORM concord._require_usable_capabilities(c, e.effect_payload ->> 'connector');
     RETURN concord._effect_state(e, 'call');
 END
 $$;
@@ -27328,96 +29536,6 @@ COMMENT ON COLUMN concord.recent_failures.failed_at IS 'When the command failed.
 COMMENT ON COLUMN concord.recent_failures.trace_id IS 'The trace id shared by every event of the command.';
 
 --
--- Name: registry_artifacts; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.registry_artifacts (
-    registry_artifact_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    version_id uuid NOT NULL,
-    artifact_type text NOT NULL,
-    artifact_uri text NOT NULL,
-    checksum text NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT registry_artifact_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
-    CONSTRAINT registry_artifact_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT registry_artifact_type_is_known CHECK ((artifact_type = ANY (ARRAY['manifest_yaml'::text, 'manifest_json'::text, 'skill_md'::text, 'tool_schema'::text, 'connector_schema'::text, 'policy_bundle'::text, 'prompt_template'::text, 'eval_suite'::text, 'example_bundle'::text, 'package_archive'::text]))),
-    CONSTRAINT registry_artifact_uri_is_not_blank CHECK ((btrim(artifact_uri) <> ''::text))
-);
-
---
--- Name: TABLE registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.registry_artifacts IS 'Files a version refers to (spec 109.3): SKILL.md, schemas, prompt templates, bundles; by URI and checksum, frozen with their version.';
-
---
--- Name: COLUMN registry_artifacts.registry_artifact_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_artifacts.registry_artifact_id IS 'The artifact reference''s id.';
-
---
--- Name: COLUMN registry_artifacts.version_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_artifacts.version_id IS 'The version it belongs to.';
-
---
--- Name: COLUMN registry_artifacts.artifact_type; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_artifacts.artifact_type IS 'manifest_yaml, manifest_json, skill_md, tool_schema, connector_schema, policy_bundle, prompt_template, eval_suite, example_bundle or package_archive.';
-
---
--- Name: COLUMN registry_artifacts.artifact_uri; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_artifacts.artifact_uri IS 'Where the artifact lives.';
-
---
--- Name: COLUMN registry_artifacts.checksum; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_artifacts.checksum IS 'sha256:<hex> of the artifact''s bytes.';
-
---
--- Name: COLUMN registry_artifacts.metadata; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_artifacts.metadata IS 'Anything else about it.';
-
---
--- Name: COLUMN registry_artifacts.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_artifacts.created_at IS 'When it was recorded.';
-
---
--- Name: CONSTRAINT registry_artifact_checksum_is_a_sha256 ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_artifact_checksum_is_a_sha256 ON concord.registry_artifacts IS 'An artifact checksum is sha256: followed by 64 hex digits.';
-
---
--- Name: CONSTRAINT registry_artifact_metadata_is_an_object ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_artifact_metadata_is_an_object ON concord.registry_artifacts IS 'Artifact metadata is a JSON object.';
-
---
--- Name: CONSTRAINT registry_artifact_type_is_known ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_artifact_type_is_known ON concord.registry_artifacts IS 'An artifact is one of the artifact types of spec 109.3.';
-
---
--- Name: CONSTRAINT registry_artifact_uri_is_not_blank ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_artifact_uri_is_not_blank ON concord.registry_artifacts IS 'An artifact has a URI.';
-
---
 -- Name: registry_bindings; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -27578,6 +29696,448 @@ COMMENT ON CONSTRAINT registry_rollout_config_is_an_object ON concord.registry_b
 COMMENT ON CONSTRAINT registry_rollout_strategy_is_known ON concord.registry_bindings IS 'A rollout is pinned or canary.';
 
 --
+-- Name: registry_active_bindings; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.registry_active_bindings AS
+ SELECT b.registry_binding_id AS binding_id,
+    e.entity_type,
+    e.name AS entity,
+    b.entity_id,
+    b.version_id,
+    (v.version)::text AS version,
+    v.status AS version_status,
+    b.binding_scope,
+    b.binding_target,
+    b.environment,
+    b.rollout_strategy,
+    b.rollout_config,
+    b.created_by,
+    b.created_at,
+    b.updated_at
+   FROM ((concord.registry_bindings b
+     JOIN concord.registry_versions v ON ((b.version_id = v.version_id)))
+     JOIN concord.registry_entities e ON ((b.entity_id = e.entity_id)))
+  WHERE ((b.status = 'active'::text) AND ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+           FROM concord.projects p
+          WHERE (p.project_id = ANY (concord._visible_projects()))))));
+
+--
+-- Name: VIEW registry_active_bindings; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.registry_active_bindings IS 'The bindings in force (spec 112, 116): which version of which entity applies at which scope and target, in which environment, pinned or canary.';
+
+--
+-- Name: COLUMN registry_active_bindings.binding_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.binding_id IS 'The binding''s id.';
+
+--
+-- Name: COLUMN registry_active_bindings.entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.entity_type IS 'The entity''s registry type.';
+
+--
+-- Name: COLUMN registry_active_bindings.entity; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.entity IS 'The entity''s name.';
+
+--
+-- Name: COLUMN registry_active_bindings.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.entity_id IS 'The entity''s id.';
+
+--
+-- Name: COLUMN registry_active_bindings.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.version_id IS 'The version in force.';
+
+--
+-- Name: COLUMN registry_active_bindings.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.version IS 'Its semantic version.';
+
+--
+-- Name: COLUMN registry_active_bindings.version_status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.version_status IS 'published or deprecated.';
+
+--
+-- Name: COLUMN registry_active_bindings.binding_scope; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.binding_scope IS 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment or global.';
+
+--
+-- Name: COLUMN registry_active_bindings.binding_target; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.binding_target IS 'Who or what the scope names.';
+
+--
+-- Name: COLUMN registry_active_bindings.environment; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.environment IS 'The environment it applies in.';
+
+--
+-- Name: COLUMN registry_active_bindings.rollout_strategy; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.rollout_strategy IS 'pinned or canary.';
+
+--
+-- Name: COLUMN registry_active_bindings.rollout_config; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.rollout_config IS 'For a canary: {"percent", "subject"}.';
+
+--
+-- Name: COLUMN registry_active_bindings.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.created_by IS 'Who created the binding.';
+
+--
+-- Name: COLUMN registry_active_bindings.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_active_bindings.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_active_bindings.updated_at IS 'When it last changed.';
+
+--
+-- Name: registry_artifacts; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_artifacts (
+    registry_artifact_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    version_id uuid NOT NULL,
+    artifact_type text NOT NULL,
+    artifact_uri text NOT NULL,
+    checksum text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_artifact_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
+    CONSTRAINT registry_artifact_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT registry_artifact_type_is_known CHECK ((artifact_type = ANY (ARRAY['manifest_yaml'::text, 'manifest_json'::text, 'skill_md'::text, 'tool_schema'::text, 'connector_schema'::text, 'policy_bundle'::text, 'prompt_template'::text, 'eval_suite'::text, 'example_bundle'::text, 'package_archive'::text]))),
+    CONSTRAINT registry_artifact_uri_is_not_blank CHECK ((btrim(artifact_uri) <> ''::text))
+);
+
+--
+-- Name: TABLE registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_artifacts IS 'Files a version refers to (spec 109.3): SKILL.md, schemas, prompt templates, bundles; by URI and checksum, frozen with their version.';
+
+--
+-- Name: COLUMN registry_artifacts.registry_artifact_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.registry_artifact_id IS 'The artifact reference''s id.';
+
+--
+-- Name: COLUMN registry_artifacts.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.version_id IS 'The version it belongs to.';
+
+--
+-- Name: COLUMN registry_artifacts.artifact_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.artifact_type IS 'manifest_yaml, manifest_json, skill_md, tool_schema, connector_schema, policy_bundle, prompt_template, eval_suite, example_bundle or package_archive.';
+
+--
+-- Name: COLUMN registry_artifacts.artifact_uri; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.artifact_uri IS 'Where the artifact lives.';
+
+--
+-- Name: COLUMN registry_artifacts.checksum; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.checksum IS 'sha256:<hex> of the artifact''s bytes.';
+
+--
+-- Name: COLUMN registry_artifacts.metadata; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.metadata IS 'Anything else about it.';
+
+--
+-- Name: COLUMN registry_artifacts.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_artifacts.created_at IS 'When it was recorded.';
+
+--
+-- Name: CONSTRAINT registry_artifact_checksum_is_a_sha256 ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_checksum_is_a_sha256 ON concord.registry_artifacts IS 'An artifact checksum is sha256: followed by 64 hex digits.';
+
+--
+-- Name: CONSTRAINT registry_artifact_metadata_is_an_object ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_metadata_is_an_object ON concord.registry_artifacts IS 'Artifact metadata is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_artifact_type_is_known ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_type_is_known ON concord.registry_artifacts IS 'An artifact is one of the artifact types of spec 109.3.';
+
+--
+-- Name: CONSTRAINT registry_artifact_uri_is_not_blank ON registry_artifacts; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_artifact_uri_is_not_blank ON concord.registry_artifacts IS 'An artifact has a URI.';
+
+--
+-- Name: registry_usage; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_usage (
+    registry_usage_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    version_id uuid,
+    entity_id uuid NOT NULL,
+    agent_run_id uuid,
+    swarm_run_id uuid,
+    command_id uuid,
+    workflow_run_id text,
+    usage_type text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT registry_usage_payload_is_an_object CHECK ((jsonb_typeof(payload) = 'object'::text)),
+    CONSTRAINT registry_usage_type_is_known CHECK ((usage_type = ANY (ARRAY['resolved_for_agent_run'::text, 'tool_enabled'::text, 'command_proposed'::text, 'connector_operation_enabled'::text, 'memory_read_enabled'::text, 'memory_write_proposed'::text, 'artifact_created'::text, 'subagent_spawn_enabled'::text, 'policy_applied'::text, 'approval_type_used'::text, 'contract_resolved'::text, 'deprecated_version_resolved'::text, 'retired_version_refused'::text])))
+);
+
+--
+-- Name: TABLE registry_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_usage IS 'What used which version, append-only (spec 109.4, 117): resolutions, enabled tools, applied policies, deprecated versions resolved, retired versions refused.';
+
+--
+-- Name: COLUMN registry_usage.registry_usage_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.registry_usage_id IS 'The usage row''s id.';
+
+--
+-- Name: COLUMN registry_usage.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.version_id IS 'The version used (NULL: refused before one was found).';
+
+--
+-- Name: COLUMN registry_usage.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.entity_id IS 'The entity used.';
+
+--
+-- Name: COLUMN registry_usage.agent_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.agent_run_id IS 'The agent run that used it.';
+
+--
+-- Name: COLUMN registry_usage.swarm_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.swarm_run_id IS 'The swarm run that used it.';
+
+--
+-- Name: COLUMN registry_usage.command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.command_id IS 'The command that used it.';
+
+--
+-- Name: COLUMN registry_usage.workflow_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.workflow_run_id IS 'The DBOS workflow that used it.';
+
+--
+-- Name: COLUMN registry_usage.usage_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.usage_type IS 'How it was used.';
+
+--
+-- Name: COLUMN registry_usage.payload; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.payload IS 'The details.';
+
+--
+-- Name: COLUMN registry_usage.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_usage.created_at IS 'When.';
+
+--
+-- Name: CONSTRAINT registry_usage_payload_is_an_object ON registry_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_usage_payload_is_an_object ON concord.registry_usage IS 'A usage payload is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_usage_type_is_known ON registry_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_usage_type_is_known ON concord.registry_usage IS 'A usage is one of the usage types of spec 109.4, or a resolution, a deprecated version resolved, a retired version refused.';
+
+--
+-- Name: registry_version_usage; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.registry_version_usage AS
+ SELECT e.entity_type,
+    e.name AS entity,
+    u.version_id,
+    (v.version)::text AS version,
+    u.usage_type,
+    count(*) AS uses,
+    max(u.created_at) AS last_used_at
+   FROM ((concord.registry_usage u
+     JOIN concord.registry_entities e ON ((u.entity_id = e.entity_id)))
+     LEFT JOIN concord.registry_versions v ON ((u.version_id = v.version_id)))
+  WHERE ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+           FROM concord.projects p
+          WHERE (p.project_id = ANY (concord._visible_projects())))))
+  GROUP BY e.entity_type, e.name, u.version_id, v.version, u.usage_type;
+
+--
+-- Name: VIEW registry_version_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.registry_version_usage IS 'How often each version was used, per usage type (spec 117): resolutions, tools enabled, deprecated versions resolved, retired versions refused; and when last.';
+
+--
+-- Name: COLUMN registry_version_usage.entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_usage.entity_type IS 'The entity''s registry type.';
+
+--
+-- Name: COLUMN registry_version_usage.entity; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_usage.entity IS 'The entity''s name.';
+
+--
+-- Name: COLUMN registry_version_usage.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_usage.version_id IS 'The version used (NULL: refused before a version was found).';
+
+--
+-- Name: COLUMN registry_version_usage.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_usage.version IS 'Its semantic version.';
+
+--
+-- Name: COLUMN registry_version_usage.usage_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_usage.usage_type IS 'How it was used.';
+
+--
+-- Name: COLUMN registry_version_usage.uses; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_usage.uses IS 'How many times.';
+
+--
+-- Name: COLUMN registry_version_usage.last_used_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_usage.last_used_at IS 'When last.';
+
+--
+-- Name: registry_deprecated_usage; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.registry_deprecated_usage AS
+ SELECT u.entity_type,
+    u.entity,
+    u.version_id,
+    u.version,
+    v.deprecated_at,
+    u.uses AS resolutions,
+    u.last_used_at AS last_resolved_at
+   FROM (concord.registry_version_usage u
+     JOIN concord.registry_versions v ON ((u.version_id = v.version_id)))
+  WHERE (u.usage_type = 'deprecated_version_resolved'::text);
+
+--
+-- Name: VIEW registry_deprecated_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.registry_deprecated_usage IS 'Deprecated versions still resolved (spec 117): how often and when last, to know who has yet to move.';
+
+--
+-- Name: COLUMN registry_deprecated_usage.entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_deprecated_usage.entity_type IS 'The entity''s registry type.';
+
+--
+-- Name: COLUMN registry_deprecated_usage.entity; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_deprecated_usage.entity IS 'The entity''s name.';
+
+--
+-- Name: COLUMN registry_deprecated_usage.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_deprecated_usage.version_id IS 'The deprecated version.';
+
+--
+-- Name: COLUMN registry_deprecated_usage.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_deprecated_usage.version IS 'Its semantic version.';
+
+--
+-- Name: COLUMN registry_deprecated_usage.deprecated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_deprecated_usage.deprecated_at IS 'When it was deprecated.';
+
+--
+-- Name: COLUMN registry_deprecated_usage.resolutions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_deprecated_usage.resolutions IS 'How many times it was resolved.';
+
+--
+-- Name: COLUMN registry_deprecated_usage.last_resolved_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_deprecated_usage.last_resolved_at IS 'When last.';
+
+--
 -- Name: registry_entity_types; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -27624,6 +30184,157 @@ COMMENT ON COLUMN concord.registry_entity_types.manifest_schema IS 'The JSON Sch
 --
 
 COMMENT ON CONSTRAINT manifest_schema_is_an_object ON concord.registry_entity_types IS 'A manifest schema is a JSON object.';
+
+--
+-- Name: registry_entity_versions; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.registry_entity_versions AS
+ SELECT e.entity_id,
+    e.entity_type,
+    e.name AS entity,
+    o.name AS organisation,
+    e.owner,
+    v.version_id,
+    (v.version)::text AS version,
+    v.status,
+    v.risk_level,
+    v.change_class,
+    v.high_risk_changes,
+    v.approval_required,
+    v.checksum,
+    v.created_by,
+    v.created_at,
+    v.published_at,
+    v.deprecated_at,
+    v.retired_at,
+    v.retirement_reason
+   FROM ((concord.registry_versions v
+     JOIN concord.registry_entities e ON ((v.entity_id = e.entity_id)))
+     LEFT JOIN concord.organisations o ON ((e.org_id = o.org_id)))
+  WHERE ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+           FROM concord.projects p
+          WHERE (p.project_id = ANY (concord._visible_projects())))));
+
+--
+-- Name: VIEW registry_entity_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.registry_entity_versions IS 'Every version of every registry entity the caller may see (spec 116): its status, risk, change class, checksum and lifecycle times.';
+
+--
+-- Name: COLUMN registry_entity_versions.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.entity_id IS 'The entity''s id.';
+
+--
+-- Name: COLUMN registry_entity_versions.entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.entity_type IS 'The entity''s registry type.';
+
+--
+-- Name: COLUMN registry_entity_versions.entity; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.entity IS 'The entity''s name.';
+
+--
+-- Name: COLUMN registry_entity_versions.organisation; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.organisation IS 'The organisation it belongs to; NULL for a platform entity.';
+
+--
+-- Name: COLUMN registry_entity_versions.owner; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.owner IS 'The team or person answerable for it.';
+
+--
+-- Name: COLUMN registry_entity_versions.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.version_id IS 'The version''s id.';
+
+--
+-- Name: COLUMN registry_entity_versions.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.version IS 'The semantic version.';
+
+--
+-- Name: COLUMN registry_entity_versions.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.status IS 'draft, validated, pending_approval, approved, published, deprecated, retired or rejected.';
+
+--
+-- Name: COLUMN registry_entity_versions.risk_level; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.risk_level IS 'low, medium, high or critical.';
+
+--
+-- Name: COLUMN registry_entity_versions.change_class; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.change_class IS 'initial, doc, additive or breaking: its change from the version before.';
+
+--
+-- Name: COLUMN registry_entity_versions.high_risk_changes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.high_risk_changes IS 'The high-risk changes of spec 111.3 it makes.';
+
+--
+-- Name: COLUMN registry_entity_versions.approval_required; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.approval_required IS 'Whether its publication needs an owner''s approval.';
+
+--
+-- Name: COLUMN registry_entity_versions.checksum; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.checksum IS 'sha256 of its canonical manifest.';
+
+--
+-- Name: COLUMN registry_entity_versions.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.created_by IS 'Who created it.';
+
+--
+-- Name: COLUMN registry_entity_versions.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_entity_versions.published_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.published_at IS 'When it was published.';
+
+--
+-- Name: COLUMN registry_entity_versions.deprecated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.deprecated_at IS 'When it was deprecated.';
+
+--
+-- Name: COLUMN registry_entity_versions.retired_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.retired_at IS 'When it was retired.';
+
+--
+-- Name: COLUMN registry_entity_versions.retirement_reason; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_entity_versions.retirement_reason IS 'Why it was retired.';
 
 --
 -- Name: registry_environment; Type: TABLE; Schema: concord; Owner: -
@@ -27750,6 +30461,94 @@ COMMENT ON CONSTRAINT registry_evaluation_status_is_known ON concord.registry_ev
 COMMENT ON CONSTRAINT registry_evaluation_type_is_not_blank ON concord.registry_evaluations IS 'An evaluation has a type.';
 
 --
+-- Name: registry_impact_edges; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.registry_impact_edges AS
+ SELECT e.entity_type AS source_entity_type,
+    e.name AS source_name,
+    (v.version)::text AS source_version,
+    v.version_id AS source_version_id,
+    v.status AS source_status,
+    r.relationship_type,
+    r.target_entity_type,
+    r.target_entity_name,
+    r.target_version_constraint,
+    r.required
+   FROM ((concord.registry_relationships r
+     JOIN concord.registry_versions v ON ((r.source_version_id = v.version_id)))
+     JOIN concord.registry_entities e ON ((v.entity_id = e.entity_id)))
+  WHERE ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+           FROM concord.projects p
+          WHERE (p.project_id = ANY (concord._visible_projects())))));
+
+--
+-- Name: VIEW registry_impact_edges; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.registry_impact_edges IS 'The capability graph''s edges (spec 108.2): which version uses, creates, requires, produces, reads, writes or spawns which target, by type, name and version constraint. Platform entities and those of the caller''s organisations.';
+
+--
+-- Name: COLUMN registry_impact_edges.source_entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.source_entity_type IS 'The source entity''s type.';
+
+--
+-- Name: COLUMN registry_impact_edges.source_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.source_name IS 'The source entity''s name.';
+
+--
+-- Name: COLUMN registry_impact_edges.source_version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.source_version IS 'The source version.';
+
+--
+-- Name: COLUMN registry_impact_edges.source_version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.source_version_id IS 'The source version''s id.';
+
+--
+-- Name: COLUMN registry_impact_edges.source_status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.source_status IS 'The source version''s status.';
+
+--
+-- Name: COLUMN registry_impact_edges.relationship_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.relationship_type IS 'What the source does with the target.';
+
+--
+-- Name: COLUMN registry_impact_edges.target_entity_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.target_entity_type IS 'The target''s type.';
+
+--
+-- Name: COLUMN registry_impact_edges.target_entity_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.target_entity_name IS 'The target''s name.';
+
+--
+-- Name: COLUMN registry_impact_edges.target_version_constraint; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.target_version_constraint IS 'The versions of the target the source accepts, as written (NULL: any).';
+
+--
+-- Name: COLUMN registry_impact_edges.required; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_impact_edges.required IS 'Whether the source cannot work without it.';
+
+--
 -- Name: registry_lifecycle_events; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -27847,191 +30646,231 @@ COMMENT ON CONSTRAINT registry_event_payload_is_an_object ON concord.registry_li
 COMMENT ON CONSTRAINT registry_event_type_is_an_identifier ON concord.registry_lifecycle_events IS 'An event type is a lowercase identifier.';
 
 --
--- Name: registry_relationships; Type: TABLE; Schema: concord; Owner: -
+-- Name: registry_lifecycle_timeline; Type: VIEW; Schema: concord; Owner: -
 --
 
-CREATE TABLE concord.registry_relationships (
-    registry_relationship_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    source_version_id uuid NOT NULL,
-    relationship_type text NOT NULL,
-    target_entity_type text NOT NULL,
-    target_entity_name text NOT NULL,
-    target_version_constraint text,
-    target_versions semver.semverrange NOT NULL,
-    required boolean DEFAULT true NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT registry_relationship_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text))
-);
+CREATE VIEW concord.registry_lifecycle_timeline AS
+ SELECT e.entity_type,
+    e.name AS entity,
+    l.registry_lifecycle_event_id AS event_id,
+    l.event_type,
+    l.version_id,
+    l.binding_id,
+    l.command_id,
+    l.actor,
+    l.payload,
+    l.trace_id,
+    l.created_at,
+    (v.version)::text AS version,
+    row_number() OVER (PARTITION BY l.entity_id ORDER BY l.created_at, l.registry_lifecycle_event_id) AS seq
+   FROM ((concord.registry_lifecycle_events l
+     JOIN concord.registry_entities e ON ((l.entity_id = e.entity_id)))
+     LEFT JOIN concord.registry_versions v ON ((l.version_id = v.version_id)))
+  WHERE ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+           FROM concord.projects p
+          WHERE (p.project_id = ANY (concord._visible_projects())))));
 
 --
--- Name: TABLE registry_relationships; Type: COMMENT; Schema: concord; Owner: -
+-- Name: VIEW registry_lifecycle_timeline; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON TABLE concord.registry_relationships IS 'The capability graph (spec 108.2, 109.4): what a version uses, creates, requires, produces, reads, writes or spawns, by target type, name and version constraint. Derived from the manifest when the version is created; frozen with it.';
+COMMENT ON VIEW concord.registry_lifecycle_timeline IS 'Each entity''s lifecycle in order (spec 116): created, validated, approved, published, bound, rebound, rolled back, deprecated, retired; seq numbers the events of one entity.';
 
 --
--- Name: COLUMN registry_relationships.registry_relationship_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.entity_type; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.registry_relationship_id IS 'The edge''s id.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.entity_type IS 'The entity''s registry type.';
 
 --
--- Name: COLUMN registry_relationships.source_version_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.entity; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.source_version_id IS 'The version the edge starts at.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.entity IS 'The entity''s name.';
 
 --
--- Name: COLUMN registry_relationships.relationship_type; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.event_id; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.relationship_type IS 'What the source does with the target (see concord.registry_relationship_types()).';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.event_id IS 'The event''s id.';
 
 --
--- Name: COLUMN registry_relationships.target_entity_type; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.event_type; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.target_entity_type IS 'The target''s registry type.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.event_type IS 'What happened.';
 
 --
--- Name: COLUMN registry_relationships.target_entity_name; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.version_id; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.target_entity_name IS 'The target entity''s name.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.version_id IS 'Its id.';
 
 --
--- Name: COLUMN registry_relationships.target_version_constraint; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.binding_id; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.target_version_constraint IS 'The constraint as written (">=1.2 <2", "^1.4", "~1.4", "1.0.0", "*"); NULL: any version.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.binding_id IS 'The binding concerned, if any.';
 
 --
--- Name: COLUMN registry_relationships.target_versions; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.command_id; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.target_versions IS 'The constraint as a semverrange.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.command_id IS 'The governed command that made the change.';
 
 --
--- Name: COLUMN registry_relationships.required; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.actor; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.required IS 'Whether the source cannot work without the target.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.actor IS 'Who did it.';
 
 --
--- Name: COLUMN registry_relationships.metadata; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.payload; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.metadata IS 'Details of the edge: a connector operation''s name, a tool''s mode.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.payload IS 'The details.';
 
 --
--- Name: COLUMN registry_relationships.created_at; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.trace_id; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_relationships.created_at IS 'When the edge was recorded.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.trace_id IS 'The trace it belongs to.';
 
 --
--- Name: CONSTRAINT registry_relationship_metadata_is_an_object ON registry_relationships; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.created_at; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON CONSTRAINT registry_relationship_metadata_is_an_object ON concord.registry_relationships IS 'Relationship metadata is a JSON object.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.created_at IS 'When it happened.';
 
 --
--- Name: registry_usage; Type: TABLE; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.version; Type: COMMENT; Schema: concord; Owner: -
 --
 
-CREATE TABLE concord.registry_usage (
-    registry_usage_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    version_id uuid,
-    entity_id uuid NOT NULL,
-    agent_run_id uuid,
-    swarm_run_id uuid,
-    command_id uuid,
-    workflow_run_id text,
-    usage_type text NOT NULL,
-    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT registry_usage_payload_is_an_object CHECK ((jsonb_typeof(payload) = 'object'::text)),
-    CONSTRAINT registry_usage_type_is_known CHECK ((usage_type = ANY (ARRAY['resolved_for_agent_run'::text, 'tool_enabled'::text, 'command_proposed'::text, 'connector_operation_enabled'::text, 'memory_read_enabled'::text, 'memory_write_proposed'::text, 'artifact_created'::text, 'subagent_spawn_enabled'::text, 'policy_applied'::text, 'approval_type_used'::text, 'contract_resolved'::text, 'deprecated_version_resolved'::text, 'retired_version_refused'::text])))
-);
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.version IS 'The version concerned, if any.';
 
 --
--- Name: TABLE registry_usage; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_lifecycle_timeline.seq; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON TABLE concord.registry_usage IS 'What used which version, append-only (spec 109.4, 117): resolutions, enabled tools, applied policies, deprecated versions resolved, retired versions refused.';
+COMMENT ON COLUMN concord.registry_lifecycle_timeline.seq IS 'The event''s place in the entity''s timeline, from 1.';
 
 --
--- Name: COLUMN registry_usage.registry_usage_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: registry_retired_resolution_attempts; Type: VIEW; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.registry_usage_id IS 'The usage row''s id.';
+CREATE VIEW concord.registry_retired_resolution_attempts AS
+ SELECT u.entity_type,
+    u.entity,
+    u.version_id,
+    u.version,
+    v.retired_at,
+    u.uses AS attempts,
+    u.last_used_at AS last_attempt_at
+   FROM (concord.registry_version_usage u
+     LEFT JOIN concord.registry_versions v ON ((u.version_id = v.version_id)))
+  WHERE (u.usage_type = 'retired_version_refused'::text);
 
 --
--- Name: COLUMN registry_usage.version_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: VIEW registry_retired_resolution_attempts; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.version_id IS 'The version used (NULL: refused before one was found).';
+COMMENT ON VIEW concord.registry_retired_resolution_attempts IS 'Resolutions refused because the version in force was retired (spec 117): who still asks for it.';
 
 --
--- Name: COLUMN registry_usage.entity_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_retired_resolution_attempts.entity_type; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.entity_id IS 'The entity used.';
+COMMENT ON COLUMN concord.registry_retired_resolution_attempts.entity_type IS 'The entity''s registry type.';
 
 --
--- Name: COLUMN registry_usage.agent_run_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_retired_resolution_attempts.entity; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.agent_run_id IS 'The agent run that used it.';
+COMMENT ON COLUMN concord.registry_retired_resolution_attempts.entity IS 'The entity''s name.';
 
 --
--- Name: COLUMN registry_usage.swarm_run_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_retired_resolution_attempts.version_id; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.swarm_run_id IS 'The swarm run that used it.';
+COMMENT ON COLUMN concord.registry_retired_resolution_attempts.version_id IS 'The retired version.';
 
 --
--- Name: COLUMN registry_usage.command_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_retired_resolution_attempts.version; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.command_id IS 'The command that used it.';
+COMMENT ON COLUMN concord.registry_retired_resolution_attempts.version IS 'Its semantic version.';
 
 --
--- Name: COLUMN registry_usage.workflow_run_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_retired_resolution_attempts.retired_at; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.workflow_run_id IS 'The DBOS workflow that used it.';
+COMMENT ON COLUMN concord.registry_retired_resolution_attempts.retired_at IS 'When it was retired.';
 
 --
--- Name: COLUMN registry_usage.usage_type; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_retired_resolution_attempts.attempts; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.usage_type IS 'How it was used.';
+COMMENT ON COLUMN concord.registry_retired_resolution_attempts.attempts IS 'How many resolutions were refused.';
 
 --
--- Name: COLUMN registry_usage.payload; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_retired_resolution_attempts.last_attempt_at; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.payload IS 'The details.';
+COMMENT ON COLUMN concord.registry_retired_resolution_attempts.last_attempt_at IS 'When last.';
 
 --
--- Name: COLUMN registry_usage.created_at; Type: COMMENT; Schema: concord; Owner: -
+-- Name: registry_version_commands; Type: VIEW; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_usage.created_at IS 'When.';
+CREATE VIEW concord.registry_version_commands AS
+ SELECT v.version_id,
+    e.name AS entity,
+    (v.version)::text AS version,
+    v.status,
+    ( SELECT count(*) AS count
+           FROM concord.commands c
+          WHERE (c.contract_version_id = v.version_id)) AS commands
+   FROM (concord.registry_versions v
+     JOIN concord.registry_entities e ON ((v.entity_id = e.entity_id)))
+  WHERE ((e.entity_type = 'command_type'::text) AND ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+           FROM concord.projects p
+          WHERE (p.project_id = ANY (concord._visible_projects()))))));
 
 --
--- Name: CONSTRAINT registry_usage_payload_is_an_object ON registry_usage; Type: COMMENT; Schema: concord; Owner: -
+-- Name: VIEW registry_version_commands; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON CONSTRAINT registry_usage_payload_is_an_object ON concord.registry_usage IS 'A usage payload is a JSON object.';
+COMMENT ON VIEW concord.registry_version_commands IS 'How many commands (of the projects the caller may see) each command type contract version judged.';
 
 --
--- Name: CONSTRAINT registry_usage_type_is_known ON registry_usage; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN registry_version_commands.version_id; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON CONSTRAINT registry_usage_type_is_known ON concord.registry_usage IS 'A usage is one of the usage types of spec 109.4, or a resolution, a deprecated version resolved, a retired version refused.';
+COMMENT ON COLUMN concord.registry_version_commands.version_id IS 'The contract version''s id.';
+
+--
+-- Name: COLUMN registry_version_commands.entity; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_commands.entity IS 'The command type.';
+
+--
+-- Name: COLUMN registry_version_commands.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_commands.version IS 'The contract''s version.';
+
+--
+-- Name: COLUMN registry_version_commands.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_commands.status IS 'The version''s status.';
+
+--
+-- Name: COLUMN registry_version_commands.commands; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_version_commands.commands IS 'The commands recorded under it (commands.contract_version_id).';
 
 --
 -- Name: registry_version_statuses; Type: TABLE; Schema: concord; Owner: -
@@ -28995,187 +31834,6 @@ COMMENT ON COLUMN concord.swarm_tree.created_at IS 'When it was created.';
 --
 
 COMMENT ON COLUMN concord.swarm_tree.completed_at IS 'When it finished.';
-
---
--- Name: tools; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.tools (
-    tool_name text NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    input_schema jsonb DEFAULT '{}'::jsonb NOT NULL,
-    output_schema jsonb DEFAULT '{}'::jsonb NOT NULL,
-    execution_mode text DEFAULT 'async'::text NOT NULL,
-    risk_level text DEFAULT 'low'::text NOT NULL,
-    requires_approval boolean DEFAULT false NOT NULL,
-    connector text,
-    capability text,
-    command_type text,
-    function_name text,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    spec jsonb DEFAULT '{}'::jsonb NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT a_capability_needs_a_connector CHECK (((capability IS NULL) OR (connector IS NOT NULL))),
-    CONSTRAINT execution_mode_is_known CHECK ((execution_mode = ANY (ARRAY['sync'::text, 'async'::text, 'gateway'::text]))),
-    CONSTRAINT gateway_tools_have_no_command_type CHECK (((execution_mode = 'gateway'::text) = (command_type IS NULL))),
-    CONSTRAINT input_schema_is_an_object_or_boolean CHECK ((jsonb_typeof(input_schema) = ANY (ARRAY['object'::text, 'boolean'::text]))),
-    CONSTRAINT output_schema_is_an_object_or_boolean CHECK ((jsonb_typeof(output_schema) = ANY (ARRAY['object'::text, 'boolean'::text]))),
-    CONSTRAINT tool_metadata_is_an_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT tool_name_is_an_identifier CHECK (((tool_name ~ '^[A-Za-z][A-Za-z0-9_.:-]*$'::text) AND (length(tool_name) <= 128))),
-    CONSTRAINT tool_risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
-);
-
---
--- Name: TABLE tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.tools IS 'The tool catalog (spec 20): what agents may call. A command tool becomes a governed command of its type; a gateway tool is one of the gateway''s own functions. Versioned on every change.';
-
---
--- Name: COLUMN tools.tool_name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.tool_name IS 'The tool''s name, named in agents'' allowed_tools.';
-
---
--- Name: COLUMN tools.description; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.description IS 'What the tool does.';
-
---
--- Name: COLUMN tools.input_schema; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.input_schema IS 'The JSON Schema of the tool''s input.';
-
---
--- Name: COLUMN tools.output_schema; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.output_schema IS 'The JSON Schema of the tool''s output.';
-
---
--- Name: COLUMN tools.execution_mode; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.execution_mode IS 'sync, async (a command type run by a worker) or gateway (a gateway function).';
-
---
--- Name: COLUMN tools.risk_level; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.risk_level IS 'low, medium, high or critical.';
-
---
--- Name: COLUMN tools.requires_approval; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.requires_approval IS 'True when every call of the tool waits for an approval.';
-
---
--- Name: COLUMN tools.connector; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.connector IS 'The connector the tool reaches, if any (must be in the agent''s allowed_connectors).';
-
---
--- Name: COLUMN tools.capability; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.capability IS 'The connector capability the tool uses.';
-
---
--- Name: COLUMN tools.command_type; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.command_type IS 'The command type a call becomes (NULL for a gateway tool).';
-
---
--- Name: COLUMN tools.function_name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.function_name IS 'The gateway function of a gateway tool.';
-
---
--- Name: COLUMN tools.metadata; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.metadata IS 'Free-form facts about the tool (a JSON object).';
-
---
--- Name: COLUMN tools.spec; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.spec IS 'The specification as registered.';
-
---
--- Name: COLUMN tools.version; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.version IS '1 at registration, one more per change.';
-
---
--- Name: COLUMN tools.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.created_at IS 'When the tool was first registered.';
-
---
--- Name: COLUMN tools.updated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.tools.updated_at IS 'When the tool last changed.';
-
---
--- Name: CONSTRAINT a_capability_needs_a_connector ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT a_capability_needs_a_connector ON concord.tools IS 'A tool that uses a connector capability names its connector.';
-
---
--- Name: CONSTRAINT execution_mode_is_known ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT execution_mode_is_known ON concord.tools IS 'A tool runs sync, async or in the gateway.';
-
---
--- Name: CONSTRAINT gateway_tools_have_no_command_type ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT gateway_tools_have_no_command_type ON concord.tools IS 'A gateway tool has no command type; every other tool has one.';
-
---
--- Name: CONSTRAINT input_schema_is_an_object_or_boolean ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT input_schema_is_an_object_or_boolean ON concord.tools IS 'A tool''s input schema is a JSON Schema (an object or a boolean).';
-
---
--- Name: CONSTRAINT output_schema_is_an_object_or_boolean ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT output_schema_is_an_object_or_boolean ON concord.tools IS 'A tool''s output schema is a JSON Schema (an object or a boolean).';
-
---
--- Name: CONSTRAINT tool_metadata_is_an_object ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT tool_metadata_is_an_object ON concord.tools IS 'A tool''s metadata is a JSON object.';
-
---
--- Name: CONSTRAINT tool_name_is_an_identifier ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT tool_name_is_an_identifier ON concord.tools IS 'A tool''s name is an identifier of at most 128 characters.';
-
---
--- Name: CONSTRAINT tool_risk_level_is_known ON tools; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT tool_risk_level_is_known ON concord.tools IS 'A risk level is low, medium, high or critical.';
 
 --
 -- Name: tool_catalog; Type: VIEW; Schema: concord; Owner: -
@@ -30389,6 +33047,12 @@ CREATE TRIGGER agent_runs_are_not_deleted BEFORE DELETE ON concord.agent_runs FO
 --
 
 CREATE TRIGGER agent_runs_are_not_truncated BEFORE TRUNCATE ON concord.agent_runs FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are durable history');
+
+--
+-- Name: agent_runs agent_runs_are_scoped_by_their_role; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER agent_runs_are_scoped_by_their_role BEFORE INSERT ON concord.agent_runs FOR EACH ROW EXECUTE FUNCTION concord._agent_runs_take_their_manifest();
 
 --
 -- Name: agent_runs agent_runs_before_insert; Type: TRIGGER; Schema: concord; Owner: -
@@ -32312,6 +34976,12 @@ REVOKE ALL ON FUNCTION concord._agent_action(run concord.agent_runs, action json
 REVOKE ALL ON FUNCTION concord._agent_audit(event_type text, purpose text, command_id uuid, swarm_run_id uuid, agent_run_id uuid, target_type text, target_id text, from_status text, to_status text, payload jsonb, trace_id text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _agent_capability_refusal(run concord.agent_runs, tool concord.tools); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._agent_capability_refusal(run concord.agent_runs, tool concord.tools) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _agent_invocations_after_insert(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -32334,6 +35004,12 @@ REVOKE ALL ON FUNCTION concord._agent_messages_after_insert() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._agent_messages_before_insert() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _agent_registry_subject(run concord.agent_runs); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._agent_registry_subject(run concord.agent_runs) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _agent_run(agent_run_id uuid, lock boolean); Type: ACL; Schema: concord; Owner: -
@@ -32364,6 +35040,12 @@ REVOKE ALL ON FUNCTION concord._agent_runs_before_insert() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._agent_runs_before_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _agent_runs_take_their_manifest(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._agent_runs_take_their_manifest() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _agent_spec_problems(agent jsonb, what text); Type: ACL; Schema: concord; Owner: -
@@ -33656,6 +36338,12 @@ REVOKE ALL ON FUNCTION concord._registry_bindings_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._registry_capability_added(capability jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, subject jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, subject jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_change_rules(entity_type text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -33674,6 +36362,18 @@ REVOKE ALL ON FUNCTION concord._registry_command_answer(command_id uuid) FROM PU
 REVOKE ALL ON FUNCTION concord._registry_comparable_manifest(entity_type text, manifest jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_comparator_range(comparator text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_comparator_range(comparator text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_connector_operations(value jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_connector_operations(value jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_create_entity(entity_type text, name text, display_name text, owner text, description text, domain text, org_id uuid, actor text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -33690,6 +36390,18 @@ REVOKE ALL ON FUNCTION concord._registry_create_version(e concord.registry_entit
 --
 
 REVOKE ALL ON FUNCTION concord._registry_deprecate(version_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_edge_targets(version_id uuid, relationship_type text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_edge_targets(version_id uuid, relationship_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_elements(value jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_elements(value jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_entities_after_write(); Type: ACL; Schema: concord; Owner: -
@@ -33734,6 +36446,18 @@ REVOKE ALL ON FUNCTION concord._registry_keeper(e concord.registry_entities) FRO
 REVOKE ALL ON FUNCTION concord._registry_latest_published(entity_id uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_manifest_relationships(entity_type text, manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_manifest_relationships(entity_type text, manifest jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_manifest_schema(entity_type text, properties jsonb, defs jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_manifest_schema(entity_type text, properties jsonb, defs jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_member_key(member jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -33752,10 +36476,22 @@ REVOKE ALL ON FUNCTION concord._registry_member_risks(old_member jsonb, new_memb
 REVOKE ALL ON FUNCTION concord._registry_members(items jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_note_usage(answer jsonb, usage jsonb, usage_type text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_note_usage(answer jsonb, usage jsonb, usage_type text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_notify_owners(c concord.commands, retired jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_notify_owners(c concord.commands, retired jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_org_visible(org_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_org_visible(org_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_pointer_token(token text); Type: ACL; Schema: concord; Owner: -
@@ -33788,10 +36524,40 @@ REVOKE ALL ON FUNCTION concord._registry_ran_inline(c concord.commands, actor te
 REVOKE ALL ON FUNCTION concord._registry_reason(kind text, path text, message text, risks text[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_record_usage(answer jsonb, usage jsonb, usage_type text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_record_usage(answer jsonb, usage jsonb, usage_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_refs(value jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_refs(value jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_relationships_range(); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._registry_relationships_range() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_resolve(entity_type text, name text, subject jsonb, environment text, record_usage boolean, usage jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_resolve(entity_type text, name text, subject jsonb, environment text, record_usage boolean, usage jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_resolve_edge(edge concord.registry_relationships, subject jsonb, environment text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_resolve_edge(edge concord.registry_relationships, subject jsonb, environment text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_resolve_for_caller(entity_type text, name text, context jsonb, environment text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_resolve_for_caller(entity_type text, name text, context jsonb, environment text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_retire(version_id uuid, reason text, emergency boolean, migrate_to uuid); Type: ACL; Schema: concord; Owner: -
@@ -33810,6 +36576,12 @@ REVOKE ALL ON FUNCTION concord._registry_rollback(binding_id uuid, target_versio
 --
 
 REVOKE ALL ON FUNCTION concord._registry_rollout_problem(strategy text, config jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_runtime_manifest(agent_run_id uuid, agent_role text, subject jsonb, environment text, record_usage boolean); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_runtime_manifest(agent_run_id uuid, agent_role text, subject jsonb, environment text, record_usage boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_schema_additional_change(old_value jsonb, new_value jsonb, direction text, path text); Type: ACL; Schema: concord; Owner: -
@@ -33864,6 +36636,18 @@ REVOKE ALL ON FUNCTION concord._registry_schema_values_change(keyword text, old_
 --
 
 REVOKE ALL ON FUNCTION concord._registry_schema_whole_change(old_schema jsonb, new_schema jsonb, direction text, path text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_scope_rank(scope text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_scope_rank(scope text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_subject(principal text, project_id uuid, context jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_subject(principal text, project_id uuid, context jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_submit(verb text, e concord.registry_entities, payload jsonb, actor text); Type: ACL; Schema: concord; Owner: -
@@ -33942,6 +36726,12 @@ REVOKE ALL ON FUNCTION concord._registry_versions_before_insert() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._registry_versions_before_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_without_secrets(doc jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_without_secrets(doc jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _replay(original concord.commands, command_type text, payload jsonb); Type: ACL; Schema: concord; Owner: -
@@ -34094,6 +36884,12 @@ REVOKE ALL ON FUNCTION concord._require_step_budget(run concord.agent_runs) FROM
 REVOKE ALL ON FUNCTION concord._require_tools(tools text[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _require_usable_capabilities(c concord.commands, connector text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_usable_capabilities(c concord.commands, connector text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _required_connectors(requirements text[]); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -34188,6 +36984,12 @@ REVOKE ALL ON FUNCTION concord._rule_book_plans() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._rule_book_registry() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _rule_book_registry_kernel(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._rule_book_registry_kernel() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _rule_book_runtime(); Type: ACL; Schema: concord; Owner: -
@@ -34568,6 +37370,15 @@ GRANT ALL ON FUNCTION concord.can_transition(from_status text, to_status text) T
 GRANT ALL ON FUNCTION concord.can_transition(from_status text, to_status text) TO concord_admin;
 
 --
+-- Name: FUNCTION can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) TO concord_admin;
+GRANT ALL ON FUNCTION concord.can_use_capability(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) TO concord_worker;
+
+--
 -- Name: FUNCTION cancel_agent_run(agent_run_id uuid, actor text, reason text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -34635,6 +37446,15 @@ GRANT ALL ON FUNCTION concord.command_outcome(command_id uuid) TO concord_admin;
 REVOKE ALL ON FUNCTION concord.command_timeline(command_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.command_timeline(command_id uuid) TO concord_app;
 GRANT ALL ON FUNCTION concord.command_timeline(command_id uuid) TO concord_admin;
+
+--
+-- Name: FUNCTION commands_under_contract(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.commands_under_contract(version_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.commands_under_contract(version_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.commands_under_contract(version_id uuid) TO concord_admin;
+GRANT ALL ON FUNCTION concord.commands_under_contract(version_id uuid) TO concord_worker;
 
 --
 -- Name: FUNCTION complete_effect(effect_id uuid, result jsonb); Type: ACL; Schema: concord; Owner: -
@@ -34764,6 +37584,15 @@ REVOKE ALL ON FUNCTION concord.expire_memories(at timestamp with time zone) FROM
 GRANT ALL ON FUNCTION concord.expire_memories(at timestamp with time zone) TO concord_app;
 GRANT ALL ON FUNCTION concord.expire_memories(at timestamp with time zone) TO concord_worker;
 GRANT ALL ON FUNCTION concord.expire_memories(at timestamp with time zone) TO concord_admin;
+
+--
+-- Name: FUNCTION explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) TO concord_admin;
+GRANT ALL ON FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) TO concord_worker;
 
 --
 -- Name: FUNCTION fail_effect(effect_id uuid, error text, error_class text); Type: ACL; Schema: concord; Owner: -
@@ -35026,6 +37855,15 @@ GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_man
 GRANT ALL ON FUNCTION concord.registry_classify_change(entity_type text, old_manifest jsonb, new_manifest jsonb) TO concord_agent;
 
 --
+-- Name: FUNCTION registry_impact(target_type text, target_name text, target_version text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_impact(target_type text, target_name text, target_version text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_impact(target_type text, target_name text, target_version text) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_impact(target_type text, target_name text, target_version text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_impact(target_type text, target_name text, target_version text) TO concord_worker;
+
+--
 -- Name: FUNCTION registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -35036,6 +37874,54 @@ GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_
 GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_admin;
 GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_worker;
 GRANT ALL ON FUNCTION concord.registry_json_schema_change(old_schema jsonb, new_schema jsonb, direction text) TO concord_agent;
+
+--
+-- Name: FUNCTION registry_manifest_problems(entity_type text, manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_agent;
+
+--
+-- Name: FUNCTION registry_subject_bucket(binding_id uuid, subject text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_agent;
+
+--
+-- Name: FUNCTION registry_version_range(version_constraint text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_version_range(version_constraint text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_version_range(version_constraint text) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_version_range(version_constraint text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_version_range(version_constraint text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_version_range(version_constraint text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_version_range(version_constraint text) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_version_range(version_constraint text) TO concord_agent;
+
+--
+-- Name: FUNCTION registry_version_satisfies(version text, version_constraint text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_version_satisfies(version text, version_constraint text) TO concord_agent;
 
 --
 -- Name: FUNCTION reject_registry_version(version_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
@@ -35069,12 +37955,40 @@ REVOKE ALL ON FUNCTION concord.remove_team_member(team text, principal text) FRO
 GRANT ALL ON FUNCTION concord.remove_team_member(team text, principal text) TO concord_admin;
 
 --
+-- Name: FUNCTION resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) TO concord_app;
+GRANT ALL ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) TO concord_worker;
+GRANT ALL ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) TO concord_agent;
+
+--
 -- Name: FUNCTION resolve_approval(approval_id uuid, decision text, actor text, reason text); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) TO concord_approver;
 GRANT ALL ON FUNCTION concord.resolve_approval(approval_id uuid, decision text, actor text, reason text) TO concord_admin;
+
+--
+-- Name: FUNCTION resolve_command_type_contract(command_type text, context jsonb, environment text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb, environment text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb, environment text) TO concord_app;
+GRANT ALL ON FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb, environment text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb, environment text) TO concord_worker;
+
+--
+-- Name: FUNCTION resolve_registry_entity(entity_type text, name text, context jsonb, environment text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.resolve_registry_entity(entity_type text, name text, context jsonb, environment text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.resolve_registry_entity(entity_type text, name text, context jsonb, environment text) TO concord_app;
+GRANT ALL ON FUNCTION concord.resolve_registry_entity(entity_type text, name text, context jsonb, environment text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.resolve_registry_entity(entity_type text, name text, context jsonb, environment text) TO concord_worker;
 
 --
 -- Name: FUNCTION retire_registry_version(version_id uuid, reason text, emergency boolean, migrate_to_version_id uuid); Type: ACL; Schema: concord; Owner: -
@@ -35518,6 +38432,70 @@ GRANT SELECT ON TABLE concord.queue_depth TO concord_worker;
 GRANT SELECT ON TABLE concord.recent_failures TO concord_app;
 GRANT SELECT ON TABLE concord.recent_failures TO concord_reader;
 GRANT SELECT ON TABLE concord.recent_failures TO concord_admin;
+
+--
+-- Name: TABLE registry_active_bindings; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_active_bindings TO concord_app;
+GRANT SELECT ON TABLE concord.registry_active_bindings TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_active_bindings TO concord_admin;
+
+--
+-- Name: TABLE registry_version_usage; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_version_usage TO concord_app;
+GRANT SELECT ON TABLE concord.registry_version_usage TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_version_usage TO concord_admin;
+
+--
+-- Name: TABLE registry_deprecated_usage; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_deprecated_usage TO concord_app;
+GRANT SELECT ON TABLE concord.registry_deprecated_usage TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_deprecated_usage TO concord_admin;
+
+--
+-- Name: TABLE registry_entity_versions; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_entity_versions TO concord_app;
+GRANT SELECT ON TABLE concord.registry_entity_versions TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_entity_versions TO concord_admin;
+
+--
+-- Name: TABLE registry_impact_edges; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_impact_edges TO concord_app;
+GRANT SELECT ON TABLE concord.registry_impact_edges TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_impact_edges TO concord_admin;
+
+--
+-- Name: TABLE registry_lifecycle_timeline; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_lifecycle_timeline TO concord_app;
+GRANT SELECT ON TABLE concord.registry_lifecycle_timeline TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_lifecycle_timeline TO concord_admin;
+
+--
+-- Name: TABLE registry_retired_resolution_attempts; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_retired_resolution_attempts TO concord_app;
+GRANT SELECT ON TABLE concord.registry_retired_resolution_attempts TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_retired_resolution_attempts TO concord_admin;
+
+--
+-- Name: TABLE registry_version_commands; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.registry_version_commands TO concord_app;
+GRANT SELECT ON TABLE concord.registry_version_commands TO concord_reader;
+GRANT SELECT ON TABLE concord.registry_version_commands TO concord_admin;
 
 --
 -- Name: TABLE runtime_queue_config; Type: ACL; Schema: concord; Owner: -

@@ -7,7 +7,7 @@
 -- writer).
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(25);
+SELECT plan(26);
 
 -- Before anything is written: a pending deferred hand-off would make
 -- PostgreSQL refuse the TRUNCATE (55006) before the guard could speak.
@@ -18,6 +18,9 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.throws_rule(
     'TRUNCATE concord.registry_entities CASCADE',
     'CN007', 'registry_entities_are_never_truncated', 'entities are never truncated');
+SELECT concord_test.throws_rule(
+    'TRUNCATE concord.registry_bindings CASCADE',
+    'CN007', 'registry_bindings_are_never_truncated', 'bindings are never truncated');
 RESET ROLE;
 
 -- a platform tool (this superuser session is an operator), v1 published with

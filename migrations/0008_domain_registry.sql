@@ -421,8 +421,8 @@ COMMENT ON COLUMN concord.registry_bindings.binding_scope IS
 'user, team, tenant, workflow_type, command_type, agent_role, agent_name, app, environment or '
 'global: the precedence of spec 106.4, most specific first.';
 COMMENT ON COLUMN concord.registry_bindings.binding_target IS
-'Who or what the scope names: a principal, team, organisation (tenant), project (app), type or '
-'role name; * for global.';
+'Who or what the scope names: a principal (user), organisation/team (team), organisation '
+'(tenant), organisation/project (app), a type, role or agent name; * for global.';
 COMMENT ON COLUMN concord.registry_bindings.environment IS
 'The environment the binding applies in.';
 COMMENT ON COLUMN concord.registry_bindings.status IS 'active or disabled.';

@@ -37,7 +37,7 @@ SELECT pg_temp.published('command_type', 'cx_book', '1.1.0', '{"description": "t
 SELECT pg_temp.published('command_type', 'cx_book', '1.2.0', '{"description": "tenant b"}') AS v3 \gset
 SELECT pg_temp.published('command_type', 'cx_book', '1.3.0', '{"description": "trip"}') AS v4 \gset
 SELECT concord._registry_bind(:'v1', 'global', '*', NULL, 'pinned', '{}', 'tester') IS NOT NULL AS b1 \gset
-SELECT concord._registry_bind(:'v2', 'team', 'travel', NULL, 'pinned', '{}', 'tester') IS NOT NULL AS b2 \gset
+SELECT concord._registry_bind(:'v2', 'team', 'iso-a/travel', NULL, 'pinned', '{}', 'tester') IS NOT NULL AS b2 \gset
 SELECT concord._registry_bind(:'v3', 'tenant', 'iso-b', NULL, 'pinned', '{}', 'tester') IS NOT NULL AS b3 \gset
 SELECT concord._registry_bind(:'v4', 'workflow_type', 'trip', NULL, 'pinned', '{}', 'tester') IS NOT NULL AS b4 \gset
 
@@ -50,7 +50,7 @@ SELECT is(pg_temp.value_as_login('bob', $$SELECT concord.resolve_command_type_co
           '1.2.0', 'a workflow_type context adds a scope, less specific than the tenant');
 SELECT is(pg_temp.value_as_login('alice', $$SELECT concord.resolve_registry_entity('command_type', 'cx_book')
                                               #>> '{binding,binding_target}'$$),
-          'travel', 'resolve_registry_entity gives the same for any type');
+          'iso-a/travel', 'resolve_registry_entity gives the same for any type');
 SELECT is(pg_temp.as_login('bob', $$SELECT concord.resolve_command_type_contract('cx_book', '{"tenant": "iso-a"}')$$),
           pg_temp.refused('CN008', 'resolution_context_names_no_identity'), 'bob may not claim another tenant');
 SELECT is(pg_temp.as_login('bob', $$SELECT concord.resolve_command_type_contract('cx_book', '{"teams": ["travel"]}')$$),
@@ -67,7 +67,7 @@ SELECT is(concord._registry_subject('iso-a-alice', (SELECT project_id FROM conco
                                                     INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
                                                     WHERE o.name = 'iso-a' AND p.name = 'main'),
                                     '{"agent_role": "planner", "ignored": 1}'),
-          '{"user": "iso-a-alice", "teams": ["travel"], "tenant": "iso-a", "app": "iso-a/main", "agent_role": "planner"}',
+          '{"user": "iso-a-alice", "teams": ["iso-a/travel"], "tenant": "iso-a", "app": "iso-a/main", "agent_role": "planner"}',
           '_registry_subject: the principal, its teams in the project''s organisation, tenant, app and the context''s names');
 SELECT is(pg_temp.value_as_login('alice', $$SELECT concord.can_use_capability(
               (SELECT version_id FROM concord.registry_entity_versions WHERE entity = 'cx_book' AND version = '1.0.0'),

@@ -63,7 +63,11 @@ BEGIN
     IF principal IS NOT NULL THEN
         subject := subject || jsonb_build_object(
             'user', principal,
-            'teams', coalesce((SELECT jsonb_agg(DISTINCT m.team ORDER BY m.team) FROM concord.team_members AS m
+            -- a team is named within its organisation: org/team, so a binding
+            -- of a platform entity to one organisation's team is no other's
+            'teams', coalesce((SELECT jsonb_agg(DISTINCT o.name || '/' || m.team ORDER BY o.name || '/' || m.team)
+                               FROM concord.team_members AS m
+                               INNER JOIN concord.organisations AS o ON m.org_id = o.org_id
                                WHERE m.org_id = org AND m.principal = _registry_subject.principal), '[]'::jsonb));
     END IF;
     RETURN subject;

@@ -11464,6 +11464,7 @@ CREATE FUNCTION concord._registry_bind(version_id uuid, binding_scope text, bind
 DECLARE
     v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
     b concord.registry_bindings%ROWTYPE;
+    replayed jsonb;
     target text := CASE WHEN binding_scope = 'global' THEN coalesce(nullif(binding_target, ''), '*')
                         ELSE binding_target END;
 BEGIN
@@ -11503,8 +11504,23 @@ BEGIN
                                   'from_version_id', NULL);
     END IF;
     IF (b.version_id, b.rollout_config) IS NOT DISTINCT FROM (v.version_id, rollout_config) THEN
-        RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', false,
-                                  'from_version_id', b.version_id);
+        -- a replay of the command that made the binding (or pointed it here)
+        -- answers as that command did
+        SELECT jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id,
+                                  'created', ev.event_type = 'binding_created',
+                                  'from_version_id', CASE WHEN ev.event_type <> 'binding_created'
+                                                          THEN coalesce((ev.payload ->> 'from_version_id')::uuid,
+                                                                        b.version_id) END)
+        INTO replayed
+        FROM concord.registry_lifecycle_events AS ev
+        WHERE ev.binding_id = b.registry_binding_id
+          AND ev.command_id = nullif(current_setting('concord.registry_command', true), '')::uuid
+          AND ev.event_type IN ('binding_created', 'binding_rebound', 'binding_rollout_changed')
+        ORDER BY ev.created_at, ev.event_type
+        LIMIT 1;
+        RETURN coalesce(replayed, jsonb_build_object(
+            'binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', false,
+            'from_version_id', b.version_id));
     END IF;
     IF v.status <> 'published' AND b.version_id IS DISTINCT FROM v.version_id THEN
         RAISE EXCEPTION USING
@@ -13819,7 +13835,19 @@ DECLARE
 BEGIN
     PERFORM concord._require('reason', reason);
     IF v.status = 'retired' THEN
-        RETURN concord._registry_version_answer(v) || jsonb_build_object('bindings', '[]'::jsonb);
+        -- a replay (the workflow after an emergency retirement, a step run
+        -- again) answers what the retirement changed: the binding events its
+        -- command wrote
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'registry_binding_id', ev.binding_id, 'binding_scope', ev.payload ->> 'binding_scope',
+                   'binding_target', ev.payload ->> 'binding_target', 'environment', ev.payload ->> 'environment',
+                   'status', CASE WHEN ev.event_type = 'binding_disabled' THEN 'disabled' ELSE 'active' END)
+                   ORDER BY ev.binding_id), '[]')
+        INTO moved
+        FROM concord.registry_lifecycle_events AS ev
+        WHERE ev.command_id = nullif(current_setting('concord.registry_command', true), '')::uuid
+          AND ev.binding_id IS NOT NULL AND ev.event_type IN ('binding_disabled', 'binding_migrated');
+        RETURN concord._registry_version_answer(v) || jsonb_build_object('bindings', moved);
     END IF;
     IF v.status NOT IN ('published', 'deprecated') THEN
         RAISE EXCEPTION USING
@@ -13897,8 +13925,16 @@ BEGIN
             HINT = 'SELECT * FROM concord.registry_active_bindings lists them.';
     END IF;
     IF b.version_id = target.version_id THEN
+        -- a replay of the rollback answers as the rollback did
         RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id,
-                                  'from_version_id', b.version_id);
+                                  'from_version_id', coalesce((
+                                      SELECT (ev.payload ->> 'from_version_id')::uuid
+                                      FROM concord.registry_lifecycle_events AS ev
+                                      WHERE ev.binding_id = b.registry_binding_id
+                                        AND ev.command_id = nullif(current_setting('concord.registry_command', true),
+                                                                   '')::uuid
+                                        AND ev.event_type = 'binding_rolled_back'
+                                      ORDER BY ev.created_at LIMIT 1), b.version_id));
     END IF;
     IF target.entity_id <> b.entity_id THEN
         RAISE EXCEPTION USING

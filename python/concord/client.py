@@ -1093,3 +1093,352 @@ class Client:
         if at is None:
             return self._value("SELECT concord.expire_memories()", ())
         return self._value("SELECT concord.expire_memories(%s)", (at,))
+
+    # -- domain registry (spec 103-121) -------------------------------------------
+
+    def create_registry_entity(
+        self,
+        entity_type: str,
+        name: str,
+        display_name: str,
+        owner: str,
+        *,
+        description: str | None = None,
+        domain: str | None = None,
+        organisation: str | None = None,
+    ) -> UUID:
+        """Create a registry entity of one of the twelve types (``command_type``, ``skill``,
+        ``tool``, ``connector``, ...) and return its id; creating it again returns the same
+        id. ``organisation`` defaults to the chosen project's (an operator without one
+        creates a platform entity). The caller is an owner or admin of that organisation
+        (:class:`~concord.errors.NotPermitted` otherwise). Recorded as a
+        ``concord.registry.create_entity`` command."""
+        return self._value(
+            "SELECT concord.create_registry_entity(%s, %s, %s, %s, %s, %s, %s)",
+            (entity_type, name, display_name, owner, description, domain, organisation),
+        )
+
+    def create_registry_version(
+        self,
+        entity_type: str,
+        name: str,
+        version: str,
+        manifest: dict[str, Any],
+        *,
+        artifact_refs: list[dict[str, Any]] | None = None,
+    ) -> UUID:
+        """Create a draft version of an entity and return its id (the same version with the
+        same manifest again returns the first). The manifest is checked against its type
+        (:class:`~concord.errors.InvalidPayload` lists every problem), its change classified
+        against the latest published version and its number checked against the change
+        (:class:`~concord.errors.IncompatibleVersion`)."""
+        return self._value(
+            "SELECT concord.create_registry_version(%s, %s, %s, %s, %s)",
+            (entity_type, name, version, Jsonb(manifest), Jsonb(artifact_refs or [])),
+        )
+
+    def validate_registry_version(self, version_id: UUID | str) -> dict[str, Any]:
+        """Validate a draft: its manifest, that its required relationships resolve to
+        published versions, its compatibility. Answers ``{version_id, status, valid,
+        problems, change_class, change_reasons, high_risk_changes, approval_required,
+        ...}``; a valid draft becomes ``validated``."""
+        return self._value("SELECT concord.validate_registry_version(%s)", (version_id,))
+
+    def publish_registry_version(
+        self, version_id: UUID | str, *, wait: float | None = None
+    ) -> dict[str, Any]:
+        """Publish a version (validated first when it is a draft) through a
+        ``concord.registry.publish_version`` command that a DBOS worker runs; a high-risk
+        version first waits for another owner of its organisation to approve it. Answers
+        ``{command_id, command_status, approval_id, result, error, version}``. With
+        ``wait`` (seconds), waits that long for the command's outcome and answers the final
+        one (see :meth:`_registry_wait`)."""
+        answer = self._value("SELECT concord.publish_registry_version(%s)", (version_id,))
+        return self._registry_wait(answer, wait)
+
+    def bind_registry_version(
+        self,
+        version_id: UUID | str,
+        binding_scope: str,
+        binding_target: str | None,
+        *,
+        environment: str | None = None,
+        rollout_strategy: str = "pinned",
+        rollout_config: dict[str, Any] | None = None,
+        wait: float | None = None,
+    ) -> dict[str, Any]:
+        """Bind a published version at a scope (``user``, ``team``, ``tenant``,
+        ``workflow_type``, ``command_type``, ``agent_role``, ``agent_name``, ``app``,
+        ``environment`` or ``global``) and target, in ``environment`` (default: the
+        database's), pinned or canary (``rollout_config`` ``{"percent": 0-100, "subject":
+        "user" | "tenant" | "app"}``), through a ``concord.registry.bind_version`` command a
+        worker runs. Answers ``{command_id, command_status, approval_id, result, error}``;
+        ``result`` holds ``binding_id`` once it ran (``wait``: see
+        :meth:`publish_registry_version`)."""
+        answer = self._value(
+            "SELECT concord.bind_registry_version(%s, %s, %s, %s, %s, %s)",
+            (
+                version_id,
+                binding_scope,
+                binding_target,
+                environment,
+                rollout_strategy,
+                None if rollout_config is None else Jsonb(rollout_config),
+            ),
+        )
+        return self._registry_wait(answer, wait)
+
+    def rollback_registry_binding(
+        self,
+        binding_id: UUID | str,
+        target_version_id: UUID | str,
+        reason: str,
+        *,
+        wait: float | None = None,
+    ) -> dict[str, Any]:
+        """Point an active binding back at a prior (published or deprecated) version of its
+        entity, with a reason, through a ``concord.registry.rollback_binding`` command a
+        worker runs. Answers as :meth:`bind_registry_version` (``wait`` likewise)."""
+        answer = self._value(
+            "SELECT concord.rollback_registry_binding(%s, %s, %s)",
+            (binding_id, target_version_id, reason),
+        )
+        return self._registry_wait(answer, wait)
+
+    def deprecate_registry_version(self, version_id: UUID | str, reason: str) -> dict[str, Any]:
+        """Deprecate a published version: it still resolves, with a warning, and takes no
+        new binding. Runs at once (a ``concord.registry.deprecate_version`` command run by
+        the kernel); answers the version."""
+        return self._value(
+            "SELECT concord.deprecate_registry_version(%s, %s)", (version_id, reason)
+        )
+
+    def retire_registry_version(
+        self,
+        version_id: UUID | str,
+        reason: str,
+        *,
+        emergency: bool = False,
+        migrate_to_version_id: UUID | str | None = None,
+        wait: float | None = None,
+    ) -> dict[str, Any]:
+        """Retire a version: it never resolves again, its active bindings are migrated to
+        ``migrate_to_version_id`` (a published version of the same entity) or disabled, and
+        its owners are notified, through a ``concord.registry.retire_version`` command a
+        worker runs. ``emergency=True`` retires it in this very call (resolution is refused
+        from its commit on) and records a ``registry_incident``; the worker then notifies
+        the owners. Answers ``{command_id, command_status, approval_id, result, error,
+        version?}`` (``wait``: see :meth:`publish_registry_version`)."""
+        answer = self._value(
+            "SELECT concord.retire_registry_version(%s, %s, %s, %s)",
+            (version_id, reason, emergency, migrate_to_version_id),
+        )
+        return self._registry_wait(answer, wait)
+
+    def reject_registry_version(self, version_id: UUID | str, reason: str) -> dict[str, Any]:
+        """Withdraw a version that is not published (draft, validated, pending_approval or
+        approved) for good, with a reason; answers the version."""
+        return self._value("SELECT concord.reject_registry_version(%s, %s)", (version_id, reason))
+
+    def _registry_wait(self, answer: dict[str, Any], wait: float | None) -> dict[str, Any]:
+        """``answer`` of an asynchronous registry call, or, with ``wait`` seconds, its final
+        form: the command's outcome once it finished or waits for an approval (or when the
+        budget ran out) in ``command_status``, ``result``, ``error``, ``approval_id``, plus
+        ``finished`` and ``timed_out``; a publication's ``version`` is its result once
+        published. A command that is already settled is answered at once."""
+        if wait is None or not answer.get("command_id"):
+            return answer
+        outcome = self.await_command(answer["command_id"], timeout=wait)
+        final = {
+            **answer,
+            "command_status": outcome.status,
+            "result": outcome.result,
+            "error": outcome.error,
+            "error_class": outcome.error_class,
+            "approval_id": str(outcome.approval_id) if outcome.approval_id else None,
+            "finished": outcome.finished,
+            "timed_out": outcome.timed_out,
+        }
+        if (
+            outcome.command_type == "concord.registry.publish_version"
+            and outcome.status == "succeeded"
+            and isinstance(outcome.result, dict)
+        ):
+            final["version"] = outcome.result
+        return final
+
+    def resolve_command_type_contract(
+        self,
+        command_type: str,
+        context: dict[str, Any] | None = None,
+        environment: str | None = None,
+    ) -> dict[str, Any]:
+        """The command type contract in force for the caller (spec 112): ``{resolved,
+        entity_id, version_id, version, status, deprecated, manifest, checksum, binding,
+        explanation}``, the explanation listing every binding considered and why it matched
+        or not. ``context`` may add ``workflow_type``, ``agent_role``, ``agent_name`` (an
+        identity in it is refused). Raises :class:`~concord.errors.ContractUnavailable`
+        when nothing usable resolves (retired, unbound)."""
+        return self._value(
+            "SELECT concord.resolve_command_type_contract(%s, %s, %s)",
+            (command_type, Jsonb(context or {}), environment),
+        )
+
+    def resolve_registry_entity(
+        self,
+        entity_type: str,
+        name: str,
+        context: dict[str, Any] | None = None,
+        environment: str | None = None,
+    ) -> dict[str, Any]:
+        """The version of any registry entity in force for the caller: as
+        :meth:`resolve_command_type_contract`, for an entity of any type."""
+        return self._value(
+            "SELECT concord.resolve_registry_entity(%s, %s, %s, %s)",
+            (entity_type, name, Jsonb(context or {}), environment),
+        )
+
+    def resolve_agent_runtime_manifest(
+        self,
+        agent_run_id: UUID | str | None,
+        agent_name: str | None = None,
+        agent_role: str | None = None,
+        context: dict[str, Any] | None = None,
+        environment: str | None = None,
+        *,
+        secret: str | None = None,
+    ) -> dict[str, Any]:
+        """The minimized runtime manifest of an agent (spec 112.4): only the skills, tools,
+        connectors, memory and artifact scopes it may use, with no drafts, retired versions,
+        other tenants' entities or secrets. For a run (``agent_run_id``), or for an
+        ``agent_name``/``agent_role`` in the caller's project; ``secret`` acts as the run's
+        agent (an agent reads its own run's manifest only)."""
+        return self._agent_value(
+            secret,
+            "SELECT concord.resolve_agent_runtime_manifest(%s, %s, %s, %s, %s)",
+            (agent_run_id, agent_name, agent_role, Jsonb(context or {}), environment),
+        )
+
+    def can_use_capability(
+        self,
+        source_version_id: UUID | str,
+        relationship_type: str,
+        target_entity_type: str,
+        target_entity_name: str,
+        context: dict[str, Any] | None = None,
+    ) -> bool:
+        """Whether a registry version may use a capability: it is published or deprecated,
+        declares ``relationship_type`` (``uses_tool``, ``invokes_connector_operation``,
+        ...) to the target, and the target resolves for the caller within the
+        relationship's version constraint. :meth:`explain_capability_use` says why."""
+        return self._value(
+            "SELECT concord.can_use_capability(%s, %s, %s, %s, %s)",
+            (
+                source_version_id,
+                relationship_type,
+                target_entity_type,
+                target_entity_name,
+                Jsonb(context or {}),
+            ),
+        )
+
+    def explain_capability_use(
+        self,
+        source_version_id: UUID | str,
+        relationship_type: str,
+        target_entity_type: str,
+        target_entity_name: str,
+        context: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Why :meth:`can_use_capability` answers as it does: ``{allowed, why, source,
+        relationships, resolution}``."""
+        return self._value(
+            "SELECT concord.explain_capability_use(%s, %s, %s, %s, %s)",
+            (
+                source_version_id,
+                relationship_type,
+                target_entity_type,
+                target_entity_name,
+                Jsonb(context or {}),
+            ),
+        )
+
+    def registry_impact(
+        self, target_type: str, target_name: str, target_version: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What breaks if a capability changes (spec 116): every published or deprecated
+        version that depends on it, transitively (up to depth 10), as rows ``{depth,
+        entity_type, name, version, version_id, status, relationship_type, required,
+        active_bindings, via}``; with ``target_version``, only through edges whose version
+        range holds it."""
+        return self._all(
+            "SELECT * FROM concord.registry_impact(%s, %s, %s)",
+            (target_type, target_name, target_version),
+        )
+
+    def commands_under_contract(self, version_id: UUID | str) -> list[dict[str, Any]]:
+        """The commands judged under a command type contract version, oldest first, as rows
+        ``{command_id, command_type, status, created_at, requested_by, project_id}`` (those
+        the caller may see)."""
+        return self._all("SELECT * FROM concord.commands_under_contract(%s)", (version_id,))
+
+    def registry_manifest_problems(
+        self, entity_type: str, manifest: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Every problem of a manifest of a registry type, as ``[{path, message, kind}]``
+        (empty when it is valid). Writes nothing."""
+        return list(
+            self._value(
+                "SELECT concord.registry_manifest_problems(%s, %s)", (entity_type, Jsonb(manifest))
+            )
+        )
+
+    def registry_classify_change(
+        self, entity_type: str, old: dict[str, Any] | None, new: dict[str, Any]
+    ) -> dict[str, Any]:
+        """How ``new`` changes the contract of ``old`` (spec 110): ``{change_class: initial
+        | doc | additive | breaking, reasons, high_risk_changes}``."""
+        return self._value(
+            "SELECT concord.registry_classify_change(%s, %s, %s)",
+            (entity_type, None if old is None else Jsonb(old), Jsonb(new)),
+        )
+
+    def registry_json_schema_change(
+        self, old: dict[str, Any], new: dict[str, Any], direction: str = "full"
+    ) -> dict[str, Any]:
+        """Every change from one JSON Schema to another, each breaking, additive or doc
+        with its JSON Pointer; ``direction`` is ``input``, ``output`` or ``full``."""
+        return self._value(
+            "SELECT concord.registry_json_schema_change(%s, %s, %s)",
+            (Jsonb(old), Jsonb(new), direction),
+        )
+
+    def registry_version_range(self, version_constraint: str) -> str:
+        """A version constraint (``^1.2``, ``>=1.2 <2``, ``~1.4.0``, ...) as a semver range,
+        in its text form; :class:`~concord.errors.InvalidArgument` when it does not parse."""
+        return self._value(
+            "SELECT concord.registry_version_range(%s)::text", (version_constraint,)
+        )
+
+    def registry_version_satisfies(self, version: str, version_constraint: str) -> bool:
+        """Whether ``version`` lies within ``version_constraint``."""
+        return self._value(
+            "SELECT concord.registry_version_satisfies(%s, %s)", (version, version_constraint)
+        )
+
+    def registry_checksum(self, manifest: dict[str, Any]) -> str:
+        """The checksum a version of this manifest gets: ``sha256:<hex>`` of its canonical
+        JSON (:meth:`registry_canonical_json`)."""
+        return self._value("SELECT concord.registry_checksum(%s)", (Jsonb(manifest),))
+
+    def registry_canonical_json(self, document: Any) -> str:
+        """The canonical JSON text of ``document`` (sorted keys, no insignificant space)
+        over which checksums are computed."""
+        return self._value("SELECT concord.registry_canonical_json(%s)", (Jsonb(document),))
+
+    def registry_subject_bucket(self, binding_id: UUID | str, subject: str) -> int:
+        """The sticky bucket (0-9999) a subject (a principal, organisation or project name)
+        falls in for a canary binding: a subject always lands on the same side of it."""
+        return self._value(
+            "SELECT concord.registry_subject_bucket(%s, %s)", (binding_id, subject)
+        )

@@ -160,6 +160,21 @@ class RuntimeNotInstalled(ConcordError):
     sqlstate = "CN015"
 
 
+class ContractUnavailable(ConcordError):
+    """CN016: nothing usable resolves for a registry capability or contract: its version
+    is retired, no active binding matches, or the caller may not use it."""
+
+    sqlstate = "CN016"
+
+
+class IncompatibleVersion(ConcordError):
+    """CN017: a registry version number does not match its change: a breaking change
+    without a major bump, an additive one without at least a minor bump, or a number not
+    above the latest."""
+
+    sqlstate = "CN017"
+
+
 class MigrationError(ConcordError):
     """The installer refused to run (edited migration, missing files, failed SQL)."""
 
@@ -182,6 +197,8 @@ ERRORS_BY_SQLSTATE: dict[str, type[ConcordError]] = {
         AlreadyResolved,
         ApprovalExpired,
         RuntimeNotInstalled,
+        ContractUnavailable,
+        IncompatibleVersion,
     )
 }
 

@@ -20,6 +20,7 @@ AS $$
 DECLARE
     v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
     b concord.registry_bindings%ROWTYPE;
+    replayed jsonb;
     target text := CASE WHEN binding_scope = 'global' THEN coalesce(nullif(binding_target, ''), '*')
                         ELSE binding_target END;
 BEGIN
@@ -59,8 +60,23 @@ BEGIN
                                   'from_version_id', NULL);
     END IF;
     IF (b.version_id, b.rollout_config) IS NOT DISTINCT FROM (v.version_id, rollout_config) THEN
-        RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', false,
-                                  'from_version_id', b.version_id);
+        -- a replay of the command that made the binding (or pointed it here)
+        -- answers as that command did
+        SELECT jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id,
+                                  'created', ev.event_type = 'binding_created',
+                                  'from_version_id', CASE WHEN ev.event_type <> 'binding_created'
+                                                          THEN coalesce((ev.payload ->> 'from_version_id')::uuid,
+                                                                        b.version_id) END)
+        INTO replayed
+        FROM concord.registry_lifecycle_events AS ev
+        WHERE ev.binding_id = b.registry_binding_id
+          AND ev.command_id = nullif(current_setting('concord.registry_command', true), '')::uuid
+          AND ev.event_type IN ('binding_created', 'binding_rebound', 'binding_rollout_changed')
+        ORDER BY ev.created_at, ev.event_type
+        LIMIT 1;
+        RETURN coalesce(replayed, jsonb_build_object(
+            'binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', false,
+            'from_version_id', b.version_id));
     END IF;
     IF v.status <> 'published' AND b.version_id IS DISTINCT FROM v.version_id THEN
         RAISE EXCEPTION USING
@@ -104,8 +120,16 @@ BEGIN
             HINT = 'SELECT * FROM concord.registry_active_bindings lists them.';
     END IF;
     IF b.version_id = target.version_id THEN
+        -- a replay of the rollback answers as the rollback did
         RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id,
-                                  'from_version_id', b.version_id);
+                                  'from_version_id', coalesce((
+                                      SELECT (ev.payload ->> 'from_version_id')::uuid
+                                      FROM concord.registry_lifecycle_events AS ev
+                                      WHERE ev.binding_id = b.registry_binding_id
+                                        AND ev.command_id = nullif(current_setting('concord.registry_command', true),
+                                                                   '')::uuid
+                                        AND ev.event_type = 'binding_rolled_back'
+                                      ORDER BY ev.created_at LIMIT 1), b.version_id));
     END IF;
     IF target.entity_id <> b.entity_id THEN
         RAISE EXCEPTION USING

@@ -186,7 +186,19 @@ DECLARE
 BEGIN
     PERFORM concord._require('reason', reason);
     IF v.status = 'retired' THEN
-        RETURN concord._registry_version_answer(v) || jsonb_build_object('bindings', '[]'::jsonb);
+        -- a replay (the workflow after an emergency retirement, a step run
+        -- again) answers what the retirement changed: the binding events its
+        -- command wrote
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'registry_binding_id', ev.binding_id, 'binding_scope', ev.payload ->> 'binding_scope',
+                   'binding_target', ev.payload ->> 'binding_target', 'environment', ev.payload ->> 'environment',
+                   'status', CASE WHEN ev.event_type = 'binding_disabled' THEN 'disabled' ELSE 'active' END)
+                   ORDER BY ev.binding_id), '[]')
+        INTO moved
+        FROM concord.registry_lifecycle_events AS ev
+        WHERE ev.command_id = nullif(current_setting('concord.registry_command', true), '')::uuid
+          AND ev.binding_id IS NOT NULL AND ev.event_type IN ('binding_disabled', 'binding_migrated');
+        RETURN concord._registry_version_answer(v) || jsonb_build_object('bindings', moved);
     END IF;
     IF v.status NOT IN ('published', 'deprecated') THEN
         RAISE EXCEPTION USING

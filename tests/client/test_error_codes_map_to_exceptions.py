@@ -23,9 +23,11 @@ from concord.errors import (
     AppendOnlyViolation,
     ApprovalExpired,
     ConcordError,
+    ContractUnavailable,
     DependencyCycle,
     IdempotencyConflict,
     IllegalTransition,
+    IncompatibleVersion,
     InvalidArgument,
     InvalidPayload,
     LimitExceeded,
@@ -57,6 +59,8 @@ EXPECTED = {
     "CN013": AlreadyResolved,
     "CN014": ApprovalExpired,
     "CN015": RuntimeNotInstalled,
+    "CN016": ContractUnavailable,
+    "CN017": IncompatibleVersion,
 }
 
 
@@ -232,6 +236,36 @@ def _cn010(conn: psycopg.Connection, types) -> None:
         _raw_child(conn, swarm, root, "{}")
 
 
+def _registry_tool(conn: psycopg.Connection) -> str:
+    name = f"err_tool_{uuid.uuid4().hex[:10]}"
+    conn.execute(
+        "SELECT concord.create_registry_entity('tool', %s, 'Errors', 'platform')", (name,)
+    )
+    return name
+
+
+def _cn016(conn: psycopg.Connection, types) -> None:
+    # A tool that no binding puts in force resolves to nothing usable.
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT concord.resolve_registry_entity('tool', %s)", (_registry_tool(conn),))
+
+
+def _cn017(conn: psycopg.Connection, types) -> None:
+    # A version number below the latest published one (published here by the kernel's own
+    # step, which a worker runs otherwise).
+    with conn.transaction(force_rollback=True):
+        name = _registry_tool(conn)
+        conn.execute(
+            "SELECT concord._registry_publish(concord.create_registry_version("
+            "'tool', %s, '1.0.0', '{\"mode\": \"sync\"}'), NULL)",
+            (name,),
+        )
+        conn.execute(
+            "SELECT concord.create_registry_version('tool', %s, '0.9.0', '{\"mode\": \"sync\"}')",
+            (name,),
+        )
+
+
 CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
     "CN004": _cn004,
     "CN010": _cn010,
@@ -248,6 +282,8 @@ CASES: dict[str, Callable[[psycopg.Connection, object], None]] = {
     "CN013": _cn013,
     "CN014": _cn014,
     "CN015": _cn015,
+    "CN016": _cn016,
+    "CN017": _cn017,
 }
 
 

@@ -1,4 +1,5 @@
-"""Operations every worker carries: the maintenance commands schedules submit."""
+"""Operations every worker carries: the maintenance commands schedules submit, the agent
+gateway's approved commands and the registry's lifecycle workflows."""
 
 from __future__ import annotations
 
@@ -56,3 +57,52 @@ def write_memory(ctx, payload: dict) -> dict:
 def swarm_review(ctx, payload: dict) -> dict:
     """Settle a swarm whose joined result a human approved (join strategy human_review)."""
     return _run_agentic(ctx)
+
+
+# The registry's lifecycle workflows (spec 113): publication, binding, rollback
+# and retirement, once allowed (and approved when high-risk), run here. The one
+# step is concord.runtime_registry_command, idempotent on replay: a step run
+# again after a crash changes nothing and answers the same. The registry's
+# other commands (create, validate, deprecate, reject) run inline in the
+# kernel and have no operation, so no worker is ever handed one.
+
+REGISTRY_WORKFLOWS = (
+    "concord.registry.publish_version",
+    "concord.registry.bind_version",
+    "concord.registry.rollback_binding",
+    "concord.registry.retire_version",
+)
+
+
+def _registry(command_id: str, workflow_id: str) -> dict:
+    return state().db.scalar(
+        "SELECT concord.runtime_registry_command(%s, %s)", command_id, workflow_id
+    )
+
+
+def _run_registry(ctx) -> dict:
+    return ctx.step(_registry, ctx.command_id, ctx.workflow_id, name="concord.registry_command")
+
+
+@operation("concord.registry.publish_version")
+def registry_publish_version(ctx, payload: dict) -> dict:
+    """Publish a registry version, approved first when it is high-risk (spec 111, 113)."""
+    return _run_registry(ctx)
+
+
+@operation("concord.registry.bind_version")
+def registry_bind_version(ctx, payload: dict) -> dict:
+    """Bind a published registry version at a scope (spec 112, 113)."""
+    return _run_registry(ctx)
+
+
+@operation("concord.registry.rollback_binding")
+def registry_rollback_binding(ctx, payload: dict) -> dict:
+    """Point a registry binding back at a prior version (spec 113)."""
+    return _run_registry(ctx)
+
+
+@operation("concord.registry.retire_version")
+def registry_retire_version(ctx, payload: dict) -> dict:
+    """Retire a registry version and notify its owners (spec 111.4, 113)."""
+    return _run_registry(ctx)

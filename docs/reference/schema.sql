@@ -14564,7 +14564,11 @@ BEGIN
     IF principal IS NOT NULL THEN
         subject := subject || jsonb_build_object(
             'user', principal,
-            'teams', coalesce((SELECT jsonb_agg(DISTINCT m.team ORDER BY m.team) FROM concord.team_members AS m
+            -- a team is named within its organisation: org/team, so a binding
+            -- of a platform entity to one organisation's team is no other's
+            'teams', coalesce((SELECT jsonb_agg(DISTINCT o.name || '/' || m.team ORDER BY o.name || '/' || m.team)
+                               FROM concord.team_members AS m
+                               INNER JOIN concord.organisations AS o ON m.org_id = o.org_id
                                WHERE m.org_id = org AND m.principal = _registry_subject.principal), '[]'::jsonb));
     END IF;
     RETURN subject;
@@ -29633,7 +29637,7 @@ COMMENT ON COLUMN concord.registry_bindings.binding_scope IS 'user, team, tenant
 -- Name: COLUMN registry_bindings.binding_target; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.registry_bindings.binding_target IS 'Who or what the scope names: a principal, team, organisation (tenant), project (app), type or role name; * for global.';
+COMMENT ON COLUMN concord.registry_bindings.binding_target IS 'Who or what the scope names: a principal (user), organisation/team (team), organisation (tenant), organisation/project (app), a type, role or agent name; * for global.';
 
 --
 -- Name: COLUMN registry_bindings.environment; Type: COMMENT; Schema: concord; Owner: -

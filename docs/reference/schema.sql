@@ -13391,6 +13391,7 @@ CREATE FUNCTION concord._registry_publish(version_id uuid, approver text DEFAULT
 DECLARE
     v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
     answer jsonb;
+    saved text[];
 BEGIN
     IF v.status IN ('published', 'deprecated', 'retired') AND v.published_at IS NOT NULL THEN
         RETURN concord._registry_version_answer(v);
@@ -13423,8 +13424,11 @@ BEGIN
         IF v.status = 'validated' THEN
             UPDATE concord.registry_versions AS x SET status = 'pending_approval' WHERE x.version_id = v.version_id;
         END IF;
+        -- the approval is the approver's act, whoever's workflow records it
+        saved := concord._push_actor(approver, nullif(current_setting('concord.reason', true), ''));
         UPDATE concord.registry_versions AS x SET status = 'approved', approved_by = approver
         WHERE x.version_id = v.version_id;
+        PERFORM concord._pop_actor(saved);
     END IF;
     UPDATE concord.registry_versions AS x SET status = 'published' WHERE x.version_id = v.version_id
     RETURNING x.* INTO v;

@@ -161,3 +161,22 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Wait until every command of command_ids is in status wanted (the registry's publications,
+-- bindings, rollbacks and retirements, run by the worker's registry workflows); returns how
+-- many. Fails as wait_for_status does, naming the first command that did not get there.
+CREATE OR REPLACE FUNCTION pg_temp.wait_for_commands(command_ids uuid[], wanted text, seconds numeric DEFAULT 30)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    id uuid;
+    deadline timestamptz := clock_timestamp() + seconds * interval '1 second';
+BEGIN
+    FOREACH id IN ARRAY command_ids LOOP
+        PERFORM pg_temp.wait_for_status(id, wanted,
+                                        greatest(extract(EPOCH FROM deadline - clock_timestamp()), 0.1)::numeric);
+    END LOOP;
+    RETURN cardinality(command_ids);
+END
+$$;

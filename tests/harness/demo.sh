@@ -9,7 +9,7 @@
 #      the operations of demo/demo_ops.py, and the scripted agents of demo/demo_agents.py
 #      with their tools' operations; their warehouse connector reads this database, named
 #      by DEMO_WAREHOUSE_DSN);
-#   4. demo/02..05, whose commands and agents the worker runs (each script waits for it, 30 s
+#   4. demo/02..06, whose commands and agents the worker runs (each script waits for it, 30 s
 #      at most per wait, and fails loudly);
 #   5. what the vendor saw; then the worker and the vendor are stopped with SIGTERM.
 #
@@ -140,7 +140,7 @@ done
 
 changes_after=$(catalog_changes)
 ((changes_after == changes_before)) \
-    || die "demo/02..05 changed the catalog that demo/worker_setup.sql registered: keep their specs identical"
+    || die "demo/02..06 changed the catalog that demo/worker_setup.sql registered: keep their specs identical"
 
 echo
 echo "=== what the hotel vendor saw (demo/hotel_vendor.py)"

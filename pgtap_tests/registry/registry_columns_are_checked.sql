@@ -4,7 +4,7 @@
 -- lifecycle times) cannot be written otherwise.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(44);
+SELECT plan(45);
 
 SELECT concord.create_registry_entity('tool', 'chk_tool', 'Checked tool', 'platform') AS e \gset
 SELECT concord.create_registry_version('tool', 'chk_tool', '1.0.0', '{"mode": "sync"}') AS v \gset
@@ -30,17 +30,18 @@ SELECT pg_temp.checked(format($$UPDATE concord.registry_entities SET status = 'g
                        'registry_entity_status_is_known');
 SELECT pg_temp.checked($$UPDATE concord.registry_entity_types SET manifest_schema = '[]' WHERE entity_type = 'tool'$$,
                        'manifest_schema_is_an_object');
--- versions (a draft: the guard lets its contract change, the CHECKs do not)
-SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET risk_level = 'extreme' WHERE version_id = %L$$, :'d'),
-                       'registry_version_risk_level_is_known');
-SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET manifest = '[1]' WHERE version_id = %L$$, :'d'),
-                       'registry_manifest_is_an_object');
-SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET change_class = 'cosmetic' WHERE version_id = %L$$, :'d'),
-                       'registry_change_class_is_known');
-SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET change_reasons = '{}' WHERE version_id = %L$$, :'d'),
-                       'registry_change_reasons_is_an_array');
-SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET high_risk_changes = '"x"' WHERE version_id = %L$$, :'d'),
-                       'registry_high_risk_changes_is_an_array');
+-- versions: a draft's classification is the guard's to derive from its
+-- manifest, whatever a bare UPDATE writes
+SET LOCAL ROLE concord_owner;
+UPDATE concord.registry_versions SET risk_level = 'critical', change_class = 'breaking', change_reasons = '[]',
+    high_risk_changes = '["payment_operation_added"]', approval_required = true
+WHERE version_id = :'d';
+RESET ROLE;
+SELECT results_eq(
+    format($$SELECT risk_level, change_class, high_risk_changes, approval_required
+             FROM concord.registry_versions WHERE version_id = %L$$, :'d'),
+    $$VALUES ('low', 'initial', '[]'::jsonb, false)$$,
+    'a bare UPDATE of a draft''s classification changes nothing: the guard derives it from its manifest');
 SELECT is((SELECT checksum FROM concord.registry_versions WHERE version_id = :'v'),
           concord.registry_checksum((SELECT manifest FROM concord.registry_versions WHERE version_id = :'v')),
           'the guard writes the checksum: sha256:<hex> of the manifest');
@@ -54,6 +55,16 @@ SELECT ok((SELECT published_at IS NOT NULL AND approved_by IS NULL FROM concord.
 SAVEPOINT behind_the_guard;
 ALTER TABLE concord.registry_versions DISABLE TRIGGER registry_versions_before_update;
 ALTER TABLE concord.registry_bindings DISABLE TRIGGER registry_bindings_before_write;
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET risk_level = 'extreme' WHERE version_id = %L$$, :'d'),
+                       'registry_version_risk_level_is_known');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET manifest = '[1]' WHERE version_id = %L$$, :'d'),
+                       'registry_manifest_is_an_object');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET change_class = 'cosmetic' WHERE version_id = %L$$, :'d'),
+                       'registry_change_class_is_known');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET change_reasons = '{}' WHERE version_id = %L$$, :'d'),
+                       'registry_change_reasons_is_an_array');
+SELECT pg_temp.checked(format($$UPDATE concord.registry_versions SET high_risk_changes = '"x"' WHERE version_id = %L$$, :'d'),
+                       'registry_high_risk_changes_is_an_array');
 SELECT throws_ok(format($$UPDATE concord.registry_versions SET checksum = 'md5:x' WHERE version_id = %L$$, :'v'),
                  '23514', NULL, 'CHECK registry_checksum_is_a_sha256 holds behind the guard');
 SELECT throws_ok(format($$UPDATE concord.registry_versions SET published_at = NULL WHERE version_id = %L$$, :'v'),

@@ -7,7 +7,7 @@
 -- unpublished is not published.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(17);
+SELECT plan(23);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -110,6 +110,61 @@ SELECT concord_test.throws_rule(
     format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'nv'),
     'CN011', 'a_published_version_relies_only_on_published_versions',
     'nor by a bare UPDATE past its validation');
+
+-- A draft's risk and approval follow its manifest, however it was written:
+-- the owner's bare INSERT or UPDATE cannot publish a high-risk manifest
+-- without an owner's approval.
+SELECT pg_temp.value_as_login('o1', $$SELECT concord.create_registry_version(
+    'skill', 'rl_skill', '2.0.0', '{"risk_level": "low"}')$$) AS lv \gset
+SELECT concord.create_registry_entity('skill', 'rl_quiet', 'Quiet skill', 'travel', organisation => 'iso-a') AS qe \gset
+SET LOCAL ROLE concord_owner;
+UPDATE concord.registry_versions
+SET manifest = manifest || '{"risk_level": "critical", "capabilities": [{"type": "payment"}]}'
+WHERE version_id = :'lv';
+INSERT INTO concord.registry_versions (
+    entity_id, version, manifest, checksum, risk_level, change_class, high_risk_changes, approval_required, created_by
+) VALUES (:'qe', '1.0.0', '{"name": "rl_quiet", "version": "1.0.0", "risk_level": "high"}',
+          'sha256:' || repeat('0', 64), 'low', 'doc', '[]', false, 'rl-owner-1')
+RETURNING version_id AS qv \gset
+RESET ROLE;
+SELECT results_eq(
+    format($$SELECT risk_level, approval_required FROM concord.registry_versions WHERE version_id IN (%L, %L)
+             ORDER BY version_id = %L$$, :'lv', :'qv', :'qv'),
+    $$VALUES ('critical', true), ('high', true)$$,
+    'a draft''s risk and approval are derived from its manifest, on a replaced manifest and a bare INSERT alike');
+SELECT concord_test.throws_rule(
+    format($$SELECT concord._registry_publish(%L)$$, :'lv'),
+    'CN001', 'a_high_risk_version_is_published_only_after_approval',
+    'a low-risk draft replaced by a critical manifest is not published without approval');
+SET LOCAL ROLE concord_owner;
+UPDATE concord.registry_versions SET approval_required = false, risk_level = 'low' WHERE version_id = :'qv';
+UPDATE concord.registry_versions SET status = 'validated' WHERE version_id = :'qv';
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'qv'),
+    'CN001', 'a_high_risk_version_is_published_only_after_approval',
+    'a high-risk draft whose approval requirement was switched off by a bare UPDATE still needs approval');
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'validated', manifest = manifest || '{"risk_level": "low"}'
+             WHERE version_id = %L$$, :'lv'),
+    'CN007', 'a_frozen_registry_version_never_changes', 'a draft''s manifest is not replaced as it leaves draft');
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET manifest = manifest || '{"name": "rl_quiet"}' WHERE version_id = %L$$,
+           :'lv'),
+    'CN005', 'a_manifest_names_its_entity_and_version', 'a replaced manifest still names its own entity');
+RESET ROLE;
+-- the relationships of a replaced draft are its new manifest's
+SELECT concord.create_registry_entity('tool', 'rl_later', 'Later tool', 'platform') AS le \gset
+SELECT concord.create_registry_version('tool', 'rl_later', '1.0.0', '{"mode": "sync"}') AS lt \gset
+SET LOCAL ROLE concord_owner;
+UPDATE concord.registry_versions
+SET manifest = manifest || '{"relationships": [{"type": "uses_connector", "target_type": "connector",
+                                                "target_name": "rl_nowhere"}]}'
+WHERE version_id = :'lt';
+RESET ROLE;
+SELECT concord_test.throws_rule(
+    format($$SELECT concord._registry_publish(%L)$$, :'lt'),
+    'CN011', 'a_version_is_published_only_when_valid',
+    'a draft replaced by a manifest relying on something unpublished is not published');
 
 SELECT * FROM finish();
 ROLLBACK;

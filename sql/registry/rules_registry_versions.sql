@@ -72,6 +72,54 @@ BEGIN
 END
 $$;
 
+-- Version v with its classification derived from its manifest and its
+-- previous version (spec 110, 111.3): risk level, change class, reasons,
+-- high-risk changes and whether an owner must approve it. The guard writes
+-- these on every insert and draft change, so no writer (the table owner's
+-- bare INSERT or UPDATE included) can hand a high-risk manifest a low-risk
+-- classification. CN017 when the version number does not fit the change.
+CREATE OR REPLACE FUNCTION concord._registry_classified(v concord.registry_versions)
+RETURNS concord.registry_versions
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+    previous concord.registry_versions%ROWTYPE;
+    classified jsonb;
+    bump text[];
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    SELECT * INTO previous FROM concord.registry_versions AS x WHERE x.version_id = v.previous_version_id;
+    classified := concord.registry_classify_change(e.entity_type, previous.manifest, v.manifest);
+    bump := concord._registry_version_bump_problems(previous.version::text, v.version::text,
+                                                    classified ->> 'change_class');
+    IF cardinality(bump) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN017',
+            CONSTRAINT = 'a_version_number_matches_its_change',
+            TABLE = 'registry_versions',
+            MESSAGE = format('%s %s %s: %s', e.entity_type, e.name, v.version, array_to_string(bump, '; ')),
+            DETAIL = coalesce((SELECT string_agg(format('- %s %s: %s', r.item ->> 'kind', r.item ->> 'path',
+                                                        r.item ->> 'message'), E'\n')
+                               FROM jsonb_array_elements(classified -> 'reasons') AS r (item)), ''),
+            HINT = format('The change from %s is %s: bump the version accordingly (semver.org).',
+                          previous.version, classified ->> 'change_class');
+    END IF;
+    v.risk_level := coalesce(v.manifest ->> 'risk_level', v.manifest #>> '{lifecycle,risk_level}', 'low');
+    v.change_class := coalesce(classified ->> 'change_class', 'initial');
+    v.change_reasons := coalesce(classified -> 'reasons', '[]');
+    v.high_risk_changes := coalesce(classified -> 'high_risk_changes', '[]');
+    -- an organisation's high-risk object or change waits for an owner; a
+    -- platform entity is the operators' own (spec 111.3)
+    v.approval_required := e.org_id IS NOT NULL
+        AND (v.risk_level IN ('high', 'critical') OR jsonb_array_length(v.high_risk_changes) > 0);
+    RETURN v;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord._registry_versions_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -101,6 +149,9 @@ BEGIN
             HINT = 'A manifest''s name and version are those of the version it is.';
     END IF;
     NEW.checksum := concord.registry_checksum(NEW.manifest);
+    -- classified against the latest published version, whatever the writer said
+    NEW.previous_version_id := (concord._registry_latest_published(NEW.entity_id)).version_id;
+    NEW := concord._registry_classified(NEW);
     NEW.created_at := now();
     NEW.approved_by := NULL;
     NEW.validated_at := NULL;
@@ -135,7 +186,7 @@ BEGIN
             MESSAGE = format('registry version %s keeps its id, entity, version number and creator', OLD.version_id),
             HINT = 'Create a new version instead.';
     END IF;
-    IF OLD.status <> 'draft' AND (
+    IF (OLD.status <> 'draft' OR NEW.status <> 'draft') AND (
         NEW.manifest, NEW.checksum, NEW.previous_version_id, NEW.change_class, NEW.change_reasons,
         NEW.high_risk_changes, NEW.approval_required, NEW.risk_level
     ) IS DISTINCT FROM (
@@ -147,11 +198,32 @@ BEGIN
             CONSTRAINT = 'a_frozen_registry_version_never_changes',
             TABLE = 'registry_versions',
             MESSAGE = format('registry version %s is %s: its manifest, checksum and classification never change',
-                             OLD.version_id, OLD.status),
+                             OLD.version_id, CASE WHEN OLD.status = 'draft' THEN 'leaving draft' ELSE OLD.status END),
             HINT = 'Published versions are immutable (spec 106.3): create a new version and bind it.';
     END IF;
     IF OLD.status = 'draft' THEN
         NEW.checksum := concord.registry_checksum(NEW.manifest);
+        -- a replaced draft is classified again, against the version it was
+        -- created from: its risk and approval follow its manifest
+        NEW.previous_version_id := OLD.previous_version_id;
+        IF (NEW.manifest, NEW.change_class, NEW.change_reasons, NEW.high_risk_changes, NEW.approval_required,
+            NEW.risk_level)
+           IS DISTINCT FROM (OLD.manifest, OLD.change_class, OLD.change_reasons, OLD.high_risk_changes,
+                             OLD.approval_required, OLD.risk_level) THEN
+            IF NEW.manifest ->> 'name' IS DISTINCT FROM (SELECT e.name FROM concord.registry_entities AS e
+                                                         WHERE e.entity_id = OLD.entity_id)
+               OR NEW.manifest ->> 'version' IS DISTINCT FROM OLD.version::text THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN005',
+                    CONSTRAINT = 'a_manifest_names_its_entity_and_version',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('the manifest names %s %s, not the entity and version of draft %s',
+                                     coalesce(NEW.manifest ->> 'name', '(no name)'),
+                                     coalesce(NEW.manifest ->> 'version', '(no version)'), OLD.version_id),
+                    HINT = 'A manifest''s name and version are those of the version it is.';
+            END IF;
+            NEW := concord._registry_classified(NEW);
+        END IF;
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
         IF NOT EXISTS (SELECT 1 FROM concord.registry_version_transitions AS t
@@ -263,6 +335,19 @@ BEGIN
                 'version', NEW.version::text, 'from_status', OLD.status, 'to_status', NEW.status,
                 'approved_by', NEW.approved_by, 'retirement_reason', NEW.retirement_reason)));
     ELSIF NEW.manifest IS DISTINCT FROM OLD.manifest THEN
+        -- a replaced draft's edges are its new manifest's
+        DELETE FROM concord.registry_relationships AS r WHERE r.source_version_id = NEW.version_id;
+        INSERT INTO concord.registry_relationships (
+            source_version_id, relationship_type, target_entity_type, target_entity_name,
+            target_version_constraint, target_versions, required, metadata
+        )
+        SELECT NEW.version_id, r.relationship_type, r.target_entity_type, r.target_entity_name,
+               r.target_version_constraint, concord.registry_version_range(r.target_version_constraint),
+               r.required, r.metadata
+        FROM concord.registry_entities AS e,
+            concord._registry_manifest_relationships(e.entity_type, NEW.manifest) AS r
+        WHERE e.entity_id = NEW.entity_id
+        ON CONFLICT ON CONSTRAINT registry_relationship_is_recorded_once DO NOTHING;
         PERFORM concord._registry_event(
             'draft_replaced', NEW.entity_id, NEW.version_id, NULL,
             jsonb_build_object('version', NEW.version::text, 'checksum', NEW.checksum));

@@ -197,11 +197,7 @@ DECLARE
     doc jsonb;
     problems jsonb;
     existing concord.registry_versions%ROWTYPE;
-    previous concord.registry_versions%ROWTYPE;
-    classified jsonb;
-    bump text[];
     new_id uuid;
-    risk text;
 BEGIN
     IF version IS NULL OR NOT semver.is_semver(version) THEN
         RAISE EXCEPTION USING
@@ -259,37 +255,11 @@ BEGIN
             HINT = 'A version number names one manifest forever: create the next version instead.';
     END IF;
 
-    previous := concord._registry_latest_published(e.entity_id);
-    classified := concord.registry_classify_change(e.entity_type, previous.manifest, doc);
-    bump := concord._registry_version_bump_problems(previous.version::text, version,
-                                                    classified ->> 'change_class');
-    IF cardinality(bump) > 0 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN017',
-            CONSTRAINT = 'a_version_number_matches_its_change',
-            TABLE = 'registry_versions',
-            MESSAGE = format('%s %s %s: %s', e.entity_type, e.name, version, array_to_string(bump, '; ')),
-            DETAIL = coalesce((SELECT string_agg(format('- %s %s: %s', r.item ->> 'kind', r.item ->> 'path',
-                                                        r.item ->> 'message'), E'\n')
-                               FROM jsonb_array_elements(classified -> 'reasons') AS r (item)), ''),
-            HINT = format('The change from %s is %s: bump the version accordingly (semver.org).',
-                          previous.version, classified ->> 'change_class');
-    END IF;
-    risk := coalesce(doc ->> 'risk_level', doc #>> '{lifecycle,risk_level}', 'low');
-
-    INSERT INTO concord.registry_versions AS x (
-        entity_id, version, status, risk_level, manifest, checksum, previous_version_id, change_class,
-        change_reasons, high_risk_changes, approval_required, created_by
-    ) VALUES (
-        e.entity_id, version::semver.semver, 'draft', risk, doc, concord.registry_checksum(doc),
-        previous.version_id, coalesce(classified ->> 'change_class', 'initial'),
-        coalesce(classified -> 'reasons', '[]'), coalesce(classified -> 'high_risk_changes', '[]'),
-        -- an organisation's high-risk object or change waits for an owner;
-        -- a platform entity is the operators' own (spec 111.3)
-        e.org_id IS NOT NULL
-        AND (risk IN ('high', 'critical') OR jsonb_array_length(coalesce(classified -> 'high_risk_changes', '[]')) > 0),
-        actor
-    )
+    -- the guard (concord._registry_versions_before_insert) classifies its
+    -- change against the latest published version, sets its risk and
+    -- approval, and refuses a number that does not fit (CN017)
+    INSERT INTO concord.registry_versions AS x (entity_id, version, status, manifest, checksum, created_by)
+    VALUES (e.entity_id, version::semver.semver, 'draft', doc, concord.registry_checksum(doc), actor)
     RETURNING x.version_id INTO new_id;
 
     INSERT INTO concord.registry_relationships (

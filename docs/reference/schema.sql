@@ -11879,6 +11879,315 @@ CREATE FUNCTION concord._registry_change_rules(entity_type text) RETURNS TABLE(p
 $$;
 
 --
+-- Name: registry_versions; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.registry_versions (
+    version_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    entity_id uuid NOT NULL,
+    version semver.semver NOT NULL,
+    version_major integer GENERATED ALWAYS AS (semver.get_semver_major(version)) STORED,
+    version_minor integer GENERATED ALWAYS AS (semver.get_semver_minor(version)) STORED,
+    version_patch integer GENERATED ALWAYS AS (semver.get_semver_patch(version)) STORED,
+    status text DEFAULT 'draft'::text NOT NULL,
+    risk_level text DEFAULT 'low'::text NOT NULL,
+    manifest jsonb NOT NULL,
+    checksum text NOT NULL,
+    previous_version_id uuid,
+    change_class text DEFAULT 'initial'::text NOT NULL,
+    change_reasons jsonb DEFAULT '[]'::jsonb NOT NULL,
+    high_risk_changes jsonb DEFAULT '[]'::jsonb NOT NULL,
+    approval_required boolean DEFAULT false NOT NULL,
+    approval_command_id uuid,
+    created_by text NOT NULL,
+    approved_by text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    validated_at timestamp with time zone,
+    approved_at timestamp with time zone,
+    published_at timestamp with time zone,
+    deprecated_at timestamp with time zone,
+    retired_at timestamp with time zone,
+    rejected_at timestamp with time zone,
+    retirement_reason text,
+    emergency_retirement boolean DEFAULT false NOT NULL,
+    CONSTRAINT a_published_version_has_its_publication_time CHECK (((status <> ALL (ARRAY['published'::text, 'deprecated'::text])) OR (published_at IS NOT NULL))),
+    CONSTRAINT a_retired_version_has_its_retirement CHECK (((status <> 'retired'::text) OR ((retired_at IS NOT NULL) AND (retirement_reason IS NOT NULL)))),
+    CONSTRAINT an_approved_version_names_its_approver CHECK (((status <> 'approved'::text) OR ((approved_by IS NOT NULL) AND (approved_at IS NOT NULL)))),
+    CONSTRAINT registry_change_class_is_known CHECK ((change_class = ANY (ARRAY['initial'::text, 'doc'::text, 'additive'::text, 'breaking'::text]))),
+    CONSTRAINT registry_change_reasons_is_an_array CHECK ((jsonb_typeof(change_reasons) = 'array'::text)),
+    CONSTRAINT registry_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
+    CONSTRAINT registry_high_risk_changes_is_an_array CHECK ((jsonb_typeof(high_risk_changes) = 'array'::text)),
+    CONSTRAINT registry_manifest_is_an_object CHECK ((jsonb_typeof(manifest) = 'object'::text)),
+    CONSTRAINT registry_version_risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
+);
+
+--
+-- Name: TABLE registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.registry_versions IS 'The versions of every registry entity (spec 109.2). A version past draft is frozen: its manifest, checksum, relationships and artifacts never change; its status moves only along registry_version_transitions.';
+
+--
+-- Name: COLUMN registry_versions.version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_id IS 'The version''s id.';
+
+--
+-- Name: COLUMN registry_versions.entity_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.entity_id IS 'The entity it is a version of.';
+
+--
+-- Name: COLUMN registry_versions.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version IS 'Its semantic version (semver.org ordering: 1.10.0 > 1.9.0, pre-releases before their release).';
+
+--
+-- Name: COLUMN registry_versions.version_major; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_major IS 'The major part of the version.';
+
+--
+-- Name: COLUMN registry_versions.version_minor; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_minor IS 'The minor part of the version.';
+
+--
+-- Name: COLUMN registry_versions.version_patch; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.version_patch IS 'The patch part of the version.';
+
+--
+-- Name: COLUMN registry_versions.status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.status IS 'draft, validated, pending_approval, approved, published, deprecated, retired or rejected.';
+
+--
+-- Name: COLUMN registry_versions.risk_level; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.risk_level IS 'low, medium, high or critical: the manifest''s risk_level, else low.';
+
+--
+-- Name: COLUMN registry_versions.manifest; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.manifest IS 'The contract: a JSON document valid against its type''s manifest_schema.';
+
+--
+-- Name: COLUMN registry_versions.checksum; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.checksum IS 'sha256:<hex> of the manifest''s canonical JSON, computed in SQL (concord.registry_checksum).';
+
+--
+-- Name: COLUMN registry_versions.previous_version_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.previous_version_id IS 'The highest published (or deprecated) version of the entity below this one when it was created: what its change was classified against. NULL for the first.';
+
+--
+-- Name: COLUMN registry_versions.change_class; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.change_class IS 'initial, doc, additive or breaking: the change from previous_version_id (spec 110).';
+
+--
+-- Name: COLUMN registry_versions.change_reasons; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.change_reasons IS 'Why the change has its class: a JSON array of {kind, path, message}.';
+
+--
+-- Name: COLUMN registry_versions.high_risk_changes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.high_risk_changes IS 'The high-risk changes of spec 111.3 the version makes, as a JSON array of names.';
+
+--
+-- Name: COLUMN registry_versions.approval_required; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approval_required IS 'Whether publication needs an approval by an owner of the entity''s organisation.';
+
+--
+-- Name: COLUMN registry_versions.approval_command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approval_command_id IS 'The concord.registry.publish_version command whose approval gated its publication.';
+
+--
+-- Name: COLUMN registry_versions.created_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.created_by IS 'Who created it.';
+
+--
+-- Name: COLUMN registry_versions.approved_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approved_by IS 'Who approved its publication.';
+
+--
+-- Name: COLUMN registry_versions.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.created_at IS 'When it was created.';
+
+--
+-- Name: COLUMN registry_versions.validated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.validated_at IS 'When it was validated.';
+
+--
+-- Name: COLUMN registry_versions.approved_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.approved_at IS 'When its publication was approved.';
+
+--
+-- Name: COLUMN registry_versions.published_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.published_at IS 'When it was published.';
+
+--
+-- Name: COLUMN registry_versions.deprecated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.deprecated_at IS 'When it was deprecated.';
+
+--
+-- Name: COLUMN registry_versions.retired_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.retired_at IS 'When it was retired.';
+
+--
+-- Name: COLUMN registry_versions.rejected_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.rejected_at IS 'When it was rejected.';
+
+--
+-- Name: COLUMN registry_versions.retirement_reason; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.retirement_reason IS 'Why it was retired.';
+
+--
+-- Name: COLUMN registry_versions.emergency_retirement; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.registry_versions.emergency_retirement IS 'Whether it was retired in an emergency (spec 111.4).';
+
+--
+-- Name: CONSTRAINT a_published_version_has_its_publication_time ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_published_version_has_its_publication_time ON concord.registry_versions IS 'A published or deprecated version records when it was published.';
+
+--
+-- Name: CONSTRAINT a_retired_version_has_its_retirement ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT a_retired_version_has_its_retirement ON concord.registry_versions IS 'A retired version records when and why.';
+
+--
+-- Name: CONSTRAINT an_approved_version_names_its_approver ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT an_approved_version_names_its_approver ON concord.registry_versions IS 'An approved version names who approved it and when.';
+
+--
+-- Name: CONSTRAINT registry_change_class_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_change_class_is_known ON concord.registry_versions IS 'A change is initial, doc, additive or breaking.';
+
+--
+-- Name: CONSTRAINT registry_change_reasons_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_change_reasons_is_an_array ON concord.registry_versions IS 'change_reasons is a JSON array.';
+
+--
+-- Name: CONSTRAINT registry_checksum_is_a_sha256 ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_checksum_is_a_sha256 ON concord.registry_versions IS 'A checksum is sha256: followed by 64 hex digits.';
+
+--
+-- Name: CONSTRAINT registry_high_risk_changes_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_high_risk_changes_is_an_array ON concord.registry_versions IS 'high_risk_changes is a JSON array.';
+
+--
+-- Name: CONSTRAINT registry_manifest_is_an_object ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_manifest_is_an_object ON concord.registry_versions IS 'A manifest is a JSON object.';
+
+--
+-- Name: CONSTRAINT registry_version_risk_level_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT registry_version_risk_level_is_known ON concord.registry_versions IS 'A risk level is low, medium, high or critical.';
+
+--
+-- Name: _registry_classified(concord.registry_versions); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_classified(v concord.registry_versions) RETURNS concord.registry_versions
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+    previous concord.registry_versions%ROWTYPE;
+    classified jsonb;
+    bump text[];
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    SELECT * INTO previous FROM concord.registry_versions AS x WHERE x.version_id = v.previous_version_id;
+    classified := concord.registry_classify_change(e.entity_type, previous.manifest, v.manifest);
+    bump := concord._registry_version_bump_problems(previous.version::text, v.version::text,
+                                                    classified ->> 'change_class');
+    IF cardinality(bump) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN017',
+            CONSTRAINT = 'a_version_number_matches_its_change',
+            TABLE = 'registry_versions',
+            MESSAGE = format('%s %s %s: %s', e.entity_type, e.name, v.version, array_to_string(bump, '; ')),
+            DETAIL = coalesce((SELECT string_agg(format('- %s %s: %s', r.item ->> 'kind', r.item ->> 'path',
+                                                        r.item ->> 'message'), E'\n')
+                               FROM jsonb_array_elements(classified -> 'reasons') AS r (item)), ''),
+            HINT = format('The change from %s is %s: bump the version accordingly (semver.org).',
+                          previous.version, classified ->> 'change_class');
+    END IF;
+    v.risk_level := coalesce(v.manifest ->> 'risk_level', v.manifest #>> '{lifecycle,risk_level}', 'low');
+    v.change_class := coalesce(classified ->> 'change_class', 'initial');
+    v.change_reasons := coalesce(classified -> 'reasons', '[]');
+    v.high_risk_changes := coalesce(classified -> 'high_risk_changes', '[]');
+    -- an organisation's high-risk object or change waits for an owner; a
+    -- platform entity is the operators' own (spec 111.3)
+    v.approval_required := e.org_id IS NOT NULL
+        AND (v.risk_level IN ('high', 'critical') OR jsonb_array_length(v.high_risk_changes) > 0);
+    RETURN v;
+END
+$$;
+
+--
 -- Name: _registry_command_answer(uuid); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -12230,11 +12539,7 @@ DECLARE
     doc jsonb;
     problems jsonb;
     existing concord.registry_versions%ROWTYPE;
-    previous concord.registry_versions%ROWTYPE;
-    classified jsonb;
-    bump text[];
     new_id uuid;
-    risk text;
 BEGIN
     IF version IS NULL OR NOT semver.is_semver(version) THEN
         RAISE EXCEPTION USING
@@ -12292,37 +12597,11 @@ BEGIN
             HINT = 'A version number names one manifest forever: create the next version instead.';
     END IF;
 
-    previous := concord._registry_latest_published(e.entity_id);
-    classified := concord.registry_classify_change(e.entity_type, previous.manifest, doc);
-    bump := concord._registry_version_bump_problems(previous.version::text, version,
-                                                    classified ->> 'change_class');
-    IF cardinality(bump) > 0 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'CN017',
-            CONSTRAINT = 'a_version_number_matches_its_change',
-            TABLE = 'registry_versions',
-            MESSAGE = format('%s %s %s: %s', e.entity_type, e.name, version, array_to_string(bump, '; ')),
-            DETAIL = coalesce((SELECT string_agg(format('- %s %s: %s', r.item ->> 'kind', r.item ->> 'path',
-                                                        r.item ->> 'message'), E'\n')
-                               FROM jsonb_array_elements(classified -> 'reasons') AS r (item)), ''),
-            HINT = format('The change from %s is %s: bump the version accordingly (semver.org).',
-                          previous.version, classified ->> 'change_class');
-    END IF;
-    risk := coalesce(doc ->> 'risk_level', doc #>> '{lifecycle,risk_level}', 'low');
-
-    INSERT INTO concord.registry_versions AS x (
-        entity_id, version, status, risk_level, manifest, checksum, previous_version_id, change_class,
-        change_reasons, high_risk_changes, approval_required, created_by
-    ) VALUES (
-        e.entity_id, version::semver.semver, 'draft', risk, doc, concord.registry_checksum(doc),
-        previous.version_id, coalesce(classified ->> 'change_class', 'initial'),
-        coalesce(classified -> 'reasons', '[]'), coalesce(classified -> 'high_risk_changes', '[]'),
-        -- an organisation's high-risk object or change waits for an owner;
-        -- a platform entity is the operators' own (spec 111.3)
-        e.org_id IS NOT NULL
-        AND (risk IN ('high', 'critical') OR jsonb_array_length(coalesce(classified -> 'high_risk_changes', '[]')) > 0),
-        actor
-    )
+    -- the guard (concord._registry_versions_before_insert) classifies its
+    -- change against the latest published version, sets its risk and
+    -- approval, and refuses a number that does not fit (CN017)
+    INSERT INTO concord.registry_versions AS x (entity_id, version, status, manifest, checksum, created_by)
+    VALUES (e.entity_id, version::semver.semver, 'draft', doc, concord.registry_checksum(doc), actor)
     RETURNING x.version_id INTO new_id;
 
     INSERT INTO concord.registry_relationships (
@@ -12663,271 +12942,6 @@ BEGIN
     RETURN who.name;
 END
 $$;
-
---
--- Name: registry_versions; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.registry_versions (
-    version_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    entity_id uuid NOT NULL,
-    version semver.semver NOT NULL,
-    version_major integer GENERATED ALWAYS AS (semver.get_semver_major(version)) STORED,
-    version_minor integer GENERATED ALWAYS AS (semver.get_semver_minor(version)) STORED,
-    version_patch integer GENERATED ALWAYS AS (semver.get_semver_patch(version)) STORED,
-    status text DEFAULT 'draft'::text NOT NULL,
-    risk_level text DEFAULT 'low'::text NOT NULL,
-    manifest jsonb NOT NULL,
-    checksum text NOT NULL,
-    previous_version_id uuid,
-    change_class text DEFAULT 'initial'::text NOT NULL,
-    change_reasons jsonb DEFAULT '[]'::jsonb NOT NULL,
-    high_risk_changes jsonb DEFAULT '[]'::jsonb NOT NULL,
-    approval_required boolean DEFAULT false NOT NULL,
-    approval_command_id uuid,
-    created_by text NOT NULL,
-    approved_by text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    validated_at timestamp with time zone,
-    approved_at timestamp with time zone,
-    published_at timestamp with time zone,
-    deprecated_at timestamp with time zone,
-    retired_at timestamp with time zone,
-    rejected_at timestamp with time zone,
-    retirement_reason text,
-    emergency_retirement boolean DEFAULT false NOT NULL,
-    CONSTRAINT a_published_version_has_its_publication_time CHECK (((status <> ALL (ARRAY['published'::text, 'deprecated'::text])) OR (published_at IS NOT NULL))),
-    CONSTRAINT a_retired_version_has_its_retirement CHECK (((status <> 'retired'::text) OR ((retired_at IS NOT NULL) AND (retirement_reason IS NOT NULL)))),
-    CONSTRAINT an_approved_version_names_its_approver CHECK (((status <> 'approved'::text) OR ((approved_by IS NOT NULL) AND (approved_at IS NOT NULL)))),
-    CONSTRAINT registry_change_class_is_known CHECK ((change_class = ANY (ARRAY['initial'::text, 'doc'::text, 'additive'::text, 'breaking'::text]))),
-    CONSTRAINT registry_change_reasons_is_an_array CHECK ((jsonb_typeof(change_reasons) = 'array'::text)),
-    CONSTRAINT registry_checksum_is_a_sha256 CHECK ((checksum ~ '^sha256:[0-9a-f]{64}$'::text)),
-    CONSTRAINT registry_high_risk_changes_is_an_array CHECK ((jsonb_typeof(high_risk_changes) = 'array'::text)),
-    CONSTRAINT registry_manifest_is_an_object CHECK ((jsonb_typeof(manifest) = 'object'::text)),
-    CONSTRAINT registry_version_risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
-);
-
---
--- Name: TABLE registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.registry_versions IS 'The versions of every registry entity (spec 109.2). A version past draft is frozen: its manifest, checksum, relationships and artifacts never change; its status moves only along registry_version_transitions.';
-
---
--- Name: COLUMN registry_versions.version_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_id IS 'The version''s id.';
-
---
--- Name: COLUMN registry_versions.entity_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.entity_id IS 'The entity it is a version of.';
-
---
--- Name: COLUMN registry_versions.version; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version IS 'Its semantic version (semver.org ordering: 1.10.0 > 1.9.0, pre-releases before their release).';
-
---
--- Name: COLUMN registry_versions.version_major; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_major IS 'The major part of the version.';
-
---
--- Name: COLUMN registry_versions.version_minor; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_minor IS 'The minor part of the version.';
-
---
--- Name: COLUMN registry_versions.version_patch; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.version_patch IS 'The patch part of the version.';
-
---
--- Name: COLUMN registry_versions.status; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.status IS 'draft, validated, pending_approval, approved, published, deprecated, retired or rejected.';
-
---
--- Name: COLUMN registry_versions.risk_level; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.risk_level IS 'low, medium, high or critical: the manifest''s risk_level, else low.';
-
---
--- Name: COLUMN registry_versions.manifest; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.manifest IS 'The contract: a JSON document valid against its type''s manifest_schema.';
-
---
--- Name: COLUMN registry_versions.checksum; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.checksum IS 'sha256:<hex> of the manifest''s canonical JSON, computed in SQL (concord.registry_checksum).';
-
---
--- Name: COLUMN registry_versions.previous_version_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.previous_version_id IS 'The highest published (or deprecated) version of the entity below this one when it was created: what its change was classified against. NULL for the first.';
-
---
--- Name: COLUMN registry_versions.change_class; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.change_class IS 'initial, doc, additive or breaking: the change from previous_version_id (spec 110).';
-
---
--- Name: COLUMN registry_versions.change_reasons; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.change_reasons IS 'Why the change has its class: a JSON array of {kind, path, message}.';
-
---
--- Name: COLUMN registry_versions.high_risk_changes; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.high_risk_changes IS 'The high-risk changes of spec 111.3 the version makes, as a JSON array of names.';
-
---
--- Name: COLUMN registry_versions.approval_required; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approval_required IS 'Whether publication needs an approval by an owner of the entity''s organisation.';
-
---
--- Name: COLUMN registry_versions.approval_command_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approval_command_id IS 'The concord.registry.publish_version command whose approval gated its publication.';
-
---
--- Name: COLUMN registry_versions.created_by; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.created_by IS 'Who created it.';
-
---
--- Name: COLUMN registry_versions.approved_by; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approved_by IS 'Who approved its publication.';
-
---
--- Name: COLUMN registry_versions.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.created_at IS 'When it was created.';
-
---
--- Name: COLUMN registry_versions.validated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.validated_at IS 'When it was validated.';
-
---
--- Name: COLUMN registry_versions.approved_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.approved_at IS 'When its publication was approved.';
-
---
--- Name: COLUMN registry_versions.published_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.published_at IS 'When it was published.';
-
---
--- Name: COLUMN registry_versions.deprecated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.deprecated_at IS 'When it was deprecated.';
-
---
--- Name: COLUMN registry_versions.retired_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.retired_at IS 'When it was retired.';
-
---
--- Name: COLUMN registry_versions.rejected_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.rejected_at IS 'When it was rejected.';
-
---
--- Name: COLUMN registry_versions.retirement_reason; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.retirement_reason IS 'Why it was retired.';
-
---
--- Name: COLUMN registry_versions.emergency_retirement; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.registry_versions.emergency_retirement IS 'Whether it was retired in an emergency (spec 111.4).';
-
---
--- Name: CONSTRAINT a_published_version_has_its_publication_time ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT a_published_version_has_its_publication_time ON concord.registry_versions IS 'A published or deprecated version records when it was published.';
-
---
--- Name: CONSTRAINT a_retired_version_has_its_retirement ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT a_retired_version_has_its_retirement ON concord.registry_versions IS 'A retired version records when and why.';
-
---
--- Name: CONSTRAINT an_approved_version_names_its_approver ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT an_approved_version_names_its_approver ON concord.registry_versions IS 'An approved version names who approved it and when.';
-
---
--- Name: CONSTRAINT registry_change_class_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_change_class_is_known ON concord.registry_versions IS 'A change is initial, doc, additive or breaking.';
-
---
--- Name: CONSTRAINT registry_change_reasons_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_change_reasons_is_an_array ON concord.registry_versions IS 'change_reasons is a JSON array.';
-
---
--- Name: CONSTRAINT registry_checksum_is_a_sha256 ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_checksum_is_a_sha256 ON concord.registry_versions IS 'A checksum is sha256: followed by 64 hex digits.';
-
---
--- Name: CONSTRAINT registry_high_risk_changes_is_an_array ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_high_risk_changes_is_an_array ON concord.registry_versions IS 'high_risk_changes is a JSON array.';
-
---
--- Name: CONSTRAINT registry_manifest_is_an_object ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_manifest_is_an_object ON concord.registry_versions IS 'A manifest is a JSON object.';
-
---
--- Name: CONSTRAINT registry_version_risk_level_is_known ON registry_versions; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT registry_version_risk_level_is_known ON concord.registry_versions IS 'A risk level is low, medium, high or critical.';
 
 --
 -- Name: _registry_latest_published(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -14930,6 +14944,19 @@ BEGIN
                 'version', NEW.version::text, 'from_status', OLD.status, 'to_status', NEW.status,
                 'approved_by', NEW.approved_by, 'retirement_reason', NEW.retirement_reason)));
     ELSIF NEW.manifest IS DISTINCT FROM OLD.manifest THEN
+        -- a replaced draft's edges are its new manifest's
+        DELETE FROM concord.registry_relationships AS r WHERE r.source_version_id = NEW.version_id;
+        INSERT INTO concord.registry_relationships (
+            source_version_id, relationship_type, target_entity_type, target_entity_name,
+            target_version_constraint, target_versions, required, metadata
+        )
+        SELECT NEW.version_id, r.relationship_type, r.target_entity_type, r.target_entity_name,
+               r.target_version_constraint, concord.registry_version_range(r.target_version_constraint),
+               r.required, r.metadata
+        FROM concord.registry_entities AS e,
+            concord._registry_manifest_relationships(e.entity_type, NEW.manifest) AS r
+        WHERE e.entity_id = NEW.entity_id
+        ON CONFLICT ON CONSTRAINT registry_relationship_is_recorded_once DO NOTHING;
         PERFORM concord._registry_event(
             'draft_replaced', NEW.entity_id, NEW.version_id, NULL,
             jsonb_build_object('version', NEW.version::text, 'checksum', NEW.checksum));
@@ -14970,6 +14997,9 @@ BEGIN
             HINT = 'A manifest''s name and version are those of the version it is.';
     END IF;
     NEW.checksum := concord.registry_checksum(NEW.manifest);
+    -- classified against the latest published version, whatever the writer said
+    NEW.previous_version_id := (concord._registry_latest_published(NEW.entity_id)).version_id;
+    NEW := concord._registry_classified(NEW);
     NEW.created_at := now();
     NEW.approved_by := NULL;
     NEW.validated_at := NULL;
@@ -15007,7 +15037,7 @@ BEGIN
             MESSAGE = format('registry version %s keeps its id, entity, version number and creator', OLD.version_id),
             HINT = 'Create a new version instead.';
     END IF;
-    IF OLD.status <> 'draft' AND (
+    IF (OLD.status <> 'draft' OR NEW.status <> 'draft') AND (
         NEW.manifest, NEW.checksum, NEW.previous_version_id, NEW.change_class, NEW.change_reasons,
         NEW.high_risk_changes, NEW.approval_required, NEW.risk_level
     ) IS DISTINCT FROM (
@@ -15019,11 +15049,32 @@ BEGIN
             CONSTRAINT = 'a_frozen_registry_version_never_changes',
             TABLE = 'registry_versions',
             MESSAGE = format('registry version %s is %s: its manifest, checksum and classification never change',
-                             OLD.version_id, OLD.status),
+                             OLD.version_id, CASE WHEN OLD.status = 'draft' THEN 'leaving draft' ELSE OLD.status END),
             HINT = 'Published versions are immutable (spec 106.3): create a new version and bind it.';
     END IF;
     IF OLD.status = 'draft' THEN
         NEW.checksum := concord.registry_checksum(NEW.manifest);
+        -- a replaced draft is classified again, against the version it was
+        -- created from: its risk and approval follow its manifest
+        NEW.previous_version_id := OLD.previous_version_id;
+        IF (NEW.manifest, NEW.change_class, NEW.change_reasons, NEW.high_risk_changes, NEW.approval_required,
+            NEW.risk_level)
+           IS DISTINCT FROM (OLD.manifest, OLD.change_class, OLD.change_reasons, OLD.high_risk_changes,
+                             OLD.approval_required, OLD.risk_level) THEN
+            IF NEW.manifest ->> 'name' IS DISTINCT FROM (SELECT e.name FROM concord.registry_entities AS e
+                                                         WHERE e.entity_id = OLD.entity_id)
+               OR NEW.manifest ->> 'version' IS DISTINCT FROM OLD.version::text THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN005',
+                    CONSTRAINT = 'a_manifest_names_its_entity_and_version',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('the manifest names %s %s, not the entity and version of draft %s',
+                                     coalesce(NEW.manifest ->> 'name', '(no name)'),
+                                     coalesce(NEW.manifest ->> 'version', '(no version)'), OLD.version_id),
+                    HINT = 'A manifest''s name and version are those of the version it is.';
+            END IF;
+            NEW := concord._registry_classified(NEW);
+        END IF;
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
         IF NOT EXISTS (SELECT 1 FROM concord.registry_version_transitions AS t
@@ -36392,6 +36443,12 @@ REVOKE ALL ON FUNCTION concord._registry_capability_use(source_version_id uuid, 
 --
 
 REVOKE ALL ON FUNCTION concord._registry_change_rules(entity_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_classified(v concord.registry_versions); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_classified(v concord.registry_versions) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_command_answer(command_id uuid); Type: ACL; Schema: concord; Owner: -

@@ -71,7 +71,8 @@ WHERE p.pronamespace = 'concord'::regnamespace
       'concord.registry_manifest_problems(text,jsonb)', 'concord.registry_version_range(text)',
       'concord.registry_version_satisfies(text,text)', 'concord.registry_canonical_json(jsonb)',
       'concord.registry_checksum(jsonb)', 'concord.registry_classify_change(text,jsonb,jsonb)',
-      'concord.registry_json_schema_change(jsonb,jsonb,text)', 'concord.registry_subject_bucket(uuid,text)');
+      'concord.registry_json_schema_change(jsonb,jsonb,text)', 'concord.registry_subject_bucket(uuid,text)',
+      'concord._registry_binding_visible(text,text)');
 
 CREATE TEMP VIEW concord_relations AS
 SELECT c.oid, c.relname, c.relkind

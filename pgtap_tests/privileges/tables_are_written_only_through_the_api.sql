@@ -129,7 +129,7 @@ INSERT INTO every_role VALUES
 CREATE TEMP TABLE row_security_helpers (signature regprocedure PRIMARY KEY);
 INSERT INTO row_security_helpers VALUES
 ('concord._sees_all()'), ('concord._visible_projects()'), ('concord._principal()'),
-('concord._session_is_superuser()');
+('concord._session_is_superuser()'), ('concord._registry_binding_visible(text, text)');
 -- What a DBOS worker calls (the runtime_* functions): concord_worker and concord_admin only.
 CREATE TEMP TABLE worker_only (signature regprocedure PRIMARY KEY);
 INSERT INTO worker_only VALUES

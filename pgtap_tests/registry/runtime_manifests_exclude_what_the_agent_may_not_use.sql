@@ -8,7 +8,7 @@
 -- not even find the run.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(27);
+SELECT plan(29);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -201,6 +201,13 @@ SELECT coordinator_agent_run_id AS run2 FROM concord.swarm_runs WHERE swarm_run_
 SELECT is(pg_temp.as_agent(:'secret', format($$SELECT concord.resolve_agent_runtime_manifest(%L)$$, :'run2')),
           pg_temp.refused('CN012', 'a_runtime_manifest_is_read_by_its_run_or_project'),
           'an agent may not read another run''s manifest');
+SELECT is(pg_temp.as_agent(:'secret', format(
+              $$SELECT 1 / (concord.resolve_agent_runtime_manifest(NULL, NULL, 'rm_unbound_role') ->> 'agent_run_id'
+                            = %L)::int$$, :'run')), 'ok',
+          'an agent previews no other role: asked with no run, it gets its own run''s manifest');
+SELECT is(concord._registry_subject('agent:' || :'run', NULL, '{}'),
+          ('{"user": "agent:' || :'run' || '", "teams": [], "agent_name": "planner-1", "agent_role": "rm_planner"}')::jsonb,
+          'an agent resolves as its run''s role and name, never as a context says');
 SELECT concord_test.throws_rule(
     format($$SELECT concord.resolve_agent_runtime_manifest(%L)$$, gen_random_uuid()),
     'CN006', 'the_agent_run_exists', 'an unknown run is not found');

@@ -53,3 +53,9 @@ concord.registry_retired_resolution_attempts,
 concord.registry_impact_edges,
 concord.registry_version_commands
 TO concord_app, concord_reader, concord_admin;
+
+-- the registry views call it in their reader's name (as the row-security
+-- helpers are called): it says whether a binding's target is the reader's
+-- business
+GRANT EXECUTE ON FUNCTION concord._registry_binding_visible(text, text)
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;

@@ -125,7 +125,8 @@ BEGIN
     )
     SELECT s.depth, s.entity_type, s.name, s.version::text, s.version_id, v.status, s.relationship_type, s.required,
            (SELECT count(*)::integer FROM concord.registry_bindings AS b
-            WHERE b.version_id = s.version_id AND b.status = 'active'),
+            WHERE b.version_id = s.version_id AND b.status = 'active'
+              AND concord._registry_binding_visible(b.binding_scope, b.binding_target)),
            s.via
     FROM shallowest AS s
     INNER JOIN concord.registry_versions AS v ON s.version_id = v.version_id
@@ -140,8 +141,8 @@ COMMENT ON FUNCTION concord.registry_impact(text, text, text) IS
 'deprecated version that depends on target_type target_name (only through edges whose version '
 'range holds target_version, when given), and transitively what depends on those, up to depth '
 '10, cycle-safe: depth, the dependent version, the relationship, whether it is required, its '
-'active bindings and the version it depends on (via). Platform entities and those of the '
-'caller''s organisations.';
+'active bindings (those the caller may see) and the version it depends on (via). Platform '
+'entities and those of the caller''s organisations.';
 
 CREATE OR REPLACE FUNCTION concord.commands_under_contract(version_id uuid)
 RETURNS TABLE (

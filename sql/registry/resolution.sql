@@ -68,6 +68,46 @@ BEGIN
 END
 $$;
 
+-- Whether the caller may see a binding's target: a binding of a platform
+-- entity may name another organisation's tenant, team, project or member,
+-- and those names are that organisation's business (spec 106.5: no other
+-- tenant's bindings). Scopes that name no one (workflow_type, command_type,
+-- agent_role, agent_name, environment, global) are everyone's.
+-- SECURITY DEFINER and granted to the views' readers, as the row-security
+-- helpers are: the views call it in the reader's name.
+CREATE OR REPLACE FUNCTION concord._registry_binding_visible(
+    binding_scope text, binding_target text
+)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    orgs text[];
+BEGIN
+    IF binding_scope NOT IN ('user', 'team', 'tenant', 'app') OR concord._sees_all() OR concord._is_operator() THEN
+        RETURN true;
+    END IF;
+    orgs := ARRAY(SELECT o.name FROM concord.organisations AS o
+                  WHERE o.org_id IN (SELECT p.org_id FROM concord.projects AS p
+                                     WHERE p.project_id = ANY (concord._visible_projects())));
+    RETURN CASE binding_scope
+        WHEN 'tenant' THEN binding_target = ANY (orgs)
+        -- org/team and org/project
+        WHEN 'team' THEN split_part(binding_target, '/', 1) = ANY (orgs)
+        WHEN 'app' THEN split_part(binding_target, '/', 1) = ANY (orgs)
+        ELSE binding_target IS NOT DISTINCT FROM concord._principal()
+             OR EXISTS (SELECT 1 FROM concord.memberships AS m
+                        INNER JOIN concord.principals AS x ON m.principal_id = x.principal_id
+                        INNER JOIN concord.organisations AS o ON m.org_id = o.org_id
+                        WHERE x.name = binding_target AND o.name = ANY (orgs))
+    END;
+END
+$$;
+
 -- Records one usage row of a resolution's answer (nothing for an entity
 -- that is unknown, or unbound with no version to name).
 CREATE OR REPLACE FUNCTION concord._registry_record_usage(

@@ -1,12 +1,14 @@
 -- Resolution for callers (spec 112, 114, 115): who resolves is who is
--- authenticated. The subject's identity (user, teams, tenant, app) comes from
--- the session and the chosen project, never from an argument; a context may
--- only say what the resolution is for (workflow_type, command_type,
--- agent_role, agent_name).
+-- authenticated. The subject's identity (user, teams, tenant, app, and an
+-- agent's role and name) comes from the session, the chosen project and the
+-- agent's run, never from an argument; a context may only say what the
+-- resolution is for (workflow_type, command_type).
 
 -- The subject of a resolution by principal (NULL: nobody, an operator or the
--- kernel) in project project_id, with what context adds. CN008 when the
--- context names an identity.
+-- kernel; 'agent:<run id>': that run's agent, its role and name from the
+-- run) in project project_id, with what context adds. CN008 when the context
+-- names an identity: an agent_role or agent_name in a context would let a
+-- person (or another agent) take a binding meant for agents of that role.
 CREATE OR REPLACE FUNCTION concord._registry_subject(principal text, project_id uuid, context jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -30,7 +32,8 @@ BEGIN
     END IF;
     named := ARRAY(SELECT c.key FROM jsonb_object_keys(context) AS c (key)
                    WHERE c.key IN ('user', 'teams', 'team', 'tenant', 'app', 'user_id', 'team_id', 'tenant_id',
-                                   'app_id', 'principal', 'organisation', 'project')
+                                   'app_id', 'principal', 'organisation', 'project', 'agent_role', 'agent_name',
+                                   'agent_run_id')
                    ORDER BY c.key);
     IF cardinality(named) > 0 THEN
         RAISE EXCEPTION USING
@@ -39,9 +42,10 @@ BEGIN
             MESSAGE = format('a resolution context may not name %s: who resolves is who is authenticated',
                              array_to_string(named, ', ')),
             HINT = 'The user, teams, tenant and app come from the authenticated principal and the chosen project '
-                   '(concord.use_project); a context adds workflow_type, command_type, agent_role, agent_name.';
+                   '(concord.use_project), an agent''s role and name from its run; a context adds workflow_type '
+                   'and command_type.';
     END IF;
-    FOREACH k IN ARRAY ARRAY['workflow_type', 'command_type', 'agent_role', 'agent_name'] LOOP
+    FOREACH k IN ARRAY ARRAY['workflow_type', 'command_type'] LOOP
         IF context ? k THEN
             IF jsonb_typeof(context -> k) <> 'string' OR btrim(context ->> k) = '' THEN
                 RAISE EXCEPTION USING
@@ -59,6 +63,11 @@ BEGIN
             'app', (SELECT o.name || '/' || p.name FROM concord.projects AS p
                     INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
                     WHERE p.project_id = _registry_subject.project_id));
+    END IF;
+    IF starts_with(principal, 'agent:') AND concord._is_uuid(substr(principal, 7)) THEN
+        subject := subject || coalesce((
+            SELECT jsonb_strip_nulls(jsonb_build_object('agent_role', a.agent_role, 'agent_name', a.agent_name))
+            FROM concord.agent_runs AS a WHERE a.agent_run_id = substr(principal, 7)::uuid), '{}');
     END IF;
     IF principal IS NOT NULL THEN
         subject := subject || jsonb_build_object(
@@ -145,12 +154,14 @@ COMMENT ON FUNCTION concord.resolve_command_type_contract(text, jsonb, text) IS
 'The command type contract in force for the caller (spec 112, 115): the version of the '
 'command_type entity that the most specific active binding gives the authenticated principal '
 '(user), its teams in the chosen project''s organisation (team), that organisation (tenant), the '
-'project (app) and what context adds (workflow_type, agent_role, agent_name; an identity in '
-'context is refused, CN008). Returns {resolved, entity_id, version_id, version, status, '
+'project (app), an agent caller''s role and name (from its run) and what context adds '
+'(workflow_type, command_type; an identity in context, agent_role and agent_name included, is '
+'refused, CN008). Returns {resolved, entity_id, version_id, version, status, '
 'deprecated, manifest, checksum, binding, explanation}: every binding considered, in order, and '
 'why it matched or not. environment: default the one this database serves. CN016 when nothing '
 'usable resolves (retired, unbound), the explanation in DETAIL. Recorded as a contract_resolved '
-'usage.';
+'usage (deprecated_version_resolved besides for a deprecated version); a refusal raises, so its '
+'retired_version_refused row is rolled back with the caller''s transaction.';
 
 CREATE OR REPLACE FUNCTION concord.resolve_registry_entity(
     entity_type text, name text, context jsonb DEFAULT '{}', environment text DEFAULT NULL
@@ -286,8 +297,8 @@ COMMENT ON FUNCTION concord.explain_capability_use(uuid, text, text, text, jsonb
 'relationships, resolution}. Allowed when the source version is published or deprecated, '
 'declares relationship_type (uses_skill, uses_tool, creates_command_type, '
 'invokes_connector_operation, writes_memory, spawns_agent_role, ...) to the target, and the '
-'target resolves for the caller (as resolve_registry_entity: context adds workflow_type, '
-'command_type, agent_role, agent_name) to a usable version within the relationship''s version '
+'target resolves for the caller (as resolve_registry_entity: context adds workflow_type and '
+'command_type) to a usable version within the relationship''s version '
 'constraint. Records no usage.';
 
 CREATE OR REPLACE FUNCTION concord.can_use_capability(

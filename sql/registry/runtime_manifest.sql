@@ -223,6 +223,8 @@ DECLARE
     subject jsonb;
     answer jsonb;
 BEGIN
+    -- an agent previews no other role: it reads its own run's manifest
+    agent_run_id := coalesce(agent_run_id, who.agent_run_id);
     IF agent_run_id IS NOT NULL THEN
         SELECT a.agent_role, a.agent_name, c.project_id, c.requested_by INTO run
         FROM concord.agent_runs AS a
@@ -285,6 +287,6 @@ COMMENT ON FUNCTION concord.resolve_agent_runtime_manifest(uuid, text, text, jso
 'the role allows, the role''s own tools and connectors. Only published or deprecated versions '
 'bound for this subject; no draft, retired or unbound capability, no admin metadata, no key '
 'named like a secret. agent_run_id NULL previews the manifest of agent_role (and agent_name) for '
-'the caller, recording nothing; with a run, records resolved_for_agent_run and tool_enabled '
-'usage. Read by the run itself (its secret), its project''s members, the worker and operators '
-'(CN012 otherwise). CN016 when the role resolves to nothing usable.';
+'the caller, recording nothing (an agent caller always reads its own run''s); with a run, '
+'records resolved_for_agent_run and tool_enabled usage. Read by the run itself (its secret), '
+'its project''s members, the worker and operators (CN012 otherwise). CN016 when the role resolves to nothing usable.';

@@ -85,6 +85,7 @@ INNER JOIN concord.registry_versions AS v ON b.version_id = v.version_id
 INNER JOIN concord.registry_entities AS e ON b.entity_id = e.entity_id
 WHERE
     b.status = 'active'
+    AND concord._registry_binding_visible(b.binding_scope, b.binding_target)
     AND (
         e.org_id IS NULL
         OR concord._sees_all()
@@ -96,7 +97,8 @@ WHERE
 
 COMMENT ON VIEW concord.registry_active_bindings IS
 'The bindings in force (spec 112, 116): which version of which entity applies at which scope and '
-'target, in which environment, pinned or canary.';
+'target, in which environment, pinned or canary. A binding naming another organisation''s '
+'tenant, team, project or member is not shown.';
 COMMENT ON COLUMN concord.registry_active_bindings.binding_id IS 'The binding''s id.';
 COMMENT ON COLUMN concord.registry_active_bindings.entity_type IS 'The entity''s registry type.';
 COMMENT ON COLUMN concord.registry_active_bindings.entity IS 'The entity''s name.';
@@ -136,17 +138,25 @@ SELECT
 FROM concord.registry_lifecycle_events AS l
 INNER JOIN concord.registry_entities AS e ON l.entity_id = e.entity_id
 LEFT JOIN concord.registry_versions AS v ON l.version_id = v.version_id
+LEFT JOIN concord.registry_bindings AS b ON l.binding_id = b.registry_binding_id
 WHERE
-    e.org_id IS NULL
-    OR concord._sees_all()
-    OR e.org_id IN (
-        SELECT p.org_id FROM concord.projects AS p
-        WHERE p.project_id = any(concord._visible_projects())
+    (
+        b.registry_binding_id IS NULL
+        OR concord._registry_binding_visible(b.binding_scope, b.binding_target)
+    )
+    AND (
+        e.org_id IS NULL
+        OR concord._sees_all()
+        OR e.org_id IN (
+            SELECT p.org_id FROM concord.projects AS p
+            WHERE p.project_id = any(concord._visible_projects())
+        )
     );
 
 COMMENT ON VIEW concord.registry_lifecycle_timeline IS
 'Each entity''s lifecycle in order (spec 116): created, validated, approved, published, bound, '
-'rebound, rolled back, deprecated, retired; seq numbers the events of one entity.';
+'rebound, rolled back, deprecated, retired; seq numbers the events of one entity. Events of a '
+'binding naming another organisation''s tenant, team, project or member are not shown.';
 COMMENT ON COLUMN concord.registry_lifecycle_timeline.entity_type IS 'The entity''s registry type.';
 COMMENT ON COLUMN concord.registry_lifecycle_timeline.entity IS 'The entity''s name.';
 COMMENT ON COLUMN concord.registry_lifecycle_timeline.seq IS

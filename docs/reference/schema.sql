@@ -11538,6 +11538,38 @@ END
 $$;
 
 --
+-- Name: _registry_binding_visible(text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    orgs text[];
+BEGIN
+    IF binding_scope NOT IN ('user', 'team', 'tenant', 'app') OR concord._sees_all() OR concord._is_operator() THEN
+        RETURN true;
+    END IF;
+    orgs := ARRAY(SELECT o.name FROM concord.organisations AS o
+                  WHERE o.org_id IN (SELECT p.org_id FROM concord.projects AS p
+                                     WHERE p.project_id = ANY (concord._visible_projects())));
+    RETURN CASE binding_scope
+        WHEN 'tenant' THEN binding_target = ANY (orgs)
+        -- org/team and org/project
+        WHEN 'team' THEN split_part(binding_target, '/', 1) = ANY (orgs)
+        WHEN 'app' THEN split_part(binding_target, '/', 1) = ANY (orgs)
+        ELSE binding_target IS NOT DISTINCT FROM concord._principal()
+             OR EXISTS (SELECT 1 FROM concord.memberships AS m
+                        INNER JOIN concord.principals AS x ON m.principal_id = x.principal_id
+                        INNER JOIN concord.organisations AS o ON m.org_id = o.org_id
+                        WHERE x.name = binding_target AND o.name = ANY (orgs))
+    END;
+END
+$$;
+
+--
 -- Name: _registry_bindings_after_write(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -14549,7 +14581,8 @@ BEGIN
     END IF;
     named := ARRAY(SELECT c.key FROM jsonb_object_keys(context) AS c (key)
                    WHERE c.key IN ('user', 'teams', 'team', 'tenant', 'app', 'user_id', 'team_id', 'tenant_id',
-                                   'app_id', 'principal', 'organisation', 'project')
+                                   'app_id', 'principal', 'organisation', 'project', 'agent_role', 'agent_name',
+                                   'agent_run_id')
                    ORDER BY c.key);
     IF cardinality(named) > 0 THEN
         RAISE EXCEPTION USING
@@ -14558,9 +14591,10 @@ BEGIN
             MESSAGE = format('a resolution context may not name %s: who resolves is who is authenticated',
                              array_to_string(named, ', ')),
             HINT = 'The user, teams, tenant and app come from the authenticated principal and the chosen project '
-                   '(concord.use_project); a context adds workflow_type, command_type, agent_role, agent_name.';
+                   '(concord.use_project), an agent''s role and name from its run; a context adds workflow_type '
+                   'and command_type.';
     END IF;
-    FOREACH k IN ARRAY ARRAY['workflow_type', 'command_type', 'agent_role', 'agent_name'] LOOP
+    FOREACH k IN ARRAY ARRAY['workflow_type', 'command_type'] LOOP
         IF context ? k THEN
             IF jsonb_typeof(context -> k) <> 'string' OR btrim(context ->> k) = '' THEN
                 RAISE EXCEPTION USING
@@ -14578,6 +14612,11 @@ BEGIN
             'app', (SELECT o.name || '/' || p.name FROM concord.projects AS p
                     INNER JOIN concord.organisations AS o ON p.org_id = o.org_id
                     WHERE p.project_id = _registry_subject.project_id));
+    END IF;
+    IF starts_with(principal, 'agent:') AND concord._is_uuid(substr(principal, 7)) THEN
+        subject := subject || coalesce((
+            SELECT jsonb_strip_nulls(jsonb_build_object('agent_role', a.agent_role, 'agent_name', a.agent_name))
+            FROM concord.agent_runs AS a WHERE a.agent_run_id = substr(principal, 7)::uuid), '{}');
     END IF;
     IF principal IS NOT NULL THEN
         subject := subject || jsonb_build_object(
@@ -20631,7 +20670,7 @@ $$;
 -- Name: FUNCTION explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) IS 'Why a registry version may or may not use a capability (spec 114): {allowed, why, source, relationships, resolution}. Allowed when the source version is published or deprecated, declares relationship_type (uses_skill, uses_tool, creates_command_type, invokes_connector_operation, writes_memory, spawns_agent_role, ...) to the target, and the target resolves for the caller (as resolve_registry_entity: context adds workflow_type, command_type, agent_role, agent_name) to a usable version within the relationship''s version constraint. Records no usage.';
+COMMENT ON FUNCTION concord.explain_capability_use(source_version_id uuid, relationship_type text, target_entity_type text, target_entity_name text, context jsonb) IS 'Why a registry version may or may not use a capability (spec 114): {allowed, why, source, relationships, resolution}. Allowed when the source version is published or deprecated, declares relationship_type (uses_skill, uses_tool, creates_command_type, invokes_connector_operation, writes_memory, spawns_agent_role, ...) to the target, and the target resolves for the caller (as resolve_registry_entity: context adds workflow_type and command_type) to a usable version within the relationship''s version constraint. Records no usage.';
 
 --
 -- Name: fail_effect(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -22869,7 +22908,8 @@ BEGIN
     )
     SELECT s.depth, s.entity_type, s.name, s.version::text, s.version_id, v.status, s.relationship_type, s.required,
            (SELECT count(*)::integer FROM concord.registry_bindings AS b
-            WHERE b.version_id = s.version_id AND b.status = 'active'),
+            WHERE b.version_id = s.version_id AND b.status = 'active'
+              AND concord._registry_binding_visible(b.binding_scope, b.binding_target)),
            s.via
     FROM shallowest AS s
     INNER JOIN concord.registry_versions AS v ON s.version_id = v.version_id
@@ -22883,7 +22923,7 @@ $$;
 -- Name: FUNCTION registry_impact(target_type text, target_name text, target_version text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.registry_impact(target_type text, target_name text, target_version text) IS 'What breaks if a capability changes or is retired (spec 106.1, 116): every published or deprecated version that depends on target_type target_name (only through edges whose version range holds target_version, when given), and transitively what depends on those, up to depth 10, cycle-safe: depth, the dependent version, the relationship, whether it is required, its active bindings and the version it depends on (via). Platform entities and those of the caller''s organisations.';
+COMMENT ON FUNCTION concord.registry_impact(target_type text, target_name text, target_version text) IS 'What breaks if a capability changes or is retired (spec 106.1, 116): every published or deprecated version that depends on target_type target_name (only through edges whose version range holds target_version, when given), and transitively what depends on those, up to depth 10, cycle-safe: depth, the dependent version, the relationship, whether it is required, its active bindings (those the caller may see) and the version it depends on (via). Platform entities and those of the caller''s organisations.';
 
 --
 -- Name: registry_json_schema_change(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -23320,6 +23360,8 @@ DECLARE
     subject jsonb;
     answer jsonb;
 BEGIN
+    -- an agent previews no other role: it reads its own run's manifest
+    agent_run_id := coalesce(agent_run_id, who.agent_run_id);
     IF agent_run_id IS NOT NULL THEN
         SELECT a.agent_role, a.agent_name, c.project_id, c.requested_by INTO run
         FROM concord.agent_runs AS a
@@ -23377,7 +23419,7 @@ $$;
 -- Name: FUNCTION resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) IS 'The minimized runtime manifest of an agent run (spec 106.5, 112.4): the agent_role entity resolved for the run''s subject (its requester, project and organisation, role and name; context may add workflow_type), each skill its version uses that resolves within the relationship''s constraint, each skill''s tools that resolve (name, version, command_type, mode), the memory_scope {read, write} and artifact_scope {write} both the skill declares and the role allows, the role''s own tools and connectors. Only published or deprecated versions bound for this subject; no draft, retired or unbound capability, no admin metadata, no key named like a secret. agent_run_id NULL previews the manifest of agent_role (and agent_name) for the caller, recording nothing; with a run, records resolved_for_agent_run and tool_enabled usage. Read by the run itself (its secret), its project''s members, the worker and operators (CN012 otherwise). CN016 when the role resolves to nothing usable.';
+COMMENT ON FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_name text, agent_role text, context jsonb, environment text) IS 'The minimized runtime manifest of an agent run (spec 106.5, 112.4): the agent_role entity resolved for the run''s subject (its requester, project and organisation, role and name; context may add workflow_type), each skill its version uses that resolves within the relationship''s constraint, each skill''s tools that resolve (name, version, command_type, mode), the memory_scope {read, write} and artifact_scope {write} both the skill declares and the role allows, the role''s own tools and connectors. Only published or deprecated versions bound for this subject; no draft, retired or unbound capability, no admin metadata, no key named like a secret. agent_run_id NULL previews the manifest of agent_role (and agent_name) for the caller, recording nothing (an agent caller always reads its own run''s); with a run, records resolved_for_agent_run and tool_enabled usage. Read by the run itself (its secret), its project''s members, the worker and operators (CN012 otherwise). CN016 when the role resolves to nothing usable.';
 
 --
 -- Name: resolve_approval(uuid, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -23467,7 +23509,7 @@ $$;
 -- Name: FUNCTION resolve_command_type_contract(command_type text, context jsonb, environment text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb, environment text) IS 'The command type contract in force for the caller (spec 112, 115): the version of the command_type entity that the most specific active binding gives the authenticated principal (user), its teams in the chosen project''s organisation (team), that organisation (tenant), the project (app) and what context adds (workflow_type, agent_role, agent_name; an identity in context is refused, CN008). Returns {resolved, entity_id, version_id, version, status, deprecated, manifest, checksum, binding, explanation}: every binding considered, in order, and why it matched or not. environment: default the one this database serves. CN016 when nothing usable resolves (retired, unbound), the explanation in DETAIL. Recorded as a contract_resolved usage.';
+COMMENT ON FUNCTION concord.resolve_command_type_contract(command_type text, context jsonb, environment text) IS 'The command type contract in force for the caller (spec 112, 115): the version of the command_type entity that the most specific active binding gives the authenticated principal (user), its teams in the chosen project''s organisation (team), that organisation (tenant), the project (app), an agent caller''s role and name (from its run) and what context adds (workflow_type, command_type; an identity in context, agent_role and agent_name included, is refused, CN008). Returns {resolved, entity_id, version_id, version, status, deprecated, manifest, checksum, binding, explanation}: every binding considered, in order, and why it matched or not. environment: default the one this database serves. CN016 when nothing usable resolves (retired, unbound), the explanation in DETAIL. Recorded as a contract_resolved usage (deprecated_version_resolved besides for a deprecated version); a refusal raises, so its retired_version_refused row is rolled back with the caller''s transaction.';
 
 --
 -- Name: resolve_registry_entity(text, text, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -29813,7 +29855,7 @@ CREATE VIEW concord.registry_active_bindings AS
    FROM ((concord.registry_bindings b
      JOIN concord.registry_versions v ON ((b.version_id = v.version_id)))
      JOIN concord.registry_entities e ON ((b.entity_id = e.entity_id)))
-  WHERE ((b.status = 'active'::text) AND ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+  WHERE ((b.status = 'active'::text) AND concord._registry_binding_visible(b.binding_scope, b.binding_target) AND ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
            FROM concord.projects p
           WHERE (p.project_id = ANY (concord._visible_projects()))))));
 
@@ -29821,7 +29863,7 @@ CREATE VIEW concord.registry_active_bindings AS
 -- Name: VIEW registry_active_bindings; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON VIEW concord.registry_active_bindings IS 'The bindings in force (spec 112, 116): which version of which entity applies at which scope and target, in which environment, pinned or canary.';
+COMMENT ON VIEW concord.registry_active_bindings IS 'The bindings in force (spec 112, 116): which version of which entity applies at which scope and target, in which environment, pinned or canary. A binding naming another organisation''s tenant, team, project or member is not shown.';
 
 --
 -- Name: COLUMN registry_active_bindings.binding_id; Type: COMMENT; Schema: concord; Owner: -
@@ -30758,18 +30800,19 @@ CREATE VIEW concord.registry_lifecycle_timeline AS
     l.created_at,
     (v.version)::text AS version,
     row_number() OVER (PARTITION BY l.entity_id ORDER BY l.created_at, l.registry_lifecycle_event_id) AS seq
-   FROM ((concord.registry_lifecycle_events l
+   FROM (((concord.registry_lifecycle_events l
      JOIN concord.registry_entities e ON ((l.entity_id = e.entity_id)))
      LEFT JOIN concord.registry_versions v ON ((l.version_id = v.version_id)))
-  WHERE ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
+     LEFT JOIN concord.registry_bindings b ON ((l.binding_id = b.registry_binding_id)))
+  WHERE (((b.registry_binding_id IS NULL) OR concord._registry_binding_visible(b.binding_scope, b.binding_target)) AND ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
            FROM concord.projects p
-          WHERE (p.project_id = ANY (concord._visible_projects())))));
+          WHERE (p.project_id = ANY (concord._visible_projects()))))));
 
 --
 -- Name: VIEW registry_lifecycle_timeline; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON VIEW concord.registry_lifecycle_timeline IS 'Each entity''s lifecycle in order (spec 116): created, validated, approved, published, bound, rebound, rolled back, deprecated, retired; seq numbers the events of one entity.';
+COMMENT ON VIEW concord.registry_lifecycle_timeline IS 'Each entity''s lifecycle in order (spec 116): created, validated, approved, published, bound, rebound, rolled back, deprecated, retired; seq numbers the events of one entity. Events of a binding naming another organisation''s tenant, team, project or member are not shown.';
 
 --
 -- Name: COLUMN registry_lifecycle_timeline.entity_type; Type: COMMENT; Schema: concord; Owner: -
@@ -36413,6 +36456,18 @@ REVOKE ALL ON FUNCTION concord._registry_artifact_problems(artifact_refs jsonb) 
 --
 
 REVOKE ALL ON FUNCTION concord._registry_bind(version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text, rollout_config jsonb, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_binding_visible(binding_scope text, binding_target text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) TO concord_app;
+GRANT ALL ON FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) TO concord_reader;
+GRANT ALL ON FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) TO concord_approver;
+GRANT ALL ON FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) TO concord_admin;
+GRANT ALL ON FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) TO concord_worker;
+GRANT ALL ON FUNCTION concord._registry_binding_visible(binding_scope text, binding_target text) TO concord_agent;
 
 --
 -- Name: FUNCTION _registry_bindings_after_write(); Type: ACL; Schema: concord; Owner: -

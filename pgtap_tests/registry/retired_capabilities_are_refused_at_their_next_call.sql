@@ -5,7 +5,7 @@
 -- a role that resolves to nothing starts no agent.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(9);
+SELECT plan(10);
 
 \ir ../lib/agent_fixtures.sql
 
@@ -64,6 +64,9 @@ SELECT ok((SELECT s.decision = 'denied' AND s.output::text ~ 'retired'
            FROM concord.agent_steps AS s WHERE s.agent_run_id = pg_temp.id('reader')
            ORDER BY s.step_index DESC LIMIT 1),
           'the refusal is a recorded step that says the capability was retired');
+SELECT is((SELECT count(*)::int FROM concord.registry_usage
+           WHERE usage_type = 'retired_version_refused' AND agent_run_id = pg_temp.id('reader') AND version_id = :'tool_v'),
+          1, 'and the attempt on the retired version is kept as usage (registry_retired_resolution_attempts)');
 
 -- a role that resolves to nothing starts no agent
 SELECT concord.retire_registry_version(:'role_v', 'role withdrawn', true) IS NOT NULL AS fixture \gset

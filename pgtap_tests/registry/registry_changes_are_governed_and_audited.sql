@@ -9,7 +9,7 @@
 -- and then runs as the command's workflow step.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(31);
+SELECT plan(39);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -68,7 +68,7 @@ SELECT is(pg_temp.as_login('bob', $$SELECT concord.create_registry_version('tool
           pg_temp.refused('CN006', 'the_registry_entity_exists'),
           'another organisation does not even see it');
 SELECT is(pg_temp.as_login('bob', format($$SELECT concord.publish_registry_version(%L)$$, :'v')),
-          pg_temp.refused('CN006', 'the_registry_entity_exists'),
+          pg_temp.refused('CN006', 'the_registry_version_exists'),
           'nor publish it by id');
 SELECT concord.create_registry_entity('tool', 'gv_platform', 'Platform tool', 'platform') AS pe \gset
 SELECT is(pg_temp.as_login('o1', $$SELECT concord.create_registry_version('tool', 'gv_platform', '1.0.0', '{}')$$),
@@ -170,6 +170,47 @@ SELECT concord_test.run('other') AS other_wf \gset
 SELECT concord_test.throws_rule(
     format($$SELECT concord.runtime_registry_command(%L, %L)$$, concord_test.id('other'), :'other_wf'),
     'CN008', 'the_command_is_a_registry_workflow', 'the registry step runs registry commands only');
+
+-- another organisation's version or binding, named by id, reads exactly as an
+-- id that names nothing: no entity name, version or status in the refusal
+CREATE FUNCTION pg_temp.message_as(label text, statement text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    message text;
+BEGIN
+    EXECUTE format('SET SESSION AUTHORIZATION %I', pg_temp.login(label));
+    BEGIN
+        EXECUTE statement;
+        message := 'ok';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS message = MESSAGE_TEXT;
+    END;
+    RESET SESSION AUTHORIZATION;
+    RETURN message;
+END
+$$;
+SELECT pg_temp.value_as_login('solo', $$SELECT concord.create_registry_entity(
+    'tool', 'gv_solo_tool', 'Solo tool', 'solo', organisation => 'iso-b')$$) AS ste \gset
+SELECT pg_temp.value_as_login('solo', $$SELECT concord.create_registry_version(
+    'tool', 'gv_solo_tool', '1.0.0', '{"mode": "sync"}')$$) AS stv \gset
+SELECT concord._registry_publish(:'stv') ->> 'status' AS stv_status \gset
+SELECT concord._registry_bind(:'stv', 'tenant', 'iso-b', NULL, 'pinned', '{}', 'gv-solo') ->> 'binding_id' AS sb \gset
+SELECT is(pg_temp.message_as('solo', a.statement), format('no registry version %s', :'v'),
+          format('%s by id of another organisation''s version names nothing of it', a.what))
+FROM (VALUES
+    ('validating', format($$SELECT concord.validate_registry_version(%L)$$, :'v')),
+    ('publishing', format($$SELECT concord.publish_registry_version(%L)$$, :'v')),
+    ('binding', format($$SELECT concord.bind_registry_version(%L, 'global', '*')$$, :'v')),
+    ('deprecating', format($$SELECT concord.deprecate_registry_version(%L, 'x')$$, :'v')),
+    ('retiring', format($$SELECT concord.retire_registry_version(%L, 'x')$$, :'v')),
+    ('rejecting', format($$SELECT concord.reject_registry_version(%L, 'x')$$, :'v')),
+    ('rolling one''s own binding back to it', format($$SELECT concord.rollback_registry_binding(%L, %L, 'x')$$,
+                                                     :'sb', :'v'))
+) AS a (what, statement);
+SELECT is(pg_temp.message_as('solo', format($$SELECT concord.rollback_registry_binding(%L, %L, 'x')$$, :'b', :'stv')),
+          format('no registry binding %s', :'b'), 'another organisation''s binding reads as absent');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -130,7 +130,7 @@ SET "concord.registry_rebind" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -172,7 +172,7 @@ SET "concord.registry_rebind" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id, true);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;

@@ -23,7 +23,7 @@ SET "concord.registry_rebind" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -114,21 +114,22 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     b concord.registry_bindings%ROWTYPE;
-    target concord.registry_versions%ROWTYPE := concord._registry_version(target_version_id);
+    target concord.registry_versions%ROWTYPE := concord._registry_seen_version(target_version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
 BEGIN
     PERFORM concord._require('reason', reason);
     SELECT * INTO b FROM concord.registry_bindings AS x WHERE x.registry_binding_id = rollback_registry_binding.binding_id;
-    IF NOT FOUND THEN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = b.entity_id;
+    -- another organisation's binding reads as absent
+    IF b.registry_binding_id IS NULL OR NOT concord._registry_entity_seen(e) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
             CONSTRAINT = 'the_registry_binding_exists',
             TABLE = 'registry_bindings',
             MESSAGE = format('no registry binding %s', coalesce(binding_id::text, 'NULL'));
     END IF;
-    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = b.entity_id;
     actor := concord._registry_keeper(e);
     IF target.entity_id <> b.entity_id OR target.status NOT IN ('published', 'deprecated') OR b.status <> 'active' THEN
         RAISE EXCEPTION USING
@@ -172,7 +173,7 @@ SET "concord.registry_rebind" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -218,7 +219,7 @@ SET "concord.registry_rebind" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -290,7 +291,7 @@ SET "concord.registry_rebind" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id, true);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;

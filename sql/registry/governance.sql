@@ -65,6 +65,53 @@ BEGIN
 END
 $$;
 
+-- Whether the caller may know that entity e exists: a platform entity is
+-- everyone's to see, an organisation's only its members' (and operators').
+CREATE OR REPLACE FUNCTION concord._registry_entity_seen(e concord.registry_entities)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    who record := concord._authenticated();
+BEGIN
+    RETURN e.org_id IS NULL OR concord._is_operator() OR EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND p.name = who.name AND p.disabled_at IS NULL);
+END
+$$;
+
+-- A version named by id in a public call (locked for the change when
+-- asked): another organisation's reads as absent, with the same message as
+-- an id that names nothing, and is not locked (CN006).
+CREATE OR REPLACE FUNCTION concord._registry_seen_version(version_id uuid, lock boolean DEFAULT FALSE)
+RETURNS concord.registry_versions
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+BEGIN
+    SELECT x.* INTO e FROM concord.registry_entities AS x
+    INNER JOIN concord.registry_versions AS v ON x.entity_id = v.entity_id
+    WHERE v.version_id = _registry_seen_version.version_id;
+    IF NOT FOUND OR NOT concord._registry_entity_seen(e) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_version_exists',
+            TABLE = 'registry_versions',
+            MESSAGE = format('no registry version %s', coalesce(version_id::text, 'NULL')),
+            HINT = 'SELECT * FROM concord.registry_entity_versions lists them.';
+    END IF;
+    RETURN concord._registry_version(version_id, lock);
+END
+$$;
+
 -- The project a registry command of entity e is recorded in: the chosen
 -- project, which must belong to e's organisation (an operator's command on
 -- a platform entity goes to its chosen or default project).

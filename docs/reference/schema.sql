@@ -12782,6 +12782,25 @@ END
 $$;
 
 --
+-- Name: _registry_entity_seen(concord.registry_entities); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_entity_seen(e concord.registry_entities) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    who record := concord._authenticated();
+BEGIN
+    RETURN e.org_id IS NULL OR concord._is_operator() OR EXISTS (
+        SELECT 1 FROM concord.memberships AS m
+        INNER JOIN concord.principals AS p ON m.principal_id = p.principal_id
+        WHERE m.org_id = e.org_id AND p.name = who.name AND p.disabled_at IS NULL);
+END
+$$;
+
+--
 -- Name: _registry_event(text, uuid, uuid, uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -14554,6 +14573,33 @@ CREATE FUNCTION concord._registry_scope_rank(scope text) RETURNS integer
         ARRAY['user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name', 'app',
               'environment', 'global'],
         scope)
+$$;
+
+--
+-- Name: _registry_seen_version(uuid, boolean); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_seen_version(version_id uuid, lock boolean DEFAULT false) RETURNS concord.registry_versions
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+BEGIN
+    SELECT x.* INTO e FROM concord.registry_entities AS x
+    INNER JOIN concord.registry_versions AS v ON x.entity_id = v.entity_id
+    WHERE v.version_id = _registry_seen_version.version_id;
+    IF NOT FOUND OR NOT concord._registry_entity_seen(e) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'the_registry_version_exists',
+            TABLE = 'registry_versions',
+            MESSAGE = format('no registry version %s', coalesce(version_id::text, 'NULL')),
+            HINT = 'SELECT * FROM concord.registry_entity_versions lists them.';
+    END IF;
+    RETURN concord._registry_version(version_id, lock);
+END
 $$;
 
 --
@@ -19496,7 +19542,7 @@ CREATE FUNCTION concord.bind_registry_version(version_id uuid, binding_scope tex
     AS $_$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -20435,7 +20481,7 @@ CREATE FUNCTION concord.deprecate_registry_version(version_id uuid, reason text)
     AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -21614,7 +21660,7 @@ CREATE FUNCTION concord.publish_registry_version(version_id uuid) RETURNS jsonb
     AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id, true);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -23204,7 +23250,7 @@ CREATE FUNCTION concord.reject_registry_version(version_id uuid, reason text) RE
     AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id, true);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id, true);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -23559,7 +23605,7 @@ CREATE FUNCTION concord.retire_registry_version(version_id uuid, reason text, em
     AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -23766,21 +23812,22 @@ CREATE FUNCTION concord.rollback_registry_binding(binding_id uuid, target_versio
 #variable_conflict use_variable
 DECLARE
     b concord.registry_bindings%ROWTYPE;
-    target concord.registry_versions%ROWTYPE := concord._registry_version(target_version_id);
+    target concord.registry_versions%ROWTYPE := concord._registry_seen_version(target_version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
 BEGIN
     PERFORM concord._require('reason', reason);
     SELECT * INTO b FROM concord.registry_bindings AS x WHERE x.registry_binding_id = rollback_registry_binding.binding_id;
-    IF NOT FOUND THEN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = b.entity_id;
+    -- another organisation's binding reads as absent
+    IF b.registry_binding_id IS NULL OR NOT concord._registry_entity_seen(e) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN006',
             CONSTRAINT = 'the_registry_binding_exists',
             TABLE = 'registry_bindings',
             MESSAGE = format('no registry binding %s', coalesce(binding_id::text, 'NULL'));
     END IF;
-    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = b.entity_id;
     actor := concord._registry_keeper(e);
     IF target.entity_id <> b.entity_id OR target.status NOT IN ('published', 'deprecated') OR b.status <> 'active' THEN
         RAISE EXCEPTION USING
@@ -25651,7 +25698,7 @@ CREATE FUNCTION concord.validate_registry_version(version_id uuid) RETURNS jsonb
     AS $$
 #variable_conflict use_variable
 DECLARE
-    v concord.registry_versions%ROWTYPE := concord._registry_version(version_id);
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
     e concord.registry_entities%ROWTYPE;
     actor text;
     c concord.commands%ROWTYPE;
@@ -36578,6 +36625,12 @@ REVOKE ALL ON FUNCTION concord._registry_entities_before_update() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._registry_entity(entity_type text, name text, lock boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_entity_seen(e concord.registry_entities); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_entity_seen(e concord.registry_entities) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_event(event_type text, entity_id uuid, version_id uuid, binding_id uuid, payload jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -36798,6 +36851,12 @@ REVOKE ALL ON FUNCTION concord._registry_schema_whole_change(old_schema jsonb, n
 --
 
 REVOKE ALL ON FUNCTION concord._registry_scope_rank(scope text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_seen_version(version_id uuid, lock boolean); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_seen_version(version_id uuid, lock boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_subject(principal text, project_id uuid, context jsonb); Type: ACL; Schema: concord; Owner: -

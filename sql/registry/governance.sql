@@ -87,7 +87,9 @@ $$;
 -- A version named by id in a public call (locked for the change when
 -- asked): another organisation's reads as absent, with the same message as
 -- an id that names nothing, and is not locked (CN006).
-CREATE OR REPLACE FUNCTION concord._registry_seen_version(version_id uuid, lock boolean DEFAULT FALSE)
+CREATE OR REPLACE FUNCTION concord._registry_seen_version(
+    version_id uuid, lock boolean DEFAULT FALSE
+)
 RETURNS concord.registry_versions
 LANGUAGE plpgsql
 VOLATILE

@@ -17,7 +17,9 @@ Then the agents benchmark (``agents_bench.py``, a database of its own): submit_a
 against plain submit_command, and spawn cost at depth 1 and at max_depth; BENCH_AGENTS=0
 skips it. Then the runtime benchmark (``runtime_bench.py``, databases of its own): trivial
 commands run by ``concord worker`` against the same workflow in bare DBOS; BENCH_RUNTIME=0
-skips it.
+skips it. Then the registry benchmark (``registry_bench.py``, databases of its own): contract
+resolution next to a submit (and the submit of the code before the registry), and resolution
+and impact at 10 and at 10,000 registered entities; BENCH_REGISTRY=0 skips it.
 See bench/README.md for how to read the figures.
 """
 
@@ -38,6 +40,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
 import agents_bench
+import registry_bench
 import runtime_bench
 from concord.migrate import migrate
 
@@ -450,6 +453,9 @@ def main() -> int:
     if os.environ.get("BENCH_RUNTIME", "1") != "0":
         print(flush=True)
         runtime_bench.print_report(runtime_bench.run(admin_dsn, pgbench, pgbench_env(conninfo)))
+    if os.environ.get("BENCH_REGISTRY", "1") != "0":
+        print(flush=True)
+        registry_bench.print_report(registry_bench.run(admin_dsn))
     return 0
 
 

@@ -408,6 +408,9 @@ ON concord.registry_bindings (
 )
 WHERE status = 'active';
 CREATE INDEX registry_bindings_version_idx ON concord.registry_bindings (version_id);
+-- resolution reads every binding of one entity, active or disabled by a
+-- retirement, which the partial unique index above cannot serve
+CREATE INDEX registry_bindings_entity_idx ON concord.registry_bindings (entity_id);
 
 COMMENT ON TABLE concord.registry_bindings IS
 'Which version of an entity is in force where (spec 109.3, 112): by scope and target, per '

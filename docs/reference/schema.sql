@@ -1391,7 +1391,11 @@ DECLARE
     gone text;
 BEGIN
     IF run.runtime_manifest <> '{}'::jsonb THEN
-        SELECT format('%s %s %s was retired: %s', e.entity_type, e.name, v.version, v.retirement_reason) INTO gone
+        SELECT format('%s %s %s was retired: %s', e.entity_type, e.name, v.version, v.retirement_reason),
+               jsonb_build_object('resolved', false, 'reason', 'retired', 'entity_id', e.entity_id,
+                                  'entity_type', e.entity_type, 'name', e.name, 'version_id', v.version_id,
+                                  'version', v.version::text)
+        INTO gone, answer
         FROM concord.registry_versions AS v
         INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
         WHERE v.status = 'retired' AND v.version_id IN (
@@ -1411,6 +1415,8 @@ BEGIN
             WHERE t.item ->> 'name' = tool.tool_name)
         ORDER BY v.retired_at DESC LIMIT 1;
         IF gone IS NOT NULL THEN
+            -- the refusal is a denied step that commits: the attempt is kept
+            PERFORM concord._registry_note_usage(answer, jsonb_build_object('agent_run_id', run.agent_run_id), NULL);
             RETURN gone;
         END IF;
     END IF;
@@ -1418,6 +1424,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM concord.registry_entities AS e WHERE e.entity_type = 'tool' AND e.name = tool.tool_name) THEN
         answer := concord._registry_resolve('tool', tool.tool_name, subject, NULL, false, '{}');
         IF NOT (answer ->> 'resolved')::boolean THEN
+            PERFORM concord._registry_note_usage(answer, jsonb_build_object('agent_run_id', run.agent_run_id), NULL);
             RETURN format('tool %s resolves to no usable version (%s)', tool.tool_name, answer ->> 'reason');
         END IF;
     END IF;
@@ -1425,7 +1432,9 @@ BEGIN
         SELECT 1 FROM concord.registry_entities AS e WHERE e.entity_type = 'command_type' AND e.name = tool.command_type) THEN
         answer := concord._registry_resolve('command_type', tool.command_type, subject, NULL, false, '{}');
         IF NOT (answer ->> 'resolved')::boolean THEN
-            RETURN format('command type %s resolves to no usable contract (%s)', tool.command_type, answer ->> 'reason');
+            PERFORM concord._registry_note_usage(answer, jsonb_build_object('agent_run_id', run.agent_run_id), NULL);
+            RETURN format('command type %s resolves to no usable contract (%s)', tool.command_type,
+                          answer ->> 'reason');
         END IF;
     END IF;
     RETURN NULL;
@@ -33076,6 +33085,12 @@ CREATE INDEX principal_logins_principal_idx ON concord.principal_logins USING bt
 --
 
 CREATE INDEX registry_artifacts_version_idx ON concord.registry_artifacts USING btree (version_id);
+
+--
+-- Name: registry_bindings_entity_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX registry_bindings_entity_idx ON concord.registry_bindings USING btree (entity_id);
 
 --
 -- Name: registry_bindings_version_idx; Type: INDEX; Schema: concord; Owner: -

@@ -64,6 +64,17 @@ SELECT concord.begin_agent_run(:'a_agent') IS NOT NULL AS fixture \gset
 SELECT concord._create_artifact(r, '{"artifact_type": "report", "name": "iso-a-secret-artifact", "content": 1}')
        ->> 'artifact_id' AS a_artifact
 FROM concord.agent_runs AS r WHERE r.agent_run_id = :'a_agent' \gset
+-- a registry tool of iso-a: a published version bound to its tenant, and a draft
+SELECT concord.create_registry_entity('tool', 'iso_a_secret_tool', 'iso-a-secret-tool', 'iso-a-alice',
+                                      organisation => 'iso-a') AS a_entity \gset
+SELECT concord.create_registry_version('tool', 'iso_a_secret_tool', '1.0.0',
+                                       '{"mode": "sync", "description": "iso-a-secret-contract"}') AS a_version \gset
+SELECT concord._registry_publish(:'a_version') IS NOT NULL AS fixture \gset
+SELECT concord._registry_bind(:'a_version', 'tenant', 'iso-a', NULL, 'pinned', '{}', 'iso-a-alice') ->> 'binding_id'
+    AS a_binding \gset
+SELECT concord.create_registry_version('tool', 'iso_a_secret_tool', '1.1.0',
+                                       '{"mode": "sync", "description": "iso-a-secret-draft", "output_schema": {}}')
+    AS a_draft \gset
 SELECT project_id AS a_project FROM concord.projects WHERE name = 'main'
    AND org_id = (SELECT org_id FROM concord.organisations WHERE name = 'iso-a') \gset
 RESET concord.project;
@@ -76,15 +87,18 @@ RESET concord.project;
 
 SELECT ok(:'a_cmd' IS NOT NULL AND :'a_approval' IS NOT NULL AND :'a_effect' IS NOT NULL
           AND :'a_memory' IS NOT NULL AND :'a_note' IS NOT NULL AND :'a_token' IS NOT NULL
-          AND :'a_swarm' IS NOT NULL AND :'a_agent' IS NOT NULL AND :'a_artifact' IS NOT NULL,
+          AND :'a_swarm' IS NOT NULL AND :'a_agent' IS NOT NULL AND :'a_artifact' IS NOT NULL
+          AND :'a_binding' IS NOT NULL AND :'a_draft' IS NOT NULL,
           'fixture: iso-a has a command, an approval, an effect, a memory, a notification, a token, '
-          'a swarm, an agent run and an artifact');
+          'a swarm, an agent run, an artifact and a bound registry tool with a draft');
 
 CREATE TEMP TABLE a_ids (id uuid, what text);
 INSERT INTO a_ids VALUES (:'a_cmd', 'command'), (:'a_gated', 'gated command'), (:'a_approval', 'approval'),
     (:'a_running', 'running command'), (:'a_effect', 'effect'), (:'a_memory', 'memory'),
     (:'a_note', 'notification'), (:'a_token', 'token'), (:'a_project', 'project'),
     (:'a_swarm', 'swarm'), (:'a_agent', 'agent run'), (:'a_artifact', 'artifact'),
+    (:'a_entity', 'registry entity'), (:'a_version', 'registry version'), (:'a_draft', 'registry draft'),
+    (:'a_binding', 'registry binding'),
     -- the control: an id that exists nowhere
     (gen_random_uuid(), 'nothing');
 
@@ -93,7 +107,7 @@ CREATE FUNCTION pg_temp.leaks(answer text)
 RETURNS boolean
 LANGUAGE sql
 AS $$
-    SELECT answer ~ 'iso-a'
+    SELECT answer ~ 'iso-a|iso_a_secret'
         OR EXISTS (SELECT 1 FROM a_ids WHERE a_ids.what <> 'nothing' AND strpos(answer, a_ids.id::text) > 0)
 $$;
 
@@ -111,22 +125,26 @@ BEGIN
         SELECT c.oid::regclass AS tab,
                EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'command_id') AS by_command,
                EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'project_id') AS by_project,
-               EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'principal_id') AS by_principal
+               EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'principal_id') AS by_principal,
+               EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'entity_id') AS by_entity
         FROM pg_class AS c
         WHERE c.relnamespace = 'concord'::regnamespace AND c.relkind = 'r'
         ORDER BY 1
     LOOP
-        IF NOT (t.by_command OR t.by_project OR t.by_principal) THEN
+        IF NOT (t.by_command OR t.by_project OR t.by_principal OR t.by_entity) THEN
             CONTINUE;
         END IF;
         EXECUTE format(
             $q$SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM %s AS x
-               WHERE false %s %s %s$q$, t.tab,
+               WHERE false %s %s %s %s$q$, t.tab,
             CASE WHEN t.by_command THEN format('OR x.command_id IN (SELECT command_id FROM concord.commands
                                                  WHERE project_id = %L)', current_setting('test.a_project')) END,
             CASE WHEN t.by_project THEN format('OR x.project_id = %L', current_setting('test.a_project')) END,
             CASE WHEN t.by_principal THEN 'OR x.principal_id IN (SELECT principal_id FROM concord.principals
-                                          WHERE name LIKE ''iso-a%'')' END)
+                                          WHERE name LIKE ''iso-a%'')' END,
+            CASE WHEN t.by_entity THEN 'OR x.entity_id IN (SELECT e.entity_id FROM concord.registry_entities AS e
+                                       INNER JOIN concord.organisations AS o ON e.org_id = o.org_id
+                                       WHERE o.name = ''iso-a'')' END)
         INTO rows;
         acc := acc || t.tab || ':' || rows || ' ';
     END LOOP;
@@ -310,7 +328,10 @@ SELECT is_empty($$SELECT pass || ': ' || target || ': ' || sqlstate FROM outcome
                   WHERE kind = 'view' AND sqlstate <> 'ok' AND sqlstate <> '42501'$$,
                 'every view bob may not read refuses with permission denied, nothing else');
 SELECT is_empty($$SELECT pass || ': ' || target || ' on ' || aimed_at || ' answered ' || left(answer, 200)
-                  FROM outcomes WHERE kind = 'function' AND sqlstate = 'ok' AND pg_temp.leaks(answer)$$,
+                  FROM outcomes WHERE kind = 'function' AND sqlstate = 'ok' AND pg_temp.leaks(answer)
+                    -- an immutable function reads no row: it can only echo its arguments back
+                    AND NOT EXISTS (SELECT 1 FROM pg_proc AS p
+                                    WHERE p.oid::regprocedure::text = outcomes.target AND p.provolatile = 'i')$$,
                 'no function called by bob with iso-a''s ids answers anything of iso-a');
 SELECT is_empty($$SELECT o.pass || ': ' || o.target || ' on ' || o.aimed_at || ' ' || o.shape || ': '
                          || o.sqlstate || ' ' || left(o.answer, 200) || ' / on nothing: ' || n.sqlstate
@@ -332,7 +353,7 @@ SELECT is_empty($$SELECT DISTINCT pass || ': ' || target || ': ' || sqlstate || 
                   ORDER BY 1$$,
                 'every other refusal is permission denied, never a raw error');
 SELECT is_empty($$SELECT pass || ': ' || target || ' on ' || aimed_at || ': ' || left(answer, 200) FROM outcomes
-                  WHERE kind = 'function' AND sqlstate <> 'ok' AND answer ~ 'iso-a-(alice|ann|secret)'$$,
+                  WHERE kind = 'function' AND sqlstate <> 'ok' AND answer ~ 'iso-a-(alice|ann|secret)|iso_a_secret'$$,
                 'no refusal message names iso-a''s people or repeats its data');
 SELECT is(pg_temp.a_checksum(), :'a_before', 'iso-a''s rows are unchanged after every call');
 SELECT is((SELECT status FROM concord.approvals WHERE approval_id = :'a_approval'), 'pending',

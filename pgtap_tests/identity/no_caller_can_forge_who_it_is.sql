@@ -173,11 +173,13 @@ SELECT is_empty(
       FROM pg_catalog.pg_proc AS p
       CROSS JOIN pg_catalog.pg_roles AS r
       WHERE p.pronamespace = 'concord'::regnamespace AND p.proname LIKE '\_%'
-        AND p.proname NOT IN ('_sees_all', '_visible_projects', '_principal', '_session_is_superuser')
+        AND p.proname NOT IN ('_sees_all', '_visible_projects', '_principal', '_session_is_superuser',
+                              '_registry_binding_visible')
         AND r.rolname IN ('concord_app', 'concord_approver', 'concord_admin', 'concord_reader', 'concord_worker',
                           'concord_agent', 'public')
         AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
-    'no application role may execute an internal helper but the four the row-security policies call'
+    'no application role may execute an internal helper but the four the row-security policies call and the '
+    'one the registry views call (whether a binding names the caller''s organisations)'
 );
 SELECT is(pg_temp.value_as_login('a_app', $$SELECT concord._principal()$$), 'iso-a-app',
           'the row-security helper _principal answers only who the caller is');

@@ -23121,6 +23121,38 @@ $_$;
 COMMENT ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) IS 'Every problem with a manifest of a registry type, as [{path, message, kind}] (empty when it is valid): kind schema for each way it breaks its type''s JSON Schema (concord.registry_entity_types), name for a name that is not an identifier, version for a version that is not semantic, json_schema for a payload_schema, input_schema, output_schema or schema that is not a usable JSON Schema, version_constraint for a relationship''s constraint that does not parse; one problem of kind entity_type for an unknown registry type.';
 
 --
+-- Name: registry_manifest_relationships(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN coalesce((
+        SELECT jsonb_agg(jsonb_build_object(
+                   'relationship_type', r.relationship_type, 'target_entity_type', r.target_entity_type,
+                   'target_entity_name', r.target_entity_name, 'version', r.target_version_constraint,
+                   'required', r.required, 'metadata', r.metadata)
+                   ORDER BY r.relationship_type, r.target_entity_type, r.target_entity_name)
+        FROM concord._registry_manifest_relationships(entity_type, manifest) AS r), '[]');
+END
+$$;
+
+--
+-- Name: FUNCTION registry_manifest_relationships(entity_type text, manifest jsonb); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) IS 'The relationships a manifest of a registry type declares, as a version of it would record them: [{relationship_type, target_entity_type, target_entity_name, version (the constraint, NULL: any), required, metadata}], from its fields (tools, skills, policies, connector operations, ...) and its explicit relationships. Writes nothing; any shape answers without an error.';
+
+--
 -- Name: registry_subject_bucket(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -38116,6 +38148,18 @@ GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manif
 GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_admin;
 GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_worker;
 GRANT ALL ON FUNCTION concord.registry_manifest_problems(entity_type text, manifest jsonb) TO concord_agent;
+
+--
+-- Name: FUNCTION registry_manifest_relationships(entity_type text, manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) TO concord_approver;
+GRANT ALL ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) TO concord_admin;
+GRANT ALL ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) TO concord_worker;
+GRANT ALL ON FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb) TO concord_agent;
 
 --
 -- Name: FUNCTION registry_subject_bucket(binding_id uuid, subject text); Type: ACL; Schema: concord; Owner: -

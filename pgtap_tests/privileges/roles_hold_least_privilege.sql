@@ -69,6 +69,7 @@ WHERE p.pronamespace = 'concord'::regnamespace
       'concord.revoke_api_token(uuid)', 'concord._sees_all()', 'concord._visible_projects()',
       'concord._principal()', 'concord._session_is_superuser()',
       'concord.registry_manifest_problems(text,jsonb)', 'concord.registry_version_range(text)',
+      'concord.registry_manifest_relationships(text,jsonb)',
       'concord.registry_version_satisfies(text,text)', 'concord.registry_canonical_json(jsonb)',
       'concord.registry_checksum(jsonb)', 'concord.registry_classify_change(text,jsonb,jsonb)',
       'concord.registry_json_schema_change(jsonb,jsonb,text)', 'concord.registry_subject_bucket(uuid,text)',

@@ -118,6 +118,7 @@ INSERT INTO every_role VALUES
 ('concord.create_api_token(text, interval, text[], text)'),
 ('concord.revoke_api_token(uuid)'),
 ('concord.registry_manifest_problems(text, jsonb)'),
+('concord.registry_manifest_relationships(text, jsonb)'),
 ('concord.registry_version_range(text)'),
 ('concord.registry_version_satisfies(text, text)'),
 ('concord.registry_canonical_json(jsonb)'),

@@ -1,6 +1,8 @@
 """The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]``,
-``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`) and
-``concord --version``. ``python -m concord`` is the same command."""
+``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`),
+``concord registry validate|apply PATH...`` (registry manifests, in
+:mod:`concord.registry_cli`) and ``concord --version``. ``python -m concord`` is the same
+command."""
 
 from __future__ import annotations
 
@@ -92,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker_parser(wrk)
     wrk.set_defaults(func=run_worker)
+    from .registry_cli import add_parser as registry_parser
+
+    registry_parser(sub)
     return parser
 
 

@@ -1415,7 +1415,7 @@ class Client:
 
     def registry_version_range(self, version_constraint: str) -> str:
         """A version constraint (``^1.2``, ``>=1.2 <2``, ``~1.4.0``, ...) as a semver range,
-        in its text form; :class:`~concord.errors.InvalidArgument` when it does not parse."""
+        in its text form; :class:`~concord.errors.InvalidPayload` when it does not parse."""
         return self._value(
             "SELECT concord.registry_version_range(%s)::text", (version_constraint,)
         )
@@ -1441,4 +1441,17 @@ class Client:
         falls in for a canary binding: a subject always lands on the same side of it."""
         return self._value(
             "SELECT concord.registry_subject_bucket(%s, %s)", (binding_id, subject)
+        )
+
+    def registry_manifest_relationships(
+        self, entity_type: str, manifest: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The relationships a manifest declares, as a version of it would record them:
+        ``[{relationship_type, target_entity_type, target_entity_name, version, required,
+        metadata}]``. Writes nothing."""
+        return list(
+            self._value(
+                "SELECT concord.registry_manifest_relationships(%s, %s)",
+                (entity_type, Jsonb(manifest)),
+            )
         )

@@ -228,6 +228,7 @@ TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
 -- version constraint is well formed.
 GRANT EXECUTE ON FUNCTION
 concord.registry_manifest_problems(text, jsonb),
+concord.registry_manifest_relationships(text, jsonb),
 concord.registry_version_range(text),
 concord.registry_version_satisfies(text, text)
 TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker, concord_agent;

@@ -107,3 +107,37 @@ COMMENT ON FUNCTION concord.registry_manifest_problems(text, jsonb) IS
 'json_schema for a payload_schema, input_schema, output_schema or schema that is not a usable JSON '
 'Schema, version_constraint for a relationship''s constraint that does not parse; one problem of '
 'kind entity_type for an unknown registry type.';
+
+-- The relationships a manifest declares, for callers that order manifests
+-- before they exist (concord registry apply sorts a folder by them).
+CREATE OR REPLACE FUNCTION concord.registry_manifest_relationships(entity_type text, manifest jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
+AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN coalesce((
+        SELECT jsonb_agg(jsonb_build_object(
+                   'relationship_type', r.relationship_type, 'target_entity_type', r.target_entity_type,
+                   'target_entity_name', r.target_entity_name, 'version', r.target_version_constraint,
+                   'required', r.required, 'metadata', r.metadata)
+                   ORDER BY r.relationship_type, r.target_entity_type, r.target_entity_name)
+        FROM concord._registry_manifest_relationships(entity_type, manifest) AS r), '[]');
+END
+$$;
+
+COMMENT ON FUNCTION concord.registry_manifest_relationships(text, jsonb) IS
+'The relationships a manifest of a registry type declares, as a version of it would record them: '
+'[{relationship_type, target_entity_type, target_entity_name, version (the constraint, NULL: any), '
+'required, metadata}], from its fields (tools, skills, policies, connector operations, ...) and '
+'its explicit relationships. Writes nothing; any shape answers without an error.';

@@ -11630,7 +11630,12 @@ DECLARE
     version_status text;
     problem text;
 BEGIN
-    SELECT v.status INTO version_status FROM concord.registry_versions AS v WHERE v.version_id = NEW.version_id;
+    IF TG_OP = 'INSERT' OR NEW.version_id IS DISTINCT FROM OLD.version_id THEN
+        -- the version's latest state, held until commit: a retirement racing
+        -- this binding either waits for it (and then disables it) or is seen
+        SELECT v.status INTO version_status FROM concord.registry_versions AS v WHERE v.version_id = NEW.version_id
+        FOR SHARE;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         IF NEW.status <> 'active' OR version_status IS DISTINCT FROM 'published' THEN
             RAISE EXCEPTION USING

@@ -7,7 +7,7 @@
 -- unpublished is not published.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(23);
+SELECT plan(25);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -165,6 +165,27 @@ SELECT concord_test.throws_rule(
     format($$SELECT concord._registry_publish(%L)$$, :'lt'),
     'CN011', 'a_version_is_published_only_when_valid',
     'a draft replaced by a manifest relying on something unpublished is not published');
+
+-- a bare UPDATE to validated checks what validation checks
+SELECT concord.create_registry_entity('tool', 'rl_valid', 'Valid tool', 'platform') AS ve \gset
+SELECT concord.create_registry_version('tool', 'rl_valid', '1.0.0', '{"mode": "sync"}') AS va \gset
+SELECT concord._registry_publish(:'va') ->> 'status' AS va_status \gset
+SELECT concord.create_registry_version('tool', 'rl_valid', '1.1.0', '{"mode": "sync", "description": "b"}') AS vb \gset
+SELECT concord.create_registry_version('tool', 'rl_valid', '1.0.1', '{"mode": "sync", "description": "c"}') AS vc \gset
+SET LOCAL ROLE concord_owner;
+UPDATE concord.registry_versions SET manifest = manifest || '{"description": 42}' WHERE version_id = :'vc';
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'validated' WHERE version_id = %L$$, :'vc'),
+    'CN011', 'a_draft_is_validated_only_when_valid',
+    'a draft whose manifest does not fit its type is not validated by a bare UPDATE');
+UPDATE concord.registry_versions SET manifest = manifest || '{"description": "c"}' WHERE version_id = :'vc';
+UPDATE concord.registry_versions SET status = 'validated' WHERE version_id = :'vc';
+UPDATE concord.registry_versions SET status = 'published' WHERE version_id = :'vc';
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'validated' WHERE version_id = %L$$, :'vb'),
+    'CN011', 'a_draft_is_validated_only_when_valid',
+    'nor a draft classified against a version older than the latest published one');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -21,6 +21,9 @@ AS $$
         ('a_registry_version_moves_only_along_its_lifecycle', 'registry_versions', 'CN001',
          'A version moves only along registry_version_transitions: draft -> validated -> '
          '(pending_approval -> approved) -> published -> deprecated -> retired, or rejected.'),
+        ('a_draft_is_validated_only_when_valid', 'registry_versions', 'CN011',
+         'A draft becomes validated only when its manifest fits its type''s schema and its change was '
+         'classified against the latest published version, whoever moves it.'),
         ('a_high_risk_version_is_published_only_after_approval', 'registry_versions', 'CN001',
          'A version that needs approval (an organisation''s high-risk object or change, spec 111.3) is '
          'published only from approved.'),

@@ -15126,6 +15126,7 @@ CREATE FUNCTION concord._registry_versions_before_update() RETURNS trigger
 DECLARE
     org uuid;
     unresolved text[];
+    problems jsonb;
 BEGIN
     IF (NEW.version_id, NEW.entity_id, NEW.version::text, NEW.created_by, NEW.created_at)
        IS DISTINCT FROM (OLD.version_id, OLD.entity_id, OLD.version::text, OLD.created_by, OLD.created_at) THEN
@@ -15187,6 +15188,30 @@ BEGIN
                 HINT = 'The lifecycle is draft -> validated -> (pending_approval -> approved) -> published -> '
                        'deprecated -> retired, or rejected; see '
                        'concord.registry_version_transitions.';
+        END IF;
+        IF NEW.status = 'validated' THEN
+            -- what concord._registry_validate checked holds for a bare UPDATE too:
+            -- the manifest fits its type, and its change was classified against
+            -- the latest published version
+            SELECT coalesce(jsonb_agg(p.item ->> 'path' || ': ' || (p.item ->> 'message')), '[]')
+            INTO problems
+            FROM concord.registry_entities AS e,
+                jsonb_array_elements(concord.registry_manifest_problems(e.entity_type, NEW.manifest)) AS p (item)
+            WHERE e.entity_id = OLD.entity_id;
+            IF (concord._registry_latest_published(OLD.entity_id)).version_id IS DISTINCT FROM OLD.previous_version_id THEN
+                problems := problems || to_jsonb('a version was published after this draft was created: its change '
+                                                 'is classified against an older one'::text);
+            END IF;
+            IF jsonb_array_length(problems) > 0 THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN011',
+                    CONSTRAINT = 'a_draft_is_validated_only_when_valid',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('registry version %s is not valid: %s problem(s)', OLD.version_id,
+                                     jsonb_array_length(problems)),
+                    DETAIL = (SELECT string_agg('- ' || x.m, E'\n') FROM jsonb_array_elements_text(problems) AS x (m)),
+                    HINT = 'Validate it with concord.validate_registry_version; fix the manifest in a new draft.';
+            END IF;
         END IF;
         IF NEW.status = 'published' AND OLD.approval_required AND OLD.status <> 'approved' THEN
             RAISE EXCEPTION USING
@@ -17284,6 +17309,9 @@ CREATE FUNCTION concord._rule_book_registry_kernel() RETURNS TABLE(rule text, ta
         ('a_registry_version_moves_only_along_its_lifecycle', 'registry_versions', 'CN001',
          'A version moves only along registry_version_transitions: draft -> validated -> '
          '(pending_approval -> approved) -> published -> deprecated -> retired, or rejected.'),
+        ('a_draft_is_validated_only_when_valid', 'registry_versions', 'CN011',
+         'A draft becomes validated only when its manifest fits its type''s schema and its change was '
+         'classified against the latest published version, whoever moves it.'),
         ('a_high_risk_version_is_published_only_after_approval', 'registry_versions', 'CN001',
          'A version that needs approval (an organisation''s high-risk object or change, spec 111.3) is '
          'published only from approved.'),

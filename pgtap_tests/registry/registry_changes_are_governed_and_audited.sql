@@ -9,7 +9,7 @@
 -- and then runs as the command's workflow step.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(39);
+SELECT plan(42);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -211,6 +211,26 @@ FROM (VALUES
 ) AS a (what, statement);
 SELECT is(pg_temp.message_as('solo', format($$SELECT concord.rollback_registry_binding(%L, %L, 'x')$$, :'b', :'stv')),
           format('no registry binding %s', :'b'), 'another organisation''s binding reads as absent');
+
+-- a refused publication rejects its version: it does not wait for an approval
+-- that will never come
+SELECT pg_temp.value_as_login('o1', $$SELECT concord.create_registry_version(
+    'tool', 'gv_tool', '2.0.0', '{"mode": "async", "risk_level": "high"}')$$) AS rv \gset
+SELECT pg_temp.value_as_login('o1', format($$SELECT concord.publish_registry_version(%L) ->> 'command_id'$$, :'rv'))
+    AS rpub \gset
+SELECT approval_id AS rap FROM concord.approvals WHERE command_id = :'rpub' \gset
+SELECT is(pg_temp.as_login('o2', format($$SELECT concord.resolve_approval(%L, 'rejected', NULL, 'not this one')$$, :'rap')),
+          'ok', 'another owner rejects the publication');
+SELECT results_eq(
+    format($$SELECT v.status, c.status FROM concord.registry_versions AS v, concord.commands AS c
+             WHERE v.version_id = %L AND c.command_id = %L$$, :'rv', :'rpub'),
+    $$VALUES ('rejected', 'failed')$$,
+    'a rejected publication rejects its version (pending_approval -> rejected)');
+SELECT results_eq(
+    format($$SELECT event_type, command_id::text FROM concord.registry_lifecycle_events
+             WHERE version_id = %L AND event_type = 'version_rejected'$$, :'rv'),
+    format($$VALUES ('version_rejected', %L)$$, :'rpub'),
+    'the rejection is a lifecycle event of the publication command');
 
 SELECT * FROM finish();
 ROLLBACK;

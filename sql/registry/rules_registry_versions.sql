@@ -404,3 +404,39 @@ BEFORE TRUNCATE ON concord.registry_versions
 FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
     'are kept forever', 'Retire a version instead (concord.retire_registry_version).'
 );
+
+-- A publication refused (its approval rejected or expired, its command
+-- cancelled or failed) rejects the version that waited for it: nothing else
+-- would ever move it out of pending_approval. The rejection is attributed to
+-- whoever ended the command, under the command's trace.
+CREATE OR REPLACE FUNCTION concord._registry_publication_ended()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    saved_command text := current_setting('concord.registry_command', true);
+    saved_trace text := current_setting('concord.registry_trace', true);
+BEGIN
+    PERFORM set_config('concord.registry_command', NEW.command_id::text, true);
+    PERFORM set_config('concord.registry_trace', NEW.trace_id, true);
+    UPDATE concord.registry_versions AS v SET status = 'rejected'
+    WHERE v.version_id = CASE WHEN concord._is_uuid(NEW.payload ->> 'version_id')
+                              THEN (NEW.payload ->> 'version_id')::uuid END
+      AND v.approval_command_id = NEW.command_id AND v.status IN ('pending_approval', 'approved');
+    PERFORM set_config('concord.registry_command', coalesce(saved_command, ''), true);
+    PERFORM set_config('concord.registry_trace', coalesce(saved_trace, ''), true);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER registry_publication_ended
+AFTER UPDATE OF status ON concord.commands
+FOR EACH ROW
+WHEN (
+    new.command_type = 'concord.registry.publish_version'
+    AND new.status IN ('failed', 'cancelled', 'expired')
+    AND old.status IS DISTINCT FROM new.status
+)
+EXECUTE FUNCTION concord._registry_publication_ended();

@@ -13459,6 +13459,31 @@ END
 $$;
 
 --
+-- Name: _registry_publication_ended(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_publication_ended() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    saved_command text := current_setting('concord.registry_command', true);
+    saved_trace text := current_setting('concord.registry_trace', true);
+BEGIN
+    PERFORM set_config('concord.registry_command', NEW.command_id::text, true);
+    PERFORM set_config('concord.registry_trace', NEW.trace_id, true);
+    UPDATE concord.registry_versions AS v SET status = 'rejected'
+    WHERE v.version_id = CASE WHEN concord._is_uuid(NEW.payload ->> 'version_id')
+                              THEN (NEW.payload ->> 'version_id')::uuid END
+      AND v.approval_command_id = NEW.command_id AND v.status IN ('pending_approval', 'approved');
+    PERFORM set_config('concord.registry_command', coalesce(saved_command, ''), true);
+    PERFORM set_config('concord.registry_trace', coalesce(saved_trace, ''), true);
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: _registry_publish(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -33920,6 +33945,12 @@ CREATE TRIGGER registry_lifecycle_events_are_append_only BEFORE DELETE OR UPDATE
 CREATE TRIGGER registry_lifecycle_events_are_not_truncated BEFORE TRUNCATE ON concord.registry_lifecycle_events FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is append-only', 'Record a correction as a new event instead.');
 
 --
+-- Name: commands registry_publication_ended; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_publication_ended AFTER UPDATE OF status ON concord.commands FOR EACH ROW WHEN (((new.command_type = 'concord.registry.publish_version'::text) AND (new.status = ANY (ARRAY['failed'::text, 'cancelled'::text, 'expired'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION concord._registry_publication_ended();
+
+--
 -- Name: registry_relationships registry_relationships_are_frozen_with_their_version; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -36793,6 +36824,12 @@ REVOKE ALL ON FUNCTION concord._registry_pointer_token(token text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._registry_project(e concord.registry_entities) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_publication_ended(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_publication_ended() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_publish(version_id uuid, approver text); Type: ACL; Schema: concord; Owner: -

@@ -11,7 +11,9 @@
 #      by DEMO_WAREHOUSE_DSN);
 #   4. demo/02..06, whose commands and agents the worker runs (each script waits for it, 30 s
 #      at most per wait, and fails loudly);
-#   5. what the vendor saw; then the worker and the vendor are stopped with SIGTERM.
+#   5. the YAML manifests of demo/registry/: concord registry validate, then apply as olivia
+#      (a new tool waits for oscar's approval, then a second apply binds it);
+#   6. what the vendor saw; then the worker and the vendor are stopped with SIGTERM.
 #
 # Whatever happens, nothing is left running (trap on EXIT). Any failure makes the demo
 # exit non-zero, with the worker's and the vendor's logs.
@@ -141,6 +143,41 @@ done
 changes_after=$(catalog_changes)
 ((changes_after == changes_before)) \
     || die "demo/02..06 changed the catalog that demo/worker_setup.sql registered: keep their specs identical"
+
+echo
+echo "=== demo/registry/: demo/06's contracts kept in git as YAML (concord registry validate, apply)"
+# olivia's own login when the server lets it connect (the throwaway cluster does); else the
+# superuser, who acts as an operator
+olivia_dsn=$("$PY" -c 'import sys; from psycopg.conninfo import make_conninfo
+print(make_conninfo(sys.argv[1], user="demo_olivia", password=None))' "$dsn")
+psql "$olivia_dsn" -X -q -c 'SELECT 1' >/dev/null 2>&1 || olivia_dsn=$dsn
+unchanged=': version unchanged, already published, bound already'
+(
+    cd "$ROOT"
+    "$CONCORD" registry validate --dsn "$olivia_dsn" demo/registry
+    echo "--- apply: demo/06 registered every contract but the search tool, which is new; it invokes"
+    echo "    a connector operation (a high-risk change), so its publication waits for oscar:"
+    "$CONCORD" registry apply --dsn "$olivia_dsn" --project wayfarer/travel demo/registry | grep -v "$unchanged"
+)
+echo "--- oscar approves it; the worker publishes it:"
+(cd "$ROOT" && psql "$dsn" -X -q -v ON_ERROR_STOP=1 -P footer=off) <<'SQL'
+\i demo/wait_helpers.sql
+SELECT v.approval_command_id AS publication
+FROM concord.registry_versions AS v INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+WHERE e.entity_type = 'tool' AND e.name = 'wayfarer.search_hotels' \gset
+SET SESSION AUTHORIZATION demo_oscar;
+SELECT concord.resolve_approval(a.approval_id, 'approved', NULL, reason => 'a read-only search') ->> 'status'
+    AS decision
+FROM concord.pending_approvals AS a WHERE a.command_id = :'publication';
+RESET SESSION AUTHORIZATION;
+SELECT pg_temp.wait_for_status(:'publication', 'succeeded') AS publication;
+SQL
+(
+    cd "$ROOT"
+    echo "--- apply again: it binds the tool; a third apply changes nothing:"
+    "$CONCORD" registry apply --dsn "$olivia_dsn" --project wayfarer/travel demo/registry | grep -v "$unchanged"
+    "$CONCORD" registry apply --dsn "$olivia_dsn" --project wayfarer/travel demo/registry | tail -n 1
+)
 
 echo
 echo "=== what the hotel vendor saw (demo/hotel_vendor.py)"

@@ -4,7 +4,7 @@
 -- pgtap_tests/agents/ raise them where they apply).
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(35);
+SELECT plan(37);
 
 DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "t_codes", "sync_allowed": true,
@@ -30,7 +30,7 @@ SELECT is_empty(
              regexp_matches(p.prosrc, 'ERRCODE\s*=\s*''(CN[0-9A-Z]{3})''', 'g') AS m
       WHERE p.pronamespace = 'concord'::regnamespace
         AND m[1] NOT IN ('CN001', 'CN002', 'CN003', 'CN004', 'CN005', 'CN006', 'CN007', 'CN008',
-                         'CN009', 'CN010', 'CN011', 'CN012', 'CN013', 'CN014', 'CN015')$$,
+                         'CN009', 'CN010', 'CN011', 'CN012', 'CN013', 'CN014', 'CN015', 'CN016', 'CN017')$$,
     'the functions raise no CN code outside the documented table'
 );
 
@@ -39,9 +39,22 @@ SELECT set_eq(
              regexp_matches(p.prosrc, 'ERRCODE\s*=\s*''(CN[0-9A-Z]{3})''', 'g') AS m
       WHERE p.pronamespace = 'concord'::regnamespace$$,
     ARRAY['CN001', 'CN002', 'CN003', 'CN004', 'CN005', 'CN006', 'CN007', 'CN008', 'CN009', 'CN010',
-          'CN011', 'CN012', 'CN013', 'CN014', 'CN015'],
+          'CN011', 'CN012', 'CN013', 'CN014', 'CN015', 'CN016', 'CN017'],
     'every documented code is raised somewhere'
 );
+
+-- CN016 a capability that resolves to nothing usable; CN017 a version
+-- number that does not match its change (the registry)
+SELECT concord_test.throws_rule(
+    $$SELECT concord.resolve_registry_entity('tool', 'no_such_tool_anywhere')$$,
+    'CN016', 'a_capability_resolves_to_a_usable_version', 'CN016: a tool the registry does not know resolves to nothing');
+DO $$ BEGIN
+    PERFORM concord.create_registry_entity('tool', 'codes_tool', 'Codes tool', 'platform');
+    PERFORM concord._registry_publish(concord.create_registry_version('tool', 'codes_tool', '1.0.0', '{"mode": "sync"}'));
+END $$;
+SELECT concord_test.throws_rule(
+    $$SELECT concord.create_registry_version('tool', 'codes_tool', '1.0.1', '{"mode": "async"}')$$,
+    'CN017', 'a_version_number_matches_its_change', 'CN017: a changed execution mode (breaking) in a patch version');
 
 -- CN001 illegal transition
 SELECT concord_test.throws_rule(

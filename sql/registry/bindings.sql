@@ -8,8 +8,8 @@
 -- pointed at the version (rebinding), else a new binding is made. Answers
 -- {binding_id, version_id, created, from_version_id}.
 CREATE OR REPLACE FUNCTION concord._registry_bind(
-    version_id uuid, binding_scope text, binding_target text, environment text, rollout_strategy text,
-    rollout_config jsonb, actor text
+    version_id uuid, binding_scope text, binding_target text, environment text,
+    rollout_strategy text, rollout_config jsonb, actor text
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -96,7 +96,9 @@ $$;
 -- Points a binding back at a prior version of its entity (published or
 -- deprecated), with the reason in its lifecycle event. Answers
 -- {binding_id, version_id, from_version_id}.
-CREATE OR REPLACE FUNCTION concord._registry_rollback(binding_id uuid, target_version_id uuid, reason text)
+CREATE OR REPLACE FUNCTION concord._registry_rollback(
+    binding_id uuid, target_version_id uuid, reason text
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE

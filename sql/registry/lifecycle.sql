@@ -3,7 +3,9 @@
 -- idempotent: asked again in the state it leads to, it answers as before.
 
 -- The state of a version, as the lifecycle functions answer it.
-CREATE OR REPLACE FUNCTION concord._registry_version_answer(v concord.registry_versions, problems jsonb DEFAULT '[]')
+CREATE OR REPLACE FUNCTION concord._registry_version_answer(
+    v concord.registry_versions, problems jsonb DEFAULT '[]'
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
@@ -174,7 +176,7 @@ $$;
 -- transaction on. An emergency also writes an incident to the audit trail.
 -- Its owners are notified by the caller. Answers {version..., bindings}.
 CREATE OR REPLACE FUNCTION concord._registry_retire(
-    version_id uuid, reason text, emergency boolean DEFAULT false, migrate_to uuid DEFAULT NULL
+    version_id uuid, reason text, emergency boolean DEFAULT FALSE, migrate_to uuid DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql

@@ -289,4 +289,5 @@ COMMENT ON FUNCTION concord.resolve_agent_runtime_manifest(uuid, text, text, jso
 'named like a secret. agent_run_id NULL previews the manifest of agent_role (and agent_name) for '
 'the caller, recording nothing (an agent caller always reads its own run''s); with a run, '
 'records resolved_for_agent_run and tool_enabled usage. Read by the run itself (its secret), '
-'its project''s members, the worker and operators (CN012 otherwise). CN016 when the role resolves to nothing usable.';
+'its project''s members, the worker and operators (CN012 otherwise). CN016 when the role resolves '
+'to nothing usable.';

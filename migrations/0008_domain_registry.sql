@@ -626,6 +626,13 @@ COMMENT ON CONSTRAINT runtime_manifest_is_an_object ON concord.agent_runs IS
 'A runtime manifest is a JSON object.';
 
 -- == registry_commands ==
+-- The catalogs' guards (sql/, installed on an upgraded database) refuse new
+-- built-in rows: they are off for these inserts, which bring the registry's
+-- own command types, policy and approval type with this release.
+ALTER TABLE concord.policies DISABLE TRIGGER USER;
+ALTER TABLE concord.approval_types DISABLE TRIGGER USER;
+ALTER TABLE concord.command_types DISABLE TRIGGER USER;
+
 -- A command whose contract was retired under it, or a capability that no
 -- longer resolves (spec 111.4): not retryable, a new version must be bound.
 INSERT INTO concord.error_classes (error_class, retryable, description) VALUES
@@ -709,3 +716,7 @@ INSERT INTO concord.command_types (
     true, false, false, '{}', 'low', 1
 )
 ON CONFLICT (command_type) DO NOTHING;
+
+ALTER TABLE concord.policies ENABLE TRIGGER USER;
+ALTER TABLE concord.approval_types ENABLE TRIGGER USER;
+ALTER TABLE concord.command_types ENABLE TRIGGER USER;

@@ -22852,6 +22852,12 @@ COMMENT ON FUNCTION concord.register_tool(spec jsonb) IS 'Insert or update a com
 CREATE FUNCTION concord.registry_canonical_json(document jsonb) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -22888,6 +22894,12 @@ COMMENT ON FUNCTION concord.registry_canonical_json(document jsonb) IS 'The cano
 CREATE FUNCTION concord.registry_checksum(manifest jsonb) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 BEGIN
@@ -23217,6 +23229,12 @@ COMMENT ON FUNCTION concord.registry_manifest_relationships(entity_type text, ma
 CREATE FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) RETURNS integer
     LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
     SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE

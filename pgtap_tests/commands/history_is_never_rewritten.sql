@@ -14,7 +14,10 @@ END $$;
 -- Before any command is submitted: a validated command leaves a deferred
 -- hand-off pending (an_allowed_command_is_handed_to_the_worker_at_commit),
 -- and PostgreSQL refuses to TRUNCATE a table with pending trigger events
--- (55006) before the guard could speak.
+-- (55006) before the guard could speak. The registration's own registry
+-- commands left theirs: settle them now.
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
 SELECT concord_test.throws_rule(
     'TRUNCATE concord.commands CASCADE',
     'CN007', 'commands_are_not_truncated',

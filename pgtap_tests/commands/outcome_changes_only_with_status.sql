@@ -106,15 +106,15 @@ SELECT concord_test.throws_rule(
 );
 
 SELECT lives_ok(
-    $$UPDATE concord.command_types SET payload_schema = '{"type": "object", "required": ["n"]}'
-      WHERE command_type = 't_hard_valid'$$,
-    'a direct UPDATE of payload_schema to a valid schema passes'
+    $$SELECT concord_test.new_catalog_version('command_type', 't_hard_valid',
+                                              '{"payload_schema": {"type": "object", "required": ["n"]}}')$$,
+    'a new version with a valid payload_schema is projected into its catalog row'
 );
 
 SELECT is(
     (SELECT version FROM concord.command_types WHERE command_type = 't_hard_valid'),
     :catalog_version + 1,
-    'the direct UPDATE bumped the version'
+    'the projection bumped the catalog counter'
 );
 
 SELECT row_eq(
@@ -123,7 +123,7 @@ SELECT row_eq(
       WHERE event_type = 'command_type_registered' AND target_id = 't_hard_valid'
       ORDER BY event_seq DESC LIMIT 1$$,
     ROW(true, :catalog_version + 1, '{"type": "object", "required": ["n"]}'::jsonb),
-    'the direct UPDATE wrote a command_type_registered audit event with the new version and schema'
+    'the projection wrote a command_type_registered audit event with the new version and schema'
 );
 
 -- ===========================================================================

@@ -1,9 +1,11 @@
 -- A policy's checksum covers everything that decides (its predicate, vars,
 -- decision, on_unknown, reasons, approval type and missing fields; an
 -- executable one's function; a built-in's config), and is recomputed on every
--- write, whoever writes: a bare UPDATE by the table owner cannot leave the old
+-- write: a new registry version projected into the row cannot leave the old
 -- checksum or the old spec behind, and its audit row shows what changed, old
--- and new.
+-- and new. Only the projection writes the row
+-- (a_catalog_row_is_the_projection_of_its_bound_version); even its writes
+-- cannot choose a checksum or a spec.
 BEGIN;
 SELECT plan(17);
 
@@ -29,15 +31,15 @@ AS $$
 $$;
 
 -- ===========================================================================
--- A declarative policy's vars, changed by a bare UPDATE
+-- A declarative policy's vars, changed by a new version
 -- ===========================================================================
-UPDATE concord.policies SET vars = '{"limit": 5000}' WHERE name = 'big_total';
+SELECT concord_test.new_catalog_version('policy', 'big_total', '{"vars": {"limit": 5000}}') IS NOT NULL AS v \gset
 
 SELECT row_eq(
     $$SELECT p.version = b.version + 1, p.checksum <> b.checksum, p.checksum = md5(p.spec::text), p.spec -> 'vars'
       FROM concord.policies AS p, before_change AS b WHERE p.name = 'big_total'$$,
     ROW(true, true, true, '{"limit": 5000}'::jsonb),
-    'a bare UPDATE of vars gives a new version, a new checksum, and a spec that shows the new vars'
+    'a new version of its vars gives a new row version, a new checksum, and a spec that shows the new vars'
 );
 SELECT is(
     pg_temp.last_audit('big_total') -> 'changed',
@@ -61,12 +63,13 @@ SELECT is(
     'and its decision records the checksum of the changed rule, not the old one'
 );
 
-UPDATE concord.policies SET predicate = '$.payload.total >= $limit', on_unknown = null WHERE name = 'big_total';
+SELECT concord_test.new_catalog_version(
+    'policy', 'big_total', '{"predicate": "$.payload.total >= $limit", "on_unknown": null}') IS NOT NULL AS v \gset
 SELECT row_eq(
     $$SELECT p.spec ->> 'predicate', p.spec ? 'on_unknown', p.checksum = md5(p.spec::text)
       FROM concord.policies AS p WHERE p.name = 'big_total'$$,
-    ROW('($."payload"."total" >= $"limit")'::text, false, true),
-    'a bare UPDATE of the predicate and on_unknown shows in the spec and the checksum'
+    ROW('$.payload.total >= $limit'::text, false, true),
+    'a new version of the predicate and on_unknown shows in the spec (in its words) and the checksum'
 );
 SELECT is(
     pg_temp.last_audit('big_total') -> 'changed',
@@ -76,8 +79,10 @@ SELECT is(
 );
 
 -- ===========================================================================
--- What the checksum and spec say cannot be written over
+-- What the checksum and spec say cannot be written over, not even by the
+-- projection's own writes (the marker it sets around them)
 -- ===========================================================================
+SELECT set_config('concord.catalog_projection', 'on', true) AS projecting \gset
 UPDATE concord.policies SET checksum = 'forged' WHERE name = 'big_total';
 SELECT is(
     (SELECT checksum = md5(spec::text) FROM concord.policies WHERE name = 'big_total'), true,
@@ -99,8 +104,9 @@ SELECT row_eq(
     $$SELECT checksum = md5(spec::text), spec ->> 'predicate', spec ->> 'decision'
       FROM concord.policies WHERE name = 'concord_test_inserted'$$,
     ROW(true, '($."payload"."x" > 1)'::text, 'deny'::text),
-    'a bare INSERT gets the computed checksum and a spec of its columns'
+    'an INSERT gets the computed checksum and a spec of its columns'
 );
+SELECT set_config('concord.catalog_projection', '', true) AS projecting \gset
 
 -- ===========================================================================
 -- Registering the spec again restores the registered rule
@@ -116,19 +122,20 @@ SELECT row_eq(
       FROM concord.policies WHERE name = 'big_total'$$,
     ROW('{"limit": 500}'::jsonb, '($."payload"."total" > $"limit")'::text, 'allow'::text,
         '$.payload.total > $limit'::text, true),
-    'over the direct changes: it is a new version, not a no-op, and the spec keeps the words it was given'
+    'over the changes: it is a new version, not a no-op, and the spec keeps the words it was given'
 );
 
 -- ===========================================================================
--- A built-in's config, changed by a bare UPDATE
+-- A built-in's config, changed by a new version
 -- ===========================================================================
 CREATE TEMP TABLE risk_before AS SELECT version, checksum, config FROM concord.policies WHERE name = 'risk';
-UPDATE concord.policies SET config = '{"levels": ["critical"], "approval_type": "standard"}' WHERE name = 'risk';
+SELECT concord_test.new_catalog_version(
+    'policy', 'risk', '{"config": {"levels": ["critical"], "approval_type": "standard"}}') IS NOT NULL AS v \gset
 SELECT row_eq(
     $$SELECT p.version = b.version + 1, p.checksum <> b.checksum, p.checksum = md5(p.spec::text), p.spec -> 'config'
       FROM concord.policies AS p, risk_before AS b WHERE p.name = 'risk'$$,
     ROW(true, true, true, '{"levels": ["critical"], "approval_type": "standard"}'::jsonb),
-    'a bare UPDATE of a built-in''s config gives a new checksum and a spec that shows the new config'
+    'a new version of a built-in''s config gives a new checksum and a spec that shows the new config'
 );
 SELECT is(
     pg_temp.last_audit('risk') -> 'changed',
@@ -136,7 +143,7 @@ SELECT is(
         'old', (SELECT config FROM risk_before), 'new', '{"levels": ["critical"], "approval_type": "standard"}'::jsonb)),
     'its audit row shows the old and the new config'
 );
-UPDATE concord.policies SET description = 'only critical' WHERE name = 'risk';
+SELECT concord_test.new_catalog_version('policy', 'risk', '{"description": "only critical"}') IS NOT NULL AS v \gset
 SELECT row_eq(
     $$SELECT pg_temp.last_audit('risk') -> 'changed',
              (pg_temp.last_audit('risk') ->> 'checksum') <> (pg_temp.last_audit('risk') ->> 'previous_checksum')$$,

@@ -68,7 +68,8 @@ SELECT lives_ok(
 );
 SELECT is(concord_test.submit('manual', 'h_input', '{"price": 3}', 'req'), 'queued', 'fixture: allowed, input type');
 SELECT is(concord_test.submit('manual2', 'h_book', '{"price": 10}'), 'queued', 'fixture');
-UPDATE concord.command_types SET async_required = false, sync_allowed = true WHERE command_type = 'h_input';
+SELECT concord_test.new_catalog_version('command_type', 'h_input', '{"async_required": false, "sync_allowed": true}')
+       IS NOT NULL AS v \gset
 SELECT is(concord_test.submit('sync', 'h_input', '{"price": 3}'), 'validated', 'fixture: a validated governed command');
 SELECT concord_test.throws_rule(
     format($$SELECT concord.transition_command(%L, 'waiting_for_approval', 'mallory')$$, concord_test.id('sync')),

@@ -2,9 +2,11 @@
 -- (an_approval_answers_the_latest_evaluation,
 -- a_command_waits_for_approval_only_while_one_is_pending): no approval no
 -- evaluation asked for, no wait on closed approvals, no gate once the latest
--- evaluation needs none, and a type's policies taken away let it go on.
+-- evaluation needs none; a type's policies taken away let its new commands go
+-- on, while one already recorded is judged again under the contract it was
+-- judged under (a_command_keeps_the_contract_it_was_judged_under).
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 
 DO $$ BEGIN
     PERFORM concord.add_team_member('team:fin', 'ann');
@@ -67,9 +69,11 @@ DO $$ BEGIN
                                             "required_inputs": ["price"]}');
 END $$;
 SELECT is(
-    concord.evaluate_policies(concord_test.id('stale')) ->> 'status', 'queued',
-    'once an administrator takes the type''s policies away, its validated commands go on'
+    concord.evaluate_policies(concord_test.id('stale')) ->> 'status', 'waiting_for_approval',
+    'once an administrator takes the type''s policies away, a validated command keeps those of its contract'
 );
+SELECT is(concord_test.submit('fresh', 'h_book', '{"price": 900}'), 'queued',
+          'and a new command, judged under the new version, goes on');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -90,8 +90,13 @@ DO $$ BEGIN
           "required_inputs": ["price"]}');
 END $$;
 
+-- the contract a new command is judged under, and its catalog row, written
+-- with the triggers off
 SET LOCAL session_replication_role = replica;
 UPDATE concord.command_types SET policy_checks = '{h_big,no_such_policy}' WHERE command_type = 'h_book';
+UPDATE concord.registry_versions AS v SET manifest = jsonb_set(v.manifest, '{policy_checks}', '["h_big", "no_such_policy"]')
+FROM concord.registry_bindings AS b INNER JOIN concord.registry_entities AS e ON b.entity_id = e.entity_id
+WHERE v.version_id = b.version_id AND e.entity_type = 'command_type' AND e.name = 'h_book' AND b.status = 'active';
 SET LOCAL session_replication_role = origin;
 SELECT is(concord_test.submit('ghost', 'h_book', '{"price": 1}'), 'failed',
           'a policy name with no policy (written with triggers off) denies, recorded');

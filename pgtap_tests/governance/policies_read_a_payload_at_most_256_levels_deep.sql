@@ -106,10 +106,10 @@ DO $$ BEGIN
     PERFORM concord.register_command_type(
         '{"command_type": "t_later", "sync_allowed": true, "policy_checks": ["walks_everything"]}');
 END $$;
-SELECT is(
-    (SELECT r ->> 'status' FROM concord.evaluate_policies(concord_test.id('later')) AS r), 'failed',
-    'evaluate_policies denies it once a policy governs its type, no raw 54001'
-);
+-- 'later' keeps the contract it was judged under (no policy); a new command
+-- is judged under the version that has one
+SELECT is(concord_test.submit('later_governed', 't_later', jsonb_build_object('x', pg_temp.nested(9000))), 'failed',
+          'a deep payload is denied once a policy governs its type, no raw 54001');
 
 SELECT * FROM finish();
 ROLLBACK;

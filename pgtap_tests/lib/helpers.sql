@@ -439,3 +439,41 @@ BEGIN
     RETURN outcome;
 END
 $$;
+
+-- A catalog row (command_types, policies, approval_types, tools, connectors)
+-- changes only as the projection of a new registry version bound globally:
+-- the version bound now with changes applied (a null removes a field), made,
+-- published and bound as register_* does it. Returns the new version's id.
+-- With a scope other than global, the version is bound there instead (the
+-- catalog row stays the global version's).
+CREATE OR REPLACE FUNCTION concord_test.new_catalog_version(
+    entity_type text, name text, changes jsonb, scope text DEFAULT 'global', target text DEFAULT '*'
+)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+    latest concord.registry_versions%ROWTYPE;
+    doc jsonb;
+    number text;
+    made uuid;
+BEGIN
+    SELECT * INTO STRICT e FROM concord.registry_entities AS x
+    WHERE x.entity_type = new_catalog_version.entity_type AND x.name = new_catalog_version.name;
+    doc := concord._registry_without_nulls(
+        ((concord._registry_global_version(e.entity_id)).manifest - 'version') || changes);
+    IF scope = 'global' THEN
+        RETURN concord._registry_shorthand(entity_type, name, doc, e.org_id, session_user::text);
+    END IF;
+    latest := concord._registry_latest_published(e.entity_id);
+    number := concord._registry_next_version(e.entity_id, latest.version::text, concord.registry_classify_change(
+        entity_type, latest.manifest, doc || jsonb_build_object('version', latest.version::text)) ->> 'change_class');
+    made := concord._registry_create_version(e, number, doc || jsonb_build_object('version', number), '[]',
+                                             session_user::text);
+    PERFORM concord._registry_legacy_edges_are_optional(made);
+    PERFORM concord._registry_publish(made);
+    PERFORM concord._registry_bind(made, scope, target, NULL, 'pinned', '{}', session_user::text);
+    RETURN made;
+END
+$$;

@@ -48,12 +48,17 @@ SELECT is(
     '{"old": ["read"], "new": ["read", "write"]}'::jsonb,
     'the change is audited with what it was and what it became'
 );
+-- only the projection writes a connector row
+-- (a_catalog_row_is_the_projection_of_its_bound_version); the owner's session
+-- that forges its marker is still audited
+SELECT set_config('concord.catalog_projection', 'on', true) AS forged \gset
 UPDATE concord.connectors SET risk_level = 'high' WHERE connector_name = 'aud_crm';
 DELETE FROM concord.connectors WHERE connector_name = 'aud_crm';
+SELECT set_config('concord.catalog_projection', '', true) AS forged \gset
 SELECT results_eq(
     $$SELECT event_type, actor FROM pg_temp.audit('connector', 'aud_crm') OFFSET 2$$,
     format($$VALUES ('connector_registered', %1$L), ('connector_removed', %1$L)$$, session_user),
-    'a direct UPDATE and DELETE by the table''s owner are audited too'
+    'a direct UPDATE and DELETE by the table''s owner, past the projection''s guard, are audited too'
 );
 
 -- queues

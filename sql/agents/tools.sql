@@ -13,12 +13,13 @@ SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 SET "concord.worker_run" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 DECLARE
     problems text[] := '{}'::text[];
     ct concord.command_types%ROWTYPE;
     conn concord.connectors%ROWTYPE;
-    existing concord.tools%ROWTYPE;
+    wanted concord.tools%ROWTYPE;
     mode text;
     new_name text := spec ->> 'name';
 BEGIN
@@ -97,26 +98,21 @@ BEGIN
 
     mode := coalesce(spec ->> 'execution_mode',
                      CASE WHEN ct.async_required OR NOT ct.sync_allowed THEN 'async' ELSE 'sync' END);
-    SELECT * INTO existing FROM concord.tools AS t WHERE t.tool_name = new_name;
-    IF FOUND AND existing.spec = spec THEN
-        RETURN new_name;
-    END IF;
-    PERFORM set_config('concord.actor', concord._actor(), true);
-    INSERT INTO concord.tools AS t (
-        tool_name, description, input_schema, output_schema, execution_mode, risk_level, requires_approval,
-        connector, capability, command_type, function_name, metadata, spec
-    ) VALUES (
-        new_name, coalesce(spec ->> 'description', ''), coalesce(spec -> 'input_schema', '{}'),
-        coalesce(spec -> 'output_schema', '{}'), mode, coalesce(spec ->> 'risk_level', ct.risk_level),
-        coalesce((spec ->> 'requires_approval')::boolean, false), spec ->> 'connector', spec ->> 'capability',
-        ct.command_type, spec ->> 'function_name', coalesce(spec -> 'metadata', '{}'), spec
-    )
-    ON CONFLICT ON CONSTRAINT tools_pkey DO UPDATE SET
-        description = excluded.description, input_schema = excluded.input_schema,
-        output_schema = excluded.output_schema, execution_mode = excluded.execution_mode,
-        risk_level = excluded.risk_level, requires_approval = excluded.requires_approval,
-        connector = excluded.connector, capability = excluded.capability, command_type = excluded.command_type,
-        function_name = excluded.function_name, metadata = excluded.metadata, spec = excluded.spec;
+    wanted.tool_name := new_name;
+    wanted.description := coalesce(spec ->> 'description', '');
+    wanted.input_schema := coalesce(spec -> 'input_schema', '{}');
+    wanted.output_schema := coalesce(spec -> 'output_schema', '{}');
+    wanted.execution_mode := mode;
+    wanted.risk_level := coalesce(spec ->> 'risk_level', ct.risk_level);
+    wanted.requires_approval := coalesce((spec ->> 'requires_approval')::boolean, false);
+    wanted.connector := spec ->> 'connector';
+    wanted.capability := spec ->> 'capability';
+    wanted.command_type := ct.command_type;
+    wanted.function_name := spec ->> 'function_name';
+    wanted.metadata := coalesce(spec -> 'metadata', '{}');
+    -- a shorthand of the registry: a changed spec is the next version, bound
+    -- globally; the row is its projection
+    PERFORM concord._registry_shorthand('tool', new_name, concord._tool_manifest(wanted), NULL, concord._actor());
     RETURN new_name;
 END
 $$;
@@ -126,4 +122,6 @@ COMMENT ON FUNCTION concord.register_tool(jsonb) IS
 'output_schema, '
 'execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; '
 'CN005 lists '
-'every problem, CN009 for an unknown command type; an identical spec is a no-op.';
+'every problem, CN009 for an unknown command type; an identical spec is a no-op. A shorthand of '
+'the registry: a changed spec becomes the next version of platform entity tool, published and '
+'bound globally (the catalog row is its projection).';

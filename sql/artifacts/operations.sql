@@ -55,7 +55,7 @@ BEGIN
             TABLE = 'artifacts',
             MESSAGE = format('command %s is %s: only a running command creates artifacts', c.command_id, c.status);
     END IF;
-    IF NOT (SELECT t.artifact_output_possible FROM concord.command_types AS t WHERE t.command_type = c.command_type) THEN
+    IF NOT (concord._command_contract_of(c)).artifact_output_possible THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
             CONSTRAINT = 'an_operation_creates_artifacts_only_if_its_command_type_declares_them',

@@ -30,7 +30,7 @@ BEGIN
     IF new_row.status = 'running' AND old_row.status <> 'blocked' THEN
         new_row.attempts := old_row.attempts + 1;
     ELSIF new_row.status = 'queued' AND old_row.status IN ('failed', 'blocked') THEN
-        allowed := (SELECT t.max_attempts FROM concord.command_types AS t WHERE t.command_type = old_row.command_type);
+        allowed := (concord._command_contract_of(old_row)).max_attempts;
         IF old_row.attempts >= allowed THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',

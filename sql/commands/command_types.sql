@@ -143,10 +143,11 @@ BEGIN
 END
 $$;
 
--- Insert or replace a command type from a spec 13.2 document plus
--- payload_schema and default_cancellation_mode. The spec replaces the whole
--- previous definition (absent fields take their defaults); registering an
--- identical spec again changes nothing.
+-- A command type from a spec 13.2 document plus payload_schema and
+-- default_cancellation_mode: a shorthand of the registry
+-- (sql/registry/shorthands.sql). The spec replaces the whole previous
+-- definition (absent fields take their defaults) in a new version;
+-- registering an identical spec again changes nothing.
 CREATE OR REPLACE FUNCTION concord.register_command_type(spec jsonb)
 RETURNS text
 LANGUAGE plpgsql
@@ -160,11 +161,11 @@ SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 SET "concord.worker_run" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 DECLARE
     problems text[] := concord._command_type_spec_problems(spec);
     wanted concord.command_types%ROWTYPE;
-    existing concord.command_types%ROWTYPE;
 BEGIN
     PERFORM concord._require_catalog_operator('command types');
     IF cardinality(problems) > 0 THEN
@@ -199,72 +200,17 @@ BEGIN
     wanted.cost_budget := (spec ->> 'cost_budget')::numeric;
     wanted.over_budget := coalesce(spec ->> 'over_budget', 'require_approval');
 
-    SELECT * INTO existing FROM concord.command_types AS ct
-    WHERE ct.command_type = wanted.command_type
-    FOR UPDATE;
-
-    IF FOUND AND (
-        existing.name, existing.description, existing.function_name, existing.ingress_types,
-        existing.required_inputs, existing.payload_schema, existing.sync_allowed,
-        existing.async_required, existing.approval_required, existing.memory_write_possible,
-        existing.artifact_output_possible, existing.notification_required, existing.policy_checks,
-        existing.connector_requirements, existing.risk_level, existing.max_attempts,
-        existing.default_cancellation_mode, existing.metadata, existing.approval_type,
-        existing.cost_budget, existing.over_budget
-    ) IS NOT DISTINCT FROM (
-        wanted.name, wanted.description, wanted.function_name, wanted.ingress_types,
-        wanted.required_inputs, wanted.payload_schema, wanted.sync_allowed,
-        wanted.async_required, wanted.approval_required, wanted.memory_write_possible,
-        wanted.artifact_output_possible, wanted.notification_required, wanted.policy_checks,
-        wanted.connector_requirements, wanted.risk_level, wanted.max_attempts,
-        wanted.default_cancellation_mode, wanted.metadata, wanted.approval_type,
-        wanted.cost_budget, wanted.over_budget
-    ) THEN
-        RETURN existing.command_type;
-    END IF;
-
-    INSERT INTO concord.command_types AS ct (
-        command_type, name, description, function_name, ingress_types, required_inputs,
-        payload_schema, sync_allowed, async_required, approval_required,
-        memory_write_possible, artifact_output_possible, notification_required,
-        policy_checks, connector_requirements, risk_level, max_attempts,
-        default_cancellation_mode, metadata, approval_type, cost_budget, over_budget
-    ) VALUES (
-        wanted.command_type, wanted.name, wanted.description, wanted.function_name,
-        wanted.ingress_types, wanted.required_inputs, wanted.payload_schema,
-        wanted.sync_allowed, wanted.async_required, wanted.approval_required,
-        wanted.memory_write_possible, wanted.artifact_output_possible,
-        wanted.notification_required, wanted.policy_checks, wanted.connector_requirements,
-        wanted.risk_level, wanted.max_attempts, wanted.default_cancellation_mode, wanted.metadata,
-        wanted.approval_type, wanted.cost_budget, wanted.over_budget
-    )
-    ON CONFLICT (command_type) DO UPDATE SET
-        name = excluded.name,
-        description = excluded.description,
-        function_name = excluded.function_name,
-        ingress_types = excluded.ingress_types,
-        required_inputs = excluded.required_inputs,
-        payload_schema = excluded.payload_schema,
-        sync_allowed = excluded.sync_allowed,
-        async_required = excluded.async_required,
-        approval_required = excluded.approval_required,
-        memory_write_possible = excluded.memory_write_possible,
-        artifact_output_possible = excluded.artifact_output_possible,
-        notification_required = excluded.notification_required,
-        policy_checks = excluded.policy_checks,
-        connector_requirements = excluded.connector_requirements,
-        risk_level = excluded.risk_level,
-        max_attempts = excluded.max_attempts,
-        default_cancellation_mode = excluded.default_cancellation_mode,
-        metadata = excluded.metadata,
-        approval_type = excluded.approval_type,
-        cost_budget = excluded.cost_budget,
-        over_budget = excluded.over_budget;
-
+    -- a new version of the registry entity when the spec changed, published
+    -- and bound globally; its binding projects the catalog row
+    PERFORM concord._registry_shorthand('command_type', wanted.command_type,
+                                        concord._command_type_manifest(wanted), NULL, concord._actor());
     RETURN wanted.command_type;
 END
 $$;
 
 COMMENT ON FUNCTION concord.register_command_type(jsonb) IS
-'Insert or replace a command type from a spec 13.2 document; returns its command_type. '
-'CN005 lists every problem.';
+'Register a command type from a spec 13.2 document; returns its command_type. CN005 lists every '
+'problem. A shorthand of the registry: a changed spec becomes the next version of platform '
+'entity command_type (1.0.0 first; a doc change a patch, an additive one a minor, a breaking one a '
+'major step), published and bound globally, each step a concord.registry.* command; the catalog '
+'row is its projection. An identical spec changes nothing.';

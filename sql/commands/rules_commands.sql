@@ -15,7 +15,8 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     ct concord.command_types%ROWTYPE;
-    found_type record;
+    resolved record;
+    edges text[];
     problems jsonb;
     evaluation jsonb;
     path text[];
@@ -35,22 +36,15 @@ BEGIN
     NEW.completed_at := null;
     NEW.policy_evaluation := null;
     NEW.plan := null;
+    -- The contract it is judged under, resolved from the registry for its
+    -- requester and project and recorded for good (issue 14): CN009 for an
+    -- unknown type, CN016 when nothing usable is bound.
+    SELECT * INTO resolved FROM concord._resolve_command_contract(NEW) AS r;
+    ct := resolved.ct;
+    NEW.contract_version_id := resolved.version_id;
     IF current_setting('concord.submitting', true) = 'on' THEN
-        -- One query for the type and the edges a submission may take.
-        SELECT x AS command_type, ARRAY(
-                   SELECT tr.from_status || '>' || tr.to_status FROM concord.command_transitions AS tr
-                   WHERE tr.from_status IN ('created', 'validated')) AS edges
-        INTO found_type
-        FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN009',
-                CONSTRAINT = 'command_type_is_registered',
-                TABLE = 'commands',
-                MESSAGE = format('unknown command type %L', NEW.command_type),
-                HINT = 'Register it first with concord.register_command_type(spec).';
-        END IF;
-        ct := found_type.command_type;
+        edges := ARRAY(SELECT tr.from_status || '>' || tr.to_status FROM concord.command_transitions AS tr
+                       WHERE tr.from_status IN ('created', 'validated'));
         NEW.cancellation_mode := coalesce(NEW.cancellation_mode, ct.default_cancellation_mode);
         problems := concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload);
         IF jsonb_array_length(problems) > 0 THEN
@@ -82,7 +76,7 @@ BEGIN
         NEW.completed_at := CASE WHEN NEW.status = 'failed' THEN now() END;
         -- The path is still the state machine's to allow.
         FOR step IN 1 .. cardinality(path) - 1 LOOP
-            IF NOT (path[step] || '>' || path[step + 1]) = ANY (found_type.edges) THEN
+            IF NOT (path[step] || '>' || path[step + 1]) = ANY (edges) THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN001',
                     CONSTRAINT = 'a_submission_follows_the_state_machine',
@@ -133,6 +127,26 @@ BEGIN
                 DETAIL = format('From %s the allowed next statuses are: %s.',
                                 OLD.status, concord._next_statuses(OLD.status));
         END IF;
+    END IF;
+
+    -- The contract it was judged under never changes; a command from before
+    -- the registry is given, once, the version its type was adopted as.
+    IF NEW.contract_version_id IS DISTINCT FROM OLD.contract_version_id THEN
+        IF OLD.contract_version_id IS NULL
+           AND (to_jsonb(NEW) - 'contract_version_id') = (to_jsonb(OLD) - 'contract_version_id')
+           AND EXISTS (SELECT 1 FROM concord.registry_versions AS v
+                       INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+                       WHERE v.version_id = NEW.contract_version_id AND e.entity_type = 'command_type'
+                         AND e.name = OLD.command_type) THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_command_keeps_the_contract_it_was_judged_under',
+            TABLE = 'commands',
+            MESSAGE = format('command %s keeps the contract version it was judged under (%s)', OLD.command_id,
+                             coalesce(OLD.contract_version_id::text, 'none')),
+            HINT = 'A new version judges new commands: submit a new command.';
     END IF;
 
     IF concord._is_terminal(OLD.status) THEN
@@ -277,7 +291,7 @@ BEGIN
         IF NEW.status = 'validated' THEN
             problems := (
                 SELECT concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload)
-                FROM concord.command_types AS ct WHERE ct.command_type = NEW.command_type);
+                FROM concord._command_contract_of(NEW) AS ct);
             IF jsonb_array_length(problems) > 0 THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN005',
@@ -376,8 +390,20 @@ BEGIN
            AND NEW.error_class IS DISTINCT FROM 'validation_error')
     ORDER BY e.n;
     IF NEW.status = 'waiting_for_approval' THEN
-        SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
+        ct := concord._command_contract_of(NEW);
         PERFORM concord._open_approvals(NEW, ct, evaluation, actor);
+    END IF;
+    -- a deprecated contract still judges, with a warning on the command's trail
+    IF NEW.contract_version_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM concord.registry_versions AS v
+        WHERE v.version_id = NEW.contract_version_id AND v.status = 'deprecated') THEN
+        PERFORM concord._audit(
+            'contract_deprecated', NEW.command_id, NEW.trace_id, 'registry_version', NEW.contract_version_id::text,
+            NULL, NULL, jsonb_build_object(
+                'command_type', NEW.command_type,
+                'version', (SELECT v.version::text FROM concord.registry_versions AS v
+                            WHERE v.version_id = NEW.contract_version_id)),
+            actor);
     END IF;
     IF NEW.dbos_workflow_id IS NOT null THEN
         PERFORM concord._handed_off(NEW, actor);

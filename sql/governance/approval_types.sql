@@ -151,12 +151,12 @@ SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 SET "concord.worker_run" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
     problems text[];
     wanted concord.approval_types%ROWTYPE;
-    existing concord.approval_types%ROWTYPE;
     approver jsonb;
 BEGIN
     PERFORM concord._require_catalog_operator('approval types');
@@ -194,40 +194,18 @@ BEGIN
     wanted.on_request_changes := coalesce(spec #>> '{resume,on_request_changes}', 'request_input');
     wanted.ui := coalesce(spec -> 'ui', '{}');
 
-    SELECT * INTO existing FROM concord.approval_types AS t WHERE t.name = wanted.name FOR UPDATE;
-    IF FOUND AND existing.spec = spec THEN
-        RETURN existing.name;
-    END IF;
-    INSERT INTO concord.approval_types AS t (
-        name, version, description, risk_level, required_fields, decision_values,
-        default_expiry_minutes, approver_principals, approver_team, approver_path,
-        on_approved, on_rejected, on_request_changes, ui, spec
-    ) VALUES (
-        wanted.name, wanted.version, wanted.description, wanted.risk_level, wanted.required_fields,
-        wanted.decision_values, wanted.default_expiry_minutes, wanted.approver_principals,
-        wanted.approver_team, wanted.approver_path, wanted.on_approved, wanted.on_rejected,
-        wanted.on_request_changes, wanted.ui, spec
-    )
-    ON CONFLICT (name) DO UPDATE SET
-        version = excluded.version,
-        description = excluded.description,
-        risk_level = excluded.risk_level,
-        required_fields = excluded.required_fields,
-        decision_values = excluded.decision_values,
-        default_expiry_minutes = excluded.default_expiry_minutes,
-        approver_principals = excluded.approver_principals,
-        approver_team = excluded.approver_team,
-        approver_path = excluded.approver_path,
-        on_approved = excluded.on_approved,
-        on_rejected = excluded.on_rejected,
-        on_request_changes = excluded.on_request_changes,
-        ui = excluded.ui,
-        spec = excluded.spec;
+    -- a shorthand of the registry: a changed spec is the next version, bound
+    -- globally; the row is its projection, its version column the version's
+    PERFORM concord._registry_shorthand('approval_type', wanted.name, concord._approval_type_manifest(wanted),
+                                        NULL, concord._actor());
     RETURN wanted.name;
 END
 $$;
 
 COMMENT ON FUNCTION concord.register_approval_type(jsonb) IS
-'Insert or replace an approval type from a spec 107.3 document (name, required_fields, '
+'Register an approval type from a spec 107.3 document (name, required_fields, '
 'decision_values, expiration.default_minutes, approver, resume, risk_level); returns its name. '
-'Pending approvals keep the approvers they were given.';
+'Pending approvals keep the approvers they were given. A shorthand of the registry: a changed '
+'spec becomes the next version of platform entity approval_type, published and bound globally '
+'(the catalog row is its projection; its version column is the registry version; a version '
+'field of the spec is not used). An identical spec changes nothing.';

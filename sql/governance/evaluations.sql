@@ -220,7 +220,8 @@ BEGIN
             MESSAGE = format('command %s is %s: policies are evaluated for a validated command', command_id, c.status),
             HINT = 'A command waiting for input is re-evaluated by concord.provide_input.';
     END IF;
-    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    -- judged under the contract it was submitted under, not today's
+    ct := concord._command_contract_of(c);
     -- the payload judged, so that a changed one must be judged again (_require_judged_payload)
     evaluation := concord._evaluate(c, ct) || jsonb_build_object('payload_digest', concord._payload_digest(c.payload));
     IF evaluation IS NULL THEN

@@ -45,7 +45,7 @@ BEGIN
             MESSAGE = format('%s may not provide input for command %s: only its requester %s may',
                              actor, command_id, c.requested_by);
     END IF;
-    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    ct := concord._command_contract_of(c);
     BEGIN
         merged := concord._json_merge_patch(c.payload, payload_patch);
     EXCEPTION WHEN statement_too_complex OR program_limit_exceeded THEN

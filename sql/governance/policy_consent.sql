@@ -20,7 +20,7 @@ DECLARE
     granted boolean;
 BEGIN
     SELECT cardinality(concord._policies_for(c, ct)) > 0 INTO governed
-    FROM concord.command_types AS ct WHERE ct.command_type = c.command_type;
+    FROM concord._command_contract_of(c) AS ct;
     latest := concord._latest_evaluation(c.command_id);
     IF latest IS NULL AND (NOT governed OR concord._predates_governance(c)) THEN
         -- ungoverned, or recorded before governance existed (migration 0002):
@@ -127,7 +127,7 @@ DECLARE
 BEGIN
     IF judged IS NULL OR judged = concord._payload_digest(c.payload)
        OR NOT (SELECT cardinality(concord._policies_for(c, ct)) > 0
-               FROM concord.command_types AS ct WHERE ct.command_type = c.command_type) THEN
+               FROM concord._command_contract_of(c) AS ct) THEN
         RETURN;
     END IF;
     RAISE EXCEPTION USING

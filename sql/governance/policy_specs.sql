@@ -293,6 +293,7 @@ SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 SET "concord.worker_run" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -378,43 +379,27 @@ BEGIN
         wanted.command_types := concord._text_array(spec -> 'command_types');
     END IF;
     -- The same rule and description again changes nothing (the columns, not
-    -- the stored spec, are compared: a direct write shows as a difference).
+    -- the stored spec, are compared).
     IF known AND existing.kind = wanted.kind AND existing.description = wanted.description
        AND concord._policy_rule(existing) = concord._policy_rule(wanted) THEN
         RETURN policy_name;
     END IF;
-    -- spec and checksum follow from the columns (the before-write trigger)
-    IF known AND existing.kind = 'builtin' THEN
-        UPDATE concord.policies AS p SET
-            description = wanted.description,
-            config = wanted.config,
-            spec = spec
-        WHERE p.name = policy_name;
-    ELSE
-        INSERT INTO concord.policies AS p (
-            name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
-            missing_fields, function_name, spec, org_id, project_id, command_types
-        ) VALUES (
-            wanted.name, wanted.kind, wanted.description, wanted.predicate, wanted.vars, wanted.decision,
-            wanted.on_unknown, wanted.reasons, wanted.approval_type, wanted.missing_fields,
-            wanted.function_name, spec, wanted.org_id, wanted.project_id, wanted.command_types
-        )
-        ON CONFLICT (name) DO UPDATE SET
-            org_id = excluded.org_id,
-            project_id = excluded.project_id,
-            command_types = excluded.command_types,
-            kind = excluded.kind,
-            description = excluded.description,
-            predicate = excluded.predicate,
-            vars = excluded.vars,
-            decision = excluded.decision,
-            on_unknown = excluded.on_unknown,
-            reasons = excluded.reasons,
-            approval_type = excluded.approval_type,
-            missing_fields = excluded.missing_fields,
-            function_name = excluded.function_name,
-            spec = excluded.spec;
+    wanted.spec := spec;
+    -- checked before its registry command is recorded in the organisation
+    IF wanted.project_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.projects AS x WHERE x.project_id = wanted.project_id AND x.org_id = wanted.org_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_policy_project_is_in_its_organisation',
+            TABLE = 'policies',
+            MESSAGE = format('policy %s: its project is not one of its organisation''s', policy_name);
     END IF;
+    -- A shorthand of the registry: a changed rule or description is the next
+    -- version of the policy's entity (its organisation's, or a platform
+    -- one), bound globally; the row is its projection, spec and checksum
+    -- following from the columns (the before-write trigger).
+    PERFORM concord._registry_shorthand('policy', policy_name, concord._policy_manifest(wanted), wanted.org_id,
+                                        concord._actor());
     RETURN policy_name;
 END
 $$;
@@ -426,4 +411,7 @@ COMMENT ON FUNCTION concord.register_policy(jsonb) IS
 'chosen project''s organisation) and command_types (types it governs besides those naming it); '
 'for a built-in policy only description and config. Shared policies and built-ins are the '
 'operators'', an organisation''s policies its admins'' (CN012). Returns the name; CN005 lists '
-'every problem of a bad spec.';
+'every problem of a bad spec. A shorthand of the registry: a changed spec becomes the next '
+'version of entity policy (its organisation''s, or a platform one), published and bound globally '
+'(the catalog row is its projection); a high-risk change of an organisation''s policy is refused '
+'here (CN012) and published through the registry API after an owner''s approval.';

@@ -27,7 +27,7 @@ BEGIN
             CONSTRAINT = 'only_a_command_still_to_run_is_planned',
             MESSAGE = format('command %s is %s: only a command that is still to run is planned', command_id, c.status);
     END IF;
-    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    ct := concord._command_contract_of(c);
     -- The approval types its latest evaluation asks for, now or once its
     -- input is complete (an earlier evaluation that a change of input made
     -- unnecessary no longer gates it).

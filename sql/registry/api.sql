@@ -22,6 +22,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -83,6 +84,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -127,6 +129,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -169,6 +172,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

@@ -20,6 +20,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -110,6 +111,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -170,6 +172,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -216,6 +219,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -288,6 +292,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 DECLARE

@@ -56,6 +56,8 @@ BEGIN
             v.entity_id, v.version_id, binding_scope, target, environment, rollout_strategy, rollout_config, actor
         )
         RETURNING x.* INTO b;
+        -- a global binding here is what the legacy catalog row shows
+        PERFORM concord._registry_project_catalog(v.entity_id);
         RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', true,
                                   'from_version_id', NULL);
     END IF;
@@ -88,6 +90,7 @@ BEGIN
     END IF;
     UPDATE concord.registry_bindings AS x SET version_id = v.version_id, rollout_config = _registry_bind.rollout_config
     WHERE x.registry_binding_id = b.registry_binding_id;
+    PERFORM concord._registry_project_catalog(v.entity_id);
     RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', v.version_id, 'created', false,
                               'from_version_id', b.version_id);
 END
@@ -146,6 +149,7 @@ BEGIN
     UPDATE concord.registry_bindings AS x SET version_id = target.version_id
     WHERE x.registry_binding_id = b.registry_binding_id;
     PERFORM set_config('concord.registry_rebind', '', true);
+    PERFORM concord._registry_project_catalog(b.entity_id);
     PERFORM concord._pop_actor(saved);
     RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', target.version_id,
                               'from_version_id', b.version_id);

@@ -76,6 +76,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -163,6 +164,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_column
 BEGIN

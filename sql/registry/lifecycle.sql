@@ -243,6 +243,9 @@ BEGIN
     SET status = 'retired', retirement_reason = reason, emergency_retirement = coalesce(emergency, false)
     WHERE x.version_id = v.version_id
     RETURNING x.* INTO v;
+    -- a retirement that migrates its bindings projects the new version; one
+    -- that disables them leaves the catalog row, which no command resolves
+    PERFORM concord._registry_project_catalog(v.entity_id);
     IF emergency THEN
         PERFORM concord._audit(
             'registry_incident', NULL, coalesce(nullif(current_setting('concord.registry_trace', true), ''),

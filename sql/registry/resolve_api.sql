@@ -143,6 +143,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 BEGIN
@@ -181,6 +182,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 BEGIN
@@ -283,6 +285,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 BEGIN
@@ -320,6 +323,7 @@ SET "concord.worker_run" = ''
 SET "concord.registry_command" = ''
 SET "concord.registry_trace" = ''
 SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 #variable_conflict use_variable
 BEGIN

@@ -13,9 +13,13 @@ SET "concord.submitting" = 'off'
 SET "concord.settling" = 'off'
 SET "concord.asserted_by" = ''
 SET "concord.worker_run" = ''
+SET "concord.catalog_projection" = ''
 AS $$
 DECLARE
     name text;
+    wanted concord.connectors%ROWTYPE;
+    rule text;
+    detail text;
 BEGIN
     PERFORM concord._require_catalog_operator('connectors');
     PERFORM concord._require_spec(
@@ -27,18 +31,25 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'connector_capabilities_are_strings',
             MESSAGE = 'capabilities must be an array of strings';
     END IF;
+    wanted.connector_name := name;
+    wanted.connector_type := concord._require('connector_type', spec ->> 'connector_type');
+    wanted.capabilities := ARRAY(SELECT jsonb_array_elements_text(coalesce(spec -> 'capabilities', '[]')));
+    wanted.config := coalesce(spec -> 'config', '{}');
+    wanted.risk_level := coalesce(spec ->> 'risk_level', 'low');
+    wanted.description := coalesce(spec ->> 'description', '');
     BEGIN
-        INSERT INTO concord.connectors AS x (connector_name, connector_type, capabilities, config, risk_level, description)
-        VALUES (name, concord._require('connector_type', spec ->> 'connector_type'),
-                ARRAY(SELECT jsonb_array_elements_text(coalesce(spec -> 'capabilities', '[]'))),
-                coalesce(spec -> 'config', '{}'), coalesce(spec ->> 'risk_level', 'low'),
-                coalesce(spec ->> 'description', ''))
-        ON CONFLICT (connector_name) DO UPDATE
-        SET connector_type = excluded.connector_type, capabilities = excluded.capabilities,
-            config = excluded.config, risk_level = excluded.risk_level, description = excluded.description;
-    EXCEPTION WHEN check_violation THEN
+        -- a shorthand of the registry: a changed spec is the next version,
+        -- bound globally; the row is its projection
+        PERFORM concord._registry_shorthand('connector', name, concord._connector_manifest(wanted), NULL,
+                                            concord._actor());
+    EXCEPTION WHEN check_violation OR SQLSTATE 'CN005' THEN
+        GET STACKED DIAGNOSTICS rule = CONSTRAINT_NAME, detail = PG_EXCEPTION_DETAIL;
+        -- the connector's own rules keep their names (raw secrets, ...)
+        IF SQLSTATE = 'CN005' AND rule <> 'a_manifest_satisfies_its_type_schema' THEN
+            RAISE;
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'connector_spec_is_valid',
-            MESSAGE = format('connector %s is invalid: %s', name, SQLERRM),
+            MESSAGE = format('connector %s is invalid: %s', name, SQLERRM), DETAIL = coalesce(detail, ''),
             HINT = 'name and connector_type are lowercase identifiers; config is an object; risk_level is '
                    'low, medium, high or critical.';
     END;
@@ -49,7 +60,9 @@ $$;
 COMMENT ON FUNCTION concord.register_connector(jsonb) IS
 'Create or replace a connector: {name, connector_type (http | notification | postgres | ...), '
 'capabilities, config, risk_level, description}. A config that carries a raw secret instead of '
-'env://NAME or file://PATH is refused (CN005). Returns the name.';
+'env://NAME or file://PATH is refused (CN005). Returns the name. A shorthand of the registry: a '
+'changed spec becomes the next version of platform entity connector, published and bound '
+'globally (the catalog row is its projection); an identical spec changes nothing.';
 
 CREATE OR REPLACE FUNCTION concord.register_queue(spec jsonb)
 RETURNS text

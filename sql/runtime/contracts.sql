@@ -52,7 +52,7 @@ DECLARE
     declared text[];
     run concord.agent_runs%ROWTYPE;
 BEGIN
-    SELECT * INTO ct FROM concord.command_types AS t WHERE t.command_type = c.command_type;
+    ct := concord._command_contract_of(c);
     -- a null connector (payload {"connector": null}) is declared by no type
     IF NOT coalesce(concord._type_declares_connector(ct, connector, capability), false) THEN
         RAISE EXCEPTION USING

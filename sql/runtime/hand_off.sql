@@ -78,7 +78,7 @@ BEGIN
             'positional_args => $3, workflow_id => $4, priority => $5)'
     USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id,
           coalesce((SELECT CASE WHEN ct.sync_allowed AND NOT ct.async_required THEN 0 ELSE 1 END
-                    FROM concord.command_types AS ct WHERE ct.command_type = c.command_type), 1);
+                    FROM concord._command_contract_of(c) AS ct), 1);
 END
 $$;
 

@@ -12,12 +12,10 @@ DO $$ BEGIN
     PERFORM concord.register_command_type('{"command_type": "rt.ledger", "connector_requirements": ["rt_ledger"]}');
 END $$;
 
--- the connector's contract in the registry (this superuser session is an operator)
-SELECT concord.create_registry_entity('connector', 'rt_ledger', 'Ledger', 'platform') IS NOT NULL AS fixture \gset
-SELECT concord.create_registry_version('connector', 'rt_ledger', '1.0.0',
-    '{"operations": [{"name": "write", "side_effect": "write"}]}') AS cv \gset
-SELECT concord._registry_publish(:'cv') IS NOT NULL AS fixture \gset
-SELECT concord._registry_bind(:'cv', 'global', '*', NULL, 'pinned', '{}', 'operator') IS NOT NULL AS fixture \gset
+-- the connector's contract in the registry: the version register_connector
+-- made and bound globally
+SELECT (concord._registry_global_version(e.entity_id)).version_id AS cv
+FROM concord.registry_entities AS e WHERE e.entity_type = 'connector' AND e.name = 'rt_ledger' \gset
 
 SELECT concord_test.submit('ledger', 'rt.ledger') AS fixture \gset
 SELECT is(concord_test.claim('ledger') ->> 'action', 'run', 'fixture: the command runs');

@@ -34,5 +34,30 @@ SELECT ok(EXISTS (SELECT FROM concord.approval_types WHERE name = 'concord.regis
 SELECT ok(EXISTS (SELECT FROM concord.error_classes WHERE error_class = 'contract_unavailable'),
           'the error class contract_unavailable exists');
 
+-- == adoption (sql/registry/adoption.sql) ==
+SELECT results_eq(
+    $$SELECT v.version::text, v.status, b.binding_scope, b.status
+      FROM concord.registry_entities AS e
+      INNER JOIN concord.registry_versions AS v ON e.entity_id = v.entity_id
+      INNER JOIN concord.registry_bindings AS b ON v.version_id = b.version_id
+      WHERE e.entity_type = 'command_type' AND e.name = 'registry_probe' AND e.org_id IS NULL$$,
+    $$VALUES ('1.0.0', 'published', 'global', 'active')$$,
+    'the command type from before 0008 is adopted: a platform entity, 1.0.0 published and bound globally'
+);
+SELECT results_eq(
+    $$SELECT v.version::text, v.manifest -> 'policy_checks'
+      FROM concord.commands AS c INNER JOIN concord.registry_versions AS v ON c.contract_version_id = v.version_id
+      WHERE c.command_id = '00000000-0000-0000-0000-000000000081'$$,
+    $$VALUES ('1.0.0', '["registry_probe_gate"]'::jsonb)$$,
+    'the command from before 0008 records the version 1.0.0 it was judged under'
+);
+SELECT ok(EXISTS (SELECT FROM concord.registry_entities AS e
+                  WHERE e.entity_type = 'policy' AND e.name = 'registry_probe_gate'),
+          'the policy it checks is adopted too');
+SELECT is((SELECT count(*)::int FROM concord.registry_entities AS e
+           WHERE e.entity_type = 'command_type' AND e.name LIKE 'concord.registry.%'), 9,
+          'the built-in command types are adopted');
+SELECT is(concord._registry_adopt_catalogs() -> 'adopted', '0'::jsonb, 'adopting again changes nothing');
+
 SELECT * FROM finish();
 ROLLBACK;

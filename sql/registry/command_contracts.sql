@@ -114,9 +114,9 @@ BEGIN
                          CASE answer ->> 'reason'
                              WHEN 'retired' THEN format('version %s is retired', answer ->> 'version')
                              ELSE 'no version is bound for this requester and project' END),
-        DETAIL = (SELECT string_agg(format('- %s %s (%s): %s', e.item ->> 'scope', e.item ->> 'target',
+        DETAIL = coalesce((SELECT string_agg(format('- %s %s (%s): %s', e.item ->> 'scope', e.item ->> 'target',
                                            e.item ->> 'version', e.item ->> 'why'), E'\n')
-                  FROM jsonb_array_elements(answer -> 'explanation') AS e (item)),
+                  FROM jsonb_array_elements(answer -> 'explanation') AS e (item)), 'No binding is active.'),
         HINT = 'Bind a published version of it (concord.bind_registry_version), or register it again '
                '(concord.register_command_type).';
 END

@@ -19,6 +19,19 @@ AS $$
         ('a_version_constraint_is_well_formed', null, 'CN005',
          'A version constraint is *, an exact version, comparators (>=1.2 <2), a caret (^1.4.2), a '
          'tilde (~1.4) or an x-range (1.x), and some version satisfies it.'),
+        -- the kernel's use of the registry: contracts and catalogs
+        ('a_catalog_row_is_the_projection_of_its_bound_version', 'command_types', 'CN007',
+         'A row of command_types, policies, approval_types, tools or connectors is written only as '
+         'the projection of its registry entity''s globally bound version; any other write, the '
+         'owner''s included, is refused.'),
+        ('a_command_keeps_the_contract_it_was_judged_under', 'commands', 'CN007',
+         'A command''s contract_version_id never changes once recorded (a command from before the '
+         'registry is given, once, the version its type was adopted as).'),
+        ('a_command_type_resolves_to_a_usable_contract', 'commands', 'CN016',
+         'A new command''s type resolves, for its requester and project, to a published or deprecated '
+         'version; a retired or unbound type takes no new command.'),
+        ('command_types_are_not_truncated', 'command_types', 'CN007',
+         'command_types is never truncated: commands, grants and tools refer to its rows.'),
         -- resolution and runtime manifests
         ('a_capability_resolves_to_a_usable_version', 'registry_bindings', 'CN016',
          'A capability asked for resolves, for the caller in its environment, to a published or '

@@ -210,7 +210,7 @@ BEGIN
         latest := concord._registry_version(new_id);
         IF latest.approval_required THEN
             RAISE EXCEPTION USING
-                ERRCODE = 'CN012',
+                ERRCODE = 'CN001',
                 CONSTRAINT = 'a_high_risk_version_is_published_only_after_approval',
                 TABLE = 'registry_versions',
                 MESSAGE = format('%s %s %s makes high-risk changes (%s): a registration cannot publish it without '

@@ -251,5 +251,6 @@ FOR EACH ROW EXECUTE FUNCTION concord._catalog_rows_are_projections();
 CREATE OR REPLACE TRIGGER command_types_are_not_truncated
 BEFORE TRUNCATE ON concord.command_types
 FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
-    'are referred to by commands, grants and tools', 'A command type is retired through the registry.'
+    'are referred to by commands, grants and tools',
+    'A command type is retired through the registry.'
 );

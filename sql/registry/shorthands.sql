@@ -84,7 +84,9 @@ $$;
 
 -- Runs registry command c inline as the kernel and, for a type a DBOS
 -- workflow would run, withdraws the workflow its submission enqueued.
-CREATE OR REPLACE FUNCTION concord._registry_shorthand_step(c concord.commands, actor text, result jsonb)
+CREATE OR REPLACE FUNCTION concord._registry_shorthand_step(
+    c concord.commands, actor text, result jsonb
+)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE

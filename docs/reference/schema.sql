@@ -2637,6 +2637,271 @@ END
 $$;
 
 --
+-- Name: approval_types; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.approval_types (
+    name text NOT NULL,
+    version text DEFAULT '1.0.0'::text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    risk_level text DEFAULT 'medium'::text NOT NULL,
+    required_fields text[] DEFAULT '{}'::text[] NOT NULL,
+    decision_values text[] DEFAULT '{approved,rejected,request_changes}'::text[] NOT NULL,
+    default_expiry_minutes integer DEFAULT 1440 NOT NULL,
+    approver_principals text[],
+    approver_team text,
+    approver_path jsonpath,
+    on_approved text DEFAULT 'continue_workflow'::text NOT NULL,
+    on_rejected text DEFAULT 'fail'::text NOT NULL,
+    on_request_changes text DEFAULT 'request_input'::text NOT NULL,
+    ui jsonb DEFAULT '{}'::jsonb NOT NULL,
+    spec jsonb DEFAULT '{}'::jsonb NOT NULL,
+    revision integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT approval_type_is_an_identifier CHECK (((name ~ '^[a-z][a-z0-9_.:-]*$'::text) AND (length(name) <= 128))),
+    CONSTRAINT approver_principals_are_not_empty CHECK (((cardinality(approver_principals) > 0) AND (array_position(approver_principals, NULL::text) IS NULL))),
+    CONSTRAINT decision_values_are_known CHECK (((decision_values <@ ARRAY['approved'::text, 'rejected'::text, 'request_changes'::text]) AND (decision_values @> ARRAY['approved'::text, 'rejected'::text]))),
+    CONSTRAINT default_expiry_is_positive CHECK ((default_expiry_minutes > 0)),
+    CONSTRAINT on_approved_is_known CHECK ((on_approved = 'continue_workflow'::text)),
+    CONSTRAINT on_rejected_is_known CHECK ((on_rejected = ANY (ARRAY['fail'::text, 'fail_or_replan'::text, 'cancel'::text]))),
+    CONSTRAINT on_request_changes_is_known CHECK ((on_request_changes = 'request_input'::text)),
+    CONSTRAINT one_approver_resolution CHECK ((num_nonnulls(approver_principals, approver_team, approver_path) = 1)),
+    CONSTRAINT required_fields_hold_no_nulls CHECK ((array_position(required_fields, NULL::text) IS NULL)),
+    CONSTRAINT risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
+);
+
+--
+-- Name: TABLE approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.approval_types IS 'The approval catalog (spec 107.3): what an approval asks, of whom, for how long, and what each decision does. Versioned on every change.';
+
+--
+-- Name: COLUMN approval_types.name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.name IS 'The approval type''s identifier.';
+
+--
+-- Name: COLUMN approval_types.version; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.version IS 'The version its author gave it.';
+
+--
+-- Name: COLUMN approval_types.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.description IS 'What the approval is for.';
+
+--
+-- Name: COLUMN approval_types.risk_level; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.risk_level IS 'low, medium, high or critical.';
+
+--
+-- Name: COLUMN approval_types.required_fields; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.required_fields IS 'Payload fields the review packet must show the approver.';
+
+--
+-- Name: COLUMN approval_types.decision_values; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.decision_values IS 'The decisions an approver may take (approved and rejected, optionally request_changes).';
+
+--
+-- Name: COLUMN approval_types.default_expiry_minutes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.default_expiry_minutes IS 'How long an approval stays pending before it expires.';
+
+--
+-- Name: COLUMN approval_types.approver_principals; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.approver_principals IS 'The principals who may decide (one of three ways to name approvers).';
+
+--
+-- Name: COLUMN approval_types.approver_team; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.approver_team IS 'The team whose members may decide.';
+
+--
+-- Name: COLUMN approval_types.approver_path; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.approver_path IS 'A JSON path into the command payload that names the approvers.';
+
+--
+-- Name: COLUMN approval_types.on_approved; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.on_approved IS 'What an approval does: continue_workflow.';
+
+--
+-- Name: COLUMN approval_types.on_rejected; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.on_rejected IS 'What a rejection does to the command: fail, fail_or_replan or cancel.';
+
+--
+-- Name: COLUMN approval_types.on_request_changes; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.on_request_changes IS 'What a request for changes does: request_input.';
+
+--
+-- Name: COLUMN approval_types.ui; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.ui IS 'Hints for a console showing the approval (a JSON object).';
+
+--
+-- Name: COLUMN approval_types.spec; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.spec IS 'The specification as registered.';
+
+--
+-- Name: COLUMN approval_types.revision; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.revision IS '1 at registration, one more per change.';
+
+--
+-- Name: COLUMN approval_types.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.created_at IS 'When the type was first registered.';
+
+--
+-- Name: COLUMN approval_types.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.approval_types.updated_at IS 'When the type last changed.';
+
+--
+-- Name: CONSTRAINT approval_type_is_an_identifier ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT approval_type_is_an_identifier ON concord.approval_types IS 'An approval type''s name is a lowercase identifier of at most 128 characters.';
+
+--
+-- Name: CONSTRAINT approver_principals_are_not_empty ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT approver_principals_are_not_empty ON concord.approval_types IS 'A list of approvers names at least one principal and no NULL.';
+
+--
+-- Name: CONSTRAINT decision_values_are_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT decision_values_are_known ON concord.approval_types IS 'An approver can always approve and reject, and may be allowed to request changes; nothing else.';
+
+--
+-- Name: CONSTRAINT default_expiry_is_positive ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT default_expiry_is_positive ON concord.approval_types IS 'An approval expires after a positive number of minutes.';
+
+--
+-- Name: CONSTRAINT on_approved_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT on_approved_is_known ON concord.approval_types IS 'An approval continues the workflow.';
+
+--
+-- Name: CONSTRAINT on_rejected_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT on_rejected_is_known ON concord.approval_types IS 'A rejection fails, fails-or-replans or cancels the command.';
+
+--
+-- Name: CONSTRAINT on_request_changes_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT on_request_changes_is_known ON concord.approval_types IS 'A request for changes asks the requester for input.';
+
+--
+-- Name: CONSTRAINT one_approver_resolution ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT one_approver_resolution ON concord.approval_types IS 'Approvers are named exactly one way: principals, a team or a payload path.';
+
+--
+-- Name: CONSTRAINT required_fields_hold_no_nulls ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT required_fields_hold_no_nulls ON concord.approval_types IS 'The fields an approval must show hold no NULL.';
+
+--
+-- Name: CONSTRAINT risk_level_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT risk_level_is_known ON concord.approval_types IS 'A risk level is low, medium, high or critical.';
+
+--
+-- Name: _approval_type_manifest(concord.approval_types); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._approval_type_manifest(t concord.approval_types) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT concord._registry_without_nulls(jsonb_build_object(
+        'name', t.name, 'description', t.description, 'risk_level', t.risk_level,
+        'required_fields', to_jsonb(t.required_fields), 'decision_values', to_jsonb(t.decision_values),
+        'expiration', jsonb_build_object('default_minutes', t.default_expiry_minutes),
+        'approver', concord._registry_without_nulls(jsonb_build_object(
+            'principals', to_jsonb(t.approver_principals), 'team', t.approver_team,
+            'path', t.approver_path::text)),
+        'resume', jsonb_build_object('on_approved', t.on_approved, 'on_rejected', t.on_rejected,
+                                     'on_request_changes', t.on_request_changes),
+        'ui', CASE WHEN t.ui <> '{}' THEN t.ui END))
+$$;
+
+--
+-- Name: _approval_type_row(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._approval_type_row(manifest jsonb, version text) RETURNS concord.approval_types
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t concord.approval_types;
+    approver jsonb := coalesce(manifest -> 'approver', manifest -> 'approver_resolution', '{}');
+BEGIN
+    IF jsonb_typeof(manifest -> 'approvers') = 'array' AND NOT manifest ? 'approver' THEN
+        approver := jsonb_build_object('principals', manifest -> 'approvers');
+    END IF;
+    t.name := manifest ->> 'name';
+    t.version := version;
+    t.description := coalesce(manifest ->> 'description', '');
+    t.risk_level := coalesce(manifest ->> 'risk_level', 'medium');
+    t.required_fields := concord._text_array(manifest -> 'required_fields');
+    t.decision_values := CASE WHEN manifest ? 'decision_values' THEN concord._text_array(manifest -> 'decision_values')
+                              ELSE '{approved,rejected,request_changes}' END;
+    t.default_expiry_minutes := coalesce((manifest #>> '{expiration,default_minutes}')::integer, 1440);
+    t.approver_principals := CASE WHEN approver ? 'principals' THEN concord._text_array(approver -> 'principals') END;
+    t.approver_team := coalesce(approver ->> 'team', approver ->> 'role');
+    t.approver_path := (approver ->> 'path')::jsonpath;
+    t.on_approved := coalesce(manifest #>> '{resume,on_approved}', 'continue_workflow');
+    t.on_rejected := coalesce(manifest #>> '{resume,on_rejected}', 'fail');
+    t.on_request_changes := coalesce(manifest #>> '{resume,on_request_changes}', 'request_input');
+    t.ui := coalesce(manifest -> 'ui', '{}');
+    t.spec := manifest - 'version';
+    RETURN t;
+END
+$$;
+
+--
 -- Name: _approval_type_spec_problems(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -3004,215 +3269,6 @@ BEGIN
     RETURN NEW;
 END
 $$;
-
---
--- Name: approval_types; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.approval_types (
-    name text NOT NULL,
-    version text DEFAULT '1.0.0'::text NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    risk_level text DEFAULT 'medium'::text NOT NULL,
-    required_fields text[] DEFAULT '{}'::text[] NOT NULL,
-    decision_values text[] DEFAULT '{approved,rejected,request_changes}'::text[] NOT NULL,
-    default_expiry_minutes integer DEFAULT 1440 NOT NULL,
-    approver_principals text[],
-    approver_team text,
-    approver_path jsonpath,
-    on_approved text DEFAULT 'continue_workflow'::text NOT NULL,
-    on_rejected text DEFAULT 'fail'::text NOT NULL,
-    on_request_changes text DEFAULT 'request_input'::text NOT NULL,
-    ui jsonb DEFAULT '{}'::jsonb NOT NULL,
-    spec jsonb DEFAULT '{}'::jsonb NOT NULL,
-    revision integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT approval_type_is_an_identifier CHECK (((name ~ '^[a-z][a-z0-9_.:-]*$'::text) AND (length(name) <= 128))),
-    CONSTRAINT approver_principals_are_not_empty CHECK (((cardinality(approver_principals) > 0) AND (array_position(approver_principals, NULL::text) IS NULL))),
-    CONSTRAINT decision_values_are_known CHECK (((decision_values <@ ARRAY['approved'::text, 'rejected'::text, 'request_changes'::text]) AND (decision_values @> ARRAY['approved'::text, 'rejected'::text]))),
-    CONSTRAINT default_expiry_is_positive CHECK ((default_expiry_minutes > 0)),
-    CONSTRAINT on_approved_is_known CHECK ((on_approved = 'continue_workflow'::text)),
-    CONSTRAINT on_rejected_is_known CHECK ((on_rejected = ANY (ARRAY['fail'::text, 'fail_or_replan'::text, 'cancel'::text]))),
-    CONSTRAINT on_request_changes_is_known CHECK ((on_request_changes = 'request_input'::text)),
-    CONSTRAINT one_approver_resolution CHECK ((num_nonnulls(approver_principals, approver_team, approver_path) = 1)),
-    CONSTRAINT required_fields_hold_no_nulls CHECK ((array_position(required_fields, NULL::text) IS NULL)),
-    CONSTRAINT risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
-);
-
---
--- Name: TABLE approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.approval_types IS 'The approval catalog (spec 107.3): what an approval asks, of whom, for how long, and what each decision does. Versioned on every change.';
-
---
--- Name: COLUMN approval_types.name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.name IS 'The approval type''s identifier.';
-
---
--- Name: COLUMN approval_types.version; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.version IS 'The version its author gave it.';
-
---
--- Name: COLUMN approval_types.description; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.description IS 'What the approval is for.';
-
---
--- Name: COLUMN approval_types.risk_level; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.risk_level IS 'low, medium, high or critical.';
-
---
--- Name: COLUMN approval_types.required_fields; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.required_fields IS 'Payload fields the review packet must show the approver.';
-
---
--- Name: COLUMN approval_types.decision_values; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.decision_values IS 'The decisions an approver may take (approved and rejected, optionally request_changes).';
-
---
--- Name: COLUMN approval_types.default_expiry_minutes; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.default_expiry_minutes IS 'How long an approval stays pending before it expires.';
-
---
--- Name: COLUMN approval_types.approver_principals; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.approver_principals IS 'The principals who may decide (one of three ways to name approvers).';
-
---
--- Name: COLUMN approval_types.approver_team; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.approver_team IS 'The team whose members may decide.';
-
---
--- Name: COLUMN approval_types.approver_path; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.approver_path IS 'A JSON path into the command payload that names the approvers.';
-
---
--- Name: COLUMN approval_types.on_approved; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.on_approved IS 'What an approval does: continue_workflow.';
-
---
--- Name: COLUMN approval_types.on_rejected; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.on_rejected IS 'What a rejection does to the command: fail, fail_or_replan or cancel.';
-
---
--- Name: COLUMN approval_types.on_request_changes; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.on_request_changes IS 'What a request for changes does: request_input.';
-
---
--- Name: COLUMN approval_types.ui; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.ui IS 'Hints for a console showing the approval (a JSON object).';
-
---
--- Name: COLUMN approval_types.spec; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.spec IS 'The specification as registered.';
-
---
--- Name: COLUMN approval_types.revision; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.revision IS '1 at registration, one more per change.';
-
---
--- Name: COLUMN approval_types.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.created_at IS 'When the type was first registered.';
-
---
--- Name: COLUMN approval_types.updated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.approval_types.updated_at IS 'When the type last changed.';
-
---
--- Name: CONSTRAINT approval_type_is_an_identifier ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT approval_type_is_an_identifier ON concord.approval_types IS 'An approval type''s name is a lowercase identifier of at most 128 characters.';
-
---
--- Name: CONSTRAINT approver_principals_are_not_empty ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT approver_principals_are_not_empty ON concord.approval_types IS 'A list of approvers names at least one principal and no NULL.';
-
---
--- Name: CONSTRAINT decision_values_are_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT decision_values_are_known ON concord.approval_types IS 'An approver can always approve and reject, and may be allowed to request changes; nothing else.';
-
---
--- Name: CONSTRAINT default_expiry_is_positive ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT default_expiry_is_positive ON concord.approval_types IS 'An approval expires after a positive number of minutes.';
-
---
--- Name: CONSTRAINT on_approved_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT on_approved_is_known ON concord.approval_types IS 'An approval continues the workflow.';
-
---
--- Name: CONSTRAINT on_rejected_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT on_rejected_is_known ON concord.approval_types IS 'A rejection fails, fails-or-replans or cancels the command.';
-
---
--- Name: CONSTRAINT on_request_changes_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT on_request_changes_is_known ON concord.approval_types IS 'A request for changes asks the requester for input.';
-
---
--- Name: CONSTRAINT one_approver_resolution ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT one_approver_resolution ON concord.approval_types IS 'Approvers are named exactly one way: principals, a team or a payload path.';
-
---
--- Name: CONSTRAINT required_fields_hold_no_nulls ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT required_fields_hold_no_nulls ON concord.approval_types IS 'The fields an approval must show hold no NULL.';
-
---
--- Name: CONSTRAINT risk_level_is_known ON approval_types; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT risk_level_is_known ON concord.approval_types IS 'A risk level is low, medium, high or critical.';
 
 --
 -- Name: _approver_field(concord.approval_types); Type: FUNCTION; Schema: concord; Owner: -
@@ -5514,6 +5570,29 @@ CREATE FUNCTION concord._catalog_nodes(catalog jsonb) RETURNS TABLE(kind text, n
 $$;
 
 --
+-- Name: _catalog_rows_are_projections(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._catalog_rows_are_projections() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF current_setting('concord.catalog_projection', true) = 'on' THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN007',
+        CONSTRAINT = 'a_catalog_row_is_the_projection_of_its_bound_version',
+        TABLE = TG_TABLE_NAME,
+        MESSAGE = format('%s: %s is refused: a catalog row is the projection of the registry version bound '
+                         'globally, never written in place', TG_TABLE_NAME, TG_OP),
+        HINT = 'Register it again (concord.register_* makes, publishes and binds a new version), or create, '
+               'publish and bind a version with the registry API (concord.create_registry_version).';
+END
+$$;
+
+--
 -- Name: _catalog_stamp(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -5670,6 +5749,51 @@ END
 $$;
 
 --
+-- Name: _command_contract(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._command_contract(version_id uuid) RETURNS concord.command_types
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    doc jsonb;
+    number text;
+BEGIN
+    SELECT v.manifest, v.version::text INTO doc, number
+    FROM concord.registry_versions AS v WHERE v.version_id = _command_contract.version_id;
+    IF doc IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN concord._command_type_row(doc, number);
+END
+$$;
+
+--
+-- Name: _command_contract_of(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._command_contract_of(c concord.commands) RETURNS concord.command_types
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    ct concord.command_types;
+BEGIN
+    IF c.contract_version_id IS NOT NULL THEN
+        ct := concord._command_contract(c.contract_version_id);
+        IF ct.command_type IS NOT NULL THEN
+            RETURN ct;
+        END IF;
+    END IF;
+    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    RETURN ct;
+END
+$$;
+
+--
 -- Name: _command_decision(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -5701,6 +5825,105 @@ BEGIN
     RETURN coalesce(
         (SELECT o.queue_name FROM concord.runtime_operations AS o WHERE o.command_type = _command_queue.command_type),
         'concord_default');
+END
+$$;
+
+--
+-- Name: _command_subject(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._command_subject(c concord.commands) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN concord._registry_subject(c.requested_by, c.project_id, (
+        SELECT coalesce(jsonb_object_agg(k.key, k.value), '{}'::jsonb)
+        FROM jsonb_each(CASE WHEN jsonb_typeof(c.context) = 'object' THEN c.context ELSE '{}' END) AS k (key, value)
+        WHERE k.key IN ('workflow_type', 'agent_role', 'agent_name')
+          AND jsonb_typeof(k.value) = 'string' AND btrim(k.value #>> '{}') <> ''));
+END
+$$;
+
+--
+-- Name: _command_type_manifest(concord.command_types); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._command_type_manifest(ct concord.command_types) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT concord._registry_without_nulls(jsonb_build_object(
+        'name', ct.command_type, 'display_name', ct.name, 'description', ct.description,
+        'risk_level', ct.risk_level, 'metadata', ct.metadata, 'function_name', ct.function_name,
+        'ingress_types', to_jsonb(ct.ingress_types), 'required_inputs', to_jsonb(ct.required_inputs),
+        'payload_schema', ct.payload_schema, 'sync_allowed', ct.sync_allowed,
+        'async_required', ct.async_required, 'approval_required', ct.approval_required,
+        'approval_type', ct.approval_type, 'memory_write_possible', ct.memory_write_possible,
+        'artifact_output_possible', ct.artifact_output_possible,
+        'notification_required', ct.notification_required, 'policy_checks', to_jsonb(ct.policy_checks),
+        'connector_requirements', to_jsonb(ct.connector_requirements), 'max_attempts', ct.max_attempts,
+        'default_cancellation_mode', ct.default_cancellation_mode, 'cost_budget', ct.cost_budget,
+        'over_budget', ct.over_budget))
+$$;
+
+--
+-- Name: _command_type_row(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._command_type_row(manifest jsonb, version text DEFAULT NULL::text) RETURNS concord.command_types
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    ct concord.command_types;
+    mode text := manifest #>> '{execution,mode}';
+BEGIN
+    ct.command_type := manifest ->> 'name';
+    ct.name := coalesce(manifest ->> 'display_name', manifest ->> 'name');
+    ct.description := coalesce(manifest ->> 'description', '');
+    ct.function_name := coalesce(manifest ->> 'function_name', manifest #>> '{execution,dbos_workflow}');
+    ct.ingress_types := concord._text_array(manifest -> 'ingress_types');
+    ct.required_inputs := concord._text_array(manifest -> 'required_inputs');
+    ct.payload_schema := coalesce(manifest -> 'payload_schema', '{}');
+    ct.sync_allowed := coalesce((manifest ->> 'sync_allowed')::boolean, mode = 'sync', false);
+    ct.async_required := coalesce((manifest ->> 'async_required')::boolean,
+                                  mode IN ('async', 'approval_gated_async'), false);
+    ct.approval_required := coalesce((manifest ->> 'approval_required')::boolean,
+                                     (manifest #>> '{approval,required}')::boolean,
+                                     mode = 'approval_gated_async', false);
+    ct.approval_type := coalesce(manifest ->> 'approval_type', manifest #>> '{approval,approval_type,name}',
+                                 CASE WHEN jsonb_typeof(manifest #> '{approval,approval_type}') = 'string'
+                                      THEN manifest #>> '{approval,approval_type}' END);
+    ct.memory_write_possible := coalesce((manifest ->> 'memory_write_possible')::boolean,
+                                         jsonb_array_length(coalesce(manifest #> '{memory,writes}', '[]')) > 0);
+    ct.artifact_output_possible := coalesce((manifest ->> 'artifact_output_possible')::boolean,
+                                            jsonb_array_length(coalesce(manifest #> '{artifacts,produces}', '[]')) > 0);
+    ct.notification_required := coalesce((manifest ->> 'notification_required')::boolean, false);
+    ct.policy_checks := concord._text_array(manifest -> 'policy_checks');
+    IF manifest #> '{policies,required}' IS NOT NULL THEN
+        ct.policy_checks := ct.policy_checks || ARRAY(
+            SELECT r.name FROM unnest(concord._registry_ref_names(manifest #> '{policies,required}')) AS r (name)
+            WHERE NOT r.name = ANY (ct.policy_checks) ORDER BY r.name);
+    END IF;
+    ct.connector_requirements := concord._text_array(manifest -> 'connector_requirements');
+    IF jsonb_typeof(manifest -> 'connector_operations') = 'array' THEN
+        ct.connector_requirements := ct.connector_requirements || ARRAY(
+            SELECT DISTINCT o.connector
+            FROM concord._registry_connector_operations(manifest -> 'connector_operations') AS o
+            WHERE NOT o.connector = ANY (ct.connector_requirements) ORDER BY o.connector);
+    END IF;
+    ct.risk_level := coalesce(manifest ->> 'risk_level', 'low');
+    ct.max_attempts := coalesce((manifest ->> 'max_attempts')::integer, 3);
+    ct.default_cancellation_mode := coalesce(manifest ->> 'default_cancellation_mode', 'graceful');
+    ct.metadata := coalesce(manifest -> 'metadata', '{}');
+    ct.cost_budget := (manifest ->> 'cost_budget')::numeric;
+    ct.over_budget := coalesce(manifest ->> 'over_budget', 'require_approval');
+    -- the contract's own number stands in for the catalog's counter
+    ct.version := CASE WHEN version IS NOT NULL THEN split_part(version, '.', 1)::integer END;
+    RETURN ct;
 END
 $$;
 
@@ -5923,8 +6146,20 @@ BEGIN
            AND NEW.error_class IS DISTINCT FROM 'validation_error')
     ORDER BY e.n;
     IF NEW.status = 'waiting_for_approval' THEN
-        SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
+        ct := concord._command_contract_of(NEW);
         PERFORM concord._open_approvals(NEW, ct, evaluation, actor);
+    END IF;
+    -- a deprecated contract still judges, with a warning on the command's trail
+    IF NEW.contract_version_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM concord.registry_versions AS v
+        WHERE v.version_id = NEW.contract_version_id AND v.status = 'deprecated') THEN
+        PERFORM concord._audit(
+            'contract_deprecated', NEW.command_id, NEW.trace_id, 'registry_version', NEW.contract_version_id::text,
+            NULL, NULL, jsonb_build_object(
+                'command_type', NEW.command_type,
+                'version', (SELECT v.version::text FROM concord.registry_versions AS v
+                            WHERE v.version_id = NEW.contract_version_id)),
+            actor);
     END IF;
     IF NEW.dbos_workflow_id IS NOT null THEN
         PERFORM concord._handed_off(NEW, actor);
@@ -5995,7 +6230,8 @@ CREATE FUNCTION concord._commands_before_insert() RETURNS trigger
     AS $$
 DECLARE
     ct concord.command_types%ROWTYPE;
-    found_type record;
+    resolved record;
+    edges text[];
     problems jsonb;
     evaluation jsonb;
     path text[];
@@ -6015,22 +6251,15 @@ BEGIN
     NEW.completed_at := null;
     NEW.policy_evaluation := null;
     NEW.plan := null;
+    -- The contract it is judged under, resolved from the registry for its
+    -- requester and project and recorded for good (issue 14): CN009 for an
+    -- unknown type, CN016 when nothing usable is bound.
+    SELECT * INTO resolved FROM concord._resolve_command_contract(NEW) AS r;
+    ct := resolved.ct;
+    NEW.contract_version_id := resolved.version_id;
     IF current_setting('concord.submitting', true) = 'on' THEN
-        -- One query for the type and the edges a submission may take.
-        SELECT x AS command_type, ARRAY(
-                   SELECT tr.from_status || '>' || tr.to_status FROM concord.command_transitions AS tr
-                   WHERE tr.from_status IN ('created', 'validated')) AS edges
-        INTO found_type
-        FROM concord.command_types AS x WHERE x.command_type = NEW.command_type;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'CN009',
-                CONSTRAINT = 'command_type_is_registered',
-                TABLE = 'commands',
-                MESSAGE = format('unknown command type %L', NEW.command_type),
-                HINT = 'Register it first with concord.register_command_type(spec).';
-        END IF;
-        ct := found_type.command_type;
+        edges := ARRAY(SELECT tr.from_status || '>' || tr.to_status FROM concord.command_transitions AS tr
+                       WHERE tr.from_status IN ('created', 'validated'));
         NEW.cancellation_mode := coalesce(NEW.cancellation_mode, ct.default_cancellation_mode);
         problems := concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload);
         IF jsonb_array_length(problems) > 0 THEN
@@ -6062,7 +6291,7 @@ BEGIN
         NEW.completed_at := CASE WHEN NEW.status = 'failed' THEN now() END;
         -- The path is still the state machine's to allow.
         FOR step IN 1 .. cardinality(path) - 1 LOOP
-            IF NOT (path[step] || '>' || path[step + 1]) = ANY (found_type.edges) THEN
+            IF NOT (path[step] || '>' || path[step + 1]) = ANY (edges) THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN001',
                     CONSTRAINT = 'a_submission_follows_the_state_machine',
@@ -6114,6 +6343,26 @@ BEGIN
                 DETAIL = format('From %s the allowed next statuses are: %s.',
                                 OLD.status, concord._next_statuses(OLD.status));
         END IF;
+    END IF;
+
+    -- The contract it was judged under never changes; a command from before
+    -- the registry is given, once, the version its type was adopted as.
+    IF NEW.contract_version_id IS DISTINCT FROM OLD.contract_version_id THEN
+        IF OLD.contract_version_id IS NULL
+           AND (to_jsonb(NEW) - 'contract_version_id') = (to_jsonb(OLD) - 'contract_version_id')
+           AND EXISTS (SELECT 1 FROM concord.registry_versions AS v
+                       INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id
+                       WHERE v.version_id = NEW.contract_version_id AND e.entity_type = 'command_type'
+                         AND e.name = OLD.command_type) THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN007',
+            CONSTRAINT = 'a_command_keeps_the_contract_it_was_judged_under',
+            TABLE = 'commands',
+            MESSAGE = format('command %s keeps the contract version it was judged under (%s)', OLD.command_id,
+                             coalesce(OLD.contract_version_id::text, 'none')),
+            HINT = 'A new version judges new commands: submit a new command.';
     END IF;
 
     IF concord._is_terminal(OLD.status) THEN
@@ -6257,7 +6506,7 @@ BEGIN
         IF NEW.status = 'validated' THEN
             problems := (
                 SELECT concord._payload_problems(concord._validated_inputs(ct), ct.payload_schema, NEW.payload)
-                FROM concord.command_types AS ct WHERE ct.command_type = NEW.command_type);
+                FROM concord._command_contract_of(NEW) AS ct);
             IF jsonb_array_length(problems) > 0 THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN005',
@@ -6299,6 +6548,143 @@ BEGIN
 
     NEW.updated_at := greatest(now(), OLD.updated_at);
     RETURN NEW;
+END
+$$;
+
+--
+-- Name: connectors; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.connectors (
+    connector_name text NOT NULL,
+    connector_type text NOT NULL,
+    capabilities text[] DEFAULT '{}'::text[] NOT NULL,
+    config jsonb DEFAULT '{}'::jsonb NOT NULL,
+    risk_level text DEFAULT 'low'::text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT config_is_an_object CHECK ((jsonb_typeof(config) = 'object'::text)),
+    CONSTRAINT connector_name_is_an_identifier CHECK (((connector_name ~ '^[a-z][a-z0-9_.-]*$'::text) AND (length(connector_name) <= 63))),
+    CONSTRAINT connector_type_is_an_identifier CHECK ((connector_type ~ '^[a-z][a-z0-9_.-]*$'::text)),
+    CONSTRAINT risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
+);
+
+--
+-- Name: TABLE connectors; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.connectors IS 'Connectors configured in the database (spec 18-19): their configurations hold references to secrets, never the secrets.';
+
+--
+-- Name: COLUMN connectors.connector_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.connector_name IS 'The connector''s name.';
+
+--
+-- Name: COLUMN connectors.connector_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.connector_type IS 'Its implementation (http, postgres, notification, ...).';
+
+--
+-- Name: COLUMN connectors.capabilities; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.capabilities IS 'What it can do (query, send_email, ...).';
+
+--
+-- Name: COLUMN connectors.config; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.config IS 'Its configuration, with env:// or file:// references for secrets.';
+
+--
+-- Name: COLUMN connectors.risk_level; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.risk_level IS 'low, medium, high or critical.';
+
+--
+-- Name: COLUMN connectors.description; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.description IS 'What it connects to.';
+
+--
+-- Name: COLUMN connectors.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.created_at IS 'When it was registered.';
+
+--
+-- Name: COLUMN connectors.updated_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.connectors.updated_at IS 'When it last changed.';
+
+--
+-- Name: CONSTRAINT config_is_an_object ON connectors; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT config_is_an_object ON concord.connectors IS 'A connector''s configuration is a JSON object.';
+
+--
+-- Name: CONSTRAINT connector_name_is_an_identifier ON connectors; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT connector_name_is_an_identifier ON concord.connectors IS 'A connector''s name is a lowercase identifier of at most 63 characters.';
+
+--
+-- Name: CONSTRAINT connector_type_is_an_identifier ON connectors; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT connector_type_is_an_identifier ON concord.connectors IS 'A connector''s type is a lowercase identifier.';
+
+--
+-- Name: CONSTRAINT risk_level_is_known ON connectors; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT risk_level_is_known ON concord.connectors IS 'A risk level is low, medium, high or critical.';
+
+--
+-- Name: _connector_manifest(concord.connectors); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._connector_manifest(c concord.connectors) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT concord._registry_without_nulls(jsonb_build_object(
+        'name', c.connector_name, 'description', c.description, 'risk_level', c.risk_level,
+        'connector_type', c.connector_type, 'capabilities', to_jsonb(c.capabilities), 'config', c.config))
+$$;
+
+--
+-- Name: _connector_row(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._connector_row(manifest jsonb) RETURNS concord.connectors
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.connectors;
+BEGIN
+    c.connector_name := manifest ->> 'name';
+    c.connector_type := coalesce(manifest ->> 'connector_type', manifest ->> 'adapter', 'http');
+    c.capabilities := concord._text_array(manifest -> 'capabilities');
+    IF jsonb_typeof(manifest -> 'operations') = 'array' THEN
+        c.capabilities := c.capabilities || ARRAY(
+            SELECT o.item ->> 'name' FROM jsonb_array_elements(manifest -> 'operations') AS o (item)
+            WHERE NOT (o.item ->> 'name') = ANY (c.capabilities) ORDER BY o.item ->> 'name');
+    END IF;
+    c.config := coalesce(manifest -> 'config', '{}');
+    c.risk_level := coalesce(manifest ->> 'risk_level', 'low');
+    c.description := coalesce(manifest ->> 'description', '');
+    RETURN c;
 END
 $$;
 
@@ -6397,7 +6783,7 @@ BEGIN
     IF new_row.status = 'running' AND old_row.status <> 'blocked' THEN
         new_row.attempts := old_row.attempts + 1;
     ELSIF new_row.status = 'queued' AND old_row.status IN ('failed', 'blocked') THEN
-        allowed := (SELECT t.max_attempts FROM concord.command_types AS t WHERE t.command_type = old_row.command_type);
+        allowed := (concord._command_contract_of(old_row)).max_attempts;
         IF old_row.attempts >= allowed THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'CN011',
@@ -7176,7 +7562,7 @@ BEGIN
             'positional_args => $3, workflow_id => $4, priority => $5)'
     USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id,
           coalesce((SELECT CASE WHEN ct.sync_allowed AND NOT ct.async_required THEN 0 ELSE 1 END
-                    FROM concord.command_types AS ct WHERE ct.command_type = c.command_type), 1);
+                    FROM concord._command_contract_of(c) AS ct), 1);
 END
 $_$;
 
@@ -10295,6 +10681,70 @@ END
 $$;
 
 --
+-- Name: _policy_manifest(concord.policies); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_manifest(p concord.policies) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT concord._registry_without_nulls(jsonb_build_object(
+        'name', p.name, 'description', p.description, 'kind', p.kind,
+        -- a predicate keeps the words it was registered with while they mean it
+        'predicate', CASE WHEN jsonb_typeof(p.spec -> 'predicate') = 'string'
+                               AND concord._jsonpath_problem(p.spec ->> 'predicate') IS NULL
+                               AND (p.spec ->> 'predicate')::jsonpath::text = p.predicate::text
+                          THEN p.spec ->> 'predicate' ELSE p.predicate::text END,
+        'vars', CASE WHEN p.kind = 'declarative' THEN p.vars END,
+        'decision', p.decision, 'on_unknown', p.on_unknown,
+        'reasons', CASE WHEN cardinality(p.reasons) > 0 THEN to_jsonb(p.reasons) END,
+        'approval_type', p.approval_type,
+        'missing_fields', CASE WHEN cardinality(p.missing_fields) > 0 THEN to_jsonb(p.missing_fields) END,
+        'function', p.function_name,
+        'config', CASE WHEN p.kind = 'builtin' OR p.config <> '{}' THEN p.config END,
+        'command_types', CASE WHEN cardinality(p.command_types) > 0 THEN to_jsonb(p.command_types) END,
+        'metadata', CASE WHEN p.project_id IS NOT NULL
+                         THEN jsonb_build_object('project_id', p.project_id) END))
+$$;
+
+--
+-- Name: _policy_row(jsonb, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._policy_row(manifest jsonb, org_id uuid) RETURNS concord.policies
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    p concord.policies;
+    fn text := coalesce(manifest ->> 'function', manifest #>> '{engine,function}');
+BEGIN
+    p.name := manifest ->> 'name';
+    p.kind := coalesce(manifest ->> 'kind', CASE WHEN fn IS NOT NULL THEN 'executable' ELSE 'declarative' END);
+    p.description := coalesce(manifest ->> 'description', '');
+    p.predicate := coalesce(manifest ->> 'predicate', manifest #>> '{rule,predicate}')::jsonpath;
+    p.vars := coalesce(manifest -> 'vars', manifest #> '{rule,vars}', '{}');
+    p.decision := coalesce(manifest ->> 'decision', manifest #>> '{rule,decision}');
+    p.on_unknown := manifest ->> 'on_unknown';
+    p.reasons := concord._text_array(manifest -> 'reasons');
+    p.approval_type := manifest ->> 'approval_type';
+    p.missing_fields := concord._text_array(manifest -> 'missing_fields');
+    p.function_name := CASE WHEN fn IS NULL THEN NULL
+                            WHEN fn LIKE '%(%' THEN to_regprocedure(fn)::text
+                            ELSE to_regprocedure(fn || '(jsonb, jsonb)')::text END;
+    p.config := coalesce(manifest -> 'config', '{}');
+    p.org_id := org_id;
+    p.project_id := (manifest #>> '{metadata,project_id}')::uuid;
+    p.command_types := concord._text_array(coalesce(manifest -> 'command_types',
+                                                    manifest #> '{applies_to,command_types}'));
+    -- the words of its predicate, which the row's spec keeps (_policy_spec)
+    p.spec := concord._registry_without_nulls(jsonb_build_object('predicate', manifest -> 'predicate'));
+    RETURN p;
+END
+$$;
+
+--
 -- Name: _policy_rule(concord.policies); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11299,7 +11749,8 @@ BEGIN
             MESSAGE = format('command %s is %s: policies are evaluated for a validated command', command_id, c.status),
             HINT = 'A command waiting for input is re-evaluated by concord.provide_input.';
     END IF;
-    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    -- judged under the contract it was submitted under, not today's
+    ct := concord._command_contract_of(c);
     -- the payload judged, so that a changed one must be judged again (_require_judged_payload)
     evaluation := concord._evaluate(c, ct) || jsonb_build_object('payload_digest', concord._payload_digest(c.payload));
     IF evaluation IS NULL THEN
@@ -11413,6 +11864,93 @@ END
 $$;
 
 --
+-- Name: _registry_adopt(text, text, jsonb, uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_adopt(entity_type text, name text, manifest jsonb, org_id uuid, version text, actor text) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+    version_id uuid;
+BEGIN
+    PERFORM concord._registry_create_entity(entity_type, name, coalesce(manifest ->> 'display_name', name), actor,
+                                            nullif(manifest ->> 'description', ''), NULL, org_id, actor);
+    e := concord._registry_entity(entity_type, name, true);
+    version_id := concord._registry_create_version(e, version, manifest || jsonb_build_object('version', version),
+                                                   '[]', actor);
+    PERFORM concord._registry_legacy_edges_are_optional(version_id);
+    PERFORM concord._registry_publish(version_id, NULL);
+    PERFORM concord._registry_bind(version_id, 'global', '*', NULL, 'pinned', '{}', actor);
+    RETURN version_id;
+END
+$$;
+
+--
+-- Name: _registry_adopt_catalogs(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_adopt_catalogs() RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    actor text := coalesce(concord._principal(), session_user::text);
+    r record;
+    adopted integer := 0;
+    skipped jsonb := '[]'::jsonb;
+    backfilled integer;
+BEGIN
+    FOR r IN
+        SELECT 1 AS n, 'approval_type' AS entity_type, t.name, concord._approval_type_manifest(t) AS manifest,
+               NULL::uuid AS org_id,
+               CASE WHEN semver.is_semver(t.version)
+                         AND semver.get_semver_major(t.version::semver.semver) >= 1 THEN t.version
+                    ELSE '1.0.0' END AS version
+        FROM concord.approval_types AS t
+        UNION ALL
+        SELECT 2, 'policy', p.name, concord._policy_manifest(p), p.org_id, '1.0.0' FROM concord.policies AS p
+        UNION ALL
+        SELECT 3, 'connector', c.connector_name, concord._connector_manifest(c), NULL, '1.0.0'
+        FROM concord.connectors AS c
+        UNION ALL
+        SELECT 4, 'command_type', ct.command_type, concord._command_type_manifest(ct), NULL, '1.0.0'
+        FROM concord.command_types AS ct
+        UNION ALL
+        SELECT 5, 'tool', t.tool_name, concord._tool_manifest(t), NULL, '1.0.0' FROM concord.tools AS t
+        ORDER BY 1, 3
+    LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM concord.registry_entities AS e
+                              WHERE e.entity_type = r.entity_type AND e.name = r.name);
+        BEGIN
+            PERFORM concord._registry_adopt(r.entity_type, r.name, r.manifest, r.org_id, r.version, actor);
+            adopted := adopted + 1;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'concord: % % is not adopted into the registry: %', r.entity_type, r.name, SQLERRM;
+            skipped := skipped || jsonb_build_object('entity_type', r.entity_type, 'name', r.name, 'error', SQLERRM);
+        END;
+    END LOOP;
+    -- a command keeps the contract it was judged under: the one its type
+    -- was adopted as (the commands guard admits exactly this change, once)
+    WITH adopted_as AS (
+        SELECT DISTINCT ON (e.name) e.name AS command_type, v.version_id
+        FROM concord.registry_entities AS e
+        INNER JOIN concord.registry_versions AS v ON e.entity_id = v.entity_id
+        WHERE e.entity_type = 'command_type' AND v.published_at IS NOT NULL
+        ORDER BY e.name, v.version
+    )
+    UPDATE concord.commands AS c SET contract_version_id = a.version_id
+    FROM adopted_as AS a
+    WHERE c.contract_version_id IS NULL AND c.command_type = a.command_type;
+    GET DIAGNOSTICS backfilled = ROW_COUNT;
+    RETURN jsonb_build_object('adopted', adopted, 'skipped', skipped, 'commands', backfilled);
+END
+$$;
+
+--
 -- Name: _registry_artifact_problems(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -11509,6 +12047,8 @@ BEGIN
             v.entity_id, v.version_id, binding_scope, target, environment, rollout_strategy, rollout_config, actor
         )
         RETURNING x.* INTO b;
+        -- a global binding here is what the legacy catalog row shows
+        PERFORM concord._registry_project_catalog(v.entity_id);
         RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', b.version_id, 'created', true,
                                   'from_version_id', NULL);
     END IF;
@@ -11541,6 +12081,7 @@ BEGIN
     END IF;
     UPDATE concord.registry_bindings AS x SET version_id = v.version_id, rollout_config = _registry_bind.rollout_config
     WHERE x.registry_binding_id = b.registry_binding_id;
+    PERFORM concord._registry_project_catalog(v.entity_id);
     RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', v.version_id, 'created', false,
                               'from_version_id', b.version_id);
 END
@@ -12947,6 +13488,31 @@ END
 $$;
 
 --
+-- Name: _registry_global_version(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_global_version(entity_id uuid) RETURNS concord.registry_versions
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    v concord.registry_versions%ROWTYPE;
+BEGIN
+    SELECT x.* INTO v
+    FROM concord.registry_bindings AS b
+    INNER JOIN concord.registry_versions AS x ON b.version_id = x.version_id
+    WHERE b.entity_id = _registry_global_version.entity_id AND b.binding_scope = 'global'
+      AND b.status = 'active' AND b.rollout_strategy = 'pinned'
+      AND b.environment = (SELECT r.environment FROM concord.registry_environment AS r)
+      AND x.status IN ('published', 'deprecated')
+    ORDER BY b.created_at DESC, b.registry_binding_id
+    LIMIT 1;
+    RETURN v;
+END
+$$;
+
+--
 -- Name: _registry_keeper(concord.registry_entities); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -13025,6 +13591,37 @@ BEGIN
       AND x.published_at IS NOT NULL
     ORDER BY x.version DESC LIMIT 1;
     RETURN v;
+END
+$$;
+
+--
+-- Name: _registry_legacy_edges_are_optional(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_legacy_edges_are_optional(version_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    edges jsonb;
+BEGIN
+    -- a draft's edges are replaced, never updated (rules_registry_graph.sql)
+    WITH gone AS (
+        DELETE FROM concord.registry_relationships AS r
+        WHERE r.source_version_id = _registry_legacy_edges_are_optional.version_id AND r.required
+          AND NOT EXISTS (SELECT 1 FROM concord.registry_entities AS e
+                          WHERE e.entity_type = r.target_entity_type AND e.name = r.target_entity_name)
+        RETURNING r.*
+    )
+    SELECT jsonb_agg(to_jsonb(gone)) INTO edges FROM gone;
+    INSERT INTO concord.registry_relationships (
+        source_version_id, relationship_type, target_entity_type, target_entity_name, target_version_constraint,
+        target_versions, required, metadata
+    )
+    SELECT x.source_version_id, x.relationship_type, x.target_entity_type, x.target_entity_name,
+           x.target_version_constraint, x.target_versions, false, x.metadata
+    FROM jsonb_populate_recordset(NULL::concord.registry_relationships, edges) AS x;
 END
 $$;
 
@@ -13340,6 +13937,46 @@ CREATE FUNCTION concord._registry_members(items jsonb) RETURNS jsonb
 $$;
 
 --
+-- Name: _registry_next_version(uuid, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_next_version(entity_id uuid, latest text, change_class text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    major integer;
+    minor integer;
+    patch integer;
+    candidate text;
+BEGIN
+    IF latest IS NULL THEN
+        candidate := '1.0.0';
+    ELSE
+        major := semver.get_semver_major(latest::semver.semver);
+        minor := semver.get_semver_minor(latest::semver.semver);
+        patch := semver.get_semver_patch(latest::semver.semver);
+        -- 0.x counts a minor step as a major one (_registry_version_bump_problems)
+        candidate := CASE
+            WHEN change_class = 'breaking' AND major = 0 THEN format('0.%s.0', minor + 1)
+            WHEN change_class = 'breaking' THEN format('%s.0.0', major + 1)
+            WHEN change_class = 'additive' THEN format('%s.%s.0', major, minor + 1)
+            ELSE format('%s.%s.%s', major, minor, patch + 1)
+        END;
+    END IF;
+    -- a draft left by the registry API may hold the number: step past it
+    WHILE EXISTS (SELECT 1 FROM concord.registry_versions AS v
+                  WHERE v.entity_id = _registry_next_version.entity_id
+                    AND v.version OPERATOR(semver.=) candidate::semver.semver) LOOP
+        candidate := format('%s.%s.%s', split_part(candidate, '.', 1), split_part(candidate, '.', 2),
+                            split_part(candidate, '.', 3)::integer + 1);
+    END LOOP;
+    RETURN candidate;
+END
+$$;
+
+--
 -- Name: _registry_note_usage(jsonb, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -13455,6 +14092,184 @@ BEGIN
             HINT = 'Call concord.use_project(''organisation/project'') first.';
     END IF;
     RETURN project;
+END
+$$;
+
+--
+-- Name: _registry_project_catalog(uuid, boolean); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_project_catalog(entity_id uuid, strict boolean DEFAULT false) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+    v concord.registry_versions%ROWTYPE;
+    ct concord.command_types%ROWTYPE;
+    old_ct concord.command_types%ROWTYPE;
+    p concord.policies%ROWTYPE;
+    old_p concord.policies%ROWTYPE;
+    t concord.approval_types%ROWTYPE;
+    old_t concord.approval_types%ROWTYPE;
+    tl concord.tools%ROWTYPE;
+    old_tl concord.tools%ROWTYPE;
+    cn concord.connectors%ROWTYPE;
+    old_cn concord.connectors%ROWTYPE;
+    wrote boolean := false;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = _registry_project_catalog.entity_id;
+    IF NOT FOUND OR e.entity_type NOT IN ('command_type', 'policy', 'approval_type', 'tool', 'connector') THEN
+        RETURN false;
+    END IF;
+    v := concord._registry_global_version(e.entity_id);
+    IF v.version_id IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM set_config('concord.catalog_projection', 'on', true);
+    BEGIN
+    IF e.entity_type = 'command_type' THEN
+        ct := concord._command_type_row(v.manifest);
+        SELECT * INTO old_ct FROM concord.command_types AS x WHERE x.command_type = ct.command_type FOR UPDATE;
+        IF NOT FOUND OR concord._command_type_manifest(old_ct) IS DISTINCT FROM concord._command_type_manifest(ct) THEN
+            INSERT INTO concord.command_types AS x (
+                command_type, name, description, function_name, ingress_types, required_inputs,
+                payload_schema, sync_allowed, async_required, approval_required,
+                memory_write_possible, artifact_output_possible, notification_required,
+                policy_checks, connector_requirements, risk_level, max_attempts,
+                default_cancellation_mode, metadata, approval_type, cost_budget, over_budget
+            ) VALUES (
+                ct.command_type, ct.name, ct.description, ct.function_name, ct.ingress_types, ct.required_inputs,
+                ct.payload_schema, ct.sync_allowed, ct.async_required, ct.approval_required,
+                ct.memory_write_possible, ct.artifact_output_possible, ct.notification_required,
+                ct.policy_checks, ct.connector_requirements, ct.risk_level, ct.max_attempts,
+                ct.default_cancellation_mode, ct.metadata, ct.approval_type, ct.cost_budget, ct.over_budget
+            )
+            ON CONFLICT (command_type) DO UPDATE SET
+                name = excluded.name, description = excluded.description, function_name = excluded.function_name,
+                ingress_types = excluded.ingress_types, required_inputs = excluded.required_inputs,
+                payload_schema = excluded.payload_schema, sync_allowed = excluded.sync_allowed,
+                async_required = excluded.async_required, approval_required = excluded.approval_required,
+                memory_write_possible = excluded.memory_write_possible,
+                artifact_output_possible = excluded.artifact_output_possible,
+                notification_required = excluded.notification_required, policy_checks = excluded.policy_checks,
+                connector_requirements = excluded.connector_requirements, risk_level = excluded.risk_level,
+                max_attempts = excluded.max_attempts, default_cancellation_mode = excluded.default_cancellation_mode,
+                metadata = excluded.metadata, approval_type = excluded.approval_type,
+                cost_budget = excluded.cost_budget, over_budget = excluded.over_budget;
+            wrote := true;
+        END IF;
+    ELSIF e.entity_type = 'policy' THEN
+        p := concord._policy_row(v.manifest, e.org_id);
+        SELECT * INTO old_p FROM concord.policies AS x WHERE x.name = p.name FOR UPDATE;
+        IF NOT FOUND AND NOT (p.kind = 'executable' AND p.function_name IS NOT NULL
+                              OR p.kind = 'declarative' AND p.predicate IS NOT NULL AND p.decision IS NOT NULL) THEN
+            -- a policy of another engine lives in the registry only
+            NULL;
+        ELSIF FOUND AND old_p.kind = 'builtin' THEN
+            -- a built-in's rule comes with Concord: its description and config are its own
+            IF (old_p.description, old_p.config) IS DISTINCT FROM (p.description, p.config) THEN
+                UPDATE concord.policies AS x SET description = p.description, config = p.config
+                WHERE x.name = p.name;
+                wrote := true;
+            END IF;
+        ELSIF NOT FOUND OR concord._policy_manifest(old_p) IS DISTINCT FROM concord._policy_manifest(p)
+              OR old_p.org_id IS DISTINCT FROM p.org_id THEN
+            INSERT INTO concord.policies AS x (
+                name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
+                missing_fields, function_name, config, org_id, project_id, command_types, spec
+            ) VALUES (
+                p.name, p.kind, p.description, p.predicate, p.vars, p.decision, p.on_unknown, p.reasons,
+                p.approval_type, p.missing_fields, p.function_name, p.config, p.org_id, p.project_id,
+                p.command_types, p.spec
+            )
+            ON CONFLICT (name) DO UPDATE SET
+                kind = excluded.kind, description = excluded.description, predicate = excluded.predicate,
+                vars = excluded.vars, decision = excluded.decision, on_unknown = excluded.on_unknown,
+                reasons = excluded.reasons, approval_type = excluded.approval_type,
+                missing_fields = excluded.missing_fields, function_name = excluded.function_name,
+                config = excluded.config, org_id = excluded.org_id, project_id = excluded.project_id,
+                command_types = excluded.command_types, spec = excluded.spec;
+            wrote := true;
+        END IF;
+    ELSIF e.entity_type = 'approval_type' THEN
+        t := concord._approval_type_row(v.manifest, v.version::text);
+        SELECT * INTO old_t FROM concord.approval_types AS x WHERE x.name = t.name FOR UPDATE;
+        -- the stored spec is not compared: an adopted row keeps the spec it was
+        -- registered with; one that names no approver lives in the registry only
+        IF num_nonnulls(t.approver_principals, t.approver_team, t.approver_path) <> 1 THEN
+            NULL;
+        ELSIF NOT FOUND OR (concord._approval_type_manifest(old_t), old_t.version)
+                        IS DISTINCT FROM (concord._approval_type_manifest(t), t.version) THEN
+            INSERT INTO concord.approval_types AS x (
+                name, version, description, risk_level, required_fields, decision_values,
+                default_expiry_minutes, approver_principals, approver_team, approver_path,
+                on_approved, on_rejected, on_request_changes, ui, spec
+            ) VALUES (
+                t.name, t.version, t.description, t.risk_level, t.required_fields, t.decision_values,
+                t.default_expiry_minutes, t.approver_principals, t.approver_team, t.approver_path,
+                t.on_approved, t.on_rejected, t.on_request_changes, t.ui, t.spec
+            )
+            ON CONFLICT (name) DO UPDATE SET
+                version = excluded.version, description = excluded.description, risk_level = excluded.risk_level,
+                required_fields = excluded.required_fields, decision_values = excluded.decision_values,
+                default_expiry_minutes = excluded.default_expiry_minutes,
+                approver_principals = excluded.approver_principals, approver_team = excluded.approver_team,
+                approver_path = excluded.approver_path, on_approved = excluded.on_approved,
+                on_rejected = excluded.on_rejected, on_request_changes = excluded.on_request_changes,
+                ui = excluded.ui, spec = excluded.spec;
+            wrote := true;
+        END IF;
+    ELSIF e.entity_type = 'tool' THEN
+        tl := concord._tool_row(v.manifest);
+        SELECT * INTO old_tl FROM concord.tools AS x WHERE x.tool_name = tl.tool_name FOR UPDATE;
+        -- a tool that creates no command type (a connector operation's, spec
+        -- 107) is not a catalog tool: it lives in the registry only
+        IF tl.command_type IS NULL AND tl.execution_mode <> 'gateway' THEN
+            NULL;
+        ELSIF NOT FOUND OR concord._tool_manifest(old_tl) IS DISTINCT FROM concord._tool_manifest(tl) THEN
+            INSERT INTO concord.tools AS x (
+                tool_name, description, input_schema, output_schema, execution_mode, risk_level, requires_approval,
+                connector, capability, command_type, function_name, metadata, spec
+            ) VALUES (
+                tl.tool_name, tl.description, tl.input_schema, tl.output_schema, tl.execution_mode, tl.risk_level,
+                tl.requires_approval, tl.connector, tl.capability, tl.command_type, tl.function_name, tl.metadata,
+                tl.spec
+            )
+            ON CONFLICT ON CONSTRAINT tools_pkey DO UPDATE SET
+                description = excluded.description, input_schema = excluded.input_schema,
+                output_schema = excluded.output_schema, execution_mode = excluded.execution_mode,
+                risk_level = excluded.risk_level, requires_approval = excluded.requires_approval,
+                connector = excluded.connector, capability = excluded.capability,
+                command_type = excluded.command_type, function_name = excluded.function_name,
+                metadata = excluded.metadata, spec = excluded.spec;
+            wrote := true;
+        END IF;
+    ELSE
+        cn := concord._connector_row(v.manifest);
+        SELECT * INTO old_cn FROM concord.connectors AS x WHERE x.connector_name = cn.connector_name FOR UPDATE;
+        IF NOT FOUND OR concord._connector_manifest(old_cn) IS DISTINCT FROM concord._connector_manifest(cn) THEN
+            INSERT INTO concord.connectors AS x (connector_name, connector_type, capabilities, config, risk_level,
+                                                description)
+            VALUES (cn.connector_name, cn.connector_type, cn.capabilities, cn.config, cn.risk_level, cn.description)
+            ON CONFLICT (connector_name) DO UPDATE SET
+                connector_type = excluded.connector_type, capabilities = excluded.capabilities,
+                config = excluded.config, risk_level = excluded.risk_level, description = excluded.description;
+            wrote := true;
+        END IF;
+    END IF;
+    EXCEPTION WHEN foreign_key_violation OR check_violation OR not_null_violation OR SQLSTATE 'CN005' THEN
+        PERFORM set_config('concord.catalog_projection', '', true);
+        IF strict THEN
+            RAISE;
+        END IF;
+        RAISE WARNING 'concord: % % %, bound globally, is not projected into the catalog: %', e.entity_type,
+            e.name, v.version, SQLERRM;
+        RETURN false;
+    END;
+    PERFORM set_config('concord.catalog_projection', '', true);
+    RETURN wrote;
 END
 $$;
 
@@ -13600,6 +14415,19 @@ BEGIN
         || coalesce(usage -> 'payload', '{}')
     );
 END
+$$;
+
+--
+-- Name: _registry_ref_names(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_ref_names(value jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT coalesce(array_agg(DISTINCT coalesce(r.item ->> 'name', r.item #>> '{}')), '{}')
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(value) = 'array' THEN value ELSE '[]' END) AS r (item)
+    WHERE jsonb_typeof(r.item) IN ('string', 'object') AND coalesce(r.item ->> 'name', r.item #>> '{}') IS NOT NULL
 $$;
 
 --
@@ -13994,6 +14822,9 @@ BEGIN
     SET status = 'retired', retirement_reason = reason, emergency_retirement = coalesce(emergency, false)
     WHERE x.version_id = v.version_id
     RETURNING x.* INTO v;
+    -- a retirement that migrates its bindings projects the new version; one
+    -- that disables them leaves the catalog row, which no command resolves
+    PERFORM concord._registry_project_catalog(v.entity_id);
     IF emergency THEN
         PERFORM concord._audit(
             'registry_incident', NULL, coalesce(nullif(current_setting('concord.registry_trace', true), ''),
@@ -14057,6 +14888,7 @@ BEGIN
     UPDATE concord.registry_bindings AS x SET version_id = target.version_id
     WHERE x.registry_binding_id = b.registry_binding_id;
     PERFORM set_config('concord.registry_rebind', '', true);
+    PERFORM concord._registry_project_catalog(b.entity_id);
     PERFORM concord._pop_actor(saved);
     RETURN jsonb_build_object('binding_id', b.registry_binding_id, 'version_id', target.version_id,
                               'from_version_id', b.version_id);
@@ -14638,6 +15470,153 @@ BEGIN
             HINT = 'SELECT * FROM concord.registry_entity_versions lists them.';
     END IF;
     RETURN concord._registry_version(version_id, lock);
+END
+$$;
+
+--
+-- Name: _registry_shorthand(text, text, jsonb, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_shorthand(entity_type text, name text, manifest jsonb, org_id uuid, actor text) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    e concord.registry_entities%ROWTYPE;
+    bound concord.registry_versions%ROWTYPE;
+    latest concord.registry_versions%ROWTYPE;
+    c concord.commands%ROWTYPE;
+    doc jsonb;
+    change_class text;
+    number text;
+    new_id uuid;
+    answer jsonb;
+BEGIN
+    manifest := (manifest - 'version') || jsonb_build_object('name', name);
+    SELECT * INTO e FROM concord.registry_entities AS x
+    WHERE x.entity_type = _registry_shorthand.entity_type AND x.name = _registry_shorthand.name FOR UPDATE;
+    IF NOT FOUND THEN
+        e.entity_type := entity_type;
+        e.name := name;
+        e.org_id := org_id;
+        c := concord._registry_shorthand_submit('create_entity', e, jsonb_build_object(
+            'display_name', coalesce(manifest ->> 'display_name', name), 'owner', actor,
+            'description', manifest ->> 'description', 'shorthand', true), actor);
+        new_id := concord._registry_create_entity(entity_type, name, manifest ->> 'display_name', actor,
+                                                  manifest ->> 'description', NULL, org_id, actor);
+        PERFORM concord._registry_shorthand_step(c, actor, jsonb_build_object('entity_id', new_id));
+        e := concord._registry_entity(entity_type, name, true);
+    ELSIF e.org_id IS DISTINCT FROM org_id THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'a_registry_entity_name_is_taken_once',
+            TABLE = 'registry_entities',
+            MESSAGE = format('registry entity %s %s already exists and belongs to another organisation',
+                             entity_type, name),
+            HINT = 'Choose another name.';
+    END IF;
+
+    bound := concord._registry_global_version(e.entity_id);
+    IF bound.version_id IS NOT NULL
+       AND bound.checksum = concord.registry_checksum(manifest || jsonb_build_object('version', bound.version::text)) THEN
+        -- the same again: its row may still need projecting (an adopted row)
+        PERFORM concord._registry_project_catalog(e.entity_id, true);
+        RETURN bound.version_id;
+    END IF;
+    latest := concord._registry_latest_published(e.entity_id);
+    IF latest.version_id IS NOT NULL AND latest.status = 'published' AND latest.checksum
+       = concord.registry_checksum(manifest || jsonb_build_object('version', latest.version::text)) THEN
+        -- published already but not bound here (unbound, or bound elsewhere)
+        new_id := latest.version_id;
+        number := latest.version::text;
+    ELSE
+        IF latest.version_id IS NOT NULL THEN
+            change_class := concord.registry_classify_change(
+                entity_type, latest.manifest, manifest || jsonb_build_object('version', latest.version::text))
+                ->> 'change_class';
+        END IF;
+        number := concord._registry_next_version(e.entity_id, latest.version::text, change_class);
+        doc := manifest || jsonb_build_object('version', number);
+        c := concord._registry_shorthand_submit('create_version', e, jsonb_build_object(
+            'version', number, 'checksum', concord.registry_checksum(doc), 'shorthand', true), actor);
+        new_id := concord._registry_create_version(e, number, doc, '[]', actor);
+        PERFORM concord._registry_legacy_edges_are_optional(new_id);
+        PERFORM concord._registry_shorthand_step(c, actor, jsonb_build_object('version_id', new_id));
+        latest := concord._registry_version(new_id);
+        IF latest.approval_required THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN001',
+                CONSTRAINT = 'a_high_risk_version_is_published_only_after_approval',
+                TABLE = 'registry_versions',
+                MESSAGE = format('%s %s %s makes high-risk changes (%s): a registration cannot publish it without '
+                                 'an owner''s approval', entity_type, name, number, latest.high_risk_changes),
+                HINT = 'Create and publish the version with the registry API (concord.publish_registry_version): '
+                       'another owner of the organisation approves it.';
+        END IF;
+        c := concord._registry_shorthand_submit('publish_version', e, jsonb_build_object(
+            'version_id', new_id, 'version', number, 'checksum', latest.checksum, 'approval_required', false,
+            'high_risk_changes', latest.high_risk_changes, 'risk_level', latest.risk_level,
+            'created_by', latest.created_by, 'approvers', '[]'::jsonb, 'shorthand', true), actor);
+        answer := concord._registry_publish(new_id, NULL);
+        PERFORM concord._registry_shorthand_step(c, actor, answer);
+    END IF;
+    c := concord._registry_shorthand_submit('bind_version', e, jsonb_build_object(
+        'version_id', new_id, 'version', number, 'binding_scope', 'global', 'binding_target', '*',
+        'environment', (SELECT r.environment FROM concord.registry_environment AS r),
+        'rollout_strategy', 'pinned', 'rollout_config', '{}'::jsonb, 'shorthand', true), actor);
+    answer := concord._registry_bind(new_id, 'global', '*', NULL, 'pinned', '{}', actor);
+    -- a registration answers with the catalog's own refusal (a raw secret, a
+    -- policy it does not hold), not with a binding left unprojected
+    PERFORM concord._registry_project_catalog(e.entity_id, true);
+    PERFORM concord._registry_shorthand_step(c, actor, answer);
+    RETURN new_id;
+END
+$$;
+
+--
+-- Name: _registry_shorthand_step(concord.commands, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_shorthand_step(c concord.commands, actor text, result jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    IF c.command_id IS NULL THEN
+        RETURN;
+    END IF;
+    IF c.status NOT IN ('validated', 'queued') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'a_registry_change_is_allowed_by_its_policies',
+            MESSAGE = format('registry change %s of %s %s is %s: a registration cannot wait for it', c.command_type,
+                             c.payload ->> 'entity_type', c.payload ->> 'name', c.status),
+            HINT = 'Publish it through the registry API (concord.publish_registry_version), which waits for its '
+                   'approval.';
+    END IF;
+    PERFORM concord._registry_ran_inline(c, actor, result);
+    PERFORM concord._cancel_queued_workflow(c.dbos_workflow_id);
+END
+$$;
+
+--
+-- Name: _registry_shorthand_submit(text, concord.registry_entities, jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_shorthand_submit(verb text, e concord.registry_entities, payload jsonb, actor text) RETURNS concord.commands
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    none concord.commands%ROWTYPE;
+BEGIN
+    IF e.org_id IS NULL AND concord._principal() IS NULL AND NOT concord._sees_all() THEN
+        RETURN none;
+    END IF;
+    RETURN concord._registry_submit(verb, e, payload, actor);
 END
 $$;
 
@@ -15314,6 +16293,19 @@ END
 $$;
 
 --
+-- Name: _registry_without_nulls(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_without_nulls(value jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+    FROM jsonb_each(value) AS e (key, value)
+    WHERE jsonb_typeof(e.value) <> 'null'
+$$;
+
+--
 -- Name: _registry_without_secrets(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -15614,7 +16606,7 @@ DECLARE
     declared text[];
     run concord.agent_runs%ROWTYPE;
 BEGIN
-    SELECT * INTO ct FROM concord.command_types AS t WHERE t.command_type = c.command_type;
+    ct := concord._command_contract_of(c);
     -- a null connector (payload {"connector": null}) is declared by no type
     IF NOT coalesce(concord._type_declares_connector(ct, connector, capability), false) THEN
         RAISE EXCEPTION USING
@@ -15835,7 +16827,7 @@ DECLARE
 BEGIN
     IF judged IS NULL OR judged = concord._payload_digest(c.payload)
        OR NOT (SELECT cardinality(concord._policies_for(c, ct)) > 0
-               FROM concord.command_types AS ct WHERE ct.command_type = c.command_type) THEN
+               FROM concord._command_contract_of(c) AS ct) THEN
         RETURN;
     END IF;
     RAISE EXCEPTION USING
@@ -15984,7 +16976,7 @@ DECLARE
     granted boolean;
 BEGIN
     SELECT cardinality(concord._policies_for(c, ct)) > 0 INTO governed
-    FROM concord.command_types AS ct WHERE ct.command_type = c.command_type;
+    FROM concord._command_contract_of(c) AS ct;
     latest := concord._latest_evaluation(c.command_id);
     IF latest IS NULL AND (NOT governed OR concord._predates_governance(c)) THEN
         -- ungoverned, or recorded before governance existed (migration 0002):
@@ -16211,6 +17203,54 @@ BEGIN
     RETURN jsonb_build_object('approvers', to_jsonb(people), 'team', null);
 END
 $_$;
+
+--
+-- Name: _resolve_command_contract(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._resolve_command_contract(c concord.commands, OUT ct concord.command_types, OUT version_id uuid) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    answer jsonb;
+BEGIN
+    answer := concord._registry_resolve(
+        'command_type', c.command_type, concord._command_subject(c), NULL, true,
+        jsonb_build_object('usage_type', 'command_proposed', 'command_id', c.command_id));
+    IF (answer ->> 'resolved')::boolean THEN
+        version_id := (answer ->> 'version_id')::uuid;
+        ct := concord._command_type_row(answer -> 'manifest', answer ->> 'version');
+        RETURN;
+    END IF;
+    IF answer ->> 'reason' = 'unknown_entity' THEN
+        SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN009',
+                CONSTRAINT = 'command_type_is_registered',
+                TABLE = 'commands',
+                MESSAGE = format('unknown command type %L', c.command_type),
+                HINT = 'Register it first with concord.register_command_type(spec).';
+        END IF;
+        RETURN;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'CN016',
+        CONSTRAINT = 'a_command_type_resolves_to_a_usable_contract',
+        TABLE = 'commands',
+        MESSAGE = format('command type %s has no usable contract: %s', c.command_type,
+                         CASE answer ->> 'reason'
+                             WHEN 'retired' THEN format('version %s is retired', answer ->> 'version')
+                             ELSE 'no version is bound for this requester and project' END),
+        DETAIL = coalesce((SELECT string_agg(format('- %s %s (%s): %s', e.item ->> 'scope', e.item ->> 'target',
+                                           e.item ->> 'version', e.item ->> 'why'), E'\n')
+                  FROM jsonb_array_elements(answer -> 'explanation') AS e (item)), 'No binding is active.'),
+        HINT = 'Bind a published version of it (concord.bind_registry_version), or register it again '
+               '(concord.register_command_type).';
+END
+$$;
 
 --
 -- Name: _retrieve_memory(concord.agent_runs, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -17298,6 +18338,19 @@ CREATE FUNCTION concord._rule_book_registry() RETURNS TABLE(rule text, table_nam
         ('a_version_constraint_is_well_formed', null, 'CN005',
          'A version constraint is *, an exact version, comparators (>=1.2 <2), a caret (^1.4.2), a '
          'tilde (~1.4) or an x-range (1.x), and some version satisfies it.'),
+        -- the kernel's use of the registry: contracts and catalogs
+        ('a_catalog_row_is_the_projection_of_its_bound_version', 'command_types', 'CN007',
+         'A row of command_types, policies, approval_types, tools or connectors is written only as '
+         'the projection of its registry entity''s globally bound version; any other write, the '
+         'owner''s included, is refused.'),
+        ('a_command_keeps_the_contract_it_was_judged_under', 'commands', 'CN007',
+         'A command''s contract_version_id never changes once recorded (a command from before the '
+         'registry is given, once, the version its type was adopted as).'),
+        ('a_command_type_resolves_to_a_usable_contract', 'commands', 'CN016',
+         'A new command''s type resolves, for its requester and project, to a published or deprecated '
+         'version; a retired or unbound type takes no new command.'),
+        ('command_types_are_not_truncated', 'command_types', 'CN007',
+         'command_types is never truncated: commands, grants and tools refer to its rows.'),
         -- resolution and runtime manifests
         ('a_capability_resolves_to_a_usable_version', 'registry_bindings', 'CN016',
          'A capability asked for resolves, for the caller in its environment, to a published or '
@@ -18864,6 +19917,59 @@ CREATE FUNCTION concord._text_array(value jsonb) RETURNS text[]
 $$;
 
 --
+-- Name: _tool_manifest(concord.tools); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._tool_manifest(t concord.tools) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT concord._registry_without_nulls(jsonb_build_object(
+        'name', t.tool_name, 'description', t.description, 'input_schema', t.input_schema,
+        'output_schema', t.output_schema,
+        'execution_mode', CASE WHEN t.execution_mode <> 'gateway' THEN t.execution_mode END,
+        'risk_level', t.risk_level, 'requires_approval', t.requires_approval, 'connector', t.connector,
+        'capability', t.capability, 'command_type', t.command_type, 'function_name', t.function_name,
+        'metadata', t.metadata || CASE WHEN t.execution_mode = 'gateway'
+                                       THEN '{"concord.execution_mode": "gateway"}'::jsonb ELSE '{}' END))
+$$;
+
+--
+-- Name: _tool_row(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._tool_row(manifest jsonb) RETURNS concord.tools
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t concord.tools;
+    gateway boolean := coalesce(manifest #>> '{metadata,concord.execution_mode}' = 'gateway', false);
+BEGIN
+    t.tool_name := manifest ->> 'name';
+    t.description := coalesce(manifest ->> 'description', '');
+    t.input_schema := coalesce(manifest -> 'input_schema', '{}');
+    t.output_schema := coalesce(manifest -> 'output_schema', '{}');
+    t.execution_mode := CASE WHEN gateway THEN 'gateway'
+                             ELSE coalesce(manifest ->> 'execution_mode',
+                                           CASE manifest ->> 'mode' WHEN 'sync' THEN 'sync' END, 'async') END;
+    t.risk_level := coalesce(manifest ->> 'risk_level', 'low');
+    t.requires_approval := coalesce((manifest ->> 'requires_approval')::boolean,
+                                    manifest ->> 'mode' = 'approval_gated_async', false);
+    t.connector := manifest ->> 'connector';
+    t.capability := manifest ->> 'capability';
+    t.command_type := CASE WHEN NOT gateway THEN coalesce(manifest #>> '{command_type,name}',
+                                                          CASE WHEN jsonb_typeof(manifest -> 'command_type') = 'string'
+                                                               THEN manifest ->> 'command_type' END) END;
+    t.function_name := manifest ->> 'function_name';
+    t.metadata := coalesce(manifest -> 'metadata', '{}') - 'concord.execution_mode';
+    t.spec := manifest - 'version';
+    RETURN t;
+END
+$$;
+
+--
 -- Name: _tools_after_write(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -19606,6 +20712,7 @@ CREATE FUNCTION concord.bind_registry_version(version_id uuid, binding_scope tex
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $_$
 #variable_conflict use_variable
 DECLARE
@@ -19768,6 +20875,7 @@ CREATE FUNCTION concord.can_use_capability(source_version_id uuid, relationship_
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 BEGIN
@@ -20083,6 +21191,7 @@ CREATE FUNCTION concord.commands_under_contract(version_id uuid) RETURNS TABLE(c
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_column
 BEGIN
@@ -20395,6 +21504,7 @@ CREATE FUNCTION concord.create_registry_entity(entity_type text, name text, disp
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -20450,6 +21560,7 @@ CREATE FUNCTION concord.create_registry_version(entity_type text, name text, ver
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -20545,6 +21656,7 @@ CREATE FUNCTION concord.deprecate_registry_version(version_id uuid, reason text)
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -20770,6 +21882,7 @@ CREATE FUNCTION concord.explain_capability_use(source_version_id uuid, relations
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 BEGIN
@@ -21564,7 +22677,7 @@ BEGIN
             CONSTRAINT = 'only_a_command_still_to_run_is_planned',
             MESSAGE = format('command %s is %s: only a command that is still to run is planned', command_id, c.status);
     END IF;
-    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    ct := concord._command_contract_of(c);
     -- The approval types its latest evaluation asks for, now or once its
     -- input is complete (an earlier evaluation that a change of input made
     -- unnecessary no longer gates it).
@@ -21671,7 +22784,7 @@ BEGIN
             MESSAGE = format('%s may not provide input for command %s: only its requester %s may',
                              actor, command_id, c.requested_by);
     END IF;
-    SELECT * INTO ct FROM concord.command_types AS x WHERE x.command_type = c.command_type;
+    ct := concord._command_contract_of(c);
     BEGIN
         merged := concord._json_merge_patch(c.payload, payload_patch);
     EXCEPTION WHEN statement_too_complex OR program_limit_exceeded THEN
@@ -21724,6 +22837,7 @@ CREATE FUNCTION concord.publish_registry_version(version_id uuid) RETURNS jsonb
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -22052,12 +23166,12 @@ CREATE FUNCTION concord.register_approval_type(spec jsonb) RETURNS text
     SET "concord.settling" TO 'off'
     SET "concord.asserted_by" TO ''
     SET "concord.worker_run" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
     problems text[];
     wanted concord.approval_types%ROWTYPE;
-    existing concord.approval_types%ROWTYPE;
     approver jsonb;
 BEGIN
     PERFORM concord._require_catalog_operator('approval types');
@@ -22095,35 +23209,10 @@ BEGIN
     wanted.on_request_changes := coalesce(spec #>> '{resume,on_request_changes}', 'request_input');
     wanted.ui := coalesce(spec -> 'ui', '{}');
 
-    SELECT * INTO existing FROM concord.approval_types AS t WHERE t.name = wanted.name FOR UPDATE;
-    IF FOUND AND existing.spec = spec THEN
-        RETURN existing.name;
-    END IF;
-    INSERT INTO concord.approval_types AS t (
-        name, version, description, risk_level, required_fields, decision_values,
-        default_expiry_minutes, approver_principals, approver_team, approver_path,
-        on_approved, on_rejected, on_request_changes, ui, spec
-    ) VALUES (
-        wanted.name, wanted.version, wanted.description, wanted.risk_level, wanted.required_fields,
-        wanted.decision_values, wanted.default_expiry_minutes, wanted.approver_principals,
-        wanted.approver_team, wanted.approver_path, wanted.on_approved, wanted.on_rejected,
-        wanted.on_request_changes, wanted.ui, spec
-    )
-    ON CONFLICT (name) DO UPDATE SET
-        version = excluded.version,
-        description = excluded.description,
-        risk_level = excluded.risk_level,
-        required_fields = excluded.required_fields,
-        decision_values = excluded.decision_values,
-        default_expiry_minutes = excluded.default_expiry_minutes,
-        approver_principals = excluded.approver_principals,
-        approver_team = excluded.approver_team,
-        approver_path = excluded.approver_path,
-        on_approved = excluded.on_approved,
-        on_rejected = excluded.on_rejected,
-        on_request_changes = excluded.on_request_changes,
-        ui = excluded.ui,
-        spec = excluded.spec;
+    -- a shorthand of the registry: a changed spec is the next version, bound
+    -- globally; the row is its projection, its version column the version's
+    PERFORM concord._registry_shorthand('approval_type', wanted.name, concord._approval_type_manifest(wanted),
+                                        NULL, concord._actor());
     RETURN wanted.name;
 END
 $$;
@@ -22132,7 +23221,7 @@ $$;
 -- Name: FUNCTION register_approval_type(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_approval_type(spec jsonb) IS 'Insert or replace an approval type from a spec 107.3 document (name, required_fields, decision_values, expiration.default_minutes, approver, resume, risk_level); returns its name. Pending approvals keep the approvers they were given.';
+COMMENT ON FUNCTION concord.register_approval_type(spec jsonb) IS 'Register an approval type from a spec 107.3 document (name, required_fields, decision_values, expiration.default_minutes, approver, resume, risk_level); returns its name. Pending approvals keep the approvers they were given. A shorthand of the registry: a changed spec becomes the next version of platform entity approval_type, published and bound globally (the catalog row is its projection; its version column is the registry version; a version field of the spec is not used). An identical spec changes nothing.';
 
 --
 -- Name: register_command_type(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -22147,11 +23236,11 @@ CREATE FUNCTION concord.register_command_type(spec jsonb) RETURNS text
     SET "concord.settling" TO 'off'
     SET "concord.asserted_by" TO ''
     SET "concord.worker_run" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 DECLARE
     problems text[] := concord._command_type_spec_problems(spec);
     wanted concord.command_types%ROWTYPE;
-    existing concord.command_types%ROWTYPE;
 BEGIN
     PERFORM concord._require_catalog_operator('command types');
     IF cardinality(problems) > 0 THEN
@@ -22186,68 +23275,10 @@ BEGIN
     wanted.cost_budget := (spec ->> 'cost_budget')::numeric;
     wanted.over_budget := coalesce(spec ->> 'over_budget', 'require_approval');
 
-    SELECT * INTO existing FROM concord.command_types AS ct
-    WHERE ct.command_type = wanted.command_type
-    FOR UPDATE;
-
-    IF FOUND AND (
-        existing.name, existing.description, existing.function_name, existing.ingress_types,
-        existing.required_inputs, existing.payload_schema, existing.sync_allowed,
-        existing.async_required, existing.approval_required, existing.memory_write_possible,
-        existing.artifact_output_possible, existing.notification_required, existing.policy_checks,
-        existing.connector_requirements, existing.risk_level, existing.max_attempts,
-        existing.default_cancellation_mode, existing.metadata, existing.approval_type,
-        existing.cost_budget, existing.over_budget
-    ) IS NOT DISTINCT FROM (
-        wanted.name, wanted.description, wanted.function_name, wanted.ingress_types,
-        wanted.required_inputs, wanted.payload_schema, wanted.sync_allowed,
-        wanted.async_required, wanted.approval_required, wanted.memory_write_possible,
-        wanted.artifact_output_possible, wanted.notification_required, wanted.policy_checks,
-        wanted.connector_requirements, wanted.risk_level, wanted.max_attempts,
-        wanted.default_cancellation_mode, wanted.metadata, wanted.approval_type,
-        wanted.cost_budget, wanted.over_budget
-    ) THEN
-        RETURN existing.command_type;
-    END IF;
-
-    INSERT INTO concord.command_types AS ct (
-        command_type, name, description, function_name, ingress_types, required_inputs,
-        payload_schema, sync_allowed, async_required, approval_required,
-        memory_write_possible, artifact_output_possible, notification_required,
-        policy_checks, connector_requirements, risk_level, max_attempts,
-        default_cancellation_mode, metadata, approval_type, cost_budget, over_budget
-    ) VALUES (
-        wanted.command_type, wanted.name, wanted.description, wanted.function_name,
-        wanted.ingress_types, wanted.required_inputs, wanted.payload_schema,
-        wanted.sync_allowed, wanted.async_required, wanted.approval_required,
-        wanted.memory_write_possible, wanted.artifact_output_possible,
-        wanted.notification_required, wanted.policy_checks, wanted.connector_requirements,
-        wanted.risk_level, wanted.max_attempts, wanted.default_cancellation_mode, wanted.metadata,
-        wanted.approval_type, wanted.cost_budget, wanted.over_budget
-    )
-    ON CONFLICT (command_type) DO UPDATE SET
-        name = excluded.name,
-        description = excluded.description,
-        function_name = excluded.function_name,
-        ingress_types = excluded.ingress_types,
-        required_inputs = excluded.required_inputs,
-        payload_schema = excluded.payload_schema,
-        sync_allowed = excluded.sync_allowed,
-        async_required = excluded.async_required,
-        approval_required = excluded.approval_required,
-        memory_write_possible = excluded.memory_write_possible,
-        artifact_output_possible = excluded.artifact_output_possible,
-        notification_required = excluded.notification_required,
-        policy_checks = excluded.policy_checks,
-        connector_requirements = excluded.connector_requirements,
-        risk_level = excluded.risk_level,
-        max_attempts = excluded.max_attempts,
-        default_cancellation_mode = excluded.default_cancellation_mode,
-        metadata = excluded.metadata,
-        approval_type = excluded.approval_type,
-        cost_budget = excluded.cost_budget,
-        over_budget = excluded.over_budget;
-
+    -- a new version of the registry entity when the spec changed, published
+    -- and bound globally; its binding projects the catalog row
+    PERFORM concord._registry_shorthand('command_type', wanted.command_type,
+                                        concord._command_type_manifest(wanted), NULL, concord._actor());
     RETURN wanted.command_type;
 END
 $$;
@@ -22256,7 +23287,7 @@ $$;
 -- Name: FUNCTION register_command_type(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_command_type(spec jsonb) IS 'Insert or replace a command type from a spec 13.2 document; returns its command_type. CN005 lists every problem.';
+COMMENT ON FUNCTION concord.register_command_type(spec jsonb) IS 'Register a command type from a spec 13.2 document; returns its command_type. CN005 lists every problem. A shorthand of the registry: a changed spec becomes the next version of platform entity command_type (1.0.0 first; a doc change a patch, an additive one a minor, a breaking one a major step), published and bound globally, each step a concord.registry.* command; the catalog row is its projection. An identical spec changes nothing.';
 
 --
 -- Name: register_connector(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -22271,9 +23302,13 @@ CREATE FUNCTION concord.register_connector(spec jsonb) RETURNS text
     SET "concord.settling" TO 'off'
     SET "concord.asserted_by" TO ''
     SET "concord.worker_run" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 DECLARE
     name text;
+    wanted concord.connectors%ROWTYPE;
+    rule text;
+    detail text;
 BEGIN
     PERFORM concord._require_catalog_operator('connectors');
     PERFORM concord._require_spec(
@@ -22285,18 +23320,25 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'connector_capabilities_are_strings',
             MESSAGE = 'capabilities must be an array of strings';
     END IF;
+    wanted.connector_name := name;
+    wanted.connector_type := concord._require('connector_type', spec ->> 'connector_type');
+    wanted.capabilities := ARRAY(SELECT jsonb_array_elements_text(coalesce(spec -> 'capabilities', '[]')));
+    wanted.config := coalesce(spec -> 'config', '{}');
+    wanted.risk_level := coalesce(spec ->> 'risk_level', 'low');
+    wanted.description := coalesce(spec ->> 'description', '');
     BEGIN
-        INSERT INTO concord.connectors AS x (connector_name, connector_type, capabilities, config, risk_level, description)
-        VALUES (name, concord._require('connector_type', spec ->> 'connector_type'),
-                ARRAY(SELECT jsonb_array_elements_text(coalesce(spec -> 'capabilities', '[]'))),
-                coalesce(spec -> 'config', '{}'), coalesce(spec ->> 'risk_level', 'low'),
-                coalesce(spec ->> 'description', ''))
-        ON CONFLICT (connector_name) DO UPDATE
-        SET connector_type = excluded.connector_type, capabilities = excluded.capabilities,
-            config = excluded.config, risk_level = excluded.risk_level, description = excluded.description;
-    EXCEPTION WHEN check_violation THEN
+        -- a shorthand of the registry: a changed spec is the next version,
+        -- bound globally; the row is its projection
+        PERFORM concord._registry_shorthand('connector', name, concord._connector_manifest(wanted), NULL,
+                                            concord._actor());
+    EXCEPTION WHEN check_violation OR SQLSTATE 'CN005' THEN
+        GET STACKED DIAGNOSTICS rule = CONSTRAINT_NAME, detail = PG_EXCEPTION_DETAIL;
+        -- the connector's own rules keep their names (raw secrets, ...)
+        IF SQLSTATE = 'CN005' AND rule <> 'a_manifest_satisfies_its_type_schema' THEN
+            RAISE;
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'CN005', CONSTRAINT = 'connector_spec_is_valid',
-            MESSAGE = format('connector %s is invalid: %s', name, SQLERRM),
+            MESSAGE = format('connector %s is invalid: %s', name, SQLERRM), DETAIL = coalesce(detail, ''),
             HINT = 'name and connector_type are lowercase identifiers; config is an object; risk_level is '
                    'low, medium, high or critical.';
     END;
@@ -22308,7 +23350,7 @@ $$;
 -- Name: FUNCTION register_connector(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_connector(spec jsonb) IS 'Create or replace a connector: {name, connector_type (http | notification | postgres | ...), capabilities, config, risk_level, description}. A config that carries a raw secret instead of env://NAME or file://PATH is refused (CN005). Returns the name.';
+COMMENT ON FUNCTION concord.register_connector(spec jsonb) IS 'Create or replace a connector: {name, connector_type (http | notification | postgres | ...), capabilities, config, risk_level, description}. A config that carries a raw secret instead of env://NAME or file://PATH is refused (CN005). Returns the name. A shorthand of the registry: a changed spec becomes the next version of platform entity connector, published and bound globally (the catalog row is its projection); an identical spec changes nothing.';
 
 --
 -- Name: register_operations(jsonb, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -22454,6 +23496,7 @@ CREATE FUNCTION concord.register_policy(spec jsonb) RETURNS text
     SET "concord.settling" TO 'off'
     SET "concord.asserted_by" TO ''
     SET "concord.worker_run" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -22539,43 +23582,27 @@ BEGIN
         wanted.command_types := concord._text_array(spec -> 'command_types');
     END IF;
     -- The same rule and description again changes nothing (the columns, not
-    -- the stored spec, are compared: a direct write shows as a difference).
+    -- the stored spec, are compared).
     IF known AND existing.kind = wanted.kind AND existing.description = wanted.description
        AND concord._policy_rule(existing) = concord._policy_rule(wanted) THEN
         RETURN policy_name;
     END IF;
-    -- spec and checksum follow from the columns (the before-write trigger)
-    IF known AND existing.kind = 'builtin' THEN
-        UPDATE concord.policies AS p SET
-            description = wanted.description,
-            config = wanted.config,
-            spec = spec
-        WHERE p.name = policy_name;
-    ELSE
-        INSERT INTO concord.policies AS p (
-            name, kind, description, predicate, vars, decision, on_unknown, reasons, approval_type,
-            missing_fields, function_name, spec, org_id, project_id, command_types
-        ) VALUES (
-            wanted.name, wanted.kind, wanted.description, wanted.predicate, wanted.vars, wanted.decision,
-            wanted.on_unknown, wanted.reasons, wanted.approval_type, wanted.missing_fields,
-            wanted.function_name, spec, wanted.org_id, wanted.project_id, wanted.command_types
-        )
-        ON CONFLICT (name) DO UPDATE SET
-            org_id = excluded.org_id,
-            project_id = excluded.project_id,
-            command_types = excluded.command_types,
-            kind = excluded.kind,
-            description = excluded.description,
-            predicate = excluded.predicate,
-            vars = excluded.vars,
-            decision = excluded.decision,
-            on_unknown = excluded.on_unknown,
-            reasons = excluded.reasons,
-            approval_type = excluded.approval_type,
-            missing_fields = excluded.missing_fields,
-            function_name = excluded.function_name,
-            spec = excluded.spec;
+    wanted.spec := spec;
+    -- checked before its registry command is recorded in the organisation
+    IF wanted.project_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM concord.projects AS x WHERE x.project_id = wanted.project_id AND x.org_id = wanted.org_id) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_policy_project_is_in_its_organisation',
+            TABLE = 'policies',
+            MESSAGE = format('policy %s: its project is not one of its organisation''s', policy_name);
     END IF;
+    -- A shorthand of the registry: a changed rule or description is the next
+    -- version of the policy's entity (its organisation's, or a platform
+    -- one), bound globally; the row is its projection, spec and checksum
+    -- following from the columns (the before-write trigger).
+    PERFORM concord._registry_shorthand('policy', policy_name, concord._policy_manifest(wanted), wanted.org_id,
+                                        concord._actor());
     RETURN policy_name;
 END
 $$;
@@ -22584,7 +23611,7 @@ $$;
 -- Name: FUNCTION register_policy(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_policy(spec jsonb) IS 'Insert or replace a policy: declarative ({name, predicate, vars, decision, reasons, approval_type, missing_fields, on_unknown}) or executable ({name, function}), either with organisation or project (where it applies; an organisation admin''s policy defaults to the chosen project''s organisation) and command_types (types it governs besides those naming it); for a built-in policy only description and config. Shared policies and built-ins are the operators'', an organisation''s policies its admins'' (CN012). Returns the name; CN005 lists every problem of a bad spec.';
+COMMENT ON FUNCTION concord.register_policy(spec jsonb) IS 'Insert or replace a policy: declarative ({name, predicate, vars, decision, reasons, approval_type, missing_fields, on_unknown}) or executable ({name, function}), either with organisation or project (where it applies; an organisation admin''s policy defaults to the chosen project''s organisation) and command_types (types it governs besides those naming it); for a built-in policy only description and config. Shared policies and built-ins are the operators'', an organisation''s policies its admins'' (CN012). Returns the name; CN005 lists every problem of a bad spec. A shorthand of the registry: a changed spec becomes the next version of entity policy (its organisation''s, or a platform one), published and bound globally (the catalog row is its projection); a high-risk change of an organisation''s policy is refused here (CN012) and published through the registry API after an owner''s approval.';
 
 --
 -- Name: register_queue(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -22731,12 +23758,13 @@ CREATE FUNCTION concord.register_tool(spec jsonb) RETURNS text
     SET "concord.settling" TO 'off'
     SET "concord.asserted_by" TO ''
     SET "concord.worker_run" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $_$
 DECLARE
     problems text[] := '{}'::text[];
     ct concord.command_types%ROWTYPE;
     conn concord.connectors%ROWTYPE;
-    existing concord.tools%ROWTYPE;
+    wanted concord.tools%ROWTYPE;
     mode text;
     new_name text := spec ->> 'name';
 BEGIN
@@ -22815,26 +23843,21 @@ BEGIN
 
     mode := coalesce(spec ->> 'execution_mode',
                      CASE WHEN ct.async_required OR NOT ct.sync_allowed THEN 'async' ELSE 'sync' END);
-    SELECT * INTO existing FROM concord.tools AS t WHERE t.tool_name = new_name;
-    IF FOUND AND existing.spec = spec THEN
-        RETURN new_name;
-    END IF;
-    PERFORM set_config('concord.actor', concord._actor(), true);
-    INSERT INTO concord.tools AS t (
-        tool_name, description, input_schema, output_schema, execution_mode, risk_level, requires_approval,
-        connector, capability, command_type, function_name, metadata, spec
-    ) VALUES (
-        new_name, coalesce(spec ->> 'description', ''), coalesce(spec -> 'input_schema', '{}'),
-        coalesce(spec -> 'output_schema', '{}'), mode, coalesce(spec ->> 'risk_level', ct.risk_level),
-        coalesce((spec ->> 'requires_approval')::boolean, false), spec ->> 'connector', spec ->> 'capability',
-        ct.command_type, spec ->> 'function_name', coalesce(spec -> 'metadata', '{}'), spec
-    )
-    ON CONFLICT ON CONSTRAINT tools_pkey DO UPDATE SET
-        description = excluded.description, input_schema = excluded.input_schema,
-        output_schema = excluded.output_schema, execution_mode = excluded.execution_mode,
-        risk_level = excluded.risk_level, requires_approval = excluded.requires_approval,
-        connector = excluded.connector, capability = excluded.capability, command_type = excluded.command_type,
-        function_name = excluded.function_name, metadata = excluded.metadata, spec = excluded.spec;
+    wanted.tool_name := new_name;
+    wanted.description := coalesce(spec ->> 'description', '');
+    wanted.input_schema := coalesce(spec -> 'input_schema', '{}');
+    wanted.output_schema := coalesce(spec -> 'output_schema', '{}');
+    wanted.execution_mode := mode;
+    wanted.risk_level := coalesce(spec ->> 'risk_level', ct.risk_level);
+    wanted.requires_approval := coalesce((spec ->> 'requires_approval')::boolean, false);
+    wanted.connector := spec ->> 'connector';
+    wanted.capability := spec ->> 'capability';
+    wanted.command_type := ct.command_type;
+    wanted.function_name := spec ->> 'function_name';
+    wanted.metadata := coalesce(spec -> 'metadata', '{}');
+    -- a shorthand of the registry: a changed spec is the next version, bound
+    -- globally; the row is its projection
+    PERFORM concord._registry_shorthand('tool', new_name, concord._tool_manifest(wanted), NULL, concord._actor());
     RETURN new_name;
 END
 $_$;
@@ -22843,7 +23866,7 @@ $_$;
 -- Name: FUNCTION register_tool(spec jsonb); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.register_tool(spec jsonb) IS 'Insert or update a command tool (spec 20): {name, command_type, description, input_schema, output_schema, execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; CN005 lists every problem, CN009 for an unknown command type; an identical spec is a no-op.';
+COMMENT ON FUNCTION concord.register_tool(spec jsonb) IS 'Insert or update a command tool (spec 20): {name, command_type, description, input_schema, output_schema, execution_mode, risk_level, requires_approval, connector, capability, function_name, metadata}; CN005 lists every problem, CN009 for an unknown command type; an identical spec is a no-op. A shorthand of the registry: a changed spec becomes the next version of platform entity tool, published and bound globally (the catalog row is its projection).';
 
 --
 -- Name: registry_canonical_json(jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -22984,6 +24007,7 @@ CREATE FUNCTION concord.registry_impact(target_type text, target_name text, targ
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -23364,6 +24388,7 @@ CREATE FUNCTION concord.reject_registry_version(version_id uuid, reason text) RE
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -23515,6 +24540,7 @@ CREATE FUNCTION concord.resolve_agent_runtime_manifest(agent_run_id uuid, agent_
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -23661,6 +24687,7 @@ CREATE FUNCTION concord.resolve_command_type_contract(command_type text, context
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 BEGIN
@@ -23690,6 +24717,7 @@ CREATE FUNCTION concord.resolve_registry_entity(entity_type text, name text, con
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 BEGIN
@@ -23719,6 +24747,7 @@ CREATE FUNCTION concord.retire_registry_version(version_id uuid, reason text, em
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -23925,6 +24954,7 @@ CREATE FUNCTION concord.rollback_registry_binding(binding_id uuid, target_versio
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -24478,7 +25508,7 @@ BEGIN
             TABLE = 'artifacts',
             MESSAGE = format('command %s is %s: only a running command creates artifacts', c.command_id, c.status);
     END IF;
-    IF NOT (SELECT t.artifact_output_possible FROM concord.command_types AS t WHERE t.command_type = c.command_type) THEN
+    IF NOT (concord._command_contract_of(c)).artifact_output_possible THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN012',
             CONSTRAINT = 'an_operation_creates_artifacts_only_if_its_command_type_declares_them',
@@ -24927,6 +25957,7 @@ CREATE FUNCTION concord.runtime_registry_command(command_id uuid, workflow_id te
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -25812,6 +26843,7 @@ CREATE FUNCTION concord.validate_registry_version(version_id uuid) RETURNS jsonb
     SET "concord.registry_command" TO ''
     SET "concord.registry_trace" TO ''
     SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -27626,103 +28658,6 @@ COMMENT ON COLUMN concord.connector_activity.trace_id IS 'The command''s trace i
 --
 
 COMMENT ON COLUMN concord.connector_activity.created_at IS 'When the call was recorded.';
-
---
--- Name: connectors; Type: TABLE; Schema: concord; Owner: -
---
-
-CREATE TABLE concord.connectors (
-    connector_name text NOT NULL,
-    connector_type text NOT NULL,
-    capabilities text[] DEFAULT '{}'::text[] NOT NULL,
-    config jsonb DEFAULT '{}'::jsonb NOT NULL,
-    risk_level text DEFAULT 'low'::text NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT config_is_an_object CHECK ((jsonb_typeof(config) = 'object'::text)),
-    CONSTRAINT connector_name_is_an_identifier CHECK (((connector_name ~ '^[a-z][a-z0-9_.-]*$'::text) AND (length(connector_name) <= 63))),
-    CONSTRAINT connector_type_is_an_identifier CHECK ((connector_type ~ '^[a-z][a-z0-9_.-]*$'::text)),
-    CONSTRAINT risk_level_is_known CHECK ((risk_level = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text])))
-);
-
---
--- Name: TABLE connectors; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON TABLE concord.connectors IS 'Connectors configured in the database (spec 18-19): their configurations hold references to secrets, never the secrets.';
-
---
--- Name: COLUMN connectors.connector_name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.connector_name IS 'The connector''s name.';
-
---
--- Name: COLUMN connectors.connector_type; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.connector_type IS 'Its implementation (http, postgres, notification, ...).';
-
---
--- Name: COLUMN connectors.capabilities; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.capabilities IS 'What it can do (query, send_email, ...).';
-
---
--- Name: COLUMN connectors.config; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.config IS 'Its configuration, with env:// or file:// references for secrets.';
-
---
--- Name: COLUMN connectors.risk_level; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.risk_level IS 'low, medium, high or critical.';
-
---
--- Name: COLUMN connectors.description; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.description IS 'What it connects to.';
-
---
--- Name: COLUMN connectors.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.created_at IS 'When it was registered.';
-
---
--- Name: COLUMN connectors.updated_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.connectors.updated_at IS 'When it last changed.';
-
---
--- Name: CONSTRAINT config_is_an_object ON connectors; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT config_is_an_object ON concord.connectors IS 'A connector''s configuration is a JSON object.';
-
---
--- Name: CONSTRAINT connector_name_is_an_identifier ON connectors; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT connector_name_is_an_identifier ON concord.connectors IS 'A connector''s name is a lowercase identifier of at most 63 characters.';
-
---
--- Name: CONSTRAINT connector_type_is_an_identifier ON connectors; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT connector_type_is_an_identifier ON concord.connectors IS 'A connector''s type is a lowercase identifier.';
-
---
--- Name: CONSTRAINT risk_level_is_known ON connectors; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT risk_level_is_known ON concord.connectors IS 'A risk level is low, medium, high or critical.';
 
 --
 -- Name: connector_catalog; Type: VIEW; Schema: concord; Owner: -
@@ -33453,6 +34388,12 @@ CREATE TRIGGER approval_types_are_not_truncated BEFORE TRUNCATE ON concord.appro
 CREATE TRIGGER approval_types_versioned BEFORE INSERT OR UPDATE ON concord.approval_types FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('name', 'revision');
 
 --
+-- Name: approval_types approval_types_written_only_by_projection; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER approval_types_written_only_by_projection BEFORE INSERT OR DELETE OR UPDATE ON concord.approval_types FOR EACH ROW EXECUTE FUNCTION concord._catalog_rows_are_projections();
+
+--
 -- Name: approvals approvals_after_update; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -33555,6 +34496,12 @@ CREATE TRIGGER command_type_grants_are_not_updated BEFORE UPDATE ON concord.comm
 CREATE TRIGGER command_types_after_write AFTER INSERT OR UPDATE ON concord.command_types FOR EACH ROW EXECUTE FUNCTION concord._command_types_after_write();
 
 --
+-- Name: command_types command_types_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER command_types_are_not_truncated BEFORE TRUNCATE ON concord.command_types FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are referred to by commands, grants and tools', 'A command type is retired through the registry.');
+
+--
 -- Name: command_types command_types_before_write; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -33565,6 +34512,12 @@ CREATE TRIGGER command_types_before_write BEFORE INSERT OR UPDATE ON concord.com
 --
 
 CREATE TRIGGER command_types_versioned BEFORE INSERT OR UPDATE ON concord.command_types FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('command_type', 'version');
+
+--
+-- Name: command_types command_types_written_only_by_projection; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER command_types_written_only_by_projection BEFORE INSERT OR DELETE OR UPDATE ON concord.command_types FOR EACH ROW EXECUTE FUNCTION concord._catalog_rows_are_projections();
 
 --
 -- Name: commands commands_after_insert; Type: TRIGGER; Schema: concord; Owner: -
@@ -33637,6 +34590,12 @@ CREATE TRIGGER connectors_are_not_truncated BEFORE TRUNCATE ON concord.connector
 --
 
 CREATE TRIGGER connectors_before_write BEFORE INSERT OR UPDATE ON concord.connectors FOR EACH ROW EXECUTE FUNCTION concord._connectors_before_write();
+
+--
+-- Name: connectors connectors_written_only_by_projection; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER connectors_written_only_by_projection BEFORE INSERT OR DELETE OR UPDATE ON concord.connectors FOR EACH ROW EXECUTE FUNCTION concord._catalog_rows_are_projections();
 
 --
 -- Name: command_dependencies dependencies_after_insert; Type: TRIGGER; Schema: concord; Owner: -
@@ -33823,6 +34782,12 @@ CREATE TRIGGER policies_before_write BEFORE INSERT OR DELETE OR UPDATE ON concor
 --
 
 CREATE TRIGGER policies_versioned BEFORE INSERT OR UPDATE ON concord.policies FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('name', 'version');
+
+--
+-- Name: policies policies_written_only_by_projection; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER policies_written_only_by_projection BEFORE INSERT OR DELETE OR UPDATE ON concord.policies FOR EACH ROW EXECUTE FUNCTION concord._catalog_rows_are_projections();
 
 --
 -- Name: policy_decisions policy_decisions_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
@@ -34219,6 +35184,12 @@ CREATE TRIGGER tools_before_write BEFORE INSERT OR DELETE OR UPDATE ON concord.t
 --
 
 CREATE TRIGGER tools_stamp BEFORE INSERT OR UPDATE ON concord.tools FOR EACH ROW EXECUTE FUNCTION concord._catalog_stamp('tool_name', 'version');
+
+--
+-- Name: tools tools_written_only_by_projection; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER tools_written_only_by_projection BEFORE INSERT OR DELETE OR UPDATE ON concord.tools FOR EACH ROW EXECUTE FUNCTION concord._catalog_rows_are_projections();
 
 --
 -- Name: registry_bindings a_binding_names_a_version_of_its_entity; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -35422,6 +36393,18 @@ REVOKE ALL ON FUNCTION concord._answers_a_caller(status text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._api_tokens_before_update() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _approval_type_manifest(t concord.approval_types); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._approval_type_manifest(t concord.approval_types) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _approval_type_row(manifest jsonb, version text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._approval_type_row(manifest jsonb, version text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _approval_type_spec_problems(spec jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -35650,6 +36633,12 @@ REVOKE ALL ON FUNCTION concord._catalog_graph(nodes jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._catalog_nodes(catalog jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _catalog_rows_are_projections(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._catalog_rows_are_projections() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _catalog_stamp(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -35686,6 +36675,18 @@ REVOKE ALL ON FUNCTION concord._close_swarm_agents(swarm concord.swarm_runs) FRO
 REVOKE ALL ON FUNCTION concord._command_brief(c concord.commands) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _command_contract(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._command_contract(version_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _command_contract_of(c concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._command_contract_of(c concord.commands) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _command_decision(status text, error_class text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -35696,6 +36697,24 @@ REVOKE ALL ON FUNCTION concord._command_decision(status text, error_class text) 
 --
 
 REVOKE ALL ON FUNCTION concord._command_queue(command_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _command_subject(c concord.commands); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._command_subject(c concord.commands) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _command_type_manifest(ct concord.command_types); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._command_type_manifest(ct concord.command_types) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _command_type_row(manifest jsonb, version text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._command_type_row(manifest jsonb, version text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _command_type_spec_problems(spec jsonb); Type: ACL; Schema: concord; Owner: -
@@ -35738,6 +36757,18 @@ REVOKE ALL ON FUNCTION concord._commands_before_insert() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._commands_before_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _connector_manifest(c concord.connectors); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._connector_manifest(c concord.connectors) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _connector_row(manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._connector_row(manifest jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _connectors_before_write(); Type: ACL; Schema: concord; Owner: -
@@ -36430,6 +37461,18 @@ REVOKE ALL ON FUNCTION concord._policy_error_is_transient(state text) FROM PUBLI
 REVOKE ALL ON FUNCTION concord._policy_function_is_trusted(fn regprocedure) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _policy_manifest(p concord.policies); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_manifest(p concord.policies) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _policy_row(manifest jsonb, org_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._policy_row(manifest jsonb, org_id uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _policy_rule(p concord.policies); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -36622,6 +37665,18 @@ REVOKE ALL ON FUNCTION concord._refuse_spec(what text, problems text[]) FROM PUB
 REVOKE ALL ON FUNCTION concord._refuse_write() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_adopt(entity_type text, name text, manifest jsonb, org_id uuid, version text, actor text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_adopt(entity_type text, name text, manifest jsonb, org_id uuid, version text, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_adopt_catalogs(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_adopt_catalogs() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_artifact_problems(artifact_refs jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -36772,6 +37827,12 @@ REVOKE ALL ON FUNCTION concord._registry_event(event_type text, entity_id uuid, 
 REVOKE ALL ON FUNCTION concord._registry_field_change(treatment text, on_add text, on_remove text, risk_add text, risk_remove text, field text[], old_value jsonb, new_value jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_global_version(entity_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_global_version(entity_id uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_keeper(e concord.registry_entities); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -36782,6 +37843,12 @@ REVOKE ALL ON FUNCTION concord._registry_keeper(e concord.registry_entities) FRO
 --
 
 REVOKE ALL ON FUNCTION concord._registry_latest_published(entity_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_legacy_edges_are_optional(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_legacy_edges_are_optional(version_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_manifest_relationships(entity_type text, manifest jsonb); Type: ACL; Schema: concord; Owner: -
@@ -36814,6 +37881,12 @@ REVOKE ALL ON FUNCTION concord._registry_member_risks(old_member jsonb, new_memb
 REVOKE ALL ON FUNCTION concord._registry_members(items jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_next_version(entity_id uuid, latest text, change_class text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_next_version(entity_id uuid, latest text, change_class text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_note_usage(answer jsonb, usage jsonb, usage_type text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -36844,6 +37917,12 @@ REVOKE ALL ON FUNCTION concord._registry_pointer_token(token text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._registry_project(e concord.registry_entities) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_project_catalog(entity_id uuid, strict boolean); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_project_catalog(entity_id uuid, strict boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_publication_ended(); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -36872,6 +37951,12 @@ REVOKE ALL ON FUNCTION concord._registry_reason(kind text, path text, message te
 --
 
 REVOKE ALL ON FUNCTION concord._registry_record_usage(answer jsonb, usage jsonb, usage_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_ref_names(value jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_ref_names(value jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_refs(value jsonb); Type: ACL; Schema: concord; Owner: -
@@ -36994,6 +38079,24 @@ REVOKE ALL ON FUNCTION concord._registry_scope_rank(scope text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._registry_seen_version(version_id uuid, lock boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_shorthand(entity_type text, name text, manifest jsonb, org_id uuid, actor text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_shorthand(entity_type text, name text, manifest jsonb, org_id uuid, actor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_shorthand_step(c concord.commands, actor text, result jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_shorthand_step(c concord.commands, actor text, result jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_shorthand_submit(verb text, e concord.registry_entities, payload jsonb, actor text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_shorthand_submit(verb text, e concord.registry_entities, payload jsonb, actor text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_subject(principal text, project_id uuid, context jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -37076,6 +38179,12 @@ REVOKE ALL ON FUNCTION concord._registry_versions_before_insert() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._registry_versions_before_update() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_without_nulls(value jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_without_nulls(value jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_without_secrets(doc jsonb); Type: ACL; Schema: concord; Owner: -
@@ -37250,6 +38359,12 @@ REVOKE ALL ON FUNCTION concord._required_connectors(requirements text[]) FROM PU
 --
 
 REVOKE ALL ON FUNCTION concord._resolve_approvers(t concord.approval_types, doc jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _resolve_command_contract(c concord.commands, OUT ct concord.command_types, OUT version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._resolve_command_contract(c concord.commands, OUT ct concord.command_types, OUT version_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _retrieve_memory(run concord.agent_runs, query jsonb); Type: ACL; Schema: concord; Owner: -
@@ -37538,6 +38653,18 @@ REVOKE ALL ON FUNCTION concord._swarm_spec_problems(spec jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._text_array(value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _tool_manifest(t concord.tools); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._tool_manifest(t concord.tools) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _tool_row(manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._tool_row(manifest jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _tools_after_write(); Type: ACL; Schema: concord; Owner: -

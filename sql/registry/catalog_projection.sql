@@ -30,6 +30,9 @@ BEGIN
 END
 $$;
 
+-- (its first form took no strict argument)
+DROP FUNCTION IF EXISTS concord._registry_project_catalog(uuid);
+
 -- Rewrites the catalog row of entity_id from its globally bound version.
 -- A version the catalog cannot hold (a spec 107 tool that creates no command
 -- type, a policy of another engine, an approval type naming no approver)
@@ -38,8 +41,14 @@ $$;
 -- keeps its row, and the kernel refuses new commands of that type (CN016
 -- at submission): the row stays for what refers to it by name. A row
 -- already equal to the version is not written again, so its counter and
--- audit trail move only with a change. Answers whether it wrote.
-CREATE OR REPLACE FUNCTION concord._registry_project_catalog(entity_id uuid)
+-- audit trail move only with a change. A version whose row the catalog's
+-- own rules refuse (a command type checking a policy the catalog does not
+-- hold, a tool of a command type not projected) is not projected, with a
+-- warning: the binding stands, and a command type without its row takes no
+-- command (the commands' foreign key), so nothing runs unjudged. strict (a
+-- register_* shorthand) raises the refusal instead. Answers whether it
+-- wrote.
+CREATE OR REPLACE FUNCTION concord._registry_project_catalog(entity_id uuid, strict boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
@@ -70,6 +79,7 @@ BEGIN
         RETURN false;
     END IF;
     PERFORM set_config('concord.catalog_projection', 'on', true);
+    BEGIN
     IF e.entity_type = 'command_type' THEN
         ct := concord._command_type_row(v.manifest);
         SELECT * INTO old_ct FROM concord.command_types AS x WHERE x.command_type = ct.command_type FOR UPDATE;
@@ -200,6 +210,15 @@ BEGIN
             wrote := true;
         END IF;
     END IF;
+    EXCEPTION WHEN foreign_key_violation OR check_violation OR not_null_violation OR SQLSTATE 'CN005' THEN
+        PERFORM set_config('concord.catalog_projection', '', true);
+        IF strict THEN
+            RAISE;
+        END IF;
+        RAISE WARNING 'concord: % % %, bound globally, is not projected into the catalog: %', e.entity_type,
+            e.name, v.version, SQLERRM;
+        RETURN false;
+    END;
     PERFORM set_config('concord.catalog_projection', '', true);
     RETURN wrote;
 END

@@ -187,7 +187,7 @@ BEGIN
     IF bound.version_id IS NOT NULL
        AND bound.checksum = concord.registry_checksum(manifest || jsonb_build_object('version', bound.version::text)) THEN
         -- the same again: its row may still need projecting (an adopted row)
-        PERFORM concord._registry_project_catalog(e.entity_id);
+        PERFORM concord._registry_project_catalog(e.entity_id, true);
         RETURN bound.version_id;
     END IF;
     latest := concord._registry_latest_published(e.entity_id);
@@ -232,6 +232,9 @@ BEGIN
         'environment', (SELECT r.environment FROM concord.registry_environment AS r),
         'rollout_strategy', 'pinned', 'rollout_config', '{}'::jsonb, 'shorthand', true), actor);
     answer := concord._registry_bind(new_id, 'global', '*', NULL, 'pinned', '{}', actor);
+    -- a registration answers with the catalog's own refusal (a raw secret, a
+    -- policy it does not hold), not with a binding left unprojected
+    PERFORM concord._registry_project_catalog(e.entity_id, true);
     PERFORM concord._registry_shorthand_step(c, actor, answer);
     RETURN new_id;
 END

@@ -26,7 +26,7 @@ from support.registry import one, unique
 from support.workers import CONCORD
 
 HOTEL = Path(__file__).resolve().parent / "manifests" / "hotel_booking"
-HOTEL_DOCS = 16
+HOTEL_DOCS = 15
 
 
 def concord(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -88,7 +88,7 @@ def test_validate_accepts_the_spec_examples_and_writes_nothing(
         (("connector", "hotel_booking"), ("command_type", "book_hotel")),
         (("approval_type", "hotel_booking_approval"), ("command_type", "book_hotel")),
         (("command_type", "cancel_reservation"), ("command_type", "book_hotel")),
-        (("policy", "permission"), ("skill", "hotel_booking")),
+        (("policy", "connector_scope"), ("skill", "hotel_booking")),
         (("evaluation_suite", "booking_terms_present"), ("skill", "hotel_booking")),
     ):
         assert order.index(before_) < order.index(after), (before_, after)

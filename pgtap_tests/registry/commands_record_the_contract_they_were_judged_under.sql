@@ -8,7 +8,7 @@
 -- (a_command_keeps_the_contract_it_was_judged_under).
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(15);
+SELECT plan(16);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -98,6 +98,14 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.throws_rule(
     format($$UPDATE concord.commands SET contract_version_id = NULL WHERE command_id = %L$$, concord_test.id('b_bare')),
     'CN007', 'a_command_keeps_the_contract_it_was_judged_under', 'CN007: nor take its contract away');
+
+-- a caller's context names no identity: an agent role claimed there is
+-- ignored (an agent's comes from its run), and the command is judged
+SELECT lives_ok(
+    $$SELECT concord.register_command_type('{"command_type": "ctx_claims_a_role", "sync_allowed": true}');
+      SELECT concord.submit_command('ctx_claims_a_role', '{}', 'alice', 'api',
+                                    '{"agent_role": "payments_agent", "agent_name": "x", "workflow_type": "trip"}')$$,
+    'a context claiming an agent role is not taken as the subject: the command is judged for its requester');
 
 SELECT * FROM finish();
 ROLLBACK;

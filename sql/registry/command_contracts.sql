@@ -50,9 +50,9 @@ END
 $$;
 
 -- The subject a command resolves its contract for: its requester in its
--- project, and what its context says it is for. A context key that is not
--- a resolution name (or names an identity) is left out: a command's context
--- is the caller's, and identity comes from the command's own columns.
+-- project, and the workflow type its context says it belongs to. No other
+-- context key counts: a command's context is the caller's, and who it is
+-- for comes from the command's own columns.
 CREATE OR REPLACE FUNCTION concord._command_subject(c concord.commands)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -64,7 +64,9 @@ BEGIN
     RETURN concord._registry_subject(c.requested_by, c.project_id, (
         SELECT coalesce(jsonb_object_agg(k.key, k.value), '{}'::jsonb)
         FROM jsonb_each(CASE WHEN jsonb_typeof(c.context) = 'object' THEN c.context ELSE '{}' END) AS k (key, value)
-        WHERE k.key IN ('workflow_type', 'agent_role', 'agent_name')
+        -- an agent's role and name come from its run (requested_by agent:<run>),
+        -- never from a context a caller wrote (_registry_subject refuses them)
+        WHERE k.key = 'workflow_type'
           AND jsonb_typeof(k.value) = 'string' AND btrim(k.value #>> '{}') <> ''));
 END
 $$;

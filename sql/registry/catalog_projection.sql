@@ -48,7 +48,9 @@ DROP FUNCTION IF EXISTS concord._registry_project_catalog(uuid);
 -- command (the commands' foreign key), so nothing runs unjudged. strict (a
 -- register_* shorthand) raises the refusal instead. Answers whether it
 -- wrote.
-CREATE OR REPLACE FUNCTION concord._registry_project_catalog(entity_id uuid, strict boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION concord._registry_project_catalog(
+    entity_id uuid, strict boolean DEFAULT false
+)
 RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE

@@ -5841,7 +5841,9 @@ BEGIN
     RETURN concord._registry_subject(c.requested_by, c.project_id, (
         SELECT coalesce(jsonb_object_agg(k.key, k.value), '{}'::jsonb)
         FROM jsonb_each(CASE WHEN jsonb_typeof(c.context) = 'object' THEN c.context ELSE '{}' END) AS k (key, value)
-        WHERE k.key IN ('workflow_type', 'agent_role', 'agent_name')
+        -- an agent's role and name come from its run (requested_by agent:<run>),
+        -- never from a context a caller wrote (_registry_subject refuses them)
+        WHERE k.key = 'workflow_type'
           AND jsonb_typeof(k.value) = 'string' AND btrim(k.value #>> '{}') <> ''));
 END
 $$;

@@ -12918,7 +12918,7 @@ $_$;
 --
 
 CREATE FUNCTION concord._registry_connector_operations(value jsonb) RETURNS TABLE(connector text, operation text, version_constraint text, required boolean)
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql IMMUTABLE ROWS 4
     SET search_path TO 'concord', 'pg_temp'
     AS $_$
     SELECT o.connector, o.operation, o.version_constraint, o.required
@@ -13257,7 +13257,7 @@ $$;
 --
 
 CREATE FUNCTION concord._registry_elements(value jsonb) RETURNS SETOF jsonb
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql IMMUTABLE ROWS 4
     SET search_path TO 'concord', 'pg_temp'
     AS $$
     SELECT e.item
@@ -13632,7 +13632,7 @@ $$;
 --
 
 CREATE FUNCTION concord._registry_manifest_relationships(entity_type text, manifest jsonb) RETURNS TABLE(relationship_type text, target_entity_type text, target_entity_name text, target_version_constraint text, required boolean, metadata jsonb)
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql IMMUTABLE ROWS 10
     SET search_path TO 'concord', 'pg_temp'
     AS $$
     WITH
@@ -14437,7 +14437,7 @@ $$;
 --
 
 CREATE FUNCTION concord._registry_refs(value jsonb) RETURNS TABLE(name text, version_constraint text, required boolean)
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql IMMUTABLE ROWS 4
     SET search_path TO 'concord', 'pg_temp'
     AS $$
     SELECT

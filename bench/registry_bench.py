@@ -25,6 +25,10 @@ alternating so that load on the machine hits them alike.
                 published version, a global binding, an edge to one of a hundred noise
                 connectors, and every fourth also a tenant, a user and a team binding;
                 printed side by side with their ratio (LARGE / SMALL).
+  (c) register  concord.register_command_type with a spec that changed since the last call
+                (today: a new version created, validated, published and bound, four governed
+                registry commands), next to the same call on the code before the registry
+                (base: the catalog row overwritten in place); CALLS / 20 calls a round.
 
 Prints figures and ratios; asserts nothing. Environment: BENCH_REGISTRY_CALLS (default
 200) calls per round, BENCH_REGISTRY_LARGE (default 10000), BENCH_BASE; BENCH_REGISTRY=0 in
@@ -145,6 +149,7 @@ class Report:
     calls: int
     large: int
     now: Figures
+    registering: Figures
     small: Figures
     big: Figures
     base_note: str
@@ -296,6 +301,17 @@ def submit(conn: psycopg.Connection) -> None:
     conn.execute("SELECT concord.submit_command(%s, '{\"n\": 1}', 'bench')", (SUBMIT_TYPE,))
 
 
+def registrar() -> Callable[[psycopg.Connection], None]:
+    """register_command_type of SUBMIT_TYPE's spec with a description new at every call."""
+    counter = iter(range(1_000_000))
+
+    def call(conn: psycopg.Connection) -> None:
+        spec = SUBMIT_SPEC | {"description": f"revision {next(counter)}"}
+        conn.execute("SELECT concord.register_command_type(%s)", (Jsonb(spec),))
+
+    return call
+
+
 def resolver(name: str) -> Callable[[psycopg.Connection], None]:
     def call(conn: psycopg.Connection) -> None:
         (answer,) = conn.execute(
@@ -357,6 +373,12 @@ def run(admin_dsn: str) -> Report:
                     scenarios["base submit"] = (base_conn, submit)
                 print(f"bench: (a) submit and resolution, {ROUNDS} x {calls} calls", flush=True)
                 now = measure(scenarios, calls)
+                registering_scenarios = {"register": (conn, registrar())}
+                if base_conn:
+                    registering_scenarios["base register"] = (base_conn, registrar())
+                register_calls = max(calls // 20, 2)
+                print(f"bench: (c) registration, {ROUNDS} x {register_calls} calls", flush=True)
+                registering = measure(registering_scenarios, register_calls)
             finally:
                 if base_conn:
                     base_conn.close()
@@ -380,7 +402,15 @@ def run(admin_dsn: str) -> Report:
             print(f"bench: (b) with {large} registered tools", flush=True)
             big = measure(scale, calls)
         note = f"code at 1d71732^ in {base}" if base_dsn else f"skipped: no clone at {base}"
-        return Report(calls=calls, large=large, now=now, small=small, big=big, base_note=note)
+        return Report(
+            calls=calls,
+            large=large,
+            now=now,
+            registering=registering,
+            small=small,
+            big=big,
+            base_note=note,
+        )
     finally:
         drop(admin_dsn)
 
@@ -415,6 +445,12 @@ def print_report(report: Report) -> None:
     ):
         print(f"      {label:<40} {s[name]:>8.3f} {b[name]:>8.3f} {b[name] / s[name]:>7.2f}")
     print(f"  (ratio = ms with {report.large} registered tools / ms with {SMALL}; 1.0 is flat)")
+    r = report.registering.ms
+    print(f"  (c) {'register_command_type, changed spec':<48} {r['register']:>8.3f}")
+    if "base register" in r:
+        print(f"      {'the same before the registry':<48} {r['base register']:>8.3f}")
+        ratio = r["register"] / r["base register"]
+        print(f"  register today / register before the registry = {ratio:.2f}")
 
 
 def main() -> int:

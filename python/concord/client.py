@@ -600,6 +600,15 @@ class Client:
         rows = self._all("SELECT * FROM concord.command_timeline(%s)", (command_id,))
         return [TimelineEvent(**row) for row in rows]
 
+    def explain(self, command_id: UUID | str) -> dict[str, Any]:
+        """Why the command is where it is (``concord.explain``): who asked, its contract
+        version, policy decisions, approvals and who may decide them, missing inputs,
+        dependencies, queue and live workers, attempts, effects and connector calls;
+        ``held_by`` lists what holds it (each a ``reason`` code, a ``detail`` and a
+        ``next_step``). Raises :class:`~concord.errors.NotFound` for a command the caller
+        may not see."""
+        return self._value("SELECT concord.explain(%s)", (command_id,))
+
     def can_transition(self, from_status: str, to_status: str) -> bool:
         """Whether the state machine allows ``from_status -> to_status``."""
         return self._value("SELECT concord.can_transition(%s, %s)", (from_status, to_status))

@@ -121,6 +121,11 @@ concord.get_command(uuid),
 concord.expire_approvals(timestamptz)
 TO concord_worker, concord_admin;
 
+-- Explaining reads only, under row-level security: every role that may see a
+-- command may ask why it is where it is.
+GRANT EXECUTE ON FUNCTION concord.explain(uuid)
+TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
+
 -- Driving a run (claim it, begin, finish and fail its effects, record its
 -- outcome) is the worker's alone: a workflow id is no secret, so a role that
 -- may call these could act as any run.

@@ -5993,6 +5993,21 @@ END
 $$;
 
 --
+-- Name: _command_cursor(timestamp with time zone, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._command_cursor(created_at timestamp with time zone, command_id uuid) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN translate(encode(convert_to(
+        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || ' ' || command_id::text,
+        'UTF8'), 'base64'), E'\n', '');
+END
+$$;
+
+--
 -- Name: _command_decision(text, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -17856,6 +17871,13 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
          'A caller waits for an unanswered command only in a READ COMMITTED transaction: a '
          'REPEATABLE READ or SERIALIZABLE one keeps its snapshot and would never see the worker '
          'finish it (call_command waits READ COMMITTED whatever the session''s default).'),
+        ('a_page_holds_1_to_500_rows', null, 'CN008',
+         'A page of concord.list_commands holds between 1 and 500 rows.'),
+        ('a_cursor_is_one_a_listing_gave', null, 'CN008',
+         'The cursor given to concord.list_commands is a next_cursor it answered, unchanged.'),
+        ('only_a_failed_command_is_retried', null, 'CN011',
+         'concord.retry_command queues again only a command that failed; explain says what holds '
+         'any other.'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',
@@ -20657,6 +20679,39 @@ $$;
 COMMENT ON FUNCTION concord.agent_run_state(agent_run_id uuid) IS 'One agent run as the agent sees it: its goal, scopes, limits (and what its swarm has used), status, children and the artifacts of its swarm.';
 
 --
+-- Name: approval_inbox(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.approval_inbox() RETURNS TABLE(approval_id uuid, command_id uuid, approval_type text, command_type text, requested_by text, review_packet jsonb, expires_at timestamp with time zone, created_at timestamp with time zone, trace_id text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_column
+DECLARE
+    me text := concord._principal();
+BEGIN
+    RETURN QUERY
+    SELECT p.approval_id, p.command_id, p.approval_type, p.command_type, p.requested_by, p.review_packet,
+           p.expires_at, p.created_at, p.trace_id
+    FROM concord.pending_approvals AS p
+    WHERE p.approver = me
+    ORDER BY p.created_at, p.approval_id;
+END
+$$;
+
+--
+-- Name: FUNCTION approval_inbox(); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.approval_inbox() IS 'The pending, unexpired approvals the authenticated principal may decide (never its own requests), oldest first, each with its review packet. Empty for a session that is no principal.';
+
+--
 -- Name: authenticate(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -22810,6 +22865,94 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.join_swarm(swarm_run_id uuid) IS 'Join a running swarm''s child agents with its join strategy (spec 53, 68.3): stores and returns the decision {strategy, decision, summary, selected_artifact_id, confidence, requires_human_review, ...} and moves the swarm (succeeded, partially_succeeded, failed; waiting_for_approval for human_review; joining for a strategy delegated to the coordinator). CN011 while children a deterministic strategy needs are live; joining again returns the stored decision. Once joined the swarm spawns no new agent (CN011 a_joining_swarm_spawns_no_child) and a spawn still waiting is cancelled; a delegated join ends when the coordinator finishes. Joined by an owner, admin or member of the project (CN012), the worker, or an agent of the swarm (CN012 an_agent_acts_within_its_own_swarm for another).';
+
+--
+-- Name: list_commands(text, text, text, text, timestamp with time zone, timestamp with time zone, integer, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.list_commands(status text DEFAULT NULL::text, command_type text DEFAULT NULL::text, project text DEFAULT NULL::text, requested_by text DEFAULT NULL::text, created_after timestamp with time zone DEFAULT NULL::timestamp with time zone, created_before timestamp with time zone DEFAULT NULL::timestamp with time zone, page_size integer DEFAULT 50, after text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    project_id uuid;
+    after_at timestamptz;
+    after_id uuid;
+    decoded text;
+    page jsonb;
+    last_row jsonb;
+BEGIN
+    IF status IS NOT NULL THEN
+        PERFORM concord._known_status('status', status);
+    END IF;
+    IF project IS NOT NULL THEN
+        project_id := concord._project(project);
+    END IF;
+    IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 500 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_page_holds_1_to_500_rows',
+            MESSAGE = format('page_size must be between 1 and 500, not %s', coalesce(page_size::text, 'NULL'));
+    END IF;
+    IF after IS NOT NULL THEN
+        BEGIN
+            decoded := convert_from(decode(after, 'base64'), 'UTF8');
+            after_at := split_part(decoded, ' ', 1)::timestamptz;
+            after_id := split_part(decoded, ' ', 2)::uuid;
+        EXCEPTION WHEN OTHERS THEN
+            after_at := NULL;
+        END;
+        IF after_at IS NULL OR after_id IS NULL OR concord._command_cursor(after_at, after_id) <> after THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN008',
+                CONSTRAINT = 'a_cursor_is_one_a_listing_gave',
+                MESSAGE = format('%L is not a cursor of list_commands', left(after, 100)),
+                HINT = 'Pass the next_cursor of the previous page unchanged, or no cursor for the first page.';
+        END IF;
+    END IF;
+    SELECT coalesce(jsonb_agg(r.item ORDER BY r.created_at DESC, r.command_id DESC), '[]')
+    INTO page
+    FROM (
+        SELECT c.created_at, c.command_id, jsonb_build_object(
+            'command_id', c.command_id, 'command_type', c.command_type, 'status', c.status,
+            'project', concord._project_name(c.project_id), 'requested_by', c.requested_by,
+            'ingress', c.ingress, 'trace_id', c.trace_id, 'error_class', c.error_class,
+            'created_at', c.created_at, 'updated_at', c.updated_at, 'completed_at', c.completed_at) AS item
+        FROM concord.commands AS c
+        WHERE (status IS NULL OR c.status = status)
+          AND (command_type IS NULL OR c.command_type = command_type)
+          AND (project_id IS NULL OR c.project_id = project_id)
+          AND (requested_by IS NULL OR c.requested_by = requested_by)
+          AND (created_after IS NULL OR c.created_at >= created_after)
+          AND (created_before IS NULL OR c.created_at < created_before)
+          AND (after_at IS NULL OR (c.created_at, c.command_id) < (after_at, after_id))
+        ORDER BY c.created_at DESC, c.command_id DESC
+        LIMIT page_size + 1
+    ) AS r;
+    IF jsonb_array_length(page) > page_size THEN
+        page := page - page_size;
+        last_row := page -> (page_size - 1);
+        RETURN jsonb_build_object(
+            'commands', page,
+            'next_cursor', concord._command_cursor((last_row ->> 'created_at')::timestamptz,
+                                                   (last_row ->> 'command_id')::uuid));
+    END IF;
+    RETURN jsonb_build_object('commands', page, 'next_cursor', NULL);
+END
+$$;
+
+--
+-- Name: FUNCTION list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) IS 'The commands the caller may see, newest first, filtered by status, command type, project (''org/project''), requester and creation time (created_after inclusive, created_before exclusive): {commands: [...], next_cursor}. page_size is 1 to 500 (default 50); pass next_cursor as after for the next page (null on the last). CN008 for an unknown status, a bad page size or a cursor it did not give; CN006 for a project the caller is no member of.';
 
 --
 -- Name: map_login(name, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -25071,6 +25214,51 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) IS 'Retrieve memories within the agent''s memory scope: {memory_type, memory_types, text, limit}; a text query needs allow_semantic_retrieval; needs tool retrieve_memory. The answer holds the memories'' content; the step records each by memory_id and content_sha256, and a replay under the same idempotency key reads the content again (forgotten since: forgotten).';
+
+--
+-- Name: retry_command(uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.retry_command(command_id uuid, reason text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    c concord.commands%ROWTYPE;
+BEGIN
+    PERFORM concord._require('command_id', command_id::text);
+    IF concord._principal() IS NULL AND NOT concord._session_is_superuser() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_caller_is_authenticated',
+            MESSAGE = 'retry_command acts for an authenticated principal: this session speaks for none',
+            HINT = 'Authenticate with an API token (concord.authenticate), or as an operator use '
+                   'concord.transition_command(command_id, ''queued'', NULL, reason).';
+    END IF;
+    c := concord._lock_command(command_id);
+    IF c.status <> 'failed' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'only_a_failed_command_is_retried',
+            MESSAGE = format('command %s is %s, not failed: there is nothing to retry', command_id, c.status),
+            HINT = 'concord.explain(command_id) says what holds it.';
+    END IF;
+    RETURN concord.transition_command(command_id, 'queued', NULL, coalesce(reason, 'retried'));
+END
+$$;
+
+--
+-- Name: FUNCTION retry_command(command_id uuid, reason text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.retry_command(command_id uuid, reason text) IS 'Queue a failed command again as the authenticated principal, an owner or admin of its project (CN012 otherwise): transition_command''s move to queued, within its type''s max_attempts (CN011). CN011 only_a_failed_command_is_retried for a command that is not failed. Returns the new status.';
 
 --
 -- Name: revoke_act_as(text, text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -36939,6 +37127,12 @@ REVOKE ALL ON FUNCTION concord._command_contract(version_id uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._command_contract_of(c concord.commands) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _command_cursor(created_at timestamp with time zone, command_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._command_cursor(created_at timestamp with time zone, command_id uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _command_decision(status text, error_class text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -39051,6 +39245,17 @@ GRANT ALL ON FUNCTION concord.agent_run_state(agent_run_id uuid) TO concord_work
 GRANT ALL ON FUNCTION concord.agent_run_state(agent_run_id uuid) TO concord_admin;
 
 --
+-- Name: FUNCTION approval_inbox(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.approval_inbox() FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.approval_inbox() TO concord_app;
+GRANT ALL ON FUNCTION concord.approval_inbox() TO concord_reader;
+GRANT ALL ON FUNCTION concord.approval_inbox() TO concord_approver;
+GRANT ALL ON FUNCTION concord.approval_inbox() TO concord_admin;
+GRANT ALL ON FUNCTION concord.approval_inbox() TO concord_worker;
+
+--
 -- Name: FUNCTION authenticate(credential text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -39425,6 +39630,17 @@ GRANT ALL ON FUNCTION concord.join_swarm(swarm_run_id uuid) TO concord_worker;
 GRANT ALL ON FUNCTION concord.join_swarm(swarm_run_id uuid) TO concord_admin;
 
 --
+-- Name: FUNCTION list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_app;
+GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_reader;
+GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_approver;
+GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_admin;
+GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_worker;
+
+--
 -- Name: FUNCTION map_login(login name, principal text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -39765,6 +39981,14 @@ GRANT ALL ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) TO
 GRANT ALL ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) TO concord_app;
 GRANT ALL ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) TO concord_worker;
 GRANT ALL ON FUNCTION concord.retrieve_memory(agent_run_id uuid, query jsonb) TO concord_admin;
+
+--
+-- Name: FUNCTION retry_command(command_id uuid, reason text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.retry_command(command_id uuid, reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.retry_command(command_id uuid, reason text) TO concord_app;
+GRANT ALL ON FUNCTION concord.retry_command(command_id uuid, reason text) TO concord_admin;
 
 --
 -- Name: FUNCTION revoke_act_as(service text, project text, on_behalf_of text); Type: ACL; Schema: concord; Owner: -

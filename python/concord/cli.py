@@ -1,7 +1,8 @@
 """The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]``,
 ``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`),
 ``concord registry validate|apply PATH...`` (registry manifests, in
-:mod:`concord.registry_cli`) and ``concord --version``. ``python -m concord`` is the same
+:mod:`concord.registry_cli`), ``concord api`` (the REST API, in :mod:`concord.api`) and
+``concord --version``. ``python -m concord`` is the same
 command."""
 
 from __future__ import annotations
@@ -67,6 +68,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api import create_app
+
+    uvicorn.run(create_app(_dsn(args), pool_size=args.pool_size), host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concord", description="Concord command line")
     parser.add_argument("--version", action="version", version=f"concord {version()}")
@@ -94,6 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker_parser(wrk)
     wrk.set_defaults(func=run_worker)
+    api = sub.add_parser(
+        "api",
+        help="serve the REST API (and its OpenAPI document at /openapi.json)",
+        description="Serve Concord's REST API with uvicorn on $CONCORD_DSN: a login that holds "
+        "concord_app and speaks for no principal; callers act through their API tokens.",
+    )
+    api.add_argument("--dsn", help="database (default: $CONCORD_DSN)")
+    api.add_argument(
+        "--host",
+        default=os.environ.get("CONCORD_API_HOST", "127.0.0.1"),
+        help="address to listen on (default: $CONCORD_API_HOST or 127.0.0.1)",
+    )
+    api.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("CONCORD_API_PORT", "8000")),
+        help="port (default: $CONCORD_API_PORT or 8000)",
+    )
+    api.add_argument(
+        "--pool-size",
+        type=int,
+        default=int(os.environ.get("CONCORD_API_POOL_SIZE", "8")),
+        help="database connections at most (default: $CONCORD_API_POOL_SIZE or 8)",
+    )
+    api.set_defaults(func=cmd_api)
     from .registry_cli import add_parser as registry_parser
 
     registry_parser(sub)

@@ -6,6 +6,7 @@ in its own transaction, taken from a psycopg connection pool.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Iterator
@@ -300,13 +301,24 @@ class Client:
             raise ValueError("no database given: pass dsn or set CONCORD_DSN")
         self._token = token
         self._project = project
+        self._owns_pool = True
         self._pool = ConnectionPool(
             dsn, min_size=min_size, max_size=max_size, open=True, kwargs={"row_factory": dict_row}
         )
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        self._pool.close()
+        """Close every pooled connection (a client made by :meth:`acting_as` leaves the
+        pool it shares open)."""
+        if self._owns_pool:
+            self._pool.close()
+
+    def acting_as(self, token: str | None, project: str | None = None) -> Client:
+        """A client on the same pool whose every transaction authenticates with ``token``
+        and chooses ``project``: one per request of a server that acts for many callers.
+        Closing it leaves the pool open."""
+        other = copy.copy(self)
+        other._token, other._project, other._owns_pool = token, project, False
+        return other
 
     def __enter__(self) -> Client:
         return self
@@ -600,6 +612,13 @@ class Client:
         rows = self._all("SELECT * FROM concord.command_timeline(%s)", (command_id,))
         return [TimelineEvent(**row) for row in rows]
 
+    def retry_command(self, command_id: UUID | str, reason: str | None = None) -> str:
+        """Queue a failed command again as the authenticated principal, an owner or admin of
+        its project (``concord.retry_command``); returns the new status. Raises
+        :class:`~concord.errors.StateConflict` for a command that is not failed or has had its
+        type's max_attempts, :class:`~concord.errors.NotPermitted` for anyone else."""
+        return self._value("SELECT concord.retry_command(%s, %s)", (command_id, reason))
+
     def explain(self, command_id: UUID | str) -> dict[str, Any]:
         """Why the command is where it is (``concord.explain``): who asked, its contract
         version, policy decisions, approvals and who may decide them, missing inputs,
@@ -608,6 +627,29 @@ class Client:
         ``next_step``). Raises :class:`~concord.errors.NotFound` for a command the caller
         may not see."""
         return self._value("SELECT concord.explain(%s)", (command_id,))
+
+    def list_commands(
+        self,
+        *,
+        status: str | None = None,
+        command_type: str | None = None,
+        project: str | None = None,
+        requested_by: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int = 50,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the commands the caller may see, newest first
+        (``concord.list_commands``): ``{"commands": [...], "next_cursor": ...}``; pass
+        ``next_cursor`` as ``after`` for the next page (``None`` on the last). Raises
+        :class:`~concord.errors.InvalidArgument` for an unknown status, a page size outside
+        1..500 or a cursor it did not give."""
+        return self._value(
+            "SELECT concord.list_commands(%s, %s, %s, %s, %s, %s, %s, %s)",
+            (status, command_type, project, requested_by, created_after, created_before,
+             page_size, after),
+        )
 
     def can_transition(self, from_status: str, to_status: str) -> bool:
         """Whether the state machine allows ``from_status -> to_status``."""
@@ -801,6 +843,11 @@ class Client:
             () if approver is None else (approver,),
         )
         return [PendingApproval(**row) for row in rows]
+
+    def approval_inbox(self) -> list[dict[str, Any]]:
+        """The pending approvals the authenticated principal may decide, oldest first
+        (``concord.approval_inbox``)."""
+        return self._all("SELECT * FROM concord.approval_inbox()", ())
 
     def decision_history(self, command_id: UUID | str) -> list[Decision]:
         """Every policy and approval decision on the command, in the order they were

@@ -30,6 +30,13 @@ AS $$
          'A caller waits for an unanswered command only in a READ COMMITTED transaction: a '
          'REPEATABLE READ or SERIALIZABLE one keeps its snapshot and would never see the worker '
          'finish it (call_command waits READ COMMITTED whatever the session''s default).'),
+        ('a_page_holds_1_to_500_rows', null, 'CN008',
+         'A page of concord.list_commands holds between 1 and 500 rows.'),
+        ('a_cursor_is_one_a_listing_gave', null, 'CN008',
+         'The cursor given to concord.list_commands is a next_cursor it answered, unchanged.'),
+        ('only_a_failed_command_is_retried', null, 'CN011',
+         'concord.retry_command queues again only a command that failed; explain says what holds '
+         'any other.'),
         ('command_status_is_known', null, 'CN008',
          'A status given to the API is one of concord.command_statuses.'),
         ('command_type_is_registered', null, 'CN009',

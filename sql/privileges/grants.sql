@@ -73,6 +73,11 @@ GRANT EXECUTE ON PROCEDURE concord.call_command(
 GRANT EXECUTE ON FUNCTION concord.transition_command(uuid, text, text, text, jsonb, text, text)
 TO concord_admin;
 
+-- Retry is the one operator's move a principal's service may make: the
+-- function checks that the principal administers the command's project.
+GRANT EXECUTE ON FUNCTION concord.retry_command(uuid, text)
+TO concord_app, concord_admin;
+
 GRANT EXECUTE ON FUNCTION
 concord.register_command_type(jsonb),
 concord.register_policy(jsonb),
@@ -121,9 +126,11 @@ concord.get_command(uuid),
 concord.expire_approvals(timestamptz)
 TO concord_worker, concord_admin;
 
--- Explaining reads only, under row-level security: every role that may see a
--- command may ask why it is where it is.
-GRANT EXECUTE ON FUNCTION concord.explain(uuid)
+-- Explaining and listing read only, under row-level security: every role that
+-- may see a command may list it and ask why it is where it is.
+GRANT EXECUTE ON FUNCTION concord.explain(uuid),
+concord.list_commands(text, text, text, text, timestamptz, timestamptz, integer, text),
+concord.approval_inbox()
 TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker;
 
 -- Driving a run (claim it, begin, finish and fail its effects, record its

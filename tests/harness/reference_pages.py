@@ -9,7 +9,9 @@
   review;
 * ``docs/reference/rules.md``: the rule book (tests/harness/rulebook.py);
 * ``docs/reference/python-client.md``: every public method of ``concord.Client`` with its
-  signature and docstring, and the exception class of each CN code (no database needed).
+  signature and docstring, and the exception class of each CN code (no database needed);
+* ``docs/reference/openapi.json`` and ``docs/reference/rest-api.md``: the REST API's
+  OpenAPI document and its route table, from the application (no database needed).
 
     CONCORD_DSN=<a database with Concord installed> python tests/harness/reference_pages.py write
     CONCORD_DSN=... python tests/harness/reference_pages.py check
@@ -238,11 +240,70 @@ def render_python_client(_dsn: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _openapi() -> dict:
+    from concord.api import create_app
+
+    return create_app("").openapi()
+
+
+def render_openapi(_dsn: str | None = None) -> str:
+    import json
+
+    return json.dumps(_openapi(), indent=2, sort_keys=True) + "\n"
+
+
+def render_rest_api(_dsn: str | None = None) -> str:
+    from concord.api.problems import STATUS_BY_CODE
+
+    document = _openapi()
+    lines = [
+        "# REST API",
+        "",
+        "<!-- Generated from the application by `make docs` (tests/harness/reference_pages.py);",
+        "     a test fails when this page is stale. -->",
+        "",
+        "`concord api` serves it (uvicorn; `--host`, `--port`, `--dsn`, or `CONCORD_API_HOST`,",
+        "`CONCORD_API_PORT`, `CONCORD_DSN`). The OpenAPI document is",
+        "[openapi.json](openapi.json), also served at `/openapi.json`. Every route but",
+        "`/health` and `/ready` needs `Authorization: Bearer <API token>` and acts as the",
+        "token's principal; `Concord-Project: org/project` chooses the project of new commands.",
+        "The database login the server runs as holds `concord_app` and `concord_approver` and",
+        "speaks for no principal.",
+        "",
+        "## Routes",
+        "",
+        "| method | path | what it does |",
+        "|---|---|---|",
+    ]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            summary = " ".join((operation.get("description") or "").split())
+            lines.append(f"| {method.upper()} | `{path}` | {summary} |")
+    lines += [
+        "",
+        "## Errors",
+        "",
+        "Every refusal is an RFC 9457 problem details document (`application/problem+json`):",
+        "`type`, `title` (the error class), `status`, `detail` (the server's message),",
+        "`instance` (the path), and, when known, `code` (the CN code, or the SQLSTATE),",
+        "`rule` (see [rules.md](rules.md)), `hint` and `errors` (every problem, one per item).",
+        "A missing or invalid token is 401 with `WWW-Authenticate: Bearer`; a request the",
+        "route's schema refuses is 422 with rule `a_request_matches_its_route`.",
+        "",
+        "| code | HTTP status |",
+        "|---|---|",
+    ]
+    lines += [f"| {code} | {status} |" for code, status in sorted(STATUS_BY_CODE.items())]
+    return "\n".join(lines) + "\n"
+
+
 PAGES = {
     "state-machines.md": render_state_machines,
     "schema.sql": render_schema,
     "rules.md": lambda dsn: rulebook.render(dsn) + "\n",
     "python-client.md": render_python_client,
+    "openapi.json": render_openapi,
+    "rest-api.md": render_rest_api,
 }
 
 

@@ -1,0 +1,170 @@
+"""Errors as RFC 9457 problem details: the Concord code, the rule that refused and its hint
+travel to the HTTP caller, with a status that says what kind of refusal it was."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import psycopg
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import ConcordError, from_psycopg, rule_of
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger("concord.api")
+
+# The HTTP status of each Concord code: 4xx says the caller can act on it.
+STATUS_BY_CODE = {
+    "CN001": 409,  # the state machine does not allow the move now
+    "CN002": 409,  # idempotency key taken by a different request
+    "CN003": 409,  # dependency cycle
+    "CN004": 403,  # an agent asked for more than its parent holds
+    "CN005": 422,  # invalid payload or specification
+    "CN006": 404,  # not found (or not visible to the caller)
+    "CN007": 409,  # append-only or immutable
+    "CN008": 422,  # invalid argument
+    "CN009": 422,  # unknown command type
+    "CN010": 409,  # a configured limit would be exceeded
+    "CN011": 409,  # does not fit the current state
+    "CN012": 403,  # not permitted
+    "CN013": 409,  # approval already resolved
+    "CN014": 409,  # approval expired
+    "CN015": 503,  # the runtime is not installed
+    "CN016": 409,  # no usable contract
+    "CN017": 409,  # incompatible version
+}
+# Refusals that mean "who are you?", not "you may not".
+UNAUTHENTICATED_RULES = {"a_credential_is_valid", "the_caller_is_authenticated"}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem details response; ``extra`` members with a value are added."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({key: value for key, value in extra.items() if value is not None})
+    headers = {"WWW-Authenticate": 'Bearer realm="concord"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def from_concord(error: ConcordError, instance: str) -> JSONResponse:
+    code = error.sqlstate or ""
+    status = STATUS_BY_CODE.get(code, 422)
+    if error.rule in UNAUTHENTICATED_RULES:
+        status = 401
+    return problem(
+        status,
+        type(error).__name__,
+        error.message,
+        instance=instance,
+        code=code,
+        rule=error.rule,
+        hint=error.hint,
+        errors=_listed(error.detail),
+    )
+
+
+def _listed(detail: str | None) -> list[str] | None:
+    """The server's DETAIL as a list: one problem per line, without the "- " bullets."""
+    if not detail:
+        return None
+    return [line.removeprefix("- ").strip() for line in detail.splitlines() if line.strip()]
+
+
+def concord_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConcordError)
+    return from_concord(exc, request.url.path)
+
+
+def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A database error that carries no Concord code: a CHECK constraint's or a type's
+    refusal of the input is 422 with its rule; anything else is a 500 that says nothing of
+    the server's internals."""
+    assert isinstance(exc, psycopg.Error)
+    mapped = from_psycopg(exc)
+    if isinstance(mapped, ConcordError):
+        return from_concord(mapped, request.url.path)
+    sqlstate = exc.sqlstate or ""
+    # a data exception or a constraint's refusal, also one psycopg raises before sending
+    # (a NUL character in a text value)
+    if sqlstate[:2] in {"22", "23"} or isinstance(exc, psycopg.DataError):
+        diag = exc.diag
+        return problem(
+            422,
+            "InvalidInput",
+            diag.message_primary or str(exc) or "the input was refused",
+            instance=request.url.path,
+            code=sqlstate or "22000",
+            rule=rule_of(exc),
+        )
+    logger.error("%s %s failed in the database", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        "InternalError",
+        "the server could not complete the request",
+        instance=request.url.path,
+        code=sqlstate or None,
+    )
+
+
+def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A request the routes' own schema refuses (bad JSON, a missing field, a wrong type):
+    422 with every problem listed."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"location": ".".join(str(part) for part in error.get("loc", ())), "problem": error["msg"]}
+        for error in exc.errors()
+    ]
+    return problem(
+        422,
+        "InvalidRequest",
+        f"the request has {len(errors)} problem(s)",
+        instance=request.url.path,
+        code="CN008",
+        rule="a_request_matches_its_route",
+        errors=errors,
+    )
+
+
+def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A failure of ours: logged with its traceback, answered as a 500 problem that says
+    nothing of the server's internals."""
+    logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        "InternalError",
+        "the server could not complete the request",
+        instance=request.url.path,
+    )
+
+
+def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The framework's own refusals (no such route, a method the route does not take) as
+    problem details too."""
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    try:
+        title = HTTPStatus(status).phrase.replace(" ", "")
+    except ValueError:
+        title = "Error"
+    response = problem(status, title, str(exc.detail), instance=request.url.path)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response

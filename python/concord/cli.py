@@ -72,8 +72,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api import create_app
+    from .api.webhooks import WebhookConfigError
 
-    uvicorn.run(create_app(_dsn(args), pool_size=args.pool_size), host=args.host, port=args.port)
+    try:
+        app = create_app(_dsn(args), pool_size=args.pool_size, webhooks=args.webhooks or "")
+    except WebhookConfigError as exc:
+        print(f"concord api: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port)
     return 0
 
 
@@ -127,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=int(os.environ.get("CONCORD_API_POOL_SIZE", "8")),
         help="database connections at most (default: $CONCORD_API_POOL_SIZE or 8)",
+    )
+    api.add_argument(
+        "--webhooks",
+        default=os.environ.get("CONCORD_WEBHOOKS"),
+        help="webhook sources file (default: $CONCORD_WEBHOOKS; see concord.api.webhooks)",
     )
     api.set_defaults(func=cmd_api)
     from .registry_cli import add_parser as registry_parser

@@ -28,19 +28,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_api(dsn: str) -> Iterator[str]:
-    """``concord api`` on ``dsn`` on a free port of 127.0.0.1; yields its base URL once
-    ``/health`` answers, and stops it after."""
+def running_api(
+    dsn: str, *, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``concord api`` on ``dsn`` (with ``args`` and ``env`` added) on a free port of
+    127.0.0.1; yields its base URL once ``/health`` answers, and stops it after; fails if
+    the server logged a failure."""
     port = free_port()
     # a file, not a pipe: nobody reads the log while the server runs, and a full pipe would
     # stop the server at its next log line
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "concord", "api", "--dsn", dsn, "--port", str(port)],
+        [sys.executable, "-m", "concord", "api", "--dsn", dsn, "--port", str(port), *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "CONCORD_DSN": ""},
+        env={**os.environ, "CONCORD_DSN": "", "CONCORD_WEBHOOKS": "", **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     try:

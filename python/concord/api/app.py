@@ -10,9 +10,12 @@ psycopg's blocking pool without code of ours; uvicorn serves it (``concord api``
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -21,13 +24,17 @@ from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..client import Client
-from ..errors import ConcordError, InvalidArgument, NotPermitted
+from ..errors import ConcordError, InvalidArgument, NotFound, NotPermitted
+from ..secrets import SecretUnavailable, read_secret
 from . import problems
+from .webhooks import MAX_BODY_BYTES, event, load_sources, signed_by
 
 API_VERSION = "1"
+logger = logging.getLogger("concord.api")
 # What the API needs of its database, as one answer: NULL when ready, else what is missing.
 READINESS = """
 SELECT CASE
@@ -103,9 +110,14 @@ def caller(
 Caller = Annotated[Client, Depends(caller)]
 
 
-def create_app(dsn: str | None = None, *, pool_size: int = 8) -> FastAPI:
+def create_app(
+    dsn: str | None = None, *, pool_size: int = 8, webhooks: str | Path | None = None
+) -> FastAPI:
     """The ASGI application on database ``dsn`` (default ``$CONCORD_DSN``): a login that
-    holds ``concord_app`` and speaks for no principal, so that only tokens say who acts."""
+    holds ``concord_app`` and ``concord_approver`` and speaks for no principal, so that only
+    tokens say who acts. ``webhooks`` (default ``$CONCORD_WEBHOOKS``) is the webhook sources
+    file (:mod:`concord.api.webhooks`); a file with problems refuses to start."""
+    sources = load_sources(webhooks if webhooks is not None else os.environ.get("CONCORD_WEBHOOKS"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -268,6 +280,68 @@ def create_app(dsn: str | None = None, *, pool_size: int = 8) -> FastAPI:
             "SELECT concord.resolve_approval(%s, %s, NULL, %s)",
             (approval_id, request.decision, request.reason),
         )
+
+    @app.post("/webhooks/{source}", tags=["webhooks"], status_code=202)
+    async def receive_webhook(source: str, request: Request, response: Response) -> dict[str, Any]:
+        """A signed delivery of webhook source ``source`` becomes a command (ingress
+        ``webhook``; idempotency key ``webhook:<source>:<delivery id>``) submitted as the
+        source's principal: 202 with the new command, 200 with the same one for a
+        redelivery; 401 for a missing or wrong signature, 404 for an unknown source, 413
+        above 1 MiB, 422 without a delivery id or a JSON body."""
+        configured = sources.get(source)
+        if configured is None:
+            raise NotFound(
+                f"no webhook source {source!r} is configured",
+                rule="the_webhook_source_exists",
+                hint="Sources are listed in the file $CONCORD_WEBHOOKS names.",
+            )
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return problems.problem(413, "PayloadTooLarge", "a delivery holds at most 1 MiB")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return problems.problem(413, "PayloadTooLarge", "a delivery holds at most 1 MiB")
+        try:
+            secret, token = read_secret(configured.secret), read_secret(configured.token)
+        except SecretUnavailable as exc:
+            logger.error("webhook source %s: %s", source, exc)
+            return problems.problem(
+                503, "SourceUnavailable", f"webhook source {source} cannot read its secrets now"
+            )
+        if not signed_by(secret, body, request.headers.get(configured.signature_header)):
+            raise NotPermitted(
+                f"the delivery is not signed by webhook source {source}",
+                rule="a_webhook_is_signed_by_its_source",
+                hint=f"Send {configured.signature_header}: sha256=<hex HMAC-SHA256 of the body>.",
+            )
+        delivery = (request.headers.get(configured.delivery_header) or "").strip()
+        if not delivery:
+            raise InvalidArgument(
+                f"the delivery has no {configured.delivery_header} header",
+                rule="a_webhook_names_its_delivery",
+            )
+        try:
+            payload = event(body)
+        except ValueError:
+            raise InvalidArgument(
+                "the delivery's body is not JSON", rule="a_webhook_body_is_json"
+            ) from None
+        client = request.app.state.client.acting_as(token, configured.project)
+        result = await run_in_threadpool(
+            client.submit_command,
+            configured.command_type,
+            payload,
+            None,
+            ingress="webhook",
+            context={"webhook": {"source": source, "delivery": delivery}},
+            idempotency_key=f"webhook:{source}:{delivery}",
+        )
+        response.status_code = 202 if result.created else 200
+        return {
+            "command_id": result.command_id,
+            "status": result.status,
+            "trace_id": result.trace_id,
+            "created": result.created,
+        }
 
     return app
 

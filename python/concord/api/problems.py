@@ -39,7 +39,11 @@ STATUS_BY_CODE = {
     "CN017": 409,  # incompatible version
 }
 # Refusals that mean "who are you?", not "you may not".
-UNAUTHENTICATED_RULES = {"a_credential_is_valid", "the_caller_is_authenticated"}
+UNAUTHENTICATED_RULES = {
+    "a_credential_is_valid",
+    "the_caller_is_authenticated",
+    "a_webhook_is_signed_by_its_source",
+}
 
 
 def problem(

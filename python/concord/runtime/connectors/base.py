@@ -10,16 +10,16 @@ table, an audit row or a log line.
 from __future__ import annotations
 
 import json
-import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ...secrets import SECRET_SCHEMES as SECRET_SCHEMES
+from ...secrets import SecretUnavailable, read_secret
+from ...secrets import is_secret_ref as is_secret_ref
 from ..error_classes import ConfigError, ConnectorError
 
-SECRET_SCHEMES = ("env://", "file://")
 # Keys whose values are credentials wherever they appear in a configuration.
 SECRET_KEY = re.compile(
     r"(secret|password|passwd|token|api[_-]?key|authorization|credential|private[_-]?key|cookie)",
@@ -70,10 +70,6 @@ class Connector(ABC):
     def summarize(self, output: dict[str, Any]) -> dict[str, Any]:
         """What the invocation record keeps of an output (default: the output itself)."""
         return output
-
-
-def is_secret_ref(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(SECRET_SCHEMES)
 
 
 # Keys about a credential rather than holding one (token_url, password_file, ...).
@@ -171,25 +167,14 @@ def require_clean_config(
 
 
 def resolve_secret(ref: str) -> str:
-    """The value a secret reference points at (read at call time, never stored)."""
-    if ref.startswith("env://"):
-        name = ref[len("env://") :]
-        if name not in os.environ:
-            raise ConnectorError(
-                f"secret reference {ref} names an unset environment variable",
-                error_class="permission_denied",
-            )
-        return os.environ[name]
-    if ref.startswith("file://"):
-        path = Path(ref[len("file://") :])
-        try:
-            return path.read_text().strip()
-        except OSError as exc:
-            raise ConnectorError(
-                f"secret reference {ref} cannot be read: {exc.strerror}",
-                error_class="permission_denied",
-            ) from None
-    raise ConfigError(f"{ref!r} is not a secret reference (env://NAME or file://PATH)")
+    """The value a secret reference points at (read at call time, never stored); a secret
+    that cannot be read now is the call's ``permission_denied``."""
+    try:
+        return read_secret(ref)
+    except SecretUnavailable as exc:
+        raise ConnectorError(str(exc), error_class="permission_denied") from None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class ConnectorRegistry:

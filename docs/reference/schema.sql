@@ -10221,6 +10221,21 @@ END
 $$;
 
 --
+-- Name: _notify_command_watchers(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._notify_command_watchers() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM pg_notify(concord.command_channel(a.command_id), 'event')
+    FROM (SELECT DISTINCT e.command_id FROM added AS e WHERE e.command_id IS NOT NULL) AS a;
+    RETURN null;
+END
+$$;
+
+--
 -- Name: _object_problem(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -21266,7 +21281,7 @@ $$;
 -- Name: FUNCTION command_channel(command_id uuid); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.command_channel(command_id uuid) IS 'The LISTEN channel of a command (concord_command_<id without dashes>): it is notified with the command''s new status when the command finishes (a status that completes it) or waits for a person.';
+COMMENT ON FUNCTION concord.command_channel(command_id uuid) IS 'The LISTEN channel of a command (concord_command_<id without dashes>): it is notified with the command''s new status when the command finishes (a status that completes it) or waits for a person, and with ''event'' in every transaction that adds an event to its timeline.';
 
 --
 -- Name: command_outcome(uuid); Type: FUNCTION; Schema: concord; Owner: -
@@ -35068,6 +35083,12 @@ CREATE TRIGGER dependency_graph_lock_guard BEFORE INSERT OR DELETE OR UPDATE ON 
 CREATE TRIGGER dependency_graph_lock_is_not_truncated BEFORE TRUNCATE ON concord.dependency_graph_lock FOR EACH STATEMENT EXECUTE FUNCTION concord._dependency_graph_lock_guard();
 
 --
+-- Name: domain_events domain_events_notify_watchers; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER domain_events_notify_watchers AFTER INSERT ON concord.domain_events REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION concord._notify_command_watchers();
+
+--
 -- Name: domain_effects effects_after_insert; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -37803,6 +37824,12 @@ REVOKE ALL ON FUNCTION concord._notifications_before_update() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._notify_command_waiters() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _notify_command_watchers(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._notify_command_watchers() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _object_problem(value jsonb, what text); Type: ACL; Schema: concord; Owner: -

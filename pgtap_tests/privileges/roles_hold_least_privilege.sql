@@ -73,7 +73,12 @@ WHERE p.pronamespace = 'concord'::regnamespace
       'concord.registry_version_satisfies(text,text)', 'concord.registry_canonical_json(jsonb)',
       'concord.registry_checksum(jsonb)', 'concord.registry_classify_change(text,jsonb,jsonb)',
       'concord.registry_json_schema_change(jsonb,jsonb,text)', 'concord.registry_subject_bucket(uuid,text)',
-      'concord._registry_binding_visible(text,text)');
+      'concord._registry_binding_visible(text,text)',
+      -- reading commands under row-level security (list, explain, the approvals
+      -- inbox) is every command-seeing role's; tables_are_written_only_through_the_api
+      -- pins who
+      'concord.explain(uuid)', 'concord.approval_inbox()',
+      'concord.list_commands(text,text,text,text,timestamp with time zone,timestamp with time zone,integer,text)');
 
 CREATE TEMP VIEW concord_relations AS
 SELECT c.oid, c.relname, c.relkind

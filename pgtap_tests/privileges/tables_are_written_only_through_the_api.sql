@@ -172,6 +172,13 @@ INSERT INTO run_driving VALUES
 ('concord.start_effect(uuid, text)'),
 ('concord.complete_effect(uuid, jsonb)'),
 ('concord.fail_effect(uuid, text, text)');
+-- Reading commands (list, explain, the approvals inbox) under row-level
+-- security: every role that sees commands, readers and approvers included.
+CREATE TEMP TABLE command_readers (signature regprocedure PRIMARY KEY);
+INSERT INTO command_readers VALUES
+('concord.explain(uuid)'),
+('concord.list_commands(text, text, text, text, timestamptz, timestamptz, integer, text)'),
+('concord.approval_inbox()');
 CREATE TEMP TABLE approver_only (signature regprocedure PRIMARY KEY);
 INSERT INTO approver_only VALUES ('concord.resolve_approval(uuid, text, text, text)');
 
@@ -250,14 +257,17 @@ SELECT is_empty(
 
 SELECT set_eq(
     $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_approver', oid, 'EXECUTE')$$,
-    $$SELECT signature FROM approver_only UNION SELECT signature FROM every_role$$,
-    'concord_approver may execute resolve_approval and the functions of every role, no other public one'
+    $$SELECT signature FROM approver_only UNION SELECT signature FROM every_role
+      UNION SELECT signature FROM command_readers$$,
+    'concord_approver may execute resolve_approval, the functions of every role and the command '
+    'readers, no other public one'
 );
 
 SELECT is_empty(
     $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_reader', oid, 'EXECUTE')
-      EXCEPT SELECT signature FROM every_role$$,
-    'concord_reader may execute no public concord function but those of every role'
+      EXCEPT SELECT signature FROM every_role EXCEPT SELECT signature FROM command_readers$$,
+    'concord_reader may execute no public concord function but those of every role and the '
+    'command readers (list, explain, inbox)'
 );
 
 SELECT is_empty(

@@ -1,9 +1,10 @@
 """The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]``,
 ``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`),
 ``concord registry validate|apply PATH...`` (registry manifests, in
-:mod:`concord.registry_cli`), ``concord api`` (the REST API, in :mod:`concord.api`) and
-``concord --version``. ``python -m concord`` is the same
-command."""
+:mod:`concord.registry_cli`), ``concord api`` (the REST API, in :mod:`concord.api`), the
+operator's subcommands (:mod:`concord.operator_cli`) and ``concord --version``. Click
+dispatches; migrate, worker, registry and api keep their argparse parsers.
+``python -m concord`` is the same command."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import os
 import sys
 from pathlib import Path
 
+import click
 import psycopg
 
 from . import migrate as installer
 from .errors import MigrationError
+from .operator_cli import COMMANDS
 
 
 def version() -> str:
@@ -84,8 +87,8 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse commands (migrate, worker, registry, api), run through :func:`main`."""
     parser = argparse.ArgumentParser(prog="concord", description="Concord command line")
-    parser.add_argument("--version", action="version", version=f"concord {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     mig = sub.add_parser(
         "migrate",
@@ -146,10 +149,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_argparse_command(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (MigrationError, psycopg.Error) as exc:
         print(f"concord: {exc}", file=sys.stderr)
         return 1
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit codes: 0 done; 1 refused (the rule is printed); 2 bad usage; 3 not found; "
+    "4 not permitted or not authenticated; 5 out of time; 6 finished without succeeding. "
+    'Shell completion: eval "$(_CONCORD_COMPLETE=bash_source concord)" (zsh_source, '
+    "fish_source).",
+)
+@click.version_option(version(), prog_name="concord", message="%(prog)s %(version)s")
+def group() -> None:
+    """Concord's command line: install and upgrade the schema, run workers and the REST
+    API, and operate commands, approvals, tokens and the registry without SQL."""
+
+
+def _argparse_command(name: str, summary: str) -> None:
+    """``concord NAME ...`` handed whole to its argparse parser (its own --help)."""
+
+    @group.command(
+        name=name,
+        help=f"{summary} (concord {name} --help for its options).",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        sys.exit(run_argparse_command([name, *args]))
+
+
+for _name, _summary in (
+    ("migrate", "Install or upgrade the Concord schema"),
+    ("worker", "Run a DBOS worker that executes commands"),
+    ("registry", "Validate or apply registry manifests"),
+    ("api", "Serve the REST API"),
+):
+    _argparse_command(_name, _summary)
+for _command in COMMANDS:
+    group.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``concord`` entry point."""
+    return group.main(args=argv, prog_name="concord")

@@ -262,7 +262,6 @@ def _from_doc(cls: type[T], doc: dict[str, Any]) -> T:
     )
 
 
-
 def _check_wait_budget(timeout: Any) -> None:
     """A caller's budget is a number of seconds from 0 to 3600 (what the SQL refuses with
     CN008 a_caller_waits_between_0_and_3600_seconds), checked before anything is sent."""
@@ -272,6 +271,7 @@ def _check_wait_budget(timeout: Any) -> None:
         or not 0 <= timeout <= 3600
     ):
         raise ValueError(f"timeout must be a number of seconds from 0 to 3600, not {timeout!r}")
+
 
 class Client:
     """Concord's SQL API over a psycopg connection pool.
@@ -417,6 +417,15 @@ class Client:
         )
         return ApiToken(token_id=row["token_id"], token=row["token"], expires_at=row["expires_at"])
 
+    def api_tokens(self) -> list[dict[str, Any]]:
+        """The caller's own tokens (``concord.my_api_tokens``: never a token's value), newest
+        first."""
+        return self._all("SELECT * FROM concord.my_api_tokens ORDER BY created_at DESC", ())
+
+    def live_workers(self) -> list[dict[str, Any]]:
+        """The workers up now, with their queues and operations (``concord.live_workers``)."""
+        return self._all("SELECT * FROM concord.live_workers ORDER BY executor_id", ())
+
     def revoke_api_token(self, token_id: UUID | str) -> bool:
         """Revoke one of the caller's tokens (a superuser: anyone's); true when revoked now,
         false when it already was. Raises :class:`~concord.errors.NotFound` for a token that
@@ -511,6 +520,50 @@ class Client:
         ``concord.command_channel(command_id)``, not by polling."""
         _check_wait_budget(timeout)
         return self._await(command_id, timeout)
+
+    def watch_command(
+        self, command_id: UUID | str, *, timeout: float = 3600.0
+    ) -> Iterator[dict[str, Any]]:
+        """The command's timeline events (rows of ``concord.command_timeline``) as they are
+        recorded: first those already there, then each new one, until the command finishes
+        or ``timeout`` seconds (0 to 3600) pass. Woken by ``LISTEN`` on
+        ``concord.command_channel(command_id)``, not by polling; on a connection of its own.
+        Raises :class:`~concord.errors.NotFound` for a command the caller may not see."""
+        _check_wait_budget(timeout)
+        started = time.monotonic()
+        command_id = UUID(str(command_id))
+        channel = psql.Identifier(f"concord_command_{command_id.hex}")
+        seen: set[int] = set()
+        try:
+            with psycopg.connect(self._pool.conninfo, row_factory=dict_row) as conn:
+                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+                conn.execute(psql.SQL("LISTEN {}").format(channel))
+                conn.commit()
+                while True:
+                    # read after LISTEN took effect: an event before it is read here, one
+                    # after it is notified; events are told by their seq, not by order,
+                    # since a concurrent transaction may commit a lower one later
+                    with conn.cursor() as cur:
+                        if self._token is not None:
+                            cur.execute("SELECT concord.authenticate(%s)", (self._token,))
+                        cur.execute("SELECT * FROM concord.command_timeline(%s)", (command_id,))
+                        events = [e for e in cur.fetchall() if e["event_seq"] not in seen]
+                        cur.execute("SELECT concord.command_outcome(%s) AS o", (command_id,))
+                        finished = cur.fetchone()["o"]["finished"]
+                    conn.commit()
+                    for event in events:
+                        seen.add(event["event_seq"])
+                        yield event
+                    remaining = timeout - (time.monotonic() - started)
+                    if finished or remaining <= 0:
+                        return
+                    for _ in conn.notifies(timeout=remaining, stop_after=1):
+                        pass
+        except psycopg.Error as exc:
+            mapped = from_psycopg(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     def _await(self, command_id: UUID | str, timeout: float) -> CallResult:
         started = time.monotonic()
@@ -647,8 +700,16 @@ class Client:
         1..500 or a cursor it did not give."""
         return self._value(
             "SELECT concord.list_commands(%s, %s, %s, %s, %s, %s, %s, %s)",
-            (status, command_type, project, requested_by, created_after, created_before,
-             page_size, after),
+            (
+                status,
+                command_type,
+                project,
+                requested_by,
+                created_after,
+                created_before,
+                page_size,
+                after,
+            ),
         )
 
     def can_transition(self, from_status: str, to_status: str) -> bool:
@@ -1472,9 +1533,7 @@ class Client:
     def registry_version_range(self, version_constraint: str) -> str:
         """A version constraint (``^1.2``, ``>=1.2 <2``, ``~1.4.0``, ...) as a semver range,
         in its text form; :class:`~concord.errors.InvalidPayload` when it does not parse."""
-        return self._value(
-            "SELECT concord.registry_version_range(%s)::text", (version_constraint,)
-        )
+        return self._value("SELECT concord.registry_version_range(%s)::text", (version_constraint,))
 
     def registry_version_satisfies(self, version: str, version_constraint: str) -> bool:
         """Whether ``version`` lies within ``version_constraint``."""
@@ -1495,9 +1554,7 @@ class Client:
     def registry_subject_bucket(self, binding_id: UUID | str, subject: str) -> int:
         """The sticky bucket (0-9999) a subject (a principal, organisation or project name)
         falls in for a canary binding: a subject always lands on the same side of it."""
-        return self._value(
-            "SELECT concord.registry_subject_bucket(%s, %s)", (binding_id, subject)
-        )
+        return self._value("SELECT concord.registry_subject_bucket(%s, %s)", (binding_id, subject))
 
     def registry_manifest_relationships(
         self, entity_type: str, manifest: dict[str, Any]

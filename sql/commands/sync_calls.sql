@@ -33,7 +33,7 @@ $$;
 COMMENT ON FUNCTION concord.command_channel(uuid) IS
 'The LISTEN channel of a command (concord_command_<id without dashes>): it is notified with '
 'the command''s new status when the command finishes (a status that completes it) or waits '
-'for a person.';
+'for a person, and with ''event'' in every transaction that adds an event to its timeline.';
 
 -- Whether a caller waiting for a command has its answer: the command
 -- finished, or it waits for a person (approval, input), which no budget
@@ -349,3 +349,25 @@ COMMENT ON PROCEDURE concord.call_command (text, jsonb, double precision, text, 
 'worker. The same idempotency_key waits on the same command. CALL it outside a transaction block '
 '(it commits; CN011 a_sync_call_is_made_outside_a_transaction_block otherwise); it waits READ '
 'COMMITTED whatever the session''s default isolation.';
+
+-- Watchers (concord watch) hear of every event of a command, not only of its
+-- answer: one notification per command per statement, which PostgreSQL folds
+-- further to one per transaction. Waiters woken by it read the outcome again
+-- and wait on.
+CREATE OR REPLACE FUNCTION concord._notify_command_watchers()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify(concord.command_channel(a.command_id), 'event')
+    FROM (SELECT DISTINCT e.command_id FROM added AS e WHERE e.command_id IS NOT NULL) AS a;
+    RETURN null;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER domain_events_notify_watchers
+AFTER INSERT ON concord.domain_events
+REFERENCING NEW TABLE AS added
+FOR EACH STATEMENT
+EXECUTE FUNCTION concord._notify_command_watchers();

@@ -12099,6 +12099,26 @@ END
 $$;
 
 --
+-- Name: _registry_approval_recorded(uuid, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_approval_recorded(version_id uuid, command_id uuid, approver text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1
+        FROM concord.commands AS c
+        INNER JOIN concord.approvals AS a ON a.command_id = c.command_id
+        WHERE c.command_id = _registry_approval_recorded.command_id
+          AND c.command_type = 'concord.registry.publish_version'
+          AND c.payload ->> 'version_id' = _registry_approval_recorded.version_id::text
+          AND a.status = 'approved' AND a.decided_by = _registry_approval_recorded.approver);
+END
+$$;
+
+--
 -- Name: _registry_artifact_problems(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -13396,6 +13416,56 @@ CREATE FUNCTION concord._registry_edge_targets(version_id uuid, relationship_typ
     FROM concord.registry_relationships AS r
     WHERE r.source_version_id = _registry_edge_targets.version_id
       AND r.relationship_type = _registry_edge_targets.relationship_type
+$$;
+
+--
+-- Name: _registry_edges_unlike_manifest(uuid, text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._registry_edges_unlike_manifest(version_id uuid, entity_type text, manifest jsonb) RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN coalesce((
+        WITH derived AS (
+            SELECT r.relationship_type, r.target_entity_type, r.target_entity_name,
+                   coalesce(r.target_version_constraint, '') AS target_version_constraint, r.required, r.metadata
+            FROM concord._registry_manifest_relationships(entity_type, manifest) AS r
+        ),
+        stored AS (
+            SELECT r.relationship_type, r.target_entity_type, r.target_entity_name,
+                   coalesce(r.target_version_constraint, '') AS target_version_constraint, r.required, r.metadata
+            FROM concord.registry_relationships AS r
+            WHERE r.source_version_id = _registry_edges_unlike_manifest.version_id
+        )
+        SELECT array_agg(x.problem ORDER BY x.problem)
+        FROM (
+            SELECT format('its manifest''s %s edge to %s %s is not recorded as declared', d.relationship_type,
+                          d.target_entity_type, d.target_entity_name) AS problem
+            FROM derived AS d
+            WHERE NOT EXISTS (
+                SELECT 1 FROM stored AS s
+                WHERE (s.relationship_type, s.target_entity_type, s.target_entity_name, s.target_version_constraint,
+                       s.metadata)
+                      = (d.relationship_type, d.target_entity_type, d.target_entity_name, d.target_version_constraint,
+                         d.metadata)
+                  AND (s.required = d.required
+                       OR (NOT s.required AND NOT EXISTS (
+                           SELECT 1 FROM concord.registry_entities AS e
+                           WHERE e.entity_type = d.target_entity_type AND e.name = d.target_entity_name))))
+            UNION ALL
+            SELECT format('a recorded %s edge to %s %s is not its manifest''s', s.relationship_type,
+                          s.target_entity_type, s.target_entity_name)
+            FROM stored AS s
+            WHERE NOT EXISTS (
+                SELECT 1 FROM derived AS d
+                WHERE (s.relationship_type, s.target_entity_type, s.target_entity_name, s.target_version_constraint,
+                       s.metadata)
+                      = (d.relationship_type, d.target_entity_type, d.target_entity_name, d.target_version_constraint,
+                         d.metadata))
+        ) AS x), '{}');
+END
 $$;
 
 --
@@ -16354,6 +16424,9 @@ BEGIN
                 problems := problems || to_jsonb('a version was published after this draft was created: its change '
                                                  'is classified against an older one'::text);
             END IF;
+            problems := problems || to_jsonb(concord._registry_edges_unlike_manifest(
+                OLD.version_id, (SELECT e.entity_type FROM concord.registry_entities AS e WHERE e.entity_id = OLD.entity_id),
+                NEW.manifest));
             IF jsonb_array_length(problems) > 0 THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN011',
@@ -16374,7 +16447,35 @@ BEGIN
                                  'it is published', OLD.version_id, OLD.high_risk_changes),
                 HINT = 'Publish it with concord.publish_registry_version: an owner of its organisation approves it.';
         END IF;
+        IF NEW.status = 'published'
+           AND (concord._registry_latest_published(OLD.entity_id)).version_id IS DISTINCT FROM OLD.previous_version_id THEN
+            -- another version was published since this one was classified: its
+            -- change from that one was never checked against its number (CN017)
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_version_is_published_against_the_latest_published',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s was classified against %s, but %s was published since: its '
+                                 'change from that one was never checked', OLD.version_id,
+                                 coalesce((SELECT x.version::text FROM concord.registry_versions AS x
+                                           WHERE x.version_id = OLD.previous_version_id), 'no version'),
+                                 (concord._registry_latest_published(OLD.entity_id)).version),
+                HINT = 'Create a new version (classified against the latest published one) and publish it.';
+        END IF;
         IF NEW.status = 'approved' THEN
+            -- the approval is an approver's decision on the publication command,
+            -- recorded in concord.approvals; a bare UPDATE naming someone is not one
+            IF NOT concord._registry_approval_recorded(OLD.version_id,
+                                                       coalesce(NEW.approval_command_id, OLD.approval_command_id),
+                                                       NEW.approved_by) THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN012',
+                    CONSTRAINT = 'a_high_risk_version_is_approved_by_another_owner',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('registry version %s: no approval of its publication command by %s is recorded',
+                                     OLD.version_id, coalesce(NEW.approved_by, '(nobody)')),
+                    HINT = 'Approve through the publication command''s approval (concord.resolve_approval).';
+            END IF;
             org := (SELECT e.org_id FROM concord.registry_entities AS e WHERE e.entity_id = OLD.entity_id);
             IF NEW.approved_by IS NULL OR NEW.approved_by = OLD.created_by
                OR org IS NULL OR NOT concord._is_org_owner(NEW.approved_by, org) THEN
@@ -18581,6 +18682,22 @@ CREATE FUNCTION concord._rule_book_registry_kernel() RETURNS TABLE(rule text, ta
          'Registry evaluations are never truncated.'),
         ('registry_entity_types_are_kept', 'registry_entity_types', 'CN007',
          'The twelve registry types are never deleted.'),
+        ('registry_entity_types_change_only_at_migrate', 'registry_entity_types', 'CN007',
+         'The registry types and their manifest schemas are written only by concord migrate, never by a '
+         'bare INSERT or UPDATE.'),
+        ('registry_entity_types_are_not_truncated', 'registry_entity_types', 'CN007',
+         'The registry types are never truncated.'),
+        ('state_machine_is_read_only', 'registry_version_statuses', 'CN007',
+         'The registry version statuses change only through a migration.'),
+        ('state_machine_is_not_truncated', 'registry_version_statuses', 'CN007',
+         'The registry version statuses are never truncated.'),
+        ('state_machine_is_read_only', 'registry_version_transitions', 'CN007',
+         'The registry version lifecycle''s moves change only through a migration.'),
+        ('state_machine_is_not_truncated', 'registry_version_transitions', 'CN007',
+         'The registry version lifecycle''s moves are never truncated.'),
+        ('a_version_is_published_against_the_latest_published', 'registry_versions', 'CN011',
+         'A version is published only while the version its change was classified against is still the '
+         'latest published one of its entity: its number was checked against that change.'),
         ('a_registry_entity_keeps_its_identity', 'registry_entities', 'CN007',
          'An entity''s id, type, name, organisation and creator never change.'),
         ('registry_entities_are_never_deleted', 'registry_entities', 'CN007',
@@ -24739,7 +24856,7 @@ $$;
 -- Name: FUNCTION registry_version_range(version_constraint text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.registry_version_range(version_constraint text) IS 'The range of semantic versions a version constraint allows: NULL, '''' or * (any); 1.2.3 or =1.2.3 (exactly); >=1.2, >1.2.0, <2, <=2.1 (a missing part is 0, and <=2.1 takes in every 2.1.x); ^1.4.2 (>=1.4.2 <2.0.0; ^0.3.1 is >=0.3.1 <0.4.0); ~1.4 (>=1.4.0 <1.5.0); 1.x, 1.2.x; several separated by spaces must all hold (>=1.2 <2). An implied upper bound excludes the pre-releases of that bound (^1.4.2 does not take 2.0.0-rc.1). CN005 (a_version_constraint_is_well_formed) for anything else, or a constraint no version satisfies.';
+COMMENT ON FUNCTION concord.registry_version_range(version_constraint text) IS 'The range of semantic versions a version constraint allows: NULL, '''' or * (any); 1.2.3 or =1.2.3 (exactly); >=1.2, >1.2.0, <2, <=2.1 (a partial version stands for all its versions, as in npm: >=1.2 is >=1.2.0, <2 is <2.0.0, <=2.1 takes in every 2.1.x and >1.2 starts at 1.3.0); ^1.4.2 (>=1.4.2 <2.0.0; ^0.3.1 is >=0.3.1 <0.4.0); ~1.4 (>=1.4.0 <1.5.0); 1.x, 1.2.x; several separated by spaces must all hold (>=1.2 <2). An implied upper bound excludes the pre-releases of that bound (^1.4.2 does not take 2.0.0-rc.1). CN005 (a_version_constraint_is_well_formed) for anything else, or a constraint no version satisfies.';
 
 --
 -- Name: registry_version_satisfies(text, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -35359,6 +35476,18 @@ CREATE TRIGGER registry_entities_before_update BEFORE UPDATE ON concord.registry
 CREATE TRIGGER registry_entity_types_are_kept BEFORE DELETE ON concord.registry_entity_types FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are the registry''s twelve types');
 
 --
+-- Name: registry_entity_types registry_entity_types_are_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_entity_types_are_not_truncated BEFORE TRUNCATE ON concord.registry_entity_types FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are the registry''s twelve types');
+
+--
+-- Name: registry_entity_types registry_entity_types_change_only_at_migrate; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER registry_entity_types_change_only_at_migrate BEFORE INSERT OR UPDATE ON concord.registry_entity_types FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are the registry''s twelve types and change only at migrate', 'Their schemas ship in sql/registry/manifest_schemas.sql; run concord migrate.');
+
+--
 -- Name: registry_evaluations registry_evaluations_are_append_only; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -35515,6 +35644,18 @@ CREATE TRIGGER state_machine_is_not_truncated BEFORE TRUNCATE ON concord.effect_
 CREATE TRIGGER state_machine_is_not_truncated BEFORE TRUNCATE ON concord.effect_transitions FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is part of the state machine and changes only through a migration', 'Write a migration that disables this table''s guard triggers around its change.');
 
 --
+-- Name: registry_version_statuses state_machine_is_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER state_machine_is_not_truncated BEFORE TRUNCATE ON concord.registry_version_statuses FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is part of the registry version lifecycle and changes only through a migration', 'Write a migration that disables this table''s guard triggers around its change.');
+
+--
+-- Name: registry_version_transitions state_machine_is_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER state_machine_is_not_truncated BEFORE TRUNCATE ON concord.registry_version_transitions FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('is part of the registry version lifecycle and changes only through a migration', 'Write a migration that disables this table''s guard triggers around its change.');
+
+--
 -- Name: swarm_statuses state_machine_is_not_truncated; Type: TRIGGER; Schema: concord; Owner: -
 --
 
@@ -35561,6 +35702,18 @@ CREATE TRIGGER state_machine_is_read_only BEFORE INSERT OR DELETE OR UPDATE ON c
 --
 
 CREATE TRIGGER state_machine_is_read_only BEFORE INSERT OR DELETE OR UPDATE ON concord.effect_transitions FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is part of the state machine and changes only through a migration', 'Write a migration that disables this table''s guard triggers around its change.');
+
+--
+-- Name: registry_version_statuses state_machine_is_read_only; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER state_machine_is_read_only BEFORE INSERT OR DELETE OR UPDATE ON concord.registry_version_statuses FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is part of the registry version lifecycle and changes only through a migration', 'Write a migration that disables this table''s guard triggers around its change.');
+
+--
+-- Name: registry_version_transitions state_machine_is_read_only; Type: TRIGGER; Schema: concord; Owner: -
+--
+
+CREATE TRIGGER state_machine_is_read_only BEFORE INSERT OR DELETE OR UPDATE ON concord.registry_version_transitions FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('is part of the registry version lifecycle and changes only through a migration', 'Write a migration that disables this table''s guard triggers around its change.');
 
 --
 -- Name: swarm_statuses state_machine_is_read_only; Type: TRIGGER; Schema: concord; Owner: -
@@ -38156,6 +38309,12 @@ REVOKE ALL ON FUNCTION concord._registry_adopt(entity_type text, name text, mani
 REVOKE ALL ON FUNCTION concord._registry_adopt_catalogs() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _registry_approval_recorded(version_id uuid, command_id uuid, approver text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_approval_recorded(version_id uuid, command_id uuid, approver text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _registry_artifact_problems(artifact_refs jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -38262,6 +38421,12 @@ REVOKE ALL ON FUNCTION concord._registry_deprecate(version_id uuid) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._registry_edge_targets(version_id uuid, relationship_type text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _registry_edges_unlike_manifest(version_id uuid, entity_type text, manifest jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._registry_edges_unlike_manifest(version_id uuid, entity_type text, manifest jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _registry_elements(value jsonb); Type: ACL; Schema: concord; Owner: -

@@ -7,7 +7,7 @@
 -- unpublished is not published.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(25);
+SELECT plan(26);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -18,6 +18,7 @@ BEGIN
     PERFORM concord.create_principal('rl-owner-2');
     PERFORM concord.add_member('iso-a', 'rl-owner-2', 'owner');
     PERFORM pg_temp.make_login('o1', ARRAY['concord_app'], 'rl-owner-1');
+    PERFORM pg_temp.make_login('o2', ARRAY['concord_approver'], 'rl-owner-2');
 END $$;
 
 -- owner 1 makes an organisation skill, high risk: its publication needs approval
@@ -53,7 +54,13 @@ SELECT concord_test.throws_rule(
     format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'hv'),
     'CN001', 'a_high_risk_version_is_published_only_after_approval',
     'a validated high-risk version is not published without approval');
-UPDATE concord.registry_versions SET status = 'pending_approval' WHERE version_id = :'hv';
+RESET ROLE;
+-- its creator asks for its publication: the command waits for an owner's approval
+SELECT pg_temp.value_as_login('o1', format($$SELECT concord.publish_registry_version(%L)$$, :'hv')) AS asked \gset
+SELECT a.approval_id AS approval FROM concord.approvals AS a
+INNER JOIN concord.registry_versions AS v ON a.command_id = v.approval_command_id
+WHERE v.version_id = :'hv' \gset
+SET LOCAL ROLE concord_owner;
 SELECT concord_test.throws_rule(
     format($$UPDATE concord.registry_versions SET status = 'published' WHERE version_id = %L$$, :'hv'),
     'CN001', 'a_registry_version_moves_only_along_its_lifecycle', 'pending approval is not published');
@@ -68,9 +75,16 @@ SELECT concord_test.throws_rule(
 SELECT concord_test.throws_rule(
     format($$UPDATE concord.registry_versions SET status = 'approved' WHERE version_id = %L$$, :'hv'),
     'CN012', 'a_high_risk_version_is_approved_by_another_owner', 'an approval names its approver');
-UPDATE concord.registry_versions SET status = 'approved', approved_by = 'rl-owner-2' WHERE version_id = :'hv';
-UPDATE concord.registry_versions SET status = 'published' WHERE version_id = :'hv';
+SELECT concord_test.throws_rule(
+    format($$UPDATE concord.registry_versions SET status = 'approved', approved_by = 'rl-owner-2'
+             WHERE version_id = %L$$, :'hv'),
+    'CN012', 'a_high_risk_version_is_approved_by_another_owner',
+    'a bare UPDATE naming another owner is no approval: none of the publication is recorded');
 RESET ROLE;
+-- owner 2 approves the publication command; its workflow's step then publishes
+SELECT pg_temp.value_as_login('o2', format($$SELECT concord.resolve_approval(%L, 'approved', NULL)$$, :'approval'))
+    AS decided \gset
+SELECT concord._registry_publish(:'hv', 'rl-owner-2') ->> 'status' AS hv_status \gset
 SELECT results_eq(
     format($$SELECT status, approved_by, approved_at IS NOT NULL, published_at IS NOT NULL
              FROM concord.registry_versions WHERE version_id = %L$$, :'hv'),

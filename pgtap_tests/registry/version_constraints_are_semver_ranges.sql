@@ -5,7 +5,7 @@
 -- is refused with a_version_constraint_is_well_formed (CN005), a version that
 -- is not semantic with a_checked_version_is_a_semantic_version (CN008).
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 -- ordering
 SELECT ok('1.10.0'::semver.semver OPERATOR(semver.>) '1.9.0'::semver.semver, '1.10.0 > 1.9.0 (numeric, not text)');
@@ -34,6 +34,8 @@ SELECT ok(concord.registry_version_satisfies('1.2.3', '1.2.3') AND NOT concord.r
 
 -- comparators; a missing part is 0
 SELECT is(concord.registry_version_range('>=1.2'), '[1.2.0,)'::semver.semverrange, '>=1.2 is >=1.2.0');
+SELECT ok(NOT concord.registry_version_satisfies('1.2.5', '>1.2') AND concord.registry_version_satisfies('1.3.0', '>1.2'),
+          '>1.2 is above every 1.2.x (a partial version stands for all its versions, as in npm)');
 SELECT ok(concord.registry_version_satisfies('1.2.0', '>=1.2') AND concord.registry_version_satisfies('1.10.0', '>=1.9')
           AND NOT concord.registry_version_satisfies('1.1.9', '>=1.2'), '>=1.2 takes 1.2.0 and above; 1.10.0 >= 1.9');
 SELECT ok(NOT concord.registry_version_satisfies('1.2.0', '>1.2.0') AND concord.registry_version_satisfies('1.2.1', '>1.2.0'),

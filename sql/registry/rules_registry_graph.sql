@@ -108,6 +108,50 @@ CREATE OR REPLACE TRIGGER registry_entity_types_are_kept
 BEFORE DELETE ON concord.registry_entity_types
 FOR EACH ROW EXECUTE FUNCTION concord._refuse_write('are the registry''s twelve types');
 
+-- A type's manifest schema decides what every future manifest may say: it
+-- changes with Concord (sql/registry/manifest_schemas.sql, at migrate), never
+-- by a bare write.
+CREATE OR REPLACE TRIGGER registry_entity_types_change_only_at_migrate
+BEFORE INSERT OR UPDATE ON concord.registry_entity_types
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'are the registry''s twelve types and change only at migrate',
+    'Their schemas ship in sql/registry/manifest_schemas.sql; run concord migrate.'
+);
+
+CREATE OR REPLACE TRIGGER registry_entity_types_are_not_truncated
+BEFORE TRUNCATE ON concord.registry_entity_types
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write('are the registry''s twelve types');
+
+-- The version lifecycle is data that only migrations change, like the
+-- command state machine (sql/commands/rules_state_machine.sql).
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.registry_version_statuses
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'is part of the registry version lifecycle and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.registry_version_statuses
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'is part of the registry version lifecycle and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);
+
+CREATE OR REPLACE TRIGGER state_machine_is_read_only
+BEFORE INSERT OR UPDATE OR DELETE ON concord.registry_version_transitions
+FOR EACH ROW EXECUTE FUNCTION concord._refuse_write(
+    'is part of the registry version lifecycle and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);
+
+CREATE OR REPLACE TRIGGER state_machine_is_not_truncated
+BEFORE TRUNCATE ON concord.registry_version_transitions
+FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
+    'is part of the registry version lifecycle and changes only through a migration',
+    'Write a migration that disables this table''s guard triggers around its change.'
+);
+
 -- Entities: identity fixed, never deleted, every change an event.
 CREATE OR REPLACE FUNCTION concord._registry_entities_before_update()
 RETURNS trigger
@@ -165,3 +209,60 @@ BEFORE TRUNCATE ON concord.registry_entities
 FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(
     'are kept forever', 'Archive an entity instead.'
 );
+
+-- What of a version's recorded edges is not what its manifest declares. The
+-- edges are derived from the manifest when a draft is written; checked again
+-- when it is validated (after which they are frozen), so a bare DELETE or
+-- INSERT of a draft's edge cannot let it skip the check that every target
+-- resolves. An edge recorded optional where the manifest makes it required is
+-- a legacy catalog's (sql/registry/shorthands.sql): allowed while its target
+-- is not in the registry.
+CREATE OR REPLACE FUNCTION concord._registry_edges_unlike_manifest(
+    version_id uuid, entity_type text, manifest jsonb
+)
+RETURNS text[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce((
+        WITH derived AS (
+            SELECT r.relationship_type, r.target_entity_type, r.target_entity_name,
+                   coalesce(r.target_version_constraint, '') AS target_version_constraint, r.required, r.metadata
+            FROM concord._registry_manifest_relationships(entity_type, manifest) AS r
+        ),
+        stored AS (
+            SELECT r.relationship_type, r.target_entity_type, r.target_entity_name,
+                   coalesce(r.target_version_constraint, '') AS target_version_constraint, r.required, r.metadata
+            FROM concord.registry_relationships AS r
+            WHERE r.source_version_id = _registry_edges_unlike_manifest.version_id
+        )
+        SELECT array_agg(x.problem ORDER BY x.problem)
+        FROM (
+            SELECT format('its manifest''s %s edge to %s %s is not recorded as declared', d.relationship_type,
+                          d.target_entity_type, d.target_entity_name) AS problem
+            FROM derived AS d
+            WHERE NOT EXISTS (
+                SELECT 1 FROM stored AS s
+                WHERE (s.relationship_type, s.target_entity_type, s.target_entity_name, s.target_version_constraint,
+                       s.metadata)
+                      = (d.relationship_type, d.target_entity_type, d.target_entity_name, d.target_version_constraint,
+                         d.metadata)
+                  AND (s.required = d.required
+                       OR (NOT s.required AND NOT EXISTS (
+                           SELECT 1 FROM concord.registry_entities AS e
+                           WHERE e.entity_type = d.target_entity_type AND e.name = d.target_entity_name))))
+            UNION ALL
+            SELECT format('a recorded %s edge to %s %s is not its manifest''s', s.relationship_type,
+                          s.target_entity_type, s.target_entity_name)
+            FROM stored AS s
+            WHERE NOT EXISTS (
+                SELECT 1 FROM derived AS d
+                WHERE (s.relationship_type, s.target_entity_type, s.target_entity_name, s.target_version_constraint,
+                       s.metadata)
+                      = (d.relationship_type, d.target_entity_type, d.target_entity_name, d.target_version_constraint,
+                         d.metadata))
+        ) AS x), '{}');
+END
+$$;

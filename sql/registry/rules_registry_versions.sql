@@ -120,6 +120,29 @@ BEGIN
 END
 $$;
 
+-- Whether approver approved the publication command command_id of
+-- version_id: the command is that version's publication and its approval was
+-- decided approved by approver (the approvals' own rules say who may).
+CREATE OR REPLACE FUNCTION concord._registry_approval_recorded(
+    version_id uuid, command_id uuid, approver text
+)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1
+        FROM concord.commands AS c
+        INNER JOIN concord.approvals AS a ON a.command_id = c.command_id
+        WHERE c.command_id = _registry_approval_recorded.command_id
+          AND c.command_type = 'concord.registry.publish_version'
+          AND c.payload ->> 'version_id' = _registry_approval_recorded.version_id::text
+          AND a.status = 'approved' AND a.decided_by = _registry_approval_recorded.approver);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord._registry_versions_before_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -252,6 +275,9 @@ BEGIN
                 problems := problems || to_jsonb('a version was published after this draft was created: its change '
                                                  'is classified against an older one'::text);
             END IF;
+            problems := problems || to_jsonb(concord._registry_edges_unlike_manifest(
+                OLD.version_id, (SELECT e.entity_type FROM concord.registry_entities AS e WHERE e.entity_id = OLD.entity_id),
+                NEW.manifest));
             IF jsonb_array_length(problems) > 0 THEN
                 RAISE EXCEPTION USING
                     ERRCODE = 'CN011',
@@ -272,7 +298,35 @@ BEGIN
                                  'it is published', OLD.version_id, OLD.high_risk_changes),
                 HINT = 'Publish it with concord.publish_registry_version: an owner of its organisation approves it.';
         END IF;
+        IF NEW.status = 'published'
+           AND (concord._registry_latest_published(OLD.entity_id)).version_id IS DISTINCT FROM OLD.previous_version_id THEN
+            -- another version was published since this one was classified: its
+            -- change from that one was never checked against its number (CN017)
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN011',
+                CONSTRAINT = 'a_version_is_published_against_the_latest_published',
+                TABLE = 'registry_versions',
+                MESSAGE = format('registry version %s was classified against %s, but %s was published since: its '
+                                 'change from that one was never checked', OLD.version_id,
+                                 coalesce((SELECT x.version::text FROM concord.registry_versions AS x
+                                           WHERE x.version_id = OLD.previous_version_id), 'no version'),
+                                 (concord._registry_latest_published(OLD.entity_id)).version),
+                HINT = 'Create a new version (classified against the latest published one) and publish it.';
+        END IF;
         IF NEW.status = 'approved' THEN
+            -- the approval is an approver's decision on the publication command,
+            -- recorded in concord.approvals; a bare UPDATE naming someone is not one
+            IF NOT concord._registry_approval_recorded(OLD.version_id,
+                                                       coalesce(NEW.approval_command_id, OLD.approval_command_id),
+                                                       NEW.approved_by) THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'CN012',
+                    CONSTRAINT = 'a_high_risk_version_is_approved_by_another_owner',
+                    TABLE = 'registry_versions',
+                    MESSAGE = format('registry version %s: no approval of its publication command by %s is recorded',
+                                     OLD.version_id, coalesce(NEW.approved_by, '(nobody)')),
+                    HINT = 'Approve through the publication command''s approval (concord.resolve_approval).';
+            END IF;
             org := (SELECT e.org_id FROM concord.registry_entities AS e WHERE e.entity_id = OLD.entity_id);
             IF NEW.approved_by IS NULL OR NEW.approved_by = OLD.created_by
                OR org IS NULL OR NOT concord._is_org_owner(NEW.approved_by, org) THEN

@@ -149,7 +149,8 @@ $$;
 
 COMMENT ON FUNCTION concord.registry_version_range(text) IS
 'The range of semantic versions a version constraint allows: NULL, '''' or * (any); 1.2.3 or '
-'=1.2.3 (exactly); >=1.2, >1.2.0, <2, <=2.1 (a missing part is 0, and <=2.1 takes in every 2.1.x); '
+'=1.2.3 (exactly); >=1.2, >1.2.0, <2, <=2.1 (a partial version stands for all its versions, as '
+'in npm: >=1.2 is >=1.2.0, <2 is <2.0.0, <=2.1 takes in every 2.1.x and >1.2 starts at 1.3.0); '
 '^1.4.2 (>=1.4.2 <2.0.0; ^0.3.1 is >=0.3.1 <0.4.0); ~1.4 (>=1.4.0 <1.5.0); 1.x, 1.2.x; several '
 'separated by spaces must all hold (>=1.2 <2). An implied upper bound excludes the pre-releases '
 'of that bound (^1.4.2 does not take 2.0.0-rc.1). CN005 (a_version_constraint_is_well_formed) '

@@ -5769,6 +5769,62 @@ CREATE FUNCTION concord._catalog_nodes(catalog jsonb) RETURNS TABLE(kind text, n
 $$;
 
 --
+-- Name: _catalog_row_is_projected(text, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._catalog_row_is_projected(catalog text, row_doc jsonb) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    wanted_type text := CASE catalog WHEN 'command_types' THEN 'command_type' WHEN 'policies' THEN 'policy'
+                                     WHEN 'approval_types' THEN 'approval_type' WHEN 'tools' THEN 'tool'
+                                     WHEN 'connectors' THEN 'connector' END;
+    wanted_name text := CASE catalog WHEN 'command_types' THEN row_doc ->> 'command_type'
+                                     WHEN 'tools' THEN row_doc ->> 'tool_name'
+                                     WHEN 'connectors' THEN row_doc ->> 'connector_name'
+                                     ELSE row_doc ->> 'name' END;
+    e concord.registry_entities%ROWTYPE;
+    v concord.registry_versions%ROWTYPE;
+    p concord.policies%ROWTYPE;
+    t concord.approval_types%ROWTYPE;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x
+    WHERE x.entity_type = wanted_type AND x.name = wanted_name;
+    v := concord._registry_global_version(e.entity_id);
+    IF v.version_id IS NULL THEN
+        RETURN false;
+    END IF;
+    IF catalog = 'command_types' THEN
+        RETURN concord._command_type_manifest(jsonb_populate_record(NULL::concord.command_types, row_doc))
+            = concord._command_type_manifest(concord._command_type_row(v.manifest));
+    ELSIF catalog = 'policies' THEN
+        p := concord._policy_row(v.manifest, e.org_id);
+        IF row_doc ->> 'kind' = 'builtin' THEN
+            -- a built-in's rule is Concord's: only its description and config are projected
+            RETURN (row_doc ->> 'description', row_doc -> 'config') IS NOT DISTINCT FROM (p.description, p.config);
+        END IF;
+        RETURN concord._policy_manifest(jsonb_populate_record(NULL::concord.policies, row_doc))
+            = concord._policy_manifest(p)
+            AND (row_doc ->> 'org_id')::uuid IS NOT DISTINCT FROM p.org_id;
+    ELSIF catalog = 'approval_types' THEN
+        t := concord._approval_type_row(v.manifest, v.version::text);
+        RETURN (concord._approval_type_manifest(jsonb_populate_record(NULL::concord.approval_types, row_doc)),
+                row_doc ->> 'version')
+            = (concord._approval_type_manifest(t), t.version::text);
+    ELSIF catalog = 'tools' THEN
+        RETURN concord._tool_manifest(jsonb_populate_record(NULL::concord.tools, row_doc))
+            = concord._tool_manifest(concord._tool_row(v.manifest));
+    ELSIF catalog = 'connectors' THEN
+        RETURN concord._connector_manifest(jsonb_populate_record(NULL::concord.connectors, row_doc))
+            = concord._connector_manifest(concord._connector_row(v.manifest));
+    END IF;
+    RETURN false;
+END
+$$;
+
+--
 -- Name: _catalog_rows_are_projections(); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -5777,8 +5833,10 @@ CREATE FUNCTION concord._catalog_rows_are_projections() RETURNS trigger
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 BEGIN
-    IF current_setting('concord.catalog_projection', true) = 'on' THEN
-        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    -- a projection inserts and updates, never deletes
+    IF current_setting('concord.catalog_projection', true) = 'on' AND TG_OP <> 'DELETE'
+       AND concord._catalog_row_is_projected(TG_TABLE_NAME, to_jsonb(NEW)) THEN
+        RETURN NEW;
     END IF;
     RAISE EXCEPTION USING
         ERRCODE = 'CN007',
@@ -37245,6 +37303,12 @@ REVOKE ALL ON FUNCTION concord._catalog_graph(nodes jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._catalog_nodes(catalog jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _catalog_row_is_projected(catalog text, row_doc jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._catalog_row_is_projected(catalog text, row_doc jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _catalog_rows_are_projections(); Type: ACL; Schema: concord; Owner: -

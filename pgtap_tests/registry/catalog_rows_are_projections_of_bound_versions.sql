@@ -9,7 +9,7 @@
 -- nothing.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(28);
+SELECT plan(30);
 
 -- The versions of entity_type name, in order, with their change class.
 CREATE FUNCTION pg_temp.versions(entity_type text, name text)
@@ -148,6 +148,19 @@ SELECT is(current_setting('concord.catalog_projection'), 'on', '... leaves the c
 SELECT set_config('concord.catalog_projection', '', true) AS forged \gset
 SELECT results_eq($$SELECT version FROM pg_temp.versions('command_type', 'cp_t') OFFSET 4$$, $$VALUES ('2.0.2')$$,
                   '... and still made a version, bound and projected');
+
+-- the marker says a projection is under way; the row must still be its
+SET LOCAL ROLE concord_owner;
+SELECT set_config('concord.catalog_projection', 'on', true) AS forged \gset
+SELECT concord_test.throws_rule(
+    $$UPDATE concord.command_types SET sync_allowed = false WHERE command_type = 'cp_t'$$,
+    'CN007', 'a_catalog_row_is_the_projection_of_its_bound_version',
+    'the owner who sets the projection marker still cannot write a row its bound version does not say');
+SELECT concord_test.throws_rule(
+    $$DELETE FROM concord.command_types WHERE command_type = 'cp_t'$$,
+    'CN007', 'a_catalog_row_is_the_projection_of_its_bound_version', '... nor delete one');
+SELECT set_config('concord.catalog_projection', '', true) AS forged \gset
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -12,13 +12,18 @@ SELECT plan(12);
 
 -- Rows as an old install wrote them: past the projection's guard, and a
 -- finished command with no contract, written with the triggers off.
-SELECT set_config('concord.catalog_projection', 'on', true) AS legacy \gset
+-- past the projection's guard, as a migration would be
+ALTER TABLE concord.approval_types DISABLE TRIGGER approval_types_written_only_by_projection;
+ALTER TABLE concord.policies DISABLE TRIGGER policies_written_only_by_projection;
+ALTER TABLE concord.command_types DISABLE TRIGGER command_types_written_only_by_projection;
 INSERT INTO concord.approval_types (name, approver_team) VALUES ('ad_people', 'team:ad');
 INSERT INTO concord.policies (name, kind, predicate, decision, approval_type)
 VALUES ('ad_gate', 'declarative', '$.payload.n > 9', 'require_approval', 'ad_people');
 INSERT INTO concord.command_types (command_type, name, sync_allowed, policy_checks, connector_requirements)
 VALUES ('ad_legacy', 'A legacy type', true, '{ad_gate}', '{ad_nowhere}');
-SELECT set_config('concord.catalog_projection', '', true) AS legacy \gset
+ALTER TABLE concord.approval_types ENABLE TRIGGER approval_types_written_only_by_projection;
+ALTER TABLE concord.policies ENABLE TRIGGER policies_written_only_by_projection;
+ALTER TABLE concord.command_types ENABLE TRIGGER command_types_written_only_by_projection;
 SET LOCAL session_replication_role = replica;
 INSERT INTO concord.commands (command_id, command_type, requested_by, ingress, status, trace_id, project_id)
 VALUES ('00000000-0000-0000-0000-0000000000ad', 'ad_legacy', 'alice', 'api', 'succeeded', 'trace_ad',

@@ -112,7 +112,11 @@ WITH e AS (
     INSERT INTO concord.registry_versions (entity_id, version, manifest, checksum, created_by)
     SELECT e.entity_id, '1.0.0', m.doc, concord.registry_checksum(m.doc), 'bench'
     FROM e
-    CROSS JOIN LATERAL (SELECT jsonb_build_object('name', e.name, 'version', '1.0.0')) AS m (doc)
+    -- a version's edges are its manifest's (a_draft_is_validated_only_when_valid)
+    CROSS JOIN LATERAL (SELECT jsonb_build_object('name', e.name, 'version', '1.0.0')
+        || CASE WHEN @edges@ THEN jsonb_build_object('connector_operations', jsonb_build_array(
+               'bench_noise_' || (substring(e.name FROM '[0-9]+$')::int % 100) || '.op')) ELSE '{}' END)
+        AS m (doc)
     RETURNING version_id, entity_id, manifest
 )
 INSERT INTO new_v

@@ -10,6 +10,7 @@
 * ``docs/reference/rules.md``: the rule book (tests/harness/rulebook.py);
 * ``docs/reference/python-client.md``: every public method of ``concord.Client`` with its
   signature and docstring, and the exception class of each CN code (no database needed);
+* ``docs/reference/cli.md``: the ``concord`` command's help, every subcommand's;
 * ``docs/reference/openapi.json`` and ``docs/reference/rest-api.md``: the REST API's
   OpenAPI document and its route table, from the application (no database needed).
 
@@ -297,6 +298,33 @@ def render_rest_api(_dsn: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_cli(_dsn: str | None = None) -> str:
+    import click
+
+    from concord.cli import group
+
+    lines = [
+        "# Command line",
+        "",
+        "<!-- Generated from the package by `make docs` (tests/harness/reference_pages.py);",
+        "     a test fails when this page is stale. -->",
+        "",
+        "`concord --help` and `concord <command> --help` print the same. `migrate`, `worker`,",
+        "`registry` and `api` have their own option parsers: `concord <command> --help`.",
+        "",
+    ]
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        context = click.Context(command, info_name=" ".join(path), terminal_width=100)
+        lines.extend([f"## `{' '.join(path)}`", "", "```text", command.get_help(context), "```", ""])
+        if isinstance(command, click.Group):
+            for name in command.list_commands(context):
+                walk(command.get_command(context, name), [*path, name])
+
+    walk(group, ["concord"])
+    return "\n".join(lines)
+
+
 PAGES = {
     "state-machines.md": render_state_machines,
     "schema.sql": render_schema,
@@ -304,6 +332,7 @@ PAGES = {
     "python-client.md": render_python_client,
     "openapi.json": render_openapi,
     "rest-api.md": render_rest_api,
+    "cli.md": render_cli,
 }
 
 

@@ -115,7 +115,8 @@ WITH e AS (
     -- a version's edges are its manifest's (a_draft_is_validated_only_when_valid)
     CROSS JOIN LATERAL (SELECT jsonb_build_object('name', e.name, 'version', '1.0.0')
         || CASE WHEN @edges@ THEN jsonb_build_object('connector_operations', jsonb_build_array(
-               'bench_noise_' || (substring(e.name FROM '[0-9]+$')::int % 100) || '.op')) ELSE '{}' END)
+               'bench_noise_' || (substring(e.name FROM '[0-9]+$')::int % 100) || '.op'))
+           ELSE '{}' END)
         AS m (doc)
     RETURNING version_id, entity_id, manifest
 )

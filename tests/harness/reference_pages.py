@@ -316,7 +316,8 @@ def render_cli(_dsn: str | None = None) -> str:
 
     def walk(command: click.Command, path: list[str]) -> None:
         context = click.Context(command, info_name=" ".join(path), terminal_width=100)
-        lines.extend([f"## `{' '.join(path)}`", "", "```text", command.get_help(context), "```", ""])
+        title = f"## `{' '.join(path)}`"
+        lines.extend([title, "", "```text", command.get_help(context), "```", ""])
         if isinstance(command, click.Group):
             for name in command.list_commands(context):
                 walk(command.get_command(context, name), [*path, name])

@@ -19,7 +19,9 @@ skips it. Then the runtime benchmark (``runtime_bench.py``, databases of its own
 commands run by ``concord worker`` against the same workflow in bare DBOS; BENCH_RUNTIME=0
 skips it. Then the registry benchmark (``registry_bench.py``, databases of its own): contract
 resolution next to a submit (and the submit of the code before the registry), and resolution
-and impact at 10 and at 10,000 registered entities; BENCH_REGISTRY=0 skips it.
+and impact at 10 and at 10,000 registered entities; BENCH_REGISTRY=0 skips it. Then the REST
+benchmark (``rest_bench.py``, a database of its own): submit over HTTP against the same
+submit over SQL, latency and throughput; BENCH_REST=0 skips it.
 See bench/README.md for how to read the figures.
 """
 
@@ -41,6 +43,7 @@ from psycopg.types.json import Jsonb
 
 import agents_bench
 import registry_bench
+import rest_bench
 import runtime_bench
 from concord.migrate import migrate
 
@@ -456,6 +459,9 @@ def main() -> int:
     if os.environ.get("BENCH_REGISTRY", "1") != "0":
         print(flush=True)
         registry_bench.print_report(registry_bench.run(admin_dsn))
+    if os.environ.get("BENCH_REST", "1") != "0":
+        print(flush=True)
+        rest_bench.print_report(rest_bench.run(admin_dsn))
     return 0
 
 

@@ -100,6 +100,13 @@ def json_argument(text: str | None, what: str) -> Any:
 @click.option("--context", help="Context as a JSON object.")
 @click.option("--idempotency-key", help="Replaying the same key returns the same command.")
 @click.option("--wait", type=float, help="Wait up to this many seconds for an answer.")
+@click.option(
+    "--ingress",
+    type=click.Choice(["api", "user_request"]),
+    default="api",
+    show_default=True,
+    help="How the request came: a program or a person.",
+)
 @connection_options
 def submit(
     client: Client,
@@ -109,6 +116,7 @@ def submit(
     context: str | None,
     idempotency_key: str | None,
     wait: float | None,
+    ingress: str,
 ) -> None:
     """Submit a command of COMMAND_TYPE with PAYLOAD (JSON; - reads standard input).
 
@@ -120,6 +128,7 @@ def submit(
         command_type,
         json_argument(payload, "PAYLOAD"),
         None,
+        ingress=ingress,
         context=json_argument(context, "--context"),
         idempotency_key=idempotency_key,
     )

@@ -134,6 +134,28 @@ def test_a_submitted_command_is_the_callers_in_its_project(api: Setup) -> None:
     assert shown["ingress"] == "api"
     listed = call(api, "member", "GET", "/commands", params={"project": api.org.project}).json()
     assert created["command_id"] in [c["command_id"] for c in listed["commands"]]
+    by_a_person = call(
+        api,
+        "member",
+        "POST",
+        "/commands",
+        json={
+            "command_type": api.command_type,
+            "payload": {"total_price": 1},
+            "ingress": "user_request",
+        },
+    )
+    assert by_a_person.status_code == 201, by_a_person.text
+    shown = call(api, "member", "GET", f"/commands/{by_a_person.json()['command_id']}").json()
+    assert shown["ingress"] == "user_request"
+    claimed = call(
+        api,
+        "member",
+        "POST",
+        "/commands",
+        json={"command_type": api.command_type, "payload": {}, "ingress": "webhook"},
+    )
+    assert_problem(claimed, 422, "CN008", "a_request_matches_its_route")
 
 
 def test_an_idempotency_key_replays_and_a_different_request_under_it_is_409(api: Setup) -> None:

@@ -13,7 +13,10 @@
 #      at most per wait, and fails loudly);
 #   5. the YAML manifests of demo/registry/: concord registry validate, then apply as olivia
 #      (a new tool waits for oscar's approval, then a second apply binds it);
-#   6. what the vendor saw; then the worker and the vendor are stopped with SIGTERM.
+#   6. the REST API (concord api, in the background) and the operator CLI: alice submits a
+#      publication over HTTP, the CLI says why it waits, dana approves it from the CLI,
+#      alice watches it finish;
+#   7. what the vendor saw; then the worker, the API and the vendor are stopped with SIGTERM.
 #
 # Whatever happens, nothing is left running (trap on EXIT). Any failure makes the demo
 # exit non-zero, with the worker's and the vendor's logs.
@@ -47,6 +50,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/concord-demo.XXXXXX")
 vendor_pid=""
 worker_pid=""
+api_pid=""
 
 # Stop one of our background processes: SIGTERM, then wait for it (SIGKILL after
 # STOP_TIMEOUT). Prints nothing; returns its exit status.
@@ -68,10 +72,11 @@ stop() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    [[ -n $api_pid ]] && { stop "$api_pid" || true; }
     [[ -n $worker_pid ]] && { stop "$worker_pid" || true; }
     [[ -n $vendor_pid ]] && { stop "$vendor_pid" || true; }
     if ((rc != 0)); then
-        for log in worker vendor; do
+        for log in worker vendor api; do
             if [[ -s $work/$log.log ]]; then
                 printf '\n--- the %s'"'"'s log (last 60 lines) ---\n' "$log" >&2
                 tail -n 60 "$work/$log.log" >&2
@@ -178,6 +183,62 @@ SQL
     "$CONCORD" registry apply --dsn "$olivia_dsn" --project wayfarer/travel demo/registry | grep -v "$unchanged"
     "$CONCORD" registry apply --dsn "$olivia_dsn" --project wayfarer/travel demo/registry | tail -n 1
 )
+
+echo
+echo "=== the REST API and the operator CLI (concord api, concord explain|approve|watch)"
+# the API's own login: it speaks for nobody; each caller's API token says who acts
+psql "$dsn" -X -q -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_api') THEN
+        CREATE ROLE demo_api LOGIN IN ROLE concord_app, concord_approver;
+    END IF; END \$\$"
+api_dsn=$("$PY" -c 'import sys; from psycopg.conninfo import make_conninfo
+print(make_conninfo(sys.argv[1], user="demo_api", password=None))' "$dsn")
+token_of() {
+    psql "$dsn" -X -A -t -v ON_ERROR_STOP=1 \
+        -c "SELECT token FROM concord.create_api_token('$1', interval '1 hour', label => 'make demo')"
+}
+alice_token=$(token_of alice)
+dana_token=$(token_of dana)
+api_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$CONCORD" api --dsn "$api_dsn" --port "$api_port" >"$work/api.log" 2>&1 &
+api_pid=$!
+api="http://127.0.0.1:$api_port"
+started=$SECONDS
+until "$PY" -c 'import sys, httpx; sys.exit(httpx.get(sys.argv[1] + "/ready").status_code != 200)' "$api" \
+    2>/dev/null; do
+    kill -0 "$api_pid" 2>/dev/null || die "the API exited before it was ready"
+    ((SECONDS - started < START_TIMEOUT)) || die "the API was not ready within ${START_TIMEOUT}s"
+    sleep 0.2
+done
+echo "concord api (pid $api_pid): $api"
+echo "--- alice: POST /commands (publish_report to finance@example.com, as a person would)"
+publish=$("$PY" - "$api" "$alice_token" <<'PY'
+import json, sys, httpx
+answer = httpx.post(
+    sys.argv[1] + "/commands",
+    headers={"Authorization": "Bearer " + sys.argv[2], "Concord-Project": "acme/finance"},
+    json={"command_type": "publish_report", "ingress": "user_request",
+          "payload": {"report": "reports/monthly_revenue-2026-05.pdf",
+                      "destination": "finance@example.com"}},
+)
+print(answer.status_code, json.dumps({k: answer.json()[k] for k in ("status", "created")}),
+      file=sys.stderr)
+print(answer.json()["command_id"])
+PY
+)
+export CONCORD_DSN=$api_dsn
+echo "--- alice: concord explain (why does it wait?)"
+CONCORD_TOKEN=$alice_token "$CONCORD" explain "$publish"
+echo "--- dana: concord approvals, then concord approve"
+CONCORD_TOKEN=$dana_token "$CONCORD" approvals
+approval=$(CONCORD_TOKEN=$dana_token "$CONCORD" approvals --json | "$PY" -c 'import json, sys
+print([a["approval_id"] for a in json.load(sys.stdin) if a["command_id"] == sys.argv[1]][0])' "$publish")
+CONCORD_TOKEN=$dana_token "$CONCORD" approve "$approval" --reason "finance may see it"
+echo "--- alice: concord watch (follows its timeline until it finishes; exit 0: succeeded)"
+CONCORD_TOKEN=$alice_token "$CONCORD" watch "$publish" --timeout 30
+unset CONCORD_DSN
+stop "$api_pid" || true
+api_pid=""
 
 echo
 echo "=== what the hotel vendor saw (demo/hotel_vendor.py)"

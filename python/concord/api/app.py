@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import psycopg
@@ -59,6 +59,11 @@ class SubmitRequest(BaseModel):
     )
     cancellation_mode: str | None = Field(
         default=None, description="graceful or compensate_then_stop."
+    )
+    ingress: Literal["api", "user_request"] = Field(
+        default="api",
+        description="How the request came: a program (api) or a person in a UI (user_request); "
+        "webhooks, schedules and agents have their own routes.",
     )
 
 
@@ -178,6 +183,7 @@ def create_app(
             request.command_type,
             request.payload,
             None,
+            ingress=request.ingress,
             context=request.context,
             idempotency_key=key,
             cancellation_mode=request.cancellation_mode,

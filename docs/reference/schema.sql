@@ -8308,7 +8308,7 @@ BEGIN
                                 coalesce(c.error_class, 'an unclassified failure'))
                 WHEN c.attempts < coalesce(ct.max_attempts, 0)
                     THEN format('an owner or admin of its project queues it again: '
-                                'concord.transition_command(%L, ''queued'', <actor>)', c.command_id)
+                                'concord.retry_command(%L)', c.command_id)
                 ELSE format('it had its %s attempt(s): fix the cause and submit a new command',
                             coalesce(ct.max_attempts, 0))
             END));
@@ -25440,7 +25440,11 @@ BEGIN
             MESSAGE = format('command %s is %s, not failed: there is nothing to retry', command_id, c.status),
             HINT = 'concord.explain(command_id) says what holds it.';
     END IF;
-    RETURN concord.transition_command(command_id, 'queued', NULL, coalesce(reason, 'retried'));
+    -- a principal is its own actor (NULL names it); a superuser's session,
+    -- which is no principal, is recorded as its login
+    RETURN concord.transition_command(
+        command_id, 'queued', CASE WHEN concord._principal() IS NULL THEN session_user::text END,
+        coalesce(reason, 'retried'));
 END
 $$;
 
@@ -25448,7 +25452,7 @@ $$;
 -- Name: FUNCTION retry_command(command_id uuid, reason text); Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON FUNCTION concord.retry_command(command_id uuid, reason text) IS 'Queue a failed command again as the authenticated principal, an owner or admin of its project (CN012 otherwise): transition_command''s move to queued, within its type''s max_attempts (CN011). CN011 only_a_failed_command_is_retried for a command that is not failed. Returns the new status.';
+COMMENT ON FUNCTION concord.retry_command(command_id uuid, reason text) IS 'Queue a failed command again as the authenticated principal, an owner or admin of its project (CN012 otherwise; a superuser''s session is recorded as its login): transition_command''s move to queued, within its type''s max_attempts (CN011). CN011 only_a_failed_command_is_retried for a command that is not failed. Returns the new status.';
 
 --
 -- Name: revoke_act_as(text, text, text); Type: FUNCTION; Schema: concord; Owner: -

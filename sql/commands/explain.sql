@@ -114,7 +114,7 @@ BEGIN
                                 coalesce(c.error_class, 'an unclassified failure'))
                 WHEN c.attempts < coalesce(ct.max_attempts, 0)
                     THEN format('an owner or admin of its project queues it again: '
-                                'concord.transition_command(%L, ''queued'', <actor>)', c.command_id)
+                                'concord.retry_command(%L)', c.command_id)
                 ELSE format('it had its %s attempt(s): fix the cause and submit a new command',
                             coalesce(ct.max_attempts, 0))
             END));

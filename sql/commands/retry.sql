@@ -39,11 +39,16 @@ BEGIN
             MESSAGE = format('command %s is %s, not failed: there is nothing to retry', command_id, c.status),
             HINT = 'concord.explain(command_id) says what holds it.';
     END IF;
-    RETURN concord.transition_command(command_id, 'queued', NULL, coalesce(reason, 'retried'));
+    -- a principal is its own actor (NULL names it); a superuser's session,
+    -- which is no principal, is recorded as its login
+    RETURN concord.transition_command(
+        command_id, 'queued', CASE WHEN concord._principal() IS NULL THEN session_user::text END,
+        coalesce(reason, 'retried'));
 END
 $$;
 
 COMMENT ON FUNCTION concord.retry_command(uuid, text) IS
 'Queue a failed command again as the authenticated principal, an owner or admin of its project '
-'(CN012 otherwise): transition_command''s move to queued, within its type''s max_attempts (CN011). '
+'(CN012 otherwise; a superuser''s session is recorded as its login): transition_command''s move '
+'to queued, within its type''s max_attempts (CN011). '
 'CN011 only_a_failed_command_is_retried for a command that is not failed. Returns the new status.';

@@ -199,6 +199,30 @@ def test_a_failed_command_names_its_error_and_whether_it_is_retried(
     assert "submit a new command" in hold["next_step"]
 
 
+def test_a_retryable_failure_names_the_retry_that_moves_it(
+    client: Client, db: psycopg.Connection, booking: Booking
+) -> None:
+    command_id = submit(client, booking, hotel_name="Ritz", total_price=100)
+    (workflow,) = db.execute(
+        "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", (command_id,)
+    ).fetchone()
+    db.execute("SELECT concord.runtime_claim(%s, %s, 'explain-test')", (command_id, workflow))
+    db.execute(
+        "SELECT concord.runtime_finish(%s, %s, 'failed', error => 'the vendor timed out', "
+        "error_class => 'timeout')",
+        (command_id, workflow),
+    )
+    answer = client.explain(command_id)
+    assert reasons(answer) == ["failed"]
+    assert (answer["attempts"]["attempts"], answer["attempts"]["retryable"]) == (1, True)
+    (hold,) = answer["held_by"]
+    assert "the vendor timed out" in hold["detail"] and "1 of 3 attempt(s)" in hold["detail"]
+    assert f"concord.retry_command('{command_id}')" in hold["next_step"]
+    # the step it names moves it
+    assert client.retry_command(command_id, "the vendor is back") == "queued"
+    assert reasons(client.explain(command_id)) == ["no_live_worker"]
+
+
 def test_explain_refuses_a_missing_or_null_command(client: Client) -> None:
     with pytest.raises(NotFound) as refused:
         client.explain(uuid.uuid4())

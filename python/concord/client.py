@@ -330,12 +330,37 @@ class Client:
     def _cursor(self) -> Iterator[psycopg.Cursor]:
         try:
             with self._pool.connection() as conn, conn.cursor() as cur:
-                # the credential lives for one transaction: every transaction presents it
-                if self._token is not None:
-                    cur.execute("SELECT concord.authenticate(%s)", (self._token,))
+                self._present_token(cur)
                 if self._project is not None:
                     cur.execute("SELECT concord.use_project(%s)", (self._project,))
                 yield cur
+        except psycopg.Error as exc:
+            mapped = from_psycopg(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    def _present_token(self, cur: psycopg.Cursor) -> None:
+        # the credential lives for one transaction: every transaction presents it
+        if self._token is not None:
+            cur.execute("SELECT concord.authenticate(%s)", (self._token,))
+
+    @contextmanager
+    def _listening(self, command_id: UUID) -> Iterator[psycopg.Connection]:
+        """A connection of its own LISTENing on the command's channel, READ COMMITTED,
+        errors mapped to their classes. Not the pool's: a wait or a watch holds it for its
+        whole budget, and the client's other calls must not queue behind it."""
+        channel = psql.Identifier(f"concord_command_{command_id.hex}")
+        try:
+            with psycopg.connect(self._pool.conninfo, row_factory=dict_row) as conn:
+                # it must see each commit of the worker, whatever the server's default
+                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+                conn.execute(psql.SQL("LISTEN {}").format(channel))
+                conn.commit()
+                try:
+                    yield conn
+                finally:
+                    conn.rollback()
         except psycopg.Error as exc:
             mapped = from_psycopg(exc)
             if mapped is exc:
@@ -532,73 +557,45 @@ class Client:
         _check_wait_budget(timeout)
         started = time.monotonic()
         command_id = UUID(str(command_id))
-        channel = psql.Identifier(f"concord_command_{command_id.hex}")
         seen: set[int] = set()
-        try:
-            with psycopg.connect(self._pool.conninfo, row_factory=dict_row) as conn:
-                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-                conn.execute(psql.SQL("LISTEN {}").format(channel))
+        with self._listening(command_id) as conn:
+            while True:
+                # read after LISTEN took effect: an event before it is read here, one after
+                # it is notified; events are told by their seq, not by order, since a
+                # concurrent transaction may commit a lower one later
+                with conn.cursor() as cur:
+                    self._present_token(cur)
+                    cur.execute("SELECT * FROM concord.command_timeline(%s)", (command_id,))
+                    events = [e for e in cur.fetchall() if e["event_seq"] not in seen]
+                    cur.execute("SELECT concord.command_outcome(%s) AS o", (command_id,))
+                    finished = cur.fetchone()["o"]["finished"]
                 conn.commit()
-                while True:
-                    # read after LISTEN took effect: an event before it is read here, one
-                    # after it is notified; events are told by their seq, not by order,
-                    # since a concurrent transaction may commit a lower one later
-                    with conn.cursor() as cur:
-                        if self._token is not None:
-                            cur.execute("SELECT concord.authenticate(%s)", (self._token,))
-                        cur.execute("SELECT * FROM concord.command_timeline(%s)", (command_id,))
-                        events = [e for e in cur.fetchall() if e["event_seq"] not in seen]
-                        cur.execute("SELECT concord.command_outcome(%s) AS o", (command_id,))
-                        finished = cur.fetchone()["o"]["finished"]
-                    conn.commit()
-                    for event in events:
-                        seen.add(event["event_seq"])
-                        yield event
-                    remaining = timeout - (time.monotonic() - started)
-                    if finished or remaining <= 0:
-                        return
-                    for _ in conn.notifies(timeout=remaining, stop_after=1):
-                        pass
-        except psycopg.Error as exc:
-            mapped = from_psycopg(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+                for event in events:
+                    seen.add(event["event_seq"])
+                    yield event
+                remaining = timeout - (time.monotonic() - started)
+                if finished or remaining <= 0:
+                    return
+                for _ in conn.notifies(timeout=remaining, stop_after=1):
+                    pass
 
     def _await(self, command_id: UUID | str, timeout: float) -> CallResult:
         started = time.monotonic()
         command_id = UUID(str(command_id))
-        channel = psql.Identifier(f"concord_command_{command_id.hex}")
-        try:
-            # its own connection, not the pool's: a wait holds it for its whole budget, and
-            # callers waiting for slow commands must not queue the client's other calls
-            with psycopg.connect(self._pool.conninfo, row_factory=dict_row) as conn:
-                # the wait must see each commit of the worker, whatever the server's default
-                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-                conn.execute(psql.SQL("LISTEN {}").format(channel))
+        with self._listening(command_id) as conn:
+            while True:
+                # read after LISTEN took effect: a change before it is seen here, one after
+                # it is notified
+                with conn.cursor() as cur:
+                    self._present_token(cur)
+                    cur.execute("SELECT concord.command_outcome(%s) AS o", (command_id,))
+                    doc = cur.fetchone()["o"]
                 conn.commit()
-                try:
-                    while True:
-                        # read after LISTEN took effect: a change before it is seen here,
-                        # one after it is notified
-                        with conn.cursor() as cur:
-                            if self._token is not None:
-                                cur.execute("SELECT concord.authenticate(%s)", (self._token,))
-                            cur.execute("SELECT concord.command_outcome(%s) AS o", (command_id,))
-                            doc = cur.fetchone()["o"]
-                        conn.commit()
-                        remaining = timeout - (time.monotonic() - started)
-                        if doc["answered"] or remaining <= 0:
-                            break
-                        for _ in conn.notifies(timeout=remaining, stop_after=1):
-                            pass
-                finally:
-                    conn.rollback()
-        except psycopg.Error as exc:
-            mapped = from_psycopg(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+                remaining = timeout - (time.monotonic() - started)
+                if doc["answered"] or remaining <= 0:
+                    break
+                for _ in conn.notifies(timeout=remaining, stop_after=1):
+                    pass
         return CallResult(
             command_id=UUID(doc["command_id"]),
             command_type=doc["command_type"],

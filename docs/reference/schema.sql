@@ -8225,16 +8225,15 @@ END
 $$;
 
 --
--- Name: _explain_holds(concord.commands, concord.command_types, integer, text); Type: FUNCTION; Schema: concord; Owner: -
+-- Name: _explain_holds(concord.commands, concord.command_types, jsonb, integer, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
-CREATE FUNCTION concord._explain_holds(c concord.commands, ct concord.command_types, serving integer, queue text) RETURNS jsonb
+CREATE FUNCTION concord._explain_holds(c concord.commands, ct concord.command_types, evaluation jsonb, serving integer, queue text) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
 DECLARE
     holds jsonb := '[]'::jsonb;
-    evaluation jsonb := concord._latest_evaluation(c.command_id);
     retryable boolean;
 BEGIN
     IF c.status = 'waiting_for_approval' THEN
@@ -8243,13 +8242,14 @@ BEGIN
                 'reason', 'approval_pending',
                 'detail', format('approval %s (%s) is pending until %s', a.approval_id, a.approval_type,
                                  a.expires_at),
-                'next_step', CASE WHEN cardinality(concord._approval_deciders(a)) > 0
+                'next_step', CASE WHEN cardinality(d.deciders) > 0
                     THEN format('one of %s decides it: concord.resolve_approval(%L, ''approved'', <actor>)',
-                                array_to_string(concord._approval_deciders(a), ', '), a.approval_id)
+                                array_to_string(d.deciders, ', '), a.approval_id)
                     ELSE format('nobody may decide it yet: add an eligible approver to team %s or the '
                                 'approval type %s', coalesce(a.approver_team, '(none)'), a.approval_type)
                 END) ORDER BY a.created_at, a.approval_id)
             FROM concord.approvals AS a
+            CROSS JOIN LATERAL (SELECT concord._approval_deciders(a) AS deciders) AS d
             WHERE a.command_id = c.command_id AND a.status = 'pending'), '[]');
     END IF;
     IF c.status = 'waiting_for_input' THEN
@@ -22270,7 +22270,7 @@ BEGIN
     queue := coalesce(c.queue_name, concord._command_queue(c.command_type));
     SELECT coalesce(array_agg(w.executor_id ORDER BY w.executor_id), '{}') INTO workers
     FROM concord.live_workers AS w WHERE c.command_type = ANY (w.operations);
-    holds := concord._explain_holds(c, ct, cardinality(workers), queue);
+    holds := concord._explain_holds(c, ct, evaluation, cardinality(workers), queue);
     RETURN jsonb_build_object(
         'command_id', c.command_id,
         'command_type', c.command_type,
@@ -37651,10 +37651,10 @@ REVOKE ALL ON FUNCTION concord._executor_lock_key(executor_id text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._executor_locked(executor_id text, pid integer) FROM PUBLIC;
 
 --
--- Name: FUNCTION _explain_holds(c concord.commands, ct concord.command_types, serving integer, queue text); Type: ACL; Schema: concord; Owner: -
+-- Name: FUNCTION _explain_holds(c concord.commands, ct concord.command_types, evaluation jsonb, serving integer, queue text); Type: ACL; Schema: concord; Owner: -
 --
 
-REVOKE ALL ON FUNCTION concord._explain_holds(c concord.commands, ct concord.command_types, serving integer, queue text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION concord._explain_holds(c concord.commands, ct concord.command_types, evaluation jsonb, serving integer, queue text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _fail_agent_run(agent_run_id uuid, reason text); Type: ACL; Schema: concord; Owner: -

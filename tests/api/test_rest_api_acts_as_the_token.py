@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from concord import Client
-from support.api_server import Org, organisation, running_api, token_for
+from support.api_server import Org, assert_problem, organisation, running_api, token_for
+from support.workers import fail_as_the_worker
 
 LIMIT = 500
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,17 +98,6 @@ def submit(api: Setup, who: str = "member", **payload: Any) -> dict[str, Any]:
     )
     assert answer.status_code == 201, answer.text
     return answer.json()
-
-
-def assert_problem(answer: httpx.Response, status: int, code: str, rule: str | None) -> dict:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body = answer.json()
-    assert body["status"] == status and body["code"] == code
-    assert body["title"] and body["detail"]
-    if rule is not None:
-        assert body["rule"] == rule
-    return body
 
 
 def test_health_and_readiness_answer_without_a_token(api: Setup) -> None:
@@ -249,27 +239,14 @@ def test_input_is_given_by_the_requester_only(api: Setup) -> None:
     assert given.json()["status"] == "waiting_for_approval"
 
 
-def fail_as_the_worker(concord_dsn: str, command_id: str, error_class: str) -> None:
-    """Play the worker's run of command_id ending in error_class."""
-    with psycopg.connect(concord_dsn, autocommit=True) as db:
-        (workflow,) = db.execute(
-            "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", (command_id,)
-        ).fetchone()
-        db.execute("SELECT concord.runtime_claim(%s, %s, 'api-test')", (command_id, workflow))
-        db.execute(
-            "SELECT concord.runtime_finish(%s, %s, 'failed', error => 'peer timed out', "
-            "error_class => %s)",
-            (command_id, workflow, error_class),
-        )
-
-
 def test_an_owner_retries_a_failed_command_and_nobody_retries_another(
     api: Setup, concord_dsn: str
 ) -> None:
     command_id = submit(api, total_price=10)["command_id"]
     not_failed = call(api, "owner", "POST", f"/commands/{command_id}/retry")
     assert_problem(not_failed, 409, "CN011", "only_a_failed_command_is_retried")
-    fail_as_the_worker(concord_dsn, command_id, "timeout")
+    with psycopg.connect(concord_dsn, autocommit=True) as db:
+        fail_as_the_worker(db, command_id, "timeout")
     by_member = call(api, "member", "POST", f"/commands/{command_id}/retry")
     assert_problem(by_member, 403, "CN012", None)
     retried = call(api, "owner", "POST", f"/commands/{command_id}/retry", json={"reason": "back"})
@@ -279,7 +256,8 @@ def test_an_owner_retries_a_failed_command_and_nobody_retries_another(
     assert events[-1]["actor"] == api.org.members["owner"]
 
     logical = submit(api, total_price=10)["command_id"]
-    fail_as_the_worker(concord_dsn, logical, "validation_error")
+    with psycopg.connect(concord_dsn, autocommit=True) as db:
+        fail_as_the_worker(db, logical, "validation_error")
     refused = call(api, "owner", "POST", f"/commands/{logical}/retry")
     assert_problem(refused, 409, "CN001", "a_logical_failure_is_not_retried")
 

@@ -19,7 +19,7 @@ import pytest
 
 from concord import Client
 from concord.api.webhooks import signature
-from support.api_server import organisation, running_api, token_for
+from support.api_server import assert_problem, organisation, running_api, token_for
 
 SECRET = "s3cr3t-" + uuid.uuid4().hex
 
@@ -125,29 +125,21 @@ def test_a_source_names_its_own_headers(hooks: Hooks) -> None:
     assert answer.status_code == 202, answer.text
 
 
-def problem_of(answer: httpx.Response, status: int, rule: str | None) -> dict:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body = answer.json()
-    assert body["status"] == status
-    if rule:
-        assert body["rule"] == rule
-    return body
-
-
 def test_unsigned_or_mis_signed_deliveries_are_401_and_submit_nothing(
     hooks: Hooks, db: psycopg.Connection
 ) -> None:
     body = b'{"ref": "x"}'
     delivery = str(uuid.uuid4())
-    problem_of(
+    assert_problem(
         deliver(hooks, "repo", body, sign=None, delivery=delivery),
         401,
+        None,
         "a_webhook_is_signed_by_its_source",
     )
-    problem_of(
+    assert_problem(
         deliver(hooks, "repo", body, sign="wrong", delivery=delivery),
         401,
+        None,
         "a_webhook_is_signed_by_its_source",
     )
     # a signature of another body does not sign this one
@@ -157,7 +149,7 @@ def test_unsigned_or_mis_signed_deliveries_are_401_and_submit_nothing(
         headers={"X-Concord-Signature": signature(SECRET, body), "X-Concord-Delivery": delivery},
         timeout=30,
     )
-    problem_of(forged, 401, "a_webhook_is_signed_by_its_source")
+    assert_problem(forged, 401, None, "a_webhook_is_signed_by_its_source")
     (count,) = db.execute(
         "SELECT count(*) FROM concord.commands WHERE idempotency_key = %s",
         (f"webhook:repo:{delivery}",),
@@ -167,15 +159,21 @@ def test_unsigned_or_mis_signed_deliveries_are_401_and_submit_nothing(
 
 def test_bad_deliveries_are_refused_with_their_rule(hooks: Hooks) -> None:
     body = b'{"ref": "x"}'
-    problem_of(deliver(hooks, "nowhere", body, delivery="d"), 404, "the_webhook_source_exists")
-    problem_of(deliver(hooks, "repo", body, delivery=None), 422, "a_webhook_names_its_delivery")
-    problem_of(deliver(hooks, "repo", b"not json", delivery="d"), 422, "a_webhook_body_is_json")
+    assert_problem(
+        deliver(hooks, "nowhere", body, delivery="d"), 404, None, "the_webhook_source_exists"
+    )
+    assert_problem(
+        deliver(hooks, "repo", body, delivery=None), 422, None, "a_webhook_names_its_delivery"
+    )
+    assert_problem(
+        deliver(hooks, "repo", b"not json", delivery="d"), 422, None, "a_webhook_body_is_json"
+    )
     too_big = b'{"ref": "' + b"x" * (1024 * 1024) + b'"}'
-    problem_of(deliver(hooks, "repo", too_big, delivery="d"), 413, None)
+    assert_problem(deliver(hooks, "repo", too_big, delivery="d"), 413, None, None)
     # the payload schema still decides: an event without "ref" is a failed command
     refused = deliver(hooks, "repo", b"{}", delivery=str(uuid.uuid4()))
     assert refused.status_code == 202 and refused.json()["status"] == "failed"
-    problem_of(deliver(hooks, "broken", body, delivery="d"), 503, None)
+    assert_problem(deliver(hooks, "broken", body, delivery="d"), 503, None, None)
 
 
 def test_a_sources_file_with_a_raw_secret_refuses_to_start(

@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from concord import Client, NotFound
+from support.workers import fail_as_the_worker
 
 LIMIT = 500
 
@@ -203,15 +204,7 @@ def test_a_retryable_failure_names_the_retry_that_moves_it(
     client: Client, db: psycopg.Connection, booking: Booking
 ) -> None:
     command_id = submit(client, booking, hotel_name="Ritz", total_price=100)
-    (workflow,) = db.execute(
-        "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", (command_id,)
-    ).fetchone()
-    db.execute("SELECT concord.runtime_claim(%s, %s, 'explain-test')", (command_id, workflow))
-    db.execute(
-        "SELECT concord.runtime_finish(%s, %s, 'failed', error => 'the vendor timed out', "
-        "error_class => 'timeout')",
-        (command_id, workflow),
-    )
+    fail_as_the_worker(db, str(command_id), "timeout", "the vendor timed out")
     answer = client.explain(command_id)
     assert reasons(answer) == ["failed"]
     assert (answer["attempts"]["attempts"], answer["attempts"]["retryable"]) == (1, True)

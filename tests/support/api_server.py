@@ -123,3 +123,17 @@ def token_for(concord_dsn: str, principal: str) -> str:
         return db.execute(
             "SELECT token FROM concord.create_api_token(%s, %s)", (principal, timedelta(days=1))
         ).fetchone()[0]
+
+
+def assert_problem(answer: httpx.Response, status: int, code: str | None, rule: str | None) -> dict:
+    """answer is an RFC 9457 problem of status (and, when given, of code and rule)."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body = answer.json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    if code is not None:
+        assert body["code"] == code
+    if rule is not None:
+        assert body["rule"] == rule
+    return body

@@ -294,3 +294,18 @@ class RecordingVendor(Vendor):
         if path == "/echo_headers" and status == 200:
             answer = {**answer, "seen_authorization": headers.get("Authorization")}
         return status, answer, extra
+
+
+def fail_as_the_worker(
+    conn: psycopg.Connection, command_id: str, error_class: str, error: str = "peer timed out"
+) -> None:
+    """Play the worker's run of a queued command (claim it, end it failed with error_class),
+    as superuser connection conn."""
+    (workflow,) = conn.execute(
+        "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", (command_id,)
+    ).fetchone()
+    conn.execute("SELECT concord.runtime_claim(%s, %s, 'test-worker')", (command_id, workflow))
+    conn.execute(
+        "SELECT concord.runtime_finish(%s, %s, 'failed', error => %s, error_class => %s)",
+        (command_id, workflow, error, error_class),
+    )

@@ -31,6 +31,7 @@ from ..client import Client
 from ..errors import ConcordError, InvalidArgument, NotFound, NotPermitted
 from ..secrets import SecretUnavailable, read_secret
 from . import problems
+from .principal import Caller
 from .webhooks import MAX_BODY_BYTES, event, load_sources, signed_by
 
 API_VERSION = "1"
@@ -91,28 +92,6 @@ class ResolveRequest(BaseModel):
     reason: str | None = None
 
 
-def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
-    """The API token of ``Authorization: Bearer <token>``; 401 without one."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotPermitted(
-            "this route needs an API token: send Authorization: Bearer <token>",
-            rule="the_caller_is_authenticated",
-            hint="Create one with `concord token create` or concord.create_api_token.",
-        )
-    return token.strip()
-
-
-def caller(
-    request: Request,
-    token: Annotated[str, Depends(bearer_token)],
-    concord_project: Annotated[str | None, Header()] = None,
-) -> Client:
-    """The app's client acting as the token's principal, in the chosen project."""
-    return request.app.state.client.acting_as(token, concord_project)
-
-
-Caller = Annotated[Client, Depends(caller)]
 
 
 def create_app(

@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from .agent_contracts import action_json
-from .errors import from_psycopg
+from .errors import NotFound, from_psycopg
 
 T = TypeVar("T")
 
@@ -1489,6 +1489,76 @@ class Client:
             "SELECT * FROM concord.registry_impact(%s, %s, %s)",
             (target_type, target_name, target_version),
         )
+
+    def registry_entities(
+        self,
+        entity_type: str | None = None,
+        name: str | None = None,
+        organisation: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The registry entities the caller may see (``concord.registry_entity_versions``:
+        platform entities and those of its organisations), one row each, by type and name:
+        ``{entity_id, entity_type, name, organisation, owner, versions, latest_version,
+        published_versions}``. ``entity_type``, ``name`` and ``organisation`` filter
+        (exactly); an entity is listed once it has a version."""
+        return self._all(
+            """
+            SELECT entity_id, entity_type, entity AS name, organisation, owner,
+                   count(*)::integer AS versions,
+                   (array_agg(version ORDER BY created_at DESC, version_id))[1] AS latest_version,
+                   coalesce(array_agg(version ORDER BY created_at)
+                            FILTER (WHERE status IN ('published', 'deprecated')), '{}')
+                       AS published_versions
+            FROM concord.registry_entity_versions
+            WHERE (%(type)s::text IS NULL OR entity_type = %(type)s)
+              AND (%(name)s::text IS NULL OR entity = %(name)s)
+              AND (%(org)s::text IS NULL OR organisation = %(org)s)
+            GROUP BY entity_id, entity_type, entity, organisation, owner
+            ORDER BY entity_type, entity
+            """,
+            {"type": entity_type, "name": name, "org": organisation},
+        )
+
+    def registry_entity(self, entity_type: str, name: str) -> dict[str, Any]:
+        """One registry entity the caller may see: ``{entity_type, name, entity_id,
+        organisation, owner, versions, bindings}``, its versions (oldest first, from
+        ``concord.registry_entity_versions``: status, change class, checksum, lifecycle
+        times) and its active bindings (``concord.registry_active_bindings``). Raises
+        :class:`~concord.errors.NotFound` (``the_registry_entity_exists``) for an entity
+        that does not exist, is another organisation's or has no version yet."""
+        versions = self._all(
+            "SELECT * FROM concord.registry_entity_versions"
+            " WHERE entity_type = %s AND entity = %s ORDER BY created_at, version_id",
+            (entity_type, name),
+        )
+        if not versions:
+            raise NotFound(
+                f"no registry entity {entity_type} {name} (none you may see, with a version)",
+                rule="the_registry_entity_exists",
+                hint="`concord registry list` (GET /registry/entities) lists the entities "
+                "you may see.",
+            )
+        bindings = self._all(
+            "SELECT * FROM concord.registry_active_bindings"
+            " WHERE entity_type = %s AND entity = %s ORDER BY created_at, binding_id",
+            (entity_type, name),
+        )
+        first = versions[0]
+        return {
+            "entity_type": entity_type,
+            "name": name,
+            "entity_id": first["entity_id"],
+            "organisation": first["organisation"],
+            "owner": first["owner"],
+            "versions": versions,
+            "bindings": bindings,
+        }
+
+    def registry_version(self, version_id: UUID | str) -> dict[str, Any]:
+        """One registry version with its manifest, relationships and artifacts
+        (``concord.registry_version``). Raises :class:`~concord.errors.NotFound`
+        (``the_registry_version_exists``) for one the caller may not see."""
+        return self._value("SELECT concord.registry_version(%s)", (version_id,))
 
     def commands_under_contract(self, version_id: UUID | str) -> list[dict[str, Any]]:
         """The commands judged under a command type contract version, oldest first, as rows

@@ -38,6 +38,9 @@ TO concord_app, concord_admin, concord_worker;
 GRANT EXECUTE ON FUNCTION concord.resolve_agent_runtime_manifest(uuid, text, text, jsonb, text)
 TO concord_agent;
 
+GRANT EXECUTE ON FUNCTION concord.registry_version(uuid)
+TO concord_app, concord_reader, concord_admin;
+
 GRANT EXECUTE ON FUNCTION
 concord.registry_impact(text, text, text),
 concord.commands_under_contract(uuid)

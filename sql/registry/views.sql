@@ -256,3 +256,67 @@ COMMENT ON COLUMN concord.registry_retired_resolution_attempts.retired_at IS 'Wh
 COMMENT ON COLUMN concord.registry_retired_resolution_attempts.attempts IS
 'How many resolutions were refused.';
 COMMENT ON COLUMN concord.registry_retired_resolution_attempts.last_attempt_at IS 'When last.';
+
+-- One version as a person reads it (spec 116): the registry views carry no
+-- manifest, this does.
+CREATE OR REPLACE FUNCTION concord.registry_version(version_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = concord, pg_temp
+-- the caller's session cannot speak for the kernel: see sql/support/context.sql
+SET "concord.actor" = ''
+SET "concord.reason" = ''
+SET "concord.submitting" = 'off'
+SET "concord.settling" = 'off'
+SET "concord.asserted_by" = ''
+SET "concord.worker_run" = ''
+SET "concord.registry_command" = ''
+SET "concord.registry_trace" = ''
+SET "concord.registry_rebind" = ''
+SET "concord.catalog_projection" = ''
+AS $$
+#variable_conflict use_variable
+DECLARE
+    -- another organisation's version reads as absent (CN006)
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
+    e concord.registry_entities%ROWTYPE;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    RETURN concord._registry_version_answer(v) || jsonb_build_object(
+        'entity_id', e.entity_id,
+        'organisation', (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = e.org_id),
+        'owner', e.owner,
+        'risk_level', v.risk_level,
+        'previous_version_id', v.previous_version_id,
+        'manifest', v.manifest,
+        'created_by', v.created_by,
+        'created_at', v.created_at,
+        'published_at', v.published_at,
+        'deprecated_at', v.deprecated_at,
+        'retired_at', v.retired_at,
+        'retirement_reason', v.retirement_reason,
+        'relationships', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'relationship_type', r.relationship_type, 'target_entity_type', r.target_entity_type,
+                       'target_entity_name', r.target_entity_name, 'constraint', r.target_version_constraint,
+                       'required', r.required, 'metadata', r.metadata)
+                   ORDER BY r.registry_relationship_id)
+            FROM concord.registry_relationships AS r WHERE r.source_version_id = v.version_id), '[]'),
+        'artifacts', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'artifact_type', a.artifact_type, 'artifact_uri', a.artifact_uri, 'checksum', a.checksum,
+                       'metadata', a.metadata)
+                   ORDER BY a.created_at, a.registry_artifact_id)
+            FROM concord.registry_artifacts AS a WHERE a.version_id = v.version_id), '[]'));
+END
+$$;
+
+COMMENT ON FUNCTION concord.registry_version(uuid) IS
+'One registry version the caller may see (spec 116): {version_id, entity_type, name, version, '
+'status, checksum, change_class, change_reasons, high_risk_changes, approval_required, '
+'approved_by, entity_id, organisation, owner, risk_level, previous_version_id, manifest, '
+'created_by, created_at, published_at, deprecated_at, retired_at, retirement_reason, '
+'relationships, artifacts}. Another organisation''s version reads as absent (CN006, '
+'the_registry_version_exists).';

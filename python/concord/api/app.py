@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..client import Client
 from ..errors import ConcordError, InvalidArgument, NotFound, NotPermitted
 from ..secrets import SecretUnavailable, read_secret
-from . import problems
+from . import problems, registry_routes
 from .principal import Caller
 from .webhooks import MAX_BODY_BYTES, event, load_sources, signed_by
 
@@ -122,6 +122,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, problems.validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, problems.http_error_handler)
     app.add_exception_handler(Exception, problems.unexpected_error_handler)
+    app.include_router(registry_routes.router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

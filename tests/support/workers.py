@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 ROOT = Path(__file__).resolve().parents[2]
 OPS_DIR = Path(__file__).resolve().parent / "runtime_ops"
@@ -309,3 +310,21 @@ def fail_as_the_worker(
         "SELECT concord.runtime_finish(%s, %s, 'failed', error => %s, error_class => %s)",
         (command_id, workflow, error, error_class),
     )
+
+
+def run_registry_command_as_the_worker(conn: psycopg.Connection, command_id: str) -> Any:
+    """Play the worker's run of a queued ``concord.registry.*`` command (claim it, run its
+    one step, end it succeeded with the step's answer), as superuser connection conn;
+    returns the answer."""
+    (workflow,) = conn.execute(
+        "SELECT dbos_workflow_id FROM concord.commands WHERE command_id = %s", (command_id,)
+    ).fetchone()
+    conn.execute("SELECT concord.runtime_claim(%s, %s, 'test-worker')", (command_id, workflow))
+    (answer,) = conn.execute(
+        "SELECT concord.runtime_registry_command(%s, %s)", (command_id, workflow)
+    ).fetchone()
+    conn.execute(
+        "SELECT concord.runtime_finish(%s, %s, 'succeeded', %s)",
+        (command_id, workflow, Jsonb(answer)),
+    )
+    return answer

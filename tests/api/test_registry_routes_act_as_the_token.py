@@ -116,13 +116,21 @@ def test_an_owner_reads_back_and_resolves_what_it_published(api: Setup, tool: di
     assert one["relationships"] == [] and one["status"] == "published"
 
     resolved = call(
-        api, "owner", "GET", "/registry/resolve", params={"entity_type": "tool", "name": tool["name"]}
+        api,
+        "owner",
+        "GET",
+        "/registry/resolve",
+        params={"entity_type": "tool", "name": tool["name"]},
     )
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["resolved"] is True
     assert resolved.json()["version_id"] == tool["version_id"]
     impact = call(
-        api, "owner", "GET", "/registry/impact", params={"entity_type": "tool", "name": tool["name"]}
+        api,
+        "owner",
+        "GET",
+        "/registry/impact",
+        params={"entity_type": "tool", "name": tool["name"]},
     )
     assert impact.status_code == 200 and impact.json() == []
     unbound = call(
@@ -158,8 +166,12 @@ def test_a_reader_is_refused_every_change(api: Setup, tool: dict) -> None:
             "reader",
             "POST",
             "/registry/entities",
-            json={"entity_type": "tool", "name": f"r_{uuid.uuid4().hex[:8]}",
-                  "display_name": "R", "owner": "team"},
+            json={
+                "entity_type": "tool",
+                "name": f"r_{uuid.uuid4().hex[:8]}",
+                "display_name": "R",
+                "owner": "team",
+            },
         ),
         call(
             api,
@@ -195,8 +207,12 @@ def test_an_agent_acts_with_its_runs_secret_and_nobody_else_may(api: Setup) -> N
     with Client(api.dsn) as admin, psycopg.connect(api.dsn, autocommit=True) as db:
         swarm = hand_swarm(admin, db)
         secret = admin.begin_agent_run(swarm.coordinator)["secret"]
-    action = {"agent_run_id": swarm.coordinator, "tool_name": swarm.tool,
-              "payload": {"q": "revenue"}, "reason": "need the figures"}
+    action = {
+        "agent_run_id": swarm.coordinator,
+        "tool_name": swarm.tool,
+        "payload": {"q": "revenue"},
+        "reason": "need the figures",
+    }
     done = call(api, secret, "POST", "/agent-actions", json=action)
     assert done.status_code == 200, done.text
     answer = done.json()

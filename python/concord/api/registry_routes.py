@@ -284,9 +284,7 @@ def reject_version(version_id: UUID, request: ReasonRequest, client: Caller) -> 
 
 
 @router.post("/registry/bindings/{binding_id}/rollback")
-def rollback_binding(
-    binding_id: UUID, request: RollbackRequest, client: Caller
-) -> dict[str, Any]:
+def rollback_binding(binding_id: UUID, request: RollbackRequest, client: Caller) -> dict[str, Any]:
     """Point an active binding back at a prior version of its entity
     (``concord.rollback_registry_binding``): a command a worker runs."""
     return client.rollback_registry_binding(binding_id, request.target_version_id, request.reason)

@@ -20,13 +20,14 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import psycopg
-from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Body, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import console
 from ..client import Client
 from ..errors import ConcordError, InvalidArgument, NotFound, NotPermitted
 from ..secrets import SecretUnavailable, read_secret
@@ -329,6 +330,7 @@ def create_app(
             "created": result.created,
         }
 
+    console.install(app)
     return app
 
 

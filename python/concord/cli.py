@@ -1,9 +1,10 @@
 """The ``concord`` command line: ``concord migrate [--dsn DSN] [--status]``,
 ``concord worker --module PKG.MOD`` (the DBOS worker, in :mod:`concord.runtime.worker`),
-``concord registry validate|apply PATH...`` (registry manifests, in
-:mod:`concord.registry_cli`), ``concord api`` (the REST API, in :mod:`concord.api`), the
-operator's subcommands (:mod:`concord.operator_cli`) and ``concord --version``. Click
-dispatches; migrate, worker, registry and api keep their argparse parsers.
+``concord registry validate|apply PATH...`` (registry manifests) and ``concord registry
+list|show|resolve|impact`` (in :mod:`concord.registry_cli`), ``concord api`` (the REST
+API, in :mod:`concord.api`), the operator's subcommands (:mod:`concord.operator_cli`) and
+``concord --version``. Click dispatches; migrate, worker, api and registry validate|apply
+keep their argparse parsers.
 ``python -m concord`` is the same command."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import psycopg
 from . import migrate as installer
 from .errors import MigrationError
 from .operator_cli import COMMANDS
+from .registry_cli import registry_group
 
 
 def version() -> str:
@@ -188,10 +190,31 @@ def _argparse_command(name: str, summary: str) -> None:
 for _name, _summary in (
     ("migrate", "Install or upgrade the Concord schema"),
     ("worker", "Run a DBOS worker that executes commands"),
-    ("registry", "Validate or apply registry manifests"),
     ("api", "Serve the REST API"),
 ):
     _argparse_command(_name, _summary)
+
+
+def _registry_manifest_verb(verb: str, summary: str) -> None:
+    """``concord registry VERB ...`` handed whole to the registry's argparse parser."""
+
+    @registry_group.command(
+        name=verb,
+        help=f"{summary} (concord registry {verb} --help for its options).",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        sys.exit(run_argparse_command(["registry", verb, *args]))
+
+
+for _name, _summary in (
+    ("validate", "Check manifests against their types, relationships and the registry"),
+    ("apply", "Create, publish and bind manifests in dependency order"),
+):
+    _registry_manifest_verb(_name, _summary)
+group.add_command(registry_group)
 for _command in COMMANDS:
     group.add_command(_command)
 

@@ -1,5 +1,7 @@
 """``concord registry validate PATH...`` and ``concord registry apply PATH...``: registry
-manifests kept in git as YAML or JSON (issue 14, spec 107, 115).
+manifests kept in git as YAML or JSON (issue 14, spec 107, 115); and ``concord registry
+list|show|resolve|impact``, the registry's reads, one client call each as the operator's
+subcommands are (:mod:`concord.operator_cli`: --dsn, --token, --project, --json, exit codes).
 
 A manifest file holds one document, or several (YAML ``---``; a JSON array). The primary
 form is the manifest itself with its registry type in ``kind``, as spec 107's examples
@@ -44,11 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from .errors import ConcordError, from_psycopg
+from .operator_cli import connection_options, emit, table
 
 SUFFIXES = (".yaml", ".yml", ".json")
 # Fields of a document that describe the entity or its bindings, not its contract.
@@ -627,3 +631,162 @@ def _guarded(func: Any) -> Any:
             return 2
 
     return run
+
+
+# -- ``concord registry list|show|resolve|impact``: reads, as the operator's subcommands ---
+
+
+@click.group(
+    name="registry",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+def registry_group() -> None:
+    """The Domain Registry: list, show, resolve and trace the impact of entities; validate
+    or apply manifests kept in git (concord registry validate --help)."""
+
+
+@registry_group.command(name="list")
+@click.option("--type", "entity_type", help="Only entities of this registry type.")
+@click.option("--name", help="Only entities of this name.")
+@click.option("--organisation", help="Only this organisation's entities.")
+@connection_options
+def list_entities(
+    client: Any,
+    as_json: bool,
+    entity_type: str | None,
+    name: str | None,
+    organisation: str | None,
+) -> None:
+    """List the registry entities you may see (platform ones and your organisations'),
+    with their versions.
+
+    \b
+    Example:
+      concord registry list --type command_type
+    """
+    rows = client.registry_entities(entity_type, name, organisation)
+    columns = [
+        "entity_type",
+        "name",
+        "organisation",
+        "owner",
+        "versions",
+        "latest_version",
+        "published_versions",
+    ]
+    emit(as_json, rows, lambda rows: table(rows, columns))
+
+
+@registry_group.command(name="show")
+@click.argument("entity_type", metavar="TYPE")
+@click.argument("name")
+@connection_options
+def show_entity(client: Any, as_json: bool, entity_type: str, name: str) -> None:
+    """Show entity NAME of registry type TYPE: its versions (status, change class,
+    checksum) and its active bindings. Exit 3 for one you may not see.
+
+    \b
+    Example:
+      concord registry show tool book_hotel
+    """
+    entity = client.registry_entity(entity_type, name)
+
+    def human(e: dict[str, Any]) -> str:
+        head = f"{e['entity_type']} {e['name']}  organisation: {e['organisation'] or '(platform)'}"
+        head += f"  owner: {e['owner']}"
+        versions = table(
+            e["versions"],
+            ["version", "status", "change_class", "risk_level", "checksum", "version_id"],
+        )
+        bindings = table(
+            e["bindings"],
+            [
+                "binding_id",
+                "version",
+                "binding_scope",
+                "binding_target",
+                "environment",
+                "rollout_strategy",
+            ],
+        )
+        return f"{head}\n\nversions:\n{versions}\n\nactive bindings:\n{bindings}"
+
+    emit(as_json, entity, human)
+
+
+@registry_group.command(name="resolve")
+@click.argument("entity_type", metavar="TYPE")
+@click.argument("name")
+@click.option("--workflow-type", help="What the resolution is for.")
+@click.option("--command-type", help="What the resolution is for.")
+@click.option("--environment", help="Default: the one the database serves.")
+@connection_options
+def resolve_entity(
+    client: Any,
+    as_json: bool,
+    entity_type: str,
+    name: str,
+    workflow_type: str | None,
+    command_type: str | None,
+    environment: str | None,
+) -> None:
+    """Which version of TYPE NAME is in force for you (your token's principal, its teams,
+    the --project's organisation and project), and why. Exit 1 when nothing usable
+    resolves (CN016, the explanation printed).
+
+    \b
+    Example:
+      concord registry resolve command_type book_hotel --project acme/travel
+    """
+    context = {
+        key: value
+        for key, value in (("workflow_type", workflow_type), ("command_type", command_type))
+        if value is not None
+    }
+    if entity_type == "command_type":
+        answer = client.resolve_command_type_contract(name, context, environment)
+    else:
+        answer = client.resolve_registry_entity(entity_type, name, context, environment)
+
+    def human(a: dict[str, Any]) -> str:
+        binding = a.get("binding") or {}
+        line = f"{entity_type} {name} -> {a.get('version')} ({a.get('status')})"
+        line += f"  version_id: {a.get('version_id')}"
+        if a.get("deprecated"):
+            line += "  DEPRECATED"
+        if binding:
+            line += (
+                f"\nbound at {binding.get('binding_scope')} "
+                f"{binding.get('binding_target') or ''}".rstrip()
+            )
+        return line
+
+    emit(as_json, answer, human)
+
+
+@registry_group.command(name="impact")
+@click.argument("entity_type", metavar="TYPE")
+@click.argument("name")
+@click.option("--version", help="Only through edges whose version range holds this version.")
+@connection_options
+def impact(client: Any, as_json: bool, entity_type: str, name: str, version: str | None) -> None:
+    """What breaks if TYPE NAME changes: every published or deprecated version that depends
+    on it, transitively, with its active bindings.
+
+    \b
+    Example:
+      concord registry impact connector hotel_booking --version 2.0.0
+    """
+    rows = client.registry_impact(entity_type, name, version)
+    columns = [
+        "depth",
+        "entity_type",
+        "name",
+        "version",
+        "status",
+        "relationship_type",
+        "required",
+        "active_bindings",
+        "via",
+    ]
+    emit(as_json, rows, lambda rows: table(rows, columns))

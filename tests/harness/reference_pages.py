@@ -310,7 +310,7 @@ def render_cli(_dsn: str | None = None) -> str:
         "     a test fails when this page is stale. -->",
         "",
         "`concord --help` and `concord <command> --help` print the same. `migrate`, `worker`,",
-        "`registry` and `api` have their own option parsers: `concord <command> --help`.",
+        "`api` and `registry validate|apply` have their own option parsers: `--help` after them.",
         "",
     ]
 

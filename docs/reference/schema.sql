@@ -24860,6 +24860,66 @@ $$;
 COMMENT ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) IS 'The bucket (0-9999) a subject (a principal, organisation or project name, as the canary''s rollout_config.subject says) falls in for a canary binding: the first four bytes of sha256(binding_id:subject) modulo 10000. A canary of percent p takes the subject when its bucket is below p*100, so the same subject always lands on the same side of the same canary.';
 
 --
+-- Name: registry_version(uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.registry_version(version_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    SET "concord.registry_command" TO ''
+    SET "concord.registry_trace" TO ''
+    SET "concord.registry_rebind" TO ''
+    SET "concord.catalog_projection" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    -- another organisation's version reads as absent (CN006)
+    v concord.registry_versions%ROWTYPE := concord._registry_seen_version(version_id);
+    e concord.registry_entities%ROWTYPE;
+BEGIN
+    SELECT * INTO e FROM concord.registry_entities AS x WHERE x.entity_id = v.entity_id;
+    RETURN concord._registry_version_answer(v) || jsonb_build_object(
+        'entity_id', e.entity_id,
+        'organisation', (SELECT o.name FROM concord.organisations AS o WHERE o.org_id = e.org_id),
+        'owner', e.owner,
+        'risk_level', v.risk_level,
+        'previous_version_id', v.previous_version_id,
+        'manifest', v.manifest,
+        'created_by', v.created_by,
+        'created_at', v.created_at,
+        'published_at', v.published_at,
+        'deprecated_at', v.deprecated_at,
+        'retired_at', v.retired_at,
+        'retirement_reason', v.retirement_reason,
+        'relationships', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'relationship_type', r.relationship_type, 'target_entity_type', r.target_entity_type,
+                       'target_entity_name', r.target_entity_name, 'constraint', r.target_version_constraint,
+                       'required', r.required, 'metadata', r.metadata)
+                   ORDER BY r.registry_relationship_id)
+            FROM concord.registry_relationships AS r WHERE r.source_version_id = v.version_id), '[]'),
+        'artifacts', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'artifact_type', a.artifact_type, 'artifact_uri', a.artifact_uri, 'checksum', a.checksum,
+                       'metadata', a.metadata)
+                   ORDER BY a.created_at, a.registry_artifact_id)
+            FROM concord.registry_artifacts AS a WHERE a.version_id = v.version_id), '[]'));
+END
+$$;
+
+--
+-- Name: FUNCTION registry_version(version_id uuid); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.registry_version(version_id uuid) IS 'One registry version the caller may see (spec 116): {version_id, entity_type, name, version, status, checksum, change_class, change_reasons, high_risk_changes, approval_required, approved_by, entity_id, organisation, owner, risk_level, previous_version_id, manifest, created_by, created_at, published_at, deprecated_at, retired_at, retirement_reason, relationships, artifacts}. Another organisation''s version reads as absent (CN006, the_registry_version_exists).';
+
+--
 -- Name: registry_version_range(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -40132,6 +40192,15 @@ GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject t
 GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_admin;
 GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_worker;
 GRANT ALL ON FUNCTION concord.registry_subject_bucket(binding_id uuid, subject text) TO concord_agent;
+
+--
+-- Name: FUNCTION registry_version(version_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.registry_version(version_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.registry_version(version_id uuid) TO concord_app;
+GRANT ALL ON FUNCTION concord.registry_version(version_id uuid) TO concord_reader;
+GRANT ALL ON FUNCTION concord.registry_version(version_id uuid) TO concord_admin;
 
 --
 -- Name: FUNCTION registry_version_range(version_constraint text); Type: ACL; Schema: concord; Owner: -

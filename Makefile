@@ -22,7 +22,7 @@ SQL_DIRS := $(wildcard sql migrations)
 PY_DIRS  := $(wildcard python tests bench)
 
 .PHONY: help deps db db-stop test test-db-steps lint-sql lint-py lint-plpgsql pgtap \
-        upgrade-test pytest demo bench docs clean
+        upgrade-test pytest demo bench docs screenshots clean
 
 help:
 	@echo "make demo     install Concord in a throwaway PostgreSQL and run demo/*.sql"
@@ -31,6 +31,7 @@ help:
 	@echo "make db       start the throwaway cluster and print its DSN;  make db-stop"
 	@echo "make bench    run the benchmarks;  make clean  remove cluster and .venv"
 	@echo "make docs     rewrite the generated parts of docs/reference/ from a fresh install"
+	@echo "make screenshots  the web console's main pages as PNG in docs/screenshots/"
 
 # Status lines go to stderr, so that `eval "$(make db)"` sees only the export line.
 deps:
@@ -93,3 +94,7 @@ docs: deps $(VENV)
 clean:
 	@$(CLUSTER) destroy
 	rm -rf $(VENV)
+
+# The web console's main pages in Debian's chromium, from a world the console tests build.
+screenshots: deps $(VENV)
+	@$(RUN_DB) $(PY) $(HARNESS)/screenshots.py docs/screenshots

@@ -10,95 +10,20 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import expect
 
 from concord import Client
-from concord.migrate import migrate
-from support.api_server import Org, organisation, running_api, token_for
-from support.browser import chromium
-from support.databases import temporary_database
-from support.workers import WorkerProcess
-
-TYPE = "console.book"  # tests/support/runtime_ops/concord_console_ops.py
-LIMIT = 500
-
-
-@dataclass(frozen=True)
-class Setup:
-    dsn: str
-    base: str
-    org: Org
-    tokens: dict[str, str]
-    browser: Browser
+from support.console import Setup, console_world, signed_in, submit
 
 
 @pytest.fixture(scope="module")
 def console(server_dsn: str) -> Iterator[Setup]:
-    """A database of its own (the worker's), an organisation with a requester and an approver,
-    another organisation's owner, console.book asking the approver above LIMIT, a worker, the API
-    server and a browser."""
-    with temporary_database(server_dsn, "concord_console") as dsn:
-        migrate(dsn)
-        with (
-            organisation(dsn, ("member", "approver")) as org,
-            organisation(dsn, ("owner",)) as other,
-            Client(dsn) as admin,
-        ):
-            approval_type = admin.register_approval_type(
-                {
-                    "name": "console_booking_approval",
-                    "required_fields": ["hotel_name"],
-                    "decision_values": ["approved", "rejected", "request_changes"],
-                    "expiration": {"default_minutes": 30},
-                    "approver": {"principals": [org.members["approver"]]},
-                    "resume": {"on_approved": "continue_workflow", "on_rejected": "fail"},
-                }
-            )
-            policy = admin.register_policy(
-                {
-                    "name": "console_booking_limit",
-                    "predicate": "$.payload.total_price > $limit",
-                    "vars": {"limit": LIMIT},
-                    "decision": "require_approval",
-                    "reasons": [f"Bookings above {LIMIT} need approval"],
-                    "approval_type": approval_type,
-                }
-            )
-            admin.register_command_type(
-                {"command_type": TYPE, "async_required": True, "policy_checks": [policy]}
-            )
-            tokens = {who: token_for(dsn, p) for who, p in org.members.items()}
-            tokens["outsider"] = token_for(dsn, other.members["owner"])
-            with (
-                WorkerProcess(dsn, executor_id="console-worker", modules=("concord_console_ops",)),
-                running_api(org.login_dsn) as base,
-                chromium() as browser,
-            ):
-                yield Setup(dsn, base, org, tokens, browser)
-
-
-def submit(console: Setup, hotel: str, price: int) -> str:
-    with Client(console.dsn).acting_as(console.tokens["member"], console.org.project) as member:
-        result = member.submit_command(TYPE, {"hotel_name": hotel, "total_price": price}, None)
-    assert result.status == "waiting_for_approval", result
-    return str(result.command_id)
-
-
-def signed_in(console: Setup, who: str) -> tuple[BrowserContext, Page]:
-    """A new browser context signed in through the sign-in form."""
-    context = console.browser.new_context(base_url=console.base)
-    page = context.new_page()
-    page.goto("/console/approvals")
-    expect(page).to_have_url(re.compile(r"/console/sign-in\?next="))
-    page.fill("input[name=token]", console.tokens[who])
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/console/approvals$"))
-    return context, page
+    with console_world(server_dsn) as world:
+        yield world
 
 
 def approval_of(command_id: str, dsn: str) -> dict:

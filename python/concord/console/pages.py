@@ -20,7 +20,7 @@ from .sessions import COOKIE, Session, Sessions
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, sort_keys=True)
-templates.env.filters["short"] = lambda value: str(value)[:8] if value else ""
+templates.env.filters["short"] = lambda value: str(value).split(":")[-1][:12] if value else ""
 templates.env.filters["when"] = lambda value: str(value)[:19].replace("T", " ") if value else ""
 
 # No inline script or style, nothing from elsewhere, never framed: what a page shows stays the

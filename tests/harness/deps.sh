@@ -33,8 +33,9 @@ all_installable() {
 # Packages besides the server. pg_prove comes with `pgtap`; plpython3u imports Debian's
 # python3, which must find jsonschema, and croniter's dependency dateutil; pip installs
 # croniter itself (below); `python3 -m venv` needs ensurepip. The console's browser tests
-# drive Debian's chromium through Playwright (which cannot download a browser here).
-other_pkgs=(pgtap python3-jsonschema python3-dateutil python3-pip chromium)
+# drive Debian's chromium through Playwright (which cannot download a browser here);
+# the Docker tests check docker/compose.yaml with docker-compose's `config` (no engine needed).
+other_pkgs=(pgtap python3-jsonschema python3-dateutil python3-pip chromium docker-compose)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     other_pkgs+=(python3-venv)
 fi

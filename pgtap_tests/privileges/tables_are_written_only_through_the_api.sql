@@ -179,6 +179,9 @@ INSERT INTO command_readers VALUES
 ('concord.explain(uuid)'),
 ('concord.list_commands(text, text, text, text, timestamptz, timestamptz, integer, text)'),
 ('concord.approval_inbox()');
+-- a reader sees the registry's versions (the views are granted to it too)
+CREATE TEMP TABLE registry_readers (signature regprocedure PRIMARY KEY);
+INSERT INTO registry_readers VALUES ('concord.registry_version(uuid)');
 CREATE TEMP TABLE approver_only (signature regprocedure PRIMARY KEY);
 INSERT INTO approver_only VALUES ('concord.resolve_approval(uuid, text, text, text)');
 
@@ -265,9 +268,10 @@ SELECT set_eq(
 
 SELECT is_empty(
     $$SELECT signature FROM public_functions WHERE has_function_privilege('concord_reader', oid, 'EXECUTE')
-      EXCEPT SELECT signature FROM every_role EXCEPT SELECT signature FROM command_readers$$,
-    'concord_reader may execute no public concord function but those of every role and the '
-    'command readers (list, explain, inbox)'
+      EXCEPT SELECT signature FROM every_role EXCEPT SELECT signature FROM command_readers
+      EXCEPT SELECT signature FROM registry_readers$$,
+    'concord_reader may execute no public concord function but those of every role, the '
+    'command readers (list, explain, inbox) and registry_version'
 );
 
 SELECT is_empty(

@@ -76,7 +76,7 @@ upgrade-test: $(VENV)
 	@$(RUN_DB) $(PY) $(HARNESS)/upgrade_harness.py
 
 pytest: $(VENV)
-	@$(RUN_DB) $(VENV)/bin/pytest -q tests
+	@$(RUN_DB) $(VENV)/bin/pytest -q --durations=25 tests
 
 demo: deps $(VENV)
 	@$(RUN_DB) $(HARNESS)/demo.sh

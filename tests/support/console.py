@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from concord import Client
@@ -78,10 +79,20 @@ def console_world(server_dsn: str) -> Iterator[Setup]:
 
 
 def submit(console: Setup, hotel: str, price: int) -> str:
-    with Client(console.dsn).acting_as(console.tokens["member"], console.org.project) as member:
-        result = member.submit_command(TYPE, {"hotel_name": hotel, "total_price": price}, None)
-    assert result.status == "waiting_for_approval", result
-    return str(result.command_id)
+    """The requester submits a booking over HTTP, as a person without SQL would."""
+    answer = httpx.post(
+        f"{console.base}/commands",
+        json={"command_type": TYPE, "payload": {"hotel_name": hotel, "total_price": price}},
+        headers={
+            "Authorization": f"Bearer {console.tokens['member']}",
+            "Concord-Project": console.org.project,
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    assert created["status"] == "waiting_for_approval", created
+    return created["command_id"]
 
 
 def signed_in(console: Setup, who: str) -> tuple[BrowserContext, Page]:

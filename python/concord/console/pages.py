@@ -3,7 +3,10 @@ security headers, and the turn of an error into a page instead of a problem docu
 
 from __future__ import annotations
 
+import hmac
 import json
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from ..client import Client
 from ..errors import NotPermitted
-from .sessions import COOKIE, Session, Sessions
+from .sessions import COOKIE, IDLE_SECONDS, SIGN_IN_COOKIE, Session, Sessions
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -85,11 +88,52 @@ def render(
     return answer
 
 
-def to_sign_in(request: Request, exc: Exception) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    answer = RedirectResponse(f"/console/sign-in?next={quote(target, safe='')}", 303)
+def redirect(url: str) -> RedirectResponse:
+    """A 303 to another console page, with the pages' security headers."""
+    answer = RedirectResponse(url, 303)
     answer.headers.update(SECURITY_HEADERS)
     return answer
+
+
+def to_sign_in(request: Request, exc: Exception) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(f"/console/sign-in?next={quote(target, safe='')}")
+
+
+def sign_in_form(
+    request: Request, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """The sign-in page. Its form carries a secret that its browser also holds in an
+    HttpOnly, SameSite=Strict cookie: another site's page cannot post a token of its own to
+    sign the visitor in as someone else (login CSRF), for it has neither."""
+    secret = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{43}", secret):
+        secret = secrets.token_urlsafe(32)
+    answer = render(request, "sign_in.html", None, status_code=status_code, csrf=secret, **context)
+    answer.set_cookie(
+        SIGN_IN_COOKIE,
+        secret,
+        max_age=IDLE_SECONDS,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return answer
+
+
+def check_sign_in_secret(request: Request, presented: str | None) -> None:
+    """A sign-in is posted by the console's own sign-in form, or is refused."""
+    expected = request.cookies.get(SIGN_IN_COOKIE)
+    matches = bool(expected and presented) and hmac.compare_digest(
+        expected.encode(), presented.encode()
+    )
+    if not matches:
+        raise NotPermitted(
+            "this sign-in did not come from the console's sign-in form",
+            rule="a_console_form_carries_its_session_secret",
+            hint="Open the console's sign-in page and sign in there.",
+        )
 
 
 def check_csrf(who: Viewer, presented: str | None) -> None:

@@ -16,8 +16,18 @@ from psycopg import sql
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import ConcordError, NotFound
-from .pages import SECURITY_HEADERS, Person, check_csrf, render, sessions_of, viewer
-from .sessions import COOKIE, IDLE_SECONDS
+from .pages import (
+    SECURITY_HEADERS,
+    Person,
+    check_csrf,
+    check_sign_in_secret,
+    redirect,
+    render,
+    sessions_of,
+    sign_in_form,
+    viewer,
+)
+from .sessions import COOKIE, IDLE_SECONDS, SIGN_IN_COOKIE
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -38,12 +48,12 @@ def _safe_next(target: str | None) -> str:
 @router.get("")
 @router.get("/")
 def home() -> RedirectResponse:
-    return RedirectResponse("/console/approvals", 303)
+    return redirect("/console/approvals")
 
 
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "sign_in.html", None, next=_safe_next(next), error=None)
+    return sign_in_form(request, next=_safe_next(next), error=None)
 
 
 @router.post("/sign-in")
@@ -51,8 +61,11 @@ def sign_in(
     request: Request,
     token: Annotated[str, Form(max_length=500)],
     next: Annotated[str | None, Form(max_length=2000)] = None,
+    csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """A valid API token opens a session; the token stays in the server."""
+    """A valid API token, posted by the console's own sign-in form, opens a session; the
+    token stays in the server."""
+    check_sign_in_secret(request, csrf)
     try:
         principal = request.app.state.client.acting_as(token.strip()).current_principal()
     except ConcordError as exc:
@@ -60,11 +73,9 @@ def sign_in(
     else:
         error = None if principal else "this token names no principal"
     if principal is None:
-        return render(
-            request, "sign_in.html", None, status_code=401, next=_safe_next(next), error=error
-        )
+        return sign_in_form(request, status_code=401, next=_safe_next(next), error=error)
     session_id = sessions_of(request).open(token.strip(), principal)
-    answer = RedirectResponse(_safe_next(next), 303)
+    answer = redirect(_safe_next(next))
     answer.set_cookie(
         COOKIE,
         session_id,
@@ -74,7 +85,7 @@ def sign_in(
         samesite="strict",
         secure=request.url.scheme == "https",
     )
-    answer.headers.update(SECURITY_HEADERS)
+    answer.delete_cookie(SIGN_IN_COOKIE, path="/console")
     return answer
 
 
@@ -84,7 +95,7 @@ def sign_out(
 ) -> Response:
     check_csrf(who, csrf)
     sessions_of(request).close(who.session_id)
-    answer = RedirectResponse("/console/sign-in", 303)
+    answer = redirect("/console/sign-in")
     answer.delete_cookie(COOKIE, path="/console")
     return answer
 
@@ -110,7 +121,7 @@ def decide(
         "SELECT concord.resolve_approval(%s, %s, NULL, %s)",
         (approval_id, decision, (reason or "").strip() or None),
     )
-    return RedirectResponse(f"/console/commands/{answer['command_id']}", 303)
+    return redirect(f"/console/commands/{answer['command_id']}")
 
 
 @router.get("/commands")

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 COOKIE = "concord_session"
+# the sign-in form's secret, held by the browser before it has a session
+SIGN_IN_COOKIE = "concord_sign_in"
 # a session unused this long is forgotten; signing in again is cheap
 IDLE_SECONDS = 8 * 3600
 MAX_SESSIONS = 10_000
@@ -29,7 +31,10 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
 
     def csrf_matches(self, presented: str | None) -> bool:
-        return presented is not None and hmac.compare_digest(self.csrf, presented)
+        # bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500)
+        return presented is not None and hmac.compare_digest(
+            self.csrf.encode(), presented.encode()
+        )
 
 
 class Sessions:

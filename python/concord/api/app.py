@@ -110,6 +110,7 @@ def create_app(
         try:
             yield
         finally:
+            await console.shutdown(app)
             app.state.client.close()
 
     app = FastAPI(

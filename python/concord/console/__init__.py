@@ -25,4 +25,11 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, to_sign_in)
 
 
-__all__ = ["install"]
+async def shutdown(app: FastAPI) -> None:
+    """Stop the console's live-update listener, if it started."""
+    events = getattr(app.state, "console_events", None)
+    if events is not None:
+        await events.close()
+
+
+__all__ = ["install", "shutdown"]

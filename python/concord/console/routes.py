@@ -5,17 +5,18 @@ posted back with the session's CSRF secret."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import psycopg
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from psycopg import sql
 from starlette.concurrency import run_in_threadpool
 
+from ..api import problems
 from ..errors import ConcordError, NotFound
+from .live import CommandEvents
 from .pages import (
     SECURITY_HEADERS,
     Person,
@@ -36,6 +37,14 @@ TERMINAL = ("succeeded", "failed", "cancelled", "rejected", "expired")
 # how long one live-update stream stays open; the browser opens the next one by itself
 STREAM_SECONDS = 300.0
 KEEPALIVE_SECONDS = 15.0
+SUBSCRIBE_SECONDS = 10.0
+
+
+def live_events(app: FastAPI) -> CommandEvents:
+    """The process's one listener for live updates, started at its first use."""
+    if getattr(app.state, "console_events", None) is None:
+        app.state.console_events = CommandEvents(app.state.client._pool.conninfo)
+    return app.state.console_events
 
 
 def _safe_next(target: str | None) -> str:
@@ -174,26 +183,35 @@ def command_live(request: Request, command_id: UUID, who: Person) -> HTMLRespons
 
 @router.get("/commands/{command_id}/events")
 async def command_events(request: Request, command_id: UUID) -> Response:
-    """Server-sent events: ``changed`` each time the command records an event (LISTEN on its
-    channel, not polling), a comment every 15 s, and the stream ends after 5 minutes (the
-    browser reconnects)."""
+    """Server-sent events: ``ready`` once the server listens, ``changed`` each time the
+    command records an event (LISTEN on its channel, not polling), a comment every 15 s; the
+    stream ends after 5 minutes and the browser opens the next one."""
     who = viewer(request)
     # visibility is the database's: the caller must see the command to follow it
     await run_in_threadpool(who.client.explain, command_id)
-    conninfo = request.app.state.client._pool.conninfo
-    channel = sql.Identifier(f"concord_command_{command_id.hex}")
+    events = live_events(request.app)
+    try:
+        queue = await asyncio.wait_for(events.subscribe(command_id), SUBSCRIBE_SECONDS)
+    except TimeoutError:
+        return problems.problem(
+            503, "LiveUpdatesUnavailable", "the console cannot listen to the database now"
+        )
 
-    async def stream():
-        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-            await conn.execute(sql.SQL("LISTEN {}").format(channel))
+    async def stream() -> AsyncIterator[str]:
+        try:
             yield "retry: 2000\nevent: ready\ndata: {}\n\n"
-            loop = asyncio.get_running_loop()
-            ends = loop.time() + STREAM_SECONDS
-            while loop.time() < ends and not await request.is_disconnected():
-                changed = False
-                async for _ in conn.notifies(timeout=KEEPALIVE_SECONDS, stop_after=1):
-                    changed = True
-                yield "event: changed\ndata: {}\n\n" if changed else ": keepalive\n\n"
+            ends = asyncio.get_running_loop().time() + STREAM_SECONDS
+            while asyncio.get_running_loop().time() < ends:
+                try:
+                    await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                while not queue.empty():
+                    queue.get_nowait()
+                yield "event: changed\ndata: {}\n\n"
+        finally:
+            events.unsubscribe(command_id, queue)
 
     headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -303,7 +303,14 @@ class Client:
         self._project = project
         self._owns_pool = True
         self._pool = ConnectionPool(
-            dsn, min_size=min_size, max_size=max_size, open=True, kwargs={"row_factory": dict_row}
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            open=True,
+            kwargs={"row_factory": dict_row},
+            # a connection the server dropped (a restart, a terminated backend) is replaced
+            # when it is taken, not handed to a caller to fail on
+            check=ConnectionPool.check_connection,
         )
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,6 +27,22 @@ from .client import Client
 from .errors import ConcordError, NotFound, NotPermitted
 
 EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_NOT_PERMITTED, EXIT_TIMED_OUT, EXIT_UNSUCCESSFUL = 1, 3, 4, 5, 6
+
+
+class Seconds(click.FloatRange):
+    """A wait budget: 0 to 3600 seconds, as the client takes (NaN is no number of seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 3600)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+SECONDS = Seconds()
 
 
 def connection_options(func: Callable) -> Callable:
@@ -99,7 +116,7 @@ def json_argument(text: str | None, what: str) -> Any:
 @click.argument("payload", required=False)
 @click.option("--context", help="Context as a JSON object.")
 @click.option("--idempotency-key", help="Replaying the same key returns the same command.")
-@click.option("--wait", type=float, help="Wait up to this many seconds for an answer.")
+@click.option("--wait", type=SECONDS, help="Wait up to this many seconds for an answer.")
 @click.option(
     "--ingress",
     type=click.Choice(["api", "user_request"]),
@@ -198,7 +215,7 @@ def list_commands(
 
 
 @click.command()
-@click.argument("command_id")
+@click.argument("command_id", type=click.UUID)
 @connection_options
 def show(client: Client, as_json: bool, command_id: str) -> None:
     """Show a command: status, payload, result or error, dependencies and effects.
@@ -224,7 +241,7 @@ def show(client: Client, as_json: bool, command_id: str) -> None:
 
 
 @click.command()
-@click.argument("command_id")
+@click.argument("command_id", type=click.UUID)
 @connection_options
 def explain(client: Client, as_json: bool, command_id: str) -> None:
     """Say why a command is where it is, and what would move it.
@@ -254,8 +271,8 @@ def explain(client: Client, as_json: bool, command_id: str) -> None:
 
 
 @click.command()
-@click.argument("command_id")
-@click.option("--timeout", type=click.FloatRange(0, 3600), default=3600, show_default=True)
+@click.argument("command_id", type=click.UUID)
+@click.option("--timeout", type=SECONDS, default=3600, show_default=True)
 @connection_options
 def watch(client: Client, as_json: bool, command_id: str, timeout: float) -> None:
     """Follow a command's timeline live (LISTEN/NOTIFY) until it finishes.
@@ -286,7 +303,7 @@ def watch(client: Client, as_json: bool, command_id: str, timeout: float) -> Non
 
 def _decide(decision: str) -> click.Command:
     @click.command(name={"approved": "approve", "rejected": "reject"}[decision])
-    @click.argument("approval_id")
+    @click.argument("approval_id", type=click.UUID)
     @click.option("--reason", help="Why, recorded with the decision.")
     @connection_options
     def decide(client: Client, as_json: bool, approval_id: str, reason: str | None) -> None:
@@ -327,7 +344,7 @@ def approvals(client: Client, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("command_id")
+@click.argument("command_id", type=click.UUID)
 @click.option("--reason", help="Why, recorded with the cancellation.")
 @click.option("--mode", type=click.Choice(["graceful", "compensate_then_stop"]))
 @connection_options
@@ -343,7 +360,7 @@ def cancel(client: Client, as_json: bool, command_id: str, reason: str | None, m
 
 
 @click.command()
-@click.argument("command_id")
+@click.argument("command_id", type=click.UUID)
 @click.option("--reason", help="Why, recorded with the move.")
 @connection_options
 def retry(client: Client, as_json: bool, command_id: str, reason: str | None) -> None:
@@ -358,7 +375,7 @@ def retry(client: Client, as_json: bool, command_id: str, reason: str | None) ->
 
 
 @click.command(name="input")
-@click.argument("command_id")
+@click.argument("command_id", type=click.UUID)
 @click.argument("patch")
 @connection_options
 def provide_input(client: Client, as_json: bool, command_id: str, patch: str) -> None:
@@ -439,7 +456,7 @@ def token_list(client: Client, as_json: bool) -> None:
 
 
 @token.command(name="revoke")
-@click.argument("token_id")
+@click.argument("token_id", type=click.UUID)
 @connection_options
 def token_revoke(client: Client, as_json: bool, token_id: str) -> None:
     """Revoke one of your tokens.

@@ -93,8 +93,6 @@ class ResolveRequest(BaseModel):
     reason: str | None = None
 
 
-
-
 def create_app(
     dsn: str | None = None, *, pool_size: int = 8, webhooks: str | Path | None = None
 ) -> FastAPI:
@@ -131,7 +129,7 @@ def create_app(
         """The process is up (no database call)."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["operations"])
+    @app.get("/ready", tags=["operations"], responses=problems.responses(503))
     def ready(request: Request) -> Response:
         """The database answers, Concord is installed in it and the API's login holds the
         roles its routes call (concord_app, concord_approver): 200, else 503 saying which."""
@@ -143,7 +141,13 @@ def create_app(
             return problems.problem(503, "NotReady", missing, instance="/ready")
         return problems.JSONResponse({"status": "ready"})
 
-    @app.post("/commands", tags=["commands"], status_code=201)
+    @app.post(
+        "/commands",
+        tags=["commands"],
+        status_code=201,
+        responses={200: {"description": "A replay of an idempotency key: the original command."}}
+        | problems.responses(*problems.CHANGE),
+    )
     def submit_command(
         request: SubmitRequest,
         response: Response,
@@ -181,7 +185,7 @@ def create_app(
             "errors": result.errors,
         }
 
-    @app.get("/commands", tags=["commands"])
+    @app.get("/commands", tags=["commands"], responses=problems.responses(*problems.CALLER))
     def list_commands(
         client: Caller,
         status: str | None = None,
@@ -206,23 +210,37 @@ def create_app(
             after=cursor,
         )
 
-    @app.get("/commands/{command_id}", tags=["commands"])
+    @app.get(
+        "/commands/{command_id}", tags=["commands"], responses=problems.responses(*problems.CALLER)
+    )
     def get_command(command_id: UUID, client: Caller) -> dict[str, Any]:
         """The command with its dependencies, effects and allowed next statuses
         (``concord.get_command``); 404 for one the caller may not see."""
         return client._value("SELECT concord.get_command(%s)", (command_id,))
 
-    @app.get("/commands/{command_id}/timeline", tags=["commands"])
+    @app.get(
+        "/commands/{command_id}/timeline",
+        tags=["commands"],
+        responses=problems.responses(*problems.CALLER),
+    )
     def command_timeline(command_id: UUID, client: Caller) -> list[dict[str, Any]]:
         """Every event of the command in order (``concord.command_timeline``)."""
         return client._all("SELECT * FROM concord.command_timeline(%s)", (command_id,))
 
-    @app.get("/commands/{command_id}/explain", tags=["commands"])
+    @app.get(
+        "/commands/{command_id}/explain",
+        tags=["commands"],
+        responses=problems.responses(*problems.CALLER),
+    )
     def explain(command_id: UUID, client: Caller) -> dict[str, Any]:
         """Why the command is where it is and what would move it (``concord.explain``)."""
         return client.explain(command_id)
 
-    @app.post("/commands/{command_id}/cancel", tags=["commands"])
+    @app.post(
+        "/commands/{command_id}/cancel",
+        tags=["commands"],
+        responses=problems.responses(*problems.CHANGE),
+    )
     def cancel_command(
         command_id: UUID,
         client: Caller,
@@ -233,7 +251,11 @@ def create_app(
         status = client.cancel_command(command_id, None, reason=request.reason, mode=request.mode)
         return {"command_id": command_id, "status": status}
 
-    @app.post("/commands/{command_id}/retry", tags=["commands"])
+    @app.post(
+        "/commands/{command_id}/retry",
+        tags=["commands"],
+        responses=problems.responses(*problems.CHANGE),
+    )
     def retry_command(
         command_id: UUID,
         client: Caller,
@@ -245,7 +267,11 @@ def create_app(
         status = client.retry_command(command_id, reason)
         return {"command_id": command_id, "status": status}
 
-    @app.post("/commands/{command_id}/input", tags=["commands"])
+    @app.post(
+        "/commands/{command_id}/input",
+        tags=["commands"],
+        responses=problems.responses(*problems.CHANGE),
+    )
     def provide_input(command_id: UUID, request: InputRequest, client: Caller) -> dict[str, Any]:
         """Give a command waiting for input what it asked for (``concord.provide_input``):
         its requester only."""
@@ -254,12 +280,16 @@ def create_app(
             (command_id, Jsonb(request.payload_patch)),
         )
 
-    @app.get("/approvals", tags=["approvals"])
+    @app.get("/approvals", tags=["approvals"], responses=problems.responses(*problems.CALLER))
     def approval_inbox(client: Caller) -> list[dict[str, Any]]:
         """The approvals the caller may decide now, oldest first (``concord.approval_inbox``)."""
         return client.approval_inbox()
 
-    @app.post("/approvals/{approval_id}/resolve", tags=["approvals"])
+    @app.post(
+        "/approvals/{approval_id}/resolve",
+        tags=["approvals"],
+        responses=problems.responses(*problems.CHANGE),
+    )
     def resolve_approval(
         approval_id: UUID, request: ResolveRequest, client: Caller
     ) -> dict[str, Any]:
@@ -269,7 +299,13 @@ def create_app(
             (approval_id, request.decision, request.reason),
         )
 
-    @app.post("/webhooks/{source}", tags=["webhooks"], status_code=202)
+    @app.post(
+        "/webhooks/{source}",
+        tags=["webhooks"],
+        status_code=202,
+        responses={200: {"description": "A redelivery: the command it made before."}}
+        | problems.responses(401, 403, 404, 409, 413, 422, 503),
+    )
     async def receive_webhook(source: str, request: Request, response: Response) -> dict[str, Any]:
         """A signed delivery of webhook source ``source`` becomes a command (ingress
         ``webhook``; idempotency key ``webhook:<source>:<delivery id>``) submitted as the

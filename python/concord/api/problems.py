@@ -11,6 +11,7 @@ import psycopg
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import ConcordError, from_psycopg, rule_of
@@ -44,6 +45,50 @@ UNAUTHENTICATED_RULES = {
     "the_caller_is_authenticated",
     "a_webhook_is_signed_by_its_source",
 }
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details document, as every refusal is answered."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    code: str | None = Field(default=None, description="The Concord code (CN...).")
+    rule: str | None = Field(default=None, description="The rule that refused.")
+    hint: str | None = Field(default=None, description="What to do about it.")
+    errors: list[Any] | None = Field(default=None, description="Every problem found.")
+
+
+MEANING = {
+    401: "No valid API token (or webhook signature).",
+    403: "Refused: the caller may not do this.",
+    404: "Not found, or not visible to the caller.",
+    409: "Conflicts with the current state (an idempotency key, a status, a limit).",
+    413: "The body is too large.",
+    422: "Invalid input.",
+    503: "Not ready, or a dependency is unavailable.",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that may answer these problem statuses."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {
+            "description": MEANING[status],
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+# What any route called with a token may answer besides success: no token (401), a refusal
+# (403), a Concord-Project or row it may not see (404), invalid input (422).
+CALLER = (401, 403, 404, 422)
+# ... and a route that changes something: a conflict with the current state (409).
+CHANGE = (401, 403, 404, 409, 422)
 
 
 def problem(
@@ -164,6 +209,17 @@ def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     problem details too."""
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400:
+        # a body the framework could not parse (JSON nested deeper than it reads): invalid
+        # input, as a route's schema refusal is
+        return problem(
+            422,
+            "InvalidRequest",
+            str(exc.detail),
+            instance=request.url.path,
+            code="CN008",
+            rule="a_request_matches_its_route",
+        )
     try:
         title = HTTPStatus(status).phrase.replace(" ", "")
     except ValueError:

@@ -18,9 +18,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import problems
 from .principal import Caller
 
 router = APIRouter(tags=["registry"])
+READ = problems.responses(*problems.CALLER)
+CHANGE = problems.responses(*problems.CHANGE)
 
 ENTITY_TYPE = Field(description="A registry type: command_type, skill, tool, connector, ...")
 
@@ -138,7 +141,7 @@ class AgentActionRequest(BaseModel):
 # -- reads ---------------------------------------------------------------------------
 
 
-@router.get("/registry/entities")
+@router.get("/registry/entities", responses=READ)
 def list_entities(
     client: Caller,
     entity_type: str | None = Query(default=None, alias="type", description="Only this type."),
@@ -152,7 +155,7 @@ def list_entities(
     return client.registry_entities(entity_type, name, organisation)
 
 
-@router.get("/registry/entities/{entity_type}/{name}")
+@router.get("/registry/entities/{entity_type}/{name}", responses=READ)
 def get_entity(entity_type: str, name: str, client: Caller) -> dict[str, Any]:
     """One entity: its versions with status, change class, checksum and lifecycle times
     (``concord.registry_entity_versions``) and its active bindings
@@ -160,14 +163,14 @@ def get_entity(entity_type: str, name: str, client: Caller) -> dict[str, Any]:
     return client.registry_entity(entity_type, name)
 
 
-@router.get("/registry/versions/{version_id}")
+@router.get("/registry/versions/{version_id}", responses=READ)
 def get_version(version_id: UUID, client: Caller) -> dict[str, Any]:
     """One version with its manifest, relationships and artifacts
     (``concord.registry_version``); 404 for one the caller may not see."""
     return client.registry_version(version_id)
 
 
-@router.get("/registry/resolve")
+@router.get("/registry/resolve", responses=CHANGE)
 def resolve(
     client: Caller,
     entity_type: str = Query(description="The registry type to resolve."),
@@ -192,7 +195,7 @@ def resolve(
     return client.resolve_registry_entity(entity_type, name, context, environment)
 
 
-@router.get("/registry/impact")
+@router.get("/registry/impact", responses=READ)
 def impact(
     client: Caller,
     entity_type: str = Query(description="The target's registry type."),
@@ -207,7 +210,7 @@ def impact(
 # -- changes (an owner or admin of the entity's organisation) ----------------------
 
 
-@router.post("/registry/entities", status_code=201)
+@router.post("/registry/entities", status_code=201, responses=CHANGE)
 def create_entity(request: EntityRequest, client: Caller) -> dict[str, Any]:
     """Create a registry entity (``concord.create_registry_entity``): an owner or admin of
     its organisation (403 otherwise); creating it again answers the same id."""
@@ -223,7 +226,7 @@ def create_entity(request: EntityRequest, client: Caller) -> dict[str, Any]:
     return {"entity_id": entity_id, "entity_type": request.entity_type, "name": request.name}
 
 
-@router.post("/registry/entities/{entity_type}/{name}/versions", status_code=201)
+@router.post("/registry/entities/{entity_type}/{name}/versions", status_code=201, responses=CHANGE)
 def create_version(
     entity_type: str, name: str, request: VersionRequest, client: Caller
 ) -> dict[str, Any]:
@@ -236,14 +239,14 @@ def create_version(
     return {"version_id": version_id, "entity_type": entity_type, "name": name}
 
 
-@router.post("/registry/versions/{version_id}/publish")
+@router.post("/registry/versions/{version_id}/publish", responses=CHANGE)
 def publish_version(version_id: UUID, client: Caller) -> dict[str, Any]:
     """Publish a version, validated first when a draft (``concord.publish_registry_version``):
     a command a worker runs; a high-risk version first waits for another owner's approval."""
     return client.publish_registry_version(version_id)
 
 
-@router.post("/registry/versions/{version_id}/bind")
+@router.post("/registry/versions/{version_id}/bind", responses=CHANGE)
 def bind_version(version_id: UUID, request: BindRequest, client: Caller) -> dict[str, Any]:
     """Bind a published version at a scope (``concord.bind_registry_version``): a command a
     worker runs; its result holds the binding_id."""
@@ -257,14 +260,14 @@ def bind_version(version_id: UUID, request: BindRequest, client: Caller) -> dict
     )
 
 
-@router.post("/registry/versions/{version_id}/deprecate")
+@router.post("/registry/versions/{version_id}/deprecate", responses=CHANGE)
 def deprecate_version(version_id: UUID, request: ReasonRequest, client: Caller) -> dict[str, Any]:
     """Deprecate a published version (``concord.deprecate_registry_version``): it still
     resolves, with a warning, and takes no new binding."""
     return client.deprecate_registry_version(version_id, request.reason)
 
 
-@router.post("/registry/versions/{version_id}/retire")
+@router.post("/registry/versions/{version_id}/retire", responses=CHANGE)
 def retire_version(version_id: UUID, request: RetireRequest, client: Caller) -> dict[str, Any]:
     """Retire a version (``concord.retire_registry_version``): it never resolves again, its
     bindings move to migrate_to_version_id or are disabled; at once with emergency."""
@@ -276,14 +279,14 @@ def retire_version(version_id: UUID, request: RetireRequest, client: Caller) -> 
     )
 
 
-@router.post("/registry/versions/{version_id}/reject")
+@router.post("/registry/versions/{version_id}/reject", responses=CHANGE)
 def reject_version(version_id: UUID, request: ReasonRequest, client: Caller) -> dict[str, Any]:
     """Withdraw a version that is not published, for good
     (``concord.reject_registry_version``)."""
     return client.reject_registry_version(version_id, request.reason)
 
 
-@router.post("/registry/bindings/{binding_id}/rollback")
+@router.post("/registry/bindings/{binding_id}/rollback", responses=CHANGE)
 def rollback_binding(binding_id: UUID, request: RollbackRequest, client: Caller) -> dict[str, Any]:
     """Point an active binding back at a prior version of its entity
     (``concord.rollback_registry_binding``): a command a worker runs."""
@@ -293,7 +296,7 @@ def rollback_binding(binding_id: UUID, request: RollbackRequest, client: Caller)
 # -- the agent gateway ---------------------------------------------------------------
 
 
-@router.post("/agent-actions", tags=["agents"])
+@router.post("/agent-actions", tags=["agents"], responses=CHANGE)
 def agent_action(request: AgentActionRequest, client: Caller) -> dict[str, Any]:
     """An agent's action through the gateway (``concord.submit_agent_action``), sent by the
     agent with its run's secret as the credential: ``Authorization: Bearer car_...`` (what

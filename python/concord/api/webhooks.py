@@ -98,10 +98,17 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def signed_by(secret: str, body: bytes, presented: str | None) -> bool:
-    """Whether ``presented`` is the signature of ``body`` under ``secret`` (constant time)."""
-    return presented is not None and hmac.compare_digest(signature(secret, body), presented)
+    """Whether ``presented`` is the signature of ``body`` under ``secret`` (constant time;
+    compared as bytes, since a header may hold any character)."""
+    return presented is not None and hmac.compare_digest(
+        signature(secret, body).encode(), presented.encode("utf-8", "surrogateescape")
+    )
 
 
 def event(body: bytes) -> Any:
-    """The delivery's JSON body; ``ValueError`` when it is not JSON."""
-    return json.loads(body)
+    """The delivery's JSON body; ``ValueError`` when it is not JSON (or nests too deep to
+    parse)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("the JSON nests too deep") from None

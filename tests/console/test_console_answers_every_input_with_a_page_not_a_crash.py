@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
@@ -16,13 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from support.console import Setup, console_world, submit
-
-
-@pytest.fixture(scope="module")
-def console(server_dsn: str) -> Iterator[Setup]:
-    with console_world(server_dsn) as world:
-        yield world
+from support.console import Setup, submit
 
 
 def session_of(console: Setup, who: str) -> tuple[httpx.Client, str]:

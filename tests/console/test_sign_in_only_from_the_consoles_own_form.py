@@ -6,21 +6,14 @@ answer under /console, redirects included, forbids framing. Plain HTTP: no brows
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 
-from support.console import Setup, console_world
+from support.console import Setup
 
 SIGN_IN_COOKIE = "concord_sign_in"
-
-
-@pytest.fixture(scope="module")
-def console(server_dsn: str) -> Iterator[Setup]:
-    with console_world(server_dsn) as world:
-        yield world
 
 
 def form_of(http: httpx.Client) -> dict[str, str]:

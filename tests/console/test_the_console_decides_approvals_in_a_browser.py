@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import psycopg
-import pytest
 from playwright.sync_api import expect
 
 from concord import Client
-from support.console import Setup, console_world, signed_in, submit
-
-
-@pytest.fixture(scope="module")
-def console(server_dsn: str) -> Iterator[Setup]:
-    with console_world(server_dsn) as world:
-        yield world
+from support.console import Setup, signed_in, submit
 
 
 def approval_of(command_id: str, dsn: str) -> dict:

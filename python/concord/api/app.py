@@ -367,6 +367,7 @@ def create_app(
             "created": result.created,
         }
 
+    problems.document_problems(app)
     console.install(app)
     return app
 

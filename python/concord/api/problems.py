@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -74,7 +74,7 @@ MEANING = {
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI ``responses`` of a route that may answer these problem statuses."""
-    schema = Problem.model_json_schema()
+    schema = {"$ref": "#/components/schemas/Problem"}
     return {
         status: {
             "description": MEANING[status],
@@ -82,6 +82,24 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+def document_problems(app: FastAPI) -> None:
+    """Put the one ``Problem`` schema that :func:`responses` refers to into ``app``'s OpenAPI
+    components, so that each response names it instead of repeating it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # What any route called with a token may answer besides success: no token (401), a refusal

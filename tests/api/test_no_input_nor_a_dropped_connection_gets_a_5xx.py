@@ -91,6 +91,27 @@ def test_json_nested_too_deep_is_invalid_input(api: Api) -> None:
     assert_problem(submitted, 422, "CN008", "a_request_matches_its_route")
 
 
+@pytest.mark.parametrize(
+    "payload", ['{"a": "x\\u0000y"}', '{"a": NaN}', '{"a": 1e400}'], ids=["nul", "nan", "huge"]
+)
+def test_a_value_postgresql_cannot_store_is_invalid_input_with_a_concord_code(
+    api: Api, payload: str
+) -> None:
+    body = f'{{"command_type": "{api.command_type}", "payload": {payload}}}'
+    answer = httpx.post(
+        f"{api.base}/commands",
+        content=body,
+        headers={
+            **bearer(api.member),
+            "content-type": "application/json",
+            "Concord-Project": api.org.project,
+        },
+        timeout=30,
+    )
+    problem = assert_problem(answer, 422, "CN008", "a_value_is_one_postgresql_can_store")
+    assert problem["hint"] and problem["sqlstate"].startswith("22")
+
+
 def test_a_signature_outside_ascii_is_a_wrong_signature(api: Api) -> None:
     answer = deliver(api, b"{}", {"X-Concord-Signature": "sha256=\xe9".encode("latin-1")})
     assert_problem(answer, 401, "CN012", "a_webhook_is_signed_by_its_source")

@@ -173,13 +173,21 @@ def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
     # (a NUL character in a text value)
     if sqlstate[:2] in {"22", "23"} or isinstance(exc, psycopg.DataError):
         diag = exc.diag
+        # a Concord code and rule, as for every refusal; the server's own code stays beside
         return problem(
             422,
             "InvalidInput",
             diag.message_primary or str(exc) or "the input was refused",
             instance=request.url.path,
-            code=sqlstate or "22000",
-            rule=rule_of(exc),
+            code="CN008",
+            rule=rule_of(exc) or "a_value_is_one_postgresql_can_store",
+            hint=(
+                "Text may not hold NUL (\\u0000) characters, and numbers must be finite and "
+                "within PostgreSQL's range."
+                if sqlstate[:2] != "23"
+                else None
+            ),
+            sqlstate=sqlstate or "22000",
         )
     logger.error("%s %s failed in the database", request.method, request.url.path, exc_info=exc)
     return problem(

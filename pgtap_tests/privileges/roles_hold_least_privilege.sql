@@ -78,7 +78,9 @@ WHERE p.pronamespace = 'concord'::regnamespace
       -- inbox) is every command-seeing role's; tables_are_written_only_through_the_api
       -- pins who
       'concord.explain(uuid)', 'concord.approval_inbox()',
-      'concord.list_commands(text,text,text,text,timestamp with time zone,timestamp with time zone,integer,text)');
+      'concord.list_commands(text,text,text,text,timestamp with time zone,timestamp with time zone,integer,text)',
+      -- a registry version is read by whoever reads the registry's views
+      'concord.registry_version(uuid)');
 
 CREATE TEMP VIEW concord_relations AS
 SELECT c.oid, c.relname, c.relkind

@@ -20,10 +20,9 @@ import pytest
 from concord import Client
 from concord.migrate import migrate
 
-# temporary_database is imported from here by tests/docs too (``from conftest import``).
+# Test modules import it from support.databases, not from here: tests/console has a
+# conftest.py of its own, and ``from conftest import`` may find either.
 from support.databases import temporary_database
-
-__all__ = ["temporary_database"]
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,14 @@ a_page_holds_1_to_500_rows and a_cursor_is_one_a_listing_gave)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from concord import Client, InvalidArgument
-from conftest import CommandTypes
+
+if TYPE_CHECKING:  # tests/conftest.py: another folder's conftest may hold the name at run time
+    from conftest import CommandTypes
 
 
 def test_a_listing_filters_pages_and_resumes_after_the_last_row(

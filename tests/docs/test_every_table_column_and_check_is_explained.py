@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from concord.migrate import migrate
-from conftest import temporary_database
+from support.databases import temporary_database
 
 UNEXPLAINED = """
 SELECT 'table ' || c.relname FROM pg_class AS c

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 import reference_pages  # noqa: E402
 import rulebook  # noqa: E402
 
-from conftest import temporary_database  # noqa: E402
+from support.databases import temporary_database  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 
 import sql_reference  # noqa: E402
 
-from conftest import temporary_database  # noqa: E402
+from support.databases import temporary_database  # noqa: E402
 
 PAGES = sql_reference.pages()
 

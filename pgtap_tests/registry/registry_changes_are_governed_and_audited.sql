@@ -45,7 +45,9 @@ SELECT pg_temp.value_as_login('o1', format($$SELECT concord.validate_registry_ve
 SELECT results_eq(
     $$SELECT c.command_type, c.status, c.requested_by, p.name
       FROM concord.commands AS c INNER JOIN concord.projects AS p ON c.project_id = p.project_id
-      WHERE c.command_type LIKE 'concord.registry.%' AND c.payload ->> 'name' = 'gv_tool' ORDER BY c.created_at$$,
+      WHERE c.command_type LIKE 'concord.registry.%' AND c.payload ->> 'name' = 'gv_tool'
+      -- in the order recorded: created_at is the one transaction's now() for all three
+      ORDER BY (SELECT min(e.event_seq) FROM concord.domain_events AS e WHERE e.command_id = c.command_id)$$,
     $$VALUES ('concord.registry.create_entity', 'succeeded', 'gv-owner-1', 'main'),
              ('concord.registry.create_version', 'succeeded', 'gv-owner-1', 'main'),
              ('concord.registry.validate_version', 'succeeded', 'gv-owner-1', 'main')$$,

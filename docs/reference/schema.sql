@@ -4132,6 +4132,37 @@ END
 $$;
 
 --
+-- Name: _batch_item_problem(jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._batch_item_problem(item jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    unknown text;
+BEGIN
+    IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+        RETURN format('a batch item is a JSON object, not %s', coalesce(jsonb_typeof(item), 'null'));
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+    FROM jsonb_object_keys(item) AS k
+    WHERE k NOT IN ('command_type', 'payload', 'context', 'idempotency_key', 'cancellation_mode', 'ingress');
+    IF unknown IS NOT NULL THEN
+        RETURN format('a batch item names unknown fields: %s', unknown);
+    END IF;
+    IF EXISTS (
+        SELECT 1 FROM jsonb_each(item) AS f
+        WHERE f.key IN ('command_type', 'idempotency_key', 'cancellation_mode', 'ingress')
+          AND jsonb_typeof(f.value) NOT IN ('string', 'null')
+    ) THEN
+        RETURN 'command_type, idempotency_key, cancellation_mode and ingress are strings';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: _bind_workflow(concord.commands, concord.commands); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -18049,6 +18080,13 @@ CREATE FUNCTION concord._rule_book_commands() RETURNS TABLE(rule text, table_nam
          'A page of concord.list_commands holds between 1 and 500 rows.'),
         ('a_cursor_is_one_a_listing_gave', null, 'CN008',
          'The cursor given to concord.list_commands is a next_cursor it answered, unchanged.'),
+        ('a_batch_is_a_json_array', null, 'CN008',
+         'concord.submit_commands takes a JSON array of commands.'),
+        ('a_batch_holds_1_to_1000_commands', null, 'CN008',
+         'A batch of concord.submit_commands holds between 1 and 1000 commands.'),
+        ('a_batch_item_is_a_command', null, 'CN008',
+         'Each item of a batch is a JSON object naming only command_type, payload, context, '
+         'idempotency_key, cancellation_mode and ingress, the first four text where text is due.'),
         ('only_a_failed_command_is_retried', null, 'CN011',
          'concord.retry_command queues again only a command that failed; explain says what holds '
          'any other.'),
@@ -27238,6 +27276,106 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text) IS 'Record a command in the chosen project (see use_project), validate its payload and queue it when asynchronous; idempotent by key within the project (spec 11). requested_by names the authenticated principal (NULL: the caller itself) or, for a service with an act-as grant, the principal it submits for (CN012 otherwise); the requester needs the owner, admin or member role in the project.';
+
+--
+-- Name: submit_commands(jsonb, boolean, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.submit_commands(commands jsonb, all_or_nothing boolean DEFAULT false, requested_by text DEFAULT NULL::text) RETURNS TABLE(ordinal integer, command_id uuid, status text, trace_id text, created boolean, errors jsonb, refusal jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    project uuid := concord._chosen_project();
+    who record;
+    item jsonb;
+    n integer := 0;
+    problem text;
+    answer record;
+    code text;
+    rule text;
+    message text;
+    detail text;
+    hint text;
+BEGIN
+    IF jsonb_typeof(commands) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_batch_is_a_json_array',
+            MESSAGE = format('commands must be a JSON array of commands, not %s',
+                             coalesce(jsonb_typeof(commands), 'NULL')),
+            HINT = 'Pass [{"command_type": ..., "payload": {...}, "idempotency_key": ...}, ...].';
+    END IF;
+    IF jsonb_array_length(commands) NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'a_batch_holds_1_to_1000_commands',
+            MESSAGE = format('a batch holds 1 to 1000 commands, not %s', jsonb_array_length(commands)),
+            HINT = 'Split a larger batch into several calls.';
+    END IF;
+    SELECT * INTO who FROM concord._acting_principal(
+        requested_by, project, ARRAY['owner', 'admin', 'member'], 'requested_by');
+
+    FOR item IN SELECT e.value FROM jsonb_array_elements(commands) AS e LOOP
+        n := n + 1;
+        problem := concord._batch_item_problem(item);
+        IF problem IS NOT NULL AND all_or_nothing THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'CN008',
+                CONSTRAINT = 'a_batch_item_is_a_command',
+                MESSAGE = format('command %s of the batch: %s', n, problem),
+                HINT = 'Each item is {command_type, payload, context?, idempotency_key?, cancellation_mode?, ingress?}.';
+        ELSIF problem IS NOT NULL THEN
+            RETURN QUERY SELECT n, null::uuid, null::text, null::text, false, '[]'::jsonb,
+                jsonb_build_object('code', 'CN008', 'rule', 'a_batch_item_is_a_command', 'message', problem);
+            CONTINUE;
+        END IF;
+        IF all_or_nothing THEN
+            -- no savepoint: the first refusal ends the call and rolls back every command
+            SELECT * INTO answer FROM concord._submit_command(
+                item ->> 'command_type', item -> 'payload', who.actor, coalesce(item ->> 'ingress', 'api'),
+                item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project,
+                who.asserted_by);
+            RETURN QUERY SELECT n, answer.command_id, answer.status, answer.trace_id, answer.created,
+                answer.errors, null::jsonb;
+            CONTINUE;
+        END IF;
+        BEGIN
+            SELECT * INTO answer FROM concord._submit_command(
+                item ->> 'command_type', item -> 'payload', who.actor, coalesce(item ->> 'ingress', 'api'),
+                item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project,
+                who.asserted_by);
+            RETURN QUERY SELECT n, answer.command_id, answer.status, answer.trace_id, answer.created,
+                answer.errors, null::jsonb;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS
+                code = RETURNED_SQLSTATE, rule = CONSTRAINT_NAME, message = MESSAGE_TEXT,
+                detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            -- a conflict with another transaction is the whole call's to retry
+            IF code IN ('40001', '40P01') THEN
+                RAISE;
+            END IF;
+            RETURN QUERY SELECT n, null::uuid, null::text, null::text, false, '[]'::jsonb,
+                jsonb_strip_nulls(jsonb_build_object(
+                    'code', code, 'rule', nullif(rule, ''), 'message', message,
+                    'detail', nullif(detail, ''), 'hint', nullif(hint, '')));
+        END;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: FUNCTION submit_commands(commands jsonb, all_or_nothing boolean, requested_by text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.submit_commands(commands jsonb, all_or_nothing boolean, requested_by text) IS 'Submit up to 1000 commands in one call, in the chosen project: each item {command_type, payload, context?, idempotency_key?, cancellation_mode?, ingress?} is submitted as concord.submit_command would submit it alone (its idempotency key, validation, policies, audit), and one row answers each, in order (ordinal from 1). A refused item answers refusal {code, rule, message, detail?, hint?} and the others stand, unless all_or_nothing, when the first refusal is raised and nothing is submitted. requested_by as for submit_command. CN008 for a batch that is not an array of 1 to 1000 items.';
 
 --
 -- Name: submit_scheduled(text, timestamp with time zone); Type: FUNCTION; Schema: concord; Owner: -
@@ -37249,6 +37387,12 @@ REVOKE ALL ON FUNCTION concord._audit(event_type text, command_id uuid, trace_id
 REVOKE ALL ON FUNCTION concord._authenticated(OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text[], OUT agent_run_id uuid, OUT project_id uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _batch_item_problem(item jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._batch_item_problem(item jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _bind_workflow(old_row concord.commands, new_row concord.commands); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -40537,6 +40681,14 @@ GRANT ALL ON FUNCTION concord.submit_agent_action(agent_run_id uuid, action json
 REVOKE ALL ON FUNCTION concord.submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text) FROM PUBLIC;
 GRANT ALL ON FUNCTION concord.submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text) TO concord_app;
 GRANT ALL ON FUNCTION concord.submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text) TO concord_admin;
+
+--
+-- Name: FUNCTION submit_commands(commands jsonb, all_or_nothing boolean, requested_by text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.submit_commands(commands jsonb, all_or_nothing boolean, requested_by text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.submit_commands(commands jsonb, all_or_nothing boolean, requested_by text) TO concord_app;
+GRANT ALL ON FUNCTION concord.submit_commands(commands jsonb, all_or_nothing boolean, requested_by text) TO concord_admin;
 
 --
 -- Name: FUNCTION submit_scheduled(schedule_name text, tick timestamp with time zone); Type: ACL; Schema: concord; Owner: -

@@ -514,6 +514,26 @@ class Client:
             errors=list(row["errors"]),
         )
 
+    def submit_commands(
+        self,
+        commands: list[dict[str, Any]],
+        requested_by: str | None = None,
+        *,
+        all_or_nothing: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Submit up to 1000 commands in one call (``concord.submit_commands``): each item
+        ``{command_type, payload, context?, idempotency_key?, cancellation_mode?, ingress?}``
+        is submitted as :meth:`submit_command` would submit it alone. Answers one row per
+        item, in order: ``{ordinal, command_id, status, trace_id, created, errors, refusal}``,
+        ``refusal`` (``{code, rule, message, detail?, hint?}``) set for an item that was
+        refused while the others stand. With ``all_or_nothing`` the first refusal is raised
+        (its :class:`~concord.errors.ConcordError`) and nothing is submitted. Raises
+        :class:`~concord.errors.InvalidArgument` for a batch that is not 1 to 1000 items."""
+        return self._all(
+            "SELECT * FROM concord.submit_commands(%s, %s, %s)",
+            (Jsonb(commands), all_or_nothing, requested_by),
+        )
+
     def call_command(
         self,
         command_type: str,

@@ -34,6 +34,13 @@ AS $$
          'A page of concord.list_commands holds between 1 and 500 rows.'),
         ('a_cursor_is_one_a_listing_gave', null, 'CN008',
          'The cursor given to concord.list_commands is a next_cursor it answered, unchanged.'),
+        ('a_batch_is_a_json_array', null, 'CN008',
+         'concord.submit_commands takes a JSON array of commands.'),
+        ('a_batch_holds_1_to_1000_commands', null, 'CN008',
+         'A batch of concord.submit_commands holds between 1 and 1000 commands.'),
+        ('a_batch_item_is_a_command', null, 'CN008',
+         'Each item of a batch is a JSON object naming only command_type, payload, context, '
+         'idempotency_key, cancellation_mode and ingress, the first four text where text is due.'),
         ('only_a_failed_command_is_retried', null, 'CN011',
          'concord.retry_command queues again only a command that failed; explain says what holds '
          'any other.'),

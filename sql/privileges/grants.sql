@@ -41,6 +41,7 @@ TO concord_app, concord_reader, concord_approver, concord_admin, concord_worker,
 
 GRANT EXECUTE ON FUNCTION
 concord.submit_command(text, jsonb, text, text, jsonb, text, text),
+concord.submit_commands(jsonb, boolean, text),
 concord.cancel_command(uuid, text, text, text),
 concord.add_dependency(uuid, uuid, text, boolean),
 concord.dependencies_satisfied(uuid),

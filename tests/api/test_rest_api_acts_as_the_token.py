@@ -173,6 +173,70 @@ def test_an_idempotency_key_replays_and_a_different_request_under_it_is_409(api:
     assert_problem(both, 422, "CN008", "one_idempotency_key_per_request")
 
 
+def test_a_batch_answers_each_command_and_all_or_nothing_submits_none_of_a_refused_one(
+    api: Setup,
+) -> None:
+    key = f"batch-{uuid.uuid4()}"
+    item = {"command_type": api.command_type, "payload": {"total_price": 10}}
+    answer = call(
+        api,
+        "member",
+        "POST",
+        "/commands/batch",
+        json={
+            "commands": [
+                item | {"idempotency_key": key},
+                {"command_type": api.command_type, "payload": {"total_price": "ten"}},
+                {"command_type": "no.such_type", "payload": {}},
+                item | {"idempotency_key": key},
+                {
+                    "command_type": api.command_type,
+                    "payload": {"hotel_name": "Ritz", "total_price": 900},
+                },
+            ]
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["ordinal"] for r in results] == [1, 2, 3, 4, 5]
+    assert [r["status"] for r in results] == [
+        "queued", "failed", None, "queued", "waiting_for_approval"
+    ]
+    assert results[2]["refusal"]["code"] == "CN009"
+    assert results[2]["refusal"]["rule"] == "command_type_is_registered"
+    assert results[3]["command_id"] == results[0]["command_id"] and not results[3]["created"]
+    for made in (results[0], results[4]):
+        shown = call(api, "member", "GET", f"/commands/{made['command_id']}").json()
+        assert shown["requested_by"] == api.org.members["member"]
+    # another organisation does not see what the batch made
+    hidden = call(api, "outsider", "GET", f"/commands/{results[0]['command_id']}")
+    assert_problem(hidden, 404, "CN006", None)
+
+    keys = [f"aon-{uuid.uuid4()}", f"aon-{uuid.uuid4()}"]
+    refused = call(
+        api,
+        "member",
+        "POST",
+        "/commands/batch",
+        json={
+            "all_or_nothing": True,
+            "commands": [
+                item | {"idempotency_key": keys[0]},
+                {"command_type": "no.such_type", "payload": {}, "idempotency_key": keys[1]},
+            ],
+        },
+    )
+    assert_problem(refused, 422, "CN009", "command_type_is_registered")
+    listed = call(api, "member", "GET", "/commands", params={"project": api.org.project}).json()
+    assert not {c.get("idempotency_key") for c in listed["commands"]} & set(keys)
+    replay = call(
+        api, "member", "POST", "/commands", json=item, headers={"Idempotency-Key": keys[0]}
+    )
+    assert replay.status_code == 201, "the refused batch submitted its first command"
+    empty = call(api, "member", "POST", "/commands/batch", json={"commands": []})
+    assert_problem(empty, 422, "CN008", "a_batch_holds_1_to_1000_commands")
+
+
 def test_bad_input_is_422_with_every_problem(api: Setup) -> None:
     unknown = call(
         api, "member", "POST", "/commands", json={"command_type": "no.such", "payload": {}}

@@ -69,6 +69,32 @@ class SubmitRequest(BaseModel):
     )
 
 
+class BatchItem(BaseModel):
+    """One command of a batch."""
+
+    model_config = ConfigDict(extra="forbid")
+    command_type: str = Field(description="A registered command type.")
+    payload: Any = Field(default_factory=dict, description="The command's input.")
+    context: dict[str, Any] = Field(default_factory=dict, description="Free context.")
+    idempotency_key: str | None = Field(default=None, description="This command's own key.")
+    cancellation_mode: str | None = Field(
+        default=None, description="graceful or compensate_then_stop."
+    )
+    ingress: Literal["api", "user_request"] = Field(default="api")
+
+
+class BatchRequest(BaseModel):
+    """Many commands in one call (``concord.submit_commands``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    commands: list[BatchItem] = Field(description="1 to 1000 commands, answered in order.")
+    all_or_nothing: bool = Field(
+        default=False,
+        description="Refuse the whole batch at the first refused command (nothing submitted); "
+        "otherwise a refused command answers its refusal and the others stand.",
+    )
+
+
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = None
@@ -184,6 +210,20 @@ def create_app(
             "created": result.created,
             "errors": result.errors,
         }
+
+    @app.post(
+        "/commands/batch", tags=["commands"], responses=problems.responses(*problems.CHANGE)
+    )
+    def submit_commands(request: BatchRequest, client: Caller) -> dict[str, Any]:
+        """Submit 1 to 1000 commands as the caller in one call (``concord.submit_commands``),
+        each as if submitted alone (its own idempotency key, validation, policies, audit):
+        200 with one result per command in order, ``refusal`` set for a refused one. With
+        ``all_or_nothing`` the first refusal is the answer (4xx) and nothing is submitted."""
+        results = client.submit_commands(
+            [item.model_dump(exclude_none=True) for item in request.commands],
+            all_or_nothing=request.all_or_nothing,
+        )
+        return {"results": results}
 
     @app.get("/commands", tags=["commands"], responses=problems.responses(*problems.CALLER))
     def list_commands(

@@ -103,7 +103,10 @@ SCENARIOS = [
     ("replay", "replay.sql", "submit_command, existing key"),
     ("token", "submit_token.sql", "authenticate(token) + submit"),
     ("login", "submit_login.sql", "submit as a mapped login"),
+    ("batch", "batch.sql", "submit_commands, 100 per call"),
+    ("batch_base", "baseline_batch.sql", "raw INSERT 100 commands + events"),
 ]
+BATCH_SIZE = 100
 
 # The principal the identity scenarios act as, and the login mapped to it.
 BENCH_PRINCIPAL = "bench"
@@ -413,6 +416,17 @@ def print_report(
     login_ratio = results["login"].tps / plain if plain else math.nan
     print(f"e/a  token-authenticated / superuser-asserted submit TPS = {token_ratio:.2f}")
     print(f"f/a  login-authenticated / superuser-asserted submit TPS = {login_ratio:.2f}")
+    batch_rate = results["batch"].tps * BATCH_SIZE
+    batch_base_rate = results["batch_base"].tps * BATCH_SIZE
+    print(
+        f"g/h  batch / raw batch INSERT, commands/s = {batch_rate:.0f} / {batch_base_rate:.0f}"
+        f" = {batch_rate / batch_base_rate if batch_base_rate else math.nan:.2f}"
+        "   (target 0.50)"
+    )
+    print(
+        f"g/a  batch / single submits, commands/s = {batch_rate:.0f} / {plain:.0f}"
+        f" = {batch_rate / plain if plain else math.nan:.2f}"
+    )
     print()
     print("Rows written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
 

@@ -79,8 +79,6 @@ BEGIN
     USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id,
           coalesce((SELECT CASE WHEN ct.sync_allowed AND NOT ct.async_required THEN 0 ELSE 1 END
                     FROM concord._command_contract_of(c) AS ct), 1);
-    -- delivered at commit: the workers of the queue poll at once, not at their next turn
-    PERFORM pg_notify('concord_runnable', c.queue_name);
 END
 $$;
 
@@ -98,7 +96,6 @@ BEGIN
     EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
             'positional_args => $3, workflow_id => $4)'
     USING workflow_name, queue_name, ARRAY[to_json(command_id::text)]::json [], workflow_id;
-    PERFORM pg_notify('concord_runnable', queue_name);
 END
 $$;
 

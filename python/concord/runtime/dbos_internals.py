@@ -23,25 +23,12 @@ Why each reach is needed:
   until a restart. The worker's recovery loop uses both (worker.py, ``_recovery_loop``), and
   a stopping worker asks :func:`running_here` whether anything is in flight.
 
-- :func:`make_queues_wakeable` and :func:`wake_queues` let a command that becomes runnable
-  start within milliseconds of its commit instead of at the queue's next poll. DBOS's queue
-  threads sleep on their stop event between polls (``dbos._queue.queue_thread`` and
-  ``queue_worker_thread``: ``stop_event.wait(polling_interval)``) and offer no way to cut a
-  sleep short. Before ``DBOS.launch()``, :func:`make_queues_wakeable` replaces the name
-  ``queue_thread`` in ``dbos._dbos`` (``launch`` starts the queue manager with it) by a
-  wrapper that gives the manager's stop event, before any thread waits on it, a ``wait`` that
-  can be woken without stopping (it returns the flag, not "notified"). The worker then
-  LISTENs for the kernel's ``concord_runnable`` notifications and calls :func:`wake_queues`,
-  and the queue threads poll at once; their own polling stays as the safety net.
-
 When DBOS is upgraded, check these names against its ``_dbos.py``: a renamed field reads as
 missing, and a running DBOS would then look down (an agent's defect re-raised for recovery
 instead of failing its run).
 """
 
 from __future__ import annotations
-
-import threading
 
 import dbos._dbos as _dbos_module
 
@@ -81,53 +68,3 @@ def resume_stranded(workflow_id: str, executor_id: str) -> None:
     _recover_workflow(
         _instance(), GetPendingWorkflowsOutput(workflow_id=workflow_id), [executor_id]
     )
-
-
-class _WakeableEvent(threading.Event):
-    """A stop event whose sleepers can be woken without being told to stop. A wake is
-    not lost on a thread that was busy when it came: each thread's next wait returns at
-    once if a wake came since its last one (a generation count per thread)."""
-
-    def wait(self, timeout: float | None = None) -> bool:
-        me = threading.get_ident()
-        with self._cond:  # type: ignore[attr-defined]
-            generation = getattr(self, "_generation", 0)
-            seen = self.__dict__.setdefault("_seen", {})
-            if not self._flag and seen.get(me, 0) == generation:  # type: ignore[attr-defined]
-                self._cond.wait(timeout)  # type: ignore[attr-defined]
-            seen[me] = getattr(self, "_generation", 0)
-            return self._flag  # type: ignore[attr-defined]
-
-    def wake(self) -> None:
-        with self._cond:  # type: ignore[attr-defined]
-            self._generation = getattr(self, "_generation", 0) + 1
-            self._cond.notify_all()  # type: ignore[attr-defined]
-
-
-_wakeable: list[_WakeableEvent] = []
-
-
-def make_queues_wakeable() -> None:
-    """Before ``DBOS.launch()``: make the stop event of DBOS's queue threads wakeable (see
-    the module's notes). Idempotent."""
-    original = _dbos_module.queue_thread
-    if getattr(original, "concord_wakeable", False):
-        return
-
-    def queue_thread(stop_event: threading.Event, dbos: object) -> None:
-        stop_event.__class__ = _WakeableEvent
-        _wakeable.append(stop_event)  # type: ignore[arg-type]
-        try:
-            original(stop_event, dbos)
-        finally:
-            _wakeable.remove(stop_event)  # type: ignore[arg-type]
-
-    queue_thread.concord_wakeable = True  # type: ignore[attr-defined]
-    _dbos_module.queue_thread = queue_thread
-
-
-def wake_queues() -> bool:
-    """Make every queue thread of this process poll now; whether any was there to wake."""
-    for event in list(_wakeable):
-        event.wake()
-    return bool(_wakeable)

@@ -47,8 +47,6 @@ RECONCILE_SCHEDULE = "concord-internal.reconcile"
 # a row found it PENDING on this executor, under the same ownership token, and not running
 # in this process: a workflow just dequeued starts its thread long before the second look.
 RECOVERY_INTERVAL_SECONDS = 2.0
-# how long the waker's wait for a notification lasts before it looks whether to stop
-WAKER_TURN_SECONDS = 1.0
 
 
 def default_executor_id() -> str:
@@ -223,8 +221,6 @@ class Worker:
         self._recovery_stop = threading.Event()
         self._recovery_thread: threading.Thread | None = None
         self.resumed: list[str] = []  # workflows the recovery loop resumed
-        self._waker_stop = threading.Event()
-        self._waker: threading.Thread | None = None
 
     def start(self) -> None:
         from dbos import DBOS
@@ -294,9 +290,6 @@ class Worker:
         # commands whose type this worker has no operation for.
         self._heartbeat()
         DBOS.listen_queues(self._queues)
-        from .dbos_internals import make_queues_wakeable
-
-        make_queues_wakeable()
         DBOS.launch()
         try:
             self._check_version(self.config.promote_version)
@@ -336,8 +329,6 @@ class Worker:
             target=self._recovery_loop, name="concord-recovery", daemon=True
         )
         self._recovery_thread.start()
-        self._waker = threading.Thread(target=self._wake_loop, name="concord-waker", daemon=True)
-        self._waker.start()
         log.warning(
             "concord worker %s (%s) started: %d operation(s), connectors %s",
             self.config.executor_id,
@@ -384,28 +375,6 @@ class Worker:
             except Exception as exc:  # the database is away: look again later
                 log.info("recovery loop: %s", exc)
                 seen = {}
-
-    def _wake_loop(self) -> None:
-        """Wake the queue threads when the kernel says a command became runnable on a queue
-        this worker serves (``NOTIFY concord_runnable, '<queue>'`` at the commit of its
-        hand-off), so it starts within milliseconds, not at the next poll. On a connection
-        of its own; after a lost connection it wakes them once (what was handed off
-        meanwhile) and listens again."""
-        from .dbos_internals import wake_queues
-
-        served = set(self._queues)
-        while not self._waker_stop.is_set():
-            try:
-                with psycopg.connect(self.config.dsn, autocommit=True) as conn:
-                    conn.execute("LISTEN concord_runnable")
-                    wake_queues()
-                    while not self._waker_stop.is_set():
-                        for notify in conn.notifies(timeout=WAKER_TURN_SECONDS):
-                            if notify.payload in served:
-                                wake_queues()
-            except psycopg.Error as exc:
-                log.info("waker: %s; listening again in 1 s", exc)
-                self._waker_stop.wait(1.0)
 
     def _not_served_yet(self, stranded: dict[str, tuple]) -> set[str]:
         """The stranded workflows this process met without their operation whose type no
@@ -657,7 +626,6 @@ class Worker:
             self.stop()
             return True
         self._recovery_stop.set()
-        self._waker_stop.set()
         logs.silence_dbos()
         if busy:
             log.warning(
@@ -678,7 +646,6 @@ class Worker:
             self._watch.join(timeout=15)
             self._watch = None
         self._recovery_stop.set()
-        self._waker_stop.set()
         DBOS.destroy(workflow_completion_timeout_sec=drain_seconds)
         if self.db is not None:
             self.db.close()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from ..client import Client
@@ -110,16 +110,22 @@ def sign_in_form(
     if not re.fullmatch(r"[A-Za-z0-9_-]{43}", secret):
         secret = secrets.token_urlsafe(32)
     answer = render(request, "sign_in.html", None, status_code=status_code, csrf=secret, **context)
+    set_console_cookie(request, answer, SIGN_IN_COOKIE, secret)
+    return answer
+
+
+def set_console_cookie(request: Request, answer: Response, name: str, value: str) -> None:
+    """A console cookie: for /console only, out of scripts' reach (HttpOnly), never sent by
+    another site's page (SameSite=Strict), Secure over HTTPS, forgotten after IDLE_SECONDS."""
     answer.set_cookie(
-        SIGN_IN_COOKIE,
-        secret,
+        name,
+        value,
         max_age=IDLE_SECONDS,
         path="/console",
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
-    return answer
 
 
 def check_sign_in_secret(request: Request, presented: str | None) -> None:

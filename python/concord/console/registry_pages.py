@@ -57,7 +57,11 @@ def entity(
     right_number = right if right in by_number else versions[-1]["version"]
     left_number = left if left in by_number else versions[max(len(versions) - 2, 0)]["version"]
     shown_right = who.client.registry_version(by_number[right_number]["version_id"])
-    shown_left = who.client.registry_version(by_number[left_number]["version_id"])
+    shown_left = (
+        shown_right
+        if left_number == right_number
+        else who.client.registry_version(by_number[left_number]["version_id"])
+    )
     impact = who.client._all(
         "SELECT * FROM concord.registry_impact(%s, %s, %s)", (entity_type, name, right_number)
     )

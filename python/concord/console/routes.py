@@ -25,10 +25,11 @@ from .pages import (
     redirect,
     render,
     sessions_of,
+    set_console_cookie,
     sign_in_form,
     viewer,
 )
-from .sessions import COOKIE, IDLE_SECONDS, SIGN_IN_COOKIE
+from .sessions import COOKIE, SIGN_IN_COOKIE
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -85,15 +86,7 @@ def sign_in(
         return sign_in_form(request, status_code=401, next=_safe_next(next), error=error)
     session_id = sessions_of(request).open(token.strip(), principal)
     answer = redirect(_safe_next(next))
-    answer.set_cookie(
-        COOKIE,
-        session_id,
-        max_age=IDLE_SECONDS,
-        path="/console",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    set_console_cookie(request, answer, COOKIE, session_id)
     answer.delete_cookie(SIGN_IN_COOKIE, path="/console")
     return answer
 
@@ -188,7 +181,7 @@ async def command_events(request: Request, command_id: UUID) -> Response:
     stream ends after 5 minutes and the browser opens the next one."""
     who = viewer(request)
     # visibility is the database's: the caller must see the command to follow it
-    await run_in_threadpool(who.client.explain, command_id)
+    await run_in_threadpool(who.client.get_command, command_id)
     events = live_events(request.app)
     try:
         queue = await asyncio.wait_for(events.subscribe(command_id), SUBSCRIBE_SECONDS)

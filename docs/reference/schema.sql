@@ -19720,6 +19720,21 @@ END
 $$;
 
 --
+-- Name: _submit_batch_item(jsonb, text, text, uuid); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._submit_batch_item(item jsonb, actor text, asserted_by text, project_id uuid) RETURNS TABLE(command_id uuid, status text, trace_id text, created boolean, errors jsonb)
+    LANGUAGE sql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT * FROM concord._submit_command(
+        item ->> 'command_type', item -> 'payload', actor, coalesce(item ->> 'ingress', 'api'),
+        item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project_id,
+        asserted_by
+    )
+$$;
+
+--
 -- Name: _submit_command(text, jsonb, text, text, jsonb, text, text, uuid, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -27298,7 +27313,6 @@ DECLARE
     item jsonb;
     n integer := 0;
     problem text;
-    answer record;
     code text;
     rule text;
     message text;
@@ -27339,21 +27353,13 @@ BEGIN
         END IF;
         IF all_or_nothing THEN
             -- no savepoint: the first refusal ends the call and rolls back every command
-            SELECT * INTO answer FROM concord._submit_command(
-                item ->> 'command_type', item -> 'payload', who.actor, coalesce(item ->> 'ingress', 'api'),
-                item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project,
-                who.asserted_by);
-            RETURN QUERY SELECT n, answer.command_id, answer.status, answer.trace_id, answer.created,
-                answer.errors, null::jsonb;
+            RETURN QUERY SELECT n, s.*, null::jsonb
+                FROM concord._submit_batch_item(item, who.actor, who.asserted_by, project) AS s;
             CONTINUE;
         END IF;
         BEGIN
-            SELECT * INTO answer FROM concord._submit_command(
-                item ->> 'command_type', item -> 'payload', who.actor, coalesce(item ->> 'ingress', 'api'),
-                item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project,
-                who.asserted_by);
-            RETURN QUERY SELECT n, answer.command_id, answer.status, answer.trace_id, answer.created,
-                answer.errors, null::jsonb;
+            RETURN QUERY SELECT n, s.*, null::jsonb
+                FROM concord._submit_batch_item(item, who.actor, who.asserted_by, project) AS s;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS
                 code = RETURNED_SQLSTATE, rule = CONSTRAINT_NAME, message = MESSAGE_TEXT,
@@ -39503,6 +39509,12 @@ REVOKE ALL ON FUNCTION concord._status_can_reach(from_status text, target text) 
 --
 
 REVOKE ALL ON FUNCTION concord._string_problem(value jsonb, what text, pattern text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _submit_batch_item(item jsonb, actor text, asserted_by text, project_id uuid); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._submit_batch_item(item jsonb, actor text, asserted_by text, project_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _submit_command(command_type text, payload jsonb, requested_by text, ingress text, context jsonb, idempotency_key text, cancellation_mode text, project_id uuid, asserted_by text); Type: ACL; Schema: concord; Owner: -

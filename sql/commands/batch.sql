@@ -31,6 +31,22 @@ BEGIN
 END
 $$;
 
+-- One item of a batch, submitted as submit_command submits a command alone.
+CREATE OR REPLACE FUNCTION concord._submit_batch_item(
+    item jsonb, actor text, asserted_by text, project_id uuid
+)
+RETURNS TABLE (command_id uuid, status text, trace_id text, created boolean, errors jsonb)
+LANGUAGE sql
+VOLATILE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT * FROM concord._submit_command(
+        item ->> 'command_type', item -> 'payload', actor, coalesce(item ->> 'ingress', 'api'),
+        item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project_id,
+        asserted_by
+    )
+$$;
+
 CREATE OR REPLACE FUNCTION concord.submit_commands(
     commands jsonb,
     all_or_nothing boolean DEFAULT false,
@@ -64,7 +80,6 @@ DECLARE
     item jsonb;
     n integer := 0;
     problem text;
-    answer record;
     code text;
     rule text;
     message text;
@@ -105,21 +120,13 @@ BEGIN
         END IF;
         IF all_or_nothing THEN
             -- no savepoint: the first refusal ends the call and rolls back every command
-            SELECT * INTO answer FROM concord._submit_command(
-                item ->> 'command_type', item -> 'payload', who.actor, coalesce(item ->> 'ingress', 'api'),
-                item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project,
-                who.asserted_by);
-            RETURN QUERY SELECT n, answer.command_id, answer.status, answer.trace_id, answer.created,
-                answer.errors, null::jsonb;
+            RETURN QUERY SELECT n, s.*, null::jsonb
+                FROM concord._submit_batch_item(item, who.actor, who.asserted_by, project) AS s;
             CONTINUE;
         END IF;
         BEGIN
-            SELECT * INTO answer FROM concord._submit_command(
-                item ->> 'command_type', item -> 'payload', who.actor, coalesce(item ->> 'ingress', 'api'),
-                item -> 'context', item ->> 'idempotency_key', item ->> 'cancellation_mode', project,
-                who.asserted_by);
-            RETURN QUERY SELECT n, answer.command_id, answer.status, answer.trace_id, answer.created,
-                answer.errors, null::jsonb;
+            RETURN QUERY SELECT n, s.*, null::jsonb
+                FROM concord._submit_batch_item(item, who.actor, who.asserted_by, project) AS s;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS
                 code = RETURNED_SQLSTATE, rule = CONSTRAINT_NAME, message = MESSAGE_TEXT,

@@ -107,7 +107,11 @@ INSERT INTO admin_only VALUES
 ('concord.add_member(text, text, text, text)'),
 ('concord.remove_member(text, text, text, text)'),
 ('concord.grant_act_as(text, text, text)'),
-('concord.revoke_act_as(text, text, text)');
+('concord.revoke_act_as(text, text, text)'),
+('concord.set_audit_retention(interval)'),
+('concord.audit_partitions()'),
+('concord.audit_partition_rows(text)'),
+('concord.drop_audit_partition(text, bigint, text, text)');
 -- Who am I, authenticate, choose a project, my tokens: every role.
 CREATE TEMP TABLE every_role (signature regprocedure PRIMARY KEY);
 INSERT INTO every_role VALUES
@@ -151,7 +155,8 @@ INSERT INTO worker_only VALUES
 ('concord.register_operations(jsonb, text, text)'),
 ('concord.submit_scheduled(text, timestamptz)'),
 ('concord.runtime_agentic_command(uuid, text)'),
-('concord.runtime_registry_command(uuid, text)');
+('concord.runtime_registry_command(uuid, text)'),
+('concord.maintain_audit_partitions(integer)');
 -- What drives a command's run (claim it, let it go, its effects, its
 -- outcome) or speaks as a worker (its heartbeat, adoption): the worker's alone; and transition_command, an operator's (concord_admin).
 CREATE TEMP TABLE run_driving (signature regprocedure PRIMARY KEY);

@@ -19,6 +19,7 @@ import click
 import psycopg
 
 from . import migrate as installer
+from .audit_cli import audit_group
 from .errors import MigrationError
 from .operator_cli import COMMANDS
 from .registry_cli import registry_group
@@ -215,6 +216,7 @@ for _name, _summary in (
 ):
     _registry_manifest_verb(_name, _summary)
 group.add_command(registry_group)
+group.add_command(audit_group)
 for _command in COMMANDS:
     group.add_command(_command)
 

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql as psql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -1662,3 +1662,43 @@ class Client:
                 (entity_type, Jsonb(manifest)),
             )
         )
+
+    # -- audit retention -----------------------------------------------------------
+
+    def set_audit_retention(self, retain_for: timedelta | str | None) -> Any:
+        """Keep the audit trail for ``retain_for`` (a ``timedelta`` or an interval such as
+        ``'400 days'``; ``None`` keeps everything). Operators only
+        (:class:`~concord.errors.NotPermitted` otherwise). Returns the age set."""
+        return self._value("SELECT concord.set_audit_retention(%s::interval)", (retain_for,))
+
+    def audit_partitions(self) -> list[dict[str, Any]]:
+        """The audit trail's partitions: ``partition_name``, ``range_from``, ``range_to``,
+        ``estimated_rows`` and ``is_due`` (past the retention age). Operators only."""
+        return self._all("SELECT * FROM concord.audit_partitions()", ())
+
+    def maintain_audit_partitions(self, months_ahead: int = 2) -> int:
+        """Create the audit trail's month partitions up to ``months_ahead`` months ahead and
+        empty its default partition; returns how many partitions were created."""
+        return self._value("SELECT concord.maintain_audit_partitions(%s)", (months_ahead,))
+
+    def retain_audit(self, folder: str | os.PathLike[str]) -> list[Any]:
+        """Export every audit partition past the retention age to ``folder`` (a CSV file a
+        partition, ``<partition>.csv``, and its ``<partition>.csv.sha256``) and drop it, each
+        in its own transaction (see :mod:`concord.audit_retention`). Returns a
+        :class:`~concord.audit_retention.RetainedPartition` per partition dropped; raises
+        the refusal of ``concord.drop_audit_partition`` (that partition stays, and its files
+        are removed), after the partitions before it were dropped."""
+        from pathlib import Path
+
+        from .audit_retention import due_partitions, export_and_drop
+
+        target = Path(folder)
+        with self._cursor() as cur:
+            cur.row_factory = tuple_row
+            due = due_partitions(cur)
+        done = []
+        for name in due:
+            with self._cursor() as cur:
+                cur.row_factory = tuple_row
+                done.append(export_and_drop(cur, name, target))
+        return done

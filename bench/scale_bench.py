@@ -1,0 +1,362 @@
+"""Scale benchmark (issue 16 section 4, ``make bench-scale``): does an operation cost the same
+with a million commands as with ten thousand?
+
+Runnable alone with CONCORD_DSN set (a superuser DSN); not part of ``make bench`` or ``make
+test``. Creates the database ``concord_scale`` (dropped first, and at the end unless
+BENCH_SCALE_KEEP=1), installs Concord, and loads it with SMALL commands and their rows in the
+shapes real use writes (``scale_loader.py`` says how: one wave made through the public API,
+then copied with triggers off). Measures every operation below, grows the SAME database to
+LARGE commands and measures again, then prints both sizes side by side with their ratio
+(target: LARGE within TARGET x of SMALL).
+
+Each operation is one call on one connection (autocommit: one transaction, one round trip),
+made as an authenticated principal: the requester and the approver are database logins
+mapped to their principals (``concord.map_login``), as a deployment maps its users. The
+calls of all operations alternate in ROUNDS rounds, so that load on the machine hits them
+alike; p50 and p95 are over all RUNS calls of an operation.
+
+Environment: BENCH_SCALE_SMALL (default 10000) and BENCH_SCALE_LARGE (default 1000000)
+commands, BENCH_SCALE_RUNS (default 200) calls per operation and size, BENCH_SCALE_WAVES_PER
+_STATEMENT (default 250: waves of about 200 commands copied per INSERT), BENCH_SCALE_KEEP=1
+keeps the database. Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scale_loader as loader  # noqa: E402
+from concord.migrate import migrate  # noqa: E402
+
+SCALE_DB = "concord_scale"
+TARGET = 1.2
+ROUNDS = 10
+SAMPLE = 100  # old commands of each kind the read operations rotate over
+SWARMS_LIST = (
+    "SELECT swarm_run_id, swarm_name, swarm_status, count(*) AS agents, "
+    "min(created_at) AS started_at, max(completed_at) AS completed_at "
+    "FROM concord.swarm_tree GROUP BY swarm_run_id, swarm_name, swarm_status "
+    "ORDER BY min(created_at) DESC LIMIT 200"
+)  # python/concord/console/routes.py, the /console/swarms page
+
+
+@dataclass
+class Figures:
+    p50: float
+    p95: float
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def create_database(admin_dsn: str, name: str) -> str:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_conninfo(admin_dsn, dbname=name)
+
+
+def drop_database(admin_dsn: str, name: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def load_to(conn: psycopg.Connection, commands: int, done_waves: int, backlog_waves: int,
+            chunk: int) -> tuple[int, float]:
+    """Grow to about commands (waves done_waves + 1 ...), then VACUUM ANALYZE; returns the
+    last wave and the seconds taken (the vacuum included)."""
+    started = time.perf_counter()
+    last = loader.waves_for(conn, commands, backlog_waves)
+    loader.grow(conn, done_waves + 1, last, backlog_waves, chunk, say=say)
+    vacuum_started = time.perf_counter()
+    conn.execute("VACUUM ANALYZE")
+    say(f"  VACUUM ANALYZE {time.perf_counter() - vacuum_started:.1f} s")
+    return last, time.perf_counter() - started
+
+
+def report_load(label: str, figures: loader.LoadFigures) -> None:
+    say(
+        f"{label}: {figures.commands:,} commands, {figures.events:,} events "
+        f"({figures.events / max(1, figures.commands):.1f} a command), loaded in "
+        f"{figures.seconds:.1f} s; database {figures.db_bytes / 2**20:,.0f} MiB"
+    )
+    for name, size in figures.biggest:
+        say(f"    {name:<32} {size / 2**20:>10,.1f} MiB")
+
+
+class Operations:
+    """The measured calls, with what they rotate over sampled from the database as it is."""
+
+    def __init__(self, admin: psycopg.Connection, requester: psycopg.Connection,
+                 approver: psycopg.Connection, runs: int, tag: str) -> None:
+        self.requester = requester
+        self.approver = approver
+        self.runs = runs
+        self.tag = tag
+        self.i = 0
+        sample = {}
+        for kind, where in (
+            ("succeeded", "c.status = 'succeeded'"),
+            ("failed", "c.status = 'failed'"),
+            ("cancelled", "c.status = 'cancelled'"),
+            ("waiting", "c.status = 'waiting_for_approval'"),
+            ("swarm", "EXISTS (SELECT 1 FROM concord.swarm_runs AS s "
+                      "WHERE s.command_id = c.command_id)"),
+        ):
+            sample[kind] = [
+                r[0] for r in admin.execute(
+                    f"SELECT c.command_id FROM concord.commands AS c WHERE {where} "
+                    "AND c.command_type LIKE 'scale\\_%%' ORDER BY random() LIMIT %s",
+                    (SAMPLE,),
+                )
+            ]
+        # interleaved, so that each kind is in every round
+        self.old = [c for group in zip(*sample.values(), strict=False) for c in group]
+        self.swarms = [
+            r[0] for r in admin.execute(
+                "SELECT swarm_run_id FROM concord.swarm_runs ORDER BY random() LIMIT %s",
+                (SAMPLE,),
+            )
+        ]
+        # The last command of an old chain: a new edge to it walks the chain (the cycle check
+        # follows the parent's ancestors).
+        self.tails = [
+            r[0] for r in admin.execute(
+                "SELECT d.child_command_id FROM concord.command_dependencies AS d "
+                "WHERE NOT EXISTS (SELECT 1 FROM concord.command_dependencies AS e "
+                "WHERE e.parent_command_id = d.child_command_id) "
+                "AND EXISTS (SELECT 1 FROM concord.command_dependencies AS f "
+                "WHERE f.child_command_id = d.parent_command_id) "
+                "ORDER BY random() LIMIT %s",
+                (SAMPLE,),
+            )
+        ]
+        # fresh children for add_dependency, submitted before the clock starts
+        self.children = [
+            r[0] for r in (
+                requester.execute(
+                    "SELECT command_id FROM concord.submit_command('scale_task', "
+                    "jsonb_build_object('n', %s::int), NULL, 'api', '{}', %s)",
+                    (g, f"child-{tag}-{g}"),
+                ).fetchone()
+                for g in range(runs)
+            )
+        ]
+        page = requester.execute(
+            "SELECT concord.list_commands(NULL, NULL, NULL, NULL, NULL, NULL, 50, NULL)"
+        ).fetchone()[0]  # type: ignore[index]
+        self.cursor = page["next_cursor"]
+        page = requester.execute(
+            "SELECT concord.list_commands('failed', 'scale_task', NULL, NULL, NULL, NULL, 50, "
+            "NULL)"
+        ).fetchone()[0]  # type: ignore[index]
+        self.failed_cursor = page["next_cursor"]
+        self.n_dep = 0
+
+    def pick(self, items: list) -> Any:
+        self.i += 1
+        return items[self.i % len(items)]
+
+    def submit(self) -> None:
+        self.i += 1
+        self.requester.execute(
+            "SELECT * FROM concord.submit_command('scale_task', '{\"n\": 1}', NULL, 'api', "
+            "'{}', %s)",
+            (f"measure-{self.tag}-{self.i}",),
+        ).fetchall()
+
+    def add_dependency(self) -> None:
+        child = self.children[self.n_dep % len(self.children)]
+        parent = self.tails[self.n_dep % len(self.tails)]
+        self.n_dep += 1
+        self.requester.execute("SELECT concord.add_dependency(%s, %s)", (child, parent))
+
+    def explain(self) -> None:
+        self.requester.execute("SELECT concord.explain(%s)", (self.pick(self.old),)).fetchall()
+
+    def timeline(self) -> None:
+        self.requester.execute(
+            "SELECT * FROM concord.command_timeline(%s)", (self.pick(self.old),)
+        ).fetchall()
+
+    def get_command(self) -> None:
+        self.requester.execute(
+            "SELECT concord.get_command(%s)", (self.pick(self.old),)
+        ).fetchall()
+
+    def approval_inbox(self) -> None:
+        self.approver.execute("SELECT * FROM concord.approval_inbox()").fetchall()
+
+    def resolve_contract(self) -> None:
+        self.requester.execute(
+            "SELECT concord.resolve_command_type_contract('scale_task')"
+        ).fetchall()
+
+    def list_first(self) -> None:
+        self.requester.execute(
+            "SELECT concord.list_commands(NULL, NULL, NULL, NULL, NULL, NULL, 50, NULL)"
+        ).fetchall()
+
+    def list_next(self) -> None:
+        self.requester.execute(
+            "SELECT concord.list_commands(NULL, NULL, NULL, NULL, NULL, NULL, 50, %s)",
+            (self.cursor,),
+        ).fetchall()
+
+    def list_filtered(self) -> None:
+        self.requester.execute(
+            "SELECT concord.list_commands('failed', 'scale_task', NULL, NULL, NULL, NULL, 50, "
+            "NULL)"
+        ).fetchall()
+
+    def list_filtered_next(self) -> None:
+        self.requester.execute(
+            "SELECT concord.list_commands('failed', 'scale_task', NULL, NULL, NULL, NULL, 50, "
+            "%s)",
+            (self.failed_cursor,),
+        ).fetchall()
+
+    def swarms_list(self) -> None:
+        self.requester.execute(SWARMS_LIST).fetchall()
+
+    def swarm_page(self) -> None:
+        swarm = self.pick(self.swarms)
+        self.requester.execute(
+            "SELECT * FROM concord.swarm_tree WHERE swarm_run_id = %s", (swarm,)
+        ).fetchall()
+        self.requester.execute(
+            "SELECT * FROM concord.agent_step_log WHERE swarm_run_id = %s", (swarm,)
+        ).fetchall()
+
+    def all(self) -> list[tuple[str, Callable[[], None]]]:
+        return [
+            ("submit_command", self.submit),
+            ("add_dependency (chain tail)", self.add_dependency),
+            ("explain (old command)", self.explain),
+            ("command_timeline", self.timeline),
+            ("get_command", self.get_command),
+            ("approval_inbox", self.approval_inbox),
+            ("resolve_command_type_contract", self.resolve_contract),
+            ("list_commands first page", self.list_first),
+            ("list_commands next page", self.list_next),
+            ("list_commands failed+type", self.list_filtered),
+            ("list_commands failed+type next", self.list_filtered_next),
+            ("console swarms list", self.swarms_list),
+            ("console swarm page", self.swarm_page),
+        ]
+
+
+def measure(dsn: str, requester_dsn: str, approver_dsn: str, runs: int, tag: str
+            ) -> dict[str, Figures]:
+    with (
+        psycopg.connect(dsn, autocommit=True) as admin,
+        psycopg.connect(requester_dsn, autocommit=True) as requester,
+        psycopg.connect(approver_dsn, autocommit=True) as approver,
+    ):
+        requester.execute("SELECT concord.use_project(%s)", (loader.PROJECT,))
+        ops = Operations(admin, requester, approver, runs, tag)
+        calls = ops.all()
+        for _name, call in calls:  # warm: plans cached, plpython3u started
+            for _ in range(3):
+                call()
+        timings: dict[str, list[float]] = {name: [] for name, _ in calls}
+        per_round = max(1, runs // ROUNDS)
+        for _ in range(ROUNDS):
+            for name, call in calls:
+                for _ in range(per_round):
+                    started = time.perf_counter()
+                    call()
+                    timings[name].append((time.perf_counter() - started) * 1000)
+        return {
+            name: Figures(statistics.median(values), percentile(values, 0.95))
+            for name, values in timings.items()
+        }
+
+
+def print_table(small: int, large: int, a: dict[str, Figures], b: dict[str, Figures]) -> None:
+    say("")
+    say(f"{'operation':<32} {'p50 ' + str(small):>10} {'p50 ' + str(large):>12} "
+        f"{'ratio':>6} {'target':>6}  {'p95 small':>9} {'p95 large':>9}")
+    for name, fa in a.items():
+        fb = b[name]
+        ratio = fb.p50 / fa.p50
+        verdict = "ok" if ratio <= TARGET else "over"
+        say(f"{name:<32} {fa.p50:>8.2f}ms {fb.p50:>10.2f}ms {ratio:>6.2f} {TARGET:>6}  "
+            f"{fa.p95:>7.2f}ms {fb.p95:>7.2f}ms  {verdict}")
+
+
+def main() -> None:
+    admin_dsn = os.environ.get("CONCORD_DSN")
+    if not admin_dsn:
+        raise SystemExit("bench-scale: set CONCORD_DSN to a superuser DSN")
+    small = env_int("BENCH_SCALE_SMALL", 10_000)
+    large = env_int("BENCH_SCALE_LARGE", 1_000_000)
+    runs = env_int("BENCH_SCALE_RUNS", 200)
+    chunk = env_int("BENCH_SCALE_WAVES_PER_STATEMENT", 250)
+    keep = os.environ.get("BENCH_SCALE_KEEP") == "1"
+    events_per_command = float(os.environ.get("BENCH_SCALE_EVENTS_PER_COMMAND", 10))
+    dsn = create_database(admin_dsn, SCALE_DB)
+    requester_dsn = make_conninfo(dsn, user=loader.REQUESTER_LOGIN)
+    approver_dsn = make_conninfo(dsn, user=loader.APPROVER_LOGIN)
+    try:
+        started = time.perf_counter()
+        migrate(dsn)
+        loader.setup_world(dsn)
+        loader.make_templates(dsn, requester_dsn, approver_dsn, events_per_command)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            counts = loader.snapshot(conn)
+            history, backlog = loader.wave_size(conn)
+            say(f"template wave (public API, {time.perf_counter() - started:.1f} s with the "
+                f"install): {history} history + {backlog} backlog commands; rows: "
+                + ", ".join(f"{t.split('.')[1]} {n}" for t, n in counts.items()))
+            backlog_waves = max(1, small // max(1, history + backlog))
+            done, seconds = load_to(conn, small, 0, backlog_waves, chunk)
+            small_load = loader.figures(conn, time.perf_counter() - started)
+            report_load(f"small (load {seconds:.1f} s)", small_load)
+        at_small = measure(dsn, requester_dsn, approver_dsn, runs, "small")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            grow_started = time.perf_counter()
+            done, seconds = load_to(conn, large, done, backlog_waves, chunk)
+            large_load = loader.figures(conn, time.perf_counter() - grow_started)
+            report_load(f"large (grown from small in {seconds:.1f} s)", large_load)
+            added = large_load.commands - small_load.commands
+            say(f"  load rate {added / max(seconds, 1e-9):,.0f} commands/s, "
+                f"{(large_load.events - small_load.events) / max(seconds, 1e-9):,.0f} events/s")
+        at_large = measure(dsn, requester_dsn, approver_dsn, runs, "large")
+        print_table(small_load.commands, large_load.commands, at_small, at_large)
+    finally:
+        if not keep:
+            drop_database(admin_dsn, SCALE_DB)
+
+
+if __name__ == "__main__":
+    main()

@@ -35,13 +35,37 @@ COMMENT ON SCHEMA concord_audit IS
 'The partitions of concord.domain_events (one a month, the initial one and a default). '
 'Read and write the audit trail through concord.domain_events, never a partition.';
 
--- The views reading the table follow its OID: dropped here, recreated by the
--- sql/ files on the new parent (a fresh install has none yet).
-DROP VIEW IF EXISTS concord.command_audit;
-DROP VIEW IF EXISTS concord.decision_history;
-DROP VIEW IF EXISTS concord.queue_depth;
-DROP VIEW IF EXISTS concord.stuck_effects;
-DROP VIEW IF EXISTS concord.unserved_commands;
+-- The views reading the table (and the views reading those) follow its OID:
+-- dropped here, deepest first, and recreated by the sql/ files on the new
+-- parent (a fresh install has none yet). Only Concord's own: a view of
+-- another schema reading domain_events makes this migration fail rather than
+-- vanish.
+DO $$
+DECLARE
+    dependent record;
+BEGIN
+    FOR dependent IN
+        WITH RECURSIVE reader (oid, depth) AS (
+            SELECT 'concord.domain_events'::regclass::oid, 0
+            UNION
+            SELECT r.ev_class, reader.depth + 1
+            FROM reader
+            INNER JOIN pg_catalog.pg_depend AS d
+                ON d.refobjid = reader.oid AND d.classid = 'pg_catalog.pg_rewrite'::regclass
+            INNER JOIN pg_catalog.pg_rewrite AS r ON d.objid = r.oid
+            WHERE r.ev_class <> reader.oid
+        )
+        SELECT reader.oid::regclass AS name, max(reader.depth) AS depth
+        FROM reader
+        INNER JOIN pg_catalog.pg_class AS c ON reader.oid = c.oid
+        WHERE reader.depth > 0 AND c.relnamespace = 'concord'::regnamespace
+        GROUP BY reader.oid
+        ORDER BY max(reader.depth) DESC
+    LOOP
+        EXECUTE format('DROP VIEW %s', dependent.name);
+    END LOOP;
+END
+$$;
 
 -- The existing table becomes the initial partition. Its triggers and policy
 -- are the parent's to hold: the sql/ files put them back there (row triggers

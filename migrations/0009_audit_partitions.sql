@@ -73,7 +73,8 @@ $$;
 -- gives each partition its own TRUNCATE guard).
 DROP TRIGGER IF EXISTS events_are_append_only ON concord.domain_events;
 DROP TRIGGER IF EXISTS events_are_not_truncated ON concord.domain_events;
-DROP TRIGGER IF EXISTS agent_step_audit_rows_refer_to_memories_by_reference ON concord.domain_events;
+DROP TRIGGER IF EXISTS agent_step_audit_rows_refer_to_memories_by_reference
+ON concord.domain_events;
 DROP TRIGGER IF EXISTS domain_events_notify_watchers ON concord.domain_events;
 DROP POLICY IF EXISTS events_are_seen_with_what_they_record ON concord.domain_events;
 ALTER TABLE concord.domain_events NO FORCE ROW LEVEL SECURITY;
@@ -132,11 +133,12 @@ WHERE agent_run_id IS NOT null;
 CREATE INDEX domain_events_swarm_idx ON concord.domain_events (swarm_run_id)
 WHERE swarm_run_id IS NOT null;
 
-SELECT setval(
-    pg_get_serial_sequence('concord.domain_events', 'event_seq'),
-    greatest(last_seq, 1),
-    last_seq > 0
-)
+SELECT
+    setval(
+        pg_get_serial_sequence('concord.domain_events', 'event_seq'),
+        greatest(last_seq, 1),
+        last_seq > 0
+    )
 FROM audit_seq_0009;
 
 -- The initial partition: everything recorded so far, up to the end of the

@@ -36,7 +36,8 @@ concord.audit_partition_rows(text),
 concord.drop_audit_partition(text, bigint, text, text)
 TO concord_admin;
 
-GRANT EXECUTE ON FUNCTION concord.maintain_audit_partitions(integer) TO concord_worker, concord_admin;
+GRANT EXECUTE ON FUNCTION concord.maintain_audit_partitions(integer)
+TO concord_worker, concord_admin;
 
 -- The months ahead exist from the install on, created as concord_owner.
 SELECT concord.maintain_audit_partitions();

@@ -6,7 +6,9 @@
 -- Every partition with its range; the initial one starts at -infinity, the
 -- default one has no range.
 CREATE OR REPLACE FUNCTION concord._audit_partitions()
-RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, is_default boolean)
+RETURNS TABLE (
+    partition_name text, range_from timestamptz, range_to timestamptz, is_default boolean
+)
 LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
@@ -114,21 +116,20 @@ BEGIN
             RETURN 0;
         END IF;
         ALTER TABLE concord.domain_events DETACH PARTITION concord_audit.domain_events_default;
-        ALTER TABLE concord_audit.domain_events_default RENAME TO domain_events_default_emptied;
         FOR month_start IN
             SELECT DISTINCT date_trunc('month', d.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            FROM concord_audit.domain_events_default_emptied AS d
+            FROM concord_audit.domain_events_default AS d
             ORDER BY 1
         LOOP
             name := concord._create_audit_partition(month_start);
             created := created + 1;
             EXECUTE format(
-                'INSERT INTO concord_audit.%I SELECT * FROM concord_audit.domain_events_default_emptied AS d '
+                'INSERT INTO concord_audit.%I SELECT * FROM concord_audit.domain_events_default AS d '
                 'WHERE d.created_at >= %L AND d.created_at < %L',
                 name, month_start, (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
             );
         END LOOP;
-        DROP TABLE concord_audit.domain_events_default_emptied;
+        DROP TABLE concord_audit.domain_events_default;
     END IF;
     CREATE TABLE concord_audit.domain_events_default PARTITION OF concord.domain_events DEFAULT;
     PERFORM concord._guard_audit_partition('domain_events_default');

@@ -140,9 +140,10 @@ END
 $$;
 
 COMMENT ON FUNCTION concord.audit_partition_rows(text) IS
-'Every row of one audit partition, in event_seq order: what concord audit retain exports (COPY (SELECT '
-'* FROM concord.audit_partition_rows(name)) TO STDOUT). Operators only. Errors: CN012 '
-'(the_audit_trail_is_retained_by_an_operator), CN006 (an_audit_partition_is_a_month_of_the_audit_trail).';
+'Every row of one audit partition, in event_seq order: what concord audit retain exports '
+'(COPY (SELECT * FROM concord.audit_partition_rows(name)) TO STDOUT). Operators only. Errors: '
+'CN012 (the_audit_trail_is_retained_by_an_operator), CN006 '
+'(an_audit_partition_is_a_month_of_the_audit_trail).';
 
 CREATE OR REPLACE FUNCTION concord.drop_audit_partition(
     partition_name text, exported_rows bigint, sha256 text, file_name text
@@ -215,10 +216,12 @@ COMMENT ON FUNCTION concord.drop_audit_partition(text, bigint, text, text) IS
 'concord.audit_partitions), exported_rows (rows in the exported file), sha256 and file_name (the '
 'file''s checksum and name, kept in the audit row that records the drop). Refuses unless the whole '
 'range is older than the retention age and the partition holds exactly exported_rows rows (counted '
-'under a lock). Returns what it recorded. Operators only; concord audit retain exports and calls it. '
+'under a lock). Returns what it recorded. Operators only; concord audit retain exports and '
+'calls it. '
 'Errors: CN012 (the_audit_trail_is_retained_by_an_operator), CN006 '
 '(an_audit_partition_is_a_month_of_the_audit_trail), CN011 '
-'(an_audit_partition_is_dropped_only_past_its_retention, an_audit_partition_is_dropped_only_as_exported), '
+'(an_audit_partition_is_dropped_only_past_its_retention, '
+'an_audit_partition_is_dropped_only_as_exported), '
 'CN008 (an_audit_export_names_its_sha256, required_argument_is_not_blank).';
 
 CREATE OR REPLACE FUNCTION concord._rule_book_audit_retention()

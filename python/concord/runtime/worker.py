@@ -47,6 +47,8 @@ RECONCILE_SCHEDULE = "concord-internal.reconcile"
 # a row found it PENDING on this executor, under the same ownership token, and not running
 # in this process: a workflow just dequeued starts its thread long before the second look.
 RECOVERY_INTERVAL_SECONDS = 2.0
+# How often a worker makes the audit trail's coming month partitions (migration 0009).
+AUDIT_UPKEEP_SECONDS = 3600.0
 
 
 def default_executor_id() -> str:
@@ -221,6 +223,7 @@ class Worker:
         self._recovery_stop = threading.Event()
         self._recovery_thread: threading.Thread | None = None
         self.resumed: list[str] = []  # workflows the recovery loop resumed
+        self._next_audit_upkeep = 0.0  # time.monotonic() of the next audit partition upkeep
 
     def start(self) -> None:
         from dbos import DBOS
@@ -463,10 +466,21 @@ class Worker:
                 self._heartbeat()
                 if self.config.adopt_after > 0:
                     self._adopt_orphans()
+                self._audit_upkeep()
             except Exception as exc:  # noqa: BLE001 - the next round tries again
                 log.warning("worker %s: heartbeat failed: %s", self.config.executor_id, exc)
                 if self._lock_conn is not None and self._lock_conn.broken:
                     self._lock_conn = None
+
+    def _audit_upkeep(self) -> None:
+        """Once an hour, create the audit trail's coming month partitions and move any rows
+        its default partition caught (``concord.maintain_audit_partitions``: one cheap query
+        when nothing is missing), so a new month never finds its partition absent."""
+        now = time.monotonic()
+        if now < self._next_audit_upkeep:
+            return
+        self._next_audit_upkeep = now + AUDIT_UPKEEP_SECONDS
+        self.db.rows("SELECT concord.maintain_audit_partitions()")
 
     def _adopt_orphans(self) -> int:
         """Recover, in this process, the PENDING workflows of workers that are gone (no

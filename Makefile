@@ -22,7 +22,7 @@ SQL_DIRS := $(wildcard sql migrations)
 PY_DIRS  := $(wildcard python tests bench)
 
 .PHONY: help deps db db-stop test test-db-steps lint-sql lint-py lint-plpgsql pgtap \
-        upgrade-test pytest demo bench docs screenshots clean
+        upgrade-test pytest demo bench bench-scale docs screenshots clean
 
 help:
 	@echo "make demo     install Concord in a throwaway PostgreSQL and run demo/*.sql"
@@ -30,6 +30,7 @@ help:
 	@echo "make deps     install missing Debian packages (PostgreSQL, pgTAP, ...)"
 	@echo "make db       start the throwaway cluster and print its DSN;  make db-stop"
 	@echo "make bench    run the benchmarks;  make clean  remove cluster and .venv"
+	@echo "make bench-scale  costs at 10k and at 1M commands (about 30 min; bench/README.md)"
 	@echo "make docs     rewrite the generated parts of docs/reference/ from a fresh install"
 	@echo "make screenshots  the web console's main pages as PNG in docs/screenshots/"
 
@@ -83,6 +84,11 @@ demo: deps $(VENV)
 
 bench: deps $(VENV)
 	@$(RUN_DB) $(PY) bench/run_bench.py
+
+# Not part of `make bench` or `make test`: it loads a million commands (BENCH_SCALE_SMALL and
+# BENCH_SCALE_LARGE choose the sizes; bench/README.md).
+bench-scale: deps $(VENV)
+	@$(RUN_DB) $(PY) bench/scale_bench.py
 
 # The reference pages generated from a fresh install, and the generated entries of the SQL
 # reference pages (tests check they are fresh).

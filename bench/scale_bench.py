@@ -90,13 +90,13 @@ def drop_database(admin_dsn: str, name: str) -> None:
         )
 
 
-def load_to(conn: psycopg.Connection, commands: int, done_waves: int, backlog_waves: int,
-            chunk: int) -> tuple[int, float]:
+def load_to(conn: psycopg.Connection, dsn: str, commands: int, done_waves: int,
+            backlog_waves: int, chunk: int, loaders: int) -> tuple[int, float]:
     """Grow to about commands (waves done_waves + 1 ...), then VACUUM ANALYZE; returns the
     last wave and the seconds taken (the vacuum included)."""
     started = time.perf_counter()
     last = loader.waves_for(conn, commands, backlog_waves)
-    loader.grow(conn, done_waves + 1, last, backlog_waves, chunk, say=say)
+    loader.grow(dsn, done_waves + 1, last, backlog_waves, chunk, loaders, say=say)
     vacuum_started = time.perf_counter()
     conn.execute("VACUUM ANALYZE")
     say(f"  VACUUM ANALYZE {time.perf_counter() - vacuum_started:.1f} s")
@@ -321,7 +321,8 @@ def main() -> None:
     small = env_int("BENCH_SCALE_SMALL", 10_000)
     large = env_int("BENCH_SCALE_LARGE", 1_000_000)
     runs = env_int("BENCH_SCALE_RUNS", 200)
-    chunk = env_int("BENCH_SCALE_WAVES_PER_STATEMENT", 250)
+    chunk = env_int("BENCH_SCALE_WAVES_PER_STATEMENT", 50)
+    loaders = env_int("BENCH_SCALE_LOADERS", 2)
     keep = os.environ.get("BENCH_SCALE_KEEP") == "1"
     events_per_command = float(os.environ.get("BENCH_SCALE_EVENTS_PER_COMMAND", 10))
     dsn = create_database(admin_dsn, SCALE_DB)
@@ -339,13 +340,13 @@ def main() -> None:
                 f"install): {history} history + {backlog} backlog commands; rows: "
                 + ", ".join(f"{t.split('.')[1]} {n}" for t, n in counts.items()))
             backlog_waves = max(1, small // max(1, history + backlog))
-            done, seconds = load_to(conn, small, 0, backlog_waves, chunk)
+            done, seconds = load_to(conn, dsn, small, 0, backlog_waves, chunk, loaders)
             small_load = loader.figures(conn, time.perf_counter() - started)
             report_load(f"small (load {seconds:.1f} s)", small_load)
         at_small = measure(dsn, requester_dsn, approver_dsn, runs, "small")
         with psycopg.connect(dsn, autocommit=True) as conn:
             grow_started = time.perf_counter()
-            done, seconds = load_to(conn, large, done, backlog_waves, chunk)
+            done, seconds = load_to(conn, dsn, large, done, backlog_waves, chunk, loaders)
             large_load = loader.figures(conn, time.perf_counter() - grow_started)
             report_load(f"large (grown from small in {seconds:.1f} s)", large_load)
             added = large_load.commands - small_load.commands

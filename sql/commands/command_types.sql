@@ -30,8 +30,12 @@ BEGIN
                 'kind', 'required_input');
         END IF;
     END LOOP;
+    -- Python is asked only when the PL/pgSQL check cannot say "valid": its
+    -- problems (and their wording) stay the ones reported.
     IF payload_schema <> '{}'::jsonb AND payload_schema <> 'true'::jsonb THEN
-        problems := problems || concord._json_schema_errors(payload_schema, payload);
+        IF concord._json_schema_accepts(payload_schema, payload) IS NOT TRUE THEN
+            problems := problems || concord._json_schema_errors(payload_schema, payload);
+        END IF;
     END IF;
     RETURN problems;
 END

@@ -1,6 +1,58 @@
 -- agent_runs: subset scopes, depth, live-agent and step limits, the state
 -- machine and the audit, whoever writes.
 
+-- The shape checks of agent_runs' CHECK constraints (migration 0004), in
+-- PL/pgSQL: PostgreSQL evaluates every CHECK at every UPDATE of the row, and
+-- the step counter updates it at each step. A SQL function with a SET clause
+-- is not inlined and its body was planned again for each statement; a
+-- PL/pgSQL body keeps its plan for the session. Same expressions, same
+-- answers.
+CREATE OR REPLACE FUNCTION concord._is_name_list(names text[])
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN names IS NOT NULL
+       AND array_position(names, NULL) IS NULL
+       AND NOT EXISTS (SELECT 1 FROM unnest(names) AS n (name)
+                       WHERE n.name !~ '^[A-Za-z][A-Za-z0-9_.:-]*$' OR length(n.name) > 128)
+       AND cardinality(names) = (SELECT count(DISTINCT n.name) FROM unnest(names) AS n (name));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION concord._is_memory_scope(scope jsonb)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    RETURN scope IS NOT NULL AND jsonb_typeof(scope) = 'object' AND (
+        scope = '{}'::jsonb
+        OR (
+            (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(scope) AS k)
+            = ARRAY['allow_semantic_retrieval', 'allowed_memory_types', 'max_results',
+                    'subject_id', 'subject_type']
+            AND jsonb_typeof(scope -> 'subject_type') = 'string'
+            AND btrim(scope ->> 'subject_type') <> ''
+            AND jsonb_typeof(scope -> 'subject_id') = 'string'
+            AND btrim(scope ->> 'subject_id') <> ''
+            AND jsonb_typeof(scope -> 'allowed_memory_types') = 'array'
+            AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(scope -> 'allowed_memory_types') AS t (item)
+                            WHERE jsonb_typeof(t.item) <> 'string' OR btrim(t.item #>> '{}') = '')
+            AND jsonb_typeof(scope -> 'allow_semantic_retrieval') = 'boolean'
+            AND jsonb_typeof(scope -> 'max_results') = 'number'
+            AND (scope ->> 'max_results')::numeric = floor((scope ->> 'max_results')::numeric)
+            AND (scope ->> 'max_results')::numeric BETWEEN 0 AND 1000
+        )
+    );
+END
+$$;
+
 -- Every tool an agent is given must be registered (CN009).
 CREATE OR REPLACE FUNCTION concord._require_tools(tools text[])
 RETURNS void
@@ -162,6 +214,9 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     truth record;
+    truth_steps integer;
+    truth_cost numeric;
+    step_cost numeric;
 BEGIN
     IF (NEW.agent_run_id, NEW.command_id, NEW.swarm_run_id, NEW.parent_agent_run_id, NEW.agent_name,
         NEW.agent_role, NEW.agent_version, NEW.goal, NEW.allowed_tools, NEW.allowed_connectors,
@@ -209,8 +264,24 @@ BEGIN
         NEW.cancelled_at := OLD.cancelled_at;
     END IF;
     IF (NEW.step_count, NEW.cost_units) IS DISTINCT FROM (OLD.step_count, OLD.cost_units) THEN
-        SELECT count(*) AS step_count, coalesce(sum(st.cost_units), 0) AS cost_units INTO truth
-        FROM concord.agent_steps AS st WHERE st.agent_run_id = NEW.agent_run_id;
+        -- OLD's counters were the truth when written (this check let them
+        -- through); steps are append-only, and each is numbered one past the
+        -- count it read under this row's lock (_agent_steps_before_insert,
+        -- one_step_per_index), so they run 1..n without gaps. The truth is
+        -- OLD's counters plus the steps numbered beyond them, each read by
+        -- the unique index: not a recount of every step, whose row security
+        -- check (agent_steps_are_seen_with_their_command) the planner turned
+        -- into a scan of every command once the run had many steps.
+        truth_steps := OLD.step_count;
+        truth_cost := OLD.cost_units;
+        LOOP
+            SELECT st.cost_units INTO step_cost FROM concord.agent_steps AS st
+            WHERE st.agent_run_id = NEW.agent_run_id AND st.step_index = truth_steps + 1;
+            EXIT WHEN NOT FOUND;
+            truth_steps := truth_steps + 1;
+            truth_cost := truth_cost + coalesce(step_cost, 0);
+        END LOOP;
+        SELECT truth_steps AS step_count, truth_cost AS cost_units INTO truth;
         IF current_setting('concord.counting', true) = 'on' THEN
             NEW.step_count := truth.step_count;
             NEW.cost_units := truth.cost_units;

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale_loader as loader  # noqa: E402
 from concord.migrate import migrate  # noqa: E402
 
-SCALE_DB = "concord_scale"
+SCALE_DB = os.environ.get("BENCH_SCALE_DB", "concord_scale")
 TARGET = 1.2
 ROUNDS = 10
 SAMPLE = 100  # old commands of each kind the read operations rotate over
@@ -326,12 +326,10 @@ def main() -> None:
     keep = os.environ.get("BENCH_SCALE_KEEP") == "1"
     events_per_command = float(os.environ.get("BENCH_SCALE_EVENTS_PER_COMMAND", 10))
     dsn = create_database(admin_dsn, SCALE_DB)
-    requester_dsn = make_conninfo(dsn, user=loader.REQUESTER_LOGIN)
-    approver_dsn = make_conninfo(dsn, user=loader.APPROVER_LOGIN)
     try:
         started = time.perf_counter()
         migrate(dsn)
-        loader.setup_world(dsn)
+        requester_dsn, approver_dsn = loader.setup_world(dsn)
         loader.make_templates(dsn, requester_dsn, approver_dsn, events_per_command)
         with psycopg.connect(dsn, autocommit=True) as conn:
             counts = loader.snapshot(conn)
@@ -357,6 +355,7 @@ def main() -> None:
     finally:
         if not keep:
             drop_database(admin_dsn, SCALE_DB)
+            loader.drop_logins(admin_dsn, SCALE_DB)
 
 
 if __name__ == "__main__":

@@ -41,14 +41,13 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
 ORG = "scale"
 PROJECT = "scale/main"
 REQUESTER = "scale-requester"
 APPROVER = "scale-approver"
-REQUESTER_LOGIN = "concord_scale_requester"
-APPROVER_LOGIN = "concord_scale_approver"
 TASK = "scale_task"
 GOVERNED = "scale_governed"
 SYNC = "scale_sync"
@@ -190,15 +189,31 @@ def _exec(conn: psycopg.Connection, query: str, params: tuple = ()) -> None:
     conn.execute(query, params)  # type: ignore[arg-type]
 
 
-def setup_world(dsn: str) -> None:
-    """Organisation, project, requester and approver (mapped logins), types, policy, tool."""
+def logins(dbname: str) -> tuple[str, str]:
+    """The requester's and the approver's database logins (roles are the cluster's: named
+    after the database, so that two loads side by side do not share them)."""
+    return f"{dbname}_requester", f"{dbname}_approver"
+
+
+def drop_logins(admin_dsn: str, dbname: str) -> None:
+    """Drop the logins of dbname's load (after the database itself)."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        for login in logins(dbname):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login)))
+
+
+def setup_world(dsn: str) -> tuple[str, str]:
+    """Organisation, project, requester and approver (mapped logins), types, policy, tool;
+    returns the DSNs of the requester's and the approver's logins."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         _exec(conn, "SET client_min_messages = warning")
+        (dbname,) = conn.execute("SELECT current_database()").fetchone()  # type: ignore[misc]
+        requester_login, approver_login = logins(dbname)
         _exec(conn, "SELECT concord.create_organisation(%s)", (ORG,))
         _exec(conn, "SELECT concord.create_project(%s, 'main')", (ORG,))
         for who, role, login in (
-            (REQUESTER, "member", REQUESTER_LOGIN),
-            (APPROVER, "approver", APPROVER_LOGIN),
+            (REQUESTER, "member", requester_login),
+            (APPROVER, "approver", approver_login),
         ):
             _exec(conn, "SELECT concord.create_principal(%s)", (who,))
             _exec(conn, "SELECT concord.add_member(%s, %s, %s)", (ORG, who, role))
@@ -258,6 +273,7 @@ def setup_world(dsn: str) -> None:
             "SELECT concord.register_tool(%s)",
             (Jsonb({"name": TOOL, "command_type": SYNC, "execution_mode": "sync"}),),
         )
+    return make_conninfo(dsn, user=requester_login), make_conninfo(dsn, user=approver_login)
 
 
 class _Wave:
@@ -447,44 +463,49 @@ def effects_for(events_per_command: float) -> float:
 
 
 def make_templates(dsn: str, requester_dsn: str, approver_dsn: str,
-                   events_per_command: float = 10) -> None:
-    """One wave through the public API (see the module's docstring)."""
+                   events_per_command: float = 10, divisor: int = 1) -> None:
+    """One wave through the public API (see the module's docstring); divisor > 1 makes a
+    smaller one, every shape still in it (for tests)."""
     w = _Wave(dsn, requester_dsn, approver_dsn, effects_for(events_per_command))
+
+    def n(count: int) -> int:
+        return max(1, count // divisor)
+
     try:
         # history: plain successes, each a command with its hand-off, claim and outcome
-        for _ in range(60):
+        for _ in range(n(60)):
             w.run(w.submit())
-        for _ in range(8):
+        for _ in range(n(8)):
             w.run(w.submit(), "failed")
-        for _ in range(5):
+        for _ in range(n(5)):
             w.cancel(w.submit())
         # chains of four: each waits for the one before, all succeeded in order
-        for _ in range(5):
+        for _ in range(n(5)):
             chain = [w.submit() for _ in range(4)]
             for parent, child in zip(chain, chain[1:], strict=False):
                 w.depend(child, parent)
             for c in chain:
                 w.run(c)
         # governed: approved then run, rejected
-        for _ in range(6):
+        for _ in range(n(6)):
             c = w.submit(GOVERNED, LIMIT + 1)
             w.decide(c, "approved")
             w.run(c)
-        for _ in range(2):
+        for _ in range(n(2)):
             w.decide(w.submit(GOVERNED, LIMIT + 1), "rejected")
         # agent work: a swarm, tool calls (sync commands of their own), a spawned child
-        for i in range(8):
+        for i in range(n(8)):
             w.swarm(w.submit(), tool_calls=2 + i % 3, children=1 + i % 2)
         # backlog: queued, running, pending approvals, waiting for input, queued children
-        for _ in range(4):
+        for _ in range(n(4)):
             w.submit()
-        for _ in range(3):
+        for _ in range(n(3)):
             w.claim(w.submit())
-        for _ in range(4):
+        for _ in range(n(4)):
             w.submit(GOVERNED, LIMIT + 1)
-        for _ in range(2):
+        for _ in range(n(2)):
             w.decide(w.submit(GOVERNED, LIMIT + 1), "request_changes")
-        for _ in range(2):
+        for _ in range(n(2)):
             parent = w.submit()
             w.claim(parent)
             child = w.submit()
@@ -629,10 +650,14 @@ def _clone_sql(conn: psycopg.Connection, spec: Cloned) -> str:
             values.append(f"replace(x.inputs, x.workflow_uuid, {_reid('x.workflow_uuid')})")
         else:
             values.append(f"x.{name}")
+    # An identity column (event_seq, decision_id) numbers the copies in the order of the
+    # originals: a command's events stay in the order they were written.
+    order = "".join(f", x.{name}" for name, ident in _columns(conn, spec.table) if ident)
     return (
         f"INSERT INTO {spec.table} ({', '.join(targets)}) "
         f"SELECT {', '.join(values)} FROM generate_series(%(lo)s::int, %(hi)s::int) AS k "
         f"CROSS JOIN scale_tpl.{short} AS x WHERE x.scale_grp = %(grp)s"
+        + (f" ORDER BY k{order}" if order else "")
     )
 
 

@@ -144,8 +144,9 @@ FROM audit_seq_0009;
 -- The initial partition: everything recorded so far, up to the end of the
 -- month of its newest row, and at least up to this month (UTC): this month
 -- gets a partition of its own unless the initial one already holds rows of it.
--- Attaching validates the rows against the parent's checks and foreign key to
--- commands; the table's own indexes are adopted, none rebuilt.
+-- Attaching reads every row once against the bound; the table's own checks,
+-- foreign key to commands and indexes match the parent's and are adopted, none
+-- rebuilt.
 DO $$
 DECLARE
     this_month timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';

@@ -61,23 +61,18 @@ BEGIN
 END
 $$;
 
--- Whether measured meets one bound keyword (minimum, maxLength, ...): true
--- when the keyword is absent, the order of the two must be one of allowed
--- (minimum: {0,1}, exclusiveMaximum: {-1}, ...). SQL, so that it is inlined
--- into the caller's expression: an int against an int bound never leaves it.
-CREATE OR REPLACE FUNCTION concord._json_bound_holds(measured jsonb, bound jsonb, allowed integer[])
-RETURNS boolean
+-- The bound keywords (minimum ... maxProperties) of a schema whose value is
+-- not an int or an integral float within 2**53: where one is, numeric's exact
+-- comparison may not be Python's, and _json_bounds_hold compares instead.
+CREATE OR REPLACE FUNCTION concord._json_inexact_bounds()
+RETURNS jsonpath
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
 AS $$
-    SELECT bound IS NULL
-        OR CASE
-            WHEN jsonb_typeof(bound) = 'number' AND strpos(measured::text, '.') = 0
-                 AND strpos(bound::text, '.') = 0 AND length(bound::text) < 4000
-                THEN sign(measured::numeric - bound::numeric)::integer
-            ELSE concord._json_number_order(measured, bound)
-        END = ANY (allowed)
+    SELECT 'lax $.keyvalue() ? (@.key like_regex "^(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems|minProperties|maxProperties)$"
+                               && !(@.value.type() == "number" && @.value.floor() == @.value
+                                    && @.value.abs() <= 9007199254740992))'::jsonpath
 $$;
 
 -- Whether Python finds the two JSON values equal: jsonschema's equal() for
@@ -255,13 +250,40 @@ BEGIN
 END
 $$;
 
+-- Whether measured (a number, a length or a count) meets the bounds of
+-- schema named by the arguments, compared as Python compares them (see
+-- _json_number_order). The slow path of _json_schema_accepts_at's bounds.
+CREATE OR REPLACE FUNCTION concord._json_bounds_hold(
+    measured jsonb, schema jsonb, lower_name text, upper_name text,
+    exclusive_lower_name text DEFAULT NULL, exclusive_upper_name text DEFAULT NULL
+)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN (NOT schema ? lower_name OR concord._json_number_order(measured, schema -> lower_name) >= 0)
+        AND (NOT schema ? upper_name OR concord._json_number_order(measured, schema -> upper_name) <= 0)
+        AND (exclusive_lower_name IS NULL OR NOT schema ? exclusive_lower_name
+             OR concord._json_number_order(measured, schema -> exclusive_lower_name) > 0)
+        AND (exclusive_upper_name IS NULL OR NOT schema ? exclusive_upper_name
+             OR concord._json_number_order(measured, schema -> exclusive_upper_name) < 0);
+END
+$$;
+
 -- One schema against one instance, recursively (see _json_schema_accepts).
 -- Keywords the 2020-12 validator acts on but this function does not handle
 -- make it answer NULL; keywords the validator ignores are ignored here too.
 -- Like jsonschema, a keyword is looked at only where it applies: a "pattern"
--- under a property the instance does not have costs no Python call. No SPI
--- query anywhere (a FOR over jsonb_each costs more than the whole check):
--- arrays are walked by index, an object's keys come from one jsonpath call.
+-- under a property the instance does not have costs no Python call.
+--
+-- Written for a submit's single call in a fresh transaction, where PL/pgSQL
+-- initialises every expression it evaluates once per transaction: few
+-- expressions, no SPI query (arrays walked by index, an object's keys from one
+-- jsonpath call), and bounds compared by one jsonpath call when every number
+-- involved is an int or an integral float within 2**53, where Python's
+-- comparison and numeric's are the same (_json_bounds_hold otherwise).
 CREATE OR REPLACE FUNCTION concord._json_schema_accepts_at(schema jsonb, instance jsonb)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -270,20 +292,13 @@ PARALLEL SAFE
 AS $$
 DECLARE
     kind constant text := jsonb_typeof(instance);
-    verdict boolean := true;
-    keyword jsonb;
-    type_name text;
+    verdict boolean;
     named jsonb;
     additional jsonb;
     subschema jsonb;
     member_keys jsonb;
-    member_key text;
-    missing boolean := false;
-    measured jsonb;
+    measured integer;
 BEGIN
-    IF jsonb_typeof(schema) = 'boolean' THEN
-        RETURN schema = 'true'::jsonb;
-    END IF;
     IF jsonb_typeof(schema) IS DISTINCT FROM 'object'
        OR schema ?| ARRAY[
            '$ref', '$dynamicRef', '$recursiveRef', '$schema', 'additionalItems', 'allOf', 'anyOf',
@@ -293,30 +308,17 @@ BEGIN
            'unevaluatedProperties', 'uniqueItems']
        -- a $id that is no string makes the validator raise while pushing its scope
        OR jsonb_typeof(schema -> '$id') <> 'string' THEN
-        RETURN NULL;
+        RETURN CASE WHEN schema = 'true'::jsonb THEN true WHEN schema = 'false'::jsonb THEN false END;
     END IF;
 
-    keyword := schema -> 'type';
-    IF keyword IS NOT NULL THEN
-        IF jsonb_typeof(keyword) = 'string' THEN
-            type_name := keyword #>> '{}';
-            IF type_name = kind THEN
-                NULL;  -- jsonb's kinds are all JSON Schema type names
-            ELSIF type_name = 'integer' AND kind = 'number' THEN
-                IF strpos(instance::text, '.') > 0 THEN
-                    verdict := concord._json_is_type(instance, 'integer');
-                END IF;
-            ELSIF type_name = ANY (ARRAY['integer', 'number', 'string', 'object', 'array', 'boolean', 'null']) THEN
-                RETURN false;
-            ELSE
-                RETURN NULL;
-            END IF;
-        ELSE
-            verdict := concord._json_type_accepts(keyword, instance);
-        END IF;
-        IF verdict IS FALSE THEN
-            RETURN false;
-        END IF;
+    verdict := CASE
+        WHEN NOT schema ? 'type' OR schema -> 'type' = to_jsonb(kind) THEN true
+        WHEN schema -> 'type' = '"integer"'::jsonb AND kind = 'number'
+            THEN strpos(instance::text, '.') = 0 OR concord._json_is_type(instance, 'integer')
+        ELSE concord._json_type_accepts(schema -> 'type', instance)
+    END;
+    IF verdict IS FALSE THEN
+        RETURN false;
     END IF;
     IF schema ?| ARRAY['enum', 'const'] THEN
         IF schema ? 'enum' THEN
@@ -330,94 +332,90 @@ BEGIN
         END IF;
     END IF;
 
-    CASE kind
-        WHEN 'object' THEN
-            keyword := schema -> 'required';
-            IF keyword IS NOT NULL THEN
-                IF jsonb_typeof(keyword) <> 'array' THEN
-                    RETURN NULL;
-                END IF;
-                FOR position IN 0 .. jsonb_array_length(keyword) - 1 LOOP
-                    IF jsonb_typeof(keyword -> position) <> 'string' THEN
-                        RETURN NULL;  -- Python may raise on it (an unhashable name)
+    IF kind = 'number' THEN
+        IF schema ?| ARRAY['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] THEN
+            verdict := verdict AND CASE
+                WHEN strpos(instance::text, '.') > 0 OR jsonb_path_exists(schema, concord._json_inexact_bounds())
+                    THEN concord._json_bounds_hold(instance, schema, 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum')
+                ELSE jsonb_path_match(schema, 'lax (!exists($.minimum) || $v >= $.minimum)
+                    && (!exists($.maximum) || $v <= $.maximum)
+                    && (!exists($.exclusiveMinimum) || $v > $.exclusiveMinimum)
+                    && (!exists($.exclusiveMaximum) || $v < $.exclusiveMaximum)', jsonb_build_object('v', instance))
+            END;
+        END IF;
+    ELSIF kind = 'string' THEN
+        IF schema ?| ARRAY['minLength', 'maxLength'] THEN
+            -- length() counts code points in a UTF8 database, as Python's len() does
+            measured := CASE WHEN getdatabaseencoding() = 'UTF8' THEN length(instance #>> '{}') END;
+            verdict := verdict AND CASE
+                WHEN measured IS NULL THEN NULL
+                WHEN jsonb_path_exists(schema, concord._json_inexact_bounds())
+                    THEN concord._json_bounds_hold(to_jsonb(measured), schema, 'minLength', 'maxLength')
+                ELSE jsonb_path_match(schema, 'lax (!exists($.minLength) || $v >= $.minLength)
+                    && (!exists($.maxLength) || $v <= $.maxLength)', jsonb_build_object('v', measured))
+            END;
+        END IF;
+    ELSIF kind = 'object' THEN
+        named := schema -> 'properties';
+        additional := schema -> 'additionalProperties';
+        IF jsonb_typeof(named) <> 'object' OR jsonb_typeof(additional) NOT IN ('object', 'boolean')
+           OR jsonb_typeof(schema -> 'required') <> 'array'
+           -- a name that is no string: Python may raise on it (an unhashable one)
+           OR jsonb_path_exists(schema, 'lax $.required[*] ? (@.type() != "string")') THEN
+            RETURN NULL;
+        END IF;
+        member_keys := jsonb_path_query_array(instance, 'strict $.keyvalue().key');
+        IF jsonb_path_exists(schema, 'lax $.required[*] ? (!(@ == $keys[*]))', jsonb_build_object('keys', member_keys)) THEN
+            RETURN false;
+        END IF;
+        IF additional IN ('true'::jsonb, '{}'::jsonb) THEN
+            additional := NULL;
+        END IF;
+        IF named IS NOT NULL OR additional IS NOT NULL THEN
+            FOR position IN 0 .. jsonb_array_length(member_keys) - 1 LOOP
+                -- a member named in properties meets its schema, any other additionalProperties
+                subschema := coalesce(named -> (member_keys ->> position), additional);
+                IF subschema IS NOT NULL THEN
+                    verdict := verdict
+                        AND concord._json_schema_accepts_at(subschema, instance -> (member_keys ->> position));
+                    IF verdict IS FALSE THEN
+                        RETURN false;
                     END IF;
-                    missing := missing OR NOT instance ? (keyword ->> position);
-                END LOOP;
-                IF missing THEN
+                END IF;
+            END LOOP;
+        END IF;
+        IF schema ?| ARRAY['minProperties', 'maxProperties'] THEN
+            measured := jsonb_array_length(member_keys);
+            verdict := verdict AND CASE
+                WHEN jsonb_path_exists(schema, concord._json_inexact_bounds())
+                    THEN concord._json_bounds_hold(to_jsonb(measured), schema, 'minProperties', 'maxProperties')
+                ELSE jsonb_path_match(schema, 'lax (!exists($.minProperties) || $v >= $.minProperties)
+                    && (!exists($.maxProperties) || $v <= $.maxProperties)', jsonb_build_object('v', measured))
+            END;
+        END IF;
+    ELSIF kind = 'array' THEN
+        subschema := schema -> 'items';
+        IF jsonb_typeof(subschema) NOT IN ('object', 'boolean') THEN
+            RETURN NULL;
+        END IF;
+        IF subschema NOT IN ('true'::jsonb, '{}'::jsonb) THEN
+            FOR position IN 0 .. jsonb_array_length(instance) - 1 LOOP
+                verdict := verdict AND concord._json_schema_accepts_at(subschema, instance -> position);
+                IF verdict IS FALSE THEN
                     RETURN false;
                 END IF;
-            END IF;
-            named := schema -> 'properties';
-            additional := schema -> 'additionalProperties';
-            IF jsonb_typeof(named) <> 'object' OR jsonb_typeof(additional) NOT IN ('object', 'boolean') THEN
-                RETURN NULL;
-            END IF;
-            IF additional IN ('true'::jsonb, '{}'::jsonb) THEN
-                additional := NULL;
-            END IF;
-            IF named IS NOT NULL OR additional IS NOT NULL THEN
-                member_keys := jsonb_path_query_array(instance, 'strict $.keyvalue().key');
-                FOR position IN 0 .. jsonb_array_length(member_keys) - 1 LOOP
-                    member_key := member_keys ->> position;
-                    -- a member named in properties meets its schema, any other additionalProperties
-                    subschema := coalesce(named -> member_key, additional);
-                    IF subschema IS NOT NULL THEN
-                        verdict := verdict AND concord._json_schema_accepts_at(subschema, instance -> member_key);
-                        IF verdict IS FALSE THEN
-                            RETURN false;
-                        END IF;
-                    END IF;
-                END LOOP;
-            END IF;
-            IF schema ?| ARRAY['minProperties', 'maxProperties'] THEN
-                measured := to_jsonb(jsonb_array_length(jsonb_path_query_array(instance, 'strict $.keyvalue()')));
-                verdict := verdict
-                    AND concord._json_bound_holds(measured, schema -> 'minProperties', ARRAY[0, 1])
-                    AND concord._json_bound_holds(measured, schema -> 'maxProperties', ARRAY[-1, 0]);
-            END IF;
-        WHEN 'array' THEN
-            keyword := schema -> 'items';
-            IF keyword IS NOT NULL THEN
-                IF jsonb_typeof(keyword) NOT IN ('object', 'boolean') THEN
-                    RETURN NULL;
-                END IF;
-                IF keyword NOT IN ('true'::jsonb, '{}'::jsonb) THEN
-                    FOR position IN 0 .. jsonb_array_length(instance) - 1 LOOP
-                        verdict := verdict AND concord._json_schema_accepts_at(keyword, instance -> position);
-                        IF verdict IS FALSE THEN
-                            RETURN false;
-                        END IF;
-                    END LOOP;
-                END IF;
-            END IF;
-            IF schema ?| ARRAY['minItems', 'maxItems'] THEN
-                measured := to_jsonb(jsonb_array_length(instance));
-                verdict := verdict
-                    AND concord._json_bound_holds(measured, schema -> 'minItems', ARRAY[0, 1])
-                    AND concord._json_bound_holds(measured, schema -> 'maxItems', ARRAY[-1, 0]);
-            END IF;
-        WHEN 'string' THEN
-            IF schema ?| ARRAY['minLength', 'maxLength'] THEN
-                -- length() counts code points in a UTF8 database, as Python's len() does
-                IF getdatabaseencoding() <> 'UTF8' THEN
-                    RETURN NULL;
-                END IF;
-                measured := to_jsonb(length(instance #>> '{}'));
-                verdict := verdict
-                    AND concord._json_bound_holds(measured, schema -> 'minLength', ARRAY[0, 1])
-                    AND concord._json_bound_holds(measured, schema -> 'maxLength', ARRAY[-1, 0]);
-            END IF;
-        WHEN 'number' THEN
-            IF schema ?| ARRAY['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] THEN
-                verdict := verdict
-                    AND concord._json_bound_holds(instance, schema -> 'minimum', ARRAY[0, 1])
-                    AND concord._json_bound_holds(instance, schema -> 'maximum', ARRAY[-1, 0])
-                    AND concord._json_bound_holds(instance, schema -> 'exclusiveMinimum', ARRAY[1])
-                    AND concord._json_bound_holds(instance, schema -> 'exclusiveMaximum', ARRAY[-1]);
-            END IF;
-        ELSE
-            NULL;
-    END CASE;
+            END LOOP;
+        END IF;
+        IF schema ?| ARRAY['minItems', 'maxItems'] THEN
+            measured := jsonb_array_length(instance);
+            verdict := verdict AND CASE
+                WHEN jsonb_path_exists(schema, concord._json_inexact_bounds())
+                    THEN concord._json_bounds_hold(to_jsonb(measured), schema, 'minItems', 'maxItems')
+                ELSE jsonb_path_match(schema, 'lax (!exists($.minItems) || $v >= $.minItems)
+                    && (!exists($.maxItems) || $v <= $.maxItems)', jsonb_build_object('v', measured))
+            END;
+        END IF;
+    END IF;
     RETURN verdict;
 END
 $$;

@@ -669,6 +669,9 @@ def print_report(report: Report) -> None:
 
 
 def main() -> int:
+    # agents_bench first: run_bench imports it, and it reads run_bench.CLIENTS at import,
+    # which a partially imported run_bench (imported first from here) does not have yet.
+    import agents_bench  # noqa: F401
     from run_bench import find_pgbench, pgbench_env, server_facts
 
     admin_dsn = os.environ.get("CONCORD_DSN")

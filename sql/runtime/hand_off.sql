@@ -66,6 +66,13 @@ $$;
 -- transaction. DBOS's function ignores a second enqueue of the same id. A
 -- command of a sync type goes first on its queue (DBOS claims the lowest
 -- priority number first): a caller may be waiting for it (spec 29).
+--
+-- Both enqueues NOTIFY concord_runnable with the queue's name: the workers
+-- polling that queue claim the work at the commit of the caller's
+-- transaction, not at their next poll (python/concord/runtime/waker.py).
+-- Delivered only if the transaction commits, and once per queue however many
+-- hand-offs it made: PostgreSQL folds a transaction's notifications of the
+-- same channel and payload into one.
 CREATE OR REPLACE FUNCTION concord._enqueue(c concord.commands)
 RETURNS void
 LANGUAGE plpgsql
@@ -79,6 +86,7 @@ BEGIN
     USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id,
           coalesce((SELECT CASE WHEN ct.sync_allowed AND NOT ct.async_required THEN 0 ELSE 1 END
                     FROM concord._command_contract_of(c) AS ct), 1);
+    PERFORM pg_notify('concord_runnable', c.queue_name);
 END
 $$;
 
@@ -96,6 +104,7 @@ BEGIN
     EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
             'positional_args => $3, workflow_id => $4)'
     USING workflow_name, queue_name, ARRAY[to_json(command_id::text)]::json [], workflow_id;
+    PERFORM pg_notify('concord_runnable', queue_name);
 END
 $$;
 

@@ -23,14 +23,59 @@ Why each reach is needed:
   until a restart. The worker's recovery loop uses both (worker.py, ``_recovery_loop``), and
   a stopping worker asks :func:`running_here` whether anything is in flight.
 
-When DBOS is upgraded, check these names against its ``_dbos.py``: a renamed field reads as
-missing, and a running DBOS would then look down (an agent's defect re-raised for recovery
-instead of failing its run).
+- :func:`make_queues_wakeable` lets a command start within milliseconds of the commit that
+  made it runnable instead of at its queue's next poll (issue 16, section 3). DBOS polls each
+  queue in a thread of its own (``dbos._queue.queue_worker_thread``) that sleeps between
+  polls on the stop event its manager (``queue_thread``) hands every queue thread, and
+  offers no way to cut a sleep short. Before ``DBOS.launch()``, the name
+  ``queue_worker_thread`` in ``dbos._queue`` (the manager looks it up there each time it
+  starts a queue thread) is replaced by a wrapper that hands the real function a
+  :class:`QueueSleep` of its own instead of the shared event: ``is_set`` is the event's,
+  ``wait`` sleeps on a condition of that one thread, which :func:`wake_queue` cuts short
+  without touching the shared event (a ``notify_all`` on the event's own condition would
+  make ``Event.wait`` answer True, which DBOS reads as "stop"). The shared event's class
+  becomes :class:`_StopEvent`, whose ``set`` also rouses those sleeps, so DBOS still stops
+  its queue threads at once. The process's ``_active_workflows_set`` (``ActiveWorkflowById``,
+  the workflows running here by queue) gets a ``_remove`` that, when a workflow of a queue
+  ends here, wakes that queue's thread if the queue was at its ``worker_concurrency``: a
+  freed slot is work to claim. The worker's waker (``waker.py``) calls :func:`wake_queue`
+  on each ``concord_runnable`` notification.
+
+When DBOS is upgraded, check these names against its ``_dbos.py`` and ``_queue.py``: a
+renamed field reads as missing, and a running DBOS would then look down (an agent's defect
+re-raised for recovery instead of failing its run); a renamed ``queue_worker_thread`` or
+``_remove`` makes :func:`make_queues_wakeable` raise at the worker's start, and a manager
+that no longer looks ``queue_worker_thread`` up in ``dbos._queue`` leaves the queues to
+their polling, which tests/runtime/test_a_runnable_command_wakes_its_worker.py catches.
 """
 
 from __future__ import annotations
 
+import math
+import random
+import threading
+import time
+from typing import Any
+
 import dbos._dbos as _dbos_module
+import dbos._queue as _queue_module
+
+# While the worker hears concord_runnable, a queue thread sleeps at least this long between
+# the polls nothing asked for: the poll is only the safety net (work enqueued without a
+# notification: DBOS's own recovery, a workflow enqueued from outside the kernel, a
+# notification lost with the listener's connection). A queue whose budget is shared with
+# other workers keeps its own interval (QueueSleep.shared).
+SAFETY_NET_POLL_SEC = 1.0
+# A woken queue thread polls at most this often: wakes that come while it polls or within
+# this gap of its last poll are served by one poll, which claims everything they announced.
+# During a burst this bounds the dequeue transactions (each about three round trips) to
+# about 1 / MIN_POLL_GAP_SEC per queue, instead of one per submitted command.
+MIN_POLL_GAP_SEC = 0.005
+# A queue at its own worker_concurrency is woken by each of its workflows that ends, and
+# claims the freed slots at most this often, in batches, as DBOS's 20 ms poll did: a
+# dequeue per ended workflow would cost a saturated worker CPU its workflows need. Its
+# notifications do not wake it meanwhile (it could claim nothing).
+SLOT_POLL_GAP_SEC = 0.02
 
 
 def _instance():
@@ -68,3 +113,178 @@ def resume_stranded(workflow_id: str, executor_id: str) -> None:
     _recover_workflow(
         _instance(), GetPendingWorkflowsOutput(workflow_id=workflow_id), [executor_id]
     )
+
+
+# -- waking DBOS's queue threads ------------------------------------------------------
+
+_listening = threading.Event()  # the waker hears concord_runnable: the poll can be slow
+_sleeps_lock = threading.Lock()
+_sleeps: list[QueueSleep] = []
+
+
+class QueueSleep:
+    """What one DBOS queue thread sleeps on between polls, in place of its manager's stop
+    event (see the module's notes). ``wait`` returns early, with False (not "stop"), after
+    :meth:`wake`; a wake that comes while the thread polls is kept for its next ``wait``,
+    so a command made runnable during a poll that missed it is not left to the next one."""
+
+    def __init__(self, stop: threading.Event, queue: Any, active: Any) -> None:
+        self.stop = stop
+        self.queue_name: str = queue.name
+        self.worker_concurrency: int | None = queue._worker_concurrency
+        # A budget shared with other workers (a global concurrency, a rate limit): its poll
+        # is how this worker hears of a slot another worker freed, of the limiter's window
+        # moving on, or of a claim it lost to a peer's lock; it keeps its own interval.
+        self.shared = any(
+            limit is not None
+            for limit in (
+                queue._concurrency,
+                queue._limiter,
+                queue._partition_concurrency,
+                queue._partition_limiter,
+            )
+        )
+        self._active = active
+        self._cond = threading.Condition()
+        # The least gap after the last poll that the pending wake asks for; None: no wake
+        # pending. A thread started after the notification of its work (the manager
+        # starts one within a second of a queue's registration) polls at once.
+        self._gap: float | None = 0.0
+        self._last_poll = -math.inf
+
+    def is_set(self) -> bool:
+        return self.stop.is_set()
+
+    def full(self) -> bool:
+        """Whether as many of its workflows run here as its worker_concurrency allows:
+        a poll now would claim nothing, and the end of one of them wakes it (``_remove``)."""
+        limit = self.worker_concurrency
+        return limit is not None and self._active.count_for_queue(self.queue_name) >= limit
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """DBOS's sleep between two polls of the queue: ``timeout`` is its polling interval
+        (with jitter, or backed off after contention); raised to the safety net's while the
+        worker hears notifications, unless the queue's budget is shared. True: stop."""
+        if timeout is not None and _listening.is_set() and not self.shared:
+            timeout = max(timeout, SAFETY_NET_POLL_SEC * random.uniform(0.95, 1.05))
+        deadline = math.inf if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                if self._gap is not None:
+                    early = self._last_poll + self._gap - now
+                    if early <= 0:
+                        break
+                    self._cond.wait(early)
+                elif now >= deadline:
+                    break
+                else:
+                    self._cond.wait(None if deadline == math.inf else deadline - now)
+            self._gap = None
+            self._last_poll = time.monotonic()
+        return self.stop.is_set()
+
+    def wake(self, gap: float = MIN_POLL_GAP_SEC) -> None:
+        """Poll as soon as ``gap`` has passed since the last poll (or the one in progress)."""
+        with self._cond:
+            self._gap = gap if self._gap is None else min(self._gap, gap)
+            self._cond.notify_all()
+
+    def rouse(self) -> None:
+        """The stop event was set: end the sleep (``wait`` answers True)."""
+        with self._cond:
+            self._cond.notify_all()
+
+
+class _StopEvent(threading.Event):
+    """The stop event DBOS gives its queue threads, whose ``set`` also ends the sleeps
+    that stand in for it (``wait`` and ``is_set`` are Event's own)."""
+
+    def set(self) -> None:
+        super().set()
+        for sleep in _sleeps_of(lambda s: s.stop is self):
+            sleep.rouse()
+
+
+def _sleeps_of(which) -> list[QueueSleep]:
+    with _sleeps_lock:
+        return [s for s in _sleeps if which(s)]
+
+
+def make_queues_wakeable() -> None:
+    """After ``DBOS(...)``, before ``DBOS.launch()``: give each queue thread DBOS starts a
+    :class:`QueueSleep`, and wake a queue's thread when one of its workflows that filled it
+    ends here (see the module's notes). Idempotent."""
+    original = _queue_module.queue_worker_thread
+    if not getattr(original, "concord_wakeable", False):
+
+        def queue_worker_thread(stop_event: threading.Event, dbos: Any, queue: Any) -> None:
+            if type(stop_event) is threading.Event:
+                stop_event.__class__ = _StopEvent
+            sleep = QueueSleep(stop_event, queue, dbos._active_workflows_set)
+            with _sleeps_lock:
+                _sleeps.append(sleep)
+            try:
+                original(sleep, dbos, queue)
+            finally:
+                with _sleeps_lock:
+                    _sleeps.remove(sleep)
+
+        queue_worker_thread.concord_wakeable = True  # type: ignore[attr-defined]
+        _queue_module.queue_worker_thread = queue_worker_thread
+
+    active = _instance()._active_workflows_set
+    if getattr(active, "concord_wakes", False):
+        return
+    remove = active._remove
+
+    def _remove(key: str, bucket: Any) -> None:
+        remove(key, bucket)
+        if bucket is not None:
+            _slot_freed(active, bucket[0])
+
+    active._remove = _remove
+    active.concord_wakes = True
+
+
+def _slot_freed(active: Any, queue_name: str) -> None:
+    """A workflow of ``queue_name`` ended in this process: wake the queue's thread if the
+    queue may have work it could not claim for want of a slot of its own (it was full, or
+    one short: a claimed workflow counts only once its thread starts), at most every
+    ``SLOT_POLL_GAP_SEC``. A shared budget (another worker's slot) is its own poll's."""
+    sleeps = _sleeps_of(lambda s: s.queue_name == queue_name and s.worker_concurrency)
+    if not sleeps:
+        return
+    running = active.count_for_queue(queue_name)
+    for sleep in sleeps:
+        if running >= sleep.worker_concurrency - 2:
+            sleep.wake(SLOT_POLL_GAP_SEC)
+
+
+def wake_queue(queue_name: str) -> bool:
+    """Work became runnable on ``queue_name``: make its thread poll now (or as soon as its
+    poll in progress and the least gap allow), unless it is full (the end of one of its
+    workflows wakes it then). Whether this process polls that queue."""
+    sleeps = _sleeps_of(lambda s: s.queue_name == queue_name)
+    for sleep in sleeps:
+        if not sleep.full():
+            sleep.wake()
+    return bool(sleeps)
+
+
+def wake_queues() -> None:
+    """Make every queue thread of this process poll now."""
+    for sleep in _sleeps_of(lambda s: True):
+        sleep.wake()
+
+
+def set_listening(listening: bool, *, wake: bool = True) -> None:
+    """Whether the waker hears concord_runnable now. While it does not, queue threads poll
+    at their own interval again (from their next sleep). ``wake``: each polls once at once,
+    for what was handed off while nothing listened."""
+    if listening:
+        _listening.set()
+    else:
+        _listening.clear()
+    if wake:
+        wake_queues()

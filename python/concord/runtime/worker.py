@@ -36,7 +36,9 @@ from .catalog import catalog as default_catalog
 from .connectors.base import ConnectorRegistry
 from .connectors.base import registry as default_registry
 from .db import RuntimeDB
+from .dbos_internals import make_queues_wakeable, wake_queues
 from .error_classes import RETRYABLE_CLASSES, CatalogError, ConfigError
+from .waker import Waker
 
 log = logging.getLogger("concord.worker")
 
@@ -224,6 +226,7 @@ class Worker:
         self._recovery_thread: threading.Thread | None = None
         self.resumed: list[str] = []  # workflows the recovery loop resumed
         self._next_audit_upkeep = 0.0  # time.monotonic() of the next audit partition upkeep
+        self._waker: Waker | None = None
 
     def start(self) -> None:
         from dbos import DBOS
@@ -293,7 +296,11 @@ class Worker:
         # commands whose type this worker has no operation for.
         self._heartbeat()
         DBOS.listen_queues(self._queues)
+        make_queues_wakeable()
         DBOS.launch()
+        # woken on commit (a queue's own polling is the safety net): waker.py
+        self._waker = Waker(self.config.dsn, self._queues, self.config.executor_id)
+        self._waker.start()
         try:
             self._check_version(self.config.promote_version)
         except CatalogError:
@@ -372,6 +379,7 @@ class Worker:
                         continue
                     if seen.get(workflow_id) == token and not self._recovery_stop.is_set():
                         resume_stranded(workflow_id, self.config.executor_id)
+                        wake_queues()  # back on its queue, and no notification says so
                         self.resumed.append(workflow_id)
                         log.warning("resumed stranded workflow %s", workflow_id)
                 seen = now
@@ -508,6 +516,7 @@ class Worker:
                 continue  # it came back, or another worker is adopting it
             try:
                 handles = DBOS._recover_pending_workflows([orphan])
+                wake_queues()  # back on their queues, and no notification says so
                 adopted += len(handles)
                 log.warning(
                     "worker %s adopted %d workflow(s) of gone worker %s (%d pending)",
@@ -640,6 +649,7 @@ class Worker:
             self.stop()
             return True
         self._recovery_stop.set()
+        self._stop_waker()
         logs.silence_dbos()
         if busy:
             log.warning(
@@ -652,6 +662,11 @@ class Worker:
         self._close_lock()
         return False
 
+    def _stop_waker(self) -> None:
+        if self._waker is not None:
+            self._waker.stop()
+            self._waker = None
+
     def stop(self, *, drain_seconds: int = 0) -> None:
         from dbos import DBOS
 
@@ -660,6 +675,7 @@ class Worker:
             self._watch.join(timeout=15)
             self._watch = None
         self._recovery_stop.set()
+        self._stop_waker()
         DBOS.destroy(workflow_completion_timeout_sec=drain_seconds)
         if self.db is not None:
             self.db.close()

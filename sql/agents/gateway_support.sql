@@ -33,7 +33,9 @@ END
 $$;
 
 -- The agent run, locked for this change; CN006 when unknown, CN011 when it
--- (or its swarm) has finished.
+-- (or its swarm) has finished. The swarm's status is read by the statement
+-- that locks it (as _agent_run(id, true) locks: the swarm, then its agent),
+-- not by a third read of the swarm row.
 CREATE OR REPLACE FUNCTION concord._lock_live_agent(agent_run_id uuid)
 RETURNS concord.agent_runs
 LANGUAGE plpgsql
@@ -42,16 +44,27 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
+    swarm_finished boolean;
 BEGIN
-    run := concord._agent_run(agent_run_id, true);
+    PERFORM concord._require('agent_run_id', agent_run_id::text);
+    SELECT st.terminal INTO swarm_finished
+    FROM concord.swarm_runs AS s INNER JOIN concord.swarm_statuses AS st ON st.status = s.status
+    WHERE s.swarm_run_id = (SELECT a.swarm_run_id FROM concord.agent_runs AS a
+                            WHERE a.agent_run_id = _lock_live_agent.agent_run_id)
+    FOR NO KEY UPDATE OF s;
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _lock_live_agent.agent_run_id
+    FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_agent_run_exists',
+            MESSAGE = format('agent run %s not found', agent_run_id);
+    END IF;
     IF concord._agentic_terminal('agent', run.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'a_finished_agent_run_acts_no_more',
             MESSAGE = format('agent run %s is %s: a finished agent takes no more actions', agent_run_id, run.status);
     END IF;
-    IF (SELECT st.terminal FROM concord.swarm_runs AS s INNER JOIN concord.swarm_statuses AS st ON st.status = s.status
-        WHERE s.swarm_run_id = run.swarm_run_id) THEN
+    IF swarm_finished THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'an_agent_of_a_finished_swarm_acts_no_more',

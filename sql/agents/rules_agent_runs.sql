@@ -320,9 +320,15 @@ SET search_path = concord, pg_temp
 AS $$
 DECLARE
     swarm concord.swarm_runs%ROWTYPE;
-    was_live boolean := TG_OP = 'INSERT' OR NOT concord._agentic_terminal('agent', OLD.status);
-    is_live boolean := NOT concord._agentic_terminal('agent', NEW.status);
+    was_live boolean := true;
+    is_live boolean := true;
 BEGIN
+    -- liveness changes only with the status (a step changes the counters
+    -- alone): no status lookups then
+    IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+        was_live := TG_OP = 'INSERT' OR NOT concord._agentic_terminal('agent', OLD.status);
+        is_live := NOT concord._agentic_terminal('agent', NEW.status);
+    END IF;
     -- the swarm's derived counters (its trigger checks max_agents,
     -- max_total_steps and max_cost_units, CN010)
     IF TG_OP = 'INSERT' OR was_live <> is_live OR NEW.step_count <> OLD.step_count

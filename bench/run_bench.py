@@ -13,6 +13,12 @@ Before the runs every table gets PRELOAD commands and statistics (see ``preload`
 Prints TPS and p50/p99 latency per scenario and the ratios a/b, c/b and d/a. Asserts nothing:
 a benchmark is not a test. Environment: BENCH_SECONDS (default 15) per run.
 
+Then the profile of one submit, plain and governed (``submit_profile.py``: self time per
+function, grouped into the parts of the submit path, rows written per table and what each
+table's indexes cost per row). Then the kernel scenarios again on the same database with
+fsync, synchronous_commit and full_page_writes on (set with ALTER SYSTEM and a reload, reset
+afterwards), and both runs' ratios side by side; BENCH_DURABLE=0 skips that second run.
+
 Then the agents benchmark (``agents_bench.py``, a database of its own): submit_agent_action
 against plain submit_command, and spawn cost at depth 1 and at max_depth; BENCH_AGENTS=0
 skips it. Then the runtime benchmark (``runtime_bench.py``, databases of its own): trivial
@@ -33,6 +39,8 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +53,7 @@ import agents_bench
 import registry_bench
 import rest_bench
 import runtime_bench
+import submit_profile
 from concord.migrate import migrate
 
 HERE = Path(__file__).resolve().parent
@@ -107,6 +116,18 @@ SCENARIOS = [
     ("batch_base", "baseline_batch.sql", "raw INSERT 100 commands + events"),
 ]
 BATCH_SIZE = 100
+
+# The settings a durable server runs with; the throwaway cluster turns them off.
+DURABLE_SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+# The statements the profile times, a fresh key each (%s).
+PROFILED = [
+    (f"plain submit ({COMMAND_TYPE})",
+     f"SELECT * FROM concord.submit_command('{COMMAND_TYPE}', '{{\"n\": 1}}', 'bench', 'api', "
+     "'{}', %s)"),
+    (f"governed submit ({GOVERNED_TYPE}, 3 policies allow)",
+     f"SELECT * FROM concord.submit_command('{GOVERNED_TYPE}', '{{\"n\": 1}}', 'bench', 'api', "
+     "'{}', %s)"),
+]
 
 # The principal the identity scenarios act as, and the login mapped to it.
 BENCH_PRINCIPAL = "bench"
@@ -431,6 +452,68 @@ def print_report(
     print("Rows written: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
 
 
+def run_kernel(
+    bench_dsn: str, base_args: list[str], env: dict[str, str], seconds: int,
+    extra: dict[str, tuple[str, ...]],
+) -> tuple[dict[str, Result], float]:
+    """Every kernel scenario once; the results and the load average before them."""
+    results: dict[str, Result] = {}
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
+        for name, script, label in SCENARIOS:
+            checkpoint(bench_dsn)
+            print(f"bench: {name} ({script}) for {seconds} s", flush=True)
+            results[name] = run_scenario(
+                name, script, label, base_args, env, BENCH_DB, Path(tmp), extra.get(name, ())
+            )
+    return results, load_before
+
+
+@contextmanager
+def durable(admin_dsn: str) -> Iterator[None]:
+    """The server with fsync, synchronous_commit and full_page_writes on (all three take
+    effect at a reload), as it was again afterwards."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        before = {
+            name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+            for name in DURABLE_SETTINGS
+        }
+        changed = [name for name, value in DURABLE_SETTINGS.items() if before[name] != value]
+        for name in changed:
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                sql.Identifier(name), sql.Literal(DURABLE_SETTINGS[name])))
+        conn.execute("SELECT pg_reload_conf()")
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            for name in changed:
+                conn.execute(sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(name)))
+            conn.execute("SELECT pg_reload_conf()")
+
+
+def print_durability_summary(runs: dict[str, dict[str, Result]]) -> None:
+    print()
+    print("Both durability settings (same database, same scenarios)")
+    header = f"{'ratio':<44}" + "".join(f"{label:>24}" for label in runs)
+    print(header)
+    print("-" * len(header))
+    rows = [
+        ("a/b submit / raw INSERT baseline", "submit", "baseline", 1),
+        ("d/a governed / plain submit", "governed", "submit", 1),
+        ("g/h batch / raw batch INSERT (commands/s)", "batch", "batch_base", 1),
+        ("g/a batch / single submits (commands/s)", "batch", "submit", BATCH_SIZE),
+    ]
+    for label, top, bottom, scale in rows:
+        cells = []
+        for results in runs.values():
+            base = results[bottom].tps
+            cells.append(results[top].tps * scale / base if base else math.nan)
+        print(f"{label:<44}" + "".join(f"{c:>24.2f}" for c in cells))
+    for name in ("submit", "baseline", "governed"):
+        print(f"{name + ' TPS':<44}" + "".join(f"{r[name].tps:>24.1f}" for r in runs.values()))
+
+
 def main() -> int:
     admin_dsn = os.environ.get("CONCORD_DSN")
     if not admin_dsn:
@@ -446,22 +529,28 @@ def main() -> int:
         setup(admin_dsn, bench_dsn)
         base_args = pgbench_args(pgbench, conninfo, seconds)
         env = pgbench_env(conninfo)
-        results: dict[str, Result] = {}
-        load_before = os.getloadavg()[0]
-        with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
-            token = identity_setup(bench_dsn)
-            extra = {
-                "token": ("-D", f"token={token}"),
-                "login": ("-U", BENCH_LOGIN),
-            }
-            for name, script, label in SCENARIOS:
-                checkpoint(bench_dsn)
-                print(f"bench: {name} ({script}) for {seconds} s", flush=True)
-                results[name] = run_scenario(
-                    name, script, label, base_args, env, BENCH_DB, Path(tmp), extra.get(name, ())
-                )
+        token = identity_setup(bench_dsn)
+        extra = {"token": ("-D", f"token={token}"), "login": ("-U", BENCH_LOGIN)}
+        results, load_before = run_kernel(bench_dsn, base_args, env, seconds, extra)
         counts = table_counts(bench_dsn)
         print_report(results, facts, seconds, counts, pgbench, load_before)
+        for label, statement in PROFILED:
+            print(flush=True)
+            submit_profile.print_profile(bench_dsn, statement, label)
+        runs = {f"fsync {facts['fsync']}, sync {facts['synchronous_commit']}": results}
+        if os.environ.get("BENCH_DURABLE", "1") != "0":
+            print(flush=True)
+            print("bench: again with fsync, synchronous_commit and full_page_writes on",
+                  flush=True)
+            with durable(admin_dsn):
+                durable_facts = server_facts(admin_dsn)
+                durable_results, load_before = run_kernel(
+                    bench_dsn, base_args, env, seconds, extra)
+                print_report(durable_results, durable_facts, seconds, table_counts(bench_dsn),
+                             pgbench, load_before)
+            runs[f"fsync {durable_facts['fsync']}, sync {durable_facts['synchronous_commit']}"] = (
+                durable_results)
+            print_durability_summary(runs)
     finally:
         drop_bench_db(admin_dsn)
     if os.environ.get("BENCH_AGENTS", "1") != "0":

@@ -8,7 +8,7 @@
 -- (a_command_keeps_the_contract_it_was_judged_under).
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(16);
+SELECT plan(17);
 
 \ir ../lib/identity_fixtures.sql
 
@@ -57,11 +57,17 @@ SELECT is(pg_temp.contract('b_bare'), '1.0.0', '... and its command records vers
 SELECT is((SELECT payload_schema ? 'required' FROM concord.command_types WHERE command_type = 'kc_order'), false,
           'the catalog row is the global version''s');
 SELECT results_eq(
-    $$SELECT u.usage_type, v.version::text FROM concord.registry_usage AS u
-      INNER JOIN concord.registry_versions AS v ON u.version_id = v.version_id
-      WHERE u.command_id = concord_test.id('a_sku')$$,
-    $$VALUES ('command_proposed', '2.0.0')$$,
-    'the resolution is recorded as the command''s usage');
+    $$SELECT c.contract_version_id = v.version_id, u.uses > 0 FROM concord.commands AS c
+      INNER JOIN concord.registry_versions AS v ON v.version::text = '2.0.0'
+      INNER JOIN concord.registry_entities AS e ON v.entity_id = e.entity_id AND e.name = c.command_type
+      INNER JOIN concord.registry_version_usage AS u ON u.version_id = v.version_id AND u.usage_type = 'command_proposed'
+      WHERE c.command_id = concord_test.id('a_sku')$$,
+    $$VALUES (true, true)$$,
+    'the resolution is recorded as the command''s usage: its contract_version_id, counted as command_proposed');
+SELECT is(
+    (SELECT count(*) FROM concord.registry_usage WHERE command_id = concord_test.id('a_sku')),
+    0::bigint,
+    'a plain resolution writes no usage row: the command row says it');
 
 -- ===========================================================================
 -- A version bound later judges new commands only

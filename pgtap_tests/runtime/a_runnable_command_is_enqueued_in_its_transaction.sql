@@ -34,12 +34,17 @@ SELECT is(
     'the workflow''s input is the command id'
 );
 
+-- a submission's hand-off is named by its one creation row (issue 16)
 SELECT row_eq(
-    format($$SELECT target_type, target_id, actor, from_status, to_status, payload FROM concord.domain_events
-             WHERE command_id = %L AND event_type = 'workflow_enqueued'$$, concord_test.id('a')),
-    ROW('workflow'::text, concord_test.workflow_of('a'), 'req'::text, 'queued'::text, 'queued'::text,
+    format($$SELECT count(*) FILTER (WHERE event_type = 'workflow_enqueued'),
+                    count(*) FILTER (WHERE payload ? 'workflow'),
+                    max(actor) FILTER (WHERE event_type = 'command_created'),
+                    max(to_status) FILTER (WHERE event_type = 'command_created'),
+                    (array_agg(payload -> 'workflow') FILTER (WHERE event_type = 'command_created'))[1]
+             FROM concord.domain_events WHERE command_id = %L$$, concord_test.id('a')),
+    ROW(0::bigint, 1::bigint, 'req'::text, 'queued'::text,
         jsonb_build_object('workflow_id', concord_test.workflow_of('a'), 'queue', 'concord_default', 'run', 1)),
-    'the hand-off is audited once: workflow_enqueued with the workflow, queue and run, by the requester'
+    'the hand-off is audited once, by the requester: the creation row (-> queued) names the workflow, queue and run'
 );
 
 SELECT is(
@@ -98,9 +103,12 @@ SELECT row_eq(
 );
 
 SELECT is(
-    ARRAY[concord_test.dbos_rows('idem'), concord_test.event_count('idem', 'workflow_enqueued')],
-    ARRAY[1, 1]::bigint[],
-    'the replay enqueues nothing new: one DBOS workflow, one workflow_enqueued event'
+    ARRAY[concord_test.dbos_rows('idem'), concord_test.event_count('idem', 'workflow_enqueued'),
+          concord_test.event_count('idem', 'command_created'),
+          (SELECT count(*) FROM concord.domain_events
+           WHERE command_id = concord_test.id('idem') AND payload ? 'workflow')],
+    ARRAY[1, 0, 1, 1]::bigint[],
+    'the replay enqueues nothing new: one DBOS workflow, one creation row naming it'
 );
 
 SELECT is(
@@ -171,9 +179,13 @@ SELECT is(
     + concord_test.dbos_rows('invalid') + concord_test.dbos_rows('sync')
     + concord_test.event_count('gated', 'workflow_enqueued') + concord_test.event_count('denied', 'workflow_enqueued')
     + concord_test.event_count('asked', 'workflow_enqueued') + concord_test.event_count('invalid', 'workflow_enqueued')
-    + concord_test.event_count('sync', 'workflow_enqueued'),
+    + concord_test.event_count('sync', 'workflow_enqueued')
+    + (SELECT count(*) FROM concord.domain_events
+       WHERE command_id IN (concord_test.id('gated'), concord_test.id('denied'), concord_test.id('asked'),
+                            concord_test.id('invalid'), concord_test.id('sync'))
+         AND payload ? 'workflow'),
     0::bigint,
-    'none of them has a DBOS workflow or a workflow_enqueued event'
+    'none of them has a DBOS workflow, a workflow_enqueued event or a creation row naming a workflow'
 );
 
 -- An approval rolled back enqueues nothing either.

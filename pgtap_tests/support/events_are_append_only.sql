@@ -26,9 +26,11 @@ END $$;
 
 SELECT cmp_ok(
     (SELECT count(*) FROM concord.domain_events WHERE command_id = concord_test.id('cmd')),
-    '>=', 3::bigint,
+    '>=', 2::bigint,
     'fixture: the command has audit events'
 );
+CREATE TEMP TABLE events_before AS
+SELECT count(*) AS n FROM concord.domain_events WHERE command_id = concord_test.id('cmd');
 
 -- ---------------------------------------------------------------------------
 -- domain_events is append-only
@@ -57,9 +59,9 @@ SELECT lives_ok(
     'domain_events accepts appends'
 );
 
-SELECT cmp_ok(
+SELECT is(
     (SELECT count(*) FROM concord.domain_events WHERE command_id = concord_test.id('cmd')),
-    '>=', 3::bigint,
+    (SELECT n FROM events_before),
     'the refused statements removed no event'
 );
 

@@ -181,10 +181,18 @@ UPDATE concord.commands SET status = 'running' WHERE command_id = concord_test.i
 UPDATE concord.commands SET status = 'succeeded' WHERE command_id = concord_test.id('direct');
 SELECT set_config('concord.worker_run', '', true) IS NOT NULL AS fixture \gset
 
+-- the creation row names the path its insert took (created -> validated),
+-- each later change has its own row
 SELECT is(
-    (SELECT array_agg(e.from_status || '>' || e.to_status ORDER BY e.event_seq)
-     FROM concord.domain_events AS e
-     WHERE e.command_id = concord_test.id('direct') AND e.event_type = 'command_status_changed'),
+    (SELECT array_agg(edges.edge ORDER BY e.event_seq, edges.step)
+     FROM concord.domain_events AS e,
+          LATERAL (SELECT p.step, (e.payload -> 'path' ->> (p.step - 1)) || '>' || (e.payload -> 'path' ->> p.step)
+                   FROM generate_series(1, jsonb_array_length(e.payload -> 'path') - 1) AS p (step)
+                   WHERE e.event_type = 'command_created'
+                   UNION ALL
+                   SELECT 0, e.from_status || '>' || e.to_status
+                   WHERE e.event_type = 'command_status_changed') AS edges (step, edge)
+     WHERE e.command_id = concord_test.id('direct')),
     ARRAY['created>validated', 'validated>queued', 'queued>running', 'running>blocked',
           'blocked>running', 'running>succeeded'],
     'the status events of a command form an unbroken chain, one per change, in order'

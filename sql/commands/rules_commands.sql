@@ -336,8 +336,10 @@ BEGIN
 END
 $$;
 
--- The creation event and, for a submitted row, one status change event per
--- edge of the path it was inserted along, in one statement.
+-- One audit row for the insert (issue 16): command_created names the whole
+-- path a submission took in its one row write (created -> validated ->
+-- queued, say), the reason of its last edge, its outcome when it failed and
+-- the workflow it was handed to; a policy evaluation adds its own row.
 CREATE OR REPLACE FUNCTION concord._commands_after_insert()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -347,6 +349,13 @@ DECLARE
     actor text := concord._actor(NEW.requested_by);
     evaluation jsonb := NEW.policy_evaluation;
     evaluated boolean := NEW.policy_evaluation IS NOT NULL;
+    invalid boolean := NEW.error_class IS NOT DISTINCT FROM 'validation_error';
+    path text[] := CASE
+        WHEN NEW.status = 'created' THEN ARRAY['created']
+        WHEN invalid THEN ARRAY['created', 'failed']
+        WHEN NEW.status = 'validated' THEN ARRAY['created', 'validated']
+        ELSE ARRAY['created', 'validated', NEW.status]
+    END;
     ct concord.command_types%ROWTYPE;
 BEGIN
     IF evaluated THEN
@@ -356,38 +365,30 @@ BEGIN
         command_id, purpose, event_type, target_type, target_id,
         from_status, to_status, reason, payload, actor, asserted_by, trace_id
     )
-    SELECT NEW.command_id, 'audit', e.event_type, e.target_type, coalesce(e.target_id, NEW.command_id::text),
-           e.from_status, e.to_status, e.reason, e.payload, actor, concord._asserted_by(), NEW.trace_id
+    SELECT NEW.command_id, 'audit', e.event_type, e.target_type, e.target_id,
+           null, e.to_status, e.reason, e.payload, actor, concord._asserted_by(), NEW.trace_id
     FROM (
         VALUES
-        (0, 'command_created', 'command', null, null, 'created', null,
-         jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
-                            'idempotency_key', NEW.idempotency_key)),
-        (1, 'command_status_changed', 'command', null, 'created', 'failed', 'payload failed validation',
-         jsonb_build_object('error', NEW.error, 'error_class', NEW.error_class,
-                            'error_detail', NEW.error_detail)),
-        (1, 'command_status_changed', 'command', null, 'created', 'validated', 'payload is valid', '{}'::jsonb),
-        (2, 'policies_evaluated', 'policy_evaluation', evaluation ->> 'evaluation_id', null, null, null,
-         concord._evaluation_record(evaluation)),
-        (3, 'command_status_changed', 'command', null, 'validated', NEW.status,
-         CASE NEW.status
-             WHEN 'queued' THEN CASE WHEN evaluated THEN 'policies allow; asynchronous command type'
-                                     ELSE 'asynchronous command type' END
-             WHEN 'failed' THEN 'policy denied'
-             WHEN 'waiting_for_input' THEN 'policies require input'
-             WHEN 'waiting_for_approval' THEN 'policies require approval'
+        (0, 'command_created', 'command', NEW.command_id::text, NEW.status,
+         CASE
+             WHEN invalid THEN 'payload failed validation'
+             WHEN NEW.status = 'validated' THEN 'payload is valid'
+             WHEN NEW.status = 'queued' THEN CASE WHEN evaluated THEN 'policies allow; asynchronous command type'
+                                                  ELSE 'asynchronous command type' END
+             WHEN NEW.status = 'failed' THEN 'policy denied'
+             WHEN NEW.status = 'waiting_for_input' THEN 'policies require input'
+             WHEN NEW.status = 'waiting_for_approval' THEN 'policies require approval'
          END,
-         CASE WHEN NEW.status = 'failed'
-              THEN jsonb_build_object('error', NEW.error, 'error_class', NEW.error_class)
-              ELSE '{}'::jsonb END)
-    ) AS e (n, event_type, target_type, target_id, from_status, to_status, reason, payload)
-    WHERE e.n = 0
-       OR (e.n = 1 AND NEW.error_class = 'validation_error' AND e.to_status = 'failed')
-       OR (e.n = 1 AND NEW.status <> 'created' AND NEW.error_class IS DISTINCT FROM 'validation_error'
-           AND e.to_status = 'validated')
-       OR (e.n = 2 AND evaluated)
-       OR (e.n = 3 AND NEW.status NOT IN ('created', 'validated')
-           AND NEW.error_class IS DISTINCT FROM 'validation_error')
+         jsonb_strip_nulls(jsonb_build_object(
+             'command_type', NEW.command_type, 'ingress', NEW.ingress, 'idempotency_key', NEW.idempotency_key,
+             'path', to_jsonb(path), 'error', NEW.error, 'error_class', NEW.error_class,
+             'error_detail', CASE WHEN invalid THEN NEW.error_detail END,
+             'workflow', CASE WHEN NEW.dbos_workflow_id IS NOT null THEN jsonb_build_object(
+                 'workflow_id', NEW.dbos_workflow_id, 'queue', NEW.queue_name, 'run', NEW.run_seq) END))),
+        (1, 'policies_evaluated', 'policy_evaluation', evaluation ->> 'evaluation_id', null, null,
+         concord._evaluation_record(evaluation))
+    ) AS e (n, event_type, target_type, target_id, to_status, reason, payload)
+    WHERE e.n = 0 OR evaluated
     ORDER BY e.n;
     IF NEW.status = 'waiting_for_approval' THEN
         ct := concord._command_contract_of(NEW);
@@ -405,8 +406,9 @@ BEGIN
                             WHERE v.version_id = NEW.contract_version_id)),
             actor);
     END IF;
+    -- the hand-off is named by command_created's workflow
     IF NEW.dbos_workflow_id IS NOT null THEN
-        PERFORM concord._handed_off(NEW, actor);
+        PERFORM concord._enqueue(NEW);
     END IF;
     RETURN null;
 END

@@ -88,9 +88,18 @@ AS $$
 DECLARE
     answer jsonb;
 BEGIN
+    -- A command's own row records the version it used (contract_version_id:
+    -- registry_version_usage counts it as command_proposed), so a usage row is
+    -- written only for what that row cannot tell: a deprecated version
+    -- resolved, a retired one refused.
     answer := concord._registry_resolve(
-        'command_type', c.command_type, concord._command_subject(c), NULL, true,
-        jsonb_build_object('usage_type', 'command_proposed', 'command_id', c.command_id));
+        'command_type', c.command_type, concord._command_subject(c), NULL, false);
+    IF (answer ->> 'deprecated')::boolean OR answer ->> 'reason' = 'retired' THEN
+        PERFORM concord._registry_record_usage(
+            answer, jsonb_build_object('command_id', c.command_id),
+            CASE WHEN (answer ->> 'deprecated')::boolean THEN 'deprecated_version_resolved'
+                 ELSE 'retired_version_refused' END);
+    END IF;
     IF (answer ->> 'resolved')::boolean THEN
         version_id := (answer ->> 'version_id')::uuid;
         ct := concord._command_type_row(answer -> 'manifest', answer ->> 'version');

@@ -16,7 +16,7 @@ CREATE OR REPLACE FUNCTION concord._registry_scope_rank(scope text)
 RETURNS integer
 LANGUAGE sql
 IMMUTABLE
-SET search_path = concord, pg_temp
+-- no SET clause, so that the planner inlines it (its callers pin search_path)
 AS $$
     SELECT array_position(
         ARRAY['user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name', 'app',

@@ -174,6 +174,9 @@ COMMENT ON COLUMN concord.registry_lifecycle_timeline.payload IS 'The details.';
 COMMENT ON COLUMN concord.registry_lifecycle_timeline.trace_id IS 'The trace it belongs to.';
 COMMENT ON COLUMN concord.registry_lifecycle_timeline.created_at IS 'When it happened.';
 
+-- A command's use of its contract is its own row (commands.contract_version_id);
+-- command_proposed usage rows written before issue 16 say the same and are
+-- not counted twice.
 CREATE OR REPLACE VIEW concord.registry_version_usage AS
 SELECT
     e.entity_type,
@@ -183,7 +186,15 @@ SELECT
     u.usage_type,
     count(*) AS uses,
     max(u.created_at) AS last_used_at
-FROM concord.registry_usage AS u
+FROM (
+    SELECT r.version_id, r.entity_id, r.usage_type, r.created_at
+    FROM concord.registry_usage AS r
+    WHERE r.usage_type <> 'command_proposed'
+    UNION ALL
+    SELECT c.contract_version_id, cv.entity_id, 'command_proposed', c.created_at
+    FROM concord.commands AS c
+    INNER JOIN concord.registry_versions AS cv ON c.contract_version_id = cv.version_id
+) AS u
 INNER JOIN concord.registry_entities AS e ON u.entity_id = e.entity_id
 LEFT JOIN concord.registry_versions AS v ON u.version_id = v.version_id
 WHERE

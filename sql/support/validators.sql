@@ -51,11 +51,12 @@ BEGIN
 END
 $$;
 
+-- No SET clause: it would keep the planner from inlining a helper that runs
+-- several times per submit (its callers pin search_path).
 CREATE OR REPLACE FUNCTION concord._text_array(value jsonb)
 RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
-SET search_path = concord, pg_temp
 AS $$
     SELECT coalesce(ARRAY(SELECT jsonb_array_elements_text(value)), '{}')
 $$;

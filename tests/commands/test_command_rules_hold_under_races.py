@@ -25,6 +25,7 @@ from concord.errors import (
     StateConflict,
     from_psycopg,
 )
+from support.audit import status_edges
 from support.races import Outcome, Race, in_turn, in_turn_pair
 
 ISOLATION = {
@@ -100,14 +101,7 @@ def has_cycle(graph: set[tuple[UUID, UUID]]) -> bool:
 
 
 def status_changes(db: psycopg.Connection, command_id: UUID) -> list[tuple[str, str]]:
-    return [
-        (r[0], r[1])
-        for r in db.execute(
-            "SELECT from_status, to_status FROM concord.domain_events "
-            "WHERE command_id = %s AND event_type = 'command_status_changed' ORDER BY event_seq",
-            (command_id,),
-        ).fetchall()
-    ]
+    return status_edges(db, command_id)
 
 
 def assert_audit_chain(db: psycopg.Connection, command_id: UUID) -> list[tuple[str, str]]:

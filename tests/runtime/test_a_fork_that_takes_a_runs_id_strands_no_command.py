@@ -17,6 +17,7 @@ import psycopg
 
 from concord.migrate import migrate
 from concord.runtime.schema import sqlalchemy_url
+from support.audit import workflows_handed_off
 from support.databases import temporary_database
 from support.workers import (
     ROOT,
@@ -69,10 +70,7 @@ def test_a_command_whose_next_run_id_a_fork_took_runs_under_another(server_dsn: 
                 wait_for(lambda: one(conn, "SELECT status FROM dbos.workflow_status "
                                      "WHERE workflow_uuid = %s", current) == "SUCCESS",
                          timeout=30, message="the command's new run to end")
-            runs = [r[0] for r in conn.execute(
-                "SELECT payload ->> 'workflow_id' FROM concord.domain_events "
-                "WHERE command_id = %s AND event_type = 'workflow_enqueued' ORDER BY event_seq",
-                (waiting,))]
+            runs = workflows_handed_off(conn, waiting)
             final = conn.execute("SELECT dbos_workflow_id, attempts, status FROM concord.commands "
                                  "WHERE command_id = %s", (waiting,)).fetchone()
             assert final[0] not in (waiting, taken), (final, runs)

@@ -28,6 +28,7 @@ import concord
 from concord.errors import InvalidPayload, from_psycopg
 from concord.migrate import migrate
 from concord.runtime.schema import sqlalchemy_url
+from support.audit import status_edges, workflows_handed_off
 from support.databases import temporary_database
 from support.workers import (
     CONCORD,
@@ -223,11 +224,7 @@ def events(conn: psycopg.Connection, command_id: str) -> list[dict[str, Any]]:
 
 def status_path(conn: psycopg.Connection, command_id: str) -> list[str]:
     """created, then every status the command moved to, in order."""
-    return ["created"] + [
-        e["to_status"]
-        for e in events(conn, command_id)
-        if e["event_type"] == "command_status_changed"
-    ]
+    return ["created"] + [to_status for _, to_status in status_edges(conn, command_id)]
 
 
 def transition(conn: psycopg.Connection, command_id: str, to_status: str) -> dict[str, Any]:
@@ -491,7 +488,10 @@ def test_command_submitted_from_psql_runs_with_effects_invocations_and_audit(
     trail = []
     for e in events(db, command_id):
         if e["event_type"] == "command_created":
-            trail.append("created")
+            # one row for the submission: its whole path, then the hand-off it names
+            trail.extend(e["payload"]["path"])
+            if "workflow" in e["payload"]:
+                trail.append("workflow_enqueued")
         elif e["event_type"] == "command_status_changed":
             trail.append(e["to_status"])
         elif e["event_type"] == "workflow_enqueued":
@@ -857,7 +857,7 @@ def test_child_runs_only_after_its_parent_succeeded(rt: Runtime, db: psycopg.Con
     # by the parent's completion
     assert (cmd["run_seq"], cmd["dbos_workflow_id"]) == (2, f"{child}/2")
     kinds = [e["event_type"] for e in events(db, child)]
-    assert kinds.count("workflow_enqueued") == 2
+    assert workflows_handed_off(db, child) == [child, f"{child}/2"]
     assert kinds.count("workflow_released") == 1
     wait_workflows(db, child, {child: "SUCCESS", f"{child}/2": "SUCCESS"})
 

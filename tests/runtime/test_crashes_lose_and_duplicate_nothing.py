@@ -281,14 +281,17 @@ def check_exactly_once(
     created: Counter[str] = Counter()
     effect_chains: dict[str, list[tuple]] = defaultdict(list)
     running_actor: dict[str, str] = {}
-    for cid, target_type, target_id, event_type, from_s, to_s, actor in conn.execute(
+    for cid, target_type, target_id, event_type, from_s, to_s, actor, path in conn.execute(
         "SELECT command_id::text, target_type, target_id, event_type, from_status, to_status, "
-        "actor FROM concord.domain_events WHERE command_id = ANY(%s::uuid[]) ORDER BY event_seq",
+        "actor, payload -> 'path' FROM concord.domain_events "
+        "WHERE command_id = ANY(%s::uuid[]) ORDER BY event_seq",
         (ids,),
     ):
         if event_type == "command_created":
+            # the submission's one row names the path its insert took
             created[cid] += 1
-            chains[cid].append((None, to_s))
+            chains[cid].append((None, path[0]))
+            chains[cid].extend(zip(path, path[1:], strict=False))
         elif event_type == "command_status_changed":
             chains[cid].append((from_s, to_s))
             if to_s == "running":

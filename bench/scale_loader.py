@@ -280,8 +280,8 @@ class _Wave:
     """Makes the template wave through the public API: the requester submits (its own mapped
     login), the approver decides (its login), the superuser stands in for the worker."""
 
-    def __init__(self, dsn: str, requester_dsn: str, approver_dsn: str, effects: float) -> None:
-        self.effects = effects  # connector calls a succeeded run makes, on average
+    def __init__(self, dsn: str, requester_dsn: str, approver_dsn: str) -> None:
+        self.effects = 0.0  # connector calls a succeeded run makes, on average
         self.runs = 0
         self.kernel = psycopg.connect(dsn, autocommit=True)
         self.requester = psycopg.connect(requester_dsn, autocommit=True)
@@ -350,6 +350,17 @@ class _Wave:
             for j in range(calls):
                 self.effect(command_id, j)
         self.finish(command_id, status)
+
+    def counts(self) -> tuple[int, int]:
+        """The wave's commands and their events so far (the registry's own left out)."""
+        row = self.kernel.execute(
+            "SELECT (SELECT count(*) FROM concord.commands WHERE command_type NOT LIKE "
+            "'concord.%%'), (SELECT count(*) FROM concord.domain_events AS e "
+            "JOIN concord.commands AS c ON c.command_id = e.command_id "
+            "WHERE c.command_type NOT LIKE 'concord.%%')"
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1]
 
     def effect(self, command_id: UUID, j: int) -> None:
         (answer,) = self.kernel.execute(
@@ -454,27 +465,17 @@ class _Wave:
         assert answer.get("decision", "allowed") == "allowed", answer
 
 
-def effects_for(events_per_command: float) -> float:
-    """Connector calls per succeeded run (on average) that bring the history to about
-    events_per_command: without any the wave's commands write about 3.8 events each, and
-    with 3 calls a run the history of a 100k load had 11.1 (173 commands, 88 runs that
-    succeed, an effect about 4.9 events with its share of the rest), measured."""
-    return max(0.0, (events_per_command - 3.8) * 173 / (4.9 * 88))
-
-
 def make_templates(dsn: str, requester_dsn: str, approver_dsn: str,
                    events_per_command: float = 10, divisor: int = 1) -> None:
     """One wave through the public API (see the module's docstring); divisor > 1 makes a
     smaller one, every shape still in it (for tests)."""
-    w = _Wave(dsn, requester_dsn, approver_dsn, effects_for(events_per_command))
+    w = _Wave(dsn, requester_dsn, approver_dsn)
 
     def n(count: int) -> int:
         return max(1, count // divisor)
 
     try:
-        # history: plain successes, each a command with its hand-off, claim and outcome
-        for _ in range(n(60)):
-            w.run(w.submit())
+        # history (the plain successes come last, see below)
         for _ in range(n(8)):
             w.run(w.submit(), "failed")
         for _ in range(n(5)):
@@ -510,6 +511,27 @@ def make_templates(dsn: str, requester_dsn: str, approver_dsn: str,
             w.claim(parent)
             child = w.submit()
             w.depend(child, parent)
+        # Plain successes, each a command with its hand-off, claim, connector calls (effects)
+        # and outcome: as many calls a run as bring the wave to about events_per_command,
+        # from what the rest of the wave wrote, what a run without calls writes and what a
+        # call writes, all measured here (what a submission or an effect writes changes as
+        # the kernel does).
+        plain = max(3, n(60))
+        commands, events = w.counts()
+        w.run(w.submit())
+        _, events_run = w.counts()
+        per_run = events_run - events
+        probe = w.submit()
+        w.claim(probe)
+        before = w.counts()[1]
+        w.effect(probe, 0)
+        per_call = max(1, w.counts()[1] - before)
+        w.finish(probe, "succeeded")
+        commands, events = w.counts()
+        missing = events_per_command * (commands + plain - 2) - events - (plain - 2) * per_run
+        w.effects = max(0.0, missing / (per_call * (plain - 2)))
+        for _ in range(plain - 2):
+            w.run(w.submit())
     finally:
         w.close()
 

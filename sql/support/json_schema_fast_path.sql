@@ -61,20 +61,6 @@ BEGIN
 END
 $$;
 
--- The bound keywords (minimum ... maxProperties) of a schema whose value is
--- not an int or an integral float within 2**53: where one is, numeric's exact
--- comparison may not be Python's, and _json_bounds_hold compares instead.
-CREATE OR REPLACE FUNCTION concord._json_inexact_bounds()
-RETURNS jsonpath
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-AS $$
-    SELECT 'lax $.keyvalue() ? (@.key like_regex "^(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems|minProperties|maxProperties)$"
-                               && !(@.value.type() == "number" && @.value.floor() == @.value
-                                    && @.value.abs() <= 9007199254740992))'::jsonpath
-$$;
-
 -- Whether Python finds the two JSON values equal: jsonschema's equal() for
 -- const (booleans are never numbers, at any depth), or Python's == for what
 -- enum compares with `in` (nested True == 1 and False == 0.0), when
@@ -281,9 +267,10 @@ $$;
 -- Written for a submit's single call in a fresh transaction, where PL/pgSQL
 -- initialises every expression it evaluates once per transaction: few
 -- expressions, no SPI query (arrays walked by index, an object's keys from one
--- jsonpath call), and bounds compared by one jsonpath call when every number
--- involved is an int or an integral float within 2**53, where Python's
--- comparison and numeric's are the same (_json_bounds_hold otherwise).
+-- jsonpath call), and bounds compared by one jsonpath call that holds only
+-- when every bound is an int or an integral float within 2**53 (and the
+-- instance no float), where numeric's comparison is Python's; when it does
+-- not hold, _json_bounds_hold decides as Python would.
 CREATE OR REPLACE FUNCTION concord._json_schema_accepts_at(schema jsonb, instance jsonb)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -334,26 +321,21 @@ BEGIN
 
     IF kind = 'number' THEN
         IF schema ?| ARRAY['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] THEN
-            verdict := verdict AND CASE
-                WHEN strpos(instance::text, '.') > 0 OR jsonb_path_exists(schema, concord._json_inexact_bounds())
-                    THEN concord._json_bounds_hold(instance, schema, 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum')
-                ELSE jsonb_path_match(schema, 'lax (!exists($.minimum) || $v >= $.minimum)
-                    && (!exists($.maximum) || $v <= $.maximum)
-                    && (!exists($.exclusiveMinimum) || $v > $.exclusiveMinimum)
-                    && (!exists($.exclusiveMaximum) || $v < $.exclusiveMaximum)', jsonb_build_object('v', instance))
-            END;
+            verdict := verdict AND (
+                (strpos(instance::text, '.') = 0 AND jsonb_path_match(schema, 'lax (!exists($.minimum) || $.minimum.type() == "number" && $.minimum.floor() == $.minimum && $.minimum.abs() <= 9007199254740992 && $v >= $.minimum)
+                    && (!exists($.maximum) || $.maximum.type() == "number" && $.maximum.floor() == $.maximum && $.maximum.abs() <= 9007199254740992 && $v <= $.maximum)
+                    && (!exists($.exclusiveMinimum) || $.exclusiveMinimum.type() == "number" && $.exclusiveMinimum.floor() == $.exclusiveMinimum && $.exclusiveMinimum.abs() <= 9007199254740992 && $v > $.exclusiveMinimum)
+                    && (!exists($.exclusiveMaximum) || $.exclusiveMaximum.type() == "number" && $.exclusiveMaximum.floor() == $.exclusiveMaximum && $.exclusiveMaximum.abs() <= 9007199254740992 && $v < $.exclusiveMaximum)', jsonb_build_object('v', instance)))
+                OR concord._json_bounds_hold(instance, schema, 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'));
         END IF;
     ELSIF kind = 'string' THEN
         IF schema ?| ARRAY['minLength', 'maxLength'] THEN
             -- length() counts code points in a UTF8 database, as Python's len() does
             measured := CASE WHEN getdatabaseencoding() = 'UTF8' THEN length(instance #>> '{}') END;
-            verdict := verdict AND CASE
-                WHEN measured IS NULL THEN NULL
-                WHEN jsonb_path_exists(schema, concord._json_inexact_bounds())
-                    THEN concord._json_bounds_hold(to_jsonb(measured), schema, 'minLength', 'maxLength')
-                ELSE jsonb_path_match(schema, 'lax (!exists($.minLength) || $v >= $.minLength)
-                    && (!exists($.maxLength) || $v <= $.maxLength)', jsonb_build_object('v', measured))
-            END;
+            verdict := verdict AND (
+                jsonb_path_match(schema, 'lax (!exists($.minLength) || $.minLength.type() == "number" && $.minLength.floor() == $.minLength && $.minLength.abs() <= 9007199254740992 && $v >= $.minLength)
+                    && (!exists($.maxLength) || $.maxLength.type() == "number" && $.maxLength.floor() == $.maxLength && $.maxLength.abs() <= 9007199254740992 && $v <= $.maxLength)', jsonb_build_object('v', measured))
+                OR concord._json_bounds_hold(to_jsonb(measured), schema, 'minLength', 'maxLength'));
         END IF;
     ELSIF kind = 'object' THEN
         named := schema -> 'properties';
@@ -386,12 +368,10 @@ BEGIN
         END IF;
         IF schema ?| ARRAY['minProperties', 'maxProperties'] THEN
             measured := jsonb_array_length(member_keys);
-            verdict := verdict AND CASE
-                WHEN jsonb_path_exists(schema, concord._json_inexact_bounds())
-                    THEN concord._json_bounds_hold(to_jsonb(measured), schema, 'minProperties', 'maxProperties')
-                ELSE jsonb_path_match(schema, 'lax (!exists($.minProperties) || $v >= $.minProperties)
-                    && (!exists($.maxProperties) || $v <= $.maxProperties)', jsonb_build_object('v', measured))
-            END;
+            verdict := verdict AND (
+                jsonb_path_match(schema, 'lax (!exists($.minProperties) || $.minProperties.type() == "number" && $.minProperties.floor() == $.minProperties && $.minProperties.abs() <= 9007199254740992 && $v >= $.minProperties)
+                    && (!exists($.maxProperties) || $.maxProperties.type() == "number" && $.maxProperties.floor() == $.maxProperties && $.maxProperties.abs() <= 9007199254740992 && $v <= $.maxProperties)', jsonb_build_object('v', measured))
+                OR concord._json_bounds_hold(to_jsonb(measured), schema, 'minProperties', 'maxProperties'));
         END IF;
     ELSIF kind = 'array' THEN
         subschema := schema -> 'items';
@@ -408,12 +388,10 @@ BEGIN
         END IF;
         IF schema ?| ARRAY['minItems', 'maxItems'] THEN
             measured := jsonb_array_length(instance);
-            verdict := verdict AND CASE
-                WHEN jsonb_path_exists(schema, concord._json_inexact_bounds())
-                    THEN concord._json_bounds_hold(to_jsonb(measured), schema, 'minItems', 'maxItems')
-                ELSE jsonb_path_match(schema, 'lax (!exists($.minItems) || $v >= $.minItems)
-                    && (!exists($.maxItems) || $v <= $.maxItems)', jsonb_build_object('v', measured))
-            END;
+            verdict := verdict AND (
+                jsonb_path_match(schema, 'lax (!exists($.minItems) || $.minItems.type() == "number" && $.minItems.floor() == $.minItems && $.minItems.abs() <= 9007199254740992 && $v >= $.minItems)
+                    && (!exists($.maxItems) || $.maxItems.type() == "number" && $.maxItems.floor() == $.maxItems && $.maxItems.abs() <= 9007199254740992 && $v <= $.maxItems)', jsonb_build_object('v', measured))
+                OR concord._json_bounds_hold(to_jsonb(measured), schema, 'minItems', 'maxItems'));
         END IF;
     END IF;
     RETURN verdict;
@@ -423,20 +401,22 @@ $$;
 -- Whether instance is valid against schema, decided without Python: true
 -- (valid: no need to ask Python), false (invalid: ask Python for the
 -- problems), NULL (not decided here: ask Python). Decides only for Draft
--- 2020-12 (no $schema, or 2020-12's), for instances
--- nested at most 32 deep (Python answers "nested too deeply" somewhere past
--- that) holding no int json.loads refuses (over 4300 digits), and the keywords
--- _json_schema_accepts_at handles.
+-- 2020-12 (no $schema, or 2020-12's), for instances of at most 1 kB (each
+-- value checked costs a PL/pgSQL call: past some fifty of them, one call
+-- into Python is cheaper), nested at most 32 deep (Python answers "nested
+-- too deeply" somewhere past that), holding no int json.loads refuses (over
+-- 4300 digits), and the keywords _json_schema_accepts_at handles.
 CREATE OR REPLACE FUNCTION concord._json_schema_accepts(schema jsonb, instance jsonb)
 RETURNS boolean
 LANGUAGE sql
-IMMUTABLE
+STABLE
 PARALLEL SAFE
--- SQL and immutable throughout, so that it is inlined into the caller's
--- expression: one function call fewer on every submit.
+-- SQL, and stable rather than immutable as pg_column_size is, so that it is
+-- inlined into the caller's expression: one function call fewer per submit.
 AS $$
     SELECT CASE
-        WHEN jsonb_path_exists(instance, 'strict $.**{33}')
+        WHEN pg_column_size(instance) > 1024
+             OR jsonb_path_exists(instance, 'strict $.**{33}')
              OR jsonb_path_exists(
                  instance, 'strict $.** ? (@.type() == "number" && (@ >= 1e4000 || @ <= -1e4000))')
             THEN NULL

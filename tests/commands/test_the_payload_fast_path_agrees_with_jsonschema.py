@@ -205,7 +205,7 @@ def test_the_fast_verdict_is_the_python_verdict_wherever_it_answers(concord_dsn:
     with psycopg.connect(concord_dsn, autocommit=True) as conn:
 
         @settings(
-            max_examples=250,
+            max_examples=200,
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -228,4 +228,4 @@ def test_the_fast_verdict_is_the_python_verdict_wherever_it_answers(concord_dsn:
         agree()
     # the run looked at both answers, often: a generator that drifted to one side would
     # leave the rule untested
-    assert verdicts["True"] >= 40 and verdicts["False"] >= 40, verdicts
+    assert verdicts["True"] >= 30 and verdicts["False"] >= 30, verdicts

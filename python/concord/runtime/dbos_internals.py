@@ -66,16 +66,15 @@ import dbos._queue as _queue_module
 # notification lost with the listener's connection). A queue whose budget is shared with
 # other workers keeps its own interval (QueueSleep.shared).
 SAFETY_NET_POLL_SEC = 1.0
-# A woken queue thread polls at most this often: wakes that come while it polls or within
-# this gap of its last poll are served by one poll, which claims everything they announced.
-# During a burst this bounds the dequeue transactions (each about three round trips) to
-# about 1 / MIN_POLL_GAP_SEC per queue, instead of one per submitted command.
-MIN_POLL_GAP_SEC = 0.005
-# A queue at its own worker_concurrency is woken by each of its workflows that ends, and
-# claims the freed slots at most this often, in batches, as DBOS's 20 ms poll did: a
-# dequeue per ended workflow would cost a saturated worker CPU its workflows need. Its
-# notifications do not wake it meanwhile (it could claim nothing).
-SLOT_POLL_GAP_SEC = 0.02
+# Woken polls are paced by a token bucket: at once while the queue is woken less often than
+# WOKEN_POLLS_PER_SEC on average (up to WOKEN_POLL_BURST in a row), else at that rate, each
+# poll claiming all that the wakes since the last one announced. An empty poll costs the
+# worker about 2-4 ms of Python (DBOS reloads the queue's row and claims in a transaction
+# of four statements through SQLAlchemy): one per submitted command would take the CPU a
+# burst's workflows need. The rate is what DBOS's 20 ms poll cost before the wake, which a
+# burst therefore pays at most; an idle worker pays nothing.
+WOKEN_POLLS_PER_SEC = 50.0
+WOKEN_POLL_BURST = 4.0
 
 
 def _instance():
@@ -146,11 +145,11 @@ class QueueSleep:
         )
         self._active = active
         self._cond = threading.Condition()
-        # The least gap after the last poll that the pending wake asks for; None: no wake
-        # pending. A thread started after the notification of its work (the manager
-        # starts one within a second of a queue's registration) polls at once.
-        self._gap: float | None = 0.0
-        self._last_poll = -math.inf
+        # A wake is pending. A thread started after the notification of its work (the
+        # manager starts one within a second of a queue's registration) polls at once.
+        self._woken = True
+        self._tokens = WOKEN_POLL_BURST  # woken polls it may make at once
+        self._refilled = time.monotonic()
 
     def is_set(self) -> bool:
         return self.stop.is_set()
@@ -171,23 +170,28 @@ class QueueSleep:
         with self._cond:
             while not self.stop.is_set():
                 now = time.monotonic()
-                if self._gap is not None:
-                    early = self._last_poll + self._gap - now
-                    if early <= 0:
-                        break
-                    self._cond.wait(early)
-                elif now >= deadline:
+                self._tokens = min(
+                    WOKEN_POLL_BURST,
+                    self._tokens + (now - self._refilled) * WOKEN_POLLS_PER_SEC,
+                )
+                self._refilled = now
+                if self._woken and self._tokens >= 1:
+                    self._tokens -= 1
                     break
-                else:
-                    self._cond.wait(None if deadline == math.inf else deadline - now)
-            self._gap = None
-            self._last_poll = time.monotonic()
+                if now >= deadline:
+                    break
+                pause = deadline - now
+                if self._woken:
+                    pause = min(pause, (1 - self._tokens) / WOKEN_POLLS_PER_SEC)
+                self._cond.wait(None if pause == math.inf else pause)
+            self._woken = False
         return self.stop.is_set()
 
-    def wake(self, gap: float = MIN_POLL_GAP_SEC) -> None:
-        """Poll as soon as ``gap`` has passed since the last poll (or the one in progress)."""
+    def wake(self) -> None:
+        """Poll as soon as the pace of woken polls allows (at once, unless the queue was
+        woken more often than ``WOKEN_POLLS_PER_SEC`` lately)."""
         with self._cond:
-            self._gap = gap if self._gap is None else min(self._gap, gap)
+            self._woken = True
             self._cond.notify_all()
 
     def rouse(self) -> None:
@@ -250,20 +254,20 @@ def make_queues_wakeable() -> None:
 def _slot_freed(active: Any, queue_name: str) -> None:
     """A workflow of ``queue_name`` ended in this process: wake the queue's thread if the
     queue may have work it could not claim for want of a slot of its own (it was full, or
-    one short: a claimed workflow counts only once its thread starts), at most every
-    ``SLOT_POLL_GAP_SEC``. A shared budget (another worker's slot) is its own poll's."""
+    one short: a claimed workflow counts only once its thread starts). A shared budget
+    (another worker's slot) is its own poll's."""
     sleeps = _sleeps_of(lambda s: s.queue_name == queue_name and s.worker_concurrency)
     if not sleeps:
         return
     running = active.count_for_queue(queue_name)
     for sleep in sleeps:
         if running >= sleep.worker_concurrency - 2:
-            sleep.wake(SLOT_POLL_GAP_SEC)
+            sleep.wake()
 
 
 def wake_queue(queue_name: str) -> bool:
     """Work became runnable on ``queue_name``: make its thread poll now (or as soon as its
-    poll in progress and the least gap allow), unless it is full (the end of one of its
+    poll in progress and the pace of woken polls allow), unless it is full (the end of one of its
     workflows wakes it then). Whether this process polls that queue."""
     sleeps = _sleeps_of(lambda s: s.queue_name == queue_name)
     for sleep in sleeps:

@@ -131,6 +131,45 @@ COMMENT ON COLUMN concord.swarm_tree.created_at IS
 COMMENT ON COLUMN concord.swarm_tree.completed_at IS
 'When it finished.';
 
+-- One row per swarm, its agent runs counted by the index on their swarm: a
+-- newest-first page of it reads the page's swarms only (swarm_tree grouped
+-- would read every agent run first).
+CREATE OR REPLACE VIEW concord.swarm_summaries AS
+SELECT
+    s.swarm_run_id,
+    s.name AS swarm_name,
+    s.status AS swarm_status,
+    s.command_id,
+    (SELECT count(*) FROM concord.agent_runs AS a WHERE a.swarm_run_id = s.swarm_run_id) AS agents,
+    s.created_at,
+    s.completed_at
+FROM concord.swarm_runs AS s;
+
+COMMENT ON VIEW concord.swarm_summaries IS
+'One row per swarm you may see: its name, status, command, number of agent runs, and when it '
+'was created and finished. Page it newest first by created_at.';
+
+COMMENT ON COLUMN concord.swarm_summaries.swarm_run_id IS
+'The swarm''s id.';
+
+COMMENT ON COLUMN concord.swarm_summaries.swarm_name IS
+'The swarm''s name, unique per command.';
+
+COMMENT ON COLUMN concord.swarm_summaries.swarm_status IS
+'Where the swarm is now (swarm_statuses).';
+
+COMMENT ON COLUMN concord.swarm_summaries.command_id IS
+'The command that started the swarm.';
+
+COMMENT ON COLUMN concord.swarm_summaries.agents IS
+'How many agent runs it has (the coordinator and every spawned agent).';
+
+COMMENT ON COLUMN concord.swarm_summaries.created_at IS
+'When the swarm was created.';
+
+COMMENT ON COLUMN concord.swarm_summaries.completed_at IS
+'When it finished (NULL while it runs).';
+
 CREATE OR REPLACE VIEW concord.agent_step_log AS
 SELECT
     st.swarm_run_id,

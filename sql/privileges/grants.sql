@@ -222,6 +222,7 @@ GRANT EXECUTE ON FUNCTION concord.runtime_agentic_command(uuid, text) TO concord
 GRANT SELECT ON
 concord.tool_catalog,
 concord.swarm_tree,
+concord.swarm_summaries,
 concord.agent_step_log,
 concord.swarm_artifacts,
 concord.memory_catalog

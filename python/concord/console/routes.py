@@ -213,10 +213,9 @@ async def command_events(request: Request, command_id: UUID) -> Response:
 @router.get("/swarms")
 def swarms(request: Request, who: Person) -> HTMLResponse:
     rows = who.client._all(
-        "SELECT swarm_run_id, swarm_name, swarm_status, count(*) AS agents, "
-        "min(created_at) AS started_at, max(completed_at) AS completed_at "
-        "FROM concord.swarm_tree GROUP BY swarm_run_id, swarm_name, swarm_status "
-        "ORDER BY min(created_at) DESC LIMIT 200",
+        "SELECT swarm_run_id, swarm_name, swarm_status, agents, created_at AS started_at, "
+        "completed_at FROM concord.swarm_summaries "
+        "ORDER BY created_at DESC, swarm_run_id DESC LIMIT 200",
         (),
     )
     return render(request, "swarms.html", who, swarms=rows)

@@ -575,10 +575,11 @@ $$;
 --
 
 CREATE FUNCTION concord._is_memory_scope(scope jsonb) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO 'concord', 'pg_temp'
     AS $$
-    SELECT scope IS NOT NULL AND jsonb_typeof(scope) = 'object' AND (
+BEGIN
+    RETURN scope IS NOT NULL AND jsonb_typeof(scope) = 'object' AND (
         scope = '{}'::jsonb
         OR (
             (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(scope) AS k)
@@ -596,7 +597,8 @@ CREATE FUNCTION concord._is_memory_scope(scope jsonb) RETURNS boolean
             AND (scope ->> 'max_results')::numeric = floor((scope ->> 'max_results')::numeric)
             AND (scope ->> 'max_results')::numeric BETWEEN 0 AND 1000
         )
-    )
+    );
+END
 $$;
 
 --
@@ -604,14 +606,16 @@ $$;
 --
 
 CREATE FUNCTION concord._is_name_list(names text[]) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO 'concord', 'pg_temp'
     AS $_$
-    SELECT names IS NOT NULL
+BEGIN
+    RETURN names IS NOT NULL
        AND array_position(names, NULL) IS NULL
        AND NOT EXISTS (SELECT 1 FROM unnest(names) AS n (name)
                        WHERE n.name !~ '^[A-Za-z][A-Za-z0-9_.:-]*$' OR length(n.name) > 128)
-       AND cardinality(names) = (SELECT count(DISTINCT n.name) FROM unnest(names) AS n (name))
+       AND cardinality(names) = (SELECT count(DISTINCT n.name) FROM unnest(names) AS n (name));
+END
 $_$;
 
 --
@@ -1677,9 +1681,15 @@ CREATE FUNCTION concord._agent_runs_after_write() RETURNS trigger
     AS $$
 DECLARE
     swarm concord.swarm_runs%ROWTYPE;
-    was_live boolean := TG_OP = 'INSERT' OR NOT concord._agentic_terminal('agent', OLD.status);
-    is_live boolean := NOT concord._agentic_terminal('agent', NEW.status);
+    was_live boolean := true;
+    is_live boolean := true;
 BEGIN
+    -- liveness changes only with the status (a step changes the counters
+    -- alone): no status lookups then
+    IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+        was_live := TG_OP = 'INSERT' OR NOT concord._agentic_terminal('agent', OLD.status);
+        is_live := NOT concord._agentic_terminal('agent', NEW.status);
+    END IF;
     -- the swarm's derived counters (its trigger checks max_agents,
     -- max_total_steps and max_cost_units, CN010)
     IF TG_OP = 'INSERT' OR was_live <> is_live OR NEW.step_count <> OLD.step_count
@@ -1876,6 +1886,9 @@ CREATE FUNCTION concord._agent_runs_before_update() RETURNS trigger
     AS $$
 DECLARE
     truth record;
+    truth_steps integer;
+    truth_cost numeric;
+    step_cost numeric;
 BEGIN
     IF (NEW.agent_run_id, NEW.command_id, NEW.swarm_run_id, NEW.parent_agent_run_id, NEW.agent_name,
         NEW.agent_role, NEW.agent_version, NEW.goal, NEW.allowed_tools, NEW.allowed_connectors,
@@ -1923,8 +1936,24 @@ BEGIN
         NEW.cancelled_at := OLD.cancelled_at;
     END IF;
     IF (NEW.step_count, NEW.cost_units) IS DISTINCT FROM (OLD.step_count, OLD.cost_units) THEN
-        SELECT count(*) AS step_count, coalesce(sum(st.cost_units), 0) AS cost_units INTO truth
-        FROM concord.agent_steps AS st WHERE st.agent_run_id = NEW.agent_run_id;
+        -- OLD's counters were the truth when written (this check let them
+        -- through); steps are append-only, and each is numbered one past the
+        -- count it read under this row's lock (_agent_steps_before_insert,
+        -- one_step_per_index), so they run 1..n without gaps. The truth is
+        -- OLD's counters plus the steps numbered beyond them, each read by
+        -- the unique index: not a recount of every step, whose row security
+        -- check (agent_steps_are_seen_with_their_command) the planner turned
+        -- into a scan of every command once the run had many steps.
+        truth_steps := OLD.step_count;
+        truth_cost := OLD.cost_units;
+        LOOP
+            SELECT st.cost_units INTO step_cost FROM concord.agent_steps AS st
+            WHERE st.agent_run_id = NEW.agent_run_id AND st.step_index = truth_steps + 1;
+            EXIT WHEN NOT FOUND;
+            truth_steps := truth_steps + 1;
+            truth_cost := truth_cost + coalesce(step_cost, 0);
+        END LOOP;
+        SELECT truth_steps AS step_count, truth_cost AS cost_units INTO truth;
         IF current_setting('concord.counting', true) = 'on' THEN
             NEW.step_count := truth.step_count;
             NEW.cost_units := truth.cost_units;
@@ -4097,6 +4126,56 @@ BEGIN
     );
 END
 $$;
+
+--
+-- Name: _audit_partition(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._audit_partition(partition_name text) RETURNS TABLE(range_from timestamp with time zone, range_to timestamp with time zone)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN QUERY
+    SELECT p.range_from, p.range_to FROM concord._audit_partitions() AS p
+    WHERE p.partition_name = _audit_partition.partition_name AND NOT p.is_default;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN006',
+            CONSTRAINT = 'an_audit_partition_is_a_month_of_the_audit_trail',
+            MESSAGE = format('%s is not a partition of the audit trail with a range',
+                             coalesce(partition_name, 'null')),
+            HINT = 'SELECT * FROM concord.audit_partitions() lists them (the default partition is '
+                   'never dropped).';
+    END IF;
+END
+$$;
+
+--
+-- Name: _audit_partitions(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._audit_partitions() RETURNS TABLE(partition_name text, range_from timestamp with time zone, range_to timestamp with time zone, is_default boolean)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $_$
+BEGIN
+    RETURN QUERY
+    SELECT
+        c.relname::text,
+        CASE b.bound[1] WHEN 'MINVALUE' THEN '-infinity'::timestamptz ELSE btrim(b.bound[1], '''')::timestamptz END,
+        CASE b.bound[2] WHEN 'MAXVALUE' THEN 'infinity'::timestamptz ELSE btrim(b.bound[2], '''')::timestamptz END,
+        b.bound IS null
+    FROM pg_catalog.pg_inherits AS i
+    INNER JOIN pg_catalog.pg_class AS c ON i.inhrelid = c.oid
+    CROSS JOIN LATERAL (
+        SELECT regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                            '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS bound
+    ) AS b
+    WHERE i.inhparent = 'concord.domain_events'::regclass
+    ORDER BY 3 NULLS LAST;
+END
+$_$;
 
 --
 -- Name: _authenticated(); Type: FUNCTION; Schema: concord; Owner: -
@@ -6408,6 +6487,13 @@ DECLARE
     actor text := concord._actor(NEW.requested_by);
     evaluation jsonb := NEW.policy_evaluation;
     evaluated boolean := NEW.policy_evaluation IS NOT NULL;
+    invalid boolean := NEW.error_class IS NOT DISTINCT FROM 'validation_error';
+    path text[] := CASE
+        WHEN NEW.status = 'created' THEN ARRAY['created']
+        WHEN invalid THEN ARRAY['created', 'failed']
+        WHEN NEW.status = 'validated' THEN ARRAY['created', 'validated']
+        ELSE ARRAY['created', 'validated', NEW.status]
+    END;
     ct concord.command_types%ROWTYPE;
 BEGIN
     IF evaluated THEN
@@ -6417,38 +6503,30 @@ BEGIN
         command_id, purpose, event_type, target_type, target_id,
         from_status, to_status, reason, payload, actor, asserted_by, trace_id
     )
-    SELECT NEW.command_id, 'audit', e.event_type, e.target_type, coalesce(e.target_id, NEW.command_id::text),
-           e.from_status, e.to_status, e.reason, e.payload, actor, concord._asserted_by(), NEW.trace_id
+    SELECT NEW.command_id, 'audit', e.event_type, e.target_type, e.target_id,
+           null, e.to_status, e.reason, e.payload, actor, concord._asserted_by(), NEW.trace_id
     FROM (
         VALUES
-        (0, 'command_created', 'command', null, null, 'created', null,
-         jsonb_build_object('command_type', NEW.command_type, 'ingress', NEW.ingress,
-                            'idempotency_key', NEW.idempotency_key)),
-        (1, 'command_status_changed', 'command', null, 'created', 'failed', 'payload failed validation',
-         jsonb_build_object('error', NEW.error, 'error_class', NEW.error_class,
-                            'error_detail', NEW.error_detail)),
-        (1, 'command_status_changed', 'command', null, 'created', 'validated', 'payload is valid', '{}'::jsonb),
-        (2, 'policies_evaluated', 'policy_evaluation', evaluation ->> 'evaluation_id', null, null, null,
-         concord._evaluation_record(evaluation)),
-        (3, 'command_status_changed', 'command', null, 'validated', NEW.status,
-         CASE NEW.status
-             WHEN 'queued' THEN CASE WHEN evaluated THEN 'policies allow; asynchronous command type'
-                                     ELSE 'asynchronous command type' END
-             WHEN 'failed' THEN 'policy denied'
-             WHEN 'waiting_for_input' THEN 'policies require input'
-             WHEN 'waiting_for_approval' THEN 'policies require approval'
+        (0, 'command_created', 'command', NEW.command_id::text, NEW.status,
+         CASE
+             WHEN invalid THEN 'payload failed validation'
+             WHEN NEW.status = 'validated' THEN 'payload is valid'
+             WHEN NEW.status = 'queued' THEN CASE WHEN evaluated THEN 'policies allow; asynchronous command type'
+                                                  ELSE 'asynchronous command type' END
+             WHEN NEW.status = 'failed' THEN 'policy denied'
+             WHEN NEW.status = 'waiting_for_input' THEN 'policies require input'
+             WHEN NEW.status = 'waiting_for_approval' THEN 'policies require approval'
          END,
-         CASE WHEN NEW.status = 'failed'
-              THEN jsonb_build_object('error', NEW.error, 'error_class', NEW.error_class)
-              ELSE '{}'::jsonb END)
-    ) AS e (n, event_type, target_type, target_id, from_status, to_status, reason, payload)
-    WHERE e.n = 0
-       OR (e.n = 1 AND NEW.error_class = 'validation_error' AND e.to_status = 'failed')
-       OR (e.n = 1 AND NEW.status <> 'created' AND NEW.error_class IS DISTINCT FROM 'validation_error'
-           AND e.to_status = 'validated')
-       OR (e.n = 2 AND evaluated)
-       OR (e.n = 3 AND NEW.status NOT IN ('created', 'validated')
-           AND NEW.error_class IS DISTINCT FROM 'validation_error')
+         jsonb_strip_nulls(jsonb_build_object(
+             'command_type', NEW.command_type, 'ingress', NEW.ingress, 'idempotency_key', NEW.idempotency_key,
+             'path', to_jsonb(path), 'error', NEW.error, 'error_class', NEW.error_class,
+             'error_detail', CASE WHEN invalid THEN NEW.error_detail END,
+             'workflow', CASE WHEN NEW.dbos_workflow_id IS NOT null THEN jsonb_build_object(
+                 'workflow_id', NEW.dbos_workflow_id, 'queue', NEW.queue_name, 'run', NEW.run_seq) END))),
+        (1, 'policies_evaluated', 'policy_evaluation', evaluation ->> 'evaluation_id', null, null,
+         concord._evaluation_record(evaluation))
+    ) AS e (n, event_type, target_type, target_id, to_status, reason, payload)
+    WHERE e.n = 0 OR evaluated
     ORDER BY e.n;
     IF NEW.status = 'waiting_for_approval' THEN
         ct := concord._command_contract_of(NEW);
@@ -6466,8 +6544,9 @@ BEGIN
                             WHERE v.version_id = NEW.contract_version_id)),
             actor);
     END IF;
+    -- the hand-off is named by command_created's workflow
     IF NEW.dbos_workflow_id IS NOT null THEN
-        PERFORM concord._handed_off(NEW, actor);
+        PERFORM concord._enqueue(NEW);
     END IF;
     RETURN null;
 END
@@ -7123,6 +7202,26 @@ BEGIN
             HINT = 'Call evaluate_output {artifact_id, evaluation_type, decision, confidence} (spec 66).';
     END IF;
     RETURN concord._insert_artifact(run, artifact);
+END
+$$;
+
+--
+-- Name: _create_audit_partition(timestamp with time zone); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._create_audit_partition(month_start timestamp with time zone) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    name text := 'domain_events_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM');
+BEGIN
+    EXECUTE format(
+        'CREATE TABLE concord_audit.%I PARTITION OF concord.domain_events FOR VALUES FROM (%L) TO (%L)',
+        name, month_start, (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
+    );
+    PERFORM concord._guard_audit_partition(name);
+    RETURN name;
 END
 $$;
 
@@ -7854,6 +7953,45 @@ END
 $$;
 
 --
+-- Name: _empty_audit_default_partition(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._empty_audit_default_partition() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    month_start timestamptz;
+    name text;
+    created integer := 0;
+BEGIN
+    IF to_regclass('concord_audit.domain_events_default') IS NOT null THEN
+        IF NOT EXISTS (SELECT FROM concord_audit.domain_events_default) THEN
+            RETURN 0;
+        END IF;
+        ALTER TABLE concord.domain_events DETACH PARTITION concord_audit.domain_events_default;
+        FOR month_start IN
+            SELECT DISTINCT date_trunc('month', d.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            FROM concord_audit.domain_events_default AS d
+            ORDER BY 1
+        LOOP
+            name := concord._create_audit_partition(month_start);
+            created := created + 1;
+            EXECUTE format(
+                'INSERT INTO concord_audit.%I SELECT * FROM concord_audit.domain_events_default AS d '
+                'WHERE d.created_at >= %L AND d.created_at < %L',
+                name, month_start, (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
+            );
+        END LOOP;
+        DROP TABLE concord_audit.domain_events_default;
+    END IF;
+    CREATE TABLE concord_audit.domain_events_default PARTITION OF concord.domain_events DEFAULT;
+    PERFORM concord._guard_audit_partition('domain_events_default');
+    RETURN created;
+END
+$$;
+
+--
 -- Name: _enqueue(concord.commands); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -7868,6 +8006,7 @@ BEGIN
     USING 'concord.run_command', c.queue_name, ARRAY[to_json(c.command_id::text)]::json [], c.dbos_workflow_id,
           coalesce((SELECT CASE WHEN ct.sync_allowed AND NOT ct.async_required THEN 0 ELSE 1 END
                     FROM concord._command_contract_of(c) AS ct), 1);
+    PERFORM pg_notify('concord_runnable', c.queue_name);
 END
 $_$;
 
@@ -7902,6 +8041,7 @@ BEGIN
     EXECUTE 'SELECT dbos.enqueue_workflow(workflow_name => $1, queue_name => $2, '
             'positional_args => $3, workflow_id => $4)'
     USING workflow_name, queue_name, ARRAY[to_json(command_id::text)]::json [], workflow_id;
+    PERFORM pg_notify('concord_runnable', queue_name);
 END
 $_$;
 
@@ -8448,6 +8588,48 @@ END
 $$;
 
 --
+-- Name: _guard_audit_partition(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._guard_audit_partition(partition_name text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+DECLARE
+    partition regclass := format('concord_audit.%I', partition_name)::regclass;
+BEGIN
+    IF NOT EXISTS (
+        SELECT FROM pg_catalog.pg_trigger AS t
+        WHERE t.tgrelid = partition AND t.tgname = 'events_are_not_truncated'
+    ) THEN
+        EXECUTE format(
+            'CREATE TRIGGER events_are_not_truncated BEFORE TRUNCATE ON %s '
+            'FOR EACH STATEMENT EXECUTE FUNCTION concord._refuse_write(%L, %L)',
+            partition, 'is append-only', 'Record a correction as a new event instead.'
+        );
+    END IF;
+    IF NOT EXISTS (
+        SELECT FROM pg_catalog.pg_constraint AS k
+        WHERE k.conrelid = partition AND k.conname = 'domain_events_agent_run_fkey'
+    ) THEN
+        EXECUTE format(
+            'ALTER TABLE %s ADD CONSTRAINT domain_events_agent_run_fkey FOREIGN KEY (agent_run_id) '
+            'REFERENCES concord.agent_runs (agent_run_id)', partition
+        );
+    END IF;
+    IF NOT EXISTS (
+        SELECT FROM pg_catalog.pg_constraint AS k
+        WHERE k.conrelid = partition AND k.conname = 'domain_events_swarm_run_fkey'
+    ) THEN
+        EXECUTE format(
+            'ALTER TABLE %s ADD CONSTRAINT domain_events_swarm_run_fkey FOREIGN KEY (swarm_run_id) '
+            'REFERENCES concord.swarm_runs (swarm_run_id)', partition
+        );
+    END IF;
+END
+$$;
+
+--
 -- Name: _hand_off(uuid[]); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -8937,6 +9119,91 @@ END
 $$;
 
 --
+-- Name: _json_bounds_hold(jsonb, jsonb, text, text, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_bounds_hold(measured jsonb, schema jsonb, lower_name text, upper_name text, exclusive_lower_name text DEFAULT NULL::text, exclusive_upper_name text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN (NOT schema ? lower_name OR concord._json_number_order(measured, schema -> lower_name) >= 0)
+        AND (NOT schema ? upper_name OR concord._json_number_order(measured, schema -> upper_name) <= 0)
+        AND (exclusive_lower_name IS NULL OR NOT schema ? exclusive_lower_name
+             OR concord._json_number_order(measured, schema -> exclusive_lower_name) > 0)
+        AND (exclusive_upper_name IS NULL OR NOT schema ? exclusive_upper_name
+             OR concord._json_number_order(measured, schema -> exclusive_upper_name) < 0);
+END
+$$;
+
+--
+-- Name: _json_enum_accepts(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_enum_accepts(choices jsonb, instance jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    kind constant text := jsonb_typeof(instance);
+    choice jsonb;
+    matched boolean;
+    undecided boolean := false;
+BEGIN
+    IF jsonb_typeof(choices) IS DISTINCT FROM 'array' THEN
+        RETURN NULL;
+    END IF;
+    FOR position IN 0 .. jsonb_array_length(choices) - 1 LOOP
+        choice := choices -> position;
+        IF kind IN ('string', 'boolean', 'null') THEN
+            -- jsonb equality is Python's for these: same kind and same value
+            matched := choice = instance;
+        ELSE
+            matched := concord._json_values_equal(instance, choice, kind IN ('array', 'object'));
+        END IF;
+        IF matched THEN
+            RETURN true;
+        END IF;
+        undecided := undecided OR matched IS NULL;
+    END LOOP;
+    RETURN CASE WHEN undecided THEN NULL ELSE false END;
+END
+$$;
+
+--
+-- Name: _json_is_type(jsonb, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_is_type(instance jsonb, type_name text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    number_text text;
+    value numeric;
+    double_value double precision;
+BEGIN
+    CASE type_name
+        WHEN 'integer' THEN
+            IF jsonb_typeof(instance) <> 'number' THEN
+                RETURN false;
+            END IF;
+            number_text := instance #>> '{}';
+            IF strpos(number_text, '.') = 0 THEN
+                RETURN true;
+            END IF;
+            value := number_text::numeric;
+            IF abs(value) >= 1e308 OR (value <> 0 AND abs(value) < 1e-300) THEN
+                RETURN NULL;
+            END IF;
+            double_value := number_text::double precision;
+            RETURN double_value = trunc(double_value);
+        WHEN 'number', 'string', 'object', 'array', 'boolean', 'null' THEN
+            RETURN jsonb_typeof(instance) = type_name;
+        ELSE
+            RETURN NULL;
+    END CASE;
+END
+$$;
+
+--
 -- Name: _json_merge_patch(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -8963,6 +9230,199 @@ BEGIN
     RETURN merged;
 END
 $$;
+
+--
+-- Name: _json_number_order(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_number_order(left_number jsonb, right_number jsonb) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    left_text text;
+    right_text text;
+    left_value numeric;
+    right_value numeric;
+    left_float boolean;
+    right_float boolean;
+    left_double double precision;
+    right_double double precision;
+BEGIN
+    IF jsonb_typeof(left_number) IS DISTINCT FROM 'number'
+       OR jsonb_typeof(right_number) IS DISTINCT FROM 'number' THEN
+        RETURN NULL;
+    END IF;
+    left_text := left_number #>> '{}';
+    right_text := right_number #>> '{}';
+    left_value := left_text::numeric;
+    right_value := right_text::numeric;
+    left_float := strpos(left_text, '.') > 0;
+    right_float := strpos(right_text, '.') > 0;
+    IF NOT left_float AND NOT right_float THEN
+        IF abs(left_value) >= 1e4000 OR abs(right_value) >= 1e4000 THEN
+            RETURN NULL;
+        END IF;
+        RETURN sign(left_value - right_value)::integer;
+    END IF;
+    IF (left_float AND (abs(left_value) >= 1e308 OR (left_value <> 0 AND abs(left_value) < 1e-300)))
+       OR (right_float AND (abs(right_value) >= 1e308 OR (right_value <> 0 AND abs(right_value) < 1e-300)))
+       OR (NOT left_float AND abs(left_value) > 9007199254740992)
+       OR (NOT right_float AND abs(right_value) > 9007199254740992) THEN
+        RETURN NULL;
+    END IF;
+    left_double := left_text::double precision;
+    right_double := right_text::double precision;
+    RETURN CASE WHEN left_double < right_double THEN -1 WHEN left_double > right_double THEN 1 ELSE 0 END;
+END
+$$;
+
+--
+-- Name: _json_schema_accepts(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_schema_accepts(schema jsonb, instance jsonb) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $_$
+    SELECT CASE
+        WHEN pg_column_size(instance) > 1024
+             OR jsonb_path_exists(instance, 'strict $.**{33}')
+             OR jsonb_path_exists(
+                 instance, 'strict $.** ? (@.type() == "number" && (@ >= 1e4000 || @ <= -1e4000))')
+            THEN NULL
+        WHEN NOT schema ? '$schema'
+            THEN concord._json_schema_accepts_at(schema, instance)
+        WHEN schema -> '$schema' = '"https://json-schema.org/draft/2020-12/schema"'::jsonb
+            THEN concord._json_schema_accepts_at(schema - '$schema', instance)
+    END
+$_$;
+
+--
+-- Name: _json_schema_accepts_at(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_schema_accepts_at(schema jsonb, instance jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+    kind constant text := jsonb_typeof(instance);
+    verdict boolean;
+    named jsonb;
+    additional jsonb;
+    subschema jsonb;
+    member_keys jsonb;
+    measured integer;
+BEGIN
+    IF jsonb_typeof(schema) IS DISTINCT FROM 'object'
+       OR schema ?| ARRAY[
+           '$ref', '$dynamicRef', '$recursiveRef', '$schema', 'additionalItems', 'allOf', 'anyOf',
+           'contains', 'dependentRequired', 'dependentSchemas', 'dependencies', 'else', 'format',
+           'if', 'maxContains', 'minContains', 'multipleOf', 'not', 'oneOf', 'pattern',
+           'patternProperties', 'prefixItems', 'propertyNames', 'then', 'unevaluatedItems',
+           'unevaluatedProperties', 'uniqueItems']
+       -- a $id that is no string makes the validator raise while pushing its scope
+       OR jsonb_typeof(schema -> '$id') <> 'string' THEN
+        RETURN CASE WHEN schema = 'true'::jsonb THEN true WHEN schema = 'false'::jsonb THEN false END;
+    END IF;
+
+    verdict := CASE
+        WHEN NOT schema ? 'type' OR schema -> 'type' = to_jsonb(kind) THEN true
+        WHEN schema -> 'type' = '"integer"'::jsonb AND kind = 'number'
+            THEN strpos(instance::text, '.') = 0 OR concord._json_is_type(instance, 'integer')
+        ELSE concord._json_type_accepts(schema -> 'type', instance)
+    END;
+    IF verdict IS FALSE THEN
+        RETURN false;
+    END IF;
+    IF schema ?| ARRAY['enum', 'const'] THEN
+        IF schema ? 'enum' THEN
+            verdict := verdict AND concord._json_enum_accepts(schema -> 'enum', instance);
+        END IF;
+        IF schema ? 'const' THEN
+            verdict := verdict AND concord._json_values_equal(instance, schema -> 'const', false);
+        END IF;
+        IF verdict IS FALSE THEN
+            RETURN false;
+        END IF;
+    END IF;
+
+    IF kind = 'number' THEN
+        IF schema ?| ARRAY['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] THEN
+            verdict := verdict AND (
+                (strpos(instance::text, '.') = 0 AND jsonb_path_match(schema, 'lax (!exists($.minimum) || $.minimum.type() == "number" && $.minimum.floor() == $.minimum && $.minimum.abs() <= 9007199254740992 && $v >= $.minimum)
+                    && (!exists($.maximum) || $.maximum.type() == "number" && $.maximum.floor() == $.maximum && $.maximum.abs() <= 9007199254740992 && $v <= $.maximum)
+                    && (!exists($.exclusiveMinimum) || $.exclusiveMinimum.type() == "number" && $.exclusiveMinimum.floor() == $.exclusiveMinimum && $.exclusiveMinimum.abs() <= 9007199254740992 && $v > $.exclusiveMinimum)
+                    && (!exists($.exclusiveMaximum) || $.exclusiveMaximum.type() == "number" && $.exclusiveMaximum.floor() == $.exclusiveMaximum && $.exclusiveMaximum.abs() <= 9007199254740992 && $v < $.exclusiveMaximum)', jsonb_build_object('v', instance)))
+                OR concord._json_bounds_hold(instance, schema, 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'));
+        END IF;
+    ELSIF kind = 'string' THEN
+        IF schema ?| ARRAY['minLength', 'maxLength'] THEN
+            -- length() counts code points in a UTF8 database, as Python's len() does
+            measured := CASE WHEN getdatabaseencoding() = 'UTF8' THEN length(instance #>> '{}') END;
+            verdict := verdict AND (
+                jsonb_path_match(schema, 'lax (!exists($.minLength) || $.minLength.type() == "number" && $.minLength.floor() == $.minLength && $.minLength.abs() <= 9007199254740992 && $v >= $.minLength)
+                    && (!exists($.maxLength) || $.maxLength.type() == "number" && $.maxLength.floor() == $.maxLength && $.maxLength.abs() <= 9007199254740992 && $v <= $.maxLength)', jsonb_build_object('v', measured))
+                OR concord._json_bounds_hold(to_jsonb(measured), schema, 'minLength', 'maxLength'));
+        END IF;
+    ELSIF kind = 'object' THEN
+        named := schema -> 'properties';
+        additional := schema -> 'additionalProperties';
+        IF jsonb_typeof(named) <> 'object' OR jsonb_typeof(additional) NOT IN ('object', 'boolean')
+           OR jsonb_typeof(schema -> 'required') <> 'array'
+           -- a name that is no string: Python may raise on it (an unhashable one)
+           OR jsonb_path_exists(schema, 'lax $.required[*] ? (@.type() != "string")') THEN
+            RETURN NULL;
+        END IF;
+        member_keys := jsonb_path_query_array(instance, 'strict $.keyvalue().key');
+        IF jsonb_path_exists(schema, 'lax $.required[*] ? (!(@ == $keys[*]))', jsonb_build_object('keys', member_keys)) THEN
+            RETURN false;
+        END IF;
+        IF additional IN ('true'::jsonb, '{}'::jsonb) THEN
+            additional := NULL;
+        END IF;
+        IF named IS NOT NULL OR additional IS NOT NULL THEN
+            FOR position IN 0 .. jsonb_array_length(member_keys) - 1 LOOP
+                -- a member named in properties meets its schema, any other additionalProperties
+                subschema := coalesce(named -> (member_keys ->> position), additional);
+                IF subschema IS NOT NULL THEN
+                    verdict := verdict
+                        AND concord._json_schema_accepts_at(subschema, instance -> (member_keys ->> position));
+                    IF verdict IS FALSE THEN
+                        RETURN false;
+                    END IF;
+                END IF;
+            END LOOP;
+        END IF;
+        IF schema ?| ARRAY['minProperties', 'maxProperties'] THEN
+            measured := jsonb_array_length(member_keys);
+            verdict := verdict AND (
+                jsonb_path_match(schema, 'lax (!exists($.minProperties) || $.minProperties.type() == "number" && $.minProperties.floor() == $.minProperties && $.minProperties.abs() <= 9007199254740992 && $v >= $.minProperties)
+                    && (!exists($.maxProperties) || $.maxProperties.type() == "number" && $.maxProperties.floor() == $.maxProperties && $.maxProperties.abs() <= 9007199254740992 && $v <= $.maxProperties)', jsonb_build_object('v', measured))
+                OR concord._json_bounds_hold(to_jsonb(measured), schema, 'minProperties', 'maxProperties'));
+        END IF;
+    ELSIF kind = 'array' THEN
+        subschema := schema -> 'items';
+        IF jsonb_typeof(subschema) NOT IN ('object', 'boolean') THEN
+            RETURN NULL;
+        END IF;
+        IF subschema NOT IN ('true'::jsonb, '{}'::jsonb) THEN
+            FOR position IN 0 .. jsonb_array_length(instance) - 1 LOOP
+                verdict := verdict AND concord._json_schema_accepts_at(subschema, instance -> position);
+                IF verdict IS FALSE THEN
+                    RETURN false;
+                END IF;
+            END LOOP;
+        END IF;
+        IF schema ?| ARRAY['minItems', 'maxItems'] THEN
+            measured := jsonb_array_length(instance);
+            verdict := verdict AND (
+                jsonb_path_match(schema, 'lax (!exists($.minItems) || $.minItems.type() == "number" && $.minItems.floor() == $.minItems && $.minItems.abs() <= 9007199254740992 && $v >= $.minItems)
+                    && (!exists($.maxItems) || $.maxItems.type() == "number" && $.maxItems.floor() == $.maxItems && $.maxItems.abs() <= 9007199254740992 && $v <= $.maxItems)', jsonb_build_object('v', measured))
+                OR concord._json_bounds_hold(to_jsonb(measured), schema, 'minItems', 'maxItems'));
+        END IF;
+    END IF;
+    RETURN verdict;
+END
+$_$;
 
 --
 -- Name: _json_schema_errors(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
@@ -9095,6 +9555,103 @@ if not problems:
         except js["exceptions"].RefResolutionError as error:
             add("payload_schema: %s" % error)
 return json.dumps(problems)
+$_$;
+
+--
+-- Name: _json_type_accepts(jsonb, jsonb); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_type_accepts(types jsonb, instance jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    type_name jsonb;
+    matched boolean;
+    undecided boolean := false;
+BEGIN
+    IF jsonb_typeof(types) = 'string' THEN
+        RETURN concord._json_is_type(instance, types #>> '{}');
+    END IF;
+    IF jsonb_typeof(types) IS DISTINCT FROM 'array' THEN
+        RETURN NULL;
+    END IF;
+    FOR position IN 0 .. jsonb_array_length(types) - 1 LOOP
+        type_name := types -> position;
+        IF jsonb_typeof(type_name) <> 'string'
+           OR NOT (type_name #>> '{}') = ANY (ARRAY['integer', 'number', 'string', 'object', 'array', 'boolean', 'null']) THEN
+            RETURN NULL;
+        END IF;
+        matched := concord._json_is_type(instance, type_name #>> '{}');
+        IF matched THEN
+            RETURN true;
+        END IF;
+        undecided := undecided OR matched IS NULL;
+    END LOOP;
+    RETURN CASE WHEN undecided THEN NULL ELSE false END;
+END
+$$;
+
+--
+-- Name: _json_values_equal(jsonb, jsonb, boolean); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._json_values_equal(left_value jsonb, right_value jsonb, booleans_are_numbers boolean) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+    left_kind constant text := jsonb_typeof(left_value);
+    right_kind constant text := jsonb_typeof(right_value);
+    verdict boolean := true;
+    left_keys jsonb;
+    member_key text;
+BEGIN
+    IF left_kind = 'number' AND right_kind = 'number' THEN
+        RETURN concord._json_number_order(left_value, right_value) = 0;
+    END IF;
+    IF booleans_are_numbers AND left_kind IN ('number', 'boolean') AND right_kind IN ('number', 'boolean') THEN
+        RETURN concord._json_number_order(
+            CASE left_kind WHEN 'boolean' THEN to_jsonb((left_value = 'true'::jsonb)::integer) ELSE left_value END,
+            CASE right_kind WHEN 'boolean' THEN to_jsonb((right_value = 'true'::jsonb)::integer) ELSE right_value END
+        ) = 0;
+    END IF;
+    IF left_kind IS DISTINCT FROM right_kind THEN
+        RETURN false;
+    END IF;
+    IF left_kind = 'array' THEN
+        IF jsonb_array_length(left_value) <> jsonb_array_length(right_value) THEN
+            RETURN false;
+        END IF;
+        FOR position IN 0 .. jsonb_array_length(left_value) - 1 LOOP
+            verdict := verdict AND concord._json_values_equal(
+                left_value -> position, right_value -> position, booleans_are_numbers);
+            IF verdict IS FALSE THEN
+                RETURN false;
+            END IF;
+        END LOOP;
+        RETURN verdict;
+    END IF;
+    IF left_kind = 'object' THEN
+        left_keys := jsonb_path_query_array(left_value, 'strict $.keyvalue().key');
+        IF jsonb_array_length(left_keys)
+           <> jsonb_array_length(jsonb_path_query_array(right_value, 'strict $.keyvalue().key')) THEN
+            RETURN false;
+        END IF;
+        FOR position IN 0 .. jsonb_array_length(left_keys) - 1 LOOP
+            member_key := left_keys ->> position;
+            IF NOT right_value ? member_key THEN
+                RETURN false;
+            END IF;
+            verdict := verdict AND concord._json_values_equal(
+                left_value -> member_key, right_value -> member_key, booleans_are_numbers);
+            IF verdict IS FALSE THEN
+                RETURN false;
+            END IF;
+        END LOOP;
+        RETURN verdict;
+    END IF;
+    -- strings, booleans and null: jsonb equality is Python's here
+    RETURN left_value = right_value;
+END
 $_$;
 
 --
@@ -9345,16 +9902,27 @@ CREATE FUNCTION concord._lock_live_agent(agent_run_id uuid) RETURNS concord.agen
     AS $$
 DECLARE
     run concord.agent_runs%ROWTYPE;
+    swarm_finished boolean;
 BEGIN
-    run := concord._agent_run(agent_run_id, true);
+    PERFORM concord._require('agent_run_id', agent_run_id::text);
+    SELECT st.terminal INTO swarm_finished
+    FROM concord.swarm_runs AS s INNER JOIN concord.swarm_statuses AS st ON st.status = s.status
+    WHERE s.swarm_run_id = (SELECT a.swarm_run_id FROM concord.agent_runs AS a
+                            WHERE a.agent_run_id = _lock_live_agent.agent_run_id)
+    FOR NO KEY UPDATE OF s;
+    SELECT * INTO run FROM concord.agent_runs AS a WHERE a.agent_run_id = _lock_live_agent.agent_run_id
+    FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'CN006', CONSTRAINT = 'the_agent_run_exists',
+            MESSAGE = format('agent run %s not found', agent_run_id);
+    END IF;
     IF concord._agentic_terminal('agent', run.status) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'a_finished_agent_run_acts_no_more',
             MESSAGE = format('agent run %s is %s: a finished agent takes no more actions', agent_run_id, run.status);
     END IF;
-    IF (SELECT st.terminal FROM concord.swarm_runs AS s INNER JOIN concord.swarm_statuses AS st ON st.status = s.status
-        WHERE s.swarm_run_id = run.swarm_run_id) THEN
+    IF swarm_finished THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'an_agent_of_a_finished_swarm_acts_no_more',
@@ -10602,8 +11170,12 @@ BEGIN
                 'kind', 'required_input');
         END IF;
     END LOOP;
+    -- Python is asked only when the PL/pgSQL check cannot say "valid": its
+    -- problems (and their wording) stay the ones reported.
     IF payload_schema <> '{}'::jsonb AND payload_schema <> 'true'::jsonb THEN
-        problems := problems || concord._json_schema_errors(payload_schema, payload);
+        IF concord._json_schema_accepts(payload_schema, payload) IS NOT TRUE THEN
+            problems := problems || concord._json_schema_errors(payload_schema, payload);
+        END IF;
     END IF;
     RETURN problems;
 END
@@ -15745,7 +16317,6 @@ $$;
 
 CREATE FUNCTION concord._registry_scope_rank(scope text) RETURNS integer
     LANGUAGE sql IMMUTABLE
-    SET search_path TO 'concord', 'pg_temp'
     AS $$
     SELECT array_position(
         ARRAY['user', 'team', 'tenant', 'workflow_type', 'command_type', 'agent_role', 'agent_name', 'app',
@@ -16853,6 +17424,27 @@ END
 $$;
 
 --
+-- Name: _require_audit_operator(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._require_audit_operator() RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT concord._is_operator() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN012',
+            CONSTRAINT = 'the_audit_trail_is_retained_by_an_operator',
+            MESSAGE = format('%s may not export or drop the audit trail, nor set its retention',
+                             coalesce(concord._principal(), session_user::text)),
+            HINT = 'Operators (a superuser, or a concord_admin login mapped to no principal) keep the '
+                   'audit trail: it records every organisation.';
+    END IF;
+END
+$$;
+
+--
 -- Name: _require_beginner(concord.agent_runs, text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -17554,9 +18146,18 @@ CREATE FUNCTION concord._resolve_command_contract(c concord.commands, OUT ct con
 DECLARE
     answer jsonb;
 BEGIN
+    -- A command's own row records the version it used (contract_version_id:
+    -- registry_version_usage counts it as command_proposed), so a usage row is
+    -- written only for what that row cannot tell: a deprecated version
+    -- resolved, a retired one refused.
     answer := concord._registry_resolve(
-        'command_type', c.command_type, concord._command_subject(c), NULL, true,
-        jsonb_build_object('usage_type', 'command_proposed', 'command_id', c.command_id));
+        'command_type', c.command_type, concord._command_subject(c), NULL, false);
+    IF (answer ->> 'deprecated')::boolean OR answer ->> 'reason' = 'retired' THEN
+        PERFORM concord._registry_record_usage(
+            answer, jsonb_build_object('command_id', c.command_id),
+            CASE WHEN (answer ->> 'deprecated')::boolean THEN 'deprecated_version_resolved'
+                 ELSE 'retired_version_refused' END);
+    END IF;
     IF (answer ->> 'resolved')::boolean THEN
         version_id := (answer ->> 'version_id')::uuid;
         ct := concord._command_type_row(answer -> 'manifest', answer ->> 'version');
@@ -18043,6 +18644,33 @@ CREATE FUNCTION concord._rule_book_artifacts() RETURNS TABLE(rule text, table_na
          'An operation creates artifacts only for a command type with artifact_output_possible.'),
         ('an_operations_artifact_derives_only_from_its_projects_artifacts', 'artifact_lineage', 'CN004',
          'An operation''s artifact derives only from artifacts of its command''s project.')
+$$;
+
+--
+-- Name: _rule_book_audit_retention(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._rule_book_audit_retention() RETURNS TABLE(rule text, table_name text, sqlstate text, meaning text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    VALUES
+        ('the_audit_trail_is_retained_by_an_operator', null::text, 'CN012',
+         'Only an operator sets the audit trail''s retention, exports a partition or drops one: it '
+         'records every organisation.'),
+        ('an_audit_partition_is_a_month_of_the_audit_trail', null, 'CN006',
+         'A partition named for export or drop is a partition of domain_events with a range; the '
+         'default partition is never dropped.'),
+        ('an_audit_partition_is_dropped_only_past_its_retention', 'domain_events', 'CN011',
+         'A partition of the audit trail is dropped only when its whole range is older than the '
+         'retention age (concord.audit_retention).'),
+        ('an_audit_partition_is_dropped_only_as_exported', 'domain_events', 'CN011',
+         'A partition is dropped only when it holds exactly the rows its export holds, counted under '
+         'a lock; the drop is recorded in the audit trail with the export''s sha256 and file.'),
+        ('an_audit_export_names_its_sha256', null, 'CN008',
+         'A drop names the sha256 of the file the partition was exported to.'),
+        ('audit_partitions_are_made_at_most_24_months_ahead', null, 'CN008',
+         'The partition upkeep creates at most 24 months ahead.')
 $$;
 
 --
@@ -19348,12 +19976,9 @@ $$;
 --
 
 CREATE FUNCTION concord._session_is_superuser() RETURNS boolean
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'concord', 'pg_temp'
+    LANGUAGE sql STABLE
     AS $$
-BEGIN
-    RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user), false);
-END
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user), false)
 $$;
 
 --
@@ -20294,7 +20919,6 @@ $_$;
 
 CREATE FUNCTION concord._text_array(value jsonb) RETURNS text[]
     LANGUAGE sql IMMUTABLE
-    SET search_path TO 'concord', 'pg_temp'
     AS $$
     SELECT coalesce(ARRAY(SELECT jsonb_array_elements_text(value)), '{}')
 $$;
@@ -20953,6 +21577,262 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.approval_inbox() IS 'The pending, unexpired approvals the authenticated principal may decide (never its own requests), oldest first, each with its review packet. Empty for a session that is no principal.';
+
+--
+-- Name: domain_events; Type: TABLE; Schema: concord; Owner: -
+--
+
+CREATE TABLE concord.domain_events (
+    event_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    event_seq bigint NOT NULL,
+    command_id uuid,
+    agent_run_id uuid,
+    swarm_run_id uuid,
+    purpose text NOT NULL,
+    event_type text NOT NULL,
+    target_type text,
+    target_id text,
+    from_status text,
+    to_status text,
+    reason text,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    actor text NOT NULL,
+    trace_id text NOT NULL,
+    step_index integer,
+    tool_name text,
+    latency_ms integer,
+    token_usage jsonb,
+    cost_units numeric,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    asserted_by text,
+    CONSTRAINT actor_is_not_blank CHECK ((btrim(actor) <> ''::text)),
+    CONSTRAINT event_type_is_not_blank CHECK ((btrim(event_type) <> ''::text)),
+    CONSTRAINT purpose_is_known CHECK ((purpose = ANY (ARRAY['event'::text, 'audit'::text, 'agent_step'::text])))
+)
+PARTITION BY RANGE (created_at);
+
+ALTER TABLE ONLY concord.domain_events FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: TABLE domain_events; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON TABLE concord.domain_events IS 'The append-only log of everything that happened (spec 25): audit rows for every state change, events, and agent steps. Never updated or deleted; partitioned by month of created_at (partitions in schema concord_audit), and a month older than the retention age (concord.audit_retention) is dropped only after it was exported (concord.drop_audit_partition).';
+
+--
+-- Name: COLUMN domain_events.event_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.event_id IS 'The event''s id (gen_random_uuid(); the primary key is (event_id, created_at) because the table is partitioned by created_at).';
+
+--
+-- Name: COLUMN domain_events.event_seq; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.event_seq IS 'A total order of all events (timelines sort by it).';
+
+--
+-- Name: COLUMN domain_events.command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.command_id IS 'The command the event is about, if any.';
+
+--
+-- Name: COLUMN domain_events.agent_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.agent_run_id IS 'The agent run the event is about, if any.';
+
+--
+-- Name: COLUMN domain_events.swarm_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.swarm_run_id IS 'The swarm the event is about, if any.';
+
+--
+-- Name: COLUMN domain_events.purpose; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.purpose IS 'audit (a state change), event (something that happened) or agent_step (a step of an agent).';
+
+--
+-- Name: COLUMN domain_events.event_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.event_type IS 'What happened (status_changed, policies_evaluated, approval_resolved, ...).';
+
+--
+-- Name: COLUMN domain_events.target_type; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.target_type IS 'The kind of row the event is about (command, effect, approval, agent_run, ...).';
+
+--
+-- Name: COLUMN domain_events.target_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.target_id IS 'The id of that row.';
+
+--
+-- Name: COLUMN domain_events.from_status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.from_status IS 'The status before a state change.';
+
+--
+-- Name: COLUMN domain_events.to_status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.to_status IS 'The status after a state change.';
+
+--
+-- Name: COLUMN domain_events.reason; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.reason IS 'Why the change was made, as its actor said.';
+
+--
+-- Name: COLUMN domain_events.payload; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.payload IS 'Structured detail of the event.';
+
+--
+-- Name: COLUMN domain_events.actor; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.actor IS 'Who made the change (the principal, or the login for a direct write).';
+
+--
+-- Name: COLUMN domain_events.trace_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.trace_id IS 'The trace id of the command or run.';
+
+--
+-- Name: COLUMN domain_events.step_index; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.step_index IS 'The agent step''s number, for purpose agent_step.';
+
+--
+-- Name: COLUMN domain_events.tool_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.tool_name IS 'The tool an agent step used.';
+
+--
+-- Name: COLUMN domain_events.latency_ms; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.latency_ms IS 'How long the agent step took.';
+
+--
+-- Name: COLUMN domain_events.token_usage; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.token_usage IS 'The tokens the agent step used (a JSON object).';
+
+--
+-- Name: COLUMN domain_events.cost_units; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.cost_units IS 'What the agent step cost.';
+
+--
+-- Name: COLUMN domain_events.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.created_at IS 'When the event was recorded; the partition key (a partition a month, UTC).';
+
+--
+-- Name: COLUMN domain_events.asserted_by; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.domain_events.asserted_by IS 'The service that named the actor under an act-as grant; NULL when the actor spoke for itself.';
+
+--
+-- Name: CONSTRAINT actor_is_not_blank ON domain_events; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT actor_is_not_blank ON concord.domain_events IS 'Every event names its actor.';
+
+--
+-- Name: CONSTRAINT event_type_is_not_blank ON domain_events; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT event_type_is_not_blank ON concord.domain_events IS 'Every event has a type.';
+
+--
+-- Name: CONSTRAINT purpose_is_known ON domain_events; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON CONSTRAINT purpose_is_known ON concord.domain_events IS 'An event is an event, an audit row or an agent step.';
+
+--
+-- Name: audit_partition_rows(text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.audit_partition_rows(partition_name text) RETURNS SETOF concord.domain_events
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+BEGIN
+    PERFORM concord._require_audit_operator();
+    PERFORM concord._audit_partition(partition_name);
+    -- The partition itself, not the parent: an export holds every row, whatever
+    -- row-level security would show the caller.
+    RETURN QUERY EXECUTE format('SELECT * FROM concord_audit.%I ORDER BY event_seq', partition_name);
+END
+$$;
+
+--
+-- Name: FUNCTION audit_partition_rows(partition_name text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.audit_partition_rows(partition_name text) IS 'Every row of one audit partition, in event_seq order: what concord audit retain exports (COPY (SELECT * FROM concord.audit_partition_rows(name)) TO STDOUT). Operators only. Errors: CN012 (the_audit_trail_is_retained_by_an_operator), CN006 (an_audit_partition_is_a_month_of_the_audit_trail).';
+
+--
+-- Name: audit_partitions(); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.audit_partitions() RETURNS TABLE(partition_name text, range_from timestamp with time zone, range_to timestamp with time zone, estimated_rows bigint, is_due boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    retain interval := (SELECT r.retain_for FROM concord.audit_retention AS r);
+BEGIN
+    PERFORM concord._require_audit_operator();
+    RETURN QUERY
+    SELECT
+        p.partition_name, nullif(p.range_from, '-infinity'), p.range_to,
+        greatest(c.reltuples, 0)::bigint,
+        NOT p.is_default AND retain IS NOT null AND p.range_to <= now() - retain
+    FROM concord._audit_partitions() AS p
+    INNER JOIN pg_catalog.pg_class AS c
+        ON c.oid = format('concord_audit.%I', p.partition_name)::regclass
+    ORDER BY p.range_to NULLS LAST;
+END
+$$;
+
+--
+-- Name: FUNCTION audit_partitions(); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.audit_partitions() IS 'The audit trail''s partitions: name, range (from inclusive, to exclusive; the initial partition has no start, the default one no range), the planner''s row estimate, and is_due: the whole range is older than the retention age, so concord audit retain exports and drops it. Operators only. Errors: CN012 (the_audit_trail_is_retained_by_an_operator).';
 
 --
 -- Name: authenticate(text); Type: FUNCTION; Schema: concord; Owner: -
@@ -22103,6 +22983,77 @@ $$;
 COMMENT ON FUNCTION concord.deprecate_registry_version(version_id uuid, reason text) IS 'Deprecate a published version: it still resolves, with a warning recorded as usage, and takes no new binding. Recorded as a concord.registry.deprecate_version command.';
 
 --
+-- Name: drop_audit_partition(text, bigint, text, text); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.drop_audit_partition(partition_name text, exported_rows bigint, sha256 text, file_name text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $_$
+DECLARE
+    part record;
+    retain interval;
+    counted bigint;
+    dropped jsonb;
+BEGIN
+    PERFORM concord._require_audit_operator();
+    PERFORM concord._require('file_name', file_name);
+    IF sha256 IS null OR sha256 !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'an_audit_export_names_its_sha256',
+            MESSAGE = format('sha256 must be 64 lowercase hex digits, not %s', coalesce(sha256, 'null')),
+            HINT = 'Pass the sha256 of the exported file (sha256sum prints it).';
+    END IF;
+    SELECT * INTO part FROM concord._audit_partition(partition_name);
+    -- Serialises with set_audit_retention: the age checked is the age in force.
+    SELECT r.retain_for INTO retain FROM concord.audit_retention AS r FOR SHARE;
+    IF retain IS null OR part.range_to > now() - retain THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'an_audit_partition_is_dropped_only_past_its_retention',
+            MESSAGE = format('%s ends %s: not wholly older than the retention age (%s)', partition_name,
+                             part.range_to, coalesce(retain::text, 'none: the audit trail is kept')),
+            HINT = 'SELECT * FROM concord.audit_partitions() says which partitions are due; '
+                   'concord.set_audit_retention sets the age.';
+    END IF;
+    -- Writers of that month wait from here; the rows counted are the rows dropped.
+    EXECUTE format('LOCK TABLE concord_audit.%I IN SHARE MODE', partition_name);
+    EXECUTE format('SELECT count(*) FROM concord_audit.%I', partition_name) INTO counted;
+    IF exported_rows IS null OR counted <> exported_rows THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN011',
+            CONSTRAINT = 'an_audit_partition_is_dropped_only_as_exported',
+            MESSAGE = format('%s holds %s rows, the export %s', partition_name, counted,
+                             coalesce(exported_rows::text, 'null')),
+            HINT = 'Rows arrived after the export, or the export is another partition''s: export it again.';
+    END IF;
+    dropped := jsonb_build_object(
+        'partition', partition_name, 'range_from', part.range_from, 'range_to', part.range_to,
+        'rows', counted, 'sha256', sha256, 'file', file_name, 'retain_for', retain::text
+    );
+    -- Recorded in this month's partition, which is never due (retain_for > 0).
+    PERFORM concord._audit(
+        'audit_partition_dropped', null, null, 'audit_partition', partition_name, null, null, dropped
+    );
+    EXECUTE format('DROP TABLE concord_audit.%I', partition_name);
+    RETURN dropped;
+END
+$_$;
+
+--
+-- Name: FUNCTION drop_audit_partition(partition_name text, exported_rows bigint, sha256 text, file_name text); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.drop_audit_partition(partition_name text, exported_rows bigint, sha256 text, file_name text) IS 'Drops one month partition of the audit trail after its export: partition_name (from concord.audit_partitions), exported_rows (rows in the exported file), sha256 and file_name (the file''s checksum and name, kept in the audit row that records the drop). Refuses unless the whole range is older than the retention age and the partition holds exactly exported_rows rows (counted under a lock). Returns what it recorded. Operators only; concord audit retain exports and calls it. Errors: CN012 (the_audit_trail_is_retained_by_an_operator), CN006 (an_audit_partition_is_a_month_of_the_audit_trail), CN011 (an_audit_partition_is_dropped_only_past_its_retention, an_audit_partition_is_dropped_only_as_exported), CN008 (an_audit_export_names_its_sha256, required_argument_is_not_blank).';
+
+--
 -- Name: evaluate_output(uuid, jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -22305,6 +23256,7 @@ DECLARE
     queue text;
     workers text[];
     holds jsonb;
+    decisions jsonb := '[]'::jsonb;
 BEGIN
     PERFORM concord._require('command_id', command_id::text);
     SELECT * INTO c FROM concord.commands AS x WHERE x.command_id = explain.command_id;
@@ -22324,6 +23276,20 @@ BEGIN
     SELECT coalesce(array_agg(w.executor_id ORDER BY w.executor_id), '{}') INTO workers
     FROM concord.live_workers AS w WHERE c.command_type = ANY (w.operations);
     holds := concord._explain_holds(c, ct, evaluation, cardinality(workers), queue);
+    -- Its own statement, run only when there is an evaluation: inside the answer's statement
+    -- a command without one made the planner cost a scan of every decision (never run), and
+    -- with a million commands that estimate crossed jit_above_cost: each explain paid a JIT
+    -- compilation of the whole answer (about 300 ms; bench/scale_bench.py).
+    IF evaluation IS NOT NULL THEN
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'policy', d.policy, 'policy_version', d.policy_version, 'decision', d.decision,
+                   'reasons', d.reasons, 'approval_type', d.approval_type,
+                   'missing_fields', d.missing_fields, 'decided_at', d.decided_at)
+                   ORDER BY d.decision_id), '[]')
+        INTO decisions
+        FROM concord.policy_decisions AS d
+        WHERE d.command_id = c.command_id AND d.evaluation_id::text = evaluation ->> 'evaluation_id';
+    END IF;
     RETURN jsonb_build_object(
         'command_id', c.command_id,
         'command_type', c.command_type,
@@ -22350,14 +23316,7 @@ BEGIN
             'evaluation_id', evaluation ->> 'evaluation_id',
             'decision', evaluation -> 'decision',
             'reasons', coalesce(evaluation -> 'reasons', '[]'),
-            'decisions', coalesce((
-                SELECT jsonb_agg(jsonb_build_object(
-                    'policy', d.policy, 'policy_version', d.policy_version, 'decision', d.decision,
-                    'reasons', d.reasons, 'approval_type', d.approval_type, 'missing_fields', d.missing_fields,
-                    'decided_at', d.decided_at) ORDER BY d.decision_id)
-                FROM concord.policy_decisions AS d
-                WHERE d.command_id = c.command_id AND d.evaluation_id::text = evaluation ->> 'evaluation_id'),
-                '[]')),
+            'decisions', decisions),
         'approvals', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                 'approval_id', a.approval_id, 'approval_type', a.approval_type, 'status', a.status,
@@ -23196,6 +24155,84 @@ $$;
 --
 
 COMMENT ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) IS 'The commands the caller may see, newest first, filtered by status, command type, project (''org/project''), requester and creation time (created_after inclusive, created_before exclusive): {commands: [...], next_cursor}. page_size is 1 to 500 (default 50); pass next_cursor as after for the next page (null on the last). CN008 for an unknown status, a bad page size or a cursor it did not give; CN006 for a project the caller is no member of.';
+
+--
+-- Name: maintain_audit_partitions(integer); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.maintain_audit_partitions(months_ahead integer DEFAULT 2) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    this_month timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    month_start timestamptz;
+    created integer := 0;
+    partition record;
+BEGIN
+    IF months_ahead IS null OR months_ahead NOT BETWEEN 0 AND 24 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'CN008',
+            CONSTRAINT = 'audit_partitions_are_made_at_most_24_months_ahead',
+            MESSAGE = format('months_ahead must be between 0 and 24, not %s', coalesce(months_ahead::text, 'null')),
+            HINT = 'Partitions made far ahead cost every query that reads the audit trail by command.';
+    END IF;
+    -- Nothing to do is the usual answer, found without a lock or DDL.
+    IF to_regclass('concord_audit.domain_events_default') IS NOT null
+       AND NOT EXISTS (SELECT FROM concord_audit.domain_events_default)
+       AND (
+           SELECT count(*) FROM generate_series(0, months_ahead) AS g (n)
+           WHERE EXISTS (
+               SELECT FROM concord._audit_partitions() AS p
+               WHERE NOT p.is_default
+                 AND p.range_from <= (this_month AT TIME ZONE 'UTC' + make_interval(months => g.n)) AT TIME ZONE 'UTC'
+                 AND p.range_to > (this_month AT TIME ZONE 'UTC' + make_interval(months => g.n)) AT TIME ZONE 'UTC'
+           )
+       ) = months_ahead + 1
+       AND NOT EXISTS (
+           SELECT FROM concord._audit_partitions() AS p
+           WHERE NOT EXISTS (
+               SELECT FROM pg_catalog.pg_trigger AS t
+               WHERE t.tgrelid = format('concord_audit.%I', p.partition_name)::regclass
+                 AND t.tgname = 'events_are_not_truncated'
+           )
+       ) THEN
+        RETURN 0;
+    END IF;
+    -- Two runners must not race to create one month; writers wait while the
+    -- default partition is emptied, never fail.
+    PERFORM pg_advisory_xact_lock(hashtext('concord.maintain_audit_partitions'));
+    created := concord._empty_audit_default_partition();
+    FOR n IN 0..months_ahead LOOP
+        month_start := (this_month AT TIME ZONE 'UTC' + make_interval(months => n)) AT TIME ZONE 'UTC';
+        IF NOT EXISTS (
+            SELECT FROM concord._audit_partitions() AS p
+            WHERE NOT p.is_default
+              AND p.range_from < (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
+              AND p.range_to > month_start
+        ) THEN
+            PERFORM concord._create_audit_partition(month_start);
+            created := created + 1;
+        END IF;
+    END LOOP;
+    FOR partition IN SELECT p.partition_name FROM concord._audit_partitions() AS p LOOP
+        PERFORM concord._guard_audit_partition(partition.partition_name);
+    END LOOP;
+    RETURN created;
+END
+$$;
+
+--
+-- Name: FUNCTION maintain_audit_partitions(months_ahead integer); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.maintain_audit_partitions(months_ahead integer) IS 'Creates the audit trail''s month partitions from this month (UTC) to months_ahead months ahead (default 2), moves any rows the default partition caught into month partitions of their own, and gives every partition its TRUNCATE guard. Returns how many partitions it created; 0, without a lock, when nothing was missing. Run by concord migrate and concord audit retain; run it monthly (a worker or cron) so rows do not wait in the default partition. Errors: CN008 (audit_partitions_are_made_at_most_24_months_ahead).';
 
 --
 -- Name: map_login(name, text); Type: FUNCTION; Schema: concord; Owner: -
@@ -26941,6 +27978,41 @@ $$;
 COMMENT ON FUNCTION concord.set_artifact_status(artifact_id uuid, status text, actor text) IS 'Move an artifact along draft -> final -> published (or superseded, cancelled; CN001 for any other move, CN006 for an unknown artifact, or one of another project) as actor; the same status again is a no-op. actor is checked: the authenticated principal (NULL: itself) or one it holds an act-as grant for, an owner, admin or member of the project (CN012). Returns the artifact.';
 
 --
+-- Name: set_audit_retention(interval); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord.set_audit_retention(retain_for interval) RETURNS interval
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'concord', 'pg_temp'
+    SET "concord.actor" TO ''
+    SET "concord.reason" TO ''
+    SET "concord.submitting" TO 'off'
+    SET "concord.settling" TO 'off'
+    SET "concord.asserted_by" TO ''
+    SET "concord.worker_run" TO ''
+    AS $$
+DECLARE
+    previous interval;
+BEGIN
+    PERFORM concord._require_audit_operator();
+    SELECT r.retain_for INTO previous FROM concord.audit_retention AS r FOR UPDATE;
+    UPDATE concord.audit_retention AS r
+    SET retain_for = set_audit_retention.retain_for, updated_by = concord._actor(), updated_at = now();
+    PERFORM concord._audit(
+        'audit_retention_set', null, null, 'audit_retention', 'domain_events', null, null,
+        jsonb_build_object('retain_for', set_audit_retention.retain_for::text, 'previous', previous::text)
+    );
+    RETURN set_audit_retention.retain_for;
+END
+$$;
+
+--
+-- Name: FUNCTION set_audit_retention(retain_for interval); Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON FUNCTION concord.set_audit_retention(retain_for interval) IS 'Sets how long the audit trail is kept (retain_for, e.g. ''400 days''; NULL keeps everything) and records the change in the audit trail. Operators only. Errors: CN012 (the_audit_trail_is_retained_by_an_operator), 23514 (audit_retention_is_positive).';
+
+--
 -- Name: spawn_subagent(jsonb); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -28448,194 +29520,59 @@ COMMENT ON COLUMN concord.artifact_lineage.created_at IS 'When the edge was reco
 COMMENT ON CONSTRAINT an_artifact_is_not_its_own_parent ON concord.artifact_lineage IS 'No artifact is made from itself.';
 
 --
--- Name: domain_events; Type: TABLE; Schema: concord; Owner: -
+-- Name: audit_retention; Type: TABLE; Schema: concord; Owner: -
 --
 
-CREATE TABLE concord.domain_events (
-    event_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    event_seq bigint NOT NULL,
-    command_id uuid,
-    agent_run_id uuid,
-    swarm_run_id uuid,
-    purpose text NOT NULL,
-    event_type text NOT NULL,
-    target_type text,
-    target_id text,
-    from_status text,
-    to_status text,
-    reason text,
-    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
-    actor text NOT NULL,
-    trace_id text NOT NULL,
-    step_index integer,
-    tool_name text,
-    latency_ms integer,
-    token_usage jsonb,
-    cost_units numeric,
-    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    asserted_by text,
-    CONSTRAINT actor_is_not_blank CHECK ((btrim(actor) <> ''::text)),
-    CONSTRAINT event_type_is_not_blank CHECK ((btrim(event_type) <> ''::text)),
-    CONSTRAINT purpose_is_known CHECK ((purpose = ANY (ARRAY['event'::text, 'audit'::text, 'agent_step'::text])))
+CREATE TABLE concord.audit_retention (
+    singleton boolean DEFAULT true NOT NULL,
+    retain_for interval,
+    updated_by text DEFAULT CURRENT_USER NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT audit_retention_is_one_row CHECK (singleton),
+    CONSTRAINT audit_retention_is_positive CHECK ((retain_for > '00:00:00'::interval))
 );
 
-ALTER TABLE ONLY concord.domain_events FORCE ROW LEVEL SECURITY;
-
 --
--- Name: TABLE domain_events; Type: COMMENT; Schema: concord; Owner: -
+-- Name: TABLE audit_retention; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON TABLE concord.domain_events IS 'The append-only log of everything that happened (spec 25): audit rows for every state change, events, and agent steps. Never updated or deleted.';
+COMMENT ON TABLE concord.audit_retention IS 'How long the audit trail (concord.domain_events) is kept: one row, set by concord.set_audit_retention. A month partition whose whole range is older than retain_for may be exported and dropped (concord audit retain).';
 
 --
--- Name: COLUMN domain_events.event_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN audit_retention.singleton; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.domain_events.event_id IS 'The event''s id.';
+COMMENT ON COLUMN concord.audit_retention.singleton IS 'Always true: the table holds one row.';
 
 --
--- Name: COLUMN domain_events.event_seq; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN audit_retention.retain_for; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.domain_events.event_seq IS 'A total order of all events (timelines sort by it).';
+COMMENT ON COLUMN concord.audit_retention.retain_for IS 'The age past which a whole month of the audit trail may be dropped after its export; NULL keeps everything (the default).';
 
 --
--- Name: COLUMN domain_events.command_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN audit_retention.updated_by; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.domain_events.command_id IS 'The command the event is about, if any.';
+COMMENT ON COLUMN concord.audit_retention.updated_by IS 'Who set the retention last (the acting principal).';
 
 --
--- Name: COLUMN domain_events.agent_run_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: COLUMN audit_retention.updated_at; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.domain_events.agent_run_id IS 'The agent run the event is about, if any.';
+COMMENT ON COLUMN concord.audit_retention.updated_at IS 'When the retention was set last.';
 
 --
--- Name: COLUMN domain_events.swarm_run_id; Type: COMMENT; Schema: concord; Owner: -
+-- Name: CONSTRAINT audit_retention_is_one_row ON audit_retention; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.domain_events.swarm_run_id IS 'The swarm the event is about, if any.';
+COMMENT ON CONSTRAINT audit_retention_is_one_row ON concord.audit_retention IS 'There is one retention setting.';
 
 --
--- Name: COLUMN domain_events.purpose; Type: COMMENT; Schema: concord; Owner: -
+-- Name: CONSTRAINT audit_retention_is_positive ON audit_retention; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON COLUMN concord.domain_events.purpose IS 'audit (a state change), event (something that happened) or agent_step (a step of an agent).';
-
---
--- Name: COLUMN domain_events.event_type; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.event_type IS 'What happened (status_changed, policies_evaluated, approval_resolved, ...).';
-
---
--- Name: COLUMN domain_events.target_type; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.target_type IS 'The kind of row the event is about (command, effect, approval, agent_run, ...).';
-
---
--- Name: COLUMN domain_events.target_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.target_id IS 'The id of that row.';
-
---
--- Name: COLUMN domain_events.from_status; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.from_status IS 'The status before a state change.';
-
---
--- Name: COLUMN domain_events.to_status; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.to_status IS 'The status after a state change.';
-
---
--- Name: COLUMN domain_events.reason; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.reason IS 'Why the change was made, as its actor said.';
-
---
--- Name: COLUMN domain_events.payload; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.payload IS 'Structured detail of the event.';
-
---
--- Name: COLUMN domain_events.actor; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.actor IS 'Who made the change (the principal, or the login for a direct write).';
-
---
--- Name: COLUMN domain_events.trace_id; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.trace_id IS 'The trace id of the command or run.';
-
---
--- Name: COLUMN domain_events.step_index; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.step_index IS 'The agent step''s number, for purpose agent_step.';
-
---
--- Name: COLUMN domain_events.tool_name; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.tool_name IS 'The tool an agent step used.';
-
---
--- Name: COLUMN domain_events.latency_ms; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.latency_ms IS 'How long the agent step took.';
-
---
--- Name: COLUMN domain_events.token_usage; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.token_usage IS 'The tokens the agent step used (a JSON object).';
-
---
--- Name: COLUMN domain_events.cost_units; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.cost_units IS 'What the agent step cost.';
-
---
--- Name: COLUMN domain_events.created_at; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.created_at IS 'When the event was recorded.';
-
---
--- Name: COLUMN domain_events.asserted_by; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON COLUMN concord.domain_events.asserted_by IS 'The service that named the actor under an act-as grant; NULL when the actor spoke for itself.';
-
---
--- Name: CONSTRAINT actor_is_not_blank ON domain_events; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT actor_is_not_blank ON concord.domain_events IS 'Every event names its actor.';
-
---
--- Name: CONSTRAINT event_type_is_not_blank ON domain_events; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT event_type_is_not_blank ON concord.domain_events IS 'Every event has a type.';
-
---
--- Name: CONSTRAINT purpose_is_known ON domain_events; Type: COMMENT; Schema: concord; Owner: -
---
-
-COMMENT ON CONSTRAINT purpose_is_known ON concord.domain_events IS 'An event is an event, an audit row or an agent step.';
+COMMENT ON CONSTRAINT audit_retention_is_positive ON concord.audit_retention IS 'A retention age is longer than zero (NULL keeps everything).';
 
 --
 -- Name: command_audit; Type: VIEW; Schema: concord; Owner: -
@@ -32085,7 +33022,19 @@ CREATE VIEW concord.registry_version_usage AS
     u.usage_type,
     count(*) AS uses,
     max(u.created_at) AS last_used_at
-   FROM ((concord.registry_usage u
+   FROM ((( SELECT r.version_id,
+            r.entity_id,
+            r.usage_type,
+            r.created_at
+           FROM concord.registry_usage r
+          WHERE (r.usage_type <> 'command_proposed'::text)
+        UNION ALL
+         SELECT c.contract_version_id,
+            cv.entity_id,
+            'command_proposed'::text,
+            c.created_at
+           FROM (concord.commands c
+             JOIN concord.registry_versions cv ON ((c.contract_version_id = cv.version_id)))) u
      JOIN concord.registry_entities e ON ((u.entity_id = e.entity_id)))
      LEFT JOIN concord.registry_versions v ON ((u.version_id = v.version_id)))
   WHERE ((e.org_id IS NULL) OR concord._sees_all() OR (e.org_id IN ( SELECT p.org_id
@@ -33744,6 +34693,70 @@ COMMENT ON COLUMN concord.swarm_statuses.description IS 'What a swarm in this st
 COMMENT ON CONSTRAINT swarm_status_is_a_lowercase_word ON concord.swarm_statuses IS 'A swarm status is a lowercase word.';
 
 --
+-- Name: swarm_summaries; Type: VIEW; Schema: concord; Owner: -
+--
+
+CREATE VIEW concord.swarm_summaries AS
+ SELECT s.swarm_run_id,
+    s.name AS swarm_name,
+    s.status AS swarm_status,
+    s.command_id,
+    ( SELECT count(*) AS count
+           FROM concord.agent_runs a
+          WHERE (a.swarm_run_id = s.swarm_run_id)) AS agents,
+    s.created_at,
+    s.completed_at
+   FROM concord.swarm_runs s;
+
+--
+-- Name: VIEW swarm_summaries; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON VIEW concord.swarm_summaries IS 'One row per swarm you may see: its name, status, command, number of agent runs, and when it was created and finished. Page it newest first by created_at.';
+
+--
+-- Name: COLUMN swarm_summaries.swarm_run_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.swarm_summaries.swarm_run_id IS 'The swarm''s id.';
+
+--
+-- Name: COLUMN swarm_summaries.swarm_name; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.swarm_summaries.swarm_name IS 'The swarm''s name, unique per command.';
+
+--
+-- Name: COLUMN swarm_summaries.swarm_status; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.swarm_summaries.swarm_status IS 'Where the swarm is now (swarm_statuses).';
+
+--
+-- Name: COLUMN swarm_summaries.command_id; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.swarm_summaries.command_id IS 'The command that started the swarm.';
+
+--
+-- Name: COLUMN swarm_summaries.agents; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.swarm_summaries.agents IS 'How many agent runs it has (the coordinator and every spawned agent).';
+
+--
+-- Name: COLUMN swarm_summaries.created_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.swarm_summaries.created_at IS 'When the swarm was created.';
+
+--
+-- Name: COLUMN swarm_summaries.completed_at; Type: COMMENT; Schema: concord; Owner: -
+--
+
+COMMENT ON COLUMN concord.swarm_summaries.completed_at IS 'When it finished (NULL while it runs).';
+
+--
 -- Name: swarm_transitions; Type: TABLE; Schema: concord; Owner: -
 --
 
@@ -34236,6 +35249,13 @@ ALTER TABLE ONLY concord.artifacts
     ADD CONSTRAINT artifacts_pkey PRIMARY KEY (artifact_id);
 
 --
+-- Name: audit_retention audit_retention_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
+--
+
+ALTER TABLE ONLY concord.audit_retention
+    ADD CONSTRAINT audit_retention_pkey PRIMARY KEY (singleton);
+
+--
 -- Name: command_dependencies command_dependencies_pkey; Type: CONSTRAINT; Schema: concord; Owner: -
 --
 
@@ -34310,7 +35330,7 @@ ALTER TABLE ONLY concord.domain_effects
 --
 
 ALTER TABLE ONLY concord.domain_events
-    ADD CONSTRAINT domain_events_pkey PRIMARY KEY (event_id);
+    ADD CONSTRAINT domain_events_pkey PRIMARY KEY (event_id, created_at);
 
 --
 -- Name: domain_effects effect_idempotency_key_is_unique; Type: CONSTRAINT; Schema: concord; Owner: -
@@ -34692,6 +35712,12 @@ CREATE UNIQUE INDEX agent_runs_one_root_per_swarm ON concord.agent_runs USING bt
 CREATE INDEX agent_steps_created_command_idx ON concord.agent_steps USING btree (created_command_id) WHERE (created_command_id IS NOT NULL);
 
 --
+-- Name: agent_steps_swarm_run_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX agent_steps_swarm_run_idx ON concord.agent_steps USING btree (swarm_run_id) WHERE (swarm_run_id IS NOT NULL);
+
+--
 -- Name: api_tokens_principal_idx; Type: INDEX; Schema: concord; Owner: -
 --
 
@@ -34758,16 +35784,22 @@ CREATE INDEX command_dependencies_parent_idx ON concord.command_dependencies USI
 CREATE INDEX commands_contract_version_idx ON concord.commands USING btree (contract_version_id);
 
 --
+-- Name: commands_created_at_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX commands_created_at_idx ON concord.commands USING btree (created_at, command_id);
+
+--
 -- Name: commands_dbos_workflow_id_key; Type: INDEX; Schema: concord; Owner: -
 --
 
 CREATE UNIQUE INDEX commands_dbos_workflow_id_key ON concord.commands USING btree (dbos_workflow_id) WHERE (dbos_workflow_id IS NOT NULL);
 
 --
--- Name: commands_project_idx; Type: INDEX; Schema: concord; Owner: -
+-- Name: commands_status_created_at_idx; Type: INDEX; Schema: concord; Owner: -
 --
 
-CREATE INDEX commands_project_idx ON concord.commands USING btree (project_id);
+CREATE INDEX commands_status_created_at_idx ON concord.commands USING btree (status, created_at, command_id);
 
 --
 -- Name: commands_status_updated_at_idx; Type: INDEX; Schema: concord; Owner: -
@@ -34809,19 +35841,19 @@ CREATE INDEX domain_effects_status_idx ON concord.domain_effects USING btree (st
 -- Name: domain_events_agent_idx; Type: INDEX; Schema: concord; Owner: -
 --
 
-CREATE INDEX domain_events_agent_idx ON concord.domain_events USING btree (agent_run_id) WHERE (agent_run_id IS NOT NULL);
+CREATE INDEX domain_events_agent_idx ON ONLY concord.domain_events USING btree (agent_run_id) WHERE (agent_run_id IS NOT NULL);
 
 --
 -- Name: domain_events_command_idx; Type: INDEX; Schema: concord; Owner: -
 --
 
-CREATE INDEX domain_events_command_idx ON concord.domain_events USING btree (command_id, event_seq);
+CREATE INDEX domain_events_command_idx ON ONLY concord.domain_events USING btree (command_id, event_seq);
 
 --
 -- Name: domain_events_swarm_idx; Type: INDEX; Schema: concord; Owner: -
 --
 
-CREATE INDEX domain_events_swarm_idx ON concord.domain_events USING btree (swarm_run_id) WHERE (swarm_run_id IS NOT NULL);
+CREATE INDEX domain_events_swarm_idx ON ONLY concord.domain_events USING btree (swarm_run_id) WHERE (swarm_run_id IS NOT NULL);
 
 --
 -- Name: idx_agent_invocations_child; Type: INDEX; Schema: concord; Owner: -
@@ -34872,22 +35904,10 @@ CREATE INDEX idx_agent_runs_swarm_run_id ON concord.agent_runs USING btree (swar
 CREATE INDEX idx_agent_steps_action_type ON concord.agent_steps USING btree (action_type);
 
 --
--- Name: idx_agent_steps_agent_run_id; Type: INDEX; Schema: concord; Owner: -
---
-
-CREATE INDEX idx_agent_steps_agent_run_id ON concord.agent_steps USING btree (agent_run_id);
-
---
 -- Name: idx_agent_steps_command_id; Type: INDEX; Schema: concord; Owner: -
 --
 
 CREATE INDEX idx_agent_steps_command_id ON concord.agent_steps USING btree (command_id);
-
---
--- Name: idx_agent_steps_created_command; Type: INDEX; Schema: concord; Owner: -
---
-
-CREATE INDEX idx_agent_steps_created_command ON concord.agent_steps USING btree (created_command_id) WHERE (created_command_id IS NOT NULL);
 
 --
 -- Name: idx_swarm_runs_command_id; Type: INDEX; Schema: concord; Owner: -
@@ -35014,6 +36034,12 @@ CREATE INDEX registry_usage_version_idx ON concord.registry_usage USING btree (v
 --
 
 CREATE INDEX registry_versions_status_idx ON concord.registry_versions USING btree (entity_id, status);
+
+--
+-- Name: swarm_runs_created_at_idx; Type: INDEX; Schema: concord; Owner: -
+--
+
+CREATE INDEX swarm_runs_created_at_idx ON concord.swarm_runs USING btree (created_at, swarm_run_id);
 
 --
 -- Name: team_members_principal_idx; Type: INDEX; Schema: concord; Owner: -
@@ -36422,25 +37448,11 @@ ALTER TABLE ONLY concord.domain_effects
     ADD CONSTRAINT domain_effects_error_class_is_known FOREIGN KEY (error_class) REFERENCES concord.error_classes(error_class);
 
 --
--- Name: domain_events domain_events_agent_run_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
---
-
-ALTER TABLE ONLY concord.domain_events
-    ADD CONSTRAINT domain_events_agent_run_fkey FOREIGN KEY (agent_run_id) REFERENCES concord.agent_runs(agent_run_id) NOT VALID;
-
---
 -- Name: domain_events domain_events_command_id_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
 --
 
-ALTER TABLE ONLY concord.domain_events
+ALTER TABLE concord.domain_events
     ADD CONSTRAINT domain_events_command_id_fkey FOREIGN KEY (command_id) REFERENCES concord.commands(command_id);
-
---
--- Name: domain_events domain_events_swarm_run_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
---
-
-ALTER TABLE ONLY concord.domain_events
-    ADD CONSTRAINT domain_events_swarm_run_fkey FOREIGN KEY (swarm_run_id) REFERENCES concord.swarm_runs(swarm_run_id) NOT VALID;
 
 --
 -- Name: effect_transitions effect_transitions_from_status_fkey; Type: FK CONSTRAINT; Schema: concord; Owner: -
@@ -37387,6 +38399,18 @@ REVOKE ALL ON FUNCTION concord._asserted_by() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._audit(event_type text, command_id uuid, trace_id text, target_type text, target_id text, from_status text, to_status text, payload jsonb, actor text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _audit_partition(partition_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._audit_partition(partition_name text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _audit_partitions(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._audit_partitions() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _authenticated(OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text[], OUT agent_run_id uuid, OUT project_id uuid); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -37693,6 +38717,12 @@ REVOKE ALL ON FUNCTION concord._count_attempt(old_row concord.commands, new_row 
 REVOKE ALL ON FUNCTION concord._create_artifact(run concord.agent_runs, artifact jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _create_audit_partition(month_start timestamp with time zone); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._create_audit_partition(month_start timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _credential_sha256(credential text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -37795,6 +38825,12 @@ REVOKE ALL ON FUNCTION concord._effects_before_insert() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._effects_before_update() FROM PUBLIC;
 
 --
+-- Name: FUNCTION _empty_audit_default_partition(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._empty_audit_default_partition() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _enqueue(c concord.commands); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -37895,6 +38931,12 @@ REVOKE ALL ON FUNCTION concord._gateway_tool_call(agent_run_id uuid, tool_name t
 --
 
 REVOKE ALL ON FUNCTION concord._greatest_risk(a text, b text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _guard_audit_partition(partition_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._guard_audit_partition(partition_name text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _hand_off(command_ids uuid[]); Type: ACL; Schema: concord; Owner: -
@@ -38011,10 +39053,46 @@ REVOKE ALL ON FUNCTION concord._join_candidates(children jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._join_swarm(swarm_run_id uuid, actor text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _json_bounds_hold(measured jsonb, schema jsonb, lower_name text, upper_name text, exclusive_lower_name text, exclusive_upper_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_bounds_hold(measured jsonb, schema jsonb, lower_name text, upper_name text, exclusive_lower_name text, exclusive_upper_name text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _json_enum_accepts(choices jsonb, instance jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_enum_accepts(choices jsonb, instance jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _json_is_type(instance jsonb, type_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_is_type(instance jsonb, type_name text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _json_merge_patch(target jsonb, patch jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
 REVOKE ALL ON FUNCTION concord._json_merge_patch(target jsonb, patch jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _json_number_order(left_number jsonb, right_number jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_number_order(left_number jsonb, right_number jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _json_schema_accepts(schema jsonb, instance jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_schema_accepts(schema jsonb, instance jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _json_schema_accepts_at(schema jsonb, instance jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_schema_accepts_at(schema jsonb, instance jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _json_schema_errors(schema jsonb, instance jsonb); Type: ACL; Schema: concord; Owner: -
@@ -38027,6 +39105,18 @@ REVOKE ALL ON FUNCTION concord._json_schema_errors(schema jsonb, instance jsonb)
 --
 
 REVOKE ALL ON FUNCTION concord._json_schema_problems(schema jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _json_type_accepts(types jsonb, instance jsonb); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_type_accepts(types jsonb, instance jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION _json_values_equal(left_value jsonb, right_value jsonb, booleans_are_numbers boolean); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._json_values_equal(left_value jsonb, right_value jsonb, booleans_are_numbers boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _jsonpath_problem(path text); Type: ACL; Schema: concord; Owner: -
@@ -39151,6 +40241,12 @@ REVOKE ALL ON FUNCTION concord._require_agent_secret(agent_run_id uuid) FROM PUB
 REVOKE ALL ON FUNCTION concord._require_allowed_write(memory_id uuid, command_id uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _require_audit_operator(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._require_audit_operator() FROM PUBLIC;
+
+--
 -- Name: FUNCTION _require_beginner(run concord.agent_runs, workflow_id text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -39317,6 +40413,12 @@ REVOKE ALL ON FUNCTION concord._rule_book_agents() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION concord._rule_book_artifacts() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _rule_book_audit_retention(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._rule_book_audit_retention() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _rule_book_commands(); Type: ACL; Schema: concord; Owner: -
@@ -39732,6 +40834,20 @@ GRANT ALL ON FUNCTION concord.approval_inbox() TO concord_admin;
 GRANT ALL ON FUNCTION concord.approval_inbox() TO concord_worker;
 
 --
+-- Name: FUNCTION audit_partition_rows(partition_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.audit_partition_rows(partition_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.audit_partition_rows(partition_name text) TO concord_admin;
+
+--
+-- Name: FUNCTION audit_partitions(); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.audit_partitions() FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.audit_partitions() TO concord_admin;
+
+--
 -- Name: FUNCTION authenticate(credential text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -39966,6 +41082,13 @@ GRANT ALL ON FUNCTION concord.deprecate_registry_version(version_id uuid, reason
 GRANT ALL ON FUNCTION concord.deprecate_registry_version(version_id uuid, reason text) TO concord_admin;
 
 --
+-- Name: FUNCTION drop_audit_partition(partition_name text, exported_rows bigint, sha256 text, file_name text); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.drop_audit_partition(partition_name text, exported_rows bigint, sha256 text, file_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.drop_audit_partition(partition_name text, exported_rows bigint, sha256 text, file_name text) TO concord_admin;
+
+--
 -- Name: FUNCTION evaluate_output(agent_run_id uuid, evaluation jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -40115,6 +41238,14 @@ GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, proj
 GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_approver;
 GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_admin;
 GRANT ALL ON FUNCTION concord.list_commands(status text, command_type text, project text, requested_by text, created_after timestamp with time zone, created_before timestamp with time zone, page_size integer, after text) TO concord_worker;
+
+--
+-- Name: FUNCTION maintain_audit_partitions(months_ahead integer); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.maintain_audit_partitions(months_ahead integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.maintain_audit_partitions(months_ahead integer) TO concord_worker;
+GRANT ALL ON FUNCTION concord.maintain_audit_partitions(months_ahead integer) TO concord_admin;
 
 --
 -- Name: FUNCTION map_login(login name, principal text); Type: ACL; Schema: concord; Owner: -
@@ -40643,6 +41774,13 @@ GRANT ALL ON FUNCTION concord.set_artifact_status(artifact_id uuid, status text,
 GRANT ALL ON FUNCTION concord.set_artifact_status(artifact_id uuid, status text, actor text) TO concord_admin;
 
 --
+-- Name: FUNCTION set_audit_retention(retain_for interval); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord.set_audit_retention(retain_for interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION concord.set_audit_retention(retain_for interval) TO concord_admin;
+
+--
 -- Name: FUNCTION spawn_subagent(request jsonb); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -41003,6 +42141,15 @@ GRANT SELECT ON TABLE concord.swarm_artifacts TO concord_app;
 GRANT SELECT ON TABLE concord.swarm_artifacts TO concord_reader;
 GRANT SELECT ON TABLE concord.swarm_artifacts TO concord_admin;
 GRANT SELECT ON TABLE concord.swarm_artifacts TO concord_worker;
+
+--
+-- Name: TABLE swarm_summaries; Type: ACL; Schema: concord; Owner: -
+--
+
+GRANT SELECT ON TABLE concord.swarm_summaries TO concord_app;
+GRANT SELECT ON TABLE concord.swarm_summaries TO concord_reader;
+GRANT SELECT ON TABLE concord.swarm_summaries TO concord_admin;
+GRANT SELECT ON TABLE concord.swarm_summaries TO concord_worker;
 
 --
 -- Name: TABLE swarm_tree; Type: ACL; Schema: concord; Owner: -

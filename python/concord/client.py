@@ -1700,5 +1700,7 @@ class Client:
         for name in due:
             with self._cursor() as cur:
                 cur.row_factory = tuple_row
-                done.append(export_and_drop(cur, name, target))
+                retained = export_and_drop(cur, name, target)
+            if retained is not None:
+                done.append(retained)
         return done

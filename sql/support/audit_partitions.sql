@@ -83,7 +83,9 @@ VOLATILE
 SET search_path = concord, pg_temp
 AS $$
 DECLARE
-    name text := 'domain_events_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM');
+    -- to_char's YYYY is the year without its era: a month BC is named apart.
+    name text := 'domain_events_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM')
+        || CASE WHEN month_start < timestamptz '0001-01-01 00:00:00+00' THEN '_bc' ELSE '' END;
 BEGIN
     EXECUTE format(
         'CREATE TABLE concord_audit.%I PARTITION OF concord.domain_events FOR VALUES FROM (%L) TO (%L)',
@@ -94,12 +96,26 @@ BEGIN
 END
 $$;
 
+-- Whether a row dated created_at can have a month partition: infinity and
+-- -infinity have no month, and the last month PostgreSQL holds has no end to
+-- bound one. Such rows stay in the default partition (a retention never drops
+-- them), or the upkeep would fail on them for good.
+CREATE OR REPLACE FUNCTION concord._audit_month_is_bounded(created_at timestamptz)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+SET search_path = concord, pg_temp
+AS $$
+    SELECT isfinite(created_at) AND created_at < timestamptz '294276-12-01 00:00:00+00'
+$$;
+
 -- The default partition holds rows no month partition covered (the upkeep did
 -- not run for months, or a row dated in a dropped month). A month partition
 -- cannot be created while the default holds rows of that month, so the rows
 -- move out: the default is detached, each of its months gets its partition
--- and its rows, the old default is dropped and an empty one takes its place.
--- No row changes; the table stays locked against writers until commit.
+-- and its rows, an empty default takes its place, the rows no month can hold
+-- go back to it, and the old default is dropped. No row changes; the table
+-- stays locked against writers until commit.
 CREATE OR REPLACE FUNCTION concord._empty_audit_default_partition()
 RETURNS integer
 LANGUAGE plpgsql
@@ -110,29 +126,43 @@ DECLARE
     month_start timestamptz;
     name text;
     created integer := 0;
+    emptied boolean := false;
+    -- the detached default, named so a new default can take the old name
+    old_default constant text := 'domain_events_default_emptied';
 BEGIN
     IF to_regclass('concord_audit.domain_events_default') IS NOT null THEN
-        IF NOT EXISTS (SELECT FROM concord_audit.domain_events_default) THEN
+        IF NOT EXISTS (
+            SELECT FROM concord_audit.domain_events_default AS d
+            WHERE concord._audit_month_is_bounded(d.created_at)
+        ) THEN
             RETURN 0;
         END IF;
         ALTER TABLE concord.domain_events DETACH PARTITION concord_audit.domain_events_default;
-        FOR month_start IN
-            SELECT DISTINCT date_trunc('month', d.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            FROM concord_audit.domain_events_default AS d
-            ORDER BY 1
-        LOOP
+        EXECUTE format('ALTER TABLE concord_audit.domain_events_default RENAME TO %I', old_default);
+        emptied := true;
+        FOR month_start IN EXECUTE format(
+            'SELECT DISTINCT date_trunc(''month'', d.created_at AT TIME ZONE ''UTC'') AT TIME ZONE ''UTC'' '
+            'FROM concord_audit.%I AS d WHERE concord._audit_month_is_bounded(d.created_at) ORDER BY 1',
+            old_default
+        ) LOOP
             name := concord._create_audit_partition(month_start);
             created := created + 1;
             EXECUTE format(
-                'INSERT INTO concord_audit.%I SELECT * FROM concord_audit.domain_events_default AS d '
+                'INSERT INTO concord_audit.%I SELECT * FROM concord_audit.%I AS d '
                 'WHERE d.created_at >= %L AND d.created_at < %L',
-                name, month_start, (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
+                name, old_default, month_start, (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
             );
         END LOOP;
-        DROP TABLE concord_audit.domain_events_default;
     END IF;
     CREATE TABLE concord_audit.domain_events_default PARTITION OF concord.domain_events DEFAULT;
     PERFORM concord._guard_audit_partition('domain_events_default');
+    IF emptied THEN
+        EXECUTE format(
+            'INSERT INTO concord_audit.domain_events_default SELECT * FROM concord_audit.%I AS d '
+            'WHERE NOT concord._audit_month_is_bounded(d.created_at)', old_default
+        );
+        EXECUTE format('DROP TABLE concord_audit.%I', old_default);
+    END IF;
     RETURN created;
 END
 $$;
@@ -165,7 +195,10 @@ BEGIN
     END IF;
     -- Nothing to do is the usual answer, found without a lock or DDL.
     IF to_regclass('concord_audit.domain_events_default') IS NOT null
-       AND NOT EXISTS (SELECT FROM concord_audit.domain_events_default)
+       AND NOT EXISTS (
+           SELECT FROM concord_audit.domain_events_default AS d
+           WHERE concord._audit_month_is_bounded(d.created_at)
+       )
        AND (
            SELECT count(*) FROM generate_series(0, months_ahead) AS g (n)
            WHERE EXISTS (

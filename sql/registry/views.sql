@@ -187,11 +187,29 @@ SELECT
     count(*) AS uses,
     max(u.created_at) AS last_used_at
 FROM (
-    SELECT r.version_id, r.entity_id, r.usage_type, r.created_at
+    SELECT
+        r.version_id,
+        r.entity_id,
+        r.usage_type,
+        r.created_at
     FROM concord.registry_usage AS r
-    WHERE r.usage_type <> 'command_proposed'
+    WHERE
+        r.usage_type <> 'command_proposed'
+        -- a row a command made is seen with that command (row security),
+        -- as the command_proposed uses below are
+        AND (
+            r.command_id IS NULL
+            OR EXISTS (
+                SELECT 1 FROM concord.commands AS rc
+                WHERE rc.command_id = r.command_id
+            )
+        )
     UNION ALL
-    SELECT c.contract_version_id, cv.entity_id, 'command_proposed', c.created_at
+    SELECT
+        c.contract_version_id AS version_id,
+        cv.entity_id,
+        'command_proposed' AS usage_type,
+        c.created_at
     FROM concord.commands AS c
     INNER JOIN concord.registry_versions AS cv ON c.contract_version_id = cv.version_id
 ) AS u

@@ -140,10 +140,14 @@ SELECT
     s.name AS swarm_name,
     s.status AS swarm_status,
     s.command_id,
-    (SELECT count(*) FROM concord.agent_runs AS a WHERE a.swarm_run_id = s.swarm_run_id) AS agents,
+    n.agents,
     s.created_at,
     s.completed_at
-FROM concord.swarm_runs AS s;
+FROM concord.swarm_runs AS s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS agents FROM concord.agent_runs AS a
+    WHERE a.swarm_run_id = s.swarm_run_id
+) AS n;
 
 COMMENT ON VIEW concord.swarm_summaries IS
 'One row per swarm you may see: its name, status, command, number of agent runs, and when it '

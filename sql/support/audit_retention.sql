@@ -23,6 +23,25 @@ BEGIN
 END
 $$;
 
+-- The moment a partition must end by to be due: now() less the retention age;
+-- -infinity (nothing due) with no age, or with an age past the calendar's
+-- start (now() less it is out of range: such an age keeps everything).
+CREATE OR REPLACE FUNCTION concord._audit_retention_cutoff(retain interval)
+RETURNS timestamptz
+LANGUAGE plpgsql
+STABLE
+SET search_path = concord, pg_temp
+AS $$
+BEGIN
+    IF retain IS null THEN
+        RETURN timestamptz '-infinity';
+    END IF;
+    RETURN now() - retain;
+EXCEPTION WHEN datetime_field_overflow THEN
+    RETURN timestamptz '-infinity';
+END
+$$;
+
 CREATE OR REPLACE FUNCTION concord.set_audit_retention(retain_for interval)
 RETURNS interval
 LANGUAGE plpgsql
@@ -73,14 +92,16 @@ SET "concord.asserted_by" = ''
 SET "concord.worker_run" = ''
 AS $$
 DECLARE
-    retain interval := (SELECT r.retain_for FROM concord.audit_retention AS r);
+    cutoff timestamptz := concord._audit_retention_cutoff(
+        (SELECT r.retain_for FROM concord.audit_retention AS r)
+    );
 BEGIN
     PERFORM concord._require_audit_operator();
     RETURN QUERY
     SELECT
         p.partition_name, nullif(p.range_from, '-infinity'), p.range_to,
         greatest(c.reltuples, 0)::bigint,
-        NOT p.is_default AND retain IS NOT null AND p.range_to <= now() - retain
+        NOT p.is_default AND p.range_to <= cutoff
     FROM concord._audit_partitions() AS p
     INNER JOIN pg_catalog.pg_class AS c
         ON c.oid = format('concord_audit.%I', p.partition_name)::regclass
@@ -178,7 +199,7 @@ BEGIN
     SELECT * INTO part FROM concord._audit_partition(partition_name);
     -- Serialises with set_audit_retention: the age checked is the age in force.
     SELECT r.retain_for INTO retain FROM concord.audit_retention AS r FOR SHARE;
-    IF retain IS null OR part.range_to > now() - retain THEN
+    IF part.range_to > concord._audit_retention_cutoff(retain) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'an_audit_partition_is_dropped_only_past_its_retention',

@@ -97,3 +97,24 @@ def test_two_runs_racing_for_a_partition_leave_the_winners_export(dsn: str, tmp_
     assert (tmp_path / "domain_events_initial.csv").exists(), "the winner's export is kept"
     assert exported_rows(tmp_path) == 5
     assert outcome == [None], "the second run finds the partition gone and does nothing"
+
+
+def test_a_run_killed_before_its_drop_committed_is_run_again_safely(
+    dsn: str, tmp_path: Path
+) -> None:
+    write_rows(dsn, "2025-01-10", 4)
+    killed = psycopg.connect(dsn)
+    with killed.cursor() as cur:
+        export_and_drop(cur, "domain_events_initial", tmp_path)
+    killed.close()  # the drop never commits; its files stay behind
+    first = (tmp_path / "domain_events_initial.csv").read_bytes()
+    write_rows(dsn, "2025-01-11", 1)  # a row arrives before the next run
+    with Client(dsn) as client:
+        [again] = client.retain_audit(tmp_path)
+    assert again.rows == 5
+    assert (tmp_path / "domain_events_initial.csv").read_bytes() == first, "not written over"
+    assert again.file.name == "domain_events_initial.2.csv"
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(
+            "SELECT to_regclass('concord_audit.domain_events_initial') IS NULL"
+        ).fetchone()[0]

@@ -3,7 +3,8 @@
 -- exporting it (docs/explanation/audit-retention.md says why PostgreSQL's own
 -- declarative partitioning and not pg_partman).
 --
--- No row is copied: the existing table becomes the first partition,
+-- No row is copied (but rows dated after this month, which move to the
+-- default partition): the existing table becomes the first partition,
 -- concord_audit.domain_events_initial, covering everything up to the end of
 -- the month of its newest row; later months get a partition each
 -- (concord.maintain_audit_partitions, sql/support/audit_partitions.sql), and
@@ -141,6 +142,45 @@ SELECT
     )
 FROM audit_seq_0009;
 
+-- Rows dated after this month (a clock set wrong, infinity) would stretch
+-- the initial partition over the months to come, or past the last month
+-- PostgreSQL can bound: they leave it for the default partition (below), and
+-- the upkeep gives each its month's partition. The table's triggers are gone
+-- (above), so they can leave it; nothing else changes in them.
+CREATE TEMPORARY TABLE audit_ahead_0009 ON COMMIT DROP AS
+SELECT
+    i.event_id,
+    i.event_seq,
+    i.command_id,
+    i.agent_run_id,
+    i.swarm_run_id,
+    i.purpose,
+    i.event_type,
+    i.target_type,
+    i.target_id,
+    i.from_status,
+    i.to_status,
+    i.reason,
+    i.payload,
+    i.actor,
+    i.trace_id,
+    i.step_index,
+    i.tool_name,
+    i.latency_ms,
+    i.token_usage,
+    i.cost_units,
+    i.created_at,
+    i.asserted_by
+FROM concord_audit.domain_events_initial AS i
+WHERE
+    i.created_at
+    >= (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+
+DELETE FROM concord_audit.domain_events_initial AS i
+WHERE
+    i.created_at
+    >= (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+
 -- The initial partition: everything recorded so far, up to the end of the
 -- month of its newest row, and at least up to this month (UTC): this month
 -- gets a partition of its own unless the initial one already holds rows of it.
@@ -173,6 +213,36 @@ $$;
 
 CREATE TABLE concord_audit.domain_events_default
 PARTITION OF concord.domain_events DEFAULT;
+
+INSERT INTO concord.domain_events (
+    event_id, event_seq, command_id, agent_run_id, swarm_run_id, purpose, event_type, target_type,
+    target_id, from_status, to_status, reason, payload, actor, trace_id, step_index, tool_name,
+    latency_ms, token_usage, cost_units, created_at, asserted_by
+) OVERRIDING SYSTEM VALUE
+SELECT
+    a.event_id,
+    a.event_seq,
+    a.command_id,
+    a.agent_run_id,
+    a.swarm_run_id,
+    a.purpose,
+    a.event_type,
+    a.target_type,
+    a.target_id,
+    a.from_status,
+    a.to_status,
+    a.reason,
+    a.payload,
+    a.actor,
+    a.trace_id,
+    a.step_index,
+    a.tool_name,
+    a.latency_ms,
+    a.token_usage,
+    a.cost_units,
+    a.created_at,
+    a.asserted_by
+FROM audit_ahead_0009 AS a;
 
 ALTER TABLE concord.domain_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE concord.domain_events FORCE ROW LEVEL SECURITY;

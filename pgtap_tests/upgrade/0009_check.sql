@@ -31,6 +31,16 @@ SELECT is(
     'the initial partition ends with the month of its newest row (this one)'
 );
 
+SELECT results_eq(
+    $$SELECT event_id::text, tableoid::regclass::text FROM concord.domain_events
+      WHERE trace_id = 'trace_probe_ahead' ORDER BY event_seq$$,
+    $$VALUES ('00000000-0000-0000-0000-0000000009f1',
+              'concord_audit.domain_events_'
+              || to_char((now() + interval '7 months') AT TIME ZONE 'UTC', 'YYYY_MM')),
+             ('00000000-0000-0000-0000-0000000009f2', 'concord_audit.domain_events_default')$$,
+    'rows dated after this month left the initial partition: a month partition each, infinity the default one'
+);
+
 SELECT ok(
     EXISTS (SELECT FROM concord._audit_partitions() WHERE is_default)
     AND EXISTS (SELECT FROM concord._audit_partitions()

@@ -1,7 +1,8 @@
 -- A database at migration 0008: a command with audit rows from months ago and
 -- from this month, and an agent step's row naming an agent run never recorded
 -- (kept since 0004 under a NOT VALID foreign key). 0009 partitions
--- domain_events by month without copying a row.
+-- domain_events by month without copying a row, but for two rows dated ahead
+-- (a clock set wrong, infinity), which must not stretch the initial partition.
 INSERT INTO concord.command_types (command_type, name, sync_allowed)
 VALUES ('partition_probe', 'A type from before 0009', true);
 
@@ -31,3 +32,9 @@ INSERT INTO concord.domain_events (
     '00000000-0000-0000-0000-0000000009e4', '00000000-0000-0000-0000-0000000009a1', 'agent_step',
     'legacy_agent_step', 'agent:loop-9', 'trace_probe_91', 1, 'legacy_tool', '2025-04-01 00:00:00+00'
 );
+
+INSERT INTO concord.domain_events (event_id, purpose, event_type, actor, trace_id, created_at)
+VALUES
+('00000000-0000-0000-0000-0000000009f1', 'event', 'dated_ahead', 'alice', 'trace_probe_ahead',
+ now() + interval '7 months'),
+('00000000-0000-0000-0000-0000000009f2', 'event', 'dated_ahead', 'alice', 'trace_probe_ahead', 'infinity');

@@ -12,6 +12,9 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SET search_path = concord, pg_temp
+-- bounds go through text: written and read in UTC, in ISO
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
 AS $$
 BEGIN
     RETURN QUERY
@@ -81,6 +84,9 @@ RETURNS text
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = concord, pg_temp
+-- bounds go through text: written and read in UTC, in ISO
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
     -- to_char's YYYY is the year without its era: a month BC is named apart.
@@ -121,6 +127,9 @@ RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = concord, pg_temp
+-- bounds go through text: written and read in UTC, in ISO
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
     month_start timestamptz;

@@ -378,8 +378,10 @@ class Worker:
                     if workflow_id in waiting:
                         continue
                     if seen.get(workflow_id) == token and not self._recovery_stop.is_set():
+                        # back on its queue for whichever worker polls it first: not
+                        # woken here, or this worker, which may lack the run's operation
+                        # (a run it holds for a live worker that has it), would win every time
                         resume_stranded(workflow_id, self.config.executor_id)
-                        wake_queues()  # back on its queue, and no notification says so
                         self.resumed.append(workflow_id)
                         log.warning("resumed stranded workflow %s", workflow_id)
                 seen = now

@@ -30,6 +30,12 @@
 --   keeps those NOT VALID keys; each month partition gets valid ones. Every
 --   new row is checked, as before, under the same constraint names.
 
+-- Partition bounds are written as text (format %L): in UTC and ISO, or a
+-- session's zone abbreviation (IST: India, Israel or Ireland) could be read
+-- back as another zone's and move a bound off its month.
+SET LOCAL TimeZone = 'UTC';
+SET LOCAL DateStyle = 'ISO, YMD';
+
 CREATE SCHEMA concord_audit;
 
 COMMENT ON SCHEMA concord_audit IS

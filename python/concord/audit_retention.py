@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,10 @@ def export_and_drop(
     Returns None when the partition is gone (another run dropped it meanwhile).
     On any failure the files this call created are removed (never a file another run
     wrote) and the error propagates: the caller rolls back, and the partition stays."""
+    # The name becomes a file name: one a partition created by hand could name a
+    # file outside the folder, or break the checksum file's line.
+    if not re.fullmatch(r"[A-Za-z0-9_]+", partition_name):
+        raise ValueError(f"{partition_name!r} is no plain file name: not exported, not dropped")
     folder.mkdir(parents=True, exist_ok=True)
     # Two runs must not export one partition at once: the loser would fail after the
     # winner's drop and could remove or rewrite the winner's export. The lock is held to

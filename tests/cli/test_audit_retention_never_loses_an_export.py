@@ -118,3 +118,25 @@ def test_a_run_killed_before_its_drop_committed_is_run_again_safely(
         assert conn.execute(
             "SELECT to_regclass('concord_audit.domain_events_initial') IS NULL"
         ).fetchone()[0]
+
+
+def test_a_partition_name_that_is_no_plain_file_name_is_not_exported(
+    dsn: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "exports"
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP TABLE concord_audit.domain_events_initial")
+        conn.execute(
+            """CREATE TABLE concord_audit."../escaped" PARTITION OF concord.domain_events
+               FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')"""
+        )
+        conn.execute("""ALTER TABLE concord_audit."../escaped" OWNER TO concord_owner""")
+        conn.execute("SELECT concord._guard_audit_partition('../escaped')")
+    with Client(dsn) as client, pytest.raises(ValueError):
+        client.retain_audit(folder)
+    assert not (tmp_path / "escaped.csv").exists()
+    assert not (tmp_path / "escaped.csv.part").exists()
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(
+            """SELECT to_regclass('concord_audit."../escaped"') IS NOT NULL"""
+        ).fetchone()[0], "the partition stays"

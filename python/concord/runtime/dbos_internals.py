@@ -119,6 +119,11 @@ def resume_stranded(workflow_id: str, executor_id: str) -> None:
 _listening = threading.Event()  # the waker hears concord_runnable: the poll can be slow
 _sleeps_lock = threading.Lock()
 _sleeps: list[QueueSleep] = []
+# The limits the worker registered for each queue (set_queue_limits). DBOS's manager may
+# start a queue's thread at launch from the queue's row as the previous run left it, before
+# the worker registers the queue's current configuration; DBOS's thread reloads the row at
+# each poll, but a QueueSleep reads its queue once: these take precedence.
+_limits: dict[str, tuple[int | None, bool]] = {}
 
 
 class QueueSleep:
@@ -227,6 +232,8 @@ def make_queues_wakeable() -> None:
                 stop_event.__class__ = _StopEvent
             sleep = QueueSleep(stop_event, queue, dbos._active_workflows_set)
             with _sleeps_lock:
+                if sleep.queue_name in _limits:
+                    sleep.worker_concurrency, sleep.shared = _limits[sleep.queue_name]
                 _sleeps.append(sleep)
             try:
                 original(sleep, dbos, queue)
@@ -263,6 +270,18 @@ def _slot_freed(active: Any, queue_name: str) -> None:
     for sleep in sleeps:
         if running >= sleep.worker_concurrency - 2:
             sleep.wake()
+
+
+def set_queue_limits(queue_name: str, worker_concurrency: int | None, shared: bool) -> None:
+    """The worker registered ``queue_name`` with these limits (``shared``: a global
+    concurrency or a rate limit): its thread's sleep judges by them from now on, whatever
+    row DBOS started the thread from."""
+    with _sleeps_lock:
+        _limits[queue_name] = (worker_concurrency, shared)
+        for sleep in _sleeps:
+            if sleep.queue_name == queue_name:
+                sleep.worker_concurrency, sleep.shared = worker_concurrency, shared
+    wake_queue(queue_name)
 
 
 def wake_queue(queue_name: str) -> bool:

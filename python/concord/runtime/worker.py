@@ -36,7 +36,7 @@ from .catalog import catalog as default_catalog
 from .connectors.base import ConnectorRegistry
 from .connectors.base import registry as default_registry
 from .db import RuntimeDB
-from .dbos_internals import make_queues_wakeable, wake_queues
+from .dbos_internals import make_queues_wakeable, set_queue_limits, wake_queues
 from .error_classes import RETRYABLE_CLASSES, CatalogError, ConfigError
 from .waker import Waker
 
@@ -318,6 +318,11 @@ class Worker:
                 ),
                 polling_interval_sec=q["polling_interval_sec"],
                 on_conflict="always_update",
+            )
+            set_queue_limits(
+                q["queue_name"],
+                q["worker_concurrency"],
+                q["global_concurrency"] is not None or bool(q["rate_limit"]),
             )
         self.db.scalar(
             "SELECT concord.register_operations(%s, %s, %s)",

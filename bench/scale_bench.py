@@ -45,18 +45,13 @@ from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale_loader as loader  # noqa: E402
+from concord.console.routes import SWARMS_LIST  # noqa: E402 (the /console/swarms page)
 from concord.migrate import migrate  # noqa: E402
 
 SCALE_DB = os.environ.get("BENCH_SCALE_DB", "concord_scale")
 TARGET = 1.2
 ROUNDS = 10
 SAMPLE = 100  # old commands of each kind the read operations rotate over
-SWARMS_LIST = (
-    "SELECT swarm_run_id, swarm_name, swarm_status, count(*) AS agents, "
-    "min(created_at) AS started_at, max(completed_at) AS completed_at "
-    "FROM concord.swarm_tree GROUP BY swarm_run_id, swarm_name, swarm_status "
-    "ORDER BY min(created_at) DESC LIMIT 200"
-)  # python/concord/console/routes.py, the /console/swarms page
 
 
 @dataclass

@@ -4128,6 +4128,17 @@ END
 $$;
 
 --
+-- Name: _audit_month_is_bounded(timestamp with time zone); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._audit_month_is_bounded(created_at timestamp with time zone) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+    SELECT isfinite(created_at) AND created_at < timestamptz '294276-12-01 00:00:00+00'
+$$;
+
+--
 -- Name: _audit_partition(text); Type: FUNCTION; Schema: concord; Owner: -
 --
 
@@ -4158,6 +4169,8 @@ $$;
 CREATE FUNCTION concord._audit_partitions() RETURNS TABLE(partition_name text, range_from timestamp with time zone, range_to timestamp with time zone, is_default boolean)
     LANGUAGE plpgsql STABLE
     SET search_path TO 'concord', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    SET "DateStyle" TO 'ISO, YMD'
     AS $_$
 BEGIN
     RETURN QUERY
@@ -4176,6 +4189,24 @@ BEGIN
     ORDER BY 3 NULLS LAST;
 END
 $_$;
+
+--
+-- Name: _audit_retention_cutoff(interval); Type: FUNCTION; Schema: concord; Owner: -
+--
+
+CREATE FUNCTION concord._audit_retention_cutoff(retain interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'concord', 'pg_temp'
+    AS $$
+BEGIN
+    IF retain IS null THEN
+        RETURN timestamptz '-infinity';
+    END IF;
+    RETURN now() - retain;
+EXCEPTION WHEN datetime_field_overflow THEN
+    RETURN timestamptz '-infinity';
+END
+$$;
 
 --
 -- Name: _authenticated(); Type: FUNCTION; Schema: concord; Owner: -
@@ -7212,9 +7243,13 @@ $$;
 CREATE FUNCTION concord._create_audit_partition(month_start timestamp with time zone) RETURNS text
     LANGUAGE plpgsql
     SET search_path TO 'concord', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    SET "DateStyle" TO 'ISO, YMD'
     AS $$
 DECLARE
-    name text := 'domain_events_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM');
+    -- to_char's YYYY is the year without its era: a month BC is named apart.
+    name text := 'domain_events_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM')
+        || CASE WHEN month_start < timestamptz '0001-01-01 00:00:00+00' THEN '_bc' ELSE '' END;
 BEGIN
     EXECUTE format(
         'CREATE TABLE concord_audit.%I PARTITION OF concord.domain_events FOR VALUES FROM (%L) TO (%L)',
@@ -7959,34 +7994,50 @@ $$;
 CREATE FUNCTION concord._empty_audit_default_partition() RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO 'concord', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    SET "DateStyle" TO 'ISO, YMD'
     AS $$
 DECLARE
     month_start timestamptz;
     name text;
     created integer := 0;
+    emptied boolean := false;
+    -- the detached default, named so a new default can take the old name
+    old_default constant text := 'domain_events_default_emptied';
 BEGIN
     IF to_regclass('concord_audit.domain_events_default') IS NOT null THEN
-        IF NOT EXISTS (SELECT FROM concord_audit.domain_events_default) THEN
+        IF NOT EXISTS (
+            SELECT FROM concord_audit.domain_events_default AS d
+            WHERE concord._audit_month_is_bounded(d.created_at)
+        ) THEN
             RETURN 0;
         END IF;
         ALTER TABLE concord.domain_events DETACH PARTITION concord_audit.domain_events_default;
-        FOR month_start IN
-            SELECT DISTINCT date_trunc('month', d.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            FROM concord_audit.domain_events_default AS d
-            ORDER BY 1
-        LOOP
+        EXECUTE format('ALTER TABLE concord_audit.domain_events_default RENAME TO %I', old_default);
+        emptied := true;
+        FOR month_start IN EXECUTE format(
+            'SELECT DISTINCT date_trunc(''month'', d.created_at AT TIME ZONE ''UTC'') AT TIME ZONE ''UTC'' '
+            'FROM concord_audit.%I AS d WHERE concord._audit_month_is_bounded(d.created_at) ORDER BY 1',
+            old_default
+        ) LOOP
             name := concord._create_audit_partition(month_start);
             created := created + 1;
             EXECUTE format(
-                'INSERT INTO concord_audit.%I SELECT * FROM concord_audit.domain_events_default AS d '
+                'INSERT INTO concord_audit.%I SELECT * FROM concord_audit.%I AS d '
                 'WHERE d.created_at >= %L AND d.created_at < %L',
-                name, month_start, (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
+                name, old_default, month_start, (month_start AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC'
             );
         END LOOP;
-        DROP TABLE concord_audit.domain_events_default;
     END IF;
     CREATE TABLE concord_audit.domain_events_default PARTITION OF concord.domain_events DEFAULT;
     PERFORM concord._guard_audit_partition('domain_events_default');
+    IF emptied THEN
+        EXECUTE format(
+            'INSERT INTO concord_audit.domain_events_default SELECT * FROM concord_audit.%I AS d '
+            'WHERE NOT concord._audit_month_is_bounded(d.created_at)', old_default
+        );
+        EXECUTE format('DROP TABLE concord_audit.%I', old_default);
+    END IF;
     RETURN created;
 END
 $$;
@@ -21813,14 +21864,16 @@ CREATE FUNCTION concord.audit_partitions() RETURNS TABLE(partition_name text, ra
     SET "concord.worker_run" TO ''
     AS $$
 DECLARE
-    retain interval := (SELECT r.retain_for FROM concord.audit_retention AS r);
+    cutoff timestamptz := concord._audit_retention_cutoff(
+        (SELECT r.retain_for FROM concord.audit_retention AS r)
+    );
 BEGIN
     PERFORM concord._require_audit_operator();
     RETURN QUERY
     SELECT
         p.partition_name, nullif(p.range_from, '-infinity'), p.range_to,
         greatest(c.reltuples, 0)::bigint,
-        NOT p.is_default AND retain IS NOT null AND p.range_to <= now() - retain
+        NOT p.is_default AND p.range_to <= cutoff
     FROM concord._audit_partitions() AS p
     INNER JOIN pg_catalog.pg_class AS c
         ON c.oid = format('concord_audit.%I', p.partition_name)::regclass
@@ -23014,7 +23067,7 @@ BEGIN
     SELECT * INTO part FROM concord._audit_partition(partition_name);
     -- Serialises with set_audit_retention: the age checked is the age in force.
     SELECT r.retain_for INTO retain FROM concord.audit_retention AS r FOR SHARE;
-    IF retain IS null OR part.range_to > now() - retain THEN
+    IF part.range_to > concord._audit_retention_cutoff(retain) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'CN011',
             CONSTRAINT = 'an_audit_partition_is_dropped_only_past_its_retention',
@@ -24185,7 +24238,10 @@ BEGIN
     END IF;
     -- Nothing to do is the usual answer, found without a lock or DDL.
     IF to_regclass('concord_audit.domain_events_default') IS NOT null
-       AND NOT EXISTS (SELECT FROM concord_audit.domain_events_default)
+       AND NOT EXISTS (
+           SELECT FROM concord_audit.domain_events_default AS d
+           WHERE concord._audit_month_is_bounded(d.created_at)
+       )
        AND (
            SELECT count(*) FROM generate_series(0, months_ahead) AS g (n)
            WHERE EXISTS (
@@ -33027,11 +33083,13 @@ CREATE VIEW concord.registry_version_usage AS
             r.usage_type,
             r.created_at
            FROM concord.registry_usage r
-          WHERE (r.usage_type <> 'command_proposed'::text)
+          WHERE ((r.usage_type <> 'command_proposed'::text) AND ((r.command_id IS NULL) OR (EXISTS ( SELECT 1
+                   FROM concord.commands rc
+                  WHERE (rc.command_id = r.command_id)))))
         UNION ALL
-         SELECT c.contract_version_id,
+         SELECT c.contract_version_id AS version_id,
             cv.entity_id,
-            'command_proposed'::text,
+            'command_proposed'::text AS usage_type,
             c.created_at
            FROM (concord.commands c
              JOIN concord.registry_versions cv ON ((c.contract_version_id = cv.version_id)))) u
@@ -34701,12 +34759,13 @@ CREATE VIEW concord.swarm_summaries AS
     s.name AS swarm_name,
     s.status AS swarm_status,
     s.command_id,
-    ( SELECT count(*) AS count
-           FROM concord.agent_runs a
-          WHERE (a.swarm_run_id = s.swarm_run_id)) AS agents,
+    n.agents,
     s.created_at,
     s.completed_at
-   FROM concord.swarm_runs s;
+   FROM (concord.swarm_runs s
+     CROSS JOIN LATERAL ( SELECT count(*) AS agents
+           FROM concord.agent_runs a
+          WHERE (a.swarm_run_id = s.swarm_run_id)) n);
 
 --
 -- Name: VIEW swarm_summaries; Type: COMMENT; Schema: concord; Owner: -
@@ -37795,9 +37854,11 @@ ALTER TABLE concord.agent_invocations ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY agent_invocations_are_seen_with_their_command ON concord.agent_invocations USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = agent_invocations.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = agent_invocations.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = agent_invocations.command_id))));
+  WHERE (c.command_id = agent_invocations.command_id)
+ OFFSET 0)));
 
 --
 -- Name: agent_messages; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37811,9 +37872,11 @@ ALTER TABLE concord.agent_messages ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY agent_messages_are_seen_with_their_run ON concord.agent_messages USING ((EXISTS ( SELECT 1
    FROM concord.agent_runs r
-  WHERE (r.agent_run_id = agent_messages.agent_run_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (r.agent_run_id = agent_messages.agent_run_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.agent_runs r
-  WHERE (r.agent_run_id = agent_messages.agent_run_id))));
+  WHERE (r.agent_run_id = agent_messages.agent_run_id)
+ OFFSET 0)));
 
 --
 -- Name: agent_runs; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37827,9 +37890,11 @@ ALTER TABLE concord.agent_runs ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY agent_runs_are_seen_with_their_command ON concord.agent_runs USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = agent_runs.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = agent_runs.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = agent_runs.command_id))));
+  WHERE (c.command_id = agent_runs.command_id)
+ OFFSET 0)));
 
 --
 -- Name: agent_steps; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37843,9 +37908,11 @@ ALTER TABLE concord.agent_steps ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY agent_steps_are_seen_with_their_command ON concord.agent_steps USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = agent_steps.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = agent_steps.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = agent_steps.command_id))));
+  WHERE (c.command_id = agent_steps.command_id)
+ OFFSET 0)));
 
 --
 -- Name: approvals; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37859,9 +37926,11 @@ ALTER TABLE concord.approvals ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY approvals_are_seen_with_their_command ON concord.approvals USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = approvals.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = approvals.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = approvals.command_id))));
+  WHERE (c.command_id = approvals.command_id)
+ OFFSET 0)));
 
 --
 -- Name: artifact_lineage; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37875,9 +37944,11 @@ ALTER TABLE concord.artifact_lineage ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY artifact_lineage_is_seen_with_its_artifact ON concord.artifact_lineage USING ((EXISTS ( SELECT 1
    FROM concord.artifacts a
-  WHERE (a.artifact_id = artifact_lineage.artifact_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (a.artifact_id = artifact_lineage.artifact_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.artifacts a
-  WHERE (a.artifact_id = artifact_lineage.artifact_id))));
+  WHERE (a.artifact_id = artifact_lineage.artifact_id)
+ OFFSET 0)));
 
 --
 -- Name: artifacts; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37891,9 +37962,11 @@ ALTER TABLE concord.artifacts ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY artifacts_are_seen_with_their_command ON concord.artifacts USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = artifacts.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = artifacts.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = artifacts.command_id))));
+  WHERE (c.command_id = artifacts.command_id)
+ OFFSET 0)));
 
 --
 -- Name: command_dependencies; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37907,9 +37980,11 @@ ALTER TABLE concord.command_dependencies ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY command_dependencies_are_seen_with_their_command ON concord.command_dependencies USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = command_dependencies.child_command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = command_dependencies.child_command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = command_dependencies.child_command_id))));
+  WHERE (c.command_id = command_dependencies.child_command_id)
+ OFFSET 0)));
 
 --
 -- Name: commands; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37935,9 +38010,11 @@ ALTER TABLE concord.connector_invocations ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY connector_invocations_are_seen_with_their_command ON concord.connector_invocations USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = connector_invocations.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = connector_invocations.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = connector_invocations.command_id))));
+  WHERE (c.command_id = connector_invocations.command_id)
+ OFFSET 0)));
 
 --
 -- Name: domain_effects; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37951,9 +38028,11 @@ ALTER TABLE concord.domain_effects ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY domain_effects_are_seen_with_their_command ON concord.domain_effects USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = domain_effects.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = domain_effects.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = domain_effects.command_id))));
+  WHERE (c.command_id = domain_effects.command_id)
+ OFFSET 0)));
 
 --
 -- Name: domain_events; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -37969,10 +38048,12 @@ CREATE POLICY events_are_seen_with_what_they_record ON concord.domain_events USI
 CASE
     WHEN (command_id IS NOT NULL) THEN (EXISTS ( SELECT 1
        FROM concord.commands c
-      WHERE (c.command_id = domain_events.command_id)))
+      WHERE (c.command_id = domain_events.command_id)
+     OFFSET 0))
     WHEN (agent_run_id IS NOT NULL) THEN (EXISTS ( SELECT 1
        FROM concord.agent_runs r
-      WHERE (r.agent_run_id = domain_events.agent_run_id)))
+      WHERE (r.agent_run_id = domain_events.agent_run_id)
+     OFFSET 0))
     ELSE (( SELECT concord._sees_all() AS _sees_all) OR ((target_type = ANY (ARRAY['command_type'::text, 'approval_type'::text, 'tool'::text, 'connector'::text, 'queue'::text, 'operation'::text])) AND (concord._principal() IS NOT NULL)) OR ((target_type = 'policy'::text) AND (concord._principal() IS NOT NULL) AND (EXISTS ( SELECT 1
        FROM concord.policies p
       WHERE ((p.name = domain_events.target_id) AND ((p.org_id IS NULL) OR (EXISTS ( SELECT 1
@@ -37982,10 +38063,12 @@ END) WITH CHECK (
 CASE
     WHEN (command_id IS NOT NULL) THEN (EXISTS ( SELECT 1
        FROM concord.commands c
-      WHERE (c.command_id = domain_events.command_id)))
+      WHERE (c.command_id = domain_events.command_id)
+     OFFSET 0))
     WHEN (agent_run_id IS NOT NULL) THEN (EXISTS ( SELECT 1
        FROM concord.agent_runs r
-      WHERE (r.agent_run_id = domain_events.agent_run_id)))
+      WHERE (r.agent_run_id = domain_events.agent_run_id)
+     OFFSET 0))
     ELSE (( SELECT concord._sees_all() AS _sees_all) OR (concord._principal() IS NOT NULL) OR concord._is_operator())
 END);
 
@@ -38025,9 +38108,11 @@ ALTER TABLE concord.policy_decisions ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY policy_decisions_are_seen_with_their_command ON concord.policy_decisions USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = policy_decisions.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = policy_decisions.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = policy_decisions.command_id))));
+  WHERE (c.command_id = policy_decisions.command_id)
+ OFFSET 0)));
 
 --
 -- Name: schedules; Type: ROW SECURITY; Schema: concord; Owner: -
@@ -38053,9 +38138,11 @@ ALTER TABLE concord.swarm_runs ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY swarm_runs_are_seen_with_their_command ON concord.swarm_runs USING ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = swarm_runs.command_id)))) WITH CHECK ((EXISTS ( SELECT 1
+  WHERE (c.command_id = swarm_runs.command_id)
+ OFFSET 0))) WITH CHECK ((EXISTS ( SELECT 1
    FROM concord.commands c
-  WHERE (c.command_id = swarm_runs.command_id))));
+  WHERE (c.command_id = swarm_runs.command_id)
+ OFFSET 0)));
 
 --
 -- Name: SCHEMA concord; Type: ACL; Schema: -; Owner: -
@@ -38399,6 +38486,12 @@ REVOKE ALL ON FUNCTION concord._asserted_by() FROM PUBLIC;
 REVOKE ALL ON FUNCTION concord._audit(event_type text, command_id uuid, trace_id text, target_type text, target_id text, from_status text, to_status text, payload jsonb, actor text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION _audit_month_is_bounded(created_at timestamp with time zone); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._audit_month_is_bounded(created_at timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION _audit_partition(partition_name text); Type: ACL; Schema: concord; Owner: -
 --
 
@@ -38409,6 +38502,12 @@ REVOKE ALL ON FUNCTION concord._audit_partition(partition_name text) FROM PUBLIC
 --
 
 REVOKE ALL ON FUNCTION concord._audit_partitions() FROM PUBLIC;
+
+--
+-- Name: FUNCTION _audit_retention_cutoff(retain interval); Type: ACL; Schema: concord; Owner: -
+--
+
+REVOKE ALL ON FUNCTION concord._audit_retention_cutoff(retain interval) FROM PUBLIC;
 
 --
 -- Name: FUNCTION _authenticated(OUT principal_id uuid, OUT name text, OUT kind text, OUT scopes text[], OUT agent_run_id uuid, OUT project_id uuid); Type: ACL; Schema: concord; Owner: -

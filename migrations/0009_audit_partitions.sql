@@ -300,7 +300,14 @@ CREATE TABLE concord.audit_retention (
     singleton boolean PRIMARY KEY DEFAULT true
     CONSTRAINT audit_retention_is_one_row CHECK (singleton),
     retain_for interval NULL
-    CONSTRAINT audit_retention_is_positive CHECK (retain_for > interval '0'),
+    -- every part positive or zero: '1 month -29 days' is "longer than zero"
+    -- yet makes a month due minutes after it ends, around March
+    CONSTRAINT audit_retention_is_positive CHECK (
+        retain_for > interval '0'
+        AND date_part('year', retain_for) * 12 + date_part('month', retain_for) >= 0
+        AND date_part('day', retain_for) >= 0
+        AND retain_for - date_trunc('day', retain_for) >= interval '0'
+    ),
     updated_by text NOT NULL DEFAULT current_user,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -329,4 +336,4 @@ COMMENT ON CONSTRAINT audit_retention_is_one_row ON concord.audit_retention IS
 'There is one retention setting.';
 
 COMMENT ON CONSTRAINT audit_retention_is_positive ON concord.audit_retention IS
-'A retention age is longer than zero (NULL keeps everything).';
+'A retention age is longer than zero, with no negative part (NULL keeps everything).';

@@ -2,7 +2,7 @@
 -- retention setting.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(4);
+SELECT plan(6);
 
 SELECT concord_test.throws_rule(
     $$SELECT concord.set_audit_retention('0 seconds')$$,
@@ -15,6 +15,15 @@ SELECT concord_test.throws_rule(
     '23514', 'audit_retention_is_positive',
     'as is a negative one'
 );
+
+SELECT concord_test.throws_rule(
+    $$SELECT concord.set_audit_retention('1 month -29 days')$$,
+    '23514', 'audit_retention_is_positive',
+    'as is one longer than zero with a negative part (a month less 29 days)'
+);
+
+SELECT is(concord.set_audit_retention('1 year 2 mons 3 days 04:00'), '1 year 2 mons 3 days 04:00'::interval,
+          'an age whose every part is positive is kept');
 
 SELECT is(concord.set_audit_retention(null), null::interval, 'NULL keeps everything');
 

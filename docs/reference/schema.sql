@@ -20027,9 +20027,11 @@ $$;
 --
 
 CREATE FUNCTION concord._session_is_superuser() RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user), false)
+BEGIN
+    RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user), false);
+END
 $$;
 
 --
@@ -20969,9 +20971,11 @@ $_$;
 --
 
 CREATE FUNCTION concord._text_array(value jsonb) RETURNS text[]
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     AS $$
-    SELECT coalesce(ARRAY(SELECT jsonb_array_elements_text(value)), '{}')
+BEGIN
+    RETURN coalesce(ARRAY(SELECT pg_catalog.jsonb_array_elements_text(value)), '{}');
+END
 $$;
 
 --
@@ -29585,7 +29589,7 @@ CREATE TABLE concord.audit_retention (
     updated_by text DEFAULT CURRENT_USER NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT audit_retention_is_one_row CHECK (singleton),
-    CONSTRAINT audit_retention_is_positive CHECK ((retain_for > '00:00:00'::interval))
+    CONSTRAINT audit_retention_is_positive CHECK (((retain_for > '00:00:00'::interval) AND (((date_part('year'::text, retain_for) * (12)::double precision) + date_part('month'::text, retain_for)) >= (0)::double precision) AND (date_part('day'::text, retain_for) >= (0)::double precision) AND ((retain_for - date_trunc('day'::text, retain_for)) >= '00:00:00'::interval)))
 );
 
 --
@@ -29628,7 +29632,7 @@ COMMENT ON CONSTRAINT audit_retention_is_one_row ON concord.audit_retention IS '
 -- Name: CONSTRAINT audit_retention_is_positive ON audit_retention; Type: COMMENT; Schema: concord; Owner: -
 --
 
-COMMENT ON CONSTRAINT audit_retention_is_positive ON concord.audit_retention IS 'A retention age is longer than zero (NULL keeps everything).';
+COMMENT ON CONSTRAINT audit_retention_is_positive ON concord.audit_retention IS 'A retention age is longer than zero, with no negative part (NULL keeps everything).';
 
 --
 -- Name: command_audit; Type: VIEW; Schema: concord; Owner: -

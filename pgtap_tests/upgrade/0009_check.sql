@@ -88,5 +88,16 @@ SELECT is(
 
 SELECT ok((SELECT retain_for IS NULL FROM concord.audit_retention), 'retention is off: everything is kept');
 
+-- == listing indexes ==
+SELECT indexes_are('concord', 'commands',
+    ARRAY['commands_pkey', 'commands_status_updated_at_idx', 'commands_dbos_workflow_id_key',
+          'idempotency_key_is_unique', 'commands_contract_version_idx', 'commands_created_at_idx',
+          'commands_status_created_at_idx'],
+    'commands has the listing indexes and no index on project_id alone');
+SELECT has_index('concord', 'agent_steps', 'agent_steps_swarm_run_idx', 'agent_steps are found by swarm');
+SELECT hasnt_index('concord', 'agent_steps', 'idx_agent_steps_agent_run_id',
+                   'agent_steps has no index on agent_run_id alone (one_step_per_index leads with it)');
+SELECT has_index('concord', 'swarm_runs', 'swarm_runs_created_at_idx', 'swarm runs are listed newest first');
+
 SELECT * FROM finish();
 ROLLBACK;

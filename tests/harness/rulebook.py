@@ -86,9 +86,11 @@ def load_rules(dsn: str) -> list[Rule]:
             "SELECT rule, table_name, kind, sqlstate, meaning FROM concord.rules "
             "ORDER BY table_name NULLS FIRST, rule"
         ).fetchall()
+        # a partition's guard is its partitioned table's rule (the audit trail's months)
         refusing = conn.execute(
-            "SELECT t.tgname::text, c.relname::text FROM pg_catalog.pg_trigger AS t "
-            "JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid "
+            "SELECT t.tgname::text, r.relname::text FROM pg_catalog.pg_trigger AS t "
+            "JOIN pg_catalog.pg_class AS r "
+            "ON r.oid = coalesce(pg_catalog.pg_partition_root(t.tgrelid), t.tgrelid) "
             "WHERE t.tgfoid = 'concord._refuse_write'::regproc AND NOT t.tgisinternal"
         ).fetchall()
     rules = [Rule(*r) for r in rows]

@@ -12710,15 +12710,24 @@ CREATE FUNCTION concord._refuse_write() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'concord', 'pg_temp'
     AS $$
+DECLARE
+    -- a partition's guard speaks for its partitioned table: the audit
+    -- trail's months are storage, domain_events is the table a caller knows
+    target regclass := coalesce(pg_catalog.pg_partition_root(TG_RELID), TG_RELID);
+    target_name text;
+    target_schema text;
 BEGIN
+    SELECT c.relname, n.nspname INTO target_name, target_schema
+    FROM pg_catalog.pg_class AS c INNER JOIN pg_catalog.pg_namespace AS n ON c.relnamespace = n.oid
+    WHERE c.oid = target;
     -- The trigger's name is the rule's name: triggers are named as sentences
     -- (commands_are_not_deleted, events_are_append_only).
     RAISE EXCEPTION USING
         ERRCODE = 'CN007',
         CONSTRAINT = TG_NAME,
-        TABLE = TG_TABLE_NAME,
-        SCHEMA = TG_TABLE_SCHEMA,
-        MESSAGE = format('%s %s: %s is refused', TG_TABLE_NAME, TG_ARGV[0], TG_OP),
+        TABLE = target_name,
+        SCHEMA = target_schema,
+        MESSAGE = format('%s %s: %s is refused', target_name, TG_ARGV[0], TG_OP),
         HINT = coalesce(TG_ARGV[1], '');
 END
 $$;
